@@ -1,0 +1,3 @@
+#include "config.h"
+#include "sp_log.h"
+int main(void) { sp_info("starting"); return 0; }
