@@ -1,3 +1,214 @@
+/* sigproxyd: start-up, signals, shutdown. */
 #include "config.h"
+#include "sp_cli.h"
+#include "sp_daemon.h"
 #include "sp_log.h"
-int main(void) { sp_info("starting"); return 0; }
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/file.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define SP_DEFAULT_CONFIG SYSCONFDIR "/sigproxy/sigproxy.conf"
+#define SP_DEFAULT_CLI_LISTEN "127.0.0.1:2650"
+#define SP_DEFAULT_CLI_SOCKET RUNSTATEDIR "/sigproxy/cli.sock"
+
+static void sp_usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: sigproxyd [OPTIONS]\n"
+		"Transparent SIP signaling proxy daemon.\n\n"
+		"  -f, --config FILE        configuration file (default %s)\n"
+		"  -d, --daemon             run in the background\n"
+		"      --cli-listen A:P     CLI TCP listener, or \"none\" (default %s)\n"
+		"      --cli-socket PATH    CLI unix socket, or \"none\" (default %s)\n"
+		"      --agentx SOCKET      AgentX master socket (default: Net-SNMP's)\n"
+		"      --pid-file PATH      write the process id there\n"
+		"  -l, --log-level LEVEL    error, warning, notice, info (default) or debug\n"
+		"  -V, --version            print the version and exit\n"
+		"  -h, --help               print this help and exit\n\n"
+		"Signals: SIGHUP re-reads the configuration file (as one transaction);\n"
+		"SIGTERM and SIGINT shut down cleanly.\n",
+		SP_DEFAULT_CONFIG, SP_DEFAULT_CLI_LISTEN, SP_DEFAULT_CLI_SOCKET);
+}
+
+static int sp_parse_args(int argc, char **argv, struct sp_daemon_options *o)
+{
+	enum { OPT_CLI_LISTEN = 256, OPT_CLI_SOCKET, OPT_AGENTX, OPT_PID_FILE };
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'f' },
+		{ "daemon", no_argument, NULL, 'd' },
+		{ "cli-listen", required_argument, NULL, OPT_CLI_LISTEN },
+		{ "cli-socket", required_argument, NULL, OPT_CLI_SOCKET },
+		{ "agentx", required_argument, NULL, OPT_AGENTX },
+		{ "pid-file", required_argument, NULL, OPT_PID_FILE },
+		{ "log-level", required_argument, NULL, 'l' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	o->config_path = SP_DEFAULT_CONFIG;
+	o->cli_listen = SP_DEFAULT_CLI_LISTEN;
+	o->cli_socket = SP_DEFAULT_CLI_SOCKET;
+	o->log_level = LOG_INFO;
+	while ((c = getopt_long(argc, argv, "f:dl:Vh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'f': o->config_path = optarg; break;
+		case 'd': o->daemonize = true; break;
+		case OPT_CLI_LISTEN: o->cli_listen = optarg; break;
+		case OPT_CLI_SOCKET: o->cli_socket = optarg; break;
+		case OPT_AGENTX: o->agentx_socket = optarg; break;
+		case OPT_PID_FILE: o->pid_file = optarg; break;
+		case 'l':
+			o->log_level = sp_log_level_from_name(optarg);
+			if (o->log_level < LOG_ERR) {
+				fprintf(stderr, "sigproxyd: unknown log level \"%s\"\n", optarg);
+				return -1;
+			}
+			break;
+		case 'V':
+			printf("sigproxyd %s\n", PACKAGE_VERSION);
+			exit(0);
+		case 'h':
+			sp_usage(stdout);
+			exit(0);
+		default:
+			sp_usage(stderr);
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "sigproxyd: unexpected argument \"%s\"\n", argv[optind]);
+		return -1;
+	}
+	/* relative paths would break after daemon() changes to / */
+	if (o->config_path[0] != '/') {
+		char *abs = realpath(o->config_path, NULL);
+		if (abs)
+			o->config_path = abs;
+	}
+	return 0;
+}
+
+/* The pid file is also a lock: a second daemon with the same file refuses to
+ * start instead of fighting the first over the kernel state. */
+static int sp_pid_file_create(const char *path)
+{
+	char buf[32];
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+
+	if (fd < 0) {
+		sp_err("cannot open pid file %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		sp_err("pid file %s is locked: another sigproxyd is running", path);
+		close(fd);
+		return -1;
+	}
+	snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) < 0 || write(fd, buf, strlen(buf)) < 0) {
+		sp_err("cannot write pid file %s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void sp_signal_cb(struct sp_loop *loop, int fd, uint32_t events, void *arg)
+{
+	struct sp_daemon *d = arg;
+	struct signalfd_siginfo si;
+
+	(void)events;
+	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			struct sp_error e = { { 0 } };
+
+			sp_notice("SIGHUP: re-reading %s", d->opt.config_path);
+			if (sp_daemon_load_config(d, d->opt.config_path, false, &e) < 0)
+				sp_err("config not changed: %s", e.msg);
+		} else {
+			sp_notice("signal %u: shutting down", si.ssi_signo);
+			sp_loop_stop(loop);
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct sp_daemon d = { .signal_fd = -1 };
+	struct sp_error e = { { 0 } };
+	sigset_t mask;
+	int pid_fd = -1, rc = 1;
+
+	if (sp_parse_args(argc, argv, &d.opt) < 0)
+		return 2;
+	sp_log_open("sigproxyd", d.opt.daemonize ? SP_LOG_SYSLOG : SP_LOG_STDERR | SP_LOG_SYSLOG,
+		    d.opt.log_level);
+	/* before any thread exists: daemon() forks */
+	if (d.opt.daemonize && daemon(0, 0) < 0) {
+		sp_err("daemon: %s", strerror(errno));
+		return 1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	/* blocked before threads start, so every thread inherits the mask and the
+	 * signals reach only the signalfd */
+	pthread_sigmask(SIG_BLOCK, &mask, NULL);
+
+	if (d.opt.pid_file && (pid_fd = sp_pid_file_create(d.opt.pid_file)) < 0)
+		return 1;
+	d.started_ms = sp_loop_now_ms();
+	d.loop = sp_loop_new();
+	d.config = sp_config_store_new();
+	if (!d.loop || !d.config) {
+		sp_err("out of memory");
+		goto out;
+	}
+	if (sp_daemon_load_config(&d, d.opt.config_path, true, &e) < 0) {
+		sp_err("%s", e.msg);
+		goto out;
+	}
+	d.signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (d.signal_fd < 0 || sp_loop_add_fd(d.loop, d.signal_fd, EPOLLIN, sp_signal_cb, &d) < 0) {
+		sp_err("signalfd: %s", strerror(errno));
+		goto out;
+	}
+	d.cli = sp_cli_server_start(&d, &e);
+	if (!d.cli) {
+		sp_err("%s", e.msg);
+		goto out;
+	}
+	sp_notice("sigproxyd %s started (config %s, CLI %s and %s)", PACKAGE_VERSION,
+		  d.opt.config_path, d.opt.cli_listen, d.opt.cli_socket);
+	rc = sp_loop_run(d.loop) < 0 ? 1 : 0;
+out:
+	if (d.loop)
+		sp_loop_close_calls(d.loop);
+	sp_cli_server_stop(d.cli);
+	if (d.signal_fd >= 0)
+		close(d.signal_fd);
+	sp_config_store_free(d.config);
+	sp_loop_free(d.loop);
+	if (pid_fd >= 0) {
+		unlink(d.opt.pid_file);
+		close(pid_fd);
+	}
+	if (rc == 0)
+		sp_notice("sigproxyd stopped");
+	return rc;
+}

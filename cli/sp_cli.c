@@ -1,0 +1,890 @@
+#include "config.h"
+#include "sp_cli.h"
+#include "sp_cmd.h"
+#include "sp_daemon.h"
+#include "sp_log.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libcli.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define SP_CLI_MAX_SESSIONS 32
+#define SP_CLI_IDLE_TIMEOUT 600 /* seconds, like an IOS exec-timeout */
+#define SP_CLI_LOGIN_DELAY_US 2000000
+
+enum sp_cli_kind {
+	SP_CLI_TCP,         /* telnet-style, login required */
+	SP_CLI_UNIX,        /* local socket: interactive or batch */
+	SP_CLI_LOADER,      /* a configuration file, no connection */
+};
+
+struct sp_cli_session {
+	struct sp_cli_server *srv;
+	enum sp_cli_kind kind;
+	int fd;
+	struct cli_def *cli;
+	pthread_t thread;
+	struct sp_cmd_edit edit;
+	struct sp_config *loader_cand; /* SP_CLI_LOADER: edited directly */
+	FILE *capture;                 /* batch and loader: output of one command */
+	char *capture_buf;
+	size_t capture_len;
+	bool batch;
+	struct sp_cli_session *next;
+};
+
+struct sp_cli_server {
+	struct sp_daemon *d;
+	int tcp_fd;
+	int unix_fd;
+	char unix_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	struct sp_cli_session *sessions; /* owned by the loop thread */
+	unsigned n_sessions;
+};
+
+/* libcli's auth and enable callbacks take no context argument; each session
+ * thread sets this to its own session before entering cli_loop. */
+static __thread struct sp_cli_session *sp_cli_current;
+
+/* ---- running a command on the loop thread ---- */
+
+struct sp_cli_job {
+	struct sp_cli_session *sess;
+	const struct sp_cmd_def *def;
+	int mode;
+	int argc;
+	char **argv;
+	/* results */
+	int rc;
+	int next_mode;
+	char *out;
+	size_t out_len;
+	struct sp_error err;
+	char hostname[SP_HOSTNAME_MAX + 1];
+};
+
+static void sp_cli_job_run(struct sp_cli_job *job, struct sp_daemon *d, struct sp_config *direct)
+{
+	struct sp_cmd_ctx ctx = { 0 };
+	FILE *out = open_memstream(&job->out, &job->out_len);
+	struct sp_config *cand = NULL;
+
+	job->rc = -1;
+	job->next_mode = -1;
+	if (!out) {
+		sp_error_set(&job->err, "Out of memory");
+		return;
+	}
+	ctx.daemon = d;
+	ctx.mode = job->mode;
+	ctx.edit = job->sess->edit;
+	ctx.out = out;
+	if (direct) {
+		ctx.running = direct;
+		ctx.cand = direct;
+	} else {
+		ctx.running = sp_config_store_current(d->config);
+		if (job->def->flags & SP_CMD_EDITS_CONFIG) {
+			cand = sp_config_dup(ctx.running);
+			if (!cand) {
+				sp_error_set(&job->err, "Out of memory");
+				goto done;
+			}
+			ctx.cand = cand;
+		}
+	}
+	job->rc = sp_cmd_run(job->def, &ctx, job->argc, job->argv);
+	if (job->rc == 0 && cand) {
+		/* one command, one transaction */
+		job->rc = sp_config_store_commit(d->config, cand, NULL, &ctx.err);
+		cand = NULL;
+	}
+	if (job->rc == 0) {
+		job->next_mode = ctx.next_mode;
+		job->sess->edit = ctx.edit;
+	} else {
+		job->err = ctx.err;
+	}
+done:
+	sp_config_free(cand);
+	fclose(out);
+	if (d)
+		snprintf(job->hostname, sizeof(job->hostname), "%s",
+			 sp_config_store_current(d->config)->hostname);
+	else if (direct)
+		snprintf(job->hostname, sizeof(job->hostname), "%s", direct->hostname);
+}
+
+static void sp_cli_job_on_loop(void *arg)
+{
+	struct sp_cli_job *job = arg;
+
+	sp_cli_job_run(job, job->sess->srv->d, NULL);
+}
+
+/* Prints command output line by line so libcli's output filters
+ * (| include, | exclude, | begin, | count) apply. */
+static void sp_cli_print_text(struct cli_def *cli, const char *text, size_t len)
+{
+	const char *p = text, *end = text + len;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		int n = (int)((nl ? nl : end) - p);
+
+		cli_print(cli, "%.*s", n, p);
+		p = nl ? nl + 1 : end;
+	}
+}
+
+static void sp_cli_apply_mode(struct cli_def *cli, int mode)
+{
+	if (mode == SP_MODE_EXEC)
+		cli_set_configmode(cli, MODE_EXEC, NULL);
+	else if (mode == SP_MODE_CONFIG)
+		cli_set_configmode(cli, MODE_CONFIG, NULL);
+	else if (mode > 0)
+		cli_set_configmode(cli, mode, sp_cmd_mode_desc(mode));
+}
+
+static int sp_cli_dispatch(struct cli_def *cli, const struct sp_cmd_def *def, int argc, char **argv)
+{
+	struct sp_cli_session *sess = cli_get_context(cli);
+	struct sp_cli_job job = { .sess = sess, .def = def, .mode = cli->mode, .argc = argc, .argv = argv };
+
+	if (sess->kind == SP_CLI_LOADER) {
+		sp_cli_job_run(&job, NULL, sess->loader_cand);
+	} else if (sp_loop_call_sync(sess->srv->d->loop, sp_cli_job_on_loop, &job) < 0) {
+		cli_error(cli, "%% The daemon is shutting down");
+		return CLI_ERROR;
+	}
+	if (job.out_len)
+		sp_cli_print_text(cli, job.out, job.out_len);
+	free(job.out);
+	if (job.rc < 0) {
+		cli_error(cli, "%% %s", job.err.msg);
+		return CLI_ERROR;
+	}
+	if (job.hostname[0] && (!cli->hostname || strcmp(cli->hostname, job.hostname) != 0))
+		cli_set_hostname(cli, job.hostname);
+	if (job.next_mode >= 0)
+		sp_cli_apply_mode(cli, job.next_mode);
+	return CLI_OK;
+}
+
+static int sp_cli_command_cb(struct cli_def *cli, const char *command, char **argv, int argc)
+{
+	const struct sp_cmd_def *def = sp_cmd_find(cli->mode, command);
+
+	if (!def) {
+		cli_error(cli, "%% Invalid command \"%s\" in this mode", command);
+		return CLI_ERROR;
+	}
+	return sp_cli_dispatch(cli, def, argc, argv);
+}
+
+static int sp_cli_incomplete_cb(struct cli_def *cli, const char *command, char **argv, int argc)
+{
+	(void)argv;
+	if (argc > 0)
+		cli_error(cli, "%% Invalid input \"%s\" after \"%s\"", argv[0], command);
+	else
+		cli_error(cli, "%% Incomplete command \"%s\"", command);
+	return CLI_ERROR;
+}
+
+/* `do CMD` in config modes: find the exec command the words abbreviate and
+ * run it without leaving the mode. */
+static int sp_cli_do_cb(struct cli_def *cli, const char *command, char **argv, int argc)
+{
+	size_t n;
+	const struct sp_cmd_def *tab = sp_cmd_table(&n), *best = NULL;
+	int best_words = 0;
+	bool ambiguous = false;
+
+	(void)command;
+	for (size_t i = 0; i < n; i++) {
+		char path[128], *save, *w;
+		int k = 0;
+		bool ok = true;
+
+		if (tab[i].mode != SP_MODE_EXEC || tab[i].privilege > cli->privilege)
+			continue;
+		snprintf(path, sizeof(path), "%s", tab[i].path);
+		for (w = strtok_r(path, " ", &save); w; w = strtok_r(NULL, " ", &save), k++)
+			if (k >= argc || strncasecmp(argv[k], w, strlen(argv[k])) != 0) {
+				ok = false;
+				break;
+			}
+		if (!ok)
+			continue;
+		if (k > best_words) {
+			best = &tab[i];
+			best_words = k;
+			ambiguous = false;
+		} else if (k == best_words) {
+			ambiguous = true;
+		}
+	}
+	if (!best || ambiguous) {
+		cli_error(cli, "%% %s exec command after \"do\"", best ? "Ambiguous" : "Unknown");
+		return CLI_ERROR;
+	}
+	{
+		int saved = cli->mode, rc;
+
+		cli->mode = MODE_EXEC; /* the handler must see exec mode */
+		rc = sp_cli_dispatch(cli, best, argc - best_words, argv + best_words);
+		cli->mode = saved;
+		return rc;
+	}
+}
+
+static int sp_cli_end_cb(struct cli_def *cli, const char *command, char **argv, int argc)
+{
+	(void)command;
+	(void)argv;
+	(void)argc;
+	cli_set_configmode(cli, MODE_EXEC, NULL);
+	return CLI_OK;
+}
+
+static int sp_cli_exit_cb(struct cli_def *cli, const char *command, char **argv, int argc)
+{
+	(void)command;
+	(void)argv;
+	(void)argc;
+	if (cli->mode == MODE_EXEC)
+		return CLI_QUIT;
+	if (cli->mode == MODE_CONFIG)
+		cli_set_configmode(cli, MODE_EXEC, NULL);
+	else
+		cli_set_configmode(cli, MODE_CONFIG, NULL);
+	return CLI_OK;
+}
+
+static int sp_cli_terminal_length_cb(struct cli_def *cli, const char *command, char **argv, int argc)
+{
+	struct sp_error e;
+	uint32_t v;
+
+	(void)command;
+	if (argc != 1 || sp_parse_u32(argv[0], 0, 512, "terminal length", &v, &e) < 0) {
+		cli_error(cli, "%% %s", argc != 1 ? "Usage: terminal length N (0-512)" : e.msg);
+		return CLI_ERROR;
+	}
+	/* Output is never paged here, so every length (and 0) already holds. */
+	return CLI_OK;
+}
+
+/* ---- registering the command table with a libcli instance ---- */
+
+struct sp_cli_node {
+	int mode;
+	char path[128];
+	struct cli_command *cmd;
+};
+
+struct sp_cli_registry {
+	struct sp_cli_node nodes[512];
+	size_t n;
+};
+
+static const char *sp_cli_keyword_help(int mode, const char *path)
+{
+	size_t n;
+	const struct sp_cmd_keyword_help *h = sp_cmd_keyword_helps(&n);
+
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(h[i].path, path) == 0 && (h[i].mode == mode || (sp_cmd_is_config_mode(mode) && h[i].mode == SP_MODE_CONFIG)))
+			return h[i].help;
+	return "";
+}
+
+static void sp_cli_register_path(struct cli_def *cli, struct sp_cli_registry *reg, int mode,
+				 const struct sp_cmd_def *def)
+{
+	char path[128], prefix[128] = "", *save, *w, *next;
+	struct cli_command *parent = NULL;
+
+	snprintf(path, sizeof(path), "%s", def->path);
+	for (w = strtok_r(path, " ", &save); w; w = next) {
+		struct cli_command *found = NULL;
+		bool last;
+
+		next = strtok_r(NULL, " ", &save);
+		last = next == NULL;
+		if (prefix[0])
+			strncat(prefix, " ", sizeof(prefix) - strlen(prefix) - 1);
+		strncat(prefix, w, sizeof(prefix) - strlen(prefix) - 1);
+		for (size_t i = 0; i < reg->n; i++)
+			if (reg->nodes[i].mode == mode && strcmp(reg->nodes[i].path, prefix) == 0)
+				found = reg->nodes[i].cmd;
+		if (found && !last) {
+			parent = found;
+			continue;
+		}
+		if (found && last) {
+			/* a keyword that is also a command ("signaling-proxy" and
+			 * "signaling-proxy ..."): give the node the command's callback */
+			found->callback = sp_cli_command_cb;
+			found->privilege = def->privilege;
+			if (def->mode == mode && def->help) {
+				/* the mode's own command wins, so does its help */
+				char *h = strdup(def->help);
+				if (h) {
+					free(found->help);
+					found->help = h;
+				}
+			}
+			return;
+		}
+		found = cli_register_command(cli, parent, w, last ? sp_cli_command_cb : sp_cli_incomplete_cb,
+					     last ? def->privilege : PRIVILEGE_UNPRIVILEGED, mode,
+					     last ? def->help : sp_cli_keyword_help(mode, prefix));
+		if (reg->n < sizeof(reg->nodes) / sizeof(reg->nodes[0])) {
+			reg->nodes[reg->n].mode = mode;
+			snprintf(reg->nodes[reg->n].path, sizeof(reg->nodes[reg->n].path), "%s", prefix);
+			reg->nodes[reg->n].cmd = found;
+			reg->n++;
+		}
+		parent = found;
+	}
+}
+
+static const int sp_cli_config_modes[] = {
+	SP_MODE_CONFIG, SP_MODE_SP, SP_MODE_STRATEGY, SP_MODE_INTERFACE, SP_MODE_PBR, SP_MODE_REDUNDANCY,
+};
+#define SP_CLI_N_CONFIG_MODES (sizeof(sp_cli_config_modes) / sizeof(sp_cli_config_modes[0]))
+
+static struct cli_def *sp_cli_new_def(struct sp_cli_session *sess)
+{
+	struct cli_def *cli = cli_init();
+	struct sp_cli_registry *reg;
+	struct cli_command *c;
+	size_t n;
+	const struct sp_cmd_def *tab = sp_cmd_table(&n);
+
+	if (!cli)
+		return NULL;
+	reg = calloc(1, sizeof(*reg));
+	if (!reg) {
+		cli_done(cli);
+		return NULL;
+	}
+	cli_set_context(cli, sess);
+	cli_set_hostname(cli, "sigproxy");
+	cli_unregister_command(cli, "exit");
+	cli_register_command(cli, NULL, "exit", sp_cli_exit_cb, PRIVILEGE_UNPRIVILEGED, MODE_ANY,
+			     "Exit from the current mode");
+	c = cli_register_command(cli, NULL, "terminal", NULL, PRIVILEGE_UNPRIVILEGED, MODE_EXEC,
+				 "Terminal settings");
+	cli_register_command(cli, c, "length", sp_cli_terminal_length_cb, PRIVILEGE_UNPRIVILEGED,
+			     MODE_EXEC, "Lines per page (0: no paging)");
+	for (size_t m = 0; m < SP_CLI_N_CONFIG_MODES; m++) {
+		int mode = sp_cli_config_modes[m];
+
+		cli_register_command(cli, NULL, "end", sp_cli_end_cb, PRIVILEGE_PRIVILEGED, mode,
+				     "Exit to exec mode");
+		cli_register_command(cli, NULL, "do", sp_cli_do_cb, PRIVILEGE_PRIVILEGED, mode,
+				     "Run an exec command");
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (tab[i].flags & SP_CMD_ALL_CONFIG_MODES) {
+			for (size_t m = 0; m < SP_CLI_N_CONFIG_MODES; m++)
+				sp_cli_register_path(cli, reg, sp_cli_config_modes[m], &tab[i]);
+		} else {
+			sp_cli_register_path(cli, reg, tab[i].mode, &tab[i]);
+		}
+	}
+	free(reg);
+	return cli;
+}
+
+/* ---- output capture for batch sessions and the loader ---- */
+
+static void sp_cli_capture_cb(struct cli_def *cli, const char *s)
+{
+	struct sp_cli_session *sess = cli_get_context(cli);
+
+	if (sess->capture) {
+		fputs(s, sess->capture);
+		fputc('\n', sess->capture);
+	}
+}
+
+static int sp_cli_capture_begin(struct sp_cli_session *sess)
+{
+	free(sess->capture_buf);
+	sess->capture_buf = NULL;
+	sess->capture_len = 0;
+	sess->capture = open_memstream(&sess->capture_buf, &sess->capture_len);
+	return sess->capture ? 0 : -1;
+}
+
+static void sp_cli_capture_end(struct sp_cli_session *sess)
+{
+	if (sess->capture) {
+		fclose(sess->capture);
+		sess->capture = NULL;
+	}
+}
+
+/* ---- the configuration file loader ---- */
+
+int sp_cli_load_text(const char *name, const char *text, struct sp_config *cand,
+		     struct sp_error *e)
+{
+	struct sp_cli_session sess = { .kind = SP_CLI_LOADER, .fd = -1, .loader_cand = cand };
+	const char *p = text;
+	unsigned lineno = 0;
+	int rc = 0;
+
+	sess.cli = sp_cli_new_def(&sess);
+	if (!sess.cli)
+		return sp_error_set(e, "%s: out of memory", name);
+	cli_print_callback(sess.cli, sp_cli_capture_cb);
+	cli_set_privilege(sess.cli, PRIVILEGE_PRIVILEGED);
+	cli_set_configmode(sess.cli, MODE_CONFIG, NULL);
+	while (*p) {
+		const char *eol = strchr(p, '\n');
+		size_t len = eol ? (size_t)(eol - p) : strlen(p);
+		char line[CLI_MAX_LINE_LENGTH];
+		char *s;
+
+		lineno++;
+		if (len >= sizeof(line)) {
+			rc = sp_error_set(e, "%s:%u: line too long", name, lineno);
+			break;
+		}
+		memcpy(line, p, len);
+		line[len] = '\0';
+		p = eol ? eol + 1 : p + len;
+		if (len && line[len - 1] == '\r')
+			line[len - 1] = '\0';
+		for (s = line; *s == ' ' || *s == '\t'; s++)
+			;
+		if (*s == '\0' || *s == '!')
+			continue;
+		if (strcmp(s, "end") == 0)
+			break;
+		if (sp_cli_capture_begin(&sess) < 0) {
+			rc = sp_error_set(e, "%s:%u: out of memory", name, lineno);
+			break;
+		}
+		rc = cli_run_command(sess.cli, s);
+		sp_cli_capture_end(&sess);
+		if (rc != CLI_OK) {
+			char *msg = sess.capture_buf ? sess.capture_buf : "";
+			size_t ml = strlen(msg);
+
+			while (ml && msg[ml - 1] == '\n')
+				msg[--ml] = '\0';
+			if (msg[0] == '%')
+				msg += msg[1] == ' ' ? 2 : 1;
+			rc = sp_error_set(e, "%s:%u: %s", name, lineno, *msg ? msg : "invalid command");
+			break;
+		}
+		/* Top-level commands may end a sub-mode; nothing leaves config mode. */
+		if (sess.cli->mode == MODE_EXEC)
+			cli_set_configmode(sess.cli, MODE_CONFIG, NULL);
+	}
+	free(sess.capture_buf);
+	cli_done(sess.cli);
+	return rc == 0 ? 0 : -1;
+}
+
+int sp_cli_load_file(const char *path, struct sp_config *cand, struct sp_error *e)
+{
+	FILE *f = fopen(path, "r");
+	char *text = NULL;
+	size_t cap = 0, len = 0;
+	int rc;
+
+	if (!f)
+		return sp_error_set(e, "%s: %s", path, strerror(errno));
+	for (;;) {
+		if (len + 4096 + 1 > cap) {
+			char *grown = realloc(text, cap = cap ? cap * 2 : 8192);
+			if (!grown) {
+				free(text);
+				fclose(f);
+				return sp_error_set(e, "%s: out of memory", path);
+			}
+			text = grown;
+		}
+		size_t n = fread(text + len, 1, cap - len - 1, f);
+		len += n;
+		if (n == 0)
+			break;
+	}
+	if (ferror(f)) {
+		free(text);
+		fclose(f);
+		return sp_error_set(e, "%s: read error", path);
+	}
+	fclose(f);
+	text[len] = '\0';
+	if (strlen(text) != len) {
+		free(text);
+		return sp_error_set(e, "%s: contains a NUL byte", path);
+	}
+	rc = sp_cli_load_text(path, text, cand, e);
+	free(text);
+	return rc;
+}
+
+/* ---- sessions ---- */
+
+struct sp_cli_auth_job {
+	struct sp_cli_session *sess;
+	const char *user;
+	char *hash; /* copy of the stored hash, or NULL */
+	bool enable;
+};
+
+static void sp_cli_auth_lookup_on_loop(void *arg)
+{
+	struct sp_cli_auth_job *job = arg;
+	const struct sp_config *c = sp_config_store_current(job->sess->srv->d->config);
+
+	if (job->enable) {
+		job->hash = c->enable_secret_hash ? strdup(c->enable_secret_hash) : NULL;
+	} else {
+		const struct sp_user *u = sp_config_user_find(c, job->user);
+		job->hash = u ? strdup(u->secret_hash) : NULL;
+	}
+}
+
+static int sp_cli_check_credentials(const char *user, const char *pass, bool enable)
+{
+	struct sp_cli_session *sess = sp_cli_current;
+	struct sp_cli_auth_job job = { .sess = sess, .user = user, .enable = enable };
+	bool ok = false;
+
+	if (!sess || sp_loop_call_sync(sess->srv->d->loop, sp_cli_auth_lookup_on_loop, &job) < 0)
+		return CLI_ERROR;
+	/* crypt runs here, in the session's thread, not on the event loop */
+	if (job.hash)
+		ok = sp_cmd_check_secret(pass, job.hash);
+	free(job.hash);
+	if (!ok) {
+		sp_notice("cli: failed %s%s%s", enable ? "enable" : "login for user \"",
+			  enable ? "" : user, enable ? "" : "\"");
+		usleep(SP_CLI_LOGIN_DELAY_US); /* slows password guessing; only this session waits */
+		return CLI_ERROR;
+	}
+	if (!enable)
+		sp_info("cli: user \"%s\" logged in", user);
+	return CLI_OK;
+}
+
+static int sp_cli_auth_cb(const char *user, const char *pass)
+{
+	return sp_cli_check_credentials(user, pass, false);
+}
+
+/* libcli wants non-zero here for "allowed" (unlike the auth callback) */
+static int sp_cli_enable_cb(const char *pass)
+{
+	return sp_cli_check_credentials(NULL, pass, true) == CLI_OK;
+}
+
+static void sp_cli_session_reap_on_loop(void *arg)
+{
+	struct sp_cli_session *sess = arg, **pp;
+	struct sp_cli_server *srv = sess->srv;
+
+	for (pp = &srv->sessions; *pp; pp = &(*pp)->next)
+		if (*pp == sess) {
+			*pp = sess->next;
+			srv->n_sessions--;
+			pthread_detach(sess->thread);
+			break;
+		}
+}
+
+static ssize_t sp_cli_read_line(int fd, char *buf, size_t cap)
+{
+	size_t n = 0;
+
+	while (n + 1 < cap) {
+		ssize_t r = read(fd, buf + n, 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return n ? (ssize_t)n : -1;
+		if (buf[n] == '\n') {
+			buf[n] = '\0';
+			return (ssize_t)n;
+		}
+		n++;
+	}
+	return -1;
+}
+
+static int sp_cli_write_all(int fd, const char *p, size_t len)
+{
+	while (len) {
+		ssize_t w = write(fd, p, len);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+static void sp_cli_batch_loop(struct sp_cli_session *sess)
+{
+	char line[CLI_MAX_LINE_LENGTH];
+
+	cli_print_callback(sess->cli, sp_cli_capture_cb);
+	while (sp_cli_read_line(sess->fd, line, sizeof(line)) >= 0) {
+		char hdr[32];
+		int rc;
+
+		if (sp_cli_capture_begin(sess) < 0)
+			break;
+		rc = cli_run_command(sess->cli, line);
+		sp_cli_capture_end(sess);
+		snprintf(hdr, sizeof(hdr), "%d %zu\n", rc == CLI_OK || rc == CLI_QUIT ? 0 : 1,
+			 sess->capture_len);
+		if (sp_cli_write_all(sess->fd, hdr, strlen(hdr)) < 0 ||
+		    sp_cli_write_all(sess->fd, sess->capture_buf ? sess->capture_buf : "",
+				     sess->capture_len) < 0 ||
+		    rc == CLI_QUIT)
+			break;
+	}
+}
+
+static void *sp_cli_session_thread(void *arg)
+{
+	struct sp_cli_session *sess = arg;
+
+	sp_cli_current = sess;
+	if (sess->kind == SP_CLI_TCP) {
+		cli_set_auth_callback(sess->cli, sp_cli_auth_cb);
+		cli_set_enable_callback(sess->cli, sp_cli_enable_cb);
+		cli_set_idle_timeout(sess->cli, SP_CLI_IDLE_TIMEOUT);
+		cli_set_banner(sess->cli, "sigproxy - authorized access only");
+		cli_loop(sess->cli, sess->fd);
+	} else {
+		char hello[64];
+
+		cli_set_privilege(sess->cli, PRIVILEGE_PRIVILEGED);
+		if (sp_cli_read_line(sess->fd, hello, sizeof(hello)) >= 0) {
+			strcat(hello, "\n");
+			if (strcmp(hello, SP_CLI_HELLO_BATCH) == 0) {
+				sp_cli_batch_loop(sess);
+			} else if (strcmp(hello, SP_CLI_HELLO_INTERACTIVE) == 0) {
+				/* the client keeps its terminal raw: no telnet negotiation */
+				cli_telnet_protocol(sess->cli, 0);
+				cli_loop(sess->cli, sess->fd);
+			}
+		}
+	}
+	if (sp_loop_call_sync(sess->srv->d->loop, sp_cli_session_reap_on_loop, sess) == 0) {
+		/* unlinked and detached: this thread owns the session now */
+		cli_done(sess->cli);
+		close(sess->fd);
+		free(sess->capture_buf);
+		free(sess);
+	}
+	/* else the server is stopping and joins and frees us */
+	return NULL;
+}
+
+static void sp_cli_accept_cb(struct sp_loop *loop, int lfd, uint32_t events, void *arg)
+{
+	struct sp_cli_server *srv = arg;
+	struct sp_cli_session *sess;
+	int fd;
+
+	(void)loop;
+	(void)events;
+	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (srv->n_sessions >= SP_CLI_MAX_SESSIONS) {
+		static const char msg[] = "% Too many CLI sessions\r\n";
+		if (write(fd, msg, sizeof(msg) - 1) < 0) { /* best effort */ }
+		close(fd);
+		sp_warn("cli: session refused, %u sessions open", srv->n_sessions);
+		return;
+	}
+	sess = calloc(1, sizeof(*sess));
+	if (!sess) {
+		close(fd);
+		return;
+	}
+	sess->srv = srv;
+	sess->fd = fd;
+	sess->kind = lfd == srv->tcp_fd ? SP_CLI_TCP : SP_CLI_UNIX;
+	sess->cli = sp_cli_new_def(sess);
+	if (!sess->cli) {
+		close(fd);
+		free(sess);
+		return;
+	}
+	cli_set_hostname(sess->cli, sp_config_store_current(srv->d->config)->hostname);
+	sess->next = srv->sessions;
+	srv->sessions = sess;
+	srv->n_sessions++;
+	if (pthread_create(&sess->thread, NULL, sp_cli_session_thread, sess) != 0) {
+		srv->sessions = sess->next;
+		srv->n_sessions--;
+		cli_done(sess->cli);
+		close(fd);
+		free(sess);
+		sp_err("cli: cannot start a session thread");
+	}
+}
+
+static int sp_cli_listen_tcp(struct sp_cli_server *srv, const char *spec, struct sp_error *e)
+{
+	char host[64];
+	const char *colon = strrchr(spec, ':');
+	struct sockaddr_storage ss = { 0 };
+	socklen_t sl;
+	uint16_t port;
+	int one = 1, fd;
+
+	if (!colon || (size_t)(colon - spec) >= sizeof(host))
+		return sp_error_set(e, "Invalid --cli-listen \"%s\" (expected ADDR:PORT)", spec);
+	memcpy(host, spec, (size_t)(colon - spec));
+	host[colon - spec] = '\0';
+	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+		memmove(host, host + 1, strlen(host));
+		host[strlen(host) - 1] = '\0';
+	}
+	if (sp_parse_port(colon + 1, &port, e) < 0)
+		return -1;
+	if (inet_pton(AF_INET, host, &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
+		((struct sockaddr_in *)&ss)->sin_family = AF_INET;
+		((struct sockaddr_in *)&ss)->sin_port = htons(port);
+		sl = sizeof(struct sockaddr_in);
+	} else if (inet_pton(AF_INET6, host, &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1) {
+		((struct sockaddr_in6 *)&ss)->sin6_family = AF_INET6;
+		((struct sockaddr_in6 *)&ss)->sin6_port = htons(port);
+		sl = sizeof(struct sockaddr_in6);
+	} else {
+		return sp_error_set(e, "Invalid --cli-listen address \"%s\"", host);
+	}
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return sp_error_set(e, "CLI socket: %s", strerror(errno));
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, 16) < 0) {
+		int err = errno;
+		close(fd);
+		return sp_error_set(e, "CLI listen on %s: %s", spec, strerror(err));
+	}
+	srv->tcp_fd = fd;
+	return 0;
+}
+
+static int sp_cli_listen_unix(struct sp_cli_server *srv, const char *path, struct sp_error *e)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char dir[sizeof(sa.sun_path)], *slash;
+	mode_t old;
+	int fd;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return sp_error_set(e, "CLI socket path too long: %s", path);
+	strcpy(sa.sun_path, path);
+	strcpy(dir, path);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+			return sp_error_set(e, "Cannot create %s: %s", dir, strerror(errno));
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return sp_error_set(e, "CLI unix socket: %s", strerror(errno));
+	unlink(path); /* a stale socket from an earlier run */
+	old = umask(0077); /* root-only from the moment it exists */
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 16) < 0) {
+		int err = errno;
+		umask(old);
+		close(fd);
+		return sp_error_set(e, "CLI unix socket %s: %s", path, strerror(err));
+	}
+	umask(old);
+	srv->unix_fd = fd;
+	snprintf(srv->unix_path, sizeof(srv->unix_path), "%s", path);
+	return 0;
+}
+
+struct sp_cli_server *sp_cli_server_start(struct sp_daemon *d, struct sp_error *e)
+{
+	struct sp_cli_server *srv = calloc(1, sizeof(*srv));
+
+	if (!srv) {
+		sp_error_set(e, "Out of memory");
+		return NULL;
+	}
+	srv->d = d;
+	srv->tcp_fd = -1;
+	srv->unix_fd = -1;
+	if (d->opt.cli_listen && strcmp(d->opt.cli_listen, "none") != 0 &&
+	    (sp_cli_listen_tcp(srv, d->opt.cli_listen, e) < 0 ||
+	     sp_loop_add_fd(d->loop, srv->tcp_fd, EPOLLIN, sp_cli_accept_cb, srv) < 0))
+		goto fail;
+	if (d->opt.cli_socket && strcmp(d->opt.cli_socket, "none") != 0 &&
+	    (sp_cli_listen_unix(srv, d->opt.cli_socket, e) < 0 ||
+	     sp_loop_add_fd(d->loop, srv->unix_fd, EPOLLIN, sp_cli_accept_cb, srv) < 0))
+		goto fail;
+	return srv;
+fail:
+	if (!e->msg[0])
+		sp_error_set(e, "Cannot start the CLI");
+	sp_cli_server_stop(srv);
+	return NULL;
+}
+
+void sp_cli_server_stop(struct sp_cli_server *srv)
+{
+	struct sp_cli_session *sess, *next;
+
+	if (!srv)
+		return;
+	if (srv->tcp_fd >= 0) {
+		sp_loop_del_fd(srv->d->loop, srv->tcp_fd);
+		close(srv->tcp_fd);
+	}
+	if (srv->unix_fd >= 0) {
+		sp_loop_del_fd(srv->d->loop, srv->unix_fd);
+		close(srv->unix_fd);
+		unlink(srv->unix_path);
+	}
+	/* wake every session thread out of its read; they cannot reach the loop
+	 * any more (calls are closed), so each ends and is joined here */
+	for (sess = srv->sessions; sess; sess = sess->next)
+		shutdown(sess->fd, SHUT_RDWR);
+	for (sess = srv->sessions; sess; sess = next) {
+		next = sess->next;
+		pthread_join(sess->thread, NULL);
+		cli_done(sess->cli);
+		close(sess->fd);
+		free(sess->capture_buf);
+		free(sess);
+	}
+	free(srv);
+}

@@ -1,0 +1,1275 @@
+#include "config.h"
+#include "sp_cmd.h"
+#include "sp_daemon.h"
+
+#include <crypt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#define PRIV_USER 1
+#define PRIV_ADMIN 15
+#define CFG (SP_CMD_EDITS_CONFIG)
+#define TOP (SP_CMD_EDITS_CONFIG | SP_CMD_ALL_CONFIG_MODES)
+
+/* ---- small helpers ---- */
+
+static int sp_cmd_usage(struct sp_cmd_ctx *ctx, const char *usage)
+{
+	return sp_error_set(&ctx->err, "Incomplete or invalid command; usage: %s", usage);
+}
+
+static bool sp_word_is(const char *w, const char *keyword)
+{
+	/* unique-prefix abbreviations for keyword arguments, as for commands */
+	size_t n = strlen(w);
+	return n > 0 && strncasecmp(w, keyword, n) == 0;
+}
+
+static struct sp_strategy *sp_cmd_strategy(struct sp_cmd_ctx *ctx)
+{
+	struct sp_strategy *s = sp_config_strategy_find(ctx->cand, ctx->edit.name, ctx->edit.seq);
+
+	if (!s)
+		sp_error_set(&ctx->err, "proxy-strategy %s seq %u no longer exists", ctx->edit.name,
+			     ctx->edit.seq);
+	return s;
+}
+
+static struct sp_policy_route *sp_cmd_policy_route(struct sp_cmd_ctx *ctx)
+{
+	struct sp_policy_route *r =
+		sp_config_policy_route_find(ctx->cand, ctx->edit.name, ctx->edit.seq);
+
+	if (!r)
+		sp_error_set(&ctx->err, "policy-route %s seq %u no longer exists", ctx->edit.name,
+			     ctx->edit.seq);
+	return r;
+}
+
+static struct sp_interface *sp_cmd_interface(struct sp_cmd_ctx *ctx)
+{
+	struct sp_interface *i = sp_config_interface_find(ctx->cand, ctx->edit.name);
+
+	if (!i)
+		sp_error_set(&ctx->err, "interface %s no longer exists", ctx->edit.name);
+	return i;
+}
+
+char *sp_cmd_hash_secret(const char *plain)
+{
+	char *setting = crypt_gensalt_ra(NULL, 0, NULL, 0);
+	void *data = NULL;
+	int size = 0;
+	char *h, *out = NULL;
+
+	if (!setting)
+		return NULL;
+	h = crypt_ra(plain, setting, &data, &size);
+	if (h && h[0] != '*')
+		out = strdup(h);
+	free(setting);
+	free(data);
+	return out;
+}
+
+bool sp_cmd_check_secret(const char *plain, const char *hash)
+{
+	void *data = NULL;
+	int size = 0;
+	char *h;
+	bool ok = false;
+
+	if (!plain || !hash)
+		return false;
+	h = crypt_ra(plain, hash, &data, &size);
+	if (h && h[0] != '*' && strlen(h) == strlen(hash)) {
+		unsigned char diff = 0;
+		/* constant time: do not leak how much of the hash matched */
+		for (size_t i = 0; h[i]; i++)
+			diff |= (unsigned char)(h[i] ^ hash[i]);
+		ok = diff == 0;
+	}
+	free(data);
+	return ok;
+}
+
+/* "PASSWORD" or "hashed HASH" -> a crypt(3) hash */
+static char *sp_cmd_secret_arg(struct sp_cmd_ctx *ctx, int argc, char **argv, const char *usage)
+{
+	char *h;
+
+	if (argc == 2 && strcmp(argv[0], "hashed") == 0) {
+		if (argv[1][0] != '$' || crypt_checksalt(argv[1]) != CRYPT_SALT_OK) {
+			sp_error_set(&ctx->err, "Invalid hashed secret (expected a crypt(3) hash)");
+			return NULL;
+		}
+		h = strdup(argv[1]);
+	} else if (argc == 1) {
+		if (strlen(argv[0]) < 4 || strlen(argv[0]) > 128) {
+			sp_error_set(&ctx->err, "Invalid secret (4-128 characters)");
+			return NULL;
+		}
+		h = sp_cmd_hash_secret(argv[0]);
+	} else {
+		sp_cmd_usage(ctx, usage);
+		return NULL;
+	}
+	if (!h)
+		sp_error_set(&ctx->err, "Cannot hash the secret");
+	return h;
+}
+
+/* ---- config mode: top level ---- */
+
+static int cmd_hostname(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	if (argc != 1)
+		return sp_cmd_usage(ctx, "hostname NAME");
+	if (sp_check_hostname(argv[0], &ctx->err) < 0)
+		return -1;
+	strcpy(ctx->cand->hostname, argv[0]);
+	return 0;
+}
+
+static int cmd_no_hostname(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	strcpy(ctx->cand->hostname, "sigproxy");
+	return 0;
+}
+
+static int cmd_username(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	static const char usage[] = "username NAME secret {PASSWORD | hashed HASH}";
+	char *h;
+	int rc;
+
+	if (argc < 3 || strcmp(argv[1], "secret") != 0)
+		return sp_cmd_usage(ctx, usage);
+	if (sp_check_username(argv[0], &ctx->err) < 0)
+		return -1;
+	if (!(h = sp_cmd_secret_arg(ctx, argc - 2, argv + 2, usage)))
+		return -1;
+	rc = sp_config_user_set(ctx->cand, argv[0], h, &ctx->err);
+	free(h);
+	return rc;
+}
+
+static int cmd_no_username(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	if (argc < 1)
+		return sp_cmd_usage(ctx, "no username NAME");
+	if (!sp_config_user_remove(ctx->cand, argv[0]))
+		return sp_error_set(&ctx->err, "No such user \"%s\"", argv[0]);
+	return 0;
+}
+
+static int cmd_enable_secret(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	char *h = sp_cmd_secret_arg(ctx, argc, argv, "enable secret {PASSWORD | hashed HASH}");
+	int rc;
+
+	if (!h)
+		return -1;
+	rc = sp_config_enable_secret_set(ctx->cand, h);
+	free(h);
+	return rc < 0 ? sp_error_set(&ctx->err, "Out of memory") : 0;
+}
+
+static int cmd_no_enable_secret(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	sp_config_enable_secret_set(ctx->cand, NULL);
+	return 0;
+}
+
+static int cmd_signaling_proxy(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	(void)argv;
+	if (argc != 0)
+		return sp_cmd_usage(ctx, "signaling-proxy");
+	ctx->cand->sp_enabled = true;
+	ctx->next_mode = SP_MODE_SP;
+	return 0;
+}
+
+static int cmd_no_signaling_proxy(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	ctx->cand->sp_enabled = false;
+	sp_sp_settings_defaults(&ctx->cand->sp);
+	return 0;
+}
+
+static int sp_cmd_name_seq(struct sp_cmd_ctx *ctx, int argc, char **argv, const char *usage,
+			   bool seq_optional, uint32_t *seq)
+{
+	*seq = 0;
+	if (argc == 1 && seq_optional)
+		return 0;
+	if (argc != 3 || !sp_word_is(argv[1], "seq"))
+		return sp_cmd_usage(ctx, usage);
+	return sp_parse_u32(argv[2], SP_SEQ_MIN, SP_SEQ_MAX, "sequence number", seq, &ctx->err);
+}
+
+static int cmd_proxy_strategy(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	uint32_t seq;
+
+	if (sp_cmd_name_seq(ctx, argc, argv, "proxy-strategy NAME seq N", false, &seq) < 0)
+		return -1;
+	if (!sp_config_strategy_create(ctx->cand, argv[0], seq, &ctx->err))
+		return -1;
+	snprintf(ctx->edit.name, sizeof(ctx->edit.name), "%s", argv[0]);
+	ctx->edit.seq = seq;
+	ctx->next_mode = SP_MODE_STRATEGY;
+	return 0;
+}
+
+static int cmd_no_proxy_strategy(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	uint32_t seq;
+
+	if (sp_cmd_name_seq(ctx, argc, argv, "no proxy-strategy NAME [seq N]", true, &seq) < 0)
+		return -1;
+	if (sp_config_strategy_remove(ctx->cand, argv[0], seq) == 0)
+		return seq ? sp_error_set(&ctx->err, "No proxy-strategy %s seq %u", argv[0], seq)
+			   : sp_error_set(&ctx->err, "No proxy-strategy %s", argv[0]);
+	return 0;
+}
+
+static int cmd_policy_route(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	uint32_t seq;
+
+	if (sp_cmd_name_seq(ctx, argc, argv, "policy-route NAME seq N", false, &seq) < 0)
+		return -1;
+	if (!sp_config_policy_route_create(ctx->cand, argv[0], seq, &ctx->err))
+		return -1;
+	snprintf(ctx->edit.name, sizeof(ctx->edit.name), "%s", argv[0]);
+	ctx->edit.seq = seq;
+	ctx->next_mode = SP_MODE_PBR;
+	return 0;
+}
+
+static int cmd_no_policy_route(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	uint32_t seq;
+
+	if (sp_cmd_name_seq(ctx, argc, argv, "no policy-route NAME [seq N]", true, &seq) < 0)
+		return -1;
+	if (sp_config_policy_route_remove(ctx->cand, argv[0], seq) == 0)
+		return seq ? sp_error_set(&ctx->err, "No policy-route %s seq %u", argv[0], seq)
+			   : sp_error_set(&ctx->err, "No policy-route %s", argv[0]);
+	return 0;
+}
+
+static int cmd_interface(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	if (argc != 1)
+		return sp_cmd_usage(ctx, "interface NAME");
+	if (!sp_config_interface_get(ctx->cand, argv[0], &ctx->err))
+		return -1;
+	snprintf(ctx->edit.name, sizeof(ctx->edit.name), "%s", argv[0]);
+	ctx->edit.seq = 0;
+	ctx->next_mode = SP_MODE_INTERFACE;
+	return 0;
+}
+
+static int cmd_no_interface(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	if (argc != 1)
+		return sp_cmd_usage(ctx, "no interface NAME");
+	if (!sp_config_interface_remove(ctx->cand, argv[0]))
+		return sp_error_set(&ctx->err, "No interface %s in the configuration", argv[0]);
+	return 0;
+}
+
+static int cmd_redundancy(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	(void)argv;
+	if (argc != 0)
+		return sp_cmd_usage(ctx, "redundancy");
+	ctx->cand->redundancy.configured = true;
+	ctx->next_mode = SP_MODE_REDUNDANCY;
+	return 0;
+}
+
+static int cmd_no_redundancy(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	memset(&ctx->cand->redundancy, 0, sizeof(ctx->cand->redundancy));
+	return 0;
+}
+
+/* ---- (config-sp) ---- */
+
+static int cmd_sp_server_side_address(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	if (argc != 1)
+		return sp_cmd_usage(ctx, "server-side-address A.B.C.D");
+	return sp_parse_addr(argv[0], &ctx->cand->sp.server_side_address, &ctx->err);
+}
+
+static int cmd_sp_no_server_side_address(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	memset(&ctx->cand->sp.server_side_address, 0, sizeof(struct sp_addr));
+	return 0;
+}
+
+static int cmd_sp_listen_port(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	uint16_t ports[SP_LISTEN_PORTS_MAX];
+
+	if (argc < 1 || argc > SP_LISTEN_PORTS_MAX)
+		return sp_cmd_usage(ctx, "listen-port N [N ...] (at most 8)");
+	for (int i = 0; i < argc; i++) {
+		if (sp_parse_port(argv[i], &ports[i], &ctx->err) < 0)
+			return -1;
+		for (int j = 0; j < i; j++)
+			if (ports[j] == ports[i])
+				return sp_error_set(&ctx->err, "Port %u given twice", ports[i]);
+	}
+	memcpy(ctx->cand->sp.listen_ports, ports, (size_t)argc * sizeof(ports[0]));
+	ctx->cand->sp.n_listen_ports = (unsigned)argc;
+	return 0;
+}
+
+static int cmd_sp_no_listen_port(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	ctx->cand->sp.listen_ports[0] = SP_DEFAULT_SIP_PORT;
+	ctx->cand->sp.n_listen_ports = 1;
+	return 0;
+}
+
+static int cmd_sp_default_action(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	if (argc == 1 && sp_word_is(argv[0], "forward"))
+		ctx->cand->sp.default_action = SP_ACTION_FORWARD;
+	else if (argc == 1 && sp_word_is(argv[0], "drop"))
+		ctx->cand->sp.default_action = SP_ACTION_DROP;
+	else
+		return sp_cmd_usage(ctx, "default-action {forward|drop}");
+	return 0;
+}
+
+static int cmd_sp_no_default_action(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	ctx->cand->sp.default_action = SP_ACTION_FORWARD;
+	return 0;
+}
+
+static int cmd_sp_local_virtual_address(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	if (argc != 1)
+		return sp_cmd_usage(ctx, "local-virtual-address A.B.C.D");
+	return sp_parse_addr(argv[0], &ctx->cand->sp.local_virtual_address, &ctx->err);
+}
+
+static int cmd_sp_no_local_virtual_address(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	memset(&ctx->cand->sp.local_virtual_address, 0, sizeof(struct sp_addr));
+	return 0;
+}
+
+static int cmd_sp_return_path(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	static const char usage[] = "return-path {learn | default-gateway A.B.C.D}";
+	struct sp_sp_settings *sp = &ctx->cand->sp;
+
+	if (argc == 1 && sp_word_is(argv[0], "learn")) {
+		sp->return_path = SP_RETURN_LEARN;
+		memset(&sp->return_gateway, 0, sizeof(sp->return_gateway));
+		return 0;
+	}
+	if (argc == 2 && sp_word_is(argv[0], "default-gateway")) {
+		if (sp_parse_addr(argv[1], &sp->return_gateway, &ctx->err) < 0)
+			return -1;
+		sp->return_path = SP_RETURN_DEFAULT_GATEWAY;
+		return 0;
+	}
+	return sp_cmd_usage(ctx, usage);
+}
+
+static int cmd_sp_no_return_path(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	ctx->cand->sp.return_path = SP_RETURN_LEARN;
+	memset(&ctx->cand->sp.return_gateway, 0, sizeof(struct sp_addr));
+	return 0;
+}
+
+static int cmd_sp_media(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	if (argc == 1 && sp_word_is(argv[0], "kernel"))
+		ctx->cand->sp.media = SP_MEDIA_KERNEL;
+	else if (argc == 1 && sp_word_is(argv[0], "off"))
+		ctx->cand->sp.media = SP_MEDIA_OFF;
+	else
+		return sp_cmd_usage(ctx, "media {kernel|off}");
+	return 0;
+}
+
+static int cmd_sp_no_media(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	ctx->cand->sp.media = SP_MEDIA_KERNEL;
+	return 0;
+}
+
+static int cmd_sp_media_port_range(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	uint32_t lo, hi;
+
+	if (argc != 2)
+		return sp_cmd_usage(ctx, "media-port-range N M");
+	if (sp_parse_u32(argv[0], 1024, 65534, "media port", &lo, &ctx->err) < 0 ||
+	    sp_parse_u32(argv[1], 1025, 65535, "media port", &hi, &ctx->err) < 0)
+		return -1;
+	if (lo & 1)
+		return sp_error_set(&ctx->err, "Invalid media-port-range: %u is odd (RTP uses even ports)", lo);
+	if (hi <= lo)
+		return sp_error_set(&ctx->err, "Invalid media-port-range: %u is not above %u", hi, lo);
+	ctx->cand->sp.media_port_min = (uint16_t)lo;
+	ctx->cand->sp.media_port_max = (uint16_t)hi;
+	return 0;
+}
+
+static int cmd_sp_no_media_port_range(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	ctx->cand->sp.media_port_min = SP_DEFAULT_MEDIA_PORT_MIN;
+	ctx->cand->sp.media_port_max = SP_DEFAULT_MEDIA_PORT_MAX;
+	return 0;
+}
+
+static int cmd_sp_session_limit(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	if (argc != 1)
+		return sp_cmd_usage(ctx, "session-limit N");
+	return sp_parse_u32(argv[0], 1, SP_SESSION_LIMIT_MAX, "session limit",
+			    &ctx->cand->sp.session_limit, &ctx->err);
+}
+
+static int cmd_sp_no_session_limit(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	ctx->cand->sp.session_limit = 0;
+	return 0;
+}
+
+/* ---- (config-strategy) ---- */
+
+/* PREFIX|any [port N[-M]] */
+static int sp_cmd_prefix_port(struct sp_cmd_ctx *ctx, int argc, char **argv, const char *usage,
+			      bool *has_prefix, struct sp_prefix *p, bool *has_port,
+			      struct sp_port_range *r)
+{
+	struct sp_prefix np = { 0 };
+	struct sp_port_range nr = { 0, 0 };
+
+	if (argc != 1 && !(argc == 3 && sp_word_is(argv[1], "port")))
+		return sp_cmd_usage(ctx, usage);
+	*has_prefix = strcasecmp(argv[0], "any") != 0;
+	if (*has_prefix && sp_parse_prefix(argv[0], &np, &ctx->err) < 0)
+		return -1;
+	*has_port = argc == 3;
+	if (*has_port && sp_parse_port_range(argv[2], &nr, &ctx->err) < 0)
+		return -1;
+	if (!*has_prefix && !*has_port)
+		return sp_error_set(&ctx->err, "Nothing to match: give a prefix or a port");
+	*p = np;
+	*r = nr;
+	return 0;
+}
+
+static void sp_set_bit(uint32_t *mask, uint32_t bit, bool on)
+{
+	if (on)
+		*mask |= bit;
+	else
+		*mask &= ~bit;
+}
+
+static int cmd_st_match(struct sp_cmd_ctx *ctx, int argc, char **argv, uint32_t field)
+{
+	struct sp_strategy *s = sp_cmd_strategy(ctx);
+	bool hp, hr;
+
+	if (!s)
+		return -1;
+	switch (field) {
+	case SP_MATCH_VPN:
+		if (argc != 1)
+			return sp_cmd_usage(ctx, "match vpn-id N");
+		if (sp_parse_u32(argv[0], SP_VPN_MIN, SP_VPN_MAX, "VPN ID", &s->vpn_id, &ctx->err) < 0)
+			return -1;
+		break;
+	case SP_MATCH_VLAN:
+		if (argc != 1)
+			return sp_cmd_usage(ctx, "match vlan N");
+		if (sp_parse_u32(argv[0], SP_VLAN_MIN, SP_VLAN_MAX, "VLAN ID", &s->vlan, &ctx->err) < 0)
+			return -1;
+		break;
+	case SP_MATCH_MPLS:
+		if (argc != 1)
+			return sp_cmd_usage(ctx, "match mpls-label N");
+		if (sp_parse_u32(argv[0], SP_MPLS_MIN, SP_MPLS_MAX, "MPLS label", &s->mpls_label,
+				 &ctx->err) < 0)
+			return -1;
+		break;
+	case SP_MATCH_PROTOCOL:
+		if (argc != 1)
+			return sp_cmd_usage(ctx, "match protocol {udp|tcp|N}");
+		if (sp_parse_protocol(argv[0], &s->protocol, &ctx->err) < 0)
+			return -1;
+		break;
+	case SP_MATCH_SOURCE:
+		if (sp_cmd_prefix_port(ctx, argc, argv, "match source {PREFIX|any} [port N[-M]]", &hp,
+				       &s->source, &hr, &s->source_port) < 0)
+			return -1;
+		sp_set_bit(&s->match, SP_MATCH_SOURCE, hp);
+		sp_set_bit(&s->match, SP_MATCH_SOURCE_PORT, hr);
+		return 0;
+	case SP_MATCH_DESTINATION:
+		if (sp_cmd_prefix_port(ctx, argc, argv, "match destination {PREFIX|any} [port N[-M]]",
+				       &hp, &s->destination, &hr, &s->destination_port) < 0)
+			return -1;
+		sp_set_bit(&s->match, SP_MATCH_DESTINATION, hp);
+		sp_set_bit(&s->match, SP_MATCH_DESTINATION_PORT, hr);
+		return 0;
+	}
+	s->match |= field;
+	return 0;
+}
+
+static int cmd_st_no_match(struct sp_cmd_ctx *ctx, uint32_t field)
+{
+	struct sp_strategy *s = sp_cmd_strategy(ctx);
+
+	if (!s)
+		return -1;
+	s->match &= ~field;
+	switch (field) {
+	case SP_MATCH_VPN: s->vpn_id = 0; break;
+	case SP_MATCH_VLAN: s->vlan = 0; break;
+	case SP_MATCH_MPLS: s->mpls_label = 0; break;
+	case SP_MATCH_PROTOCOL: s->protocol = 0; break;
+	case SP_MATCH_SOURCE:
+		s->match &= ~(uint32_t)SP_MATCH_SOURCE_PORT;
+		memset(&s->source, 0, sizeof(s->source));
+		memset(&s->source_port, 0, sizeof(s->source_port));
+		break;
+	case SP_MATCH_DESTINATION:
+		s->match &= ~(uint32_t)SP_MATCH_DESTINATION_PORT;
+		memset(&s->destination, 0, sizeof(s->destination));
+		memset(&s->destination_port, 0, sizeof(s->destination_port));
+		break;
+	}
+	return 0;
+}
+
+#define SP_ST_MATCH_CMDS(fn_name, field)                                                   \
+	static int cmd_st_match_##fn_name(struct sp_cmd_ctx *ctx, int argc, char **argv)   \
+	{                                                                                  \
+		return cmd_st_match(ctx, argc, argv, field);                               \
+	}                                                                                  \
+	static int cmd_st_no_match_##fn_name(struct sp_cmd_ctx *ctx, int argc, char **argv) \
+	{                                                                                  \
+		(void)argc;                                                                \
+		(void)argv;                                                                \
+		return cmd_st_no_match(ctx, field);                                        \
+	}
+
+SP_ST_MATCH_CMDS(vpn, SP_MATCH_VPN)
+SP_ST_MATCH_CMDS(vlan, SP_MATCH_VLAN)
+SP_ST_MATCH_CMDS(mpls, SP_MATCH_MPLS)
+SP_ST_MATCH_CMDS(protocol, SP_MATCH_PROTOCOL)
+SP_ST_MATCH_CMDS(source, SP_MATCH_SOURCE)
+SP_ST_MATCH_CMDS(destination, SP_MATCH_DESTINATION)
+
+static int cmd_st_action(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	struct sp_strategy *s = sp_cmd_strategy(ctx);
+	enum sp_action a;
+
+	if (!s)
+		return -1;
+	if (argc == 1 && sp_word_is(argv[0], "proxy"))
+		a = SP_ACTION_PROXY;
+	else if (argc == 1 && sp_word_is(argv[0], "forward"))
+		a = SP_ACTION_FORWARD;
+	else if (argc == 1 && sp_word_is(argv[0], "drop"))
+		a = SP_ACTION_DROP;
+	else
+		return sp_cmd_usage(ctx, "action {proxy|forward|drop}");
+	if (a == SP_ACTION_PROXY && !sp_addr_is_set(&s->server))
+		return sp_error_set(&ctx->err, "action proxy needs a server: configure \"server A.B.C.D\" first");
+	s->action = a;
+	return 0;
+}
+
+static int cmd_st_no_action(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	struct sp_strategy *s = sp_cmd_strategy(ctx);
+
+	(void)argc;
+	(void)argv;
+	if (!s)
+		return -1;
+	s->action = SP_ACTION_UNSET;
+	return 0;
+}
+
+static int cmd_st_server(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	struct sp_strategy *s = sp_cmd_strategy(ctx);
+	struct sp_addr a;
+	uint16_t port = SP_DEFAULT_SIP_PORT;
+
+	if (!s)
+		return -1;
+	if (argc != 1 && !(argc == 3 && sp_word_is(argv[1], "port")))
+		return sp_cmd_usage(ctx, "server A.B.C.D [port N]");
+	if (sp_parse_addr(argv[0], &a, &ctx->err) < 0)
+		return -1;
+	if (argc == 3 && sp_parse_port(argv[2], &port, &ctx->err) < 0)
+		return -1;
+	s->server = a;
+	s->server_port = port;
+	return 0;
+}
+
+static int cmd_st_no_server(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	struct sp_strategy *s = sp_cmd_strategy(ctx);
+
+	(void)argc;
+	(void)argv;
+	if (!s)
+		return -1;
+	if (s->action == SP_ACTION_PROXY)
+		return sp_error_set(&ctx->err, "The server is needed by action proxy: change the action first");
+	memset(&s->server, 0, sizeof(s->server));
+	s->server_port = SP_DEFAULT_SIP_PORT;
+	return 0;
+}
+
+/* ---- (config-if) ---- */
+
+static int cmd_if_vpn_id(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	struct sp_interface *i = sp_cmd_interface(ctx);
+
+	if (!i)
+		return -1;
+	if (argc != 1)
+		return sp_cmd_usage(ctx, "vpn-id N");
+	return sp_parse_u32(argv[0], SP_VPN_MIN, SP_VPN_MAX, "VPN ID", &i->vpn_id, &ctx->err);
+}
+
+static int cmd_if_no_vpn_id(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	struct sp_interface *i = sp_cmd_interface(ctx);
+
+	(void)argc;
+	(void)argv;
+	if (!i)
+		return -1;
+	i->vpn_id = 0;
+	return 0;
+}
+
+static int cmd_if_side(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	struct sp_interface *i = sp_cmd_interface(ctx);
+
+	if (!i)
+		return -1;
+	if (argc == 1 && sp_word_is(argv[0], "terminal-side"))
+		i->side = SP_SIDE_TERMINAL;
+	else if (argc == 1 && sp_word_is(argv[0], "server-side"))
+		i->side = SP_SIDE_SERVER;
+	else
+		return sp_cmd_usage(ctx, "signaling-proxy {terminal-side|server-side}");
+	return 0;
+}
+
+static int cmd_if_no_side(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	struct sp_interface *i = sp_cmd_interface(ctx);
+
+	(void)argc;
+	(void)argv;
+	if (!i)
+		return -1;
+	i->side = SP_SIDE_NONE;
+	return 0;
+}
+
+/* ---- (config-pbr) ---- */
+
+static int cmd_pbr_match(struct sp_cmd_ctx *ctx, int argc, char **argv, uint32_t field)
+{
+	struct sp_policy_route *r = sp_cmd_policy_route(ctx);
+
+	if (!r)
+		return -1;
+	if (argc != 1)
+		return sp_cmd_usage(ctx, "match {source PREFIX | destination PREFIX | protocol P | "
+					 "source-port N[-M] | destination-port N[-M] | input-interface IF}");
+	switch (field) {
+	case SP_MATCH_SOURCE:
+		if (sp_parse_prefix(argv[0], &r->source, &ctx->err) < 0)
+			return -1;
+		break;
+	case SP_MATCH_DESTINATION:
+		if (sp_parse_prefix(argv[0], &r->destination, &ctx->err) < 0)
+			return -1;
+		break;
+	case SP_MATCH_PROTOCOL:
+		if (sp_parse_protocol(argv[0], &r->protocol, &ctx->err) < 0)
+			return -1;
+		break;
+	case SP_MATCH_SOURCE_PORT:
+		if (sp_parse_port_range(argv[0], &r->source_port, &ctx->err) < 0)
+			return -1;
+		break;
+	case SP_MATCH_DESTINATION_PORT:
+		if (sp_parse_port_range(argv[0], &r->destination_port, &ctx->err) < 0)
+			return -1;
+		break;
+	case SP_MATCH_INPUT_INTERFACE:
+		if (sp_check_ifname(argv[0], &ctx->err) < 0)
+			return -1;
+		snprintf(r->input_interface, sizeof(r->input_interface), "%s", argv[0]);
+		break;
+	}
+	r->match |= field;
+	return 0;
+}
+
+static int cmd_pbr_no_match(struct sp_cmd_ctx *ctx, uint32_t field)
+{
+	struct sp_policy_route *r = sp_cmd_policy_route(ctx);
+
+	if (!r)
+		return -1;
+	r->match &= ~field;
+	switch (field) {
+	case SP_MATCH_SOURCE: memset(&r->source, 0, sizeof(r->source)); break;
+	case SP_MATCH_DESTINATION: memset(&r->destination, 0, sizeof(r->destination)); break;
+	case SP_MATCH_PROTOCOL: r->protocol = 0; break;
+	case SP_MATCH_SOURCE_PORT: memset(&r->source_port, 0, sizeof(r->source_port)); break;
+	case SP_MATCH_DESTINATION_PORT:
+		memset(&r->destination_port, 0, sizeof(r->destination_port));
+		break;
+	case SP_MATCH_INPUT_INTERFACE: r->input_interface[0] = '\0'; break;
+	}
+	return 0;
+}
+
+#define SP_PBR_MATCH_CMDS(fn_name, field)                                                   \
+	static int cmd_pbr_match_##fn_name(struct sp_cmd_ctx *ctx, int argc, char **argv)   \
+	{                                                                                   \
+		return cmd_pbr_match(ctx, argc, argv, field);                               \
+	}                                                                                   \
+	static int cmd_pbr_no_match_##fn_name(struct sp_cmd_ctx *ctx, int argc, char **argv) \
+	{                                                                                   \
+		(void)argc;                                                                 \
+		(void)argv;                                                                 \
+		return cmd_pbr_no_match(ctx, field);                                        \
+	}
+
+SP_PBR_MATCH_CMDS(source, SP_MATCH_SOURCE)
+SP_PBR_MATCH_CMDS(destination, SP_MATCH_DESTINATION)
+SP_PBR_MATCH_CMDS(protocol, SP_MATCH_PROTOCOL)
+SP_PBR_MATCH_CMDS(source_port, SP_MATCH_SOURCE_PORT)
+SP_PBR_MATCH_CMDS(destination_port, SP_MATCH_DESTINATION_PORT)
+SP_PBR_MATCH_CMDS(input_interface, SP_MATCH_INPUT_INTERFACE)
+
+static int cmd_pbr_set_next_hop(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	struct sp_policy_route *r = sp_cmd_policy_route(ctx);
+	struct sp_addr a;
+
+	if (!r)
+		return -1;
+	if (argc != 1)
+		return sp_cmd_usage(ctx, "set next-hop A.B.C.D");
+	if (sp_parse_addr(argv[0], &a, &ctx->err) < 0)
+		return -1;
+	/* a next hop and a table are alternatives: the last one set wins */
+	r->next_hop = a;
+	r->table = 0;
+	return 0;
+}
+
+static int cmd_pbr_set_table(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	struct sp_policy_route *r = sp_cmd_policy_route(ctx);
+	uint32_t t;
+
+	if (!r)
+		return -1;
+	if (argc != 1)
+		return sp_cmd_usage(ctx, "set table N");
+	if (sp_parse_u32(argv[0], SP_TABLE_MIN, SP_TABLE_MAX, "table", &t, &ctx->err) < 0)
+		return -1;
+	if (t >= 253 && t <= 255)
+		return sp_error_set(&ctx->err, "Invalid table %u (253-255 are the kernel's default, main and local tables)", t);
+	r->table = t;
+	memset(&r->next_hop, 0, sizeof(r->next_hop));
+	return 0;
+}
+
+static int cmd_pbr_no_set_next_hop(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	struct sp_policy_route *r = sp_cmd_policy_route(ctx);
+
+	(void)argc;
+	(void)argv;
+	if (!r)
+		return -1;
+	memset(&r->next_hop, 0, sizeof(r->next_hop));
+	return 0;
+}
+
+static int cmd_pbr_no_set_table(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	struct sp_policy_route *r = sp_cmd_policy_route(ctx);
+
+	(void)argc;
+	(void)argv;
+	if (!r)
+		return -1;
+	r->table = 0;
+	return 0;
+}
+
+/* ---- (config-redundancy) ---- */
+
+static int cmd_red_role(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	if (argc == 1 && sp_word_is(argv[0], "active"))
+		ctx->cand->redundancy.role = SP_ROLE_ACTIVE;
+	else if (argc == 1 && sp_word_is(argv[0], "standby"))
+		ctx->cand->redundancy.role = SP_ROLE_STANDBY;
+	else
+		return sp_cmd_usage(ctx, "role {active|standby}");
+	return 0;
+}
+
+static int sp_cmd_addr_port(struct sp_cmd_ctx *ctx, int argc, char **argv, const char *usage,
+			    struct sp_addr *a, uint16_t *port)
+{
+	struct sp_addr na;
+	uint16_t np;
+
+	if (argc != 3 || !sp_word_is(argv[1], "port"))
+		return sp_cmd_usage(ctx, usage);
+	if (sp_parse_addr(argv[0], &na, &ctx->err) < 0 || sp_parse_port(argv[2], &np, &ctx->err) < 0)
+		return -1;
+	*a = na;
+	*port = np;
+	return 0;
+}
+
+static int cmd_red_local(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	struct sp_redundancy *r = &ctx->cand->redundancy;
+	return sp_cmd_addr_port(ctx, argc, argv, "local-address A.B.C.D port N", &r->local_address,
+				&r->local_port);
+}
+
+static int cmd_red_peer(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	struct sp_redundancy *r = &ctx->cand->redundancy;
+	return sp_cmd_addr_port(ctx, argc, argv, "peer-address A.B.C.D port N", &r->peer_address,
+				&r->peer_port);
+}
+
+static int cmd_red_no_local(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	memset(&ctx->cand->redundancy.local_address, 0, sizeof(struct sp_addr));
+	ctx->cand->redundancy.local_port = 0;
+	return 0;
+}
+
+static int cmd_red_no_peer(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	memset(&ctx->cand->redundancy.peer_address, 0, sizeof(struct sp_addr));
+	ctx->cand->redundancy.peer_port = 0;
+	return 0;
+}
+
+static int cmd_red_key(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	if (argc != 1)
+		return sp_cmd_usage(ctx, "authentication key WORD");
+	if (sp_check_key(argv[0], &ctx->err) < 0)
+		return -1;
+	snprintf(ctx->cand->redundancy.key, sizeof(ctx->cand->redundancy.key), "%s", argv[0]);
+	return 0;
+}
+
+static int cmd_red_no_key(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	ctx->cand->redundancy.key[0] = '\0';
+	return 0;
+}
+
+/* ---- exec mode ---- */
+
+static int cmd_show_running_config(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	size_t len;
+	char *text;
+
+	(void)argv;
+	if (argc != 0)
+		return sp_cmd_usage(ctx, "show running-config");
+	text = sp_config_to_text(ctx->running, &len);
+	if (!text)
+		return sp_error_set(&ctx->err, "Out of memory");
+	fwrite(text, 1, len, ctx->out);
+	free(text);
+	return 0;
+}
+
+static const char *sp_strategy_state(const struct sp_strategy *s)
+{
+	if (s->action == SP_ACTION_UNSET)
+		return "inactive (no action configured)";
+	return "active";
+}
+
+static int cmd_show_proxy_strategy(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	const struct sp_config *c = ctx->running;
+	char b1[SP_PREFIX_STRLEN], b2[16];
+	size_t shown = 0;
+
+	if (argc > 1)
+		return sp_cmd_usage(ctx, "show proxy-strategy [NAME]");
+	for (size_t i = 0; i < c->n_strategies; i++) {
+		const struct sp_strategy *s = &c->strategies[i];
+
+		if (argc == 1 && strcmp(argv[0], s->name) != 0)
+			continue;
+		shown++;
+		fprintf(ctx->out, "proxy-strategy %s seq %u: %s\n", s->name, s->seq, sp_strategy_state(s));
+		if (s->match & SP_MATCH_VPN)
+			fprintf(ctx->out, "  match vpn-id       %u\n", s->vpn_id);
+		if (s->match & SP_MATCH_VLAN)
+			fprintf(ctx->out, "  match vlan         %u\n", s->vlan);
+		if (s->match & SP_MATCH_MPLS)
+			fprintf(ctx->out, "  match mpls-label   %u\n", s->mpls_label);
+		if (s->match & SP_MATCH_PROTOCOL)
+			fprintf(ctx->out, "  match protocol     %s\n", sp_protocol_str(s->protocol, b1, sizeof(b1)));
+		if (s->match & (SP_MATCH_SOURCE | SP_MATCH_SOURCE_PORT))
+			fprintf(ctx->out, "  match source       %s port %s\n",
+				sp_prefix_str(&s->source, b1, sizeof(b1)),
+				sp_port_range_str(&s->source_port, b2, sizeof(b2)));
+		if (s->match & (SP_MATCH_DESTINATION | SP_MATCH_DESTINATION_PORT))
+			fprintf(ctx->out, "  match destination  %s port %s\n",
+				sp_prefix_str(&s->destination, b1, sizeof(b1)),
+				sp_port_range_str(&s->destination_port, b2, sizeof(b2)));
+		if (!s->match)
+			fprintf(ctx->out, "  match              any\n");
+		fprintf(ctx->out, "  action             %s\n", sp_action_name(s->action));
+		if (sp_addr_is_set(&s->server))
+			fprintf(ctx->out, "  server             %s port %u\n",
+				sp_addr_str(&s->server, b1, sizeof(b1)), s->server_port);
+	}
+	if (argc == 1 && shown == 0)
+		return sp_error_set(&ctx->err, "No proxy-strategy %s", argv[0]);
+	if (shown == 0)
+		fprintf(ctx->out, "No proxy strategies configured; default action %s\n",
+			sp_action_name(c->sp.default_action));
+	return 0;
+}
+
+static const char *sp_policy_route_state(const struct sp_policy_route *r)
+{
+	if (!sp_addr_is_set(&r->next_hop) && !r->table)
+		return "inactive (no set next-hop or set table)";
+	return "active";
+}
+
+static int cmd_show_policy_route(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	const struct sp_config *c = ctx->running;
+	char b[SP_PREFIX_STRLEN];
+	size_t shown = 0;
+
+	if (argc > 1)
+		return sp_cmd_usage(ctx, "show policy-route [NAME]");
+	for (size_t i = 0; i < c->n_policy_routes; i++) {
+		const struct sp_policy_route *r = &c->policy_routes[i];
+
+		if (argc == 1 && strcmp(argv[0], r->name) != 0)
+			continue;
+		shown++;
+		fprintf(ctx->out, "policy-route %s seq %u: %s\n", r->name, r->seq, sp_policy_route_state(r));
+		if (r->match & SP_MATCH_SOURCE)
+			fprintf(ctx->out, "  match source            %s\n", sp_prefix_str(&r->source, b, sizeof(b)));
+		if (r->match & SP_MATCH_DESTINATION)
+			fprintf(ctx->out, "  match destination       %s\n", sp_prefix_str(&r->destination, b, sizeof(b)));
+		if (r->match & SP_MATCH_PROTOCOL)
+			fprintf(ctx->out, "  match protocol          %s\n", sp_protocol_str(r->protocol, b, sizeof(b)));
+		if (r->match & SP_MATCH_SOURCE_PORT)
+			fprintf(ctx->out, "  match source-port       %s\n", sp_port_range_str(&r->source_port, b, sizeof(b)));
+		if (r->match & SP_MATCH_DESTINATION_PORT)
+			fprintf(ctx->out, "  match destination-port  %s\n", sp_port_range_str(&r->destination_port, b, sizeof(b)));
+		if (r->match & SP_MATCH_INPUT_INTERFACE)
+			fprintf(ctx->out, "  match input-interface   %s\n", r->input_interface);
+		if (sp_addr_is_set(&r->next_hop))
+			fprintf(ctx->out, "  set next-hop            %s\n", sp_addr_str(&r->next_hop, b, sizeof(b)));
+		if (r->table)
+			fprintf(ctx->out, "  set table               %u\n", r->table);
+	}
+	if (argc == 1 && shown == 0)
+		return sp_error_set(&ctx->err, "No policy-route %s", argv[0]);
+	if (shown == 0)
+		fprintf(ctx->out, "No policy routes configured\n");
+	return 0;
+}
+
+static int cmd_show_version(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	fprintf(ctx->out, "%s %s\n", PACKAGE_NAME, PACKAGE_VERSION);
+	if (ctx->daemon) {
+		uint64_t up = (sp_loop_now_ms() - ctx->daemon->started_ms) / 1000;
+		fprintf(ctx->out, "Uptime: %llud %02lluh %02llum %02llus\n", (unsigned long long)(up / 86400),
+			(unsigned long long)(up / 3600 % 24), (unsigned long long)(up / 60 % 60),
+			(unsigned long long)(up % 60));
+		fprintf(ctx->out, "Configuration file: %s\n", ctx->daemon->opt.config_path);
+	}
+	return 0;
+}
+
+static int cmd_write_memory(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	(void)argv;
+	if (argc != 0)
+		return sp_cmd_usage(ctx, "write memory");
+	if (!ctx->daemon)
+		return sp_error_set(&ctx->err, "No daemon to write the configuration of");
+	if (sp_daemon_write_config(ctx->daemon, ctx->daemon->opt.config_path, &ctx->err) < 0)
+		return -1;
+	fprintf(ctx->out, "Building configuration...\n[OK]\n");
+	return 0;
+}
+
+/* ---- the tables ---- */
+
+static const struct sp_cmd_def sp_cmds[] = {
+	/* exec */
+	{ SP_MODE_EXEC, "show running-config", "Current operating configuration", NULL, PRIV_ADMIN, 0, cmd_show_running_config },
+	{ SP_MODE_EXEC, "show proxy-strategy", "Proxy strategies", "[NAME]", PRIV_USER, 0, cmd_show_proxy_strategy },
+	{ SP_MODE_EXEC, "show policy-route", "Policy routes", "[NAME]", PRIV_USER, 0, cmd_show_policy_route },
+	{ SP_MODE_EXEC, "show version", "Software version and uptime", NULL, PRIV_USER, 0, cmd_show_version },
+	{ SP_MODE_EXEC, "write memory", "Save the running configuration", NULL, PRIV_ADMIN, 0, cmd_write_memory },
+
+	/* config, top level */
+	{ SP_MODE_CONFIG, "hostname", "Set the system's network name", "NAME", PRIV_ADMIN, TOP, cmd_hostname },
+	{ SP_MODE_CONFIG, "no hostname", "Reset the hostname", NULL, PRIV_ADMIN, TOP, cmd_no_hostname },
+	{ SP_MODE_CONFIG, "username", "A login user", "NAME secret {PASSWORD | hashed HASH}", PRIV_ADMIN, TOP, cmd_username },
+	{ SP_MODE_CONFIG, "no username", "Remove a login user", "NAME", PRIV_ADMIN, TOP, cmd_no_username },
+	{ SP_MODE_CONFIG, "enable secret", "The enable secret", "{PASSWORD | hashed HASH}", PRIV_ADMIN, TOP, cmd_enable_secret },
+	{ SP_MODE_CONFIG, "no enable secret", "Remove the enable secret", NULL, PRIV_ADMIN, TOP, cmd_no_enable_secret },
+	{ SP_MODE_CONFIG, "signaling-proxy", "Signaling proxy settings", NULL, PRIV_ADMIN, TOP, cmd_signaling_proxy },
+	{ SP_MODE_CONFIG, "no signaling-proxy", "Reset the signaling proxy settings", NULL, PRIV_ADMIN, TOP, cmd_no_signaling_proxy },
+	{ SP_MODE_CONFIG, "proxy-strategy", "A proxy strategy entry", "NAME seq N", PRIV_ADMIN, TOP, cmd_proxy_strategy },
+	{ SP_MODE_CONFIG, "no proxy-strategy", "Remove a proxy strategy", "NAME [seq N]", PRIV_ADMIN, TOP, cmd_no_proxy_strategy },
+	{ SP_MODE_CONFIG, "interface", "Interface settings", "NAME", PRIV_ADMIN, TOP, cmd_interface },
+	{ SP_MODE_CONFIG, "no interface", "Remove an interface's settings", "NAME", PRIV_ADMIN, TOP, cmd_no_interface },
+	{ SP_MODE_CONFIG, "policy-route", "A policy route on the host router", "NAME seq N", PRIV_ADMIN, TOP, cmd_policy_route },
+	{ SP_MODE_CONFIG, "no policy-route", "Remove a policy route", "NAME [seq N]", PRIV_ADMIN, TOP, cmd_no_policy_route },
+	{ SP_MODE_CONFIG, "redundancy", "Active-standby redundancy", NULL, PRIV_ADMIN, TOP, cmd_redundancy },
+	{ SP_MODE_CONFIG, "no redundancy", "Remove the redundancy settings", NULL, PRIV_ADMIN, TOP, cmd_no_redundancy },
+
+	/* config-sp */
+	{ SP_MODE_SP, "server-side-address", "The SP's server-side address C", "A.B.C.D", PRIV_ADMIN, CFG, cmd_sp_server_side_address },
+	{ SP_MODE_SP, "no server-side-address", "Remove the server-side address", NULL, PRIV_ADMIN, CFG, cmd_sp_no_server_side_address },
+	{ SP_MODE_SP, "listen-port", "Intercepted SIP ports", "N [N ...]", PRIV_ADMIN, CFG, cmd_sp_listen_port },
+	{ SP_MODE_SP, "no listen-port", "Intercept port 5060 only", NULL, PRIV_ADMIN, CFG, cmd_sp_no_listen_port },
+	{ SP_MODE_SP, "default-action", "Action when no strategy matches", "{forward|drop}", PRIV_ADMIN, CFG, cmd_sp_default_action },
+	{ SP_MODE_SP, "no default-action", "Forward when no strategy matches", NULL, PRIV_ADMIN, CFG, cmd_sp_no_default_action },
+	{ SP_MODE_SP, "local-virtual-address", "E as a local, unannounced address", "A.B.C.D", PRIV_ADMIN, CFG, cmd_sp_local_virtual_address },
+	{ SP_MODE_SP, "no local-virtual-address", "Remove the local virtual address", NULL, PRIV_ADMIN, CFG, cmd_sp_no_local_virtual_address },
+	{ SP_MODE_SP, "return-path", "How answers reach terminals", "{learn | default-gateway A.B.C.D}", PRIV_ADMIN, CFG, cmd_sp_return_path },
+	{ SP_MODE_SP, "no return-path", "Learn the return path", NULL, PRIV_ADMIN, CFG, cmd_sp_no_return_path },
+	{ SP_MODE_SP, "media", "Media handling", "{kernel|off}", PRIV_ADMIN, CFG, cmd_sp_media },
+	{ SP_MODE_SP, "no media", "Media in the kernel", NULL, PRIV_ADMIN, CFG, cmd_sp_no_media },
+	{ SP_MODE_SP, "media-port-range", "Ports for media streams", "N M", PRIV_ADMIN, CFG, cmd_sp_media_port_range },
+	{ SP_MODE_SP, "no media-port-range", "Default media ports", NULL, PRIV_ADMIN, CFG, cmd_sp_no_media_port_range },
+	{ SP_MODE_SP, "session-limit", "Maximum concurrent sessions", "N", PRIV_ADMIN, CFG, cmd_sp_session_limit },
+	{ SP_MODE_SP, "no session-limit", "No session limit", NULL, PRIV_ADMIN, CFG, cmd_sp_no_session_limit },
+
+	/* config-strategy */
+	{ SP_MODE_STRATEGY, "match vpn-id", "Match a VPN", "N", PRIV_ADMIN, CFG, cmd_st_match_vpn },
+	{ SP_MODE_STRATEGY, "match vlan", "Match a VLAN ID", "N", PRIV_ADMIN, CFG, cmd_st_match_vlan },
+	{ SP_MODE_STRATEGY, "match mpls-label", "Match an MPLS label", "N", PRIV_ADMIN, CFG, cmd_st_match_mpls },
+	{ SP_MODE_STRATEGY, "match protocol", "Match an IP protocol", "{udp|tcp|N}", PRIV_ADMIN, CFG, cmd_st_match_protocol },
+	{ SP_MODE_STRATEGY, "match source", "Match the source", "{PREFIX|any} [port N[-M]]", PRIV_ADMIN, CFG, cmd_st_match_source },
+	{ SP_MODE_STRATEGY, "match destination", "Match the destination", "{PREFIX|any} [port N[-M]]", PRIV_ADMIN, CFG, cmd_st_match_destination },
+	{ SP_MODE_STRATEGY, "no match vpn-id", "Remove the VPN match", NULL, PRIV_ADMIN, CFG, cmd_st_no_match_vpn },
+	{ SP_MODE_STRATEGY, "no match vlan", "Remove the VLAN match", NULL, PRIV_ADMIN, CFG, cmd_st_no_match_vlan },
+	{ SP_MODE_STRATEGY, "no match mpls-label", "Remove the MPLS label match", NULL, PRIV_ADMIN, CFG, cmd_st_no_match_mpls },
+	{ SP_MODE_STRATEGY, "no match protocol", "Remove the protocol match", NULL, PRIV_ADMIN, CFG, cmd_st_no_match_protocol },
+	{ SP_MODE_STRATEGY, "no match source", "Remove the source match", NULL, PRIV_ADMIN, CFG, cmd_st_no_match_source },
+	{ SP_MODE_STRATEGY, "no match destination", "Remove the destination match", NULL, PRIV_ADMIN, CFG, cmd_st_no_match_destination },
+	{ SP_MODE_STRATEGY, "action", "What to do with matching signaling", "{proxy|forward|drop}", PRIV_ADMIN, CFG, cmd_st_action },
+	{ SP_MODE_STRATEGY, "no action", "Remove the action (entry inactive)", NULL, PRIV_ADMIN, CFG, cmd_st_no_action },
+	{ SP_MODE_STRATEGY, "server", "The real server D", "A.B.C.D [port N]", PRIV_ADMIN, CFG, cmd_st_server },
+	{ SP_MODE_STRATEGY, "no server", "Remove the server", NULL, PRIV_ADMIN, CFG, cmd_st_no_server },
+
+	/* config-if */
+	{ SP_MODE_INTERFACE, "vpn-id", "VPN membership of this interface", "N", PRIV_ADMIN, CFG, cmd_if_vpn_id },
+	{ SP_MODE_INTERFACE, "no vpn-id", "Remove the VPN membership", NULL, PRIV_ADMIN, CFG, cmd_if_no_vpn_id },
+	{ SP_MODE_INTERFACE, "signaling-proxy", "Which side of the SP this link is", "{terminal-side|server-side}", PRIV_ADMIN, CFG, cmd_if_side },
+	{ SP_MODE_INTERFACE, "no signaling-proxy", "Remove the link's side", NULL, PRIV_ADMIN, CFG, cmd_if_no_side },
+
+	/* config-pbr */
+	{ SP_MODE_PBR, "match source", "Match a source prefix", "PREFIX", PRIV_ADMIN, CFG, cmd_pbr_match_source },
+	{ SP_MODE_PBR, "match destination", "Match a destination prefix", "PREFIX", PRIV_ADMIN, CFG, cmd_pbr_match_destination },
+	{ SP_MODE_PBR, "match protocol", "Match an IP protocol", "{udp|tcp|N}", PRIV_ADMIN, CFG, cmd_pbr_match_protocol },
+	{ SP_MODE_PBR, "match source-port", "Match source ports", "N[-M]", PRIV_ADMIN, CFG, cmd_pbr_match_source_port },
+	{ SP_MODE_PBR, "match destination-port", "Match destination ports", "N[-M]", PRIV_ADMIN, CFG, cmd_pbr_match_destination_port },
+	{ SP_MODE_PBR, "match input-interface", "Match the input interface", "IFNAME", PRIV_ADMIN, CFG, cmd_pbr_match_input_interface },
+	{ SP_MODE_PBR, "no match source", "Remove the source match", NULL, PRIV_ADMIN, CFG, cmd_pbr_no_match_source },
+	{ SP_MODE_PBR, "no match destination", "Remove the destination match", NULL, PRIV_ADMIN, CFG, cmd_pbr_no_match_destination },
+	{ SP_MODE_PBR, "no match protocol", "Remove the protocol match", NULL, PRIV_ADMIN, CFG, cmd_pbr_no_match_protocol },
+	{ SP_MODE_PBR, "no match source-port", "Remove the source port match", NULL, PRIV_ADMIN, CFG, cmd_pbr_no_match_source_port },
+	{ SP_MODE_PBR, "no match destination-port", "Remove the destination port match", NULL, PRIV_ADMIN, CFG, cmd_pbr_no_match_destination_port },
+	{ SP_MODE_PBR, "no match input-interface", "Remove the input interface match", NULL, PRIV_ADMIN, CFG, cmd_pbr_no_match_input_interface },
+	{ SP_MODE_PBR, "set next-hop", "Send matching traffic to this next hop", "A.B.C.D", PRIV_ADMIN, CFG, cmd_pbr_set_next_hop },
+	{ SP_MODE_PBR, "set table", "Look matching traffic up in this table", "N", PRIV_ADMIN, CFG, cmd_pbr_set_table },
+	{ SP_MODE_PBR, "no set next-hop", "Remove the next hop", NULL, PRIV_ADMIN, CFG, cmd_pbr_no_set_next_hop },
+	{ SP_MODE_PBR, "no set table", "Remove the table", NULL, PRIV_ADMIN, CFG, cmd_pbr_no_set_table },
+
+	/* config-redundancy */
+	{ SP_MODE_REDUNDANCY, "role", "Configured role", "{active|standby}", PRIV_ADMIN, CFG, cmd_red_role },
+	{ SP_MODE_REDUNDANCY, "local-address", "Local state-sync address", "A.B.C.D port N", PRIV_ADMIN, CFG, cmd_red_local },
+	{ SP_MODE_REDUNDANCY, "no local-address", "Remove the local address", NULL, PRIV_ADMIN, CFG, cmd_red_no_local },
+	{ SP_MODE_REDUNDANCY, "peer-address", "The peer's state-sync address", "A.B.C.D port N", PRIV_ADMIN, CFG, cmd_red_peer },
+	{ SP_MODE_REDUNDANCY, "no peer-address", "Remove the peer address", NULL, PRIV_ADMIN, CFG, cmd_red_no_peer },
+	{ SP_MODE_REDUNDANCY, "authentication key", "Key of the state-sync channel", "WORD", PRIV_ADMIN, CFG, cmd_red_key },
+	{ SP_MODE_REDUNDANCY, "no authentication key", "Remove the key", NULL, PRIV_ADMIN, CFG, cmd_red_no_key },
+};
+
+static const struct sp_cmd_keyword_help sp_keyword_helps[] = {
+	{ SP_MODE_EXEC, "show", "Show running system information" },
+	{ SP_MODE_EXEC, "write", "Write the running configuration" },
+	{ SP_MODE_CONFIG, "no", "Negate a command or set its defaults" },
+	{ SP_MODE_CONFIG, "enable", "Enable settings" },
+	{ SP_MODE_CONFIG, "no enable", "Enable settings" },
+	{ SP_MODE_SP, "no", "Negate a command or set its defaults" },
+	{ SP_MODE_STRATEGY, "match", "Match a field of the signaling" },
+	{ SP_MODE_STRATEGY, "no", "Negate a command or set its defaults" },
+	{ SP_MODE_STRATEGY, "no match", "Remove a match" },
+	{ SP_MODE_INTERFACE, "no", "Negate a command or set its defaults" },
+	{ SP_MODE_PBR, "match", "Match a field of the traffic" },
+	{ SP_MODE_PBR, "set", "What to do with matching traffic" },
+	{ SP_MODE_PBR, "no", "Negate a command or set its defaults" },
+	{ SP_MODE_PBR, "no match", "Remove a match" },
+	{ SP_MODE_PBR, "no set", "Remove a set action" },
+	{ SP_MODE_REDUNDANCY, "authentication", "Authentication of the state-sync channel" },
+	{ SP_MODE_REDUNDANCY, "no", "Negate a command or set its defaults" },
+	{ SP_MODE_REDUNDANCY, "no authentication", "Authentication of the state-sync channel" },
+};
+
+const struct sp_cmd_def *sp_cmd_table(size_t *n)
+{
+	*n = sizeof(sp_cmds) / sizeof(sp_cmds[0]);
+	return sp_cmds;
+}
+
+const struct sp_cmd_keyword_help *sp_cmd_keyword_helps(size_t *n)
+{
+	*n = sizeof(sp_keyword_helps) / sizeof(sp_keyword_helps[0]);
+	return sp_keyword_helps;
+}
+
+bool sp_cmd_is_config_mode(int mode)
+{
+	return mode == SP_MODE_CONFIG || mode >= SP_MODE_SP;
+}
+
+/* A sub-mode's own command wins over a top-level one of the same name
+ * ("signaling-proxy" in (config-if) is the interface's side). */
+const struct sp_cmd_def *sp_cmd_find(int mode, const char *path)
+{
+	const struct sp_cmd_def *top = NULL;
+
+	for (size_t i = 0; i < sizeof(sp_cmds) / sizeof(sp_cmds[0]); i++) {
+		const struct sp_cmd_def *d = &sp_cmds[i];
+
+		if (strcmp(d->path, path) != 0)
+			continue;
+		if (d->mode == mode)
+			return d;
+		if ((d->flags & SP_CMD_ALL_CONFIG_MODES) && sp_cmd_is_config_mode(mode) && !top)
+			top = d;
+	}
+	return top;
+}
+
+const char *sp_cmd_mode_desc(int mode)
+{
+	switch (mode) {
+	case SP_MODE_SP: return "sp";
+	case SP_MODE_STRATEGY: return "strategy";
+	case SP_MODE_INTERFACE: return "if";
+	case SP_MODE_PBR: return "pbr";
+	case SP_MODE_REDUNDANCY: return "redundancy";
+	case SP_MODE_CONFIG: return "";
+	default: return NULL;
+	}
+}
+
+int sp_cmd_run(const struct sp_cmd_def *def, struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	ctx->next_mode = -1;
+	sp_error_clear(&ctx->err);
+	if ((def->flags & SP_CMD_EDITS_CONFIG) && !ctx->cand)
+		return sp_error_set(&ctx->err, "internal: no candidate configuration");
+	/* A top-level command typed in a sub-mode leaves the sub-mode. */
+	if ((def->flags & SP_CMD_ALL_CONFIG_MODES) && ctx->mode != SP_MODE_CONFIG)
+		ctx->next_mode = SP_MODE_CONFIG;
+	if (def->fn(ctx, argc, argv) < 0) {
+		if (!ctx->err.msg[0])
+			sp_error_set(&ctx->err, "Command failed");
+		ctx->next_mode = -1;
+		return -1;
+	}
+	return 0;
+}

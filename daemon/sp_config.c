@@ -1,0 +1,819 @@
+#include "config.h"
+#include "sp_config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+void sp_sp_settings_defaults(struct sp_sp_settings *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->listen_ports[0] = SP_DEFAULT_SIP_PORT;
+	s->n_listen_ports = 1;
+	s->default_action = SP_ACTION_FORWARD;
+	s->return_path = SP_RETURN_LEARN;
+	s->media = SP_MEDIA_KERNEL;
+	s->media_port_min = SP_DEFAULT_MEDIA_PORT_MIN;
+	s->media_port_max = SP_DEFAULT_MEDIA_PORT_MAX;
+}
+
+struct sp_config *sp_config_new(void)
+{
+	struct sp_config *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	strcpy(c->hostname, "sigproxy");
+	sp_sp_settings_defaults(&c->sp);
+	c->redundancy.role = SP_ROLE_ACTIVE;
+	return c;
+}
+
+static void *sp_dup_array(const void *src, size_t n, size_t size, bool *fail)
+{
+	void *dst;
+
+	if (n == 0)
+		return NULL;
+	dst = malloc(n * size);
+	if (!dst) {
+		*fail = true;
+		return NULL;
+	}
+	memcpy(dst, src, n * size);
+	return dst;
+}
+
+struct sp_config *sp_config_dup(const struct sp_config *c)
+{
+	struct sp_config *d = malloc(sizeof(*d));
+	bool fail = false;
+
+	if (!d)
+		return NULL;
+	*d = *c;
+	d->enable_secret_hash = NULL;
+	d->users = NULL;
+	d->n_users = 0;
+	d->strategies = sp_dup_array(c->strategies, c->n_strategies, sizeof(*c->strategies), &fail);
+	d->policy_routes = sp_dup_array(c->policy_routes, c->n_policy_routes,
+					sizeof(*c->policy_routes), &fail);
+	d->interfaces = sp_dup_array(c->interfaces, c->n_interfaces, sizeof(*c->interfaces), &fail);
+	if (c->enable_secret_hash && !(d->enable_secret_hash = strdup(c->enable_secret_hash)))
+		fail = true;
+	if (c->n_users) {
+		d->users = calloc(c->n_users, sizeof(*d->users));
+		if (!d->users)
+			fail = true;
+		for (size_t i = 0; d->users && i < c->n_users; i++) {
+			d->users[i] = c->users[i];
+			d->users[i].secret_hash = strdup(c->users[i].secret_hash);
+			if (!d->users[i].secret_hash)
+				fail = true;
+			d->n_users++;
+		}
+	}
+	if (fail) {
+		sp_config_free(d);
+		return NULL;
+	}
+	return d;
+}
+
+void sp_config_free(struct sp_config *c)
+{
+	if (!c)
+		return;
+	free(c->strategies);
+	free(c->policy_routes);
+	free(c->interfaces);
+	for (size_t i = 0; i < c->n_users; i++)
+		free(c->users[i].secret_hash);
+	free(c->users);
+	free(c->enable_secret_hash);
+	free(c);
+}
+
+/* ---- item equality: field by field, so padding never matters ---- */
+
+static bool sp_range_equal(const struct sp_port_range *a, const struct sp_port_range *b)
+{
+	return a->lo == b->lo && a->hi == b->hi;
+}
+
+static bool sp_strategy_equal(const struct sp_strategy *a, const struct sp_strategy *b)
+{
+	return strcmp(a->name, b->name) == 0 && a->seq == b->seq && a->match == b->match &&
+	       a->vpn_id == b->vpn_id && a->vlan == b->vlan && a->mpls_label == b->mpls_label &&
+	       a->protocol == b->protocol && sp_prefix_equal(&a->source, &b->source) &&
+	       sp_range_equal(&a->source_port, &b->source_port) &&
+	       sp_prefix_equal(&a->destination, &b->destination) &&
+	       sp_range_equal(&a->destination_port, &b->destination_port) &&
+	       a->action == b->action && sp_addr_equal(&a->server, &b->server) &&
+	       a->server_port == b->server_port;
+}
+
+static bool sp_policy_route_equal(const struct sp_policy_route *a, const struct sp_policy_route *b)
+{
+	return strcmp(a->name, b->name) == 0 && a->seq == b->seq && a->match == b->match &&
+	       sp_prefix_equal(&a->source, &b->source) &&
+	       sp_prefix_equal(&a->destination, &b->destination) && a->protocol == b->protocol &&
+	       sp_range_equal(&a->source_port, &b->source_port) &&
+	       sp_range_equal(&a->destination_port, &b->destination_port) &&
+	       strcmp(a->input_interface, b->input_interface) == 0 &&
+	       sp_addr_equal(&a->next_hop, &b->next_hop) && a->table == b->table;
+}
+
+static bool sp_interface_equal(const struct sp_interface *a, const struct sp_interface *b)
+{
+	return strcmp(a->name, b->name) == 0 && a->vpn_id == b->vpn_id && a->side == b->side;
+}
+
+static bool sp_settings_equal(const struct sp_sp_settings *a, const struct sp_sp_settings *b)
+{
+	if (a->n_listen_ports != b->n_listen_ports)
+		return false;
+	for (unsigned i = 0; i < a->n_listen_ports; i++)
+		if (a->listen_ports[i] != b->listen_ports[i])
+			return false;
+	return sp_addr_equal(&a->server_side_address, &b->server_side_address) &&
+	       a->default_action == b->default_action &&
+	       sp_addr_equal(&a->local_virtual_address, &b->local_virtual_address) &&
+	       a->return_path == b->return_path &&
+	       sp_addr_equal(&a->return_gateway, &b->return_gateway) && a->media == b->media &&
+	       a->media_port_min == b->media_port_min && a->media_port_max == b->media_port_max &&
+	       a->session_limit == b->session_limit;
+}
+
+static bool sp_global_equal(const struct sp_config *a, const struct sp_config *b)
+{
+	return strcmp(a->hostname, b->hostname) == 0 && a->sp_enabled == b->sp_enabled &&
+	       sp_settings_equal(&a->sp, &b->sp);
+}
+
+static bool sp_redundancy_equal(const struct sp_redundancy *a, const struct sp_redundancy *b)
+{
+	return a->configured == b->configured && a->role == b->role &&
+	       sp_addr_equal(&a->local_address, &b->local_address) &&
+	       a->local_port == b->local_port &&
+	       sp_addr_equal(&a->peer_address, &b->peer_address) &&
+	       a->peer_port == b->peer_port && strcmp(a->key, b->key) == 0;
+}
+
+static bool sp_str_equal_null(const char *a, const char *b)
+{
+	if (!a || !b)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+static bool sp_users_equal(const struct sp_config *a, const struct sp_config *b)
+{
+	if (a->n_users != b->n_users || !sp_str_equal_null(a->enable_secret_hash, b->enable_secret_hash))
+		return false;
+	for (size_t i = 0; i < a->n_users; i++)
+		if (strcmp(a->users[i].name, b->users[i].name) != 0 ||
+		    strcmp(a->users[i].secret_hash, b->users[i].secret_hash) != 0)
+			return false;
+	return true;
+}
+
+bool sp_config_equal(const struct sp_config *a, const struct sp_config *b)
+{
+	if (!sp_global_equal(a, b) || !sp_redundancy_equal(&a->redundancy, &b->redundancy) ||
+	    !sp_users_equal(a, b) || a->n_strategies != b->n_strategies ||
+	    a->n_policy_routes != b->n_policy_routes || a->n_interfaces != b->n_interfaces)
+		return false;
+	for (size_t i = 0; i < a->n_strategies; i++)
+		if (!sp_strategy_equal(&a->strategies[i], &b->strategies[i]))
+			return false;
+	for (size_t i = 0; i < a->n_policy_routes; i++)
+		if (!sp_policy_route_equal(&a->policy_routes[i], &b->policy_routes[i]))
+			return false;
+	for (size_t i = 0; i < a->n_interfaces; i++)
+		if (!sp_interface_equal(&a->interfaces[i], &b->interfaces[i]))
+			return false;
+	return true;
+}
+
+/* ---- sorted collections ---- */
+
+/* Binary search by seq in an array sorted by seq; returns the insertion index
+ * and sets *found. Works for both strategies and policy routes through an
+ * accessor so the two collections share one search. */
+static size_t sp_seq_search(const void *base, size_t n, size_t size, size_t seq_off, uint32_t seq,
+			    bool *found)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		uint32_t v;
+
+		memcpy(&v, (const char *)base + mid * size + seq_off, sizeof(v));
+		if (v < seq)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*found = false;
+	if (lo < n) {
+		uint32_t v;
+		memcpy(&v, (const char *)base + lo * size + seq_off, sizeof(v));
+		*found = v == seq;
+	}
+	return lo;
+}
+
+static void *sp_array_insert(void **base, size_t *n, size_t size, size_t at)
+{
+	char *grown = realloc(*base, (*n + 1) * size);
+
+	if (!grown)
+		return NULL;
+	memmove(grown + (at + 1) * size, grown + at * size, (*n - at) * size);
+	memset(grown + at * size, 0, size);
+	*base = grown;
+	(*n)++;
+	return grown + at * size;
+}
+
+static void sp_array_erase(void *base, size_t *n, size_t size, size_t at)
+{
+	char *b = base;
+
+	memmove(b + at * size, b + (at + 1) * size, (*n - at - 1) * size);
+	(*n)--;
+}
+
+struct sp_strategy *sp_config_strategy_find(struct sp_config *c, const char *name, uint32_t seq)
+{
+	bool found;
+	size_t i = sp_seq_search(c->strategies, c->n_strategies, sizeof(*c->strategies),
+				 offsetof(struct sp_strategy, seq), seq, &found);
+
+	if (found && strcmp(c->strategies[i].name, name) == 0)
+		return &c->strategies[i];
+	return NULL;
+}
+
+struct sp_strategy *sp_config_strategy_create(struct sp_config *c, const char *name, uint32_t seq,
+					      struct sp_error *e)
+{
+	struct sp_strategy *s;
+	bool found;
+	size_t i;
+
+	if (sp_check_name(name, "proxy-strategy", e) < 0)
+		return NULL;
+	if (seq < SP_SEQ_MIN || seq > SP_SEQ_MAX) {
+		sp_error_set(e, "Invalid sequence number %u (expected %u-%u)", seq, SP_SEQ_MIN,
+			     SP_SEQ_MAX);
+		return NULL;
+	}
+	i = sp_seq_search(c->strategies, c->n_strategies, sizeof(*c->strategies),
+			  offsetof(struct sp_strategy, seq), seq, &found);
+	if (found) {
+		if (strcmp(c->strategies[i].name, name) == 0)
+			return &c->strategies[i];
+		sp_error_set(e, "Sequence number %u is already used by proxy-strategy %s", seq,
+			     c->strategies[i].name);
+		return NULL;
+	}
+	s = sp_array_insert((void **)&c->strategies, &c->n_strategies, sizeof(*s), i);
+	if (!s) {
+		sp_error_set(e, "Out of memory");
+		return NULL;
+	}
+	strcpy(s->name, name);
+	s->seq = seq;
+	s->server_port = SP_DEFAULT_SIP_PORT;
+	return s;
+}
+
+size_t sp_config_strategy_remove(struct sp_config *c, const char *name, uint32_t seq)
+{
+	size_t removed = 0;
+
+	for (size_t i = c->n_strategies; i-- > 0;) {
+		if (strcmp(c->strategies[i].name, name) == 0 && (seq == 0 || c->strategies[i].seq == seq)) {
+			sp_array_erase(c->strategies, &c->n_strategies, sizeof(*c->strategies), i);
+			removed++;
+		}
+	}
+	return removed;
+}
+
+struct sp_policy_route *sp_config_policy_route_find(struct sp_config *c, const char *name,
+						    uint32_t seq)
+{
+	bool found;
+	size_t i = sp_seq_search(c->policy_routes, c->n_policy_routes, sizeof(*c->policy_routes),
+				 offsetof(struct sp_policy_route, seq), seq, &found);
+
+	if (found && strcmp(c->policy_routes[i].name, name) == 0)
+		return &c->policy_routes[i];
+	return NULL;
+}
+
+struct sp_policy_route *sp_config_policy_route_create(struct sp_config *c, const char *name,
+						      uint32_t seq, struct sp_error *e)
+{
+	struct sp_policy_route *r;
+	bool found;
+	size_t i;
+
+	if (sp_check_name(name, "policy-route", e) < 0)
+		return NULL;
+	if (seq < SP_SEQ_MIN || seq > SP_SEQ_MAX) {
+		sp_error_set(e, "Invalid sequence number %u (expected %u-%u)", seq, SP_SEQ_MIN,
+			     SP_SEQ_MAX);
+		return NULL;
+	}
+	i = sp_seq_search(c->policy_routes, c->n_policy_routes, sizeof(*c->policy_routes),
+			  offsetof(struct sp_policy_route, seq), seq, &found);
+	if (found) {
+		if (strcmp(c->policy_routes[i].name, name) == 0)
+			return &c->policy_routes[i];
+		sp_error_set(e, "Sequence number %u is already used by policy-route %s", seq,
+			     c->policy_routes[i].name);
+		return NULL;
+	}
+	r = sp_array_insert((void **)&c->policy_routes, &c->n_policy_routes, sizeof(*r), i);
+	if (!r) {
+		sp_error_set(e, "Out of memory");
+		return NULL;
+	}
+	strcpy(r->name, name);
+	r->seq = seq;
+	return r;
+}
+
+size_t sp_config_policy_route_remove(struct sp_config *c, const char *name, uint32_t seq)
+{
+	size_t removed = 0;
+
+	for (size_t i = c->n_policy_routes; i-- > 0;) {
+		if (strcmp(c->policy_routes[i].name, name) == 0 &&
+		    (seq == 0 || c->policy_routes[i].seq == seq)) {
+			sp_array_erase(c->policy_routes, &c->n_policy_routes,
+				       sizeof(*c->policy_routes), i);
+			removed++;
+		}
+	}
+	return removed;
+}
+
+static size_t sp_name_search(const void *base, size_t n, size_t size, const char *name, bool *found)
+{
+	size_t lo = 0, hi = n;
+
+	/* every named item starts with its name */
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (strcmp((const char *)base + mid * size, name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*found = lo < n && strcmp((const char *)base + lo * size, name) == 0;
+	return lo;
+}
+
+struct sp_interface *sp_config_interface_find(struct sp_config *c, const char *name)
+{
+	bool found;
+	size_t i = sp_name_search(c->interfaces, c->n_interfaces, sizeof(*c->interfaces), name,
+				  &found);
+
+	return found ? &c->interfaces[i] : NULL;
+}
+
+struct sp_interface *sp_config_interface_get(struct sp_config *c, const char *name,
+					     struct sp_error *e)
+{
+	struct sp_interface *itf;
+	bool found;
+	size_t i;
+
+	if (sp_check_ifname(name, e) < 0)
+		return NULL;
+	i = sp_name_search(c->interfaces, c->n_interfaces, sizeof(*c->interfaces), name, &found);
+	if (found)
+		return &c->interfaces[i];
+	itf = sp_array_insert((void **)&c->interfaces, &c->n_interfaces, sizeof(*itf), i);
+	if (!itf) {
+		sp_error_set(e, "Out of memory");
+		return NULL;
+	}
+	strcpy(itf->name, name);
+	return itf;
+}
+
+bool sp_config_interface_remove(struct sp_config *c, const char *name)
+{
+	bool found;
+	size_t i = sp_name_search(c->interfaces, c->n_interfaces, sizeof(*c->interfaces), name,
+				  &found);
+
+	if (found)
+		sp_array_erase(c->interfaces, &c->n_interfaces, sizeof(*c->interfaces), i);
+	return found;
+}
+
+struct sp_user *sp_config_user_find(const struct sp_config *c, const char *name)
+{
+	bool found;
+	size_t i = sp_name_search(c->users, c->n_users, sizeof(*c->users), name, &found);
+
+	return found ? &c->users[i] : NULL;
+}
+
+int sp_config_user_set(struct sp_config *c, const char *name, const char *secret_hash,
+		       struct sp_error *e)
+{
+	struct sp_user *u;
+	char *h;
+	bool found;
+	size_t i;
+
+	if (sp_check_username(name, e) < 0)
+		return -1;
+	if (!(h = strdup(secret_hash)))
+		return sp_error_set(e, "Out of memory");
+	i = sp_name_search(c->users, c->n_users, sizeof(*c->users), name, &found);
+	if (found) {
+		free(c->users[i].secret_hash);
+		c->users[i].secret_hash = h;
+		return 0;
+	}
+	u = sp_array_insert((void **)&c->users, &c->n_users, sizeof(*u), i);
+	if (!u) {
+		free(h);
+		return sp_error_set(e, "Out of memory");
+	}
+	strcpy(u->name, name);
+	u->secret_hash = h;
+	return 0;
+}
+
+bool sp_config_user_remove(struct sp_config *c, const char *name)
+{
+	bool found;
+	size_t i = sp_name_search(c->users, c->n_users, sizeof(*c->users), name, &found);
+
+	if (found) {
+		free(c->users[i].secret_hash);
+		sp_array_erase(c->users, &c->n_users, sizeof(*c->users), i);
+	}
+	return found;
+}
+
+int sp_config_enable_secret_set(struct sp_config *c, const char *secret_hash)
+{
+	char *h = NULL;
+
+	if (secret_hash && !(h = strdup(secret_hash)))
+		return -1;
+	free(c->enable_secret_hash);
+	c->enable_secret_hash = h;
+	return 0;
+}
+
+/* ---- whole-configuration validation ---- */
+
+int sp_config_validate(const struct sp_config *c, struct sp_error *e)
+{
+	const struct sp_sp_settings *sp = &c->sp;
+	char a[SP_ADDR_STRLEN];
+
+	for (size_t i = 0; i < c->n_strategies; i++) {
+		const struct sp_strategy *s = &c->strategies[i];
+
+		if (i > 0 && c->strategies[i - 1].seq == s->seq)
+			return sp_error_set(e, "Sequence number %u is used by proxy-strategy %s and %s",
+					    s->seq, c->strategies[i - 1].name, s->name);
+		if (s->action == SP_ACTION_PROXY && !sp_addr_is_set(&s->server))
+			return sp_error_set(e, "proxy-strategy %s seq %u: action proxy needs a server",
+					    s->name, s->seq);
+	}
+	for (size_t i = 1; i < c->n_policy_routes; i++)
+		if (c->policy_routes[i - 1].seq == c->policy_routes[i].seq)
+			return sp_error_set(e, "Sequence number %u is used by policy-route %s and %s",
+					    c->policy_routes[i].seq, c->policy_routes[i - 1].name,
+					    c->policy_routes[i].name);
+	if (sp->media_port_min > sp->media_port_max || (sp->media_port_min & 1))
+		return sp_error_set(e, "Invalid media-port-range %u %u", sp->media_port_min,
+				    sp->media_port_max);
+	if (sp_addr_is_set(&sp->local_virtual_address) &&
+	    sp_addr_equal(&sp->local_virtual_address, &sp->server_side_address))
+		return sp_error_set(e, "local-virtual-address %s is the server-side-address",
+				    sp_addr_str(&sp->local_virtual_address, a, sizeof(a)));
+	if (sp->return_path == SP_RETURN_DEFAULT_GATEWAY && !sp_addr_is_set(&sp->return_gateway))
+		return sp_error_set(e, "return-path default-gateway needs an address");
+	if (c->redundancy.configured && sp_addr_is_set(&c->redundancy.local_address) &&
+	    sp_addr_is_set(&c->redundancy.peer_address) &&
+	    c->redundancy.local_address.family != c->redundancy.peer_address.family)
+		return sp_error_set(e, "redundancy local-address and peer-address differ in family");
+	return 0;
+}
+
+const char *sp_action_name(enum sp_action a)
+{
+	switch (a) {
+	case SP_ACTION_PROXY: return "proxy";
+	case SP_ACTION_FORWARD: return "forward";
+	case SP_ACTION_DROP: return "drop";
+	default: return "none";
+	}
+}
+
+const char *sp_side_name(enum sp_if_side s)
+{
+	switch (s) {
+	case SP_SIDE_TERMINAL: return "terminal-side";
+	case SP_SIDE_SERVER: return "server-side";
+	default: return "none";
+	}
+}
+
+const char *sp_role_name(enum sp_role r)
+{
+	return r == SP_ROLE_STANDBY ? "standby" : "active";
+}
+
+const char *sp_config_object_name(enum sp_config_object o)
+{
+	switch (o) {
+	case SP_OBJ_GLOBAL: return "global";
+	case SP_OBJ_STRATEGY: return "proxy-strategy";
+	case SP_OBJ_POLICY_ROUTE: return "policy-route";
+	case SP_OBJ_INTERFACE: return "interface";
+	case SP_OBJ_REDUNDANCY: return "redundancy";
+	case SP_OBJ_USERS: return "users";
+	}
+	return "?";
+}
+
+/* ---- diff ---- */
+
+struct sp_diff_builder {
+	struct sp_config_diff *d;
+	size_t cap;
+	bool fail;
+};
+
+static void sp_diff_push(struct sp_diff_builder *b, enum sp_config_object obj, enum sp_change_op op,
+			 const void *old_item, const void *new_item)
+{
+	if (b->fail)
+		return;
+	if (b->d->n == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 16;
+		struct sp_config_change *grown = realloc(b->d->changes, cap * sizeof(*grown));
+		if (!grown) {
+			b->fail = true;
+			return;
+		}
+		b->d->changes = grown;
+		b->cap = cap;
+	}
+	b->d->changes[b->d->n++] = (struct sp_config_change){ obj, op, old_item, new_item };
+}
+
+/* Merge of two sorted collections; the key comparison and equality come from
+ * small per-kind callbacks so every collection is diffed by one loop. */
+typedef int (*sp_key_cmp_fn)(const void *a, const void *b);
+typedef bool (*sp_item_eq_fn)(const void *a, const void *b);
+
+static void sp_diff_sorted(struct sp_diff_builder *b, enum sp_config_object obj, const void *oa,
+			   size_t on, const void *na, size_t nn, size_t size, sp_key_cmp_fn cmp,
+			   sp_item_eq_fn eq)
+{
+	size_t i = 0, j = 0;
+
+	while (i < on || j < nn) {
+		const void *o = i < on ? (const char *)oa + i * size : NULL;
+		const void *n = j < nn ? (const char *)na + j * size : NULL;
+		int r = !o ? 1 : !n ? -1 : cmp(o, n);
+
+		if (r < 0) {
+			sp_diff_push(b, obj, SP_CHANGE_REMOVE, o, NULL);
+			i++;
+		} else if (r > 0) {
+			sp_diff_push(b, obj, SP_CHANGE_ADD, NULL, n);
+			j++;
+		} else {
+			if (!eq(o, n))
+				sp_diff_push(b, obj, SP_CHANGE_MODIFY, o, n);
+			i++;
+			j++;
+		}
+	}
+}
+
+/* Strategies and policy routes are keyed by (seq, name): a seq moving to
+ * another name is a remove plus an add. */
+static int sp_strategy_key_cmp(const void *a, const void *b)
+{
+	const struct sp_strategy *x = a, *y = b;
+	if (x->seq != y->seq)
+		return x->seq < y->seq ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+static bool sp_strategy_eq_cb(const void *a, const void *b)
+{
+	return sp_strategy_equal(a, b);
+}
+
+static int sp_policy_route_key_cmp(const void *a, const void *b)
+{
+	const struct sp_policy_route *x = a, *y = b;
+	if (x->seq != y->seq)
+		return x->seq < y->seq ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+static bool sp_policy_route_eq_cb(const void *a, const void *b)
+{
+	return sp_policy_route_equal(a, b);
+}
+
+static int sp_interface_key_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct sp_interface *)a)->name, ((const struct sp_interface *)b)->name);
+}
+
+static bool sp_interface_eq_cb(const void *a, const void *b)
+{
+	return sp_interface_equal(a, b);
+}
+
+int sp_config_diff(const struct sp_config *a, const struct sp_config *b,
+		   struct sp_config_diff *out)
+{
+	struct sp_diff_builder bld = { out, 0, false };
+
+	out->changes = NULL;
+	out->n = 0;
+	if (!sp_global_equal(a, b))
+		sp_diff_push(&bld, SP_OBJ_GLOBAL, SP_CHANGE_MODIFY, a, b);
+	sp_diff_sorted(&bld, SP_OBJ_STRATEGY, a->strategies, a->n_strategies, b->strategies,
+		       b->n_strategies, sizeof(struct sp_strategy), sp_strategy_key_cmp,
+		       sp_strategy_eq_cb);
+	sp_diff_sorted(&bld, SP_OBJ_POLICY_ROUTE, a->policy_routes, a->n_policy_routes,
+		       b->policy_routes, b->n_policy_routes, sizeof(struct sp_policy_route),
+		       sp_policy_route_key_cmp, sp_policy_route_eq_cb);
+	sp_diff_sorted(&bld, SP_OBJ_INTERFACE, a->interfaces, a->n_interfaces, b->interfaces,
+		       b->n_interfaces, sizeof(struct sp_interface), sp_interface_key_cmp,
+		       sp_interface_eq_cb);
+	if (!sp_redundancy_equal(&a->redundancy, &b->redundancy))
+		sp_diff_push(&bld, SP_OBJ_REDUNDANCY, SP_CHANGE_MODIFY, &a->redundancy,
+			     &b->redundancy);
+	if (!sp_users_equal(a, b))
+		sp_diff_push(&bld, SP_OBJ_USERS, SP_CHANGE_MODIFY, a, b);
+	if (bld.fail) {
+		sp_config_diff_free(out);
+		return -1;
+	}
+	return 0;
+}
+
+void sp_config_diff_free(struct sp_config_diff *d)
+{
+	free(d->changes);
+	d->changes = NULL;
+	d->n = 0;
+}
+
+/* ---- the store: running configuration, subscribers, commit ---- */
+
+#define SP_SUBSCRIBERS_MAX 16
+
+struct sp_config_subscriber {
+	const char *name;
+	sp_config_subscriber_fn fn;
+	void *arg;
+};
+
+struct sp_config_store {
+	struct sp_config *running;
+	struct sp_config_subscriber subs[SP_SUBSCRIBERS_MAX];
+	size_t n_subs;
+	uint64_t generation;
+};
+
+struct sp_config_store *sp_config_store_new(void)
+{
+	struct sp_config_store *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->running = sp_config_new();
+	if (!s->running) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+void sp_config_store_free(struct sp_config_store *s)
+{
+	if (!s)
+		return;
+	sp_config_free(s->running);
+	free(s);
+}
+
+const struct sp_config *sp_config_store_current(const struct sp_config_store *s)
+{
+	return s->running;
+}
+
+uint64_t sp_config_store_generation(const struct sp_config_store *s)
+{
+	return s->generation;
+}
+
+int sp_config_store_subscribe(struct sp_config_store *s, const char *name,
+			      sp_config_subscriber_fn fn, void *arg)
+{
+	if (s->n_subs == SP_SUBSCRIBERS_MAX)
+		return -1;
+	s->subs[s->n_subs++] = (struct sp_config_subscriber){ name, fn, arg };
+	return 0;
+}
+
+/* The reverse of a diff, for rolling back subscribers that already applied. */
+static int sp_config_diff_reverse(const struct sp_config_diff *d, struct sp_config_diff *out)
+{
+	out->n = d->n;
+	out->changes = d->n ? malloc(d->n * sizeof(*out->changes)) : NULL;
+	if (d->n && !out->changes)
+		return -1;
+	for (size_t i = 0; i < d->n; i++) {
+		struct sp_config_change c = d->changes[i];
+		const void *t = c.old_item;
+
+		c.old_item = c.new_item;
+		c.new_item = t;
+		if (c.op == SP_CHANGE_ADD)
+			c.op = SP_CHANGE_REMOVE;
+		else if (c.op == SP_CHANGE_REMOVE)
+			c.op = SP_CHANGE_ADD;
+		out->changes[d->n - 1 - i] = c;
+	}
+	return 0;
+}
+
+int sp_config_store_commit(struct sp_config_store *s, struct sp_config *candidate,
+			   size_t *n_changes, struct sp_error *e)
+{
+	struct sp_config_diff diff;
+	size_t told;
+
+	if (n_changes)
+		*n_changes = 0;
+	if (sp_config_validate(candidate, e) < 0) {
+		sp_config_free(candidate);
+		return -1;
+	}
+	if (sp_config_diff(s->running, candidate, &diff) < 0) {
+		sp_config_free(candidate);
+		return sp_error_set(e, "Out of memory");
+	}
+	if (diff.n == 0) {
+		sp_config_free(candidate);
+		return 0;
+	}
+	for (told = 0; told < s->n_subs; told++) {
+		struct sp_config_subscriber *sub = &s->subs[told];
+
+		if (sub->fn(sub->arg, s->running, candidate, &diff, e) < 0)
+			break;
+	}
+	if (told < s->n_subs) {
+		struct sp_config_diff rev;
+		struct sp_error ignored;
+
+		if (sp_config_diff_reverse(&diff, &rev) == 0) {
+			while (told-- > 0) {
+				struct sp_config_subscriber *sub = &s->subs[told];
+				sub->fn(sub->arg, candidate, s->running, &rev, &ignored);
+			}
+			sp_config_diff_free(&rev);
+		}
+		sp_config_diff_free(&diff);
+		sp_config_free(candidate);
+		return -1;
+	}
+	if (n_changes)
+		*n_changes = diff.n;
+	sp_config_diff_free(&diff);
+	sp_config_free(s->running);
+	s->running = candidate;
+	s->generation++;
+	return 0;
+}

@@ -1,0 +1,247 @@
+/* The configuration model: the single source of truth that the CLI, the MIB
+ * and the config file read and write.
+ *
+ * Every change is made on a candidate copy (sp_config_dup), validated as a
+ * whole (sp_config_validate) and committed (sp_config_store_commit), which
+ * computes exactly what was added, changed or removed and tells the
+ * subscribers (engine, kernel programmer, MIB). A subscriber that refuses
+ * aborts the commit and those already told are given the reverse change, so a
+ * change is applied entirely or not at all. */
+#ifndef SP_CONFIG_H
+#define SP_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "sp_error.h"
+#include "sp_valid.h"
+
+enum sp_action {
+	SP_ACTION_UNSET = 0,
+	SP_ACTION_PROXY,
+	SP_ACTION_FORWARD,
+	SP_ACTION_DROP,
+};
+
+enum sp_return_path {
+	SP_RETURN_LEARN = 0,
+	SP_RETURN_DEFAULT_GATEWAY,
+};
+
+enum sp_media_mode {
+	SP_MEDIA_KERNEL = 0,
+	SP_MEDIA_OFF,
+};
+
+enum sp_if_side {
+	SP_SIDE_NONE = 0,
+	SP_SIDE_TERMINAL,
+	SP_SIDE_SERVER,
+};
+
+enum sp_role {
+	SP_ROLE_ACTIVE = 0,
+	SP_ROLE_STANDBY,
+};
+
+/* Which match fields of a strategy are set. */
+enum sp_match_field {
+	SP_MATCH_VPN = 1 << 0,
+	SP_MATCH_VLAN = 1 << 1,
+	SP_MATCH_MPLS = 1 << 2,
+	SP_MATCH_PROTOCOL = 1 << 3,
+	SP_MATCH_SOURCE = 1 << 4,
+	SP_MATCH_SOURCE_PORT = 1 << 5,
+	SP_MATCH_DESTINATION = 1 << 6,
+	SP_MATCH_DESTINATION_PORT = 1 << 7,
+	SP_MATCH_INPUT_INTERFACE = 1 << 8, /* policy routes only */
+};
+
+struct sp_strategy {
+	char name[SP_NAME_MAX + 1];
+	uint32_t seq;
+	uint32_t match; /* enum sp_match_field bits */
+	uint32_t vpn_id;
+	uint32_t vlan;
+	uint32_t mpls_label;
+	uint8_t protocol;
+	struct sp_prefix source;
+	struct sp_port_range source_port;
+	struct sp_prefix destination;
+	struct sp_port_range destination_port;
+	enum sp_action action;
+	struct sp_addr server;
+	uint16_t server_port;
+};
+
+struct sp_policy_route {
+	char name[SP_NAME_MAX + 1];
+	uint32_t seq;
+	uint32_t match;
+	struct sp_prefix source;
+	struct sp_prefix destination;
+	uint8_t protocol;
+	struct sp_port_range source_port;
+	struct sp_port_range destination_port;
+	char input_interface[SP_IFNAME_MAX];
+	struct sp_addr next_hop; /* either a next hop ... */
+	uint32_t table;          /* ... or a table; 0: none set */
+};
+
+struct sp_interface {
+	char name[SP_IFNAME_MAX];
+	uint32_t vpn_id; /* 0: none */
+	enum sp_if_side side;
+};
+
+struct sp_user {
+	char name[SP_USERNAME_MAX + 1];
+	char *secret_hash; /* crypt(3) string */
+};
+
+#define SP_LISTEN_PORTS_MAX 8
+#define SP_DEFAULT_SIP_PORT 5060
+#define SP_DEFAULT_MEDIA_PORT_MIN 20000
+#define SP_DEFAULT_MEDIA_PORT_MAX 29999
+
+struct sp_sp_settings {
+	struct sp_addr server_side_address;
+	uint16_t listen_ports[SP_LISTEN_PORTS_MAX];
+	unsigned n_listen_ports;
+	enum sp_action default_action; /* SP_ACTION_FORWARD or SP_ACTION_DROP */
+	struct sp_addr local_virtual_address;
+	enum sp_return_path return_path;
+	struct sp_addr return_gateway;
+	enum sp_media_mode media;
+	uint16_t media_port_min, media_port_max;
+	uint32_t session_limit; /* 0: unlimited */
+};
+
+struct sp_redundancy {
+	bool configured;
+	enum sp_role role;
+	struct sp_addr local_address;
+	uint16_t local_port;
+	struct sp_addr peer_address;
+	uint16_t peer_port;
+	char key[SP_KEY_MAX + 1];
+};
+
+struct sp_config {
+	char hostname[SP_HOSTNAME_MAX + 1];
+	char *enable_secret_hash;
+	struct sp_user *users;
+	size_t n_users;
+	bool sp_enabled; /* the signaling-proxy block has been entered */
+	struct sp_sp_settings sp;
+	/* Kept sorted: strategies and policy routes by seq (unique across names),
+	 * interfaces and users by name. */
+	struct sp_strategy *strategies;
+	size_t n_strategies;
+	struct sp_policy_route *policy_routes;
+	size_t n_policy_routes;
+	struct sp_interface *interfaces;
+	size_t n_interfaces;
+	struct sp_redundancy redundancy;
+};
+
+struct sp_config *sp_config_new(void);
+struct sp_config *sp_config_dup(const struct sp_config *c);
+void sp_config_free(struct sp_config *c);
+bool sp_config_equal(const struct sp_config *a, const struct sp_config *b);
+
+/* Whole-configuration checks that single commands cannot make (unique
+ * sequence numbers, proxy needs a server, ...). */
+int sp_config_validate(const struct sp_config *c, struct sp_error *e);
+
+/* Lookups and creation. Pointers are valid until the next change of the same
+ * collection. */
+struct sp_strategy *sp_config_strategy_find(struct sp_config *c, const char *name, uint32_t seq);
+struct sp_strategy *sp_config_strategy_create(struct sp_config *c, const char *name, uint32_t seq,
+					      struct sp_error *e);
+/* Removes one entry (seq != 0) or every entry of the name (seq == 0);
+ * returns the number removed. */
+size_t sp_config_strategy_remove(struct sp_config *c, const char *name, uint32_t seq);
+
+struct sp_policy_route *sp_config_policy_route_find(struct sp_config *c, const char *name,
+						    uint32_t seq);
+struct sp_policy_route *sp_config_policy_route_create(struct sp_config *c, const char *name,
+						      uint32_t seq, struct sp_error *e);
+size_t sp_config_policy_route_remove(struct sp_config *c, const char *name, uint32_t seq);
+
+struct sp_interface *sp_config_interface_find(struct sp_config *c, const char *name);
+struct sp_interface *sp_config_interface_get(struct sp_config *c, const char *name,
+					     struct sp_error *e);
+bool sp_config_interface_remove(struct sp_config *c, const char *name);
+
+struct sp_user *sp_config_user_find(const struct sp_config *c, const char *name);
+int sp_config_user_set(struct sp_config *c, const char *name, const char *secret_hash,
+		       struct sp_error *e);
+bool sp_config_user_remove(struct sp_config *c, const char *name);
+int sp_config_enable_secret_set(struct sp_config *c, const char *secret_hash);
+
+void sp_sp_settings_defaults(struct sp_sp_settings *s);
+
+/* The text of `show running-config`: canonical, stable order, one command per
+ * line; also what `write memory` stores and the loader reads back. */
+char *sp_config_to_text(const struct sp_config *c, size_t *len);
+
+const char *sp_action_name(enum sp_action a);
+const char *sp_side_name(enum sp_if_side s);
+const char *sp_role_name(enum sp_role r);
+
+/* ---- Changes and subscribers ---- */
+
+enum sp_config_object {
+	SP_OBJ_GLOBAL,     /* hostname, signaling-proxy settings */
+	SP_OBJ_STRATEGY,
+	SP_OBJ_POLICY_ROUTE,
+	SP_OBJ_INTERFACE,
+	SP_OBJ_REDUNDANCY,
+	SP_OBJ_USERS,      /* users and enable secret */
+};
+
+enum sp_change_op { SP_CHANGE_ADD, SP_CHANGE_MODIFY, SP_CHANGE_REMOVE };
+
+struct sp_config_change {
+	enum sp_config_object object;
+	enum sp_change_op op;
+	const void *old_item; /* NULL for ADD (and for GLOBAL/REDUNDANCY/USERS it is the config) */
+	const void *new_item; /* NULL for REMOVE */
+};
+
+struct sp_config_diff {
+	struct sp_config_change *changes;
+	size_t n;
+};
+
+/* Changes from a to b, in a stable order (object kind, then key). */
+int sp_config_diff(const struct sp_config *a, const struct sp_config *b,
+		   struct sp_config_diff *out);
+void sp_config_diff_free(struct sp_config_diff *d);
+const char *sp_config_object_name(enum sp_config_object o);
+
+/* A subscriber sees the old and new configuration and the change set between
+ * them; returning -1 (with a message) refuses the change. */
+typedef int (*sp_config_subscriber_fn)(void *arg, const struct sp_config *old_cfg,
+				       const struct sp_config *new_cfg,
+				       const struct sp_config_diff *diff, struct sp_error *e);
+
+struct sp_config_store;
+
+struct sp_config_store *sp_config_store_new(void);
+void sp_config_store_free(struct sp_config_store *s);
+const struct sp_config *sp_config_store_current(const struct sp_config_store *s);
+int sp_config_store_subscribe(struct sp_config_store *s, const char *name,
+			      sp_config_subscriber_fn fn, void *arg);
+/* Validates `candidate`, tells every subscriber, and on success takes
+ * ownership of it as the running configuration. On failure nothing changes,
+ * the candidate is freed, and `e` says why. `n_changes` (optional) receives the
+ * number of changes committed. */
+int sp_config_store_commit(struct sp_config_store *s, struct sp_config *candidate,
+			   size_t *n_changes, struct sp_error *e);
+uint64_t sp_config_store_generation(const struct sp_config_store *s);
+
+#endif

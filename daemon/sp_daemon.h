@@ -1,0 +1,42 @@
+/* The one daemon context: everything sigproxyd owns hangs off it. */
+#ifndef SP_DAEMON_H
+#define SP_DAEMON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "sp_config.h"
+#include "sp_loop.h"
+
+struct sp_cli_server;
+
+struct sp_daemon_options {
+	const char *config_path;
+	const char *cli_listen;   /* "ADDR:PORT", or "none" */
+	const char *cli_socket;   /* unix socket path, or "none" */
+	const char *agentx_socket;
+	const char *pid_file;
+	bool daemonize;
+	int log_level;
+};
+
+struct sp_daemon {
+	struct sp_daemon_options opt;
+	struct sp_loop *loop;
+	struct sp_config_store *config;
+	struct sp_cli_server *cli;
+	int signal_fd;
+	uint64_t started_ms;
+};
+
+/* Reads the configuration file as one transaction: every line is run through
+ * the CLI grammar against a candidate, and only a file without errors is
+ * committed. On failure `e` holds "FILE:LINE: reason" and nothing changes.
+ * A missing file is not an error when `missing_ok`. */
+int sp_daemon_load_config(struct sp_daemon *d, const char *path, bool missing_ok,
+			  struct sp_error *e);
+
+/* `write memory`: the running configuration, stored atomically. */
+int sp_daemon_write_config(struct sp_daemon *d, const char *path, struct sp_error *e);
+
+#endif

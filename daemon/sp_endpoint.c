@@ -1,0 +1,118 @@
+/* Transport endpoints: construction, conversion, comparison, formatting. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "sp_endpoint.h"
+
+void sp_endpoint_clear(struct sp_endpoint *ep)
+{
+	memset(ep, 0, sizeof(*ep));
+}
+
+void sp_endpoint_set_v4(struct sp_endpoint *ep, struct in_addr addr, uint16_t port)
+{
+	sp_endpoint_clear(ep);
+	ep->family = AF_INET;
+	ep->port = port;
+	ep->addr.v4 = addr;
+}
+
+void sp_endpoint_set_v6(struct sp_endpoint *ep, const struct in6_addr *addr, uint16_t port)
+{
+	sp_endpoint_clear(ep);
+	ep->family = AF_INET6;
+	ep->port = port;
+	ep->addr.v6 = *addr;
+}
+
+int sp_endpoint_parse(struct sp_endpoint *ep, const char *addr, uint16_t port)
+{
+	struct in_addr v4;
+	struct in6_addr v6;
+
+	if (inet_pton(AF_INET, addr, &v4) == 1) {
+		sp_endpoint_set_v4(ep, v4, port);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, addr, &v6) == 1) {
+		sp_endpoint_set_v6(ep, &v6, port);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+int sp_endpoint_from_sockaddr(struct sp_endpoint *ep, const struct sockaddr *sa, socklen_t len)
+{
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
+
+		if (len < sizeof(*sin))
+			return -EINVAL;
+		sp_endpoint_set_v4(ep, sin->sin_addr, ntohs(sin->sin_port));
+		return 0;
+	}
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
+
+		if (len < sizeof(*sin6))
+			return -EINVAL;
+		sp_endpoint_set_v6(ep, &sin6->sin6_addr, ntohs(sin6->sin6_port));
+		return 0;
+	}
+	return -EAFNOSUPPORT;
+}
+
+socklen_t sp_endpoint_to_sockaddr(const struct sp_endpoint *ep, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (ep->family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(ep->port);
+		sin->sin_addr = ep->addr.v4;
+		return sizeof(*sin);
+	}
+	if (ep->family == AF_INET6) {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(ep->port);
+		sin6->sin6_addr = ep->addr.v6;
+		return sizeof(*sin6);
+	}
+	return 0;
+}
+
+bool sp_endpoint_equal(const struct sp_endpoint *a, const struct sp_endpoint *b)
+{
+	return memcmp(a, b, sizeof(*a)) == 0;
+}
+
+bool sp_endpoint_same_addr(const struct sp_endpoint *a, const struct sp_endpoint *b)
+{
+	return a->family == b->family &&
+	       memcmp(a->addr.bytes, b->addr.bytes, sizeof(a->addr.bytes)) == 0;
+}
+
+char *sp_endpoint_format(const struct sp_endpoint *ep, char *buf, size_t len)
+{
+	char host[INET6_ADDRSTRLEN];
+
+	if (len == 0)
+		return buf;
+	if (ep->family != AF_INET && ep->family != AF_INET6) {
+		snprintf(buf, len, "-");
+		return buf;
+	}
+	inet_ntop(ep->family, ep->addr.bytes, host, sizeof(host));
+	if (ep->family == AF_INET6)
+		snprintf(buf, len, "[%s]:%u", host, ep->port);
+	else
+		snprintf(buf, len, "%s:%u", host, ep->port);
+	return buf;
+}

@@ -1,0 +1,262 @@
+#include "config.h"
+#include "sp_loop.h"
+#include "sp_log.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SP_LOOP_MAX_EVENTS 64
+
+struct sp_loop_handler {
+	int fd;
+	sp_loop_fd_fn fn;
+	void *arg;
+	struct sp_loop_handler *next;
+};
+
+struct sp_loop_call {
+	sp_loop_call_fn fn;
+	void *arg;
+	bool done;
+	bool refused;
+	struct sp_loop_call *next;
+};
+
+struct sp_loop {
+	int epfd;
+	int wakefd; /* eventfd: a call was queued */
+	bool stop;
+	struct sp_loop_handler *handlers;
+	pthread_mutex_t lock; /* guards the call queue and calls_closed */
+	pthread_cond_t done_cond;
+	struct sp_loop_call *calls_head, **calls_tail;
+	bool calls_closed;
+};
+
+uint64_t sp_loop_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void sp_loop_run_calls(struct sp_loop *loop)
+{
+	struct sp_loop_call *c;
+	uint64_t v;
+
+	if (read(loop->wakefd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		sp_warn("loop: eventfd read: %s", strerror(errno));
+	for (;;) {
+		pthread_mutex_lock(&loop->lock);
+		c = loop->calls_head;
+		if (c) {
+			loop->calls_head = c->next;
+			if (!loop->calls_head)
+				loop->calls_tail = &loop->calls_head;
+		}
+		pthread_mutex_unlock(&loop->lock);
+		if (!c)
+			break;
+		c->fn(c->arg);
+		pthread_mutex_lock(&loop->lock);
+		c->done = true;
+		pthread_cond_broadcast(&loop->done_cond);
+		pthread_mutex_unlock(&loop->lock);
+	}
+}
+
+static void sp_loop_wake_cb(struct sp_loop *loop, int fd, uint32_t events, void *arg)
+{
+	(void)fd;
+	(void)events;
+	(void)arg;
+	sp_loop_run_calls(loop);
+}
+
+struct sp_loop *sp_loop_new(void)
+{
+	struct sp_loop *loop = calloc(1, sizeof(*loop));
+
+	if (!loop)
+		return NULL;
+	loop->epfd = epoll_create1(EPOLL_CLOEXEC);
+	loop->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	pthread_mutex_init(&loop->lock, NULL);
+	pthread_cond_init(&loop->done_cond, NULL);
+	loop->calls_tail = &loop->calls_head;
+	if (loop->epfd < 0 || loop->wakefd < 0 ||
+	    sp_loop_add_fd(loop, loop->wakefd, EPOLLIN, sp_loop_wake_cb, NULL) < 0) {
+		sp_loop_free(loop);
+		return NULL;
+	}
+	return loop;
+}
+
+void sp_loop_free(struct sp_loop *loop)
+{
+	struct sp_loop_handler *h, *next;
+
+	if (!loop)
+		return;
+	for (h = loop->handlers; h; h = next) {
+		next = h->next;
+		free(h);
+	}
+	if (loop->epfd >= 0)
+		close(loop->epfd);
+	if (loop->wakefd >= 0)
+		close(loop->wakefd);
+	pthread_mutex_destroy(&loop->lock);
+	pthread_cond_destroy(&loop->done_cond);
+	free(loop);
+}
+
+int sp_loop_add_fd(struct sp_loop *loop, int fd, uint32_t events, sp_loop_fd_fn fn, void *arg)
+{
+	struct sp_loop_handler *h = calloc(1, sizeof(*h));
+	struct epoll_event ev = { .events = events };
+
+	if (!h)
+		return -1;
+	h->fd = fd;
+	h->fn = fn;
+	h->arg = arg;
+	ev.data.ptr = h;
+	if (epoll_ctl(loop->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		free(h);
+		return -1;
+	}
+	h->next = loop->handlers;
+	loop->handlers = h;
+	return 0;
+}
+
+static struct sp_loop_handler *sp_loop_find(struct sp_loop *loop, int fd,
+					     struct sp_loop_handler ***link)
+{
+	struct sp_loop_handler **pp;
+
+	for (pp = &loop->handlers; *pp; pp = &(*pp)->next)
+		if ((*pp)->fd == fd) {
+			if (link)
+				*link = pp;
+			return *pp;
+		}
+	return NULL;
+}
+
+int sp_loop_mod_fd(struct sp_loop *loop, int fd, uint32_t events)
+{
+	struct sp_loop_handler *h = sp_loop_find(loop, fd, NULL);
+	struct epoll_event ev = { .events = events };
+
+	if (!h)
+		return -1;
+	ev.data.ptr = h;
+	return epoll_ctl(loop->epfd, EPOLL_CTL_MOD, fd, &ev);
+}
+
+void sp_loop_del_fd(struct sp_loop *loop, int fd)
+{
+	struct sp_loop_handler **link, *h = sp_loop_find(loop, fd, &link);
+
+	if (!h)
+		return;
+	epoll_ctl(loop->epfd, EPOLL_CTL_DEL, fd, NULL);
+	*link = h->next;
+	/* A handler may delete itself from within its callback: the event array
+	 * of this round can still point at it, so its memory is retired by
+	 * pointing the callback at nothing rather than freed under our feet. */
+	h->fn = NULL;
+	h->next = NULL;
+	free(h);
+}
+
+int sp_loop_run(struct sp_loop *loop)
+{
+	struct epoll_event evs[SP_LOOP_MAX_EVENTS];
+
+	while (!loop->stop) {
+		int n = epoll_wait(loop->epfd, evs, SP_LOOP_MAX_EVENTS, -1);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			sp_err("loop: epoll_wait: %s", strerror(errno));
+			return -1;
+		}
+		for (int i = 0; i < n && !loop->stop; i++) {
+			struct sp_loop_handler *h = evs[i].data.ptr;
+			bool live = false;
+
+			/* Skip handlers removed earlier in this same round. */
+			for (struct sp_loop_handler *p = loop->handlers; p; p = p->next)
+				if (p == h) {
+					live = true;
+					break;
+				}
+			if (live && h->fn)
+				h->fn(loop, h->fd, evs[i].events, h->arg);
+		}
+	}
+	return 0;
+}
+
+void sp_loop_stop(struct sp_loop *loop)
+{
+	loop->stop = true;
+}
+
+bool sp_loop_stopping(const struct sp_loop *loop)
+{
+	return loop->stop;
+}
+
+int sp_loop_call_sync(struct sp_loop *loop, sp_loop_call_fn fn, void *arg)
+{
+	struct sp_loop_call call = { .fn = fn, .arg = arg };
+	uint64_t one = 1;
+	int rc = 0;
+
+	pthread_mutex_lock(&loop->lock);
+	if (loop->calls_closed) {
+		pthread_mutex_unlock(&loop->lock);
+		return -1;
+	}
+	*loop->calls_tail = &call;
+	loop->calls_tail = &call.next;
+	pthread_mutex_unlock(&loop->lock);
+	if (write(loop->wakefd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		sp_warn("loop: eventfd write: %s", strerror(errno));
+	pthread_mutex_lock(&loop->lock);
+	while (!call.done)
+		pthread_cond_wait(&loop->done_cond, &loop->lock);
+	if (call.refused)
+		rc = -1;
+	pthread_mutex_unlock(&loop->lock);
+	return rc;
+}
+
+void sp_loop_close_calls(struct sp_loop *loop)
+{
+	struct sp_loop_call *c;
+
+	pthread_mutex_lock(&loop->lock);
+	loop->calls_closed = true;
+	for (c = loop->calls_head; c; c = c->next) {
+		c->done = true;
+		c->refused = true;
+	}
+	loop->calls_head = NULL;
+	loop->calls_tail = &loop->calls_head;
+	pthread_cond_broadcast(&loop->done_cond);
+	pthread_mutex_unlock(&loop->lock);
+}

@@ -1,0 +1,38 @@
+/* The daemon's one event loop (epoll), with a way for other threads (CLI
+ * sessions) to run a function on the loop's thread and wait for it: every
+ * access to the configuration model and the engine happens on this thread. */
+#ifndef SP_LOOP_H
+#define SP_LOOP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct sp_loop;
+
+typedef void (*sp_loop_fd_fn)(struct sp_loop *loop, int fd, uint32_t events, void *arg);
+typedef void (*sp_loop_call_fn)(void *arg);
+
+struct sp_loop *sp_loop_new(void);
+void sp_loop_free(struct sp_loop *loop);
+
+/* events: EPOLLIN etc. The callback stays registered until removed. */
+int sp_loop_add_fd(struct sp_loop *loop, int fd, uint32_t events, sp_loop_fd_fn fn, void *arg);
+int sp_loop_mod_fd(struct sp_loop *loop, int fd, uint32_t events);
+void sp_loop_del_fd(struct sp_loop *loop, int fd);
+
+/* Runs until sp_loop_stop(). Returns 0, or -1 on an epoll failure. */
+int sp_loop_run(struct sp_loop *loop);
+void sp_loop_stop(struct sp_loop *loop);
+bool sp_loop_stopping(const struct sp_loop *loop);
+
+/* From any other thread: run fn(arg) on the loop thread and wait until it has
+ * returned. Returns -1 without running fn when the loop is shutting down. */
+int sp_loop_call_sync(struct sp_loop *loop, sp_loop_call_fn fn, void *arg);
+/* Refuse every queued and future call; used at shutdown so that waiting
+ * threads are released. */
+void sp_loop_close_calls(struct sp_loop *loop);
+
+/* Monotonic milliseconds. */
+uint64_t sp_loop_now_ms(void);
+
+#endif

@@ -1,0 +1,261 @@
+/*
+ * The proxy's state tables (SPEC §1, §2.4): terminal bindings, dialogs, the
+ * server-side (C:c) and media port allocators, and their aging.
+ *
+ * Pure data structures: no sockets, no clock reads. Every call that needs
+ * the time takes "now" in milliseconds of a monotonic clock chosen by the
+ * caller; the caller drives aging with sp_table_expire() and learns when to
+ * call it next from sp_table_next_deadline().
+ *
+ * Lookups are O(1) (hash tables keyed with a per-table random secret),
+ * iteration and get-next by id are O(log n) (red-black trees), the expiry
+ * pass is O(expired * log n) (deadline-ordered tree). Nothing allocates
+ * except creating an object or growing an index.
+ *
+ * Not thread-safe: one owner (the engine) uses a table.
+ */
+#ifndef SP_TABLE_H
+#define SP_TABLE_H
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sp_endpoint.h"
+
+#define SP_HOSTPORT_MAX 128	/* Via sent-by / Contact host:port, with NUL */
+#define SP_CALLID_MAX 256	/* Call-ID, with NUL */
+#define SP_TAG_MAX 96		/* From/To tag, with NUL */
+#define SP_DIALOG_MAX_MEDIA 8
+#define SP_TABLE_MAX_SERVER_ADDRS 8	/* distinct C addresses */
+
+/* sp_dialog_create() returns -SP_TABLE_ELIMIT when the session limit is hit. */
+#define SP_TABLE_ELIMIT EDQUOT
+
+struct sp_table;
+
+struct sp_table_config {
+	uint16_t sig_port_first;	/* range of c, per server-side address C */
+	uint16_t sig_port_last;
+	uint16_t media_port_first;	/* RTP/RTCP pairs; 0 and 0: no media ports */
+	uint16_t media_port_last;
+	uint32_t session_limit;		/* dialogs; 0: unlimited */
+	uint32_t binding_grace_ms;	/* kept after the registration expires */
+	uint32_t binding_idle_ms;	/* kept after the last message */
+	uint32_t early_timeout_ms;
+	uint32_t confirmed_idle_ms;	/* confirmed dialog without session timer */
+	uint32_t session_timer_grace_ms;	/* added to Session-Expires */
+	uint32_t terminating_timeout_ms;	/* Timer F/H: 64 * T1 */
+	uint32_t initial_buckets;
+};
+
+/* Called by sp_table_expire() for each object it removes, before freeing it. */
+struct sp_binding;
+struct sp_dialog;
+struct sp_table_callbacks {
+	void (*binding_expired)(void *arg, struct sp_binding *b);
+	void (*dialog_expired)(void *arg, struct sp_dialog *d);
+	void *arg;
+};
+
+struct sp_table_counters {
+	uint64_t bindings_current;
+	uint64_t bindings_created;
+	uint64_t bindings_expired;
+	uint64_t bindings_deleted;
+	uint64_t dialogs_current;
+	uint64_t dialogs_created;
+	uint64_t dialogs_expired;
+	uint64_t dialogs_deleted;
+	uint64_t session_limit_hits;
+	uint64_t sig_ports_exhausted;
+	uint64_t media_ports_exhausted;
+};
+
+struct sp_table_memory {
+	size_t binding_object;	/* one binding, index links included */
+	size_t dialog_object;
+	size_t per_binding;	/* object + its share of the index buckets */
+	size_t per_dialog;
+	size_t total;		/* everything the table holds right now */
+};
+
+/* Where a terminal's messages came from, to send answers back that way. */
+struct sp_return_path {
+	int ifindex;			/* 0: not learned */
+	bool has_mac;
+	uint8_t prev_hop_mac[6];
+	struct sp_endpoint prev_hop;	/* previous-hop IP (port 0) */
+};
+
+/*
+ * Readable by everyone; the engine may also write strategy_id, server and
+ * return_path. Keys (vpn, terminal, server_side, id) and times change only
+ * through the API.
+ */
+struct sp_binding {
+	uint32_t id;			/* stable, for CLI/SNMP; never 0 */
+	uint32_t vpn;
+	struct sp_endpoint terminal;	/* A:a */
+	struct sp_endpoint virtual_server;	/* E:e the terminal sent to */
+	struct sp_endpoint server_side;	/* C:c */
+	struct sp_endpoint server;	/* D:d */
+	uint32_t strategy_id;
+	uint32_t dialog_refs;		/* dialogs of this binding */
+	uint64_t created_ms;
+	uint64_t last_activity_ms;
+	uint64_t registration_expiry_ms;	/* 0: not registered */
+	struct sp_return_path return_path;
+	char via_sent_by[SP_HOSTPORT_MAX];	/* terminal's original, host[:port] */
+	char contact[SP_HOSTPORT_MAX];
+};
+
+enum sp_dialog_state {
+	SP_DIALOG_EARLY,
+	SP_DIALOG_CONFIRMED,
+	SP_DIALOG_TERMINATING,
+	SP_DIALOG_TERMINATED,
+};
+
+struct sp_media_stream {
+	struct sp_endpoint terminal;	/* the terminal's RTP address:port */
+	struct sp_endpoint far;		/* the far side's RTP address:port */
+	uint16_t terminal_side_port;	/* M port offered to the terminal (RTCP +1) */
+	uint16_t far_side_port;		/* M port offered to the far side (RTCP +1) */
+	uint32_t engine_flags;		/* for the owner (e.g. kernel state installed) */
+};
+
+/* Same rules as struct sp_binding: read freely, change through the API. */
+struct sp_dialog {
+	uint32_t id;			/* stable, for CLI/SNMP; never 0 */
+	uint32_t vpn;			/* the binding's */
+	struct sp_binding *binding;
+	enum sp_dialog_state state;
+	uint32_t invite_cseq;
+	uint32_t session_expires_s;	/* 0: no session timer */
+	uint64_t created_ms;
+	uint64_t updated_ms;
+	unsigned n_media;
+	struct sp_media_stream media[SP_DIALOG_MAX_MEDIA];
+	uint16_t call_id_len;
+	char call_id[SP_CALLID_MAX];
+	char from_tag[SP_TAG_MAX];
+	char to_tag[SP_TAG_MAX];
+};
+
+/* Table */
+void sp_table_config_default(struct sp_table_config *cfg);
+/* NULL with errno EINVAL (bad port range) or ENOMEM. cb may be NULL. */
+struct sp_table *sp_table_create(const struct sp_table_config *cfg,
+				 const struct sp_table_callbacks *cb);
+/* Frees everything; no callbacks. */
+void sp_table_destroy(struct sp_table *t);
+void sp_table_set_session_limit(struct sp_table *t, uint32_t limit);
+const struct sp_table_counters *sp_table_counters(const struct sp_table *t);
+void sp_table_memory(const struct sp_table *t, struct sp_table_memory *mem);
+/* Earliest deadline of any object, UINT64_MAX when nothing is armed. */
+uint64_t sp_table_next_deadline(const struct sp_table *t);
+/*
+ * Remove every object whose deadline is <= now, earliest first, calling the
+ * callback for each. Callbacks may look up or delete other objects, not the
+ * one they are given. Returns the number of objects removed.
+ */
+unsigned sp_table_expire(struct sp_table *t, uint64_t now_ms);
+const char *sp_table_strerror(int err);
+
+/* Bindings */
+struct sp_binding_params {
+	uint32_t id;			/* 0: allocate (else e.g. synced from the peer) */
+	uint32_t vpn;
+	struct sp_endpoint terminal;
+	struct sp_endpoint virtual_server;
+	struct sp_endpoint server_side;	/* C; port 0 allocates c */
+	struct sp_endpoint server;
+	uint32_t strategy_id;
+	const char *via_sent_by;	/* may be NULL */
+	const char *contact;		/* may be NULL */
+};
+
+/*
+ * 0 and *out, or -EEXIST (terminal or id already bound), -EADDRINUSE (C:c
+ * taken), -ENOSPC (no c left), -ERANGE (given c outside the range),
+ * -ENAMETOOLONG, -EINVAL, -ENOMEM, -E2BIG (too many C addresses).
+ */
+int sp_binding_create(struct sp_table *t, const struct sp_binding_params *p,
+		      uint64_t now_ms, struct sp_binding **out);
+struct sp_binding *sp_binding_find(const struct sp_table *t, uint32_t vpn,
+				   const struct sp_endpoint *terminal);
+struct sp_binding *sp_binding_find_server_side(const struct sp_table *t,
+					       const struct sp_endpoint *server_side);
+struct sp_binding *sp_binding_find_id(const struct sp_table *t, uint32_t id);
+/* In id order; get_next returns the first binding with an id > id. */
+struct sp_binding *sp_binding_first(const struct sp_table *t);
+struct sp_binding *sp_binding_next(const struct sp_table *t, const struct sp_binding *b);
+struct sp_binding *sp_binding_get_next(const struct sp_table *t, uint32_t id);
+/* 0, or -EBUSY while dialogs refer to it. Releases c. */
+int sp_binding_delete(struct sp_table *t, struct sp_binding *b);
+/* A message passed: restart the idle timeout. */
+void sp_binding_touch(struct sp_table *t, struct sp_binding *b, uint64_t now_ms);
+/* REGISTER accepted with this expiry (0: de-registered). Also a touch. */
+void sp_binding_set_registration(struct sp_table *t, struct sp_binding *b,
+				 uint64_t now_ms, uint32_t expires_s);
+/* 0 or -ENAMETOOLONG. */
+int sp_binding_set_via_sent_by(struct sp_binding *b, const char *hostport);
+int sp_binding_set_contact(struct sp_binding *b, const char *hostport);
+
+/* Dialogs */
+struct sp_dialog_params {
+	uint32_t id;			/* 0: allocate */
+	struct sp_binding *binding;
+	const char *call_id;
+	size_t call_id_len;
+	const char *from_tag;		/* may be NULL */
+	const char *to_tag;		/* may be NULL */
+	uint32_t invite_cseq;
+	enum sp_dialog_state state;	/* usually SP_DIALOG_EARLY */
+};
+
+/*
+ * 0 and *out, or -SP_TABLE_ELIMIT (session limit), -EEXIST (same Call-ID on
+ * the same binding, or id in use), -ENAMETOOLONG, -EINVAL, -ENOMEM.
+ * The same Call-ID may exist once per binding (a call between two terminals
+ * through the SP via a non-B2BUA server).
+ */
+int sp_dialog_create(struct sp_table *t, const struct sp_dialog_params *p,
+		     uint64_t now_ms, struct sp_dialog **out);
+/* binding NULL: any binding (the first found). */
+struct sp_dialog *sp_dialog_find(const struct sp_table *t, uint32_t vpn,
+				 const char *call_id, size_t call_id_len,
+				 const struct sp_binding *binding);
+struct sp_dialog *sp_dialog_find_id(const struct sp_table *t, uint32_t id);
+struct sp_dialog *sp_dialog_first(const struct sp_table *t);
+struct sp_dialog *sp_dialog_next(const struct sp_table *t, const struct sp_dialog *d);
+struct sp_dialog *sp_dialog_get_next(const struct sp_table *t, uint32_t id);
+/* Releases the media ports and the binding reference. */
+void sp_dialog_delete(struct sp_table *t, struct sp_dialog *d);
+/*
+ * States only move forward (-EINVAL otherwise); each one re-arms the
+ * dialog's timeout from now. TERMINATED removes it at the next expiry pass.
+ */
+int sp_dialog_set_state(struct sp_table *t, struct sp_dialog *d,
+			enum sp_dialog_state state, uint64_t now_ms);
+/* A message of the dialog passed: restart its timeout (early/confirmed). */
+void sp_dialog_touch(struct sp_table *t, struct sp_dialog *d, uint64_t now_ms);
+/* Session timer negotiated (RFC 4028), 0 to drop it; also a touch. */
+void sp_dialog_set_session_expires(struct sp_table *t, struct sp_dialog *d,
+				   uint32_t seconds, uint64_t now_ms);
+int sp_dialog_set_to_tag(struct sp_dialog *d, const char *tag);
+/*
+ * Add a stream and allocate its two RTP/RTCP port pairs (none when the table
+ * has no media range). 0 and *out, -E2BIG (SP_DIALOG_MAX_MEDIA reached) or
+ * -ENOSPC (media ports exhausted).
+ */
+int sp_dialog_add_media(struct sp_table *t, struct sp_dialog *d,
+			const struct sp_endpoint *terminal, const struct sp_endpoint *far,
+			struct sp_media_stream **out);
+/* Drop every stream and release its ports (e.g. before a re-INVITE's). */
+void sp_dialog_clear_media(struct sp_table *t, struct sp_dialog *d);
+const char *sp_dialog_state_name(enum sp_dialog_state state);
+
+#endif
