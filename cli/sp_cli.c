@@ -10,6 +10,7 @@
 #include <libcli.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -289,6 +290,134 @@ static int sp_cli_terminal_length_cb(struct cli_def *cli, const char *command, c
 	return CLI_OK;
 }
 
+/* ---- output filters ----
+ * libcli 1.10's own filters print nothing for an abbreviated name
+ * ("| inc x") and their count bypasses the print callback, so the CLI
+ * registers its own: include, exclude, begin (POSIX extended regex, as on
+ * IOS) and count, with unique-prefix abbreviations. */
+
+enum sp_filter_kind { SP_FILTER_INCLUDE, SP_FILTER_EXCLUDE, SP_FILTER_BEGIN, SP_FILTER_COUNT };
+
+struct sp_filter_state {
+	enum sp_filter_kind kind;
+	regex_t re;
+	bool started; /* begin: a line has matched */
+	unsigned long count;
+};
+
+static void sp_filter_emit_direct(struct cli_def *cli, const char *line)
+{
+	if (cli->print_callback)
+		cli->print_callback(cli, line);
+	else if (cli->client) {
+		fprintf(cli->client, "%s\r\n", line);
+		fflush(cli->client);
+	}
+}
+
+static int sp_filter_cb(struct cli_def *cli, const char *string, void *data)
+{
+	struct sp_filter_state *f = data;
+	int rc = CLI_ERROR;
+
+	if (!f)
+		return CLI_OK;
+	if (!string) {
+		/* end of the command's output */
+		if (f->kind == SP_FILTER_COUNT) {
+			char buf[32];
+			snprintf(buf, sizeof(buf), "%lu", f->count);
+			sp_filter_emit_direct(cli, buf);
+		} else {
+			regfree(&f->re);
+		}
+		free(f);
+		return CLI_OK;
+	}
+	switch (f->kind) {
+	case SP_FILTER_INCLUDE:
+		rc = regexec(&f->re, string, 0, NULL, 0) == 0 ? CLI_OK : CLI_ERROR;
+		break;
+	case SP_FILTER_EXCLUDE:
+		rc = regexec(&f->re, string, 0, NULL, 0) == 0 ? CLI_ERROR : CLI_OK;
+		break;
+	case SP_FILTER_BEGIN:
+		if (!f->started && regexec(&f->re, string, 0, NULL, 0) == 0)
+			f->started = true;
+		rc = f->started ? CLI_OK : CLI_ERROR;
+		break;
+	case SP_FILTER_COUNT:
+		f->count++;
+		rc = CLI_ERROR; /* counted, not shown */
+		break;
+	}
+	return rc;
+}
+
+static int sp_filter_init(struct cli_def *cli, int argc, char **argv, struct cli_filter *filt)
+{
+	struct sp_filter_state *f;
+	char pattern[CLI_MAX_LINE_LENGTH] = "";
+	size_t n = argc > 0 ? strlen(argv[0]) : 0;
+	int err;
+
+	if (n == 0)
+		return CLI_ERROR;
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return CLI_ERROR;
+	if (strncmp(argv[0], "count", n) == 0)
+		f->kind = SP_FILTER_COUNT;
+	else if (strncmp(argv[0], "include", n) == 0)
+		f->kind = SP_FILTER_INCLUDE;
+	else if (strncmp(argv[0], "exclude", n) == 0)
+		f->kind = SP_FILTER_EXCLUDE;
+	else
+		f->kind = SP_FILTER_BEGIN;
+	if (f->kind == SP_FILTER_COUNT) {
+		if (argc > 1) {
+			cli_error(cli, "%% Invalid input \"%s\" after count", argv[1]);
+			free(f);
+			return CLI_ERROR;
+		}
+	} else {
+		for (int i = 1; i < argc; i++) {
+			if (i > 1)
+				strncat(pattern, " ", sizeof(pattern) - strlen(pattern) - 1);
+			strncat(pattern, argv[i], sizeof(pattern) - strlen(pattern) - 1);
+		}
+		if (!pattern[0]) {
+			cli_error(cli, "%% Missing the pattern after \"%s\"", argv[0]);
+			free(f);
+			return CLI_ERROR;
+		}
+		err = regcomp(&f->re, pattern, REG_EXTENDED | REG_NOSUB);
+		if (err) {
+			cli_error(cli, "%% Invalid regular expression \"%s\"", pattern);
+			free(f);
+			return CLI_ERROR;
+		}
+	}
+	filt->filter = sp_filter_cb;
+	filt->data = f;
+	return CLI_OK;
+}
+
+static void sp_cli_register_filters(struct cli_def *cli)
+{
+	static const struct { const char *name, *help; } filters[] = {
+		{ "begin", "Begin with the first line that matches" },
+		{ "count", "Count the lines" },
+		{ "exclude", "Exclude lines that match" },
+		{ "include", "Include lines that match" },
+	};
+
+	cli_unregister_all_filters(cli);
+	for (size_t i = 0; i < sizeof(filters) / sizeof(filters[0]); i++)
+		cli_register_filter(cli, filters[i].name, sp_filter_init, sp_filter_cb,
+				    PRIVILEGE_UNPRIVILEGED, MODE_ANY, filters[i].help);
+}
+
 /* ---- registering the command table with a libcli instance ---- */
 
 struct sp_cli_node {
@@ -386,6 +515,7 @@ static struct cli_def *sp_cli_new_def(struct sp_cli_session *sess)
 	}
 	cli_set_context(cli, sess);
 	cli_set_hostname(cli, "sigproxy");
+	sp_cli_register_filters(cli);
 	cli_unregister_command(cli, "exit");
 	cli_register_command(cli, NULL, "exit", sp_cli_exit_cb, PRIVILEGE_UNPRIVILEGED, MODE_ANY,
 			     "Exit from the current mode");
@@ -662,6 +792,16 @@ static void sp_cli_batch_loop(struct sp_cli_session *sess)
 			break;
 		rc = cli_run_command(sess->cli, line);
 		sp_cli_capture_end(sess);
+		if (rc != CLI_OK && rc != CLI_QUIT && sess->capture_buf && sess->capture_buf[0] != '%') {
+			/* libcli's own parse errors come without the "% " every
+			 * other error line has: make them alike for scripts */
+			char *prefixed = NULL;
+			if (asprintf(&prefixed, "%% %s", sess->capture_buf) >= 0) {
+				free(sess->capture_buf);
+				sess->capture_buf = prefixed;
+				sess->capture_len = strlen(prefixed);
+			}
+		}
 		snprintf(hdr, sizeof(hdr), "%d %zu\n", rc == CLI_OK || rc == CLI_QUIT ? 0 : 1,
 			 sess->capture_len);
 		if (sp_cli_write_all(sess->fd, hdr, strlen(hdr)) < 0 ||

@@ -1,0 +1,132 @@
+# Shared helpers for the integration tests: assertions with a pass/fail
+# count, network namespaces with unique names that are always removed, and
+# starting/stopping sigproxyd. Source it; call sp_done at the end.
+# Tests run as root; SP_BUILD points at the build tree (default: build/default).
+
+set -u
+SP_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+SP_BUILD=${SP_BUILD:-$SP_TOP/build/default}
+SPD=$SP_BUILD/sigproxyd
+SPCLI=$SP_BUILD/sigproxy-cli
+SP_PASSED=0
+SP_FAILED=0
+SP_NETNS=()
+SP_PIDS=()
+SP_TMP=$(mktemp -d /tmp/sp-test.XXXXXX)
+SP_TAG="sp$$"
+
+sp_pass() { SP_PASSED=$((SP_PASSED + 1)); echo "ok - $*"; }
+sp_fail() { SP_FAILED=$((SP_FAILED + 1)); echo "not ok - $*"; }
+
+# check DESC CMD...: passes when CMD exits 0
+check() {
+	local desc=$1; shift
+	if "$@" >"$SP_TMP/last.out" 2>&1; then sp_pass "$desc"; else
+		sp_fail "$desc"; sed 's/^/#   /' "$SP_TMP/last.out" | head -20; fi
+}
+
+# check_fails DESC CMD...: passes when CMD exits non-zero
+check_fails() {
+	local desc=$1; shift
+	if "$@" >"$SP_TMP/last.out" 2>&1; then
+		sp_fail "$desc (unexpectedly succeeded)"; sed 's/^/#   /' "$SP_TMP/last.out" | head -20
+	else sp_pass "$desc"; fi
+}
+
+# check_eq DESC EXPECTED ACTUAL
+check_eq() {
+	if [ "$2" == "$3" ]; then sp_pass "$1"; else
+		sp_fail "$1"; echo "#   expected: $(printf %q "$2")"; echo "#   actual:   $(printf %q "$3")"; fi
+}
+
+# check_match DESC REGEX TEXT
+check_match() {
+	if printf '%s' "$3" | grep -qE -- "$2"; then sp_pass "$1"; else
+		sp_fail "$1"; echo "#   no match for /$2/ in:"; printf '%s\n' "$3" | sed 's/^/#   /' | head -20; fi
+}
+
+check_no_match() {
+	if printf '%s' "$3" | grep -qE -- "$2"; then
+		sp_fail "$1"; echo "#   unexpected /$2/ in:"; printf '%s\n' "$3" | sed 's/^/#   /' | head -20
+	else sp_pass "$1"; fi
+}
+
+# sp_netns NAME: creates a namespace with a unique name (echoes it), lo up
+sp_netns() {
+	local ns="${SP_TAG}-$1"
+	ip netns add "$ns" || return 1
+	ip -n "$ns" link set lo up
+	SP_NETNS+=("$ns")
+	echo "$ns"
+}
+
+# sp_wait_for DESC TIMEOUT_S CMD...: polls CMD until it succeeds
+sp_wait_for() {
+	local desc=$1 t=$2; shift 2
+	local end=$((SECONDS + t))
+	while [ $SECONDS -lt $end ]; do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	echo "# timed out waiting for: $desc"
+	return 1
+}
+
+# sp_daemon_start NS NAME [ARGS...]: starts sigproxyd in NS with files under
+# $SP_TMP/NAME (conf, cli.sock, pid, log); sets SP_DAEMON_PID
+sp_daemon_start() {
+	local ns=$1 name=$2; shift 2
+	local dir=$SP_TMP/$name
+	mkdir -p "$dir"
+	if [ -n "$ns" ]; then
+		ip netns exec "$ns" "$SPD" -f "$dir/sigproxy.conf" --cli-socket "$dir/cli.sock" \
+			--pid-file "$dir/pid" "$@" >>"$dir/log" 2>&1 &
+	else
+		"$SPD" -f "$dir/sigproxy.conf" --cli-socket "$dir/cli.sock" --pid-file "$dir/pid" \
+			--cli-listen none "$@" >>"$dir/log" 2>&1 &
+	fi
+	SP_DAEMON_PID=$!
+	SP_PIDS+=("$SP_DAEMON_PID")
+	sp_wait_for "sigproxyd $name socket" 10 test -S "$dir/cli.sock"
+}
+
+# sp_cli NAME ARGS...: sigproxy-cli against daemon NAME
+sp_cli() {
+	local name=$1; shift
+	"$SPCLI" -s "$SP_TMP/$name/cli.sock" "$@"
+}
+
+# sp_daemon_stop PID: SIGTERM and wait; returns the daemon's exit status
+sp_daemon_stop() {
+	local pid=$1 rc
+	kill -TERM "$pid" 2>/dev/null || return 1
+	wait "$pid"; rc=$?
+	return $rc
+}
+
+sp_cleanup() {
+	local p ns
+	for p in "${SP_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+	sleep 0.2
+	for p in "${SP_PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
+	for ns in "${SP_NETNS[@]}"; do
+		ip netns pids "$ns" 2>/dev/null | xargs -r kill -KILL 2>/dev/null
+		ip netns del "$ns" 2>/dev/null
+	done
+	[ -n "${SP_KEEP_TMP:-}" ] || rm -rf "$SP_TMP"
+}
+trap sp_cleanup EXIT
+
+sp_require_root() {
+	if [ "$(id -u)" != 0 ]; then
+		echo "# SKIP: $(basename "$0") needs root (network namespaces)"
+		echo "0 passed, 0 failed, 1 skipped"
+		exit 0
+	fi
+}
+
+# sp_done: the summary line scripts/check adds up; non-zero exit on failure
+sp_done() {
+	echo "$SP_PASSED passed, $SP_FAILED failed"
+	[ "$SP_FAILED" -eq 0 ]
+}
