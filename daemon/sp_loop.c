@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -259,4 +260,68 @@ void sp_loop_close_calls(struct sp_loop *loop)
 	loop->calls_tail = &loop->calls_head;
 	pthread_cond_broadcast(&loop->done_cond);
 	pthread_mutex_unlock(&loop->lock);
+}
+
+struct sp_loop_timer {
+	struct sp_loop *loop;
+	int fd;
+	sp_loop_timer_fn fn;
+	void *arg;
+};
+
+static void sp_loop_timer_cb(struct sp_loop *loop, int fd, uint32_t events, void *arg)
+{
+	struct sp_loop_timer *t = arg;
+	uint64_t expirations;
+
+	(void)events;
+	if (read(fd, &expirations, sizeof(expirations)) < 0)
+		return; /* disarmed after it fired: nothing to do */
+	t->fn(loop, t->arg);
+}
+
+struct sp_loop_timer *sp_loop_timer_new(struct sp_loop *loop, sp_loop_timer_fn fn, void *arg)
+{
+	struct sp_loop_timer *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	t->loop = loop;
+	t->fn = fn;
+	t->arg = arg;
+	t->fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (t->fd < 0 || sp_loop_add_fd(loop, t->fd, EPOLLIN, sp_loop_timer_cb, t) < 0) {
+		if (t->fd >= 0)
+			close(t->fd);
+		free(t);
+		return NULL;
+	}
+	return t;
+}
+
+int sp_loop_timer_arm(struct sp_loop_timer *t, uint64_t delay_ms)
+{
+	struct itimerspec its = { 0 };
+
+	if (delay_ms == 0)
+		delay_ms = 1; /* zero would disarm */
+	its.it_value.tv_sec = (time_t)(delay_ms / 1000);
+	its.it_value.tv_nsec = (long)(delay_ms % 1000) * 1000000L;
+	return timerfd_settime(t->fd, 0, &its, NULL);
+}
+
+void sp_loop_timer_disarm(struct sp_loop_timer *t)
+{
+	struct itimerspec its = { 0 };
+
+	timerfd_settime(t->fd, 0, &its, NULL);
+}
+
+void sp_loop_timer_free(struct sp_loop_timer *t)
+{
+	if (!t)
+		return;
+	sp_loop_del_fd(t->loop, t->fd);
+	close(t->fd);
+	free(t);
 }

@@ -32,6 +32,17 @@ int sp_loop_call_sync(struct sp_loop *loop, sp_loop_call_fn fn, void *arg);
  * threads are released. */
 void sp_loop_close_calls(struct sp_loop *loop);
 
+/* One-shot timers (one timerfd each: the daemon has a handful of timers,
+ * the per-session deadlines live in the state tables' own heap). */
+struct sp_loop_timer;
+typedef void (*sp_loop_timer_fn)(struct sp_loop *loop, void *arg);
+
+struct sp_loop_timer *sp_loop_timer_new(struct sp_loop *loop, sp_loop_timer_fn fn, void *arg);
+/* (Re)arms the timer to fire once after delay_ms (0: as soon as possible). */
+int sp_loop_timer_arm(struct sp_loop_timer *t, uint64_t delay_ms);
+void sp_loop_timer_disarm(struct sp_loop_timer *t);
+void sp_loop_timer_free(struct sp_loop_timer *t);
+
 /* Monotonic milliseconds. */
 uint64_t sp_loop_now_ms(void);
 

@@ -1,0 +1,134 @@
+/* The event loop: fd callbacks, timers, and calls from other threads. */
+#include "config.h"
+#include "sp_loop.h"
+
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+struct timer_ctx {
+	int fired;
+	struct sp_loop_timer *t;
+	int rearm;
+};
+
+static void timer_cb(struct sp_loop *loop, void *arg)
+{
+	struct timer_ctx *c = arg;
+
+	c->fired++;
+	if (c->rearm-- > 0)
+		sp_loop_timer_arm(c->t, 1);
+	else
+		sp_loop_stop(loop);
+}
+
+Test(loop, timer_fires_and_rearms)
+{
+	struct sp_loop *loop = sp_loop_new();
+	struct timer_ctx c = { .rearm = 2 };
+
+	cr_assert_not_null(loop);
+	c.t = sp_loop_timer_new(loop, timer_cb, &c);
+	cr_assert_not_null(c.t);
+	cr_assert_eq(sp_loop_timer_arm(c.t, 5), 0);
+	cr_assert_eq(sp_loop_run(loop), 0);
+	cr_assert_eq(c.fired, 3);
+	sp_loop_timer_free(c.t);
+	sp_loop_free(loop);
+}
+
+Test(loop, disarmed_timer_does_not_fire)
+{
+	struct sp_loop *loop = sp_loop_new();
+	struct timer_ctx a = { 0 }, b = { 0 };
+
+	a.t = sp_loop_timer_new(loop, timer_cb, &a);
+	b.t = sp_loop_timer_new(loop, timer_cb, &b);
+	sp_loop_timer_arm(a.t, 1);
+	sp_loop_timer_disarm(a.t);
+	sp_loop_timer_arm(b.t, 20);
+	sp_loop_run(loop);
+	cr_assert_eq(a.fired, 0);
+	cr_assert_eq(b.fired, 1);
+	sp_loop_timer_free(a.t);
+	sp_loop_timer_free(b.t);
+	sp_loop_free(loop);
+}
+
+struct call_ctx {
+	struct sp_loop *loop;
+	pthread_t loop_thread;
+	int value;
+	bool ran_on_loop_thread;
+	int rc;
+};
+
+static void add_one(void *arg)
+{
+	struct call_ctx *c = arg;
+
+	c->value++;
+	c->ran_on_loop_thread = pthread_equal(pthread_self(), c->loop_thread);
+}
+
+static void stop_loop(void *arg)
+{
+	sp_loop_stop(((struct call_ctx *)arg)->loop);
+}
+
+static void *caller(void *arg)
+{
+	struct call_ctx *c = arg;
+
+	for (int i = 0; i < 100; i++)
+		if (sp_loop_call_sync(c->loop, add_one, c) < 0)
+			c->rc = -1;
+	sp_loop_call_sync(c->loop, stop_loop, c);
+	return NULL;
+}
+
+Test(loop, call_sync_runs_on_the_loop_thread)
+{
+	struct call_ctx c = { .loop = sp_loop_new(), .loop_thread = pthread_self() };
+	pthread_t th;
+
+	pthread_create(&th, NULL, caller, &c);
+	cr_assert_eq(sp_loop_run(c.loop), 0);
+	pthread_join(th, NULL);
+	cr_assert_eq(c.rc, 0);
+	cr_assert_eq(c.value, 100);
+	cr_assert(c.ran_on_loop_thread);
+	/* once closed, calls are refused instead of waiting forever */
+	sp_loop_close_calls(c.loop);
+	cr_assert_eq(sp_loop_call_sync(c.loop, add_one, &c), -1);
+	cr_assert_eq(c.value, 100);
+	sp_loop_free(c.loop);
+}
+
+static void fd_cb(struct sp_loop *loop, int fd, uint32_t events, void *arg)
+{
+	char buf[8];
+	int *got = arg;
+
+	cr_assert(events & EPOLLIN);
+	*got += (int)read(fd, buf, sizeof(buf));
+	sp_loop_del_fd(loop, fd); /* removing itself from its callback is allowed */
+	sp_loop_stop(loop);
+}
+
+Test(loop, fd_callback)
+{
+	struct sp_loop *loop = sp_loop_new();
+	int p[2], got = 0;
+
+	cr_assert_eq(pipe(p), 0);
+	cr_assert_eq(sp_loop_add_fd(loop, p[0], EPOLLIN, fd_cb, &got), 0);
+	cr_assert_eq(write(p[1], "abc", 3), 3);
+	sp_loop_run(loop);
+	cr_assert_eq(got, 3);
+	close(p[0]);
+	close(p[1]);
+	sp_loop_free(loop);
+}
