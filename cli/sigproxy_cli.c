@@ -213,8 +213,10 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	fd = sp_connect(path);
-	if (fd < 0)
+	if (fd < 0) {
+		free(cmds);
 		return 2;
+	}
 	if (n_cmds)
 		rc = sp_batch(fd, cmds, n_cmds, NULL);
 	else if (isatty(STDIN_FILENO))

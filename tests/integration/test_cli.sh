@@ -250,6 +250,7 @@ check_match "daemon still answers after reloads" 'sigproxy' "$(sp_cli d1 -c 'sho
 "$SPD" -d -f "$D/sigproxy.conf" --cli-socket "$SP_TMP/bg.sock" --cli-listen none --pid-file "$SP_TMP/bg.pid"; rc=$?
 check_eq "-d: the parent returns 0" 0 $rc
 sp_wait_for "daemonized pid file" 5 test -s "$SP_TMP/bg.pid"
+sp_wait_for "daemonized CLI socket" 10 test -S "$SP_TMP/bg.sock"
 BG=$(cat "$SP_TMP/bg.pid" 2>/dev/null)
 check "-d: the daemon runs in the background" kill -0 "$BG"
 check_match "-d: it answers the CLI" 'hostname edge-reloaded' "$("$SPCLI" -s "$SP_TMP/bg.sock" -c 'show running-config')"
