@@ -1,6 +1,7 @@
 #include "config.h"
 #include "sp_cmd.h"
 #include "sp_daemon.h"
+#include "sp_engine.h"
 
 #include <crypt.h>
 #include <stdlib.h>
@@ -961,11 +962,21 @@ static int cmd_show_running_config(struct sp_cmd_ctx *ctx, int argc, char **argv
 	return 0;
 }
 
-static const char *sp_strategy_state(const struct sp_strategy *s)
+static void sp_strategy_state(struct sp_cmd_ctx *ctx, const struct sp_strategy *s, char *buf,
+			      size_t len)
 {
-	if (s->action == SP_ACTION_UNSET)
-		return "inactive (no action configured)";
-	return "active";
+	const char *st = NULL;
+	uint64_t hits = 0;
+
+	if (ctx->daemon && ctx->daemon->engine)
+		st = sp_engine_strategy_state(ctx->daemon->engine, s->seq, &hits);
+	if (!st)
+		snprintf(buf, len, "%s", s->action == SP_ACTION_UNSET ? "not installed (no action configured)"
+								       : "not installed");
+	else if (strcmp(st, "installed") == 0)
+		snprintf(buf, len, "installed, %llu hits", (unsigned long long)hits);
+	else
+		snprintf(buf, len, "not installed (%s)", st);
 }
 
 static int cmd_show_proxy_strategy(struct sp_cmd_ctx *ctx, int argc, char **argv)
@@ -981,8 +992,11 @@ static int cmd_show_proxy_strategy(struct sp_cmd_ctx *ctx, int argc, char **argv
 
 		if (argc == 1 && strcmp(argv[0], s->name) != 0)
 			continue;
+		char state[160];
+
 		shown++;
-		fprintf(ctx->out, "proxy-strategy %s seq %u: %s\n", s->name, s->seq, sp_strategy_state(s));
+		sp_strategy_state(ctx, s, state, sizeof(state));
+		fprintf(ctx->out, "proxy-strategy %s seq %u: %s\n", s->name, s->seq, state);
 		if (s->match & SP_MATCH_VPN)
 			fprintf(ctx->out, "  match vpn-id       %u\n", s->vpn_id);
 		if (s->match & SP_MATCH_VLAN)
@@ -1075,6 +1089,93 @@ static int cmd_show_version(struct sp_cmd_ctx *ctx, int argc, char **argv)
 	return 0;
 }
 
+static struct sp_engine *sp_cmd_engine(struct sp_cmd_ctx *ctx)
+{
+	if (!ctx->daemon || !ctx->daemon->engine) {
+		sp_error_set(&ctx->err, "The proxy engine is not running");
+		return NULL;
+	}
+	return ctx->daemon->engine;
+}
+
+static int cmd_show_sessions(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	struct sp_engine *en = sp_cmd_engine(ctx);
+	bool detail = argc == 1 && sp_word_is(argv[0], "detail");
+
+	if (!en)
+		return -1;
+	if (argc > 1 || (argc == 1 && !detail))
+		return sp_cmd_usage(ctx, "show sessions [detail]");
+	sp_engine_show_sessions(en, ctx->out, detail);
+	return 0;
+}
+
+static int cmd_show_sessions_count(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	struct sp_engine *en = sp_cmd_engine(ctx);
+
+	(void)argv;
+	if (!en)
+		return -1;
+	if (argc)
+		return sp_cmd_usage(ctx, "show sessions count");
+	sp_engine_show_sessions_count(en, ctx->out);
+	return 0;
+}
+
+static int cmd_show_bindings(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	struct sp_engine *en = sp_cmd_engine(ctx);
+
+	(void)argv;
+	if (!en)
+		return -1;
+	if (argc)
+		return sp_cmd_usage(ctx, "show bindings");
+	sp_engine_show_bindings(en, ctx->out);
+	return 0;
+}
+
+static int cmd_show_statistics(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	struct sp_engine *en = sp_cmd_engine(ctx);
+
+	(void)argv;
+	if (!en)
+		return -1;
+	if (argc)
+		return sp_cmd_usage(ctx, "show statistics");
+	sp_engine_show_statistics(en, ctx->out);
+	return 0;
+}
+
+static int cmd_clear_sessions(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	struct sp_engine *en = sp_cmd_engine(ctx);
+
+	(void)argv;
+	if (!en)
+		return -1;
+	if (argc)
+		return sp_cmd_usage(ctx, "clear sessions");
+	sp_engine_clear_sessions(en);
+	return 0;
+}
+
+static int cmd_clear_statistics(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	struct sp_engine *en = sp_cmd_engine(ctx);
+
+	(void)argv;
+	if (!en)
+		return -1;
+	if (argc)
+		return sp_cmd_usage(ctx, "clear statistics");
+	sp_engine_clear_statistics(en);
+	return 0;
+}
+
 static int cmd_write_memory(struct sp_cmd_ctx *ctx, int argc, char **argv)
 {
 	(void)argv;
@@ -1095,6 +1196,12 @@ static const struct sp_cmd_def sp_cmds[] = {
 	{ SP_MODE_EXEC, "show running-config", "Current operating configuration", NULL, PRIV_ADMIN, 0, cmd_show_running_config },
 	{ SP_MODE_EXEC, "show proxy-strategy", "Proxy strategies", "[NAME]", PRIV_USER, 0, cmd_show_proxy_strategy },
 	{ SP_MODE_EXEC, "show policy-route", "Policy routes", "[NAME]", PRIV_USER, 0, cmd_show_policy_route },
+	{ SP_MODE_EXEC, "show sessions", "Dialogs through the proxy", "[detail]", PRIV_USER, 0, cmd_show_sessions },
+	{ SP_MODE_EXEC, "show sessions count", "Number of dialogs and bindings", NULL, PRIV_USER, 0, cmd_show_sessions_count },
+	{ SP_MODE_EXEC, "show bindings", "Terminal bindings A:a <-> C:c", NULL, PRIV_USER, 0, cmd_show_bindings },
+	{ SP_MODE_EXEC, "show statistics", "Proxy counters", NULL, PRIV_USER, 0, cmd_show_statistics },
+	{ SP_MODE_EXEC, "clear sessions", "Forget every dialog", NULL, PRIV_ADMIN, 0, cmd_clear_sessions },
+	{ SP_MODE_EXEC, "clear statistics", "Zero the proxy counters", NULL, PRIV_ADMIN, 0, cmd_clear_statistics },
 	{ SP_MODE_EXEC, "show version", "Software version and uptime", NULL, PRIV_USER, 0, cmd_show_version },
 	{ SP_MODE_EXEC, "write memory", "Save the running configuration", NULL, PRIV_ADMIN, 0, cmd_write_memory },
 
@@ -1189,6 +1296,7 @@ static const struct sp_cmd_def sp_cmds[] = {
 static const struct sp_cmd_keyword_help sp_keyword_helps[] = {
 	{ SP_MODE_EXEC, "show", "Show running system information" },
 	{ SP_MODE_EXEC, "write", "Write the running configuration" },
+	{ SP_MODE_EXEC, "clear", "Reset state or counters" },
 	{ SP_MODE_CONFIG, "no", "Negate a command or set its defaults" },
 	{ SP_MODE_CONFIG, "enable", "Enable settings" },
 	{ SP_MODE_CONFIG, "no enable", "Enable settings" },

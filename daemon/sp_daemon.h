@@ -9,6 +9,7 @@
 #include "sp_loop.h"
 
 struct sp_cli_server;
+struct sp_engine;
 
 struct sp_daemon_options {
 	const char *config_path;
@@ -25,6 +26,7 @@ struct sp_daemon {
 	struct sp_loop *loop;
 	struct sp_config_store *config;
 	struct sp_cli_server *cli;
+	struct sp_engine *engine;
 	int signal_fd;
 	uint64_t started_ms;
 };

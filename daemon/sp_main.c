@@ -2,6 +2,7 @@
 #include "config.h"
 #include "sp_cli.h"
 #include "sp_daemon.h"
+#include "sp_engine.h"
 #include "sp_log.h"
 
 #include <errno.h>
@@ -183,6 +184,11 @@ int main(int argc, char **argv)
 		sp_err("%s", e.msg);
 		goto out;
 	}
+	d.engine = sp_engine_start(&d, &e);
+	if (!d.engine) {
+		sp_err("proxy engine: %s", e.msg);
+		goto out;
+	}
 	d.signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (d.signal_fd < 0 || sp_loop_add_fd(d.loop, d.signal_fd, EPOLLIN, sp_signal_cb, &d) < 0) {
 		sp_err("signalfd: %s", strerror(errno));
@@ -200,6 +206,7 @@ out:
 	if (d.loop)
 		sp_loop_close_calls(d.loop);
 	sp_cli_server_stop(d.cli);
+	sp_engine_stop(d.engine); /* removes what it put in the kernel */
 	if (d.signal_fd >= 0)
 		close(d.signal_fd);
 	sp_config_store_free(d.config);

@@ -82,7 +82,7 @@ struct sp_table_memory {
 };
 
 /* Where a terminal's messages came from, to send answers back that way. */
-struct sp_return_path {
+struct sp_learned_path {
 	int ifindex;			/* 0: not learned */
 	bool has_mac;
 	uint8_t prev_hop_mac[6];
@@ -106,7 +106,7 @@ struct sp_binding {
 	uint64_t created_ms;
 	uint64_t last_activity_ms;
 	uint64_t registration_expiry_ms;	/* 0: not registered */
-	struct sp_return_path return_path;
+	struct sp_learned_path return_path;
 	char via_sent_by[SP_HOSTPORT_MAX];	/* terminal's original, host[:port] */
 	char contact[SP_HOSTPORT_MAX];
 };

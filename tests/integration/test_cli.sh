@@ -36,7 +36,7 @@ check_match "password is stored hashed" 'username admin secret hashed \$' "$out"
 check_no_match "password is not stored in clear" 'Adm1nPass' "$out"
 
 out=$(sp_cli d1 -c "show proxy-strategy voip")
-check_match "show proxy-strategy NAME" 'proxy-strategy voip seq 10: active' "$out"
+check_match "show proxy-strategy NAME" 'proxy-strategy voip seq 10: installed, 0 hits' "$out"
 check_match "show proxy-strategy shows the server" 'server +192.0.2.10 port 5060' "$out"
 
 # failure: non-zero exit, error on stderr, later commands still run
@@ -246,8 +246,15 @@ check_match "good file: change applied" '^hostname edge-reloaded$' "$run"
 check_no_match "good file: removed strategy is gone" 'proxy-strategy a1 seq 1001' "$run"
 check_match "daemon still answers after reloads" 'sigproxy' "$(sp_cli d1 -c 'show version')"
 
+# one engine per network namespace: a second daemon there refuses to start
+ip netns exec "$NS" "$SPD" -f "$D/sigproxy.conf" --cli-socket "$SP_TMP/third.sock" --cli-listen none >"$SP_TMP/third.log" 2>&1
+check_eq "second daemon in the same namespace exits 1" 1 $?
+check_match "... saying why" "another sigproxyd runs in this network namespace" "$(cat "$SP_TMP/third.log")"
+check_match "... and the first one's interception is intact" 'lookup 5060' "$(ip -n "$NS" rule)"
+
 # ---- -d daemonizes ----
-"$SPD" -d -f "$D/sigproxy.conf" --cli-socket "$SP_TMP/bg.sock" --cli-listen none --pid-file "$SP_TMP/bg.pid"; rc=$?
+NS2=$(sp_netns bg)
+ip netns exec "$NS2" "$SPD" -d -f "$D/sigproxy.conf" --cli-socket "$SP_TMP/bg.sock" --cli-listen none --pid-file "$SP_TMP/bg.pid"; rc=$?
 check_eq "-d: the parent returns 0" 0 $rc
 sp_wait_for "daemonized pid file" 5 test -s "$SP_TMP/bg.pid"
 sp_wait_for "daemonized CLI socket" 10 test -S "$SP_TMP/bg.sock"

@@ -1,0 +1,47 @@
+/* Classification (SPEC §2.2): the proxy strategies turned into what the
+ * kernel matches. Every strategy becomes nftables entries in sequence order
+ * (first match wins); a proxy strategy's entries TPROXY the datagram to the
+ * daemon with the strategy's sequence number in the packet mark, which the
+ * daemon reads back (SO_RCVMARK), so nothing is classified twice. Pure: no
+ * socket, no root; the engine installs the result through sp_kernel. */
+#ifndef SP_CLASSIFY_H
+#define SP_CLASSIFY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sp_config.h"
+#include "sp_endpoint.h"
+#include "sp_error.h"
+#include "sp_nft.h"
+
+/* Mark layout shared with the nftables classifier: the matching strategy's
+ * sequence number in the low 16 bits, and one bit telling the policy rule
+ * that the packet was TPROXY'd to the daemon. */
+#define SP_MARK_TPROXY 0x40000000u
+#define SP_MARK_SEQ_MASK 0x0000ffffu
+#define SP_MARK_MASK (SP_MARK_TPROXY | SP_MARK_SEQ_MASK)
+
+/* A strategy as the engine runs it. */
+struct sp_classify_strategy {
+	uint32_t seq;
+	char name[SP_NAME_MAX + 1];
+	enum sp_action action;
+	struct sp_endpoint server;
+	bool installed;
+	char reason[96]; /* why not installed */
+	uint64_t hits;
+};
+
+struct sp_classify_plan {
+	struct sp_nft_entry *entries; /* in sequence order */
+	size_t n_entries;
+	struct sp_classify_strategy *strategies; /* sorted by seq */
+	size_t n_strategies;
+};
+
+int sp_classify_build(const struct sp_config *c, struct sp_classify_plan *plan, struct sp_error *e);
+void sp_classify_free(struct sp_classify_plan *plan);
+
+#endif

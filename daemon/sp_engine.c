@@ -1,0 +1,1133 @@
+#include "config.h"
+#include "sp_engine.h"
+#include "sp_classify.h"
+#include "sp_config.h"
+#include "sp_daemon.h"
+#include "sp_addr.h"
+#include "sp_kernel.h"
+#include "sp_log.h"
+#include "sp_proxy.h"
+#include "sp_sip.h"
+#include "sp_table.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef SO_RCVMARK
+#define SO_RCVMARK 75 /* Linux 5.19; older libc headers lack it */
+#endif
+
+#define SP_ENGINE_BATCH 32           /* datagrams per recvmmsg */
+#define SP_ENGINE_BATCHES_PER_WAKE 8 /* then let other sockets in */
+#define SP_ENGINE_DGRAM_MAX 65536
+#define SP_ENGINE_OUT_MAX (SP_ENGINE_DGRAM_MAX + 4096)
+#define SP_ENGINE_MAX_FILES 1048576
+
+
+struct sp_engine;
+
+struct sp_listener {
+	struct sp_engine *engine;
+	int fd;
+	uint16_t port;
+};
+
+/* The socket of one binding, bound to C:c. */
+struct sp_bsock {
+	struct sp_engine *engine;
+	int fd;
+	struct sp_endpoint local;
+};
+
+struct sp_engine {
+	struct sp_daemon *d;
+	int netns_lock; /* abstract unix socket: one engine per network namespace */
+	struct sp_kernel *kernel;
+	struct sp_table *table;
+	struct sp_loop_timer *expiry;
+	struct sp_listener *listeners[SP_LISTEN_PORTS_MAX];
+	unsigned n_listeners;
+	struct sp_classify_strategy *strategies; /* sorted by seq */
+	size_t n_strategies;
+	struct sp_endpoint server_side; /* C, port 0; family 0: not configured */
+	/* local-virtual-address: E on lo, ARP silence on the terminal side */
+	struct sp_rt_addr lva;          /* family 0: none installed */
+	struct {
+		char ifname[IFNAMSIZ];
+		int arp_ignore, arp_announce;
+	} arp_saved[SP_NFT_MAX_IIFNAMES];
+	unsigned n_arp_saved;
+	bool media_on;
+	struct sp_bsock **bsock_by_port; /* [65536]: C:c -> socket (one C at a time) */
+	struct sp_engine_stats stats;
+	/* receive and rewrite buffers, allocated once: no per-message malloc */
+	struct mmsghdr msgs[SP_ENGINE_BATCH];
+	struct iovec iov[SP_ENGINE_BATCH];
+	struct sockaddr_storage from[SP_ENGINE_BATCH];
+	char ctrl[SP_ENGINE_BATCH][256];
+	char *bufs; /* SP_ENGINE_BATCH * SP_ENGINE_DGRAM_MAX */
+	char *out;
+};
+
+/* ---- helpers ---- */
+
+static uint64_t sp_now_ms(void)
+{
+	return sp_loop_now_ms();
+}
+
+static void sp_engine_drop(struct sp_engine *en, uint64_t *reason)
+{
+	en->stats.dropped++;
+	if (reason)
+		(*reason)++;
+}
+
+static const struct sp_classify_strategy *sp_engine_strategy_by_seq(const struct sp_engine *en,
+								  uint32_t seq)
+{
+	size_t lo = 0, hi = en->n_strategies;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (en->strategies[mid].seq < seq)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < en->n_strategies && en->strategies[lo].seq == seq ? &en->strategies[lo] : NULL;
+}
+
+static void sp_endpoint_host(const struct sp_endpoint *ep, char *buf, size_t len)
+{
+	if (!inet_ntop(ep->family, &ep->addr, buf, (socklen_t)len))
+		snprintf(buf, len, "?");
+}
+
+static void sp_engine_hostport(const struct sp_endpoint *ep, struct sp_proxy_hostport *hp)
+{
+	sp_endpoint_host(ep, hp->host, sizeof(hp->host));
+	hp->port = ep->port;
+}
+
+static void sp_endpoint_from_addr(struct sp_endpoint *ep, const struct sp_addr *a, uint16_t port)
+{
+	if (a->family == AF_INET)
+		sp_endpoint_set_v4(ep, a->u.v4, port);
+	else if (a->family == AF_INET6)
+		sp_endpoint_set_v6(ep, &a->u.v6, port);
+	else
+		sp_endpoint_clear(ep);
+}
+
+/* ---- binding sockets ---- */
+
+static void sp_engine_bsock_cb(struct sp_loop *loop, int fd, uint32_t events, void *arg);
+
+static struct sp_bsock *sp_engine_bsock_open(struct sp_engine *en, const struct sp_endpoint *local)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sp_endpoint_to_sockaddr(local, &ss);
+	struct sp_bsock *bs = calloc(1, sizeof(*bs));
+	int one = 1;
+
+	if (!bs)
+		return NULL;
+	bs->engine = en;
+	bs->local = *local;
+	bs->fd = socket(local->family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (bs->fd < 0)
+		goto fail;
+	/* C need not be configured on an interface yet when a VRRP daemon owns it */
+	setsockopt(bs->fd, local->family == AF_INET6 ? SOL_IPV6 : SOL_IP,
+		   local->family == AF_INET6 ? IPV6_FREEBIND : IP_FREEBIND, &one, sizeof(one));
+	if (bind(bs->fd, (struct sockaddr *)&ss, sl) < 0)
+		goto fail;
+	if (sp_loop_add_fd(en->d->loop, bs->fd, EPOLLIN, sp_engine_bsock_cb, bs) < 0)
+		goto fail;
+	en->bsock_by_port[local->port] = bs;
+	return bs;
+fail:
+	{
+		char b[SP_ENDPOINT_STRLEN];
+		sp_warn("engine: cannot open the server-side socket %s: %s",
+			sp_endpoint_format(local, b, sizeof(b)), strerror(errno));
+	}
+	if (bs->fd >= 0)
+		close(bs->fd);
+	free(bs);
+	return NULL;
+}
+
+static void sp_engine_bsock_close(struct sp_engine *en, uint16_t port)
+{
+	struct sp_bsock *bs = en->bsock_by_port[port];
+
+	if (!bs)
+		return;
+	sp_loop_del_fd(en->d->loop, bs->fd);
+	close(bs->fd);
+	free(bs);
+	en->bsock_by_port[port] = NULL;
+}
+
+/* ---- table callbacks and aging ---- */
+
+static void sp_engine_binding_expired(void *arg, struct sp_binding *b)
+{
+	struct sp_engine *en = arg;
+	char t[SP_ENDPOINT_STRLEN], c[SP_ENDPOINT_STRLEN];
+
+	sp_debug("engine: binding %u %s <-> %s expired", b->id,
+		 sp_endpoint_format(&b->terminal, t, sizeof(t)),
+		 sp_endpoint_format(&b->server_side, c, sizeof(c)));
+	sp_engine_bsock_close(en, b->server_side.port);
+}
+
+static void sp_engine_dialog_expired(void *arg, struct sp_dialog *d)
+{
+	(void)arg;
+	sp_debug("engine: dialog %u (%s) expired in state %s", d->id, d->call_id,
+		 sp_dialog_state_name(d->state));
+}
+
+static void sp_engine_arm_expiry(struct sp_engine *en)
+{
+	uint64_t next = sp_table_next_deadline(en->table), now = sp_now_ms();
+
+	if (next == UINT64_MAX)
+		sp_loop_timer_disarm(en->expiry);
+	else
+		sp_loop_timer_arm(en->expiry, next > now ? next - now : 0);
+}
+
+static void sp_engine_expiry_cb(struct sp_loop *loop, void *arg)
+{
+	struct sp_engine *en = arg;
+
+	(void)loop;
+	sp_table_expire(en->table, sp_now_ms());
+	sp_engine_arm_expiry(en);
+}
+
+/* ---- state tracking ---- */
+
+static bool sp_engine_is_initial_invite(const struct sp_sip_info *in)
+{
+	return in->is_request && in->method == SP_SIP_INVITE && !in->to_tag[0];
+}
+
+/* Follows the dialog a message belongs to. Returns -1 when the message must
+ * be dropped (session limit). */
+static int sp_engine_track(struct sp_engine *en, struct sp_binding *b, const struct sp_sip_info *in)
+{
+	uint64_t now = sp_now_ms();
+	struct sp_dialog *dlg = sp_dialog_find(en->table, b->vpn, in->call_id, strlen(in->call_id), b);
+	int rc;
+
+	if (!dlg && sp_engine_is_initial_invite(in)) {
+		struct sp_dialog_params p = {
+			.binding = b,
+			.call_id = in->call_id,
+			.call_id_len = strlen(in->call_id),
+			.from_tag = in->from_tag,
+			.invite_cseq = in->cseq,
+			.state = SP_DIALOG_EARLY,
+		};
+		rc = sp_dialog_create(en->table, &p, now, &dlg);
+		if (rc == -SP_TABLE_ELIMIT) {
+			sp_warn("engine: session limit reached, INVITE %s dropped", in->call_id);
+			return -1;
+		}
+		if (rc < 0) {
+			sp_warn("engine: cannot track dialog %s: %s", in->call_id, sp_table_strerror(rc));
+			return 0;
+		}
+	}
+	if (!dlg)
+		return 0;
+	sp_dialog_touch(en->table, dlg, now);
+	if (in->is_request) {
+		if (in->method == SP_SIP_BYE || in->method == SP_SIP_CANCEL)
+			sp_dialog_set_state(en->table, dlg, SP_DIALOG_TERMINATING, now);
+		return 0;
+	}
+	/* responses */
+	if (in->cseq_method == SP_SIP_INVITE && in->cseq == dlg->invite_cseq) {
+		if (in->status >= 200 && in->status < 300) {
+			if (in->to_tag[0] && !dlg->to_tag[0])
+				sp_dialog_set_to_tag(dlg, in->to_tag);
+			if (dlg->state == SP_DIALOG_EARLY)
+				sp_dialog_set_state(en->table, dlg, SP_DIALOG_CONFIRMED, now);
+		} else if (in->status >= 300 && dlg->state != SP_DIALOG_CONFIRMED) {
+			/* the call failed or was cancelled: nothing more to keep */
+			sp_dialog_delete(en->table, dlg);
+		} else if (in->status > 100 && in->to_tag[0] && !dlg->to_tag[0]) {
+			sp_dialog_set_to_tag(dlg, in->to_tag);
+		}
+	} else if (in->cseq_method == SP_SIP_BYE && in->status >= 200) {
+		sp_dialog_delete(en->table, dlg);
+	}
+	return 0;
+}
+
+/* ---- sending ---- */
+
+static int sp_engine_send_to_terminal(struct sp_engine *en, const struct sp_binding *b,
+				      const char *buf, size_t len)
+{
+	struct sockaddr_storage to;
+	socklen_t tl = sp_endpoint_to_sockaddr(&b->terminal, &to);
+	struct sp_listener *l = NULL;
+	char cbuf[CMSG_SPACE(sizeof(struct in6_pktinfo))] = { 0 };
+	struct iovec iov = { (void *)buf, len };
+	struct msghdr mh = { .msg_name = &to, .msg_namelen = tl, .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *cm;
+
+	for (unsigned i = 0; i < en->n_listeners; i++)
+		if (en->listeners[i]->port == b->virtual_server.port)
+			l = en->listeners[i];
+	if (!l)
+		return -1;
+	/* answer as E: the listener is transparent and E goes in as the source
+	 * address; the port is the listener's, which is e */
+	mh.msg_control = cbuf;
+	if (b->virtual_server.family == AF_INET) {
+		struct in_pktinfo pi = { 0 };
+		pi.ipi_spec_dst = b->virtual_server.addr.v4;
+		mh.msg_controllen = CMSG_SPACE(sizeof(pi));
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_IP;
+		cm->cmsg_type = IP_PKTINFO;
+		cm->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+	} else {
+		struct in6_pktinfo pi = { 0 };
+		pi.ipi6_addr = b->virtual_server.addr.v6;
+		mh.msg_controllen = CMSG_SPACE(sizeof(pi));
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_IPV6;
+		cm->cmsg_type = IPV6_PKTINFO;
+		cm->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+	}
+	if (sendmsg(l->fd, &mh, MSG_DONTWAIT) < 0)
+		return -1;
+	return 0;
+}
+
+static int sp_engine_send_to_server(struct sp_engine *en, const struct sp_binding *b,
+				    const char *buf, size_t len)
+{
+	struct sp_bsock *bs = en->bsock_by_port[b->server_side.port];
+	struct sockaddr_storage to;
+	socklen_t tl = sp_endpoint_to_sockaddr(&b->server, &to);
+
+	if (!bs)
+		return -1;
+	return sendto(bs->fd, buf, len, MSG_DONTWAIT, (struct sockaddr *)&to, tl) < 0 ? -1 : 0;
+}
+
+/* ---- the proxy ---- */
+
+static void sp_engine_binding_view(const struct sp_engine *en, const struct sp_binding *b,
+				   struct sp_proxy_binding *v)
+{
+	memset(v, 0, sizeof(*v));
+	sp_engine_hostport(&b->terminal, &v->terminal);
+	sp_engine_hostport(&b->virtual_server, &v->virtual_server);
+	sp_engine_hostport(&b->server_side, &v->server_side);
+	sp_engine_hostport(&b->server, &v->server);
+	if (sp_proxy_hostport_parse(b->via_sent_by, &v->terminal_via) < 0)
+		v->terminal_via = v->terminal;
+	if (b->contact[0])
+		sp_proxy_hostport_parse(b->contact, &v->terminal_contact);
+	if (en->media_on) {
+		sp_endpoint_host(&b->server_side, v->media_to_server, sizeof(v->media_to_server));
+		sp_endpoint_host(&b->virtual_server, v->media_to_terminal, sizeof(v->media_to_terminal));
+	}
+}
+
+static struct sp_binding *sp_engine_binding_for(struct sp_engine *en,
+						 const struct sp_classify_strategy *st,
+						 const struct sp_endpoint *terminal,
+						 const struct sp_endpoint *virtual_server,
+						 const struct sp_sip_info *in)
+{
+	struct sp_binding *b = sp_binding_find(en->table, 0, terminal);
+	struct sp_binding_params p = { 0 };
+	char via[SP_HOSTPORT_MAX], contact[SP_HOSTPORT_MAX];
+	struct sp_proxy_hostport hp;
+	int rc;
+
+	if (b)
+		return b;
+	if (!en->server_side.family) {
+		static bool warned;
+		if (!warned)
+			sp_warn("engine: no server-side-address configured: signaling cannot be proxied");
+		warned = true;
+		return NULL;
+	}
+	snprintf(hp.host, sizeof(hp.host), "%s", in->via.host);
+	hp.port = in->via.port;
+	sp_proxy_hostport_format(&hp, via, sizeof(via));
+	p.via_sent_by = via;
+	if (in->n_contacts && !in->contact_star && in->contact.host[0]) {
+		snprintf(hp.host, sizeof(hp.host), "%s", in->contact.host);
+		hp.port = in->contact.port;
+		sp_proxy_hostport_format(&hp, contact, sizeof(contact));
+		p.contact = contact;
+	}
+	p.terminal = *terminal;
+	p.virtual_server = *virtual_server;
+	p.server_side = en->server_side;
+	p.server = st->server;
+	p.strategy_id = st->seq;
+	rc = sp_binding_create(en->table, &p, sp_now_ms(), &b);
+	if (rc < 0) {
+		sp_warn("engine: cannot bind a new terminal: %s", sp_table_strerror(rc));
+		return NULL;
+	}
+	if (!sp_engine_bsock_open(en, &b->server_side)) {
+		sp_binding_delete(en->table, b);
+		return NULL;
+	}
+	return b;
+}
+
+static void sp_engine_from_terminal(struct sp_engine *en, const struct sp_endpoint *terminal,
+				    const struct sp_endpoint *virtual_server, uint32_t mark,
+				    const char *buf, size_t len)
+{
+	const struct sp_classify_strategy *st;
+	struct sp_binding *b;
+	struct sp_sip_msg msg;
+	struct sp_proxy_binding view;
+	size_t out_len;
+
+	en->stats.received++;
+	st = (mark & SP_MARK_TPROXY) ? sp_engine_strategy_by_seq(en, mark & SP_MARK_SEQ_MASK) : NULL;
+	if (!st || st->action != SP_ACTION_PROXY) {
+		sp_engine_drop(en, &en->stats.unclassified);
+		return;
+	}
+	((struct sp_classify_strategy *)st)->hits++;
+	if (sp_proxy_is_keepalive(buf, len)) {
+		/* CRLF keep-alives refresh the binding and go on to the server */
+		b = sp_binding_find(en->table, 0, terminal);
+		en->stats.keepalives++;
+		if (b) {
+			sp_binding_touch(en->table, b, sp_now_ms());
+			if (sp_engine_send_to_server(en, b, buf, len) == 0)
+				en->stats.proxied++;
+		}
+		return;
+	}
+	if (sp_sip_inspect(&msg, buf, len) != 0) {
+		sp_engine_drop(en, &en->stats.parse_errors);
+		sp_debug("engine: unparsable datagram from a terminal: %s",
+			 msg.reason ? msg.reason : "?");
+		sp_sip_msg_free(&msg);
+		return;
+	}
+	b = sp_engine_binding_for(en, st, terminal, virtual_server, &msg.info);
+	if (!b) {
+		sp_engine_drop(en, &en->stats.no_binding);
+		goto out;
+	}
+	sp_binding_touch(en->table, b, sp_now_ms());
+	/* a terminal re-registering from a changed contact keeps its binding */
+	if (msg.info.is_request && msg.info.method == SP_SIP_REGISTER && msg.info.n_contacts &&
+	    !msg.info.contact_star && msg.info.contact.host[0]) {
+		struct sp_proxy_hostport hp;
+		char contact[SP_HOSTPORT_MAX];
+
+		snprintf(hp.host, sizeof(hp.host), "%s", msg.info.contact.host);
+		hp.port = msg.info.contact.port;
+		sp_proxy_hostport_format(&hp, contact, sizeof(contact));
+		sp_binding_set_contact(b, contact);
+	}
+	sp_engine_binding_view(en, b, &view);
+	if (sp_proxy_to_server(&msg, &view, en->out, SP_ENGINE_OUT_MAX, &out_len) != 0) {
+		sp_engine_drop(en, &en->stats.rewrite_errors);
+		goto out;
+	}
+	if (sp_engine_track(en, b, &msg.info) < 0) {
+		/* refused as a server at E would refuse it, so the terminal does
+		 * not retransmit into the void */
+		size_t n = sp_proxy_build_reply(buf, len, 503, "Service Unavailable", "sp-limit",
+						en->out, SP_ENGINE_OUT_MAX);
+		if (n && sp_engine_send_to_terminal(en, b, en->out, n) == 0)
+			en->stats.to_terminals++;
+		sp_engine_drop(en, &en->stats.session_limit);
+		goto out;
+	}
+	if (sp_engine_send_to_server(en, b, en->out, out_len) < 0) {
+		sp_engine_drop(en, &en->stats.send_errors);
+		goto out;
+	}
+	en->stats.proxied++;
+out:
+	sp_sip_msg_free(&msg);
+}
+
+static void sp_engine_from_server(struct sp_engine *en, struct sp_bsock *bs,
+				  const struct sp_endpoint *from, const char *buf, size_t len)
+{
+	struct sp_binding *b = sp_binding_find_server_side(en->table, &bs->local);
+	struct sp_sip_msg msg;
+	struct sp_proxy_binding view;
+	size_t out_len;
+
+	en->stats.from_servers++;
+	if (!b || !sp_endpoint_equal(from, &b->server)) {
+		sp_engine_drop(en, &en->stats.bad_source);
+		return;
+	}
+	if (sp_proxy_is_keepalive(buf, len)) {
+		en->stats.keepalives++;
+		if (sp_engine_send_to_terminal(en, b, buf, len) == 0)
+			en->stats.to_terminals++;
+		return;
+	}
+	if (sp_sip_inspect(&msg, buf, len) != 0) {
+		sp_engine_drop(en, &en->stats.parse_errors);
+		sp_sip_msg_free(&msg);
+		return;
+	}
+	sp_engine_binding_view(en, b, &view);
+	if (sp_proxy_to_terminal(&msg, &view, en->out, SP_ENGINE_OUT_MAX, &out_len) != 0) {
+		sp_engine_drop(en, &en->stats.rewrite_errors);
+		goto out;
+	}
+	if (!msg.info.is_request && msg.info.cseq_method == SP_SIP_REGISTER &&
+	    msg.info.status >= 200 && msg.info.status < 300) {
+		int64_t exp = msg.info.expires;
+		sp_binding_set_registration(en->table, b, sp_now_ms(),
+					    exp < 0 ? 3600 : exp > UINT32_MAX ? UINT32_MAX : (uint32_t)exp);
+	}
+	if (sp_engine_track(en, b, &msg.info) < 0) {
+		sp_engine_drop(en, &en->stats.session_limit);
+		goto out;
+	}
+	sp_binding_touch(en->table, b, sp_now_ms());
+	if (sp_engine_send_to_terminal(en, b, en->out, out_len) < 0) {
+		sp_engine_drop(en, &en->stats.send_errors);
+		goto out;
+	}
+	en->stats.to_terminals++;
+out:
+	sp_sip_msg_free(&msg);
+}
+
+/* ---- receiving ---- */
+
+static void sp_engine_prepare_batch(struct sp_engine *en)
+{
+	for (int i = 0; i < SP_ENGINE_BATCH; i++) {
+		en->iov[i].iov_base = en->bufs + (size_t)i * SP_ENGINE_DGRAM_MAX;
+		en->iov[i].iov_len = SP_ENGINE_DGRAM_MAX - 1;
+		memset(&en->msgs[i].msg_hdr, 0, sizeof(en->msgs[i].msg_hdr));
+		en->msgs[i].msg_hdr.msg_name = &en->from[i];
+		en->msgs[i].msg_hdr.msg_namelen = sizeof(en->from[i]);
+		en->msgs[i].msg_hdr.msg_iov = &en->iov[i];
+		en->msgs[i].msg_hdr.msg_iovlen = 1;
+		en->msgs[i].msg_hdr.msg_control = en->ctrl[i];
+		en->msgs[i].msg_hdr.msg_controllen = sizeof(en->ctrl[i]);
+	}
+}
+
+static void sp_engine_listener_cb(struct sp_loop *loop, int fd, uint32_t events, void *arg)
+{
+	struct sp_listener *l = arg;
+	struct sp_engine *en = l->engine;
+
+	(void)loop;
+	(void)events;
+	for (int round = 0; round < SP_ENGINE_BATCHES_PER_WAKE; round++) {
+		int n;
+
+		sp_engine_prepare_batch(en);
+		n = recvmmsg(fd, en->msgs, SP_ENGINE_BATCH, MSG_DONTWAIT, NULL);
+		if (n <= 0)
+			break;
+		for (int i = 0; i < n; i++) {
+			struct msghdr *mh = &en->msgs[i].msg_hdr;
+			struct sp_endpoint terminal, origdst;
+			uint32_t mark = 0;
+			bool have_dst = false;
+
+			if (mh->msg_flags & MSG_TRUNC) {
+				sp_engine_drop(en, &en->stats.parse_errors);
+				continue;
+			}
+			if (sp_endpoint_from_sockaddr(&terminal, mh->msg_name, mh->msg_namelen) < 0)
+				continue;
+			for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
+				if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SO_MARK)
+					memcpy(&mark, CMSG_DATA(cm), sizeof(mark));
+				else if (cm->cmsg_level == SOL_IP && cm->cmsg_type == IP_ORIGDSTADDR)
+					have_dst = sp_endpoint_from_sockaddr(&origdst, (struct sockaddr *)CMSG_DATA(cm),
+									     sizeof(struct sockaddr_in)) == 0;
+				else if (cm->cmsg_level == SOL_IPV6 && cm->cmsg_type == IPV6_ORIGDSTADDR)
+					have_dst = sp_endpoint_from_sockaddr(&origdst, (struct sockaddr *)CMSG_DATA(cm),
+									     sizeof(struct sockaddr_in6)) == 0;
+			}
+			if (!have_dst) {
+				sp_engine_drop(en, &en->stats.unclassified);
+				continue;
+			}
+			en->bufs[(size_t)i * SP_ENGINE_DGRAM_MAX + en->msgs[i].msg_len] = '\0';
+			sp_engine_from_terminal(en, &terminal, &origdst, mark,
+						en->bufs + (size_t)i * SP_ENGINE_DGRAM_MAX,
+						en->msgs[i].msg_len);
+		}
+		if (n < SP_ENGINE_BATCH)
+			break;
+	}
+	sp_engine_arm_expiry(en);
+}
+
+static void sp_engine_bsock_cb(struct sp_loop *loop, int fd, uint32_t events, void *arg)
+{
+	struct sp_bsock *bs = arg;
+	struct sp_engine *en = bs->engine;
+
+	(void)loop;
+	(void)events;
+	for (int round = 0; round < SP_ENGINE_BATCHES_PER_WAKE; round++) {
+		int n;
+
+		sp_engine_prepare_batch(en);
+		n = recvmmsg(fd, en->msgs, SP_ENGINE_BATCH, MSG_DONTWAIT, NULL);
+		if (n <= 0)
+			break;
+		for (int i = 0; i < n; i++) {
+			struct msghdr *mh = &en->msgs[i].msg_hdr;
+			struct sp_endpoint from;
+
+			if ((mh->msg_flags & MSG_TRUNC) ||
+			    sp_endpoint_from_sockaddr(&from, mh->msg_name, mh->msg_namelen) < 0) {
+				sp_engine_drop(en, &en->stats.parse_errors);
+				continue;
+			}
+			en->bufs[(size_t)i * SP_ENGINE_DGRAM_MAX + en->msgs[i].msg_len] = '\0';
+			sp_engine_from_server(en, bs, &from, en->bufs + (size_t)i * SP_ENGINE_DGRAM_MAX,
+					      en->msgs[i].msg_len);
+			/* the binding (and this socket) may have gone with it */
+			if (en->bsock_by_port[bs->local.port] != bs)
+				goto done;
+		}
+		if (n < SP_ENGINE_BATCH)
+			break;
+	}
+done:
+	sp_engine_arm_expiry(en);
+}
+
+static struct sp_listener *sp_engine_listener_open(struct sp_engine *en, uint16_t port,
+						   struct sp_error *e)
+{
+	struct sp_listener *l = calloc(1, sizeof(*l));
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int one = 1;
+
+	if (!l) {
+		sp_error_set(e, "Out of memory");
+		return NULL;
+	}
+	l->engine = en;
+	l->port = port;
+	l->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (l->fd < 0 ||
+	    setsockopt(l->fd, SOL_IP, IP_TRANSPARENT, &one, sizeof(one)) < 0 ||
+	    setsockopt(l->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    setsockopt(l->fd, SOL_IP, IP_RECVORIGDSTADDR, &one, sizeof(one)) < 0 ||
+	    setsockopt(l->fd, SOL_SOCKET, SO_RCVMARK, &one, sizeof(one)) < 0 ||
+	    bind(l->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    sp_loop_add_fd(en->d->loop, l->fd, EPOLLIN, sp_engine_listener_cb, l) < 0) {
+		sp_error_set(e, "Cannot listen on UDP port %u: %s", port, strerror(errno));
+		if (l->fd >= 0)
+			close(l->fd);
+		free(l);
+		return NULL;
+	}
+	return l;
+}
+
+static void sp_engine_listener_close(struct sp_engine *en, struct sp_listener *l)
+{
+	sp_loop_del_fd(en->d->loop, l->fd);
+	close(l->fd);
+	free(l);
+}
+
+/* ---- configuration ---- */
+
+static void sp_engine_lva_remove(struct sp_engine *en)
+{
+	char err[256];
+
+	for (unsigned i = 0; i < en->n_arp_saved; i++) {
+		sp_addr_sysctl_set(en->arp_saved[i].ifname, "arp_ignore", en->arp_saved[i].arp_ignore, err, sizeof(err));
+		sp_addr_sysctl_set(en->arp_saved[i].ifname, "arp_announce", en->arp_saved[i].arp_announce, err, sizeof(err));
+	}
+	en->n_arp_saved = 0;
+	if (en->lva.family && sp_addr_local(&en->lva, "lo", false, err, sizeof(err)) < 0)
+		sp_warn("engine: %s", err);
+	memset(&en->lva, 0, sizeof(en->lva));
+}
+
+/* E as a local, unannounced address (SPEC §3.3). */
+static int sp_engine_lva_apply(struct sp_engine *en, const struct sp_config *c, struct sp_error *e)
+{
+	const struct sp_addr *want = &c->sp.local_virtual_address;
+	struct sp_rt_addr a = { 0 };
+	char err[256];
+
+	if (sp_addr_is_set(want)) {
+		a.family = want->family;
+		if (want->family == AF_INET)
+			a.v4 = want->u.v4;
+		else
+			a.v6 = want->u.v6;
+	}
+	sp_engine_lva_remove(en);
+	if (!a.family)
+		return 0;
+	if (sp_addr_local(&a, "lo", true, err, sizeof(err)) < 0)
+		return sp_error_set(e, "local-virtual-address: %s", err);
+	en->lva = a;
+	for (size_t i = 0; i < c->n_interfaces && en->n_arp_saved < SP_NFT_MAX_IIFNAMES; i++) {
+		const char *ifn = c->interfaces[i].name;
+		int ign, ann;
+
+		if (c->interfaces[i].side != SP_SIDE_TERMINAL)
+			continue;
+		if (sp_addr_sysctl_get(ifn, "arp_ignore", &ign) < 0 ||
+		    sp_addr_sysctl_get(ifn, "arp_announce", &ann) < 0) {
+			sp_warn("engine: interface %s not present: ARP settings not changed", ifn);
+			continue;
+		}
+		snprintf(en->arp_saved[en->n_arp_saved].ifname, IFNAMSIZ, "%s", ifn);
+		en->arp_saved[en->n_arp_saved].arp_ignore = ign;
+		en->arp_saved[en->n_arp_saved].arp_announce = ann;
+		en->n_arp_saved++;
+		if (sp_addr_sysctl_set(ifn, "arp_ignore", 1, err, sizeof(err)) < 0 ||
+		    sp_addr_sysctl_set(ifn, "arp_announce", 2, err, sizeof(err)) < 0) {
+			sp_engine_lva_remove(en);
+			return sp_error_set(e, "local-virtual-address: %s", err);
+		}
+	}
+	return 0;
+}
+
+static int sp_engine_apply(struct sp_engine *en, const struct sp_config *c, struct sp_error *e)
+{
+	struct sp_classify_plan plan;
+	struct sp_kernel_intercept_cfg kcfg = { 0 };
+	struct sp_listener *keep[SP_LISTEN_PORTS_MAX] = { 0 }, *opened[SP_LISTEN_PORTS_MAX] = { 0 };
+	unsigned n_new = 0;
+	char err[256] = "";
+
+	if (sp_classify_build(c, &plan, e) < 0)
+		return -1;
+	/* listeners first: a port we cannot bind refuses the change */
+	for (unsigned k = 0; k < c->sp.n_listen_ports; k++) {
+		uint16_t port = c->sp.listen_ports[k];
+		struct sp_listener *found = NULL;
+
+		for (unsigned i = 0; i < en->n_listeners; i++)
+			if (en->listeners[i]->port == port)
+				found = en->listeners[i];
+		if (!found) {
+			found = sp_engine_listener_open(en, port, e);
+			if (!found)
+				goto fail;
+			opened[n_new++] = found;
+		}
+		keep[k] = found;
+	}
+	kcfg.nft.entries = plan.entries;
+	kcfg.nft.n_entries = plan.n_entries;
+	kcfg.nft.listen_ports = c->sp.listen_ports;
+	kcfg.nft.n_listen_ports = c->sp.n_listen_ports;
+	kcfg.nft.default_verdict = c->sp.default_action == SP_ACTION_DROP ? SP_NFT_DROP : SP_NFT_ACCEPT;
+	kcfg.nft.mark_mask = SP_MARK_MASK;
+	kcfg.nft.fwmark = SP_MARK_TPROXY;
+	kcfg.nft.fwmask = SP_MARK_TPROXY;
+	kcfg.rule_priority = SP_INTERCEPT_RULE_PRIORITY;
+	kcfg.table = SP_INTERCEPT_TABLE;
+	if (sp_kernel_install_intercept(en->kernel, &kcfg, err, sizeof(err)) < 0) {
+		sp_error_set(e, "kernel: %s", err);
+		sp_err("engine: %s", e->msg);
+		goto fail;
+	}
+	if (sp_engine_lva_apply(en, c, e) < 0) {
+		sp_err("engine: %s", e->msg);
+		goto fail; /* the caller re-applies the previous configuration */
+	}
+	/* committed: retire listeners no longer wanted */
+	for (unsigned i = 0; i < en->n_listeners; i++) {
+		bool wanted = false;
+		for (unsigned k = 0; k < c->sp.n_listen_ports; k++)
+			wanted |= keep[k] == en->listeners[i];
+		if (!wanted)
+			sp_engine_listener_close(en, en->listeners[i]);
+	}
+	memcpy(en->listeners, keep, sizeof(keep));
+	en->n_listeners = c->sp.n_listen_ports;
+	/* keep the hit counters of strategies that stay */
+	for (size_t i = 0; i < plan.n_strategies; i++) {
+		const struct sp_classify_strategy *old = sp_engine_strategy_by_seq(en, plan.strategies[i].seq);
+		if (old && strcmp(old->name, plan.strategies[i].name) == 0)
+			plan.strategies[i].hits = old->hits;
+	}
+	free(en->strategies);
+	en->strategies = plan.strategies;
+	en->n_strategies = plan.n_strategies;
+	plan.strategies = NULL;
+	sp_endpoint_from_addr(&en->server_side, &c->sp.server_side_address, 0);
+	if (en->server_side.family != AF_INET)
+		sp_endpoint_clear(&en->server_side); /* one C, IPv4, for now */
+	en->media_on = c->sp.media == SP_MEDIA_KERNEL;
+	sp_table_set_session_limit(en->table, c->sp.session_limit);
+	sp_classify_free(&plan);
+	return 0;
+fail:
+	for (unsigned i = 0; i < n_new; i++)
+		sp_engine_listener_close(en, opened[i]);
+	sp_classify_free(&plan);
+	return -1;
+}
+
+static int sp_engine_config_cb(void *arg, const struct sp_config *old_cfg,
+			       const struct sp_config *new_cfg, const struct sp_config_diff *diff,
+			       struct sp_error *e)
+{
+	struct sp_engine *en = arg;
+	bool relevant = false;
+
+	for (size_t i = 0; i < diff->n; i++) {
+		enum sp_config_object o = diff->changes[i].object;
+		relevant |= o == SP_OBJ_GLOBAL || o == SP_OBJ_STRATEGY || o == SP_OBJ_INTERFACE;
+	}
+	if (!relevant)
+		return 0;
+	if (sp_engine_apply(en, new_cfg, e) < 0) {
+		struct sp_error ignored;
+
+		/* whatever step failed, put back what the running config says */
+		if (sp_engine_apply(en, old_cfg, &ignored) < 0)
+			sp_err("engine: cannot restore the previous state: %s", ignored.msg);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- lifecycle ---- */
+
+struct sp_engine *sp_engine_start(struct sp_daemon *d, struct sp_error *e)
+{
+	struct sp_engine *en = calloc(1, sizeof(*en));
+	struct sp_table_config tc;
+	struct sp_table_callbacks cb;
+	struct rlimit rl = { SP_ENGINE_MAX_FILES, SP_ENGINE_MAX_FILES };
+	char err[256] = "";
+
+	if (!en) {
+		sp_error_set(e, "Out of memory");
+		return NULL;
+	}
+	en->d = d;
+	en->netns_lock = -1;
+	/* Two engines in one network namespace would fight over its nftables
+	 * table and rules. Abstract unix sockets belong to the namespace, so
+	 * binding a well-known one is a lock that a crash releases by itself. */
+	{
+		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+		static const char name[] = "sigproxyd-engine";
+
+		memcpy(sa.sun_path + 1, name, sizeof(name) - 1);
+		en->netns_lock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		if (en->netns_lock < 0 ||
+		    bind(en->netns_lock, (struct sockaddr *)&sa,
+			 (socklen_t)(offsetof(struct sockaddr_un, sun_path) + sizeof(name))) < 0) {
+			sp_error_set(e, "another sigproxyd runs in this network namespace");
+			goto fail;
+		}
+	}
+	/* one socket per terminal binding: allow many */
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
+		getrlimit(RLIMIT_NOFILE, &rl);
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	sp_sip_global_init();
+	en->bufs = malloc((size_t)SP_ENGINE_BATCH * SP_ENGINE_DGRAM_MAX);
+	en->out = malloc(SP_ENGINE_OUT_MAX);
+	en->bsock_by_port = calloc(65536, sizeof(*en->bsock_by_port));
+	sp_table_config_default(&tc);
+	tc.sig_port_first = SP_SIGNALING_PORT_FIRST;
+	tc.sig_port_last = SP_SIGNALING_PORT_LAST;
+	tc.media_port_first = 0; /* media ports come with the kernel media path */
+	tc.media_port_last = 0;
+	cb = (struct sp_table_callbacks){ sp_engine_binding_expired, sp_engine_dialog_expired, en };
+	en->table = sp_table_create(&tc, &cb);
+	en->expiry = sp_loop_timer_new(d->loop, sp_engine_expiry_cb, en);
+	if (!en->bufs || !en->out || !en->bsock_by_port || !en->table || !en->expiry) {
+		sp_error_set(e, "Out of memory");
+		goto fail;
+	}
+	if (sp_kernel_open(&en->kernel, err, sizeof(err)) < 0) {
+		sp_error_set(e, "kernel: %s", err);
+		goto fail;
+	}
+	if (sp_engine_apply(en, sp_config_store_current(d->config), e) < 0)
+		goto fail;
+	if (sp_config_store_subscribe(d->config, "engine", sp_engine_config_cb, en) < 0) {
+		sp_error_set(e, "Cannot subscribe to the configuration");
+		goto fail;
+	}
+	return en;
+fail:
+	sp_engine_stop(en);
+	return NULL;
+}
+
+void sp_engine_stop(struct sp_engine *en)
+{
+	char err[256];
+
+	if (!en)
+		return;
+	sp_engine_lva_remove(en);
+	if (en->kernel) {
+		if (sp_kernel_remove_all(en->kernel, err, sizeof(err)) < 0)
+			sp_err("engine: removing kernel state: %s", err);
+		sp_kernel_close(en->kernel);
+	}
+	for (unsigned i = 0; i < en->n_listeners; i++)
+		sp_engine_listener_close(en, en->listeners[i]);
+	if (en->bsock_by_port)
+		for (unsigned p = 0; p < 65536; p++)
+			sp_engine_bsock_close(en, (uint16_t)p);
+	sp_loop_timer_free(en->expiry);
+	if (en->table)
+		sp_table_destroy(en->table);
+	if (en->netns_lock >= 0)
+		close(en->netns_lock);
+	free(en->bsock_by_port);
+	free(en->strategies);
+	free(en->bufs);
+	free(en->out);
+	free(en);
+}
+
+/* ---- show ---- */
+
+const struct sp_engine_stats *sp_engine_stats(struct sp_engine *en)
+{
+	return &en->stats;
+}
+
+const char *sp_engine_strategy_state(struct sp_engine *en, uint32_t seq, uint64_t *hits)
+{
+	const struct sp_classify_strategy *s = sp_engine_strategy_by_seq(en, seq);
+
+	if (!s)
+		return NULL;
+	if (hits)
+		*hits = s->hits;
+	return s->installed ? "installed" : s->reason;
+}
+
+static void sp_engine_format_age(uint64_t ms, char *buf, size_t len)
+{
+	uint64_t s = ms / 1000;
+	snprintf(buf, len, "%llu:%02llu:%02llu", (unsigned long long)(s / 3600),
+		 (unsigned long long)(s / 60 % 60), (unsigned long long)(s % 60));
+}
+
+void sp_engine_show_sessions(struct sp_engine *en, FILE *out, bool detail)
+{
+	uint64_t now = sp_now_ms();
+	size_t n = 0;
+
+	fprintf(out, "%-6s %-11s %-21s %-21s %-21s %-21s %-8s %s\n", "Id", "State", "Terminal",
+		"Virtual", "Server-side", "Server", "Media", "Call-ID");
+	for (struct sp_dialog *d = sp_dialog_first(en->table); d; d = sp_dialog_next(en->table, d)) {
+		const struct sp_binding *b = d->binding;
+		char t[SP_ENDPOINT_STRLEN], v[SP_ENDPOINT_STRLEN], c[SP_ENDPOINT_STRLEN],
+			s[SP_ENDPOINT_STRLEN], age[32];
+
+		n++;
+		fprintf(out, "%-6u %-11s %-21s %-21s %-21s %-21s %-8u %s\n", d->id,
+			sp_dialog_state_name(d->state), sp_endpoint_format(&b->terminal, t, sizeof(t)),
+			sp_endpoint_format(&b->virtual_server, v, sizeof(v)),
+			sp_endpoint_format(&b->server_side, c, sizeof(c)),
+			sp_endpoint_format(&b->server, s, sizeof(s)), d->n_media, d->call_id);
+		if (detail) {
+			const struct sp_classify_strategy *st = sp_engine_strategy_by_seq(en, b->strategy_id);
+			sp_engine_format_age(now - d->created_ms, age, sizeof(age));
+			fprintf(out, "       from-tag %s to-tag %s invite-cseq %u age %s strategy %s seq %u binding %u\n",
+				d->from_tag[0] ? d->from_tag : "-", d->to_tag[0] ? d->to_tag : "-",
+				d->invite_cseq, age, st ? st->name : "-", b->strategy_id, b->id);
+		}
+	}
+	fprintf(out, "%zu session%s\n", n, n == 1 ? "" : "s");
+}
+
+void sp_engine_show_sessions_count(struct sp_engine *en, FILE *out)
+{
+	const struct sp_table_counters *c = sp_table_counters(en->table);
+	size_t state[4] = { 0 };
+
+	for (struct sp_dialog *d = sp_dialog_first(en->table); d; d = sp_dialog_next(en->table, d))
+		if (d->state <= SP_DIALOG_TERMINATED)
+			state[d->state]++;
+	fprintf(out, "Sessions: %llu (early %zu, confirmed %zu, terminating %zu)\n",
+		(unsigned long long)c->dialogs_current, state[SP_DIALOG_EARLY],
+		state[SP_DIALOG_CONFIRMED], state[SP_DIALOG_TERMINATING]);
+	fprintf(out, "Bindings: %llu\n", (unsigned long long)c->bindings_current);
+}
+
+void sp_engine_show_bindings(struct sp_engine *en, FILE *out)
+{
+	uint64_t now = sp_now_ms();
+	size_t n = 0;
+
+	fprintf(out, "%-6s %-21s %-21s %-21s %-21s %-9s %-9s %s\n", "Id", "Terminal", "Virtual",
+		"Server-side", "Server", "Expires", "Idle", "Dialogs");
+	for (struct sp_binding *b = sp_binding_first(en->table); b; b = sp_binding_next(en->table, b)) {
+		char t[SP_ENDPOINT_STRLEN], v[SP_ENDPOINT_STRLEN], c[SP_ENDPOINT_STRLEN],
+			s[SP_ENDPOINT_STRLEN], exp[24], idle[24];
+
+		n++;
+		if (b->registration_expiry_ms > now)
+			snprintf(exp, sizeof(exp), "%llus",
+				 (unsigned long long)((b->registration_expiry_ms - now) / 1000));
+		else
+			snprintf(exp, sizeof(exp), "-");
+		snprintf(idle, sizeof(idle), "%llus", (unsigned long long)((now - b->last_activity_ms) / 1000));
+		fprintf(out, "%-6u %-21s %-21s %-21s %-21s %-9s %-9s %u\n", b->id,
+			sp_endpoint_format(&b->terminal, t, sizeof(t)),
+			sp_endpoint_format(&b->virtual_server, v, sizeof(v)),
+			sp_endpoint_format(&b->server_side, c, sizeof(c)),
+			sp_endpoint_format(&b->server, s, sizeof(s)), exp, idle, b->dialog_refs);
+	}
+	fprintf(out, "%zu binding%s\n", n, n == 1 ? "" : "s");
+}
+
+/* Packets the kernel handled alone (forward and drop strategies, the default
+ * action), from the counters of sigproxy's nftables rules, by rule comment. */
+struct sp_kernel_count {
+	char comment[SP_NAME_MAX + 16];
+	uint64_t packets;
+	bool drop;
+};
+
+static size_t sp_engine_kernel_counts(struct sp_engine *en, struct sp_kernel_count *out, size_t max)
+{
+	char *text = NULL, err[256];
+	size_t n = 0;
+
+	if (!en->kernel || sp_nft_list(sp_kernel_nft(en->kernel), &text, err, sizeof(err)) < 0)
+		return 0;
+	for (char *line = strtok(text, "\n"); line && n < max; line = strtok(NULL, "\n")) {
+		char *cnt = strstr(line, "counter packets "), *cm = strstr(line, "comment \"");
+		char *q;
+
+		if (!cnt || !cm || strstr(line, "tproxy"))
+			continue;
+		cm += strlen("comment \"");
+		q = strchr(cm, '"');
+		if (!q)
+			continue;
+		*q = '\0';
+		snprintf(out[n].comment, sizeof(out[n].comment), "%s", cm);
+		out[n].packets = strtoull(cnt + strlen("counter packets "), NULL, 10);
+		out[n].drop = strstr(cnt, " drop") != NULL;
+		n++;
+	}
+	free(text);
+	return n;
+}
+
+void sp_engine_show_statistics(struct sp_engine *en, FILE *out)
+{
+	const struct sp_engine_stats *s = &en->stats;
+	const struct sp_table_counters *c = sp_table_counters(en->table);
+	struct sp_kernel_count kc[256];
+	size_t nkc = sp_engine_kernel_counts(en, kc, sizeof(kc) / sizeof(kc[0]));
+	uint64_t k_forwarded = 0, k_dropped = 0;
+
+	for (size_t i = 0; i < nkc; i++) {
+		if (strcmp(kc[i].comment, "keeps conntrack active") == 0)
+			continue;
+		if (kc[i].drop)
+			k_dropped += kc[i].packets;
+		else
+			k_forwarded += kc[i].packets;
+	}
+
+	fprintf(out, "Signaling proxy statistics\n");
+	fprintf(out, "  received from terminals   %llu\n", (unsigned long long)s->received);
+	fprintf(out, "  proxied to servers        %llu\n", (unsigned long long)s->proxied);
+	fprintf(out, "  received from servers     %llu\n", (unsigned long long)s->from_servers);
+	fprintf(out, "  sent to terminals         %llu\n", (unsigned long long)s->to_terminals);
+	fprintf(out, "  keep-alives               %llu\n", (unsigned long long)s->keepalives);
+	fprintf(out, "  forwarded (in the kernel) %llu\n", (unsigned long long)k_forwarded);
+	fprintf(out, "  dropped (in the kernel)   %llu\n", (unsigned long long)k_dropped);
+	fprintf(out, "  dropped                   %llu\n", (unsigned long long)s->dropped);
+	fprintf(out, "    parse errors            %llu\n", (unsigned long long)s->parse_errors);
+	fprintf(out, "    rewrite errors          %llu\n", (unsigned long long)s->rewrite_errors);
+	fprintf(out, "    session limit           %llu\n", (unsigned long long)s->session_limit);
+	fprintf(out, "    no binding              %llu\n", (unsigned long long)s->no_binding);
+	fprintf(out, "    unclassified            %llu\n", (unsigned long long)s->unclassified);
+	fprintf(out, "    not from the server     %llu\n", (unsigned long long)s->bad_source);
+	fprintf(out, "    send errors             %llu\n", (unsigned long long)s->send_errors);
+	fprintf(out, "  sessions created          %llu\n", (unsigned long long)c->dialogs_created);
+	fprintf(out, "  bindings created          %llu\n", (unsigned long long)c->bindings_created);
+	fprintf(out, "Strategy hits\n");
+	for (size_t i = 0; i < en->n_strategies; i++) {
+		const struct sp_classify_strategy *st = &en->strategies[i];
+		uint64_t hits = st->hits;
+
+		/* forward and drop never reach the daemon: the kernel counted them */
+		if (st->action != SP_ACTION_PROXY)
+			for (size_t k = 0; k < nkc; k++)
+				if (strcmp(kc[k].comment, st->name) == 0)
+					hits += kc[k].packets;
+		fprintf(out, "  %-24s seq %-5u %-8s %llu\n", st->name, st->seq, sp_action_name(st->action),
+			(unsigned long long)hits);
+	}
+}
+
+void sp_engine_clear_sessions(struct sp_engine *en)
+{
+	struct sp_dialog *d;
+
+	while ((d = sp_dialog_first(en->table)))
+		sp_dialog_delete(en->table, d);
+	sp_engine_arm_expiry(en);
+}
+
+void sp_engine_clear_statistics(struct sp_engine *en)
+{
+	memset(&en->stats, 0, sizeof(en->stats));
+	for (size_t i = 0; i < en->n_strategies; i++)
+		en->strategies[i].hits = 0;
+}

@@ -1,0 +1,56 @@
+/* The proxy engine (SPEC §2, §3.1): transparent interception of the
+ * signaling sent to E, proxying through one binding (C:c) per terminal to the
+ * strategy's server D, the answers back as E, and the state that takes:
+ * bindings, dialogs, counters. It follows the configuration as a subscriber
+ * and programs the kernel only through policy-routing/sp_kernel. */
+#ifndef SP_ENGINE_H
+#define SP_ENGINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "sp_error.h"
+
+struct sp_daemon;
+struct sp_engine;
+
+/* The policy rule and table that deliver TPROXY'd packets locally. */
+#define SP_INTERCEPT_RULE_PRIORITY 100
+#define SP_INTERCEPT_TABLE 5060
+/* Server-side ports c, one per terminal binding. */
+#define SP_SIGNALING_PORT_FIRST 40000
+#define SP_SIGNALING_PORT_LAST 49999
+
+struct sp_engine_stats {
+	uint64_t received;        /* datagrams from terminals */
+	uint64_t from_servers;    /* datagrams from servers */
+	uint64_t proxied;         /* sent to servers */
+	uint64_t to_terminals;    /* sent to terminals */
+	uint64_t keepalives;
+	uint64_t dropped;         /* every drop, whatever the reason below */
+	uint64_t parse_errors;
+	uint64_t rewrite_errors;
+	uint64_t unclassified;    /* no strategy for the packet's mark */
+	uint64_t no_binding;      /* no C address or no c port for a new terminal */
+	uint64_t session_limit;
+	uint64_t bad_source;      /* on a binding's socket, not from its server */
+	uint64_t send_errors;
+};
+
+struct sp_engine *sp_engine_start(struct sp_daemon *d, struct sp_error *e);
+/* Closes every socket and removes everything it put in the kernel. */
+void sp_engine_stop(struct sp_engine *engine);
+
+/* Show commands. */
+void sp_engine_show_sessions(struct sp_engine *engine, FILE *out, bool detail);
+void sp_engine_show_sessions_count(struct sp_engine *engine, FILE *out);
+void sp_engine_show_bindings(struct sp_engine *engine, FILE *out);
+void sp_engine_show_statistics(struct sp_engine *engine, FILE *out);
+void sp_engine_clear_sessions(struct sp_engine *engine);
+void sp_engine_clear_statistics(struct sp_engine *engine);
+/* Whether a strategy is in the kernel, and why not; hits. NULL if unknown. */
+const char *sp_engine_strategy_state(struct sp_engine *engine, uint32_t seq, uint64_t *hits);
+const struct sp_engine_stats *sp_engine_stats(struct sp_engine *engine);
+
+#endif

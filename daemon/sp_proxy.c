@@ -1,0 +1,251 @@
+#include "config.h"
+#include "sp_proxy.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define SP_SIP_DEFAULT_PORT 5060
+
+int sp_proxy_hostport_parse(const char *text, struct sp_proxy_hostport *hp)
+{
+	const char *host = text, *end, *colon;
+	size_t hl;
+	char *stop;
+
+	memset(hp, 0, sizeof(*hp));
+	if (!text || !*text)
+		return -1;
+	if (text[0] == '[') {
+		end = strchr(text, ']');
+		if (!end)
+			return -1;
+		host = text + 1;
+		hl = (size_t)(end - host);
+		colon = end[1] == ':' ? end + 1 : NULL;
+		if (end[1] && !colon)
+			return -1;
+	} else {
+		colon = strrchr(text, ':');
+		if (colon && strchr(text, ':') != colon)
+			colon = NULL; /* a bare IPv6 address */
+		hl = colon ? (size_t)(colon - text) : strlen(text);
+	}
+	if (hl == 0 || hl >= sizeof(hp->host))
+		return -1;
+	memcpy(hp->host, host, hl);
+	hp->host[hl] = '\0';
+	if (colon) {
+		unsigned long p = strtoul(colon + 1, &stop, 10);
+		if (*stop || p == 0 || p > 65535)
+			return -1;
+		hp->port = (uint16_t)p;
+	}
+	return 0;
+}
+
+void sp_proxy_hostport_format(const struct sp_proxy_hostport *hp, char *buf, size_t len)
+{
+	bool v6 = strchr(hp->host, ':') != NULL;
+
+	if (hp->port)
+		snprintf(buf, len, v6 ? "[%s]:%u" : "%s:%u", hp->host, hp->port);
+	else
+		snprintf(buf, len, v6 ? "[%s]" : "%s", hp->host);
+}
+
+int sp_proxy_is_keepalive(const char *buf, size_t len)
+{
+	if (len == 0)
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		if (buf[i] != '\r' && buf[i] != '\n')
+			return 0;
+	return 1;
+}
+
+/* Written ports: 5060 is what an absent port means, so leave it out, as the
+ * terminal and the server wrote theirs. Matched ports: 0 matches any. */
+static struct sp_sip_addr sp_proxy_write_addr(const struct sp_proxy_hostport *hp)
+{
+	return (struct sp_sip_addr){ hp->host, hp->port == SP_SIP_DEFAULT_PORT ? 0 : hp->port };
+}
+
+static struct sp_sip_addr sp_proxy_match_host(const struct sp_proxy_hostport *hp)
+{
+	return (struct sp_sip_addr){ hp->host, 0 };
+}
+
+static struct sp_sip_addr sp_proxy_match_exact(const struct sp_proxy_hostport *hp)
+{
+	return (struct sp_sip_addr){ hp->host, hp->port };
+}
+
+int sp_proxy_to_server(struct sp_sip_msg *msg, const struct sp_proxy_binding *b, char *out,
+		       size_t out_size, size_t *out_len)
+{
+	const struct sp_sip_info *in = &msg->info;
+	struct sp_sip_plan plan = { 0 };
+	struct sp_sip_addr via, c_written;
+	struct sp_sip_addr_map contact, ruri, route;
+
+	c_written = (struct sp_sip_addr){ b->server_side.host, b->server_side.port };
+	/* Route/Record-Route entries naming E go back to naming D: the terminal
+	 * only ever saw E where the server had put itself. */
+	route.from = sp_proxy_match_host(&b->virtual_server);
+	route.to = sp_proxy_write_addr(&b->server);
+	plan.routes = &route;
+	plan.n_routes = 1;
+	if (in->is_request) {
+		/* our request to the server: the server answers C:c */
+		via = c_written;
+		plan.via_sent_by = &via;
+		ruri.from = sp_proxy_match_host(&b->virtual_server);
+		ruri.to = sp_proxy_write_addr(&b->server);
+		plan.ruri = &ruri;
+	} else {
+		/* the terminal answers a request of the server's, whose Via we had
+		 * turned into E: give the server its own back */
+		via = sp_proxy_write_addr(&b->server);
+		plan.via_sent_by = &via;
+	}
+	/* The terminal's own contacts become C:c, so the server reaches it
+	 * through its binding (like NAPT). A third party's contact (a transfer
+	 * target, say) keeps its meaning. */
+	if (!in->contact_star && in->n_contacts > 0) {
+		contact.from = b->terminal_contact.host[0] ? sp_proxy_match_exact(&b->terminal_contact)
+							   : (struct sp_sip_addr){ NULL, 0 };
+		contact.to = c_written;
+		plan.contact = &contact;
+	}
+	if (in->body_is_sdp && b->media_to_server[0])
+		plan.sdp.media_addr = b->media_to_server;
+	return sp_sip_rewrite(msg, &plan, out, out_size, out_len);
+}
+
+int sp_proxy_to_terminal(struct sp_sip_msg *msg, const struct sp_proxy_binding *b, char *out,
+			 size_t out_size, size_t *out_len)
+{
+	const struct sp_sip_info *in = &msg->info;
+	struct sp_sip_plan plan = { 0 };
+	struct sp_sip_addr via;
+	struct sp_sip_addr_map contact, ruri, route;
+
+	route.from = sp_proxy_match_host(&b->server);
+	route.to = sp_proxy_write_addr(&b->virtual_server);
+	plan.routes = &route;
+	plan.n_routes = 1;
+	if (in->is_request) {
+		/* the server's request: to the terminal it comes from E */
+		via = (struct sp_sip_addr){ b->virtual_server.host, b->virtual_server.port };
+		plan.via_sent_by = &via;
+		/* the registered contact C:c is the terminal's own again */
+		ruri.from = sp_proxy_match_exact(&b->server_side);
+		ruri.to = (struct sp_sip_addr){ b->terminal_contact.host, b->terminal_contact.port };
+		if (b->terminal_contact.host[0])
+			plan.ruri = &ruri;
+		contact.from = sp_proxy_match_host(&b->server);
+		contact.to = sp_proxy_write_addr(&b->virtual_server);
+		plan.contact = &contact;
+	} else {
+		/* the answer to the terminal's request: its own Via back, and what
+		 * E would have said about where the request came from */
+		via = (struct sp_sip_addr){ b->terminal_via.host, b->terminal_via.port };
+		plan.via_sent_by = &via;
+		if (in->via_rport) {
+			plan.via_rport_op = SP_SIP_PARAM_SET;
+			plan.via_rport = b->terminal.port;
+		}
+		if (in->via_rport || in->via_received[0]) {
+			plan.via_received_op = SP_SIP_PARAM_SET;
+			plan.via_received = b->terminal.host;
+		}
+		if (in->cseq_method == SP_SIP_REGISTER) {
+			/* the registrar lists the bindings it holds: C:c is the
+			 * terminal's contact */
+			contact.from = sp_proxy_match_exact(&b->server_side);
+			contact.to = (struct sp_sip_addr){ b->terminal_contact.host,
+							   b->terminal_contact.port };
+			if (b->terminal_contact.host[0])
+				plan.contact = &contact;
+		} else {
+			/* a B2BUA's contact (D) is reached through E */
+			contact.from = sp_proxy_match_host(&b->server);
+			contact.to = sp_proxy_write_addr(&b->virtual_server);
+			plan.contact = &contact;
+		}
+	}
+	if (in->body_is_sdp && b->media_to_terminal[0])
+		plan.sdp.media_addr = b->media_to_terminal;
+	return sp_sip_rewrite(msg, &plan, out, out_size, out_len);
+}
+
+/* Which header a line starts, by its long or compact name. */
+static bool sp_proxy_header_is(const char *line, size_t len, const char *name, char compact)
+{
+	size_t n = strlen(name), i;
+
+	if (len > n && strncasecmp(line, name, n) == 0)
+		i = n;
+	else if (len > 1 && (line[0] == compact || line[0] == compact - 32))
+		i = 1;
+	else
+		return false;
+	while (i < len && (line[i] == ' ' || line[i] == '\t'))
+		i++;
+	return i < len && line[i] == ':';
+}
+
+/* Byte-for-byte copy of the headers a response must echo: building it with
+ * libosip2 would re-serialize them, and a reply has to match the request's
+ * transaction exactly. */
+size_t sp_proxy_build_reply(const char *req, size_t len, int status, const char *reason,
+			    const char *to_tag, char *out, size_t out_size)
+{
+	const char *p = req, *end = req + len;
+	size_t o = 0;
+	int n;
+
+	n = snprintf(out, out_size, "SIP/2.0 %d %s\r\n", status, reason);
+	if (n < 0 || (size_t)n >= out_size)
+		return 0;
+	o = (size_t)n;
+	/* skip the request line */
+	while (p < end && *p != '\n')
+		p++;
+	p++;
+	while (p < end) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		size_t ll = (size_t)((eol ? eol : end) - p), body = ll;
+		bool keep, is_to;
+
+		if (body && p[body - 1] == '\r')
+			body--;
+		if (body == 0)
+			break; /* end of headers */
+		is_to = sp_proxy_header_is(p, body, "to", 't');
+		keep = is_to || sp_proxy_header_is(p, body, "via", 'v') ||
+		       sp_proxy_header_is(p, body, "from", 'f') ||
+		       sp_proxy_header_is(p, body, "call-id", 'i') ||
+		       sp_proxy_header_is(p, body, "cseq", 0);
+		if (keep) {
+			bool add_tag = is_to && to_tag && !memmem(p, body, ";tag=", 5);
+			size_t need = body + 2 + (add_tag ? strlen(to_tag) + 5 : 0);
+
+			if (o + need >= out_size)
+				return 0;
+			memcpy(out + o, p, body);
+			o += body;
+			if (add_tag)
+				o += (size_t)sprintf(out + o, ";tag=%s", to_tag);
+			out[o++] = '\r';
+			out[o++] = '\n';
+		}
+		p = eol ? eol + 1 : end;
+	}
+	n = snprintf(out + o, out_size - o, "Content-Length: 0\r\n\r\n");
+	if (n < 0 || (size_t)n >= out_size - o)
+		return 0;
+	return o + (size_t)n;
+}

@@ -1,0 +1,57 @@
+/* What the proxy does to one SIP message (SPEC §1, §2.3), as pure functions
+ * the engine calls and the unit tests drive directly: the address mapping
+ * <Aa-Ee> -> <Cc-Dd> towards the server and <Dd-Cc> -> <Ee-Aa> back towards
+ * the terminal, expressed as a rewrite plan for sp_sip_rewrite(). */
+#ifndef SP_PROXY_H
+#define SP_PROXY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sp_sip.h"
+
+#define SP_PROXY_HOST_MAX SP_SIP_HOST_MAX
+
+struct sp_proxy_hostport {
+	char host[SP_PROXY_HOST_MAX]; /* IPv4/IPv6 text or a name */
+	uint16_t port;                /* 0: none given */
+};
+
+/* The addresses of one binding, as text. */
+struct sp_proxy_binding {
+	struct sp_proxy_hostport terminal;         /* A:a, where its datagrams come from */
+	struct sp_proxy_hostport virtual_server;   /* E:e */
+	struct sp_proxy_hostport server_side;      /* C:c */
+	struct sp_proxy_hostport server;           /* D:d */
+	struct sp_proxy_hostport terminal_via;     /* the terminal's own top Via sent-by */
+	struct sp_proxy_hostport terminal_contact; /* the terminal's own Contact */
+	/* SDP connection address towards each side; empty: leave SDP alone */
+	char media_to_server[SP_PROXY_HOST_MAX];
+	char media_to_terminal[SP_PROXY_HOST_MAX];
+};
+
+/* A message from the terminal (a request it sends, or its response to a
+ * request the server started) rewritten for the server. */
+int sp_proxy_to_server(struct sp_sip_msg *msg, const struct sp_proxy_binding *b, char *out,
+		       size_t out_size, size_t *out_len);
+
+/* A message from the server rewritten for the terminal. */
+int sp_proxy_to_terminal(struct sp_sip_msg *msg, const struct sp_proxy_binding *b, char *out,
+			 size_t out_size, size_t *out_len);
+
+/* "host", "host:port", "[v6]:port" -> host and port (0 when absent). */
+int sp_proxy_hostport_parse(const char *text, struct sp_proxy_hostport *hp);
+/* host:port as a SIP sent-by/hostport would write it. */
+void sp_proxy_hostport_format(const struct sp_proxy_hostport *hp, char *buf, size_t len);
+
+/* A final response the proxy itself gives to a terminal's request (503 when
+ * the session limit is reached): the request's Via, From, To (with a tag
+ * added), Call-ID and CSeq lines copied byte for byte, no body. Returns the
+ * length, or 0 when it does not fit. */
+size_t sp_proxy_build_reply(const char *req, size_t len, int status, const char *reason,
+			    const char *to_tag, char *out, size_t out_size);
+
+/* True when the datagram is only CRLF keep-alive bytes (RFC 5626 §3.5.1). */
+int sp_proxy_is_keepalive(const char *buf, size_t len);
+
+#endif

@@ -1,0 +1,278 @@
+#include "config.h"
+#include "sp_kernel.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "sp_log.h"
+
+struct sp_kernel {
+	struct sp_rtnl *rtnl;
+	struct sp_nft *nft;
+	struct sp_kernel_plan installed;
+	bool has_installed;
+};
+
+static void sp_kernel_seterr(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void sp_kernel_seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* ---- plan (pure) ---------------------------------------------------------- */
+
+int sp_kernel_plan_build(const struct sp_kernel_intercept_cfg *cfg, struct sp_kernel_plan *plan,
+			 char *err, size_t errlen)
+{
+	static const int families[] = { AF_INET, AF_INET6 };
+	const struct sp_nft_intercept *nft = &cfg->nft;
+
+	memset(plan, 0, sizeof(*plan));
+	if (!cfg->rule_priority) {
+		sp_kernel_seterr(err, errlen, "the interception rule needs a priority above 0");
+		errno = EINVAL;
+		return -1;
+	}
+	/* 253-255 are the kernel's default, main and local tables: a local
+	 * default route there would swallow all traffic. */
+	if (!cfg->table || (cfg->table >= 253 && cfg->table <= 255)) {
+		sp_kernel_seterr(err, errlen, "table %u cannot hold the interception route", cfg->table);
+		errno = EINVAL;
+		return -1;
+	}
+	if (!nft->fwmark && !nft->fwmask) {
+		sp_kernel_seterr(err, errlen, "no interception fwmark");
+		errno = EINVAL;
+		return -1;
+	}
+	for (size_t i = 0; i < nft->n_entries && !cfg->ipv6; i++) {
+		const struct sp_nft_entry *e = &nft->entries[i];
+
+		if (e->verdict == SP_NFT_TPROXY &&
+		    (e->src.addr.family == AF_INET6 || e->dst.addr.family == AF_INET6)) {
+			sp_kernel_seterr(err, errlen, "entry %zu intercepts IPv6 but IPv6 interception is off", i);
+			errno = EINVAL;
+			return -1;
+		}
+	}
+	for (size_t f = 0; f < (cfg->ipv6 ? 2u : 1u); f++) {
+		struct sp_rule *rule = &plan->rules[plan->n_rules++];
+		struct sp_route *route = &plan->routes[plan->n_routes++];
+
+		rule->family = families[f];
+		rule->priority = cfg->rule_priority;
+		rule->fwmark = nft->fwmark;
+		rule->fwmask = nft->fwmask ? nft->fwmask : 0xffffffffu;
+		rule->table = cfg->table;
+		rule->protocol = SP_RTPROT;
+		route->family = families[f];
+		route->kind = SP_ROUTE_LOCAL;
+		route->table = cfg->table;
+		route->protocol = SP_RTPROT;
+	}
+	if (sp_nft_render_intercept(nft, &plan->nft_body, err, errlen) < 0) {
+		int saved = errno;
+
+		sp_kernel_plan_free(plan);
+		errno = saved;
+		return -1;
+	}
+	return 0;
+}
+
+void sp_kernel_plan_free(struct sp_kernel_plan *plan)
+{
+	free(plan->nft_body);
+	memset(plan, 0, sizeof(*plan));
+}
+
+void sp_kernel_plan_print(const struct sp_kernel_plan *plan, FILE *out)
+{
+	char desc[SP_RTNL_DESC_LEN];
+
+	for (size_t i = 0; i < plan->n_rules; i++) {
+		sp_rtnl_rule_format(&plan->rules[i], desc, sizeof(desc));
+		fprintf(out, "ip rule %s\n", desc);
+	}
+	for (size_t i = 0; i < plan->n_routes; i++) {
+		sp_rtnl_route_format(&plan->routes[i], desc, sizeof(desc));
+		fprintf(out, "ip route %s\n", desc);
+	}
+	if (plan->nft_body)
+		fprintf(out, "table " SP_NFT_FAMILY " " SP_NFT_TABLE " {\n%s}\n", plan->nft_body);
+}
+
+/* ---- the kernel ----------------------------------------------------------- */
+
+int sp_kernel_open(struct sp_kernel **out, char *err, size_t errlen)
+{
+	struct sp_kernel *kernel = calloc(1, sizeof(*kernel));
+	size_t rules = 0, routes = 0;
+
+	*out = NULL;
+	if (!kernel) {
+		sp_kernel_seterr(err, errlen, "out of memory");
+		return -1;
+	}
+	if (sp_rtnl_open(&kernel->rtnl, err, errlen) < 0 ||
+	    sp_nft_open(&kernel->nft, err, errlen) < 0)
+		goto fail;
+	/* A crashed run leaves its rules, routes and table behind; they would
+	 * steer traffic to a listener that no longer exists. */
+	if (sp_rtnl_flush_owned(kernel->rtnl, &rules, &routes, err, errlen) < 0 ||
+	    sp_nft_remove(kernel->nft, err, errlen) < 0)
+		goto fail;
+	if (rules || routes)
+		sp_info("removed %zu stale rule(s) and %zu stale route(s) of a previous run",
+			rules, routes);
+	*out = kernel;
+	return 0;
+fail:
+	{
+		int saved = errno;
+
+		sp_kernel_close(kernel);
+		errno = saved;
+	}
+	return -1;
+}
+
+void sp_kernel_close(struct sp_kernel *kernel)
+{
+	if (!kernel)
+		return;
+	sp_kernel_plan_free(&kernel->installed);
+	sp_nft_close(kernel->nft);
+	sp_rtnl_close(kernel->rtnl);
+	free(kernel);
+}
+
+static bool sp_plan_has_rule(const struct sp_kernel_plan *plan, const struct sp_rule *rule)
+{
+	for (size_t i = 0; plan && i < plan->n_rules; i++)
+		if (sp_rtnl_rule_equal(&plan->rules[i], rule))
+			return true;
+	return false;
+}
+
+static bool sp_plan_has_route(const struct sp_kernel_plan *plan, const struct sp_route *route)
+{
+	for (size_t i = 0; plan && i < plan->n_routes; i++)
+		if (sp_rtnl_route_equal(&plan->routes[i], route))
+			return true;
+	return false;
+}
+
+/* Takes back what an install added; failures here can only be logged. */
+static void sp_kernel_undo(struct sp_kernel *kernel, const struct sp_kernel_plan *plan,
+			   const bool *rule_added, const bool *route_added)
+{
+	char msg[256];
+
+	for (size_t i = 0; i < plan->n_rules; i++)
+		if (rule_added[i] && sp_rtnl_rule_del(kernel->rtnl, &plan->rules[i], msg, sizeof(msg)) < 0)
+			sp_warn("rollback: %s", msg);
+	for (size_t i = 0; i < plan->n_routes; i++)
+		if (route_added[i] && sp_rtnl_route_del(kernel->rtnl, &plan->routes[i], msg, sizeof(msg)) < 0)
+			sp_warn("rollback: %s", msg);
+}
+
+int sp_kernel_install_intercept(struct sp_kernel *kernel, const struct sp_kernel_intercept_cfg *cfg,
+				char *err, size_t errlen)
+{
+	const struct sp_kernel_plan *old = kernel->has_installed ? &kernel->installed : NULL;
+	bool rule_added[SP_KERNEL_PLAN_MAX] = { false };
+	bool route_added[SP_KERNEL_PLAN_MAX] = { false };
+	struct sp_kernel_plan plan;
+	char msg[256];
+	int saved;
+
+	if (sp_kernel_plan_build(cfg, &plan, err, errlen) < 0)
+		return -1;
+	/* The route before the rule that leads to it. */
+	for (size_t i = 0; i < plan.n_routes; i++) {
+		if (sp_plan_has_route(old, &plan.routes[i]))
+			continue;
+		if (sp_rtnl_route_add(kernel->rtnl, &plan.routes[i], err, errlen) < 0)
+			goto undo;
+		route_added[i] = true;
+	}
+	for (size_t i = 0; i < plan.n_rules; i++) {
+		if (sp_plan_has_rule(old, &plan.rules[i]))
+			continue;
+		if (sp_rtnl_rule_add(kernel->rtnl, &plan.rules[i], err, errlen) < 0)
+			goto undo;
+		rule_added[i] = true;
+	}
+	if (sp_nft_apply(kernel->nft, plan.nft_body, err, errlen) < 0)
+		goto undo;
+	/* The new interception is in force; what only the old one used goes. */
+	for (size_t i = 0; old && i < old->n_rules; i++)
+		if (!sp_plan_has_rule(&plan, &old->rules[i]) &&
+		    sp_rtnl_rule_del(kernel->rtnl, &old->rules[i], msg, sizeof(msg)) < 0)
+			sp_warn("replacing interception: %s", msg);
+	for (size_t i = 0; old && i < old->n_routes; i++)
+		if (!sp_plan_has_route(&plan, &old->routes[i]) &&
+		    sp_rtnl_route_del(kernel->rtnl, &old->routes[i], msg, sizeof(msg)) < 0)
+			sp_warn("replacing interception: %s", msg);
+	sp_kernel_plan_free(&kernel->installed);
+	kernel->installed = plan;
+	kernel->has_installed = true;
+	return 0;
+undo:
+	saved = errno;
+	sp_kernel_undo(kernel, &plan, rule_added, route_added);
+	sp_kernel_plan_free(&plan);
+	errno = saved;
+	return -1;
+}
+
+int sp_kernel_remove_all(struct sp_kernel *kernel, char *err, size_t errlen)
+{
+	char msg[256];
+	int ret = 0, saved = 0;
+
+	/* The table first: no more packets marked for a route about to go. */
+	if (sp_nft_remove(kernel->nft, err, errlen) < 0) {
+		saved = errno;
+		ret = -1;
+	}
+	if (sp_rtnl_flush_owned(kernel->rtnl, NULL, NULL, ret ? msg : err, ret ? sizeof(msg) : errlen) < 0) {
+		if (!ret)
+			saved = errno;
+		else
+			sp_warn("%s", msg);
+		ret = -1;
+	}
+	sp_kernel_plan_free(&kernel->installed);
+	kernel->has_installed = false;
+	if (ret)
+		errno = saved;
+	return ret;
+}
+
+const struct sp_kernel_plan *sp_kernel_installed(const struct sp_kernel *kernel)
+{
+	return kernel->has_installed ? &kernel->installed : NULL;
+}
+
+struct sp_rtnl *sp_kernel_rtnl(struct sp_kernel *kernel)
+{
+	return kernel->rtnl;
+}
+
+struct sp_nft *sp_kernel_nft(struct sp_kernel *kernel)
+{
+	return kernel->nft;
+}

@@ -1,0 +1,71 @@
+/* Kernel programming facade: the one thing the engine talks to.
+ *
+ * It bundles the rtnetlink socket and the nftables table, turns the serial
+ * interception into a plan (pure: the fwmark rules, the local routes and the
+ * nft table body) and installs or removes it, remembering what it installed so
+ * `show` commands can report it. Nothing else in the daemon touches the kernel's
+ * routing or nftables state.
+ */
+#ifndef SP_KERNEL_H
+#define SP_KERNEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "sp_nft.h"
+#include "sp_rtnl.h"
+
+/* Room for one rule and one route per address family. */
+#define SP_KERNEL_PLAN_MAX 2
+
+struct sp_kernel_intercept_cfg {
+	struct sp_nft_intercept nft;	/* entries, listen ports, marks */
+	uint32_t rule_priority;		/* of the fwmark rule */
+	uint32_t table;			/* holds the local default route */
+	bool ipv6;			/* also intercept IPv6 */
+};
+
+/* What an interception puts into the kernel. */
+struct sp_kernel_plan {
+	struct sp_rule rules[SP_KERNEL_PLAN_MAX];
+	size_t n_rules;
+	struct sp_route routes[SP_KERNEL_PLAN_MAX];
+	size_t n_routes;
+	char *nft_body;			/* malloc'ed */
+};
+
+/* Pure: no socket, no root. EINVAL with a reason for a config that cannot be
+ * installed. Free with sp_kernel_plan_free(). */
+int sp_kernel_plan_build(const struct sp_kernel_intercept_cfg *cfg, struct sp_kernel_plan *plan,
+			 char *err, size_t errlen);
+void sp_kernel_plan_free(struct sp_kernel_plan *plan);
+/* The plan in ip rule / ip route / nft words, for show commands and logs. */
+void sp_kernel_plan_print(const struct sp_kernel_plan *plan, FILE *out);
+
+struct sp_kernel;
+
+/* Opens both kernel interfaces and removes what a previous run left behind
+ * (everything carrying SP_RTPROT, and the nft table). */
+int sp_kernel_open(struct sp_kernel **out, char *err, size_t errlen);
+/* Frees the context; leaves the kernel as it is (call sp_kernel_remove_all
+ * first on a clean shutdown). */
+void sp_kernel_close(struct sp_kernel *kernel);
+
+/* Installs the interception, replacing one installed before: new rules and
+ * routes first, then the nft table in one transaction, then the old rules and
+ * routes no longer wanted. On failure what this call added is taken back and
+ * the previous interception stays in force. */
+int sp_kernel_install_intercept(struct sp_kernel *kernel, const struct sp_kernel_intercept_cfg *cfg,
+				char *err, size_t errlen);
+/* Removes the nft table and every rule and route carrying our tag. */
+int sp_kernel_remove_all(struct sp_kernel *kernel, char *err, size_t errlen);
+
+/* What is installed now (NULL when nothing is). */
+const struct sp_kernel_plan *sp_kernel_installed(const struct sp_kernel *kernel);
+/* For policy routes (parallel mode), which go through the same socket. */
+struct sp_rtnl *sp_kernel_rtnl(struct sp_kernel *kernel);
+struct sp_nft *sp_kernel_nft(struct sp_kernel *kernel);
+
+#endif

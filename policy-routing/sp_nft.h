@@ -1,0 +1,84 @@
+/* sigproxy's nftables table, through libnftables.
+ *
+ * sigproxy owns exactly one table, `table inet sigproxy`, and replaces it whole
+ * in one transaction: a ruleset the kernel refuses leaves the previous table in
+ * place. The interception ruleset is produced by a pure generator, so the
+ * engine and the tests build it without root.
+ *
+ * Functions returning int give 0 on success, or -1 with errno set and a one-line
+ * reason in the caller's err buffer (err may be NULL).
+ */
+#ifndef SP_NFT_H
+#define SP_NFT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <net/if.h>
+
+#include "sp_rtnl.h"
+
+#define SP_NFT_FAMILY "inet"
+#define SP_NFT_TABLE "sigproxy"
+#define SP_NFT_MAX_IIFNAMES 16
+
+struct sp_nft;
+
+int sp_nft_open(struct sp_nft **out, char *err, size_t errlen);
+void sp_nft_close(struct sp_nft *nft);
+
+/* Replaces the table with `table inet sigproxy { BODY }` atomically, whether
+ * it existed or not. */
+int sp_nft_apply(struct sp_nft *nft, const char *body, char *err, size_t errlen);
+/* Deletes the table; no table is not an error. */
+int sp_nft_remove(struct sp_nft *nft, char *err, size_t errlen);
+/* The table as `nft list table inet sigproxy` prints it; *text malloc'ed.
+ * ENOENT when there is no table. */
+int sp_nft_list(struct sp_nft *nft, char **text, char *err, size_t errlen);
+
+/* ---- interception ruleset generator (pure) ------------------------------- */
+
+enum sp_nft_verdict {
+	SP_NFT_ACCEPT,	/* forward: pass untouched */
+	SP_NFT_DROP,
+	SP_NFT_TPROXY,	/* deliver to the daemon's listener */
+};
+
+/* One proxy strategy in kernel terms. Zero fields match anything. */
+struct sp_nft_entry {
+	const char *comment;		/* optional, e.g. the strategy name */
+	char iifnames[SP_NFT_MAX_IIFNAMES][IFNAMSIZ];
+	size_t n_iifnames;
+	uint8_t ip_proto;		/* 0 = tcp and udp */
+	struct sp_rt_prefix src;	/* src and dst, when both set, share a family */
+	struct sp_rt_prefix dst;
+	struct sp_rt_port_range sport;
+	struct sp_rt_port_range dport;	/* any = the listen ports */
+	uint32_t mark;			/* set on a match (within mark_mask); 0 = leave */
+	enum sp_nft_verdict verdict;
+	uint16_t tproxy_port;		/* SP_NFT_TPROXY: the listener's port */
+};
+
+/* The whole interception: entries in sequence order (first match wins), then
+ * the default verdict for the remaining signaling to the listen ports. */
+struct sp_nft_intercept {
+	const struct sp_nft_entry *entries;
+	size_t n_entries;
+	const uint16_t *listen_ports;
+	size_t n_listen_ports;		/* at least one */
+	enum sp_nft_verdict default_verdict;	/* SP_NFT_ACCEPT or SP_NFT_DROP */
+	/* The mark bits sigproxy owns (others, e.g. set by a VPN classifier,
+	 * survive); 0 means the whole mark. */
+	uint32_t mark_mask;
+	/* The policy rule that delivers TPROXY'd packets locally matches
+	 * fwmark/fwmask: every TPROXY entry's mark must carry it. */
+	uint32_t fwmark;
+	uint32_t fwmask;
+};
+
+/* The table body (chains and rules, no `table` line) for sp_nft_apply();
+ * *body malloc'ed. EINVAL with a reason for an entry nft cannot express. */
+int sp_nft_render_intercept(const struct sp_nft_intercept *spec, char **body,
+			    char *err, size_t errlen);
+
+#endif

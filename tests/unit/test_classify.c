@@ -1,0 +1,178 @@
+/* Classification: every strategy field alone and combined, turned into the
+ * nftables entries and text the kernel gets. */
+#include "config.h"
+#include "sp_classify.h"
+#include "sp_cli.h"
+#include "sp_nft.h"
+
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char base[] = "signaling-proxy\n server-side-address 192.0.2.1\n";
+
+static void build(const char *strategies, struct sp_classify_plan *plan, char **text)
+{
+	struct sp_config *c = sp_config_new();
+	struct sp_error e = { { 0 } };
+	char *conf = NULL, err[256] = "";
+	struct sp_nft_intercept spec = { 0 };
+
+	cr_assert(asprintf(&conf, "%s%s", base, strategies) > 0);
+	cr_assert_eq(sp_cli_load_text("t", conf, c, &e), 0, "%s", e.msg);
+	cr_assert_eq(sp_classify_build(c, plan, &e), 0, "%s", e.msg);
+	spec.entries = plan->entries;
+	spec.n_entries = plan->n_entries;
+	spec.listen_ports = c->sp.listen_ports;
+	spec.n_listen_ports = c->sp.n_listen_ports;
+	spec.default_verdict = c->sp.default_action == SP_ACTION_DROP ? SP_NFT_DROP : SP_NFT_ACCEPT;
+	spec.mark_mask = SP_MARK_MASK;
+	spec.fwmark = SP_MARK_TPROXY;
+	spec.fwmask = SP_MARK_TPROXY;
+	cr_assert_eq(sp_nft_render_intercept(&spec, text, err, sizeof(err)), 0, "%s", err);
+	free(conf);
+	sp_config_free(c);
+}
+
+#define HAS(text, s) cr_assert(strstr(text, s) != NULL, "missing \"%s\" in:\n%s", s, text)
+#define HASNT(text, s) cr_assert(strstr(text, s) == NULL, "unexpected \"%s\" in:\n%s", s, text)
+
+Test(classify, source_prefix_alone)
+{
+	struct sp_classify_plan p;
+	char *t;
+
+	build("proxy-strategy a seq 10\n match source 10.1.0.0/24\n server 192.0.2.10\n action proxy\n", &p, &t);
+	cr_assert_eq(p.n_entries, 1);
+	cr_assert(p.strategies[0].installed);
+	cr_assert_eq(p.entries[0].verdict, SP_NFT_TPROXY);
+	cr_assert_eq(p.entries[0].mark, SP_MARK_TPROXY | 10);
+	HAS(t, "ip saddr 10.1.0.0/24");
+	HAS(t, "udp dport 5060");
+	HAS(t, "tproxy ip to :5060");
+	sp_classify_free(&p);
+	free(t);
+}
+
+Test(classify, destination_and_ports)
+{
+	struct sp_classify_plan p;
+	char *t;
+
+	build("proxy-strategy a seq 10\n match destination 198.51.100.1/32 port 5060\n"
+	      " match source any port 1024-65535\n server 192.0.2.10\n action proxy\n", &p, &t);
+	HAS(t, "ip daddr 198.51.100.1");
+	HAS(t, "udp sport 1024-65535");
+	HAS(t, "udp dport 5060");
+	sp_classify_free(&p);
+	free(t);
+}
+
+Test(classify, protocol)
+{
+	struct sp_classify_plan p;
+	char *t;
+
+	build("proxy-strategy a seq 10\n match protocol udp\n server 192.0.2.10\n action proxy\n"
+	      "proxy-strategy b seq 20\n match protocol tcp\n server 192.0.2.10\n action proxy\n", &p, &t);
+	cr_assert(p.strategies[0].installed);
+	cr_assert_not(p.strategies[1].installed);
+	cr_assert(strstr(p.strategies[1].reason, "UDP") != NULL, "%s", p.strategies[1].reason);
+	cr_assert_eq(p.n_entries, 1);
+	sp_classify_free(&p);
+	free(t);
+}
+
+Test(classify, vpn_resolves_to_interfaces)
+{
+	struct sp_classify_plan p;
+	char *t;
+
+	build("interface veth-a\n vpn-id 7\ninterface veth-b\n vpn-id 7\ninterface veth-c\n vpn-id 8\n"
+	      "proxy-strategy a seq 10\n match vpn-id 7\n server 192.0.2.10\n action proxy\n"
+	      "proxy-strategy b seq 20\n match vpn-id 9\n server 192.0.2.10\n action proxy\n", &p, &t);
+	cr_assert_eq(p.entries[0].n_iifnames, 2);
+	HAS(t, "veth-a");
+	HAS(t, "veth-b");
+	HASNT(t, "veth-c");
+	cr_assert_not(p.strategies[1].installed, "a VPN with no interface cannot match");
+	cr_assert(strstr(p.strategies[1].reason, "vpn-id") != NULL);
+	sp_classify_free(&p);
+	free(t);
+}
+
+Test(classify, vlan_and_mpls_are_reported_not_installed)
+{
+	struct sp_classify_plan p;
+	char *t;
+
+	build("proxy-strategy a seq 10\n match vlan 42\n server 192.0.2.10\n action proxy\n"
+	      "proxy-strategy b seq 20\n match mpls-label 1000\n server 192.0.2.10\n action proxy\n", &p, &t);
+	cr_assert_eq(p.n_entries, 0);
+	cr_assert_not(p.strategies[0].installed);
+	cr_assert(strstr(p.strategies[0].reason, "VLAN") != NULL);
+	cr_assert(strstr(p.strategies[1].reason, "MPLS") != NULL);
+	sp_classify_free(&p);
+	free(t);
+}
+
+Test(classify, combined_fields_and_order)
+{
+	struct sp_classify_plan p;
+	char *t, *a, *b;
+
+	build("interface t1\n vpn-id 3\n"
+	      "proxy-strategy late seq 30\n match source 10.2.0.0/16\n action drop\n"
+	      "proxy-strategy early seq 10\n match vpn-id 3\n match protocol udp\n"
+	      " match source 10.2.1.0/24 port 5060\n match destination 198.51.100.1/32 port 5060\n"
+	      " server 192.0.2.10\n action proxy\n", &p, &t);
+	cr_assert_eq(p.n_entries, 2);
+	cr_assert_eq(p.entries[0].mark, SP_MARK_TPROXY | 10, "seq order: early first");
+	cr_assert_eq(p.entries[1].verdict, SP_NFT_DROP);
+	a = strstr(t, "10.2.1.0/24");
+	b = strstr(t, "10.2.0.0/16");
+	cr_assert(a && b && a < b, "first match wins: the lower seq must come first\n%s", t);
+	HAS(t, "t1");
+	sp_classify_free(&p);
+	free(t);
+}
+
+Test(classify, forward_drop_default_and_listen_ports)
+{
+	struct sp_classify_plan p;
+	char *t;
+	struct sp_config *c = sp_config_new();
+	struct sp_error e;
+
+	build("signaling-proxy\n listen-port 5060 5070\n default-action drop\n"
+	      "proxy-strategy a seq 10\n match source 10.1.0.0/24\n server 192.0.2.10\n action proxy\n"
+	      "proxy-strategy b seq 20\n match source 10.9.0.0/24\n action forward\n"
+	      "proxy-strategy c seq 30\n match destination any port 5070\n server 192.0.2.10\n action proxy\n",
+	      &p, &t);
+	/* a proxy strategy gets one entry per listen port it admits */
+	cr_assert_eq(p.n_entries, 4);
+	cr_assert_eq(p.entries[0].tproxy_port, 5060);
+	cr_assert_eq(p.entries[1].tproxy_port, 5070);
+	cr_assert_eq(p.entries[2].verdict, SP_NFT_ACCEPT);
+	cr_assert_eq(p.entries[3].tproxy_port, 5070);
+	HAS(t, "tproxy ip to :5070");
+	HAS(t, "drop");
+	sp_classify_free(&p);
+	free(t);
+	sp_config_free(c);
+	(void)e;
+}
+
+Test(classify, proxy_without_server_side_address_is_not_installed)
+{
+	struct sp_config *c = sp_config_new();
+	struct sp_error e = { { 0 } };
+	struct sp_classify_plan p;
+
+	cr_assert_eq(sp_cli_load_text("t", "proxy-strategy a seq 10\n server 192.0.2.10\n action proxy\n", c, &e), 0);
+	cr_assert_eq(sp_classify_build(c, &p, &e), 0);
+	cr_assert_not(p.strategies[0].installed);
+	cr_assert(strstr(p.strategies[0].reason, "server-side-address") != NULL);
+	sp_classify_free(&p);
+	sp_config_free(c);
+}

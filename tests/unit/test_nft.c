@@ -1,0 +1,502 @@
+/* sp_nft and the sp_kernel facade: the generator and the plan (pure, no root),
+ * then the real kernel, each kernel test in a fresh network namespace. */
+/* unshare() is a GNU extension; the define must come before any header. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "config.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <criterion/criterion.h>
+
+#include "sp_kernel.h"
+#include "sp_log.h"
+#include "sp_nft.h"
+
+static const uint16_t sip_port[] = { 5060 };
+static const uint16_t sip_ports[] = { 5060, 5080 };
+
+static struct sp_rt_prefix prefix(const char *text)
+{
+	struct sp_rt_prefix p;
+
+	cr_assert_eq(sp_rt_prefix_parse(text, &p), 0, "parse %s", text);
+	return p;
+}
+
+static struct sp_nft_entry tproxy_entry(uint32_t mark)
+{
+	struct sp_nft_entry e;
+
+	memset(&e, 0, sizeof(e));
+	e.verdict = SP_NFT_TPROXY;
+	e.tproxy_port = 5060;
+	e.mark = mark;
+	return e;
+}
+
+static struct sp_nft_intercept spec_of(const struct sp_nft_entry *entries, size_t n)
+{
+	struct sp_nft_intercept s;
+
+	memset(&s, 0, sizeof(s));
+	s.entries = entries;
+	s.n_entries = n;
+	s.listen_ports = sip_port;
+	s.n_listen_ports = 1;
+	s.default_verdict = SP_NFT_ACCEPT;
+	s.fwmark = 0x80;
+	s.fwmask = 0x80;
+	s.mark_mask = 0xff;
+	return s;
+}
+
+static char *render_ok(const struct sp_nft_intercept *s)
+{
+	char *body, err[256];
+
+	cr_assert_eq(sp_nft_render_intercept(s, &body, err, sizeof(err)), 0, "%s", err);
+	return body;
+}
+
+/* The n-th (from 0) line of text containing needle, or NULL. */
+static char *line_with(const char *text, const char *needle, int nth)
+{
+	for (const char *line = text; *line;) {
+		const char *eol = line + strcspn(line, "\n");
+		char *copy = strndup(line, (size_t)(eol - line));
+
+		if (strstr(copy, needle) && nth-- == 0)
+			return copy;
+		free(copy);
+		line = *eol ? eol + 1 : eol;
+	}
+	return NULL;
+}
+
+static size_t offset_of(const char *text, const char *needle)
+{
+	const char *at = strstr(text, needle);
+
+	cr_assert_not_null(at, "\"%s\" not in:\n%s", needle, text);
+	return (size_t)(at - text);
+}
+
+/* ---- pure: generator ------------------------------------------------------ */
+
+Test(nft_render, entries_in_sequence_order_with_all_matches)
+{
+	struct sp_nft_entry e[3];
+	struct sp_nft_intercept s;
+	char *body, *line;
+
+	e[0] = tproxy_entry(0x81);
+	e[0].comment = "voip-a";
+	snprintf(e[0].iifnames[0], IFNAMSIZ, "eth1");
+	snprintf(e[0].iifnames[1], IFNAMSIZ, "eth2");
+	e[0].n_iifnames = 2;
+	e[0].ip_proto = IPPROTO_UDP;
+	e[0].src = prefix("10.1.0.0/24");
+	e[0].dst = prefix("192.0.2.10");
+	e[0].sport.start = 1024;
+	e[0].sport.end = 65535;
+	memset(&e[1], 0, sizeof(e[1]));
+	e[1].verdict = SP_NFT_DROP;
+	e[1].comment = "blocked";
+	e[1].src = prefix("10.2.0.0/16");
+	memset(&e[2], 0, sizeof(e[2]));
+	e[2].verdict = SP_NFT_ACCEPT;
+	e[2].ip_proto = IPPROTO_TCP;
+	e[2].dport.start = 5061;
+	e[2].dport.end = 5061;
+	s = spec_of(e, 3);
+	body = render_ok(&s);
+
+	line = line_with(body, "voip-a", 0);
+	cr_assert_not_null(line, "%s", body);
+	cr_assert_str_eq(line, "\t\tiifname { \"eth1\", \"eth2\" } ip saddr 10.1.0.0/24 ip daddr 192.0.2.10 "
+			 "udp sport 1024-65535 udp dport 5060 meta mark set meta mark & 0xffffff00 | 0x00000081 "
+			 "counter tproxy ip to :5060 accept comment \"voip-a\"");
+	free(line);
+	line = line_with(body, "blocked", 0);
+	cr_assert_str_eq(line, "\t\tip saddr 10.2.0.0/16 meta l4proto { tcp, udp } th dport 5060 counter drop "
+			 "comment \"blocked\"");
+	free(line);
+	line = line_with(body, "tcp dport 5061", 0);
+	cr_assert_str_eq(line, "\t\ttcp dport 5061 counter accept");
+	free(line);
+	/* First match wins: the order is the sequence order, the default last. */
+	cr_assert_lt(offset_of(body, "voip-a"), offset_of(body, "blocked"));
+	cr_assert_lt(offset_of(body, "blocked"), offset_of(body, "tcp dport 5061"));
+	cr_assert_lt(offset_of(body, "tcp dport 5061"), offset_of(body, "default action"));
+	free(body);
+}
+
+Test(nft_render, hooks_conntrack_and_nat_chains)
+{
+	struct sp_nft_intercept s = spec_of(NULL, 0);
+	char *body = render_ok(&s);
+
+	cr_assert(strstr(body, "type filter hook prerouting priority mangle; policy accept;"), "%s", body);
+	cr_assert(strstr(body, "\t\tct state invalid counter"), "%s", body);
+	cr_assert(strstr(body, "type nat hook prerouting priority dstnat;"), "%s", body);
+	cr_assert(strstr(body, "type nat hook postrouting priority srcnat;"), "%s", body);
+	cr_assert(strstr(body, "meta l4proto { tcp, udp } th dport 5060 counter accept comment \"default action\""),
+		  "%s", body);
+	free(body);
+}
+
+Test(nft_render, any_protocol_tproxy_becomes_udp_and_tcp_and_listen_ports)
+{
+	struct sp_nft_entry e = tproxy_entry(0x80);
+	struct sp_nft_intercept s = spec_of(&e, 1);
+	char *body, *udp, *tcp;
+
+	s.listen_ports = sip_ports;
+	s.n_listen_ports = 2;
+	s.mark_mask = 0;	/* the whole mark is ours */
+	s.default_verdict = SP_NFT_DROP;
+	body = render_ok(&s);
+	udp = line_with(body, "udp dport", 0);
+	tcp = line_with(body, "tcp dport", 0);
+	cr_assert_str_eq(udp, "\t\tudp dport { 5060, 5080 } meta mark set 0x00000080 counter tproxy to :5060 accept");
+	cr_assert_str_eq(tcp, "\t\ttcp dport { 5060, 5080 } meta mark set 0x00000080 counter tproxy to :5060 accept");
+	cr_assert(strstr(body, "th dport { 5060, 5080 } counter drop comment \"default action\""), "%s", body);
+	free(udp);
+	free(tcp);
+	free(body);
+}
+
+Test(nft_render, ipv6_entry_uses_ip6)
+{
+	struct sp_nft_entry e = tproxy_entry(0x80);
+	struct sp_nft_intercept s = spec_of(&e, 1);
+	char *body;
+
+	e.ip_proto = IPPROTO_UDP;
+	e.dst = prefix("2001:db8::/32");
+	body = render_ok(&s);
+	cr_assert(strstr(body, "ip6 daddr 2001:db8::/32 udp dport 5060 meta mark set meta mark & 0xffffff00 | "
+			       "0x00000080 counter tproxy ip6 to :5060 accept"), "%s", body);
+	free(body);
+}
+
+Test(nft_render, refuses_what_would_not_work)
+{
+	struct sp_nft_entry e = tproxy_entry(0x81);
+	struct sp_nft_intercept s = spec_of(&e, 1);
+	char *body = (char *)1, err[256];
+
+	/* The mark must carry the fwmark, or the packet is never routed locally. */
+	e.mark = 0x01;
+	cr_assert_eq(sp_nft_render_intercept(&s, &body, err, sizeof(err)), -1);
+	cr_assert_eq(errno, EINVAL);
+	cr_assert_null(body);
+	cr_assert_str_eq(err, "entry 0: mark 0x1 does not carry the interception fwmark 0x80/0x80");
+	/* TPROXY is tcp/udp only. */
+	e = tproxy_entry(0x81);
+	e.ip_proto = IPPROTO_SCTP;
+	cr_assert_eq(sp_nft_render_intercept(&s, &body, err, sizeof(err)), -1);
+	cr_assert(strstr(err, "TPROXY takes only udp and tcp"), "%s", err);
+	/* Mixed families. */
+	e = tproxy_entry(0x81);
+	e.src = prefix("10.0.0.0/8");
+	e.dst = prefix("2001:db8::/32");
+	cr_assert_eq(sp_nft_render_intercept(&s, &body, err, sizeof(err)), -1);
+	/* Names that could break out of their quotes. */
+	e = tproxy_entry(0x81);
+	snprintf(e.iifnames[0], IFNAMSIZ, "eth0\" drop");
+	e.n_iifnames = 1;
+	cr_assert_eq(sp_nft_render_intercept(&s, &body, err, sizeof(err)), -1);
+	cr_assert(strstr(err, "invalid interface name"), "%s", err);
+	e = tproxy_entry(0x81);
+	e.comment = "x\" ; flush ruleset";
+	cr_assert_eq(sp_nft_render_intercept(&s, &body, err, sizeof(err)), -1);
+	/* Mark bits sigproxy does not own. */
+	e = tproxy_entry(0x181);
+	cr_assert_eq(sp_nft_render_intercept(&s, &body, err, sizeof(err)), -1);
+	cr_assert(strstr(err, "outside the mark mask"), "%s", err);
+	/* No listen port. */
+	e = tproxy_entry(0x81);
+	s.n_listen_ports = 0;
+	cr_assert_eq(sp_nft_render_intercept(&s, &body, err, sizeof(err)), -1);
+}
+
+/* ---- pure: plan ----------------------------------------------------------- */
+
+static struct sp_kernel_intercept_cfg cfg_of(const struct sp_nft_entry *entries, size_t n)
+{
+	struct sp_kernel_intercept_cfg cfg;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.nft = spec_of(entries, n);
+	cfg.rule_priority = 1000;
+	cfg.table = 100;
+	return cfg;
+}
+
+Test(kernel_plan, fwmark_rule_local_route_and_table)
+{
+	struct sp_nft_entry e = tproxy_entry(0x81);
+	struct sp_kernel_intercept_cfg cfg = cfg_of(&e, 1);
+	struct sp_kernel_plan plan;
+	char err[256], *text = NULL;
+	size_t len = 0;
+	FILE *out;
+
+	cfg.ipv6 = true;
+	cr_assert_eq(sp_kernel_plan_build(&cfg, &plan, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(plan.n_rules, 2);
+	cr_assert_eq(plan.n_routes, 2);
+	cr_assert_eq(plan.rules[0].family, AF_INET);
+	cr_assert_eq(plan.rules[1].family, AF_INET6);
+	cr_assert_eq(plan.rules[0].fwmark, 0x80);
+	cr_assert_eq(plan.rules[0].fwmask, 0x80);
+	cr_assert_eq(plan.routes[0].kind, SP_ROUTE_LOCAL);
+	cr_assert_eq(plan.routes[0].table, 100);
+	cr_assert_not_null(strstr(plan.nft_body, "tproxy to :5060"));
+	out = open_memstream(&text, &len);
+	sp_kernel_plan_print(&plan, out);
+	fclose(out);
+	cr_assert(strstr(text, "ip rule pref 1000 fwmark 0x80/0x80 lookup 100\n"), "%s", text);
+	cr_assert(strstr(text, "ip rule -6 pref 1000 fwmark 0x80/0x80 lookup 100\n"), "%s", text);
+	cr_assert(strstr(text, "ip route local default dev lo table 100\n"), "%s", text);
+	cr_assert(strstr(text, "table inet sigproxy {\n\tchain intercept {"), "%s", text);
+	free(text);
+	sp_kernel_plan_free(&plan);
+	cr_assert_null(plan.nft_body);
+}
+
+Test(kernel_plan, refuses_bad_config)
+{
+	struct sp_nft_entry e = tproxy_entry(0x81);
+	struct sp_kernel_intercept_cfg cfg = cfg_of(&e, 1);
+	struct sp_kernel_plan plan;
+	char err[256];
+
+	cfg.table = 254;
+	cr_assert_eq(sp_kernel_plan_build(&cfg, &plan, err, sizeof(err)), -1);
+	cr_assert_str_eq(err, "table 254 cannot hold the interception route");
+	cfg = cfg_of(&e, 1);
+	e.dst = prefix("2001:db8::/32");
+	cr_assert_eq(sp_kernel_plan_build(&cfg, &plan, err, sizeof(err)), -1);
+	cr_assert(strstr(err, "IPv6 interception is off"), "%s", err);
+	cr_assert_null(plan.nft_body);
+	e = tproxy_entry(0x01);	/* the generator's own check comes through */
+	cr_assert_eq(sp_kernel_plan_build(&cfg, &plan, err, sizeof(err)), -1);
+	cr_assert(strstr(err, "does not carry the interception fwmark"), "%s", err);
+}
+
+/* ---- kernel --------------------------------------------------------------- */
+
+static void run(const char *cmd)
+{
+	cr_assert_eq(system(cmd), 0, "command failed: %s", cmd);
+}
+
+static char *capture(const char *cmd)
+{
+	FILE *p = popen(cmd, "r");
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+	char buf[512];
+	size_t n;
+
+	cr_assert_not_null(p);
+	while ((n = fread(buf, 1, sizeof(buf), p)) > 0)
+		fwrite(buf, 1, n, out);
+	pclose(p);
+	fclose(out);
+	return text;
+}
+
+static void netns_setup(void)
+{
+	if (geteuid() != 0)
+		cr_skip_test("needs root: each kernel test runs in its own network namespace (unshare(CLONE_NEWNET))");
+	cr_assert_eq(unshare(CLONE_NEWNET), 0, "unshare: %s", strerror(errno));
+	run("ip link set lo up");
+	sp_log_set_level(LOG_WARNING);
+}
+
+static struct sp_nft *open_nft(void)
+{
+	struct sp_nft *nft;
+	char err[256];
+
+	cr_assert_eq(sp_nft_open(&nft, err, sizeof(err)), 0, "%s", err);
+	return nft;
+}
+
+TestSuite(nft_kernel, .init = netns_setup);
+
+Test(nft_kernel, apply_replace_list_remove)
+{
+	struct sp_nft *nft = open_nft();
+	char err[512], *text;
+
+	/* Works whether the table exists or not. */
+	cr_assert_eq(sp_nft_apply(nft, "chain a { type filter hook input priority 0; }", err, sizeof(err)),
+		     0, "%s", err);
+	text = capture("nft list table inet sigproxy");
+	cr_assert(strstr(text, "chain a {"), "%s", text);
+	free(text);
+	cr_assert_eq(sp_nft_apply(nft, "chain b { type filter hook input priority 0; }", err, sizeof(err)),
+		     0, "%s", err);
+	text = capture("nft list table inet sigproxy");
+	cr_assert(strstr(text, "chain b {"), "%s", text);
+	cr_assert_null(strstr(text, "chain a"), "replaced, not merged:\n%s", text);
+	free(text);
+	cr_assert_eq(sp_nft_list(nft, &text, err, sizeof(err)), 0, "%s", err);
+	cr_assert(strstr(text, "table inet sigproxy {"), "%s", text);
+	free(text);
+
+	cr_assert_eq(sp_nft_remove(nft, err, sizeof(err)), 0, "%s", err);
+	text = capture("nft list tables");
+	cr_assert_null(strstr(text, "sigproxy"), "%s", text);
+	free(text);
+	/* Removing nothing is fine; listing nothing is ENOENT. */
+	cr_assert_eq(sp_nft_remove(nft, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(sp_nft_list(nft, &text, err, sizeof(err)), -1);
+	cr_assert_eq(errno, ENOENT);
+	sp_nft_close(nft);
+}
+
+Test(nft_kernel, bad_ruleset_keeps_the_old_table)
+{
+	struct sp_nft *nft = open_nft();
+	char err[512], *before, *after;
+
+	cr_assert_eq(sp_nft_apply(nft, "chain keep { type filter hook input priority 0; }", err, sizeof(err)),
+		     0, "%s", err);
+	before = capture("nft list table inet sigproxy");
+	/* Refused by the parser. */
+	cr_assert_eq(sp_nft_apply(nft, "chain x { this is not nft }", err, sizeof(err)), -1);
+	cr_assert_eq(errno, EINVAL);
+	cr_assert(strstr(err, "syntax error"), "%s", err);
+	/* Parsed fine, refused by the kernel half-way through the transaction
+	 * (after the old table's delete was queued). */
+	cr_assert_eq(sp_nft_apply(nft, "chain y { jump nosuchchain; }", err, sizeof(err)), -1);
+	cr_assert(strstr(err, "No such file or directory"), "%s", err);
+	after = capture("nft list table inet sigproxy");
+	cr_assert_str_eq(after, before);
+	cr_assert(strstr(after, "chain keep"), "%s", after);
+	free(before);
+	free(after);
+	sp_nft_close(nft);
+}
+
+Test(nft_kernel, generated_ruleset_is_accepted)
+{
+	struct sp_nft_entry e[3];
+	struct sp_nft_intercept s;
+	struct sp_nft *nft = open_nft();
+	char err[512], *body, *text;
+
+	e[0] = tproxy_entry(0x81);
+	e[0].comment = "voip-a";
+	snprintf(e[0].iifnames[0], IFNAMSIZ, "eth1");
+	snprintf(e[0].iifnames[1], IFNAMSIZ, "eth2");
+	e[0].n_iifnames = 2;
+	e[0].src = prefix("10.1.0.0/24");
+	e[0].sport.start = 1024;
+	e[0].sport.end = 65535;
+	e[1] = tproxy_entry(0x82);
+	e[1].ip_proto = IPPROTO_UDP;
+	e[1].dst = prefix("2001:db8::/32");
+	memset(&e[2], 0, sizeof(e[2]));
+	e[2].verdict = SP_NFT_DROP;
+	e[2].ip_proto = 132;
+	e[2].dport.start = 5060;
+	e[2].dport.end = 5062;
+	s = spec_of(e, 3);
+	s.listen_ports = sip_ports;
+	s.n_listen_ports = 2;
+	s.default_verdict = SP_NFT_DROP;
+	body = render_ok(&s);
+	cr_assert_eq(sp_nft_apply(nft, body, err, sizeof(err)), 0, "%s\n%s", err, body);
+	text = capture("nft list table inet sigproxy");
+	cr_assert(strstr(text, "tproxy ip to :5060 accept comment \"voip-a\""), "%s", text);
+	cr_assert(strstr(text, "tproxy ip6 to :5060"), "%s", text);
+	cr_assert(strstr(text, "sctp dport 5060-5062 counter packets 0 bytes 0 drop"), "%s", text);
+	cr_assert(strstr(text, "type nat hook postrouting"), "%s", text);
+	free(text);
+	free(body);
+	sp_nft_close(nft);
+}
+
+Test(nft_kernel, facade_install_replace_remove)
+{
+	struct sp_kernel *kernel;
+	struct sp_nft_entry e = tproxy_entry(0x81);
+	struct sp_kernel_intercept_cfg cfg = cfg_of(&e, 1);
+	char err[512], *text;
+
+	/* Leftovers of a "crashed run": found and removed at open. */
+	run("ip rule add pref 77 fwmark 0x3 lookup 300 proto 160");
+	run("ip route add local default dev lo table 300 proto 160");
+	run("nft add table inet sigproxy");
+	run("ip rule add pref 78 fwmark 0x4 lookup 300");	/* not ours */
+	cr_assert_eq(sp_kernel_open(&kernel, err, sizeof(err)), 0, "%s", err);
+	text = capture("ip rule show; ip route show table 300; nft list tables");
+	cr_assert_null(strstr(text, "77:"), "%s", text);
+	cr_assert_null(strstr(text, "local default"), "%s", text);
+	cr_assert_null(strstr(text, "sigproxy"), "%s", text);
+	cr_assert(strstr(text, "78:\tfrom all fwmark 0x4 lookup 300"), "%s", text);
+	free(text);
+	cr_assert_null(sp_kernel_installed(kernel));
+
+	cfg.ipv6 = true;
+	cr_assert_eq(sp_kernel_install_intercept(kernel, &cfg, err, sizeof(err)), 0, "%s", err);
+	text = capture("ip rule show; ip -6 rule show; ip route show table 100; ip -6 route show table 100");
+	cr_assert(strstr(text, "1000:\tfrom all fwmark 0x80/0x80 lookup 100 proto 160"), "%s", text);
+	cr_assert(strstr(text, "local default dev lo proto 160 scope host"), "%s", text);
+	cr_assert(strstr(text, "local default dev lo proto 160 metric 1024"), "%s", text);
+	free(text);
+	text = capture("nft list table inet sigproxy");
+	cr_assert(strstr(text, "tproxy to :5060"), "%s", text);
+	free(text);
+	cr_assert_not_null(sp_kernel_installed(kernel));
+	cr_assert_eq(sp_kernel_installed(kernel)->n_rules, 2);
+
+	/* Replace: another table and no IPv6; the old entries go. */
+	cfg.table = 101;
+	cfg.ipv6 = false;
+	cr_assert_eq(sp_kernel_install_intercept(kernel, &cfg, err, sizeof(err)), 0, "%s", err);
+	text = capture("ip rule show; ip -6 rule show; ip route show table 100; ip -6 route show table 100; "
+		       "ip route show table 101");
+	cr_assert(strstr(text, "1000:\tfrom all fwmark 0x80/0x80 lookup 101 proto 160"), "%s", text);
+	cr_assert_null(strstr(text, "lookup 100"), "%s", text);
+	cr_assert(strstr(text, "local default dev lo proto 160 scope host"), "%s", text);
+	cr_assert_null(strstr(text, "metric 1024"), "IPv6 route gone:\n%s", text);
+	free(text);
+	text = capture("ip route show table 100");
+	cr_assert_str_empty(text, "%s", text);
+	free(text);
+
+	/* A failing install (its rule is already there) changes nothing. */
+	run("ip rule add pref 1000 fwmark 0x80/0x80 lookup 102 proto 160");
+	cfg.table = 102;
+	cr_assert_eq(sp_kernel_install_intercept(kernel, &cfg, err, sizeof(err)), -1);
+	cr_assert_eq(errno, EEXIST, "%s", err);
+	text = capture("ip route show table 102; ip route show table 101");
+	cr_assert_str_eq(text, "local default dev lo proto 160 scope host \n", "only 101's route:\n%s", text);
+	free(text);
+	cr_assert_eq(sp_kernel_installed(kernel)->rules[0].table, 101);
+
+	/* Clean shutdown: everything of ours goes, the foreign rule stays. */
+	cr_assert_eq(sp_kernel_remove_all(kernel, err, sizeof(err)), 0, "%s", err);
+	text = capture("ip rule show; ip -6 rule show; ip route show table all; nft list tables");
+	cr_assert_null(strstr(text, "proto 160"), "%s", text);
+	cr_assert_null(strstr(text, "sigproxy"), "%s", text);
+	cr_assert(strstr(text, "78:\tfrom all fwmark 0x4 lookup 300"), "%s", text);
+	free(text);
+	cr_assert_null(sp_kernel_installed(kernel));
+	sp_kernel_close(kernel);
+}
