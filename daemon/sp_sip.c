@@ -405,8 +405,13 @@ static int next_param(const char **p, const char *e, struct param *pr)
 			if (!r)
 				return -1;
 		} else {
-			while (r < e && *r != ';' && *r != ',' && !is_lws(*r))
+			/* No <, > or " in a bare value: splicing one must not
+			 * change how elements and quotes balance. */
+			while (r < e && *r != ';' && *r != ',' && !is_lws(*r)) {
+				if (*r == '<' || *r == '>' || *r == '"')
+					return -1;
 				r++;
+			}
 		}
 		if (r == pr->val_s)
 			return -1;
