@@ -5,10 +5,13 @@
  * build directory BUILD (for config.h):
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -I$BUILD -Idaemon \
- *       tests/fuzz/fuzz_sip.c daemon/sp_sip.c daemon/sp_sdp.c daemon/sp_log.c \
+ *       tests/fuzz/fuzz_sip.c daemon/sp_sip.c daemon/sp_sdp.c daemon/sp_proxy.c daemon/sp_log.c \
  *       -losipparser2 -o fuzz_sip
  *   mkdir -p /tmp/fuzz-corpus && cp tests/unit/sip-corpus/valid/\*.sip /tmp/fuzz-corpus
  *   ./fuzz_sip -max_total_time=60 -max_len=4096 /tmp/fuzz-corpus
+ *
+ * It also runs the proxy's own mappings (sp_proxy_to_server/_to_terminal)
+ * on every message that inspects, as the engine would.
  *
  * Besides memory errors it checks the contract: a successful rewrite never
  * writes past the buffer and always yields a message that inspects again.
@@ -19,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sp_proxy.h"
 #include "sp_sip.h"
 
 static int shift_port(void *arg, unsigned media_index, enum sp_sdp_port_kind kind,
@@ -83,6 +87,34 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 						    &out_len) != SP_SIP_E_NOSPACE)
 				abort();
 			free(small);
+		}
+		/* the engine's two directions, with a fixed binding */
+		{
+			static struct sp_proxy_binding b;
+			static int ready;
+			size_t n;
+
+			if (!ready) {
+				sp_proxy_hostport_parse("10.1.0.10:5070", &b.terminal);
+				sp_proxy_hostport_parse("198.51.100.1:5060", &b.virtual_server);
+				sp_proxy_hostport_parse("192.0.2.1:40000", &b.server_side);
+				sp_proxy_hostport_parse("192.0.2.10:5060", &b.server);
+				sp_proxy_hostport_parse("10.1.0.10:5070", &b.terminal_via);
+				sp_proxy_hostport_parse("10.1.0.10:5070", &b.terminal_contact);
+				strcpy(b.media_to_server, "192.0.2.1");
+				strcpy(b.media_to_terminal, "198.51.100.1");
+				ready = 1;
+			}
+			if (sp_proxy_to_server(&msg, &b, out, sizeof(out), &n) == SP_SIP_OK) {
+				if (sp_sip_inspect(&again, out, n) != SP_SIP_OK)
+					abort();
+				sp_sip_msg_free(&again);
+			}
+			if (sp_proxy_to_terminal(&msg, &b, out, sizeof(out), &n) == SP_SIP_OK) {
+				if (sp_sip_inspect(&again, out, n) != SP_SIP_OK)
+					abort();
+				sp_sip_msg_free(&again);
+			}
 		}
 		sp_sip_msg_free(&msg);
 	}
