@@ -9,6 +9,7 @@
 #include "sp_loop.h"
 
 struct sp_cli_server;
+struct sp_agent;
 struct sp_engine;
 
 struct sp_daemon_options {
@@ -26,6 +27,7 @@ struct sp_daemon {
 	struct sp_loop *loop;
 	struct sp_config_store *config;
 	struct sp_cli_server *cli;
+	struct sp_agent *agent;   /* NULL with --agentx none */
 	struct sp_engine *engine;
 	int signal_fd;
 	uint64_t started_ms;

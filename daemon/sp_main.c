@@ -1,5 +1,6 @@
 /* sigproxyd: start-up, signals, shutdown. */
 #include "config.h"
+#include "sp_agent.h"
 #include "sp_cli.h"
 #include "sp_daemon.h"
 #include "sp_engine.h"
@@ -199,6 +200,11 @@ int main(int argc, char **argv)
 		sp_err("%s", e.msg);
 		goto out;
 	}
+	d.agent = sp_agent_start(&d, &e);
+	if (!d.agent && e.msg[0]) {
+		sp_err("%s", e.msg);
+		goto out;
+	}
 	sp_notice("sigproxyd %s started (config %s, CLI %s and %s)", PACKAGE_VERSION,
 		  d.opt.config_path, d.opt.cli_listen, d.opt.cli_socket);
 	rc = sp_loop_run(d.loop) < 0 ? 1 : 0;
@@ -206,6 +212,7 @@ out:
 	if (d.loop)
 		sp_loop_close_calls(d.loop);
 	sp_cli_server_stop(d.cli);
+	sp_agent_stop(d.agent);
 	sp_engine_stop(d.engine); /* removes what it put in the kernel */
 	if (d.signal_fd >= 0)
 		close(d.signal_fd);

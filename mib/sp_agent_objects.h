@@ -1,0 +1,87 @@
+/* SIGPROXY-MIB object identifiers and enumerations, shared by the read and
+ * write halves of the subagent core. Internal to mib/. */
+#ifndef SP_AGENT_OBJECTS_H
+#define SP_AGENT_OBJECTS_H
+
+#include "sp_agent_mib.h"
+
+enum sp_mib_access { SP_RO, SP_RW, SP_RC, SP_NOTIFY };
+
+struct sp_mib_obj {
+	oid sub[4];    /* below sigproxyObjects */
+	size_t sub_len;
+	int table;     /* enum sp_mib_table_id; SP_TBL_NONE for scalars */
+	int id;        /* enum sp_mib_scalar or the table's column */
+	u_char type;
+	enum sp_mib_access access;
+};
+
+/* Scalars: group * 100 + sub-identifier. */
+enum sp_mib_scalar {
+	SP_S_HOSTNAME = 101, SP_S_SSA_TYPE, SP_S_SSA, SP_S_DEFAULT_ACTION, SP_S_LVA_TYPE, SP_S_LVA,
+	SP_S_RETURN_PATH, SP_S_RGW_TYPE, SP_S_RGW, SP_S_MEDIA, SP_S_MEDIA_LOW, SP_S_MEDIA_HIGH,
+	SP_S_SESSION_LIMIT,
+	SP_S_STATS_RECEIVED = 701, SP_S_STATS_PROXIED, SP_S_STATS_FORWARDED, SP_S_STATS_DROPPED,
+	SP_S_STATS_PARSE_ERRORS, SP_S_STATS_REWRITE_ERRORS, SP_S_STATS_LIMIT_DROPS,
+	SP_S_STATS_SESSIONS, SP_S_STATS_BINDINGS, SP_S_STATS_DISCONTINUITY,
+	SP_S_RED_CONFIGURED = 801, SP_S_RED_ROLE, SP_S_RED_CONF_ROLE, SP_S_RED_LOCAL_TYPE,
+	SP_S_RED_LOCAL_ADDR, SP_S_RED_LOCAL_PORT, SP_S_RED_PEER_TYPE, SP_S_RED_PEER_ADDR,
+	SP_S_RED_PEER_PORT, SP_S_RED_PEER_STATE, SP_S_RED_SEQ_SENT, SP_S_RED_SEQ_ACKED,
+	SP_S_RED_MSGS_SENT, SP_S_RED_MSGS_RECEIVED, SP_S_RED_RESYNCS, SP_S_RED_AUTH_FAILURES,
+	SP_S_RED_SWITCHOVER,
+	SP_S_LAST_KERNEL_ERROR = 901, SP_S_LAST_KERNEL_ERROR_TIME, SP_S_ROLE_CHANGE_CAUSE,
+};
+
+/* Columns: the MIB's column numbers. */
+enum { SP_LP_ROWSTATUS = 2 };
+enum {
+	SP_ST_VPN = 3, SP_ST_VLAN, SP_ST_MPLS, SP_ST_PROTOCOL, SP_ST_SRC_TYPE, SP_ST_SRC_ADDR,
+	SP_ST_SRC_PLEN, SP_ST_SRC_PORT_LO, SP_ST_SRC_PORT_HI, SP_ST_DST_TYPE, SP_ST_DST_ADDR,
+	SP_ST_DST_PLEN, SP_ST_DST_PORT_LO, SP_ST_DST_PORT_HI, SP_ST_ACTION, SP_ST_SERVER_TYPE,
+	SP_ST_SERVER_ADDR, SP_ST_SERVER_PORT, SP_ST_HITS, SP_ST_INSTALL_STATE,
+	SP_ST_INSTALL_REASON, SP_ST_ROWSTATUS, SP_ST_NCOLS
+};
+enum {
+	SP_PR_SRC_TYPE = 3, SP_PR_SRC_ADDR, SP_PR_SRC_PLEN, SP_PR_DST_TYPE, SP_PR_DST_ADDR,
+	SP_PR_DST_PLEN, SP_PR_PROTOCOL, SP_PR_SRC_PORT_LO, SP_PR_SRC_PORT_HI, SP_PR_DST_PORT_LO,
+	SP_PR_DST_PORT_HI, SP_PR_IFNAME, SP_PR_NH_TYPE, SP_PR_NH, SP_PR_TABLE,
+	SP_PR_INSTALL_STATE, SP_PR_INSTALL_REASON, SP_PR_ROWSTATUS, SP_PR_NCOLS
+};
+enum { SP_IF_VPN = 2, SP_IF_SIDE, SP_IF_ROWSTATUS, SP_IF_NCOLS };
+enum {
+	SP_SE_STATE = 2, SP_SE_TERM_TYPE, SP_SE_TERM_ADDR, SP_SE_TERM_PORT, SP_SE_VIRT_TYPE,
+	SP_SE_VIRT_ADDR, SP_SE_VIRT_PORT, SP_SE_PROXY_TYPE, SP_SE_PROXY_ADDR, SP_SE_PROXY_PORT,
+	SP_SE_SERVER_TYPE, SP_SE_SERVER_ADDR, SP_SE_SERVER_PORT, SP_SE_CALL_ID, SP_SE_MEDIA,
+	SP_SE_STRATEGY, SP_SE_AGE
+};
+enum {
+	SP_BI_TERM_TYPE = 2, SP_BI_TERM_ADDR, SP_BI_TERM_PORT, SP_BI_PROXY_TYPE, SP_BI_PROXY_ADDR,
+	SP_BI_PROXY_PORT, SP_BI_SERVER_TYPE, SP_BI_SERVER_ADDR, SP_BI_SERVER_PORT, SP_BI_VPN,
+	SP_BI_EXPIRES
+};
+
+/* Enumerated values of the MIB. */
+enum { SP_INET_UNKNOWN = 0, SP_INET_IPV4 = 1, SP_INET_IPV6 = 2 };
+enum { SP_DEFACT_FORWARD = 1, SP_DEFACT_DROP = 2 };
+enum { SP_RP_LEARN = 1, SP_RP_GATEWAY = 2 };
+enum { SP_MEDIA_V_KERNEL = 1, SP_MEDIA_V_OFF = 2 };
+enum { SP_ACT_V_PROXY = 1, SP_ACT_V_FORWARD, SP_ACT_V_DROP, SP_ACT_V_NOTSET };
+enum { SP_SIDE_V_NONE = 1, SP_SIDE_V_TERMINAL, SP_SIDE_V_SERVER };
+enum { SP_ROLE_V_ACTIVE = 1, SP_ROLE_V_STANDBY = 2 };
+enum { SP_SWITCHOVER_NOOP = 1, SP_SWITCHOVER_GO = 2 };
+enum { SP_INSTALL_OK = 1, SP_INSTALL_NOT = 2 };
+
+extern const struct sp_mib_obj sp_mib_objs[];
+extern const size_t sp_mib_n_objs;
+
+/* The object an OID names (prefix_len: its length without the instance). */
+const struct sp_mib_obj *sp_mib_lookup(const oid *name, size_t len, size_t *prefix_len);
+const struct sp_mib_row *sp_mib_find_row(struct sp_agent_mib *m, int table, const oid *idx,
+					 size_t len);
+size_t sp_mib_name_index(const char *name, oid *idx);
+const char *sp_mib_strategy_reason(const struct sp_strategy *s, bool active);
+const char *sp_mib_policy_route_reason(const struct sp_policy_route *r, bool active);
+void sp_mib_pending_free(struct sp_mib_pending *p);
+void sp_mib_pending_prune(struct sp_agent_mib *m);
+
+#endif

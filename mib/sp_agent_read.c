@@ -1,0 +1,763 @@
+/* SIGPROXY-MIB reads: the object layout, the sorted views of the
+ * configuration tables, GET and GETNEXT. */
+#include "config.h"
+#include "sp_agent_mib.h"
+#include "sp_agent_objects.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+static const oid sp_mib_objects_oid[] = { SP_MIB_BASE, 1 };
+
+/* Every object under sigproxyObjects, in OID order (GETNEXT walks it). */
+const struct sp_mib_obj sp_mib_objs[] = {
+	/* sigproxyConfig */
+	{ { 1, 1 }, 2, SP_TBL_NONE, SP_S_HOSTNAME, ASN_OCTET_STR, SP_RW },
+	{ { 1, 2 }, 2, SP_TBL_NONE, SP_S_SSA_TYPE, ASN_INTEGER, SP_RW },
+	{ { 1, 3 }, 2, SP_TBL_NONE, SP_S_SSA, ASN_OCTET_STR, SP_RW },
+	{ { 1, 4 }, 2, SP_TBL_NONE, SP_S_DEFAULT_ACTION, ASN_INTEGER, SP_RW },
+	{ { 1, 5 }, 2, SP_TBL_NONE, SP_S_LVA_TYPE, ASN_INTEGER, SP_RW },
+	{ { 1, 6 }, 2, SP_TBL_NONE, SP_S_LVA, ASN_OCTET_STR, SP_RW },
+	{ { 1, 7 }, 2, SP_TBL_NONE, SP_S_RETURN_PATH, ASN_INTEGER, SP_RW },
+	{ { 1, 8 }, 2, SP_TBL_NONE, SP_S_RGW_TYPE, ASN_INTEGER, SP_RW },
+	{ { 1, 9 }, 2, SP_TBL_NONE, SP_S_RGW, ASN_OCTET_STR, SP_RW },
+	{ { 1, 10 }, 2, SP_TBL_NONE, SP_S_MEDIA, ASN_INTEGER, SP_RW },
+	{ { 1, 11 }, 2, SP_TBL_NONE, SP_S_MEDIA_LOW, ASN_UNSIGNED, SP_RW },
+	{ { 1, 12 }, 2, SP_TBL_NONE, SP_S_MEDIA_HIGH, ASN_UNSIGNED, SP_RW },
+	{ { 1, 13 }, 2, SP_TBL_NONE, SP_S_SESSION_LIMIT, ASN_UNSIGNED, SP_RW },
+	{ { 1, 14, 1, 2 }, 4, SP_TBL_LISTEN_PORT, SP_LP_ROWSTATUS, ASN_INTEGER, SP_RC },
+	/* sigproxyStrategyTable */
+	{ { 2, 1, 3 }, 3, SP_TBL_STRATEGY, SP_ST_VPN, ASN_UNSIGNED, SP_RC },
+	{ { 2, 1, 4 }, 3, SP_TBL_STRATEGY, SP_ST_VLAN, ASN_UNSIGNED, SP_RC },
+	{ { 2, 1, 5 }, 3, SP_TBL_STRATEGY, SP_ST_MPLS, ASN_UNSIGNED, SP_RC },
+	{ { 2, 1, 6 }, 3, SP_TBL_STRATEGY, SP_ST_PROTOCOL, ASN_UNSIGNED, SP_RC },
+	{ { 2, 1, 7 }, 3, SP_TBL_STRATEGY, SP_ST_SRC_TYPE, ASN_INTEGER, SP_RC },
+	{ { 2, 1, 8 }, 3, SP_TBL_STRATEGY, SP_ST_SRC_ADDR, ASN_OCTET_STR, SP_RC },
+	{ { 2, 1, 9 }, 3, SP_TBL_STRATEGY, SP_ST_SRC_PLEN, ASN_UNSIGNED, SP_RC },
+	{ { 2, 1, 10 }, 3, SP_TBL_STRATEGY, SP_ST_SRC_PORT_LO, ASN_UNSIGNED, SP_RC },
+	{ { 2, 1, 11 }, 3, SP_TBL_STRATEGY, SP_ST_SRC_PORT_HI, ASN_UNSIGNED, SP_RC },
+	{ { 2, 1, 12 }, 3, SP_TBL_STRATEGY, SP_ST_DST_TYPE, ASN_INTEGER, SP_RC },
+	{ { 2, 1, 13 }, 3, SP_TBL_STRATEGY, SP_ST_DST_ADDR, ASN_OCTET_STR, SP_RC },
+	{ { 2, 1, 14 }, 3, SP_TBL_STRATEGY, SP_ST_DST_PLEN, ASN_UNSIGNED, SP_RC },
+	{ { 2, 1, 15 }, 3, SP_TBL_STRATEGY, SP_ST_DST_PORT_LO, ASN_UNSIGNED, SP_RC },
+	{ { 2, 1, 16 }, 3, SP_TBL_STRATEGY, SP_ST_DST_PORT_HI, ASN_UNSIGNED, SP_RC },
+	{ { 2, 1, 17 }, 3, SP_TBL_STRATEGY, SP_ST_ACTION, ASN_INTEGER, SP_RC },
+	{ { 2, 1, 18 }, 3, SP_TBL_STRATEGY, SP_ST_SERVER_TYPE, ASN_INTEGER, SP_RC },
+	{ { 2, 1, 19 }, 3, SP_TBL_STRATEGY, SP_ST_SERVER_ADDR, ASN_OCTET_STR, SP_RC },
+	{ { 2, 1, 20 }, 3, SP_TBL_STRATEGY, SP_ST_SERVER_PORT, ASN_UNSIGNED, SP_RC },
+	{ { 2, 1, 21 }, 3, SP_TBL_STRATEGY, SP_ST_HITS, ASN_COUNTER64, SP_RO },
+	{ { 2, 1, 22 }, 3, SP_TBL_STRATEGY, SP_ST_INSTALL_STATE, ASN_INTEGER, SP_RO },
+	{ { 2, 1, 23 }, 3, SP_TBL_STRATEGY, SP_ST_INSTALL_REASON, ASN_OCTET_STR, SP_RO },
+	{ { 2, 1, 24 }, 3, SP_TBL_STRATEGY, SP_ST_ROWSTATUS, ASN_INTEGER, SP_RC },
+	/* sigproxyPolicyRouteTable */
+	{ { 3, 1, 3 }, 3, SP_TBL_POLICY_ROUTE, SP_PR_SRC_TYPE, ASN_INTEGER, SP_RC },
+	{ { 3, 1, 4 }, 3, SP_TBL_POLICY_ROUTE, SP_PR_SRC_ADDR, ASN_OCTET_STR, SP_RC },
+	{ { 3, 1, 5 }, 3, SP_TBL_POLICY_ROUTE, SP_PR_SRC_PLEN, ASN_UNSIGNED, SP_RC },
+	{ { 3, 1, 6 }, 3, SP_TBL_POLICY_ROUTE, SP_PR_DST_TYPE, ASN_INTEGER, SP_RC },
+	{ { 3, 1, 7 }, 3, SP_TBL_POLICY_ROUTE, SP_PR_DST_ADDR, ASN_OCTET_STR, SP_RC },
+	{ { 3, 1, 8 }, 3, SP_TBL_POLICY_ROUTE, SP_PR_DST_PLEN, ASN_UNSIGNED, SP_RC },
+	{ { 3, 1, 9 }, 3, SP_TBL_POLICY_ROUTE, SP_PR_PROTOCOL, ASN_UNSIGNED, SP_RC },
+	{ { 3, 1, 10 }, 3, SP_TBL_POLICY_ROUTE, SP_PR_SRC_PORT_LO, ASN_UNSIGNED, SP_RC },
+	{ { 3, 1, 11 }, 3, SP_TBL_POLICY_ROUTE, SP_PR_SRC_PORT_HI, ASN_UNSIGNED, SP_RC },
+	{ { 3, 1, 12 }, 3, SP_TBL_POLICY_ROUTE, SP_PR_DST_PORT_LO, ASN_UNSIGNED, SP_RC },
+	{ { 3, 1, 13 }, 3, SP_TBL_POLICY_ROUTE, SP_PR_DST_PORT_HI, ASN_UNSIGNED, SP_RC },
+	{ { 3, 1, 14 }, 3, SP_TBL_POLICY_ROUTE, SP_PR_IFNAME, ASN_OCTET_STR, SP_RC },
+	{ { 3, 1, 15 }, 3, SP_TBL_POLICY_ROUTE, SP_PR_NH_TYPE, ASN_INTEGER, SP_RC },
+	{ { 3, 1, 16 }, 3, SP_TBL_POLICY_ROUTE, SP_PR_NH, ASN_OCTET_STR, SP_RC },
+	{ { 3, 1, 17 }, 3, SP_TBL_POLICY_ROUTE, SP_PR_TABLE, ASN_UNSIGNED, SP_RC },
+	{ { 3, 1, 18 }, 3, SP_TBL_POLICY_ROUTE, SP_PR_INSTALL_STATE, ASN_INTEGER, SP_RO },
+	{ { 3, 1, 19 }, 3, SP_TBL_POLICY_ROUTE, SP_PR_INSTALL_REASON, ASN_OCTET_STR, SP_RO },
+	{ { 3, 1, 20 }, 3, SP_TBL_POLICY_ROUTE, SP_PR_ROWSTATUS, ASN_INTEGER, SP_RC },
+	/* sigproxyInterfaceTable */
+	{ { 4, 1, 2 }, 3, SP_TBL_INTERFACE, SP_IF_VPN, ASN_UNSIGNED, SP_RC },
+	{ { 4, 1, 3 }, 3, SP_TBL_INTERFACE, SP_IF_SIDE, ASN_INTEGER, SP_RC },
+	{ { 4, 1, 4 }, 3, SP_TBL_INTERFACE, SP_IF_ROWSTATUS, ASN_INTEGER, SP_RC },
+	/* sigproxySessionTable */
+	{ { 5, 1, 2 }, 3, SP_TBL_SESSION, SP_SE_STATE, ASN_INTEGER, SP_RO },
+	{ { 5, 1, 3 }, 3, SP_TBL_SESSION, SP_SE_TERM_TYPE, ASN_INTEGER, SP_RO },
+	{ { 5, 1, 4 }, 3, SP_TBL_SESSION, SP_SE_TERM_ADDR, ASN_OCTET_STR, SP_RO },
+	{ { 5, 1, 5 }, 3, SP_TBL_SESSION, SP_SE_TERM_PORT, ASN_UNSIGNED, SP_RO },
+	{ { 5, 1, 6 }, 3, SP_TBL_SESSION, SP_SE_VIRT_TYPE, ASN_INTEGER, SP_RO },
+	{ { 5, 1, 7 }, 3, SP_TBL_SESSION, SP_SE_VIRT_ADDR, ASN_OCTET_STR, SP_RO },
+	{ { 5, 1, 8 }, 3, SP_TBL_SESSION, SP_SE_VIRT_PORT, ASN_UNSIGNED, SP_RO },
+	{ { 5, 1, 9 }, 3, SP_TBL_SESSION, SP_SE_PROXY_TYPE, ASN_INTEGER, SP_RO },
+	{ { 5, 1, 10 }, 3, SP_TBL_SESSION, SP_SE_PROXY_ADDR, ASN_OCTET_STR, SP_RO },
+	{ { 5, 1, 11 }, 3, SP_TBL_SESSION, SP_SE_PROXY_PORT, ASN_UNSIGNED, SP_RO },
+	{ { 5, 1, 12 }, 3, SP_TBL_SESSION, SP_SE_SERVER_TYPE, ASN_INTEGER, SP_RO },
+	{ { 5, 1, 13 }, 3, SP_TBL_SESSION, SP_SE_SERVER_ADDR, ASN_OCTET_STR, SP_RO },
+	{ { 5, 1, 14 }, 3, SP_TBL_SESSION, SP_SE_SERVER_PORT, ASN_UNSIGNED, SP_RO },
+	{ { 5, 1, 15 }, 3, SP_TBL_SESSION, SP_SE_CALL_ID, ASN_OCTET_STR, SP_RO },
+	{ { 5, 1, 16 }, 3, SP_TBL_SESSION, SP_SE_MEDIA, ASN_GAUGE, SP_RO },
+	{ { 5, 1, 17 }, 3, SP_TBL_SESSION, SP_SE_STRATEGY, ASN_OCTET_STR, SP_RO },
+	{ { 5, 1, 18 }, 3, SP_TBL_SESSION, SP_SE_AGE, ASN_UNSIGNED, SP_RO },
+	/* sigproxyBindingTable */
+	{ { 6, 1, 2 }, 3, SP_TBL_BINDING, SP_BI_TERM_TYPE, ASN_INTEGER, SP_RO },
+	{ { 6, 1, 3 }, 3, SP_TBL_BINDING, SP_BI_TERM_ADDR, ASN_OCTET_STR, SP_RO },
+	{ { 6, 1, 4 }, 3, SP_TBL_BINDING, SP_BI_TERM_PORT, ASN_UNSIGNED, SP_RO },
+	{ { 6, 1, 5 }, 3, SP_TBL_BINDING, SP_BI_PROXY_TYPE, ASN_INTEGER, SP_RO },
+	{ { 6, 1, 6 }, 3, SP_TBL_BINDING, SP_BI_PROXY_ADDR, ASN_OCTET_STR, SP_RO },
+	{ { 6, 1, 7 }, 3, SP_TBL_BINDING, SP_BI_PROXY_PORT, ASN_UNSIGNED, SP_RO },
+	{ { 6, 1, 8 }, 3, SP_TBL_BINDING, SP_BI_SERVER_TYPE, ASN_INTEGER, SP_RO },
+	{ { 6, 1, 9 }, 3, SP_TBL_BINDING, SP_BI_SERVER_ADDR, ASN_OCTET_STR, SP_RO },
+	{ { 6, 1, 10 }, 3, SP_TBL_BINDING, SP_BI_SERVER_PORT, ASN_UNSIGNED, SP_RO },
+	{ { 6, 1, 11 }, 3, SP_TBL_BINDING, SP_BI_VPN, ASN_UNSIGNED, SP_RO },
+	{ { 6, 1, 12 }, 3, SP_TBL_BINDING, SP_BI_EXPIRES, ASN_UNSIGNED, SP_RO },
+	/* sigproxyStats */
+	{ { 7, 1 }, 2, SP_TBL_NONE, SP_S_STATS_RECEIVED, ASN_COUNTER64, SP_RO },
+	{ { 7, 2 }, 2, SP_TBL_NONE, SP_S_STATS_PROXIED, ASN_COUNTER64, SP_RO },
+	{ { 7, 3 }, 2, SP_TBL_NONE, SP_S_STATS_FORWARDED, ASN_COUNTER64, SP_RO },
+	{ { 7, 4 }, 2, SP_TBL_NONE, SP_S_STATS_DROPPED, ASN_COUNTER64, SP_RO },
+	{ { 7, 5 }, 2, SP_TBL_NONE, SP_S_STATS_PARSE_ERRORS, ASN_COUNTER64, SP_RO },
+	{ { 7, 6 }, 2, SP_TBL_NONE, SP_S_STATS_REWRITE_ERRORS, ASN_COUNTER64, SP_RO },
+	{ { 7, 7 }, 2, SP_TBL_NONE, SP_S_STATS_LIMIT_DROPS, ASN_COUNTER64, SP_RO },
+	{ { 7, 8 }, 2, SP_TBL_NONE, SP_S_STATS_SESSIONS, ASN_GAUGE, SP_RO },
+	{ { 7, 9 }, 2, SP_TBL_NONE, SP_S_STATS_BINDINGS, ASN_GAUGE, SP_RO },
+	{ { 7, 10 }, 2, SP_TBL_NONE, SP_S_STATS_DISCONTINUITY, ASN_TIMETICKS, SP_RO },
+	/* sigproxyRedundancy */
+	{ { 8, 1 }, 2, SP_TBL_NONE, SP_S_RED_CONFIGURED, ASN_INTEGER, SP_RO },
+	{ { 8, 2 }, 2, SP_TBL_NONE, SP_S_RED_ROLE, ASN_INTEGER, SP_RO },
+	{ { 8, 3 }, 2, SP_TBL_NONE, SP_S_RED_CONF_ROLE, ASN_INTEGER, SP_RW },
+	{ { 8, 4 }, 2, SP_TBL_NONE, SP_S_RED_LOCAL_TYPE, ASN_INTEGER, SP_RW },
+	{ { 8, 5 }, 2, SP_TBL_NONE, SP_S_RED_LOCAL_ADDR, ASN_OCTET_STR, SP_RW },
+	{ { 8, 6 }, 2, SP_TBL_NONE, SP_S_RED_LOCAL_PORT, ASN_UNSIGNED, SP_RW },
+	{ { 8, 7 }, 2, SP_TBL_NONE, SP_S_RED_PEER_TYPE, ASN_INTEGER, SP_RW },
+	{ { 8, 8 }, 2, SP_TBL_NONE, SP_S_RED_PEER_ADDR, ASN_OCTET_STR, SP_RW },
+	{ { 8, 9 }, 2, SP_TBL_NONE, SP_S_RED_PEER_PORT, ASN_UNSIGNED, SP_RW },
+	{ { 8, 10 }, 2, SP_TBL_NONE, SP_S_RED_PEER_STATE, ASN_INTEGER, SP_RO },
+	{ { 8, 11 }, 2, SP_TBL_NONE, SP_S_RED_SEQ_SENT, ASN_UNSIGNED, SP_RO },
+	{ { 8, 12 }, 2, SP_TBL_NONE, SP_S_RED_SEQ_ACKED, ASN_UNSIGNED, SP_RO },
+	{ { 8, 13 }, 2, SP_TBL_NONE, SP_S_RED_MSGS_SENT, ASN_COUNTER64, SP_RO },
+	{ { 8, 14 }, 2, SP_TBL_NONE, SP_S_RED_MSGS_RECEIVED, ASN_COUNTER64, SP_RO },
+	{ { 8, 15 }, 2, SP_TBL_NONE, SP_S_RED_RESYNCS, ASN_COUNTER, SP_RO },
+	{ { 8, 16 }, 2, SP_TBL_NONE, SP_S_RED_AUTH_FAILURES, ASN_COUNTER, SP_RO },
+	{ { 8, 17 }, 2, SP_TBL_NONE, SP_S_RED_SWITCHOVER, ASN_INTEGER, SP_RW },
+	/* sigproxyStatus */
+	{ { 9, 1 }, 2, SP_TBL_NONE, SP_S_LAST_KERNEL_ERROR, ASN_OCTET_STR, SP_RO },
+	{ { 9, 2 }, 2, SP_TBL_NONE, SP_S_LAST_KERNEL_ERROR_TIME, ASN_TIMETICKS, SP_RO },
+	{ { 9, 3 }, 2, SP_TBL_NONE, SP_S_ROLE_CHANGE_CAUSE, ASN_INTEGER, SP_NOTIFY },
+};
+const size_t sp_mib_n_objs = sizeof(sp_mib_objs) / sizeof(sp_mib_objs[0]);
+
+/* ---- values ---- */
+
+static void sp_val_int(struct sp_agent_value *v, long x)
+{
+	v->type = ASN_INTEGER;
+	v->integer = x;
+}
+
+static void sp_val_uns(struct sp_agent_value *v, u_char type, u_long x)
+{
+	v->type = type;
+	v->uns = x;
+}
+
+static void sp_val_c64(struct sp_agent_value *v, uint64_t x)
+{
+	v->type = ASN_COUNTER64;
+	v->c64.high = (u_long)(x >> 32);
+	v->c64.low = (u_long)(x & 0xffffffffu);
+}
+
+static void sp_val_str(struct sp_agent_value *v, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n > sizeof(v->str))
+		n = sizeof(v->str);
+
+	v->type = ASN_OCTET_STR;
+	memcpy(v->str, s, n);
+	v->len = n;
+}
+
+void sp_agent_mib_addr_value(const struct sp_addr *a, struct sp_agent_value *type,
+			     struct sp_agent_value *addr)
+{
+	addr->type = ASN_OCTET_STR;
+	addr->len = 0;
+	if (a->family == AF_INET) {
+		memcpy(addr->str, &a->u.v4, 4);
+		addr->len = 4;
+	} else if (a->family == AF_INET6) {
+		memcpy(addr->str, &a->u.v6, 16);
+		addr->len = 16;
+	}
+	sp_val_int(type, addr->len == 4 ? SP_INET_IPV4 : addr->len == 16 ? SP_INET_IPV6 : 0);
+}
+
+static void sp_val_addr_type(struct sp_agent_value *v, const struct sp_addr *a)
+{
+	struct sp_agent_value ignored;
+
+	sp_agent_mib_addr_value(a, v, &ignored);
+}
+
+static void sp_val_addr(struct sp_agent_value *v, const struct sp_addr *a)
+{
+	struct sp_agent_value ignored;
+
+	sp_agent_mib_addr_value(a, &ignored, v);
+}
+
+/* Match prefixes: "not matched" reads as unknown(0), '' and length 0. */
+static void sp_val_prefix(struct sp_agent_value *v, int part, bool set, const struct sp_prefix *p)
+{
+	static const struct sp_addr unset;
+	const struct sp_addr *a = set ? &p->addr : &unset;
+
+	if (part == 0)
+		sp_val_addr_type(v, a);
+	else if (part == 1)
+		sp_val_addr(v, a);
+	else
+		sp_val_uns(v, ASN_UNSIGNED, set ? p->len : 0);
+}
+
+static void sp_val_range(struct sp_agent_value *v, bool hi, bool set, const struct sp_port_range *r)
+{
+	sp_val_uns(v, ASN_UNSIGNED, !set ? 0 : hi ? r->hi : r->lo);
+}
+
+/* ---- the role now: the redundancy module's when it reports one ---- */
+
+static void sp_mib_redundancy_status(struct sp_agent_mib *m, struct sp_agent_redundancy_status *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->role = sp_config_store_current(m->store)->redundancy.role;
+	st->peer_state = SP_PEER_UNKNOWN;
+	if (m->hooks.redundancy)
+		m->hooks.redundancy(m->hooks_arg, st);
+}
+
+enum sp_role sp_agent_mib_role_now(struct sp_agent_mib *m)
+{
+	struct sp_agent_redundancy_status st;
+
+	sp_mib_redundancy_status(m, &st);
+	return st.role;
+}
+
+/* ---- scalars ---- */
+
+static void sp_mib_scalar_value(struct sp_agent_mib *m, int id, struct sp_agent_value *v)
+{
+	const struct sp_config *c = sp_config_store_current(m->store);
+	const struct sp_sp_settings *sp = &c->sp;
+	const struct sp_redundancy *r = &c->redundancy;
+	struct sp_agent_stats st = { 0 };
+	struct sp_agent_redundancy_status rs;
+
+	if (id >= SP_S_STATS_RECEIVED && id <= SP_S_STATS_DISCONTINUITY && m->hooks.stats)
+		m->hooks.stats(m->hooks_arg, &st);
+	if (id >= SP_S_RED_CONFIGURED && id <= SP_S_RED_SWITCHOVER)
+		sp_mib_redundancy_status(m, &rs);
+	switch (id) {
+	case SP_S_HOSTNAME: sp_val_str(v, c->hostname); break;
+	case SP_S_SSA_TYPE: sp_val_addr_type(v, &sp->server_side_address); break;
+	case SP_S_SSA: sp_val_addr(v, &sp->server_side_address); break;
+	case SP_S_DEFAULT_ACTION:
+		sp_val_int(v, sp->default_action == SP_ACTION_DROP ? SP_DEFACT_DROP : SP_DEFACT_FORWARD);
+		break;
+	case SP_S_LVA_TYPE: sp_val_addr_type(v, &sp->local_virtual_address); break;
+	case SP_S_LVA: sp_val_addr(v, &sp->local_virtual_address); break;
+	case SP_S_RETURN_PATH:
+		sp_val_int(v, sp->return_path == SP_RETURN_DEFAULT_GATEWAY ? SP_RP_GATEWAY : SP_RP_LEARN);
+		break;
+	case SP_S_RGW_TYPE: sp_val_addr_type(v, &sp->return_gateway); break;
+	case SP_S_RGW: sp_val_addr(v, &sp->return_gateway); break;
+	case SP_S_MEDIA: sp_val_int(v, sp->media == SP_MEDIA_OFF ? SP_MEDIA_V_OFF : SP_MEDIA_V_KERNEL); break;
+	case SP_S_MEDIA_LOW: sp_val_uns(v, ASN_UNSIGNED, sp->media_port_min); break;
+	case SP_S_MEDIA_HIGH: sp_val_uns(v, ASN_UNSIGNED, sp->media_port_max); break;
+	case SP_S_SESSION_LIMIT: sp_val_uns(v, ASN_UNSIGNED, sp->session_limit); break;
+	case SP_S_STATS_RECEIVED: sp_val_c64(v, st.received); break;
+	case SP_S_STATS_PROXIED: sp_val_c64(v, st.proxied); break;
+	case SP_S_STATS_FORWARDED: sp_val_c64(v, st.forwarded); break;
+	case SP_S_STATS_DROPPED: sp_val_c64(v, st.dropped); break;
+	case SP_S_STATS_PARSE_ERRORS: sp_val_c64(v, st.parse_errors); break;
+	case SP_S_STATS_REWRITE_ERRORS: sp_val_c64(v, st.rewrite_errors); break;
+	case SP_S_STATS_LIMIT_DROPS: sp_val_c64(v, st.session_limit_drops); break;
+	case SP_S_STATS_SESSIONS: sp_val_uns(v, ASN_GAUGE, st.current_sessions); break;
+	case SP_S_STATS_BINDINGS: sp_val_uns(v, ASN_GAUGE, st.current_bindings); break;
+	case SP_S_STATS_DISCONTINUITY: sp_val_uns(v, ASN_TIMETICKS, st.discontinuity_time); break;
+	case SP_S_RED_CONFIGURED: sp_val_int(v, r->configured ? 1 : 2); break;
+	case SP_S_RED_ROLE: sp_val_int(v, rs.role == SP_ROLE_STANDBY ? SP_ROLE_V_STANDBY : SP_ROLE_V_ACTIVE); break;
+	case SP_S_RED_CONF_ROLE:
+		sp_val_int(v, r->role == SP_ROLE_STANDBY ? SP_ROLE_V_STANDBY : SP_ROLE_V_ACTIVE);
+		break;
+	case SP_S_RED_LOCAL_TYPE: sp_val_addr_type(v, &r->local_address); break;
+	case SP_S_RED_LOCAL_ADDR: sp_val_addr(v, &r->local_address); break;
+	case SP_S_RED_LOCAL_PORT: sp_val_uns(v, ASN_UNSIGNED, r->local_port); break;
+	case SP_S_RED_PEER_TYPE: sp_val_addr_type(v, &r->peer_address); break;
+	case SP_S_RED_PEER_ADDR: sp_val_addr(v, &r->peer_address); break;
+	case SP_S_RED_PEER_PORT: sp_val_uns(v, ASN_UNSIGNED, r->peer_port); break;
+	case SP_S_RED_PEER_STATE: sp_val_int(v, rs.peer_state); break;
+	case SP_S_RED_SEQ_SENT: sp_val_uns(v, ASN_UNSIGNED, rs.last_seq_sent); break;
+	case SP_S_RED_SEQ_ACKED: sp_val_uns(v, ASN_UNSIGNED, rs.last_seq_acked); break;
+	case SP_S_RED_MSGS_SENT: sp_val_c64(v, rs.msgs_sent); break;
+	case SP_S_RED_MSGS_RECEIVED: sp_val_c64(v, rs.msgs_received); break;
+	case SP_S_RED_RESYNCS: sp_val_uns(v, ASN_COUNTER, rs.resyncs); break;
+	case SP_S_RED_AUTH_FAILURES: sp_val_uns(v, ASN_COUNTER, rs.auth_failures); break;
+	case SP_S_RED_SWITCHOVER: sp_val_int(v, SP_SWITCHOVER_NOOP); break;
+	case SP_S_LAST_KERNEL_ERROR: sp_val_str(v, m->last_kernel_error); break;
+	case SP_S_LAST_KERNEL_ERROR_TIME: sp_val_uns(v, ASN_TIMETICKS, m->last_kernel_error_time); break;
+	}
+}
+
+/* ---- configuration table rows ---- */
+
+const char *sp_mib_strategy_reason(const struct sp_strategy *s, bool active)
+{
+	if (s->action == SP_ACTION_PROXY && !sp_addr_is_set(&s->server))
+		return "action proxy needs a server";
+	if (s->action == SP_ACTION_UNSET)
+		return "no action configured";
+	if (!active)
+		return "not in service";
+	return "";
+}
+
+const char *sp_mib_policy_route_reason(const struct sp_policy_route *r, bool active)
+{
+	if (!sp_addr_is_set(&r->next_hop) && !r->table)
+		return "no set next-hop or set table";
+	if (!active)
+		return "not in service";
+	return "";
+}
+
+static void sp_mib_strategy_value(struct sp_agent_mib *m, const struct sp_mib_row *row, int col,
+				  struct sp_agent_value *v)
+{
+	const struct sp_strategy *s = row->item;
+	const char *reason;
+
+	switch (col) {
+	case SP_ST_VPN: sp_val_uns(v, ASN_UNSIGNED, s->match & SP_MATCH_VPN ? s->vpn_id : 0); break;
+	case SP_ST_VLAN: sp_val_uns(v, ASN_UNSIGNED, s->match & SP_MATCH_VLAN ? s->vlan : 0); break;
+	case SP_ST_MPLS: sp_val_uns(v, ASN_UNSIGNED, s->match & SP_MATCH_MPLS ? s->mpls_label : 0); break;
+	case SP_ST_PROTOCOL: sp_val_uns(v, ASN_UNSIGNED, s->match & SP_MATCH_PROTOCOL ? s->protocol : 0); break;
+	case SP_ST_SRC_TYPE: case SP_ST_SRC_ADDR: case SP_ST_SRC_PLEN:
+		sp_val_prefix(v, col - SP_ST_SRC_TYPE, s->match & SP_MATCH_SOURCE, &s->source);
+		break;
+	case SP_ST_SRC_PORT_LO: case SP_ST_SRC_PORT_HI:
+		sp_val_range(v, col == SP_ST_SRC_PORT_HI, s->match & SP_MATCH_SOURCE_PORT, &s->source_port);
+		break;
+	case SP_ST_DST_TYPE: case SP_ST_DST_ADDR: case SP_ST_DST_PLEN:
+		sp_val_prefix(v, col - SP_ST_DST_TYPE, s->match & SP_MATCH_DESTINATION, &s->destination);
+		break;
+	case SP_ST_DST_PORT_LO: case SP_ST_DST_PORT_HI:
+		sp_val_range(v, col == SP_ST_DST_PORT_HI, s->match & SP_MATCH_DESTINATION_PORT,
+			     &s->destination_port);
+		break;
+	case SP_ST_ACTION:
+		sp_val_int(v, s->action == SP_ACTION_PROXY ? SP_ACT_V_PROXY :
+			      s->action == SP_ACTION_FORWARD ? SP_ACT_V_FORWARD :
+			      s->action == SP_ACTION_DROP ? SP_ACT_V_DROP : SP_ACT_V_NOTSET);
+		break;
+	case SP_ST_SERVER_TYPE: sp_val_addr_type(v, &s->server); break;
+	case SP_ST_SERVER_ADDR: sp_val_addr(v, &s->server); break;
+	case SP_ST_SERVER_PORT:
+		sp_val_uns(v, ASN_UNSIGNED, sp_addr_is_set(&s->server) ? s->server_port : 0);
+		break;
+	case SP_ST_HITS:
+		sp_val_c64(v, row->active && m->hooks.strategy_hits ?
+			      m->hooks.strategy_hits(m->hooks_arg, s->name, s->seq) : 0);
+		break;
+	case SP_ST_INSTALL_STATE:
+		reason = sp_mib_strategy_reason(s, row->active);
+		sp_val_int(v, reason[0] ? SP_INSTALL_NOT : SP_INSTALL_OK);
+		break;
+	case SP_ST_INSTALL_REASON: sp_val_str(v, sp_mib_strategy_reason(s, row->active)); break;
+	case SP_ST_ROWSTATUS: sp_val_int(v, row->active ? RS_ACTIVE : RS_NOTINSERVICE); break;
+	}
+}
+
+static void sp_mib_policy_route_value(const struct sp_mib_row *row, int col, struct sp_agent_value *v)
+{
+	const struct sp_policy_route *r = row->item;
+	const char *reason;
+
+	switch (col) {
+	case SP_PR_SRC_TYPE: case SP_PR_SRC_ADDR: case SP_PR_SRC_PLEN:
+		sp_val_prefix(v, col - SP_PR_SRC_TYPE, r->match & SP_MATCH_SOURCE, &r->source);
+		break;
+	case SP_PR_DST_TYPE: case SP_PR_DST_ADDR: case SP_PR_DST_PLEN:
+		sp_val_prefix(v, col - SP_PR_DST_TYPE, r->match & SP_MATCH_DESTINATION, &r->destination);
+		break;
+	case SP_PR_PROTOCOL: sp_val_uns(v, ASN_UNSIGNED, r->match & SP_MATCH_PROTOCOL ? r->protocol : 0); break;
+	case SP_PR_SRC_PORT_LO: case SP_PR_SRC_PORT_HI:
+		sp_val_range(v, col == SP_PR_SRC_PORT_HI, r->match & SP_MATCH_SOURCE_PORT, &r->source_port);
+		break;
+	case SP_PR_DST_PORT_LO: case SP_PR_DST_PORT_HI:
+		sp_val_range(v, col == SP_PR_DST_PORT_HI, r->match & SP_MATCH_DESTINATION_PORT,
+			     &r->destination_port);
+		break;
+	case SP_PR_IFNAME:
+		sp_val_str(v, r->match & SP_MATCH_INPUT_INTERFACE ? r->input_interface : "");
+		break;
+	case SP_PR_NH_TYPE: sp_val_addr_type(v, &r->next_hop); break;
+	case SP_PR_NH: sp_val_addr(v, &r->next_hop); break;
+	case SP_PR_TABLE: sp_val_uns(v, ASN_UNSIGNED, r->table); break;
+	case SP_PR_INSTALL_STATE:
+		reason = sp_mib_policy_route_reason(r, row->active);
+		sp_val_int(v, reason[0] ? SP_INSTALL_NOT : SP_INSTALL_OK);
+		break;
+	case SP_PR_INSTALL_REASON: sp_val_str(v, sp_mib_policy_route_reason(r, row->active)); break;
+	case SP_PR_ROWSTATUS: sp_val_int(v, row->active ? RS_ACTIVE : RS_NOTINSERVICE); break;
+	}
+}
+
+static void sp_mib_interface_value(const struct sp_mib_row *row, int col, struct sp_agent_value *v)
+{
+	const struct sp_interface *i = row->item;
+
+	switch (col) {
+	case SP_IF_VPN: sp_val_uns(v, ASN_UNSIGNED, i->vpn_id); break;
+	case SP_IF_SIDE:
+		sp_val_int(v, i->side == SP_SIDE_TERMINAL ? SP_SIDE_V_TERMINAL :
+			      i->side == SP_SIDE_SERVER ? SP_SIDE_V_SERVER : SP_SIDE_V_NONE);
+		break;
+	case SP_IF_ROWSTATUS: sp_val_int(v, row->active ? RS_ACTIVE : RS_NOTINSERVICE); break;
+	}
+}
+
+static void sp_mib_session_value(const struct sp_agent_session *s, int col, struct sp_agent_value *v)
+{
+	switch (col) {
+	case SP_SE_STATE: sp_val_int(v, s->state); break;
+	case SP_SE_TERM_TYPE: sp_val_addr_type(v, &s->term); break;
+	case SP_SE_TERM_ADDR: sp_val_addr(v, &s->term); break;
+	case SP_SE_TERM_PORT: sp_val_uns(v, ASN_UNSIGNED, s->term_port); break;
+	case SP_SE_VIRT_TYPE: sp_val_addr_type(v, &s->virt); break;
+	case SP_SE_VIRT_ADDR: sp_val_addr(v, &s->virt); break;
+	case SP_SE_VIRT_PORT: sp_val_uns(v, ASN_UNSIGNED, s->virt_port); break;
+	case SP_SE_PROXY_TYPE: sp_val_addr_type(v, &s->proxy); break;
+	case SP_SE_PROXY_ADDR: sp_val_addr(v, &s->proxy); break;
+	case SP_SE_PROXY_PORT: sp_val_uns(v, ASN_UNSIGNED, s->proxy_port); break;
+	case SP_SE_SERVER_TYPE: sp_val_addr_type(v, &s->server); break;
+	case SP_SE_SERVER_ADDR: sp_val_addr(v, &s->server); break;
+	case SP_SE_SERVER_PORT: sp_val_uns(v, ASN_UNSIGNED, s->server_port); break;
+	case SP_SE_CALL_ID: sp_val_str(v, s->call_id); break;
+	case SP_SE_MEDIA: sp_val_uns(v, ASN_GAUGE, s->media_streams); break;
+	case SP_SE_STRATEGY: sp_val_str(v, s->strategy); break;
+	case SP_SE_AGE: sp_val_uns(v, ASN_UNSIGNED, s->age); break;
+	}
+}
+
+static void sp_mib_binding_value(const struct sp_agent_binding *b, int col, struct sp_agent_value *v)
+{
+	switch (col) {
+	case SP_BI_TERM_TYPE: sp_val_addr_type(v, &b->term); break;
+	case SP_BI_TERM_ADDR: sp_val_addr(v, &b->term); break;
+	case SP_BI_TERM_PORT: sp_val_uns(v, ASN_UNSIGNED, b->term_port); break;
+	case SP_BI_PROXY_TYPE: sp_val_addr_type(v, &b->proxy); break;
+	case SP_BI_PROXY_ADDR: sp_val_addr(v, &b->proxy); break;
+	case SP_BI_PROXY_PORT: sp_val_uns(v, ASN_UNSIGNED, b->proxy_port); break;
+	case SP_BI_SERVER_TYPE: sp_val_addr_type(v, &b->server); break;
+	case SP_BI_SERVER_ADDR: sp_val_addr(v, &b->server); break;
+	case SP_BI_SERVER_PORT: sp_val_uns(v, ASN_UNSIGNED, b->server_port); break;
+	case SP_BI_VPN: sp_val_uns(v, ASN_UNSIGNED, b->vpn_id); break;
+	case SP_BI_EXPIRES: sp_val_uns(v, ASN_UNSIGNED, b->expires); break;
+	}
+}
+
+/* ---- views: the rows of each configuration table in index order ---- */
+
+size_t sp_mib_name_index(const char *name, oid *idx)
+{
+	size_t n = strlen(name);
+
+	idx[0] = n;
+	for (size_t i = 0; i < n; i++)
+		idx[1 + i] = (unsigned char)name[i];
+	return 1 + n;
+}
+
+static int sp_mib_row_cmp(const void *a, const void *b)
+{
+	const struct sp_mib_row *x = a, *y = b;
+
+	return snmp_oid_compare(x->idx, x->idx_len, y->idx, y->idx_len);
+}
+
+static int sp_mib_view_add(struct sp_mib_view *v, size_t *cap, const void *item, bool active,
+			   const char *name, bool has_seq, uint32_t seq)
+{
+	struct sp_mib_row *row;
+
+	if (v->n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 16;
+		struct sp_mib_row *grown = realloc(v->rows, ncap * sizeof(*grown));
+
+		if (!grown)
+			return -1;
+		v->rows = grown;
+		*cap = ncap;
+	}
+	row = &v->rows[v->n++];
+	row->item = item;
+	row->active = active;
+	row->idx_len = name ? sp_mib_name_index(name, row->idx) : 0;
+	if (has_seq)
+		row->idx[row->idx_len++] = seq;
+	return 0;
+}
+
+static void sp_mib_views_free(struct sp_agent_mib *m)
+{
+	for (int t = 0; t < SP_TBL_COUNT; t++) {
+		free(m->views[t].rows);
+		m->views[t].rows = NULL;
+		m->views[t].n = 0;
+	}
+	m->views_valid = false;
+}
+
+static int sp_mib_views_build(struct sp_agent_mib *m)
+{
+	const struct sp_config *c = sp_config_store_current(m->store);
+	const struct sp_mib_pending *p = &m->pending;
+	size_t cap[SP_TBL_COUNT] = { 0 };
+	int rc = 0;
+
+	if (m->views_valid && m->view_cfg == c &&
+	    m->view_generation == sp_config_store_generation(m->store) &&
+	    m->view_pending_version == m->pending_version)
+		return 0;
+	sp_mib_pending_prune(m);
+	sp_mib_views_free(m);
+	for (unsigned i = 0; i < c->sp.n_listen_ports; i++) {
+		rc |= sp_mib_view_add(&m->views[SP_TBL_LISTEN_PORT], &cap[SP_TBL_LISTEN_PORT],
+				      &c->sp.listen_ports[i], true, NULL, true, c->sp.listen_ports[i]);
+	}
+	for (size_t i = 0; i < c->n_strategies; i++)
+		rc |= sp_mib_view_add(&m->views[SP_TBL_STRATEGY], &cap[SP_TBL_STRATEGY],
+				      &c->strategies[i], true, c->strategies[i].name, true,
+				      c->strategies[i].seq);
+	for (size_t i = 0; i < p->n_strategies; i++)
+		rc |= sp_mib_view_add(&m->views[SP_TBL_STRATEGY], &cap[SP_TBL_STRATEGY],
+				      &p->strategies[i], false, p->strategies[i].name, true,
+				      p->strategies[i].seq);
+	for (size_t i = 0; i < c->n_policy_routes; i++)
+		rc |= sp_mib_view_add(&m->views[SP_TBL_POLICY_ROUTE], &cap[SP_TBL_POLICY_ROUTE],
+				      &c->policy_routes[i], true, c->policy_routes[i].name, true,
+				      c->policy_routes[i].seq);
+	for (size_t i = 0; i < p->n_policy_routes; i++)
+		rc |= sp_mib_view_add(&m->views[SP_TBL_POLICY_ROUTE], &cap[SP_TBL_POLICY_ROUTE],
+				      &p->policy_routes[i], false, p->policy_routes[i].name, true,
+				      p->policy_routes[i].seq);
+	for (size_t i = 0; i < c->n_interfaces; i++)
+		rc |= sp_mib_view_add(&m->views[SP_TBL_INTERFACE], &cap[SP_TBL_INTERFACE],
+				      &c->interfaces[i], true, c->interfaces[i].name, false, 0);
+	for (size_t i = 0; i < p->n_interfaces; i++)
+		rc |= sp_mib_view_add(&m->views[SP_TBL_INTERFACE], &cap[SP_TBL_INTERFACE],
+				      &p->interfaces[i], false, p->interfaces[i].name, false, 0);
+	if (rc) {
+		sp_mib_views_free(m);
+		return -1;
+	}
+	for (int t = 0; t < SP_TBL_COUNT; t++)
+		if (m->views[t].n > 1)
+			qsort(m->views[t].rows, m->views[t].n, sizeof(struct sp_mib_row), sp_mib_row_cmp);
+	m->view_cfg = c;
+	m->view_generation = sp_config_store_generation(m->store);
+	m->view_pending_version = m->pending_version;
+	m->views_valid = true;
+	return 0;
+}
+
+/* The first row whose index is greater than (or, `exact`, equal to) idx. */
+static const struct sp_mib_row *sp_mib_view_search(const struct sp_mib_view *v, const oid *idx,
+						   size_t len, bool exact)
+{
+	size_t lo = 0, hi = v->n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = snmp_oid_compare(v->rows[mid].idx, v->rows[mid].idx_len, idx, len);
+
+		if (c < 0 || (c == 0 && !exact))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == v->n)
+		return NULL;
+	if (exact && snmp_oid_compare(v->rows[lo].idx, v->rows[lo].idx_len, idx, len) != 0)
+		return NULL;
+	return &v->rows[lo];
+}
+
+const struct sp_mib_row *sp_mib_find_row(struct sp_agent_mib *m, int table, const oid *idx,
+					 size_t len)
+{
+	if (sp_mib_views_build(m) < 0)
+		return NULL;
+	return sp_mib_view_search(&m->views[table], idx, len, true);
+}
+
+static void sp_mib_row_value(struct sp_agent_mib *m, const struct sp_mib_obj *o,
+			     const struct sp_mib_row *row, struct sp_agent_value *v)
+{
+	switch (o->table) {
+	case SP_TBL_LISTEN_PORT: sp_val_int(v, RS_ACTIVE); break;
+	case SP_TBL_STRATEGY: sp_mib_strategy_value(m, row, o->id, v); break;
+	case SP_TBL_POLICY_ROUTE: sp_mib_policy_route_value(row, o->id, v); break;
+	case SP_TBL_INTERFACE: sp_mib_interface_value(row, o->id, v); break;
+	}
+}
+
+/* Session and binding rows come from the engine by id. */
+static bool sp_mib_id_row(struct sp_agent_mib *m, const struct sp_mib_obj *o, uint32_t id, bool next,
+			  uint32_t *found, struct sp_agent_value *v)
+{
+	if (o->table == SP_TBL_SESSION) {
+		struct sp_agent_session s;
+
+		if (!m->hooks.session || !m->hooks.session(m->hooks_arg, id, next, &s))
+			return false;
+		*found = s.id;
+		sp_mib_session_value(&s, o->id, v);
+	} else {
+		struct sp_agent_binding b;
+
+		if (!m->hooks.binding || !m->hooks.binding(m->hooks_arg, id, next, &b))
+			return false;
+		*found = b.id;
+		sp_mib_binding_value(&b, o->id, v);
+	}
+	return true;
+}
+
+/* ---- GET / GETNEXT ---- */
+
+static size_t sp_mib_obj_oid(const struct sp_mib_obj *o, oid *out)
+{
+	memcpy(out, sp_mib_objects_oid, sizeof(sp_mib_objects_oid));
+	memcpy(out + SP_MIB_OBJECTS_LEN, o->sub, o->sub_len * sizeof(oid));
+	return SP_MIB_OBJECTS_LEN + o->sub_len;
+}
+
+const struct sp_mib_obj *sp_mib_lookup(const oid *name, size_t len, size_t *prefix_len)
+{
+	oid full[SP_MIB_OBJECTS_LEN + 4];
+
+	for (size_t i = 0; i < sp_mib_n_objs; i++) {
+		size_t n = sp_mib_obj_oid(&sp_mib_objs[i], full);
+
+		if (len >= n && snmp_oid_compare(name, n, full, n) == 0) {
+			*prefix_len = n;
+			return &sp_mib_objs[i];
+		}
+	}
+	return NULL;
+}
+
+int sp_agent_mib_get(struct sp_agent_mib *m, const oid *name, size_t len, struct sp_agent_value *v)
+{
+	size_t plen;
+	const struct sp_mib_obj *o = sp_mib_lookup(name, len, &plen);
+	const oid *idx = name + plen;
+	size_t idx_len = len - plen;
+	const struct sp_mib_row *row;
+	uint32_t found;
+
+	memset(v, 0, sizeof(*v));
+	if (!o || o->access == SP_NOTIFY)
+		return SNMP_NOSUCHOBJECT;
+	if (o->table == SP_TBL_NONE) {
+		if (idx_len != 1 || idx[0] != 0)
+			return SNMP_NOSUCHINSTANCE;
+		sp_mib_scalar_value(m, o->id, v);
+		return SNMP_ERR_NOERROR;
+	}
+	if (o->table == SP_TBL_SESSION || o->table == SP_TBL_BINDING) {
+		if (idx_len != 1 || idx[0] == 0 || idx[0] > 0xffffffffUL ||
+		    !sp_mib_id_row(m, o, (uint32_t)idx[0], false, &found, v) || found != idx[0])
+			return SNMP_NOSUCHINSTANCE;
+		return SNMP_ERR_NOERROR;
+	}
+	row = sp_mib_find_row(m, o->table, idx, idx_len);
+	if (!row)
+		return SNMP_NOSUCHINSTANCE;
+	sp_mib_row_value(m, o, row, v);
+	return SNMP_ERR_NOERROR;
+}
+
+bool sp_agent_mib_next(struct sp_agent_mib *m, const oid *name, size_t len, oid *next,
+		       size_t *next_len, struct sp_agent_value *v)
+{
+	if (sp_mib_views_build(m) < 0)
+		return false;
+	memset(v, 0, sizeof(*v));
+	for (size_t i = 0; i < sp_mib_n_objs; i++) {
+		const struct sp_mib_obj *o = &sp_mib_objs[i];
+		size_t n = sp_mib_obj_oid(o, next);
+		/* where the request stands against this object's subtree */
+		int c = snmp_oid_compare(name, len < n ? len : n, next, n);
+		const oid *after = NULL;
+		size_t after_len = 0;
+
+		if (o->access == SP_NOTIFY || c > 0)
+			continue;
+		if (c == 0 && len >= n) {
+			after = name + n;
+			after_len = len - n;
+		}
+		if (o->table == SP_TBL_NONE) {
+			if (after && after_len >= 1)
+				continue; /* at or past the .0 instance */
+			next[n] = 0;
+			*next_len = n + 1;
+			sp_mib_scalar_value(m, o->id, v);
+			return true;
+		}
+		if (o->table == SP_TBL_SESSION || o->table == SP_TBL_BINDING) {
+			uint32_t found;
+			u_long from = after && after_len ? after[0] : 0;
+
+			if (from >= 0xffffffffUL ||
+			    !sp_mib_id_row(m, o, (uint32_t)from, true, &found, v))
+				continue;
+			next[n] = found;
+			*next_len = n + 1;
+			return true;
+		}
+		{
+			const struct sp_mib_view *view = &m->views[o->table];
+			const struct sp_mib_row *row = after ? sp_mib_view_search(view, after, after_len, false)
+							     : (view->n ? &view->rows[0] : NULL);
+
+			if (!row)
+				continue;
+			memcpy(next + n, row->idx, row->idx_len * sizeof(oid));
+			*next_len = n + row->idx_len;
+			sp_mib_row_value(m, o, row, v);
+			return true;
+		}
+	}
+	return false;
+}
+
+void sp_agent_mib_init(struct sp_agent_mib *m, struct sp_config_store *store)
+{
+	memset(m, 0, sizeof(*m));
+	m->store = store;
+}
+
+void sp_mib_pending_free(struct sp_mib_pending *p)
+{
+	free(p->strategies);
+	free(p->policy_routes);
+	free(p->interfaces);
+	memset(p, 0, sizeof(*p));
+}
+
+void sp_agent_mib_cleanup(struct sp_agent_mib *m)
+{
+	sp_agent_mib_set_finish(m);
+	sp_mib_pending_free(&m->pending);
+	sp_mib_views_free(m);
+}

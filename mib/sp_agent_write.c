@@ -1,0 +1,1162 @@
+/* SIGPROXY-MIB writes: one SET PDU is one transaction on the configuration
+ * model. RESERVE1 checks each varbind alone (type, length, range, the same
+ * validators as the CLI); RESERVE2 builds the candidate for the whole PDU
+ * (RowStatus transitions, cross-field rules, sp_config_validate); ACTION
+ * commits it once; UNDO commits the previous configuration back. */
+#include "config.h"
+#include "sp_agent_objects.h"
+
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#define SP_NO_VB ((size_t)-1)
+
+struct sp_mib_txn {
+	struct sp_config *cand;
+	struct sp_mib_pending pending;
+	uint64_t generation;
+	bool switchover;
+	bool committed;
+	struct sp_config *undo_cfg;
+	struct sp_mib_pending undo_pending;
+};
+
+struct sp_mib_inet {
+	long type;
+	u_char addr[16];
+	size_t len;
+};
+
+/* ---- varbind helpers ---- */
+
+static long sp_vb_int(const netsnmp_variable_list *vb)
+{
+	return vb->val.integer ? *vb->val.integer : 0;
+}
+
+static u_long sp_vb_uns(const netsnmp_variable_list *vb)
+{
+	return vb->val.integer ? (u_long)*vb->val.integer & 0xffffffffUL : 0;
+}
+
+static void sp_vb_str(const netsnmp_variable_list *vb, char *out, size_t max)
+{
+	size_t n = vb->val_len < max - 1 ? vb->val_len : max - 1;
+
+	memcpy(out, vb->val.string, n);
+	out[n] = '\0';
+}
+
+static bool sp_vb_has_nul(const netsnmp_variable_list *vb)
+{
+	return vb->val_len && memchr(vb->val.string, '\0', vb->val_len);
+}
+
+/* ---- indexes ---- */
+
+struct sp_mib_index {
+	char name[SP_NAME_MAX + 1];
+	uint32_t seq; /* also the listen port */
+};
+
+/* Parses a row index; false when it can never name a row (noCreation). */
+static bool sp_mib_parse_index(int table, const oid *idx, size_t len, struct sp_mib_index *out)
+{
+	size_t n, max = table == SP_TBL_INTERFACE ? SP_IFNAME_MAX - 1 : SP_NAME_MAX;
+	struct sp_error e;
+
+	memset(out, 0, sizeof(*out));
+	if (table == SP_TBL_LISTEN_PORT) {
+		if (len != 1 || idx[0] < 1 || idx[0] > 65535)
+			return false;
+		out->seq = (uint32_t)idx[0];
+		return true;
+	}
+	if (len < 1 || idx[0] < 1 || idx[0] > max)
+		return false;
+	n = idx[0];
+	if (len != 1 + n + (table == SP_TBL_INTERFACE ? 0 : 1))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (idx[1 + i] < 1 || idx[1 + i] > 255)
+			return false;
+		out->name[i] = (char)idx[1 + i];
+	}
+	if (table == SP_TBL_INTERFACE)
+		return sp_check_ifname(out->name, &e) == 0;
+	if (idx[1 + n] < SP_SEQ_MIN || idx[1 + n] > SP_SEQ_MAX)
+		return false;
+	out->seq = (uint32_t)idx[1 + n];
+	return sp_check_name(out->name, "", &e) == 0;
+}
+
+/* ---- RESERVE1: one varbind on its own ---- */
+
+static bool sp_is_addr_obj(const struct sp_mib_obj *o)
+{
+	return o->type == ASN_OCTET_STR && !(o->table == SP_TBL_NONE && o->id == SP_S_HOSTNAME) &&
+	       !(o->table == SP_TBL_POLICY_ROUTE && o->id == SP_PR_IFNAME);
+}
+
+static bool sp_is_addr_type_obj(const struct sp_mib_obj *o)
+{
+	if (o->table == SP_TBL_NONE)
+		return o->id == SP_S_SSA_TYPE || o->id == SP_S_LVA_TYPE || o->id == SP_S_RGW_TYPE ||
+		       o->id == SP_S_RED_LOCAL_TYPE || o->id == SP_S_RED_PEER_TYPE;
+	if (o->table == SP_TBL_STRATEGY)
+		return o->id == SP_ST_SRC_TYPE || o->id == SP_ST_DST_TYPE || o->id == SP_ST_SERVER_TYPE;
+	if (o->table == SP_TBL_POLICY_ROUTE)
+		return o->id == SP_PR_SRC_TYPE || o->id == SP_PR_DST_TYPE || o->id == SP_PR_NH_TYPE;
+	return false;
+}
+
+static bool sp_is_port_obj(const struct sp_mib_obj *o)
+{
+	if (o->table == SP_TBL_NONE)
+		return o->id == SP_S_RED_LOCAL_PORT || o->id == SP_S_RED_PEER_PORT;
+	if (o->table == SP_TBL_STRATEGY)
+		return (o->id >= SP_ST_SRC_PORT_LO && o->id <= SP_ST_SRC_PORT_HI) ||
+		       (o->id >= SP_ST_DST_PORT_LO && o->id <= SP_ST_DST_PORT_HI) ||
+		       o->id == SP_ST_SERVER_PORT;
+	if (o->table == SP_TBL_POLICY_ROUTE)
+		return o->id >= SP_PR_SRC_PORT_LO && o->id <= SP_PR_DST_PORT_HI;
+	return false;
+}
+
+/* The enumerations' largest value (all start at 1), 0 if not an enumeration. */
+static long sp_enum_max(const struct sp_mib_obj *o)
+{
+	if (o->table == SP_TBL_NONE) {
+		switch (o->id) {
+		case SP_S_DEFAULT_ACTION: case SP_S_RETURN_PATH: case SP_S_MEDIA:
+		case SP_S_RED_CONF_ROLE: case SP_S_RED_SWITCHOVER:
+			return 2;
+		}
+		return 0;
+	}
+	if (o->table == SP_TBL_STRATEGY && o->id == SP_ST_ACTION)
+		return 4;
+	if (o->table == SP_TBL_INTERFACE && o->id == SP_IF_SIDE)
+		return 3;
+	return 0;
+}
+
+static bool sp_is_rowstatus(const struct sp_mib_obj *o)
+{
+	return (o->table == SP_TBL_STRATEGY && o->id == SP_ST_ROWSTATUS) ||
+	       (o->table == SP_TBL_POLICY_ROUTE && o->id == SP_PR_ROWSTATUS) ||
+	       (o->table == SP_TBL_INTERFACE && o->id == SP_IF_ROWSTATUS) ||
+	       o->table == SP_TBL_LISTEN_PORT;
+}
+
+static int sp_check_value(const struct sp_mib_obj *o, const netsnmp_variable_list *vb)
+{
+	long i = sp_vb_int(vb);
+	u_long u = sp_vb_uns(vb);
+	struct sp_error e;
+	char s[64];
+
+	if (sp_is_addr_obj(o))
+		return vb->val_len == 0 || vb->val_len == 4 || vb->val_len == 16 ? SNMP_ERR_NOERROR
+										  : SNMP_ERR_WRONGLENGTH;
+	if (sp_is_addr_type_obj(o))
+		return i >= SP_INET_UNKNOWN && i <= SP_INET_IPV6 ? SNMP_ERR_NOERROR : SNMP_ERR_WRONGVALUE;
+	if (sp_is_port_obj(o))
+		return u <= 65535 ? SNMP_ERR_NOERROR : SNMP_ERR_WRONGVALUE;
+	if (sp_enum_max(o))
+		return i >= 1 && i <= sp_enum_max(o) ? SNMP_ERR_NOERROR : SNMP_ERR_WRONGVALUE;
+	if (sp_is_rowstatus(o)) {
+		if (i < RS_ACTIVE || i > RS_DESTROY || i == RS_NOTREADY)
+			return SNMP_ERR_WRONGVALUE;
+		/* the listen-port row has no other column to wait for */
+		if (o->table == SP_TBL_LISTEN_PORT && (i == RS_CREATEANDWAIT || i == RS_NOTINSERVICE))
+			return SNMP_ERR_WRONGVALUE;
+		return SNMP_ERR_NOERROR;
+	}
+	if (o->table == SP_TBL_NONE) {
+		switch (o->id) {
+		case SP_S_HOSTNAME:
+			if (vb->val_len < 1 || vb->val_len > SP_HOSTNAME_MAX)
+				return SNMP_ERR_WRONGLENGTH;
+			sp_vb_str(vb, s, sizeof(s));
+			return !sp_vb_has_nul(vb) && sp_check_hostname(s, &e) == 0 ? SNMP_ERR_NOERROR
+										    : SNMP_ERR_WRONGVALUE;
+		/* the CLI's media-port-range limits: even low port from 1024 */
+		case SP_S_MEDIA_LOW:
+			return u >= 1024 && u <= 65534 && !(u & 1) ? SNMP_ERR_NOERROR : SNMP_ERR_WRONGVALUE;
+		case SP_S_MEDIA_HIGH:
+			return u >= 1025 && u <= 65535 ? SNMP_ERR_NOERROR : SNMP_ERR_WRONGVALUE;
+		case SP_S_SESSION_LIMIT:
+			return u <= SP_SESSION_LIMIT_MAX ? SNMP_ERR_NOERROR : SNMP_ERR_WRONGVALUE;
+		}
+		return SNMP_ERR_NOERROR;
+	}
+	if (o->table == SP_TBL_STRATEGY) {
+		switch (o->id) {
+		case SP_ST_VLAN: return u <= SP_VLAN_MAX ? SNMP_ERR_NOERROR : SNMP_ERR_WRONGVALUE;
+		case SP_ST_MPLS:
+			return u == 0 || (u >= SP_MPLS_MIN && u <= SP_MPLS_MAX) ? SNMP_ERR_NOERROR
+									      : SNMP_ERR_WRONGVALUE;
+		case SP_ST_PROTOCOL: return u <= 255 ? SNMP_ERR_NOERROR : SNMP_ERR_WRONGVALUE;
+		case SP_ST_SRC_PLEN: case SP_ST_DST_PLEN:
+			return u <= 128 ? SNMP_ERR_NOERROR : SNMP_ERR_WRONGVALUE;
+		}
+		return SNMP_ERR_NOERROR;
+	}
+	if (o->table == SP_TBL_POLICY_ROUTE) {
+		switch (o->id) {
+		case SP_PR_PROTOCOL: return u <= 255 ? SNMP_ERR_NOERROR : SNMP_ERR_WRONGVALUE;
+		case SP_PR_SRC_PLEN: case SP_PR_DST_PLEN:
+			return u <= 128 ? SNMP_ERR_NOERROR : SNMP_ERR_WRONGVALUE;
+		case SP_PR_TABLE:
+			/* as `set table': the kernel's default, main and local tables are refused */
+			return u >= 253 && u <= 255 ? SNMP_ERR_WRONGVALUE : SNMP_ERR_NOERROR;
+		case SP_PR_IFNAME:
+			if (vb->val_len >= SP_IFNAME_MAX)
+				return SNMP_ERR_WRONGLENGTH;
+			if (vb->val_len == 0)
+				return SNMP_ERR_NOERROR;
+			sp_vb_str(vb, s, sizeof(s));
+			return !sp_vb_has_nul(vb) && sp_check_ifname(s, &e) == 0 ? SNMP_ERR_NOERROR
+										  : SNMP_ERR_WRONGVALUE;
+		}
+	}
+	return SNMP_ERR_NOERROR;
+}
+
+int sp_agent_mib_set_check(struct sp_agent_mib *m, const netsnmp_variable_list *vb)
+{
+	size_t plen;
+	const struct sp_mib_obj *o = sp_mib_lookup(vb->name, vb->name_length, &plen);
+	struct sp_mib_index index;
+
+	(void)m;
+	if (!o)
+		return SNMP_ERR_NOCREATION;
+	if (o->access == SP_RO || o->access == SP_NOTIFY)
+		return SNMP_ERR_NOTWRITABLE;
+	if (o->table == SP_TBL_NONE) {
+		if (vb->name_length != plen + 1 || vb->name[plen] != 0)
+			return SNMP_ERR_NOCREATION;
+	} else if (!sp_mib_parse_index(o->table, vb->name + plen, vb->name_length - plen, &index)) {
+		return SNMP_ERR_NOCREATION;
+	}
+	if (vb->type != o->type)
+		return SNMP_ERR_WRONGTYPE;
+	if (o->type != ASN_OCTET_STR && vb->val_len != sizeof(long))
+		return SNMP_ERR_WRONGLENGTH;
+	return sp_check_value(o, vb);
+}
+
+/* ---- RESERVE2: the candidate for the whole PDU ---- */
+
+struct sp_mib_build {
+	struct sp_agent_mib *m;
+	struct sp_config *cand;
+	struct sp_mib_pending *pending;
+	netsnmp_variable_list *const *vbs;
+	size_t n;
+	size_t bad;
+	bool switchover;
+	struct sp_error *e;
+};
+
+static int sp_fail(struct sp_mib_build *b, size_t vb, int status, const char *fmt, const char *arg)
+{
+	b->bad = vb;
+	sp_error_set(b->e, fmt, arg ? arg : "");
+	return status;
+}
+
+static void sp_inet_from_addr(const struct sp_addr *a, struct sp_mib_inet *r)
+{
+	memset(r, 0, sizeof(*r));
+	if (a->family == AF_INET) {
+		r->type = SP_INET_IPV4;
+		r->len = 4;
+		memcpy(r->addr, &a->u.v4, 4);
+	} else if (a->family == AF_INET6) {
+		r->type = SP_INET_IPV6;
+		r->len = 16;
+		memcpy(r->addr, &a->u.v6, 16);
+	}
+}
+
+static void sp_inet_set_type(struct sp_mib_inet *r, const netsnmp_variable_list *vb)
+{
+	r->type = sp_vb_int(vb);
+}
+
+static void sp_inet_set_addr(struct sp_mib_inet *r, const netsnmp_variable_list *vb)
+{
+	r->len = vb->val_len <= sizeof(r->addr) ? vb->val_len : 0;
+	memcpy(r->addr, vb->val.string, r->len);
+}
+
+/* The text form, so the CLI's own parsers decide (sp_parse_addr/_prefix). */
+static bool sp_inet_text(const struct sp_mib_inet *r, char *buf, size_t len)
+{
+	if (r->type == SP_INET_IPV4 && r->len == 4)
+		return inet_ntop(AF_INET, r->addr, buf, (socklen_t)len) != NULL;
+	if (r->type == SP_INET_IPV6 && r->len == 16)
+		return inet_ntop(AF_INET6, r->addr, buf, (socklen_t)len) != NULL;
+	return false;
+}
+
+/* InetAddressType + InetAddress -> address; unknown(0) with '' is unset. */
+static bool sp_inet_to_addr(const struct sp_mib_inet *r, struct sp_addr *out)
+{
+	char buf[SP_ADDR_STRLEN];
+	struct sp_error e;
+
+	memset(out, 0, sizeof(*out));
+	if (r->type == SP_INET_UNKNOWN)
+		return r->len == 0;
+	return sp_inet_text(r, buf, sizeof(buf)) && sp_parse_addr(buf, out, &e) == 0;
+}
+
+/* ... + prefix length -> prefix; *set false for unknown(0), '' and 0. */
+static bool sp_inet_to_prefix(const struct sp_mib_inet *r, u_long plen, bool *set,
+			      struct sp_prefix *out)
+{
+	char buf[SP_PREFIX_STRLEN + 8];
+	size_t n;
+	struct sp_error e;
+
+	memset(out, 0, sizeof(*out));
+	*set = false;
+	if (r->type == SP_INET_UNKNOWN)
+		return r->len == 0 && plen == 0;
+	if (!sp_inet_text(r, buf, sizeof(buf)))
+		return false;
+	n = strlen(buf);
+	snprintf(buf + n, sizeof(buf) - n, "/%lu", plen);
+	*set = true;
+	return sp_parse_prefix(buf, out, &e) == 0;
+}
+
+/* Port range: 0/0 any, else 1 <= lo <= hi. */
+static bool sp_range_from(u_long lo, u_long hi, bool *set, struct sp_port_range *out)
+{
+	*set = lo || hi;
+	out->lo = (uint16_t)lo;
+	out->hi = (uint16_t)hi;
+	return !*set || (lo >= 1 && lo <= hi && hi <= 65535);
+}
+
+static size_t sp_first_of(const size_t *blame, const int *cols, size_t n, size_t fallback)
+{
+	for (size_t i = 0; i < n; i++)
+		if (blame[cols[i]] != SP_NO_VB)
+			return blame[cols[i]];
+	return fallback;
+}
+
+#define SP_BLAME(blame, fallback, ...)                                                     \
+	sp_first_of(blame, (const int[]){ __VA_ARGS__ },                                    \
+		    sizeof((const int[]){ __VA_ARGS__ }) / sizeof(int), fallback)
+
+/* ---- scalars ---- */
+
+struct sp_mib_scalars {
+	char hostname[SP_HOSTNAME_MAX + 1];
+	struct sp_mib_inet ssa, lva, rgw, local, peer;
+	long default_action, return_path, media, role, switchover;
+	u_long media_lo, media_hi, session_limit, local_port, peer_port;
+};
+
+/* blame index of scalar id: the two writable groups, config (1xx) and
+ * redundancy (8xx), folded into one array */
+static size_t sp_scalar_slot(int id)
+{
+	return id < 800 ? (size_t)(id - 100) : (size_t)(id - 800 + 20);
+}
+
+static int sp_build_scalars(struct sp_mib_build *b)
+{
+	struct sp_config *c = b->cand;
+	struct sp_mib_scalars r = { 0 };
+	size_t blame[40];
+	bool sp_touched = false, red_touched = false;
+	size_t last = SP_NO_VB;
+
+	for (size_t i = 0; i < 40; i++)
+		blame[i] = SP_NO_VB;
+	snprintf(r.hostname, sizeof(r.hostname), "%s", c->hostname);
+	sp_inet_from_addr(&c->sp.server_side_address, &r.ssa);
+	sp_inet_from_addr(&c->sp.local_virtual_address, &r.lva);
+	sp_inet_from_addr(&c->sp.return_gateway, &r.rgw);
+	sp_inet_from_addr(&c->redundancy.local_address, &r.local);
+	sp_inet_from_addr(&c->redundancy.peer_address, &r.peer);
+	r.return_path = c->sp.return_path == SP_RETURN_DEFAULT_GATEWAY ? SP_RP_GATEWAY : SP_RP_LEARN;
+	r.media_lo = c->sp.media_port_min;
+	r.media_hi = c->sp.media_port_max;
+	r.local_port = c->redundancy.local_port;
+	r.peer_port = c->redundancy.peer_port;
+
+	for (size_t i = 0; i < b->n; i++) {
+		const netsnmp_variable_list *vb = b->vbs[i];
+		size_t plen;
+		const struct sp_mib_obj *o = sp_mib_lookup(vb->name, vb->name_length, &plen);
+
+		if (!o || o->table != SP_TBL_NONE)
+			continue;
+		blame[sp_scalar_slot(o->id)] = i;
+		last = i;
+		if (o->id > SP_S_HOSTNAME && o->id <= SP_S_SESSION_LIMIT)
+			sp_touched = true;
+		if (o->id >= SP_S_RED_CONF_ROLE && o->id <= SP_S_RED_PEER_PORT)
+			red_touched = true;
+		switch (o->id) {
+		case SP_S_HOSTNAME: sp_vb_str(vb, r.hostname, sizeof(r.hostname)); break;
+		case SP_S_SSA_TYPE: sp_inet_set_type(&r.ssa, vb); break;
+		case SP_S_SSA: sp_inet_set_addr(&r.ssa, vb); break;
+		case SP_S_DEFAULT_ACTION:
+			c->sp.default_action = sp_vb_int(vb) == SP_DEFACT_DROP ? SP_ACTION_DROP : SP_ACTION_FORWARD;
+			break;
+		case SP_S_LVA_TYPE: sp_inet_set_type(&r.lva, vb); break;
+		case SP_S_LVA: sp_inet_set_addr(&r.lva, vb); break;
+		case SP_S_RETURN_PATH: r.return_path = sp_vb_int(vb); break;
+		case SP_S_RGW_TYPE: sp_inet_set_type(&r.rgw, vb); break;
+		case SP_S_RGW: sp_inet_set_addr(&r.rgw, vb); break;
+		case SP_S_MEDIA: c->sp.media = sp_vb_int(vb) == SP_MEDIA_V_OFF ? SP_MEDIA_OFF : SP_MEDIA_KERNEL; break;
+		case SP_S_MEDIA_LOW: r.media_lo = sp_vb_uns(vb); break;
+		case SP_S_MEDIA_HIGH: r.media_hi = sp_vb_uns(vb); break;
+		case SP_S_SESSION_LIMIT: c->sp.session_limit = (uint32_t)sp_vb_uns(vb); break;
+		case SP_S_RED_CONF_ROLE:
+			c->redundancy.role = sp_vb_int(vb) == SP_ROLE_V_STANDBY ? SP_ROLE_STANDBY : SP_ROLE_ACTIVE;
+			break;
+		case SP_S_RED_LOCAL_TYPE: sp_inet_set_type(&r.local, vb); break;
+		case SP_S_RED_LOCAL_ADDR: sp_inet_set_addr(&r.local, vb); break;
+		case SP_S_RED_LOCAL_PORT: r.local_port = sp_vb_uns(vb); break;
+		case SP_S_RED_PEER_TYPE: sp_inet_set_type(&r.peer, vb); break;
+		case SP_S_RED_PEER_ADDR: sp_inet_set_addr(&r.peer, vb); break;
+		case SP_S_RED_PEER_PORT: r.peer_port = sp_vb_uns(vb); break;
+		case SP_S_RED_SWITCHOVER: r.switchover = sp_vb_int(vb); break;
+		}
+	}
+	if (last == SP_NO_VB)
+		return SNMP_ERR_NOERROR;
+	snprintf(c->hostname, sizeof(c->hostname), "%s", r.hostname);
+	if (sp_touched)
+		c->sp_enabled = true; /* as entering `signaling-proxy' does */
+	if (!sp_inet_to_addr(&r.ssa, &c->sp.server_side_address))
+		return sp_fail(b, SP_BLAME(blame, last, 3, 2), SNMP_ERR_INCONSISTENTVALUE,
+			       "server-side address: type and address do not agree%s", NULL);
+	if (!sp_inet_to_addr(&r.lva, &c->sp.local_virtual_address))
+		return sp_fail(b, SP_BLAME(blame, last, 6, 5), SNMP_ERR_INCONSISTENTVALUE,
+			       "local-virtual-address: type and address do not agree%s", NULL);
+	if (!sp_inet_to_addr(&r.rgw, &c->sp.return_gateway))
+		return sp_fail(b, SP_BLAME(blame, last, 9, 8), SNMP_ERR_INCONSISTENTVALUE,
+			       "return gateway: type and address do not agree%s", NULL);
+	if (r.return_path == SP_RP_GATEWAY) {
+		if (!sp_addr_is_set(&c->sp.return_gateway))
+			return sp_fail(b, SP_BLAME(blame, last, 7, 9, 8), SNMP_ERR_INCONSISTENTVALUE,
+				       "return-path default-gateway needs an address%s", NULL);
+		c->sp.return_path = SP_RETURN_DEFAULT_GATEWAY;
+	} else {
+		/* `return-path learn' has no gateway: one written now is refused */
+		if (sp_addr_is_set(&c->sp.return_gateway) && (blame[8] != SP_NO_VB || blame[9] != SP_NO_VB))
+			return sp_fail(b, SP_BLAME(blame, last, 9, 8), SNMP_ERR_INCONSISTENTVALUE,
+				       "a return gateway needs return-path defaultGateway%s", NULL);
+		memset(&c->sp.return_gateway, 0, sizeof(c->sp.return_gateway));
+		c->sp.return_path = SP_RETURN_LEARN;
+	}
+	if (r.media_hi <= r.media_lo)
+		return sp_fail(b, SP_BLAME(blame, last, 12, 11), SNMP_ERR_INCONSISTENTVALUE,
+			       "media-port-range: the high port must be above the low one%s", NULL);
+	c->sp.media_port_min = (uint16_t)r.media_lo;
+	c->sp.media_port_max = (uint16_t)r.media_hi;
+
+	if (red_touched)
+		c->redundancy.configured = true; /* writing any of them configures it */
+	if (!sp_inet_to_addr(&r.local, &c->redundancy.local_address) ||
+	    sp_addr_is_set(&c->redundancy.local_address) != (r.local_port != 0))
+		return sp_fail(b, SP_BLAME(blame, last, 25, 26, 24), SNMP_ERR_INCONSISTENTVALUE,
+			       "redundancy local-address needs a type, an address and a port%s", NULL);
+	c->redundancy.local_port = (uint16_t)r.local_port;
+	if (!sp_inet_to_addr(&r.peer, &c->redundancy.peer_address) ||
+	    sp_addr_is_set(&c->redundancy.peer_address) != (r.peer_port != 0))
+		return sp_fail(b, SP_BLAME(blame, last, 28, 29, 27), SNMP_ERR_INCONSISTENTVALUE,
+			       "redundancy peer-address needs a type, an address and a port%s", NULL);
+	c->redundancy.peer_port = (uint16_t)r.peer_port;
+	if (r.switchover == SP_SWITCHOVER_GO) {
+		if (!c->redundancy.configured)
+			return sp_fail(b, blame[37], SNMP_ERR_INCONSISTENTVALUE,
+				       "switchover needs redundancy configured%s", NULL);
+		if (!b->m->hooks.switchover)
+			return sp_fail(b, blame[37], SNMP_ERR_RESOURCEUNAVAILABLE,
+				       "switchover: the redundancy module is not running%s", NULL);
+		b->switchover = true;
+	}
+	return SNMP_ERR_NOERROR;
+}
+
+/* ---- rows ---- */
+
+/* The varbinds of one row of one table. */
+struct sp_mib_group {
+	int table;
+	oid idx[1 + SP_NAME_MAX + 1];
+	size_t idx_len;
+	struct sp_mib_index index;
+	size_t first, rs_vb;
+	long rs;
+};
+
+static bool sp_group_has(const struct sp_mib_build *b, const struct sp_mib_group *g, size_t i,
+			 const struct sp_mib_obj **o)
+{
+	size_t plen;
+
+	*o = sp_mib_lookup(b->vbs[i]->name, b->vbs[i]->name_length, &plen);
+	return *o && (*o)->table == g->table &&
+	       snmp_oid_compare(b->vbs[i]->name + plen, b->vbs[i]->name_length - plen, g->idx,
+				g->idx_len) == 0;
+}
+
+struct sp_mib_st_raw {
+	u_long vpn, vlan, mpls, proto, src_plen, dst_plen, sp_lo, sp_hi, dp_lo, dp_hi, server_port;
+	struct sp_mib_inet src, dst, server;
+	long action;
+};
+
+static void sp_st_to_raw(const struct sp_strategy *s, struct sp_mib_st_raw *r)
+{
+	static const struct sp_addr unset;
+
+	memset(r, 0, sizeof(*r));
+	r->vpn = s->match & SP_MATCH_VPN ? s->vpn_id : 0;
+	r->vlan = s->match & SP_MATCH_VLAN ? s->vlan : 0;
+	r->mpls = s->match & SP_MATCH_MPLS ? s->mpls_label : 0;
+	r->proto = s->match & SP_MATCH_PROTOCOL ? s->protocol : 0;
+	sp_inet_from_addr(s->match & SP_MATCH_SOURCE ? &s->source.addr : &unset, &r->src);
+	r->src_plen = s->match & SP_MATCH_SOURCE ? s->source.len : 0;
+	sp_inet_from_addr(s->match & SP_MATCH_DESTINATION ? &s->destination.addr : &unset, &r->dst);
+	r->dst_plen = s->match & SP_MATCH_DESTINATION ? s->destination.len : 0;
+	if (s->match & SP_MATCH_SOURCE_PORT) {
+		r->sp_lo = s->source_port.lo;
+		r->sp_hi = s->source_port.hi;
+	}
+	if (s->match & SP_MATCH_DESTINATION_PORT) {
+		r->dp_lo = s->destination_port.lo;
+		r->dp_hi = s->destination_port.hi;
+	}
+	r->action = s->action == SP_ACTION_PROXY ? SP_ACT_V_PROXY :
+		    s->action == SP_ACTION_FORWARD ? SP_ACT_V_FORWARD :
+		    s->action == SP_ACTION_DROP ? SP_ACT_V_DROP : SP_ACT_V_NOTSET;
+	sp_inet_from_addr(&s->server, &r->server);
+	r->server_port = sp_addr_is_set(&s->server) ? s->server_port : 0;
+}
+
+static void sp_st_apply(struct sp_mib_st_raw *r, int col, const netsnmp_variable_list *vb)
+{
+	switch (col) {
+	case SP_ST_VPN: r->vpn = sp_vb_uns(vb); break;
+	case SP_ST_VLAN: r->vlan = sp_vb_uns(vb); break;
+	case SP_ST_MPLS: r->mpls = sp_vb_uns(vb); break;
+	case SP_ST_PROTOCOL: r->proto = sp_vb_uns(vb); break;
+	case SP_ST_SRC_TYPE: sp_inet_set_type(&r->src, vb); break;
+	case SP_ST_SRC_ADDR: sp_inet_set_addr(&r->src, vb); break;
+	case SP_ST_SRC_PLEN: r->src_plen = sp_vb_uns(vb); break;
+	case SP_ST_SRC_PORT_LO: r->sp_lo = sp_vb_uns(vb); break;
+	case SP_ST_SRC_PORT_HI: r->sp_hi = sp_vb_uns(vb); break;
+	case SP_ST_DST_TYPE: sp_inet_set_type(&r->dst, vb); break;
+	case SP_ST_DST_ADDR: sp_inet_set_addr(&r->dst, vb); break;
+	case SP_ST_DST_PLEN: r->dst_plen = sp_vb_uns(vb); break;
+	case SP_ST_DST_PORT_LO: r->dp_lo = sp_vb_uns(vb); break;
+	case SP_ST_DST_PORT_HI: r->dp_hi = sp_vb_uns(vb); break;
+	case SP_ST_ACTION: r->action = sp_vb_int(vb); break;
+	case SP_ST_SERVER_TYPE: sp_inet_set_type(&r->server, vb); break;
+	case SP_ST_SERVER_ADDR: sp_inet_set_addr(&r->server, vb); break;
+	case SP_ST_SERVER_PORT: r->server_port = sp_vb_uns(vb); break;
+	}
+}
+
+static void sp_set_bit(uint32_t *mask, uint32_t bit, bool on)
+{
+	if (on)
+		*mask |= bit;
+	else
+		*mask &= ~bit;
+}
+
+/* Raw columns -> strategy, with the checks that involve several columns. */
+static int sp_st_from_raw(struct sp_mib_build *b, const struct sp_mib_st_raw *r, const size_t *blame,
+			  size_t fb, struct sp_strategy *s)
+{
+	bool set;
+
+	s->vpn_id = (uint32_t)r->vpn;
+	sp_set_bit(&s->match, SP_MATCH_VPN, r->vpn != 0);
+	s->vlan = (uint32_t)r->vlan;
+	sp_set_bit(&s->match, SP_MATCH_VLAN, r->vlan != 0);
+	s->mpls_label = (uint32_t)r->mpls;
+	sp_set_bit(&s->match, SP_MATCH_MPLS, r->mpls != 0);
+	s->protocol = (uint8_t)r->proto;
+	sp_set_bit(&s->match, SP_MATCH_PROTOCOL, r->proto != 0);
+	if (!sp_inet_to_prefix(&r->src, r->src_plen, &set, &s->source))
+		return sp_fail(b, SP_BLAME(blame, fb, SP_ST_SRC_ADDR, SP_ST_SRC_PLEN, SP_ST_SRC_TYPE),
+			       SNMP_ERR_INCONSISTENTVALUE,
+			       "source: type, address and prefix length do not agree%s", NULL);
+	sp_set_bit(&s->match, SP_MATCH_SOURCE, set);
+	if (!sp_range_from(r->sp_lo, r->sp_hi, &set, &s->source_port))
+		return sp_fail(b, SP_BLAME(blame, fb, SP_ST_SRC_PORT_HI, SP_ST_SRC_PORT_LO),
+			       SNMP_ERR_INCONSISTENTVALUE, "Invalid source port range%s", NULL);
+	sp_set_bit(&s->match, SP_MATCH_SOURCE_PORT, set);
+	if (!sp_inet_to_prefix(&r->dst, r->dst_plen, &set, &s->destination))
+		return sp_fail(b, SP_BLAME(blame, fb, SP_ST_DST_ADDR, SP_ST_DST_PLEN, SP_ST_DST_TYPE),
+			       SNMP_ERR_INCONSISTENTVALUE,
+			       "destination: type, address and prefix length do not agree%s", NULL);
+	sp_set_bit(&s->match, SP_MATCH_DESTINATION, set);
+	if (!sp_range_from(r->dp_lo, r->dp_hi, &set, &s->destination_port))
+		return sp_fail(b, SP_BLAME(blame, fb, SP_ST_DST_PORT_HI, SP_ST_DST_PORT_LO),
+			       SNMP_ERR_INCONSISTENTVALUE, "Invalid destination port range%s", NULL);
+	sp_set_bit(&s->match, SP_MATCH_DESTINATION_PORT, set);
+	s->action = r->action == SP_ACT_V_PROXY ? SP_ACTION_PROXY :
+		    r->action == SP_ACT_V_FORWARD ? SP_ACTION_FORWARD :
+		    r->action == SP_ACT_V_DROP ? SP_ACTION_DROP : SP_ACTION_UNSET;
+	if (!sp_inet_to_addr(&r->server, &s->server))
+		return sp_fail(b, SP_BLAME(blame, fb, SP_ST_SERVER_ADDR, SP_ST_SERVER_TYPE),
+			       SNMP_ERR_INCONSISTENTVALUE, "server: type and address do not agree%s", NULL);
+	if (!sp_addr_is_set(&s->server) && r->server_port && blame[SP_ST_SERVER_PORT] != SP_NO_VB)
+		return sp_fail(b, blame[SP_ST_SERVER_PORT], SNMP_ERR_INCONSISTENTVALUE,
+			       "a server port needs a server address%s", NULL);
+	s->server_port = sp_addr_is_set(&s->server) && r->server_port ? (uint16_t)r->server_port
+								      : SP_DEFAULT_SIP_PORT;
+	return SNMP_ERR_NOERROR;
+}
+
+struct sp_mib_pr_raw {
+	u_long src_plen, dst_plen, proto, sp_lo, sp_hi, dp_lo, dp_hi, table;
+	struct sp_mib_inet src, dst, nh;
+	char ifname[SP_IFNAME_MAX];
+};
+
+static void sp_pr_to_raw(const struct sp_policy_route *p, struct sp_mib_pr_raw *r)
+{
+	static const struct sp_addr unset;
+
+	memset(r, 0, sizeof(*r));
+	sp_inet_from_addr(p->match & SP_MATCH_SOURCE ? &p->source.addr : &unset, &r->src);
+	r->src_plen = p->match & SP_MATCH_SOURCE ? p->source.len : 0;
+	sp_inet_from_addr(p->match & SP_MATCH_DESTINATION ? &p->destination.addr : &unset, &r->dst);
+	r->dst_plen = p->match & SP_MATCH_DESTINATION ? p->destination.len : 0;
+	r->proto = p->match & SP_MATCH_PROTOCOL ? p->protocol : 0;
+	if (p->match & SP_MATCH_SOURCE_PORT) {
+		r->sp_lo = p->source_port.lo;
+		r->sp_hi = p->source_port.hi;
+	}
+	if (p->match & SP_MATCH_DESTINATION_PORT) {
+		r->dp_lo = p->destination_port.lo;
+		r->dp_hi = p->destination_port.hi;
+	}
+	if (p->match & SP_MATCH_INPUT_INTERFACE)
+		snprintf(r->ifname, sizeof(r->ifname), "%s", p->input_interface);
+	sp_inet_from_addr(&p->next_hop, &r->nh);
+	r->table = p->table;
+}
+
+static void sp_pr_apply(struct sp_mib_pr_raw *r, int col, const netsnmp_variable_list *vb)
+{
+	switch (col) {
+	case SP_PR_SRC_TYPE: sp_inet_set_type(&r->src, vb); break;
+	case SP_PR_SRC_ADDR: sp_inet_set_addr(&r->src, vb); break;
+	case SP_PR_SRC_PLEN: r->src_plen = sp_vb_uns(vb); break;
+	case SP_PR_DST_TYPE: sp_inet_set_type(&r->dst, vb); break;
+	case SP_PR_DST_ADDR: sp_inet_set_addr(&r->dst, vb); break;
+	case SP_PR_DST_PLEN: r->dst_plen = sp_vb_uns(vb); break;
+	case SP_PR_PROTOCOL: r->proto = sp_vb_uns(vb); break;
+	case SP_PR_SRC_PORT_LO: r->sp_lo = sp_vb_uns(vb); break;
+	case SP_PR_SRC_PORT_HI: r->sp_hi = sp_vb_uns(vb); break;
+	case SP_PR_DST_PORT_LO: r->dp_lo = sp_vb_uns(vb); break;
+	case SP_PR_DST_PORT_HI: r->dp_hi = sp_vb_uns(vb); break;
+	case SP_PR_IFNAME: sp_vb_str(vb, r->ifname, sizeof(r->ifname)); break;
+	case SP_PR_NH_TYPE: sp_inet_set_type(&r->nh, vb); break;
+	case SP_PR_NH: sp_inet_set_addr(&r->nh, vb); break;
+	case SP_PR_TABLE: r->table = sp_vb_uns(vb); break;
+	}
+}
+
+static int sp_pr_from_raw(struct sp_mib_build *b, const struct sp_mib_pr_raw *r, const size_t *blame,
+			  size_t fb, struct sp_policy_route *p)
+{
+	bool set;
+
+	if (!sp_inet_to_prefix(&r->src, r->src_plen, &set, &p->source))
+		return sp_fail(b, SP_BLAME(blame, fb, SP_PR_SRC_ADDR, SP_PR_SRC_PLEN, SP_PR_SRC_TYPE),
+			       SNMP_ERR_INCONSISTENTVALUE,
+			       "source: type, address and prefix length do not agree%s", NULL);
+	sp_set_bit(&p->match, SP_MATCH_SOURCE, set);
+	if (!sp_inet_to_prefix(&r->dst, r->dst_plen, &set, &p->destination))
+		return sp_fail(b, SP_BLAME(blame, fb, SP_PR_DST_ADDR, SP_PR_DST_PLEN, SP_PR_DST_TYPE),
+			       SNMP_ERR_INCONSISTENTVALUE,
+			       "destination: type, address and prefix length do not agree%s", NULL);
+	sp_set_bit(&p->match, SP_MATCH_DESTINATION, set);
+	p->protocol = (uint8_t)r->proto;
+	sp_set_bit(&p->match, SP_MATCH_PROTOCOL, r->proto != 0);
+	if (!sp_range_from(r->sp_lo, r->sp_hi, &set, &p->source_port))
+		return sp_fail(b, SP_BLAME(blame, fb, SP_PR_SRC_PORT_HI, SP_PR_SRC_PORT_LO),
+			       SNMP_ERR_INCONSISTENTVALUE, "Invalid source port range%s", NULL);
+	sp_set_bit(&p->match, SP_MATCH_SOURCE_PORT, set);
+	if (!sp_range_from(r->dp_lo, r->dp_hi, &set, &p->destination_port))
+		return sp_fail(b, SP_BLAME(blame, fb, SP_PR_DST_PORT_HI, SP_PR_DST_PORT_LO),
+			       SNMP_ERR_INCONSISTENTVALUE, "Invalid destination port range%s", NULL);
+	sp_set_bit(&p->match, SP_MATCH_DESTINATION_PORT, set);
+	snprintf(p->input_interface, sizeof(p->input_interface), "%s", r->ifname);
+	sp_set_bit(&p->match, SP_MATCH_INPUT_INTERFACE, r->ifname[0] != '\0');
+	if (!sp_inet_to_addr(&r->nh, &p->next_hop))
+		return sp_fail(b, SP_BLAME(blame, fb, SP_PR_NH, SP_PR_NH_TYPE), SNMP_ERR_INCONSISTENTVALUE,
+			       "next-hop: type and address do not agree%s", NULL);
+	p->table = (uint32_t)r->table;
+	if (sp_addr_is_set(&p->next_hop) && p->table)
+		return sp_fail(b, SP_BLAME(blame, fb, SP_PR_TABLE, SP_PR_NH, SP_PR_NH_TYPE),
+			       SNMP_ERR_INCONSISTENTVALUE,
+			       "set next-hop and set table exclude each other%s", NULL);
+	return SNMP_ERR_NOERROR;
+}
+
+/* ---- generic row handling over the three named tables ---- */
+
+/* Array access, so one routine handles strategies, policy routes and
+ * interfaces (they differ only in their item type and key). */
+struct sp_mib_coll {
+	void **base;
+	size_t *n;
+	size_t size;
+};
+
+static struct sp_mib_coll sp_coll_cfg(struct sp_config *c, int table)
+{
+	if (table == SP_TBL_STRATEGY)
+		return (struct sp_mib_coll){ (void **)&c->strategies, &c->n_strategies, sizeof(struct sp_strategy) };
+	if (table == SP_TBL_POLICY_ROUTE)
+		return (struct sp_mib_coll){ (void **)&c->policy_routes, &c->n_policy_routes,
+					     sizeof(struct sp_policy_route) };
+	return (struct sp_mib_coll){ (void **)&c->interfaces, &c->n_interfaces, sizeof(struct sp_interface) };
+}
+
+static struct sp_mib_coll sp_coll_pending(struct sp_mib_pending *p, int table)
+{
+	if (table == SP_TBL_STRATEGY)
+		return (struct sp_mib_coll){ (void **)&p->strategies, &p->n_strategies, sizeof(struct sp_strategy) };
+	if (table == SP_TBL_POLICY_ROUTE)
+		return (struct sp_mib_coll){ (void **)&p->policy_routes, &p->n_policy_routes,
+					     sizeof(struct sp_policy_route) };
+	return (struct sp_mib_coll){ (void **)&p->interfaces, &p->n_interfaces, sizeof(struct sp_interface) };
+}
+
+/* Every item starts with its name; strategies and policy routes are then
+ * keyed by seq as well. */
+static uint32_t sp_item_seq(int table, const void *item)
+{
+	if (table == SP_TBL_STRATEGY)
+		return ((const struct sp_strategy *)item)->seq;
+	if (table == SP_TBL_POLICY_ROUTE)
+		return ((const struct sp_policy_route *)item)->seq;
+	return 0;
+}
+
+static void *sp_coll_find(struct sp_mib_coll c, int table, const struct sp_mib_index *k)
+{
+	for (size_t i = 0; i < *c.n; i++) {
+		char *item = (char *)*c.base + i * c.size;
+
+		if (strcmp(item, k->name) == 0 && sp_item_seq(table, item) == k->seq)
+			return item;
+	}
+	return NULL;
+}
+
+static void sp_coll_remove(struct sp_mib_coll c, int table, const struct sp_mib_index *k)
+{
+	char *item = sp_coll_find(c, table, k);
+	char *base = *c.base;
+
+	if (!item)
+		return;
+	memmove(item, item + c.size, (size_t)(base + *c.n * c.size - (item + c.size)));
+	(*c.n)--;
+}
+
+static int sp_coll_append(struct sp_mib_coll c, const void *item)
+{
+	char *grown = realloc(*c.base, (*c.n + 1) * c.size);
+
+	if (!grown)
+		return -1;
+	memcpy(grown + *c.n * c.size, item, c.size);
+	*c.base = grown;
+	(*c.n)++;
+	return 0;
+}
+
+/* A sequence number is unique across names, active or not. */
+static const char *sp_seq_taken(struct sp_mib_build *b, int table, const struct sp_mib_index *k)
+{
+	struct sp_mib_coll cols[2] = { sp_coll_cfg(b->cand, table), sp_coll_pending(b->pending, table) };
+
+	for (int j = 0; j < 2; j++)
+		for (size_t i = 0; i < *cols[j].n; i++) {
+			const char *item = (const char *)*cols[j].base + i * cols[j].size;
+
+			if (sp_item_seq(table, item) == k->seq && strcmp(item, k->name) != 0)
+				return item;
+		}
+	return NULL;
+}
+
+static int sp_build_row(struct sp_mib_build *b, const struct sp_mib_group *g)
+{
+	struct sp_mib_coll cfg = sp_coll_cfg(b->cand, g->table);
+	struct sp_mib_coll pend = sp_coll_pending(b->pending, g->table);
+	void *active = sp_coll_find(cfg, g->table, &g->index);
+	void *waiting = active ? NULL : sp_coll_find(pend, g->table, &g->index);
+	int old = active ? RS_ACTIVE : waiting ? RS_NOTINSERVICE : RS_NONEXISTENT;
+	size_t fb = g->rs_vb != SP_NO_VB ? g->rs_vb : g->first;
+	size_t blame[SP_ST_NCOLS];
+	union {
+		struct sp_strategy st;
+		struct sp_policy_route pr;
+		struct sp_interface itf;
+	} w;
+	struct sp_mib_st_raw st_raw;
+	struct sp_mib_pr_raw pr_raw;
+	const char *taken;
+	bool to_active;
+	int rc;
+
+	if (g->rs_vb != SP_NO_VB) {
+		rc = check_rowstatus_transition(old, (int)g->rs);
+		if (rc != SNMP_ERR_NOERROR)
+			return sp_fail(b, g->rs_vb, rc, "%s: RowStatus transition not allowed", g->index.name);
+	} else if (old == RS_NONEXISTENT) {
+		return sp_fail(b, g->first, SNMP_ERR_INCONSISTENTNAME,
+			       "%s: no such row (create it with its RowStatus)", g->index.name);
+	}
+	if (g->rs == RS_DESTROY) {
+		sp_coll_remove(cfg, g->table, &g->index);
+		sp_coll_remove(pend, g->table, &g->index);
+		return SNMP_ERR_NOERROR;
+	}
+
+	memset(&w, 0, sizeof(w));
+	if (active || waiting)
+		memcpy(&w, active ? active : waiting, cfg.size);
+	else
+		snprintf(w.st.name, sizeof(w.st.name), "%s", g->index.name); /* every item starts with its name */
+	if (g->table == SP_TBL_STRATEGY) {
+		w.st.seq = g->index.seq;
+		if (old == RS_NONEXISTENT)
+			w.st.server_port = SP_DEFAULT_SIP_PORT;
+		sp_st_to_raw(&w.st, &st_raw);
+	} else if (g->table == SP_TBL_POLICY_ROUTE) {
+		w.pr.seq = g->index.seq;
+		sp_pr_to_raw(&w.pr, &pr_raw);
+	}
+	for (size_t i = 0; i < SP_ST_NCOLS; i++)
+		blame[i] = SP_NO_VB;
+	for (size_t i = g->first; i < b->n; i++) {
+		const struct sp_mib_obj *o;
+
+		if (!sp_group_has(b, g, i, &o))
+			continue;
+		blame[o->id] = i;
+		if (g->table == SP_TBL_STRATEGY)
+			sp_st_apply(&st_raw, o->id, b->vbs[i]);
+		else if (g->table == SP_TBL_POLICY_ROUTE)
+			sp_pr_apply(&pr_raw, o->id, b->vbs[i]);
+		else if (o->id == SP_IF_VPN)
+			w.itf.vpn_id = (uint32_t)sp_vb_uns(b->vbs[i]);
+		else if (o->id == SP_IF_SIDE)
+			w.itf.side = sp_vb_int(b->vbs[i]) == SP_SIDE_V_TERMINAL ? SP_SIDE_TERMINAL :
+				     sp_vb_int(b->vbs[i]) == SP_SIDE_V_SERVER ? SP_SIDE_SERVER : SP_SIDE_NONE;
+	}
+	if (g->table == SP_TBL_STRATEGY)
+		rc = sp_st_from_raw(b, &st_raw, blame, fb, &w.st);
+	else if (g->table == SP_TBL_POLICY_ROUTE)
+		rc = sp_pr_from_raw(b, &pr_raw, blame, fb, &w.pr);
+	else
+		rc = SNMP_ERR_NOERROR;
+	if (rc != SNMP_ERR_NOERROR)
+		return rc;
+
+	to_active = g->rs_vb == SP_NO_VB ? old == RS_ACTIVE : g->rs == RS_ACTIVE || g->rs == RS_CREATEANDGO;
+	if (g->table != SP_TBL_INTERFACE && (taken = sp_seq_taken(b, g->table, &g->index)))
+		return sp_fail(b, fb, SNMP_ERR_INCONSISTENTVALUE,
+			       "the sequence number is already used by %s", taken);
+	if (to_active && g->table == SP_TBL_STRATEGY && w.st.action == SP_ACTION_PROXY &&
+	    !sp_addr_is_set(&w.st.server))
+		return sp_fail(b, SP_BLAME(blame, fb, SP_ST_ACTION, SP_ST_SERVER_ADDR, SP_ST_SERVER_TYPE),
+			       SNMP_ERR_INCONSISTENTVALUE, "action proxy needs a server%s", NULL);
+	sp_coll_remove(cfg, g->table, &g->index);
+	sp_coll_remove(pend, g->table, &g->index);
+	if (!to_active) {
+		if (sp_coll_append(pend, &w) < 0)
+			return sp_fail(b, fb, SNMP_ERR_RESOURCEUNAVAILABLE, "Out of memory%s", NULL);
+		return SNMP_ERR_NOERROR;
+	}
+	/* into the candidate through the model's own constructors, which keep
+	 * the collections sorted and check the keys as the CLI does */
+	if (g->table == SP_TBL_STRATEGY) {
+		struct sp_strategy *s = sp_config_strategy_create(b->cand, w.st.name, w.st.seq, b->e);
+
+		if (!s)
+			return sp_fail(b, fb, SNMP_ERR_INCONSISTENTVALUE, "%s", b->e->msg);
+		*s = w.st;
+	} else if (g->table == SP_TBL_POLICY_ROUTE) {
+		struct sp_policy_route *p = sp_config_policy_route_create(b->cand, w.pr.name, w.pr.seq, b->e);
+
+		if (!p)
+			return sp_fail(b, fb, SNMP_ERR_INCONSISTENTVALUE, "%s", b->e->msg);
+		*p = w.pr;
+	} else {
+		struct sp_interface *itf = sp_config_interface_get(b->cand, w.itf.name, b->e);
+
+		if (!itf)
+			return sp_fail(b, fb, SNMP_ERR_INCONSISTENTVALUE, "%s", b->e->msg);
+		*itf = w.itf;
+	}
+	return SNMP_ERR_NOERROR;
+}
+
+static int sp_build_listen_port(struct sp_mib_build *b, const struct sp_mib_group *g)
+{
+	struct sp_sp_settings *sp = &b->cand->sp;
+	uint16_t port = (uint16_t)g->index.seq;
+	unsigned at = sp->n_listen_ports;
+	int rc;
+
+	for (unsigned i = 0; i < sp->n_listen_ports; i++)
+		if (sp->listen_ports[i] == port)
+			at = i;
+	rc = check_rowstatus_transition(at < sp->n_listen_ports ? RS_ACTIVE : RS_NONEXISTENT, (int)g->rs);
+	if (rc != SNMP_ERR_NOERROR)
+		return sp_fail(b, g->rs_vb, rc, "listen-port: RowStatus transition not allowed%s", NULL);
+	if (g->rs == RS_CREATEANDGO) {
+		if (sp->n_listen_ports == SP_LISTEN_PORTS_MAX)
+			return sp_fail(b, g->rs_vb, SNMP_ERR_INCONSISTENTVALUE,
+				       "listen-port: at most 8 ports%s", NULL);
+		sp->listen_ports[sp->n_listen_ports++] = port;
+		b->cand->sp_enabled = true;
+	} else if (g->rs == RS_DESTROY && at < sp->n_listen_ports) {
+		if (sp->n_listen_ports == 1)
+			return sp_fail(b, g->rs_vb, SNMP_ERR_INCONSISTENTVALUE,
+				       "listen-port: the last port cannot be removed%s", NULL);
+		memmove(&sp->listen_ports[at], &sp->listen_ports[at + 1],
+			(sp->n_listen_ports - at - 1) * sizeof(sp->listen_ports[0]));
+		sp->n_listen_ports--;
+		b->cand->sp_enabled = true;
+	}
+	return SNMP_ERR_NOERROR;
+}
+
+/* Groups the table varbinds by row; destroys go first so that a PDU may
+ * remove a row and give its sequence number to another. */
+static int sp_build_tables(struct sp_mib_build *b)
+{
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < b->n; i++) {
+			const netsnmp_variable_list *vb = b->vbs[i];
+			struct sp_mib_group g = { .first = i, .rs_vb = SP_NO_VB, .rs = 0 };
+			const struct sp_mib_obj *o = sp_mib_lookup(vb->name, vb->name_length, &g.idx_len);
+			size_t plen = g.idx_len;
+			bool seen = false;
+			int rc;
+
+			if (!o || o->table == SP_TBL_NONE)
+				continue;
+			g.table = o->table;
+			g.idx_len = vb->name_length - plen;
+			memcpy(g.idx, vb->name + plen, g.idx_len * sizeof(oid));
+			sp_mib_parse_index(g.table, g.idx, g.idx_len, &g.index);
+			for (size_t j = 0; j < b->n; j++) {
+				const struct sp_mib_obj *oj;
+
+				if (!sp_group_has(b, &g, j, &oj))
+					continue;
+				if (j < i) {
+					seen = true; /* handled with its first varbind */
+					break;
+				}
+				if (sp_is_rowstatus(oj)) {
+					g.rs_vb = j;
+					g.rs = sp_vb_int(b->vbs[j]);
+				}
+			}
+			if (seen || (pass == 0) != (g.rs == RS_DESTROY))
+				continue;
+			if (g.table == SP_TBL_LISTEN_PORT)
+				rc = sp_build_listen_port(b, &g);
+			else
+				rc = sp_build_row(b, &g);
+			if (rc != SNMP_ERR_NOERROR)
+				return rc;
+		}
+	}
+	return SNMP_ERR_NOERROR;
+}
+
+static int sp_pending_dup(const struct sp_mib_pending *src, struct sp_mib_pending *dst)
+{
+	memset(dst, 0, sizeof(*dst));
+	if ((src->n_strategies &&
+	     !(dst->strategies = malloc(src->n_strategies * sizeof(*dst->strategies)))) ||
+	    (src->n_policy_routes &&
+	     !(dst->policy_routes = malloc(src->n_policy_routes * sizeof(*dst->policy_routes)))) ||
+	    (src->n_interfaces && !(dst->interfaces = malloc(src->n_interfaces * sizeof(*dst->interfaces))))) {
+		sp_mib_pending_free(dst);
+		return -1;
+	}
+	if (src->n_strategies)
+		memcpy(dst->strategies, src->strategies, src->n_strategies * sizeof(*dst->strategies));
+	if (src->n_policy_routes)
+		memcpy(dst->policy_routes, src->policy_routes,
+		       src->n_policy_routes * sizeof(*dst->policy_routes));
+	if (src->n_interfaces)
+		memcpy(dst->interfaces, src->interfaces, src->n_interfaces * sizeof(*dst->interfaces));
+	dst->n_strategies = src->n_strategies;
+	dst->n_policy_routes = src->n_policy_routes;
+	dst->n_interfaces = src->n_interfaces;
+	return 0;
+}
+
+/* Pending rows whose index the running configuration now holds (made
+ * meanwhile through the CLI) are dropped: the configuration wins. */
+void sp_mib_pending_prune(struct sp_agent_mib *m)
+{
+	struct sp_config *c = (struct sp_config *)sp_config_store_current(m->store);
+	static const int tables[] = { SP_TBL_STRATEGY, SP_TBL_POLICY_ROUTE, SP_TBL_INTERFACE };
+
+	for (size_t t = 0; t < 3; t++) {
+		struct sp_mib_coll pend = sp_coll_pending(&m->pending, tables[t]);
+		struct sp_mib_coll cfg = sp_coll_cfg(c, tables[t]);
+
+		for (size_t i = *pend.n; i-- > 0;) {
+			const char *item = (const char *)*pend.base + i * pend.size;
+			struct sp_mib_index k = { .seq = sp_item_seq(tables[t], item) };
+
+			snprintf(k.name, sizeof(k.name), "%s", item);
+			if (sp_coll_find(cfg, tables[t], &k)) {
+				sp_coll_remove(pend, tables[t], &k);
+				m->pending_version++;
+			}
+		}
+	}
+}
+
+static void sp_txn_free(struct sp_mib_txn *t)
+{
+	if (!t)
+		return;
+	sp_config_free(t->cand);
+	sp_config_free(t->undo_cfg);
+	sp_mib_pending_free(&t->pending);
+	sp_mib_pending_free(&t->undo_pending);
+	free(t);
+}
+
+/* Builds t->cand and t->pending from the running configuration. */
+static int sp_prepare(struct sp_agent_mib *m, struct sp_mib_txn *t, netsnmp_variable_list *const *vbs,
+		      size_t n, size_t *bad, struct sp_error *e)
+{
+	struct sp_mib_build b = { .m = m, .vbs = vbs, .n = n, .bad = n ? n - 1 : 0, .e = e };
+	int rc;
+
+	sp_config_free(t->cand);
+	sp_mib_pending_free(&t->pending);
+	sp_mib_pending_prune(m);
+	t->cand = sp_config_dup(sp_config_store_current(m->store));
+	if (!t->cand || sp_pending_dup(&m->pending, &t->pending) < 0) {
+		*bad = b.bad;
+		sp_error_set(e, "Out of memory");
+		return SNMP_ERR_RESOURCEUNAVAILABLE;
+	}
+	b.cand = t->cand;
+	b.pending = &t->pending;
+	rc = sp_build_scalars(&b);
+	if (rc == SNMP_ERR_NOERROR)
+		rc = sp_build_tables(&b);
+	if (rc == SNMP_ERR_NOERROR && sp_config_validate(t->cand, e) < 0)
+		rc = SNMP_ERR_INCONSISTENTVALUE; /* blamed on the last varbind */
+	*bad = b.bad;
+	t->switchover = b.switchover;
+	t->generation = sp_config_store_generation(m->store);
+	return rc;
+}
+
+int sp_agent_mib_set_prepare(struct sp_agent_mib *m, netsnmp_variable_list *const *vbs, size_t n,
+			     size_t *bad, struct sp_error *e)
+{
+	sp_agent_mib_set_finish(m);
+	m->txn = calloc(1, sizeof(*m->txn));
+	*bad = 0;
+	if (!m->txn) {
+		sp_error_set(e, "Out of memory");
+		return SNMP_ERR_RESOURCEUNAVAILABLE;
+	}
+	return sp_prepare(m, m->txn, vbs, n, bad, e);
+}
+
+int sp_agent_mib_set_commit(struct sp_agent_mib *m, netsnmp_variable_list *const *vbs, size_t n,
+			    struct sp_error *e)
+{
+	struct sp_mib_txn *t = m->txn;
+	struct sp_config *cand;
+	size_t bad;
+
+	if (!t || t->committed)
+		return t ? SNMP_ERR_NOERROR : SNMP_ERR_COMMITFAILED;
+	/* the CLI may have committed since RESERVE2: build on what runs now */
+	if (t->generation != sp_config_store_generation(m->store) &&
+	    sp_prepare(m, t, vbs, n, &bad, e) != SNMP_ERR_NOERROR)
+		return SNMP_ERR_COMMITFAILED;
+	t->undo_cfg = sp_config_dup(sp_config_store_current(m->store));
+	if (!t->undo_cfg || sp_pending_dup(&m->pending, &t->undo_pending) < 0) {
+		sp_error_set(e, "Out of memory");
+		return SNMP_ERR_COMMITFAILED;
+	}
+	cand = t->cand;
+	t->cand = NULL;
+	if (sp_config_store_commit(m->store, cand, NULL, e) < 0)
+		return SNMP_ERR_COMMITFAILED;
+	sp_mib_pending_free(&m->pending);
+	m->pending = t->pending;
+	memset(&t->pending, 0, sizeof(t->pending));
+	m->pending_version++;
+	t->committed = true;
+	if (t->switchover && m->hooks.switchover(m->hooks_arg, e) < 0) {
+		struct sp_error ignored;
+
+		return sp_agent_mib_set_undo(m, &ignored) == SNMP_ERR_NOERROR ? SNMP_ERR_COMMITFAILED
+									      : SNMP_ERR_UNDOFAILED;
+	}
+	return SNMP_ERR_NOERROR;
+}
+
+int sp_agent_mib_set_undo(struct sp_agent_mib *m, struct sp_error *e)
+{
+	struct sp_mib_txn *t = m->txn;
+	struct sp_config *back;
+
+	if (!t || !t->committed)
+		return SNMP_ERR_NOERROR;
+	back = t->undo_cfg;
+	t->undo_cfg = NULL;
+	t->committed = false;
+	sp_mib_pending_free(&m->pending);
+	m->pending = t->undo_pending;
+	memset(&t->undo_pending, 0, sizeof(t->undo_pending));
+	m->pending_version++;
+	if (sp_config_store_commit(m->store, back, NULL, e) < 0)
+		return SNMP_ERR_UNDOFAILED;
+	return SNMP_ERR_NOERROR;
+}
+
+void sp_agent_mib_set_finish(struct sp_agent_mib *m)
+{
+	sp_txn_free(m->txn);
+	m->txn = NULL;
+}

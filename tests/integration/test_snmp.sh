@@ -1,0 +1,200 @@
+#!/bin/bash
+# SIGPROXY-MIB end to end: a real snmpd as AgentX master in a namespace made
+# here, sigproxyd as its subagent; reads, walks, SETs with RowStatus, bad
+# SETs refused with the right error and nothing changed, v2c writes
+# refused, a trap on a role change, and an snmpd restart.
+. "$(dirname "$0")/lib.sh"
+sp_require_root
+for tool in snmpd snmptrapd snmpget snmpset snmpwalk snmpbulkwalk; do
+	command -v $tool >/dev/null || { echo "# SKIP: $tool not installed (apt-get install snmp snmpd)"; echo "0 passed, 0 failed, 1 skipped"; exit 0; }
+done
+
+NS=$(sp_netns snmp) || { sp_fail "create namespace"; sp_done; exit 1; }
+IETF=$(ls -d /usr/lib/erlang/lib/snmp-*/mibs 2>/dev/null | head -1)
+export MIBDIRS="$SP_TOP/mib:/usr/share/snmp/mibs${IETF:+:$IETF}"
+export MIBS=SIGPROXY-MIB
+export SNMPCONFPATH=$SP_TMP # keep ~/.snmp and /etc/snmp out
+AX=$SP_TMP/agentx.sock
+
+# ---- snmpd (master), snmptrapd ----
+cat >"$SP_TMP/snmpd.conf" <<EOF
+master agentx
+agentXSocket $AX
+agentaddress udp:127.0.0.1:161
+rocommunity public 127.0.0.1
+createUser admin SHA authpass123 AES privpass123
+rwuser admin priv
+trap2sink 127.0.0.1:1162 public
+EOF
+cat >"$SP_TMP/snmptrapd.conf" <<EOF
+disableAuthorization yes
+EOF
+start_snmpd() {
+	ip netns exec "$NS" snmpd -f -C -c "$SP_TMP/snmpd.conf" -Lf "$SP_TMP/snmpd.log" \
+		-p "$SP_TMP/snmpd.pid" &
+	SNMPD_PID=$!
+	SP_PIDS+=("$SNMPD_PID")
+	sp_wait_for "snmpd socket" 10 test -S "$AX"
+}
+start_snmpd || { sp_fail "snmpd starts"; cat "$SP_TMP/snmpd.log"; sp_done; exit 1; }
+ip netns exec "$NS" snmptrapd -f -C -c "$SP_TMP/snmptrapd.conf" -Lf "$SP_TMP/traps.log" \
+	-p "$SP_TMP/snmptrapd.pid" udp:127.0.0.1:1162 &
+SP_PIDS+=("$!")
+
+sp_daemon_start "$NS" d1 --cli-listen none --agentx "$AX" ||
+	{ sp_fail "daemon starts"; cat "$SP_TMP/d1/log"; sp_done; exit 1; }
+sp_pass "sigproxyd starts as a subagent"
+
+V3=(-v3 -l authPriv -u admin -a SHA -A authpass123 -x AES -X privpass123 -t 2 -r 1)
+V2=(-v2c -c public -t 2 -r 1 127.0.0.1)
+sget() { ip netns exec "$NS" snmpget -OqvU "${V3[@]}" 127.0.0.1 "$@" 2>&1; }
+# answers: the subagent is registered (snmpget exits 0 on noSuchObject too)
+answers() { sget sigproxyHostname.0 | grep -qv 'No Such'; }
+sset() { ip netns exec "$NS" snmpset "${V3[@]}" 127.0.0.1 "$@"; }
+run() { sp_cli d1 -c "show running-config"; }
+
+sp_wait_for "subagent registered" 10 answers ||
+	{ sp_fail "subagent answers"; cat "$SP_TMP/d1/log"; sp_done; exit 1; }
+
+# ---- reads ----
+check_eq "get a scalar (hostname)" sigproxy "$(sget sigproxyHostname.0)"
+check_eq "get with v2c read-only community" forward "$(ip netns exec "$NS" snmpget -Oqv "${V2[@]}" sigproxyDefaultAction.0)"
+check_eq "numeric OID get" 20000 "$(ip netns exec "$NS" snmpget -Oqv "${V2[@]}" .1.3.6.1.4.1.8072.9999.9999.5060.1.1.11.0)"
+out=$(ip netns exec "$NS" snmpgetnext "${V2[@]}" sigproxyConfig 2>&1)
+check_match "getnext of the group gives its first object" 'sigproxyHostname\.0 = STRING: sigproxy' "$out"
+out=$(ip netns exec "$NS" snmpwalk "${V2[@]}" sigproxyMIB 2>&1)
+check_match "walk shows the default listen port row" 'sigproxyListenPortRowStatus\.5060 = INTEGER: active' "$out"
+check_match "walk shows statistics (0 until the engine)" 'sigproxyStatsReceived\.0 = Counter64: 0' "$out"
+check_match "walk reaches the end of the module" 'sigproxyLastKernelErrorTime\.0' "$out"
+check_no_match "walk has no errors" 'No Such|^Error|not increasing' "$out"
+check_eq "bulkwalk sees what walk sees" "$out" "$(ip netns exec "$NS" snmpbulkwalk "${V2[@]}" sigproxyMIB 2>&1)"
+check_match "a missing row is noSuchInstance" 'No Such Instance' \
+	"$(ip netns exec "$NS" snmpget "${V2[@]}" 'sigproxyStrategyAction."none".1' 2>&1)"
+
+# ---- createAndGo with every needed column in one PDU ----
+check "createAndGo a strategy" sset 'sigproxyStrategyRowStatus."voip".10' i 4 \
+	'sigproxyStrategySrcAddrType."voip".10' i 1 'sigproxyStrategySrcAddr."voip".10' x 0A010000 \
+	'sigproxyStrategySrcPrefixLen."voip".10' u 24 \
+	'sigproxyStrategyServerAddrType."voip".10' i 1 'sigproxyStrategyServerAddr."voip".10' x C000020A \
+	'sigproxyStrategyServerPort."voip".10' u 5070 'sigproxyStrategyAction."voip".10' i 1
+out=$(run)
+check_match "createAndGo shows in running-config" 'proxy-strategy voip seq 10' "$out"
+check_match "... with its match" ' match source 10.1.0.0/24' "$out"
+check_match "... its server" ' server 192.0.2.10 port 5070' "$out"
+check_match "... and its action" ' action proxy' "$out"
+check_eq "the row reads active" active "$(sget 'sigproxyStrategyRowStatus."voip".10')"
+check_eq "the row reads installed" installed "$(sget 'sigproxyStrategyInstallState."voip".10')"
+
+# ---- createAndWait, then active ----
+check "createAndWait a strategy" sset 'sigproxyStrategyRowStatus."late".20' i 5 'sigproxyStrategyVlan."late".20' u 42
+check_eq "it reads notInService" notInService "$(sget 'sigproxyStrategyRowStatus."late".20')"
+check_no_match "... and is not in running-config" 'proxy-strategy late' "$(run)"
+check "a column of the waiting row" sset 'sigproxyStrategyAction."late".20' i 3
+check "set it active" sset 'sigproxyStrategyRowStatus."late".20' i 1
+out=$(run)
+check_match "the activated row is in running-config" 'proxy-strategy late seq 20' "$out"
+check_match "... with the columns set while waiting" ' match vlan 42' "$out"
+
+# ---- change a column, then destroy ----
+check "change a column of an active row" sset 'sigproxyStrategyVlan."late".20' u 100
+check_match "the change is in running-config" ' match vlan 100' "$(run)"
+check "destroy a row" sset 'sigproxyStrategyRowStatus."late".20' i 6
+check_no_match "the destroyed row left running-config" 'proxy-strategy late' "$(run)"
+
+# ---- scalars, policy routes, interfaces, listen ports, redundancy ----
+check "set scalars in one PDU" sset sigproxyServerSideAddrType.0 i 1 sigproxyServerSideAddr.0 x C0000201 \
+	sigproxyMediaPortLow.0 u 30000 sigproxyMediaPortHigh.0 u 30999 sigproxySessionLimit.0 u 500
+out=$(run)
+check_match "server-side-address in running-config" ' server-side-address 192.0.2.1' "$out"
+check_match "media-port-range in running-config" ' media-port-range 30000 30999' "$out"
+check "create a policy route" sset 'sigproxyPolicyRouteRowStatus."pbr1".5' i 4 \
+	'sigproxyPolicyRouteDstAddrType."pbr1".5' i 1 'sigproxyPolicyRouteDstAddr."pbr1".5' x C6336401 \
+	'sigproxyPolicyRouteDstPrefixLen."pbr1".5' u 32 'sigproxyPolicyRouteTableId."pbr1".5' u 100
+check_match "policy route in running-config" 'policy-route pbr1 seq 5' "$(run)"
+check "create an interface" sset 'sigproxyInterfaceRowStatus."eth1"' i 4 'sigproxyInterfaceSide."eth1"' i 2 \
+	'sigproxyInterfaceVpnId."eth1"' u 7
+check_match "interface in running-config" 'interface eth1' "$(run)"
+check "add a listen port" sset sigproxyListenPortRowStatus.5080 i 4
+check_match "listen-port in running-config" ' listen-port 5060 5080' "$(run)"
+
+# ---- CLI change visible at once ----
+sp_cli d1 -c "configure terminal" -c "hostname edge7" >/dev/null
+check_eq "a CLI change is visible in SNMP at once" edge7 "$(sget sigproxyHostname.0)"
+
+# ---- bad SETs: the expected error, nothing changed ----
+BASE=$(run)
+bad() { # bad DESC REASON VARBINDS...
+	local desc=$1 reason=$2; shift 2
+	# -Ir: no client-side checks, so the agent is the one that refuses
+	local o; o=$(ip netns exec "$NS" snmpset -Ir "${V3[@]}" 127.0.0.1 "$@" 2>&1); local rc=$?
+	if [ $rc -ne 0 ] && printf '%s' "$o" | grep -q "Reason: $reason" && [ "$(run)" == "$BASE" ]; then
+		sp_pass "bad SET refused ($reason): $desc"
+	else
+		sp_fail "bad SET refused ($reason): $desc"; printf '%s\n' "$o" | sed 's/^/#   /' | head -5
+	fi
+}
+bad "wrong type" wrongType 'sigproxyStrategyVlan."voip".10' i 5
+bad "VLAN out of range" wrongValue 'sigproxyStrategyVlan."voip".10' u 4095
+bad "MPLS reserved label" wrongValue 'sigproxyStrategyMplsLabel."voip".10' u 15
+bad "port out of range" wrongValue 'sigproxyStrategyServerPort."voip".10' u 70000
+bad "address of a bad length" wrongLength 'sigproxyStrategyServerAddr."voip".10' x C00002
+bad "address type and length disagree" inconsistentValue 'sigproxyStrategyServerAddrType."voip".10' i 2
+bad "name too long" noCreation 'sigproxyStrategyRowStatus."abcdefghijabcdefghijabcdefghijabc".30' i 4
+bad "bad character in a name" noCreation 'sigproxyStrategyRowStatus."a b".30' i 4
+bad "duplicate sequence number" inconsistentValue 'sigproxyStrategyRowStatus."other".10' i 4
+bad "action proxy without a server" inconsistentValue 'sigproxyStrategyRowStatus."nosrv".30' i 4 \
+	'sigproxyStrategyAction."nosrv".30' i 1
+bad "removing the server of a proxy strategy" inconsistentValue 'sigproxyStrategyServerAddrType."voip".10' i 0 \
+	'sigproxyStrategyServerAddr."voip".10' x ""
+bad "next-hop and table together" inconsistentValue 'sigproxyPolicyRouteNextHopType."pbr1".5' i 1 \
+	'sigproxyPolicyRouteNextHop."pbr1".5' x C0000202
+bad "kernel table 254" wrongValue 'sigproxyPolicyRouteTableId."pbr1".5' u 254
+bad "createAndGo of an existing row" inconsistentValue 'sigproxyStrategyRowStatus."voip".10' i 4
+bad "active on a missing row" inconsistentValue 'sigproxyStrategyRowStatus."ghost".40' i 1
+bad "notReady is not settable" wrongValue 'sigproxyStrategyRowStatus."voip".10' i 3
+bad "column of a missing row" inconsistentName 'sigproxyStrategyVlan."ghost".40' u 5
+bad "read-only object" notWritable 'sigproxyStrategyInstallState."voip".10' i 1
+bad "odd media port" wrongValue sigproxyMediaPortLow.0 u 30001
+bad "media range upside down" inconsistentValue sigproxyMediaPortLow.0 u 40000
+bad "hostname with a bad character" wrongValue sigproxyHostname.0 s "bad_name"
+bad "interface name with a slash" noCreation 'sigproxyInterfaceRowStatus."a/b"' i 4
+bad "createAndWait on a listen port" wrongValue sigproxyListenPortRowStatus.6000 i 5
+bad "default gateway without an address" inconsistentValue sigproxyReturnPath.0 i 2
+bad "switchover without redundancy" inconsistentValue sigproxyRedundancySwitchover.0 i 2
+bad "multi-varbind SET whose last varbind is bad" wrongValue \
+	sigproxySessionLimit.0 u 77 'sigproxyStrategyVlan."voip".10' u 9 'sigproxyStrategyVlan."voip".10' u 5000
+bad "multi-varbind SET failing the whole-PDU check" inconsistentValue \
+	sigproxySessionLimit.0 u 77 'sigproxyStrategyRowStatus."good".50' i 4 \
+	'sigproxyStrategyRowStatus."dup".10' i 4
+check_eq "session limit unchanged by the refused PDUs" 500 "$(sget sigproxySessionLimit.0)"
+
+# ---- v2c community is read-only ----
+out=$(ip netns exec "$NS" snmpset "${V2[@]}" sigproxySessionLimit.0 u 9 2>&1)
+check_match "a v2c write is refused" 'noAccess|authorizationError|notWritable' "$out"
+check_eq "... and changes nothing" "$BASE" "$(run)"
+
+# ---- trap on a role change ----
+check "role change by SNMP" sset sigproxyRedundancyConfiguredRole.0 i 2
+check_match "role standby in running-config" ' role standby' "$(run)"
+sp_wait_for "role-change trap" 10 grep -q 'sigproxyRoleChange' "$SP_TMP/traps.log" ||
+	grep -q '8072.9999.9999.5060.0.1' "$SP_TMP/traps.log"
+check_match "snmptrapd received sigproxyRoleChange" 'sigproxyRoleChange|5060\.0\.1' "$(cat "$SP_TMP/traps.log")"
+check_match "... with the new role" 'sigproxyRedundancyRole.0 = INTEGER: standby|5060\.1\.8\.2\.0 = INTEGER: 2' "$(cat "$SP_TMP/traps.log")"
+sp_cli d1 -c "configure terminal" -c "redundancy" -c "role active" >/dev/null
+sp_wait_for "second trap (CLI change)" 10 sh -c "grep -cE 'sigproxyRoleChange|5060\.0\.1' '$SP_TMP/traps.log' | grep -qx 2"
+check_eq "a CLI role change sends a trap too" 2 "$(grep -cE 'sigproxyRoleChange|5060\.0\.1' "$SP_TMP/traps.log")"
+
+# ---- snmpd restart ----
+kill -TERM "$SNMPD_PID"; wait "$SNMPD_PID" 2>/dev/null
+start_snmpd || sp_fail "snmpd restarts"
+if sp_wait_for "subagent back after an snmpd restart" 15 answers; then
+	sp_pass "the subagent answers again after an snmpd restart"
+else
+	sp_fail "the subagent answers again after an snmpd restart"; tail -5 "$SP_TMP/d1/log"
+fi
+check_eq "... with the current configuration" edge7 "$(sget sigproxyHostname.0)"
+check "... and accepts SETs" sset sigproxySessionLimit.0 u 600
+check_match "... that reach running-config" ' session-limit 600' "$(run)"
+
+check "daemon stops cleanly" sp_daemon_stop "$SP_DAEMON_PID"
+sp_done

@@ -1,0 +1,236 @@
+/* The SIGPROXY-MIB core without an agent: GET/GETNEXT over a configuration
+ * store, and the SET phases (per-varbind checks, whole-PDU candidate,
+ * commit, undo) including RowStatus and rows kept notInService. */
+#include "config.h"
+#include "sp_agent_mib.h"
+
+#include <criterion/criterion.h>
+#include <string.h>
+
+#define BASE SP_MIB_BASE, 1
+
+static const oid hostname_oid[] = { BASE, 1, 1, 0 };
+static const oid session_limit_oid[] = { BASE, 1, 13, 0 };
+static const oid role_oid[] = { BASE, 8, 3, 0 };
+
+/* sigproxyStrategy<col>."voip".10 */
+static size_t st_oid(oid *o, oid col, const char *name, oid seq)
+{
+	static const oid prefix[] = { BASE, 2, 1 };
+	size_t n = OID_LENGTH(prefix), len = strlen(name);
+
+	memcpy(o, prefix, sizeof(prefix));
+	o[n++] = col;
+	o[n++] = len;
+	for (size_t i = 0; i < len; i++)
+		o[n++] = (unsigned char)name[i];
+	o[n++] = seq;
+	return n;
+}
+
+struct pdu {
+	netsnmp_variable_list *list;
+	netsnmp_variable_list *vbs[16];
+	size_t n;
+};
+
+static void add(struct pdu *p, const oid *name, size_t len, u_char type, const void *val, size_t vlen)
+{
+	netsnmp_variable_list *vb = snmp_varlist_add_variable(&p->list, name, len, type, val, vlen);
+
+	cr_assert_not_null(vb);
+	p->vbs[p->n++] = vb;
+}
+
+static void add_int(struct pdu *p, const oid *name, size_t len, long v)
+{
+	add(p, name, len, ASN_INTEGER, &v, sizeof(v));
+}
+
+static void add_uns(struct pdu *p, const oid *name, size_t len, u_long v)
+{
+	add(p, name, len, ASN_UNSIGNED, &v, sizeof(v));
+}
+
+/* Runs RESERVE1, RESERVE2, ACTION, COMMIT as the agent would; returns the
+ * first error and the index of the varbind it is blamed on. */
+static int run_set(struct sp_agent_mib *m, struct pdu *p, size_t *bad)
+{
+	struct sp_error e = { { 0 } };
+	int rc;
+
+	*bad = 0;
+	for (size_t i = 0; i < p->n; i++) {
+		rc = sp_agent_mib_set_check(m, p->vbs[i]);
+		if (rc != SNMP_ERR_NOERROR) {
+			*bad = i;
+			sp_agent_mib_set_finish(m);
+			return rc;
+		}
+	}
+	rc = sp_agent_mib_set_prepare(m, p->vbs, p->n, bad, &e);
+	if (rc == SNMP_ERR_NOERROR)
+		rc = sp_agent_mib_set_commit(m, p->vbs, p->n, &e);
+	sp_agent_mib_set_finish(m);
+	return rc;
+}
+
+static struct sp_config_store *store;
+static struct sp_agent_mib mib;
+
+static void setup(void)
+{
+	store = sp_config_store_new();
+	cr_assert_not_null(store);
+	sp_agent_mib_init(&mib, store);
+}
+
+static void teardown(void)
+{
+	sp_agent_mib_cleanup(&mib);
+	sp_config_store_free(store);
+}
+
+TestSuite(agent, .init = setup, .fini = teardown);
+
+Test(agent, get_scalar_reads_the_running_config)
+{
+	struct sp_agent_value v;
+
+	cr_assert_eq(sp_agent_mib_get(&mib, hostname_oid, OID_LENGTH(hostname_oid), &v), SNMP_ERR_NOERROR);
+	cr_assert_eq(v.type, ASN_OCTET_STR);
+	cr_assert_eq(v.len, strlen("sigproxy"));
+	cr_assert(memcmp(v.str, "sigproxy", v.len) == 0);
+}
+
+Test(agent, get_of_missing_row_is_no_such_instance)
+{
+	oid o[64];
+	size_t n = st_oid(o, 17, "none", 1);
+	struct sp_agent_value v;
+
+	cr_assert_eq(sp_agent_mib_get(&mib, o, n, &v), SNMP_NOSUCHINSTANCE);
+}
+
+Test(agent, getnext_walks_in_oid_order_and_ends)
+{
+	oid name[SP_MIB_OID_MAX], next[SP_MIB_OID_MAX];
+	size_t len = SP_MIB_OBJECTS_LEN, next_len, count = 0;
+	struct sp_agent_value v;
+	static const oid start[] = { BASE };
+
+	memcpy(name, start, sizeof(start));
+	while (sp_agent_mib_next(&mib, name, len, next, &next_len, &v)) {
+		cr_assert_lt(snmp_oid_compare(name, len, next, next_len), 0, "not increasing");
+		memcpy(name, next, next_len * sizeof(oid));
+		len = next_len;
+		cr_assert_lt(++count, 1000);
+	}
+	/* 13 config scalars + 1 listen port + 10 stats + 17 redundancy + 2 status */
+	cr_assert_eq(count, 43);
+}
+
+Test(agent, create_and_go_commits_one_strategy)
+{
+	struct pdu p = { 0 };
+	oid rs[64], act[64], type[64], addr[64];
+	size_t nrs = st_oid(rs, 24, "voip", 10), nact = st_oid(act, 17, "voip", 10);
+	size_t ntype = st_oid(type, 18, "voip", 10), naddr = st_oid(addr, 19, "voip", 10);
+	static const u_char server[4] = { 192, 0, 2, 10 };
+	const struct sp_config *c;
+	size_t bad;
+
+	add_int(&p, rs, nrs, RS_CREATEANDGO);
+	add_int(&p, type, ntype, 1);
+	add(&p, addr, naddr, ASN_OCTET_STR, server, sizeof(server));
+	add_int(&p, act, nact, 1);
+	cr_assert_eq(run_set(&mib, &p, &bad), SNMP_ERR_NOERROR);
+	c = sp_config_store_current(store);
+	cr_assert_eq(c->n_strategies, 1);
+	cr_assert_str_eq(c->strategies[0].name, "voip");
+	cr_assert_eq(c->strategies[0].action, SP_ACTION_PROXY);
+	cr_assert_eq(c->strategies[0].server_port, SP_DEFAULT_SIP_PORT);
+	snmp_free_varbind(p.list);
+}
+
+Test(agent, proxy_without_server_is_inconsistent_and_changes_nothing)
+{
+	struct pdu p = { 0 };
+	oid rs[64], act[64];
+	size_t nrs = st_oid(rs, 24, "voip", 10), nact = st_oid(act, 17, "voip", 10);
+	uint64_t gen = sp_config_store_generation(store);
+	size_t bad;
+
+	add_uns(&p, session_limit_oid, OID_LENGTH(session_limit_oid), 5);
+	add_int(&p, rs, nrs, RS_CREATEANDGO);
+	add_int(&p, act, nact, 1);
+	cr_assert_eq(run_set(&mib, &p, &bad), SNMP_ERR_INCONSISTENTVALUE);
+	cr_assert_eq(bad, 2, "blamed on the action varbind");
+	cr_assert_eq(sp_config_store_generation(store), gen);
+	cr_assert_eq(sp_config_store_current(store)->sp.session_limit, 0);
+	snmp_free_varbind(p.list);
+}
+
+Test(agent, reserve1_errors)
+{
+	struct pdu p = { 0 };
+	oid vlan[64], hits[64], rs[64];
+	size_t nvlan = st_oid(vlan, 4, "voip", 10), nhits = st_oid(hits, 21, "voip", 10);
+	size_t nrs = st_oid(rs, 24, "voip", 0);
+
+	add_int(&p, vlan, nvlan, 5);                   /* Unsigned32 given as INTEGER */
+	add_uns(&p, vlan, nvlan, 4095);                /* above 4094 */
+	add_uns(&p, hits, nhits, 1);                   /* read-only */
+	add_int(&p, rs, nrs, RS_CREATEANDGO);          /* seq 0: no such index */
+	add(&p, hostname_oid, OID_LENGTH(hostname_oid), ASN_OCTET_STR, "a_b", 3);
+	cr_assert_eq(sp_agent_mib_set_check(&mib, p.vbs[0]), SNMP_ERR_WRONGTYPE);
+	cr_assert_eq(sp_agent_mib_set_check(&mib, p.vbs[1]), SNMP_ERR_WRONGVALUE);
+	cr_assert_eq(sp_agent_mib_set_check(&mib, p.vbs[2]), SNMP_ERR_NOTWRITABLE);
+	cr_assert_eq(sp_agent_mib_set_check(&mib, p.vbs[3]), SNMP_ERR_NOCREATION);
+	cr_assert_eq(sp_agent_mib_set_check(&mib, p.vbs[4]), SNMP_ERR_WRONGVALUE);
+	snmp_free_varbind(p.list);
+}
+
+Test(agent, create_and_wait_keeps_the_row_out_of_the_config)
+{
+	struct pdu p = { 0 }, q = { 0 };
+	oid rs[64], act[64];
+	size_t nrs = st_oid(rs, 24, "w", 20), nact = st_oid(act, 17, "w", 20);
+	struct sp_agent_value v;
+	size_t bad;
+
+	add_int(&p, rs, nrs, RS_CREATEANDWAIT);
+	add_int(&p, act, nact, 3);
+	cr_assert_eq(run_set(&mib, &p, &bad), SNMP_ERR_NOERROR);
+	cr_assert_eq(sp_config_store_current(store)->n_strategies, 0);
+	cr_assert_eq(sp_agent_mib_get(&mib, rs, nrs, &v), SNMP_ERR_NOERROR);
+	cr_assert_eq(v.integer, RS_NOTINSERVICE);
+
+	add_int(&q, rs, nrs, RS_ACTIVE);
+	cr_assert_eq(run_set(&mib, &q, &bad), SNMP_ERR_NOERROR);
+	cr_assert_eq(sp_config_store_current(store)->n_strategies, 1);
+	cr_assert_eq(sp_config_store_current(store)->strategies[0].action, SP_ACTION_DROP);
+	cr_assert_eq(sp_agent_mib_get(&mib, rs, nrs, &v), SNMP_ERR_NOERROR);
+	cr_assert_eq(v.integer, RS_ACTIVE);
+	snmp_free_varbind(p.list);
+	snmp_free_varbind(q.list);
+}
+
+Test(agent, undo_puts_the_previous_config_back)
+{
+	struct pdu p = { 0 };
+	struct sp_error e = { { 0 } };
+	size_t bad;
+
+	add_int(&p, role_oid, OID_LENGTH(role_oid), 2);
+	cr_assert_eq(sp_agent_mib_set_check(&mib, p.vbs[0]), SNMP_ERR_NOERROR);
+	cr_assert_eq(sp_agent_mib_set_prepare(&mib, p.vbs, p.n, &bad, &e), SNMP_ERR_NOERROR);
+	cr_assert_eq(sp_agent_mib_set_commit(&mib, p.vbs, p.n, &e), SNMP_ERR_NOERROR);
+	cr_assert_eq(sp_config_store_current(store)->redundancy.role, SP_ROLE_STANDBY);
+	cr_assert(sp_config_store_current(store)->redundancy.configured);
+	cr_assert_eq(sp_agent_mib_set_undo(&mib, &e), SNMP_ERR_NOERROR);
+	sp_agent_mib_set_finish(&mib);
+	cr_assert_eq(sp_config_store_current(store)->redundancy.role, SP_ROLE_ACTIVE);
+	cr_assert_not(sp_config_store_current(store)->redundancy.configured);
+	snmp_free_varbind(p.list);
+}
