@@ -4,6 +4,7 @@
 #include "sp_config.h"
 #include "sp_daemon.h"
 #include "sp_addr.h"
+#include "sp_agent.h"
 #include "sp_kernel.h"
 #include "sp_log.h"
 #include "sp_proxy.h"
@@ -69,6 +70,8 @@ struct sp_engine {
 	} arp_saved[SP_NFT_MAX_IIFNAMES];
 	unsigned n_arp_saved;
 	bool media_on;
+	uint32_t session_limit;
+	bool limit_notified;
 	struct sp_bsock **bsock_by_port; /* [65536]: C:c -> socket (one C at a time) */
 	struct sp_engine_stats stats;
 	/* receive and rewrite buffers, allocated once: no per-message malloc */
@@ -247,7 +250,16 @@ static int sp_engine_track(struct sp_engine *en, struct sp_binding *b, const str
 		};
 		rc = sp_dialog_create(en->table, &p, now, &dlg);
 		if (rc == -SP_TABLE_ELIMIT) {
-			sp_warn("engine: session limit reached, INVITE %s dropped", in->call_id);
+			if (!en->limit_notified) {
+				/* once, until the table has room again */
+				sp_warn("engine: session limit %llu reached: new calls are refused",
+					(unsigned long long)sp_table_counters(en->table)->dialogs_current);
+				if (en->d->agent)
+					sp_agent_notify_session_limit_reached(
+						en->d->agent, (uint32_t)sp_table_counters(en->table)->dialogs_current);
+				en->limit_notified = true;
+			}
+			sp_debug("engine: session limit: INVITE %s refused", in->call_id);
 			return -1;
 		}
 		if (rc < 0) {
@@ -257,6 +269,9 @@ static int sp_engine_track(struct sp_engine *en, struct sp_binding *b, const str
 	}
 	if (!dlg)
 		return 0;
+	if (en->limit_notified && en->session_limit &&
+	    sp_table_counters(en->table)->dialogs_current * 10 < (uint64_t)en->session_limit * 9)
+		en->limit_notified = false;
 	sp_dialog_touch(en->table, dlg, now);
 	if (in->is_request) {
 		if (in->method == SP_SIP_BYE || in->method == SP_SIP_CANCEL)
@@ -773,6 +788,8 @@ static int sp_engine_apply(struct sp_engine *en, const struct sp_config *c, stru
 	if (sp_kernel_install_intercept(en->kernel, &kcfg, err, sizeof(err)) < 0) {
 		sp_error_set(e, "kernel: %s", err);
 		sp_err("engine: %s", e->msg);
+		if (en->d->agent)
+			sp_agent_notify_kernel_failure(en->d->agent, e->msg);
 		goto fail;
 	}
 	if (sp_engine_lva_apply(en, c, e) < 0) {
@@ -804,6 +821,7 @@ static int sp_engine_apply(struct sp_engine *en, const struct sp_config *c, stru
 		sp_endpoint_clear(&en->server_side); /* one C, IPv4, for now */
 	en->media_on = c->sp.media == SP_MEDIA_KERNEL;
 	sp_table_set_session_limit(en->table, c->sp.session_limit);
+	en->session_limit = c->sp.session_limit;
 	sp_classify_free(&plan);
 	return 0;
 fail:
@@ -1066,22 +1084,42 @@ static size_t sp_engine_kernel_counts(struct sp_engine *en, struct sp_kernel_cou
 	return n;
 }
 
+void sp_engine_kernel_totals(struct sp_engine *en, uint64_t *forwarded, uint64_t *dropped)
+{
+	struct sp_kernel_count kc[256];
+	size_t n = sp_engine_kernel_counts(en, kc, sizeof(kc) / sizeof(kc[0]));
+
+	*forwarded = *dropped = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(kc[i].comment, "keeps conntrack active") == 0)
+			continue;
+		if (kc[i].drop)
+			*dropped += kc[i].packets;
+		else
+			*forwarded += kc[i].packets;
+	}
+}
+
+const struct sp_table *sp_engine_table(struct sp_engine *en)
+{
+	return en->table;
+}
+
+const char *sp_engine_strategy_name(struct sp_engine *en, uint32_t seq)
+{
+	const struct sp_classify_strategy *s = sp_engine_strategy_by_seq(en, seq);
+	return s ? s->name : NULL;
+}
+
 void sp_engine_show_statistics(struct sp_engine *en, FILE *out)
 {
 	const struct sp_engine_stats *s = &en->stats;
 	const struct sp_table_counters *c = sp_table_counters(en->table);
 	struct sp_kernel_count kc[256];
 	size_t nkc = sp_engine_kernel_counts(en, kc, sizeof(kc) / sizeof(kc[0]));
-	uint64_t k_forwarded = 0, k_dropped = 0;
+	uint64_t k_forwarded, k_dropped;
 
-	for (size_t i = 0; i < nkc; i++) {
-		if (strcmp(kc[i].comment, "keeps conntrack active") == 0)
-			continue;
-		if (kc[i].drop)
-			k_dropped += kc[i].packets;
-		else
-			k_forwarded += kc[i].packets;
-	}
+	sp_engine_kernel_totals(en, &k_forwarded, &k_dropped);
 
 	fprintf(out, "Signaling proxy statistics\n");
 	fprintf(out, "  received from terminals   %llu\n", (unsigned long long)s->received);

@@ -52,5 +52,12 @@ void sp_engine_clear_statistics(struct sp_engine *engine);
 /* Whether a strategy is in the kernel, and why not; hits. NULL if unknown. */
 const char *sp_engine_strategy_state(struct sp_engine *engine, uint32_t seq, uint64_t *hits);
 const struct sp_engine_stats *sp_engine_stats(struct sp_engine *engine);
+/* Packets the kernel forwarded and dropped on its own (forward/drop
+ * strategies and the default action), from nftables counters. */
+void sp_engine_kernel_totals(struct sp_engine *engine, uint64_t *forwarded, uint64_t *dropped);
+/* The state tables, read-only, for the SNMP tables. */
+const struct sp_table *sp_engine_table(struct sp_engine *engine);
+/* The name of the strategy with this seq, or NULL. */
+const char *sp_engine_strategy_name(struct sp_engine *engine, uint32_t seq);
 
 #endif

@@ -205,6 +205,7 @@ int main(int argc, char **argv)
 		sp_err("%s", e.msg);
 		goto out;
 	}
+	sp_agent_attach_engine(d.agent, d.engine);
 	sp_notice("sigproxyd %s started (config %s, CLI %s and %s)", PACKAGE_VERSION,
 		  d.opt.config_path, d.opt.cli_listen, d.opt.cli_socket);
 	rc = sp_loop_run(d.loop) < 0 ? 1 : 0;

@@ -103,6 +103,9 @@ struct sp_agent *sp_agent_start(struct sp_daemon *d, struct sp_error *e);
 void sp_agent_stop(struct sp_agent *a);
 
 void sp_agent_set_hooks(struct sp_agent *a, const struct sp_agent_hooks *hooks, void *arg);
+/* Plugs the proxy engine's counters and tables into the hooks. */
+struct sp_engine;
+void sp_agent_attach_engine(struct sp_agent *a, struct sp_engine *en);
 
 /* Notifications (sent through the master's trap sinks). The configured role
  * changing (CLI, SNMP, config file) sends sigproxyRoleChange by itself. */

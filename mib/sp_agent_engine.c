@@ -1,0 +1,114 @@
+/* The SNMP agent's view of the proxy engine: counters, strategy hits, and the
+ * session and binding tables, through the agent's hooks. Get-next on the
+ * tables is the state table's own ordered lookup by id, never a scan. */
+#include "config.h"
+#include "sp_agent.h"
+#include "sp_engine.h"
+#include "sp_loop.h"
+#include "sp_table.h"
+
+#include <string.h>
+#include <sys/socket.h>
+
+static void sp_agent_addr(const struct sp_endpoint *ep, struct sp_addr *a, uint16_t *port)
+{
+	memset(a, 0, sizeof(*a));
+	a->family = ep->family;
+	if (ep->family == AF_INET)
+		a->u.v4 = ep->addr.v4;
+	else if (ep->family == AF_INET6)
+		a->u.v6 = ep->addr.v6;
+	*port = ep->port;
+}
+
+static void sp_agent_engine_stats(void *arg, struct sp_agent_stats *out)
+{
+	struct sp_engine *en = arg;
+	const struct sp_engine_stats *s = sp_engine_stats(en);
+	const struct sp_table_counters *c = sp_table_counters(sp_engine_table(en));
+	uint64_t fwd, drop;
+
+	sp_engine_kernel_totals(en, &fwd, &drop);
+	memset(out, 0, sizeof(*out));
+	out->received = s->received;
+	out->proxied = s->proxied;
+	out->forwarded = fwd;
+	out->dropped = s->dropped + drop;
+	out->parse_errors = s->parse_errors;
+	out->rewrite_errors = s->rewrite_errors;
+	out->session_limit_drops = s->session_limit;
+	out->current_sessions = (uint32_t)c->dialogs_current;
+	out->current_bindings = (uint32_t)c->bindings_current;
+}
+
+static uint64_t sp_agent_engine_hits(void *arg, const char *name, uint32_t seq)
+{
+	struct sp_engine *en = arg;
+	const char *n = sp_engine_strategy_name(en, seq);
+	uint64_t hits = 0;
+
+	if (!n || strcmp(n, name) != 0)
+		return 0;
+	sp_engine_strategy_state(en, seq, &hits);
+	return hits;
+}
+
+static bool sp_agent_engine_session(void *arg, uint32_t id, bool next, struct sp_agent_session *out)
+{
+	struct sp_engine *en = arg;
+	const struct sp_table *t = sp_engine_table(en);
+	const struct sp_dialog *d = next ? sp_dialog_get_next(t, id) : sp_dialog_find_id(t, id);
+	const struct sp_binding *b;
+	const char *st;
+
+	if (!d)
+		return false;
+	b = d->binding;
+	memset(out, 0, sizeof(*out));
+	out->id = d->id;
+	out->state = (int)d->state + 1; /* MIB: early(1) confirmed(2) terminating(3) terminated(4) */
+	sp_agent_addr(&b->terminal, &out->term, &out->term_port);
+	sp_agent_addr(&b->virtual_server, &out->virt, &out->virt_port);
+	sp_agent_addr(&b->server_side, &out->proxy, &out->proxy_port);
+	sp_agent_addr(&b->server, &out->server, &out->server_port);
+	snprintf(out->call_id, sizeof(out->call_id), "%s", d->call_id);
+	out->media_streams = d->n_media;
+	st = sp_engine_strategy_name(en, b->strategy_id);
+	snprintf(out->strategy, sizeof(out->strategy), "%s", st ? st : "");
+	out->age = (uint32_t)((sp_loop_now_ms() - d->created_ms) / 1000);
+	return true;
+}
+
+static bool sp_agent_engine_binding(void *arg, uint32_t id, bool next, struct sp_agent_binding *out)
+{
+	struct sp_engine *en = arg;
+	const struct sp_table *t = sp_engine_table(en);
+	const struct sp_binding *b = next ? sp_binding_get_next(t, id) : sp_binding_find_id(t, id);
+	uint64_t now = sp_loop_now_ms();
+
+	if (!b)
+		return false;
+	memset(out, 0, sizeof(*out));
+	out->id = b->id;
+	sp_agent_addr(&b->terminal, &out->term, &out->term_port);
+	sp_agent_addr(&b->server_side, &out->proxy, &out->proxy_port);
+	sp_agent_addr(&b->server, &out->server, &out->server_port);
+	out->vpn_id = b->vpn;
+	out->expires = b->registration_expiry_ms > now
+			       ? (uint32_t)((b->registration_expiry_ms - now) / 1000)
+			       : 0;
+	return true;
+}
+
+void sp_agent_attach_engine(struct sp_agent *a, struct sp_engine *en)
+{
+	static const struct sp_agent_hooks hooks = {
+		.stats = sp_agent_engine_stats,
+		.strategy_hits = sp_agent_engine_hits,
+		.session = sp_agent_engine_session,
+		.binding = sp_agent_engine_binding,
+	};
+
+	if (a && en)
+		sp_agent_set_hooks(a, &hooks, en);
+}
