@@ -56,7 +56,9 @@ sp_netns() {
 	local ns="${SP_TAG}-$1"
 	ip netns add "$ns" || return 1
 	ip -n "$ns" link set lo up
-	SP_NETNS+=("$ns")
+	# recorded in a file: callers use NS=$(sp_netns x), a subshell whose
+	# variables would be lost and the namespace never removed
+	echo "$ns" >>"$SP_TMP/netns.list"
 	echo "$ns"
 }
 
@@ -109,6 +111,7 @@ sp_cleanup() {
 	for p in "${SP_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
 	sleep 0.2
 	for p in "${SP_PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
+	[ -f "$SP_TMP/netns.list" ] && mapfile -t -O "${#SP_NETNS[@]}" SP_NETNS <"$SP_TMP/netns.list"
 	for ns in "${SP_NETNS[@]}"; do
 		ip netns pids "$ns" 2>/dev/null | xargs -r kill -KILL 2>/dev/null
 		ip netns del "$ns" 2>/dev/null
