@@ -107,6 +107,20 @@ static void sp_cli_job_run(struct sp_cli_job *job, struct sp_daemon *d, struct s
 		}
 	}
 	job->rc = sp_cmd_run(job->def, &ctx, job->argc, job->argv);
+	if (job->rc < 0 && sp_cmd_failed_on_syntax(&ctx) && job->mode != SP_MODE_CONFIG &&
+	    !(job->def->flags & SP_CMD_ALL_CONFIG_MODES)) {
+		/* not valid in the sub-mode: try the global command of that name,
+		 * as IOS does; a syntax failure changed nothing, so the same
+		 * candidate serves */
+		const struct sp_cmd_def *global = sp_cmd_find_global(job->def->path);
+		struct sp_cmd_ctx retry = ctx;
+
+		if (global && (global->flags & SP_CMD_EDITS_CONFIG) == (job->def->flags & SP_CMD_EDITS_CONFIG) &&
+		    sp_cmd_run(global, &retry, job->argc, job->argv) == 0) {
+			ctx = retry;
+			job->rc = 0;
+		}
+	}
 	if (job->rc == 0 && cand) {
 		/* one command, one transaction */
 		job->rc = sp_config_store_commit(d->config, cand, NULL, &ctx.err);

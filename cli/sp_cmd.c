@@ -16,9 +16,16 @@
 
 /* ---- small helpers ---- */
 
+#define SP_CMD_USAGE_PREFIX "Incomplete or invalid command; usage: "
+
 static int sp_cmd_usage(struct sp_cmd_ctx *ctx, const char *usage)
 {
-	return sp_error_set(&ctx->err, "Incomplete or invalid command; usage: %s", usage);
+	return sp_error_set(&ctx->err, SP_CMD_USAGE_PREFIX "%s", usage);
+}
+
+bool sp_cmd_failed_on_syntax(const struct sp_cmd_ctx *ctx)
+{
+	return strncmp(ctx->err.msg, SP_CMD_USAGE_PREFIX, strlen(SP_CMD_USAGE_PREFIX)) == 0;
 }
 
 static bool sp_word_is(const char *w, const char *keyword)
@@ -1349,6 +1356,14 @@ const struct sp_cmd_def *sp_cmd_find(int mode, const char *path)
 			top = d;
 	}
 	return top;
+}
+
+const struct sp_cmd_def *sp_cmd_find_global(const char *path)
+{
+	for (size_t i = 0; i < sizeof(sp_cmds) / sizeof(sp_cmds[0]); i++)
+		if ((sp_cmds[i].flags & SP_CMD_ALL_CONFIG_MODES) && strcmp(sp_cmds[i].path, path) == 0)
+			return &sp_cmds[i];
+	return NULL;
 }
 
 const char *sp_cmd_mode_desc(int mode)

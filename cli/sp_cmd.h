@@ -71,6 +71,12 @@ struct sp_cmd_keyword_help {
 const struct sp_cmd_def *sp_cmd_table(size_t *n);
 const struct sp_cmd_keyword_help *sp_cmd_keyword_helps(size_t *n);
 const struct sp_cmd_def *sp_cmd_find(int mode, const char *path);
+/* The top-level config command of that path, or NULL: what IOS tries when a
+ * line is not valid in the sub-mode ("signaling-proxy" typed in (config-if),
+ * where the interface command of that name needs an argument). */
+const struct sp_cmd_def *sp_cmd_find_global(const char *path);
+/* True when a command failed on its syntax (it then changed nothing). */
+bool sp_cmd_failed_on_syntax(const struct sp_cmd_ctx *ctx);
 const char *sp_cmd_mode_desc(int mode); /* "strategy" for "(config-strategy)" */
 bool sp_cmd_is_config_mode(int mode);
 

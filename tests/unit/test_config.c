@@ -379,3 +379,22 @@ Test(config, secrets_are_hashed)
 	free(text);
 	sp_config_free(c);
 }
+
+Test(config, global_command_from_a_sub_mode_when_it_does_not_parse_there)
+{
+	struct sp_error e = { { 0 } };
+	/* "signaling-proxy" with no argument is not the interface command: as on
+	 * IOS it is taken at the global level and enters (config-sp) */
+	struct sp_config *c = load("interface eth1\n signaling-proxy terminal-side\n"
+				   "signaling-proxy\n session-limit 7\n", &e);
+
+	cr_assert_not_null(c, "%s", e.msg);
+	cr_assert_eq(c->interfaces[0].side, SP_SIDE_TERMINAL);
+	cr_assert(c->sp_enabled);
+	cr_assert_eq(c->sp.session_limit, 7);
+	sp_config_free(c);
+	/* a bad argument to the interface command is still its own error */
+	c = load("interface eth1\n signaling-proxy both-sides\n", &e);
+	cr_assert_null(c);
+	cr_assert(strstr(e.msg, "terminal-side|server-side") != NULL, "%s", e.msg);
+}
