@@ -34,6 +34,8 @@
 #define SP_ENGINE_DGRAM_MAX 65536
 #define SP_ENGINE_OUT_MAX (SP_ENGINE_DGRAM_MAX + 4096)
 #define SP_ENGINE_MAX_FILES 1048576
+/* To-tag of the responses the proxy gives itself (503 at the session limit) */
+#define SP_ENGINE_REFUSAL_TAG "sp-refused"
 
 
 struct sp_engine;
@@ -479,10 +481,15 @@ static void sp_engine_from_terminal(struct sp_engine *en, const struct sp_endpoi
 		sp_engine_drop(en, &en->stats.rewrite_errors);
 		goto out;
 	}
+	if (msg.info.is_request && msg.info.method == SP_SIP_ACK &&
+	    strcmp(msg.info.to_tag, SP_ENGINE_REFUSAL_TAG) == 0) {
+		/* the ACK of our own 503 ends there */
+		goto out;
+	}
 	if (sp_engine_track(en, b, &msg.info) < 0) {
 		/* refused as a server at E would refuse it, so the terminal does
 		 * not retransmit into the void */
-		size_t n = sp_proxy_build_reply(buf, len, 503, "Service Unavailable", "sp-limit",
+		size_t n = sp_proxy_build_reply(buf, len, 503, "Service Unavailable", SP_ENGINE_REFUSAL_TAG,
 						en->out, SP_ENGINE_OUT_MAX);
 		if (n && sp_engine_send_to_terminal(en, b, en->out, n) == 0)
 			en->stats.to_terminals++;
@@ -522,6 +529,9 @@ static void sp_engine_from_server(struct sp_engine *en, struct sp_bsock *bs,
 		sp_sip_msg_free(&msg);
 		return;
 	}
+	if (msg.info.is_request && msg.info.method == SP_SIP_ACK &&
+	    strcmp(msg.info.to_tag, SP_ENGINE_REFUSAL_TAG) == 0)
+		goto out; /* the ACK of our own 503 */
 	sp_engine_binding_view(en, b, &view);
 	if (sp_proxy_to_terminal(&msg, &view, en->out, SP_ENGINE_OUT_MAX, &out_len) != 0) {
 		sp_engine_drop(en, &en->stats.rewrite_errors);
@@ -534,6 +544,11 @@ static void sp_engine_from_server(struct sp_engine *en, struct sp_bsock *bs,
 					    exp < 0 ? 3600 : exp > UINT32_MAX ? UINT32_MAX : (uint32_t)exp);
 	}
 	if (sp_engine_track(en, b, &msg.info) < 0) {
+		/* an incoming call over the limit: the server hears 503 from C:c */
+		size_t n = sp_proxy_build_reply(buf, len, 503, "Service Unavailable", SP_ENGINE_REFUSAL_TAG,
+						en->out, SP_ENGINE_OUT_MAX);
+		if (n && sp_engine_send_to_server(en, b, en->out, n) == 0)
+			en->stats.proxied++;
 		sp_engine_drop(en, &en->stats.session_limit);
 		goto out;
 	}

@@ -239,6 +239,43 @@ check_match "sp-srv1: SDP from C names C" "c=IN IP4 ${C//./\\.}\$" "$sdp_srv"
 check_eq "sp-srv1: no SDP from C names anything else" "" \
 	"$(printf '%s\n' "$sdp_srv" | sed '/^$/d' | grep -v "c=IN IP4 $C\$")"
 
+# ---- CRLF keep-alives (RFC 5626) refresh the binding and reach the server ----
+KA_PCAP=$LAB_OUT/keepalive-srv1.pcap
+KA0=$(stat 'keep-alives')
+lab_capture_start "$SP" "$LAB_SP_SRV1_IF" "$KA_PCAP" "udp and dst host $D1"
+check "a registered terminal (alice, 10.1.0.10:5060) sends a CRLF keep-alive to E" \
+	ip netns exec "$TE" python3 -c 'import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("10.1.0.10", 5060))
+s.sendto(b"\r\n\r\n", (sys.argv[1], 5060))' "$E"
+sp_wait_for "keep-alive counted" 5 stat_is 'keep-alives' "$(( ${KA0:-0} + 1 ))"
+sleep 0.3
+lab_capture_stop
+check_eq "keep-alive counted" "$(( ${KA0:-0} + 1 ))" "$(stat 'keep-alives')"
+check_eq "... and forwarded to D1 from C" 1 "$(tshark -r "$KA_PCAP" -Y "ip.src == $C && udp.length == 12" 2>/dev/null | grep -c .)"
+
+# ---- session-limit: counted, logged, and the caller told 503 ----
+# A call between two terminals behind the SP is two dialogs (two legs), and
+# `show sessions` has a line for each: a limit of 2 admits one such call.
+check "session-limit 2" sp_cli sp1 -c "configure terminal" -c "signaling-proxy" -c "session-limit 2"
+if lab_callee_start "$TE" 10.1.0.11 5060 bob "$E" 1 uas.xml; then
+	BOB=$LAB_SIPP_PID
+	lab_sipp_bg "$TE" "limit-long-call" -sf "$LAB_SIPP_DIR/uac.xml" -i 10.1.0.10 -p 5066 -s bob \
+		-m 1 -d 4000 "$E:5060"
+	LONG=$LAB_SIPP_PID
+	sp_wait_for "the first call is up" 10 sh -c "'$SPCLI' -s '$SP_TMP/sp1/cli.sock' -c 'show sessions count' | grep -q 'Sessions: [1-9]'"
+	LIM0=$(stat 'session limit')
+	lab_call "$TE" 10.1.0.13 5067 bob "$E" uac.xml; rc=$?
+	check_eq "a second call over the limit fails at the caller" 1 $rc
+	check_match "... with 503 from E" '503' "$(lab_sipp_log "caller-bob-uac-10.1.0.13-5067")$(cat "$LAB_OUT/sipp/caller-bob-uac-10.1.0.13-5067"* 2>/dev/null)"
+	check_eq "... counted as a session-limit drop" "$(( ${LIM0:-0} + 1 ))" "$(stat 'session limit')"
+	check_match "... and logged" "session limit .* reached" "$(cat "$SP_TMP/sp1/log")"
+	lab_sipp_wait "$LONG"
+	check_eq "the call within the limit completed" 0 $?
+	lab_sipp_wait "$BOB"
+fi
+check "no session-limit" sp_cli sp1 -c "configure terminal" -c "signaling-proxy" -c "no session-limit"
+
 # ---- clear statistics ----
 check "clear statistics" sp_cli sp1 -c 'clear statistics'
 check_eq "clear statistics: received, proxied, parse errors are 0" "0 0 0" \
