@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-static void sp_endpoint_from_addr(struct sp_endpoint *ep, const struct sp_addr *a, uint16_t port)
+void sp_endpoint_from_addr(struct sp_endpoint *ep, const struct sp_addr *a, uint16_t port)
 {
 	if (a->family == AF_INET)
 		sp_endpoint_set_v4(ep, a->u.v4, port);

@@ -41,6 +41,9 @@ struct sp_classify_plan {
 	size_t n_strategies;
 };
 
+/* A configured address (and a port) as an endpoint. */
+void sp_endpoint_from_addr(struct sp_endpoint *ep, const struct sp_addr *a, uint16_t port);
+
 int sp_classify_build(const struct sp_config *c, struct sp_classify_plan *plan, struct sp_error *e);
 void sp_classify_free(struct sp_classify_plan *plan);
 

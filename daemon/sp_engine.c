@@ -126,16 +126,6 @@ static void sp_engine_hostport(const struct sp_endpoint *ep, struct sp_proxy_hos
 	hp->port = ep->port;
 }
 
-static void sp_endpoint_from_addr(struct sp_endpoint *ep, const struct sp_addr *a, uint16_t port)
-{
-	if (a->family == AF_INET)
-		sp_endpoint_set_v4(ep, a->u.v4, port);
-	else if (a->family == AF_INET6)
-		sp_endpoint_set_v6(ep, &a->u.v6, port);
-	else
-		sp_endpoint_clear(ep);
-}
-
 /* ---- binding sockets ---- */
 
 static void sp_engine_bsock_cb(struct sp_loop *loop, int fd, uint32_t events, void *arg);
