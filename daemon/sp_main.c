@@ -102,11 +102,22 @@ static int sp_parse_args(int argc, char **argv, struct sp_daemon_options *o)
 	return 0;
 }
 
+static int sp_pid_file_write(int fd, const char *path)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, buf, strlen(buf), 0) < 0) {
+		sp_err("cannot write pid file %s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 /* The pid file is also a lock: a second daemon with the same file refuses to
  * start instead of fighting the first over the kernel state. */
 static int sp_pid_file_create(const char *path)
 {
-	char buf[32];
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 
 	if (fd < 0) {
@@ -118,9 +129,7 @@ static int sp_pid_file_create(const char *path)
 		close(fd);
 		return -1;
 	}
-	snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
-	if (ftruncate(fd, 0) < 0 || write(fd, buf, strlen(buf)) < 0) {
-		sp_err("cannot write pid file %s: %s", path, strerror(errno));
+	if (sp_pid_file_write(fd, path) < 0) {
 		close(fd);
 		return -1;
 	}
@@ -158,11 +167,6 @@ int main(int argc, char **argv)
 		return 2;
 	sp_log_open("sigproxyd", d.opt.daemonize ? SP_LOG_SYSLOG : SP_LOG_STDERR | SP_LOG_SYSLOG,
 		    d.opt.log_level);
-	/* before any thread exists: daemon() forks */
-	if (d.opt.daemonize && daemon(0, 0) < 0) {
-		sp_err("daemon: %s", strerror(errno));
-		return 1;
-	}
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGHUP);
@@ -208,6 +212,28 @@ int main(int argc, char **argv)
 	sp_agent_attach_engine(d.agent, d.engine);
 	sp_notice("sigproxyd %s started (config %s, CLI %s and %s)", PACKAGE_VERSION,
 		  d.opt.config_path, d.opt.cli_listen, d.opt.cli_socket);
+	/* Into the background only now, with the listeners, the kernel state
+	 * and the pid file in place: when the parent returns, the service is up
+	 * (what a forking systemd unit expects). No thread exists yet: CLI
+	 * session threads start on the first connection. */
+	if (d.opt.daemonize) {
+		if (daemon(0, 0) < 0) {
+			sp_err("daemon: %s", strerror(errno));
+			goto out;
+		}
+		if (pid_fd >= 0 && sp_pid_file_write(pid_fd, d.opt.pid_file) < 0)
+			goto out;
+		/* a signalfd wakes epoll for the process that registered it:
+		 * the child needs its own */
+		sp_loop_del_fd(d.loop, d.signal_fd);
+		close(d.signal_fd);
+		d.signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+		if (d.signal_fd < 0 ||
+		    sp_loop_add_fd(d.loop, d.signal_fd, EPOLLIN, sp_signal_cb, &d) < 0) {
+			sp_err("signalfd: %s", strerror(errno));
+			goto out;
+		}
+	}
 	rc = sp_loop_run(d.loop) < 0 ? 1 : 0;
 out:
 	if (d.loop)
