@@ -1,0 +1,222 @@
+#!/bin/bash
+# The packages, end to end: builds the .deb and the .rpm from a `make dist`
+# tarball of this tree, checks the .deb with lintian, installs it, checks the
+# installed files and their permissions, runs the INSTALLED daemon with the
+# packaged configuration in a network namespace and queries it with the
+# installed sigproxy-cli, removes and purges the package (nothing left, no
+# kernel state), and compares the .rpm's file list with the .deb's.
+# The package is purged at exit whatever happens (also on Ctrl-C).
+. "$(dirname "$0")/lib.sh"
+sp_require_root
+
+sp_skip() {
+	echo "# SKIP: $*"
+	echo "0 passed, 0 failed, 1 skipped"
+	exit 0
+}
+# The packages build from the source tree, not from SP_BUILD: once is enough.
+[ "${SP_BUILD##*/}" = sanitize ] && sp_skip "packaging is tested once, in the default build"
+for tool in dpkg-buildpackage dh fakeroot rpmbuild lintian; do
+	command -v "$tool" >/dev/null || sp_skip "$tool is not installed (scripts/deps installs it)"
+done
+# Never replace or purge a sigproxy package this test did not install.
+if dpkg-query -W -f='${db:Status-Status}' sigproxy 2>/dev/null | grep -q installed; then
+	sp_skip "a sigproxy package is already installed; not touching it"
+fi
+
+PKG=$SP_TMP/pkg
+mkdir -p "$PKG"
+INSTALLED=no
+OWN_POLICY_RC=no
+BG_GROUPS=()
+
+pkg_cleanup() {
+	local g
+	for g in "${BG_GROUPS[@]}"; do kill -TERM -- "-$g" 2>/dev/null; done
+	if [ "$INSTALLED" = yes ]; then
+		dpkg --purge sigproxy >/dev/null 2>&1 || echo "# cleanup: dpkg --purge sigproxy failed"
+	fi
+	[ "$OWN_POLICY_RC" = yes ] && rm -f /usr/sbin/policy-rc.d
+	sp_cleanup
+}
+trap pkg_cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+# kernel state of the host that installing and purging must leave alone
+kernel_state() {
+	ip -4 rule show; ip -6 rule show
+	nft list tables 2>/dev/null
+}
+
+# ---- build ----
+TARBALL=$("$SP_TOP/packaging/make-tarball" "$PKG/dist" 2>"$PKG/dist.log") ||
+	{ sp_fail "make dist"; tail -20 "$PKG/dist.log"; sp_done; exit 1; }
+sp_pass "make dist made $(basename "$TARBALL")"
+VERSION=$(basename "$TARBALL" .tar.gz); VERSION=${VERSION#sigproxy-}
+
+# the two builds run side by side; each uses the tarball's own recipes.
+# setsid: the rpm build is a process group of its own, stopped as a whole at exit
+setsid "$SP_TOP/packaging/build-rpm" -t "$TARBALL" -n "$PKG/rpm" \
+	>"$PKG/rpm.out" 2>"$PKG/rpm.log" &
+RPM_PID=$!
+BG_GROUPS+=("$RPM_PID")
+if DEB_BUILD_OPTIONS="nocheck parallel=2" "$SP_TOP/packaging/build-deb" -t "$TARBALL" "$PKG/deb" \
+	>"$PKG/deb.out" 2>"$PKG/deb.log"; then
+	sp_pass "the .deb builds"
+else
+	sp_fail "the .deb builds"; tail -30 "$PKG/deb.log" | sed 's/^/#   /'
+	sp_done; exit 1
+fi
+DEB=$(grep -E '/sigproxy_[^/]*\.deb$' "$PKG/deb.out")
+check_eq "the .deb has the version of configure.ac" "$VERSION" "$(dpkg-deb -f "$DEB" Version)"
+
+setsid lintian "$DEB" >"$PKG/lintian.out" 2>&1 &
+LINTIAN_PID=$!
+BG_GROUPS+=("$LINTIAN_PID")
+
+# ---- install ----
+[ -e /usr/sbin/policy-rc.d ] || {
+	# where systemd runs, postinst would start the packaged service:
+	# this test runs the daemon itself, in a namespace
+	printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d
+	OWN_POLICY_RC=yes
+}
+KERNEL_BEFORE=$(kernel_state)
+INSTALLED=yes
+check "dpkg -i installs the .deb" dpkg -i "$DEB"
+
+# mode owner path of each file the package must install
+while read -r mode path; do
+	check_eq "installed $path ($mode)" "$mode root:root" "$(stat -c '%A %U:%G' "$path" 2>&1)"
+done <<'EOF'
+-rwxr-xr-x /usr/sbin/sigproxyd
+-rwxr-xr-x /usr/bin/sigproxy-cli
+-rw------- /etc/sigproxy/sigproxy.conf
+-rw-r--r-- /usr/share/snmp/mibs/SIGPROXY-MIB.txt
+-rw-r--r-- /lib/systemd/system/sigproxyd.service
+-rw-r--r-- /usr/share/man/man8/sigproxyd.8.gz
+-rw-r--r-- /usr/share/man/man1/sigproxy-cli.1.gz
+-rw-r--r-- /usr/share/man/man5/sigproxy.conf.5.gz
+EOF
+check_match "the startup file is a conffile" '^ /etc/sigproxy/sigproxy.conf [0-9a-f]{32}' \
+	"$(dpkg-query -W -f='${Conffiles}\n' sigproxy)"
+check_match "installed sigproxyd --version" "^sigproxyd $VERSION\$" "$(/usr/sbin/sigproxyd --version)"
+check_match "installed sigproxy-cli --version" "^sigproxy-cli $VERSION\$" "$(/usr/bin/sigproxy-cli --version)"
+for page in sigproxyd.8 sigproxy-cli.1 sigproxy.conf.5; do
+	warnings=$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings=w -l "/usr/share/man/man${page##*.}/$page.gz" 2>&1 >/dev/null)
+	check_eq "man page $page renders without warnings" "" "$warnings"
+done
+check_match "man finds the installed pages" 'sigproxy.conf.5' "$(man -w sigproxy.conf 2>&1)"
+if command -v systemd-analyze >/dev/null; then
+	check_eq "systemd-analyze verify accepts the unit" "" \
+		"$(systemd-analyze verify /lib/systemd/system/sigproxyd.service 2>&1)"
+else
+	echo "# SKIP: systemd-analyze not installed: unit not verified"
+fi
+check_match "the unit runs the installed daemon with its pid file" \
+	'^ExecStart=/usr/sbin/sigproxyd -d --pid-file /run/sigproxy/sigproxyd.pid$' \
+	"$(grep ^ExecStart= /lib/systemd/system/sigproxyd.service)"
+check_match "the unit's pid file is the one it passes" '^PIDFile=/run/sigproxy/sigproxyd.pid$' \
+	"$(grep ^PIDFile= /lib/systemd/system/sigproxyd.service)"
+
+# ---- the installed daemon with the packaged configuration ----
+NS=$(sp_netns pkg) || { sp_fail "create namespace"; sp_done; exit 1; }
+SP_NETNS+=("$NS") # sp_netns ran in a subshell: register it here for sp_cleanup
+D=$SP_TMP/inst
+mkdir -p "$D"
+NS_RULES=$(ip netns exec "$NS" ip rule show)
+ip netns exec "$NS" /usr/sbin/sigproxyd -f /etc/sigproxy/sigproxy.conf --cli-socket "$D/cli.sock" \
+	--pid-file "$D/pid" >>"$D/log" 2>&1 &
+PID=$!
+SP_PIDS+=("$PID")
+if sp_wait_for "installed sigproxyd socket" 10 test -S "$D/cli.sock"; then
+	sp_pass "the installed daemon starts with the packaged configuration"
+else
+	sp_fail "the installed daemon starts with the packaged configuration"; sed 's/^/#   /' "$D/log"
+fi
+cli() { /usr/bin/sigproxy-cli -s "$D/cli.sock" "$@"; }
+out=$(cli -c "show running-config" 2>&1)
+check_match "sigproxy-cli reads the packaged hostname" '^hostname sigproxy$' "$out"
+check_no_match "the packaged configuration has no users" '^username' "$out"
+check_match "show version" "$VERSION" "$(cli -c 'show version' 2>&1)"
+# an operator's first set-up, stored in the packaged file
+check "configure and write memory" cli -c "configure terminal" -c "hostname pkgtest" \
+	-c "username admin secret Adm1nPass" -c "end" -c "write memory"
+check_match "write memory stored the running configuration" '^hostname pkgtest$' \
+	"$(cat /etc/sigproxy/sigproxy.conf)"
+check_eq "the written file is still root-only" "-rw------- root:root" \
+	"$(stat -c '%A %U:%G' /etc/sigproxy/sigproxy.conf)"
+sp_daemon_stop "$PID"; check_eq "SIGTERM stops the installed daemon cleanly" 0 $?
+check_fails "... and removes its pid file" test -e "$D/pid"
+check_fails "... and its socket" test -e "$D/cli.sock"
+check_eq "no policy rules left in the namespace" "$NS_RULES" "$(ip netns exec "$NS" ip rule show)"
+check_eq "no nftables tables left in the namespace" "" "$(ip netns exec "$NS" nft list tables)"
+
+# the example of sigproxy.conf(5) is a valid startup file (hashes left out)
+E=$SP_TMP/example
+mkdir -p "$E"
+zcat /usr/share/man/man5/sigproxy.conf.5.gz | awk '/^\.SH EXAMPLE/ { f = 1; next }
+	f && /^\.EX/ { g = 1; next } g && /^\.EE/ { exit } g' | sed 's/\\-/-/g' |
+	grep -v -E '^(username|enable) ' >"$E/sigproxy.conf"
+ip netns exec "$NS" /usr/sbin/sigproxyd -f "$E/sigproxy.conf" --cli-listen none \
+	--cli-socket "$E/cli.sock" >>"$E/log" 2>&1 &
+PID=$!
+SP_PIDS+=("$PID")
+if sp_wait_for "example daemon socket" 10 test -S "$E/cli.sock"; then
+	check_match "the example of sigproxy.conf(5) loads" 'proxy-strategy voip seq 10' \
+		"$(/usr/bin/sigproxy-cli -s "$E/cli.sock" -c 'show running-config' 2>&1)"
+else
+	sp_fail "the example of sigproxy.conf(5) loads"; sed 's/^/#   /' "$E/log" | head -5
+fi
+sp_daemon_stop "$PID"
+
+# ---- remove, purge ----
+wait $LINTIAN_PID
+BG_GROUPS=("$RPM_PID")
+check_no_match "lintian finds no errors" '^E: ' "$(cat "$PKG/lintian.out")"
+grep -E '^[EW]: ' "$PKG/lintian.out" | sed 's/^/# lintian: /'
+
+check "dpkg -r removes the package" dpkg -r sigproxy
+check_fails "... the daemon is gone" test -e /usr/sbin/sigproxyd
+check "... the operator's configuration is kept" grep -q '^hostname pkgtest$' /etc/sigproxy/sigproxy.conf
+check "dpkg --purge purges it" dpkg --purge sigproxy
+INSTALLED=no
+left=""
+for f in /etc/sigproxy /usr/sbin/sigproxyd /usr/bin/sigproxy-cli \
+	/usr/share/snmp/mibs/SIGPROXY-MIB.txt /lib/systemd/system/sigproxyd.service \
+	/usr/lib/systemd/system/sigproxyd.service /etc/systemd/system/multi-user.target.wants/sigproxyd.service \
+	/usr/share/man/man8/sigproxyd.8.gz /usr/share/man/man1/sigproxy-cli.1.gz \
+	/usr/share/man/man5/sigproxy.conf.5.gz /usr/share/doc/sigproxy /run/sigproxy; do
+	[ -e "$f" ] || [ -L "$f" ] && left="$left $f"
+done
+check_eq "purge leaves no files" "" "$left"
+# deb-systemd-helper's enable/mask state lives under /etc and /var/lib/systemd
+check_eq "purge leaves no systemd state" "" "$(find /etc /var/lib/systemd -name '*sigproxy*' 2>/dev/null)"
+check_eq "dpkg forgets the package" "" "$(dpkg-query -W -f='${db:Status-Status}' sigproxy 2>/dev/null)"
+check_eq "install and purge leave the host's kernel state alone" "$KERNEL_BEFORE" "$(kernel_state)"
+
+# ---- the .rpm holds the same files ----
+wait $RPM_PID; rc=$?
+BG_GROUPS=()
+if [ $rc -eq 0 ]; then
+	sp_pass "the .rpm builds"
+	RPM=$(grep -E '/sigproxy-[0-9][^/]*\.rpm$' "$PKG/rpm.out")
+	check_eq "the .rpm has the version of configure.ac" "$VERSION" \
+		"$(rpm -qp --qf '%{VERSION}' "$RPM" 2>/dev/null)"
+	# "MODE PATH" of every file and link; the differences that are the
+	# distributions' own are left out: docs, build-id links, compressed man
+	# pages, /lib (Debian 12) against /usr/lib for units
+	normalize() {
+		grep -v -E ' /usr/share/doc/| /usr/lib/\.build-id' | sed -E -e 's/\.gz$//' \
+			-e 's# /lib/# /usr/lib/#' | sort
+	}
+	deb_files=$(dpkg-deb -c "$DEB" | awk '$1 !~ /^d/ { sub(/^\./, "", $6); print $1, $6 }' | normalize)
+	rpm_files=$(rpm -qlpv "$RPM" 2>/dev/null | awk '$1 !~ /^d/ { print $1, $9 }' | normalize)
+	check_eq "the .rpm and the .deb install the same files with the same modes" "$deb_files" "$rpm_files"
+	check_match "the .rpm marks the startup file as a config file" '^/etc/sigproxy/sigproxy.conf$' \
+		"$(rpm -qpc "$RPM" 2>/dev/null)"
+else
+	sp_fail "the .rpm builds"; tail -30 "$PKG/rpm.log" | sed 's/^/#   /'
+fi
+
+sp_done
