@@ -40,6 +40,7 @@ LAB_SIPP_TIMEOUT=${LAB_SIPP_TIMEOUT:-40}
 
 declare -A LAB_KAM_PID=() LAB_KAM_SOCK=()
 LAB_CAPTURE_PIDS=()
+LAB_CAPTURE_FILES=()
 LAB_SIPP_PIDS=()
 
 # lab_up: creates the four namespaces and their links; sets TE, SP, SRV1, SRV2
@@ -222,8 +223,10 @@ lab_call() {
 # filter default: $LAB_SIP_FILTER); returns once it captures
 lab_capture_start() {
 	local ns=$1 ifc=$2 file=$3 filter=${4:-$LAB_SIP_FILTER}
+	rm -f "$file.tsv"
 	ip netns exec "$ns" dumpcap -q -i "$ifc" -f "$filter" -w "$file" >"$file.log" 2>&1 &
 	LAB_CAPTURE_PIDS+=("$!")
+	LAB_CAPTURE_FILES+=("$file")
 	SP_PIDS+=("$!")
 	sp_wait_for "dumpcap on $ifc" 10 grep -q "Capturing on" "$file.log" || return 1
 	# dumpcap says so just before its first poll of the socket.
@@ -237,6 +240,9 @@ lab_capture_stop() {
 	for p in "${LAB_CAPTURE_PIDS[@]}"; do kill -INT "$p" 2>/dev/null; done
 	for p in "${LAB_CAPTURE_PIDS[@]}"; do wait "$p" 2>/dev/null; done
 	LAB_CAPTURE_PIDS=()
+	# a decode made while a capture ran is incomplete: never reuse it
+	for p in "${LAB_CAPTURE_FILES[@]}"; do rm -f "$p.tsv"; done
+	LAB_CAPTURE_FILES=()
 }
 
 # lab_tshark FILE ARGS...: tshark on a capture, quietly, the c ports decoded
