@@ -1,5 +1,6 @@
 #include "config.h"
 #include "sp_classify.h"
+#include "sp_link.h"
 
 #include <netinet/in.h>
 #include <stdio.h>
@@ -35,10 +36,8 @@ static const char *sp_classify_unfit(const struct sp_config *c, const struct sp_
 {
 	if (s->action == SP_ACTION_UNSET)
 		return "no action configured";
-	if (s->match & SP_MATCH_VLAN)
-		return "VLAN matching is not available on this system yet";
 	if (s->match & SP_MATCH_MPLS)
-		return "MPLS label matching is not available on this system yet";
+		return "MPLS label matching needs the MPLS classifier, not available yet";
 	if ((s->match & SP_MATCH_PROTOCOL) && s->protocol != IPPROTO_UDP)
 		return "only SIP over UDP is proxied so far";
 	if (s->action == SP_ACTION_PROXY && !sp_addr_is_set(&c->sp.server_side_address))
@@ -58,8 +57,52 @@ void sp_classify_free(struct sp_classify_plan *p)
 	free(p->strategies);
 }
 
-int sp_classify_build(const struct sp_config *c, struct sp_classify_plan *p,
-				struct sp_error *e)
+static bool sp_classify_vlan_has(const struct sp_link_vlan *vlans, size_t n, const char *ifname,
+				  uint32_t vlan)
+{
+	for (size_t i = 0; i < n; i++)
+		if (vlans[i].vlan_id == vlan && strcmp(vlans[i].ifname, ifname) == 0)
+			return true;
+	return false;
+}
+
+/* The ingress interfaces a strategy's VPN and VLAN fields stand for: the
+ * interfaces configured into the VPN, the VLAN devices of that VLAN id, or
+ * both at once. NULL, or why no interface fits. */
+static const char *sp_classify_ingress(const struct sp_config *c, const struct sp_strategy *s,
+				       const struct sp_link_vlan *vlans, size_t n_vlans,
+				       struct sp_nft_entry *e)
+{
+	const char *ifs[SP_NFT_MAX_IIFNAMES * 4];
+	size_t n = 0;
+
+	if (s->match & SP_MATCH_VPN) {
+		for (size_t k = 0; k < c->n_interfaces && n < sizeof(ifs) / sizeof(ifs[0]); k++)
+			if (c->interfaces[k].vpn_id == s->vpn_id &&
+			    (!(s->match & SP_MATCH_VLAN) ||
+			     sp_classify_vlan_has(vlans, n_vlans, c->interfaces[k].name, s->vlan)))
+				ifs[n++] = c->interfaces[k].name;
+		if (n == 0)
+			return s->match & SP_MATCH_VLAN
+				       ? "no interface of this vpn-id carries this VLAN"
+				       : "no interface is configured with this vpn-id";
+	} else {
+		for (size_t k = 0; k < n_vlans && n < sizeof(ifs) / sizeof(ifs[0]); k++)
+			if (vlans[k].vlan_id == s->vlan)
+				ifs[n++] = vlans[k].ifname;
+		if (n == 0)
+			return "no interface carries this VLAN (no 802.1Q sub-interface of that id)";
+	}
+	if (n > SP_NFT_MAX_IIFNAMES)
+		return "too many ingress interfaces";
+	for (size_t k = 0; k < n; k++)
+		snprintf(e->iifnames[k], IFNAMSIZ, "%s", ifs[k]);
+	e->n_iifnames = n;
+	return NULL;
+}
+
+int sp_classify_build(const struct sp_config *c, const struct sp_link_vlan *vlans, size_t n_vlans,
+		      struct sp_classify_plan *p, struct sp_error *e)
 {
 	size_t cap = c->n_strategies * (c->sp.n_listen_ports + 1) + 1;
 
@@ -75,27 +118,13 @@ int sp_classify_build(const struct sp_config *c, struct sp_classify_plan *p,
 		struct sp_classify_strategy *rs = &p->strategies[p->n_strategies++];
 		const char *unfit = sp_classify_unfit(c, s);
 		struct sp_nft_entry base = { 0 };
-		size_t n_ifs = 0;
 
 		rs->seq = s->seq;
 		snprintf(rs->name, sizeof(rs->name), "%s", s->name);
 		rs->action = s->action;
 		sp_endpoint_from_addr(&rs->server, &s->server, s->server_port);
-		if (!unfit && (s->match & SP_MATCH_VPN)) {
-			/* a VPN is the set of interfaces configured into it */
-			for (size_t k = 0; k < c->n_interfaces; k++) {
-				if (c->interfaces[k].vpn_id != s->vpn_id)
-					continue;
-				if (n_ifs == SP_NFT_MAX_IIFNAMES) {
-					unfit = "too many interfaces in the VPN";
-					break;
-				}
-				snprintf(base.iifnames[n_ifs++], IFNAMSIZ, "%s", c->interfaces[k].name);
-			}
-			if (!unfit && n_ifs == 0)
-				unfit = "no interface is configured with this vpn-id";
-			base.n_iifnames = n_ifs;
-		}
+		if (!unfit && (s->match & (SP_MATCH_VPN | SP_MATCH_VLAN)))
+			unfit = sp_classify_ingress(c, s, vlans, n_vlans, &base);
 		if (unfit) {
 			snprintf(rs->reason, sizeof(rs->reason), "%s", unfit);
 			continue;

@@ -2,7 +2,8 @@
  * kernel matches. Every strategy becomes nftables entries in sequence order
  * (first match wins); a proxy strategy's entries TPROXY the datagram to the
  * daemon with the strategy's sequence number in the packet mark, which the
- * daemon reads back (SO_RCVMARK), so nothing is classified twice. Pure: no
+ * daemon reads back (SO_RCVMARK), so nothing is classified twice. VPN ID and
+ * VLAN ID become the ingress interfaces that stand for them. Pure: no
  * socket, no root; the engine installs the result through sp_kernel. */
 #ifndef SP_CLASSIFY_H
 #define SP_CLASSIFY_H
@@ -44,7 +45,11 @@ struct sp_classify_plan {
 /* A configured address (and a port) as an endpoint. */
 void sp_endpoint_from_addr(struct sp_endpoint *ep, const struct sp_addr *a, uint16_t port);
 
-int sp_classify_build(const struct sp_config *c, struct sp_classify_plan *plan, struct sp_error *e);
+struct sp_link_vlan;
+
+/* vlans: the VLAN devices present (from sp_link_vlans()), for `match vlan`. */
+int sp_classify_build(const struct sp_config *c, const struct sp_link_vlan *vlans, size_t n_vlans,
+		      struct sp_classify_plan *plan, struct sp_error *e);
 void sp_classify_free(struct sp_classify_plan *plan);
 
 #endif

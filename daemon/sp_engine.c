@@ -6,6 +6,7 @@
 #include "sp_addr.h"
 #include "sp_agent.h"
 #include "sp_kernel.h"
+#include "sp_link.h"
 #include "sp_log.h"
 #include "sp_proxy.h"
 #include "sp_sip.h"
@@ -762,8 +763,20 @@ static int sp_engine_apply(struct sp_engine *en, const struct sp_config *c, stru
 	unsigned n_new = 0;
 	char err[256] = "";
 
-	if (sp_classify_build(c, &plan, e) < 0)
-		return -1;
+	{
+		struct sp_link_vlan *vlans = NULL;
+		size_t n_vlans = 0;
+		char lerr[128];
+		int rc;
+
+		/* VLAN ids are read from the links at each commit */
+		if (sp_link_vlans(&vlans, &n_vlans, lerr, sizeof(lerr)) < 0)
+			sp_warn("engine: %s: VLAN matches cannot be resolved", lerr);
+		rc = sp_classify_build(c, vlans, n_vlans, &plan, e);
+		free(vlans);
+		if (rc < 0)
+			return -1;
+	}
 	/* listeners first: a port we cannot bind refuses the change */
 	for (unsigned k = 0; k < c->sp.n_listen_ports; k++) {
 		uint16_t port = c->sp.listen_ports[k];

@@ -3,6 +3,7 @@
 #include "config.h"
 #include "sp_classify.h"
 #include "sp_cli.h"
+#include "sp_link.h"
 #include "sp_nft.h"
 
 #include <criterion/criterion.h>
@@ -11,7 +12,14 @@
 
 static const char base[] = "signaling-proxy\n server-side-address 192.0.2.1\n";
 
-static void build(const char *strategies, struct sp_classify_plan *plan, char **text)
+static const struct sp_link_vlan lab_vlans[] = {
+	{ "eth0.42", 42 },
+	{ "eth1.42", 42 },
+	{ "eth0.7", 7 },
+};
+
+static void build_with(const char *strategies, const struct sp_link_vlan *vlans, size_t n_vlans,
+		       struct sp_classify_plan *plan, char **text)
 {
 	struct sp_config *c = sp_config_new();
 	struct sp_error e = { { 0 } };
@@ -20,7 +28,7 @@ static void build(const char *strategies, struct sp_classify_plan *plan, char **
 
 	cr_assert(asprintf(&conf, "%s%s", base, strategies) > 0);
 	cr_assert_eq(sp_cli_load_text("t", conf, c, &e), 0, "%s", e.msg);
-	cr_assert_eq(sp_classify_build(c, plan, &e), 0, "%s", e.msg);
+	cr_assert_eq(sp_classify_build(c, vlans, n_vlans, plan, &e), 0, "%s", e.msg);
 	spec.entries = plan->entries;
 	spec.n_entries = plan->n_entries;
 	spec.listen_ports = c->sp.listen_ports;
@@ -32,6 +40,11 @@ static void build(const char *strategies, struct sp_classify_plan *plan, char **
 	cr_assert_eq(sp_nft_render_intercept(&spec, text, err, sizeof(err)), 0, "%s", err);
 	free(conf);
 	sp_config_free(c);
+}
+
+static void build(const char *strategies, struct sp_classify_plan *plan, char **text)
+{
+	build_with(strategies, NULL, 0, plan, text);
 }
 
 #define HAS(text, s) cr_assert(strstr(text, s) != NULL, "missing \"%s\" in:\n%s", s, text)
@@ -101,7 +114,7 @@ Test(classify, vpn_resolves_to_interfaces)
 	free(t);
 }
 
-Test(classify, vlan_and_mpls_are_reported_not_installed)
+Test(classify, vlan_without_a_vlan_device_and_mpls_are_reported_not_installed)
 {
 	struct sp_classify_plan p;
 	char *t;
@@ -110,8 +123,46 @@ Test(classify, vlan_and_mpls_are_reported_not_installed)
 	      "proxy-strategy b seq 20\n match mpls-label 1000\n server 192.0.2.10\n action proxy\n", &p, &t);
 	cr_assert_eq(p.n_entries, 0);
 	cr_assert_not(p.strategies[0].installed);
-	cr_assert(strstr(p.strategies[0].reason, "VLAN") != NULL);
+	cr_assert(strstr(p.strategies[0].reason, "VLAN") != NULL, "%s", p.strategies[0].reason);
 	cr_assert(strstr(p.strategies[1].reason, "MPLS") != NULL);
+	sp_classify_free(&p);
+	free(t);
+}
+
+Test(classify, vlan_resolves_to_its_sub_interfaces)
+{
+	struct sp_classify_plan p;
+	char *t;
+
+	build_with("proxy-strategy a seq 10\n match vlan 42\n server 192.0.2.10\n action proxy\n"
+		   "proxy-strategy b seq 20\n match vlan 100\n server 192.0.2.10\n action proxy\n",
+		   lab_vlans, 3, &p, &t);
+	cr_assert(p.strategies[0].installed);
+	cr_assert_eq(p.entries[0].n_iifnames, 2);
+	HAS(t, "eth0.42");
+	HAS(t, "eth1.42");
+	HASNT(t, "eth0.7");
+	cr_assert_not(p.strategies[1].installed);
+	sp_classify_free(&p);
+	free(t);
+}
+
+Test(classify, vpn_and_vlan_together_are_the_intersection)
+{
+	struct sp_classify_plan p;
+	char *t;
+
+	build_with("interface eth0.42\n vpn-id 5\ninterface eth0.7\n vpn-id 5\n"
+		   "proxy-strategy a seq 10\n match vpn-id 5\n match vlan 42\n match source any port 5060-5070\n"
+		   " server 192.0.2.10\n action proxy\n"
+		   "proxy-strategy b seq 20\n match vpn-id 5\n match vlan 9\n server 192.0.2.10\n action proxy\n",
+		   lab_vlans, 3, &p, &t);
+	cr_assert(p.strategies[0].installed);
+	cr_assert_eq(p.entries[0].n_iifnames, 1);
+	cr_assert_str_eq(p.entries[0].iifnames[0], "eth0.42");
+	HAS(t, "udp sport 5060-5070");
+	cr_assert_not(p.strategies[1].installed);
+	cr_assert(strstr(p.strategies[1].reason, "carries this VLAN") != NULL);
 	sp_classify_free(&p);
 	free(t);
 }
@@ -170,7 +221,7 @@ Test(classify, proxy_without_server_side_address_is_not_installed)
 	struct sp_classify_plan p;
 
 	cr_assert_eq(sp_cli_load_text("t", "proxy-strategy a seq 10\n server 192.0.2.10\n action proxy\n", c, &e), 0);
-	cr_assert_eq(sp_classify_build(c, &p, &e), 0);
+	cr_assert_eq(sp_classify_build(c, NULL, 0, &p, &e), 0);
 	cr_assert_not(p.strategies[0].installed);
 	cr_assert(strstr(p.strategies[0].reason, "server-side-address") != NULL);
 	sp_classify_free(&p);
