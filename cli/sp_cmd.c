@@ -2,6 +2,7 @@
 #include "sp_cmd.h"
 #include "sp_daemon.h"
 #include "sp_engine.h"
+#include "sp_pbr.h"
 
 #include <crypt.h>
 #include <stdlib.h>
@@ -1035,8 +1036,13 @@ static int cmd_show_proxy_strategy(struct sp_cmd_ctx *ctx, int argc, char **argv
 	return 0;
 }
 
-static const char *sp_policy_route_state(const struct sp_policy_route *r)
+static const char *sp_policy_route_state(const struct sp_cmd_ctx *ctx,
+					 const struct sp_policy_route *r)
 {
+	const char *st = ctx->daemon ? sp_pbr_state(ctx->daemon->pbr, r->name, r->seq) : NULL;
+
+	if (st)
+		return st; /* the kernel state, from sp_pbr */
 	if (!sp_addr_is_set(&r->next_hop) && !r->table)
 		return "inactive (no set next-hop or set table)";
 	return "active";
@@ -1056,7 +1062,8 @@ static int cmd_show_policy_route(struct sp_cmd_ctx *ctx, int argc, char **argv)
 		if (argc == 1 && strcmp(argv[0], r->name) != 0)
 			continue;
 		shown++;
-		fprintf(ctx->out, "policy-route %s seq %u: %s\n", r->name, r->seq, sp_policy_route_state(r));
+		fprintf(ctx->out, "policy-route %s seq %u: %s\n", r->name, r->seq,
+			sp_policy_route_state(ctx, r));
 		if (r->match & SP_MATCH_SOURCE)
 			fprintf(ctx->out, "  match source            %s\n", sp_prefix_str(&r->source, b, sizeof(b)));
 		if (r->match & SP_MATCH_DESTINATION)
@@ -1073,6 +1080,8 @@ static int cmd_show_policy_route(struct sp_cmd_ctx *ctx, int argc, char **argv)
 			fprintf(ctx->out, "  set next-hop            %s\n", sp_addr_str(&r->next_hop, b, sizeof(b)));
 		if (r->table)
 			fprintf(ctx->out, "  set table               %u\n", r->table);
+		if (ctx->daemon)
+			sp_pbr_print_kernel(ctx->daemon->pbr, r->name, r->seq, "  kernel: ", ctx->out);
 	}
 	if (argc == 1 && shown == 0)
 		return sp_error_set(&ctx->err, "No policy-route %s", argv[0]);

@@ -11,6 +11,7 @@
 struct sp_cli_server;
 struct sp_agent;
 struct sp_engine;
+struct sp_pbr;
 
 struct sp_daemon_options {
 	const char *config_path;
@@ -29,6 +30,7 @@ struct sp_daemon {
 	struct sp_cli_server *cli;
 	struct sp_agent *agent;   /* NULL with --agentx none */
 	struct sp_engine *engine;
+	struct sp_pbr *pbr;       /* policy routes (policy-routing/sp_pbr) */
 	int signal_fd;
 	uint64_t started_ms;
 };

@@ -8,7 +8,9 @@
 #include "sp_kernel.h"
 #include "sp_link.h"
 #include "sp_log.h"
+#include "sp_media.h"
 #include "sp_proxy.h"
+#include "sp_retpath.h"
 #include "sp_sip.h"
 #include "sp_table.h"
 
@@ -37,6 +39,8 @@
 #define SP_ENGINE_MAX_FILES 1048576
 /* To-tag of the responses the proxy gives itself (503 at the session limit) */
 #define SP_ENGINE_REFUSAL_TAG "sp-refused"
+/* How often the media entries in the kernel are compared with the dialogs */
+#define SP_ENGINE_MEDIA_RECONCILE_MS 10000
 
 
 struct sp_engine;
@@ -73,6 +77,11 @@ struct sp_engine {
 	} arp_saved[SP_NFT_MAX_IIFNAMES];
 	unsigned n_arp_saved;
 	bool media_on;
+	struct sp_conntrack *ct;	/* media entries (sp_media programs them) */
+	struct sp_media *media;
+	struct sp_loop_timer *media_reconcile;
+	struct sp_retpath *retpath;	/* return-path (policy-routing/sp_retpath) */
+	int rx_ifindex;			/* ingress of the datagram being handled */
 	uint32_t session_limit;
 	bool limit_notified;
 	struct sp_bsock **bsock_by_port; /* [65536]: C:c -> socket (one C at a time) */
@@ -193,7 +202,9 @@ static void sp_engine_binding_expired(void *arg, struct sp_binding *b)
 
 static void sp_engine_dialog_expired(void *arg, struct sp_dialog *d)
 {
-	(void)arg;
+	struct sp_engine *en = arg;
+
+	sp_media_dialog_end(en->media, d->id);
 	sp_debug("engine: dialog %u (%s) expired in state %s", d->id, d->call_id,
 		 sp_dialog_state_name(d->state));
 }
@@ -267,8 +278,10 @@ static int sp_engine_track(struct sp_engine *en, struct sp_binding *b, const str
 		en->limit_notified = false;
 	sp_dialog_touch(en->table, dlg, now);
 	if (in->is_request) {
-		if (in->method == SP_SIP_BYE || in->method == SP_SIP_CANCEL)
+		if (in->method == SP_SIP_BYE || in->method == SP_SIP_CANCEL) {
 			sp_dialog_set_state(en->table, dlg, SP_DIALOG_TERMINATING, now);
+			sp_media_dialog_end(en->media, dlg->id); /* the media ends with the call */
+		}
 		return 0;
 	}
 	/* responses */
@@ -280,11 +293,13 @@ static int sp_engine_track(struct sp_engine *en, struct sp_binding *b, const str
 				sp_dialog_set_state(en->table, dlg, SP_DIALOG_CONFIRMED, now);
 		} else if (in->status >= 300 && dlg->state != SP_DIALOG_CONFIRMED) {
 			/* the call failed or was cancelled: nothing more to keep */
+			sp_media_dialog_end(en->media, dlg->id);
 			sp_dialog_delete(en->table, dlg);
 		} else if (in->status > 100 && in->to_tag[0] && !dlg->to_tag[0]) {
 			sp_dialog_set_to_tag(dlg, in->to_tag);
 		}
 	} else if (in->cseq_method == SP_SIP_BYE && in->status >= 200) {
+		sp_media_dialog_end(en->media, dlg->id);
 		sp_dialog_delete(en->table, dlg);
 	}
 	return 0;
@@ -298,8 +313,9 @@ static int sp_engine_send_to_terminal(struct sp_engine *en, const struct sp_bind
 	struct sockaddr_storage to;
 	socklen_t tl = sp_endpoint_to_sockaddr(&b->terminal, &to);
 	struct sp_listener *l = NULL;
-	char cbuf[CMSG_SPACE(sizeof(struct in6_pktinfo))] = { 0 };
+	char cbuf[CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(uint32_t))] = { 0 };
 	struct iovec iov = { (void *)buf, len };
+	uint32_t mark = sp_retpath_mark(en->retpath, &b->return_path);
 	struct msghdr mh = { .msg_name = &to, .msg_namelen = tl, .msg_iov = &iov, .msg_iovlen = 1 };
 	struct cmsghdr *cm;
 
@@ -329,6 +345,15 @@ static int sp_engine_send_to_terminal(struct sp_engine *en, const struct sp_bind
 		cm->cmsg_type = IPV6_PKTINFO;
 		cm->cmsg_len = CMSG_LEN(sizeof(pi));
 		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+	}
+	if (mark) {
+		/* the return path's rule sends it the way the terminal came */
+		cm = (struct cmsghdr *)(cbuf + mh.msg_controllen);
+		mh.msg_controllen += CMSG_SPACE(sizeof(mark));
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SO_MARK;
+		cm->cmsg_len = CMSG_LEN(sizeof(mark));
+		memcpy(CMSG_DATA(cm), &mark, sizeof(mark));
 	}
 	if (sendmsg(l->fd, &mh, MSG_DONTWAIT) < 0)
 		return -1;
@@ -364,6 +389,10 @@ static void sp_engine_binding_view(const struct sp_engine *en, const struct sp_b
 	if (en->media_on) {
 		sp_endpoint_host(&b->server_side, v->media_to_server, sizeof(v->media_to_server));
 		sp_endpoint_host(&b->virtual_server, v->media_to_terminal, sizeof(v->media_to_terminal));
+		v->port_map_to_server = sp_media_port_map;
+		v->port_map_to_server_arg = en->media;
+		v->port_map_to_terminal = sp_media_port_map;
+		v->port_map_to_terminal_arg = en->media;
 	}
 }
 
@@ -415,6 +444,31 @@ static struct sp_binding *sp_engine_binding_for(struct sp_engine *en,
 	return b;
 }
 
+/* Media hooks around one message's rewrite: begin before it (the port map
+ * needs the dialog's streams), finish (commit) once the message left; a
+ * dropped message is aborted on the way out, releasing the ports it took. */
+static void sp_engine_media_begin(struct sp_engine *en, const struct sp_binding *b,
+				  const struct sp_sip_info *in, enum sp_media_from from)
+{
+	const struct sp_dialog *dlg = sp_dialog_find(en->table, b->vpn, in->call_id,
+						     strlen(in->call_id), b);
+
+	sp_media_begin(en->media, dlg ? dlg->id : 0, from, en->media_on && in->body_is_sdp);
+}
+
+static void sp_engine_media_finish(struct sp_engine *en, const struct sp_binding *b,
+				   const struct sp_sip_info *in)
+{
+	const struct sp_dialog *dlg;
+
+	/* looked up again: tracking may have created or deleted it */
+	dlg = sp_dialog_find(en->table, b->vpn, in->call_id, strlen(in->call_id), b);
+	if (!dlg || dlg->state >= SP_DIALOG_TERMINATING)
+		sp_media_abort(en->media);
+	else
+		sp_media_commit(en->media, dlg->id, &b->virtual_server, &b->server_side);
+}
+
 static void sp_engine_from_terminal(struct sp_engine *en, const struct sp_endpoint *terminal,
 				    const struct sp_endpoint *virtual_server, uint32_t mark,
 				    const char *buf, size_t len)
@@ -456,6 +510,7 @@ static void sp_engine_from_terminal(struct sp_engine *en, const struct sp_endpoi
 		goto out;
 	}
 	sp_binding_touch(en->table, b, sp_now_ms());
+	sp_retpath_learn(en->retpath, terminal, en->rx_ifindex, &b->return_path);
 	/* a terminal re-registering from a changed contact keeps its binding */
 	if (msg.info.is_request && msg.info.method == SP_SIP_REGISTER && msg.info.n_contacts &&
 	    !msg.info.contact_star && msg.info.contact.host[0]) {
@@ -468,6 +523,7 @@ static void sp_engine_from_terminal(struct sp_engine *en, const struct sp_endpoi
 		sp_binding_set_contact(b, contact);
 	}
 	sp_engine_binding_view(en, b, &view);
+	sp_engine_media_begin(en, b, &msg.info, SP_MEDIA_FROM_TERMINAL);
 	if (sp_proxy_to_server(&msg, &view, en->out, SP_ENGINE_OUT_MAX, &out_len) != 0) {
 		sp_engine_drop(en, &en->stats.rewrite_errors);
 		goto out;
@@ -492,7 +548,9 @@ static void sp_engine_from_terminal(struct sp_engine *en, const struct sp_endpoi
 		goto out;
 	}
 	en->stats.proxied++;
+	sp_engine_media_finish(en, b, &msg.info);
 out:
+	sp_media_abort(en->media); /* a no-op once committed */
 	sp_sip_msg_free(&msg);
 }
 
@@ -524,6 +582,7 @@ static void sp_engine_from_server(struct sp_engine *en, struct sp_bsock *bs,
 	    strcmp(msg.info.to_tag, SP_ENGINE_REFUSAL_TAG) == 0)
 		goto out; /* the ACK of our own 503 */
 	sp_engine_binding_view(en, b, &view);
+	sp_engine_media_begin(en, b, &msg.info, SP_MEDIA_FROM_FAR);
 	if (sp_proxy_to_terminal(&msg, &view, en->out, SP_ENGINE_OUT_MAX, &out_len) != 0) {
 		sp_engine_drop(en, &en->stats.rewrite_errors);
 		goto out;
@@ -549,7 +608,9 @@ static void sp_engine_from_server(struct sp_engine *en, struct sp_bsock *bs,
 		goto out;
 	}
 	en->stats.to_terminals++;
+	sp_engine_media_finish(en, b, &msg.info);
 out:
+	sp_media_abort(en->media); /* a no-op once committed */
 	sp_sip_msg_free(&msg);
 }
 
@@ -581,6 +642,9 @@ static void sp_engine_listener_cb(struct sp_loop *loop, int fd, uint32_t events,
 		int n;
 
 		sp_engine_prepare_batch(en);
+		/* the return path's packet socket first: then it has seen the
+		 * frame of every datagram read below */
+		sp_retpath_drain(en->retpath);
 		n = recvmmsg(fd, en->msgs, SP_ENGINE_BATCH, MSG_DONTWAIT, NULL);
 		if (n <= 0)
 			break;
@@ -596,9 +660,12 @@ static void sp_engine_listener_cb(struct sp_loop *loop, int fd, uint32_t events,
 			}
 			if (sp_endpoint_from_sockaddr(&terminal, mh->msg_name, mh->msg_namelen) < 0)
 				continue;
+			en->rx_ifindex = 0;
 			for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
 				if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SO_MARK)
 					memcpy(&mark, CMSG_DATA(cm), sizeof(mark));
+				else if (cm->cmsg_level == SOL_IP && cm->cmsg_type == IP_PKTINFO)
+					en->rx_ifindex = ((struct in_pktinfo *)CMSG_DATA(cm))->ipi_ifindex;
 				else if (cm->cmsg_level == SOL_IP && cm->cmsg_type == IP_ORIGDSTADDR)
 					have_dst = sp_endpoint_from_sockaddr(&origdst, (struct sockaddr *)CMSG_DATA(cm),
 									     sizeof(struct sockaddr_in)) == 0;
@@ -676,6 +743,7 @@ static struct sp_listener *sp_engine_listener_open(struct sp_engine *en, uint16_
 	    setsockopt(l->fd, SOL_IP, IP_TRANSPARENT, &one, sizeof(one)) < 0 ||
 	    setsockopt(l->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
 	    setsockopt(l->fd, SOL_IP, IP_RECVORIGDSTADDR, &one, sizeof(one)) < 0 ||
+	    setsockopt(l->fd, SOL_IP, IP_PKTINFO, &one, sizeof(one)) < 0 || /* ingress, return path */
 	    setsockopt(l->fd, SOL_SOCKET, SO_RCVMARK, &one, sizeof(one)) < 0 ||
 	    bind(l->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
 	    sp_loop_add_fd(en->d->loop, l->fd, EPOLLIN, sp_engine_listener_cb, l) < 0) {
@@ -777,6 +845,12 @@ static int sp_engine_apply(struct sp_engine *en, const struct sp_config *c, stru
 		if (rc < 0)
 			return -1;
 	}
+	/* the media range first: a change while calls hold ports is refused */
+	if (sp_media_set_range(en->media, c->sp.media_port_min, c->sp.media_port_max, err,
+			       sizeof(err)) < 0) {
+		sp_error_set(e, "%s", err);
+		goto fail;
+	}
 	/* listeners first: a port we cannot bind refuses the change */
 	for (unsigned k = 0; k < c->sp.n_listen_ports; k++) {
 		uint16_t port = c->sp.listen_ports[k];
@@ -813,6 +887,15 @@ static int sp_engine_apply(struct sp_engine *en, const struct sp_config *c, stru
 	if (sp_engine_lva_apply(en, c, e) < 0) {
 		sp_err("engine: %s", e->msg);
 		goto fail; /* the caller re-applies the previous configuration */
+	}
+	/* the return path is the SP's: not on a router with only policy routes */
+	if (sp_retpath_configure(en->retpath,
+				 !c->sp_enabled ? SP_RETPATH_NONE :
+				 c->sp.return_path == SP_RETURN_DEFAULT_GATEWAY ? SP_RETPATH_DEFAULT_GATEWAY :
+				 SP_RETPATH_LEARN, &c->sp.return_gateway.u.v4, c->sp.listen_ports,
+				 c->sp.n_listen_ports, err, sizeof(err)) < 0) {
+		sp_error_set(e, "return-path: %s", err);
+		goto fail;
 	}
 	/* committed: retire listeners no longer wanted */
 	for (unsigned i = 0; i < en->n_listeners; i++) {
@@ -875,6 +958,56 @@ static int sp_engine_config_cb(void *arg, const struct sp_config *old_cfg,
 
 /* ---- lifecycle ---- */
 
+static int sp_engine_ct_install(void *arg, const struct sp_ct_nat *n)
+{
+	return sp_conntrack_create(arg, n, SP_MEDIA_CT_TIMEOUT_S);
+}
+
+static int sp_engine_ct_remove(void *arg, const struct sp_ct_nat *n)
+{
+	return sp_conntrack_delete(arg, n);
+}
+
+static int sp_engine_ct_counters(void *arg, const struct sp_ct_nat *n, struct sp_ct_counters *c)
+{
+	return sp_conntrack_counters(arg, n, c);
+}
+
+static int sp_engine_ct_list(void *arg, struct sp_ct_nat **out)
+{
+	return sp_conntrack_list(arg, out);
+}
+
+static void sp_engine_media_reconcile_cb(struct sp_loop *loop, void *arg)
+{
+	struct sp_engine *en = arg;
+
+	(void)loop;
+	sp_media_reconcile(en->media);
+	sp_loop_timer_arm(en->media_reconcile, SP_ENGINE_MEDIA_RECONCILE_MS);
+}
+
+/* The conntrack handle, the media state, and a first reconciliation that
+ * removes the entries a previous run left behind. */
+static int sp_engine_media_open(struct sp_engine *en, char *err, size_t errlen)
+{
+	struct sp_media_kernel mk;
+
+	if (sp_conntrack_open(&en->ct, err, errlen) < 0)
+		return -1;
+	mk = (struct sp_media_kernel){ sp_engine_ct_install, sp_engine_ct_remove,
+				       sp_engine_ct_counters, sp_engine_ct_list, en->ct };
+	en->media = sp_media_create(&mk);
+	en->media_reconcile = sp_loop_timer_new(en->d->loop, sp_engine_media_reconcile_cb, en);
+	if (!en->media || !en->media_reconcile) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	sp_media_reconcile(en->media);
+	sp_loop_timer_arm(en->media_reconcile, SP_ENGINE_MEDIA_RECONCILE_MS);
+	return 0;
+}
+
 struct sp_engine *sp_engine_start(struct sp_daemon *d, struct sp_error *e)
 {
 	struct sp_engine *en = calloc(1, sizeof(*en));
@@ -931,6 +1064,15 @@ struct sp_engine *sp_engine_start(struct sp_daemon *d, struct sp_error *e)
 		sp_error_set(e, "kernel: %s", err);
 		goto fail;
 	}
+	if (sp_engine_media_open(en, err, sizeof(err)) < 0) {
+		sp_error_set(e, "media: %s", err);
+		goto fail;
+	}
+	/* after sp_kernel_open, which removes a previous run's tagged rules */
+	if (sp_retpath_open(&en->retpath, err, sizeof(err)) < 0) {
+		sp_error_set(e, "return path: %s", err);
+		goto fail;
+	}
 	if (sp_engine_apply(en, sp_config_store_current(d->config), e) < 0)
 		goto fail;
 	if (sp_config_store_subscribe(d->config, "engine", sp_engine_config_cb, en) < 0) {
@@ -950,6 +1092,10 @@ void sp_engine_stop(struct sp_engine *en)
 	if (!en)
 		return;
 	sp_engine_lva_remove(en);
+	sp_retpath_close(en->retpath); /* its rules and routes */
+	sp_loop_timer_free(en->media_reconcile);
+	sp_media_destroy(en->media); /* removes its conntrack entries */
+	sp_conntrack_close(en->ct);
 	if (en->kernel) {
 		if (sp_kernel_remove_all(en->kernel, err, sizeof(err)) < 0)
 			sp_err("engine: removing kernel state: %s", err);
@@ -1014,13 +1160,15 @@ void sp_engine_show_sessions(struct sp_engine *en, FILE *out, bool detail)
 			sp_dialog_state_name(d->state), sp_endpoint_format(&b->terminal, t, sizeof(t)),
 			sp_endpoint_format(&b->virtual_server, v, sizeof(v)),
 			sp_endpoint_format(&b->server_side, c, sizeof(c)),
-			sp_endpoint_format(&b->server, s, sizeof(s)), d->n_media, d->call_id);
+			sp_endpoint_format(&b->server, s, sizeof(s)),
+			en->media ? sp_media_streams(en->media, d->id) : d->n_media, d->call_id);
 		if (detail) {
 			const struct sp_classify_strategy *st = sp_engine_strategy_by_seq(en, b->strategy_id);
 			sp_engine_format_age(now - d->created_ms, age, sizeof(age));
 			fprintf(out, "       from-tag %s to-tag %s invite-cseq %u age %s strategy %s seq %u binding %u\n",
 				d->from_tag[0] ? d->from_tag : "-", d->to_tag[0] ? d->to_tag : "-",
 				d->invite_cseq, age, st ? st->name : "-", b->strategy_id, b->id);
+			sp_media_show_dialog(en->media, d->id, out);
 		}
 	}
 	fprintf(out, "%zu session%s\n", n, n == 1 ? "" : "s");
@@ -1157,6 +1305,7 @@ void sp_engine_show_statistics(struct sp_engine *en, FILE *out)
 	fprintf(out, "    send errors             %llu\n", (unsigned long long)s->send_errors);
 	fprintf(out, "  sessions created          %llu\n", (unsigned long long)c->dialogs_created);
 	fprintf(out, "  bindings created          %llu\n", (unsigned long long)c->bindings_created);
+	sp_media_show_statistics(en->media, out);
 	fprintf(out, "Strategy hits\n");
 	for (size_t i = 0; i < en->n_strategies; i++) {
 		const struct sp_classify_strategy *st = &en->strategies[i];
@@ -1176,6 +1325,7 @@ void sp_engine_clear_sessions(struct sp_engine *en)
 {
 	struct sp_dialog *d;
 
+	sp_media_clear(en->media);
 	while ((d = sp_dialog_first(en->table)))
 		sp_dialog_delete(en->table, d);
 	sp_engine_arm_expiry(en);

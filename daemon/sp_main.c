@@ -5,6 +5,7 @@
 #include "sp_daemon.h"
 #include "sp_engine.h"
 #include "sp_log.h"
+#include "sp_pbr.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -194,6 +195,13 @@ int main(int argc, char **argv)
 		sp_err("proxy engine: %s", e.msg);
 		goto out;
 	}
+	/* after the engine, whose start removes every rule and route a previous
+	 * run left with sigproxy's tag */
+	d.pbr = sp_pbr_start(&d, &e);
+	if (!d.pbr) {
+		sp_err("%s", e.msg);
+		goto out;
+	}
 	d.signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (d.signal_fd < 0 || sp_loop_add_fd(d.loop, d.signal_fd, EPOLLIN, sp_signal_cb, &d) < 0) {
 		sp_err("signalfd: %s", strerror(errno));
@@ -240,6 +248,7 @@ out:
 		sp_loop_close_calls(d.loop);
 	sp_cli_server_stop(d.cli);
 	sp_agent_stop(d.agent);
+	sp_pbr_stop(d.pbr); /* removes its rules and routes */
 	sp_engine_stop(d.engine); /* removes what it put in the kernel */
 	if (d.signal_fd >= 0)
 		close(d.signal_fd);

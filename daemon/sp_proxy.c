@@ -119,8 +119,11 @@ int sp_proxy_to_server(struct sp_sip_msg *msg, const struct sp_proxy_binding *b,
 		contact.to = c_written;
 		plan.contact = &contact;
 	}
-	if (in->body_is_sdp && b->media_to_server[0])
+	if (in->body_is_sdp && b->media_to_server[0]) {
 		plan.sdp.media_addr = b->media_to_server;
+		plan.sdp.port_map = b->port_map_to_server;
+		plan.sdp.port_map_arg = b->port_map_to_server_arg;
+	}
 	return sp_sip_rewrite(msg, &plan, out, out_size, out_len);
 }
 
@@ -176,8 +179,11 @@ int sp_proxy_to_terminal(struct sp_sip_msg *msg, const struct sp_proxy_binding *
 			plan.contact = &contact;
 		}
 	}
-	if (in->body_is_sdp && b->media_to_terminal[0])
+	if (in->body_is_sdp && b->media_to_terminal[0]) {
 		plan.sdp.media_addr = b->media_to_terminal;
+		plan.sdp.port_map = b->port_map_to_terminal;
+		plan.sdp.port_map_arg = b->port_map_to_terminal_arg;
+	}
 	return sp_sip_rewrite(msg, &plan, out, out_size, out_len);
 }
 

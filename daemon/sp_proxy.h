@@ -28,6 +28,13 @@ struct sp_proxy_binding {
 	/* SDP connection address towards each side; empty: leave SDP alone */
 	char media_to_server[SP_PROXY_HOST_MAX];
 	char media_to_terminal[SP_PROXY_HOST_MAX];
+	/* SDP port map for each direction (media in the kernel): the m= and
+	 * a=rtcp ports the SP announces; NULL keeps the ports. Used only where
+	 * the connection address above is set. */
+	sp_sdp_port_map_fn port_map_to_server;
+	void *port_map_to_server_arg;
+	sp_sdp_port_map_fn port_map_to_terminal;
+	void *port_map_to_terminal_arg;
 };
 
 /* A message from the terminal (a request it sends, or its response to a

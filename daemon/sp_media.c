@@ -1,0 +1,556 @@
+#include "config.h"
+#include "sp_media.h"
+#include "sp_hash.h"
+#include "sp_log.h"
+#include "sp_portalloc.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* What one side announced for one stream. */
+struct sp_media_side {
+	struct sp_endpoint rtp, rtcp;
+	bool known;
+};
+
+struct sp_media_session;
+
+struct sp_media_sstream {
+	struct sp_media_session *sess;
+	uint16_t pe, pc;		/* 0: no ports (stream never offered) */
+	struct sp_media_side term, far;
+	bool installed;
+	struct sp_ct_nat rtp, rtcp;	/* as installed */
+	uint32_t seen_gen_rtp, seen_gen_rtcp;	/* reconciliation pass marks */
+};
+
+struct sp_media_session {
+	struct sp_hnode node;
+	struct sp_media_session *prev, *next;	/* every session, for iteration */
+	uint32_t dialog_id;
+	struct sp_endpoint e, c;	/* addresses announced, port 0 */
+	unsigned n;
+	struct sp_media_sstream s[SP_SDP_MAX_STREAMS];
+};
+
+/* What the port map saw in the message being rewritten. */
+struct sp_media_pending {
+	bool seen;
+	bool allocated;			/* pe/pc are new: release on abort */
+	uint16_t pe, pc;
+	struct sp_media_side side;
+};
+
+struct sp_media {
+	struct sp_media_kernel k;
+	bool have_kernel;
+	struct sp_portalloc *pa;	/* NULL: no range */
+	uint16_t first, last;
+	struct sp_hash_key key;
+	struct sp_htab by_dialog;
+	struct sp_media_session *sessions;
+	/* stream by pe / 2: the kernel entry's E:pe names its stream */
+	struct sp_media_sstream **by_pair;
+	uint32_t gen;
+	struct sp_media_stats st;
+	struct {
+		bool active;
+		uint32_t dialog_id;
+		enum sp_media_from from;
+		struct sp_media_pending p[SP_SDP_MAX_STREAMS];
+	} msg;
+};
+
+struct sp_media *sp_media_create(const struct sp_media_kernel *kernel)
+{
+	struct sp_media *m = calloc(1, sizeof(*m));
+
+	if (!m)
+		return NULL;
+	if (kernel) {
+		m->k = *kernel;
+		m->have_kernel = true;
+	}
+	sp_hash_key_random(&m->key);
+	m->by_pair = calloc(32768, sizeof(*m->by_pair));
+	if (!m->by_pair || sp_htab_init(&m->by_dialog, 64) < 0) {
+		free(m->by_pair);
+		free(m);
+		return NULL;
+	}
+	return m;
+}
+
+void sp_media_destroy(struct sp_media *m)
+{
+	if (!m)
+		return;
+	sp_media_abort(m);
+	sp_media_clear(m);
+	sp_htab_fini(&m->by_dialog);
+	sp_portalloc_destroy(m->pa);
+	free(m->by_pair);
+	free(m);
+}
+
+int sp_media_set_range(struct sp_media *m, uint16_t first, uint16_t last, char *err,
+		       size_t errlen)
+{
+	struct sp_portalloc *pa = NULL;
+
+	if (first == m->first && last == m->last)
+		return 0;
+	if (m->pa && sp_portalloc_used(m->pa)) {
+		snprintf(err, errlen,
+			 "media-port-range cannot change while %u media streams hold ports (clear sessions first)",
+			 sp_portalloc_used(m->pa));
+		return -1;
+	}
+	if (first || last) {
+		pa = sp_portalloc_create(first, last, 2);
+		if (!pa) {
+			snprintf(err, errlen, "media-port-range %u %u: %s", first, last, strerror(errno));
+			return -1;
+		}
+	}
+	sp_portalloc_destroy(m->pa);
+	m->pa = pa;
+	m->first = first;
+	m->last = last;
+	return 0;
+}
+
+static uint64_t sp_media_hash(const struct sp_media *m, uint32_t dialog_id)
+{
+	return sp_siphash(&m->key, &dialog_id, sizeof(dialog_id));
+}
+
+static struct sp_media_session *sp_media_find(const struct sp_media *m, uint32_t dialog_id)
+{
+	uint64_t h = sp_media_hash(m, dialog_id);
+
+	if (!dialog_id)
+		return NULL;
+	for (struct sp_hnode *n = sp_htab_chain(&m->by_dialog, h); n; n = n->next) {
+		struct sp_media_session *s = container_of(n, struct sp_media_session, node);
+		if (n->hash == h && s->dialog_id == dialog_id)
+			return s;
+	}
+	return NULL;
+}
+
+/* ---- kernel entries ---- */
+
+static bool sp_media_unspecified(const struct sp_endpoint *ep)
+{
+	static const uint8_t zero[16];
+
+	return ep->family == 0 || memcmp(&ep->addr, zero, sizeof(ep->addr)) == 0;
+}
+
+static void sp_media_nat(struct sp_ct_nat *n, const struct sp_media_session *sess,
+			 const struct sp_endpoint *t, const struct sp_endpoint *f, uint16_t pe,
+			 uint16_t pc)
+{
+	n->terminal = *t;
+	n->terminal_side = sess->e;
+	n->terminal_side.port = pe;
+	n->far = *f;
+	n->far_side = sess->c;
+	n->far_side.port = pc;
+}
+
+static void sp_media_kernel_remove(struct sp_media *m, const struct sp_ct_nat *n)
+{
+	int rc;
+
+	if (!m->have_kernel)
+		return;
+	rc = m->k.remove(m->k.arg, n);
+	if (rc == 0)
+		m->st.entries_deleted++;
+	else if (rc != -ENOENT)
+		m->st.kernel_errors++;
+}
+
+static int sp_media_kernel_install(struct sp_media *m, const struct sp_ct_nat *n)
+{
+	char b[160];
+	int rc;
+
+	if (!m->have_kernel)
+		return 0;
+	rc = m->k.install(m->k.arg, n);
+	if (rc == -EEXIST) {
+		/* A flow that started before the answer arrived made the kernel
+		 * track it unNATed (T -> E:pe forwarded, or F -> C:pc to the SP
+		 * itself): the stale entry goes, ours replaces it. */
+		struct sp_ct_nat from_far = { .terminal = n->far, .terminal_side = n->far_side };
+
+		m->k.remove(m->k.arg, n);
+		m->k.remove(m->k.arg, &from_far);
+		rc = m->k.install(m->k.arg, n);
+	}
+	if (rc == 0) {
+		m->st.entries_created++;
+		return 0;
+	}
+	m->st.kernel_errors++;
+	sp_warn("media: cannot program %s: %s", sp_ct_nat_format(n, b, sizeof(b)), strerror(-rc));
+	return rc;
+}
+
+static void sp_media_uninstall(struct sp_media *m, struct sp_media_sstream *s)
+{
+	if (!s->installed)
+		return;
+	sp_media_kernel_remove(m, &s->rtp);
+	sp_media_kernel_remove(m, &s->rtcp);
+	s->installed = false;
+	m->st.streams_installed--;
+}
+
+/* Makes the kernel match what both sides announced for one stream. */
+static void sp_media_sync(struct sp_media *m, struct sp_media_sstream *s)
+{
+	const struct sp_media_session *sess = s->sess;
+	struct sp_ct_nat rtp, rtcp;
+	bool want = s->pe && s->term.known && s->far.known && !sp_media_unspecified(&s->term.rtp) &&
+		    !sp_media_unspecified(&s->far.rtp) && !sp_media_unspecified(&sess->e) &&
+		    !sp_media_unspecified(&sess->c);
+
+	if (want) {
+		sp_media_nat(&rtp, sess, &s->term.rtp, &s->far.rtp, s->pe, s->pc);
+		sp_media_nat(&rtcp, sess, &s->term.rtcp, &s->far.rtcp, s->pe + 1, s->pc + 1);
+		if (s->installed && memcmp(&rtp, &s->rtp, sizeof(rtp)) == 0 &&
+		    memcmp(&rtcp, &s->rtcp, sizeof(rtcp)) == 0)
+			return;
+	}
+	sp_media_uninstall(m, s);
+	if (!want)
+		return;
+	if (sp_media_kernel_install(m, &rtp) < 0)
+		return;
+	if (sp_media_kernel_install(m, &rtcp) < 0) {
+		sp_media_kernel_remove(m, &rtp);
+		return;
+	}
+	s->rtp = rtp;
+	s->rtcp = rtcp;
+	s->installed = true;
+	m->st.streams_installed++;
+}
+
+/* ---- one message ---- */
+
+static void sp_media_release_pair(struct sp_media *m, uint16_t pe, uint16_t pc)
+{
+	if (!m->pa || !pe)
+		return;
+	sp_portalloc_release(m->pa, pe);
+	sp_portalloc_release(m->pa, pc);
+	m->st.pairs_in_use -= 2;
+}
+
+void sp_media_begin(struct sp_media *m, uint32_t dialog_id, enum sp_media_from from,
+		    bool has_sdp)
+{
+	sp_media_abort(m); /* a message the caller forgot to finish */
+	memset(&m->msg, 0, sizeof(m->msg));
+	m->msg.active = has_sdp;
+	m->msg.dialog_id = dialog_id;
+	m->msg.from = from;
+}
+
+static int sp_media_parse(struct sp_endpoint *ep, const char *addr, uint16_t port)
+{
+	/* IPv4 only: the conntrack side is IPv4 for now. A host name in c=
+	 * cannot be NATed either. */
+	if (sp_endpoint_parse(ep, addr, port) < 0 || ep->family != AF_INET)
+		return -1;
+	return 0;
+}
+
+int sp_media_port_map(void *arg, unsigned media_index, enum sp_sdp_port_kind kind,
+		      const struct sp_sdp_stream *stream, uint16_t old_port, uint16_t *new_port)
+{
+	struct sp_media *m = arg;
+	struct sp_media_pending *p;
+	const struct sp_media_session *sess;
+
+	if (!m->msg.active || media_index >= SP_SDP_MAX_STREAMS || !m->pa)
+		goto refuse;
+	p = &m->msg.p[media_index];
+	if (!p->pe) {
+		sess = sp_media_find(m, m->msg.dialog_id);
+		if (sess && media_index < sess->n && sess->s[media_index].pe) {
+			/* a re-offer keeps the stream's ports */
+			p->pe = sess->s[media_index].pe;
+			p->pc = sess->s[media_index].pc;
+		} else {
+			if (sp_portalloc_alloc(m->pa, &p->pe) < 0) {
+				m->st.ports_exhausted++;
+				goto refuse;
+			}
+			if (sp_portalloc_alloc(m->pa, &p->pc) < 0) {
+				sp_portalloc_release(m->pa, p->pe);
+				p->pe = 0;
+				m->st.ports_exhausted++;
+				goto refuse;
+			}
+			m->st.pairs_in_use += 2;
+			p->allocated = true;
+		}
+	}
+	if (kind == SP_SDP_PORT_RTP) {
+		if (sp_media_parse(&p->side.rtp, stream->addr, old_port) < 0)
+			goto refuse;
+		/* RFC 3550: RTCP on the next port unless a=rtcp says otherwise */
+		p->side.rtcp = p->side.rtp;
+		p->side.rtcp.port = old_port == 65535 ? 0 : old_port + 1;
+		p->side.known = true;
+		p->seen = true;
+	} else {
+		const char *a = stream->rtcp_addr[0] ? stream->rtcp_addr : stream->addr;
+
+		if (sp_media_parse(&p->side.rtcp, a, old_port) < 0)
+			goto refuse;
+	}
+	*new_port = (m->msg.from == SP_MEDIA_FROM_TERMINAL ? p->pc : p->pe) +
+		    (kind == SP_SDP_PORT_RTCP ? 1 : 0);
+	return 0;
+refuse:
+	m->st.refused++;
+	return -1;
+}
+
+void sp_media_abort(struct sp_media *m)
+{
+	if (!m->msg.active)
+		return;
+	for (unsigned i = 0; i < SP_SDP_MAX_STREAMS; i++)
+		if (m->msg.p[i].allocated)
+			sp_media_release_pair(m, m->msg.p[i].pe, m->msg.p[i].pc);
+	m->msg.active = false;
+}
+
+static struct sp_media_session *sp_media_session_new(struct sp_media *m, uint32_t dialog_id)
+{
+	struct sp_media_session *sess = calloc(1, sizeof(*sess));
+
+	if (!sess)
+		return NULL;
+	sess->dialog_id = dialog_id;
+	sp_htab_insert(&m->by_dialog, &sess->node, sp_media_hash(m, dialog_id));
+	sess->next = m->sessions;
+	if (m->sessions)
+		m->sessions->prev = sess;
+	m->sessions = sess;
+	m->st.sessions++;
+	return sess;
+}
+
+void sp_media_commit(struct sp_media *m, uint32_t dialog_id, const struct sp_endpoint *e,
+		     const struct sp_endpoint *c)
+{
+	struct sp_media_session *sess;
+	bool any = false;
+
+	if (!m->msg.active)
+		return;
+	for (unsigned i = 0; i < SP_SDP_MAX_STREAMS; i++)
+		any |= m->msg.p[i].seen;
+	sess = sp_media_find(m, dialog_id);
+	if (!dialog_id || (!sess && !any)) {
+		sp_media_abort(m);
+		return;
+	}
+	if (!sess && !(sess = sp_media_session_new(m, dialog_id))) {
+		sp_media_abort(m);
+		return;
+	}
+	m->msg.active = false;
+	sess->e = *e;
+	sess->e.port = 0;
+	sess->c = *c;
+	sess->c.port = 0;
+	for (unsigned i = 0; i < SP_SDP_MAX_STREAMS; i++) {
+		struct sp_media_pending *p = &m->msg.p[i];
+		struct sp_media_sstream *s = &sess->s[i];
+		struct sp_media_side *side;
+
+		if (!p->seen && i >= sess->n) {
+			if (p->allocated) /* a=rtcp without an RTP port: impossible, but safe */
+				sp_media_release_pair(m, p->pe, p->pc);
+			continue;
+		}
+		if (i >= sess->n)
+			sess->n = i + 1;
+		if (p->pe && !s->pe) {
+			s->sess = sess;
+			s->pe = p->pe;
+			s->pc = p->pc;
+			m->by_pair[s->pe / 2] = s;
+		}
+		side = m->msg.from == SP_MEDIA_FROM_TERMINAL ? &s->term : &s->far;
+		/* not in this SDP, or port 0: this side refused the stream */
+		*side = p->seen ? p->side : (struct sp_media_side){ 0 };
+		sp_media_sync(m, s);
+	}
+}
+
+static void sp_media_session_free(struct sp_media *m, struct sp_media_session *sess)
+{
+	for (unsigned i = 0; i < sess->n; i++) {
+		struct sp_media_sstream *s = &sess->s[i];
+
+		sp_media_uninstall(m, s);
+		if (s->pe) {
+			m->by_pair[s->pe / 2] = NULL;
+			sp_media_release_pair(m, s->pe, s->pc);
+		}
+	}
+	sp_htab_remove(&m->by_dialog, &sess->node);
+	if (sess->prev)
+		sess->prev->next = sess->next;
+	else
+		m->sessions = sess->next;
+	if (sess->next)
+		sess->next->prev = sess->prev;
+	m->st.sessions--;
+	free(sess);
+}
+
+void sp_media_dialog_end(struct sp_media *m, uint32_t dialog_id)
+{
+	struct sp_media_session *sess = sp_media_find(m, dialog_id);
+
+	if (sess)
+		sp_media_session_free(m, sess);
+}
+
+void sp_media_clear(struct sp_media *m)
+{
+	while (m->sessions)
+		sp_media_session_free(m, m->sessions);
+}
+
+/* ---- reconciliation ---- */
+
+int sp_media_reconcile(struct sp_media *m)
+{
+	struct sp_ct_nat *v;
+	int n, fixed = 0;
+
+	if (!m->have_kernel)
+		return 0;
+	n = m->k.list(m->k.arg, &v);
+	if (n < 0) {
+		m->st.kernel_errors++;
+		return n;
+	}
+	m->gen++;
+	for (int i = 0; i < n; i++) {
+		struct sp_media_sstream *s = m->by_pair[v[i].terminal_side.port / 2];
+
+		if (s && s->installed && memcmp(&v[i], &s->rtp, sizeof(v[i])) == 0) {
+			s->seen_gen_rtp = m->gen;
+		} else if (s && s->installed && memcmp(&v[i], &s->rtcp, sizeof(v[i])) == 0) {
+			s->seen_gen_rtcp = m->gen;
+		} else {
+			char b[160];
+
+			sp_info("media: removing a conntrack entry no stream owns: %s",
+				sp_ct_nat_format(&v[i], b, sizeof(b)));
+			sp_media_kernel_remove(m, &v[i]);
+			m->st.reconcile_removed++;
+			fixed++;
+		}
+	}
+	free(v);
+	for (struct sp_media_session *sess = m->sessions; sess; sess = sess->next) {
+		for (unsigned i = 0; i < sess->n; i++) {
+			struct sp_media_sstream *s = &sess->s[i];
+
+			if (!s->installed)
+				continue;
+			/* timed out during a silence (hold): the dialog still wants it */
+			if (s->seen_gen_rtp != m->gen && sp_media_kernel_install(m, &s->rtp) == 0) {
+				m->st.reconcile_restored++;
+				fixed++;
+			}
+			if (s->seen_gen_rtcp != m->gen && sp_media_kernel_install(m, &s->rtcp) == 0) {
+				m->st.reconcile_restored++;
+				fixed++;
+			}
+		}
+	}
+	return fixed;
+}
+
+/* ---- show ---- */
+
+void sp_media_show_dialog(struct sp_media *m, uint32_t dialog_id, FILE *out)
+{
+	const struct sp_media_session *sess = sp_media_find(m, dialog_id);
+
+	if (!sess)
+		return;
+	for (unsigned i = 0; i < sess->n; i++) {
+		const struct sp_media_sstream *s = &sess->s[i];
+		char t[SP_ENDPOINT_STRLEN], f[SP_ENDPOINT_STRLEN];
+		struct sp_ct_counters rtp = { 0 }, rtcp = { 0 };
+
+		if (!s->pe)
+			continue;
+		fprintf(out, "       media %u: terminal %s E-port %u C-port %u far %s %s\n", i,
+			s->term.known ? sp_endpoint_format(&s->term.rtp, t, sizeof(t)) : "-", s->pe,
+			s->pc, s->far.known ? sp_endpoint_format(&s->far.rtp, f, sizeof(f)) : "-",
+			s->installed ? "in kernel" : "not in kernel");
+		if (!s->installed || !m->have_kernel)
+			continue;
+		m->k.counters(m->k.arg, &s->rtp, &rtp);
+		m->k.counters(m->k.arg, &s->rtcp, &rtcp);
+		fprintf(out,
+			"         rtp  to far %llu packets %llu bytes, to terminal %llu packets %llu bytes\n"
+			"         rtcp to far %llu packets %llu bytes, to terminal %llu packets %llu bytes\n",
+			(unsigned long long)rtp.orig_packets, (unsigned long long)rtp.orig_bytes,
+			(unsigned long long)rtp.reply_packets, (unsigned long long)rtp.reply_bytes,
+			(unsigned long long)rtcp.orig_packets, (unsigned long long)rtcp.orig_bytes,
+			(unsigned long long)rtcp.reply_packets, (unsigned long long)rtcp.reply_bytes);
+	}
+}
+
+void sp_media_show_statistics(struct sp_media *m, FILE *out)
+{
+	const struct sp_media_stats *s = &m->st;
+
+	fprintf(out, "Media\n");
+	fprintf(out, "  sessions with media       %llu\n", (unsigned long long)s->sessions);
+	fprintf(out, "  media ports allocated     %llu\n", (unsigned long long)s->pairs_in_use * 2);
+	fprintf(out, "  streams in the kernel     %llu\n", (unsigned long long)s->streams_installed);
+	fprintf(out, "  kernel entries created    %llu\n", (unsigned long long)s->entries_created);
+	fprintf(out, "  kernel entries deleted    %llu\n", (unsigned long long)s->entries_deleted);
+	fprintf(out, "  kernel errors             %llu\n", (unsigned long long)s->kernel_errors);
+	fprintf(out, "  ports exhausted           %llu\n", (unsigned long long)s->ports_exhausted);
+	fprintf(out, "  SDP refused               %llu\n", (unsigned long long)s->refused);
+	fprintf(out, "  stale entries removed     %llu\n", (unsigned long long)s->reconcile_removed);
+	fprintf(out, "  entries restored          %llu\n", (unsigned long long)s->reconcile_restored);
+}
+
+const struct sp_media_stats *sp_media_stats(struct sp_media *m)
+{
+	return &m->st;
+}
+
+unsigned sp_media_streams(struct sp_media *m, uint32_t dialog_id)
+{
+	const struct sp_media_session *sess = sp_media_find(m, dialog_id);
+	unsigned n = 0;
+
+	for (unsigned i = 0; sess && i < sess->n; i++)
+		n += sess->s[i].installed;
+	return n;
+}

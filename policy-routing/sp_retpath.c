@@ -1,0 +1,361 @@
+/* The SP's return path: see sp_retpath.h. */
+#include "config.h"
+#include "sp_retpath.h"
+#include "sp_config.h"
+#include "sp_log.h"
+#include "sp_rtnl.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/filter.h>
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
+#include <net/if.h>
+#include <net/if_arp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* Frames remembered by the packet socket: the listeners are read right after
+ * it is drained, so only the last batch or so is ever looked up. */
+#define SP_RETPATH_SEEN 256
+
+struct sp_retpath_seen {
+	struct in_addr saddr;
+	uint16_t sport;		/* host order */
+	int ifindex;
+	uint8_t mac[6];
+};
+
+struct sp_retpath_slot {
+	bool used;
+	int ifindex;
+	struct in_addr via;	/* 0: directly on the interface */
+	struct sp_rule rule;
+	struct sp_route route;
+};
+
+struct sp_retpath {
+	struct sp_rtnl *rtnl;
+	enum sp_retpath_mode mode;
+	struct in_addr gateway;
+	int packet_fd;		/* learn mode only, else -1 */
+	struct sp_retpath_seen seen[SP_RETPATH_SEEN];
+	unsigned seen_next;
+	struct sp_retpath_slot slots[SP_RETPATH_SLOTS];	/* 0: the default gateway */
+};
+
+static uint32_t sp_retpath_slot_mark(unsigned i)
+{
+	return SP_RETPATH_MARK | (uint32_t)i << 16;
+}
+
+static void sp_retpath_slot_remove(struct sp_retpath *rp, unsigned i)
+{
+	struct sp_retpath_slot *s = &rp->slots[i];
+	char err[256];
+
+	if (!s->used)
+		return;
+	if (sp_rtnl_rule_del(rp->rtnl, &s->rule, err, sizeof(err)) < 0 && errno != ENOENT)
+		sp_warn("return path: %s", err);
+	if (sp_rtnl_route_del(rp->rtnl, &s->route, err, sizeof(err)) < 0 && errno != ESRCH)
+		sp_warn("return path: %s", err);
+	memset(s, 0, sizeof(*s));
+}
+
+static int sp_retpath_slot_install(struct sp_retpath *rp, unsigned i, int ifindex,
+				   struct in_addr via, char *err, size_t errlen)
+{
+	struct sp_retpath_slot *s = &rp->slots[i];
+	char ignored[256];
+
+	memset(s, 0, sizeof(*s));
+	s->ifindex = ifindex;
+	s->via = via;
+	s->route.family = AF_INET;
+	s->route.kind = SP_ROUTE_UNICAST;
+	s->route.table = SP_RETPATH_TABLE_BASE + i;
+	s->route.oif = (unsigned)ifindex;
+	s->route.protocol = SP_RTPROT;
+	if (via.s_addr) {
+		s->route.gateway.family = AF_INET;
+		s->route.gateway.v4 = via;
+	}
+	s->rule.family = AF_INET;
+	s->rule.priority = SP_RETPATH_RULE_PRIORITY;
+	s->rule.fwmark = sp_retpath_slot_mark(i);
+	s->rule.fwmask = SP_RETPATH_MARK_MASK;
+	s->rule.table = s->route.table;
+	s->rule.protocol = SP_RTPROT;
+	/* a previous run's leftovers would make these EEXIST */
+	sp_rtnl_rule_del(rp->rtnl, &s->rule, ignored, sizeof(ignored));
+	sp_rtnl_route_del(rp->rtnl, &s->route, ignored, sizeof(ignored));
+	if (sp_rtnl_route_add(rp->rtnl, &s->route, err, errlen) < 0)
+		return -1;
+	if (sp_rtnl_rule_add(rp->rtnl, &s->rule, err, errlen) < 0) {
+		sp_rtnl_route_del(rp->rtnl, &s->route, ignored, sizeof(ignored));
+		return -1;
+	}
+	s->used = true;
+	return 0;
+}
+
+int sp_retpath_open(struct sp_retpath **out, char *err, size_t errlen)
+{
+	struct sp_retpath *rp = calloc(1, sizeof(*rp));
+
+	if (!rp) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	rp->packet_fd = -1;
+	if (sp_rtnl_open(&rp->rtnl, err, errlen) < 0) {
+		free(rp);
+		return -1;
+	}
+	*out = rp;
+	return 0;
+}
+
+static void sp_retpath_reset(struct sp_retpath *rp)
+{
+	for (unsigned i = 0; i < SP_RETPATH_SLOTS; i++)
+		sp_retpath_slot_remove(rp, i);
+	if (rp->packet_fd >= 0)
+		close(rp->packet_fd);
+	rp->packet_fd = -1;
+	memset(rp->seen, 0, sizeof(rp->seen));
+	rp->mode = SP_RETPATH_NONE;
+}
+
+void sp_retpath_close(struct sp_retpath *rp)
+{
+	if (!rp)
+		return;
+	sp_retpath_reset(rp);
+	sp_rtnl_close(rp->rtnl);
+	free(rp);
+}
+
+/* A packet socket that sees only unfragmented IPv4 UDP to the listen ports,
+ * so the rest of the traffic (media, forwarded packets) never reaches
+ * userspace. Classic BPF; on a SOCK_DGRAM packet socket it runs on the IP
+ * header, and the link-layer source comes in sockaddr_ll. */
+static int sp_retpath_packet_open(const uint16_t *ports, unsigned n_ports, char *err, size_t errlen)
+{
+	struct sock_filter code[8 + SP_LISTEN_PORTS_MAX];
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_IP) };
+	struct sock_fprog prog;
+	unsigned n = 0;
+	int fd;
+
+	if (n_ports > SP_LISTEN_PORTS_MAX)
+		n_ports = SP_LISTEN_PORTS_MAX;
+	/* jump offsets count from the next instruction: drop is at 6 + n_ports,
+	 * accept at 7 + n_ports */
+	code[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 9);	/* protocol */
+	code[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_UDP, 0, (uint8_t)(4 + n_ports));
+	code[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 6);	/* fragment offset */
+	code[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x1fff, (uint8_t)(2 + n_ports), 0);
+	code[n++] = (struct sock_filter)BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 0);	/* IP header length */
+	code[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_H | BPF_IND, 2);	/* UDP destination port */
+	for (unsigned i = 0; i < n_ports; i++)
+		code[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ports[i],
+							 (uint8_t)(n_ports - i), 0);
+	code[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, 0);
+	code[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, 128); /* headers are all we read */
+	prog.len = (unsigned short)n;
+	prog.filter = code;
+
+	/* protocol 0: no frame arrives before the filter is attached and bind()
+	 * names the protocol */
+	fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(err, errlen, "packet socket: %s", strerror(errno));
+		return -1;
+	}
+	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0 ||
+	    bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
+		snprintf(err, errlen, "packet socket: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int sp_retpath_configure(struct sp_retpath *rp, enum sp_retpath_mode mode,
+			 const struct in_addr *gw, const uint16_t *listen_ports,
+			 unsigned n_listen_ports, char *err, size_t errlen)
+{
+	struct sp_rt_addr gwa = { .family = AF_INET };
+	unsigned oif = 0;
+	int fd = -1;
+
+	if (mode == rp->mode && (mode != SP_RETPATH_DEFAULT_GATEWAY ||
+				 gw->s_addr == rp->gateway.s_addr) && mode != SP_RETPATH_LEARN)
+		return 0;
+	/* everything that can fail, first */
+	if (mode == SP_RETPATH_DEFAULT_GATEWAY) {
+		gwa.v4 = *gw;
+		if (sp_rtnl_gateway_check(rp->rtnl, &gwa, &oif, err, errlen) < 0)
+			return -1;
+	} else if (mode == SP_RETPATH_LEARN) {
+		fd = sp_retpath_packet_open(listen_ports, n_listen_ports, err, errlen);
+		if (fd < 0)
+			return -1;
+	}
+	if (mode == SP_RETPATH_LEARN && rp->mode == SP_RETPATH_LEARN) {
+		/* new ports: a new filter; learned paths stay valid */
+		close(rp->packet_fd);
+		rp->packet_fd = fd;
+		return 0;
+	}
+	sp_retpath_reset(rp);
+	if (mode == SP_RETPATH_DEFAULT_GATEWAY &&
+	    sp_retpath_slot_install(rp, 0, (int)oif, *gw, err, errlen) < 0)
+		return -1; /* the routing table decides meanwhile */
+	rp->packet_fd = fd;
+	rp->mode = mode;
+	if (gw)
+		rp->gateway = *gw;
+	return 0;
+}
+
+void sp_retpath_drain(struct sp_retpath *rp)
+{
+	uint8_t frame[128];
+
+	if (!rp || rp->packet_fd < 0)
+		return;
+	for (;;) {
+		struct sockaddr_ll sll;
+		socklen_t sl = sizeof(sll);
+		ssize_t n = recvfrom(rp->packet_fd, frame, sizeof(frame), MSG_DONTWAIT | MSG_TRUNC,
+				     (struct sockaddr *)&sll, &sl);
+		struct sp_retpath_seen *s;
+		size_t ihl;
+
+		if (n < 0)
+			break;
+		/* SOCK_DGRAM: the frame starts at the IP header, the link-layer
+		 * source is in sll_addr */
+		if (sll.sll_pkttype == PACKET_OUTGOING || sll.sll_hatype != ARPHRD_ETHER ||
+		    sll.sll_halen != 6 || n < 28)
+			continue;
+		ihl = (size_t)(frame[0] & 0x0f) * 4;
+		if (ihl < 20 || (size_t)n < ihl + 4)
+			continue;
+		s = &rp->seen[rp->seen_next++ % SP_RETPATH_SEEN];
+		memcpy(&s->saddr, frame + 12, 4);
+		s->sport = (uint16_t)(frame[ihl] << 8 | frame[ihl + 1]);
+		s->ifindex = sll.sll_ifindex;
+		memcpy(s->mac, sll.sll_addr, 6);
+	}
+}
+
+/* The IPv4 neighbour on ifindex with this MAC, from /proc/net/arp (IPv4 only,
+ * like the listeners; simpler than a netlink neighbour dump). The terminal
+ * itself is preferred: several addresses of one host share its MAC. */
+static bool sp_retpath_neigh(int ifindex, const uint8_t mac[6], struct in_addr terminal,
+			     struct in_addr *out)
+{
+	char ifname[IF_NAMESIZE], line[256], want[18];
+	FILE *f;
+	bool found = false;
+
+	if (!if_indextoname((unsigned)ifindex, ifname))
+		return false;
+	snprintf(want, sizeof(want), "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2],
+		 mac[3], mac[4], mac[5]);
+	f = fopen("/proc/net/arp", "re");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f)) {
+		char ip[64], hw[64], dev[64];
+		unsigned type, flags;
+		struct in_addr a;
+
+		if (sscanf(line, "%63s 0x%x 0x%x %63s %*s %63s", ip, &type, &flags, hw, dev) != 5 ||
+		    strcmp(dev, ifname) != 0 || strcasecmp(hw, want) != 0 || !(flags & ATF_COM) ||
+		    inet_pton(AF_INET, ip, &a) != 1)
+			continue;
+		if (!found || a.s_addr == terminal.s_addr)
+			*out = a;
+		found = true;
+	}
+	fclose(f);
+	return found;
+}
+
+bool sp_retpath_learn(struct sp_retpath *rp, const struct sp_endpoint *terminal, int ifindex,
+		      struct sp_learned_path *path)
+{
+	const struct sp_retpath_seen *hit = NULL;
+	struct in_addr via = { 0 };
+
+	if (!rp || rp->mode != SP_RETPATH_LEARN || terminal->family != AF_INET)
+		return false;
+	for (unsigned k = 1; k <= SP_RETPATH_SEEN; k++) {
+		const struct sp_retpath_seen *s = &rp->seen[(rp->seen_next - k) % SP_RETPATH_SEEN];
+
+		if (s->ifindex && s->saddr.s_addr == terminal->addr.v4.s_addr &&
+		    s->sport == terminal->port) {
+			hit = s;
+			break;
+		}
+	}
+	if (!hit)
+		return path->ifindex != 0; /* keep what was learned before */
+	if (!ifindex)
+		ifindex = hit->ifindex;
+	/* unchanged: no neighbour lookup */
+	if (path->ifindex == ifindex && path->has_mac && memcmp(path->prev_hop_mac, hit->mac, 6) == 0)
+		return true;
+	memset(path, 0, sizeof(*path));
+	path->ifindex = ifindex;
+	path->has_mac = true;
+	memcpy(path->prev_hop_mac, hit->mac, 6);
+	if (sp_retpath_neigh(ifindex, hit->mac, terminal->addr.v4, &via)) {
+		path->prev_hop.family = AF_INET;
+		path->prev_hop.addr.v4 = via;
+	}
+	return true;
+}
+
+uint32_t sp_retpath_mark(struct sp_retpath *rp, const struct sp_learned_path *path)
+{
+	struct in_addr via = { 0 };
+	unsigned free_slot = 0;
+	char err[256];
+
+	if (!rp)
+		return 0;
+	if (rp->mode == SP_RETPATH_DEFAULT_GATEWAY)
+		return rp->slots[0].used ? sp_retpath_slot_mark(0) : 0;
+	if (rp->mode != SP_RETPATH_LEARN || !path->ifindex)
+		return 0;
+	if (path->prev_hop.family == AF_INET)
+		via = path->prev_hop.addr.v4;
+	for (unsigned i = 1; i < SP_RETPATH_SLOTS; i++) {
+		const struct sp_retpath_slot *s = &rp->slots[i];
+
+		if (s->used && s->ifindex == path->ifindex && s->via.s_addr == via.s_addr)
+			return sp_retpath_slot_mark(i);
+		if (!s->used && !free_slot)
+			free_slot = i;
+	}
+	/* Slots are kept until the mode changes: there are as many as
+	 * neighbours terminals come through, a handful of routers. */
+	if (!free_slot) {
+		sp_warn("return path: more than %u ways back: the routing table decides",
+			SP_RETPATH_SLOTS - 1);
+		return 0;
+	}
+	if (sp_retpath_slot_install(rp, free_slot, path->ifindex, via, err, sizeof(err)) < 0) {
+		sp_warn("return path: %s", err);
+		return 0;
+	}
+	return sp_retpath_slot_mark(free_slot);
+}

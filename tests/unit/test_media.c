@@ -1,0 +1,408 @@
+/* Media state per dialog without root: SDP offers and answers go through the
+ * real SDP rewriter with sp_media's port map, and a fake kernel records what
+ * would be programmed. */
+#include "config.h"
+#include "sp_media.h"
+#include "sp_proxy.h"
+#include "sp_sdp.h"
+#include "sp_sip.h"
+
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CRLF "\r\n"
+#define MAX_ENTRIES 64
+
+/* The fake kernel: a set of entries keyed by their original tuple. */
+struct fake_kernel {
+	struct sp_ct_nat e[MAX_ENTRIES];
+	unsigned n;
+	unsigned installs, removes;
+	bool eexist_once;
+};
+
+static int fk_find(struct fake_kernel *k, const struct sp_ct_nat *n)
+{
+	for (unsigned i = 0; i < k->n; i++)
+		if (sp_endpoint_equal(&k->e[i].terminal, &n->terminal) &&
+		    sp_endpoint_equal(&k->e[i].terminal_side, &n->terminal_side))
+			return (int)i;
+	return -1;
+}
+
+static int fk_install(void *arg, const struct sp_ct_nat *n)
+{
+	struct fake_kernel *k = arg;
+
+	if (fk_find(k, n) >= 0 || k->eexist_once) {
+		k->eexist_once = false;
+		return -EEXIST;
+	}
+	cr_assert_lt(k->n, MAX_ENTRIES);
+	k->e[k->n++] = *n;
+	k->installs++;
+	return 0;
+}
+
+static int fk_remove(void *arg, const struct sp_ct_nat *n)
+{
+	struct fake_kernel *k = arg;
+	int i = fk_find(k, n);
+
+	if (i < 0)
+		return -ENOENT;
+	k->e[i] = k->e[--k->n];
+	k->removes++;
+	return 0;
+}
+
+static int fk_counters(void *arg, const struct sp_ct_nat *n, struct sp_ct_counters *c)
+{
+	memset(c, 0, sizeof(*c));
+	return fk_find(arg, n) >= 0 ? 0 : -ENOENT;
+}
+
+static int fk_list(void *arg, struct sp_ct_nat **out)
+{
+	struct fake_kernel *k = arg;
+
+	*out = malloc(sizeof(k->e));
+	memcpy(*out, k->e, sizeof(k->e));
+	return (int)k->n;
+}
+
+static struct fake_kernel fk;
+static struct sp_media *m;
+static struct sp_endpoint E, C;
+static char out[4096];
+
+static void setup(void)
+{
+	struct sp_media_kernel mk = { fk_install, fk_remove, fk_counters, fk_list, &fk };
+	char err[128];
+
+	memset(&fk, 0, sizeof(fk));
+	m = sp_media_create(&mk);
+	cr_assert_not_null(m);
+	cr_assert_eq(sp_media_set_range(m, 20000, 20099, err, sizeof(err)), 0, "%s", err);
+	sp_endpoint_parse(&E, "198.51.100.1", 0);
+	sp_endpoint_parse(&C, "192.0.2.1", 0);
+}
+
+static void teardown(void)
+{
+	sp_media_destroy(m);
+}
+
+/* One SDP message through the rewriter: returns the sp_sdp error; the
+ * rewritten body is in out and its streams in *info. */
+static int sdp_msg(uint32_t dialog, enum sp_media_from from, const char *sdp, bool commit,
+		   struct sp_sdp_info *info)
+{
+	struct sp_sdp_plan plan = {
+		.media_addr = from == SP_MEDIA_FROM_TERMINAL ? "192.0.2.1" : "198.51.100.1",
+		.port_map = sp_media_port_map,
+		.port_map_arg = m,
+	};
+	size_t len = 0;
+	int rc;
+
+	sp_media_begin(m, dialog, from, true);
+	rc = sp_sdp_rewrite(sdp, strlen(sdp), &plan, out, sizeof(out) - 1, &len);
+	out[len] = '\0';
+	if (rc == SP_SDP_OK && commit)
+		sp_media_commit(m, dialog, &E, &C);
+	else
+		sp_media_abort(m);
+	if (rc == SP_SDP_OK && info)
+		cr_assert_eq(sp_sdp_inspect(out, len, info), SP_SDP_OK, "output: %s", out);
+	return rc;
+}
+
+static const struct sp_ct_nat *entry_to(uint16_t port)
+{
+	for (unsigned i = 0; i < fk.n; i++)
+		if (fk.e[i].terminal_side.port == port)
+			return &fk.e[i];
+	return NULL;
+}
+
+static void assert_ep(const struct sp_endpoint *ep, const char *addr, uint16_t port)
+{
+	char b[SP_ENDPOINT_STRLEN], want[SP_ENDPOINT_STRLEN];
+
+	snprintf(want, sizeof(want), "%s:%u", addr, port);
+	cr_assert_str_eq(sp_endpoint_format(ep, b, sizeof(b)), want);
+}
+
+static const char offer[] =
+	"v=0" CRLF
+	"o=alice 1 1 IN IP4 10.1.0.10" CRLF
+	"s=-" CRLF
+	"c=IN IP4 10.1.0.10" CRLF
+	"t=0 0" CRLF
+	"m=audio 6000 RTP/AVP 0" CRLF
+	"a=rtpmap:0 PCMU/8000" CRLF;
+
+static const char answer[] =
+	"v=0" CRLF
+	"o=bob 2 2 IN IP4 192.0.2.10" CRLF
+	"s=-" CRLF
+	"c=IN IP4 192.0.2.10" CRLF
+	"t=0 0" CRLF
+	"m=audio 7000 RTP/AVP 0" CRLF
+	"a=rtcp:7101" CRLF;
+
+TestSuite(media, .init = setup, .fini = teardown);
+
+Test(media, offer_then_answer_programs_one_entry_per_flow)
+{
+	struct sp_sdp_info o, a;
+	uint16_t pc, pe;
+	const struct sp_ct_nat *rtp, *rtcp;
+
+	cr_assert_eq(sdp_msg(1, SP_MEDIA_FROM_TERMINAL, offer, true, &o), SP_SDP_OK);
+	pc = o.streams[0].port;
+	cr_assert(pc >= 20000 && pc <= 20098 && pc % 2 == 0, "pc %u", pc);
+	cr_assert_str_eq(o.streams[0].addr, "192.0.2.1");
+	cr_assert_eq(fk.n, 0, "only one side known: nothing programmed");
+	cr_assert_eq(sp_media_stats(m)->pairs_in_use, 2);
+
+	cr_assert_eq(sdp_msg(1, SP_MEDIA_FROM_FAR, answer, true, &a), SP_SDP_OK);
+	pe = a.streams[0].port;
+	cr_assert(pe >= 20000 && pe % 2 == 0 && pe != pc, "pe %u pc %u", pe, pc);
+	cr_assert_str_eq(a.streams[0].addr, "198.51.100.1");
+	cr_assert_eq(a.streams[0].rtcp_port, pe + 1, "a=rtcp names our RTCP port");
+	cr_assert_eq(fk.n, 2);
+	rtp = entry_to(pe);
+	rtcp = entry_to(pe + 1);
+	cr_assert_not_null(rtp);
+	cr_assert_not_null(rtcp);
+	assert_ep(&rtp->terminal, "10.1.0.10", 6000);
+	assert_ep(&rtp->terminal_side, "198.51.100.1", pe);
+	assert_ep(&rtp->far, "192.0.2.10", 7000);
+	assert_ep(&rtp->far_side, "192.0.2.1", pc);
+	assert_ep(&rtcp->terminal, "10.1.0.10", 6001);
+	assert_ep(&rtcp->far, "192.0.2.10", 7101);
+	assert_ep(&rtcp->far_side, "192.0.2.1", pc + 1);
+	cr_assert_eq(sp_media_streams(m, 1), 1);
+
+	sp_media_dialog_end(m, 1);
+	cr_assert_eq(fk.n, 0, "BYE removes the entries");
+	cr_assert_eq(sp_media_stats(m)->pairs_in_use, 0, "and releases the ports");
+	cr_assert_eq(sp_media_stats(m)->sessions, 0);
+}
+
+Test(media, incoming_call_offer_from_far)
+{
+	struct sp_sdp_info o, a;
+
+	cr_assert_eq(sdp_msg(7, SP_MEDIA_FROM_FAR, answer, true, &o), SP_SDP_OK);
+	cr_assert_eq(sdp_msg(7, SP_MEDIA_FROM_TERMINAL, offer, true, &a), SP_SDP_OK);
+	cr_assert_eq(fk.n, 2);
+	assert_ep(&entry_to(o.streams[0].port)->far_side, "192.0.2.1", a.streams[0].port);
+}
+
+Test(media, message_not_sent_releases_its_ports)
+{
+	cr_assert_eq(sdp_msg(0, SP_MEDIA_FROM_TERMINAL, offer, false, NULL), SP_SDP_OK);
+	cr_assert_eq(sp_media_stats(m)->pairs_in_use, 0);
+	/* committed without a dialog (not tracked): the same */
+	sp_media_begin(m, 0, SP_MEDIA_FROM_TERMINAL, true);
+	cr_assert_eq(sdp_msg(0, SP_MEDIA_FROM_TERMINAL, offer, true, NULL), SP_SDP_OK);
+	cr_assert_eq(sp_media_stats(m)->pairs_in_use, 0);
+	cr_assert_eq(sp_media_stats(m)->sessions, 0);
+}
+
+Test(media, reinvite_moves_media_and_keeps_ports)
+{
+	struct sp_sdp_info o, a, o2;
+	static const char moved[] =
+		"v=0" CRLF "o=alice 1 2 IN IP4 10.1.0.10" CRLF "s=-" CRLF
+		"c=IN IP4 10.1.0.11" CRLF "t=0 0" CRLF "m=audio 6100 RTP/AVP 0" CRLF;
+
+	sdp_msg(1, SP_MEDIA_FROM_TERMINAL, offer, true, &o);
+	sdp_msg(1, SP_MEDIA_FROM_FAR, answer, true, &a);
+	cr_assert_eq(fk.n, 2);
+	cr_assert_eq(sdp_msg(1, SP_MEDIA_FROM_TERMINAL, moved, true, &o2), SP_SDP_OK);
+	cr_assert_eq(o2.streams[0].port, o.streams[0].port, "a re-offer keeps pc");
+	cr_assert_eq(fk.n, 2, "old entries replaced, not added to");
+	assert_ep(&entry_to(a.streams[0].port)->terminal, "10.1.0.11", 6100);
+	assert_ep(&entry_to(a.streams[0].port + 1)->terminal, "10.1.0.11", 6101);
+	cr_assert_eq(sp_media_stats(m)->pairs_in_use, 2);
+}
+
+Test(media, hold_with_zero_address_removes_entries_resume_restores)
+{
+	struct sp_sdp_info o, a, h;
+	static const char hold[] =
+		"v=0" CRLF "o=alice 1 2 IN IP4 10.1.0.10" CRLF "s=-" CRLF
+		"c=IN IP4 0.0.0.0" CRLF "t=0 0" CRLF "m=audio 6000 RTP/AVP 0" CRLF "a=sendonly" CRLF;
+	static const char sendonly[] =
+		"v=0" CRLF "o=alice 1 3 IN IP4 10.1.0.10" CRLF "s=-" CRLF
+		"c=IN IP4 10.1.0.10" CRLF "t=0 0" CRLF "m=audio 6000 RTP/AVP 0" CRLF "a=sendonly" CRLF;
+
+	sdp_msg(1, SP_MEDIA_FROM_TERMINAL, offer, true, &o);
+	sdp_msg(1, SP_MEDIA_FROM_FAR, answer, true, &a);
+	cr_assert_eq(sdp_msg(1, SP_MEDIA_FROM_TERMINAL, hold, true, &h), SP_SDP_OK);
+	cr_assert_str_eq(h.streams[0].addr, "0.0.0.0", "hold address stays unspecified");
+	cr_assert_eq(h.streams[0].dir, SP_SDP_SENDONLY);
+	cr_assert_eq(fk.n, 0, "c=0.0.0.0: nothing to send media to");
+	cr_assert_eq(sp_media_streams(m, 1), 0);
+	/* a=sendonly with a real address: media still flows one way */
+	cr_assert_eq(sdp_msg(1, SP_MEDIA_FROM_TERMINAL, sendonly, true, &h), SP_SDP_OK);
+	cr_assert_eq(fk.n, 2);
+}
+
+Test(media, several_streams_and_port_zero)
+{
+	struct sp_sdp_info o, a;
+	static const char av[] =
+		"v=0" CRLF "o=alice 1 1 IN IP4 10.1.0.10" CRLF "s=-" CRLF
+		"c=IN IP4 10.1.0.10" CRLF "t=0 0" CRLF
+		"m=audio 6000 RTP/AVP 0" CRLF
+		"m=video 6002 RTP/AVP 96" CRLF "c=IN IP4 10.1.0.12" CRLF
+		"m=audio 6004 RTP/AVP 8" CRLF;
+	/* video refused */
+	static const char av_answer[] =
+		"v=0" CRLF "o=bob 2 2 IN IP4 192.0.2.10" CRLF "s=-" CRLF
+		"c=IN IP4 192.0.2.10" CRLF "t=0 0" CRLF
+		"m=audio 7000 RTP/AVP 0" CRLF
+		"m=video 0 RTP/AVP 96" CRLF
+		"m=audio 7004 RTP/AVP 8" CRLF;
+
+	cr_assert_eq(sdp_msg(1, SP_MEDIA_FROM_TERMINAL, av, true, &o), SP_SDP_OK);
+	cr_assert_eq(o.n_streams, 3);
+	cr_assert_str_eq(o.streams[1].addr, "192.0.2.1", "media-level c= rewritten too");
+	cr_assert_neq(o.streams[0].port, o.streams[1].port);
+	cr_assert_neq(o.streams[1].port, o.streams[2].port);
+	cr_assert_eq(sp_media_stats(m)->pairs_in_use, 6);
+	cr_assert_eq(sdp_msg(1, SP_MEDIA_FROM_FAR, av_answer, true, &a), SP_SDP_OK);
+	cr_assert_eq(a.streams[1].port, 0, "a refused stream stays refused");
+	cr_assert_eq(fk.n, 4, "two streams, RTP and RTCP each");
+	cr_assert_null(entry_to(a.streams[1].port));
+	assert_ep(&entry_to(a.streams[2].port)->terminal, "10.1.0.10", 6004);
+	assert_ep(&entry_to(a.streams[2].port)->far, "192.0.2.10", 7004);
+	cr_assert_eq(sp_media_streams(m, 1), 2);
+	sp_media_dialog_end(m, 1);
+	cr_assert_eq(sp_media_stats(m)->pairs_in_use, 0);
+}
+
+Test(media, bad_sdp_programs_nothing)
+{
+	static const char bad[] =
+		"v=0" CRLF "o=alice 1 1 IN IP4 10.1.0.10" CRLF "s=-" CRLF
+		"c=IN IP4 10.1.0.10" CRLF "t=0 0" CRLF "m=audio sixty RTP/AVP 0" CRLF;
+	static const char named[] =
+		"v=0" CRLF "o=alice 1 1 IN IP4 10.1.0.10" CRLF "s=-" CRLF
+		"c=IN IP4 phone.example" CRLF "t=0 0" CRLF "m=audio 6000 RTP/AVP 0" CRLF;
+
+	cr_assert_neq(sdp_msg(1, SP_MEDIA_FROM_TERMINAL, bad, true, NULL), SP_SDP_OK);
+	cr_assert_eq(sdp_msg(1, SP_MEDIA_FROM_TERMINAL, named, true, NULL), SP_SDP_E_REFUSED,
+		     "a host name cannot be NATed");
+	cr_assert_eq(sdp_msg(1, SP_MEDIA_FROM_FAR, answer, true, NULL), SP_SDP_OK);
+	cr_assert_eq(fk.n, 0);
+	cr_assert_eq(sp_media_stats(m)->pairs_in_use, 2, "only the answer's stream holds ports");
+	cr_assert_geq(sp_media_stats(m)->refused, 1);
+}
+
+/* The SIP path: a malformed SDP body makes the proxy refuse the message. */
+Test(media, bad_sdp_in_invite_refused_by_proxy)
+{
+	static const char invite[] =
+		"INVITE sip:bob@198.51.100.1 SIP/2.0" CRLF
+		"Via: SIP/2.0/UDP 10.1.0.10:5070;branch=z9hG4bK-1" CRLF
+		"From: <sip:alice@198.51.100.1>;tag=a1" CRLF
+		"To: <sip:bob@198.51.100.1>" CRLF
+		"Call-ID: bad-sdp-1" CRLF
+		"CSeq: 1 INVITE" CRLF
+		"Contact: <sip:alice@10.1.0.10:5070>" CRLF
+		"Content-Type: application/sdp" CRLF
+		"Content-Length: 88" CRLF CRLF
+		"v=0" CRLF "o=a 1 1 IN IP4 10.1.0.10" CRLF "s=-" CRLF "c=IN IP4 10.1.0.10" CRLF
+		"t=0 0" CRLF "m=audio 70000 RTP/AVP 0" CRLF;
+	struct sp_proxy_binding b = { 0 };
+	struct sp_sip_msg msg;
+	size_t len;
+
+	sp_sip_global_init();
+	sp_proxy_hostport_parse("10.1.0.10:5070", &b.terminal);
+	sp_proxy_hostport_parse("198.51.100.1:5060", &b.virtual_server);
+	sp_proxy_hostport_parse("192.0.2.1:40000", &b.server_side);
+	sp_proxy_hostport_parse("192.0.2.10:5060", &b.server);
+	b.terminal_via = b.terminal;
+	b.terminal_contact = b.terminal;
+	strcpy(b.media_to_server, "192.0.2.1");
+	b.port_map_to_server = sp_media_port_map;
+	b.port_map_to_server_arg = m;
+	cr_assert_eq(sp_sip_inspect(&msg, invite, strlen(invite)), 0, "%s", msg.reason);
+	sp_media_begin(m, 0, SP_MEDIA_FROM_TERMINAL, true);
+	cr_assert_neq(sp_proxy_to_server(&msg, &b, out, sizeof(out), &len), 0);
+	sp_media_abort(m);
+	sp_sip_msg_free(&msg);
+	cr_assert_eq(fk.n, 0);
+	cr_assert_eq(sp_media_stats(m)->pairs_in_use, 0);
+}
+
+Test(media, ports_exhausted_and_range_change)
+{
+	char err[160];
+	struct sp_media_kernel mk = { fk_install, fk_remove, fk_counters, fk_list, &fk };
+	struct sp_media *small = sp_media_create(&mk);
+	struct sp_media *keep = m;
+
+	cr_assert_eq(sp_media_set_range(small, 20000, 20003, err, sizeof(err)), 0);
+	m = small;
+	cr_assert_eq(sdp_msg(1, SP_MEDIA_FROM_TERMINAL, offer, true, NULL), SP_SDP_OK);
+	cr_assert_eq(sdp_msg(2, SP_MEDIA_FROM_TERMINAL, offer, true, NULL), SP_SDP_E_REFUSED,
+		     "two pairs make one stream");
+	cr_assert_eq(sp_media_stats(m)->ports_exhausted, 1);
+	cr_assert_eq(sp_media_set_range(m, 30000, 30099, err, sizeof(err)), -1);
+	cr_assert(strstr(err, "clear sessions") != NULL, "%s", err);
+	sp_media_clear(m);
+	cr_assert_eq(sp_media_set_range(m, 30000, 30099, err, sizeof(err)), 0, "%s", err);
+	m = keep;
+	sp_media_destroy(small);
+}
+
+Test(media, reconcile_removes_strangers_and_restores_missing)
+{
+	struct sp_sdp_info o, a;
+	struct sp_ct_nat stranger = fk.e[0];
+
+	sdp_msg(1, SP_MEDIA_FROM_TERMINAL, offer, true, &o);
+	sdp_msg(1, SP_MEDIA_FROM_FAR, answer, true, &a);
+	cr_assert_eq(fk.n, 2);
+	/* a crashed run's entry, and one of ours timed out */
+	sp_endpoint_parse(&stranger.terminal, "10.9.9.9", 4000);
+	sp_endpoint_parse(&stranger.terminal_side, "198.51.100.1", 20050);
+	stranger.far = stranger.terminal;
+	stranger.far_side = stranger.terminal_side;
+	fk_remove(&fk, entry_to(a.streams[0].port + 1));
+	fk_install(&fk, &stranger);
+	cr_assert_eq(sp_media_reconcile(m), 2);
+	cr_assert_eq(fk.n, 2);
+	cr_assert_null(entry_to(20050));
+	cr_assert_not_null(entry_to(a.streams[0].port + 1));
+	cr_assert_eq(sp_media_stats(m)->reconcile_removed, 1);
+	cr_assert_eq(sp_media_stats(m)->reconcile_restored, 1);
+	cr_assert_eq(sp_media_reconcile(m), 0, "nothing left to fix");
+}
+
+Test(media, stale_unnated_entry_replaced)
+{
+	struct sp_sdp_info o, a;
+
+	sdp_msg(1, SP_MEDIA_FROM_TERMINAL, offer, true, &o);
+	/* RTP the terminal sent to E:pe before the answer is tracked unNATed:
+	 * the kernel refuses the tuple once; the stale entry must go */
+	fk.eexist_once = true;
+	cr_assert_eq(sdp_msg(1, SP_MEDIA_FROM_FAR, answer, true, &a), SP_SDP_OK);
+	cr_assert_eq(fk.n, 2);
+	assert_ep(&entry_to(a.streams[0].port)->far, "192.0.2.10", 7000);
+	cr_assert_eq(sp_media_stats(m)->kernel_errors, 0);
+	cr_assert_eq(sp_media_streams(m, 1), 1);
+}
