@@ -84,6 +84,7 @@ struct sp_engine {
 	int rx_ifindex;			/* ingress of the datagram being handled */
 	uint32_t session_limit;
 	bool limit_notified;
+	bool warned_no_server_side; /* said once in the log */
 	struct sp_bsock **bsock_by_port; /* [65536]: C:c -> socket (one C at a time) */
 	struct sp_engine_stats stats;
 	/* receive and rewrite buffers, allocated once: no per-message malloc */
@@ -411,10 +412,9 @@ static struct sp_binding *sp_engine_binding_for(struct sp_engine *en,
 	if (b)
 		return b;
 	if (!en->server_side.family) {
-		static bool warned;
-		if (!warned)
+		if (!en->warned_no_server_side)
 			sp_warn("engine: no server-side-address configured: signaling cannot be proxied");
-		warned = true;
+		en->warned_no_server_side = true;
 		return NULL;
 	}
 	snprintf(hp.host, sizeof(hp.host), "%s", in->via.host);
