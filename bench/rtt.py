@@ -1,0 +1,55 @@
+#!/usr/bin/env python3
+"""bench/run's latency: the INVITE->200 time of every call in a capture of
+the caller's link (classic pcap from dumpcap -P, Ethernet, IPv4/UDP).
+
+usage: rtt.py CALLER.pcap > rtt.csv      (call_id;response_ms)
+
+A few lines of struct instead of tshark's SIP dissector, which takes
+minutes on the 100 000 packets of a 15 s run at 1000 calls/s.
+"""
+import re
+import struct
+import sys
+
+CALL_ID = re.compile(rb"^(?:Call-ID|i)[ \t]*:[ \t]*(\S+)", re.I | re.M)
+CSEQ = re.compile(rb"^CSeq[ \t]*:[ \t]*\d+[ \t]+(\S+)", re.I | re.M)
+
+
+def packets(path):
+    with open(path, "rb") as f:
+        head = f.read(24)
+        magic = struct.unpack("<I", head[:4])[0]
+        if magic in (0xa1b2c3d4, 0xa1b23c4d):
+            end = "<"
+        else:
+            end = ">"
+            magic = struct.unpack(">I", head[:4])[0]
+        scale = 1e-9 if magic == 0xa1b23c4d else 1e-6
+        while True:
+            rec = f.read(16)
+            if len(rec) < 16:
+                return
+            sec, frac, incl, _ = struct.unpack(end + "IIII", rec)
+            yield sec + frac * scale, f.read(incl)
+
+
+def main():
+    sent, out = {}, ["call_id;response_ms"]
+    for ts, frame in packets(sys.argv[1]):
+        if len(frame) < 42 or frame[12:14] != b"\x08\x00" or frame[23] != 17:
+            continue
+        ihl = (frame[14] & 15) * 4
+        payload = frame[14 + ihl + 8:]
+        cseq = CSEQ.search(payload)
+        cid = CALL_ID.search(payload)
+        if not cseq or not cid or cseq.group(1) != b"INVITE":
+            continue
+        call = cid.group(1)
+        if payload.startswith(b"INVITE "):
+            sent.setdefault(call, ts)
+        elif payload.startswith(b"SIP/2.0 200") and call in sent:
+            out.append("%s;%.3f" % (call.decode(errors="replace"), (ts - sent.pop(call)) * 1e3))
+    print("\n".join(out))
+
+
+main()
