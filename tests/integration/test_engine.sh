@@ -276,6 +276,24 @@ if lab_callee_start "$TE" 10.1.0.11 5060 bob "$E" 1 uas.xml; then
 fi
 check "no session-limit" sp_cli sp1 -c "configure terminal" -c "signaling-proxy" -c "no session-limit"
 
+# ---- clear sessions: the table empties, the call's signaling still passes ----
+if lab_callee_start "$TE" 10.1.0.11 5060 bob "$E" 1 uas.xml; then
+	BOB=$LAB_SIPP_PID
+	lab_sipp_bg "$TE" "clear-long-call" -sf "$LAB_SIPP_DIR/uac.xml" -i 10.1.0.10 -p 5068 -s bob \
+		-m 1 -d 3000 -cid_str 'clearcall-%u@%s' "$E:5060"
+	LONG=$LAB_SIPP_PID
+	sp_wait_for "the call to clear is up" 10 session_lines clearcall 2
+	check "clear sessions" sp_cli sp1 -c 'clear sessions'
+	check_eq "clear sessions: show sessions count says 0" 0 "$(session_count)"
+	check_eq "clear sessions: the call is not listed any more" 0 \
+		"$(sp_cli sp1 -c 'show sessions' | grep -c clearcall)"
+	lab_sipp_wait "$LONG"
+	check_eq "... and its BYE is still proxied: the call ends well" 0 $?
+	lab_sipp_wait "$BOB"
+else
+	sp_fail "clear sessions: bob registers"
+fi
+
 # ---- clear statistics ----
 check "clear statistics" sp_cli sp1 -c 'clear statistics'
 check_eq "clear statistics: received, proxied, parse errors are 0" "0 0 0" \
