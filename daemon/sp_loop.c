@@ -221,6 +221,11 @@ bool sp_loop_stopping(const struct sp_loop *loop)
 	return loop->stop;
 }
 
+void sp_loop_resume(struct sp_loop *loop)
+{
+	loop->stop = false;
+}
+
 int sp_loop_call_sync(struct sp_loop *loop, sp_loop_call_fn fn, void *arg)
 {
 	struct sp_loop_call call = { .fn = fn, .arg = arg };

@@ -24,6 +24,10 @@ void sp_loop_del_fd(struct sp_loop *loop, int fd);
 int sp_loop_run(struct sp_loop *loop);
 void sp_loop_stop(struct sp_loop *loop);
 bool sp_loop_stopping(const struct sp_loop *loop);
+/* Clear a stop so that sp_loop_run() can run again (tests and tools that
+ * drive the loop until a condition holds). Events of the interrupted round
+ * are level-triggered and come back. */
+void sp_loop_resume(struct sp_loop *loop);
 
 /* From any other thread: run fn(arg) on the loop thread and wait until it has
  * returned. Returns -1 without running fn when the loop is shutting down. */

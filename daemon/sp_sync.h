@@ -120,4 +120,41 @@ int sp_sync_request_takeover(struct sp_sync *s);
 void sp_sync_get_stats(const struct sp_sync *s, struct sp_sync_stats *out);
 const char *sp_sync_peer_state_name(enum sp_sync_peer_state state);
 
+/*
+ * Wire format (exposed for tests and tools). Every frame:
+ *   u32 magic, u8 version, u8 type, u16 0, u64 seq, u32 payload length,
+ *   payload, 32-byte HMAC-SHA256 over everything before it.
+ * Little-endian. Each side first sends HELLO (seq 0, payload: 16-byte nonce,
+ * u8 flags, bit 0 = "I send state"), MAC'd with the configured key; every
+ * later frame is MAC'd with the session key of its direction,
+ * HMAC(key, "sp-sync 1" | sender's nonce | receiver's nonce), and carries
+ * seq = previous + 1. After a HELLO each side sends a KEEPALIVE at once: a
+ * connection counts as up when a frame under the session key has arrived.
+ * RECORDS payload: repeated { u8 kind, u32 id, u16 length, record }; a length
+ * of 0 is a delete. ACK payload: u64 highest seq received (cumulative; sent
+ * once per batch of input that held RECORDS, RESYNC_* or TAKEOVER frames,
+ * which are the only ones the window counts).
+ */
+#define SP_SYNC_MAGIC 0x59535053u	/* "SPSY" on the wire */
+#define SP_SYNC_HDR_LEN 20
+#define SP_SYNC_MAC_LEN 32
+#define SP_SYNC_NONCE_LEN 16
+#define SP_SYNC_PAYLOAD_MAX 65536
+enum sp_sync_frame_type {
+	SP_SYNC_F_HELLO = 1,
+	SP_SYNC_F_RECORDS = 2,
+	SP_SYNC_F_RESYNC_BEGIN = 3,
+	SP_SYNC_F_RESYNC_END = 4,
+	SP_SYNC_F_ACK = 5,
+	SP_SYNC_F_KEEPALIVE = 6,
+	SP_SYNC_F_TAKEOVER = 7,
+};
+/* Session key of the direction from -> to. */
+void sp_sync_session_key(const char *key, const uint8_t from_nonce[SP_SYNC_NONCE_LEN],
+			 const uint8_t to_nonce[SP_SYNC_NONCE_LEN], uint8_t out[SP_SYNC_MAC_LEN]);
+/* Build a whole frame into out (room for HDR + len + MAC); returns its size. */
+size_t sp_sync_frame_build(uint8_t *out, uint8_t version, uint8_t type, uint64_t seq,
+			   const uint8_t *payload, uint32_t len, const uint8_t *mac_key,
+			   size_t mac_key_len);
+
 #endif

@@ -883,3 +883,131 @@ unsigned sp_table_expire(struct sp_table *t, uint64_t now_ms)
 	}
 	return removed;
 }
+
+/* State sync: objects as the active peer holds them */
+
+void sp_binding_restore_times(struct sp_table *t, struct sp_binding *b, uint64_t created_ms,
+			      uint64_t last_activity_ms, uint64_t registration_expiry_ms)
+{
+	b->created_ms = created_ms;
+	b->last_activity_ms = last_activity_ms;
+	b->registration_expiry_ms = registration_expiry_ms;
+	binding_rearm(t, binding_entry_of(b));
+}
+
+int sp_binding_rekey(struct sp_table *t, struct sp_binding *b,
+		     const struct sp_endpoint *terminal, const struct sp_endpoint *server_side)
+{
+	struct binding_entry *be = binding_entry_of(b);
+	struct sp_endpoint term, ss;
+	struct sp_binding *other;
+	struct server_side_pool *pool;
+	int err;
+
+	if ((err = normalize_endpoint(&term, terminal, true)) ||
+	    (err = normalize_endpoint(&ss, server_side, true)))
+		return err;
+	if (ss.port == 0)
+		return -EINVAL;
+	other = sp_binding_find(t, b->vpn, &term);
+	if (other && other != b)
+		return -EEXIST;
+	if (!sp_endpoint_equal(&ss, &b->server_side)) {
+		if (sp_binding_find_server_side(t, &ss))
+			return -EADDRINUSE;
+		pool = find_pool(t, &ss, true);
+		if (!pool)
+			return t->n_pools == SP_TABLE_MAX_SERVER_ADDRS ? -E2BIG : -ENOMEM;
+		/* Claim the new c before giving up the old one: unchanged on error. */
+		err = sp_portalloc_take(pool->ports, ss.port);
+		if (err)
+			return err;
+		sp_portalloc_release(be->pool->ports, b->server_side.port);
+		be->pool = pool;
+		sp_htab_remove(&t->bindings_by_server_side, &be->by_server_side);
+		b->server_side = ss;
+		sp_htab_insert(&t->bindings_by_server_side, &be->by_server_side,
+			       hash_server_side(t, &b->server_side));
+	}
+	if (!sp_endpoint_equal(&term, &b->terminal)) {
+		sp_htab_remove(&t->bindings_by_terminal, &be->by_terminal);
+		b->terminal = term;
+		sp_htab_insert(&t->bindings_by_terminal, &be->by_terminal,
+			       hash_terminal(t, b->vpn, &b->terminal));
+	}
+	return 0;
+}
+
+int sp_dialog_restore(struct sp_table *t, struct sp_dialog *d, const struct sp_dialog_restore *r)
+{
+	struct dialog_entry *de = dialog_entry_of(d);
+
+	if (r->state > SP_DIALOG_TERMINATED)
+		return -EINVAL;
+	d->state = r->state;
+	d->invite_cseq = r->invite_cseq;
+	d->session_expires_s = r->session_expires_s;
+	d->created_ms = r->created_ms;
+	d->updated_ms = r->updated_ms;
+	timer_arm(t, &de->timer, r->deadline_ms);
+	return 0;
+}
+
+uint64_t sp_dialog_deadline(const struct sp_table *t, const struct sp_dialog *d)
+{
+	const struct dialog_entry *de = dialog_entry_of(d);
+
+	(void)t;
+	return de->timer.armed ? de->timer.deadline_ms : UINT64_MAX;
+}
+
+/* Is port one this dialog's streams hold now? */
+static bool dialog_holds_port(const struct sp_dialog *d, uint16_t port)
+{
+	for (unsigned i = 0; i < d->n_media; i++)
+		if (d->media[i].terminal_side_port == port || d->media[i].far_side_port == port)
+			return true;
+	return false;
+}
+
+int sp_dialog_set_media(struct sp_table *t, struct sp_dialog *d,
+			const struct sp_media_stream *ms, unsigned n)
+{
+	struct sp_media_stream next[SP_DIALOG_MAX_MEDIA];
+	int err;
+
+	if (n > SP_DIALOG_MAX_MEDIA)
+		return -E2BIG;
+	memset(next, 0, sizeof(next));
+	for (unsigned i = 0; i < n; i++) {
+		if ((err = normalize_endpoint(&next[i].terminal, &ms[i].terminal, false)) ||
+		    (err = normalize_endpoint(&next[i].far, &ms[i].far, false)))
+			return err;
+		next[i].terminal_side_port = ms[i].terminal_side_port;
+		next[i].far_side_port = ms[i].far_side_port;
+		next[i].engine_flags = ms[i].engine_flags;
+	}
+	if (t->media_ports) {
+		/* Check everything before touching the allocator. */
+		for (unsigned i = 0; i < 2 * n; i++) {
+			uint16_t port = i % 2 ? next[i / 2].far_side_port : next[i / 2].terminal_side_port;
+
+			if (!sp_portalloc_owns(t->media_ports, port))
+				return -ERANGE;
+			for (unsigned j = 0; j < i; j++)
+				if (port == (j % 2 ? next[j / 2].far_side_port
+						   : next[j / 2].terminal_side_port))
+					return -EINVAL;
+			if (sp_portalloc_in_use(t->media_ports, port) && !dialog_holds_port(d, port))
+				return -EADDRINUSE;
+		}
+		release_media(t, d);
+		for (unsigned i = 0; i < n; i++) {
+			sp_portalloc_take(t->media_ports, next[i].terminal_side_port);
+			sp_portalloc_take(t->media_ports, next[i].far_side_port);
+		}
+	}
+	memcpy(d->media, next, sizeof(next));
+	d->n_media = n;
+	return 0;
+}

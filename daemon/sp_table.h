@@ -258,4 +258,41 @@ int sp_dialog_add_media(struct sp_table *t, struct sp_dialog *d,
 void sp_dialog_clear_media(struct sp_table *t, struct sp_dialog *d);
 const char *sp_dialog_state_name(enum sp_dialog_state state);
 
+/*
+ * State sync (SPEC §5): the standby applies what the active peer holds, with
+ * the same ids, keys, ports and deadlines (times already converted to this
+ * machine's clock by the caller).
+ */
+/* Times as the peer had them; re-arms the binding's aging. */
+void sp_binding_restore_times(struct sp_table *t, struct sp_binding *b, uint64_t created_ms,
+			      uint64_t last_activity_ms, uint64_t registration_expiry_ms);
+/*
+ * Give a binding another A:a and/or C:c (same VPN). 0, or -EEXIST (another
+ * binding has the terminal), -EADDRINUSE (C:c taken), -ERANGE (c outside the
+ * range), -E2BIG (too many C addresses), -EINVAL; unchanged on error.
+ */
+int sp_binding_rekey(struct sp_table *t, struct sp_binding *b,
+		     const struct sp_endpoint *terminal, const struct sp_endpoint *server_side);
+struct sp_dialog_restore {
+	enum sp_dialog_state state;	/* any: a synced dialog may move back */
+	uint32_t invite_cseq;
+	uint32_t session_expires_s;
+	uint64_t created_ms;
+	uint64_t updated_ms;
+	uint64_t deadline_ms;		/* when the dialog ages out */
+};
+/* 0 or -EINVAL (bad state). */
+int sp_dialog_restore(struct sp_table *t, struct sp_dialog *d, const struct sp_dialog_restore *r);
+/* The dialog's current aging deadline. */
+uint64_t sp_dialog_deadline(const struct sp_table *t, const struct sp_dialog *d);
+/*
+ * Replace every stream of d with ms[0..n) keeping their given ports (taken
+ * from the media allocator; stored as given when the table has no media
+ * range). Atomic: 0, or -E2BIG (n too large), -EINVAL (bad endpoint, a port
+ * given twice), -ERANGE (not a media port of this table), -EADDRINUSE (held
+ * by another dialog), and d unchanged.
+ */
+int sp_dialog_set_media(struct sp_table *t, struct sp_dialog *d,
+			const struct sp_media_stream *ms, unsigned n);
+
 #endif

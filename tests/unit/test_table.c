@@ -850,3 +850,134 @@ Test(table, bad_config_refused)
 	cfg.media_port_last = 3001;
 	cr_expect_null(sp_table_create(&cfg, NULL));
 }
+
+/* State sync additions: objects restored as the active peer holds them */
+
+Test(sync, binding_rekey_moves_both_indexes)
+{
+	struct sp_table *t = table_with(NULL, NULL);
+	struct sp_binding *b = add_binding(t, 1, "10.1.1.1", 5060, T0);
+	struct sp_binding *o = add_binding(t, 1, "10.1.1.2", 5060, T0);
+	struct sp_endpoint old_c = b->server_side;
+	struct sp_endpoint new_c = ep("203.0.113.2", 21000), a2 = ep("10.1.1.9", 5070);
+
+	/* another binding's terminal or C:c: refused, b unchanged */
+	cr_expect_eq(sp_binding_rekey(t, b, &o->terminal, &new_c), -EEXIST);
+	cr_expect_eq(sp_binding_rekey(t, b, &a2, &o->server_side), -EADDRINUSE);
+	struct sp_endpoint out_of_range = ep("203.0.113.2", 1000);
+	cr_expect_eq(sp_binding_rekey(t, b, &a2, &out_of_range), -ERANGE);
+	cr_expect(sp_endpoint_equal(&b->server_side, &old_c));
+	cr_expect_eq(sp_binding_find(t, 1, &a2), NULL);
+
+	cr_assert_eq(sp_binding_rekey(t, b, &a2, &new_c), 0);
+	cr_expect_eq(sp_binding_find(t, 1, &a2), b);
+	cr_expect_eq(sp_binding_find_server_side(t, &new_c), b);
+	cr_expect_eq(sp_binding_find(t, 1, &(struct sp_endpoint){ 0 }), NULL);
+	struct sp_endpoint a1 = ep("10.1.1.1", 5060);
+	cr_expect_eq(sp_binding_find(t, 1, &a1), NULL, "old terminal key gone");
+	cr_expect_eq(sp_binding_find_server_side(t, &old_c), NULL, "old C:c gone");
+	/* the old c is free again: a binding may take it */
+	struct sp_binding_params p = { .vpn = 1, .terminal = a1, .server_side = old_c };
+	struct sp_binding *n;
+	cr_expect_eq(sp_binding_create(t, &p, T0, &n), 0);
+	sp_table_destroy(t);
+}
+
+Test(sync, binding_times_restored_and_aging_follows)
+{
+	struct sp_table *t = table_with(NULL, NULL);
+	struct sp_binding *b = add_binding(t, 1, "10.1.1.1", 5060, T0);
+
+	sp_binding_restore_times(t, b, T0 - SEC(50), T0 - SEC(10), T0 + SEC(100));
+	cr_expect_eq(b->created_ms, T0 - SEC(50));
+	cr_expect_eq(b->last_activity_ms, T0 - SEC(10));
+	cr_expect_eq(b->registration_expiry_ms, T0 + SEC(100));
+	/* idle 300 s from T0-10 s; registration + 32 s grace is earlier */
+	cr_expect_eq(sp_table_next_deadline(t), T0 - SEC(10) + SEC(300));
+	sp_binding_restore_times(t, b, T0, T0, T0 + SEC(3600));
+	cr_expect_eq(sp_table_next_deadline(t), T0 + SEC(3600) + SEC(32));
+	sp_table_destroy(t);
+}
+
+Test(sync, dialog_restore_sets_state_backwards_and_deadline)
+{
+	struct sp_table *t = table_with(NULL, NULL);
+	struct sp_binding *b = add_binding(t, 1, "10.1.1.1", 5060, T0);
+	struct sp_dialog *d = add_dialog(t, b, "r1", T0);
+	struct sp_dialog_restore r = {
+		.state = SP_DIALOG_CONFIRMED, .invite_cseq = 9, .session_expires_s = 90,
+		.created_ms = T0 - SEC(5), .updated_ms = T0 - SEC(1), .deadline_ms = T0 + SEC(77),
+	};
+
+	cr_assert_eq(sp_dialog_set_state(t, d, SP_DIALOG_TERMINATING, T0), 0);
+	cr_assert_eq(sp_dialog_restore(t, d, &r), 0);
+	cr_expect_eq(d->state, SP_DIALOG_CONFIRMED);
+	cr_expect_eq(d->invite_cseq, 9);
+	cr_expect_eq(d->session_expires_s, 90);
+	cr_expect_eq(d->created_ms, T0 - SEC(5));
+	cr_expect_eq(sp_dialog_deadline(t, d), T0 + SEC(77));
+	cr_expect_eq(sp_table_next_deadline(t), T0 + SEC(77));
+	cr_expect_eq(sp_table_expire(t, T0 + SEC(77) - 1), 0);
+	cr_expect_eq(sp_table_expire(t, T0 + SEC(77)), 1);
+	r.state = 99;
+	d = add_dialog(t, b, "r2", T0);
+	cr_expect_eq(sp_dialog_restore(t, d, &r), -EINVAL);
+	sp_table_destroy(t);
+}
+
+Test(sync, dialog_set_media_keeps_given_ports_atomically)
+{
+	struct sp_table *t = table_with(four_media_pairs, NULL);
+	struct sp_binding *b = add_binding(t, 1, "10.1.1.1", 5060, T0);
+	struct sp_dialog *d = add_dialog(t, b, "m1", T0), *d2 = add_dialog(t, b, "m2", T0);
+	struct sp_media_stream ms[2] = {
+		{ .terminal = ep("10.1.1.1", 4000), .far = ep("192.0.2.50", 6000),
+		  .terminal_side_port = 50004, .far_side_port = 50000 },
+		{ .terminal = ep("10.1.1.1", 4002), .far = ep("192.0.2.50", 6002),
+		  .terminal_side_port = 50006, .far_side_port = 50002 },
+	};
+	struct sp_media_stream *out;
+
+	cr_assert_eq(sp_dialog_set_media(t, d, ms, 2), 0);
+	cr_expect_eq(d->n_media, 2);
+	cr_expect_eq(d->media[0].terminal_side_port, 50004);
+	cr_expect_eq(d->media[1].far_side_port, 50002);
+	cr_expect(sp_endpoint_equal(&d->media[1].far, &ms[1].far));
+	/* every pair taken: the allocator knows */
+	cr_expect_eq(sp_dialog_add_media(t, d2, &ms[0].terminal, &ms[0].far, &out), -ENOSPC);
+	/* another dialog cannot take them; d2 stays as it was */
+	cr_expect_eq(sp_dialog_set_media(t, d2, ms, 1), -EADDRINUSE);
+	cr_expect_eq(d2->n_media, 0);
+	/* odd, out of range, twice, too many: refused, d unchanged */
+	struct sp_media_stream bad = ms[0];
+	bad.far_side_port = 50001;
+	cr_expect_eq(sp_dialog_set_media(t, d, &bad, 1), -ERANGE);
+	bad.far_side_port = 50004;
+	cr_expect_eq(sp_dialog_set_media(t, d, &bad, 1), -EINVAL);
+	cr_expect_eq(sp_dialog_set_media(t, d, ms, SP_DIALOG_MAX_MEDIA + 1), -E2BIG);
+	cr_expect_eq(d->n_media, 2);
+	cr_expect_eq(d->media[0].terminal_side_port, 50004);
+	/* d may keep or swap its own ports; freed ones go back to the pool */
+	struct sp_media_stream swapped = ms[1];
+	swapped.terminal_side_port = 50000;
+	swapped.far_side_port = 50006;
+	cr_assert_eq(sp_dialog_set_media(t, d, &swapped, 1), 0);
+	cr_expect_eq(d->n_media, 1);
+	cr_expect_eq(sp_dialog_add_media(t, d2, &ms[0].terminal, &ms[0].far, &out), 0);
+	cr_expect(out->terminal_side_port == 50002 || out->terminal_side_port == 50004);
+	sp_dialog_delete(t, d);
+	cr_expect_eq(sp_dialog_set_media(t, d2, &swapped, 1), 0, "released with the dialog");
+	sp_table_destroy(t);
+}
+
+Test(sync, dialog_set_media_without_media_range_stores_ports)
+{
+	struct sp_table *t = table_with(no_media, NULL);
+	struct sp_binding *b = add_binding(t, 1, "10.1.1.1", 5060, T0);
+	struct sp_dialog *d = add_dialog(t, b, "m1", T0);
+	struct sp_media_stream ms = { .terminal = ep("10.1.1.1", 4000), .far = ep("192.0.2.50", 6000) };
+
+	cr_assert_eq(sp_dialog_set_media(t, d, &ms, 1), 0);
+	cr_expect_eq(d->n_media, 1);
+	sp_table_destroy(t);
+}

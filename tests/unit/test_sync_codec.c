@@ -1,0 +1,465 @@
+/*
+ * State-sync records: round trips between two tables on clocks that differ,
+ * updates in place, deletes, stale objects, the resync sweep, and refusal
+ * of every truncated or damaged record with nothing applied.
+ */
+#include "config.h"
+
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sp_sync_codec.h"
+
+#define SEC(s) ((uint64_t)(s) * 1000)
+#define NOW_A SEC(100000)	/* the sender's monotonic clock */
+#define NOW_B SEC(5000)		/* the receiver booted later */
+
+static struct sp_endpoint ep(const char *addr, uint16_t port)
+{
+	struct sp_endpoint e;
+
+	cr_assert_eq(sp_endpoint_parse(&e, addr, port), 0, "address %s", addr);
+	return e;
+}
+
+static struct sp_table *table(void)
+{
+	struct sp_table_config cfg;
+	struct sp_table *t;
+
+	sp_table_config_default(&cfg);
+	cfg.media_port_first = 50000;
+	cfg.media_port_last = 50099;
+	t = sp_table_create(&cfg, NULL);
+	cr_assert_not_null(t);
+	return t;
+}
+
+static struct sp_binding *binding(struct sp_table *t, uint32_t vpn, const char *addr,
+				  uint16_t port, uint64_t now)
+{
+	struct sp_binding_params p = {
+		.vpn = vpn,
+		.terminal = ep(addr, port),
+		.virtual_server = ep("198.51.100.1", 5060),
+		.server_side = ep("203.0.113.1", 0),
+		.server = ep("203.0.113.100", 5060),
+		.strategy_id = 7,
+		.via_sent_by = "10.1.1.1:5060",
+		.contact = "[2001:db8::5]:5062",
+	};
+	struct sp_binding *b = NULL;
+
+	cr_assert_eq(sp_binding_create(t, &p, now, &b), 0);
+	return b;
+}
+
+static struct sp_dialog *dialog(struct sp_table *t, struct sp_binding *b, const char *call_id,
+				uint64_t now)
+{
+	struct sp_dialog_params p = {
+		.binding = b,
+		.call_id = call_id,
+		.call_id_len = strlen(call_id),
+		.from_tag = "ftag-1",
+		.invite_cseq = 101,
+		.state = SP_DIALOG_EARLY,
+	};
+	struct sp_dialog *d = NULL;
+
+	cr_assert_eq(sp_dialog_create(t, &p, now, &d), 0);
+	return d;
+}
+
+static int apply(struct sp_sync_codec *c, enum sp_sync_kind kind, uint32_t id,
+		 const uint8_t *buf, ssize_t len)
+{
+	cr_assert_geq(len, 0);
+	return sp_sync_codec_apply(c, kind, id, buf, (size_t)len, NOW_B);
+}
+
+/* Send every object of a to b the way a resync does. */
+static void copy_all(struct sp_sync_codec *ca, struct sp_sync_codec *cb)
+{
+	uint8_t buf[SP_SYNC_RECORD_MAX];
+
+	for (int k = SP_SYNC_BINDING; k <= SP_SYNC_DIALOG; k++)
+		for (uint32_t id = sp_sync_codec_next_id(ca, k, 0); id;
+		     id = sp_sync_codec_next_id(ca, k, id)) {
+			ssize_t n = sp_sync_codec_encode(ca, k, id, NOW_A, buf, sizeof(buf));
+
+			cr_assert_gt(n, 0);
+			cr_assert_eq(apply(cb, k, id, buf, n), 0, "kind %d id %u", k, id);
+		}
+}
+
+Test(codec, binding_round_trip_on_another_clock)
+{
+	struct sp_table *a = table(), *b = table();
+	struct sp_sync_codec *ca = sp_sync_codec_new(a), *cb = sp_sync_codec_new(b);
+	struct sp_binding *x = binding(a, 3, "2001:db8::10", 5060, NOW_A - SEC(500));
+	struct sp_binding *y;
+	uint8_t buf[SP_SYNC_RECORD_MAX];
+	ssize_t n;
+
+	sp_binding_touch(a, x, NOW_A - SEC(20));
+	sp_binding_set_registration(a, x, NOW_A - SEC(10), 3600);
+	x->return_path.ifindex = 4;
+	x->return_path.has_mac = true;
+	memcpy(x->return_path.prev_hop_mac, "\x02\x00\x00\xaa\xbb\xcc", 6);
+	x->return_path.prev_hop = ep("10.9.9.1", 0);
+	x->strategy_id = 42;
+
+	n = sp_sync_codec_encode(ca, SP_SYNC_BINDING, x->id, NOW_A, buf, sizeof(buf));
+	cr_assert_gt(n, 0);
+	cr_expect_lt(n, 200, "compact: %zd bytes", n);
+	cr_assert_eq(apply(cb, SP_SYNC_BINDING, x->id, buf, n), 0);
+	y = sp_binding_find_id(b, x->id);
+	cr_assert_not_null(y);
+	cr_expect_eq(y->vpn, 3);
+	cr_expect(sp_endpoint_equal(&y->terminal, &x->terminal));
+	cr_expect(sp_endpoint_equal(&y->server_side, &x->server_side), "same C:c");
+	cr_expect(sp_endpoint_equal(&y->virtual_server, &x->virtual_server));
+	cr_expect(sp_endpoint_equal(&y->server, &x->server));
+	cr_expect_eq(y->strategy_id, 42);
+	cr_expect_str_eq(y->via_sent_by, x->via_sent_by);
+	cr_expect_str_eq(y->contact, x->contact);
+	cr_expect_eq(y->return_path.ifindex, 4);
+	cr_expect(y->return_path.has_mac);
+	cr_expect_arr_eq(y->return_path.prev_hop_mac, x->return_path.prev_hop_mac, 6);
+	cr_expect(sp_endpoint_equal(&y->return_path.prev_hop, &x->return_path.prev_hop));
+	/* ages and remaining times survive the change of clock */
+	cr_expect_eq(NOW_B - y->created_ms, NOW_A - x->created_ms);
+	cr_expect_eq(NOW_B - y->last_activity_ms, SEC(10));
+	cr_expect_eq(y->registration_expiry_ms - NOW_B, SEC(3590));
+	cr_expect_eq(sp_binding_find(b, 3, &x->terminal), y);
+	cr_expect_eq(sp_binding_find_server_side(b, &x->server_side), y);
+	sp_sync_codec_free(ca);
+	sp_sync_codec_free(cb);
+	sp_table_destroy(a);
+	sp_table_destroy(b);
+}
+
+Test(codec, registration_in_grace_stays_registered_and_old_ages_clamp)
+{
+	struct sp_table *a = table(), *b = table();
+	struct sp_sync_codec *ca = sp_sync_codec_new(a), *cb = sp_sync_codec_new(b);
+	struct sp_binding *x = binding(a, 1, "10.1.1.1", 5060, NOW_A - SEC(60000));
+	struct sp_binding *y;
+	uint8_t buf[SP_SYNC_RECORD_MAX];
+	ssize_t n;
+
+	/* expired 5 s ago, within the grace period */
+	sp_binding_set_registration(a, x, NOW_A - SEC(65), 60);
+	n = sp_sync_codec_encode(ca, SP_SYNC_BINDING, x->id, NOW_A, buf, sizeof(buf));
+	cr_assert_eq(apply(cb, SP_SYNC_BINDING, x->id, buf, n), 0);
+	y = sp_binding_find_id(b, x->id);
+	cr_assert_not_null(y);
+	cr_expect_eq(y->registration_expiry_ms, NOW_B - SEC(5));
+	cr_expect_eq(y->created_ms, 0, "older than this clock: clamped");
+	sp_sync_codec_free(ca);
+	sp_sync_codec_free(cb);
+	sp_table_destroy(a);
+	sp_table_destroy(b);
+}
+
+static struct sp_dialog *dialog_with_media(struct sp_table *a, struct sp_binding *x,
+					   const char *call_id)
+{
+	struct sp_dialog *d = dialog(a, x, call_id, NOW_A - SEC(30));
+	struct sp_endpoint term = ep("10.1.1.1", 4000), far = ep("2001:db8::99", 6000);
+	struct sp_media_stream *ms;
+
+	cr_assert_eq(sp_dialog_add_media(a, d, &term, &far, &ms), 0);
+	ms->engine_flags = 0x5;
+	term.port = 4002;
+	cr_assert_eq(sp_dialog_add_media(a, d, &term, &far, &ms), 0);
+	cr_assert_eq(sp_dialog_set_to_tag(d, "ttag-2"), 0);
+	cr_assert_eq(sp_dialog_set_state(a, d, SP_DIALOG_CONFIRMED, NOW_A - SEC(20)), 0);
+	sp_dialog_set_session_expires(a, d, 1800, NOW_A - SEC(2));
+	return d;
+}
+
+Test(codec, dialog_with_media_and_long_call_id_round_trip)
+{
+	struct sp_table *a = table(), *b = table();
+	struct sp_sync_codec *ca = sp_sync_codec_new(a), *cb = sp_sync_codec_new(b);
+	struct sp_binding *x = binding(a, 1, "10.1.1.1", 5060, NOW_A - SEC(40));
+	char call_id[SP_CALLID_MAX];
+	struct sp_dialog *d, *e;
+
+	memset(call_id, 'c', sizeof(call_id) - 1);
+	call_id[sizeof(call_id) - 1] = '\0';
+	call_id[7] = '@';
+	/* ports on the sender that the receiver's allocator would not pick first */
+	struct sp_dialog *filler = dialog_with_media(a, x, "filler");
+	d = dialog_with_media(a, x, call_id);
+	sp_dialog_delete(a, filler);
+
+	copy_all(ca, cb);
+	e = sp_dialog_find_id(b, d->id);
+	cr_assert_not_null(e);
+	cr_expect_eq(e->binding, sp_binding_find_id(b, x->id));
+	cr_expect_eq(e->call_id_len, SP_CALLID_MAX - 1);
+	cr_expect_arr_eq(e->call_id, d->call_id, d->call_id_len);
+	cr_expect_eq(sp_dialog_find(b, 1, call_id, strlen(call_id), NULL), e);
+	cr_expect_str_eq(e->from_tag, "ftag-1");
+	cr_expect_str_eq(e->to_tag, "ttag-2");
+	cr_expect_eq(e->state, SP_DIALOG_CONFIRMED);
+	cr_expect_eq(e->invite_cseq, 101);
+	cr_expect_eq(e->session_expires_s, 1800);
+	cr_expect_eq(NOW_B - e->created_ms, SEC(30));
+	cr_expect_eq(NOW_B - e->updated_ms, SEC(2));
+	cr_expect_eq(sp_dialog_deadline(b, e) - NOW_B, sp_dialog_deadline(a, d) - NOW_A);
+	cr_assert_eq(e->n_media, 2);
+	for (unsigned i = 0; i < 2; i++) {
+		cr_expect(sp_endpoint_equal(&e->media[i].terminal, &d->media[i].terminal));
+		cr_expect(sp_endpoint_equal(&e->media[i].far, &d->media[i].far));
+		cr_expect_eq(e->media[i].terminal_side_port, d->media[i].terminal_side_port);
+		cr_expect_eq(e->media[i].far_side_port, d->media[i].far_side_port);
+		cr_expect_eq(e->media[i].engine_flags, 0, "kernel state does not travel");
+	}
+	cr_expect_eq(sp_binding_find_id(b, x->id)->dialog_refs, 1);
+	sp_sync_codec_free(ca);
+	sp_sync_codec_free(cb);
+	sp_table_destroy(a);
+	sp_table_destroy(b);
+}
+
+Test(codec, update_in_place_then_delete)
+{
+	struct sp_table *a = table(), *b = table();
+	struct sp_sync_codec *ca = sp_sync_codec_new(a), *cb = sp_sync_codec_new(b);
+	struct sp_binding *x = binding(a, 1, "10.1.1.1", 5060, NOW_A);
+	struct sp_dialog *d = dialog_with_media(a, x, "call-1");
+	struct sp_dialog *e;
+	struct sp_binding *y;
+	uint8_t buf[SP_SYNC_RECORD_MAX];
+	ssize_t n;
+
+	copy_all(ca, cb);
+	y = sp_binding_find_id(b, x->id);
+	e = sp_dialog_find_id(b, d->id);
+	cr_assert(y && e);
+	e->media[0].engine_flags = 1;	/* this side installed it meanwhile */
+
+	/* changes on the sender */
+	x->strategy_id = 99;
+	cr_assert_eq(sp_binding_set_contact(x, "10.1.1.1:5999"), 0);
+	sp_dialog_clear_media(a, d);
+	struct sp_endpoint term = ep("10.1.1.1", 4000), far = ep("2001:db8::99", 6000);
+	struct sp_media_stream *ms;
+	cr_assert_eq(sp_dialog_add_media(a, d, &term, &far, &ms), 0);
+	cr_assert_eq(sp_dialog_set_state(a, d, SP_DIALOG_TERMINATING, NOW_A), 0);
+
+	copy_all(ca, cb);
+	cr_expect_eq(sp_binding_find_id(b, x->id), y, "updated in place");
+	cr_expect_eq(sp_dialog_find_id(b, d->id), e, "updated in place");
+	cr_expect_eq(y->strategy_id, 99);
+	cr_expect_str_eq(y->contact, "10.1.1.1:5999");
+	cr_expect_eq(e->state, SP_DIALOG_TERMINATING);
+	cr_assert_eq(e->n_media, 1);
+	cr_expect_eq(e->media[0].terminal_side_port, d->media[0].terminal_side_port);
+	cr_expect_eq(sp_table_counters(b)->dialogs_current, 1);
+
+	/* the same record again changes nothing, keeps this side's flags */
+	n = sp_sync_codec_encode(ca, SP_SYNC_DIALOG, d->id, NOW_A, buf, sizeof(buf));
+	e->media[0].engine_flags = 1;
+	cr_assert_eq(apply(cb, SP_SYNC_DIALOG, d->id, buf, n), 0);
+	cr_expect_eq(e->media[0].engine_flags, 1);
+
+	/* a binding delete takes its dialogs along */
+	cr_expect_eq(apply(cb, SP_SYNC_BINDING, x->id, buf, 0), 0);
+	cr_expect_eq(sp_table_counters(b)->bindings_current, 0);
+	cr_expect_eq(sp_table_counters(b)->dialogs_current, 0);
+	/* deleting what is not there is fine */
+	cr_expect_eq(apply(cb, SP_SYNC_DIALOG, d->id, buf, 0), 0);
+	cr_expect_eq(sp_sync_codec_encode(ca, SP_SYNC_DIALOG, 12345, NOW_A, buf, sizeof(buf)), 0);
+	sp_sync_codec_free(ca);
+	sp_sync_codec_free(cb);
+	sp_table_destroy(a);
+	sp_table_destroy(b);
+}
+
+Test(codec, stale_objects_in_the_way_are_replaced)
+{
+	struct sp_table *a = table(), *b = table();
+	struct sp_sync_codec *ca = sp_sync_codec_new(a), *cb = sp_sync_codec_new(b);
+	struct sp_binding *x, *stale;
+	uint8_t buf[SP_SYNC_RECORD_MAX];
+	ssize_t n;
+
+	/* b holds the same terminal under another id, from an older era */
+	stale = binding(b, 1, "10.1.1.1", 5060, NOW_B);
+	dialog(b, stale, "old-call", NOW_B);
+	binding(a, 1, "10.1.1.50", 5060, NOW_A);	/* take an id */
+	x = binding(a, 1, "10.1.1.1", 5060, NOW_A);
+	cr_assert_neq(x->id, stale->id);
+	n = sp_sync_codec_encode(ca, SP_SYNC_BINDING, x->id, NOW_A, buf, sizeof(buf));
+	cr_assert_eq(apply(cb, SP_SYNC_BINDING, x->id, buf, n), 0);
+	cr_expect_eq(sp_binding_find(b, 1, &x->terminal)->id, x->id);
+	cr_expect_eq(sp_table_counters(b)->bindings_current, 1);
+	cr_expect_eq(sp_table_counters(b)->dialogs_current, 0);
+	cr_expect_eq(sp_sync_codec_counters(cb)->stale_removed, 1);
+
+	/* the same id with another terminal: re-keyed in place */
+	struct sp_binding *y = sp_binding_find_id(b, x->id);
+	struct sp_binding *z = binding(a, 1, "10.1.1.60", 5060, NOW_A);
+	n = sp_sync_encode_binding(z, NOW_A, buf, sizeof(buf));
+	cr_assert_eq(apply(cb, SP_SYNC_BINDING, x->id, buf, n), 0);
+	cr_expect_eq(sp_binding_find_id(b, x->id), y);
+	cr_expect(sp_endpoint_equal(&y->terminal, &z->terminal));
+	cr_expect(sp_endpoint_equal(&y->server_side, &z->server_side));
+	sp_sync_codec_free(ca);
+	sp_sync_codec_free(cb);
+	sp_table_destroy(a);
+	sp_table_destroy(b);
+}
+
+Test(codec, dialog_of_unknown_binding_and_port_conflict_apply_nothing)
+{
+	struct sp_table *a = table(), *b = table();
+	struct sp_sync_codec *ca = sp_sync_codec_new(a), *cb = sp_sync_codec_new(b);
+	struct sp_binding *x = binding(a, 1, "10.1.1.1", 5060, NOW_A);
+	struct sp_dialog *d = dialog_with_media(a, x, "call-1");
+	uint8_t bbuf[SP_SYNC_RECORD_MAX], dbuf[SP_SYNC_RECORD_MAX];
+	ssize_t bn, dn;
+
+	bn = sp_sync_codec_encode(ca, SP_SYNC_BINDING, x->id, NOW_A, bbuf, sizeof(bbuf));
+	dn = sp_sync_codec_encode(ca, SP_SYNC_DIALOG, d->id, NOW_A, dbuf, sizeof(dbuf));
+	cr_expect_eq(apply(cb, SP_SYNC_DIALOG, d->id, dbuf, dn), -ENOENT);
+	cr_expect_eq(sp_table_counters(b)->dialogs_current, 0);
+
+	/* b's own dialog (on another binding) holds one of the ports */
+	struct sp_binding_params op = { .id = 600, .vpn = 1, .terminal = ep("10.1.1.2", 5060),
+					.server_side = ep("203.0.113.1", 29999) };
+	struct sp_binding *other;
+	cr_assert_eq(sp_binding_create(b, &op, NOW_B, &other), 0);
+	struct sp_dialog_params hp = { .id = 500, .binding = other, .call_id = "holder",
+				       .call_id_len = 6 };
+	struct sp_dialog *holder;
+	cr_assert_eq(sp_dialog_create(b, &hp, NOW_B, &holder), 0);
+	struct sp_media_stream ms = d->media[1];
+	cr_assert_eq(sp_dialog_set_media(b, holder, &ms, 1), 0);
+	cr_assert_eq(apply(cb, SP_SYNC_BINDING, x->id, bbuf, bn), 0);
+	cr_expect_eq(apply(cb, SP_SYNC_DIALOG, d->id, dbuf, dn), -EADDRINUSE);
+	cr_expect_null(sp_dialog_find_id(b, d->id), "nothing half-applied");
+	cr_expect_eq(sp_binding_find_id(b, x->id)->dialog_refs, 0);
+	cr_expect_eq(sp_table_counters(b)->dialogs_current, 1);
+	sp_sync_codec_free(ca);
+	sp_sync_codec_free(cb);
+	sp_table_destroy(a);
+	sp_table_destroy(b);
+}
+
+Test(codec, truncated_extended_and_garbage_records_refused)
+{
+	struct sp_table *a = table(), *b = table();
+	struct sp_sync_codec *ca = sp_sync_codec_new(a), *cb = sp_sync_codec_new(b);
+	struct sp_binding *x = binding(a, 1, "10.1.1.1", 5060, NOW_A);
+	struct sp_dialog *d = dialog_with_media(a, x, "call-1");
+	uint8_t bbuf[SP_SYNC_RECORD_MAX + 1], dbuf[SP_SYNC_RECORD_MAX + 1];
+	ssize_t bn, dn;
+
+	bn = sp_sync_codec_encode(ca, SP_SYNC_BINDING, x->id, NOW_A, bbuf, sizeof(bbuf));
+	dn = sp_sync_codec_encode(ca, SP_SYNC_DIALOG, d->id, NOW_A, dbuf, sizeof(dbuf));
+	for (ssize_t len = 1; len < bn; len++)
+		cr_expect_eq(apply(cb, SP_SYNC_BINDING, x->id, bbuf, len), -EINVAL, "len %zd", len);
+	bbuf[bn] = 0;
+	cr_expect_eq(apply(cb, SP_SYNC_BINDING, x->id, bbuf, bn + 1), -EINVAL, "trailing byte");
+	cr_expect_eq(sp_table_counters(b)->bindings_current, 0);
+	cr_assert_eq(apply(cb, SP_SYNC_BINDING, x->id, bbuf, bn), 0);
+	for (ssize_t len = 1; len < dn; len++)
+		cr_expect_eq(apply(cb, SP_SYNC_DIALOG, d->id, dbuf, len), -EINVAL, "len %zd", len);
+	dbuf[dn] = 0;
+	cr_expect_eq(apply(cb, SP_SYNC_DIALOG, d->id, dbuf, dn + 1), -EINVAL);
+	cr_expect_eq(sp_table_counters(b)->dialogs_current, 0);
+
+	/* one damaged field at a time */
+	uint8_t bad[SP_SYNC_RECORD_MAX];
+	memcpy(bad, bbuf, (size_t)bn);
+	bad[0] = SP_SYNC_CODEC_VERSION + 1;
+	cr_expect_eq(apply(cb, SP_SYNC_BINDING, 77, bad, bn), -EINVAL, "version");
+	memcpy(bad, bbuf, (size_t)bn);
+	bad[5] = 5;	/* terminal's family */
+	cr_expect_eq(apply(cb, SP_SYNC_BINDING, 77, bad, bn), -EINVAL, "family");
+	memcpy(bad, dbuf, (size_t)dn);
+	bad[5] = 9;	/* state */
+	cr_expect_eq(apply(cb, SP_SYNC_DIALOG, 77, bad, dn), -EINVAL, "state");
+	memcpy(bad, dbuf, (size_t)dn);
+	/* n_media: before 2 x (v4 ep 7 + v6 ep 19 + ports 4) */
+	bad[dn - 2 * 30 - 1] = SP_DIALOG_MAX_MEDIA + 1;
+	cr_expect_eq(apply(cb, SP_SYNC_DIALOG, 77, bad, dn), -EINVAL, "n_media");
+	memcpy(bad, dbuf, (size_t)dn);
+	bad[1] = bad[2] = bad[3] = bad[4] = 0;	/* binding id 0 */
+	cr_expect_eq(apply(cb, SP_SYNC_DIALOG, 77, bad, dn), -EINVAL, "binding id 0");
+	cr_expect_eq(apply(cb, SP_SYNC_BINDING, 0, bbuf, bn), -EINVAL, "id 0");
+	cr_expect_eq(sp_sync_codec_apply(cb, 9, 77, bbuf, (size_t)bn, NOW_B), -EINVAL, "kind");
+
+	srandom(7);
+	for (int i = 0; i < 2000; i++) {
+		size_t len = 1 + (size_t)random() % 300;
+
+		for (size_t j = 0; j < len; j++)
+			bad[j] = (uint8_t)random();
+		bad[0] = SP_SYNC_CODEC_VERSION;	/* get past the first check */
+		cr_expect_eq(apply(cb, SP_SYNC_BINDING, 1000 + i, bad, len), -EINVAL);
+		cr_expect_eq(apply(cb, SP_SYNC_DIALOG, 1000 + i, bad, len), -EINVAL);
+	}
+	cr_expect_eq(sp_table_counters(b)->bindings_current, 1);
+	cr_expect_eq(sp_table_counters(b)->dialogs_current, 0);
+	cr_expect_eq(sp_sync_codec_encode(ca, SP_SYNC_BINDING, x->id, NOW_A, bbuf, 10), -ENOSPC);
+	sp_sync_codec_free(ca);
+	sp_sync_codec_free(cb);
+	sp_table_destroy(a);
+	sp_table_destroy(b);
+}
+
+Test(codec, resync_sweep_removes_what_was_not_carried)
+{
+	struct sp_table *a = table(), *b = table();
+	struct sp_sync_codec *ca = sp_sync_codec_new(a), *cb = sp_sync_codec_new(b);
+	char name[32];
+
+	for (int i = 0; i < 20; i++) {
+		snprintf(name, sizeof(name), "10.1.2.%d", i + 1);
+		struct sp_binding *x = binding(a, 1, name, 5060, NOW_A);
+
+		snprintf(name, sizeof(name), "call-%d", i);
+		dialog(a, x, name, NOW_A);
+	}
+	copy_all(ca, cb);
+	cr_assert_eq(sp_table_counters(b)->dialogs_current, 20);
+	/* the sender loses half while the channel is down */
+	for (int i = 0; i < 20; i += 2) {
+		struct sp_binding *x = sp_binding_get_next(a, 0);
+
+		for (struct sp_dialog *d = sp_dialog_first(a); d; d = sp_dialog_next(a, d))
+			if (d->binding == x) {
+				sp_dialog_delete(a, d);
+				break;
+			}
+		cr_assert_eq(sp_binding_delete(a, x), 0);
+	}
+	/* and one dialog of a binding it keeps */
+	sp_dialog_delete(a, sp_dialog_first(a));
+	sp_sync_codec_resync_begin(cb);
+	copy_all(ca, cb);
+	cr_expect_eq(sp_sync_codec_resync_end(cb), 21, "10 bindings, 11 dialogs");
+	cr_expect_eq(sp_table_counters(b)->bindings_current, 10);
+	cr_expect_eq(sp_table_counters(b)->dialogs_current, 9);
+	for (struct sp_binding *x = sp_binding_first(b); x; x = sp_binding_next(b, x))
+		cr_expect_not_null(sp_binding_find_id(a, x->id));
+	/* a cut-off resync removes nothing; the next one starts over */
+	sp_sync_codec_resync_begin(cb);
+	sp_sync_codec_resync_begin(cb);
+	cr_expect_eq(sp_sync_codec_resync_end(cb), 19, "nothing applied: everything goes");
+	cr_expect_eq(sp_sync_codec_resync_end(cb), 0, "no resync running");
+	sp_sync_codec_free(ca);
+	sp_sync_codec_free(cb);
+	sp_table_destroy(a);
+	sp_table_destroy(b);
+}
