@@ -102,6 +102,9 @@ struct sp_sync_stats {
 	uint64_t disconnects;
 	uint64_t dirty;			/* objects waiting to be sent */
 	uint64_t last_resync_ms;	/* duration of the last full resync */
+	bool peer_sender;		/* the peer said it sends state (HELLO flag or a
+					 * resync it started; cleared by its takeover
+					 * request): both sending is a split brain */
 };
 
 /* Starts listening/dialing at once. NULL and e filled on error. */

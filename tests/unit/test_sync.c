@@ -373,6 +373,8 @@ Test(sync, full_resync_of_many_objects)
 	cr_expect_gt(sa.last_seq_sent, 1);
 	cr_expect_eq(sa.last_seq_acked, sa.last_seq_sent);
 	cr_expect_eq(sb.last_seq_received, sa.last_seq_sent);
+	cr_expect(sb.peer_sender, "b knows a sends");
+	cr_expect_not(sa.peer_sender);
 	pair_free(&p);
 }
 
@@ -522,6 +524,7 @@ struct raw {
 	uint64_t tx_seq, rx_seq;
 	int records_frames, takeovers;
 	bool auto_handshake;
+	bool reflect;		/* send the peer's HELLO back as ours */
 };
 
 static void raw_send(struct raw *r, uint8_t version, uint8_t type, const uint8_t *payload,
@@ -592,6 +595,8 @@ static void raw_readable(struct sp_loop *loop, int fd, uint32_t events, void *ar
 		if (memcmp(check + SP_SYNC_HDR_LEN + len, h + SP_SYNC_HDR_LEN + len, SP_SYNC_MAC_LEN) ||
 		    (!hello && get_le(h + 8, 8) != r->rx_seq + 1))
 			r->bad = true;
+		if (hello && r->reflect)
+			cr_assert_eq(send(r->fd, h, size, MSG_NOSIGNAL), (ssize_t)size);
 		if (hello) {
 			memcpy(r->peer_nonce, h + SP_SYNC_HDR_LEN, SP_SYNC_NONCE_LEN);
 			sp_sync_session_key(r->key, r->my_nonce, r->peer_nonce, r->tx_key);
@@ -732,6 +737,35 @@ Test(sync, forged_frame_after_hello_refused_nothing_applied)
 	lone_free(&l);
 }
 
+Test(sync, reflected_hello_refused)
+{
+	struct lone l;
+
+	lone_start(&l, false, NULL);
+	l.r = raw_connect(l.loop, l.hi, KEY);
+	l.r->reflect = true;
+	cr_assert(run_until(l.loop, lone_refused, &l, BOUND_MS), "closed and counted");
+	cr_expect_eq(stats(&l.s).connects, 0);
+	lone_free(&l);
+}
+
+Test(sync, replayed_frame_refused)
+{
+	struct lone l;
+
+	lone_start(&l, false, NULL);
+	l.r = raw_connect(l.loop, l.hi, KEY);
+	l.r->auto_handshake = true;
+	raw_hello(l.r, SP_SYNC_VERSION);
+	cr_assert(run_until(l.loop, raw_up, &l, BOUND_MS), "handshake");
+	/* the keepalive of seq 1 again, MAC and all */
+	l.r->tx_seq--;
+	raw_send(l.r, SP_SYNC_VERSION, SP_SYNC_F_KEEPALIVE, NULL, 0);
+	cr_assert(run_until(l.loop, lone_refused, &l, BOUND_MS), "closed and counted");
+	cr_expect_eq(stats(&l.s).disconnects, 1);
+	lone_free(&l);
+}
+
 struct window_wait {
 	struct lone *l;
 	int frames;
@@ -830,6 +864,8 @@ Test(sync, takeover_delivered_and_roles_swap)
 	cr_assert(run_until(p.loop, took_over, &p, BOUND_MS), "b active, a resynced from b");
 	cr_expect_eq(stats(&p.a).resyncs, 2, "sent one, received one");
 	cr_expect_eq(sp_table_counters(p.a.t)->bindings_current, 31);
+	cr_expect(stats(&p.a).peer_sender, "roles swapped");
+	cr_expect_not(stats(&p.b).peer_sender);
 	pair_free(&p);
 }
 
