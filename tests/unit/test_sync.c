@@ -887,3 +887,41 @@ Test(sync, config_errors)
 	cr_expect_str_eq(sp_sync_peer_state_name(SP_SYNC_PEER_RESYNC), "resync");
 	sp_loop_free(loop);
 }
+
+static bool codec_pair_done(void *arg)
+{
+	struct side *s = arg;	/* [0] sends, [1] receives */
+
+	return sp_table_counters(s[1].t)->dialogs_current == 100 &&
+	       stats(&s[0]).peer_state == SP_SYNC_PEER_UP && tables_equal(s[0].t, s[1].t);
+}
+
+Test(sync, codec_ready_made_callbacks)
+{
+	struct sp_loop *loop = sp_loop_new();
+	struct side s[2] = { { 0 } };
+	uint16_t lo, hi;
+	struct sp_error e;
+
+	s[0].t = new_table();
+	s[1].t = new_table();
+	fill(&s[0], 100);
+	two_ports(&lo, &hi);
+	for (int i = 0; i < 2; i++) {
+		struct sp_sync_config cfg = { .key = KEY };
+		struct sp_sync_callbacks cb = { 0 };
+
+		sp_endpoint_parse(&cfg.local, "127.0.0.1", i ? hi : lo);
+		sp_endpoint_parse(&cfg.peer, "127.0.0.1", i ? lo : hi);
+		s[i].codec = sp_sync_codec_new(s[i].t);
+		sp_sync_codec_callbacks(s[i].codec, &cb);
+		s[i].sync = sp_sync_new(loop, &cfg, &cb, &e);
+		cr_assert_not_null(s[i].sync, "%s", e.msg);
+	}
+	sp_sync_set_sender(s[0].sync, true);
+	cr_assert(run_until(loop, codec_pair_done, s, BOUND_MS));
+	cr_expect_eq(sp_sync_codec_counters(s[1].codec)->dialogs_applied, 100);
+	free_side(&s[0]);
+	free_side(&s[1]);
+	sp_loop_free(loop);
+}
