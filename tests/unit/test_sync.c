@@ -925,3 +925,34 @@ Test(sync, codec_ready_made_callbacks)
 	free_side(&s[1]);
 	sp_loop_free(loop);
 }
+
+static bool a_lost(void *arg)
+{
+	struct pair *p = arg;
+
+	return stats(&p->a).disconnects == 1;
+}
+
+Test(sync, listener_restart_redialed_and_resynced)
+{
+	struct pair p;
+
+	pair_init(&p);
+	fill(&p.a, 100);
+	pair_start(&p, true, NULL);
+	cr_assert(run_until(p.loop, in_sync, &p, BOUND_MS));
+	stop_side(&p.b);
+	cr_assert(run_until(p.loop, a_lost, &p, BOUND_MS), "the dialer sees the loss");
+	cr_expect_eq(stats(&p.a).peer_state, SP_SYNC_PEER_DOWN);
+	/* changes while the peer is away are not queued: the resync carries them */
+	struct sp_binding *x = sp_binding_first(p.a.t);
+	x->strategy_id = 1234;
+	sp_sync_mark(p.a.sync, SP_SYNC_BINDING, x->id);
+	cr_expect_eq(stats(&p.a).dirty, 0);
+	start_side(&p.b, p.loop, p.hi, p.lo, false, NULL);
+	cr_assert(run_until(p.loop, in_sync, &p, BOUND_MS), "redialed and resynced");
+	cr_expect_eq(sp_binding_find_id(p.b.t, x->id)->strategy_id, 1234);
+	cr_expect_eq(stats(&p.a).connects, 2);
+	cr_expect_eq(stats(&p.a).resyncs, 2);
+	pair_free(&p);
+}
