@@ -123,6 +123,8 @@ int sp_classify_build(const struct sp_config *c, const struct sp_link_vlan *vlan
 		snprintf(rs->name, sizeof(rs->name), "%s", s->name);
 		rs->action = s->action;
 		sp_endpoint_from_addr(&rs->server, &s->server, s->server_port);
+		if (!unfit && p->n_strategies > SP_MARK_STRATEGY_MAX)
+			unfit = "beyond the 16383 strategies the packet mark can name";
 		if (!unfit && (s->match & (SP_MATCH_VPN | SP_MATCH_VLAN)))
 			unfit = sp_classify_ingress(c, s, vlans, n_vlans, &base);
 		if (unfit) {
@@ -149,7 +151,7 @@ int sp_classify_build(const struct sp_config *c, const struct sp_link_vlan *vlan
 		/* proxy: one TPROXY entry per listen port the match admits, so each
 		 * datagram reaches the listener of its own destination port */
 		base.verdict = SP_NFT_TPROXY;
-		base.mark = SP_MARK_TPROXY | s->seq;
+		base.mark = sp_mark_strategy((uint32_t)p->n_strategies);
 		for (unsigned k = 0; k < c->sp.n_listen_ports; k++) {
 			uint16_t port = c->sp.listen_ports[k];
 			if ((s->match & SP_MATCH_DESTINATION_PORT) &&

@@ -17,12 +17,9 @@
 #include "sp_error.h"
 #include "sp_nft.h"
 
-/* Mark layout shared with the nftables classifier: the matching strategy's
- * sequence number in the low 16 bits, and one bit telling the policy rule
- * that the packet was TPROXY'd to the daemon. */
-#define SP_MARK_TPROXY 0x40000000u
-#define SP_MARK_SEQ_MASK 0x0000ffffu
-#define SP_MARK_MASK (SP_MARK_TPROXY | SP_MARK_SEQ_MASK)
+/* The mark layout (strategy slot, TPROXY bit, VPN and tag slots): sp_mark.h.
+ * A strategy's slot is its position in plan->strategies plus one. */
+#include "sp_mark.h"
 
 /* A strategy as the engine runs it. */
 struct sp_classify_strategy {

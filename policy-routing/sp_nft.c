@@ -450,6 +450,8 @@ int sp_nft_render_intercept(const struct sp_nft_intercept *spec, char **body,
 		"\tchain nat_postrouting {\n"
 		"\t\ttype nat hook postrouting priority srcnat; policy accept;\n"
 		"\t}\n");
+	if (spec->extra_chains)
+		fputs(spec->extra_chains, out);
 	if (fclose(out) != 0 || !ok) {
 		free(text);
 		sp_nft_seterr(err, errlen, "out of memory");

@@ -74,6 +74,8 @@ struct sp_nft_intercept {
 	 * fwmark/fwmask: every TPROXY entry's mark must carry it. */
 	uint32_t fwmark;
 	uint32_t fwmask;
+	/* More chains for the same table, verbatim (e.g. sp_vpn's); NULL: none. */
+	const char *extra_chains;
 };
 
 /* The table body (chains and rules, no `table` line) for sp_nft_apply();

@@ -59,7 +59,7 @@ Test(classify, source_prefix_alone)
 	cr_assert_eq(p.n_entries, 1);
 	cr_assert(p.strategies[0].installed);
 	cr_assert_eq(p.entries[0].verdict, SP_NFT_TPROXY);
-	cr_assert_eq(p.entries[0].mark, SP_MARK_TPROXY | 10);
+	cr_assert_eq(p.entries[0].mark, sp_mark_strategy(1));
 	HAS(t, "ip saddr 10.1.0.0/24");
 	HAS(t, "udp dport 5060");
 	HAS(t, "tproxy ip to :5060");
@@ -178,7 +178,7 @@ Test(classify, combined_fields_and_order)
 	      " match source 10.2.1.0/24 port 5060\n match destination 198.51.100.1/32 port 5060\n"
 	      " server 192.0.2.10\n action proxy\n", &p, &t);
 	cr_assert_eq(p.n_entries, 2);
-	cr_assert_eq(p.entries[0].mark, SP_MARK_TPROXY | 10, "seq order: early first");
+	cr_assert_eq(p.entries[0].mark, sp_mark_strategy(1), "seq order: early first");
 	cr_assert_eq(p.entries[1].verdict, SP_NFT_DROP);
 	a = strstr(t, "10.2.1.0/24");
 	b = strstr(t, "10.2.0.0/16");
