@@ -66,17 +66,52 @@ static bool sp_classify_vlan_has(const struct sp_link_vlan *vlans, size_t n, con
 	return false;
 }
 
+static unsigned sp_classify_tag_slot(const struct sp_classify_tags *tags, uint32_t vid)
+{
+	for (size_t i = 0; tags && i < tags->n_vids; i++)
+		if (tags->vids[i] == vid)
+			return (unsigned)i + 1;
+	return 0;
+}
+
+static bool sp_classify_vlan_device(const struct sp_link_vlan *vlans, size_t n, uint32_t vid)
+{
+	for (size_t k = 0; k < n; k++)
+		if (vlans[k].vlan_id == vid)
+			return true;
+	return false;
+}
+
 /* The ingress interfaces a strategy's VPN and VLAN fields stand for: the
  * interfaces configured into the VPN, the VLAN devices of that VLAN id, or
- * both at once. NULL, or why no interface fits. */
+ * both at once; without VLAN devices of that id, the VLAN's tag slot in the
+ * mark (tc-BPF). NULL, or why nothing fits. */
 static const char *sp_classify_ingress(const struct sp_config *c, const struct sp_strategy *s,
 				       const struct sp_link_vlan *vlans, size_t n_vlans,
-				       struct sp_nft_entry *e)
+				       const struct sp_classify_tags *tags,
+				       struct sp_nft_entry *e, char *note, size_t note_len)
 {
 	const char *ifs[SP_NFT_MAX_IIFNAMES * 4];
 	size_t n = 0;
 
-	if (s->match & SP_MATCH_VPN) {
+	if ((s->match & SP_MATCH_VLAN) && !sp_classify_vlan_device(vlans, n_vlans, s->vlan)) {
+		unsigned slot = sp_classify_tag_slot(tags, s->vlan);
+
+		if (!slot)
+			return tags && tags->unavailable
+				       ? tags->unavailable
+				       : "no interface carries this VLAN (no 802.1Q sub-interface of that id)";
+		e->mark_match = slot << SP_MARK_TAG_SHIFT;
+		e->mark_match_mask = SP_MARK_TAG_MASK;
+		snprintf(note, note_len, "VLAN %u tag popped by tc-BPF", s->vlan);
+		if (!(s->match & SP_MATCH_VPN))
+			return NULL; /* any interface the tagger serves */
+		for (size_t k = 0; k < c->n_interfaces && n < sizeof(ifs) / sizeof(ifs[0]); k++)
+			if (c->interfaces[k].vpn_id == s->vpn_id)
+				ifs[n++] = c->interfaces[k].name;
+		if (n == 0)
+			return "no interface is configured with this vpn-id";
+	} else if (s->match & SP_MATCH_VPN) {
 		for (size_t k = 0; k < c->n_interfaces && n < sizeof(ifs) / sizeof(ifs[0]); k++)
 			if (c->interfaces[k].vpn_id == s->vpn_id &&
 			    (!(s->match & SP_MATCH_VLAN) ||
@@ -101,8 +136,38 @@ static const char *sp_classify_ingress(const struct sp_config *c, const struct s
 	return NULL;
 }
 
+size_t sp_classify_vlan_ids(const struct sp_config *c, uint16_t *vids, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < c->n_strategies; i++) {
+		const struct sp_strategy *s = &c->strategies[i];
+		size_t at;
+		bool dup = false;
+
+		if (!(s->match & SP_MATCH_VLAN) || s->vlan == 0 || s->vlan > 4095)
+			continue;
+		for (size_t k = 0; k < n && !dup; k++)
+			dup = vids[k] == s->vlan;
+		if (dup || n == max)
+			continue;
+		for (at = n; at > 0 && vids[at - 1] > s->vlan; at--)
+			vids[at] = vids[at - 1];
+		vids[at] = (uint16_t)s->vlan;
+		n++;
+	}
+	return n;
+}
+
 int sp_classify_build(const struct sp_config *c, const struct sp_link_vlan *vlans, size_t n_vlans,
 		      struct sp_classify_plan *p, struct sp_error *e)
+{
+	return sp_classify_build_tags(c, vlans, n_vlans, NULL, p, e);
+}
+
+int sp_classify_build_tags(const struct sp_config *c, const struct sp_link_vlan *vlans,
+			   size_t n_vlans, const struct sp_classify_tags *tags,
+			   struct sp_classify_plan *p, struct sp_error *e)
 {
 	size_t cap = c->n_strategies * (c->sp.n_listen_ports + 1) + 1;
 
@@ -126,7 +191,8 @@ int sp_classify_build(const struct sp_config *c, const struct sp_link_vlan *vlan
 		if (!unfit && p->n_strategies > SP_MARK_STRATEGY_MAX)
 			unfit = "beyond the 16383 strategies the packet mark can name";
 		if (!unfit && (s->match & (SP_MATCH_VPN | SP_MATCH_VLAN)))
-			unfit = sp_classify_ingress(c, s, vlans, n_vlans, &base);
+			unfit = sp_classify_ingress(c, s, vlans, n_vlans, tags, &base, rs->note,
+						    sizeof(rs->note));
 		if (unfit) {
 			snprintf(rs->reason, sizeof(rs->reason), "%s", unfit);
 			continue;

@@ -29,6 +29,7 @@ struct sp_classify_strategy {
 	struct sp_endpoint server;
 	bool installed;
 	char reason[96]; /* why not installed */
+	char note[64];   /* how, when it says more than "installed" */
 	uint64_t hits;
 };
 
@@ -47,6 +48,23 @@ struct sp_link_vlan;
 /* vlans: the VLAN devices present (from sp_link_vlans()), for `match vlan`. */
 int sp_classify_build(const struct sp_config *c, const struct sp_link_vlan *vlans, size_t n_vlans,
 		      struct sp_classify_plan *plan, struct sp_error *e);
+
+/* The tag slots of the mark (sp_mark.h) when the tc-BPF tagger carries VLANs
+ * (a kernel without 802.1Q): slot i + 1 is VLAN vids[i]. A `match vlan` no
+ * sub-interface carries then matches the slot in the mark. unavailable: why
+ * the tagger is not there (the strategies say so), or NULL. */
+struct sp_classify_tags {
+	const uint16_t *vids;
+	size_t n_vids;
+	const char *unavailable;
+};
+
+int sp_classify_build_tags(const struct sp_config *c, const struct sp_link_vlan *vlans,
+			   size_t n_vlans, const struct sp_classify_tags *tags,
+			   struct sp_classify_plan *plan, struct sp_error *e);
+/* The VLAN ids the strategies match, ascending and unique, at most max;
+ * returns how many. */
+size_t sp_classify_vlan_ids(const struct sp_config *c, uint16_t *vids, size_t max);
 void sp_classify_free(struct sp_classify_plan *plan);
 
 #endif

@@ -4,6 +4,7 @@
 #include "sp_config.h"
 #include "sp_daemon.h"
 #include "sp_addr.h"
+#include "sp_bpf.h"
 #include "sp_agent.h"
 #include "sp_kernel.h"
 #include "sp_link.h"
@@ -84,6 +85,8 @@ struct sp_engine {
 	struct sp_retpath *retpath;	/* return-path (policy-routing/sp_retpath) */
 	struct sp_vpn_map vpn_map;	/* vpn-id <-> mark slot (sp_vpn) */
 	struct sp_vpn_kernel *vpn_kernel;	/* the VPNs' return rules and tables */
+	struct sp_bpf *bpf;		/* the tc-BPF VLAN tagger; NULL: not loaded */
+	char bpf_unavailable[200];	/* why `match vlan` cannot use it */
 	int rx_ifindex;			/* ingress of the datagram being handled */
 	uint32_t session_limit;
 	bool limit_notified;
@@ -850,6 +853,46 @@ static int sp_engine_lva_apply(struct sp_engine *en, const struct sp_config *c, 
 	return 0;
 }
 
+/* The tc-BPF tagger on the terminal-side interfaces, while a strategy
+ * matches a VLAN; NULL, or why the VLANs cannot be matched by their tags. */
+static const char *sp_engine_tagger_apply(struct sp_engine *en, const struct sp_config *c,
+					  const uint16_t *vids, size_t n_vids)
+{
+	const char *serve[SP_NFT_MAX_IIFNAMES];
+	size_t n = 0;
+	char err[160];
+
+	if (!en->bpf)
+		return en->bpf_unavailable;
+	for (size_t k = 0; n_vids && k < c->n_interfaces && n < SP_NFT_MAX_IIFNAMES; k++) {
+		if (c->interfaces[k].side != SP_SIDE_TERMINAL)
+			continue;
+		if (sp_bpf_attach(en->bpf, c->interfaces[k].name, SP_BPF_SERVE, 0, err, sizeof(err)) < 0) {
+			snprintf(en->bpf_unavailable, sizeof(en->bpf_unavailable),
+				 "tc-BPF tagger not attached: %s", err);
+			sp_warn("engine: %s", en->bpf_unavailable);
+			continue;
+		}
+		serve[n++] = c->interfaces[k].name;
+	}
+	sp_bpf_detach_others(en->bpf, serve, n);
+	if (!n_vids)
+		return NULL;
+	if (!n) {
+		if (!en->bpf_unavailable[0])
+			snprintf(en->bpf_unavailable, sizeof(en->bpf_unavailable),
+				 "no 802.1Q sub-interface of that id, and no terminal-side interface "
+				 "for the tc-BPF tagger");
+		return en->bpf_unavailable;
+	}
+	if (sp_bpf_set_vlans(en->bpf, vids, n_vids, err, sizeof(err)) < 0) {
+		snprintf(en->bpf_unavailable, sizeof(en->bpf_unavailable), "tc-BPF tagger: %s", err);
+		return en->bpf_unavailable;
+	}
+	en->bpf_unavailable[0] = '\0';
+	return NULL;
+}
+
 /* The VPNs of the configured interfaces (vpn-id), and the nft chains that
  * put their packets in their zones and their slots in the mark. */
 static int sp_engine_vpn_map(const struct sp_config *c, struct sp_vpn_map *map, char **chains,
@@ -890,10 +933,18 @@ static int sp_engine_apply(struct sp_engine *en, const struct sp_config *c, stru
 		char lerr[128];
 		int rc;
 
+		uint16_t vids[SP_MARK_TAG_MAX];
+		struct sp_classify_tags tags = { 0 };
+
 		/* VLAN ids are read from the links at each commit */
 		if (sp_link_vlans(&vlans, &n_vlans, lerr, sizeof(lerr)) < 0)
 			sp_warn("engine: %s: VLAN matches cannot be resolved", lerr);
-		rc = sp_classify_build(c, vlans, n_vlans, &plan, e);
+		tags.n_vids = sp_classify_vlan_ids(c, vids, SP_MARK_TAG_MAX);
+		tags.vids = vids;
+		tags.unavailable = sp_engine_tagger_apply(en, c, vids, tags.n_vids);
+		if (tags.unavailable)
+			tags.n_vids = 0;
+		rc = sp_classify_build_tags(c, vlans, n_vlans, &tags, &plan, e);
 		free(vlans);
 		if (rc < 0)
 			return -1;
@@ -1137,6 +1188,12 @@ struct sp_engine *sp_engine_start(struct sp_daemon *d, struct sp_error *e)
 		sp_error_set(e, "return path: %s", err);
 		goto fail;
 	}
+	/* without it `match vlan` needs 802.1Q sub-interfaces; said per strategy */
+	if (sp_bpf_open(&en->bpf, err, sizeof(err)) < 0) {
+		snprintf(en->bpf_unavailable, sizeof(en->bpf_unavailable),
+			 "no 802.1Q sub-interface of that id, and the tc-BPF tagger is not loaded: %s", err);
+		sp_warn("engine: %s", en->bpf_unavailable);
+	}
 	en->vpn_kernel = sp_vpn_kernel_new(sp_kernel_rtnl(en->kernel));
 	if (!en->vpn_kernel) {
 		sp_error_set(e, "Out of memory");
@@ -1163,6 +1220,7 @@ void sp_engine_stop(struct sp_engine *en)
 	sp_engine_lva_remove(en);
 	sp_retpath_close(en->retpath); /* its rules and routes */
 	sp_vpn_kernel_free(en->vpn_kernel); /* the VPNs' rules and tables */
+	sp_bpf_close(en->bpf, true);        /* off every interface */
 	sp_loop_timer_free(en->media_reconcile);
 	sp_media_destroy(en->media); /* removes its conntrack entries */
 	sp_conntrack_close(en->ct);
@@ -1203,6 +1261,12 @@ const char *sp_engine_strategy_state(struct sp_engine *en, uint32_t seq, uint64_
 		return NULL;
 	if (hits)
 		*hits = s->hits;
+	if (s->installed && s->note[0]) {
+		/* "installed (how)": the CLI prints it as it is */
+		snprintf(((struct sp_classify_strategy *)s)->reason, sizeof(s->reason), "installed (%s)",
+			 s->note);
+		return s->reason;
+	}
 	return s->installed ? "installed" : s->reason;
 }
 

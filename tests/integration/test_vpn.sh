@@ -31,119 +31,8 @@ C=$LAB_C
 D1=$LAB_D1
 D2=$LAB_D2
 A=10.1.0.10
-SC=$SP_TMP/scenarios
-mkdir -p "$SC" "$LAB_OUT"
-
-# ---- SIPp scenarios: a call with RTP played, answered with RTP echoed ----
-cat >"$SC/uac.xml" <<EOF
-<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="vpn uac">
-  <send retrans="500">
-    <![CDATA[
-
-      INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: alice <sip:alice@[local_ip]:[local_port]>;tag=[pid]A[call_number]
-      To: [service] <sip:[service]@[remote_ip]:[remote_port]>
-      Call-ID: [call_id]
-      CSeq: 1 INVITE
-      Contact: <sip:alice@[local_ip]:[local_port]>
-      Max-Forwards: 70
-      Content-Type: application/sdp
-      Content-Length: [len]
-
-      v=0
-      o=alice 1 1 IN IP[local_ip_type] [local_ip]
-      s=-
-      c=IN IP[media_ip_type] [media_ip]
-      t=0 0
-      m=audio [media_port] RTP/AVP 8
-      a=rtpmap:8 PCMA/8000
-
-    ]]>
-  </send>
-  <recv response="100" optional="true"/>
-  <recv response="180" optional="true"/>
-  <recv response="200" rtd="true"/>
-  <send>
-    <![CDATA[
-
-      ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: alice <sip:alice@[local_ip]:[local_port]>;tag=[pid]A[call_number]
-      To: [service] <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
-      Call-ID: [call_id]
-      CSeq: 1 ACK
-      Contact: <sip:alice@[local_ip]:[local_port]>
-      Max-Forwards: 70
-      Content-Length: 0
-
-    ]]>
-  </send>
-  <nop><action><exec play_pcap_audio="$PCAP"/></action></nop>
-  <pause/>
-  <send retrans="500">
-    <![CDATA[
-
-      BYE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: alice <sip:alice@[local_ip]:[local_port]>;tag=[pid]A[call_number]
-      To: [service] <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
-      Call-ID: [call_id]
-      CSeq: 2 BYE
-      Contact: <sip:alice@[local_ip]:[local_port]>
-      Max-Forwards: 70
-      Content-Length: 0
-
-    ]]>
-  </send>
-  <recv response="200" crlf="true"/>
-</scenario>
-EOF
-cat >"$SC/uas.xml" <<'EOF'
-<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="vpn uas">
-  <recv request="INVITE" crlf="true"/>
-  <send>
-    <![CDATA[
-
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:];tag=[pid]B[call_number]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Contact: <sip:[service]@[local_ip]:[local_port]>
-      Content-Type: application/sdp
-      Content-Length: [len]
-
-      v=0
-      o=bob 1 1 IN IP[local_ip_type] [local_ip]
-      s=-
-      c=IN IP[media_ip_type] [media_ip]
-      t=0 0
-      m=audio [media_port] RTP/AVP 8
-      a=rtpmap:8 PCMA/8000
-
-    ]]>
-  </send>
-  <recv request="ACK"/>
-  <recv request="BYE"/>
-  <send>
-    <![CDATA[
-
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Content-Length: 0
-
-    ]]>
-  </send>
-</scenario>
-EOF
+SC=$LAB_SIPP_DIR
+mkdir -p "$LAB_OUT"
 
 # ---- the namespaces ----
 vpn_lab_up() {
@@ -212,15 +101,15 @@ VA_PCAP=$LAB_OUT/va.pcap VB_PCAP=$LAB_OUT/vb.pcap
 FILTER="udp port 5060 or udp portrange 20000-20099 or udp port 6000"
 lab_capture_start "$SP" va "$VA_PCAP" "$FILTER"
 lab_capture_start "$SP" vb "$VB_PCAP" "$FILTER"
-lab_sipp_bg "$SRV1" uas-d1 -sf "$SC/uas.xml" -i "$D1" -p 5060 -mp 6000 -rtp_echo -m 1
+lab_sipp_bg "$SRV1" uas-d1 -sf "$SC/rtp_uas.xml" -i "$D1" -p 5060 -mp 6000 -rtp_echo -m 1
 UAS1=$LAB_SIPP_PID
-lab_sipp_bg "$SRV2" uas-d2 -sf "$SC/uas.xml" -i "$D2" -p 5060 -mp 6000 -rtp_echo -m 1
+lab_sipp_bg "$SRV2" uas-d2 -sf "$SC/rtp_uas.xml" -i "$D2" -p 5060 -mp 6000 -rtp_echo -m 1
 UAS2=$LAB_SIPP_PID
 sp_wait_for "UAS on D1" 10 lab_bound "$SRV1" "$D1" 5060
 sp_wait_for "UAS on D2" 10 lab_bound "$SRV2" "$D2" 5060
-lab_sipp_bg "$TA" caller-a -sf "$SC/uac.xml" -i "$A" -p 5060 -mp 6000 -s bob -m 1 -d 5000 "$E:5060"
+lab_sipp_bg "$TA" caller-a -sf "$SC/rtp_uac.xml" -i "$A" -p 5060 -mp 6000 -s bob -m 1 -d 5000 "$E:5060"
 UACA=$LAB_SIPP_PID
-lab_sipp_bg "$TB" caller-b -sf "$SC/uac.xml" -i "$A" -p 5060 -mp 6000 -s bob -m 1 -d 5000 "$E:5060"
+lab_sipp_bg "$TB" caller-b -sf "$SC/rtp_uac.xml" -i "$A" -p 5060 -mp 6000 -s bob -m 1 -d 5000 "$E:5060"
 UACB=$LAB_SIPP_PID
 check "media entries in zone 10 and zone 20 during the calls" sp_wait_for "entries" 5 two_per_vpn
 during=$(entries)
