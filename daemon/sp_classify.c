@@ -36,8 +36,8 @@ static const char *sp_classify_unfit(const struct sp_config *c, const struct sp_
 {
 	if (s->action == SP_ACTION_UNSET)
 		return "no action configured";
-	if (s->match & SP_MATCH_MPLS)
-		return "MPLS label matching needs the MPLS classifier, not available yet";
+	if ((s->match & SP_MATCH_MPLS) && (s->match & SP_MATCH_VLAN))
+		return "a VLAN and an MPLS label together are not classified (one tag slot)";
 	if ((s->match & SP_MATCH_PROTOCOL) && s->protocol != IPPROTO_UDP)
 		return "only SIP over UDP is proxied so far";
 	if (s->action == SP_ACTION_PROXY && !sp_addr_is_set(&c->sp.server_side_address))
@@ -66,10 +66,11 @@ static bool sp_classify_vlan_has(const struct sp_link_vlan *vlans, size_t n, con
 	return false;
 }
 
-static unsigned sp_classify_tag_slot(const struct sp_classify_tags *tags, uint32_t vid)
+static unsigned sp_classify_tag_slot(const struct sp_classify_tags *tags, uint32_t kind,
+				     uint32_t value)
 {
-	for (size_t i = 0; tags && i < tags->n_vids; i++)
-		if (tags->vids[i] == vid)
+	for (size_t i = 0; tags && i < tags->n_tags; i++)
+		if (tags->tags[i].kind == kind && tags->tags[i].value == value)
 			return (unsigned)i + 1;
 	return 0;
 }
@@ -94,16 +95,22 @@ static const char *sp_classify_ingress(const struct sp_config *c, const struct s
 	const char *ifs[SP_NFT_MAX_IIFNAMES * 4];
 	size_t n = 0;
 
-	if ((s->match & SP_MATCH_VLAN) && !sp_classify_vlan_device(vlans, n_vlans, s->vlan)) {
-		unsigned slot = sp_classify_tag_slot(tags, s->vlan);
+	if ((s->match & SP_MATCH_MPLS) ||
+	    ((s->match & SP_MATCH_VLAN) && !sp_classify_vlan_device(vlans, n_vlans, s->vlan))) {
+		bool mpls = s->match & SP_MATCH_MPLS;
+		unsigned slot = mpls ? sp_classify_tag_slot(tags, SP_BPF_TAG_MPLS, s->mpls_label)
+				     : sp_classify_tag_slot(tags, SP_BPF_TAG_VLAN, s->vlan);
 
 		if (!slot)
-			return tags && tags->unavailable
-				       ? tags->unavailable
-				       : "no interface carries this VLAN (no 802.1Q sub-interface of that id)";
+			return tags && tags->unavailable ? tags->unavailable
+			       : mpls ? "MPLS label matching needs the XDP/tc-BPF tagger"
+				      : "no interface carries this VLAN (no 802.1Q sub-interface of that id)";
 		e->mark_match = slot << SP_MARK_TAG_SHIFT;
 		e->mark_match_mask = SP_MARK_TAG_MASK;
-		snprintf(note, note_len, "VLAN %u tag popped by tc-BPF", s->vlan);
+		if (mpls)
+			snprintf(note, note_len, "MPLS label %u popped by XDP", s->mpls_label);
+		else
+			snprintf(note, note_len, "VLAN %u tag popped by tc-BPF", s->vlan);
 		if (!(s->match & SP_MATCH_VPN))
 			return NULL; /* any interface the tagger serves */
 		for (size_t k = 0; k < c->n_interfaces && n < sizeof(ifs) / sizeof(ifs[0]); k++)
@@ -136,25 +143,30 @@ static const char *sp_classify_ingress(const struct sp_config *c, const struct s
 	return NULL;
 }
 
-size_t sp_classify_vlan_ids(const struct sp_config *c, uint16_t *vids, size_t max)
+size_t sp_classify_tag_values(const struct sp_config *c, struct sp_bpf_tag *tags, size_t max)
 {
 	size_t n = 0;
 
-	for (size_t i = 0; i < c->n_strategies; i++) {
-		const struct sp_strategy *s = &c->strategies[i];
-		size_t at;
-		bool dup = false;
+	for (uint32_t kind = SP_BPF_TAG_VLAN; kind <= SP_BPF_TAG_MPLS; kind++) {
+		size_t first = n;
 
-		if (!(s->match & SP_MATCH_VLAN) || s->vlan == 0 || s->vlan > 4095)
-			continue;
-		for (size_t k = 0; k < n && !dup; k++)
-			dup = vids[k] == s->vlan;
-		if (dup || n == max)
-			continue;
-		for (at = n; at > 0 && vids[at - 1] > s->vlan; at--)
-			vids[at] = vids[at - 1];
-		vids[at] = (uint16_t)s->vlan;
-		n++;
+		for (size_t i = 0; i < c->n_strategies; i++) {
+			const struct sp_strategy *s = &c->strategies[i];
+			uint32_t v = kind == SP_BPF_TAG_VLAN ? s->vlan : s->mpls_label;
+			size_t at;
+			bool dup = false;
+
+			if (!(s->match & (kind == SP_BPF_TAG_VLAN ? SP_MATCH_VLAN : SP_MATCH_MPLS)) || !v)
+				continue;
+			for (size_t k = first; k < n && !dup; k++)
+				dup = tags[k].value == v;
+			if (dup || n == max)
+				continue;
+			for (at = n; at > first && tags[at - 1].value > v; at--)
+				tags[at] = tags[at - 1];
+			tags[at] = (struct sp_bpf_tag){ kind, v };
+			n++;
+		}
 	}
 	return n;
 }
@@ -190,7 +202,7 @@ int sp_classify_build_tags(const struct sp_config *c, const struct sp_link_vlan 
 		sp_endpoint_from_addr(&rs->server, &s->server, s->server_port);
 		if (!unfit && p->n_strategies > SP_MARK_STRATEGY_MAX)
 			unfit = "beyond the 16383 strategies the packet mark can name";
-		if (!unfit && (s->match & (SP_MATCH_VPN | SP_MATCH_VLAN)))
+		if (!unfit && (s->match & (SP_MATCH_VPN | SP_MATCH_VLAN | SP_MATCH_MPLS)))
 			unfit = sp_classify_ingress(c, s, vlans, n_vlans, tags, &base, rs->note,
 						    sizeof(rs->note));
 		if (unfit) {

@@ -15,6 +15,7 @@
 #include "sp_config.h"
 #include "sp_endpoint.h"
 #include "sp_error.h"
+#include "sp_bpf.h"
 #include "sp_nft.h"
 
 /* The mark layout (strategy slot, TPROXY bit, VPN and tag slots): sp_mark.h.
@@ -49,22 +50,23 @@ struct sp_link_vlan;
 int sp_classify_build(const struct sp_config *c, const struct sp_link_vlan *vlans, size_t n_vlans,
 		      struct sp_classify_plan *plan, struct sp_error *e);
 
-/* The tag slots of the mark (sp_mark.h) when the tc-BPF tagger carries VLANs
- * (a kernel without 802.1Q): slot i + 1 is VLAN vids[i]. A `match vlan` no
- * sub-interface carries then matches the slot in the mark. unavailable: why
- * the tagger is not there (the strategies say so), or NULL. */
+/* The tag slots of the mark (sp_mark.h) when the BPF tagger carries VLANs
+ * and MPLS labels (a kernel without 802.1Q or MPLS routing): slot i + 1 is
+ * tags[i]. A `match vlan` no sub-interface carries, and a `match mpls-label`,
+ * then match the slot in the mark. unavailable: why the tagger is not there
+ * (the strategies say so), or NULL. */
 struct sp_classify_tags {
-	const uint16_t *vids;
-	size_t n_vids;
+	const struct sp_bpf_tag *tags;
+	size_t n_tags;
 	const char *unavailable;
 };
 
 int sp_classify_build_tags(const struct sp_config *c, const struct sp_link_vlan *vlans,
 			   size_t n_vlans, const struct sp_classify_tags *tags,
 			   struct sp_classify_plan *plan, struct sp_error *e);
-/* The VLAN ids the strategies match, ascending and unique, at most max;
- * returns how many. */
-size_t sp_classify_vlan_ids(const struct sp_config *c, uint16_t *vids, size_t max);
+/* The VLAN ids, then the MPLS labels, the strategies match, each ascending
+ * and unique, at most max; returns how many. */
+size_t sp_classify_tag_values(const struct sp_config *c, struct sp_bpf_tag *tags, size_t max);
 void sp_classify_free(struct sp_classify_plan *plan);
 
 #endif

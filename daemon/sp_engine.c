@@ -853,10 +853,10 @@ static int sp_engine_lva_apply(struct sp_engine *en, const struct sp_config *c, 
 	return 0;
 }
 
-/* The tc-BPF tagger on the terminal-side interfaces, while a strategy
- * matches a VLAN; NULL, or why the VLANs cannot be matched by their tags. */
+/* The BPF tagger on the terminal-side interfaces, while a strategy matches
+ * a VLAN or an MPLS label; NULL, or why they cannot be matched by their tags. */
 static const char *sp_engine_tagger_apply(struct sp_engine *en, const struct sp_config *c,
-					  const uint16_t *vids, size_t n_vids)
+					  const struct sp_bpf_tag *tagv, size_t n_vids)
 {
 	const char *serve[SP_NFT_MAX_IIFNAMES];
 	size_t n = 0;
@@ -867,7 +867,7 @@ static const char *sp_engine_tagger_apply(struct sp_engine *en, const struct sp_
 	for (size_t k = 0; n_vids && k < c->n_interfaces && n < SP_NFT_MAX_IIFNAMES; k++) {
 		if (c->interfaces[k].side != SP_SIDE_TERMINAL)
 			continue;
-		if (sp_bpf_attach(en->bpf, c->interfaces[k].name, SP_BPF_SERVE, 0, err, sizeof(err)) < 0) {
+		if (sp_bpf_attach(en->bpf, c->interfaces[k].name, SP_BPF_SERVE, NULL, err, sizeof(err)) < 0) {
 			snprintf(en->bpf_unavailable, sizeof(en->bpf_unavailable),
 				 "tc-BPF tagger not attached: %s", err);
 			sp_warn("engine: %s", en->bpf_unavailable);
@@ -881,11 +881,11 @@ static const char *sp_engine_tagger_apply(struct sp_engine *en, const struct sp_
 	if (!n) {
 		if (!en->bpf_unavailable[0])
 			snprintf(en->bpf_unavailable, sizeof(en->bpf_unavailable),
-				 "no 802.1Q sub-interface of that id, and no terminal-side interface "
-				 "for the tc-BPF tagger");
+				 "no 802.1Q sub-interface or MPLS route, and no terminal-side "
+				 "interface for the BPF tagger");
 		return en->bpf_unavailable;
 	}
-	if (sp_bpf_set_vlans(en->bpf, vids, n_vids, err, sizeof(err)) < 0) {
+	if (sp_bpf_set_tags(en->bpf, tagv, n_vids, err, sizeof(err)) < 0) {
 		snprintf(en->bpf_unavailable, sizeof(en->bpf_unavailable), "tc-BPF tagger: %s", err);
 		return en->bpf_unavailable;
 	}
@@ -933,17 +933,17 @@ static int sp_engine_apply(struct sp_engine *en, const struct sp_config *c, stru
 		char lerr[128];
 		int rc;
 
-		uint16_t vids[SP_MARK_TAG_MAX];
+		struct sp_bpf_tag tagv[SP_MARK_TAG_MAX];
 		struct sp_classify_tags tags = { 0 };
 
 		/* VLAN ids are read from the links at each commit */
 		if (sp_link_vlans(&vlans, &n_vlans, lerr, sizeof(lerr)) < 0)
 			sp_warn("engine: %s: VLAN matches cannot be resolved", lerr);
-		tags.n_vids = sp_classify_vlan_ids(c, vids, SP_MARK_TAG_MAX);
-		tags.vids = vids;
-		tags.unavailable = sp_engine_tagger_apply(en, c, vids, tags.n_vids);
+		tags.n_tags = sp_classify_tag_values(c, tagv, SP_MARK_TAG_MAX);
+		tags.tags = tagv;
+		tags.unavailable = sp_engine_tagger_apply(en, c, tagv, tags.n_tags);
 		if (tags.unavailable)
-			tags.n_vids = 0;
+			tags.n_tags = 0;
 		rc = sp_classify_build_tags(c, vlans, n_vlans, &tags, &plan, e);
 		free(vlans);
 		if (rc < 0)
@@ -1191,7 +1191,7 @@ struct sp_engine *sp_engine_start(struct sp_daemon *d, struct sp_error *e)
 	/* without it `match vlan` needs 802.1Q sub-interfaces; said per strategy */
 	if (sp_bpf_open(&en->bpf, err, sizeof(err)) < 0) {
 		snprintf(en->bpf_unavailable, sizeof(en->bpf_unavailable),
-			 "no 802.1Q sub-interface of that id, and the tc-BPF tagger is not loaded: %s", err);
+			 "no 802.1Q sub-interface or MPLS route, and the BPF tagger is not loaded: %s", err);
 		sp_warn("engine: %s", en->bpf_unavailable);
 	}
 	en->vpn_kernel = sp_vpn_kernel_new(sp_kernel_rtnl(en->kernel));

@@ -29,16 +29,17 @@ struct sp_bpf_if {
 	char ifname[IFNAMSIZ];
 	int ifindex;
 	bool made_qdisc;
+	bool xdp;
 };
 
 struct sp_bpf {
 	struct bpf_object *obj;
-	int ingress_fd, egress_fd;
-	int ifs_fd, vid_slot_fd, slot_vid_fd;
+	int ingress_fd, egress_fd, xdp_fd;
+	int ifs_fd, vid_slot_fd, label_slot_fd, slots_fd;
 	struct sp_bpf_if ifs[SP_TAG_MAX_IFS];
 	size_t n_ifs;
-	uint16_t vids[SP_TAG_SLOTS];
-	size_t n_vids;
+	struct sp_bpf_tag tags[SP_TAG_SLOTS];
+	size_t n_tags;
 };
 
 static int sp_bpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -57,7 +58,7 @@ static int sp_bpf_quiet(enum libbpf_print_level level, const char *fmt, va_list 
 int sp_bpf_open(struct sp_bpf **out, char *err, size_t errlen)
 {
 	struct sp_bpf *b = calloc(1, sizeof(*b));
-	struct bpf_program *in, *eg;
+	struct bpf_program *in, *eg, *xdp;
 	int rc;
 
 	*out = NULL;
@@ -82,11 +83,14 @@ int sp_bpf_open(struct sp_bpf **out, char *err, size_t errlen)
 	eg = bpf_object__find_program_by_name(b->obj, "sp_tag_egress");
 	b->ingress_fd = in ? bpf_program__fd(in) : -1;
 	b->egress_fd = eg ? bpf_program__fd(eg) : -1;
+	xdp = bpf_object__find_program_by_name(b->obj, "sp_tag_xdp");
+	b->xdp_fd = xdp ? bpf_program__fd(xdp) : -1;
 	b->ifs_fd = bpf_object__find_map_fd_by_name(b->obj, "sp_tag_ifs");
 	b->vid_slot_fd = bpf_object__find_map_fd_by_name(b->obj, "sp_tag_vid_slot");
-	b->slot_vid_fd = bpf_object__find_map_fd_by_name(b->obj, "sp_tag_slot_vid");
-	if (b->ingress_fd < 0 || b->egress_fd < 0 || b->ifs_fd < 0 || b->vid_slot_fd < 0 ||
-	    b->slot_vid_fd < 0) {
+	b->label_slot_fd = bpf_object__find_map_fd_by_name(b->obj, "sp_tag_label_slot");
+	b->slots_fd = bpf_object__find_map_fd_by_name(b->obj, "sp_tag_slots");
+	if (b->ingress_fd < 0 || b->egress_fd < 0 || b->xdp_fd < 0 || b->ifs_fd < 0 ||
+	    b->vid_slot_fd < 0 || b->label_slot_fd < 0 || b->slots_fd < 0) {
 		snprintf(err, errlen, "the BPF object lacks a program or map");
 		sp_bpf_close(b, false);
 		return -1;
@@ -115,6 +119,8 @@ static void sp_bpf_off(struct sp_bpf *b, struct sp_bpf_if *i)
 		sp_bpf_hook(&h, i->ifindex, points[k]);
 		bpf_tc_detach(&h, &o); /* gone with its interface: nothing to do */
 	}
+	if (i->xdp)
+		bpf_xdp_detach(i->ifindex, 0, NULL);
 	if (i->made_qdisc) {
 		struct bpf_tc_hook h;
 
@@ -147,10 +153,10 @@ bool sp_bpf_attached(const struct sp_bpf *b, const char *ifname)
 	return b && sp_bpf_find((struct sp_bpf *)b, ifname) != NULL;
 }
 
-int sp_bpf_attach(struct sp_bpf *b, const char *ifname, uint32_t mode, uint32_t vid, char *err,
-		  size_t errlen)
+int sp_bpf_attach(struct sp_bpf *b, const char *ifname, uint32_t mode, const struct sp_bpf_tag *peer,
+		  char *err, size_t errlen)
 {
-	struct sp_tag_if cfg = { .mode = mode, .vid = vid };
+	struct sp_tag_if cfg = { .mode = mode, .kind = peer ? peer->kind : 0, .value = peer ? peer->value : 0 };
 	struct sp_bpf_if *i = sp_bpf_find(b, ifname), fresh = { 0 };
 	struct bpf_tc_hook h;
 	__u32 key;
@@ -197,6 +203,14 @@ int sp_bpf_attach(struct sp_bpf *b, const char *ifname, uint32_t mode, uint32_t 
 			return -1;
 		}
 	}
+	/* MPLS labels are popped in XDP, where the MAC header can still move */
+	rc = bpf_xdp_attach(fresh.ifindex, b->xdp_fd, 0, NULL);
+	if (rc) {
+		snprintf(err, errlen, "%s: cannot attach the XDP label popper: %s", ifname, strerror(-rc));
+		sp_bpf_off(b, &fresh);
+		return -1;
+	}
+	fresh.xdp = true;
 	b->ifs[b->n_ifs++] = fresh;
 	return 0;
 }
@@ -218,31 +232,43 @@ void sp_bpf_detach_others(struct sp_bpf *b, const char *const *keep, size_t n)
 	b->n_ifs = w;
 }
 
-int sp_bpf_set_vlans(struct sp_bpf *b, const uint16_t *vids, size_t n, char *err, size_t errlen)
+int sp_bpf_set_tags(struct sp_bpf *b, const struct sp_bpf_tag *tags, size_t n, char *err,
+		    size_t errlen)
 {
+	struct sp_tag_slot none = { 0 };
 	__u32 zero = 0;
 
 	if (n >= SP_TAG_SLOTS) {
-		snprintf(err, errlen, "more than %d VLANs", SP_TAG_SLOTS - 1);
+		snprintf(err, errlen, "more than %d VLANs and MPLS labels", SP_TAG_SLOTS - 1);
 		return -1;
 	}
-	/* the old VLANs out first, then the new in: a VID never names a stale slot */
-	for (size_t i = 0; i < b->n_vids; i++) {
-		__u32 vid = b->vids[i], slot = (__u32)i + 1;
+	/* the old tags out first, then the new in: a tag never names a stale slot */
+	for (size_t i = 0; i < b->n_tags; i++) {
+		__u32 v = b->tags[i].value, slot = (__u32)i + 1;
 
-		bpf_map_update_elem(b->vid_slot_fd, &vid, &zero, BPF_ANY);
-		bpf_map_update_elem(b->slot_vid_fd, &slot, &zero, BPF_ANY);
+		if (b->tags[i].kind == SP_BPF_TAG_VLAN)
+			bpf_map_update_elem(b->vid_slot_fd, &v, &zero, BPF_ANY);
+		else
+			bpf_map_delete_elem(b->label_slot_fd, &v);
+		bpf_map_update_elem(b->slots_fd, &slot, &none, BPF_ANY);
 	}
-	b->n_vids = 0;
+	b->n_tags = 0;
 	for (size_t i = 0; i < n; i++) {
-		__u32 vid = vids[i] & 0x0fff, slot = (__u32)i + 1;
+		struct sp_tag_slot t = { .kind = tags[i].kind, .value = tags[i].value };
+		__u32 slot = (__u32)i + 1, v = tags[i].value;
+		int fd = t.kind == SP_BPF_TAG_VLAN ? b->vid_slot_fd : b->label_slot_fd;
 
-		if (bpf_map_update_elem(b->slot_vid_fd, &slot, &vid, BPF_ANY) ||
-		    bpf_map_update_elem(b->vid_slot_fd, &vid, &slot, BPF_ANY)) {
+		if ((t.kind == SP_BPF_TAG_VLAN && v > 4095) || (t.kind == SP_BPF_TAG_MPLS && v > 0xfffff) ||
+		    (t.kind != SP_BPF_TAG_VLAN && t.kind != SP_BPF_TAG_MPLS)) {
+			snprintf(err, errlen, "tag %u of kind %u out of range", v, t.kind);
+			return -1;
+		}
+		if (bpf_map_update_elem(b->slots_fd, &slot, &t, BPF_ANY) ||
+		    bpf_map_update_elem(fd, &v, &slot, BPF_ANY)) {
 			snprintf(err, errlen, "BPF map update: %s", strerror(errno));
 			return -1;
 		}
-		b->vids[b->n_vids++] = vids[i];
+		b->tags[b->n_tags++] = tags[i];
 	}
 	return 0;
 }

@@ -1,15 +1,17 @@
 #!/bin/bash
-# VLAN ID by tc-BPF, and a field combination (issue 10, SPEC §2.2), on a
-# kernel without 802.1Q. sigproxyd attaches its tagger (policy-routing/bpf)
-# on the terminal-side link te0: ingress pops a configured VLAN's tag into
-# the mark's tag slot, egress pushes it back from the answer's mark. The
-# terminals have no 802.1Q either: sp-tagpeer gives their links the same
-# programs in peer mode, so SIPp sends really tagged frames (VLAN 100 from
-# ta, 200 from tb) through a plain bridge (ns sw) to te0.
+# VLAN ID and MPLS label by BPF, and a field combination (issue 10, SPEC
+# §2.2), on a kernel without 802.1Q or MPLS. sigproxyd attaches its tagger
+# (policy-routing/bpf) on the terminal-side link te0: ingress pops a
+# configured VLAN's tag (tc) or MPLS label (XDP) into the mark's tag slot,
+# egress pushes it back from the answer's mark. The terminals have neither:
+# sp-tagpeer gives their links the same programs in peer mode, so SIPp sends
+# really tagged frames (VLAN 100 from ta, 200 from tb, labels 1001 from tm1,
+# 1002 from tm2) through a plain bridge (ns sw) to te0.
 #
-#   ta 10.1.0.10 (VLAN 100) --\
-#                              sw (bridge) -- te0 10.1.0.1/24  sp  srv1/srv2 as in lab.sh
-#   tb 10.1.0.11 (VLAN 200) --/
+#   ta  10.1.0.10 (VLAN 100)    --\
+#   tb  10.1.0.11 (VLAN 200)    ---\
+#   tm1 10.1.0.20 (label 1001)  ---- sw (bridge) -- te0 10.1.0.1/24  sp  srv1/srv2 as in lab.sh
+#   tm2 10.1.0.21 (label 1002)  --/
 #
 # 1. `match vlan 100` -> D1, `match vlan 200` -> D2 through the same E: calls
 #    with RTP echo; on the wire (capture in sw) every frame of ta's call,
@@ -17,6 +19,8 @@
 # 2. te0 in vpn-id 10; combo = vpn-id 10 + vlan 100 + source ports
 #    5070-5079 -> D2 ahead of vlan 100 -> D1 and vlan 200 -> D1: REGISTERs
 #    from ta:5060, ta:5070 and tb:5070 land on the registrar they should.
+# 3. `match mpls-label 1001` -> D1, `match mpls-label 1002` -> D2: REGISTERs
+#    from tm1 and tm2 land on their registrar, labelled both ways on the wire.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lab.sh"
 sp_require_root
@@ -42,18 +46,23 @@ mac() { ip -n "$1" -br link show dev "$2" | awk '{ print $3 }'; }
 
 fields_lab_up() {
 	local ns a
-	for ns in ta tb sw sp srv1 srv2; do sp_netns "$ns" >/dev/null || return 1; done
+	for ns in ta tb tm1 tm2 sw sp srv1 srv2; do sp_netns "$ns" >/dev/null || return 1; done
 	TA=$SP_TAG-ta TB=$SP_TAG-tb SW=$SP_TAG-sw SP=$SP_TAG-sp SRV1=$SP_TAG-srv1 SRV2=$SP_TAG-srv2
+	TM1=$SP_TAG-tm1 TM2=$SP_TAG-tm2
 	ip link add eth0 netns "$TA" type veth peer name pa netns "$SW" &&
 	ip link add eth0 netns "$TB" type veth peer name pb netns "$SW" &&
+	ip link add eth0 netns "$TM1" type veth peer name pm1 netns "$SW" &&
+	ip link add eth0 netns "$TM2" type veth peer name pm2 netns "$SW" &&
 	ip link add te0 netns "$SP" type veth peer name psp netns "$SW" &&
 	ip link add eth0 netns "$SRV1" type veth peer name srv1 netns "$SP" &&
 	ip link add eth0 netns "$SRV2" type veth peer name srv2 netns "$SP" || return 1
 	ip -n "$SW" link add br0 type bridge &&
-	for a in pa pb psp; do ip -n "$SW" link set "$a" master br0 up || return 1; done
+	for a in pa pb pm1 pm2 psp; do ip -n "$SW" link set "$a" master br0 up || return 1; done
 	ip -n "$SW" link set br0 up || return 1
 	ip -n "$TA" addr add 10.1.0.10/24 dev eth0 && ip -n "$TA" link set eth0 up &&
-	ip -n "$TB" addr add 10.1.0.11/24 dev eth0 && ip -n "$TB" link set eth0 up || return 1
+	ip -n "$TB" addr add 10.1.0.11/24 dev eth0 && ip -n "$TB" link set eth0 up &&
+	ip -n "$TM1" addr add 10.1.0.20/24 dev eth0 && ip -n "$TM1" link set eth0 up &&
+	ip -n "$TM2" addr add 10.1.0.21/24 dev eth0 && ip -n "$TM2" link set eth0 up || return 1
 	ip -n "$SP" addr add 10.1.0.1/24 dev te0 &&
 	ip -n "$SP" addr add 192.0.2.1/28 dev srv1 &&
 	ip -n "$SP" addr add 192.0.2.17/28 dev srv2 || return 1
@@ -67,13 +76,15 @@ fields_lab_up() {
 	ip -n "$TB" neigh add 10.1.0.1 lladdr "$(mac "$SP" te0)" dev eth0 nud permanent &&
 	ip -n "$SP" neigh add 10.1.0.10 lladdr "$(mac "$TA" eth0)" dev te0 nud permanent &&
 	ip -n "$SP" neigh add 10.1.0.11 lladdr "$(mac "$TB" eth0)" dev te0 nud permanent || return 1
-	ip -n "$TA" route add default via 10.1.0.1 && ip -n "$TB" route add default via 10.1.0.1 || return 1
+	# labelled peers: only IP is labelled, ARP works as usual
+	for ns in "$TA" "$TB" "$TM1" "$TM2"; do ip -n "$ns" route add default via 10.1.0.1 || return 1; done
 	ip -n "$SRV1" addr add "$D1/28" dev eth0 && ip -n "$SRV1" link set eth0 up &&
 	ip -n "$SRV1" route add default via 192.0.2.1 &&
 	ip -n "$SRV2" addr add "$D2/28" dev eth0 && ip -n "$SRV2" link set eth0 up &&
 	ip -n "$SRV2" route add default via 192.0.2.17 || return 1
 	# the terminals' frames leave tagged
-	ip netns exec "$TA" "$PEER" eth0 100 && ip netns exec "$TB" "$PEER" eth0 200
+	ip netns exec "$TA" "$PEER" eth0 vlan 100 && ip netns exec "$TB" "$PEER" eth0 vlan 200 &&
+	ip netns exec "$TM1" "$PEER" eth0 mpls 1001 && ip netns exec "$TM2" "$PEER" eth0 mpls 1002
 }
 
 # wire FILTER: frames on the SP's side of the bridge matching a tshark filter
@@ -162,8 +173,38 @@ check_match "tb:5070 -> vlan 200 (combo wants VLAN 100) -> D1" "b5070" "$k1"
 check_no_match "... not on D2" "b5070" "$k2"
 check_match "show bindings: the VPN of te0" "^[0-9]+ +10 +10\\.1\\.0\\.10:5070 " "$(sp_cli sp1 -c 'show bindings')"
 
+# ---- 3. MPLS labels 1001 and 1002 ----
+out=$(sp_cli sp1 -c "configure terminal" \
+	-c "proxy-strategy m1001 seq 30" -c "match mpls-label 1001" -c "match destination $E/32 port 5060" \
+	-c "server $D1" -c "action proxy" \
+	-c "proxy-strategy m1002 seq 40" -c "match mpls-label 1002" -c "match destination $E/32 port 5060" \
+	-c "server $D2" -c "action proxy" -c "end" 2>&1)
+check_eq "match mpls-label 1001 and 1002: accepted" "" "$out"
+check_match "show proxy-strategy: m1001 installed via XDP" "installed \\(MPLS label 1001 popped by XDP\\)" "$(strategy_state m1001)"
+check_match "the label popper on te0's XDP hook" "xdp" "$(ip -n "$SP" link show dev te0)"
+WIRE=$LAB_OUT/wire-mpls.pcap
+lab_capture_start "$SW" psp "$WIRE" "udp or mpls"
+check "tm1 (label 1001) registers" lab_register "$TM1" 10.1.0.20 5060 m1 "$E"
+check "tm2 (label 1002) registers" lab_register "$TM2" 10.1.0.21 5060 m2 "$E"
+sleep 2 # dumpcap hands over the last packets when its buffer times out
+lab_capture_stop
+k1=$(lab_kamailio_contacts kam1); k2=$(lab_kamailio_contacts kam2)
+check_match "label 1001 -> D1" "^m1 " "$k1"
+check_no_match "... not on D2" "^m1 " "$k2"
+check_match "label 1002 -> D2" "^m2 " "$k2"
+check_no_match "... not on D1" "^m2 " "$k1"
+n=$(wire "sip && ip.src == 10.1.0.20 && mpls.label == 1001")
+check "tm1's REGISTER arrives labelled 1001 ($n)" test "$n" -ge 1
+n=$(wire "sip && ip.dst == 10.1.0.20 && mpls.label == 1001")
+check "the answer to tm1 leaves labelled 1001 ($n)" test "$n" -ge 1
+n=$(wire "sip && ip.dst == 10.1.0.21 && mpls.label == 1002")
+check "the answer to tm2 leaves labelled 1002 ($n)" test "$n" -ge 1
+check_eq "no answer to tm1/tm2 unlabelled or with the other label" 0 \
+	"$(wire "sip && ((ip.dst == 10.1.0.20 && !(mpls.label == 1001)) || (ip.dst == 10.1.0.21 && !(mpls.label == 1002)))")"
+
 sp_daemon_stop "$SP_DAEMON_PID"; rc=$?
 check_eq "SIGTERM: clean exit" 0 $rc
 check_no_match "SIGTERM took the tagger off te0's ingress" "sp_tag" "$(ip netns exec "$SP" tc filter show dev te0 ingress)"
 check_no_match "... and egress" "sp_tag" "$(ip netns exec "$SP" tc filter show dev te0 egress)"
+check_no_match "... and XDP" "xdp" "$(ip -n "$SP" link show dev te0)"
 sp_done

@@ -253,24 +253,28 @@ static void build_tags(const char *strategies, const struct sp_classify_tags *ta
 	sp_config_free(c);
 }
 
-Test(classify_tags, vlan_ids_sorted_unique)
+Test(classify_tags, tag_values_sorted_unique)
 {
 	struct sp_config *c = sp_config_new();
 	struct sp_error e = { 0 };
-	uint16_t v[8];
+	struct sp_bpf_tag v[8];
 
 	cr_assert_eq(sp_cli_load_text("t", "proxy-strategy a seq 10\n match vlan 200\n"
 					   "proxy-strategy b seq 20\n match vlan 100\n"
+					   "proxy-strategy d seq 25\n match mpls-label 1002\n"
+					   "proxy-strategy e seq 26\n match mpls-label 1001\n"
 					   "proxy-strategy c seq 30\n match vlan 200\n", c, &e), 0, "%s", e.msg);
-	cr_assert_eq(sp_classify_vlan_ids(c, v, 8), 2);
-	cr_assert_eq(v[0], 100);
-	cr_assert_eq(v[1], 200);
+	cr_assert_eq(sp_classify_tag_values(c, v, 8), 4);
+	cr_assert(v[0].kind == SP_BPF_TAG_VLAN && v[0].value == 100);
+	cr_assert(v[1].kind == SP_BPF_TAG_VLAN && v[1].value == 200);
+	cr_assert(v[2].kind == SP_BPF_TAG_MPLS && v[2].value == 1001);
+	cr_assert(v[3].kind == SP_BPF_TAG_MPLS && v[3].value == 1002);
 	sp_config_free(c);
 }
 
 Test(classify_tags, vlan_without_device_matches_the_tag_slot)
 {
-	static const uint16_t vids[] = { 100, 200 };
+	static const struct sp_bpf_tag vids[] = { { SP_BPF_TAG_VLAN, 100 }, { SP_BPF_TAG_VLAN, 200 } };
 	struct sp_classify_tags tags = { vids, 2, NULL };
 	struct sp_classify_plan p;
 	char *t;
@@ -291,7 +295,7 @@ Test(classify_tags, vlan_without_device_matches_the_tag_slot)
 
 Test(classify_tags, vpn_vlan_and_source_ports_combined)
 {
-	static const uint16_t vids[] = { 100 };
+	static const struct sp_bpf_tag vids[] = { { SP_BPF_TAG_VLAN, 100 } };
 	struct sp_classify_tags tags = { vids, 1, NULL };
 	struct sp_classify_plan p;
 	char *t;
@@ -314,6 +318,26 @@ Test(classify_tags, tagger_missing_is_the_reason)
 	build_tags("proxy-strategy a seq 10\n match vlan 300\n server 192.0.2.10\n action proxy\n", &tags, &p, &t);
 	cr_assert_not(p.strategies[0].installed);
 	cr_assert_str_eq(p.strategies[0].reason, "the tc-BPF tagger is not loaded: EPERM");
+	sp_classify_free(&p);
+	free(t);
+}
+
+Test(classify_tags, mpls_label_matches_its_slot)
+{
+	static const struct sp_bpf_tag t2[] = { { SP_BPF_TAG_VLAN, 100 }, { SP_BPF_TAG_MPLS, 1001 },
+						{ SP_BPF_TAG_MPLS, 1002 } };
+	struct sp_classify_tags tags = { t2, 3, NULL };
+	struct sp_classify_plan p;
+	char *t;
+
+	build_tags("proxy-strategy a seq 10\n match mpls-label 1002\n server 192.0.2.10\n action proxy\n"
+		   "proxy-strategy b seq 20\n match mpls-label 1001\n match vlan 100\n server 192.0.2.10\n"
+		   " action proxy\n", &tags, &p, &t);
+	cr_assert(p.strategies[0].installed);
+	HAS(t, "meta mark & 0x0000ff00 == 0x00000300");
+	cr_assert_str_eq(p.strategies[0].note, "MPLS label 1002 popped by XDP");
+	cr_assert_not(p.strategies[1].installed, "one tag slot: VLAN and label together are refused");
+	cr_assert(strstr(p.strategies[1].reason, "one tag slot"), "%s", p.strategies[1].reason);
 	sp_classify_free(&p);
 	free(t);
 }
