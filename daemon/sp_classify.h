@@ -29,7 +29,7 @@ struct sp_classify_strategy {
 	enum sp_action action;
 	struct sp_endpoint server;
 	bool installed;
-	char reason[96]; /* why not installed */
+	char reason[192]; /* why not installed */
 	char note[64];   /* how, when it says more than "installed" */
 	uint64_t hits;
 };

@@ -862,8 +862,16 @@ static const char *sp_engine_tagger_apply(struct sp_engine *en, const struct sp_
 	size_t n = 0;
 	char err[160];
 
+	/* loaded the first time a strategy needs it; without it `match vlan`
+	 * needs 802.1Q sub-interfaces, and the strategies say so */
+	if (!en->bpf && n_vids && sp_bpf_open(&en->bpf, err, sizeof(err)) < 0) {
+		snprintf(en->bpf_unavailable, sizeof(en->bpf_unavailable),
+			 "no 802.1Q sub-interface or MPLS route, and the BPF tagger is not loaded: %.100s", err);
+		sp_warn("engine: %s", en->bpf_unavailable);
+	}
 	if (!en->bpf)
-		return en->bpf_unavailable;
+		return n_vids ? en->bpf_unavailable : NULL;
+	en->bpf_unavailable[0] = '\0'; /* this apply's reasons only */
 	for (size_t k = 0; n_vids && k < c->n_interfaces && n < SP_NFT_MAX_IIFNAMES; k++) {
 		if (c->interfaces[k].side != SP_SIDE_TERMINAL)
 			continue;
@@ -1187,12 +1195,6 @@ struct sp_engine *sp_engine_start(struct sp_daemon *d, struct sp_error *e)
 	if (sp_retpath_open(&en->retpath, err, sizeof(err)) < 0) {
 		sp_error_set(e, "return path: %s", err);
 		goto fail;
-	}
-	/* without it `match vlan` needs 802.1Q sub-interfaces; said per strategy */
-	if (sp_bpf_open(&en->bpf, err, sizeof(err)) < 0) {
-		snprintf(en->bpf_unavailable, sizeof(en->bpf_unavailable),
-			 "no 802.1Q sub-interface or MPLS route, and the BPF tagger is not loaded: %s", err);
-		sp_warn("engine: %s", en->bpf_unavailable);
 	}
 	en->vpn_kernel = sp_vpn_kernel_new(sp_kernel_rtnl(en->kernel));
 	if (!en->vpn_kernel) {

@@ -94,7 +94,7 @@ strategy_state() { sp_cli sp1 -c 'show proxy-strategy' | grep -A8 "proxy-strateg
 fields_lab_up || { sp_fail "namespaces, bridge and tagged peers"; sp_done; exit 1; }
 sp_pass "namespaces, bridge and tagged peers (sp-tagpeer)"
 sp_daemon_start "$SP" sp1 || { sp_fail "sigproxyd starts"; cat "$SP_TMP/sp1/log"; sp_done; exit 1; }
-out=$(sp_cli sp1 -c "configure terminal" -c "interface te0" -c "signaling-proxy terminal-side" \
+out=$(sp_cli sp1 -c "configure terminal" \
 	-c "signaling-proxy" -c "server-side-address $C" -c "media kernel" \
 	-c "media-port-range 20000 20099" \
 	-c "proxy-strategy v100 seq 10" -c "match vlan 100" -c "match destination $E/32 port 5060" \
@@ -102,6 +102,10 @@ out=$(sp_cli sp1 -c "configure terminal" -c "interface te0" -c "signaling-proxy 
 	-c "proxy-strategy v200 seq 20" -c "match vlan 200" -c "match destination $E/32 port 5060" \
 	-c "server $D2" -c "action proxy" -c "end" 2>&1)
 check_eq "match vlan 100 and 200: accepted" "" "$out"
+check_match "show proxy-strategy: without a terminal-side interface, not installed and why" \
+	"not installed \\(.*no terminal-side interface for the BPF tagger\\)" "$(strategy_state v100)"
+out=$(sp_cli sp1 -c "configure terminal" -c "interface te0" -c "signaling-proxy terminal-side" -c "end" 2>&1)
+check_eq "te0 terminal-side: accepted" "" "$out"
 check_match "tagger on te0's ingress" "bpf.*sp_tag_ingress" "$(ip netns exec "$SP" tc filter show dev te0 ingress)"
 check_match "tagger on te0's egress" "bpf.*sp_tag_egress" "$(ip netns exec "$SP" tc filter show dev te0 egress)"
 check_match "show proxy-strategy: v100 installed via tc-BPF" "installed \\(VLAN 100 tag popped by tc-BPF\\)" "$(strategy_state v100)"
