@@ -981,8 +981,8 @@ static void sp_strategy_state(struct sp_cmd_ctx *ctx, const struct sp_strategy *
 	if (!st)
 		snprintf(buf, len, "%s", s->action == SP_ACTION_UNSET ? "not installed (no action configured)"
 								       : "not installed");
-	else if (strcmp(st, "installed") == 0)
-		snprintf(buf, len, "installed, %llu hits", (unsigned long long)hits);
+	else if (strncmp(st, "installed", 9) == 0)
+		snprintf(buf, len, "%s, %llu hits", st, (unsigned long long)hits);
 	else
 		snprintf(buf, len, "not installed (%s)", st);
 }

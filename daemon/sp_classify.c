@@ -36,8 +36,8 @@ static const char *sp_classify_unfit(const struct sp_config *c, const struct sp_
 {
 	if (s->action == SP_ACTION_UNSET)
 		return "no action configured";
-	if (s->match & SP_MATCH_MPLS)
-		return "MPLS label matching needs the MPLS classifier, not available yet";
+	if ((s->match & SP_MATCH_MPLS) && (s->match & SP_MATCH_VLAN))
+		return "a VLAN and an MPLS label together are not classified (one tag slot)";
 	if ((s->match & SP_MATCH_PROTOCOL) && s->protocol != IPPROTO_UDP)
 		return "only SIP over UDP is proxied so far";
 	if (s->action == SP_ACTION_PROXY && !sp_addr_is_set(&c->sp.server_side_address))
@@ -66,17 +66,59 @@ static bool sp_classify_vlan_has(const struct sp_link_vlan *vlans, size_t n, con
 	return false;
 }
 
+static unsigned sp_classify_tag_slot(const struct sp_classify_tags *tags, uint32_t kind,
+				     uint32_t value)
+{
+	for (size_t i = 0; tags && i < tags->n_tags; i++)
+		if (tags->tags[i].kind == kind && tags->tags[i].value == value)
+			return (unsigned)i + 1;
+	return 0;
+}
+
+static bool sp_classify_vlan_device(const struct sp_link_vlan *vlans, size_t n, uint32_t vid)
+{
+	for (size_t k = 0; k < n; k++)
+		if (vlans[k].vlan_id == vid)
+			return true;
+	return false;
+}
+
 /* The ingress interfaces a strategy's VPN and VLAN fields stand for: the
  * interfaces configured into the VPN, the VLAN devices of that VLAN id, or
- * both at once. NULL, or why no interface fits. */
+ * both at once; without VLAN devices of that id, the VLAN's tag slot in the
+ * mark (tc-BPF). NULL, or why nothing fits. */
 static const char *sp_classify_ingress(const struct sp_config *c, const struct sp_strategy *s,
 				       const struct sp_link_vlan *vlans, size_t n_vlans,
-				       struct sp_nft_entry *e)
+				       const struct sp_classify_tags *tags,
+				       struct sp_nft_entry *e, char *note, size_t note_len)
 {
 	const char *ifs[SP_NFT_MAX_IIFNAMES * 4];
 	size_t n = 0;
 
-	if (s->match & SP_MATCH_VPN) {
+	if ((s->match & SP_MATCH_MPLS) ||
+	    ((s->match & SP_MATCH_VLAN) && !sp_classify_vlan_device(vlans, n_vlans, s->vlan))) {
+		bool mpls = s->match & SP_MATCH_MPLS;
+		unsigned slot = mpls ? sp_classify_tag_slot(tags, SP_BPF_TAG_MPLS, s->mpls_label)
+				     : sp_classify_tag_slot(tags, SP_BPF_TAG_VLAN, s->vlan);
+
+		if (!slot)
+			return tags && tags->unavailable ? tags->unavailable
+			       : mpls ? "MPLS label matching needs the XDP/tc-BPF tagger"
+				      : "no interface carries this VLAN (no 802.1Q sub-interface of that id)";
+		e->mark_match = slot << SP_MARK_TAG_SHIFT;
+		e->mark_match_mask = SP_MARK_TAG_MASK;
+		if (mpls)
+			snprintf(note, note_len, "MPLS label %u popped by XDP", s->mpls_label);
+		else
+			snprintf(note, note_len, "VLAN %u tag popped by tc-BPF", s->vlan);
+		if (!(s->match & SP_MATCH_VPN))
+			return NULL; /* any interface the tagger serves */
+		for (size_t k = 0; k < c->n_interfaces && n < sizeof(ifs) / sizeof(ifs[0]); k++)
+			if (c->interfaces[k].vpn_id == s->vpn_id)
+				ifs[n++] = c->interfaces[k].name;
+		if (n == 0)
+			return "no interface is configured with this vpn-id";
+	} else if (s->match & SP_MATCH_VPN) {
 		for (size_t k = 0; k < c->n_interfaces && n < sizeof(ifs) / sizeof(ifs[0]); k++)
 			if (c->interfaces[k].vpn_id == s->vpn_id &&
 			    (!(s->match & SP_MATCH_VLAN) ||
@@ -101,8 +143,43 @@ static const char *sp_classify_ingress(const struct sp_config *c, const struct s
 	return NULL;
 }
 
+size_t sp_classify_tag_values(const struct sp_config *c, struct sp_bpf_tag *tags, size_t max)
+{
+	size_t n = 0;
+
+	for (uint32_t kind = SP_BPF_TAG_VLAN; kind <= SP_BPF_TAG_MPLS; kind++) {
+		size_t first = n;
+
+		for (size_t i = 0; i < c->n_strategies; i++) {
+			const struct sp_strategy *s = &c->strategies[i];
+			uint32_t v = kind == SP_BPF_TAG_VLAN ? s->vlan : s->mpls_label;
+			size_t at;
+			bool dup = false;
+
+			if (!(s->match & (kind == SP_BPF_TAG_VLAN ? SP_MATCH_VLAN : SP_MATCH_MPLS)) || !v)
+				continue;
+			for (size_t k = first; k < n && !dup; k++)
+				dup = tags[k].value == v;
+			if (dup || n == max)
+				continue;
+			for (at = n; at > first && tags[at - 1].value > v; at--)
+				tags[at] = tags[at - 1];
+			tags[at] = (struct sp_bpf_tag){ kind, v };
+			n++;
+		}
+	}
+	return n;
+}
+
 int sp_classify_build(const struct sp_config *c, const struct sp_link_vlan *vlans, size_t n_vlans,
 		      struct sp_classify_plan *p, struct sp_error *e)
+{
+	return sp_classify_build_tags(c, vlans, n_vlans, NULL, p, e);
+}
+
+int sp_classify_build_tags(const struct sp_config *c, const struct sp_link_vlan *vlans,
+			   size_t n_vlans, const struct sp_classify_tags *tags,
+			   struct sp_classify_plan *p, struct sp_error *e)
 {
 	size_t cap = c->n_strategies * (c->sp.n_listen_ports + 1) + 1;
 
@@ -123,8 +200,11 @@ int sp_classify_build(const struct sp_config *c, const struct sp_link_vlan *vlan
 		snprintf(rs->name, sizeof(rs->name), "%s", s->name);
 		rs->action = s->action;
 		sp_endpoint_from_addr(&rs->server, &s->server, s->server_port);
-		if (!unfit && (s->match & (SP_MATCH_VPN | SP_MATCH_VLAN)))
-			unfit = sp_classify_ingress(c, s, vlans, n_vlans, &base);
+		if (!unfit && p->n_strategies > SP_MARK_STRATEGY_MAX)
+			unfit = "beyond the 16383 strategies the packet mark can name";
+		if (!unfit && (s->match & (SP_MATCH_VPN | SP_MATCH_VLAN | SP_MATCH_MPLS)))
+			unfit = sp_classify_ingress(c, s, vlans, n_vlans, tags, &base, rs->note,
+						    sizeof(rs->note));
 		if (unfit) {
 			snprintf(rs->reason, sizeof(rs->reason), "%s", unfit);
 			continue;
@@ -149,7 +229,7 @@ int sp_classify_build(const struct sp_config *c, const struct sp_link_vlan *vlan
 		/* proxy: one TPROXY entry per listen port the match admits, so each
 		 * datagram reaches the listener of its own destination port */
 		base.verdict = SP_NFT_TPROXY;
-		base.mark = SP_MARK_TPROXY | s->seq;
+		base.mark = sp_mark_strategy((uint32_t)p->n_strategies);
 		for (unsigned k = 0; k < c->sp.n_listen_ports; k++) {
 			uint16_t port = c->sp.listen_ports[k];
 			if ((s->match & SP_MATCH_DESTINATION_PORT) &&

@@ -15,14 +15,12 @@
 #include "sp_config.h"
 #include "sp_endpoint.h"
 #include "sp_error.h"
+#include "sp_bpf.h"
 #include "sp_nft.h"
 
-/* Mark layout shared with the nftables classifier: the matching strategy's
- * sequence number in the low 16 bits, and one bit telling the policy rule
- * that the packet was TPROXY'd to the daemon. */
-#define SP_MARK_TPROXY 0x40000000u
-#define SP_MARK_SEQ_MASK 0x0000ffffu
-#define SP_MARK_MASK (SP_MARK_TPROXY | SP_MARK_SEQ_MASK)
+/* The mark layout (strategy slot, TPROXY bit, VPN and tag slots): sp_mark.h.
+ * A strategy's slot is its position in plan->strategies plus one. */
+#include "sp_mark.h"
 
 /* A strategy as the engine runs it. */
 struct sp_classify_strategy {
@@ -31,7 +29,8 @@ struct sp_classify_strategy {
 	enum sp_action action;
 	struct sp_endpoint server;
 	bool installed;
-	char reason[96]; /* why not installed */
+	char reason[192]; /* why not installed */
+	char note[64];   /* how, when it says more than "installed" */
 	uint64_t hits;
 };
 
@@ -50,6 +49,24 @@ struct sp_link_vlan;
 /* vlans: the VLAN devices present (from sp_link_vlans()), for `match vlan`. */
 int sp_classify_build(const struct sp_config *c, const struct sp_link_vlan *vlans, size_t n_vlans,
 		      struct sp_classify_plan *plan, struct sp_error *e);
+
+/* The tag slots of the mark (sp_mark.h) when the BPF tagger carries VLANs
+ * and MPLS labels (a kernel without 802.1Q or MPLS routing): slot i + 1 is
+ * tags[i]. A `match vlan` no sub-interface carries, and a `match mpls-label`,
+ * then match the slot in the mark. unavailable: why the tagger is not there
+ * (the strategies say so), or NULL. */
+struct sp_classify_tags {
+	const struct sp_bpf_tag *tags;
+	size_t n_tags;
+	const char *unavailable;
+};
+
+int sp_classify_build_tags(const struct sp_config *c, const struct sp_link_vlan *vlans,
+			   size_t n_vlans, const struct sp_classify_tags *tags,
+			   struct sp_classify_plan *plan, struct sp_error *e);
+/* The VLAN ids, then the MPLS labels, the strategies match, each ascending
+ * and unique, at most max; returns how many. */
+size_t sp_classify_tag_values(const struct sp_config *c, struct sp_bpf_tag *tags, size_t max);
 void sp_classify_free(struct sp_classify_plan *plan);
 
 #endif

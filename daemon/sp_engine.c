@@ -4,6 +4,7 @@
 #include "sp_config.h"
 #include "sp_daemon.h"
 #include "sp_addr.h"
+#include "sp_bpf.h"
 #include "sp_agent.h"
 #include "sp_kernel.h"
 #include "sp_link.h"
@@ -13,6 +14,7 @@
 #include "sp_retpath.h"
 #include "sp_sip.h"
 #include "sp_table.h"
+#include "sp_vpn.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -81,6 +83,10 @@ struct sp_engine {
 	struct sp_media *media;
 	struct sp_loop_timer *media_reconcile;
 	struct sp_retpath *retpath;	/* return-path (policy-routing/sp_retpath) */
+	struct sp_vpn_map vpn_map;	/* vpn-id <-> mark slot (sp_vpn) */
+	struct sp_vpn_kernel *vpn_kernel;	/* the VPNs' return rules and tables */
+	struct sp_bpf *bpf;		/* the tc-BPF VLAN tagger; NULL: not loaded */
+	char bpf_unavailable[200];	/* why `match vlan` cannot use it */
 	int rx_ifindex;			/* ingress of the datagram being handled */
 	uint32_t session_limit;
 	bool limit_notified;
@@ -124,6 +130,15 @@ static const struct sp_classify_strategy *sp_engine_strategy_by_seq(const struct
 			hi = mid;
 	}
 	return lo < en->n_strategies && en->strategies[lo].seq == seq ? &en->strategies[lo] : NULL;
+}
+
+/* The strategy a datagram's mark names (its slot, sp_mark.h). */
+static const struct sp_classify_strategy *sp_engine_strategy_by_mark(const struct sp_engine *en,
+								   uint32_t mark)
+{
+	uint32_t slot = sp_mark_strategy_slot(mark);
+
+	return slot && slot <= en->n_strategies ? &en->strategies[slot - 1] : NULL;
 }
 
 static void sp_endpoint_host(const struct sp_endpoint *ep, char *buf, size_t len)
@@ -322,7 +337,8 @@ static int sp_engine_send_to_terminal(struct sp_engine *en, const struct sp_bind
 	struct sp_listener *l = NULL;
 	char cbuf[CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(uint32_t))] = { 0 };
 	struct iovec iov = { (void *)buf, len };
-	uint32_t mark = sp_retpath_mark(en->retpath, &b->return_path);
+	/* back into its VPN, re-tagged (sp_mark.h), along its return path */
+	uint32_t mark = sp_retpath_mark(en->retpath, &b->return_path) | sp_mark_return(b->origin_mark);
 	struct msghdr mh = { .msg_name = &to, .msg_namelen = tl, .msg_iov = &iov, .msg_iovlen = 1 };
 	struct cmsghdr *cm;
 
@@ -404,12 +420,13 @@ static void sp_engine_binding_view(const struct sp_engine *en, const struct sp_b
 }
 
 static struct sp_binding *sp_engine_binding_for(struct sp_engine *en,
-						 const struct sp_classify_strategy *st,
+						 const struct sp_classify_strategy *st, uint32_t mark,
 						 const struct sp_endpoint *terminal,
 						 const struct sp_endpoint *virtual_server,
 						 const struct sp_sip_info *in)
 {
-	struct sp_binding *b = sp_binding_find(en->table, 0, terminal);
+	uint32_t vpn = sp_vpn_id(&en->vpn_map, sp_mark_vpn_slot(mark));
+	struct sp_binding *b = sp_binding_find(en->table, vpn, terminal);
 	struct sp_binding_params p = { 0 };
 	char via[SP_HOSTPORT_MAX], contact[SP_HOSTPORT_MAX];
 	struct sp_proxy_hostport hp;
@@ -433,6 +450,7 @@ static struct sp_binding *sp_engine_binding_for(struct sp_engine *en,
 		sp_proxy_hostport_format(&hp, contact, sizeof(contact));
 		p.contact = contact;
 	}
+	p.vpn = vpn;
 	p.terminal = *terminal;
 	p.virtual_server = *virtual_server;
 	p.server_side = en->server_side;
@@ -447,6 +465,7 @@ static struct sp_binding *sp_engine_binding_for(struct sp_engine *en,
 		sp_binding_delete(en->table, b);
 		return NULL;
 	}
+	b->origin_mark = mark & SP_MARK_ORIGIN_MASK;
 	return b;
 }
 
@@ -472,7 +491,8 @@ static void sp_engine_media_finish(struct sp_engine *en, const struct sp_binding
 	if (!dlg || dlg->state >= SP_DIALOG_TERMINATING)
 		sp_media_abort(en->media);
 	else
-		sp_media_commit(en->media, dlg->id, &b->virtual_server, &b->server_side);
+		sp_media_commit_origin(en->media, dlg->id, &b->virtual_server, &b->server_side,
+				       (uint16_t)b->vpn, (uint16_t)(b->origin_mark & SP_MARK_ORIGIN_MASK));
 }
 
 static void sp_engine_from_terminal(struct sp_engine *en, const struct sp_endpoint *terminal,
@@ -486,7 +506,7 @@ static void sp_engine_from_terminal(struct sp_engine *en, const struct sp_endpoi
 	size_t out_len;
 
 	en->stats.received++;
-	st = (mark & SP_MARK_TPROXY) ? sp_engine_strategy_by_seq(en, mark & SP_MARK_SEQ_MASK) : NULL;
+	st = sp_engine_strategy_by_mark(en, mark);
 	if (!st || st->action != SP_ACTION_PROXY) {
 		sp_engine_drop(en, &en->stats.unclassified);
 		return;
@@ -494,7 +514,7 @@ static void sp_engine_from_terminal(struct sp_engine *en, const struct sp_endpoi
 	((struct sp_classify_strategy *)st)->hits++;
 	if (sp_proxy_is_keepalive(buf, len)) {
 		/* CRLF keep-alives refresh the binding and go on to the server */
-		b = sp_binding_find(en->table, 0, terminal);
+		b = sp_binding_find(en->table, sp_vpn_id(&en->vpn_map, sp_mark_vpn_slot(mark)), terminal);
 		en->stats.keepalives++;
 		if (b) {
 			sp_binding_touch(en->table, b, sp_now_ms());
@@ -510,7 +530,7 @@ static void sp_engine_from_terminal(struct sp_engine *en, const struct sp_endpoi
 		sp_sip_msg_free(&msg);
 		return;
 	}
-	b = sp_engine_binding_for(en, st, terminal, virtual_server, &msg.info);
+	b = sp_engine_binding_for(en, st, mark, terminal, virtual_server, &msg.info);
 	if (!b) {
 		sp_engine_drop(en, &en->stats.no_binding);
 		goto out;
@@ -833,6 +853,78 @@ static int sp_engine_lva_apply(struct sp_engine *en, const struct sp_config *c, 
 	return 0;
 }
 
+/* The BPF tagger on the terminal-side interfaces, while a strategy matches
+ * a VLAN or an MPLS label; NULL, or why they cannot be matched by their tags. */
+static const char *sp_engine_tagger_apply(struct sp_engine *en, const struct sp_config *c,
+					  const struct sp_bpf_tag *tagv, size_t n_vids)
+{
+	const char *serve[SP_NFT_MAX_IIFNAMES];
+	size_t n = 0;
+	char err[160];
+
+	/* loaded the first time a strategy needs it; without it `match vlan`
+	 * needs 802.1Q sub-interfaces, and the strategies say so */
+	if (!en->bpf && n_vids && sp_bpf_open(&en->bpf, err, sizeof(err)) < 0) {
+		snprintf(en->bpf_unavailable, sizeof(en->bpf_unavailable),
+			 "no 802.1Q sub-interface or MPLS route, and the BPF tagger is not loaded: %.100s", err);
+		sp_warn("engine: %s", en->bpf_unavailable);
+	}
+	if (!en->bpf)
+		return n_vids ? en->bpf_unavailable : NULL;
+	en->bpf_unavailable[0] = '\0'; /* this apply's reasons only */
+	for (size_t k = 0; n_vids && k < c->n_interfaces && n < SP_NFT_MAX_IIFNAMES; k++) {
+		if (c->interfaces[k].side != SP_SIDE_TERMINAL)
+			continue;
+		if (sp_bpf_attach(en->bpf, c->interfaces[k].name, SP_BPF_SERVE, NULL, err, sizeof(err)) < 0) {
+			snprintf(en->bpf_unavailable, sizeof(en->bpf_unavailable),
+				 "tc-BPF tagger not attached: %s", err);
+			sp_warn("engine: %s", en->bpf_unavailable);
+			continue;
+		}
+		serve[n++] = c->interfaces[k].name;
+	}
+	sp_bpf_detach_others(en->bpf, serve, n);
+	if (!n_vids)
+		return NULL;
+	if (!n) {
+		if (!en->bpf_unavailable[0])
+			snprintf(en->bpf_unavailable, sizeof(en->bpf_unavailable),
+				 "no 802.1Q sub-interface or MPLS route, and no terminal-side "
+				 "interface for the BPF tagger");
+		return en->bpf_unavailable;
+	}
+	if (sp_bpf_set_tags(en->bpf, tagv, n_vids, err, sizeof(err)) < 0) {
+		snprintf(en->bpf_unavailable, sizeof(en->bpf_unavailable), "tc-BPF tagger: %s", err);
+		return en->bpf_unavailable;
+	}
+	en->bpf_unavailable[0] = '\0';
+	return NULL;
+}
+
+/* The VPNs of the configured interfaces (vpn-id), and the nft chains that
+ * put their packets in their zones and their slots in the mark. */
+static int sp_engine_vpn_map(const struct sp_config *c, struct sp_vpn_map *map, char **chains,
+			     struct sp_error *e)
+{
+	struct sp_vpn_if ifs[SP_VPN_MAX_IFS];
+	size_t n = 0;
+	char err[160];
+
+	for (size_t k = 0; k < c->n_interfaces; k++) {
+		if (!c->interfaces[k].vpn_id)
+			continue;
+		if (n == SP_VPN_MAX_IFS)
+			return sp_error_set(e, "more than %d interfaces with a vpn-id", SP_VPN_MAX_IFS);
+		snprintf(ifs[n].ifname, sizeof(ifs[n].ifname), "%s", c->interfaces[k].name);
+		ifs[n++].vpn_id = c->interfaces[k].vpn_id;
+	}
+	if (sp_vpn_map_build(map, ifs, n, err, sizeof(err)) < 0)
+		return sp_error_set(e, "%s", err);
+	if (sp_vpn_render_nft(map, SP_CT_MARK, SP_CT_MARK_MASK, chains) < 0)
+		return sp_error_set(e, "Out of memory");
+	return 0;
+}
+
 static int sp_engine_apply(struct sp_engine *en, const struct sp_config *c, struct sp_error *e)
 {
 	struct sp_classify_plan plan;
@@ -840,6 +932,8 @@ static int sp_engine_apply(struct sp_engine *en, const struct sp_config *c, stru
 	struct sp_listener *keep[SP_LISTEN_PORTS_MAX] = { 0 }, *opened[SP_LISTEN_PORTS_MAX] = { 0 };
 	unsigned n_new = 0;
 	char err[256] = "";
+	struct sp_vpn_map vpn_map;
+	char *vpn_chains = NULL;
 
 	{
 		struct sp_link_vlan *vlans = NULL;
@@ -847,13 +941,25 @@ static int sp_engine_apply(struct sp_engine *en, const struct sp_config *c, stru
 		char lerr[128];
 		int rc;
 
+		struct sp_bpf_tag tagv[SP_MARK_TAG_MAX];
+		struct sp_classify_tags tags = { 0 };
+
 		/* VLAN ids are read from the links at each commit */
 		if (sp_link_vlans(&vlans, &n_vlans, lerr, sizeof(lerr)) < 0)
 			sp_warn("engine: %s: VLAN matches cannot be resolved", lerr);
-		rc = sp_classify_build(c, vlans, n_vlans, &plan, e);
+		tags.n_tags = sp_classify_tag_values(c, tagv, SP_MARK_TAG_MAX);
+		tags.tags = tagv;
+		tags.unavailable = sp_engine_tagger_apply(en, c, tagv, tags.n_tags);
+		if (tags.unavailable)
+			tags.n_tags = 0;
+		rc = sp_classify_build_tags(c, vlans, n_vlans, &tags, &plan, e);
 		free(vlans);
 		if (rc < 0)
 			return -1;
+	}
+	if (sp_engine_vpn_map(c, &vpn_map, &vpn_chains, e) < 0) {
+		sp_classify_free(&plan);
+		return -1;
 	}
 	/* the media range first: a change while calls hold ports is refused */
 	if (sp_media_set_range(en->media, c->sp.media_port_min, c->sp.media_port_max, err,
@@ -885,6 +991,7 @@ static int sp_engine_apply(struct sp_engine *en, const struct sp_config *c, stru
 	kcfg.nft.mark_mask = SP_MARK_MASK;
 	kcfg.nft.fwmark = SP_MARK_TPROXY;
 	kcfg.nft.fwmask = SP_MARK_TPROXY;
+	kcfg.nft.extra_chains = vpn_chains;
 	kcfg.rule_priority = SP_INTERCEPT_RULE_PRIORITY;
 	kcfg.table = SP_INTERCEPT_TABLE;
 	if (sp_kernel_install_intercept(en->kernel, &kcfg, err, sizeof(err)) < 0) {
@@ -894,6 +1001,9 @@ static int sp_engine_apply(struct sp_engine *en, const struct sp_config *c, stru
 			sp_agent_notify_kernel_failure(en->d->agent, e->msg);
 		goto fail;
 	}
+	en->vpn_map = vpn_map;
+	if (sp_vpn_kernel_apply(en->vpn_kernel, &vpn_map, err, sizeof(err)) < 0)
+		sp_warn("engine: VPN return routes incomplete: %s", err);
 	if (sp_engine_lva_apply(en, c, e) < 0) {
 		sp_err("engine: %s", e->msg);
 		goto fail; /* the caller re-applies the previous configuration */
@@ -934,11 +1044,13 @@ static int sp_engine_apply(struct sp_engine *en, const struct sp_config *c, stru
 	sp_table_set_session_limit(en->table, c->sp.session_limit);
 	en->session_limit = c->sp.session_limit;
 	sp_classify_free(&plan);
+	free(vpn_chains);
 	return 0;
 fail:
 	for (unsigned i = 0; i < n_new; i++)
 		sp_engine_listener_close(en, opened[i]);
 	sp_classify_free(&plan);
+	free(vpn_chains);
 	return -1;
 }
 
@@ -1084,6 +1196,11 @@ struct sp_engine *sp_engine_start(struct sp_daemon *d, struct sp_error *e)
 		sp_error_set(e, "return path: %s", err);
 		goto fail;
 	}
+	en->vpn_kernel = sp_vpn_kernel_new(sp_kernel_rtnl(en->kernel));
+	if (!en->vpn_kernel) {
+		sp_error_set(e, "Out of memory");
+		goto fail;
+	}
 	if (sp_engine_apply(en, sp_config_store_current(d->config), e) < 0)
 		goto fail;
 	if (sp_config_store_subscribe(d->config, "engine", sp_engine_config_cb, en) < 0) {
@@ -1104,6 +1221,8 @@ void sp_engine_stop(struct sp_engine *en)
 		return;
 	sp_engine_lva_remove(en);
 	sp_retpath_close(en->retpath); /* its rules and routes */
+	sp_vpn_kernel_free(en->vpn_kernel); /* the VPNs' rules and tables */
+	sp_bpf_close(en->bpf, true);        /* off every interface */
 	sp_loop_timer_free(en->media_reconcile);
 	sp_media_destroy(en->media); /* removes its conntrack entries */
 	sp_conntrack_close(en->ct);
@@ -1144,6 +1263,12 @@ const char *sp_engine_strategy_state(struct sp_engine *en, uint32_t seq, uint64_
 		return NULL;
 	if (hits)
 		*hits = s->hits;
+	if (s->installed && s->note[0]) {
+		/* "installed (how)": the CLI prints it as it is */
+		snprintf(((struct sp_classify_strategy *)s)->reason, sizeof(s->reason), "installed (%s)",
+			 s->note);
+		return s->reason;
+	}
 	return s->installed ? "installed" : s->reason;
 }
 
@@ -1159,15 +1284,18 @@ void sp_engine_show_sessions(struct sp_engine *en, FILE *out, bool detail)
 	uint64_t now = sp_now_ms();
 	size_t n = 0;
 
-	fprintf(out, "%-6s %-11s %-21s %-21s %-21s %-21s %-8s %s\n", "Id", "State", "Terminal",
-		"Virtual", "Server-side", "Server", "Media", "Call-ID");
+	fprintf(out, "%-6s %-6s %-11s %-21s %-21s %-21s %-21s %-8s %s\n", "Id", "VPN", "State",
+		"Terminal", "Virtual", "Server-side", "Server", "Media", "Call-ID");
 	for (struct sp_dialog *d = sp_dialog_first(en->table); d; d = sp_dialog_next(en->table, d)) {
 		const struct sp_binding *b = d->binding;
 		char t[SP_ENDPOINT_STRLEN], v[SP_ENDPOINT_STRLEN], c[SP_ENDPOINT_STRLEN],
 			s[SP_ENDPOINT_STRLEN], age[32];
 
 		n++;
-		fprintf(out, "%-6u %-11s %-21s %-21s %-21s %-21s %-8u %s\n", d->id,
+		char vpn[12];
+
+		snprintf(vpn, sizeof(vpn), d->vpn ? "%u" : "-", d->vpn);
+		fprintf(out, "%-6u %-6s %-11s %-21s %-21s %-21s %-21s %-8u %s\n", d->id, vpn,
 			sp_dialog_state_name(d->state), sp_endpoint_format(&b->terminal, t, sizeof(t)),
 			sp_endpoint_format(&b->virtual_server, v, sizeof(v)),
 			sp_endpoint_format(&b->server_side, c, sizeof(c)),
@@ -1204,8 +1332,8 @@ void sp_engine_show_bindings(struct sp_engine *en, FILE *out)
 	uint64_t now = sp_now_ms();
 	size_t n = 0;
 
-	fprintf(out, "%-6s %-21s %-21s %-21s %-21s %-9s %-9s %s\n", "Id", "Terminal", "Virtual",
-		"Server-side", "Server", "Expires", "Idle", "Dialogs");
+	fprintf(out, "%-6s %-6s %-21s %-21s %-21s %-21s %-9s %-9s %s\n", "Id", "VPN", "Terminal",
+		"Virtual", "Server-side", "Server", "Expires", "Idle", "Dialogs");
 	for (struct sp_binding *b = sp_binding_first(en->table); b; b = sp_binding_next(en->table, b)) {
 		char t[SP_ENDPOINT_STRLEN], v[SP_ENDPOINT_STRLEN], c[SP_ENDPOINT_STRLEN],
 			s[SP_ENDPOINT_STRLEN], exp[24], idle[24];
@@ -1217,7 +1345,10 @@ void sp_engine_show_bindings(struct sp_engine *en, FILE *out)
 		else
 			snprintf(exp, sizeof(exp), "-");
 		snprintf(idle, sizeof(idle), "%llus", (unsigned long long)((now - b->last_activity_ms) / 1000));
-		fprintf(out, "%-6u %-21s %-21s %-21s %-21s %-9s %-9s %u\n", b->id,
+		char vpn[12];
+
+		snprintf(vpn, sizeof(vpn), b->vpn ? "%u" : "-", b->vpn);
+		fprintf(out, "%-6u %-6s %-21s %-21s %-21s %-21s %-9s %-9s %u\n", b->id, vpn,
 			sp_endpoint_format(&b->terminal, t, sizeof(t)),
 			sp_endpoint_format(&b->virtual_server, v, sizeof(v)),
 			sp_endpoint_format(&b->server_side, c, sizeof(c)),

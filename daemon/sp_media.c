@@ -31,6 +31,7 @@ struct sp_media_session {
 	struct sp_media_session *prev, *next;	/* every session, for iteration */
 	uint32_t dialog_id;
 	struct sp_endpoint e, c;	/* addresses announced, port 0 */
+	uint16_t zone, origin;		/* the terminal's VPN zone and mark bits */
 	unsigned n;
 	struct sp_media_sstream s[SP_SDP_MAX_STREAMS];
 };
@@ -154,7 +155,10 @@ static void sp_media_nat(struct sp_ct_nat *n, const struct sp_media_session *ses
 			 const struct sp_endpoint *t, const struct sp_endpoint *f, uint16_t pe,
 			 uint16_t pc)
 {
+	memset(n, 0, sizeof(*n)); /* compared with memcmp */
 	n->terminal = *t;
+	n->zone = sess->zone;
+	n->origin = sess->origin;
 	n->terminal_side = sess->e;
 	n->terminal_side.port = pe;
 	n->far = *f;
@@ -355,6 +359,12 @@ static struct sp_media_session *sp_media_session_new(struct sp_media *m, uint32_
 void sp_media_commit(struct sp_media *m, uint32_t dialog_id, const struct sp_endpoint *e,
 		     const struct sp_endpoint *c)
 {
+	sp_media_commit_origin(m, dialog_id, e, c, 0, 0);
+}
+
+void sp_media_commit_origin(struct sp_media *m, uint32_t dialog_id, const struct sp_endpoint *e,
+			    const struct sp_endpoint *c, uint16_t zone, uint16_t origin)
+{
 	struct sp_media_session *sess;
 	bool any = false;
 
@@ -376,6 +386,8 @@ void sp_media_commit(struct sp_media *m, uint32_t dialog_id, const struct sp_end
 	sess->e.port = 0;
 	sess->c = *c;
 	sess->c.port = 0;
+	sess->zone = zone;
+	sess->origin = origin;
 	for (unsigned i = 0; i < SP_SDP_MAX_STREAMS; i++) {
 		struct sp_media_pending *p = &m->msg.p[i];
 		struct sp_media_sstream *s = &sess->s[i];

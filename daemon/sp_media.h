@@ -93,6 +93,10 @@ int sp_media_port_map(void *arg, unsigned media_index, enum sp_sdp_port_kind kin
  */
 void sp_media_commit(struct sp_media *m, uint32_t dialog_id, const struct sp_endpoint *e,
 		     const struct sp_endpoint *c);
+/* The same for a terminal in a VPN or behind a tag: zone is the conntrack
+ * zone of its side, origin its mark bits (struct sp_ct_nat). */
+void sp_media_commit_origin(struct sp_media *m, uint32_t dialog_id, const struct sp_endpoint *e,
+			    const struct sp_endpoint *c, uint16_t zone, uint16_t origin);
 /* The message was not sent: release what the port map allocated for it. */
 void sp_media_abort(struct sp_media *m);
 /* The dialog ended (BYE, CANCEL, failure, expiry): entries and ports go. */

@@ -90,7 +90,7 @@ struct sp_learned_path {
 };
 
 /*
- * Readable by everyone; the engine may also write strategy_id, server and
+ * Readable by everyone; the engine may also write strategy_id, server, origin_mark and
  * return_path. Keys (vpn, terminal, server_side, id) and times change only
  * through the API.
  */
@@ -107,6 +107,7 @@ struct sp_binding {
 	uint64_t last_activity_ms;
 	uint64_t registration_expiry_ms;	/* 0: not registered */
 	struct sp_learned_path return_path;
+	uint32_t origin_mark;		/* VPN and tag slots of its datagrams (sp_mark.h) */
 	char via_sent_by[SP_HOSTPORT_MAX];	/* terminal's original, host[:port] */
 	char contact[SP_HOSTPORT_MAX];
 };

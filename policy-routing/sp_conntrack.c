@@ -73,6 +73,8 @@ static void sp_ct_set_orig(struct nf_conntrack *c, const struct sp_ct_nat *n)
 	nfct_set_attr_u32(c, ATTR_IPV4_DST, n->terminal_side.addr.v4.s_addr);
 	nfct_set_attr_u16(c, ATTR_PORT_SRC, htons(n->terminal.port));
 	nfct_set_attr_u16(c, ATTR_PORT_DST, htons(n->terminal_side.port));
+	if (n->zone)
+		nfct_set_attr_u16(c, ATTR_ORIG_ZONE, n->zone);
 }
 
 int sp_conntrack_create(struct sp_conntrack *ct, const struct sp_ct_nat *n, uint32_t timeout_s)
@@ -102,7 +104,7 @@ int sp_conntrack_create(struct sp_conntrack *ct, const struct sp_ct_nat *n, uint
 	nfct_set_attr_u32(c, ATTR_SNAT_IPV4, n->far_side.addr.v4.s_addr);
 	nfct_set_attr_u16(c, ATTR_SNAT_PORT, htons(n->far_side.port));
 	nfct_set_attr_u32(c, ATTR_TIMEOUT, timeout_s);
-	nfct_set_attr_u32(c, ATTR_MARK, SP_CT_MARK);
+	nfct_set_attr_u32(c, ATTR_MARK, SP_CT_MARK | n->origin);
 	rc = nfct_query(ct->h, NFCT_Q_CREATE, c) < 0 ? -errno : 0;
 	nfct_destroy(c);
 	return rc;
@@ -189,10 +191,13 @@ static int sp_ct_collect_cb(enum nf_conntrack_msg_type type, struct nf_conntrack
 		col->cap = cap;
 	}
 	n = &col->v[col->n++];
+	memset(n, 0, sizeof(*n));
 	sp_ct_endpoint(&n->terminal, c, ATTR_IPV4_SRC, ATTR_PORT_SRC);
 	sp_ct_endpoint(&n->terminal_side, c, ATTR_IPV4_DST, ATTR_PORT_DST);
 	sp_ct_endpoint(&n->far, c, ATTR_REPL_IPV4_SRC, ATTR_REPL_PORT_SRC);
 	sp_ct_endpoint(&n->far_side, c, ATTR_REPL_IPV4_DST, ATTR_REPL_PORT_DST);
+	n->zone = nfct_attr_is_set(c, ATTR_ORIG_ZONE) > 0 ? nfct_get_attr_u16(c, ATTR_ORIG_ZONE) : 0;
+	n->origin = (uint16_t)(nfct_get_attr_u32(c, ATTR_MARK) & ~SP_CT_MARK_MASK);
 	return NFCT_CB_CONTINUE;
 }
 
@@ -243,9 +248,9 @@ char *sp_ct_nat_format(const struct sp_ct_nat *n, char *buf, size_t len)
 	char t[SP_ENDPOINT_STRLEN], e[SP_ENDPOINT_STRLEN], c[SP_ENDPOINT_STRLEN],
 		f[SP_ENDPOINT_STRLEN];
 
-	snprintf(buf, len, "%s -> %s => %s -> %s", sp_endpoint_format(&n->terminal, t, sizeof(t)),
+	snprintf(buf, len, "%s -> %s => %s -> %s%s%.0u", sp_endpoint_format(&n->terminal, t, sizeof(t)),
 		 sp_endpoint_format(&n->terminal_side, e, sizeof(e)),
 		 sp_endpoint_format(&n->far_side, c, sizeof(c)),
-		 sp_endpoint_format(&n->far, f, sizeof(f)));
+		 sp_endpoint_format(&n->far, f, sizeof(f)), n->zone ? " zone " : "", n->zone);
 	return buf;
 }

@@ -20,7 +20,8 @@
 
 #include "sp_endpoint.h"
 
-/* The conntrack mark of sigproxy's media entries (upper half, "SP"). */
+/* The conntrack mark of sigproxy's media entries (upper half, "SP"; the
+ * lower half is the entry's origin). */
 #define SP_CT_MARK 0x53500000u
 #define SP_CT_MARK_MASK 0xffff0000u
 
@@ -31,6 +32,12 @@ struct sp_ct_nat {
 	struct sp_endpoint terminal_side;	/* E:pe, original destination */
 	struct sp_endpoint far;		/* F:f, reply source (DNAT target) */
 	struct sp_endpoint far_side;	/* C:pc, reply destination (SNAT) */
+	/* The terminal's VPN: the original direction's conntrack zone (the
+	 * far side's replies stay in zone 0), 0 = none. */
+	uint16_t zone;
+	/* Where the terminal is, in the packet mark's low bits (VPN and tag
+	 * slots, sp_mark.h): the low half of the entry's mark. */
+	uint16_t origin;
 };
 
 struct sp_ct_counters {

@@ -323,6 +323,9 @@ static int sp_nft_put_rule(FILE *out, const struct sp_nft_intercept *spec,
 			fprintf(w, "%s \"%s\"", i ? "," : "", e->iifnames[i]);
 		fprintf(w, " }");
 	}
+	if (e->mark_match_mask)
+		fprintf(w, " meta mark & 0x%08x == 0x%08x", e->mark_match_mask,
+			e->mark_match & e->mark_match_mask);
 	if (e->src.addr.family) {
 		sp_rt_prefix_format(&e->src, text, sizeof(text));
 		fprintf(w, " %s saddr %s", ipkw, text);
@@ -450,6 +453,8 @@ int sp_nft_render_intercept(const struct sp_nft_intercept *spec, char **body,
 		"\tchain nat_postrouting {\n"
 		"\t\ttype nat hook postrouting priority srcnat; policy accept;\n"
 		"\t}\n");
+	if (spec->extra_chains)
+		fputs(spec->extra_chains, out);
 	if (fclose(out) != 0 || !ok) {
 		free(text);
 		sp_nft_seterr(err, errlen, "out of memory");

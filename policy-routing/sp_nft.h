@@ -55,6 +55,9 @@ struct sp_nft_entry {
 	struct sp_rt_port_range sport;
 	struct sp_rt_port_range dport;	/* any = the listen ports */
 	uint32_t mark;			/* set on a match (within mark_mask); 0 = leave */
+	/* match only packets whose mark & mark_match_mask == mark_match (set
+	 * earlier, e.g. a VLAN's tag slot by tc-BPF); mask 0 = any mark */
+	uint32_t mark_match, mark_match_mask;
 	enum sp_nft_verdict verdict;
 	uint16_t tproxy_port;		/* SP_NFT_TPROXY: the listener's port */
 };
@@ -74,6 +77,8 @@ struct sp_nft_intercept {
 	 * fwmark/fwmask: every TPROXY entry's mark must carry it. */
 	uint32_t fwmark;
 	uint32_t fwmask;
+	/* More chains for the same table, verbatim (e.g. sp_vpn's); NULL: none. */
+	const char *extra_chains;
 };
 
 /* The table body (chains and rules, no `table` line) for sp_nft_apply();

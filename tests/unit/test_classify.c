@@ -59,7 +59,7 @@ Test(classify, source_prefix_alone)
 	cr_assert_eq(p.n_entries, 1);
 	cr_assert(p.strategies[0].installed);
 	cr_assert_eq(p.entries[0].verdict, SP_NFT_TPROXY);
-	cr_assert_eq(p.entries[0].mark, SP_MARK_TPROXY | 10);
+	cr_assert_eq(p.entries[0].mark, sp_mark_strategy(1));
 	HAS(t, "ip saddr 10.1.0.0/24");
 	HAS(t, "udp dport 5060");
 	HAS(t, "tproxy ip to :5060");
@@ -178,7 +178,7 @@ Test(classify, combined_fields_and_order)
 	      " match source 10.2.1.0/24 port 5060\n match destination 198.51.100.1/32 port 5060\n"
 	      " server 192.0.2.10\n action proxy\n", &p, &t);
 	cr_assert_eq(p.n_entries, 2);
-	cr_assert_eq(p.entries[0].mark, SP_MARK_TPROXY | 10, "seq order: early first");
+	cr_assert_eq(p.entries[0].mark, sp_mark_strategy(1), "seq order: early first");
 	cr_assert_eq(p.entries[1].verdict, SP_NFT_DROP);
 	a = strstr(t, "10.2.1.0/24");
 	b = strstr(t, "10.2.0.0/16");
@@ -226,4 +226,118 @@ Test(classify, proxy_without_server_side_address_is_not_installed)
 	cr_assert(strstr(p.strategies[0].reason, "server-side-address") != NULL);
 	sp_classify_free(&p);
 	sp_config_free(c);
+}
+
+/* ---- VLANs by their tag slot in the mark (tc-BPF, no 802.1Q) ---- */
+
+static void build_tags(const char *strategies, const struct sp_classify_tags *tags,
+		       struct sp_classify_plan *plan, char **text)
+{
+	struct sp_config *c = sp_config_new();
+	struct sp_error e = { 0 };
+	struct sp_nft_intercept spec = { 0 };
+	char *conf = NULL, err[256];
+
+	cr_assert(asprintf(&conf, "signaling-proxy\n server-side-address 192.0.2.1\n%s", strategies) > 0);
+	cr_assert_eq(sp_cli_load_text("t", conf, c, &e), 0, "%s", e.msg);
+	cr_assert_eq(sp_classify_build_tags(c, lab_vlans, 3, tags, plan, &e), 0, "%s", e.msg);
+	spec.entries = plan->entries;
+	spec.n_entries = plan->n_entries;
+	spec.listen_ports = c->sp.listen_ports;
+	spec.n_listen_ports = c->sp.n_listen_ports;
+	spec.mark_mask = SP_MARK_MASK;
+	spec.fwmark = SP_MARK_TPROXY;
+	spec.fwmask = SP_MARK_TPROXY;
+	cr_assert_eq(sp_nft_render_intercept(&spec, text, err, sizeof(err)), 0, "%s", err);
+	free(conf);
+	sp_config_free(c);
+}
+
+Test(classify_tags, tag_values_sorted_unique)
+{
+	struct sp_config *c = sp_config_new();
+	struct sp_error e = { 0 };
+	struct sp_bpf_tag v[8];
+
+	cr_assert_eq(sp_cli_load_text("t", "proxy-strategy a seq 10\n match vlan 200\n"
+					   "proxy-strategy b seq 20\n match vlan 100\n"
+					   "proxy-strategy d seq 25\n match mpls-label 1002\n"
+					   "proxy-strategy e seq 26\n match mpls-label 1001\n"
+					   "proxy-strategy c seq 30\n match vlan 200\n", c, &e), 0, "%s", e.msg);
+	cr_assert_eq(sp_classify_tag_values(c, v, 8), 4);
+	cr_assert(v[0].kind == SP_BPF_TAG_VLAN && v[0].value == 100);
+	cr_assert(v[1].kind == SP_BPF_TAG_VLAN && v[1].value == 200);
+	cr_assert(v[2].kind == SP_BPF_TAG_MPLS && v[2].value == 1001);
+	cr_assert(v[3].kind == SP_BPF_TAG_MPLS && v[3].value == 1002);
+	sp_config_free(c);
+}
+
+Test(classify_tags, vlan_without_device_matches_the_tag_slot)
+{
+	static const struct sp_bpf_tag vids[] = { { SP_BPF_TAG_VLAN, 100 }, { SP_BPF_TAG_VLAN, 200 } };
+	struct sp_classify_tags tags = { vids, 2, NULL };
+	struct sp_classify_plan p;
+	char *t;
+
+	build_tags("proxy-strategy a seq 10\n match vlan 200\n server 192.0.2.10\n action proxy\n"
+		   "proxy-strategy b seq 20\n match vlan 42\n server 192.0.2.10\n action proxy\n", &tags, &p, &t);
+	cr_assert(p.strategies[0].installed);
+	cr_assert_eq(p.entries[0].n_iifnames, 0, "any interface the tagger serves");
+	cr_assert_eq(p.entries[0].mark_match, 2u << SP_MARK_TAG_SHIFT);
+	cr_assert(strstr(p.strategies[0].note, "tc-BPF") != NULL);
+	HAS(t, "meta mark & 0x0000ff00 == 0x00000200");
+	/* a VLAN with sub-interfaces keeps them */
+	cr_assert(p.strategies[1].installed);
+	HAS(t, "eth0.42");
+	sp_classify_free(&p);
+	free(t);
+}
+
+Test(classify_tags, vpn_vlan_and_source_ports_combined)
+{
+	static const struct sp_bpf_tag vids[] = { { SP_BPF_TAG_VLAN, 100 } };
+	struct sp_classify_tags tags = { vids, 1, NULL };
+	struct sp_classify_plan p;
+	char *t;
+
+	build_tags("interface te0\n vpn-id 10\n"
+		   "proxy-strategy combo seq 5\n match vpn-id 10\n match vlan 100\n"
+		   " match source any port 5070-5079\n server 192.0.2.20\n action proxy\n", &tags, &p, &t);
+	cr_assert(p.strategies[0].installed);
+	HAS(t, "iifname \"te0\" meta mark & 0x0000ff00 == 0x00000100 udp sport 5070-5079 udp dport 5060");
+	sp_classify_free(&p);
+	free(t);
+}
+
+Test(classify_tags, tagger_missing_is_the_reason)
+{
+	struct sp_classify_tags tags = { NULL, 0, "the tc-BPF tagger is not loaded: EPERM" };
+	struct sp_classify_plan p;
+	char *t;
+
+	build_tags("proxy-strategy a seq 10\n match vlan 300\n server 192.0.2.10\n action proxy\n", &tags, &p, &t);
+	cr_assert_not(p.strategies[0].installed);
+	cr_assert_str_eq(p.strategies[0].reason, "the tc-BPF tagger is not loaded: EPERM");
+	sp_classify_free(&p);
+	free(t);
+}
+
+Test(classify_tags, mpls_label_matches_its_slot)
+{
+	static const struct sp_bpf_tag t2[] = { { SP_BPF_TAG_VLAN, 100 }, { SP_BPF_TAG_MPLS, 1001 },
+						{ SP_BPF_TAG_MPLS, 1002 } };
+	struct sp_classify_tags tags = { t2, 3, NULL };
+	struct sp_classify_plan p;
+	char *t;
+
+	build_tags("proxy-strategy a seq 10\n match mpls-label 1002\n server 192.0.2.10\n action proxy\n"
+		   "proxy-strategy b seq 20\n match mpls-label 1001\n match vlan 100\n server 192.0.2.10\n"
+		   " action proxy\n", &tags, &p, &t);
+	cr_assert(p.strategies[0].installed);
+	HAS(t, "meta mark & 0x0000ff00 == 0x00000300");
+	cr_assert_str_eq(p.strategies[0].note, "MPLS label 1002 popped by XDP");
+	cr_assert_not(p.strategies[1].installed, "one tag slot: VLAN and label together are refused");
+	cr_assert(strstr(p.strategies[1].reason, "one tag slot"), "%s", p.strategies[1].reason);
+	sp_classify_free(&p);
+	free(t);
 }
