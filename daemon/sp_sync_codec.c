@@ -3,7 +3,7 @@
  *
  * Binding record (version 1), little-endian:
  *   u8 version, u32 vpn, ep terminal, ep virtual_server, ep server_side,
- *   ep server, u32 strategy_id, u64 created age, u64 last-activity age,
+ *   ep server, u32 strategy_id, u32 origin_mark, u64 created age, u64 last-activity age,
  *   u8 registered, i64 registration remaining, i32 ifindex, u8 has_mac,
  *   6 bytes mac, ep prev_hop, str via_sent_by, str contact
  * Dialog record (version 1):
@@ -104,6 +104,7 @@ ssize_t sp_sync_encode_binding(const struct sp_binding *b, uint64_t now_ms,
 	put_ep(&w, &b->server_side);
 	put_ep(&w, &b->server);
 	put_le(&w, b->strategy_id, 4);
+	put_le(&w, b->origin_mark, 4);
 	put_le(&w, age_of(b->created_ms, now_ms), 8);
 	put_le(&w, age_of(b->last_activity_ms, now_ms), 8);
 	put_u8(&w, b->registration_expiry_ms != 0);
@@ -252,6 +253,7 @@ int sp_sync_decode_binding(const uint8_t *data, size_t len, uint64_t now_ms,
 	get_ep(&r, &out->server_side);
 	get_ep(&r, &out->server);
 	out->strategy_id = (uint32_t)get_le(&r, 4);
+	out->origin_mark = (uint32_t)get_le(&r, 4);
 	out->created_ms = from_age(get_le(&r, 8), now_ms);
 	out->last_activity_ms = from_age(get_le(&r, 8), now_ms);
 	registered = (uint8_t)get_le(&r, 1);
@@ -466,6 +468,7 @@ static int apply_binding(struct sp_sync_codec *c, uint32_t id, const struct sp_s
 	}
 	b->server = r->server;
 	b->strategy_id = r->strategy_id;
+	b->origin_mark = r->origin_mark;
 	b->return_path = r->return_path;
 	sp_binding_restore_times(t, b, r->created_ms, r->last_activity_ms, r->registration_expiry_ms);
 	c->ctr.bindings_applied++;

@@ -32,6 +32,7 @@ struct sp_sync_binding_rec {
 	struct sp_endpoint server_side;
 	struct sp_endpoint server;
 	uint32_t strategy_id;
+	uint32_t origin_mark;	/* VPN and tag slots (sp_mark.h): answers re-tagged the same way */
 	uint64_t created_ms;
 	uint64_t last_activity_ms;
 	uint64_t registration_expiry_ms;	/* 0: not registered */

@@ -112,6 +112,7 @@ Test(codec, binding_round_trip_on_another_clock)
 	memcpy(x->return_path.prev_hop_mac, "\x02\x00\x00\xaa\xbb\xcc", 6);
 	x->return_path.prev_hop = ep("10.9.9.1", 0);
 	x->strategy_id = 42;
+	x->origin_mark = 0x00000a0a;
 
 	n = sp_sync_codec_encode(ca, SP_SYNC_BINDING, x->id, NOW_A, buf, sizeof(buf));
 	cr_assert_gt(n, 0);
@@ -125,6 +126,7 @@ Test(codec, binding_round_trip_on_another_clock)
 	cr_expect(sp_endpoint_equal(&y->virtual_server, &x->virtual_server));
 	cr_expect(sp_endpoint_equal(&y->server, &x->server));
 	cr_expect_eq(y->strategy_id, 42);
+	cr_expect_eq(y->origin_mark, 0x00000a0a);
 	cr_expect_str_eq(y->via_sent_by, x->via_sent_by);
 	cr_expect_str_eq(y->contact, x->contact);
 	cr_expect_eq(y->return_path.ifindex, 4);
