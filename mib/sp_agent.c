@@ -18,10 +18,14 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #define SP_AGENT_APP "sigproxyd"
 #define SP_AGENT_PING_S 5 /* notices an snmpd restart and reconnects within this */
 #define SP_AGENT_FDS_MAX 16
+/* At most one sigproxySessionLimitReached per this many seconds: at a high
+ * call rate every refused INVITE would otherwise be a trap. */
+#define SP_AGENT_LIMIT_TRAP_INTERVAL_MS 10000
 
 struct sp_agent_fd {
 	int fd;
@@ -37,6 +41,12 @@ struct sp_agent {
 	struct sp_agent_fd fds[SP_AGENT_FDS_MAX];
 	size_t n_fds;
 	enum sp_role notified_role;
+	/* session-limit notifications: the last one sent, refusals since */
+	struct sp_loop_timer *limit_timer;
+	uint64_t limit_sent_ms;
+	bool limit_ever_sent;
+	uint32_t limit_held; /* refusals not yet reported by a trap */
+	bool limit_armed;
 };
 
 static const oid sp_agent_objects_oid[] = { SP_MIB_BASE, 1 };
@@ -293,6 +303,9 @@ static void sp_agent_add_object(struct sp_agent *a, netsnmp_variable_list **vars
 	case ASN_OCTET_STR:
 		snmp_varlist_add_variable(vars, name, OID_LENGTH(name), v.type, v.str, v.len);
 		break;
+	case ASN_COUNTER64:
+		snmp_varlist_add_variable(vars, name, OID_LENGTH(name), v.type, &v.c64, sizeof(v.c64));
+		break;
 	default:
 		snmp_varlist_add_variable(vars, name, OID_LENGTH(name), v.type, &v.uns, sizeof(v.uns));
 		break;
@@ -364,19 +377,56 @@ void sp_agent_notify_peer_regained(struct sp_agent *a)
 		sp_agent_peer_trap(a, 3, "sigproxyPeerRegained");
 }
 
+static uint64_t sp_agent_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* The varbinds are read when the trap leaves, from the loop, after the
+ * engine has counted the refusal that called for it; a trap sent at the end
+ * of a hold-down carries the counter with every refusal held back. */
+static void sp_agent_limit_trap(struct sp_agent *a)
+{
+	netsnmp_variable_list *vars = sp_agent_trap_start(4);
+
+	sp_agent_add_object(a, &vars, 7, 8); /* sigproxyStatsCurrentSessions */
+	sp_agent_add_object(a, &vars, 1, 13); /* sigproxySessionLimit */
+	sp_agent_add_object(a, &vars, 7, 7); /* sigproxyStatsSessionLimitDrops */
+	a->limit_sent_ms = sp_agent_now_ms();
+	a->limit_ever_sent = true;
+	a->limit_held = 0;
+	sp_agent_trap_send(a, vars, "sigproxySessionLimitReached");
+}
+
+static void sp_agent_limit_timer_cb(struct sp_loop *loop, void *arg)
+{
+	struct sp_agent *a = arg;
+
+	(void)loop;
+	a->limit_armed = false;
+	if (a->limit_held)
+		sp_agent_limit_trap(a);
+}
+
 void sp_agent_notify_session_limit_reached(struct sp_agent *a, uint32_t current)
 {
-	oid sessions_oid[] = { SP_MIB_BASE, 1, 7, 8, 0 };
-	u_long cur = current;
-	netsnmp_variable_list *vars;
+	uint64_t since;
 
+	(void)current; /* read from the engine when the trap leaves */
 	if (!a)
 		return;
-	vars = sp_agent_trap_start(4);
-	snmp_varlist_add_variable(&vars, sessions_oid, OID_LENGTH(sessions_oid), ASN_GAUGE, &cur,
-				  sizeof(cur));
-	sp_agent_add_object(a, &vars, 1, 13);
-	sp_agent_trap_send(a, vars, "sigproxySessionLimitReached");
+	a->limit_held++;
+	if (a->limit_armed)
+		return; /* the trap to come reports this refusal too */
+	since = sp_agent_now_ms() - a->limit_sent_ms;
+	/* the first at once (from the loop), later ones at the end of the
+	 * interval after the last trap */
+	a->limit_armed = sp_loop_timer_arm(a->limit_timer,
+		!a->limit_ever_sent || since >= SP_AGENT_LIMIT_TRAP_INTERVAL_MS ? 0 :
+		SP_AGENT_LIMIT_TRAP_INTERVAL_MS - since) == 0;
 }
 
 void sp_agent_notify_kernel_failure(struct sp_agent *a, const char *what)
@@ -469,9 +519,11 @@ struct sp_agent *sp_agent_start(struct sp_daemon *d, struct sp_error *e)
 	a->notified_role = sp_config_store_current(d->config)->redundancy.role;
 	a->snmp_timer = sp_loop_timer_new(d->loop, sp_agent_timer_cb, a);
 	a->role_timer = sp_loop_timer_new(d->loop, sp_agent_role_timer_cb, a);
-	if (!a->snmp_timer || !a->role_timer) {
+	a->limit_timer = sp_loop_timer_new(d->loop, sp_agent_limit_timer_cb, a);
+	if (!a->snmp_timer || !a->role_timer || !a->limit_timer) {
 		sp_loop_timer_free(a->snmp_timer);
 		sp_loop_timer_free(a->role_timer);
+		sp_loop_timer_free(a->limit_timer);
 		free(a);
 		sp_error_set(e, "snmp: cannot set up the agent");
 		return NULL;
@@ -539,6 +591,7 @@ void sp_agent_stop(struct sp_agent *a)
 	snmp_shutdown(SP_AGENT_APP);
 	sp_loop_timer_free(a->snmp_timer);
 	sp_loop_timer_free(a->role_timer);
+	sp_loop_timer_free(a->limit_timer);
 	sp_agent_mib_cleanup(&a->mib);
 	free(a);
 }
