@@ -280,11 +280,12 @@ static int sp_engine_track(struct sp_engine *en, struct sp_binding *b, const str
 				/* once, until the table has room again */
 				sp_warn("engine: session limit %llu reached: new calls are refused",
 					(unsigned long long)sp_table_counters(en->table)->dialogs_current);
-				if (en->d->agent)
-					sp_agent_notify_session_limit_reached(
-						en->d->agent, (uint32_t)sp_table_counters(en->table)->dialogs_current);
 				en->limit_notified = true;
 			}
+			/* every refusal: the agent spaces the traps out and counts */
+			if (en->d->agent)
+				sp_agent_notify_session_limit_reached(
+					en->d->agent, (uint32_t)sp_table_counters(en->table)->dialogs_current);
 			sp_debug("engine: session limit: INVITE %s refused", in->call_id);
 			return -1;
 		}

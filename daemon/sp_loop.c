@@ -16,9 +16,9 @@
 
 struct sp_loop_handler {
 	int fd;
-	sp_loop_fd_fn fn;
+	sp_loop_fd_fn fn; /* NULL once removed */
 	void *arg;
-	struct sp_loop_handler *next;
+	struct sp_loop_handler *next; /* in the retired list */
 };
 
 struct sp_loop_call {
@@ -33,7 +33,13 @@ struct sp_loop {
 	int epfd;
 	int wakefd; /* eventfd: a call was queued */
 	bool stop;
-	struct sp_loop_handler *handlers;
+	/* Handlers indexed by fd: finding one is O(1) however many sockets
+	 * the engine holds (one per terminal binding, tens of thousands). */
+	struct sp_loop_handler **by_fd;
+	size_t n_by_fd;
+	/* Removed during a round of events, which may still point at them:
+	 * freed when the round is over. */
+	struct sp_loop_handler *retired;
 	pthread_mutex_t lock; /* guards the call queue and calls_closed */
 	pthread_cond_t done_cond;
 	struct sp_loop_call *calls_head, **calls_tail;
@@ -101,16 +107,34 @@ struct sp_loop *sp_loop_new(void)
 	return loop;
 }
 
-void sp_loop_free(struct sp_loop *loop)
+static void sp_loop_free_retired(struct sp_loop *loop)
 {
 	struct sp_loop_handler *h, *next;
 
-	if (!loop)
-		return;
-	for (h = loop->handlers; h; h = next) {
+	for (h = loop->retired; h; h = next) {
 		next = h->next;
 		free(h);
 	}
+	loop->retired = NULL;
+}
+
+/* Takes h out of the fd index; its memory lives until the round is over. */
+static void sp_loop_retire(struct sp_loop *loop, struct sp_loop_handler *h)
+{
+	loop->by_fd[h->fd] = NULL;
+	h->fn = NULL;
+	h->next = loop->retired;
+	loop->retired = h;
+}
+
+void sp_loop_free(struct sp_loop *loop)
+{
+	if (!loop)
+		return;
+	for (size_t fd = 0; fd < loop->n_by_fd; fd++)
+		free(loop->by_fd[fd]);
+	free(loop->by_fd);
+	sp_loop_free_retired(loop);
 	if (loop->epfd >= 0)
 		close(loop->epfd);
 	if (loop->wakefd >= 0)
@@ -122,9 +146,25 @@ void sp_loop_free(struct sp_loop *loop)
 
 int sp_loop_add_fd(struct sp_loop *loop, int fd, uint32_t events, sp_loop_fd_fn fn, void *arg)
 {
-	struct sp_loop_handler *h = calloc(1, sizeof(*h));
+	struct sp_loop_handler *h;
 	struct epoll_event ev = { .events = events };
 
+	if (fd < 0)
+		return -1;
+	if ((size_t)fd >= loop->n_by_fd) {
+		size_t n = loop->n_by_fd ? loop->n_by_fd : 64;
+		struct sp_loop_handler **grown;
+
+		while (n <= (size_t)fd)
+			n *= 2;
+		grown = realloc(loop->by_fd, n * sizeof(*grown));
+		if (!grown)
+			return -1;
+		memset(grown + loop->n_by_fd, 0, (n - loop->n_by_fd) * sizeof(*grown));
+		loop->by_fd = grown;
+		loop->n_by_fd = n;
+	}
+	h = calloc(1, sizeof(*h));
 	if (!h)
 		return -1;
 	h->fd = fd;
@@ -135,28 +175,21 @@ int sp_loop_add_fd(struct sp_loop *loop, int fd, uint32_t events, sp_loop_fd_fn 
 		free(h);
 		return -1;
 	}
-	h->next = loop->handlers;
-	loop->handlers = h;
+	/* an fd closed without sp_loop_del_fd() left epoll by itself */
+	if (loop->by_fd[fd])
+		sp_loop_retire(loop, loop->by_fd[fd]);
+	loop->by_fd[fd] = h;
 	return 0;
 }
 
-static struct sp_loop_handler *sp_loop_find(struct sp_loop *loop, int fd,
-					     struct sp_loop_handler ***link)
+static struct sp_loop_handler *sp_loop_find(struct sp_loop *loop, int fd)
 {
-	struct sp_loop_handler **pp;
-
-	for (pp = &loop->handlers; *pp; pp = &(*pp)->next)
-		if ((*pp)->fd == fd) {
-			if (link)
-				*link = pp;
-			return *pp;
-		}
-	return NULL;
+	return fd >= 0 && (size_t)fd < loop->n_by_fd ? loop->by_fd[fd] : NULL;
 }
 
 int sp_loop_mod_fd(struct sp_loop *loop, int fd, uint32_t events)
 {
-	struct sp_loop_handler *h = sp_loop_find(loop, fd, NULL);
+	struct sp_loop_handler *h = sp_loop_find(loop, fd);
 	struct epoll_event ev = { .events = events };
 
 	if (!h)
@@ -167,18 +200,15 @@ int sp_loop_mod_fd(struct sp_loop *loop, int fd, uint32_t events)
 
 void sp_loop_del_fd(struct sp_loop *loop, int fd)
 {
-	struct sp_loop_handler **link, *h = sp_loop_find(loop, fd, &link);
+	struct sp_loop_handler *h = sp_loop_find(loop, fd);
 
 	if (!h)
 		return;
 	epoll_ctl(loop->epfd, EPOLL_CTL_DEL, fd, NULL);
-	*link = h->next;
-	/* A handler may delete itself from within its callback: the event array
-	 * of this round can still point at it, so its memory is retired by
-	 * pointing the callback at nothing rather than freed under our feet. */
-	h->fn = NULL;
-	h->next = NULL;
-	free(h);
+	/* A handler may delete itself (or another) from within a callback: the
+	 * event array of this round can still point at it, so it is retired,
+	 * its callback cleared, and freed only once the round is over. */
+	sp_loop_retire(loop, h);
 }
 
 int sp_loop_run(struct sp_loop *loop)
@@ -196,17 +226,12 @@ int sp_loop_run(struct sp_loop *loop)
 		}
 		for (int i = 0; i < n && !loop->stop; i++) {
 			struct sp_loop_handler *h = evs[i].data.ptr;
-			bool live = false;
 
-			/* Skip handlers removed earlier in this same round. */
-			for (struct sp_loop_handler *p = loop->handlers; p; p = p->next)
-				if (p == h) {
-					live = true;
-					break;
-				}
-			if (live && h->fn)
+			/* a handler removed earlier in this round has no callback */
+			if (h->fn)
 				h->fn(loop, h->fd, evs[i].events, h->arg);
 		}
+		sp_loop_free_retired(loop);
 	}
 	return 0;
 }

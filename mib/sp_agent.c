@@ -22,6 +22,9 @@
 #define SP_AGENT_APP "sigproxyd"
 #define SP_AGENT_PING_S 5 /* notices an snmpd restart and reconnects within this */
 #define SP_AGENT_FDS_MAX 16
+/* At most one sigproxySessionLimitReached per this many seconds: at a high
+ * call rate every refused INVITE would otherwise be a trap. */
+#define SP_AGENT_LIMIT_TRAP_INTERVAL_MS 10000
 
 struct sp_agent_fd {
 	int fd;
@@ -36,7 +39,14 @@ struct sp_agent {
 	struct sp_loop_timer *role_timer; /* role-change check after a commit */
 	struct sp_agent_fd fds[SP_AGENT_FDS_MAX];
 	size_t n_fds;
+	uint64_t snmp_deadline_ms; /* when snmp_timer fires; 0: disarmed */
 	enum sp_role notified_role;
+	/* session-limit notifications: the last one sent, refusals since */
+	struct sp_loop_timer *limit_timer;
+	uint64_t limit_sent_ms;
+	bool limit_ever_sent;
+	uint32_t limit_held; /* refusals not yet reported by a trap */
+	bool limit_armed;
 };
 
 static const oid sp_agent_objects_oid[] = { SP_MIB_BASE, 1 };
@@ -44,7 +54,13 @@ static const oid sp_agent_snmptrap_oid[] = { 1, 3, 6, 1, 6, 3, 1, 1, 4, 1, 0 };
 
 /* ---- Net-SNMP's fds and timers on the loop ---- */
 
-static void sp_agent_sync(struct sp_agent *a);
+static void sp_agent_sync_fds(struct sp_agent *a, bool quick);
+static void sp_agent_watch(struct sp_agent *a, const struct sp_agent_fd *want, size_t n_want);
+static void sp_agent_arm(struct sp_agent *a, uint64_t delay_ms, bool armed);
+static void sp_agent_sync(struct sp_agent *a)
+{
+	sp_agent_sync_fds(a, false);
+}
 
 static void sp_agent_fd_cb(struct sp_loop *loop, int fd, uint32_t events, void *arg)
 {
@@ -58,7 +74,7 @@ static void sp_agent_fd_cb(struct sp_loop *loop, int fd, uint32_t events, void *
 	snmp_read2(&set);
 	netsnmp_large_fd_set_cleanup(&set);
 	netsnmp_check_outstanding_agent_requests();
-	sp_agent_sync(a);
+	sp_agent_sync_fds(a, true);
 }
 
 static void sp_agent_timer_cb(struct sp_loop *loop, void *arg)
@@ -66,6 +82,7 @@ static void sp_agent_timer_cb(struct sp_loop *loop, void *arg)
 	struct sp_agent *a = arg;
 
 	(void)loop;
+	a->snmp_deadline_ms = 0; /* fired */
 	snmp_timeout();
 	run_alarms();
 	netsnmp_check_outstanding_agent_requests();
@@ -81,18 +98,33 @@ static bool sp_agent_fd_same(const struct sp_agent_fd *f, int fd, const struct s
  * internal callback pipes), so after every activity the loop's fds are made
  * to match snmp_select_info2(). An fd number is identified together with
  * its inode: a socket closed and reopened under the same number is a new
- * epoll registration (epoll dropped the old one when it was closed). */
-static void sp_agent_sync(struct sp_agent *a)
+ * epoll registration (epoll dropped the old one when it was closed).
+ *
+ * quick (after an answered request, one per varbind of a walk): when the
+ * fd numbers are those already watched, the fstat() of each is skipped.
+ * Net-SNMP reopens the AgentX session from an alarm (the timer path, which
+ * always checks in full), not while it reads a request. The timer is
+ * re-armed only when Net-SNMP's next alarm moved. */
+static void sp_agent_sync_fds(struct sp_agent *a, bool quick)
 {
 	netsnmp_large_fd_set set;
 	struct timeval tv = { 0, 0 };
 	int numfds = 0, block = 1;
 	struct sp_agent_fd want[SP_AGENT_FDS_MAX];
 	size_t n_want = 0;
+	bool same = quick;
 
 	netsnmp_large_fd_set_init(&set, FD_SETSIZE);
 	snmp_select_info2(&numfds, &set, &tv, &block);
-	for (int fd = 0; fd < numfds; fd++) {
+	if (same) {
+		size_t k = 0;
+
+		for (int fd = 0; fd < numfds && same; fd++)
+			if (NETSNMP_LARGE_FD_ISSET(fd, &set))
+				same = k < a->n_fds && a->fds[k++].fd == fd;
+		same = same && k == a->n_fds;
+	}
+	for (int fd = 0; fd < numfds && !same; fd++) {
 		struct stat st;
 
 		if (!NETSNMP_LARGE_FD_ISSET(fd, &set) || fstat(fd, &st) < 0)
@@ -104,7 +136,14 @@ static void sp_agent_sync(struct sp_agent *a)
 		want[n_want++] = (struct sp_agent_fd){ fd, st.st_dev, st.st_ino };
 	}
 	netsnmp_large_fd_set_cleanup(&set);
+	if (!same)
+		sp_agent_watch(a, want, n_want);
+	sp_agent_arm(a, block ? 0 : (uint64_t)tv.tv_sec * 1000 + (uint64_t)(tv.tv_usec + 999) / 1000, !block);
+}
 
+/* Makes the loop watch exactly the fds of want. */
+static void sp_agent_watch(struct sp_agent *a, const struct sp_agent_fd *want, size_t n_want)
+{
 	for (size_t i = 0; i < a->n_fds; i++) {
 		bool keep = false;
 
@@ -135,11 +174,26 @@ static void sp_agent_sync(struct sp_agent *a)
 	}
 	memcpy(a->fds, want, n_want * sizeof(want[0]));
 	a->n_fds = n_want;
+}
 
-	if (block)
-		sp_loop_timer_disarm(a->snmp_timer);
-	else
-		sp_loop_timer_arm(a->snmp_timer, (uint64_t)tv.tv_sec * 1000 + (uint64_t)(tv.tv_usec + 999) / 1000);
+/* Net-SNMP's next alarm or retransmission in delay_ms (none: !armed). A
+ * deadline within a few ms of the armed one is left as it is: the timer
+ * callback checks what is due and re-arms. */
+static void sp_agent_arm(struct sp_agent *a, uint64_t delay_ms, bool armed)
+{
+	uint64_t deadline;
+
+	if (!armed) {
+		if (a->snmp_deadline_ms)
+			sp_loop_timer_disarm(a->snmp_timer);
+		a->snmp_deadline_ms = 0;
+		return;
+	}
+	deadline = sp_loop_now_ms() + delay_ms;
+	if (a->snmp_deadline_ms && deadline + 5 >= a->snmp_deadline_ms && deadline <= a->snmp_deadline_ms + 5)
+		return;
+	if (sp_loop_timer_arm(a->snmp_timer, delay_ms) == 0)
+		a->snmp_deadline_ms = deadline;
 }
 
 /* ---- the handler ---- */
@@ -293,6 +347,9 @@ static void sp_agent_add_object(struct sp_agent *a, netsnmp_variable_list **vars
 	case ASN_OCTET_STR:
 		snmp_varlist_add_variable(vars, name, OID_LENGTH(name), v.type, v.str, v.len);
 		break;
+	case ASN_COUNTER64:
+		snmp_varlist_add_variable(vars, name, OID_LENGTH(name), v.type, &v.c64, sizeof(v.c64));
+		break;
 	default:
 		snmp_varlist_add_variable(vars, name, OID_LENGTH(name), v.type, &v.uns, sizeof(v.uns));
 		break;
@@ -364,19 +421,48 @@ void sp_agent_notify_peer_regained(struct sp_agent *a)
 		sp_agent_peer_trap(a, 3, "sigproxyPeerRegained");
 }
 
+/* The varbinds are read when the trap leaves, from the loop, after the
+ * engine has counted the refusal that called for it; a trap sent at the end
+ * of a hold-down carries the counter with every refusal held back. */
+static void sp_agent_limit_trap(struct sp_agent *a)
+{
+	netsnmp_variable_list *vars = sp_agent_trap_start(4);
+
+	sp_agent_add_object(a, &vars, 7, 8); /* sigproxyStatsCurrentSessions */
+	sp_agent_add_object(a, &vars, 1, 13); /* sigproxySessionLimit */
+	sp_agent_add_object(a, &vars, 7, 7); /* sigproxyStatsSessionLimitDrops */
+	a->limit_sent_ms = sp_loop_now_ms();
+	a->limit_ever_sent = true;
+	a->limit_held = 0;
+	sp_agent_trap_send(a, vars, "sigproxySessionLimitReached");
+}
+
+static void sp_agent_limit_timer_cb(struct sp_loop *loop, void *arg)
+{
+	struct sp_agent *a = arg;
+
+	(void)loop;
+	a->limit_armed = false;
+	if (a->limit_held)
+		sp_agent_limit_trap(a);
+}
+
 void sp_agent_notify_session_limit_reached(struct sp_agent *a, uint32_t current)
 {
-	oid sessions_oid[] = { SP_MIB_BASE, 1, 7, 8, 0 };
-	u_long cur = current;
-	netsnmp_variable_list *vars;
+	uint64_t since;
 
+	(void)current; /* read from the engine when the trap leaves */
 	if (!a)
 		return;
-	vars = sp_agent_trap_start(4);
-	snmp_varlist_add_variable(&vars, sessions_oid, OID_LENGTH(sessions_oid), ASN_GAUGE, &cur,
-				  sizeof(cur));
-	sp_agent_add_object(a, &vars, 1, 13);
-	sp_agent_trap_send(a, vars, "sigproxySessionLimitReached");
+	a->limit_held++;
+	if (a->limit_armed)
+		return; /* the trap to come reports this refusal too */
+	since = sp_loop_now_ms() - a->limit_sent_ms;
+	/* the first at once (from the loop), later ones at the end of the
+	 * interval after the last trap */
+	a->limit_armed = sp_loop_timer_arm(a->limit_timer,
+		!a->limit_ever_sent || since >= SP_AGENT_LIMIT_TRAP_INTERVAL_MS ? 0 :
+		SP_AGENT_LIMIT_TRAP_INTERVAL_MS - since) == 0;
 }
 
 void sp_agent_notify_kernel_failure(struct sp_agent *a, const char *what)
@@ -469,9 +555,11 @@ struct sp_agent *sp_agent_start(struct sp_daemon *d, struct sp_error *e)
 	a->notified_role = sp_config_store_current(d->config)->redundancy.role;
 	a->snmp_timer = sp_loop_timer_new(d->loop, sp_agent_timer_cb, a);
 	a->role_timer = sp_loop_timer_new(d->loop, sp_agent_role_timer_cb, a);
-	if (!a->snmp_timer || !a->role_timer) {
+	a->limit_timer = sp_loop_timer_new(d->loop, sp_agent_limit_timer_cb, a);
+	if (!a->snmp_timer || !a->role_timer || !a->limit_timer) {
 		sp_loop_timer_free(a->snmp_timer);
 		sp_loop_timer_free(a->role_timer);
+		sp_loop_timer_free(a->limit_timer);
 		free(a);
 		sp_error_set(e, "snmp: cannot set up the agent");
 		return NULL;
@@ -539,6 +627,7 @@ void sp_agent_stop(struct sp_agent *a)
 	snmp_shutdown(SP_AGENT_APP);
 	sp_loop_timer_free(a->snmp_timer);
 	sp_loop_timer_free(a->role_timer);
+	sp_loop_timer_free(a->limit_timer);
 	sp_agent_mib_cleanup(&a->mib);
 	free(a);
 }

@@ -113,7 +113,9 @@ void sp_agent_notify_role_change(struct sp_agent *a, enum sp_role role,
 				 enum sp_agent_role_cause cause);
 void sp_agent_notify_peer_lost(struct sp_agent *a);
 void sp_agent_notify_peer_regained(struct sp_agent *a);
-/* current: the number of dialogs tracked now */
+/* Called for every refused dialog; sends sigproxySessionLimitReached at once,
+ * then at most one every 10 s while refusals go on (the MIB says so).
+ * current: the number of dialogs tracked now */
 void sp_agent_notify_session_limit_reached(struct sp_agent *a, uint32_t current);
 /* Records `what` as sigproxyLastKernelError and sends the notification. */
 void sp_agent_notify_kernel_failure(struct sp_agent *a, const char *what);

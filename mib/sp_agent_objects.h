@@ -79,6 +79,8 @@ const struct sp_mib_obj *sp_mib_lookup(const oid *name, size_t len, size_t *pref
 const struct sp_mib_row *sp_mib_find_row(struct sp_agent_mib *m, int table, const oid *idx,
 					 size_t len);
 size_t sp_mib_name_index(const char *name, oid *idx);
+/* Whether active(1) would accept the strategy (else its row is notReady). */
+bool sp_mib_strategy_ready(const struct sp_strategy *s);
 const char *sp_mib_strategy_reason(const struct sp_strategy *s, bool active);
 const char *sp_mib_policy_route_reason(const struct sp_policy_route *r, bool active);
 void sp_mib_pending_free(struct sp_mib_pending *p);

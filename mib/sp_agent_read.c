@@ -307,6 +307,11 @@ static void sp_mib_scalar_value(struct sp_agent_mib *m, int id, struct sp_agent_
 
 /* ---- configuration table rows ---- */
 
+bool sp_mib_strategy_ready(const struct sp_strategy *s)
+{
+	return !(s->action == SP_ACTION_PROXY && !sp_addr_is_set(&s->server));
+}
+
 const char *sp_mib_strategy_reason(const struct sp_strategy *s, bool active)
 {
 	if (s->action == SP_ACTION_PROXY && !sp_addr_is_set(&s->server))
@@ -370,7 +375,10 @@ static void sp_mib_strategy_value(struct sp_agent_mib *m, const struct sp_mib_ro
 		sp_val_int(v, reason[0] ? SP_INSTALL_NOT : SP_INSTALL_OK);
 		break;
 	case SP_ST_INSTALL_REASON: sp_val_str(v, sp_mib_strategy_reason(s, row->active)); break;
-	case SP_ST_ROWSTATUS: sp_val_int(v, row->active ? RS_ACTIVE : RS_NOTINSERVICE); break;
+	case SP_ST_ROWSTATUS:
+		/* RFC 2579: a waiting row that active(1) would refuse is notReady */
+		sp_val_int(v, row->active ? RS_ACTIVE : sp_mib_strategy_ready(s) ? RS_NOTINSERVICE : RS_NOTREADY);
+		break;
 	}
 }
 

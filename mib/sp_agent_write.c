@@ -887,10 +887,14 @@ static int sp_build_row(struct sp_mib_build *b, const struct sp_mib_group *g)
 	if (g->table != SP_TBL_INTERFACE && (taken = sp_seq_taken(b, g->table, &g->index)))
 		return sp_fail(b, fb, SNMP_ERR_INCONSISTENTVALUE,
 			       "the sequence number is already used by %s", taken);
-	if (to_active && g->table == SP_TBL_STRATEGY && w.st.action == SP_ACTION_PROXY &&
-	    !sp_addr_is_set(&w.st.server))
+	if (to_active && g->table == SP_TBL_STRATEGY && !sp_mib_strategy_ready(&w.st))
 		return sp_fail(b, SP_BLAME(blame, fb, SP_ST_ACTION, SP_ST_SERVER_ADDR, SP_ST_SERVER_TYPE),
 			       SNMP_ERR_INCONSISTENTVALUE, "action proxy needs a server%s", NULL);
+	/* RFC 2579: notInService(2) asked of a row that stays notReady */
+	if (g->rs_vb != SP_NO_VB && g->rs == RS_NOTINSERVICE && g->table == SP_TBL_STRATEGY &&
+	    !sp_mib_strategy_ready(&w.st))
+		return sp_fail(b, g->rs_vb, SNMP_ERR_INCONSISTENTVALUE,
+			       "the row is notReady: action proxy needs a server%s", NULL);
 	sp_coll_remove(cfg, g->table, &g->index);
 	sp_coll_remove(pend, g->table, &g->index);
 	if (!to_active) {

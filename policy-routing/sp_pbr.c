@@ -1,6 +1,7 @@
 /* Policy routes into the kernel: see sp_pbr.h. */
 #include "config.h"
 #include "sp_pbr.h"
+#include "sp_agent.h"
 #include "sp_daemon.h"
 #include "sp_log.h"
 
@@ -21,7 +22,32 @@ struct sp_pbr {
 	struct sp_rtnl *rtnl;
 	struct sp_pbr_entry *entries;	/* sorted by seq, as the configuration */
 	size_t n_entries;
+	struct sp_daemon *d;		/* NULL outside the daemon (unit tests) */
+	/* the last refusal by the kernel during an apply, for the SNMP
+	 * notification; empty when the kernel refused nothing */
+	char kernel_failure[SP_PBR_STATE_LEN];
 };
+
+/* Only what the kernel itself refused: a check failed before asking it
+ * (next hop not on a connected network, unknown interface) is a
+ * configuration error, answered to whoever made the change. */
+static void sp_pbr_kernel_failed(struct sp_pbr *pbr, const struct sp_policy_route *r,
+				 const char *err)
+{
+	snprintf(pbr->kernel_failure, sizeof(pbr->kernel_failure), "policy-route %s seq %u: %s",
+		 r->name, r->seq, err);
+}
+
+/* Tells the SNMP agent (sigproxyKernelProgrammingFailure) of a refusal
+ * recorded by the last apply. */
+static void sp_pbr_report_kernel_failure(struct sp_pbr *pbr)
+{
+	if (!pbr->kernel_failure[0])
+		return;
+	if (pbr->d && pbr->d->agent)
+		sp_agent_notify_kernel_failure(pbr->d->agent, pbr->kernel_failure);
+	pbr->kernel_failure[0] = '\0';
+}
 
 /* ---- pure: the plan ---- */
 
@@ -247,6 +273,7 @@ int sp_pbr_apply(struct sp_pbr *pbr, const struct sp_config *c, bool strict, str
 	char err[256];
 	int rc = -1;
 
+	pbr->kernel_failure[0] = '\0';
 	if (!next || !removed || !added) {
 		sp_error_set(e, "Out of memory");
 		goto out;
@@ -290,6 +317,7 @@ int sp_pbr_apply(struct sp_pbr *pbr, const struct sp_config *c, bool strict, str
 		if (keep)
 			continue;
 		if (sp_pbr_uninstall(pbr, &oe->plan, err, sizeof(err)) < 0) {
+			sp_pbr_kernel_failed(pbr, &oe->cfg, err);
 			sp_error_set(e, "policy-route %s seq %u: %s", oe->cfg.name, oe->cfg.seq, err);
 			goto undo;
 		}
@@ -303,6 +331,7 @@ int sp_pbr_apply(struct sp_pbr *pbr, const struct sp_config *c, bool strict, str
 		if (!ne->plan.active || ne->installed)
 			continue;
 		if (sp_pbr_install(pbr, &ne->plan, err, sizeof(err)) < 0) {
+			sp_pbr_kernel_failed(pbr, &ne->cfg, err);
 			old = sp_pbr_find(pbr, ne->cfg.name, ne->cfg.seq);
 			if (strict && (!old || !sp_pbr_cfg_equal(&old->cfg, &ne->cfg))) {
 				sp_error_set(e, "policy-route %s seq %u: %s", ne->cfg.name, ne->cfg.seq, err);
@@ -333,6 +362,7 @@ undo:
 		struct sp_pbr_entry *oe = &pbr->entries[removed[n_removed]];
 
 		if (sp_pbr_install(pbr, &oe->plan, err, sizeof(err)) < 0) {
+			sp_pbr_kernel_failed(pbr, &oe->cfg, err);
 			sp_err("policy-route %s seq %u: cannot restore: %s", oe->cfg.name, oe->cfg.seq, err);
 			oe->installed = false;
 			snprintf(oe->state, sizeof(oe->state), "not installed: %s", err);
@@ -378,6 +408,7 @@ static int sp_pbr_config_cb(void *arg, const struct sp_config *old_cfg,
 {
 	struct sp_pbr *pbr = arg;
 	bool relevant = false;
+	int rc;
 
 	(void)old_cfg;
 	/* interfaces count too: an input interface may have been created */
@@ -386,7 +417,9 @@ static int sp_pbr_config_cb(void *arg, const struct sp_config *old_cfg,
 			    diff->changes[i].object == SP_OBJ_INTERFACE;
 	if (!relevant)
 		return 0;
-	return sp_pbr_apply(pbr, new_cfg, true, e);
+	rc = sp_pbr_apply(pbr, new_cfg, true, e);
+	sp_pbr_report_kernel_failure(pbr);
+	return rc;
 }
 
 struct sp_pbr *sp_pbr_start(struct sp_daemon *d, struct sp_error *e)
@@ -399,6 +432,7 @@ struct sp_pbr *sp_pbr_start(struct sp_daemon *d, struct sp_error *e)
 		sp_error_set(e, "policy routes: %s", err);
 		return NULL;
 	}
+	pbr->d = d;
 	/* at start-up an entry the kernel refuses is shown, not fatal: the
 	 * daemon must come up to let the operator fix it */
 	sp_pbr_apply(pbr, sp_config_store_current(d->config), false, &ignored);

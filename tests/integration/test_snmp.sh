@@ -101,6 +101,72 @@ check_match "the change is in running-config" ' match vlan 100' "$(run)"
 check "destroy a row" sset 'sigproxyStrategyRowStatus."late".20' i 6
 check_no_match "the destroyed row left running-config" 'proxy-strategy late' "$(run)"
 
+# ---- createAndWait as an operator uses it (RFC 2579) ----
+# Waiting rows live in the agent only: GET and walks show them with their
+# columns, later SETs complete them, active(1) commits them.
+walk3() { ip netns exec "$NS" snmpwalk "${V3[@]}" 127.0.0.1 "$@" 2>&1; }
+refused() { # refused REASON VARBINDS...: the agent answers REASON
+	local reason=$1; shift
+	ip netns exec "$NS" snmpset -Ir "${V3[@]}" 127.0.0.1 "$@" 2>&1 | grep -q "Reason: $reason"
+}
+check "createAndWait a proxy strategy without its server" sset 'sigproxyStrategyRowStatus."cw".60' i 5 \
+	'sigproxyStrategyAction."cw".60' i 1 'sigproxyStrategyVlan."cw".60' u 7
+check_eq "it reads notReady (active would be refused)" notReady "$(sget 'sigproxyStrategyRowStatus."cw".60')"
+out=$(walk3 sigproxyStrategyTable)
+check_match "a walk shows the waiting row" 'sigproxyStrategyRowStatus\."cw"\.60 = INTEGER: notReady' "$out"
+check_match "... with the columns set so far" 'sigproxyStrategyAction\."cw"\.60 = INTEGER: proxy' "$out"
+check_match "... and why it is not installed" 'sigproxyStrategyInstallReason\."cw"\.60 = STRING: "?action proxy needs a server' "$out"
+check_no_match "... and is not in running-config" 'proxy-strategy cw ' "$(run)"
+check "active on a notReady row is inconsistentValue" refused inconsistentValue 'sigproxyStrategyRowStatus."cw".60' i 1
+check "notInService on a notReady row is inconsistentValue" refused inconsistentValue 'sigproxyStrategyRowStatus."cw".60' i 2
+check_eq "... and it stays notReady" notReady "$(sget 'sigproxyStrategyRowStatus."cw".60')"
+sp_cli d1 -c "configure terminal" -c "hostname cwtest" >/dev/null
+check_eq "a CLI commit meanwhile leaves the waiting row alone" notReady "$(sget 'sigproxyStrategyRowStatus."cw".60')"
+check "a later SET completes it (the server)" sset 'sigproxyStrategyServerAddrType."cw".60' i 1 \
+	'sigproxyStrategyServerAddr."cw".60' x C000021E
+check_eq "now it reads notInService" notInService "$(sget 'sigproxyStrategyRowStatus."cw".60')"
+check_no_match "... still not in running-config" 'proxy-strategy cw ' "$(run)"
+check "active(1) commits it" sset 'sigproxyStrategyRowStatus."cw".60' i 1
+out=$(run)
+check_match "it is in running-config" 'proxy-strategy cw seq 60' "$out"
+check_match "... with every column set while it waited" ' match vlan 7' "$out"
+check_match "... its server" ' server 192.0.2.30' "$out"
+check_eq "it reads active" active "$(sget 'sigproxyStrategyRowStatus."cw".60')"
+check "notInService takes an active row out" sset 'sigproxyStrategyRowStatus."cw".60' i 2
+check_no_match "... of running-config" 'proxy-strategy cw ' "$(run)"
+out=$(walk3 sigproxyStrategyTable)
+check_match "... into the agent, visible in a walk" 'sigproxyStrategyRowStatus\."cw"\.60 = INTEGER: notInService' "$out"
+check_match "... with its columns kept" 'sigproxyStrategyVlan\."cw"\.60 = Gauge32: 7|sigproxyStrategyVlan\."cw"\.60 = [A-Za-z0-9]+: 7' "$out"
+check "active again" sset 'sigproxyStrategyRowStatus."cw".60' i 1
+check_match "... back in running-config" ' match vlan 7' "$(run)"
+check "destroy" sset 'sigproxyStrategyRowStatus."cw".60' i 6
+check_no_match "the destroyed row is gone from walks" '"cw"\.60' "$(walk3 sigproxyStrategyTable)"
+check "createAndWait another, then destroy it while it waits" sset 'sigproxyStrategyRowStatus."cw2".61' i 5
+check "... destroy" sset 'sigproxyStrategyRowStatus."cw2".61' i 6
+check_no_match "... gone from walks" '"cw2"' "$(walk3 sigproxyStrategyTable)"
+
+check "createAndWait a policy route" sset 'sigproxyPolicyRouteRowStatus."cwpr".62' i 5 \
+	'sigproxyPolicyRouteDstAddrType."cwpr".62' i 1 'sigproxyPolicyRouteDstAddr."cwpr".62' x C6336402 \
+	'sigproxyPolicyRouteDstPrefixLen."cwpr".62' u 32
+check_eq "it reads notInService (a policy route with no target is valid)" notInService \
+	"$(sget 'sigproxyPolicyRouteRowStatus."cwpr".62')"
+check_match "a walk shows it" 'sigproxyPolicyRouteDstPrefixLen\."cwpr"\.62 = [A-Za-z0-9]+: 32' \
+	"$(walk3 sigproxyPolicyRouteTable)"
+check "a later SET gives it a table" sset 'sigproxyPolicyRouteTableId."cwpr".62' u 300
+check "active(1) commits it" sset 'sigproxyPolicyRouteRowStatus."cwpr".62' i 1
+out=$(run)
+check_match "the policy route is in running-config" 'policy-route cwpr seq 62' "$out"
+check_match "... with its table" ' set table 300' "$out"
+check "destroy it" sset 'sigproxyPolicyRouteRowStatus."cwpr".62' i 6
+check "createAndWait an interface" sset 'sigproxyInterfaceRowStatus."eth9"' i 5
+check_eq "it reads notInService" notInService "$(sget 'sigproxyInterfaceRowStatus."eth9"')"
+check "a later SET gives it a side" sset 'sigproxyInterfaceSide."eth9"' i 3
+check "active(1) commits it" sset 'sigproxyInterfaceRowStatus."eth9"' i 1
+check_match "the interface is in running-config" 'interface eth9' "$(run)"
+check "destroy it" sset 'sigproxyInterfaceRowStatus."eth9"' i 6
+check_no_match "nothing of these rows is left in running-config" 'cwpr|eth9|proxy-strategy cw' "$(run)"
+sp_cli d1 -c "configure terminal" -c "hostname sigproxy" >/dev/null
+
 # ---- scalars, policy routes, interfaces, listen ports, redundancy ----
 check "set scalars in one PDU" sset sigproxyServerSideAddrType.0 i 1 sigproxyServerSideAddr.0 x C0000201 \
 	sigproxyMediaPortLow.0 u 30000 sigproxyMediaPortHigh.0 u 30999 sigproxySessionLimit.0 u 500

@@ -132,3 +132,95 @@ Test(loop, fd_callback)
 	close(p[1]);
 	sp_loop_free(loop);
 }
+
+/* Two pipes ready in the same round: whichever callback runs first removes
+ * the other one's fd and closes it, and watches a new pipe in its place
+ * (which gets the closed fd's number back): the removed callback is not
+ * called, though the round's events still point at its handler. */
+struct pair_ctx {
+	int p[2][2];
+	int calls[2];
+	int fresh[2];
+};
+
+static void pair_cb(struct sp_loop *loop, int fd, uint32_t events, void *arg);
+
+static void pair_fresh_cb(struct sp_loop *loop, int fd, uint32_t events, void *arg)
+{
+	(void)loop;
+	(void)fd;
+	(void)events;
+	(void)arg;
+	cr_assert_fail("the new handler got the removed handler's event");
+}
+
+static void pair_cb(struct sp_loop *loop, int fd, uint32_t events, void *arg)
+{
+	struct pair_ctx *c = arg;
+	int me = fd == c->p[0][0] ? 0 : 1, other = 1 - me;
+
+	(void)events;
+	c->calls[me]++;
+	sp_loop_del_fd(loop, c->p[other][0]);
+	close(c->p[other][0]);
+	cr_assert_eq(pipe(c->fresh), 0);
+	cr_assert_eq(c->fresh[0], c->p[other][0], "the fd number is reused");
+	cr_assert_eq(sp_loop_add_fd(loop, c->fresh[0], EPOLLIN, pair_fresh_cb, c), 0);
+	sp_loop_stop(loop);
+}
+
+Test(loop, handler_removed_in_the_same_round_is_not_called)
+{
+	struct sp_loop *loop = sp_loop_new();
+	struct pair_ctx c = { 0 };
+
+	cr_assert_eq(pipe(c.p[0]), 0);
+	cr_assert_eq(pipe(c.p[1]), 0);
+	cr_assert_eq(sp_loop_add_fd(loop, c.p[0][0], EPOLLIN, pair_cb, &c), 0);
+	cr_assert_eq(sp_loop_add_fd(loop, c.p[1][0], EPOLLIN, pair_cb, &c), 0);
+	cr_assert_eq(write(c.p[0][1], "a", 1), 1);
+	cr_assert_eq(write(c.p[1][1], "b", 1), 1);
+	sp_loop_run(loop);
+	cr_assert_eq(c.calls[0] + c.calls[1], 1, "only the first callback of the round ran");
+	sp_loop_free(loop);
+	close(c.fresh[0]);
+	close(c.fresh[1]);
+	close(c.p[0][1]);
+	close(c.p[1][1]);
+	close(c.calls[0] ? c.p[0][0] : c.p[1][0]);
+}
+
+/* Many fds: each is found by its number, and removing some leaves the others
+ * working. */
+static void count_cb(struct sp_loop *loop, int fd, uint32_t events, void *arg)
+{
+	int *n = arg;
+	char b;
+
+	(void)events;
+	cr_assert_eq(read(fd, &b, 1), 1);
+	if (--*n == 0)
+		sp_loop_stop(loop);
+}
+
+Test(loop, many_fds)
+{
+	struct sp_loop *loop = sp_loop_new();
+	int p[200][2], left = 100;
+
+	for (int i = 0; i < 200; i++) {
+		cr_assert_eq(pipe(p[i]), 0);
+		cr_assert_eq(sp_loop_add_fd(loop, p[i][0], EPOLLIN, count_cb, &left), 0);
+	}
+	for (int i = 0; i < 200; i += 2)
+		sp_loop_del_fd(loop, p[i][0]);
+	for (int i = 0; i < 200; i++)
+		cr_assert_eq(write(p[i][1], "x", 1), 1);
+	sp_loop_run(loop);
+	cr_assert_eq(left, 0);
+	sp_loop_free(loop);
+	for (int i = 0; i < 200; i++) {
+		close(p[i][0]);
+		close(p[i][1]);
+	}
+}
