@@ -126,8 +126,33 @@ static const struct sp_classify_strategy *sp_engine_strategy_by_seq(const struct
 	return lo < en->n_strategies && en->strategies[lo].seq == seq ? &en->strategies[lo] : NULL;
 }
 
+/* Dotted quad by hand: glibc's inet_ntop formats through sprintf, and the
+ * binding view formats four addresses per message (~9 % of the daemon's
+ * instructions, bench/RESULTS.md 2026-11-30). */
+static bool sp_engine_format_v4(const struct in_addr *a, char *buf, size_t len)
+{
+	const unsigned char *b = (const unsigned char *)&a->s_addr;
+	char *p = buf;
+
+	if (len < INET_ADDRSTRLEN)
+		return false;
+	for (int i = 0; i < 4; i++) {
+		unsigned v = b[i];
+
+		if (v >= 100)
+			*p++ = (char)('0' + v / 100);
+		if (v >= 10)
+			*p++ = (char)('0' + v / 10 % 10);
+		*p++ = (char)('0' + v % 10);
+		*p++ = i < 3 ? '.' : '\0';
+	}
+	return true;
+}
+
 static void sp_endpoint_host(const struct sp_endpoint *ep, char *buf, size_t len)
 {
+	if (ep->family == AF_INET && sp_engine_format_v4(&ep->addr.v4, buf, len))
+		return;
 	if (!inet_ntop(ep->family, &ep->addr, buf, (socklen_t)len))
 		snprintf(buf, len, "?");
 }
@@ -456,10 +481,15 @@ static struct sp_binding *sp_engine_binding_for(struct sp_engine *en,
 static void sp_engine_media_begin(struct sp_engine *en, const struct sp_binding *b,
 				  const struct sp_sip_info *in, enum sp_media_from from)
 {
-	const struct sp_dialog *dlg = sp_dialog_find(en->table, b->vpn, in->call_id,
-						     strlen(in->call_id), b);
+	const struct sp_dialog *dlg;
 
-	sp_media_begin(en->media, dlg ? dlg->id : 0, from, en->media_on && in->body_is_sdp);
+	if (!en->media_on || !in->body_is_sdp) {
+		/* nothing to map or commit: spare the dialog lookup */
+		sp_media_begin(en->media, 0, from, false);
+		return;
+	}
+	dlg = sp_dialog_find(en->table, b->vpn, in->call_id, strlen(in->call_id), b);
+	sp_media_begin(en->media, dlg ? dlg->id : 0, from, true);
 }
 
 static void sp_engine_media_finish(struct sp_engine *en, const struct sp_binding *b,
@@ -467,6 +497,10 @@ static void sp_engine_media_finish(struct sp_engine *en, const struct sp_binding
 {
 	const struct sp_dialog *dlg;
 
+	if (!en->media_on || !in->body_is_sdp) {
+		sp_media_abort(en->media); /* begun inactive: a no-op */
+		return;
+	}
 	/* looked up again: tracking may have created or deleted it */
 	dlg = sp_dialog_find(en->table, b->vpn, in->call_id, strlen(in->call_id), b);
 	if (!dlg || dlg->state >= SP_DIALOG_TERMINATING)

@@ -94,7 +94,9 @@ struct sp_sip_msg {
 	const char *buf;                    /* the datagram: not copied, must */
 	size_t len;                         /* outlive the msg; bytes past
 					     * Content-Length are not counted */
-	struct osip_message *osip;          /* libosip2's tree, owned */
+	struct osip_message *osip;          /* libosip2's tree, owned; read-only
+					     * (it may live in the parse arena) */
+	bool in_arena;                      /* holds a share of the arena */
 	struct sp_sip_info info;
 	const char *reason;                 /* why the last call failed */
 };
