@@ -16,9 +16,9 @@
 
 struct sp_loop_handler {
 	int fd;
-	sp_loop_fd_fn fn;
+	sp_loop_fd_fn fn;       /* NULL once removed */
 	void *arg;
-	struct sp_loop_handler *next;
+	struct sp_loop_handler *next; /* in the retired list */
 };
 
 struct sp_loop_call {
@@ -33,7 +33,13 @@ struct sp_loop {
 	int epfd;
 	int wakefd; /* eventfd: a call was queued */
 	bool stop;
-	struct sp_loop_handler *handlers;
+	/* Handlers by fd: O(1) add, remove and dispatch whatever the number
+	 * of binding sockets (the list walked per event was O(bindings)). */
+	struct sp_loop_handler **by_fd;
+	int by_fd_cap;
+	/* Removed handlers, freed after the round: the event array of the
+	 * round may still point at them (a callback removing another fd). */
+	struct sp_loop_handler *retired;
 	pthread_mutex_t lock; /* guards the call queue and calls_closed */
 	pthread_cond_t done_cond;
 	struct sp_loop_call *calls_head, **calls_tail;
@@ -101,16 +107,25 @@ struct sp_loop *sp_loop_new(void)
 	return loop;
 }
 
-void sp_loop_free(struct sp_loop *loop)
+static void sp_loop_free_retired(struct sp_loop *loop)
 {
 	struct sp_loop_handler *h, *next;
 
-	if (!loop)
-		return;
-	for (h = loop->handlers; h; h = next) {
+	for (h = loop->retired; h; h = next) {
 		next = h->next;
 		free(h);
 	}
+	loop->retired = NULL;
+}
+
+void sp_loop_free(struct sp_loop *loop)
+{
+	if (!loop)
+		return;
+	for (int fd = 0; fd < loop->by_fd_cap; fd++)
+		free(loop->by_fd[fd]);
+	free(loop->by_fd);
+	sp_loop_free_retired(loop);
 	if (loop->epfd >= 0)
 		close(loop->epfd);
 	if (loop->wakefd >= 0)
@@ -120,11 +135,36 @@ void sp_loop_free(struct sp_loop *loop)
 	free(loop);
 }
 
+static struct sp_loop_handler *sp_loop_find(struct sp_loop *loop, int fd)
+{
+	return fd >= 0 && fd < loop->by_fd_cap ? loop->by_fd[fd] : NULL;
+}
+
 int sp_loop_add_fd(struct sp_loop *loop, int fd, uint32_t events, sp_loop_fd_fn fn, void *arg)
 {
-	struct sp_loop_handler *h = calloc(1, sizeof(*h));
+	struct sp_loop_handler *h;
 	struct epoll_event ev = { .events = events };
 
+	if (fd < 0)
+		return -1;
+	if (sp_loop_find(loop, fd)) {
+		errno = EEXIST;
+		return -1;
+	}
+	if (fd >= loop->by_fd_cap) {
+		int cap = loop->by_fd_cap ? loop->by_fd_cap : 64;
+		struct sp_loop_handler **n;
+
+		while (cap <= fd)
+			cap *= 2;
+		n = realloc(loop->by_fd, (size_t)cap * sizeof(*n));
+		if (!n)
+			return -1;
+		memset(n + loop->by_fd_cap, 0, (size_t)(cap - loop->by_fd_cap) * sizeof(*n));
+		loop->by_fd = n;
+		loop->by_fd_cap = cap;
+	}
+	h = calloc(1, sizeof(*h));
 	if (!h)
 		return -1;
 	h->fd = fd;
@@ -135,28 +175,13 @@ int sp_loop_add_fd(struct sp_loop *loop, int fd, uint32_t events, sp_loop_fd_fn 
 		free(h);
 		return -1;
 	}
-	h->next = loop->handlers;
-	loop->handlers = h;
+	loop->by_fd[fd] = h;
 	return 0;
-}
-
-static struct sp_loop_handler *sp_loop_find(struct sp_loop *loop, int fd,
-					     struct sp_loop_handler ***link)
-{
-	struct sp_loop_handler **pp;
-
-	for (pp = &loop->handlers; *pp; pp = &(*pp)->next)
-		if ((*pp)->fd == fd) {
-			if (link)
-				*link = pp;
-			return *pp;
-		}
-	return NULL;
 }
 
 int sp_loop_mod_fd(struct sp_loop *loop, int fd, uint32_t events)
 {
-	struct sp_loop_handler *h = sp_loop_find(loop, fd, NULL);
+	struct sp_loop_handler *h = sp_loop_find(loop, fd);
 	struct epoll_event ev = { .events = events };
 
 	if (!h)
@@ -167,18 +192,19 @@ int sp_loop_mod_fd(struct sp_loop *loop, int fd, uint32_t events)
 
 void sp_loop_del_fd(struct sp_loop *loop, int fd)
 {
-	struct sp_loop_handler **link, *h = sp_loop_find(loop, fd, &link);
+	struct sp_loop_handler *h = sp_loop_find(loop, fd);
 
 	if (!h)
 		return;
 	epoll_ctl(loop->epfd, EPOLL_CTL_DEL, fd, NULL);
-	*link = h->next;
-	/* A handler may delete itself from within its callback: the event array
-	 * of this round can still point at it, so its memory is retired by
-	 * pointing the callback at nothing rather than freed under our feet. */
+	loop->by_fd[fd] = NULL;
+	/* A handler may delete itself (or another) from within a callback:
+	 * the event array of this round can still point at it, so it is
+	 * retired, its callback pointing at nothing, and freed after the
+	 * round. */
 	h->fn = NULL;
-	h->next = NULL;
-	free(h);
+	h->next = loop->retired;
+	loop->retired = h;
 }
 
 int sp_loop_run(struct sp_loop *loop)
@@ -196,17 +222,12 @@ int sp_loop_run(struct sp_loop *loop)
 		}
 		for (int i = 0; i < n && !loop->stop; i++) {
 			struct sp_loop_handler *h = evs[i].data.ptr;
-			bool live = false;
 
-			/* Skip handlers removed earlier in this same round. */
-			for (struct sp_loop_handler *p = loop->handlers; p; p = p->next)
-				if (p == h) {
-					live = true;
-					break;
-				}
-			if (live && h->fn)
+			/* NULL: removed earlier in this same round */
+			if (h->fn)
 				h->fn(loop, h->fd, evs[i].events, h->arg);
 		}
+		sp_loop_free_retired(loop);
 	}
 	return 0;
 }
