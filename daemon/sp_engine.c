@@ -113,6 +113,7 @@ struct sp_engine {
 		char *bufs;	/* SP_ENGINE_BATCH * SP_ENGINE_OUT_MAX */
 	} outq;
 	bool send_now; /* media hangs on this message's fate: no queueing */
+	int batch_used; /* msgs entries the last recvmmsg wrote */
 };
 
 /* ---- helpers ---- */
@@ -748,7 +749,11 @@ out:
 
 static void sp_engine_prepare_batch(struct sp_engine *en)
 {
-	for (int i = 0; i < SP_ENGINE_BATCH; i++) {
+	/* only the entries the last recvmmsg filled in have changed */
+	int used = en->batch_used;
+
+	en->batch_used = 0;
+	for (int i = 0; i < used; i++) {
 		en->iov[i].iov_base = en->bufs + (size_t)i * SP_ENGINE_DGRAM_MAX;
 		en->iov[i].iov_len = SP_ENGINE_DGRAM_MAX - 1;
 		memset(&en->msgs[i].msg_hdr, 0, sizeof(en->msgs[i].msg_hdr));
@@ -778,6 +783,7 @@ static void sp_engine_listener_cb(struct sp_loop *loop, int fd, uint32_t events,
 		n = recvmmsg(fd, en->msgs, SP_ENGINE_BATCH, MSG_DONTWAIT, NULL);
 		if (n <= 0)
 			break;
+		en->batch_used = n;
 		for (int i = 0; i < n; i++) {
 			struct msghdr *mh = &en->msgs[i].msg_hdr;
 			struct sp_endpoint terminal, origdst;
@@ -834,6 +840,7 @@ static void sp_engine_bsock_cb(struct sp_loop *loop, int fd, uint32_t events, vo
 		n = recvmmsg(fd, en->msgs, SP_ENGINE_BATCH, MSG_DONTWAIT, NULL);
 		if (n <= 0)
 			break;
+		en->batch_used = n;
 		for (int i = 0; i < n; i++) {
 			struct msghdr *mh = &en->msgs[i].msg_hdr;
 			struct sp_endpoint from;
@@ -1186,6 +1193,7 @@ struct sp_engine *sp_engine_start(struct sp_daemon *d, struct sp_error *e)
 	sp_sip_global_init();
 	en->bufs = malloc((size_t)SP_ENGINE_BATCH * SP_ENGINE_DGRAM_MAX);
 	en->outq.bufs = malloc((size_t)SP_ENGINE_BATCH * SP_ENGINE_OUT_MAX);
+	en->batch_used = SP_ENGINE_BATCH; /* the first prepare sets them all */
 	en->out = en->outq.bufs;
 	en->bsock_by_port = calloc(65536, sizeof(*en->bsock_by_port));
 	sp_table_config_default(&tc);

@@ -103,11 +103,16 @@ enum {
 	CC_TOKEN = 1,   /* RFC 3261 token (and NUL, as strchr() had it) */
 	CC_HOST = 2,    /* host name or IPv4 address */
 	CC_LINE = 4,    /* stops line_end(): controls but HT, DEL, backslash */
+	CC_ELEM = 8,    /* stops next_elem(): quote, angle brackets, comma */
+	CC_PVAL = 16,   /* ends or spoils a bare parameter value */
 };
 
 static const unsigned char char_class[256] = {
-	[0] = CC_TOKEN | CC_LINE, [1 ... 8] = CC_LINE, [10 ... 31] = CC_LINE,
+	[0] = CC_TOKEN | CC_LINE, [1 ... 8] = CC_LINE, [11 ... 12] = CC_LINE, [14 ... 31] = CC_LINE,
 	[0x7f] = CC_LINE, ['\\'] = CC_LINE,
+	['"'] = CC_ELEM | CC_PVAL, ['<'] = CC_ELEM | CC_PVAL, ['>'] = CC_ELEM | CC_PVAL,
+	[','] = CC_ELEM | CC_PVAL, [';'] = CC_PVAL,
+	[' '] = CC_PVAL, ['\t'] = CC_PVAL, ['\r'] = CC_LINE | CC_PVAL, ['\n'] = CC_LINE | CC_PVAL,
 	['a' ... 'z'] = CC_TOKEN | CC_HOST, ['A' ... 'Z'] = CC_TOKEN | CC_HOST,
 	['0' ... '9'] = CC_TOKEN | CC_HOST,
 	['-'] = CC_TOKEN | CC_HOST, ['.'] = CC_TOKEN | CC_HOST, ['_'] = CC_TOKEN | CC_HOST,
@@ -388,6 +393,8 @@ static int next_elem(const char **p, const char *e, const char **es, const char 
 	if (s >= e)
 		return 0;
 	for (q = s; q < e; q++) {
+		if (!(char_class[(unsigned char)*q] & CC_ELEM))
+			continue;
 		if (*q == '"') {
 			q = skip_quoted(q, e);
 			if (!q)
@@ -449,11 +456,10 @@ static int next_param(const char **p, const char *e, struct param *pr)
 		} else {
 			/* No <, > or " in a bare value: splicing one must not
 			 * change how elements and quotes balance. */
-			while (r < e && *r != ';' && *r != ',' && !is_lws(*r)) {
-				if (*r == '<' || *r == '>' || *r == '"')
-					return -1;
+			while (r < e && !(char_class[(unsigned char)*r] & CC_PVAL))
 				r++;
-			}
+			if (r < e && (*r == '<' || *r == '>' || *r == '"'))
+				return -1;
 		}
 		if (r == pr->val_s)
 			return -1;
@@ -705,8 +711,29 @@ static bool part_has_two_content_types(const char *p, const char *e)
 	return false;
 }
 
-static int scan_message(const char *buf, size_t len, struct scan *sc, const char **why)
+/* Remembers a header line for the rewrite (see struct sp_sip_msg). */
+static void cache_header(struct sp_sip_msg *msg, const char *buf, const struct hdr *h, bool *overflow)
 {
+	struct sp_sip_hdr_span *c;
+
+	if (*overflow || msg->n_hdrs == SP_SIP_HDR_CACHE) {
+		*overflow = true;
+		return;
+	}
+	c = &msg->hdrs[msg->n_hdrs++];
+	c->start = (uint16_t)(h->start - buf);
+	c->name_e = (uint16_t)(h->name_e - buf);
+	c->val = (uint16_t)(h->val - buf);
+	c->val_e = (uint16_t)(h->val_e - buf);
+	c->end = (uint16_t)(h->end - buf);
+	c->kind = (uint8_t)h->kind;
+}
+
+static int scan_message(const char *buf, size_t len, struct scan *sc, const char **why,
+			struct sp_sip_msg *msg)
+{
+	bool overflow = false;
+
 	const char *p = buf, *e = buf + len, *es, *ee;
 	struct hdr h;
 	struct addr a;
@@ -730,6 +757,7 @@ static int scan_message(const char *buf, size_t len, struct scan *sc, const char
 	while ((r = next_header(&p, e, &h)) > 0) {
 		const char *pp = h.val;
 
+		cache_header(msg, buf, &h, &overflow);
 		sc->lines[h.kind]++;
 		if (h.kind >= H_CLEN && sc->lines[h.kind] > 1)
 			return fail(why, duplicate_reason[h.kind], SP_SIP_E_PARSE);
@@ -788,6 +816,10 @@ static int scan_message(const char *buf, size_t len, struct scan *sc, const char
 	if (r < 0)
 		return fail(why, "malformed header section", SP_SIP_E_PARSE);
 	sc->body = p;
+	if (overflow)
+		msg->n_hdrs = 0;
+	else
+		msg->scanned_buf = buf;
 	if (sc->clen_present && sc->clen > (size_t)(e - p))
 		return fail(why, "Content-Length beyond datagram", SP_SIP_E_LENGTH);
 	if (sc->multipart &&
@@ -1173,7 +1205,7 @@ int sp_sip_inspect(struct sp_sip_msg *msg, const char *buf, size_t len)
 		return fail(&msg->reason, "empty or oversized datagram", SP_SIP_E_ARG);
 	msg->buf = buf;
 	msg->len = len;
-	err = scan_message(buf, len, &sc, &msg->reason);
+	err = scan_message(buf, len, &sc, &msg->reason, msg);
 	if (err)
 		return err;
 	arena_begin(msg);
@@ -1461,9 +1493,35 @@ static int fix_content_length(struct out *o, size_t digits_at, size_t digits_len
 	return 0;
 }
 
+/* next_header() over the rewrite's input, from what the inspection
+ * remembered when it can. */
+static int rewrite_next_header(const struct sp_sip_msg *msg, unsigned *idx, const char **cur,
+			       const char *e, struct hdr *h)
+{
+	const struct sp_sip_hdr_span *c;
+	const char *b = msg->buf;
+
+	if (msg->scanned_buf != msg->buf || !msg->n_hdrs)
+		return next_header(cur, e, h);
+	if (*idx == msg->n_hdrs) {
+		*cur = e; /* the body starts after the empty line */
+		return 0;
+	}
+	c = &msg->hdrs[(*idx)++];
+	h->start = b + c->start;
+	h->name_e = b + c->name_e;
+	h->val = b + c->val;
+	h->val_e = b + c->val_e;
+	h->end = b + c->end;
+	h->kind = (enum hkind)c->kind;
+	*cur = h->end;
+	return 1;
+}
+
 int sp_sip_rewrite(struct sp_sip_msg *msg, const struct sp_sip_plan *pl,
 		   char *out, size_t out_size, size_t *out_len)
 {
+	unsigned hdr_idx = 0;
 	struct out o = { .p = out, .cap = out_size };
 	const char *p, *e, *copied;
 	struct start_line sl;
@@ -1487,7 +1545,7 @@ int sp_sip_rewrite(struct sp_sip_msg *msg, const struct sp_sip_plan *pl,
 	    rewrite_uri(&o, sl.uri_s, sl.uri_e, pl->ruri, 1, &copied) < 0)
 		return fail(&msg->reason, "Request-URI", SP_SIP_E_REWRITE);
 	p = sl.end;
-	while ((r = next_header(&p, e, &h)) > 0) {
+	while ((r = rewrite_next_header(msg, &hdr_idx, &p, e, &h)) > 0) {
 		switch (h.kind) {
 		case H_VIA: {
 			const char *vp = h.val, *es, *ee;
