@@ -132,3 +132,68 @@ Test(loop, fd_callback)
 	close(p[1]);
 	sp_loop_free(loop);
 }
+
+struct pair_ctx {
+	int fds[2];
+	int calls;
+};
+
+static void remove_both_cb(struct sp_loop *loop, int fd, uint32_t events, void *arg)
+{
+	struct pair_ctx *c = arg;
+
+	(void)fd;
+	(void)events;
+	c->calls++;
+	/* the other fd is readable too and in this round's events: removed
+	 * here, its callback must not run */
+	sp_loop_del_fd(loop, c->fds[0]);
+	sp_loop_del_fd(loop, c->fds[1]);
+	sp_loop_stop(loop);
+}
+
+Test(loop, handler_removed_in_the_same_round_is_not_called)
+{
+	struct sp_loop *loop = sp_loop_new();
+	struct pair_ctx c = { 0 };
+	int p[2], q[2];
+
+	cr_assert_eq(pipe(p), 0);
+	cr_assert_eq(pipe(q), 0);
+	c.fds[0] = p[0];
+	c.fds[1] = q[0];
+	cr_assert_eq(sp_loop_add_fd(loop, p[0], EPOLLIN, remove_both_cb, &c), 0);
+	cr_assert_eq(sp_loop_add_fd(loop, q[0], EPOLLIN, remove_both_cb, &c), 0);
+	cr_assert_eq(sp_loop_add_fd(loop, q[0], EPOLLIN, remove_both_cb, &c), -1, "one handler per fd");
+	cr_assert_eq(write(p[1], "a", 1), 1);
+	cr_assert_eq(write(q[1], "b", 1), 1);
+	sp_loop_run(loop);
+	cr_assert_eq(c.calls, 1);
+	close(p[0]);
+	close(p[1]);
+	close(q[0]);
+	close(q[1]);
+	sp_loop_free(loop);
+}
+
+Test(loop, many_fds)
+{
+	struct sp_loop *loop = sp_loop_new();
+	int p[200][2], got = 0;
+
+	/* fd numbers well past the handler table's first size */
+	for (int i = 0; i < 200; i++) {
+		cr_assert_eq(pipe(p[i]), 0);
+		cr_assert_eq(sp_loop_add_fd(loop, p[i][0], EPOLLIN, fd_cb, &got), 0);
+	}
+	for (int i = 0; i < 199; i++)
+		sp_loop_del_fd(loop, p[i][0]);
+	cr_assert_eq(write(p[199][1], "xyz", 3), 3);
+	sp_loop_run(loop);
+	cr_assert_eq(got, 3);
+	for (int i = 0; i < 200; i++) {
+		close(p[i][0]);
+		close(p[i][1]);
+	}
+	sp_loop_free(loop);
+}
