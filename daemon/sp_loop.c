@@ -147,10 +147,6 @@ int sp_loop_add_fd(struct sp_loop *loop, int fd, uint32_t events, sp_loop_fd_fn 
 
 	if (fd < 0)
 		return -1;
-	if (sp_loop_find(loop, fd)) {
-		errno = EEXIST;
-		return -1;
-	}
 	if (fd >= loop->by_fd_cap) {
 		int cap = loop->by_fd_cap ? loop->by_fd_cap : 64;
 		struct sp_loop_handler **n;
@@ -174,6 +170,13 @@ int sp_loop_add_fd(struct sp_loop *loop, int fd, uint32_t events, sp_loop_fd_fn 
 	if (epoll_ctl(loop->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 		free(h);
 		return -1;
+	}
+	if (loop->by_fd[fd]) {
+		/* epoll took it, so the fd was closed without sp_loop_del_fd()
+		 * and its number reused: the old handler is stale */
+		loop->by_fd[fd]->fn = NULL;
+		loop->by_fd[fd]->next = loop->retired;
+		loop->retired = loop->by_fd[fd];
 	}
 	loop->by_fd[fd] = h;
 	return 0;

@@ -197,3 +197,23 @@ Test(loop, many_fds)
 	}
 	sp_loop_free(loop);
 }
+
+Test(loop, fd_closed_without_removal_can_be_added_again)
+{
+	struct sp_loop *loop = sp_loop_new();
+	int p[2], q[2], got = 0;
+
+	cr_assert_eq(pipe(p), 0);
+	cr_assert_eq(sp_loop_add_fd(loop, p[0], EPOLLIN, fd_cb, &got), 0);
+	close(p[0]); /* epoll forgets it; the loop is not told */
+	cr_assert_eq(pipe(q), 0);
+	cr_assert_eq(q[0], p[0], "the lowest free fd is reused");
+	cr_assert_eq(sp_loop_add_fd(loop, q[0], EPOLLIN, fd_cb, &got), 0);
+	cr_assert_eq(write(q[1], "ab", 2), 2);
+	sp_loop_run(loop);
+	cr_assert_eq(got, 2);
+	close(p[1]);
+	close(q[0]);
+	close(q[1]);
+	sp_loop_free(loop);
+}
