@@ -8,7 +8,8 @@
  * caller buffer: every other byte, header order and folding stay as they were.
  * Datagram bytes past Content-Length are not part of the message (RFC 3261
  * §18.3) and are not copied; Content-Length is fixed (or added) when the SDP
- * body changes. Neither call allocates beyond libosip2's own parse.
+ * body changes. Neither call allocates beyond libosip2's own parse, which
+ * goes to a per-thread arena: a msg is freed on the thread that inspected it.
  */
 #ifndef SP_SIP_H
 #define SP_SIP_H
