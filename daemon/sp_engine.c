@@ -43,6 +43,8 @@
 #define SP_ENGINE_REFUSAL_TAG "sp-refused"
 /* How often the media entries in the kernel are compared with the dialogs */
 #define SP_ENGINE_MEDIA_RECONCILE_MS 10000
+/* Control data of one datagram to a terminal: source address and mark */
+#define SP_ENGINE_OUT_CTRL (CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(uint32_t)))
 
 
 struct sp_engine;
@@ -100,7 +102,24 @@ struct sp_engine {
 	struct sockaddr_storage from[SP_ENGINE_BATCH];
 	char ctrl[SP_ENGINE_BATCH][256];
 	char *bufs; /* SP_ENGINE_BATCH * SP_ENGINE_DGRAM_MAX */
-	char *out;
+	char *out;  /* where the next rewrite goes: a free slot of outq.bufs */
+	/* Datagrams going out, queued while a received batch is handled and
+	 * sent with one sendmmsg per run of the same socket (several answers
+	 * of a server often arrive in one batch). Order is kept: a datagram
+	 * for another socket sends the queue first. */
+	struct {
+		struct mmsghdr msgs[SP_ENGINE_BATCH];
+		struct iovec iov[SP_ENGINE_BATCH];
+		struct sockaddr_storage to[SP_ENGINE_BATCH];
+		char ctrl[SP_ENGINE_BATCH][SP_ENGINE_OUT_CTRL];
+		uint64_t *counter[SP_ENGINE_BATCH]; /* counted as sent: undone on failure */
+		unsigned n;	/* queued */
+		unsigned slot;	/* buffers in use: en->out is slot number slot */
+		int fd;
+		char *bufs;	/* SP_ENGINE_BATCH * SP_ENGINE_OUT_MAX */
+	} outq;
+	bool send_now; /* media hangs on this message's fate: no queueing */
+	int batch_used; /* msgs entries the last recvmmsg wrote */
 };
 
 /* ---- helpers ---- */
@@ -141,8 +160,33 @@ static const struct sp_classify_strategy *sp_engine_strategy_by_mark(const struc
 	return slot && slot <= en->n_strategies ? &en->strategies[slot - 1] : NULL;
 }
 
+/* Dotted quad by hand: glibc's inet_ntop formats through sprintf, and the
+ * binding view formats four addresses per message (~9 % of the daemon's
+ * instructions, bench/RESULTS.md 2026-11-30). */
+static bool sp_engine_format_v4(const struct in_addr *a, char *buf, size_t len)
+{
+	const unsigned char *b = (const unsigned char *)&a->s_addr;
+	char *p = buf;
+
+	if (len < INET_ADDRSTRLEN)
+		return false;
+	for (int i = 0; i < 4; i++) {
+		unsigned v = b[i];
+
+		if (v >= 100)
+			*p++ = (char)('0' + v / 100);
+		if (v >= 10)
+			*p++ = (char)('0' + v / 10 % 10);
+		*p++ = (char)('0' + v % 10);
+		*p++ = i < 3 ? '.' : '\0';
+	}
+	return true;
+}
+
 static void sp_endpoint_host(const struct sp_endpoint *ep, char *buf, size_t len)
 {
+	if (ep->family == AF_INET && sp_engine_format_v4(&ep->addr.v4, buf, len))
+		return;
 	if (!inet_ntop(ep->family, &ep->addr, buf, (socklen_t)len))
 		snprintf(buf, len, "?");
 }
@@ -156,6 +200,7 @@ static void sp_engine_hostport(const struct sp_endpoint *ep, struct sp_proxy_hos
 /* ---- binding sockets ---- */
 
 static void sp_engine_bsock_cb(struct sp_loop *loop, int fd, uint32_t events, void *arg);
+static void sp_engine_out_flush(struct sp_engine *en);
 
 static struct sp_bsock *sp_engine_bsock_open(struct sp_engine *en, const struct sp_endpoint *local)
 {
@@ -198,6 +243,7 @@ static void sp_engine_bsock_close(struct sp_engine *en, uint16_t port)
 
 	if (!bs)
 		return;
+	sp_engine_out_flush(en); /* what is queued may be for this socket */
 	sp_loop_del_fd(en->d->loop, bs->fd);
 	close(bs->fd);
 	free(bs);
@@ -330,6 +376,74 @@ static int sp_engine_track(struct sp_engine *en, struct sp_binding *b, const str
 
 /* ---- sending ---- */
 
+/* Sends what is queued. Buffers stay as they are: en->out may be holding
+ * a message not queued yet. */
+static void sp_engine_out_flush(struct sp_engine *en)
+{
+	unsigned i = 0, n = en->outq.n;
+
+	while (i < n) {
+		int r = sendmmsg(en->outq.fd, en->outq.msgs + i, n - i, MSG_DONTWAIT);
+
+		if (r > 0) {
+			i += (unsigned)r;
+			continue;
+		}
+		/* the first datagram left failed: as a failed sendmsg did */
+		(*en->outq.counter[i])--;
+		sp_engine_drop(en, &en->stats.send_errors);
+		i++;
+	}
+	en->outq.n = 0;
+}
+
+/* Between received batches: everything out, every buffer free again. */
+static void sp_engine_out_flush_all(struct sp_engine *en)
+{
+	sp_engine_out_flush(en);
+	en->outq.slot = 0;
+	en->out = en->outq.bufs;
+}
+
+/* Queues one datagram (or sends it at once, see send_now). The caller
+ * counts it in *counter on 0; a later failure takes it back. */
+static int sp_engine_out_push(struct sp_engine *en, int fd, const struct msghdr *mh, uint64_t *counter)
+{
+	bool uses_out = mh->msg_iov[0].iov_base == en->out;
+	unsigned i;
+	struct msghdr *q;
+
+	if (en->send_now) {
+		sp_engine_out_flush(en);
+		return sendmsg(fd, mh, MSG_DONTWAIT) < 0 ? -1 : 0;
+	}
+	if (en->outq.n && en->outq.fd != fd)
+		sp_engine_out_flush(en);
+	i = en->outq.n++;
+	en->outq.fd = fd;
+	en->outq.counter[i] = counter;
+	en->outq.iov[i] = mh->msg_iov[0];
+	memcpy(&en->outq.to[i], mh->msg_name, mh->msg_namelen);
+	q = &en->outq.msgs[i].msg_hdr;
+	memset(q, 0, sizeof(*q));
+	q->msg_name = &en->outq.to[i];
+	q->msg_namelen = mh->msg_namelen;
+	q->msg_iov = &en->outq.iov[i];
+	q->msg_iovlen = 1;
+	if (mh->msg_controllen) {
+		memcpy(en->outq.ctrl[i], mh->msg_control, mh->msg_controllen);
+		q->msg_control = en->outq.ctrl[i];
+		q->msg_controllen = mh->msg_controllen;
+	}
+	if (uses_out) {
+		en->outq.slot++;
+		en->out = en->outq.bufs + (size_t)en->outq.slot * SP_ENGINE_OUT_MAX;
+	}
+	if (en->outq.n == SP_ENGINE_BATCH || en->outq.slot == SP_ENGINE_BATCH)
+		sp_engine_out_flush_all(en);
+	return 0;
+}
+
 static int sp_engine_send_to_terminal(struct sp_engine *en, const struct sp_binding *b,
 				      const char *buf, size_t len)
 {
@@ -379,9 +493,7 @@ static int sp_engine_send_to_terminal(struct sp_engine *en, const struct sp_bind
 		cm->cmsg_len = CMSG_LEN(sizeof(mark));
 		memcpy(CMSG_DATA(cm), &mark, sizeof(mark));
 	}
-	if (sendmsg(l->fd, &mh, MSG_DONTWAIT) < 0)
-		return -1;
-	return 0;
+	return sp_engine_out_push(en, l->fd, &mh, &en->stats.to_terminals);
 }
 
 static int sp_engine_send_to_server(struct sp_engine *en, const struct sp_binding *b,
@@ -390,10 +502,12 @@ static int sp_engine_send_to_server(struct sp_engine *en, const struct sp_bindin
 	struct sp_bsock *bs = en->bsock_by_port[b->server_side.port];
 	struct sockaddr_storage to;
 	socklen_t tl = sp_endpoint_to_sockaddr(&b->server, &to);
+	struct iovec iov = { (void *)buf, len };
+	struct msghdr mh = { .msg_name = &to, .msg_namelen = tl, .msg_iov = &iov, .msg_iovlen = 1 };
 
 	if (!bs)
 		return -1;
-	return sendto(bs->fd, buf, len, MSG_DONTWAIT, (struct sockaddr *)&to, tl) < 0 ? -1 : 0;
+	return sp_engine_out_push(en, bs->fd, &mh, &en->stats.proxied);
 }
 
 /* ---- the proxy ---- */
@@ -476,10 +590,16 @@ static struct sp_binding *sp_engine_binding_for(struct sp_engine *en,
 static void sp_engine_media_begin(struct sp_engine *en, const struct sp_binding *b,
 				  const struct sp_sip_info *in, enum sp_media_from from)
 {
-	const struct sp_dialog *dlg = sp_dialog_find(en->table, b->vpn, in->call_id,
-						     strlen(in->call_id), b);
+	const struct sp_dialog *dlg;
 
-	sp_media_begin(en->media, dlg ? dlg->id : 0, from, en->media_on && in->body_is_sdp);
+	en->send_now = en->media_on && in->body_is_sdp;
+	if (!en->send_now) {
+		/* nothing to map or commit: spare the dialog lookup */
+		sp_media_begin(en->media, 0, from, false);
+		return;
+	}
+	dlg = sp_dialog_find(en->table, b->vpn, in->call_id, strlen(in->call_id), b);
+	sp_media_begin(en->media, dlg ? dlg->id : 0, from, true);
 }
 
 static void sp_engine_media_finish(struct sp_engine *en, const struct sp_binding *b,
@@ -487,6 +607,11 @@ static void sp_engine_media_finish(struct sp_engine *en, const struct sp_binding
 {
 	const struct sp_dialog *dlg;
 
+	en->send_now = false;
+	if (!en->media_on || !in->body_is_sdp) {
+		sp_media_abort(en->media); /* begun inactive: a no-op */
+		return;
+	}
 	/* looked up again: tracking may have created or deleted it */
 	dlg = sp_dialog_find(en->table, b->vpn, in->call_id, strlen(in->call_id), b);
 	if (!dlg || dlg->state >= SP_DIALOG_TERMINATING)
@@ -645,7 +770,11 @@ out:
 
 static void sp_engine_prepare_batch(struct sp_engine *en)
 {
-	for (int i = 0; i < SP_ENGINE_BATCH; i++) {
+	/* only the entries the last recvmmsg filled in have changed */
+	int used = en->batch_used;
+
+	en->batch_used = 0;
+	for (int i = 0; i < used; i++) {
 		en->iov[i].iov_base = en->bufs + (size_t)i * SP_ENGINE_DGRAM_MAX;
 		en->iov[i].iov_len = SP_ENGINE_DGRAM_MAX - 1;
 		memset(&en->msgs[i].msg_hdr, 0, sizeof(en->msgs[i].msg_hdr));
@@ -675,6 +804,7 @@ static void sp_engine_listener_cb(struct sp_loop *loop, int fd, uint32_t events,
 		n = recvmmsg(fd, en->msgs, SP_ENGINE_BATCH, MSG_DONTWAIT, NULL);
 		if (n <= 0)
 			break;
+		en->batch_used = n;
 		for (int i = 0; i < n; i++) {
 			struct msghdr *mh = &en->msgs[i].msg_hdr;
 			struct sp_endpoint terminal, origdst;
@@ -709,6 +839,8 @@ static void sp_engine_listener_cb(struct sp_loop *loop, int fd, uint32_t events,
 						en->bufs + (size_t)i * SP_ENGINE_DGRAM_MAX,
 						en->msgs[i].msg_len);
 		}
+		/* before the next recvmmsg: queued keep-alives point into bufs */
+		sp_engine_out_flush_all(en);
 		if (n < SP_ENGINE_BATCH)
 			break;
 	}
@@ -729,6 +861,7 @@ static void sp_engine_bsock_cb(struct sp_loop *loop, int fd, uint32_t events, vo
 		n = recvmmsg(fd, en->msgs, SP_ENGINE_BATCH, MSG_DONTWAIT, NULL);
 		if (n <= 0)
 			break;
+		en->batch_used = n;
 		for (int i = 0; i < n; i++) {
 			struct msghdr *mh = &en->msgs[i].msg_hdr;
 			struct sp_endpoint from;
@@ -745,10 +878,12 @@ static void sp_engine_bsock_cb(struct sp_loop *loop, int fd, uint32_t events, vo
 			if (en->bsock_by_port[bs->local.port] != bs)
 				goto done;
 		}
+		sp_engine_out_flush_all(en); /* before the next recvmmsg */
 		if (n < SP_ENGINE_BATCH)
 			break;
 	}
 done:
+	sp_engine_out_flush_all(en);
 	sp_engine_arm_expiry(en);
 }
 
@@ -789,6 +924,7 @@ static struct sp_listener *sp_engine_listener_open(struct sp_engine *en, uint16_
 
 static void sp_engine_listener_close(struct sp_engine *en, struct sp_listener *l)
 {
+	sp_engine_out_flush(en);
 	sp_loop_del_fd(en->d->loop, l->fd);
 	close(l->fd);
 	free(l);
@@ -1169,7 +1305,9 @@ struct sp_engine *sp_engine_start(struct sp_daemon *d, struct sp_error *e)
 	}
 	sp_sip_global_init();
 	en->bufs = malloc((size_t)SP_ENGINE_BATCH * SP_ENGINE_DGRAM_MAX);
-	en->out = malloc(SP_ENGINE_OUT_MAX);
+	en->outq.bufs = malloc((size_t)SP_ENGINE_BATCH * SP_ENGINE_OUT_MAX);
+	en->batch_used = SP_ENGINE_BATCH; /* the first prepare sets them all */
+	en->out = en->outq.bufs;
 	en->bsock_by_port = calloc(65536, sizeof(*en->bsock_by_port));
 	sp_table_config_default(&tc);
 	tc.sig_port_first = SP_SIGNALING_PORT_FIRST;
@@ -1245,7 +1383,7 @@ void sp_engine_stop(struct sp_engine *en)
 	free(en->bsock_by_port);
 	free(en->strategies);
 	free(en->bufs);
-	free(en->out);
+	free(en->outq.bufs);
 	free(en);
 }
 

@@ -16,7 +16,7 @@
 
 struct sp_loop_handler {
 	int fd;
-	sp_loop_fd_fn fn; /* NULL once removed */
+	sp_loop_fd_fn fn;       /* NULL once removed */
 	void *arg;
 	struct sp_loop_handler *next; /* in the retired list */
 };
@@ -33,12 +33,12 @@ struct sp_loop {
 	int epfd;
 	int wakefd; /* eventfd: a call was queued */
 	bool stop;
-	/* Handlers indexed by fd: finding one is O(1) however many sockets
-	 * the engine holds (one per terminal binding, tens of thousands). */
+	/* Handlers by fd: O(1) add, remove and dispatch whatever the number
+	 * of binding sockets (the list walked per event was O(bindings)). */
 	struct sp_loop_handler **by_fd;
-	size_t n_by_fd;
-	/* Removed during a round of events, which may still point at them:
-	 * freed when the round is over. */
+	int by_fd_cap;
+	/* Removed handlers, freed after the round: the event array of the
+	 * round may still point at them (a callback removing another fd). */
 	struct sp_loop_handler *retired;
 	pthread_mutex_t lock; /* guards the call queue and calls_closed */
 	pthread_cond_t done_cond;
@@ -118,20 +118,11 @@ static void sp_loop_free_retired(struct sp_loop *loop)
 	loop->retired = NULL;
 }
 
-/* Takes h out of the fd index; its memory lives until the round is over. */
-static void sp_loop_retire(struct sp_loop *loop, struct sp_loop_handler *h)
-{
-	loop->by_fd[h->fd] = NULL;
-	h->fn = NULL;
-	h->next = loop->retired;
-	loop->retired = h;
-}
-
 void sp_loop_free(struct sp_loop *loop)
 {
 	if (!loop)
 		return;
-	for (size_t fd = 0; fd < loop->n_by_fd; fd++)
+	for (int fd = 0; fd < loop->by_fd_cap; fd++)
 		free(loop->by_fd[fd]);
 	free(loop->by_fd);
 	sp_loop_free_retired(loop);
@@ -144,6 +135,11 @@ void sp_loop_free(struct sp_loop *loop)
 	free(loop);
 }
 
+static struct sp_loop_handler *sp_loop_find(struct sp_loop *loop, int fd)
+{
+	return fd >= 0 && fd < loop->by_fd_cap ? loop->by_fd[fd] : NULL;
+}
+
 int sp_loop_add_fd(struct sp_loop *loop, int fd, uint32_t events, sp_loop_fd_fn fn, void *arg)
 {
 	struct sp_loop_handler *h;
@@ -151,18 +147,18 @@ int sp_loop_add_fd(struct sp_loop *loop, int fd, uint32_t events, sp_loop_fd_fn 
 
 	if (fd < 0)
 		return -1;
-	if ((size_t)fd >= loop->n_by_fd) {
-		size_t n = loop->n_by_fd ? loop->n_by_fd : 64;
-		struct sp_loop_handler **grown;
+	if (fd >= loop->by_fd_cap) {
+		int cap = loop->by_fd_cap ? loop->by_fd_cap : 64;
+		struct sp_loop_handler **n;
 
-		while (n <= (size_t)fd)
-			n *= 2;
-		grown = realloc(loop->by_fd, n * sizeof(*grown));
-		if (!grown)
+		while (cap <= fd)
+			cap *= 2;
+		n = realloc(loop->by_fd, (size_t)cap * sizeof(*n));
+		if (!n)
 			return -1;
-		memset(grown + loop->n_by_fd, 0, (n - loop->n_by_fd) * sizeof(*grown));
-		loop->by_fd = grown;
-		loop->n_by_fd = n;
+		memset(n + loop->by_fd_cap, 0, (size_t)(cap - loop->by_fd_cap) * sizeof(*n));
+		loop->by_fd = n;
+		loop->by_fd_cap = cap;
 	}
 	h = calloc(1, sizeof(*h));
 	if (!h)
@@ -175,16 +171,15 @@ int sp_loop_add_fd(struct sp_loop *loop, int fd, uint32_t events, sp_loop_fd_fn 
 		free(h);
 		return -1;
 	}
-	/* an fd closed without sp_loop_del_fd() left epoll by itself */
-	if (loop->by_fd[fd])
-		sp_loop_retire(loop, loop->by_fd[fd]);
+	if (loop->by_fd[fd]) {
+		/* epoll took it, so the fd was closed without sp_loop_del_fd()
+		 * and its number reused: the old handler is stale */
+		loop->by_fd[fd]->fn = NULL;
+		loop->by_fd[fd]->next = loop->retired;
+		loop->retired = loop->by_fd[fd];
+	}
 	loop->by_fd[fd] = h;
 	return 0;
-}
-
-static struct sp_loop_handler *sp_loop_find(struct sp_loop *loop, int fd)
-{
-	return fd >= 0 && (size_t)fd < loop->n_by_fd ? loop->by_fd[fd] : NULL;
 }
 
 int sp_loop_mod_fd(struct sp_loop *loop, int fd, uint32_t events)
@@ -205,10 +200,14 @@ void sp_loop_del_fd(struct sp_loop *loop, int fd)
 	if (!h)
 		return;
 	epoll_ctl(loop->epfd, EPOLL_CTL_DEL, fd, NULL);
-	/* A handler may delete itself (or another) from within a callback: the
-	 * event array of this round can still point at it, so it is retired,
-	 * its callback cleared, and freed only once the round is over. */
-	sp_loop_retire(loop, h);
+	loop->by_fd[fd] = NULL;
+	/* A handler may delete itself (or another) from within a callback:
+	 * the event array of this round can still point at it, so it is
+	 * retired, its callback pointing at nothing, and freed after the
+	 * round. */
+	h->fn = NULL;
+	h->next = loop->retired;
+	loop->retired = h;
 }
 
 int sp_loop_run(struct sp_loop *loop)
@@ -227,7 +226,7 @@ int sp_loop_run(struct sp_loop *loop)
 		for (int i = 0; i < n && !loop->stop; i++) {
 			struct sp_loop_handler *h = evs[i].data.ptr;
 
-			/* a handler removed earlier in this round has no callback */
+			/* NULL: removed earlier in this same round */
 			if (h->fn)
 				h->fn(loop, h->fd, evs[i].events, h->arg);
 		}
@@ -241,14 +240,14 @@ void sp_loop_stop(struct sp_loop *loop)
 	loop->stop = true;
 }
 
-bool sp_loop_stopping(const struct sp_loop *loop)
-{
-	return loop->stop;
-}
-
 void sp_loop_resume(struct sp_loop *loop)
 {
 	loop->stop = false;
+}
+
+bool sp_loop_stopping(const struct sp_loop *loop)
+{
+	return loop->stop;
 }
 
 int sp_loop_call_sync(struct sp_loop *loop, sp_loop_call_fn fn, void *arg)

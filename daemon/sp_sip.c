@@ -25,6 +25,13 @@
 
 #include <osipparser2/osip_parser.h>
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#else
+#define ASAN_POISON_MEMORY_REGION(a, n) ((void)(a), (void)(n))
+#define ASAN_UNPOISON_MEMORY_REGION(a, n) ((void)(a), (void)(n))
+#endif
+
 #include "sp_log.h"
 #include "sp_sip.h"
 
@@ -57,11 +64,22 @@ static void out_str(struct out *o, const char *s)
 	out_put(o, s, strlen(s));
 }
 
+/* Decimal digits, no NUL; 0 when they do not fit (snprintf was a tenth of
+ * the rewrite's cost). */
 static size_t fmt_uint(char *buf, size_t size, unsigned long v)
 {
-	int n = snprintf(buf, size, "%lu", v);
+	char tmp[24];
+	size_t n = 0;
 
-	return n < 0 ? 0 : (size_t)n;
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	if (n > size)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		buf[i] = tmp[n - 1 - i];
+	return n;
 }
 
 static void out_uint(struct out *o, unsigned long v)
@@ -79,16 +97,37 @@ static bool is_lws(char c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
+/* Character classes by table: the scanner looks at every byte of every
+ * message, and the per-byte tests were its largest cost. */
+enum {
+	CC_TOKEN = 1,   /* RFC 3261 token (and NUL, as strchr() had it) */
+	CC_HOST = 2,    /* host name or IPv4 address */
+	CC_LINE = 4,    /* stops line_end(): controls but HT, DEL, backslash */
+	CC_ELEM = 8,    /* stops next_elem(): quote, angle brackets, comma */
+	CC_PVAL = 16,   /* ends or spoils a bare parameter value */
+};
+
+static const unsigned char char_class[256] = {
+	[0] = CC_TOKEN | CC_LINE, [1 ... 8] = CC_LINE, [11 ... 12] = CC_LINE, [14 ... 31] = CC_LINE,
+	[0x7f] = CC_LINE, ['\\'] = CC_LINE,
+	['"'] = CC_ELEM | CC_PVAL, ['<'] = CC_ELEM | CC_PVAL, ['>'] = CC_ELEM | CC_PVAL,
+	[','] = CC_ELEM | CC_PVAL, [';'] = CC_PVAL,
+	[' '] = CC_PVAL, ['\t'] = CC_PVAL, ['\r'] = CC_LINE | CC_PVAL, ['\n'] = CC_LINE | CC_PVAL,
+	['a' ... 'z'] = CC_TOKEN | CC_HOST, ['A' ... 'Z'] = CC_TOKEN | CC_HOST,
+	['0' ... '9'] = CC_TOKEN | CC_HOST,
+	['-'] = CC_TOKEN | CC_HOST, ['.'] = CC_TOKEN | CC_HOST, ['_'] = CC_TOKEN | CC_HOST,
+	['!'] = CC_TOKEN, ['%'] = CC_TOKEN, ['*'] = CC_TOKEN, ['+'] = CC_TOKEN,
+	['`'] = CC_TOKEN, ['\''] = CC_TOKEN, ['~'] = CC_TOKEN,
+};
+
 static bool is_token_char(char c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	       (c >= '0' && c <= '9') || strchr("-.!%*_+`'~", c);
+	return char_class[(unsigned char)c] & CC_TOKEN;
 }
 
 static bool is_host_char(char c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	       (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_';
+	return char_class[(unsigned char)c] & CC_HOST;
 }
 
 static const char *skip_lws(const char *p, const char *e)
@@ -164,6 +203,8 @@ static const char *line_end(const char *p, const char *e, const char **next)
 	for (; p < e; p++) {
 		unsigned char c = (unsigned char)*p;
 
+		if (!(char_class[c] & CC_LINE))
+			continue;
 		if (c == '\n') {
 			*next = p + 1;
 			return p;
@@ -257,20 +298,21 @@ enum hkind {
 
 static const struct {
 	const char *name;
-	const char *compact;
+	size_t len;
+	char compact;
 	enum hkind kind;
 } header_names[] = {
-	{ "via", "v", H_VIA },
-	{ "contact", "m", H_CONTACT },
-	{ "route", NULL, H_ROUTE },
-	{ "record-route", NULL, H_RECORD_ROUTE },
-	{ "content-length", "l", H_CLEN },
-	{ "content-type", "c", H_CTYPE },
-	{ "from", "f", H_FROM },
-	{ "to", "t", H_TO },
-	{ "call-id", "i", H_CALLID },
-	{ "cseq", NULL, H_CSEQ },
-	{ "max-forwards", NULL, H_MAXFWD },
+	{ "via", 3, 'v', H_VIA },
+	{ "contact", 7, 'm', H_CONTACT },
+	{ "route", 5, 0, H_ROUTE },
+	{ "record-route", 12, 0, H_RECORD_ROUTE },
+	{ "content-length", 14, 'l', H_CLEN },
+	{ "content-type", 12, 'c', H_CTYPE },
+	{ "from", 4, 'f', H_FROM },
+	{ "to", 2, 't', H_TO },
+	{ "call-id", 7, 'i', H_CALLID },
+	{ "cseq", 4, 0, H_CSEQ },
+	{ "max-forwards", 12, 0, H_MAXFWD },
 };
 
 /* Headers from H_CLEN on may appear once (RFC 4475 §3.3.8, §3.3.9). */
@@ -293,6 +335,8 @@ struct hdr {
 static int next_header(const char **cur, const char *e, struct hdr *h)
 {
 	const char *p = *cur, *q, *le, *next;
+	size_t n;
+	char first;
 
 	if (p >= e)
 		return -1;
@@ -326,9 +370,12 @@ static int next_header(const char **cur, const char *e, struct hdr *h)
 	h->val = skip_lws(h->val, le);
 	h->val_e = rtrim(h->val, le);
 	h->kind = H_OTHER;
+	n = (size_t)(h->name_e - p);
+	first = (char)(*p | 0x20); /* lower case, for letters */
 	for (size_t i = 0; i < sizeof(header_names) / sizeof(header_names[0]); i++) {
-		if (span_ieq(p, h->name_e, header_names[i].name) ||
-		    (header_names[i].compact && span_ieq(p, h->name_e, header_names[i].compact))) {
+		if (n == 1 ? first == header_names[i].compact :
+		    n == header_names[i].len && first == header_names[i].name[0] &&
+		    strncasecmp(p, header_names[i].name, n) == 0) {
 			h->kind = header_names[i].kind;
 			break;
 		}
@@ -346,6 +393,8 @@ static int next_elem(const char **p, const char *e, const char **es, const char 
 	if (s >= e)
 		return 0;
 	for (q = s; q < e; q++) {
+		if (!(char_class[(unsigned char)*q] & CC_ELEM))
+			continue;
 		if (*q == '"') {
 			q = skip_quoted(q, e);
 			if (!q)
@@ -407,11 +456,10 @@ static int next_param(const char **p, const char *e, struct param *pr)
 		} else {
 			/* No <, > or " in a bare value: splicing one must not
 			 * change how elements and quotes balance. */
-			while (r < e && *r != ';' && *r != ',' && !is_lws(*r)) {
-				if (*r == '<' || *r == '>' || *r == '"')
-					return -1;
+			while (r < e && !(char_class[(unsigned char)*r] & CC_PVAL))
 				r++;
-			}
+			if (r < e && (*r == '<' || *r == '>' || *r == '"'))
+				return -1;
 		}
 		if (r == pr->val_s)
 			return -1;
@@ -663,8 +711,29 @@ static bool part_has_two_content_types(const char *p, const char *e)
 	return false;
 }
 
-static int scan_message(const char *buf, size_t len, struct scan *sc, const char **why)
+/* Remembers a header line for the rewrite (see struct sp_sip_msg). */
+static void cache_header(struct sp_sip_msg *msg, const char *buf, const struct hdr *h, bool *overflow)
 {
+	struct sp_sip_hdr_span *c;
+
+	if (*overflow || msg->n_hdrs == SP_SIP_HDR_CACHE) {
+		*overflow = true;
+		return;
+	}
+	c = &msg->hdrs[msg->n_hdrs++];
+	c->start = (uint16_t)(h->start - buf);
+	c->name_e = (uint16_t)(h->name_e - buf);
+	c->val = (uint16_t)(h->val - buf);
+	c->val_e = (uint16_t)(h->val_e - buf);
+	c->end = (uint16_t)(h->end - buf);
+	c->kind = (uint8_t)h->kind;
+}
+
+static int scan_message(const char *buf, size_t len, struct scan *sc, const char **why,
+			struct sp_sip_msg *msg)
+{
+	bool overflow = false;
+
 	const char *p = buf, *e = buf + len, *es, *ee;
 	struct hdr h;
 	struct addr a;
@@ -688,6 +757,7 @@ static int scan_message(const char *buf, size_t len, struct scan *sc, const char
 	while ((r = next_header(&p, e, &h)) > 0) {
 		const char *pp = h.val;
 
+		cache_header(msg, buf, &h, &overflow);
 		sc->lines[h.kind]++;
 		if (h.kind >= H_CLEN && sc->lines[h.kind] > 1)
 			return fail(why, duplicate_reason[h.kind], SP_SIP_E_PARSE);
@@ -746,12 +816,131 @@ static int scan_message(const char *buf, size_t len, struct scan *sc, const char
 	if (r < 0)
 		return fail(why, "malformed header section", SP_SIP_E_PARSE);
 	sc->body = p;
+	if (overflow)
+		msg->n_hdrs = 0;
+	else
+		msg->scanned_buf = buf;
 	if (sc->clen_present && sc->clen > (size_t)(e - p))
 		return fail(why, "Content-Length beyond datagram", SP_SIP_E_LENGTH);
 	if (sc->multipart &&
 	    part_has_two_content_types(p, sc->clen_present ? p + sc->clen : e))
 		return fail(why, "MIME part with two Content-Types", SP_SIP_E_PARSE);
 	return SP_SIP_OK;
+}
+
+/* ---- the parse arena ----
+ *
+ * libosip2 builds its tree from a few dozen small mallocs per message and
+ * frees them one by one (bench/RESULTS.md: malloc/free were ~16 % of the
+ * daemon's instructions per call). Its allocator hooks point at a per-thread
+ * bump arena while sp_sip_inspect() parses: allocation is a pointer bump,
+ * free a no-op, and the whole arena is reset once no inspected message of
+ * the thread is alive, without walking the tree. Whatever does not fit
+ * (a huge message) comes from malloc and is freed through the tree as
+ * before. Outside the parse, the hooks pass through to malloc/free, so
+ * libosip2 used elsewhere (other threads, tests) is unaffected.
+ */
+
+#define SP_SIP_ARENA_SIZE (256 * 1024)
+#define SP_SIP_ARENA_ALIGN 16
+
+struct sp_sip_arena {
+	char *base;             /* SP_SIP_ARENA_SIZE bytes, allocated on first use */
+	size_t used;
+	unsigned live;          /* messages whose tree is in the arena */
+	bool active;            /* allocating from it: inside a parse */
+	bool spilled;           /* a block of a live tree came from malloc */
+};
+
+static __thread struct sp_sip_arena arena;
+static pthread_key_t arena_key; /* frees a thread's arena when it exits */
+
+static bool arena_owns(const void *p)
+{
+	return arena.base && (const char *)p >= arena.base &&
+	       (const char *)p < arena.base + SP_SIP_ARENA_SIZE;
+}
+
+/* Each block is preceded by its size, for realloc. */
+static void *arena_malloc(size_t size)
+{
+	size_t need = (SP_SIP_ARENA_ALIGN + size + SP_SIP_ARENA_ALIGN - 1) & ~(size_t)(SP_SIP_ARENA_ALIGN - 1);
+	char *p;
+
+	if (!arena.active || size > SP_SIP_ARENA_SIZE || need > SP_SIP_ARENA_SIZE - arena.used) {
+		if (arena.active)
+			arena.spilled = true;
+		return malloc(size);
+	}
+	p = arena.base + arena.used;
+	arena.used += need;
+	ASAN_UNPOISON_MEMORY_REGION(p, need);
+	memcpy(p, &size, sizeof(size));
+	return p + SP_SIP_ARENA_ALIGN;
+}
+
+static void arena_free(void *p)
+{
+	if (!arena_owns(p))
+		free(p);
+}
+
+static void *arena_realloc(void *p, size_t size)
+{
+	size_t old;
+	void *n;
+
+	if (!p)
+		return arena_malloc(size);
+	if (!arena_owns(p))
+		return realloc(p, size);
+	memcpy(&old, (char *)p - SP_SIP_ARENA_ALIGN, sizeof(old));
+	n = arena_malloc(size);
+	if (n)
+		memcpy(n, p, old < size ? old : size);
+	return n;
+}
+
+static void arena_thread_exit(void *base)
+{
+	free(base);
+}
+
+/* Before a parse (without an arena, libosip2 gets plain malloc). */
+static void arena_begin(struct sp_sip_msg *msg)
+{
+	if (!arena.base) {
+		arena.base = malloc(SP_SIP_ARENA_SIZE);
+		if (!arena.base)
+			return;
+		pthread_setspecific(arena_key, arena.base);
+		ASAN_POISON_MEMORY_REGION(arena.base, SP_SIP_ARENA_SIZE);
+	}
+	arena.live++;
+	arena.active = true;
+	msg->in_arena = true;
+}
+
+static void arena_end_parse(void)
+{
+	arena.active = false;
+}
+
+/* A message's tree goes: true when libosip2 must still free it (blocks
+ * from malloc in it, or the message was not parsed in the arena). */
+static bool arena_release(struct sp_sip_msg *msg)
+{
+	bool walk = !msg->in_arena || arena.spilled;
+
+	if (!msg->in_arena)
+		return true;
+	msg->in_arena = false;
+	if (--arena.live == 0) {
+		ASAN_POISON_MEMORY_REGION(arena.base, arena.used);
+		arena.used = 0;
+		arena.spilled = false;
+	}
+	return walk;
 }
 
 /* ---- inspect ---- */
@@ -777,6 +966,8 @@ static void parser_init_once(void)
 {
 	osip_trace_initialize_func(OSIP_WARNING, osip_trace_to_log);
 	parser_init();
+	if (pthread_key_create(&arena_key, arena_thread_exit) == 0)
+		osip_set_allocators(arena_malloc, arena_realloc, arena_free);
 }
 
 void sp_sip_global_init(void)
@@ -955,11 +1146,13 @@ static int extract(struct sp_sip_msg *msg, const struct scan *sc)
 	}
 
 	if (sip->call_id->host) {
-		int n = snprintf(in->call_id, sizeof(in->call_id), "%s@%s",
-				 sip->call_id->number, sip->call_id->host);
+		size_t nn = strlen(sip->call_id->number), hn = strlen(sip->call_id->host);
 
-		if (n < 0 || (size_t)n >= sizeof(in->call_id))
+		if (nn + 1 + hn >= sizeof(in->call_id))
 			return fail(&msg->reason, "Call-ID too long", SP_SIP_E_TOOLONG);
+		memcpy(in->call_id, sip->call_id->number, nn);
+		in->call_id[nn] = '@';
+		memcpy(in->call_id + nn + 1, sip->call_id->host, hn + 1);
 	} else if (!copy_str(in->call_id, sizeof(in->call_id), sip->call_id->number)) {
 		return fail(&msg->reason, "Call-ID too long", SP_SIP_E_TOOLONG);
 	}
@@ -1012,17 +1205,23 @@ int sp_sip_inspect(struct sp_sip_msg *msg, const char *buf, size_t len)
 		return fail(&msg->reason, "empty or oversized datagram", SP_SIP_E_ARG);
 	msg->buf = buf;
 	msg->len = len;
-	err = scan_message(buf, len, &sc, &msg->reason);
+	err = scan_message(buf, len, &sc, &msg->reason, msg);
 	if (err)
 		return err;
-	if (osip_message_init(&msg->osip) != 0)
+	arena_begin(msg);
+	if (osip_message_init(&msg->osip) != 0) {
+		arena_end_parse();
+		sp_sip_msg_free(msg);
 		return fail(&msg->reason, "out of memory", SP_SIP_E_NOMEM);
+	}
 	/* Bytes past Content-Length are not part of the message (RFC 3261
 	 * §18.3): libosip2 must not see them either (it would for multipart),
 	 * since the rewrite drops them. */
 	if (sc.clen_present)
 		msg->len = (size_t)(sc.body - buf) + sc.clen;
-	if (osip_message_parse(msg->osip, buf, msg->len) != 0) {
+	err = osip_message_parse(msg->osip, buf, msg->len);
+	arena_end_parse();
+	if (err != 0) {
 		sp_sip_msg_free(msg);
 		return fail(&msg->reason, "refused by libosip2", SP_SIP_E_PARSE);
 	}
@@ -1038,7 +1237,9 @@ int sp_sip_inspect(struct sp_sip_msg *msg, const char *buf, size_t len)
 
 void sp_sip_msg_free(struct sp_sip_msg *msg)
 {
-	if (msg->osip)
+	bool walk = arena_release(msg);
+
+	if (msg->osip && walk)
 		osip_message_free(msg->osip);
 	msg->osip = NULL;
 }
@@ -1292,9 +1493,35 @@ static int fix_content_length(struct out *o, size_t digits_at, size_t digits_len
 	return 0;
 }
 
+/* next_header() over the rewrite's input, from what the inspection
+ * remembered when it can. */
+static int rewrite_next_header(const struct sp_sip_msg *msg, unsigned *idx, const char **cur,
+			       const char *e, struct hdr *h)
+{
+	const struct sp_sip_hdr_span *c;
+	const char *b = msg->buf;
+
+	if (msg->scanned_buf != msg->buf || !msg->n_hdrs)
+		return next_header(cur, e, h);
+	if (*idx == msg->n_hdrs) {
+		*cur = e; /* the body starts after the empty line */
+		return 0;
+	}
+	c = &msg->hdrs[(*idx)++];
+	h->start = b + c->start;
+	h->name_e = b + c->name_e;
+	h->val = b + c->val;
+	h->val_e = b + c->val_e;
+	h->end = b + c->end;
+	h->kind = (enum hkind)c->kind;
+	*cur = h->end;
+	return 1;
+}
+
 int sp_sip_rewrite(struct sp_sip_msg *msg, const struct sp_sip_plan *pl,
 		   char *out, size_t out_size, size_t *out_len)
 {
+	unsigned hdr_idx = 0;
 	struct out o = { .p = out, .cap = out_size };
 	const char *p, *e, *copied;
 	struct start_line sl;
@@ -1318,7 +1545,7 @@ int sp_sip_rewrite(struct sp_sip_msg *msg, const struct sp_sip_plan *pl,
 	    rewrite_uri(&o, sl.uri_s, sl.uri_e, pl->ruri, 1, &copied) < 0)
 		return fail(&msg->reason, "Request-URI", SP_SIP_E_REWRITE);
 	p = sl.end;
-	while ((r = next_header(&p, e, &h)) > 0) {
+	while ((r = rewrite_next_header(msg, &hdr_idx, &p, e, &h)) > 0) {
 		switch (h.kind) {
 		case H_VIA: {
 			const char *vp = h.val, *es, *ee;

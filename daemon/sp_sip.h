@@ -8,7 +8,8 @@
  * caller buffer: every other byte, header order and folding stay as they were.
  * Datagram bytes past Content-Length are not part of the message (RFC 3261
  * §18.3) and are not copied; Content-Length is fixed (or added) when the SDP
- * body changes. Neither call allocates beyond libosip2's own parse.
+ * body changes. Neither call allocates beyond libosip2's own parse, which
+ * goes to a per-thread arena: a msg is freed on the thread that inspected it.
  */
 #ifndef SP_SIP_H
 #define SP_SIP_H
@@ -25,6 +26,7 @@ struct osip_message;
 #define SP_SIP_HOST_MAX 256     /* DNS name (253) or IPv6 text, plus NUL */
 #define SP_SIP_ID_MAX 256       /* Call-ID, tags, branch; longer is refused */
 #define SP_SIP_METHOD_MAX 32
+#define SP_SIP_HDR_CACHE 48     /* header lines remembered from the inspection */
 
 enum sp_sip_err {
 	SP_SIP_OK = 0,
@@ -94,9 +96,20 @@ struct sp_sip_msg {
 	const char *buf;                    /* the datagram: not copied, must */
 	size_t len;                         /* outlive the msg; bytes past
 					     * Content-Length are not counted */
-	struct osip_message *osip;          /* libosip2's tree, owned */
+	struct osip_message *osip;          /* libosip2's tree, owned; read-only
+					     * (it may live in the parse arena) */
+	bool in_arena;                      /* holds a share of the arena */
 	struct sp_sip_info info;
 	const char *reason;                 /* why the last call failed */
+	/* The header lines the inspection found (offsets into buf), so that
+	 * the rewrite does not scan them again; n_hdrs 0 or scanned_buf not
+	 * buf: scanned again. */
+	const char *scanned_buf;
+	uint16_t n_hdrs;
+	struct sp_sip_hdr_span {
+		uint16_t start, name_e, val, val_e, end;
+		uint8_t kind;
+	} hdrs[SP_SIP_HDR_CACHE];
 };
 
 /* A host:port to match (port 0 = any) or to write (port 0 = none). */
