@@ -532,3 +532,34 @@ Test(media, two_legs_either_leg_ending_removes_the_entries)
 	}
 	cr_assert_eq(fk.installs, fk.removes);
 }
+
+Test(media, two_legs_hold_removes_resume_joins_again)
+{
+	static const char alice_hold[] =
+		"v=0" CRLF "o=alice 1 2 IN IP4 10.1.0.10" CRLF "s=-" CRLF
+		"c=IN IP4 0.0.0.0" CRLF "t=0 0" CRLF "m=audio 6000 RTP/AVP 0" CRLF "a=sendonly" CRLF;
+	char relay[sizeof(out)];
+	uint16_t pe1, pe2;
+	bool first;
+
+	two_leg_call(&pe1, &pe2);
+	cr_assert_eq(fk.n, 2);
+	/* alice's hold, on leg 1 and as the server relays it to leg 2 */
+	cr_assert_eq(sdp_msg(1, SP_MEDIA_FROM_TERMINAL, alice_hold, true, NULL), SP_SDP_OK);
+	cr_assert_eq(fk.n, 0, "hold: nothing to send media to");
+	strcpy(relay, out);
+	cr_assert_eq(sdp_msg(2, SP_MEDIA_FROM_FAR, relay, true, NULL), SP_SDP_OK);
+	cr_assert_eq(sdp_msg(2, SP_MEDIA_FROM_TERMINAL, bob_answer, true, NULL), SP_SDP_OK);
+	strcpy(relay, out);
+	cr_assert_eq(sdp_msg(1, SP_MEDIA_FROM_FAR, relay, true, NULL), SP_SDP_OK);
+	cr_assert_eq(fk.n, 0);
+	cr_assert_eq(sp_media_streams(m, 1) + sp_media_streams(m, 2), 0);
+	/* resume: the same offer/answer as the first */
+	cr_assert_eq(sdp_msg(1, SP_MEDIA_FROM_TERMINAL, offer, true, NULL), SP_SDP_OK);
+	strcpy(relay, out);
+	cr_assert_eq(sdp_msg(2, SP_MEDIA_FROM_FAR, relay, true, NULL), SP_SDP_OK);
+	cr_assert_eq(fk.n, 2, "both legs' terminals known again: joined");
+	cr_assert_not_null(joined_entry(6000, &first));
+	cr_assert_eq(sp_media_stats(m)->streams_joined, 1);
+	cr_assert_eq(sp_media_stats(m)->kernel_errors, 0);
+}
