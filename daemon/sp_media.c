@@ -509,7 +509,10 @@ void sp_media_commit(struct sp_media *m, uint32_t dialog_id, const struct sp_end
 static void sp_media_session_free(struct sp_media *m, struct sp_media_session *sess)
 {
 	for (unsigned i = 0; i < sess->n; i++) {
-		struct sp_media_sstream *s = &sess->s[i], *peer = s->peer;
+		struct sp_media_sstream *s = &sess->s[i];
+		/* the other leg, joined or about to be: it loses its partner,
+		 * and the joined entries go with whichever leg owned them */
+		struct sp_media_sstream *other[2] = { s->peer, sp_media_own_port(m, s) };
 
 		if (s->pe) {
 			m->by_pair[s->pe / 2] = NULL;
@@ -517,14 +520,16 @@ static void sp_media_session_free(struct sp_media *m, struct sp_media_session *s
 		}
 		sp_media_uninstall(m, s);
 		s->peer = NULL;
-		if (peer) {
-			/* the other leg loses its partner: its joined entries
-			 * (if it owned them) go too */
-			peer->peer = NULL;
-			sp_media_sync(m, peer);
+		for (int k = 0; k < 2; k++) {
+			if (!other[k] || (k == 1 && other[1] == other[0]))
+				continue;
+			if (other[k]->peer == s)
+				other[k]->peer = NULL;
+			sp_media_sync(m, other[k]);
 		}
 		if (s->pe)
 			sp_media_release_pair(m, s->pe, s->pc);
+		s->pe = s->pc = 0; /* a later stream's sync must not revive it */
 	}
 	sp_htab_remove(&m->by_dialog, &sess->node);
 	if (sess->prev)
