@@ -22,7 +22,11 @@ struct sp_media_sstream {
 	uint16_t pe, pc;		/* 0: no ports (stream never offered) */
 	struct sp_media_side term, far;
 	bool installed;
+	bool installed_joined;		/* what is installed is a joined pair */
 	struct sp_ct_nat rtp, rtcp;	/* as installed */
+	/* The other leg's stream when both legs of a call pass this SP (see
+	 * sp_media_peer): one of the two (the lower pe) owns the entries. */
+	struct sp_media_sstream *peer;
 	uint32_t seen_gen_rtp, seen_gen_rtcp;	/* reconciliation pass marks */
 };
 
@@ -54,6 +58,8 @@ struct sp_media {
 	struct sp_media_session *sessions;
 	/* stream by pe / 2: the kernel entry's E:pe names its stream */
 	struct sp_media_sstream **by_pair;
+	/* stream by pc / 2: a far side announcing C:pc is this SP's other leg */
+	struct sp_media_sstream **by_cpair;
 	uint32_t gen;
 	struct sp_media_stats st;
 	struct {
@@ -76,8 +82,10 @@ struct sp_media *sp_media_create(const struct sp_media_kernel *kernel)
 	}
 	sp_hash_key_random(&m->key);
 	m->by_pair = calloc(32768, sizeof(*m->by_pair));
-	if (!m->by_pair || sp_htab_init(&m->by_dialog, 64) < 0) {
+	m->by_cpair = calloc(32768, sizeof(*m->by_cpair));
+	if (!m->by_pair || !m->by_cpair || sp_htab_init(&m->by_dialog, 64) < 0) {
 		free(m->by_pair);
+		free(m->by_cpair);
 		free(m);
 		return NULL;
 	}
@@ -93,6 +101,7 @@ void sp_media_destroy(struct sp_media *m)
 	sp_htab_fini(&m->by_dialog);
 	sp_portalloc_destroy(m->pa);
 	free(m->by_pair);
+	free(m->by_cpair);
 	free(m);
 }
 
@@ -214,26 +223,102 @@ static void sp_media_uninstall(struct sp_media *m, struct sp_media_sstream *s)
 	sp_media_kernel_remove(m, &s->rtcp);
 	s->installed = false;
 	m->st.streams_installed--;
+	if (s->installed_joined)
+		m->st.streams_joined--;
+	s->installed_joined = false;
 }
 
-/* Makes the kernel match what both sides announced for one stream. */
-static void sp_media_sync(struct sp_media *m, struct sp_media_sstream *s)
+/*
+ * The stream of this SP whose C-side port s's far side announced: the far
+ * side of s is then this SP itself. It happens to a call between two
+ * terminals behind the SP through a proxy that keeps both legs here
+ * (Kamailio with record_route): leg 1 announces C:pc1 to the server, which
+ * hands it on to leg 2 as leg 2's far side, and the other way round.
+ */
+static struct sp_media_sstream *sp_media_own_port(const struct sp_media *m,
+						  const struct sp_media_sstream *s)
+{
+	const struct sp_endpoint *f = &s->far.rtp;
+	struct sp_media_sstream *t;
+
+	if (!s->far.known || f->family != AF_INET || f->port % 2)
+		return NULL;
+	t = m->by_cpair[f->port / 2];
+	if (!t || t == s || t->pc != f->port || !sp_endpoint_same_addr(f, &t->sess->c))
+		return NULL;
+	return t;
+}
+
+/* The other leg of s when each names the other's C:pc as its far side. */
+static struct sp_media_sstream *sp_media_peer(const struct sp_media *m,
+					      const struct sp_media_sstream *s)
+{
+	struct sp_media_sstream *t = sp_media_own_port(m, s);
+
+	return t && sp_media_own_port(m, t) == s ? t : NULL;
+}
+
+static bool sp_media_side_usable(const struct sp_media_side *side)
+{
+	return side->known && !sp_media_unspecified(&side->rtp);
+}
+
+/*
+ * What the kernel should carry for s (false: nothing), and its joined
+ * peer. Two legs joined need one entry per flow, not two chained through
+ * C (a packet NATed to C:pc is delivered to the SP, not tracked again):
+ * T1:t1 -> E1:pe1 becomes E2:pe2 -> T2:t2, and back. The leg with the
+ * lower pe owns it, so it is programmed once.
+ */
+static bool sp_media_wanted(const struct sp_media *m, const struct sp_media_sstream *s,
+			    struct sp_ct_nat *rtp, struct sp_ct_nat *rtcp,
+			    struct sp_media_sstream **peer)
 {
 	const struct sp_media_session *sess = s->sess;
-	struct sp_ct_nat rtp, rtcp;
-	bool want = s->pe && s->term.known && s->far.known && !sp_media_unspecified(&s->term.rtp) &&
-		    !sp_media_unspecified(&s->far.rtp) && !sp_media_unspecified(&sess->e) &&
-		    !sp_media_unspecified(&sess->c);
+	const struct sp_media_sstream *t;
 
-	if (want) {
-		sp_media_nat(&rtp, sess, &s->term.rtp, &s->far.rtp, s->pe, s->pc);
-		sp_media_nat(&rtcp, sess, &s->term.rtcp, &s->far.rtcp, s->pe + 1, s->pc + 1);
-		if (s->installed && memcmp(&rtp, &s->rtp, sizeof(rtp)) == 0 &&
-		    memcmp(&rtcp, &s->rtcp, sizeof(rtcp)) == 0)
-			return;
+	*peer = NULL;
+	if (!s->pe || !sp_media_side_usable(&s->term) || !sp_media_side_usable(&s->far) ||
+	    sp_media_unspecified(&sess->e) || sp_media_unspecified(&sess->c))
+		return false;
+	t = *peer = sp_media_peer(m, s);
+	if (t) {
+		if (t->pe < s->pe || !sp_media_side_usable(&t->term) ||
+		    sp_media_unspecified(&t->sess->e))
+			return false;
+		sp_media_nat(rtp, sess, &s->term.rtp, &t->term.rtp, s->pe, 0);
+		rtp->far_side = t->sess->e;
+		rtp->far_side.port = t->pe;
+		sp_media_nat(rtcp, sess, &s->term.rtcp, &t->term.rtcp, s->pe + 1, 0);
+		rtcp->far_side = t->sess->e;
+		rtcp->far_side.port = t->pe + 1;
+		return true;
 	}
-	sp_media_uninstall(m, s);
-	if (!want)
+	/* this SP's own address, but no leg of ours answers there (yet):
+	 * a DNAT to ourselves would carry nothing */
+	if (sp_endpoint_same_addr(&s->far.rtp, &sess->c))
+		return false;
+	sp_media_nat(rtp, sess, &s->term.rtp, &s->far.rtp, s->pe, s->pc);
+	sp_media_nat(rtcp, sess, &s->term.rtcp, &s->far.rtcp, s->pe + 1, s->pc + 1);
+	return true;
+}
+
+/* One stream: remove what it no longer wants (install false), or add what
+ * it wants (install true). */
+static void sp_media_apply(struct sp_media *m, struct sp_media_sstream *s, bool install)
+{
+	struct sp_ct_nat rtp, rtcp;
+	struct sp_media_sstream *peer;
+	bool want = sp_media_wanted(m, s, &rtp, &rtcp, &peer);
+
+	if (!install) {
+		s->peer = peer;
+		if (!want || !s->installed || memcmp(&rtp, &s->rtp, sizeof(rtp)) != 0 ||
+		    memcmp(&rtcp, &s->rtcp, sizeof(rtcp)) != 0)
+			sp_media_uninstall(m, s);
+		return;
+	}
+	if (!want || s->installed)
 		return;
 	if (sp_media_kernel_install(m, &rtp) < 0)
 		return;
@@ -245,6 +330,25 @@ static void sp_media_sync(struct sp_media *m, struct sp_media_sstream *s)
 	s->rtcp = rtcp;
 	s->installed = true;
 	m->st.streams_installed++;
+	if (peer) {
+		s->installed_joined = true;
+		m->st.streams_joined++;
+	}
+}
+
+/* Makes the kernel match what both sides announced for one stream, and
+ * for the other leg it was or is now joined with: every removal first, so
+ * a joined entry never meets the tuple of an entry it replaces. */
+static void sp_media_sync(struct sp_media *m, struct sp_media_sstream *s)
+{
+	struct sp_media_sstream *v[3] = { s, s->peer, sp_media_own_port(m, s) };
+
+	if (v[2] == v[1])
+		v[2] = NULL;
+	for (int install = 0; install < 2; install++)
+		for (int i = 0; i < 3; i++)
+			if (v[i])
+				sp_media_apply(m, v[i], install);
 }
 
 /* ---- one message ---- */
@@ -405,6 +509,7 @@ void sp_media_commit_origin(struct sp_media *m, uint32_t dialog_id, const struct
 			s->pe = p->pe;
 			s->pc = p->pc;
 			m->by_pair[s->pe / 2] = s;
+			m->by_cpair[s->pc / 2] = s;
 		}
 		side = m->msg.from == SP_MEDIA_FROM_TERMINAL ? &s->term : &s->far;
 		/* not in this SDP, or port 0: this side refused the stream */
@@ -417,12 +522,26 @@ static void sp_media_session_free(struct sp_media *m, struct sp_media_session *s
 {
 	for (unsigned i = 0; i < sess->n; i++) {
 		struct sp_media_sstream *s = &sess->s[i];
+		/* the other leg, joined or about to be: it loses its partner,
+		 * and the joined entries go with whichever leg owned them */
+		struct sp_media_sstream *other[2] = { s->peer, sp_media_own_port(m, s) };
 
-		sp_media_uninstall(m, s);
 		if (s->pe) {
 			m->by_pair[s->pe / 2] = NULL;
-			sp_media_release_pair(m, s->pe, s->pc);
+			m->by_cpair[s->pc / 2] = NULL;
 		}
+		sp_media_uninstall(m, s);
+		s->peer = NULL;
+		for (int k = 0; k < 2; k++) {
+			if (!other[k] || (k == 1 && other[1] == other[0]))
+				continue;
+			if (other[k]->peer == s)
+				other[k]->peer = NULL;
+			sp_media_sync(m, other[k]);
+		}
+		if (s->pe)
+			sp_media_release_pair(m, s->pe, s->pc);
+		s->pe = s->pc = 0; /* a later stream's sync must not revive it */
 	}
 	sp_htab_remove(&m->by_dialog, &sess->node);
 	if (sess->prev)
@@ -504,6 +623,12 @@ int sp_media_reconcile(struct sp_media *m)
 
 /* ---- show ---- */
 
+/* Whether the kernel carries s now: its own entries, or its joined leg's. */
+static bool sp_media_carried(const struct sp_media_sstream *s)
+{
+	return s->installed || (s->peer && s->peer->installed && s->peer->installed_joined);
+}
+
 void sp_media_show_dialog(struct sp_media *m, uint32_t dialog_id, FILE *out)
 {
 	const struct sp_media_session *sess = sp_media_find(m, dialog_id);
@@ -511,20 +636,36 @@ void sp_media_show_dialog(struct sp_media *m, uint32_t dialog_id, FILE *out)
 	if (!sess)
 		return;
 	for (unsigned i = 0; i < sess->n; i++) {
-		const struct sp_media_sstream *s = &sess->s[i];
+		const struct sp_media_sstream *s = &sess->s[i], *owner;
 		char t[SP_ENDPOINT_STRLEN], f[SP_ENDPOINT_STRLEN];
 		struct sp_ct_counters rtp = { 0 }, rtcp = { 0 };
+		bool carried = sp_media_carried(s);
 
 		if (!s->pe)
 			continue;
 		fprintf(out, "       media %u: terminal %s E-port %u C-port %u far %s %s\n", i,
 			s->term.known ? sp_endpoint_format(&s->term.rtp, t, sizeof(t)) : "-", s->pe,
 			s->pc, s->far.known ? sp_endpoint_format(&s->far.rtp, f, sizeof(f)) : "-",
-			s->installed ? "in kernel" : "not in kernel");
-		if (!s->installed || !m->have_kernel)
+			carried ? "in kernel" : "not in kernel");
+		if (carried && s->peer)
+			fprintf(out, "         joined with dialog %u: terminal to terminal %s\n",
+				s->peer->sess->dialog_id,
+				sp_endpoint_format(&s->peer->term.rtp, f, sizeof(f)));
+		if (!carried || !m->have_kernel)
 			continue;
-		m->k.counters(m->k.arg, &s->rtp, &rtp);
-		m->k.counters(m->k.arg, &s->rtcp, &rtcp);
+		owner = s->installed ? s : s->peer;
+		m->k.counters(m->k.arg, &owner->rtp, &rtp);
+		m->k.counters(m->k.arg, &owner->rtcp, &rtcp);
+		if (owner != s) {
+			/* the other leg's entry: its original direction is ours reversed */
+			struct sp_ct_counters x = rtp;
+
+			rtp = (struct sp_ct_counters){ x.reply_packets, x.reply_bytes, x.orig_packets,
+						       x.orig_bytes };
+			x = rtcp;
+			rtcp = (struct sp_ct_counters){ x.reply_packets, x.reply_bytes, x.orig_packets,
+							x.orig_bytes };
+		}
 		fprintf(out,
 			"         rtp  to far %llu packets %llu bytes, to terminal %llu packets %llu bytes\n"
 			"         rtcp to far %llu packets %llu bytes, to terminal %llu packets %llu bytes\n",
@@ -543,6 +684,7 @@ void sp_media_show_statistics(struct sp_media *m, FILE *out)
 	fprintf(out, "  sessions with media       %llu\n", (unsigned long long)s->sessions);
 	fprintf(out, "  media ports allocated     %llu\n", (unsigned long long)s->pairs_in_use * 2);
 	fprintf(out, "  streams in the kernel     %llu\n", (unsigned long long)s->streams_installed);
+	fprintf(out, "  streams joined here       %llu\n", (unsigned long long)s->streams_joined);
 	fprintf(out, "  kernel entries created    %llu\n", (unsigned long long)s->entries_created);
 	fprintf(out, "  kernel entries deleted    %llu\n", (unsigned long long)s->entries_deleted);
 	fprintf(out, "  kernel errors             %llu\n", (unsigned long long)s->kernel_errors);
@@ -563,6 +705,6 @@ unsigned sp_media_streams(struct sp_media *m, uint32_t dialog_id)
 	unsigned n = 0;
 
 	for (unsigned i = 0; sess && i < sess->n; i++)
-		n += sess->s[i].installed;
+		n += sp_media_carried(&sess->s[i]);
 	return n;
 }

@@ -53,6 +53,7 @@ struct sp_media_stats {
 	uint64_t sessions;		/* dialogs with media state now */
 	uint64_t pairs_in_use;		/* RTP/RTCP port pairs allocated now */
 	uint64_t streams_installed;	/* streams with kernel entries now */
+	uint64_t streams_joined;	/* of which joined to another leg here */
 	uint64_t entries_created;
 	uint64_t entries_deleted;
 	uint64_t kernel_errors;

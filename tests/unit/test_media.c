@@ -406,3 +406,160 @@ Test(media, stale_unnated_entry_replaced)
 	cr_assert_eq(sp_media_stats(m)->kernel_errors, 0);
 	cr_assert_eq(sp_media_streams(m, 1), 1);
 }
+
+/* ---- a call between two terminals behind this SP (two legs, one Call-ID) ---- */
+
+static const char bob_answer[] =
+	"v=0" CRLF
+	"o=bob 2 2 IN IP4 10.1.0.11" CRLF
+	"s=-" CRLF
+	"c=IN IP4 10.1.0.11" CRLF
+	"t=0 0" CRLF
+	"m=audio 6100 RTP/AVP 0" CRLF;
+
+/* The joined entry of a flow between alice (leg 1) and bob (leg 2),
+ * whichever leg owns it: NULL when none. Sets *alice_first to its
+ * orientation. */
+static const struct sp_ct_nat *joined_entry(uint16_t alice_port, bool *alice_first)
+{
+	for (unsigned i = 0; i < fk.n; i++) {
+		if (fk.e[i].terminal.port == alice_port || fk.e[i].far.port == alice_port) {
+			*alice_first = fk.e[i].terminal.port == alice_port;
+			return &fk.e[i];
+		}
+	}
+	return NULL;
+}
+
+/* Alice calls bob through a record-routing server: leg 1 (dialog 1) is
+ * alice's, leg 2 (dialog 2) bob's. The SDP each leg sends to the server
+ * comes back to the other leg as its far side. Returns pe1 and pe2. */
+static void two_leg_call(uint16_t *pe1, uint16_t *pe2)
+{
+	struct sp_sdp_info o1, o2, a2, a1;
+	char relay[sizeof(out)];
+
+	cr_assert_eq(sdp_msg(1, SP_MEDIA_FROM_TERMINAL, offer, true, &o1), SP_SDP_OK);
+	strcpy(relay, out);	/* alice's offer, as the server hands it to leg 2 */
+	cr_assert_eq(sdp_msg(2, SP_MEDIA_FROM_FAR, relay, true, &o2), SP_SDP_OK);
+	*pe2 = o2.streams[0].port;
+	cr_assert_eq(sdp_msg(2, SP_MEDIA_FROM_TERMINAL, bob_answer, true, &a2), SP_SDP_OK);
+	cr_assert_eq(fk.n, 0, "leg 2's far side is this SP: nothing until leg 1 is answered");
+	strcpy(relay, out);
+	cr_assert_eq(sdp_msg(1, SP_MEDIA_FROM_FAR, relay, true, &a1), SP_SDP_OK);
+	*pe1 = a1.streams[0].port;
+}
+
+Test(media, two_legs_here_joined_into_one_entry_per_flow)
+{
+	uint16_t pe1, pe2;
+	const struct sp_ct_nat *rtp, *rtcp;
+	bool alice_first;
+
+	two_leg_call(&pe1, &pe2);
+	cr_assert_eq(fk.n, 2, "one entry for RTP, one for RTCP: not one per leg");
+	cr_assert_eq(fk.installs, 2, "programmed once");
+	rtp = joined_entry(6000, &alice_first);
+	rtcp = joined_entry(6001, &alice_first);
+	cr_assert_not_null(rtp);
+	cr_assert_not_null(rtcp);
+	/* T1:6000 -> E:pe1 becomes E:pe2 -> T2:6100 (or the same, from bob's side) */
+	if (alice_first) {
+		assert_ep(&rtp->terminal, "10.1.0.10", 6000);
+		assert_ep(&rtp->terminal_side, "198.51.100.1", pe1);
+		assert_ep(&rtp->far, "10.1.0.11", 6100);
+		assert_ep(&rtp->far_side, "198.51.100.1", pe2);
+		assert_ep(&rtcp->terminal, "10.1.0.10", 6001);
+		assert_ep(&rtcp->far, "10.1.0.11", 6101);
+		assert_ep(&rtcp->far_side, "198.51.100.1", pe2 + 1);
+	} else {
+		assert_ep(&rtp->terminal, "10.1.0.11", 6100);
+		assert_ep(&rtp->terminal_side, "198.51.100.1", pe2);
+		assert_ep(&rtp->far, "10.1.0.10", 6000);
+		assert_ep(&rtp->far_side, "198.51.100.1", pe1);
+		assert_ep(&rtcp->terminal_side, "198.51.100.1", pe2 + 1);
+		assert_ep(&rtcp->far_side, "198.51.100.1", pe1 + 1);
+	}
+	cr_assert_eq(sp_media_streams(m, 1), 1, "both legs are carried");
+	cr_assert_eq(sp_media_streams(m, 2), 1);
+	cr_assert_eq(sp_media_stats(m)->streams_joined, 1);
+	cr_assert_eq(sp_media_reconcile(m), 0, "the joined entries are owned");
+	cr_assert_eq(fk.n, 2);
+}
+
+Test(media, two_legs_reinvite_of_either_leg_replaces_the_joined_entry)
+{
+	static const char bob_moved[] =
+		"v=0" CRLF "o=bob 2 3 IN IP4 10.1.0.11" CRLF "s=-" CRLF
+		"c=IN IP4 10.1.0.11" CRLF "t=0 0" CRLF "m=audio 6200 RTP/AVP 0" CRLF;
+	static const char alice_moved[] =
+		"v=0" CRLF "o=alice 1 2 IN IP4 10.1.0.10" CRLF "s=-" CRLF
+		"c=IN IP4 10.1.0.12" CRLF "t=0 0" CRLF "m=audio 6300 RTP/AVP 0" CRLF;
+	uint16_t pe1, pe2;
+	bool first;
+
+	two_leg_call(&pe1, &pe2);
+	cr_assert_eq(sdp_msg(2, SP_MEDIA_FROM_TERMINAL, bob_moved, true, NULL), SP_SDP_OK);
+	cr_assert_eq(fk.n, 2, "replaced, not added to");
+	cr_assert_not_null(joined_entry(6000, &first));
+	assert_ep(first ? &joined_entry(6000, &first)->far : &joined_entry(6000, &first)->terminal,
+		  "10.1.0.11", 6200);
+	cr_assert_eq(sdp_msg(1, SP_MEDIA_FROM_TERMINAL, alice_moved, true, NULL), SP_SDP_OK);
+	cr_assert_eq(fk.n, 2);
+	cr_assert_null(joined_entry(6000, &first));
+	cr_assert_not_null(joined_entry(6300, &first));
+	assert_ep(first ? &joined_entry(6300, &first)->terminal : &joined_entry(6300, &first)->far,
+		  "10.1.0.12", 6300);
+	cr_assert_eq(sp_media_stats(m)->streams_joined, 1);
+}
+
+Test(media, two_legs_either_leg_ending_removes_the_entries)
+{
+	uint16_t pe1, pe2;
+
+	for (uint32_t first_to_end = 1; first_to_end <= 2; first_to_end++) {
+		two_leg_call(&pe1, &pe2);
+		cr_assert_eq(fk.n, 2);
+		sp_media_dialog_end(m, first_to_end);
+		cr_assert_eq(fk.n, 0, "leg %u ended: the joined entries go", first_to_end);
+		cr_assert_eq(sp_media_streams(m, 3 - first_to_end), 0);
+		cr_assert_eq(sp_media_stats(m)->streams_joined, 0);
+		cr_assert_eq(sp_media_stats(m)->streams_installed, 0);
+		sp_media_dialog_end(m, 3 - first_to_end);
+		cr_assert_eq(fk.n, 0);
+		cr_assert_eq(sp_media_stats(m)->pairs_in_use, 0, "no port leaked");
+		cr_assert_eq(sp_media_stats(m)->sessions, 0);
+	}
+	cr_assert_eq(fk.installs, fk.removes);
+}
+
+Test(media, two_legs_hold_removes_resume_joins_again)
+{
+	static const char alice_hold[] =
+		"v=0" CRLF "o=alice 1 2 IN IP4 10.1.0.10" CRLF "s=-" CRLF
+		"c=IN IP4 0.0.0.0" CRLF "t=0 0" CRLF "m=audio 6000 RTP/AVP 0" CRLF "a=sendonly" CRLF;
+	char relay[sizeof(out)];
+	uint16_t pe1, pe2;
+	bool first;
+
+	two_leg_call(&pe1, &pe2);
+	cr_assert_eq(fk.n, 2);
+	/* alice's hold, on leg 1 and as the server relays it to leg 2 */
+	cr_assert_eq(sdp_msg(1, SP_MEDIA_FROM_TERMINAL, alice_hold, true, NULL), SP_SDP_OK);
+	cr_assert_eq(fk.n, 0, "hold: nothing to send media to");
+	strcpy(relay, out);
+	cr_assert_eq(sdp_msg(2, SP_MEDIA_FROM_FAR, relay, true, NULL), SP_SDP_OK);
+	cr_assert_eq(sdp_msg(2, SP_MEDIA_FROM_TERMINAL, bob_answer, true, NULL), SP_SDP_OK);
+	strcpy(relay, out);
+	cr_assert_eq(sdp_msg(1, SP_MEDIA_FROM_FAR, relay, true, NULL), SP_SDP_OK);
+	cr_assert_eq(fk.n, 0);
+	cr_assert_eq(sp_media_streams(m, 1) + sp_media_streams(m, 2), 0);
+	/* resume: the same offer/answer as the first */
+	cr_assert_eq(sdp_msg(1, SP_MEDIA_FROM_TERMINAL, offer, true, NULL), SP_SDP_OK);
+	strcpy(relay, out);
+	cr_assert_eq(sdp_msg(2, SP_MEDIA_FROM_FAR, relay, true, NULL), SP_SDP_OK);
+	cr_assert_eq(fk.n, 2, "both legs' terminals known again: joined");
+	cr_assert_not_null(joined_entry(6000, &first));
+	cr_assert_eq(sp_media_stats(m)->streams_joined, 1);
+	cr_assert_eq(sp_media_stats(m)->kernel_errors, 0);
+}
