@@ -137,6 +137,63 @@ static int sp_pid_file_create(const char *path)
 	return fd;
 }
 
+/*
+ * daemon(3), except that the parent returns only once the child has written
+ * its own pid into the pid file: a supervisor or script reading the file as
+ * soon as "sigproxyd -d" returns must not find the parent's pid. The child
+ * keeps the pid file's lock (the open file description is shared).
+ */
+static int sp_daemonize(int pid_fd, const char *pid_path)
+{
+	int ready[2], devnull;
+	pid_t pid;
+	char ok = 0;
+
+	if (pipe2(ready, O_CLOEXEC) < 0) {
+		sp_err("daemon: %s", strerror(errno));
+		return -1;
+	}
+	pid = fork();
+	if (pid < 0) {
+		sp_err("daemon: %s", strerror(errno));
+		close(ready[0]);
+		close(ready[1]);
+		return -1;
+	}
+	if (pid > 0) {
+		ssize_t n;
+
+		close(ready[1]);
+		do
+			n = read(ready[0], &ok, 1);
+		while (n < 0 && errno == EINTR);
+		/* the child said it is ready, or died before (then fail) */
+		_exit(n == 1 && ok == 1 ? 0 : 1);
+	}
+	close(ready[0]);
+	if (setsid() < 0 || chdir("/") < 0)
+		goto fail;
+	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (devnull < 0)
+		goto fail;
+	dup2(devnull, STDIN_FILENO);
+	dup2(devnull, STDOUT_FILENO);
+	dup2(devnull, STDERR_FILENO);
+	if (devnull > STDERR_FILENO)
+		close(devnull);
+	if (pid_fd >= 0 && sp_pid_file_write(pid_fd, pid_path) < 0)
+		goto fail;
+	ok = 1;
+	if (write(ready[1], &ok, 1) != 1)
+		goto fail;
+	close(ready[1]);
+	return 0;
+fail:
+	sp_err("daemon: %s", strerror(errno));
+	close(ready[1]);
+	return -1;
+}
+
 static void sp_signal_cb(struct sp_loop *loop, int fd, uint32_t events, void *arg)
 {
 	struct sp_daemon *d = arg;
@@ -225,11 +282,7 @@ int main(int argc, char **argv)
 	 * (what a forking systemd unit expects). No thread exists yet: CLI
 	 * session threads start on the first connection. */
 	if (d.opt.daemonize) {
-		if (daemon(0, 0) < 0) {
-			sp_err("daemon: %s", strerror(errno));
-			goto out;
-		}
-		if (pid_fd >= 0 && sp_pid_file_write(pid_fd, d.opt.pid_file) < 0)
+		if (sp_daemonize(pid_fd, d.opt.pid_file) < 0)
 			goto out;
 		/* a signalfd wakes epoll for the process that registered it:
 		 * the child needs its own */
