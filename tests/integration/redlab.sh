@@ -84,10 +84,14 @@ EOF
 # node_kill NAME: SIGKILL sigproxyd and keepalived, links down: a dying node
 node_kill() {
 	local n=$1 p
-	kill -KILL "${SPD_PID_OF[$n]}" 2>/dev/null
+	local ka=()
 	for p in $(ip netns pids "${SP_NS[$n]}"); do
-		[ "$(cat "/proc/$p/comm" 2>/dev/null)" = keepalived ] && kill -KILL "$p"
+		[ "$(cat "/proc/$p/comm" 2>/dev/null)" = keepalived ] && ka+=("$p")
 	done
+	# stopped first: keepalived's VRRP child would otherwise see its
+	# parent die and resign politely (priority 0), as a dead node cannot
+	kill -STOP "${ka[@]}" "${SPD_PID_OF[$n]}" 2>/dev/null
+	kill -KILL "${ka[@]}" "${SPD_PID_OF[$n]}" 2>/dev/null
 	wait "${SPD_PID_OF[$n]}" 2>/dev/null
 	ip -n "${SP_NS[$n]}" link set te down
 	ip -n "${SP_NS[$n]}" link set srv down
@@ -103,7 +107,7 @@ hostname $n
 signaling-proxy
  server-side-address $C
  media kernel
- media-port-range 20000 20099
+ media-port-range 20000 20999
 proxy-strategy lab seq 10
  match source 10.1.0.0/24
  match destination $E/32 port 5060
