@@ -32,40 +32,13 @@ struct side {
 	int ends;
 };
 
-static ssize_t cb_encode(void *arg, enum sp_sync_kind kind, uint32_t id, uint8_t *buf, size_t cap)
-{
-	struct side *s = arg;
+static struct side *receiver;
 
-	return sp_sync_codec_encode(s->codec, kind, id, sp_loop_now_ms(), buf, cap);
-}
-
-static uint32_t cb_next_id(void *arg, enum sp_sync_kind kind, uint32_t after)
-{
-	struct side *s = arg;
-
-	return sp_sync_codec_next_id(s->codec, kind, after);
-}
-
-static int cb_apply(void *arg, enum sp_sync_kind kind, uint32_t id, const uint8_t *data, size_t len)
-{
-	struct side *s = arg;
-
-	return sp_sync_codec_apply(s->codec, kind, id, data, len, sp_loop_now_ms());
-}
-
-static void cb_begin(void *arg)
-{
-	struct side *s = arg;
-
-	sp_sync_codec_resync_begin(s->codec);
-}
-
+/* The codec's own callbacks, and a note of the end for the watch timer. */
 static void cb_end(void *arg)
 {
-	struct side *s = arg;
-
-	sp_sync_codec_resync_end(s->codec);
-	s->ends++;
+	sp_sync_codec_resync_end(arg);
+	receiver->ends++;
 }
 
 static struct sp_table *new_table(void)
@@ -151,15 +124,14 @@ static void start(struct side *s, struct sp_loop *loop, uint16_t local, uint16_t
 		  bool sender)
 {
 	struct sp_sync_config cfg = { .key = KEY };
-	struct sp_sync_callbacks cb = {
-		.encode = cb_encode, .next_id = cb_next_id, .apply = cb_apply,
-		.resync_begin = cb_begin, .resync_end = cb_end, .arg = s,
-	};
+	struct sp_sync_callbacks cb = { 0 };
 	struct sp_error e = { { 0 } };
 
 	sp_endpoint_parse(&cfg.local, "127.0.0.1", local);
 	sp_endpoint_parse(&cfg.peer, "127.0.0.1", peer);
 	s->codec = sp_sync_codec_new(s->t);
+	sp_sync_codec_callbacks(s->codec, &cb);
+	cb.resync_end = cb_end;
 	s->sync = sp_sync_new(loop, &cfg, &cb, &e);
 	if (!s->sync || !s->codec) {
 		fprintf(stderr, "%s\n", e.msg);
@@ -210,6 +182,7 @@ int main(int argc, char **argv)
 	}
 	a.t = new_table();
 	b.t = new_table();
+	receiver = &b;
 	fill(a.t, n);
 	w.t = sp_loop_timer_new(loop, check, &w);
 	w.deadline = sp_loop_now_ms() + BOUND_MS;

@@ -459,8 +459,6 @@ static void conn_close(struct conn *c, const char *why)
 	close(c->fd);
 	if (c == s->pending) {
 		s->pending = NULL;
-		if (!s->conn)
-			set_peer_state(s, SP_SYNC_PEER_DOWN);
 	} else if (c == s->conn) {
 		s->conn = NULL;
 		if (c->up) {
@@ -472,7 +470,11 @@ static void conn_close(struct conn *c, const char *why)
 				 sp_endpoint_format(&s->cfg.peer, peer, sizeof(peer)), why);
 		}
 		abort_sending(s);
-		set_peer_state(s, s->pending ? SP_SYNC_PEER_CONNECTING : SP_SYNC_PEER_DOWN);
+		s->st.peer_sender = false;
+		/* A failed attempt of the dialer stays "connecting": no flapping
+		 * notifications while the peer is away. */
+		if (c->up || !s->dialer)
+			set_peer_state(s, SP_SYNC_PEER_DOWN);
 		if (s->dialer)
 			redial_later(s);
 	}
@@ -524,6 +526,7 @@ static void conn_established(struct conn *c)
 	s->st.last_seq_sent = c->tx_seq;
 	s->st.last_seq_acked = 0;
 	s->st.last_seq_received = c->rx_seq;
+	s->st.peer_sender = c->peer_sender;
 	sp_notice("sync: connected to %s (%s)", sp_endpoint_format(&s->cfg.peer, peer, sizeof(peer)),
 		  s->sender ? "sending state" : "receiving state");
 	if (s->sender)
@@ -649,6 +652,7 @@ static int on_frame(struct conn *c, uint8_t type, const uint8_t *payload, uint32
 	case SP_SYNC_F_RESYNC_BEGIN:
 		if (len)
 			goto malformed;
+		s->st.peer_sender = true;
 		if (!s->sender) {
 			s->st.resyncs++;
 			s->rx_rs_start_ms = sp_loop_now_ms();
@@ -682,6 +686,7 @@ static int on_frame(struct conn *c, uint8_t type, const uint8_t *payload, uint32
 		if (conn_queue(c, SP_SYNC_F_ACK, ack, 8) < 0 || conn_flush(c) < 0)
 			return -1;
 		sp_notice("sync: the peer hands over the active role");
+		s->st.peer_sender = false;
 		if (s->cb.takeover)
 			s->cb.takeover(s->cb.arg);
 		if (s->conn != c)
@@ -1023,9 +1028,8 @@ static void accept_event(struct sp_loop *loop, int fd, uint32_t events, void *ar
 		close(cfd);
 		return;
 	}
+	/* No state change: a stranger's attempt is not news. */
 	s->pending = c;
-	if (!s->conn)
-		set_peer_state(s, SP_SYNC_PEER_CONNECTING);
 	send_hello(c);
 }
 

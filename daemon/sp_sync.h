@@ -89,7 +89,7 @@ struct sp_sync_callbacks {
 
 struct sp_sync_stats {
 	enum sp_sync_peer_state peer_state;
-	uint64_t last_seq_sent;
+	uint64_t last_seq_sent;		/* these three: of the current connection */
 	uint64_t last_seq_acked;
 	uint64_t last_seq_received;
 	uint64_t records_sent;
@@ -102,9 +102,13 @@ struct sp_sync_stats {
 	uint64_t disconnects;
 	uint64_t dirty;			/* objects waiting to be sent */
 	uint64_t last_resync_ms;	/* duration of the last full resync */
+	bool peer_sender;		/* the peer said it sends state (HELLO flag or a
+					 * resync it started; cleared by its takeover
+					 * request): both sending is a split brain */
 };
 
-/* Starts listening/dialing at once. NULL and e filled on error. */
+/* Starts listening/dialing at once. NULL and e filled on error. Not to be
+ * freed from within its own callbacks. */
 struct sp_sync *sp_sync_new(struct sp_loop *loop, const struct sp_sync_config *cfg,
 			    const struct sp_sync_callbacks *cb, struct sp_error *e);
 void sp_sync_free(struct sp_sync *s);

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sp_loop.h"
 #include "sp_sync_codec.h"
 
 /* Writing */
@@ -641,4 +642,41 @@ unsigned sp_sync_codec_resync_end(struct sp_sync_codec *c)
 	}
 	c->ctr.swept += removed;
 	return removed;
+}
+
+/* Ready-made callbacks for sp_sync */
+
+static ssize_t cb_encode(void *arg, enum sp_sync_kind kind, uint32_t id, uint8_t *buf, size_t cap)
+{
+	return sp_sync_codec_encode(arg, kind, id, sp_loop_now_ms(), buf, cap);
+}
+
+static uint32_t cb_next_id(void *arg, enum sp_sync_kind kind, uint32_t after)
+{
+	return sp_sync_codec_next_id(arg, kind, after);
+}
+
+static int cb_apply(void *arg, enum sp_sync_kind kind, uint32_t id, const uint8_t *data, size_t len)
+{
+	return sp_sync_codec_apply(arg, kind, id, data, len, sp_loop_now_ms());
+}
+
+static void cb_resync_begin(void *arg)
+{
+	sp_sync_codec_resync_begin(arg);
+}
+
+static void cb_resync_end(void *arg)
+{
+	sp_sync_codec_resync_end(arg);
+}
+
+void sp_sync_codec_callbacks(struct sp_sync_codec *c, struct sp_sync_callbacks *cb)
+{
+	cb->encode = cb_encode;
+	cb->next_id = cb_next_id;
+	cb->apply = cb_apply;
+	cb->resync_begin = cb_resync_begin;
+	cb->resync_end = cb_resync_end;
+	cb->arg = c;
 }

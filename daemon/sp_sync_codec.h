@@ -95,6 +95,12 @@ int sp_sync_codec_apply(struct sp_sync_codec *c, enum sp_sync_kind kind, uint32_
  */
 void sp_sync_codec_resync_begin(struct sp_sync_codec *c);
 unsigned sp_sync_codec_resync_end(struct sp_sync_codec *c);
+/*
+ * Point encode, next_id, apply, resync_begin and resync_end of cb at this
+ * codec (arg = c, "now" from sp_loop_now_ms()); peer_state and takeover are
+ * left as they are, for the owner to fill.
+ */
+void sp_sync_codec_callbacks(struct sp_sync_codec *c, struct sp_sync_callbacks *cb);
 /* Objects removed by the codec (deletes, stale, sweep), for the owner's view. */
 struct sp_sync_codec_counters {
 	uint64_t bindings_applied;

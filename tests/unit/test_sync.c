@@ -373,6 +373,8 @@ Test(sync, full_resync_of_many_objects)
 	cr_expect_gt(sa.last_seq_sent, 1);
 	cr_expect_eq(sa.last_seq_acked, sa.last_seq_sent);
 	cr_expect_eq(sb.last_seq_received, sa.last_seq_sent);
+	cr_expect(sb.peer_sender, "b knows a sends");
+	cr_expect_not(sa.peer_sender);
 	pair_free(&p);
 }
 
@@ -522,6 +524,7 @@ struct raw {
 	uint64_t tx_seq, rx_seq;
 	int records_frames, takeovers;
 	bool auto_handshake;
+	bool reflect;		/* send the peer's HELLO back as ours */
 };
 
 static void raw_send(struct raw *r, uint8_t version, uint8_t type, const uint8_t *payload,
@@ -592,6 +595,8 @@ static void raw_readable(struct sp_loop *loop, int fd, uint32_t events, void *ar
 		if (memcmp(check + SP_SYNC_HDR_LEN + len, h + SP_SYNC_HDR_LEN + len, SP_SYNC_MAC_LEN) ||
 		    (!hello && get_le(h + 8, 8) != r->rx_seq + 1))
 			r->bad = true;
+		if (hello && r->reflect)
+			cr_assert_eq(send(r->fd, h, size, MSG_NOSIGNAL), (ssize_t)size);
 		if (hello) {
 			memcpy(r->peer_nonce, h + SP_SYNC_HDR_LEN, SP_SYNC_NONCE_LEN);
 			sp_sync_session_key(r->key, r->my_nonce, r->peer_nonce, r->tx_key);
@@ -732,6 +737,35 @@ Test(sync, forged_frame_after_hello_refused_nothing_applied)
 	lone_free(&l);
 }
 
+Test(sync, reflected_hello_refused)
+{
+	struct lone l;
+
+	lone_start(&l, false, NULL);
+	l.r = raw_connect(l.loop, l.hi, KEY);
+	l.r->reflect = true;
+	cr_assert(run_until(l.loop, lone_refused, &l, BOUND_MS), "closed and counted");
+	cr_expect_eq(stats(&l.s).connects, 0);
+	lone_free(&l);
+}
+
+Test(sync, replayed_frame_refused)
+{
+	struct lone l;
+
+	lone_start(&l, false, NULL);
+	l.r = raw_connect(l.loop, l.hi, KEY);
+	l.r->auto_handshake = true;
+	raw_hello(l.r, SP_SYNC_VERSION);
+	cr_assert(run_until(l.loop, raw_up, &l, BOUND_MS), "handshake");
+	/* the keepalive of seq 1 again, MAC and all */
+	l.r->tx_seq--;
+	raw_send(l.r, SP_SYNC_VERSION, SP_SYNC_F_KEEPALIVE, NULL, 0);
+	cr_assert(run_until(l.loop, lone_refused, &l, BOUND_MS), "closed and counted");
+	cr_expect_eq(stats(&l.s).disconnects, 1);
+	lone_free(&l);
+}
+
 struct window_wait {
 	struct lone *l;
 	int frames;
@@ -830,6 +864,8 @@ Test(sync, takeover_delivered_and_roles_swap)
 	cr_assert(run_until(p.loop, took_over, &p, BOUND_MS), "b active, a resynced from b");
 	cr_expect_eq(stats(&p.a).resyncs, 2, "sent one, received one");
 	cr_expect_eq(sp_table_counters(p.a.t)->bindings_current, 31);
+	cr_expect(stats(&p.a).peer_sender, "roles swapped");
+	cr_expect_not(stats(&p.b).peer_sender);
 	pair_free(&p);
 }
 
@@ -850,4 +886,73 @@ Test(sync, config_errors)
 	cr_expect_null(sp_sync_new(loop, &cfg, &cb, &e), "mixed families");
 	cr_expect_str_eq(sp_sync_peer_state_name(SP_SYNC_PEER_RESYNC), "resync");
 	sp_loop_free(loop);
+}
+
+static bool codec_pair_done(void *arg)
+{
+	struct side *s = arg;	/* [0] sends, [1] receives */
+
+	return sp_table_counters(s[1].t)->dialogs_current == 100 &&
+	       stats(&s[0]).peer_state == SP_SYNC_PEER_UP && tables_equal(s[0].t, s[1].t);
+}
+
+Test(sync, codec_ready_made_callbacks)
+{
+	struct sp_loop *loop = sp_loop_new();
+	struct side s[2] = { { 0 } };
+	uint16_t lo, hi;
+	struct sp_error e;
+
+	s[0].t = new_table();
+	s[1].t = new_table();
+	fill(&s[0], 100);
+	two_ports(&lo, &hi);
+	for (int i = 0; i < 2; i++) {
+		struct sp_sync_config cfg = { .key = KEY };
+		struct sp_sync_callbacks cb = { 0 };
+
+		sp_endpoint_parse(&cfg.local, "127.0.0.1", i ? hi : lo);
+		sp_endpoint_parse(&cfg.peer, "127.0.0.1", i ? lo : hi);
+		s[i].codec = sp_sync_codec_new(s[i].t);
+		sp_sync_codec_callbacks(s[i].codec, &cb);
+		s[i].sync = sp_sync_new(loop, &cfg, &cb, &e);
+		cr_assert_not_null(s[i].sync, "%s", e.msg);
+	}
+	sp_sync_set_sender(s[0].sync, true);
+	cr_assert(run_until(loop, codec_pair_done, s, BOUND_MS));
+	cr_expect_eq(sp_sync_codec_counters(s[1].codec)->dialogs_applied, 100);
+	free_side(&s[0]);
+	free_side(&s[1]);
+	sp_loop_free(loop);
+}
+
+static bool a_lost(void *arg)
+{
+	struct pair *p = arg;
+
+	return stats(&p->a).disconnects == 1;
+}
+
+Test(sync, listener_restart_redialed_and_resynced)
+{
+	struct pair p;
+
+	pair_init(&p);
+	fill(&p.a, 100);
+	pair_start(&p, true, NULL);
+	cr_assert(run_until(p.loop, in_sync, &p, BOUND_MS));
+	stop_side(&p.b);
+	cr_assert(run_until(p.loop, a_lost, &p, BOUND_MS), "the dialer sees the loss");
+	cr_expect_eq(stats(&p.a).peer_state, SP_SYNC_PEER_DOWN);
+	/* changes while the peer is away are not queued: the resync carries them */
+	struct sp_binding *x = sp_binding_first(p.a.t);
+	x->strategy_id = 1234;
+	sp_sync_mark(p.a.sync, SP_SYNC_BINDING, x->id);
+	cr_expect_eq(stats(&p.a).dirty, 0);
+	start_side(&p.b, p.loop, p.hi, p.lo, false, NULL);
+	cr_assert(run_until(p.loop, in_sync, &p, BOUND_MS), "redialed and resynced");
+	cr_expect_eq(sp_binding_find_id(p.b.t, x->id)->strategy_id, 1234);
+	cr_expect_eq(stats(&p.a).connects, 2);
+	cr_expect_eq(stats(&p.a).resyncs, 2);
+	pair_free(&p);
 }
