@@ -334,10 +334,15 @@ int sp_redundancy_force_switchover(struct sp_redundancy_ctl *r, struct sp_error 
 	if (!r || !r->cfg.configured)
 		return sp_error_set(e, "Redundancy is not configured");
 	if (r->role == SP_ROLE_STANDBY) {
+		struct sp_sync_stats st = { 0 };
+
+		if (r->sync)
+			sp_sync_get_stats(r->sync, &st);
 		/* two actives would both send state: the handover starts on the active */
-		if (sp_red_peer_up(r))
+		if (sp_red_peer_up(r) && st.peer_sender)
 			return sp_error_set(e, "The peer is connected and active: run redundancy force-switchover on it");
 		return sp_redundancy_set_role(r, SP_ROLE_ACTIVE, SP_ROLE_CHANGE_SWITCHOVER,
+					      sp_red_peer_up(r) ? "forced, the peer is standby too" :
 					      "forced, peer not connected", e);
 	}
 	if (!r->sync)
@@ -415,7 +420,11 @@ void sp_redundancy_show(struct sp_redundancy_ctl *r, FILE *out)
 	fprintf(out, "  Peer address            %s\n", ep);
 	fprintf(out, "  Peer state              %s\n",
 		r->sync ? sp_sync_peer_state_name(r->peer_state) : "no sync (configuration incomplete)");
-	fprintf(out, "  Sync direction          %s\n", r->role == SP_ROLE_ACTIVE ? "sending" : "receiving");
+	fprintf(out, "  Sync direction          %s%s\n", r->role == SP_ROLE_ACTIVE ? "sending" : "receiving",
+		!sp_red_peer_up(r) ? "" :
+		st.peer_sender && r->role == SP_ROLE_ACTIVE ? " (the peer sends too: both active!)" :
+		st.peer_sender ? " (the peer is active)" :
+		r->role == SP_ROLE_ACTIVE ? " (the peer is standby)" : " (the peer is standby too)");
 	fprintf(out, "  Last sequence sent      %llu\n", (unsigned long long)st.last_seq_sent);
 	fprintf(out, "  Last sequence acked     %llu\n", (unsigned long long)st.last_seq_acked);
 	fprintf(out, "  Lag                     %llu unacknowledged, %llu changes waiting\n",

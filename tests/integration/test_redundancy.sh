@@ -154,6 +154,10 @@ out=$(sp_cli sp1 -c 'configure terminal' -c 'redundancy' -c "authentication key 
 check_eq "sp1 gets the right key" "" "$out"
 check "the pair reconnects" sp_wait_for "peer up" 10 peer_up sp2
 check "sp1 resyncs: the same bindings as sp2" sp_wait_for "bindings on sp1" 10 bindings_are sp1 "$(bindings sp2)"
+out=$(sp_cli sp1 -c 'redundancy force-switchover' 2>&1); rc=$?
+check_eq "force-switchover on the standby while the active peer is connected: refused" 1 "$rc"
+check_match "... saying where to run it" 'peer is connected and active' "$out"
+check_match "show redundancy on sp1: receiving from an active peer" 'Sync direction +receiving \(the peer is active\)' "$(red sp1)"
 keepalived_start sp1
 sleep 3
 check "sp1 stays standby under VRRP (sp2 keeps the addresses)" role_is sp1 standby
