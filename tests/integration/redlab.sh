@@ -18,7 +18,7 @@ CALLER_IP=192.0.2.12
 KEY=sync-key-0123
 KA=$SP_TMP/keepalived
 mkdir -p "$KA"
-declare -A SP_NS=() SP_IP=() SPD_PID_OF=() PRIO=([sp1]=100 [sp2]=90)
+declare -A SP_NS=() SP_IP=() SPD_PID_OF=() SPD_AGENTX=() PRIO=([sp1]=100 [sp2]=90)
 
 # ---- the lab ----
 topology() {
@@ -119,7 +119,7 @@ redundancy
  peer-address 192.0.2.$peer port 7000
  authentication key $key
 EOF
-	sp_daemon_start "${SP_NS[$n]}" "$n" --agentx none || return 1
+	sp_daemon_start "${SP_NS[$n]}" "$n" --agentx "${SPD_AGENTX[$n]:-none}" || return 1
 	SPD_PID_OF[$n]=$SP_DAEMON_PID
 }
 

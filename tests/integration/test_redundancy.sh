@@ -21,7 +21,7 @@ LAB_SIPP_TIMEOUT=${LAB_SIPP_TIMEOUT:-90}
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lab.sh"
 sp_require_root
-for tool in sipp kamailio kamcmd keepalived python3 nft conntrack nc; do
+for tool in sipp kamailio kamcmd keepalived python3 nft conntrack nc snmpd snmptrapd snmpget snmpset; do
 	if ! command -v "$tool" >/dev/null; then
 		sp_fail "$(basename "$0") needs $tool (run scripts/deps)"
 		sp_done
@@ -35,6 +35,30 @@ CALL_MS=${RED_CALL_MS:-16000}
 topology || { sp_fail "namespaces, bridges and links"; sp_done; exit 1; }
 sp_pass "namespaces, bridges and links"
 lab_start_kamailio "$SRV" "$D" srv || { sp_fail "kamailio starts"; sp_done; exit 1; }
+
+# snmpd (AgentX master) and snmptrapd in sp2's namespace; sp2 is a subagent
+IETF=$(ls -d /usr/lib/erlang/lib/snmp-*/mibs 2>/dev/null | head -1)
+export MIBDIRS="$SP_TOP/mib:/usr/share/snmp/mibs${IETF:+:$IETF}" MIBS=SIGPROXY-MIB SNMPCONFPATH=$SP_TMP
+SPD_AGENTX[sp2]=$SP_TMP/agentx.sock
+cat >"$SP_TMP/snmpd.conf" <<EOF
+master agentx
+agentXSocket ${SPD_AGENTX[sp2]}
+agentaddress udp:127.0.0.1:161
+createUser admin SHA authpass123 AES privpass123
+rwuser admin priv
+trap2sink 127.0.0.1:1162 public
+EOF
+echo "disableAuthorization yes" >"$SP_TMP/snmptrapd.conf"
+ip netns exec "${SP_NS[sp2]}" snmpd -f -C -c "$SP_TMP/snmpd.conf" -Lf "$SP_TMP/snmpd.log" -p "$SP_TMP/snmpd.pid" &
+SP_PIDS+=("$!")
+ip netns exec "${SP_NS[sp2]}" snmptrapd -f -C -c "$SP_TMP/snmptrapd.conf" -Lf "$SP_TMP/traps.log" \
+	-p "$SP_TMP/snmptrapd.pid" udp:127.0.0.1:1162 &
+SP_PIDS+=("$!")
+sp_wait_for "snmpd socket" 10 test -S "${SPD_AGENTX[sp2]}" || sp_fail "snmpd starts in sp2's namespace"
+V3=(-v3 -l authPriv -u admin -a SHA -A authpass123 -x AES -X privpass123 -t 2 -r 1 127.0.0.1)
+sget() { ip netns exec "${SP_NS[sp2]}" snmpget -OqvU "${V3[@]}" "$@" 2>&1; }
+sset() { ip netns exec "${SP_NS[sp2]}" snmpset "${V3[@]}" "$@"; }
+trap_seen() { grep -qE "$1" "$SP_TMP/traps.log" 2>/dev/null; }
 
 for n in sp1 sp2; do
 	spd_start "$n" "$KEY" || { sp_fail "sigproxyd $n starts"; cat "$SP_TMP/$n/log"; sp_done; exit 1; }
@@ -117,6 +141,10 @@ check "sp2 programmed the synced media entries" sp_wait_for "entries on sp2" 5 e
 R0=$(rtp_received)
 check "RTP resumes through sp2's kernel entries (echoes past $R0)" sp_wait_for "rtp after failover" 8 rtp_received_above $((R0 + 50))
 check_match "show redundancy on sp2: the cause" "vrrp: notify master" "$(red sp2)"
+check "SNMP: sigproxyPeerLost from sp2" sp_wait_for "peer lost trap" 10 trap_seen 'sigproxyPeerLost'
+check "SNMP: sigproxyRoleChange, cause vrrp" sp_wait_for "role trap" 5 trap_seen 'sigproxyRoleChangeCause.0 = INTEGER: vrrp'
+check_eq "SNMP: sp2's role reads active" active "$(sget sigproxyRedundancyRole.0)"
+check_eq "SNMP: its peer reads lost" lost "$(sget sigproxyRedundancyPeerState.0)"
 check_fails "force-switchover refused while the peer is gone" sp_cli sp2 -c 'redundancy force-switchover'
 check_match "... saying why" "peer is not connected" "$(sp_cli sp2 -c 'redundancy force-switchover' 2>&1)"
 
@@ -153,6 +181,9 @@ check "... and sp1 comes up standby" role_is sp1 standby
 out=$(sp_cli sp1 -c 'configure terminal' -c 'redundancy' -c "authentication key $KEY" -c end 2>&1)
 check_eq "sp1 gets the right key" "" "$out"
 check "the pair reconnects" sp_wait_for "peer up" 10 peer_up sp2
+check "SNMP: sigproxyPeerRegained from sp2" sp_wait_for "peer regained trap" 10 trap_seen 'sigproxyPeerRegained'
+check_eq "SNMP: the peer reads connected" connected "$(sget sigproxyRedundancyPeerState.0)"
+check "SNMP: records counted as sent" test "$(sget sigproxyRedundancyMsgsSent.0)" -ge 1
 check "sp1 resyncs: the same bindings as sp2" sp_wait_for "bindings on sp1" 10 bindings_are sp1 "$(bindings sp2)"
 out=$(sp_cli sp1 -c 'redundancy force-switchover' 2>&1); rc=$?
 check_eq "force-switchover on the standby while the active peer is connected: refused" 1 "$rc"
@@ -169,14 +200,15 @@ check "sp1 counts records received" test "$(red_field sp1 'Records received')" -
 check "sp2 counts records sent" test "$(red_field sp2 'Records sent')" -ge 1
 
 # ---- force-switchover, both ways; the addresses follow by VRRP ----
-out=$(sp_cli sp2 -c 'redundancy force-switchover' 2>&1)
-check_match "force-switchover on sp2" "Role now standby" "$out"
+check "switchover by SNMP on sp2 (sigproxyRedundancySwitchover)" sset sigproxyRedundancySwitchover.0 i 2
+check_eq "... sp2 reads standby" standby "$(sget sigproxyRedundancyRole.0)"
+check "... sigproxyRoleChange, cause switchover" sp_wait_for "switchover trap" 5 trap_seen 'sigproxyRoleChangeCause.0 = INTEGER: switchover'
 check "sp1 takes over on sp2's request" sp_wait_for "sp1 active" 5 role_is sp1 active
 check "... and VRRP moves B and C to sp1" sp_wait_for "sp1 VIPs" 10 has_vip sp1
 check_match "show redundancy on sp1: peer request" "peer request: the peer handed over" "$(red sp1)"
 check "a registration through E works via sp1" sp_wait_for "register" 10 lab_register "$TE" 10.1.0.11 5060 bob "$E"
 out=$(sp_cli sp1 -c 'redundancy force-switchover' 2>&1)
-check_match "force-switchover on sp1" "Role now standby" "$out"
+check_match "force-switchover on sp1 (CLI)" "Role now standby" "$out"
 check "sp2 takes over again" sp_wait_for "sp2 active" 5 role_is sp2 active
 check "... and holds B and C" sp_wait_for "sp2 VIPs" 10 has_vip sp2
 check "sp1 has nothing in the kernel" no_kernel_state sp1
