@@ -68,10 +68,9 @@ static int sp_redundancy_set_role(struct sp_redundancy_ctl *r, enum sp_role role
 		e = &ignored;
 	if (role == r->role)
 		return 0;
+	/* a failure leaves the engine in the role it had */
 	if (sp_engine_set_active(r->d->engine, active, e) < 0) {
 		sp_err("redundancy: cannot become %s: %s", sp_role_name(role), e->msg);
-		/* whatever half was done, go back to the role we had */
-		sp_engine_set_active(r->d->engine, !active, &ignored);
 		return -1;
 	}
 	r->role = role;

@@ -97,6 +97,20 @@ node_kill() {
 	ip -n "${SP_NS[$n]}" link set srv down
 }
 
+# keepalived_stop: SIGTERM to every keepalived of the pair, and wait
+keepalived_stop() {
+	local n p
+	for n in sp1 sp2; do
+		for p in $(ip netns pids "${SP_NS[$n]}" 2>/dev/null); do
+			[ "$(cat "/proc/$p/comm" 2>/dev/null)" = keepalived ] && kill -TERM "$p" 2>/dev/null
+		done
+	done
+	for n in sp1 sp2; do
+		sp_wait_for "keepalived gone in $n" 10 sh -c "! ip netns pids '${SP_NS[$n]}' | xargs -r -I{} cat /proc/{}/comm 2>/dev/null | grep -q keepalived"
+	done
+	return 0
+}
+
 # spd_start NAME ROLE-KEY: sigproxyd with the pair's configuration
 spd_start() {
 	local n=$1 key=$2 peer=3

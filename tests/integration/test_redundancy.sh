@@ -214,6 +214,7 @@ check "... and holds B and C" sp_wait_for "sp2 VIPs" 10 has_vip sp2
 check "sp1 has nothing in the kernel" no_kernel_state sp1
 check "a registration through E works via sp2" sp_wait_for "register" 10 lab_register "$TE" 10.1.0.11 5060 bob "$E"
 
+keepalived_stop
 for n in sp1 sp2; do
 	sp_daemon_stop "${SPD_PID_OF[$n]}"; rc=$?
 	check_eq "$n: SIGTERM, clean exit (and no leaks under ASan)" 0 $rc
