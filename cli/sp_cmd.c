@@ -3,6 +3,7 @@
 #include "sp_daemon.h"
 #include "sp_engine.h"
 #include "sp_pbr.h"
+#include "sp_redundancy.h"
 
 #include <crypt.h>
 #include <stdlib.h>
@@ -1205,6 +1206,44 @@ static int cmd_write_memory(struct sp_cmd_ctx *ctx, int argc, char **argv)
 	return 0;
 }
 
+static int cmd_show_redundancy(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	(void)argv;
+	if (argc)
+		return sp_cmd_usage(ctx, "show redundancy");
+	if (!ctx->daemon)
+		return sp_error_set(&ctx->err, "No daemon to show the redundancy state of");
+	sp_redundancy_show(ctx->daemon->redundancy, ctx->out);
+	return 0;
+}
+
+static int cmd_redundancy_force_switchover(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	(void)argv;
+	if (argc)
+		return sp_cmd_usage(ctx, "redundancy force-switchover");
+	if (!ctx->daemon)
+		return sp_error_set(&ctx->err, "No daemon to switch over");
+	if (sp_redundancy_force_switchover(ctx->daemon->redundancy, &ctx->err) < 0)
+		return -1;
+	fprintf(ctx->out, "Role now %s\n", sp_role_name(sp_redundancy_role(ctx->daemon->redundancy)));
+	return 0;
+}
+
+static int cmd_redundancy_notify(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	enum sp_vrrp_state st;
+
+	if (argc != 1 || sp_vrrp_state_parse(argv[0], &st) < 0)
+		return sp_cmd_usage(ctx, "redundancy notify {master|backup|fault}");
+	if (!ctx->daemon)
+		return sp_error_set(&ctx->err, "No daemon to notify");
+	if (sp_redundancy_vrrp_notify(ctx->daemon->redundancy, st, &ctx->err) < 0)
+		return -1;
+	fprintf(ctx->out, "Role now %s\n", sp_role_name(sp_redundancy_role(ctx->daemon->redundancy)));
+	return 0;
+}
+
 /* ---- the tables ---- */
 
 static const struct sp_cmd_def sp_cmds[] = {
@@ -1219,6 +1258,9 @@ static const struct sp_cmd_def sp_cmds[] = {
 	{ SP_MODE_EXEC, "clear sessions", "Forget every dialog", NULL, PRIV_ADMIN, 0, cmd_clear_sessions },
 	{ SP_MODE_EXEC, "clear statistics", "Zero the proxy counters", NULL, PRIV_ADMIN, 0, cmd_clear_statistics },
 	{ SP_MODE_EXEC, "show version", "Software version and uptime", NULL, PRIV_USER, 0, cmd_show_version },
+	{ SP_MODE_EXEC, "show redundancy", "Active-standby role and state sync", NULL, PRIV_USER, 0, cmd_show_redundancy },
+	{ SP_MODE_EXEC, "redundancy force-switchover", "Hand the active role over to the peer", NULL, PRIV_ADMIN, 0, cmd_redundancy_force_switchover },
+	{ SP_MODE_EXEC, "redundancy notify", "A VRRP daemon's new state (its notify hook)", "{master|backup|fault}", PRIV_ADMIN, 0, cmd_redundancy_notify },
 	{ SP_MODE_EXEC, "write memory", "Save the running configuration", NULL, PRIV_ADMIN, 0, cmd_write_memory },
 
 	/* config, top level */
@@ -1313,6 +1355,7 @@ static const struct sp_cmd_keyword_help sp_keyword_helps[] = {
 	{ SP_MODE_EXEC, "show", "Show running system information" },
 	{ SP_MODE_EXEC, "write", "Write the running configuration" },
 	{ SP_MODE_EXEC, "clear", "Reset state or counters" },
+	{ SP_MODE_EXEC, "redundancy", "Active-standby role changes" },
 	{ SP_MODE_CONFIG, "no", "Negate a command or set its defaults" },
 	{ SP_MODE_CONFIG, "enable", "Enable settings" },
 	{ SP_MODE_CONFIG, "no enable", "Enable settings" },

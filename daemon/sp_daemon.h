@@ -12,6 +12,7 @@ struct sp_cli_server;
 struct sp_agent;
 struct sp_engine;
 struct sp_pbr;
+struct sp_redundancy_ctl;
 
 struct sp_daemon_options {
 	const char *config_path;
@@ -31,6 +32,7 @@ struct sp_daemon {
 	struct sp_agent *agent;   /* NULL with --agentx none */
 	struct sp_engine *engine;
 	struct sp_pbr *pbr;       /* policy routes (policy-routing/sp_pbr) */
+	struct sp_redundancy_ctl *redundancy; /* active-standby role and state sync */
 	int signal_fd;
 	uint64_t started_ms;
 };

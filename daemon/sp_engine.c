@@ -11,6 +11,7 @@
 #include "sp_log.h"
 #include "sp_media.h"
 #include "sp_proxy.h"
+#include "sp_redundancy.h"
 #include "sp_retpath.h"
 #include "sp_sip.h"
 #include "sp_table.h"
@@ -81,6 +82,7 @@ struct sp_engine {
 	} arp_saved[SP_NFT_MAX_IIFNAMES];
 	unsigned n_arp_saved;
 	bool media_on;
+	bool standby;	/* active-standby: tables kept, nothing in the kernel */
 	struct sp_conntrack *ct;	/* media entries (sp_media programs them) */
 	struct sp_media *media;
 	struct sp_loop_timer *media_reconcile;
@@ -261,6 +263,7 @@ static void sp_engine_binding_expired(void *arg, struct sp_binding *b)
 		 sp_endpoint_format(&b->terminal, t, sizeof(t)),
 		 sp_endpoint_format(&b->server_side, c, sizeof(c)));
 	sp_engine_bsock_close(en, b->server_side.port);
+	sp_redundancy_mark(en->d->redundancy, SP_SYNC_BINDING, b->id);
 }
 
 static void sp_engine_dialog_expired(void *arg, struct sp_dialog *d)
@@ -268,6 +271,7 @@ static void sp_engine_dialog_expired(void *arg, struct sp_dialog *d)
 	struct sp_engine *en = arg;
 
 	sp_media_dialog_end(en->media, d->id);
+	sp_redundancy_mark(en->d->redundancy, SP_SYNC_DIALOG, d->id);
 	sp_debug("engine: dialog %u (%s) expired in state %s", d->id, d->call_id,
 		 sp_dialog_state_name(d->state));
 }
@@ -342,6 +346,8 @@ static int sp_engine_track(struct sp_engine *en, struct sp_binding *b, const str
 	}
 	if (!dlg)
 		return 0;
+	/* whatever this message changes (or deletes) goes to the standby */
+	sp_redundancy_mark(en->d->redundancy, SP_SYNC_DIALOG, dlg->id);
 	if (en->limit_notified && en->session_limit &&
 	    sp_table_counters(en->table)->dialogs_current * 10 < (uint64_t)en->session_limit * 9)
 		en->limit_notified = false;
@@ -619,6 +625,8 @@ static void sp_engine_media_finish(struct sp_engine *en, const struct sp_binding
 	else
 		sp_media_commit_origin(en->media, dlg->id, &b->virtual_server, &b->server_side,
 				       (uint16_t)b->vpn, (uint16_t)(b->origin_mark & SP_MARK_ORIGIN_MASK));
+	if (dlg) /* the streams travel with the dialog */
+		sp_redundancy_mark(en->d->redundancy, SP_SYNC_DIALOG, dlg->id);
 }
 
 static void sp_engine_from_terminal(struct sp_engine *en, const struct sp_endpoint *terminal,
@@ -644,6 +652,7 @@ static void sp_engine_from_terminal(struct sp_engine *en, const struct sp_endpoi
 		en->stats.keepalives++;
 		if (b) {
 			sp_binding_touch(en->table, b, sp_now_ms());
+			sp_redundancy_mark(en->d->redundancy, SP_SYNC_BINDING, b->id);
 			if (sp_engine_send_to_server(en, b, buf, len) == 0)
 				en->stats.proxied++;
 		}
@@ -663,6 +672,8 @@ static void sp_engine_from_terminal(struct sp_engine *en, const struct sp_endpoi
 	}
 	sp_binding_touch(en->table, b, sp_now_ms());
 	sp_retpath_learn(en->retpath, terminal, en->rx_ifindex, &b->return_path);
+	/* created, touched, contact or return path: the standby follows */
+	sp_redundancy_mark(en->d->redundancy, SP_SYNC_BINDING, b->id);
 	/* a terminal re-registering from a changed contact keeps its binding */
 	if (msg.info.is_request && msg.info.method == SP_SIP_REGISTER && msg.info.n_contacts &&
 	    !msg.info.contact_star && msg.info.contact.host[0]) {
@@ -755,6 +766,7 @@ static void sp_engine_from_server(struct sp_engine *en, struct sp_bsock *bs,
 		goto out;
 	}
 	sp_binding_touch(en->table, b, sp_now_ms());
+	sp_redundancy_mark(en->d->redundancy, SP_SYNC_BINDING, b->id);
 	if (sp_engine_send_to_terminal(en, b, en->out, out_len) < 0) {
 		sp_engine_drop(en, &en->stats.send_errors);
 		goto out;
@@ -1131,7 +1143,7 @@ static int sp_engine_apply(struct sp_engine *en, const struct sp_config *c, stru
 	kcfg.nft.extra_chains = vpn_chains;
 	kcfg.rule_priority = SP_INTERCEPT_RULE_PRIORITY;
 	kcfg.table = SP_INTERCEPT_TABLE;
-	if (sp_kernel_install_intercept(en->kernel, &kcfg, err, sizeof(err)) < 0) {
+	if (!en->standby && sp_kernel_install_intercept(en->kernel, &kcfg, err, sizeof(err)) < 0) {
 		sp_error_set(e, "kernel: %s", err);
 		sp_err("engine: %s", e->msg);
 		if (en->d->agent)
@@ -1340,6 +1352,9 @@ struct sp_engine *sp_engine_start(struct sp_daemon *d, struct sp_error *e)
 		sp_error_set(e, "Out of memory");
 		goto fail;
 	}
+	/* a standby starts with its tables empty and nothing in the kernel */
+	en->standby = sp_config_store_current(d->config)->redundancy.configured &&
+		      sp_config_store_current(d->config)->redundancy.role == SP_ROLE_STANDBY;
 	if (sp_engine_apply(en, sp_config_store_current(d->config), e) < 0)
 		goto fail;
 	if (sp_config_store_subscribe(d->config, "engine", sp_engine_config_cb, en) < 0) {
@@ -1607,8 +1622,10 @@ void sp_engine_clear_sessions(struct sp_engine *en)
 	struct sp_dialog *d;
 
 	sp_media_clear(en->media);
-	while ((d = sp_dialog_first(en->table)))
+	while ((d = sp_dialog_first(en->table))) {
+		sp_redundancy_mark(en->d->redundancy, SP_SYNC_DIALOG, d->id);
 		sp_dialog_delete(en->table, d);
+	}
 	sp_engine_arm_expiry(en);
 }
 
@@ -1617,4 +1634,91 @@ void sp_engine_clear_statistics(struct sp_engine *en)
 	memset(&en->stats, 0, sizeof(en->stats));
 	for (size_t i = 0; i < en->n_strategies; i++)
 		en->strategies[i].hits = 0;
+}
+
+/* ---- active-standby ---- */
+
+bool sp_engine_is_active(struct sp_engine *en)
+{
+	return !en->standby;
+}
+
+struct sp_table *sp_engine_sync_table(struct sp_engine *en)
+{
+	return en->table;
+}
+
+void sp_engine_sync_prepare(struct sp_engine *en, uint32_t dialog_id)
+{
+	struct sp_dialog *d = sp_dialog_find_id(en->table, dialog_id);
+	struct sp_media_stream ms[SP_DIALOG_MAX_MEDIA];
+	unsigned n;
+
+	/* a standby's dialogs hold what the active sent */
+	if (!d || en->standby)
+		return;
+	n = sp_media_export(en->media, dialog_id, ms, SP_DIALOG_MAX_MEDIA);
+	/* the table has no media range of its own: it keeps the ports as given */
+	sp_dialog_set_media(en->table, d, ms, n);
+}
+
+void sp_engine_sync_applied(struct sp_engine *en)
+{
+	sp_engine_arm_expiry(en);
+}
+
+/* Standby: the interception, the binding sockets and the media entries go;
+ * the tables stay (the sync keeps them current). Active: all of it comes
+ * back from the tables, the same C:c and media ports the peer used, so the
+ * server, the terminals and the far ends see no change. */
+int sp_engine_set_active(struct sp_engine *en, bool active, struct sp_error *e)
+{
+	char err[256] = "";
+	unsigned sockets = 0, streams = 0;
+
+	if (active == !en->standby)
+		return 0;
+	if (!active) {
+		/* keep each dialog's streams in the table: a later takeover
+		 * without a peer to resync from restores them */
+		for (struct sp_dialog *d = sp_dialog_first(en->table); d; d = sp_dialog_next(en->table, d))
+			sp_engine_sync_prepare(en, d->id);
+		en->standby = true;
+		sp_media_clear(en->media);
+		for (unsigned p = 0; p < 65536; p++)
+			sp_engine_bsock_close(en, (uint16_t)p);
+		if (sp_kernel_remove_intercept(en->kernel, err, sizeof(err)) < 0)
+			sp_warn("engine: standby: %s", err);
+		sp_notice("engine: standby: interception, binding sockets and media entries removed");
+		return 0;
+	}
+	en->standby = false;
+	if (sp_engine_apply(en, sp_config_store_current(en->d->config), e) < 0) {
+		en->standby = true;
+		return -1;
+	}
+	for (struct sp_binding *b = sp_binding_first(en->table); b; b = sp_binding_next(en->table, b)) {
+		/* the peer's interface numbers mean nothing here: learned
+		 * again from the terminal's next message, the routing table
+		 * decides until then */
+		memset(&b->return_path, 0, sizeof(b->return_path));
+		if (!en->bsock_by_port[b->server_side.port] && sp_engine_bsock_open(en, &b->server_side))
+			sockets++;
+	}
+	for (struct sp_dialog *d = sp_dialog_first(en->table); d; d = sp_dialog_next(en->table, d)) {
+		int n;
+
+		if (!en->media_on || !d->n_media || d->state >= SP_DIALOG_TERMINATING)
+			continue;
+		n = sp_media_import(en->media, d->id, &d->binding->virtual_server,
+				    &d->binding->server_side, (uint16_t)d->binding->vpn,
+				    (uint16_t)(d->binding->origin_mark & SP_MARK_ORIGIN_MASK),
+				    d->media, d->n_media);
+		if (n > 0)
+			streams += (unsigned)n;
+	}
+	sp_engine_arm_expiry(en);
+	sp_notice("engine: active: interception installed, %u binding sockets opened, %u media streams restored",
+		  sockets, streams);
+	return 0;
 }

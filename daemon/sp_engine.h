@@ -60,4 +60,17 @@ const struct sp_table *sp_engine_table(struct sp_engine *engine);
 /* The name of the strategy with this seq, or NULL. */
 const char *sp_engine_strategy_name(struct sp_engine *engine, uint32_t seq);
 
+/* Active-standby (daemon/sp_redundancy). A standby keeps its tables (the
+ * state sync fills them) and has nothing in the kernel: no interception, no
+ * binding sockets, no media entries. Becoming active installs all of it from
+ * the tables. Without a redundancy block the engine is always active. */
+int sp_engine_set_active(struct sp_engine *engine, bool active, struct sp_error *e);
+bool sp_engine_is_active(struct sp_engine *engine);
+/* The table the state sync reads (active) and writes (standby). */
+struct sp_table *sp_engine_sync_table(struct sp_engine *engine);
+/* Before a dialog is encoded: its media streams into the table's record. */
+void sp_engine_sync_prepare(struct sp_engine *engine, uint32_t dialog_id);
+/* After records were applied: the aging timer follows the new deadlines. */
+void sp_engine_sync_applied(struct sp_engine *engine);
+
 #endif

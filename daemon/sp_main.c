@@ -6,6 +6,7 @@
 #include "sp_engine.h"
 #include "sp_log.h"
 #include "sp_pbr.h"
+#include "sp_redundancy.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -252,6 +253,11 @@ int main(int argc, char **argv)
 		sp_err("proxy engine: %s", e.msg);
 		goto out;
 	}
+	d.redundancy = sp_redundancy_start(&d, &e);
+	if (!d.redundancy) {
+		sp_err("%s", e.msg);
+		goto out;
+	}
 	/* after the engine, whose start removes every rule and route a previous
 	 * run left with sigproxy's tag */
 	d.pbr = sp_pbr_start(&d, &e);
@@ -275,6 +281,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	sp_agent_attach_engine(d.agent, d.engine);
+	sp_redundancy_attach_agent(d.redundancy, d.agent);
 	sp_notice("sigproxyd %s started (config %s, CLI %s and %s)", PACKAGE_VERSION,
 		  d.opt.config_path, d.opt.cli_listen, d.opt.cli_socket);
 	/* Into the background only now, with the listeners, the kernel state
@@ -302,6 +309,8 @@ out:
 	sp_cli_server_stop(d.cli);
 	sp_agent_stop(d.agent);
 	sp_pbr_stop(d.pbr); /* removes its rules and routes */
+	sp_redundancy_stop(d.redundancy);
+	d.redundancy = NULL; /* the engine's last marks find no channel */
 	sp_engine_stop(d.engine); /* removes what it put in the kernel */
 	if (d.signal_fd >= 0)
 		close(d.signal_fd);

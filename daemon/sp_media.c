@@ -3,6 +3,7 @@
 #include "sp_hash.h"
 #include "sp_log.h"
 #include "sp_portalloc.h"
+#include "sp_table.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -566,6 +567,86 @@ void sp_media_clear(struct sp_media *m)
 {
 	while (m->sessions)
 		sp_media_session_free(m, m->sessions);
+}
+
+/* ---- active-standby ---- */
+
+unsigned sp_media_export(struct sp_media *m, uint32_t dialog_id, struct sp_media_stream *out,
+			 unsigned max)
+{
+	const struct sp_media_session *sess = sp_media_find(m, dialog_id);
+	unsigned n = 0;
+
+	for (unsigned i = 0; sess && i < sess->n && n < max; i++) {
+		const struct sp_media_sstream *s = &sess->s[i];
+		struct sp_media_stream *o = &out[n++];
+
+		memset(o, 0, sizeof(*o));
+		o->terminal_side_port = s->pe;
+		o->far_side_port = s->pc;
+		if (s->term.known)
+			o->terminal = s->term.rtp;
+		if (s->far.known)
+			o->far = s->far.rtp;
+	}
+	return n;
+}
+
+static struct sp_media_side sp_media_side_from(const struct sp_endpoint *rtp, bool known)
+{
+	struct sp_media_side side = { .known = known };
+
+	if (known) {
+		side.rtp = *rtp;
+		side.rtcp = *rtp;
+		side.rtcp.port = rtp->port == 65535 ? 0 : rtp->port + 1;
+	}
+	return side;
+}
+
+int sp_media_import(struct sp_media *m, uint32_t dialog_id, const struct sp_endpoint *e,
+		    const struct sp_endpoint *c, uint16_t zone, uint16_t origin,
+		    const struct sp_media_stream *streams, unsigned n)
+{
+	struct sp_media_session *sess;
+	int restored = 0;
+
+	if (!dialog_id || !n)
+		return 0;
+	sp_media_dialog_end(m, dialog_id); /* an older copy of the same dialog */
+	if (!(sess = sp_media_session_new(m, dialog_id)))
+		return -ENOMEM;
+	sess->e = *e;
+	sess->e.port = 0;
+	sess->c = *c;
+	sess->c.port = 0;
+	sess->zone = zone;	/* the VPN's conntrack zone and mark, as sp_media_commit_origin() */
+	sess->origin = origin;
+	for (unsigned i = 0; i < n && i < SP_SDP_MAX_STREAMS; i++) {
+		const struct sp_media_stream *st = &streams[i];
+		struct sp_media_sstream *s = &sess->s[i];
+
+		sess->n = i + 1;
+		s->sess = sess;
+		if (!st->terminal_side_port || !m->pa)
+			continue;
+		/* the active's ports: the far side and the terminal know them */
+		if (sp_portalloc_take(m->pa, st->terminal_side_port) < 0)
+			continue;
+		if (sp_portalloc_take(m->pa, st->far_side_port) < 0) {
+			sp_portalloc_release(m->pa, st->terminal_side_port);
+			continue;
+		}
+		m->st.pairs_in_use += 2;
+		s->pe = st->terminal_side_port;
+		s->pc = st->far_side_port;
+		m->by_pair[s->pe / 2] = s;
+		s->term = sp_media_side_from(&st->terminal, st->terminal.family != 0);
+		s->far = sp_media_side_from(&st->far, st->far.family != 0);
+		sp_media_sync(m, s);
+		restored++;
+	}
+	return restored;
 }
 
 /* ---- reconciliation ---- */

@@ -106,6 +106,22 @@ void sp_media_dialog_end(struct sp_media *m, uint32_t dialog_id);
 void sp_media_clear(struct sp_media *m);
 
 /*
+ * Active-standby: the streams of one dialog in the state table's form
+ * (struct sp_media_stream, what the state sync carries), and back. RTCP is
+ * taken as RTP + 1 on import (an a=rtcp elsewhere is not carried); a side
+ * not announced yet has an endpoint of family 0.
+ */
+struct sp_media_stream;
+unsigned sp_media_export(struct sp_media *m, uint32_t dialog_id, struct sp_media_stream *out,
+			 unsigned max);
+/* Claims the streams' ports and programs the kernel for the known ones
+ * (the new active taking over), in the VPN's conntrack zone with its origin
+ * mark. Returns the streams restored, or -errno. */
+int sp_media_import(struct sp_media *m, uint32_t dialog_id, const struct sp_endpoint *e,
+		    const struct sp_endpoint *c, uint16_t zone, uint16_t origin,
+		    const struct sp_media_stream *streams, unsigned n);
+
+/*
  * Compares the kernel's owned entries with the wanted ones: removes the
  * entries no stream wants (left by a crashed run, say) and restores wanted
  * ones that are missing. Returns removed + restored, or -errno.

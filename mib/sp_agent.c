@@ -534,6 +534,18 @@ void sp_agent_set_hooks(struct sp_agent *a, const struct sp_agent_hooks *hooks, 
 	else
 		memset(&a->mib.hooks, 0, sizeof(a->mib.hooks));
 	a->mib.hooks_arg = arg;
+	a->mib.redundancy_arg = arg;
+}
+
+void sp_agent_attach_redundancy(struct sp_agent *a,
+				void (*status)(void *arg, struct sp_agent_redundancy_status *out),
+				int (*switchover)(void *arg, struct sp_error *e), void *arg)
+{
+	if (!a)
+		return;
+	a->mib.hooks.redundancy = status;
+	a->mib.hooks.switchover = switchover;
+	a->mib.redundancy_arg = arg;
 }
 
 struct sp_agent *sp_agent_start(struct sp_daemon *d, struct sp_error *e)

@@ -107,6 +107,12 @@ void sp_agent_set_hooks(struct sp_agent *a, const struct sp_agent_hooks *hooks, 
 struct sp_engine;
 void sp_agent_attach_engine(struct sp_agent *a, struct sp_engine *en);
 
+/* Plugs the redundancy module's role, channel counters and switchover into
+ * the hooks (their own argument: the engine's hooks keep theirs). */
+void sp_agent_attach_redundancy(struct sp_agent *a,
+				void (*status)(void *arg, struct sp_agent_redundancy_status *out),
+				int (*switchover)(void *arg, struct sp_error *e), void *arg);
+
 /* Notifications (sent through the master's trap sinks). The configured role
  * changing (CLI, SNMP, config file) sends sigproxyRoleChange by itself. */
 void sp_agent_notify_role_change(struct sp_agent *a, enum sp_role role,

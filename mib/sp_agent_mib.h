@@ -81,6 +81,7 @@ struct sp_agent_mib {
 	bool views_valid;
 	struct sp_agent_hooks hooks;
 	void *hooks_arg;
+	void *redundancy_arg;	/* for hooks.redundancy and hooks.switchover */
 	char last_kernel_error[256];
 	u_long last_kernel_error_time;
 	struct sp_mib_txn *txn; /* the SET being processed: one at a time */

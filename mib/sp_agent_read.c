@@ -228,7 +228,7 @@ static void sp_mib_redundancy_status(struct sp_agent_mib *m, struct sp_agent_red
 	st->role = sp_config_store_current(m->store)->redundancy.role;
 	st->peer_state = SP_PEER_UNKNOWN;
 	if (m->hooks.redundancy)
-		m->hooks.redundancy(m->hooks_arg, st);
+		m->hooks.redundancy(m->redundancy_arg, st);
 }
 
 enum sp_role sp_agent_mib_role_now(struct sp_agent_mib *m)

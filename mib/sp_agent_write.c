@@ -1131,7 +1131,7 @@ int sp_agent_mib_set_commit(struct sp_agent_mib *m, netsnmp_variable_list *const
 	memset(&t->pending, 0, sizeof(t->pending));
 	m->pending_version++;
 	t->committed = true;
-	if (t->switchover && m->hooks.switchover(m->hooks_arg, e) < 0) {
+	if (t->switchover && m->hooks.switchover(m->redundancy_arg, e) < 0) {
 		struct sp_error ignored;
 
 		return sp_agent_mib_set_undo(m, &ignored) == SNMP_ERR_NOERROR ? SNMP_ERR_COMMITFAILED

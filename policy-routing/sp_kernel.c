@@ -262,6 +262,33 @@ int sp_kernel_remove_all(struct sp_kernel *kernel, char *err, size_t errlen)
 	return ret;
 }
 
+int sp_kernel_remove_intercept(struct sp_kernel *kernel, char *err, size_t errlen)
+{
+	const struct sp_kernel_plan *old = kernel->has_installed ? &kernel->installed : NULL;
+	char msg[256];
+	int ret = 0;
+
+	/* The table first: no more packets marked for a route about to go. */
+	if (sp_nft_remove(kernel->nft, err, errlen) < 0)
+		ret = -1;
+	for (size_t i = 0; old && i < old->n_rules; i++)
+		if (sp_rtnl_rule_del(kernel->rtnl, &old->rules[i], msg, sizeof(msg)) < 0 && errno != ENOENT) {
+			if (!ret)
+				snprintf(err, errlen, "%s", msg);
+			ret = -1;
+		}
+	for (size_t i = 0; old && i < old->n_routes; i++)
+		if (sp_rtnl_route_del(kernel->rtnl, &old->routes[i], msg, sizeof(msg)) < 0 && errno != ESRCH &&
+		    errno != ENOENT) {
+			if (!ret)
+				snprintf(err, errlen, "%s", msg);
+			ret = -1;
+		}
+	sp_kernel_plan_free(&kernel->installed);
+	kernel->has_installed = false;
+	return ret;
+}
+
 const struct sp_kernel_plan *sp_kernel_installed(const struct sp_kernel *kernel)
 {
 	return kernel->has_installed ? &kernel->installed : NULL;

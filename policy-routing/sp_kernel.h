@@ -62,6 +62,11 @@ int sp_kernel_install_intercept(struct sp_kernel *kernel, const struct sp_kernel
 /* Removes the nft table and every rule and route carrying our tag. */
 int sp_kernel_remove_all(struct sp_kernel *kernel, char *err, size_t errlen);
 
+/* Removes only the interception (the nft table, its rule and route): what a
+ * standby SP of an active-standby pair must not have. Policy routes and the
+ * return path's rules, which carry the same tag, stay. */
+int sp_kernel_remove_intercept(struct sp_kernel *kernel, char *err, size_t errlen);
+
 /* What is installed now (NULL when nothing is). */
 const struct sp_kernel_plan *sp_kernel_installed(const struct sp_kernel *kernel);
 /* For policy routes (parallel mode), which go through the same socket. */

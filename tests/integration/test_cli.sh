@@ -252,6 +252,26 @@ check_eq "second daemon in the same namespace exits 1" 1 $?
 check_match "... saying why" "another sigproxyd runs in this network namespace" "$(cat "$SP_TMP/third.log")"
 check_match "... and the first one's interception is intact" 'lookup 5060' "$(ip -n "$NS" rule)"
 
+# ---- redundancy commands on an SP without a peer ----
+out=$(sp_cli d1 -c 'show redundancy' | tr '\n' ' ')
+check_match "show redundancy: roles, no sync without peer and key" \
+	'Role +active +Configured role +active .*Peer address +not configured +Peer state +no sync' "$out"
+check_match "redundancy notify backup: standby" 'Role now standby' "$(sp_cli d1 -c 'redundancy notify backup')"
+check_no_match "... the interception is removed" 'lookup 5060' "$(ip -n "$NS" rule)"
+check_match "... show redundancy says why" 'Last role change .*vrrp: notify backup' "$(sp_cli d1 -c 'show redundancy')"
+check_fails "redundancy notify with a bad state" sp_cli d1 -c 'redundancy notify sideways'
+check_match "force-switchover on a standby without a peer: active" 'Role now active' \
+	"$(sp_cli d1 -c 'redundancy force-switchover')"
+check_match "... the interception is back" 'lookup 5060' "$(ip -n "$NS" rule)"
+out=$(sp_cli d1 -c 'redundancy force-switchover' 2>&1); rc=$?
+check_eq "force-switchover on the active without a peer fails" 1 $rc
+check_match "... saying why" '^% No state sync with a peer' "$out"
+check_match "... and it stays active" 'Role +active' "$(sp_cli d1 -c 'show redundancy')"
+sp_cli d1 -c "configure terminal" -c "no redundancy" >/dev/null
+check_match "show redundancy without the block" 'not configured: this SP is active and alone' \
+	"$(sp_cli d1 -c 'show redundancy')"
+check_fails "redundancy notify needs the block" sp_cli d1 -c 'redundancy notify master'
+
 # ---- -d daemonizes ----
 NS2=$(sp_netns bg)
 ip netns exec "$NS2" "$SPD" -d -f "$D/sigproxy.conf" --cli-socket "$SP_TMP/bg.sock" --cli-listen none --pid-file "$SP_TMP/bg.pid"; rc=$?

@@ -91,6 +91,9 @@ while read -r mode path; do
 done <<'EOF'
 -rwxr-xr-x /usr/sbin/sigproxyd
 -rwxr-xr-x /usr/bin/sigproxy-cli
+-rwxr-xr-x /usr/sbin/sigproxy-vrrp-notify
+-rwxr-xr-x /usr/sbin/sigproxy-vrrp-check
+-rw-r--r-- /usr/share/doc/sigproxy/examples/keepalived/keepalived.conf
 -rw------- /etc/sigproxy/sigproxy.conf
 -rw-r--r-- /usr/share/snmp/mibs/SIGPROXY-MIB.txt
 -rw-r--r-- /lib/systemd/system/sigproxyd.service

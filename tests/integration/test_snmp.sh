@@ -249,6 +249,19 @@ check_match "... with the new role" 'sigproxyRedundancyRole.0 = INTEGER: standby
 sp_cli d1 -c "configure terminal" -c "redundancy" -c "role active" >/dev/null
 sp_wait_for "second trap (CLI change)" 10 sh -c "grep -cE 'sigproxyRoleChange|5060\.0\.1' '$SP_TMP/traps.log' | grep -qx 2"
 check_eq "a CLI role change sends a trap too" 2 "$(grep -cE 'sigproxyRoleChange|5060\.0\.1' "$SP_TMP/traps.log")"
+check "configured role standby again" sset sigproxyRedundancyConfiguredRole.0 i 2
+role_reads() { [ "$(sget sigproxyRedundancyRole.0)" = "$1" ]; }
+sp_wait_for "runtime role standby" 5 role_reads standby
+check_eq "the role now follows the configured one" standby "$(sget sigproxyRedundancyRole.0)"
+check "switchover on a standby without a peer" sset sigproxyRedundancySwitchover.0 i 2
+check_eq "... makes it active" active "$(sget sigproxyRedundancyRole.0)"
+sp_wait_for "switchover trap" 10 grep -qE 'switchover\(2\)|INTEGER: switchover|5060\.1\.9\.3\.0 = INTEGER: 2' "$SP_TMP/traps.log"
+check_match "... and sends sigproxyRoleChange, cause switchover" \
+	'sigproxyRoleChangeCause.0 = INTEGER: switchover|5060\.1\.9\.3\.0 = INTEGER: 2' "$(cat "$SP_TMP/traps.log")"
+out=$(ip netns exec "$NS" snmpset -Ir "${V3[@]}" 127.0.0.1 sigproxyRedundancySwitchover.0 i 2 2>&1)
+check_match "switchover of an active SP without a peer: commitFailed" 'Reason: commitFailed' "$out"
+check_eq "... it stays active" active "$(sget sigproxyRedundancyRole.0)"
+check_eq "peer state unknown without a peer" unknown "$(sget sigproxyRedundancyPeerState.0)"
 
 # ---- snmpd restart ----
 kill -TERM "$SNMPD_PID"; wait "$SNMPD_PID" 2>/dev/null

@@ -1,0 +1,474 @@
+#include "config.h"
+#include "sp_redundancy.h"
+#include "sp_agent.h"
+#include "sp_classify.h"
+#include "sp_daemon.h"
+#include "sp_engine.h"
+#include "sp_log.h"
+#include "sp_loop.h"
+#include "sp_sync.h"
+#include "sp_sync_codec.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+
+struct sp_redundancy_ctl {
+	struct sp_daemon *d;
+	struct sp_redundancy cfg;	/* what the channel and the role follow */
+	enum sp_role role;
+	struct sp_sync *sync;		/* NULL: no complete redundancy block */
+	struct sp_sync_codec *codec;
+	struct sp_loop_timer *config_timer;	/* config change, applied once final */
+	enum sp_sync_peer_state peer_state;
+	bool peer_was_up;		/* for lost/regained */
+	/* the last role change, for `show redundancy` */
+	time_t changed_wall;
+	uint64_t changed_ms;
+	enum sp_role_cause cause;
+	char reason[96];
+	uint64_t role_changes;
+};
+
+static const char *sp_role_cause_name(enum sp_role_cause c)
+{
+	switch (c) {
+	case SP_ROLE_CHANGE_START: return "start-up";
+	case SP_ROLE_CHANGE_CONFIGURATION: return "configuration";
+	case SP_ROLE_CHANGE_SWITCHOVER: return "switchover";
+	case SP_ROLE_CHANGE_PEER_REQUEST: return "peer request";
+	case SP_ROLE_CHANGE_VRRP: return "vrrp";
+	}
+	return "other";
+}
+
+static enum sp_agent_role_cause sp_role_cause_mib(enum sp_role_cause c)
+{
+	switch (c) {
+	case SP_ROLE_CHANGE_CONFIGURATION: return SP_ROLE_CAUSE_CONFIGURATION;
+	case SP_ROLE_CHANGE_SWITCHOVER:
+	case SP_ROLE_CHANGE_PEER_REQUEST: return SP_ROLE_CAUSE_SWITCHOVER;
+	case SP_ROLE_CHANGE_VRRP: return SP_ROLE_CAUSE_VRRP;
+	default: return SP_ROLE_CAUSE_OTHER;
+	}
+}
+
+/* The one place the role changes: engine first (kernel state in or out),
+ * then the channel's direction, then the manager. */
+static int sp_redundancy_set_role(struct sp_redundancy_ctl *r, enum sp_role role,
+				  enum sp_role_cause cause, const char *reason, struct sp_error *e)
+{
+	struct sp_error ignored;
+	bool active = role == SP_ROLE_ACTIVE;
+
+	if (!e)
+		e = &ignored;
+	if (role == r->role)
+		return 0;
+	/* a failure leaves the engine in the role it had */
+	if (sp_engine_set_active(r->d->engine, active, e) < 0) {
+		sp_err("redundancy: cannot become %s: %s", sp_role_name(role), e->msg);
+		return -1;
+	}
+	r->role = role;
+	if (r->sync)
+		sp_sync_set_sender(r->sync, active);
+	r->changed_wall = time(NULL);
+	r->changed_ms = sp_loop_now_ms();
+	r->cause = cause;
+	snprintf(r->reason, sizeof(r->reason), "%s", reason ? reason : "");
+	r->role_changes++;
+	sp_notice("redundancy: role %s (%s%s%s)", sp_role_name(role), sp_role_cause_name(cause),
+		  r->reason[0] ? ": " : "", r->reason);
+	/* the agent reports a new configured role by itself */
+	if (cause != SP_ROLE_CHANGE_CONFIGURATION && r->d->agent)
+		sp_agent_notify_role_change(r->d->agent, role, sp_role_cause_mib(cause));
+	return 0;
+}
+
+/* ---- the sync channel's callbacks: the engine's table through the codec ---- */
+
+static ssize_t sp_red_encode(void *arg, enum sp_sync_kind kind, uint32_t id, uint8_t *buf, size_t cap)
+{
+	struct sp_redundancy_ctl *r = arg;
+
+	if (kind == SP_SYNC_DIALOG)
+		sp_engine_sync_prepare(r->d->engine, id);
+	return sp_sync_codec_encode(r->codec, kind, id, sp_loop_now_ms(), buf, cap);
+}
+
+static uint32_t sp_red_next_id(void *arg, enum sp_sync_kind kind, uint32_t after)
+{
+	struct sp_redundancy_ctl *r = arg;
+
+	return sp_sync_codec_next_id(r->codec, kind, after);
+}
+
+static int sp_red_apply(void *arg, enum sp_sync_kind kind, uint32_t id, const uint8_t *data, size_t len)
+{
+	struct sp_redundancy_ctl *r = arg;
+	int rc;
+
+	if (r->role == SP_ROLE_ACTIVE)
+		return -EPERM; /* an active SP's table is its own: never overwritten */
+	rc = sp_sync_codec_apply(r->codec, kind, id, data, len, sp_loop_now_ms());
+	sp_engine_sync_applied(r->d->engine);
+	return rc;
+}
+
+static void sp_red_resync_begin(void *arg)
+{
+	struct sp_redundancy_ctl *r = arg;
+
+	if (r->role != SP_ROLE_ACTIVE)
+		sp_sync_codec_resync_begin(r->codec);
+}
+
+static void sp_red_resync_end(void *arg)
+{
+	struct sp_redundancy_ctl *r = arg;
+	unsigned swept;
+
+	if (r->role == SP_ROLE_ACTIVE)
+		return;
+	swept = sp_sync_codec_resync_end(r->codec);
+	sp_engine_sync_applied(r->d->engine);
+	sp_info("redundancy: full resync from the peer received (%u stale objects removed)", swept);
+}
+
+static void sp_red_peer_state(void *arg, enum sp_sync_peer_state state)
+{
+	struct sp_redundancy_ctl *r = arg;
+	bool up = state == SP_SYNC_PEER_UP || state == SP_SYNC_PEER_RESYNC;
+	bool was_up = r->peer_state == SP_SYNC_PEER_UP || r->peer_state == SP_SYNC_PEER_RESYNC;
+
+	r->peer_state = state;
+	if (up && !was_up) {
+		sp_notice("redundancy: peer connected");
+		if (r->peer_was_up && r->d->agent)
+			sp_agent_notify_peer_regained(r->d->agent);
+		r->peer_was_up = true;
+	} else if (!up && was_up) {
+		sp_warn("redundancy: peer lost");
+		if (r->d->agent)
+			sp_agent_notify_peer_lost(r->d->agent);
+	}
+}
+
+static void sp_red_takeover(void *arg)
+{
+	struct sp_redundancy_ctl *r = arg;
+
+	sp_redundancy_set_role(r, SP_ROLE_ACTIVE, SP_ROLE_CHANGE_PEER_REQUEST,
+			       "the peer handed over", NULL);
+}
+
+/* ---- configuration ---- */
+
+static bool sp_red_channel_equal(const struct sp_redundancy *a, const struct sp_redundancy *b)
+{
+	return a->configured == b->configured && sp_addr_equal(&a->local_address, &b->local_address) &&
+	       a->local_port == b->local_port && sp_addr_equal(&a->peer_address, &b->peer_address) &&
+	       a->peer_port == b->peer_port && strcmp(a->key, b->key) == 0;
+}
+
+static void sp_red_channel_close(struct sp_redundancy_ctl *r)
+{
+	sp_sync_free(r->sync);
+	r->sync = NULL;
+	r->peer_state = SP_SYNC_PEER_DOWN;
+	r->peer_was_up = false;
+}
+
+static void sp_red_channel_open(struct sp_redundancy_ctl *r)
+{
+	const struct sp_redundancy *c = &r->cfg;
+	struct sp_sync_config sc = { 0 };
+	struct sp_sync_callbacks cb = {
+		.encode = sp_red_encode,
+		.next_id = sp_red_next_id,
+		.apply = sp_red_apply,
+		.resync_begin = sp_red_resync_begin,
+		.resync_end = sp_red_resync_end,
+		.peer_state = sp_red_peer_state,
+		.takeover = sp_red_takeover,
+		.arg = r,
+	};
+	struct sp_error e = { { 0 } };
+
+	if (!c->configured)
+		return;
+	if (!sp_addr_is_set(&c->local_address) || !c->local_port || !sp_addr_is_set(&c->peer_address) ||
+	    !c->peer_port || !c->key[0]) {
+		sp_warn("redundancy: no state sync until local-address, peer-address and authentication key are all configured");
+		return;
+	}
+	sp_endpoint_from_addr(&sc.local, &c->local_address, c->local_port);
+	sp_endpoint_from_addr(&sc.peer, &c->peer_address, c->peer_port);
+	sc.key = c->key;
+	r->sync = sp_sync_new(r->d->loop, &sc, &cb, &e);
+	if (!r->sync) {
+		sp_err("redundancy: state sync: %s", e.msg);
+		return;
+	}
+	sp_sync_set_sender(r->sync, r->role == SP_ROLE_ACTIVE);
+}
+
+/* Runs once the commit is final (subscribers hear of it before). */
+static void sp_red_config_timer_cb(struct sp_loop *loop, void *arg)
+{
+	struct sp_redundancy_ctl *r = arg;
+	const struct sp_redundancy *now = &sp_config_store_current(r->d->config)->redundancy;
+	struct sp_redundancy old = r->cfg;
+
+	(void)loop;
+	r->cfg = *now;
+	if (!sp_red_channel_equal(&old, now)) {
+		sp_red_channel_close(r);
+		sp_red_channel_open(r);
+	}
+	if (!now->configured)
+		sp_redundancy_set_role(r, SP_ROLE_ACTIVE, SP_ROLE_CHANGE_CONFIGURATION,
+				       "no redundancy: the SP runs alone", NULL);
+	else if (!old.configured || old.role != now->role)
+		sp_redundancy_set_role(r, now->role, SP_ROLE_CHANGE_CONFIGURATION, "configured role", NULL);
+}
+
+static int sp_red_config_cb(void *arg, const struct sp_config *old_cfg, const struct sp_config *new_cfg,
+			    const struct sp_config_diff *diff, struct sp_error *e)
+{
+	struct sp_redundancy_ctl *r = arg;
+
+	(void)old_cfg;
+	(void)new_cfg;
+	(void)e;
+	for (size_t i = 0; i < diff->n; i++)
+		if (diff->changes[i].object == SP_OBJ_REDUNDANCY)
+			sp_loop_timer_arm(r->config_timer, 0);
+	return 0;
+}
+
+/* ---- lifecycle ---- */
+
+struct sp_redundancy_ctl *sp_redundancy_start(struct sp_daemon *d, struct sp_error *e)
+{
+	struct sp_redundancy_ctl *r = calloc(1, sizeof(*r));
+	const struct sp_redundancy *c = &sp_config_store_current(d->config)->redundancy;
+
+	if (!r) {
+		sp_error_set(e, "redundancy: out of memory");
+		return NULL;
+	}
+	r->d = d;
+	r->cfg = *c;
+	/* the engine started in the configured role (sp_engine_start) */
+	r->role = sp_engine_is_active(d->engine) ? SP_ROLE_ACTIVE : SP_ROLE_STANDBY;
+	r->changed_wall = time(NULL);
+	r->changed_ms = sp_loop_now_ms();
+	r->cause = SP_ROLE_CHANGE_START;
+	snprintf(r->reason, sizeof(r->reason), "%s", c->configured ? "configured role" : "no redundancy");
+	r->codec = sp_sync_codec_new(sp_engine_sync_table(d->engine));
+	r->config_timer = sp_loop_timer_new(d->loop, sp_red_config_timer_cb, r);
+	if (!r->codec || !r->config_timer) {
+		sp_error_set(e, "redundancy: out of memory");
+		goto fail;
+	}
+	if (sp_config_store_subscribe(d->config, "redundancy", sp_red_config_cb, r) < 0) {
+		sp_error_set(e, "redundancy: cannot subscribe to the configuration");
+		goto fail;
+	}
+	sp_red_channel_open(r);
+	if (c->configured)
+		sp_notice("redundancy: starting as %s", sp_role_name(r->role));
+	return r;
+fail:
+	sp_loop_timer_free(r->config_timer);
+	sp_sync_codec_free(r->codec);
+	free(r);
+	return NULL;
+}
+
+/* The configuration store keeps its subscriber: stop only when no commit
+ * can follow (at shutdown). */
+void sp_redundancy_stop(struct sp_redundancy_ctl *r)
+{
+	if (!r)
+		return;
+	sp_red_channel_close(r);
+	sp_loop_timer_free(r->config_timer);
+	sp_sync_codec_free(r->codec);
+	free(r);
+}
+
+bool sp_redundancy_is_active(const struct sp_redundancy_ctl *r)
+{
+	return !r || r->role == SP_ROLE_ACTIVE;
+}
+
+enum sp_role sp_redundancy_role(const struct sp_redundancy_ctl *r)
+{
+	return r ? r->role : SP_ROLE_ACTIVE;
+}
+
+void sp_redundancy_mark(struct sp_redundancy_ctl *r, enum sp_sync_kind kind, uint32_t id)
+{
+	if (r && r->sync && r->role == SP_ROLE_ACTIVE)
+		sp_sync_mark(r->sync, kind, id);
+}
+
+/* ---- operator commands ---- */
+
+static bool sp_red_peer_up(const struct sp_redundancy_ctl *r)
+{
+	return r->sync && (r->peer_state == SP_SYNC_PEER_UP || r->peer_state == SP_SYNC_PEER_RESYNC);
+}
+
+int sp_redundancy_force_switchover(struct sp_redundancy_ctl *r, struct sp_error *e)
+{
+	int rc;
+
+	if (!r || !r->cfg.configured)
+		return sp_error_set(e, "Redundancy is not configured");
+	if (r->role == SP_ROLE_STANDBY) {
+		struct sp_sync_stats st = { 0 };
+
+		if (r->sync)
+			sp_sync_get_stats(r->sync, &st);
+		/* two actives would both send state: the handover starts on the active */
+		if (sp_red_peer_up(r) && st.peer_sender)
+			return sp_error_set(e, "The peer is connected and active: run redundancy force-switchover on it");
+		return sp_redundancy_set_role(r, SP_ROLE_ACTIVE, SP_ROLE_CHANGE_SWITCHOVER,
+					      sp_red_peer_up(r) ? "forced, the peer is standby too" :
+					      "forced, peer not connected", e);
+	}
+	if (!r->sync)
+		return sp_error_set(e, "No state sync with a peer (local-address, peer-address and authentication key needed): switchover refused");
+	if (r->peer_state != SP_SYNC_PEER_UP)
+		return sp_error_set(e, "The peer is %s: switchover refused",
+				    r->peer_state == SP_SYNC_PEER_RESYNC ? "still being resynchronised" : "not connected");
+	rc = sp_sync_request_takeover(r->sync);
+	if (rc < 0)
+		return sp_error_set(e, "The peer is not connected: switchover refused (%s)", strerror(-rc));
+	return sp_redundancy_set_role(r, SP_ROLE_STANDBY, SP_ROLE_CHANGE_SWITCHOVER,
+				      "handed over to the peer", e);
+}
+
+int sp_vrrp_state_parse(const char *word, enum sp_vrrp_state *out)
+{
+	static const char *const names[] = { "master", "backup", "fault" };
+
+	for (unsigned i = 0; i < 3; i++)
+		if (word[0] && strncasecmp(word, names[i], strlen(word)) == 0) {
+			*out = (enum sp_vrrp_state)i;
+			return 0;
+		}
+	return -1;
+}
+
+int sp_redundancy_vrrp_notify(struct sp_redundancy_ctl *r, enum sp_vrrp_state state, struct sp_error *e)
+{
+	static const char *const why[] = { "notify master", "notify backup", "notify fault" };
+
+	if (!r || !r->cfg.configured)
+		return sp_error_set(e, "Redundancy is not configured");
+	sp_info("redundancy: VRRP %s", why[state]);
+	return sp_redundancy_set_role(r, state == SP_VRRP_MASTER ? SP_ROLE_ACTIVE : SP_ROLE_STANDBY,
+				      SP_ROLE_CHANGE_VRRP, why[state], e);
+}
+
+/* ---- show ---- */
+
+static void sp_red_endpoint(const struct sp_addr *a, uint16_t port, char *buf, size_t len)
+{
+	char b[SP_PREFIX_STRLEN];
+
+	if (!sp_addr_is_set(a))
+		snprintf(buf, len, "not configured");
+	else
+		snprintf(buf, len, "%s port %u", sp_addr_str(a, b, sizeof(b)), port);
+}
+
+void sp_redundancy_show(struct sp_redundancy_ctl *r, FILE *out)
+{
+	struct sp_sync_stats st = { 0 };
+	char when[64], ep[96];
+	struct tm tm;
+	uint64_t ago;
+
+	if (!r || !r->cfg.configured) {
+		fprintf(out, "Redundancy is not configured: this SP is active and alone\n");
+		return;
+	}
+	if (r->sync)
+		sp_sync_get_stats(r->sync, &st);
+	gmtime_r(&r->changed_wall, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+	ago = (sp_loop_now_ms() - r->changed_ms) / 1000;
+	fprintf(out, "Redundancy\n");
+	fprintf(out, "  Role                    %s\n", sp_role_name(r->role));
+	fprintf(out, "  Configured role         %s\n", sp_role_name(r->cfg.role));
+	fprintf(out, "  Last role change        %s (%llus ago), %s%s%s\n", when, (unsigned long long)ago,
+		sp_role_cause_name(r->cause), r->reason[0] ? ": " : "", r->reason);
+	fprintf(out, "  Role changes            %llu\n", (unsigned long long)r->role_changes);
+	sp_red_endpoint(&r->cfg.local_address, r->cfg.local_port, ep, sizeof(ep));
+	fprintf(out, "  Local address           %s\n", ep);
+	sp_red_endpoint(&r->cfg.peer_address, r->cfg.peer_port, ep, sizeof(ep));
+	fprintf(out, "  Peer address            %s\n", ep);
+	fprintf(out, "  Peer state              %s\n",
+		r->sync ? sp_sync_peer_state_name(r->peer_state) : "no sync (configuration incomplete)");
+	fprintf(out, "  Sync direction          %s%s\n", r->role == SP_ROLE_ACTIVE ? "sending" : "receiving",
+		!sp_red_peer_up(r) ? "" :
+		st.peer_sender && r->role == SP_ROLE_ACTIVE ? " (the peer sends too: both active!)" :
+		st.peer_sender ? " (the peer is active)" :
+		r->role == SP_ROLE_ACTIVE ? " (the peer is standby)" : " (the peer is standby too)");
+	fprintf(out, "  Last sequence sent      %llu\n", (unsigned long long)st.last_seq_sent);
+	fprintf(out, "  Last sequence acked     %llu\n", (unsigned long long)st.last_seq_acked);
+	fprintf(out, "  Lag                     %llu unacknowledged, %llu changes waiting\n",
+		(unsigned long long)(st.last_seq_sent - st.last_seq_acked), (unsigned long long)st.dirty);
+	fprintf(out, "  Last sequence received  %llu\n", (unsigned long long)st.last_seq_received);
+	fprintf(out, "  Records sent            %llu\n", (unsigned long long)st.records_sent);
+	fprintf(out, "  Records received        %llu\n", (unsigned long long)st.records_received);
+	fprintf(out, "  Resyncs                 %llu (last took %llu ms)\n", (unsigned long long)st.resyncs,
+		(unsigned long long)st.last_resync_ms);
+	fprintf(out, "  Auth failures           %llu\n", (unsigned long long)st.auth_failures);
+	fprintf(out, "  Apply errors            %llu\n", (unsigned long long)st.apply_errors);
+	fprintf(out, "  Encode errors           %llu\n", (unsigned long long)st.encode_errors);
+	fprintf(out, "  Connects                %llu (disconnects %llu)\n", (unsigned long long)st.connects,
+		(unsigned long long)st.disconnects);
+}
+
+/* ---- SNMP ---- */
+
+static void sp_red_agent_status(void *arg, struct sp_agent_redundancy_status *out)
+{
+	struct sp_redundancy_ctl *r = arg;
+	struct sp_sync_stats st = { 0 };
+
+	out->role = r->role;
+	if (!r->sync) {
+		out->peer_state = SP_PEER_UNKNOWN;
+		return;
+	}
+	sp_sync_get_stats(r->sync, &st);
+	out->peer_state = sp_red_peer_up(r) ? SP_PEER_CONNECTED : r->peer_was_up ? SP_PEER_LOST : SP_PEER_UNKNOWN;
+	out->last_seq_sent = (uint32_t)st.last_seq_sent;
+	out->last_seq_acked = (uint32_t)st.last_seq_acked;
+	out->msgs_sent = st.records_sent;
+	out->msgs_received = st.records_received;
+	out->resyncs = (uint32_t)st.resyncs;
+	out->auth_failures = (uint32_t)st.auth_failures;
+}
+
+static int sp_red_agent_switchover(void *arg, struct sp_error *e)
+{
+	return sp_redundancy_force_switchover(arg, e);
+}
+
+void sp_redundancy_attach_agent(struct sp_redundancy_ctl *r, struct sp_agent *a)
+{
+	if (r && a)
+		sp_agent_attach_redundancy(a, sp_red_agent_status, sp_red_agent_switchover, r);
+}

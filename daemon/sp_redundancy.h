@@ -1,0 +1,75 @@
+/*
+ * Active-standby (SPEC §5): the SP's role now, what changes it, and the
+ * state-sync channel to the peer (daemon/sp_sync) that goes with it.
+ *
+ * The initial role is the configured one (`redundancy` / `role`); without a
+ * redundancy block the SP is active and alone, exactly as before this module
+ * existed. At run time the role changes on:
+ *   - the configuration: a new configured role, or the block removed;
+ *   - `redundancy force-switchover` (CLI) or sigproxyRedundancySwitchover
+ *     (SNMP): an active SP asks its peer to take over, then becomes standby;
+ *   - the peer handing over to this SP (its operator's switchover);
+ *   - a VRRP daemon's notify hook: `redundancy notify {master|backup|fault}`.
+ * Each change tells the engine (kernel state installed or removed), the sync
+ * channel (sender or receiver) and the SNMP manager (sigproxyRoleChange).
+ *
+ * Runs on the daemon's loop; one per daemon (struct sp_daemon.redundancy).
+ */
+#ifndef SP_REDUNDANCY_H
+#define SP_REDUNDANCY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "sp_config.h"
+#include "sp_error.h"
+#include "sp_sync.h"
+
+struct sp_daemon;
+struct sp_redundancy_ctl;
+
+/* What a VRRP daemon reports (keepalived's notify states). */
+enum sp_vrrp_state {
+	SP_VRRP_MASTER,
+	SP_VRRP_BACKUP,
+	SP_VRRP_FAULT,
+};
+
+/* Why the role changed (shown by `show redundancy`, sent with the trap). */
+enum sp_role_cause {
+	SP_ROLE_CHANGE_START,		/* the configured role at start-up */
+	SP_ROLE_CHANGE_CONFIGURATION,
+	SP_ROLE_CHANGE_SWITCHOVER,	/* this SP's operator */
+	SP_ROLE_CHANGE_PEER_REQUEST,	/* the peer handed over */
+	SP_ROLE_CHANGE_VRRP,
+};
+
+/* After the engine has started: takes the role from the configuration and
+ * follows its changes. NULL and e on failure. */
+struct sp_redundancy_ctl *sp_redundancy_start(struct sp_daemon *d, struct sp_error *e);
+/* Closes the sync channel; leaves the engine as it is. */
+void sp_redundancy_stop(struct sp_redundancy_ctl *r);
+
+/* NULL (no module) counts as active. */
+bool sp_redundancy_is_active(const struct sp_redundancy_ctl *r);
+enum sp_role sp_redundancy_role(const struct sp_redundancy_ctl *r);
+
+/* `redundancy force-switchover`: 0, or -1 with e saying why not. */
+int sp_redundancy_force_switchover(struct sp_redundancy_ctl *r, struct sp_error *e);
+/* `redundancy notify ...`: 0, or -1 with e. */
+int sp_redundancy_vrrp_notify(struct sp_redundancy_ctl *r, enum sp_vrrp_state state,
+			      struct sp_error *e);
+int sp_vrrp_state_parse(const char *word, enum sp_vrrp_state *out);
+
+/* The engine: (kind, id) changed or went. Cheap; NULL-safe. */
+void sp_redundancy_mark(struct sp_redundancy_ctl *r, enum sp_sync_kind kind, uint32_t id);
+
+/* `show redundancy`. */
+void sp_redundancy_show(struct sp_redundancy_ctl *r, FILE *out);
+
+/* Plugs the role, peer state and counters into the SNMP agent's hooks. */
+struct sp_agent;
+void sp_redundancy_attach_agent(struct sp_redundancy_ctl *r, struct sp_agent *a);
+
+#endif
