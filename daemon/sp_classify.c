@@ -177,6 +177,13 @@ static const char *sp_classify_ingress(const struct sp_config *c, const struct s
 		unsigned slot = mpls ? sp_classify_tag_slot(tags, SP_BPF_TAG_MPLS, s->mpls_label)
 				     : sp_classify_tag_slot(tags, SP_BPF_TAG_VLAN, s->vlan);
 
+		bool unrouted = mpls && kern && kern->mpls_routing;
+
+		if (!slot && unrouted) {
+			snprintf(why, why_len, "label %u: no kernel route, and %s", s->mpls_label,
+				 tags && tags->unavailable ? tags->unavailable : "no BPF tagger");
+			return why;
+		}
 		if (!slot)
 			return tags && tags->unavailable ? tags->unavailable
 			       : mpls ? "MPLS label matching needs the XDP/tc-BPF tagger"
@@ -184,7 +191,8 @@ static const char *sp_classify_ingress(const struct sp_config *c, const struct s
 		e->mark_match = slot << SP_MARK_TAG_SHIFT;
 		e->mark_match_mask = SP_MARK_TAG_MASK;
 		if (mpls)
-			snprintf(note, note_len, "MPLS label %u popped by XDP", s->mpls_label);
+			snprintf(note, note_len, "MPLS label %u popped by XDP%s", s->mpls_label,
+				 unrouted ? " (no kernel route for it)" : "");
 		else
 			snprintf(note, note_len, "VLAN %u tag popped by tc-BPF", s->vlan);
 		if (!(s->match & SP_MATCH_VPN))

@@ -78,6 +78,7 @@ struct sp_classify_kernel {
 	 * strategy says so. Labels without a route go to the BPF tagger. */
 	const struct sp_link_mpls_route *mpls;
 	size_t n_mpls;
+	bool mpls_routing; /* the kernel routes MPLS: a label without a route is said so */
 };
 
 int sp_classify_build_tags(const struct sp_config *c, const struct sp_link_vlan *vlans,

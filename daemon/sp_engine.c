@@ -1122,6 +1122,7 @@ static int sp_engine_apply(struct sp_engine *en, const struct sp_config *c, stru
 		kern.n_vpn_ifs = vpn_map.n_ifs;
 		kern.mpls = links.mpls;
 		kern.n_mpls = links.n_mpls;
+		kern.mpls_routing = links.mpls_supported;
 		tags.n_tags = sp_classify_tag_values(c, tagv, SP_MARK_TAG_MAX);
 		/* the labels the kernel routes are its own, not the tagger's */
 		tags.n_tags = sp_classify_tags_unrouted(tagv, tags.n_tags, links.mpls, links.n_mpls);

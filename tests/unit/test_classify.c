@@ -410,6 +410,7 @@ Test(classify_kernel, mpls_label_routes)
 
 	kern.mpls = routes;
 	kern.n_mpls = 2;
+	kern.mpls_routing = true;
 	kern.vpn_ifs = vpn_ifs;
 	kern.n_vpn_ifs = 1;
 	build_kernel("proxy-strategy local seq 10\n match mpls-label 1001\n server 192.0.2.10\n action proxy\n"
@@ -426,9 +427,18 @@ Test(classify_kernel, mpls_label_routes)
 		  "%s", p.strategies[1].reason);
 	cr_assert(strstr(p.strategies[1].reason, "never reach IP") != NULL);
 	cr_assert(p.strategies[2].installed, "no kernel route: the tagger");
-	cr_assert(strstr(p.strategies[2].note, "XDP") != NULL);
+	cr_assert_str_eq(p.strategies[2].note, "MPLS label 1003 popped by XDP (no kernel route for it)");
 	cr_assert_not(p.strategies[3].installed, "lo is not in VPN 10");
 	cr_assert(strstr(p.strategies[3].reason, "not in this vpn-id") != NULL, "%s", p.strategies[3].reason);
+	sp_classify_free(&p);
+	free(t);
+	/* no tagger, no route */
+	tags.n_tags = 0;
+	tags.unavailable = "the BPF tagger is not loaded";
+	build_kernel("proxy-strategy x seq 10\n match mpls-label 1005\n server 192.0.2.10\n action proxy\n",
+		     &tags, &kern, &p, &t);
+	cr_assert_not(p.strategies[0].installed);
+	cr_assert_str_eq(p.strategies[0].reason, "label 1005: no kernel route, and the BPF tagger is not loaded");
 	sp_classify_free(&p);
 	free(t);
 }
