@@ -137,4 +137,8 @@ if [ "$HAVE_VRF" = 1 ]; then
 	check "a VRF slave joins VPN 1010 (the VRF's table), no commit" sp_wait_for "VRF zone" 10 has_vrf_zone
 fi
 check "sigproxyd still runs" kill -0 "$SP_DAEMON_PID"
+sp_daemon_stop "$SP_DAEMON_PID"; rc=$?
+check_eq "sigproxyd exits cleanly (sanitizer builds: no report)" 0 "$rc"
+check_no_match "no sanitizer report in its log" "Sanitizer|runtime error" "$(cat "$LOG")"
+check_eq "its VPN rules are gone" "" "$(ip -n "$SP" rule | grep 5062)"
 sp_done
