@@ -13,6 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sp_log.h"
+
 struct sp_link_parse {
 	const struct nlattr *ifname, *linkinfo, *master;
 };
@@ -383,8 +385,11 @@ int sp_link_state_read(struct sp_link_state *s, char *err, size_t errlen)
 	if (s->mpls_supported &&
 	    sp_link_dump(RTM_GETROUTE, AF_MPLS, sizeof(struct rtmsg), sp_link_state_mpls_cb, &d, err,
 			 errlen) < 0) {
-		sp_link_state_free(s);
-		return -1;
+		/* the links are still good: only the label routes are unknown */
+		sp_warn("MPLS label routes: %s", err);
+		free(s->mpls);
+		s->mpls = NULL;
+		s->n_mpls = 0;
 	}
 	for (size_t i = 0; i < s->n_mpls; i++)
 		for (size_t k = 0; k < s->n_links; k++)
