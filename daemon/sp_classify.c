@@ -1,6 +1,7 @@
 #include "config.h"
 #include "sp_classify.h"
 #include "sp_link.h"
+#include "sp_vpn.h"
 
 #include <netinet/in.h>
 #include <stdio.h>
@@ -83,24 +84,106 @@ static bool sp_classify_vlan_device(const struct sp_link_vlan *vlans, size_t n, 
 	return false;
 }
 
+/* The interfaces of VPN vpn_id (those that carry VLAN vlan, when vlan is
+ * not 0) into ifs[n..max); returns the new count. */
+static size_t sp_classify_vpn_ifs(const struct sp_config *c, const struct sp_classify_kernel *tags,
+				  uint32_t vpn_id, uint32_t vlan, const struct sp_link_vlan *vlans,
+				  size_t n_vlans, const char **ifs, size_t n, size_t max)
+{
+	if (tags && tags->vpn_ifs) {
+		for (size_t k = 0; k < tags->n_vpn_ifs && n < max; k++)
+			if (tags->vpn_ifs[k].vpn_id == vpn_id &&
+			    (!vlan || sp_classify_vlan_has(vlans, n_vlans, tags->vpn_ifs[k].ifname, vlan)))
+				ifs[n++] = tags->vpn_ifs[k].ifname;
+		return n;
+	}
+	for (size_t k = 0; k < c->n_interfaces && n < max; k++)
+		if (c->interfaces[k].vpn_id == vpn_id &&
+		    (!vlan || sp_classify_vlan_has(vlans, n_vlans, c->interfaces[k].name, vlan)))
+			ifs[n++] = c->interfaces[k].name;
+	return n;
+}
+
+static const struct sp_link_mpls_route *sp_classify_mpls_route(const struct sp_classify_kernel *tags,
+							       uint32_t label)
+{
+	for (size_t i = 0; tags && i < tags->n_mpls; i++)
+		if (tags->mpls[i].label == label)
+			return &tags->mpls[i];
+	return NULL;
+}
+
+size_t sp_classify_tags_unrouted(struct sp_bpf_tag *tags, size_t n,
+				 const struct sp_link_mpls_route *mpls, size_t n_mpls)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		bool routed = false;
+
+		for (size_t k = 0; tags[i].kind == SP_BPF_TAG_MPLS && k < n_mpls; k++)
+			routed |= mpls[k].label == tags[i].value;
+		if (!routed)
+			tags[kept++] = tags[i];
+	}
+	return kept;
+}
+
 /* The ingress interfaces a strategy's VPN and VLAN fields stand for: the
- * interfaces configured into the VPN, the VLAN devices of that VLAN id, or
- * both at once; without VLAN devices of that id, the VLAN's tag slot in the
- * mark (tc-BPF). NULL, or why nothing fits. */
+ * interfaces of the VPN (configured, or a VRF's), the VLAN devices of that
+ * VLAN id, or both at once; without VLAN devices of that id, the VLAN's tag
+ * slot in the mark (tc-BPF). An MPLS label the kernel routes: the device its
+ * route pops it to. NULL, or why nothing fits (in why, or a constant). */
 static const char *sp_classify_ingress(const struct sp_config *c, const struct sp_strategy *s,
 				       const struct sp_link_vlan *vlans, size_t n_vlans,
 				       const struct sp_classify_tags *tags,
-				       struct sp_nft_entry *e, char *note, size_t note_len)
+				       const struct sp_classify_kernel *kern,
+				       struct sp_nft_entry *e, char *note, size_t note_len,
+				       char *why, size_t why_len)
 {
 	const char *ifs[SP_NFT_MAX_IIFNAMES * 4];
+	const size_t max = sizeof(ifs) / sizeof(ifs[0]);
+	const struct sp_link_mpls_route *route = NULL;
 	size_t n = 0;
 
-	if ((s->match & SP_MATCH_MPLS) ||
+	if (s->match & SP_MATCH_MPLS)
+		route = sp_classify_mpls_route(kern, s->mpls_label);
+	if (route) {
+		char said[112];
+
+		sp_link_mpls_describe(route, said, sizeof(said));
+		if (!sp_link_mpls_local(route) || !route->dev[0]) {
+			snprintf(why, why_len, "%s: the kernel forwards these frames, they never reach IP here",
+				 said);
+			return why;
+		}
+		snprintf(note, note_len, "%s", said);
+		if (s->match & SP_MATCH_VPN) {
+			const char *vpn[SP_NFT_MAX_IIFNAMES * 4];
+			size_t nv = sp_classify_vpn_ifs(c, kern, s->vpn_id, 0, vlans, n_vlans, vpn, 0, max);
+			bool in = false;
+
+			for (size_t k = 0; k < nv; k++)
+				in |= strcmp(vpn[k], route->dev) == 0;
+			if (!in) {
+				snprintf(why, why_len, "%s, which is not in this vpn-id", said);
+				return why;
+			}
+		}
+		ifs[n++] = route->dev;
+	} else if ((s->match & SP_MATCH_MPLS) ||
 	    ((s->match & SP_MATCH_VLAN) && !sp_classify_vlan_device(vlans, n_vlans, s->vlan))) {
 		bool mpls = s->match & SP_MATCH_MPLS;
 		unsigned slot = mpls ? sp_classify_tag_slot(tags, SP_BPF_TAG_MPLS, s->mpls_label)
 				     : sp_classify_tag_slot(tags, SP_BPF_TAG_VLAN, s->vlan);
 
+		bool unrouted = mpls && kern && kern->mpls_routing;
+
+		if (!slot && unrouted) {
+			snprintf(why, why_len, "label %u: no kernel route, and %s", s->mpls_label,
+				 tags && tags->unavailable ? tags->unavailable : "no BPF tagger");
+			return why;
+		}
 		if (!slot)
 			return tags && tags->unavailable ? tags->unavailable
 			       : mpls ? "MPLS label matching needs the XDP/tc-BPF tagger"
@@ -108,28 +191,24 @@ static const char *sp_classify_ingress(const struct sp_config *c, const struct s
 		e->mark_match = slot << SP_MARK_TAG_SHIFT;
 		e->mark_match_mask = SP_MARK_TAG_MASK;
 		if (mpls)
-			snprintf(note, note_len, "MPLS label %u popped by XDP", s->mpls_label);
+			snprintf(note, note_len, "MPLS label %u popped by XDP%s", s->mpls_label,
+				 unrouted ? " (no kernel route for it)" : "");
 		else
 			snprintf(note, note_len, "VLAN %u tag popped by tc-BPF", s->vlan);
 		if (!(s->match & SP_MATCH_VPN))
 			return NULL; /* any interface the tagger serves */
-		for (size_t k = 0; k < c->n_interfaces && n < sizeof(ifs) / sizeof(ifs[0]); k++)
-			if (c->interfaces[k].vpn_id == s->vpn_id)
-				ifs[n++] = c->interfaces[k].name;
+		n = sp_classify_vpn_ifs(c, kern, s->vpn_id, 0, vlans, n_vlans, ifs, n, max);
 		if (n == 0)
 			return "no interface is configured with this vpn-id";
 	} else if (s->match & SP_MATCH_VPN) {
-		for (size_t k = 0; k < c->n_interfaces && n < sizeof(ifs) / sizeof(ifs[0]); k++)
-			if (c->interfaces[k].vpn_id == s->vpn_id &&
-			    (!(s->match & SP_MATCH_VLAN) ||
-			     sp_classify_vlan_has(vlans, n_vlans, c->interfaces[k].name, s->vlan)))
-				ifs[n++] = c->interfaces[k].name;
+		n = sp_classify_vpn_ifs(c, kern, s->vpn_id, s->match & SP_MATCH_VLAN ? s->vlan : 0,
+					vlans, n_vlans, ifs, n, max);
 		if (n == 0)
 			return s->match & SP_MATCH_VLAN
 				       ? "no interface of this vpn-id carries this VLAN"
 				       : "no interface is configured with this vpn-id";
 	} else {
-		for (size_t k = 0; k < n_vlans && n < sizeof(ifs) / sizeof(ifs[0]); k++)
+		for (size_t k = 0; k < n_vlans && n < max; k++)
 			if (vlans[k].vlan_id == s->vlan)
 				ifs[n++] = vlans[k].ifname;
 		if (n == 0)
@@ -181,6 +260,14 @@ int sp_classify_build_tags(const struct sp_config *c, const struct sp_link_vlan 
 			   size_t n_vlans, const struct sp_classify_tags *tags,
 			   struct sp_classify_plan *p, struct sp_error *e)
 {
+	return sp_classify_build_kernel(c, vlans, n_vlans, tags, NULL, p, e);
+}
+
+int sp_classify_build_kernel(const struct sp_config *c, const struct sp_link_vlan *vlans,
+			     size_t n_vlans, const struct sp_classify_tags *tags,
+			     const struct sp_classify_kernel *kernel, struct sp_classify_plan *p,
+			     struct sp_error *e)
+{
 	size_t cap = c->n_strategies * (c->sp.n_listen_ports + 1) + 1;
 
 	memset(p, 0, sizeof(*p));
@@ -195,6 +282,7 @@ int sp_classify_build_tags(const struct sp_config *c, const struct sp_link_vlan 
 		struct sp_classify_strategy *rs = &p->strategies[p->n_strategies++];
 		const char *unfit = sp_classify_unfit(c, s);
 		struct sp_nft_entry base = { 0 };
+		char why[sizeof(rs->reason)];
 
 		rs->seq = s->seq;
 		snprintf(rs->name, sizeof(rs->name), "%s", s->name);
@@ -203,8 +291,8 @@ int sp_classify_build_tags(const struct sp_config *c, const struct sp_link_vlan 
 		if (!unfit && p->n_strategies > SP_MARK_STRATEGY_MAX)
 			unfit = "beyond the 16383 strategies the packet mark can name";
 		if (!unfit && (s->match & (SP_MATCH_VPN | SP_MATCH_VLAN | SP_MATCH_MPLS)))
-			unfit = sp_classify_ingress(c, s, vlans, n_vlans, tags, &base, rs->note,
-						    sizeof(rs->note));
+			unfit = sp_classify_ingress(c, s, vlans, n_vlans, tags, kernel, &base, rs->note,
+						    sizeof(rs->note), why, sizeof(why));
 		if (unfit) {
 			snprintf(rs->reason, sizeof(rs->reason), "%s", unfit);
 			continue;

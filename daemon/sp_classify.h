@@ -30,7 +30,7 @@ struct sp_classify_strategy {
 	struct sp_endpoint server;
 	bool installed;
 	char reason[192]; /* why not installed */
-	char note[64];   /* how, when it says more than "installed" */
+	char note[128];  /* how, when it says more than "installed" */
 	uint64_t hits;
 };
 
@@ -61,12 +61,41 @@ struct sp_classify_tags {
 	const char *unavailable;
 };
 
+struct sp_vpn_if;
+struct sp_link_mpls_route;
+
+/* What the kernel resolves itself (sp_link: a router kernel's VRFs and
+ * label routes). */
+struct sp_classify_kernel {
+	/* The interfaces of each VPN: the configured vpn-ids and the VRF
+	 * members (sp_vpn_add_vrfs()); NULL: the configured vpn-ids only. */
+	const struct sp_vpn_if *vpn_ifs;
+	size_t n_vpn_ifs;
+	/* The kernel's MPLS label routes (sp_link_state_read()). A `match
+	 * mpls-label` whose label the kernel routes resolves to that route: a
+	 * route that pops the label to IP on this host matches the packets
+	 * on its device; any other route forwards the frames past IP, and the
+	 * strategy says so. Labels without a route go to the BPF tagger. */
+	const struct sp_link_mpls_route *mpls;
+	size_t n_mpls;
+	bool mpls_routing; /* the kernel routes MPLS: a label without a route is said so */
+};
+
 int sp_classify_build_tags(const struct sp_config *c, const struct sp_link_vlan *vlans,
 			   size_t n_vlans, const struct sp_classify_tags *tags,
 			   struct sp_classify_plan *plan, struct sp_error *e);
+/* The same, with the kernel's VRFs and label routes (kernel may be NULL). */
+int sp_classify_build_kernel(const struct sp_config *c, const struct sp_link_vlan *vlans,
+			     size_t n_vlans, const struct sp_classify_tags *tags,
+			     const struct sp_classify_kernel *kernel, struct sp_classify_plan *plan,
+			     struct sp_error *e);
 /* The VLAN ids, then the MPLS labels, the strategies match, each ascending
  * and unique, at most max; returns how many. */
 size_t sp_classify_tag_values(const struct sp_config *c, struct sp_bpf_tag *tags, size_t max);
+/* Drops from tags the MPLS labels the kernel routes itself (those are
+ * not the tagger's to pop); returns the new count. */
+size_t sp_classify_tags_unrouted(struct sp_bpf_tag *tags, size_t n,
+				 const struct sp_link_mpls_route *mpls, size_t n_mpls);
 void sp_classify_free(struct sp_classify_plan *plan);
 
 #endif

@@ -8,6 +8,7 @@
 #include "sp_agent.h"
 #include "sp_kernel.h"
 #include "sp_link.h"
+#include "sp_linkwatch.h"
 #include "sp_log.h"
 #include "sp_media.h"
 #include "sp_proxy.h"
@@ -44,6 +45,9 @@
 #define SP_ENGINE_REFUSAL_TAG "sp-refused"
 /* How often the media entries in the kernel are compared with the dialogs */
 #define SP_ENGINE_MEDIA_RECONCILE_MS 10000
+/* Link changes come in bursts (a VLAN device: new, up, addresses): re-apply
+ * once they have settled */
+#define SP_ENGINE_LINK_SETTLE_MS 300
 /* Control data of one datagram to a terminal: source address and mark */
 #define SP_ENGINE_OUT_CTRL (CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(uint32_t)))
 
@@ -89,6 +93,7 @@ struct sp_engine {
 	struct sp_retpath *retpath;	/* return-path (policy-routing/sp_retpath) */
 	struct sp_vpn_map vpn_map;	/* vpn-id <-> mark slot (sp_vpn) */
 	struct sp_vpn_kernel *vpn_kernel;	/* the VPNs' return rules and tables */
+	struct sp_linkwatch *linkwatch;	/* link changes re-apply (sp_linkwatch) */
 	struct sp_bpf *bpf;		/* the tc-BPF VLAN tagger; NULL: not loaded */
 	char bpf_unavailable[200];	/* why `match vlan` cannot use it */
 	int rx_ifindex;			/* ingress of the datagram being handled */
@@ -1050,13 +1055,15 @@ static const char *sp_engine_tagger_apply(struct sp_engine *en, const struct sp_
 	return NULL;
 }
 
-/* The VPNs of the configured interfaces (vpn-id), and the nft chains that
- * put their packets in their zones and their slots in the mark. */
-static int sp_engine_vpn_map(const struct sp_config *c, struct sp_vpn_map *map, char **chains,
-			     struct sp_error *e)
+/* The VPNs of the configured interfaces (vpn-id) and of the VRFs, and the
+ * nft chains that put their packets in their zones and their slots in the
+ * mark. */
+static int sp_engine_vpn_map(const struct sp_config *c, const struct sp_link_state *links,
+			     struct sp_vpn_map *map, char **chains, struct sp_error *e)
 {
 	struct sp_vpn_if ifs[SP_VPN_MAX_IFS];
-	size_t n = 0;
+	struct sp_link_vrf vrfs[SP_VPN_MAX_IFS];
+	size_t n = 0, n_vrfs;
 	char err[160];
 
 	for (size_t k = 0; k < c->n_interfaces; k++) {
@@ -1067,11 +1074,29 @@ static int sp_engine_vpn_map(const struct sp_config *c, struct sp_vpn_map *map, 
 		snprintf(ifs[n].ifname, sizeof(ifs[n].ifname), "%s", c->interfaces[k].name);
 		ifs[n++].vpn_id = c->interfaces[k].vpn_id;
 	}
+	n_vrfs = sp_link_vrf_members(links->links, links->n_links, vrfs, SP_VPN_MAX_IFS);
+	n = sp_vpn_add_vrfs(ifs, n, SP_VPN_MAX_IFS, vrfs, n_vrfs, err, sizeof(err));
+	if (err[0])
+		sp_warn("engine: %s", err);
 	if (sp_vpn_map_build(map, ifs, n, err, sizeof(err)) < 0)
 		return sp_error_set(e, "%s", err);
 	if (sp_vpn_render_nft(map, SP_CT_MARK, SP_CT_MARK_MASK, chains) < 0)
 		return sp_error_set(e, "Out of memory");
 	return 0;
+}
+
+/* What the last apply read of the links, and the names it cares about:
+ * the link watch compares the next changes with it. */
+static void sp_engine_linkwatch_seed(struct sp_engine *en, const struct sp_config *c,
+				     const struct sp_link_state *links)
+{
+	const char *names[SP_VPN_MAX_IFS];
+	size_t n = 0;
+
+	for (size_t k = 0; k < c->n_interfaces && n < SP_VPN_MAX_IFS; k++)
+		names[n++] = c->interfaces[k].name;
+	if (en->linkwatch && sp_linkwatch_seed(en->linkwatch, links->links, links->n_links, names, n) < 0)
+		sp_warn("engine: out of memory: link changes may be missed");
 }
 
 static int sp_engine_apply(struct sp_engine *en, const struct sp_config *c, struct sp_error *e)
@@ -1085,6 +1110,7 @@ static int sp_engine_apply(struct sp_engine *en, const struct sp_config *c, stru
 	char *vpn_chains = NULL;
 
 	{
+		struct sp_link_state links;
 		struct sp_link_vlan *vlans = NULL;
 		size_t n_vlans = 0;
 		char lerr[128];
@@ -1092,23 +1118,38 @@ static int sp_engine_apply(struct sp_engine *en, const struct sp_config *c, stru
 
 		struct sp_bpf_tag tagv[SP_MARK_TAG_MAX];
 		struct sp_classify_tags tags = { 0 };
+		struct sp_classify_kernel kern = { 0 };
 
-		/* VLAN ids are read from the links at each commit */
-		if (sp_link_vlans(&vlans, &n_vlans, lerr, sizeof(lerr)) < 0)
-			sp_warn("engine: %s: VLAN matches cannot be resolved", lerr);
+		/* VLAN devices, VRFs and label routes are read from the kernel at
+		 * each apply (a commit, or a link change: sp_linkwatch) */
+		if (sp_link_state_read(&links, lerr, sizeof(lerr)) < 0)
+			sp_warn("engine: %s: VLAN, VRF and MPLS matches cannot be resolved", lerr);
+		vlans = sp_link_state_vlans(&links, &n_vlans);
+		if (sp_engine_vpn_map(c, &links, &vpn_map, &vpn_chains, e) < 0) {
+			free(vlans);
+			sp_link_state_free(&links);
+			return -1;
+		}
+		kern.vpn_ifs = vpn_map.ifs;
+		kern.n_vpn_ifs = vpn_map.n_ifs;
+		kern.mpls = links.mpls;
+		kern.n_mpls = links.n_mpls;
+		kern.mpls_routing = links.mpls_supported;
 		tags.n_tags = sp_classify_tag_values(c, tagv, SP_MARK_TAG_MAX);
+		/* the labels the kernel routes are its own, not the tagger's */
+		tags.n_tags = sp_classify_tags_unrouted(tagv, tags.n_tags, links.mpls, links.n_mpls);
 		tags.tags = tagv;
 		tags.unavailable = sp_engine_tagger_apply(en, c, tagv, tags.n_tags);
 		if (tags.unavailable)
 			tags.n_tags = 0;
-		rc = sp_classify_build_tags(c, vlans, n_vlans, &tags, &plan, e);
+		rc = sp_classify_build_kernel(c, vlans, n_vlans, &tags, &kern, &plan, e);
 		free(vlans);
-		if (rc < 0)
+		sp_engine_linkwatch_seed(en, c, &links);
+		sp_link_state_free(&links);
+		if (rc < 0) {
+			free(vpn_chains);
 			return -1;
-	}
-	if (sp_engine_vpn_map(c, &vpn_map, &vpn_chains, e) < 0) {
-		sp_classify_free(&plan);
-		return -1;
+		}
 	}
 	/* the media range first: a change while calls hold ports is refused */
 	if (sp_media_set_range(en->media, c->sp.media_port_min, c->sp.media_port_max, err,
@@ -1225,6 +1266,19 @@ static int sp_engine_config_cb(void *arg, const struct sp_config *old_cfg,
 		return -1;
 	}
 	return 0;
+}
+
+/* The links changed under the running configuration (a VLAN sub-interface
+ * or VRF slave came or went, a configured interface appeared or was renamed):
+ * the same apply as a commit, with the same configuration. */
+static void sp_engine_links_changed(void *arg)
+{
+	struct sp_engine *en = arg;
+	struct sp_error e = { 0 };
+
+	sp_info("engine: links changed: re-applying the classification");
+	if (sp_engine_apply(en, sp_config_store_current(en->d->config), &e) < 0)
+		sp_err("engine: re-applying after a link change: %s", e.msg);
 }
 
 /* ---- lifecycle ---- */
@@ -1348,13 +1402,17 @@ struct sp_engine *sp_engine_start(struct sp_daemon *d, struct sp_error *e)
 		goto fail;
 	}
 	en->vpn_kernel = sp_vpn_kernel_new(sp_kernel_rtnl(en->kernel));
-	if (!en->vpn_kernel) {
+	en->linkwatch = sp_linkwatch_new();
+	if (!en->vpn_kernel || !en->linkwatch) {
 		sp_error_set(e, "Out of memory");
 		goto fail;
 	}
 	/* a standby starts with its tables empty and nothing in the kernel */
 	en->standby = sp_config_store_current(d->config)->redundancy.configured &&
 		      sp_config_store_current(d->config)->redundancy.role == SP_ROLE_STANDBY;
+	if (sp_linkwatch_listen(en->linkwatch, d->loop, SP_ENGINE_LINK_SETTLE_MS,
+				sp_engine_links_changed, en, err, sizeof(err)) < 0)
+		sp_warn("engine: %s: link changes wait for the next commit", err);
 	if (sp_engine_apply(en, sp_config_store_current(d->config), e) < 0)
 		goto fail;
 	if (sp_config_store_subscribe(d->config, "engine", sp_engine_config_cb, en) < 0) {
@@ -1375,6 +1433,7 @@ void sp_engine_stop(struct sp_engine *en)
 		return;
 	sp_engine_lva_remove(en);
 	sp_retpath_close(en->retpath); /* its rules and routes */
+	sp_linkwatch_free(en->linkwatch);
 	sp_vpn_kernel_free(en->vpn_kernel); /* the VPNs' rules and tables */
 	sp_bpf_close(en->bpf, true);        /* off every interface */
 	sp_loop_timer_free(en->media_reconcile);

@@ -48,6 +48,41 @@ int sp_vpn_map_build(struct sp_vpn_map *map, const struct sp_vpn_if *ifs, size_t
 	return 0;
 }
 
+static uint32_t sp_vpn_configured(const struct sp_vpn_if *ifs, size_t n, const char *ifname)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(ifs[i].ifname, ifname) == 0)
+			return ifs[i].vpn_id;
+	return 0;
+}
+
+size_t sp_vpn_add_vrfs(struct sp_vpn_if *ifs, size_t n, size_t max, const struct sp_link_vrf *vrfs,
+		       size_t n_vrfs, char *warn, size_t warnlen)
+{
+	size_t n_configured = n;
+
+	if (warnlen)
+		warn[0] = '\0';
+	for (size_t i = 0; i < n_vrfs && n < max; i++) {
+		uint32_t id;
+
+		if (sp_vpn_configured(ifs, n_configured, vrfs[i].ifname))
+			continue; /* its own vpn-id wins */
+		id = sp_vpn_configured(ifs, n_configured, vrfs[i].vrf);
+		if (!id && vrfs[i].table <= SP_VPN_ZONE_MAX)
+			id = vrfs[i].table;
+		if (!id) {
+			snprintf(warn, warnlen,
+				 "VRF %s: table %u is no conntrack zone (1..%u): give its interface a vpn-id",
+				 vrfs[i].vrf, vrfs[i].table, SP_VPN_ZONE_MAX);
+			continue;
+		}
+		snprintf(ifs[n].ifname, sizeof(ifs[n].ifname), "%s", vrfs[i].ifname);
+		ifs[n++].vpn_id = id;
+	}
+	return n;
+}
+
 unsigned sp_vpn_slot(const struct sp_vpn_map *map, uint32_t vpn_id)
 {
 	for (unsigned s = 1; vpn_id && s <= map->n; s++)

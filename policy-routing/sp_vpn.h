@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <net/if.h>
 
+#include "sp_link.h"
 #include "sp_mark.h"
 #include "sp_rtnl.h"
 
@@ -40,6 +41,15 @@ struct sp_vpn_map {
 	struct sp_vpn_if ifs[SP_VPN_MAX_IFS];
 	size_t n_ifs;
 };
+
+/* VRF members (sp_link_vrf_members()) as VPN interfaces, appended to the
+ * configured ones in ifs[0..n): a VRF's VPN is the vpn-id configured on the
+ * VRF device's `interface` block, else its table id; an interface with a
+ * configured vpn-id of its own keeps that. Returns the new count (at most
+ * max). A VRF whose table id is no conntrack zone (above 65535) and has no
+ * configured vpn-id is left out, said in warn (else warn is ""). Pure. */
+size_t sp_vpn_add_vrfs(struct sp_vpn_if *ifs, size_t n, size_t max, const struct sp_link_vrf *vrfs,
+		       size_t n_vrfs, char *warn, size_t warnlen);
 
 /* Slots in ascending vpn-id order. -1 with err: too many VPNs or interfaces,
  * or a vpn-id that is not a conntrack zone (1..65535). */

@@ -341,3 +341,115 @@ Test(classify_tags, mpls_label_matches_its_slot)
 	sp_classify_free(&p);
 	free(t);
 }
+
+/* ---- fields the kernel resolves: VRF members, MPLS label routes ---- */
+
+#include "sp_vpn.h"
+
+static void build_kernel(const char *strategies, const struct sp_classify_tags *tags,
+			 const struct sp_classify_kernel *kern, struct sp_classify_plan *plan, char **text)
+{
+	struct sp_config *c = sp_config_new();
+	struct sp_error e = { 0 };
+	struct sp_nft_intercept spec = { 0 };
+	char *conf = NULL, err[256];
+
+	cr_assert(asprintf(&conf, "signaling-proxy\n server-side-address 192.0.2.1\n%s", strategies) > 0);
+	cr_assert_eq(sp_cli_load_text("t", conf, c, &e), 0, "%s", e.msg);
+	cr_assert_eq(sp_classify_build_kernel(c, lab_vlans, 3, tags, kern, plan, &e), 0, "%s", e.msg);
+	spec.entries = plan->entries;
+	spec.n_entries = plan->n_entries;
+	spec.listen_ports = c->sp.listen_ports;
+	spec.n_listen_ports = c->sp.n_listen_ports;
+	spec.mark_mask = SP_MARK_MASK;
+	spec.fwmark = SP_MARK_TPROXY;
+	spec.fwmask = SP_MARK_TPROXY;
+	cr_assert_eq(sp_nft_render_intercept(&spec, text, err, sizeof(err)), 0, "%s", err);
+	free(conf);
+	sp_config_free(c);
+}
+
+Test(classify_kernel, vpn_of_a_vrf)
+{
+	/* what sp_vpn_add_vrfs() gives for a VRF "vrf-red" (table 1010) with eth1 */
+	static const struct sp_vpn_if vpn_ifs[] = { { "va", 10 }, { "vrf-red", 1010 }, { "eth1", 1010 } };
+	struct sp_classify_kernel kern = { 0 };
+	struct sp_classify_plan p;
+	char *t;
+
+	kern.vpn_ifs = vpn_ifs;
+	kern.n_vpn_ifs = 3;
+	build_kernel("proxy-strategy red seq 10\n match vpn-id 1010\n server 192.0.2.10\n action proxy\n"
+		   "proxy-strategy ten seq 20\n match vpn-id 10\n server 192.0.2.11\n action proxy\n"
+		   "proxy-strategy none seq 30\n match vpn-id 30\n server 192.0.2.12\n action proxy\n",
+		   NULL, &kern, &p, &t);
+	cr_assert(p.strategies[0].installed, "%s", p.strategies[0].reason);
+	cr_assert_eq(p.entries[0].n_iifnames, 2);
+	cr_assert_str_eq(p.entries[0].iifnames[0], "vrf-red");
+	cr_assert_str_eq(p.entries[0].iifnames[1], "eth1");
+	cr_assert(p.strategies[1].installed);
+	cr_assert_not(p.strategies[2].installed);
+	cr_assert(strstr(p.strategies[2].reason, "vpn-id") != NULL);
+	HAS(t, "eth1");
+	sp_classify_free(&p);
+	free(t);
+}
+
+Test(classify_kernel, mpls_label_routes)
+{
+	static const struct sp_bpf_tag lbl[] = { { SP_BPF_TAG_MPLS, 1003 } };
+	static const struct sp_link_mpls_route routes[] = {
+		{ .label = 1001, .oif = 1, .dev = "lo" },
+		{ .label = 1002, .oif = 4, .dev = "eth4", .has_via = true, .via = "10.9.0.2" },
+	};
+	static const struct sp_vpn_if vpn_ifs[] = { { "va", 10 } };
+	struct sp_classify_tags tags = { lbl, 1, NULL };
+	struct sp_classify_kernel kern = { 0 };
+	struct sp_classify_plan p;
+	char *t;
+
+	kern.mpls = routes;
+	kern.n_mpls = 2;
+	kern.mpls_routing = true;
+	kern.vpn_ifs = vpn_ifs;
+	kern.n_vpn_ifs = 1;
+	build_kernel("proxy-strategy local seq 10\n match mpls-label 1001\n server 192.0.2.10\n action proxy\n"
+		   "proxy-strategy fwd seq 20\n match mpls-label 1002\n server 192.0.2.10\n action proxy\n"
+		   "proxy-strategy tagger seq 30\n match mpls-label 1003\n server 192.0.2.10\n action proxy\n"
+		   "proxy-strategy vpn seq 40\n match mpls-label 1001\n match vpn-id 10\n server 192.0.2.10\n action proxy\n",
+		   &tags, &kern, &p, &t);
+	cr_assert(p.strategies[0].installed, "%s", p.strategies[0].reason);
+	cr_assert_str_eq(p.strategies[0].note, "label 1001 routed by the kernel to dev lo, popped to IP");
+	cr_assert_str_eq(p.entries[0].iifnames[0], "lo");
+	cr_assert_eq(p.entries[0].mark_match_mask, 0, "not the tagger's slot");
+	cr_assert_not(p.strategies[1].installed);
+	cr_assert(strstr(p.strategies[1].reason, "label 1002 routed by the kernel to dev eth4 via 10.9.0.2") != NULL,
+		  "%s", p.strategies[1].reason);
+	cr_assert(strstr(p.strategies[1].reason, "never reach IP") != NULL);
+	cr_assert(p.strategies[2].installed, "no kernel route: the tagger");
+	cr_assert_str_eq(p.strategies[2].note, "MPLS label 1003 popped by XDP (no kernel route for it)");
+	cr_assert_not(p.strategies[3].installed, "lo is not in VPN 10");
+	cr_assert(strstr(p.strategies[3].reason, "not in this vpn-id") != NULL, "%s", p.strategies[3].reason);
+	sp_classify_free(&p);
+	free(t);
+	/* no tagger, no route */
+	tags.n_tags = 0;
+	tags.unavailable = "the BPF tagger is not loaded";
+	build_kernel("proxy-strategy x seq 10\n match mpls-label 1005\n server 192.0.2.10\n action proxy\n",
+		     &tags, &kern, &p, &t);
+	cr_assert_not(p.strategies[0].installed);
+	cr_assert_str_eq(p.strategies[0].reason, "label 1005: no kernel route, and the BPF tagger is not loaded");
+	sp_classify_free(&p);
+	free(t);
+}
+
+Test(classify_kernel, routed_labels_are_not_the_taggers)
+{
+	struct sp_bpf_tag v[] = { { SP_BPF_TAG_VLAN, 1001 }, { SP_BPF_TAG_MPLS, 1001 },
+				  { SP_BPF_TAG_MPLS, 1002 }, { SP_BPF_TAG_MPLS, 1003 } };
+	static const struct sp_link_mpls_route routes[] = { { .label = 1001 }, { .label = 1003 } };
+
+	cr_assert_eq(sp_classify_tags_unrouted(v, 4, routes, 2), 2);
+	cr_assert(v[0].kind == SP_BPF_TAG_VLAN && v[0].value == 1001, "a VLAN id is no label");
+	cr_assert(v[1].kind == SP_BPF_TAG_MPLS && v[1].value == 1002);
+}
