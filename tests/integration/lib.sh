@@ -128,6 +128,32 @@ sp_require_root() {
 	fi
 }
 
+# sp_require_tools TOOL...: scripts/deps installs every tool a test uses, so
+# a missing one is a broken setup: the test fails (it does not skip) and says
+# which one.
+sp_require_tools() {
+	local tool
+	for tool in "$@"; do
+		if ! command -v "$tool" >/dev/null; then
+			sp_fail "$(basename "$0") needs $tool (run scripts/deps)"
+			sp_done
+			exit 1
+		fi
+	done
+}
+
+# sp_require_files FILE...: the same for data files from the packages
+sp_require_files() {
+	local f
+	for f in "$@"; do
+		if [ ! -r "$f" ]; then
+			sp_fail "$(basename "$0") needs $f (run scripts/deps)"
+			sp_done
+			exit 1
+		fi
+	done
+}
+
 # sp_done: the summary line scripts/check adds up; non-zero exit on failure
 sp_done() {
 	echo "$SP_PASSED passed, $SP_FAILED failed"

@@ -24,13 +24,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lab.sh"
 sp_require_root
-for tool in sipp dumpcap tshark nft tc kamailio; do
-	if ! command -v "$tool" >/dev/null; then
-		sp_fail "$(basename "$0") needs $tool (run scripts/deps)"
-		sp_done
-		exit 1
-	fi
-done
+sp_require_tools sipp dumpcap tshark nft tc kamailio
 PEER=$SP_BUILD/sp-tagpeer
 [ -x "$PEER" ] || { sp_fail "needs $PEER (make)"; sp_done; exit 1; }
 [ -r /usr/share/sip-tester/g711a.pcap ] || { sp_fail "needs g711a.pcap (package sip-tester)"; sp_done; exit 1; }

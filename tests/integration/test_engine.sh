@@ -9,14 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lab.sh"
 sp_require_root
-for tool in sipp kamailio kamcmd dumpcap tshark python3 nft; do
-	if ! command -v "$tool" >/dev/null; then
-		# scripts/deps installs every one of them: missing is a broken setup
-		sp_fail "$(basename "$0") needs $tool (run scripts/deps)"
-		sp_done
-		exit 1
-	fi
-done
+sp_require_tools sipp kamailio kamcmd dumpcap tshark python3 nft
 
 E=$LAB_E
 C=$LAB_C

@@ -17,13 +17,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lab.sh"
 sp_require_root
-for tool in sipp nft; do
-	if ! command -v "$tool" >/dev/null; then
-		sp_fail "$(basename "$0") needs $tool (run scripts/deps)"
-		sp_done
-		exit 1
-	fi
-done
+sp_require_tools sipp nft
 E=$LAB_E C=$LAB_C D1=$LAB_D1 D2=$LAB_D2 A=10.1.0.10
 mkdir -p "$LAB_OUT"
 

@@ -14,15 +14,9 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lab.sh"
 sp_require_root
-for tool in sipp kamailio kamcmd dumpcap tshark nft conntrack; do
-	if ! command -v "$tool" >/dev/null; then
-		sp_fail "$(basename "$0") needs $tool (run scripts/deps)"
-		sp_done
-		exit 1
-	fi
-done
+sp_require_tools sipp kamailio kamcmd dumpcap tshark nft conntrack
 PCAP=/usr/share/sip-tester/g711a.pcap
-[ -r "$PCAP" ] || { sp_fail "needs $PCAP (package sip-tester)"; sp_done; exit 1; }
+sp_require_files "$PCAP"
 
 E=$LAB_E
 C=$LAB_C

@@ -21,13 +21,7 @@ LAB_SIPP_TIMEOUT=${LAB_SIPP_TIMEOUT:-90}
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lab.sh"
 sp_require_root
-for tool in sipp kamailio kamcmd keepalived python3 nft conntrack nc snmpd snmptrapd snmpget snmpset; do
-	if ! command -v "$tool" >/dev/null; then
-		sp_fail "$(basename "$0") needs $tool (run scripts/deps)"
-		sp_done
-		exit 1
-	fi
-done
+sp_require_tools sipp kamailio kamcmd keepalived python3 nft conntrack nc snmpd snmptrapd snmpget snmpset
 
 . "$(dirname "$0")/redlab.sh"
 CALLS=${RED_CALLS:-4}

@@ -5,9 +5,7 @@
 # refused, a trap on a role change, and an snmpd restart.
 . "$(dirname "$0")/lib.sh"
 sp_require_root
-for tool in snmpd snmptrapd snmpget snmpset snmpwalk snmpbulkwalk; do
-	command -v $tool >/dev/null || { echo "# SKIP: $tool not installed (apt-get install snmp snmpd)"; echo "0 passed, 0 failed, 1 skipped"; exit 0; }
-done
+sp_require_tools snmpd snmptrapd snmpget snmpset snmpwalk snmpbulkwalk
 
 NS=$(sp_netns snmp) || { sp_fail "create namespace"; sp_done; exit 1; }
 IETF=$(ls -d /usr/lib/erlang/lib/snmp-*/mibs 2>/dev/null | head -1)

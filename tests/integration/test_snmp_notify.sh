@@ -14,9 +14,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lab.sh"
 sp_require_root
-for tool in snmpd snmptrapd snmpget sipp; do
-	command -v $tool >/dev/null || { echo "# SKIP: $tool not installed (scripts/deps)"; echo "0 passed, 0 failed, 1 skipped"; exit 0; }
-done
+sp_require_tools snmpd snmptrapd snmpget sipp
 
 E=$LAB_E
 C=$LAB_C
