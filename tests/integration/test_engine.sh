@@ -58,6 +58,19 @@ out=$(sp_cli sp1 -c "configure terminal" -c "signaling-proxy" -c "server-side-ad
 	-c "proxy-strategy west seq 20" -c "match source 10.2.0.0/24" \
 	-c "match destination $E/32 port 5060" -c "server $D2" -c "action proxy" -c "end" 2>&1)
 check_eq "the two strategies are accepted" "" "$out"
+# Three more strategies of the same shape for other sources, between the
+# two: east, f1-f3 and west are one map lookup in the kernel (sp_nft's
+# grouping), and the calls below still reach each one's own server.
+out=$(sp_cli sp1 -c "configure terminal" -c "signaling-proxy" \
+	-c "proxy-strategy f1 seq 11" -c "match source 172.16.1.0/24" \
+	-c "match destination $E/32 port 5060" -c "server $D2" -c "action proxy" \
+	-c "proxy-strategy f2 seq 12" -c "match source 172.16.2.0/24" \
+	-c "match destination $E/32 port 5060" -c "server $D2" -c "action proxy" \
+	-c "proxy-strategy f3 seq 13" -c "match source 172.16.3.0/24" \
+	-c "match destination $E/32 port 5060" -c "server $D1" -c "action proxy" -c "end" 2>&1)
+check_eq "three filler strategies are accepted" "" "$out"
+check_match "east, f1-f3, west share one nftables map" "map @g[0-9]+ counter" \
+	"$(ip netns exec "$SP" nft list chain inet sigproxy intercept)"
 # The engine follows the configuration on its own; give it a moment to put
 # the interception into the kernel.
 sp_wait_for "TPROXY rule in ns sp" 5 sh -c "ip netns exec '$SP' nft list ruleset | grep -q tproxy"
@@ -293,6 +306,13 @@ if lab_callee_start "$TE" 10.1.0.11 5060 bob "$E" 1 uas.xml; then
 else
 	sp_fail "clear sessions: bob registers"
 fi
+
+# hits per strategy with the grouped map: the mark names each one
+hits_of() { sp_cli sp1 -c 'show statistics' | sed -nE "s/^ +$1 +seq [0-9]+ +proxy +([0-9]+)$/\\1/p"; }
+h_east=$(hits_of east) h_west=$(hits_of west)
+check "strategy hits through the map: east ${h_east:-?} > 0, west ${h_west:-?} > 0" \
+	test "${h_east:-0}" -gt 0 -a "${h_west:-0}" -gt 0
+check_eq "strategy hits through the map: the fillers none" "0 0 0" "$(hits_of f1) $(hits_of f2) $(hits_of f3)"
 
 # ---- clear statistics ----
 check "clear statistics" sp_cli sp1 -c 'clear statistics'
