@@ -717,3 +717,50 @@ Test(nft_kernel, grouped_maps_are_accepted_and_count_per_strategy)
 	free(body);
 	sp_nft_close(nft);
 }
+
+Test(nft_kernel, grouped_shapes_nft_accepts)
+{
+	struct sp_nft_entry e[12];
+	struct sp_nft_render_stats st;
+	struct sp_nft_intercept s;
+	struct sp_nft *nft = open_nft();
+	char addr[64], err[512], *body, *text;
+
+	for (int i = 0; i < 4; i++) {
+		/* tag slots in the mark, two interfaces each */
+		snprintf(addr, sizeof(addr), "10.%d.0.0/16", i);
+		e[i] = udp_entry(SP_NFT_DROP, addr, 0);
+		e[i].mark_match = (uint32_t)(i + 1) << 8;
+		e[i].mark_match_mask = 0xff00;
+		snprintf(e[i].iifnames[0], IFNAMSIZ, "lo");
+		snprintf(e[i].iifnames[1], IFNAMSIZ, "eth%d", i);
+		e[i].n_iifnames = 2;
+		/* IPv6 proxy, source ports */
+		snprintf(addr, sizeof(addr), "2001:db8:%d::/48", i);
+		e[i + 4] = udp_entry(SP_NFT_TPROXY, "10.0.0.0/8", 0x80 | (uint32_t)(i + 1) << 16);
+		e[i + 4].src = prefix(addr);
+		e[i + 4].dst = prefix("2001:db8:ffff::1");
+		e[i + 4].sport.start = 1024;
+		e[i + 4].sport.end = 2047;
+		/* nothing but the source: the listen ports stay in the rule */
+		snprintf(addr, sizeof(addr), "192.168.%d.0/24", i);
+		e[i + 8] = udp_entry(SP_NFT_ACCEPT, addr, 0);
+		memset(&e[i + 8].dst, 0, sizeof(e[i + 8].dst));
+		e[i + 8].dport.start = e[i + 8].dport.end = 0;
+	}
+	s = spec_of(e, 12);
+	s.mark_mask = 0xff0080; /* the tag slot stays outside */
+	s.origin_marks = origin_zero;
+	s.n_origin_marks = 1;
+	cr_assert_eq(sp_nft_render_intercept_stats(&s, &body, &st, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(st.maps, 3, "%s", body);
+	cr_assert_eq(sp_nft_apply(nft, body, err, sizeof(err)), 0, "%s\n%s", err, body);
+	text = capture("nft list table inet sigproxy");
+	cr_assert(strstr(text, "iifname . meta mark & 0x0000ff00 . ip saddr . ip daddr . udp dport vmap @g0"),
+		  "%s", text);
+	cr_assert(strstr(text, "tproxy ip6 to :5060"), "%s", text);
+	cr_assert(strstr(text, "udp dport 5060 ip saddr vmap @g2"), "%s", text);
+	free(text);
+	free(body);
+	sp_nft_close(nft);
+}
