@@ -487,13 +487,14 @@ struct sp_nft_box {
 
 static void sp_nft_v4_range(const struct sp_rt_prefix *p, uint32_t *lo, uint32_t *hi)
 {
-	uint32_t mask = p->len ? 0xffffffffu << (32 - p->len) : 0;
+	uint32_t mask;
 
-	if (p->addr.family != AF_INET) {
+	if (p->addr.family != AF_INET || p->len > 32) {
 		*lo = 0;
 		*hi = 0xffffffffu;
 		return;
 	}
+	mask = p->len ? 0xffffffffu << (32 - p->len) : 0;
 	*lo = ntohl(p->addr.v4.s_addr) & mask;
 	*hi = *lo | ~mask;
 }
