@@ -261,12 +261,15 @@ static int sp_bench_strategies(unsigned n, bool install)
 		kcfg.nft.fwmask = SP_MARK_TPROXY;
 		kcfg.rule_priority = SP_INTERCEPT_RULE_PRIORITY;
 		kcfg.table = SP_INTERCEPT_TABLE;
-		/* no VPN, no tagger: one origin; SP_SCALE_NO_MAPS=1 keeps one
-		 * rule per strategy (the classification before the maps) */
-		static const uint32_t origin_none[] = { 0 };
+		/* no VPN, no tagger: one origin (SP_SCALE_VPNS=N: N VPN slots
+		 * more); SP_SCALE_NO_MAPS=1 keeps one rule per strategy (the
+		 * classification before the maps) */
+		uint32_t origins[SP_CLASSIFY_ORIGINS_MAX];
+		const char *vpns = getenv("SP_SCALE_VPNS");
 		if (!getenv("SP_SCALE_NO_MAPS")) {
-			kcfg.nft.origin_marks = origin_none;
-			kcfg.nft.n_origin_marks = 1;
+			kcfg.nft.origin_marks = origins;
+			kcfg.nft.n_origin_marks = sp_classify_origin_marks(
+				vpns ? (unsigned)strtoul(vpns, NULL, 10) : 0, 0, origins);
 		}
 		{
 			struct sp_nft_render_stats st;

@@ -609,8 +609,8 @@ oom:
 }
 
 /* The map's key expression and its type, from the group's first entry. */
-static void sp_nft_put_key(FILE *expr, FILE *type, const struct sp_nft_intercept *spec,
-			   const struct sp_nft_group *g, const struct sp_nft_entry *e)
+static void sp_nft_put_key(FILE *expr, FILE *type, const struct sp_nft_group *g,
+			   const struct sp_nft_entry *e)
 {
 	const char *l4 = sp_nft_l4_keyword(e->ip_proto);
 	const char *ipkw = sp_nft_entry_family(e) == AF_INET6 ? "ip6" : "ip";
@@ -622,13 +622,8 @@ static void sp_nft_put_key(FILE *expr, FILE *type, const struct sp_nft_intercept
 		fprintf(type, "ifname");
 		sep = " . ";
 	}
-	/* one possible origin needs no key field: the kernel's pipapo set
-	 * inserts a 32-bit field at a cost (10 000 elements: 0.1 s -> 1 s) */
-	if (g->kind == SP_NFT_GROUP_MARKMAP && spec->n_origin_marks > 1) {
-		fprintf(expr, "%smeta mark & 0x%08x", sep, ~sp_nft_owned_mask(spec));
-		fprintf(type, "%smark", sep);
-		sep = " . ";
-	} else if (e->mark_match_mask) {
+	/* a mark map's rule compares the mark (the origin) before the lookup */
+	if (g->kind == SP_NFT_GROUP_VMAP && e->mark_match_mask) {
 		fprintf(expr, "%smeta mark & 0x%08x", sep, e->mark_match_mask);
 		fprintf(type, "%smark", sep);
 		sep = " . ";
@@ -663,10 +658,9 @@ static void sp_nft_put_range(FILE *out, const struct sp_rt_port_range *r)
 		fprintf(out, "%u-%u", r->start, r->end);
 }
 
-/* One element's key for one interface (or none) and one origin mark. */
+/* One element's key for one interface (or none). */
 static void sp_nft_put_element_key(FILE *out, const struct sp_nft_group *g,
-				   const struct sp_nft_entry *e, const char *ifname, uint32_t origin,
-				   size_t n_origins)
+				   const struct sp_nft_entry *e, const char *ifname)
 {
 	char text[INET6_ADDRSTRLEN + 8];
 	const char *sep = "";
@@ -675,10 +669,7 @@ static void sp_nft_put_element_key(FILE *out, const struct sp_nft_group *g,
 		fprintf(out, "\"%s\"", ifname);
 		sep = " . ";
 	}
-	if (g->kind == SP_NFT_GROUP_MARKMAP && n_origins > 1) {
-		fprintf(out, "%s0x%08x", sep, origin);
-		sep = " . ";
-	} else if (e->mark_match_mask) {
+	if (g->kind == SP_NFT_GROUP_VMAP && e->mark_match_mask) {
 		fprintf(out, "%s0x%08x", sep, e->mark_match & e->mark_match_mask);
 		sep = " . ";
 	}
@@ -703,76 +694,110 @@ static void sp_nft_put_element_key(FILE *out, const struct sp_nft_group *g,
 	}
 }
 
-/* A group of entries as map gN (into maps) and its one rule (into chain). */
-static size_t sp_nft_put_group(FILE *maps, FILE *chain, const struct sp_nft_intercept *spec,
-			       const struct sp_nft_group *g, size_t gi)
+/* One map of a group and the rule that looks it up. A mark map is per
+ * origin (origin: its index, or -1 for a verdict map): the rule first
+ * compares the bits the map's values keep, so the key needs no 32-bit mark
+ * field, which the kernel's pipapo set inserts at a high cost (10 000
+ * elements: ~0.1 s with three fields, ~1 s with the mark as a fourth). */
+static bool sp_nft_put_map(FILE *maps, FILE *chain, const struct sp_nft_intercept *spec,
+			   const struct sp_nft_group *g, size_t gi, long origin_idx,
+			   const char *expr, const char *type, struct sp_nft_render_stats *st)
 {
 	const struct sp_nft_entry *first = &spec->entries[g->members[0]];
 	const char *l4 = sp_nft_l4_keyword(first->ip_proto);
 	int family = sp_nft_entry_family(first);
 	uint32_t owned = sp_nft_owned_mask(spec);
-	char *expr = NULL, *type = NULL;
-	size_t expr_len = 0, type_len = 0, n_el = 0;
-	FILE *fe = open_memstream(&expr, &expr_len), *ft = open_memstream(&type, &type_len);
+	uint32_t origin = origin_idx >= 0 ? spec->origin_marks[origin_idx] : 0;
 	const char *sep = "";
+	char name[48], *text = NULL;
+	size_t n_el = 0, len = 0;
+	FILE *line;
 
-	if (fe && ft)
-		sp_nft_put_key(fe, ft, spec, g, first);
-	if (fe)
-		fclose(fe);
-	if (ft)
-		fclose(ft);
-	if (!expr || !type) {
-		free(expr);
-		free(type);
-		return 0;
-	}
-	fprintf(maps, "\tmap g%zu {\n\t\ttype %s : %s\n\t\tflags interval\n%s\t\telements = {",
-		gi, type, g->kind == SP_NFT_GROUP_VMAP ? "verdict" : "mark",
-		g->kind == SP_NFT_GROUP_VMAP ? "\t\tcounter\n" : "");
+	if (origin_idx >= 0)
+		snprintf(name, sizeof(name), "g%zu_%ld", gi, origin_idx);
+	else
+		snprintf(name, sizeof(name), "g%zu", gi);
 	for (size_t m = 0; m < g->n; m++) {
 		const struct sp_nft_entry *e = &spec->entries[g->members[m]];
 		size_t n_if = e->n_iifnames ? e->n_iifnames : 1;
-		size_t n_or = g->kind == SP_NFT_GROUP_MARKMAP ? spec->n_origin_marks : 1;
 
+		/* a tag the entry matches: only in the map of the origins carrying it */
+		if (origin_idx >= 0 && ((origin ^ e->mark_match) & e->mark_match_mask))
+			continue;
 		for (size_t i = 0; i < n_if; i++) {
-			for (size_t o = 0; o < n_or; o++) {
-				uint32_t origin = g->kind == SP_NFT_GROUP_MARKMAP ? spec->origin_marks[o] : 0;
-
-				/* a tag the entry matches: only the origins carrying it */
-				if (g->kind == SP_NFT_GROUP_MARKMAP &&
-				    ((origin ^ e->mark_match) & e->mark_match_mask))
-					continue;
-				fprintf(maps, "%s\n\t\t\t", sep);
-				sep = ",";
-				sp_nft_put_element_key(maps, g, e, e->n_iifnames ? e->iifnames[i] : NULL,
-						       origin, spec->n_origin_marks);
-				if (g->kind == SP_NFT_GROUP_MARKMAP) {
-					fprintf(maps, " : 0x%08x", (origin & ~owned) | e->mark);
-				} else {
-					if (e->comment)
-						fprintf(maps, " comment \"%s\"", e->comment);
-					fprintf(maps, " : %s", e->verdict == SP_NFT_DROP ? "drop" : "accept");
-				}
-				n_el++;
+			if (!n_el)
+				fprintf(maps, "\tmap %s {\n\t\ttype %s : %s\n\t\tflags interval\n%s"
+					"\t\telements = {", name, type,
+					origin_idx < 0 ? "verdict" : "mark",
+					origin_idx < 0 ? "\t\tcounter\n" : "");
+			fprintf(maps, "%s\n\t\t\t", sep);
+			sep = ",";
+			sp_nft_put_element_key(maps, g, e, e->n_iifnames ? e->iifnames[i] : NULL);
+			if (origin_idx >= 0) {
+				fprintf(maps, " : 0x%08x", (origin & ~owned) | e->mark);
+			} else {
+				if (e->comment)
+					fprintf(maps, " comment \"%s\"", e->comment);
+				fprintf(maps, " : %s", e->verdict == SP_NFT_DROP ? "drop" : "accept");
 			}
+			n_el++;
 		}
 	}
+	if (!n_el)
+		return true; /* no entry of the group can see this origin */
 	fprintf(maps, "\n\t\t}\n\t}\n");
-	fprintf(chain, "\t");
+	/* every word with a leading space, which the line then drops */
+	line = open_memstream(&text, &len);
+	if (!line)
+		return false;
 	/* "any" destination port means the listen ports, as for a rule */
 	if (!first->dport.start)
-		sp_nft_put_listen_ports(chain, l4, spec);
-	fprintf(chain, " ");
-	if (g->kind == SP_NFT_GROUP_VMAP)
-		fprintf(chain, "%s vmap @g%zu\n", expr, gi);
-	else
-		fprintf(chain, "meta mark set %s map @g%zu counter tproxy%s to :%u accept\n", expr, gi,
+		sp_nft_put_listen_ports(line, l4, spec);
+	if (origin_idx < 0)
+		fprintf(line, " %s vmap @%s", expr, name);
+	else {
+		if (spec->n_origin_marks > 1)
+			fprintf(line, " meta mark & 0x%08x == 0x%08x", ~owned, origin);
+		fprintf(line, " meta mark set %s map @%s counter tproxy%s to :%u accept", expr, name,
 			family == AF_INET ? " ip" : family == AF_INET6 ? " ip6" : "",
 			first->tproxy_port);
+	}
+	if (fclose(line) != 0) {
+		free(text);
+		return false;
+	}
+	fprintf(chain, "\t\t%s\n", text + 1);
+	free(text);
+	st->maps++;
+	st->rules++;
+	st->elements += n_el;
+	return true;
+}
+
+/* A group of entries as maps (into maps) and their rules (into chain):
+ * one verdict map, or a mark map per origin. */
+static bool sp_nft_put_group(FILE *maps, FILE *chain, const struct sp_nft_intercept *spec,
+			     const struct sp_nft_group *g, size_t gi, struct sp_nft_render_stats *st)
+{
+	char *expr = NULL, *type = NULL;
+	size_t expr_len = 0, type_len = 0;
+	FILE *fe = open_memstream(&expr, &expr_len), *ft = open_memstream(&type, &type_len);
+	bool ok = fe && ft;
+
+	if (ok)
+		sp_nft_put_key(fe, ft, g, &spec->entries[g->members[0]]);
+	if (fe)
+		ok &= fclose(fe) == 0;
+	if (ft)
+		ok &= fclose(ft) == 0;
+	if (ok && g->kind == SP_NFT_GROUP_VMAP)
+		ok = sp_nft_put_map(maps, chain, spec, g, gi, -1, expr, type, st);
+	else if (ok)
+		for (size_t o = 0; o < spec->n_origin_marks && ok; o++)
+			ok = sp_nft_put_map(maps, chain, spec, g, gi, (long)o, expr, type, st);
 	free(expr);
 	free(type);
-	return n_el;
+	return ok;
 }
 
 int sp_nft_render_intercept(const struct sp_nft_intercept *spec, char **body,
@@ -792,12 +817,7 @@ static bool sp_nft_put_entries(FILE *maps, FILE *out, const struct sp_nft_interc
 		const struct sp_nft_group *g = &groups[gi];
 
 		if (g->kind != SP_NFT_GROUP_RULE && g->n >= SP_NFT_GROUP_MIN) {
-			size_t n_el = sp_nft_put_group(maps, out, spec, g, gi);
-
-
-			st->elements += n_el;
-			st->maps++;
-			st->rules++;
+			ok &= sp_nft_put_group(maps, out, spec, g, gi, st);
 			continue;
 		}
 		for (size_t m = 0; m < g->n; m++) {

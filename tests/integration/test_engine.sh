@@ -69,7 +69,7 @@ out=$(sp_cli sp1 -c "configure terminal" -c "signaling-proxy" \
 	-c "proxy-strategy f3 seq 13" -c "match source 172.16.3.0/24" \
 	-c "match destination $E/32 port 5060" -c "server $D1" -c "action proxy" -c "end" 2>&1)
 check_eq "three filler strategies are accepted" "" "$out"
-check_match "east, f1-f3, west share one nftables map" "map @g[0-9]+ counter" \
+check_match "east, f1-f3, west share one nftables map" "map @g[0-9_]+ counter" \
 	"$(ip netns exec "$SP" nft list chain inet sigproxy intercept)"
 # The engine follows the configuration on its own; give it a moment to put
 # the interception into the kernel.
