@@ -387,7 +387,7 @@ static const char *sp_nft_l4_keyword(uint8_t proto)
 enum sp_nft_group_kind {
 	SP_NFT_GROUP_RULE,	/* a rule of its own */
 	SP_NFT_GROUP_VMAP,	/* forward/drop: key -> accept/drop */
-	SP_NFT_GROUP_MARKMAP,	/* TPROXY: origin . key -> whole new mark */
+	SP_NFT_GROUP_MARKMAP,	/* TPROXY: key -> whole new mark, a map per origin */
 };
 
 struct sp_nft_group {
