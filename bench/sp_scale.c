@@ -261,6 +261,30 @@ static int sp_bench_strategies(unsigned n, bool install)
 		kcfg.nft.fwmask = SP_MARK_TPROXY;
 		kcfg.rule_priority = SP_INTERCEPT_RULE_PRIORITY;
 		kcfg.table = SP_INTERCEPT_TABLE;
+		/* no VPN, no tagger: one origin (SP_SCALE_VPNS=N: N VPN slots
+		 * more); SP_SCALE_NO_MAPS=1 keeps one rule per strategy (the
+		 * classification before the maps) */
+		uint32_t origins[SP_CLASSIFY_ORIGINS_MAX];
+		const char *vpns = getenv("SP_SCALE_VPNS");
+		if (!getenv("SP_SCALE_NO_MAPS")) {
+			kcfg.nft.origin_marks = origins;
+			kcfg.nft.n_origin_marks = sp_classify_origin_marks(
+				vpns ? (unsigned)strtoul(vpns, NULL, 10) : 0, 0, origins);
+		}
+		{
+			struct sp_nft_render_stats st;
+			char *body;
+
+			t0 = sp_bench_now();
+			if (sp_nft_render_intercept_stats(&kcfg.nft, &body, &st, err, sizeof(err)) < 0) {
+				fprintf(stderr, "render: %s\n", err);
+				return -1;
+			}
+			printf("nft_render_ms %.1f\n", (sp_bench_now() - t0) * 1e3);
+			printf("nft_chain_rules %zu\nnft_maps %zu\nnft_map_elements %zu\n", st.rules,
+			       st.maps, st.elements);
+			free(body);
+		}
 		t0 = sp_bench_now();
 		if (sp_kernel_install_intercept(k, &kcfg, err, sizeof(err)) < 0) {
 			fprintf(stderr, "install: %s\n", err);

@@ -335,3 +335,16 @@ int sp_classify_build_kernel(const struct sp_config *c, const struct sp_link_vla
 	return 0;
 }
 
+
+size_t sp_classify_origin_marks(unsigned n_vpn_slots, size_t n_tag_slots,
+				uint32_t out[SP_CLASSIFY_ORIGINS_MAX])
+{
+	size_t n = 0;
+
+	if (((size_t)n_vpn_slots + 1) * (n_tag_slots + 1) > SP_CLASSIFY_ORIGINS_MAX)
+		return 0;
+	for (uint32_t t = 0; t <= n_tag_slots; t++)
+		for (uint32_t v = 0; v <= n_vpn_slots; v++)
+			out[n++] = t << SP_MARK_TAG_SHIFT | v << SP_MARK_VPN_SHIFT;
+	return n;
+}

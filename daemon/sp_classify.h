@@ -98,4 +98,14 @@ size_t sp_classify_tags_unrouted(struct sp_bpf_tag *tags, size_t n,
 				 const struct sp_link_mpls_route *mpls, size_t n_mpls);
 void sp_classify_free(struct sp_classify_plan *plan);
 
+/* The values (mark & SP_MARK_ORIGIN_MASK) a datagram can carry when the
+ * interception sees it: VPN slot 0..n_vpn_slots times tag slot 0..n_tag_slots
+ * (the tagger's, 0 without it). For sp_nft_intercept.origin_marks, which
+ * lets runs of proxy strategies share one mark map; every strategy costs
+ * one map element per origin, so more than SP_CLASSIFY_ORIGINS_MAX of them
+ * give 0 (the strategies stay one rule each). */
+#define SP_CLASSIFY_ORIGINS_MAX 16
+size_t sp_classify_origin_marks(unsigned n_vpn_slots, size_t n_tag_slots,
+				uint32_t out[SP_CLASSIFY_ORIGINS_MAX]);
+
 #endif

@@ -1108,6 +1108,8 @@ static int sp_engine_apply(struct sp_engine *en, const struct sp_config *c, stru
 	char err[256] = "";
 	struct sp_vpn_map vpn_map;
 	char *vpn_chains = NULL;
+	uint32_t origins[SP_CLASSIFY_ORIGINS_MAX];
+	size_t n_tag_slots = 0;
 
 	{
 		struct sp_link_state links;
@@ -1142,6 +1144,7 @@ static int sp_engine_apply(struct sp_engine *en, const struct sp_config *c, stru
 		tags.unavailable = sp_engine_tagger_apply(en, c, tagv, tags.n_tags);
 		if (tags.unavailable)
 			tags.n_tags = 0;
+		n_tag_slots = tags.n_tags;
 		rc = sp_classify_build_kernel(c, vlans, n_vlans, &tags, &kern, &plan, e);
 		free(vlans);
 		sp_engine_linkwatch_seed(en, c, &links);
@@ -1182,6 +1185,8 @@ static int sp_engine_apply(struct sp_engine *en, const struct sp_config *c, stru
 	kcfg.nft.fwmark = SP_MARK_TPROXY;
 	kcfg.nft.fwmask = SP_MARK_TPROXY;
 	kcfg.nft.extra_chains = vpn_chains;
+	kcfg.nft.origin_marks = origins;
+	kcfg.nft.n_origin_marks = sp_classify_origin_marks(vpn_map.n, n_tag_slots, origins);
 	kcfg.rule_priority = SP_INTERCEPT_RULE_PRIORITY;
 	kcfg.table = SP_INTERCEPT_TABLE;
 	if (!en->standby && sp_kernel_install_intercept(en->kernel, &kcfg, err, sizeof(err)) < 0) {

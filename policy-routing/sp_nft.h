@@ -79,11 +79,38 @@ struct sp_nft_intercept {
 	uint32_t fwmask;
 	/* More chains for the same table, verbatim (e.g. sp_vpn's); NULL: none. */
 	const char *extra_chains;
+	/* Every value (mark & ~mark_mask) a packet can carry when it reaches
+	 * the interception (the VPN and tag slots set before it), each once.
+	 * With them, TPROXY entries can share a map from the packet's fields
+	 * to its whole new mark; NULL: unknown, TPROXY entries stay rules. */
+	const uint32_t *origin_marks;
+	size_t n_origin_marks;
 };
+
+/* Runs of at least this many entries of one shape (the same fields matched,
+ * the same verdict kind) whose matches cannot overlap become one map lookup:
+ * a verdict map for forward and drop (one counter and comment per element),
+ * a mark map for TPROXY; the chain's cost per packet no longer grows with
+ * the number of entries. An entry joins an earlier map only when it overlaps
+ * no entry in between, so first match wins exactly as in a linear chain. */
+#define SP_NFT_GROUP_MIN 4
 
 /* The table body (chains and rules, no `table` line) for sp_nft_apply();
  * *body malloc'ed. EINVAL with a reason for an entry nft cannot express. */
 int sp_nft_render_intercept(const struct sp_nft_intercept *spec, char **body,
 			    char *err, size_t errlen);
+
+/* What the last render made of the entries (for tests and benchmarks). */
+struct sp_nft_render_stats {
+	size_t rules;	/* rules in the intercept chain for the entries */
+	size_t maps;	/* of which map lookups */
+	size_t elements;
+};
+int sp_nft_render_intercept_stats(const struct sp_nft_intercept *spec, char **body,
+				  struct sp_nft_render_stats *stats, char *err, size_t errlen);
+
+/* Whether some packet could match both entries (conservative: true when
+ * unsure). The grouping's test; exposed for the unit tests. */
+bool sp_nft_entries_overlap(const struct sp_nft_entry *a, const struct sp_nft_entry *b);
 
 #endif

@@ -51,6 +51,19 @@ out=$(sp_cli sp1 -c "configure terminal" -c "signaling-proxy" -c "server-side-ad
 	-c "proxy-strategy west seq 20" -c "match source 10.2.0.0/24" \
 	-c "match destination $E/32 port 5060" -c "server $D2" -c "action proxy" -c "end" 2>&1)
 check_eq "the two strategies are accepted" "" "$out"
+# Three more strategies of the same shape for other sources, between the
+# two: east, f1-f3 and west are one map lookup in the kernel (sp_nft's
+# grouping), and the calls below still reach each one's own server.
+out=$(sp_cli sp1 -c "configure terminal" -c "signaling-proxy" \
+	-c "proxy-strategy f1 seq 11" -c "match source 172.16.1.0/24" \
+	-c "match destination $E/32 port 5060" -c "server $D2" -c "action proxy" \
+	-c "proxy-strategy f2 seq 12" -c "match source 172.16.2.0/24" \
+	-c "match destination $E/32 port 5060" -c "server $D2" -c "action proxy" \
+	-c "proxy-strategy f3 seq 13" -c "match source 172.16.3.0/24" \
+	-c "match destination $E/32 port 5060" -c "server $D1" -c "action proxy" -c "end" 2>&1)
+check_eq "three filler strategies are accepted" "" "$out"
+check_match "east, f1-f3, west share one nftables map" "map @g[0-9_]+ counter" \
+	"$(ip netns exec "$SP" nft list chain inet sigproxy intercept)"
 # The engine follows the configuration on its own; give it a moment to put
 # the interception into the kernel.
 sp_wait_for "TPROXY rule in ns sp" 5 sh -c "ip netns exec '$SP' nft list ruleset | grep -q tproxy"
@@ -286,6 +299,34 @@ if lab_callee_start "$TE" 10.1.0.11 5060 bob "$E" 1 uas.xml; then
 else
 	sp_fail "clear sessions: bob registers"
 fi
+
+# hits per strategy with the grouped map: the mark names each one
+hits_of() { sp_cli sp1 -c 'show statistics' | sed -nE "s/^ +$1 +seq [0-9]+ +proxy +([0-9]+)$/\\1/p"; }
+h_east=$(hits_of east) h_west=$(hits_of west)
+check "strategy hits through the map: east ${h_east:-?} > 0, west ${h_west:-?} > 0" \
+	test "${h_east:-0}" -gt 0 -a "${h_west:-0}" -gt 0
+check_eq "strategy hits through the map: the fillers none" "0 0 0" "$(hits_of f1) $(hits_of f2) $(hits_of f3)"
+
+# forward and drop strategies grouped in a verdict map: the kernel counts
+# each one's hits per map element; `show statistics` reads them back
+out=$(sp_cli sp1 -c "configure terminal" -c "signaling-proxy" \
+	-c "proxy-strategy blk1 seq 1" -c "match source 10.1.0.10/32 port 5991" -c "action drop" \
+	-c "proxy-strategy blk2 seq 2" -c "match source 10.1.0.10/32 port 5992" -c "action drop" \
+	-c "proxy-strategy fwd3 seq 3" -c "match source 10.1.0.10/32 port 5993" -c "action forward" \
+	-c "proxy-strategy blk4 seq 4" -c "match source 10.1.0.10/32 port 5994" -c "action drop" -c "end" 2>&1)
+check_eq "four forward/drop strategies are accepted" "" "$out"
+check_match "... and share one verdict map" "vmap @g[0-9]+" \
+	"$(ip netns exec "$SP" nft list chain inet sigproxy intercept)"
+for port in 5992 5992 5993; do
+	ip netns exec "$TE" python3 -c "import socket,sys; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); \
+s.bind(('10.1.0.10', int(sys.argv[1]))); s.sendto(b'OPTIONS sip:x SIP/2.0\r\n\r\n', ('$E', 5060))" "$port"
+done
+kernel_hits_of() { sp_cli sp1 -c 'show statistics' | sed -nE "s/^ +$1 +seq [0-9]+ +$2 +([0-9]+)$/\\1/p"; }
+check_eq "kernel hits per element: blk1 0, blk2 2, fwd3 1, blk4 0" "0 2 1 0" \
+	"$(kernel_hits_of blk1 drop) $(kernel_hits_of blk2 drop) $(kernel_hits_of fwd3 forward) $(kernel_hits_of blk4 drop)"
+out=$(sp_cli sp1 -c "configure terminal" -c "signaling-proxy" -c "no proxy-strategy blk1" \
+	-c "no proxy-strategy blk2" -c "no proxy-strategy fwd3" -c "no proxy-strategy blk4" -c "end" 2>&1)
+check_eq "the forward/drop strategies are removed" "" "$out"
 
 # ---- clear statistics ----
 check "clear statistics" sp_cli sp1 -c 'clear statistics'

@@ -83,6 +83,18 @@ out=$(sp_cli sp1 -c "configure terminal" \
 check_eq "two interfaces in two VPNs, a strategy each: accepted" "" "$out"
 ruleset=$(ip netns exec "$SP" nft list table inet sigproxy)
 check_match "nft: va's packets in zone 10" 'iifname "va" .*ct zone set 10' "$ruleset"
+# Two more strategies of the same shape (other destinations): the four are
+# one mark map per VPN slot (sp_nft's grouping), and the calls below still
+# reach each VPN's server, their bindings in their own VPN (the slot kept).
+out=$(sp_cli sp1 -c "configure terminal" -c "signaling-proxy" \
+	-c "proxy-strategy f10 seq 11" -c "match vpn-id 10" -c "match destination 203.0.113.1/32 port 5060" \
+	-c "server $D2" -c "action proxy" \
+	-c "proxy-strategy f20 seq 21" -c "match vpn-id 20" -c "match destination 203.0.113.2/32 port 5060" \
+	-c "server $D1" -c "action proxy" -c "end" 2>&1)
+check_eq "two filler strategies: accepted" "" "$out"
+check_match "nft: the four strategies in a mark map per VPN slot" \
+	'meta mark & 0x8000ffff == 0x00000002 meta mark set iifname . ip daddr . udp dport map @g[0-9]+_2' \
+	"$(ip netns exec "$SP" nft list table inet sigproxy)"
 check_match "nft: vb's packets in zone 20" 'iifname "vb" .*ct zone set 20' "$ruleset"
 rules=$(ip -n "$SP" rule)
 check_match "a return rule per VPN" "fwmark 0x80000001/0x800000ff lookup 5062001" "$rules"

@@ -453,3 +453,101 @@ Test(classify_kernel, routed_labels_are_not_the_taggers)
 	cr_assert(v[0].kind == SP_BPF_TAG_VLAN && v[0].value == 1001, "a VLAN id is no label");
 	cr_assert(v[1].kind == SP_BPF_TAG_MPLS && v[1].value == 1002);
 }
+
+/* ---- grouping into nftables maps (issue 9) ------------------------------ */
+
+/* The plan of conf rendered as the engine does without VPNs or tags. */
+static char *render_grouped(const char *conf_body, struct sp_nft_render_stats *st)
+{
+	struct sp_config *c = sp_config_new();
+	struct sp_error e = { { 0 } };
+	struct sp_classify_plan plan;
+	struct sp_nft_intercept spec = { 0 };
+	uint32_t origins[SP_CLASSIFY_ORIGINS_MAX];
+	char *conf = NULL, *text = NULL, err[256] = "";
+
+	cr_assert(asprintf(&conf, "%s%s", base, conf_body) > 0);
+	cr_assert_eq(sp_cli_load_text("t", conf, c, &e), 0, "%s", e.msg);
+	cr_assert_eq(sp_classify_build(c, NULL, 0, &plan, &e), 0, "%s", e.msg);
+	spec.entries = plan.entries;
+	spec.n_entries = plan.n_entries;
+	spec.listen_ports = c->sp.listen_ports;
+	spec.n_listen_ports = c->sp.n_listen_ports;
+	spec.default_verdict = SP_NFT_ACCEPT;
+	spec.mark_mask = SP_MARK_MASK;
+	spec.fwmark = SP_MARK_TPROXY;
+	spec.fwmask = SP_MARK_TPROXY;
+	spec.origin_marks = origins;
+	spec.n_origin_marks = sp_classify_origin_marks(0, 0, origins);
+	cr_assert_eq(spec.n_origin_marks, 1);
+	cr_assert_eq(sp_nft_render_intercept_stats(&spec, &text, st, err, sizeof(err)), 0, "%s", err);
+	sp_classify_free(&plan);
+	free(conf);
+	sp_config_free(c);
+	return text;
+}
+
+Test(classify_groups, origin_marks_are_vpn_times_tag_slots)
+{
+	uint32_t o[SP_CLASSIFY_ORIGINS_MAX];
+
+	cr_assert_eq(sp_classify_origin_marks(0, 0, o), 1);
+	cr_assert_eq(o[0], 0);
+	cr_assert_eq(sp_classify_origin_marks(2, 1, o), 6);
+	cr_assert_eq(o[0], 0x000);
+	cr_assert_eq(o[2], 0x002);
+	cr_assert_eq(o[3], 0x100);
+	cr_assert_eq(o[5], 0x102);
+	/* too many: proxy strategies stay rules rather than blow up the map */
+	cr_assert_eq(sp_classify_origin_marks(16, 0, o), 0);
+}
+
+Test(classify_groups, ten_thousand_strategies_are_one_rule)
+{
+	struct sp_nft_render_stats st;
+	char *conf = NULL, *text;
+	size_t len = 0;
+	FILE *w = open_memstream(&conf, &len);
+
+	/* bench/run's configuration: the caller's strategy last */
+	for (unsigned i = 0; i < 9999; i++)
+		fprintf(w, "proxy-strategy s%u seq %u\n match source 172.%u.%u.0/24\n"
+			" match destination 198.51.100.1/32 port 5060\n server 192.0.2.10\n action proxy\n",
+			i, i + 1, 16 + (i >> 8), i & 255);
+	fprintf(w, "proxy-strategy bench seq 10000\n match source 10.1.0.0/24\n"
+		" match destination 198.51.100.1/32 port 5060\n server 192.0.2.10\n action proxy\n");
+	fclose(w);
+	text = render_grouped(conf, &st);
+	cr_assert_eq(st.rules, 1);
+	cr_assert_eq(st.maps, 1);
+	cr_assert_eq(st.elements, 10000);
+	/* the last strategy keeps its slot (10000) in the mark */
+	HAS(text, "10.1.0.0/24 . 198.51.100.1 . 5060 : 0x67100000");
+	free(text);
+	free(conf);
+}
+
+Test(classify_groups, listen_ports_and_an_overlapping_forward_keep_the_order)
+{
+	struct sp_nft_render_stats st;
+	char *t;
+
+	/* two listen ports: a proxy strategy is an entry per port, and the
+	 * ports' entries go to two maps (one TPROXY port each); the forward of
+	 * 10.0.0.0/8 comes first, so proxy strategies inside it stay after it */
+	t = render_grouped(" listen-port 5060 5080\n"
+			   "proxy-strategy fw seq 5\n match source 10.0.0.0/8\n action forward\n"
+			   "proxy-strategy a seq 10\n match source 10.1.0.0/24\n server 192.0.2.10\n action proxy\n"
+			   "proxy-strategy b seq 11\n match source 10.2.0.0/24\n server 192.0.2.10\n action proxy\n"
+			   "proxy-strategy c seq 12\n match source 10.3.0.0/24\n server 192.0.2.10\n action proxy\n"
+			   "proxy-strategy d seq 13\n match source 10.4.0.0/24\n server 192.0.2.10\n action proxy\n",
+			   &st);
+	cr_assert_eq(st.maps, 2, "%s", t);
+	cr_assert_eq(st.rules, 3, "%s", t);
+	HAS(t, "tproxy ip to :5060 accept");
+	HAS(t, "tproxy ip to :5080 accept");
+	HAS(t, "10.4.0.0/24 . 5080 : 0x40050000");
+	cr_assert_lt(strstr(t, "comment \"fw\"") - t, strstr(t, "map @g1") - t, "%s", t);
+	cr_assert_lt(strstr(t, "comment \"fw\"") - t, strstr(t, "map @g2") - t, "%s", t);
+	free(t);
+}

@@ -500,3 +500,272 @@ Test(nft_kernel, facade_install_replace_remove)
 	cr_assert_null(sp_kernel_installed(kernel));
 	sp_kernel_close(kernel);
 }
+
+/* ---- grouping into maps (issue 9: flat classification) -------------------- */
+
+static struct sp_nft_entry udp_entry(enum sp_nft_verdict v, const char *src, uint32_t mark)
+{
+	struct sp_nft_entry e = tproxy_entry(mark);
+
+	e.verdict = v;
+	e.ip_proto = IPPROTO_UDP;
+	e.src = prefix(src);
+	e.dst = prefix("198.51.100.1");
+	e.dport.start = e.dport.end = 5060;
+	if (v != SP_NFT_TPROXY)
+		e.tproxy_port = 0;
+	return e;
+}
+
+static size_t count_of(const char *text, const char *needle)
+{
+	size_t n = 0;
+
+	for (const char *at = strstr(text, needle); at; at = strstr(at + 1, needle))
+		n++;
+	return n;
+}
+
+static const uint32_t origin_zero[] = { 0 };
+
+Test(nft_group, overlap_detection)
+{
+	struct sp_nft_entry a = udp_entry(SP_NFT_DROP, "10.0.0.0/8", 0);
+	struct sp_nft_entry b = udp_entry(SP_NFT_DROP, "10.1.0.0/16", 0);
+	struct sp_nft_entry c = udp_entry(SP_NFT_DROP, "11.0.0.0/8", 0);
+	struct sp_nft_entry d = udp_entry(SP_NFT_DROP, "10.1.0.0/16", 0);
+
+	cr_assert(sp_nft_entries_overlap(&a, &b));
+	cr_assert_not(sp_nft_entries_overlap(&a, &c));
+	d.dport.start = d.dport.end = 5080; /* other port: disjoint */
+	cr_assert_not(sp_nft_entries_overlap(&b, &d));
+	d.dport.start = 5000;
+	d.dport.end = 5100;
+	cr_assert(sp_nft_entries_overlap(&b, &d));
+	memset(&d.src, 0, sizeof(d.src)); /* any source overlaps */
+	cr_assert(sp_nft_entries_overlap(&c, &d));
+	d.mark_match = 0x100;
+	d.mark_match_mask = 0xff00;
+	c.mark_match = 0x200;
+	c.mark_match_mask = 0xff00;
+	cr_assert_not(sp_nft_entries_overlap(&c, &d));
+	snprintf(a.iifnames[0], IFNAMSIZ, "eth1");
+	a.n_iifnames = 1;
+	snprintf(b.iifnames[0], IFNAMSIZ, "eth2");
+	b.n_iifnames = 1;
+	cr_assert_not(sp_nft_entries_overlap(&a, &b));
+	struct sp_nft_entry v6 = udp_entry(SP_NFT_DROP, "2001:db8::/32", 0);
+	v6.dst = prefix("2001:db8::1");
+	cr_assert_not(sp_nft_entries_overlap(&v6, &c));
+}
+
+Test(nft_group, ten_thousand_strategies_collapse_to_one_rule)
+{
+	size_t n = 10000;
+	struct sp_nft_entry *e = calloc(n, sizeof(*e));
+	struct sp_nft_render_stats st;
+	struct sp_nft_intercept s;
+	char src[32], err[256], *body;
+
+	for (size_t i = 0; i < n; i++) {
+		snprintf(src, sizeof(src), "172.%zu.%zu.0/24", 16 + (i >> 8), i & 255);
+		e[i] = udp_entry(SP_NFT_TPROXY, src, 0x80 | (uint32_t)(i % 64));
+	}
+	s = spec_of(e, n);
+	s.origin_marks = origin_zero;
+	s.n_origin_marks = 1;
+	cr_assert_eq(sp_nft_render_intercept_stats(&s, &body, &st, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(st.rules, 1);
+	cr_assert_eq(st.maps, 1);
+	cr_assert_eq(st.elements, n);
+	cr_assert(strstr(body, "\t\tmeta mark set ip saddr . ip daddr . udp dport map @g0_0 counter "
+			       "tproxy ip to :5060 accept"), "%.2000s", body);
+	cr_assert(strstr(body, "172.16.5.0/24 . 198.51.100.1 . 5060 : 0x00000085"), "%.600s", body);
+	free(body);
+	/* without the origins, the mark cannot come from a map: one rule each */
+	s.n_origin_marks = 0;
+	cr_assert_eq(sp_nft_render_intercept_stats(&s, &body, &st, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(st.rules, n);
+	cr_assert_eq(st.maps, 0);
+	free(body);
+	free(e);
+}
+
+Test(nft_group, overlap_splits_and_order_is_kept)
+{
+	struct sp_nft_entry e[12];
+	struct sp_nft_render_stats st;
+	struct sp_nft_intercept s;
+	char src[32], err[256], *body;
+
+	/* 0-4 disjoint forwards; 5 drops a /8 holding 0-4's sources; 6-10
+	 * disjoint forwards under it again; 11 forward outside the /8 */
+	for (int i = 0; i < 5; i++) {
+		snprintf(src, sizeof(src), "10.0.%d.0/24", i);
+		e[i] = udp_entry(SP_NFT_ACCEPT, src, 0);
+		e[i].comment = "early";
+	}
+	e[5] = udp_entry(SP_NFT_DROP, "10.0.0.0/8", 0);
+	e[5].comment = "wide-drop";
+	for (int i = 6; i < 11; i++) {
+		snprintf(src, sizeof(src), "10.0.%d.0/24", i - 6); /* same as 0-4 */
+		e[i] = udp_entry(SP_NFT_ACCEPT, src, 0);
+		e[i].comment = "late";
+	}
+	e[11] = udp_entry(SP_NFT_ACCEPT, "192.168.0.0/16", 0);
+	e[11].comment = "outside";
+	s = spec_of(e, 12);
+	cr_assert_eq(sp_nft_render_intercept_stats(&s, &body, &st, err, sizeof(err)), 0, "%s", err);
+	/* map g0 (0-4 and 11, which overlaps none of 5-10), the /8 drop as a
+	 * rule, map g2 (6-10) after it: 6-10 are never reached (the /8 wins),
+	 * exactly as in the linear chain */
+	cr_assert_eq(st.maps, 2, "%s", body);
+	cr_assert_eq(st.rules, 3, "%s", body);
+	cr_assert_lt(offset_of(body, "vmap @g0"), offset_of(body, "comment \"wide-drop\""));
+	cr_assert_lt(offset_of(body, "comment \"wide-drop\""), offset_of(body, "vmap @g2"));
+	cr_assert_lt(offset_of(body, "vmap @g2"), offset_of(body, "default action"));
+	cr_assert(strstr(body, "192.168.0.0/16 . 198.51.100.1 . 5060 comment \"outside\" : accept"),
+		  "%s", body);
+	cr_assert_eq(count_of(body, "comment \"late\" : accept"), 5);
+	free(body);
+}
+
+Test(nft_group, mixed_shapes_and_small_runs_stay_rules)
+{
+	struct sp_nft_entry e[8];
+	struct sp_nft_render_stats st;
+	struct sp_nft_intercept s;
+	char src[32], err[256], *body;
+
+	for (int i = 0; i < 8; i++) {
+		snprintf(src, sizeof(src), "10.%d.0.0/16", i);
+		e[i] = udp_entry(i % 2 ? SP_NFT_DROP : SP_NFT_ACCEPT, src, 0);
+		if (i >= 4) {
+			e[i].sport.start = 1024; /* another shape */
+			e[i].sport.end = 2048;
+		}
+	}
+	s = spec_of(e, 8);
+	cr_assert_eq(sp_nft_render_intercept_stats(&s, &body, &st, err, sizeof(err)), 0, "%s", err);
+	/* two shapes of 4: two verdict maps, drop and accept mixed in each */
+	cr_assert_eq(st.maps, 2, "%s", body);
+	cr_assert(strstr(body, "ip saddr . ip daddr . udp sport . udp dport vmap @g1"), "%s", body);
+	cr_assert(strstr(body, "10.5.0.0/16 . 198.51.100.1 . 1024-2048 . 5060 : drop"), "%s", body);
+	free(body);
+	s.n_entries = 3; /* below SP_NFT_GROUP_MIN: plain rules */
+	cr_assert_eq(sp_nft_render_intercept_stats(&s, &body, &st, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(st.maps, 0);
+	cr_assert_eq(st.rules, 3);
+	free(body);
+}
+
+Test(nft_group, several_origins_one_map_each)
+{
+	static const uint32_t origins[] = { 0x00, 0x01, 0x02 };
+	struct sp_nft_entry e[4];
+	struct sp_nft_render_stats st;
+	struct sp_nft_intercept s;
+	char src[32], err[256], *body;
+
+	for (int i = 0; i < 4; i++) {
+		snprintf(src, sizeof(src), "10.%d.0.0/16", i);
+		e[i] = udp_entry(SP_NFT_TPROXY, src, 0x80 | (uint32_t)(i + 1) << 8);
+	}
+	s = spec_of(e, 4);
+	s.mark_mask = 0xff80;
+	s.origin_marks = origins;
+	s.n_origin_marks = 3;
+	cr_assert_eq(sp_nft_render_intercept_stats(&s, &body, &st, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(st.elements, 12);
+	cr_assert_eq(st.maps, 3);
+	cr_assert_eq(st.rules, 3);
+	cr_assert(strstr(body, "meta mark & 0xffff007f == 0x00000002 meta mark set ip saddr . ip daddr . "
+			       "udp dport map @g0_2 counter tproxy ip to :5060 accept"), "%s", body);
+	/* the origin's bits survive in the new mark */
+	cr_assert(strstr(body, "map g0_2 {"), "%s", body);
+	cr_assert(strstr(body, "10.3.0.0/16 . 198.51.100.1 . 5060 : 0x00000482"), "%s", body);
+	free(body);
+}
+
+Test(nft_kernel, grouped_maps_are_accepted_and_count_per_strategy)
+{
+	static const uint32_t origins[] = { 0x00, 0x01 };
+	struct sp_nft_entry e[10];
+	struct sp_nft_intercept s;
+	struct sp_nft *nft = open_nft();
+	char src[32], err[512], *body, *text;
+
+	for (int i = 0; i < 5; i++) {
+		snprintf(src, sizeof(src), "10.%d.0.0/16", i);
+		e[i] = udp_entry(SP_NFT_TPROXY, src, 0x80 | (uint32_t)(i + 1) << 8);
+		snprintf(src, sizeof(src), "10.%d.0.0/16", i + 5);
+		e[i + 5] = udp_entry(i % 2 ? SP_NFT_DROP : SP_NFT_ACCEPT, src, 0);
+		e[i + 5].comment = i % 2 ? "dropper" : "forwarder";
+		snprintf(e[i + 5].iifnames[0], IFNAMSIZ, "lo");
+		e[i + 5].n_iifnames = 1;
+	}
+	s = spec_of(e, 10);
+	s.mark_mask = 0xff80;
+	s.origin_marks = origins;
+	s.n_origin_marks = 2;
+	body = render_ok(&s);
+	cr_assert_eq(sp_nft_apply(nft, body, err, sizeof(err)), 0, "%s\n%s", err, body);
+	text = capture("nft list table inet sigproxy");
+	cr_assert(strstr(text, "vmap @g1"), "%s", text);
+	cr_assert(strstr(text, "meta mark & 0xffff007f == 0x00000001 meta mark set ip saddr . ip daddr . "
+			       "udp dport map @g0_1 counter packets 0 bytes 0 tproxy ip to :5060 accept"), "%s", text);
+	/* one element a line, with its counter and comment: what the engine's
+	 * `show statistics` reads for forward and drop hits */
+	cr_assert(strstr(text, "counter packets 0 bytes 0 comment \"dropper\" : drop"), "%s", text);
+	cr_assert(strstr(text, "counter packets 0 bytes 0 comment \"forwarder\" : accept"), "%s", text);
+	free(text);
+	free(body);
+	sp_nft_close(nft);
+}
+
+Test(nft_kernel, grouped_shapes_nft_accepts)
+{
+	struct sp_nft_entry e[12];
+	struct sp_nft_render_stats st;
+	struct sp_nft_intercept s;
+	struct sp_nft *nft = open_nft();
+	char addr[64], err[512], *body, *text;
+
+	for (int i = 0; i < 4; i++) {
+		/* tag slots in the mark, two interfaces each */
+		snprintf(addr, sizeof(addr), "10.%d.0.0/16", i);
+		e[i] = udp_entry(SP_NFT_DROP, addr, 0);
+		e[i].mark_match = (uint32_t)(i + 1) << 8;
+		e[i].mark_match_mask = 0xff00;
+		snprintf(e[i].iifnames[0], IFNAMSIZ, "lo");
+		snprintf(e[i].iifnames[1], IFNAMSIZ, "eth%d", i);
+		e[i].n_iifnames = 2;
+		/* IPv6 proxy, source ports */
+		snprintf(addr, sizeof(addr), "2001:db8:%d::/48", i);
+		e[i + 4] = udp_entry(SP_NFT_TPROXY, "10.0.0.0/8", 0x80 | (uint32_t)(i + 1) << 16);
+		e[i + 4].src = prefix(addr);
+		e[i + 4].dst = prefix("2001:db8:ffff::1");
+		e[i + 4].sport.start = 1024;
+		e[i + 4].sport.end = 2047;
+		/* nothing but the source: the listen ports stay in the rule */
+		snprintf(addr, sizeof(addr), "192.168.%d.0/24", i);
+		e[i + 8] = udp_entry(SP_NFT_ACCEPT, addr, 0);
+		memset(&e[i + 8].dst, 0, sizeof(e[i + 8].dst));
+		e[i + 8].dport.start = e[i + 8].dport.end = 0;
+	}
+	s = spec_of(e, 12);
+	s.mark_mask = 0xff0080; /* the tag slot stays outside */
+	s.origin_marks = origin_zero;
+	s.n_origin_marks = 1;
+	cr_assert_eq(sp_nft_render_intercept_stats(&s, &body, &st, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(st.maps, 3, "%s", body);
+	cr_assert_eq(sp_nft_apply(nft, body, err, sizeof(err)), 0, "%s\n%s", err, body);
+	text = capture("nft list table inet sigproxy");
+	cr_assert(strstr(text, "iifname . meta mark & 0x0000ff00 . ip saddr . ip daddr . udp dport vmap @g0"),
+		  "%s", text);
+	cr_assert(strstr(text, "tproxy ip6 to :5060"), "%s", text);
+	cr_assert(strstr(text, "udp dport 5060 ip saddr vmap @g2"), "%s", text);
+	free(text);
+	free(body);
+	sp_nft_close(nft);
+}
