@@ -1583,14 +1583,18 @@ struct sp_kernel_count {
 	bool drop;
 };
 
-static size_t sp_engine_kernel_counts(struct sp_engine *en, struct sp_kernel_count *out, size_t max)
+/* Every counted rule and map element (10 000 strategies make as many):
+ * *out is allocated, the caller frees it. */
+static size_t sp_engine_kernel_counts(struct sp_engine *en, struct sp_kernel_count **outp)
 {
 	char *text = NULL, err[256];
-	size_t n = 0;
+	size_t n = 0, cap = 0;
+	struct sp_kernel_count *out = NULL;
 
+	*outp = NULL;
 	if (!en->kernel || sp_nft_list(sp_kernel_nft(en->kernel), &text, err, sizeof(err)) < 0)
 		return 0;
-	for (char *line = strtok(text, "\n"); line && n < max; line = strtok(NULL, "\n")) {
+	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
 		char *cnt = strstr(line, "counter packets "), *cm = strstr(line, "comment \"");
 		char *q;
 
@@ -1601,19 +1605,29 @@ static size_t sp_engine_kernel_counts(struct sp_engine *en, struct sp_kernel_cou
 		if (!q)
 			continue;
 		*q = '\0';
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			struct sp_kernel_count *g = realloc(out, ncap * sizeof(*g));
+
+			if (!g)
+				break; /* what was counted so far */
+			out = g;
+			cap = ncap;
+		}
 		snprintf(out[n].comment, sizeof(out[n].comment), "%s", cm);
 		out[n].packets = strtoull(cnt + strlen("counter packets "), NULL, 10);
 		out[n].drop = strstr(cnt, " drop") != NULL;
 		n++;
 	}
 	free(text);
+	*outp = out;
 	return n;
 }
 
 void sp_engine_kernel_totals(struct sp_engine *en, uint64_t *forwarded, uint64_t *dropped)
 {
-	struct sp_kernel_count kc[256];
-	size_t n = sp_engine_kernel_counts(en, kc, sizeof(kc) / sizeof(kc[0]));
+	struct sp_kernel_count *kc;
+	size_t n = sp_engine_kernel_counts(en, &kc);
 
 	*forwarded = *dropped = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -1624,6 +1638,7 @@ void sp_engine_kernel_totals(struct sp_engine *en, uint64_t *forwarded, uint64_t
 		else
 			*forwarded += kc[i].packets;
 	}
+	free(kc);
 }
 
 const struct sp_table *sp_engine_table(struct sp_engine *en)
@@ -1641,8 +1656,8 @@ void sp_engine_show_statistics(struct sp_engine *en, FILE *out)
 {
 	const struct sp_engine_stats *s = &en->stats;
 	const struct sp_table_counters *c = sp_table_counters(en->table);
-	struct sp_kernel_count kc[256];
-	size_t nkc = sp_engine_kernel_counts(en, kc, sizeof(kc) / sizeof(kc[0]));
+	struct sp_kernel_count *kc;
+	size_t nkc = sp_engine_kernel_counts(en, &kc);
 	uint64_t k_forwarded, k_dropped;
 
 	sp_engine_kernel_totals(en, &k_forwarded, &k_dropped);
@@ -1679,6 +1694,7 @@ void sp_engine_show_statistics(struct sp_engine *en, FILE *out)
 		fprintf(out, "  %-24s seq %-5u %-8s %llu\n", st->name, st->seq, sp_action_name(st->action),
 			(unsigned long long)hits);
 	}
+	free(kc);
 }
 
 void sp_engine_clear_sessions(struct sp_engine *en)
