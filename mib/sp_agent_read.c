@@ -132,6 +132,7 @@ const struct sp_mib_obj sp_mib_objs[] = {
 	{ { 8, 15 }, 2, SP_TBL_NONE, SP_S_RED_RESYNCS, ASN_COUNTER, SP_RO },
 	{ { 8, 16 }, 2, SP_TBL_NONE, SP_S_RED_AUTH_FAILURES, ASN_COUNTER, SP_RO },
 	{ { 8, 17 }, 2, SP_TBL_NONE, SP_S_RED_SWITCHOVER, ASN_INTEGER, SP_RW },
+	{ { 8, 18 }, 2, SP_TBL_NONE, SP_S_RED_AUTH_KEY, ASN_OCTET_STR, SP_RW },
 	/* sigproxyStatus */
 	{ { 9, 1 }, 2, SP_TBL_NONE, SP_S_LAST_KERNEL_ERROR, ASN_OCTET_STR, SP_RO },
 	{ { 9, 2 }, 2, SP_TBL_NONE, SP_S_LAST_KERNEL_ERROR_TIME, ASN_TIMETICKS, SP_RO },
@@ -251,7 +252,7 @@ static void sp_mib_scalar_value(struct sp_agent_mib *m, int id, struct sp_agent_
 
 	if (id >= SP_S_STATS_RECEIVED && id <= SP_S_STATS_DISCONTINUITY && m->hooks.stats)
 		m->hooks.stats(m->hooks_arg, &st);
-	if (id >= SP_S_RED_CONFIGURED && id <= SP_S_RED_SWITCHOVER)
+	if (id >= SP_S_RED_CONFIGURED && id <= SP_S_RED_AUTH_KEY)
 		sp_mib_redundancy_status(m, &rs);
 	switch (id) {
 	case SP_S_HOSTNAME: sp_val_str(v, c->hostname); break;
@@ -300,6 +301,7 @@ static void sp_mib_scalar_value(struct sp_agent_mib *m, int id, struct sp_agent_
 	case SP_S_RED_RESYNCS: sp_val_uns(v, ASN_COUNTER, rs.resyncs); break;
 	case SP_S_RED_AUTH_FAILURES: sp_val_uns(v, ASN_COUNTER, rs.auth_failures); break;
 	case SP_S_RED_SWITCHOVER: sp_val_int(v, SP_SWITCHOVER_NOOP); break;
+	case SP_S_RED_AUTH_KEY: sp_val_str(v, ""); break; /* a secret: never read back */
 	case SP_S_LAST_KERNEL_ERROR: sp_val_str(v, m->last_kernel_error); break;
 	case SP_S_LAST_KERNEL_ERROR_TIME: sp_val_uns(v, ASN_TIMETICKS, m->last_kernel_error_time); break;
 	}

@@ -96,7 +96,8 @@ static bool sp_mib_parse_index(int table, const oid *idx, size_t len, struct sp_
 
 static bool sp_is_addr_obj(const struct sp_mib_obj *o)
 {
-	return o->type == ASN_OCTET_STR && !(o->table == SP_TBL_NONE && o->id == SP_S_HOSTNAME) &&
+	return o->type == ASN_OCTET_STR &&
+	       !(o->table == SP_TBL_NONE && (o->id == SP_S_HOSTNAME || o->id == SP_S_RED_AUTH_KEY)) &&
 	       !(o->table == SP_TBL_POLICY_ROUTE && o->id == SP_PR_IFNAME);
 }
 
@@ -190,6 +191,17 @@ static int sp_check_value(const struct sp_mib_obj *o, const netsnmp_variable_lis
 			return u >= 1025 && u <= 65535 ? SNMP_ERR_NOERROR : SNMP_ERR_WRONGVALUE;
 		case SP_S_SESSION_LIMIT:
 			return u <= SP_SESSION_LIMIT_MAX ? SNMP_ERR_NOERROR : SNMP_ERR_WRONGVALUE;
+		case SP_S_RED_AUTH_KEY: {
+			char key[SP_KEY_MAX + 1];
+
+			if (vb->val_len == 0)
+				return SNMP_ERR_NOERROR; /* no authentication key */
+			if (vb->val_len < 8 || vb->val_len > SP_KEY_MAX)
+				return SNMP_ERR_WRONGLENGTH;
+			sp_vb_str(vb, key, sizeof(key));
+			return !sp_vb_has_nul(vb) && sp_check_key(key, &e) == 0 ? SNMP_ERR_NOERROR
+										 : SNMP_ERR_WRONGVALUE;
+		}
 		}
 		return SNMP_ERR_NOERROR;
 	}
@@ -407,7 +419,7 @@ static int sp_build_scalars(struct sp_mib_build *b)
 		last = i;
 		if (o->id > SP_S_HOSTNAME && o->id <= SP_S_SESSION_LIMIT)
 			sp_touched = true;
-		if (o->id >= SP_S_RED_CONF_ROLE && o->id <= SP_S_RED_PEER_PORT)
+		if ((o->id >= SP_S_RED_CONF_ROLE && o->id <= SP_S_RED_PEER_PORT) || o->id == SP_S_RED_AUTH_KEY)
 			red_touched = true;
 		switch (o->id) {
 		case SP_S_HOSTNAME: sp_vb_str(vb, r.hostname, sizeof(r.hostname)); break;
@@ -435,6 +447,10 @@ static int sp_build_scalars(struct sp_mib_build *b)
 		case SP_S_RED_PEER_ADDR: sp_inet_set_addr(&r.peer, vb); break;
 		case SP_S_RED_PEER_PORT: r.peer_port = sp_vb_uns(vb); break;
 		case SP_S_RED_SWITCHOVER: r.switchover = sp_vb_int(vb); break;
+		case SP_S_RED_AUTH_KEY:
+			/* checked by sp_check_key() in the check phase */
+			sp_vb_str(vb, c->redundancy.key, sizeof(c->redundancy.key));
+			break;
 		}
 	}
 	if (last == SP_NO_VB)

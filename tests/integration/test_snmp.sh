@@ -261,6 +261,19 @@ check_match "switchover of an active SP without a peer: commitFailed" 'Reason: c
 check_eq "... it stays active" active "$(sget sigproxyRedundancyRole.0)"
 check_eq "peer state unknown without a peer" unknown "$(sget sigproxyRedundancyPeerState.0)"
 
+# ---- the state-sync key: written like the CLI's, never read back ----
+check "authentication key by SNMP" sset sigproxyRedundancyAuthKey.0 s "s3cret-Key9"
+check_match "... shows in running-config" ' authentication key s3cret-Key9' "$(run)"
+check_eq "... and reads back empty" '""' "$(sget sigproxyRedundancyAuthKey.0)"
+BASE=$(run) # what the refused SETs below must leave as it is
+bad "a key too short" wrongLength sigproxyRedundancyAuthKey.0 s "short"
+bad "a key with a space" wrongValue sigproxyRedundancyAuthKey.0 s "has a space"
+check_match "... the refused keys changed nothing" ' authentication key s3cret-Key9' "$(run)"
+sp_cli d1 -c "configure terminal" -c "redundancy" -c "authentication key Other-key-77" >/dev/null
+check_match "a CLI key change shows in running-config" ' authentication key Other-key-77' "$(run)"
+check "removing the key by SNMP (zero length)" sset sigproxyRedundancyAuthKey.0 s ""
+check_no_match "... no key in running-config" 'authentication key' "$(run)"
+
 # ---- snmpd restart ----
 kill -TERM "$SNMPD_PID"; wait "$SNMPD_PID" 2>/dev/null
 start_snmpd || sp_fail "snmpd restarts"
