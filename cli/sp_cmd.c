@@ -1141,6 +1141,19 @@ static int cmd_show_sessions_count(struct sp_cmd_ctx *ctx, int argc, char **argv
 	return 0;
 }
 
+static int cmd_show_vpn(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	struct sp_engine *en = sp_cmd_engine(ctx);
+
+	(void)argv;
+	if (!en)
+		return -1;
+	if (argc)
+		return sp_cmd_usage(ctx, "show vpn");
+	sp_engine_show_vpn(en, ctx->out);
+	return 0;
+}
+
 static int cmd_show_bindings(struct sp_cmd_ctx *ctx, int argc, char **argv)
 {
 	struct sp_engine *en = sp_cmd_engine(ctx);
@@ -1254,6 +1267,7 @@ static const struct sp_cmd_def sp_cmds[] = {
 	{ SP_MODE_EXEC, "show sessions", "Dialogs through the proxy", "[detail]", PRIV_USER, 0, cmd_show_sessions },
 	{ SP_MODE_EXEC, "show sessions count", "Number of dialogs and bindings", NULL, PRIV_USER, 0, cmd_show_sessions_count },
 	{ SP_MODE_EXEC, "show bindings", "Terminal bindings A:a <-> C:c", NULL, PRIV_USER, 0, cmd_show_bindings },
+	{ SP_MODE_EXEC, "show vpn", "VPNs: interfaces, mark slot, conntrack zone, return table", NULL, PRIV_USER, 0, cmd_show_vpn },
 	{ SP_MODE_EXEC, "show statistics", "Proxy counters", NULL, PRIV_USER, 0, cmd_show_statistics },
 	{ SP_MODE_EXEC, "clear sessions", "Forget every dialog", NULL, PRIV_ADMIN, 0, cmd_clear_sessions },
 	{ SP_MODE_EXEC, "clear statistics", "Zero the proxy counters", NULL, PRIV_ADMIN, 0, cmd_clear_statistics },

@@ -1697,6 +1697,46 @@ void sp_engine_show_statistics(struct sp_engine *en, FILE *out)
 	free(kc);
 }
 
+/* `show vpn`: each VPN the classification knows (configured `vpn-id` or a
+ * VRF), where it lives in the kernel, and what the tables hold for it. */
+void sp_engine_show_vpn(struct sp_engine *en, FILE *out)
+{
+	const struct sp_vpn_map *map = &en->vpn_map;
+
+	if (!map->n) {
+		fprintf(out, "No VPNs (no interface has a vpn-id, no VRF)\n");
+		return;
+	}
+	fprintf(out, "%-8s %-5s %-6s %-9s %-7s %-9s %-9s %s\n", "VPN", "Slot", "Zone", "Table", "Routes",
+		"Bindings", "Sessions", "Interfaces");
+	for (unsigned slot = 1; slot <= map->n; slot++) {
+		uint32_t id = map->ids[slot];
+		size_t routes = 0, bindings = 0, sessions = 0;
+		bool rule = false;
+		char routes_s[16], ifs[256] = "";
+		size_t used = 0;
+
+		for (const struct sp_binding *b = sp_binding_first(en->table); b;
+		     b = sp_binding_next(en->table, b))
+			bindings += b->vpn == id;
+		for (const struct sp_dialog *d = sp_dialog_first(en->table); d;
+		     d = sp_dialog_next(en->table, d))
+			sessions += d->vpn == id;
+		for (size_t i = 0; i < map->n_ifs && used < sizeof(ifs); i++)
+			if (map->ifs[i].vpn_id == id) {
+				int w = snprintf(ifs + used, sizeof(ifs) - used, "%s%s", used ? " " : "",
+						 map->ifs[i].ifname);
+				used += w > 0 ? (size_t)w : 0;
+			}
+		if (sp_vpn_kernel_state(en->vpn_kernel, id, &routes, &rule) < 0 || !rule)
+			snprintf(routes_s, sizeof(routes_s), "-");
+		else
+			snprintf(routes_s, sizeof(routes_s), "%zu", routes);
+		fprintf(out, "%-8u %-5u %-6u %-9u %-7s %-9zu %-9zu %s\n", id, slot, id,
+			SP_VPN_TABLE_BASE + slot, routes_s, bindings, sessions, ifs);
+	}
+}
+
 void sp_engine_clear_sessions(struct sp_engine *en)
 {
 	struct sp_dialog *d;

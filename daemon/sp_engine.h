@@ -46,6 +46,7 @@ void sp_engine_stop(struct sp_engine *engine);
 void sp_engine_show_sessions(struct sp_engine *engine, FILE *out, bool detail);
 void sp_engine_show_sessions_count(struct sp_engine *engine, FILE *out);
 void sp_engine_show_bindings(struct sp_engine *engine, FILE *out);
+void sp_engine_show_vpn(struct sp_engine *engine, FILE *out);
 void sp_engine_show_statistics(struct sp_engine *engine, FILE *out);
 void sp_engine_clear_sessions(struct sp_engine *engine);
 void sp_engine_clear_statistics(struct sp_engine *engine);

@@ -260,13 +260,14 @@ void sp_vpn_kernel_free(struct sp_vpn_kernel *k)
 	free(k);
 }
 
-void sp_vpn_kernel_print(const struct sp_vpn_kernel *k, FILE *out)
+int sp_vpn_kernel_state(const struct sp_vpn_kernel *k, uint32_t vpn_id, size_t *n_routes,
+			bool *rule_installed)
 {
-	for (size_t i = 0; i < k->n; i++) {
-		const struct sp_vpn_installed *v = &k->vpns[i];
-
-		fprintf(out, "vpn-id %u: mark slot %u, conntrack zone %u, table %u, %zu route(s)%s\n",
-			v->vpn_id, v->slot, v->vpn_id, SP_VPN_TABLE_BASE + v->slot, v->n_routes,
-			v->rule.priority ? "" : ", rule not installed");
-	}
+	for (size_t i = 0; i < k->n; i++)
+		if (k->vpns[i].vpn_id == vpn_id) {
+			*n_routes = k->vpns[i].n_routes;
+			*rule_installed = k->vpns[i].rule.priority != 0;
+			return 0;
+		}
+	return -1;
 }

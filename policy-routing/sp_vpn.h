@@ -14,6 +14,7 @@
 #ifndef SP_VPN_H
 #define SP_VPN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -74,7 +75,9 @@ int sp_vpn_kernel_apply(struct sp_vpn_kernel *k, const struct sp_vpn_map *map, c
 			size_t errlen);
 /* Removes everything it installed and frees k. */
 void sp_vpn_kernel_free(struct sp_vpn_kernel *k);
-/* "vpn-id N slot S zone N table T: ifs (R routes)" lines. */
-void sp_vpn_kernel_print(const struct sp_vpn_kernel *k, FILE *out);
+/* What the last apply installed for vpn_id: its table's routes and whether
+ * its rule is in. 0, or -1 when the VPN has nothing installed. */
+int sp_vpn_kernel_state(const struct sp_vpn_kernel *k, uint32_t vpn_id, size_t *n_routes,
+			bool *rule_installed);
 
 #endif

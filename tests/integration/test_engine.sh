@@ -111,6 +111,8 @@ for t in "10.1.0.10:5060 $PA" "10.1.0.11:5060 $PB" "10.1.0.13:5060 $PE"; do
 	check_match "show bindings: $a as $C:$c" "${a//./\\.}.*${C//./\\.}:$c([^0-9]|\$)" "$bindings"
 done
 check_match "show bindings: carol" '10\.2\.0\.10:5060' "$bindings"
+check_eq "show vpn without any vpn-id or VRF" "No VPNs (no interface has a vpn-id, no VRF)" \
+	"$(sp_cli sp1 -c 'show vpn')"
 
 # ---- calls between 10.1.0.0/24 terminals, all through E ----
 # expect_call DESC CALLEE-SCENARIO CALLER-SCENARIO [N]: bob answers N calls

@@ -129,6 +129,13 @@ check_match "show bindings: 10.1.0.10:5060 in VPN 10, to D1" "^[0-9]+ +10 +10\\.
 check_match "show bindings: 10.1.0.10:5060 in VPN 20, to D2" "^[0-9]+ +20 +10\\.1\\.0\\.10:5060 .*${D2//./\\.}:5060" "$bindings"
 check_match "show sessions: the call in VPN 10" "^[0-9]+ +10 +[a-z]+ +10\\.1\\.0\\.10:5060 .*${D1//./\\.}" "$sessions"
 check_match "show sessions: the call in VPN 20" "^[0-9]+ +20 +[a-z]+ +10\\.1\\.0\\.10:5060 .*${D2//./\\.}" "$sessions"
+vpns=$(sp_cli sp1 -c 'show vpn')
+echo "$vpns" | sed 's/^/#   /'
+# VPN slot zone table routes bindings sessions interfaces
+check_match "show vpn: VPN 10 in zone 10, its table and routes, one binding and one call, on va" \
+	"^10 +1 +10 +5062001 +[1-9][0-9]* +1 +1 +va$" "$vpns"
+check_match "show vpn: VPN 20 in zone 20, its table and routes, one binding and one call, on vb" \
+	"^20 +2 +20 +5062002 +[1-9][0-9]* +1 +1 +vb$" "$vpns"
 lab_sipp_wait "$UACA"; rca=$?
 lab_sipp_wait "$UACB"; rcb=$?
 lab_sipp_wait "$UAS1"; rc1=$?
