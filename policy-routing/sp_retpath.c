@@ -320,8 +320,10 @@ bool sp_retpath_learn(struct sp_retpath *rp, const struct sp_endpoint *terminal,
 	for (unsigned k = 1; k <= SP_RETPATH_SEEN; k++) {
 		const struct sp_retpath_seen *s = &rp->seen[(rp->seen_next - k) % SP_RETPATH_SEEN];
 
-		if (s->ifindex && s->saddr.s_addr == terminal->addr.v4.s_addr &&
-		    s->sport == terminal->port) {
+		/* the ingress interface too: two VPNs may reuse a terminal's
+		 * address and port on different interfaces */
+		if (s->ifindex && (!ifindex || s->ifindex == ifindex) &&
+		    s->saddr.s_addr == terminal->addr.v4.s_addr && s->sport == terminal->port) {
 			hit = s;
 			break;
 		}
