@@ -1624,11 +1624,9 @@ static size_t sp_engine_kernel_counts(struct sp_engine *en, struct sp_kernel_cou
 	return n;
 }
 
-void sp_engine_kernel_totals(struct sp_engine *en, uint64_t *forwarded, uint64_t *dropped)
+static void sp_engine_sum_kernel_counts(const struct sp_kernel_count *kc, size_t n,
+					uint64_t *forwarded, uint64_t *dropped)
 {
-	struct sp_kernel_count *kc;
-	size_t n = sp_engine_kernel_counts(en, &kc);
-
 	*forwarded = *dropped = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (strcmp(kc[i].comment, "keeps conntrack active") == 0)
@@ -1638,6 +1636,14 @@ void sp_engine_kernel_totals(struct sp_engine *en, uint64_t *forwarded, uint64_t
 		else
 			*forwarded += kc[i].packets;
 	}
+}
+
+void sp_engine_kernel_totals(struct sp_engine *en, uint64_t *forwarded, uint64_t *dropped)
+{
+	struct sp_kernel_count *kc;
+	size_t n = sp_engine_kernel_counts(en, &kc);
+
+	sp_engine_sum_kernel_counts(kc, n, forwarded, dropped);
 	free(kc);
 }
 
@@ -1660,7 +1666,8 @@ void sp_engine_show_statistics(struct sp_engine *en, FILE *out)
 	size_t nkc = sp_engine_kernel_counts(en, &kc);
 	uint64_t k_forwarded, k_dropped;
 
-	sp_engine_kernel_totals(en, &k_forwarded, &k_dropped);
+	/* one listing of the ruleset for the totals and the per-strategy hits */
+	sp_engine_sum_kernel_counts(kc, nkc, &k_forwarded, &k_dropped);
 
 	fprintf(out, "Signaling proxy statistics\n");
 	fprintf(out, "  received from terminals   %llu\n", (unsigned long long)s->received);
@@ -1709,19 +1716,20 @@ void sp_engine_show_vpn(struct sp_engine *en, FILE *out)
 	}
 	fprintf(out, "%-8s %-5s %-6s %-9s %-7s %-9s %-9s %s\n", "VPN", "Slot", "Zone", "Table", "Routes",
 		"Bindings", "Sessions", "Interfaces");
+	/* one pass over each table (this runs on the loop thread): counts by slot */
+	size_t bindings[SP_MARK_VPN_MAX + 1] = { 0 }, sessions[SP_MARK_VPN_MAX + 1] = { 0 };
+
+	for (const struct sp_binding *b = sp_binding_first(en->table); b; b = sp_binding_next(en->table, b))
+		bindings[sp_vpn_slot(map, b->vpn)]++;
+	for (const struct sp_dialog *d = sp_dialog_first(en->table); d; d = sp_dialog_next(en->table, d))
+		sessions[sp_vpn_slot(map, d->vpn)]++;
 	for (unsigned slot = 1; slot <= map->n; slot++) {
 		uint32_t id = map->ids[slot];
-		size_t routes = 0, bindings = 0, sessions = 0;
+		size_t routes = 0;
 		bool rule = false;
 		char routes_s[16], ifs[256] = "";
 		size_t used = 0;
 
-		for (const struct sp_binding *b = sp_binding_first(en->table); b;
-		     b = sp_binding_next(en->table, b))
-			bindings += b->vpn == id;
-		for (const struct sp_dialog *d = sp_dialog_first(en->table); d;
-		     d = sp_dialog_next(en->table, d))
-			sessions += d->vpn == id;
 		for (size_t i = 0; i < map->n_ifs && used < sizeof(ifs); i++)
 			if (map->ifs[i].vpn_id == id) {
 				int w = snprintf(ifs + used, sizeof(ifs) - used, "%s%s", used ? " " : "",
@@ -1733,7 +1741,7 @@ void sp_engine_show_vpn(struct sp_engine *en, FILE *out)
 		else
 			snprintf(routes_s, sizeof(routes_s), "%zu", routes);
 		fprintf(out, "%-8u %-5u %-6u %-9u %-7s %-9zu %-9zu %s\n", id, slot, id,
-			SP_VPN_TABLE_BASE + slot, routes_s, bindings, sessions, ifs);
+			SP_VPN_TABLE_BASE + slot, routes_s, bindings[slot], sessions[slot], ifs);
 	}
 }
 

@@ -85,9 +85,19 @@ size_t sp_vpn_add_vrfs(struct sp_vpn_if *ifs, size_t n, size_t max, const struct
 
 unsigned sp_vpn_slot(const struct sp_vpn_map *map, uint32_t vpn_id)
 {
-	for (unsigned s = 1; vpn_id && s <= map->n; s++)
-		if (map->ids[s] == vpn_id)
-			return s;
+	/* ids[1..n] ascending (sp_vpn_map_build): binary search */
+	unsigned lo = 1, hi = map->n;
+
+	while (vpn_id && lo <= hi) {
+		unsigned mid = lo + (hi - lo) / 2;
+
+		if (map->ids[mid] == vpn_id)
+			return mid;
+		if (map->ids[mid] < vpn_id)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
 	return 0;
 }
 

@@ -1,6 +1,7 @@
 /* The packet mark layout (policy-routing/sp_mark.h) and the VPN map and nft
  * chains built on it (policy-routing/sp_vpn.h). */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -75,6 +76,29 @@ Test(vpn, slots_in_ascending_order)
 	cr_assert_eq(sp_vpn_id(&map, 2), 20);
 	cr_assert_eq(sp_vpn_id(&map, 0), 0);
 	cr_assert_eq(sp_vpn_id(&map, 3), 0);
+}
+
+/* every slot of a full map is found (binary search over the sorted ids),
+ * ids between and around them are not */
+Test(vpn, slot_lookup_in_a_full_map)
+{
+	static struct sp_vpn_if ifs[SP_VPN_MAX_IFS];
+	struct sp_vpn_map map;
+	char err[128];
+	size_t n = SP_VPN_MAX_IFS;
+
+	for (size_t i = 0; i < n; i++) {
+		snprintf(ifs[i].ifname, sizeof(ifs[i].ifname), "if%zu", i);
+		ifs[i].vpn_id = (uint32_t)(((i * 37) % n) * 3 + 100); /* scrambled, distinct */
+	}
+	cr_assert_eq(sp_vpn_map_build(&map, ifs, n, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(map.n, n);
+	for (unsigned s = 1; s <= map.n; s++) {
+		cr_assert_eq(sp_vpn_slot(&map, map.ids[s]), s, "slot %u", s);
+		cr_assert_eq(sp_vpn_slot(&map, map.ids[s] + 1), 0);
+	}
+	cr_assert_eq(sp_vpn_slot(&map, 99), 0);
+	cr_assert_eq(sp_vpn_slot(&map, 0), 0);
 }
 
 Test(vpn, zone_range)
