@@ -20,7 +20,8 @@ struct sp_redundancy_ctl {
 	struct sp_daemon *d;
 	struct sp_redundancy cfg;	/* what the channel and the role follow */
 	enum sp_role role;
-	struct sp_sync *sync;		/* NULL: no complete redundancy block */
+	struct sp_sync *sync;		/* NULL: see no_sync_why */
+	char no_sync_why[200];		/* why there is no channel, for `show redundancy` */
 	struct sp_sync_codec *codec;
 	struct sp_loop_timer *config_timer;	/* config change, applied once final */
 	enum sp_sync_peer_state peer_state;
@@ -199,6 +200,7 @@ static void sp_red_channel_open(struct sp_redundancy_ctl *r)
 	};
 	struct sp_error e = { { 0 } };
 
+	snprintf(r->no_sync_why, sizeof(r->no_sync_why), "configuration incomplete");
 	if (!c->configured)
 		return;
 	if (!sp_addr_is_set(&c->local_address) || !c->local_port || !sp_addr_is_set(&c->peer_address) ||
@@ -211,9 +213,13 @@ static void sp_red_channel_open(struct sp_redundancy_ctl *r)
 	sc.key = c->key;
 	r->sync = sp_sync_new(r->d->loop, &sc, &cb, &e);
 	if (!r->sync) {
+		/* the commit stands (the settings are valid); the operator sees
+		 * why the channel is down in `show redundancy` and the log */
 		sp_err("redundancy: state sync: %s", e.msg);
+		snprintf(r->no_sync_why, sizeof(r->no_sync_why), "%s", e.msg);
 		return;
 	}
+	r->no_sync_why[0] = '\0';
 	sp_sync_set_sender(r->sync, r->role == SP_ROLE_ACTIVE);
 }
 
@@ -417,8 +423,10 @@ void sp_redundancy_show(struct sp_redundancy_ctl *r, FILE *out)
 	fprintf(out, "  Local address           %s\n", ep);
 	sp_red_endpoint(&r->cfg.peer_address, r->cfg.peer_port, ep, sizeof(ep));
 	fprintf(out, "  Peer address            %s\n", ep);
-	fprintf(out, "  Peer state              %s\n",
-		r->sync ? sp_sync_peer_state_name(r->peer_state) : "no sync (configuration incomplete)");
+	if (r->sync)
+		fprintf(out, "  Peer state              %s\n", sp_sync_peer_state_name(r->peer_state));
+	else
+		fprintf(out, "  Peer state              no sync (%s)\n", r->no_sync_why);
 	fprintf(out, "  Sync direction          %s%s\n", r->role == SP_ROLE_ACTIVE ? "sending" : "receiving",
 		!sp_red_peer_up(r) ? "" :
 		st.peer_sender && r->role == SP_ROLE_ACTIVE ? " (the peer sends too: both active!)" :

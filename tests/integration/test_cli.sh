@@ -267,6 +267,13 @@ out=$(sp_cli d1 -c 'redundancy force-switchover' 2>&1); rc=$?
 check_eq "force-switchover on the active without a peer fails" 1 $rc
 check_match "... saying why" '^% No state sync with a peer' "$out"
 check_match "... and it stays active" 'Role +active' "$(sp_cli d1 -c 'show redundancy')"
+sp_cli d1 -c "configure terminal" -c "redundancy" -c "local-address 127.0.0.1 port 7100" \
+	-c "peer-address 127.0.0.1 port 7100" -c "authentication key sync-key-123" >/dev/null
+no_sync_why() { sp_cli d1 -c 'show redundancy' | grep -qE 'Peer state +no sync \(sync: local and peer are the same'; }
+sp_wait_for "the channel's error in show redundancy" 5 no_sync_why
+check_match "a channel that cannot start: show redundancy says why" \
+	'Peer state +no sync \(sync: local and peer are the same address:port\)' \
+	"$(sp_cli d1 -c 'show redundancy')"
 sp_cli d1 -c "configure terminal" -c "no redundancy" >/dev/null
 check_match "show redundancy without the block" 'not configured: this SP is active and alone' \
 	"$(sp_cli d1 -c 'show redundancy')"
