@@ -3,6 +3,7 @@
 #include "sp_daemon.h"
 #include "sp_engine.h"
 #include "sp_pbr.h"
+#include "sp_log.h"
 #include "sp_redundancy.h"
 
 #include <crypt.h>
@@ -1219,6 +1220,24 @@ static int cmd_write_memory(struct sp_cmd_ctx *ctx, int argc, char **argv)
 	return 0;
 }
 
+/* `reload [force]`: what SIGHUP does, from the CLI; `force` is the one way
+ * to apply a file that empties a running configuration. */
+static int cmd_reload(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	bool force = argc == 1 && strcasecmp(argv[0], "force") == 0;
+
+	if (argc > 1 || (argc == 1 && !force))
+		return sp_cmd_usage(ctx, "reload [force]");
+	if (!ctx->daemon)
+		return sp_error_set(&ctx->err, "No daemon to reload the configuration of");
+	if (sp_daemon_reload_config(ctx->daemon, force, &ctx->err) < 0) {
+		sp_warn("config not changed: %s", ctx->err.msg);
+		return -1;
+	}
+	fprintf(ctx->out, "Configuration reloaded from %s\n", ctx->daemon->opt.config_path);
+	return 0;
+}
+
 static int cmd_show_redundancy(struct sp_cmd_ctx *ctx, int argc, char **argv)
 {
 	(void)argv;
@@ -1275,6 +1294,7 @@ static const struct sp_cmd_def sp_cmds[] = {
 	{ SP_MODE_EXEC, "show redundancy", "Active-standby role and state sync", NULL, PRIV_USER, 0, cmd_show_redundancy },
 	{ SP_MODE_EXEC, "redundancy force-switchover", "Hand the active role over to the peer", NULL, PRIV_ADMIN, 0, cmd_redundancy_force_switchover },
 	{ SP_MODE_EXEC, "redundancy notify", "A VRRP daemon's new state (its notify hook)", "{master|backup|fault}", PRIV_ADMIN, 0, cmd_redundancy_notify },
+	{ SP_MODE_EXEC, "reload", "Re-read the configuration file (force: even one that empties the configuration)", "[force]", PRIV_ADMIN, 0, cmd_reload },
 	{ SP_MODE_EXEC, "write memory", "Save the running configuration", NULL, PRIV_ADMIN, 0, cmd_write_memory },
 
 	/* config, top level */

@@ -10,9 +10,21 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <stdbool.h>
 #include <unistd.h>
 
-int sp_daemon_load_config(struct sp_daemon *d, const char *path, bool missing_ok,
+/* Whether a configuration holds nothing an operator wrote: what an empty
+ * or comments-only file (or one cut short before its first command) gives. */
+static bool sp_config_is_empty(const struct sp_config *c)
+{
+	struct sp_config *defaults = sp_config_new();
+	bool empty = defaults && sp_config_equal(c, defaults);
+
+	sp_config_free(defaults);
+	return empty;
+}
+
+static int sp_daemon_load(struct sp_daemon *d, const char *path, bool missing_ok, bool force,
 			  struct sp_error *e)
 {
 	struct sp_config *cand;
@@ -31,10 +43,29 @@ int sp_daemon_load_config(struct sp_daemon *d, const char *path, bool missing_ok
 		sp_config_free(cand);
 		return -1;
 	}
+	/* An empty file wiping a working proxy is far more often a truncated
+	 * write or the wrong file than an intent: only done when forced. */
+	if (!force && sp_config_is_empty(cand) && !sp_config_is_empty(sp_config_store_current(d->config))) {
+		sp_config_free(cand);
+		return sp_error_set(e, "%s yields an empty configuration while the running one is not "
+				    "empty: refused (use the CLI command \"reload force\" to apply it)", path);
+	}
 	if (sp_config_store_commit(d->config, cand, &n_changes, e) < 0)
 		return -1;
-	sp_info("config: loaded %s (%zu change%s)", path, n_changes, n_changes == 1 ? "" : "s");
+	sp_notice("config: loaded %s (%zu change%s)%s", path, n_changes, n_changes == 1 ? "" : "s",
+		  force ? ", forced" : "");
 	return 0;
+}
+
+int sp_daemon_load_config(struct sp_daemon *d, const char *path, bool missing_ok,
+			  struct sp_error *e)
+{
+	return sp_daemon_load(d, path, missing_ok, false, e);
+}
+
+int sp_daemon_reload_config(struct sp_daemon *d, bool force, struct sp_error *e)
+{
+	return sp_daemon_load(d, d->opt.config_path, false, force, e);
 }
 
 static int sp_fsync_dir_of(const char *path)
@@ -100,6 +131,7 @@ int sp_daemon_write_config(struct sp_daemon *d, const char *path, struct sp_erro
 	free(text);
 	return 0;
 fail:
+	sp_err("config: write memory failed: %s", e->msg);
 	if (fd >= 0)
 		close(fd);
 	unlink(tmp);

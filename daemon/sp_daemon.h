@@ -44,7 +44,14 @@ struct sp_daemon {
 int sp_daemon_load_config(struct sp_daemon *d, const char *path, bool missing_ok,
 			  struct sp_error *e);
 
-/* `write memory`: the running configuration, stored atomically. */
+/* SIGHUP and the CLI's `reload [force]`: re-reads the daemon's configuration
+ * file as sp_daemon_load_config does, except that a file yielding an empty
+ * configuration (defaults only) is refused while the running one is not
+ * empty, unless `force`. */
+int sp_daemon_reload_config(struct sp_daemon *d, bool force, struct sp_error *e);
+
+/* `write memory`: the running configuration, stored atomically. A failure is
+ * logged as well as returned. */
 int sp_daemon_write_config(struct sp_daemon *d, const char *path, struct sp_error *e);
 
 #endif

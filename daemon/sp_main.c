@@ -206,8 +206,8 @@ static void sp_signal_cb(struct sp_loop *loop, int fd, uint32_t events, void *ar
 			struct sp_error e = { { 0 } };
 
 			sp_notice("SIGHUP: re-reading %s", d->opt.config_path);
-			if (sp_daemon_load_config(d, d->opt.config_path, false, &e) < 0)
-				sp_err("config not changed: %s", e.msg);
+			if (sp_daemon_reload_config(d, false, &e) < 0)
+				sp_warn("config not changed: %s", e.msg);
 		} else {
 			sp_notice("signal %u: shutting down", si.ssi_signo);
 			sp_loop_stop(loop);
