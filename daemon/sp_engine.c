@@ -15,6 +15,7 @@
 #include "sp_redundancy.h"
 #include "sp_retpath.h"
 #include "sp_sip.h"
+#include "sp_stun.h"
 #include "sp_table.h"
 #include "sp_vpn.h"
 
@@ -455,30 +456,31 @@ static int sp_engine_out_push(struct sp_engine *en, int fd, const struct msghdr 
 	return 0;
 }
 
-static int sp_engine_send_to_terminal(struct sp_engine *en, const struct sp_binding *b,
-				      const char *buf, size_t len)
+/* One datagram from E:e (virtual_server) to a terminal, sent with mark
+ * (return path and VPN). */
+static int sp_engine_send_as_e(struct sp_engine *en, const struct sp_endpoint *terminal,
+			       const struct sp_endpoint *virtual_server, uint32_t mark,
+			       const char *buf, size_t len)
 {
 	struct sockaddr_storage to;
-	socklen_t tl = sp_endpoint_to_sockaddr(&b->terminal, &to);
+	socklen_t tl = sp_endpoint_to_sockaddr(terminal, &to);
 	struct sp_listener *l = NULL;
 	char cbuf[CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(uint32_t))] = { 0 };
 	struct iovec iov = { (void *)buf, len };
-	/* back into its VPN, re-tagged (sp_mark.h), along its return path */
-	uint32_t mark = sp_retpath_mark(en->retpath, &b->return_path) | sp_mark_return(b->origin_mark);
 	struct msghdr mh = { .msg_name = &to, .msg_namelen = tl, .msg_iov = &iov, .msg_iovlen = 1 };
 	struct cmsghdr *cm;
 
 	for (unsigned i = 0; i < en->n_listeners; i++)
-		if (en->listeners[i]->port == b->virtual_server.port)
+		if (en->listeners[i]->port == virtual_server->port)
 			l = en->listeners[i];
 	if (!l)
 		return -1;
 	/* answer as E: the listener is transparent and E goes in as the source
 	 * address; the port is the listener's, which is e */
 	mh.msg_control = cbuf;
-	if (b->virtual_server.family == AF_INET) {
+	if (virtual_server->family == AF_INET) {
 		struct in_pktinfo pi = { 0 };
-		pi.ipi_spec_dst = b->virtual_server.addr.v4;
+		pi.ipi_spec_dst = virtual_server->addr.v4;
 		mh.msg_controllen = CMSG_SPACE(sizeof(pi));
 		cm = CMSG_FIRSTHDR(&mh);
 		cm->cmsg_level = SOL_IP;
@@ -487,7 +489,7 @@ static int sp_engine_send_to_terminal(struct sp_engine *en, const struct sp_bind
 		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
 	} else {
 		struct in6_pktinfo pi = { 0 };
-		pi.ipi6_addr = b->virtual_server.addr.v6;
+		pi.ipi6_addr = virtual_server->addr.v6;
 		mh.msg_controllen = CMSG_SPACE(sizeof(pi));
 		cm = CMSG_FIRSTHDR(&mh);
 		cm->cmsg_level = SOL_IPV6;
@@ -505,6 +507,15 @@ static int sp_engine_send_to_terminal(struct sp_engine *en, const struct sp_bind
 		memcpy(CMSG_DATA(cm), &mark, sizeof(mark));
 	}
 	return sp_engine_out_push(en, l->fd, &mh, &en->stats.to_terminals);
+}
+
+static int sp_engine_send_to_terminal(struct sp_engine *en, const struct sp_binding *b,
+				      const char *buf, size_t len)
+{
+	/* back into its VPN, re-tagged (sp_mark.h), along its return path */
+	uint32_t mark = sp_retpath_mark(en->retpath, &b->return_path) | sp_mark_return(b->origin_mark);
+
+	return sp_engine_send_as_e(en, &b->terminal, &b->virtual_server, mark, buf, len);
 }
 
 static int sp_engine_send_to_server(struct sp_engine *en, const struct sp_binding *b,
@@ -634,6 +645,52 @@ static void sp_engine_media_finish(struct sp_engine *en, const struct sp_binding
 		sp_redundancy_mark(en->d->redundancy, SP_SYNC_DIALOG, dlg->id);
 }
 
+/* A STUN message on the SIP port (RFC 5626 §4.4.2 keep-alive): answered
+ * here, as E, with the address the terminal's datagrams come from; it
+ * refreshes the binding as a CRLF keep-alive does but never goes on to the
+ * server. */
+static void sp_engine_stun(struct sp_engine *en, const struct sp_endpoint *terminal,
+			   const struct sp_endpoint *virtual_server, uint32_t mark,
+			   const char *buf, size_t len)
+{
+	struct sp_binding *b = sp_binding_find(en->table, sp_vpn_id(&en->vpn_map, sp_mark_vpn_slot(mark)),
+					       terminal);
+	struct sp_learned_path path = { 0 };
+	const char *reason = NULL;
+	uint32_t out_mark;
+	size_t n = 0;
+	enum sp_stun_result r = sp_stun_answer(buf, len, terminal, (uint8_t *)en->out, &n, &reason);
+
+	if (r == SP_STUN_IGNORED && strcmp(reason, "indication") != 0) {
+		sp_engine_drop(en, &en->stats.stun_errors);
+		sp_debug("engine: STUN message from a terminal dropped: %s", reason);
+		return;
+	}
+	if (r == SP_STUN_REFUSED) {
+		en->stats.stun_errors++;
+		sp_debug("engine: STUN request from a terminal refused: %s", reason);
+	} else {
+		en->stats.stun_requests += r == SP_STUN_ANSWERED;
+		en->stats.keepalives++;
+		if (b) {
+			sp_binding_touch(en->table, b, sp_now_ms());
+			sp_redundancy_mark(en->d->redundancy, SP_SYNC_BINDING, b->id);
+		}
+	}
+	if (!n)
+		return; /* an indication: nothing to answer */
+	/* back the way it came, as any answer to this terminal goes */
+	if (b)
+		path = b->return_path;
+	else
+		sp_retpath_learn(en->retpath, terminal, en->rx_ifindex, &path);
+	out_mark = sp_retpath_mark(en->retpath, &path) | sp_mark_return(mark & SP_MARK_ORIGIN_MASK);
+	if (sp_engine_send_as_e(en, terminal, virtual_server, out_mark, en->out, n) == 0)
+		en->stats.to_terminals++;
+	else
+		sp_engine_drop(en, &en->stats.send_errors);
+}
+
 static void sp_engine_from_terminal(struct sp_engine *en, const struct sp_endpoint *terminal,
 				    const struct sp_endpoint *virtual_server, uint32_t mark,
 				    const char *buf, size_t len)
@@ -651,6 +708,10 @@ static void sp_engine_from_terminal(struct sp_engine *en, const struct sp_endpoi
 		return;
 	}
 	((struct sp_classify_strategy *)st)->hits++;
+	if (sp_stun_is_stun(buf, len)) {
+		sp_engine_stun(en, terminal, virtual_server, mark, buf, len);
+		return;
+	}
 	if (sp_proxy_is_keepalive(buf, len)) {
 		/* CRLF keep-alives refresh the binding and go on to the server */
 		b = sp_binding_find(en->table, sp_vpn_id(&en->vpn_map, sp_mark_vpn_slot(mark)), terminal);
@@ -679,6 +740,18 @@ static void sp_engine_from_terminal(struct sp_engine *en, const struct sp_endpoi
 	sp_retpath_learn(en->retpath, terminal, en->rx_ifindex, &b->return_path);
 	/* created, touched, contact or return path: the standby follows */
 	sp_redundancy_mark(en->d->redundancy, SP_SYNC_BINDING, b->id);
+	/* the Via of each request is the one its responses give back: a
+	 * terminal may change it (a new NAT mapping, a new local port) */
+	if (msg.info.is_request && msg.info.via.host[0]) {
+		struct sp_proxy_hostport hp;
+		char via[SP_HOSTPORT_MAX];
+
+		snprintf(hp.host, sizeof(hp.host), "%s", msg.info.via.host);
+		hp.port = msg.info.via.port;
+		sp_proxy_hostport_format(&hp, via, sizeof(via));
+		if (strcmp(via, b->via_sent_by) != 0)
+			sp_binding_set_via_sent_by(b, via);
+	}
 	/* a terminal re-registering from a changed contact keeps its binding */
 	if (msg.info.is_request && msg.info.method == SP_SIP_REGISTER && msg.info.n_contacts &&
 	    !msg.info.contact_star && msg.info.contact.host[0]) {
@@ -1675,6 +1748,8 @@ void sp_engine_show_statistics(struct sp_engine *en, FILE *out)
 	fprintf(out, "  received from servers     %llu\n", (unsigned long long)s->from_servers);
 	fprintf(out, "  sent to terminals         %llu\n", (unsigned long long)s->to_terminals);
 	fprintf(out, "  keep-alives               %llu\n", (unsigned long long)s->keepalives);
+	fprintf(out, "  STUN requests answered    %llu\n", (unsigned long long)s->stun_requests);
+	fprintf(out, "  STUN errors               %llu\n", (unsigned long long)s->stun_errors);
 	fprintf(out, "  forwarded (in the kernel) %llu\n", (unsigned long long)k_forwarded);
 	fprintf(out, "  dropped (in the kernel)   %llu\n", (unsigned long long)k_dropped);
 	fprintf(out, "  dropped                   %llu\n", (unsigned long long)s->dropped);

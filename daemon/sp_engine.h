@@ -36,6 +36,8 @@ struct sp_engine_stats {
 	uint64_t session_limit;
 	uint64_t bad_source;      /* on a binding's socket, not from its server */
 	uint64_t send_errors;
+	uint64_t stun_requests;   /* STUN Binding requests answered (RFC 5626 keep-alives) */
+	uint64_t stun_errors;     /* STUN messages dropped or refused with an error response */
 };
 
 struct sp_engine *sp_engine_start(struct sp_daemon *d, struct sp_error *e);

@@ -160,7 +160,11 @@ int sp_proxy_to_terminal(struct sp_sip_msg *msg, const struct sp_proxy_binding *
 			plan.via_rport_op = SP_SIP_PARAM_SET;
 			plan.via_rport = b->terminal.port;
 		}
-		if (in->via_rport || in->via_received[0]) {
+		/* RFC 3261 §18.2.1: received= when the sent-by host is not the
+		 * source (a terminal behind a NAT), RFC 3581 §4: always with
+		 * rport. The server cannot tell: it saw C:c as both. */
+		if (in->via_rport || in->via_received[0] ||
+		    strcasecmp(b->terminal_via.host, b->terminal.host) != 0) {
 			plan.via_received_op = SP_SIP_PARAM_SET;
 			plan.via_received = b->terminal.host;
 		}

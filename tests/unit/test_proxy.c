@@ -105,6 +105,70 @@ Test(proxy, register_ok_to_terminal)
 	sp_sip_msg_free(&r);
 }
 
+/* A terminal behind a NAT: its Via names its private address, its
+ * datagrams come from the NAT's 203.0.113.5:61000. */
+static struct sp_proxy_binding binding_behind_nat(void)
+{
+	struct sp_proxy_binding b = binding();
+
+	sp_proxy_hostport_parse("203.0.113.5:61000", &b.terminal);
+	sp_proxy_hostport_parse("192.168.1.20:5060", &b.terminal_via);
+	sp_proxy_hostport_parse("192.168.1.20:5060", &b.terminal_contact);
+	return b;
+}
+
+/* RFC 3581 §4: with rport asked for, the response names the source port
+ * and (always) the source address, whatever the server filled in. */
+Test(proxy, rport_answered_with_the_nat_address_and_port)
+{
+	struct sp_proxy_binding b = binding_behind_nat();
+	struct sp_sip_msg r;
+
+	run(sp_proxy_to_terminal, reg_ok, &b, &r);
+	cr_assert_str_eq(r.info.via.host, "192.168.1.20");
+	cr_assert_eq(r.info.via.port, 5060, "its own sent-by, as it wrote it");
+	cr_assert(r.info.via_rport);
+	cr_assert_eq(r.info.via_rport_value, 61000);
+	cr_assert_str_eq(r.info.via_received, "203.0.113.5");
+	sp_sip_msg_free(&r);
+}
+
+static const char options_ok_no_rport[] =
+	"SIP/2.0 200 OK" CRLF
+	"Via: SIP/2.0/UDP 192.0.2.1:40000;branch=z9hG4bK-opt1" CRLF
+	"From: <sip:alice@198.51.100.1>;tag=a1" CRLF
+	"To: <sip:bob@198.51.100.1>;tag=srv1" CRLF
+	"Call-ID: opt-1@10.1.0.10" CRLF
+	"CSeq: 1 OPTIONS" CRLF
+	"Content-Length: 0" CRLF CRLF;
+
+/* RFC 3261 §18.2.1: without rport, received= is added when the sent-by
+ * host is not the address the request came from, and only then; the
+ * server saw C:c as both and so never added one. */
+Test(proxy, received_added_when_the_via_host_is_not_the_source)
+{
+	struct sp_proxy_binding b = binding_behind_nat();
+	struct sp_sip_msg r;
+
+	run(sp_proxy_to_terminal, options_ok_no_rport, &b, &r);
+	cr_assert_str_eq(r.info.via.host, "192.168.1.20");
+	cr_assert_str_eq(r.info.via_received, "203.0.113.5");
+	cr_assert_not(r.info.via_rport, "rport only when the terminal asked for it");
+	sp_sip_msg_free(&r);
+}
+
+Test(proxy, no_received_when_the_via_host_is_the_source)
+{
+	struct sp_proxy_binding b = binding();
+	struct sp_sip_msg r;
+
+	run(sp_proxy_to_terminal, options_ok_no_rport, &b, &r);
+	cr_assert_str_eq(r.info.via.host, "10.1.0.10");
+	cr_assert_str_eq(r.info.via_received, "");
+	cr_assert_not(r.info.via_rport);
+	sp_sip_msg_free(&r);
+}
+
 static const char invite[] =
 	"INVITE sip:bob@198.51.100.1 SIP/2.0" CRLF
 	"Via: SIP/2.0/UDP 10.1.0.10:5070;branch=z9hG4bK-inv1" CRLF
