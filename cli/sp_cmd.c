@@ -487,6 +487,46 @@ static int cmd_sp_no_session_limit(struct sp_cmd_ctx *ctx, int argc, char **argv
 	return 0;
 }
 
+/* limit {source-rate|source-new-bindings|source-bindings} N: 0 switches the
+ * limit off; `no limit ...` puts the default back. */
+static uint32_t *sp_cmd_source_limit(struct sp_cmd_ctx *ctx, const char *which, uint32_t *dflt)
+{
+	struct sp_sp_settings *sp = &ctx->cand->sp;
+
+	if (sp_word_is(which, "source-rate")) {
+		*dflt = SP_DEFAULT_SOURCE_RATE;
+		return &sp->source_rate;
+	}
+	if (sp_word_is(which, "source-new-bindings")) {
+		*dflt = SP_DEFAULT_SOURCE_NEW_BINDINGS;
+		return &sp->source_new_bindings;
+	}
+	if (sp_word_is(which, "source-bindings")) {
+		*dflt = SP_DEFAULT_SOURCE_BINDINGS;
+		return &sp->source_bindings;
+	}
+	return NULL;
+}
+
+static int cmd_sp_limit(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	uint32_t dflt, *field = argc == 2 ? sp_cmd_source_limit(ctx, argv[0], &dflt) : NULL;
+
+	if (!field)
+		return sp_cmd_usage(ctx, "limit {source-rate|source-new-bindings|source-bindings} N");
+	return sp_parse_u32(argv[1], 0, SP_SOURCE_LIMIT_MAX, "limit", field, &ctx->err);
+}
+
+static int cmd_sp_no_limit(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	uint32_t dflt, *field = argc >= 1 ? sp_cmd_source_limit(ctx, argv[0], &dflt) : NULL;
+
+	if (!field)
+		return sp_cmd_usage(ctx, "no limit {source-rate|source-new-bindings|source-bindings}");
+	*field = dflt;
+	return 0;
+}
+
 /* ---- (config-strategy) ---- */
 
 /* PREFIX|any [port N[-M]] */
@@ -667,6 +707,30 @@ static int cmd_st_server(struct sp_cmd_ctx *ctx, int argc, char **argv)
 	s->server = a;
 	s->server_port = port;
 	return 0;
+}
+
+static int sp_cmd_st_set_hide(struct sp_cmd_ctx *ctx, int argc, bool on)
+{
+	struct sp_strategy *s = sp_cmd_strategy(ctx);
+
+	if (argc != 0)
+		return sp_cmd_usage(ctx, on ? "hide-server-identity" : "no hide-server-identity");
+	if (!s)
+		return -1;
+	s->hide_server_identity = on;
+	return 0;
+}
+
+static int cmd_st_hide_identity(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	(void)argv;
+	return sp_cmd_st_set_hide(ctx, argc, true);
+}
+
+static int cmd_st_no_hide_identity(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	(void)argv;
+	return sp_cmd_st_set_hide(ctx, argc, false);
 }
 
 static int cmd_st_no_server(struct sp_cmd_ctx *ctx, int argc, char **argv)
@@ -1332,6 +1396,8 @@ static const struct sp_cmd_def sp_cmds[] = {
 	{ SP_MODE_SP, "no media-port-range", "Default media ports", NULL, PRIV_ADMIN, CFG, cmd_sp_no_media_port_range },
 	{ SP_MODE_SP, "session-limit", "Maximum concurrent sessions", "N", PRIV_ADMIN, CFG, cmd_sp_session_limit },
 	{ SP_MODE_SP, "no session-limit", "No session limit", NULL, PRIV_ADMIN, CFG, cmd_sp_no_session_limit },
+	{ SP_MODE_SP, "limit", "Per-source limit (0: off)", "{source-rate|source-new-bindings|source-bindings} N", PRIV_ADMIN, CFG, cmd_sp_limit },
+	{ SP_MODE_SP, "no limit", "Default per-source limit", "{source-rate|source-new-bindings|source-bindings}", PRIV_ADMIN, CFG, cmd_sp_no_limit },
 
 	/* config-strategy */
 	{ SP_MODE_STRATEGY, "match vpn-id", "Match a VPN", "N", PRIV_ADMIN, CFG, cmd_st_match_vpn },
@@ -1350,6 +1416,8 @@ static const struct sp_cmd_def sp_cmds[] = {
 	{ SP_MODE_STRATEGY, "no action", "Remove the action (entry inactive)", NULL, PRIV_ADMIN, CFG, cmd_st_no_action },
 	{ SP_MODE_STRATEGY, "server", "The real server D", "A.B.C.D [port N]", PRIV_ADMIN, CFG, cmd_st_server },
 	{ SP_MODE_STRATEGY, "no server", "Remove the server", NULL, PRIV_ADMIN, CFG, cmd_st_no_server },
+	{ SP_MODE_STRATEGY, "hide-server-identity", "Remove Server, User-Agent and Warning towards terminals", NULL, PRIV_ADMIN, CFG, cmd_st_hide_identity },
+	{ SP_MODE_STRATEGY, "no hide-server-identity", "Pass the server's identity headers", NULL, PRIV_ADMIN, CFG, cmd_st_no_hide_identity },
 
 	/* config-if */
 	{ SP_MODE_INTERFACE, "vpn-id", "VPN membership of this interface", "N", PRIV_ADMIN, CFG, cmd_if_vpn_id },
@@ -1394,6 +1462,8 @@ static const struct sp_cmd_keyword_help sp_keyword_helps[] = {
 	{ SP_MODE_CONFIG, "enable", "Enable settings" },
 	{ SP_MODE_CONFIG, "no enable", "Enable settings" },
 	{ SP_MODE_SP, "no", "Negate a command or set its defaults" },
+	{ SP_MODE_SP, "limit", "Per-source limits" },
+	{ SP_MODE_SP, "no limit", "Default per-source limits" },
 	{ SP_MODE_STRATEGY, "match", "Match a field of the signaling" },
 	{ SP_MODE_STRATEGY, "no", "Negate a command or set its defaults" },
 	{ SP_MODE_STRATEGY, "no match", "Remove a match" },

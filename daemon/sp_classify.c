@@ -288,6 +288,7 @@ int sp_classify_build_kernel(const struct sp_config *c, const struct sp_link_vla
 		snprintf(rs->name, sizeof(rs->name), "%s", s->name);
 		rs->action = s->action;
 		sp_endpoint_from_addr(&rs->server, &s->server, s->server_port);
+		rs->hide_server_identity = s->hide_server_identity;
 		if (!unfit && p->n_strategies > SP_MARK_STRATEGY_MAX)
 			unfit = "beyond the 16383 strategies the packet mark can name";
 		if (!unfit && (s->match & (SP_MATCH_VPN | SP_MATCH_VLAN | SP_MATCH_MPLS)))

@@ -28,6 +28,7 @@ struct sp_classify_strategy {
 	char name[SP_NAME_MAX + 1];
 	enum sp_action action;
 	struct sp_endpoint server;
+	bool hide_server_identity;
 	bool installed;
 	char reason[192]; /* why not installed */
 	char note[128];  /* how, when it says more than "installed" */

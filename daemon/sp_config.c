@@ -16,6 +16,9 @@ void sp_sp_settings_defaults(struct sp_sp_settings *s)
 	s->media = SP_MEDIA_KERNEL;
 	s->media_port_min = SP_DEFAULT_MEDIA_PORT_MIN;
 	s->media_port_max = SP_DEFAULT_MEDIA_PORT_MAX;
+	s->source_rate = SP_DEFAULT_SOURCE_RATE;
+	s->source_new_bindings = SP_DEFAULT_SOURCE_NEW_BINDINGS;
+	s->source_bindings = SP_DEFAULT_SOURCE_BINDINGS;
 }
 
 struct sp_config *sp_config_new(void)
@@ -111,7 +114,8 @@ static bool sp_strategy_equal(const struct sp_strategy *a, const struct sp_strat
 	       sp_prefix_equal(&a->destination, &b->destination) &&
 	       sp_range_equal(&a->destination_port, &b->destination_port) &&
 	       a->action == b->action && sp_addr_equal(&a->server, &b->server) &&
-	       a->server_port == b->server_port;
+	       a->server_port == b->server_port &&
+	       a->hide_server_identity == b->hide_server_identity;
 }
 
 static bool sp_policy_route_equal(const struct sp_policy_route *a, const struct sp_policy_route *b)
@@ -143,7 +147,9 @@ static bool sp_settings_equal(const struct sp_sp_settings *a, const struct sp_sp
 	       a->return_path == b->return_path &&
 	       sp_addr_equal(&a->return_gateway, &b->return_gateway) && a->media == b->media &&
 	       a->media_port_min == b->media_port_min && a->media_port_max == b->media_port_max &&
-	       a->session_limit == b->session_limit;
+	       a->session_limit == b->session_limit && a->source_rate == b->source_rate &&
+	       a->source_new_bindings == b->source_new_bindings &&
+	       a->source_bindings == b->source_bindings;
 }
 
 static bool sp_global_equal(const struct sp_config *a, const struct sp_config *b)

@@ -74,6 +74,9 @@ struct sp_strategy {
 	enum sp_action action;
 	struct sp_addr server;
 	uint16_t server_port;
+	/* remove Server, User-Agent and Warning from the server's messages
+	 * towards terminals: the server's software is not told to scanners */
+	bool hide_server_identity;
 };
 
 struct sp_policy_route {
@@ -105,6 +108,11 @@ struct sp_user {
 #define SP_DEFAULT_SIP_PORT 5060
 #define SP_DEFAULT_MEDIA_PORT_MIN 20000
 #define SP_DEFAULT_MEDIA_PORT_MAX 29999
+/* Per-source limits (a source: a terminal address in its VPN); 0 = off. */
+#define SP_DEFAULT_SOURCE_RATE 1000         /* messages/s */
+#define SP_DEFAULT_SOURCE_NEW_BINDINGS 100  /* new bindings/s */
+#define SP_DEFAULT_SOURCE_BINDINGS 1000     /* bindings held */
+#define SP_SOURCE_LIMIT_MAX 10000000u
 
 struct sp_sp_settings {
 	struct sp_addr server_side_address;
@@ -117,6 +125,11 @@ struct sp_sp_settings {
 	enum sp_media_mode media;
 	uint16_t media_port_min, media_port_max;
 	uint32_t session_limit; /* 0: unlimited */
+	/* per-source limits, 0: off. The rates are enforced by nftables where
+	 * the packet is classified, the bindings held by the engine. */
+	uint32_t source_rate;
+	uint32_t source_new_bindings;
+	uint32_t source_bindings;
 };
 
 struct sp_redundancy {

@@ -48,6 +48,8 @@ static void sp_text_strategy(FILE *f, const struct sp_strategy *s)
 	}
 	if (s->action != SP_ACTION_UNSET)
 		fprintf(f, " action %s\n", sp_action_name(s->action));
+	if (s->hide_server_identity)
+		fputs(" hide-server-identity\n", f);
 	fputs("!\n", f);
 }
 
@@ -107,6 +109,12 @@ static void sp_text_signaling_proxy(FILE *f, const struct sp_config *c)
 		fprintf(f, " media-port-range %u %u\n", sp->media_port_min, sp->media_port_max);
 	if (sp->session_limit)
 		fprintf(f, " session-limit %u\n", sp->session_limit);
+	if (sp->source_rate != SP_DEFAULT_SOURCE_RATE)
+		fprintf(f, " limit source-rate %u\n", sp->source_rate);
+	if (sp->source_new_bindings != SP_DEFAULT_SOURCE_NEW_BINDINGS)
+		fprintf(f, " limit source-new-bindings %u\n", sp->source_new_bindings);
+	if (sp->source_bindings != SP_DEFAULT_SOURCE_BINDINGS)
+		fprintf(f, " limit source-bindings %u\n", sp->source_bindings);
 	fputs("!\n", f);
 }
 

@@ -16,6 +16,7 @@
 #include "sp_retpath.h"
 #include "sp_sip.h"
 #include "sp_stun.h"
+#include "sp_srclimit.h"
 #include "sp_table.h"
 #include "sp_vpn.h"
 
@@ -49,6 +50,12 @@
 /* Link changes come in bursts (a VLAN device: new, up, addresses): re-apply
  * once they have settled */
 #define SP_ENGINE_LINK_SETTLE_MS 300
+/* A source over its binding limit is told when to come back (503) */
+#define SP_ENGINE_SOURCE_RETRY_AFTER_S 60
+/* How often the kernel's per-source drop counters are read, and how often
+ * one source may be named in a log line and a notification */
+#define SP_ENGINE_LIMITS_POLL_MS 1000
+#define SP_ENGINE_SOURCE_NOTIFY_MS 60000
 /* Control data of one datagram to a terminal: source address and mark */
 #define SP_ENGINE_OUT_CTRL (CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(uint32_t)))
 
@@ -100,6 +107,14 @@ struct sp_engine {
 	int rx_ifindex;			/* ingress of the datagram being handled */
 	uint32_t session_limit;
 	bool limit_notified;
+	uint32_t source_bindings_limit;	/* 0: off */
+	bool source_limits_in_kernel;	/* the rate limits are in the table */
+	struct sp_srclimit *source_notified;	/* spacing of "source limited" */
+	struct sp_loop_timer *limits_poll;
+	/* the kernel's per-source drop counters: what earlier tables counted
+	 * (each apply replaces the table) and what the last poll read */
+	uint64_t kernel_rate_banked, kernel_new_banked;
+	uint64_t kernel_rate_seen, kernel_new_seen;
 	bool warned_no_server_side; /* said once in the log */
 	uint64_t armed_deadline;    /* of the expiry timer; UINT64_MAX: not armed */
 	struct sp_bsock **bsock_by_port; /* [65536]: C:c -> socket (one C at a time) */
@@ -560,7 +575,7 @@ static struct sp_binding *sp_engine_binding_for(struct sp_engine *en,
 						 const struct sp_classify_strategy *st, uint32_t mark,
 						 const struct sp_endpoint *terminal,
 						 const struct sp_endpoint *virtual_server,
-						 const struct sp_sip_info *in)
+						 const struct sp_sip_info *in, bool *over_limit)
 {
 	uint32_t vpn = sp_vpn_id(&en->vpn_map, sp_mark_vpn_slot(mark));
 	struct sp_binding *b = sp_binding_find(en->table, vpn, terminal);
@@ -569,8 +584,14 @@ static struct sp_binding *sp_engine_binding_for(struct sp_engine *en,
 	struct sp_proxy_hostport hp;
 	int rc;
 
+	*over_limit = false;
 	if (b)
 		return b;
+	if (en->source_bindings_limit &&
+	    sp_table_source_bindings(en->table, vpn, terminal) >= en->source_bindings_limit) {
+		*over_limit = true;
+		return NULL;
+	}
 	if (!en->server_side.family) {
 		if (!en->warned_no_server_side)
 			sp_warn("engine: no server-side-address configured: signaling cannot be proxied");
@@ -691,6 +712,52 @@ static void sp_engine_stun(struct sp_engine *en, const struct sp_endpoint *termi
 		sp_engine_drop(en, &en->stats.send_errors);
 }
 
+/* A source limited: named in the log and in a notification, once a minute
+ * at most (a flood must not turn into a log flood). */
+static void sp_engine_source_limited(struct sp_engine *en, uint32_t vpn,
+				     const struct sp_endpoint *src, const char *why)
+{
+	char a[SP_ENDPOINT_STRLEN];
+	struct sp_endpoint host = *src;
+
+	host.port = 0;
+	if (!sp_srclimit_notify_due(en->source_notified, vpn, &host, sp_now_ms(),
+				    SP_ENGINE_SOURCE_NOTIFY_MS))
+		return;
+	sp_endpoint_host(&host, a, sizeof(a));
+	sp_warn("engine: source %s (vpn %u) limited: %s", a, vpn, why);
+	if (en->d->agent)
+		sp_agent_notify_source_limited(en->d->agent, &host, vpn);
+}
+
+/* A source at its binding limit asks for one more: a request gets 503 with
+ * Retry-After from E, as a server over capacity would answer (RFC 3261
+ * 21.5.4), so the terminal backs off instead of retransmitting; anything
+ * else (ACK, responses) is dropped. */
+static void sp_engine_refuse_source(struct sp_engine *en, const struct sp_endpoint *terminal,
+				    const struct sp_endpoint *virtual_server, uint32_t mark,
+				    const char *buf, size_t len, const struct sp_sip_info *in)
+{
+	uint32_t vpn = sp_vpn_id(&en->vpn_map, sp_mark_vpn_slot(mark));
+
+	sp_engine_drop(en, &en->stats.source_bindings);
+	sp_engine_source_limited(en, vpn, terminal, "bindings held at the limit");
+	if (in->is_request && in->method != SP_SIP_ACK) {
+		struct sp_learned_path path = { 0 };
+		size_t n = sp_proxy_build_reply_retry(buf, len, 503, "Service Unavailable",
+						      SP_ENGINE_REFUSAL_TAG,
+						      SP_ENGINE_SOURCE_RETRY_AFTER_S, en->out,
+						      SP_ENGINE_OUT_MAX);
+
+		sp_retpath_learn(en->retpath, terminal, en->rx_ifindex, &path);
+		if (n && sp_engine_send_as_e(en, terminal, virtual_server,
+					     sp_retpath_mark(en->retpath, &path) |
+						     sp_mark_return(mark & SP_MARK_ORIGIN_MASK),
+					     en->out, n) == 0)
+			en->stats.to_terminals++;
+	}
+}
+
 static void sp_engine_from_terminal(struct sp_engine *en, const struct sp_endpoint *terminal,
 				    const struct sp_endpoint *virtual_server, uint32_t mark,
 				    const char *buf, size_t len)
@@ -700,6 +767,7 @@ static void sp_engine_from_terminal(struct sp_engine *en, const struct sp_endpoi
 	struct sp_sip_msg msg;
 	struct sp_proxy_binding view;
 	size_t out_len;
+	bool over_limit;
 
 	en->stats.received++;
 	st = sp_engine_strategy_by_mark(en, mark);
@@ -731,7 +799,11 @@ static void sp_engine_from_terminal(struct sp_engine *en, const struct sp_endpoi
 		sp_sip_msg_free(&msg);
 		return;
 	}
-	b = sp_engine_binding_for(en, st, mark, terminal, virtual_server, &msg.info);
+	b = sp_engine_binding_for(en, st, mark, terminal, virtual_server, &msg.info, &over_limit);
+	if (!b && over_limit) {
+		sp_engine_refuse_source(en, terminal, virtual_server, mark, buf, len, &msg.info);
+		goto out;
+	}
 	if (!b) {
 		sp_engine_drop(en, &en->stats.no_binding);
 		goto out;
@@ -827,6 +899,12 @@ static void sp_engine_from_server(struct sp_engine *en, struct sp_bsock *bs,
 	if (sp_proxy_to_terminal(&msg, &view, en->out, SP_ENGINE_OUT_MAX, &out_len) != 0) {
 		sp_engine_drop(en, &en->stats.rewrite_errors);
 		goto out;
+	}
+	{
+		const struct sp_classify_strategy *st = sp_engine_strategy_by_seq(en, b->strategy_id);
+
+		if (st && st->hide_server_identity)
+			out_len = sp_proxy_strip_identity(en->out, out_len);
 	}
 	if (!msg.info.is_request && msg.info.cseq_method == SP_SIP_REGISTER &&
 	    msg.info.status >= 200 && msg.info.status < 300) {
@@ -1172,6 +1250,85 @@ static void sp_engine_linkwatch_seed(struct sp_engine *en, const struct sp_confi
 		sp_warn("engine: out of memory: link changes may be missed");
 }
 
+/* The kernel's per-source drop counters as they read now (0 when the
+ * table has none). */
+static void sp_engine_limits_read(struct sp_engine *en, uint64_t *rate, uint64_t *new_flows)
+{
+	char err[160];
+
+	*rate = *new_flows = 0;
+	if (!en->kernel || !en->source_limits_in_kernel)
+		return;
+	if (sp_nft_counter_packets(sp_kernel_nft(en->kernel), SP_NFT_SOURCE_RATE_COUNTER, rate, err,
+				   sizeof(err)) < 0)
+		*rate = 0;
+	if (sp_nft_counter_packets(sp_kernel_nft(en->kernel), SP_NFT_SOURCE_NEW_COUNTER, new_flows,
+				   err, sizeof(err)) < 0)
+		*new_flows = 0;
+}
+
+static void sp_engine_limits_bank(struct sp_engine *en)
+{
+	uint64_t rate, new_flows;
+
+	sp_engine_limits_read(en, &rate, &new_flows);
+	en->kernel_rate_banked += rate;
+	en->kernel_new_banked += new_flows;
+	en->kernel_rate_seen = en->kernel_new_seen = 0;
+}
+
+/* Per-source drops in the kernel since the start (or the last clear). */
+static void sp_engine_limits_totals(struct sp_engine *en, uint64_t *rate, uint64_t *new_flows)
+{
+	sp_engine_limits_read(en, rate, new_flows);
+	*rate += en->kernel_rate_banked;
+	*new_flows += en->kernel_new_banked;
+}
+
+/* One limited set's sources ("0x000000VV . ADDR" per line) named. */
+static void sp_engine_limits_name(struct sp_engine *en, const char *set, int family)
+{
+	char *text = NULL, err[160];
+
+	if (sp_nft_set_elements(sp_kernel_nft(en->kernel), set, &text, err, sizeof(err)) < 0)
+		return;
+	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+		char *dot = strstr(line, " . ");
+		unsigned long slot;
+		struct sp_endpoint src;
+
+		if (!dot)
+			continue;
+		*dot = '\0';
+		slot = strtoul(line, NULL, 16);
+		if (sp_endpoint_parse(&src, dot + 3, 0) < 0 || src.family != family)
+			continue;
+		sp_engine_source_limited(en, sp_vpn_id(&en->vpn_map, (uint32_t)(slot & SP_MARK_VPN_MASK)),
+					 &src, "message rate over the limit (dropped in the kernel)");
+	}
+	free(text);
+}
+
+/* Every second: when the kernel dropped for a source since the last look,
+ * the sources it limits are named (log, notification). */
+static void sp_engine_limits_poll_cb(struct sp_loop *loop, void *arg)
+{
+	struct sp_engine *en = arg;
+	uint64_t rate, new_flows;
+
+	(void)loop;
+	sp_loop_timer_arm(en->limits_poll, SP_ENGINE_LIMITS_POLL_MS);
+	if (!en->source_limits_in_kernel)
+		return;
+	sp_engine_limits_read(en, &rate, &new_flows);
+	if (rate == en->kernel_rate_seen && new_flows == en->kernel_new_seen)
+		return;
+	en->kernel_rate_seen = rate;
+	en->kernel_new_seen = new_flows;
+	sp_engine_limits_name(en, SP_NFT_LIMITED_SET_V4, AF_INET);
+	sp_engine_limits_name(en, SP_NFT_LIMITED_SET_V6, AF_INET6);
+}
+
 static int sp_engine_apply(struct sp_engine *en, const struct sp_config *c, struct sp_error *e)
 {
 	struct sp_classify_plan plan;
@@ -1260,7 +1417,13 @@ static int sp_engine_apply(struct sp_engine *en, const struct sp_config *c, stru
 	kcfg.nft.extra_chains = vpn_chains;
 	kcfg.nft.origin_marks = origins;
 	kcfg.nft.n_origin_marks = sp_classify_origin_marks(vpn_map.n, n_tag_slots, origins);
+	/* the rates in the kernel; a source is its address in its VPN */
+	kcfg.nft.source_rate = c->sp_enabled ? c->sp.source_rate : 0;
+	kcfg.nft.source_new_flows = c->sp_enabled ? c->sp.source_new_bindings : 0;
+	kcfg.nft.source_key_mask = SP_MARK_VPN_MASK;
 	kcfg.rule_priority = SP_INTERCEPT_RULE_PRIORITY;
+	/* the table goes and its counters with it: keep what they counted */
+	sp_engine_limits_bank(en);
 	kcfg.table = SP_INTERCEPT_TABLE;
 	if (!en->standby && sp_kernel_install_intercept(en->kernel, &kcfg, err, sizeof(err)) < 0) {
 		sp_error_set(e, "kernel: %s", err);
@@ -1311,6 +1474,8 @@ static int sp_engine_apply(struct sp_engine *en, const struct sp_config *c, stru
 	en->media_on = c->sp.media == SP_MEDIA_KERNEL;
 	sp_table_set_session_limit(en->table, c->sp.session_limit);
 	en->session_limit = c->sp.session_limit;
+	en->source_bindings_limit = c->sp.source_bindings;
+	en->source_limits_in_kernel = !en->standby && (kcfg.nft.source_rate || kcfg.nft.source_new_flows);
 	sp_classify_free(&plan);
 	free(vpn_chains);
 	return 0;
@@ -1462,7 +1627,10 @@ struct sp_engine *sp_engine_start(struct sp_daemon *d, struct sp_error *e)
 	en->table = sp_table_create(&tc, &cb);
 	en->expiry = sp_loop_timer_new(d->loop, sp_engine_expiry_cb, en);
 	en->armed_deadline = UINT64_MAX;
-	if (!en->bufs || !en->out || !en->bsock_by_port || !en->table || !en->expiry) {
+	en->source_notified = sp_srclimit_new();
+	en->limits_poll = sp_loop_timer_new(d->loop, sp_engine_limits_poll_cb, en);
+	if (!en->bufs || !en->out || !en->bsock_by_port || !en->table || !en->expiry ||
+	    !en->source_notified || !en->limits_poll) {
 		sp_error_set(e, "Out of memory");
 		goto fail;
 	}
@@ -1497,6 +1665,7 @@ struct sp_engine *sp_engine_start(struct sp_daemon *d, struct sp_error *e)
 		sp_error_set(e, "Cannot subscribe to the configuration");
 		goto fail;
 	}
+	sp_loop_timer_arm(en->limits_poll, SP_ENGINE_LIMITS_POLL_MS);
 	return en;
 fail:
 	sp_engine_stop(en);
@@ -1528,6 +1697,8 @@ void sp_engine_stop(struct sp_engine *en)
 		for (unsigned p = 0; p < 65536; p++)
 			sp_engine_bsock_close(en, (uint16_t)p);
 	sp_loop_timer_free(en->expiry);
+	sp_loop_timer_free(en->limits_poll);
+	sp_srclimit_free(en->source_notified);
 	if (en->table)
 		sp_table_destroy(en->table);
 	if (en->netns_lock >= 0)
@@ -1760,6 +1931,15 @@ void sp_engine_show_statistics(struct sp_engine *en, FILE *out)
 	fprintf(out, "    unclassified            %llu\n", (unsigned long long)s->unclassified);
 	fprintf(out, "    not from the server     %llu\n", (unsigned long long)s->bad_source);
 	fprintf(out, "    send errors             %llu\n", (unsigned long long)s->send_errors);
+	fprintf(out, "    source bindings limit   %llu\n", (unsigned long long)s->source_bindings);
+	{
+		uint64_t rate, new_flows;
+
+		sp_engine_limits_totals(en, &rate, &new_flows);
+		fprintf(out, "  source limits (in the kernel)\n");
+		fprintf(out, "    source rate limit       %llu\n", (unsigned long long)rate);
+		fprintf(out, "    source new bindings     %llu\n", (unsigned long long)new_flows);
+	}
 	fprintf(out, "  sessions created          %llu\n", (unsigned long long)c->dialogs_created);
 	fprintf(out, "  bindings created          %llu\n", (unsigned long long)c->bindings_created);
 	sp_media_show_statistics(en->media, out);
@@ -1834,7 +2014,13 @@ void sp_engine_clear_sessions(struct sp_engine *en)
 
 void sp_engine_clear_statistics(struct sp_engine *en)
 {
+	uint64_t rate, new_flows;
+
 	memset(&en->stats, 0, sizeof(en->stats));
+	/* the kernel's counters run on: start from what they read now */
+	sp_engine_limits_read(en, &rate, &new_flows);
+	en->kernel_rate_banked = 0 - rate;
+	en->kernel_new_banked = 0 - new_flows;
 	for (size_t i = 0; i < en->n_strategies; i++)
 		en->strategies[i].hits = 0;
 }
@@ -1924,4 +2110,9 @@ int sp_engine_set_active(struct sp_engine *en, bool active, struct sp_error *e)
 	sp_notice("engine: active: interception installed, %u binding sockets opened, %u media streams restored",
 		  sockets, streams);
 	return 0;
+}
+
+void sp_engine_source_limit_drops(struct sp_engine *en, uint64_t *rate, uint64_t *new_bindings)
+{
+	sp_engine_limits_totals(en, rate, new_bindings);
 }

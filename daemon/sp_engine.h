@@ -38,6 +38,7 @@ struct sp_engine_stats {
 	uint64_t send_errors;
 	uint64_t stun_requests;   /* STUN Binding requests answered (RFC 5626 keep-alives) */
 	uint64_t stun_errors;     /* STUN messages dropped or refused with an error response */
+	uint64_t source_bindings; /* a source at `limit source-bindings` */
 };
 
 struct sp_engine *sp_engine_start(struct sp_daemon *d, struct sp_error *e);
@@ -58,6 +59,9 @@ const struct sp_engine_stats *sp_engine_stats(struct sp_engine *engine);
 /* Packets the kernel forwarded and dropped on its own (forward/drop
  * strategies and the default action), from nftables counters. */
 void sp_engine_kernel_totals(struct sp_engine *engine, uint64_t *forwarded, uint64_t *dropped);
+/* Datagrams the kernel dropped for their source (limit source-rate,
+ * limit source-new-bindings), from nftables' named counters. */
+void sp_engine_source_limit_drops(struct sp_engine *engine, uint64_t *rate, uint64_t *new_bindings);
 /* The state tables, read-only, for the SNMP tables. */
 const struct sp_table *sp_engine_table(struct sp_engine *engine);
 /* The name of the strategy with this seq, or NULL. */

@@ -198,7 +198,7 @@ static bool sp_proxy_header_is(const char *line, size_t len, const char *name, c
 
 	if (len > n && strncasecmp(line, name, n) == 0)
 		i = n;
-	else if (len > 1 && (line[0] == compact || line[0] == compact - 32))
+	else if (compact && len > 1 && (line[0] == compact || line[0] == compact - 32))
 		i = 1;
 	else
 		return false;
@@ -212,6 +212,13 @@ static bool sp_proxy_header_is(const char *line, size_t len, const char *name, c
  * transaction exactly. */
 size_t sp_proxy_build_reply(const char *req, size_t len, int status, const char *reason,
 			    const char *to_tag, char *out, size_t out_size)
+{
+	return sp_proxy_build_reply_retry(req, len, status, reason, to_tag, 0, out, out_size);
+}
+
+size_t sp_proxy_build_reply_retry(const char *req, size_t len, int status, const char *reason,
+				  const char *to_tag, unsigned retry_after, char *out,
+				  size_t out_size)
 {
 	const char *p = req, *end = req + len;
 	size_t o = 0;
@@ -254,8 +261,52 @@ size_t sp_proxy_build_reply(const char *req, size_t len, int status, const char 
 		}
 		p = eol ? eol + 1 : end;
 	}
+	if (retry_after) {
+		n = snprintf(out + o, out_size - o, "Retry-After: %u\r\n", retry_after);
+		if (n < 0 || (size_t)n >= out_size - o)
+			return 0;
+		o += (size_t)n;
+	}
 	n = snprintf(out + o, out_size - o, "Content-Length: 0\r\n\r\n");
 	if (n < 0 || (size_t)n >= out_size - o)
 		return 0;
 	return o + (size_t)n;
+}
+
+size_t sp_proxy_strip_identity(char *msg, size_t len)
+{
+	size_t r, w, eol;
+	bool dropping = false;
+
+	/* the start line stays */
+	for (r = 0; r < len && msg[r] != '\n'; r++)
+		;
+	if (r >= len)
+		return len;
+	w = ++r;
+	while (r < len) {
+		const char *nl = memchr(msg + r, '\n', len - r);
+		size_t ll;
+
+		eol = nl ? (size_t)(nl - msg) + 1 : len;
+		ll = eol - r;
+		if (ll == 1 || (ll == 2 && msg[r] == '\r'))
+			break; /* the blank line: the body follows untouched */
+		if (msg[r] == ' ' || msg[r] == '\t') {
+			/* a folded continuation goes with its header */
+		} else {
+			size_t body = ll - (msg[eol - 1] == '\n') - (ll > 1 && msg[eol - 2] == '\r');
+
+			dropping = sp_proxy_header_is(msg + r, body, "server", 0) ||
+				   sp_proxy_header_is(msg + r, body, "user-agent", 0) ||
+				   sp_proxy_header_is(msg + r, body, "warning", 0);
+		}
+		if (!dropping) {
+			memmove(msg + w, msg + r, ll);
+			w += ll;
+		}
+		r = eol;
+	}
+	memmove(msg + w, msg + r, len - r);
+	return w + (len - r);
 }

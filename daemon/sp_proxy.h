@@ -57,6 +57,17 @@ void sp_proxy_hostport_format(const struct sp_proxy_hostport *hp, char *buf, siz
  * length, or 0 when it does not fit. */
 size_t sp_proxy_build_reply(const char *req, size_t len, int status, const char *reason,
 			    const char *to_tag, char *out, size_t out_size);
+/* The same with a Retry-After header (seconds; 0: none), for a 503 that
+ * says when to come back (a source over its binding limit). */
+size_t sp_proxy_build_reply_retry(const char *req, size_t len, int status, const char *reason,
+				  const char *to_tag, unsigned retry_after, char *out,
+				  size_t out_size);
+
+/* hide-server-identity: removes the Server, User-Agent and Warning header
+ * lines (folded continuations included) from a message's header section, in
+ * place; the body and its Content-Length are untouched. Returns the new
+ * length. */
+size_t sp_proxy_strip_identity(char *msg, size_t len);
 
 /* True when the datagram is only CRLF keep-alive bytes (RFC 5626 §3.5.1). */
 int sp_proxy_is_keepalive(const char *buf, size_t len);

@@ -20,6 +20,7 @@
 #include "sp_hash.h"
 #include "sp_log.h"
 #include "sp_portalloc.h"
+#include "sp_srclimit.h"
 #include "sp_table.h"
 
 enum timer_kind {
@@ -77,6 +78,7 @@ struct sp_table {
 	unsigned n_pools;
 	struct server_side_pool pools[SP_TABLE_MAX_SERVER_ADDRS];
 	struct sp_portalloc *media_ports;
+	struct sp_srclimit *per_source;	/* bindings held per source address */
 };
 
 static int timer_cmp(const struct table_timer *a, const struct table_timer *b)
@@ -231,6 +233,9 @@ struct sp_table *sp_table_create(const struct sp_table_config *cfg,
 	    sp_htab_init(&t->bindings_by_server_side, cfg->initial_buckets) ||
 	    sp_htab_init(&t->dialogs_by_call_id, cfg->initial_buckets))
 		goto fail;
+	t->per_source = sp_srclimit_new();
+	if (!t->per_source)
+		goto fail;
 	if (cfg->media_port_first || cfg->media_port_last) {
 		t->media_ports = sp_portalloc_create(cfg->media_port_first,
 						     cfg->media_port_last, 2);
@@ -268,12 +273,19 @@ void sp_table_destroy(struct sp_table *t)
 	sp_htab_fini(&t->bindings_by_terminal);
 	sp_htab_fini(&t->bindings_by_server_side);
 	sp_htab_fini(&t->dialogs_by_call_id);
+	sp_srclimit_free(t->per_source);
 	free(t);
 }
 
 void sp_table_set_session_limit(struct sp_table *t, uint32_t limit)
 {
 	t->cfg.session_limit = limit;
+}
+
+uint32_t sp_table_source_bindings(const struct sp_table *t, uint32_t vpn,
+				  const struct sp_endpoint *src)
+{
+	return sp_srclimit_count(t->per_source, vpn, src);
 }
 
 const struct sp_table_counters *sp_table_counters(const struct sp_table *t)
@@ -487,6 +499,11 @@ int sp_binding_create(struct sp_table *t, const struct sp_binding_params *p,
 		b->server_side.port = port;
 	}
 	be->pool = pool;
+	if (sp_srclimit_add(t->per_source, b->vpn, &b->terminal) < 0) {
+		sp_portalloc_release(pool->ports, b->server_side.port);
+		err = -ENOMEM;
+		goto fail;
+	}
 
 	b->id = p->id ? p->id : alloc_binding_id(t);
 	b->created_ms = now_ms;
@@ -587,6 +604,8 @@ static void free_binding(struct sp_table *t, struct binding_entry *be)
 	sp_htab_remove(&t->bindings_by_server_side, &be->by_server_side);
 	RB_REMOVE(binding_ids, &t->binding_ids, be);
 	sp_portalloc_release(be->pool->ports, be->pub.server_side.port);
+	if (t->per_source)
+		sp_srclimit_remove(t->per_source, be->pub.vpn, &be->pub.terminal);
 	t->ctr.bindings_current--;
 	free(be);
 }
@@ -930,6 +949,9 @@ int sp_binding_rekey(struct sp_table *t, struct sp_binding *b,
 			       hash_server_side(t, &b->server_side));
 	}
 	if (!sp_endpoint_equal(&term, &b->terminal)) {
+		if (!sp_endpoint_same_addr(&term, &b->terminal) &&
+		    sp_srclimit_add(t->per_source, b->vpn, &term) == 0)
+			sp_srclimit_remove(t->per_source, b->vpn, &b->terminal);
 		sp_htab_remove(&t->bindings_by_terminal, &be->by_terminal);
 		b->terminal = term;
 		sp_htab_insert(&t->bindings_by_terminal, &be->by_terminal,

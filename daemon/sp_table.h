@@ -154,6 +154,9 @@ struct sp_table *sp_table_create(const struct sp_table_config *cfg,
 void sp_table_destroy(struct sp_table *t);
 void sp_table_set_session_limit(struct sp_table *t, uint32_t limit);
 const struct sp_table_counters *sp_table_counters(const struct sp_table *t);
+/* Bindings held by a source: src's address (its port ignored) in vpn. */
+uint32_t sp_table_source_bindings(const struct sp_table *t, uint32_t vpn,
+				  const struct sp_endpoint *src);
 void sp_table_memory(const struct sp_table *t, struct sp_table_memory *mem);
 /* Earliest deadline of any object, UINT64_MAX when nothing is armed. */
 uint64_t sp_table_next_deadline(const struct sp_table *t);

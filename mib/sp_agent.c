@@ -9,6 +9,7 @@
 #include "sp_agent_mib.h"
 #include "sp_agent_objects.h"
 #include "sp_daemon.h"
+#include "sp_endpoint.h"
 #include "sp_log.h"
 
 #include <net-snmp/agent/net-snmp-agent-includes.h>
@@ -476,6 +477,27 @@ void sp_agent_notify_kernel_failure(struct sp_agent *a, const char *what)
 	vars = sp_agent_trap_start(5);
 	sp_agent_add_object(a, &vars, 9, 1);
 	sp_agent_trap_send(a, vars, "sigproxyKernelProgrammingFailure");
+}
+
+void sp_agent_notify_source_limited(struct sp_agent *a, const struct sp_endpoint *src, uint32_t vpn)
+{
+	oid type_oid[] = { SP_MIB_BASE, 1, 9, 4, 0 };
+	oid addr_oid[] = { SP_MIB_BASE, 1, 9, 5, 0 };
+	long type = src->family == AF_INET6 ? SP_INET_IPV6 : SP_INET_IPV4;
+	netsnmp_variable_list *vars;
+
+	(void)vpn; /* the log line names it; the MIB's source is the address */
+	if (!a)
+		return;
+	vars = sp_agent_trap_start(6);
+	snmp_varlist_add_variable(&vars, type_oid, OID_LENGTH(type_oid), ASN_INTEGER, &type,
+				  sizeof(type));
+	snmp_varlist_add_variable(&vars, addr_oid, OID_LENGTH(addr_oid), ASN_OCTET_STR,
+				  src->addr.bytes, src->family == AF_INET6 ? 16 : 4);
+	sp_agent_add_object(a, &vars, 7, 15); /* sigproxyStatsSourceRateDrops */
+	sp_agent_add_object(a, &vars, 7, 16); /* sigproxyStatsSourceNewBindingDrops */
+	sp_agent_add_object(a, &vars, 7, 17); /* sigproxyStatsSourceBindingRefusals */
+	sp_agent_trap_send(a, vars, "sigproxySourceLimited");
 }
 
 /* ---- configuration subscriber: the configured role ---- */

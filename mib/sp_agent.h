@@ -45,6 +45,11 @@ struct sp_agent_stats {
 	uint64_t parse_errors, rewrite_errors, session_limit_drops;
 	uint32_t current_sessions, current_bindings;
 	uint32_t discontinuity_time; /* sysUpTime (centiseconds) of the last reset */
+	/* per-source limits: dropped in the kernel (rate, new bindings) and
+	 * refused by the engine (bindings held) */
+	uint64_t source_rate_drops, source_new_binding_drops, source_binding_refusals;
+	/* datagrams the kernel dropped at full receive queues (SO_RXQ_OVFL) */
+	uint64_t socket_drops_listener, socket_drops_server_side, socket_drops_other;
 };
 
 /* The run-time part of sigproxyRedundancy. */
@@ -125,5 +130,9 @@ void sp_agent_notify_peer_regained(struct sp_agent *a);
 void sp_agent_notify_session_limit_reached(struct sp_agent *a, uint32_t current);
 /* Records `what` as sigproxyLastKernelError and sends the notification. */
 void sp_agent_notify_kernel_failure(struct sp_agent *a, const char *what);
+/* sigproxySourceLimited: a source (address, VPN) is being limited. The
+ * engine spaces the calls out (one per source per minute). */
+struct sp_endpoint;
+void sp_agent_notify_source_limited(struct sp_agent *a, const struct sp_endpoint *src, uint32_t vpn);
 
 #endif

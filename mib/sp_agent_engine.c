@@ -37,6 +37,9 @@ static void sp_agent_engine_stats(void *arg, struct sp_agent_stats *out)
 	out->parse_errors = s->parse_errors;
 	out->rewrite_errors = s->rewrite_errors;
 	out->session_limit_drops = s->session_limit;
+	sp_engine_source_limit_drops(en, &out->source_rate_drops, &out->source_new_binding_drops);
+	out->source_binding_refusals = s->source_bindings;
+	out->dropped += out->source_rate_drops + out->source_new_binding_drops;
 	out->current_sessions = (uint32_t)c->dialogs_current;
 	out->current_bindings = (uint32_t)c->bindings_current;
 }

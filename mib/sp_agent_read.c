@@ -27,6 +27,9 @@ const struct sp_mib_obj sp_mib_objs[] = {
 	{ { 1, 12 }, 2, SP_TBL_NONE, SP_S_MEDIA_HIGH, ASN_UNSIGNED, SP_RW },
 	{ { 1, 13 }, 2, SP_TBL_NONE, SP_S_SESSION_LIMIT, ASN_UNSIGNED, SP_RW },
 	{ { 1, 14, 1, 2 }, 4, SP_TBL_LISTEN_PORT, SP_LP_ROWSTATUS, ASN_INTEGER, SP_RC },
+	{ { 1, 16 }, 2, SP_TBL_NONE, SP_S_SOURCE_RATE, ASN_UNSIGNED, SP_RW },
+	{ { 1, 17 }, 2, SP_TBL_NONE, SP_S_SOURCE_NEW_BINDINGS, ASN_UNSIGNED, SP_RW },
+	{ { 1, 18 }, 2, SP_TBL_NONE, SP_S_SOURCE_BINDINGS, ASN_UNSIGNED, SP_RW },
 	/* sigproxyStrategyTable */
 	{ { 2, 1, 3 }, 3, SP_TBL_STRATEGY, SP_ST_VPN, ASN_UNSIGNED, SP_RC },
 	{ { 2, 1, 4 }, 3, SP_TBL_STRATEGY, SP_ST_VLAN, ASN_UNSIGNED, SP_RC },
@@ -114,6 +117,12 @@ const struct sp_mib_obj sp_mib_objs[] = {
 	{ { 7, 8 }, 2, SP_TBL_NONE, SP_S_STATS_SESSIONS, ASN_GAUGE, SP_RO },
 	{ { 7, 9 }, 2, SP_TBL_NONE, SP_S_STATS_BINDINGS, ASN_GAUGE, SP_RO },
 	{ { 7, 10 }, 2, SP_TBL_NONE, SP_S_STATS_DISCONTINUITY, ASN_TIMETICKS, SP_RO },
+	{ { 7, 15 }, 2, SP_TBL_NONE, SP_S_STATS_SOURCE_RATE_DROPS, ASN_COUNTER64, SP_RO },
+	{ { 7, 16 }, 2, SP_TBL_NONE, SP_S_STATS_SOURCE_NEW_DROPS, ASN_COUNTER64, SP_RO },
+	{ { 7, 17 }, 2, SP_TBL_NONE, SP_S_STATS_SOURCE_REFUSALS, ASN_COUNTER64, SP_RO },
+	{ { 7, 18 }, 2, SP_TBL_NONE, SP_S_STATS_SOCK_DROPS_LISTENER, ASN_COUNTER64, SP_RO },
+	{ { 7, 19 }, 2, SP_TBL_NONE, SP_S_STATS_SOCK_DROPS_SERVER_SIDE, ASN_COUNTER64, SP_RO },
+	{ { 7, 20 }, 2, SP_TBL_NONE, SP_S_STATS_SOCK_DROPS_OTHER, ASN_COUNTER64, SP_RO },
 	/* sigproxyRedundancy */
 	{ { 8, 1 }, 2, SP_TBL_NONE, SP_S_RED_CONFIGURED, ASN_INTEGER, SP_RO },
 	{ { 8, 2 }, 2, SP_TBL_NONE, SP_S_RED_ROLE, ASN_INTEGER, SP_RO },
@@ -137,6 +146,8 @@ const struct sp_mib_obj sp_mib_objs[] = {
 	{ { 9, 1 }, 2, SP_TBL_NONE, SP_S_LAST_KERNEL_ERROR, ASN_OCTET_STR, SP_RO },
 	{ { 9, 2 }, 2, SP_TBL_NONE, SP_S_LAST_KERNEL_ERROR_TIME, ASN_TIMETICKS, SP_RO },
 	{ { 9, 3 }, 2, SP_TBL_NONE, SP_S_ROLE_CHANGE_CAUSE, ASN_INTEGER, SP_NOTIFY },
+	{ { 9, 4 }, 2, SP_TBL_NONE, SP_S_LIMITED_SOURCE_TYPE, ASN_INTEGER, SP_NOTIFY },
+	{ { 9, 5 }, 2, SP_TBL_NONE, SP_S_LIMITED_SOURCE, ASN_OCTET_STR, SP_NOTIFY },
 };
 const size_t sp_mib_n_objs = sizeof(sp_mib_objs) / sizeof(sp_mib_objs[0]);
 
@@ -250,7 +261,7 @@ static void sp_mib_scalar_value(struct sp_agent_mib *m, int id, struct sp_agent_
 	struct sp_agent_stats st = { 0 };
 	struct sp_agent_redundancy_status rs;
 
-	if (id >= SP_S_STATS_RECEIVED && id <= SP_S_STATS_DISCONTINUITY && m->hooks.stats)
+	if (id >= SP_S_STATS_RECEIVED && id < SP_S_RED_CONFIGURED && m->hooks.stats)
 		m->hooks.stats(m->hooks_arg, &st);
 	if (id >= SP_S_RED_CONFIGURED && id <= SP_S_RED_AUTH_KEY)
 		sp_mib_redundancy_status(m, &rs);
@@ -272,6 +283,9 @@ static void sp_mib_scalar_value(struct sp_agent_mib *m, int id, struct sp_agent_
 	case SP_S_MEDIA_LOW: sp_val_uns(v, ASN_UNSIGNED, sp->media_port_min); break;
 	case SP_S_MEDIA_HIGH: sp_val_uns(v, ASN_UNSIGNED, sp->media_port_max); break;
 	case SP_S_SESSION_LIMIT: sp_val_uns(v, ASN_UNSIGNED, sp->session_limit); break;
+	case SP_S_SOURCE_RATE: sp_val_uns(v, ASN_UNSIGNED, sp->source_rate); break;
+	case SP_S_SOURCE_NEW_BINDINGS: sp_val_uns(v, ASN_UNSIGNED, sp->source_new_bindings); break;
+	case SP_S_SOURCE_BINDINGS: sp_val_uns(v, ASN_UNSIGNED, sp->source_bindings); break;
 	case SP_S_STATS_RECEIVED: sp_val_c64(v, st.received); break;
 	case SP_S_STATS_PROXIED: sp_val_c64(v, st.proxied); break;
 	case SP_S_STATS_FORWARDED: sp_val_c64(v, st.forwarded); break;
@@ -282,6 +296,12 @@ static void sp_mib_scalar_value(struct sp_agent_mib *m, int id, struct sp_agent_
 	case SP_S_STATS_SESSIONS: sp_val_uns(v, ASN_GAUGE, st.current_sessions); break;
 	case SP_S_STATS_BINDINGS: sp_val_uns(v, ASN_GAUGE, st.current_bindings); break;
 	case SP_S_STATS_DISCONTINUITY: sp_val_uns(v, ASN_TIMETICKS, st.discontinuity_time); break;
+	case SP_S_STATS_SOURCE_RATE_DROPS: sp_val_c64(v, st.source_rate_drops); break;
+	case SP_S_STATS_SOURCE_NEW_DROPS: sp_val_c64(v, st.source_new_binding_drops); break;
+	case SP_S_STATS_SOURCE_REFUSALS: sp_val_c64(v, st.source_binding_refusals); break;
+	case SP_S_STATS_SOCK_DROPS_LISTENER: sp_val_c64(v, st.socket_drops_listener); break;
+	case SP_S_STATS_SOCK_DROPS_SERVER_SIDE: sp_val_c64(v, st.socket_drops_server_side); break;
+	case SP_S_STATS_SOCK_DROPS_OTHER: sp_val_c64(v, st.socket_drops_other); break;
 	case SP_S_RED_CONFIGURED: sp_val_int(v, r->configured ? 1 : 2); break;
 	case SP_S_RED_ROLE: sp_val_int(v, rs.role == SP_ROLE_STANDBY ? SP_ROLE_V_STANDBY : SP_ROLE_V_ACTIVE); break;
 	case SP_S_RED_CONF_ROLE:

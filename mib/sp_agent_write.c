@@ -191,6 +191,10 @@ static int sp_check_value(const struct sp_mib_obj *o, const netsnmp_variable_lis
 			return u >= 1025 && u <= 65535 ? SNMP_ERR_NOERROR : SNMP_ERR_WRONGVALUE;
 		case SP_S_SESSION_LIMIT:
 			return u <= SP_SESSION_LIMIT_MAX ? SNMP_ERR_NOERROR : SNMP_ERR_WRONGVALUE;
+		case SP_S_SOURCE_RATE:
+		case SP_S_SOURCE_NEW_BINDINGS:
+		case SP_S_SOURCE_BINDINGS:
+			return u <= SP_SOURCE_LIMIT_MAX ? SNMP_ERR_NOERROR : SNMP_ERR_WRONGVALUE;
 		case SP_S_RED_AUTH_KEY: {
 			char key[SP_KEY_MAX + 1];
 
@@ -417,7 +421,8 @@ static int sp_build_scalars(struct sp_mib_build *b)
 			continue;
 		blame[sp_scalar_slot(o->id)] = i;
 		last = i;
-		if (o->id > SP_S_HOSTNAME && o->id <= SP_S_SESSION_LIMIT)
+		if ((o->id > SP_S_HOSTNAME && o->id <= SP_S_SESSION_LIMIT) ||
+		    (o->id >= SP_S_SOURCE_RATE && o->id <= SP_S_SOURCE_BINDINGS))
 			sp_touched = true;
 		if ((o->id >= SP_S_RED_CONF_ROLE && o->id <= SP_S_RED_PEER_PORT) || o->id == SP_S_RED_AUTH_KEY)
 			red_touched = true;
@@ -437,6 +442,9 @@ static int sp_build_scalars(struct sp_mib_build *b)
 		case SP_S_MEDIA_LOW: r.media_lo = sp_vb_uns(vb); break;
 		case SP_S_MEDIA_HIGH: r.media_hi = sp_vb_uns(vb); break;
 		case SP_S_SESSION_LIMIT: c->sp.session_limit = (uint32_t)sp_vb_uns(vb); break;
+		case SP_S_SOURCE_RATE: c->sp.source_rate = (uint32_t)sp_vb_uns(vb); break;
+		case SP_S_SOURCE_NEW_BINDINGS: c->sp.source_new_bindings = (uint32_t)sp_vb_uns(vb); break;
+		case SP_S_SOURCE_BINDINGS: c->sp.source_bindings = (uint32_t)sp_vb_uns(vb); break;
 		case SP_S_RED_CONF_ROLE:
 			c->redundancy.role = sp_vb_int(vb) == SP_ROLE_V_STANDBY ? SP_ROLE_STANDBY : SP_ROLE_ACTIVE;
 			break;

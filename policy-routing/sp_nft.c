@@ -166,6 +166,91 @@ int sp_nft_list(struct sp_nft *nft, char **text, char *err, size_t errlen)
 	return 0;
 }
 
+bool sp_nft_parse_counter(const char *listing, const char *name, uint64_t *packets)
+{
+	char head[96];
+	const char *p, *q;
+
+	snprintf(head, sizeof(head), "counter %s {", name);
+	p = strstr(listing, head);
+	if (!p)
+		return false;
+	q = strstr(p, "packets ");
+	if (!q)
+		return false;
+	*packets = strtoull(q + strlen("packets "), NULL, 10);
+	return true;
+}
+
+int sp_nft_parse_elements(const char *listing, char **out)
+{
+	const char *p = strstr(listing, "elements = {");
+	size_t len = 0;
+	FILE *w;
+
+	*out = NULL;
+	w = open_memstream(out, &len);
+	if (!w)
+		return -1;
+	if (p) {
+		p += strlen("elements = {");
+		while (*p && *p != '}') {
+			size_t n = strcspn(p, ",}");
+			const char *e = p, *end = p + n, *x;
+
+			/* one element: "KEY [expires T]", whitespace and newlines around */
+			while (e < end && (*e == ' ' || *e == '\t' || *e == '\n'))
+				e++;
+			x = e;
+			while (x < end && strncmp(x, " expires ", 9) != 0 && strncmp(x, " timeout ", 9) != 0)
+				x++;
+			while (x > e && (x[-1] == ' ' || x[-1] == '\t' || x[-1] == '\n'))
+				x--;
+			if (x > e)
+				fprintf(w, "%.*s\n", (int)(x - e), e);
+			p = end;
+			if (*p == ',')
+				p++;
+		}
+	}
+	return fclose(w) == 0 ? 0 : -1;
+}
+
+int sp_nft_counter_packets(struct sp_nft *nft, const char *name, uint64_t *packets,
+			   char *err, size_t errlen)
+{
+	char cmd[160];
+	const char *out;
+
+	snprintf(cmd, sizeof(cmd), "list counter " SP_NFT_TABLE_REF " %s", name);
+	if (sp_nft_run(nft, cmd, "cannot list a counter of " SP_NFT_TABLE_REF, err, errlen) < 0)
+		return -1;
+	out = nft_ctx_get_output_buffer(nft->ctx);
+	if (!out || !sp_nft_parse_counter(out, name, packets)) {
+		errno = ENOENT;
+		return -1;
+	}
+	return 0;
+}
+
+int sp_nft_set_elements(struct sp_nft *nft, const char *set, char **text, char *err,
+			size_t errlen)
+{
+	char cmd[160];
+	const char *out;
+
+	*text = NULL;
+	snprintf(cmd, sizeof(cmd), "list set " SP_NFT_TABLE_REF " %s", set);
+	if (sp_nft_run(nft, cmd, "cannot list a set of " SP_NFT_TABLE_REF, err, errlen) < 0)
+		return -1;
+	out = nft_ctx_get_output_buffer(nft->ctx);
+	if (sp_nft_parse_elements(out ? out : "", text) < 0) {
+		errno = ENOMEM;
+		return -1;
+	}
+	return 0;
+}
+
 /* ---- generator ------------------------------------------------------------ */
 
 /* Text that goes between double quotes in nft input: no quote, backslash or
@@ -800,6 +885,63 @@ static bool sp_nft_put_group(FILE *maps, FILE *chain, const struct sp_nft_interc
 	return ok;
 }
 
+/* One limit rule per address family: over the rate, the source goes into
+ * the limited set (the daemon names it in a notification) and the packet is
+ * dropped and counted. */
+static void sp_nft_put_limit_rule(FILE *out, const struct sp_nft_intercept *spec,
+				  const char *match, const char *meter, uint32_t rate,
+				  const char *counter)
+{
+	static const struct { const char *ipkw, *sfx, *set; } fam[] = {
+		{ "ip", "v4", SP_NFT_LIMITED_SET_V4 },
+		{ "ip6", "v6", SP_NFT_LIMITED_SET_V6 },
+	};
+
+	for (size_t f = 0; f < 2; f++)
+		fprintf(out,
+			"\t\t%supdate @%s_%s { meta mark & 0x%08x . %s saddr limit rate over %u/second burst %u packets }"
+			" update @%s { meta mark & 0x%08x . %s saddr } counter name \"%s\" drop\n",
+			match, meter, fam[f].sfx, spec->source_key_mask, fam[f].ipkw, rate, rate,
+			fam[f].set, spec->source_key_mask, fam[f].ipkw, counter);
+}
+
+/* Per-source limits where the daemon's packets enter it: the input hook
+ * sees exactly what the interception delivered (the fwmark bit), so a flood
+ * is dropped before it costs the daemon a wake-up. */
+static void sp_nft_put_source_limits(FILE *out, const struct sp_nft_intercept *spec)
+{
+	uint32_t fw = spec->fwmask ? spec->fwmask : spec->fwmark;
+
+	if (!spec->source_rate && !spec->source_new_flows)
+		return;
+	for (int v6 = 0; v6 < 2; v6++) {
+		const char *type = v6 ? "ipv6_addr" : "ipv4_addr", *sfx = v6 ? "v6" : "v4";
+
+		if (spec->source_rate)
+			fprintf(out, "\tset source_rate_%s {\n\t\ttype mark . %s\n\t\tsize 65535\n"
+				"\t\tflags dynamic,timeout\n\t\ttimeout 10s\n\t}\n", sfx, type);
+		if (spec->source_new_flows)
+			fprintf(out, "\tset source_new_%s {\n\t\ttype mark . %s\n\t\tsize 65535\n"
+				"\t\tflags dynamic,timeout\n\t\ttimeout 10s\n\t}\n", sfx, type);
+		fprintf(out, "\tset %s {\n\t\ttype mark . %s\n\t\tsize 4096\n"
+			"\t\tflags dynamic,timeout\n\t\ttimeout %us\n\t}\n",
+			v6 ? SP_NFT_LIMITED_SET_V6 : SP_NFT_LIMITED_SET_V4, type, SP_NFT_LIMITED_TIMEOUT_S);
+	}
+	fprintf(out, "\tcounter " SP_NFT_SOURCE_RATE_COUNTER " {\n\t}\n"
+		     "\tcounter " SP_NFT_SOURCE_NEW_COUNTER " {\n\t}\n"
+		     "\tchain source_limits {\n"
+		     "\t\ttype filter hook input priority filter; policy accept;\n"
+		     "\t\tmeta mark & 0x%08x != 0x%08x accept\n", fw, spec->fwmark & fw);
+	/* new flows first: a new flow over its limit is not counted twice */
+	if (spec->source_new_flows)
+		sp_nft_put_limit_rule(out, spec, "ct state new ", "source_new", spec->source_new_flows,
+				      SP_NFT_SOURCE_NEW_COUNTER);
+	if (spec->source_rate)
+		sp_nft_put_limit_rule(out, spec, "", "source_rate", spec->source_rate,
+				      SP_NFT_SOURCE_RATE_COUNTER);
+	fprintf(out, "\t}\n");
+}
+
 int sp_nft_render_intercept(const struct sp_nft_intercept *spec, char **body,
 			    char *err, size_t errlen)
 {
@@ -928,6 +1070,7 @@ int sp_nft_render_intercept_stats(const struct sp_nft_intercept *spec, char **bo
 		"\t}\n");
 	if (spec->extra_chains)
 		fputs(spec->extra_chains, out);
+	sp_nft_put_source_limits(out, spec);
 	ok &= fclose(maps) == 0;
 	ok &= fclose(out) == 0;
 	if (ok) {

@@ -35,6 +35,18 @@ int sp_nft_remove(struct sp_nft *nft, char *err, size_t errlen);
 /* The table as `nft list table inet sigproxy` prints it; *text malloc'ed.
  * ENOENT when there is no table. */
 int sp_nft_list(struct sp_nft *nft, char **text, char *err, size_t errlen);
+/* The packets of a named counter of the table; -1 (ENOENT) without it. */
+int sp_nft_counter_packets(struct sp_nft *nft, const char *name, uint64_t *packets,
+			   char *err, size_t errlen);
+/* The elements of a set of the table as nft prints them ("0x00000001 .
+ * 10.1.0.12"), one per line; *text malloc'ed. */
+int sp_nft_set_elements(struct sp_nft *nft, const char *set, char **text, char *err,
+			size_t errlen);
+/* Pure helpers for the two above (exposed for the unit tests): the packets
+ * of `counter NAME { packets N ... }` in a listing, and a set listing's
+ * elements one per line without their "expires ..." (*out malloc'ed). */
+bool sp_nft_parse_counter(const char *listing, const char *name, uint64_t *packets);
+int sp_nft_parse_elements(const char *listing, char **out);
 
 /* ---- interception ruleset generator (pure) ------------------------------- */
 
@@ -85,7 +97,23 @@ struct sp_nft_intercept {
 	 * to its whole new mark; NULL: unknown, TPROXY entries stay rules. */
 	const uint32_t *origin_marks;
 	size_t n_origin_marks;
+	/* Per-source limits on what the interception delivers to the daemon
+	 * (packets carrying fwmark), in an input chain: a source is the
+	 * packet's source address and its mark & source_key_mask (the VPN
+	 * slot), so equal addresses in two VPNs are two sources. 0: off. */
+	uint32_t source_rate;		/* datagrams per second */
+	uint32_t source_new_flows;	/* new conntrack flows per second */
+	uint32_t source_key_mask;
 };
+
+/* The named counters of the per-source drops, and the sets of the sources
+ * limited in the last minute (key: mark & source_key_mask . address). */
+#define SP_NFT_SOURCE_RATE_COUNTER "source_rate_drops"
+#define SP_NFT_SOURCE_NEW_COUNTER "source_new_drops"
+#define SP_NFT_LIMITED_SET_V4 "limited_sources_v4"
+#define SP_NFT_LIMITED_SET_V6 "limited_sources_v6"
+/* How long a source stays in the limited sets after its last drop. */
+#define SP_NFT_LIMITED_TIMEOUT_S 60
 
 /* Runs of at least this many entries of one shape (the same fields matched,
  * the same verdict kind) whose matches cannot overlap become one map lookup:

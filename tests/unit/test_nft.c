@@ -769,3 +769,63 @@ Test(nft_kernel, grouped_shapes_nft_accepts)
 	free(body);
 	sp_nft_close(nft);
 }
+
+/* Per-source limits: an input chain over what the interception delivered
+ * (the fwmark bit), a meter per limit keyed by the VPN bits and the source
+ * address, drops counted by named counters and the source remembered. */
+Test(nft_render, source_limits_in_an_input_chain)
+{
+	struct sp_nft_intercept s = spec_of(NULL, 0);
+	char *body, *rule;
+
+	body = render_ok(&s);
+	cr_assert_null(strstr(body, "source_limits"), "off by default: %s", body);
+	free(body);
+	s.source_rate = 1000;
+	s.source_new_flows = 100;
+	s.source_key_mask = 0xff;
+	body = render_ok(&s);
+	cr_assert(strstr(body, "type filter hook input priority filter; policy accept;"), "%s", body);
+	cr_assert(strstr(body, "meta mark & 0x00000080 != 0x00000080 accept"), "%s", body);
+	rule = line_with(body, "@source_rate_v4", 0);
+	cr_assert_not_null(rule, "%s", body);
+	cr_assert(strstr(rule, "meta mark & 0x000000ff . ip saddr limit rate over 1000/second burst 1000 packets"), "%s", rule);
+	cr_assert(strstr(rule, "update @" SP_NFT_LIMITED_SET_V4), "%s", rule);
+	cr_assert(strstr(rule, "counter name \"" SP_NFT_SOURCE_RATE_COUNTER "\" drop"), "%s", rule);
+	free(rule);
+	rule = line_with(body, "@source_new_v6", 0);
+	cr_assert_not_null(rule, "%s", body);
+	cr_assert(strstr(rule, "ct state new"), "%s", rule);
+	cr_assert(strstr(rule, "ip6 saddr limit rate over 100/second"), "%s", rule);
+	free(rule);
+	cr_assert(strstr(body, "counter " SP_NFT_SOURCE_NEW_COUNTER " {"), "%s", body);
+	free(body);
+	/* one limit off: its meter and rule are not there */
+	s.source_rate = 0;
+	body = render_ok(&s);
+	cr_assert_null(strstr(body, "@source_rate_v4"), "%s", body);
+	cr_assert(strstr(body, "@source_new_v4"), "%s", body);
+	free(body);
+}
+
+Test(nft_parse, counters_and_set_elements)
+{
+	static const char counter[] = "table inet sigproxy {\n\tcounter source_rate_drops {\n"
+				      "\t\tpackets 1234 bytes 99999\n\t}\n}\n";
+	static const char set[] = "table inet sigproxy {\n\tset limited_sources_v4 {\n"
+				  "\t\ttype mark . ipv4_addr\n\t\tflags dynamic,timeout\n"
+				  "\t\telements = { 0x00000000 . 10.1.0.12 expires 59s992ms,\n"
+				  "\t\t\t     0x00000002 . 10.9.9.9 expires 1s }\n\t}\n}\n";
+	uint64_t n = 0;
+	char *out;
+
+	cr_assert(sp_nft_parse_counter(counter, "source_rate_drops", &n));
+	cr_expect_eq(n, 1234);
+	cr_expect_not(sp_nft_parse_counter(counter, "source_new_drops", &n));
+	cr_assert_eq(sp_nft_parse_elements(set, &out), 0);
+	cr_expect_str_eq(out, "0x00000000 . 10.1.0.12\n0x00000002 . 10.9.9.9\n");
+	free(out);
+	cr_assert_eq(sp_nft_parse_elements("table inet sigproxy {\n}\n", &out), 0);
+	cr_expect_str_eq(out, "");
+	free(out);
+}

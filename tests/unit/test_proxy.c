@@ -375,3 +375,45 @@ Test(proxy, reply_echoes_the_transaction)
 	sp_sip_msg_free(&r);
 	cr_assert_eq(sp_proxy_build_reply(invite, strlen(invite), 503, "x", "t", buf, 40), 0);
 }
+
+Test(proxy, reply_with_retry_after)
+{
+	char buf[2048];
+	size_t n = sp_proxy_build_reply_retry(invite, strlen(invite), 503, "Service Unavailable",
+					      "lim1", 60, buf, sizeof(buf));
+	struct sp_sip_msg r;
+
+	sp_sip_global_init();
+	cr_assert_gt(n, 0);
+	buf[n] = '\0';
+	cr_assert(strstr(buf, "\r\nRetry-After: 60\r\nContent-Length: 0\r\n\r\n"), "%s", buf);
+	cr_assert_eq(sp_sip_inspect(&r, buf, n), 0, "%s", buf);
+	cr_assert_eq(r.info.status, 503);
+	sp_sip_msg_free(&r);
+}
+
+/* hide-server-identity: Server, User-Agent and Warning go (a folded line
+ * with its header), everything else and the body stay byte for byte. */
+Test(proxy, strip_identity_headers)
+{
+	char msg[] = "SIP/2.0 200 OK\r\n"
+		     "Via: SIP/2.0/UDP 10.1.0.10;branch=z9hG4bK-1\r\n"
+		     "Server: kamailio (5.6.3 (x86_64/linux))\r\n"
+		     "user-agent: pbx\r\n"
+		     "  continued\r\n"
+		     "Warning: 399 srv \"debug\"\r\n"
+		     "Serverx: stays\r\n"
+		     "Content-Length: 8\r\n"
+		     "\r\n"
+		     "Server: ";
+	static const char want[] = "SIP/2.0 200 OK\r\n"
+				   "Via: SIP/2.0/UDP 10.1.0.10;branch=z9hG4bK-1\r\n"
+				   "Serverx: stays\r\n"
+				   "Content-Length: 8\r\n"
+				   "\r\n"
+				   "Server: ";
+	size_t n = sp_proxy_strip_identity(msg, strlen(msg));
+
+	cr_assert_eq(n, strlen(want));
+	cr_assert(memcmp(msg, want, n) == 0, "%.*s", (int)n, msg);
+}

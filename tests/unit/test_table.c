@@ -981,3 +981,29 @@ Test(sync, dialog_set_media_without_media_range_stores_ports)
 	cr_expect_eq(d->n_media, 1);
 	sp_table_destroy(t);
 }
+
+/* limit source-bindings counts bindings per address in its VPN, whatever the
+ * ports, through every way a binding comes and goes. */
+Test(binding, bindings_held_per_source)
+{
+	struct sp_table *t = table_with(NULL, NULL);
+	struct sp_endpoint src = ep("10.1.1.1", 1), other = ep("10.1.1.2", 5060);
+	struct sp_binding *a = add_binding(t, 1, "10.1.1.1", 5060, T0);
+	struct sp_binding *b = add_binding(t, 1, "10.1.1.1", 5061, T0);
+
+	add_binding(t, 2, "10.1.1.1", 5060, T0);
+	cr_expect_eq(sp_table_source_bindings(t, 1, &src), 2);
+	cr_expect_eq(sp_table_source_bindings(t, 2, &src), 1);
+	cr_expect_eq(sp_table_source_bindings(t, 1, &other), 0);
+	cr_assert_eq(sp_binding_delete(t, a), 0);
+	cr_expect_eq(sp_table_source_bindings(t, 1, &src), 1);
+	/* a rekey to another address moves the binding's count with it */
+	cr_assert_eq(sp_binding_rekey(t, b, &other, &b->server_side), 0);
+	cr_expect_eq(sp_table_source_bindings(t, 1, &src), 0);
+	cr_expect_eq(sp_table_source_bindings(t, 1, &other), 1);
+	/* expiry */
+	sp_table_expire(t, UINT64_MAX - 1);
+	cr_expect_eq(sp_table_source_bindings(t, 1, &other), 0);
+	cr_expect_eq(sp_table_source_bindings(t, 2, &src), 0);
+	sp_table_destroy(t);
+}
