@@ -91,18 +91,18 @@ lab_up() {
 	ip -n "$SRV2" route add default via 192.0.2.17 || return 1
 }
 
-# lab_start_kamailio NS ADDR NAME: Kamailio (../kamailio/kamailio.cfg) on
+# lab_start_kamailio NS ADDR NAME [KAMAILIO-ARGS...]: Kamailio (../kamailio/kamailio.cfg) on
 # udp:ADDR:5060 in NS, also answering for E; files in $LAB_OUT/kam-NAME
 # (log, pid, ctl.sock). Returns once it answers on its control socket.
 lab_start_kamailio() {
-	local ns=$1 addr=$2 name=$3
+	local ns=$1 addr=$2 name=$3; shift 3
 	local dir=$LAB_OUT/kam-$name
 	mkdir -p "$dir"
 	# -DD: no daemonizing, the pid we hold is the main process, whose
 	# SIGTERM takes its children down. -E: the log goes to our file.
 	ip netns exec "$ns" kamailio -f "$LAB_KAMAILIO_CFG" -l "udp:$addr:5060" \
 		--alias="$LAB_E" --alias="$addr" -A "CTL_SOCKET=\"unix:$dir/ctl.sock\"" \
-		-P "$dir/pid" -Y "$dir" -m 32 -M 4 -DD -E >"$dir/log" 2>&1 &
+		-P "$dir/pid" -Y "$dir" -m 32 -M 4 -DD -E "$@" >"$dir/log" 2>&1 &
 	LAB_KAM_PID[$name]=$!
 	LAB_KAM_SOCK[$name]=$dir/ctl.sock
 	SP_PIDS+=("$!")
@@ -110,6 +110,12 @@ lab_start_kamailio() {
 		tail -20 "$dir/log" | sed 's/^/#   /'
 		return 1
 	}
+}
+
+# lab_start_kamailio_auth NS ADDR NAME: the same Kamailio asking for digest
+# authentication (WITH_AUTH in kamailio.cfg): USER's password is pw-USER
+lab_start_kamailio_auth() {
+	lab_start_kamailio "$1" "$2" "$3" -A WITH_AUTH
 }
 
 # lab_stop_kamailio NAME: SIGTERM, wait; returns Kamailio's exit status
