@@ -2,6 +2,7 @@
 #include "sp_cli.h"
 #include "sp_cmd.h"
 #include "sp_daemon.h"
+#include "sp_endpoint.h"
 #include "sp_log.h"
 
 #include <arpa/inet.h>
@@ -11,6 +12,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <regex.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,11 +21,24 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
-#define SP_CLI_MAX_SESSIONS 32
-#define SP_CLI_IDLE_TIMEOUT 600 /* seconds, like an IOS exec-timeout */
+/* Separate caps per listener, so idle TCP connections never lock root out
+ * of the unix socket; and per source on TCP, so one host cannot take every
+ * TCP session either. */
+#define SP_CLI_MAX_TCP_SESSIONS 16
+#define SP_CLI_MAX_TCP_PER_SOURCE 4
+#define SP_CLI_MAX_UNIX_SESSIONS 16
 #define SP_CLI_LOGIN_DELAY_US 2000000
+#define SP_CLI_MAX_LOGIN_FAILURES 3  /* per connection, then it is closed */
+/* Per source address: every SP_CLI_MAX_LOGIN_FAILURES failures lock it out
+ * for BACKOFF_FIRST seconds, doubling each time up to BACKOFF_MAX; a
+ * successful login forgets the source. */
+#define SP_CLI_BACKOFF_SOURCES 64
+#define SP_CLI_BACKOFF_FIRST_MS 10000
+#define SP_CLI_BACKOFF_MAX_MS 300000
+#define SP_CLI_TICK_MS 1000
 
 enum sp_cli_kind {
 	SP_CLI_TCP,         /* telnet-style, login required */
@@ -43,7 +58,27 @@ struct sp_cli_session {
 	char *capture_buf;
 	size_t capture_len;
 	bool batch;
+	/* who and since when, for show users and the log (loop thread) */
+	struct sp_endpoint peer;   /* TCP: the source; unix: empty */
+	char from[SP_ENDPOINT_STRLEN];
+	char user[SP_USERNAME_MAX + 1]; /* TCP: once logged in */
+	bool logged_in;            /* TCP: login done (unix: always) */
+	bool login_timed_out;
+	unsigned line;             /* number shown by show users */
+	time_t since;
+	uint64_t started_ms;
+	_Atomic uint64_t last_ms;  /* last command, written by the session thread */
+	unsigned failures;         /* failed logins on this connection (session thread) */
 	struct sp_cli_session *next;
+};
+
+/* Failed logins per source address (loop thread). */
+struct sp_cli_backoff {
+	struct sp_endpoint addr; /* port 0 */
+	unsigned failures;
+	unsigned lockouts;
+	uint64_t until_ms;
+	uint64_t last_ms;
 };
 
 struct sp_cli_server {
@@ -52,7 +87,10 @@ struct sp_cli_server {
 	int unix_fd;
 	char unix_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	struct sp_cli_session *sessions; /* owned by the loop thread */
-	unsigned n_sessions;
+	unsigned n_tcp, n_unix;
+	unsigned next_line;
+	struct sp_loop_timer *tick; /* login timeouts */
+	struct sp_cli_backoff backoff[SP_CLI_BACKOFF_SOURCES];
 };
 
 /* libcli's auth and enable callbacks take no context argument; each session
@@ -179,6 +217,7 @@ static int sp_cli_dispatch(struct cli_def *cli, const struct sp_cmd_def *def, in
 	struct sp_cli_session *sess = cli_get_context(cli);
 	struct sp_cli_job job = { .sess = sess, .def = def, .mode = cli->mode, .argc = argc, .argv = argv };
 
+	atomic_store(&sess->last_ms, sp_loop_now_ms());
 	if (sess->kind == SP_CLI_LOADER) {
 		sp_cli_job_run(&job, NULL, sess->loader_cand);
 	} else if (sp_loop_call_sync(sess->srv->d->loop, sp_cli_job_on_loop, &job) < 0) {
@@ -712,32 +751,144 @@ static void sp_cli_auth_lookup_on_loop(void *arg)
 	}
 }
 
+/* Failed logins of a source (loop thread): its entry, or the oldest slot. */
+static struct sp_cli_backoff *sp_cli_backoff_find(struct sp_cli_server *srv,
+						   const struct sp_endpoint *addr, bool create)
+{
+	struct sp_cli_backoff *oldest = &srv->backoff[0];
+
+	for (size_t i = 0; i < SP_CLI_BACKOFF_SOURCES; i++) {
+		struct sp_cli_backoff *b = &srv->backoff[i];
+
+		if (b->failures && sp_endpoint_equal(&b->addr, addr))
+			return b;
+		if (!b->failures || (oldest->failures && b->last_ms < oldest->last_ms))
+			oldest = b;
+	}
+	if (!create)
+		return NULL;
+	memset(oldest, 0, sizeof(*oldest));
+	oldest->addr = *addr;
+	return oldest;
+}
+
+struct sp_cli_auth_result {
+	struct sp_cli_session *sess;
+	const char *user;
+	bool enable, ok;
+};
+
+/* After the check: the session's state, the source's back-off and the log
+ * line, all on the loop thread. */
+static void sp_cli_auth_result_on_loop(void *arg)
+{
+	struct sp_cli_auth_result *r = arg;
+	struct sp_cli_session *sess = r->sess;
+	struct sp_cli_server *srv = sess->srv;
+	struct sp_endpoint src = sess->peer;
+	char user[SP_LOG_ESCAPED_MAX];
+	uint64_t now = sp_loop_now_ms();
+
+	src.port = 0;
+	sp_log_escape(r->enable ? sess->user : r->user, user, sizeof(user));
+	if (r->ok) {
+		struct sp_cli_backoff *b = sp_cli_backoff_find(srv, &src, false);
+
+		if (b)
+			memset(b, 0, sizeof(*b));
+		if (r->enable) {
+			sp_info("cli: user \"%s\" from %s entered enable mode", user, sess->from);
+		} else {
+			sess->logged_in = true;
+			snprintf(sess->user, sizeof(sess->user), "%s", r->user);
+			sp_info("cli: user \"%s\" logged in from %s", user, sess->from);
+		}
+		return;
+	}
+	if (r->enable)
+		sp_notice("cli: failed enable for user \"%s\" from %s", user, sess->from);
+	else
+		sp_notice("cli: failed login for user \"%s\" from %s", user, sess->from);
+	if (sess->kind == SP_CLI_TCP) {
+		struct sp_cli_backoff *b = sp_cli_backoff_find(srv, &src, true);
+
+		b->last_ms = now;
+		if (++b->failures % SP_CLI_MAX_LOGIN_FAILURES == 0) {
+			uint64_t ms = SP_CLI_BACKOFF_FIRST_MS << (b->lockouts < 5 ? b->lockouts : 5);
+
+			b->lockouts++;
+			if (ms > SP_CLI_BACKOFF_MAX_MS)
+				ms = SP_CLI_BACKOFF_MAX_MS;
+			b->until_ms = now + ms;
+			sp_warn("cli: %u failed logins from %s: that address is locked out for %llu s",
+				b->failures, sess->from, (unsigned long long)(ms / 1000));
+		}
+	}
+}
+
 static int sp_cli_check_credentials(const char *user, const char *pass, bool enable)
 {
 	struct sp_cli_session *sess = sp_cli_current;
 	struct sp_cli_auth_job job = { .sess = sess, .user = user, .enable = enable };
-	bool ok = false;
+	struct sp_cli_auth_result res = { .sess = sess, .user = user, .enable = enable };
 
 	if (!sess || sp_loop_call_sync(sess->srv->d->loop, sp_cli_auth_lookup_on_loop, &job) < 0)
 		return CLI_ERROR;
 	/* crypt runs here, in the session's thread, not on the event loop */
 	if (job.hash)
-		ok = sp_cmd_check_secret(pass, job.hash);
+		res.ok = sp_cmd_check_secret(pass, job.hash);
 	free(job.hash);
-	if (!ok) {
-		sp_notice("cli: failed %s%s%s", enable ? "enable" : "login for user \"",
-			  enable ? "" : user, enable ? "" : "\"");
-		usleep(SP_CLI_LOGIN_DELAY_US); /* slows password guessing; only this session waits */
+	if (sp_loop_call_sync(sess->srv->d->loop, sp_cli_auth_result_on_loop, &res) < 0)
 		return CLI_ERROR;
+	if (res.ok) {
+		atomic_store(&sess->last_ms, sp_loop_now_ms());
+		return CLI_OK;
 	}
-	if (!enable)
-		sp_info("cli: user \"%s\" logged in", user);
-	return CLI_OK;
+	usleep(SP_CLI_LOGIN_DELAY_US); /* slows password guessing; only this session waits */
+	if (!enable && ++sess->failures >= SP_CLI_MAX_LOGIN_FAILURES) {
+		/* libcli would ask again forever: end the connection here (its
+		 * loop then sees the end of input and ends the session) */
+		static const char msg[] = "\r\n% Too many failed logins: disconnected\r\n";
+
+		sp_notice("cli: %u failed logins on one connection from %s: disconnected",
+			  sess->failures, sess->from);
+		if (write(sess->fd, msg, sizeof(msg) - 1) < 0) { /* best effort */ }
+		shutdown(sess->fd, SHUT_RDWR);
+	}
+	return CLI_ERROR;
+}
+
+struct sp_cli_timeouts {
+	struct sp_cli_session *sess;
+	uint32_t login, exec;
+};
+
+static void sp_cli_timeouts_on_loop(void *arg)
+{
+	struct sp_cli_timeouts *t = arg;
+	const struct sp_config *c = sp_config_store_current(t->sess->srv->d->config);
+
+	t->login = c->cli.login_timeout;
+	t->exec = c->cli.exec_timeout;
+}
+
+/* libcli's idle timeout, from `cli exec-timeout` (read when the session
+ * starts or logs in; 0: never). */
+static void sp_cli_apply_exec_timeout(struct sp_cli_session *sess)
+{
+	struct sp_cli_timeouts t = { .sess = sess };
+
+	if (sp_loop_call_sync(sess->srv->d->loop, sp_cli_timeouts_on_loop, &t) == 0)
+		cli_set_idle_timeout(sess->cli, t.exec);
 }
 
 static int sp_cli_auth_cb(const char *user, const char *pass)
 {
-	return sp_cli_check_credentials(user, pass, false);
+	int rc = sp_cli_check_credentials(user, pass, false);
+
+	if (rc == CLI_OK)
+		sp_cli_apply_exec_timeout(sp_cli_current);
+	return rc;
 }
 
 /* libcli wants non-zero here for "allowed" (unlike the auth callback) */
@@ -754,7 +905,12 @@ static void sp_cli_session_reap_on_loop(void *arg)
 	for (pp = &srv->sessions; *pp; pp = &(*pp)->next)
 		if (*pp == sess) {
 			*pp = sess->next;
-			srv->n_sessions--;
+			if (sess->kind == SP_CLI_TCP)
+				srv->n_tcp--;
+			else
+				srv->n_unix--;
+			if (sess->kind == SP_CLI_TCP)
+				sp_info("cli: session %u from %s ended", sess->line, sess->from);
 			pthread_detach(sess->thread);
 			break;
 		}
@@ -834,7 +990,8 @@ static void *sp_cli_session_thread(void *arg)
 	if (sess->kind == SP_CLI_TCP) {
 		cli_set_auth_callback(sess->cli, sp_cli_auth_cb);
 		cli_set_enable_callback(sess->cli, sp_cli_enable_cb);
-		cli_set_idle_timeout(sess->cli, SP_CLI_IDLE_TIMEOUT);
+		/* the login timeout is the server's tick (from the connection, not
+		 * from the last keystroke); the exec timeout follows the login */
 		cli_set_banner(sess->cli, "sigproxy - authorized access only");
 		cli_loop(sess->cli, sess->fd);
 	} else {
@@ -848,6 +1005,7 @@ static void *sp_cli_session_thread(void *arg)
 			} else if (strcmp(hello, SP_CLI_HELLO_INTERACTIVE) == 0) {
 				/* the client keeps its terminal raw: no telnet negotiation */
 				cli_telnet_protocol(sess->cli, 0);
+				sp_cli_apply_exec_timeout(sess);
 				cli_loop(sess->cli, sess->fd);
 			}
 		}
@@ -863,22 +1021,123 @@ static void *sp_cli_session_thread(void *arg)
 	return NULL;
 }
 
+/* The peer of a TCP session, IPv4 as IPv4 even on a dual-stack listener. */
+static void sp_cli_peer(const struct sockaddr_storage *ss, socklen_t sl, struct sp_endpoint *ep)
+{
+	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
+
+	sp_endpoint_clear(ep);
+	if (ss->ss_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+		struct in_addr v4;
+
+		memcpy(&v4, &s6->sin6_addr.s6_addr[12], sizeof(v4));
+		sp_endpoint_set_v4(ep, v4, ntohs(s6->sin6_port));
+		return;
+	}
+	sp_endpoint_from_sockaddr(ep, (const struct sockaddr *)ss, sl);
+}
+
+/* Why a connection is not let in; each reason is rate-limited on its own
+ * in the log, as an attacker can repeat any of them at will. */
+enum sp_cli_refusal {
+	SP_CLI_OK,
+	SP_CLI_REFUSE_ACCESS,
+	SP_CLI_REFUSE_LOCKED,
+	SP_CLI_REFUSE_TCP_FULL,
+	SP_CLI_REFUSE_SOURCE_FULL,
+	SP_CLI_REFUSE_UNIX_FULL,
+	SP_CLI_N_REFUSALS,
+};
+
+static struct sp_log_limit sp_cli_refusal_limits[SP_CLI_N_REFUSALS] = {
+	[SP_CLI_REFUSE_ACCESS] = SP_LOG_LIMIT_INIT("cli: connections refused by cli access-class"),
+	[SP_CLI_REFUSE_LOCKED] = SP_LOG_LIMIT_INIT("cli: connections refused after failed logins"),
+	[SP_CLI_REFUSE_TCP_FULL] = SP_LOG_LIMIT_INIT("cli: connections refused, all TCP sessions in use"),
+	[SP_CLI_REFUSE_SOURCE_FULL] = SP_LOG_LIMIT_INIT("cli: connections refused, too many from one address"),
+	[SP_CLI_REFUSE_UNIX_FULL] = SP_LOG_LIMIT_INIT("cli: connections refused, all unix-socket sessions in use"),
+};
+
+static const char *const sp_cli_refusal_why[SP_CLI_N_REFUSALS] = {
+	[SP_CLI_REFUSE_ACCESS] = "not permitted by cli access-class",
+	[SP_CLI_REFUSE_LOCKED] = "locked out after failed logins",
+	[SP_CLI_REFUSE_TCP_FULL] = "all TCP sessions in use",
+	[SP_CLI_REFUSE_SOURCE_FULL] = "too many TCP sessions from that address",
+	[SP_CLI_REFUSE_UNIX_FULL] = "all unix-socket sessions in use",
+};
+
+/* Whether a TCP connection is let in (loop thread). `msg` gets the line the
+ * client sees when it is not. */
+static enum sp_cli_refusal sp_cli_tcp_refusal(struct sp_cli_server *srv, const struct sp_endpoint *peer,
+					      char *msg, size_t cap)
+{
+	const struct sp_config *c = sp_config_store_current(srv->d->config);
+	struct sp_endpoint src = *peer;
+	struct sp_addr a = { .family = peer->family };
+	struct sp_cli_backoff *b;
+	unsigned same = 0;
+	uint64_t now = sp_loop_now_ms();
+
+	src.port = 0;
+	memcpy(&a.u, peer->addr.bytes, sizeof(a.u));
+	if (!sp_cli_access_permits(&c->cli, &a)) {
+		snprintf(msg, cap, "%% Access denied\r\n");
+		return SP_CLI_REFUSE_ACCESS;
+	}
+	b = sp_cli_backoff_find(srv, &src, false);
+	if (b && b->until_ms > now) {
+		snprintf(msg, cap, "%% Too many failed logins from this address: try again in %llu s\r\n",
+			 (unsigned long long)((b->until_ms - now + 999) / 1000));
+		return SP_CLI_REFUSE_LOCKED;
+	}
+	if (srv->n_tcp >= SP_CLI_MAX_TCP_SESSIONS) {
+		snprintf(msg, cap, "%% Too many CLI sessions\r\n");
+		return SP_CLI_REFUSE_TCP_FULL;
+	}
+	for (struct sp_cli_session *s = srv->sessions; s; s = s->next) {
+		struct sp_endpoint other = s->peer;
+
+		other.port = 0;
+		if (s->kind == SP_CLI_TCP && sp_endpoint_equal(&other, &src))
+			same++;
+	}
+	if (same >= SP_CLI_MAX_TCP_PER_SOURCE) {
+		snprintf(msg, cap, "%% Too many CLI sessions from this address\r\n");
+		return SP_CLI_REFUSE_SOURCE_FULL;
+	}
+	return SP_CLI_OK;
+}
+
 static void sp_cli_accept_cb(struct sp_loop *loop, int lfd, uint32_t events, void *arg)
 {
 	struct sp_cli_server *srv = arg;
 	struct sp_cli_session *sess;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	struct sp_endpoint peer;
+	enum sp_cli_kind kind = lfd == srv->tcp_fd ? SP_CLI_TCP : SP_CLI_UNIX;
+	char from[SP_ENDPOINT_STRLEN] = "local", msg[128];
+	enum sp_cli_refusal why = SP_CLI_OK;
 	int fd;
 
 	(void)loop;
 	(void)events;
-	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC);
 	if (fd < 0)
 		return;
-	if (srv->n_sessions >= SP_CLI_MAX_SESSIONS) {
-		static const char msg[] = "% Too many CLI sessions\r\n";
-		if (write(fd, msg, sizeof(msg) - 1) < 0) { /* best effort */ }
+	sp_endpoint_clear(&peer);
+	if (kind == SP_CLI_TCP) {
+		sp_cli_peer(&ss, sl, &peer);
+		sp_endpoint_format(&peer, from, sizeof(from));
+		why = sp_cli_tcp_refusal(srv, &peer, msg, sizeof(msg));
+	} else if (srv->n_unix >= SP_CLI_MAX_UNIX_SESSIONS) {
+		snprintf(msg, sizeof(msg), "%% Too many CLI sessions\r\n");
+		why = SP_CLI_REFUSE_UNIX_FULL;
+	}
+	if (why != SP_CLI_OK) {
+		if (write(fd, msg, strlen(msg)) < 0) { /* best effort */ }
 		close(fd);
-		sp_warn("cli: session refused, %u sessions open", srv->n_sessions);
+		sp_log_limited(&sp_cli_refusal_limits[why], LOG_WARNING, "cli: %s connection from %s refused: %s",
+			       kind == SP_CLI_TCP ? "TCP" : "unix-socket", from, sp_cli_refusal_why[why]);
 		return;
 	}
 	sess = calloc(1, sizeof(*sess));
@@ -888,7 +1147,14 @@ static void sp_cli_accept_cb(struct sp_loop *loop, int lfd, uint32_t events, voi
 	}
 	sess->srv = srv;
 	sess->fd = fd;
-	sess->kind = lfd == srv->tcp_fd ? SP_CLI_TCP : SP_CLI_UNIX;
+	sess->kind = kind;
+	sess->peer = peer;
+	snprintf(sess->from, sizeof(sess->from), "%s", from);
+	sess->logged_in = kind != SP_CLI_TCP;
+	sess->line = ++srv->next_line;
+	sess->since = time(NULL);
+	sess->started_ms = sp_loop_now_ms();
+	atomic_init(&sess->last_ms, sess->started_ms);
 	sess->cli = sp_cli_new_def(sess);
 	if (!sess->cli) {
 		close(fd);
@@ -898,15 +1164,70 @@ static void sp_cli_accept_cb(struct sp_loop *loop, int lfd, uint32_t events, voi
 	cli_set_hostname(sess->cli, sp_config_store_current(srv->d->config)->hostname);
 	sess->next = srv->sessions;
 	srv->sessions = sess;
-	srv->n_sessions++;
+	if (kind == SP_CLI_TCP)
+		srv->n_tcp++;
+	else
+		srv->n_unix++;
 	if (pthread_create(&sess->thread, NULL, sp_cli_session_thread, sess) != 0) {
 		srv->sessions = sess->next;
-		srv->n_sessions--;
+		if (kind == SP_CLI_TCP)
+			srv->n_tcp--;
+		else
+			srv->n_unix--;
 		cli_done(sess->cli);
 		close(fd);
 		free(sess);
 		sp_err("cli: cannot start a session thread");
+		return;
 	}
+	if (kind == SP_CLI_TCP)
+		sp_info("cli: session %u: TCP connection from %s", sess->line, from);
+}
+
+/* Every second: TCP sessions that have not logged in within
+ * `cli login-timeout` of connecting are ended (shutdown wakes their thread,
+ * which then ends as on a hang-up). */
+static void sp_cli_tick(struct sp_loop *loop, void *arg)
+{
+	struct sp_cli_server *srv = arg;
+	const struct sp_config *c = sp_config_store_current(srv->d->config);
+	uint64_t now = sp_loop_now_ms();
+
+	(void)loop;
+	for (struct sp_cli_session *s = srv->sessions; s; s = s->next)
+		if (s->kind == SP_CLI_TCP && !s->logged_in && !s->login_timed_out &&
+		    now - s->started_ms >= (uint64_t)c->cli.login_timeout * 1000) {
+			s->login_timed_out = true;
+			sp_notice("cli: session %u from %s: no login within %u s: disconnected", s->line,
+				  s->from, c->cli.login_timeout);
+			shutdown(s->fd, SHUT_RDWR);
+		}
+	sp_loop_timer_arm(srv->tick, SP_CLI_TICK_MS);
+}
+
+void sp_cli_server_show_users(struct sp_cli_server *srv, FILE *out)
+{
+	uint64_t now = sp_loop_now_ms();
+
+	fprintf(out, "%-6s %-6s %-20s %-26s %-20s %s\n", "Line", "Kind", "User", "From", "Since", "Idle");
+	for (struct sp_cli_session *s = srv->sessions; s; s = s->next) {
+		char since[32], idle[32];
+		struct tm tm;
+		uint64_t last = atomic_load(&s->last_ms), secs = now > last ? (now - last) / 1000 : 0;
+		const char *user = s->kind != SP_CLI_TCP ? "(root)" : s->logged_in ? s->user : "(login)";
+		char esc[SP_LOG_ESCAPED_MAX];
+
+		localtime_r(&s->since, &tm);
+		strftime(since, sizeof(since), "%Y-%m-%d %H:%M:%S", &tm);
+		snprintf(idle, sizeof(idle), "%02llu:%02llu:%02llu", (unsigned long long)(secs / 3600),
+			 (unsigned long long)(secs / 60 % 60), (unsigned long long)(secs % 60));
+		fprintf(out, "%-6u %-6s %-20s %-26s %-20s %s\n", s->line,
+			s->kind == SP_CLI_TCP ? "tcp" : "unix", sp_log_escape(user, esc, sizeof(esc)),
+			s->from, since, idle);
+	}
+	fprintf(out, "%u TCP session%s (at most %d, %d per address), %u unix-socket session%s (at most %d)\n",
+		srv->n_tcp, srv->n_tcp == 1 ? "" : "s", SP_CLI_MAX_TCP_SESSIONS, SP_CLI_MAX_TCP_PER_SOURCE,
+		srv->n_unix, srv->n_unix == 1 ? "" : "s", SP_CLI_MAX_UNIX_SESSIONS);
 }
 
 static int sp_cli_listen_tcp(struct sp_cli_server *srv, const char *spec, struct sp_error *e)
@@ -997,6 +1318,11 @@ struct sp_cli_server *sp_cli_server_start(struct sp_daemon *d, struct sp_error *
 	srv->d = d;
 	srv->tcp_fd = -1;
 	srv->unix_fd = -1;
+	srv->tick = sp_loop_timer_new(d->loop, sp_cli_tick, srv);
+	if (!srv->tick || sp_loop_timer_arm(srv->tick, SP_CLI_TICK_MS) < 0) {
+		sp_error_set(e, "CLI timer: %s", strerror(errno));
+		goto fail;
+	}
 	if (d->opt.cli_listen && strcmp(d->opt.cli_listen, "none") != 0 &&
 	    (sp_cli_listen_tcp(srv, d->opt.cli_listen, e) < 0 ||
 	     sp_loop_add_fd(d->loop, srv->tcp_fd, EPOLLIN, sp_cli_accept_cb, srv) < 0))
@@ -1019,6 +1345,8 @@ void sp_cli_server_stop(struct sp_cli_server *srv)
 
 	if (!srv)
 		return;
+	if (srv->tick)
+		sp_loop_timer_free(srv->tick);
 	if (srv->tcp_fd >= 0) {
 		sp_loop_del_fd(srv->d->loop, srv->tcp_fd);
 		close(srv->tcp_fd);

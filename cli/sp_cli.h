@@ -6,6 +6,8 @@
 #ifndef SP_CLI_H
 #define SP_CLI_H
 
+#include <stdio.h>
+
 #include "sp_config.h"
 #include "sp_error.h"
 
@@ -16,6 +18,10 @@ struct sp_cli_server *sp_cli_server_start(struct sp_daemon *d, struct sp_error *
 /* Closes the listeners, ends every session and waits for their threads.
  * Call sp_loop_close_calls() first so no session waits on the loop. */
 void sp_cli_server_stop(struct sp_cli_server *srv);
+
+/* `show users`: every CLI session, who, from where, since when and idle
+ * for how long (loop thread). */
+void sp_cli_server_show_users(struct sp_cli_server *srv, FILE *out);
 
 /* Runs the commands of a configuration file (config mode, one per line, '!'
  * comments) against `cand`. Stops at the first error: `e` gets

@@ -1,5 +1,6 @@
 #include "config.h"
 #include "sp_cmd.h"
+#include "sp_cli.h"
 #include "sp_daemon.h"
 #include "sp_engine.h"
 #include "sp_pbr.h"
@@ -195,6 +196,94 @@ static int cmd_no_enable_secret(struct sp_cmd_ctx *ctx, int argc, char **argv)
 	(void)argc;
 	(void)argv;
 	sp_config_enable_secret_set(ctx->cand, NULL);
+	return 0;
+}
+
+/* ---- the management plane: cli login-timeout / exec-timeout / access-class ---- */
+
+static int cmd_cli_login_timeout(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	if (argc != 1)
+		return sp_cmd_usage(ctx, "cli login-timeout SECONDS (1-86400)");
+	return sp_parse_u32(argv[0], 1, SP_CLI_TIMEOUT_MAX, "login timeout",
+			    &ctx->cand->cli.login_timeout, &ctx->err);
+}
+
+static int cmd_cli_no_login_timeout(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	ctx->cand->cli.login_timeout = SP_DEFAULT_CLI_LOGIN_TIMEOUT;
+	return 0;
+}
+
+static int cmd_cli_exec_timeout(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	if (argc != 1)
+		return sp_cmd_usage(ctx, "cli exec-timeout SECONDS (0: never, at most 86400)");
+	return sp_parse_u32(argv[0], 0, SP_CLI_TIMEOUT_MAX, "exec timeout",
+			    &ctx->cand->cli.exec_timeout, &ctx->err);
+}
+
+static int cmd_cli_no_exec_timeout(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	ctx->cand->cli.exec_timeout = SP_DEFAULT_CLI_EXEC_TIMEOUT;
+	return 0;
+}
+
+static int cmd_cli_access_class(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	struct sp_cli_settings *c = &ctx->cand->cli;
+	struct sp_prefix p;
+
+	if (argc != 1)
+		return sp_cmd_usage(ctx, "cli access-class PREFIX");
+	if (sp_parse_prefix(argv[0], &p, &ctx->err) < 0)
+		return -1;
+	for (unsigned i = 0; i < c->n_access; i++)
+		if (sp_prefix_equal(&c->access[i], &p))
+			return 0;
+	if (c->n_access >= SP_CLI_ACCESS_MAX)
+		return sp_error_set(&ctx->err, "At most %d cli access-class prefixes", SP_CLI_ACCESS_MAX);
+	c->access[c->n_access++] = p;
+	return 0;
+}
+
+/* `no cli access-class PREFIX` removes one; without a prefix, all of them
+ * (every source may connect again). */
+static int cmd_cli_no_access_class(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	struct sp_cli_settings *c = &ctx->cand->cli;
+	struct sp_prefix p;
+	char pb[SP_PREFIX_STRLEN];
+
+	if (argc == 0) {
+		c->n_access = 0;
+		return 0;
+	}
+	if (argc != 1)
+		return sp_cmd_usage(ctx, "no cli access-class [PREFIX]");
+	if (sp_parse_prefix(argv[0], &p, &ctx->err) < 0)
+		return -1;
+	for (unsigned i = 0; i < c->n_access; i++)
+		if (sp_prefix_equal(&c->access[i], &p)) {
+			memmove(&c->access[i], &c->access[i + 1], (c->n_access - i - 1) * sizeof(p));
+			c->n_access--;
+			return 0;
+		}
+	return sp_error_set(&ctx->err, "No cli access-class %s", sp_prefix_str(&p, pb, sizeof(pb)));
+}
+
+static int cmd_show_users(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	(void)argv;
+	if (argc)
+		return sp_cmd_usage(ctx, "show users");
+	if (!ctx->daemon || !ctx->daemon->cli)
+		return sp_error_set(&ctx->err, "No CLI server to show the sessions of");
+	sp_cli_server_show_users(ctx->daemon->cli, ctx->out);
 	return 0;
 }
 
@@ -1354,6 +1443,7 @@ static const struct sp_cmd_def sp_cmds[] = {
 	{ SP_MODE_EXEC, "show statistics", "Proxy counters", NULL, PRIV_USER, 0, cmd_show_statistics },
 	{ SP_MODE_EXEC, "clear sessions", "Forget every dialog", NULL, PRIV_ADMIN, 0, cmd_clear_sessions },
 	{ SP_MODE_EXEC, "clear statistics", "Zero the proxy counters", NULL, PRIV_ADMIN, 0, cmd_clear_statistics },
+	{ SP_MODE_EXEC, "show users", "CLI sessions: who, from where, since, idle", NULL, PRIV_USER, 0, cmd_show_users },
 	{ SP_MODE_EXEC, "show version", "Software version and uptime", NULL, PRIV_USER, 0, cmd_show_version },
 	{ SP_MODE_EXEC, "show redundancy", "Active-standby role and state sync", NULL, PRIV_USER, 0, cmd_show_redundancy },
 	{ SP_MODE_EXEC, "redundancy force-switchover", "Hand the active role over to the peer", NULL, PRIV_ADMIN, 0, cmd_redundancy_force_switchover },
@@ -1368,6 +1458,12 @@ static const struct sp_cmd_def sp_cmds[] = {
 	{ SP_MODE_CONFIG, "no username", "Remove a login user", "NAME", PRIV_ADMIN, TOP, cmd_no_username },
 	{ SP_MODE_CONFIG, "enable secret", "The enable secret", "{PASSWORD | hashed HASH}", PRIV_ADMIN, TOP, cmd_enable_secret },
 	{ SP_MODE_CONFIG, "no enable secret", "Remove the enable secret", NULL, PRIV_ADMIN, TOP, cmd_no_enable_secret },
+	{ SP_MODE_CONFIG, "cli login-timeout", "Seconds a TCP session has to log in (default 30)", "SECONDS", PRIV_ADMIN, TOP, cmd_cli_login_timeout },
+	{ SP_MODE_CONFIG, "no cli login-timeout", "Default login timeout (30 s)", NULL, PRIV_ADMIN, TOP, cmd_cli_no_login_timeout },
+	{ SP_MODE_CONFIG, "cli exec-timeout", "Idle seconds before a session is closed (default 600, 0: never)", "SECONDS", PRIV_ADMIN, TOP, cmd_cli_exec_timeout },
+	{ SP_MODE_CONFIG, "no cli exec-timeout", "Default exec timeout (600 s)", NULL, PRIV_ADMIN, TOP, cmd_cli_no_exec_timeout },
+	{ SP_MODE_CONFIG, "cli access-class", "A source prefix permitted on the TCP listener", "PREFIX", PRIV_ADMIN, TOP, cmd_cli_access_class },
+	{ SP_MODE_CONFIG, "no cli access-class", "Remove a permitted prefix (all without one)", "[PREFIX]", PRIV_ADMIN, TOP, cmd_cli_no_access_class },
 	{ SP_MODE_CONFIG, "signaling-proxy", "Signaling proxy settings", NULL, PRIV_ADMIN, TOP, cmd_signaling_proxy },
 	{ SP_MODE_CONFIG, "no signaling-proxy", "Reset the signaling proxy settings", NULL, PRIV_ADMIN, TOP, cmd_no_signaling_proxy },
 	{ SP_MODE_CONFIG, "proxy-strategy", "A proxy strategy entry", "NAME seq N", PRIV_ADMIN, TOP, cmd_proxy_strategy },
@@ -1459,6 +1555,8 @@ static const struct sp_cmd_keyword_help sp_keyword_helps[] = {
 	{ SP_MODE_EXEC, "clear", "Reset state or counters" },
 	{ SP_MODE_EXEC, "redundancy", "Active-standby role changes" },
 	{ SP_MODE_CONFIG, "no", "Negate a command or set its defaults" },
+	{ SP_MODE_CONFIG, "cli", "The management plane: CLI sessions" },
+	{ SP_MODE_CONFIG, "no cli", "The management plane: CLI sessions" },
 	{ SP_MODE_CONFIG, "enable", "Enable settings" },
 	{ SP_MODE_CONFIG, "no enable", "Enable settings" },
 	{ SP_MODE_SP, "no", "Negate a command or set its defaults" },

@@ -21,6 +21,45 @@ void sp_sp_settings_defaults(struct sp_sp_settings *s)
 	s->source_bindings = SP_DEFAULT_SOURCE_BINDINGS;
 }
 
+void sp_cli_settings_defaults(struct sp_cli_settings *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->login_timeout = SP_DEFAULT_CLI_LOGIN_TIMEOUT;
+	s->exec_timeout = SP_DEFAULT_CLI_EXEC_TIMEOUT;
+}
+
+static bool sp_prefix_contains(const struct sp_prefix *p, const struct sp_addr *a)
+{
+	const uint8_t *pb = p->addr.family == AF_INET ? (const uint8_t *)&p->addr.u.v4 : p->addr.u.v6.s6_addr;
+	const uint8_t *ab = a->family == AF_INET ? (const uint8_t *)&a->u.v4 : a->u.v6.s6_addr;
+	unsigned full = p->len / 8, rest = p->len % 8;
+
+	if (p->addr.family != a->family)
+		return false;
+	if (memcmp(pb, ab, full) != 0)
+		return false;
+	return rest == 0 || ((pb[full] ^ ab[full]) & (uint8_t)(0xff << (8 - rest))) == 0;
+}
+
+bool sp_cli_access_permits(const struct sp_cli_settings *s, const struct sp_addr *peer)
+{
+	struct sp_addr a = *peer;
+
+	if (s->n_access == 0)
+		return true;
+	if (a.family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&a.u.v6)) {
+		struct in_addr v4;
+
+		memcpy(&v4, &a.u.v6.s6_addr[12], sizeof(v4));
+		a.family = AF_INET;
+		a.u.v4 = v4;
+	}
+	for (unsigned i = 0; i < s->n_access; i++)
+		if (sp_prefix_contains(&s->access[i], &a))
+			return true;
+	return false;
+}
+
 struct sp_config *sp_config_new(void)
 {
 	struct sp_config *c = calloc(1, sizeof(*c));
@@ -30,6 +69,7 @@ struct sp_config *sp_config_new(void)
 	strcpy(c->hostname, "sigproxy");
 	sp_sp_settings_defaults(&c->sp);
 	c->redundancy.role = SP_ROLE_ACTIVE;
+	sp_cli_settings_defaults(&c->cli);
 	return c;
 }
 
@@ -174,8 +214,21 @@ static bool sp_str_equal_null(const char *a, const char *b)
 	return strcmp(a, b) == 0;
 }
 
+static bool sp_cli_settings_equal(const struct sp_cli_settings *a, const struct sp_cli_settings *b)
+{
+	if (a->login_timeout != b->login_timeout || a->exec_timeout != b->exec_timeout ||
+	    a->n_access != b->n_access)
+		return false;
+	for (unsigned i = 0; i < a->n_access; i++)
+		if (!sp_prefix_equal(&a->access[i], &b->access[i]))
+			return false;
+	return true;
+}
+
 static bool sp_users_equal(const struct sp_config *a, const struct sp_config *b)
 {
+	if (!sp_cli_settings_equal(&a->cli, &b->cli))
+		return false;
 	if (a->n_users != b->n_users || !sp_str_equal_null(a->enable_secret_hash, b->enable_secret_hash))
 		return false;
 	for (size_t i = 0; i < a->n_users; i++)

@@ -142,6 +142,21 @@ struct sp_redundancy {
 	char key[SP_KEY_MAX + 1];
 };
 
+/* The management plane (`cli ...` commands): who may open a TCP session and
+ * how long one may stay. */
+#define SP_CLI_ACCESS_MAX 16
+#define SP_DEFAULT_CLI_LOGIN_TIMEOUT 30  /* seconds to log in, from the connection */
+#define SP_DEFAULT_CLI_EXEC_TIMEOUT 600  /* seconds of idleness, once logged in */
+#define SP_CLI_TIMEOUT_MAX 86400
+
+struct sp_cli_settings {
+	uint32_t login_timeout;
+	uint32_t exec_timeout; /* 0: never */
+	/* permitted TCP sources (`cli access-class`); none: every source */
+	struct sp_prefix access[SP_CLI_ACCESS_MAX];
+	unsigned n_access;
+};
+
 struct sp_config {
 	char hostname[SP_HOSTNAME_MAX + 1];
 	char *enable_secret_hash;
@@ -158,6 +173,7 @@ struct sp_config {
 	struct sp_interface *interfaces;
 	size_t n_interfaces;
 	struct sp_redundancy redundancy;
+	struct sp_cli_settings cli; /* part of SP_OBJ_USERS: the management plane */
 };
 
 struct sp_config *sp_config_new(void);
@@ -196,6 +212,10 @@ bool sp_config_user_remove(struct sp_config *c, const char *name);
 int sp_config_enable_secret_set(struct sp_config *c, const char *secret_hash);
 
 void sp_sp_settings_defaults(struct sp_sp_settings *s);
+void sp_cli_settings_defaults(struct sp_cli_settings *s);
+/* Whether `cli access-class` lets a TCP session from `peer` in (an IPv4
+ * peer seen as ::ffff:a.b.c.d matches IPv4 prefixes). */
+bool sp_cli_access_permits(const struct sp_cli_settings *s, const struct sp_addr *peer);
 
 /* The text of `show running-config`: canonical, stable order, one command per
  * line; also what `write memory` stores and the loader reads back. */
@@ -213,7 +233,7 @@ enum sp_config_object {
 	SP_OBJ_POLICY_ROUTE,
 	SP_OBJ_INTERFACE,
 	SP_OBJ_REDUNDANCY,
-	SP_OBJ_USERS,      /* users and enable secret */
+	SP_OBJ_USERS,      /* users, enable secret and the cli settings */
 };
 
 enum sp_change_op { SP_CHANGE_ADD, SP_CHANGE_MODIFY, SP_CHANGE_REMOVE };

@@ -137,6 +137,27 @@ static void sp_text_redundancy(FILE *f, const struct sp_redundancy *r)
 	fputs("!\n", f);
 }
 
+static void sp_text_cli(FILE *f, const struct sp_cli_settings *c)
+{
+	char pb[SP_PREFIX_STRLEN];
+	bool any = false;
+
+	if (c->login_timeout != SP_DEFAULT_CLI_LOGIN_TIMEOUT) {
+		fprintf(f, "cli login-timeout %u\n", c->login_timeout);
+		any = true;
+	}
+	if (c->exec_timeout != SP_DEFAULT_CLI_EXEC_TIMEOUT) {
+		fprintf(f, "cli exec-timeout %u\n", c->exec_timeout);
+		any = true;
+	}
+	for (unsigned i = 0; i < c->n_access; i++) {
+		fprintf(f, "cli access-class %s\n", sp_prefix_str(&c->access[i], pb, sizeof(pb)));
+		any = true;
+	}
+	if (any)
+		fputs("!\n", f);
+}
+
 char *sp_config_to_text(const struct sp_config *c, size_t *len)
 {
 	char *buf = NULL;
@@ -154,6 +175,7 @@ char *sp_config_to_text(const struct sp_config *c, size_t *len)
 		fprintf(f, "enable secret hashed %s\n", c->enable_secret_hash);
 	if (c->n_users || c->enable_secret_hash)
 		fputs("!\n", f);
+	sp_text_cli(f, &c->cli);
 	sp_text_signaling_proxy(f, c);
 	for (size_t i = 0; i < c->n_interfaces; i++) {
 		const struct sp_interface *itf = &c->interfaces[i];

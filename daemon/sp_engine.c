@@ -29,6 +29,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
+#include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -225,6 +226,22 @@ static void sp_engine_hostport(const struct sp_endpoint *ep, struct sp_proxy_hos
 static void sp_engine_bsock_cb(struct sp_loop *loop, int fd, uint32_t events, void *arg);
 static void sp_engine_out_flush(struct sp_engine *en);
 
+/* One socket per binding means tens of thousands of descriptors, while
+ * libcli's session loop uses select(), which cannot watch a descriptor at or
+ * above FD_SETSIZE (it aborts the session). Binding sockets therefore live
+ * at FD_SETSIZE and above, leaving the low numbers to the CLI and the
+ * daemon's few other files however many terminals there are. If the limit
+ * on open files does not allow it, the socket stays where it is. */
+static int sp_engine_fd_above_select(int fd)
+{
+	int high = fcntl(fd, F_DUPFD_CLOEXEC, FD_SETSIZE);
+
+	if (high < 0)
+		return fd;
+	close(fd);
+	return high;
+}
+
 static struct sp_bsock *sp_engine_bsock_open(struct sp_engine *en, const struct sp_endpoint *local)
 {
 	struct sockaddr_storage ss;
@@ -239,6 +256,7 @@ static struct sp_bsock *sp_engine_bsock_open(struct sp_engine *en, const struct 
 	bs->fd = socket(local->family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (bs->fd < 0)
 		goto fail;
+	bs->fd = sp_engine_fd_above_select(bs->fd);
 	/* C need not be configured on an interface yet when a VRRP daemon owns it */
 	setsockopt(bs->fd, local->family == AF_INET6 ? SOL_IPV6 : SOL_IP,
 		   local->family == AF_INET6 ? IPV6_FREEBIND : IP_FREEBIND, &one, sizeof(one));
@@ -250,9 +268,11 @@ static struct sp_bsock *sp_engine_bsock_open(struct sp_engine *en, const struct 
 	return bs;
 fail:
 	{
+		static struct sp_log_limit lim = SP_LOG_LIMIT_INIT("engine: server-side sockets not opened");
 		char b[SP_ENDPOINT_STRLEN];
-		sp_warn("engine: cannot open the server-side socket %s: %s",
-			sp_endpoint_format(local, b, sizeof(b)), strerror(errno));
+
+		sp_log_limited(&lim, LOG_WARNING, "engine: cannot open the server-side socket %s: %s",
+			       sp_endpoint_format(local, b, sizeof(b)), strerror(errno));
 	}
 	if (bs->fd >= 0)
 		close(bs->fd);
@@ -293,8 +313,12 @@ static void sp_engine_dialog_expired(void *arg, struct sp_dialog *d)
 
 	sp_media_dialog_end(en->media, d->id);
 	sp_redundancy_mark(en->d->redundancy, SP_SYNC_DIALOG, d->id);
-	sp_debug("engine: dialog %u (%s) expired in state %s", d->id, d->call_id,
-		 sp_dialog_state_name(d->state));
+	{
+		char cid[SP_LOG_ESCAPED_MAX];
+
+		sp_debug("engine: dialog %u (%s) expired in state %s", d->id,
+			 sp_log_escape(d->call_id, cid, sizeof(cid)), sp_dialog_state_name(d->state));
+	}
 }
 
 /* Re-arms the expiry timer only when the earliest deadline moved earlier
@@ -357,11 +381,21 @@ static int sp_engine_track(struct sp_engine *en, struct sp_binding *b, const str
 			if (en->d->agent)
 				sp_agent_notify_session_limit_reached(
 					en->d->agent, (uint32_t)sp_table_counters(en->table)->dialogs_current);
-			sp_debug("engine: session limit: INVITE %s refused", in->call_id);
+			{
+				char cid[SP_LOG_ESCAPED_MAX];
+
+				sp_debug("engine: session limit: INVITE %s refused",
+					 sp_log_escape(in->call_id, cid, sizeof(cid)));
+			}
 			return -1;
 		}
 		if (rc < 0) {
-			sp_warn("engine: cannot track dialog %s: %s", in->call_id, sp_table_strerror(rc));
+			static struct sp_log_limit lim = SP_LOG_LIMIT_INIT("engine: dialogs not tracked");
+			char cid[SP_LOG_ESCAPED_MAX], src[SP_ENDPOINT_STRLEN];
+
+			sp_log_limited(&lim, LOG_WARNING, "engine: cannot track dialog %s from %s: %s",
+				       sp_log_escape(in->call_id, cid, sizeof(cid)),
+				       sp_endpoint_format(&b->terminal, src, sizeof(src)), sp_table_strerror(rc));
 			return 0;
 		}
 	}
@@ -616,7 +650,12 @@ static struct sp_binding *sp_engine_binding_for(struct sp_engine *en,
 	p.strategy_id = st->seq;
 	rc = sp_binding_create(en->table, &p, sp_now_ms(), &b);
 	if (rc < 0) {
-		sp_warn("engine: cannot bind a new terminal: %s", sp_table_strerror(rc));
+		/* at a flood's rate when the ports run out: one line per interval */
+		static struct sp_log_limit lim = SP_LOG_LIMIT_INIT("engine: new terminals refused");
+		char src[SP_ENDPOINT_STRLEN];
+
+		sp_log_limited(&lim, LOG_WARNING, "engine: cannot bind a new terminal %s: %s",
+			       sp_endpoint_format(terminal, src, sizeof(src)), sp_table_strerror(rc));
 		return NULL;
 	}
 	if (!sp_engine_bsock_open(en, &b->server_side)) {

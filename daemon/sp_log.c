@@ -2,6 +2,7 @@
 #include "sp_log.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -41,14 +42,14 @@ int sp_log_level_from_name(const char *name)
 	return -1;
 }
 
-void sp_log(int level, const char *fmt, ...)
+static void sp_vlog(int level, const char *fmt, va_list args)
 {
 	va_list ap;
 
 	if (level > sp_log_state.max_level)
 		return;
 	if (sp_log_state.targets & SP_LOG_SYSLOG) {
-		va_start(ap, fmt);
+		va_copy(ap, args);
 		vsyslog(level, fmt, ap);
 		va_end(ap);
 	}
@@ -63,10 +64,126 @@ void sp_log(int level, const char *fmt, ...)
 		pthread_mutex_lock(&sp_log_state.lock);
 		fprintf(stderr, "%s.%03ld sigproxyd[%s]: ", ts, now.tv_nsec / 1000000,
 			level >= 0 && level <= LOG_DEBUG ? sp_log_names[level] : "?");
-		va_start(ap, fmt);
+		va_copy(ap, args);
 		vfprintf(stderr, fmt, ap);
 		va_end(ap);
 		fputc('\n', stderr);
 		pthread_mutex_unlock(&sp_log_state.lock);
 	}
+}
+
+void sp_log(int level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	sp_vlog(level, fmt, ap);
+	va_end(ap);
+}
+
+const char *sp_log_escape_n(const char *in, size_t len, char *buf, size_t cap)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+
+	if (cap == 0)
+		return buf;
+	for (size_t i = 0; in && i < len; i++) {
+		unsigned char c = (unsigned char)in[i];
+		bool plain = c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+		size_t need = plain ? 1 : 4;
+
+		/* room for this byte, "..." if more may follow, and the NUL */
+		if (o + need + (i + 1 < len ? 3 : 0) + 1 > cap) {
+			if (o + 4 <= cap) {
+				memcpy(buf + o, "...", 3);
+				o += 3;
+			}
+			break;
+		}
+		if (plain) {
+			buf[o++] = (char)c;
+		} else {
+			buf[o++] = '\\';
+			buf[o++] = 'x';
+			buf[o++] = hex[c >> 4];
+			buf[o++] = hex[c & 15];
+		}
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
+const char *sp_log_escape(const char *in, char *buf, size_t cap)
+{
+	return sp_log_escape_n(in, in ? strlen(in) : 0, buf, cap);
+}
+
+/* ---- rate limiting ---- */
+
+static struct {
+	pthread_mutex_t lock;
+	struct sp_log_limit *all;
+} sp_log_limits = { PTHREAD_MUTEX_INITIALIZER, NULL };
+
+static uint64_t sp_log_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void sp_log_report_suppressed(const char *reason, unsigned long n)
+{
+	if (n)
+		sp_log(LOG_NOTICE, "%s: %lu more suppressed", reason, n);
+}
+
+void sp_log_limited(struct sp_log_limit *lim, int level, const char *fmt, ...)
+{
+	uint64_t now = sp_log_now_ms();
+	unsigned long report = 0;
+	bool emit;
+	va_list ap;
+
+	if (level > sp_log_state.max_level)
+		return;
+	pthread_mutex_lock(&sp_log_limits.lock);
+	if (!lim->registered) {
+		lim->registered = true;
+		lim->next = sp_log_limits.all;
+		sp_log_limits.all = lim;
+		lim->window_start_ms = now - SP_LOG_LIMIT_INTERVAL_MS; /* first line passes */
+	}
+	emit = now - lim->window_start_ms >= SP_LOG_LIMIT_INTERVAL_MS;
+	if (emit) {
+		report = lim->suppressed;
+		lim->suppressed = 0;
+		lim->window_start_ms = now;
+	} else {
+		lim->suppressed++;
+	}
+	pthread_mutex_unlock(&sp_log_limits.lock);
+	if (!emit)
+		return;
+	sp_log_report_suppressed(lim->reason, report);
+	va_start(ap, fmt);
+	sp_vlog(level, fmt, ap);
+	va_end(ap);
+}
+
+void sp_log_limit_flush(void)
+{
+	uint64_t now = sp_log_now_ms();
+
+	pthread_mutex_lock(&sp_log_limits.lock);
+	for (struct sp_log_limit *l = sp_log_limits.all; l; l = l->next)
+		if (l->suppressed && now - l->window_start_ms >= SP_LOG_LIMIT_INTERVAL_MS) {
+			/* the interval is over: say how many were left out, and
+			 * let the next event through at once */
+			sp_log_report_suppressed(l->reason, l->suppressed);
+			l->suppressed = 0;
+		}
+	pthread_mutex_unlock(&sp_log_limits.lock);
 }

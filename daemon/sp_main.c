@@ -215,8 +215,20 @@ static void sp_signal_cb(struct sp_loop *loop, int fd, uint32_t events, void *ar
 	}
 }
 
+/* Rate-limited log lines report what they left out once their interval is
+ * over, even when the events have stopped. */
+static void sp_log_flush_cb(struct sp_loop *loop, void *arg)
+{
+	struct sp_loop_timer **t = arg;
+
+	(void)loop;
+	sp_log_limit_flush();
+	sp_loop_timer_arm(*t, 1000);
+}
+
 int main(int argc, char **argv)
 {
+	struct sp_loop_timer *log_flush = NULL;
 	struct sp_daemon d = { .signal_fd = -1 };
 	struct sp_error e = { { 0 } };
 	sigset_t mask;
@@ -270,6 +282,11 @@ int main(int argc, char **argv)
 		sp_err("signalfd: %s", strerror(errno));
 		goto out;
 	}
+	log_flush = sp_loop_timer_new(d.loop, sp_log_flush_cb, &log_flush);
+	if (!log_flush || sp_loop_timer_arm(log_flush, 1000) < 0) {
+		sp_err("log timer: %s", strerror(errno));
+		goto out;
+	}
 	d.cli = sp_cli_server_start(&d, &e);
 	if (!d.cli) {
 		sp_err("%s", e.msg);
@@ -307,6 +324,8 @@ out:
 	if (d.loop)
 		sp_loop_close_calls(d.loop);
 	sp_cli_server_stop(d.cli);
+	if (log_flush)
+		sp_loop_timer_free(log_flush);
 	sp_agent_stop(d.agent);
 	sp_pbr_stop(d.pbr); /* removes its rules and routes */
 	sp_redundancy_stop(d.redundancy);
