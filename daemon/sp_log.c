@@ -81,27 +81,29 @@ void sp_log(int level, const char *fmt, ...)
 	va_end(ap);
 }
 
+static bool sp_log_plain(unsigned char c)
+{
+	return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+}
+
 const char *sp_log_escape_n(const char *in, size_t len, char *buf, size_t cap)
 {
 	static const char hex[] = "0123456789abcdef";
-	size_t o = 0;
+	size_t o = 0, total = 0, room;
 
 	if (cap == 0)
 		return buf;
+	for (size_t i = 0; in && i < len; i++)
+		total += sp_log_plain((unsigned char)in[i]) ? 1 : 4;
+	/* all of it, or as much as fits before "..." */
+	room = total < cap ? cap - 1 : cap >= 4 ? cap - 4 : 0;
 	for (size_t i = 0; in && i < len; i++) {
 		unsigned char c = (unsigned char)in[i];
-		bool plain = c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
-		size_t need = plain ? 1 : 4;
+		size_t need = sp_log_plain(c) ? 1 : 4;
 
-		/* room for this byte, "..." if more may follow, and the NUL */
-		if (o + need + (i + 1 < len ? 3 : 0) + 1 > cap) {
-			if (o + 4 <= cap) {
-				memcpy(buf + o, "...", 3);
-				o += 3;
-			}
+		if (o + need > room)
 			break;
-		}
-		if (plain) {
+		if (need == 1) {
 			buf[o++] = (char)c;
 		} else {
 			buf[o++] = '\\';
@@ -109,6 +111,10 @@ const char *sp_log_escape_n(const char *in, size_t len, char *buf, size_t cap)
 			buf[o++] = hex[c >> 4];
 			buf[o++] = hex[c & 15];
 		}
+	}
+	if (total >= cap && cap >= 4) {
+		memcpy(buf + o, "...", 3);
+		o += 3;
 	}
 	buf[o] = '\0';
 	return buf;

@@ -19,6 +19,11 @@ static const char full_config[] =
 	"username ops secret hashed $6$othersalt$PS6b.J7Z5ldr9MyNbQpYv1vVwZZV3EDWHfuq6vBaEqOKhQ6CeMfGYeG/Epe9jnOoNjd45UZ2b2J1y5R9tT3Y9.\n"
 	"enable secret hashed $6$ensalt$V5jMOCRU6mrw/F7J5b5y0vtRfdEC5n9WFT4S1VH/E2PjTe0BtTLxLgMznSTUaRlh1tnSVzrJ7hXU3PSrsfCxT0\n"
 	"!\n"
+	"cli login-timeout 20\n"
+	"cli exec-timeout 0\n"
+	"cli access-class 10.0.0.0/8\n"
+	"cli access-class 2001:db8::/32\n"
+	"!\n"
 	"signaling-proxy\n"
 	" server-side-address 192.0.2.1\n"
 	" listen-port 5060 5070\n"
@@ -115,10 +120,49 @@ Test(config, round_trip_every_command)
 	cr_assert_eq(c->sp.n_listen_ports, 2);
 	cr_assert_eq(c->policy_routes[1].table, 200);
 	cr_assert_eq(c->redundancy.role, SP_ROLE_STANDBY);
+	cr_assert_eq(c->cli.login_timeout, 20);
+	cr_assert_eq(c->cli.exec_timeout, 0);
+	cr_assert_eq(c->cli.n_access, 2);
 	free(text);
 	free(text2);
 	sp_config_free(c);
 	sp_config_free(c2);
+}
+
+Test(config, cli_settings_defaults_and_access_class)
+{
+	struct sp_error e = { { 0 } };
+	struct sp_config *c = load("cli access-class 10.1.0.0/16\ncli access-class 2001:db8::/32\n", &e);
+	struct sp_config *d = sp_config_new();
+	struct sp_addr a;
+
+	cr_assert_not_null(c, "%s", e.msg);
+	/* defaults: 30 s to log in, 600 s idle, every source */
+	cr_assert_eq(d->cli.login_timeout, 30);
+	cr_assert_eq(d->cli.exec_timeout, 600);
+	sp_parse_addr("192.0.2.7", &a, &e);
+	cr_assert(sp_cli_access_permits(&d->cli, &a));
+	cr_assert_not(sp_cli_access_permits(&c->cli, &a));
+	sp_parse_addr("10.1.255.3", &a, &e);
+	cr_assert(sp_cli_access_permits(&c->cli, &a));
+	sp_parse_addr("10.2.0.1", &a, &e);
+	cr_assert_not(sp_cli_access_permits(&c->cli, &a));
+	/* an IPv4 peer on a dual-stack listener */
+	sp_parse_addr("::ffff:10.1.0.9", &a, &e);
+	cr_assert(sp_cli_access_permits(&c->cli, &a));
+	sp_parse_addr("2001:db8:1::1", &a, &e);
+	cr_assert(sp_cli_access_permits(&c->cli, &a));
+	/* the same prefix twice is kept once; removal; the cap */
+	sp_config_free(c);
+	c = load("cli access-class 10.1.0.0/16\ncli access-class 10.1.0.0/16\nno cli access-class 10.1.0.0/16\n", &e);
+	cr_assert_not_null(c, "%s", e.msg);
+	cr_assert_eq(c->cli.n_access, 0);
+	cr_assert(sp_config_equal(c, d), "an emptied access list is the default");
+	cr_assert_null(load("cli login-timeout 0\n", &e));
+	cr_assert_null(load("cli exec-timeout 86401\n", &e));
+	cr_assert_null(load("cli access-class 10.0.0.300/8\n", &e));
+	sp_config_free(c);
+	sp_config_free(d);
 }
 
 Test(config, loader_reports_file_and_line)
