@@ -1053,8 +1053,16 @@ static bool parse_u32(const char *s, uint32_t max, uint32_t *v, bool clamp)
 
 static bool opt_port(const char *s, uint16_t *port)
 {
+	const char *e = s ? s + strlen(s) : NULL;
+
 	*port = 0;
-	return !s || parse_port(s, s + strlen(s), port);
+	if (!s)
+		return true;
+	/* libosip2 leaves the white space of "sip:h:5060 ;p" in the port when
+	 * the parameters are on a folded line: SWS before ';' is allowed */
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' || e[-1] == '\n'))
+		e--;
+	return parse_port(s, e, port);
 }
 
 /* Same host (case-insensitive, brackets ignored)? */
@@ -1413,10 +1421,26 @@ static int rewrite_addr_list(struct out *o, const struct hdr *h,
 	int r;
 
 	while ((r = next_elem(&p, h->val_e, &es, &ee)) > 0) {
+		int done;
+
 		if (parse_addr(es, ee, true, &a) < 0)
 			return -1;
-		if (!a.star && rewrite_uri(o, a.uri_s, a.uri_e, maps, n_maps, copied) < 0)
+		if (a.star)
+			continue;
+		done = rewrite_uri(o, a.uri_s, a.uri_e, maps, n_maps, copied);
+		if (done < 0)
 			return -1;
+		/* A bare addr-spec with white space before its parameters:
+		 * libosip2 refuses "sip:h:port \r\n ;p" (a port before a folded
+		 * line) though it took "sip:h \r\n ;p"; the space is optional,
+		 * so the rewritten one goes without it. */
+		if (done && a.params == a.uri_e && *copied == a.uri_e) {
+			const char *q = a.uri_e;
+
+			while (q < ee && is_lws(*q))
+				q++;
+			*copied = q;
+		}
 	}
 	return r;
 }

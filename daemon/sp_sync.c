@@ -560,9 +560,9 @@ static int on_hello(struct conn *c, const uint8_t *payload, uint32_t len)
 }
 
 /* Validate a whole RECORDS payload before applying any of it. */
-static bool records_valid(const uint8_t *p, uint32_t len)
+static bool records_valid(const uint8_t *p, size_t len)
 {
-	uint32_t off = 0;
+	size_t off = 0;
 
 	while (off < len) {
 		uint8_t kind;
@@ -581,20 +581,59 @@ static bool records_valid(const uint8_t *p, uint32_t len)
 	return true;
 }
 
-static void on_records(struct sp_sync *s, const uint8_t *p, uint32_t len)
+int sp_sync_adopt(const uint8_t *p, size_t len,
+		  int (*apply)(void *arg, enum sp_sync_kind kind, uint32_t id,
+			       const uint8_t *data, size_t len),
+		  void *arg, uint64_t *records)
 {
-	uint32_t off = 0;
+	size_t off = 0;
+	int errors = 0;
 
+	if (!records_valid(p, len))
+		return -EBADMSG;
 	while (off < len) {
 		enum sp_sync_kind kind = (enum sp_sync_kind)p[off];
 		uint32_t id = (uint32_t)le_get(p + off + 1, 4);
 		uint32_t rlen = (uint32_t)le_get(p + off + 5, 2);
 
-		s->st.records_received++;
-		if (s->cb.apply && s->cb.apply(s->cb.arg, kind, id, p + off + REC_HDR, rlen) < 0)
-			s->st.apply_errors++;
+		if (records)
+			(*records)++;
+		if (apply && apply(arg, kind, id, p + off + REC_HDR, rlen) < 0)
+			errors++;
 		off += REC_HDR + rlen;
 	}
+	return errors;
+}
+
+int sp_sync_frame_parse(const uint8_t *buf, size_t avail, struct sp_sync_frame *f,
+			const char **why)
+{
+	uint32_t len;
+
+	if (avail < SP_SYNC_HDR_LEN)
+		return 0;
+	len = (uint32_t)le_get(buf + 16, 4);
+	if (le_get(buf, 4) != SP_SYNC_MAGIC) {
+		*why = "bad magic";
+		return -1;
+	}
+	if (buf[4] != SP_SYNC_VERSION) {
+		*why = "unsupported version";
+		return -1;
+	}
+	if (le_get(buf + 6, 2) != 0 || len > SP_SYNC_PAYLOAD_MAX) {
+		*why = "malformed header";
+		return -1;
+	}
+	if (avail < SP_SYNC_HDR_LEN + (size_t)len + SP_SYNC_MAC_LEN)
+		return 0;
+	f->type = buf[5];
+	f->seq = le_get(buf + 8, 8);
+	f->payload = buf + SP_SYNC_HDR_LEN;
+	f->len = len;
+	f->mac = buf + SP_SYNC_HDR_LEN + len;
+	f->size = SP_SYNC_HDR_LEN + (size_t)len + SP_SYNC_MAC_LEN;
+	return 1;
 }
 
 static int on_ack(struct conn *c, const uint8_t *payload, uint32_t len)
@@ -647,7 +686,9 @@ static int on_frame(struct conn *c, uint8_t type, const uint8_t *payload, uint32
 		}
 		/* Both sides think they are active: keep our own state. */
 		if (!s->sender)
-			on_records(s, payload, len);
+			s->st.apply_errors += (uint64_t)sp_sync_adopt(payload, len, s->cb.apply,
+								   s->cb.arg,
+								   &s->st.records_received);
 		break;
 	case SP_SYNC_F_RESYNC_BEGIN:
 		if (len)
@@ -710,60 +751,48 @@ static int conn_process(struct conn *c)
 {
 	struct sp_sync *s = c->s;
 	size_t off = 0;
+	struct sp_sync_frame f;
+	const char *why = NULL;
+	int got;
 
-	while (c->in_len - off >= SP_SYNC_HDR_LEN) {
+	while ((got = sp_sync_frame_parse(c->in + off, c->in_len - off, &f, &why)) > 0) {
 		const uint8_t *h = c->in + off;
-		uint8_t version = h[4], type = h[5];
-		uint64_t seq = le_get(h + 8, 8);
-		uint32_t len = (uint32_t)le_get(h + 16, 4);
 		uint8_t mac[SP_SYNC_MAC_LEN];
-		size_t size;
 
-		if (le_get(h, 4) != SP_SYNC_MAGIC) {
-			conn_reject(c, "bad magic");
-			return -1;
-		}
-		if (version != SP_SYNC_VERSION) {
-			conn_reject(c, "unsupported version");
-			return -1;
-		}
-		if (le_get(h + 6, 2) != 0 || len > SP_SYNC_PAYLOAD_MAX) {
-			conn_reject(c, "malformed header");
-			return -1;
-		}
-		size = SP_SYNC_HDR_LEN + (size_t)len + SP_SYNC_MAC_LEN;
-		if (c->in_len - off < size)
-			break;
 		if (!c->hello_ok) {
-			if (type != SP_SYNC_F_HELLO || seq != 0) {
+			if (f.type != SP_SYNC_F_HELLO || f.seq != 0) {
 				conn_reject(c, "no hello first");
 				return -1;
 			}
-			mac_of((const uint8_t *)s->key, strlen(s->key), h, SP_SYNC_HDR_LEN + len, mac);
+			mac_of((const uint8_t *)s->key, strlen(s->key), h, SP_SYNC_HDR_LEN + f.len, mac);
 		} else {
-			if (type == SP_SYNC_F_HELLO || seq != c->rx_seq + 1) {
+			if (f.type == SP_SYNC_F_HELLO || f.seq != c->rx_seq + 1) {
 				conn_reject(c, "frame out of sequence");
 				return -1;
 			}
-			mac_of(c->rx_key, sizeof(c->rx_key), h, SP_SYNC_HDR_LEN + len, mac);
+			mac_of(c->rx_key, sizeof(c->rx_key), h, SP_SYNC_HDR_LEN + f.len, mac);
 		}
-		if (CRYPTO_memcmp(mac, h + SP_SYNC_HDR_LEN + len, SP_SYNC_MAC_LEN) != 0) {
+		if (CRYPTO_memcmp(mac, f.mac, SP_SYNC_MAC_LEN) != 0) {
 			conn_reject(c, "authentication failed (key mismatch?)");
 			return -1;
 		}
-		c->rx_seq = seq;
+		c->rx_seq = f.seq;
 		c->last_rx_ms = sp_loop_now_ms();
-		if (type == SP_SYNC_F_HELLO) {
-			if (on_hello(c, h + SP_SYNC_HDR_LEN, len) < 0)
+		if (f.type == SP_SYNC_F_HELLO) {
+			if (on_hello(c, f.payload, f.len) < 0)
 				return -1;
 		} else {
-			sp_debug("sync: %s seq %llu", frame_type_name(type), (unsigned long long)seq);
-			if (on_frame(c, type, h + SP_SYNC_HDR_LEN, len) < 0)
+			sp_debug("sync: %s seq %llu", frame_type_name(f.type), (unsigned long long)f.seq);
+			if (on_frame(c, f.type, f.payload, f.len) < 0)
 				return -1;
 			if (c == s->conn)
-				s->st.last_seq_received = seq;
+				s->st.last_seq_received = f.seq;
 		}
-		off += size;
+		off += f.size;
+	}
+	if (got < 0) {
+		conn_reject(c, why);
+		return -1;
 	}
 	if (off) {
 		memmove(c->in, c->in + off, c->in_len - off);

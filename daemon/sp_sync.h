@@ -153,6 +153,32 @@ enum sp_sync_frame_type {
 	SP_SYNC_F_KEEPALIVE = 6,
 	SP_SYNC_F_TAKEOVER = 7,
 };
+/* A frame's header fields, decoded and checked (magic, version, reserved
+ * bits, payload length); payload and mac point into the buffer. */
+struct sp_sync_frame {
+	uint8_t type;
+	uint64_t seq;
+	const uint8_t *payload;
+	uint32_t len;
+	const uint8_t *mac;
+	size_t size;			/* header + payload + MAC */
+};
+/* The frame at the start of buf: 1 (f filled), 0 (not all there yet), or -1
+ * (malformed: *why says how; the connection is to be closed). The MAC is
+ * not checked here. */
+int sp_sync_frame_parse(const uint8_t *buf, size_t avail, struct sp_sync_frame *f,
+			const char **why);
+/*
+ * Apply a RECORDS payload (already authenticated): every record is checked
+ * first and nothing is applied unless all are well-formed (-EBADMSG);
+ * then apply(arg, kind, id, record, length) for each in order (length 0: a
+ * delete), counting them into *records (may be NULL). Returns how many
+ * apply calls failed.
+ */
+int sp_sync_adopt(const uint8_t *payload, size_t len,
+		  int (*apply)(void *arg, enum sp_sync_kind kind, uint32_t id,
+			       const uint8_t *data, size_t len),
+		  void *arg, uint64_t *records);
 /* Session key of the direction from -> to. */
 void sp_sync_session_key(const char *key, const uint8_t from_nonce[SP_SYNC_NONCE_LEN],
 			 const uint8_t to_nonce[SP_SYNC_NONCE_LEN], uint8_t out[SP_SYNC_MAC_LEN]);

@@ -1,14 +1,9 @@
 /*
  * libFuzzer target: sp_sip_inspect + sp_sip_rewrite on arbitrary bytes.
+ * Built and run by scripts/fuzz (scripts/fuzz 60 sip).
  *
- * Not built by make (needs clang's -fsanitize=fuzzer). From a configured
- * build directory BUILD (for config.h):
- *
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -I$BUILD -Idaemon \
- *       tests/fuzz/fuzz_sip.c daemon/sp_sip.c daemon/sp_sdp.c daemon/sp_proxy.c daemon/sp_log.c \
- *       -losipparser2 -o fuzz_sip
- *   mkdir -p /tmp/fuzz-corpus && cp tests/unit/sip-corpus/valid/\*.sip /tmp/fuzz-corpus
- *   ./fuzz_sip -max_total_time=60 -max_len=4096 /tmp/fuzz-corpus
+ * fuzz-options: -max_len=4096
+ * fuzz-seeds: tests/unit/sip-corpus/valid
  *
  * It also runs the proxy's own mappings (sp_proxy_to_server/_to_terminal)
  * on every message that inspects, as the engine would.

@@ -657,6 +657,26 @@ Test(sip, contact_only_matching_and_multiple_values)
 	rewrite_expect(in, &plan, want);
 }
 
+/* Found by fuzzing: libosip2 took "sip:c \r\n ;m" but refuses the same
+ * with a port ("sip:h:5060 \r\n ;m"), so the rewritten bare Contact drops
+ * the optional space before its parameters and still parses. */
+Test(sip, bare_contact_with_folded_params_parses_after_rewrite)
+{
+	struct sp_sip_addr_map contact = { { NULL, 0 }, { "2001:db8::1", 5060 } };
+	struct sp_sip_plan plan = { .contact = &contact };
+	const char *fmt = "OPTIONS sip:bob@192.0.2.10 SIP/2.0\n"
+			  "Via: SIP/2.0/UDP 10.0.0.5;branch=z9hG4bK4\n"
+			  "From: <sip:a@192.0.2.10>;tag=1\nTo: <sip:b@192.0.2.10>\nCall-ID: f1\n"
+			  "CSeq: 1 OPTIONS\n"
+			  "Contact: %s\n"
+			  "Content-Length: 0\n\n";
+	char in[1024], want[1024];
+
+	snprintf(in, sizeof(in), fmt, "sip:c \n ;m, sip:d\t;x");
+	snprintf(want, sizeof(want), fmt, "sip:[2001:db8::1]:5060;m, sip:[2001:db8::1]:5060;x");
+	rewrite_expect(in, &plan, want);
+}
+
 Test(sip, ruri_only_when_it_names_e)
 {
 	struct sp_sip_addr_map ruri = { { "192.0.2.10", 5060 }, { "203.0.113.5", 0 } };
