@@ -5,6 +5,7 @@
 #include "sp_engine.h"
 #include "sp_pbr.h"
 #include "sp_log.h"
+#include "sp_persist.h"
 #include "sp_redundancy.h"
 
 #include <crypt.h>
@@ -1402,6 +1403,17 @@ static int cmd_show_redundancy(struct sp_cmd_ctx *ctx, int argc, char **argv)
 	return 0;
 }
 
+static int cmd_show_persistence(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	(void)argv;
+	if (argc)
+		return sp_cmd_usage(ctx, "show persistence");
+	if (!ctx->daemon)
+		return sp_error_set(&ctx->err, "No daemon to show the persistence of");
+	sp_persist_show(ctx->daemon->persist, ctx->out);
+	return 0;
+}
+
 static int cmd_redundancy_force_switchover(struct sp_cmd_ctx *ctx, int argc, char **argv)
 {
 	(void)argv;
@@ -1446,6 +1458,7 @@ static const struct sp_cmd_def sp_cmds[] = {
 	{ SP_MODE_EXEC, "show users", "CLI sessions: who, from where, since, idle", NULL, PRIV_USER, 0, cmd_show_users },
 	{ SP_MODE_EXEC, "show version", "Software version and uptime", NULL, PRIV_USER, 0, cmd_show_version },
 	{ SP_MODE_EXEC, "show redundancy", "Active-standby role and state sync", NULL, PRIV_USER, 0, cmd_show_redundancy },
+	{ SP_MODE_EXEC, "show persistence", "Bindings and dialogs kept across restarts", NULL, PRIV_USER, 0, cmd_show_persistence },
 	{ SP_MODE_EXEC, "redundancy force-switchover", "Hand the active role over to the peer", NULL, PRIV_ADMIN, 0, cmd_redundancy_force_switchover },
 	{ SP_MODE_EXEC, "redundancy notify", "A VRRP daemon's new state (its notify hook)", "{master|backup|fault}", PRIV_ADMIN, 0, cmd_redundancy_notify },
 	{ SP_MODE_EXEC, "reload", "Re-read the configuration file (force: even one that empties the configuration)", "[force]", PRIV_ADMIN, 0, cmd_reload },

@@ -12,6 +12,7 @@ struct sp_cli_server;
 struct sp_agent;
 struct sp_engine;
 struct sp_pbr;
+struct sp_persist;
 struct sp_redundancy_ctl;
 
 struct sp_daemon_options {
@@ -20,6 +21,7 @@ struct sp_daemon_options {
 	const char *cli_socket;   /* unix socket path, or "none" */
 	const char *agentx_socket;
 	const char *pid_file;
+	const char *state_dir;    /* bindings and dialogs kept there, or "none" */
 	bool daemonize;
 	int log_level;
 };
@@ -33,6 +35,7 @@ struct sp_daemon {
 	struct sp_engine *engine;
 	struct sp_pbr *pbr;       /* policy routes (policy-routing/sp_pbr) */
 	struct sp_redundancy_ctl *redundancy; /* active-standby role and state sync */
+	struct sp_persist *persist; /* the engine's store; NULL with --state-dir none */
 	int signal_fd;
 	uint64_t started_ms;
 };

@@ -11,6 +11,7 @@
 #include "sp_linkwatch.h"
 #include "sp_log.h"
 #include "sp_media.h"
+#include "sp_persist.h"
 #include "sp_proxy.h"
 #include "sp_redundancy.h"
 #include "sp_retpath.h"
@@ -81,6 +82,7 @@ struct sp_engine {
 	int netns_lock; /* abstract unix socket: one engine per network namespace */
 	struct sp_kernel *kernel;
 	struct sp_table *table;
+	struct sp_persist *persist;	/* NULL: --state-dir none */
 	struct sp_loop_timer *expiry;
 	struct sp_listener *listeners[SP_LISTEN_PORTS_MAX];
 	unsigned n_listeners;
@@ -225,6 +227,7 @@ static void sp_engine_hostport(const struct sp_endpoint *ep, struct sp_proxy_hos
 
 static void sp_engine_bsock_cb(struct sp_loop *loop, int fd, uint32_t events, void *arg);
 static void sp_engine_out_flush(struct sp_engine *en);
+static void sp_engine_install_table(struct sp_engine *en, unsigned *sockets, unsigned *streams);
 
 /* One socket per binding means tens of thousands of descriptors, while
  * libcli's session loop uses select(), which cannot watch a descriptor at or
@@ -1615,6 +1618,31 @@ static int sp_engine_media_open(struct sp_engine *en, char *err, size_t errlen)
 	return 0;
 }
 
+static void sp_engine_persist_prepare(void *arg, uint32_t dialog_id)
+{
+	sp_engine_sync_prepare(arg, dialog_id);
+}
+
+/* The store of --state-dir, and the table as it was before the restart:
+ * before the listeners are read, so the first datagram finds every binding. */
+static int sp_engine_persist_open(struct sp_engine *en, struct sp_error *e)
+{
+	struct sp_persist_hooks hooks = { sp_engine_persist_prepare, en };
+	const char *dir = en->d->opt.state_dir;
+	char err[256] = "";
+
+	if (!dir || strcmp(dir, "none") == 0)
+		return 0;
+	en->persist = sp_persist_open(dir, en->table, &hooks, en->d->loop, err, sizeof(err));
+	if (!en->persist || sp_persist_restore(en->persist, sp_now_ms(), sp_persist_wall_ms(), err,
+					       sizeof(err)) < 0) {
+		sp_error_set(e, "persistence: %s", err);
+		return -1;
+	}
+	en->d->persist = en->persist;
+	return 0;
+}
+
 struct sp_engine *sp_engine_start(struct sp_daemon *d, struct sp_error *e)
 {
 	struct sp_engine *en = calloc(1, sizeof(*en));
@@ -1698,8 +1726,26 @@ struct sp_engine *sp_engine_start(struct sp_daemon *d, struct sp_error *e)
 	if (sp_linkwatch_listen(en->linkwatch, d->loop, SP_ENGINE_LINK_SETTLE_MS,
 				sp_engine_links_changed, en, err, sizeof(err)) < 0)
 		sp_warn("engine: %s: link changes wait for the next commit", err);
+	if (sp_engine_persist_open(en, e) < 0)
+		goto fail;
 	if (sp_engine_apply(en, sp_config_store_current(d->config), e) < 0)
 		goto fail;
+	if (en->persist) {
+		struct sp_persist_stats ps;
+		unsigned sockets = 0, streams = 0;
+
+		if (!en->standby)
+			sp_engine_install_table(en, &sockets, &streams);
+		sp_engine_arm_expiry(en);
+		sp_persist_get_stats(en->persist, &ps);
+		sp_notice("engine: restored from %s: %llu bindings, %llu dialogs (%u sockets, %u media streams), "
+			  "%llu ports quarantined, %llu records discarded, in %llu ms",
+			  sp_persist_dir(en->persist), (unsigned long long)ps.restore.bindings,
+			  (unsigned long long)ps.restore.dialogs, sockets, streams,
+			  (unsigned long long)ps.restore.quarantined,
+			  (unsigned long long)ps.restore.discarded,
+			  (unsigned long long)ps.restore.elapsed_ms);
+	}
 	if (sp_config_store_subscribe(d->config, "engine", sp_engine_config_cb, en) < 0) {
 		sp_error_set(e, "Cannot subscribe to the configuration");
 		goto fail;
@@ -1717,6 +1763,12 @@ void sp_engine_stop(struct sp_engine *en)
 
 	if (!en)
 		return;
+	/* first, while the media state the dialogs' records read is there:
+	 * what is marked goes to the store, which keeps every binding and
+	 * dialog (a stopped daemon restores them as a killed one does) */
+	sp_persist_close(en->persist);
+	en->persist = NULL;
+	en->d->persist = NULL;
 	sp_engine_lva_remove(en);
 	sp_retpath_close(en->retpath); /* its rules and routes */
 	sp_linkwatch_free(en->linkwatch);
@@ -2095,6 +2147,33 @@ void sp_engine_sync_applied(struct sp_engine *en)
 	sp_engine_arm_expiry(en);
 }
 
+/* The sockets and media entries of a table filled from elsewhere (the peer's
+ * state sync, or the store at start). */
+static void sp_engine_install_table(struct sp_engine *en, unsigned *sockets, unsigned *streams)
+{
+	*sockets = *streams = 0;
+	for (struct sp_binding *b = sp_binding_first(en->table); b; b = sp_binding_next(en->table, b)) {
+		/* the peer's (or the previous boot's) interface numbers mean
+		 * nothing here: learned again from the terminal's next message,
+		 * the routing table decides until then */
+		memset(&b->return_path, 0, sizeof(b->return_path));
+		if (!en->bsock_by_port[b->server_side.port] && sp_engine_bsock_open(en, &b->server_side))
+			(*sockets)++;
+	}
+	for (struct sp_dialog *d = sp_dialog_first(en->table); d; d = sp_dialog_next(en->table, d)) {
+		int n;
+
+		if (!en->media_on || !d->n_media || d->state >= SP_DIALOG_TERMINATING)
+			continue;
+		n = sp_media_import(en->media, d->id, &d->binding->virtual_server,
+				    &d->binding->server_side, (uint16_t)d->binding->vpn,
+				    (uint16_t)(d->binding->origin_mark & SP_MARK_ORIGIN_MASK),
+				    d->media, d->n_media);
+		if (n > 0)
+			*streams += (unsigned)n;
+	}
+}
+
 /* Standby: the interception, the binding sockets and the media entries go;
  * the tables stay (the sync keeps them current). Active: all of it comes
  * back from the tables, the same C:c and media ports the peer used, so the
@@ -2125,26 +2204,9 @@ int sp_engine_set_active(struct sp_engine *en, bool active, struct sp_error *e)
 		en->standby = true;
 		return -1;
 	}
-	for (struct sp_binding *b = sp_binding_first(en->table); b; b = sp_binding_next(en->table, b)) {
-		/* the peer's interface numbers mean nothing here: learned
-		 * again from the terminal's next message, the routing table
-		 * decides until then */
-		memset(&b->return_path, 0, sizeof(b->return_path));
-		if (!en->bsock_by_port[b->server_side.port] && sp_engine_bsock_open(en, &b->server_side))
-			sockets++;
-	}
-	for (struct sp_dialog *d = sp_dialog_first(en->table); d; d = sp_dialog_next(en->table, d)) {
-		int n;
-
-		if (!en->media_on || !d->n_media || d->state >= SP_DIALOG_TERMINATING)
-			continue;
-		n = sp_media_import(en->media, d->id, &d->binding->virtual_server,
-				    &d->binding->server_side, (uint16_t)d->binding->vpn,
-				    (uint16_t)(d->binding->origin_mark & SP_MARK_ORIGIN_MASK),
-				    d->media, d->n_media);
-		if (n > 0)
-			streams += (unsigned)n;
-	}
+	sp_engine_install_table(en, &sockets, &streams);
+	/* what the peer synced was not stored here: the table replaces the store */
+	sp_persist_mark_all(en->persist);
 	sp_engine_arm_expiry(en);
 	sp_notice("engine: active: interception installed, %u binding sockets opened, %u media streams restored",
 		  sockets, streams);

@@ -6,6 +6,7 @@
 #include "sp_engine.h"
 #include "sp_log.h"
 #include "sp_pbr.h"
+#include "sp_persist.h"
 #include "sp_redundancy.h"
 
 #include <errno.h>
@@ -36,17 +37,20 @@ static void sp_usage(FILE *f)
 		"      --cli-socket PATH    CLI unix socket, or \"none\" (default %s)\n"
 		"      --agentx SOCKET      AgentX master socket (default: Net-SNMP's)\n"
 		"      --pid-file PATH      write the process id there\n"
+		"      --state-dir DIR      bindings and dialogs kept there across restarts,\n"
+		"                           or \"none\" (default %s)\n"
 		"  -l, --log-level LEVEL    error, warning, notice, info (default) or debug\n"
 		"  -V, --version            print the version and exit\n"
 		"  -h, --help               print this help and exit\n\n"
 		"Signals: SIGHUP re-reads the configuration file (as one transaction);\n"
 		"SIGTERM and SIGINT shut down cleanly.\n",
-		SP_DEFAULT_CONFIG, SP_DEFAULT_CLI_LISTEN, SP_DEFAULT_CLI_SOCKET);
+		SP_DEFAULT_CONFIG, SP_DEFAULT_CLI_LISTEN, SP_DEFAULT_CLI_SOCKET,
+		SP_PERSIST_DEFAULT_DIR);
 }
 
 static int sp_parse_args(int argc, char **argv, struct sp_daemon_options *o)
 {
-	enum { OPT_CLI_LISTEN = 256, OPT_CLI_SOCKET, OPT_AGENTX, OPT_PID_FILE };
+	enum { OPT_CLI_LISTEN = 256, OPT_CLI_SOCKET, OPT_AGENTX, OPT_PID_FILE, OPT_STATE_DIR };
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'f' },
 		{ "daemon", no_argument, NULL, 'd' },
@@ -54,6 +58,7 @@ static int sp_parse_args(int argc, char **argv, struct sp_daemon_options *o)
 		{ "cli-socket", required_argument, NULL, OPT_CLI_SOCKET },
 		{ "agentx", required_argument, NULL, OPT_AGENTX },
 		{ "pid-file", required_argument, NULL, OPT_PID_FILE },
+		{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
@@ -64,6 +69,7 @@ static int sp_parse_args(int argc, char **argv, struct sp_daemon_options *o)
 	o->config_path = SP_DEFAULT_CONFIG;
 	o->cli_listen = SP_DEFAULT_CLI_LISTEN;
 	o->cli_socket = SP_DEFAULT_CLI_SOCKET;
+	o->state_dir = SP_PERSIST_DEFAULT_DIR;
 	o->log_level = LOG_INFO;
 	while ((c = getopt_long(argc, argv, "f:dl:Vh", longopts, NULL)) != -1) {
 		switch (c) {
@@ -73,6 +79,7 @@ static int sp_parse_args(int argc, char **argv, struct sp_daemon_options *o)
 		case OPT_CLI_SOCKET: o->cli_socket = optarg; break;
 		case OPT_AGENTX: o->agentx_socket = optarg; break;
 		case OPT_PID_FILE: o->pid_file = optarg; break;
+		case OPT_STATE_DIR: o->state_dir = optarg; break;
 		case 'l':
 			o->log_level = sp_log_level_from_name(optarg);
 			if (o->log_level < LOG_ERR) {

@@ -1,5 +1,6 @@
 #include "config.h"
 #include "sp_redundancy.h"
+#include "sp_persist.h"
 #include "sp_agent.h"
 #include "sp_classify.h"
 #include "sp_daemon.h"
@@ -321,7 +322,11 @@ enum sp_role sp_redundancy_role(const struct sp_redundancy_ctl *r)
 
 void sp_redundancy_mark(struct sp_redundancy_ctl *r, enum sp_sync_kind kind, uint32_t id)
 {
-	if (r && r->sync && r->role == SP_ROLE_ACTIVE)
+	if (!r)
+		return;
+	/* what the standby is told is also what a restart must find */
+	sp_persist_mark(r->d->persist, kind, id);
+	if (r->sync && r->role == SP_ROLE_ACTIVE)
 		sp_sync_mark(r->sync, kind, id);
 }
 

@@ -26,6 +26,7 @@
 enum timer_kind {
 	TIMER_BINDING,
 	TIMER_DIALOG,
+	TIMER_QUARANTINE,
 };
 
 struct table_timer {
@@ -48,6 +49,15 @@ struct binding_entry {
 	RB_ENTRY(binding_entry) by_id;
 	struct table_timer timer;
 	struct server_side_pool *pool;
+};
+
+/* A C:c held by no binding, kept out of the allocator until a registrar's
+ * mapping to it can no longer route a call there (sp_table_quarantine). */
+struct quarantine_entry {
+	struct sp_endpoint server_side;
+	struct server_side_pool *pool;
+	struct table_timer timer;
+	struct quarantine_entry *prev, *next;
 };
 
 struct dialog_entry {
@@ -79,6 +89,7 @@ struct sp_table {
 	struct server_side_pool pools[SP_TABLE_MAX_SERVER_ADDRS];
 	struct sp_portalloc *media_ports;
 	struct sp_srclimit *per_source;	/* bindings held per source address */
+	struct quarantine_entry *quarantine;	/* doubly linked, unordered */
 };
 
 static int timer_cmp(const struct table_timer *a, const struct table_timer *b)
@@ -263,6 +274,13 @@ void sp_table_destroy(struct sp_table *t)
 
 	if (!t)
 		return;
+	while (t->quarantine) {
+		struct quarantine_entry *q = t->quarantine;
+
+		t->quarantine = q->next;
+		timer_disarm(t, &q->timer); /* the tree is walked by the frees below */
+		free(q);
+	}
 	while ((de = RB_MIN(dialog_ids, &t->dialog_ids)))
 		free_dialog(t, de);
 	while ((be = RB_MIN(binding_ids, &t->binding_ids)))
@@ -882,6 +900,21 @@ unsigned sp_table_expire(struct sp_table *t, uint64_t now_ms)
 
 	while ((tm = RB_MIN(timer_tree, &t->timers)) && tm->deadline_ms <= now_ms) {
 		timer_disarm(t, tm);
+		if (tm->kind == TIMER_QUARANTINE) {
+			struct quarantine_entry *q = container_of(tm, struct quarantine_entry, timer);
+
+			sp_portalloc_release(q->pool->ports, q->server_side.port);
+			if (q->prev)
+				q->prev->next = q->next;
+			else
+				t->quarantine = q->next;
+			if (q->next)
+				q->next->prev = q->prev;
+			t->ctr.ports_quarantined_current--;
+			free(q);
+			removed++;
+			continue;
+		}
 		if (tm->kind == TIMER_DIALOG) {
 			struct dialog_entry *de = container_of(tm, struct dialog_entry, timer);
 
@@ -1032,4 +1065,58 @@ int sp_dialog_set_media(struct sp_table *t, struct sp_dialog *d,
 	memcpy(d->media, next, sizeof(next));
 	d->n_media = n;
 	return 0;
+}
+
+/* Restart (daemon/sp_persist): ports of state that could not be restored */
+
+uint64_t sp_binding_deadline(const struct sp_table *t, const struct sp_binding *b)
+{
+	return binding_deadline(t, b);
+}
+
+int sp_table_quarantine(struct sp_table *t, const struct sp_endpoint *server_side,
+			uint64_t until_ms)
+{
+	struct quarantine_entry *q = calloc(1, sizeof(*q));
+	int err;
+
+	if (!q)
+		return -ENOMEM;
+	if ((err = normalize_endpoint(&q->server_side, server_side, true)))
+		goto fail;
+	if (!q->server_side.port) {
+		err = -EINVAL;
+		goto fail;
+	}
+	q->pool = find_pool(t, &q->server_side, true);
+	if (!q->pool) {
+		err = t->n_pools == SP_TABLE_MAX_SERVER_ADDRS ? -E2BIG : -ENOMEM;
+		goto fail;
+	}
+	if ((err = sp_portalloc_take(q->pool->ports, q->server_side.port)))
+		goto fail;
+	q->timer.kind = TIMER_QUARANTINE;
+	timer_arm(t, &q->timer, until_ms);
+	q->next = t->quarantine;
+	if (q->next)
+		q->next->prev = q;
+	t->quarantine = q;
+	t->ctr.ports_quarantined_current++;
+	t->ctr.ports_quarantined++;
+	return 0;
+fail:
+	free(q);
+	return err;
+}
+
+bool sp_table_is_quarantined(const struct sp_table *t, const struct sp_endpoint *server_side,
+			     uint64_t *until_ms)
+{
+	for (const struct quarantine_entry *q = t->quarantine; q; q = q->next)
+		if (sp_endpoint_equal(&q->server_side, server_side)) {
+			if (until_ms)
+				*until_ms = q->timer.deadline_ms;
+			return true;
+		}
+	return false;
 }

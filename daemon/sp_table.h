@@ -71,6 +71,8 @@ struct sp_table_counters {
 	uint64_t session_limit_hits;
 	uint64_t sig_ports_exhausted;
 	uint64_t media_ports_exhausted;
+	uint64_t ports_quarantined_current;	/* C:c held for no binding */
+	uint64_t ports_quarantined;		/* ever */
 };
 
 struct sp_table_memory {
@@ -298,5 +300,22 @@ uint64_t sp_dialog_deadline(const struct sp_table *t, const struct sp_dialog *d)
  */
 int sp_dialog_set_media(struct sp_table *t, struct sp_dialog *d,
 			const struct sp_media_stream *ms, unsigned n);
+
+/*
+ * Restart (daemon/sp_persist). A binding's deadline: when it ages out if no
+ * dialog holds it (registration plus grace, or idle time, whichever is later).
+ */
+uint64_t sp_binding_deadline(const struct sp_table *t, const struct sp_binding *b);
+/*
+ * Hold C:c out of the allocator until until_ms (released by the expiry
+ * pass, which counts it as removed): the port of a binding that was not
+ * restored, which a registrar may still route calls to. 0, or -EADDRINUSE,
+ * -ERANGE, -E2BIG, -EINVAL, -ENOMEM.
+ */
+int sp_table_quarantine(struct sp_table *t, const struct sp_endpoint *server_side,
+			uint64_t until_ms);
+/* O(quarantined): for show commands and tests. */
+bool sp_table_is_quarantined(const struct sp_table *t, const struct sp_endpoint *server_side,
+			     uint64_t *until_ms);
 
 #endif

@@ -75,11 +75,17 @@ sp_wait_for() {
 }
 
 # sp_daemon_start NS NAME [ARGS...]: starts sigproxyd in NS with files under
-# $SP_TMP/NAME (conf, cli.sock, pid, log); sets SP_DAEMON_PID
+# $SP_TMP/NAME (conf, cli.sock, pid, log); sets SP_DAEMON_PID. Without a
+# --state-dir in ARGS the daemon keeps no state across restarts (--state-dir
+# none): parallel tests must not share the default store.
 sp_daemon_start() {
 	local ns=$1 name=$2; shift 2
 	local dir=$SP_TMP/$name
 	mkdir -p "$dir"
+	case " $* " in
+	*" --state-dir "*) ;;
+	*) set -- "$@" --state-dir none ;;
+	esac
 	if [ -n "$ns" ]; then
 		ip netns exec "$ns" "$SPD" -f "$dir/sigproxy.conf" --cli-socket "$dir/cli.sock" \
 			--pid-file "$dir/pid" "$@" >>"$dir/log" 2>&1 &

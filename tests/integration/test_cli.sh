@@ -223,7 +223,7 @@ PID=$SP_DAEMON_PID
 check_eq "after restart running-config is identical" "$BEFORE" "$(sp_cli d1 -c 'show running-config')"
 
 # a second daemon on the same pid file refuses to start
-"$SPD" -f "$D/sigproxy.conf" --cli-socket "$SP_TMP/other.sock" --cli-listen none --pid-file "$D/pid" >"$SP_TMP/second.log" 2>&1
+"$SPD" -f "$D/sigproxy.conf" --cli-socket "$SP_TMP/other.sock" --cli-listen none --pid-file "$D/pid" --state-dir none >"$SP_TMP/second.log" 2>&1
 check_eq "second daemon with the same pid file exits 1" 1 $?
 check_match "... saying why" "another sigproxyd is running" "$(cat "$SP_TMP/second.log")"
 
@@ -247,7 +247,7 @@ check_no_match "good file: removed strategy is gone" 'proxy-strategy a1 seq 1001
 check_match "daemon still answers after reloads" 'sigproxy' "$(sp_cli d1 -c 'show version')"
 
 # one engine per network namespace: a second daemon there refuses to start
-ip netns exec "$NS" "$SPD" -f "$D/sigproxy.conf" --cli-socket "$SP_TMP/third.sock" --cli-listen none >"$SP_TMP/third.log" 2>&1
+ip netns exec "$NS" "$SPD" -f "$D/sigproxy.conf" --cli-socket "$SP_TMP/third.sock" --cli-listen none --state-dir none >"$SP_TMP/third.log" 2>&1
 check_eq "second daemon in the same namespace exits 1" 1 $?
 check_match "... saying why" "another sigproxyd runs in this network namespace" "$(cat "$SP_TMP/third.log")"
 check_match "... and the first one's interception is intact" 'lookup 5060' "$(ip -n "$NS" rule)"
@@ -281,7 +281,7 @@ check_fails "redundancy notify needs the block" sp_cli d1 -c 'redundancy notify 
 
 # ---- -d daemonizes ----
 NS2=$(sp_netns bg)
-ip netns exec "$NS2" "$SPD" -d -f "$D/sigproxy.conf" --cli-socket "$SP_TMP/bg.sock" --cli-listen none --pid-file "$SP_TMP/bg.pid"; rc=$?
+ip netns exec "$NS2" "$SPD" -d -f "$D/sigproxy.conf" --cli-socket "$SP_TMP/bg.sock" --cli-listen none --pid-file "$SP_TMP/bg.pid" --state-dir none; rc=$?
 check_eq "-d: the parent returns 0" 0 $rc
 sp_wait_for "daemonized pid file" 5 test -s "$SP_TMP/bg.pid"
 sp_wait_for "daemonized CLI socket" 10 test -S "$SP_TMP/bg.sock"

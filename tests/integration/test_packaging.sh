@@ -121,6 +121,8 @@ check_match "the unit runs the installed daemon with its pid file" \
 	"$(grep ^ExecStart= /lib/systemd/system/sigproxyd.service)"
 check_match "the unit's pid file is the one it passes" '^PIDFile=/run/sigproxy/sigproxyd.pid$' \
 	"$(grep ^PIDFile= /lib/systemd/system/sigproxyd.service)"
+check_match "the unit gives the daemon its default state directory" '^StateDirectory=sigproxy$' \
+	"$(grep ^StateDirectory= /lib/systemd/system/sigproxyd.service)"
 
 # ---- the installed daemon with the packaged configuration ----
 NS=$(sp_netns pkg) || { sp_fail "create namespace"; sp_done; exit 1; }
@@ -129,7 +131,7 @@ D=$SP_TMP/inst
 mkdir -p "$D"
 NS_RULES=$(ip netns exec "$NS" ip rule show)
 ip netns exec "$NS" /usr/sbin/sigproxyd -f /etc/sigproxy/sigproxy.conf --cli-socket "$D/cli.sock" \
-	--pid-file "$D/pid" >>"$D/log" 2>&1 &
+	--pid-file "$D/pid" --state-dir "$D/state" >>"$D/log" 2>&1 &
 PID=$!
 SP_PIDS+=("$PID")
 if sp_wait_for "installed sigproxyd socket" 10 test -S "$D/cli.sock"; then
@@ -162,7 +164,7 @@ zcat /usr/share/man/man5/sigproxy.conf.5.gz | awk '/^\.SH EXAMPLE/ { f = 1; next
 	f && /^\.EX/ { g = 1; next } g && /^\.EE/ { exit } g' | sed 's/\\-/-/g' |
 	grep -v -E '^(username|enable) ' >"$E/sigproxy.conf"
 ip netns exec "$NS" /usr/sbin/sigproxyd -f "$E/sigproxy.conf" --cli-listen none \
-	--cli-socket "$E/cli.sock" >>"$E/log" 2>&1 &
+	--cli-socket "$E/cli.sock" --state-dir none >>"$E/log" 2>&1 &
 PID=$!
 SP_PIDS+=("$PID")
 if sp_wait_for "example daemon socket" 10 test -S "$E/cli.sock"; then
