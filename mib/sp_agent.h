@@ -50,6 +50,8 @@ struct sp_agent_stats {
 	uint64_t source_rate_drops, source_new_binding_drops, source_binding_refusals;
 	/* datagrams the kernel dropped at full receive queues (SO_RXQ_OVFL) */
 	uint64_t socket_drops_listener, socket_drops_server_side, socket_drops_other;
+	/* STUN on the SIP ports: Binding requests answered, errors */
+	uint64_t stun_requests, stun_errors;
 };
 
 /* The run-time part of sigproxyRedundancy. */

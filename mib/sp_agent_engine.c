@@ -39,6 +39,8 @@ static void sp_agent_engine_stats(void *arg, struct sp_agent_stats *out)
 	out->session_limit_drops = s->session_limit;
 	sp_engine_source_limit_drops(en, &out->source_rate_drops, &out->source_new_binding_drops);
 	out->source_binding_refusals = s->source_bindings;
+	out->stun_requests = s->stun_requests;
+	out->stun_errors = s->stun_errors;
 	out->dropped += out->source_rate_drops + out->source_new_binding_drops;
 	out->current_sessions = (uint32_t)c->dialogs_current;
 	out->current_bindings = (uint32_t)c->bindings_current;

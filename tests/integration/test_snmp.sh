@@ -63,6 +63,8 @@ check_match "getnext of the group gives its first object" 'sigproxyHostname\.0 =
 out=$(ip netns exec "$NS" snmpwalk "${V2[@]}" sigproxyMIB 2>&1)
 check_match "walk shows the default listen port row" 'sigproxyListenPortRowStatus\.5060 = INTEGER: active' "$out"
 check_match "walk shows statistics (0 until the engine)" 'sigproxyStatsReceived\.0 = Counter64: 0' "$out"
+check_match "walk shows the STUN counters (sigproxyStats 23-24)" \
+	'sigproxyStatsStunRequests\.0 = Counter64: 0.*sigproxyStatsStunErrors\.0 = Counter64: 0' "$(tr '\n' ' ' <<<"$out")"
 check_match "walk reaches the end of the module" 'sigproxyLastKernelErrorTime\.0' "$out"
 check_no_match "walk has no errors" 'No Such|^Error|not increasing' "$out"
 check_eq "bulkwalk sees what walk sees" "$out" "$(ip netns exec "$NS" snmpbulkwalk "${V2[@]}" sigproxyMIB 2>&1)"
