@@ -4,13 +4,15 @@
  *
  * Sources: tests/fuzz/fuzz_stun.c daemon/sp_stun.c daemon/sp_endpoint.c
  * Libraries: none
+ * fuzz-options: -max_len=1500
  *
- * Not built by make (needs clang's -fsanitize=fuzzer). From a configured
- * build directory BUILD (for config.h):
+ * scripts/fuzz builds and runs it (scripts/fuzz 60 stun) with the seeds in
+ * tests/fuzz/corpus/stun. By hand, from a configured build directory BUILD
+ * (for config.h), it needs only its own sources:
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -I$BUILD -Idaemon \
  *       tests/fuzz/fuzz_stun.c daemon/sp_stun.c daemon/sp_endpoint.c -o fuzz_stun
- *   ./fuzz_stun -max_total_time=60 -max_len=1500 tests/fuzz/corpus/fuzz_stun
+ *   ./fuzz_stun -max_total_time=60 -max_len=1500 tests/fuzz/corpus/stun
  *
  * Besides memory errors it checks the contract: an answer fits
  * SP_STUN_ANSWER_MAX, is itself well-formed STUN with the request's
