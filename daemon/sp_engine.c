@@ -49,6 +49,9 @@
 #define SP_ENGINE_REFUSAL_TAG "sp-refused"
 /* How often the media entries in the kernel are compared with the dialogs */
 #define SP_ENGINE_MEDIA_RECONCILE_MS 10000
+/* How often the media guard is read while a stream behind a NAT still learns
+ * its source (the packets it drops meanwhile are the first of the call) */
+#define SP_ENGINE_MEDIA_LATCH_MS 200
 /* Link changes come in bursts (a VLAN device: new, up, addresses): re-apply
  * once they have settled */
 #define SP_ENGINE_LINK_SETTLE_MS 300
@@ -101,6 +104,8 @@ struct sp_engine {
 	struct sp_conntrack *ct;	/* media entries (sp_media programs them) */
 	struct sp_media *media;
 	struct sp_loop_timer *media_reconcile;
+	struct sp_loop_timer *media_latch;	/* polls the media guard while streams latch */
+	bool media_latch_armed;
 	struct sp_retpath *retpath;	/* return-path (policy-routing/sp_retpath) */
 	struct sp_vpn_map vpn_map;	/* vpn-id <-> mark slot (sp_vpn) */
 	struct sp_vpn_kernel *vpn_kernel;	/* the VPNs' return rules and tables */
@@ -685,6 +690,8 @@ static void sp_engine_media_begin(struct sp_engine *en, const struct sp_binding 
 	}
 	dlg = sp_dialog_find(en->table, b->vpn, in->call_id, strlen(in->call_id), b);
 	sp_media_begin(en->media, dlg ? dlg->id : 0, from, true);
+	if (from == SP_MEDIA_FROM_TERMINAL) /* a private SDP address behind a NAT */
+		sp_media_terminal_source(en->media, &b->terminal);
 }
 
 static void sp_engine_media_finish(struct sp_engine *en, const struct sp_binding *b,
@@ -692,7 +699,6 @@ static void sp_engine_media_finish(struct sp_engine *en, const struct sp_binding
 {
 	const struct sp_dialog *dlg;
 
-	en->send_now = false;
 	if (!en->media_on || !in->body_is_sdp) {
 		sp_media_abort(en->media); /* begun inactive: a no-op */
 		return;
@@ -706,6 +712,10 @@ static void sp_engine_media_finish(struct sp_engine *en, const struct sp_binding
 				       (uint16_t)b->vpn, (uint16_t)(b->origin_mark & SP_MARK_ORIGIN_MASK));
 	if (dlg) /* the streams travel with the dialog */
 		sp_redundancy_mark(en->d->redundancy, SP_SYNC_DIALOG, dlg->id);
+	if (sp_media_latching(en->media) && !en->media_latch_armed) {
+		sp_loop_timer_arm(en->media_latch, SP_ENGINE_MEDIA_LATCH_MS);
+		en->media_latch_armed = true;
+	}
 }
 
 /* A STUN message on the SIP port (RFC 5626 §4.4.2 keep-alive): answered
@@ -898,13 +908,16 @@ static void sp_engine_from_terminal(struct sp_engine *en, const struct sp_endpoi
 		sp_engine_drop(en, &en->stats.session_limit);
 		goto out;
 	}
+	/* the kernel first: the far side may send media as soon as it reads
+	 * the answer (and the terminal already does) */
+	sp_engine_media_finish(en, b, &msg.info);
 	if (sp_engine_send_to_server(en, b, en->out, out_len) < 0) {
 		sp_engine_drop(en, &en->stats.send_errors);
 		goto out;
 	}
 	en->stats.proxied++;
-	sp_engine_media_finish(en, b, &msg.info);
 out:
+	en->send_now = false;
 	sp_media_abort(en->media); /* a no-op once committed */
 	sp_sip_msg_free(&msg);
 }
@@ -965,13 +978,16 @@ static void sp_engine_from_server(struct sp_engine *en, struct sp_bsock *bs,
 	}
 	sp_binding_touch(en->table, b, sp_now_ms());
 	sp_redundancy_mark(en->d->redundancy, SP_SYNC_BINDING, b->id);
+	/* the kernel before the answer (2xx, 183) reaches the terminal, which
+	 * may start sending at once */
+	sp_engine_media_finish(en, b, &msg.info);
 	if (sp_engine_send_to_terminal(en, b, en->out, out_len) < 0) {
 		sp_engine_drop(en, &en->stats.send_errors);
 		goto out;
 	}
 	en->stats.to_terminals++;
-	sp_engine_media_finish(en, b, &msg.info);
 out:
+	en->send_now = false;
 	sp_media_abort(en->media); /* a no-op once committed */
 	sp_sip_msg_free(&msg);
 }
@@ -1463,6 +1479,11 @@ static int sp_engine_apply(struct sp_engine *en, const struct sp_config *c, stru
 	kcfg.nft.source_rate = c->sp_enabled ? c->sp.source_rate : 0;
 	kcfg.nft.source_new_flows = c->sp_enabled ? c->sp.source_new_bindings : 0;
 	kcfg.nft.source_key_mask = SP_MARK_VPN_MASK;
+	if (c->sp.media == SP_MEDIA_KERNEL) {
+		/* the media guard: no untranslated media crosses the SP */
+		kcfg.media_port_first = c->sp.media_port_min;
+		kcfg.media_port_last = c->sp.media_port_max;
+	}
 	kcfg.rule_priority = SP_INTERCEPT_RULE_PRIORITY;
 	/* the table goes and its counters with it: keep what they counted */
 	sp_engine_limits_bank(en);
@@ -1597,6 +1618,32 @@ static void sp_engine_media_reconcile_cb(struct sp_loop *loop, void *arg)
 	sp_loop_timer_arm(en->media_reconcile, SP_ENGINE_MEDIA_RECONCILE_MS);
 }
 
+/* Terminals behind a NAT: the media guard's dropped packets name the real
+ * sources of their flows. Polled while any stream still learns one. */
+static void sp_engine_media_latch_cb(struct sp_loop *loop, void *arg)
+{
+	struct sp_engine *en = arg;
+	struct sp_media_guard_seen *seen;
+	char err[256];
+	int n;
+
+	(void)loop;
+	en->media_latch_armed = false;
+	if (!sp_media_latching(en->media))
+		return;
+	n = sp_kernel_media_seen(en->kernel, &seen, err, sizeof(err));
+	if (n < 0)
+		sp_debug("media: %s", err);
+	for (int i = 0; i < n; i++)
+		sp_media_latch(en->media, &seen[i].src, &seen[i].dst);
+	if (n > 0)
+		free(seen);
+	if (sp_media_latching(en->media)) {
+		sp_loop_timer_arm(en->media_latch, SP_ENGINE_MEDIA_LATCH_MS);
+		en->media_latch_armed = true;
+	}
+}
+
 /* The conntrack handle, the media state, and a first reconciliation that
  * removes the entries a previous run left behind. */
 static int sp_engine_media_open(struct sp_engine *en, char *err, size_t errlen)
@@ -1609,7 +1656,8 @@ static int sp_engine_media_open(struct sp_engine *en, char *err, size_t errlen)
 				       sp_engine_ct_counters, sp_engine_ct_list, en->ct };
 	en->media = sp_media_create(&mk);
 	en->media_reconcile = sp_loop_timer_new(en->d->loop, sp_engine_media_reconcile_cb, en);
-	if (!en->media || !en->media_reconcile) {
+	en->media_latch = sp_loop_timer_new(en->d->loop, sp_engine_media_latch_cb, en);
+	if (!en->media || !en->media_reconcile || !en->media_latch) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
@@ -1775,6 +1823,7 @@ void sp_engine_stop(struct sp_engine *en)
 	sp_vpn_kernel_free(en->vpn_kernel); /* the VPNs' rules and tables */
 	sp_bpf_close(en->bpf, true);        /* off every interface */
 	sp_loop_timer_free(en->media_reconcile);
+	sp_loop_timer_free(en->media_latch);
 	sp_media_destroy(en->media); /* removes its conntrack entries */
 	sp_conntrack_close(en->ct);
 	if (en->kernel) {
@@ -1964,13 +2013,32 @@ static void sp_engine_sum_kernel_counts(const struct sp_kernel_count *kc, size_t
 {
 	*forwarded = *dropped = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (strcmp(kc[i].comment, "keeps conntrack active") == 0)
+		if (strcmp(kc[i].comment, "keeps conntrack active") == 0 ||
+		    strcmp(kc[i].comment, SP_MEDIA_GUARD_COMMENT) == 0)
 			continue;
 		if (kc[i].drop)
 			*dropped += kc[i].packets;
 		else
 			*forwarded += kc[i].packets;
 	}
+}
+
+static uint64_t sp_engine_guard_drops(const struct sp_kernel_count *kc, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(kc[i].comment, SP_MEDIA_GUARD_COMMENT) == 0)
+			return kc[i].packets;
+	return 0;
+}
+
+uint64_t sp_engine_media_guard_drops(struct sp_engine *en)
+{
+	struct sp_kernel_count *kc;
+	size_t n = sp_engine_kernel_counts(en, &kc);
+	uint64_t drops = sp_engine_guard_drops(kc, n);
+
+	free(kc);
+	return drops;
 }
 
 void sp_engine_kernel_totals(struct sp_engine *en, uint64_t *forwarded, uint64_t *dropped)
@@ -2034,6 +2102,8 @@ void sp_engine_show_statistics(struct sp_engine *en, FILE *out)
 	fprintf(out, "  sessions created          %llu\n", (unsigned long long)c->dialogs_created);
 	fprintf(out, "  bindings created          %llu\n", (unsigned long long)c->bindings_created);
 	sp_media_show_statistics(en->media, out);
+	fprintf(out, "  media guard drops         %llu\n",
+		(unsigned long long)sp_engine_guard_drops(kc, nkc));
 	fprintf(out, "Strategy hits\n");
 	for (size_t i = 0; i < en->n_strategies; i++) {
 		const struct sp_classify_strategy *st = &en->strategies[i];

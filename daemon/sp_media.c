@@ -29,6 +29,17 @@ struct sp_media_sstream {
 	 * sp_media_peer): one of the two (the lower pe) owns the entries. */
 	struct sp_media_sstream *peer;
 	uint32_t seen_gen_rtp, seen_gen_rtcp;	/* reconciliation pass marks */
+	/* The kernel refused the entries: the reconciliation retries them,
+	 * and the refusal is counted and logged once for the stream. */
+	bool refused, refusal_logged;
+	/* The terminal is behind a NAT (its SDP named a private address, not
+	 * the one its signalling comes from): term holds the signalling
+	 * source's address, term_sdp what the SDP said. latch: the flows'
+	 * source ports are learned from the packets the media guard drops
+	 * (set for as long as the terminal is behind a NAT); latched_*: a
+	 * flow learned one. */
+	bool nat, latch, latched_rtp, latched_rtcp;
+	struct sp_endpoint term_sdp;
 };
 
 struct sp_media_session {
@@ -63,10 +74,12 @@ struct sp_media {
 	struct sp_media_sstream **by_cpair;
 	uint32_t gen;
 	struct sp_media_stats st;
+	unsigned latching;		/* streams with latch set */
 	struct {
 		bool active;
 		uint32_t dialog_id;
 		enum sp_media_from from;
+		struct sp_endpoint src;	/* the terminal's signalling source, or family 0 */
 		struct sp_media_pending p[SP_SDP_MAX_STREAMS];
 	} msg;
 };
@@ -189,7 +202,8 @@ static void sp_media_kernel_remove(struct sp_media *m, const struct sp_ct_nat *n
 		m->st.kernel_errors++;
 }
 
-static int sp_media_kernel_install(struct sp_media *m, const struct sp_ct_nat *n)
+static int sp_media_kernel_install(struct sp_media *m, struct sp_media_sstream *s,
+				   const struct sp_ct_nat *n)
 {
 	char b[160];
 	int rc;
@@ -212,7 +226,13 @@ static int sp_media_kernel_install(struct sp_media *m, const struct sp_ct_nat *n
 		return 0;
 	}
 	m->st.kernel_errors++;
-	sp_warn("media: cannot program %s: %s", sp_ct_nat_format(n, b, sizeof(b)), strerror(-rc));
+	/* once per stream: the reconciliation retries it every period */
+	if (!s->refusal_logged) {
+		s->refusal_logged = true;
+		m->st.kernel_refusals++;
+		sp_warn("media: the kernel refused %s: %s (retried at each reconciliation, not logged again)",
+			sp_ct_nat_format(n, b, sizeof(b)), strerror(-rc));
+	}
 	return rc;
 }
 
@@ -321,12 +341,16 @@ static void sp_media_apply(struct sp_media *m, struct sp_media_sstream *s, bool 
 	}
 	if (!want || s->installed)
 		return;
-	if (sp_media_kernel_install(m, &rtp) < 0)
-		return;
-	if (sp_media_kernel_install(m, &rtcp) < 0) {
-		sp_media_kernel_remove(m, &rtp);
+	if (sp_media_kernel_install(m, s, &rtp) < 0) {
+		s->refused = true;
 		return;
 	}
+	if (sp_media_kernel_install(m, s, &rtcp) < 0) {
+		sp_media_kernel_remove(m, &rtp);
+		s->refused = true;
+		return;
+	}
+	s->refused = false;
 	s->rtp = rtp;
 	s->rtcp = rtcp;
 	s->installed = true;
@@ -371,6 +395,11 @@ void sp_media_begin(struct sp_media *m, uint32_t dialog_id, enum sp_media_from f
 	m->msg.active = has_sdp;
 	m->msg.dialog_id = dialog_id;
 	m->msg.from = from;
+}
+
+void sp_media_terminal_source(struct sp_media *m, const struct sp_endpoint *src)
+{
+	m->msg.src = *src;
 }
 
 static int sp_media_parse(struct sp_endpoint *ep, const char *addr, uint16_t port)
@@ -461,6 +490,117 @@ static struct sp_media_session *sp_media_session_new(struct sp_media *m, uint32_
 	return sess;
 }
 
+/* ---- terminals behind a NAT ---- */
+
+/* RFC 1918, RFC 6598 (carrier-grade NAT) and link-local: an address that
+ * cannot be reached from the far side, whatever the terminal believes. */
+static bool sp_media_private(const struct sp_endpoint *ep)
+{
+	uint32_t a;
+
+	if (ep->family != AF_INET)
+		return false;
+	a = ntohl(ep->addr.v4.s_addr);
+	return (a & 0xff000000u) == 0x0a000000u || (a & 0xfff00000u) == 0xac100000u ||
+	       (a & 0xffff0000u) == 0xc0a80000u || (a & 0xffc00000u) == 0x64400000u ||
+	       (a & 0xffff0000u) == 0xa9fe0000u;
+}
+
+/* What nathelper's nat_uac_test and rtpengine's "SIP source address" do:
+ * a private SDP address that is not where the signalling comes from names
+ * the terminal's side of a NAT. (0.0.0.0, hold, is left alone.) */
+static bool sp_media_behind_nat(const struct sp_media_side *side, const struct sp_endpoint *src)
+{
+	return src->family == AF_INET && side->known && !sp_media_unspecified(&side->rtp) &&
+	       sp_media_private(&side->rtp) && !sp_endpoint_same_addr(&side->rtp, src);
+}
+
+static void sp_media_set_latch(struct sp_media *m, struct sp_media_sstream *s, bool on)
+{
+	if (s->latch == on)
+		return;
+	s->latch = on;
+	if (on)
+		m->latching++;
+	else
+		m->latching--;
+}
+
+/* The terminal's side of s from an SDP behind a NAT: the signalling
+ * source's address with the SDP's ports until the first packets tell the
+ * real ones. A re-offer naming the same SDP address keeps what was learned. */
+static void sp_media_nat_side(struct sp_media *m, struct sp_media_sstream *s,
+			      const struct sp_media_side *sdp, const struct sp_endpoint *src)
+{
+	if (s->nat && sp_endpoint_equal(&s->term_sdp, &sdp->rtp) && s->term.known)
+		return;
+	s->nat = true;
+	s->term_sdp = sdp->rtp;
+	s->term = *sdp;
+	s->term.rtp.addr = src->addr;
+	s->term.rtcp.addr = src->addr;
+	s->latched_rtp = s->latched_rtcp = false;
+	sp_media_set_latch(m, s, true);
+	m->st.nat_streams++;
+}
+
+/* Packets the kernel carried from the terminal on one flow of s. */
+static uint64_t sp_media_from_terminal(struct sp_media *m, const struct sp_media_sstream *s,
+				       bool rtcp)
+{
+	const struct sp_media_sstream *owner = s->installed ? s : s->peer;
+	struct sp_ct_counters c;
+
+	if (!m->have_kernel || !owner || !owner->installed)
+		return 0;
+	if (m->k.counters(m->k.arg, rtcp ? &owner->rtcp : &owner->rtp, &c) < 0)
+		return 0;
+	/* the joined leg's entry has this terminal on its reply side */
+	return owner == s ? c.orig_packets : c.reply_packets;
+}
+
+int sp_media_latch(struct sp_media *m, const struct sp_endpoint *src, const struct sp_endpoint *dst)
+{
+	struct sp_media_sstream *s;
+	struct sp_endpoint *ep;
+	bool rtcp;
+	char b[SP_ENDPOINT_STRLEN];
+
+	if (dst->family != AF_INET || src->family != AF_INET)
+		return 0;
+	s = m->by_pair[dst->port / 2];
+	if (!s || !s->latch || !s->sess || !sp_endpoint_same_addr(dst, &s->sess->e) ||
+	    !sp_endpoint_same_addr(src, &s->term.rtp))
+		return 0; /* only the address the signalling came from can latch */
+	rtcp = dst->port == s->pe + 1;
+	if (dst->port != s->pe && !rtcp)
+		return 0;
+	ep = rtcp ? &s->term.rtcp : &s->term.rtp;
+	if (ep->port == src->port)
+		return 0;
+	/* A flow latched once moves again only while its entry has carried
+	 * nothing from the terminal: a NAT that changed its mapping before
+	 * the answer, or a terminal that sent from another port first. Once
+	 * media flows, another source is not the terminal's. */
+	if ((rtcp ? s->latched_rtcp : s->latched_rtp) && sp_media_from_terminal(m, s, rtcp) > 0)
+		return 0;
+	if (rtcp)
+		s->latched_rtcp = true;
+	else
+		s->latched_rtp = true;
+	ep->port = src->port;
+	m->st.latched++;
+	sp_info("media: dialog %u %s latched to %s (the terminal is behind a NAT)", s->sess->dialog_id,
+		rtcp ? "RTCP" : "RTP", sp_endpoint_format(src, b, sizeof(b)));
+	sp_media_sync(m, s);
+	return 1;
+}
+
+unsigned sp_media_latching(const struct sp_media *m)
+{
+	return m->latching;
+}
+
 void sp_media_commit(struct sp_media *m, uint32_t dialog_id, const struct sp_endpoint *e,
 		     const struct sp_endpoint *c)
 {
@@ -513,8 +653,17 @@ void sp_media_commit_origin(struct sp_media *m, uint32_t dialog_id, const struct
 			m->by_cpair[s->pc / 2] = s;
 		}
 		side = m->msg.from == SP_MEDIA_FROM_TERMINAL ? &s->term : &s->far;
-		/* not in this SDP, or port 0: this side refused the stream */
-		*side = p->seen ? p->side : (struct sp_media_side){ 0 };
+		if (m->msg.from == SP_MEDIA_FROM_TERMINAL && p->seen &&
+		    sp_media_behind_nat(&p->side, &m->msg.src))
+			sp_media_nat_side(m, s, &p->side, &m->msg.src);
+		else {
+			if (m->msg.from == SP_MEDIA_FROM_TERMINAL) {
+				s->nat = false;
+				sp_media_set_latch(m, s, false);
+			}
+			/* not in this SDP, or port 0: this side refused the stream */
+			*side = p->seen ? p->side : (struct sp_media_side){ 0 };
+		}
 		sp_media_sync(m, s);
 	}
 }
@@ -532,6 +681,7 @@ static void sp_media_session_free(struct sp_media *m, struct sp_media_session *s
 			m->by_cpair[s->pc / 2] = NULL;
 		}
 		sp_media_uninstall(m, s);
+		sp_media_set_latch(m, s, false);
 		s->peer = NULL;
 		for (int k = 0; k < 2; k++) {
 			if (!other[k] || (k == 1 && other[1] == other[0]))
@@ -686,14 +836,23 @@ int sp_media_reconcile(struct sp_media *m)
 		for (unsigned i = 0; i < sess->n; i++) {
 			struct sp_media_sstream *s = &sess->s[i];
 
-			if (!s->installed)
+			if (!s->installed) {
+				/* refused when the answer came: try again */
+				if (s->refused) {
+					sp_media_apply(m, s, true);
+					if (s->installed) {
+						m->st.reconcile_restored += 2;
+						fixed += 2;
+					}
+				}
 				continue;
+			}
 			/* timed out during a silence (hold): the dialog still wants it */
-			if (s->seen_gen_rtp != m->gen && sp_media_kernel_install(m, &s->rtp) == 0) {
+			if (s->seen_gen_rtp != m->gen && sp_media_kernel_install(m, s, &s->rtp) == 0) {
 				m->st.reconcile_restored++;
 				fixed++;
 			}
-			if (s->seen_gen_rtcp != m->gen && sp_media_kernel_install(m, &s->rtcp) == 0) {
+			if (s->seen_gen_rtcp != m->gen && sp_media_kernel_install(m, s, &s->rtcp) == 0) {
 				m->st.reconcile_restored++;
 				fixed++;
 			}
@@ -769,6 +928,9 @@ void sp_media_show_statistics(struct sp_media *m, FILE *out)
 	fprintf(out, "  kernel entries created    %llu\n", (unsigned long long)s->entries_created);
 	fprintf(out, "  kernel entries deleted    %llu\n", (unsigned long long)s->entries_deleted);
 	fprintf(out, "  kernel errors             %llu\n", (unsigned long long)s->kernel_errors);
+	fprintf(out, "  kernel refusals           %llu\n", (unsigned long long)s->kernel_refusals);
+	fprintf(out, "  streams behind a NAT      %llu\n", (unsigned long long)s->nat_streams);
+	fprintf(out, "  flows latched             %llu\n", (unsigned long long)s->latched);
 	fprintf(out, "  ports exhausted           %llu\n", (unsigned long long)s->ports_exhausted);
 	fprintf(out, "  SDP refused               %llu\n", (unsigned long long)s->refused);
 	fprintf(out, "  stale entries removed     %llu\n", (unsigned long long)s->reconcile_removed);

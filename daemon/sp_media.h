@@ -56,7 +56,10 @@ struct sp_media_stats {
 	uint64_t streams_joined;	/* of which joined to another leg here */
 	uint64_t entries_created;
 	uint64_t entries_deleted;
-	uint64_t kernel_errors;
+	uint64_t kernel_errors;		/* every failed kernel call */
+	uint64_t kernel_refusals;	/* streams the kernel refused (once each) */
+	uint64_t nat_streams;		/* terminal SDP behind a NAT (private address) */
+	uint64_t latched;		/* flows whose source port was learned */
 	uint64_t ports_exhausted;
 	uint64_t refused;		/* SDP the port map refused (message dropped) */
 	uint64_t reconcile_removed;	/* owned entries no stream wanted */
@@ -83,6 +86,11 @@ int sp_media_set_range(struct sp_media *m, uint16_t first, uint16_t last, char *
  * has_sdp false (no SDP body, or media off): the message changes nothing. */
 void sp_media_begin(struct sp_media *m, uint32_t dialog_id, enum sp_media_from from,
 		    bool has_sdp);
+/* For a message from the terminal: where its signalling came from. An SDP
+ * naming a private address other than src is taken as from behind a NAT:
+ * src's address replaces it and the flows' ports are learned from their
+ * first packets (sp_media_latch). Not called: the SDP is taken as it is. */
+void sp_media_terminal_source(struct sp_media *m, const struct sp_endpoint *src);
 /* The sp_sdp_port_map_fn for sp_sdp_plan; arg is the struct sp_media. */
 int sp_media_port_map(void *arg, unsigned media_index, enum sp_sdp_port_kind kind,
 		      const struct sp_sdp_stream *stream, uint16_t old_port, uint16_t *new_port);
@@ -127,6 +135,18 @@ int sp_media_import(struct sp_media *m, uint32_t dialog_id, const struct sp_endp
  * ones that are missing. Returns removed + restored, or -errno.
  */
 int sp_media_reconcile(struct sp_media *m);
+
+/*
+ * Symmetric RTP (latching, as rtpengine and nathelper do): a packet from
+ * src to dst = E:pe (or E:pe+1) that no entry carried. When dst is a
+ * stream of a terminal behind a NAT still learning, and src has the
+ * address its signalling came from, that flow is reprogrammed with src's
+ * port, once. Returns 1 when an entry changed.
+ */
+int sp_media_latch(struct sp_media *m, const struct sp_endpoint *src, const struct sp_endpoint *dst);
+/* Streams of terminals behind a NAT, which may still learn a flow's source
+ * (the engine polls the media guard while there are any). */
+unsigned sp_media_latching(const struct sp_media *m);
 
 /* Streams of one dialog, with kernel counters, for `show sessions detail`. */
 void sp_media_show_dialog(struct sp_media *m, uint32_t dialog_id, FILE *out);

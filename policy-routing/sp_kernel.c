@@ -81,12 +81,31 @@ int sp_kernel_plan_build(const struct sp_kernel_intercept_cfg *cfg, struct sp_ke
 		route->table = cfg->table;
 		route->protocol = SP_RTPROT;
 	}
-	if (sp_nft_render_intercept(nft, &plan->nft_body, err, errlen) < 0) {
-		int saved = errno;
+	{
+		/* the media guard goes with the interception, after the caller's
+		 * own extra chains */
+		struct sp_nft_intercept with_guard = *nft;
+		char *guard = NULL, *chains = NULL;
+		int rc;
 
-		sp_kernel_plan_free(plan);
-		errno = saved;
-		return -1;
+		if (sp_media_guard_render(cfg->media_port_first, cfg->media_port_last, &guard) < 0 ||
+		    asprintf(&chains, "%s%s", nft->extra_chains ? nft->extra_chains : "", guard) < 0) {
+			free(guard);
+			sp_kernel_seterr(err, errlen, "out of memory");
+			errno = ENOMEM;
+			return -1;
+		}
+		free(guard);
+		with_guard.extra_chains = chains;
+		rc = sp_nft_render_intercept(&with_guard, &plan->nft_body, err, errlen);
+		free(chains);
+		if (rc < 0) {
+			int saved = errno;
+
+			sp_kernel_plan_free(plan);
+			errno = saved;
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -287,6 +306,32 @@ int sp_kernel_remove_intercept(struct sp_kernel *kernel, char *err, size_t errle
 	sp_kernel_plan_free(&kernel->installed);
 	kernel->has_installed = false;
 	return ret;
+}
+
+int sp_kernel_media_seen(struct sp_kernel *kernel, struct sp_media_guard_seen **out, char *err,
+			 size_t errlen)
+{
+	char *text = NULL;
+	int n;
+
+	*out = NULL;
+	if (!kernel->has_installed)
+		return 0; /* no table (standby): nothing guarded */
+	if (sp_nft_set_elements(kernel->nft, SP_MEDIA_GUARD_SET, &text, err, errlen) < 0)
+		return errno == ENOENT ? 0 : -1; /* no media range: no set */
+	n = sp_media_guard_parse_seen(text, out);
+	free(text);
+	if (n < 0) {
+		sp_kernel_seterr(err, errlen, "out of memory");
+		return -1;
+	}
+	/* what was read is handled: a packet still dropped is added again */
+	if (n > 0 && sp_nft_flush_set(kernel->nft, SP_MEDIA_GUARD_SET, err, errlen) < 0) {
+		free(*out);
+		*out = NULL;
+		return -1;
+	}
+	return n;
 }
 
 const struct sp_kernel_plan *sp_kernel_installed(const struct sp_kernel *kernel)

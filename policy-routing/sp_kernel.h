@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "sp_media_guard.h"
 #include "sp_nft.h"
 #include "sp_rtnl.h"
 
@@ -25,6 +26,9 @@ struct sp_kernel_intercept_cfg {
 	uint32_t rule_priority;		/* of the fwmark rule */
 	uint32_t table;			/* holds the local default route */
 	bool ipv6;			/* also intercept IPv6 */
+	/* The media port range the media guard protects (sp_media_guard.h);
+	 * 0 and 0: no media in the kernel, no guard. */
+	uint16_t media_port_first, media_port_last;
 };
 
 /* What an interception puts into the kernel. */
@@ -66,6 +70,12 @@ int sp_kernel_remove_all(struct sp_kernel *kernel, char *err, size_t errlen);
  * standby SP of an active-standby pair must not have. Policy routes and the
  * return path's rules, which carry the same tag, stay. */
 int sp_kernel_remove_intercept(struct sp_kernel *kernel, char *err, size_t errlen);
+
+/* The packets the media guard dropped since the last call (each source
+ * and destination once), into a malloc'ed array (*out, free()); the set is
+ * emptied. Returns the count, or -1 with err set. */
+int sp_kernel_media_seen(struct sp_kernel *kernel, struct sp_media_guard_seen **out, char *err,
+			 size_t errlen);
 
 /* What is installed now (NULL when nothing is). */
 const struct sp_kernel_plan *sp_kernel_installed(const struct sp_kernel *kernel);

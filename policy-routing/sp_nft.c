@@ -251,6 +251,14 @@ int sp_nft_set_elements(struct sp_nft *nft, const char *set, char **text, char *
 	return 0;
 }
 
+int sp_nft_flush_set(struct sp_nft *nft, const char *set, char *err, size_t errlen)
+{
+	char cmd[160];
+
+	snprintf(cmd, sizeof(cmd), "flush set " SP_NFT_TABLE_REF " %s", set);
+	return sp_nft_run(nft, cmd, "cannot flush a set of " SP_NFT_TABLE_REF, err, errlen);
+}
+
 /* ---- generator ------------------------------------------------------------ */
 
 /* Text that goes between double quotes in nft input: no quote, backslash or

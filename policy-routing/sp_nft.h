@@ -48,6 +48,9 @@ int sp_nft_set_elements(struct sp_nft *nft, const char *set, char **text, char *
 bool sp_nft_parse_counter(const char *listing, const char *name, uint64_t *packets);
 int sp_nft_parse_elements(const char *listing, char **out);
 
+/* Empties a set of the table (ENOENT when there is no such set). */
+int sp_nft_flush_set(struct sp_nft *nft, const char *set, char *err, size_t errlen);
+
 /* ---- interception ruleset generator (pure) ------------------------------- */
 
 enum sp_nft_verdict {

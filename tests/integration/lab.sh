@@ -91,6 +91,14 @@ lab_up() {
 	ip -n "$SRV2" route add default via 192.0.2.17 || return 1
 }
 
+# lab_default_route: gives the SP a default route like any router's, via
+# D1 on the server-side link: E (and every other address) is then routable,
+# so a packet to E that the SP does not translate leaves on the server link
+# (where a capture sees it) instead of being dropped for want of a route.
+lab_default_route() {
+	ip -n "$SP" route replace default via "$LAB_D1" dev "$LAB_SP_SRV1_IF"
+}
+
 # lab_start_kamailio NS ADDR NAME [KAMAILIO-ARGS...]: Kamailio (../kamailio/kamailio.cfg) on
 # udp:ADDR:5060 in NS, also answering for E; files in $LAB_OUT/kam-NAME
 # (log, pid, ctl.sock). Returns once it answers on its control socket.

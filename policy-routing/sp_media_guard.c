@@ -1,0 +1,79 @@
+#include "config.h"
+#include "sp_media_guard.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int sp_media_guard_render(uint16_t first, uint16_t last, char **out)
+{
+	int n;
+
+	if (!first || last < first) {
+		*out = strdup("");
+		return *out ? 0 : -1;
+	}
+	/* "ct status ! dnat": no NATed entry of ours carries the packet (both
+	 * directions of one have the bit). The priority puts the chain after
+	 * the nat hook (dstnat), which has bound the packet to its entry. */
+	n = asprintf(out,
+		     "\tset " SP_MEDIA_GUARD_SET " {\n"
+		     "\t\ttype ipv4_addr . inet_service . ipv4_addr . inet_service\n"
+		     "\t\tsize %u\n"
+		     "\t\tflags dynamic,timeout\n"
+		     "\t\ttimeout %us\n"
+		     "\t}\n"
+		     "\tchain media_guard {\n"
+		     "\t\ttype filter hook prerouting priority dstnat + 10; policy accept;\n"
+		     "\t\tmeta nfproto ipv4 udp dport %u-%u ct status ! dnat add @" SP_MEDIA_GUARD_SET
+		     " { ip saddr . udp sport . ip daddr . udp dport }\n"
+		     "\t\tudp dport %u-%u ct status ! dnat counter drop comment \"" SP_MEDIA_GUARD_COMMENT "\"\n"
+		     "\t}\n",
+		     SP_MEDIA_GUARD_SEEN_MAX, SP_MEDIA_GUARD_SEEN_TIMEOUT_S, first, last, first, last);
+	if (n < 0) {
+		*out = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* "A . P . A . P" at s (nft's concatenation); 0 or -1. */
+static int sp_media_guard_element(const char *s, struct sp_media_guard_seen *seen)
+{
+	char src[16], dst[16];
+	unsigned sport, dport;
+
+	if (sscanf(s, " %15[0-9.] . %u . %15[0-9.] . %u", src, &sport, dst, &dport) != 4 ||
+	    sport > 65535 || dport > 65535)
+		return -1;
+	if (sp_endpoint_parse(&seen->src, src, (uint16_t)sport) < 0 ||
+	    sp_endpoint_parse(&seen->dst, dst, (uint16_t)dport) < 0)
+		return -1;
+	return 0;
+}
+
+int sp_media_guard_parse_seen(const char *text, struct sp_media_guard_seen **out)
+{
+	struct sp_media_guard_seen *v = NULL;
+	size_t n = 0, cap = 0;
+
+	*out = NULL;
+	/* one element a line (sp_nft_set_elements) */
+	for (const char *p = text; *p; p += strcspn(p, "\n"), p += *p == '\n') {
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			struct sp_media_guard_seen *g = realloc(v, ncap * sizeof(*g));
+
+			if (!g) {
+				free(v);
+				return -1;
+			}
+			v = g;
+			cap = ncap;
+		}
+		if (sp_media_guard_element(p, &v[n]) == 0)
+			n++;
+	}
+	*out = v;
+	return (int)n;
+}
