@@ -617,6 +617,22 @@ static int cmd_sp_no_limit(struct sp_cmd_ctx *ctx, int argc, char **argv)
 	return 0;
 }
 
+static int cmd_sp_message_size_limit(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	if (argc != 1)
+		return sp_cmd_usage(ctx, "message-size-limit N");
+	return sp_parse_u32(argv[0], SP_MESSAGE_SIZE_MIN, SP_MESSAGE_SIZE_MAX, "message size limit",
+			    &ctx->cand->sp.message_size_limit, &ctx->err);
+}
+
+static int cmd_sp_no_message_size_limit(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	ctx->cand->sp.message_size_limit = SP_MESSAGE_SIZE_MAX;
+	return 0;
+}
+
 /* ---- (config-strategy) ---- */
 
 /* PREFIX|any [port N[-M]] */
@@ -1507,6 +1523,8 @@ static const struct sp_cmd_def sp_cmds[] = {
 	{ SP_MODE_SP, "no session-limit", "No session limit", NULL, PRIV_ADMIN, CFG, cmd_sp_no_session_limit },
 	{ SP_MODE_SP, "limit", "Per-source limit (0: off)", "{source-rate|source-new-bindings|source-bindings} N", PRIV_ADMIN, CFG, cmd_sp_limit },
 	{ SP_MODE_SP, "no limit", "Default per-source limit", "{source-rate|source-new-bindings|source-bindings}", PRIV_ADMIN, CFG, cmd_sp_no_limit },
+	{ SP_MODE_SP, "message-size-limit", "Largest request sent to a server (bytes)", "N", PRIV_ADMIN, CFG, cmd_sp_message_size_limit },
+	{ SP_MODE_SP, "no message-size-limit", "Largest UDP request (65507 bytes)", NULL, PRIV_ADMIN, CFG, cmd_sp_no_message_size_limit },
 
 	/* config-strategy */
 	{ SP_MODE_STRATEGY, "match vpn-id", "Match a VPN", "N", PRIV_ADMIN, CFG, cmd_st_match_vpn },

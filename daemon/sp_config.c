@@ -19,6 +19,7 @@ void sp_sp_settings_defaults(struct sp_sp_settings *s)
 	s->source_rate = SP_DEFAULT_SOURCE_RATE;
 	s->source_new_bindings = SP_DEFAULT_SOURCE_NEW_BINDINGS;
 	s->source_bindings = SP_DEFAULT_SOURCE_BINDINGS;
+	s->message_size_limit = SP_MESSAGE_SIZE_MAX;
 }
 
 void sp_cli_settings_defaults(struct sp_cli_settings *s)
@@ -189,7 +190,8 @@ static bool sp_settings_equal(const struct sp_sp_settings *a, const struct sp_sp
 	       a->media_port_min == b->media_port_min && a->media_port_max == b->media_port_max &&
 	       a->session_limit == b->session_limit && a->source_rate == b->source_rate &&
 	       a->source_new_bindings == b->source_new_bindings &&
-	       a->source_bindings == b->source_bindings;
+	       a->source_bindings == b->source_bindings &&
+	       a->message_size_limit == b->message_size_limit;
 }
 
 static bool sp_global_equal(const struct sp_config *a, const struct sp_config *b)
@@ -562,6 +564,9 @@ int sp_config_validate(const struct sp_config *c, struct sp_error *e)
 			return sp_error_set(e, "Sequence number %u is used by policy-route %s and %s",
 					    c->policy_routes[i].seq, c->policy_routes[i - 1].name,
 					    c->policy_routes[i].name);
+	if (sp->message_size_limit < SP_MESSAGE_SIZE_MIN || sp->message_size_limit > SP_MESSAGE_SIZE_MAX)
+		return sp_error_set(e, "Invalid message-size-limit %u (%u-%u)", sp->message_size_limit,
+				    SP_MESSAGE_SIZE_MIN, SP_MESSAGE_SIZE_MAX);
 	if (sp->media_port_min > sp->media_port_max || (sp->media_port_min & 1))
 		return sp_error_set(e, "Invalid media-port-range %u %u", sp->media_port_min,
 				    sp->media_port_max);

@@ -113,6 +113,11 @@ struct sp_user {
 #define SP_DEFAULT_SOURCE_NEW_BINDINGS 100  /* new bindings/s */
 #define SP_DEFAULT_SOURCE_BINDINGS 1000     /* bindings held */
 #define SP_SOURCE_LIMIT_MAX 10000000u
+/* Largest request sent to a server over UDP: an IPv4 datagram's payload
+ * (65535 - 20 - 8); the smallest a limit may be is RFC 3261's 512-byte
+ * floor for what a UA must accept. */
+#define SP_MESSAGE_SIZE_MIN 512
+#define SP_MESSAGE_SIZE_MAX 65507
 
 struct sp_sp_settings {
 	struct sp_addr server_side_address;
@@ -130,6 +135,7 @@ struct sp_sp_settings {
 	uint32_t source_rate;
 	uint32_t source_new_bindings;
 	uint32_t source_bindings;
+	uint32_t message_size_limit; /* bytes, towards a server */
 };
 
 struct sp_redundancy {

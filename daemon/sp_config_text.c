@@ -115,6 +115,8 @@ static void sp_text_signaling_proxy(FILE *f, const struct sp_config *c)
 		fprintf(f, " limit source-new-bindings %u\n", sp->source_new_bindings);
 	if (sp->source_bindings != SP_DEFAULT_SOURCE_BINDINGS)
 		fprintf(f, " limit source-bindings %u\n", sp->source_bindings);
+	if (sp->message_size_limit != SP_MESSAGE_SIZE_MAX)
+		fprintf(f, " message-size-limit %u\n", sp->message_size_limit);
 	fputs("!\n", f);
 }
 

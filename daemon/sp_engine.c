@@ -47,6 +47,10 @@
 #define SP_ENGINE_MAX_FILES 1048576
 /* To-tag of the responses the proxy gives itself (503 at the session limit) */
 #define SP_ENGINE_REFUSAL_TAG "sp-refused"
+/* What a 503 of ours asks the caller to wait, in seconds (RFC 3261 §20.33) */
+#define SP_ENGINE_RETRY_AFTER 30
+/* Refusals (503s) are logged at most once per this many ms, with a count */
+#define SP_ENGINE_REFUSAL_LOG_MS 10000
 /* How often the media entries in the kernel are compared with the dialogs */
 #define SP_ENGINE_MEDIA_RECONCILE_MS 10000
 /* How often the media guard is read while a stream behind a NAT still learns
@@ -114,6 +118,7 @@ struct sp_engine {
 	char bpf_unavailable[200];	/* why `match vlan` cannot use it */
 	int rx_ifindex;			/* ingress of the datagram being handled */
 	uint32_t session_limit;
+	uint32_t message_size_limit; /* bytes towards a server */
 	bool limit_notified;
 	uint32_t source_bindings_limit;	/* 0: off */
 	bool source_limits_in_kernel;	/* the rate limits are in the table */
@@ -123,6 +128,10 @@ struct sp_engine {
 	 * (each apply replaces the table) and what the last poll read */
 	uint64_t kernel_rate_banked, kernel_new_banked;
 	uint64_t kernel_rate_seen, kernel_new_seen;
+	struct {
+		uint64_t last_ms; /* of the last line; 0: none yet */
+		uint64_t since;   /* refusals since that line */
+	} refusal_log;
 	bool warned_no_server_side; /* said once in the log */
 	uint64_t armed_deadline;    /* of the expiry timer; UINT64_MAX: not armed */
 	struct sp_bsock **bsock_by_port; /* [65536]: C:c -> socket (one C at a time) */
@@ -165,6 +174,21 @@ static void sp_engine_drop(struct sp_engine *en, uint64_t *reason)
 	en->stats.dropped++;
 	if (reason)
 		(*reason)++;
+}
+
+/* 503s are refused calls a subscriber notices: say so, but at most one line
+ * per SP_ENGINE_REFUSAL_LOG_MS, with how many there were since the last. */
+static void sp_engine_log_refusal(struct sp_engine *en, const char *why, const char *call_id)
+{
+	uint64_t now = sp_now_ms();
+
+	en->refusal_log.since++;
+	if (en->refusal_log.last_ms && now - en->refusal_log.last_ms < SP_ENGINE_REFUSAL_LOG_MS)
+		return;
+	sp_warn("engine: 503 Service Unavailable (%s) to the caller of %s; %llu call(s) refused "
+		"since the last such line", why, call_id, (unsigned long long)en->refusal_log.since);
+	en->refusal_log.last_ms = now;
+	en->refusal_log.since = 0;
 }
 
 static const struct sp_classify_strategy *sp_engine_strategy_by_seq(const struct sp_engine *en,
@@ -810,6 +834,63 @@ static void sp_engine_refuse_source(struct sp_engine *en, const struct sp_endpoi
 	}
 }
 
+/* A final response of the SP's own to a request: towards the terminal (from
+ * E) when it came from the terminal, towards the server (from C:c) when it
+ * came from the server. None to an ACK, which has no response. */
+static void sp_engine_reply(struct sp_engine *en, const struct sp_binding *b, bool to_terminal,
+			    const struct sp_sip_info *in, const char *buf, size_t len, int status,
+			    const char *reason, unsigned retry_after)
+{
+	size_t n;
+
+	if (!in->is_request || in->method == SP_SIP_ACK)
+		return;
+	n = sp_proxy_build_reply_retry(buf, len, status, reason, SP_ENGINE_REFUSAL_TAG, retry_after,
+				       en->out, SP_ENGINE_OUT_MAX);
+	if (!n)
+		return;
+	if (to_terminal) {
+		if (sp_engine_send_to_terminal(en, b, en->out, n) == 0)
+			en->stats.to_terminals++;
+	} else if (sp_engine_send_to_server(en, b, en->out, n) == 0) {
+		en->stats.proxied++;
+	}
+}
+
+/* The contact a message of the terminal's gives, as host[:port]; false when
+ * it gives none of its own: a 3xx names other places, Contact: * none. */
+static bool sp_engine_terminal_contact(const struct sp_sip_info *in, char *buf, size_t len)
+{
+	struct sp_proxy_hostport hp;
+
+	if (!in->n_contacts || in->contact_star || !in->contact.host[0] ||
+	    (!in->is_request && in->status >= 300))
+		return false;
+	snprintf(hp.host, sizeof(hp.host), "%s", in->contact.host);
+	hp.port = in->contact.port;
+	sp_proxy_hostport_format(&hp, buf, len);
+	return true;
+}
+
+/* A 2xx to REGISTER lists every Contact of the AoR, other devices' too:
+ * this binding lives by its own C:c's expiry, and ends when the registrar
+ * dropped it (expires=0, or C:c not listed at all: a de-registration). */
+static void sp_engine_registered(struct sp_engine *en, struct sp_binding *b, const struct sp_sip_msg *msg)
+{
+	char host[SP_PROXY_HOST_MAX];
+	int64_t exp;
+
+	sp_endpoint_host(&b->server_side, host, sizeof(host));
+	if (sp_sip_contact_expires(msg, host, b->server_side.port, &exp) == 0 || exp == 0) {
+		sp_debug("engine: binding %u de-registered", b->id);
+		sp_binding_deregister(en->table, b);
+		return;
+	}
+	/* a registrar must say; one that does not gets the RFC's default */
+	sp_binding_set_registration(en->table, b, sp_now_ms(),
+				    exp < 0 ? 3600 : exp > UINT32_MAX ? UINT32_MAX : (uint32_t)exp);
+}
+
 static void sp_engine_from_terminal(struct sp_engine *en, const struct sp_endpoint *terminal,
 				    const struct sp_endpoint *virtual_server, uint32_t mark,
 				    const char *buf, size_t len)
@@ -818,8 +899,10 @@ static void sp_engine_from_terminal(struct sp_engine *en, const struct sp_endpoi
 	struct sp_binding *b;
 	struct sp_sip_msg msg;
 	struct sp_proxy_binding view;
+	char contact[SP_HOSTPORT_MAX];
 	size_t out_len;
 	bool over_limit;
+	int rc;
 
 	en->stats.received++;
 	st = sp_engine_strategy_by_mark(en, mark);
@@ -851,14 +934,31 @@ static void sp_engine_from_terminal(struct sp_engine *en, const struct sp_endpoi
 		sp_sip_msg_free(&msg);
 		return;
 	}
-	b = sp_engine_binding_for(en, st, mark, terminal, virtual_server, &msg.info, &over_limit);
-	if (!b && over_limit) {
-		sp_engine_refuse_source(en, terminal, virtual_server, mark, buf, len, &msg.info);
-		goto out;
-	}
-	if (!b) {
-		sp_engine_drop(en, &en->stats.no_binding);
-		goto out;
+	if (!msg.info.is_request) {
+		/* A terminal answers only the server's requests, which reached it
+		 * through its binding with E on top of the Via (RFC 3261 §16.7:
+		 * a response matching nothing is dropped, not forwarded). */
+		struct sp_proxy_hostport e_hp;
+
+		b = sp_binding_find(en->table, sp_vpn_id(&en->vpn_map, sp_mark_vpn_slot(mark)), terminal);
+		if (b)
+			sp_engine_hostport(&b->virtual_server, &e_hp);
+		if (!b || !sp_proxy_via_is(&msg.info, &e_hp)) {
+			sp_engine_drop(en, &en->stats.unmatched_responses);
+			sp_debug("engine: response %d (%s) from a terminal matches nothing forwarded",
+				 msg.info.status, msg.info.call_id);
+			goto out;
+		}
+	} else {
+		b = sp_engine_binding_for(en, st, mark, terminal, virtual_server, &msg.info, &over_limit);
+		if (!b && over_limit) {
+			sp_engine_refuse_source(en, terminal, virtual_server, mark, buf, len, &msg.info);
+			goto out;
+		}
+		if (!b) {
+			sp_engine_drop(en, &en->stats.no_binding);
+			goto out;
+		}
 	}
 	sp_binding_touch(en->table, b, sp_now_ms());
 	sp_retpath_learn(en->retpath, terminal, en->rx_ifindex, &b->return_path);
@@ -876,21 +976,32 @@ static void sp_engine_from_terminal(struct sp_engine *en, const struct sp_endpoi
 		if (strcmp(via, b->via_sent_by) != 0)
 			sp_binding_set_via_sent_by(b, via);
 	}
-	/* a terminal re-registering from a changed contact keeps its binding */
-	if (msg.info.is_request && msg.info.method == SP_SIP_REGISTER && msg.info.n_contacts &&
-	    !msg.info.contact_star && msg.info.contact.host[0]) {
-		struct sp_proxy_hostport hp;
-		char contact[SP_HOSTPORT_MAX];
-
-		snprintf(hp.host, sizeof(hp.host), "%s", msg.info.contact.host);
-		hp.port = msg.info.contact.port;
-		sp_proxy_hostport_format(&hp, contact, sizeof(contact));
-		sp_binding_set_contact(b, contact);
+	if (msg.info.is_request && msg.info.max_forwards == 0) {
+		/* RFC 3261 §16.3 step 2: not forwarded; E answers */
+		sp_engine_reply(en, b, true, &msg.info, buf, len, 483, "Too Many Hops", 0);
+		sp_engine_drop(en, &en->stats.too_many_hops);
+		goto out;
 	}
+	/* Whatever the terminal now gives as its contact is the one C:c
+	 * stands for: a contact that changes (a NAT rebinding, a re-INVITE
+	 * from another interface) is rewritten like the first, never passed
+	 * on as a private address. */
+	if (sp_engine_terminal_contact(&msg.info, contact, sizeof(contact)))
+		sp_binding_set_contact(b, contact);
 	sp_engine_binding_view(en, b, &view);
 	sp_engine_media_begin(en, b, &msg.info, SP_MEDIA_FROM_TERMINAL);
-	if (sp_proxy_to_server(&msg, &view, en->out, SP_ENGINE_OUT_MAX, &out_len) != 0) {
-		sp_engine_drop(en, &en->stats.rewrite_errors);
+	rc = sp_proxy_to_server(&msg, &view, en->out, SP_ENGINE_OUT_MAX, &out_len);
+	if (rc == SP_SIP_E_MEDIA && msg.info.is_request) {
+		/* no free media port: the caller hears it from E, with when to
+		 * try again, instead of retransmitting into the void */
+		sp_engine_reply(en, b, true, &msg.info, buf, len, 503, "Service Unavailable",
+				SP_ENGINE_RETRY_AFTER);
+		sp_engine_drop(en, &en->stats.no_media_port);
+		sp_engine_log_refusal(en, "no free media port", msg.info.call_id);
+		goto out;
+	}
+	if (rc != 0) {
+		sp_engine_drop(en, rc == SP_SIP_E_MEDIA ? &en->stats.no_media_port : &en->stats.rewrite_errors);
 		goto out;
 	}
 	if (msg.info.is_request && msg.info.method == SP_SIP_ACK &&
@@ -898,14 +1009,19 @@ static void sp_engine_from_terminal(struct sp_engine *en, const struct sp_endpoi
 		/* the ACK of our own 503 ends there */
 		goto out;
 	}
+	if (out_len > en->message_size_limit) {
+		/* UDP only for now: RFC 3261 §18.1.1 would move it to TCP */
+		sp_engine_reply(en, b, true, &msg.info, buf, len, 513, "Message Too Large", 0);
+		sp_engine_drop(en, &en->stats.too_large);
+		goto out;
+	}
 	if (sp_engine_track(en, b, &msg.info) < 0) {
 		/* refused as a server at E would refuse it, so the terminal does
 		 * not retransmit into the void */
-		size_t n = sp_proxy_build_reply(buf, len, 503, "Service Unavailable", SP_ENGINE_REFUSAL_TAG,
-						en->out, SP_ENGINE_OUT_MAX);
-		if (n && sp_engine_send_to_terminal(en, b, en->out, n) == 0)
-			en->stats.to_terminals++;
+		sp_engine_reply(en, b, true, &msg.info, buf, len, 503, "Service Unavailable",
+				SP_ENGINE_RETRY_AFTER);
 		sp_engine_drop(en, &en->stats.session_limit);
+		sp_engine_log_refusal(en, "session limit", msg.info.call_id);
 		goto out;
 	}
 	/* the kernel first: the far side may send media as soon as it reads
@@ -929,6 +1045,7 @@ static void sp_engine_from_server(struct sp_engine *en, struct sp_bsock *bs,
 	struct sp_sip_msg msg;
 	struct sp_proxy_binding view;
 	size_t out_len;
+	int rc;
 
 	en->stats.from_servers++;
 	if (!b || !sp_endpoint_equal(from, &b->server)) {
@@ -950,9 +1067,30 @@ static void sp_engine_from_server(struct sp_engine *en, struct sp_bsock *bs,
 	    strcmp(msg.info.to_tag, SP_ENGINE_REFUSAL_TAG) == 0)
 		goto out; /* the ACK of our own 503 */
 	sp_engine_binding_view(en, b, &view);
+	if (!msg.info.is_request && !sp_proxy_via_is(&msg.info, &view.server_side)) {
+		/* every request the SP forwarded had C:c on top of its Via */
+		sp_engine_drop(en, &en->stats.unmatched_responses);
+		sp_debug("engine: response %d (%s) from a server matches nothing forwarded",
+			 msg.info.status, msg.info.call_id);
+		goto out;
+	}
+	if (msg.info.is_request && msg.info.max_forwards == 0) {
+		sp_engine_reply(en, b, false, &msg.info, buf, len, 483, "Too Many Hops", 0);
+		sp_engine_drop(en, &en->stats.too_many_hops);
+		goto out;
+	}
 	sp_engine_media_begin(en, b, &msg.info, SP_MEDIA_FROM_FAR);
-	if (sp_proxy_to_terminal(&msg, &view, en->out, SP_ENGINE_OUT_MAX, &out_len) != 0) {
-		sp_engine_drop(en, &en->stats.rewrite_errors);
+	rc = sp_proxy_to_terminal(&msg, &view, en->out, SP_ENGINE_OUT_MAX, &out_len);
+	if (rc == SP_SIP_E_MEDIA && msg.info.is_request) {
+		/* an incoming call without a media port: the server hears 503 */
+		sp_engine_reply(en, b, false, &msg.info, buf, len, 503, "Service Unavailable",
+				SP_ENGINE_RETRY_AFTER);
+		sp_engine_drop(en, &en->stats.no_media_port);
+		sp_engine_log_refusal(en, "no free media port", msg.info.call_id);
+		goto out;
+	}
+	if (rc != 0) {
+		sp_engine_drop(en, rc == SP_SIP_E_MEDIA ? &en->stats.no_media_port : &en->stats.rewrite_errors);
 		goto out;
 	}
 	{
@@ -961,22 +1099,18 @@ static void sp_engine_from_server(struct sp_engine *en, struct sp_bsock *bs,
 		if (st && st->hide_server_identity)
 			out_len = sp_proxy_strip_identity(en->out, out_len);
 	}
-	if (!msg.info.is_request && msg.info.cseq_method == SP_SIP_REGISTER &&
-	    msg.info.status >= 200 && msg.info.status < 300) {
-		int64_t exp = msg.info.expires;
-		sp_binding_set_registration(en->table, b, sp_now_ms(),
-					    exp < 0 ? 3600 : exp > UINT32_MAX ? UINT32_MAX : (uint32_t)exp);
-	}
 	if (sp_engine_track(en, b, &msg.info) < 0) {
 		/* an incoming call over the limit: the server hears 503 from C:c */
-		size_t n = sp_proxy_build_reply(buf, len, 503, "Service Unavailable", SP_ENGINE_REFUSAL_TAG,
-						en->out, SP_ENGINE_OUT_MAX);
-		if (n && sp_engine_send_to_server(en, b, en->out, n) == 0)
-			en->stats.proxied++;
+		sp_engine_reply(en, b, false, &msg.info, buf, len, 503, "Service Unavailable",
+				SP_ENGINE_RETRY_AFTER);
 		sp_engine_drop(en, &en->stats.session_limit);
+		sp_engine_log_refusal(en, "session limit", msg.info.call_id);
 		goto out;
 	}
 	sp_binding_touch(en->table, b, sp_now_ms());
+	if (!msg.info.is_request && msg.info.cseq_method == SP_SIP_REGISTER &&
+	    msg.info.status >= 200 && msg.info.status < 300)
+		sp_engine_registered(en, b, &msg);
 	sp_redundancy_mark(en->d->redundancy, SP_SYNC_BINDING, b->id);
 	/* the kernel before the answer (2xx, 183) reaches the terminal, which
 	 * may start sending at once */
@@ -1539,6 +1673,7 @@ static int sp_engine_apply(struct sp_engine *en, const struct sp_config *c, stru
 	en->session_limit = c->sp.session_limit;
 	en->source_bindings_limit = c->sp.source_bindings;
 	en->source_limits_in_kernel = !en->standby && (kcfg.nft.source_rate || kcfg.nft.source_new_flows);
+	en->message_size_limit = c->sp.message_size_limit;
 	sp_classify_free(&plan);
 	free(vpn_chains);
 	return 0;
@@ -2099,6 +2234,10 @@ void sp_engine_show_statistics(struct sp_engine *en, FILE *out)
 		fprintf(out, "    source rate limit       %llu\n", (unsigned long long)rate);
 		fprintf(out, "    source new bindings     %llu\n", (unsigned long long)new_flows);
 	}
+	fprintf(out, "    unmatched responses     %llu\n", (unsigned long long)s->unmatched_responses);
+	fprintf(out, "    too many hops           %llu\n", (unsigned long long)s->too_many_hops);
+	fprintf(out, "    too large               %llu\n", (unsigned long long)s->too_large);
+	fprintf(out, "    no media port           %llu\n", (unsigned long long)s->no_media_port);
 	fprintf(out, "  sessions created          %llu\n", (unsigned long long)c->dialogs_created);
 	fprintf(out, "  bindings created          %llu\n", (unsigned long long)c->bindings_created);
 	sp_media_show_statistics(en->media, out);

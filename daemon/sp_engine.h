@@ -39,6 +39,10 @@ struct sp_engine_stats {
 	uint64_t stun_requests;   /* STUN Binding requests answered (RFC 5626 keep-alives) */
 	uint64_t stun_errors;     /* STUN messages dropped or refused with an error response */
 	uint64_t source_bindings; /* a source at `limit source-bindings` */
+	uint64_t unmatched_responses; /* a response to nothing the SP forwarded */
+	uint64_t too_many_hops;       /* Max-Forwards: 0, answered 483 */
+	uint64_t too_large;           /* over message-size-limit, answered 513 */
+	uint64_t no_media_port;       /* no free media port, answered 503 */
 };
 
 struct sp_engine *sp_engine_start(struct sp_daemon *d, struct sp_error *e);

@@ -82,6 +82,26 @@ static struct sp_sip_addr sp_proxy_match_exact(const struct sp_proxy_hostport *h
 	return (struct sp_sip_addr){ hp->host, hp->port };
 }
 
+/* RFC 3261 §16.6 step 3: a proxy decrements Max-Forwards. A request
+ * without one passes without one: the SP adds no header the rewrite does
+ * not need (the next proxy or the server applies its own default), and 0
+ * never gets here (the engine answers 483). */
+static void sp_proxy_plan_max_forwards(const struct sp_sip_info *in, struct sp_sip_plan *plan)
+{
+	if (in->is_request && in->max_forwards > 0) {
+		plan->set_max_forwards = true;
+		plan->max_forwards = (unsigned)in->max_forwards - 1;
+	}
+}
+
+bool sp_proxy_via_is(const struct sp_sip_info *in, const struct sp_proxy_hostport *hp)
+{
+	uint16_t port = in->via.port ? in->via.port : SP_SIP_DEFAULT_PORT;
+
+	return strcasecmp(in->via.host, hp->host) == 0 &&
+	       port == (hp->port ? hp->port : SP_SIP_DEFAULT_PORT);
+}
+
 int sp_proxy_to_server(struct sp_sip_msg *msg, const struct sp_proxy_binding *b, char *out,
 		       size_t out_size, size_t *out_len)
 {
@@ -119,6 +139,7 @@ int sp_proxy_to_server(struct sp_sip_msg *msg, const struct sp_proxy_binding *b,
 		contact.to = c_written;
 		plan.contact = &contact;
 	}
+	sp_proxy_plan_max_forwards(in, &plan);
 	if (in->body_is_sdp && b->media_to_server[0]) {
 		plan.sdp.media_addr = b->media_to_server;
 		plan.sdp.port_map = b->port_map_to_server;
@@ -183,6 +204,7 @@ int sp_proxy_to_terminal(struct sp_sip_msg *msg, const struct sp_proxy_binding *
 			plan.contact = &contact;
 		}
 	}
+	sp_proxy_plan_max_forwards(in, &plan);
 	if (in->body_is_sdp && b->media_to_terminal[0]) {
 		plan.sdp.media_addr = b->media_to_terminal;
 		plan.sdp.port_map = b->port_map_to_terminal;

@@ -5,6 +5,7 @@
 #ifndef SP_PROXY_H
 #define SP_PROXY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -51,10 +52,10 @@ int sp_proxy_hostport_parse(const char *text, struct sp_proxy_hostport *hp);
 /* host:port as a SIP sent-by/hostport would write it. */
 void sp_proxy_hostport_format(const struct sp_proxy_hostport *hp, char *buf, size_t len);
 
-/* A final response the proxy itself gives to a terminal's request (503 when
- * the session limit is reached): the request's Via, From, To (with a tag
- * added), Call-ID and CSeq lines copied byte for byte, no body. Returns the
- * length, or 0 when it does not fit. */
+/* A final response the proxy itself gives to a request (503 at the session
+ * limit or without media ports, 483, 513): the request's Via, From, To (with
+ * a tag added), Call-ID and CSeq lines copied byte for byte, no body.
+ * Returns the length, or 0 when it does not fit. */
 size_t sp_proxy_build_reply(const char *req, size_t len, int status, const char *reason,
 			    const char *to_tag, char *out, size_t out_size);
 /* The same with a Retry-After header (seconds; 0: none), for a 503 that
@@ -68,6 +69,10 @@ size_t sp_proxy_build_reply_retry(const char *req, size_t len, int status, const
  * place; the body and its Content-Length are untouched. Returns the new
  * length. */
 size_t sp_proxy_strip_identity(char *msg, size_t len);
+
+/* Is the message's top Via sent-by hp (an absent port is 5060)? A response
+ * the proxy forwarded the request of carries the sent-by it wrote there. */
+bool sp_proxy_via_is(const struct sp_sip_info *in, const struct sp_proxy_hostport *hp);
 
 /* True when the datagram is only CRLF keep-alive bytes (RFC 5626 §3.5.1). */
 int sp_proxy_is_keepalive(const char *buf, size_t len);

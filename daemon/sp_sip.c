@@ -658,6 +658,7 @@ struct scan {
 	bool clen_present;
 	size_t clen;
 	bool multipart;
+	int max_forwards;               /* -1: absent */
 	int ruri_sip;                   /* 1 when ruri holds a sip/sips host */
 	struct hostport ruri;
 };
@@ -740,6 +741,7 @@ static int scan_message(const char *buf, size_t len, struct scan *sc, const char
 	int r;
 
 	memset(sc, 0, sizeof(*sc));
+	sc->max_forwards = -1;
 	/* RFC 3261 §7.5: ignore CRLFs before the start line. */
 	while (p < e && (*p == '\r' || *p == '\n'))
 		p++;
@@ -795,6 +797,20 @@ static int scan_message(const char *buf, size_t len, struct scan *sc, const char
 		case H_CTYPE:
 			sc->multipart = span_iprefix(h.val, h.val_e, "multipart/");
 			break;
+		case H_MAXFWD: {
+			unsigned long v = 0;
+
+			const char *c = h.val;
+
+			/* RFC 3261 §20.22: 1*DIGIT, leading zeros allowed (RFC
+			 * 4475 §3.1.1.1); anything else is left alone, as before */
+			for (; c < h.val_e && *c >= '0' && *c <= '9'; c++)
+				if (v < 100000)
+					v = v * 10 + (unsigned long)(*c - '0');
+			if (c > h.val && c == h.val_e)
+				sc->max_forwards = (int)v;
+			break;
+		}
 		case H_CLEN: {
 			unsigned long v = 0;
 
@@ -1194,6 +1210,7 @@ static int extract(struct sp_sip_msg *msg, const struct scan *sc)
 	    exp_hdr && parse_u32(exp_hdr->hvalue, 0xffffffffu, &v32, true))
 		in->expires = v32;
 
+	in->max_forwards = in->is_request ? sc->max_forwards : -1;
 	in->body_offset = (size_t)(sc->body - msg->buf);
 	in->body_len = sc->clen_present ? sc->clen : msg->len - in->body_offset;
 	in->body_is_sdp = in->body_len > 0 && sip->content_type &&
@@ -1250,6 +1267,37 @@ void sp_sip_msg_free(struct sp_sip_msg *msg)
 	if (msg->osip && walk)
 		osip_message_free(msg->osip);
 	msg->osip = NULL;
+}
+
+int sp_sip_contact_expires(const struct sp_sip_msg *msg, const char *host, uint16_t port,
+			   int64_t *expires)
+{
+	osip_header_t *exp_hdr = NULL;
+	uint32_t v32;
+
+	*expires = -1;
+	if (!msg->osip || !host)
+		return 0;
+	for (int i = 0; i < osip_list_size(&msg->osip->contacts); i++) {
+		osip_contact_t *c = osip_list_get(&msg->osip->contacts, i);
+		osip_generic_param_t *param = NULL;
+		uint16_t cport;
+
+		if (!c || !c->url || !c->url->host ||
+		    !host_eq(c->url->host, c->url->host + strlen(c->url->host), host) ||
+		    !opt_port(c->url->port, &cport) ||
+		    (cport ? cport : 5060) != (port ? port : 5060))
+			continue;
+		/* delta-seconds above 2**32-1 mean 2**32-1 (RFC 3261 §25.1) */
+		if (osip_contact_param_get_byname(c, "expires", &param) == 0 && param &&
+		    parse_u32(param->gvalue, 0xffffffffu, &v32, true))
+			*expires = v32;
+		else if (osip_message_get_expires(msg->osip, 0, &exp_hdr) >= 0 && exp_hdr &&
+			 parse_u32(exp_hdr->hvalue, 0xffffffffu, &v32, true))
+			*expires = v32;
+		return 1;
+	}
+	return 0;
 }
 
 /* ---- rewrite ---- */
@@ -1591,6 +1639,13 @@ int sp_sip_rewrite(struct sp_sip_msg *msg, const struct sp_sip_plan *pl,
 			if (pl->n_routes &&
 			    rewrite_addr_list(&o, &h, pl->routes, pl->n_routes, &copied) < 0)
 				return fail(&msg->reason, "Route", SP_SIP_E_REWRITE);
+			break;
+		case H_MAXFWD:
+			if (pl->set_max_forwards && sl.request) {
+				out_span(&o, copied, h.val);
+				out_uint(&o, pl->max_forwards);
+				copied = h.val_e;
+			}
 			break;
 		case H_CLEN:
 			out_span(&o, copied, h.val);

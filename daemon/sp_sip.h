@@ -87,6 +87,7 @@ struct sp_sip_info {
 	struct sp_sip_hostport contact;     /* first Contact */
 	int64_t expires;                    /* first Contact's expires param, else
 					     * Expires header; -1 if neither */
+	int max_forwards;                   /* requests: -1 if absent */
 	bool body_is_sdp;
 	size_t body_offset;                 /* into the datagram */
 	size_t body_len;                    /* per Content-Length */
@@ -144,6 +145,9 @@ struct sp_sip_plan {
 	/* Route and Record-Route URIs: first matching pair applies. */
 	const struct sp_sip_addr_map *routes;
 	size_t n_routes;
+	/* Max-Forwards written as this value when set (requests). */
+	bool set_max_forwards;
+	unsigned max_forwards;
 	/* application/sdp body; zeroed = untouched. */
 	struct sp_sdp_plan sdp;
 };
@@ -163,6 +167,15 @@ int sp_sip_rewrite(struct sp_sip_msg *msg, const struct sp_sip_plan *plan,
 		   char *out, size_t out_size, size_t *out_len);
 
 void sp_sip_msg_free(struct sp_sip_msg *msg);
+
+/*
+ * The lifetime a response (a REGISTER 200 OK: the registrar lists every
+ * Contact of the AoR) gives the Contact at host:port (port 0: 5060): 1 and
+ * *expires = its expires param, else the Expires header, else -1; 0 when
+ * no Contact of the message is at host:port.
+ */
+int sp_sip_contact_expires(const struct sp_sip_msg *msg, const char *host, uint16_t port,
+			   int64_t *expires);
 
 const char *sp_sip_strerror(int err);
 const char *sp_sip_method_name(enum sp_sip_method method);

@@ -160,6 +160,8 @@ static uint64_t binding_deadline(const struct sp_table *t, const struct sp_bindi
 	uint64_t idle = add_ms(b->last_activity_ms, t->cfg.binding_idle_ms);
 	uint64_t reg = 0;
 
+	if (b->deregistered)
+		return 0; /* due now */
 	if (b->registration_expiry_ms)
 		reg = add_ms(b->registration_expiry_ms, t->cfg.binding_grace_ms);
 	return reg > idle ? reg : idle;
@@ -647,7 +649,16 @@ void sp_binding_set_registration(struct sp_table *t, struct sp_binding *b,
 				 uint64_t now_ms, uint32_t expires_s)
 {
 	b->registration_expiry_ms = expires_s ? add_ms(now_ms, (uint64_t)expires_s * 1000) : 0;
+	if (expires_s)
+		b->deregistered = false;
 	sp_binding_touch(t, b, now_ms);
+}
+
+void sp_binding_deregister(struct sp_table *t, struct sp_binding *b)
+{
+	b->registration_expiry_ms = 0;
+	b->deregistered = true;
+	binding_rearm(t, binding_entry_of(b));
 }
 
 int sp_binding_set_via_sent_by(struct sp_binding *b, const char *hostport)

@@ -108,6 +108,10 @@ struct sp_binding {
 	uint64_t created_ms;
 	uint64_t last_activity_ms;
 	uint64_t registration_expiry_ms;	/* 0: not registered */
+	/* de-registered: ends as soon as no dialog holds it (its registrar
+	 * no longer routes to C:c, so keeping c would only risk handing it to
+	 * the next terminal with the old mapping still alive elsewhere) */
+	bool deregistered;
 	struct sp_learned_path return_path;
 	uint32_t origin_mark;		/* VPN and tag slots of its datagrams (sp_mark.h) */
 	char via_sent_by[SP_HOSTPORT_MAX];	/* terminal's original, host[:port] */
@@ -206,6 +210,10 @@ void sp_binding_touch(struct sp_table *t, struct sp_binding *b, uint64_t now_ms)
 /* REGISTER accepted with this expiry (0: de-registered). Also a touch. */
 void sp_binding_set_registration(struct sp_table *t, struct sp_binding *b,
 				 uint64_t now_ms, uint32_t expires_s);
+/* The registrar ended the registration (expires=0, or its 200 OK no longer
+ * lists C:c): the binding goes at once, or when its last dialog ends. A
+ * later registration (expires > 0) keeps it again. */
+void sp_binding_deregister(struct sp_table *t, struct sp_binding *b);
 /* 0 or -ENAMETOOLONG. */
 int sp_binding_set_via_sent_by(struct sp_binding *b, const char *hostport);
 int sp_binding_set_contact(struct sp_binding *b, const char *hostport);
