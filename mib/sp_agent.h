@@ -43,6 +43,7 @@ enum sp_agent_peer_state {
 struct sp_agent_stats {
 	uint64_t received, proxied, forwarded, dropped;
 	uint64_t parse_errors, rewrite_errors, session_limit_drops;
+	uint64_t unmatched_responses, too_many_hops, too_large, no_media_port_drops;
 	uint32_t current_sessions, current_bindings;
 	uint32_t discontinuity_time; /* sysUpTime (centiseconds) of the last reset */
 	/* per-source limits: dropped in the kernel (rate, new bindings) and

@@ -42,6 +42,10 @@ static void sp_agent_engine_stats(void *arg, struct sp_agent_stats *out)
 	out->stun_requests = s->stun_requests;
 	out->stun_errors = s->stun_errors;
 	out->dropped += out->source_rate_drops + out->source_new_binding_drops;
+	out->unmatched_responses = s->unmatched_responses;
+	out->too_many_hops = s->too_many_hops;
+	out->too_large = s->too_large;
+	out->no_media_port_drops = s->no_media_port;
 	out->current_sessions = (uint32_t)c->dialogs_current;
 	out->current_bindings = (uint32_t)c->bindings_current;
 }

@@ -27,6 +27,7 @@ const struct sp_mib_obj sp_mib_objs[] = {
 	{ { 1, 12 }, 2, SP_TBL_NONE, SP_S_MEDIA_HIGH, ASN_UNSIGNED, SP_RW },
 	{ { 1, 13 }, 2, SP_TBL_NONE, SP_S_SESSION_LIMIT, ASN_UNSIGNED, SP_RW },
 	{ { 1, 14, 1, 2 }, 4, SP_TBL_LISTEN_PORT, SP_LP_ROWSTATUS, ASN_INTEGER, SP_RC },
+	{ { 1, 15 }, 2, SP_TBL_NONE, SP_S_MESSAGE_SIZE_LIMIT, ASN_UNSIGNED, SP_RW },
 	{ { 1, 16 }, 2, SP_TBL_NONE, SP_S_SOURCE_RATE, ASN_UNSIGNED, SP_RW },
 	{ { 1, 17 }, 2, SP_TBL_NONE, SP_S_SOURCE_NEW_BINDINGS, ASN_UNSIGNED, SP_RW },
 	{ { 1, 18 }, 2, SP_TBL_NONE, SP_S_SOURCE_BINDINGS, ASN_UNSIGNED, SP_RW },
@@ -117,6 +118,10 @@ const struct sp_mib_obj sp_mib_objs[] = {
 	{ { 7, 8 }, 2, SP_TBL_NONE, SP_S_STATS_SESSIONS, ASN_GAUGE, SP_RO },
 	{ { 7, 9 }, 2, SP_TBL_NONE, SP_S_STATS_BINDINGS, ASN_GAUGE, SP_RO },
 	{ { 7, 10 }, 2, SP_TBL_NONE, SP_S_STATS_DISCONTINUITY, ASN_TIMETICKS, SP_RO },
+	{ { 7, 11 }, 2, SP_TBL_NONE, SP_S_STATS_UNMATCHED_RESPONSES, ASN_COUNTER64, SP_RO },
+	{ { 7, 12 }, 2, SP_TBL_NONE, SP_S_STATS_TOO_MANY_HOPS, ASN_COUNTER64, SP_RO },
+	{ { 7, 13 }, 2, SP_TBL_NONE, SP_S_STATS_TOO_LARGE, ASN_COUNTER64, SP_RO },
+	{ { 7, 14 }, 2, SP_TBL_NONE, SP_S_STATS_NO_MEDIA_PORT_DROPS, ASN_COUNTER64, SP_RO },
 	{ { 7, 15 }, 2, SP_TBL_NONE, SP_S_STATS_SOURCE_RATE_DROPS, ASN_COUNTER64, SP_RO },
 	{ { 7, 16 }, 2, SP_TBL_NONE, SP_S_STATS_SOURCE_NEW_DROPS, ASN_COUNTER64, SP_RO },
 	{ { 7, 17 }, 2, SP_TBL_NONE, SP_S_STATS_SOURCE_REFUSALS, ASN_COUNTER64, SP_RO },
@@ -288,6 +293,7 @@ static void sp_mib_scalar_value(struct sp_agent_mib *m, int id, struct sp_agent_
 	case SP_S_SOURCE_RATE: sp_val_uns(v, ASN_UNSIGNED, sp->source_rate); break;
 	case SP_S_SOURCE_NEW_BINDINGS: sp_val_uns(v, ASN_UNSIGNED, sp->source_new_bindings); break;
 	case SP_S_SOURCE_BINDINGS: sp_val_uns(v, ASN_UNSIGNED, sp->source_bindings); break;
+	case SP_S_MESSAGE_SIZE_LIMIT: sp_val_uns(v, ASN_UNSIGNED, sp->message_size_limit); break;
 	case SP_S_STATS_RECEIVED: sp_val_c64(v, st.received); break;
 	case SP_S_STATS_PROXIED: sp_val_c64(v, st.proxied); break;
 	case SP_S_STATS_FORWARDED: sp_val_c64(v, st.forwarded); break;
@@ -306,6 +312,10 @@ static void sp_mib_scalar_value(struct sp_agent_mib *m, int id, struct sp_agent_
 	case SP_S_STATS_SOCK_DROPS_OTHER: sp_val_c64(v, st.socket_drops_other); break;
 	case SP_S_STATS_STUN_REQUESTS: sp_val_c64(v, st.stun_requests); break;
 	case SP_S_STATS_STUN_ERRORS: sp_val_c64(v, st.stun_errors); break;
+	case SP_S_STATS_UNMATCHED_RESPONSES: sp_val_c64(v, st.unmatched_responses); break;
+	case SP_S_STATS_TOO_MANY_HOPS: sp_val_c64(v, st.too_many_hops); break;
+	case SP_S_STATS_TOO_LARGE: sp_val_c64(v, st.too_large); break;
+	case SP_S_STATS_NO_MEDIA_PORT_DROPS: sp_val_c64(v, st.no_media_port_drops); break;
 	case SP_S_RED_CONFIGURED: sp_val_int(v, r->configured ? 1 : 2); break;
 	case SP_S_RED_ROLE: sp_val_int(v, rs.role == SP_ROLE_STANDBY ? SP_ROLE_V_STANDBY : SP_ROLE_V_ACTIVE); break;
 	case SP_S_RED_CONF_ROLE:

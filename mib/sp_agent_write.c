@@ -195,6 +195,9 @@ static int sp_check_value(const struct sp_mib_obj *o, const netsnmp_variable_lis
 		case SP_S_SOURCE_NEW_BINDINGS:
 		case SP_S_SOURCE_BINDINGS:
 			return u <= SP_SOURCE_LIMIT_MAX ? SNMP_ERR_NOERROR : SNMP_ERR_WRONGVALUE;
+		case SP_S_MESSAGE_SIZE_LIMIT:
+			return u >= SP_MESSAGE_SIZE_MIN && u <= SP_MESSAGE_SIZE_MAX ? SNMP_ERR_NOERROR
+										     : SNMP_ERR_WRONGVALUE;
 		case SP_S_RED_AUTH_KEY: {
 			char key[SP_KEY_MAX + 1];
 
@@ -421,7 +424,7 @@ static int sp_build_scalars(struct sp_mib_build *b)
 			continue;
 		blame[sp_scalar_slot(o->id)] = i;
 		last = i;
-		if ((o->id > SP_S_HOSTNAME && o->id <= SP_S_SESSION_LIMIT) ||
+		if ((o->id > SP_S_HOSTNAME && o->id <= SP_S_SESSION_LIMIT) || o->id == SP_S_MESSAGE_SIZE_LIMIT ||
 		    (o->id >= SP_S_SOURCE_RATE && o->id <= SP_S_SOURCE_BINDINGS))
 			sp_touched = true;
 		if ((o->id >= SP_S_RED_CONF_ROLE && o->id <= SP_S_RED_PEER_PORT) || o->id == SP_S_RED_AUTH_KEY)
@@ -445,6 +448,7 @@ static int sp_build_scalars(struct sp_mib_build *b)
 		case SP_S_SOURCE_RATE: c->sp.source_rate = (uint32_t)sp_vb_uns(vb); break;
 		case SP_S_SOURCE_NEW_BINDINGS: c->sp.source_new_bindings = (uint32_t)sp_vb_uns(vb); break;
 		case SP_S_SOURCE_BINDINGS: c->sp.source_bindings = (uint32_t)sp_vb_uns(vb); break;
+		case SP_S_MESSAGE_SIZE_LIMIT: c->sp.message_size_limit = (uint32_t)sp_vb_uns(vb); break;
 		case SP_S_RED_CONF_ROLE:
 			c->redundancy.role = sp_vb_int(vb) == SP_ROLE_V_STANDBY ? SP_ROLE_STANDBY : SP_ROLE_ACTIVE;
 			break;

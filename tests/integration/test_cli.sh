@@ -101,6 +101,8 @@ bad "signaling-proxy" "default-action proxy" "usage: default-action"
 bad "signaling-proxy" "media-port-range 20001 30000" "odd"
 bad "signaling-proxy" "media-port-range 30000 20000" "not above"
 bad "signaling-proxy" "session-limit 0" "Invalid session limit"
+bad "signaling-proxy" "message-size-limit 511" "Invalid message size limit"
+bad "signaling-proxy" "message-size-limit 65508" "Invalid message size limit"
 bad "signaling-proxy" "return-path default-gateway" "usage: return-path"
 bad "signaling-proxy" "media fast" "usage: media"
 bad "$ST" "match source 10.0.0.300/24" 'Invalid prefix "10.0.0.300/24"'

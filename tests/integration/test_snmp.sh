@@ -173,6 +173,13 @@ check "set scalars in one PDU" sset sigproxyServerSideAddrType.0 i 1 sigproxySer
 out=$(run)
 check_match "server-side-address in running-config" ' server-side-address 192.0.2.1' "$out"
 check_match "media-port-range in running-config" ' media-port-range 30000 30999' "$out"
+check_eq "sigproxyMessageSizeLimit reads the default" 65507 "$(sget sigproxyMessageSizeLimit.0)"
+check "sigproxyMessageSizeLimit is writable" sset sigproxyMessageSizeLimit.0 u 1400
+check_match "... and becomes message-size-limit in running-config" ' message-size-limit 1400' "$(run)"
+check_fails "sigproxyMessageSizeLimit refuses 511" sset sigproxyMessageSizeLimit.0 u 511
+check_eq "... and keeps its value" 1400 "$(sget sigproxyMessageSizeLimit.0)"
+check_match "the new statistics are in the walk" 'sigproxyStatsUnmatchedResponses.*sigproxyStatsTooManyHops.*sigproxyStatsTooLarge.*sigproxyStatsNoMediaPortDrops' \
+	"$(ip netns exec "$NS" snmpwalk "${V2[@]}" sigproxyStats 2>&1 | tr '\n' ' ')"
 check "create a policy route" sset 'sigproxyPolicyRouteRowStatus."pbr1".5' i 4 \
 	'sigproxyPolicyRouteDstAddrType."pbr1".5' i 1 'sigproxyPolicyRouteDstAddr."pbr1".5' x C6336401 \
 	'sigproxyPolicyRouteDstPrefixLen."pbr1".5' u 32 'sigproxyPolicyRouteTableId."pbr1".5' u 100

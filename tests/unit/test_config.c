@@ -36,6 +36,7 @@ static const char full_config[] =
 	" limit source-rate 0\n"
 	" limit source-new-bindings 20\n"
 	" limit source-bindings 5\n"
+	" message-size-limit 1300\n"
 	"!\n"
 	"interface eth1\n"
 	" vpn-id 100\n"
