@@ -114,7 +114,10 @@ static char *sp_cmd_secret_arg(struct sp_cmd_ctx *ctx, int argc, char **argv, co
 	char *h;
 
 	if (argc == 2 && strcmp(argv[0], "hashed") == 0) {
-		if (argv[1][0] != '$' || crypt_checksalt(argv[1]) != CRYPT_SALT_OK) {
+		/* crypt_checksalt() looks at the prefix only; a hash running-config
+		 * could not write back as a bare word is no crypt(3) output either */
+		if (argv[1][0] != '$' || crypt_checksalt(argv[1]) != CRYPT_SALT_OK ||
+		    strpbrk(argv[1], "\"'\\| \t")) {
 			sp_error_set(&ctx->err, "Invalid hashed secret (expected a crypt(3) hash)");
 			return NULL;
 		}

@@ -203,6 +203,14 @@ bad:
 			    s ? s : "", SP_HOSTNAME_MAX);
 }
 
+/* Characters the CLI grammar only takes quoted or escaped (and '|' starts an
+ * output filter): running-config writes names and keys as bare words, so a
+ * value holding one would load back as something else. */
+static bool sp_config_word_char(char c)
+{
+	return !strchr("\"'\\|", c);
+}
+
 int sp_check_ifname(const char *s, struct sp_error *e)
 {
 	size_t n = s ? strlen(s) : 0;
@@ -210,7 +218,8 @@ int sp_check_ifname(const char *s, struct sp_error *e)
 	if (n < 1 || n >= SP_IFNAME_MAX || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
 		goto bad;
 	for (size_t i = 0; i < n; i++)
-		if (s[i] == '/' || isspace((unsigned char)s[i]) || !isprint((unsigned char)s[i]))
+		if (s[i] == '/' || isspace((unsigned char)s[i]) || !isprint((unsigned char)s[i]) ||
+		    !sp_config_word_char(s[i]))
 			goto bad;
 	return 0;
 bad:
@@ -237,10 +246,11 @@ int sp_check_key(const char *s, struct sp_error *e)
 	size_t n = s ? strlen(s) : 0;
 
 	if (n < 8 || n > SP_KEY_MAX)
-		return sp_error_set(e, "Invalid key (8-%d printable characters)", SP_KEY_MAX);
+		return sp_error_set(e, "Invalid key (8-%d printable characters but \" ' \\ |)",
+				    SP_KEY_MAX);
 	for (size_t i = 0; i < n; i++)
-		if (!isgraph((unsigned char)s[i]))
-			return sp_error_set(e, "Invalid key (8-%d printable characters)",
+		if (!isgraph((unsigned char)s[i]) || !sp_config_word_char(s[i]))
+			return sp_error_set(e, "Invalid key (8-%d printable characters but \" ' \\ |)",
 					    SP_KEY_MAX);
 	return 0;
 }

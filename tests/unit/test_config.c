@@ -429,6 +429,25 @@ Test(config, secrets_are_hashed)
 	sp_config_free(c);
 }
 
+/* Found by fuzzing the loader: crypt_checksalt() judges the prefix only, so
+ * a quoted "hashed" value with '|' or a quote was kept and written back as a
+ * line that loads as something else. */
+Test(config, hashed_secret_must_be_a_bare_word)
+{
+	struct sp_error e = { { 0 } };
+	struct sp_config *c;
+
+	c = load("username u secret hashed \"$6$salt$a|b\"\n", &e);
+	cr_expect_null(c, "a '|' in a hash was accepted");
+	sp_config_free(c);
+	c = load("enable secret hashed \"$6$salt$a'b\"\n", &e);
+	cr_expect_null(c, "a quote in a hash was accepted");
+	sp_config_free(c);
+	c = load("enable secret hashed $6$salt$abc/./DEF012\n", &e);
+	cr_expect_not_null(c, "%s", e.msg);
+	sp_config_free(c);
+}
+
 Test(config, global_command_from_a_sub_mode_when_it_does_not_parse_there)
 {
 	struct sp_error e = { { 0 } };

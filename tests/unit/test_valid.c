@@ -3,6 +3,7 @@
 #include "sp_valid.h"
 
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <criterion/parameterized.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -155,4 +156,23 @@ Test(valid, names)
 	cr_assert_eq(sp_check_key("12345678", &e), 0);
 	cr_assert_eq(sp_check_key("1234567", &e), -1);
 	cr_assert_eq(sp_check_key("1234 5678", &e), -1);
+}
+
+/* Found by fuzzing the configuration loader: a name or key the CLI only takes
+ * quoted or escaped is written unquoted by running-config, and the saved file
+ * then loads as something else (a '|' starts a filter). */
+Test(valid, names_and_keys_stay_writable_as_config_words)
+{
+	static const char *const bad[] = { "\"", "'", "\\", "|" };
+	struct sp_error e;
+	char name[16], key[16];
+
+	cr_assert_eq(sp_check_key("a#b!c?d$e&f", &e), 0);
+	cr_assert_eq(sp_check_ifname("eth0#1", &e), 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(name, sizeof(name), "a%sb", bad[i]);
+		snprintf(key, sizeof(key), "abcd%sefgh", bad[i]);
+		cr_expect_eq(sp_check_ifname(name, &e), -1, "interface %s", name);
+		cr_expect_eq(sp_check_key(key, &e), -1, "key %s", key);
+	}
 }
