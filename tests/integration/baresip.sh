@@ -59,6 +59,7 @@ module_path		/usr/lib/baresip/modules
 module			g711.so
 module			ausine.so
 module			aubridge.so
+module_tmp		uuid.so
 module_tmp		account.so
 module_app		menu.so
 module_app		ctrl_tcp.so

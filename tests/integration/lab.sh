@@ -120,10 +120,12 @@ lab_start_kamailio() {
 	}
 }
 
-# lab_start_kamailio_auth NS ADDR NAME: the same Kamailio asking for digest
-# authentication (WITH_AUTH in kamailio.cfg): USER's password is pw-USER
+# lab_start_kamailio_auth NS ADDR NAME [KAMAILIO-ARGS...]: the same Kamailio
+# asking for digest authentication (WITH_AUTH in kamailio.cfg): USER's
+# password is pw-USER. "-A WITH_OUTBOUND" adds RFC 5626 keep-alives.
 lab_start_kamailio_auth() {
-	lab_start_kamailio "$1" "$2" "$3" -A WITH_AUTH
+	local ns=$1 addr=$2 name=$3; shift 3
+	lab_start_kamailio "$ns" "$addr" "$name" -A WITH_AUTH "$@"
 }
 
 # lab_stop_kamailio NAME: SIGTERM, wait; returns Kamailio's exit status

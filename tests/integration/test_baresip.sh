@@ -7,7 +7,10 @@
 # (media kernel) and counted there, hold and resume (re-INVITEs with
 # sendonly/sendrecv), then bob transfers alice to carol (REFER, NOTIFY, a
 # new authenticated INVITE), alice and carol talk through the kernel, the
-# call ends and nothing is left. What each side logs (baresip, Kamailio) and
+# call ends and nothing is left. dave registers with SIP outbound (RFC 5626,
+# sipnat=outbound; Kamailio WITH_OUTBOUND asks for keep-alives every 6 s):
+# his STUN keep-alives to E:5060 are answered by the SP, so his flow stays
+# up without a new registration. What each side logs (baresip, Kamailio) and
 # what sigproxyd shows (`show sessions detail`, `show statistics`) prove it.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lab.sh"
@@ -20,7 +23,7 @@ C=$LAB_C
 D1=$LAB_D1
 
 lab_up || { sp_fail "lab namespaces and links"; sp_done; exit 1; }
-for t in alice:1 bob:2 carol:3 eve:4; do
+for t in alice:1 bob:2 carol:3 eve:4 dave:5; do
 	baresip_up "${t%:*}" "${t#*:}" || { sp_fail "namespace for ${t%:*}"; sp_done; exit 1; }
 done
 sp_daemon_start "$SP" sp1 || { sp_fail "sigproxyd starts in ns sp"; cat "$SP_TMP/sp1/log"; sp_done; exit 1; }
@@ -31,7 +34,7 @@ out=$(sp_cli sp1 -c "configure terminal" -c "signaling-proxy" -c "server-side-ad
 	-c "match destination $E/32 port 5060" -c "server $D1" -c "action proxy" -c "end" 2>&1)
 check_eq "strategy and media configuration accepted" "" "$out"
 sp_wait_for "nat chain in ns sp" 5 sh -c "ip netns exec '$SP' nft list ruleset | grep -q 'type nat'"
-lab_start_kamailio_auth "$SRV1" "$D1" srv1 || { sp_fail "kamailio with digest auth starts"; sp_done; exit 1; }
+lab_start_kamailio_auth "$SRV1" "$D1" srv1 -A WITH_OUTBOUND || { sp_fail "kamailio with digest auth starts"; sp_done; exit 1; }
 sp_pass "kamailio with digest auth starts"
 
 stat() {
@@ -64,6 +67,7 @@ for n in alice bob carol; do
 	baresip_start "$n" "$n" "$E" || { sp_fail "baresip $n starts"; dump_on_failure "$n"; }
 done
 baresip_start eve eve "$E" wrong-password || sp_fail "baresip eve starts"
+baresip_start dave dave "$E" pw-dave ";sipnat=outbound;outbound=\"sip:$E\"" || sp_fail "baresip dave starts"
 for n in alice bob carol; do
 	check "$n registers (200 OK after the challenge)" \
 		sp_wait_for "$n registered" 10 baresip_logged "$n" "^$n@$E: .* 200 OK .*\\[1 binding\\]"
@@ -77,6 +81,8 @@ check_no_match "no private address at the registrar" "10\\.5\\." "$contacts"
 check "eve's wrong password is refused (401 at eve)" \
 	sp_wait_for "eve refused" 10 baresip_logged eve "401 Unauthorized"
 check_no_match "eve is not registered" "^eve " "$(lab_kamailio_contacts srv1)"
+check "dave registers with outbound" \
+	sp_wait_for "dave registered" 10 baresip_logged dave "^dave@$E: .* 200 OK .*\\[1 binding\\]"
 check_eq "reginfo: alice OK" 1 "$(baresip_cmd alice reginfo | grep -c "sip:alice@$E .*OK")"
 
 # ---- a call alice -> bob, RTP both ways in the kernel ----
@@ -130,6 +136,13 @@ check_match "the new legs are carol's" "terminal to terminal 10\\.5\\.3\\.10:" "
 if check "alice <-> carol RTP counted both ways in the kernel" sp_wait_for "rtp alice-carol" 10 rtp_both_ways 100; then :; else
 	dump_on_failure alice carol; fi
 
+# ---- dave's RFC 5626 keep-alives: STUN to E:5060, answered by the SP ----
+check "dave's STUN keep-alives answered by the SP (>= 2)" \
+	sp_wait_for "2 STUN answers" 15 sh -c "[ \"\$($SPCLI -s $SP_TMP/sp1/cli.sock -c 'show statistics' | sed -nE 's/^ *STUN requests answered *([0-9]+)/\\1/p')\" -ge 2 ]"
+check_eq "no STUN error" 0 "$(stat 'STUN errors')"
+check_eq "dave registered once: his flow never failed" 1 "$(baresip_count dave ' 200 OK ')"
+check_no_match "no keep-alive failure at dave" "keepalive|flow.*fail|failed" "$(baresip_log dave)"
+
 # ---- the end ----
 check "alice hangs up" baresip_cmd alice hangup
 check "carol sees the end" \
@@ -140,8 +153,8 @@ check_eq "nothing unparsable from a real terminal" 0 "$(stat 'parse errors')"
 check_eq "nothing that could not be rewritten" 0 "$(stat 'rewrite errors')"
 check "sigproxyd still runs" kill -0 "$SPD_PID"
 
-for n in alice bob carol eve; do baresip_stop "$n"; done
-check_eq "every baresip has quit" "" "$(for n in alice bob carol eve; do ip netns pids "${BARESIP_NS[$n]}"; done)"
+for n in alice bob carol eve dave; do baresip_stop "$n"; done
+check_eq "every baresip has quit" "" "$(for n in alice bob carol eve dave; do ip netns pids "${BARESIP_NS[$n]}"; done)"
 lab_down
 sp_daemon_stop "$SPD_PID"
 check_eq "sigproxyd exits cleanly" 0 $?
