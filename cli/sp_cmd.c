@@ -830,6 +830,40 @@ static int sp_cmd_st_set_hide(struct sp_cmd_ctx *ctx, int argc, bool on)
 	return 0;
 }
 
+/* `shutdown` keeps an entry in the configuration without installing it,
+ * which is also what SNMP's notInService(2) does to a row. */
+static int sp_cmd_set_shutdown(struct sp_cmd_ctx *ctx, int argc, bool on)
+{
+	if (argc != 0)
+		return sp_cmd_usage(ctx, on ? "shutdown" : "no shutdown");
+	if (ctx->mode == SP_MODE_STRATEGY) {
+		struct sp_strategy *s = sp_cmd_strategy(ctx);
+
+		if (!s)
+			return -1;
+		s->shutdown = on;
+	} else {
+		struct sp_policy_route *r = sp_cmd_policy_route(ctx);
+
+		if (!r)
+			return -1;
+		r->shutdown = on;
+	}
+	return 0;
+}
+
+static int cmd_shutdown(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	(void)argv;
+	return sp_cmd_set_shutdown(ctx, argc, true);
+}
+
+static int cmd_no_shutdown(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	(void)argv;
+	return sp_cmd_set_shutdown(ctx, argc, false);
+}
+
 static int cmd_st_hide_identity(struct sp_cmd_ctx *ctx, int argc, char **argv)
 {
 	(void)argv;
@@ -1546,6 +1580,8 @@ static const struct sp_cmd_def sp_cmds[] = {
 	{ SP_MODE_STRATEGY, "no action", "Remove the action (entry inactive)", NULL, PRIV_ADMIN, CFG, cmd_st_no_action },
 	{ SP_MODE_STRATEGY, "server", "The real server D", "A.B.C.D [port N]", PRIV_ADMIN, CFG, cmd_st_server },
 	{ SP_MODE_STRATEGY, "no server", "Remove the server", NULL, PRIV_ADMIN, CFG, cmd_st_no_server },
+	{ SP_MODE_STRATEGY, "shutdown", "Keep the entry but do not install it", NULL, PRIV_ADMIN, CFG, cmd_shutdown },
+	{ SP_MODE_STRATEGY, "no shutdown", "Install the entry again", NULL, PRIV_ADMIN, CFG, cmd_no_shutdown },
 	{ SP_MODE_STRATEGY, "hide-server-identity", "Remove Server, User-Agent and Warning towards terminals", NULL, PRIV_ADMIN, CFG, cmd_st_hide_identity },
 	{ SP_MODE_STRATEGY, "no hide-server-identity", "Pass the server's identity headers", NULL, PRIV_ADMIN, CFG, cmd_st_no_hide_identity },
 
@@ -1568,6 +1604,8 @@ static const struct sp_cmd_def sp_cmds[] = {
 	{ SP_MODE_PBR, "no match source-port", "Remove the source port match", NULL, PRIV_ADMIN, CFG, cmd_pbr_no_match_source_port },
 	{ SP_MODE_PBR, "no match destination-port", "Remove the destination port match", NULL, PRIV_ADMIN, CFG, cmd_pbr_no_match_destination_port },
 	{ SP_MODE_PBR, "no match input-interface", "Remove the input interface match", NULL, PRIV_ADMIN, CFG, cmd_pbr_no_match_input_interface },
+	{ SP_MODE_PBR, "shutdown", "Keep the entry but do not install it", NULL, PRIV_ADMIN, CFG, cmd_shutdown },
+	{ SP_MODE_PBR, "no shutdown", "Install the entry again", NULL, PRIV_ADMIN, CFG, cmd_no_shutdown },
 	{ SP_MODE_PBR, "set next-hop", "Send matching traffic to this next hop", "A.B.C.D", PRIV_ADMIN, CFG, cmd_pbr_set_next_hop },
 	{ SP_MODE_PBR, "set table", "Look matching traffic up in this table", "N", PRIV_ADMIN, CFG, cmd_pbr_set_table },
 	{ SP_MODE_PBR, "no set next-hop", "Remove the next hop", NULL, PRIV_ADMIN, CFG, cmd_pbr_no_set_next_hop },

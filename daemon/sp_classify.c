@@ -35,6 +35,8 @@ static void sp_rt_prefix_from(struct sp_rt_prefix *out, const struct sp_prefix *
 /* Why a strategy cannot be put in the kernel on this system, or NULL. */
 static const char *sp_classify_unfit(const struct sp_config *c, const struct sp_strategy *s)
 {
+	if (s->shutdown)
+		return "shutdown";
 	if (s->action == SP_ACTION_UNSET)
 		return "no action configured";
 	if ((s->match & SP_MATCH_MPLS) && (s->match & SP_MATCH_VLAN))

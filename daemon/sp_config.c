@@ -156,7 +156,7 @@ static bool sp_strategy_equal(const struct sp_strategy *a, const struct sp_strat
 	       sp_range_equal(&a->destination_port, &b->destination_port) &&
 	       a->action == b->action && sp_addr_equal(&a->server, &b->server) &&
 	       a->server_port == b->server_port &&
-	       a->hide_server_identity == b->hide_server_identity;
+	       a->hide_server_identity == b->hide_server_identity && a->shutdown == b->shutdown;
 }
 
 static bool sp_policy_route_equal(const struct sp_policy_route *a, const struct sp_policy_route *b)
@@ -167,7 +167,8 @@ static bool sp_policy_route_equal(const struct sp_policy_route *a, const struct 
 	       sp_range_equal(&a->source_port, &b->source_port) &&
 	       sp_range_equal(&a->destination_port, &b->destination_port) &&
 	       strcmp(a->input_interface, b->input_interface) == 0 &&
-	       sp_addr_equal(&a->next_hop, &b->next_hop) && a->table == b->table;
+	       sp_addr_equal(&a->next_hop, &b->next_hop) && a->table == b->table &&
+	       a->shutdown == b->shutdown;
 }
 
 static bool sp_interface_equal(const struct sp_interface *a, const struct sp_interface *b)

@@ -77,6 +77,9 @@ struct sp_strategy {
 	/* remove Server, User-Agent and Warning from the server's messages
 	 * towards terminals: the server's software is not told to scanners */
 	bool hide_server_identity;
+	/* kept in the configuration but not installed (`shutdown`; SNMP
+	 * RowStatus notInService) */
+	bool shutdown;
 };
 
 struct sp_policy_route {
@@ -91,6 +94,7 @@ struct sp_policy_route {
 	char input_interface[SP_IFNAME_MAX];
 	struct sp_addr next_hop; /* either a next hop ... */
 	uint32_t table;          /* ... or a table; 0: none set */
+	bool shutdown;           /* kept but not installed (`shutdown`, notInService) */
 };
 
 struct sp_interface {

@@ -50,6 +50,8 @@ static void sp_text_strategy(FILE *f, const struct sp_strategy *s)
 		fprintf(f, " action %s\n", sp_action_name(s->action));
 	if (s->hide_server_identity)
 		fputs(" hide-server-identity\n", f);
+	if (s->shutdown)
+		fputs(" shutdown\n", f);
 	fputs("!\n", f);
 }
 
@@ -75,6 +77,8 @@ static void sp_text_policy_route(FILE *f, const struct sp_policy_route *r)
 		fprintf(f, " set next-hop %s\n", sp_addr_str(&r->next_hop, b, sizeof(b)));
 	if (r->table)
 		fprintf(f, " set table %u\n", r->table);
+	if (r->shutdown)
+		fputs(" shutdown\n", f);
 	fputs("!\n", f);
 }
 

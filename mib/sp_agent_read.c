@@ -354,7 +354,7 @@ const char *sp_mib_strategy_reason(const struct sp_strategy *s, bool active)
 		return "action proxy needs a server";
 	if (s->action == SP_ACTION_UNSET)
 		return "no action configured";
-	if (!active)
+	if (!active || s->shutdown)
 		return "not in service";
 	return "";
 }
@@ -363,7 +363,7 @@ const char *sp_mib_policy_route_reason(const struct sp_policy_route *r, bool act
 {
 	if (!sp_addr_is_set(&r->next_hop) && !r->table)
 		return "no set next-hop or set table";
-	if (!active)
+	if (!active || r->shutdown)
 		return "not in service";
 	return "";
 }
@@ -413,7 +413,9 @@ static void sp_mib_strategy_value(struct sp_agent_mib *m, const struct sp_mib_ro
 	case SP_ST_INSTALL_REASON: sp_val_str(v, sp_mib_strategy_reason(s, row->active)); break;
 	case SP_ST_ROWSTATUS:
 		/* RFC 2579: a waiting row that active(1) would refuse is notReady */
-		sp_val_int(v, row->active ? RS_ACTIVE : sp_mib_strategy_ready(s) ? RS_NOTINSERVICE : RS_NOTREADY);
+		/* a row in the configuration with `shutdown` is notInService too */
+		sp_val_int(v, row->active ? (s->shutdown ? RS_NOTINSERVICE : RS_ACTIVE) :
+			      sp_mib_strategy_ready(s) ? RS_NOTINSERVICE : RS_NOTREADY);
 		break;
 	}
 }
@@ -449,7 +451,7 @@ static void sp_mib_policy_route_value(const struct sp_mib_row *row, int col, str
 		sp_val_int(v, reason[0] ? SP_INSTALL_NOT : SP_INSTALL_OK);
 		break;
 	case SP_PR_INSTALL_REASON: sp_val_str(v, sp_mib_policy_route_reason(r, row->active)); break;
-	case SP_PR_ROWSTATUS: sp_val_int(v, row->active ? RS_ACTIVE : RS_NOTINSERVICE); break;
+	case SP_PR_ROWSTATUS: sp_val_int(v, row->active && !r->shutdown ? RS_ACTIVE : RS_NOTINSERVICE); break;
 	}
 }
 

@@ -787,6 +787,15 @@ static uint32_t sp_item_seq(int table, const void *item)
 	return 0;
 }
 
+static bool sp_item_shutdown(int table, const void *item)
+{
+	if (table == SP_TBL_STRATEGY)
+		return ((const struct sp_strategy *)item)->shutdown;
+	if (table == SP_TBL_POLICY_ROUTE)
+		return ((const struct sp_policy_route *)item)->shutdown;
+	return false;
+}
+
 static void *sp_coll_find(struct sp_mib_coll c, int table, const struct sp_mib_index *k)
 {
 	for (size_t i = 0; i < *c.n; i++) {
@@ -842,7 +851,10 @@ static int sp_build_row(struct sp_mib_build *b, const struct sp_mib_group *g)
 	struct sp_mib_coll pend = sp_coll_pending(b->pending, g->table);
 	void *active = sp_coll_find(cfg, g->table, &g->index);
 	void *waiting = active ? NULL : sp_coll_find(pend, g->table, &g->index);
-	int old = active ? RS_ACTIVE : waiting ? RS_NOTINSERVICE : RS_NONEXISTENT;
+	/* strategies and policy routes: `shutdown` in the configuration is
+	 * notInService; a row waiting in the agent (createAndWait) too */
+	bool was_shutdown = active && sp_item_shutdown(g->table, active);
+	int old = active && !was_shutdown ? RS_ACTIVE : active || waiting ? RS_NOTINSERVICE : RS_NONEXISTENT;
 	size_t fb = g->rs_vb != SP_NO_VB ? g->rs_vb : g->first;
 	size_t blame[SP_ST_NCOLS];
 	union {
@@ -853,7 +865,7 @@ static int sp_build_row(struct sp_mib_build *b, const struct sp_mib_group *g)
 	struct sp_mib_st_raw st_raw;
 	struct sp_mib_pr_raw pr_raw;
 	const char *taken;
-	bool to_active;
+	bool to_active, in_cfg;
 	int rc;
 
 	if (g->rs_vb != SP_NO_VB) {
@@ -912,10 +924,26 @@ static int sp_build_row(struct sp_mib_build *b, const struct sp_mib_group *g)
 		return rc;
 
 	to_active = g->rs_vb == SP_NO_VB ? old == RS_ACTIVE : g->rs == RS_ACTIVE || g->rs == RS_CREATEANDGO;
+	/* Into the configuration, installed or shut down, or left waiting in
+	 * the agent. notInService(2) asked of a strategy or policy route keeps
+	 * it in the configuration with `shutdown`, so the CLI, running-config
+	 * and the saved file still show it and active(1) brings it back; only
+	 * rows under construction (createAndWait) wait in the agent. */
+	if (g->table != SP_TBL_INTERFACE) {
+		bool shut = g->rs_vb == SP_NO_VB ? was_shutdown : g->rs == RS_NOTINSERVICE;
+
+		if (g->table == SP_TBL_STRATEGY)
+			w.st.shutdown = !to_active && shut;
+		else
+			w.pr.shutdown = !to_active && shut;
+		in_cfg = to_active || shut;
+	} else {
+		in_cfg = to_active;
+	}
 	if (g->table != SP_TBL_INTERFACE && (taken = sp_seq_taken(b, g->table, &g->index)))
 		return sp_fail(b, fb, SNMP_ERR_INCONSISTENTVALUE,
 			       "the sequence number is already used by %s", taken);
-	if (to_active && g->table == SP_TBL_STRATEGY && !sp_mib_strategy_ready(&w.st))
+	if (in_cfg && g->table == SP_TBL_STRATEGY && !sp_mib_strategy_ready(&w.st))
 		return sp_fail(b, SP_BLAME(blame, fb, SP_ST_ACTION, SP_ST_SERVER_ADDR, SP_ST_SERVER_TYPE),
 			       SNMP_ERR_INCONSISTENTVALUE, "action proxy needs a server%s", NULL);
 	/* RFC 2579: notInService(2) asked of a row that stays notReady */
@@ -925,7 +953,7 @@ static int sp_build_row(struct sp_mib_build *b, const struct sp_mib_group *g)
 			       "the row is notReady: action proxy needs a server%s", NULL);
 	sp_coll_remove(cfg, g->table, &g->index);
 	sp_coll_remove(pend, g->table, &g->index);
-	if (!to_active) {
+	if (!in_cfg) {
 		if (sp_coll_append(pend, &w) < 0)
 			return sp_fail(b, fb, SNMP_ERR_RESOURCEUNAVAILABLE, "Out of memory%s", NULL);
 		return SNMP_ERR_NOERROR;

@@ -74,7 +74,7 @@ int sp_pbr_plan_build(const struct sp_policy_route *r, struct sp_pbr_plan *plan,
 	struct sp_rule rule = { 0 };
 
 	memset(plan, 0, sizeof(*plan));
-	if (!sp_addr_is_set(&r->next_hop) && !r->table)
+	if (r->shutdown || (!sp_addr_is_set(&r->next_hop) && !r->table))
 		return 0;
 	if (r->seq < 1 || r->seq > SP_PBR_SEQ_MAX) {
 		snprintf(err, errlen, "seq must be 1-%u for a policy route (rule priority %u + seq)",
@@ -298,7 +298,8 @@ int sp_pbr_apply(struct sp_pbr *pbr, const struct sp_config *c, bool strict, str
 			continue;
 		}
 		if (!ne->plan.active)
-			snprintf(ne->state, sizeof(ne->state), "inactive (no set next-hop or set table)");
+			snprintf(ne->state, sizeof(ne->state), "%s", ne->cfg.shutdown ? "inactive (shutdown)" :
+				 "inactive (no set next-hop or set table)");
 	}
 	/* 2. remove what is no longer wanted as it is */
 	for (size_t i = 0; i < pbr->n_entries; i++) {

@@ -9,12 +9,33 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lab.sh"
 sp_require_root
-sp_require_tools expect python3
+sp_require_tools expect python3 snmpd snmpget snmpset
 
 lab_up || { sp_fail "lab namespaces and links"; sp_done; exit 1; }
 D=$SP_TMP/m1
 PORT=2650
-sp_daemon_start "$SP" m1 --cli-listen 0.0.0.0:$PORT || { sp_fail "daemon starts"; cat "$D/log"; sp_done; exit 1; }
+
+# snmpd as AgentX master in ns sp (as in test_snmp.sh), for the RowStatus part
+IETF=$(ls -d /usr/lib/erlang/lib/snmp-*/mibs 2>/dev/null | head -1)
+export MIBDIRS="$SP_TOP/mib:/usr/share/snmp/mibs${IETF:+:$IETF}"
+export MIBS=SIGPROXY-MIB
+export SNMPCONFPATH=$SP_TMP
+AX=$SP_TMP/agentx.sock
+cat >"$SP_TMP/snmpd.conf" <<EOF
+master agentx
+agentXSocket $AX
+agentaddress udp:127.0.0.1:161
+createUser admin SHA authpass123 AES privpass123
+rwuser admin priv
+EOF
+ip netns exec "$SP" snmpd -f -C -c "$SP_TMP/snmpd.conf" -Lf "$SP_TMP/snmpd.log" -p "$SP_TMP/snmpd.pid" &
+SP_PIDS+=("$!")
+sp_wait_for "snmpd socket" 10 test -S "$AX" || { sp_fail "snmpd starts"; sp_done; exit 1; }
+V3=(-v3 -l authPriv -u admin -a SHA -A authpass123 -x AES -X privpass123 -t 2 -r 1)
+sget() { ip netns exec "$SP" snmpget -OqvU "${V3[@]}" 127.0.0.1 "$@" 2>&1; }
+sset() { ip netns exec "$SP" snmpset "${V3[@]}" 127.0.0.1 "$@"; }
+
+sp_daemon_start "$SP" m1 --cli-listen 0.0.0.0:$PORT --agentx "$AX" || { sp_fail "daemon starts"; cat "$D/log"; sp_done; exit 1; }
 PID=$SP_DAEMON_PID
 sp_pass "daemon starts"
 log() { cat "$D/log"; }
@@ -58,6 +79,40 @@ check_fails "write memory onto a directory fails" sp_cli m1 -c "write memory"
 check_match "... and the failure is logged" 'error\]: config: write memory failed: Cannot replace .*sigproxy.conf' "$(log)"
 rmdir "$D/sigproxy.conf"; mv "$D/saved.conf" "$D/sigproxy.conf"
 
+
+# ---- item 7: an SNMP row set notInService stays in the configuration ----
+answers() { sget sigproxyHostname.0 | grep -q mg1; }
+sp_wait_for "subagent registered" 10 answers || sp_fail "the subagent answers"
+block() { sp_cli m1 -c "show running-config" | sed -n "/^$1\$/,/^!\$/p"; }
+check_eq "strategy east reads active" active "$(sget 'sigproxyStrategyRowStatus."east".10')"
+check "snmpset notInService on strategy east" sset 'sigproxyStrategyRowStatus."east".10' i 2
+check_eq "... it reads notInService" notInService "$(sget 'sigproxyStrategyRowStatus."east".10')"
+check_match "... running-config keeps it, with shutdown" '^ shutdown$' "$(block 'proxy-strategy east seq 10')"
+check_match "... with its columns" '^ server 192.0.2.10$' "$(block 'proxy-strategy east seq 10')"
+check_match "... show proxy-strategy says it is not installed and why" \
+	'proxy-strategy east seq 10: not installed \(shutdown\)' "$(sp_cli m1 -c 'show proxy-strategy east')"
+check_no_match "... and it is out of the kernel" 'tproxy' "$(ip netns exec "$SP" nft list ruleset 2>/dev/null)"
+check "... write memory and reload keep it shut down" sp_cli m1 -c "write memory" -c "reload"
+check_eq "... still notInService after the reload" notInService "$(sget 'sigproxyStrategyRowStatus."east".10')"
+check "snmpset active again" sset 'sigproxyStrategyRowStatus."east".10' i 1
+check_eq "... it reads active" active "$(sget 'sigproxyStrategyRowStatus."east".10')"
+check_no_match "... running-config without shutdown" 'shutdown' "$(block 'proxy-strategy east seq 10')"
+sp_wait_for "the strategy back in the kernel" 5 sh -c "ip netns exec '$SP' nft list ruleset | grep -q tproxy"
+check_match "... installed again" 'proxy-strategy east seq 10: installed' "$(sp_cli m1 -c 'show proxy-strategy east')"
+check "CLI shutdown under the strategy" sp_cli m1 -c "configure terminal" -c "proxy-strategy east seq 10" -c "shutdown"
+check_eq "... SNMP reads notInService" notInService "$(sget 'sigproxyStrategyRowStatus."east".10')"
+check "CLI no shutdown" sp_cli m1 -c "configure terminal" -c "proxy-strategy east seq 10" -c "no shutdown"
+check_eq "... SNMP reads active" active "$(sget 'sigproxyStrategyRowStatus."east".10')"
+check "snmpset notInService on policy-route pr1" sset 'sigproxyPolicyRouteRowStatus."pr1".5' i 2
+check_eq "... it reads notInService" notInService "$(sget 'sigproxyPolicyRouteRowStatus."pr1".5')"
+check_match "... running-config keeps it, with shutdown" '^ shutdown$' "$(block 'policy-route pr1 seq 5')"
+check_match "... with its table" '^ set table 100$' "$(block 'policy-route pr1 seq 5')"
+check_match "... show policy-route says why it is not installed" 'shutdown' "$(sp_cli m1 -c 'show policy-route pr1')"
+check_no_match "... its rule is gone" 'lookup 100' "$(ip -n "$SP" rule)"
+check "snmpset active again" sset 'sigproxyPolicyRouteRowStatus."pr1".5' i 1
+check_eq "... it reads active" active "$(sget 'sigproxyPolicyRouteRowStatus."pr1".5')"
+check_match "... its rule is back" 'lookup 100' "$(ip -n "$SP" rule)"
+check_eq "the configuration is the base one again" "$BEFORE" "$(sp_cli m1 -c 'show running-config')"
 
 # ---- item 6: the management plane ----
 # Loopback sources: every 127.0.0.0/8 address is local in ns sp, so each

@@ -132,13 +132,14 @@ check_match "it is in running-config" 'proxy-strategy cw seq 60' "$out"
 check_match "... with every column set while it waited" ' match vlan 7' "$out"
 check_match "... its server" ' server 192.0.2.30' "$out"
 check_eq "it reads active" active "$(sget 'sigproxyStrategyRowStatus."cw".60')"
-check "notInService takes an active row out" sset 'sigproxyStrategyRowStatus."cw".60' i 2
-check_no_match "... of running-config" 'proxy-strategy cw ' "$(run)"
+check "notInService takes an active row out of service" sset 'sigproxyStrategyRowStatus."cw".60' i 2
+check_match "... it stays in running-config, shut down" '^ shutdown$' "$(run | sed -n '/^proxy-strategy cw seq 60$/,/^!$/p')"
 out=$(walk3 sigproxyStrategyTable)
-check_match "... into the agent, visible in a walk" 'sigproxyStrategyRowStatus\."cw"\.60 = INTEGER: notInService' "$out"
+check_match "... a walk shows it notInService" 'sigproxyStrategyRowStatus\."cw"\.60 = INTEGER: notInService' "$out"
 check_match "... with its columns kept" 'sigproxyStrategyVlan\."cw"\.60 = Gauge32: 7|sigproxyStrategyVlan\."cw"\.60 = [A-Za-z0-9]+: 7' "$out"
 check "active again" sset 'sigproxyStrategyRowStatus."cw".60' i 1
-check_match "... back in running-config" ' match vlan 7' "$(run)"
+check_match "... in running-config with its columns" ' match vlan 7' "$(run)"
+check_no_match "... and no longer shut down" '^ shutdown$' "$(run | sed -n '/^proxy-strategy cw seq 60$/,/^!$/p')"
 check "destroy" sset 'sigproxyStrategyRowStatus."cw".60' i 6
 check_no_match "the destroyed row is gone from walks" '"cw"\.60' "$(walk3 sigproxyStrategyTable)"
 check "createAndWait another, then destroy it while it waits" sset 'sigproxyStrategyRowStatus."cw2".61' i 5

@@ -59,6 +59,7 @@ static const char full_config[] =
 	"proxy-strategy voip seq 20\n"
 	" match source any port 5062\n"
 	" action drop\n"
+	" shutdown\n"
 	"!\n"
 	"proxy-strategy other seq 30\n"
 	" match destination 2001:db8::/32\n"
@@ -77,6 +78,7 @@ static const char full_config[] =
 	"policy-route steer seq 6\n"
 	" match protocol 132\n"
 	" set table 200\n"
+	" shutdown\n"
 	"!\n"
 	"redundancy\n"
 	" role standby\n"
@@ -124,6 +126,9 @@ Test(config, round_trip_every_command)
 	cr_assert_eq(c->cli.login_timeout, 20);
 	cr_assert_eq(c->cli.exec_timeout, 0);
 	cr_assert_eq(c->cli.n_access, 2);
+	cr_assert(c->strategies[1].shutdown);
+	cr_assert_not(c->strategies[0].shutdown);
+	cr_assert(c->policy_routes[1].shutdown);
 	free(text);
 	free(text2);
 	sp_config_free(c);
