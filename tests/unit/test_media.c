@@ -3,6 +3,7 @@
  * would be programmed. */
 #include "config.h"
 #include "sp_media.h"
+#include "sp_media_guard.h"
 #include "sp_proxy.h"
 #include "sp_sdp.h"
 #include "sp_sip.h"
@@ -22,6 +23,8 @@ struct fake_kernel {
 	unsigned n;
 	unsigned installs, removes;
 	bool eexist_once;
+	int fail;		/* every install fails with it (a kernel refusal) */
+	uint64_t packets;	/* what every entry counted */
 };
 
 static int fk_find(struct fake_kernel *k, const struct sp_ct_nat *n)
@@ -37,6 +40,8 @@ static int fk_install(void *arg, const struct sp_ct_nat *n)
 {
 	struct fake_kernel *k = arg;
 
+	if (k->fail)
+		return k->fail;
 	if (fk_find(k, n) >= 0 || k->eexist_once) {
 		k->eexist_once = false;
 		return -EEXIST;
@@ -61,7 +66,10 @@ static int fk_remove(void *arg, const struct sp_ct_nat *n)
 
 static int fk_counters(void *arg, const struct sp_ct_nat *n, struct sp_ct_counters *c)
 {
+	struct fake_kernel *k = arg;
+
 	memset(c, 0, sizeof(*c));
+	c->orig_packets = c->reply_packets = k->packets;
 	return fk_find(arg, n) >= 0 ? 0 : -ENOENT;
 }
 
@@ -77,6 +85,8 @@ static int fk_list(void *arg, struct sp_ct_nat **out)
 static struct fake_kernel fk;
 static struct sp_media *m;
 static struct sp_endpoint E, C;
+/* where the terminal's messages come from (sp_media_terminal_source), or NULL */
+static const struct sp_endpoint *msg_src;
 static char out[4096];
 
 static void setup(void)
@@ -85,6 +95,7 @@ static void setup(void)
 	char err[128];
 
 	memset(&fk, 0, sizeof(fk));
+	msg_src = NULL;
 	m = sp_media_create(&mk);
 	cr_assert_not_null(m);
 	cr_assert_eq(sp_media_set_range(m, 20000, 20099, err, sizeof(err)), 0, "%s", err);
@@ -111,6 +122,8 @@ static int sdp_msg(uint32_t dialog, enum sp_media_from from, const char *sdp, bo
 	int rc;
 
 	sp_media_begin(m, dialog, from, true);
+	if (msg_src && from == SP_MEDIA_FROM_TERMINAL)
+		sp_media_terminal_source(m, msg_src);
 	rc = sp_sdp_rewrite(sdp, strlen(sdp), &plan, out, sizeof(out) - 1, &len);
 	out[len] = '\0';
 	if (rc == SP_SDP_OK && commit)
@@ -562,4 +575,134 @@ Test(media, two_legs_hold_removes_resume_joins_again)
 	cr_assert_not_null(joined_entry(6000, &first));
 	cr_assert_eq(sp_media_stats(m)->streams_joined, 1);
 	cr_assert_eq(sp_media_stats(m)->kernel_errors, 0);
+}
+
+/* ---- the kernel refuses (issue 14): counted and logged once, retried ---- */
+
+Test(media, refusal_counted_once_per_stream_and_retried)
+{
+	struct sp_sdp_info o, a;
+
+	sdp_msg(1, SP_MEDIA_FROM_TERMINAL, offer, true, &o);
+	fk.fail = -EPERM;
+	cr_assert_eq(sdp_msg(1, SP_MEDIA_FROM_FAR, answer, true, &a), SP_SDP_OK);
+	cr_assert_eq(fk.n, 0);
+	cr_assert_eq(sp_media_stats(m)->kernel_refusals, 1);
+	for (int i = 0; i < 3; i++)
+		sp_media_reconcile(m);
+	cr_assert_eq(sp_media_stats(m)->kernel_refusals, 1, "one stream, one refusal");
+	cr_assert_geq(sp_media_stats(m)->kernel_errors, 4, "but every attempt is an error");
+	cr_assert_eq(sp_media_streams(m, 1), 0);
+	fk.fail = 0;
+	sp_media_reconcile(m);
+	cr_assert_eq(fk.n, 2, "the reconciliation programs it once the kernel accepts");
+	cr_assert_eq(sp_media_streams(m, 1), 1);
+	cr_assert_eq(sp_media_stats(m)->kernel_refusals, 1);
+}
+
+/* ---- a terminal behind a NAT (issue 14): signalling source, latching ---- */
+
+static const char nat_offer[] =
+	"v=0" CRLF
+	"o=carol 1 1 IN IP4 192.168.77.10" CRLF
+	"s=-" CRLF
+	"c=IN IP4 192.168.77.10" CRLF
+	"t=0 0" CRLF
+	"m=audio 6000 RTP/AVP 0" CRLF;
+
+Test(media, private_sdp_behind_nat_uses_the_signalling_source_and_latches)
+{
+	struct sp_endpoint src, rtp_src, dst, other;
+	struct sp_sdp_info o, a;
+	const struct sp_ct_nat *rtp;
+	uint16_t pe;
+
+	sp_endpoint_parse(&src, "10.3.0.2", 30012);
+	msg_src = &src;
+	cr_assert_eq(sdp_msg(1, SP_MEDIA_FROM_TERMINAL, nat_offer, true, &o), SP_SDP_OK);
+	cr_assert_eq(sdp_msg(1, SP_MEDIA_FROM_FAR, answer, true, &a), SP_SDP_OK);
+	pe = a.streams[0].port;
+	rtp = entry_to(pe);
+	cr_assert_not_null(rtp);
+	assert_ep(&rtp->terminal, "10.3.0.2", 6000);
+	assert_ep(&entry_to(pe + 1)->terminal, "10.3.0.2", 6001);
+	cr_assert_eq(sp_media_stats(m)->nat_streams, 1);
+	cr_assert_eq(sp_media_latching(m), 1);
+
+	/* the first RTP packet, from the NAT's mapping, dropped by the guard */
+	sp_endpoint_parse(&rtp_src, "10.3.0.2", 30500);
+	sp_endpoint_parse(&dst, "198.51.100.1", pe);
+	cr_assert_eq(sp_media_latch(m, &rtp_src, &dst), 1);
+	assert_ep(&entry_to(pe)->terminal, "10.3.0.2", 30500);
+	assert_ep(&entry_to(pe + 1)->terminal, "10.3.0.2", 6001); /* RTCP learns on its own */
+	cr_assert_eq(sp_media_stats(m)->latched, 1);
+
+	/* another address is not the terminal's */
+	sp_endpoint_parse(&other, "10.9.9.9", 30600);
+	cr_assert_eq(sp_media_latch(m, &other, &dst), 0);
+	/* another port of the NAT while nothing flowed: the mapping changed */
+	sp_endpoint_parse(&other, "10.3.0.2", 30600);
+	cr_assert_eq(sp_media_latch(m, &other, &dst), 1);
+	assert_ep(&entry_to(pe)->terminal, "10.3.0.2", 30600);
+	/* once media flows, a new source does not take the stream over */
+	fk.packets = 50;
+	sp_endpoint_parse(&other, "10.3.0.2", 30700);
+	cr_assert_eq(sp_media_latch(m, &other, &dst), 0);
+	assert_ep(&entry_to(pe)->terminal, "10.3.0.2", 30600);
+
+	/* a re-offer with the same private SDP keeps what was learned */
+	cr_assert_eq(sdp_msg(1, SP_MEDIA_FROM_TERMINAL, nat_offer, true, &o), SP_SDP_OK);
+	assert_ep(&entry_to(pe)->terminal, "10.3.0.2", 30600);
+
+	sp_media_dialog_end(m, 1);
+	cr_assert_eq(sp_media_latching(m), 0);
+	cr_assert_eq(fk.n, 0);
+}
+
+Test(media, sdp_address_of_the_signalling_source_is_not_behind_nat)
+{
+	struct sp_endpoint src;
+	struct sp_sdp_info o, a;
+
+	/* 10.1.0.10 is private, but it is where the signalling comes from */
+	sp_endpoint_parse(&src, "10.1.0.10", 5060);
+	msg_src = &src;
+	sdp_msg(1, SP_MEDIA_FROM_TERMINAL, offer, true, &o);
+	sdp_msg(1, SP_MEDIA_FROM_FAR, answer, true, &a);
+	assert_ep(&entry_to(a.streams[0].port)->terminal, "10.1.0.10", 6000);
+	cr_assert_eq(sp_media_latching(m), 0);
+	cr_assert_eq(sp_media_stats(m)->nat_streams, 0);
+}
+
+/* ---- the media guard's rules and set (sp_media_guard) ---- */
+
+Test(media_guard, renders_chain_and_set_for_the_range)
+{
+	char *text;
+
+	cr_assert_eq(sp_media_guard_render(20000, 20099, &text), 0);
+	cr_assert_not_null(strstr(text, "set " SP_MEDIA_GUARD_SET " {"));
+	cr_assert_not_null(strstr(text, "hook prerouting priority dstnat + 10"));
+	cr_assert_not_null(strstr(text, "udp dport 20000-20099 ct status ! dnat counter drop comment \"media guard\""),
+			   "%s", text);
+	free(text);
+	cr_assert_eq(sp_media_guard_render(0, 0, &text), 0);
+	cr_assert_str_eq(text, "", "no range, no guard");
+	free(text);
+}
+
+Test(media_guard, parses_the_elements)
+{
+	struct sp_media_guard_seen *v;
+	int n = sp_media_guard_parse_seen("10.3.0.2 . 30012 . 198.51.100.1 . 20008\n"
+					  "garbage\n"
+					  "192.0.2.10 . 7000 . 192.0.2.1 . 20010\n", &v);
+
+	cr_assert_eq(n, 2);
+	assert_ep(&v[0].src, "10.3.0.2", 30012);
+	assert_ep(&v[0].dst, "198.51.100.1", 20008);
+	assert_ep(&v[1].src, "192.0.2.10", 7000);
+	free(v);
+	cr_assert_eq(sp_media_guard_parse_seen("", &v), 0);
+	free(v);
 }
