@@ -110,6 +110,7 @@ struct sp_engine {
 	struct sp_loop_timer *media_reconcile;
 	struct sp_loop_timer *media_latch;	/* polls the media guard while streams latch */
 	bool media_latch_armed;
+	uint64_t media_guard_banked;	/* guard drops of the tables replaced */
 	struct sp_retpath *retpath;	/* return-path (policy-routing/sp_retpath) */
 	struct sp_vpn_map vpn_map;	/* vpn-id <-> mark slot (sp_vpn) */
 	struct sp_vpn_kernel *vpn_kernel;	/* the VPNs' return rules and tables */
@@ -1621,6 +1622,7 @@ static int sp_engine_apply(struct sp_engine *en, const struct sp_config *c, stru
 	kcfg.rule_priority = SP_INTERCEPT_RULE_PRIORITY;
 	/* the table goes and its counters with it: keep what they counted */
 	sp_engine_limits_bank(en);
+	en->media_guard_banked += sp_kernel_media_guard_drops(en->kernel);
 	kcfg.table = SP_INTERCEPT_TABLE;
 	if (!en->standby && sp_kernel_install_intercept(en->kernel, &kcfg, err, sizeof(err)) < 0) {
 		sp_error_set(e, "kernel: %s", err);
@@ -2148,8 +2150,7 @@ static void sp_engine_sum_kernel_counts(const struct sp_kernel_count *kc, size_t
 {
 	*forwarded = *dropped = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (strcmp(kc[i].comment, "keeps conntrack active") == 0 ||
-		    strcmp(kc[i].comment, SP_MEDIA_GUARD_COMMENT) == 0)
+		if (strcmp(kc[i].comment, "keeps conntrack active") == 0)
 			continue;
 		if (kc[i].drop)
 			*dropped += kc[i].packets;
@@ -2158,22 +2159,15 @@ static void sp_engine_sum_kernel_counts(const struct sp_kernel_count *kc, size_t
 	}
 }
 
-static uint64_t sp_engine_guard_drops(const struct sp_kernel_count *kc, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(kc[i].comment, SP_MEDIA_GUARD_COMMENT) == 0)
-			return kc[i].packets;
-	return 0;
-}
-
 uint64_t sp_engine_media_guard_drops(struct sp_engine *en)
 {
-	struct sp_kernel_count *kc;
-	size_t n = sp_engine_kernel_counts(en, &kc);
-	uint64_t drops = sp_engine_guard_drops(kc, n);
+	/* banked: what the tables this one replaced had counted */
+	return en->media_guard_banked + (en->kernel ? sp_kernel_media_guard_drops(en->kernel) : 0);
+}
 
-	free(kc);
-	return drops;
+uint64_t sp_engine_media_kernel_refusals(struct sp_engine *en)
+{
+	return en->media ? sp_media_stats(en->media)->kernel_refusals : 0;
 }
 
 void sp_engine_kernel_totals(struct sp_engine *en, uint64_t *forwarded, uint64_t *dropped)
@@ -2242,7 +2236,7 @@ void sp_engine_show_statistics(struct sp_engine *en, FILE *out)
 	fprintf(out, "  bindings created          %llu\n", (unsigned long long)c->bindings_created);
 	sp_media_show_statistics(en->media, out);
 	fprintf(out, "  media guard drops         %llu\n",
-		(unsigned long long)sp_engine_guard_drops(kc, nkc));
+		(unsigned long long)sp_engine_media_guard_drops(en));
 	fprintf(out, "Strategy hits\n");
 	for (size_t i = 0; i < en->n_strategies; i++) {
 		const struct sp_classify_strategy *st = &en->strategies[i];
@@ -2321,6 +2315,7 @@ void sp_engine_clear_statistics(struct sp_engine *en)
 	sp_engine_limits_read(en, &rate, &new_flows);
 	en->kernel_rate_banked = 0 - rate;
 	en->kernel_new_banked = 0 - new_flows;
+	en->media_guard_banked = 0 - (en->kernel ? sp_kernel_media_guard_drops(en->kernel) : 0);
 	for (size_t i = 0; i < en->n_strategies; i++)
 		en->strategies[i].hits = 0;
 }

@@ -68,6 +68,8 @@ void sp_engine_kernel_totals(struct sp_engine *engine, uint64_t *forwarded, uint
 void sp_engine_source_limit_drops(struct sp_engine *engine, uint64_t *rate, uint64_t *new_bindings);
 /* Untranslated media packets the media guard dropped (sp_media_guard.h). */
 uint64_t sp_engine_media_guard_drops(struct sp_engine *engine);
+/* Media streams the kernel refused (once each, sp_media_stats). */
+uint64_t sp_engine_media_kernel_refusals(struct sp_engine *engine);
 /* The state tables, read-only, for the SNMP tables. */
 const struct sp_table *sp_engine_table(struct sp_engine *engine);
 /* The name of the strategy with this seq, or NULL. */

@@ -53,6 +53,7 @@ struct sp_agent_stats {
 	uint64_t socket_drops_listener, socket_drops_server_side, socket_drops_other;
 	/* STUN on the SIP ports: Binding requests answered, errors */
 	uint64_t stun_requests, stun_errors;
+	uint64_t media_kernel_refusals, media_guard_drops;
 };
 
 /* The run-time part of sigproxyRedundancy. */

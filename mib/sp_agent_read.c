@@ -128,6 +128,8 @@ const struct sp_mib_obj sp_mib_objs[] = {
 	{ { 7, 18 }, 2, SP_TBL_NONE, SP_S_STATS_SOCK_DROPS_LISTENER, ASN_COUNTER64, SP_RO },
 	{ { 7, 19 }, 2, SP_TBL_NONE, SP_S_STATS_SOCK_DROPS_SERVER_SIDE, ASN_COUNTER64, SP_RO },
 	{ { 7, 20 }, 2, SP_TBL_NONE, SP_S_STATS_SOCK_DROPS_OTHER, ASN_COUNTER64, SP_RO },
+	{ { 7, 21 }, 2, SP_TBL_NONE, SP_S_STATS_MEDIA_REFUSALS, ASN_COUNTER64, SP_RO },
+	{ { 7, 22 }, 2, SP_TBL_NONE, SP_S_STATS_MEDIA_GUARD_DROPS, ASN_COUNTER64, SP_RO },
 	{ { 7, 23 }, 2, SP_TBL_NONE, SP_S_STATS_STUN_REQUESTS, ASN_COUNTER64, SP_RO },
 	{ { 7, 24 }, 2, SP_TBL_NONE, SP_S_STATS_STUN_ERRORS, ASN_COUNTER64, SP_RO },
 	/* sigproxyRedundancy */
@@ -310,6 +312,8 @@ static void sp_mib_scalar_value(struct sp_agent_mib *m, int id, struct sp_agent_
 	case SP_S_STATS_SOCK_DROPS_LISTENER: sp_val_c64(v, st.socket_drops_listener); break;
 	case SP_S_STATS_SOCK_DROPS_SERVER_SIDE: sp_val_c64(v, st.socket_drops_server_side); break;
 	case SP_S_STATS_SOCK_DROPS_OTHER: sp_val_c64(v, st.socket_drops_other); break;
+	case SP_S_STATS_MEDIA_REFUSALS: sp_val_c64(v, st.media_kernel_refusals); break;
+	case SP_S_STATS_MEDIA_GUARD_DROPS: sp_val_c64(v, st.media_guard_drops); break;
 	case SP_S_STATS_STUN_REQUESTS: sp_val_c64(v, st.stun_requests); break;
 	case SP_S_STATS_STUN_ERRORS: sp_val_c64(v, st.stun_errors); break;
 	case SP_S_STATS_UNMATCHED_RESPONSES: sp_val_c64(v, st.unmatched_responses); break;

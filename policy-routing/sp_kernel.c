@@ -334,6 +334,17 @@ int sp_kernel_media_seen(struct sp_kernel *kernel, struct sp_media_guard_seen **
 	return n;
 }
 
+uint64_t sp_kernel_media_guard_drops(struct sp_kernel *kernel)
+{
+	uint64_t packets = 0;
+	char err[160];
+
+	if (!kernel->has_installed ||
+	    sp_nft_counter_packets(kernel->nft, SP_MEDIA_GUARD_COUNTER, &packets, err, sizeof(err)) < 0)
+		return 0;
+	return packets;
+}
+
 const struct sp_kernel_plan *sp_kernel_installed(const struct sp_kernel *kernel)
 {
 	return kernel->has_installed ? &kernel->installed : NULL;

@@ -77,6 +77,10 @@ int sp_kernel_remove_intercept(struct sp_kernel *kernel, char *err, size_t errle
 int sp_kernel_media_seen(struct sp_kernel *kernel, struct sp_media_guard_seen **out, char *err,
 			 size_t errlen);
 
+/* Packets the media guard dropped since its table was installed (0 without
+ * a guard). */
+uint64_t sp_kernel_media_guard_drops(struct sp_kernel *kernel);
+
 /* What is installed now (NULL when nothing is). */
 const struct sp_kernel_plan *sp_kernel_installed(const struct sp_kernel *kernel);
 /* For policy routes (parallel mode), which go through the same socket. */

@@ -23,11 +23,12 @@ int sp_media_guard_render(uint16_t first, uint16_t last, char **out)
 		     "\t\tflags dynamic,timeout\n"
 		     "\t\ttimeout %us\n"
 		     "\t}\n"
+		     "\tcounter " SP_MEDIA_GUARD_COUNTER " {\n\t}\n"
 		     "\tchain media_guard {\n"
 		     "\t\ttype filter hook prerouting priority dstnat + 10; policy accept;\n"
 		     "\t\tmeta nfproto ipv4 udp dport %u-%u ct status ! dnat add @" SP_MEDIA_GUARD_SET
 		     " { ip saddr . udp sport . ip daddr . udp dport }\n"
-		     "\t\tudp dport %u-%u ct status ! dnat counter drop comment \"" SP_MEDIA_GUARD_COMMENT "\"\n"
+		     "\t\tudp dport %u-%u ct status ! dnat counter name \"" SP_MEDIA_GUARD_COUNTER "\" drop\n"
 		     "\t}\n",
 		     SP_MEDIA_GUARD_SEEN_MAX, SP_MEDIA_GUARD_SEEN_TIMEOUT_S, first, last, first, last);
 	if (n < 0) {

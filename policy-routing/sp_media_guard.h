@@ -27,8 +27,8 @@
 #include "sp_endpoint.h"
 
 #define SP_MEDIA_GUARD_SET "media_seen"
-/* the drop rule's comment, by which its counter is found */
-#define SP_MEDIA_GUARD_COMMENT "media guard"
+/* the named counter of the drop rule (read alone, without listing the table) */
+#define SP_MEDIA_GUARD_COUNTER "media_guard_drops"
 /* how long a recorded packet stays in the set, and how many it holds */
 #define SP_MEDIA_GUARD_SEEN_TIMEOUT_S 10
 #define SP_MEDIA_GUARD_SEEN_MAX 4096

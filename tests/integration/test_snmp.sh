@@ -65,6 +65,8 @@ check_match "walk shows the default listen port row" 'sigproxyListenPortRowStatu
 check_match "walk shows statistics (0 until the engine)" 'sigproxyStatsReceived\.0 = Counter64: 0' "$out"
 check_match "walk shows the STUN counters (sigproxyStats 23-24)" \
 	'sigproxyStatsStunRequests\.0 = Counter64: 0.*sigproxyStatsStunErrors\.0 = Counter64: 0' "$(tr '\n' ' ' <<<"$out")"
+check_match "walk shows the media counters (sigproxyStats 21-22)" \
+	'sigproxyStatsMediaKernelRefusals\.0 = Counter64: 0.*sigproxyStatsMediaGuardDrops\.0 = Counter64: 0' "$(tr '\n' ' ' <<<"$out")"
 check_match "walk reaches the end of the module" 'sigproxyLastKernelErrorTime\.0' "$out"
 check_no_match "walk has no errors" 'No Such|^Error|not increasing' "$out"
 check_eq "bulkwalk sees what walk sees" "$out" "$(ip netns exec "$NS" snmpbulkwalk "${V2[@]}" sigproxyMIB 2>&1)"
