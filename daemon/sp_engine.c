@@ -75,6 +75,7 @@ struct sp_listener {
 	struct sp_engine *engine;
 	int fd;
 	uint16_t port;
+	uint32_t rxq_drops; /* the socket's SO_RXQ_OVFL count last seen */
 };
 
 /* The socket of one binding, bound to C:c. */
@@ -82,6 +83,7 @@ struct sp_bsock {
 	struct sp_engine *engine;
 	int fd;
 	struct sp_endpoint local;
+	uint32_t rxq_drops; /* the socket's SO_RXQ_OVFL count last seen */
 };
 
 struct sp_engine {
@@ -133,6 +135,7 @@ struct sp_engine {
 		uint64_t last_ms; /* of the last line; 0: none yet */
 		uint64_t since;   /* refusals since that line */
 	} refusal_log;
+	uint64_t socket_drops_other_cleared; /* at the last clear statistics */
 	bool warned_no_server_side; /* said once in the log */
 	uint64_t armed_deadline;    /* of the expiry timer; UINT64_MAX: not armed */
 	struct sp_bsock **bsock_by_port; /* [65536]: C:c -> socket (one C at a time) */
@@ -293,6 +296,8 @@ static struct sp_bsock *sp_engine_bsock_open(struct sp_engine *en, const struct 
 	/* C need not be configured on an interface yet when a VRRP daemon owns it */
 	setsockopt(bs->fd, local->family == AF_INET6 ? SOL_IPV6 : SOL_IP,
 		   local->family == AF_INET6 ? IPV6_FREEBIND : IP_FREEBIND, &one, sizeof(one));
+	/* the kernel's drops at a full queue come with the next datagram */
+	setsockopt(bs->fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
 	if (bind(bs->fd, (struct sockaddr *)&ss, sl) < 0)
 		goto fail;
 	if (sp_loop_add_fd(en->d->loop, bs->fd, EPOLLIN, sp_engine_bsock_cb, bs) < 0)
@@ -1129,6 +1134,17 @@ out:
 
 /* ---- receiving ---- */
 
+/* SO_RXQ_OVFL: the socket's drop count so far (32 bits, wrapping), on a
+ * datagram received after drops; the growth since the last one is added. */
+static void sp_engine_rxq_drops(const unsigned char *data, uint32_t *seen, uint64_t *total)
+{
+	uint32_t now;
+
+	memcpy(&now, data, sizeof(now));
+	*total += (uint32_t)(now - *seen);
+	*seen = now;
+}
+
 static void sp_engine_prepare_batch(struct sp_engine *en)
 {
 	/* only the entries the last recvmmsg filled in have changed */
@@ -1182,6 +1198,9 @@ static void sp_engine_listener_cb(struct sp_loop *loop, int fd, uint32_t events,
 			for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
 				if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SO_MARK)
 					memcpy(&mark, CMSG_DATA(cm), sizeof(mark));
+				else if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SO_RXQ_OVFL)
+					sp_engine_rxq_drops(CMSG_DATA(cm), &l->rxq_drops,
+							    &en->stats.socket_drops_listener);
 				else if (cm->cmsg_level == SOL_IP && cm->cmsg_type == IP_PKTINFO)
 					en->rx_ifindex = ((struct in_pktinfo *)CMSG_DATA(cm))->ipi_ifindex;
 				else if (cm->cmsg_level == SOL_IP && cm->cmsg_type == IP_ORIGDSTADDR)
@@ -1227,6 +1246,12 @@ static void sp_engine_bsock_cb(struct sp_loop *loop, int fd, uint32_t events, vo
 			struct msghdr *mh = &en->msgs[i].msg_hdr;
 			struct sp_endpoint from;
 
+			/* the only control data a binding socket gets */
+			for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm))
+				if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SO_RXQ_OVFL)
+					sp_engine_rxq_drops(CMSG_DATA(cm), &bs->rxq_drops,
+							    &en->stats.socket_drops_server_side);
+
 			if ((mh->msg_flags & MSG_TRUNC) ||
 			    sp_endpoint_from_sockaddr(&from, mh->msg_name, mh->msg_namelen) < 0) {
 				sp_engine_drop(en, &en->stats.parse_errors);
@@ -1268,6 +1293,8 @@ static struct sp_listener *sp_engine_listener_open(struct sp_engine *en, uint16_
 	    setsockopt(l->fd, SOL_IP, IP_RECVORIGDSTADDR, &one, sizeof(one)) < 0 ||
 	    setsockopt(l->fd, SOL_IP, IP_PKTINFO, &one, sizeof(one)) < 0 || /* ingress, return path */
 	    setsockopt(l->fd, SOL_SOCKET, SO_RCVMARK, &one, sizeof(one)) < 0 ||
+	    /* overload made visible: the drops at a full queue */
+	    setsockopt(l->fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one)) < 0 ||
 	    /* bursts from many terminals: the 212 KB default overflowed at
 	     * 4300 calls/s (bench/RESULTS.md); FORCE passes rmem_max as root */
 	    (setsockopt(l->fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) < 0 &&
@@ -2220,6 +2247,10 @@ void sp_engine_show_statistics(struct sp_engine *en, FILE *out)
 	fprintf(out, "    not from the server     %llu\n", (unsigned long long)s->bad_source);
 	fprintf(out, "    send errors             %llu\n", (unsigned long long)s->send_errors);
 	fprintf(out, "    source bindings limit   %llu\n", (unsigned long long)s->source_bindings);
+	fprintf(out, "    unmatched responses     %llu\n", (unsigned long long)s->unmatched_responses);
+	fprintf(out, "    too many hops           %llu\n", (unsigned long long)s->too_many_hops);
+	fprintf(out, "    too large               %llu\n", (unsigned long long)s->too_large);
+	fprintf(out, "    no media port           %llu\n", (unsigned long long)s->no_media_port);
 	{
 		uint64_t rate, new_flows;
 
@@ -2228,10 +2259,11 @@ void sp_engine_show_statistics(struct sp_engine *en, FILE *out)
 		fprintf(out, "    source rate limit       %llu\n", (unsigned long long)rate);
 		fprintf(out, "    source new bindings     %llu\n", (unsigned long long)new_flows);
 	}
-	fprintf(out, "    unmatched responses     %llu\n", (unsigned long long)s->unmatched_responses);
-	fprintf(out, "    too many hops           %llu\n", (unsigned long long)s->too_many_hops);
-	fprintf(out, "    too large               %llu\n", (unsigned long long)s->too_large);
-	fprintf(out, "    no media port           %llu\n", (unsigned long long)s->no_media_port);
+	fprintf(out, "  socket drops (queue full, in the kernel)\n");
+	fprintf(out, "    listener                %llu\n", (unsigned long long)s->socket_drops_listener);
+	fprintf(out, "    server-side bindings    %llu\n", (unsigned long long)s->socket_drops_server_side);
+	fprintf(out, "    other                   %llu\n",
+		(unsigned long long)sp_engine_socket_drops_other(en));
 	fprintf(out, "  sessions created          %llu\n", (unsigned long long)c->dialogs_created);
 	fprintf(out, "  bindings created          %llu\n", (unsigned long long)c->bindings_created);
 	sp_media_show_statistics(en->media, out);
@@ -2316,6 +2348,7 @@ void sp_engine_clear_statistics(struct sp_engine *en)
 	en->kernel_rate_banked = 0 - rate;
 	en->kernel_new_banked = 0 - new_flows;
 	en->media_guard_banked = 0 - (en->kernel ? sp_kernel_media_guard_drops(en->kernel) : 0);
+	en->socket_drops_other_cleared = sp_retpath_rx_drops(en->retpath);
 	for (size_t i = 0; i < en->n_strategies; i++)
 		en->strategies[i].hits = 0;
 }
@@ -2420,4 +2453,9 @@ int sp_engine_set_active(struct sp_engine *en, bool active, struct sp_error *e)
 void sp_engine_source_limit_drops(struct sp_engine *en, uint64_t *rate, uint64_t *new_bindings)
 {
 	sp_engine_limits_totals(en, rate, new_bindings);
+}
+
+uint64_t sp_engine_socket_drops_other(struct sp_engine *en)
+{
+	return sp_retpath_rx_drops(en->retpath) - en->socket_drops_other_cleared;
 }

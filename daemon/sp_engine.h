@@ -43,6 +43,11 @@ struct sp_engine_stats {
 	uint64_t too_many_hops;       /* Max-Forwards: 0, answered 483 */
 	uint64_t too_large;           /* over message-size-limit, answered 513 */
 	uint64_t no_media_port;       /* no free media port, answered 503 */
+	/* datagrams the kernel dropped at a full receive queue (SO_RXQ_OVFL),
+	 * by socket kind: they never reached the daemon, so they are not in
+	 * `dropped` */
+	uint64_t socket_drops_listener;
+	uint64_t socket_drops_server_side;
 };
 
 struct sp_engine *sp_engine_start(struct sp_daemon *d, struct sp_error *e);
@@ -70,6 +75,9 @@ void sp_engine_source_limit_drops(struct sp_engine *engine, uint64_t *rate, uint
 uint64_t sp_engine_media_guard_drops(struct sp_engine *engine);
 /* Media streams the kernel refused (once each, sp_media_stats). */
 uint64_t sp_engine_media_kernel_refusals(struct sp_engine *engine);
+/* Receive-queue drops of the daemon's sockets other than the listeners and
+ * the binding sockets (the return path's packet socket). */
+uint64_t sp_engine_socket_drops_other(struct sp_engine *engine);
 /* The state tables, read-only, for the SNMP tables. */
 const struct sp_table *sp_engine_table(struct sp_engine *engine);
 /* The name of the strategy with this seq, or NULL. */

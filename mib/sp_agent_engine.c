@@ -43,6 +43,9 @@ static void sp_agent_engine_stats(void *arg, struct sp_agent_stats *out)
 	out->stun_errors = s->stun_errors;
 	out->media_kernel_refusals = sp_engine_media_kernel_refusals(en);
 	out->media_guard_drops = sp_engine_media_guard_drops(en);
+	out->socket_drops_listener = s->socket_drops_listener;
+	out->socket_drops_server_side = s->socket_drops_server_side;
+	out->socket_drops_other = sp_engine_socket_drops_other(en);
 	out->dropped += out->source_rate_drops + out->source_new_binding_drops;
 	out->unmatched_responses = s->unmatched_responses;
 	out->too_many_hops = s->too_many_hops;

@@ -41,6 +41,7 @@ struct sp_retpath {
 	enum sp_retpath_mode mode;
 	struct in_addr gateway;
 	int packet_fd;		/* learn mode only, else -1 */
+	uint64_t rx_drops;	/* frames its queue dropped (PACKET_STATISTICS) */
 	struct sp_retpath_seen seen[SP_RETPATH_SEEN];
 	unsigned seen_next;
 	struct sp_retpath_slot slots[SP_RETPATH_SLOTS];	/* 0: the default gateway */
@@ -119,12 +120,16 @@ int sp_retpath_open(struct sp_retpath **out, char *err, size_t errlen)
 	return 0;
 }
 
+static void sp_retpath_take_drops(struct sp_retpath *rp, int fd);
+
 static void sp_retpath_reset(struct sp_retpath *rp)
 {
 	for (unsigned i = 0; i < SP_RETPATH_SLOTS; i++)
 		sp_retpath_slot_remove(rp, i);
-	if (rp->packet_fd >= 0)
+	if (rp->packet_fd >= 0) {
+		sp_retpath_take_drops(rp, rp->packet_fd);
 		close(rp->packet_fd);
+	}
 	rp->packet_fd = -1;
 	memset(rp->seen, 0, sizeof(rp->seen));
 	rp->mode = SP_RETPATH_NONE;
@@ -212,6 +217,7 @@ int sp_retpath_configure(struct sp_retpath *rp, enum sp_retpath_mode mode,
 	}
 	if (mode == SP_RETPATH_LEARN && rp->mode == SP_RETPATH_LEARN) {
 		/* new ports: a new filter; learned paths stay valid */
+		sp_retpath_take_drops(rp, rp->packet_fd);
 		close(rp->packet_fd);
 		rp->packet_fd = fd;
 		return 0;
@@ -230,6 +236,25 @@ int sp_retpath_configure(struct sp_retpath *rp, enum sp_retpath_mode mode,
 /* Frames per recvmmsg: a batch that comes back short means the queue is
  * empty, so a drain costs one syscall rather than one per frame plus one. */
 #define SP_RETPATH_DRAIN_BATCH 16
+
+/* PACKET_STATISTICS gives the drops since it was last read: taken before a
+ * socket closes and whenever asked. */
+static void sp_retpath_take_drops(struct sp_retpath *rp, int fd)
+{
+	struct tpacket_stats st;
+	socklen_t len = sizeof(st);
+
+	if (fd >= 0 && getsockopt(fd, SOL_PACKET, PACKET_STATISTICS, &st, &len) == 0)
+		rp->rx_drops += st.tp_drops;
+}
+
+uint64_t sp_retpath_rx_drops(struct sp_retpath *rp)
+{
+	if (!rp)
+		return 0;
+	sp_retpath_take_drops(rp, rp->packet_fd);
+	return rp->rx_drops;
+}
 
 void sp_retpath_drain(struct sp_retpath *rp)
 {

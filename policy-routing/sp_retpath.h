@@ -60,6 +60,8 @@ int sp_retpath_configure(struct sp_retpath *rp, enum sp_retpath_mode mode,
 /* Learn mode: reads the frames the packet socket holds; call it before
  * reading the listeners, so every datagram they return has been seen. */
 void sp_retpath_drain(struct sp_retpath *rp);
+/* Frames the packet socket's full queue dropped so far. */
+uint64_t sp_retpath_rx_drops(struct sp_retpath *rp);
 /* The path of a datagram from terminal (IPv4) that arrived on ifindex (from
  * IP_PKTINFO). false when unknown (not in learn mode, frame not seen). */
 bool sp_retpath_learn(struct sp_retpath *rp, const struct sp_endpoint *terminal, int ifindex,

@@ -119,4 +119,27 @@ check "the kernel dropped new flows over 10/s (${newdrops:-0})" test "${newdrops
 check "10.1.0.11 got about 10 bindings a second, not 200 ($nb)" test "$nb" -le 45
 check_eq "back to the default" "" "$(sp_conf 'no limit source-new-bindings')"
 
+# ---- item 3: kernel socket drops, per socket kind ----
+# The daemon stopped (SIGSTOP) while datagrams pour in: the listener's 8 MB
+# queue and a binding socket's default one overflow; once it runs again,
+# the drops the kernel reports (SO_RXQ_OVFL) are counted by socket kind.
+check_eq "rate limits off for this" "" "$(sp_conf 'limit source-rate 0' 'limit source-new-bindings 0')"
+cport=$(sp_cli sp1 -c 'show bindings' | sed -nE 's/.* 10\.1\.0\.10:5060 +[^ ]+ +192\.0\.2\.1:([0-9]+) .*/\1/p' | head -1)
+check "alice's binding has a server-side port ($cport)" test -n "$cport"
+check_eq "no socket drops yet" "0 0" "$(stat '    listener') $(stat '    server-side bindings')"
+kill -STOP "$SPD_PID"
+ip netns exec "$TE" "$FLOOD" 10.1.0.12 "$E" 5060 0 2 >"$SP_TMP/flood3.out" 2>&1
+ip netns exec "$SRV1" "$FLOOD" "$D1" "$C" "${cport:-40000}" 0 1 >"$SP_TMP/flood4.out" 2>&1
+kill -CONT "$SPD_PID"
+echo "# while stopped: $(cat "$SP_TMP/flood3.out") to the listener; $(cat "$SP_TMP/flood4.out") to C:$cport"
+sleep 1
+# one more datagram on each socket brings the count (it comes with a datagram)
+lab_register "$TE" 10.1.0.10 5060 alice "$E" >/dev/null 2>&1
+ldrops=$(stat '    listener')
+bdrops=$(stat '    server-side bindings')
+check "show statistics: listener socket drops (${ldrops:-none})" test "${ldrops:-0}" -gt 0
+check "show statistics: server-side binding socket drops (${bdrops:-none})" test "${bdrops:-0}" -gt 0
+check_eq "back to the defaults" "" "$(sp_conf 'no limit source-rate' 'no limit source-new-bindings')"
+check "the daemon still runs" kill -0 "$SPD_PID"
+
 sp_done

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sp_srclimit.h"
 #include "sp_table.h"
 
 #define SEC(s) ((uint64_t)(s) * 1000)
@@ -1006,4 +1007,30 @@ Test(binding, bindings_held_per_source)
 	cr_expect_eq(sp_table_source_bindings(t, 1, &other), 0);
 	cr_expect_eq(sp_table_source_bindings(t, 2, &src), 0);
 	sp_table_destroy(t);
+}
+
+/* A limited source is named once per interval, each source on its own. */
+Test(srclimit, notifications_spaced_per_source)
+{
+	struct sp_srclimit *s = sp_srclimit_new();
+	struct sp_endpoint a = ep("10.1.0.12", 5060), a2 = ep("10.1.0.12", 9999), b = ep("10.1.0.13", 1);
+
+	cr_assert_not_null(s);
+	cr_expect(sp_srclimit_notify_due(s, 0, &a, 1000, 60000));
+	cr_expect_not(sp_srclimit_notify_due(s, 0, &a2, 2000, 60000), "the port does not matter");
+	cr_expect(sp_srclimit_notify_due(s, 1, &a, 2000, 60000), "another VPN, another source");
+	cr_expect(sp_srclimit_notify_due(s, 0, &b, 2000, 60000));
+	cr_expect_not(sp_srclimit_notify_due(s, 0, &a, 60999, 60000));
+	cr_expect(sp_srclimit_notify_due(s, 0, &a, 61000, 60000));
+	cr_expect_eq(sp_srclimit_sources(s), 0);
+	cr_assert_eq(sp_srclimit_add(s, 0, &a), 0);
+	cr_assert_eq(sp_srclimit_add(s, 0, &a2), 0);
+	cr_expect_eq(sp_srclimit_count(s, 0, &b), 0);
+	cr_expect_eq(sp_srclimit_count(s, 0, &a), 2);
+	cr_expect_eq(sp_srclimit_sources(s), 1);
+	sp_srclimit_remove(s, 0, &b); /* not counted: left alone */
+	sp_srclimit_remove(s, 0, &a);
+	sp_srclimit_remove(s, 0, &a);
+	cr_expect_eq(sp_srclimit_sources(s), 0);
+	sp_srclimit_free(s);
 }
