@@ -840,6 +840,33 @@ static void sp_engine_refuse_source(struct sp_engine *en, const struct sp_endpoi
 	}
 }
 
+/* 483 to a terminal's request with Max-Forwards: 0 (RFC 3261 §16.3 step 2),
+ * from E, before any binding: a request that goes nowhere must not take a
+ * port c for the binding idle time. */
+static void sp_engine_too_many_hops(struct sp_engine *en, const struct sp_endpoint *terminal,
+				    const struct sp_endpoint *virtual_server, uint32_t mark,
+				    const char *buf, size_t len, const struct sp_sip_info *in)
+{
+	sp_engine_drop(en, &en->stats.too_many_hops);
+	if (in->method != SP_SIP_ACK) {
+		struct sp_binding *b = sp_binding_find(en->table, sp_vpn_id(&en->vpn_map, sp_mark_vpn_slot(mark)),
+						       terminal);
+		struct sp_learned_path path = { 0 };
+		size_t n = sp_proxy_build_reply(buf, len, 483, "Too Many Hops", SP_ENGINE_REFUSAL_TAG,
+						en->out, SP_ENGINE_OUT_MAX);
+
+		if (b)
+			path = b->return_path;
+		else
+			sp_retpath_learn(en->retpath, terminal, en->rx_ifindex, &path);
+		if (n && sp_engine_send_as_e(en, terminal, virtual_server,
+					     sp_retpath_mark(en->retpath, &path) |
+						     sp_mark_return(mark & SP_MARK_ORIGIN_MASK),
+					     en->out, n) == 0)
+			en->stats.to_terminals++;
+	}
+}
+
 /* A final response of the SP's own to a request: towards the terminal (from
  * E) when it came from the terminal, towards the server (from C:c) when it
  * came from the server. None to an ACK, which has no response. */
@@ -955,6 +982,9 @@ static void sp_engine_from_terminal(struct sp_engine *en, const struct sp_endpoi
 				 msg.info.status, msg.info.call_id);
 			goto out;
 		}
+	} else if (msg.info.max_forwards == 0) {
+		sp_engine_too_many_hops(en, terminal, virtual_server, mark, buf, len, &msg.info);
+		goto out;
 	} else {
 		b = sp_engine_binding_for(en, st, mark, terminal, virtual_server, &msg.info, &over_limit);
 		if (!b && over_limit) {
@@ -981,12 +1011,6 @@ static void sp_engine_from_terminal(struct sp_engine *en, const struct sp_endpoi
 		sp_proxy_hostport_format(&hp, via, sizeof(via));
 		if (strcmp(via, b->via_sent_by) != 0)
 			sp_binding_set_via_sent_by(b, via);
-	}
-	if (msg.info.is_request && msg.info.max_forwards == 0) {
-		/* RFC 3261 §16.3 step 2: not forwarded; E answers */
-		sp_engine_reply(en, b, true, &msg.info, buf, len, 483, "Too Many Hops", 0);
-		sp_engine_drop(en, &en->stats.too_many_hops);
-		goto out;
 	}
 	/* Whatever the terminal now gives as its contact is the one C:c
 	 * stands for: a contact that changes (a NAT rebinding, a re-INVITE

@@ -282,6 +282,10 @@ check "Max-Forwards: 0 from a terminal gets 483 Too Many Hops" sp_wait_for "483"
 	ua_got t2 "$nt" '^SIP/2.0 483 Too Many Hops'
 check_match "... with a To tag added" 'To: <sip:srv@[0-9.]+>;tag=' "$(ua_since t2 "$nt")"
 check_eq "... counted" "$((${H0:-0} + 1))" "$(stat 'too many hops')"
+nt=$(ua_count t1)
+request t1 10.2.0.10 OPTIONS mf0@t1 1 crlf "Max-Forwards: 0"
+check "... also to a terminal without a binding" sp_wait_for "483 t1" 3 ua_got t1 "$nt" '^SIP/2.0 483'
+check "... for which none is created" no_binding 10.2.0.10:5070
 request t2 10.2.0.11 OPTIONS mf10@t2 1 crlf "Max-Forwards: 10"
 check "Max-Forwards: 10 reaches the server as 9" sp_wait_for "mf 9" 3 ua_got srv "$ns" '^Max-Forwards: 9'
 check_no_match "... and the Max-Forwards: 0 request never did" 'mf0@t2' "$(ua_since srv "$ns")"
