@@ -8,7 +8,9 @@
 #   - an incoming call from the server to a terminal that did not register
 #     again (the registrar still maps it to its old C:c) reaches that
 #     terminal, not the newcomer,
-#   - a clean stop (SIGTERM) keeps the store too.
+#   - a clean stop (SIGTERM) keeps the store too,
+#   - a record that cannot be restored (damaged with mdb_dump/mdb_load) has
+#     its port quarantined: a new terminal does not get it.
 # On a daemon without persistence the ports are handed out again from the
 # bottom of the range and that call reaches the newcomer.
 . "$(dirname "$0")/lib.sh"
@@ -119,11 +121,38 @@ sp_daemon_start "$SP" sp1 --state-dir "$STATE" || sp_fail "sigproxyd starts agai
 check_eq "after a clean stop: alice still on $C:$PA" "$PA" "$(binding_port 10.1.0.10:5060)"
 check_eq "after a clean stop: dave still on $C:$PD" "$PD" "$(binding_port 10.1.0.12:5060)"
 
+# ---- a record that cannot be restored: its port is quarantined ----
+# alice's record is damaged while the daemon is stopped (its header kept, the
+# binding itself garbage, as from an incompatible version): mdb_dump/mdb_load
+if command -v mdb_dump >/dev/null && command -v mdb_load >/dev/null; then
+	AID=$(sp_cli sp1 -c 'show bindings' | awk '$3 == "10.1.0.10:5060" {print $1}')
+	sp_daemon_stop "$SP_DAEMON_PID"
+	mdb_dump "$STATE" | python3 -c '
+import sys
+key = "42%08x" % int(sys.argv[1])
+lines = sys.stdin.read().split("\n")
+for i, l in enumerate(lines):
+    if l.strip() == key:
+        lines[i + 1] = lines[i + 1][:75] + "ee" * 40   # header (37 bytes) kept
+print("\n".join(lines), end="")' "$AID" >"$SP_TMP/damaged.dump"
+	check "alice's record damaged in the store" mdb_load -f "$SP_TMP/damaged.dump" "$STATE"
+	sp_daemon_start "$SP" sp1 --state-dir "$STATE" || sp_fail "sigproxyd starts with a damaged record"
+	check_match "show persistence: alice's port quarantined" \
+		'Restored at start: +4 bindings, .*1 ports quarantined' "$(sp_cli sp1 -c 'show persistence')"
+	check_eq "no binding for alice" "" "$(binding_port 10.1.0.10:5060)"
+	check "frank (10.1.0.12:5070, new) registers" lab_register "$TE" 10.1.0.12 5070 frank "$E"
+	PF=$(contact_port frank)
+	check "frank does not get alice's quarantined c ($PF, alice had $PA)" test -n "$PF" -a "$PF" != "$PA"
+	check_fails "nothing listens on alice's C:c" lab_bound "$SP" "$C" "$PA"
+else
+	echo "# skipped: quarantine of a damaged record (mdb_dump/mdb_load: Debian lmdb-utils)"
+fi
+
 # ---- a second daemon cannot use the same store ----
 out=$(ip netns exec "$TE" "$SPD" -f "$SP_TMP/sp1/sigproxy.conf" --cli-socket "$SP_TMP/other.sock" \
 	--cli-listen none --state-dir "$STATE" 2>&1)
 check_match "a second daemon with the same state directory is refused" 'in use by another sigproxyd' "$out"
 
-sp_daemon_stop "$SP_DAEMON_PID"
+sp_daemon_stop "$SP_DAEMON_PID"; check_eq "the last daemon stops cleanly" 0 $?
 lab_down
 sp_done
