@@ -34,6 +34,13 @@ baresip_up() {
 	BARESIP_ADDR[$name]=10.5.$n.10
 }
 
+# baresip_use NAME NS ADDR: a baresip NAME in an existing namespace NS
+# whose address is ADDR (a terminal behind lab_nat.sh's NAT, say)
+baresip_use() {
+	BARESIP_NS[$1]=$2
+	BARESIP_ADDR[$1]=$3
+}
+
 # baresip_start NAME USER DOMAIN [PASSWORD [ACCOUNT-PARAMS]]: baresip in
 # bs-NAME as USER@DOMAIN (registering there with PASSWORD, default pw-USER
 # as the lab's Kamailio expects, answering calls by itself), files in
