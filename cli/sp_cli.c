@@ -845,12 +845,14 @@ static int sp_cli_check_credentials(const char *user, const char *pass, bool ena
 		return CLI_OK;
 	}
 	usleep(SP_CLI_LOGIN_DELAY_US); /* slows password guessing; only this session waits */
-	if (!enable && ++sess->failures >= SP_CLI_MAX_LOGIN_FAILURES) {
+	/* failed enable secrets count too: a user login is no licence to
+	 * guess the enable secret */
+	if (++sess->failures >= SP_CLI_MAX_LOGIN_FAILURES) {
 		/* libcli would ask again forever: end the connection here (its
 		 * loop then sees the end of input and ends the session) */
 		static const char msg[] = "\r\n% Too many failed logins: disconnected\r\n";
 
-		sp_notice("cli: %u failed logins on one connection from %s: disconnected",
+		sp_notice("cli: %u failed logins or enables on one connection from %s: disconnected",
 			  sess->failures, sess->from);
 		if (write(sess->fd, msg, sizeof(msg) - 1) < 0) { /* best effort */ }
 		shutdown(sess->fd, SHUT_RDWR);

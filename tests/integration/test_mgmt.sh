@@ -249,10 +249,24 @@ check_match "failed logins are logged with the source address" 'cli: failed logi
 # (expect sends the byte 0x9b as UTF-8: c2 9b)
 check_match "a user name from the network is escaped in the log" 'failed login for user "ev\\xc2\\x9b\\x22il" from 127.0.0.3' "$(log)"
 check_no_match "... never written raw" $'ev\xc2\x9b' "$(log)"
-check_match "the disconnection is logged" 'cli: 3 failed logins on one connection from 127.0.0.3:[0-9]+: disconnected' "$(log)"
+check_match "the disconnection is logged" 'cli: 3 failed logins or enables on one connection from 127.0.0.3:[0-9]+: disconnected' "$(log)"
 out=$(timeout 5 ip netns exec "$SP" python3 "$SP_TMP/tcpc.py" 127.0.0.3 $PORT </dev/null 2>&1 | tr -d '\r')
 check_match "the source is then locked out (back-off)" '^% Too many failed logins from this address: try again in [0-9]+ s' "$out"
 check_match "... logged with the address" 'cli: TCP connection from 127.0.0.3:[0-9]+ refused: locked out after failed logins|3 failed logins from 127.0.0.3:[0-9]+: that address is locked out for 10 s' "$(log)"
+check "3 failed enables: the connection is closed too" tcp_session 127.0.0.7 '
+login admin Adm1nPass
+step "mg1>" "logged in"
+foreach p {bad1 bad2 bad3} {
+	send "enable\r\n"
+	step "Password:" "enable password prompt"
+	send "$p\r\n"
+}
+expect {
+	"mg1#" { puts "\nEXPECT-FAIL: enabled"; exit 1 }
+	eof {}
+	timeout { puts "\nEXPECT-FAIL: still open"; exit 1 }
+}'
+check_match "... logged with the user and source" 'cli: failed enable for user "admin" from 127.0.0.7:[0-9]+' "$(log)"
 check "another source still logs in" tcp_session 127.0.0.4 '
 login admin Adm1nPass
 step "mg1>" "logged in"
