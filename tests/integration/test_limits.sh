@@ -119,6 +119,36 @@ check "the kernel dropped new flows over 10/s (${newdrops:-0})" test "${newdrops
 check "10.1.0.11 got about 10 bindings a second, not 200 ($nb)" test "$nb" -le 45
 check_eq "back to the default" "" "$(sp_conf 'no limit source-new-bindings')"
 
+# ---- item 2: fairness under a bounded flood ----
+# 10.1.0.12 floods at 20 000 datagrams/s for 12 s while alice (10.1.0.10)
+# calls bob (10.1.0.11) at 5/s through the same server: every call succeeds,
+# the kernel drops the flood over the default 1000/s. (bench/flood: the
+# flood at the machine's full rate, 35 s, two servers, the CPU.)
+FAIR_CALLS=50
+if lab_callee_start "$TE" 10.1.0.11 5060 bob "$E" "$FAIR_CALLS" uas.xml; then
+	UAS_PID=$LAB_SIPP_PID
+	rate0=$(stat 'source rate limit')
+	ip netns exec "$TE" "$FLOOD" 10.1.0.12 "$E" 5060 20000 12 >"$SP_TMP/flood-fair.out" 2>&1 &
+	FLOOD_PID=$!
+	SP_PIDS+=("$FLOOD_PID")
+	sleep 1
+	lab_sipp "$TE" fair-alice -sf "$LAB_SIPP_DIR/uac.xml" -i 10.1.0.10 -p 5060 -s bob \
+		-m "$FAIR_CALLS" -r 5 -d 200 "$E:5060"
+	rc=$?
+	lab_sipp_wait "$UAS_PID"
+	crc=$?
+	wait "$FLOOD_PID"
+	echo "# flood: $(cat "$SP_TMP/flood-fair.out")"
+	check_eq "during the flood: caller and callee SIPp exit 0" "0 0" "$rc $crc"
+	[ "$rc $crc" == "0 0" ] || lab_sipp_log fair-alice | sed 's/^/#   /'
+	check_eq "during the flood: $FAIR_CALLS successful calls, none failed" "$FAIR_CALLS" \
+		"$(lab_sipp_successful fair-alice)"
+	fdrops=$(( $(stat 'source rate limit') - rate0 ))
+	check "the kernel dropped the flood over 1000/s ($fdrops)" test "$fdrops" -ge 150000
+else
+	sp_fail "fairness: bob registers and answers"
+fi
+
 # ---- item 3: kernel socket drops, per socket kind ----
 # The daemon stopped (SIGSTOP) while datagrams pour in: the listener's 8 MB
 # queue and a binding socket's default one overflow; once it runs again,
