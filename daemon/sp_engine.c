@@ -1879,6 +1879,30 @@ static int sp_engine_persist_open(struct sp_engine *en, struct sp_error *e)
 	return 0;
 }
 
+void sp_engine_persist_suspend(struct sp_engine *en)
+{
+	sp_persist_close(en->persist);
+	en->persist = NULL;
+	en->d->persist = NULL;
+}
+
+int sp_engine_persist_resume(struct sp_engine *en, struct sp_error *e)
+{
+	struct sp_persist_hooks hooks = { sp_engine_persist_prepare, en };
+	const char *dir = en->d->opt.state_dir;
+	char err[256] = "";
+
+	if (en->persist || !dir || strcmp(dir, "none") == 0)
+		return 0;
+	en->persist = sp_persist_open(dir, en->table, &hooks, en->d->loop, err, sizeof(err));
+	if (!en->persist) {
+		sp_error_set(e, "persistence: %s", err);
+		return -1;
+	}
+	en->d->persist = en->persist;
+	return 0;
+}
+
 struct sp_engine *sp_engine_start(struct sp_daemon *d, struct sp_error *e)
 {
 	struct sp_engine *en = calloc(1, sizeof(*en));

@@ -54,6 +54,12 @@ struct sp_engine *sp_engine_start(struct sp_daemon *d, struct sp_error *e);
 /* Closes every socket and removes everything it put in the kernel. */
 void sp_engine_stop(struct sp_engine *engine);
 
+/* The store of --state-dir (daemon/sp_persist) around daemon(): LMDB and
+ * the store's writer thread do not survive a fork, so the parent closes the
+ * store (nothing is lost: the tables stay) and the child opens it again. */
+void sp_engine_persist_suspend(struct sp_engine *engine);
+int sp_engine_persist_resume(struct sp_engine *engine, struct sp_error *e);
+
 /* Show commands. */
 void sp_engine_show_sessions(struct sp_engine *engine, FILE *out, bool detail);
 void sp_engine_show_sessions_count(struct sp_engine *engine, FILE *out);

@@ -311,10 +311,16 @@ int main(int argc, char **argv)
 	/* Into the background only now, with the listeners, the kernel state
 	 * and the pid file in place: when the parent returns, the service is up
 	 * (what a forking systemd unit expects). No thread exists yet: CLI
-	 * session threads start on the first connection. */
+	 * session threads start on the first connection, and the state
+	 * store's writer is stopped across the fork. */
 	if (d.opt.daemonize) {
+		sp_engine_persist_suspend(d.engine);
 		if (sp_daemonize(pid_fd, d.opt.pid_file) < 0)
 			goto out;
+		if (sp_engine_persist_resume(d.engine, &e) < 0) {
+			sp_err("%s", e.msg);
+			goto out;
+		}
 		/* a signalfd wakes epoll for the process that registered it:
 		 * the child needs its own */
 		sp_loop_del_fd(d.loop, d.signal_fd);

@@ -45,10 +45,14 @@ contact_port() {
 binding_port() {
 	sp_cli sp1 -c 'show bindings' | grep -F "$1 " | grep -oE "${C//./\\.}:[0-9]+" | cut -d: -f2 | head -1
 }
-# stored N: does `show persistence` report at least N stored records?
+# stored_count: the records `show persistence` reports in the store
+stored_count() {
+	sp_cli sp1 -c 'show persistence' | sed -nE 's/^ *Stored records: *([0-9]+).*/\1/p'
+}
+# stored N: are there at least N?
 stored() {
 	local n
-	n=$(sp_cli sp1 -c 'show persistence' | sed -nE 's/^ *Stored records: *([0-9]+).*/\1/p')
+	n=$(stored_count)
 	[ -n "$n" ] && [ "$n" -ge "$1" ]
 }
 
@@ -115,15 +119,28 @@ rc=$?
 lab_sipp_wait "$ALICE_PID"
 check_eq "the server's call to alice (mapped to C:$PA before the restart) reaches alice" "0 0" "$rc $?"
 
-# ---- a clean stop keeps the store as well ----
+# ---- a clean stop keeps the store; a daemon in the background (-d) writes too ----
 sp_daemon_stop "$SP_DAEMON_PID"; check_eq "SIGTERM stops the daemon cleanly" 0 $?
-sp_daemon_start "$SP" sp1 --state-dir "$STATE" || sp_fail "sigproxyd starts again"
+sp_daemon_start "$SP" sp1 --state-dir "$STATE" -d || sp_fail "sigproxyd starts again in the background (-d)"
+DPID=$(cat "$SP_TMP/sp1/pid")
+SP_PIDS+=("$DPID")
 check_eq "after a clean stop: alice still on $C:$PA" "$PA" "$(binding_port 10.1.0.10:5060)"
 check_eq "after a clean stop: dave still on $C:$PD" "$PD" "$(binding_port 10.1.0.12:5060)"
+n0=$(stored_count)
+check "grace (10.1.0.12:5080) registers through the daemon in the background" \
+	lab_register "$TE" 10.1.0.12 5080 grace "$E"
+PG=$(contact_port grace)
+check "... which stores her binding (the writer runs after the fork)" \
+	sp_wait_for "stored" 5 stored $((n0 + 1))
+kill -TERM "$DPID"
+check "the daemon in the background stops on SIGTERM" sp_wait_for "stopped" 10 sh -c "! kill -0 $DPID"
 
 # ---- a record that cannot be restored: its port is quarantined ----
 # alice's record is damaged while the daemon is stopped (its header kept, the
 # binding itself garbage, as from an incompatible version): mdb_dump/mdb_load
+sp_daemon_start "$SP" sp1 --state-dir "$STATE" || sp_fail "sigproxyd starts again"
+check_eq "grace's binding, written by the daemon in the background, restored" "$PG" \
+	"$(binding_port 10.1.0.12:5080)"
 if command -v mdb_dump >/dev/null && command -v mdb_load >/dev/null; then
 	AID=$(sp_cli sp1 -c 'show bindings' | awk '$3 == "10.1.0.10:5060" {print $1}')
 	sp_daemon_stop "$SP_DAEMON_PID"
@@ -138,7 +155,7 @@ print("\n".join(lines), end="")' "$AID" >"$SP_TMP/damaged.dump"
 	check "alice's record damaged in the store" mdb_load -f "$SP_TMP/damaged.dump" "$STATE"
 	sp_daemon_start "$SP" sp1 --state-dir "$STATE" || sp_fail "sigproxyd starts with a damaged record"
 	check_match "show persistence: alice's port quarantined" \
-		'Restored at start: +4 bindings, .*1 ports quarantined' "$(sp_cli sp1 -c 'show persistence')"
+		'Restored at start: +5 bindings, .*1 ports quarantined' "$(sp_cli sp1 -c 'show persistence')"
 	check_eq "no binding for alice" "" "$(binding_port 10.1.0.10:5060)"
 	check "frank (10.1.0.12:5070, new) registers" lab_register "$TE" 10.1.0.12 5070 frank "$E"
 	PF=$(contact_port frank)
