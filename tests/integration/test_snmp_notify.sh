@@ -8,13 +8,15 @@
 #  - sigproxyKernelProgrammingFailure: a policy route whose table already
 #    holds a default route that is not sigproxy's, so the kernel refuses the
 #    route (EEXIST); the trap says which entry and why, the change is
-#    refused and nothing stays behind.
+#    refused and nothing stays behind;
+#  - sigproxySourceLimited: limit source-rate 50 and a flood from one
+#    address; the trap names the source, once for the minute.
 # The lab (lab.sh): terminals in te, sigproxyd in sp (with snmpd as AgentX
 # master and snmptrapd), a SIPp callee as the server D1 in srv1.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lab.sh"
 sp_require_root
-sp_require_tools snmpd snmptrapd snmpget sipp
+sp_require_tools snmpd snmptrapd snmpget sipp cc
 
 E=$LAB_E
 C=$LAB_C
@@ -152,6 +154,29 @@ check_eq "with the foreign route gone the same entry is accepted" "" "$out"
 check_match "... and installed" 'lookup 100005' "$(ip -n "$SP" rule show)"
 sleep 1
 check_eq "neither sent a kernel-failure notification" 1 "$(traps sigproxyKernelProgrammingFailure)"
+
+# ---- sigproxySourceLimited ----
+FLOOD=$SP_TMP/sipflood
+if cc -O2 -o "$FLOOD" "$SP_TOP/bench/sipflood.c"; then
+	out=$(sp_cli sp1 -c "configure terminal" -c "signaling-proxy" -c "limit source-rate 50" -c end 2>&1)
+	check_eq "limit source-rate 50 is accepted" "" "$out"
+	check_eq "no source-limited notification before a flood" 0 "$(traps sigproxySourceLimited)"
+	ip netns exec "$TE" "$FLOOD" 10.1.0.13 "$E" 5060 500 2 >/dev/null
+	sp_wait_for "sigproxySourceLimited" 10 sh -c "grep -q ' = SIGPROXY-MIB::sigproxySourceLimited\$' '$TRAPS'"
+	check_eq "snmptrapd received sigproxySourceLimited" 1 "$(traps sigproxySourceLimited)"
+	vb=$(trap_block sigproxySourceLimited 1)
+	check_match "... naming an IPv4 source" 'sigproxyLimitedSourceType\.0 = ipv4' "$vb"
+	check_match "... 10.1.0.13" 'sigproxyLimitedSource\.0 = "?(0A 01 00 0D|10\.1\.0\.13)' "$vb"
+	check_match "... with the kernel's drops" 'sigproxyStatsSourceRateDrops\.0 = [1-9]' "$vb"
+	ip netns exec "$TE" "$FLOOD" 10.1.0.13 "$E" 5060 500 2 >/dev/null
+	sleep 2
+	check_eq "the same source again within the minute: no second notification" 1 \
+		"$(traps sigproxySourceLimited)"
+	check_match "sigproxyStatsSourceRateDrops counts the drops" '^[1-9][0-9]+$' \
+		"$(sget sigproxyStatsSourceRateDrops.0)"
+else
+	sp_fail "bench/sipflood.c builds"
+fi
 
 lab_down
 check "daemon stops cleanly" sp_daemon_stop "$SP_DAEMON_PID"
