@@ -764,7 +764,7 @@ static void sp_engine_stun(struct sp_engine *en, const struct sp_endpoint *termi
 	size_t n = 0;
 	enum sp_stun_result r = sp_stun_answer(buf, len, terminal, (uint8_t *)en->out, &n, &reason);
 
-	if (r == SP_STUN_IGNORED && strcmp(reason, "indication") != 0) {
+	if (r == SP_STUN_IGNORED) {
 		sp_engine_drop(en, &en->stats.stun_errors);
 		sp_debug("engine: STUN message from a terminal dropped: %s", reason);
 		return;

@@ -258,7 +258,11 @@ enum sp_stun_result sp_stun_answer(const void *req, size_t len, const struct sp_
 	if (stun_class(type) != STUN_CLASS_REQUEST) {
 		/* indications (ICE's keep-alive) want no answer; responses are
 		 * not for a server */
-		*reason = stun_class(type) == STUN_CLASS_INDICATION ? "indication" : "a response";
+		if (stun_class(type) == STUN_CLASS_INDICATION) {
+			*reason = "indication";
+			return SP_STUN_INDICATION;
+		}
+		*reason = "a response";
 		return SP_STUN_IGNORED;
 	}
 	if (stun_scan(m, len, &s, reason) < 0)

@@ -29,9 +29,11 @@ bool sp_stun_is_stun(const void *buf, size_t len);
 enum sp_stun_result {
 	SP_STUN_ANSWERED,  /* a success response to a Binding request is in out */
 	SP_STUN_REFUSED,   /* an error response (400, 420) is in out */
-	SP_STUN_IGNORED,   /* nothing to send: an indication or a response, or a
-			    * request the RFC says to drop silently (bad
-			    * FINGERPRINT, malformed attributes); reason says which */
+	SP_STUN_INDICATION, /* a keep-alive that wants no answer (ICE's Binding
+			     * indication, RFC 5389 §7.3.2) */
+	SP_STUN_IGNORED,   /* nothing to send: a response, or a request the RFC
+			    * says to drop silently (bad FINGERPRINT,
+			    * malformed attributes); reason says which */
 };
 
 /* Answers one STUN message (sp_stun_is_stun() was true) that came from

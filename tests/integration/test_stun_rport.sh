@@ -44,9 +44,9 @@ s.settimeout(2.0)
 port = s.getsockname()[1]
 print("port", port, flush=True)
 
-def stun(fp, corrupt=False):
+def stun(fp, corrupt=False, typ=1):
     tid = os.urandom(12)
-    m = struct.pack(">HHI", 1, 8 if fp else 0, 0x2112A442) + tid
+    m = struct.pack(">HHI", typ, 8 if fp else 0, 0x2112A442) + tid
     if fp:
         crc = (zlib.crc32(m) & 0xffffffff) ^ 0x5354554E
         m += struct.pack(">HHI", 0x8028, 4, crc ^ (1 if corrupt else 0))
@@ -108,6 +108,8 @@ for line in sys.stdin:
         print(stun(False), flush=True)
     elif a[0] == "stun-fp":
         print(stun(True), flush=True)
+    elif a[0] == "stun-indication":
+        print(stun(False, typ=0x11), flush=True)
     elif a[0] == "stun-badfp":
         print(stun(True, True), flush=True)
     elif a[0] == "crlf":
@@ -142,6 +144,10 @@ check_match "a request with FINGERPRINT answered" "^from=$E:5060 type=0101 tid=o
 check_match "the answer carries a valid FINGERPRINT" "fingerprint=ok" "$r"
 r=$(ask stun-badfp)
 check_eq "a request with a wrong FINGERPRINT gets no answer" "none" "$r"
+ka0=$(stat 'keep-alives')
+r=$(ask stun-indication)
+check_eq "a Binding indication (a keep-alive) gets no answer" "none" "$r"
+check_eq "... and counts as a keep-alive" "$((ka0 + 1))" "$(stat 'keep-alives')"
 check_eq "STUN is not a parse error" "$parse0" "$(stat 'parse errors')"
 check_eq "STUN is not proxied to the server" "$proxied0" "$(stat 'proxied to servers')"
 check_eq "STUN requests answered counted" 2 "$(stat 'STUN requests answered')"

@@ -227,7 +227,8 @@ Test(stun, indications_and_responses_get_no_answer)
 	struct sp_endpoint from = ep("192.0.2.1", 5060);
 
 	req[1] = 0x11; /* Binding indication */
-	cr_expect_eq(sp_stun_answer(req, n, &from, out, &out_len, NULL), SP_STUN_IGNORED);
+	cr_expect_eq(sp_stun_answer(req, n, &from, out, &out_len, NULL), SP_STUN_INDICATION);
+	cr_expect_eq(out_len, 0);
 	cr_expect_eq(sp_stun_answer(rfc5769_response_v4, sizeof(rfc5769_response_v4), &from, out,
 				    &out_len, NULL), SP_STUN_IGNORED);
 }
