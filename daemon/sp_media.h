@@ -16,6 +16,14 @@
  * callback sp_media_port_map() (called by sp_sdp_rewrite), then
  * sp_media_commit() or sp_media_abort().
  *
+ * The entries are programmed when the message completing a stream is
+ * committed, which the engine does before relaying it (media may follow
+ * the answer at once). A terminal behind a NAT (a private SDP address
+ * that is not its signalling source) gets the signalling source's address
+ * and its flows' ports are learned from their first packets
+ * (sp_media_latch). A stream the kernel refuses is counted and logged once
+ * and retried by sp_media_reconcile().
+ *
  * Kernel programming goes through struct sp_media_kernel, so the logic is
  * tested without root with a fake kernel.
  */
@@ -138,10 +146,11 @@ int sp_media_reconcile(struct sp_media *m);
 
 /*
  * Symmetric RTP (latching, as rtpengine and nathelper do): a packet from
- * src to dst = E:pe (or E:pe+1) that no entry carried. When dst is a
- * stream of a terminal behind a NAT still learning, and src has the
- * address its signalling came from, that flow is reprogrammed with src's
- * port, once. Returns 1 when an entry changed.
+ * src to dst = E:pe (or E:pe+1) that no entry carried (the media guard
+ * dropped it). When dst is a stream of a terminal behind a NAT and src has
+ * the address its signalling came from, that flow is reprogrammed with
+ * src's port; a flow that latched already moves again only while its entry
+ * has carried nothing from the terminal. Returns 1 when an entry changed.
  */
 int sp_media_latch(struct sp_media *m, const struct sp_endpoint *src, const struct sp_endpoint *dst);
 /* Streams of terminals behind a NAT, which may still learn a flow's source
