@@ -1,5 +1,6 @@
 #include "config.h"
 #include "sp_config.h"
+#include "sp_engine.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -571,6 +572,16 @@ int sp_config_validate(const struct sp_config *c, struct sp_error *e)
 	if (sp->media_port_min > sp->media_port_max || (sp->media_port_min & 1))
 		return sp_error_set(e, "Invalid media-port-range %u %u", sp->media_port_min,
 				    sp->media_port_max);
+	/* the media guard drops whatever reaches these ports untranslated:
+	 * SIP must never arrive there */
+	for (unsigned i = 0; i < sp->n_listen_ports; i++)
+		if (sp->listen_ports[i] >= sp->media_port_min && sp->listen_ports[i] <= sp->media_port_max)
+			return sp_error_set(e, "media-port-range %u %u holds listen port %u",
+					    sp->media_port_min, sp->media_port_max, sp->listen_ports[i]);
+	if (sp->media_port_max >= SP_SIGNALING_PORT_FIRST && sp->media_port_min <= SP_SIGNALING_PORT_LAST)
+		return sp_error_set(e, "media-port-range %u %u overlaps the server-side signaling ports %u-%u",
+				    sp->media_port_min, sp->media_port_max, SP_SIGNALING_PORT_FIRST,
+				    SP_SIGNALING_PORT_LAST);
 	if (sp_addr_is_set(&sp->local_virtual_address) &&
 	    sp_addr_equal(&sp->local_virtual_address, &sp->server_side_address))
 		return sp_error_set(e, "local-virtual-address %s is the server-side-address",

@@ -245,6 +245,18 @@ Test(config, validate_catches_whole_config_errors)
 	sp_sp_settings_defaults(&c->sp);
 	c->sp.return_path = SP_RETURN_DEFAULT_GATEWAY;
 	cr_assert_eq(sp_config_validate(c, &e), -1);
+	sp_sp_settings_defaults(&c->sp);
+	/* the media guard drops what reaches the range untranslated: no SIP there */
+	c->sp.media_port_min = 5000;
+	c->sp.media_port_max = 5999;
+	cr_assert_eq(sp_config_validate(c, &e), -1);
+	cr_assert_str_eq(e.msg, "media-port-range 5000 5999 holds listen port 5060");
+	c->sp.media_port_min = 39000;
+	c->sp.media_port_max = 40001;
+	cr_assert_eq(sp_config_validate(c, &e), -1);
+	cr_assert_str_eq(e.msg, "media-port-range 39000 40001 overlaps the server-side signaling ports 40000-49999");
+	c->sp.media_port_max = 39999;
+	cr_assert_eq(sp_config_validate(c, &e), 0, "%s", e.msg);
 	sp_config_free(c);
 }
 
