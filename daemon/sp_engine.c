@@ -189,8 +189,13 @@ static void sp_engine_log_refusal(struct sp_engine *en, const char *why, const c
 	en->refusal_log.since++;
 	if (en->refusal_log.last_ms && now - en->refusal_log.last_ms < SP_ENGINE_REFUSAL_LOG_MS)
 		return;
-	sp_warn("engine: 503 Service Unavailable (%s) to the caller of %s; %llu call(s) refused "
-		"since the last such line", why, call_id, (unsigned long long)en->refusal_log.since);
+	{
+		char cid[SP_LOG_ESCAPED_MAX]; /* from the network: escaped */
+
+		sp_warn("engine: 503 Service Unavailable (%s) to the caller of %s; %llu call(s) refused "
+			"since the last such line", why, sp_log_escape(call_id, cid, sizeof(cid)),
+			(unsigned long long)en->refusal_log.since);
+	}
 	en->refusal_log.last_ms = now;
 	en->refusal_log.since = 0;
 }

@@ -975,7 +975,12 @@ static void osip_trace_to_log(const char *file, int line, osip_trace_level_t lev
 	n = strlen(text);
 	if (n && text[n - 1] == '\n')
 		text[n - 1] = '\0';
-	sp_debug("libosip2 (%s:%d, level %d): %s", file, line, (int)level, text);
+	{
+		char esc[SP_LOG_ESCAPED_MAX]; /* libosip2 quotes what it parsed */
+
+		sp_debug("libosip2 (%s:%d, level %d): %s", file, line, (int)level,
+			 sp_log_escape(text, esc, sizeof(esc)));
+	}
 }
 
 static void parser_init_once(void)

@@ -272,7 +272,10 @@ static int sp_agent_handle_set(struct sp_agent *a, netsnmp_agent_request_info *r
 			rc = sp_agent_mib_set_commit(&a->mib, vbs, n, &e);
 		free(vbs);
 		if (rc != SNMP_ERR_NOERROR) {
-			sp_info("snmp: SET refused: %s", e.msg[0] ? e.msg : snmp_errstring(rc));
+			char esc[SP_LOG_ESCAPED_MAX]; /* the message may quote the value set */
+
+			sp_info("snmp: SET refused: %s",
+				sp_log_escape(e.msg[0] ? e.msg : snmp_errstring(rc), esc, sizeof(esc)));
 			netsnmp_set_request_error(reqinfo, sp_agent_request_at(requests, bad), rc);
 		}
 		return SNMP_ERR_NOERROR;
