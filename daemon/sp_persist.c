@@ -85,6 +85,7 @@ struct sp_persist {
 	/* under mu */
 	struct sp_persist_stats st;
 	uint64_t write_errors_seen;	/* owner's: a failed batch is written again */
+	uint64_t retry_at_ms;		/* owner's: no batch before then (after a failure) */
 };
 
 uint64_t sp_persist_wall_ms(void)
@@ -439,14 +440,18 @@ unsigned sp_persist_flush(struct sp_persist *p, uint64_t now_ms, uint64_t wall_m
 	}
 	if (p->st.write_errors != p->write_errors_seen) {
 		/* a transaction failed as a whole: its records are not in
-		 * the store, and which they were is gone with the batch */
+		 * the store, and which they were is gone with the batch. A
+		 * store that keeps failing (disk full) is retried with the
+		 * whole table every SP_PERSIST_RETRY_MS, not every batch:
+		 * encoding it all is not free for the event loop. */
 		p->write_errors_seen = p->st.write_errors;
 		pthread_mutex_unlock(&p->mu);
 		sp_persist_mark_all(p);
+		p->retry_at_ms = now_ms + SP_PERSIST_RETRY_MS;
 	} else {
 		pthread_mutex_unlock(&p->mu);
 	}
-	if (!p->n_dirty && !p->clear_pending)
+	if ((!p->n_dirty && !p->clear_pending) || now_ms < p->retry_at_ms)
 		return 0;
 	b = calloc(1, sizeof(*b));
 	if (!b)
@@ -501,7 +506,7 @@ void sp_persist_sync(struct sp_persist *p, uint64_t now_ms, uint64_t wall_ms)
 		failed = p->st.write_errors != errors;
 		pthread_mutex_unlock(&p->mu);
 		/* a store that refuses writes (disk full) is not waited for */
-		if (failed || (!p->n_dirty && !p->clear_pending))
+		if (failed || now_ms < p->retry_at_ms || (!p->n_dirty && !p->clear_pending))
 			break;
 		sp_persist_flush(p, now_ms, wall_ms);
 	}

@@ -38,6 +38,8 @@
 #include "sp_table.h"
 
 #define SP_PERSIST_BATCH_MS 100
+/* After a failed transaction: the whole table again, at most this often */
+#define SP_PERSIST_RETRY_MS 10000
 #define SP_PERSIST_FORMAT 1
 /* Default --state-dir */
 #define SP_PERSIST_DEFAULT_DIR "/var/lib/sigproxy"
