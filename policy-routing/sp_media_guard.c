@@ -14,7 +14,8 @@ int sp_media_guard_render(uint16_t first, uint16_t last, char **out)
 		return *out ? 0 : -1;
 	}
 	/* "ct status ! dnat": no NATed entry of ours carries the packet (both
-	 * directions of one have the bit). The priority puts the chain after
+	 * directions of one have the bit). IPv4 only, as the media entries:
+	 * IPv6 to these ports is none of the SP's media. The priority puts the chain after
 	 * the nat hook (dstnat), which has bound the packet to its entry. */
 	n = asprintf(out,
 		     "\tset " SP_MEDIA_GUARD_SET " {\n"
@@ -28,7 +29,7 @@ int sp_media_guard_render(uint16_t first, uint16_t last, char **out)
 		     "\t\ttype filter hook prerouting priority dstnat + 10; policy accept;\n"
 		     "\t\tmeta nfproto ipv4 udp dport %u-%u ct status ! dnat add @" SP_MEDIA_GUARD_SET
 		     " { ip saddr . udp sport . ip daddr . udp dport }\n"
-		     "\t\tudp dport %u-%u ct status ! dnat counter name \"" SP_MEDIA_GUARD_COUNTER "\" drop\n"
+		     "\t\tmeta nfproto ipv4 udp dport %u-%u ct status ! dnat counter name \"" SP_MEDIA_GUARD_COUNTER "\" drop\n"
 		     "\t}\n",
 		     SP_MEDIA_GUARD_SEEN_MAX, SP_MEDIA_GUARD_SEEN_TIMEOUT_S, first, last, first, last);
 	if (n < 0) {

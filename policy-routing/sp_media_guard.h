@@ -10,8 +10,8 @@
  * other side untranslated, and the plain conntrack entry it creates would
  * take the tuple the daemon's NATed entry needs (EEXIST). The guard drops,
  * in prerouting after the NAT hook (so before forward and input, and before
- * conntrack confirms an entry for it), every UDP packet to a port of the
- * media range that no NATed entry translates, and records its addresses in
+ * conntrack confirms an entry for it), every IPv4 UDP packet to a port of
+ * the media range that no NATed entry translates, and records its addresses in
  * the set SP_MEDIA_GUARD_SET, from which the daemon learns where a terminal
  * behind a NAT really sends from (latching, sp_media_latch).
  *

@@ -684,7 +684,7 @@ Test(media_guard, renders_chain_and_set_for_the_range)
 	cr_assert_not_null(strstr(text, "set " SP_MEDIA_GUARD_SET " {"));
 	cr_assert_not_null(strstr(text, "hook prerouting priority dstnat + 10"));
 	cr_assert_not_null(strstr(text, "counter " SP_MEDIA_GUARD_COUNTER " {"), "%s", text);
-	cr_assert_not_null(strstr(text, "udp dport 20000-20099 ct status ! dnat counter name \"" SP_MEDIA_GUARD_COUNTER "\" drop"),
+	cr_assert_not_null(strstr(text, "meta nfproto ipv4 udp dport 20000-20099 ct status ! dnat counter name \"" SP_MEDIA_GUARD_COUNTER "\" drop"),
 			   "%s", text);
 	free(text);
 	cr_assert_eq(sp_media_guard_render(0, 0, &text), 0);
