@@ -514,6 +514,24 @@ void sp_persist_sync(struct sp_persist *p, uint64_t now_ms, uint64_t wall_ms)
 
 /* ---- open and close ---- */
 
+static int env_open(struct sp_persist *p)
+{
+	int rc;
+
+	if (p->env) {
+		mdb_env_close(p->env);
+		p->env = NULL;
+	}
+	if ((rc = mdb_env_create(&p->env)))
+		return rc;
+	if ((rc = mdb_env_set_mapsize(p->env, SP_PERSIST_MAP_BYTES)) ||
+	    (rc = mdb_env_open(p->env, p->dir, MDB_NOTLS, 0600))) {
+		mdb_env_close(p->env);
+		p->env = NULL;
+	}
+	return rc;
+}
+
 struct sp_persist *sp_persist_open(const char *dir, struct sp_table *t,
 				   const struct sp_persist_hooks *hooks, struct sp_loop *loop,
 				   char *err, size_t errlen)
@@ -551,8 +569,28 @@ struct sp_persist *sp_persist_open(const char *dir, struct sp_table *t,
 		snprintf(err, errlen, "state directory %s is in use by another sigproxyd", dir);
 		goto fail;
 	}
-	if ((rc = mdb_env_create(&p->env)) || (rc = mdb_env_set_mapsize(p->env, SP_PERSIST_MAP_BYTES)) ||
-	    (rc = mdb_env_open(p->env, dir, MDB_NOTLS, 0600))) {
+	rc = env_open(p);
+	if (rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH || rc == MDB_CORRUPTED) {
+		/* a store this LMDB cannot read must not keep the router from
+		 * starting: it is kept aside for a post-mortem and the daemon
+		 * starts with an empty one (which ports a registrar maps is
+		 * then unknown: said loudly) */
+		char from[4200], to[4200];
+
+		snprintf(from, sizeof(from), "%s/data.mdb", dir);
+		snprintf(to, sizeof(to), "%s/data.mdb.unreadable-%llu", dir,
+			 (unsigned long long)(sp_persist_wall_ms() / 1000));
+		sp_err("persistence: the store %s is unreadable (%s): moved to %s, starting without "
+		       "the bindings of the previous run", from, mdb_strerror(rc), to);
+		snprintf(p->st.unreadable_store, sizeof(p->st.unreadable_store), "%s", to);
+		if (rename(from, to) < 0) {
+			snprintf(err, errlen, "state store %s: %s, and cannot move it aside: %s", dir,
+				 mdb_strerror(rc), strerror(errno));
+			goto fail;
+		}
+		rc = env_open(p);
+	}
+	if (rc) {
 		snprintf(err, errlen, "state store %s: %s", dir, mdb_strerror(rc));
 		goto fail;
 	}
@@ -821,6 +859,9 @@ void sp_persist_show(struct sp_persist *p, FILE *out)
 		(unsigned long long)r->bindings, (unsigned long long)r->dialogs,
 		(unsigned long long)r->quarantined, (unsigned long long)r->discarded,
 		(unsigned long long)r->elapsed_ms, (unsigned long long)(r->downtime_ms / 1000));
+	if (s.unreadable_store[0])
+		fprintf(out, "  Unreadable at start: moved to %s (nothing restored from it)\n",
+			s.unreadable_store);
 	fprintf(out, "  Quarantined ports:   %llu\n",
 		(unsigned long long)sp_table_counters(p->t)->ports_quarantined_current);
 }

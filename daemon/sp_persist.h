@@ -76,6 +76,7 @@ struct sp_persist_stats {
 	uint64_t last_commit_us;
 	uint64_t max_commit_us;
 	struct sp_persist_restore_stats restore;
+	char unreadable_store[4200];	/* where an unreadable store was moved; "": none */
 };
 
 /*

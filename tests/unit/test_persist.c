@@ -396,3 +396,32 @@ Test(persist, one_daemon_per_store)
 	sp_table_destroy(a);
 	sp_table_destroy(b);
 }
+
+Test(persist, unreadable_store_is_moved_aside)
+{
+	struct sp_table *t = table();
+	struct sp_persist *p;
+	struct sp_persist_stats st;
+	char path[128], junk[65536];
+	FILE *f;
+
+	/* not an LMDB file at all (a disk that returned garbage) */
+	snprintf(path, sizeof(path), "%s/data.mdb", dir);
+	f = fopen(path, "w");
+	cr_assert_not_null(f);
+	memset(junk, 0xee, sizeof(junk));
+	cr_assert_eq(fwrite(junk, 1, sizeof(junk), f), sizeof(junk));
+	fclose(f);
+	p = open_store(t);
+	sp_persist_get_stats(p, &st);
+	cr_assert(strstr(st.unreadable_store, "/data.mdb.unreadable-"), "%s", st.unreadable_store);
+	cr_assert_eq(access(st.unreadable_store, F_OK), 0, "kept for a post-mortem");
+	restore(p, NOW_B, WALL_A);
+	cr_assert_eq(sp_table_counters(t)->bindings_current, 0);
+	/* and the new store works */
+	sp_persist_mark(p, SP_SYNC_BINDING, binding(t, "10.3.3.3", 5060, NOW_B)->id);
+	sp_persist_sync(p, NOW_B, WALL_A);
+	cr_assert_eq(sp_persist_stored(p), 1);
+	sp_persist_close(p);
+	sp_table_destroy(t);
+}
