@@ -172,4 +172,9 @@ check "show statistics: server-side binding socket drops (${bdrops:-none})" test
 check_eq "back to the defaults" "" "$(sp_conf 'no limit source-rate' 'no limit source-new-bindings')"
 check "the daemon still runs" kill -0 "$SPD_PID"
 
+lab_down
+check "the daemon stops cleanly (exit 0: no sanitizer report, no leak)" sp_daemon_stop "$SPD_PID"
+check_no_match "no sanitizer report in its log" 'AddressSanitizer|LeakSanitizer|runtime error' "$(cat "$LOG")"
+check_fails "its nftables table is gone" ip netns exec "$SP" nft list table inet sigproxy
+
 sp_done
