@@ -184,6 +184,12 @@ grep -E '^[EW]: ' "$PKG/lintian.out" | sed 's/^/# lintian: /'
 check "dpkg -r removes the package" dpkg -r sigproxy
 check_fails "... the daemon is gone" test -e /usr/sbin/sigproxyd
 check "... the operator's configuration is kept" grep -q '^hostname pkgtest$' /etc/sigproxy/sigproxy.conf
+# the daemon's state store, as systemd's StateDirectory= would leave it
+# (only where no store of someone else's is there)
+STATE_LIST=""
+if [ ! -e /var/lib/sigproxy ]; then
+	mkdir -m 0700 /var/lib/sigproxy && : >/var/lib/sigproxy/data.mdb && STATE_LIST=/var/lib/sigproxy
+fi
 check "dpkg --purge purges it" dpkg --purge sigproxy
 INSTALLED=no
 left=""
@@ -191,7 +197,7 @@ for f in /etc/sigproxy /usr/sbin/sigproxyd /usr/bin/sigproxy-cli \
 	/usr/share/snmp/mibs/SIGPROXY-MIB.txt /lib/systemd/system/sigproxyd.service \
 	/usr/lib/systemd/system/sigproxyd.service /etc/systemd/system/multi-user.target.wants/sigproxyd.service \
 	/usr/share/man/man8/sigproxyd.8.gz /usr/share/man/man1/sigproxy-cli.1.gz \
-	/usr/share/man/man5/sigproxy.conf.5.gz /usr/share/doc/sigproxy /run/sigproxy; do
+	/usr/share/man/man5/sigproxy.conf.5.gz /usr/share/doc/sigproxy /run/sigproxy $STATE_LIST; do
 	[ -e "$f" ] || [ -L "$f" ] && left="$left $f"
 done
 check_eq "purge leaves no files" "" "$left"
