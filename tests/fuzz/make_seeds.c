@@ -139,6 +139,7 @@ int main(int argc, char **argv)
 	save(argv[1], "incremental");
 	/* a resync that carries only the bindings: the sweep drops the dialogs */
 	records_of(c, SP_SYNC_BINDING);
+	records_of(c, SP_SYNC_DIALOG);
 	frame(SP_SYNC_F_RESYNC_BEGIN, NULL, 0);
 	records_of(c, SP_SYNC_BINDING);
 	frame(SP_SYNC_F_RESYNC_END, NULL, 0);
