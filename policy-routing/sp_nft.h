@@ -35,17 +35,18 @@ int sp_nft_remove(struct sp_nft *nft, char *err, size_t errlen);
 /* The table as `nft list table inet sigproxy` prints it; *text malloc'ed.
  * ENOENT when there is no table. */
 int sp_nft_list(struct sp_nft *nft, char **text, char *err, size_t errlen);
-/* The packets of a named counter of the table; -1 (ENOENT) without it. */
+/* The packets of a named counter of the table, read over nfnetlink (no
+ * libnftables cache: cheap whatever the table holds); -1 (ENOENT) without
+ * it. */
 int sp_nft_counter_packets(struct sp_nft *nft, const char *name, uint64_t *packets,
 			   char *err, size_t errlen);
 /* The elements of a set of the table as nft prints them ("0x00000001 .
  * 10.1.0.12"), one per line; *text malloc'ed. */
 int sp_nft_set_elements(struct sp_nft *nft, const char *set, char **text, char *err,
 			size_t errlen);
-/* Pure helpers for the two above (exposed for the unit tests): the packets
- * of `counter NAME { packets N ... }` in a listing, and a set listing's
- * elements one per line without their "expires ..." (*out malloc'ed). */
-bool sp_nft_parse_counter(const char *listing, const char *name, uint64_t *packets);
+/* sp_nft_set_elements' parser (exposed for the unit tests): a set
+ * listing's elements one per line without their "expires ..." (*out
+ * malloc'ed). */
 int sp_nft_parse_elements(const char *listing, char **out);
 
 /* Empties a set of the table (ENOENT when there is no such set). */

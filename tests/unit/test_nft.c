@@ -808,20 +808,14 @@ Test(nft_render, source_limits_in_an_input_chain)
 	free(body);
 }
 
-Test(nft_parse, counters_and_set_elements)
+Test(nft_parse, set_elements)
 {
-	static const char counter[] = "table inet sigproxy {\n\tcounter source_rate_drops {\n"
-				      "\t\tpackets 1234 bytes 99999\n\t}\n}\n";
 	static const char set[] = "table inet sigproxy {\n\tset limited_sources_v4 {\n"
 				  "\t\ttype mark . ipv4_addr\n\t\tflags dynamic,timeout\n"
 				  "\t\telements = { 0x00000000 . 10.1.0.12 expires 59s992ms,\n"
 				  "\t\t\t     0x00000002 . 10.9.9.9 expires 1s }\n\t}\n}\n";
-	uint64_t n = 0;
 	char *out;
 
-	cr_assert(sp_nft_parse_counter(counter, "source_rate_drops", &n));
-	cr_expect_eq(n, 1234);
-	cr_expect_not(sp_nft_parse_counter(counter, "source_new_drops", &n));
 	cr_assert_eq(sp_nft_parse_elements(set, &out), 0);
 	cr_expect_str_eq(out, "0x00000000 . 10.1.0.12\n0x00000002 . 10.9.9.9\n");
 	free(out);
