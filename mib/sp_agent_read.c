@@ -31,6 +31,8 @@ const struct sp_mib_obj sp_mib_objs[] = {
 	{ { 1, 16 }, 2, SP_TBL_NONE, SP_S_SOURCE_RATE, ASN_UNSIGNED, SP_RW },
 	{ { 1, 17 }, 2, SP_TBL_NONE, SP_S_SOURCE_NEW_BINDINGS, ASN_UNSIGNED, SP_RW },
 	{ { 1, 18 }, 2, SP_TBL_NONE, SP_S_SOURCE_BINDINGS, ASN_UNSIGNED, SP_RW },
+	{ { 1, 19 }, 2, SP_TBL_NONE, SP_S_CLI_LOGIN_TIMEOUT, ASN_UNSIGNED, SP_RW },
+	{ { 1, 20 }, 2, SP_TBL_NONE, SP_S_CLI_EXEC_TIMEOUT, ASN_UNSIGNED, SP_RW },
 	/* sigproxyStrategyTable */
 	{ { 2, 1, 3 }, 3, SP_TBL_STRATEGY, SP_ST_VPN, ASN_UNSIGNED, SP_RC },
 	{ { 2, 1, 4 }, 3, SP_TBL_STRATEGY, SP_ST_VLAN, ASN_UNSIGNED, SP_RC },
@@ -296,6 +298,8 @@ static void sp_mib_scalar_value(struct sp_agent_mib *m, int id, struct sp_agent_
 	case SP_S_SOURCE_NEW_BINDINGS: sp_val_uns(v, ASN_UNSIGNED, sp->source_new_bindings); break;
 	case SP_S_SOURCE_BINDINGS: sp_val_uns(v, ASN_UNSIGNED, sp->source_bindings); break;
 	case SP_S_MESSAGE_SIZE_LIMIT: sp_val_uns(v, ASN_UNSIGNED, sp->message_size_limit); break;
+	case SP_S_CLI_LOGIN_TIMEOUT: sp_val_uns(v, ASN_UNSIGNED, c->cli.login_timeout); break;
+	case SP_S_CLI_EXEC_TIMEOUT: sp_val_uns(v, ASN_UNSIGNED, c->cli.exec_timeout); break;
 	case SP_S_STATS_RECEIVED: sp_val_c64(v, st.received); break;
 	case SP_S_STATS_PROXIED: sp_val_c64(v, st.proxied); break;
 	case SP_S_STATS_FORWARDED: sp_val_c64(v, st.forwarded); break;

@@ -198,6 +198,10 @@ static int sp_check_value(const struct sp_mib_obj *o, const netsnmp_variable_lis
 		case SP_S_MESSAGE_SIZE_LIMIT:
 			return u >= SP_MESSAGE_SIZE_MIN && u <= SP_MESSAGE_SIZE_MAX ? SNMP_ERR_NOERROR
 										     : SNMP_ERR_WRONGVALUE;
+		case SP_S_CLI_LOGIN_TIMEOUT: /* as `cli login-timeout' */
+			return u >= 1 && u <= SP_CLI_TIMEOUT_MAX ? SNMP_ERR_NOERROR : SNMP_ERR_WRONGVALUE;
+		case SP_S_CLI_EXEC_TIMEOUT:
+			return u <= SP_CLI_TIMEOUT_MAX ? SNMP_ERR_NOERROR : SNMP_ERR_WRONGVALUE;
 		case SP_S_RED_AUTH_KEY: {
 			char key[SP_KEY_MAX + 1];
 
@@ -449,6 +453,8 @@ static int sp_build_scalars(struct sp_mib_build *b)
 		case SP_S_SOURCE_NEW_BINDINGS: c->sp.source_new_bindings = (uint32_t)sp_vb_uns(vb); break;
 		case SP_S_SOURCE_BINDINGS: c->sp.source_bindings = (uint32_t)sp_vb_uns(vb); break;
 		case SP_S_MESSAGE_SIZE_LIMIT: c->sp.message_size_limit = (uint32_t)sp_vb_uns(vb); break;
+		case SP_S_CLI_LOGIN_TIMEOUT: c->cli.login_timeout = (uint32_t)sp_vb_uns(vb); break;
+		case SP_S_CLI_EXEC_TIMEOUT: c->cli.exec_timeout = (uint32_t)sp_vb_uns(vb); break;
 		case SP_S_RED_CONF_ROLE:
 			c->redundancy.role = sp_vb_int(vb) == SP_ROLE_V_STANDBY ? SP_ROLE_STANDBY : SP_ROLE_ACTIVE;
 			break;

@@ -113,6 +113,17 @@ check "snmpset active again" sset 'sigproxyPolicyRouteRowStatus."pr1".5' i 1
 check_eq "... it reads active" active "$(sget 'sigproxyPolicyRouteRowStatus."pr1".5')"
 check_match "... its rule is back" 'lookup 100' "$(ip -n "$SP" rule)"
 check_eq "the configuration is the base one again" "$BEFORE" "$(sp_cli m1 -c 'show running-config')"
+# the CLI's timeouts are in SIGPROXY-MIB too (sigproxyConfig 19-20)
+check_eq "sigproxyCliLoginTimeout reads the default" 30 "$(sget sigproxyCliLoginTimeout.0)"
+check_eq "sigproxyCliExecTimeout reads the default" 600 "$(sget sigproxyCliExecTimeout.0)"
+check "snmpset both" sset sigproxyCliLoginTimeout.0 u 45 sigproxyCliExecTimeout.0 u 900
+run=$(sp_cli m1 -c "show running-config")
+check_match "... running-config shows cli login-timeout" '^cli login-timeout 45$' "$run"
+check_match "... and cli exec-timeout" '^cli exec-timeout 900$' "$run"
+out=$(sset sigproxyCliLoginTimeout.0 u 0 2>&1)
+check_match "login timeout 0 refused (wrongValue)" 'wrongValue' "$out"
+sp_cli m1 -c "configure terminal" -c "no cli login-timeout" -c "no cli exec-timeout" >/dev/null
+check_eq "a CLI change reads in SNMP" "30 600" "$(sget sigproxyCliLoginTimeout.0) $(sget sigproxyCliExecTimeout.0)"
 
 # ---- item 6: the management plane ----
 # Loopback sources: every 127.0.0.0/8 address is local in ns sp, so each
