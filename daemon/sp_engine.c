@@ -1516,11 +1516,9 @@ static void sp_engine_limits_read(struct sp_engine *en, uint64_t *rate, uint64_t
 		*new_flows = 0;
 }
 
-static void sp_engine_limits_bank(struct sp_engine *en)
+/* The table that counted rate and new_flows is gone: keep the counts. */
+static void sp_engine_limits_bank(struct sp_engine *en, uint64_t rate, uint64_t new_flows)
 {
-	uint64_t rate, new_flows;
-
-	sp_engine_limits_read(en, &rate, &new_flows);
 	en->kernel_rate_banked += rate;
 	en->kernel_new_banked += new_flows;
 	en->kernel_rate_seen = en->kernel_new_seen = 0;
@@ -1589,6 +1587,7 @@ static int sp_engine_apply(struct sp_engine *en, const struct sp_config *c, stru
 	char *vpn_chains = NULL;
 	uint32_t origins[SP_CLASSIFY_ORIGINS_MAX];
 	size_t n_tag_slots = 0;
+	uint64_t limits_rate, limits_new; /* the old table's per-source drop counters */
 
 	{
 		struct sp_link_state links;
@@ -1676,8 +1675,9 @@ static int sp_engine_apply(struct sp_engine *en, const struct sp_config *c, stru
 		kcfg.media_port_last = c->sp.media_port_max;
 	}
 	kcfg.rule_priority = SP_INTERCEPT_RULE_PRIORITY;
-	/* the table goes and its counters with it: keep what they counted */
-	sp_engine_limits_bank(en);
+	/* the table goes and its counters with it: what they counted is kept
+	 * once the new table is in (a refused one leaves the old in place) */
+	sp_engine_limits_read(en, &limits_rate, &limits_new);
 	en->media_guard_banked += sp_kernel_media_guard_drops(en->kernel);
 	kcfg.table = SP_INTERCEPT_TABLE;
 	if (!en->standby && sp_kernel_install_intercept(en->kernel, &kcfg, err, sizeof(err)) < 0) {
@@ -1687,6 +1687,8 @@ static int sp_engine_apply(struct sp_engine *en, const struct sp_config *c, stru
 			sp_agent_notify_kernel_failure(en->d->agent, e->msg);
 		goto fail;
 	}
+	if (!en->standby)
+		sp_engine_limits_bank(en, limits_rate, limits_new);
 	en->vpn_map = vpn_map;
 	if (sp_vpn_kernel_apply(en->vpn_kernel, &vpn_map, err, sizeof(err)) < 0)
 		sp_warn("engine: VPN return routes incomplete: %s", err);
@@ -2484,6 +2486,13 @@ int sp_engine_set_active(struct sp_engine *en, bool active, struct sp_error *e)
 		sp_media_clear(en->media);
 		for (unsigned p = 0; p < 65536; p++)
 			sp_engine_bsock_close(en, (uint16_t)p);
+		{
+			uint64_t rate, new_flows;
+
+			sp_engine_limits_read(en, &rate, &new_flows);
+			sp_engine_limits_bank(en, rate, new_flows);
+			en->source_limits_in_kernel = false;
+		}
 		if (sp_kernel_remove_intercept(en->kernel, err, sizeof(err)) < 0)
 			sp_warn("engine: standby: %s", err);
 		sp_notice("engine: standby: interception, binding sockets and media entries removed");

@@ -108,6 +108,9 @@ sp_wait_for "the log names 10.1.0.12" 5 grep -q 'source 10\.1\.0\.12 (vpn 0) lim
 check "the log names the rate-limited source" grep -q 'source 10\.1\.0\.12 (vpn 0) limited: message rate' "$LOG"
 check_eq "once a minute at most" 1 "$(grep -c 'source 10\.1\.0\.12 (vpn 0) limited: message rate' "$LOG")"
 check_eq "back to the default" "" "$(sp_conf 'no limit source-rate')"
+kept=$(stat 'source rate limit')
+check "the count survives the new table a change installs (${kept:-none} >= ${drops:-0})" \
+	test "${kept:-0}" -ge "${drops:-1}"
 
 # ---- item 1: new bindings per source ----
 check_eq "limit source-new-bindings 10" "" "$(sp_conf 'limit source-new-bindings 10')"
