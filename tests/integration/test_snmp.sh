@@ -183,6 +183,19 @@ check_fails "sigproxyMessageSizeLimit refuses 511" sset sigproxyMessageSizeLimit
 check_eq "... and keeps its value" 1400 "$(sget sigproxyMessageSizeLimit.0)"
 check_match "the new statistics are in the walk" 'sigproxyStatsUnmatchedResponses.*sigproxyStatsTooManyHops.*sigproxyStatsTooLarge.*sigproxyStatsNoMediaPortDrops' \
 	"$(ip netns exec "$NS" snmpwalk "${V2[@]}" sigproxyStats 2>&1 | tr '\n' ' ')"
+check_eq "sigproxySourceRateLimit reads the default" 1000 "$(sget sigproxySourceRateLimit.0)"
+check "the per-source limits are writable in one PDU" sset sigproxySourceRateLimit.0 u 0 \
+	sigproxySourceNewBindingLimit.0 u 20 sigproxySourceBindingLimit.0 u 5
+out=$(run)
+check_match "... and in running-config" ' limit source-rate 0.* limit source-new-bindings 20.* limit source-bindings 5' \
+	"$(printf '%s' "$out" | tr '\n' ' ')"
+check_fails "sigproxySourceBindingLimit refuses 10000001" sset sigproxySourceBindingLimit.0 u 10000001
+check_eq "... and keeps its value" 5 "$(sget sigproxySourceBindingLimit.0)"
+check "back to the defaults" sset sigproxySourceRateLimit.0 u 1000 sigproxySourceNewBindingLimit.0 u 100 \
+	sigproxySourceBindingLimit.0 u 1000
+check_no_match "... not in running-config" 'limit source' "$(run)"
+check_match "the per-source and socket drop counters are in the walk" 'sigproxyStatsSourceRateDrops.*sigproxyStatsSourceNewBindingDrops.*sigproxyStatsSourceBindingRefusals.*sigproxyStatsSocketDropsListener.*sigproxyStatsSocketDropsServerSide.*sigproxyStatsSocketDropsOther' \
+	"$(ip netns exec "$NS" snmpwalk "${V2[@]}" sigproxyStats 2>&1 | tr '\n' ' ')"
 check "create a policy route" sset 'sigproxyPolicyRouteRowStatus."pbr1".5' i 4 \
 	'sigproxyPolicyRouteDstAddrType."pbr1".5' i 1 'sigproxyPolicyRouteDstAddr."pbr1".5' x C6336401 \
 	'sigproxyPolicyRouteDstPrefixLen."pbr1".5' u 32 'sigproxyPolicyRouteTableId."pbr1".5' u 100
