@@ -1533,7 +1533,8 @@ static void sp_engine_limits_totals(struct sp_engine *en, uint64_t *rate, uint64
 }
 
 /* One limited set's sources ("0x000000VV . ADDR" per line) named. */
-static void sp_engine_limits_name(struct sp_engine *en, const char *set, int family)
+static void sp_engine_limits_name(struct sp_engine *en, const char *set, int family,
+				  const char *why)
 {
 	char *text = NULL, err[160];
 
@@ -1551,7 +1552,7 @@ static void sp_engine_limits_name(struct sp_engine *en, const char *set, int fam
 		if (sp_endpoint_parse(&src, dot + 3, 0) < 0 || src.family != family)
 			continue;
 		sp_engine_source_limited(en, sp_vpn_id(&en->vpn_map, (uint32_t)(slot & SP_MARK_VPN_MASK)),
-					 &src, "message rate over the limit (dropped in the kernel)");
+					 &src, why);
 	}
 	free(text);
 }
@@ -1562,6 +1563,7 @@ static void sp_engine_limits_poll_cb(struct sp_loop *loop, void *arg)
 {
 	struct sp_engine *en = arg;
 	uint64_t rate, new_flows;
+	const char *why;
 
 	(void)loop;
 	sp_loop_timer_arm(en->limits_poll, SP_ENGINE_LIMITS_POLL_MS);
@@ -1570,10 +1572,16 @@ static void sp_engine_limits_poll_cb(struct sp_loop *loop, void *arg)
 	sp_engine_limits_read(en, &rate, &new_flows);
 	if (rate == en->kernel_rate_seen && new_flows == en->kernel_new_seen)
 		return;
+	/* one set holds the sources of both limits: the reason is what moved */
+	why = new_flows == en->kernel_new_seen ?
+		      "message rate over the limit (dropped in the kernel)" :
+	      rate == en->kernel_rate_seen ?
+		      "new bindings over the limit (dropped in the kernel)" :
+		      "message rate or new bindings over the limit (dropped in the kernel)";
 	en->kernel_rate_seen = rate;
 	en->kernel_new_seen = new_flows;
-	sp_engine_limits_name(en, SP_NFT_LIMITED_SET_V4, AF_INET);
-	sp_engine_limits_name(en, SP_NFT_LIMITED_SET_V6, AF_INET6);
+	sp_engine_limits_name(en, SP_NFT_LIMITED_SET_V4, AF_INET, why);
+	sp_engine_limits_name(en, SP_NFT_LIMITED_SET_V6, AF_INET6, why);
 }
 
 static int sp_engine_apply(struct sp_engine *en, const struct sp_config *c, struct sp_error *e)

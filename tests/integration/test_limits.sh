@@ -120,6 +120,8 @@ nb=$(sp_cli sp1 -c 'show bindings' | grep -c ' 10\.1\.0\.11:')
 echo "# REGISTERs from 200 ports of 10.1.0.11: $nb bindings, $newdrops dropped"
 check "the kernel dropped new flows over 10/s (${newdrops:-0})" test "${newdrops:-0}" -ge 400
 check "10.1.0.11 got about 10 bindings a second, not 200 ($nb)" test "$nb" -le 45
+sp_wait_for "the log names 10.1.0.11" 5 grep -q 'source 10\.1\.0\.11 (vpn 0) limited: new bindings' "$LOG"
+check "the log names the source and the limit" grep -q 'source 10\.1\.0\.11 (vpn 0) limited: new bindings over the limit' "$LOG"
 check_eq "back to the default" "" "$(sp_conf 'no limit source-new-bindings')"
 
 # ---- item 2: fairness under a bounded flood ----

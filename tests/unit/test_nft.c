@@ -823,3 +823,35 @@ Test(nft_parse, set_elements)
 	cr_expect_str_eq(out, "");
 	free(out);
 }
+
+/* The per-source limits as the kernel takes them, their counters read over
+ * nfnetlink, the limited sets listed. */
+Test(nft_kernel, source_limits_accepted_and_counters_read)
+{
+	struct sp_nft_entry e = tproxy_entry(0x80);
+	struct sp_nft_intercept s = spec_of(&e, 1);
+	struct sp_nft *nft = open_nft();
+	char err[512], *body, *text;
+	uint64_t n = 99;
+
+	cr_assert_eq(sp_nft_counter_packets(nft, SP_NFT_SOURCE_RATE_COUNTER, &n, err, sizeof(err)), -1,
+		     "no table, no counter");
+	s.source_rate = 1000;
+	s.source_new_flows = 100;
+	s.source_key_mask = 0xff;
+	body = render_ok(&s);
+	cr_assert_eq(sp_nft_apply(nft, body, err, sizeof(err)), 0, "%s\n%s", err, body);
+	free(body);
+	cr_assert_eq(sp_nft_counter_packets(nft, SP_NFT_SOURCE_RATE_COUNTER, &n, err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(n, 0);
+	free(capture("nft add element inet sigproxy " SP_NFT_LIMITED_SET_V4 " '{ 0x00000003 . 10.1.2.3 }'"));
+	free(capture("nft add element inet sigproxy " SP_NFT_LIMITED_SET_V4 " '{ 0x00000000 . 10.9.9.9 }'"));
+	cr_assert_eq(sp_nft_set_elements(nft, SP_NFT_LIMITED_SET_V4, &text, err, sizeof(err)), 0, "%s", err);
+	cr_expect(strstr(text, "0x00000003 . 10.1.2.3\n"), "%s", text);
+	cr_expect(strstr(text, "0x00000000 . 10.9.9.9\n"), "%s", text);
+	free(text);
+	cr_assert_eq(sp_nft_set_elements(nft, SP_NFT_LIMITED_SET_V6, &text, err, sizeof(err)), 0, "%s", err);
+	cr_expect_str_eq(text, "");
+	free(text);
+	sp_nft_close(nft);
+}
