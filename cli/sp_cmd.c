@@ -7,6 +7,7 @@
 #include "sp_log.h"
 #include "sp_persist.h"
 #include "sp_redundancy.h"
+#include "sp_show.h"
 
 #include <crypt.h>
 #include <stdlib.h>
@@ -1332,7 +1333,7 @@ static int cmd_show_sessions(struct sp_cmd_ctx *ctx, int argc, char **argv)
 		return -1;
 	if (argc > 1 || (argc == 1 && !detail))
 		return sp_cmd_usage(ctx, "show sessions [detail]");
-	sp_engine_show_sessions(en, ctx->out, detail);
+	sp_show_sessions(en, ctx->out, detail);
 	return 0;
 }
 
@@ -1345,7 +1346,7 @@ static int cmd_show_sessions_count(struct sp_cmd_ctx *ctx, int argc, char **argv
 		return -1;
 	if (argc)
 		return sp_cmd_usage(ctx, "show sessions count");
-	sp_engine_show_sessions_count(en, ctx->out);
+	sp_show_sessions_count(en, ctx->out);
 	return 0;
 }
 
@@ -1358,7 +1359,7 @@ static int cmd_show_vpn(struct sp_cmd_ctx *ctx, int argc, char **argv)
 		return -1;
 	if (argc)
 		return sp_cmd_usage(ctx, "show vpn");
-	sp_engine_show_vpn(en, ctx->out);
+	sp_show_vpn(en, ctx->out);
 	return 0;
 }
 
@@ -1371,7 +1372,7 @@ static int cmd_show_bindings(struct sp_cmd_ctx *ctx, int argc, char **argv)
 		return -1;
 	if (argc)
 		return sp_cmd_usage(ctx, "show bindings");
-	sp_engine_show_bindings(en, ctx->out);
+	sp_show_bindings(en, ctx->out);
 	return 0;
 }
 
@@ -1384,7 +1385,7 @@ static int cmd_show_statistics(struct sp_cmd_ctx *ctx, int argc, char **argv)
 		return -1;
 	if (argc)
 		return sp_cmd_usage(ctx, "show statistics");
-	sp_engine_show_statistics(en, ctx->out);
+	sp_show_statistics(en, ctx->out);
 	return 0;
 }
 

@@ -11,9 +11,15 @@
 #include <stdio.h>
 
 #include "sp_error.h"
+#include "sp_valid.h" /* SP_NAME_MAX */
 
+struct sp_classify_strategy;
 struct sp_daemon;
 struct sp_engine;
+struct sp_media;
+struct sp_table;
+struct sp_vpn_kernel;
+struct sp_vpn_map;
 
 /* The policy rule and table that deliver TPROXY'd packets locally. */
 #define SP_INTERCEPT_RULE_PRIORITY 100
@@ -60,12 +66,9 @@ void sp_engine_stop(struct sp_engine *engine);
 void sp_engine_persist_suspend(struct sp_engine *engine);
 int sp_engine_persist_resume(struct sp_engine *engine, struct sp_error *e);
 
-/* Show commands. */
-void sp_engine_show_sessions(struct sp_engine *engine, FILE *out, bool detail);
-void sp_engine_show_sessions_count(struct sp_engine *engine, FILE *out);
-void sp_engine_show_bindings(struct sp_engine *engine, FILE *out);
-void sp_engine_show_vpn(struct sp_engine *engine, FILE *out);
-void sp_engine_show_statistics(struct sp_engine *engine, FILE *out);
+/* The read API of the management plane: `show` renders it (cli/sp_show),
+ * SNMP reads it (mib/). Loop thread only; pointers valid until the next
+ * configuration apply. */
 void sp_engine_clear_sessions(struct sp_engine *engine);
 void sp_engine_clear_statistics(struct sp_engine *engine);
 /* Whether a strategy is in the kernel, and why not; hits. NULL if unknown. */
@@ -88,6 +91,29 @@ uint64_t sp_engine_socket_drops_other(struct sp_engine *engine);
 const struct sp_table *sp_engine_table(struct sp_engine *engine);
 /* The name of the strategy with this seq, or NULL. */
 const char *sp_engine_strategy_name(struct sp_engine *engine, uint32_t seq);
+/* The strategy with this seq, or NULL; all of them, sorted by seq. */
+const struct sp_classify_strategy *sp_engine_strategy(struct sp_engine *engine, uint32_t seq);
+const struct sp_classify_strategy *sp_engine_strategies(struct sp_engine *engine, size_t *n);
+/* The media proxy (NULL: media off). */
+struct sp_media *sp_engine_media(struct sp_engine *engine);
+/* The VPNs the classification knows and their return rules and tables. */
+const struct sp_vpn_map *sp_engine_vpns(struct sp_engine *engine);
+const struct sp_vpn_kernel *sp_engine_vpn_kernel(struct sp_engine *engine);
+
+/* Packets the kernel handled alone (forward and drop strategies, the default
+ * action), from the counters of sigproxy's nftables rules, by rule comment. */
+struct sp_kernel_count {
+	char comment[SP_NAME_MAX + 16];
+	uint64_t packets;
+	bool drop;
+};
+
+/* Every counted rule and map element (10 000 strategies make as many):
+ * *out is allocated, the caller frees it. */
+size_t sp_engine_kernel_counts(struct sp_engine *engine, struct sp_kernel_count **out);
+/* Their sum: forwarded and dropped ("keeps conntrack active" left out). */
+void sp_engine_sum_kernel_counts(const struct sp_kernel_count *kc, size_t n, uint64_t *forwarded,
+				 uint64_t *dropped);
 
 /* Active-standby (daemon/sp_redundancy). A standby keeps its tables (the
  * state sync fills them) and has nothing in the kernel: no interception, no

@@ -1,0 +1,219 @@
+/* The `show` renderers of the engine's state (sessions, bindings, VPNs,
+ * statistics): the management plane reads the engine through its read API
+ * (sp_engine.h) and formats here, so the engine's core holds no output
+ * formats. */
+#include "config.h"
+#include "sp_show.h"
+#include "sp_classify.h"
+#include "sp_engine.h"
+#include "sp_loop.h"
+#include "sp_mark.h"
+#include "sp_media.h"
+#include "sp_table.h"
+#include "sp_vpn.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void sp_show_format_age(uint64_t ms, char *buf, size_t len)
+{
+	uint64_t s = ms / 1000;
+	snprintf(buf, len, "%llu:%02llu:%02llu", (unsigned long long)(s / 3600),
+		 (unsigned long long)(s / 60 % 60), (unsigned long long)(s % 60));
+}
+
+void sp_show_sessions(struct sp_engine *en, FILE *out, bool detail)
+{
+	const struct sp_table *table = sp_engine_table(en);
+	struct sp_media *media = sp_engine_media(en);
+	uint64_t now = sp_loop_now_ms();
+	size_t n = 0;
+
+	fprintf(out, "%-6s %-6s %-11s %-21s %-21s %-21s %-21s %-8s %s\n", "Id", "VPN", "State",
+		"Terminal", "Virtual", "Server-side", "Server", "Media", "Call-ID");
+	for (struct sp_dialog *d = sp_dialog_first(table); d; d = sp_dialog_next(table, d)) {
+		const struct sp_binding *b = d->binding;
+		char t[SP_ENDPOINT_STRLEN], v[SP_ENDPOINT_STRLEN], c[SP_ENDPOINT_STRLEN],
+			s[SP_ENDPOINT_STRLEN], age[32];
+
+		n++;
+		char vpn[12];
+
+		snprintf(vpn, sizeof(vpn), d->vpn ? "%u" : "-", d->vpn);
+		fprintf(out, "%-6u %-6s %-11s %-21s %-21s %-21s %-21s %-8u %s\n", d->id, vpn,
+			sp_dialog_state_name(d->state), sp_endpoint_format(&b->terminal, t, sizeof(t)),
+			sp_endpoint_format(&b->virtual_server, v, sizeof(v)),
+			sp_endpoint_format(&b->server_side, c, sizeof(c)),
+			sp_endpoint_format(&b->server, s, sizeof(s)),
+			media ? sp_media_streams(media, d->id) : d->n_media, d->call_id);
+		if (detail) {
+			const struct sp_classify_strategy *st = sp_engine_strategy(en, b->strategy_id);
+			sp_show_format_age(now - d->created_ms, age, sizeof(age));
+			fprintf(out, "       from-tag %s to-tag %s invite-cseq %u age %s strategy %s seq %u binding %u\n",
+				d->from_tag[0] ? d->from_tag : "-", d->to_tag[0] ? d->to_tag : "-",
+				d->invite_cseq, age, st ? st->name : "-", b->strategy_id, b->id);
+			sp_media_show_dialog(media, d->id, out);
+		}
+	}
+	fprintf(out, "%zu session%s\n", n, n == 1 ? "" : "s");
+}
+
+void sp_show_sessions_count(struct sp_engine *en, FILE *out)
+{
+	const struct sp_table *table = sp_engine_table(en);
+	const struct sp_table_counters *c = sp_table_counters(table);
+	size_t state[4] = { 0 };
+
+	for (struct sp_dialog *d = sp_dialog_first(table); d; d = sp_dialog_next(table, d))
+		if (d->state <= SP_DIALOG_TERMINATED)
+			state[d->state]++;
+	fprintf(out, "Sessions: %llu (early %zu, confirmed %zu, terminating %zu)\n",
+		(unsigned long long)c->dialogs_current, state[SP_DIALOG_EARLY],
+		state[SP_DIALOG_CONFIRMED], state[SP_DIALOG_TERMINATING]);
+	fprintf(out, "Bindings: %llu\n", (unsigned long long)c->bindings_current);
+}
+
+void sp_show_bindings(struct sp_engine *en, FILE *out)
+{
+	const struct sp_table *table = sp_engine_table(en);
+	uint64_t now = sp_loop_now_ms();
+	size_t n = 0;
+
+	fprintf(out, "%-6s %-6s %-21s %-21s %-21s %-21s %-9s %-9s %s\n", "Id", "VPN", "Terminal",
+		"Virtual", "Server-side", "Server", "Expires", "Idle", "Dialogs");
+	for (struct sp_binding *b = sp_binding_first(table); b; b = sp_binding_next(table, b)) {
+		char t[SP_ENDPOINT_STRLEN], v[SP_ENDPOINT_STRLEN], c[SP_ENDPOINT_STRLEN],
+			s[SP_ENDPOINT_STRLEN], exp[24], idle[24];
+
+		n++;
+		if (b->registration_expiry_ms > now)
+			snprintf(exp, sizeof(exp), "%llus",
+				 (unsigned long long)((b->registration_expiry_ms - now) / 1000));
+		else
+			snprintf(exp, sizeof(exp), "-");
+		snprintf(idle, sizeof(idle), "%llus", (unsigned long long)((now - b->last_activity_ms) / 1000));
+		char vpn[12];
+
+		snprintf(vpn, sizeof(vpn), b->vpn ? "%u" : "-", b->vpn);
+		fprintf(out, "%-6u %-6s %-21s %-21s %-21s %-21s %-9s %-9s %u\n", b->id, vpn,
+			sp_endpoint_format(&b->terminal, t, sizeof(t)),
+			sp_endpoint_format(&b->virtual_server, v, sizeof(v)),
+			sp_endpoint_format(&b->server_side, c, sizeof(c)),
+			sp_endpoint_format(&b->server, s, sizeof(s)), exp, idle, b->dialog_refs);
+	}
+	fprintf(out, "%zu binding%s\n", n, n == 1 ? "" : "s");
+}
+
+void sp_show_statistics(struct sp_engine *en, FILE *out)
+{
+	const struct sp_table *table = sp_engine_table(en);
+	const struct sp_engine_stats *s = sp_engine_stats(en);
+	const struct sp_table_counters *c = sp_table_counters(table);
+	size_t n_strategies;
+	const struct sp_classify_strategy *strategies = sp_engine_strategies(en, &n_strategies);
+	struct sp_kernel_count *kc;
+	size_t nkc = sp_engine_kernel_counts(en, &kc);
+	uint64_t k_forwarded, k_dropped;
+
+	/* one listing of the ruleset for the totals and the per-strategy hits */
+	sp_engine_sum_kernel_counts(kc, nkc, &k_forwarded, &k_dropped);
+
+	fprintf(out, "Signaling proxy statistics\n");
+	fprintf(out, "  received from terminals   %llu\n", (unsigned long long)s->received);
+	fprintf(out, "  proxied to servers        %llu\n", (unsigned long long)s->proxied);
+	fprintf(out, "  received from servers     %llu\n", (unsigned long long)s->from_servers);
+	fprintf(out, "  sent to terminals         %llu\n", (unsigned long long)s->to_terminals);
+	fprintf(out, "  keep-alives               %llu\n", (unsigned long long)s->keepalives);
+	fprintf(out, "  STUN requests answered    %llu\n", (unsigned long long)s->stun_requests);
+	fprintf(out, "  STUN errors               %llu\n", (unsigned long long)s->stun_errors);
+	fprintf(out, "  forwarded (in the kernel) %llu\n", (unsigned long long)k_forwarded);
+	fprintf(out, "  dropped (in the kernel)   %llu\n", (unsigned long long)k_dropped);
+	fprintf(out, "  dropped                   %llu\n", (unsigned long long)s->dropped);
+	fprintf(out, "    parse errors            %llu\n", (unsigned long long)s->parse_errors);
+	fprintf(out, "    rewrite errors          %llu\n", (unsigned long long)s->rewrite_errors);
+	fprintf(out, "    session limit           %llu\n", (unsigned long long)s->session_limit);
+	fprintf(out, "    no binding              %llu\n", (unsigned long long)s->no_binding);
+	fprintf(out, "    unclassified            %llu\n", (unsigned long long)s->unclassified);
+	fprintf(out, "    not from the server     %llu\n", (unsigned long long)s->bad_source);
+	fprintf(out, "    send errors             %llu\n", (unsigned long long)s->send_errors);
+	fprintf(out, "    source bindings limit   %llu\n", (unsigned long long)s->source_bindings);
+	fprintf(out, "    unmatched responses     %llu\n", (unsigned long long)s->unmatched_responses);
+	fprintf(out, "    too many hops           %llu\n", (unsigned long long)s->too_many_hops);
+	fprintf(out, "    too large               %llu\n", (unsigned long long)s->too_large);
+	fprintf(out, "    no media port           %llu\n", (unsigned long long)s->no_media_port);
+	{
+		uint64_t rate, new_flows;
+
+		sp_engine_source_limit_drops(en, &rate, &new_flows);
+		fprintf(out, "  source limits (in the kernel)\n");
+		fprintf(out, "    source rate limit       %llu\n", (unsigned long long)rate);
+		fprintf(out, "    source new bindings     %llu\n", (unsigned long long)new_flows);
+	}
+	fprintf(out, "  socket drops (queue full, in the kernel)\n");
+	fprintf(out, "    listener                %llu\n", (unsigned long long)s->socket_drops_listener);
+	fprintf(out, "    server-side bindings    %llu\n", (unsigned long long)s->socket_drops_server_side);
+	fprintf(out, "    other                   %llu\n",
+		(unsigned long long)sp_engine_socket_drops_other(en));
+	fprintf(out, "  sessions created          %llu\n", (unsigned long long)c->dialogs_created);
+	fprintf(out, "  bindings created          %llu\n", (unsigned long long)c->bindings_created);
+	sp_media_show_statistics(sp_engine_media(en), out);
+	fprintf(out, "  media guard drops         %llu\n",
+		(unsigned long long)sp_engine_media_guard_drops(en));
+	fprintf(out, "Strategy hits\n");
+	for (size_t i = 0; i < n_strategies; i++) {
+		const struct sp_classify_strategy *st = &strategies[i];
+		uint64_t hits = st->hits;
+
+		/* forward and drop never reach the daemon: the kernel counted them */
+		if (st->action != SP_ACTION_PROXY)
+			for (size_t k = 0; k < nkc; k++)
+				if (strcmp(kc[k].comment, st->name) == 0)
+					hits += kc[k].packets;
+		fprintf(out, "  %-24s seq %-5u %-8s %llu\n", st->name, st->seq, sp_action_name(st->action),
+			(unsigned long long)hits);
+	}
+	free(kc);
+}
+
+/* `show vpn`: each VPN the classification knows (configured `vpn-id` or a
+ * VRF), where it lives in the kernel, and what the tables hold for it. */
+void sp_show_vpn(struct sp_engine *en, FILE *out)
+{
+	const struct sp_table *table = sp_engine_table(en);
+	const struct sp_vpn_map *map = sp_engine_vpns(en);
+
+	if (!map->n) {
+		fprintf(out, "No VPNs (no interface has a vpn-id, no VRF)\n");
+		return;
+	}
+	fprintf(out, "%-8s %-5s %-6s %-9s %-7s %-9s %-9s %s\n", "VPN", "Slot", "Zone", "Table", "Routes",
+		"Bindings", "Sessions", "Interfaces");
+	/* one pass over each table (this runs on the loop thread): counts by slot */
+	size_t bindings[SP_MARK_VPN_MAX + 1] = { 0 }, sessions[SP_MARK_VPN_MAX + 1] = { 0 };
+
+	for (const struct sp_binding *b = sp_binding_first(table); b; b = sp_binding_next(table, b))
+		bindings[sp_vpn_slot(map, b->vpn)]++;
+	for (const struct sp_dialog *d = sp_dialog_first(table); d; d = sp_dialog_next(table, d))
+		sessions[sp_vpn_slot(map, d->vpn)]++;
+	for (unsigned slot = 1; slot <= map->n; slot++) {
+		uint32_t id = map->ids[slot];
+		size_t routes = 0;
+		bool rule = false;
+		char routes_s[16], ifs[256] = "";
+		size_t used = 0;
+
+		for (size_t i = 0; i < map->n_ifs && used < sizeof(ifs); i++)
+			if (map->ifs[i].vpn_id == id) {
+				int w = snprintf(ifs + used, sizeof(ifs) - used, "%s%s", used ? " " : "",
+						 map->ifs[i].ifname);
+				used += w > 0 ? (size_t)w : 0;
+			}
+		if (sp_vpn_kernel_state(sp_engine_vpn_kernel(en), id, &routes, &rule) < 0 || !rule)
+			snprintf(routes_s, sizeof(routes_s), "-");
+		else
+			snprintf(routes_s, sizeof(routes_s), "%zu", routes);
+		fprintf(out, "%-8u %-5u %-6u %-9u %-7s %-9zu %-9zu %s\n", id, slot, id,
+			SP_VPN_TABLE_BASE + slot, routes_s, bindings[slot], sessions[slot], ifs);
+	}
+}
+

@@ -1,0 +1,18 @@
+/* `show sessions`, `show sessions count`, `show bindings`, `show vpn` and
+ * `show statistics`: the engine's state as the CLI prints it (SPEC §5).
+ * Run on the loop thread, as every CLI command. */
+#ifndef SP_SHOW_H
+#define SP_SHOW_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+struct sp_engine;
+
+void sp_show_sessions(struct sp_engine *engine, FILE *out, bool detail);
+void sp_show_sessions_count(struct sp_engine *engine, FILE *out);
+void sp_show_bindings(struct sp_engine *engine, FILE *out);
+void sp_show_vpn(struct sp_engine *engine, FILE *out);
+void sp_show_statistics(struct sp_engine *engine, FILE *out);
+
+#endif
