@@ -100,12 +100,26 @@ done <<'EOF'
 -rw-r--r-- /usr/share/man/man8/sigproxyd.8.gz
 -rw-r--r-- /usr/share/man/man1/sigproxy-cli.1.gz
 -rw-r--r-- /usr/share/man/man5/sigproxy.conf.5.gz
+-rw-r--r-- /usr/share/man/man8/sigproxy-vrrp-notify.8.gz
+-rw-r--r-- /usr/share/man/man8/sigproxy-vrrp-check.8.gz
+-rw-r--r-- /usr/share/doc/sigproxy/copyright
 EOF
+# a license that lets anyone redistribute it, stated where Debian looks
+check_match "debian/copyright is DEP-5 with the GPL-2+" '^License: GPL-2\+$' \
+	"$(cat /usr/share/doc/sigproxy/copyright)"
+check_no_match "no undecided license or all rights reserved" 'undecided|[Aa]ll rights reserved' \
+	"$(cat /usr/share/doc/sigproxy/copyright)"
+check_no_match "maintainer and homepage are no placeholders" 'example\.(org|com)' \
+	"$(dpkg-deb -f "$DEB" Maintainer Homepage)"
+# every program the package installs has its man page
+for prog in $(dpkg -L sigproxy | grep -E '^/usr/s?bin/'); do
+	check_match "man page of ${prog##*/}" "/${prog##*/}\.[18]" "$(man -w "${prog##*/}" 2>&1)"
+done
 check_match "the startup file is a conffile" '^ /etc/sigproxy/sigproxy.conf [0-9a-f]{32}' \
 	"$(dpkg-query -W -f='${Conffiles}\n' sigproxy)"
 check_match "installed sigproxyd --version" "^sigproxyd $VERSION\$" "$(/usr/sbin/sigproxyd --version)"
 check_match "installed sigproxy-cli --version" "^sigproxy-cli $VERSION\$" "$(/usr/bin/sigproxy-cli --version)"
-for page in sigproxyd.8 sigproxy-cli.1 sigproxy.conf.5; do
+for page in sigproxyd.8 sigproxy-cli.1 sigproxy.conf.5 sigproxy-vrrp-notify.8 sigproxy-vrrp-check.8; do
 	warnings=$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings=w -l "/usr/share/man/man${page##*.}/$page.gz" 2>&1 >/dev/null)
 	check_eq "man page $page renders without warnings" "" "$warnings"
 done
@@ -197,7 +211,8 @@ for f in /etc/sigproxy /usr/sbin/sigproxyd /usr/bin/sigproxy-cli \
 	/usr/share/snmp/mibs/SIGPROXY-MIB.txt /lib/systemd/system/sigproxyd.service \
 	/usr/lib/systemd/system/sigproxyd.service /etc/systemd/system/multi-user.target.wants/sigproxyd.service \
 	/usr/share/man/man8/sigproxyd.8.gz /usr/share/man/man1/sigproxy-cli.1.gz \
-	/usr/share/man/man5/sigproxy.conf.5.gz /usr/share/doc/sigproxy /run/sigproxy $STATE_LIST; do
+	/usr/share/man/man5/sigproxy.conf.5.gz /usr/share/man/man8/sigproxy-vrrp-notify.8.gz \
+	/usr/share/man/man8/sigproxy-vrrp-check.8.gz /usr/share/doc/sigproxy /run/sigproxy $STATE_LIST; do
 	[ -e "$f" ] || [ -L "$f" ] && left="$left $f"
 done
 check_eq "purge leaves no files" "" "$left"
@@ -218,12 +233,15 @@ if [ $rc -eq 0 ]; then
 	# distributions' own are left out: docs, build-id links, compressed man
 	# pages, /lib (Debian 12) against /usr/lib for units
 	normalize() {
-		grep -v -E ' /usr/share/doc/| /usr/lib/\.build-id' | sed -E -e 's/\.gz$//' \
+		grep -v -E ' /usr/share/doc/| /usr/share/licenses/| /usr/lib/\.build-id' | sed -E -e 's/\.gz$//' \
 			-e 's# /lib/# /usr/lib/#' | sort
 	}
 	deb_files=$(dpkg-deb -c "$DEB" | awk '$1 !~ /^d/ { sub(/^\./, "", $6); print $1, $6 }' | normalize)
 	rpm_files=$(rpm -qlpv "$RPM" 2>/dev/null | awk '$1 !~ /^d/ { print $1, $9 }' | normalize)
 	check_eq "the .rpm and the .deb install the same files with the same modes" "$deb_files" "$rpm_files"
+	check_eq "the .rpm's license is the GPL-2.0-or-later" GPL-2.0-or-later \
+		"$(rpm -qp --qf '%{LICENSE}' "$RPM" 2>/dev/null)"
+	check_match "the .rpm ships COPYING as its license file" '/COPYING$' "$(rpm -qpL "$RPM" 2>/dev/null)"
 	check_match "the .rpm marks the startup file as a config file" '^/etc/sigproxy/sigproxy.conf$' \
 		"$(rpm -qpc "$RPM" 2>/dev/null)"
 else
