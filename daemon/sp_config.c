@@ -1,6 +1,5 @@
 #include "config.h"
 #include "sp_config.h"
-#include "sp_engine.h"
 
 #include <errno.h>
 #include <stdlib.h>

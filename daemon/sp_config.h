@@ -112,6 +112,10 @@ struct sp_user {
 #define SP_DEFAULT_SIP_PORT 5060
 #define SP_DEFAULT_MEDIA_PORT_MIN 20000
 #define SP_DEFAULT_MEDIA_PORT_MAX 29999
+/* Server-side ports c, one per terminal binding (the engine binds them; the
+ * media port range is validated not to overlap them). */
+#define SP_SIGNALING_PORT_FIRST 40000
+#define SP_SIGNALING_PORT_LAST 49999
 /* Per-source limits (a source: a terminal address in its VPN); 0 = off. */
 #define SP_DEFAULT_SOURCE_RATE 1000         /* messages/s */
 #define SP_DEFAULT_SOURCE_NEW_BINDINGS 100  /* new bindings/s */
