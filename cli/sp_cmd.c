@@ -6,6 +6,7 @@
 #include "sp_pbr.h"
 #include "sp_log.h"
 #include "sp_persist.h"
+#include "sp_keyobf.h"
 #include "sp_redundancy.h"
 #include "sp_show.h"
 
@@ -1144,13 +1145,24 @@ static int cmd_red_no_peer(struct sp_cmd_ctx *ctx, int argc, char **argv)
 	return 0;
 }
 
+/* `authentication key WORD` (clear) or `authentication key 7 HEX`, the
+ * obfuscated form running-config shows; a key cannot be "7" (8 characters at
+ * least), so the two never mix. */
 static int cmd_red_key(struct sp_cmd_ctx *ctx, int argc, char **argv)
 {
-	if (argc != 1)
-		return sp_cmd_usage(ctx, "authentication key WORD");
-	if (sp_check_key(argv[0], &ctx->err) < 0)
+	char key[SP_KEY_MAX + 1];
+
+	if (argc == 2 && strcmp(argv[0], "7") == 0) {
+		if (sp_keyobf_decode(argv[1], key, sizeof(key), &ctx->err) < 0)
+			return -1;
+	} else if (argc == 1) {
+		snprintf(key, sizeof(key), "%s", argv[0]);
+	} else {
+		return sp_cmd_usage(ctx, "authentication key {WORD | 7 HEX}");
+	}
+	if (sp_check_key(key, &ctx->err) < 0)
 		return -1;
-	snprintf(ctx->cand->redundancy.key, sizeof(ctx->cand->redundancy.key), "%s", argv[0]);
+	snprintf(ctx->cand->redundancy.key, sizeof(ctx->cand->redundancy.key), "%s", key);
 	return 0;
 }
 
@@ -1618,7 +1630,7 @@ static const struct sp_cmd_def sp_cmds[] = {
 	{ SP_MODE_REDUNDANCY, "no local-address", "Remove the local address", NULL, PRIV_ADMIN, CFG, cmd_red_no_local },
 	{ SP_MODE_REDUNDANCY, "peer-address", "The peer's state-sync address", "A.B.C.D port N", PRIV_ADMIN, CFG, cmd_red_peer },
 	{ SP_MODE_REDUNDANCY, "no peer-address", "Remove the peer address", NULL, PRIV_ADMIN, CFG, cmd_red_no_peer },
-	{ SP_MODE_REDUNDANCY, "authentication key", "Key of the state-sync channel", "WORD", PRIV_ADMIN, CFG, cmd_red_key },
+	{ SP_MODE_REDUNDANCY, "authentication key", "Key of the state-sync channel (7: obfuscated, as shown)", "WORD | 7 HEX", PRIV_ADMIN, CFG, cmd_red_key },
 	{ SP_MODE_REDUNDANCY, "no authentication key", "Remove the key", NULL, PRIV_ADMIN, CFG, cmd_red_no_key },
 };
 

@@ -3,6 +3,7 @@
  * as routers do. */
 #include "config.h"
 #include "sp_config.h"
+#include "sp_keyobf.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -138,8 +139,13 @@ static void sp_text_redundancy(FILE *f, const struct sp_redundancy *r)
 	if (sp_addr_is_set(&r->peer_address))
 		fprintf(f, " peer-address %s port %u\n", sp_addr_str(&r->peer_address, b, sizeof(b)),
 			r->peer_port);
-	if (r->key[0])
-		fprintf(f, " authentication key %s\n", r->key);
+	if (r->key[0]) {
+		/* never in clear: a screen, a paste or a diff would show it */
+		char obf[SP_KEYOBF_MAX];
+
+		sp_keyobf_encode(r->key, obf, sizeof(obf));
+		fprintf(f, " authentication key 7 %s\n", obf);
+	}
 	fputs("!\n", f);
 }
 

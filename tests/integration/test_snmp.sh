@@ -288,14 +288,23 @@ check_eq "peer state unknown without a peer" unknown "$(sget sigproxyRedundancyP
 
 # ---- the state-sync key: written like the CLI's, never read back ----
 check "authentication key by SNMP" sset sigproxyRedundancyAuthKey.0 s "s3cret-Key9"
-check_match "... shows in running-config" ' authentication key s3cret-Key9' "$(run)"
+check_match "... shows in running-config, obfuscated" ' authentication key 7 [0-9A-F]+$' "$(run)"
+check_no_match "... never in clear" 's3cret-Key9' "$(run)"
+KEYLINE=$(run | grep ' authentication key ')
 check_eq "... and reads back empty" '""' "$(sget sigproxyRedundancyAuthKey.0)"
 BASE=$(run) # what the refused SETs below must leave as it is
 bad "a key too short" wrongLength sigproxyRedundancyAuthKey.0 s "short"
 bad "a key with a space" wrongValue sigproxyRedundancyAuthKey.0 s "has a space"
-check_match "... the refused keys changed nothing" ' authentication key s3cret-Key9' "$(run)"
+check_eq "... the refused keys changed nothing" "$KEYLINE" "$(run | grep ' authentication key ')"
 sp_cli d1 -c "configure terminal" -c "redundancy" -c "authentication key Other-key-77" >/dev/null
-check_match "a CLI key change shows in running-config" ' authentication key Other-key-77' "$(run)"
+out=$(run | grep ' authentication key ')
+check_match "a CLI key change shows in running-config, obfuscated" ' authentication key 7 [0-9A-F]+$' "$out"
+check_no_match "... another key than SNMP's, never in clear" "Other-key-77|^$KEYLINE\$" "$out"
+sp_cli d1 -c "configure terminal" -c "redundancy" -c "authentication key s3cret-Key9" >/dev/null
+check_eq "the same key typed in the CLI reads as SNMP's did (one obfuscated form)" "$KEYLINE" \
+	"$(run | grep ' authentication key ')"
+sp_cli d1 -c "configure terminal" -c "redundancy" -c "authentication key 7 ${KEYLINE##* }" >/dev/null
+check_eq "the obfuscated form typed back is the same key" "$KEYLINE" "$(run | grep ' authentication key ')"
 check "removing the key by SNMP (zero length)" sset sigproxyRedundancyAuthKey.0 s ""
 check_no_match "... no key in running-config" 'authentication key' "$(run)"
 

@@ -84,7 +84,7 @@ static const char full_config[] =
 	" role standby\n"
 	" local-address 10.9.0.1 port 7000\n"
 	" peer-address 10.9.0.2 port 7000\n"
-	" authentication key s3cr3t-key\n"
+	" authentication key 7 0215575819551B6C474B10\n"
 	"!\n"
 	"end\n";
 
@@ -123,6 +123,7 @@ Test(config, round_trip_every_command)
 	cr_assert_eq(c->sp.n_listen_ports, 2);
 	cr_assert_eq(c->policy_routes[1].table, 200);
 	cr_assert_eq(c->redundancy.role, SP_ROLE_STANDBY);
+	cr_assert_str_eq(c->redundancy.key, "s3cr3t-key");
 	cr_assert_eq(c->cli.login_timeout, 20);
 	cr_assert_eq(c->cli.exec_timeout, 0);
 	cr_assert_eq(c->cli.n_access, 2);
@@ -482,4 +483,34 @@ Test(config, global_command_from_a_sub_mode_when_it_does_not_parse_there)
 	c = load("interface eth1\n signaling-proxy both-sides\n", &e);
 	cr_assert_null(c);
 	cr_assert(strstr(e.msg, "terminal-side|server-side") != NULL, "%s", e.msg);
+}
+
+/* The sync key never shows as itself in the configuration text: it is
+ * written as `authentication key 7 HEX`, which loads back to the same key;
+ * a clear key typed in is accepted and shown obfuscated. */
+Test(config, sync_key_shown_obfuscated)
+{
+	struct sp_error e = { { 0 } };
+	struct sp_config *c = load("redundancy\n authentication key s3cr3t-key\n", &e), *c2;
+	char *text, *text2, *p;
+
+	cr_assert_not_null(c, "%s", e.msg);
+	cr_assert_str_eq(c->redundancy.key, "s3cr3t-key");
+	text = sp_config_to_text(c, NULL);
+	cr_assert_null(strstr(text, "s3cr3t-key"), "the key in clear:\n%s", text);
+	p = strstr(text, " authentication key 7 ");
+	cr_assert_not_null(p, "no obfuscated key in:\n%s", text);
+	c2 = load(text, &e);
+	cr_assert_not_null(c2, "reload: %s", e.msg);
+	cr_assert_str_eq(c2->redundancy.key, "s3cr3t-key");
+	text2 = sp_config_to_text(c2, NULL);
+	cr_assert_str_eq(text, text2);
+	free(text);
+	free(text2);
+	sp_config_free(c);
+	sp_config_free(c2);
+	/* garbage after 7, and an obfuscated key too short to be a key */
+	cr_assert_null(load("redundancy\n authentication key 7 zz\n", &e));
+	cr_assert_null(load("redundancy\n authentication key 7 0A0B\n", &e));
+	cr_assert_null(load("redundancy\n authentication key 7 05XYZW\n", &e));
 }
