@@ -1,6 +1,7 @@
 #include "config.h"
 #include "sp_cmd.h"
 #include "sp_cli.h"
+#include "sp_config_file.h"
 #include "sp_daemon.h"
 #include "sp_engine.h"
 #include "sp_pbr.h"
@@ -1434,7 +1435,7 @@ static int cmd_write_memory(struct sp_cmd_ctx *ctx, int argc, char **argv)
 		return sp_cmd_usage(ctx, "write memory");
 	if (!ctx->daemon)
 		return sp_error_set(&ctx->err, "No daemon to write the configuration of");
-	if (sp_daemon_write_config(ctx->daemon, ctx->daemon->opt.config_path, &ctx->err) < 0)
+	if (sp_config_file_write(ctx->daemon->config, ctx->daemon->opt.config_path, &ctx->err) < 0)
 		return -1;
 	fprintf(ctx->out, "Building configuration...\n[OK]\n");
 	return 0;
@@ -1450,7 +1451,8 @@ static int cmd_reload(struct sp_cmd_ctx *ctx, int argc, char **argv)
 		return sp_cmd_usage(ctx, "reload [force]");
 	if (!ctx->daemon)
 		return sp_error_set(&ctx->err, "No daemon to reload the configuration of");
-	if (sp_daemon_reload_config(ctx->daemon, force, &ctx->err) < 0) {
+	if (sp_config_file_load(ctx->daemon->config, ctx->daemon->opt.config_path, false, force,
+				&ctx->err) < 0) {
 		sp_warn("config not changed: %s", ctx->err.msg);
 		return -1;
 	}

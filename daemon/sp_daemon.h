@@ -40,21 +40,4 @@ struct sp_daemon {
 	uint64_t started_ms;
 };
 
-/* Reads the configuration file as one transaction: every line is run through
- * the CLI grammar against a candidate, and only a file without errors is
- * committed. On failure `e` holds "FILE:LINE: reason" and nothing changes.
- * A missing file is not an error when `missing_ok`. */
-int sp_daemon_load_config(struct sp_daemon *d, const char *path, bool missing_ok,
-			  struct sp_error *e);
-
-/* SIGHUP and the CLI's `reload [force]`: re-reads the daemon's configuration
- * file as sp_daemon_load_config does, except that a file yielding an empty
- * configuration (defaults only) is refused while the running one is not
- * empty, unless `force`. */
-int sp_daemon_reload_config(struct sp_daemon *d, bool force, struct sp_error *e);
-
-/* `write memory`: the running configuration, stored atomically. A failure is
- * logged as well as returned. */
-int sp_daemon_write_config(struct sp_daemon *d, const char *path, struct sp_error *e);
-
 #endif

@@ -2,6 +2,7 @@
 #include "config.h"
 #include "sp_agent.h"
 #include "sp_cli.h"
+#include "sp_config_file.h"
 #include "sp_daemon.h"
 #include "sp_engine.h"
 #include "sp_log.h"
@@ -213,7 +214,7 @@ static void sp_signal_cb(struct sp_loop *loop, int fd, uint32_t events, void *ar
 			struct sp_error e = { { 0 } };
 
 			sp_notice("SIGHUP: re-reading %s", d->opt.config_path);
-			if (sp_daemon_reload_config(d, false, &e) < 0)
+			if (sp_config_file_load(d->config, d->opt.config_path, false, false, &e) < 0)
 				sp_warn("config not changed: %s", e.msg);
 		} else {
 			sp_notice("signal %u: shutting down", si.ssi_signo);
@@ -263,7 +264,7 @@ int main(int argc, char **argv)
 		sp_err("out of memory");
 		goto out;
 	}
-	if (sp_daemon_load_config(&d, d.opt.config_path, true, &e) < 0) {
+	if (sp_config_file_load(d.config, d.opt.config_path, true, false, &e) < 0) {
 		sp_err("%s", e.msg);
 		goto out;
 	}

@@ -1,5 +1,9 @@
+/* The configuration file: loaded at start-up, on SIGHUP and `reload`, and
+ * written by `write memory`. It sits beside the CLI grammar (a file is CLI
+ * commands, run through sp_cli_load_file) and works on the config store;
+ * the daemon context does not know about it. */
 #include "config.h"
-#include "sp_daemon.h"
+#include "sp_config_file.h"
 #include "sp_cli.h"
 #include "sp_log.h"
 
@@ -24,8 +28,8 @@ static bool sp_config_is_empty(const struct sp_config *c)
 	return empty;
 }
 
-static int sp_daemon_load(struct sp_daemon *d, const char *path, bool missing_ok, bool force,
-			  struct sp_error *e)
+int sp_config_file_load(struct sp_config_store *store, const char *path, bool missing_ok,
+			bool force, struct sp_error *e)
 {
 	struct sp_config *cand;
 	size_t n_changes = 0;
@@ -45,27 +49,16 @@ static int sp_daemon_load(struct sp_daemon *d, const char *path, bool missing_ok
 	}
 	/* An empty file wiping a working proxy is far more often a truncated
 	 * write or the wrong file than an intent: only done when forced. */
-	if (!force && sp_config_is_empty(cand) && !sp_config_is_empty(sp_config_store_current(d->config))) {
+	if (!force && sp_config_is_empty(cand) && !sp_config_is_empty(sp_config_store_current(store))) {
 		sp_config_free(cand);
 		return sp_error_set(e, "%s yields an empty configuration while the running one is not "
 				    "empty: refused (use the CLI command \"reload force\" to apply it)", path);
 	}
-	if (sp_config_store_commit(d->config, cand, &n_changes, e) < 0)
+	if (sp_config_store_commit(store, cand, &n_changes, e) < 0)
 		return -1;
 	sp_notice("config: loaded %s (%zu change%s)%s", path, n_changes, n_changes == 1 ? "" : "s",
 		  force ? ", forced" : "");
 	return 0;
-}
-
-int sp_daemon_load_config(struct sp_daemon *d, const char *path, bool missing_ok,
-			  struct sp_error *e)
-{
-	return sp_daemon_load(d, path, missing_ok, false, e);
-}
-
-int sp_daemon_reload_config(struct sp_daemon *d, bool force, struct sp_error *e)
-{
-	return sp_daemon_load(d, d->opt.config_path, false, force, e);
 }
 
 static int sp_fsync_dir_of(const char *path)
@@ -84,10 +77,10 @@ static int sp_fsync_dir_of(const char *path)
 	return rc;
 }
 
-int sp_daemon_write_config(struct sp_daemon *d, const char *path, struct sp_error *e)
+int sp_config_file_write(const struct sp_config_store *store, const char *path, struct sp_error *e)
 {
 	size_t len, off = 0;
-	char *text = sp_config_to_text(sp_config_store_current(d->config), &len);
+	char *text = sp_config_to_text(sp_config_store_current(store), &len);
 	char *tmp = NULL;
 	int fd = -1;
 
