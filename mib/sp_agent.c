@@ -2,8 +2,8 @@
  * subagent, Net-SNMP's fds and timers driven from the daemon's epoll loop,
  * one handler for the whole sigproxyObjects subtree (so every varbind of a
  * SET PDU reaches one transaction), notifications, and the configuration
- * subscriber that reports role changes. The MIB itself is sp_agent_read.c
- * and sp_agent_write.c. */
+ * subscriber that reports role changes. The MIB itself is
+ * sp_agent_objects.c (the objects), sp_agent_get.c and sp_agent_set.c. */
 #include "config.h"
 #include "sp_agent.h"
 #include "sp_agent_mib.h"

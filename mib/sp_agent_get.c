@@ -1,5 +1,6 @@
-/* SIGPROXY-MIB reads: the object layout, the sorted views of the
- * configuration tables, GET and GETNEXT. */
+/* SIGPROXY-MIB reads: the objects' values, the sorted views of the
+ * configuration tables, GET and GETNEXT (the object layout is
+ * sp_agent_objects.c). */
 #include "config.h"
 #include "sp_agent_mib.h"
 #include "sp_agent_objects.h"
@@ -7,160 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-
-static const oid sp_mib_objects_oid[] = { SP_MIB_BASE, 1 };
-
-/* Every object under sigproxyObjects, in OID order (GETNEXT walks it). */
-const struct sp_mib_obj sp_mib_objs[] = {
-	/* sigproxyConfig */
-	{ { 1, 1 }, 2, SP_TBL_NONE, SP_S_HOSTNAME, ASN_OCTET_STR, SP_RW },
-	{ { 1, 2 }, 2, SP_TBL_NONE, SP_S_SSA_TYPE, ASN_INTEGER, SP_RW },
-	{ { 1, 3 }, 2, SP_TBL_NONE, SP_S_SSA, ASN_OCTET_STR, SP_RW },
-	{ { 1, 4 }, 2, SP_TBL_NONE, SP_S_DEFAULT_ACTION, ASN_INTEGER, SP_RW },
-	{ { 1, 5 }, 2, SP_TBL_NONE, SP_S_LVA_TYPE, ASN_INTEGER, SP_RW },
-	{ { 1, 6 }, 2, SP_TBL_NONE, SP_S_LVA, ASN_OCTET_STR, SP_RW },
-	{ { 1, 7 }, 2, SP_TBL_NONE, SP_S_RETURN_PATH, ASN_INTEGER, SP_RW },
-	{ { 1, 8 }, 2, SP_TBL_NONE, SP_S_RGW_TYPE, ASN_INTEGER, SP_RW },
-	{ { 1, 9 }, 2, SP_TBL_NONE, SP_S_RGW, ASN_OCTET_STR, SP_RW },
-	{ { 1, 10 }, 2, SP_TBL_NONE, SP_S_MEDIA, ASN_INTEGER, SP_RW },
-	{ { 1, 11 }, 2, SP_TBL_NONE, SP_S_MEDIA_LOW, ASN_UNSIGNED, SP_RW },
-	{ { 1, 12 }, 2, SP_TBL_NONE, SP_S_MEDIA_HIGH, ASN_UNSIGNED, SP_RW },
-	{ { 1, 13 }, 2, SP_TBL_NONE, SP_S_SESSION_LIMIT, ASN_UNSIGNED, SP_RW },
-	{ { 1, 14, 1, 2 }, 4, SP_TBL_LISTEN_PORT, SP_LP_ROWSTATUS, ASN_INTEGER, SP_RC },
-	{ { 1, 15 }, 2, SP_TBL_NONE, SP_S_MESSAGE_SIZE_LIMIT, ASN_UNSIGNED, SP_RW },
-	{ { 1, 16 }, 2, SP_TBL_NONE, SP_S_SOURCE_RATE, ASN_UNSIGNED, SP_RW },
-	{ { 1, 17 }, 2, SP_TBL_NONE, SP_S_SOURCE_NEW_BINDINGS, ASN_UNSIGNED, SP_RW },
-	{ { 1, 18 }, 2, SP_TBL_NONE, SP_S_SOURCE_BINDINGS, ASN_UNSIGNED, SP_RW },
-	{ { 1, 19 }, 2, SP_TBL_NONE, SP_S_CLI_LOGIN_TIMEOUT, ASN_UNSIGNED, SP_RW },
-	{ { 1, 20 }, 2, SP_TBL_NONE, SP_S_CLI_EXEC_TIMEOUT, ASN_UNSIGNED, SP_RW },
-	/* sigproxyStrategyTable */
-	{ { 2, 1, 3 }, 3, SP_TBL_STRATEGY, SP_ST_VPN, ASN_UNSIGNED, SP_RC },
-	{ { 2, 1, 4 }, 3, SP_TBL_STRATEGY, SP_ST_VLAN, ASN_UNSIGNED, SP_RC },
-	{ { 2, 1, 5 }, 3, SP_TBL_STRATEGY, SP_ST_MPLS, ASN_UNSIGNED, SP_RC },
-	{ { 2, 1, 6 }, 3, SP_TBL_STRATEGY, SP_ST_PROTOCOL, ASN_UNSIGNED, SP_RC },
-	{ { 2, 1, 7 }, 3, SP_TBL_STRATEGY, SP_ST_SRC_TYPE, ASN_INTEGER, SP_RC },
-	{ { 2, 1, 8 }, 3, SP_TBL_STRATEGY, SP_ST_SRC_ADDR, ASN_OCTET_STR, SP_RC },
-	{ { 2, 1, 9 }, 3, SP_TBL_STRATEGY, SP_ST_SRC_PLEN, ASN_UNSIGNED, SP_RC },
-	{ { 2, 1, 10 }, 3, SP_TBL_STRATEGY, SP_ST_SRC_PORT_LO, ASN_UNSIGNED, SP_RC },
-	{ { 2, 1, 11 }, 3, SP_TBL_STRATEGY, SP_ST_SRC_PORT_HI, ASN_UNSIGNED, SP_RC },
-	{ { 2, 1, 12 }, 3, SP_TBL_STRATEGY, SP_ST_DST_TYPE, ASN_INTEGER, SP_RC },
-	{ { 2, 1, 13 }, 3, SP_TBL_STRATEGY, SP_ST_DST_ADDR, ASN_OCTET_STR, SP_RC },
-	{ { 2, 1, 14 }, 3, SP_TBL_STRATEGY, SP_ST_DST_PLEN, ASN_UNSIGNED, SP_RC },
-	{ { 2, 1, 15 }, 3, SP_TBL_STRATEGY, SP_ST_DST_PORT_LO, ASN_UNSIGNED, SP_RC },
-	{ { 2, 1, 16 }, 3, SP_TBL_STRATEGY, SP_ST_DST_PORT_HI, ASN_UNSIGNED, SP_RC },
-	{ { 2, 1, 17 }, 3, SP_TBL_STRATEGY, SP_ST_ACTION, ASN_INTEGER, SP_RC },
-	{ { 2, 1, 18 }, 3, SP_TBL_STRATEGY, SP_ST_SERVER_TYPE, ASN_INTEGER, SP_RC },
-	{ { 2, 1, 19 }, 3, SP_TBL_STRATEGY, SP_ST_SERVER_ADDR, ASN_OCTET_STR, SP_RC },
-	{ { 2, 1, 20 }, 3, SP_TBL_STRATEGY, SP_ST_SERVER_PORT, ASN_UNSIGNED, SP_RC },
-	{ { 2, 1, 21 }, 3, SP_TBL_STRATEGY, SP_ST_HITS, ASN_COUNTER64, SP_RO },
-	{ { 2, 1, 22 }, 3, SP_TBL_STRATEGY, SP_ST_INSTALL_STATE, ASN_INTEGER, SP_RO },
-	{ { 2, 1, 23 }, 3, SP_TBL_STRATEGY, SP_ST_INSTALL_REASON, ASN_OCTET_STR, SP_RO },
-	{ { 2, 1, 24 }, 3, SP_TBL_STRATEGY, SP_ST_ROWSTATUS, ASN_INTEGER, SP_RC },
-	/* sigproxyPolicyRouteTable */
-	{ { 3, 1, 3 }, 3, SP_TBL_POLICY_ROUTE, SP_PR_SRC_TYPE, ASN_INTEGER, SP_RC },
-	{ { 3, 1, 4 }, 3, SP_TBL_POLICY_ROUTE, SP_PR_SRC_ADDR, ASN_OCTET_STR, SP_RC },
-	{ { 3, 1, 5 }, 3, SP_TBL_POLICY_ROUTE, SP_PR_SRC_PLEN, ASN_UNSIGNED, SP_RC },
-	{ { 3, 1, 6 }, 3, SP_TBL_POLICY_ROUTE, SP_PR_DST_TYPE, ASN_INTEGER, SP_RC },
-	{ { 3, 1, 7 }, 3, SP_TBL_POLICY_ROUTE, SP_PR_DST_ADDR, ASN_OCTET_STR, SP_RC },
-	{ { 3, 1, 8 }, 3, SP_TBL_POLICY_ROUTE, SP_PR_DST_PLEN, ASN_UNSIGNED, SP_RC },
-	{ { 3, 1, 9 }, 3, SP_TBL_POLICY_ROUTE, SP_PR_PROTOCOL, ASN_UNSIGNED, SP_RC },
-	{ { 3, 1, 10 }, 3, SP_TBL_POLICY_ROUTE, SP_PR_SRC_PORT_LO, ASN_UNSIGNED, SP_RC },
-	{ { 3, 1, 11 }, 3, SP_TBL_POLICY_ROUTE, SP_PR_SRC_PORT_HI, ASN_UNSIGNED, SP_RC },
-	{ { 3, 1, 12 }, 3, SP_TBL_POLICY_ROUTE, SP_PR_DST_PORT_LO, ASN_UNSIGNED, SP_RC },
-	{ { 3, 1, 13 }, 3, SP_TBL_POLICY_ROUTE, SP_PR_DST_PORT_HI, ASN_UNSIGNED, SP_RC },
-	{ { 3, 1, 14 }, 3, SP_TBL_POLICY_ROUTE, SP_PR_IFNAME, ASN_OCTET_STR, SP_RC },
-	{ { 3, 1, 15 }, 3, SP_TBL_POLICY_ROUTE, SP_PR_NH_TYPE, ASN_INTEGER, SP_RC },
-	{ { 3, 1, 16 }, 3, SP_TBL_POLICY_ROUTE, SP_PR_NH, ASN_OCTET_STR, SP_RC },
-	{ { 3, 1, 17 }, 3, SP_TBL_POLICY_ROUTE, SP_PR_TABLE, ASN_UNSIGNED, SP_RC },
-	{ { 3, 1, 18 }, 3, SP_TBL_POLICY_ROUTE, SP_PR_INSTALL_STATE, ASN_INTEGER, SP_RO },
-	{ { 3, 1, 19 }, 3, SP_TBL_POLICY_ROUTE, SP_PR_INSTALL_REASON, ASN_OCTET_STR, SP_RO },
-	{ { 3, 1, 20 }, 3, SP_TBL_POLICY_ROUTE, SP_PR_ROWSTATUS, ASN_INTEGER, SP_RC },
-	/* sigproxyInterfaceTable */
-	{ { 4, 1, 2 }, 3, SP_TBL_INTERFACE, SP_IF_VPN, ASN_UNSIGNED, SP_RC },
-	{ { 4, 1, 3 }, 3, SP_TBL_INTERFACE, SP_IF_SIDE, ASN_INTEGER, SP_RC },
-	{ { 4, 1, 4 }, 3, SP_TBL_INTERFACE, SP_IF_ROWSTATUS, ASN_INTEGER, SP_RC },
-	/* sigproxySessionTable */
-	{ { 5, 1, 2 }, 3, SP_TBL_SESSION, SP_SE_STATE, ASN_INTEGER, SP_RO },
-	{ { 5, 1, 3 }, 3, SP_TBL_SESSION, SP_SE_TERM_TYPE, ASN_INTEGER, SP_RO },
-	{ { 5, 1, 4 }, 3, SP_TBL_SESSION, SP_SE_TERM_ADDR, ASN_OCTET_STR, SP_RO },
-	{ { 5, 1, 5 }, 3, SP_TBL_SESSION, SP_SE_TERM_PORT, ASN_UNSIGNED, SP_RO },
-	{ { 5, 1, 6 }, 3, SP_TBL_SESSION, SP_SE_VIRT_TYPE, ASN_INTEGER, SP_RO },
-	{ { 5, 1, 7 }, 3, SP_TBL_SESSION, SP_SE_VIRT_ADDR, ASN_OCTET_STR, SP_RO },
-	{ { 5, 1, 8 }, 3, SP_TBL_SESSION, SP_SE_VIRT_PORT, ASN_UNSIGNED, SP_RO },
-	{ { 5, 1, 9 }, 3, SP_TBL_SESSION, SP_SE_PROXY_TYPE, ASN_INTEGER, SP_RO },
-	{ { 5, 1, 10 }, 3, SP_TBL_SESSION, SP_SE_PROXY_ADDR, ASN_OCTET_STR, SP_RO },
-	{ { 5, 1, 11 }, 3, SP_TBL_SESSION, SP_SE_PROXY_PORT, ASN_UNSIGNED, SP_RO },
-	{ { 5, 1, 12 }, 3, SP_TBL_SESSION, SP_SE_SERVER_TYPE, ASN_INTEGER, SP_RO },
-	{ { 5, 1, 13 }, 3, SP_TBL_SESSION, SP_SE_SERVER_ADDR, ASN_OCTET_STR, SP_RO },
-	{ { 5, 1, 14 }, 3, SP_TBL_SESSION, SP_SE_SERVER_PORT, ASN_UNSIGNED, SP_RO },
-	{ { 5, 1, 15 }, 3, SP_TBL_SESSION, SP_SE_CALL_ID, ASN_OCTET_STR, SP_RO },
-	{ { 5, 1, 16 }, 3, SP_TBL_SESSION, SP_SE_MEDIA, ASN_GAUGE, SP_RO },
-	{ { 5, 1, 17 }, 3, SP_TBL_SESSION, SP_SE_STRATEGY, ASN_OCTET_STR, SP_RO },
-	{ { 5, 1, 18 }, 3, SP_TBL_SESSION, SP_SE_AGE, ASN_UNSIGNED, SP_RO },
-	/* sigproxyBindingTable */
-	{ { 6, 1, 2 }, 3, SP_TBL_BINDING, SP_BI_TERM_TYPE, ASN_INTEGER, SP_RO },
-	{ { 6, 1, 3 }, 3, SP_TBL_BINDING, SP_BI_TERM_ADDR, ASN_OCTET_STR, SP_RO },
-	{ { 6, 1, 4 }, 3, SP_TBL_BINDING, SP_BI_TERM_PORT, ASN_UNSIGNED, SP_RO },
-	{ { 6, 1, 5 }, 3, SP_TBL_BINDING, SP_BI_PROXY_TYPE, ASN_INTEGER, SP_RO },
-	{ { 6, 1, 6 }, 3, SP_TBL_BINDING, SP_BI_PROXY_ADDR, ASN_OCTET_STR, SP_RO },
-	{ { 6, 1, 7 }, 3, SP_TBL_BINDING, SP_BI_PROXY_PORT, ASN_UNSIGNED, SP_RO },
-	{ { 6, 1, 8 }, 3, SP_TBL_BINDING, SP_BI_SERVER_TYPE, ASN_INTEGER, SP_RO },
-	{ { 6, 1, 9 }, 3, SP_TBL_BINDING, SP_BI_SERVER_ADDR, ASN_OCTET_STR, SP_RO },
-	{ { 6, 1, 10 }, 3, SP_TBL_BINDING, SP_BI_SERVER_PORT, ASN_UNSIGNED, SP_RO },
-	{ { 6, 1, 11 }, 3, SP_TBL_BINDING, SP_BI_VPN, ASN_UNSIGNED, SP_RO },
-	{ { 6, 1, 12 }, 3, SP_TBL_BINDING, SP_BI_EXPIRES, ASN_UNSIGNED, SP_RO },
-	/* sigproxyStats */
-	{ { 7, 1 }, 2, SP_TBL_NONE, SP_S_STATS_RECEIVED, ASN_COUNTER64, SP_RO },
-	{ { 7, 2 }, 2, SP_TBL_NONE, SP_S_STATS_PROXIED, ASN_COUNTER64, SP_RO },
-	{ { 7, 3 }, 2, SP_TBL_NONE, SP_S_STATS_FORWARDED, ASN_COUNTER64, SP_RO },
-	{ { 7, 4 }, 2, SP_TBL_NONE, SP_S_STATS_DROPPED, ASN_COUNTER64, SP_RO },
-	{ { 7, 5 }, 2, SP_TBL_NONE, SP_S_STATS_PARSE_ERRORS, ASN_COUNTER64, SP_RO },
-	{ { 7, 6 }, 2, SP_TBL_NONE, SP_S_STATS_REWRITE_ERRORS, ASN_COUNTER64, SP_RO },
-	{ { 7, 7 }, 2, SP_TBL_NONE, SP_S_STATS_LIMIT_DROPS, ASN_COUNTER64, SP_RO },
-	{ { 7, 8 }, 2, SP_TBL_NONE, SP_S_STATS_SESSIONS, ASN_GAUGE, SP_RO },
-	{ { 7, 9 }, 2, SP_TBL_NONE, SP_S_STATS_BINDINGS, ASN_GAUGE, SP_RO },
-	{ { 7, 10 }, 2, SP_TBL_NONE, SP_S_STATS_DISCONTINUITY, ASN_TIMETICKS, SP_RO },
-	{ { 7, 11 }, 2, SP_TBL_NONE, SP_S_STATS_UNMATCHED_RESPONSES, ASN_COUNTER64, SP_RO },
-	{ { 7, 12 }, 2, SP_TBL_NONE, SP_S_STATS_TOO_MANY_HOPS, ASN_COUNTER64, SP_RO },
-	{ { 7, 13 }, 2, SP_TBL_NONE, SP_S_STATS_TOO_LARGE, ASN_COUNTER64, SP_RO },
-	{ { 7, 14 }, 2, SP_TBL_NONE, SP_S_STATS_NO_MEDIA_PORT_DROPS, ASN_COUNTER64, SP_RO },
-	{ { 7, 15 }, 2, SP_TBL_NONE, SP_S_STATS_SOURCE_RATE_DROPS, ASN_COUNTER64, SP_RO },
-	{ { 7, 16 }, 2, SP_TBL_NONE, SP_S_STATS_SOURCE_NEW_DROPS, ASN_COUNTER64, SP_RO },
-	{ { 7, 17 }, 2, SP_TBL_NONE, SP_S_STATS_SOURCE_REFUSALS, ASN_COUNTER64, SP_RO },
-	{ { 7, 18 }, 2, SP_TBL_NONE, SP_S_STATS_SOCK_DROPS_LISTENER, ASN_COUNTER64, SP_RO },
-	{ { 7, 19 }, 2, SP_TBL_NONE, SP_S_STATS_SOCK_DROPS_SERVER_SIDE, ASN_COUNTER64, SP_RO },
-	{ { 7, 20 }, 2, SP_TBL_NONE, SP_S_STATS_SOCK_DROPS_OTHER, ASN_COUNTER64, SP_RO },
-	{ { 7, 21 }, 2, SP_TBL_NONE, SP_S_STATS_MEDIA_REFUSALS, ASN_COUNTER64, SP_RO },
-	{ { 7, 22 }, 2, SP_TBL_NONE, SP_S_STATS_MEDIA_GUARD_DROPS, ASN_COUNTER64, SP_RO },
-	{ { 7, 23 }, 2, SP_TBL_NONE, SP_S_STATS_STUN_REQUESTS, ASN_COUNTER64, SP_RO },
-	{ { 7, 24 }, 2, SP_TBL_NONE, SP_S_STATS_STUN_ERRORS, ASN_COUNTER64, SP_RO },
-	/* sigproxyRedundancy */
-	{ { 8, 1 }, 2, SP_TBL_NONE, SP_S_RED_CONFIGURED, ASN_INTEGER, SP_RO },
-	{ { 8, 2 }, 2, SP_TBL_NONE, SP_S_RED_ROLE, ASN_INTEGER, SP_RO },
-	{ { 8, 3 }, 2, SP_TBL_NONE, SP_S_RED_CONF_ROLE, ASN_INTEGER, SP_RW },
-	{ { 8, 4 }, 2, SP_TBL_NONE, SP_S_RED_LOCAL_TYPE, ASN_INTEGER, SP_RW },
-	{ { 8, 5 }, 2, SP_TBL_NONE, SP_S_RED_LOCAL_ADDR, ASN_OCTET_STR, SP_RW },
-	{ { 8, 6 }, 2, SP_TBL_NONE, SP_S_RED_LOCAL_PORT, ASN_UNSIGNED, SP_RW },
-	{ { 8, 7 }, 2, SP_TBL_NONE, SP_S_RED_PEER_TYPE, ASN_INTEGER, SP_RW },
-	{ { 8, 8 }, 2, SP_TBL_NONE, SP_S_RED_PEER_ADDR, ASN_OCTET_STR, SP_RW },
-	{ { 8, 9 }, 2, SP_TBL_NONE, SP_S_RED_PEER_PORT, ASN_UNSIGNED, SP_RW },
-	{ { 8, 10 }, 2, SP_TBL_NONE, SP_S_RED_PEER_STATE, ASN_INTEGER, SP_RO },
-	{ { 8, 11 }, 2, SP_TBL_NONE, SP_S_RED_SEQ_SENT, ASN_UNSIGNED, SP_RO },
-	{ { 8, 12 }, 2, SP_TBL_NONE, SP_S_RED_SEQ_ACKED, ASN_UNSIGNED, SP_RO },
-	{ { 8, 13 }, 2, SP_TBL_NONE, SP_S_RED_MSGS_SENT, ASN_COUNTER64, SP_RO },
-	{ { 8, 14 }, 2, SP_TBL_NONE, SP_S_RED_MSGS_RECEIVED, ASN_COUNTER64, SP_RO },
-	{ { 8, 15 }, 2, SP_TBL_NONE, SP_S_RED_RESYNCS, ASN_COUNTER, SP_RO },
-	{ { 8, 16 }, 2, SP_TBL_NONE, SP_S_RED_AUTH_FAILURES, ASN_COUNTER, SP_RO },
-	{ { 8, 17 }, 2, SP_TBL_NONE, SP_S_RED_SWITCHOVER, ASN_INTEGER, SP_RW },
-	{ { 8, 18 }, 2, SP_TBL_NONE, SP_S_RED_AUTH_KEY, ASN_OCTET_STR, SP_RW },
-	/* sigproxyStatus */
-	{ { 9, 1 }, 2, SP_TBL_NONE, SP_S_LAST_KERNEL_ERROR, ASN_OCTET_STR, SP_RO },
-	{ { 9, 2 }, 2, SP_TBL_NONE, SP_S_LAST_KERNEL_ERROR_TIME, ASN_TIMETICKS, SP_RO },
-	{ { 9, 3 }, 2, SP_TBL_NONE, SP_S_ROLE_CHANGE_CAUSE, ASN_INTEGER, SP_NOTIFY },
-	{ { 9, 4 }, 2, SP_TBL_NONE, SP_S_LIMITED_SOURCE_TYPE, ASN_INTEGER, SP_NOTIFY },
-	{ { 9, 5 }, 2, SP_TBL_NONE, SP_S_LIMITED_SOURCE, ASN_OCTET_STR, SP_NOTIFY },
-};
-const size_t sp_mib_n_objs = sizeof(sp_mib_objs) / sizeof(sp_mib_objs[0]);
 
 /* ---- values ---- */
 
@@ -519,16 +366,6 @@ static void sp_mib_binding_value(const struct sp_agent_binding *b, int col, stru
 
 /* ---- views: the rows of each configuration table in index order ---- */
 
-size_t sp_mib_name_index(const char *name, oid *idx)
-{
-	size_t n = strlen(name);
-
-	idx[0] = n;
-	for (size_t i = 0; i < n; i++)
-		idx[1 + i] = (unsigned char)name[i];
-	return 1 + n;
-}
-
 static int sp_mib_row_cmp(const void *a, const void *b)
 {
 	const struct sp_mib_row *x = a, *y = b;
@@ -686,28 +523,6 @@ static bool sp_mib_id_row(struct sp_agent_mib *m, const struct sp_mib_obj *o, ui
 }
 
 /* ---- GET / GETNEXT ---- */
-
-static size_t sp_mib_obj_oid(const struct sp_mib_obj *o, oid *out)
-{
-	memcpy(out, sp_mib_objects_oid, sizeof(sp_mib_objects_oid));
-	memcpy(out + SP_MIB_OBJECTS_LEN, o->sub, o->sub_len * sizeof(oid));
-	return SP_MIB_OBJECTS_LEN + o->sub_len;
-}
-
-const struct sp_mib_obj *sp_mib_lookup(const oid *name, size_t len, size_t *prefix_len)
-{
-	oid full[SP_MIB_OBJECTS_LEN + 4];
-
-	for (size_t i = 0; i < sp_mib_n_objs; i++) {
-		size_t n = sp_mib_obj_oid(&sp_mib_objs[i], full);
-
-		if (len >= n && snmp_oid_compare(name, n, full, n) == 0) {
-			*prefix_len = n;
-			return &sp_mib_objs[i];
-		}
-	}
-	return NULL;
-}
 
 int sp_agent_mib_get(struct sp_agent_mib *m, const oid *name, size_t len, struct sp_agent_value *v)
 {

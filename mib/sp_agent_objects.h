@@ -1,5 +1,6 @@
-/* SIGPROXY-MIB object identifiers and enumerations, shared by the read and
- * write halves of the subagent core. Internal to mib/. */
+/* SIGPROXY-MIB object identifiers and enumerations, and the object layout
+ * (sp_agent_objects.c), shared by the GET, SET and notification parts of the
+ * subagent. Internal to mib/. */
 #ifndef SP_AGENT_OBJECTS_H
 #define SP_AGENT_OBJECTS_H
 
@@ -84,6 +85,8 @@ enum { SP_INSTALL_OK = 1, SP_INSTALL_NOT = 2 };
 extern const struct sp_mib_obj sp_mib_objs[];
 extern const size_t sp_mib_n_objs;
 
+/* The full OID of an object (without instance): its length. */
+size_t sp_mib_obj_oid(const struct sp_mib_obj *o, oid *out);
 /* The object an OID names (prefix_len: its length without the instance). */
 const struct sp_mib_obj *sp_mib_lookup(const oid *name, size_t len, size_t *prefix_len);
 const struct sp_mib_row *sp_mib_find_row(struct sp_agent_mib *m, int table, const oid *idx,

@@ -1,5 +1,5 @@
 /*
- * libFuzzer target: the SNMP SET path of SIGPROXY-MIB (mib/sp_agent_write.c)
+ * libFuzzer target: the SNMP SET path of SIGPROXY-MIB (mib/sp_agent_set.c)
  * without a running agent, as the unit tests drive it: per-varbind checks
  * (RESERVE1), the whole-PDU candidate (RESERVE2), commit (ACTION), undo,
  * finish, on one configuration store for the whole input. Built and run by
