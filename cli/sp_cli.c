@@ -1,5 +1,6 @@
 #include "config.h"
 #include "sp_cli.h"
+#include "sp_cli_help.h"
 #include "sp_cmd.h"
 #include "sp_daemon.h"
 #include "sp_endpoint.h"
@@ -9,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libcli.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <regex.h>
@@ -69,6 +71,8 @@ struct sp_cli_session {
 	uint64_t started_ms;
 	_Atomic uint64_t last_ms;  /* last command, written by the session thread */
 	unsigned failures;         /* failed logins on this connection (session thread) */
+	bool raise_pending;        /* unix interactive: not yet privileged (session thread) */
+	char held_hostname[SP_HOSTNAME_MAX + 1];
 	struct sp_cli_session *next;
 };
 
@@ -212,10 +216,72 @@ static void sp_cli_apply_mode(struct cli_def *cli, int mode)
 		cli_set_configmode(cli, mode, sp_cmd_mode_desc(mode));
 }
 
+static int sp_cli_command_cb(struct cli_def *cli, const char *command, char **argv, int argc);
+
+/* A "?" word is help, never an argument: interactive `?` is libcli's, but
+ * a "?" can still arrive as a word (sigproxy-cli -c "interface ?", a pasted
+ * line, "?" not at the end of the line). Lists what may follow instead of
+ * running the command. */
+static bool sp_cli_asks_help(struct cli_def *cli, int argc, char **argv)
+{
+	struct sp_cli_session *sess = cli_get_context(cli);
+
+	if (sess && sess->kind == SP_CLI_LOADER)
+		return false; /* a file has no help to ask for; its words are data */
+	for (int i = 0; i < argc; i++)
+		if (strcmp(argv[i], "?") == 0)
+			return true;
+	return false;
+}
+
+static void sp_cli_print_help(struct cli_def *cli)
+{
+	struct cli_command *cmd = cli->pipeline && cli->pipeline->current_stage ?
+				  cli->pipeline->current_stage->command : NULL;
+	bool any = false;
+
+	if (!cmd)
+		return;
+	for (struct cli_command *c = cmd->children; c; c = c->next) {
+		if (c->privilege > cli->privilege || (c->mode != cli->mode && c->mode != MODE_ANY))
+			continue;
+		cli_print(cli, "  %-20s %s", c->command, c->help ? c->help : "");
+		any = true;
+	}
+	for (struct cli_optarg *o = cmd->optargs; o; o = o->next) {
+		char *h = strdup(o->help ? o->help : ""), *save, *line;
+		bool first = true;
+
+		if (!h)
+			break;
+		for (line = strtok_r(h, "\v", &save); line; line = strtok_r(NULL, "\v", &save)) {
+			char *tab = strchr(line, '\t'), name[64];
+
+			if (first) {
+				snprintf(name, sizeof(name), "<%s>", o->name);
+				cli_print(cli, "  %-20s %s", name, line);
+			} else if (tab) {
+				*tab = '\0';
+				cli_print(cli, "    %-18s %s", line, tab + 1);
+			}
+			first = false;
+		}
+		free(h);
+		any = true;
+	}
+	if (cmd->callback == sp_cli_command_cb || !any)
+		cli_print(cli, "  <cr>");
+}
+
 static int sp_cli_dispatch(struct cli_def *cli, const struct sp_cmd_def *def, int argc, char **argv)
 {
 	struct sp_cli_session *sess = cli_get_context(cli);
 	struct sp_cli_job job = { .sess = sess, .def = def, .mode = cli->mode, .argc = argc, .argv = argv };
+
+	if (sp_cli_asks_help(cli, argc, argv)) {
+		sp_cli_print_help(cli);
+		return CLI_OK;
+	}
 
 	atomic_store(&sess->last_ms, sp_loop_now_ms());
 	if (sess->kind == SP_CLI_LOADER) {
@@ -251,7 +317,10 @@ static int sp_cli_command_cb(struct cli_def *cli, const char *command, char **ar
 
 static int sp_cli_incomplete_cb(struct cli_def *cli, const char *command, char **argv, int argc)
 {
-	(void)argv;
+	if (sp_cli_asks_help(cli, argc, argv)) {
+		sp_cli_print_help(cli);
+		return CLI_OK;
+	}
 	if (argc > 0)
 		cli_error(cli, "%% Invalid input \"%s\" after \"%s\"", argv[0], command);
 	else
@@ -346,15 +415,15 @@ static int sp_cli_terminal_length_cb(struct cli_def *cli, const char *command, c
 /* ---- output filters ----
  * libcli 1.10's own filters print nothing for an abbreviated name
  * ("| inc x") and their count bypasses the print callback, so the CLI
- * registers its own: include, exclude, begin (POSIX extended regex, as on
- * IOS) and count, with unique-prefix abbreviations. */
+ * registers its own: include, exclude, begin, section (POSIX extended
+ * regex, as on IOS) and count, with unique-prefix abbreviations. */
 
-enum sp_filter_kind { SP_FILTER_INCLUDE, SP_FILTER_EXCLUDE, SP_FILTER_BEGIN, SP_FILTER_COUNT };
+enum sp_filter_kind { SP_FILTER_INCLUDE, SP_FILTER_EXCLUDE, SP_FILTER_BEGIN, SP_FILTER_COUNT, SP_FILTER_SECTION };
 
 struct sp_filter_state {
 	enum sp_filter_kind kind;
 	regex_t re;
-	bool started; /* begin: a line has matched */
+	bool started; /* begin: a line has matched; section: in a matching block */
 	unsigned long count;
 };
 
@@ -399,6 +468,13 @@ static int sp_filter_cb(struct cli_def *cli, const char *string, void *data)
 			f->started = true;
 		rc = f->started ? CLI_OK : CLI_ERROR;
 		break;
+	case SP_FILTER_SECTION:
+		/* a block is an unindented line and the indented lines under it,
+		 * as in running-config: a matching head line shows its block */
+		if (string[0] != ' ' && string[0] != '\t')
+			f->started = regexec(&f->re, string, 0, NULL, 0) == 0;
+		rc = f->started ? CLI_OK : CLI_ERROR;
+		break;
 	case SP_FILTER_COUNT:
 		f->count++;
 		rc = CLI_ERROR; /* counted, not shown */
@@ -425,6 +501,8 @@ static int sp_filter_init(struct cli_def *cli, int argc, char **argv, struct cli
 		f->kind = SP_FILTER_INCLUDE;
 	else if (strncmp(argv[0], "exclude", n) == 0)
 		f->kind = SP_FILTER_EXCLUDE;
+	else if (strncmp(argv[0], "section", n) == 0)
+		f->kind = SP_FILTER_SECTION;
 	else
 		f->kind = SP_FILTER_BEGIN;
 	if (f->kind == SP_FILTER_COUNT) {
@@ -463,12 +541,164 @@ static void sp_cli_register_filters(struct cli_def *cli)
 		{ "count", "Count the lines" },
 		{ "exclude", "Exclude lines that match" },
 		{ "include", "Include lines that match" },
+		{ "section", "Blocks whose first line matches" },
 	};
 
 	cli_unregister_all_filters(cli);
 	for (size_t i = 0; i < sizeof(filters) / sizeof(filters[0]); i++)
 		cli_register_filter(cli, filters[i].name, sp_filter_init, sp_filter_cb,
 				    PRIVILEGE_UNPRIVILEGED, MODE_ANY, filters[i].help);
+}
+
+/* ---- argument help and completion of configured names ---- */
+
+struct sp_cli_names_job {
+	enum sp_cli_names kind;
+	const char *word;
+	struct cli_comphelp *comphelp;
+};
+
+static void sp_cli_names_add(struct sp_cli_names_job *job, const char *name)
+{
+	struct cli_comphelp *ch = job->comphelp;
+
+	if (job->word && strncmp(job->word, name, strlen(job->word)) != 0)
+		return;
+	for (int i = 0; i < ch->num_entries; i++)
+		if (strcmp(ch->entries[i], name) == 0)
+			return; /* one entry per name (strategies have several seqs) */
+	cli_add_comphelp_entry(ch, name);
+}
+
+static void sp_cli_names_on_loop(struct sp_cli_names_job *job, const struct sp_config *c)
+{
+	switch (job->kind) {
+	case SP_NAMES_STRATEGY:
+		for (size_t i = 0; i < c->n_strategies; i++)
+			sp_cli_names_add(job, c->strategies[i].name);
+		break;
+	case SP_NAMES_POLICY_ROUTE:
+		for (size_t i = 0; i < c->n_policy_routes; i++)
+			sp_cli_names_add(job, c->policy_routes[i].name);
+		break;
+	case SP_NAMES_USER:
+		for (size_t i = 0; i < c->n_users; i++)
+			sp_cli_names_add(job, c->users[i].name);
+		break;
+	case SP_NAMES_INTERFACE: {
+		struct if_nameindex *ifs = if_nameindex();
+
+		for (size_t i = 0; i < c->n_interfaces; i++)
+			sp_cli_names_add(job, c->interfaces[i].name);
+		for (struct if_nameindex *x = ifs; x && x->if_name; x++)
+			sp_cli_names_add(job, x->if_name);
+		if (ifs)
+			if_freenameindex(ifs);
+		break;
+	}
+	case SP_NAMES_NONE:
+		break;
+	}
+}
+
+struct sp_cli_names_call {
+	struct sp_cli_names_job *job;
+	struct sp_daemon *d;
+};
+
+static void sp_cli_names_call_on_loop(void *arg)
+{
+	struct sp_cli_names_call *call = arg;
+
+	sp_cli_names_on_loop(call->job, sp_config_store_current(call->d->config));
+}
+
+/* The names a first argument completes to (libcli's completor: it tells the
+ * kind from the optarg's name, which is distinct per kind). Runs in the
+ * session thread; the configuration is read on the loop thread. */
+static int sp_cli_complete_names(struct cli_def *cli, const char *name, const char *word,
+				 struct cli_comphelp *comphelp)
+{
+	struct sp_cli_session *sess = cli_get_context(cli);
+	struct sp_cli_names_job job = { .kind = SP_NAMES_NONE, .word = word, .comphelp = comphelp };
+	struct sp_cli_names_call call = { .job = &job };
+
+	for (int k = SP_NAMES_STRATEGY; k <= SP_NAMES_USER; k++)
+		if (strcmp(name, sp_cli_names_label(k)) == 0)
+			job.kind = k;
+	if (job.kind == SP_NAMES_NONE || !sess || sess->kind == SP_CLI_LOADER)
+		return CLI_OK;
+	call.d = sess->srv->d;
+	sp_loop_call_sync(sess->srv->d->loop, sp_cli_names_call_on_loop, &call);
+	return CLI_OK;
+}
+
+/* "show sessions detail": the command "show sessions" with "detail" as its
+ * first argument. */
+static int sp_cli_keyword_arg_cb(struct cli_def *cli, const char *command, char **argv, int argc)
+{
+	char path[128], *sp, **args;
+	const struct sp_cmd_def *def;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s", command);
+	sp = strrchr(path, ' ');
+	if (!sp)
+		return CLI_ERROR;
+	*sp = '\0';
+	def = sp_cmd_find(cli->mode, path);
+	args = calloc((size_t)argc + 2, sizeof(*args));
+	if (!def || !args) {
+		free(args);
+		cli_error(cli, "%% Invalid command \"%s\" in this mode", command);
+		return CLI_ERROR;
+	}
+	args[0] = sp + 1;
+	for (int i = 0; i < argc; i++)
+		args[i + 1] = argv[i];
+	rc = sp_cli_dispatch(cli, def, argc + 1, args);
+	free(args);
+	return rc;
+}
+
+/* The first argument of a command as libcli's `?` and tab see it: an
+ * optarg that is never recorded (CLI_CMD_DO_NOT_RECORD), so every word
+ * still reaches the handler, which parses and validates it as before. */
+static void sp_cli_register_arg(struct cli_def *cli, struct cli_command *cmd, int mode, const struct sp_cmd_def *def)
+{
+	const struct sp_cli_arg_help *h = sp_cli_arg_help_find(def->mode, def->path);
+	const char *name;
+	struct cli_optarg *o;
+	int flags = CLI_CMD_DO_NOT_RECORD;
+
+	if (!h || cmd->optargs)
+		return;
+	if (h->optional && h->names == SP_NAMES_NONE) {
+		/* an optional keyword ("show sessions detail"): a sub-command, so
+		 * `?` lists it beside the command's other sub-commands */
+		for (struct cli_command *c = cmd->children; c; c = c->next)
+			if (strcmp(c->command, h->name) == 0)
+				return;
+		cli_register_command(cli, cmd, h->name, sp_cli_keyword_arg_cb, def->privilege, mode, h->help);
+		return;
+	}
+	name = h->names != SP_NAMES_NONE ? sp_cli_names_label(h->names) : h->name;
+	flags |= CLI_CMD_ARGUMENT;
+	o = cli_register_optarg(cmd, name, flags, def->privilege, mode, h->help,
+				h->names != SP_NAMES_NONE ? sp_cli_complete_names : NULL, NULL, NULL);
+	if (o && h->more) {
+		char more[512], *save, *line;
+
+		snprintf(more, sizeof(more), "%s", h->more);
+		for (line = strtok_r(more, "\v", &save); line; line = strtok_r(NULL, "\v", &save)) {
+			char *tab = strchr(line, '\t');
+
+			if (tab) {
+				*tab = '\0';
+				cli_optarg_addhelp(o, line, tab + 1);
+			}
+		}
+	}
 }
 
 /* ---- registering the command table with a libcli instance ---- */
@@ -523,6 +753,8 @@ static void sp_cli_register_path(struct cli_def *cli, struct sp_cli_registry *re
 			 * "signaling-proxy ..."): give the node the command's callback */
 			found->callback = sp_cli_command_cb;
 			found->privilege = def->privilege;
+			if (def->mode == mode)
+				sp_cli_register_arg(cli, found, mode, def);
 			if (def->mode == mode && def->help) {
 				/* the mode's own command wins, so does its help */
 				char *h = strdup(def->help);
@@ -536,6 +768,8 @@ static void sp_cli_register_path(struct cli_def *cli, struct sp_cli_registry *re
 		found = cli_register_command(cli, parent, w, last ? sp_cli_command_cb : sp_cli_incomplete_cb,
 					     last ? def->privilege : PRIVILEGE_UNPRIVILEGED, mode,
 					     last ? def->help : sp_cli_keyword_help(mode, prefix));
+		if (found && last)
+			sp_cli_register_arg(cli, found, mode, def);
 		if (reg->n < sizeof(reg->nodes) / sizeof(reg->nodes[0])) {
 			reg->nodes[reg->n].mode = mode;
 			snprintf(reg->nodes[reg->n].path, sizeof(reg->nodes[reg->n].path), "%s", prefix);
@@ -984,6 +1218,42 @@ static void sp_cli_batch_loop(struct sp_cli_session *sess)
 	}
 }
 
+/* The trusted socket's interactive session is privileged, as vtysh is; but
+ * cli_loop() starts every session unprivileged. So the session enters
+ * cli_loop() already "unprivileged" with an empty prompt and no hostname
+ * (cli_loop's own cli_set_privilege() is then a no-op and its first prompt
+ * prints nothing), and libcli's regular callback, due at once, raises it
+ * and shows the real prompt: the first prompt the user sees ends in '#'. */
+static int sp_cli_raise_cb(struct cli_def *cli)
+{
+	struct sp_cli_session *sess = cli_get_context(cli);
+
+	if (sess->raise_pending) {
+		sess->raise_pending = false;
+		cli_set_hostname(cli, sess->held_hostname);
+		cli_set_privilege(cli, PRIVILEGE_PRIVILEGED);
+		cli->timeout_tm.tv_sec = 1;
+		cli->timeout_tm.tv_usec = 0;
+		cli->showprompt = 1;
+	}
+	return CLI_OK;
+}
+
+static void sp_cli_start_privileged(struct sp_cli_session *sess)
+{
+	struct cli_def *cli = sess->cli;
+
+	snprintf(sess->held_hostname, sizeof(sess->held_hostname), "%s",
+		 cli->hostname ? cli->hostname : "sigproxy");
+	cli_set_hostname(cli, NULL);
+	cli_set_privilege(cli, PRIVILEGE_UNPRIVILEGED);
+	cli_set_promptchar(cli, "");
+	sess->raise_pending = true;
+	cli_regular(cli, sp_cli_raise_cb);
+	cli->timeout_tm.tv_sec = 0;
+	cli->timeout_tm.tv_usec = 1000;
+}
+
 static void *sp_cli_session_thread(void *arg)
 {
 	struct sp_cli_session *sess = arg;
@@ -1008,6 +1278,7 @@ static void *sp_cli_session_thread(void *arg)
 				/* the client keeps its terminal raw: no telnet negotiation */
 				cli_telnet_protocol(sess->cli, 0);
 				sp_cli_apply_exec_timeout(sess);
+				sp_cli_start_privileged(sess);
 				cli_loop(sess->cli, sess->fd);
 			}
 		}

@@ -1,0 +1,95 @@
+#!/bin/bash
+# The CLI's help and output through a terminal (expect drives sigproxy-cli
+# on a pty): `?` lists what may follow and never runs the command, argument
+# help with types and ranges, tab completion of configured names, the
+# trusted socket's session starts privileged, `| section`.
+. "$(dirname "$0")/lib.sh"
+sp_require_root
+sp_require_tools expect
+
+NS=$(sp_netns clihelp) || { sp_fail "create namespace"; sp_done; exit 1; }
+sp_daemon_start "$NS" d1 --cli-listen 127.0.0.1:2650 || { sp_fail "daemon starts"; sp_done; exit 1; }
+
+sp_cli d1 -c "configure terminal" -c "username admin secret Adm1nPass" \
+	-c "signaling-proxy" -c "server-side-address 192.0.2.1" \
+	-c "proxy-strategy voipcore seq 10" -c "match vlan 42" -c "server 192.0.2.10" -c "action proxy" \
+	-c "proxy-strategy other seq 20" -c "action forward" -c "end" >/dev/null \
+	|| sp_fail "initial configuration"
+
+# ---- interactive, on a pty ----
+cat >"$SP_TMP/help.exp" <<'EXP'
+set timeout 8
+log_user 1
+spawn $env(SPCLI) -s $env(SOCK)
+proc step {pat desc} {
+	expect {
+		-re $pat {}
+		timeout { puts "\nEXPECT-FAIL: $desc"; exit 1 }
+		eof { puts "\nEXPECT-FAIL: eof at $desc"; exit 1 }
+	}
+}
+# ^U: libcli erases the line in place (no new prompt)
+proc clear {} {
+	send "\025"
+}
+expect {
+	-re "sigproxy> " { puts "\nEXPECT-FAIL: the trusted socket starts unprivileged"; exit 1 }
+	-re "sigproxy# " {}
+	timeout { puts "\nEXPECT-FAIL: no prompt"; exit 1 }
+}
+send "show sessions ?"
+step "detail +Every dialog" "show sessions ? lists detail"
+clear
+send "show proxy-strategy ?"
+step "STRATEGY-NAME" "show proxy-strategy ? names the argument"
+clear
+send "show proxy-strategy voi\t"
+step "voipcore " "tab completes a configured strategy name"
+clear
+send "configure terminal\r"
+step "sigproxy\\(config\\)# " "config mode"
+send "interface ?"
+step "<IFNAME> +An interface's name" "interface ? describes the argument"
+step "sigproxy\\(config\\)# interface " "... and stays in config mode with the line kept"
+clear
+send "no username ad\t"
+step "admin " "tab completes a configured user"
+clear
+send "proxy-strategy voipcore seq 10\r"
+step "sigproxy\\(config-strategy\\)# " "strategy sub-mode"
+send "match source ?"
+step "<A.B.C.D/M> +Source prefix" "match source ? gives the prefix's form"
+step "any +Any source" "... and the other forms"
+clear
+send "match vlan ?"
+step "<1-4094> +VLAN ID" "match vlan ? gives the range"
+clear
+send "end\r"
+step "sigproxy# " "end"
+send "exit\r"
+expect eof
+EXP
+out=$(SPCLI=$SPCLI SOCK=$SP_TMP/d1/cli.sock expect "$SP_TMP/help.exp" 2>&1); rc=$?
+check_eq "interactive: privileged start, ? with argument types and ranges, tab completion of names" 0 $rc
+[ $rc -eq 0 ] || printf '%s\n' "$out" | tail -15 | sed 's/^/#   /'
+run=$(sp_cli d1 -c "show running-config")
+check_no_match "interactive ? changed nothing" '^interface|\?' "$run"
+
+# ---- "?" as a word (one-shot commands): help, never an argument ----
+out=$(sp_cli d1 -c "configure terminal" -c "interface ?" 2>&1); rc=$?
+check_match "-c 'interface ?' describes the argument" 'IFNAME' "$out"
+check_no_match "... and does not create the interface" '^interface' "$(sp_cli d1 -c 'show running-config')"
+out=$(sp_cli d1 -c "configure terminal" -c "proxy-strategy voipcore seq 10" -c "match source ?" 2>&1)
+check_match "-c 'match source ?' gives the argument's type" 'A\.B\.C\.D/M' "$out"
+check_no_match "... without an error about the prefix" 'Invalid prefix' "$out"
+out=$(sp_cli d1 -c "show sessions ?" 2>&1)
+check_match "-c 'show sessions ?' lists detail" 'detail' "$out"
+check_match "... and count" 'count' "$out"
+
+# ---- | section ----
+out=$(sp_cli d1 -c "show running-config | section voipcore")
+check_match "| section shows the block's head" '^proxy-strategy voipcore seq 10$' "$out"
+check_match "... and its lines" '^ match vlan 42$' "$out"
+check_no_match "... and nothing else" 'other|hostname|server-side-address' "$out"
+
+sp_done
