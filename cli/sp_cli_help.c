@@ -65,7 +65,7 @@ static const struct sp_cli_arg_help sp_cli_arg_helps[] = {
 	{ SP_MODE_REDUNDANCY, "role", "active|standby", "The configured role", NULL, false, SP_NAMES_NONE },
 	{ SP_MODE_REDUNDANCY, "local-address", "A.B.C.D", "The local state-sync address", "port\tAfter the address: port <1-65535>", false, SP_NAMES_NONE },
 	{ SP_MODE_REDUNDANCY, "peer-address", "A.B.C.D", "The peer's state-sync address", "port\tAfter the address: port <1-65535>", false, SP_NAMES_NONE },
-	{ SP_MODE_REDUNDANCY, "authentication key", "WORD", "The key (8 or more printable characters)", NULL, false, SP_NAMES_NONE },
+	{ SP_MODE_REDUNDANCY, "authentication key", "WORD", "The key (8 or more printable characters)", "7\tThen the key obfuscated, as running-config shows it", false, SP_NAMES_NONE },
 };
 
 const struct sp_cli_arg_help *sp_cli_arg_help_find(int mode, const char *path)
