@@ -72,6 +72,11 @@ struct sp_cli_session {
 	_Atomic uint64_t last_ms;  /* last command, written by the session thread */
 	unsigned failures;         /* failed logins on this connection (session thread) */
 	bool raise_pending;        /* unix interactive: not yet privileged (session thread) */
+	/* paging of interactive sessions (session thread) */
+	unsigned page_len;         /* terminal length: lines per page, 0: no paging */
+	unsigned page_lines;       /* lines the running command has shown on this page */
+	bool paging;               /* a command's output is being shown */
+	bool page_quit;            /* q at --More--: the rest of the output is dropped */
 	char held_hostname[SP_HOSTNAME_MAX + 1];
 	struct sp_cli_session *next;
 };
@@ -273,6 +278,9 @@ static void sp_cli_print_help(struct cli_def *cli)
 		cli_print(cli, "  <cr>");
 }
 
+static void sp_cli_page_begin(struct sp_cli_session *sess);
+static void sp_cli_page_end(struct sp_cli_session *sess);
+
 static int sp_cli_dispatch(struct cli_def *cli, const struct sp_cmd_def *def, int argc, char **argv)
 {
 	struct sp_cli_session *sess = cli_get_context(cli);
@@ -290,8 +298,10 @@ static int sp_cli_dispatch(struct cli_def *cli, const struct sp_cmd_def *def, in
 		cli_error(cli, "%% The daemon is shutting down");
 		return CLI_ERROR;
 	}
+	sp_cli_page_begin(sess);
 	if (job.out_len)
 		sp_cli_print_text(cli, job.out, job.out_len);
+	sp_cli_page_end(sess);
 	free(job.out);
 	if (job.rc < 0) {
 		cli_error(cli, "%% %s", job.err.msg);
@@ -408,7 +418,7 @@ static int sp_cli_terminal_length_cb(struct cli_def *cli, const char *command, c
 		cli_error(cli, "%% %s", argc != 1 ? "Usage: terminal length N (0-512)" : e.msg);
 		return CLI_ERROR;
 	}
-	/* Output is never paged here, so every length (and 0) already holds. */
+	((struct sp_cli_session *)cli_get_context(cli))->page_len = v;
 	return CLI_OK;
 }
 
@@ -808,8 +818,11 @@ static struct cli_def *sp_cli_new_def(struct sp_cli_session *sess)
 			     "Exit from the current mode");
 	c = cli_register_command(cli, NULL, "terminal", NULL, PRIVILEGE_UNPRIVILEGED, MODE_EXEC,
 				 "Terminal settings");
-	cli_register_command(cli, c, "length", sp_cli_terminal_length_cb, PRIVILEGE_UNPRIVILEGED,
-			     MODE_EXEC, "Lines per page (0: no paging)");
+	c = cli_register_command(cli, c, "length", sp_cli_terminal_length_cb, PRIVILEGE_UNPRIVILEGED,
+				 MODE_EXEC, "Lines per page (0: no paging)");
+	if (c)
+		cli_register_optarg(c, "0-512", CLI_CMD_ARGUMENT | CLI_CMD_DO_NOT_RECORD, PRIVILEGE_UNPRIVILEGED,
+				    MODE_EXEC, "Lines per page, --More-- between pages (0: no paging)", NULL, NULL, NULL);
 	for (size_t m = 0; m < SP_CLI_N_CONFIG_MODES; m++) {
 		int mode = sp_cli_config_modes[m];
 
@@ -1185,6 +1198,90 @@ static int sp_cli_write_all(int fd, const char *p, size_t len)
 	return 0;
 }
 
+/* ---- paging ----
+ * Interactive sessions print through this callback (after libcli's
+ * filters, so filtered-out lines do not count). While a command's output is
+ * shown, every `terminal length - 1` lines it asks --More-- and reads one
+ * key from the connection itself (libcli's loop is waiting for the command
+ * to return): space a page more, Enter a line more, anything else (q)
+ * drops the rest. */
+#define SP_CLI_DEFAULT_PAGE_LEN 24
+
+enum sp_cli_more_key { SP_MORE_PAGE, SP_MORE_LINE, SP_MORE_QUIT };
+
+static enum sp_cli_more_key sp_cli_more(struct sp_cli_session *sess)
+{
+	static const char prompt[] = "--More--", erase[] = "\r        \r";
+	unsigned char c;
+
+	if (sp_cli_write_all(sess->fd, prompt, sizeof(prompt) - 1) < 0)
+		return SP_MORE_QUIT;
+	for (;;) {
+		ssize_t r = read(sess->fd, &c, 1);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return SP_MORE_QUIT;
+		atomic_store(&sess->last_ms, sp_loop_now_ms());
+		if (c == 255) {
+			/* a telnet command (IAC x [option]): not a key */
+			unsigned char skip[2];
+			if (read(sess->fd, skip, 1) == 1 && skip[0] >= 251 && skip[0] <= 254)
+				(void)!read(sess->fd, skip + 1, 1);
+			continue;
+		}
+		if (c == '\n' || c == '\0')
+			continue; /* the rest of a CR LF or CR NUL line end */
+		break;
+	}
+	sp_cli_write_all(sess->fd, erase, sizeof(erase) - 1);
+	return c == ' ' ? SP_MORE_PAGE : c == '\r' ? SP_MORE_LINE : SP_MORE_QUIT;
+}
+
+static void sp_cli_pager_cb(struct cli_def *cli, const char *line)
+{
+	struct sp_cli_session *sess = cli_get_context(cli);
+
+	if (sess->page_quit)
+		return;
+	if (sess->paging && sess->page_len > 1 && sess->page_lines >= sess->page_len - 1) {
+		switch (sp_cli_more(sess)) {
+		case SP_MORE_PAGE:
+			sess->page_lines = 0;
+			break;
+		case SP_MORE_LINE:
+			sess->page_lines = sess->page_len - 2;
+			break;
+		case SP_MORE_QUIT:
+			sess->page_quit = true;
+			return;
+		}
+	}
+	if (sp_cli_write_all(sess->fd, line, strlen(line)) == 0)
+		sp_cli_write_all(sess->fd, "\r\n", 2);
+	sess->page_lines++;
+}
+
+static void sp_cli_page_begin(struct sp_cli_session *sess)
+{
+	sess->paging = true;
+	sess->page_lines = 0;
+	sess->page_quit = false;
+}
+
+static void sp_cli_page_end(struct sp_cli_session *sess)
+{
+	sess->paging = false;
+	sess->page_quit = false;
+}
+
+static void sp_cli_start_paging(struct sp_cli_session *sess)
+{
+	sess->page_len = SP_CLI_DEFAULT_PAGE_LEN;
+	cli_print_callback(sess->cli, sp_cli_pager_cb);
+}
+
 static void sp_cli_batch_loop(struct sp_cli_session *sess)
 {
 	char line[CLI_MAX_LINE_LENGTH];
@@ -1265,6 +1362,7 @@ static void *sp_cli_session_thread(void *arg)
 		/* the login timeout is the server's tick (from the connection, not
 		 * from the last keystroke); the exec timeout follows the login */
 		cli_set_banner(sess->cli, "sigproxy - authorized access only");
+		sp_cli_start_paging(sess);
 		cli_loop(sess->cli, sess->fd);
 	} else {
 		char hello[64];
@@ -1279,6 +1377,7 @@ static void *sp_cli_session_thread(void *arg)
 				cli_telnet_protocol(sess->cli, 0);
 				sp_cli_apply_exec_timeout(sess);
 				sp_cli_start_privileged(sess);
+				sp_cli_start_paging(sess);
 				cli_loop(sess->cli, sess->fd);
 			}
 		}

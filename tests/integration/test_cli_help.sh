@@ -2,7 +2,8 @@
 # The CLI's help and output through a terminal (expect drives sigproxy-cli
 # on a pty): `?` lists what may follow and never runs the command, argument
 # help with types and ranges, tab completion of configured names, the
-# trusted socket's session starts privileged, `| section`.
+# trusted socket's session starts privileged, paging by `terminal length`
+# (--More--: space, enter, q), `| section`.
 . "$(dirname "$0")/lib.sh"
 sp_require_root
 sp_require_tools expect
@@ -66,11 +67,32 @@ step "<1-4094> +VLAN ID" "match vlan ? gives the range"
 clear
 send "end\r"
 step "sigproxy# " "end"
+# paging: terminal length 6 shows 5 lines, then --More--
+send "terminal length 6\r"
+step "sigproxy# " "terminal length"
+send "show running-config\r"
+step "--More--" "a page, then --More--"
+send " "
+step "--More--" "space: the next page"
+send "q"
+expect {
+	-re "\r\nend\r" { puts "\nEXPECT-FAIL: q did not stop the output"; exit 1 }
+	-re "\r\nsigproxy# $" {}
+	timeout { puts "\nEXPECT-FAIL: no prompt after q"; exit 1 }
+}
+send "terminal length 0\r"
+step "sigproxy# " "terminal length 0"
+send "show running-config\r"
+expect {
+	-ex "--More--" { puts "\nEXPECT-FAIL: paged with terminal length 0"; exit 1 }
+	-re "\r\nsigproxy# $" {}
+	timeout { puts "\nEXPECT-FAIL: no prompt after an unpaged show"; exit 1 }
+}
 send "exit\r"
 expect eof
 EXP
 out=$(SPCLI=$SPCLI SOCK=$SP_TMP/d1/cli.sock expect "$SP_TMP/help.exp" 2>&1); rc=$?
-check_eq "interactive: privileged start, ? with argument types and ranges, tab completion of names" 0 $rc
+check_eq "interactive: privileged start, ? with argument types and ranges, tab completion of names, paging" 0 $rc
 [ $rc -eq 0 ] || printf '%s\n' "$out" | tail -15 | sed 's/^/#   /'
 run=$(sp_cli d1 -c "show running-config")
 check_no_match "interactive ? changed nothing" '^interface|\?' "$run"
