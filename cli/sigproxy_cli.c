@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -132,6 +133,10 @@ static int sp_batch(int fd, char **cmds, int n_cmds, FILE *in)
 		}
 		free(line);
 	}
+	/* the daemon has closed already when the commands ended with exit */
+	rc = sp_batch_command(fd, SP_CLI_BATCH_END);
+	if (rc > 0)
+		failed |= rc;
 	return failed ? 1 : 0;
 }
 
@@ -199,6 +204,9 @@ int main(int argc, char **argv)
 
 	if (!cmds)
 		return 2;
+	/* a daemon that closed (exit, shutdown) is an error to report, not a
+	 * signal to die of */
+	signal(SIGPIPE, SIG_IGN);
 	while ((c = getopt_long(argc, argv, "s:c:Vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's': path = optarg; break;

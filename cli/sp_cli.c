@@ -78,6 +78,12 @@ struct sp_cli_session {
 	bool paging;               /* a command's output is being shown */
 	bool page_quit;            /* q at --More--: the rest of the output is dropped */
 	char held_hostname[SP_HOSTNAME_MAX + 1];
+	/* lines of the block being edited that wait for it to be valid as a
+	 * whole (loop thread): replayed onto the running configuration with
+	 * each new line, committed once valid, refused when the block is left
+	 * still invalid */
+	struct sp_cli_pending_line *pending;
+	size_t n_pending;
 	struct sp_cli_session *next;
 };
 
@@ -108,6 +114,129 @@ static __thread struct sp_cli_session *sp_cli_current;
 
 /* ---- running a command on the loop thread ---- */
 
+/* One command of a block not applied yet, as typed (its words copied). */
+struct sp_cli_pending_line {
+	const struct sp_cmd_def *def;
+	int mode;
+	struct sp_cmd_edit edit;
+	int argc;
+	char **argv;
+};
+
+static void sp_cli_pending_clear(struct sp_cli_session *sess)
+{
+	for (size_t i = 0; i < sess->n_pending; i++) {
+		for (int k = 0; k < sess->pending[i].argc; k++)
+			free(sess->pending[i].argv[k]);
+		free(sess->pending[i].argv);
+	}
+	free(sess->pending);
+	sess->pending = NULL;
+	sess->n_pending = 0;
+}
+
+static int sp_cli_pending_add(struct sp_cli_session *sess, const struct sp_cmd_def *def, int mode,
+			      const struct sp_cmd_edit *edit, int argc, char **argv)
+{
+	struct sp_cli_pending_line *grown = realloc(sess->pending, (sess->n_pending + 1) * sizeof(*grown));
+	struct sp_cli_pending_line *l;
+
+	if (!grown)
+		return -1;
+	sess->pending = grown;
+	l = &grown[sess->n_pending];
+	*l = (struct sp_cli_pending_line){ .def = def, .mode = mode, .edit = *edit };
+	l->argv = calloc((size_t)argc + 1, sizeof(char *));
+	if (!l->argv)
+		return -1;
+	for (int k = 0; k < argc; k++)
+		if (!(l->argv[l->argc++] = strdup(argv[k]))) {
+			sess->n_pending++;
+			return -1;
+		}
+	sess->n_pending++;
+	return 0;
+}
+
+/* A copy of the running configuration with the session's waiting lines
+ * applied again (another session or SNMP may have committed meanwhile). */
+static struct sp_config *sp_cli_pending_replay(struct sp_cli_session *sess, struct sp_daemon *d,
+					       struct sp_error *e)
+{
+	const struct sp_config *running = sp_config_store_current(d->config);
+	struct sp_config *cand = sp_config_dup(running);
+	FILE *sink = sess->n_pending ? fopen("/dev/null", "w") : NULL;
+
+	if (!cand || (sess->n_pending && !sink)) {
+		if (sink)
+			fclose(sink);
+		sp_config_free(cand);
+		sp_error_set(e, "Out of memory");
+		return NULL;
+	}
+	for (size_t i = 0; i < sess->n_pending; i++) {
+		struct sp_cli_pending_line *l = &sess->pending[i];
+		struct sp_cmd_ctx ctx = { .daemon = d, .running = running, .cand = cand, .mode = l->mode,
+					  .edit = l->edit, .out = sink };
+
+		if (sp_cmd_run(l->def, &ctx, l->argc, l->argv) < 0) {
+			*e = ctx.err;
+			sp_config_free(cand);
+			cand = NULL;
+			break;
+		}
+	}
+	if (sink)
+		fclose(sink);
+	return cand;
+}
+
+/* The block is left (exit, end, a top-level command, the end of the
+ * session): its waiting lines are committed now or, still invalid as a
+ * whole, dropped with the reason. */
+static int sp_cli_pending_flush(struct sp_cli_session *sess, struct sp_daemon *d, struct sp_error *e)
+{
+	struct sp_config *cand;
+	int rc;
+
+	if (!sess->n_pending)
+		return 0;
+	cand = sp_cli_pending_replay(sess, d, e);
+	rc = cand ? sp_config_store_commit(d->config, cand, NULL, e) : -1;
+	sp_cli_pending_clear(sess);
+	return rc;
+}
+
+struct sp_cli_flush_job {
+	struct sp_cli_session *sess;
+	int rc;
+	struct sp_error err;
+};
+
+static void sp_cli_flush_on_loop(void *arg)
+{
+	struct sp_cli_flush_job *job = arg;
+
+	job->rc = sp_cli_pending_flush(job->sess, job->sess->srv->d, &job->err);
+}
+
+/* From the session thread: leaves the block; on a refusal prints why. */
+static int sp_cli_leave_block(struct cli_def *cli)
+{
+	struct sp_cli_session *sess = cli_get_context(cli);
+	struct sp_cli_flush_job job = { .sess = sess };
+
+	if (sess->kind == SP_CLI_LOADER)
+		return CLI_OK; /* a file is checked as a whole at its end */
+	if (sp_loop_call_sync(sess->srv->d->loop, sp_cli_flush_on_loop, &job) < 0)
+		return CLI_OK;
+	if (job.rc < 0) {
+		cli_error(cli, "%% %s", job.err.msg);
+		return CLI_ERROR;
+	}
+	return CLI_OK;
+}
+
 struct sp_cli_job {
 	struct sp_cli_session *sess;
 	const struct sp_cmd_def *def;
@@ -128,6 +257,9 @@ static void sp_cli_job_run(struct sp_cli_job *job, struct sp_daemon *d, struct s
 	struct sp_cmd_ctx ctx = { 0 };
 	FILE *out = open_memstream(&job->out, &job->out_len);
 	struct sp_config *cand = NULL;
+	/* editing a block (a sub-mode) of the running configuration */
+	bool in_block = !direct && job->mode >= SP_MODE_SP;
+	bool left_block = false;
 
 	job->rc = -1;
 	job->next_mode = -1;
@@ -144,10 +276,17 @@ static void sp_cli_job_run(struct sp_cli_job *job, struct sp_daemon *d, struct s
 		ctx.cand = direct;
 	} else {
 		ctx.running = sp_config_store_current(d->config);
+		if ((job->def->flags & SP_CMD_ALL_CONFIG_MODES) && in_block &&
+		    sp_cli_pending_flush(job->sess, d, &ctx.err) < 0) {
+			/* a top-level command leaves the block: it is checked first */
+			job->err = ctx.err;
+			goto done;
+		}
 		if (job->def->flags & SP_CMD_EDITS_CONFIG) {
-			cand = sp_config_dup(ctx.running);
+			cand = sp_cli_pending_replay(job->sess, d, &ctx.err);
 			if (!cand) {
-				sp_error_set(&job->err, "Out of memory");
+				job->err = ctx.err;
+				sp_cli_pending_clear(job->sess);
 				goto done;
 			}
 			ctx.cand = cand;
@@ -166,12 +305,32 @@ static void sp_cli_job_run(struct sp_cli_job *job, struct sp_daemon *d, struct s
 		    sp_cmd_run(global, &retry, job->argc, job->argv) == 0) {
 			ctx = retry;
 			job->rc = 0;
+			left_block = in_block;
 		}
 	}
 	if (job->rc == 0 && cand) {
-		/* one command, one transaction */
-		job->rc = sp_config_store_commit(d->config, cand, NULL, &ctx.err);
-		cand = NULL;
+		struct sp_error why;
+
+		if (in_block && !left_block && sp_config_validate(cand, &why) < 0) {
+			/* the block is not valid yet: the line waits for the
+			 * rest of it (checked again with each line, and when the
+			 * block is left) */
+			if (sp_cli_pending_add(job->sess, job->def, job->mode, &job->sess->edit, job->argc,
+					       job->argv) < 0) {
+				sp_cli_pending_clear(job->sess);
+				sp_error_set(&ctx.err, "Out of memory");
+				job->rc = -1;
+			}
+			sp_config_free(cand);
+			cand = NULL;
+		} else {
+			/* one command (with the block's waiting lines), one
+			 * transaction */
+			job->rc = sp_config_store_commit(d->config, cand, NULL, &ctx.err);
+			cand = NULL;
+			if (job->rc == 0 || left_block)
+				sp_cli_pending_clear(job->sess);
+		}
 	}
 	if (job->rc == 0) {
 		job->next_mode = ctx.next_mode;
@@ -387,11 +546,13 @@ static int sp_cli_do_cb(struct cli_def *cli, const char *command, char **argv, i
 
 static int sp_cli_end_cb(struct cli_def *cli, const char *command, char **argv, int argc)
 {
+	int rc = cli->mode >= SP_MODE_SP ? sp_cli_leave_block(cli) : CLI_OK;
+
 	(void)command;
 	(void)argv;
 	(void)argc;
 	cli_set_configmode(cli, MODE_EXEC, NULL);
-	return CLI_OK;
+	return rc;
 }
 
 static int sp_cli_exit_cb(struct cli_def *cli, const char *command, char **argv, int argc)
@@ -399,13 +560,15 @@ static int sp_cli_exit_cb(struct cli_def *cli, const char *command, char **argv,
 	(void)command;
 	(void)argv;
 	(void)argc;
+	int rc = cli->mode >= SP_MODE_SP ? sp_cli_leave_block(cli) : CLI_OK;
+
 	if (cli->mode == MODE_EXEC)
 		return CLI_QUIT;
 	if (cli->mode == MODE_CONFIG)
 		cli_set_configmode(cli, MODE_EXEC, NULL);
 	else
 		cli_set_configmode(cli, MODE_CONFIG, NULL);
-	return CLI_OK;
+	return rc;
 }
 
 static int sp_cli_terminal_length_cb(struct cli_def *cli, const char *command, char **argv, int argc)
@@ -931,6 +1094,14 @@ int sp_cli_load_text(const char *name, const char *text, struct sp_config *cand,
 		if (sess.cli->mode == MODE_EXEC)
 			cli_set_configmode(sess.cli, MODE_CONFIG, NULL);
 	}
+	if (rc == 0) {
+		/* the lines of a block come in any order: blocks are checked
+		 * as a whole at the end of the file */
+		struct sp_error why;
+
+		if (sp_config_validate(cand, &why) < 0)
+			rc = sp_error_set(e, "%s: %s", name, why.msg);
+	}
 	free(sess.capture_buf);
 	cli_done(sess.cli);
 	return rc == 0 ? 0 : -1;
@@ -1293,7 +1464,10 @@ static void sp_cli_batch_loop(struct sp_cli_session *sess)
 
 		if (sp_cli_capture_begin(sess) < 0)
 			break;
-		rc = cli_run_command(sess->cli, line);
+		if (strcmp(line, SP_CLI_BATCH_END) == 0)
+			rc = sess->cli->mode >= SP_MODE_SP ? sp_cli_leave_block(sess->cli) : CLI_OK;
+		else
+			rc = cli_run_command(sess->cli, line);
 		sp_cli_capture_end(sess);
 		if (rc != CLI_OK && rc != CLI_QUIT && sess->capture_buf && sess->capture_buf[0] != '%') {
 			/* libcli's own parse errors come without the "% " every
@@ -1381,6 +1555,14 @@ static void *sp_cli_session_thread(void *arg)
 				cli_loop(sess->cli, sess->fd);
 			}
 		}
+	}
+	{
+		/* the end of the session leaves its block */
+		struct sp_cli_flush_job job = { .sess = sess };
+
+		if (sp_loop_call_sync(sess->srv->d->loop, sp_cli_flush_on_loop, &job) == 0 && job.rc < 0)
+			sp_warn("cli: session %u ended in an invalid block, not applied: %s", sess->line,
+				job.err.msg);
 	}
 	if (sp_loop_call_sync(sess->srv->d->loop, sp_cli_session_reap_on_loop, sess) == 0) {
 		/* unlinked and detached: this thread owns the session now */
@@ -1735,6 +1917,7 @@ void sp_cli_server_stop(struct sp_cli_server *srv)
 	for (sess = srv->sessions; sess; sess = next) {
 		next = sess->next;
 		pthread_join(sess->thread, NULL);
+		sp_cli_pending_clear(sess);
 		cli_done(sess->cli);
 		close(sess->fd);
 		free(sess->capture_buf);

@@ -39,5 +39,9 @@ int sp_cli_load_text(const char *name, const char *text, struct sp_config *cand,
  *    (status 0: success, 1: the command failed, output is the error). */
 #define SP_CLI_HELLO_INTERACTIVE "SPCLI/1 interactive\n"
 #define SP_CLI_HELLO_BATCH "SPCLI/1 batch\n"
+/* Sent by the client after its last command: the daemon leaves the block
+ * being edited (checks and commits its waiting lines) and answers as for a
+ * command, so an invalid block is an error of the batch. */
+#define SP_CLI_BATCH_END "\004"
 
 #endif

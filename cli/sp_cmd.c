@@ -784,8 +784,8 @@ static int cmd_st_action(struct sp_cmd_ctx *ctx, int argc, char **argv)
 		a = SP_ACTION_DROP;
 	else
 		return sp_cmd_usage(ctx, "action {proxy|forward|drop}");
-	if (a == SP_ACTION_PROXY && !sp_addr_is_set(&s->server))
-		return sp_error_set(&ctx->err, "action proxy needs a server: configure \"server A.B.C.D\" first");
+	/* a proxy action without its server is caught when the block is
+	 * checked as a whole: the SPEC writes action before server */
 	s->action = a;
 	return 0;
 }
@@ -887,8 +887,6 @@ static int cmd_st_no_server(struct sp_cmd_ctx *ctx, int argc, char **argv)
 	(void)argv;
 	if (!s)
 		return -1;
-	if (s->action == SP_ACTION_PROXY)
-		return sp_error_set(&ctx->err, "The server is needed by action proxy: change the action first");
 	memset(&s->server, 0, sizeof(s->server));
 	s->server_port = SP_DEFAULT_SIP_PORT;
 	return 0;

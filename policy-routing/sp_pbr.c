@@ -161,21 +161,29 @@ bool sp_pbr_plan_equal(const struct sp_pbr_plan *a, const struct sp_pbr_plan *b)
 
 /* Checks the kernel can make of it what the configuration means; fills the
  * route's output interface. */
+/* *waits: the failure depends on the network's current state (an input
+ * interface not there yet, a next hop not on a connected network yet), not
+ * on the entry itself. */
 static int sp_pbr_check(struct sp_pbr *pbr, const struct sp_policy_route *r,
-			struct sp_pbr_plan *plan, char *err, size_t errlen)
+			struct sp_pbr_plan *plan, bool *waits, char *err, size_t errlen)
 {
 	unsigned ifindex;
 
+	*waits = false;
 	/* the kernel accepts a rule for an interface that does not exist (it
-	 * waits for it): refuse it, a typo would go unnoticed */
+	 * waits for it): not installed, with the reason shown, so a typo does
+	 * not go unnoticed */
 	if ((r->match & SP_MATCH_INPUT_INTERFACE) &&
 	    sp_rtnl_ifindex(r->input_interface, &ifindex, err, errlen) < 0) {
 		snprintf(err, errlen, "input interface %s does not exist", r->input_interface);
+		*waits = true;
 		return -1;
 	}
 	if (plan->has_route &&
-	    sp_rtnl_gateway_check(pbr->rtnl, &plan->route.gateway, &plan->route.oif, err, errlen) < 0)
+	    sp_rtnl_gateway_check(pbr->rtnl, &plan->route.gateway, &plan->route.oif, err, errlen) < 0) {
+		*waits = errno == ENETUNREACH;
 		return -1;
+	}
 	return 0;
 }
 
@@ -285,11 +293,16 @@ int sp_pbr_apply(struct sp_pbr *pbr, const struct sp_config *c, bool strict, str
 
 		ne->cfg = c->policy_routes[i];
 		old = sp_pbr_find(pbr, ne->cfg.name, ne->cfg.seq);
+		bool waits = false; /* for the network: a next hop, an interface */
+
 		if (sp_pbr_plan_build(&ne->cfg, &ne->plan, err, sizeof(err)) < 0 ||
-		    (ne->plan.active && sp_pbr_check(pbr, &ne->cfg, &ne->plan, err, sizeof(err)) < 0)) {
+		    (ne->plan.active && sp_pbr_check(pbr, &ne->cfg, &ne->plan, &waits, err, sizeof(err)) < 0)) {
 			bool changed = !old || !sp_pbr_cfg_equal(&old->cfg, &ne->cfg);
 
-			if (strict && changed) {
+			/* what depends on the network's current state is accepted
+			 * and shown with its reason, as at start-up; only what
+			 * can never work is refused */
+			if (strict && changed && !waits) {
 				sp_error_set(e, "policy-route %s seq %u: %s", ne->cfg.name, ne->cfg.seq, err);
 				goto out;
 			}

@@ -51,11 +51,13 @@ int sp_pbr_open(struct sp_pbr **out, char *err, size_t errlen);
 void sp_pbr_close(struct sp_pbr *pbr);
 
 /* Makes the kernel match the policy routes of c. An entry that is new or
- * changed and that the kernel refuses (or that fails a check: next hop not on
- * a connected network, unknown input interface) makes the whole call fail
- * with "policy-route NAME seq N: reason" and the previous state restored. An
- * unchanged entry that still cannot be installed, or any entry when !strict
- * (at start-up), only records its reason. */
+ * changed and that the kernel refuses (or that fails a check that no network
+ * change can fix: a next hop that is a local address) makes the whole call
+ * fail with "policy-route NAME seq N: reason" and the previous state
+ * restored. An entry waiting for the network (next hop not on a connected
+ * network yet, input interface not there yet), an unchanged entry that still
+ * cannot be installed, or any entry when !strict (at start-up), only records
+ * its reason ("not installed: REASON"). */
 int sp_pbr_apply(struct sp_pbr *pbr, const struct sp_config *c, bool strict, struct sp_error *e);
 
 /* "installed", "inactive (...)", or "not installed: REASON"; NULL when the

@@ -142,11 +142,14 @@ check_no_match "the refused next hop is not in running-config" 'set next-hop' \
 	"$(sp_cli sp1 -c 'show running-config')"
 check_eq "... nor a rule in the kernel" "" "$(ip -n "$SP" rule show | grep 'lookup 100005')"
 
-# A check made before asking the kernel is a configuration error, not a
-# kernel failure: no notification for it.
+# A next hop on no connected network waits for the network (accepted, not
+# installed, with the reason): not a kernel failure, no notification for it.
 out=$(sp_cli sp1 -c "configure terminal" -c "policy-route pbr seq 6" -c "match source 10.9.0.0/24" \
 	-c "set next-hop 203.0.113.9" -c "end" 2>&1)
-check_match "a next hop on no connected network is refused" 'not on a connected network' "$out"
+check_eq "a next hop on no connected network is accepted" "" "$out"
+check_match "... not installed, with the reason" 'not on a connected network' \
+	"$(sp_cli sp1 -c 'show policy-route pbr')"
+sp_cli sp1 -c "configure terminal" -c "no policy-route pbr seq 6" >/dev/null
 ip -n "$SP" route del default via "$D1" table 100005
 out=$(sp_cli sp1 -c "configure terminal" -c "policy-route pbr seq 5" -c "match source 10.9.0.0/24" \
 	-c "set next-hop $D1" -c "end" 2>&1)

@@ -407,6 +407,8 @@ Test(config, cmd_cross_field_rules)
 	struct sp_config *c = sp_config_new();
 	struct sp_error e = { { 0 } };
 	static const char *const a[] = { "proxy-strategy s seq 10", "action proxy" };
+	/* the SPEC's own order: a block is checked as a whole, not line by line */
+	static const char *const spec_order[] = { "proxy-strategy s seq 10", "action proxy", "server 192.0.2.1" };
 	static const char *const b[] = { "proxy-strategy s seq 10", "server 192.0.2.1", "action proxy", "no server" };
 	static const char *const d[] = { "policy-route p seq 1", "set next-hop 10.0.0.1", "set table 100" };
 
@@ -415,7 +417,11 @@ Test(config, cmd_cross_field_rules)
 	sp_config_free(c);
 	c = sp_config_new();
 	cr_assert_eq(run_cmds(c, b, 4, &e), -1);
-	cr_assert(strstr(e.msg, "needed by action proxy") != NULL, "%s", e.msg);
+	cr_assert(strstr(e.msg, "action proxy needs a server") != NULL, "%s", e.msg);
+	sp_config_free(c);
+	c = sp_config_new();
+	cr_assert_eq(run_cmds(c, spec_order, 3, &e), 0, "%s", e.msg);
+	cr_assert_eq(c->strategies[0].action, SP_ACTION_PROXY);
 	cr_assert(sp_addr_is_set(&c->strategies[0].server));
 	sp_config_free(c);
 	c = sp_config_new();
