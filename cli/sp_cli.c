@@ -75,6 +75,7 @@ struct sp_cli_session {
 	/* paging of interactive sessions (session thread) */
 	unsigned page_len;         /* terminal length: lines per page, 0: no paging */
 	unsigned page_lines;       /* lines the running command has shown on this page */
+	bool interactive;          /* a terminal: paging, '^' markers */
 	bool paging;               /* a command's output is being shown */
 	bool page_quit;            /* q at --More--: the rest of the output is dropped */
 	char held_hostname[SP_HOSTNAME_MAX + 1];
@@ -484,12 +485,16 @@ static int sp_cli_command_cb(struct cli_def *cli, const char *command, char **ar
 	return sp_cli_dispatch(cli, def, argc, argv);
 }
 
+static void sp_cli_caret(struct cli_def *cli, int word);
+
 static int sp_cli_incomplete_cb(struct cli_def *cli, const char *command, char **argv, int argc)
 {
 	if (sp_cli_asks_help(cli, argc, argv)) {
 		sp_cli_print_help(cli);
 		return CLI_OK;
 	}
+	if (argc > 0 && cli->pipeline)
+		sp_cli_caret(cli, (int)(argv - cli->pipeline->words));
 	if (argc > 0)
 		cli_error(cli, "%% Invalid input \"%s\" after \"%s\"", argv[0], command);
 	else
@@ -1410,12 +1415,99 @@ static enum sp_cli_more_key sp_cli_more(struct sp_cli_session *sess)
 	return c == ' ' ? SP_MORE_PAGE : c == '\r' ? SP_MORE_LINE : SP_MORE_QUIT;
 }
 
+/* The column where word `word` of the line being run starts (words as
+ * libcli splits them: blanks between, quotes kept with their word). */
+static int sp_cli_word_column(const char *line, int word)
+{
+	const char *p = line;
+
+	for (int k = 0;; k++) {
+		char quote = 0;
+
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (!*p || k == word)
+			return (int)(p - line);
+		while (*p && (quote || (*p != ' ' && *p != '\t'))) {
+			if (*p == '"' || *p == '\'')
+				quote = quote == *p ? 0 : quote ? quote : *p;
+			p++;
+		}
+	}
+}
+
+/* Interactive sessions: a '^' under the word a syntax error is about, as
+ * IOS marks it (the typed line follows the prompt, so the prompt's width
+ * counts). */
+static void sp_cli_caret(struct cli_def *cli, int word)
+{
+	struct sp_cli_session *sess = cli_get_context(cli);
+	size_t col;
+	char *buf;
+
+	if (!sess || !sess->interactive || !cli->pipeline || word < 0)
+		return;
+	col = (cli->hostname ? strlen(cli->hostname) : 0) + (cli->modestring ? strlen(cli->modestring) : 0) +
+	      (cli->promptchar ? strlen(cli->promptchar) : 0) +
+	      (size_t)sp_cli_word_column(cli->pipeline->cmdline, word);
+	if (col > CLI_MAX_LINE_LENGTH * 2 || !(buf = malloc(col + 2)))
+		return;
+	memset(buf, ' ', col);
+	buf[col] = '^';
+	buf[col + 1] = '\0';
+	cli_error(cli, "%s", buf);
+	free(buf);
+}
+
+/* libcli's own parse errors ("Invalid command \"x\"", "Invalid argument
+ * \"x\"", "Incomplete command", ...) come without the "% " of every other
+ * error; printed while a line is parsed (no command output yet), they get
+ * it here, and the word they name its '^'. */
+static bool sp_cli_libcli_error(struct cli_def *cli, const char *line)
+{
+	static const char *const forms[] = { "Invalid command \"", "Invalid argument \"", "Incomplete command",
+					     "Ambiguous ", "Problem ", "Invalid ", "No callback", "Empty command" };
+	struct sp_cli_session *sess = cli_get_context(cli);
+	bool is_error = false;
+
+	if (line[0] == '%' || !cli->pipeline || sess->paging)
+		return false;
+	for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]) && !is_error; i++)
+		is_error = strncmp(line, forms[i], strlen(forms[i])) == 0;
+	if (!is_error)
+		return false;
+	if (strncmp(line, "Invalid command \"", 17) == 0 || strncmp(line, "Invalid argument \"", 18) == 0) {
+		const char *w = strchr(line, '"') + 1;
+		size_t wl = strcspn(w, "\"");
+
+		for (int k = line[8] == 'a' ? 1 : 0; k < cli->pipeline->num_words; k++)
+			if (strlen(cli->pipeline->words[k]) == wl && strncmp(cli->pipeline->words[k], w, wl) == 0) {
+				sp_cli_caret(cli, k);
+				break;
+			}
+	}
+	return true;
+}
+
 static void sp_cli_pager_cb(struct cli_def *cli, const char *line)
 {
 	struct sp_cli_session *sess = cli_get_context(cli);
 
 	if (sess->page_quit)
 		return;
+	if (!sess->paging && cli->pipeline && line[0] != '%') {
+		/* `line` is libcli's print buffer, which the '^' line reuses */
+		char *copy = strdup(line);
+
+		if (copy && sp_cli_libcli_error(cli, copy)) {
+			if (sp_cli_write_all(sess->fd, "% ", 2) == 0 &&
+			    sp_cli_write_all(sess->fd, copy, strlen(copy)) == 0)
+				sp_cli_write_all(sess->fd, "\r\n", 2);
+			free(copy);
+			return;
+		}
+		free(copy);
+	}
 	if (sess->paging && sess->page_len > 1 && sess->page_lines >= sess->page_len - 1) {
 		switch (sp_cli_more(sess)) {
 		case SP_MORE_PAGE:
@@ -1449,6 +1541,7 @@ static void sp_cli_page_end(struct sp_cli_session *sess)
 
 static void sp_cli_start_paging(struct sp_cli_session *sess)
 {
+	sess->interactive = true;
 	sess->page_len = SP_CLI_DEFAULT_PAGE_LEN;
 	cli_print_callback(sess->cli, sp_cli_pager_cb);
 }

@@ -17,7 +17,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 
-#define PRIV_USER 1
+#define PRIV_USER 0 /* libcli's PRIVILEGE_UNPRIVILEGED: user EXEC (the > prompt) */
 #define PRIV_ADMIN 15
 #define CFG (SP_CMD_EDITS_CONFIG)
 #define TOP (SP_CMD_EDITS_CONFIG | SP_CMD_ALL_CONFIG_MODES)

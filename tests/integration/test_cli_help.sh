@@ -3,7 +3,8 @@
 # on a pty): `?` lists what may follow and never runs the command, argument
 # help with types and ranges, tab completion of configured names, the
 # trusted socket's session starts privileged, paging by `terminal length`
-# (--More--: space, enter, q), `| section`.
+# (--More--: space, enter, q), `| section`; over TCP: user EXEC's read-only
+# show commands and the '^' under the word an error is about.
 . "$(dirname "$0")/lib.sh"
 sp_require_root
 sp_require_tools expect
@@ -96,6 +97,43 @@ check_eq "interactive: privileged start, ? with argument types and ranges, tab c
 [ $rc -eq 0 ] || printf '%s\n' "$out" | tail -15 | sed 's/^/#   /'
 run=$(sp_cli d1 -c "show running-config")
 check_no_match "interactive ? changed nothing" '^interface|\?' "$run"
+
+# ---- user EXEC over TCP: read-only show commands, '^' under the bad word ----
+cat >"$SP_TMP/user.exp" <<'EXP'
+set timeout 8
+log_user 1
+set stty_init "raw -echo"
+spawn ip netns exec $env(NS) nc 127.0.0.1 2650
+proc step {pat desc} {
+	expect {
+		-re $pat {}
+		timeout { puts "\nEXPECT-FAIL: $desc"; exit 1 }
+		eof { puts "\nEXPECT-FAIL: eof at $desc"; exit 1 }
+	}
+}
+step "Username:" "login prompt"
+send "admin\r\n"
+step "Password:" "password prompt"
+send "Adm1nPass\r\n"
+step "sigproxy> " "user EXEC prompt"
+send "show version\r\n"
+step "Uptime" "show version in user EXEC"
+step "sigproxy> " "prompt"
+send "show proxy-strategy\r\n"
+step "proxy-strategy voipcore seq 10" "show proxy-strategy in user EXEC"
+step "sigproxy> " "prompt"
+send "show running-config\r\n"
+step "\r\n {15}\\^\r\n% Invalid input \"running-config\"" "show running-config stays privileged: '^' under it"
+step "sigproxy> " "prompt"
+send "configure terminal\r\n"
+step "\r\n {10}\\^\r\n% Invalid command \"configure\"" "configure in user EXEC: '^' and '% '"
+step "sigproxy> " "prompt"
+send "exit\r\n"
+expect eof
+EXP
+out=$(NS=$NS expect "$SP_TMP/user.exp" 2>&1); rc=$?
+check_eq "user EXEC: show commands, privileged ones refused with a '^' marker and '% '" 0 $rc
+[ $rc -eq 0 ] || printf '%s\n' "$out" | tail -12 | sed 's/^/#   /'
 
 # ---- "?" as a word (one-shot commands): help, never an argument ----
 out=$(sp_cli d1 -c "configure terminal" -c "interface ?" 2>&1); rc=$?
