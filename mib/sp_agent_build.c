@@ -119,6 +119,136 @@ static size_t sp_scalar_slot(int id)
 	return id < 800 ? (size_t)(id - 100) : (size_t)(id - 800 + 20);
 }
 
+/* The scalars' values before the PDU: the candidate's. */
+static void sp_scalars_from_config(const struct sp_config *c, struct sp_mib_scalars *r)
+{
+	snprintf(r->hostname, sizeof(r->hostname), "%s", c->hostname);
+	sp_inet_from_addr(&c->sp.server_side_address, &r->ssa);
+	sp_inet_from_addr(&c->sp.local_virtual_address, &r->lva);
+	sp_inet_from_addr(&c->sp.return_gateway, &r->rgw);
+	sp_inet_from_addr(&c->redundancy.local_address, &r->local);
+	sp_inet_from_addr(&c->redundancy.peer_address, &r->peer);
+	r->return_path = c->sp.return_path == SP_RETURN_DEFAULT_GATEWAY ? SP_RP_GATEWAY : SP_RP_LEARN;
+	r->media_lo = c->sp.media_port_min;
+	r->media_hi = c->sp.media_port_max;
+	r->local_port = c->redundancy.local_port;
+	r->peer_port = c->redundancy.peer_port;
+}
+
+/* One scalar varbind into the candidate, or into `r` when it is checked
+ * with others (address and type, ranges) once every varbind is in. */
+static void sp_scalar_apply(struct sp_config *c, struct sp_mib_scalars *r, int id,
+			    const netsnmp_variable_list *vb)
+{
+	switch (id) {
+	case SP_S_HOSTNAME: sp_vb_str(vb, r->hostname, sizeof(r->hostname)); break;
+	case SP_S_SSA_TYPE: sp_inet_set_type(&r->ssa, vb); break;
+	case SP_S_SSA: sp_inet_set_addr(&r->ssa, vb); break;
+	case SP_S_DEFAULT_ACTION:
+		c->sp.default_action = sp_vb_int(vb) == SP_DEFACT_DROP ? SP_ACTION_DROP : SP_ACTION_FORWARD;
+		break;
+	case SP_S_LVA_TYPE: sp_inet_set_type(&r->lva, vb); break;
+	case SP_S_LVA: sp_inet_set_addr(&r->lva, vb); break;
+	case SP_S_RETURN_PATH: r->return_path = sp_vb_int(vb); break;
+	case SP_S_RGW_TYPE: sp_inet_set_type(&r->rgw, vb); break;
+	case SP_S_RGW: sp_inet_set_addr(&r->rgw, vb); break;
+	case SP_S_MEDIA: c->sp.media = sp_vb_int(vb) == SP_MEDIA_V_OFF ? SP_MEDIA_OFF : SP_MEDIA_KERNEL; break;
+	case SP_S_MEDIA_LOW: r->media_lo = sp_vb_uns(vb); break;
+	case SP_S_MEDIA_HIGH: r->media_hi = sp_vb_uns(vb); break;
+	case SP_S_SESSION_LIMIT: c->sp.session_limit = (uint32_t)sp_vb_uns(vb); break;
+	case SP_S_SOURCE_RATE: c->sp.source_rate = (uint32_t)sp_vb_uns(vb); break;
+	case SP_S_SOURCE_NEW_BINDINGS: c->sp.source_new_bindings = (uint32_t)sp_vb_uns(vb); break;
+	case SP_S_SOURCE_BINDINGS: c->sp.source_bindings = (uint32_t)sp_vb_uns(vb); break;
+	case SP_S_MESSAGE_SIZE_LIMIT: c->sp.message_size_limit = (uint32_t)sp_vb_uns(vb); break;
+	case SP_S_CLI_LOGIN_TIMEOUT: c->cli.login_timeout = (uint32_t)sp_vb_uns(vb); break;
+	case SP_S_CLI_EXEC_TIMEOUT: c->cli.exec_timeout = (uint32_t)sp_vb_uns(vb); break;
+	case SP_S_RED_CONF_ROLE:
+		c->redundancy.role = sp_vb_int(vb) == SP_ROLE_V_STANDBY ? SP_ROLE_STANDBY : SP_ROLE_ACTIVE;
+		break;
+	case SP_S_RED_LOCAL_TYPE: sp_inet_set_type(&r->local, vb); break;
+	case SP_S_RED_LOCAL_ADDR: sp_inet_set_addr(&r->local, vb); break;
+	case SP_S_RED_LOCAL_PORT: r->local_port = sp_vb_uns(vb); break;
+	case SP_S_RED_PEER_TYPE: sp_inet_set_type(&r->peer, vb); break;
+	case SP_S_RED_PEER_ADDR: sp_inet_set_addr(&r->peer, vb); break;
+	case SP_S_RED_PEER_PORT: r->peer_port = sp_vb_uns(vb); break;
+	case SP_S_RED_SWITCHOVER: r->switchover = sp_vb_int(vb); break;
+	case SP_S_RED_AUTH_KEY:
+		/* checked by sp_check_key() in the check phase */
+		sp_vb_str(vb, c->redundancy.key, sizeof(c->redundancy.key));
+		break;
+	}
+}
+
+/* The signaling-proxy scalars that go together, checked and into the
+ * candidate. */
+static int sp_scalars_sp(struct sp_mib_build *b, const struct sp_mib_scalars *r, const size_t *blame,
+			 size_t last, bool touched)
+{
+	struct sp_config *c = b->cand;
+
+	snprintf(c->hostname, sizeof(c->hostname), "%s", r->hostname);
+	if (touched)
+		c->sp_enabled = true; /* as entering `signaling-proxy' does */
+	if (!sp_inet_to_addr(&r->ssa, &c->sp.server_side_address))
+		return sp_fail(b, SP_BLAME(blame, last, 3, 2), SNMP_ERR_INCONSISTENTVALUE,
+			       "server-side address: type and address do not agree%s", NULL);
+	if (!sp_inet_to_addr(&r->lva, &c->sp.local_virtual_address))
+		return sp_fail(b, SP_BLAME(blame, last, 6, 5), SNMP_ERR_INCONSISTENTVALUE,
+			       "local-virtual-address: type and address do not agree%s", NULL);
+	if (!sp_inet_to_addr(&r->rgw, &c->sp.return_gateway))
+		return sp_fail(b, SP_BLAME(blame, last, 9, 8), SNMP_ERR_INCONSISTENTVALUE,
+			       "return gateway: type and address do not agree%s", NULL);
+	if (r->return_path == SP_RP_GATEWAY) {
+		if (!sp_addr_is_set(&c->sp.return_gateway))
+			return sp_fail(b, SP_BLAME(blame, last, 7, 9, 8), SNMP_ERR_INCONSISTENTVALUE,
+				       "return-path default-gateway needs an address%s", NULL);
+		c->sp.return_path = SP_RETURN_DEFAULT_GATEWAY;
+	} else {
+		/* `return-path learn' has no gateway: one written now is refused */
+		if (sp_addr_is_set(&c->sp.return_gateway) && (blame[8] != SP_NO_VB || blame[9] != SP_NO_VB))
+			return sp_fail(b, SP_BLAME(blame, last, 9, 8), SNMP_ERR_INCONSISTENTVALUE,
+				       "a return gateway needs return-path defaultGateway%s", NULL);
+		memset(&c->sp.return_gateway, 0, sizeof(c->sp.return_gateway));
+		c->sp.return_path = SP_RETURN_LEARN;
+	}
+	if (r->media_hi <= r->media_lo)
+		return sp_fail(b, SP_BLAME(blame, last, 12, 11), SNMP_ERR_INCONSISTENTVALUE,
+			       "media-port-range: the high port must be above the low one%s", NULL);
+	c->sp.media_port_min = (uint16_t)r->media_lo;
+	c->sp.media_port_max = (uint16_t)r->media_hi;
+	return SNMP_ERR_NOERROR;
+}
+
+/* The redundancy scalars that go together, and switchover. */
+static int sp_scalars_redundancy(struct sp_mib_build *b, const struct sp_mib_scalars *r,
+				 const size_t *blame, size_t last, bool touched)
+{
+	struct sp_config *c = b->cand;
+
+	if (touched)
+		c->redundancy.configured = true; /* writing any of them configures it */
+	if (!sp_inet_to_addr(&r->local, &c->redundancy.local_address) ||
+	    sp_addr_is_set(&c->redundancy.local_address) != (r->local_port != 0))
+		return sp_fail(b, SP_BLAME(blame, last, 25, 26, 24), SNMP_ERR_INCONSISTENTVALUE,
+			       "redundancy local-address needs a type, an address and a port%s", NULL);
+	c->redundancy.local_port = (uint16_t)r->local_port;
+	if (!sp_inet_to_addr(&r->peer, &c->redundancy.peer_address) ||
+	    sp_addr_is_set(&c->redundancy.peer_address) != (r->peer_port != 0))
+		return sp_fail(b, SP_BLAME(blame, last, 28, 29, 27), SNMP_ERR_INCONSISTENTVALUE,
+			       "redundancy peer-address needs a type, an address and a port%s", NULL);
+	c->redundancy.peer_port = (uint16_t)r->peer_port;
+	if (r->switchover == SP_SWITCHOVER_GO) {
+		if (!c->redundancy.configured)
+			return sp_fail(b, blame[37], SNMP_ERR_INCONSISTENTVALUE,
+				       "switchover needs redundancy configured%s", NULL);
+		if (!b->m->hooks.switchover)
+			return sp_fail(b, blame[37], SNMP_ERR_RESOURCEUNAVAILABLE,
+				       "switchover: the redundancy module is not running%s", NULL);
+		b->switchover = true;
+	}
+	return SNMP_ERR_NOERROR;
+}
+
 int sp_build_scalars(struct sp_mib_build *b)
 {
 	struct sp_config *c = b->cand;
@@ -126,20 +256,11 @@ int sp_build_scalars(struct sp_mib_build *b)
 	size_t blame[40];
 	bool sp_touched = false, red_touched = false;
 	size_t last = SP_NO_VB;
+	int rc;
 
 	for (size_t i = 0; i < 40; i++)
 		blame[i] = SP_NO_VB;
-	snprintf(r.hostname, sizeof(r.hostname), "%s", c->hostname);
-	sp_inet_from_addr(&c->sp.server_side_address, &r.ssa);
-	sp_inet_from_addr(&c->sp.local_virtual_address, &r.lva);
-	sp_inet_from_addr(&c->sp.return_gateway, &r.rgw);
-	sp_inet_from_addr(&c->redundancy.local_address, &r.local);
-	sp_inet_from_addr(&c->redundancy.peer_address, &r.peer);
-	r.return_path = c->sp.return_path == SP_RETURN_DEFAULT_GATEWAY ? SP_RP_GATEWAY : SP_RP_LEARN;
-	r.media_lo = c->sp.media_port_min;
-	r.media_hi = c->sp.media_port_max;
-	r.local_port = c->redundancy.local_port;
-	r.peer_port = c->redundancy.peer_port;
+	sp_scalars_from_config(c, &r);
 
 	for (size_t i = 0; i < b->n; i++) {
 		const netsnmp_variable_list *vb = b->vbs[i];
@@ -155,97 +276,12 @@ int sp_build_scalars(struct sp_mib_build *b)
 			sp_touched = true;
 		if ((o->id >= SP_S_RED_CONF_ROLE && o->id <= SP_S_RED_PEER_PORT) || o->id == SP_S_RED_AUTH_KEY)
 			red_touched = true;
-		switch (o->id) {
-		case SP_S_HOSTNAME: sp_vb_str(vb, r.hostname, sizeof(r.hostname)); break;
-		case SP_S_SSA_TYPE: sp_inet_set_type(&r.ssa, vb); break;
-		case SP_S_SSA: sp_inet_set_addr(&r.ssa, vb); break;
-		case SP_S_DEFAULT_ACTION:
-			c->sp.default_action = sp_vb_int(vb) == SP_DEFACT_DROP ? SP_ACTION_DROP : SP_ACTION_FORWARD;
-			break;
-		case SP_S_LVA_TYPE: sp_inet_set_type(&r.lva, vb); break;
-		case SP_S_LVA: sp_inet_set_addr(&r.lva, vb); break;
-		case SP_S_RETURN_PATH: r.return_path = sp_vb_int(vb); break;
-		case SP_S_RGW_TYPE: sp_inet_set_type(&r.rgw, vb); break;
-		case SP_S_RGW: sp_inet_set_addr(&r.rgw, vb); break;
-		case SP_S_MEDIA: c->sp.media = sp_vb_int(vb) == SP_MEDIA_V_OFF ? SP_MEDIA_OFF : SP_MEDIA_KERNEL; break;
-		case SP_S_MEDIA_LOW: r.media_lo = sp_vb_uns(vb); break;
-		case SP_S_MEDIA_HIGH: r.media_hi = sp_vb_uns(vb); break;
-		case SP_S_SESSION_LIMIT: c->sp.session_limit = (uint32_t)sp_vb_uns(vb); break;
-		case SP_S_SOURCE_RATE: c->sp.source_rate = (uint32_t)sp_vb_uns(vb); break;
-		case SP_S_SOURCE_NEW_BINDINGS: c->sp.source_new_bindings = (uint32_t)sp_vb_uns(vb); break;
-		case SP_S_SOURCE_BINDINGS: c->sp.source_bindings = (uint32_t)sp_vb_uns(vb); break;
-		case SP_S_MESSAGE_SIZE_LIMIT: c->sp.message_size_limit = (uint32_t)sp_vb_uns(vb); break;
-		case SP_S_CLI_LOGIN_TIMEOUT: c->cli.login_timeout = (uint32_t)sp_vb_uns(vb); break;
-		case SP_S_CLI_EXEC_TIMEOUT: c->cli.exec_timeout = (uint32_t)sp_vb_uns(vb); break;
-		case SP_S_RED_CONF_ROLE:
-			c->redundancy.role = sp_vb_int(vb) == SP_ROLE_V_STANDBY ? SP_ROLE_STANDBY : SP_ROLE_ACTIVE;
-			break;
-		case SP_S_RED_LOCAL_TYPE: sp_inet_set_type(&r.local, vb); break;
-		case SP_S_RED_LOCAL_ADDR: sp_inet_set_addr(&r.local, vb); break;
-		case SP_S_RED_LOCAL_PORT: r.local_port = sp_vb_uns(vb); break;
-		case SP_S_RED_PEER_TYPE: sp_inet_set_type(&r.peer, vb); break;
-		case SP_S_RED_PEER_ADDR: sp_inet_set_addr(&r.peer, vb); break;
-		case SP_S_RED_PEER_PORT: r.peer_port = sp_vb_uns(vb); break;
-		case SP_S_RED_SWITCHOVER: r.switchover = sp_vb_int(vb); break;
-		case SP_S_RED_AUTH_KEY:
-			/* checked by sp_check_key() in the check phase */
-			sp_vb_str(vb, c->redundancy.key, sizeof(c->redundancy.key));
-			break;
-		}
+		sp_scalar_apply(c, &r, o->id, vb);
 	}
 	if (last == SP_NO_VB)
 		return SNMP_ERR_NOERROR;
-	snprintf(c->hostname, sizeof(c->hostname), "%s", r.hostname);
-	if (sp_touched)
-		c->sp_enabled = true; /* as entering `signaling-proxy' does */
-	if (!sp_inet_to_addr(&r.ssa, &c->sp.server_side_address))
-		return sp_fail(b, SP_BLAME(blame, last, 3, 2), SNMP_ERR_INCONSISTENTVALUE,
-			       "server-side address: type and address do not agree%s", NULL);
-	if (!sp_inet_to_addr(&r.lva, &c->sp.local_virtual_address))
-		return sp_fail(b, SP_BLAME(blame, last, 6, 5), SNMP_ERR_INCONSISTENTVALUE,
-			       "local-virtual-address: type and address do not agree%s", NULL);
-	if (!sp_inet_to_addr(&r.rgw, &c->sp.return_gateway))
-		return sp_fail(b, SP_BLAME(blame, last, 9, 8), SNMP_ERR_INCONSISTENTVALUE,
-			       "return gateway: type and address do not agree%s", NULL);
-	if (r.return_path == SP_RP_GATEWAY) {
-		if (!sp_addr_is_set(&c->sp.return_gateway))
-			return sp_fail(b, SP_BLAME(blame, last, 7, 9, 8), SNMP_ERR_INCONSISTENTVALUE,
-				       "return-path default-gateway needs an address%s", NULL);
-		c->sp.return_path = SP_RETURN_DEFAULT_GATEWAY;
-	} else {
-		/* `return-path learn' has no gateway: one written now is refused */
-		if (sp_addr_is_set(&c->sp.return_gateway) && (blame[8] != SP_NO_VB || blame[9] != SP_NO_VB))
-			return sp_fail(b, SP_BLAME(blame, last, 9, 8), SNMP_ERR_INCONSISTENTVALUE,
-				       "a return gateway needs return-path defaultGateway%s", NULL);
-		memset(&c->sp.return_gateway, 0, sizeof(c->sp.return_gateway));
-		c->sp.return_path = SP_RETURN_LEARN;
-	}
-	if (r.media_hi <= r.media_lo)
-		return sp_fail(b, SP_BLAME(blame, last, 12, 11), SNMP_ERR_INCONSISTENTVALUE,
-			       "media-port-range: the high port must be above the low one%s", NULL);
-	c->sp.media_port_min = (uint16_t)r.media_lo;
-	c->sp.media_port_max = (uint16_t)r.media_hi;
-
-	if (red_touched)
-		c->redundancy.configured = true; /* writing any of them configures it */
-	if (!sp_inet_to_addr(&r.local, &c->redundancy.local_address) ||
-	    sp_addr_is_set(&c->redundancy.local_address) != (r.local_port != 0))
-		return sp_fail(b, SP_BLAME(blame, last, 25, 26, 24), SNMP_ERR_INCONSISTENTVALUE,
-			       "redundancy local-address needs a type, an address and a port%s", NULL);
-	c->redundancy.local_port = (uint16_t)r.local_port;
-	if (!sp_inet_to_addr(&r.peer, &c->redundancy.peer_address) ||
-	    sp_addr_is_set(&c->redundancy.peer_address) != (r.peer_port != 0))
-		return sp_fail(b, SP_BLAME(blame, last, 28, 29, 27), SNMP_ERR_INCONSISTENTVALUE,
-			       "redundancy peer-address needs a type, an address and a port%s", NULL);
-	c->redundancy.peer_port = (uint16_t)r.peer_port;
-	if (r.switchover == SP_SWITCHOVER_GO) {
-		if (!c->redundancy.configured)
-			return sp_fail(b, blame[37], SNMP_ERR_INCONSISTENTVALUE,
-				       "switchover needs redundancy configured%s", NULL);
-		if (!b->m->hooks.switchover)
-			return sp_fail(b, blame[37], SNMP_ERR_RESOURCEUNAVAILABLE,
-				       "switchover: the redundancy module is not running%s", NULL);
-		b->switchover = true;
-	}
-	return SNMP_ERR_NOERROR;
+	rc = sp_scalars_sp(b, &r, blame, last, sp_touched);
+	if (rc != SNMP_ERR_NOERROR)
+		return rc;
+	return sp_scalars_redundancy(b, &r, blame, last, red_touched);
 }

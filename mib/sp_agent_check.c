@@ -128,6 +128,53 @@ bool sp_is_rowstatus(const struct sp_mib_obj *o)
 	       o->table == SP_TBL_LISTEN_PORT;
 }
 
+/* A writable scalar's value: the CLI's limits and validators. */
+static int sp_check_scalar(const struct sp_mib_obj *o, const netsnmp_variable_list *vb)
+{
+	u_long u = sp_vb_uns(vb);
+	struct sp_error e;
+	char s[64];
+
+	switch (o->id) {
+	case SP_S_HOSTNAME:
+		if (vb->val_len < 1 || vb->val_len > SP_HOSTNAME_MAX)
+			return SNMP_ERR_WRONGLENGTH;
+		sp_vb_str(vb, s, sizeof(s));
+		return !sp_vb_has_nul(vb) && sp_check_hostname(s, &e) == 0 ? SNMP_ERR_NOERROR
+									    : SNMP_ERR_WRONGVALUE;
+	/* the CLI's media-port-range limits: even low port from 1024 */
+	case SP_S_MEDIA_LOW:
+		return u >= 1024 && u <= 65534 && !(u & 1) ? SNMP_ERR_NOERROR : SNMP_ERR_WRONGVALUE;
+	case SP_S_MEDIA_HIGH:
+		return u >= 1025 && u <= 65535 ? SNMP_ERR_NOERROR : SNMP_ERR_WRONGVALUE;
+	case SP_S_SESSION_LIMIT:
+		return u <= SP_SESSION_LIMIT_MAX ? SNMP_ERR_NOERROR : SNMP_ERR_WRONGVALUE;
+	case SP_S_SOURCE_RATE:
+	case SP_S_SOURCE_NEW_BINDINGS:
+	case SP_S_SOURCE_BINDINGS:
+		return u <= SP_SOURCE_LIMIT_MAX ? SNMP_ERR_NOERROR : SNMP_ERR_WRONGVALUE;
+	case SP_S_MESSAGE_SIZE_LIMIT:
+		return u >= SP_MESSAGE_SIZE_MIN && u <= SP_MESSAGE_SIZE_MAX ? SNMP_ERR_NOERROR
+									     : SNMP_ERR_WRONGVALUE;
+	case SP_S_CLI_LOGIN_TIMEOUT: /* as `cli login-timeout' */
+		return u >= 1 && u <= SP_CLI_TIMEOUT_MAX ? SNMP_ERR_NOERROR : SNMP_ERR_WRONGVALUE;
+	case SP_S_CLI_EXEC_TIMEOUT:
+		return u <= SP_CLI_TIMEOUT_MAX ? SNMP_ERR_NOERROR : SNMP_ERR_WRONGVALUE;
+	case SP_S_RED_AUTH_KEY: {
+		char key[SP_KEY_MAX + 1];
+
+		if (vb->val_len == 0)
+			return SNMP_ERR_NOERROR; /* no authentication key */
+		if (vb->val_len < 8 || vb->val_len > SP_KEY_MAX)
+			return SNMP_ERR_WRONGLENGTH;
+		sp_vb_str(vb, key, sizeof(key));
+		return !sp_vb_has_nul(vb) && sp_check_key(key, &e) == 0 ? SNMP_ERR_NOERROR
+									 : SNMP_ERR_WRONGVALUE;
+	}
+	}
+	return SNMP_ERR_NOERROR;
+}
+
 static int sp_check_value(const struct sp_mib_obj *o, const netsnmp_variable_list *vb)
 {
 	long i = sp_vb_int(vb);
@@ -152,46 +199,8 @@ static int sp_check_value(const struct sp_mib_obj *o, const netsnmp_variable_lis
 			return SNMP_ERR_WRONGVALUE;
 		return SNMP_ERR_NOERROR;
 	}
-	if (o->table == SP_TBL_NONE) {
-		switch (o->id) {
-		case SP_S_HOSTNAME:
-			if (vb->val_len < 1 || vb->val_len > SP_HOSTNAME_MAX)
-				return SNMP_ERR_WRONGLENGTH;
-			sp_vb_str(vb, s, sizeof(s));
-			return !sp_vb_has_nul(vb) && sp_check_hostname(s, &e) == 0 ? SNMP_ERR_NOERROR
-										    : SNMP_ERR_WRONGVALUE;
-		/* the CLI's media-port-range limits: even low port from 1024 */
-		case SP_S_MEDIA_LOW:
-			return u >= 1024 && u <= 65534 && !(u & 1) ? SNMP_ERR_NOERROR : SNMP_ERR_WRONGVALUE;
-		case SP_S_MEDIA_HIGH:
-			return u >= 1025 && u <= 65535 ? SNMP_ERR_NOERROR : SNMP_ERR_WRONGVALUE;
-		case SP_S_SESSION_LIMIT:
-			return u <= SP_SESSION_LIMIT_MAX ? SNMP_ERR_NOERROR : SNMP_ERR_WRONGVALUE;
-		case SP_S_SOURCE_RATE:
-		case SP_S_SOURCE_NEW_BINDINGS:
-		case SP_S_SOURCE_BINDINGS:
-			return u <= SP_SOURCE_LIMIT_MAX ? SNMP_ERR_NOERROR : SNMP_ERR_WRONGVALUE;
-		case SP_S_MESSAGE_SIZE_LIMIT:
-			return u >= SP_MESSAGE_SIZE_MIN && u <= SP_MESSAGE_SIZE_MAX ? SNMP_ERR_NOERROR
-										     : SNMP_ERR_WRONGVALUE;
-		case SP_S_CLI_LOGIN_TIMEOUT: /* as `cli login-timeout' */
-			return u >= 1 && u <= SP_CLI_TIMEOUT_MAX ? SNMP_ERR_NOERROR : SNMP_ERR_WRONGVALUE;
-		case SP_S_CLI_EXEC_TIMEOUT:
-			return u <= SP_CLI_TIMEOUT_MAX ? SNMP_ERR_NOERROR : SNMP_ERR_WRONGVALUE;
-		case SP_S_RED_AUTH_KEY: {
-			char key[SP_KEY_MAX + 1];
-
-			if (vb->val_len == 0)
-				return SNMP_ERR_NOERROR; /* no authentication key */
-			if (vb->val_len < 8 || vb->val_len > SP_KEY_MAX)
-				return SNMP_ERR_WRONGLENGTH;
-			sp_vb_str(vb, key, sizeof(key));
-			return !sp_vb_has_nul(vb) && sp_check_key(key, &e) == 0 ? SNMP_ERR_NOERROR
-										 : SNMP_ERR_WRONGVALUE;
-		}
-		}
-		return SNMP_ERR_NOERROR;
-	}
+	if (o->table == SP_TBL_NONE)
+		return sp_check_scalar(o, vb);
 	if (o->table == SP_TBL_STRATEGY) {
 		switch (o->id) {
 		case SP_ST_VLAN: return u <= SP_VLAN_MAX ? SNMP_ERR_NOERROR : SNMP_ERR_WRONGVALUE;

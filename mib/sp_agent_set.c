@@ -347,46 +347,26 @@ static const char *sp_seq_taken(struct sp_mib_build *b, int table, const struct 
 	return NULL;
 }
 
-static int sp_build_row(struct sp_mib_build *b, const struct sp_mib_group *g)
+/* One row of a named table, whichever table. */
+union sp_mib_item {
+	struct sp_strategy st;
+	struct sp_policy_route pr;
+	struct sp_interface itf;
+};
+
+/* The row's columns from the PDU over what it held (`from`, `size` bytes;
+ * NULL: a new row), checked as the table's own rules say. */
+static int sp_row_columns(struct sp_mib_build *b, const struct sp_mib_group *g, int old, size_t fb,
+			  const void *from, size_t size, union sp_mib_item *wp, size_t *blame)
 {
-	struct sp_mib_coll cfg = sp_coll_cfg(b->cand, g->table);
-	struct sp_mib_coll pend = sp_coll_pending(b->pending, g->table);
-	void *active = sp_coll_find(cfg, g->table, &g->index);
-	void *waiting = active ? NULL : sp_coll_find(pend, g->table, &g->index);
-	/* strategies and policy routes: `shutdown` in the configuration is
-	 * notInService; a row waiting in the agent (createAndWait) too */
-	bool was_shutdown = active && sp_item_shutdown(g->table, active);
-	int old = active && !was_shutdown ? RS_ACTIVE : active || waiting ? RS_NOTINSERVICE : RS_NONEXISTENT;
-	size_t fb = g->rs_vb != SP_NO_VB ? g->rs_vb : g->first;
-	size_t blame[SP_ST_NCOLS];
-	union {
-		struct sp_strategy st;
-		struct sp_policy_route pr;
-		struct sp_interface itf;
-	} w;
+	union sp_mib_item w;
 	struct sp_mib_st_raw st_raw;
 	struct sp_mib_pr_raw pr_raw;
-	const char *taken;
-	bool to_active, in_cfg;
 	int rc;
 
-	if (g->rs_vb != SP_NO_VB) {
-		rc = check_rowstatus_transition(old, (int)g->rs);
-		if (rc != SNMP_ERR_NOERROR)
-			return sp_fail(b, g->rs_vb, rc, "%s: RowStatus transition not allowed", g->index.name);
-	} else if (old == RS_NONEXISTENT) {
-		return sp_fail(b, g->first, SNMP_ERR_INCONSISTENTNAME,
-			       "%s: no such row (create it with its RowStatus)", g->index.name);
-	}
-	if (g->rs == RS_DESTROY) {
-		sp_coll_remove(cfg, g->table, &g->index);
-		sp_coll_remove(pend, g->table, &g->index);
-		return SNMP_ERR_NOERROR;
-	}
-
 	memset(&w, 0, sizeof(w));
-	if (active || waiting)
-		memcpy(&w, active ? active : waiting, cfg.size);
+	if (from)
+		memcpy(&w, from, size);
 	else
 		snprintf(w.st.name, sizeof(w.st.name), "%s", g->index.name); /* every item starts with its name */
 	if (g->table == SP_TBL_STRATEGY) {
@@ -424,35 +404,16 @@ static int sp_build_row(struct sp_mib_build *b, const struct sp_mib_group *g)
 		rc = SNMP_ERR_NOERROR;
 	if (rc != SNMP_ERR_NOERROR)
 		return rc;
+	*wp = w;
+	return SNMP_ERR_NOERROR;
+}
 
-	to_active = g->rs_vb == SP_NO_VB ? old == RS_ACTIVE : g->rs == RS_ACTIVE || g->rs == RS_CREATEANDGO;
-	/* Into the configuration, installed or shut down, or left waiting in
-	 * the agent. notInService(2) asked of a strategy or policy route keeps
-	 * it in the configuration with `shutdown`, so the CLI, running-config
-	 * and the saved file still show it and active(1) brings it back; only
-	 * rows under construction (createAndWait) wait in the agent. */
-	if (g->table != SP_TBL_INTERFACE) {
-		bool shut = g->rs_vb == SP_NO_VB ? was_shutdown : g->rs == RS_NOTINSERVICE;
+/* The built row into the candidate (`in_cfg`), or left waiting in the agent. */
+static int sp_row_store(struct sp_mib_build *b, const struct sp_mib_group *g, struct sp_mib_coll cfg,
+			struct sp_mib_coll pend, const union sp_mib_item *wp, bool in_cfg, size_t fb)
+{
+	union sp_mib_item w = *wp;
 
-		if (g->table == SP_TBL_STRATEGY)
-			w.st.shutdown = !to_active && shut;
-		else
-			w.pr.shutdown = !to_active && shut;
-		in_cfg = to_active || shut;
-	} else {
-		in_cfg = to_active;
-	}
-	if (g->table != SP_TBL_INTERFACE && (taken = sp_seq_taken(b, g->table, &g->index)))
-		return sp_fail(b, fb, SNMP_ERR_INCONSISTENTVALUE,
-			       "the sequence number is already used by %s", taken);
-	if (in_cfg && g->table == SP_TBL_STRATEGY && !sp_mib_strategy_ready(&w.st))
-		return sp_fail(b, SP_BLAME(blame, fb, SP_ST_ACTION, SP_ST_SERVER_ADDR, SP_ST_SERVER_TYPE),
-			       SNMP_ERR_INCONSISTENTVALUE, "action proxy needs a server%s", NULL);
-	/* RFC 2579: notInService(2) asked of a row that stays notReady */
-	if (g->rs_vb != SP_NO_VB && g->rs == RS_NOTINSERVICE && g->table == SP_TBL_STRATEGY &&
-	    !sp_mib_strategy_ready(&w.st))
-		return sp_fail(b, g->rs_vb, SNMP_ERR_INCONSISTENTVALUE,
-			       "the row is notReady: action proxy needs a server%s", NULL);
 	sp_coll_remove(cfg, g->table, &g->index);
 	sp_coll_remove(pend, g->table, &g->index);
 	if (!in_cfg) {
@@ -482,6 +443,72 @@ static int sp_build_row(struct sp_mib_build *b, const struct sp_mib_group *g)
 		*itf = w.itf;
 	}
 	return SNMP_ERR_NOERROR;
+}
+
+static int sp_build_row(struct sp_mib_build *b, const struct sp_mib_group *g)
+{
+	struct sp_mib_coll cfg = sp_coll_cfg(b->cand, g->table);
+	struct sp_mib_coll pend = sp_coll_pending(b->pending, g->table);
+	void *active = sp_coll_find(cfg, g->table, &g->index);
+	void *waiting = active ? NULL : sp_coll_find(pend, g->table, &g->index);
+	/* strategies and policy routes: `shutdown` in the configuration is
+	 * notInService; a row waiting in the agent (createAndWait) too */
+	bool was_shutdown = active && sp_item_shutdown(g->table, active);
+	int old = active && !was_shutdown ? RS_ACTIVE : active || waiting ? RS_NOTINSERVICE : RS_NONEXISTENT;
+	size_t fb = g->rs_vb != SP_NO_VB ? g->rs_vb : g->first;
+	size_t blame[SP_ST_NCOLS];
+	union sp_mib_item w;
+	const char *taken;
+	bool to_active, in_cfg;
+	int rc;
+
+	if (g->rs_vb != SP_NO_VB) {
+		rc = check_rowstatus_transition(old, (int)g->rs);
+		if (rc != SNMP_ERR_NOERROR)
+			return sp_fail(b, g->rs_vb, rc, "%s: RowStatus transition not allowed", g->index.name);
+	} else if (old == RS_NONEXISTENT) {
+		return sp_fail(b, g->first, SNMP_ERR_INCONSISTENTNAME,
+			       "%s: no such row (create it with its RowStatus)", g->index.name);
+	}
+	if (g->rs == RS_DESTROY) {
+		sp_coll_remove(cfg, g->table, &g->index);
+		sp_coll_remove(pend, g->table, &g->index);
+		return SNMP_ERR_NOERROR;
+	}
+
+	rc = sp_row_columns(b, g, old, fb, active ? active : waiting, cfg.size, &w, blame);
+	if (rc != SNMP_ERR_NOERROR)
+		return rc;
+
+	to_active = g->rs_vb == SP_NO_VB ? old == RS_ACTIVE : g->rs == RS_ACTIVE || g->rs == RS_CREATEANDGO;
+	/* Into the configuration, installed or shut down, or left waiting in
+	 * the agent. notInService(2) asked of a strategy or policy route keeps
+	 * it in the configuration with `shutdown`, so the CLI, running-config
+	 * and the saved file still show it and active(1) brings it back; only
+	 * rows under construction (createAndWait) wait in the agent. */
+	if (g->table != SP_TBL_INTERFACE) {
+		bool shut = g->rs_vb == SP_NO_VB ? was_shutdown : g->rs == RS_NOTINSERVICE;
+
+		if (g->table == SP_TBL_STRATEGY)
+			w.st.shutdown = !to_active && shut;
+		else
+			w.pr.shutdown = !to_active && shut;
+		in_cfg = to_active || shut;
+	} else {
+		in_cfg = to_active;
+	}
+	if (g->table != SP_TBL_INTERFACE && (taken = sp_seq_taken(b, g->table, &g->index)))
+		return sp_fail(b, fb, SNMP_ERR_INCONSISTENTVALUE,
+			       "the sequence number is already used by %s", taken);
+	if (in_cfg && g->table == SP_TBL_STRATEGY && !sp_mib_strategy_ready(&w.st))
+		return sp_fail(b, SP_BLAME(blame, fb, SP_ST_ACTION, SP_ST_SERVER_ADDR, SP_ST_SERVER_TYPE),
+			       SNMP_ERR_INCONSISTENTVALUE, "action proxy needs a server%s", NULL);
+	/* RFC 2579: notInService(2) asked of a row that stays notReady */
+	if (g->rs_vb != SP_NO_VB && g->rs == RS_NOTINSERVICE && g->table == SP_TBL_STRATEGY &&
+	    !sp_mib_strategy_ready(&w.st))
+		return sp_fail(b, g->rs_vb, SNMP_ERR_INCONSISTENTVALUE,
+			       "the row is notReady: action proxy needs a server%s", NULL);
+	return sp_row_store(b, g, cfg, pend, &w, in_cfg, fb);
 }
 
 static int sp_build_listen_port(struct sp_mib_build *b, const struct sp_mib_group *g)
