@@ -67,6 +67,17 @@ static int sp_read_all(int fd, char *p, size_t len)
 	return 0;
 }
 
+/* The daemon refuses a peer it does not trust with one "% ..." line and
+ * closes: show that line rather than a broken pipe. */
+static void sp_print_refusal(int fd)
+{
+	char buf[256];
+	ssize_t r = read(fd, buf, sizeof(buf));
+
+	if (r > 0 && buf[0] == '%')
+		fwrite(buf, 1, (size_t)r, stderr);
+}
+
 /* Runs one command; returns 0 if it succeeded, 1 if it failed, -1 if the
  * connection broke. */
 static int sp_batch_command(int fd, const char *cmd)
@@ -79,8 +90,10 @@ static int sp_batch_command(int fd, const char *cmd)
 		fprintf(stderr, "%% A command cannot contain a newline\n");
 		return 1;
 	}
-	if (sp_write_all(fd, cmd, strlen(cmd)) < 0 || sp_write_all(fd, "\n", 1) < 0)
+	if (sp_write_all(fd, cmd, strlen(cmd)) < 0 || sp_write_all(fd, "\n", 1) < 0) {
+		sp_print_refusal(fd);
 		return -1;
+	}
 	while (n + 1 < sizeof(hdr)) {
 		if (sp_read_all(fd, hdr + n, 1) < 0)
 			return -1;
@@ -89,6 +102,10 @@ static int sp_batch_command(int fd, const char *cmd)
 		n++;
 	}
 	hdr[n] = '\0';
+	if (hdr[0] == '%') { /* refused before the first command (access denied) */
+		fprintf(stderr, "%s\n", hdr);
+		return -1;
+	}
 	if (sscanf(hdr, "%d %zu", &status, &len) != 2 || len > (64u << 20))
 		return -1;
 	out = malloc(len + 1);
@@ -105,8 +122,10 @@ static int sp_batch(int fd, char **cmds, int n_cmds, FILE *in)
 {
 	int failed = 0, rc;
 
-	if (sp_write_all(fd, SP_CLI_HELLO_BATCH, strlen(SP_CLI_HELLO_BATCH)) < 0)
+	if (sp_write_all(fd, SP_CLI_HELLO_BATCH, strlen(SP_CLI_HELLO_BATCH)) < 0) {
+		sp_print_refusal(fd);
 		return 2;
+	}
 	for (int i = 0; i < n_cmds; i++) {
 		rc = sp_batch_command(fd, cmds[i]);
 		if (rc < 0) {
@@ -181,7 +200,8 @@ static void sp_usage(FILE *f)
 	fprintf(f, "Usage: sigproxy-cli [-s SOCKET] [-c COMMAND]...\n"
 		   "Runs commands on the local sigproxyd: each -c in order, starting in exec\n"
 		   "mode; without -c, an interactive session on a terminal, or one command\n"
-		   "per line of standard input. Exit status 1 when a command failed.\n\n"
+		   "per line of standard input. Exit status 1 when a command failed.\n"
+		   "As an SSH forced command, runs SSH_ORIGINAL_COMMAND as one command.\n\n"
 		   "  -s, --socket PATH   the daemon's CLI socket (default %s)\n"
 		   "  -c, --command CMD   a command to run (repeatable)\n"
 		   "  -V, --version       print the version\n"
@@ -220,6 +240,11 @@ int main(int argc, char **argv)
 		sp_usage(stderr);
 		return 2;
 	}
+	/* as an SSH forced command: `ssh router show sessions` runs that
+	 * one command (sshd passes it here, never to a shell) */
+	if (!n_cmds && getenv("SSH_ORIGINAL_COMMAND") && *getenv("SSH_ORIGINAL_COMMAND"))
+		cmds[n_cmds++] = getenv("SSH_ORIGINAL_COMMAND");
+	signal(SIGPIPE, SIG_IGN); /* a closed connection is an error, not a kill */
 	fd = sp_connect(path);
 	if (fd < 0) {
 		free(cmds);

@@ -1,6 +1,7 @@
 #include "config.h"
 #include "sp_cli.h"
 #include "sp_cli_help.h"
+#include "sp_access.h"
 #include "sp_cmd.h"
 #include "sp_daemon.h"
 #include "sp_endpoint.h"
@@ -41,6 +42,9 @@
 #define SP_CLI_BACKOFF_FIRST_MS 10000
 #define SP_CLI_BACKOFF_MAX_MS 300000
 #define SP_CLI_TICK_MS 1000
+/* Read-only sessions run at the privilege of sp_cmd's user-EXEC commands
+ * (PRIV_USER): the show commands, no enable, no configuration. */
+#define SP_CLI_PRIV_READ_ONLY 1
 
 enum sp_cli_kind {
 	SP_CLI_TCP,         /* telnet-style, login required */
@@ -85,6 +89,8 @@ struct sp_cli_session {
 	 * still invalid */
 	struct sp_cli_pending_line *pending;
 	size_t n_pending;
+	int raise_to;              /* unix interactive: the privilege it gets (admin or read-only) */
+	enum sp_access_role role;  /* unix: from the peer's credentials; TCP: PAM users */
 	struct sp_cli_session *next;
 };
 
@@ -107,6 +113,7 @@ struct sp_cli_server {
 	unsigned next_line;
 	struct sp_loop_timer *tick; /* login timeouts */
 	struct sp_cli_backoff backoff[SP_CLI_BACKOFF_SOURCES];
+	struct sp_access_groups groups; /* the admin and read-only groups */
 };
 
 /* libcli's auth and enable callbacks take no context argument; each session
@@ -1199,6 +1206,7 @@ struct sp_cli_auth_result {
 	struct sp_cli_session *sess;
 	const char *user;
 	bool enable, ok;
+	const char *how; /* PAM logins: "PAM, admin"..., or why PAM refused */
 };
 
 /* After the check: the session's state, the source's back-off and the log
@@ -1224,14 +1232,16 @@ static void sp_cli_auth_result_on_loop(void *arg)
 		} else {
 			sess->logged_in = true;
 			snprintf(sess->user, sizeof(sess->user), "%s", r->user);
-			sp_info("cli: user \"%s\" logged in from %s", user, sess->from);
+			sp_info("cli: user \"%s\" logged in from %s%s%s%s", user, sess->from,
+				r->how ? " (" : "", r->how ? r->how : "", r->how ? ")" : "");
 		}
 		return;
 	}
 	if (r->enable)
 		sp_notice("cli: failed enable for user \"%s\" from %s", user, sess->from);
 	else
-		sp_notice("cli: failed login for user \"%s\" from %s", user, sess->from);
+		sp_notice("cli: failed login for user \"%s\" from %s%s%s%s", user, sess->from,
+			  r->how ? " (" : "", r->how ? r->how : "", r->how ? ")" : "");
 	if (sess->kind == SP_CLI_TCP) {
 		struct sp_cli_backoff *b = sp_cli_backoff_find(srv, &src, true);
 
@@ -1249,6 +1259,32 @@ static void sp_cli_auth_result_on_loop(void *arg)
 	}
 }
 
+/* A user not configured with `username`: PAM authenticates him (TACACS+,
+ * RADIUS, ... as its stack says), his groups give his privilege; in neither
+ * group he is refused like a wrong password. Session thread. */
+static bool sp_cli_pam_check(struct sp_cli_session *sess, const char *user, const char *pass,
+			     const char **how)
+{
+	const struct sp_daemon_options *o = &sess->srv->d->opt;
+	struct sp_error e = { { 0 } };
+	static __thread char why[sizeof(e.msg)];
+
+	if (sp_access_pam_login(o->cli_pam_service, o->cli_pam_dir, user, pass, &e) < 0) {
+		snprintf(why, sizeof(why), "%s", e.msg);
+		*how = why;
+		return false;
+	}
+	sess->role = sp_access_role_of_user(&sess->srv->groups, user);
+	if (sess->role == SP_ACCESS_NONE) {
+		snprintf(why, sizeof(why), "PAM accepted, but in neither group %s nor %s",
+			 o->cli_admin_group, o->cli_ro_group);
+		*how = why;
+		return false;
+	}
+	*how = sess->role == SP_ACCESS_ADMIN ? "PAM, admin" : "PAM, read-only";
+	return true;
+}
+
 static int sp_cli_check_credentials(const char *user, const char *pass, bool enable)
 {
 	struct sp_cli_session *sess = sp_cli_current;
@@ -1257,9 +1293,11 @@ static int sp_cli_check_credentials(const char *user, const char *pass, bool ena
 
 	if (!sess || sp_loop_call_sync(sess->srv->d->loop, sp_cli_auth_lookup_on_loop, &job) < 0)
 		return CLI_ERROR;
-	/* crypt runs here, in the session's thread, not on the event loop */
+	/* crypt and PAM run here, in the session's thread, not on the event loop */
 	if (job.hash)
 		res.ok = sp_cmd_check_secret(pass, job.hash);
+	else if (!enable && sess->srv->d->opt.cli_pam_service)
+		res.ok = sp_cli_pam_check(sess, user, pass, &res.how);
 	free(job.hash);
 	if (sp_loop_call_sync(sess->srv->d->loop, sp_cli_auth_result_on_loop, &res) < 0)
 		return CLI_ERROR;
@@ -1307,12 +1345,41 @@ static void sp_cli_apply_exec_timeout(struct sp_cli_session *sess)
 		cli_set_idle_timeout(sess->cli, t.exec);
 }
 
+static int sp_cli_enable_refused_cb(struct cli_def *cli, const char *command, char **argv, int argc)
+{
+	struct sp_cli_session *sess = cli_get_context(cli);
+
+	(void)command;
+	(void)argv;
+	(void)argc;
+	cli_error(cli, "%% Read-only access: enable is not allowed for %s", sess->user);
+	return CLI_ERROR;
+}
+
+/* A read-only session: user EXEC for good; `enable` answers that it is
+ * refused instead of asking for a secret. Session thread. */
+static void sp_cli_make_read_only(struct sp_cli_session *sess)
+{
+	cli_set_privilege(sess->cli, SP_CLI_PRIV_READ_ONLY);
+	cli_unregister_command(sess->cli, "enable");
+	cli_register_command(sess->cli, NULL, "enable", sp_cli_enable_refused_cb,
+			     PRIVILEGE_UNPRIVILEGED, MODE_EXEC, "Not allowed: read-only access");
+}
+
 static int sp_cli_auth_cb(const char *user, const char *pass)
 {
 	int rc = sp_cli_check_credentials(user, pass, false);
+	struct sp_cli_session *sess = sp_cli_current;
 
-	if (rc == CLI_OK)
-		sp_cli_apply_exec_timeout(sp_cli_current);
+	if (rc == CLI_OK) {
+		sp_cli_apply_exec_timeout(sess);
+		/* PAM users start at their group's privilege; local users in
+		 * user EXEC, `enable` with the enable secret as before */
+		if (sess->role == SP_ACCESS_ADMIN)
+			cli_set_privilege(sess->cli, PRIVILEGE_PRIVILEGED);
+		else if (sess->role == SP_ACCESS_READ_ONLY)
+			sp_cli_make_read_only(sess);
+	}
 	return rc;
 }
 
@@ -1595,7 +1662,7 @@ static int sp_cli_raise_cb(struct cli_def *cli)
 	if (sess->raise_pending) {
 		sess->raise_pending = false;
 		cli_set_hostname(cli, sess->held_hostname);
-		cli_set_privilege(cli, PRIVILEGE_PRIVILEGED);
+		cli_set_privilege(cli, sess->raise_to);
 		cli->timeout_tm.tv_sec = 1;
 		cli->timeout_tm.tv_usec = 0;
 		cli->showprompt = 1;
@@ -1603,7 +1670,9 @@ static int sp_cli_raise_cb(struct cli_def *cli)
 	return CLI_OK;
 }
 
-static void sp_cli_start_privileged(struct sp_cli_session *sess)
+/* (a read-only session is raised the same way, to its user EXEC level,
+ * which cli_loop() would also reset) */
+static void sp_cli_start_privileged(struct sp_cli_session *sess, int privilege)
 {
 	struct cli_def *cli = sess->cli;
 
@@ -1613,6 +1682,7 @@ static void sp_cli_start_privileged(struct sp_cli_session *sess)
 	cli_set_privilege(cli, PRIVILEGE_UNPRIVILEGED);
 	cli_set_promptchar(cli, "");
 	sess->raise_pending = true;
+	sess->raise_to = privilege;
 	cli_regular(cli, sp_cli_raise_cb);
 	cli->timeout_tm.tv_sec = 0;
 	cli->timeout_tm.tv_usec = 1000;
@@ -1634,7 +1704,10 @@ static void *sp_cli_session_thread(void *arg)
 	} else {
 		char hello[64];
 
-		cli_set_privilege(sess->cli, PRIVILEGE_PRIVILEGED);
+		if (sess->role == SP_ACCESS_ADMIN)
+			cli_set_privilege(sess->cli, PRIVILEGE_PRIVILEGED);
+		else
+			sp_cli_make_read_only(sess);
 		if (sp_cli_read_line(sess->fd, hello, sizeof(hello)) >= 0) {
 			strcat(hello, "\n");
 			if (strcmp(hello, SP_CLI_HELLO_BATCH) == 0) {
@@ -1643,7 +1716,9 @@ static void *sp_cli_session_thread(void *arg)
 				/* the client keeps its terminal raw: no telnet negotiation */
 				cli_telnet_protocol(sess->cli, 0);
 				sp_cli_apply_exec_timeout(sess);
-				sp_cli_start_privileged(sess);
+				sp_cli_start_privileged(sess, sess->role == SP_ACCESS_ADMIN ?
+								      PRIVILEGE_PRIVILEGED :
+								      SP_CLI_PRIV_READ_ONLY);
 				sp_cli_start_paging(sess);
 				cli_loop(sess->cli, sess->fd);
 			}
@@ -1693,6 +1768,7 @@ enum sp_cli_refusal {
 	SP_CLI_REFUSE_TCP_FULL,
 	SP_CLI_REFUSE_SOURCE_FULL,
 	SP_CLI_REFUSE_UNIX_FULL,
+	SP_CLI_REFUSE_UNIX_DENIED,
 	SP_CLI_N_REFUSALS,
 };
 
@@ -1702,6 +1778,7 @@ static struct sp_log_limit sp_cli_refusal_limits[SP_CLI_N_REFUSALS] = {
 	[SP_CLI_REFUSE_TCP_FULL] = SP_LOG_LIMIT_INIT("cli: connections refused, all TCP sessions in use"),
 	[SP_CLI_REFUSE_SOURCE_FULL] = SP_LOG_LIMIT_INIT("cli: connections refused, too many from one address"),
 	[SP_CLI_REFUSE_UNIX_FULL] = SP_LOG_LIMIT_INIT("cli: connections refused, all unix-socket sessions in use"),
+	[SP_CLI_REFUSE_UNIX_DENIED] = SP_LOG_LIMIT_INIT("cli: unix-socket connections refused, user in neither CLI group"),
 };
 
 static const char *const sp_cli_refusal_why[SP_CLI_N_REFUSALS] = {
@@ -1710,6 +1787,7 @@ static const char *const sp_cli_refusal_why[SP_CLI_N_REFUSALS] = {
 	[SP_CLI_REFUSE_TCP_FULL] = "all TCP sessions in use",
 	[SP_CLI_REFUSE_SOURCE_FULL] = "too many TCP sessions from that address",
 	[SP_CLI_REFUSE_UNIX_FULL] = "all unix-socket sessions in use",
+	[SP_CLI_REFUSE_UNIX_DENIED] = "the user is in neither CLI group",
 };
 
 /* Whether a TCP connection is let in (loop thread). `msg` gets the line the
@@ -1764,6 +1842,8 @@ static void sp_cli_accept_cb(struct sp_loop *loop, int lfd, uint32_t events, voi
 	enum sp_cli_kind kind = lfd == srv->tcp_fd ? SP_CLI_TCP : SP_CLI_UNIX;
 	char from[SP_ENDPOINT_STRLEN] = "local", msg[128];
 	enum sp_cli_refusal why = SP_CLI_OK;
+	enum sp_access_role role = SP_ACCESS_NONE;
+	uid_t uid;
 	int fd;
 
 	(void)loop;
@@ -1776,9 +1856,19 @@ static void sp_cli_accept_cb(struct sp_loop *loop, int lfd, uint32_t events, voi
 		sp_cli_peer(&ss, sl, &peer);
 		sp_endpoint_format(&peer, from, sizeof(from));
 		why = sp_cli_tcp_refusal(srv, &peer, msg, sizeof(msg));
-	} else if (srv->n_unix >= SP_CLI_MAX_UNIX_SESSIONS) {
-		snprintf(msg, sizeof(msg), "%% Too many CLI sessions\r\n");
-		why = SP_CLI_REFUSE_UNIX_FULL;
+	} else {
+		/* the socket is open to every local user: the kernel's
+		 * credentials of the peer decide, as sshd's user would be */
+		role = sp_access_role_of_peer(&srv->groups, fd, &uid);
+		snprintf(from, sizeof(from), "local uid %ld", uid == (uid_t)-1 ? -1L : (long)uid);
+		if (role == SP_ACCESS_NONE) {
+			snprintf(msg, sizeof(msg), "%% Access denied: not in group %s or %s\n",
+				 srv->d->opt.cli_admin_group, srv->d->opt.cli_ro_group);
+			why = SP_CLI_REFUSE_UNIX_DENIED;
+		} else if (srv->n_unix >= SP_CLI_MAX_UNIX_SESSIONS) {
+			snprintf(msg, sizeof(msg), "%% Too many CLI sessions\r\n");
+			why = SP_CLI_REFUSE_UNIX_FULL;
+		}
 	}
 	if (why != SP_CLI_OK) {
 		if (write(fd, msg, strlen(msg)) < 0) { /* best effort */ }
@@ -1798,6 +1888,10 @@ static void sp_cli_accept_cb(struct sp_loop *loop, int lfd, uint32_t events, voi
 	sess->peer = peer;
 	snprintf(sess->from, sizeof(sess->from), "%s", from);
 	sess->logged_in = kind != SP_CLI_TCP;
+	sess->role = role;
+	if (kind == SP_CLI_UNIX)
+		snprintf(sess->user, sizeof(sess->user), "uid %ld (%s)", (long)uid,
+			 sp_access_role_name(role));
 	sess->line = ++srv->next_line;
 	sess->since = time(NULL);
 	sess->started_ms = sp_loop_now_ms();
@@ -1829,6 +1923,9 @@ static void sp_cli_accept_cb(struct sp_loop *loop, int lfd, uint32_t events, voi
 	}
 	if (kind == SP_CLI_TCP)
 		sp_info("cli: session %u: TCP connection from %s", sess->line, from);
+	else if (uid != 0)
+		sp_info("cli: session %u: unix-socket connection from %s: %s", sess->line, from,
+			sp_access_role_name(role));
 }
 
 /* Every second: TCP sessions that have not logged in within
@@ -1861,7 +1958,7 @@ void sp_cli_server_show_users(struct sp_cli_server *srv, FILE *out)
 		char since[32], idle[32];
 		struct tm tm;
 		uint64_t last = atomic_load(&s->last_ms), secs = now > last ? (now - last) / 1000 : 0;
-		const char *user = s->kind != SP_CLI_TCP ? "(root)" : s->logged_in ? s->user : "(login)";
+		const char *user = s->kind != SP_CLI_TCP ? s->user : s->logged_in ? s->user : "(login)";
 		char esc[SP_LOG_ESCAPED_MAX];
 
 		localtime_r(&s->since, &tm);
@@ -1941,7 +2038,10 @@ static int sp_cli_listen_unix(struct sp_cli_server *srv, const char *path, struc
 	if (fd < 0)
 		return sp_error_set(e, "CLI unix socket: %s", strerror(errno));
 	unlink(path); /* a stale socket from an earlier run */
-	old = umask(0077); /* root-only from the moment it exists */
+	/* connectable by every local user: sp_access decides by the peer's
+	 * credentials (root and the admin group: admin; the read-only group:
+	 * read-only; anyone else is refused at once) */
+	old = umask(0111);
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 16) < 0) {
 		int err = errno;
 		umask(old);
@@ -1965,6 +2065,7 @@ struct sp_cli_server *sp_cli_server_start(struct sp_daemon *d, struct sp_error *
 	srv->d = d;
 	srv->tcp_fd = -1;
 	srv->unix_fd = -1;
+	sp_access_groups_resolve(&srv->groups, d->opt.cli_admin_group, d->opt.cli_ro_group);
 	srv->tick = sp_loop_timer_new(d->loop, sp_cli_tick, srv);
 	if (!srv->tick || sp_loop_timer_arm(srv->tick, SP_CLI_TICK_MS) < 0) {
 		sp_error_set(e, "CLI timer: %s", strerror(errno));

@@ -22,6 +22,10 @@ struct sp_daemon_options {
 	const char *agentx_socket;
 	const char *pid_file;
 	const char *state_dir;    /* bindings and dialogs kept there, or "none" */
+	const char *cli_admin_group; /* unix-socket and PAM users: admin CLI */
+	const char *cli_ro_group;    /* ... read-only CLI */
+	const char *cli_pam_service; /* TCP logins of unknown users through PAM, or NULL */
+	const char *cli_pam_dir;     /* where its file is (NULL: /etc/pam.d) */
 	bool daemonize;
 	int log_level;
 };

@@ -1,5 +1,6 @@
 /* sigproxyd: start-up, signals, shutdown. */
 #include "config.h"
+#include "sp_access.h"
 #include "sp_agent.h"
 #include "sp_cli.h"
 #include "sp_config_file.h"
@@ -36,6 +37,13 @@ static void sp_usage(FILE *f)
 		"  -d, --daemon             run in the background\n"
 		"      --cli-listen A:P     CLI TCP listener, or \"none\" (default %s)\n"
 		"      --cli-socket PATH    CLI unix socket, or \"none\" (default %s)\n"
+		"      --cli-group NAME     local users of this group get the admin CLI on the\n"
+		"                           unix socket (root always does; default %s)\n"
+		"      --cli-ro-group NAME  ... and of this one the read-only CLI (default %s)\n"
+		"      --cli-pam SERVICE    TCP logins of users not configured with `username'\n"
+		"                           go through PAM service SERVICE (e.g. sigproxy);\n"
+		"                           their groups give their privilege as above\n"
+		"      --cli-pam-dir DIR    read the PAM service file from DIR (tests)\n"
 		"      --agentx SOCKET      AgentX master socket (default: Net-SNMP's)\n"
 		"      --pid-file PATH      write the process id there\n"
 		"      --state-dir DIR      bindings and dialogs kept there across restarts,\n"
@@ -46,12 +54,13 @@ static void sp_usage(FILE *f)
 		"Signals: SIGHUP re-reads the configuration file (as one transaction);\n"
 		"SIGTERM and SIGINT shut down cleanly.\n",
 		SP_DEFAULT_CONFIG, SP_DEFAULT_CLI_LISTEN, SP_DEFAULT_CLI_SOCKET,
-		SP_PERSIST_DEFAULT_DIR);
+		SP_ACCESS_DEFAULT_ADMIN_GROUP, SP_ACCESS_DEFAULT_RO_GROUP, SP_PERSIST_DEFAULT_DIR);
 }
 
 static int sp_parse_args(int argc, char **argv, struct sp_daemon_options *o)
 {
-	enum { OPT_CLI_LISTEN = 256, OPT_CLI_SOCKET, OPT_AGENTX, OPT_PID_FILE, OPT_STATE_DIR };
+	enum { OPT_CLI_LISTEN = 256, OPT_CLI_SOCKET, OPT_AGENTX, OPT_PID_FILE, OPT_STATE_DIR,
+	       OPT_CLI_GROUP, OPT_CLI_RO_GROUP, OPT_CLI_PAM, OPT_CLI_PAM_DIR };
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'f' },
 		{ "daemon", no_argument, NULL, 'd' },
@@ -60,6 +69,10 @@ static int sp_parse_args(int argc, char **argv, struct sp_daemon_options *o)
 		{ "agentx", required_argument, NULL, OPT_AGENTX },
 		{ "pid-file", required_argument, NULL, OPT_PID_FILE },
 		{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
+		{ "cli-group", required_argument, NULL, OPT_CLI_GROUP },
+		{ "cli-ro-group", required_argument, NULL, OPT_CLI_RO_GROUP },
+		{ "cli-pam", required_argument, NULL, OPT_CLI_PAM },
+		{ "cli-pam-dir", required_argument, NULL, OPT_CLI_PAM_DIR },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
@@ -71,6 +84,8 @@ static int sp_parse_args(int argc, char **argv, struct sp_daemon_options *o)
 	o->cli_listen = SP_DEFAULT_CLI_LISTEN;
 	o->cli_socket = SP_DEFAULT_CLI_SOCKET;
 	o->state_dir = SP_PERSIST_DEFAULT_DIR;
+	o->cli_admin_group = SP_ACCESS_DEFAULT_ADMIN_GROUP;
+	o->cli_ro_group = SP_ACCESS_DEFAULT_RO_GROUP;
 	o->log_level = LOG_INFO;
 	while ((c = getopt_long(argc, argv, "f:dl:Vh", longopts, NULL)) != -1) {
 		switch (c) {
@@ -81,6 +96,10 @@ static int sp_parse_args(int argc, char **argv, struct sp_daemon_options *o)
 		case OPT_AGENTX: o->agentx_socket = optarg; break;
 		case OPT_PID_FILE: o->pid_file = optarg; break;
 		case OPT_STATE_DIR: o->state_dir = optarg; break;
+		case OPT_CLI_GROUP: o->cli_admin_group = optarg; break;
+		case OPT_CLI_RO_GROUP: o->cli_ro_group = optarg; break;
+		case OPT_CLI_PAM: o->cli_pam_service = optarg; break;
+		case OPT_CLI_PAM_DIR: o->cli_pam_dir = optarg; break;
 		case 'l':
 			o->log_level = sp_log_level_from_name(optarg);
 			if (o->log_level < LOG_ERR) {
