@@ -10,6 +10,7 @@
 #include "sp_keyobf.h"
 #include "sp_redundancy.h"
 #include "sp_show.h"
+#include "sp_status.h"
 
 #include <crypt.h>
 #include <stdlib.h>
@@ -1194,18 +1195,22 @@ static int cmd_show_running_config(struct sp_cmd_ctx *ctx, int argc, char **argv
 static void sp_strategy_state(struct sp_cmd_ctx *ctx, const struct sp_strategy *s, char *buf,
 			      size_t len)
 {
-	const char *st = NULL;
+	/* the state from the one status store (SNMP reads it there too), the
+	 * hits from the engine */
+	const struct sp_status_item *st =
+		ctx->daemon ? sp_status_get(ctx->daemon->status, SP_STATUS_STRATEGY, s->name, s->seq) : NULL;
 	uint64_t hits = 0;
 
-	if (ctx->daemon && ctx->daemon->engine)
-		st = sp_engine_strategy_state(ctx->daemon->engine, s->seq, &hits);
+	if (st && ctx->daemon->engine)
+		sp_engine_strategy_state(ctx->daemon->engine, s->seq, &hits);
 	if (!st)
 		snprintf(buf, len, "%s", s->action == SP_ACTION_UNSET ? "not installed (no action configured)"
 								       : "not installed");
-	else if (strncmp(st, "installed", 9) == 0)
-		snprintf(buf, len, "%s, %llu hits", st, (unsigned long long)hits);
+	else if (st->installed)
+		snprintf(buf, len, st->reason[0] ? "installed (%s), %llu hits" : "installed%s, %llu hits",
+			 st->reason, (unsigned long long)hits);
 	else
-		snprintf(buf, len, "not installed (%s)", st);
+		snprintf(buf, len, "not installed (%s)", st->reason);
 }
 
 static int cmd_show_proxy_strategy(struct sp_cmd_ctx *ctx, int argc, char **argv)
@@ -1221,7 +1226,7 @@ static int cmd_show_proxy_strategy(struct sp_cmd_ctx *ctx, int argc, char **argv
 
 		if (argc == 1 && strcmp(argv[0], s->name) != 0)
 			continue;
-		char state[160];
+		char state[SP_STATUS_REASON_MAX + 64];
 
 		shown++;
 		sp_strategy_state(ctx, s, state, sizeof(state));
@@ -1260,10 +1265,12 @@ static int cmd_show_proxy_strategy(struct sp_cmd_ctx *ctx, int argc, char **argv
 static const char *sp_policy_route_state(const struct sp_cmd_ctx *ctx,
 					 const struct sp_policy_route *r)
 {
-	const char *st = ctx->daemon ? sp_pbr_state(ctx->daemon->pbr, r->name, r->seq) : NULL;
+	const struct sp_status_item *st =
+		ctx->daemon ? sp_status_get(ctx->daemon->status, SP_STATUS_POLICY_ROUTE, r->name, r->seq)
+			    : NULL;
 
-	if (st)
-		return st; /* the kernel state, from sp_pbr */
+	if (st) /* the kernel state, as policy-routing recorded it */
+		return st->installed ? "installed" : st->reason;
 	if (!sp_addr_is_set(&r->next_hop) && !r->table)
 		return "inactive (no set next-hop or set table)";
 	return "active";

@@ -45,7 +45,7 @@ void sp_show_sessions(struct sp_engine *en, FILE *out, bool detail)
 			sp_endpoint_format(&b->virtual_server, v, sizeof(v)),
 			sp_endpoint_format(&b->server_side, c, sizeof(c)),
 			sp_endpoint_format(&b->server, s, sizeof(s)),
-			media ? sp_media_streams(media, d->id) : d->n_media, d->call_id);
+			sp_engine_dialog_media_streams(en, d), d->call_id);
 		if (detail) {
 			const struct sp_classify_strategy *st = sp_engine_strategy(en, b->strategy_id);
 			sp_show_format_age(now - d->created_ms, age, sizeof(age));

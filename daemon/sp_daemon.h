@@ -14,6 +14,8 @@ struct sp_engine;
 struct sp_pbr;
 struct sp_persist;
 struct sp_redundancy_ctl;
+struct sp_status;
+struct sp_events;
 
 struct sp_daemon_options {
 	const char *config_path;
@@ -40,6 +42,8 @@ struct sp_daemon {
 	struct sp_pbr *pbr;       /* policy routes (policy-routing/sp_pbr) */
 	struct sp_redundancy_ctl *redundancy; /* active-standby role and state sync */
 	struct sp_persist *persist; /* the engine's store; NULL with --state-dir none */
+	struct sp_status *status;   /* install state of every configured object */
+	struct sp_events *events;   /* events from below, for the management layer */
 	int signal_fd;
 	uint64_t started_ms;
 };

@@ -5,7 +5,7 @@
 #include "sp_daemon.h"
 #include "sp_addr.h"
 #include "sp_bpf.h"
-#include "sp_agent.h"
+#include "sp_event.h"
 #include "sp_kernel.h"
 #include "sp_link.h"
 #include "sp_linkwatch.h"
@@ -18,6 +18,7 @@
 #include "sp_sip.h"
 #include "sp_stun.h"
 #include "sp_srclimit.h"
+#include "sp_status.h"
 #include "sp_table.h"
 #include "sp_vpn.h"
 
@@ -224,6 +225,22 @@ static const struct sp_classify_strategy *sp_engine_strategy_by_mark(const struc
 	return slot && slot <= en->n_strategies ? &en->strategies[slot - 1] : NULL;
 }
 
+/* The strategies' install state into the daemon's one status store (the
+ * CLI and SNMP read it there): installed, with how when it says more, or
+ * why not. */
+static void sp_engine_publish_strategies(struct sp_engine *en)
+{
+	struct sp_status *st = en->d ? en->d->status : NULL;
+
+	sp_status_reset(st, SP_STATUS_STRATEGY);
+	for (size_t i = 0; i < en->n_strategies; i++) {
+		const struct sp_classify_strategy *s = &en->strategies[i];
+
+		sp_status_set(st, SP_STATUS_STRATEGY, s->name, s->seq, s->installed,
+			      s->installed ? s->note : s->reason);
+	}
+}
+
 /* Dotted quad by hand: glibc's inet_ntop formats through sprintf, and the
  * binding view formats four addresses per message (~9 % of the daemon's
  * instructions, bench/RESULTS.md 2026-11-30). */
@@ -421,9 +438,10 @@ static int sp_engine_track(struct sp_engine *en, struct sp_binding *b, const str
 				en->limit_notified = true;
 			}
 			/* every refusal: the agent spaces the traps out and counts */
-			if (en->d->agent)
-				sp_agent_notify_session_limit_reached(
-					en->d->agent, (uint32_t)sp_table_counters(en->table)->dialogs_current);
+			sp_events_publish(en->d->events, &(struct sp_event){
+				.type = SP_EVENT_SESSION_LIMIT_REACHED,
+				.u.session_limit.current =
+					(uint32_t)sp_table_counters(en->table)->dialogs_current });
 			{
 				char cid[SP_LOG_ESCAPED_MAX];
 
@@ -813,8 +831,9 @@ static void sp_engine_source_limited(struct sp_engine *en, uint32_t vpn,
 		return;
 	sp_endpoint_host(&host, a, sizeof(a));
 	sp_warn("engine: source %s (vpn %u) limited: %s", a, vpn, why);
-	if (en->d->agent)
-		sp_agent_notify_source_limited(en->d->agent, &host, vpn);
+	sp_events_publish(en->d->events, &(struct sp_event){
+		.type = SP_EVENT_SOURCE_LIMITED,
+		.u.source_limited = { .source = &host, .vpn = vpn } });
 }
 
 /* A source at its binding limit asks for one more: a request gets 503 with
@@ -1691,8 +1710,8 @@ static int sp_engine_apply(struct sp_engine *en, const struct sp_config *c, stru
 	if (!en->standby && sp_kernel_install_intercept(en->kernel, &kcfg, err, sizeof(err)) < 0) {
 		sp_error_set(e, "kernel: %s", err);
 		sp_err("engine: %s", e->msg);
-		if (en->d->agent)
-			sp_agent_notify_kernel_failure(en->d->agent, e->msg);
+		sp_events_publish(en->d->events, &(struct sp_event){
+			.type = SP_EVENT_KERNEL_FAILURE, .u.kernel_failure.what = e->msg });
 		goto fail;
 	}
 	if (!en->standby)
@@ -1733,6 +1752,7 @@ static int sp_engine_apply(struct sp_engine *en, const struct sp_config *c, stru
 	en->strategies = plan.strategies;
 	en->n_strategies = plan.n_strategies;
 	plan.strategies = NULL;
+	sp_engine_publish_strategies(en);
 	sp_endpoint_from_addr(&en->server_side, &c->sp.server_side_address, 0);
 	if (en->server_side.family != AF_INET)
 		sp_endpoint_clear(&en->server_side); /* one C, IPv4, for now */
@@ -2184,6 +2204,13 @@ struct sp_media *sp_engine_media(struct sp_engine *en)
 	return en->media;
 }
 
+uint32_t sp_engine_dialog_media_streams(struct sp_engine *en, const struct sp_dialog *d)
+{
+	/* with media in the kernel the media module holds the streams; the
+	 * dialog's own count is what the signalling announced */
+	return en->media ? (uint32_t)sp_media_streams(en->media, d->id) : d->n_media;
+}
+
 const struct sp_classify_strategy *sp_engine_strategy(struct sp_engine *en, uint32_t seq)
 {
 	return sp_engine_strategy_by_seq(en, seq);
@@ -2236,6 +2263,7 @@ void sp_engine_clear_statistics(struct sp_engine *en)
 	en->socket_drops_other_cleared = sp_retpath_rx_drops(en->retpath);
 	for (size_t i = 0; i < en->n_strategies; i++)
 		en->strategies[i].hits = 0;
+	sp_events_publish(en->d->events, &(struct sp_event){ .type = SP_EVENT_STATISTICS_CLEARED });
 }
 
 /* ---- active-standby ---- */

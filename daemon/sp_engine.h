@@ -72,6 +72,10 @@ void sp_engine_clear_statistics(struct sp_engine *engine);
 /* Whether a strategy is in the kernel, and why not; hits. NULL if unknown. */
 const char *sp_engine_strategy_state(struct sp_engine *engine, uint32_t seq, uint64_t *hits);
 const struct sp_engine_stats *sp_engine_stats(struct sp_engine *engine);
+/* The media streams of a dialog, as `show sessions' and
+ * sigproxySessionMediaStreams both count them. */
+struct sp_dialog;
+uint32_t sp_engine_dialog_media_streams(struct sp_engine *engine, const struct sp_dialog *d);
 /* Packets the kernel forwarded and dropped on its own (forward/drop
  * strategies and the default action), from nftables counters. */
 void sp_engine_kernel_totals(struct sp_engine *engine, uint64_t *forwarded, uint64_t *dropped);

@@ -10,6 +10,8 @@
 #include "sp_pbr.h"
 #include "sp_persist.h"
 #include "sp_redundancy.h"
+#include "sp_status.h"
+#include "sp_event.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -279,7 +281,9 @@ int main(int argc, char **argv)
 	d.started_ms = sp_loop_now_ms();
 	d.loop = sp_loop_new();
 	d.config = sp_config_store_new();
-	if (!d.loop || !d.config) {
+	d.status = sp_status_new();
+	d.events = sp_events_new();
+	if (!d.loop || !d.config || !d.status || !d.events) {
 		sp_err("out of memory");
 		goto out;
 	}
@@ -299,7 +303,7 @@ int main(int argc, char **argv)
 	}
 	/* after the engine, whose start removes every rule and route a previous
 	 * run left with sigproxy's tag */
-	d.pbr = sp_pbr_start(&d, &e);
+	d.pbr = sp_pbr_start(d.config, d.status, d.events, &e);
 	if (!d.pbr) {
 		sp_err("%s", e.msg);
 		goto out;
@@ -325,6 +329,10 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	sp_agent_attach_engine(d.agent, d.engine);
+	if (sp_agent_subscribe(d.agent, d.events) < 0) {
+		sp_err("out of memory");
+		goto out;
+	}
 	sp_redundancy_attach_agent(d.redundancy, d.agent);
 	sp_notice("sigproxyd %s started (config %s, CLI %s and %s)", PACKAGE_VERSION,
 		  d.opt.config_path, d.opt.cli_listen, d.opt.cli_socket);
@@ -359,6 +367,7 @@ out:
 	sp_cli_server_stop(d.cli);
 	if (log_flush)
 		sp_loop_timer_free(log_flush);
+	sp_agent_unsubscribe(d.agent, d.events);
 	sp_agent_stop(d.agent);
 	sp_pbr_stop(d.pbr); /* removes its rules and routes */
 	sp_redundancy_stop(d.redundancy);
@@ -367,6 +376,8 @@ out:
 	if (d.signal_fd >= 0)
 		close(d.signal_fd);
 	sp_config_store_free(d.config);
+	sp_events_free(d.events);
+	sp_status_free(d.status);
 	sp_loop_free(d.loop);
 	if (pid_fd >= 0) {
 		unlink(d.opt.pid_file);

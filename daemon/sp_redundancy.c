@@ -5,6 +5,7 @@
 #include "sp_classify.h"
 #include "sp_daemon.h"
 #include "sp_engine.h"
+#include "sp_event.h"
 #include "sp_log.h"
 #include "sp_loop.h"
 #include "sp_sync.h"
@@ -47,14 +48,14 @@ static const char *sp_role_cause_name(enum sp_role_cause c)
 	return "other";
 }
 
-static enum sp_agent_role_cause sp_role_cause_mib(enum sp_role_cause c)
+static enum sp_event_role_cause sp_role_cause_mib(enum sp_role_cause c)
 {
 	switch (c) {
-	case SP_ROLE_CHANGE_CONFIGURATION: return SP_ROLE_CAUSE_CONFIGURATION;
+	case SP_ROLE_CHANGE_CONFIGURATION: return SP_EVENT_CAUSE_CONFIGURATION;
 	case SP_ROLE_CHANGE_SWITCHOVER:
-	case SP_ROLE_CHANGE_PEER_REQUEST: return SP_ROLE_CAUSE_SWITCHOVER;
-	case SP_ROLE_CHANGE_VRRP: return SP_ROLE_CAUSE_VRRP;
-	default: return SP_ROLE_CAUSE_OTHER;
+	case SP_ROLE_CHANGE_PEER_REQUEST: return SP_EVENT_CAUSE_SWITCHOVER;
+	case SP_ROLE_CHANGE_VRRP: return SP_EVENT_CAUSE_VRRP;
+	default: return SP_EVENT_CAUSE_OTHER;
 	}
 }
 
@@ -86,8 +87,10 @@ static int sp_redundancy_set_role(struct sp_redundancy_ctl *r, enum sp_role role
 	sp_notice("redundancy: role %s (%s%s%s)", sp_role_name(role), sp_role_cause_name(cause),
 		  r->reason[0] ? ": " : "", r->reason);
 	/* the agent reports a new configured role by itself */
-	if (cause != SP_ROLE_CHANGE_CONFIGURATION && r->d->agent)
-		sp_agent_notify_role_change(r->d->agent, role, sp_role_cause_mib(cause));
+	if (cause != SP_ROLE_CHANGE_CONFIGURATION)
+		sp_events_publish(r->d->events, &(struct sp_event){
+			.type = SP_EVENT_ROLE_CHANGE,
+			.u.role_change = { .role = role, .cause = sp_role_cause_mib(cause) } });
 	return 0;
 }
 
@@ -150,13 +153,12 @@ static void sp_red_peer_state(void *arg, enum sp_sync_peer_state state)
 	r->peer_state = state;
 	if (up && !was_up) {
 		sp_notice("redundancy: peer connected");
-		if (r->peer_was_up && r->d->agent)
-			sp_agent_notify_peer_regained(r->d->agent);
+		if (r->peer_was_up)
+			sp_events_publish(r->d->events, &(struct sp_event){ .type = SP_EVENT_PEER_REGAINED });
 		r->peer_was_up = true;
 	} else if (!up && was_up) {
 		sp_warn("redundancy: peer lost");
-		if (r->d->agent)
-			sp_agent_notify_peer_lost(r->d->agent);
+		sp_events_publish(r->d->events, &(struct sp_event){ .type = SP_EVENT_PEER_LOST });
 	}
 }
 

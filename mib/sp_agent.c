@@ -482,6 +482,12 @@ void sp_agent_notify_kernel_failure(struct sp_agent *a, const char *what)
 	sp_agent_trap_send(a, vars, "sigproxyKernelProgrammingFailure");
 }
 
+void sp_agent_note_statistics_cleared(struct sp_agent *a)
+{
+	if (a)
+		a->mib.stats_discontinuity_time = netsnmp_get_agent_uptime();
+}
+
 void sp_agent_notify_source_limited(struct sp_agent *a, const struct sp_endpoint *src, uint32_t vpn)
 {
 	oid type_oid[] = { SP_MIB_BASE, 1, 9, 4, 0 };
@@ -589,6 +595,7 @@ struct sp_agent *sp_agent_start(struct sp_daemon *d, struct sp_error *e)
 	}
 	a->d = d;
 	sp_agent_mib_init(&a->mib, d->config);
+	a->mib.status = d->status;
 	a->notified_role = sp_config_store_current(d->config)->redundancy.role;
 	a->snmp_timer = sp_loop_timer_new(d->loop, sp_agent_timer_cb, a);
 	a->role_timer = sp_loop_timer_new(d->loop, sp_agent_role_timer_cb, a);

@@ -138,5 +138,13 @@ void sp_agent_notify_kernel_failure(struct sp_agent *a, const char *what);
  * engine spaces the calls out (one per source per minute). */
 struct sp_endpoint;
 void sp_agent_notify_source_limited(struct sp_agent *a, const struct sp_endpoint *src, uint32_t vpn);
+/* `clear statistics': sigproxyStatsDiscontinuityTime becomes now. */
+void sp_agent_note_statistics_cleared(struct sp_agent *a);
+
+/* The events raised below (sp_event.h) delivered as the notifications and
+ * objects above (mib/sp_agent_events.c). Unsubscribe before sp_agent_stop. */
+struct sp_events;
+int sp_agent_subscribe(struct sp_agent *a, struct sp_events *bus);
+void sp_agent_unsubscribe(struct sp_agent *a, struct sp_events *bus);
 
 #endif

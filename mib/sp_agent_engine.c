@@ -86,7 +86,7 @@ static bool sp_agent_engine_session(void *arg, uint32_t id, bool next, struct sp
 	sp_agent_addr(&b->server_side, &out->proxy, &out->proxy_port);
 	sp_agent_addr(&b->server, &out->server, &out->server_port);
 	snprintf(out->call_id, sizeof(out->call_id), "%s", d->call_id);
-	out->media_streams = d->n_media;
+	out->media_streams = sp_engine_dialog_media_streams(en, d);
 	st = sp_engine_strategy_name(en, b->strategy_id);
 	snprintf(out->strategy, sizeof(out->strategy), "%s", st ? st : "");
 	out->age = (uint32_t)((sp_loop_now_ms() - d->created_ms) / 1000);

@@ -156,7 +156,10 @@ static void sp_mib_scalar_value(struct sp_agent_mib *m, int id, struct sp_agent_
 	case SP_S_STATS_LIMIT_DROPS: sp_val_c64(v, st.session_limit_drops); break;
 	case SP_S_STATS_SESSIONS: sp_val_uns(v, ASN_GAUGE, st.current_sessions); break;
 	case SP_S_STATS_BINDINGS: sp_val_uns(v, ASN_GAUGE, st.current_bindings); break;
-	case SP_S_STATS_DISCONTINUITY: sp_val_uns(v, ASN_TIMETICKS, st.discontinuity_time); break;
+	case SP_S_STATS_DISCONTINUITY:
+		sp_val_uns(v, ASN_TIMETICKS, m->stats_discontinuity_time > st.discontinuity_time ?
+					      m->stats_discontinuity_time : st.discontinuity_time);
+		break;
 	case SP_S_STATS_SOURCE_RATE_DROPS: sp_val_c64(v, st.source_rate_drops); break;
 	case SP_S_STATS_SOURCE_NEW_DROPS: sp_val_c64(v, st.source_new_binding_drops); break;
 	case SP_S_STATS_SOURCE_REFUSALS: sp_val_c64(v, st.source_binding_refusals); break;
@@ -223,6 +226,21 @@ const char *sp_mib_policy_route_reason(const struct sp_policy_route *r, bool act
 	return "";
 }
 
+/* Why a row is not installed ("" when it is): what its installer recorded in
+ * the daemon's status store (the CLI shows the same), else what the
+ * configuration alone says (a row waiting in the agent, no daemon). */
+static const char *sp_mib_install_reason(const struct sp_agent_mib *m, enum sp_status_kind kind,
+					 const char *name, uint32_t seq, bool active,
+					 const char *from_config)
+{
+	const struct sp_status_item *it =
+		active ? sp_status_get(m->status, kind, name, seq) : NULL;
+
+	if (!it || from_config[0])
+		return from_config;
+	return it->installed ? "" : it->reason[0] ? it->reason : "not installed";
+}
+
 static void sp_mib_strategy_value(struct sp_agent_mib *m, const struct sp_mib_row *row, int col,
 				  struct sp_agent_value *v)
 {
@@ -261,11 +279,14 @@ static void sp_mib_strategy_value(struct sp_agent_mib *m, const struct sp_mib_ro
 		sp_val_c64(v, row->active && m->hooks.strategy_hits ?
 			      m->hooks.strategy_hits(m->hooks_arg, s->name, s->seq) : 0);
 		break;
-	case SP_ST_INSTALL_STATE:
-		reason = sp_mib_strategy_reason(s, row->active);
-		sp_val_int(v, reason[0] ? SP_INSTALL_NOT : SP_INSTALL_OK);
+	case SP_ST_INSTALL_STATE: case SP_ST_INSTALL_REASON:
+		reason = sp_mib_install_reason(m, SP_STATUS_STRATEGY, s->name, s->seq, row->active,
+					       sp_mib_strategy_reason(s, row->active));
+		if (col == SP_ST_INSTALL_STATE)
+			sp_val_int(v, reason[0] ? SP_INSTALL_NOT : SP_INSTALL_OK);
+		else
+			sp_val_str(v, reason);
 		break;
-	case SP_ST_INSTALL_REASON: sp_val_str(v, sp_mib_strategy_reason(s, row->active)); break;
 	case SP_ST_ROWSTATUS:
 		/* RFC 2579: a waiting row that active(1) would refuse is notReady */
 		/* a row in the configuration with `shutdown` is notInService too */
@@ -275,7 +296,8 @@ static void sp_mib_strategy_value(struct sp_agent_mib *m, const struct sp_mib_ro
 	}
 }
 
-static void sp_mib_policy_route_value(const struct sp_mib_row *row, int col, struct sp_agent_value *v)
+static void sp_mib_policy_route_value(const struct sp_agent_mib *m, const struct sp_mib_row *row,
+				      int col, struct sp_agent_value *v)
 {
 	const struct sp_policy_route *r = row->item;
 	const char *reason;
@@ -301,11 +323,14 @@ static void sp_mib_policy_route_value(const struct sp_mib_row *row, int col, str
 	case SP_PR_NH_TYPE: sp_val_addr_type(v, &r->next_hop); break;
 	case SP_PR_NH: sp_val_addr(v, &r->next_hop); break;
 	case SP_PR_TABLE: sp_val_uns(v, ASN_UNSIGNED, r->table); break;
-	case SP_PR_INSTALL_STATE:
-		reason = sp_mib_policy_route_reason(r, row->active);
-		sp_val_int(v, reason[0] ? SP_INSTALL_NOT : SP_INSTALL_OK);
+	case SP_PR_INSTALL_STATE: case SP_PR_INSTALL_REASON:
+		reason = sp_mib_install_reason(m, SP_STATUS_POLICY_ROUTE, r->name, r->seq, row->active,
+					       sp_mib_policy_route_reason(r, row->active));
+		if (col == SP_PR_INSTALL_STATE)
+			sp_val_int(v, reason[0] ? SP_INSTALL_NOT : SP_INSTALL_OK);
+		else
+			sp_val_str(v, reason);
 		break;
-	case SP_PR_INSTALL_REASON: sp_val_str(v, sp_mib_policy_route_reason(r, row->active)); break;
 	case SP_PR_ROWSTATUS: sp_val_int(v, row->active && !r->shutdown ? RS_ACTIVE : RS_NOTINSERVICE); break;
 	}
 }
@@ -495,7 +520,7 @@ static void sp_mib_row_value(struct sp_agent_mib *m, const struct sp_mib_obj *o,
 	switch (o->table) {
 	case SP_TBL_LISTEN_PORT: sp_val_int(v, RS_ACTIVE); break;
 	case SP_TBL_STRATEGY: sp_mib_strategy_value(m, row, o->id, v); break;
-	case SP_TBL_POLICY_ROUTE: sp_mib_policy_route_value(row, o->id, v); break;
+	case SP_TBL_POLICY_ROUTE: sp_mib_policy_route_value(m, row, o->id, v); break;
 	case SP_TBL_INTERFACE: sp_mib_interface_value(row, o->id, v); break;
 	}
 }

@@ -14,6 +14,7 @@
 
 #include "sp_agent.h"
 #include "sp_config.h"
+#include "sp_status.h"
 
 /* 1.3.6.1.4.1.8072.9999.9999.5060: sigproxyMIB */
 #define SP_MIB_BASE 1, 3, 6, 1, 4, 1, 8072, 9999, 9999, 5060
@@ -84,6 +85,10 @@ struct sp_agent_mib {
 	void *redundancy_arg;	/* for hooks.redundancy and hooks.switchover */
 	char last_kernel_error[256];
 	u_long last_kernel_error_time;
+	/* sysUpTime of the last `clear statistics' (0: never) */
+	u_long stats_discontinuity_time;
+	/* the daemon's install state of every object (NULL: none, unit tests) */
+	const struct sp_status *status;
 	struct sp_mib_txn *txn; /* the SET being processed: one at a time */
 };
 

@@ -1,9 +1,9 @@
 /* Policy routes into the kernel: see sp_pbr.h. */
 #include "config.h"
 #include "sp_pbr.h"
-#include "sp_agent.h"
-#include "sp_daemon.h"
+#include "sp_event.h"
 #include "sp_log.h"
+#include "sp_status.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -22,7 +22,10 @@ struct sp_pbr {
 	struct sp_rtnl *rtnl;
 	struct sp_pbr_entry *entries;	/* sorted by seq, as the configuration */
 	size_t n_entries;
-	struct sp_daemon *d;		/* NULL outside the daemon (unit tests) */
+	/* the daemon's status store and event bus; NULL outside the daemon
+	 * (unit tests) */
+	struct sp_status *status;
+	struct sp_events *events;
 	/* the last refusal by the kernel during an apply, for the SNMP
 	 * notification; empty when the kernel refused nothing */
 	char kernel_failure[SP_PBR_STATE_LEN];
@@ -38,15 +41,28 @@ static void sp_pbr_kernel_failed(struct sp_pbr *pbr, const struct sp_policy_rout
 		 r->name, r->seq, err);
 }
 
-/* Tells the SNMP agent (sigproxyKernelProgrammingFailure) of a refusal
- * recorded by the last apply. */
+/* Raises a refusal recorded by the last apply as an event (the management
+ * layer sends sigproxyKernelProgrammingFailure). */
 static void sp_pbr_report_kernel_failure(struct sp_pbr *pbr)
 {
 	if (!pbr->kernel_failure[0])
 		return;
-	if (pbr->d && pbr->d->agent)
-		sp_agent_notify_kernel_failure(pbr->d->agent, pbr->kernel_failure);
+	sp_events_publish(pbr->events, &(struct sp_event){
+		.type = SP_EVENT_KERNEL_FAILURE, .u.kernel_failure.what = pbr->kernel_failure });
 	pbr->kernel_failure[0] = '\0';
+}
+
+/* Every entry's state into the daemon's status store, where the CLI and
+ * SNMP read it: after each apply, refused or not. */
+static void sp_pbr_publish_status(struct sp_pbr *pbr)
+{
+	sp_status_reset(pbr->status, SP_STATUS_POLICY_ROUTE);
+	for (size_t i = 0; i < pbr->n_entries; i++) {
+		const struct sp_pbr_entry *en = &pbr->entries[i];
+
+		sp_status_set(pbr->status, SP_STATUS_POLICY_ROUTE, en->cfg.name, en->cfg.seq,
+			      en->installed, en->installed ? "" : en->state);
+	}
 }
 
 /* ---- pure: the plan ---- */
@@ -432,11 +448,13 @@ static int sp_pbr_config_cb(void *arg, const struct sp_config *old_cfg,
 	if (!relevant)
 		return 0;
 	rc = sp_pbr_apply(pbr, new_cfg, true, e);
+	sp_pbr_publish_status(pbr);
 	sp_pbr_report_kernel_failure(pbr);
 	return rc;
 }
 
-struct sp_pbr *sp_pbr_start(struct sp_daemon *d, struct sp_error *e)
+struct sp_pbr *sp_pbr_start(struct sp_config_store *config, struct sp_status *status,
+			    struct sp_events *events, struct sp_error *e)
 {
 	struct sp_pbr *pbr;
 	struct sp_error ignored = { { 0 } };
@@ -446,15 +464,17 @@ struct sp_pbr *sp_pbr_start(struct sp_daemon *d, struct sp_error *e)
 		sp_error_set(e, "policy routes: %s", err);
 		return NULL;
 	}
-	pbr->d = d;
+	pbr->status = status;
+	pbr->events = events;
 	/* at start-up an entry the kernel refuses is shown, not fatal: the
 	 * daemon must come up to let the operator fix it */
-	sp_pbr_apply(pbr, sp_config_store_current(d->config), false, &ignored);
+	sp_pbr_apply(pbr, sp_config_store_current(config), false, &ignored);
+	sp_pbr_publish_status(pbr);
 	for (size_t i = 0; i < pbr->n_entries; i++)
 		if (strncmp(pbr->entries[i].state, "not installed", 13) == 0)
 			sp_warn("policy-route %s seq %u: %s", pbr->entries[i].cfg.name,
 				pbr->entries[i].cfg.seq, pbr->entries[i].state);
-	if (sp_config_store_subscribe(d->config, "policy-routes", sp_pbr_config_cb, pbr) < 0) {
+	if (sp_config_store_subscribe(config, "policy-routes", sp_pbr_config_cb, pbr) < 0) {
 		sp_pbr_close(pbr);
 		sp_error_set(e, "Cannot subscribe to the configuration");
 		return NULL;

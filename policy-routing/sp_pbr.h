@@ -70,8 +70,10 @@ void sp_pbr_print_kernel(const struct sp_pbr *pbr, const char *name, uint32_t se
 
 /* Daemon life cycle: opens, applies the running configuration (entries the
  * kernel refuses are reported, not fatal) and subscribes to changes. */
-struct sp_daemon;
-struct sp_pbr *sp_pbr_start(struct sp_daemon *d, struct sp_error *e);
+struct sp_status;
+struct sp_events;
+struct sp_pbr *sp_pbr_start(struct sp_config_store *config, struct sp_status *status,
+			    struct sp_events *events, struct sp_error *e);
 void sp_pbr_stop(struct sp_pbr *pbr);
 
 #endif

@@ -85,7 +85,13 @@ check_match "... with its match" ' match source 10.1.0.0/24' "$out"
 check_match "... its server" ' server 192.0.2.10 port 5070' "$out"
 check_match "... and its action" ' action proxy' "$out"
 check_eq "the row reads active" active "$(sget 'sigproxyStrategyRowStatus."voip".10')"
-check_eq "the row reads installed" installed "$(sget 'sigproxyStrategyInstallState."voip".10')"
+# no server-side-address here: the engine does not install it, and SNMP
+# says so as the CLI does (one status owner, issue 16)
+check_eq "the row reads notInstalled, as the CLI says" notInstalled "$(sget 'sigproxyStrategyInstallState."voip".10')"
+check_eq "... for the CLI's reason" "no server-side-address configured" \
+	"$(sget 'sigproxyStrategyInstallReason."voip".10')"
+check_match "the CLI says the same" 'voip seq 10: not installed \(no server-side-address configured\)' \
+	"$(sp_cli d1 -c 'show proxy-strategy voip' 2>&1)"
 
 # ---- createAndWait, then active ----
 check "createAndWait a strategy" sset 'sigproxyStrategyRowStatus."late".20' i 5 'sigproxyStrategyVlan."late".20' u 42

@@ -1,0 +1,103 @@
+#!/bin/bash
+# SNMP and the CLI read install state, media and counter discontinuities from
+# the same owners (issue 16 item 5), one object each compared both ways:
+#  - a proxy strategy whose destination ports hold no listen-port: the CLI
+#    says not installed, and so do sigproxyStrategyInstallState
+#    (notInstalled) and sigproxyStrategyInstallReason (the CLI's reason);
+#    an installed one is installed(1) in both;
+#  - a policy route: the CLI's state and sigproxyPolicyRouteInstallState
+#    agree;
+#  - one call with RTP through `media kernel': the stream the CLI shows in
+#    the kernel is counted by sigproxySessionMediaStreams;
+#  - `clear statistics' sets sigproxyStatsDiscontinuityTime (0 before).
+# The lab (lab.sh): a SIPp caller in te, sigproxyd in sp (snmpd as AgentX
+# master), a SIPp callee with RTP echo as the server D1 in srv1.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lab.sh"
+sp_require_root
+sp_require_tools snmpd snmpget snmpwalk sipp
+
+E=$LAB_E
+C=$LAB_C
+D1=$LAB_D1
+SC=$SP_TOP/tests/integration/sipp
+lab_up || { sp_fail "lab namespaces and links"; sp_done; exit 1; }
+
+IETF=$(ls -d /usr/lib/erlang/lib/snmp-*/mibs 2>/dev/null | head -1)
+export MIBDIRS="$SP_TOP/mib:/usr/share/snmp/mibs${IETF:+:$IETF}"
+export MIBS=SIGPROXY-MIB
+export SNMPCONFPATH=$SP_TMP # keep ~/.snmp and /etc/snmp out
+AX=$SP_TMP/agentx.sock
+cat >"$SP_TMP/snmpd.conf" <<EOC
+master agentx
+agentXSocket $AX
+agentaddress udp:127.0.0.1:161
+rocommunity public 127.0.0.1
+EOC
+ip netns exec "$SP" snmpd -f -C -c "$SP_TMP/snmpd.conf" -Lf "$SP_TMP/snmpd.log" -p "$SP_TMP/snmpd.pid" &
+SP_PIDS+=("$!")
+sp_wait_for "snmpd socket" 10 test -S "$AX" || { sp_fail "snmpd starts"; cat "$SP_TMP/snmpd.log"; sp_done; exit 1; }
+sp_daemon_start "$SP" sp1 --agentx "$AX" ||
+	{ sp_fail "sigproxyd starts"; cat "$SP_TMP/sp1/log"; sp_done; exit 1; }
+V2=(-v2c -c public -t 2 -r 1 127.0.0.1)
+sget() { ip netns exec "$SP" snmpget -OqvU "${V2[@]}" "$@" 2>&1; }
+swalk() { ip netns exec "$SP" snmpwalk -OqvU "${V2[@]}" "$@" 2>&1; }
+answers() { sget sigproxyHostname.0 | grep -qv 'No Such'; }
+sp_wait_for "subagent registered" 10 answers ||
+	{ sp_fail "the subagent answers"; cat "$SP_TMP/sp1/log"; sp_done; exit 1; }
+
+# the string index of a row: NAME.SEQ as OID sub-identifiers
+idx() { local s=$1 o=${#1}; for ((i = 0; i < ${#s}; i++)); do o+=.$(printf %d "'${s:i:1}"); done; echo "$o.$2"; }
+
+out=$(sp_cli sp1 -c "configure terminal" -c "signaling-proxy" -c "server-side-address $C" \
+	-c "media kernel" -c "media-port-range 20000 20099" \
+	-c "proxy-strategy east seq 10" -c "match source 10.1.0.0/24" \
+	-c "match destination $E/32 port 5060" -c "server $D1" -c "action proxy" -c "exit" \
+	-c "proxy-strategy deaf seq 20" -c "match destination $E/32 port 7000-7001" \
+	-c "server $D1" -c "action proxy" -c "end" 2>&1)
+check_eq "two strategies and media kernel are accepted" "" "$out"
+out=$(sp_cli sp1 -c "configure terminal" -c "policy-route pr seq 5" -c "match source 10.9.0.0/24" \
+	-c "set table 4242" -c "end" 2>&1)
+check_eq "a policy route is accepted" "" "$out"
+
+# ---- install state ----
+cli_deaf=$(sp_cli sp1 -c 'show proxy-strategy deaf' | head -1)
+cli_east=$(sp_cli sp1 -c 'show proxy-strategy east' | head -1)
+check_match "CLI: deaf is not installed" "deaf seq 20: not installed \\(its destination ports include no listen-port\\)" "$cli_deaf"
+check_match "CLI: east is installed" "east seq 10: installed" "$cli_east"
+check_eq "SNMP: deaf's install state is notInstalled, as the CLI says" notInstalled \
+	"$(sget "sigproxyStrategyInstallState.$(idx deaf 20)")"
+check_eq "SNMP: deaf's reason is the CLI's" 'its destination ports include no listen-port' \
+	"$(sget "sigproxyStrategyInstallReason.$(idx deaf 20)")"
+check_eq "SNMP: east is installed, as the CLI says" installed \
+	"$(sget "sigproxyStrategyInstallState.$(idx east 10)")"
+cli_pr=$(sp_cli sp1 -c 'show policy-route pr' | head -1)
+snmp_pr=$(sget "sigproxyPolicyRouteInstallState.$(idx pr 5)")
+echo "# CLI: $cli_pr / SNMP: $snmp_pr"
+if [[ $cli_pr == *": installed"* ]]; then want=installed; else want=notInstalled; fi
+check_eq "SNMP: the policy route's install state is the CLI's" "$want" "$snmp_pr"
+
+# ---- discontinuity ----
+check_eq "sigproxyStatsDiscontinuityTime is 0 before any clear" 0 "$(sget -Ot sigproxyStatsDiscontinuityTime.0)"
+sp_cli sp1 -c 'clear statistics' >/dev/null
+disc=$(sget -Ot sigproxyStatsDiscontinuityTime.0)
+check "clear statistics sets sigproxyStatsDiscontinuityTime (${disc:-none})" test "${disc:-0}" -gt 0 2>/dev/null
+
+# ---- media streams ----
+lab_sipp_bg "$SRV1" uas -sf "$SC/rtp_uas.xml" -i "$D1" -p 5060 -mp 6000 -rtp_echo -m 1
+UAS=$LAB_SIPP_PID
+sp_wait_for "UAS on D1" 10 lab_bound "$SRV1" "$D1" 5060
+lab_sipp_bg "$TE" uac -sf "$SC/rtp_uac.xml" -i 10.1.0.10 -p 5060 -mp 6000 -s bob -m 1 -d 5000 "$E:5060"
+UAC=$LAB_SIPP_PID
+in_kernel() { sp_cli sp1 -c 'show sessions detail' | grep -q 'media 0: .* in kernel'; }
+check "CLI: the call's stream is in the kernel" sp_wait_for "stream in kernel" 5 in_kernel
+cli_media=$(sp_cli sp1 -c 'show sessions' | awk 'NR == 2 { print $8 }')
+snmp_media=$(swalk sigproxySessionMediaStreams | head -1)
+echo "# CLI media: $cli_media / SNMP media: $snmp_media"
+check "CLI: one stream or more (${cli_media:-none})" test "${cli_media:-0}" -ge 1 2>/dev/null
+check_eq "SNMP: sigproxySessionMediaStreams is the CLI's" "$cli_media" "$snmp_media"
+lab_sipp_wait "$UAC" || sp_fail "the call completes"
+lab_sipp_wait "$UAS"
+
+check "daemon stops cleanly" sp_daemon_stop "$SP_DAEMON_PID"
+sp_done
