@@ -2,6 +2,7 @@
 #include "sp_cli.h"
 #include "sp_cli_help.h"
 #include "sp_access.h"
+#include "sp_show_json.h"
 #include "sp_cmd.h"
 #include "sp_daemon.h"
 #include "sp_endpoint.h"
@@ -603,13 +604,18 @@ static int sp_cli_terminal_length_cb(struct cli_def *cli, const char *command, c
  * registers its own: include, exclude, begin, section (POSIX extended
  * regex, as on IOS) and count, with unique-prefix abbreviations. */
 
-enum sp_filter_kind { SP_FILTER_INCLUDE, SP_FILTER_EXCLUDE, SP_FILTER_BEGIN, SP_FILTER_COUNT, SP_FILTER_SECTION };
+enum sp_filter_kind {
+	SP_FILTER_INCLUDE, SP_FILTER_EXCLUDE, SP_FILTER_BEGIN, SP_FILTER_COUNT, SP_FILTER_SECTION, SP_FILTER_JSON,
+};
 
 struct sp_filter_state {
 	enum sp_filter_kind kind;
 	regex_t re;
 	bool started; /* begin: a line has matched; section: in a matching block */
 	unsigned long count;
+	FILE *text; /* json: the output so far */
+	char *text_buf;
+	size_t text_len;
 };
 
 static void sp_filter_emit_direct(struct cli_def *cli, const char *line)
@@ -635,6 +641,14 @@ static int sp_filter_cb(struct cli_def *cli, const char *string, void *data)
 			char buf[32];
 			snprintf(buf, sizeof(buf), "%lu", f->count);
 			sp_filter_emit_direct(cli, buf);
+		} else if (f->kind == SP_FILTER_JSON) {
+			char *json = NULL;
+
+			if (f->text && fclose(f->text) == 0)
+				json = sp_show_json(f->text_buf ? f->text_buf : "", f->text_len);
+			sp_filter_emit_direct(cli, json ? json : "{\"error\":\"out of memory\"}");
+			free(json);
+			free(f->text_buf);
 		} else {
 			regfree(&f->re);
 		}
@@ -660,6 +674,13 @@ static int sp_filter_cb(struct cli_def *cli, const char *string, void *data)
 			f->started = regexec(&f->re, string, 0, NULL, 0) == 0;
 		rc = f->started ? CLI_OK : CLI_ERROR;
 		break;
+	case SP_FILTER_JSON:
+		if (f->text) {
+			fputs(string, f->text);
+			fputc('\n', f->text);
+		}
+		rc = CLI_ERROR; /* kept for the JSON at the end */
+		break;
 	case SP_FILTER_COUNT:
 		f->count++;
 		rc = CLI_ERROR; /* counted, not shown */
@@ -682,6 +703,8 @@ static int sp_filter_init(struct cli_def *cli, int argc, char **argv, struct cli
 		return CLI_ERROR;
 	if (strncmp(argv[0], "count", n) == 0)
 		f->kind = SP_FILTER_COUNT;
+	else if (strncmp(argv[0], "json", n) == 0)
+		f->kind = SP_FILTER_JSON;
 	else if (strncmp(argv[0], "include", n) == 0)
 		f->kind = SP_FILTER_INCLUDE;
 	else if (strncmp(argv[0], "exclude", n) == 0)
@@ -690,9 +713,13 @@ static int sp_filter_init(struct cli_def *cli, int argc, char **argv, struct cli
 		f->kind = SP_FILTER_SECTION;
 	else
 		f->kind = SP_FILTER_BEGIN;
-	if (f->kind == SP_FILTER_COUNT) {
+	if (f->kind == SP_FILTER_COUNT || f->kind == SP_FILTER_JSON) {
 		if (argc > 1) {
-			cli_error(cli, "%% Invalid input \"%s\" after count", argv[1]);
+			cli_error(cli, "%% Invalid input \"%s\" after %s", argv[1], argv[0]);
+			free(f);
+			return CLI_ERROR;
+		}
+		if (f->kind == SP_FILTER_JSON && !(f->text = open_memstream(&f->text_buf, &f->text_len))) {
 			free(f);
 			return CLI_ERROR;
 		}
@@ -726,6 +753,7 @@ static void sp_cli_register_filters(struct cli_def *cli)
 		{ "count", "Count the lines" },
 		{ "exclude", "Exclude lines that match" },
 		{ "include", "Include lines that match" },
+		{ "json", "The output as one JSON object (rows, fields, lines)" },
 		{ "section", "Blocks whose first line matches" },
 	};
 

@@ -3,7 +3,7 @@
 # on a pty): `?` lists what may follow and never runs the command, argument
 # help with types and ranges, tab completion of configured names, the
 # trusted socket's session starts privileged, paging by `terminal length`
-# (--More--: space, enter, q), `| section`; over TCP: user EXEC's read-only
+# (--More--: space, enter, q), `| section`, `| json` for every show command; over TCP: user EXEC's read-only
 # show commands and the '^' under the word an error is about.
 . "$(dirname "$0")/lib.sh"
 sp_require_root
@@ -151,5 +151,23 @@ out=$(sp_cli d1 -c "show running-config | section voipcore")
 check_match "| section shows the block's head" '^proxy-strategy voipcore seq 10$' "$out"
 check_match "... and its lines" '^ match vlan 42$' "$out"
 check_no_match "... and nothing else" 'other|hostname|server-side-address' "$out"
+
+# ---- | json: every show command's output as one JSON object ----
+for c in "show version" "show statistics" "show sessions" "show sessions detail" "show sessions count" \
+	"show bindings" "show vpn" "show users" "show redundancy" "show persistence" \
+	"show proxy-strategy" "show policy-route" "show running-config"; do
+	out=$(sp_cli d1 -c "$c | json")
+	check "$c | json is one JSON object" python3 -c 'import json, sys; d = json.loads(sys.argv[1]); assert set(d) == {"rows", "fields", "lines"}' "$out"
+done
+out=$(sp_cli d1 -c "show statistics | json")
+check_eq "| json: a counter is a number under its label" 0 \
+	"$(python3 -c 'import json, sys; print(json.loads(sys.argv[1])["fields"]["received-from-terminals"])' "$out")"
+check_eq "| json: an indented counter is under its parent" int \
+	"$(python3 -c 'import json, sys; print(type(json.loads(sys.argv[1])["fields"]["dropped.parse-errors"]).__name__)' "$out")"
+out=$(sp_cli d1 -c "show users | json")
+check_eq "| json: a table is rows keyed by its columns" unix \
+	"$(python3 -c 'import json, sys; print(json.loads(sys.argv[1])["rows"][0]["kind"])' "$out")"
+out=$(sp_cli d1 -c "show version | json")
+check_match "| json: the text is kept line by line" '"lines":\["sigproxy [0-9]' "$out"
 
 sp_done
