@@ -1483,7 +1483,7 @@ static int cmd_show_persistence(struct sp_cmd_ctx *ctx, int argc, char **argv)
 		return sp_cmd_usage(ctx, "show persistence");
 	if (!ctx->daemon)
 		return sp_error_set(&ctx->err, "No daemon to show the persistence of");
-	sp_persist_show(ctx->daemon->persist, ctx->out);
+	sp_show_persistence(ctx->daemon->persist, ctx->out);
 	return 0;
 }
 

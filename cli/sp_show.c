@@ -9,11 +9,61 @@
 #include "sp_loop.h"
 #include "sp_mark.h"
 #include "sp_media.h"
+#include "sp_persist.h"
 #include "sp_table.h"
 #include "sp_vpn.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+/* The media streams of one dialog, with kernel counters. */
+static void sp_show_media_dialog(struct sp_media *m, uint32_t dialog_id, FILE *out)
+{
+	for (unsigned i = 0; i < SP_SDP_MAX_STREAMS; i++) {
+		struct sp_media_stream_view v;
+		char t[SP_ENDPOINT_STRLEN], f[SP_ENDPOINT_STRLEN];
+
+		if (!sp_media_stream_view(m, dialog_id, i, &v))
+			continue;
+		fprintf(out, "       media %u: terminal %s E-port %u C-port %u far %s %s\n", i,
+			v.term_known ? sp_endpoint_format(&v.term, t, sizeof(t)) : "-", v.pe,
+			v.pc, v.far_known ? sp_endpoint_format(&v.far, f, sizeof(f)) : "-",
+			v.carried ? "in kernel" : "not in kernel");
+		if (v.joined)
+			fprintf(out, "         joined with dialog %u: terminal to terminal %s\n",
+				v.peer_dialog, sp_endpoint_format(&v.peer_term, f, sizeof(f)));
+		if (!v.counted)
+			continue;
+		fprintf(out,
+			"         rtp  to far %llu packets %llu bytes, to terminal %llu packets %llu bytes\n"
+			"         rtcp to far %llu packets %llu bytes, to terminal %llu packets %llu bytes\n",
+			(unsigned long long)v.rtp.orig_packets, (unsigned long long)v.rtp.orig_bytes,
+			(unsigned long long)v.rtp.reply_packets, (unsigned long long)v.rtp.reply_bytes,
+			(unsigned long long)v.rtcp.orig_packets, (unsigned long long)v.rtcp.orig_bytes,
+			(unsigned long long)v.rtcp.reply_packets, (unsigned long long)v.rtcp.reply_bytes);
+	}
+}
+
+static void sp_show_media_statistics(struct sp_media *m, FILE *out)
+{
+	const struct sp_media_stats *s = sp_media_stats(m);
+
+	fprintf(out, "Media\n");
+	fprintf(out, "  sessions with media       %llu\n", (unsigned long long)s->sessions);
+	fprintf(out, "  media ports allocated     %llu\n", (unsigned long long)s->pairs_in_use * 2);
+	fprintf(out, "  streams in the kernel     %llu\n", (unsigned long long)s->streams_installed);
+	fprintf(out, "  streams joined here       %llu\n", (unsigned long long)s->streams_joined);
+	fprintf(out, "  kernel entries created    %llu\n", (unsigned long long)s->entries_created);
+	fprintf(out, "  kernel entries deleted    %llu\n", (unsigned long long)s->entries_deleted);
+	fprintf(out, "  kernel errors             %llu\n", (unsigned long long)s->kernel_errors);
+	fprintf(out, "  kernel refusals           %llu\n", (unsigned long long)s->kernel_refusals);
+	fprintf(out, "  streams behind a NAT      %llu\n", (unsigned long long)s->nat_streams);
+	fprintf(out, "  flows latched             %llu\n", (unsigned long long)s->latched);
+	fprintf(out, "  ports exhausted           %llu\n", (unsigned long long)s->ports_exhausted);
+	fprintf(out, "  SDP refused               %llu\n", (unsigned long long)s->refused);
+	fprintf(out, "  stale entries removed     %llu\n", (unsigned long long)s->reconcile_removed);
+	fprintf(out, "  entries restored          %llu\n", (unsigned long long)s->reconcile_restored);
+}
 
 static void sp_show_format_age(uint64_t ms, char *buf, size_t len)
 {
@@ -52,7 +102,7 @@ void sp_show_sessions(struct sp_engine *en, FILE *out, bool detail)
 			fprintf(out, "       from-tag %s to-tag %s invite-cseq %u age %s strategy %s seq %u binding %u\n",
 				d->from_tag[0] ? d->from_tag : "-", d->to_tag[0] ? d->to_tag : "-",
 				d->invite_cseq, age, st ? st->name : "-", b->strategy_id, b->id);
-			sp_media_show_dialog(media, d->id, out);
+			sp_show_media_dialog(media, d->id, out);
 		}
 	}
 	fprintf(out, "%zu session%s\n", n, n == 1 ? "" : "s");
@@ -156,7 +206,7 @@ void sp_show_statistics(struct sp_engine *en, FILE *out)
 		(unsigned long long)sp_engine_socket_drops_other(en));
 	fprintf(out, "  sessions created          %llu\n", (unsigned long long)c->dialogs_created);
 	fprintf(out, "  bindings created          %llu\n", (unsigned long long)c->bindings_created);
-	sp_media_show_statistics(sp_engine_media(en), out);
+	sp_show_media_statistics(sp_engine_media(en), out);
 	fprintf(out, "  media guard drops         %llu\n",
 		(unsigned long long)sp_engine_media_guard_drops(en));
 	fprintf(out, "Strategy hits\n");
@@ -217,3 +267,35 @@ void sp_show_vpn(struct sp_engine *en, FILE *out)
 	}
 }
 
+void sp_show_persistence(struct sp_persist *p, FILE *out)
+{
+	struct sp_persist_stats s;
+	const struct sp_persist_restore_stats *r = &s.restore;
+
+	if (!p) {
+		fprintf(out, "Persistence: off (--state-dir none): bindings and dialogs do not survive a restart\n");
+		return;
+	}
+	sp_persist_get_stats(p, &s);
+	fprintf(out, "Persistence: on, LMDB store in %s\n", sp_persist_dir(p));
+	fprintf(out, "  Stored records:      %ld\n", sp_persist_stored(p));
+	fprintf(out, "  Changes marked:      %llu (%llu pending)\n", (unsigned long long)s.marks,
+		(unsigned long long)s.pending);
+	fprintf(out, "  Records written:     %llu, deleted %llu, in %llu transactions\n",
+		(unsigned long long)s.records_written, (unsigned long long)s.records_deleted,
+		(unsigned long long)s.transactions);
+	fprintf(out, "  Last transaction:    %llu records, %llu us (longest %llu us)\n",
+		(unsigned long long)s.last_batch_records, (unsigned long long)s.last_commit_us,
+		(unsigned long long)s.max_commit_us);
+	fprintf(out, "  Errors:              %llu write, %llu encode\n",
+		(unsigned long long)s.write_errors, (unsigned long long)s.encode_errors);
+	fprintf(out, "  Restored at start:   %llu bindings, %llu dialogs, %llu ports quarantined, %llu records discarded, in %llu ms (down %llu s)\n",
+		(unsigned long long)r->bindings, (unsigned long long)r->dialogs,
+		(unsigned long long)r->quarantined, (unsigned long long)r->discarded,
+		(unsigned long long)r->elapsed_ms, (unsigned long long)(r->downtime_ms / 1000));
+	if (s.unreadable_store[0])
+		fprintf(out, "  Unreadable at start: moved to %s (nothing restored from it)\n",
+			s.unreadable_store);
+	fprintf(out, "  Quarantined ports:   %llu\n",
+		(unsigned long long)sp_table_counters(sp_persist_table(p))->ports_quarantined_current);
+}

@@ -1,5 +1,6 @@
-/* `show sessions`, `show sessions count`, `show bindings`, `show vpn` and
- * `show statistics`: the engine's state as the CLI prints it (SPEC §5).
+/* `show sessions`, `show sessions count`, `show bindings`, `show vpn`,
+ * `show statistics` and `show persistence`: the engine's state as the CLI
+ * prints it (SPEC §5).
  * Run on the loop thread, as every CLI command. */
 #ifndef SP_SHOW_H
 #define SP_SHOW_H
@@ -8,11 +9,14 @@
 #include <stdio.h>
 
 struct sp_engine;
+struct sp_persist;
 
 void sp_show_sessions(struct sp_engine *engine, FILE *out, bool detail);
 void sp_show_sessions_count(struct sp_engine *engine, FILE *out);
 void sp_show_bindings(struct sp_engine *engine, FILE *out);
 void sp_show_vpn(struct sp_engine *engine, FILE *out);
 void sp_show_statistics(struct sp_engine *engine, FILE *out);
+/* `show persistence`: the state store of --state-dir (NULL: none). */
+void sp_show_persistence(struct sp_persist *persist, FILE *out);
 
 #endif

@@ -861,7 +861,7 @@ int sp_media_reconcile(struct sp_media *m)
 	return fixed;
 }
 
-/* ---- show ---- */
+/* ---- read by `show` (cli/sp_show) ---- */
 
 /* Whether the kernel carries s now: its own entries, or its joined leg's. */
 static bool sp_media_carried(const struct sp_media_sstream *s)
@@ -869,72 +869,45 @@ static bool sp_media_carried(const struct sp_media_sstream *s)
 	return s->installed || (s->peer && s->peer->installed && s->peer->installed_joined);
 }
 
-void sp_media_show_dialog(struct sp_media *m, uint32_t dialog_id, FILE *out)
+bool sp_media_stream_view(struct sp_media *m, uint32_t dialog_id, unsigned i,
+			  struct sp_media_stream_view *v)
 {
 	const struct sp_media_session *sess = sp_media_find(m, dialog_id);
+	const struct sp_media_sstream *s, *owner;
 
-	if (!sess)
-		return;
-	for (unsigned i = 0; i < sess->n; i++) {
-		const struct sp_media_sstream *s = &sess->s[i], *owner;
-		char t[SP_ENDPOINT_STRLEN], f[SP_ENDPOINT_STRLEN];
-		struct sp_ct_counters rtp = { 0 }, rtcp = { 0 };
-		bool carried = sp_media_carried(s);
-
-		if (!s->pe)
-			continue;
-		fprintf(out, "       media %u: terminal %s E-port %u C-port %u far %s %s\n", i,
-			s->term.known ? sp_endpoint_format(&s->term.rtp, t, sizeof(t)) : "-", s->pe,
-			s->pc, s->far.known ? sp_endpoint_format(&s->far.rtp, f, sizeof(f)) : "-",
-			carried ? "in kernel" : "not in kernel");
-		if (carried && s->peer)
-			fprintf(out, "         joined with dialog %u: terminal to terminal %s\n",
-				s->peer->sess->dialog_id,
-				sp_endpoint_format(&s->peer->term.rtp, f, sizeof(f)));
-		if (!carried || !m->have_kernel)
-			continue;
-		owner = s->installed ? s : s->peer;
-		m->k.counters(m->k.arg, &owner->rtp, &rtp);
-		m->k.counters(m->k.arg, &owner->rtcp, &rtcp);
-		if (owner != s) {
-			/* the other leg's entry: its original direction is ours reversed */
-			struct sp_ct_counters x = rtp;
-
-			rtp = (struct sp_ct_counters){ x.reply_packets, x.reply_bytes, x.orig_packets,
-						       x.orig_bytes };
-			x = rtcp;
-			rtcp = (struct sp_ct_counters){ x.reply_packets, x.reply_bytes, x.orig_packets,
-							x.orig_bytes };
-		}
-		fprintf(out,
-			"         rtp  to far %llu packets %llu bytes, to terminal %llu packets %llu bytes\n"
-			"         rtcp to far %llu packets %llu bytes, to terminal %llu packets %llu bytes\n",
-			(unsigned long long)rtp.orig_packets, (unsigned long long)rtp.orig_bytes,
-			(unsigned long long)rtp.reply_packets, (unsigned long long)rtp.reply_bytes,
-			(unsigned long long)rtcp.orig_packets, (unsigned long long)rtcp.orig_bytes,
-			(unsigned long long)rtcp.reply_packets, (unsigned long long)rtcp.reply_bytes);
+	if (!sess || i >= sess->n || !sess->s[i].pe)
+		return false;
+	s = &sess->s[i];
+	memset(v, 0, sizeof(*v));
+	v->term_known = s->term.known;
+	v->term = s->term.rtp;
+	v->far_known = s->far.known;
+	v->far = s->far.rtp;
+	v->pe = s->pe;
+	v->pc = s->pc;
+	v->carried = sp_media_carried(s);
+	if (v->carried && s->peer) {
+		v->joined = true;
+		v->peer_dialog = s->peer->sess->dialog_id;
+		v->peer_term = s->peer->term.rtp;
 	}
-}
+	if (!v->carried || !m->have_kernel)
+		return true;
+	owner = s->installed ? s : s->peer;
+	m->k.counters(m->k.arg, &owner->rtp, &v->rtp);
+	m->k.counters(m->k.arg, &owner->rtcp, &v->rtcp);
+	if (owner != s) {
+		/* the other leg's entry: its original direction is ours reversed */
+		struct sp_ct_counters x = v->rtp;
 
-void sp_media_show_statistics(struct sp_media *m, FILE *out)
-{
-	const struct sp_media_stats *s = &m->st;
-
-	fprintf(out, "Media\n");
-	fprintf(out, "  sessions with media       %llu\n", (unsigned long long)s->sessions);
-	fprintf(out, "  media ports allocated     %llu\n", (unsigned long long)s->pairs_in_use * 2);
-	fprintf(out, "  streams in the kernel     %llu\n", (unsigned long long)s->streams_installed);
-	fprintf(out, "  streams joined here       %llu\n", (unsigned long long)s->streams_joined);
-	fprintf(out, "  kernel entries created    %llu\n", (unsigned long long)s->entries_created);
-	fprintf(out, "  kernel entries deleted    %llu\n", (unsigned long long)s->entries_deleted);
-	fprintf(out, "  kernel errors             %llu\n", (unsigned long long)s->kernel_errors);
-	fprintf(out, "  kernel refusals           %llu\n", (unsigned long long)s->kernel_refusals);
-	fprintf(out, "  streams behind a NAT      %llu\n", (unsigned long long)s->nat_streams);
-	fprintf(out, "  flows latched             %llu\n", (unsigned long long)s->latched);
-	fprintf(out, "  ports exhausted           %llu\n", (unsigned long long)s->ports_exhausted);
-	fprintf(out, "  SDP refused               %llu\n", (unsigned long long)s->refused);
-	fprintf(out, "  stale entries removed     %llu\n", (unsigned long long)s->reconcile_removed);
-	fprintf(out, "  entries restored          %llu\n", (unsigned long long)s->reconcile_restored);
+		v->rtp = (struct sp_ct_counters){ x.reply_packets, x.reply_bytes, x.orig_packets,
+						  x.orig_bytes };
+		x = v->rtcp;
+		v->rtcp = (struct sp_ct_counters){ x.reply_packets, x.reply_bytes, x.orig_packets,
+						   x.orig_bytes };
+	}
+	v->counted = true;
+	return true;
 }
 
 const struct sp_media_stats *sp_media_stats(struct sp_media *m)

@@ -157,9 +157,21 @@ int sp_media_latch(struct sp_media *m, const struct sp_endpoint *src, const stru
  * (the engine polls the media guard while there are any). */
 unsigned sp_media_latching(const struct sp_media *m);
 
-/* Streams of one dialog, with kernel counters, for `show sessions detail`. */
-void sp_media_show_dialog(struct sp_media *m, uint32_t dialog_id, FILE *out);
-void sp_media_show_statistics(struct sp_media *m, FILE *out);
+/* Stream i of a dialog, with kernel counters, for `show sessions detail`
+ * (cli/sp_show): false when the dialog has no stream i with media ports. */
+struct sp_media_stream_view {
+	bool term_known, far_known;
+	struct sp_endpoint term, far;	/* their RTP addresses */
+	uint16_t pe, pc;		/* the media ports on E and on C */
+	bool carried;			/* the kernel carries it now */
+	bool joined;			/* terminal to terminal, with peer_dialog's leg */
+	uint32_t peer_dialog;
+	struct sp_endpoint peer_term;
+	bool counted;			/* rtp, rtcp read from the kernel */
+	struct sp_ct_counters rtp, rtcp; /* orig: to the far end; reply: to the terminal */
+};
+bool sp_media_stream_view(struct sp_media *m, uint32_t dialog_id, unsigned i,
+			  struct sp_media_stream_view *v);
 /* Streams of the dialog carried by the kernel now. */
 unsigned sp_media_streams(struct sp_media *m, uint32_t dialog_id);
 const struct sp_media_stats *sp_media_stats(struct sp_media *m);

@@ -833,35 +833,7 @@ const char *sp_persist_dir(const struct sp_persist *p)
 	return p->dir;
 }
 
-void sp_persist_show(struct sp_persist *p, FILE *out)
+const struct sp_table *sp_persist_table(const struct sp_persist *p)
 {
-	struct sp_persist_stats s;
-	const struct sp_persist_restore_stats *r = &s.restore;
-
-	if (!p) {
-		fprintf(out, "Persistence: off (--state-dir none): bindings and dialogs do not survive a restart\n");
-		return;
-	}
-	sp_persist_get_stats(p, &s);
-	fprintf(out, "Persistence: on, LMDB store in %s\n", p->dir);
-	fprintf(out, "  Stored records:      %ld\n", sp_persist_stored(p));
-	fprintf(out, "  Changes marked:      %llu (%llu pending)\n", (unsigned long long)s.marks,
-		(unsigned long long)s.pending);
-	fprintf(out, "  Records written:     %llu, deleted %llu, in %llu transactions\n",
-		(unsigned long long)s.records_written, (unsigned long long)s.records_deleted,
-		(unsigned long long)s.transactions);
-	fprintf(out, "  Last transaction:    %llu records, %llu us (longest %llu us)\n",
-		(unsigned long long)s.last_batch_records, (unsigned long long)s.last_commit_us,
-		(unsigned long long)s.max_commit_us);
-	fprintf(out, "  Errors:              %llu write, %llu encode\n",
-		(unsigned long long)s.write_errors, (unsigned long long)s.encode_errors);
-	fprintf(out, "  Restored at start:   %llu bindings, %llu dialogs, %llu ports quarantined, %llu records discarded, in %llu ms (down %llu s)\n",
-		(unsigned long long)r->bindings, (unsigned long long)r->dialogs,
-		(unsigned long long)r->quarantined, (unsigned long long)r->discarded,
-		(unsigned long long)r->elapsed_ms, (unsigned long long)(r->downtime_ms / 1000));
-	if (s.unreadable_store[0])
-		fprintf(out, "  Unreadable at start: moved to %s (nothing restored from it)\n",
-			s.unreadable_store);
-	fprintf(out, "  Quarantined ports:   %llu\n",
-		(unsigned long long)sp_table_counters(p->t)->ports_quarantined_current);
+	return p->t;
 }

@@ -117,8 +117,8 @@ void sp_persist_get_stats(struct sp_persist *p, struct sp_persist_stats *out);
 /* Records in the store now (all kinds), -1 on error. */
 long sp_persist_stored(struct sp_persist *p);
 const char *sp_persist_dir(const struct sp_persist *p);
-/* `show persistence`; p NULL: persistence is off. */
-void sp_persist_show(struct sp_persist *p, FILE *out);
+/* The table it stores (its quarantined ports are in `show persistence`). */
+const struct sp_table *sp_persist_table(const struct sp_persist *p);
 
 /* Wall clock in ms since the epoch. */
 uint64_t sp_persist_wall_ms(void);
