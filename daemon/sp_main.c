@@ -333,7 +333,7 @@ int main(int argc, char **argv)
 		sp_err("out of memory");
 		goto out;
 	}
-	sp_redundancy_attach_agent(d.redundancy, d.agent);
+	sp_agent_attach_redundancy_ctl(d.agent, d.redundancy);
 	sp_notice("sigproxyd %s started (config %s, CLI %s and %s)", PACKAGE_VERSION,
 		  d.opt.config_path, d.opt.cli_listen, d.opt.cli_socket);
 	/* Into the background only now, with the listeners, the kernel state

@@ -1,7 +1,6 @@
 #include "config.h"
 #include "sp_redundancy.h"
 #include "sp_persist.h"
-#include "sp_agent.h"
 #include "sp_classify.h"
 #include "sp_daemon.h"
 #include "sp_engine.h"
@@ -455,35 +454,25 @@ void sp_redundancy_show(struct sp_redundancy_ctl *r, FILE *out)
 		(unsigned long long)st.disconnects);
 }
 
-/* ---- SNMP ---- */
+/* ---- the management layer's view ---- */
 
-static void sp_red_agent_status(void *arg, struct sp_agent_redundancy_status *out)
+void sp_redundancy_get_status(struct sp_redundancy_ctl *r, struct sp_redundancy_status *out)
 {
-	struct sp_redundancy_ctl *r = arg;
 	struct sp_sync_stats st = { 0 };
 
+	memset(out, 0, sizeof(*out));
 	out->role = r->role;
 	if (!r->sync) {
-		out->peer_state = SP_PEER_UNKNOWN;
+		out->peer = SP_RED_PEER_UNKNOWN;
 		return;
 	}
 	sp_sync_get_stats(r->sync, &st);
-	out->peer_state = sp_red_peer_up(r) ? SP_PEER_CONNECTED : r->peer_was_up ? SP_PEER_LOST : SP_PEER_UNKNOWN;
+	out->peer = sp_red_peer_up(r) ? SP_RED_PEER_CONNECTED :
+		    r->peer_was_up ? SP_RED_PEER_LOST : SP_RED_PEER_UNKNOWN;
 	out->last_seq_sent = (uint32_t)st.last_seq_sent;
 	out->last_seq_acked = (uint32_t)st.last_seq_acked;
 	out->msgs_sent = st.records_sent;
 	out->msgs_received = st.records_received;
 	out->resyncs = (uint32_t)st.resyncs;
 	out->auth_failures = (uint32_t)st.auth_failures;
-}
-
-static int sp_red_agent_switchover(void *arg, struct sp_error *e)
-{
-	return sp_redundancy_force_switchover(arg, e);
-}
-
-void sp_redundancy_attach_agent(struct sp_redundancy_ctl *r, struct sp_agent *a)
-{
-	if (r && a)
-		sp_agent_attach_redundancy(a, sp_red_agent_status, sp_red_agent_switchover, r);
 }

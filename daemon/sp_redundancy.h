@@ -68,8 +68,20 @@ void sp_redundancy_mark(struct sp_redundancy_ctl *r, enum sp_sync_kind kind, uin
 /* `show redundancy`. */
 void sp_redundancy_show(struct sp_redundancy_ctl *r, FILE *out);
 
-/* Plugs the role, peer state and counters into the SNMP agent's hooks. */
-struct sp_agent;
-void sp_redundancy_attach_agent(struct sp_redundancy_ctl *r, struct sp_agent *a);
+/* The role, the peer and the channel's counters, for the management layer
+ * (sigproxyRedundancy; the agent reads them, this module does not know it). */
+enum sp_redundancy_peer {
+	SP_RED_PEER_UNKNOWN,	/* no channel, or never connected */
+	SP_RED_PEER_CONNECTED,
+	SP_RED_PEER_LOST,	/* connected once, not now */
+};
+struct sp_redundancy_status {
+	enum sp_role role;
+	enum sp_redundancy_peer peer;
+	uint32_t last_seq_sent, last_seq_acked;
+	uint64_t msgs_sent, msgs_received;
+	uint32_t resyncs, auth_failures;
+};
+void sp_redundancy_get_status(struct sp_redundancy_ctl *r, struct sp_redundancy_status *out);
 
 #endif

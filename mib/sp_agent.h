@@ -117,7 +117,10 @@ struct sp_engine;
 void sp_agent_attach_engine(struct sp_agent *a, struct sp_engine *en);
 
 /* Plugs the redundancy module's role, channel counters and switchover into
- * the hooks (their own argument: the engine's hooks keep theirs). */
+ * the hooks (their own argument: the engine's hooks keep theirs).
+ * sp_agent_attach_redundancy_ctl does it for the daemon's module. */
+struct sp_redundancy_ctl;
+void sp_agent_attach_redundancy_ctl(struct sp_agent *a, struct sp_redundancy_ctl *r);
 void sp_agent_attach_redundancy(struct sp_agent *a,
 				void (*status)(void *arg, struct sp_agent_redundancy_status *out),
 				int (*switchover)(void *arg, struct sp_error *e), void *arg);

@@ -1,9 +1,12 @@
 /* The SNMP agent's view of the proxy engine: counters, strategy hits, and the
  * session and binding tables, through the agent's hooks. Get-next on the
- * tables is the state table's own ordered lookup by id, never a scan. */
+ * tables is the state table's own ordered lookup by id, never a scan. The
+ * redundancy module's status and switchover are plugged in here too: the
+ * agent reads the engine layer, never the other way. */
 #include "config.h"
 #include "sp_agent.h"
 #include "sp_engine.h"
+#include "sp_redundancy.h"
 #include "sp_loop.h"
 #include "sp_table.h"
 
@@ -125,4 +128,34 @@ void sp_agent_attach_engine(struct sp_agent *a, struct sp_engine *en)
 
 	if (a && en)
 		sp_agent_set_hooks(a, &hooks, en);
+}
+
+/* ---- the redundancy module: role, peer, channel counters, switchover ---- */
+
+static void sp_agent_redundancy_read(void *arg, struct sp_agent_redundancy_status *out)
+{
+	struct sp_redundancy_status st;
+
+	sp_redundancy_get_status(arg, &st);
+	memset(out, 0, sizeof(*out));
+	out->role = st.role;
+	out->peer_state = st.peer == SP_RED_PEER_CONNECTED ? SP_PEER_CONNECTED :
+			  st.peer == SP_RED_PEER_LOST ? SP_PEER_LOST : SP_PEER_UNKNOWN;
+	out->last_seq_sent = st.last_seq_sent;
+	out->last_seq_acked = st.last_seq_acked;
+	out->msgs_sent = st.msgs_sent;
+	out->msgs_received = st.msgs_received;
+	out->resyncs = st.resyncs;
+	out->auth_failures = st.auth_failures;
+}
+
+static int sp_agent_redundancy_switchover(void *arg, struct sp_error *e)
+{
+	return sp_redundancy_force_switchover(arg, e);
+}
+
+void sp_agent_attach_redundancy_ctl(struct sp_agent *a, struct sp_redundancy_ctl *r)
+{
+	if (a && r)
+		sp_agent_attach_redundancy(a, sp_agent_redundancy_read, sp_agent_redundancy_switchover, r);
 }
