@@ -5,8 +5,9 @@
 #    says not installed, and so do sigproxyStrategyInstallState
 #    (notInstalled) and sigproxyStrategyInstallReason (the CLI's reason);
 #    an installed one is installed(1) in both;
-#  - a policy route: the CLI's state and sigproxyPolicyRouteInstallState
-#    agree;
+#  - policy routes, one installed, one to a next hop on no connected
+#    network: the CLI's state and sigproxyPolicyRouteInstallState (and
+#    ...InstallReason) agree;
 #  - one call with RTP through `media kernel': the stream the CLI shows in
 #    the kernel is counted by sigproxySessionMediaStreams;
 #  - `clear statistics' sets sigproxyStatsDiscontinuityTime (0 before).
@@ -76,6 +77,18 @@ snmp_pr=$(sget "sigproxyPolicyRouteInstallState.$(idx pr 5)")
 echo "# CLI: $cli_pr / SNMP: $snmp_pr"
 if [[ $cli_pr == *": installed"* ]]; then want=installed; else want=notInstalled; fi
 check_eq "SNMP: the policy route's install state is the CLI's" "$want" "$snmp_pr"
+# a next hop on no connected network: accepted, not installed, and SNMP
+# says so with the CLI's words
+out=$(sp_cli sp1 -c "configure terminal" -c "policy-route far seq 6" -c "match source 10.9.1.0/24" \
+	-c "set next-hop 203.0.113.1" -c "end" 2>&1)
+check_eq "a policy route to an unconnected next hop is accepted" "" "$out"
+cli_far=$(sp_cli sp1 -c 'show policy-route far' | head -1)
+check_match "CLI: it is not installed, with the reason" \
+	'far seq 6: not installed: next hop 203\.0\.113\.1 is not on a connected network' "$cli_far"
+check_eq "SNMP: notInstalled, as the CLI says" notInstalled \
+	"$(sget "sigproxyPolicyRouteInstallState.$(idx far 6)")"
+check_eq "SNMP: the CLI's reason" "${cli_far#*: }" \
+	"$(sget "sigproxyPolicyRouteInstallReason.$(idx far 6)")"
 
 # ---- discontinuity ----
 check_eq "sigproxyStatsDiscontinuityTime is 0 before any clear" 0 "$(sget -Ot sigproxyStatsDiscontinuityTime.0)"
