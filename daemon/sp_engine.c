@@ -20,6 +20,7 @@
 #include "sp_srclimit.h"
 #include "sp_status.h"
 #include "sp_table.h"
+#include "sp_transport_udp.h"
 #include "sp_vpn.h"
 
 #include <arpa/inet.h>
@@ -29,23 +30,11 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/resource.h>
-#include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
-#ifndef SO_RCVMARK
-#define SO_RCVMARK 75 /* Linux 5.19; older libc headers lack it */
-#endif
-
-#define SP_ENGINE_BATCH 32           /* datagrams per recvmmsg */
-#define SP_ENGINE_BATCHES_PER_WAKE 8 /* then let other sockets in */
-#define SP_ENGINE_DGRAM_MAX 65536
-#define SP_ENGINE_OUT_MAX (SP_ENGINE_DGRAM_MAX + 4096)
-#define SP_ENGINE_MAX_FILES 1048576
 /* To-tag of the responses the proxy gives itself (503 at the session limit) */
 #define SP_ENGINE_REFUSAL_TAG "sp-refused"
 /* What a 503 of ours asks the caller to wait, in seconds (RFC 3261 §20.33) */
@@ -66,26 +55,9 @@
  * one source may be named in a log line and a notification */
 #define SP_ENGINE_LIMITS_POLL_MS 1000
 #define SP_ENGINE_SOURCE_NOTIFY_MS 60000
-/* Control data of one datagram to a terminal: source address and mark */
-#define SP_ENGINE_OUT_CTRL (CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(uint32_t)))
 
 
 struct sp_engine;
-
-struct sp_listener {
-	struct sp_engine *engine;
-	int fd;
-	uint16_t port;
-	uint32_t rxq_drops; /* the socket's SO_RXQ_OVFL count last seen */
-};
-
-/* The socket of one binding, bound to C:c. */
-struct sp_bsock {
-	struct sp_engine *engine;
-	int fd;
-	struct sp_endpoint local;
-	uint32_t rxq_drops; /* the socket's SO_RXQ_OVFL count last seen */
-};
 
 struct sp_engine {
 	struct sp_daemon *d;
@@ -94,7 +66,8 @@ struct sp_engine {
 	struct sp_table *table;
 	struct sp_persist *persist;	/* NULL: --state-dir none */
 	struct sp_loop_timer *expiry;
-	struct sp_listener *listeners[SP_LISTEN_PORTS_MAX];
+	struct sp_transport *tp;	/* signalling in and out (sp_transport) */
+	struct sp_transport_conn *listeners[SP_LISTEN_PORTS_MAX];
 	unsigned n_listeners;
 	struct sp_classify_strategy *strategies; /* sorted by seq */
 	size_t n_strategies;
@@ -139,32 +112,8 @@ struct sp_engine {
 	uint64_t socket_drops_other_cleared; /* at the last clear statistics */
 	bool warned_no_server_side; /* said once in the log */
 	uint64_t armed_deadline;    /* of the expiry timer; UINT64_MAX: not armed */
-	struct sp_bsock **bsock_by_port; /* [65536]: C:c -> socket (one C at a time) */
 	struct sp_engine_stats stats;
-	/* receive and rewrite buffers, allocated once: no per-message malloc */
-	struct mmsghdr msgs[SP_ENGINE_BATCH];
-	struct iovec iov[SP_ENGINE_BATCH];
-	struct sockaddr_storage from[SP_ENGINE_BATCH];
-	char ctrl[SP_ENGINE_BATCH][256];
-	char *bufs; /* SP_ENGINE_BATCH * SP_ENGINE_DGRAM_MAX */
-	char *out;  /* where the next rewrite goes: a free slot of outq.bufs */
-	/* Datagrams going out, queued while a received batch is handled and
-	 * sent with one sendmmsg per run of the same socket (several answers
-	 * of a server often arrive in one batch). Order is kept: a datagram
-	 * for another socket sends the queue first. */
-	struct {
-		struct mmsghdr msgs[SP_ENGINE_BATCH];
-		struct iovec iov[SP_ENGINE_BATCH];
-		struct sockaddr_storage to[SP_ENGINE_BATCH];
-		char ctrl[SP_ENGINE_BATCH][SP_ENGINE_OUT_CTRL];
-		uint64_t *counter[SP_ENGINE_BATCH]; /* counted as sent: undone on failure */
-		unsigned n;	/* queued */
-		unsigned slot;	/* buffers in use: en->out is slot number slot */
-		int fd;
-		char *bufs;	/* SP_ENGINE_BATCH * SP_ENGINE_OUT_MAX */
-	} outq;
 	bool send_now; /* media hangs on this message's fate: no queueing */
-	int batch_used; /* msgs entries the last recvmmsg wrote */
 };
 
 /* ---- helpers ---- */
@@ -280,77 +229,17 @@ static void sp_engine_hostport(const struct sp_endpoint *ep, struct sp_proxy_hos
 
 /* ---- binding sockets ---- */
 
-static void sp_engine_bsock_cb(struct sp_loop *loop, int fd, uint32_t events, void *arg);
-static void sp_engine_out_flush(struct sp_engine *en);
 static void sp_engine_install_table(struct sp_engine *en, unsigned *sockets, unsigned *streams);
 
-/* One socket per binding means tens of thousands of descriptors, while
- * libcli's session loop uses select(), which cannot watch a descriptor at or
- * above FD_SETSIZE (it aborts the session). Binding sockets therefore live
- * at FD_SETSIZE and above, leaving the low numbers to the CLI and the
- * daemon's few other files however many terminals there are. If the limit
- * on open files does not allow it, the socket stays where it is. */
-static int sp_engine_fd_above_select(int fd)
+/* The server-side connection of C:c, opened if it is not. */
+static struct sp_transport_conn *sp_engine_bsock_open(struct sp_engine *en, const struct sp_endpoint *local)
 {
-	int high = fcntl(fd, F_DUPFD_CLOEXEC, FD_SETSIZE);
-
-	if (high < 0)
-		return fd;
-	close(fd);
-	return high;
+	return sp_transport_open(en->tp, local);
 }
 
-static struct sp_bsock *sp_engine_bsock_open(struct sp_engine *en, const struct sp_endpoint *local)
+static void sp_engine_bsock_close(struct sp_engine *en, const struct sp_endpoint *local)
 {
-	struct sockaddr_storage ss;
-	socklen_t sl = sp_endpoint_to_sockaddr(local, &ss);
-	struct sp_bsock *bs = calloc(1, sizeof(*bs));
-	int one = 1;
-
-	if (!bs)
-		return NULL;
-	bs->engine = en;
-	bs->local = *local;
-	bs->fd = socket(local->family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (bs->fd < 0)
-		goto fail;
-	bs->fd = sp_engine_fd_above_select(bs->fd);
-	/* C need not be configured on an interface yet when a VRRP daemon owns it */
-	setsockopt(bs->fd, local->family == AF_INET6 ? SOL_IPV6 : SOL_IP,
-		   local->family == AF_INET6 ? IPV6_FREEBIND : IP_FREEBIND, &one, sizeof(one));
-	/* the kernel's drops at a full queue come with the next datagram */
-	setsockopt(bs->fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
-	if (bind(bs->fd, (struct sockaddr *)&ss, sl) < 0)
-		goto fail;
-	if (sp_loop_add_fd(en->d->loop, bs->fd, EPOLLIN, sp_engine_bsock_cb, bs) < 0)
-		goto fail;
-	en->bsock_by_port[local->port] = bs;
-	return bs;
-fail:
-	{
-		static struct sp_log_limit lim = SP_LOG_LIMIT_INIT("engine: server-side sockets not opened");
-		char b[SP_ENDPOINT_STRLEN];
-
-		sp_log_limited(&lim, LOG_WARNING, "engine: cannot open the server-side socket %s: %s",
-			       sp_endpoint_format(local, b, sizeof(b)), strerror(errno));
-	}
-	if (bs->fd >= 0)
-		close(bs->fd);
-	free(bs);
-	return NULL;
-}
-
-static void sp_engine_bsock_close(struct sp_engine *en, uint16_t port)
-{
-	struct sp_bsock *bs = en->bsock_by_port[port];
-
-	if (!bs)
-		return;
-	sp_engine_out_flush(en); /* what is queued may be for this socket */
-	sp_loop_del_fd(en->d->loop, bs->fd);
-	close(bs->fd);
-	free(bs);
-	en->bsock_by_port[port] = NULL;
+	sp_transport_close(sp_transport_find(en->tp, local));
 }
 
 /* ---- table callbacks and aging ---- */
@@ -363,7 +252,7 @@ static void sp_engine_binding_expired(void *arg, struct sp_binding *b)
 	sp_debug("engine: binding %u %s <-> %s expired", b->id,
 		 sp_endpoint_format(&b->terminal, t, sizeof(t)),
 		 sp_endpoint_format(&b->server_side, c, sizeof(c)));
-	sp_engine_bsock_close(en, b->server_side.port);
+	sp_engine_bsock_close(en, &b->server_side);
 	sp_redundancy_mark(en->d->redundancy, SP_SYNC_BINDING, b->id);
 }
 
@@ -498,125 +387,22 @@ static int sp_engine_track(struct sp_engine *en, struct sp_binding *b, const str
 
 /* ---- sending ---- */
 
-/* Sends what is queued. Buffers stay as they are: en->out may be holding
- * a message not queued yet. */
-static void sp_engine_out_flush(struct sp_engine *en)
-{
-	unsigned i = 0, n = en->outq.n;
-
-	while (i < n) {
-		int r = sendmmsg(en->outq.fd, en->outq.msgs + i, n - i, MSG_DONTWAIT);
-
-		if (r > 0) {
-			i += (unsigned)r;
-			continue;
-		}
-		/* the first datagram left failed: as a failed sendmsg did */
-		(*en->outq.counter[i])--;
-		sp_engine_drop(en, &en->stats.send_errors);
-		i++;
-	}
-	en->outq.n = 0;
-}
-
-/* Between received batches: everything out, every buffer free again. */
-static void sp_engine_out_flush_all(struct sp_engine *en)
-{
-	sp_engine_out_flush(en);
-	en->outq.slot = 0;
-	en->out = en->outq.bufs;
-}
-
-/* Queues one datagram (or sends it at once, see send_now). The caller
- * counts it in *counter on 0; a later failure takes it back. */
-static int sp_engine_out_push(struct sp_engine *en, int fd, const struct msghdr *mh, uint64_t *counter)
-{
-	bool uses_out = mh->msg_iov[0].iov_base == en->out;
-	unsigned i;
-	struct msghdr *q;
-
-	if (en->send_now) {
-		sp_engine_out_flush(en);
-		return sendmsg(fd, mh, MSG_DONTWAIT) < 0 ? -1 : 0;
-	}
-	if (en->outq.n && en->outq.fd != fd)
-		sp_engine_out_flush(en);
-	i = en->outq.n++;
-	en->outq.fd = fd;
-	en->outq.counter[i] = counter;
-	en->outq.iov[i] = mh->msg_iov[0];
-	memcpy(&en->outq.to[i], mh->msg_name, mh->msg_namelen);
-	q = &en->outq.msgs[i].msg_hdr;
-	memset(q, 0, sizeof(*q));
-	q->msg_name = &en->outq.to[i];
-	q->msg_namelen = mh->msg_namelen;
-	q->msg_iov = &en->outq.iov[i];
-	q->msg_iovlen = 1;
-	if (mh->msg_controllen) {
-		memcpy(en->outq.ctrl[i], mh->msg_control, mh->msg_controllen);
-		q->msg_control = en->outq.ctrl[i];
-		q->msg_controllen = mh->msg_controllen;
-	}
-	if (uses_out) {
-		en->outq.slot++;
-		en->out = en->outq.bufs + (size_t)en->outq.slot * SP_ENGINE_OUT_MAX;
-	}
-	if (en->outq.n == SP_ENGINE_BATCH || en->outq.slot == SP_ENGINE_BATCH)
-		sp_engine_out_flush_all(en);
-	return 0;
-}
-
-/* One datagram from E:e (virtual_server) to a terminal, sent with mark
+/* One message from E:e (virtual_server) to a terminal, sent with mark
  * (return path and VPN). */
 static int sp_engine_send_as_e(struct sp_engine *en, const struct sp_endpoint *terminal,
 			       const struct sp_endpoint *virtual_server, uint32_t mark,
 			       const char *buf, size_t len)
 {
-	struct sockaddr_storage to;
-	socklen_t tl = sp_endpoint_to_sockaddr(terminal, &to);
-	struct sp_listener *l = NULL;
-	char cbuf[CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(uint32_t))] = { 0 };
-	struct iovec iov = { (void *)buf, len };
-	struct msghdr mh = { .msg_name = &to, .msg_namelen = tl, .msg_iov = &iov, .msg_iovlen = 1 };
-	struct cmsghdr *cm;
+	struct sp_transport_conn *l = NULL;
+	struct sp_transport_out o = { .to = terminal, .from = virtual_server, .mark = mark, .data = buf,
+				      .len = len, .now = en->send_now, .counter = &en->stats.to_terminals };
 
 	for (unsigned i = 0; i < en->n_listeners; i++)
-		if (en->listeners[i]->port == virtual_server->port)
+		if (en->listeners[i]->local.port == virtual_server->port)
 			l = en->listeners[i];
 	if (!l)
 		return -1;
-	/* answer as E: the listener is transparent and E goes in as the source
-	 * address; the port is the listener's, which is e */
-	mh.msg_control = cbuf;
-	if (virtual_server->family == AF_INET) {
-		struct in_pktinfo pi = { 0 };
-		pi.ipi_spec_dst = virtual_server->addr.v4;
-		mh.msg_controllen = CMSG_SPACE(sizeof(pi));
-		cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = SOL_IP;
-		cm->cmsg_type = IP_PKTINFO;
-		cm->cmsg_len = CMSG_LEN(sizeof(pi));
-		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
-	} else {
-		struct in6_pktinfo pi = { 0 };
-		pi.ipi6_addr = virtual_server->addr.v6;
-		mh.msg_controllen = CMSG_SPACE(sizeof(pi));
-		cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = SOL_IPV6;
-		cm->cmsg_type = IPV6_PKTINFO;
-		cm->cmsg_len = CMSG_LEN(sizeof(pi));
-		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
-	}
-	if (mark) {
-		/* the return path's rule sends it the way the terminal came */
-		cm = (struct cmsghdr *)(cbuf + mh.msg_controllen);
-		mh.msg_controllen += CMSG_SPACE(sizeof(mark));
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SO_MARK;
-		cm->cmsg_len = CMSG_LEN(sizeof(mark));
-		memcpy(CMSG_DATA(cm), &mark, sizeof(mark));
-	}
-	return sp_engine_out_push(en, l->fd, &mh, &en->stats.to_terminals);
+	return sp_transport_send(l, &o);
 }
 
 static int sp_engine_send_to_terminal(struct sp_engine *en, const struct sp_binding *b,
@@ -631,15 +417,13 @@ static int sp_engine_send_to_terminal(struct sp_engine *en, const struct sp_bind
 static int sp_engine_send_to_server(struct sp_engine *en, const struct sp_binding *b,
 				    const char *buf, size_t len)
 {
-	struct sp_bsock *bs = en->bsock_by_port[b->server_side.port];
-	struct sockaddr_storage to;
-	socklen_t tl = sp_endpoint_to_sockaddr(&b->server, &to);
-	struct iovec iov = { (void *)buf, len };
-	struct msghdr mh = { .msg_name = &to, .msg_namelen = tl, .msg_iov = &iov, .msg_iovlen = 1 };
+	struct sp_transport_conn *bs = sp_transport_find(en->tp, &b->server_side);
+	struct sp_transport_out o = { .to = &b->server, .data = buf, .len = len, .now = en->send_now,
+				      .counter = &en->stats.proxied };
 
 	if (!bs)
 		return -1;
-	return sp_engine_out_push(en, bs->fd, &mh, &en->stats.proxied);
+	return sp_transport_send(bs, &o);
 }
 
 /* ---- the proxy ---- */
@@ -785,7 +569,7 @@ static void sp_engine_stun(struct sp_engine *en, const struct sp_endpoint *termi
 	const char *reason = NULL;
 	uint32_t out_mark;
 	size_t n = 0;
-	enum sp_stun_result r = sp_stun_answer(buf, len, terminal, (uint8_t *)en->out, &n, &reason);
+	enum sp_stun_result r = sp_stun_answer(buf, len, terminal, (uint8_t *)en->tp->out, &n, &reason);
 
 	if (r == SP_STUN_IGNORED) {
 		sp_engine_drop(en, &en->stats.stun_errors);
@@ -811,7 +595,7 @@ static void sp_engine_stun(struct sp_engine *en, const struct sp_endpoint *termi
 	else
 		sp_retpath_learn(en->retpath, terminal, en->rx_ifindex, &path);
 	out_mark = sp_retpath_mark(en->retpath, &path) | sp_mark_return(mark & SP_MARK_ORIGIN_MASK);
-	if (sp_engine_send_as_e(en, terminal, virtual_server, out_mark, en->out, n) == 0)
+	if (sp_engine_send_as_e(en, terminal, virtual_server, out_mark, en->tp->out, n) == 0)
 		en->stats.to_terminals++;
 	else
 		sp_engine_drop(en, &en->stats.send_errors);
@@ -852,14 +636,14 @@ static void sp_engine_refuse_source(struct sp_engine *en, const struct sp_endpoi
 		struct sp_learned_path path = { 0 };
 		size_t n = sp_proxy_build_reply_retry(buf, len, 503, "Service Unavailable",
 						      SP_ENGINE_REFUSAL_TAG,
-						      SP_ENGINE_SOURCE_RETRY_AFTER_S, en->out,
-						      SP_ENGINE_OUT_MAX);
+						      SP_ENGINE_SOURCE_RETRY_AFTER_S, en->tp->out,
+						      en->tp->out_max);
 
 		sp_retpath_learn(en->retpath, terminal, en->rx_ifindex, &path);
 		if (n && sp_engine_send_as_e(en, terminal, virtual_server,
 					     sp_retpath_mark(en->retpath, &path) |
 						     sp_mark_return(mark & SP_MARK_ORIGIN_MASK),
-					     en->out, n) == 0)
+					     en->tp->out, n) == 0)
 			en->stats.to_terminals++;
 	}
 }
@@ -877,7 +661,7 @@ static void sp_engine_too_many_hops(struct sp_engine *en, const struct sp_endpoi
 						       terminal);
 		struct sp_learned_path path = { 0 };
 		size_t n = sp_proxy_build_reply(buf, len, 483, "Too Many Hops", SP_ENGINE_REFUSAL_TAG,
-						en->out, SP_ENGINE_OUT_MAX);
+						en->tp->out, en->tp->out_max);
 
 		if (b)
 			path = b->return_path;
@@ -886,7 +670,7 @@ static void sp_engine_too_many_hops(struct sp_engine *en, const struct sp_endpoi
 		if (n && sp_engine_send_as_e(en, terminal, virtual_server,
 					     sp_retpath_mark(en->retpath, &path) |
 						     sp_mark_return(mark & SP_MARK_ORIGIN_MASK),
-					     en->out, n) == 0)
+					     en->tp->out, n) == 0)
 			en->stats.to_terminals++;
 	}
 }
@@ -903,13 +687,13 @@ static void sp_engine_reply(struct sp_engine *en, const struct sp_binding *b, bo
 	if (!in->is_request || in->method == SP_SIP_ACK)
 		return;
 	n = sp_proxy_build_reply_retry(buf, len, status, reason, SP_ENGINE_REFUSAL_TAG, retry_after,
-				       en->out, SP_ENGINE_OUT_MAX);
+				       en->tp->out, en->tp->out_max);
 	if (!n)
 		return;
 	if (to_terminal) {
-		if (sp_engine_send_to_terminal(en, b, en->out, n) == 0)
+		if (sp_engine_send_to_terminal(en, b, en->tp->out, n) == 0)
 			en->stats.to_terminals++;
-	} else if (sp_engine_send_to_server(en, b, en->out, n) == 0) {
+	} else if (sp_engine_send_to_server(en, b, en->tp->out, n) == 0) {
 		en->stats.proxied++;
 	}
 }
@@ -1044,7 +828,7 @@ static void sp_engine_from_terminal(struct sp_engine *en, const struct sp_endpoi
 		sp_binding_set_contact(b, contact);
 	sp_engine_binding_view(en, b, &view);
 	sp_engine_media_begin(en, b, &msg.info, SP_MEDIA_FROM_TERMINAL);
-	rc = sp_proxy_to_server(&msg, &view, en->out, SP_ENGINE_OUT_MAX, &out_len);
+	rc = sp_proxy_to_server(&msg, &view, en->tp->out, en->tp->out_max, &out_len);
 	if (rc == SP_SIP_E_MEDIA && msg.info.is_request) {
 		/* no free media port: the caller hears it from E, with when to
 		 * try again, instead of retransmitting into the void */
@@ -1081,7 +865,7 @@ static void sp_engine_from_terminal(struct sp_engine *en, const struct sp_endpoi
 	/* the kernel first: the far side may send media as soon as it reads
 	 * the answer (and the terminal already does) */
 	sp_engine_media_finish(en, b, &msg.info);
-	if (sp_engine_send_to_server(en, b, en->out, out_len) < 0) {
+	if (sp_engine_send_to_server(en, b, en->tp->out, out_len) < 0) {
 		sp_engine_drop(en, &en->stats.send_errors);
 		goto out;
 	}
@@ -1092,7 +876,7 @@ out:
 	sp_sip_msg_free(&msg);
 }
 
-static void sp_engine_from_server(struct sp_engine *en, struct sp_bsock *bs,
+static void sp_engine_from_server(struct sp_engine *en, const struct sp_transport_conn *bs,
 				  const struct sp_endpoint *from, const char *buf, size_t len)
 {
 	struct sp_binding *b = sp_binding_find_server_side(en->table, &bs->local);
@@ -1134,7 +918,7 @@ static void sp_engine_from_server(struct sp_engine *en, struct sp_bsock *bs,
 		goto out;
 	}
 	sp_engine_media_begin(en, b, &msg.info, SP_MEDIA_FROM_FAR);
-	rc = sp_proxy_to_terminal(&msg, &view, en->out, SP_ENGINE_OUT_MAX, &out_len);
+	rc = sp_proxy_to_terminal(&msg, &view, en->tp->out, en->tp->out_max, &out_len);
 	if (rc == SP_SIP_E_MEDIA && msg.info.is_request) {
 		/* an incoming call without a media port: the server hears 503 */
 		sp_engine_reply(en, b, false, &msg.info, buf, len, 503, "Service Unavailable",
@@ -1151,7 +935,7 @@ static void sp_engine_from_server(struct sp_engine *en, struct sp_bsock *bs,
 		const struct sp_classify_strategy *st = sp_engine_strategy_by_seq(en, b->strategy_id);
 
 		if (st && st->hide_server_identity)
-			out_len = sp_proxy_strip_identity(en->out, out_len);
+			out_len = sp_proxy_strip_identity(en->tp->out, out_len);
 	}
 	if (sp_engine_track(en, b, &msg.info) < 0) {
 		/* an incoming call over the limit: the server hears 503 from C:c */
@@ -1169,7 +953,7 @@ static void sp_engine_from_server(struct sp_engine *en, struct sp_bsock *bs,
 	/* the kernel before the answer (2xx, 183) reaches the terminal, which
 	 * may start sending at once */
 	sp_engine_media_finish(en, b, &msg.info);
-	if (sp_engine_send_to_terminal(en, b, en->out, out_len) < 0) {
+	if (sp_engine_send_to_terminal(en, b, en->tp->out, out_len) < 0) {
 		sp_engine_drop(en, &en->stats.send_errors);
 		goto out;
 	}
@@ -1180,190 +964,58 @@ out:
 	sp_sip_msg_free(&msg);
 }
 
-/* ---- receiving ---- */
+/* ---- receiving (the transport's handler) ---- */
 
-/* SO_RXQ_OVFL: the socket's drop count so far (32 bits, wrapping), on a
- * datagram received after drops; the growth since the last one is added. */
-static void sp_engine_rxq_drops(const unsigned char *data, uint32_t *seen, uint64_t *total)
+static void sp_engine_before_batch(void *arg, enum sp_transport_side side)
 {
-	uint32_t now;
+	struct sp_engine *en = arg;
 
-	memcpy(&now, data, sizeof(now));
-	*total += (uint32_t)(now - *seen);
-	*seen = now;
-}
-
-static void sp_engine_prepare_batch(struct sp_engine *en)
-{
-	/* only the entries the last recvmmsg filled in have changed */
-	int used = en->batch_used;
-
-	en->batch_used = 0;
-	for (int i = 0; i < used; i++) {
-		en->iov[i].iov_base = en->bufs + (size_t)i * SP_ENGINE_DGRAM_MAX;
-		en->iov[i].iov_len = SP_ENGINE_DGRAM_MAX - 1;
-		memset(&en->msgs[i].msg_hdr, 0, sizeof(en->msgs[i].msg_hdr));
-		en->msgs[i].msg_hdr.msg_name = &en->from[i];
-		en->msgs[i].msg_hdr.msg_namelen = sizeof(en->from[i]);
-		en->msgs[i].msg_hdr.msg_iov = &en->iov[i];
-		en->msgs[i].msg_hdr.msg_iovlen = 1;
-		en->msgs[i].msg_hdr.msg_control = en->ctrl[i];
-		en->msgs[i].msg_hdr.msg_controllen = sizeof(en->ctrl[i]);
-	}
-}
-
-static void sp_engine_listener_cb(struct sp_loop *loop, int fd, uint32_t events, void *arg)
-{
-	struct sp_listener *l = arg;
-	struct sp_engine *en = l->engine;
-
-	(void)loop;
-	(void)events;
-	for (int round = 0; round < SP_ENGINE_BATCHES_PER_WAKE; round++) {
-		int n;
-
-		sp_engine_prepare_batch(en);
-		/* the return path's packet socket first: then it has seen the
-		 * frame of every datagram read below */
+	/* the return path's packet socket first: then it has seen the frame
+	 * of every datagram a listener's batch brings */
+	if (side == SP_TRANSPORT_TERMINAL)
 		sp_retpath_drain(en->retpath);
-		n = recvmmsg(fd, en->msgs, SP_ENGINE_BATCH, MSG_DONTWAIT, NULL);
-		if (n <= 0)
-			break;
-		en->batch_used = n;
-		for (int i = 0; i < n; i++) {
-			struct msghdr *mh = &en->msgs[i].msg_hdr;
-			struct sp_endpoint terminal, origdst;
-			uint32_t mark = 0;
-			bool have_dst = false;
-
-			if (mh->msg_flags & MSG_TRUNC) {
-				sp_engine_drop(en, &en->stats.parse_errors);
-				continue;
-			}
-			if (sp_endpoint_from_sockaddr(&terminal, mh->msg_name, mh->msg_namelen) < 0)
-				continue;
-			en->rx_ifindex = 0;
-			for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
-				if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SO_MARK)
-					memcpy(&mark, CMSG_DATA(cm), sizeof(mark));
-				else if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SO_RXQ_OVFL)
-					sp_engine_rxq_drops(CMSG_DATA(cm), &l->rxq_drops,
-							    &en->stats.socket_drops_listener);
-				else if (cm->cmsg_level == SOL_IP && cm->cmsg_type == IP_PKTINFO)
-					en->rx_ifindex = ((struct in_pktinfo *)CMSG_DATA(cm))->ipi_ifindex;
-				else if (cm->cmsg_level == SOL_IP && cm->cmsg_type == IP_ORIGDSTADDR)
-					have_dst = sp_endpoint_from_sockaddr(&origdst, (struct sockaddr *)CMSG_DATA(cm),
-									     sizeof(struct sockaddr_in)) == 0;
-				else if (cm->cmsg_level == SOL_IPV6 && cm->cmsg_type == IPV6_ORIGDSTADDR)
-					have_dst = sp_endpoint_from_sockaddr(&origdst, (struct sockaddr *)CMSG_DATA(cm),
-									     sizeof(struct sockaddr_in6)) == 0;
-			}
-			if (!have_dst) {
-				sp_engine_drop(en, &en->stats.unclassified);
-				continue;
-			}
-			en->bufs[(size_t)i * SP_ENGINE_DGRAM_MAX + en->msgs[i].msg_len] = '\0';
-			sp_engine_from_terminal(en, &terminal, &origdst, mark,
-						en->bufs + (size_t)i * SP_ENGINE_DGRAM_MAX,
-						en->msgs[i].msg_len);
-		}
-		/* before the next recvmmsg: queued keep-alives point into bufs */
-		sp_engine_out_flush_all(en);
-		if (n < SP_ENGINE_BATCH)
-			break;
-	}
-	sp_engine_arm_expiry(en);
 }
 
-static void sp_engine_bsock_cb(struct sp_loop *loop, int fd, uint32_t events, void *arg)
+static void sp_engine_received(void *arg, const struct sp_transport_msg *m)
 {
-	struct sp_bsock *bs = arg;
-	struct sp_engine *en = bs->engine;
+	struct sp_engine *en = arg;
 
-	(void)loop;
-	(void)events;
-	for (int round = 0; round < SP_ENGINE_BATCHES_PER_WAKE; round++) {
-		int n;
-
-		sp_engine_prepare_batch(en);
-		n = recvmmsg(fd, en->msgs, SP_ENGINE_BATCH, MSG_DONTWAIT, NULL);
-		if (n <= 0)
-			break;
-		en->batch_used = n;
-		for (int i = 0; i < n; i++) {
-			struct msghdr *mh = &en->msgs[i].msg_hdr;
-			struct sp_endpoint from;
-
-			/* the only control data a binding socket gets */
-			for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm))
-				if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SO_RXQ_OVFL)
-					sp_engine_rxq_drops(CMSG_DATA(cm), &bs->rxq_drops,
-							    &en->stats.socket_drops_server_side);
-
-			if ((mh->msg_flags & MSG_TRUNC) ||
-			    sp_endpoint_from_sockaddr(&from, mh->msg_name, mh->msg_namelen) < 0) {
-				sp_engine_drop(en, &en->stats.parse_errors);
-				continue;
-			}
-			en->bufs[(size_t)i * SP_ENGINE_DGRAM_MAX + en->msgs[i].msg_len] = '\0';
-			sp_engine_from_server(en, bs, &from, en->bufs + (size_t)i * SP_ENGINE_DGRAM_MAX,
-					      en->msgs[i].msg_len);
-			/* the binding (and this socket) may have gone with it */
-			if (en->bsock_by_port[bs->local.port] != bs)
-				goto done;
-		}
-		sp_engine_out_flush_all(en); /* before the next recvmmsg */
-		if (n < SP_ENGINE_BATCH)
-			break;
+	if (m->truncated) {
+		sp_engine_drop(en, &en->stats.parse_errors);
+		return;
 	}
-done:
-	sp_engine_out_flush_all(en);
-	sp_engine_arm_expiry(en);
+	if (m->conn->side == SP_TRANSPORT_SERVER) {
+		sp_engine_from_server(en, m->conn, &m->source, m->data, m->len);
+		return;
+	}
+	if (!m->orig_dst.family) {
+		sp_engine_drop(en, &en->stats.unclassified);
+		return;
+	}
+	en->rx_ifindex = m->ifindex;
+	sp_engine_from_terminal(en, &m->source, &m->orig_dst, m->mark, m->data, m->len);
 }
 
-static struct sp_listener *sp_engine_listener_open(struct sp_engine *en, uint16_t port,
-						   struct sp_error *e)
+static void sp_engine_wake_done(void *arg)
 {
-	struct sp_listener *l = calloc(1, sizeof(*l));
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
-	int one = 1, rcvbuf = 8 << 20;
-
-	if (!l) {
-		sp_error_set(e, "Out of memory");
-		return NULL;
-	}
-	l->engine = en;
-	l->port = port;
-	l->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (l->fd < 0 ||
-	    setsockopt(l->fd, SOL_IP, IP_TRANSPARENT, &one, sizeof(one)) < 0 ||
-	    setsockopt(l->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    setsockopt(l->fd, SOL_IP, IP_RECVORIGDSTADDR, &one, sizeof(one)) < 0 ||
-	    setsockopt(l->fd, SOL_IP, IP_PKTINFO, &one, sizeof(one)) < 0 || /* ingress, return path */
-	    setsockopt(l->fd, SOL_SOCKET, SO_RCVMARK, &one, sizeof(one)) < 0 ||
-	    /* overload made visible: the drops at a full queue */
-	    setsockopt(l->fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one)) < 0 ||
-	    /* bursts from many terminals: the 212 KB default overflowed at
-	     * 4300 calls/s (bench/RESULTS.md); FORCE passes rmem_max as root */
-	    (setsockopt(l->fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) < 0 &&
-	     setsockopt(l->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)) < 0) ||
-	    bind(l->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    sp_loop_add_fd(en->d->loop, l->fd, EPOLLIN, sp_engine_listener_cb, l) < 0) {
-		sp_error_set(e, "Cannot listen on UDP port %u: %s", port, strerror(errno));
-		if (l->fd >= 0)
-			close(l->fd);
-		free(l);
-		return NULL;
-	}
-	return l;
+	sp_engine_arm_expiry(arg);
 }
 
-static void sp_engine_listener_close(struct sp_engine *en, struct sp_listener *l)
+static void sp_engine_queue_drops(void *arg, enum sp_transport_side side, uint64_t n)
 {
-	sp_engine_out_flush(en);
-	sp_loop_del_fd(en->d->loop, l->fd);
-	close(l->fd);
-	free(l);
+	struct sp_engine *en = arg;
+
+	if (side == SP_TRANSPORT_TERMINAL)
+		en->stats.socket_drops_listener += n;
+	else
+		en->stats.socket_drops_server_side += n;
+}
+
+static void sp_engine_send_failed(void *arg)
+{
+	struct sp_engine *en = arg;
+
+	sp_engine_drop(en, &en->stats.send_errors);
 }
 
 /* ---- configuration ---- */
@@ -1607,7 +1259,7 @@ static int sp_engine_apply(struct sp_engine *en, const struct sp_config *c, stru
 {
 	struct sp_classify_plan plan;
 	struct sp_kernel_intercept_cfg kcfg = { 0 };
-	struct sp_listener *keep[SP_LISTEN_PORTS_MAX] = { 0 }, *opened[SP_LISTEN_PORTS_MAX] = { 0 };
+	struct sp_transport_conn *keep[SP_LISTEN_PORTS_MAX] = { 0 }, *opened[SP_LISTEN_PORTS_MAX] = { 0 };
 	unsigned n_new = 0;
 	char err[256] = "";
 	struct sp_vpn_map vpn_map;
@@ -1668,13 +1320,13 @@ static int sp_engine_apply(struct sp_engine *en, const struct sp_config *c, stru
 	/* listeners first: a port we cannot bind refuses the change */
 	for (unsigned k = 0; k < c->sp.n_listen_ports; k++) {
 		uint16_t port = c->sp.listen_ports[k];
-		struct sp_listener *found = NULL;
+		struct sp_transport_conn *found = NULL;
 
 		for (unsigned i = 0; i < en->n_listeners; i++)
-			if (en->listeners[i]->port == port)
+			if (en->listeners[i]->local.port == port)
 				found = en->listeners[i];
 		if (!found) {
-			found = sp_engine_listener_open(en, port, e);
+			found = sp_transport_listen(en->tp, port, e);
 			if (!found)
 				goto fail;
 			opened[n_new++] = found;
@@ -1738,7 +1390,7 @@ static int sp_engine_apply(struct sp_engine *en, const struct sp_config *c, stru
 		for (unsigned k = 0; k < c->sp.n_listen_ports; k++)
 			wanted |= keep[k] == en->listeners[i];
 		if (!wanted)
-			sp_engine_listener_close(en, en->listeners[i]);
+			sp_transport_close(en->listeners[i]);
 	}
 	memcpy(en->listeners, keep, sizeof(keep));
 	en->n_listeners = c->sp.n_listen_ports;
@@ -1767,7 +1419,7 @@ static int sp_engine_apply(struct sp_engine *en, const struct sp_config *c, stru
 	return 0;
 fail:
 	for (unsigned i = 0; i < n_new; i++)
-		sp_engine_listener_close(en, opened[i]);
+		sp_transport_close(opened[i]);
 	sp_classify_free(&plan);
 	free(vpn_chains);
 	return -1;
@@ -1943,7 +1595,11 @@ struct sp_engine *sp_engine_start(struct sp_daemon *d, struct sp_error *e)
 	struct sp_engine *en = calloc(1, sizeof(*en));
 	struct sp_table_config tc;
 	struct sp_table_callbacks cb;
-	struct rlimit rl = { SP_ENGINE_MAX_FILES, SP_ENGINE_MAX_FILES };
+	const struct sp_transport_handler th = {
+		.arg = en, .before_batch = sp_engine_before_batch, .received = sp_engine_received,
+		.wake_done = sp_engine_wake_done, .queue_drops = sp_engine_queue_drops,
+		.send_failed = sp_engine_send_failed,
+	};
 	char err[256] = "";
 
 	if (!en) {
@@ -1968,18 +1624,8 @@ struct sp_engine *sp_engine_start(struct sp_daemon *d, struct sp_error *e)
 			goto fail;
 		}
 	}
-	/* one socket per terminal binding: allow many */
-	if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
-		getrlimit(RLIMIT_NOFILE, &rl);
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
 	sp_sip_global_init();
-	en->bufs = malloc((size_t)SP_ENGINE_BATCH * SP_ENGINE_DGRAM_MAX);
-	en->outq.bufs = malloc((size_t)SP_ENGINE_BATCH * SP_ENGINE_OUT_MAX);
-	en->batch_used = SP_ENGINE_BATCH; /* the first prepare sets them all */
-	en->out = en->outq.bufs;
-	en->bsock_by_port = calloc(65536, sizeof(*en->bsock_by_port));
+	en->tp = sp_transport_udp_new(d->loop, &th);
 	sp_table_config_default(&tc);
 	tc.sig_port_first = SP_SIGNALING_PORT_FIRST;
 	tc.sig_port_last = SP_SIGNALING_PORT_LAST;
@@ -1991,7 +1637,7 @@ struct sp_engine *sp_engine_start(struct sp_daemon *d, struct sp_error *e)
 	en->armed_deadline = UINT64_MAX;
 	en->source_notified = sp_srclimit_new();
 	en->limits_poll = sp_loop_timer_new(d->loop, sp_engine_limits_poll_cb, en);
-	if (!en->bufs || !en->out || !en->bsock_by_port || !en->table || !en->expiry ||
+	if (!en->tp || !en->table || !en->expiry ||
 	    !en->source_notified || !en->limits_poll) {
 		sp_error_set(e, "Out of memory");
 		goto fail;
@@ -2079,10 +1725,8 @@ void sp_engine_stop(struct sp_engine *en)
 		sp_kernel_close(en->kernel);
 	}
 	for (unsigned i = 0; i < en->n_listeners; i++)
-		sp_engine_listener_close(en, en->listeners[i]);
-	if (en->bsock_by_port)
-		for (unsigned p = 0; p < 65536; p++)
-			sp_engine_bsock_close(en, (uint16_t)p);
+		sp_transport_close(en->listeners[i]);
+	sp_transport_destroy(en->tp); /* and every server-side connection */
 	sp_loop_timer_free(en->expiry);
 	sp_loop_timer_free(en->limits_poll);
 	sp_srclimit_free(en->source_notified);
@@ -2090,10 +1734,7 @@ void sp_engine_stop(struct sp_engine *en)
 		sp_table_destroy(en->table);
 	if (en->netns_lock >= 0)
 		close(en->netns_lock);
-	free(en->bsock_by_port);
 	free(en->strategies);
-	free(en->bufs);
-	free(en->outq.bufs);
 	free(en);
 }
 
@@ -2307,7 +1948,7 @@ static void sp_engine_install_table(struct sp_engine *en, unsigned *sockets, uns
 		 * nothing here: learned again from the terminal's next message,
 		 * the routing table decides until then */
 		memset(&b->return_path, 0, sizeof(b->return_path));
-		if (!en->bsock_by_port[b->server_side.port] && sp_engine_bsock_open(en, &b->server_side))
+		if (!sp_transport_find(en->tp, &b->server_side) && sp_engine_bsock_open(en, &b->server_side))
 			(*sockets)++;
 	}
 	for (struct sp_dialog *d = sp_dialog_first(en->table); d; d = sp_dialog_next(en->table, d)) {
@@ -2342,8 +1983,7 @@ int sp_engine_set_active(struct sp_engine *en, bool active, struct sp_error *e)
 			sp_engine_sync_prepare(en, d->id);
 		en->standby = true;
 		sp_media_clear(en->media);
-		for (unsigned p = 0; p < 65536; p++)
-			sp_engine_bsock_close(en, (uint16_t)p);
+		sp_transport_close_server_side(en->tp);
 		{
 			uint64_t rate, new_flows;
 

@@ -1,0 +1,163 @@
+/* The transport seam (issue 16 item 1): how the engine receives and sends
+ * signalling messages, whatever carries them.
+ *
+ * A transport owns its sockets (connections), reads them in batches and
+ * hands each message up with what the engine needs to classify it: source,
+ * original destination, mark, ingress interface and the connection it came
+ * on. It sends what the engine writes, queued where it can (one system call
+ * for several messages) and in order. UDP (sp_transport_udp) is the first
+ * implementation; stream transports plug in beside it with the same
+ * operations, and tests plug in a fake.
+ *
+ * A connection is one of two sides: a terminal-side listener (E:e,
+ * transparent: it receives what was sent to any E and answers as that E) or
+ * a server-side socket (C:c, one per binding).
+ */
+#ifndef SP_TRANSPORT_H
+#define SP_TRANSPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sp_endpoint.h"
+#include "sp_error.h"
+
+enum sp_transport_side {
+	SP_TRANSPORT_TERMINAL,	/* a listener: messages from terminals */
+	SP_TRANSPORT_SERVER,	/* a binding's socket: messages from its server */
+};
+
+struct sp_transport;
+
+/* What every connection shows the engine; implementations extend it. */
+struct sp_transport_conn {
+	struct sp_transport *tp;
+	enum sp_transport_side side;
+	struct sp_endpoint local;	/* listener: family and port e; server side: C:c */
+};
+
+/* One received message. data[len] is a NUL the transport put there (the
+ * SIP parser reads text); data stays valid until the handler returns. */
+struct sp_transport_msg {
+	struct sp_transport_conn *conn;
+	struct sp_endpoint source;
+	/* terminal side: where the terminal sent it (E:e); family 0: the
+	 * transport could not tell */
+	struct sp_endpoint orig_dst;
+	uint32_t mark;		/* terminal side: the packet's mark */
+	int ifindex;		/* terminal side: ingress interface; 0: unknown */
+	bool truncated;		/* larger than the transport's buffer: data is a part */
+	char *data;
+	size_t len;
+};
+
+/* The engine's side of the seam, called by the transport. */
+struct sp_transport_handler {
+	void *arg;
+	/* Before each batch read from a connection of this side. */
+	void (*before_batch)(void *arg, enum sp_transport_side side);
+	/* One message (any message: truncated ones too; the engine counts). */
+	void (*received)(void *arg, const struct sp_transport_msg *m);
+	/* After a connection's messages of one wake-up were handled. */
+	void (*wake_done)(void *arg);
+	/* The kernel dropped n messages of this side at a full queue. */
+	void (*queue_drops)(void *arg, enum sp_transport_side side, uint64_t n);
+	/* A queued message could not be sent (its counter is already undone). */
+	void (*send_failed)(void *arg);
+};
+
+/* One message to send. */
+struct sp_transport_out {
+	const struct sp_endpoint *to;
+	/* terminal side: the source address to send from (E); the port is
+	 * the listener's */
+	const struct sp_endpoint *from;
+	uint32_t mark;		/* 0: none */
+	const char *data;
+	size_t len;
+	/* no queueing: the caller acts on the result (media hangs on it) */
+	bool now;
+	/* counted as sent by the caller when send returns 0; a later failure
+	 * decrements it (and calls send_failed) */
+	uint64_t *counter;
+};
+
+struct sp_transport_ops {
+	const char *name;
+	/* A terminal-side listener on port (all addresses: transparent). */
+	struct sp_transport_conn *(*listen)(struct sp_transport *tp, uint16_t port, struct sp_error *e);
+	/* A server-side connection from local (C:c); NULL, logged, on failure. */
+	struct sp_transport_conn *(*open)(struct sp_transport *tp, const struct sp_endpoint *local);
+	/* The server-side connection bound to local, or NULL. */
+	struct sp_transport_conn *(*find)(struct sp_transport *tp, const struct sp_endpoint *local);
+	/* Closes one connection (what is queued goes out first). Safe from
+	 * within the handler, for the connection being read too. */
+	void (*close)(struct sp_transport *tp, struct sp_transport_conn *conn);
+	/* Closes every server-side connection. */
+	void (*close_server_side)(struct sp_transport *tp);
+	/* 0: sent or queued; -1: not sent (now, or no way to send). */
+	int (*send)(struct sp_transport *tp, struct sp_transport_conn *conn,
+		    const struct sp_transport_out *out);
+	/* Sends everything queued. */
+	void (*flush)(struct sp_transport *tp);
+	void (*destroy)(struct sp_transport *tp);
+};
+
+/* What every transport shows the engine; implementations extend it. */
+struct sp_transport {
+	const struct sp_transport_ops *ops;
+	struct sp_transport_handler h;
+	/* Where the engine writes the next message it sends (out_max bytes):
+	 * a send of data == out keeps the buffer until it is on the wire and
+	 * moves out to a free one. No per-message allocation. */
+	char *out;
+	size_t out_max;
+};
+
+static inline struct sp_transport_conn *sp_transport_listen(struct sp_transport *tp, uint16_t port,
+							    struct sp_error *e)
+{
+	return tp->ops->listen(tp, port, e);
+}
+
+static inline struct sp_transport_conn *sp_transport_open(struct sp_transport *tp,
+							  const struct sp_endpoint *local)
+{
+	return tp->ops->open(tp, local);
+}
+
+static inline struct sp_transport_conn *sp_transport_find(struct sp_transport *tp,
+							  const struct sp_endpoint *local)
+{
+	return tp->ops->find(tp, local);
+}
+
+static inline void sp_transport_close(struct sp_transport_conn *conn)
+{
+	if (conn)
+		conn->tp->ops->close(conn->tp, conn);
+}
+
+static inline void sp_transport_close_server_side(struct sp_transport *tp)
+{
+	tp->ops->close_server_side(tp);
+}
+
+static inline int sp_transport_send(struct sp_transport_conn *conn, const struct sp_transport_out *out)
+{
+	return conn->tp->ops->send(conn->tp, conn, out);
+}
+
+static inline void sp_transport_flush(struct sp_transport *tp)
+{
+	tp->ops->flush(tp);
+}
+
+static inline void sp_transport_destroy(struct sp_transport *tp)
+{
+	if (tp)
+		tp->ops->destroy(tp);
+}
+
+#endif

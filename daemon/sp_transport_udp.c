@@ -1,0 +1,484 @@
+#include "config.h"
+#include "sp_transport_udp.h"
+#include "sp_log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#ifndef SO_RCVMARK
+#define SO_RCVMARK 75 /* Linux 5.19; older libc headers lack it */
+#endif
+
+#define SP_UDP_BATCH 32           /* datagrams per recvmmsg */
+#define SP_UDP_BATCHES_PER_WAKE 8 /* then let other sockets in */
+#define SP_UDP_DGRAM_MAX 65536
+#define SP_UDP_OUT_MAX (SP_UDP_DGRAM_MAX + 4096)
+#define SP_UDP_MAX_FILES 1048576
+/* Control data of one datagram to a terminal: source address and mark */
+#define SP_UDP_OUT_CTRL (CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(uint32_t)))
+
+/* A listener (E:e) or the socket of one binding (C:c). */
+struct sp_udp_conn {
+	struct sp_transport_conn pub;
+	struct sp_udp *udp;
+	int fd;
+	uint32_t rxq_drops; /* the socket's SO_RXQ_OVFL count last seen */
+};
+
+struct sp_udp {
+	struct sp_transport pub;
+	struct sp_loop *loop;
+	struct sp_udp_conn **by_port; /* [65536]: C:c -> socket (one C at a time) */
+	struct sp_udp_conn *reading;  /* the server-side socket being read; NULL once closed */
+	/* receive buffers, allocated once: no per-message malloc */
+	struct mmsghdr msgs[SP_UDP_BATCH];
+	struct iovec iov[SP_UDP_BATCH];
+	struct sockaddr_storage from[SP_UDP_BATCH];
+	char ctrl[SP_UDP_BATCH][256];
+	char *bufs; /* SP_UDP_BATCH * SP_UDP_DGRAM_MAX */
+	int batch_used; /* msgs entries the last recvmmsg wrote */
+	/* Datagrams going out, queued while a received batch is handled and
+	 * sent with one sendmmsg per run of the same socket (several answers
+	 * of a server often arrive in one batch). Order is kept: a datagram
+	 * for another socket sends the queue first. */
+	struct {
+		struct mmsghdr msgs[SP_UDP_BATCH];
+		struct iovec iov[SP_UDP_BATCH];
+		struct sockaddr_storage to[SP_UDP_BATCH];
+		char ctrl[SP_UDP_BATCH][SP_UDP_OUT_CTRL];
+		uint64_t *counter[SP_UDP_BATCH]; /* counted as sent: undone on failure */
+		unsigned n;	/* queued */
+		unsigned slot;	/* buffers in use: pub.out is slot number slot */
+		int fd;
+		char *bufs;	/* SP_UDP_BATCH * SP_UDP_OUT_MAX */
+	} outq;
+};
+
+/* ---- sending ---- */
+
+/* Sends what is queued. Buffers stay as they are: pub.out may be holding
+ * a message not queued yet. */
+static void sp_udp_flush(struct sp_transport *tp)
+{
+	struct sp_udp *u = (struct sp_udp *)tp;
+	unsigned i = 0, n = u->outq.n;
+
+	while (i < n) {
+		int r = sendmmsg(u->outq.fd, u->outq.msgs + i, n - i, MSG_DONTWAIT);
+
+		if (r > 0) {
+			i += (unsigned)r;
+			continue;
+		}
+		/* the first datagram left failed: as a failed sendmsg did */
+		(*u->outq.counter[i])--;
+		u->pub.h.send_failed(u->pub.h.arg);
+		i++;
+	}
+	u->outq.n = 0;
+}
+
+/* Between received batches: everything out, every buffer free again. */
+static void sp_udp_flush_all(struct sp_udp *u)
+{
+	sp_udp_flush(&u->pub);
+	u->outq.slot = 0;
+	u->pub.out = u->outq.bufs;
+}
+
+/* Queues one datagram (or sends it at once, see now). */
+static int sp_udp_push(struct sp_udp *u, int fd, const struct msghdr *mh, const struct sp_transport_out *o)
+{
+	bool uses_out = mh->msg_iov[0].iov_base == u->pub.out;
+	unsigned i;
+	struct msghdr *q;
+
+	if (o->now) {
+		sp_udp_flush(&u->pub);
+		return sendmsg(fd, mh, MSG_DONTWAIT) < 0 ? -1 : 0;
+	}
+	if (u->outq.n && u->outq.fd != fd)
+		sp_udp_flush(&u->pub);
+	i = u->outq.n++;
+	u->outq.fd = fd;
+	u->outq.counter[i] = o->counter;
+	u->outq.iov[i] = mh->msg_iov[0];
+	memcpy(&u->outq.to[i], mh->msg_name, mh->msg_namelen);
+	q = &u->outq.msgs[i].msg_hdr;
+	memset(q, 0, sizeof(*q));
+	q->msg_name = &u->outq.to[i];
+	q->msg_namelen = mh->msg_namelen;
+	q->msg_iov = &u->outq.iov[i];
+	q->msg_iovlen = 1;
+	if (mh->msg_controllen) {
+		memcpy(u->outq.ctrl[i], mh->msg_control, mh->msg_controllen);
+		q->msg_control = u->outq.ctrl[i];
+		q->msg_controllen = mh->msg_controllen;
+	}
+	if (uses_out) {
+		u->outq.slot++;
+		u->pub.out = u->outq.bufs + (size_t)u->outq.slot * SP_UDP_OUT_MAX;
+	}
+	if (u->outq.n == SP_UDP_BATCH || u->outq.slot == SP_UDP_BATCH)
+		sp_udp_flush_all(u);
+	return 0;
+}
+
+/* The source address (a listener answers as E) and the mark (return path
+ * and VPN) of a datagram to a terminal, into mh's control buffer. */
+static void sp_udp_as_source(struct msghdr *mh, const struct sp_endpoint *from, uint32_t mark)
+{
+	char *cbuf = mh->msg_control;
+	struct cmsghdr *cm;
+
+	if (from->family == AF_INET) {
+		struct in_pktinfo pi = { 0 };
+		pi.ipi_spec_dst = from->addr.v4;
+		mh->msg_controllen = CMSG_SPACE(sizeof(pi));
+		cm = CMSG_FIRSTHDR(mh);
+		cm->cmsg_level = SOL_IP;
+		cm->cmsg_type = IP_PKTINFO;
+		cm->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+	} else {
+		struct in6_pktinfo pi = { 0 };
+		pi.ipi6_addr = from->addr.v6;
+		mh->msg_controllen = CMSG_SPACE(sizeof(pi));
+		cm = CMSG_FIRSTHDR(mh);
+		cm->cmsg_level = SOL_IPV6;
+		cm->cmsg_type = IPV6_PKTINFO;
+		cm->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+	}
+	if (mark) {
+		/* the return path's rule sends it the way the terminal came */
+		cm = (struct cmsghdr *)(cbuf + mh->msg_controllen);
+		mh->msg_controllen += CMSG_SPACE(sizeof(mark));
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SO_MARK;
+		cm->cmsg_len = CMSG_LEN(sizeof(mark));
+		memcpy(CMSG_DATA(cm), &mark, sizeof(mark));
+	}
+}
+
+static int sp_udp_send(struct sp_transport *tp, struct sp_transport_conn *conn,
+		       const struct sp_transport_out *o)
+{
+	struct sp_udp *u = (struct sp_udp *)tp;
+	struct sp_udp_conn *c = (struct sp_udp_conn *)conn;
+	struct sockaddr_storage to;
+	socklen_t tl = sp_endpoint_to_sockaddr(o->to, &to);
+	char cbuf[SP_UDP_OUT_CTRL] = { 0 };
+	struct iovec iov = { (void *)o->data, o->len };
+	struct msghdr mh = { .msg_name = &to, .msg_namelen = tl, .msg_iov = &iov, .msg_iovlen = 1 };
+
+	if (conn->side == SP_TRANSPORT_TERMINAL) {
+		/* answer as E: the listener is transparent and E goes in as
+		 * the source address; the port is the listener's, which is e */
+		mh.msg_control = cbuf;
+		sp_udp_as_source(&mh, o->from, o->mark);
+	}
+	return sp_udp_push(u, c->fd, &mh, o);
+}
+
+/* ---- receiving ---- */
+
+/* SO_RXQ_OVFL: the socket's drop count so far (32 bits, wrapping), on a
+ * datagram received after drops; the growth since the last one is told. */
+static void sp_udp_rxq_drops(struct sp_udp_conn *c, const unsigned char *data)
+{
+	uint32_t now;
+
+	memcpy(&now, data, sizeof(now));
+	c->udp->pub.h.queue_drops(c->udp->pub.h.arg, c->pub.side, (uint32_t)(now - c->rxq_drops));
+	c->rxq_drops = now;
+}
+
+static void sp_udp_prepare_batch(struct sp_udp *u)
+{
+	/* only the entries the last recvmmsg filled in have changed */
+	int used = u->batch_used;
+
+	u->batch_used = 0;
+	for (int i = 0; i < used; i++) {
+		u->iov[i].iov_base = u->bufs + (size_t)i * SP_UDP_DGRAM_MAX;
+		u->iov[i].iov_len = SP_UDP_DGRAM_MAX - 1;
+		memset(&u->msgs[i].msg_hdr, 0, sizeof(u->msgs[i].msg_hdr));
+		u->msgs[i].msg_hdr.msg_name = &u->from[i];
+		u->msgs[i].msg_hdr.msg_namelen = sizeof(u->from[i]);
+		u->msgs[i].msg_hdr.msg_iov = &u->iov[i];
+		u->msgs[i].msg_hdr.msg_iovlen = 1;
+		u->msgs[i].msg_hdr.msg_control = u->ctrl[i];
+		u->msgs[i].msg_hdr.msg_controllen = sizeof(u->ctrl[i]);
+	}
+}
+
+/* The control data of one datagram: mark, ingress, original destination
+ * (terminal side) and the queue's drops (both sides). */
+static void sp_udp_read_cmsgs(struct sp_udp_conn *c, struct msghdr *mh, struct sp_transport_msg *m)
+{
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SO_MARK)
+			memcpy(&m->mark, CMSG_DATA(cm), sizeof(m->mark));
+		else if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SO_RXQ_OVFL)
+			sp_udp_rxq_drops(c, CMSG_DATA(cm));
+		else if (cm->cmsg_level == SOL_IP && cm->cmsg_type == IP_PKTINFO)
+			m->ifindex = ((struct in_pktinfo *)CMSG_DATA(cm))->ipi_ifindex;
+		else if (cm->cmsg_level == SOL_IP && cm->cmsg_type == IP_ORIGDSTADDR) {
+			if (sp_endpoint_from_sockaddr(&m->orig_dst, (struct sockaddr *)CMSG_DATA(cm),
+						      sizeof(struct sockaddr_in)) < 0)
+				sp_endpoint_clear(&m->orig_dst);
+		} else if (cm->cmsg_level == SOL_IPV6 && cm->cmsg_type == IPV6_ORIGDSTADDR) {
+			if (sp_endpoint_from_sockaddr(&m->orig_dst, (struct sockaddr *)CMSG_DATA(cm),
+						      sizeof(struct sockaddr_in6)) < 0)
+				sp_endpoint_clear(&m->orig_dst);
+		}
+	}
+}
+
+/* One received datagram to the handler; false: its socket went with it. */
+static bool sp_udp_deliver(struct sp_udp *u, struct sp_udp_conn *c, int i)
+{
+	struct msghdr *mh = &u->msgs[i].msg_hdr;
+	struct sp_transport_msg m = { .conn = &c->pub };
+
+	sp_udp_read_cmsgs(c, mh, &m);
+	m.truncated = (mh->msg_flags & MSG_TRUNC) != 0;
+	if (sp_endpoint_from_sockaddr(&m.source, mh->msg_name, mh->msg_namelen) < 0) {
+		/* a listener passed such a datagram by; a binding's socket
+		 * counts it as the parse error of a truncated one */
+		if (c->pub.side == SP_TRANSPORT_TERMINAL && !m.truncated)
+			return true;
+		sp_endpoint_clear(&m.source);
+		m.truncated = true;
+	}
+	m.data = u->bufs + (size_t)i * SP_UDP_DGRAM_MAX;
+	m.len = u->msgs[i].msg_len;
+	m.data[m.len] = '\0';
+	u->pub.h.received(u->pub.h.arg, &m);
+	return c->pub.side == SP_TRANSPORT_TERMINAL || u->reading == c;
+}
+
+static void sp_udp_readable(struct sp_loop *loop, int fd, uint32_t events, void *arg)
+{
+	struct sp_udp_conn *c = arg;
+	struct sp_udp *u = c->udp;
+	const struct sp_transport_handler *h = &u->pub.h;
+
+	(void)loop;
+	(void)events;
+	u->reading = c;
+	for (int round = 0; round < SP_UDP_BATCHES_PER_WAKE; round++) {
+		int n;
+
+		sp_udp_prepare_batch(u);
+		h->before_batch(h->arg, c->pub.side);
+		n = recvmmsg(fd, u->msgs, SP_UDP_BATCH, MSG_DONTWAIT, NULL);
+		if (n <= 0)
+			break;
+		u->batch_used = n;
+		for (int i = 0; i < n; i++)
+			if (!sp_udp_deliver(u, c, i))
+				goto done;
+		/* before the next recvmmsg: queued keep-alives point into bufs */
+		sp_udp_flush_all(u);
+		if (n < SP_UDP_BATCH)
+			break;
+	}
+done:
+	u->reading = NULL;
+	sp_udp_flush_all(u);
+	h->wake_done(h->arg);
+}
+
+/* ---- connections ---- */
+
+/* One socket per binding means tens of thousands of descriptors, while
+ * libcli's session loop uses select(), which cannot watch a descriptor at or
+ * above FD_SETSIZE (it aborts the session). Binding sockets therefore live
+ * at FD_SETSIZE and above, leaving the low numbers to the CLI and the
+ * daemon's few other files however many terminals there are. If the limit
+ * on open files does not allow it, the socket stays where it is. */
+static int sp_udp_fd_above_select(int fd)
+{
+	int high = fcntl(fd, F_DUPFD_CLOEXEC, FD_SETSIZE);
+
+	if (high < 0)
+		return fd;
+	close(fd);
+	return high;
+}
+
+static struct sp_transport_conn *sp_udp_open(struct sp_transport *tp, const struct sp_endpoint *local)
+{
+	struct sp_udp *u = (struct sp_udp *)tp;
+	struct sockaddr_storage ss;
+	socklen_t sl = sp_endpoint_to_sockaddr(local, &ss);
+	struct sp_udp_conn *c = calloc(1, sizeof(*c));
+	int one = 1;
+
+	if (!c)
+		return NULL;
+	c->udp = u;
+	c->pub.tp = tp;
+	c->pub.side = SP_TRANSPORT_SERVER;
+	c->pub.local = *local;
+	c->fd = socket(local->family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (c->fd < 0)
+		goto fail;
+	c->fd = sp_udp_fd_above_select(c->fd);
+	/* C need not be configured on an interface yet when a VRRP daemon owns it */
+	setsockopt(c->fd, local->family == AF_INET6 ? SOL_IPV6 : SOL_IP,
+		   local->family == AF_INET6 ? IPV6_FREEBIND : IP_FREEBIND, &one, sizeof(one));
+	/* the kernel's drops at a full queue come with the next datagram */
+	setsockopt(c->fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
+	if (bind(c->fd, (struct sockaddr *)&ss, sl) < 0)
+		goto fail;
+	if (sp_loop_add_fd(u->loop, c->fd, EPOLLIN, sp_udp_readable, c) < 0)
+		goto fail;
+	u->by_port[local->port] = c;
+	return &c->pub;
+fail:
+	{
+		static struct sp_log_limit lim = SP_LOG_LIMIT_INIT("engine: server-side sockets not opened");
+		char b[SP_ENDPOINT_STRLEN];
+
+		sp_log_limited(&lim, LOG_WARNING, "engine: cannot open the server-side socket %s: %s",
+			       sp_endpoint_format(local, b, sizeof(b)), strerror(errno));
+	}
+	if (c->fd >= 0)
+		close(c->fd);
+	free(c);
+	return NULL;
+}
+
+static struct sp_transport_conn *sp_udp_find(struct sp_transport *tp, const struct sp_endpoint *local)
+{
+	struct sp_udp_conn *c = ((struct sp_udp *)tp)->by_port[local->port];
+
+	return c ? &c->pub : NULL;
+}
+
+static struct sp_transport_conn *sp_udp_listen(struct sp_transport *tp, uint16_t port, struct sp_error *e)
+{
+	struct sp_udp *u = (struct sp_udp *)tp;
+	struct sp_udp_conn *c = calloc(1, sizeof(*c));
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int one = 1, rcvbuf = 8 << 20;
+
+	if (!c) {
+		sp_error_set(e, "Out of memory");
+		return NULL;
+	}
+	c->udp = u;
+	c->pub.tp = tp;
+	c->pub.side = SP_TRANSPORT_TERMINAL;
+	c->pub.local.family = AF_INET;
+	c->pub.local.port = port;
+	c->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (c->fd < 0 ||
+	    setsockopt(c->fd, SOL_IP, IP_TRANSPARENT, &one, sizeof(one)) < 0 ||
+	    setsockopt(c->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    setsockopt(c->fd, SOL_IP, IP_RECVORIGDSTADDR, &one, sizeof(one)) < 0 ||
+	    setsockopt(c->fd, SOL_IP, IP_PKTINFO, &one, sizeof(one)) < 0 || /* ingress, return path */
+	    setsockopt(c->fd, SOL_SOCKET, SO_RCVMARK, &one, sizeof(one)) < 0 ||
+	    /* overload made visible: the drops at a full queue */
+	    setsockopt(c->fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one)) < 0 ||
+	    /* bursts from many terminals: the 212 KB default overflowed at
+	     * 4300 calls/s (bench/RESULTS.md); FORCE passes rmem_max as root */
+	    (setsockopt(c->fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) < 0 &&
+	     setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)) < 0) ||
+	    bind(c->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    sp_loop_add_fd(u->loop, c->fd, EPOLLIN, sp_udp_readable, c) < 0) {
+		sp_error_set(e, "Cannot listen on UDP port %u: %s", port, strerror(errno));
+		if (c->fd >= 0)
+			close(c->fd);
+		free(c);
+		return NULL;
+	}
+	return &c->pub;
+}
+
+static void sp_udp_close(struct sp_transport *tp, struct sp_transport_conn *conn)
+{
+	struct sp_udp *u = (struct sp_udp *)tp;
+	struct sp_udp_conn *c = (struct sp_udp_conn *)conn;
+
+	sp_udp_flush(tp); /* what is queued may be for this socket */
+	sp_loop_del_fd(u->loop, c->fd);
+	close(c->fd);
+	if (conn->side == SP_TRANSPORT_SERVER && u->by_port[conn->local.port] == c)
+		u->by_port[conn->local.port] = NULL;
+	if (u->reading == c)
+		u->reading = NULL;
+	free(c);
+}
+
+static void sp_udp_close_server_side(struct sp_transport *tp)
+{
+	struct sp_udp *u = (struct sp_udp *)tp;
+
+	for (unsigned p = 0; p < 65536; p++)
+		if (u->by_port[p])
+			sp_udp_close(tp, &u->by_port[p]->pub);
+}
+
+static void sp_udp_destroy(struct sp_transport *tp)
+{
+	struct sp_udp *u = (struct sp_udp *)tp;
+
+	sp_udp_close_server_side(tp);
+	free(u->by_port);
+	free(u->bufs);
+	free(u->outq.bufs);
+	free(u);
+}
+
+static const struct sp_transport_ops sp_udp_ops = {
+	.name = "udp",
+	.listen = sp_udp_listen,
+	.open = sp_udp_open,
+	.find = sp_udp_find,
+	.close = sp_udp_close,
+	.close_server_side = sp_udp_close_server_side,
+	.send = sp_udp_send,
+	.flush = sp_udp_flush,
+	.destroy = sp_udp_destroy,
+};
+
+struct sp_transport *sp_transport_udp_new(struct sp_loop *loop, const struct sp_transport_handler *h)
+{
+	struct sp_udp *u = calloc(1, sizeof(*u));
+	struct rlimit rl = { SP_UDP_MAX_FILES, SP_UDP_MAX_FILES };
+
+	if (!u)
+		return NULL;
+	/* one socket per terminal binding: allow many */
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
+		getrlimit(RLIMIT_NOFILE, &rl);
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	u->pub.ops = &sp_udp_ops;
+	u->pub.h = *h;
+	u->loop = loop;
+	u->bufs = malloc((size_t)SP_UDP_BATCH * SP_UDP_DGRAM_MAX);
+	u->outq.bufs = malloc((size_t)SP_UDP_BATCH * SP_UDP_OUT_MAX);
+	u->batch_used = SP_UDP_BATCH; /* the first prepare sets them all */
+	u->pub.out = u->outq.bufs;
+	u->pub.out_max = SP_UDP_OUT_MAX;
+	u->by_port = calloc(65536, sizeof(*u->by_port));
+	if (!u->bufs || !u->outq.bufs || !u->by_port) {
+		sp_udp_destroy(&u->pub);
+		return NULL;
+	}
+	return &u->pub;
+}

@@ -1,0 +1,14 @@
+/* SIP over UDP (sp_transport.h): transparent listeners read with
+ * recvmmsg, one socket per binding on the server side, and what goes out
+ * queued while a received batch is handled and sent with sendmmsg. */
+#ifndef SP_TRANSPORT_UDP_H
+#define SP_TRANSPORT_UDP_H
+
+#include "sp_loop.h"
+#include "sp_transport.h"
+
+/* Its sockets are watched on loop; h is the engine's handler. NULL: out
+ * of memory. */
+struct sp_transport *sp_transport_udp_new(struct sp_loop *loop, const struct sp_transport_handler *h);
+
+#endif
