@@ -3,8 +3,6 @@
 #include "sp_classify.h"
 #include "sp_config.h"
 #include "sp_daemon.h"
-#include "sp_addr.h"
-#include "sp_bpf.h"
 #include "sp_event.h"
 #include "sp_kernel.h"
 #include "sp_link.h"
@@ -72,13 +70,6 @@ struct sp_engine {
 	struct sp_classify_strategy *strategies; /* sorted by seq */
 	size_t n_strategies;
 	struct sp_endpoint server_side; /* C, port 0; family 0: not configured */
-	/* local-virtual-address: E on lo, ARP silence on the terminal side */
-	struct sp_rt_addr lva;          /* family 0: none installed */
-	struct {
-		char ifname[IFNAMSIZ];
-		int arp_ignore, arp_announce;
-	} arp_saved[SP_NFT_MAX_IIFNAMES];
-	unsigned n_arp_saved;
 	bool media_on;
 	bool standby;	/* active-standby: tables kept, nothing in the kernel */
 	struct sp_conntrack *ct;	/* media entries (sp_media programs them) */
@@ -91,8 +82,6 @@ struct sp_engine {
 	struct sp_vpn_map vpn_map;	/* vpn-id <-> mark slot (sp_vpn) */
 	struct sp_vpn_kernel *vpn_kernel;	/* the VPNs' return rules and tables */
 	struct sp_linkwatch *linkwatch;	/* link changes re-apply (sp_linkwatch) */
-	struct sp_bpf *bpf;		/* the tc-BPF VLAN tagger; NULL: not loaded */
-	char bpf_unavailable[200];	/* why `match vlan` cannot use it */
 	int rx_ifindex;			/* ingress of the datagram being handled */
 	uint32_t session_limit;
 	uint32_t message_size_limit; /* bytes towards a server */
@@ -1020,18 +1009,17 @@ static void sp_engine_send_failed(void *arg)
 
 /* ---- configuration ---- */
 
-static void sp_engine_lva_remove(struct sp_engine *en)
+/* The names of the terminal-side interfaces, malloc'ed (NULL: none or no
+ * memory), their number in *n. */
+static const char **sp_engine_terminal_ifs(const struct sp_config *c, size_t *n)
 {
-	char err[256];
+	const char **names = calloc(c->n_interfaces + 1, sizeof(*names));
 
-	for (unsigned i = 0; i < en->n_arp_saved; i++) {
-		sp_addr_sysctl_set(en->arp_saved[i].ifname, "arp_ignore", en->arp_saved[i].arp_ignore, err, sizeof(err));
-		sp_addr_sysctl_set(en->arp_saved[i].ifname, "arp_announce", en->arp_saved[i].arp_announce, err, sizeof(err));
-	}
-	en->n_arp_saved = 0;
-	if (en->lva.family && sp_addr_local(&en->lva, "lo", false, err, sizeof(err)) < 0)
-		sp_warn("engine: %s", err);
-	memset(&en->lva, 0, sizeof(en->lva));
+	*n = 0;
+	for (size_t k = 0; names && k < c->n_interfaces; k++)
+		if (c->interfaces[k].side == SP_SIDE_TERMINAL)
+			names[(*n)++] = c->interfaces[k].name;
+	return names;
 }
 
 /* E as a local, unannounced address (SPEC §3.3). */
@@ -1040,6 +1028,9 @@ static int sp_engine_lva_apply(struct sp_engine *en, const struct sp_config *c, 
 	const struct sp_addr *want = &c->sp.local_virtual_address;
 	struct sp_rt_addr a = { 0 };
 	char err[256];
+	size_t n;
+	const char **ifs;
+	int rc;
 
 	if (sp_addr_is_set(want)) {
 		a.family = want->family;
@@ -1048,33 +1039,11 @@ static int sp_engine_lva_apply(struct sp_engine *en, const struct sp_config *c, 
 		else
 			a.v6 = want->u.v6;
 	}
-	sp_engine_lva_remove(en);
-	if (!a.family)
-		return 0;
-	if (sp_addr_local(&a, "lo", true, err, sizeof(err)) < 0)
+	ifs = sp_engine_terminal_ifs(c, &n);
+	rc = sp_kernel_lva_set(en->kernel, &a, ifs, n, err, sizeof(err));
+	free(ifs);
+	if (rc < 0)
 		return sp_error_set(e, "local-virtual-address: %s", err);
-	en->lva = a;
-	for (size_t i = 0; i < c->n_interfaces && en->n_arp_saved < SP_NFT_MAX_IIFNAMES; i++) {
-		const char *ifn = c->interfaces[i].name;
-		int ign, ann;
-
-		if (c->interfaces[i].side != SP_SIDE_TERMINAL)
-			continue;
-		if (sp_addr_sysctl_get(ifn, "arp_ignore", &ign) < 0 ||
-		    sp_addr_sysctl_get(ifn, "arp_announce", &ann) < 0) {
-			sp_warn("engine: interface %s not present: ARP settings not changed", ifn);
-			continue;
-		}
-		snprintf(en->arp_saved[en->n_arp_saved].ifname, IFNAMSIZ, "%s", ifn);
-		en->arp_saved[en->n_arp_saved].arp_ignore = ign;
-		en->arp_saved[en->n_arp_saved].arp_announce = ann;
-		en->n_arp_saved++;
-		if (sp_addr_sysctl_set(ifn, "arp_ignore", 1, err, sizeof(err)) < 0 ||
-		    sp_addr_sysctl_set(ifn, "arp_announce", 2, err, sizeof(err)) < 0) {
-			sp_engine_lva_remove(en);
-			return sp_error_set(e, "local-virtual-address: %s", err);
-		}
-	}
 	return 0;
 }
 
@@ -1083,47 +1052,12 @@ static int sp_engine_lva_apply(struct sp_engine *en, const struct sp_config *c, 
 static const char *sp_engine_tagger_apply(struct sp_engine *en, const struct sp_config *c,
 					  const struct sp_bpf_tag *tagv, size_t n_vids)
 {
-	const char *serve[SP_NFT_MAX_IIFNAMES];
-	size_t n = 0;
-	char err[160];
+	size_t n;
+	const char **ifs = sp_engine_terminal_ifs(c, &n);
+	const char *why = sp_kernel_tagger_apply(en->kernel, ifs, n, tagv, n_vids);
 
-	/* loaded the first time a strategy needs it; without it `match vlan`
-	 * needs 802.1Q sub-interfaces, and the strategies say so */
-	if (!en->bpf && n_vids && sp_bpf_open(&en->bpf, err, sizeof(err)) < 0) {
-		snprintf(en->bpf_unavailable, sizeof(en->bpf_unavailable),
-			 "no 802.1Q sub-interface or MPLS route, and the BPF tagger is not loaded: %.100s", err);
-		sp_warn("engine: %s", en->bpf_unavailable);
-	}
-	if (!en->bpf)
-		return n_vids ? en->bpf_unavailable : NULL;
-	en->bpf_unavailable[0] = '\0'; /* this apply's reasons only */
-	for (size_t k = 0; n_vids && k < c->n_interfaces && n < SP_NFT_MAX_IIFNAMES; k++) {
-		if (c->interfaces[k].side != SP_SIDE_TERMINAL)
-			continue;
-		if (sp_bpf_attach(en->bpf, c->interfaces[k].name, SP_BPF_SERVE, NULL, err, sizeof(err)) < 0) {
-			snprintf(en->bpf_unavailable, sizeof(en->bpf_unavailable),
-				 "tc-BPF tagger not attached: %s", err);
-			sp_warn("engine: %s", en->bpf_unavailable);
-			continue;
-		}
-		serve[n++] = c->interfaces[k].name;
-	}
-	sp_bpf_detach_others(en->bpf, serve, n);
-	if (!n_vids)
-		return NULL;
-	if (!n) {
-		if (!en->bpf_unavailable[0])
-			snprintf(en->bpf_unavailable, sizeof(en->bpf_unavailable),
-				 "no 802.1Q sub-interface or MPLS route, and no terminal-side "
-				 "interface for the BPF tagger");
-		return en->bpf_unavailable;
-	}
-	if (sp_bpf_set_tags(en->bpf, tagv, n_vids, err, sizeof(err)) < 0) {
-		snprintf(en->bpf_unavailable, sizeof(en->bpf_unavailable), "tc-BPF tagger: %s", err);
-		return en->bpf_unavailable;
-	}
-	en->bpf_unavailable[0] = '\0';
-	return NULL;
+	free(ifs);
+	return why;
 }
 
 /* The VPNs of the configured interfaces (vpn-id) and of the VRFs, and the
@@ -1255,69 +1189,71 @@ static void sp_engine_limits_poll_cb(struct sp_loop *loop, void *arg)
 	sp_engine_limits_name(en, SP_NFT_LIMITED_SET_V6, AF_INET6, why);
 }
 
-static int sp_engine_apply(struct sp_engine *en, const struct sp_config *c, struct sp_error *e)
-{
+/* One apply's work in progress, from the plan to the commit. */
+struct sp_engine_change {
 	struct sp_classify_plan plan;
-	struct sp_kernel_intercept_cfg kcfg = { 0 };
-	struct sp_transport_conn *keep[SP_LISTEN_PORTS_MAX] = { 0 }, *opened[SP_LISTEN_PORTS_MAX] = { 0 };
-	unsigned n_new = 0;
-	char err[256] = "";
 	struct sp_vpn_map vpn_map;
-	char *vpn_chains = NULL;
-	uint32_t origins[SP_CLASSIFY_ORIGINS_MAX];
-	size_t n_tag_slots = 0;
-	uint64_t limits_rate, limits_new; /* the old table's per-source drop counters */
+	char *vpn_chains;
+	size_t n_tag_slots;
+	/* the listeners wanted (in the configuration's order) and those of
+	 * them this apply opened (closed again if it fails) */
+	struct sp_transport_conn *keep[SP_LISTEN_PORTS_MAX], *opened[SP_LISTEN_PORTS_MAX];
+	unsigned n_new;
+};
 
-	{
-		struct sp_link_state links;
-		struct sp_link_vlan *vlans = NULL;
-		size_t n_vlans = 0;
-		char lerr[128];
-		int rc;
+/* The classification plan, from the configuration and what the kernel has
+ * now: VLAN devices, VRFs and label routes are read at each apply (a
+ * commit, or a link change: sp_linkwatch). On failure nothing is kept. */
+static int sp_engine_plan(struct sp_engine *en, const struct sp_config *c, struct sp_engine_change *ch,
+			  struct sp_error *e)
+{
+	struct sp_link_state links;
+	struct sp_link_vlan *vlans = NULL;
+	size_t n_vlans = 0;
+	char lerr[128];
+	int rc;
+	struct sp_bpf_tag tagv[SP_MARK_TAG_MAX];
+	struct sp_classify_tags tags = { 0 };
+	struct sp_classify_kernel kern = { 0 };
 
-		struct sp_bpf_tag tagv[SP_MARK_TAG_MAX];
-		struct sp_classify_tags tags = { 0 };
-		struct sp_classify_kernel kern = { 0 };
-
-		/* VLAN devices, VRFs and label routes are read from the kernel at
-		 * each apply (a commit, or a link change: sp_linkwatch) */
-		if (sp_link_state_read(&links, lerr, sizeof(lerr)) < 0)
-			sp_warn("engine: %s: VLAN, VRF and MPLS matches cannot be resolved", lerr);
-		vlans = sp_link_state_vlans(&links, &n_vlans);
-		if (sp_engine_vpn_map(c, &links, &vpn_map, &vpn_chains, e) < 0) {
-			free(vlans);
-			sp_link_state_free(&links);
-			return -1;
-		}
-		kern.vpn_ifs = vpn_map.ifs;
-		kern.n_vpn_ifs = vpn_map.n_ifs;
-		kern.mpls = links.mpls;
-		kern.n_mpls = links.n_mpls;
-		kern.mpls_routing = links.mpls_supported;
-		tags.n_tags = sp_classify_tag_values(c, tagv, SP_MARK_TAG_MAX);
-		/* the labels the kernel routes are its own, not the tagger's */
-		tags.n_tags = sp_classify_tags_unrouted(tagv, tags.n_tags, links.mpls, links.n_mpls);
-		tags.tags = tagv;
-		tags.unavailable = sp_engine_tagger_apply(en, c, tagv, tags.n_tags);
-		if (tags.unavailable)
-			tags.n_tags = 0;
-		n_tag_slots = tags.n_tags;
-		rc = sp_classify_build_kernel(c, vlans, n_vlans, &tags, &kern, &plan, e);
+	if (sp_link_state_read(&links, lerr, sizeof(lerr)) < 0)
+		sp_warn("engine: %s: VLAN, VRF and MPLS matches cannot be resolved", lerr);
+	vlans = sp_link_state_vlans(&links, &n_vlans);
+	if (sp_engine_vpn_map(c, &links, &ch->vpn_map, &ch->vpn_chains, e) < 0) {
 		free(vlans);
-		sp_engine_linkwatch_seed(en, c, &links);
 		sp_link_state_free(&links);
-		if (rc < 0) {
-			free(vpn_chains);
-			return -1;
-		}
+		return -1;
 	}
-	/* the media range first: a change while calls hold ports is refused */
-	if (sp_media_set_range(en->media, c->sp.media_port_min, c->sp.media_port_max, err,
-			       sizeof(err)) < 0) {
-		sp_error_set(e, "%s", err);
-		goto fail;
+	kern.vpn_ifs = ch->vpn_map.ifs;
+	kern.n_vpn_ifs = ch->vpn_map.n_ifs;
+	kern.mpls = links.mpls;
+	kern.n_mpls = links.n_mpls;
+	kern.mpls_routing = links.mpls_supported;
+	tags.n_tags = sp_classify_tag_values(c, tagv, SP_MARK_TAG_MAX);
+	/* the labels the kernel routes are its own, not the tagger's */
+	tags.n_tags = sp_classify_tags_unrouted(tagv, tags.n_tags, links.mpls, links.n_mpls);
+	tags.tags = tagv;
+	tags.unavailable = sp_engine_tagger_apply(en, c, tagv, tags.n_tags);
+	if (tags.unavailable)
+		tags.n_tags = 0;
+	ch->n_tag_slots = tags.n_tags;
+	rc = sp_classify_build_kernel(c, vlans, n_vlans, &tags, &kern, &ch->plan, e);
+	free(vlans);
+	sp_engine_linkwatch_seed(en, c, &links);
+	sp_link_state_free(&links);
+	if (rc < 0) {
+		free(ch->vpn_chains);
+		ch->vpn_chains = NULL;
+		return -1;
 	}
-	/* listeners first: a port we cannot bind refuses the change */
+	return 0;
+}
+
+/* A listener for every port wanted: a port that cannot be bound refuses
+ * the change. */
+static int sp_engine_listeners_open(struct sp_engine *en, const struct sp_config *c,
+				    struct sp_engine_change *ch, struct sp_error *e)
+{
 	for (unsigned k = 0; k < c->sp.n_listen_ports; k++) {
 		uint16_t port = c->sp.listen_ports[k];
 		struct sp_transport_conn *found = NULL;
@@ -1328,82 +1264,110 @@ static int sp_engine_apply(struct sp_engine *en, const struct sp_config *c, stru
 		if (!found) {
 			found = sp_transport_listen(en->tp, port, e);
 			if (!found)
-				goto fail;
-			opened[n_new++] = found;
+				return -1;
+			ch->opened[ch->n_new++] = found;
 		}
-		keep[k] = found;
+		ch->keep[k] = found;
 	}
-	kcfg.nft.entries = plan.entries;
-	kcfg.nft.n_entries = plan.n_entries;
-	kcfg.nft.listen_ports = c->sp.listen_ports;
-	kcfg.nft.n_listen_ports = c->sp.n_listen_ports;
-	kcfg.nft.default_verdict = c->sp.default_action == SP_ACTION_DROP ? SP_NFT_DROP : SP_NFT_ACCEPT;
-	kcfg.nft.mark_mask = SP_MARK_MASK;
-	kcfg.nft.fwmark = SP_MARK_TPROXY;
-	kcfg.nft.fwmask = SP_MARK_TPROXY;
-	kcfg.nft.extra_chains = vpn_chains;
-	kcfg.nft.origin_marks = origins;
-	kcfg.nft.n_origin_marks = sp_classify_origin_marks(vpn_map.n, n_tag_slots, origins);
+	return 0;
+}
+
+/* What the interception puts in the kernel for configuration c. */
+static void sp_engine_intercept_cfg(const struct sp_config *c, const struct sp_engine_change *ch,
+				    uint32_t *origins, struct sp_kernel_intercept_cfg *kcfg)
+{
+	kcfg->nft.entries = ch->plan.entries;
+	kcfg->nft.n_entries = ch->plan.n_entries;
+	kcfg->nft.listen_ports = c->sp.listen_ports;
+	kcfg->nft.n_listen_ports = c->sp.n_listen_ports;
+	kcfg->nft.default_verdict = c->sp.default_action == SP_ACTION_DROP ? SP_NFT_DROP : SP_NFT_ACCEPT;
+	kcfg->nft.mark_mask = SP_MARK_MASK;
+	kcfg->nft.fwmark = SP_MARK_TPROXY;
+	kcfg->nft.fwmask = SP_MARK_TPROXY;
+	kcfg->nft.extra_chains = ch->vpn_chains;
+	kcfg->nft.origin_marks = origins;
+	kcfg->nft.n_origin_marks = sp_classify_origin_marks(ch->vpn_map.n, ch->n_tag_slots, origins);
 	/* the rates in the kernel; a source is its address in its VPN */
-	kcfg.nft.source_rate = c->sp_enabled ? c->sp.source_rate : 0;
-	kcfg.nft.source_new_flows = c->sp_enabled ? c->sp.source_new_bindings : 0;
-	kcfg.nft.source_key_mask = SP_MARK_VPN_MASK;
+	kcfg->nft.source_rate = c->sp_enabled ? c->sp.source_rate : 0;
+	kcfg->nft.source_new_flows = c->sp_enabled ? c->sp.source_new_bindings : 0;
+	kcfg->nft.source_key_mask = SP_MARK_VPN_MASK;
 	if (c->sp.media == SP_MEDIA_KERNEL) {
 		/* the media guard: no untranslated media crosses the SP */
-		kcfg.media_port_first = c->sp.media_port_min;
-		kcfg.media_port_last = c->sp.media_port_max;
+		kcfg->media_port_first = c->sp.media_port_min;
+		kcfg->media_port_last = c->sp.media_port_max;
 	}
-	kcfg.rule_priority = SP_INTERCEPT_RULE_PRIORITY;
+	kcfg->rule_priority = SP_INTERCEPT_RULE_PRIORITY;
+	kcfg->table = SP_INTERCEPT_TABLE;
+}
+
+/* Everything of configuration c that goes in the kernel through the
+ * facade: the interception (not on a standby), the VPNs' return routes,
+ * the local virtual address and the return path. */
+static int sp_engine_kernel_apply(struct sp_engine *en, const struct sp_config *c,
+				  struct sp_engine_change *ch, struct sp_error *e)
+{
+	struct sp_kernel_intercept_cfg kcfg = { 0 };
+	uint32_t origins[SP_CLASSIFY_ORIGINS_MAX];
+	uint64_t limits_rate, limits_new; /* the old table's per-source drop counters */
+	char err[256] = "";
+
+	sp_engine_intercept_cfg(c, ch, origins, &kcfg);
 	/* the table goes and its counters with it: what they counted is kept
 	 * once the new table is in (a refused one leaves the old in place) */
 	sp_engine_limits_read(en, &limits_rate, &limits_new);
 	en->media_guard_banked += sp_kernel_media_guard_drops(en->kernel);
-	kcfg.table = SP_INTERCEPT_TABLE;
 	if (!en->standby && sp_kernel_install_intercept(en->kernel, &kcfg, err, sizeof(err)) < 0) {
 		sp_error_set(e, "kernel: %s", err);
 		sp_err("engine: %s", e->msg);
 		sp_events_publish(en->d->events, &(struct sp_event){
 			.type = SP_EVENT_KERNEL_FAILURE, .u.kernel_failure.what = e->msg });
-		goto fail;
+		return -1;
 	}
 	if (!en->standby)
 		sp_engine_limits_bank(en, limits_rate, limits_new);
-	en->vpn_map = vpn_map;
-	if (sp_vpn_kernel_apply(en->vpn_kernel, &vpn_map, err, sizeof(err)) < 0)
+	en->vpn_map = ch->vpn_map;
+	if (sp_vpn_kernel_apply(en->vpn_kernel, &ch->vpn_map, err, sizeof(err)) < 0)
 		sp_warn("engine: VPN return routes incomplete: %s", err);
 	if (sp_engine_lva_apply(en, c, e) < 0) {
 		sp_err("engine: %s", e->msg);
-		goto fail; /* the caller re-applies the previous configuration */
+		return -1; /* the caller re-applies the previous configuration */
 	}
 	/* the return path is the SP's: not on a router with only policy routes */
 	if (sp_retpath_configure(en->retpath,
 				 !c->sp_enabled ? SP_RETPATH_NONE :
 				 c->sp.return_path == SP_RETURN_DEFAULT_GATEWAY ? SP_RETPATH_DEFAULT_GATEWAY :
 				 SP_RETPATH_LEARN, &c->sp.return_gateway.u.v4, c->sp.listen_ports,
-				 c->sp.n_listen_ports, err, sizeof(err)) < 0) {
-		sp_error_set(e, "return-path: %s", err);
-		goto fail;
-	}
-	/* committed: retire listeners no longer wanted */
+				 c->sp.n_listen_ports, err, sizeof(err)) < 0)
+		return sp_error_set(e, "return-path: %s", err);
+	en->source_limits_in_kernel = !en->standby && (kcfg.nft.source_rate || kcfg.nft.source_new_flows);
+	return 0;
+}
+
+/* The change is in the kernel: the engine follows it. */
+static void sp_engine_commit(struct sp_engine *en, const struct sp_config *c, struct sp_engine_change *ch)
+{
+	struct sp_classify_plan *plan = &ch->plan;
+
+	/* retire listeners no longer wanted */
 	for (unsigned i = 0; i < en->n_listeners; i++) {
 		bool wanted = false;
 		for (unsigned k = 0; k < c->sp.n_listen_ports; k++)
-			wanted |= keep[k] == en->listeners[i];
+			wanted |= ch->keep[k] == en->listeners[i];
 		if (!wanted)
 			sp_transport_close(en->listeners[i]);
 	}
-	memcpy(en->listeners, keep, sizeof(keep));
+	memcpy(en->listeners, ch->keep, sizeof(ch->keep));
 	en->n_listeners = c->sp.n_listen_ports;
 	/* keep the hit counters of strategies that stay */
-	for (size_t i = 0; i < plan.n_strategies; i++) {
-		const struct sp_classify_strategy *old = sp_engine_strategy_by_seq(en, plan.strategies[i].seq);
-		if (old && strcmp(old->name, plan.strategies[i].name) == 0)
-			plan.strategies[i].hits = old->hits;
+	for (size_t i = 0; i < plan->n_strategies; i++) {
+		const struct sp_classify_strategy *old = sp_engine_strategy_by_seq(en, plan->strategies[i].seq);
+		if (old && strcmp(old->name, plan->strategies[i].name) == 0)
+			plan->strategies[i].hits = old->hits;
 	}
 	free(en->strategies);
-	en->strategies = plan.strategies;
-	en->n_strategies = plan.n_strategies;
-	plan.strategies = NULL;
+	en->strategies = plan->strategies;
+	en->n_strategies = plan->n_strategies;
+	plan->strategies = NULL;
 	sp_engine_publish_strategies(en);
 	sp_endpoint_from_addr(&en->server_side, &c->sp.server_side_address, 0);
 	if (en->server_side.family != AF_INET)
@@ -1412,17 +1376,30 @@ static int sp_engine_apply(struct sp_engine *en, const struct sp_config *c, stru
 	sp_table_set_session_limit(en->table, c->sp.session_limit);
 	en->session_limit = c->sp.session_limit;
 	en->source_bindings_limit = c->sp.source_bindings;
-	en->source_limits_in_kernel = !en->standby && (kcfg.nft.source_rate || kcfg.nft.source_new_flows);
 	en->message_size_limit = c->sp.message_size_limit;
-	sp_classify_free(&plan);
-	free(vpn_chains);
-	return 0;
-fail:
-	for (unsigned i = 0; i < n_new; i++)
-		sp_transport_close(opened[i]);
-	sp_classify_free(&plan);
-	free(vpn_chains);
-	return -1;
+}
+
+static int sp_engine_apply(struct sp_engine *en, const struct sp_config *c, struct sp_error *e)
+{
+	struct sp_engine_change ch = { 0 };
+	char err[256] = "";
+	int rc = -1;
+
+	if (sp_engine_plan(en, c, &ch, e) < 0)
+		return -1;
+	/* the media range first: a change while calls hold ports is refused */
+	if (sp_media_set_range(en->media, c->sp.media_port_min, c->sp.media_port_max, err,
+			       sizeof(err)) < 0)
+		sp_error_set(e, "%s", err);
+	else if (sp_engine_listeners_open(en, c, &ch, e) == 0 && sp_engine_kernel_apply(en, c, &ch, e) == 0) {
+		sp_engine_commit(en, c, &ch);
+		rc = 0;
+	}
+	for (unsigned i = 0; rc < 0 && i < ch.n_new; i++)
+		sp_transport_close(ch.opened[i]);
+	sp_classify_free(&ch.plan);
+	free(ch.vpn_chains);
+	return rc;
 }
 
 static int sp_engine_config_cb(void *arg, const struct sp_config *old_cfg,
@@ -1710,11 +1687,11 @@ void sp_engine_stop(struct sp_engine *en)
 	sp_persist_close(en->persist);
 	en->persist = NULL;
 	en->d->persist = NULL;
-	sp_engine_lva_remove(en);
+	sp_kernel_lva_remove(en->kernel);
 	sp_retpath_close(en->retpath); /* its rules and routes */
 	sp_linkwatch_free(en->linkwatch);
 	sp_vpn_kernel_free(en->vpn_kernel); /* the VPNs' rules and tables */
-	sp_bpf_close(en->bpf, true);        /* off every interface */
+	sp_kernel_tagger_close(en->kernel); /* off every interface */
 	sp_loop_timer_free(en->media_reconcile);
 	sp_loop_timer_free(en->media_latch);
 	sp_media_destroy(en->media); /* removes its conntrack entries */

@@ -2,11 +2,13 @@
 #include "sp_kernel.h"
 
 #include <errno.h>
+#include <net/if.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
+#include "sp_addr.h"
 #include "sp_log.h"
 
 struct sp_kernel {
@@ -14,6 +16,15 @@ struct sp_kernel {
 	struct sp_nft *nft;
 	struct sp_kernel_plan installed;
 	bool has_installed;
+	/* local-virtual-address: E on lo, ARP silence on the terminal side */
+	struct sp_rt_addr lva;          /* family 0: none installed */
+	struct {
+		char ifname[IFNAMSIZ];
+		int arp_ignore, arp_announce;
+	} arp_saved[SP_NFT_MAX_IIFNAMES];
+	unsigned n_arp_saved;
+	struct sp_bpf *bpf;		/* the tc-BPF VLAN tagger; NULL: not loaded */
+	char bpf_unavailable[200];	/* why `match vlan` cannot use it */
 };
 
 static void sp_kernel_seterr(char *err, size_t errlen, const char *fmt, ...)
@@ -358,4 +369,118 @@ struct sp_rtnl *sp_kernel_rtnl(struct sp_kernel *kernel)
 struct sp_nft *sp_kernel_nft(struct sp_kernel *kernel)
 {
 	return kernel->nft;
+}
+
+/* ---- local virtual address ------------------------------------------------ */
+
+void sp_kernel_lva_remove(struct sp_kernel *k)
+{
+	char err[256];
+
+	if (!k)
+		return;
+	for (unsigned i = 0; i < k->n_arp_saved; i++) {
+		sp_addr_sysctl_set(k->arp_saved[i].ifname, "arp_ignore", k->arp_saved[i].arp_ignore, err, sizeof(err));
+		sp_addr_sysctl_set(k->arp_saved[i].ifname, "arp_announce", k->arp_saved[i].arp_announce, err, sizeof(err));
+	}
+	k->n_arp_saved = 0;
+	if (k->lva.family && sp_addr_local(&k->lva, "lo", false, err, sizeof(err)) < 0)
+		sp_warn("engine: %s", err);
+	memset(&k->lva, 0, sizeof(k->lva));
+}
+
+int sp_kernel_lva_set(struct sp_kernel *k, const struct sp_rt_addr *a, const char *const *ifnames,
+		      size_t n_ifnames, char *err, size_t errlen)
+{
+	sp_kernel_lva_remove(k);
+	if (!a->family)
+		return 0;
+	if (sp_addr_local(a, "lo", true, err, errlen) < 0)
+		return -1;
+	k->lva = *a;
+	for (size_t i = 0; i < n_ifnames && k->n_arp_saved < SP_NFT_MAX_IIFNAMES; i++) {
+		const char *ifn = ifnames[i];
+		int ign, ann;
+
+		if (sp_addr_sysctl_get(ifn, "arp_ignore", &ign) < 0 ||
+		    sp_addr_sysctl_get(ifn, "arp_announce", &ann) < 0) {
+			sp_warn("engine: interface %s not present: ARP settings not changed", ifn);
+			continue;
+		}
+		snprintf(k->arp_saved[k->n_arp_saved].ifname, IFNAMSIZ, "%s", ifn);
+		k->arp_saved[k->n_arp_saved].arp_ignore = ign;
+		k->arp_saved[k->n_arp_saved].arp_announce = ann;
+		k->n_arp_saved++;
+		if (sp_addr_sysctl_set(ifn, "arp_ignore", 1, err, errlen) < 0 ||
+		    sp_addr_sysctl_set(ifn, "arp_announce", 2, err, errlen) < 0) {
+			sp_kernel_lva_remove(k);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* ---- the tagger ----------------------------------------------------------- */
+
+/* The tagger on the interfaces it serves, the others let go; how many. */
+static size_t sp_kernel_tagger_attach(struct sp_kernel *k, const char *const *ifnames, size_t n_ifnames,
+				      size_t n_tags)
+{
+	const char *serve[SP_NFT_MAX_IIFNAMES] = { 0 };
+	size_t n = 0;
+	char err[160];
+
+	for (size_t i = 0; n_tags && i < n_ifnames && n < SP_NFT_MAX_IIFNAMES; i++) {
+		if (sp_bpf_attach(k->bpf, ifnames[i], SP_BPF_SERVE, NULL, err, sizeof(err)) < 0) {
+			snprintf(k->bpf_unavailable, sizeof(k->bpf_unavailable),
+				 "tc-BPF tagger not attached: %s", err);
+			sp_warn("engine: %s", k->bpf_unavailable);
+			continue;
+		}
+		serve[n++] = ifnames[i];
+	}
+	sp_bpf_detach_others(k->bpf, serve, n);
+	return n;
+}
+
+const char *sp_kernel_tagger_apply(struct sp_kernel *k, const char *const *ifnames, size_t n_ifnames,
+				   const struct sp_bpf_tag *tags, size_t n_tags)
+{
+	char err[160];
+	size_t n;
+
+	/* loaded the first time a strategy needs it; without it `match vlan`
+	 * needs 802.1Q sub-interfaces, and the strategies say so */
+	if (!k->bpf && n_tags && sp_bpf_open(&k->bpf, err, sizeof(err)) < 0) {
+		snprintf(k->bpf_unavailable, sizeof(k->bpf_unavailable),
+			 "no 802.1Q sub-interface or MPLS route, and the BPF tagger is not loaded: %.100s", err);
+		sp_warn("engine: %s", k->bpf_unavailable);
+	}
+	if (!k->bpf)
+		return n_tags ? k->bpf_unavailable : NULL;
+	k->bpf_unavailable[0] = '\0'; /* this apply's reasons only */
+	n = sp_kernel_tagger_attach(k, ifnames, n_ifnames, n_tags);
+	if (!n_tags)
+		return NULL;
+	if (!n) {
+		if (!k->bpf_unavailable[0])
+			snprintf(k->bpf_unavailable, sizeof(k->bpf_unavailable),
+				 "no 802.1Q sub-interface or MPLS route, and no terminal-side "
+				 "interface for the BPF tagger");
+		return k->bpf_unavailable;
+	}
+	if (sp_bpf_set_tags(k->bpf, tags, n_tags, err, sizeof(err)) < 0) {
+		snprintf(k->bpf_unavailable, sizeof(k->bpf_unavailable), "tc-BPF tagger: %s", err);
+		return k->bpf_unavailable;
+	}
+	k->bpf_unavailable[0] = '\0';
+	return NULL;
+}
+
+void sp_kernel_tagger_close(struct sp_kernel *k)
+{
+	if (!k)
+		return;
+	sp_bpf_close(k->bpf, true); /* off every interface */
+	k->bpf = NULL;
 }

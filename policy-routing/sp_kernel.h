@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "sp_bpf.h"
 #include "sp_media_guard.h"
 #include "sp_nft.h"
 #include "sp_rtnl.h"
@@ -80,6 +81,24 @@ int sp_kernel_media_seen(struct sp_kernel *kernel, struct sp_media_guard_seen **
 /* Packets the media guard dropped since its table was installed (0 without
  * a guard). */
 uint64_t sp_kernel_media_guard_drops(struct sp_kernel *kernel);
+
+/* The local virtual address (SPEC §3.3): E on lo, unannounced: on each
+ * terminal-side interface in ifnames ARP is silenced (arp_ignore 1,
+ * arp_announce 2) and what was there is kept, to be put back. Replaces what
+ * an earlier call set; addr family 0: none. On failure nothing of it stays. */
+int sp_kernel_lva_set(struct sp_kernel *kernel, const struct sp_rt_addr *addr,
+		      const char *const *ifnames, size_t n_ifnames, char *err, size_t errlen);
+/* Puts back what sp_kernel_lva_set changed (NULL kernel: nothing). */
+void sp_kernel_lva_remove(struct sp_kernel *kernel);
+
+/* The BPF tagger (sp_bpf.h) on the terminal-side interfaces ifnames, for
+ * the tags a strategy matches (n_tags 0: none, off every interface). Loaded
+ * the first time a tag needs it. NULL, or why the tags cannot be matched
+ * (a reason kept until the next call). */
+const char *sp_kernel_tagger_apply(struct sp_kernel *kernel, const char *const *ifnames,
+				   size_t n_ifnames, const struct sp_bpf_tag *tags, size_t n_tags);
+/* Takes the tagger off every interface and unloads it (NULL kernel: nothing). */
+void sp_kernel_tagger_close(struct sp_kernel *kernel);
 
 /* What is installed now (NULL when nothing is). */
 const struct sp_kernel_plan *sp_kernel_installed(const struct sp_kernel *kernel);
