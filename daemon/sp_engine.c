@@ -898,14 +898,59 @@ static void sp_engine_from_terminal(struct sp_engine *en, const struct sp_endpoi
 	sp_sip_msg_free(&msg);
 }
 
+/* A server's message rewritten towards the terminal, checked, tracked and
+ * sent; or answered and dropped. */
+static void sp_engine_server_forward(struct sp_engine *en, struct sp_binding *b, struct sp_sip_msg *msg,
+				     const struct sp_proxy_binding *view, const char *buf, size_t len)
+{
+	const struct sp_sip_info *in = &msg->info;
+	const struct sp_classify_strategy *st;
+	size_t out_len;
+	int rc;
+
+	sp_engine_media_begin(en, b, in, SP_MEDIA_FROM_FAR);
+	rc = sp_proxy_to_terminal(msg, view, en->tp->out, en->tp->out_max, &out_len);
+	if (rc == SP_SIP_E_MEDIA && in->is_request) {
+		/* an incoming call without a media port: the server hears 503 */
+		sp_engine_reply(en, b, false, in, buf, len, 503, "Service Unavailable", SP_ENGINE_RETRY_AFTER);
+		sp_engine_drop(en, &en->stats.no_media_port);
+		sp_engine_log_refusal(en, "no free media port", in->call_id);
+		return;
+	}
+	if (rc != 0) {
+		sp_engine_drop(en, rc == SP_SIP_E_MEDIA ? &en->stats.no_media_port : &en->stats.rewrite_errors);
+		return;
+	}
+	st = sp_engine_strategy_by_seq(en, b->strategy_id);
+	if (st && st->hide_server_identity)
+		out_len = sp_proxy_strip_identity(en->tp->out, out_len);
+	if (sp_engine_track(en, b, in) < 0) {
+		/* an incoming call over the limit: the server hears 503 from C:c */
+		sp_engine_reply(en, b, false, in, buf, len, 503, "Service Unavailable", SP_ENGINE_RETRY_AFTER);
+		sp_engine_drop(en, &en->stats.session_limit);
+		sp_engine_log_refusal(en, "session limit", in->call_id);
+		return;
+	}
+	sp_binding_touch(en->table, b, sp_now_ms());
+	if (!in->is_request && in->cseq_method == SP_SIP_REGISTER && in->status >= 200 && in->status < 300)
+		sp_engine_registered(en, b, msg);
+	sp_redundancy_mark(en->d->redundancy, SP_SYNC_BINDING, b->id);
+	/* the kernel before the answer (2xx, 183) reaches the terminal, which
+	 * may start sending at once */
+	sp_engine_media_finish(en, b, in);
+	if (sp_engine_send_to_terminal(en, b, en->tp->out, out_len) < 0) {
+		sp_engine_drop(en, &en->stats.send_errors);
+		return;
+	}
+	en->stats.to_terminals++;
+}
+
 static void sp_engine_from_server(struct sp_engine *en, const struct sp_transport_conn *bs,
 				  const struct sp_endpoint *from, const char *buf, size_t len)
 {
 	struct sp_binding *b = sp_binding_find_server_side(en->table, &bs->local);
 	struct sp_sip_msg msg;
 	struct sp_proxy_binding view;
-	size_t out_len;
-	int rc;
 
 	en->stats.from_servers++;
 	if (!b || !sp_endpoint_equal(from, &b->server)) {
@@ -923,64 +968,21 @@ static void sp_engine_from_server(struct sp_engine *en, const struct sp_transpor
 		sp_sip_msg_free(&msg);
 		return;
 	}
-	if (msg.info.is_request && msg.info.method == SP_SIP_ACK &&
-	    strcmp(msg.info.to_tag, SP_ENGINE_REFUSAL_TAG) == 0)
-		goto out; /* the ACK of our own 503 */
 	sp_engine_binding_view(en, b, &view);
-	if (!msg.info.is_request && !sp_proxy_via_is(&msg.info, &view.server_side)) {
+	if (msg.info.is_request && msg.info.method == SP_SIP_ACK &&
+	    strcmp(msg.info.to_tag, SP_ENGINE_REFUSAL_TAG) == 0) {
+		/* the ACK of our own 503 */
+	} else if (!msg.info.is_request && !sp_proxy_via_is(&msg.info, &view.server_side)) {
 		/* every request the SP forwarded had C:c on top of its Via */
 		sp_engine_drop(en, &en->stats.unmatched_responses);
 		sp_debug("engine: response %d (%s) from a server matches nothing forwarded",
 			 msg.info.status, msg.info.call_id);
-		goto out;
-	}
-	if (msg.info.is_request && msg.info.max_forwards == 0) {
+	} else if (msg.info.is_request && msg.info.max_forwards == 0) {
 		sp_engine_reply(en, b, false, &msg.info, buf, len, 483, "Too Many Hops", 0);
 		sp_engine_drop(en, &en->stats.too_many_hops);
-		goto out;
+	} else {
+		sp_engine_server_forward(en, b, &msg, &view, buf, len);
 	}
-	sp_engine_media_begin(en, b, &msg.info, SP_MEDIA_FROM_FAR);
-	rc = sp_proxy_to_terminal(&msg, &view, en->tp->out, en->tp->out_max, &out_len);
-	if (rc == SP_SIP_E_MEDIA && msg.info.is_request) {
-		/* an incoming call without a media port: the server hears 503 */
-		sp_engine_reply(en, b, false, &msg.info, buf, len, 503, "Service Unavailable",
-				SP_ENGINE_RETRY_AFTER);
-		sp_engine_drop(en, &en->stats.no_media_port);
-		sp_engine_log_refusal(en, "no free media port", msg.info.call_id);
-		goto out;
-	}
-	if (rc != 0) {
-		sp_engine_drop(en, rc == SP_SIP_E_MEDIA ? &en->stats.no_media_port : &en->stats.rewrite_errors);
-		goto out;
-	}
-	{
-		const struct sp_classify_strategy *st = sp_engine_strategy_by_seq(en, b->strategy_id);
-
-		if (st && st->hide_server_identity)
-			out_len = sp_proxy_strip_identity(en->tp->out, out_len);
-	}
-	if (sp_engine_track(en, b, &msg.info) < 0) {
-		/* an incoming call over the limit: the server hears 503 from C:c */
-		sp_engine_reply(en, b, false, &msg.info, buf, len, 503, "Service Unavailable",
-				SP_ENGINE_RETRY_AFTER);
-		sp_engine_drop(en, &en->stats.session_limit);
-		sp_engine_log_refusal(en, "session limit", msg.info.call_id);
-		goto out;
-	}
-	sp_binding_touch(en->table, b, sp_now_ms());
-	if (!msg.info.is_request && msg.info.cseq_method == SP_SIP_REGISTER &&
-	    msg.info.status >= 200 && msg.info.status < 300)
-		sp_engine_registered(en, b, &msg);
-	sp_redundancy_mark(en->d->redundancy, SP_SYNC_BINDING, b->id);
-	/* the kernel before the answer (2xx, 183) reaches the terminal, which
-	 * may start sending at once */
-	sp_engine_media_finish(en, b, &msg.info);
-	if (sp_engine_send_to_terminal(en, b, en->tp->out, out_len) < 0) {
-		sp_engine_drop(en, &en->stats.send_errors);
-		goto out;
-	}
-	en->stats.to_terminals++;
-out:
 	en->send_now = false;
 	sp_media_abort(en->media); /* a no-op once committed */
 	sp_sip_msg_free(&msg);
