@@ -1472,7 +1472,7 @@ static int cmd_show_redundancy(struct sp_cmd_ctx *ctx, int argc, char **argv)
 		return sp_cmd_usage(ctx, "show redundancy");
 	if (!ctx->daemon)
 		return sp_error_set(&ctx->err, "No daemon to show the redundancy state of");
-	sp_redundancy_show(ctx->daemon->redundancy, ctx->out);
+	sp_show_redundancy(ctx->daemon->redundancy, ctx->out);
 	return 0;
 }
 

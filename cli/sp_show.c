@@ -10,11 +10,13 @@
 #include "sp_mark.h"
 #include "sp_media.h"
 #include "sp_persist.h"
+#include "sp_redundancy.h"
 #include "sp_table.h"
 #include "sp_vpn.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* The media streams of one dialog, with kernel counters. */
 static void sp_show_media_dialog(struct sp_media *m, uint32_t dialog_id, FILE *out)
@@ -298,4 +300,66 @@ void sp_show_persistence(struct sp_persist *p, FILE *out)
 			s.unreadable_store);
 	fprintf(out, "  Quarantined ports:   %llu\n",
 		(unsigned long long)sp_table_counters(sp_persist_table(p))->ports_quarantined_current);
+}
+
+static void sp_show_endpoint(const struct sp_addr *a, uint16_t port, char *buf, size_t len)
+{
+	char b[SP_PREFIX_STRLEN];
+
+	if (!sp_addr_is_set(a))
+		snprintf(buf, len, "not configured");
+	else
+		snprintf(buf, len, "%s port %u", sp_addr_str(a, b, sizeof(b)), port);
+}
+
+void sp_show_redundancy(struct sp_redundancy_ctl *ctl, FILE *out)
+{
+	struct sp_redundancy_view rv, *r = &rv;
+	const struct sp_sync_stats *s;
+	char when[64], ep[96];
+	struct tm tm;
+	uint64_t ago;
+
+	sp_redundancy_view(ctl, r);
+	if (!r->configured) {
+		fprintf(out, "Redundancy is not configured: this SP is active and alone\n");
+		return;
+	}
+	s = &r->sync;
+	gmtime_r(&r->changed_wall, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+	ago = (sp_loop_now_ms() - r->changed_ms) / 1000;
+	fprintf(out, "Redundancy\n");
+	fprintf(out, "  Role                    %s\n", sp_role_name(r->role));
+	fprintf(out, "  Configured role         %s\n", sp_role_name(r->configured_role));
+	fprintf(out, "  Last role change        %s (%llus ago), %s%s%s\n", when, (unsigned long long)ago,
+		r->cause, r->reason[0] ? ": " : "", r->reason);
+	fprintf(out, "  Role changes            %llu\n", (unsigned long long)r->role_changes);
+	sp_show_endpoint(&r->local_address, r->local_port, ep, sizeof(ep));
+	fprintf(out, "  Local address           %s\n", ep);
+	sp_show_endpoint(&r->peer_address, r->peer_port, ep, sizeof(ep));
+	fprintf(out, "  Peer address            %s\n", ep);
+	if (r->has_sync)
+		fprintf(out, "  Peer state              %s\n", sp_sync_peer_state_name(r->peer_state));
+	else
+		fprintf(out, "  Peer state              no sync (%s)\n", r->no_sync_why);
+	fprintf(out, "  Sync direction          %s%s\n", r->role == SP_ROLE_ACTIVE ? "sending" : "receiving",
+		!r->peer_up ? "" :
+		s->peer_sender && r->role == SP_ROLE_ACTIVE ? " (the peer sends too: both active!)" :
+		s->peer_sender ? " (the peer is active)" :
+		r->role == SP_ROLE_ACTIVE ? " (the peer is standby)" : " (the peer is standby too)");
+	fprintf(out, "  Last sequence sent      %llu\n", (unsigned long long)s->last_seq_sent);
+	fprintf(out, "  Last sequence acked     %llu\n", (unsigned long long)s->last_seq_acked);
+	fprintf(out, "  Lag                     %llu unacknowledged, %llu changes waiting\n",
+		(unsigned long long)(s->last_seq_sent - s->last_seq_acked), (unsigned long long)s->dirty);
+	fprintf(out, "  Last sequence received  %llu\n", (unsigned long long)s->last_seq_received);
+	fprintf(out, "  Records sent            %llu\n", (unsigned long long)s->records_sent);
+	fprintf(out, "  Records received        %llu\n", (unsigned long long)s->records_received);
+	fprintf(out, "  Resyncs                 %llu (last took %llu ms)\n", (unsigned long long)s->resyncs,
+		(unsigned long long)s->last_resync_ms);
+	fprintf(out, "  Auth failures           %llu\n", (unsigned long long)s->auth_failures);
+	fprintf(out, "  Apply errors            %llu\n", (unsigned long long)s->apply_errors);
+	fprintf(out, "  Encode errors           %llu\n", (unsigned long long)s->encode_errors);
+	fprintf(out, "  Connects                %llu (disconnects %llu)\n", (unsigned long long)s->connects,
+		(unsigned long long)s->disconnects);
 }

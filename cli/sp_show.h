@@ -1,5 +1,5 @@
 /* `show sessions`, `show sessions count`, `show bindings`, `show vpn`,
- * `show statistics` and `show persistence`: the engine's state as the CLI
+ * `show statistics`, `show persistence` and `show redundancy`: the state as the CLI
  * prints it (SPEC §5).
  * Run on the loop thread, as every CLI command. */
 #ifndef SP_SHOW_H
@@ -10,6 +10,7 @@
 
 struct sp_engine;
 struct sp_persist;
+struct sp_redundancy_ctl;
 
 void sp_show_sessions(struct sp_engine *engine, FILE *out, bool detail);
 void sp_show_sessions_count(struct sp_engine *engine, FILE *out);
@@ -18,5 +19,7 @@ void sp_show_vpn(struct sp_engine *engine, FILE *out);
 void sp_show_statistics(struct sp_engine *engine, FILE *out);
 /* `show persistence`: the state store of --state-dir (NULL: none). */
 void sp_show_persistence(struct sp_persist *persist, FILE *out);
+/* `show redundancy` (NULL: not configured). */
+void sp_show_redundancy(struct sp_redundancy_ctl *redundancy, FILE *out);
 
 #endif

@@ -393,65 +393,29 @@ int sp_redundancy_vrrp_notify(struct sp_redundancy_ctl *r, enum sp_vrrp_state st
 
 /* ---- show ---- */
 
-static void sp_red_endpoint(const struct sp_addr *a, uint16_t port, char *buf, size_t len)
+void sp_redundancy_view(const struct sp_redundancy_ctl *r, struct sp_redundancy_view *v)
 {
-	char b[SP_PREFIX_STRLEN];
-
-	if (!sp_addr_is_set(a))
-		snprintf(buf, len, "not configured");
-	else
-		snprintf(buf, len, "%s port %u", sp_addr_str(a, b, sizeof(b)), port);
-}
-
-void sp_redundancy_show(struct sp_redundancy_ctl *r, FILE *out)
-{
-	struct sp_sync_stats st = { 0 };
-	char when[64], ep[96];
-	struct tm tm;
-	uint64_t ago;
-
-	if (!r || !r->cfg.configured) {
-		fprintf(out, "Redundancy is not configured: this SP is active and alone\n");
+	memset(v, 0, sizeof(*v));
+	if (!r || !r->cfg.configured)
 		return;
-	}
+	v->configured = true;
+	v->role = r->role;
+	v->configured_role = r->cfg.role;
+	v->changed_wall = r->changed_wall;
+	v->changed_ms = r->changed_ms;
+	v->cause = sp_role_cause_name(r->cause);
+	v->reason = r->reason;
+	v->role_changes = r->role_changes;
+	v->local_address = r->cfg.local_address;
+	v->local_port = r->cfg.local_port;
+	v->peer_address = r->cfg.peer_address;
+	v->peer_port = r->cfg.peer_port;
+	v->has_sync = r->sync != NULL;
+	v->peer_state = r->peer_state;
+	v->no_sync_why = r->no_sync_why;
+	v->peer_up = sp_red_peer_up(r);
 	if (r->sync)
-		sp_sync_get_stats(r->sync, &st);
-	gmtime_r(&r->changed_wall, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
-	ago = (sp_loop_now_ms() - r->changed_ms) / 1000;
-	fprintf(out, "Redundancy\n");
-	fprintf(out, "  Role                    %s\n", sp_role_name(r->role));
-	fprintf(out, "  Configured role         %s\n", sp_role_name(r->cfg.role));
-	fprintf(out, "  Last role change        %s (%llus ago), %s%s%s\n", when, (unsigned long long)ago,
-		sp_role_cause_name(r->cause), r->reason[0] ? ": " : "", r->reason);
-	fprintf(out, "  Role changes            %llu\n", (unsigned long long)r->role_changes);
-	sp_red_endpoint(&r->cfg.local_address, r->cfg.local_port, ep, sizeof(ep));
-	fprintf(out, "  Local address           %s\n", ep);
-	sp_red_endpoint(&r->cfg.peer_address, r->cfg.peer_port, ep, sizeof(ep));
-	fprintf(out, "  Peer address            %s\n", ep);
-	if (r->sync)
-		fprintf(out, "  Peer state              %s\n", sp_sync_peer_state_name(r->peer_state));
-	else
-		fprintf(out, "  Peer state              no sync (%s)\n", r->no_sync_why);
-	fprintf(out, "  Sync direction          %s%s\n", r->role == SP_ROLE_ACTIVE ? "sending" : "receiving",
-		!sp_red_peer_up(r) ? "" :
-		st.peer_sender && r->role == SP_ROLE_ACTIVE ? " (the peer sends too: both active!)" :
-		st.peer_sender ? " (the peer is active)" :
-		r->role == SP_ROLE_ACTIVE ? " (the peer is standby)" : " (the peer is standby too)");
-	fprintf(out, "  Last sequence sent      %llu\n", (unsigned long long)st.last_seq_sent);
-	fprintf(out, "  Last sequence acked     %llu\n", (unsigned long long)st.last_seq_acked);
-	fprintf(out, "  Lag                     %llu unacknowledged, %llu changes waiting\n",
-		(unsigned long long)(st.last_seq_sent - st.last_seq_acked), (unsigned long long)st.dirty);
-	fprintf(out, "  Last sequence received  %llu\n", (unsigned long long)st.last_seq_received);
-	fprintf(out, "  Records sent            %llu\n", (unsigned long long)st.records_sent);
-	fprintf(out, "  Records received        %llu\n", (unsigned long long)st.records_received);
-	fprintf(out, "  Resyncs                 %llu (last took %llu ms)\n", (unsigned long long)st.resyncs,
-		(unsigned long long)st.last_resync_ms);
-	fprintf(out, "  Auth failures           %llu\n", (unsigned long long)st.auth_failures);
-	fprintf(out, "  Apply errors            %llu\n", (unsigned long long)st.apply_errors);
-	fprintf(out, "  Encode errors           %llu\n", (unsigned long long)st.encode_errors);
-	fprintf(out, "  Connects                %llu (disconnects %llu)\n", (unsigned long long)st.connects,
-		(unsigned long long)st.disconnects);
+		sp_sync_get_stats(r->sync, &v->sync);
 }
 
 /* ---- the management layer's view ---- */

@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "sp_config.h"
 #include "sp_error.h"
@@ -65,8 +66,25 @@ int sp_vrrp_state_parse(const char *word, enum sp_vrrp_state *out);
 /* The engine: (kind, id) changed or went. Cheap; NULL-safe. */
 void sp_redundancy_mark(struct sp_redundancy_ctl *r, enum sp_sync_kind kind, uint32_t id);
 
-/* `show redundancy`. */
-void sp_redundancy_show(struct sp_redundancy_ctl *r, FILE *out);
+/* What `show redundancy` prints (cli/sp_show); the strings stay valid until
+ * the next role change or configuration apply. r NULL or not configured:
+ * configured false. */
+struct sp_redundancy_view {
+	bool configured;
+	enum sp_role role, configured_role;
+	time_t changed_wall;
+	uint64_t changed_ms;
+	const char *cause, *reason; /* of the last role change */
+	uint64_t role_changes;
+	struct sp_addr local_address, peer_address;
+	uint16_t local_port, peer_port;
+	bool has_sync;		/* else no_sync_why says why */
+	const char *no_sync_why;
+	enum sp_sync_peer_state peer_state;
+	bool peer_up;
+	struct sp_sync_stats sync;
+};
+void sp_redundancy_view(const struct sp_redundancy_ctl *r, struct sp_redundancy_view *v);
 
 /* The role, the peer and the channel's counters, for the management layer
  * (sigproxyRedundancy; the agent reads them, this module does not know it). */
