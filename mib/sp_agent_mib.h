@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "sp_agent.h"
+#include "sp_agent_hooks.h"
 #include "sp_config.h"
 #include "sp_status.h"
 
