@@ -390,6 +390,7 @@ static void sp_cli_apply_mode(struct cli_def *cli, int mode)
 }
 
 static int sp_cli_command_cb(struct cli_def *cli, const char *command, char **argv, int argc);
+static void sp_cli_caret(struct cli_def *cli, int word);
 
 /* A "?" word is help, never an argument: interactive `?` is libcli's, but
  * a "?" can still arrive as a word (sigproxy-cli -c "interface ?", a pasted
@@ -449,6 +450,22 @@ static void sp_cli_print_help(struct cli_def *cli)
 static void sp_cli_page_begin(struct sp_cli_session *sess);
 static void sp_cli_page_end(struct sp_cli_session *sess);
 
+/* A refusal that quotes the word it is about (`Invalid prefix "10.0.0.300/8"`)
+ * gets the '^' under that word of the line. */
+static void sp_cli_caret_at_quoted(struct cli_def *cli, const char *msg)
+{
+	const char *q = strchr(msg, '"'), *end;
+
+	if (!q || !cli->pipeline || !(end = strchr(q + 1, '"')))
+		return;
+	for (int k = 1; k < cli->pipeline->num_words; k++)
+		if (strlen(cli->pipeline->words[k]) == (size_t)(end - q - 1) &&
+		    strncmp(cli->pipeline->words[k], q + 1, (size_t)(end - q - 1)) == 0) {
+			sp_cli_caret(cli, k);
+			return;
+		}
+}
+
 static int sp_cli_dispatch(struct cli_def *cli, const struct sp_cmd_def *def, int argc, char **argv)
 {
 	struct sp_cli_session *sess = cli_get_context(cli);
@@ -472,6 +489,7 @@ static int sp_cli_dispatch(struct cli_def *cli, const struct sp_cmd_def *def, in
 	sp_cli_page_end(sess);
 	free(job.out);
 	if (job.rc < 0) {
+		sp_cli_caret_at_quoted(cli, job.err.msg);
 		cli_error(cli, "%% %s", job.err.msg);
 		return CLI_ERROR;
 	}
@@ -492,8 +510,6 @@ static int sp_cli_command_cb(struct cli_def *cli, const char *command, char **ar
 	}
 	return sp_cli_dispatch(cli, def, argc, argv);
 }
-
-static void sp_cli_caret(struct cli_def *cli, int word);
 
 static int sp_cli_incomplete_cb(struct cli_def *cli, const char *command, char **argv, int argc)
 {

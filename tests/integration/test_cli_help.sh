@@ -66,6 +66,9 @@ clear
 send "match vlan ?"
 step "<1-4094> +VLAN ID" "match vlan ? gives the range"
 clear
+# the prompt "sigproxy(config-strategy)# " is 27 wide, "match vlan " 11 more
+send "match vlan 5000\r"
+step "\n {38}\\^\r*\n% Invalid VLAN ID \"5000\"" "a refused value gets the '^' under it"
 send "end\r"
 step "sigproxy# " "end"
 # paging: terminal length 6 shows 5 lines, then --More--
