@@ -11,6 +11,7 @@ sp_require_tools expect
 
 NS=$(sp_netns clihelp) || { sp_fail "create namespace"; sp_done; exit 1; }
 sp_daemon_start "$NS" d1 --cli-listen 127.0.0.1:2650 || { sp_fail "daemon starts"; sp_done; exit 1; }
+PID=$SP_DAEMON_PID
 
 sp_cli d1 -c "configure terminal" -c "username admin secret Adm1nPass" \
 	-c "signaling-proxy" -c "server-side-address 192.0.2.1" \
@@ -172,5 +173,8 @@ check_eq "| json: a table is rows keyed by its columns" unix \
 	"$(python3 -c 'import json, sys; print(json.loads(sys.argv[1])["rows"][0]["kind"])' "$out")"
 out=$(sp_cli d1 -c "show version | json")
 check_match "| json: the text is kept line by line" '"lines":\["sigproxy [0-9]' "$out"
+
+sp_daemon_stop "$PID"; rc=$?
+check_eq "SIGTERM: clean exit (and no leaks under ASan)" 0 $rc
 
 sp_done
