@@ -1234,7 +1234,23 @@ struct sp_engine_change {
 	 * them this apply opened (closed again if it fails) */
 	struct sp_transport_conn *keep[SP_LISTEN_PORTS_MAX], *opened[SP_LISTEN_PORTS_MAX];
 	unsigned n_new;
+	/* Nothing to proxy (no signaling-proxy block, or no strategy the
+	 * kernel carries): no listener, no nft table, no policy rule, no
+	 * return path. An installed package with its empty default
+	 * configuration leaves the host's data path as it was; the first
+	 * strategy brings it all, the last takes it away. */
+	bool idle;
+	unsigned n_ports; /* the listen ports wanted: none while idle */
 };
+
+/* A strategy the kernel carries: what makes the SP intercept anything. */
+static bool sp_engine_plan_has_strategy(const struct sp_classify_plan *plan)
+{
+	for (size_t i = 0; i < plan->n_strategies; i++)
+		if (plan->strategies[i].installed)
+			return true;
+	return false;
+}
 
 /* The classification plan, from the configuration and what the kernel has
  * now: VLAN devices, VRFs and label routes are read at each apply (a
@@ -1289,7 +1305,7 @@ static int sp_engine_plan(struct sp_engine *en, const struct sp_config *c, struc
 static int sp_engine_listeners_open(struct sp_engine *en, const struct sp_config *c,
 				    struct sp_engine_change *ch, struct sp_error *e)
 {
-	for (unsigned k = 0; k < c->sp.n_listen_ports; k++) {
+	for (unsigned k = 0; k < ch->n_ports; k++) {
 		uint16_t port = c->sp.listen_ports[k];
 		struct sp_transport_conn *found = NULL;
 
@@ -1314,7 +1330,7 @@ static void sp_engine_intercept_cfg(const struct sp_config *c, const struct sp_e
 	kcfg->nft.entries = ch->plan.entries;
 	kcfg->nft.n_entries = ch->plan.n_entries;
 	kcfg->nft.listen_ports = c->sp.listen_ports;
-	kcfg->nft.n_listen_ports = c->sp.n_listen_ports;
+	kcfg->nft.n_listen_ports = ch->n_ports;
 	kcfg->nft.default_verdict = c->sp.default_action == SP_ACTION_DROP ? SP_NFT_DROP : SP_NFT_ACCEPT;
 	kcfg->nft.mark_mask = SP_MARK_MASK;
 	kcfg->nft.fwmark = SP_MARK_TPROXY;
@@ -1351,7 +1367,11 @@ static int sp_engine_kernel_apply(struct sp_engine *en, const struct sp_config *
 	 * once the new table is in (a refused one leaves the old in place) */
 	sp_engine_limits_read(en, &limits_rate, &limits_new);
 	en->media_guard_banked += sp_kernel_media_guard_drops(en->kernel);
-	if (!en->standby && sp_kernel_install_intercept(en->kernel, &kcfg, err, sizeof(err)) < 0) {
+	if (!en->standby && ch->idle) {
+		if (sp_kernel_installed(en->kernel) &&
+		    sp_kernel_remove_intercept(en->kernel, err, sizeof(err)) < 0)
+			sp_warn("engine: nothing to proxy: %s", err);
+	} else if (!en->standby && sp_kernel_install_intercept(en->kernel, &kcfg, err, sizeof(err)) < 0) {
 		sp_error_set(e, "kernel: %s", err);
 		sp_err("engine: %s", e->msg);
 		sp_events_publish(en->d->events, &(struct sp_event){
@@ -1369,12 +1389,13 @@ static int sp_engine_kernel_apply(struct sp_engine *en, const struct sp_config *
 	}
 	/* the return path is the SP's: not on a router with only policy routes */
 	if (sp_retpath_configure(en->retpath,
-				 !c->sp_enabled ? SP_RETPATH_NONE :
+				 ch->idle ? SP_RETPATH_NONE :
 				 c->sp.return_path == SP_RETURN_DEFAULT_GATEWAY ? SP_RETPATH_DEFAULT_GATEWAY :
 				 SP_RETPATH_LEARN, &c->sp.return_gateway.u.v4, c->sp.listen_ports,
-				 c->sp.n_listen_ports, err, sizeof(err)) < 0)
+				 ch->n_ports, err, sizeof(err)) < 0)
 		return sp_error_set(e, "return-path: %s", err);
-	en->source_limits_in_kernel = !en->standby && (kcfg.nft.source_rate || kcfg.nft.source_new_flows);
+	en->source_limits_in_kernel = !en->standby && !ch->idle &&
+				      (kcfg.nft.source_rate || kcfg.nft.source_new_flows);
 	return 0;
 }
 
@@ -1386,13 +1407,13 @@ static void sp_engine_commit(struct sp_engine *en, const struct sp_config *c, st
 	/* retire listeners no longer wanted */
 	for (unsigned i = 0; i < en->n_listeners; i++) {
 		bool wanted = false;
-		for (unsigned k = 0; k < c->sp.n_listen_ports; k++)
+		for (unsigned k = 0; k < ch->n_ports; k++)
 			wanted |= ch->keep[k] == en->listeners[i];
 		if (!wanted)
 			sp_transport_close(en->listeners[i]);
 	}
 	memcpy(en->listeners, ch->keep, sizeof(ch->keep));
-	en->n_listeners = c->sp.n_listen_ports;
+	en->n_listeners = ch->n_ports;
 	/* keep the hit counters of strategies that stay */
 	for (size_t i = 0; i < plan->n_strategies; i++) {
 		const struct sp_classify_strategy *old = sp_engine_strategy_by_seq(en, plan->strategies[i].seq);
@@ -1422,6 +1443,8 @@ static int sp_engine_apply(struct sp_engine *en, const struct sp_config *c, stru
 
 	if (sp_engine_plan(en, c, &ch, e) < 0)
 		return -1;
+	ch.idle = !c->sp_enabled || !sp_engine_plan_has_strategy(&ch.plan);
+	ch.n_ports = ch.idle ? 0 : c->sp.n_listen_ports;
 	/* the media range first: a change while calls hold ports is refused */
 	if (sp_media_set_range(en->media, c->sp.media_port_min, c->sp.media_port_max, err,
 			       sizeof(err)) < 0)
