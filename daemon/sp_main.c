@@ -5,6 +5,7 @@
 #include "sp_cli.h"
 #include "sp_config_file.h"
 #include "sp_daemon.h"
+#include "sp_sdnotify.h"
 #include "sp_engine.h"
 #include "sp_log.h"
 #include "sp_pbr.h"
@@ -258,6 +259,7 @@ static void sp_log_flush_cb(struct sp_loop *loop, void *arg)
 int main(int argc, char **argv)
 {
 	struct sp_loop_timer *log_flush = NULL;
+	struct sp_sdnotify *watchdog = NULL;
 	struct sp_daemon d = { .signal_fd = -1 };
 	struct sp_error e = { { 0 } };
 	sigset_t mask;
@@ -265,7 +267,11 @@ int main(int argc, char **argv)
 
 	if (sp_parse_args(argc, argv, &d.opt) < 0)
 		return 2;
-	sp_log_open("sigproxyd", d.opt.daemonize ? SP_LOG_SYSLOG : SP_LOG_STDERR | SP_LOG_SYSLOG,
+	/* under systemd (JOURNAL_STREAM) stderr and syslog both end in the
+	 * journal: syslog alone, with its priorities, says it once */
+	sp_log_open("sigproxyd",
+		    d.opt.daemonize || getenv("JOURNAL_STREAM") ? SP_LOG_SYSLOG :
+								  SP_LOG_STDERR | SP_LOG_SYSLOG,
 		    d.opt.log_level);
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&mask);
@@ -360,8 +366,13 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
+	/* every listener, the kernel state and the pid file are in place */
+	sp_sdnotify_ready();
+	watchdog = sp_sdnotify_watchdog_start(d.loop);
 	rc = sp_loop_run(d.loop) < 0 ? 1 : 0;
+	sp_sdnotify_stopping();
 out:
+	sp_sdnotify_watchdog_stop(watchdog);
 	if (d.loop)
 		sp_loop_close_calls(d.loop);
 	sp_cli_server_stop(d.cli);
