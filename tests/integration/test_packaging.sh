@@ -130,11 +130,13 @@ if command -v systemd-analyze >/dev/null; then
 else
 	echo "# SKIP: systemd-analyze not installed: unit not verified"
 fi
-check_match "the unit runs the installed daemon with its pid file" \
-	'^ExecStart=/usr/sbin/sigproxyd -d --pid-file /run/sigproxy/sigproxyd.pid$' \
+check_match "the unit runs the installed daemon in the foreground with its pid file (lock)" \
+	'^ExecStart=/usr/sbin/sigproxyd --pid-file /run/sigproxy/sigproxyd.pid$' \
 	"$(grep ^ExecStart= /lib/systemd/system/sigproxyd.service)"
-check_match "the unit's pid file is the one it passes" '^PIDFile=/run/sigproxy/sigproxyd.pid$' \
-	"$(grep ^PIDFile= /lib/systemd/system/sigproxyd.service)"
+check_match "the unit waits for the daemon's readiness" '^Type=notify$' \
+	"$(grep ^Type= /lib/systemd/system/sigproxyd.service)"
+check_match "the unit has a watchdog" '^WatchdogSec=[0-9]+s$' \
+	"$(grep ^WatchdogSec= /lib/systemd/system/sigproxyd.service)"
 check_match "the unit gives the daemon its default state directory" '^StateDirectory=sigproxy$' \
 	"$(grep ^StateDirectory= /lib/systemd/system/sigproxyd.service)"
 
@@ -144,6 +146,14 @@ SP_NETNS+=("$NS") # sp_netns ran in a subshell: register it here for sp_cleanup
 D=$SP_TMP/inst
 mkdir -p "$D"
 NS_RULES=$(ip netns exec "$NS" ip rule show)
+# the data path as the namespace has it without sigproxy: rules, tables,
+# listening sockets (the loopback CLI listener, 127.0.0.1:2650, is the
+# management plane and left out)
+ns_data_path() {
+	ip netns exec "$NS" sh -c 'ip -4 rule show; ip -6 rule show; nft list ruleset;
+		ss -H -lnu; ss -H -lnt | grep -v "127.0.0.1:2650 "'
+}
+NS_DATA_PATH=$(ns_data_path)
 ip netns exec "$NS" /usr/sbin/sigproxyd -f /etc/sigproxy/sigproxy.conf --cli-socket "$D/cli.sock" \
 	--pid-file "$D/pid" --state-dir "$D/state" >>"$D/log" 2>&1 &
 PID=$!
@@ -154,6 +164,8 @@ else
 	sp_fail "the installed daemon starts with the packaged configuration"; sed 's/^/#   /' "$D/log"
 fi
 cli() { /usr/bin/sigproxy-cli -s "$D/cli.sock" "$@"; }
+check_eq "the default configuration changes no rule, table or listening socket" \
+	"$NS_DATA_PATH" "$(ns_data_path)"
 out=$(cli -c "show running-config" 2>&1)
 check_match "sigproxy-cli reads the packaged hostname" '^hostname sigproxy$' "$out"
 check_no_match "the packaged configuration has no users" '^username' "$out"
@@ -188,6 +200,57 @@ else
 	sp_fail "the example of sigproxy.conf(5) loads"; sed 's/^/#   /' "$E/log" | head -5
 fi
 sp_daemon_stop "$PID"
+
+# ---- systemd's service protocol, as the unit's Type=notify and WatchdogSec=
+# use it: a listener on NOTIFY_SOCKET stands for systemd (PID 1 here may be
+# no systemd). Each datagram line is stamped with whether the CLI socket
+# already exists when it arrives.
+N=$SP_TMP/notify
+mkdir -p "$N"
+python3 - "$N/notify.sock" "$N/messages" "$N/cli.sock" <<'PY' &
+import os, socket, sys, time
+path, out, cli = sys.argv[1:4]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(path)
+s.settimeout(15)
+with open(out, "w", buffering=1) as f:
+    while True:
+        try:
+            data = s.recv(4096).decode()
+        except socket.timeout:
+            break
+        for line in data.splitlines():
+            f.write("%s %s\n" % (line, "cli-up" if os.path.exists(cli) else "cli-down"))
+PY
+SP_PIDS+=("$!")
+sp_wait_for "notify listener" 5 test -S "$N/notify.sock"
+# WATCHDOG_USEC=1 s: pings every 0.5 s (the unit's 30 s would make a slow test)
+NOTIFY_SOCKET=$N/notify.sock WATCHDOG_USEC=1000000 ip netns exec "$NS" /usr/sbin/sigproxyd \
+	-f /etc/sigproxy/sigproxy.conf --cli-listen none --cli-socket "$N/cli.sock" \
+	--state-dir none >>"$N/log" 2>&1 &
+PID=$!
+SP_PIDS+=("$PID")
+pings() { grep -c '^WATCHDOG=1 ' "$N/messages" 2>/dev/null; }
+if sp_wait_for "READY=1" 10 grep -q '^READY=1 ' "$N/messages"; then
+	check_match "READY=1 comes once the CLI socket is up" '^READY=1 cli-up$' "$(cat "$N/messages")"
+	check_match "... with the daemon's pid" "^MAINPID=$PID " "$(cat "$N/messages")"
+else
+	sp_fail "the daemon tells systemd it is ready"; sed 's/^/#   /' "$N/log" | head -5
+fi
+sp_wait_for "three watchdog pings" 5 sh -c "[ \$(grep -c '^WATCHDOG=1 ' '$N/messages') -ge 3 ]"
+check "the event loop feeds the watchdog" [ "$(pings)" -ge 3 ]
+# a hung loop: no ping for longer than WATCHDOG_USEC, which makes systemd
+# kill and restart the service
+kill -STOP "$PID"
+sleep 0.6
+before=$(pings)
+sleep 2
+check_eq "a stopped loop sends no watchdog ping for 2 s (> WatchdogSec)" "$before" "$(pings)"
+kill -CONT "$PID"
+sp_wait_for "pings again" 5 sh -c "[ \$(grep -c '^WATCHDOG=1 ' '$N/messages') -gt $before ]"
+check "... and the pings come back when it runs again" [ "$(pings)" -gt "$before" ]
+sp_daemon_stop "$PID"
+check_match "SIGTERM: STOPPING=1" '^STOPPING=1 ' "$(cat "$N/messages")"
 
 # ---- remove, purge ----
 wait $LINTIAN_PID
@@ -242,6 +305,13 @@ if [ $rc -eq 0 ]; then
 	check_eq "the .rpm's license is the GPL-2.0-or-later" GPL-2.0-or-later \
 		"$(rpm -qp --qf '%{LICENSE}' "$RPM" 2>/dev/null)"
 	check_match "the .rpm ships COPYING as its license file" '/COPYING$' "$(rpm -qpL "$RPM" 2>/dev/null)"
+	# systemd-rpm-macros' scriptlets, not the empty ones of a missing macro
+	scripts=$(rpm -qp --scripts "$RPM" 2>/dev/null)
+	check_match "the .rpm enables the unit by preset on install" \
+		'systemctl --no-reload preset sigproxyd.service' "$scripts"
+	check_match "... stops and disables it on removal" \
+		'systemctl --no-reload disable --now sigproxyd.service' "$scripts"
+	check_match "... restarts it on upgrade" 'systemctl try-restart sigproxyd.service' "$scripts"
 	check_match "the .rpm marks the startup file as a config file" '^/etc/sigproxy/sigproxy.conf$' \
 		"$(rpm -qpc "$RPM" 2>/dev/null)"
 else
