@@ -103,6 +103,7 @@ done <<'EOF'
 -rw-r--r-- /usr/share/man/man8/sigproxy-vrrp-notify.8.gz
 -rw-r--r-- /usr/share/man/man8/sigproxy-vrrp-check.8.gz
 -rw-r--r-- /usr/share/doc/sigproxy/copyright
+-rw-r--r-- /usr/share/sigproxy/sigproxy.conf
 EOF
 # a license that lets anyone redistribute it, stated where Debian looks
 check_match "debian/copyright is DEP-5 with the GPL-2+" '^License: GPL-2\+$' \
@@ -115,8 +116,12 @@ check_no_match "maintainer and homepage are no placeholders" 'example\.(org|com)
 for prog in $(dpkg -L sigproxy | grep -E '^/usr/s?bin/'); do
 	check_match "man page of ${prog##*/}" "/${prog##*/}\.[18]" "$(man -w "${prog##*/}" 2>&1)"
 done
-check_match "the startup file is a conffile" '^ /etc/sigproxy/sigproxy.conf [0-9a-f]{32}' \
+# `write memory` rewrites the startup file: a conffile would make every
+# upgrade ask about it. postinst makes it from the shipped default.
+check_no_match "the startup file is no conffile" 'sigproxy.conf' \
 	"$(dpkg-query -W -f='${Conffiles}\n' sigproxy)"
+check "postinst made it from the shipped default" \
+	cmp /usr/share/sigproxy/sigproxy.conf /etc/sigproxy/sigproxy.conf
 check_match "installed sigproxyd --version" "^sigproxyd $VERSION\$" "$(/usr/sbin/sigproxyd --version)"
 check_match "installed sigproxy-cli --version" "^sigproxy-cli $VERSION\$" "$(/usr/bin/sigproxy-cli --version)"
 for page in sigproxyd.8 sigproxy-cli.1 sigproxy.conf.5 sigproxy-vrrp-notify.8 sigproxy-vrrp-check.8; do
@@ -177,6 +182,13 @@ check_match "write memory stored the running configuration" '^hostname pkgtest$'
 	"$(cat /etc/sigproxy/sigproxy.conf)"
 check_eq "the written file is still root-only" "-rw------- root:root" \
 	"$(stat -c '%A %U:%G' /etc/sigproxy/sigproxy.conf)"
+# an upgrade (the same .deb again) with no terminal: no conffile question,
+# the operator's file kept as it is
+written=$(cat /etc/sigproxy/sigproxy.conf)
+check "installing the package again after write memory asks nothing" \
+	dpkg -i "$DEB" </dev/null
+check_eq "... and keeps the written file" "$written" "$(cat /etc/sigproxy/sigproxy.conf)"
+check_eq "... with no .dpkg-* copies beside it" "sigproxy.conf" "$(ls /etc/sigproxy)"
 sp_daemon_stop "$PID"; check_eq "SIGTERM stops the installed daemon cleanly" 0 $?
 check_fails "... and removes its pid file" test -e "$D/pid"
 check_fails "... and its socket" test -e "$D/cli.sock"
@@ -275,7 +287,8 @@ for f in /etc/sigproxy /usr/sbin/sigproxyd /usr/bin/sigproxy-cli \
 	/usr/lib/systemd/system/sigproxyd.service /etc/systemd/system/multi-user.target.wants/sigproxyd.service \
 	/usr/share/man/man8/sigproxyd.8.gz /usr/share/man/man1/sigproxy-cli.1.gz \
 	/usr/share/man/man5/sigproxy.conf.5.gz /usr/share/man/man8/sigproxy-vrrp-notify.8.gz \
-	/usr/share/man/man8/sigproxy-vrrp-check.8.gz /usr/share/doc/sigproxy /run/sigproxy $STATE_LIST; do
+	/usr/share/man/man8/sigproxy-vrrp-check.8.gz /usr/share/doc/sigproxy /usr/share/sigproxy \
+	/run/sigproxy $STATE_LIST; do
 	[ -e "$f" ] || [ -L "$f" ] && left="$left $f"
 done
 check_eq "purge leaves no files" "" "$left"
@@ -312,8 +325,10 @@ if [ $rc -eq 0 ]; then
 	check_match "... stops and disables it on removal" \
 		'systemctl --no-reload disable --now sigproxyd.service' "$scripts"
 	check_match "... restarts it on upgrade" 'systemctl try-restart sigproxyd.service' "$scripts"
-	check_match "the .rpm marks the startup file as a config file" '^/etc/sigproxy/sigproxy.conf$' \
-		"$(rpm -qpc "$RPM" 2>/dev/null)"
+	check_no_match "the .rpm does not ship the startup file (the operator's)" \
+		'/etc/sigproxy/sigproxy.conf' "$(rpm -qpl "$RPM" 2>/dev/null)"
+	check_match "... its %post makes it from the default" \
+		'install -m 0600 /usr/share/sigproxy/sigproxy.conf /etc/sigproxy/sigproxy.conf' "$scripts"
 else
 	sp_fail "the .rpm builds"; tail -30 "$PKG/rpm.log" | sed 's/^/#   /'
 fi
