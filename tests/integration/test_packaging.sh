@@ -19,6 +19,10 @@ sp_skip() {
 for tool in dpkg-buildpackage dh fakeroot rpmbuild lintian; do
 	command -v "$tool" >/dev/null || sp_skip "$tool is not installed (scripts/deps installs it)"
 done
+# The package is the host's, not the namespace's: two runs at once (two
+# worktrees) would install and purge each other's. One at a time.
+exec 9>/run/lock/sigproxy-test-packaging.lock
+flock 9
 # Never replace or purge a sigproxy package this test did not install.
 if dpkg-query -W -f='${db:Status-Status}' sigproxy 2>/dev/null | grep -q installed; then
 	sp_skip "a sigproxy package is already installed; not touching it"
