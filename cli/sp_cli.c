@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <libcli.h>
 #include <net/if.h>
+#include <pwd.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <regex.h>
@@ -92,6 +93,9 @@ struct sp_cli_session {
 	size_t n_pending;
 	int raise_to;              /* unix interactive: the privilege it gets (admin or read-only) */
 	enum sp_access_role role;  /* unix: from the peer's credentials; TCP: PAM users */
+	/* unix socket: who is at the other end (SO_PEERCRED), for the audit log */
+	char local_who[SP_USERNAME_MAX + 48];
+	char motd[SP_BANNER_MAX + 1]; /* `banner motd` when the session opened */
 	struct sp_cli_session *next;
 };
 
@@ -122,6 +126,8 @@ struct sp_cli_server {
 static __thread struct sp_cli_session *sp_cli_current;
 
 /* ---- running a command on the loop thread ---- */
+
+static void sp_cli_audit_who(const struct sp_cli_session *sess, char *buf, size_t cap);
 
 /* One command of a block not applied yet, as typed (its words copied). */
 struct sp_cli_pending_line {
@@ -212,6 +218,17 @@ static int sp_cli_pending_flush(struct sp_cli_session *sess, struct sp_daemon *d
 		return 0;
 	cand = sp_cli_pending_replay(sess, d, e);
 	rc = cand ? sp_config_store_commit(d->config, cand, NULL, e) : -1;
+	{
+		char who[SP_LOG_ESCAPED_MAX + 96];
+
+		sp_cli_audit_who(sess, who, sizeof(who));
+		if (rc == 0)
+			sp_notice("audit: %s: the block's %zu waiting line%s applied", who, sess->n_pending,
+				  sess->n_pending == 1 ? "" : "s");
+		else
+			sp_notice("audit: %s: the block's %zu waiting line%s refused: %s", who, sess->n_pending,
+				  sess->n_pending == 1 ? "" : "s", e->msg);
+	}
 	sp_cli_pending_clear(sess);
 	return rc;
 }
@@ -261,6 +278,79 @@ struct sp_cli_job {
 	char hostname[SP_HOSTNAME_MAX + 1];
 };
 
+/* ---- the audit trail: every change, who made it and from where ---- */
+
+static void sp_cli_audit_who(const struct sp_cli_session *sess, char *buf, size_t cap)
+{
+	char user[SP_LOG_ESCAPED_MAX];
+
+	if (sess->kind == SP_CLI_TCP)
+		snprintf(buf, cap, "cli user %s from %s (line %u)",
+			 sess->user[0] ? sp_log_escape(sess->user, user, sizeof(user)) : "-", sess->from,
+			 sess->line);
+	else
+		snprintf(buf, cap, "cli %s (line %u)", sess->local_who[0] ? sess->local_who : "unix socket",
+			 sess->line);
+}
+
+/* The block a sub-mode command edits, as the line that enters it. */
+static void sp_cli_audit_block(int mode, const struct sp_cmd_edit *edit, char *buf, size_t cap)
+{
+	switch (mode) {
+	case SP_MODE_STRATEGY: snprintf(buf, cap, "[proxy-strategy %s seq %u] ", edit->name, edit->seq); break;
+	case SP_MODE_PBR: snprintf(buf, cap, "[policy-route %s seq %u] ", edit->name, edit->seq); break;
+	case SP_MODE_INTERFACE: snprintf(buf, cap, "[interface %s] ", edit->name); break;
+	case SP_MODE_SP: snprintf(buf, cap, "[signaling-proxy] "); break;
+	case SP_MODE_REDUNDANCY: snprintf(buf, cap, "[redundancy] "); break;
+	default: buf[0] = '\0'; break;
+	}
+}
+
+/* The command as typed (full keywords), secrets left out: every word
+ * after "secret" or "key" is hidden. */
+static void sp_cli_audit_command(const char *path, int argc, char **argv, char *buf, size_t cap)
+{
+	FILE *f = fmemopen(buf, cap, "w");
+	bool hide = false;
+	char w[SP_LOG_ESCAPED_MAX];
+
+	if (!f) {
+		snprintf(buf, cap, "%s", path);
+		return;
+	}
+	fputs(path, f);
+	hide = strstr(path, "secret") || strstr(path, " key");
+	for (int i = 0; i < argc; i++) {
+		fprintf(f, " %s", hide ? "<hidden>" : sp_log_escape(argv[i], w, sizeof(w)));
+		hide |= strcmp(argv[i], "secret") == 0 || strcmp(argv[i], "key") == 0;
+	}
+	fclose(f);
+	buf[cap - 1] = '\0';
+}
+
+/* A change is audited: configuration commands, and exec commands that
+ * change state (write, copy, clear, reload, debug, configure replace, ...). */
+static bool sp_cli_audited(const struct sp_cmd_def *def, int mode)
+{
+	if (def->flags & SP_CMD_EDITS_CONFIG)
+		return true;
+	return mode == SP_MODE_EXEC && strncmp(def->path, "show", 4) != 0 &&
+	       strcmp(def->path, "configure terminal") != 0;
+}
+
+static void sp_cli_audit(const struct sp_cli_session *sess, const struct sp_cmd_def *def, int mode,
+			 const struct sp_cmd_edit *edit, int argc, char **argv, const char *outcome)
+{
+	char who[SP_LOG_ESCAPED_MAX + 96], block[SP_NAME_MAX + 48], cmd[400];
+
+	if (sess->kind == SP_CLI_LOADER || !sp_cli_audited(def, mode))
+		return;
+	sp_cli_audit_who(sess, who, sizeof(who));
+	sp_cli_audit_block(mode, edit, block, sizeof(block));
+	sp_cli_audit_command(def->path, argc, argv, cmd, sizeof(cmd));
+	sp_notice("audit: %s: %s%s%s", who, block, cmd, outcome);
+}
+
 static void sp_cli_job_run(struct sp_cli_job *job, struct sp_daemon *d, struct sp_config *direct)
 {
 	struct sp_cmd_ctx ctx = { 0 };
@@ -277,6 +367,8 @@ static void sp_cli_job_run(struct sp_cli_job *job, struct sp_daemon *d, struct s
 		return;
 	}
 	ctx.daemon = d;
+	ctx.history = (const char *const *)job->sess->cli->history;
+	ctx.n_history = MAX_HISTORY;
 	ctx.mode = job->mode;
 	ctx.edit = job->sess->edit;
 	ctx.out = out;
@@ -342,6 +434,8 @@ static void sp_cli_job_run(struct sp_cli_job *job, struct sp_daemon *d, struct s
 		}
 	}
 	if (job->rc == 0) {
+		sp_cli_audit(job->sess, job->def, job->mode, &job->sess->edit, job->argc, job->argv,
+			     job->sess->n_pending ? " (waits for the rest of the block)" : "");
 		job->next_mode = ctx.next_mode;
 		job->sess->edit = ctx.edit;
 	} else {
@@ -1050,6 +1144,16 @@ static struct cli_def *sp_cli_new_def(struct sp_cli_session *sess)
 		cli_register_command(cli, NULL, "do", sp_cli_do_cb, PRIVILEGE_PRIVILEGED, mode,
 				     "Run an exec command");
 	}
+	/* libcli's own "configure" (its "terminal" enters config mode): our
+	 * "configure replace" goes beside it, not under a second "configure" */
+	for (struct cli_command *cc = cli->commands; cc; cc = cc->next)
+		if (strcmp(cc->command, "configure") == 0 && reg->n < sizeof(reg->nodes) / sizeof(reg->nodes[0])) {
+			reg->nodes[reg->n].mode = cc->mode;
+			snprintf(reg->nodes[reg->n].path, sizeof(reg->nodes[reg->n].path), "configure");
+			reg->nodes[reg->n].cmd = cc;
+			reg->n++;
+			break;
+		}
 	for (size_t i = 0; i < n; i++) {
 		if (tab[i].flags & SP_CMD_ALL_CONFIG_MODES) {
 			for (size_t m = 0; m < SP_CLI_N_CONFIG_MODES; m++)
@@ -1657,6 +1761,27 @@ static void sp_cli_start_paging(struct sp_cli_session *sess)
 	cli_print_callback(sess->cli, sp_cli_pager_cb);
 }
 
+/* libcli records the lines of interactive sessions only: batch lines are
+ * recorded here, the same way (oldest dropped when full), for show history. */
+static void sp_cli_history_add(struct cli_def *cli, const char *line)
+{
+	char *copy;
+
+	if (!line[0] || !(copy = strdup(line)))
+		return;
+	if (cli->history[MAX_HISTORY - 1]) {
+		free(cli->history[0]);
+		memmove(&cli->history[0], &cli->history[1], (MAX_HISTORY - 1) * sizeof(cli->history[0]));
+		cli->history[MAX_HISTORY - 1] = NULL;
+	}
+	for (int i = 0; i < MAX_HISTORY; i++)
+		if (!cli->history[i]) {
+			cli->history[i] = copy;
+			return;
+		}
+	free(copy);
+}
+
 static void sp_cli_batch_loop(struct sp_cli_session *sess)
 {
 	char line[CLI_MAX_LINE_LENGTH];
@@ -1668,10 +1793,12 @@ static void sp_cli_batch_loop(struct sp_cli_session *sess)
 
 		if (sp_cli_capture_begin(sess) < 0)
 			break;
-		if (strcmp(line, SP_CLI_BATCH_END) == 0)
+		if (strcmp(line, SP_CLI_BATCH_END) == 0) {
 			rc = sess->cli->mode >= SP_MODE_SP ? sp_cli_leave_block(sess->cli) : CLI_OK;
-		else
+		} else {
+			sp_cli_history_add(sess->cli, line);
 			rc = cli_run_command(sess->cli, line);
+		}
 		sp_cli_capture_end(sess);
 		if (rc != CLI_OK && rc != CLI_QUIT && sess->capture_buf && sess->capture_buf[0] != '%') {
 			/* libcli's own parse errors come without the "% " every
@@ -1742,7 +1869,7 @@ static void *sp_cli_session_thread(void *arg)
 		cli_set_enable_callback(sess->cli, sp_cli_enable_cb);
 		/* the login timeout is the server's tick (from the connection, not
 		 * from the last keystroke); the exec timeout follows the login */
-		cli_set_banner(sess->cli, "sigproxy - authorized access only");
+		cli_set_banner(sess->cli, sess->motd[0] ? sess->motd : "sigproxy - authorized access only");
 		sp_cli_start_paging(sess);
 		cli_loop(sess->cli, sess->fd);
 	} else {
@@ -1759,6 +1886,8 @@ static void *sp_cli_session_thread(void *arg)
 			} else if (strcmp(hello, SP_CLI_HELLO_INTERACTIVE) == 0) {
 				/* the client keeps its terminal raw: no telnet negotiation */
 				cli_telnet_protocol(sess->cli, 0);
+				if (sess->motd[0])
+					cli_set_banner(sess->cli, sess->motd);
 				sp_cli_apply_exec_timeout(sess);
 				sp_cli_start_privileged(sess, sess->role == SP_ACCESS_ADMIN ?
 								      PRIVILEGE_PRIVILEGED :
@@ -1931,6 +2060,20 @@ static void sp_cli_accept_cb(struct sp_loop *loop, int lfd, uint32_t events, voi
 	sess->kind = kind;
 	sess->peer = peer;
 	snprintf(sess->from, sizeof(sess->from), "%s", from);
+	if (kind == SP_CLI_UNIX) {
+		struct ucred cred;
+		socklen_t cl = sizeof(cred);
+
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) == 0) {
+			struct passwd pw, *res = NULL;
+			char pwbuf[1024];
+
+			getpwuid_r(cred.uid, &pw, pwbuf, sizeof(pwbuf), &res);
+			snprintf(sess->local_who, sizeof(sess->local_who), "%.*s (uid %u, pid %d) on the unix socket",
+				 SP_USERNAME_MAX, res ? res->pw_name : "?", (unsigned)cred.uid, (int)cred.pid);
+		}
+	}
+	snprintf(sess->motd, sizeof(sess->motd), "%s", sp_config_store_current(srv->d->config)->cli.banner_motd);
 	sess->logged_in = kind != SP_CLI_TCP;
 	sess->role = role;
 	if (kind == SP_CLI_UNIX)
@@ -2098,6 +2241,44 @@ static int sp_cli_listen_unix(struct sp_cli_server *srv, const char *path, struc
 	return 0;
 }
 
+/* `logging host`: the log module's remote syslog hosts follow the
+ * configuration (the CLI server owns the management plane). */
+static void sp_cli_apply_log_hosts(const struct sp_config *c)
+{
+	struct sockaddr_storage ss[SP_LOG_HOSTS_MAX];
+	socklen_t lens[SP_LOG_HOSTS_MAX];
+	size_t n = 0;
+
+	for (unsigned i = 0; i < c->cli.n_log_hosts && i < SP_LOG_REMOTE_MAX; i++) {
+		struct sp_endpoint ep;
+
+		sp_endpoint_clear(&ep);
+		if (c->cli.log_hosts[i].addr.family == AF_INET)
+			sp_endpoint_set_v4(&ep, c->cli.log_hosts[i].addr.u.v4, c->cli.log_hosts[i].port);
+		else
+			sp_endpoint_set_v6(&ep, &c->cli.log_hosts[i].addr.u.v6, c->cli.log_hosts[i].port);
+		lens[n] = sp_endpoint_to_sockaddr(&ep, &ss[n]);
+		if (lens[n])
+			n++;
+	}
+	if (sp_log_set_remote(ss, lens, n) < 0)
+		sp_warn("logging host: cannot open a UDP socket: %s", strerror(errno));
+}
+
+static int sp_cli_log_hosts_cb(void *arg, const struct sp_config *old_cfg, const struct sp_config *new_cfg,
+			       const struct sp_config_diff *diff, struct sp_error *e)
+{
+	(void)arg;
+	(void)old_cfg;
+	(void)e;
+	for (size_t i = 0; i < diff->n; i++)
+		if (diff->changes[i].object == SP_OBJ_USERS) { /* the management plane */
+			sp_cli_apply_log_hosts(new_cfg);
+			break;
+		}
+	return 0;
+}
+
 struct sp_cli_server *sp_cli_server_start(struct sp_daemon *d, struct sp_error *e)
 {
 	struct sp_cli_server *srv = calloc(1, sizeof(*srv));
@@ -2110,6 +2291,11 @@ struct sp_cli_server *sp_cli_server_start(struct sp_daemon *d, struct sp_error *
 	srv->tcp_fd = -1;
 	srv->unix_fd = -1;
 	sp_access_groups_resolve(&srv->groups, d->opt.cli_admin_group, d->opt.cli_ro_group);
+	sp_cli_apply_log_hosts(sp_config_store_current(d->config));
+	if (sp_config_store_subscribe(d->config, "logging", sp_cli_log_hosts_cb, NULL) < 0) {
+		sp_error_set(e, "Cannot subscribe to the configuration");
+		goto fail;
+	}
 	srv->tick = sp_loop_timer_new(d->loop, sp_cli_tick, srv);
 	if (!srv->tick || sp_loop_timer_arm(srv->tick, SP_CLI_TICK_MS) < 0) {
 		sp_error_set(e, "CLI timer: %s", strerror(errno));

@@ -13,6 +13,7 @@
 #include "sp_status.h"
 
 #include <crypt.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -282,6 +283,195 @@ static int cmd_cli_no_access_class(struct sp_cmd_ctx *ctx, int argc, char **argv
 			return 0;
 		}
 	return sp_error_set(&ctx->err, "No cli access-class %s", sp_prefix_str(&p, pb, sizeof(pb)));
+}
+
+/* ---- operator habits: banner, remote syslog, debug, logs, history ---- */
+
+static int cmd_banner_motd(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	char text[SP_BANNER_MAX + 1] = "";
+	size_t len = 0;
+
+	if (argc < 1)
+		return sp_cmd_usage(ctx, "banner motd TEXT");
+	for (int i = 0; i < argc; i++) {
+		int n = snprintf(text + len, sizeof(text) - len, "%s%s", i ? " " : "", argv[i]);
+
+		if (n < 0 || (size_t)n >= sizeof(text) - len)
+			return sp_error_set(&ctx->err, "Banner too long (at most %d characters)", SP_BANNER_MAX);
+		len += (size_t)n;
+	}
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)text[i] < 0x20 || (unsigned char)text[i] >= 0x7f)
+			return sp_error_set(&ctx->err, "Invalid banner: printable ASCII only");
+	memcpy(ctx->cand->cli.banner_motd, text, len + 1);
+	return 0;
+}
+
+static int cmd_no_banner_motd(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	ctx->cand->cli.banner_motd[0] = '\0';
+	return 0;
+}
+
+static int sp_cmd_log_host_arg(struct sp_cmd_ctx *ctx, int argc, char **argv, const char *usage,
+			       struct sp_log_host *h)
+{
+	h->port = SP_DEFAULT_SYSLOG_PORT;
+	if (argc != 1 && !(argc == 3 && sp_word_is(argv[1], "port")))
+		return sp_cmd_usage(ctx, usage);
+	if (sp_parse_addr(argv[0], &h->addr, &ctx->err) < 0)
+		return -1;
+	if (argc == 3 && sp_parse_port(argv[2], &h->port, &ctx->err) < 0)
+		return -1;
+	return 0;
+}
+
+static int cmd_logging_host(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	struct sp_cli_settings *c = &ctx->cand->cli;
+	struct sp_log_host h;
+
+	if (sp_cmd_log_host_arg(ctx, argc, argv, "logging host A.B.C.D [port N]", &h) < 0)
+		return -1;
+	for (unsigned i = 0; i < c->n_log_hosts; i++)
+		if (sp_addr_equal(&c->log_hosts[i].addr, &h.addr)) {
+			c->log_hosts[i].port = h.port; /* the same host: its port changes */
+			return 0;
+		}
+	if (c->n_log_hosts == SP_LOG_HOSTS_MAX)
+		return sp_error_set(&ctx->err, "At most %d logging hosts", SP_LOG_HOSTS_MAX);
+	c->log_hosts[c->n_log_hosts++] = h;
+	return 0;
+}
+
+static int cmd_no_logging_host(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	struct sp_cli_settings *c = &ctx->cand->cli;
+	struct sp_log_host h;
+	char ab[SP_ADDR_STRLEN];
+
+	if (sp_cmd_log_host_arg(ctx, argc, argv, "no logging host A.B.C.D", &h) < 0)
+		return -1;
+	for (unsigned i = 0; i < c->n_log_hosts; i++)
+		if (sp_addr_equal(&c->log_hosts[i].addr, &h.addr)) {
+			memmove(&c->log_hosts[i], &c->log_hosts[i + 1],
+				(c->n_log_hosts - i - 1) * sizeof(c->log_hosts[0]));
+			c->n_log_hosts--;
+			return 0;
+		}
+	return sp_error_set(&ctx->err, "No logging host %s", sp_addr_str(&h.addr, ab, sizeof(ab)));
+}
+
+/* `debug {engine|sip|kernel|sync|all}`: not configuration (as on IOS, it
+ * is gone after a restart). */
+static int sp_cmd_debug(struct sp_cmd_ctx *ctx, int argc, char **argv, bool on)
+{
+	unsigned cat;
+
+	if (argc != 1)
+		return sp_cmd_usage(ctx, on ? "debug {engine|sip|kernel|sync|all}"
+					    : "no debug {engine|sip|kernel|sync|all}");
+	cat = sp_word_is(argv[0], "all") ? SP_DEBUG_ALL : sp_log_debug_from_name(argv[0]);
+	if (!cat)
+		return sp_cmd_usage(ctx, on ? "debug {engine|sip|kernel|sync|all}"
+					    : "no debug {engine|sip|kernel|sync|all}");
+	sp_log_debug_set(cat, on);
+	for (unsigned bit = 1; bit & SP_DEBUG_ALL; bit <<= 1)
+		if (cat & bit)
+			fprintf(ctx->out, "%s debugging is %s\n", sp_log_debug_name(bit), on ? "on" : "off");
+	return 0;
+}
+
+static int cmd_debug(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	return sp_cmd_debug(ctx, argc, argv, true);
+}
+
+static int cmd_no_debug(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	return sp_cmd_debug(ctx, argc, argv, false);
+}
+
+static int cmd_show_debugging(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	unsigned on = sp_log_debug_get();
+
+	(void)argv;
+	if (argc)
+		return sp_cmd_usage(ctx, "show debugging");
+	if (!on) {
+		fprintf(ctx->out, "No debugging is on\n");
+		return 0;
+	}
+	fprintf(ctx->out, "Debugging on (debug lines logged whatever the log level):\n");
+	for (unsigned bit = 1; bit & SP_DEBUG_ALL; bit <<= 1)
+		if (on & bit)
+			fprintf(ctx->out, "  %s\n", sp_log_debug_name(bit));
+	return 0;
+}
+
+static int cmd_show_logging(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	(void)argv;
+	if (argc)
+		return sp_cmd_usage(ctx, "show logging");
+	fprintf(ctx->out, "Log buffer (the last %d lines, oldest first):\n", SP_LOG_RING_LINES);
+	sp_log_ring_print(ctx->out);
+	return 0;
+}
+
+static int cmd_show_history(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	(void)argv;
+	if (argc)
+		return sp_cmd_usage(ctx, "show history");
+	for (size_t i = 0; i < ctx->n_history; i++)
+		if (ctx->history[i])
+			fprintf(ctx->out, "  %s\n", ctx->history[i]);
+	return 0;
+}
+
+static int cmd_show_startup_config(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	FILE *f;
+	char buf[4096];
+	size_t n;
+
+	(void)argv;
+	if (argc)
+		return sp_cmd_usage(ctx, "show startup-config");
+	if (!ctx->daemon)
+		return sp_error_set(&ctx->err, "No daemon to show the startup configuration of");
+	f = fopen(ctx->daemon->opt.config_path, "r");
+	if (!f)
+		return sp_error_set(&ctx->err, "No startup configuration (%s: %s)", ctx->daemon->opt.config_path,
+				    strerror(errno));
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		fwrite(buf, 1, n, ctx->out);
+	fclose(f);
+	return 0;
+}
+
+/* `configure replace FILE`: the file becomes the running configuration in
+ * one transaction (checked as a whole; only the difference is applied to
+ * the kernel and the engine; on any refusal nothing changes). */
+static int cmd_configure_replace(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	uint64_t before;
+
+	if (argc != 1)
+		return sp_cmd_usage(ctx, "configure replace FILE");
+	if (!ctx->daemon)
+		return sp_error_set(&ctx->err, "No daemon to replace the configuration of");
+	before = sp_config_store_generation(ctx->daemon->config);
+	if (sp_config_file_load(ctx->daemon->config, argv[0], false, true, &ctx->err) < 0)
+		return -1;
+	fprintf(ctx->out, "Configuration replaced from %s%s\n", argv[0],
+		sp_config_store_generation(ctx->daemon->config) == before ? " (no change)" : "");
+	return 0;
 }
 
 static int cmd_show_users(struct sp_cmd_ctx *ctx, int argc, char **argv)
@@ -1529,6 +1719,17 @@ static const struct sp_cmd_def sp_cmds[] = {
 	{ SP_MODE_EXEC, "clear sessions", "Forget every dialog", NULL, PRIV_ADMIN, 0, cmd_clear_sessions },
 	{ SP_MODE_EXEC, "clear statistics", "Zero the proxy counters", NULL, PRIV_ADMIN, 0, cmd_clear_statistics },
 	{ SP_MODE_EXEC, "show users", "CLI sessions: who, from where, since, idle", NULL, PRIV_USER, 0, cmd_show_users },
+	{ SP_MODE_EXEC, "show startup-config", "The configuration file the daemon starts with", NULL, PRIV_ADMIN, 0, cmd_show_startup_config },
+	{ SP_MODE_EXEC, "show logging", "The daemon's recent log lines (in memory)", NULL, PRIV_ADMIN, 0, cmd_show_logging },
+	{ SP_MODE_EXEC, "show history", "The commands of this session", NULL, PRIV_USER, 0, cmd_show_history },
+	{ SP_MODE_EXEC, "show debugging", "Debug categories that are on", NULL, PRIV_USER, 0, cmd_show_debugging },
+	{ SP_MODE_EXEC, "clear counters", "Zero the proxy counters (as clear statistics)", NULL, PRIV_ADMIN, 0, cmd_clear_statistics },
+	{ SP_MODE_EXEC, "debug", "Log the debug lines of a category", "{engine|sip|kernel|sync|all}", PRIV_ADMIN, 0, cmd_debug },
+	{ SP_MODE_EXEC, "no debug", "Stop logging the debug lines of a category", "{engine|sip|kernel|sync|all}", PRIV_ADMIN, 0, cmd_no_debug },
+	{ SP_MODE_EXEC, "undebug", "Stop logging the debug lines of a category", "{engine|sip|kernel|sync|all}", PRIV_ADMIN, 0, cmd_no_debug },
+	{ SP_MODE_EXEC, "write", "Save the running configuration (as write memory)", NULL, PRIV_ADMIN, 0, cmd_write_memory },
+	{ SP_MODE_EXEC, "copy running-config startup-config", "Save the running configuration (as write memory)", NULL, PRIV_ADMIN, 0, cmd_write_memory },
+	{ SP_MODE_EXEC, "configure replace", "Make a file the running configuration, in one transaction", "FILE", PRIV_ADMIN, 0, cmd_configure_replace },
 	{ SP_MODE_EXEC, "show version", "Software version and uptime", NULL, PRIV_USER, 0, cmd_show_version },
 	{ SP_MODE_EXEC, "show redundancy", "Active-standby role and state sync", NULL, PRIV_USER, 0, cmd_show_redundancy },
 	{ SP_MODE_EXEC, "show persistence", "Bindings and dialogs kept across restarts", NULL, PRIV_USER, 0, cmd_show_persistence },
@@ -1539,6 +1740,10 @@ static const struct sp_cmd_def sp_cmds[] = {
 
 	/* config, top level */
 	{ SP_MODE_CONFIG, "hostname", "Set the system's network name", "NAME", PRIV_ADMIN, TOP, cmd_hostname },
+	{ SP_MODE_CONFIG, "banner motd", "Message shown when a CLI session opens", "TEXT", PRIV_ADMIN, TOP, cmd_banner_motd },
+	{ SP_MODE_CONFIG, "no banner motd", "The default banner", NULL, PRIV_ADMIN, TOP, cmd_no_banner_motd },
+	{ SP_MODE_CONFIG, "logging host", "Also send the log to a syslog host (UDP)", "A.B.C.D [port N]", PRIV_ADMIN, TOP, cmd_logging_host },
+	{ SP_MODE_CONFIG, "no logging host", "Stop sending the log to a syslog host", "A.B.C.D", PRIV_ADMIN, TOP, cmd_no_logging_host },
 	{ SP_MODE_CONFIG, "no hostname", "Reset the hostname", NULL, PRIV_ADMIN, TOP, cmd_no_hostname },
 	{ SP_MODE_CONFIG, "username", "A login user", "NAME secret {PASSWORD | hashed HASH}", PRIV_ADMIN, TOP, cmd_username },
 	{ SP_MODE_CONFIG, "no username", "Remove a login user", "NAME", PRIV_ADMIN, TOP, cmd_no_username },

@@ -41,6 +41,9 @@ struct sp_cmd_ctx {
 	int next_mode;            /* set by commands that change mode */
 	FILE *out;
 	struct sp_error err;
+	/* the session's command history, for show history (may be NULL) */
+	const char *const *history;
+	size_t n_history;
 };
 
 typedef int (*sp_cmd_fn)(struct sp_cmd_ctx *ctx, int argc, char **argv);

@@ -220,8 +220,13 @@ static bool sp_str_equal_null(const char *a, const char *b)
 static bool sp_cli_settings_equal(const struct sp_cli_settings *a, const struct sp_cli_settings *b)
 {
 	if (a->login_timeout != b->login_timeout || a->exec_timeout != b->exec_timeout ||
-	    a->n_access != b->n_access)
+	    a->n_access != b->n_access || strcmp(a->banner_motd, b->banner_motd) != 0 ||
+	    a->n_log_hosts != b->n_log_hosts)
 		return false;
+	for (unsigned i = 0; i < a->n_log_hosts; i++)
+		if (!sp_addr_equal(&a->log_hosts[i].addr, &b->log_hosts[i].addr) ||
+		    a->log_hosts[i].port != b->log_hosts[i].port)
+			return false;
 	for (unsigned i = 0; i < a->n_access; i++)
 		if (!sp_prefix_equal(&a->access[i], &b->access[i]))
 			return false;

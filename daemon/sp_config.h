@@ -163,12 +163,25 @@ struct sp_redundancy {
 #define SP_DEFAULT_CLI_EXEC_TIMEOUT 600  /* seconds of idleness, once logged in */
 #define SP_CLI_TIMEOUT_MAX 86400
 
+#define SP_BANNER_MAX 200
+#define SP_LOG_HOSTS_MAX 4
+#define SP_DEFAULT_SYSLOG_PORT 514
+
+/* `logging host A.B.C.D [port N]`: a remote syslog host (UDP). */
+struct sp_log_host {
+	struct sp_addr addr;
+	uint16_t port;
+};
+
 struct sp_cli_settings {
 	uint32_t login_timeout;
 	uint32_t exec_timeout; /* 0: never */
 	/* permitted TCP sources (`cli access-class`); none: every source */
 	struct sp_prefix access[SP_CLI_ACCESS_MAX];
 	unsigned n_access;
+	char banner_motd[SP_BANNER_MAX + 1]; /* `banner motd TEXT`; empty: the default */
+	struct sp_log_host log_hosts[SP_LOG_HOSTS_MAX];
+	unsigned n_log_hosts;
 };
 
 struct sp_config {

@@ -166,6 +166,19 @@ static void sp_text_cli(FILE *f, const struct sp_cli_settings *c)
 		fprintf(f, "cli access-class %s\n", sp_prefix_str(&c->access[i], pb, sizeof(pb)));
 		any = true;
 	}
+	if (c->banner_motd[0]) {
+		fprintf(f, "banner motd %s\n", c->banner_motd);
+		any = true;
+	}
+	for (unsigned i = 0; i < c->n_log_hosts; i++) {
+		char ab[SP_ADDR_STRLEN];
+
+		fprintf(f, "logging host %s", sp_addr_str(&c->log_hosts[i].addr, ab, sizeof(ab)));
+		if (c->log_hosts[i].port != SP_DEFAULT_SYSLOG_PORT)
+			fprintf(f, " port %u", c->log_hosts[i].port);
+		fputc('\n', f);
+		any = true;
+	}
 	if (any)
 		fputs("!\n", f);
 }

@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <sys/socket.h>
 #include <syslog.h>
 
 enum sp_log_target {
@@ -16,6 +18,32 @@ void sp_log_open(const char *ident, unsigned targets, int max_level);
 void sp_log_set_level(int max_level);
 int sp_log_level_from_name(const char *name);
 void sp_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* `debug {engine|sip|kernel|sync}`: debug lines of those categories are
+ * logged whatever the level. A line's category is its prefix ("sync:",
+ * "media:", "libosip2", ...); any other prefix is the engine's. */
+enum sp_debug_category {
+	SP_DEBUG_ENGINE = 1 << 0,
+	SP_DEBUG_SIP = 1 << 1,
+	SP_DEBUG_KERNEL = 1 << 2,
+	SP_DEBUG_SYNC = 1 << 3,
+};
+#define SP_DEBUG_ALL (SP_DEBUG_ENGINE | SP_DEBUG_SIP | SP_DEBUG_KERNEL | SP_DEBUG_SYNC)
+void sp_log_debug_set(unsigned categories, bool on);
+unsigned sp_log_debug_get(void);
+unsigned sp_log_debug_from_name(const char *name); /* 0: unknown */
+const char *sp_log_debug_name(unsigned category);
+
+/* The last SP_LOG_RING_LINES lines logged, kept in memory for `show
+ * logging` (whatever the targets), oldest first. */
+#define SP_LOG_RING_LINES 256
+#define SP_LOG_RING_LINE_MAX 512
+void sp_log_ring_print(FILE *out);
+
+/* `logging host`: every line also goes to these syslog hosts over UDP
+ * (RFC 3164, facility daemon); n == 0 stops it. */
+#define SP_LOG_REMOTE_MAX 4
+int sp_log_set_remote(const struct sockaddr_storage *hosts, const socklen_t *lens, size_t n);
 
 /* Every string that came from the network (a SIP header, a user name typed
  * at the login prompt) goes through this before it reaches a log line:

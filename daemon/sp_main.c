@@ -235,9 +235,12 @@ static void sp_signal_cb(struct sp_loop *loop, int fd, uint32_t events, void *ar
 		if (si.ssi_signo == SIGHUP) {
 			struct sp_error e = { { 0 } };
 
-			sp_notice("SIGHUP: re-reading %s", d->opt.config_path);
+			/* the audit trail: who sent it (signalfd says) */
+			sp_notice("audit: SIGHUP from pid %u (uid %u): re-reading %s", si.ssi_pid, si.ssi_uid,
+				  d->opt.config_path);
 			if (sp_config_file_load(d->config, d->opt.config_path, false, false, &e) < 0)
-				sp_warn("config not changed: %s", e.msg);
+				sp_warn("audit: SIGHUP from pid %u (uid %u): config not changed: %s", si.ssi_pid,
+					si.ssi_uid, e.msg);
 		} else {
 			sp_notice("signal %u: shutting down", si.ssi_signo);
 			sp_loop_stop(loop);

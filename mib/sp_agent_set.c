@@ -6,6 +6,7 @@
 #include "sp_agent_build.h"
 #include "sp_agent_check.h"
 #include "sp_agent_objects.h"
+#include "sp_log.h"
 
 #include <arpa/inet.h>
 #include <stdlib.h>
@@ -689,6 +690,30 @@ int sp_agent_mib_set_prepare(struct sp_agent_mib *m, netsnmp_variable_list *cons
 	return sp_prepare(m, m->txn, vbs, n, bad, e);
 }
 
+/* The audit trail of a committed SET: one line per object. AgentX does not
+ * pass the requester's address or SNMP user to a subagent: the line says the
+ * change came through snmpd (whose own log may name the requester). Keys are
+ * never written. */
+static void sp_audit_set(netsnmp_variable_list *const *vbs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char name[256], val[256];
+		size_t plen;
+		const struct sp_mib_obj *o = sp_mib_lookup(vbs[i]->name, vbs[i]->name_length, &plen);
+
+		if (snprint_objid(name, sizeof(name), vbs[i]->name, vbs[i]->name_length) < 0)
+			snprintf(name, sizeof(name), "?");
+		if (o && o->table == SP_TBL_NONE && o->id == SP_S_RED_AUTH_KEY)
+			snprintf(val, sizeof(val), "<hidden>");
+		else if (snprint_value(val, sizeof(val), vbs[i]->name, vbs[i]->name_length, vbs[i]) < 0)
+			snprintf(val, sizeof(val), "?");
+		for (char *p = val; *p; p++)
+			if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+				*p = '?'; /* one log line, whatever the value holds */
+		sp_notice("audit: snmp SET via snmpd (AgentX): %s = %s", name, val);
+	}
+}
+
 int sp_agent_mib_set_commit(struct sp_agent_mib *m, netsnmp_variable_list *const *vbs, size_t n,
 			    struct sp_error *e)
 {
@@ -716,6 +741,7 @@ int sp_agent_mib_set_commit(struct sp_agent_mib *m, netsnmp_variable_list *const
 	memset(&t->pending, 0, sizeof(t->pending));
 	m->pending_version++;
 	t->committed = true;
+	sp_audit_set(vbs, n);
 	if (t->switchover && m->hooks.switchover(m->redundancy_arg, e) < 0) {
 		struct sp_error ignored;
 

@@ -3,7 +3,10 @@
 # file in the SPEC's own order (action proxy before server) loads; the same
 # order works interactively, a block being checked when it is left; a policy
 # route whose next hop is not connected yet is accepted and shown "not
-# installed" with the reason, as at start-up.
+# installed" with the reason, as at start-up. The audit trail (CLI, SIGHUP;
+# SNMP in test_snmp) and the operator's habits: write, copy, show
+# startup-config, show history, show logging, clear counters, debug, configure
+# replace, banner motd, logging host (a UDP syslog listener in the namespace).
 . "$(dirname "$0")/lib.sh"
 sp_require_root
 
@@ -81,11 +84,88 @@ check_eq "an input interface that does not exist yet is accepted" 0 $rc
 check_match "... shown not installed with the reason" 'input interface nosuch0 does not exist' \
 	"$(sp_cli o1 -c 'show policy-route iif')"
 
+# ---- item 3: the audit trail ----
+LOG=$D/log
+check_match "a block line is logged with who, from where, its block and the command" \
+	'audit: cli root \(uid 0, pid [0-9]+\) on the unix socket \(line [0-9]+\): \[proxy-strategy two seq 20\] action proxy \(waits for the rest of the block\)' \
+	"$(cat "$LOG")"
+check_match "... a refused block too" "audit: cli root .*: the block's 2 waiting lines refused: proxy-strategy three seq 30: action proxy needs a server" \
+	"$(cat "$LOG")"
+sp_cli o1 -c "configure terminal" -c "hostname audited" -c "username ops secret Sup3rSecret9" >/dev/null
+check_match "a top-level change is logged" 'audit: cli root .*: hostname audited$' "$(cat "$LOG")"
+check_match "... a password change too" 'audit: cli root .*: username ops secret <hidden>$' "$(cat "$LOG")"
+check_no_match "... without the password" 'Sup3rSecret9' "$(cat "$LOG")"
+sp_cli o1 -c "write memory" >/dev/null # SIGHUP re-reads the file: the same configuration
+kill -HUP "$SP_DAEMON_PID"
+sp_wait_for "the SIGHUP audit line" 5 grep -q 'audit: SIGHUP from pid [0-9]* (uid 0): re-reading' "$LOG"
+check_match "SIGHUP is logged with the sender's pid and uid" 'audit: SIGHUP from pid [0-9]+ \(uid 0\): re-reading' \
+	"$(cat "$LOG")"
+check_match "show logging: the recent log from memory" 'notice: audit: cli root .*: hostname audited' \
+	"$(sp_cli o1 -c 'show logging')"
+
+# ---- item 3: habits ----
+check_match "write (write memory)" '\[OK\]' "$(sp_cli o1 -c 'write')"
+check_match "show startup-config shows the file" '^hostname audited$' "$(sp_cli o1 -c 'show startup-config')"
+sp_cli o1 -c "configure terminal" -c "hostname copied" >/dev/null
+check_match "copy running-config startup-config" '\[OK\]' "$(sp_cli o1 -c 'copy running-config startup-config')"
+check_match "... saved" '^hostname copied$' "$(sp_cli o1 -c 'show startup-config')"
+check_match "show history: this session's commands" '^  show version$' \
+	"$(sp_cli o1 -c 'show version' -c 'show history')"
+check "clear counters" sp_cli o1 -c "clear counters"
+check_match "... audited" 'audit: cli root .*: clear counters$' "$(cat "$LOG")"
+check_eq "no debugging at first" "No debugging is on" "$(sp_cli o1 -c 'show debugging')"
+check_eq "debug sip" "sip debugging is on" "$(sp_cli o1 -c 'debug sip')"
+check "debug sync" sp_cli o1 -c "debug sync"
+check_match "show debugging lists both" 'sip.*sync' "$(sp_cli o1 -c 'show debugging' | tr '\n' ' ')"
+check "no debug all" sp_cli o1 -c "no debug all"
+check_eq "... all off" "No debugging is on" "$(sp_cli o1 -c 'show debugging')"
+check_fails "debug of an unknown category is refused" sp_cli o1 -c "debug everything"
+
+# configure replace: one transaction, only the difference applied
+sed -e 's/^hostname .*/hostname replaced/' -e '/^proxy-strategy two/,/^!/d' "$D/sigproxy.conf" >"$D/replace.conf"
+out=$(sp_cli o1 -c "configure replace $D/replace.conf" 2>&1); rc=$?
+check_eq "configure replace FILE" 0 $rc
+check_match "... says so" "Configuration replaced from $D/replace.conf" "$out"
+RUN=$(sp_cli o1 -c "show running-config")
+check_match "... the file's hostname" '^hostname replaced$' "$RUN"
+check_no_match "... the strategy the file lacks is gone" 'proxy-strategy two' "$RUN"
+check_match "... the others stay installed" 'proxy-strategy voip seq 10: installed' "$(sp_cli o1 -c 'show proxy-strategy voip')"
+printf 'hostname broken\nproxy-strategy z seq 99\n action proxy\n' >"$D/bad.conf"
+out=$(sp_cli o1 -c "configure replace $D/bad.conf" 2>&1); rc=$?
+check_eq "configure replace of an invalid file is refused" 1 $rc
+check_match "... saying why" 'action proxy needs a server' "$out"
+check_eq "... and nothing changed" "$RUN" "$(sp_cli o1 -c 'show running-config')"
+
+# banner motd and logging host (remote syslog over UDP)
+check "banner motd" sp_cli o1 -c "configure terminal" -c "banner motd Authorized staff only - ops1"
+ip netns exec "$NS" /usr/bin/python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 5514))
+with open(sys.argv[1], "ab", buffering=0) as f:
+    while True:
+        f.write(s.recv(2048) + b"\n")
+' "$D/syslog" &
+SP_PIDS+=($!)
+sleep 0.3
+check "logging host A.B.C.D port N" sp_cli o1 -c "configure terminal" -c "logging host 127.0.0.1 port 5514"
+sp_cli o1 -c "configure terminal" -c "hostname remote1" >/dev/null
+sp_wait_for "the audit line at the syslog host" 5 grep -q 'hostname remote1' "$D/syslog"
+check_match "the syslog host receives the audit line (daemon.notice, RFC 3164)" \
+	'^<29>[A-Z][a-z]{2} [ 0-9]{2} [0-9:]{8} [^ ]+ sigproxyd\[[0-9]+\]: audit: cli root .*: hostname remote1' \
+	"$(cat "$D/syslog" 2>/dev/null)"
+check_match "running-config has both" 'banner motd Authorized staff only - ops1.*logging host 127\.0\.0\.1 port 5514' \
+	"$(sp_cli o1 -c 'show running-config' | tr '\n' ' ')"
+
 # the running configuration written and read back is the same
 check "write memory" sp_cli o1 -c "write memory"
 RUN=$(sp_cli o1 -c "show running-config")
 sp_daemon_stop "$SP_DAEMON_PID"
-sp_daemon_start "$NS" o1 --cli-listen none || sp_fail "daemon restarts on its written file"
+sp_daemon_start "$NS" o1 --cli-listen 127.0.0.1:2650 || sp_fail "daemon restarts on its written file"
 check_eq "the written configuration loads back the same" "$RUN" "$(sp_cli o1 -c 'show running-config')"
+out=$(ip netns exec "$NS" timeout 2 nc 127.0.0.1 2650 </dev/null 2>/dev/null | tr -d '\r' | strings)
+check_match "a TCP session opens with the banner" 'Authorized staff only - ops1' "$out"
+check "no logging host" sp_cli o1 -c "configure terminal" -c "no logging host 127.0.0.1"
+check_no_match "... gone from running-config" 'logging host' "$(sp_cli o1 -c 'show running-config')"
 
 sp_done

@@ -105,6 +105,10 @@ check_match "... with the columns set while waiting" ' match vlan 42' "$out"
 
 # ---- change a column, then destroy ----
 check "change a column of an active row" sset 'sigproxyStrategyVlan."late".20' u 100
+# (the daemon loads no MIB files: the object is numeric, sigproxyStrategyVlan."late".20)
+check_match "the SET is in the audit log: the way it came, the object and the value" \
+	'audit: snmp SET via snmpd \(AgentX\): [a-z.0-9]*\.5060\.1\.2\.1\.4\.4\.108\.97\.116\.101\.20 = Gauge32: 100' \
+	"$(cat "$SP_TMP/d1/log")"
 check_match "the change is in running-config" ' match vlan 100' "$(run)"
 check "destroy a row" sset 'sigproxyStrategyRowStatus."late".20' i 6
 check_no_match "the destroyed row left running-config" 'proxy-strategy late' "$(run)"
@@ -296,6 +300,9 @@ check_eq "peer state unknown without a peer" unknown "$(sget sigproxyRedundancyP
 check "authentication key by SNMP" sset sigproxyRedundancyAuthKey.0 s "s3cret-Key9"
 check_match "... shows in running-config, obfuscated" ' authentication key 7 [0-9A-F]+$' "$(run)"
 check_no_match "... never in clear" 's3cret-Key9' "$(run)"
+check_match "an SNMP SET is in the audit log, the key hidden" \
+	'audit: snmp SET via snmpd \(AgentX\): [a-z.0-9]*\.5060\.1\.8\.18\.0 = <hidden>' "$(cat "$SP_TMP/d1/log")"
+check_no_match "... the key never in the log" 's3cret-Key9' "$(cat "$SP_TMP/d1/log")"
 KEYLINE=$(run | grep ' authentication key ')
 check_eq "... and reads back empty" '""' "$(sget sigproxyRedundancyAuthKey.0)"
 BASE=$(run) # what the refused SETs below must leave as it is
