@@ -3,6 +3,8 @@
 #include "sp_log.h"
 
 #include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 Test(log, escape_printable_kept)
@@ -42,4 +44,51 @@ Test(log, escape_truncates_with_dots_never_mid_escape)
 		cr_assert_eq(strlen(out), SP_LOG_ESCAPED_MAX - 1);
 		cr_assert_str_eq(out + strlen(out) - 3, "...");
 	}
+}
+
+/* show logging: the last lines, oldest first, kept whatever the targets. */
+Test(log, ring_keeps_the_last_lines)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	sp_log_open("test", 0, LOG_INFO);
+	for (int i = 0; i < SP_LOG_RING_LINES + 5; i++)
+		sp_notice("line %d", i);
+	sp_debug("engine: not kept at level info");
+	f = open_memstream(&buf, &len);
+	sp_log_ring_print(f);
+	fclose(f);
+	cr_assert(strstr(buf, "notice: line 4\n") == NULL, "%s", buf);
+	cr_assert(strstr(buf, "notice: line 5\n") != NULL);
+	cr_assert(strstr(buf, "notice: line 260\n") != NULL);
+	cr_assert(strstr(buf, "not kept") == NULL);
+	free(buf);
+}
+
+/* debug CATEGORY: that category's debug lines pass at any level, the
+ * category told by the line's prefix. */
+Test(log, debug_categories_by_prefix)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	sp_log_open("test", 0, LOG_INFO);
+	cr_assert_eq(sp_log_debug_from_name("sync"), SP_DEBUG_SYNC);
+	cr_assert_eq(sp_log_debug_from_name("bogus"), 0);
+	sp_log_debug_set(SP_DEBUG_SYNC, true);
+	sp_debug("sync: frame 1");
+	sp_debug("engine: binding 7 expired");
+	sp_log_debug_set(SP_DEBUG_SYNC, false);
+	sp_debug("sync: frame 2");
+	f = open_memstream(&buf, &len);
+	sp_log_ring_print(f);
+	fclose(f);
+	cr_assert(strstr(buf, "debug: sync: frame 1") != NULL, "%s", buf);
+	cr_assert(strstr(buf, "binding 7") == NULL);
+	cr_assert(strstr(buf, "frame 2") == NULL);
+	cr_assert_eq(sp_log_debug_get(), 0);
+	free(buf);
 }
