@@ -239,8 +239,7 @@ static void sp_signal_cb(struct sp_loop *loop, int fd, uint32_t events, void *ar
 			sp_notice("audit: SIGHUP from pid %u (uid %u): re-reading %s", si.ssi_pid, si.ssi_uid,
 				  d->opt.config_path);
 			if (sp_config_file_load(d->config, d->opt.config_path, false, false, &e) < 0)
-				sp_warn("audit: SIGHUP from pid %u (uid %u): config not changed: %s", si.ssi_pid,
-					si.ssi_uid, e.msg);
+				sp_warn("config not changed: %s", e.msg);
 		} else {
 			sp_notice("signal %u: shutting down", si.ssi_signo);
 			sp_loop_stop(loop);
