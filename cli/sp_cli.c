@@ -351,6 +351,13 @@ static void sp_cli_audit(const struct sp_cli_session *sess, const struct sp_cmd_
 	sp_notice("audit: %s: %s%s%s", who, block, cmd, outcome);
 }
 
+/* `show users` for the command table (sp_cmd.h), which does not include
+ * the server. */
+static void sp_cli_show_users(void *server, FILE *out)
+{
+	sp_cli_server_show_users(server, out);
+}
+
 static void sp_cli_job_run(struct sp_cli_job *job, struct sp_daemon *d, struct sp_config *direct)
 {
 	struct sp_cmd_ctx ctx = { 0 };
@@ -372,6 +379,8 @@ static void sp_cli_job_run(struct sp_cli_job *job, struct sp_daemon *d, struct s
 	ctx.mode = job->mode;
 	ctx.edit = job->sess->edit;
 	ctx.out = out;
+	ctx.show_users = sp_cli_show_users;
+	ctx.server = job->sess->srv;
 	if (direct) {
 		ctx.running = direct;
 		ctx.cand = direct;

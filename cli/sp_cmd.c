@@ -1,6 +1,5 @@
 #include "config.h"
 #include "sp_cmd.h"
-#include "sp_cli.h"
 #include "sp_config_file.h"
 #include "sp_daemon.h"
 #include "sp_engine.h"
@@ -479,9 +478,9 @@ static int cmd_show_users(struct sp_cmd_ctx *ctx, int argc, char **argv)
 	(void)argv;
 	if (argc)
 		return sp_cmd_usage(ctx, "show users");
-	if (!ctx->daemon || !ctx->daemon->cli)
+	if (!ctx->show_users)
 		return sp_error_set(&ctx->err, "No CLI server to show the sessions of");
-	sp_cli_server_show_users(ctx->daemon->cli, ctx->out);
+	ctx->show_users(ctx->server, ctx->out);
 	return 0;
 }
 

@@ -44,6 +44,10 @@ struct sp_cmd_ctx {
 	/* the session's command history, for show history (may be NULL) */
 	const char *const *history;
 	size_t n_history;
+	/* `show users`: the sessions of the CLI server running the command
+	 * (NULL: none, as for the configuration file and in unit tests) */
+	void (*show_users)(void *server, FILE *out);
+	void *server;
 };
 
 typedef int (*sp_cmd_fn)(struct sp_cmd_ctx *ctx, int argc, char **argv);
