@@ -45,8 +45,9 @@
 #define SP_CLI_BACKOFF_MAX_MS 300000
 #define SP_CLI_TICK_MS 1000
 /* Read-only sessions run at the privilege of sp_cmd's user-EXEC commands
- * (PRIV_USER): the show commands, no enable, no configuration. */
-#define SP_CLI_PRIV_READ_ONLY 1
+ * (PRIV_USER, libcli's unprivileged level): the show commands; `enable` is
+ * replaced so that they stay there. */
+#define SP_CLI_PRIV_READ_ONLY PRIVILEGE_UNPRIVILEGED
 
 enum sp_cli_kind {
 	SP_CLI_TCP,         /* telnet-style, login required */
