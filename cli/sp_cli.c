@@ -92,7 +92,7 @@ struct sp_cli_session {
 	 * still invalid */
 	struct sp_cli_pending_line *pending;
 	size_t n_pending;
-	int raise_to;              /* unix interactive: the privilege it gets (admin or read-only) */
+	int raise_to;              /* unix interactive: the privilege it is raised to */
 	enum sp_access_role role;  /* unix: from the peer's credentials; TCP: PAM users */
 	/* unix socket: who is at the other end (SO_PEERCRED), for the audit log */
 	char local_who[SP_USERNAME_MAX + 48];
@@ -1851,8 +1851,6 @@ static int sp_cli_raise_cb(struct cli_def *cli)
 	return CLI_OK;
 }
 
-/* (a read-only session is raised the same way, to its user EXEC level,
- * which cli_loop() would also reset) */
 static void sp_cli_start_privileged(struct sp_cli_session *sess, int privilege)
 {
 	struct cli_def *cli = sess->cli;
@@ -1899,9 +1897,9 @@ static void *sp_cli_session_thread(void *arg)
 				if (sess->motd[0])
 					cli_set_banner(sess->cli, sess->motd);
 				sp_cli_apply_exec_timeout(sess);
-				sp_cli_start_privileged(sess, sess->role == SP_ACCESS_ADMIN ?
-								      PRIVILEGE_PRIVILEGED :
-								      SP_CLI_PRIV_READ_ONLY);
+				/* read-only: cli_loop()'s own unprivileged start is right */
+				if (sess->role == SP_ACCESS_ADMIN)
+					sp_cli_start_privileged(sess, PRIVILEGE_PRIVILEGED);
 				sp_cli_start_paging(sess);
 				cli_loop(sess->cli, sess->fd);
 			}
