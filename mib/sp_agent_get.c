@@ -111,18 +111,12 @@ enum sp_role sp_agent_mib_role_now(struct sp_agent_mib *m)
 
 /* ---- scalars ---- */
 
-static void sp_mib_scalar_value(struct sp_agent_mib *m, int id, struct sp_agent_value *v)
+/* sigproxyConfig: the running configuration. */
+static void sp_mib_config_value(struct sp_agent_mib *m, int id, struct sp_agent_value *v)
 {
 	const struct sp_config *c = sp_config_store_current(m->store);
 	const struct sp_sp_settings *sp = &c->sp;
-	const struct sp_redundancy *r = &c->redundancy;
-	struct sp_agent_stats st = { 0 };
-	struct sp_agent_redundancy_status rs;
 
-	if (id >= SP_S_STATS_RECEIVED && id < SP_S_RED_CONFIGURED && m->hooks.stats)
-		m->hooks.stats(m->hooks_arg, &st);
-	if (id >= SP_S_RED_CONFIGURED && id <= SP_S_RED_AUTH_KEY)
-		sp_mib_redundancy_status(m, &rs);
 	switch (id) {
 	case SP_S_HOSTNAME: sp_val_str(v, c->hostname); break;
 	case SP_S_SSA_TYPE: sp_val_addr_type(v, &sp->server_side_address); break;
@@ -147,6 +141,17 @@ static void sp_mib_scalar_value(struct sp_agent_mib *m, int id, struct sp_agent_
 	case SP_S_MESSAGE_SIZE_LIMIT: sp_val_uns(v, ASN_UNSIGNED, sp->message_size_limit); break;
 	case SP_S_CLI_LOGIN_TIMEOUT: sp_val_uns(v, ASN_UNSIGNED, c->cli.login_timeout); break;
 	case SP_S_CLI_EXEC_TIMEOUT: sp_val_uns(v, ASN_UNSIGNED, c->cli.exec_timeout); break;
+	}
+}
+
+/* sigproxyStats: the engine's counters, through the stats hook. */
+static void sp_mib_stats_value(struct sp_agent_mib *m, int id, struct sp_agent_value *v)
+{
+	struct sp_agent_stats st = { 0 };
+
+	if (m->hooks.stats)
+		m->hooks.stats(m->hooks_arg, &st);
+	switch (id) {
 	case SP_S_STATS_RECEIVED: sp_val_c64(v, st.received); break;
 	case SP_S_STATS_PROXIED: sp_val_c64(v, st.proxied); break;
 	case SP_S_STATS_FORWARDED: sp_val_c64(v, st.forwarded); break;
@@ -174,6 +179,19 @@ static void sp_mib_scalar_value(struct sp_agent_mib *m, int id, struct sp_agent_
 	case SP_S_STATS_TOO_MANY_HOPS: sp_val_c64(v, st.too_many_hops); break;
 	case SP_S_STATS_TOO_LARGE: sp_val_c64(v, st.too_large); break;
 	case SP_S_STATS_NO_MEDIA_PORT_DROPS: sp_val_c64(v, st.no_media_port_drops); break;
+	}
+}
+
+/* sigproxyRedundancy (configuration and the channel's status) and
+ * sigproxyStatus. */
+static void sp_mib_redundancy_value(struct sp_agent_mib *m, int id, struct sp_agent_value *v)
+{
+	const struct sp_redundancy *r = &sp_config_store_current(m->store)->redundancy;
+	struct sp_agent_redundancy_status rs;
+
+	if (id >= SP_S_RED_CONFIGURED && id <= SP_S_RED_AUTH_KEY)
+		sp_mib_redundancy_status(m, &rs);
+	switch (id) {
 	case SP_S_RED_CONFIGURED: sp_val_int(v, r->configured ? 1 : 2); break;
 	case SP_S_RED_ROLE: sp_val_int(v, rs.role == SP_ROLE_STANDBY ? SP_ROLE_V_STANDBY : SP_ROLE_V_ACTIVE); break;
 	case SP_S_RED_CONF_ROLE:
@@ -197,6 +215,16 @@ static void sp_mib_scalar_value(struct sp_agent_mib *m, int id, struct sp_agent_
 	case SP_S_LAST_KERNEL_ERROR: sp_val_str(v, m->last_kernel_error); break;
 	case SP_S_LAST_KERNEL_ERROR_TIME: sp_val_uns(v, ASN_TIMETICKS, m->last_kernel_error_time); break;
 	}
+}
+
+static void sp_mib_scalar_value(struct sp_agent_mib *m, int id, struct sp_agent_value *v)
+{
+	if (id < SP_S_STATS_RECEIVED)
+		sp_mib_config_value(m, id, v);
+	else if (id < SP_S_RED_CONFIGURED)
+		sp_mib_stats_value(m, id, v);
+	else
+		sp_mib_redundancy_value(m, id, v);
 }
 
 /* ---- configuration table rows ---- */
