@@ -1773,7 +1773,7 @@ void sp_engine_stop(struct sp_engine *en)
 	free(en);
 }
 
-/* ---- show ---- */
+/* ---- the read API of the management plane (cli/sp_show, mib/) ---- */
 
 const struct sp_engine_stats *sp_engine_stats(struct sp_engine *en)
 {

@@ -807,7 +807,7 @@ oom:
 	return -1;
 }
 
-/* ---- show ---- */
+/* ---- statistics (read by `show persistence`, cli/sp_show) ---- */
 
 void sp_persist_get_stats(struct sp_persist *p, struct sp_persist_stats *out)
 {

@@ -391,7 +391,7 @@ int sp_redundancy_vrrp_notify(struct sp_redundancy_ctl *r, enum sp_vrrp_state st
 				      SP_ROLE_CHANGE_VRRP, why[state], e);
 }
 
-/* ---- show ---- */
+/* ---- read by `show redundancy` (cli/sp_show) ---- */
 
 void sp_redundancy_view(const struct sp_redundancy_ctl *r, struct sp_redundancy_view *v)
 {
