@@ -11,12 +11,12 @@
 #include "sp_media.h"
 #include "sp_persist.h"
 #include "sp_proxy.h"
-#include "sp_redundancy.h"
 #include "sp_retpath.h"
 #include "sp_sip.h"
 #include "sp_stun.h"
 #include "sp_srclimit.h"
 #include "sp_status.h"
+#include "sp_sync.h"
 #include "sp_table.h"
 #include "sp_transport_udp.h"
 #include "sp_vpn.h"
@@ -102,6 +102,11 @@ struct sp_engine {
 	bool warned_no_server_side; /* said once in the log */
 	uint64_t armed_deadline;    /* of the expiry timer; UINT64_MAX: not armed */
 	struct sp_engine_stats stats;
+	struct {
+		sp_engine_change_fn fn;
+		void *arg;
+	} watchers[SP_ENGINE_WATCHERS_MAX];	/* the change hook's subscribers */
+	unsigned n_watchers;
 	bool send_now; /* media hangs on this message's fate: no queueing */
 };
 
@@ -117,6 +122,35 @@ static void sp_engine_drop(struct sp_engine *en, uint64_t *reason)
 	en->stats.dropped++;
 	if (reason)
 		(*reason)++;
+}
+
+/* (kind, id) was created, changed or went: every watcher hears it. */
+static void sp_engine_changed(struct sp_engine *en, enum sp_sync_kind kind, uint32_t id)
+{
+	for (unsigned i = 0; i < en->n_watchers; i++)
+		en->watchers[i].fn(en->watchers[i].arg, (int)kind, id);
+}
+
+int sp_engine_watch(struct sp_engine *en, sp_engine_change_fn fn, void *arg)
+{
+	if (en->n_watchers == SP_ENGINE_WATCHERS_MAX)
+		return -1;
+	en->watchers[en->n_watchers].fn = fn;
+	en->watchers[en->n_watchers].arg = arg;
+	en->n_watchers++;
+	return 0;
+}
+
+void sp_engine_unwatch(struct sp_engine *en, sp_engine_change_fn fn, void *arg)
+{
+	for (unsigned i = 0; en && i < en->n_watchers; i++) {
+		if (en->watchers[i].fn != fn || en->watchers[i].arg != arg)
+			continue;
+		memmove(&en->watchers[i], &en->watchers[i + 1],
+			(en->n_watchers - i - 1) * sizeof(en->watchers[0]));
+		en->n_watchers--;
+		return;
+	}
 }
 
 /* 503s are refused calls a subscriber notices: say so, but at most one line
@@ -242,7 +276,7 @@ static void sp_engine_binding_expired(void *arg, struct sp_binding *b)
 		 sp_endpoint_format(&b->terminal, t, sizeof(t)),
 		 sp_endpoint_format(&b->server_side, c, sizeof(c)));
 	sp_engine_bsock_close(en, &b->server_side);
-	sp_redundancy_mark(en->d->redundancy, SP_SYNC_BINDING, b->id);
+	sp_engine_changed(en, SP_SYNC_BINDING, b->id);
 }
 
 static void sp_engine_dialog_expired(void *arg, struct sp_dialog *d)
@@ -250,7 +284,7 @@ static void sp_engine_dialog_expired(void *arg, struct sp_dialog *d)
 	struct sp_engine *en = arg;
 
 	sp_media_dialog_end(en->media, d->id);
-	sp_redundancy_mark(en->d->redundancy, SP_SYNC_DIALOG, d->id);
+	sp_engine_changed(en, SP_SYNC_DIALOG, d->id);
 	{
 		char cid[SP_LOG_ESCAPED_MAX];
 
@@ -341,7 +375,7 @@ static int sp_engine_track(struct sp_engine *en, struct sp_binding *b, const str
 	if (!dlg)
 		return 0;
 	/* whatever this message changes (or deletes) goes to the standby */
-	sp_redundancy_mark(en->d->redundancy, SP_SYNC_DIALOG, dlg->id);
+	sp_engine_changed(en, SP_SYNC_DIALOG, dlg->id);
 	if (en->limit_notified && en->session_limit &&
 	    sp_table_counters(en->table)->dialogs_current * 10 < (uint64_t)en->session_limit * 9)
 		en->limit_notified = false;
@@ -537,7 +571,7 @@ static void sp_engine_media_finish(struct sp_engine *en, const struct sp_binding
 		sp_media_commit_origin(en->media, dlg->id, &b->virtual_server, &b->server_side,
 				       (uint16_t)b->vpn, (uint16_t)(b->origin_mark & SP_MARK_ORIGIN_MASK));
 	if (dlg) /* the streams travel with the dialog */
-		sp_redundancy_mark(en->d->redundancy, SP_SYNC_DIALOG, dlg->id);
+		sp_engine_changed(en, SP_SYNC_DIALOG, dlg->id);
 	if (sp_media_latching(en->media) && !en->media_latch_armed) {
 		sp_loop_timer_arm(en->media_latch, SP_ENGINE_MEDIA_LATCH_MS);
 		en->media_latch_armed = true;
@@ -573,7 +607,7 @@ static void sp_engine_stun(struct sp_engine *en, const struct sp_endpoint *termi
 		en->stats.keepalives++;
 		if (b) {
 			sp_binding_touch(en->table, b, sp_now_ms());
-			sp_redundancy_mark(en->d->redundancy, SP_SYNC_BINDING, b->id);
+			sp_engine_changed(en, SP_SYNC_BINDING, b->id);
 		}
 	}
 	if (!n)
@@ -731,7 +765,7 @@ static void sp_engine_terminal_keepalive(struct sp_engine *en, const struct sp_e
 	en->stats.keepalives++;
 	if (b) {
 		sp_binding_touch(en->table, b, sp_now_ms());
-		sp_redundancy_mark(en->d->redundancy, SP_SYNC_BINDING, b->id);
+		sp_engine_changed(en, SP_SYNC_BINDING, b->id);
 		if (sp_engine_send_to_server(en, b, buf, len) == 0)
 			en->stats.proxied++;
 	}
@@ -786,7 +820,7 @@ static void sp_engine_binding_refresh(struct sp_engine *en, struct sp_binding *b
 	sp_binding_touch(en->table, b, sp_now_ms());
 	sp_retpath_learn(en->retpath, terminal, en->rx_ifindex, &b->return_path);
 	/* created, touched, contact or return path: the standby follows */
-	sp_redundancy_mark(en->d->redundancy, SP_SYNC_BINDING, b->id);
+	sp_engine_changed(en, SP_SYNC_BINDING, b->id);
 	/* the Via of each request is the one its responses give back: a
 	 * terminal may change it (a new NAT mapping, a new local port) */
 	if (in->is_request && in->via.host[0]) {
@@ -934,7 +968,7 @@ static void sp_engine_server_forward(struct sp_engine *en, struct sp_binding *b,
 	sp_binding_touch(en->table, b, sp_now_ms());
 	if (!in->is_request && in->cseq_method == SP_SIP_REGISTER && in->status >= 200 && in->status < 300)
 		sp_engine_registered(en, b, msg);
-	sp_redundancy_mark(en->d->redundancy, SP_SYNC_BINDING, b->id);
+	sp_engine_changed(en, SP_SYNC_BINDING, b->id);
 	/* the kernel before the answer (2xx, 183) reaches the terminal, which
 	 * may start sending at once */
 	sp_engine_media_finish(en, b, in);
@@ -1583,6 +1617,15 @@ static void sp_engine_persist_prepare(void *arg, uint32_t dialog_id)
 
 /* The store of --state-dir, and the table as it was before the restart:
  * before the listeners are read, so the first datagram finds every binding. */
+/* The store of --state-dir keeps what changed (its marks coalesce): what
+ * a restart must find is what the standby is told. */
+static void sp_engine_persist_changed(void *arg, int kind, uint32_t id)
+{
+	struct sp_engine *en = arg;
+
+	sp_persist_mark(en->persist, (enum sp_sync_kind)kind, id);
+}
+
 static int sp_engine_persist_open(struct sp_engine *en, struct sp_error *e)
 {
 	struct sp_persist_hooks hooks = { sp_engine_persist_prepare, en };
@@ -1643,6 +1686,7 @@ struct sp_engine *sp_engine_start(struct sp_daemon *d, struct sp_error *e)
 	}
 	en->d = d;
 	en->netns_lock = -1;
+	sp_engine_watch(en, sp_engine_persist_changed, en); /* the first watcher */
 	/* Two engines in one network namespace would fight over its nftables
 	 * table and rules. Abstract unix sockets belong to the namespace, so
 	 * binding a well-known one is a lock that a crash releases by itself. */
@@ -1920,7 +1964,7 @@ void sp_engine_clear_sessions(struct sp_engine *en)
 
 	sp_media_clear(en->media);
 	while ((d = sp_dialog_first(en->table))) {
-		sp_redundancy_mark(en->d->redundancy, SP_SYNC_DIALOG, d->id);
+		sp_engine_changed(en, SP_SYNC_DIALOG, d->id);
 		sp_dialog_delete(en->table, d);
 	}
 	sp_engine_arm_expiry(en);

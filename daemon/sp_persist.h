@@ -13,7 +13,7 @@
  * batch.
  *
  * Writing: the engine marks (kind, id) when an object changes or goes, the
- * same hook as the state sync (sp_redundancy_mark). Marks are coalesced;
+ * same hook as the state sync (sp_engine_watch). Marks are coalesced;
  * every SP_PERSIST_BATCH_MS the owner's thread encodes the marked objects
  * (the table is not thread-safe) and hands the batch to a writer thread that
  * commits it as one LMDB transaction, so no fsync ever runs on the event

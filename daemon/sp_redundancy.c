@@ -261,6 +261,8 @@ static int sp_red_config_cb(void *arg, const struct sp_config *old_cfg, const st
 
 /* ---- lifecycle ---- */
 
+static void sp_red_changed(void *arg, int kind, uint32_t id);
+
 struct sp_redundancy_ctl *sp_redundancy_start(struct sp_daemon *d, struct sp_error *e)
 {
 	struct sp_redundancy_ctl *r = calloc(1, sizeof(*r));
@@ -288,6 +290,10 @@ struct sp_redundancy_ctl *sp_redundancy_start(struct sp_daemon *d, struct sp_err
 		sp_error_set(e, "redundancy: cannot subscribe to the configuration");
 		goto fail;
 	}
+	if (sp_engine_watch(d->engine, sp_red_changed, r) < 0) {
+		sp_error_set(e, "redundancy: cannot watch the engine's changes");
+		goto fail;
+	}
 	sp_red_channel_open(r);
 	if (c->configured)
 		sp_notice("redundancy: starting as %s", sp_role_name(r->role));
@@ -305,6 +311,7 @@ void sp_redundancy_stop(struct sp_redundancy_ctl *r)
 {
 	if (!r)
 		return;
+	sp_engine_unwatch(r->d->engine, sp_red_changed, r);
 	sp_red_channel_close(r);
 	sp_loop_timer_free(r->config_timer);
 	sp_sync_codec_free(r->codec);
@@ -321,14 +328,13 @@ enum sp_role sp_redundancy_role(const struct sp_redundancy_ctl *r)
 	return r ? r->role : SP_ROLE_ACTIVE;
 }
 
-void sp_redundancy_mark(struct sp_redundancy_ctl *r, enum sp_sync_kind kind, uint32_t id)
+/* The engine's change hook: an active SP tells its standby. */
+static void sp_red_changed(void *arg, int kind, uint32_t id)
 {
-	if (!r)
-		return;
-	/* what the standby is told is also what a restart must find */
-	sp_persist_mark(r->d->persist, kind, id);
+	struct sp_redundancy_ctl *r = arg;
+
 	if (r->sync && r->role == SP_ROLE_ACTIVE)
-		sp_sync_mark(r->sync, kind, id);
+		sp_sync_mark(r->sync, (enum sp_sync_kind)kind, id);
 }
 
 /* ---- operator commands ---- */

@@ -63,8 +63,8 @@ int sp_redundancy_vrrp_notify(struct sp_redundancy_ctl *r, enum sp_vrrp_state st
 			      struct sp_error *e);
 int sp_vrrp_state_parse(const char *word, enum sp_vrrp_state *out);
 
-/* The engine: (kind, id) changed or went. Cheap; NULL-safe. */
-void sp_redundancy_mark(struct sp_redundancy_ctl *r, enum sp_sync_kind kind, uint32_t id);
+/* While it runs, it watches the engine's changes (sp_engine_watch): an
+ * active SP marks them for its standby. */
 
 /* What `show redundancy` prints (cli/sp_show); the strings stay valid until
  * the next role change or configuration apply. r NULL or not configured:
