@@ -9,6 +9,7 @@
 # replace, banner motd, logging host (a UDP syslog listener in the namespace).
 . "$(dirname "$0")/lib.sh"
 sp_require_root
+sp_require_tools expect
 
 NS=$(sp_netns ops) || { sp_fail "create namespace"; sp_done; exit 1; }
 ip -n "$NS" link add ops0 type veth peer name ops1 && ip -n "$NS" link set ops1 up && ip -n "$NS" addr add 192.0.2.1/24 dev ops0 &&
@@ -91,7 +92,8 @@ check_match "a block line is logged with who, from where, its block and the comm
 	"$(cat "$LOG")"
 check_match "... a refused block too" "audit: cli root .*: the block's 2 waiting lines refused: proxy-strategy three seq 30: action proxy needs a server" \
 	"$(cat "$LOG")"
-sp_cli o1 -c "configure terminal" -c "hostname audited" -c "username ops secret Sup3rSecret9" >/dev/null
+sp_cli o1 -c "configure terminal" -c "hostname audited" -c "username ops secret Sup3rSecret9" \
+	-c "enable secret En4bleOps9" >/dev/null
 check_match "a top-level change is logged" 'audit: cli root .*: hostname audited$' "$(cat "$LOG")"
 check_match "... a password change too" 'audit: cli root .*: username ops secret <hidden>$' "$(cat "$LOG")"
 check_no_match "... without the password" 'Sup3rSecret9' "$(cat "$LOG")"
@@ -157,14 +159,66 @@ check_match "the syslog host receives the audit line (daemon.notice, RFC 3164)" 
 check_match "running-config has both" 'banner motd Authorized staff only - ops1.*logging host 127\.0\.0\.1 port 5514' \
 	"$(sp_cli o1 -c 'show running-config' | tr '\n' ' ')"
 
+# a TCP session: the audit line names the user and the source address (a
+# telnet-style client that ends when the daemon closes the connection)
+cat >"$SP_TMP/tcpc.py" <<'PY'
+import os, select, socket, sys
+s = socket.create_connection(("127.0.0.1", 2650))
+fds = [s, sys.stdin.fileno()]
+while True:
+    r, _, _ = select.select(fds, [], [])
+    if s in r:
+        data = s.recv(4096)
+        if not data:
+            break
+        os.write(1, data)
+    if sys.stdin.fileno() in r:
+        data = os.read(sys.stdin.fileno(), 4096)
+        if not data:
+            fds.remove(sys.stdin.fileno())
+        else:
+            s.sendall(data)
+PY
 # the running configuration written and read back is the same
 check "write memory" sp_cli o1 -c "write memory"
 RUN=$(sp_cli o1 -c "show running-config")
 sp_daemon_stop "$SP_DAEMON_PID"
 sp_daemon_start "$NS" o1 --cli-listen 127.0.0.1:2650 || sp_fail "daemon restarts on its written file"
 check_eq "the written configuration loads back the same" "$RUN" "$(sp_cli o1 -c 'show running-config')"
-out=$(ip netns exec "$NS" timeout 2 nc 127.0.0.1 2650 </dev/null 2>/dev/null | tr -d '\r' | strings)
+out=$(sleep 1 | ip netns exec "$NS" timeout 3 /usr/bin/python3 "$SP_TMP/tcpc.py" 2>/dev/null | tr -d '\r' | strings)
 check_match "a TCP session opens with the banner" 'Authorized staff only - ops1' "$out"
+cat >"$SP_TMP/tcp.exp" <<EXP
+set timeout 10
+set stty_init "raw -echo"
+spawn ip netns exec $NS /usr/bin/python3 $SP_TMP/tcpc.py
+proc step {pat desc} {
+	expect {
+		-re \$pat {}
+		timeout { puts "\nEXPECT-FAIL: \$desc"; exit 1 }
+		eof { puts "\nEXPECT-FAIL: eof at \$desc"; exit 1 }
+	}
+}
+step "Username:" "login prompt"
+send "ops\r\n"
+step "Password:" "password prompt"
+send "Sup3rSecret9\r\n"
+step ">" "logged in"
+send "enable\r\n"
+step "Password:" "enable prompt"
+send "En4bleOps9\r\n"
+step "#" "privileged"
+send "configure terminal\r\n"
+step "config.#" "config mode"
+send "hostname tcpaudit\r\n"
+step "tcpaudit.config.#" "hostname changed"
+send "end\r\n"
+step "tcpaudit#" "exec"
+send "exit\r\n"
+expect eof
+EXP
+check "a TCP session logs in and changes the hostname" expect "$SP_TMP/tcp.exp"
+check_match "... audited with the user and the source address" \
+	'audit: cli user ops from 127\.0\.0\.1:[0-9]+ \(line [0-9]+\): hostname tcpaudit$' "$(cat "$LOG")"
 check "no logging host" sp_cli o1 -c "configure terminal" -c "no logging host 127.0.0.1"
 check_no_match "... gone from running-config" 'logging host' "$(sp_cli o1 -c 'show running-config')"
 
