@@ -165,4 +165,9 @@ check_match "the refusal of a user in neither group is logged" \
 	"failed login for user \"$UN\" from .*PAM accepted, but in neither group" "$log"
 check_match "the wrong password is logged with PAM's reason" "failed login for user \"$UA\" from .*\(PAM: " "$log"
 
+sp_daemon_stop "$SP_DAEMON_PID"; rc=$?
+check_eq "the daemon stops cleanly (sanitizer build: no report, no leak)" 0 "$rc"
+check_no_match "... no sanitizer report in its log" 'ERROR: [A-Za-z]*Sanitizer|runtime error' \
+	"$(cat "$SP_TMP/d1/log")"
+
 sp_done

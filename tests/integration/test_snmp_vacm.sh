@@ -68,4 +68,9 @@ check "an address is SET in its displayed form (snmpset type d)" snmp snmpset "$
 check_match "the running-config has it" 'server-side-address 192\.0\.2\.7' \
 	"$(sp_cli d1 -c "show running-config")"
 
+sp_daemon_stop "$SP_DAEMON_PID"; rc=$?
+check_eq "the daemon stops cleanly (sanitizer build: no report, no leak)" 0 "$rc"
+check_no_match "... no sanitizer report in its log" 'ERROR: [A-Za-z]*Sanitizer|runtime error' \
+	"$(cat "$SP_TMP/d1/log")"
+
 sp_done
