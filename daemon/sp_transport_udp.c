@@ -249,13 +249,14 @@ static bool sp_udp_deliver(struct sp_udp *u, struct sp_udp_conn *c, int i)
 {
 	struct msghdr *mh = &u->msgs[i].msg_hdr;
 	struct sp_transport_msg m = { .conn = &c->pub };
+	bool listener = c->pub.side == SP_TRANSPORT_TERMINAL;
 
 	sp_udp_read_cmsgs(c, mh, &m);
 	m.truncated = (mh->msg_flags & MSG_TRUNC) != 0;
 	if (sp_endpoint_from_sockaddr(&m.source, mh->msg_name, mh->msg_namelen) < 0) {
 		/* a listener passed such a datagram by; a binding's socket
 		 * counts it as the parse error of a truncated one */
-		if (c->pub.side == SP_TRANSPORT_TERMINAL && !m.truncated)
+		if (listener && !m.truncated)
 			return true;
 		sp_endpoint_clear(&m.source);
 		m.truncated = true;
@@ -264,7 +265,8 @@ static bool sp_udp_deliver(struct sp_udp *u, struct sp_udp_conn *c, int i)
 	m.len = u->msgs[i].msg_len;
 	m.data[m.len] = '\0';
 	u->pub.h.received(u->pub.h.arg, &m);
-	return c->pub.side == SP_TRANSPORT_TERMINAL || u->reading == c;
+	/* c may be freed now: only u->reading says whether it still is */
+	return listener || u->reading == c;
 }
 
 static void sp_udp_readable(struct sp_loop *loop, int fd, uint32_t events, void *arg)
