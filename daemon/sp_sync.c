@@ -28,12 +28,12 @@
 #include "sp_log.h"
 #include "sp_loop.h"
 #include "sp_sync.h"
+#include "sp_sync_wire.h"
 
 #define DEFAULT_WINDOW 64
 #define DEFAULT_KEEPALIVE_MS 1000
 #define DEFAULT_DEAD_MS 3000
 #define BATCH_CAP 16384			/* RECORDS payload we aim for */
-#define REC_HDR 7			/* u8 kind, u32 id, u16 length */
 #define OUT_HIGH (256 * 1024)		/* stop producing above this backlog */
 #define READ_BUDGET (1024 * 1024)	/* per readable event, for fairness */
 #define BACKOFF_MIN_MS 100
@@ -127,65 +127,6 @@ const char *sp_sync_peer_state_name(enum sp_sync_peer_state state)
 	case SP_SYNC_PEER_UP: return "up";
 	}
 	return "unknown";
-}
-
-/* Wire helpers */
-
-static void le_put(uint8_t *p, uint64_t v, unsigned n)
-{
-	for (unsigned i = 0; i < n; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t le_get(const uint8_t *p, unsigned n)
-{
-	uint64_t v = 0;
-
-	for (unsigned i = 0; i < n; i++)
-		v |= (uint64_t)p[i] << (8 * i);
-	return v;
-}
-
-static void mac_of(const uint8_t *key, size_t key_len, const uint8_t *data, size_t len,
-		   uint8_t out[SP_SYNC_MAC_LEN])
-{
-	unsigned int out_len = SP_SYNC_MAC_LEN;
-
-	if (!HMAC(EVP_sha256(), key, (int)key_len, data, len, out, &out_len))
-		memset(out, 0, SP_SYNC_MAC_LEN);	/* verifies against nothing */
-}
-
-void sp_sync_session_key(const char *key, const uint8_t from_nonce[SP_SYNC_NONCE_LEN],
-			 const uint8_t to_nonce[SP_SYNC_NONCE_LEN], uint8_t out[SP_SYNC_MAC_LEN])
-{
-	static const char label[] = "sp-sync 1";
-	uint8_t msg[sizeof(label) - 1 + 2 * SP_SYNC_NONCE_LEN];
-
-	memcpy(msg, label, sizeof(label) - 1);
-	memcpy(msg + sizeof(label) - 1, from_nonce, SP_SYNC_NONCE_LEN);
-	memcpy(msg + sizeof(label) - 1 + SP_SYNC_NONCE_LEN, to_nonce, SP_SYNC_NONCE_LEN);
-	mac_of((const uint8_t *)key, strlen(key), msg, sizeof(msg), out);
-}
-
-static void header_put(uint8_t *p, uint8_t version, uint8_t type, uint64_t seq, uint32_t len)
-{
-	le_put(p, SP_SYNC_MAGIC, 4);
-	p[4] = version;
-	p[5] = type;
-	le_put(p + 6, 0, 2);
-	le_put(p + 8, seq, 8);
-	le_put(p + 16, len, 4);
-}
-
-size_t sp_sync_frame_build(uint8_t *out, uint8_t version, uint8_t type, uint64_t seq,
-			   const uint8_t *payload, uint32_t len, const uint8_t *mac_key,
-			   size_t mac_key_len)
-{
-	header_put(out, version, type, seq, len);
-	if (len && payload != out + SP_SYNC_HDR_LEN)
-		memmove(out + SP_SYNC_HDR_LEN, payload, len);
-	mac_of(mac_key, mac_key_len, out, SP_SYNC_HDR_LEN + len, out + SP_SYNC_HDR_LEN + len);
-	return SP_SYNC_HDR_LEN + len + SP_SYNC_MAC_LEN;
 }
 
 /* Peer state */
@@ -559,89 +500,12 @@ static int on_hello(struct conn *c, const uint8_t *payload, uint32_t len)
 	return conn_queue(c, SP_SYNC_F_KEEPALIVE, NULL, 0);
 }
 
-/* Validate a whole RECORDS payload before applying any of it. */
-static bool records_valid(const uint8_t *p, size_t len)
-{
-	size_t off = 0;
-
-	while (off < len) {
-		uint8_t kind;
-		uint32_t id, rlen;
-
-		if (len - off < REC_HDR)
-			return false;
-		kind = p[off];
-		id = (uint32_t)le_get(p + off + 1, 4);
-		rlen = (uint32_t)le_get(p + off + 5, 2);
-		if ((kind != SP_SYNC_BINDING && kind != SP_SYNC_DIALOG) || id == 0 ||
-		    rlen > SP_SYNC_RECORD_MAX || len - off - REC_HDR < rlen)
-			return false;
-		off += REC_HDR + rlen;
-	}
-	return true;
-}
-
-int sp_sync_adopt(const uint8_t *p, size_t len,
-		  int (*apply)(void *arg, enum sp_sync_kind kind, uint32_t id,
-			       const uint8_t *data, size_t len),
-		  void *arg, uint64_t *records)
-{
-	size_t off = 0;
-	int errors = 0;
-
-	if (!records_valid(p, len))
-		return -EBADMSG;
-	while (off < len) {
-		enum sp_sync_kind kind = (enum sp_sync_kind)p[off];
-		uint32_t id = (uint32_t)le_get(p + off + 1, 4);
-		uint32_t rlen = (uint32_t)le_get(p + off + 5, 2);
-
-		if (records)
-			(*records)++;
-		if (apply && apply(arg, kind, id, p + off + REC_HDR, rlen) < 0)
-			errors++;
-		off += REC_HDR + rlen;
-	}
-	return errors;
-}
-
-int sp_sync_frame_parse(const uint8_t *buf, size_t avail, struct sp_sync_frame *f,
-			const char **why)
-{
-	uint32_t len;
-
-	if (avail < SP_SYNC_HDR_LEN)
-		return 0;
-	len = (uint32_t)le_get(buf + 16, 4);
-	if (le_get(buf, 4) != SP_SYNC_MAGIC) {
-		*why = "bad magic";
-		return -1;
-	}
-	if (buf[4] != SP_SYNC_VERSION) {
-		*why = "unsupported version";
-		return -1;
-	}
-	if (le_get(buf + 6, 2) != 0 || len > SP_SYNC_PAYLOAD_MAX) {
-		*why = "malformed header";
-		return -1;
-	}
-	if (avail < SP_SYNC_HDR_LEN + (size_t)len + SP_SYNC_MAC_LEN)
-		return 0;
-	f->type = buf[5];
-	f->seq = le_get(buf + 8, 8);
-	f->payload = buf + SP_SYNC_HDR_LEN;
-	f->len = len;
-	f->mac = buf + SP_SYNC_HDR_LEN + len;
-	f->size = SP_SYNC_HDR_LEN + (size_t)len + SP_SYNC_MAC_LEN;
-	return 1;
-}
-
 static int on_ack(struct conn *c, const uint8_t *payload, uint32_t len)
 {
 	struct sp_sync *s = c->s;
 	uint64_t v;
 
-	if (len != 8 || (v = le_get(payload, 8)) > c->tx_seq) {
+	if (len != 8 || (v = sp_sync_le_get(payload, 8)) > c->tx_seq) {
 		conn_reject(c, "bad ack");
 		return -1;
 	}
@@ -680,7 +544,7 @@ static int on_frame(struct conn *c, uint8_t type, const uint8_t *payload, uint32
 		c->ack_due = true;
 	switch (type) {
 	case SP_SYNC_F_RECORDS:
-		if (!records_valid(payload, len)) {
+		if (!sp_sync_records_valid(payload, len)) {
 			conn_reject(c, "malformed records");
 			return -1;
 		}
@@ -722,7 +586,7 @@ static int on_frame(struct conn *c, uint8_t type, const uint8_t *payload, uint32
 		if (len)
 			goto malformed;
 		/* Acknowledge before handing over: the callback may change roles. */
-		le_put(ack, c->rx_seq, 8);
+		sp_sync_le_put(ack, c->rx_seq, 8);
 		c->ack_due = false;
 		if (conn_queue(c, SP_SYNC_F_ACK, ack, 8) < 0 || conn_flush(c) < 0)
 			return -1;
@@ -764,13 +628,13 @@ static int conn_process(struct conn *c)
 				conn_reject(c, "no hello first");
 				return -1;
 			}
-			mac_of((const uint8_t *)s->key, strlen(s->key), h, SP_SYNC_HDR_LEN + f.len, mac);
+			sp_sync_mac((const uint8_t *)s->key, strlen(s->key), h, SP_SYNC_HDR_LEN + f.len, mac);
 		} else {
 			if (f.type == SP_SYNC_F_HELLO || f.seq != c->rx_seq + 1) {
 				conn_reject(c, "frame out of sequence");
 				return -1;
 			}
-			mac_of(c->rx_key, sizeof(c->rx_key), h, SP_SYNC_HDR_LEN + f.len, mac);
+			sp_sync_mac(c->rx_key, sizeof(c->rx_key), h, SP_SYNC_HDR_LEN + f.len, mac);
 		}
 		if (CRYPTO_memcmp(mac, f.mac, SP_SYNC_MAC_LEN) != 0) {
 			conn_reject(c, "authentication failed (key mismatch?)");
@@ -831,7 +695,7 @@ static int conn_readable(struct conn *c)
 		uint8_t ack[8];
 
 		c->ack_due = false;
-		le_put(ack, c->rx_seq, 8);
+		sp_sync_le_put(ack, c->rx_seq, 8);
 		if (conn_queue(c, SP_SYNC_F_ACK, ack, 8) < 0)
 			return -1;
 	}
@@ -893,7 +757,7 @@ static void seal_batch(struct sp_sync *s)
 static void add_record(struct sp_sync *s, enum sp_sync_kind kind, uint32_t id, bool in_resync)
 {
 	uint8_t *rec = s->batch + SP_SYNC_HDR_LEN + s->batch_len;
-	ssize_t n = s->cb.encode(s->cb.arg, kind, id, rec + REC_HDR, SP_SYNC_RECORD_MAX);
+	ssize_t n = s->cb.encode(s->cb.arg, kind, id, rec + SP_SYNC_REC_HDR, SP_SYNC_RECORD_MAX);
 
 	if (n < 0 || n > SP_SYNC_RECORD_MAX) {
 		s->st.encode_errors++;
@@ -902,9 +766,9 @@ static void add_record(struct sp_sync *s, enum sp_sync_kind kind, uint32_t id, b
 	if (n == 0 && in_resync)
 		return;
 	rec[0] = (uint8_t)kind;
-	le_put(rec + 1, id, 4);
-	le_put(rec + 5, (uint64_t)n, 2);
-	s->batch_len += REC_HDR + (size_t)n;
+	sp_sync_le_put(rec + 1, id, 4);
+	sp_sync_le_put(rec + 5, (uint64_t)n, 2);
+	s->batch_len += SP_SYNC_REC_HDR + (size_t)n;
 	s->st.records_sent++;
 }
 
@@ -924,7 +788,7 @@ static void pump(struct sp_sync *s)
 	for (;;) {
 		uint64_t key;
 
-		if (s->batch_len + REC_HDR + SP_SYNC_RECORD_MAX > BATCH_CAP) {
+		if (s->batch_len + SP_SYNC_REC_HDR + SP_SYNC_RECORD_MAX > BATCH_CAP) {
 			seal_batch(s);
 			if (s->conn != c)
 				return;
