@@ -15,6 +15,7 @@
 #include <net/if.h>
 #include <pwd.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <regex.h>
 #include <stdatomic.h>
@@ -83,6 +84,8 @@ struct sp_cli_session {
 	unsigned page_len;         /* terminal length: lines per page, 0: no paging */
 	unsigned page_lines;       /* lines the running command has shown on this page */
 	bool interactive;          /* a terminal: paging, '^' markers */
+	int io_fd;                 /* what libcli reads and writes: fd, or for TCP the
+				      local end of the line-end pump (session thread) */
 	bool paging;               /* a command's output is being shown */
 	bool page_quit;            /* q at --More--: the rest of the output is dropped */
 	char held_hostname[SP_HOSTNAME_MAX + 1];
@@ -1615,10 +1618,10 @@ static enum sp_cli_more_key sp_cli_more(struct sp_cli_session *sess)
 	static const char prompt[] = "--More--", erase[] = "\r        \r";
 	unsigned char c;
 
-	if (sp_cli_write_all(sess->fd, prompt, sizeof(prompt) - 1) < 0)
+	if (sp_cli_write_all(sess->io_fd, prompt, sizeof(prompt) - 1) < 0)
 		return SP_MORE_QUIT;
 	for (;;) {
-		ssize_t r = read(sess->fd, &c, 1);
+		ssize_t r = read(sess->io_fd, &c, 1);
 
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -1628,15 +1631,15 @@ static enum sp_cli_more_key sp_cli_more(struct sp_cli_session *sess)
 		if (c == 255) {
 			/* a telnet command (IAC x [option]): not a key */
 			unsigned char skip[2];
-			if (read(sess->fd, skip, 1) == 1 && skip[0] >= 251 && skip[0] <= 254)
-				(void)!read(sess->fd, skip + 1, 1);
+			if (read(sess->io_fd, skip, 1) == 1 && skip[0] >= 251 && skip[0] <= 254)
+				(void)!read(sess->io_fd, skip + 1, 1);
 			continue;
 		}
 		if (c == '\n' || c == '\0')
 			continue; /* the rest of a CR LF or CR NUL line end */
 		break;
 	}
-	sp_cli_write_all(sess->fd, erase, sizeof(erase) - 1);
+	sp_cli_write_all(sess->io_fd, erase, sizeof(erase) - 1);
 	return c == ' ' ? SP_MORE_PAGE : c == '\r' ? SP_MORE_LINE : SP_MORE_QUIT;
 }
 
@@ -1725,9 +1728,9 @@ static void sp_cli_pager_cb(struct cli_def *cli, const char *line)
 		char *copy = strdup(line);
 
 		if (copy && sp_cli_libcli_error(cli, copy)) {
-			if (sp_cli_write_all(sess->fd, "% ", 2) == 0 &&
-			    sp_cli_write_all(sess->fd, copy, strlen(copy)) == 0)
-				sp_cli_write_all(sess->fd, "\r\n", 2);
+			if (sp_cli_write_all(sess->io_fd, "% ", 2) == 0 &&
+			    sp_cli_write_all(sess->io_fd, copy, strlen(copy)) == 0)
+				sp_cli_write_all(sess->io_fd, "\r\n", 2);
 			free(copy);
 			return;
 		}
@@ -1746,8 +1749,8 @@ static void sp_cli_pager_cb(struct cli_def *cli, const char *line)
 			return;
 		}
 	}
-	if (sp_cli_write_all(sess->fd, line, strlen(line)) == 0)
-		sp_cli_write_all(sess->fd, "\r\n", 2);
+	if (sp_cli_write_all(sess->io_fd, line, strlen(line)) == 0)
+		sp_cli_write_all(sess->io_fd, "\r\n", 2);
 	sess->page_lines++;
 }
 
@@ -1867,11 +1870,104 @@ static void sp_cli_start_privileged(struct sp_cli_session *sess, int privilege)
 	cli->timeout_tm.tv_usec = 1000;
 }
 
+/* ---- line ends over TCP ----
+ * libcli ends a line at CR only and drops LF, so a client that sends LF
+ * alone (plain nc) never ends one. TCP sessions therefore run libcli on one
+ * end of a socketpair; this pump copies between it and the connection and
+ * turns a LF that does not follow a CR into a CR. The peer's end of input
+ * (or the server shutting the connection) is passed on as end of file;
+ * the pump ends when libcli's loop has returned (it closes its end) and its
+ * output is out, or when the connection fails. */
+struct sp_cli_pump {
+	int net;   /* the TCP connection */
+	int local; /* our end of the socketpair */
+};
+
+static void *sp_cli_pump_thread(void *arg)
+{
+	struct sp_cli_pump *p = arg;
+	struct pollfd pfd[2] = { { .fd = p->net, .events = POLLIN }, { .fd = p->local, .events = POLLIN } };
+	char buf[4096];
+	bool after_cr = false;
+
+	for (;;) {
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (pfd[0].fd >= 0 && pfd[0].revents) {
+			ssize_t r = read(p->net, buf, sizeof(buf));
+
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r <= 0) {
+				/* the peer is done sending (nc at the end of its input):
+				 * libcli runs what it has, then reads end of file; its
+				 * output still goes out */
+				shutdown(p->local, SHUT_WR);
+				pfd[0].fd = -1;
+				continue;
+			}
+			for (ssize_t i = 0; i < r; i++) {
+				bool lf = buf[i] == '\n';
+
+				if (lf && !after_cr)
+					buf[i] = '\r';
+				after_cr = !lf && buf[i] == '\r';
+			}
+			if (sp_cli_write_all(p->local, buf, (size_t)r) < 0)
+				break;
+		}
+		if (pfd[1].revents) {
+			ssize_t r = read(p->local, buf, sizeof(buf));
+
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r <= 0 || sp_cli_write_all(p->net, buf, (size_t)r) < 0)
+				break;
+		}
+	}
+	shutdown(p->local, SHUT_RDWR); /* libcli reads end of file */
+	return NULL;
+}
+
+/* Runs libcli's loop for a TCP session through the pump (directly on the
+ * connection if the pump cannot be set up). */
+static void sp_cli_tcp_loop(struct sp_cli_session *sess)
+{
+	int pair[2];
+	struct sp_cli_pump pump;
+	pthread_t th;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0) {
+		cli_loop(sess->cli, sess->fd);
+		return;
+	}
+	pump.net = sess->fd;
+	pump.local = pair[0];
+	if (pthread_create(&th, NULL, sp_cli_pump_thread, &pump) != 0) {
+		close(pair[0]);
+		close(pair[1]);
+		cli_loop(sess->cli, sess->fd);
+		return;
+	}
+	sess->io_fd = pair[1];
+	cli_loop(sess->cli, pair[1]);
+	/* cli_loop() closes the descriptor it was given (it fclose()s its
+	 * unbuffered FILE on it): everything it wrote is in the socket, and the
+	 * pump copies it out, then reads end of file and ends */
+	pthread_join(th, NULL);
+	sess->io_fd = sess->fd;
+	close(pair[0]);
+}
+
 static void *sp_cli_session_thread(void *arg)
 {
 	struct sp_cli_session *sess = arg;
 
 	sp_cli_current = sess;
+	sess->io_fd = sess->fd;
 	if (sess->kind == SP_CLI_TCP) {
 		cli_set_auth_callback(sess->cli, sp_cli_auth_cb);
 		cli_set_enable_callback(sess->cli, sp_cli_enable_cb);
@@ -1879,7 +1975,7 @@ static void *sp_cli_session_thread(void *arg)
 		 * from the last keystroke); the exec timeout follows the login */
 		cli_set_banner(sess->cli, sess->motd[0] ? sess->motd : "sigproxy - authorized access only");
 		sp_cli_start_paging(sess);
-		cli_loop(sess->cli, sess->fd);
+		sp_cli_tcp_loop(sess);
 	} else {
 		char hello[64];
 

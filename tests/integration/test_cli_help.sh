@@ -4,7 +4,8 @@
 # help with types and ranges, tab completion of configured names, the
 # trusted socket's session starts privileged, paging by `terminal length`
 # (--More--: space, enter, q), `| section`, `| json` for every show command; over TCP: user EXEC's read-only
-# show commands and the '^' under the word an error is about.
+# show commands, the '^' under the word an error is about, and plain nc
+# (LF line ends).
 . "$(dirname "$0")/lib.sh"
 sp_require_root
 sp_require_tools expect
@@ -133,11 +134,20 @@ send "configure terminal\r\n"
 step "\r\n {10}\\^\r\n% Invalid command \"configure\"" "configure in user EXEC: '^' and '% '"
 step "sigproxy> " "prompt"
 send "exit\r\n"
+# the daemon closes; nc itself stays until its input ends
+set timeout 1
 expect eof
 EXP
 out=$(NS=$NS expect "$SP_TMP/user.exp" 2>&1); rc=$?
 check_eq "user EXEC: show commands, privileged ones refused with a '^' marker and '% '" 0 $rc
 [ $rc -eq 0 ] || printf '%s\n' "$out" | tail -12 | sed 's/^/#   /'
+
+# ---- plain nc: LF line ends end a line too ----
+out=$(printf 'admin\nAdm1nPass\nshow version\nexit\n' | timeout 10 ip netns exec "$NS" nc -q 3 127.0.0.1 2650 2>&1 | tr -d '\r')
+check_match "plain nc (LF line ends): login and a command" 'Uptime' "$out"
+out=$(printf 'admin\r\nAdm1nPass\r\nshow version\r\nexit\r\n' | timeout 10 ip netns exec "$NS" nc -q 3 127.0.0.1 2650 2>&1 | tr -d '\r')
+check_match "CR LF (telnet, nc -C) still one line end each" 'Uptime' "$out"
+check_no_match "... not two (no empty command between)" 'Invalid|Incomplete' "$out"
 
 # ---- "?" as a word (one-shot commands): help, never an argument ----
 out=$(sp_cli d1 -c "configure terminal" -c "interface ?" 2>&1); rc=$?
