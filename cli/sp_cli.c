@@ -539,7 +539,7 @@ static void sp_cli_print_help(struct cli_def *cli)
 			char *tab = strchr(line, '\t'), name[64];
 
 			if (first) {
-				snprintf(name, sizeof(name), "<%s>", o->name);
+				snprintf(name, sizeof(name), o->flags & CLI_CMD_OPTIONAL_FLAG ? "[%s]" : "<%s>", o->name);
 				cli_print(cli, "  %-20s %s", name, line);
 			} else if (tab) {
 				*tab = '\0';
@@ -1007,8 +1007,18 @@ static void sp_cli_register_arg(struct cli_def *cli, struct cli_command *cmd, in
 	struct cli_optarg *o;
 	int flags = CLI_CMD_DO_NOT_RECORD;
 
-	if (!h || cmd->optargs)
+	if (cmd->optargs)
 		return;
+	if (!h) {
+		/* a show command without arguments: `?` offers the output
+		 * modifiers and <cr> (libcli adds <cr> when every entry is
+		 * optional, and shows nothing at all for a command with none) */
+		if (def->mode == SP_MODE_EXEC && strncmp(def->path, "show ", 5) == 0)
+			cli_register_optarg(cmd, "|", CLI_CMD_OPTIONAL_FLAG | CLI_CMD_DO_NOT_RECORD, def->privilege,
+					    mode, "Output modifiers (include, exclude, section, json, ...)",
+					    NULL, NULL, NULL);
+		return;
+	}
 	if (h->optional && h->names == SP_NAMES_NONE) {
 		/* an optional keyword ("show sessions detail"): a sub-command, so
 		 * `?` lists it beside the command's other sub-commands */

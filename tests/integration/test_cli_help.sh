@@ -44,6 +44,9 @@ expect {
 send "show sessions ?"
 step "detail +Every dialog" "show sessions ? lists detail"
 clear
+send "show version ?"
+step "\\\[\\|\\\] +Output modifiers.*<cr>" "show version ? offers the output modifiers and <cr>"
+clear
 send "show proxy-strategy ?"
 step "STRATEGY-NAME" "show proxy-strategy ? names the argument"
 clear
