@@ -14,13 +14,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/tcp.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/rand.h>
+#include <nettle/memops.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -342,7 +340,7 @@ static int send_hello(struct conn *c)
 {
 	uint8_t payload[SP_SYNC_NONCE_LEN + 1];
 
-	if (RAND_bytes(c->my_nonce, sizeof(c->my_nonce)) != 1) {
+	if (getrandom(c->my_nonce, sizeof(c->my_nonce), 0) != (ssize_t)sizeof(c->my_nonce)) {
 		conn_close(c, "no random bytes for the nonce");
 		return -1;
 	}
@@ -487,7 +485,7 @@ static int on_hello(struct conn *c, const uint8_t *payload, uint32_t len)
 		return -1;
 	}
 	/* Our own HELLO reflected back would give both directions one key. */
-	if (CRYPTO_memcmp(payload, c->my_nonce, SP_SYNC_NONCE_LEN) == 0) {
+	if (memeql_sec(payload, c->my_nonce, SP_SYNC_NONCE_LEN)) {
 		conn_reject(c, "reflected hello");
 		return -1;
 	}
@@ -636,7 +634,7 @@ static int conn_process(struct conn *c)
 			}
 			sp_sync_mac(c->rx_key, sizeof(c->rx_key), h, SP_SYNC_HDR_LEN + f.len, mac);
 		}
-		if (CRYPTO_memcmp(mac, f.mac, SP_SYNC_MAC_LEN) != 0) {
+		if (!memeql_sec(mac, f.mac, SP_SYNC_MAC_LEN)) {
 			conn_reject(c, "authentication failed (key mismatch?)");
 			return -1;
 		}

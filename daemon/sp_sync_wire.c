@@ -5,8 +5,7 @@
 #include "config.h"
 
 #include <errno.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <nettle/hmac.h>
 #include <string.h>
 
 #include "sp_sync_wire.h"
@@ -14,10 +13,13 @@
 void sp_sync_mac(const uint8_t *key, size_t key_len, const uint8_t *data, size_t len,
 		uint8_t out[SP_SYNC_MAC_LEN])
 {
-	unsigned int out_len = SP_SYNC_MAC_LEN;
+	/* Nettle (LGPL-3+ or GPL-2+), not OpenSSL 3 (Apache-2.0, which the
+	 * GPL-2 of libnftables and of sigproxy does not admit) */
+	struct hmac_sha256_ctx ctx;
 
-	if (!HMAC(EVP_sha256(), key, (int)key_len, data, len, out, &out_len))
-		memset(out, 0, SP_SYNC_MAC_LEN);	/* verifies against nothing */
+	hmac_sha256_set_key(&ctx, key_len, key);
+	hmac_sha256_update(&ctx, len, data);
+	hmac_sha256_digest(&ctx, SP_SYNC_MAC_LEN, out);
 }
 
 void sp_sync_session_key(const char *key, const uint8_t from_nonce[SP_SYNC_NONCE_LEN],
