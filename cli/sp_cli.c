@@ -1972,6 +1972,19 @@ static void sp_cli_tcp_loop(struct sp_cli_session *sess)
 	close(pair[0]);
 }
 
+/* cli_loop() closes the descriptor it is given; the session's own is
+ * closed once, when the session is freed, so libcli gets a duplicate (a
+ * second close of a number another thread may have reused meanwhile would
+ * close that thread's descriptor). */
+static void sp_cli_unix_loop(struct sp_cli_session *sess)
+{
+	int fd = fcntl(sess->fd, F_DUPFD_CLOEXEC, 0);
+
+	if (fd < 0)
+		return; /* out of descriptors: the session ends */
+	cli_loop(sess->cli, fd);
+}
+
 static void *sp_cli_session_thread(void *arg)
 {
 	struct sp_cli_session *sess = arg;
@@ -2007,7 +2020,7 @@ static void *sp_cli_session_thread(void *arg)
 				if (sess->role == SP_ACCESS_ADMIN)
 					sp_cli_start_privileged(sess, PRIVILEGE_PRIVILEGED);
 				sp_cli_start_paging(sess);
-				cli_loop(sess->cli, sess->fd);
+				sp_cli_unix_loop(sess);
 			}
 		}
 	}
