@@ -161,7 +161,11 @@ fi
 check_eq "rate limits off for this" "" "$(sp_conf 'limit source-rate 0' 'limit source-new-bindings 0')"
 cport=$(sp_cli sp1 -c 'show bindings' | sed -nE 's/.* 10\.1\.0\.10:5060 +[^ ]+ +192\.0\.2\.1:([0-9]+) .*/\1/p' | head -1)
 check "alice's binding has a server-side port ($cport)" test -n "$cport"
-check_eq "no socket drops yet" "0 0" "$(stat '    listener') $(stat '    server-side bindings')"
+# The flood above may already have overflowed a queue on a loaded machine:
+# the drops of this step are counted from here.
+ldrops0=$(stat '    listener')
+bdrops0=$(stat '    server-side bindings')
+check "socket drop counters shown (${ldrops0:-none} ${bdrops0:-none})" test -n "$ldrops0" -a -n "$bdrops0"
 kill -STOP "$SPD_PID"
 ip netns exec "$TE" "$FLOOD" 10.1.0.12 "$E" 5060 0 2 >"$SP_TMP/flood3.out" 2>&1
 ip netns exec "$SRV1" "$FLOOD" "$D1" "$C" "${cport:-40000}" 0 1 >"$SP_TMP/flood4.out" 2>&1
@@ -170,10 +174,10 @@ echo "# while stopped: $(cat "$SP_TMP/flood3.out") to the listener; $(cat "$SP_T
 sleep 1
 # one more datagram on each socket brings the count (it comes with a datagram)
 lab_register "$TE" 10.1.0.10 5060 alice "$E" >/dev/null 2>&1
-ldrops=$(stat '    listener')
-bdrops=$(stat '    server-side bindings')
-check "show statistics: listener socket drops (${ldrops:-none})" test "${ldrops:-0}" -gt 0
-check "show statistics: server-side binding socket drops (${bdrops:-none})" test "${bdrops:-0}" -gt 0
+ldrops=$(( $(stat '    listener') - ${ldrops0:-0} ))
+bdrops=$(( $(stat '    server-side bindings') - ${bdrops0:-0} ))
+check "show statistics: listener socket drops while stopped ($ldrops)" test "$ldrops" -gt 0
+check "show statistics: server-side binding socket drops while stopped ($bdrops)" test "$bdrops" -gt 0
 check_eq "back to the defaults" "" "$(sp_conf 'no limit source-rate' 'no limit source-new-bindings')"
 check "the daemon still runs" kill -0 "$SPD_PID"
 

@@ -243,7 +243,7 @@ expect eof'
 check_match "the login is logged with its source address" 'cli: user "admin" logged in from 127.0.0.2:[0-9]+' "$(log)"
 out=$(sp_cli m1 -c "show users")
 check_match "show users: header" '^Line +Kind +User +From +Since +Idle' "$out"
-check_match "show users: the unix-socket session itself" 'unix +\(root\) +local +[0-9-]+ [0-9:]+ +[0-9:]+' "$out"
+check_match "show users: the unix-socket session itself (its uid and role)" 'unix +uid 0 \(admin\) +local uid 0 +[0-9-]+ [0-9:]+ +[0-9:]+' "$out"
 
 # 3 wrong passwords on one connection: disconnected, no 4th try; one of
 # them a user name with bytes a terminal would obey, escaped in the log
