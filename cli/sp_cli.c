@@ -311,7 +311,7 @@ static void sp_cli_audit_block(int mode, const struct sp_cmd_edit *edit, char *b
 }
 
 /* The command as typed (full keywords), secrets left out: every word
- * after "secret" or "key" is hidden. */
+ * after "secret", "key" or "password" is hidden. */
 static void sp_cli_audit_command(const char *path, int argc, char **argv, char *buf, size_t cap)
 {
 	FILE *f = fmemopen(buf, cap, "w");
@@ -326,7 +326,7 @@ static void sp_cli_audit_command(const char *path, int argc, char **argv, char *
 	hide = strstr(path, "secret") || strstr(path, " key");
 	for (int i = 0; i < argc; i++) {
 		fprintf(f, " %s", hide ? "<hidden>" : sp_log_escape(argv[i], w, sizeof(w)));
-		hide |= strcmp(argv[i], "secret") == 0 || strcmp(argv[i], "key") == 0;
+		hide |= sp_cmd_word_introduces_secret(argv[i], false);
 	}
 	fclose(f);
 	buf[cap - 1] = '\0';

@@ -422,14 +422,68 @@ static int cmd_show_logging(struct sp_cmd_ctx *ctx, int argc, char **argv)
 	return 0;
 }
 
+bool sp_cmd_word_introduces_secret(const char *word, bool abbreviated)
+{
+	/* the shortest forms that still say which word is meant: "s" or "p"
+	 * alone would hide too much of a history, "k" is key in every mode
+	 * that has one */
+	static const struct {
+		const char *word;
+		size_t min_abbrev;
+	} secret_words[] = { { "secret", 3 }, { "key", 1 }, { "password", 4 } };
+	size_t len = strlen(word);
+
+	for (size_t i = 0; i < sizeof(secret_words) / sizeof(secret_words[0]); i++) {
+		if (abbreviated ? len >= secret_words[i].min_abbrev && len <= strlen(secret_words[i].word) &&
+					  strncasecmp(word, secret_words[i].word, len) == 0
+				: strcmp(word, secret_words[i].word) == 0)
+			return true;
+	}
+	return false;
+}
+
+void sp_cmd_print_masked(FILE *out, const char *line)
+{
+	bool hide = false, first = true;
+	/* longer than any keyword: a longer word never introduces a secret */
+	char word[16];
+	const char *p = line;
+
+	for (;;) {
+		size_t n;
+
+		p += strspn(p, " \t");
+		n = strcspn(p, " \t");
+		if (!n)
+			break;
+		if (hide)
+			fprintf(out, "%s<hidden>", first ? "" : " ");
+		else
+			fprintf(out, "%s%.*s", first ? "" : " ", (int)n, p);
+		if (n < sizeof(word)) {
+			memcpy(word, p, n);
+			word[n] = '\0';
+			hide |= sp_cmd_word_introduces_secret(word, true);
+		}
+		first = false;
+		p += n;
+	}
+}
+
+/* The lines as typed, secrets hidden as the audit log hides them: the
+ * history is shown to whoever uses the session next, and a mistyped
+ * secret command (never audited as what it meant) is still a secret. */
 static int cmd_show_history(struct sp_cmd_ctx *ctx, int argc, char **argv)
 {
 	(void)argv;
 	if (argc)
 		return sp_cmd_usage(ctx, "show history");
 	for (size_t i = 0; i < ctx->n_history; i++)
-		if (ctx->history[i])
-			fprintf(ctx->out, "  %s\n", ctx->history[i]);
+		if (ctx->history[i]) {
+			fputs("  ", ctx->out);
+			sp_cmd_print_masked(ctx->out, ctx->history[i]);
+			fputc('\n', ctx->out);
+		}
 	return 0;
 }
 

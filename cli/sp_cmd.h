@@ -96,4 +96,13 @@ int sp_cmd_run(const struct sp_cmd_def *def, struct sp_cmd_ctx *ctx, int argc, c
 char *sp_cmd_hash_secret(const char *plain);
 bool sp_cmd_check_secret(const char *plain, const char *hash);
 
+/* Whether WORD introduces a secret (secret, key, password): every word after
+ * it is one. ABBREVIATED also takes the short forms an operator may type
+ * (sec, k, pass, ...); the audit log, which has the full keywords, does not. */
+bool sp_cmd_word_introduces_secret(const char *word, bool abbreviated);
+
+/* Prints LINE as typed, with every word after one that introduces a secret
+ * replaced by <hidden> (words separated by one space). */
+void sp_cmd_print_masked(FILE *out, const char *line);
+
 #endif

@@ -113,6 +113,20 @@ check_match "copy running-config startup-config" '\[OK\]' "$(sp_cli o1 -c 'copy 
 check_match "... saved" '^hostname copied$' "$(sp_cli o1 -c 'show startup-config')"
 check_match "show history: this session's commands" '^  show version$' \
 	"$(sp_cli o1 -c 'show version' -c 'show history')"
+# secrets typed in the session are masked as the audit log masks them,
+# abbreviated keywords and a mistyped "password" too (the same values as
+# above, so nothing changes; the redundancy key is taken back)
+out=$(sp_cli o1 -c "configure terminal" -c "username ops secret Sup3rSecret9" \
+	-c "username x password Pw0rdLeak9" -c "enable sec En4bleOps9" -c "redundancy" \
+	-c "authentication key K3yLeak9" -c "auth k 7 AbbrevLeak9" -c "no authentication key" -c "end" \
+	-c "show history" 2>&1)
+check_match "show history: a secret is shown <hidden>" '^  username ops secret <hidden>$' "$out"
+check_match "... the mistyped password too" '^  username x password <hidden>$' "$out"
+check_match "... an abbreviated keyword too" '^  auth k <hidden> <hidden>$' "$out"
+for s in Sup3rSecret9 Pw0rdLeak9 En4bleOps9 K3yLeak9 AbbrevLeak9; do
+	check_no_match "... $s not shown" "$s" "$out"
+	check_no_match "... nor logged" "$s" "$(cat "$LOG")"
+done
 check "clear counters" sp_cli o1 -c "clear counters"
 check_match "... audited" 'audit: cli root .*: clear counters$' "$(cat "$LOG")"
 check_eq "no debugging at first" "No debugging is on" "$(sp_cli o1 -c 'show debugging')"
