@@ -1336,6 +1336,7 @@ struct sp_cli_auth_job {
 	struct sp_cli_session *sess;
 	const char *user;
 	char *hash; /* copy of the stored hash, or NULL */
+	int privilege; /* a local user's SP_USER_PRIVILEGE_* */
 	bool enable;
 };
 
@@ -1349,6 +1350,7 @@ static void sp_cli_auth_lookup_on_loop(void *arg)
 	} else {
 		const struct sp_user *u = sp_config_user_find(c, job->user);
 		job->hash = u ? strdup(u->secret_hash) : NULL;
+		job->privilege = u ? u->privilege : SP_USER_PRIVILEGE_NONE;
 	}
 }
 
@@ -1456,6 +1458,26 @@ static bool sp_cli_pam_check(struct sp_cli_session *sess, const char *user, cons
 	return true;
 }
 
+/* A local user's `privilege` gives his session's role as a PAM user's
+ * groups do: 15 admin, 1 read-only; without one he stays in user EXEC and
+ * `enable` asks for the enable secret, as before privileges. Session thread. */
+static void sp_cli_local_user_role(struct sp_cli_session *sess, int privilege, const char **how)
+{
+	switch (privilege) {
+	case SP_USER_PRIVILEGE_ADMIN:
+		sess->role = SP_ACCESS_ADMIN;
+		*how = "privilege 15";
+		break;
+	case SP_USER_PRIVILEGE_READ_ONLY:
+		sess->role = SP_ACCESS_READ_ONLY;
+		*how = "privilege 1, read-only";
+		break;
+	default:
+		sess->role = SP_ACCESS_NONE;
+		break;
+	}
+}
+
 static int sp_cli_check_credentials(const char *user, const char *pass, bool enable)
 {
 	struct sp_cli_session *sess = sp_cli_current;
@@ -1465,9 +1487,11 @@ static int sp_cli_check_credentials(const char *user, const char *pass, bool ena
 	if (!sess || sp_loop_call_sync(sess->srv->d->loop, sp_cli_auth_lookup_on_loop, &job) < 0)
 		return CLI_ERROR;
 	/* crypt and PAM run here, in the session's thread, not on the event loop */
-	if (job.hash)
+	if (job.hash) {
 		res.ok = sp_cmd_check_secret(pass, job.hash);
-	else if (!enable && sess->srv->d->opt.cli_pam_service)
+		if (res.ok && !enable)
+			sp_cli_local_user_role(sess, job.privilege, &res.how);
+	} else if (!enable && sess->srv->d->opt.cli_pam_service)
 		res.ok = sp_cli_pam_check(sess, user, pass, &res.how);
 	free(job.hash);
 	if (sp_loop_call_sync(sess->srv->d->loop, sp_cli_auth_result_on_loop, &res) < 0)
@@ -1544,8 +1568,9 @@ static int sp_cli_auth_cb(const char *user, const char *pass)
 
 	if (rc == CLI_OK) {
 		sp_cli_apply_exec_timeout(sess);
-		/* PAM users start at their group's privilege; local users in
-		 * user EXEC, `enable` with the enable secret as before */
+		/* PAM users start at their group's privilege, local users at
+		 * their `privilege`; local users without one in user EXEC,
+		 * `enable` with the enable secret as before */
 		if (sess->role == SP_ACCESS_ADMIN)
 			cli_set_privilege(sess->cli, PRIVILEGE_PRIVILEGED);
 		else if (sess->role == SP_ACCESS_READ_ONLY)

@@ -15,7 +15,7 @@ static const struct sp_cli_arg_help sp_cli_arg_helps[] = {
 	{ SP_MODE_EXEC, "reload", "force", "Even a file that empties the configuration", NULL, true, SP_NAMES_NONE },
 	/* config */
 	{ SP_MODE_CONFIG, "hostname", "WORD", "Letters, digits and '-', starting with a letter (at most 63)", NULL, false, SP_NAMES_NONE },
-	{ SP_MODE_CONFIG, "username", "WORD", "The user's login name", "secret\tThen the password, or hashed and a crypt(3) hash", false, SP_NAMES_USER },
+	{ SP_MODE_CONFIG, "username", "WORD", "The user's login name", "privilege\tThen 1 (read-only) or 15 (privileged at login), then secret\vsecret\tThen the password, or hashed and a crypt(3) hash", false, SP_NAMES_USER },
 	{ SP_MODE_CONFIG, "no username", "WORD", "The user's login name", NULL, false, SP_NAMES_USER },
 	{ SP_MODE_CONFIG, "enable secret", "WORD", "The enable password (4-128 characters)", "hashed\tThen a crypt(3) hash", false, SP_NAMES_NONE },
 	{ SP_MODE_CONFIG, "cli login-timeout", "1-86400", "Seconds", NULL, false, SP_NAMES_NONE },

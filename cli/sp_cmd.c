@@ -161,19 +161,31 @@ static int cmd_no_hostname(struct sp_cmd_ctx *ctx, int argc, char **argv)
 	return 0;
 }
 
+/* username NAME [privilege {1|15}] secret ...: Cisco's order, the
+ * privilege before the secret. */
 static int cmd_username(struct sp_cmd_ctx *ctx, int argc, char **argv)
 {
-	static const char usage[] = "username NAME secret {PASSWORD | hashed HASH}";
+	static const char usage[] = "username NAME [privilege {1 | 15}] secret {PASSWORD | hashed HASH}";
+	int privilege = SP_USER_PRIVILEGE_NONE, first = 1;
 	char *h;
 	int rc;
 
-	if (argc < 3 || strcmp(argv[1], "secret") != 0)
+	if (argc >= 3 && strcmp(argv[1], "privilege") == 0) {
+		if (strcmp(argv[2], "1") == 0)
+			privilege = SP_USER_PRIVILEGE_READ_ONLY;
+		else if (strcmp(argv[2], "15") == 0)
+			privilege = SP_USER_PRIVILEGE_ADMIN;
+		else
+			return sp_error_set(&ctx->err, "Invalid privilege \"%s\" (1 or 15)", argv[2]);
+		first = 3;
+	}
+	if (argc < first + 2 || strcmp(argv[first], "secret") != 0)
 		return sp_cmd_usage(ctx, usage);
 	if (sp_check_username(argv[0], &ctx->err) < 0)
 		return -1;
-	if (!(h = sp_cmd_secret_arg(ctx, argc - 2, argv + 2, usage)))
+	if (!(h = sp_cmd_secret_arg(ctx, argc - first - 1, argv + first + 1, usage)))
 		return -1;
-	rc = sp_config_user_set(ctx->cand, argv[0], h, &ctx->err);
+	rc = sp_config_user_set(ctx->cand, argv[0], privilege, h, &ctx->err);
 	free(h);
 	return rc;
 }
@@ -1798,7 +1810,7 @@ static const struct sp_cmd_def sp_cmds[] = {
 	{ SP_MODE_CONFIG, "logging host", "Also send the log to a syslog host (UDP)", "A.B.C.D [port N]", PRIV_ADMIN, TOP, cmd_logging_host },
 	{ SP_MODE_CONFIG, "no logging host", "Stop sending the log to a syslog host", "A.B.C.D", PRIV_ADMIN, TOP, cmd_no_logging_host },
 	{ SP_MODE_CONFIG, "no hostname", "Reset the hostname", NULL, PRIV_ADMIN, TOP, cmd_no_hostname },
-	{ SP_MODE_CONFIG, "username", "A login user", "NAME secret {PASSWORD | hashed HASH}", PRIV_ADMIN, TOP, cmd_username },
+	{ SP_MODE_CONFIG, "username", "A login user", "NAME [privilege {1 | 15}] secret {PASSWORD | hashed HASH}", PRIV_ADMIN, TOP, cmd_username },
 	{ SP_MODE_CONFIG, "no username", "Remove a login user", "NAME", PRIV_ADMIN, TOP, cmd_no_username },
 	{ SP_MODE_CONFIG, "enable secret", "The enable secret", "{PASSWORD | hashed HASH}", PRIV_ADMIN, TOP, cmd_enable_secret },
 	{ SP_MODE_CONFIG, "no enable secret", "Remove the enable secret", NULL, PRIV_ADMIN, TOP, cmd_no_enable_secret },

@@ -241,7 +241,8 @@ static bool sp_users_equal(const struct sp_config *a, const struct sp_config *b)
 		return false;
 	for (size_t i = 0; i < a->n_users; i++)
 		if (strcmp(a->users[i].name, b->users[i].name) != 0 ||
-		    strcmp(a->users[i].secret_hash, b->users[i].secret_hash) != 0)
+		    strcmp(a->users[i].secret_hash, b->users[i].secret_hash) != 0 ||
+		    a->users[i].privilege != b->users[i].privilege)
 			return false;
 	return true;
 }
@@ -497,8 +498,8 @@ struct sp_user *sp_config_user_find(const struct sp_config *c, const char *name)
 	return found ? &c->users[i] : NULL;
 }
 
-int sp_config_user_set(struct sp_config *c, const char *name, const char *secret_hash,
-		       struct sp_error *e)
+int sp_config_user_set(struct sp_config *c, const char *name, int privilege,
+		       const char *secret_hash, struct sp_error *e)
 {
 	struct sp_user *u;
 	char *h;
@@ -507,12 +508,16 @@ int sp_config_user_set(struct sp_config *c, const char *name, const char *secret
 
 	if (sp_check_username(name, e) < 0)
 		return -1;
+	if (privilege != SP_USER_PRIVILEGE_NONE && privilege != SP_USER_PRIVILEGE_READ_ONLY &&
+	    privilege != SP_USER_PRIVILEGE_ADMIN)
+		return sp_error_set(e, "Invalid privilege \"%d\" (1 or 15)", privilege);
 	if (!(h = strdup(secret_hash)))
 		return sp_error_set(e, "Out of memory");
 	i = sp_name_search(c->users, c->n_users, sizeof(*c->users), name, &found);
 	if (found) {
 		free(c->users[i].secret_hash);
 		c->users[i].secret_hash = h;
+		c->users[i].privilege = privilege;
 		return 0;
 	}
 	u = sp_array_insert((void **)&c->users, &c->n_users, sizeof(*u), i);
@@ -522,6 +527,7 @@ int sp_config_user_set(struct sp_config *c, const char *name, const char *secret
 	}
 	strcpy(u->name, name);
 	u->secret_hash = h;
+	u->privilege = privilege;
 	return 0;
 }
 

@@ -103,9 +103,17 @@ struct sp_interface {
 	enum sp_if_side side;
 };
 
+/* A local user's privilege, as Cisco's `username NAME privilege N`: none
+ * set (user EXEC, `enable` with the enable secret), 1 (read-only user EXEC
+ * for good: `enable` refused) or 15 (privileged EXEC at login). */
+#define SP_USER_PRIVILEGE_NONE 0
+#define SP_USER_PRIVILEGE_READ_ONLY 1
+#define SP_USER_PRIVILEGE_ADMIN 15
+
 struct sp_user {
 	char name[SP_USERNAME_MAX + 1];
 	char *secret_hash; /* crypt(3) string */
+	int privilege;     /* SP_USER_PRIVILEGE_* */
 };
 
 #define SP_LISTEN_PORTS_MAX 8
@@ -233,8 +241,8 @@ struct sp_interface *sp_config_interface_get(struct sp_config *c, const char *na
 bool sp_config_interface_remove(struct sp_config *c, const char *name);
 
 struct sp_user *sp_config_user_find(const struct sp_config *c, const char *name);
-int sp_config_user_set(struct sp_config *c, const char *name, const char *secret_hash,
-		       struct sp_error *e);
+int sp_config_user_set(struct sp_config *c, const char *name, int privilege,
+		       const char *secret_hash, struct sp_error *e);
 bool sp_config_user_remove(struct sp_config *c, const char *name);
 int sp_config_enable_secret_set(struct sp_config *c, const char *secret_hash);
 

@@ -194,8 +194,15 @@ char *sp_config_to_text(const struct sp_config *c, size_t *len)
 	fputs("!\n", f);
 	fprintf(f, "hostname %s\n", c->hostname);
 	fputs("!\n", f);
-	for (size_t i = 0; i < c->n_users; i++)
-		fprintf(f, "username %s secret hashed %s\n", c->users[i].name, c->users[i].secret_hash);
+	for (size_t i = 0; i < c->n_users; i++) {
+		const struct sp_user *u = &c->users[i];
+
+		if (u->privilege != SP_USER_PRIVILEGE_NONE)
+			fprintf(f, "username %s privilege %d secret hashed %s\n", u->name, u->privilege,
+				u->secret_hash);
+		else
+			fprintf(f, "username %s secret hashed %s\n", u->name, u->secret_hash);
+	}
 	if (c->enable_secret_hash)
 		fprintf(f, "enable secret hashed %s\n", c->enable_secret_hash);
 	if (c->n_users || c->enable_secret_hash)

@@ -196,6 +196,76 @@ check_eq "interactive 'no action' took effect" "" "$(printf '%s\n' "$run" | sed 
 check_match "failed login logged" 'failed login for user "admin"' "$(cat "$D/log")"
 sp_cli d1 -c "conf t" -c "hostname edge1" >/dev/null
 
+# ---- per-user privilege (username NAME privilege {1|15}) over TCP ----
+out=$(sp_cli d1 -c "configure terminal" -c "username boss privilege 15 secret B0ssPass" \
+	-c "username viewer privilege 1 secret V1ewPass" -c "end" -c "show running-config" 2>&1); rc=$?
+check_eq "username NAME privilege {1|15} secret ... is accepted" 0 $rc
+check_match "... and shown with its privilege" '^username boss privilege 15 secret hashed \$' "$out"
+check_match "... privilege 1 too" '^username viewer privilege 1 secret hashed \$' "$out"
+check_match "a user without privilege is shown as before" '^username admin secret hashed \$' "$out"
+check_match "privilege out of range refused" '% Invalid privilege "7" \(1 or 15\)' \
+	"$(sp_cli d1 -c "configure terminal" -c "username bad privilege 7 secret X" 2>&1)"
+cat >"$SP_TMP/priv.exp" <<'EXP'
+set timeout 10
+set stty_init "raw -echo"
+proc step {pat desc} {
+	global spawn_id
+	expect {
+		-re $pat {}
+		timeout { puts "\nEXPECT-FAIL: $desc"; exit 1 }
+		eof { puts "\nEXPECT-FAIL: eof at $desc"; exit 1 }
+	}
+}
+# nc may outlive the session's end: the pty is closed after exit
+proc login {user pass} {
+	global spawn_id
+	spawn ip netns exec $::env(NS) nc 127.0.0.1 2650
+	step "Username:" "login prompt ($user)"
+	send "$user\r\n"
+	step "Password:" "password prompt ($user)"
+	send "$pass\r\n"
+}
+# privilege 15: privileged EXEC at once, configures without enable
+login boss B0ssPass
+step "edge1#" "privilege 15: logged in to privileged EXEC (#)"
+send "conf t\r\n"
+step "edge1\\(config\\)#" "privilege 15: configures without enable"
+send "end\r\n"
+step "edge1#" "privilege 15: end"
+send "exit\r\n"
+close; wait
+# privilege 1: user EXEC, show commands, enable refused without a secret prompt
+login viewer V1ewPass
+step "edge1>" "privilege 1: logged in to user EXEC (>)"
+send "show proxy-strategy\r\n"
+step "proxy-strategy" "privilege 1: show commands"
+step "edge1>" "privilege 1: prompt after show"
+send "enable\r\n"
+expect {
+	"Password:" { puts "\nEXPECT-FAIL: privilege 1: enable asks for the secret"; exit 1 }
+	-re "Read-only access" {}
+	timeout { puts "\nEXPECT-FAIL: privilege 1: enable not refused"; exit 1 }
+}
+step "edge1>" "privilege 1: still user EXEC after enable"
+send "exit\r\n"
+close; wait
+# no privilege: user EXEC, then enable with the enable secret (as before)
+login admin Adm1nPass
+step "edge1>" "no privilege: user EXEC (>)"
+send "enable\r\n"
+step "Password:" "no privilege: enable asks for the enable secret"
+send "En4blePass\r\n"
+step "edge1#" "no privilege: privileged after enable"
+send "exit\r\n"
+close; wait
+puts "\nEXPECT-OK"
+EXP
+out=$(NS=$NS expect "$SP_TMP/priv.exp" 2>&1); rc=$?
+check_eq "TCP logins: privilege 15 starts at #, privilege 1 at > with enable refused, no privilege as before" 0 $rc
+[ $rc -eq 0 ] || printf '%s\n' "$out" | grep -a 'EXPECT-FAIL' | sed 's/^/#   /'
+check_match "the privilege-15 login is logged with its privilege" 'user "boss" logged in from .*\(privilege 15\)' "$(cat "$D/log")"
+sp_cli d1 -c "conf t" -c "no username boss" -c "no username viewer" >/dev/null
+
 # no users: the TCP listener refuses everyone
 out=$(printf 'admin\r\nx\r\n' | timeout 8 ip netns exec "$NS" nc -q 6 127.0.0.1 2650 2>&1 | tr -d '\r')
 check_no_match "TCP login without the right password gets no prompt" 'edge1[>#]' "$out"

@@ -16,7 +16,8 @@ static const char full_config[] =
 	"hostname edge-sp1\n"
 	"!\n"
 	"username admin secret hashed $6$saltsalt$4WJMS3mLflvP0bTwZiMcFdj6gxuOGsrq/k.LG1yVcL.fuUhnF0MWJBtiQ8oxQQYGiH1Dzw3zcw/5kJQuU4gV4.\n"
-	"username ops secret hashed $6$othersalt$PS6b.J7Z5ldr9MyNbQpYv1vVwZZV3EDWHfuq6vBaEqOKhQ6CeMfGYeG/Epe9jnOoNjd45UZ2b2J1y5R9tT3Y9.\n"
+	"username ops privilege 1 secret hashed $6$othersalt$PS6b.J7Z5ldr9MyNbQpYv1vVwZZV3EDWHfuq6vBaEqOKhQ6CeMfGYeG/Epe9jnOoNjd45UZ2b2J1y5R9tT3Y9.\n"
+	"username root1 privilege 15 secret hashed $6$saltsalt$4WJMS3mLflvP0bTwZiMcFdj6gxuOGsrq/k.LG1yVcL.fuUhnF0MWJBtiQ8oxQQYGiH1Dzw3zcw/5kJQuU4gV4.\n"
 	"enable secret hashed $6$ensalt$V5jMOCRU6mrw/F7J5b5y0vtRfdEC5n9WFT4S1VH/E2PjTe0BtTLxLgMznSTUaRlh1tnSVzrJ7hXU3PSrsfCxT0\n"
 	"!\n"
 	"cli login-timeout 20\n"
@@ -453,6 +454,40 @@ Test(config, secrets_are_hashed)
 	cr_assert(strstr(text, "Passw0rd") == NULL);
 	cr_assert(strstr(text, "username admin secret hashed $") != NULL);
 	free(text);
+	sp_config_free(c);
+}
+
+/* username NAME privilege {1|15}: in the model, compared by equal and dup,
+ * shown only when set; any other level is refused. */
+Test(config, user_privilege)
+{
+	struct sp_config *c = sp_config_new(), *d;
+	struct sp_error e = { { 0 } };
+	static const char *const a[] = { "username ro privilege 1 secret Passw0rd!",
+					 "username rw privilege 15 secret hashed $6$salt$abc/./DEF012",
+					 "username plain secret Passw0rd!" };
+	static const char *const bad[] = { "username x privilege 7 secret Passw0rd!" };
+	static const char *const nosecret[] = { "username x privilege 15" };
+	char *text;
+
+	cr_assert_eq(run_cmds(c, a, 3, &e), 0, "%s", e.msg);
+	cr_assert_eq(sp_config_user_find(c, "ro")->privilege, SP_USER_PRIVILEGE_READ_ONLY);
+	cr_assert_eq(sp_config_user_find(c, "rw")->privilege, SP_USER_PRIVILEGE_ADMIN);
+	cr_assert_eq(sp_config_user_find(c, "plain")->privilege, SP_USER_PRIVILEGE_NONE);
+	text = sp_config_to_text(c, NULL);
+	cr_assert(strstr(text, "\nusername ro privilege 1 secret hashed $") != NULL, "%s", text);
+	cr_assert(strstr(text, "\nusername rw privilege 15 secret hashed $6$salt$abc/./DEF012\n") != NULL, "%s", text);
+	cr_assert(strstr(text, "\nusername plain secret hashed $") != NULL, "%s", text);
+	free(text);
+	d = sp_config_dup(c);
+	cr_assert(sp_config_equal(c, d));
+	sp_config_user_find(d, "ro")->privilege = SP_USER_PRIVILEGE_ADMIN;
+	cr_assert_not(sp_config_equal(c, d), "a changed privilege is a change");
+	sp_config_free(d);
+	cr_assert_neq(run_cmds(c, bad, 1, &e), 0);
+	cr_assert(strstr(e.msg, "Invalid privilege \"7\" (1 or 15)") != NULL, "%s", e.msg);
+	cr_assert_neq(run_cmds(c, nosecret, 1, &e), 0, "a privilege without a secret was accepted");
+	cr_assert_null(sp_config_user_find(c, "x"));
 	sp_config_free(c);
 }
 
