@@ -5,13 +5,10 @@
 #include "sp_daemon.h"
 #include "sp_event.h"
 #include "sp_kernel.h"
-#include "sp_link.h"
-#include "sp_linkwatch.h"
 #include "sp_log.h"
 #include "sp_media.h"
 #include "sp_persist.h"
 #include "sp_proxy.h"
-#include "sp_retpath.h"
 #include "sp_sip.h"
 #include "sp_stun.h"
 #include "sp_srclimit.h"
@@ -57,10 +54,14 @@
 
 struct sp_engine;
 
+/* One operation of the kernel door (sp_kernel.h), the engine's only way to
+ * the kernel. */
+#define KD(en, op, ...) ((en)->kd->ops->op((en)->kd, ##__VA_ARGS__))
+
 struct sp_engine {
 	struct sp_daemon *d;
-	int netns_lock; /* abstract unix socket: one engine per network namespace */
-	struct sp_kernel *kernel;
+	/* the kernel, only through its door (sp_kernel.h): a test gives a fake */
+	struct sp_kernel_door *kd;
 	struct sp_table *table;
 	struct sp_persist *persist;	/* NULL: --state-dir none */
 	struct sp_loop_timer *expiry;
@@ -72,16 +73,12 @@ struct sp_engine {
 	struct sp_endpoint server_side; /* C, port 0; family 0: not configured */
 	bool media_on;
 	bool standby;	/* active-standby: tables kept, nothing in the kernel */
-	struct sp_conntrack *ct;	/* media entries (sp_media programs them) */
 	struct sp_media *media;
 	struct sp_loop_timer *media_reconcile;
 	struct sp_loop_timer *media_latch;	/* polls the media guard while streams latch */
 	bool media_latch_armed;
 	uint64_t media_guard_banked;	/* guard drops of the tables replaced */
-	struct sp_retpath *retpath;	/* return-path (policy-routing/sp_retpath) */
 	struct sp_vpn_map vpn_map;	/* vpn-id <-> mark slot (sp_vpn) */
-	struct sp_vpn_kernel *vpn_kernel;	/* the VPNs' return rules and tables */
-	struct sp_linkwatch *linkwatch;	/* link changes re-apply (sp_linkwatch) */
 	int rx_ifindex;			/* ingress of the datagram being handled */
 	uint32_t session_limit;
 	uint32_t message_size_limit; /* bytes towards a server */
@@ -432,7 +429,7 @@ static int sp_engine_send_to_terminal(struct sp_engine *en, const struct sp_bind
 				      const char *buf, size_t len)
 {
 	/* back into its VPN, re-tagged (sp_mark.h), along its return path */
-	uint32_t mark = sp_retpath_mark(en->retpath, &b->return_path) | sp_mark_return(b->origin_mark);
+	uint32_t mark = KD(en, retpath_mark, &b->return_path) | sp_mark_return(b->origin_mark);
 
 	return sp_engine_send_as_e(en, &b->terminal, &b->virtual_server, mark, buf, len);
 }
@@ -616,8 +613,8 @@ static void sp_engine_stun(struct sp_engine *en, const struct sp_endpoint *termi
 	if (b)
 		path = b->return_path;
 	else
-		sp_retpath_learn(en->retpath, terminal, en->rx_ifindex, &path);
-	out_mark = sp_retpath_mark(en->retpath, &path) | sp_mark_return(mark & SP_MARK_ORIGIN_MASK);
+		KD(en, retpath_learn, terminal, en->rx_ifindex, &path);
+	out_mark = KD(en, retpath_mark, &path) | sp_mark_return(mark & SP_MARK_ORIGIN_MASK);
 	if (sp_engine_send_as_e(en, terminal, virtual_server, out_mark, en->tp->out, n) == 0)
 		en->stats.to_terminals++;
 	else
@@ -662,9 +659,9 @@ static void sp_engine_refuse_source(struct sp_engine *en, const struct sp_endpoi
 						      SP_ENGINE_SOURCE_RETRY_AFTER_S, en->tp->out,
 						      en->tp->out_max);
 
-		sp_retpath_learn(en->retpath, terminal, en->rx_ifindex, &path);
+		KD(en, retpath_learn, terminal, en->rx_ifindex, &path);
 		if (n && sp_engine_send_as_e(en, terminal, virtual_server,
-					     sp_retpath_mark(en->retpath, &path) |
+					     KD(en, retpath_mark, &path) |
 						     sp_mark_return(mark & SP_MARK_ORIGIN_MASK),
 					     en->tp->out, n) == 0)
 			en->stats.to_terminals++;
@@ -689,9 +686,9 @@ static void sp_engine_too_many_hops(struct sp_engine *en, const struct sp_endpoi
 		if (b)
 			path = b->return_path;
 		else
-			sp_retpath_learn(en->retpath, terminal, en->rx_ifindex, &path);
+			KD(en, retpath_learn, terminal, en->rx_ifindex, &path);
 		if (n && sp_engine_send_as_e(en, terminal, virtual_server,
-					     sp_retpath_mark(en->retpath, &path) |
+					     KD(en, retpath_mark, &path) |
 						     sp_mark_return(mark & SP_MARK_ORIGIN_MASK),
 					     en->tp->out, n) == 0)
 			en->stats.to_terminals++;
@@ -818,7 +815,7 @@ static void sp_engine_binding_refresh(struct sp_engine *en, struct sp_binding *b
 	char contact[SP_HOSTPORT_MAX];
 
 	sp_binding_touch(en->table, b, sp_now_ms());
-	sp_retpath_learn(en->retpath, terminal, en->rx_ifindex, &b->return_path);
+	KD(en, retpath_learn, terminal, en->rx_ifindex, &b->return_path);
 	/* created, touched, contact or return path: the standby follows */
 	sp_engine_changed(en, SP_SYNC_BINDING, b->id);
 	/* the Via of each request is the one its responses give back: a
@@ -1031,7 +1028,7 @@ static void sp_engine_before_batch(void *arg, enum sp_transport_side side)
 	/* the return path's packet socket first: then it has seen the frame
 	 * of every datagram a listener's batch brings */
 	if (side == SP_TRANSPORT_TERMINAL)
-		sp_retpath_drain(en->retpath);
+		KD(en, retpath_drain);
 }
 
 static void sp_engine_received(void *arg, const struct sp_transport_msg *m)
@@ -1109,7 +1106,7 @@ static int sp_engine_lva_apply(struct sp_engine *en, const struct sp_config *c, 
 			a.v6 = want->u.v6;
 	}
 	ifs = sp_engine_terminal_ifs(c, &n);
-	rc = sp_kernel_lva_set(en->kernel, &a, ifs, n, err, sizeof(err));
+	rc = KD(en, lva_set, &a, ifs, n, err, sizeof(err));
 	free(ifs);
 	if (rc < 0)
 		return sp_error_set(e, "local-virtual-address: %s", err);
@@ -1123,7 +1120,7 @@ static const char *sp_engine_tagger_apply(struct sp_engine *en, const struct sp_
 {
 	size_t n;
 	const char **ifs = sp_engine_terminal_ifs(c, &n);
-	const char *why = sp_kernel_tagger_apply(en->kernel, ifs, n, tagv, n_vids);
+	const char *why = KD(en, tagger_apply, ifs, n, tagv, n_vids);
 
 	free(ifs);
 	return why;
@@ -1169,7 +1166,7 @@ static void sp_engine_linkwatch_seed(struct sp_engine *en, const struct sp_confi
 
 	for (size_t k = 0; k < c->n_interfaces && n < SP_VPN_MAX_IFS; k++)
 		names[n++] = c->interfaces[k].name;
-	if (en->linkwatch && sp_linkwatch_seed(en->linkwatch, links->links, links->n_links, names, n) < 0)
+	if (KD(en, links_watch, links->links, links->n_links, names, n) < 0)
 		sp_warn("engine: out of memory: link changes may be missed");
 }
 
@@ -1180,12 +1177,12 @@ static void sp_engine_limits_read(struct sp_engine *en, uint64_t *rate, uint64_t
 	char err[160];
 
 	*rate = *new_flows = 0;
-	if (!en->kernel || !en->source_limits_in_kernel)
+	if (!en->kd || !en->source_limits_in_kernel)
 		return;
-	if (sp_nft_counter_packets(sp_kernel_nft(en->kernel), SP_NFT_SOURCE_RATE_COUNTER, rate, err,
+	if (KD(en, counter_packets, SP_NFT_SOURCE_RATE_COUNTER, rate, err,
 				   sizeof(err)) < 0)
 		*rate = 0;
-	if (sp_nft_counter_packets(sp_kernel_nft(en->kernel), SP_NFT_SOURCE_NEW_COUNTER, new_flows,
+	if (KD(en, counter_packets, SP_NFT_SOURCE_NEW_COUNTER, new_flows,
 				   err, sizeof(err)) < 0)
 		*new_flows = 0;
 }
@@ -1212,7 +1209,7 @@ static void sp_engine_limits_name(struct sp_engine *en, const char *set, int fam
 {
 	char *text = NULL, err[160];
 
-	if (sp_nft_set_elements(sp_kernel_nft(en->kernel), set, &text, err, sizeof(err)) < 0)
+	if (KD(en, set_elements, set, &text, err, sizeof(err)) < 0)
 		return;
 	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
 		char *dot = strstr(line, " . ");
@@ -1301,7 +1298,7 @@ static int sp_engine_plan(struct sp_engine *en, const struct sp_config *c, struc
 	struct sp_classify_tags tags = { 0 };
 	struct sp_classify_kernel kern = { 0 };
 
-	if (sp_link_state_read(&links, lerr, sizeof(lerr)) < 0)
+	if (KD(en, links_read, &links, lerr, sizeof(lerr)) < 0)
 		sp_warn("engine: %s: VLAN, VRF and MPLS matches cannot be resolved", lerr);
 	vlans = sp_link_state_vlans(&links, &n_vlans);
 	if (sp_engine_vpn_map(c, &links, &ch->vpn_map, &ch->vpn_chains, e) < 0) {
@@ -1400,12 +1397,12 @@ static int sp_engine_kernel_apply(struct sp_engine *en, const struct sp_config *
 	/* the table goes and its counters with it: what they counted is kept
 	 * once the new table is in (a refused one leaves the old in place) */
 	sp_engine_limits_read(en, &limits_rate, &limits_new);
-	en->media_guard_banked += sp_kernel_media_guard_drops(en->kernel);
+	en->media_guard_banked += KD(en, media_guard_drops);
 	if (!en->standby && ch->idle) {
-		if (sp_kernel_installed(en->kernel) &&
-		    sp_kernel_remove_intercept(en->kernel, err, sizeof(err)) < 0)
+		if (KD(en, intercept_installed) &&
+		    KD(en, remove_intercept, err, sizeof(err)) < 0)
 			sp_warn("engine: nothing to proxy: %s", err);
-	} else if (!en->standby && sp_kernel_install_intercept(en->kernel, &kcfg, err, sizeof(err)) < 0) {
+	} else if (!en->standby && KD(en, install_intercept, &kcfg, err, sizeof(err)) < 0) {
 		sp_error_set(e, "kernel: %s", err);
 		sp_err("engine: %s", e->msg);
 		sp_events_publish(en->d->events, &(struct sp_event){
@@ -1415,14 +1412,14 @@ static int sp_engine_kernel_apply(struct sp_engine *en, const struct sp_config *
 	if (!en->standby)
 		sp_engine_limits_bank(en, limits_rate, limits_new);
 	en->vpn_map = ch->vpn_map;
-	if (sp_vpn_kernel_apply(en->vpn_kernel, &ch->vpn_map, err, sizeof(err)) < 0)
+	if (KD(en, vpn_apply, &ch->vpn_map, err, sizeof(err)) < 0)
 		sp_warn("engine: VPN return routes incomplete: %s", err);
 	if (sp_engine_lva_apply(en, c, e) < 0) {
 		sp_err("engine: %s", e->msg);
 		return -1; /* the caller re-applies the previous configuration */
 	}
 	/* the return path is the SP's: not on a router with only policy routes */
-	if (sp_retpath_configure(en->retpath,
+	if (KD(en, retpath_configure,
 				 ch->idle ? SP_RETPATH_NONE :
 				 c->sp.return_path == SP_RETURN_DEFAULT_GATEWAY ? SP_RETPATH_DEFAULT_GATEWAY :
 				 SP_RETPATH_LEARN, &c->sp.return_gateway.u.v4, c->sp.listen_ports,
@@ -1535,22 +1532,22 @@ static void sp_engine_links_changed(void *arg)
 
 static int sp_engine_ct_install(void *arg, const struct sp_ct_nat *n)
 {
-	return sp_conntrack_create(arg, n, SP_MEDIA_CT_TIMEOUT_S);
+	return ((struct sp_kernel_door *)arg)->ops->ct_create(arg, n, SP_MEDIA_CT_TIMEOUT_S);
 }
 
 static int sp_engine_ct_remove(void *arg, const struct sp_ct_nat *n)
 {
-	return sp_conntrack_delete(arg, n);
+	return ((struct sp_kernel_door *)arg)->ops->ct_delete(arg, n);
 }
 
 static int sp_engine_ct_counters(void *arg, const struct sp_ct_nat *n, struct sp_ct_counters *c)
 {
-	return sp_conntrack_counters(arg, n, c);
+	return ((struct sp_kernel_door *)arg)->ops->ct_counters(arg, n, c);
 }
 
 static int sp_engine_ct_list(void *arg, struct sp_ct_nat **out)
 {
-	return sp_conntrack_list(arg, out);
+	return ((struct sp_kernel_door *)arg)->ops->ct_list(arg, out);
 }
 
 static void sp_engine_media_reconcile_cb(struct sp_loop *loop, void *arg)
@@ -1575,7 +1572,7 @@ static void sp_engine_media_latch_cb(struct sp_loop *loop, void *arg)
 	en->media_latch_armed = false;
 	if (!sp_media_latching(en->media))
 		return;
-	n = sp_kernel_media_seen(en->kernel, &seen, err, sizeof(err));
+	n = KD(en, media_seen, &seen, err, sizeof(err));
 	if (n < 0)
 		sp_debug("media: %s", err);
 	for (int i = 0; i < n; i++)
@@ -1588,16 +1585,14 @@ static void sp_engine_media_latch_cb(struct sp_loop *loop, void *arg)
 	}
 }
 
-/* The conntrack handle, the media state, and a first reconciliation that
+/* The media state on the door's conntrack, and a first reconciliation that
  * removes the entries a previous run left behind. */
 static int sp_engine_media_open(struct sp_engine *en, char *err, size_t errlen)
 {
 	struct sp_media_kernel mk;
 
-	if (sp_conntrack_open(&en->ct, err, errlen) < 0)
-		return -1;
 	mk = (struct sp_media_kernel){ sp_engine_ct_install, sp_engine_ct_remove,
-				       sp_engine_ct_counters, sp_engine_ct_list, en->ct };
+				       sp_engine_ct_counters, sp_engine_ct_list, en->kd };
 	en->media = sp_media_create(&mk);
 	en->media_reconcile = sp_loop_timer_new(en->d->loop, sp_engine_media_reconcile_cb, en);
 	en->media_latch = sp_loop_timer_new(en->d->loop, sp_engine_media_latch_cb, en);
@@ -1670,6 +1665,12 @@ int sp_engine_persist_resume(struct sp_engine *en, struct sp_error *e)
 
 struct sp_engine *sp_engine_start(struct sp_daemon *d, struct sp_error *e)
 {
+	return sp_engine_start_with(d, NULL, e);
+}
+
+struct sp_engine *sp_engine_start_with(struct sp_daemon *d, const struct sp_engine_deps *deps,
+				       struct sp_error *e)
+{
 	struct sp_engine *en = calloc(1, sizeof(*en));
 	struct sp_table_config tc;
 	struct sp_table_callbacks cb;
@@ -1685,26 +1686,9 @@ struct sp_engine *sp_engine_start(struct sp_daemon *d, struct sp_error *e)
 		return NULL;
 	}
 	en->d = d;
-	en->netns_lock = -1;
 	sp_engine_watch(en, sp_engine_persist_changed, en); /* the first watcher */
-	/* Two engines in one network namespace would fight over its nftables
-	 * table and rules. Abstract unix sockets belong to the namespace, so
-	 * binding a well-known one is a lock that a crash releases by itself. */
-	{
-		struct sockaddr_un sa = { .sun_family = AF_UNIX };
-		static const char name[] = "sigproxyd-engine";
-
-		memcpy(sa.sun_path + 1, name, sizeof(name) - 1);
-		en->netns_lock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-		if (en->netns_lock < 0 ||
-		    bind(en->netns_lock, (struct sockaddr *)&sa,
-			 (socklen_t)(offsetof(struct sockaddr_un, sun_path) + sizeof(name))) < 0) {
-			sp_error_set(e, "another sigproxyd runs in this network namespace");
-			goto fail;
-		}
-	}
 	sp_sip_global_init();
-	en->tp = sp_transport_udp_new(d->loop, &th);
+	en->tp = deps ? deps->transport_new(deps->arg, d->loop, &th) : sp_transport_udp_new(d->loop, &th);
 	sp_table_config_default(&tc);
 	tc.sig_port_first = SP_SIGNALING_PORT_FIRST;
 	tc.sig_port_last = SP_SIGNALING_PORT_LAST;
@@ -1721,31 +1705,20 @@ struct sp_engine *sp_engine_start(struct sp_daemon *d, struct sp_error *e)
 		sp_error_set(e, "Out of memory");
 		goto fail;
 	}
-	if (sp_kernel_open(&en->kernel, err, sizeof(err)) < 0) {
-		sp_error_set(e, "kernel: %s", err);
+	en->kd = deps ? deps->kernel_open(deps->arg, sp_engine_links_changed, en, err, sizeof(err)) :
+		 sp_kernel_door_open(d->loop, SP_ENGINE_LINK_SETTLE_MS, sp_engine_links_changed, en, err,
+				     sizeof(err));
+	if (!en->kd) {
+		sp_error_set(e, "%s", err);
 		goto fail;
 	}
 	if (sp_engine_media_open(en, err, sizeof(err)) < 0) {
 		sp_error_set(e, "media: %s", err);
 		goto fail;
 	}
-	/* after sp_kernel_open, which removes a previous run's tagged rules */
-	if (sp_retpath_open(&en->retpath, err, sizeof(err)) < 0) {
-		sp_error_set(e, "return path: %s", err);
-		goto fail;
-	}
-	en->vpn_kernel = sp_vpn_kernel_new(sp_kernel_rtnl(en->kernel));
-	en->linkwatch = sp_linkwatch_new();
-	if (!en->vpn_kernel || !en->linkwatch) {
-		sp_error_set(e, "Out of memory");
-		goto fail;
-	}
 	/* a standby starts with its tables empty and nothing in the kernel */
 	en->standby = sp_config_store_current(d->config)->redundancy.configured &&
 		      sp_config_store_current(d->config)->redundancy.role == SP_ROLE_STANDBY;
-	if (sp_linkwatch_listen(en->linkwatch, d->loop, SP_ENGINE_LINK_SETTLE_MS,
-				sp_engine_links_changed, en, err, sizeof(err)) < 0)
-		sp_warn("engine: %s: link changes wait for the next commit", err);
 	if (sp_engine_persist_open(en, e) < 0)
 		goto fail;
 	if (sp_engine_apply(en, sp_config_store_current(d->config), e) < 0)
@@ -1779,8 +1752,6 @@ fail:
 
 void sp_engine_stop(struct sp_engine *en)
 {
-	char err[256];
-
 	if (!en)
 		return;
 	/* first, while the media state the dialogs' records read is there:
@@ -1789,20 +1760,12 @@ void sp_engine_stop(struct sp_engine *en)
 	sp_persist_close(en->persist);
 	en->persist = NULL;
 	en->d->persist = NULL;
-	sp_kernel_lva_remove(en->kernel);
-	sp_retpath_close(en->retpath); /* its rules and routes */
-	sp_linkwatch_free(en->linkwatch);
-	sp_vpn_kernel_free(en->vpn_kernel); /* the VPNs' rules and tables */
-	sp_kernel_tagger_close(en->kernel); /* off every interface */
 	sp_loop_timer_free(en->media_reconcile);
 	sp_loop_timer_free(en->media_latch);
 	sp_media_destroy(en->media); /* removes its conntrack entries */
-	sp_conntrack_close(en->ct);
-	if (en->kernel) {
-		if (sp_kernel_remove_all(en->kernel, err, sizeof(err)) < 0)
-			sp_err("engine: removing kernel state: %s", err);
-		sp_kernel_close(en->kernel);
-	}
+	/* the interception, the return path, the VPNs' rules, the tagger */
+	if (en->kd)
+		en->kd->ops->destroy(en->kd);
 	for (unsigned i = 0; i < en->n_listeners; i++)
 		sp_transport_close(en->listeners[i]);
 	sp_transport_destroy(en->tp); /* and every server-side connection */
@@ -1811,8 +1774,6 @@ void sp_engine_stop(struct sp_engine *en)
 	sp_srclimit_free(en->source_notified);
 	if (en->table)
 		sp_table_destroy(en->table);
-	if (en->netns_lock >= 0)
-		close(en->netns_lock);
 	free(en->strategies);
 	free(en);
 }
@@ -1848,7 +1809,7 @@ size_t sp_engine_kernel_counts(struct sp_engine *en, struct sp_kernel_count **ou
 	struct sp_kernel_count *out = NULL;
 
 	*outp = NULL;
-	if (!en->kernel || sp_nft_list(sp_kernel_nft(en->kernel), &text, err, sizeof(err)) < 0)
+	if (!en->kd || KD(en, nft_list, &text, err, sizeof(err)) < 0)
 		return 0;
 	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
 		char *cnt = strstr(line, "counter packets "), *cm = strstr(line, "comment \"");
@@ -1897,7 +1858,7 @@ void sp_engine_sum_kernel_counts(const struct sp_kernel_count *kc, size_t n, uin
 uint64_t sp_engine_media_guard_drops(struct sp_engine *en)
 {
 	/* banked: what the tables this one replaced had counted */
-	return en->media_guard_banked + (en->kernel ? sp_kernel_media_guard_drops(en->kernel) : 0);
+	return en->media_guard_banked + (en->kd ? KD(en, media_guard_drops) : 0);
 }
 
 uint64_t sp_engine_media_kernel_refusals(struct sp_engine *en)
@@ -1949,7 +1910,7 @@ const struct sp_vpn_map *sp_engine_vpns(struct sp_engine *en)
 
 const struct sp_vpn_kernel *sp_engine_vpn_kernel(struct sp_engine *en)
 {
-	return en->vpn_kernel;
+	return KD(en, vpn_state);
 }
 
 const char *sp_engine_strategy_name(struct sp_engine *en, uint32_t seq)
@@ -1979,8 +1940,8 @@ void sp_engine_clear_statistics(struct sp_engine *en)
 	sp_engine_limits_read(en, &rate, &new_flows);
 	en->kernel_rate_banked = 0 - rate;
 	en->kernel_new_banked = 0 - new_flows;
-	en->media_guard_banked = 0 - (en->kernel ? sp_kernel_media_guard_drops(en->kernel) : 0);
-	en->socket_drops_other_cleared = sp_retpath_rx_drops(en->retpath);
+	en->media_guard_banked = 0 - (en->kd ? KD(en, media_guard_drops) : 0);
+	en->socket_drops_other_cleared = KD(en, retpath_rx_drops);
 	for (size_t i = 0; i < en->n_strategies; i++)
 		en->strategies[i].hits = 0;
 	sp_events_publish(en->d->events, &(struct sp_event){ .type = SP_EVENT_STATISTICS_CLEARED });
@@ -2070,7 +2031,7 @@ int sp_engine_set_active(struct sp_engine *en, bool active, struct sp_error *e)
 			sp_engine_limits_bank(en, rate, new_flows);
 			en->source_limits_in_kernel = false;
 		}
-		if (sp_kernel_remove_intercept(en->kernel, err, sizeof(err)) < 0)
+		if (KD(en, remove_intercept, err, sizeof(err)) < 0)
 			sp_warn("engine: standby: %s", err);
 		sp_notice("engine: standby: interception, binding sockets and media entries removed");
 		return 0;
@@ -2096,5 +2057,5 @@ void sp_engine_source_limit_drops(struct sp_engine *en, uint64_t *rate, uint64_t
 
 uint64_t sp_engine_socket_drops_other(struct sp_engine *en)
 {
-	return sp_retpath_rx_drops(en->retpath) - en->socket_drops_other_cleared;
+	return KD(en, retpath_rx_drops) - en->socket_drops_other_cleared;
 }

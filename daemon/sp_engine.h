@@ -7,6 +7,7 @@
 #define SP_ENGINE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -55,6 +56,25 @@ struct sp_engine_stats {
 };
 
 struct sp_engine *sp_engine_start(struct sp_daemon *d, struct sp_error *e);
+
+/* What the engine runs on, for tests (issue 16 item 9): the kernel door
+ * (sp_kernel.h) and the transport (sp_transport.h) it is given instead of
+ * the real ones, which need root. links_changed(links_arg) re-applies the
+ * configuration as a link change does. */
+struct sp_kernel_door;
+struct sp_loop;
+struct sp_transport;
+struct sp_transport_handler;
+struct sp_engine_deps {
+	void *arg;
+	struct sp_kernel_door *(*kernel_open)(void *arg, void (*links_changed)(void *links_arg),
+					      void *links_arg, char *err, size_t errlen);
+	struct sp_transport *(*transport_new)(void *arg, struct sp_loop *loop,
+					      const struct sp_transport_handler *h);
+};
+/* deps NULL: the real kernel and UDP, as sp_engine_start. */
+struct sp_engine *sp_engine_start_with(struct sp_daemon *d, const struct sp_engine_deps *deps,
+				       struct sp_error *e);
 /* Closes every socket and removes everything it put in the kernel. */
 void sp_engine_stop(struct sp_engine *engine);
 

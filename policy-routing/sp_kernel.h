@@ -106,4 +106,82 @@ const struct sp_kernel_plan *sp_kernel_installed(const struct sp_kernel *kernel)
 struct sp_rtnl *sp_kernel_rtnl(struct sp_kernel *kernel);
 struct sp_nft *sp_kernel_nft(struct sp_kernel *kernel);
 
+/* ---- The engine's door (issue 16 item 4) ----
+ *
+ * Everything the engine asks of the kernel, as one table of operations: the
+ * interception, the media guard, the local virtual address and the tagger
+ * (above), the nftables counters and sets, the links and their changes, the
+ * VPNs' return rules, the return path, and the media's conntrack entries.
+ * sp_kernel_door_open() gives the real one (root); a test gives a fake and
+ * runs the engine without root. Errors: -1 (or NULL) with err set. */
+
+#include "sp_conntrack.h"
+#include "sp_link.h"
+#include "sp_retpath.h"
+#include "sp_vpn.h"
+
+struct sp_loop;
+struct sp_kernel_door;
+
+struct sp_kernel_door_ops {
+	/* Takes back everything it put in the kernel, then frees the door. */
+	void (*destroy)(struct sp_kernel_door *kd);
+	int (*install_intercept)(struct sp_kernel_door *kd, const struct sp_kernel_intercept_cfg *cfg,
+				 char *err, size_t errlen);
+	int (*remove_intercept)(struct sp_kernel_door *kd, char *err, size_t errlen);
+	bool (*intercept_installed)(struct sp_kernel_door *kd);
+	uint64_t (*media_guard_drops)(struct sp_kernel_door *kd);
+	int (*media_seen)(struct sp_kernel_door *kd, struct sp_media_guard_seen **out, char *err,
+			  size_t errlen);
+	int (*lva_set)(struct sp_kernel_door *kd, const struct sp_rt_addr *addr,
+		       const char *const *ifnames, size_t n_ifnames, char *err, size_t errlen);
+	const char *(*tagger_apply)(struct sp_kernel_door *kd, const char *const *ifnames,
+				    size_t n_ifnames, const struct sp_bpf_tag *tags, size_t n_tags);
+	/* sigproxy's nftables table: a named counter, a set's elements, all
+	 * of it as nft prints it (text malloc'ed) */
+	int (*counter_packets)(struct sp_kernel_door *kd, const char *name, uint64_t *packets,
+			       char *err, size_t errlen);
+	int (*set_elements)(struct sp_kernel_door *kd, const char *set, char **text, char *err,
+			    size_t errlen);
+	int (*nft_list)(struct sp_kernel_door *kd, char **text, char *err, size_t errlen);
+	/* The links now (free with sp_link_state_free), and the ones whose
+	 * changes call the door's links-changed callback. */
+	int (*links_read)(struct sp_kernel_door *kd, struct sp_link_state *s, char *err, size_t errlen);
+	int (*links_watch)(struct sp_kernel_door *kd, const struct sp_link_info *links, size_t n,
+			   const char *const *names, size_t n_names);
+	/* The VPNs' return rules and tables (sp_vpn.h); what is installed. */
+	int (*vpn_apply)(struct sp_kernel_door *kd, const struct sp_vpn_map *map, char *err,
+			 size_t errlen);
+	const struct sp_vpn_kernel *(*vpn_state)(struct sp_kernel_door *kd);
+	/* The return path (sp_retpath.h). */
+	int (*retpath_configure)(struct sp_kernel_door *kd, enum sp_retpath_mode mode,
+				 const struct in_addr *gw, const uint16_t *listen_ports,
+				 unsigned n_listen_ports, char *err, size_t errlen);
+	void (*retpath_drain)(struct sp_kernel_door *kd);
+	bool (*retpath_learn)(struct sp_kernel_door *kd, const struct sp_endpoint *terminal,
+			      int ifindex, struct sp_learned_path *path);
+	uint32_t (*retpath_mark)(struct sp_kernel_door *kd, const struct sp_learned_path *path);
+	uint64_t (*retpath_rx_drops)(struct sp_kernel_door *kd);
+	/* The media's conntrack entries (sp_conntrack.h). */
+	int (*ct_create)(struct sp_kernel_door *kd, const struct sp_ct_nat *n, uint32_t timeout_s);
+	int (*ct_delete)(struct sp_kernel_door *kd, const struct sp_ct_nat *n);
+	int (*ct_counters)(struct sp_kernel_door *kd, const struct sp_ct_nat *n,
+			   struct sp_ct_counters *c);
+	int (*ct_list)(struct sp_kernel_door *kd, struct sp_ct_nat **out);
+};
+
+/* What every door shows its user; implementations extend it. */
+struct sp_kernel_door {
+	const struct sp_kernel_door_ops *ops;
+};
+
+/* The real door: one per network namespace (a second one fails with
+ * "another sigproxyd runs in this network namespace"), opening the rtnetlink
+ * socket, the nft table, conntrack, the return path and the link watch, and
+ * removing what a previous run left behind. links_changed(arg) is called
+ * once link changes settled for settle_ms. Needs root. */
+struct sp_kernel_door *sp_kernel_door_open(struct sp_loop *loop, unsigned settle_ms,
+					   void (*links_changed)(void *arg), void *arg, char *err,
+					   size_t errlen);
+
 #endif
