@@ -735,10 +735,15 @@ int sp_persist_restore(struct sp_persist *p, uint64_t now_ms, uint64_t wall_ms,
 				   h.hold_until_wall_ms > wall_ms) {
 				/* not restorable, but a registrar may still route there */
 				if (n_qs == cap_qs) {
-					cap_qs = cap_qs ? cap_qs * 2 : 64;
-					qs = realloc(qs, cap_qs * sizeof(*qs));
-					if (!qs)
+					/* through a temporary: a failed realloc
+					 * leaves the old list, freed below */
+					size_t cap = cap_qs ? cap_qs * 2 : 64;
+					struct pending_q *grown = realloc(qs, cap * sizeof(*qs));
+
+					if (!grown)
 						goto oom;
+					qs = grown;
+					cap_qs = cap;
 				}
 				qs[n_qs++] = (struct pending_q){ h.server_side, h.hold_until_wall_ms };
 				sp_warn("persistence: binding %u not restored (%s): its port %u is quarantined for %llu s",
@@ -758,10 +763,13 @@ int sp_persist_restore(struct sp_persist *p, uint64_t now_ms, uint64_t wall_ms,
 		}
 		if (!keep) {
 			if (n_dels == cap_dels) {
-				cap_dels = cap_dels ? cap_dels * 2 : 64;
-				dels = realloc(dels, cap_dels * sizeof(*dels));
-				if (!dels)
+				size_t cap = cap_dels ? cap_dels * 2 : 64;
+				uint8_t (*grown)[KEY_MAX + 1] = realloc(dels, cap * sizeof(*dels));
+
+				if (!grown)
 					goto oom;
+				dels = grown;
+				cap_dels = cap;
 			}
 			dels[n_dels][0] = (uint8_t)(k.mv_size > KEY_MAX ? KEY_MAX : k.mv_size);
 			memcpy(dels[n_dels] + 1, k.mv_data, dels[n_dels][0]);

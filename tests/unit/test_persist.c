@@ -425,3 +425,101 @@ Test(persist, unreadable_store_is_moved_aside)
 	sp_persist_close(p);
 	sp_table_destroy(t);
 }
+
+/* ---- a growing list that cannot grow (realloc fails) ----
+ * The test binary is linked with --wrap=realloc --wrap=free (persist.am):
+ * when armed, the first realloc that would grow a block fails, and the
+ * block it was given is watched until freed. */
+void *__real_realloc(void *ptr, size_t size);
+void __real_free(void *ptr);
+
+static bool realloc_armed;
+static void *realloc_refused;
+static bool realloc_refused_freed;
+
+void *__wrap_realloc(void *ptr, size_t size)
+{
+	if (realloc_armed && ptr) {
+		realloc_armed = false;
+		realloc_refused = ptr;
+		return NULL;
+	}
+	return __real_realloc(ptr, size);
+}
+
+void __wrap_free(void *ptr)
+{
+	if (ptr && ptr == realloc_refused)
+		realloc_refused_freed = true;
+	__real_free(ptr);
+}
+
+/* Adds N records the daemon does not read (keys of no known kind): the
+ * restore discards them, listing each for deletion. */
+static void add_unreadable_records(int n)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+
+	cr_assert_eq(mdb_env_create(&env), 0);
+	cr_assert_eq(mdb_env_open(env, dir, 0, 0600), 0);
+	cr_assert_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	cr_assert_eq(mdb_dbi_open(txn, NULL, 0, &dbi), 0);
+	for (int i = 0; i < n; i++) {
+		uint8_t key[5] = { 'Z', 0, 0, (uint8_t)(i >> 8), (uint8_t)i }, val[8] = { 0 };
+		MDB_val k = { sizeof(key), key }, v = { sizeof(val), val };
+
+		cr_assert_eq(mdb_put(txn, dbi, &k, &v, 0), 0);
+	}
+	cr_assert_eq(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+}
+
+static void restore_out_of_memory(void)
+{
+	struct sp_table *t = table();
+	struct sp_persist *p = open_store(t);
+	char err[256] = "";
+
+	realloc_armed = true;
+	cr_assert_eq(sp_persist_restore(p, NOW_B, WALL_A + SEC(100), err, sizeof(err)), -1);
+	cr_assert_str_eq(err, "out of memory");
+	cr_assert_not(realloc_armed, "a list had to grow");
+	cr_assert(realloc_refused_freed, "the list realloc could not grow is freed, not lost");
+	sp_persist_close(p);
+	sp_table_destroy(t);
+}
+
+Test(persist, discarded_list_that_cannot_grow_is_freed)
+{
+	struct sp_table *t = table();
+
+	sp_persist_close(open_store(t));
+	sp_table_destroy(t);
+	add_unreadable_records(100);
+	restore_out_of_memory();
+}
+
+Test(persist, quarantine_list_that_cannot_grow_is_freed)
+{
+	struct sp_table *t = table();
+	struct sp_persist *p = open_store(t);
+	uint32_t ids[100];
+
+	for (int i = 0; i < 100; i++) {
+		struct sp_binding *b = binding(t, "10.1.1.1", (uint16_t)(6000 + i), NOW_A);
+
+		sp_binding_set_registration(t, b, NOW_A, 3600);
+		ids[i] = b->id;
+		sp_persist_mark(p, SP_SYNC_BINDING, b->id);
+	}
+	sp_persist_sync(p, NOW_A, WALL_A);
+	sp_persist_close(p);
+	sp_table_destroy(t);
+	/* unrestorable, each with a port the registrar still maps: every one
+	 * is listed for quarantine, and none for deletion */
+	for (int i = 0; i < 100; i++)
+		damage_binding(ids[i]);
+	restore_out_of_memory();
+}
