@@ -130,12 +130,32 @@ bad "redundancy" "local-address 10.0.0.1 port 99999" "Invalid port"
 bad "redundancy" "role master" "usage: role"
 
 # ---- interactive session over TCP, with login ----
+# the client: stdin to the daemon, the daemon to stdout, ending when the
+# daemon closes (nc stays until its own input ends, so it cannot tell)
+cat >"$SP_TMP/tcpc.py" <<'PY'
+import os, select, socket, sys
+s = socket.create_connection(("127.0.0.1", 2650))
+fds = [s, sys.stdin.fileno()]
+while True:
+    r, _, _ = select.select(fds, [], [])
+    if s in r:
+        data = s.recv(4096)
+        if not data:
+            break
+        os.write(1, data)
+    if sys.stdin.fileno() in r:
+        data = os.read(sys.stdin.fileno(), 4096)
+        if not data:
+            fds.remove(sys.stdin.fileno())
+        else:
+            s.sendall(data)
+PY
 cat >"$SP_TMP/session.exp" <<'EXP'
 set timeout 10
 log_user 1
 # raw: CR and LF reach the daemon as typed, as from a telnet client
 set stty_init "raw -echo"
-spawn ip netns exec $env(NS) nc 127.0.0.1 2650
+spawn ip netns exec $env(NS) /usr/bin/python3 $env(SP_TMP)/tcpc.py
 proc step {pat desc} {
 	expect {
 		-re $pat {}
@@ -185,9 +205,14 @@ send "run | inc lab\r\n"
 step "proxy-strategy lab seq 30" "show running-config with a filter"
 step "edge1x#" "prompt after show"
 send "exit\r\n"
-expect eof
+# the daemon closes the session: the client ends at once
+set timeout 3
+expect {
+	eof {}
+	timeout { puts "\nEXPECT-FAIL: the session stays open after exit"; exit 1 }
+}
 EXP
-out=$(NS=$NS expect "$SP_TMP/session.exp" 2>&1); rc=$?
+out=$(NS=$NS SP_TMP=$SP_TMP expect "$SP_TMP/session.exp" 2>&1); rc=$?
 check_eq "interactive session: login, enable, modes, ?, tab, abbreviations, no forms" 0 $rc
 [ $rc -eq 0 ] || printf '%s\n' "$out" | tail -15 | sed 's/^/#   /'
 run=$(sp_cli d1 -c "show running-config")
