@@ -1055,10 +1055,56 @@ struct sp_cli_node {
 	struct cli_command *cmd;
 };
 
+/* The keywords registered so far, by mode and path: every command looks
+ * up each of its prefixes, so the lookup is a hash (open addressing, at
+ * most half full), not a scan of all the nodes (quadratic in the table). */
+#define SP_CLI_MAX_NODES 512
+#define SP_CLI_NODE_SLOTS (2 * SP_CLI_MAX_NODES) /* a power of two */
+
 struct sp_cli_registry {
-	struct sp_cli_node nodes[512];
+	struct sp_cli_node nodes[SP_CLI_MAX_NODES];
 	size_t n;
+	uint16_t slot[SP_CLI_NODE_SLOTS]; /* 1 + index into nodes; 0: empty */
 };
+
+static size_t sp_cli_node_hash(int mode, const char *path)
+{
+	uint32_t h = 2166136261u ^ (uint32_t)mode; /* FNV-1a */
+
+	for (const unsigned char *p = (const unsigned char *)path; *p; p++)
+		h = (h ^ *p) * 16777619u;
+	return h & (SP_CLI_NODE_SLOTS - 1);
+}
+
+static struct cli_command *sp_cli_node_find(const struct sp_cli_registry *reg, int mode, const char *path)
+{
+	for (size_t s = sp_cli_node_hash(mode, path); reg->slot[s]; s = (s + 1) & (SP_CLI_NODE_SLOTS - 1)) {
+		const struct sp_cli_node *nd = &reg->nodes[reg->slot[s] - 1];
+
+		/* a node libcli could not register (NULL) is looked for again */
+		if (nd->cmd && nd->mode == mode && strcmp(nd->path, path) == 0)
+			return nd->cmd;
+	}
+	return NULL;
+}
+
+/* Records a node (not found before); past SP_CLI_MAX_NODES nodes are not
+ * recorded, as before the index. */
+static void sp_cli_node_add(struct sp_cli_registry *reg, int mode, const char *path, struct cli_command *cmd)
+{
+	struct sp_cli_node *nd;
+	size_t s;
+
+	if (reg->n >= SP_CLI_MAX_NODES)
+		return;
+	nd = &reg->nodes[reg->n];
+	nd->mode = mode;
+	snprintf(nd->path, sizeof(nd->path), "%s", path);
+	nd->cmd = cmd;
+	for (s = sp_cli_node_hash(mode, nd->path); reg->slot[s]; s = (s + 1) & (SP_CLI_NODE_SLOTS - 1))
+		;
+	reg->slot[s] = (uint16_t)(++reg->n);
+}
 
 static const char *sp_cli_keyword_help(int mode, const char *path)
 {
@@ -1087,9 +1133,7 @@ static void sp_cli_register_path(struct cli_def *cli, struct sp_cli_registry *re
 		if (prefix[0])
 			strncat(prefix, " ", sizeof(prefix) - strlen(prefix) - 1);
 		strncat(prefix, w, sizeof(prefix) - strlen(prefix) - 1);
-		for (size_t i = 0; i < reg->n; i++)
-			if (reg->nodes[i].mode == mode && strcmp(reg->nodes[i].path, prefix) == 0)
-				found = reg->nodes[i].cmd;
+		found = sp_cli_node_find(reg, mode, prefix);
 		if (found && !last) {
 			parent = found;
 			continue;
@@ -1116,12 +1160,7 @@ static void sp_cli_register_path(struct cli_def *cli, struct sp_cli_registry *re
 					     last ? def->help : sp_cli_keyword_help(mode, prefix));
 		if (found && last)
 			sp_cli_register_arg(cli, found, mode, def);
-		if (reg->n < sizeof(reg->nodes) / sizeof(reg->nodes[0])) {
-			reg->nodes[reg->n].mode = mode;
-			snprintf(reg->nodes[reg->n].path, sizeof(reg->nodes[reg->n].path), "%s", prefix);
-			reg->nodes[reg->n].cmd = found;
-			reg->n++;
-		}
+		sp_cli_node_add(reg, mode, prefix, found);
 		parent = found;
 	}
 }
@@ -1170,11 +1209,8 @@ static struct cli_def *sp_cli_new_def(struct sp_cli_session *sess)
 	/* libcli's own "configure" (its "terminal" enters config mode): our
 	 * "configure replace" goes beside it, not under a second "configure" */
 	for (struct cli_command *cc = cli->commands; cc; cc = cc->next)
-		if (strcmp(cc->command, "configure") == 0 && reg->n < sizeof(reg->nodes) / sizeof(reg->nodes[0])) {
-			reg->nodes[reg->n].mode = cc->mode;
-			snprintf(reg->nodes[reg->n].path, sizeof(reg->nodes[reg->n].path), "configure");
-			reg->nodes[reg->n].cmd = cc;
-			reg->n++;
+		if (strcmp(cc->command, "configure") == 0) {
+			sp_cli_node_add(reg, cc->mode, "configure", cc);
 			break;
 		}
 	for (size_t i = 0; i < n; i++) {
