@@ -717,6 +717,24 @@ static void sp_engine_reply(struct sp_engine *en, const struct sp_binding *b, bo
 	}
 }
 
+/* A message the rewriter refused. A request that found no free media port
+ * is answered 503 with when to try again (from E to a terminal, from C:c to
+ * the server), so the caller does not retransmit into the void; anything
+ * else is a counted drop. */
+static void sp_engine_rewrite_refused(struct sp_engine *en, const struct sp_binding *b, bool to_terminal,
+				      const struct sp_sip_info *in, const char *buf, size_t len, int rc)
+{
+	if (rc != SP_SIP_E_MEDIA) {
+		sp_engine_drop(en, &en->stats.rewrite_errors);
+		return;
+	}
+	sp_engine_drop(en, &en->stats.no_media_port);
+	if (!in->is_request)
+		return;
+	sp_engine_reply(en, b, to_terminal, in, buf, len, 503, "Service Unavailable", SP_ENGINE_RETRY_AFTER);
+	sp_engine_log_refusal(en, "no free media port", in->call_id);
+}
+
 /* The contact a message of the terminal's gives, as host[:port]; false when
  * it gives none of its own: a 3xx names other places, Contact: * none. */
 static bool sp_engine_terminal_contact(const struct sp_sip_info *in, char *buf, size_t len)
@@ -850,16 +868,8 @@ static void sp_engine_terminal_forward(struct sp_engine *en, struct sp_binding *
 	sp_engine_binding_view(en, b, &view);
 	sp_engine_media_begin(en, b, in, SP_MEDIA_FROM_TERMINAL);
 	rc = sp_proxy_to_server(msg, &view, en->tp->out, en->tp->out_max, &out_len);
-	if (rc == SP_SIP_E_MEDIA && in->is_request) {
-		/* no free media port: the caller hears it from E, with when to
-		 * try again, instead of retransmitting into the void */
-		sp_engine_reply(en, b, true, in, buf, len, 503, "Service Unavailable", SP_ENGINE_RETRY_AFTER);
-		sp_engine_drop(en, &en->stats.no_media_port);
-		sp_engine_log_refusal(en, "no free media port", in->call_id);
-		return;
-	}
 	if (rc != 0) {
-		sp_engine_drop(en, rc == SP_SIP_E_MEDIA ? &en->stats.no_media_port : &en->stats.rewrite_errors);
+		sp_engine_rewrite_refused(en, b, true, in, buf, len, rc);
 		return;
 	}
 	if (in->is_request && in->method == SP_SIP_ACK && strcmp(in->to_tag, SP_ENGINE_REFUSAL_TAG) == 0)
@@ -940,15 +950,8 @@ static void sp_engine_server_forward(struct sp_engine *en, struct sp_binding *b,
 
 	sp_engine_media_begin(en, b, in, SP_MEDIA_FROM_FAR);
 	rc = sp_proxy_to_terminal(msg, view, en->tp->out, en->tp->out_max, &out_len);
-	if (rc == SP_SIP_E_MEDIA && in->is_request) {
-		/* an incoming call without a media port: the server hears 503 */
-		sp_engine_reply(en, b, false, in, buf, len, 503, "Service Unavailable", SP_ENGINE_RETRY_AFTER);
-		sp_engine_drop(en, &en->stats.no_media_port);
-		sp_engine_log_refusal(en, "no free media port", in->call_id);
-		return;
-	}
 	if (rc != 0) {
-		sp_engine_drop(en, rc == SP_SIP_E_MEDIA ? &en->stats.no_media_port : &en->stats.rewrite_errors);
+		sp_engine_rewrite_refused(en, b, false, in, buf, len, rc);
 		return;
 	}
 	st = sp_engine_strategy_by_seq(en, b->strategy_id);

@@ -132,24 +132,7 @@ bad "redundancy" "role master" "usage: role"
 # ---- interactive session over TCP, with login ----
 # the client: stdin to the daemon, the daemon to stdout, ending when the
 # daemon closes (nc stays until its own input ends, so it cannot tell)
-cat >"$SP_TMP/tcpc.py" <<'PY'
-import os, select, socket, sys
-s = socket.create_connection(("127.0.0.1", 2650))
-fds = [s, sys.stdin.fileno()]
-while True:
-    r, _, _ = select.select(fds, [], [])
-    if s in r:
-        data = s.recv(4096)
-        if not data:
-            break
-        os.write(1, data)
-    if sys.stdin.fileno() in r:
-        data = os.read(sys.stdin.fileno(), 4096)
-        if not data:
-            fds.remove(sys.stdin.fileno())
-        else:
-            s.sendall(data)
-PY
+cp "$(dirname "$0")/tcp_client.py" "$SP_TMP/tcpc.py"
 cat >"$SP_TMP/session.exp" <<'EXP'
 set timeout 10
 log_user 1

@@ -175,24 +175,7 @@ check_match "running-config has both" 'banner motd Authorized staff only - ops1.
 
 # a TCP session: the audit line names the user and the source address (a
 # telnet-style client that ends when the daemon closes the connection)
-cat >"$SP_TMP/tcpc.py" <<'PY'
-import os, select, socket, sys
-s = socket.create_connection(("127.0.0.1", 2650))
-fds = [s, sys.stdin.fileno()]
-while True:
-    r, _, _ = select.select(fds, [], [])
-    if s in r:
-        data = s.recv(4096)
-        if not data:
-            break
-        os.write(1, data)
-    if sys.stdin.fileno() in r:
-        data = os.read(sys.stdin.fileno(), 4096)
-        if not data:
-            fds.remove(sys.stdin.fileno())
-        else:
-            s.sendall(data)
-PY
+cp "$(dirname "$0")/tcp_client.py" "$SP_TMP/tcpc.py"
 # the running configuration written and read back is the same
 check "write memory" sp_cli o1 -c "write memory"
 RUN=$(sp_cli o1 -c "show running-config")

@@ -131,26 +131,7 @@ check_eq "a CLI change reads in SNMP" "30 600" "$(sget sigproxyCliLoginTimeout.0
 # per-address caps are per source).
 # A telnet-style client that ends when the daemon closes the connection
 # (Debian's nc waits for the end of its own input first).
-cat >"$SP_TMP/tcpc.py" <<'PY'
-import os, select, socket, sys
-s = socket.socket()
-s.bind((sys.argv[1], 0))
-s.connect(("127.0.0.1", int(sys.argv[2])))
-fds = [s, sys.stdin.fileno()]
-while True:
-    r, _, _ = select.select(fds, [], [])
-    if s in r:
-        data = s.recv(4096)
-        if not data:
-            break
-        os.write(1, data)
-    if sys.stdin.fileno() in r:
-        data = os.read(sys.stdin.fileno(), 4096)
-        if not data:
-            fds.remove(sys.stdin.fileno())
-        else:
-            s.sendall(data)
-PY
+cp "$(dirname "$0")/tcp_client.py" "$SP_TMP/tcpc.py"
 tcpc() { ip netns exec "$SP" python3 "$SP_TMP/tcpc.py" "$@"; }
 
 # tcp_session SRC SCRIPT: an expect session to the TCP listener from SRC;
