@@ -1,0 +1,164 @@
+#ifndef SP_ENGINE_INT_H
+#define SP_ENGINE_INT_H
+
+/* The engine's internals, shared by its files (sp_engine.c: helpers,
+ * receiving, lifecycle, active-standby; sp_engine_track.c: dialog tracking,
+ * sending, bindings, refusals; sp_engine_terminal.c and sp_engine_server.c:
+ * a message from either side; sp_engine_apply.c: configuration;
+ * sp_engine_read.c: the read API). Not for use outside the engine: the
+ * public interface is sp_engine.h.
+ *
+ * Included after sp_engine.h and the headers sp_engine.c includes; it does
+ * not include sp_engine.h itself, so that the engine's module and this
+ * header do not include each other (scripts/layers). */
+
+/* To-tag of the responses the proxy gives itself (503 at the session limit) */
+#define SP_ENGINE_REFUSAL_TAG "sp-refused"
+/* What a 503 of ours asks the caller to wait, in seconds (RFC 3261 §20.33) */
+#define SP_ENGINE_RETRY_AFTER 30
+/* Refusals (503s) are logged at most once per this many ms, with a count */
+#define SP_ENGINE_REFUSAL_LOG_MS 10000
+/* How often the media entries in the kernel are compared with the dialogs */
+#define SP_ENGINE_MEDIA_RECONCILE_MS 10000
+/* How often the media guard is read while a stream behind a NAT still learns
+ * its source (the packets it drops meanwhile are the first of the call) */
+#define SP_ENGINE_MEDIA_LATCH_MS 200
+/* Link changes come in bursts (a VLAN device: new, up, addresses): re-apply
+ * once they have settled */
+#define SP_ENGINE_LINK_SETTLE_MS 300
+/* A source over its binding limit is told when to come back (503) */
+#define SP_ENGINE_SOURCE_RETRY_AFTER_S 60
+/* How often the kernel's per-source drop counters are read, and how often
+ * one source may be named in a log line and a notification */
+#define SP_ENGINE_LIMITS_POLL_MS 1000
+#define SP_ENGINE_SOURCE_NOTIFY_MS 60000
+
+
+struct sp_engine;
+
+/* One operation of the kernel door (sp_kernel.h), the engine's only way to
+ * the kernel. */
+#define KD(en, op, ...) ((en)->kd->ops->op((en)->kd, ##__VA_ARGS__))
+
+struct sp_engine {
+	struct sp_daemon *d;
+	/* the kernel, only through its door (sp_kernel.h): a test gives a fake */
+	struct sp_kernel_door *kd;
+	struct sp_table *table;
+	struct sp_persist *persist;	/* NULL: --state-dir none */
+	struct sp_loop_timer *expiry;
+	struct sp_transport *tp;	/* signalling in and out (sp_transport) */
+	struct sp_transport_conn *listeners[SP_LISTEN_PORTS_MAX];
+	unsigned n_listeners;
+	struct sp_classify_strategy *strategies; /* sorted by seq */
+	size_t n_strategies;
+	struct sp_endpoint server_side; /* C, port 0; family 0: not configured */
+	bool media_on;
+	bool standby;	/* active-standby: tables kept, nothing in the kernel */
+	struct sp_media *media;
+	struct sp_loop_timer *media_reconcile;
+	struct sp_loop_timer *media_latch;	/* polls the media guard while streams latch */
+	bool media_latch_armed;
+	uint64_t media_guard_banked;	/* guard drops of the tables replaced */
+	struct sp_vpn_map vpn_map;	/* vpn-id <-> mark slot (sp_vpn) */
+	int rx_ifindex;			/* ingress of the datagram being handled */
+	uint32_t session_limit;
+	uint32_t message_size_limit; /* bytes towards a server */
+	bool limit_notified;
+	uint32_t source_bindings_limit;	/* 0: off */
+	bool source_limits_in_kernel;	/* the rate limits are in the table */
+	struct sp_srclimit *source_notified;	/* spacing of "source limited" */
+	struct sp_loop_timer *limits_poll;
+	/* the kernel's per-source drop counters: what earlier tables counted
+	 * (each apply replaces the table) and what the last poll read */
+	uint64_t kernel_rate_banked, kernel_new_banked;
+	uint64_t kernel_rate_seen, kernel_new_seen;
+	struct {
+		uint64_t last_ms; /* of the last line; 0: none yet */
+		uint64_t since;   /* refusals since that line */
+	} refusal_log;
+	uint64_t socket_drops_other_cleared; /* at the last clear statistics */
+	bool warned_no_server_side; /* said once in the log */
+	uint64_t armed_deadline;    /* of the expiry timer; UINT64_MAX: not armed */
+	struct sp_engine_stats stats;
+	struct {
+		sp_engine_change_fn fn;
+		void *arg;
+	} watchers[SP_ENGINE_WATCHERS_MAX];	/* the change hook's subscribers */
+	unsigned n_watchers;
+	bool send_now; /* media hangs on this message's fate: no queueing */
+};
+
+/* ---- shared between the engine's files ---- */
+
+/* sp_engine.c */
+uint64_t sp_now_ms(void);
+void sp_engine_drop(struct sp_engine *en, uint64_t *reason);
+void sp_engine_changed(struct sp_engine *en, enum sp_sync_kind kind, uint32_t id);
+void sp_engine_log_refusal(struct sp_engine *en, const char *why, const char *call_id);
+const struct sp_classify_strategy *sp_engine_strategy_by_seq(const struct sp_engine *en,
+							     uint32_t seq);
+const struct sp_classify_strategy *sp_engine_strategy_by_mark(const struct sp_engine *en,
+							      uint32_t mark);
+void sp_engine_publish_strategies(struct sp_engine *en);
+void sp_endpoint_host(const struct sp_endpoint *ep, char *buf, size_t len);
+void sp_engine_hostport(const struct sp_endpoint *ep, struct sp_proxy_hostport *hp);
+struct sp_transport_conn *sp_engine_bsock_open(struct sp_engine *en, const struct sp_endpoint *local);
+void sp_engine_arm_expiry(struct sp_engine *en);
+
+/* sp_engine_track.c */
+int sp_engine_track(struct sp_engine *en, struct sp_binding *b, const struct sp_sip_info *in);
+int sp_engine_send_to_terminal(struct sp_engine *en, const struct sp_binding *b,
+			       const char *buf, size_t len);
+int sp_engine_send_to_server(struct sp_engine *en, const struct sp_binding *b,
+			     const char *buf, size_t len);
+void sp_engine_binding_view(const struct sp_engine *en, const struct sp_binding *b,
+			    struct sp_proxy_binding *v);
+struct sp_binding *sp_engine_binding_for(struct sp_engine *en,
+					 const struct sp_classify_strategy *st, uint32_t mark,
+					 const struct sp_endpoint *terminal,
+					 const struct sp_endpoint *virtual_server,
+					 const struct sp_sip_info *in, bool *over_limit);
+void sp_engine_media_begin(struct sp_engine *en, const struct sp_binding *b,
+			   const struct sp_sip_info *in, enum sp_media_from from);
+void sp_engine_media_finish(struct sp_engine *en, const struct sp_binding *b,
+			    const struct sp_sip_info *in);
+void sp_engine_stun(struct sp_engine *en, const struct sp_endpoint *terminal,
+		    const struct sp_endpoint *virtual_server, uint32_t mark,
+		    const char *buf, size_t len);
+void sp_engine_source_limited(struct sp_engine *en, uint32_t vpn,
+			      const struct sp_endpoint *src, const char *why);
+void sp_engine_refuse_source(struct sp_engine *en, const struct sp_endpoint *terminal,
+			     const struct sp_endpoint *virtual_server, uint32_t mark,
+			     const char *buf, size_t len, const struct sp_sip_info *in);
+void sp_engine_too_many_hops(struct sp_engine *en, const struct sp_endpoint *terminal,
+			     const struct sp_endpoint *virtual_server, uint32_t mark,
+			     const char *buf, size_t len, const struct sp_sip_info *in);
+void sp_engine_reply(struct sp_engine *en, const struct sp_binding *b, bool to_terminal,
+		     const struct sp_sip_info *in, const char *buf, size_t len, int status,
+		     const char *reason, unsigned retry_after);
+void sp_engine_rewrite_refused(struct sp_engine *en, const struct sp_binding *b, bool to_terminal,
+			       const struct sp_sip_info *in, const char *buf, size_t len, int rc);
+
+/* sp_engine_terminal.c */
+void sp_engine_registered(struct sp_engine *en, struct sp_binding *b, const struct sp_sip_msg *msg);
+void sp_engine_from_terminal(struct sp_engine *en, const struct sp_endpoint *terminal,
+			     const struct sp_endpoint *virtual_server, uint32_t mark,
+			     const char *buf, size_t len);
+
+/* sp_engine_server.c */
+void sp_engine_from_server(struct sp_engine *en, const struct sp_transport_conn *bs,
+			   const struct sp_endpoint *from, const char *buf, size_t len);
+
+/* sp_engine_apply.c */
+void sp_engine_limits_read(struct sp_engine *en, uint64_t *rate, uint64_t *new_flows);
+void sp_engine_limits_bank(struct sp_engine *en, uint64_t rate, uint64_t new_flows);
+void sp_engine_limits_totals(struct sp_engine *en, uint64_t *rate, uint64_t *new_flows);
+void sp_engine_limits_poll_cb(struct sp_loop *loop, void *arg);
+int sp_engine_apply(struct sp_engine *en, const struct sp_config *c, struct sp_error *e);
+int sp_engine_config_cb(void *arg, const struct sp_config *old_cfg,
+			const struct sp_config *new_cfg, const struct sp_config_diff *diff,
+			struct sp_error *e);
+void sp_engine_links_changed(void *arg);
+
+#endif

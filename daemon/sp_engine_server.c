@@ -1,0 +1,97 @@
+#include "config.h"
+#include "sp_engine.h"
+#include "sp_classify.h"
+#include "sp_config.h"
+#include "sp_log.h"
+#include "sp_media.h"
+#include "sp_proxy.h"
+#include "sp_sync.h"
+#include "sp_table.h"
+#include "sp_transport_udp.h"
+#include "sp_vpn.h"
+#include "sp_engine_int.h"
+
+#include <string.h>
+
+/* A server's message rewritten towards the terminal, checked, tracked and
+ * sent; or answered and dropped. */
+static void sp_engine_server_forward(struct sp_engine *en, struct sp_binding *b, struct sp_sip_msg *msg,
+				     const struct sp_proxy_binding *view, const char *buf, size_t len)
+{
+	const struct sp_sip_info *in = &msg->info;
+	const struct sp_classify_strategy *st;
+	size_t out_len;
+	int rc;
+
+	sp_engine_media_begin(en, b, in, SP_MEDIA_FROM_FAR);
+	rc = sp_proxy_to_terminal(msg, view, en->tp->out, en->tp->out_max, &out_len);
+	if (rc != 0) {
+		sp_engine_rewrite_refused(en, b, false, in, buf, len, rc);
+		return;
+	}
+	st = sp_engine_strategy_by_seq(en, b->strategy_id);
+	if (st && st->hide_server_identity)
+		out_len = sp_proxy_strip_identity(en->tp->out, out_len);
+	if (sp_engine_track(en, b, in) < 0) {
+		/* an incoming call over the limit: the server hears 503 from C:c */
+		sp_engine_reply(en, b, false, in, buf, len, 503, "Service Unavailable", SP_ENGINE_RETRY_AFTER);
+		sp_engine_drop(en, &en->stats.session_limit);
+		sp_engine_log_refusal(en, "session limit", in->call_id);
+		return;
+	}
+	sp_binding_touch(en->table, b, sp_now_ms());
+	if (!in->is_request && in->cseq_method == SP_SIP_REGISTER && in->status >= 200 && in->status < 300)
+		sp_engine_registered(en, b, msg);
+	sp_engine_changed(en, SP_SYNC_BINDING, b->id);
+	/* the kernel before the answer (2xx, 183) reaches the terminal, which
+	 * may start sending at once */
+	sp_engine_media_finish(en, b, in);
+	if (sp_engine_send_to_terminal(en, b, en->tp->out, out_len) < 0) {
+		sp_engine_drop(en, &en->stats.send_errors);
+		return;
+	}
+	en->stats.to_terminals++;
+}
+
+void sp_engine_from_server(struct sp_engine *en, const struct sp_transport_conn *bs,
+			   const struct sp_endpoint *from, const char *buf, size_t len)
+{
+	struct sp_binding *b = sp_binding_find_server_side(en->table, &bs->local);
+	struct sp_sip_msg msg;
+	struct sp_proxy_binding view;
+
+	en->stats.from_servers++;
+	if (!b || !sp_endpoint_equal(from, &b->server)) {
+		sp_engine_drop(en, &en->stats.bad_source);
+		return;
+	}
+	if (sp_proxy_is_keepalive(buf, len)) {
+		en->stats.keepalives++;
+		if (sp_engine_send_to_terminal(en, b, buf, len) == 0)
+			en->stats.to_terminals++;
+		return;
+	}
+	if (sp_sip_inspect(&msg, buf, len) != 0) {
+		sp_engine_drop(en, &en->stats.parse_errors);
+		sp_sip_msg_free(&msg);
+		return;
+	}
+	sp_engine_binding_view(en, b, &view);
+	if (msg.info.is_request && msg.info.method == SP_SIP_ACK &&
+	    strcmp(msg.info.to_tag, SP_ENGINE_REFUSAL_TAG) == 0) {
+		/* the ACK of our own 503 */
+	} else if (!msg.info.is_request && !sp_proxy_via_is(&msg.info, &view.server_side)) {
+		/* every request the SP forwarded had C:c on top of its Via */
+		sp_engine_drop(en, &en->stats.unmatched_responses);
+		sp_debug("engine: response %d (%s) from a server matches nothing forwarded",
+			 msg.info.status, msg.info.call_id);
+	} else if (msg.info.is_request && msg.info.max_forwards == 0) {
+		sp_engine_reply(en, b, false, &msg.info, buf, len, 483, "Too Many Hops", 0);
+		sp_engine_drop(en, &en->stats.too_many_hops);
+	} else {
+		sp_engine_server_forward(en, b, &msg, &view, buf, len);
+	}
+	en->send_now = false;
+	sp_media_abort(en->media); /* a no-op once committed */
+	sp_sip_msg_free(&msg);
+}

@@ -1,0 +1,217 @@
+#include "config.h"
+#include "sp_engine.h"
+#include "sp_classify.h"
+#include "sp_config.h"
+#include "sp_kernel.h"
+#include "sp_log.h"
+#include "sp_media.h"
+#include "sp_proxy.h"
+#include "sp_stun.h"
+#include "sp_sync.h"
+#include "sp_transport_udp.h"
+#include "sp_engine_int.h"
+
+#include <string.h>
+
+/* The contact a message of the terminal's gives, as host[:port]; false when
+ * it gives none of its own: a 3xx names other places, Contact: * none. */
+static bool sp_engine_terminal_contact(const struct sp_sip_info *in, char *buf, size_t len)
+{
+	struct sp_proxy_hostport hp;
+
+	if (!in->n_contacts || in->contact_star || !in->contact.host[0] ||
+	    (!in->is_request && in->status >= 300))
+		return false;
+	snprintf(hp.host, sizeof(hp.host), "%s", in->contact.host);
+	hp.port = in->contact.port;
+	sp_proxy_hostport_format(&hp, buf, len);
+	return true;
+}
+
+/* A 2xx to REGISTER lists every Contact of the AoR, other devices' too:
+ * this binding lives by its own C:c's expiry, and ends when the registrar
+ * dropped it (expires=0, or C:c not listed at all: a de-registration). */
+void sp_engine_registered(struct sp_engine *en, struct sp_binding *b, const struct sp_sip_msg *msg)
+{
+	char host[SP_PROXY_HOST_MAX];
+	int64_t exp;
+
+	sp_endpoint_host(&b->server_side, host, sizeof(host));
+	if (sp_sip_contact_expires(msg, host, b->server_side.port, &exp) == 0 || exp == 0) {
+		sp_debug("engine: binding %u de-registered", b->id);
+		sp_binding_deregister(en->table, b);
+		return;
+	}
+	/* a registrar must say; one that does not gets the RFC's default */
+	sp_binding_set_registration(en->table, b, sp_now_ms(),
+				    exp < 0 ? 3600 : exp > UINT32_MAX ? UINT32_MAX : (uint32_t)exp);
+}
+
+/* A CRLF keep-alive refreshes the binding and goes on to the server. */
+static void sp_engine_terminal_keepalive(struct sp_engine *en, const struct sp_endpoint *terminal,
+					 uint32_t mark, const char *buf, size_t len)
+{
+	struct sp_binding *b = sp_binding_find(en->table, sp_vpn_id(&en->vpn_map, sp_mark_vpn_slot(mark)),
+					       terminal);
+
+	en->stats.keepalives++;
+	if (b) {
+		sp_binding_touch(en->table, b, sp_now_ms());
+		sp_engine_changed(en, SP_SYNC_BINDING, b->id);
+		if (sp_engine_send_to_server(en, b, buf, len) == 0)
+			en->stats.proxied++;
+	}
+}
+
+/* The binding a terminal's message goes through; NULL: the message was
+ * answered or dropped (and counted) here. */
+static struct sp_binding *sp_engine_terminal_binding(struct sp_engine *en, const struct sp_classify_strategy *st,
+						     const struct sp_endpoint *terminal,
+						     const struct sp_endpoint *virtual_server, uint32_t mark,
+						     const char *buf, size_t len, const struct sp_sip_info *in)
+{
+	struct sp_binding *b;
+	bool over_limit;
+
+	if (!in->is_request) {
+		/* A terminal answers only the server's requests, which reached it
+		 * through its binding with E on top of the Via (RFC 3261 §16.7:
+		 * a response matching nothing is dropped, not forwarded). */
+		struct sp_proxy_hostport e_hp;
+
+		b = sp_binding_find(en->table, sp_vpn_id(&en->vpn_map, sp_mark_vpn_slot(mark)), terminal);
+		if (b)
+			sp_engine_hostport(&b->virtual_server, &e_hp);
+		if (!b || !sp_proxy_via_is(in, &e_hp)) {
+			sp_engine_drop(en, &en->stats.unmatched_responses);
+			sp_debug("engine: response %d (%s) from a terminal matches nothing forwarded",
+				 in->status, in->call_id);
+			return NULL;
+		}
+		return b;
+	}
+	if (in->max_forwards == 0) {
+		sp_engine_too_many_hops(en, terminal, virtual_server, mark, buf, len, in);
+		return NULL;
+	}
+	b = sp_engine_binding_for(en, st, mark, terminal, virtual_server, in, &over_limit);
+	if (!b && over_limit)
+		sp_engine_refuse_source(en, terminal, virtual_server, mark, buf, len, in);
+	else if (!b)
+		sp_engine_drop(en, &en->stats.no_binding);
+	return b;
+}
+
+/* What a terminal's message tells of its binding: alive, its return path,
+ * its Via and its contact. */
+static void sp_engine_binding_refresh(struct sp_engine *en, struct sp_binding *b,
+				      const struct sp_endpoint *terminal, const struct sp_sip_info *in)
+{
+	char contact[SP_HOSTPORT_MAX];
+
+	sp_binding_touch(en->table, b, sp_now_ms());
+	KD(en, retpath_learn, terminal, en->rx_ifindex, &b->return_path);
+	/* created, touched, contact or return path: the standby follows */
+	sp_engine_changed(en, SP_SYNC_BINDING, b->id);
+	/* the Via of each request is the one its responses give back: a
+	 * terminal may change it (a new NAT mapping, a new local port) */
+	if (in->is_request && in->via.host[0]) {
+		struct sp_proxy_hostport hp;
+		char via[SP_HOSTPORT_MAX];
+
+		snprintf(hp.host, sizeof(hp.host), "%s", in->via.host);
+		hp.port = in->via.port;
+		sp_proxy_hostport_format(&hp, via, sizeof(via));
+		if (strcmp(via, b->via_sent_by) != 0)
+			sp_binding_set_via_sent_by(b, via);
+	}
+	/* Whatever the terminal now gives as its contact is the one C:c
+	 * stands for: a contact that changes (a NAT rebinding, a re-INVITE
+	 * from another interface) is rewritten like the first, never passed
+	 * on as a private address. */
+	if (sp_engine_terminal_contact(in, contact, sizeof(contact)))
+		sp_binding_set_contact(b, contact);
+}
+
+/* A terminal's message rewritten towards the server, checked, tracked and
+ * sent; or answered and dropped. */
+static void sp_engine_terminal_forward(struct sp_engine *en, struct sp_binding *b, struct sp_sip_msg *msg,
+				       const char *buf, size_t len)
+{
+	const struct sp_sip_info *in = &msg->info;
+	struct sp_proxy_binding view;
+	size_t out_len;
+	int rc;
+
+	sp_engine_binding_view(en, b, &view);
+	sp_engine_media_begin(en, b, in, SP_MEDIA_FROM_TERMINAL);
+	rc = sp_proxy_to_server(msg, &view, en->tp->out, en->tp->out_max, &out_len);
+	if (rc != 0) {
+		sp_engine_rewrite_refused(en, b, true, in, buf, len, rc);
+		return;
+	}
+	if (in->is_request && in->method == SP_SIP_ACK && strcmp(in->to_tag, SP_ENGINE_REFUSAL_TAG) == 0)
+		return; /* the ACK of our own 503 ends there */
+	if (out_len > en->message_size_limit) {
+		/* UDP only for now: RFC 3261 §18.1.1 would move it to TCP */
+		sp_engine_reply(en, b, true, in, buf, len, 513, "Message Too Large", 0);
+		sp_engine_drop(en, &en->stats.too_large);
+		return;
+	}
+	if (sp_engine_track(en, b, in) < 0) {
+		/* refused as a server at E would refuse it, so the terminal does
+		 * not retransmit into the void */
+		sp_engine_reply(en, b, true, in, buf, len, 503, "Service Unavailable", SP_ENGINE_RETRY_AFTER);
+		sp_engine_drop(en, &en->stats.session_limit);
+		sp_engine_log_refusal(en, "session limit", in->call_id);
+		return;
+	}
+	/* the kernel first: the far side may send media as soon as it reads
+	 * the answer (and the terminal already does) */
+	sp_engine_media_finish(en, b, in);
+	if (sp_engine_send_to_server(en, b, en->tp->out, out_len) < 0) {
+		sp_engine_drop(en, &en->stats.send_errors);
+		return;
+	}
+	en->stats.proxied++;
+}
+
+void sp_engine_from_terminal(struct sp_engine *en, const struct sp_endpoint *terminal,
+			     const struct sp_endpoint *virtual_server, uint32_t mark,
+			     const char *buf, size_t len)
+{
+	const struct sp_classify_strategy *st;
+	struct sp_binding *b;
+	struct sp_sip_msg msg;
+
+	en->stats.received++;
+	st = sp_engine_strategy_by_mark(en, mark);
+	if (!st || st->action != SP_ACTION_PROXY) {
+		sp_engine_drop(en, &en->stats.unclassified);
+		return;
+	}
+	((struct sp_classify_strategy *)st)->hits++;
+	if (sp_stun_is_stun(buf, len)) {
+		sp_engine_stun(en, terminal, virtual_server, mark, buf, len);
+		return;
+	}
+	if (sp_proxy_is_keepalive(buf, len)) {
+		sp_engine_terminal_keepalive(en, terminal, mark, buf, len);
+		return;
+	}
+	if (sp_sip_inspect(&msg, buf, len) != 0) {
+		sp_engine_drop(en, &en->stats.parse_errors);
+		sp_debug("engine: unparsable datagram from a terminal: %s",
+			 msg.reason ? msg.reason : "?");
+		sp_sip_msg_free(&msg);
+		return;
+	}
+	b = sp_engine_terminal_binding(en, st, terminal, virtual_server, mark, buf, len, &msg.info);
+	if (b) {
+		sp_engine_binding_refresh(en, b, terminal, &msg.info);
+		sp_engine_terminal_forward(en, b, &msg, buf, len);
+	}
+	en->send_now = false;
+	sp_media_abort(en->media); /* a no-op once committed */
+	sp_sip_msg_free(&msg);
+}

@@ -1,0 +1,439 @@
+#include "config.h"
+#include "sp_engine.h"
+#include "sp_classify.h"
+#include "sp_config.h"
+#include "sp_daemon.h"
+#include "sp_event.h"
+#include "sp_kernel.h"
+#include "sp_log.h"
+#include "sp_media.h"
+#include "sp_proxy.h"
+#include "sp_stun.h"
+#include "sp_srclimit.h"
+#include "sp_sync.h"
+#include "sp_transport_udp.h"
+#include "sp_engine_int.h"
+
+#include <string.h>
+
+/* ---- state tracking ---- */
+
+static bool sp_engine_is_initial_invite(const struct sp_sip_info *in)
+{
+	return in->is_request && in->method == SP_SIP_INVITE && !in->to_tag[0];
+}
+
+/* Follows the dialog a message belongs to. Returns -1 when the message must
+ * be dropped (session limit). */
+int sp_engine_track(struct sp_engine *en, struct sp_binding *b, const struct sp_sip_info *in)
+{
+	uint64_t now = sp_now_ms();
+	struct sp_dialog *dlg = sp_dialog_find(en->table, b->vpn, in->call_id, strlen(in->call_id), b);
+	int rc;
+
+	if (!dlg && sp_engine_is_initial_invite(in)) {
+		struct sp_dialog_params p = {
+			.binding = b,
+			.call_id = in->call_id,
+			.call_id_len = strlen(in->call_id),
+			.from_tag = in->from_tag,
+			.invite_cseq = in->cseq,
+			.state = SP_DIALOG_EARLY,
+		};
+		rc = sp_dialog_create(en->table, &p, now, &dlg);
+		if (rc == -SP_TABLE_ELIMIT) {
+			if (!en->limit_notified) {
+				/* once, until the table has room again */
+				sp_warn("engine: session limit %llu reached: new calls are refused",
+					(unsigned long long)sp_table_counters(en->table)->dialogs_current);
+				en->limit_notified = true;
+			}
+			/* every refusal: the agent spaces the traps out and counts */
+			sp_events_publish(en->d->events, &(struct sp_event){
+				.type = SP_EVENT_SESSION_LIMIT_REACHED,
+				.u.session_limit.current =
+					(uint32_t)sp_table_counters(en->table)->dialogs_current });
+			{
+				char cid[SP_LOG_ESCAPED_MAX];
+
+				sp_debug("engine: session limit: INVITE %s refused",
+					 sp_log_escape(in->call_id, cid, sizeof(cid)));
+			}
+			return -1;
+		}
+		if (rc < 0) {
+			static struct sp_log_limit lim = SP_LOG_LIMIT_INIT("engine: dialogs not tracked");
+			char cid[SP_LOG_ESCAPED_MAX], src[SP_ENDPOINT_STRLEN];
+
+			sp_log_limited(&lim, LOG_WARNING, "engine: cannot track dialog %s from %s: %s",
+				       sp_log_escape(in->call_id, cid, sizeof(cid)),
+				       sp_endpoint_format(&b->terminal, src, sizeof(src)), sp_table_strerror(rc));
+			return 0;
+		}
+	}
+	if (!dlg)
+		return 0;
+	/* whatever this message changes (or deletes) goes to the standby */
+	sp_engine_changed(en, SP_SYNC_DIALOG, dlg->id);
+	if (en->limit_notified && en->session_limit &&
+	    sp_table_counters(en->table)->dialogs_current * 10 < (uint64_t)en->session_limit * 9)
+		en->limit_notified = false;
+	sp_dialog_touch(en->table, dlg, now);
+	if (in->is_request) {
+		if (in->method == SP_SIP_BYE || in->method == SP_SIP_CANCEL) {
+			sp_dialog_set_state(en->table, dlg, SP_DIALOG_TERMINATING, now);
+			sp_media_dialog_end(en->media, dlg->id); /* the media ends with the call */
+		}
+		return 0;
+	}
+	/* responses */
+	if (in->cseq_method == SP_SIP_INVITE && in->cseq == dlg->invite_cseq) {
+		if (in->status >= 200 && in->status < 300) {
+			if (in->to_tag[0] && !dlg->to_tag[0])
+				sp_dialog_set_to_tag(dlg, in->to_tag);
+			if (dlg->state == SP_DIALOG_EARLY)
+				sp_dialog_set_state(en->table, dlg, SP_DIALOG_CONFIRMED, now);
+		} else if (in->status >= 300 && dlg->state != SP_DIALOG_CONFIRMED) {
+			/* the call failed or was cancelled: nothing more to keep */
+			sp_media_dialog_end(en->media, dlg->id);
+			sp_dialog_delete(en->table, dlg);
+		} else if (in->status > 100 && in->to_tag[0] && !dlg->to_tag[0]) {
+			sp_dialog_set_to_tag(dlg, in->to_tag);
+		}
+	} else if (in->cseq_method == SP_SIP_BYE && in->status >= 200) {
+		sp_media_dialog_end(en->media, dlg->id);
+		sp_dialog_delete(en->table, dlg);
+	}
+	return 0;
+}
+
+/* ---- sending ---- */
+
+/* One message from E:e (virtual_server) to a terminal, sent with mark
+ * (return path and VPN). */
+static int sp_engine_send_as_e(struct sp_engine *en, const struct sp_endpoint *terminal,
+			       const struct sp_endpoint *virtual_server, uint32_t mark,
+			       const char *buf, size_t len)
+{
+	struct sp_transport_conn *l = NULL;
+	struct sp_transport_out o = { .to = terminal, .from = virtual_server, .mark = mark, .data = buf,
+				      .len = len, .now = en->send_now, .counter = &en->stats.to_terminals };
+
+	for (unsigned i = 0; i < en->n_listeners; i++)
+		if (en->listeners[i]->local.port == virtual_server->port)
+			l = en->listeners[i];
+	if (!l)
+		return -1;
+	return sp_transport_send(l, &o);
+}
+
+int sp_engine_send_to_terminal(struct sp_engine *en, const struct sp_binding *b,
+			       const char *buf, size_t len)
+{
+	/* back into its VPN, re-tagged (sp_mark.h), along its return path */
+	uint32_t mark = KD(en, retpath_mark, &b->return_path) | sp_mark_return(b->origin_mark);
+
+	return sp_engine_send_as_e(en, &b->terminal, &b->virtual_server, mark, buf, len);
+}
+
+int sp_engine_send_to_server(struct sp_engine *en, const struct sp_binding *b,
+			     const char *buf, size_t len)
+{
+	struct sp_transport_conn *bs = sp_transport_find(en->tp, &b->server_side);
+	struct sp_transport_out o = { .to = &b->server, .data = buf, .len = len, .now = en->send_now,
+				      .counter = &en->stats.proxied };
+
+	if (!bs)
+		return -1;
+	return sp_transport_send(bs, &o);
+}
+
+/* ---- the proxy ---- */
+
+void sp_engine_binding_view(const struct sp_engine *en, const struct sp_binding *b,
+			    struct sp_proxy_binding *v)
+{
+	memset(v, 0, sizeof(*v));
+	sp_engine_hostport(&b->terminal, &v->terminal);
+	sp_engine_hostport(&b->virtual_server, &v->virtual_server);
+	sp_engine_hostport(&b->server_side, &v->server_side);
+	sp_engine_hostport(&b->server, &v->server);
+	if (sp_proxy_hostport_parse(b->via_sent_by, &v->terminal_via) < 0)
+		v->terminal_via = v->terminal;
+	if (b->contact[0])
+		sp_proxy_hostport_parse(b->contact, &v->terminal_contact);
+	if (en->media_on) {
+		sp_endpoint_host(&b->server_side, v->media_to_server, sizeof(v->media_to_server));
+		sp_endpoint_host(&b->virtual_server, v->media_to_terminal, sizeof(v->media_to_terminal));
+		v->port_map_to_server = sp_media_port_map;
+		v->port_map_to_server_arg = en->media;
+		v->port_map_to_terminal = sp_media_port_map;
+		v->port_map_to_terminal_arg = en->media;
+	}
+}
+
+struct sp_binding *sp_engine_binding_for(struct sp_engine *en,
+					 const struct sp_classify_strategy *st, uint32_t mark,
+					 const struct sp_endpoint *terminal,
+					 const struct sp_endpoint *virtual_server,
+					 const struct sp_sip_info *in, bool *over_limit)
+{
+	uint32_t vpn = sp_vpn_id(&en->vpn_map, sp_mark_vpn_slot(mark));
+	struct sp_binding *b = sp_binding_find(en->table, vpn, terminal);
+	struct sp_binding_params p = { 0 };
+	char via[SP_HOSTPORT_MAX], contact[SP_HOSTPORT_MAX];
+	struct sp_proxy_hostport hp;
+	int rc;
+
+	*over_limit = false;
+	if (b)
+		return b;
+	if (en->source_bindings_limit &&
+	    sp_table_source_bindings(en->table, vpn, terminal) >= en->source_bindings_limit) {
+		*over_limit = true;
+		return NULL;
+	}
+	if (!en->server_side.family) {
+		if (!en->warned_no_server_side)
+			sp_warn("engine: no server-side-address configured: signaling cannot be proxied");
+		en->warned_no_server_side = true;
+		return NULL;
+	}
+	snprintf(hp.host, sizeof(hp.host), "%s", in->via.host);
+	hp.port = in->via.port;
+	sp_proxy_hostport_format(&hp, via, sizeof(via));
+	p.via_sent_by = via;
+	if (in->n_contacts && !in->contact_star && in->contact.host[0]) {
+		snprintf(hp.host, sizeof(hp.host), "%s", in->contact.host);
+		hp.port = in->contact.port;
+		sp_proxy_hostport_format(&hp, contact, sizeof(contact));
+		p.contact = contact;
+	}
+	p.vpn = vpn;
+	p.terminal = *terminal;
+	p.virtual_server = *virtual_server;
+	p.server_side = en->server_side;
+	p.server = st->server;
+	p.strategy_id = st->seq;
+	rc = sp_binding_create(en->table, &p, sp_now_ms(), &b);
+	if (rc < 0) {
+		/* at a flood's rate when the ports run out: one line per interval */
+		static struct sp_log_limit lim = SP_LOG_LIMIT_INIT("engine: new terminals refused");
+		char src[SP_ENDPOINT_STRLEN];
+
+		sp_log_limited(&lim, LOG_WARNING, "engine: cannot bind a new terminal %s: %s",
+			       sp_endpoint_format(terminal, src, sizeof(src)), sp_table_strerror(rc));
+		return NULL;
+	}
+	if (!sp_engine_bsock_open(en, &b->server_side)) {
+		sp_binding_delete(en->table, b);
+		return NULL;
+	}
+	b->origin_mark = mark & SP_MARK_ORIGIN_MASK;
+	return b;
+}
+
+/* Media hooks around one message's rewrite: begin before it (the port map
+ * needs the dialog's streams), finish (commit) once the message left; a
+ * dropped message is aborted on the way out, releasing the ports it took. */
+void sp_engine_media_begin(struct sp_engine *en, const struct sp_binding *b,
+			   const struct sp_sip_info *in, enum sp_media_from from)
+{
+	const struct sp_dialog *dlg;
+
+	en->send_now = en->media_on && in->body_is_sdp;
+	if (!en->send_now) {
+		/* nothing to map or commit: spare the dialog lookup */
+		sp_media_begin(en->media, 0, from, false);
+		return;
+	}
+	dlg = sp_dialog_find(en->table, b->vpn, in->call_id, strlen(in->call_id), b);
+	sp_media_begin(en->media, dlg ? dlg->id : 0, from, true);
+	if (from == SP_MEDIA_FROM_TERMINAL) /* a private SDP address behind a NAT */
+		sp_media_terminal_source(en->media, &b->terminal);
+}
+
+void sp_engine_media_finish(struct sp_engine *en, const struct sp_binding *b,
+			    const struct sp_sip_info *in)
+{
+	const struct sp_dialog *dlg;
+
+	if (!en->media_on || !in->body_is_sdp) {
+		sp_media_abort(en->media); /* begun inactive: a no-op */
+		return;
+	}
+	/* looked up again: tracking may have created or deleted it */
+	dlg = sp_dialog_find(en->table, b->vpn, in->call_id, strlen(in->call_id), b);
+	if (!dlg || dlg->state >= SP_DIALOG_TERMINATING)
+		sp_media_abort(en->media);
+	else
+		sp_media_commit_origin(en->media, dlg->id, &b->virtual_server, &b->server_side,
+				       (uint16_t)b->vpn, (uint16_t)(b->origin_mark & SP_MARK_ORIGIN_MASK));
+	if (dlg) /* the streams travel with the dialog */
+		sp_engine_changed(en, SP_SYNC_DIALOG, dlg->id);
+	if (sp_media_latching(en->media) && !en->media_latch_armed) {
+		sp_loop_timer_arm(en->media_latch, SP_ENGINE_MEDIA_LATCH_MS);
+		en->media_latch_armed = true;
+	}
+}
+
+/* A STUN message on the SIP port (RFC 5626 §4.4.2 keep-alive): answered
+ * here, as E, with the address the terminal's datagrams come from; it
+ * refreshes the binding as a CRLF keep-alive does but never goes on to the
+ * server. */
+void sp_engine_stun(struct sp_engine *en, const struct sp_endpoint *terminal,
+		    const struct sp_endpoint *virtual_server, uint32_t mark,
+		    const char *buf, size_t len)
+{
+	struct sp_binding *b = sp_binding_find(en->table, sp_vpn_id(&en->vpn_map, sp_mark_vpn_slot(mark)),
+					       terminal);
+	struct sp_learned_path path = { 0 };
+	const char *reason = NULL;
+	uint32_t out_mark;
+	size_t n = 0;
+	enum sp_stun_result r = sp_stun_answer(buf, len, terminal, (uint8_t *)en->tp->out, &n, &reason);
+
+	if (r == SP_STUN_IGNORED) {
+		sp_engine_drop(en, &en->stats.stun_errors);
+		sp_debug("engine: STUN message from a terminal dropped: %s", reason);
+		return;
+	}
+	if (r == SP_STUN_REFUSED) {
+		en->stats.stun_errors++;
+		sp_debug("engine: STUN request from a terminal refused: %s", reason);
+	} else {
+		en->stats.stun_requests += r == SP_STUN_ANSWERED;
+		en->stats.keepalives++;
+		if (b) {
+			sp_binding_touch(en->table, b, sp_now_ms());
+			sp_engine_changed(en, SP_SYNC_BINDING, b->id);
+		}
+	}
+	if (!n)
+		return; /* an indication: nothing to answer */
+	/* back the way it came, as any answer to this terminal goes */
+	if (b)
+		path = b->return_path;
+	else
+		KD(en, retpath_learn, terminal, en->rx_ifindex, &path);
+	out_mark = KD(en, retpath_mark, &path) | sp_mark_return(mark & SP_MARK_ORIGIN_MASK);
+	if (sp_engine_send_as_e(en, terminal, virtual_server, out_mark, en->tp->out, n) == 0)
+		en->stats.to_terminals++;
+	else
+		sp_engine_drop(en, &en->stats.send_errors);
+}
+
+/* A source limited: named in the log and in a notification, once a minute
+ * at most (a flood must not turn into a log flood). */
+void sp_engine_source_limited(struct sp_engine *en, uint32_t vpn,
+			      const struct sp_endpoint *src, const char *why)
+{
+	char a[SP_ENDPOINT_STRLEN];
+	struct sp_endpoint host = *src;
+
+	host.port = 0;
+	if (!sp_srclimit_notify_due(en->source_notified, vpn, &host, sp_now_ms(),
+				    SP_ENGINE_SOURCE_NOTIFY_MS))
+		return;
+	sp_endpoint_host(&host, a, sizeof(a));
+	sp_warn("engine: source %s (vpn %u) limited: %s", a, vpn, why);
+	sp_events_publish(en->d->events, &(struct sp_event){
+		.type = SP_EVENT_SOURCE_LIMITED,
+		.u.source_limited = { .source = &host, .vpn = vpn } });
+}
+
+/* A source at its binding limit asks for one more: a request gets 503 with
+ * Retry-After from E, as a server over capacity would answer (RFC 3261
+ * 21.5.4), so the terminal backs off instead of retransmitting; anything
+ * else (ACK, responses) is dropped. */
+void sp_engine_refuse_source(struct sp_engine *en, const struct sp_endpoint *terminal,
+			     const struct sp_endpoint *virtual_server, uint32_t mark,
+			     const char *buf, size_t len, const struct sp_sip_info *in)
+{
+	uint32_t vpn = sp_vpn_id(&en->vpn_map, sp_mark_vpn_slot(mark));
+
+	sp_engine_drop(en, &en->stats.source_bindings);
+	sp_engine_source_limited(en, vpn, terminal, "bindings held at the limit");
+	if (in->is_request && in->method != SP_SIP_ACK) {
+		struct sp_learned_path path = { 0 };
+		size_t n = sp_proxy_build_reply_retry(buf, len, 503, "Service Unavailable",
+						      SP_ENGINE_REFUSAL_TAG,
+						      SP_ENGINE_SOURCE_RETRY_AFTER_S, en->tp->out,
+						      en->tp->out_max);
+
+		KD(en, retpath_learn, terminal, en->rx_ifindex, &path);
+		if (n && sp_engine_send_as_e(en, terminal, virtual_server,
+					     KD(en, retpath_mark, &path) |
+						     sp_mark_return(mark & SP_MARK_ORIGIN_MASK),
+					     en->tp->out, n) == 0)
+			en->stats.to_terminals++;
+	}
+}
+
+/* 483 to a terminal's request with Max-Forwards: 0 (RFC 3261 §16.3 step 2),
+ * from E, before any binding: a request that goes nowhere must not take a
+ * port c for the binding idle time. */
+void sp_engine_too_many_hops(struct sp_engine *en, const struct sp_endpoint *terminal,
+			     const struct sp_endpoint *virtual_server, uint32_t mark,
+			     const char *buf, size_t len, const struct sp_sip_info *in)
+{
+	sp_engine_drop(en, &en->stats.too_many_hops);
+	if (in->method != SP_SIP_ACK) {
+		struct sp_binding *b = sp_binding_find(en->table, sp_vpn_id(&en->vpn_map, sp_mark_vpn_slot(mark)),
+						       terminal);
+		struct sp_learned_path path = { 0 };
+		size_t n = sp_proxy_build_reply(buf, len, 483, "Too Many Hops", SP_ENGINE_REFUSAL_TAG,
+						en->tp->out, en->tp->out_max);
+
+		if (b)
+			path = b->return_path;
+		else
+			KD(en, retpath_learn, terminal, en->rx_ifindex, &path);
+		if (n && sp_engine_send_as_e(en, terminal, virtual_server,
+					     KD(en, retpath_mark, &path) |
+						     sp_mark_return(mark & SP_MARK_ORIGIN_MASK),
+					     en->tp->out, n) == 0)
+			en->stats.to_terminals++;
+	}
+}
+
+/* A final response of the SP's own to a request: towards the terminal (from
+ * E) when it came from the terminal, towards the server (from C:c) when it
+ * came from the server. None to an ACK, which has no response. */
+void sp_engine_reply(struct sp_engine *en, const struct sp_binding *b, bool to_terminal,
+		     const struct sp_sip_info *in, const char *buf, size_t len, int status,
+		     const char *reason, unsigned retry_after)
+{
+	size_t n;
+
+	if (!in->is_request || in->method == SP_SIP_ACK)
+		return;
+	n = sp_proxy_build_reply_retry(buf, len, status, reason, SP_ENGINE_REFUSAL_TAG, retry_after,
+				       en->tp->out, en->tp->out_max);
+	if (!n)
+		return;
+	if (to_terminal) {
+		if (sp_engine_send_to_terminal(en, b, en->tp->out, n) == 0)
+			en->stats.to_terminals++;
+	} else if (sp_engine_send_to_server(en, b, en->tp->out, n) == 0) {
+		en->stats.proxied++;
+	}
+}
+
+/* A message the rewriter refused. A request that found no free media port
+ * is answered 503 with when to try again (from E to a terminal, from C:c to
+ * the server), so the caller does not retransmit into the void; anything
+ * else is a counted drop. */
+void sp_engine_rewrite_refused(struct sp_engine *en, const struct sp_binding *b, bool to_terminal,
+			       const struct sp_sip_info *in, const char *buf, size_t len, int rc)
+{
+	if (rc != SP_SIP_E_MEDIA) {
+		sp_engine_drop(en, &en->stats.rewrite_errors);
+		return;
+	}
+	sp_engine_drop(en, &en->stats.no_media_port);
+	if (!in->is_request)
+		return;
+	sp_engine_reply(en, b, to_terminal, in, buf, len, 503, "Service Unavailable", SP_ENGINE_RETRY_AFTER);
+	sp_engine_log_refusal(en, "no free media port", in->call_id);
+}
