@@ -373,8 +373,6 @@ static void sp_engine_persist_prepare(void *arg, uint32_t dialog_id)
 	sp_engine_sync_prepare(arg, dialog_id);
 }
 
-/* The store of --state-dir, and the table as it was before the restart:
- * before the listeners are read, so the first datagram finds every binding. */
 /* The store of --state-dir keeps what changed (its marks coalesce): what
  * a restart must find is what the standby is told. */
 static void sp_engine_persist_changed(void *arg, int kind, uint32_t id)
@@ -384,6 +382,8 @@ static void sp_engine_persist_changed(void *arg, int kind, uint32_t id)
 	sp_persist_mark(en->persist, (enum sp_sync_kind)kind, id);
 }
 
+/* The store of --state-dir, and the table as it was before the restart:
+ * before the listeners are read, so the first datagram finds every binding. */
 static int sp_engine_persist_open(struct sp_engine *en, struct sp_error *e)
 {
 	struct sp_persist_hooks hooks = { sp_engine_persist_prepare, en };
