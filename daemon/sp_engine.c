@@ -328,16 +328,16 @@ static void sp_engine_media_latch_cb(struct sp_loop *loop, void *arg)
 {
 	struct sp_engine *en = arg;
 	struct sp_media_guard_seen *seen;
-	char err[256];
+	struct sp_error err = { "" };
 	int n;
 
 	(void)loop;
 	en->media_latch_armed = false;
 	if (!sp_media_latching(en->media))
 		return;
-	n = KD(en, media_seen, &seen, err, sizeof(err));
+	n = KD(en, media_seen, &seen, &err);
 	if (n < 0)
-		sp_debug("media: %s", err);
+		sp_debug("media: %s", err.msg);
 	for (int i = 0; i < n; i++)
 		sp_media_latch(en->media, &seen[i].src, &seen[i].dst);
 	if (n > 0)
@@ -468,13 +468,10 @@ struct sp_engine *sp_engine_start_with(struct sp_daemon *d, const struct sp_engi
 		sp_error_set(e, "Out of memory");
 		goto fail;
 	}
-	en->kd = deps ? deps->kernel_open(deps->arg, sp_engine_links_changed, en, err, sizeof(err)) :
-		 sp_kernel_door_open(d->loop, SP_ENGINE_LINK_SETTLE_MS, sp_engine_links_changed, en, err,
-				     sizeof(err));
-	if (!en->kd) {
-		sp_error_set(e, "%s", err);
+	en->kd = deps ? deps->kernel_open(deps->arg, sp_engine_links_changed, en, e) :
+		 sp_kernel_door_open(d->loop, SP_ENGINE_LINK_SETTLE_MS, sp_engine_links_changed, en, e);
+	if (!en->kd)
 		goto fail;
-	}
 	if (sp_engine_media_open(en, err, sizeof(err)) < 0) {
 		sp_error_set(e, "media: %s", err);
 		goto fail;
@@ -605,7 +602,6 @@ static void sp_engine_install_table(struct sp_engine *en, unsigned *sockets, uns
  * server, the terminals and the far ends see no change. */
 int sp_engine_set_active(struct sp_engine *en, bool active, struct sp_error *e)
 {
-	char err[256] = "";
 	unsigned sockets = 0, streams = 0;
 
 	if (active == !en->standby)
@@ -625,8 +621,10 @@ int sp_engine_set_active(struct sp_engine *en, bool active, struct sp_error *e)
 			sp_engine_limits_bank(en, rate, new_flows);
 			en->source_limits_in_kernel = false;
 		}
-		if (KD(en, remove_intercept, err, sizeof(err)) < 0)
-			sp_warn("engine: standby: %s", err);
+		struct sp_error kerr = { "" };
+
+		if (KD(en, remove_intercept, &kerr) < 0)
+			sp_warn("engine: standby: %s", kerr.msg);
 		sp_notice("engine: standby: interception, binding sockets and media entries removed");
 		return 0;
 	}

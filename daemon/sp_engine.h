@@ -68,7 +68,7 @@ struct sp_transport_handler;
 struct sp_engine_deps {
 	void *arg;
 	struct sp_kernel_door *(*kernel_open)(void *arg, void (*links_changed)(void *links_arg),
-					      void *links_arg, char *err, size_t errlen);
+					      void *links_arg, struct sp_error *err);
 	struct sp_transport *(*transport_new)(void *arg, struct sp_loop *loop,
 					      const struct sp_transport_handler *h);
 };

@@ -35,7 +35,7 @@ static int sp_engine_lva_apply(struct sp_engine *en, const struct sp_config *c, 
 {
 	const struct sp_addr *want = &c->sp.local_virtual_address;
 	struct sp_rt_addr a = { 0 };
-	char err[256];
+	struct sp_error err = { "" };
 	size_t n;
 	const char **ifs;
 	int rc;
@@ -48,10 +48,10 @@ static int sp_engine_lva_apply(struct sp_engine *en, const struct sp_config *c, 
 			a.v6 = want->u.v6;
 	}
 	ifs = sp_engine_terminal_ifs(c, &n);
-	rc = KD(en, lva_set, &a, ifs, n, err, sizeof(err));
+	rc = KD(en, lva_set, &a, ifs, n, &err);
 	free(ifs);
 	if (rc < 0)
-		return sp_error_set(e, "local-virtual-address: %s", err);
+		return sp_error_set(e, "local-virtual-address: %s", err.msg);
 	return 0;
 }
 
@@ -91,8 +91,8 @@ static int sp_engine_vpn_map(const struct sp_config *c, const struct sp_link_sta
 	n = sp_vpn_add_vrfs(ifs, n, SP_VPN_MAX_IFS, vrfs, n_vrfs, err, sizeof(err));
 	if (err[0])
 		sp_warn("engine: %s", err);
-	if (sp_vpn_map_build(map, ifs, n, err, sizeof(err)) < 0)
-		return sp_error_set(e, "%s", err);
+	if (sp_vpn_map_build(map, ifs, n, e) < 0)
+		return -1;
 	if (sp_vpn_render_nft(map, SP_CT_MARK, SP_CT_MARK_MASK, chains) < 0)
 		return sp_error_set(e, "Out of memory");
 	return 0;
@@ -116,16 +116,15 @@ static void sp_engine_linkwatch_seed(struct sp_engine *en, const struct sp_confi
  * table has none). */
 void sp_engine_limits_read(struct sp_engine *en, uint64_t *rate, uint64_t *new_flows)
 {
-	char err[160];
+	struct sp_error err = { "" };
 
 	*rate = *new_flows = 0;
 	if (!en->kd || !en->source_limits_in_kernel)
 		return;
-	if (KD(en, counter_packets, SP_NFT_SOURCE_RATE_COUNTER, rate, err,
-				   sizeof(err)) < 0)
+	if (KD(en, counter_packets, SP_NFT_SOURCE_RATE_COUNTER, rate, &err) < 0)
 		*rate = 0;
 	if (KD(en, counter_packets, SP_NFT_SOURCE_NEW_COUNTER, new_flows,
-				   err, sizeof(err)) < 0)
+				   &err) < 0)
 		*new_flows = 0;
 }
 
@@ -149,9 +148,10 @@ void sp_engine_limits_totals(struct sp_engine *en, uint64_t *rate, uint64_t *new
 static void sp_engine_limits_name(struct sp_engine *en, const char *set, int family,
 				  const char *why)
 {
-	char *text = NULL, err[160];
+	char *text = NULL;
+	struct sp_error err = { "" };
 
-	if (KD(en, set_elements, set, &text, err, sizeof(err)) < 0)
+	if (KD(en, set_elements, set, &text, &err) < 0)
 		return;
 	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
 		char *dot = strstr(line, " . ");
@@ -234,14 +234,14 @@ static int sp_engine_plan(struct sp_engine *en, const struct sp_config *c, struc
 	struct sp_link_state links;
 	struct sp_link_vlan *vlans = NULL;
 	size_t n_vlans = 0;
-	char lerr[128];
+	struct sp_error lerr = { "" };
 	int rc;
 	struct sp_bpf_tag tagv[SP_MARK_TAG_MAX];
 	struct sp_classify_tags tags = { 0 };
 	struct sp_classify_kernel kern = { 0 };
 
-	if (KD(en, links_read, &links, lerr, sizeof(lerr)) < 0)
-		sp_warn("engine: %s: VLAN, VRF and MPLS matches cannot be resolved", lerr);
+	if (KD(en, links_read, &links, &lerr) < 0)
+		sp_warn("engine: %s: VLAN, VRF and MPLS matches cannot be resolved", lerr.msg);
 	vlans = sp_link_state_vlans(&links, &n_vlans);
 	if (sp_engine_vpn_map(c, &links, &ch->vpn_map, &ch->vpn_chains, e) < 0) {
 		free(vlans);
@@ -333,7 +333,7 @@ static int sp_engine_kernel_apply(struct sp_engine *en, const struct sp_config *
 	struct sp_kernel_intercept_cfg kcfg = { 0 };
 	uint32_t origins[SP_CLASSIFY_ORIGINS_MAX];
 	uint64_t limits_rate, limits_new; /* the old table's per-source drop counters */
-	char err[256] = "";
+	struct sp_error err = { "" };
 
 	sp_engine_intercept_cfg(c, ch, origins, &kcfg);
 	/* the table goes and its counters with it: what they counted is kept
@@ -342,10 +342,10 @@ static int sp_engine_kernel_apply(struct sp_engine *en, const struct sp_config *
 	en->media_guard_banked += KD(en, media_guard_drops);
 	if (!en->standby && ch->idle) {
 		if (KD(en, intercept_installed) &&
-		    KD(en, remove_intercept, err, sizeof(err)) < 0)
-			sp_warn("engine: nothing to proxy: %s", err);
-	} else if (!en->standby && KD(en, install_intercept, &kcfg, err, sizeof(err)) < 0) {
-		sp_error_set(e, "kernel: %s", err);
+		    KD(en, remove_intercept, &err) < 0)
+			sp_warn("engine: nothing to proxy: %s", err.msg);
+	} else if (!en->standby && KD(en, install_intercept, &kcfg, &err) < 0) {
+		sp_error_set(e, "kernel: %s", err.msg);
 		sp_err("engine: %s", e->msg);
 		sp_events_publish(en->d->events, &(struct sp_event){
 			.type = SP_EVENT_KERNEL_FAILURE, .u.kernel_failure.what = e->msg });
@@ -354,8 +354,8 @@ static int sp_engine_kernel_apply(struct sp_engine *en, const struct sp_config *
 	if (!en->standby)
 		sp_engine_limits_bank(en, limits_rate, limits_new);
 	en->vpn_map = ch->vpn_map;
-	if (KD(en, vpn_apply, &ch->vpn_map, err, sizeof(err)) < 0)
-		sp_warn("engine: VPN return routes incomplete: %s", err);
+	if (KD(en, vpn_apply, &ch->vpn_map, &err) < 0)
+		sp_warn("engine: VPN return routes incomplete: %s", err.msg);
 	if (sp_engine_lva_apply(en, c, e) < 0) {
 		sp_err("engine: %s", e->msg);
 		return -1; /* the caller re-applies the previous configuration */
@@ -365,8 +365,8 @@ static int sp_engine_kernel_apply(struct sp_engine *en, const struct sp_config *
 				 ch->idle ? SP_RETPATH_NONE :
 				 c->sp.return_path == SP_RETURN_DEFAULT_GATEWAY ? SP_RETPATH_DEFAULT_GATEWAY :
 				 SP_RETPATH_LEARN, &c->sp.return_gateway.u.v4, c->sp.listen_ports,
-				 ch->n_ports, err, sizeof(err)) < 0)
-		return sp_error_set(e, "return-path: %s", err);
+				 ch->n_ports, &err) < 0)
+		return sp_error_set(e, "return-path: %s", err.msg);
 	en->source_limits_in_kernel = !en->standby && !ch->idle &&
 				      (kcfg.nft.source_rate || kcfg.nft.source_new_flows);
 	return 0;

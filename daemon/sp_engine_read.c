@@ -39,12 +39,13 @@ const char *sp_engine_strategy_state(struct sp_engine *en, uint32_t seq, uint64_
 
 size_t sp_engine_kernel_counts(struct sp_engine *en, struct sp_kernel_count **outp)
 {
-	char *text = NULL, err[256];
+	char *text = NULL;
+	struct sp_error err;
 	size_t n = 0, cap = 0;
 	struct sp_kernel_count *out = NULL;
 
 	*outp = NULL;
-	if (!en->kd || KD(en, nft_list, &text, err, sizeof(err)) < 0)
+	if (!en->kd || KD(en, nft_list, &text, &err) < 0)
 		return 0;
 	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
 		char *cnt = strstr(line, "counter packets "), *cm = strstr(line, "comment \"");

@@ -12,8 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-int sp_addr_local(const struct sp_rt_addr *addr, const char *ifname, bool add, char *err,
-		  size_t errlen)
+int sp_addr_local(const struct sp_rt_addr *addr, const char *ifname, bool add, struct sp_error *err)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct mnl_socket *nl;
@@ -24,12 +23,12 @@ int sp_addr_local(const struct sp_rt_addr *addr, const char *ifname, bool add, c
 	int rc = -1, n;
 
 	if (!ifindex) {
-		snprintf(err, errlen, "no interface %s", ifname);
+		sp_error_set(err, "no interface %s", ifname);
 		return -1;
 	}
 	nl = mnl_socket_open(NETLINK_ROUTE);
 	if (!nl || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		snprintf(err, errlen, "rtnetlink: %s", strerror(errno));
+		sp_error_set(err, "rtnetlink: %s", strerror(errno));
 		if (nl)
 			mnl_socket_close(nl);
 		return -1;
@@ -51,7 +50,7 @@ int sp_addr_local(const struct sp_rt_addr *addr, const char *ifname, bool add, c
 		mnl_attr_put(nlh, IFA_ADDRESS, sizeof(addr->v6), &addr->v6);
 	}
 	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
-		snprintf(err, errlen, "rtnetlink: %s", strerror(errno));
+		sp_error_set(err, "rtnetlink: %s", strerror(errno));
 		goto out;
 	}
 	n = (int)mnl_socket_recvfrom(nl, buf, sizeof(buf));
@@ -59,7 +58,7 @@ int sp_addr_local(const struct sp_rt_addr *addr, const char *ifname, bool add, c
 		if ((add && errno == EEXIST) || (!add && (errno == EADDRNOTAVAIL || errno == ENOENT)))
 			rc = 0;
 		else
-			snprintf(err, errlen, "%s address on %s: %s", add ? "adding" : "removing", ifname,
+			sp_error_set(err, "%s address on %s: %s", add ? "adding" : "removing", ifname,
 				 strerror(errno));
 		goto out;
 	}
@@ -89,7 +88,7 @@ int sp_addr_sysctl_get(const char *ifname, const char *key, int *value)
 	return rc;
 }
 
-int sp_addr_sysctl_set(const char *ifname, const char *key, int value, char *err, size_t errlen)
+int sp_addr_sysctl_set(const char *ifname, const char *key, int value, struct sp_error *err)
 {
 	char path[256];
 	FILE *f;
@@ -97,16 +96,16 @@ int sp_addr_sysctl_set(const char *ifname, const char *key, int value, char *err
 	sp_addr_sysctl_path(ifname, key, path, sizeof(path));
 	f = fopen(path, "w");
 	if (!f) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		sp_error_set(err, "%s: %s", path, strerror(errno));
 		return -1;
 	}
 	if (fprintf(f, "%d\n", value) < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		sp_error_set(err, "%s: %s", path, strerror(errno));
 		fclose(f);
 		return -1;
 	}
 	if (fclose(f) != 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		sp_error_set(err, "%s: %s", path, strerror(errno));
 		return -1;
 	}
 	return 0;

@@ -9,14 +9,14 @@
 #include <stddef.h>
 
 #include "sp_rtnl.h"
+#include "sp_error.h"
 
 /* Adds (add=true) or removes a host address on an interface over rtnetlink;
  * an address already present (add) or absent (remove) is not an error. */
-int sp_addr_local(const struct sp_rt_addr *addr, const char *ifname, bool add, char *err,
-		  size_t errlen);
+int sp_addr_local(const struct sp_rt_addr *addr, const char *ifname, bool add, struct sp_error *err);
 
 /* Reads / writes an interface's IPv4 conf sysctl (e.g. "arp_ignore"). */
 int sp_addr_sysctl_get(const char *ifname, const char *key, int *value);
-int sp_addr_sysctl_set(const char *ifname, const char *key, int value, char *err, size_t errlen);
+int sp_addr_sysctl_set(const char *ifname, const char *key, int value, struct sp_error *err);
 
 #endif

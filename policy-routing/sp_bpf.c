@@ -55,7 +55,7 @@ static int sp_bpf_quiet(enum libbpf_print_level level, const char *fmt, va_list 
 	return 0;
 }
 
-int sp_bpf_open(struct sp_bpf **out, char *err, size_t errlen)
+int sp_bpf_open(struct sp_bpf **out, struct sp_error *err)
 {
 	struct sp_bpf *b = calloc(1, sizeof(*b));
 	struct bpf_program *in, *eg, *xdp;
@@ -63,19 +63,19 @@ int sp_bpf_open(struct sp_bpf **out, char *err, size_t errlen)
 
 	*out = NULL;
 	if (!b) {
-		snprintf(err, errlen, "out of memory");
+		sp_error_set(err, "out of memory");
 		return -1;
 	}
 	libbpf_set_print(sp_bpf_quiet);
 	b->obj = bpf_object__open_mem(sp_tag_obj, sp_tag_obj_len, NULL);
 	if (!b->obj) {
-		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
+		sp_error_set(err, "cannot open the BPF object: %s", strerror(errno));
 		free(b);
 		return -1;
 	}
 	rc = bpf_object__load(b->obj);
 	if (rc) {
-		snprintf(err, errlen, "cannot load the tc-BPF tagger: %s", strerror(-rc));
+		sp_error_set(err, "cannot load the tc-BPF tagger: %s", strerror(-rc));
 		sp_bpf_close(b, false);
 		return -1;
 	}
@@ -91,7 +91,7 @@ int sp_bpf_open(struct sp_bpf **out, char *err, size_t errlen)
 	b->slots_fd = bpf_object__find_map_fd_by_name(b->obj, "sp_tag_slots");
 	if (b->ingress_fd < 0 || b->egress_fd < 0 || b->xdp_fd < 0 || b->ifs_fd < 0 ||
 	    b->vid_slot_fd < 0 || b->label_slot_fd < 0 || b->slots_fd < 0) {
-		snprintf(err, errlen, "the BPF object lacks a program or map");
+		sp_error_set(err, "the BPF object lacks a program or map");
 		sp_bpf_close(b, false);
 		return -1;
 	}
@@ -154,7 +154,7 @@ bool sp_bpf_attached(const struct sp_bpf *b, const char *ifname)
 }
 
 int sp_bpf_attach(struct sp_bpf *b, const char *ifname, uint32_t mode, const struct sp_bpf_tag *peer,
-		  char *err, size_t errlen)
+		  struct sp_error *err)
 {
 	struct sp_tag_if cfg = { .mode = mode, .kind = peer ? peer->kind : 0, .value = peer ? peer->value : 0 };
 	struct sp_bpf_if *i = sp_bpf_find(b, ifname), fresh = { 0 };
@@ -167,24 +167,24 @@ int sp_bpf_attach(struct sp_bpf *b, const char *ifname, uint32_t mode, const str
 		return bpf_map_update_elem(b->ifs_fd, &key, &cfg, BPF_ANY) ? -1 : 0;
 	}
 	if (b->n_ifs == SP_TAG_MAX_IFS) {
-		snprintf(err, errlen, "more than %d interfaces", SP_TAG_MAX_IFS);
+		sp_error_set(err, "more than %d interfaces", SP_TAG_MAX_IFS);
 		return -1;
 	}
 	snprintf(fresh.ifname, sizeof(fresh.ifname), "%s", ifname);
 	fresh.ifindex = (int)if_nametoindex(ifname);
 	if (!fresh.ifindex) {
-		snprintf(err, errlen, "%s: no such interface", ifname);
+		sp_error_set(err, "%s: no such interface", ifname);
 		return -1;
 	}
 	key = (__u32)fresh.ifindex;
 	if (bpf_map_update_elem(b->ifs_fd, &key, &cfg, BPF_ANY)) {
-		snprintf(err, errlen, "%s: BPF map update: %s", ifname, strerror(errno));
+		sp_error_set(err, "%s: BPF map update: %s", ifname, strerror(errno));
 		return -1;
 	}
 	sp_bpf_hook(&h, fresh.ifindex, BPF_TC_INGRESS | BPF_TC_EGRESS);
 	rc = bpf_tc_hook_create(&h);
 	if (rc && rc != -EEXIST) {
-		snprintf(err, errlen, "%s: cannot add a clsact qdisc: %s", ifname, strerror(-rc));
+		sp_error_set(err, "%s: cannot add a clsact qdisc: %s", ifname, strerror(-rc));
 		bpf_map_delete_elem(b->ifs_fd, &key);
 		return -1;
 	}
@@ -197,7 +197,7 @@ int sp_bpf_attach(struct sp_bpf *b, const char *ifname, uint32_t mode, const str
 		sp_bpf_hook(&h, fresh.ifindex, k ? BPF_TC_EGRESS : BPF_TC_INGRESS);
 		rc = bpf_tc_attach(&h, &o);
 		if (rc) {
-			snprintf(err, errlen, "%s: cannot attach the tc-BPF tagger (%s): %s", ifname,
+			sp_error_set(err, "%s: cannot attach the tc-BPF tagger (%s): %s", ifname,
 				 k ? "egress" : "ingress", strerror(-rc));
 			sp_bpf_off(b, &fresh);
 			return -1;
@@ -206,7 +206,7 @@ int sp_bpf_attach(struct sp_bpf *b, const char *ifname, uint32_t mode, const str
 	/* MPLS labels are popped in XDP, where the MAC header can still move */
 	rc = bpf_xdp_attach(fresh.ifindex, b->xdp_fd, 0, NULL);
 	if (rc) {
-		snprintf(err, errlen, "%s: cannot attach the XDP label popper: %s", ifname, strerror(-rc));
+		sp_error_set(err, "%s: cannot attach the XDP label popper: %s", ifname, strerror(-rc));
 		sp_bpf_off(b, &fresh);
 		return -1;
 	}
@@ -232,14 +232,13 @@ void sp_bpf_detach_others(struct sp_bpf *b, const char *const *keep, size_t n)
 	b->n_ifs = w;
 }
 
-int sp_bpf_set_tags(struct sp_bpf *b, const struct sp_bpf_tag *tags, size_t n, char *err,
-		    size_t errlen)
+int sp_bpf_set_tags(struct sp_bpf *b, const struct sp_bpf_tag *tags, size_t n, struct sp_error *err)
 {
 	struct sp_tag_slot none = { 0 };
 	__u32 zero = 0;
 
 	if (n >= SP_TAG_SLOTS) {
-		snprintf(err, errlen, "more than %d VLANs and MPLS labels", SP_TAG_SLOTS - 1);
+		sp_error_set(err, "more than %d VLANs and MPLS labels", SP_TAG_SLOTS - 1);
 		return -1;
 	}
 	/* the old tags out first, then the new in: a tag never names a stale slot */
@@ -260,12 +259,12 @@ int sp_bpf_set_tags(struct sp_bpf *b, const struct sp_bpf_tag *tags, size_t n, c
 
 		if ((t.kind == SP_BPF_TAG_VLAN && v > 4095) || (t.kind == SP_BPF_TAG_MPLS && v > 0xfffff) ||
 		    (t.kind != SP_BPF_TAG_VLAN && t.kind != SP_BPF_TAG_MPLS)) {
-			snprintf(err, errlen, "tag %u of kind %u out of range", v, t.kind);
+			sp_error_set(err, "tag %u of kind %u out of range", v, t.kind);
 			return -1;
 		}
 		if (bpf_map_update_elem(b->slots_fd, &slot, &t, BPF_ANY) ||
 		    bpf_map_update_elem(fd, &v, &slot, BPF_ANY)) {
-			snprintf(err, errlen, "BPF map update: %s", strerror(errno));
+			sp_error_set(err, "BPF map update: %s", strerror(errno));
 			return -1;
 		}
 		b->tags[b->n_tags++] = tags[i];

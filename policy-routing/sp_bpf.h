@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "sp_error.h"
 
 #define SP_BPF_SERVE 1 /* = SP_TAG_SERVE */
 #define SP_BPF_PEER 2  /* = SP_TAG_PEER: one tag on everything (test peers) */
@@ -27,7 +28,7 @@ struct sp_bpf_tag {
 struct sp_bpf;
 
 /* Loads the programs and their maps (needs CAP_BPF/CAP_NET_ADMIN). */
-int sp_bpf_open(struct sp_bpf **out, char *err, size_t errlen);
+int sp_bpf_open(struct sp_bpf **out, struct sp_error *err);
 /* detach: take the programs off every interface (else they stay attached,
  * with their maps, after the process: what the test peers want). */
 void sp_bpf_close(struct sp_bpf *b, bool detach);
@@ -36,12 +37,11 @@ void sp_bpf_close(struct sp_bpf *b, bool detach);
  * missing, and removed on detach if we created it). Again on an attached
  * interface only updates its mode. */
 int sp_bpf_attach(struct sp_bpf *b, const char *ifname, uint32_t mode, const struct sp_bpf_tag *peer,
-		  char *err, size_t errlen);
+		  struct sp_error *err);
 /* Takes the programs off every attached interface not in keep[n]. */
 void sp_bpf_detach_others(struct sp_bpf *b, const char *const *keep, size_t n);
 bool sp_bpf_attached(const struct sp_bpf *b, const char *ifname);
 /* Tag slot i + 1 is tags[i] (at most 255), both ways. */
-int sp_bpf_set_tags(struct sp_bpf *b, const struct sp_bpf_tag *tags, size_t n, char *err,
-		    size_t errlen);
+int sp_bpf_set_tags(struct sp_bpf *b, const struct sp_bpf_tag *tags, size_t n, struct sp_error *err);
 
 #endif

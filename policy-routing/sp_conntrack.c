@@ -23,19 +23,19 @@ struct sp_ct_collect {
 	int err;
 };
 
-int sp_conntrack_open(struct sp_conntrack **out, char *err, size_t errlen)
+int sp_conntrack_open(struct sp_conntrack **out, struct sp_error *err)
 {
 	struct sp_conntrack *ct = calloc(1, sizeof(*ct));
 	FILE *f;
 
 	*out = NULL;
 	if (!ct) {
-		snprintf(err, errlen, "out of memory");
+		sp_error_set(err, "out of memory");
 		return -1;
 	}
 	ct->h = nfct_open(CONNTRACK, 0);
 	if (!ct->h) {
-		snprintf(err, errlen, "conntrack netlink: %s", strerror(errno));
+		sp_error_set(err, "conntrack netlink: %s", strerror(errno));
 		free(ct);
 		return -1;
 	}

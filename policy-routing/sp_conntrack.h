@@ -19,6 +19,7 @@
 #include <stddef.h>
 
 #include "sp_endpoint.h"
+#include "sp_error.h"
 
 /* The conntrack mark of sigproxy's media entries (upper half, "SP"; the
  * lower half is the entry's origin). */
@@ -49,7 +50,7 @@ struct sp_conntrack;
 
 /* Opens the handle and turns conntrack accounting on in this namespace
  * (net.netfilter.nf_conntrack_acct=1). 0, or -1 with err set. */
-int sp_conntrack_open(struct sp_conntrack **out, char *err, size_t errlen);
+int sp_conntrack_open(struct sp_conntrack **out, struct sp_error *err);
 void sp_conntrack_close(struct sp_conntrack *ct);
 
 /* 0 or -errno (-EEXIST: the tuple is taken, -EINVAL, -EAFNOSUPPORT). */

@@ -31,43 +31,29 @@ struct sp_kernel {
 	char bpf_unavailable[200];	/* why `match vlan` cannot use it */
 };
 
-static void sp_kernel_seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void sp_kernel_seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* ---- plan (pure) ---------------------------------------------------------- */
 
 int sp_kernel_plan_build(const struct sp_kernel_intercept_cfg *cfg, struct sp_kernel_plan *plan,
-			 char *err, size_t errlen)
+			 struct sp_error *err)
 {
 	static const int families[] = { AF_INET, AF_INET6 };
 	const struct sp_nft_intercept *nft = &cfg->nft;
 
 	memset(plan, 0, sizeof(*plan));
 	if (!cfg->rule_priority) {
-		sp_kernel_seterr(err, errlen, "the interception rule needs a priority above 0");
+		sp_error_set(err, "the interception rule needs a priority above 0");
 		errno = EINVAL;
 		return -1;
 	}
 	/* 253-255 are the kernel's default, main and local tables: a local
 	 * default route there would swallow all traffic. */
 	if (!cfg->table || (cfg->table >= 253 && cfg->table <= 255)) {
-		sp_kernel_seterr(err, errlen, "table %u cannot hold the interception route", cfg->table);
+		sp_error_set(err, "table %u cannot hold the interception route", cfg->table);
 		errno = EINVAL;
 		return -1;
 	}
 	if (!nft->fwmark && !nft->fwmask) {
-		sp_kernel_seterr(err, errlen, "no interception fwmark");
+		sp_error_set(err, "no interception fwmark");
 		errno = EINVAL;
 		return -1;
 	}
@@ -76,7 +62,7 @@ int sp_kernel_plan_build(const struct sp_kernel_intercept_cfg *cfg, struct sp_ke
 
 		if (e->verdict == SP_NFT_TPROXY &&
 		    (e->src.addr.family == AF_INET6 || e->dst.addr.family == AF_INET6)) {
-			sp_kernel_seterr(err, errlen, "entry %zu intercepts IPv6 but IPv6 interception is off", i);
+			sp_error_set(err, "entry %zu intercepts IPv6 but IPv6 interception is off", i);
 			errno = EINVAL;
 			return -1;
 		}
@@ -106,13 +92,13 @@ int sp_kernel_plan_build(const struct sp_kernel_intercept_cfg *cfg, struct sp_ke
 		if (sp_media_guard_render(cfg->media_port_first, cfg->media_port_last, &guard) < 0 ||
 		    asprintf(&chains, "%s%s", nft->extra_chains ? nft->extra_chains : "", guard) < 0) {
 			free(guard);
-			sp_kernel_seterr(err, errlen, "out of memory");
+			sp_error_set(err, "out of memory");
 			errno = ENOMEM;
 			return -1;
 		}
 		free(guard);
 		with_guard.extra_chains = chains;
-		rc = sp_nft_render_intercept(&with_guard, &plan->nft_body, err, errlen);
+		rc = sp_nft_render_intercept(&with_guard, &plan->nft_body, err);
 		free(chains);
 		if (rc < 0) {
 			int saved = errno;
@@ -149,23 +135,23 @@ void sp_kernel_plan_print(const struct sp_kernel_plan *plan, FILE *out)
 
 /* ---- the kernel ----------------------------------------------------------- */
 
-int sp_kernel_open(struct sp_kernel **out, char *err, size_t errlen)
+int sp_kernel_open(struct sp_kernel **out, struct sp_error *err)
 {
 	struct sp_kernel *kernel = calloc(1, sizeof(*kernel));
 	size_t rules = 0, routes = 0;
 
 	*out = NULL;
 	if (!kernel) {
-		sp_kernel_seterr(err, errlen, "out of memory");
+		sp_error_set(err, "out of memory");
 		return -1;
 	}
-	if (sp_rtnl_open(&kernel->rtnl, err, errlen) < 0 ||
-	    sp_nft_open(&kernel->nft, err, errlen) < 0)
+	if (sp_rtnl_open(&kernel->rtnl, err) < 0 ||
+	    sp_nft_open(&kernel->nft, err) < 0)
 		goto fail;
 	/* A crashed run leaves its rules, routes and table behind; they would
 	 * steer traffic to a listener that no longer exists. */
-	if (sp_rtnl_flush_owned(kernel->rtnl, &rules, &routes, err, errlen) < 0 ||
-	    sp_nft_remove(kernel->nft, err, errlen) < 0)
+	if (sp_rtnl_flush_owned(kernel->rtnl, &rules, &routes, err) < 0 ||
+	    sp_nft_remove(kernel->nft, err) < 0)
 		goto fail;
 	if (rules || routes)
 		sp_info("removed %zu stale rule(s) and %zu stale route(s) of a previous run",
@@ -212,54 +198,54 @@ static bool sp_plan_has_route(const struct sp_kernel_plan *plan, const struct sp
 static void sp_kernel_undo(struct sp_kernel *kernel, const struct sp_kernel_plan *plan,
 			   const bool *rule_added, const bool *route_added)
 {
-	char msg[256];
+	struct sp_error msg = { "" };
 
 	for (size_t i = 0; i < plan->n_rules; i++)
-		if (rule_added[i] && sp_rtnl_rule_del(kernel->rtnl, &plan->rules[i], msg, sizeof(msg)) < 0)
-			sp_warn("rollback: %s", msg);
+		if (rule_added[i] && sp_rtnl_rule_del(kernel->rtnl, &plan->rules[i], &msg) < 0)
+			sp_warn("rollback: %s", msg.msg);
 	for (size_t i = 0; i < plan->n_routes; i++)
-		if (route_added[i] && sp_rtnl_route_del(kernel->rtnl, &plan->routes[i], msg, sizeof(msg)) < 0)
-			sp_warn("rollback: %s", msg);
+		if (route_added[i] && sp_rtnl_route_del(kernel->rtnl, &plan->routes[i], &msg) < 0)
+			sp_warn("rollback: %s", msg.msg);
 }
 
 int sp_kernel_install_intercept(struct sp_kernel *kernel, const struct sp_kernel_intercept_cfg *cfg,
-				char *err, size_t errlen)
+				struct sp_error *err)
 {
 	const struct sp_kernel_plan *old = kernel->has_installed ? &kernel->installed : NULL;
 	bool rule_added[SP_KERNEL_PLAN_MAX] = { false };
 	bool route_added[SP_KERNEL_PLAN_MAX] = { false };
 	struct sp_kernel_plan plan;
-	char msg[256];
+	struct sp_error msg = { "" };
 	int saved;
 
-	if (sp_kernel_plan_build(cfg, &plan, err, errlen) < 0)
+	if (sp_kernel_plan_build(cfg, &plan, err) < 0)
 		return -1;
 	/* The route before the rule that leads to it. */
 	for (size_t i = 0; i < plan.n_routes; i++) {
 		if (sp_plan_has_route(old, &plan.routes[i]))
 			continue;
-		if (sp_rtnl_route_add(kernel->rtnl, &plan.routes[i], err, errlen) < 0)
+		if (sp_rtnl_route_add(kernel->rtnl, &plan.routes[i], err) < 0)
 			goto undo;
 		route_added[i] = true;
 	}
 	for (size_t i = 0; i < plan.n_rules; i++) {
 		if (sp_plan_has_rule(old, &plan.rules[i]))
 			continue;
-		if (sp_rtnl_rule_add(kernel->rtnl, &plan.rules[i], err, errlen) < 0)
+		if (sp_rtnl_rule_add(kernel->rtnl, &plan.rules[i], err) < 0)
 			goto undo;
 		rule_added[i] = true;
 	}
-	if (sp_nft_apply(kernel->nft, plan.nft_body, err, errlen) < 0)
+	if (sp_nft_apply(kernel->nft, plan.nft_body, err) < 0)
 		goto undo;
 	/* The new interception is in force; what only the old one used goes. */
 	for (size_t i = 0; old && i < old->n_rules; i++)
 		if (!sp_plan_has_rule(&plan, &old->rules[i]) &&
-		    sp_rtnl_rule_del(kernel->rtnl, &old->rules[i], msg, sizeof(msg)) < 0)
-			sp_warn("replacing interception: %s", msg);
+		    sp_rtnl_rule_del(kernel->rtnl, &old->rules[i], &msg) < 0)
+			sp_warn("replacing interception: %s", msg.msg);
 	for (size_t i = 0; old && i < old->n_routes; i++)
 		if (!sp_plan_has_route(&plan, &old->routes[i]) &&
-		    sp_rtnl_route_del(kernel->rtnl, &old->routes[i], msg, sizeof(msg)) < 0)
-			sp_warn("replacing interception: %s", msg);
+		    sp_rtnl_route_del(kernel->rtnl, &old->routes[i], &msg) < 0)
+			sp_warn("replacing interception: %s", msg.msg);
 	sp_kernel_plan_free(&kernel->installed);
 	kernel->installed = plan;
 	kernel->has_installed = true;
@@ -272,21 +258,21 @@ undo:
 	return -1;
 }
 
-int sp_kernel_remove_all(struct sp_kernel *kernel, char *err, size_t errlen)
+int sp_kernel_remove_all(struct sp_kernel *kernel, struct sp_error *err)
 {
-	char msg[256];
+	struct sp_error msg = { "" };
 	int ret = 0, saved = 0;
 
 	/* The table first: no more packets marked for a route about to go. */
-	if (sp_nft_remove(kernel->nft, err, errlen) < 0) {
+	if (sp_nft_remove(kernel->nft, err) < 0) {
 		saved = errno;
 		ret = -1;
 	}
-	if (sp_rtnl_flush_owned(kernel->rtnl, NULL, NULL, ret ? msg : err, ret ? sizeof(msg) : errlen) < 0) {
+	if (sp_rtnl_flush_owned(kernel->rtnl, NULL, NULL, ret ? &msg : err) < 0) {
 		if (!ret)
 			saved = errno;
 		else
-			sp_warn("%s", msg);
+			sp_warn("%s", msg.msg);
 		ret = -1;
 	}
 	sp_kernel_plan_free(&kernel->installed);
@@ -296,26 +282,26 @@ int sp_kernel_remove_all(struct sp_kernel *kernel, char *err, size_t errlen)
 	return ret;
 }
 
-int sp_kernel_remove_intercept(struct sp_kernel *kernel, char *err, size_t errlen)
+int sp_kernel_remove_intercept(struct sp_kernel *kernel, struct sp_error *err)
 {
 	const struct sp_kernel_plan *old = kernel->has_installed ? &kernel->installed : NULL;
-	char msg[256];
+	struct sp_error msg = { "" };
 	int ret = 0;
 
 	/* The table first: no more packets marked for a route about to go. */
-	if (sp_nft_remove(kernel->nft, err, errlen) < 0)
+	if (sp_nft_remove(kernel->nft, err) < 0)
 		ret = -1;
 	for (size_t i = 0; old && i < old->n_rules; i++)
-		if (sp_rtnl_rule_del(kernel->rtnl, &old->rules[i], msg, sizeof(msg)) < 0 && errno != ENOENT) {
+		if (sp_rtnl_rule_del(kernel->rtnl, &old->rules[i], &msg) < 0 && errno != ENOENT) {
 			if (!ret)
-				snprintf(err, errlen, "%s", msg);
+				sp_error_set(err, "%s", msg.msg);
 			ret = -1;
 		}
 	for (size_t i = 0; old && i < old->n_routes; i++)
-		if (sp_rtnl_route_del(kernel->rtnl, &old->routes[i], msg, sizeof(msg)) < 0 && errno != ESRCH &&
+		if (sp_rtnl_route_del(kernel->rtnl, &old->routes[i], &msg) < 0 && errno != ESRCH &&
 		    errno != ENOENT) {
 			if (!ret)
-				snprintf(err, errlen, "%s", msg);
+				sp_error_set(err, "%s", msg.msg);
 			ret = -1;
 		}
 	sp_kernel_plan_free(&kernel->installed);
@@ -323,8 +309,7 @@ int sp_kernel_remove_intercept(struct sp_kernel *kernel, char *err, size_t errle
 	return ret;
 }
 
-int sp_kernel_media_seen(struct sp_kernel *kernel, struct sp_media_guard_seen **out, char *err,
-			 size_t errlen)
+int sp_kernel_media_seen(struct sp_kernel *kernel, struct sp_media_guard_seen **out, struct sp_error *err)
 {
 	char *text = NULL;
 	int n;
@@ -332,16 +317,16 @@ int sp_kernel_media_seen(struct sp_kernel *kernel, struct sp_media_guard_seen **
 	*out = NULL;
 	if (!kernel->has_installed)
 		return 0; /* no table (standby): nothing guarded */
-	if (sp_nft_set_elements(kernel->nft, SP_MEDIA_GUARD_SET, &text, err, errlen) < 0)
+	if (sp_nft_set_elements(kernel->nft, SP_MEDIA_GUARD_SET, &text, err) < 0)
 		return errno == ENOENT ? 0 : -1; /* no media range: no set */
 	n = sp_media_guard_parse_seen(text, out);
 	free(text);
 	if (n < 0) {
-		sp_kernel_seterr(err, errlen, "out of memory");
+		sp_error_set(err, "out of memory");
 		return -1;
 	}
 	/* what was read is handled: a packet still dropped is added again */
-	if (n > 0 && sp_nft_flush_set(kernel->nft, SP_MEDIA_GUARD_SET, err, errlen) < 0) {
+	if (n > 0 && sp_nft_flush_set(kernel->nft, SP_MEDIA_GUARD_SET, err) < 0) {
 		free(*out);
 		*out = NULL;
 		return -1;
@@ -352,10 +337,10 @@ int sp_kernel_media_seen(struct sp_kernel *kernel, struct sp_media_guard_seen **
 uint64_t sp_kernel_media_guard_drops(struct sp_kernel *kernel)
 {
 	uint64_t packets = 0;
-	char err[160];
+	struct sp_error err = { "" };
 
 	if (!kernel->has_installed ||
-	    sp_nft_counter_packets(kernel->nft, SP_MEDIA_GUARD_COUNTER, &packets, err, sizeof(err)) < 0)
+	    sp_nft_counter_packets(kernel->nft, SP_MEDIA_GUARD_COUNTER, &packets, &err) < 0)
 		return 0;
 	return packets;
 }
@@ -379,27 +364,27 @@ struct sp_nft *sp_kernel_nft(struct sp_kernel *kernel)
 
 void sp_kernel_lva_remove(struct sp_kernel *k)
 {
-	char err[256];
+	struct sp_error err = { "" };
 
 	if (!k)
 		return;
 	for (unsigned i = 0; i < k->n_arp_saved; i++) {
-		sp_addr_sysctl_set(k->arp_saved[i].ifname, "arp_ignore", k->arp_saved[i].arp_ignore, err, sizeof(err));
-		sp_addr_sysctl_set(k->arp_saved[i].ifname, "arp_announce", k->arp_saved[i].arp_announce, err, sizeof(err));
+		sp_addr_sysctl_set(k->arp_saved[i].ifname, "arp_ignore", k->arp_saved[i].arp_ignore, &err);
+		sp_addr_sysctl_set(k->arp_saved[i].ifname, "arp_announce", k->arp_saved[i].arp_announce, &err);
 	}
 	k->n_arp_saved = 0;
-	if (k->lva.family && sp_addr_local(&k->lva, "lo", false, err, sizeof(err)) < 0)
-		sp_warn("engine: %s", err);
+	if (k->lva.family && sp_addr_local(&k->lva, "lo", false, &err) < 0)
+		sp_warn("engine: %s", err.msg);
 	memset(&k->lva, 0, sizeof(k->lva));
 }
 
 int sp_kernel_lva_set(struct sp_kernel *k, const struct sp_rt_addr *a, const char *const *ifnames,
-		      size_t n_ifnames, char *err, size_t errlen)
+		      size_t n_ifnames, struct sp_error *err)
 {
 	sp_kernel_lva_remove(k);
 	if (!a->family)
 		return 0;
-	if (sp_addr_local(a, "lo", true, err, errlen) < 0)
+	if (sp_addr_local(a, "lo", true, err) < 0)
 		return -1;
 	k->lva = *a;
 	for (size_t i = 0; i < n_ifnames && k->n_arp_saved < SP_NFT_MAX_IIFNAMES; i++) {
@@ -415,8 +400,8 @@ int sp_kernel_lva_set(struct sp_kernel *k, const struct sp_rt_addr *a, const cha
 		k->arp_saved[k->n_arp_saved].arp_ignore = ign;
 		k->arp_saved[k->n_arp_saved].arp_announce = ann;
 		k->n_arp_saved++;
-		if (sp_addr_sysctl_set(ifn, "arp_ignore", 1, err, errlen) < 0 ||
-		    sp_addr_sysctl_set(ifn, "arp_announce", 2, err, errlen) < 0) {
+		if (sp_addr_sysctl_set(ifn, "arp_ignore", 1, err) < 0 ||
+		    sp_addr_sysctl_set(ifn, "arp_announce", 2, err) < 0) {
 			sp_kernel_lva_remove(k);
 			return -1;
 		}
@@ -432,12 +417,12 @@ static size_t sp_kernel_tagger_attach(struct sp_kernel *k, const char *const *if
 {
 	const char *serve[SP_NFT_MAX_IIFNAMES] = { 0 };
 	size_t n = 0;
-	char err[160];
+	struct sp_error err = { "" };
 
 	for (size_t i = 0; n_tags && i < n_ifnames && n < SP_NFT_MAX_IIFNAMES; i++) {
-		if (sp_bpf_attach(k->bpf, ifnames[i], SP_BPF_SERVE, NULL, err, sizeof(err)) < 0) {
+		if (sp_bpf_attach(k->bpf, ifnames[i], SP_BPF_SERVE, NULL, &err) < 0) {
 			snprintf(k->bpf_unavailable, sizeof(k->bpf_unavailable),
-				 "tc-BPF tagger not attached: %s", err);
+				 "tc-BPF tagger not attached: %s", err.msg);
 			sp_warn("engine: %s", k->bpf_unavailable);
 			continue;
 		}
@@ -450,14 +435,14 @@ static size_t sp_kernel_tagger_attach(struct sp_kernel *k, const char *const *if
 const char *sp_kernel_tagger_apply(struct sp_kernel *k, const char *const *ifnames, size_t n_ifnames,
 				   const struct sp_bpf_tag *tags, size_t n_tags)
 {
-	char err[160];
+	struct sp_error err = { "" };
 	size_t n;
 
 	/* loaded the first time a strategy needs it; without it `match vlan`
 	 * needs 802.1Q sub-interfaces, and the strategies say so */
-	if (!k->bpf && n_tags && sp_bpf_open(&k->bpf, err, sizeof(err)) < 0) {
+	if (!k->bpf && n_tags && sp_bpf_open(&k->bpf, &err) < 0) {
 		snprintf(k->bpf_unavailable, sizeof(k->bpf_unavailable),
-			 "no 802.1Q sub-interface or MPLS route, and the BPF tagger is not loaded: %.100s", err);
+			 "no 802.1Q sub-interface or MPLS route, and the BPF tagger is not loaded: %.100s", err.msg);
 		sp_warn("engine: %s", k->bpf_unavailable);
 	}
 	if (!k->bpf)
@@ -473,8 +458,8 @@ const char *sp_kernel_tagger_apply(struct sp_kernel *k, const char *const *ifnam
 				 "interface for the BPF tagger");
 		return k->bpf_unavailable;
 	}
-	if (sp_bpf_set_tags(k->bpf, tags, n_tags, err, sizeof(err)) < 0) {
-		snprintf(k->bpf_unavailable, sizeof(k->bpf_unavailable), "tc-BPF tagger: %s", err);
+	if (sp_bpf_set_tags(k->bpf, tags, n_tags, &err) < 0) {
+		snprintf(k->bpf_unavailable, sizeof(k->bpf_unavailable), "tc-BPF tagger: %s", err.msg);
 		return k->bpf_unavailable;
 	}
 	k->bpf_unavailable[0] = '\0';
@@ -509,7 +494,7 @@ static struct sp_kernel_real *sp_real(struct sp_kernel_door *kd)
 static void sp_real_destroy(struct sp_kernel_door *kd)
 {
 	struct sp_kernel_real *r = sp_real(kd);
-	char err[256];
+	struct sp_error err = { "" };
 
 	sp_kernel_lva_remove(r->kernel);
 	sp_retpath_close(r->retpath); /* its rules and routes */
@@ -518,8 +503,8 @@ static void sp_real_destroy(struct sp_kernel_door *kd)
 	sp_kernel_tagger_close(r->kernel); /* off every interface */
 	sp_conntrack_close(r->ct);
 	if (r->kernel) {
-		if (sp_kernel_remove_all(r->kernel, err, sizeof(err)) < 0)
-			sp_err("engine: removing kernel state: %s", err);
+		if (sp_kernel_remove_all(r->kernel, &err) < 0)
+			sp_err("engine: removing kernel state: %s", err.msg);
 		sp_kernel_close(r->kernel);
 	}
 	if (r->netns_lock >= 0)
@@ -528,14 +513,14 @@ static void sp_real_destroy(struct sp_kernel_door *kd)
 }
 
 static int sp_real_install_intercept(struct sp_kernel_door *kd, const struct sp_kernel_intercept_cfg *cfg,
-				     char *err, size_t errlen)
+				     struct sp_error *err)
 {
-	return sp_kernel_install_intercept(sp_real(kd)->kernel, cfg, err, errlen);
+	return sp_kernel_install_intercept(sp_real(kd)->kernel, cfg, err);
 }
 
-static int sp_real_remove_intercept(struct sp_kernel_door *kd, char *err, size_t errlen)
+static int sp_real_remove_intercept(struct sp_kernel_door *kd, struct sp_error *err)
 {
-	return sp_kernel_remove_intercept(sp_real(kd)->kernel, err, errlen);
+	return sp_kernel_remove_intercept(sp_real(kd)->kernel, err);
 }
 
 static bool sp_real_intercept_installed(struct sp_kernel_door *kd)
@@ -548,16 +533,15 @@ static uint64_t sp_real_media_guard_drops(struct sp_kernel_door *kd)
 	return sp_kernel_media_guard_drops(sp_real(kd)->kernel);
 }
 
-static int sp_real_media_seen(struct sp_kernel_door *kd, struct sp_media_guard_seen **out, char *err,
-			      size_t errlen)
+static int sp_real_media_seen(struct sp_kernel_door *kd, struct sp_media_guard_seen **out, struct sp_error *err)
 {
-	return sp_kernel_media_seen(sp_real(kd)->kernel, out, err, errlen);
+	return sp_kernel_media_seen(sp_real(kd)->kernel, out, err);
 }
 
 static int sp_real_lva_set(struct sp_kernel_door *kd, const struct sp_rt_addr *addr,
-			   const char *const *ifnames, size_t n_ifnames, char *err, size_t errlen)
+			   const char *const *ifnames, size_t n_ifnames, struct sp_error *err)
 {
-	return sp_kernel_lva_set(sp_real(kd)->kernel, addr, ifnames, n_ifnames, err, errlen);
+	return sp_kernel_lva_set(sp_real(kd)->kernel, addr, ifnames, n_ifnames, err);
 }
 
 static const char *sp_real_tagger_apply(struct sp_kernel_door *kd, const char *const *ifnames,
@@ -567,27 +551,25 @@ static const char *sp_real_tagger_apply(struct sp_kernel_door *kd, const char *c
 }
 
 static int sp_real_counter_packets(struct sp_kernel_door *kd, const char *name, uint64_t *packets,
-				   char *err, size_t errlen)
+				   struct sp_error *err)
 {
-	return sp_nft_counter_packets(sp_real(kd)->kernel->nft, name, packets, err, errlen);
+	return sp_nft_counter_packets(sp_real(kd)->kernel->nft, name, packets, err);
 }
 
-static int sp_real_set_elements(struct sp_kernel_door *kd, const char *set, char **text, char *err,
-				size_t errlen)
+static int sp_real_set_elements(struct sp_kernel_door *kd, const char *set, char **text, struct sp_error *err)
 {
-	return sp_nft_set_elements(sp_real(kd)->kernel->nft, set, text, err, errlen);
+	return sp_nft_set_elements(sp_real(kd)->kernel->nft, set, text, err);
 }
 
-static int sp_real_nft_list(struct sp_kernel_door *kd, char **text, char *err, size_t errlen)
+static int sp_real_nft_list(struct sp_kernel_door *kd, char **text, struct sp_error *err)
 {
-	return sp_nft_list(sp_real(kd)->kernel->nft, text, err, errlen);
+	return sp_nft_list(sp_real(kd)->kernel->nft, text, err);
 }
 
-static int sp_real_links_read(struct sp_kernel_door *kd, struct sp_link_state *s, char *err,
-			      size_t errlen)
+static int sp_real_links_read(struct sp_kernel_door *kd, struct sp_link_state *s, struct sp_error *err)
 {
 	(void)kd;
-	return sp_link_state_read(s, err, errlen);
+	return sp_link_state_read(s, err);
 }
 
 static int sp_real_links_watch(struct sp_kernel_door *kd, const struct sp_link_info *links, size_t n,
@@ -596,10 +578,9 @@ static int sp_real_links_watch(struct sp_kernel_door *kd, const struct sp_link_i
 	return sp_linkwatch_seed(sp_real(kd)->linkwatch, links, n, names, n_names);
 }
 
-static int sp_real_vpn_apply(struct sp_kernel_door *kd, const struct sp_vpn_map *map, char *err,
-			     size_t errlen)
+static int sp_real_vpn_apply(struct sp_kernel_door *kd, const struct sp_vpn_map *map, struct sp_error *err)
 {
-	return sp_vpn_kernel_apply(sp_real(kd)->vpn, map, err, errlen);
+	return sp_vpn_kernel_apply(sp_real(kd)->vpn, map, err);
 }
 
 static const struct sp_vpn_kernel *sp_real_vpn_state(struct sp_kernel_door *kd)
@@ -609,10 +590,9 @@ static const struct sp_vpn_kernel *sp_real_vpn_state(struct sp_kernel_door *kd)
 
 static int sp_real_retpath_configure(struct sp_kernel_door *kd, enum sp_retpath_mode mode,
 				     const struct in_addr *gw, const uint16_t *listen_ports,
-				     unsigned n_listen_ports, char *err, size_t errlen)
+				     unsigned n_listen_ports, struct sp_error *err)
 {
-	return sp_retpath_configure(sp_real(kd)->retpath, mode, gw, listen_ports, n_listen_ports, err,
-				    errlen);
+	return sp_retpath_configure(sp_real(kd)->retpath, mode, gw, listen_ports, n_listen_ports, err);
 }
 
 static void sp_real_retpath_drain(struct sp_kernel_door *kd)
@@ -704,43 +684,42 @@ static int sp_kernel_netns_lock(void)
 }
 
 struct sp_kernel_door *sp_kernel_door_open(struct sp_loop *loop, unsigned settle_ms,
-					   void (*links_changed)(void *arg), void *arg, char *err,
-					   size_t errlen)
+					   void (*links_changed)(void *arg), void *arg, struct sp_error *err)
 {
 	struct sp_kernel_real *r = calloc(1, sizeof(*r));
-	char why[256] = "";
+	struct sp_error why = { "" };
 
 	if (!r) {
-		sp_kernel_seterr(err, errlen, "Out of memory");
+		sp_error_set(err, "Out of memory");
 		return NULL;
 	}
 	r->door.ops = &sp_real_ops;
 	r->netns_lock = sp_kernel_netns_lock();
 	if (r->netns_lock < 0) {
-		sp_kernel_seterr(err, errlen, "another sigproxyd runs in this network namespace");
+		sp_error_set(err, "another sigproxyd runs in this network namespace");
 		goto fail;
 	}
-	if (sp_kernel_open(&r->kernel, why, sizeof(why)) < 0) {
-		sp_kernel_seterr(err, errlen, "kernel: %s", why);
+	if (sp_kernel_open(&r->kernel, &why) < 0) {
+		sp_error_set(err, "kernel: %s", why.msg);
 		goto fail;
 	}
-	if (sp_conntrack_open(&r->ct, why, sizeof(why)) < 0) {
-		sp_kernel_seterr(err, errlen, "media: %s", why);
+	if (sp_conntrack_open(&r->ct, &why) < 0) {
+		sp_error_set(err, "media: %s", why.msg);
 		goto fail;
 	}
 	/* after sp_kernel_open, which removes a previous run's tagged rules */
-	if (sp_retpath_open(&r->retpath, why, sizeof(why)) < 0) {
-		sp_kernel_seterr(err, errlen, "return path: %s", why);
+	if (sp_retpath_open(&r->retpath, &why) < 0) {
+		sp_error_set(err, "return path: %s", why.msg);
 		goto fail;
 	}
 	r->vpn = sp_vpn_kernel_new(r->kernel->rtnl);
 	r->linkwatch = sp_linkwatch_new();
 	if (!r->vpn || !r->linkwatch) {
-		sp_kernel_seterr(err, errlen, "Out of memory");
+		sp_error_set(err, "Out of memory");
 		goto fail;
 	}
-	if (sp_linkwatch_listen(r->linkwatch, loop, settle_ms, links_changed, arg, why, sizeof(why)) < 0)
-		sp_warn("engine: %s: link changes wait for the next commit", why);
+	if (sp_linkwatch_listen(r->linkwatch, loop, settle_ms, links_changed, arg, &why) < 0)
+		sp_warn("engine: %s: link changes wait for the next commit", why.msg);
 	return &r->door;
 fail:
 	sp_real_destroy(&r->door);

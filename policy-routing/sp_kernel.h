@@ -44,7 +44,7 @@ struct sp_kernel_plan {
 /* Pure: no socket, no root. EINVAL with a reason for a config that cannot be
  * installed. Free with sp_kernel_plan_free(). */
 int sp_kernel_plan_build(const struct sp_kernel_intercept_cfg *cfg, struct sp_kernel_plan *plan,
-			 char *err, size_t errlen);
+			 struct sp_error *err);
 void sp_kernel_plan_free(struct sp_kernel_plan *plan);
 /* The plan in ip rule / ip route / nft words, for show commands and logs. */
 void sp_kernel_plan_print(const struct sp_kernel_plan *plan, FILE *out);
@@ -53,7 +53,7 @@ struct sp_kernel;
 
 /* Opens both kernel interfaces and removes what a previous run left behind
  * (everything carrying SP_RTPROT, and the nft table). */
-int sp_kernel_open(struct sp_kernel **out, char *err, size_t errlen);
+int sp_kernel_open(struct sp_kernel **out, struct sp_error *err);
 /* Frees the context; leaves the kernel as it is (call sp_kernel_remove_all
  * first on a clean shutdown). */
 void sp_kernel_close(struct sp_kernel *kernel);
@@ -63,20 +63,19 @@ void sp_kernel_close(struct sp_kernel *kernel);
  * routes no longer wanted. On failure what this call added is taken back and
  * the previous interception stays in force. */
 int sp_kernel_install_intercept(struct sp_kernel *kernel, const struct sp_kernel_intercept_cfg *cfg,
-				char *err, size_t errlen);
+				struct sp_error *err);
 /* Removes the nft table and every rule and route carrying our tag. */
-int sp_kernel_remove_all(struct sp_kernel *kernel, char *err, size_t errlen);
+int sp_kernel_remove_all(struct sp_kernel *kernel, struct sp_error *err);
 
 /* Removes only the interception (the nft table, its rule and route): what a
  * standby SP of an active-standby pair must not have. Policy routes and the
  * return path's rules, which carry the same tag, stay. */
-int sp_kernel_remove_intercept(struct sp_kernel *kernel, char *err, size_t errlen);
+int sp_kernel_remove_intercept(struct sp_kernel *kernel, struct sp_error *err);
 
 /* The packets the media guard dropped since the last call (each source
  * and destination once), into a malloc'ed array (*out, free()); the set is
  * emptied. Returns the count, or -1 with err set. */
-int sp_kernel_media_seen(struct sp_kernel *kernel, struct sp_media_guard_seen **out, char *err,
-			 size_t errlen);
+int sp_kernel_media_seen(struct sp_kernel *kernel, struct sp_media_guard_seen **out, struct sp_error *err);
 
 /* Packets the media guard dropped since its table was installed (0 without
  * a guard). */
@@ -87,7 +86,7 @@ uint64_t sp_kernel_media_guard_drops(struct sp_kernel *kernel);
  * arp_announce 2) and what was there is kept, to be put back. Replaces what
  * an earlier call set; addr family 0: none. On failure nothing of it stays. */
 int sp_kernel_lva_set(struct sp_kernel *kernel, const struct sp_rt_addr *addr,
-		      const char *const *ifnames, size_t n_ifnames, char *err, size_t errlen);
+		      const char *const *ifnames, size_t n_ifnames, struct sp_error *err);
 /* Puts back what sp_kernel_lva_set changed (NULL kernel: nothing). */
 void sp_kernel_lva_remove(struct sp_kernel *kernel);
 
@@ -119,6 +118,7 @@ struct sp_nft *sp_kernel_nft(struct sp_kernel *kernel);
 #include "sp_link.h"
 #include "sp_retpath.h"
 #include "sp_vpn.h"
+#include "sp_error.h"
 
 struct sp_loop;
 struct sp_kernel_door;
@@ -127,36 +127,33 @@ struct sp_kernel_door_ops {
 	/* Takes back everything it put in the kernel, then frees the door. */
 	void (*destroy)(struct sp_kernel_door *kd);
 	int (*install_intercept)(struct sp_kernel_door *kd, const struct sp_kernel_intercept_cfg *cfg,
-				 char *err, size_t errlen);
-	int (*remove_intercept)(struct sp_kernel_door *kd, char *err, size_t errlen);
+				 struct sp_error *err);
+	int (*remove_intercept)(struct sp_kernel_door *kd, struct sp_error *err);
 	bool (*intercept_installed)(struct sp_kernel_door *kd);
 	uint64_t (*media_guard_drops)(struct sp_kernel_door *kd);
-	int (*media_seen)(struct sp_kernel_door *kd, struct sp_media_guard_seen **out, char *err,
-			  size_t errlen);
+	int (*media_seen)(struct sp_kernel_door *kd, struct sp_media_guard_seen **out, struct sp_error *err);
 	int (*lva_set)(struct sp_kernel_door *kd, const struct sp_rt_addr *addr,
-		       const char *const *ifnames, size_t n_ifnames, char *err, size_t errlen);
+		       const char *const *ifnames, size_t n_ifnames, struct sp_error *err);
 	const char *(*tagger_apply)(struct sp_kernel_door *kd, const char *const *ifnames,
 				    size_t n_ifnames, const struct sp_bpf_tag *tags, size_t n_tags);
 	/* sigproxy's nftables table: a named counter, a set's elements, all
 	 * of it as nft prints it (text malloc'ed) */
 	int (*counter_packets)(struct sp_kernel_door *kd, const char *name, uint64_t *packets,
-			       char *err, size_t errlen);
-	int (*set_elements)(struct sp_kernel_door *kd, const char *set, char **text, char *err,
-			    size_t errlen);
-	int (*nft_list)(struct sp_kernel_door *kd, char **text, char *err, size_t errlen);
+			       struct sp_error *err);
+	int (*set_elements)(struct sp_kernel_door *kd, const char *set, char **text, struct sp_error *err);
+	int (*nft_list)(struct sp_kernel_door *kd, char **text, struct sp_error *err);
 	/* The links now (free with sp_link_state_free), and the ones whose
 	 * changes call the door's links-changed callback. */
-	int (*links_read)(struct sp_kernel_door *kd, struct sp_link_state *s, char *err, size_t errlen);
+	int (*links_read)(struct sp_kernel_door *kd, struct sp_link_state *s, struct sp_error *err);
 	int (*links_watch)(struct sp_kernel_door *kd, const struct sp_link_info *links, size_t n,
 			   const char *const *names, size_t n_names);
 	/* The VPNs' return rules and tables (sp_vpn.h); what is installed. */
-	int (*vpn_apply)(struct sp_kernel_door *kd, const struct sp_vpn_map *map, char *err,
-			 size_t errlen);
+	int (*vpn_apply)(struct sp_kernel_door *kd, const struct sp_vpn_map *map, struct sp_error *err);
 	const struct sp_vpn_kernel *(*vpn_state)(struct sp_kernel_door *kd);
 	/* The return path (sp_retpath.h). */
 	int (*retpath_configure)(struct sp_kernel_door *kd, enum sp_retpath_mode mode,
 				 const struct in_addr *gw, const uint16_t *listen_ports,
-				 unsigned n_listen_ports, char *err, size_t errlen);
+				 unsigned n_listen_ports, struct sp_error *err);
 	void (*retpath_drain)(struct sp_kernel_door *kd);
 	bool (*retpath_learn)(struct sp_kernel_door *kd, const struct sp_endpoint *terminal,
 			      int ifindex, struct sp_learned_path *path);
@@ -181,7 +178,6 @@ struct sp_kernel_door {
  * removing what a previous run left behind. links_changed(arg) is called
  * once link changes settled for settle_ms. Needs root. */
 struct sp_kernel_door *sp_kernel_door_open(struct sp_loop *loop, unsigned settle_ms,
-					   void (*links_changed)(void *arg), void *arg, char *err,
-					   size_t errlen);
+					   void (*links_changed)(void *arg), void *arg, struct sp_error *err);
 
 #endif

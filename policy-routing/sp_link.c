@@ -280,7 +280,7 @@ void sp_link_mpls_describe(const struct sp_link_mpls_route *r, char *buf, size_t
 
 /* One dump request (RTM_GETLINK or RTM_GETROUTE) and its answers through cb. */
 static int sp_link_dump(uint16_t type, uint8_t family, size_t hdrlen, mnl_cb_t cb, void *data,
-			char *err, size_t errlen)
+			struct sp_error *err)
 {
 	char buf[32768]; /* a dump batch is larger than a page */
 	struct mnl_socket *nl = mnl_socket_open(NETLINK_ROUTE);
@@ -290,7 +290,7 @@ static int sp_link_dump(uint16_t type, uint8_t family, size_t hdrlen, mnl_cb_t c
 	int rc;
 
 	if (!nl || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		snprintf(err, errlen, "rtnetlink: %s", strerror(errno));
+		sp_error_set(err, "rtnetlink: %s", strerror(errno));
 		if (nl)
 			mnl_socket_close(nl);
 		return -1;
@@ -303,7 +303,7 @@ static int sp_link_dump(uint16_t type, uint8_t family, size_t hdrlen, mnl_cb_t c
 	fam = mnl_nlmsg_put_extra_header(nlh, hdrlen); /* ifi_family, rtm_family: first byte */
 	*fam = family;
 	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
-		snprintf(err, errlen, "rtnetlink: %s", strerror(errno));
+		sp_error_set(err, "rtnetlink: %s", strerror(errno));
 		mnl_socket_close(nl);
 		return -1;
 	}
@@ -316,7 +316,7 @@ static int sp_link_dump(uint16_t type, uint8_t family, size_t hdrlen, mnl_cb_t c
 		rc = mnl_cb_run(buf, (size_t)r, seq, portid, cb, data);
 	} while (rc > 0);
 	if (rc < 0)
-		snprintf(err, errlen, "%s dump: %s", type == RTM_GETLINK ? "link" : "route",
+		sp_error_set(err, "%s dump: %s", type == RTM_GETLINK ? "link" : "route",
 			 strerror(errno));
 	mnl_socket_close(nl);
 	return rc < 0 ? -1 : 0;
@@ -370,23 +370,22 @@ static int sp_link_state_mpls_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-int sp_link_state_read(struct sp_link_state *s, char *err, size_t errlen)
+int sp_link_state_read(struct sp_link_state *s, struct sp_error *err)
 {
 	struct sp_link_state_dump d = { .s = s };
 
 	memset(s, 0, sizeof(*s));
 	if (sp_link_dump(RTM_GETLINK, AF_UNSPEC, sizeof(struct ifinfomsg), sp_link_state_link_cb, &d,
-			 err, errlen) < 0) {
+			 err) < 0) {
 		sp_link_state_free(s);
 		return -1;
 	}
 	/* the sysctl directory exists exactly when the kernel routes MPLS */
 	s->mpls_supported = access("/proc/sys/net/mpls/platform_labels", F_OK) == 0;
 	if (s->mpls_supported &&
-	    sp_link_dump(RTM_GETROUTE, AF_MPLS, sizeof(struct rtmsg), sp_link_state_mpls_cb, &d, err,
-			 errlen) < 0) {
+	    sp_link_dump(RTM_GETROUTE, AF_MPLS, sizeof(struct rtmsg), sp_link_state_mpls_cb, &d, err) < 0) {
 		/* the links are still good: only the label routes are unknown */
-		sp_warn("MPLS label routes: %s", err);
+		sp_warn("MPLS label routes: %s", err ? err->msg : "");
 		free(s->mpls);
 		s->mpls = NULL;
 		s->n_mpls = 0;
@@ -421,13 +420,13 @@ struct sp_link_vlan *sp_link_state_vlans(const struct sp_link_state *s, size_t *
 	return v;
 }
 
-int sp_link_vlans(struct sp_link_vlan **out, size_t *n, char *err, size_t errlen)
+int sp_link_vlans(struct sp_link_vlan **out, size_t *n, struct sp_error *err)
 {
 	struct sp_link_state s;
 
 	*out = NULL;
 	*n = 0;
-	if (sp_link_state_read(&s, err, errlen) < 0)
+	if (sp_link_state_read(&s, err) < 0)
 		return -1;
 	*out = sp_link_state_vlans(&s, n);
 	sp_link_state_free(&s);

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "sp_error.h"
 
 struct nlmsghdr;
 
@@ -29,7 +30,7 @@ int sp_link_parse_vlan(const struct nlmsghdr *nlh, struct sp_link_vlan *out);
 
 /* Dumps the links of this network namespace and returns the VLAN devices
  * (*out malloc'ed, *n entries). 0, or -1 with a reason in err. */
-int sp_link_vlans(struct sp_link_vlan **out, size_t *n, char *err, size_t errlen);
+int sp_link_vlans(struct sp_link_vlan **out, size_t *n, struct sp_error *err);
 
 /* One link, as classification sees it. */
 struct sp_link_info {
@@ -89,7 +90,7 @@ struct sp_link_state {
 };
 
 /* 0, or -1 with a reason in err (*s then empty but freeable). */
-int sp_link_state_read(struct sp_link_state *s, char *err, size_t errlen);
+int sp_link_state_read(struct sp_link_state *s, struct sp_error *err);
 void sp_link_state_free(struct sp_link_state *s);
 /* The VLAN devices of a state (malloc'ed, *n entries; NULL when none). */
 struct sp_link_vlan *sp_link_state_vlans(const struct sp_link_state *s, size_t *n);

@@ -197,14 +197,14 @@ static void sp_linkwatch_settled(struct sp_loop *loop, void *arg)
 }
 
 int sp_linkwatch_listen(struct sp_linkwatch *w, struct sp_loop *loop, unsigned debounce_ms,
-			sp_linkwatch_fn fn, void *arg, char *err, size_t errlen)
+			sp_linkwatch_fn fn, void *arg, struct sp_error *err)
 {
 	int grp = RTNLGRP_LINK;
 
 	w->nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (!w->nl || mnl_socket_bind(w->nl, 0, MNL_SOCKET_AUTOPID) < 0 ||
 	    mnl_socket_setsockopt(w->nl, NETLINK_ADD_MEMBERSHIP, &grp, sizeof(grp)) < 0) {
-		snprintf(err, errlen, "link notifications: %s", strerror(errno));
+		sp_error_set(err, "link notifications: %s", strerror(errno));
 		return -1;
 	}
 	/* label routes only where the kernel has them */
@@ -215,7 +215,7 @@ int sp_linkwatch_listen(struct sp_linkwatch *w, struct sp_loop *loop, unsigned d
 	w->debounce = sp_loop_timer_new(loop, sp_linkwatch_settled, w);
 	if (!w->debounce ||
 	    sp_loop_add_fd(loop, mnl_socket_get_fd(w->nl), EPOLLIN, sp_linkwatch_readable, w) < 0) {
-		snprintf(err, errlen, "link notifications: cannot join the loop");
+		sp_error_set(err, "link notifications: cannot join the loop");
 		return -1;
 	}
 	w->loop = loop;

@@ -16,6 +16,7 @@
 #include <stddef.h>
 
 #include "sp_link.h"
+#include "sp_error.h"
 
 struct nlmsghdr;
 struct sp_loop;
@@ -36,7 +37,7 @@ bool sp_linkwatch_feed(struct sp_linkwatch *w, const struct nlmsghdr *nlh);
 /* Opens the socket on loop: fn(arg) debounce_ms after the last relevant
  * change. 0, or -1 with a reason in err. */
 int sp_linkwatch_listen(struct sp_linkwatch *w, struct sp_loop *loop, unsigned debounce_ms,
-			sp_linkwatch_fn fn, void *arg, char *err, size_t errlen);
+			sp_linkwatch_fn fn, void *arg, struct sp_error *err);
 /* Relevant changes seen since the watch was created. */
 unsigned long sp_linkwatch_changes(const struct sp_linkwatch *w);
 void sp_linkwatch_free(struct sp_linkwatch *w);

@@ -26,21 +26,7 @@ struct sp_nft {
 	uint32_t seq;
 };
 
-static void sp_nft_seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void sp_nft_seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
-int sp_nft_open(struct sp_nft **out, char *err, size_t errlen)
+int sp_nft_open(struct sp_nft **out, struct sp_error *err)
 {
 	struct sp_nft *nft = calloc(1, sizeof(*nft));
 
@@ -56,7 +42,7 @@ int sp_nft_open(struct sp_nft **out, char *err, size_t errlen)
 	*out = nft;
 	return 0;
 fail:
-	sp_nft_seterr(err, errlen, "cannot set up libnftables: %s", strerror(errno ? errno : ENOMEM));
+	sp_error_set(err, "cannot set up libnftables: %s", strerror(errno ? errno : ENOMEM));
 	sp_nft_close(nft);
 	errno = ENOMEM;
 	return -1;
@@ -82,7 +68,7 @@ static const char *sp_nft_eol(const char *s)
 /* nft reports "[<where>: ]Error: WHAT" followed by the offending line and a
  * caret line; keep WHAT and, when nft gave a location, the offending line. (For
  * errors the kernel raises nft gives no location and its line is a guess.) */
-static void sp_nft_error_summary(const char *text, char *err, size_t errlen, const char *what)
+static void sp_nft_error_summary(const char *text, struct sp_error *err, const char *what)
 {
 	const char *msg = strstr(text, "Error: ");
 	const char *eol, *src, *src_eol;
@@ -90,7 +76,7 @@ static void sp_nft_error_summary(const char *text, char *err, size_t errlen, con
 	int msg_len, src_len;
 
 	if (!msg) {
-		sp_nft_seterr(err, errlen, "%s: nft failed without a message", what);
+		sp_error_set(err, "%s: nft failed without a message", what);
 		return;
 	}
 	located = msg > text && msg[-1] == ' ';
@@ -103,14 +89,13 @@ static void sp_nft_error_summary(const char *text, char *err, size_t errlen, con
 	src_eol = sp_nft_eol(src);
 	src_len = (int)(src_eol - src);
 	if (located && src_len > 0 && *src_eol)
-		sp_nft_seterr(err, errlen, "%s: %.*s (at \"%.*s\")", what, msg_len, msg,
+		sp_error_set(err, "%s: %.*s (at \"%.*s\")", what, msg_len, msg,
 			      src_len, src);
 	else
-		sp_nft_seterr(err, errlen, "%s: %.*s", what, msg_len, msg);
+		sp_error_set(err, "%s: %.*s", what, msg_len, msg);
 }
 
-static int sp_nft_run(struct sp_nft *nft, const char *cmd, const char *what, char *err,
-		      size_t errlen)
+static int sp_nft_run(struct sp_nft *nft, const char *cmd, const char *what, struct sp_error *err)
 {
 	const char *errtext;
 
@@ -120,7 +105,7 @@ static int sp_nft_run(struct sp_nft *nft, const char *cmd, const char *what, cha
 	if (nft_run_cmd_from_buffer(nft->ctx, cmd) == 0)
 		return 0;
 	errtext = nft_ctx_get_error_buffer(nft->ctx);
-	sp_nft_error_summary(errtext ? errtext : "", err, errlen, what);
+	sp_nft_error_summary(errtext ? errtext : "", err, what);
 	/* libnftables gives text, not an errno; these are the ones callers act on. */
 	if (errtext && strstr(errtext, "Operation not permitted"))
 		errno = EPERM;
@@ -131,7 +116,7 @@ static int sp_nft_run(struct sp_nft *nft, const char *cmd, const char *what, cha
 	return -1;
 }
 
-int sp_nft_apply(struct sp_nft *nft, const char *body, char *err, size_t errlen)
+int sp_nft_apply(struct sp_nft *nft, const char *body, struct sp_error *err)
 {
 	static const char head[] = "table " SP_NFT_TABLE_REF "\n"
 				   "delete table " SP_NFT_TABLE_REF "\n"
@@ -144,31 +129,31 @@ int sp_nft_apply(struct sp_nft *nft, const char *body, char *err, size_t errlen)
 	 * If anything in it fails, the kernel keeps the old table. */
 	cmd = malloc(sizeof(head) + len + sizeof("\n}\n"));
 	if (!cmd) {
-		sp_nft_seterr(err, errlen, "cannot apply nftables table: out of memory");
+		sp_error_set(err, "cannot apply nftables table: out of memory");
 		errno = ENOMEM;
 		return -1;
 	}
 	memcpy(cmd, head, sizeof(head) - 1);
 	memcpy(cmd + sizeof(head) - 1, body, len);
 	strcpy(cmd + sizeof(head) - 1 + len, "\n}\n");
-	ret = sp_nft_run(nft, cmd, "nftables refused table " SP_NFT_TABLE_REF, err, errlen);
+	ret = sp_nft_run(nft, cmd, "nftables refused table " SP_NFT_TABLE_REF, err);
 	free(cmd);
 	return ret;
 }
 
-int sp_nft_remove(struct sp_nft *nft, char *err, size_t errlen)
+int sp_nft_remove(struct sp_nft *nft, struct sp_error *err)
 {
 	return sp_nft_run(nft, "table " SP_NFT_TABLE_REF "\ndelete table " SP_NFT_TABLE_REF "\n",
-			  "cannot remove table " SP_NFT_TABLE_REF, err, errlen);
+			  "cannot remove table " SP_NFT_TABLE_REF, err);
 }
 
-int sp_nft_list(struct sp_nft *nft, char **text, char *err, size_t errlen)
+int sp_nft_list(struct sp_nft *nft, char **text, struct sp_error *err)
 {
 	const char *out;
 
 	*text = NULL;
 	if (sp_nft_run(nft, "list table " SP_NFT_TABLE_REF, "cannot list table " SP_NFT_TABLE_REF,
-		       err, errlen) < 0)
+		       err) < 0)
 		return -1;
 	out = nft_ctx_get_output_buffer(nft->ctx);
 	*text = strdup(out ? out : "");
@@ -244,7 +229,7 @@ static int sp_nft_obj_msg_cb(const struct nlmsghdr *nlh, void *arg)
 }
 
 int sp_nft_counter_packets(struct sp_nft *nft, const char *name, uint64_t *packets,
-			   char *err, size_t errlen)
+			   struct sp_error *err)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh;
@@ -257,7 +242,7 @@ int sp_nft_counter_packets(struct sp_nft *nft, const char *name, uint64_t *packe
 	if (!nft->nl) {
 		nft->nl = mnl_socket_open(NETLINK_NETFILTER);
 		if (!nft->nl || mnl_socket_bind(nft->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-			sp_nft_seterr(err, errlen, "nfnetlink socket: %s", strerror(errno));
+			sp_error_set(err, "nfnetlink socket: %s", strerror(errno));
 			if (nft->nl)
 				mnl_socket_close(nft->nl);
 			nft->nl = NULL;
@@ -278,7 +263,7 @@ int sp_nft_counter_packets(struct sp_nft *nft, const char *name, uint64_t *packe
 	mnl_attr_put_strz(nlh, NFTA_OBJ_NAME, name);
 	mnl_attr_put_u32(nlh, NFTA_OBJ_TYPE, htonl(NFT_OBJECT_COUNTER));
 	if (mnl_socket_sendto(nft->nl, nlh, nlh->nlmsg_len) < 0) {
-		sp_nft_seterr(err, errlen, "counter %s: %s", name, strerror(errno));
+		sp_error_set(err, "counter %s: %s", name, strerror(errno));
 		return -1;
 	}
 	do {
@@ -288,7 +273,7 @@ int sp_nft_counter_packets(struct sp_nft *nft, const char *name, uint64_t *packe
 		ret = mnl_cb_run(buf, (size_t)n, seq, mnl_socket_get_portid(nft->nl), sp_nft_obj_msg_cb, &r);
 	} while (ret > 0);
 	if (n < 0 || ret < 0) {
-		sp_nft_seterr(err, errlen, "counter %s: %s", name, strerror(errno));
+		sp_error_set(err, "counter %s: %s", name, strerror(errno));
 		return -1;
 	}
 	if (!r.found) {
@@ -299,15 +284,14 @@ int sp_nft_counter_packets(struct sp_nft *nft, const char *name, uint64_t *packe
 	return 0;
 }
 
-int sp_nft_set_elements(struct sp_nft *nft, const char *set, char **text, char *err,
-			size_t errlen)
+int sp_nft_set_elements(struct sp_nft *nft, const char *set, char **text, struct sp_error *err)
 {
 	char cmd[160];
 	const char *out;
 
 	*text = NULL;
 	snprintf(cmd, sizeof(cmd), "list set " SP_NFT_TABLE_REF " %s", set);
-	if (sp_nft_run(nft, cmd, "cannot list a set of " SP_NFT_TABLE_REF, err, errlen) < 0)
+	if (sp_nft_run(nft, cmd, "cannot list a set of " SP_NFT_TABLE_REF, err) < 0)
 		return -1;
 	out = nft_ctx_get_output_buffer(nft->ctx);
 	if (sp_nft_parse_elements(out ? out : "", text) < 0) {
@@ -317,12 +301,12 @@ int sp_nft_set_elements(struct sp_nft *nft, const char *set, char **text, char *
 	return 0;
 }
 
-int sp_nft_flush_set(struct sp_nft *nft, const char *set, char *err, size_t errlen)
+int sp_nft_flush_set(struct sp_nft *nft, const char *set, struct sp_error *err)
 {
 	char cmd[160];
 
 	snprintf(cmd, sizeof(cmd), "flush set " SP_NFT_TABLE_REF " %s", set);
-	return sp_nft_run(nft, cmd, "cannot flush a set of " SP_NFT_TABLE_REF, err, errlen);
+	return sp_nft_run(nft, cmd, "cannot flush a set of " SP_NFT_TABLE_REF, err);
 }
 
 /* ---- generator ------------------------------------------------------------ */
@@ -391,41 +375,41 @@ static int sp_nft_entry_family(const struct sp_nft_entry *e)
 }
 
 static int sp_nft_check_entry(const struct sp_nft_intercept *spec, const struct sp_nft_entry *e,
-			      size_t idx, char *err, size_t errlen)
+			      size_t idx, struct sp_error *err)
 {
 	uint32_t owned = sp_nft_owned_mask(spec), fwmask = sp_nft_fwmask(spec);
 
 	if (sp_nft_entry_family(e) < 0) {
-		sp_nft_seterr(err, errlen, "entry %zu: source and destination are of different address families", idx);
+		sp_error_set(err, "entry %zu: source and destination are of different address families", idx);
 		return -1;
 	}
 	if ((e->src.addr.family && e->src.addr.family != AF_INET && e->src.addr.family != AF_INET6) ||
 	    (e->dst.addr.family && e->dst.addr.family != AF_INET && e->dst.addr.family != AF_INET6)) {
-		sp_nft_seterr(err, errlen, "entry %zu: unknown address family", idx);
+		sp_error_set(err, "entry %zu: unknown address family", idx);
 		return -1;
 	}
 	if (e->n_iifnames > SP_NFT_MAX_IIFNAMES) {
-		sp_nft_seterr(err, errlen, "entry %zu: more than %d input interfaces", idx, SP_NFT_MAX_IIFNAMES);
+		sp_error_set(err, "entry %zu: more than %d input interfaces", idx, SP_NFT_MAX_IIFNAMES);
 		return -1;
 	}
 	for (size_t i = 0; i < e->n_iifnames; i++) {
 		if (!sp_nft_ifname_ok(e->iifnames[i])) {
-			sp_nft_seterr(err, errlen, "entry %zu: invalid interface name \"%.*s\"", idx,
+			sp_error_set(err, "entry %zu: invalid interface name \"%.*s\"", idx,
 				      IFNAMSIZ, e->iifnames[i]);
 			return -1;
 		}
 	}
 	if (e->comment && !sp_nft_quotable(e->comment, 128)) {
-		sp_nft_seterr(err, errlen, "entry %zu: comment must be 1-127 characters without quotes or backslashes", idx);
+		sp_error_set(err, "entry %zu: comment must be 1-127 characters without quotes or backslashes", idx);
 		return -1;
 	}
 	if ((e->sport.start > e->sport.end) || (e->dport.start > e->dport.end) ||
 	    (!e->sport.start && e->sport.end) || (!e->dport.start && e->dport.end)) {
-		sp_nft_seterr(err, errlen, "entry %zu: invalid port range", idx);
+		sp_error_set(err, "entry %zu: invalid port range", idx);
 		return -1;
 	}
 	if (e->mark & ~owned) {
-		sp_nft_seterr(err, errlen, "entry %zu: mark 0x%x has bits outside the mark mask 0x%x",
+		sp_error_set(err, "entry %zu: mark 0x%x has bits outside the mark mask 0x%x",
 			      idx, e->mark, owned);
 		return -1;
 	}
@@ -436,22 +420,22 @@ static int sp_nft_check_entry(const struct sp_nft_intercept *spec, const struct 
 	case SP_NFT_TPROXY:
 		break;
 	default:
-		sp_nft_seterr(err, errlen, "entry %zu: unknown verdict %d", idx, (int)e->verdict);
+		sp_error_set(err, "entry %zu: unknown verdict %d", idx, (int)e->verdict);
 		return -1;
 	}
 	if (e->ip_proto && e->ip_proto != IPPROTO_UDP && e->ip_proto != IPPROTO_TCP) {
-		sp_nft_seterr(err, errlen, "entry %zu: TPROXY takes only udp and tcp, not protocol %u",
+		sp_error_set(err, "entry %zu: TPROXY takes only udp and tcp, not protocol %u",
 			      idx, e->ip_proto);
 		return -1;
 	}
 	if (!e->tproxy_port) {
-		sp_nft_seterr(err, errlen, "entry %zu: TPROXY needs a listener port", idx);
+		sp_error_set(err, "entry %zu: TPROXY needs a listener port", idx);
 		return -1;
 	}
 	/* Without the mark the fwmark rule never sends the packet to the local
 	 * table, and nothing reaches the listener. */
 	if (!fwmask || (fwmask & ~owned) || ((e->mark ^ spec->fwmark) & fwmask)) {
-		sp_nft_seterr(err, errlen, "entry %zu: mark 0x%x does not carry the interception fwmark 0x%x/0x%x",
+		sp_error_set(err, "entry %zu: mark 0x%x does not carry the interception fwmark 0x%x/0x%x",
 			      idx, e->mark, spec->fwmark, fwmask);
 		return -1;
 	}
@@ -1017,9 +1001,9 @@ static void sp_nft_put_source_limits(FILE *out, const struct sp_nft_intercept *s
 }
 
 int sp_nft_render_intercept(const struct sp_nft_intercept *spec, char **body,
-			    char *err, size_t errlen)
+			    struct sp_error *err)
 {
-	return sp_nft_render_intercept_stats(spec, body, NULL, err, errlen);
+	return sp_nft_render_intercept_stats(spec, body, NULL, err);
 }
 
 /* The entries' rules (and maps) in group order. */
@@ -1055,7 +1039,7 @@ static bool sp_nft_put_entries(FILE *maps, FILE *out, const struct sp_nft_interc
 }
 
 int sp_nft_render_intercept_stats(const struct sp_nft_intercept *spec, char **body,
-				  struct sp_nft_render_stats *stats, char *err, size_t errlen)
+				  struct sp_nft_render_stats *stats, struct sp_error *err)
 {
 	struct sp_nft_render_stats st = { 0 };
 	struct sp_nft_group *groups = NULL;
@@ -1069,38 +1053,38 @@ int sp_nft_render_intercept_stats(const struct sp_nft_intercept *spec, char **bo
 	if (stats)
 		memset(stats, 0, sizeof(*stats));
 	if (!spec->n_listen_ports || !spec->listen_ports) {
-		sp_nft_seterr(err, errlen, "no listen port to intercept");
+		sp_error_set(err, "no listen port to intercept");
 		errno = EINVAL;
 		return -1;
 	}
 	for (size_t i = 0; i < spec->n_listen_ports; i++) {
 		if (!spec->listen_ports[i]) {
-			sp_nft_seterr(err, errlen, "listen port 0 is not a port");
+			sp_error_set(err, "listen port 0 is not a port");
 			errno = EINVAL;
 			return -1;
 		}
 	}
 	if (spec->default_verdict != SP_NFT_ACCEPT && spec->default_verdict != SP_NFT_DROP) {
-		sp_nft_seterr(err, errlen, "the default action must be forward or drop");
+		sp_error_set(err, "the default action must be forward or drop");
 		errno = EINVAL;
 		return -1;
 	}
 	for (size_t i = 0; i < spec->n_entries; i++) {
-		if (sp_nft_check_entry(spec, &spec->entries[i], i, err, errlen) < 0) {
+		if (sp_nft_check_entry(spec, &spec->entries[i], i, err) < 0) {
 			errno = EINVAL;
 			return -1;
 		}
 	}
 	for (size_t i = 0; i < spec->n_origin_marks; i++) {
 		if (spec->origin_marks[i] & sp_nft_owned_mask(spec)) {
-			sp_nft_seterr(err, errlen, "origin mark 0x%x has bits inside the mark mask",
+			sp_error_set(err, "origin mark 0x%x has bits inside the mark mask",
 				      spec->origin_marks[i]);
 			errno = EINVAL;
 			return -1;
 		}
 	}
 	if (sp_nft_group_entries(spec, &groups, &n_groups) < 0) {
-		sp_nft_seterr(err, errlen, "out of memory");
+		sp_error_set(err, "out of memory");
 		errno = ENOMEM;
 		return -1;
 	}
@@ -1116,7 +1100,7 @@ int sp_nft_render_intercept_stats(const struct sp_nft_intercept *spec, char **bo
 		free(text);
 		free(maps_text);
 		sp_nft_groups_free(groups, n_groups);
-		sp_nft_seterr(err, errlen, "out of memory");
+		sp_error_set(err, "out of memory");
 		errno = ENOMEM;
 		return -1;
 	}
@@ -1161,7 +1145,7 @@ int sp_nft_render_intercept_stats(const struct sp_nft_intercept *spec, char **bo
 	free(maps_text);
 	if (!ok) {
 		free(text);
-		sp_nft_seterr(err, errlen, "out of memory");
+		sp_error_set(err, "out of memory");
 		errno = ENOMEM;
 		return -1;
 	}

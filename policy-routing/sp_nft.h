@@ -17,6 +17,7 @@
 #include <net/if.h>
 
 #include "sp_rtnl.h"
+#include "sp_error.h"
 
 #define SP_NFT_FAMILY "inet"
 #define SP_NFT_TABLE "sigproxy"
@@ -24,33 +25,32 @@
 
 struct sp_nft;
 
-int sp_nft_open(struct sp_nft **out, char *err, size_t errlen);
+int sp_nft_open(struct sp_nft **out, struct sp_error *err);
 void sp_nft_close(struct sp_nft *nft);
 
 /* Replaces the table with `table inet sigproxy { BODY }` atomically, whether
  * it existed or not. */
-int sp_nft_apply(struct sp_nft *nft, const char *body, char *err, size_t errlen);
+int sp_nft_apply(struct sp_nft *nft, const char *body, struct sp_error *err);
 /* Deletes the table; no table is not an error. */
-int sp_nft_remove(struct sp_nft *nft, char *err, size_t errlen);
+int sp_nft_remove(struct sp_nft *nft, struct sp_error *err);
 /* The table as `nft list table inet sigproxy` prints it; *text malloc'ed.
  * ENOENT when there is no table. */
-int sp_nft_list(struct sp_nft *nft, char **text, char *err, size_t errlen);
+int sp_nft_list(struct sp_nft *nft, char **text, struct sp_error *err);
 /* The packets of a named counter of the table, read over nfnetlink (no
  * libnftables cache: cheap whatever the table holds); -1 (ENOENT) without
  * it. */
 int sp_nft_counter_packets(struct sp_nft *nft, const char *name, uint64_t *packets,
-			   char *err, size_t errlen);
+			   struct sp_error *err);
 /* The elements of a set of the table as nft prints them ("0x00000001 .
  * 10.1.0.12"), one per line; *text malloc'ed. */
-int sp_nft_set_elements(struct sp_nft *nft, const char *set, char **text, char *err,
-			size_t errlen);
+int sp_nft_set_elements(struct sp_nft *nft, const char *set, char **text, struct sp_error *err);
 /* sp_nft_set_elements' parser (exposed for the unit tests): a set
  * listing's elements one per line without their "expires ..." (*out
  * malloc'ed). */
 int sp_nft_parse_elements(const char *listing, char **out);
 
 /* Empties a set of the table (ENOENT when there is no such set). */
-int sp_nft_flush_set(struct sp_nft *nft, const char *set, char *err, size_t errlen);
+int sp_nft_flush_set(struct sp_nft *nft, const char *set, struct sp_error *err);
 
 /* ---- interception ruleset generator (pure) ------------------------------- */
 
@@ -130,7 +130,7 @@ struct sp_nft_intercept {
 /* The table body (chains and rules, no `table` line) for sp_nft_apply();
  * *body malloc'ed. EINVAL with a reason for an entry nft cannot express. */
 int sp_nft_render_intercept(const struct sp_nft_intercept *spec, char **body,
-			    char *err, size_t errlen);
+			    struct sp_error *err);
 
 /* What the last render made of the entries (for tests and benchmarks). */
 struct sp_nft_render_stats {
@@ -139,7 +139,7 @@ struct sp_nft_render_stats {
 	size_t elements;
 };
 int sp_nft_render_intercept_stats(const struct sp_nft_intercept *spec, char **body,
-				  struct sp_nft_render_stats *stats, char *err, size_t errlen);
+				  struct sp_nft_render_stats *stats, struct sp_error *err);
 
 /* Whether some packet could match both entries (conservative: true when
  * unsure). The grouping's test; exposed for the unit tests. */

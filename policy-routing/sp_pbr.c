@@ -83,8 +83,7 @@ static void sp_pbr_rt_prefix(struct sp_rt_prefix *out, const struct sp_prefix *p
 	out->len = p->len;
 }
 
-int sp_pbr_plan_build(const struct sp_policy_route *r, struct sp_pbr_plan *plan, char *err,
-		      size_t errlen)
+int sp_pbr_plan_build(const struct sp_policy_route *r, struct sp_pbr_plan *plan, struct sp_error *err)
 {
 	int families[2], n_families = 0, fixed = 0;
 	struct sp_rule rule = { 0 };
@@ -93,7 +92,7 @@ int sp_pbr_plan_build(const struct sp_policy_route *r, struct sp_pbr_plan *plan,
 	if (r->shutdown || (!sp_addr_is_set(&r->next_hop) && !r->table))
 		return 0;
 	if (r->seq < 1 || r->seq > SP_PBR_SEQ_MAX) {
-		snprintf(err, errlen, "seq must be 1-%u for a policy route (rule priority %u + seq)",
+		sp_error_set(err, "seq must be 1-%u for a policy route (rule priority %u + seq)",
 			 SP_PBR_SEQ_MAX, SP_PBR_RULE_PRIORITY_BASE);
 		return -1;
 	}
@@ -102,14 +101,14 @@ int sp_pbr_plan_build(const struct sp_policy_route *r, struct sp_pbr_plan *plan,
 		fixed = r->source.addr.family;
 	if (r->match & SP_MATCH_DESTINATION) {
 		if (fixed && fixed != r->destination.addr.family) {
-			snprintf(err, errlen, "source and destination are of different address families");
+			sp_error_set(err, "source and destination are of different address families");
 			return -1;
 		}
 		fixed = r->destination.addr.family;
 	}
 	if (sp_addr_is_set(&r->next_hop)) {
 		if (fixed && fixed != r->next_hop.family) {
-			snprintf(err, errlen, "the next hop is not of the matched prefixes' address family");
+			sp_error_set(err, "the next hop is not of the matched prefixes' address family");
 			return -1;
 		}
 		fixed = r->next_hop.family;
@@ -143,7 +142,7 @@ int sp_pbr_plan_build(const struct sp_policy_route *r, struct sp_pbr_plan *plan,
 	/* the kernel takes port ranges only with a protocol that has ports */
 	if ((rule.sport.start || rule.dport.start) && rule.ip_proto != IPPROTO_UDP &&
 	    rule.ip_proto != IPPROTO_TCP && rule.ip_proto != IPPROTO_SCTP) {
-		snprintf(err, errlen, "port matches need match protocol udp, tcp or sctp");
+		sp_error_set(err, "port matches need match protocol udp, tcp or sctp");
 		return -1;
 	}
 	for (int i = 0; i < n_families; i++) {
@@ -181,7 +180,7 @@ bool sp_pbr_plan_equal(const struct sp_pbr_plan *a, const struct sp_pbr_plan *b)
  * interface not there yet, a next hop not on a connected network yet), not
  * on the entry itself. */
 static int sp_pbr_check(struct sp_pbr *pbr, const struct sp_policy_route *r,
-			struct sp_pbr_plan *plan, bool *waits, char *err, size_t errlen)
+			struct sp_pbr_plan *plan, bool *waits, struct sp_error *err)
 {
 	unsigned ifindex;
 
@@ -190,13 +189,13 @@ static int sp_pbr_check(struct sp_pbr *pbr, const struct sp_policy_route *r,
 	 * waits for it): not installed, with the reason shown, so a typo does
 	 * not go unnoticed */
 	if ((r->match & SP_MATCH_INPUT_INTERFACE) &&
-	    sp_rtnl_ifindex(r->input_interface, &ifindex, err, errlen) < 0) {
-		snprintf(err, errlen, "input interface %s does not exist", r->input_interface);
+	    sp_rtnl_ifindex(r->input_interface, &ifindex, err) < 0) {
+		sp_error_set(err, "input interface %s does not exist", r->input_interface);
 		*waits = true;
 		return -1;
 	}
 	if (plan->has_route &&
-	    sp_rtnl_gateway_check(pbr->rtnl, &plan->route.gateway, &plan->route.oif, err, errlen) < 0) {
+	    sp_rtnl_gateway_check(pbr->rtnl, &plan->route.gateway, &plan->route.oif, err) < 0) {
 		*waits = errno == ENETUNREACH;
 		return -1;
 	}
@@ -205,50 +204,48 @@ static int sp_pbr_check(struct sp_pbr *pbr, const struct sp_policy_route *r,
 
 /* Removes what remove() says of the entry; a piece already gone is fine
  * (someone else removed it: the aim is reached). */
-static int sp_pbr_uninstall(struct sp_pbr *pbr, const struct sp_pbr_plan *plan, char *err,
-			    size_t errlen)
+static int sp_pbr_uninstall(struct sp_pbr *pbr, const struct sp_pbr_plan *plan, struct sp_error *err)
 {
 	int rc = 0;
 
 	for (size_t i = 0; i < plan->n_rules; i++)
-		if (sp_rtnl_rule_del(pbr->rtnl, &plan->rules[i], err, errlen) < 0 && errno != ENOENT)
+		if (sp_rtnl_rule_del(pbr->rtnl, &plan->rules[i], err) < 0 && errno != ENOENT)
 			rc = -1;
-	if (plan->has_route && sp_rtnl_route_del(pbr->rtnl, &plan->route, err, errlen) < 0 &&
+	if (plan->has_route && sp_rtnl_route_del(pbr->rtnl, &plan->route, err) < 0 &&
 	    errno != ESRCH && errno != ENOENT)
 		rc = -1;
 	return rc;
 }
 
 /* The route first, so a rule never points at an empty table; all or nothing. */
-static int sp_pbr_install(struct sp_pbr *pbr, const struct sp_pbr_plan *plan, char *err,
-			  size_t errlen)
+static int sp_pbr_install(struct sp_pbr *pbr, const struct sp_pbr_plan *plan, struct sp_error *err)
 {
 	size_t i;
-	char ignored[256];
+	struct sp_error ignored = { "" };
 
-	if (plan->has_route && sp_rtnl_route_add(pbr->rtnl, &plan->route, err, errlen) < 0)
+	if (plan->has_route && sp_rtnl_route_add(pbr->rtnl, &plan->route, err) < 0)
 		return -1;
 	for (i = 0; i < plan->n_rules; i++)
-		if (sp_rtnl_rule_add(pbr->rtnl, &plan->rules[i], err, errlen) < 0)
+		if (sp_rtnl_rule_add(pbr->rtnl, &plan->rules[i], err) < 0)
 			break;
 	if (i == plan->n_rules)
 		return 0;
 	while (i-- > 0)
-		sp_rtnl_rule_del(pbr->rtnl, &plan->rules[i], ignored, sizeof(ignored));
+		sp_rtnl_rule_del(pbr->rtnl, &plan->rules[i], &ignored);
 	if (plan->has_route)
-		sp_rtnl_route_del(pbr->rtnl, &plan->route, ignored, sizeof(ignored));
+		sp_rtnl_route_del(pbr->rtnl, &plan->route, &ignored);
 	return -1;
 }
 
-int sp_pbr_open(struct sp_pbr **out, char *err, size_t errlen)
+int sp_pbr_open(struct sp_pbr **out, struct sp_error *err)
 {
 	struct sp_pbr *pbr = calloc(1, sizeof(*pbr));
 
 	if (!pbr) {
-		snprintf(err, errlen, "out of memory");
+		sp_error_set(err, "out of memory");
 		return -1;
 	}
-	if (sp_rtnl_open(&pbr->rtnl, err, errlen) < 0) {
+	if (sp_rtnl_open(&pbr->rtnl, err) < 0) {
 		free(pbr);
 		return -1;
 	}
@@ -258,15 +255,15 @@ int sp_pbr_open(struct sp_pbr **out, char *err, size_t errlen)
 
 void sp_pbr_close(struct sp_pbr *pbr)
 {
-	char err[256];
+	struct sp_error err = { "" };
 
 	if (!pbr)
 		return;
 	for (size_t i = 0; i < pbr->n_entries; i++)
 		if (pbr->entries[i].installed &&
-		    sp_pbr_uninstall(pbr, &pbr->entries[i].plan, err, sizeof(err)) < 0)
+		    sp_pbr_uninstall(pbr, &pbr->entries[i].plan, &err) < 0)
 			sp_warn("policy-route %s seq %u: %s", pbr->entries[i].cfg.name,
-				pbr->entries[i].cfg.seq, err);
+				pbr->entries[i].cfg.seq, err.msg);
 	free(pbr->entries);
 	sp_rtnl_close(pbr->rtnl);
 	free(pbr);
@@ -294,7 +291,7 @@ int sp_pbr_apply(struct sp_pbr *pbr, const struct sp_config *c, bool strict, str
 	size_t *removed = calloc(pbr->n_entries ? pbr->n_entries : 1, sizeof(*removed));
 	size_t *added = calloc(n_new ? n_new : 1, sizeof(*added));
 	size_t n_removed = 0, n_added = 0;
-	char err[256];
+	struct sp_error err = { "" };
 	int rc = -1;
 
 	pbr->kernel_failure[0] = '\0';
@@ -311,19 +308,19 @@ int sp_pbr_apply(struct sp_pbr *pbr, const struct sp_config *c, bool strict, str
 		old = sp_pbr_find(pbr, ne->cfg.name, ne->cfg.seq);
 		bool waits = false; /* for the network: a next hop, an interface */
 
-		if (sp_pbr_plan_build(&ne->cfg, &ne->plan, err, sizeof(err)) < 0 ||
-		    (ne->plan.active && sp_pbr_check(pbr, &ne->cfg, &ne->plan, &waits, err, sizeof(err)) < 0)) {
+		if (sp_pbr_plan_build(&ne->cfg, &ne->plan, &err) < 0 ||
+		    (ne->plan.active && sp_pbr_check(pbr, &ne->cfg, &ne->plan, &waits, &err) < 0)) {
 			bool changed = !old || !sp_pbr_cfg_equal(&old->cfg, &ne->cfg);
 
 			/* what depends on the network's current state is accepted
 			 * and shown with its reason, as at start-up; only what
 			 * can never work is refused */
 			if (strict && changed && !waits) {
-				sp_error_set(e, "policy-route %s seq %u: %s", ne->cfg.name, ne->cfg.seq, err);
+				sp_error_set(e, "policy-route %s seq %u: %s", ne->cfg.name, ne->cfg.seq, err.msg);
 				goto out;
 			}
 			ne->plan.active = false;
-			snprintf(ne->state, sizeof(ne->state), "not installed: %s", err);
+			snprintf(ne->state, sizeof(ne->state), "not installed: %s", err.msg);
 			continue;
 		}
 		if (!ne->plan.active)
@@ -346,9 +343,9 @@ int sp_pbr_apply(struct sp_pbr *pbr, const struct sp_config *c, bool strict, str
 		}
 		if (keep)
 			continue;
-		if (sp_pbr_uninstall(pbr, &oe->plan, err, sizeof(err)) < 0) {
-			sp_pbr_kernel_failed(pbr, &oe->cfg, err);
-			sp_error_set(e, "policy-route %s seq %u: %s", oe->cfg.name, oe->cfg.seq, err);
+		if (sp_pbr_uninstall(pbr, &oe->plan, &err) < 0) {
+			sp_pbr_kernel_failed(pbr, &oe->cfg, err.msg);
+			sp_error_set(e, "policy-route %s seq %u: %s", oe->cfg.name, oe->cfg.seq, err.msg);
 			goto undo;
 		}
 		removed[n_removed++] = i;
@@ -360,15 +357,15 @@ int sp_pbr_apply(struct sp_pbr *pbr, const struct sp_config *c, bool strict, str
 
 		if (!ne->plan.active || ne->installed)
 			continue;
-		if (sp_pbr_install(pbr, &ne->plan, err, sizeof(err)) < 0) {
-			sp_pbr_kernel_failed(pbr, &ne->cfg, err);
+		if (sp_pbr_install(pbr, &ne->plan, &err) < 0) {
+			sp_pbr_kernel_failed(pbr, &ne->cfg, err.msg);
 			old = sp_pbr_find(pbr, ne->cfg.name, ne->cfg.seq);
 			if (strict && (!old || !sp_pbr_cfg_equal(&old->cfg, &ne->cfg))) {
-				sp_error_set(e, "policy-route %s seq %u: %s", ne->cfg.name, ne->cfg.seq, err);
+				sp_error_set(e, "policy-route %s seq %u: %s", ne->cfg.name, ne->cfg.seq, err.msg);
 				goto undo;
 			}
-			sp_warn("policy-route %s seq %u: %s", ne->cfg.name, ne->cfg.seq, err);
-			snprintf(ne->state, sizeof(ne->state), "not installed: %s", err);
+			sp_warn("policy-route %s seq %u: %s", ne->cfg.name, ne->cfg.seq, err.msg);
+			snprintf(ne->state, sizeof(ne->state), "not installed: %s", err.msg);
 			continue;
 		}
 		ne->installed = true;
@@ -387,15 +384,15 @@ undo:
 	/* back to the state before the call: what it added goes, what it
 	 * removed comes back */
 	while (n_added-- > 0)
-		sp_pbr_uninstall(pbr, &next[added[n_added]].plan, err, sizeof(err));
+		sp_pbr_uninstall(pbr, &next[added[n_added]].plan, &err);
 	while (n_removed-- > 0) {
 		struct sp_pbr_entry *oe = &pbr->entries[removed[n_removed]];
 
-		if (sp_pbr_install(pbr, &oe->plan, err, sizeof(err)) < 0) {
-			sp_pbr_kernel_failed(pbr, &oe->cfg, err);
-			sp_err("policy-route %s seq %u: cannot restore: %s", oe->cfg.name, oe->cfg.seq, err);
+		if (sp_pbr_install(pbr, &oe->plan, &err) < 0) {
+			sp_pbr_kernel_failed(pbr, &oe->cfg, err.msg);
+			sp_err("policy-route %s seq %u: cannot restore: %s", oe->cfg.name, oe->cfg.seq, err.msg);
 			oe->installed = false;
-			snprintf(oe->state, sizeof(oe->state), "not installed: %s", err);
+			snprintf(oe->state, sizeof(oe->state), "not installed: %s", err.msg);
 		}
 	}
 out:
@@ -458,10 +455,10 @@ struct sp_pbr *sp_pbr_start(struct sp_config_store *config, struct sp_status *st
 {
 	struct sp_pbr *pbr;
 	struct sp_error ignored = { { 0 } };
-	char err[256];
+	struct sp_error err = { "" };
 
-	if (sp_pbr_open(&pbr, err, sizeof(err)) < 0) {
-		sp_error_set(e, "policy routes: %s", err);
+	if (sp_pbr_open(&pbr, &err) < 0) {
+		sp_error_set(e, "policy routes: %s", err.msg);
 		return NULL;
 	}
 	pbr->status = status;

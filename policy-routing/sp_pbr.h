@@ -19,6 +19,7 @@
 
 #include "sp_config.h"
 #include "sp_rtnl.h"
+#include "sp_error.h"
 
 /* Rule priority = base + seq. After the engine's interception rule (100), so
  * TPROXY'd packets are still delivered locally when SP and router are one
@@ -40,13 +41,12 @@ struct sp_pbr_plan {
 
 /* Pure (no socket): the rules and route of one entry. -1 with a reason (not
  * prefixed with the entry's name) for an entry that cannot be expressed. */
-int sp_pbr_plan_build(const struct sp_policy_route *r, struct sp_pbr_plan *plan, char *err,
-		      size_t errlen);
+int sp_pbr_plan_build(const struct sp_policy_route *r, struct sp_pbr_plan *plan, struct sp_error *err);
 bool sp_pbr_plan_equal(const struct sp_pbr_plan *a, const struct sp_pbr_plan *b);
 
 struct sp_pbr;
 
-int sp_pbr_open(struct sp_pbr **out, char *err, size_t errlen);
+int sp_pbr_open(struct sp_pbr **out, struct sp_error *err);
 /* Removes everything it installed, then frees. */
 void sp_pbr_close(struct sp_pbr *pbr);
 

@@ -55,22 +55,22 @@ static uint32_t sp_retpath_slot_mark(unsigned i)
 static void sp_retpath_slot_remove(struct sp_retpath *rp, unsigned i)
 {
 	struct sp_retpath_slot *s = &rp->slots[i];
-	char err[256];
+	struct sp_error err = { "" };
 
 	if (!s->used)
 		return;
-	if (sp_rtnl_rule_del(rp->rtnl, &s->rule, err, sizeof(err)) < 0 && errno != ENOENT)
-		sp_warn("return path: %s", err);
-	if (sp_rtnl_route_del(rp->rtnl, &s->route, err, sizeof(err)) < 0 && errno != ESRCH)
-		sp_warn("return path: %s", err);
+	if (sp_rtnl_rule_del(rp->rtnl, &s->rule, &err) < 0 && errno != ENOENT)
+		sp_warn("return path: %s", err.msg);
+	if (sp_rtnl_route_del(rp->rtnl, &s->route, &err) < 0 && errno != ESRCH)
+		sp_warn("return path: %s", err.msg);
 	memset(s, 0, sizeof(*s));
 }
 
 static int sp_retpath_slot_install(struct sp_retpath *rp, unsigned i, int ifindex,
-				   struct in_addr via, char *err, size_t errlen)
+				   struct in_addr via, struct sp_error *err)
 {
 	struct sp_retpath_slot *s = &rp->slots[i];
-	char ignored[256];
+	struct sp_error ignored = { "" };
 
 	memset(s, 0, sizeof(*s));
 	s->ifindex = ifindex;
@@ -91,28 +91,28 @@ static int sp_retpath_slot_install(struct sp_retpath *rp, unsigned i, int ifinde
 	s->rule.table = s->route.table;
 	s->rule.protocol = SP_RTPROT;
 	/* a previous run's leftovers would make these EEXIST */
-	sp_rtnl_rule_del(rp->rtnl, &s->rule, ignored, sizeof(ignored));
-	sp_rtnl_route_del(rp->rtnl, &s->route, ignored, sizeof(ignored));
-	if (sp_rtnl_route_add(rp->rtnl, &s->route, err, errlen) < 0)
+	sp_rtnl_rule_del(rp->rtnl, &s->rule, &ignored);
+	sp_rtnl_route_del(rp->rtnl, &s->route, &ignored);
+	if (sp_rtnl_route_add(rp->rtnl, &s->route, err) < 0)
 		return -1;
-	if (sp_rtnl_rule_add(rp->rtnl, &s->rule, err, errlen) < 0) {
-		sp_rtnl_route_del(rp->rtnl, &s->route, ignored, sizeof(ignored));
+	if (sp_rtnl_rule_add(rp->rtnl, &s->rule, err) < 0) {
+		sp_rtnl_route_del(rp->rtnl, &s->route, &ignored);
 		return -1;
 	}
 	s->used = true;
 	return 0;
 }
 
-int sp_retpath_open(struct sp_retpath **out, char *err, size_t errlen)
+int sp_retpath_open(struct sp_retpath **out, struct sp_error *err)
 {
 	struct sp_retpath *rp = calloc(1, sizeof(*rp));
 
 	if (!rp) {
-		snprintf(err, errlen, "out of memory");
+		sp_error_set(err, "out of memory");
 		return -1;
 	}
 	rp->packet_fd = -1;
-	if (sp_rtnl_open(&rp->rtnl, err, errlen) < 0) {
+	if (sp_rtnl_open(&rp->rtnl, err) < 0) {
 		free(rp);
 		return -1;
 	}
@@ -148,7 +148,7 @@ void sp_retpath_close(struct sp_retpath *rp)
  * so the rest of the traffic (media, forwarded packets) never reaches
  * userspace. Classic BPF; on a SOCK_DGRAM packet socket it runs on the IP
  * header, and the link-layer source comes in sockaddr_ll. */
-static int sp_retpath_packet_open(const uint16_t *ports, unsigned n_ports, char *err, size_t errlen)
+static int sp_retpath_packet_open(const uint16_t *ports, unsigned n_ports, struct sp_error *err)
 {
 	struct sock_filter code[10 + SP_LISTEN_PORTS_MAX];
 	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_IP) };
@@ -182,12 +182,12 @@ static int sp_retpath_packet_open(const uint16_t *ports, unsigned n_ports, char 
 	 * names the protocol */
 	fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
-		snprintf(err, errlen, "packet socket: %s", strerror(errno));
+		sp_error_set(err, "packet socket: %s", strerror(errno));
 		return -1;
 	}
 	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0 ||
 	    bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
-		snprintf(err, errlen, "packet socket: %s", strerror(errno));
+		sp_error_set(err, "packet socket: %s", strerror(errno));
 		close(fd);
 		return -1;
 	}
@@ -196,7 +196,7 @@ static int sp_retpath_packet_open(const uint16_t *ports, unsigned n_ports, char 
 
 int sp_retpath_configure(struct sp_retpath *rp, enum sp_retpath_mode mode,
 			 const struct in_addr *gw, const uint16_t *listen_ports,
-			 unsigned n_listen_ports, char *err, size_t errlen)
+			 unsigned n_listen_ports, struct sp_error *err)
 {
 	struct sp_rt_addr gwa = { .family = AF_INET };
 	unsigned oif = 0;
@@ -208,10 +208,10 @@ int sp_retpath_configure(struct sp_retpath *rp, enum sp_retpath_mode mode,
 	/* everything that can fail, first */
 	if (mode == SP_RETPATH_DEFAULT_GATEWAY) {
 		gwa.v4 = *gw;
-		if (sp_rtnl_gateway_check(rp->rtnl, &gwa, &oif, err, errlen) < 0)
+		if (sp_rtnl_gateway_check(rp->rtnl, &gwa, &oif, err) < 0)
 			return -1;
 	} else if (mode == SP_RETPATH_LEARN) {
-		fd = sp_retpath_packet_open(listen_ports, n_listen_ports, err, errlen);
+		fd = sp_retpath_packet_open(listen_ports, n_listen_ports, err);
 		if (fd < 0)
 			return -1;
 	}
@@ -224,7 +224,7 @@ int sp_retpath_configure(struct sp_retpath *rp, enum sp_retpath_mode mode,
 	}
 	sp_retpath_reset(rp);
 	if (mode == SP_RETPATH_DEFAULT_GATEWAY &&
-	    sp_retpath_slot_install(rp, 0, (int)oif, *gw, err, errlen) < 0)
+	    sp_retpath_slot_install(rp, 0, (int)oif, *gw, err) < 0)
 		return -1; /* the routing table decides meanwhile */
 	rp->packet_fd = fd;
 	rp->mode = mode;
@@ -375,7 +375,7 @@ uint32_t sp_retpath_mark(struct sp_retpath *rp, const struct sp_learned_path *pa
 {
 	struct in_addr via = { 0 };
 	unsigned free_slot = 0;
-	char err[256];
+	struct sp_error err = { "" };
 
 	if (!rp)
 		return 0;
@@ -400,8 +400,8 @@ uint32_t sp_retpath_mark(struct sp_retpath *rp, const struct sp_learned_path *pa
 			SP_RETPATH_SLOTS - 1);
 		return 0;
 	}
-	if (sp_retpath_slot_install(rp, free_slot, path->ifindex, via, err, sizeof(err)) < 0) {
-		sp_warn("return path: %s", err);
+	if (sp_retpath_slot_install(rp, free_slot, path->ifindex, via, &err) < 0) {
+		sp_warn("return path: %s", err.msg);
 		return 0;
 	}
 	return sp_retpath_slot_mark(free_slot);

@@ -26,6 +26,7 @@
 #include <netinet/in.h>
 
 #include "sp_table.h"
+#include "sp_error.h"
 
 /* Mark bits of ours: clear of the engine's TPROXY and strategy bits
  * (SP_MARK_MASK in sp_classify.h). Slot i (0 = the default gateway) is
@@ -46,7 +47,7 @@ enum sp_retpath_mode {
 
 struct sp_retpath;
 
-int sp_retpath_open(struct sp_retpath **out, char *err, size_t errlen);
+int sp_retpath_open(struct sp_retpath **out, struct sp_error *err);
 /* Removes its rules and routes, closes its sockets. */
 void sp_retpath_close(struct sp_retpath *rp);
 
@@ -55,7 +56,7 @@ void sp_retpath_close(struct sp_retpath *rp);
  * filter. On failure the previous mode stays. */
 int sp_retpath_configure(struct sp_retpath *rp, enum sp_retpath_mode mode,
 			 const struct in_addr *gw, const uint16_t *listen_ports,
-			 unsigned n_listen_ports, char *err, size_t errlen);
+			 unsigned n_listen_ports, struct sp_error *err);
 
 /* Learn mode: reads the frames the packet socket holds; call it before
  * reading the listeners, so every datagram they return has been seen. */

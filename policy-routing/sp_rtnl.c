@@ -28,20 +28,6 @@ struct sp_rtnl {
 	void *recv_buf;
 };
 
-static void sp_rtnl_seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void sp_rtnl_seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 static size_t sp_rt_addr_len(int family)
 {
 	return family == AF_INET ? sizeof(struct in_addr) :
@@ -516,7 +502,7 @@ int sp_rtnl_route_decode(const void *nlmsg, struct sp_route *rt)
 
 /* ---- the socket ----------------------------------------------------------- */
 
-int sp_rtnl_open(struct sp_rtnl **out, char *err, size_t errlen)
+int sp_rtnl_open(struct sp_rtnl **out, struct sp_error *err)
 {
 	struct sp_rtnl *rtnl = calloc(1, sizeof(*rtnl));
 	int one = 1;
@@ -541,7 +527,7 @@ fail:
 	{
 		int saved = errno;
 
-		sp_rtnl_seterr(err, errlen, "cannot open rtnetlink socket: %s", strerror(saved));
+		sp_error_set(err, "cannot open rtnetlink socket: %s", strerror(saved));
 		sp_rtnl_close(rtnl);
 		errno = saved;
 	}
@@ -656,21 +642,21 @@ static int sp_rtnl_talk(struct sp_rtnl *rtnl, struct nlmsghdr *nlh, bool dump, m
 }
 
 /* errno preserved; the kernel's extended ack appended when it gave one. */
-static void sp_rtnl_fail(struct sp_rtnl *rtnl, char *err, size_t errlen, const char *what,
+static void sp_rtnl_fail(struct sp_rtnl *rtnl, struct sp_error *err, const char *what,
 			 const char *desc)
 {
 	int saved = errno;
 
 	if (rtnl->extack[0])
-		sp_rtnl_seterr(err, errlen, "cannot %s %s: %s (%s)", what, desc, strerror(saved),
+		sp_error_set(err, "cannot %s %s: %s (%s)", what, desc, strerror(saved),
 			       rtnl->extack);
 	else
-		sp_rtnl_seterr(err, errlen, "cannot %s %s: %s", what, desc, strerror(saved));
+		sp_error_set(err, "cannot %s %s: %s", what, desc, strerror(saved));
 	errno = saved;
 }
 
 static int sp_rtnl_rule_change(struct sp_rtnl *rtnl, const struct sp_rule *rule, bool add,
-			       char *err, size_t errlen)
+			       struct sp_error *err)
 {
 	char buf[SP_RTNL_SEND_LEN];
 	char desc[SP_RTNL_DESC_LEN];
@@ -678,32 +664,32 @@ static int sp_rtnl_rule_change(struct sp_rtnl *rtnl, const struct sp_rule *rule,
 	sp_rtnl_rule_format(rule, desc, sizeof(desc));
 	if (sp_rtnl_rule_encode(buf, sizeof(buf), add ? RTM_NEWRULE : RTM_DELRULE,
 				add ? NLM_F_CREATE | NLM_F_EXCL : 0, rule) < 0) {
-		sp_rtnl_seterr(err, errlen, "invalid rule %s", desc);
+		sp_error_set(err, "invalid rule %s", desc);
 		return -1;
 	}
 	if (sp_rtnl_talk(rtnl, (struct nlmsghdr *)buf, false, NULL, NULL) == 0)
 		return 0;
 	if (add && errno == EEXIST)
-		sp_rtnl_seterr(err, errlen, "rule %s already exists", desc);
+		sp_error_set(err, "rule %s already exists", desc);
 	else if (!add && (errno == ENOENT || errno == ESRCH))
-		sp_rtnl_seterr(err, errlen, "no such rule %s", desc);
+		sp_error_set(err, "no such rule %s", desc);
 	else
-		sp_rtnl_fail(rtnl, err, errlen, add ? "add rule" : "delete rule", desc);
+		sp_rtnl_fail(rtnl, err, add ? "add rule" : "delete rule", desc);
 	return -1;
 }
 
-int sp_rtnl_rule_add(struct sp_rtnl *rtnl, const struct sp_rule *rule, char *err, size_t errlen)
+int sp_rtnl_rule_add(struct sp_rtnl *rtnl, const struct sp_rule *rule, struct sp_error *err)
 {
-	return sp_rtnl_rule_change(rtnl, rule, true, err, errlen);
+	return sp_rtnl_rule_change(rtnl, rule, true, err);
 }
 
-int sp_rtnl_rule_del(struct sp_rtnl *rtnl, const struct sp_rule *rule, char *err, size_t errlen)
+int sp_rtnl_rule_del(struct sp_rtnl *rtnl, const struct sp_rule *rule, struct sp_error *err)
 {
-	return sp_rtnl_rule_change(rtnl, rule, false, err, errlen);
+	return sp_rtnl_rule_change(rtnl, rule, false, err);
 }
 
 static int sp_rtnl_route_change(struct sp_rtnl *rtnl, const struct sp_route *route, bool add,
-				char *err, size_t errlen)
+				struct sp_error *err)
 {
 	char buf[SP_RTNL_SEND_LEN];
 	char desc[SP_RTNL_DESC_LEN];
@@ -711,7 +697,7 @@ static int sp_rtnl_route_change(struct sp_rtnl *rtnl, const struct sp_route *rou
 	sp_rtnl_route_format(route, desc, sizeof(desc));
 	if (sp_rtnl_route_encode(buf, sizeof(buf), add ? RTM_NEWROUTE : RTM_DELROUTE,
 				 add ? NLM_F_CREATE | NLM_F_EXCL : 0, route) < 0) {
-		sp_rtnl_seterr(err, errlen, "invalid route %s", desc);
+		sp_error_set(err, "invalid route %s", desc);
 		return -1;
 	}
 	if (sp_rtnl_talk(rtnl, (struct nlmsghdr *)buf, false, NULL, NULL) == 0)
@@ -720,25 +706,25 @@ static int sp_rtnl_route_change(struct sp_rtnl *rtnl, const struct sp_route *rou
 		char gw[INET6_ADDRSTRLEN];
 
 		inet_ntop(route->gateway.family, &route->gateway.v6, gw, sizeof(gw));
-		sp_rtnl_seterr(err, errlen, "next hop %s is not on a connected network", gw);
+		sp_error_set(err, "next hop %s is not on a connected network", gw);
 	} else if (add && errno == EEXIST) {
-		sp_rtnl_seterr(err, errlen, "route %s already exists", desc);
+		sp_error_set(err, "route %s already exists", desc);
 	} else if (!add && (errno == ESRCH || errno == ENOENT)) {
-		sp_rtnl_seterr(err, errlen, "no such route %s", desc);
+		sp_error_set(err, "no such route %s", desc);
 	} else {
-		sp_rtnl_fail(rtnl, err, errlen, add ? "add route" : "delete route", desc);
+		sp_rtnl_fail(rtnl, err, add ? "add route" : "delete route", desc);
 	}
 	return -1;
 }
 
-int sp_rtnl_route_add(struct sp_rtnl *rtnl, const struct sp_route *route, char *err, size_t errlen)
+int sp_rtnl_route_add(struct sp_rtnl *rtnl, const struct sp_route *route, struct sp_error *err)
 {
-	return sp_rtnl_route_change(rtnl, route, true, err, errlen);
+	return sp_rtnl_route_change(rtnl, route, true, err);
 }
 
-int sp_rtnl_route_del(struct sp_rtnl *rtnl, const struct sp_route *route, char *err, size_t errlen)
+int sp_rtnl_route_del(struct sp_rtnl *rtnl, const struct sp_route *route, struct sp_error *err)
 {
-	return sp_rtnl_route_change(rtnl, route, false, err, errlen);
+	return sp_rtnl_route_change(rtnl, route, false, err);
 }
 
 /* A growing array filled by the dump callbacks. */
@@ -806,7 +792,7 @@ static int sp_rtnl_route_list_cb(const struct nlmsghdr *nlh, void *data)
 }
 
 static int sp_rtnl_dump(struct sp_rtnl *rtnl, uint16_t type, int family, size_t hdrlen,
-			mnl_cb_t cb, struct sp_rtnl_list *list, char *err, size_t errlen)
+			mnl_cb_t cb, struct sp_rtnl_list *list, struct sp_error *err)
 {
 	char buf[SP_RTNL_SEND_LEN];
 	struct nlmsghdr *nlh;
@@ -825,7 +811,7 @@ static int sp_rtnl_dump(struct sp_rtnl *rtnl, uint16_t type, int family, size_t 
 		free(list->items);
 		list->items = NULL;
 		list->count = 0;
-		sp_rtnl_seterr(err, errlen, "cannot list %s: %s",
+		sp_error_set(err, "cannot list %s: %s",
 			       type == RTM_GETRULE ? "rules" : "routes", strerror(saved));
 		errno = saved;
 		return -1;
@@ -834,14 +820,14 @@ static int sp_rtnl_dump(struct sp_rtnl *rtnl, uint16_t type, int family, size_t 
 }
 
 int sp_rtnl_rule_list(struct sp_rtnl *rtnl, int family, bool owned_only,
-		      struct sp_rule **out, size_t *count, char *err, size_t errlen)
+		      struct sp_rule **out, size_t *count, struct sp_error *err)
 {
 	struct sp_rtnl_list list = { .size = sizeof(struct sp_rule), .owned_only = owned_only };
 
 	*out = NULL;
 	*count = 0;
 	if (sp_rtnl_dump(rtnl, RTM_GETRULE, family, sizeof(struct fib_rule_hdr),
-			 sp_rtnl_rule_list_cb, &list, err, errlen) < 0)
+			 sp_rtnl_rule_list_cb, &list, err) < 0)
 		return -1;
 	*out = list.items;
 	*count = list.count;
@@ -849,7 +835,7 @@ int sp_rtnl_rule_list(struct sp_rtnl *rtnl, int family, bool owned_only,
 }
 
 int sp_rtnl_route_list(struct sp_rtnl *rtnl, int family, uint32_t table, bool owned_only,
-		       struct sp_route **out, size_t *count, char *err, size_t errlen)
+		       struct sp_route **out, size_t *count, struct sp_error *err)
 {
 	struct sp_rtnl_list list = {
 		.size = sizeof(struct sp_route), .owned_only = owned_only, .table = table,
@@ -858,7 +844,7 @@ int sp_rtnl_route_list(struct sp_rtnl *rtnl, int family, uint32_t table, bool ow
 	*out = NULL;
 	*count = 0;
 	if (sp_rtnl_dump(rtnl, RTM_GETROUTE, family, sizeof(struct rtmsg),
-			 sp_rtnl_route_list_cb, &list, err, errlen) < 0)
+			 sp_rtnl_route_list_cb, &list, err) < 0)
 		return -1;
 	*out = list.items;
 	*count = list.count;
@@ -866,7 +852,7 @@ int sp_rtnl_route_list(struct sp_rtnl *rtnl, int family, uint32_t table, bool ow
 }
 
 int sp_rtnl_flush_owned(struct sp_rtnl *rtnl, size_t *rules_removed, size_t *routes_removed,
-			char *err, size_t errlen)
+			struct sp_error *err)
 {
 	static const int families[] = { AF_INET, AF_INET6 };
 	size_t nrules = 0, nroutes = 0;
@@ -879,14 +865,14 @@ int sp_rtnl_flush_owned(struct sp_rtnl *rtnl, size_t *rules_removed, size_t *rou
 
 		/* Deleting while a dump is running would confuse it: list, then
 		 * delete. A family the kernel lacks has nothing of ours. */
-		if (sp_rtnl_rule_list(rtnl, families[f], true, &rules, &n, err, errlen) < 0) {
+		if (sp_rtnl_rule_list(rtnl, families[f], true, &rules, &n, err) < 0) {
 			if (errno == EAFNOSUPPORT)
 				continue;
 			ret = -1;
 			break;
 		}
 		for (size_t i = 0; i < n && ret == 0; i++) {
-			if (sp_rtnl_rule_del(rtnl, &rules[i], err, errlen) == 0)
+			if (sp_rtnl_rule_del(rtnl, &rules[i], err) == 0)
 				nrules++;
 			else if (errno != ENOENT)
 				ret = -1;
@@ -894,14 +880,14 @@ int sp_rtnl_flush_owned(struct sp_rtnl *rtnl, size_t *rules_removed, size_t *rou
 		free(rules);
 		if (ret)
 			break;
-		if (sp_rtnl_route_list(rtnl, families[f], 0, true, &routes, &n, err, errlen) < 0) {
+		if (sp_rtnl_route_list(rtnl, families[f], 0, true, &routes, &n, err) < 0) {
 			if (errno == EAFNOSUPPORT)
 				continue;
 			ret = -1;
 			break;
 		}
 		for (size_t i = 0; i < n && ret == 0; i++) {
-			if (sp_rtnl_route_del(rtnl, &routes[i], err, errlen) == 0)
+			if (sp_rtnl_route_del(rtnl, &routes[i], err) == 0)
 				nroutes++;
 			else if (errno != ESRCH)
 				ret = -1;
@@ -934,7 +920,7 @@ static int sp_rtnl_getroute_cb(const struct nlmsghdr *nlh, void *data)
 }
 
 int sp_rtnl_gateway_check(struct sp_rtnl *rtnl, const struct sp_rt_addr *gw, unsigned *oif,
-			  char *err, size_t errlen)
+			  struct sp_error *err)
 {
 	char buf[SP_RTNL_SEND_LEN];
 	char text[INET6_ADDRSTRLEN];
@@ -943,7 +929,7 @@ int sp_rtnl_gateway_check(struct sp_rtnl *rtnl, const struct sp_rt_addr *gw, uns
 	struct rtmsg *rtm;
 
 	if (gw->family != AF_INET && gw->family != AF_INET6) {
-		sp_rtnl_seterr(err, errlen, "next hop has no address family");
+		sp_error_set(err, "next hop has no address family");
 		errno = EINVAL;
 		return -1;
 	}
@@ -959,22 +945,22 @@ int sp_rtnl_gateway_check(struct sp_rtnl *rtnl, const struct sp_rt_addr *gw, uns
 	mnl_attr_put(nlh, RTA_DST, sp_rt_addr_len(gw->family), &gw->v6);
 	if (sp_rtnl_talk(rtnl, nlh, false, sp_rtnl_getroute_cb, &res) < 0) {
 		if (errno == ENETUNREACH || errno == EHOSTUNREACH) {
-			sp_rtnl_seterr(err, errlen, "next hop %s is not on a connected network", text);
+			sp_error_set(err, "next hop %s is not on a connected network", text);
 			errno = ENETUNREACH;
 		} else {
-			sp_rtnl_fail(rtnl, err, errlen, "look up next hop", text);
+			sp_rtnl_fail(rtnl, err, "look up next hop", text);
 		}
 		return -1;
 	}
 	if (res.found && res.type == RTN_LOCAL) {
-		sp_rtnl_seterr(err, errlen, "next hop %s is a local address", text);
+		sp_error_set(err, "next hop %s is a local address", text);
 		errno = EINVAL;
 		return -1;
 	}
 	/* Reached through another gateway, or not a unicast route at all
 	 * (unreachable, blackhole, prohibit): not on a connected network. */
 	if (!res.found || res.type != RTN_UNICAST || res.route.gateway.family) {
-		sp_rtnl_seterr(err, errlen, "next hop %s is not on a connected network", text);
+		sp_error_set(err, "next hop %s is not on a connected network", text);
 		errno = ENETUNREACH;
 		return -1;
 	}
@@ -985,12 +971,12 @@ int sp_rtnl_gateway_check(struct sp_rtnl *rtnl, const struct sp_rt_addr *gw, uns
 
 /* if_nametoindex()/if_indextoname() are the C library's answer and cost one
  * ioctl; no need to walk rtnetlink links for this. */
-int sp_rtnl_ifindex(const char *name, unsigned *ifindex, char *err, size_t errlen)
+int sp_rtnl_ifindex(const char *name, unsigned *ifindex, struct sp_error *err)
 {
 	unsigned idx = if_nametoindex(name);
 
 	if (!idx) {
-		sp_rtnl_seterr(err, errlen, "no interface named %s", name);
+		sp_error_set(err, "no interface named %s", name);
 		errno = ENODEV;
 		return -1;
 	}
@@ -998,10 +984,10 @@ int sp_rtnl_ifindex(const char *name, unsigned *ifindex, char *err, size_t errle
 	return 0;
 }
 
-int sp_rtnl_ifname(unsigned ifindex, char name[IFNAMSIZ], char *err, size_t errlen)
+int sp_rtnl_ifname(unsigned ifindex, char name[IFNAMSIZ], struct sp_error *err)
 {
 	if (!if_indextoname(ifindex, name)) {
-		sp_rtnl_seterr(err, errlen, "no interface with index %u", ifindex);
+		sp_error_set(err, "no interface with index %u", ifindex);
 		errno = ENODEV;
 		return -1;
 	}

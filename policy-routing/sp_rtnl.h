@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include "sp_error.h"
 
 /* Ownership tag. 160 has no name in iproute2's rt_protos nor in
  * <linux/rtnetlink.h> (99, the number first tried, is RTPROT_OPENR); `ip rule`
@@ -82,40 +83,40 @@ struct sp_route {
 	uint8_t protocol;		/* set from the kernel in lists; ours on install */
 };
 
-int sp_rtnl_open(struct sp_rtnl **out, char *err, size_t errlen);
+int sp_rtnl_open(struct sp_rtnl **out, struct sp_error *err);
 void sp_rtnl_close(struct sp_rtnl *rtnl);
 
 /* NLM_F_EXCL: a rule with the same priority and selector gives EEXIST. */
-int sp_rtnl_rule_add(struct sp_rtnl *rtnl, const struct sp_rule *rule, char *err, size_t errlen);
+int sp_rtnl_rule_add(struct sp_rtnl *rtnl, const struct sp_rule *rule, struct sp_error *err);
 /* Deletes only a rule carrying our tag; none there gives ENOENT. */
-int sp_rtnl_rule_del(struct sp_rtnl *rtnl, const struct sp_rule *rule, char *err, size_t errlen);
+int sp_rtnl_rule_del(struct sp_rtnl *rtnl, const struct sp_rule *rule, struct sp_error *err);
 /* ENETUNREACH: the gateway is not on a connected network. EEXIST: duplicate. */
-int sp_rtnl_route_add(struct sp_rtnl *rtnl, const struct sp_route *route, char *err, size_t errlen);
+int sp_rtnl_route_add(struct sp_rtnl *rtnl, const struct sp_route *route, struct sp_error *err);
 /* Deletes only a route carrying our tag; none there gives ESRCH. */
-int sp_rtnl_route_del(struct sp_rtnl *rtnl, const struct sp_route *route, char *err, size_t errlen);
+int sp_rtnl_route_del(struct sp_rtnl *rtnl, const struct sp_route *route, struct sp_error *err);
 
 /* Lists the kernel's rules (family AF_INET, AF_INET6) or routes (table 0 = all
  * tables), only ours when owned_only. *out is malloc'ed (free() it), NULL when
  * *count is 0. */
 int sp_rtnl_rule_list(struct sp_rtnl *rtnl, int family, bool owned_only,
-		      struct sp_rule **out, size_t *count, char *err, size_t errlen);
+		      struct sp_rule **out, size_t *count, struct sp_error *err);
 int sp_rtnl_route_list(struct sp_rtnl *rtnl, int family, uint32_t table, bool owned_only,
-		       struct sp_route **out, size_t *count, char *err, size_t errlen);
+		       struct sp_route **out, size_t *count, struct sp_error *err);
 
 /* Removes every rule and route of both families carrying our tag; counts are
  * optional. Stops at the first failure (the rest stays listed for a retry). */
 int sp_rtnl_flush_owned(struct sp_rtnl *rtnl, size_t *rules_removed, size_t *routes_removed,
-			char *err, size_t errlen);
+			struct sp_error *err);
 
 /* Validation before install: is gw reachable without another gateway (a
  * connected route, as `ip route get GW` shows)? On success *oif (optional) is
  * the interface. ENETUNREACH with "next hop X is not on a connected network". */
 int sp_rtnl_gateway_check(struct sp_rtnl *rtnl, const struct sp_rt_addr *gw, unsigned *oif,
-			  char *err, size_t errlen);
+			  struct sp_error *err);
 
 /* Interface name <-> index. ENODEV when there is none. */
-int sp_rtnl_ifindex(const char *name, unsigned *ifindex, char *err, size_t errlen);
-int sp_rtnl_ifname(unsigned ifindex, char name[IFNAMSIZ], char *err, size_t errlen);
+int sp_rtnl_ifindex(const char *name, unsigned *ifindex, struct sp_error *err);
+int sp_rtnl_ifname(unsigned ifindex, char name[IFNAMSIZ], struct sp_error *err);
 
 /* Pure helpers (no socket, no root). */
 

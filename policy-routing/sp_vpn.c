@@ -11,8 +11,7 @@
 
 #define SP_VPN_MAIN_TABLE 254
 
-int sp_vpn_map_build(struct sp_vpn_map *map, const struct sp_vpn_if *ifs, size_t n, char *err,
-		     size_t errlen)
+int sp_vpn_map_build(struct sp_vpn_map *map, const struct sp_vpn_if *ifs, size_t n, struct sp_error *err)
 {
 	memset(map, 0, sizeof(*map));
 	for (size_t i = 0; i < n; i++) {
@@ -22,19 +21,19 @@ int sp_vpn_map_build(struct sp_vpn_map *map, const struct sp_vpn_if *ifs, size_t
 		if (!id)
 			continue;
 		if (id > SP_VPN_ZONE_MAX) {
-			snprintf(err, errlen, "vpn-id %u of %s is above %u: it names the VPN's conntrack zone",
+			sp_error_set(err, "vpn-id %u of %s is above %u: it names the VPN's conntrack zone",
 				 id, ifs[i].ifname, SP_VPN_ZONE_MAX);
 			return -1;
 		}
 		if (map->n_ifs == SP_VPN_MAX_IFS) {
-			snprintf(err, errlen, "more than %d interfaces in VPNs", SP_VPN_MAX_IFS);
+			sp_error_set(err, "more than %d interfaces in VPNs", SP_VPN_MAX_IFS);
 			return -1;
 		}
 		map->ifs[map->n_ifs++] = ifs[i];
 		if (sp_vpn_slot(map, id))
 			continue;
 		if (map->n == SP_MARK_VPN_MAX) {
-			snprintf(err, errlen, "more than %u VPNs (the mark holds %u)", SP_MARK_VPN_MAX,
+			sp_error_set(err, "more than %u VPNs (the mark holds %u)", SP_MARK_VPN_MAX,
 				 SP_MARK_VPN_MAX);
 			return -1;
 		}
@@ -172,17 +171,17 @@ struct sp_vpn_kernel *sp_vpn_kernel_new(struct sp_rtnl *rtnl)
 
 static void sp_vpn_kernel_clear(struct sp_vpn_kernel *k)
 {
-	char msg[256];
+	struct sp_error msg = { "" };
 
 	for (size_t i = 0; i < k->n; i++) {
 		struct sp_vpn_installed *v = &k->vpns[i];
 
-		if (v->rule.priority && sp_rtnl_rule_del(k->rtnl, &v->rule, msg, sizeof(msg)) < 0)
-			sp_warn("vpn-id %u: %s", v->vpn_id, msg);
+		if (v->rule.priority && sp_rtnl_rule_del(k->rtnl, &v->rule, &msg) < 0)
+			sp_warn("vpn-id %u: %s", v->vpn_id, msg.msg);
 		for (size_t r = 0; r < v->n_routes; r++)
-			if (sp_rtnl_route_del(k->rtnl, &v->routes[r], msg, sizeof(msg)) < 0 &&
+			if (sp_rtnl_route_del(k->rtnl, &v->routes[r], &msg) < 0 &&
 			    errno != ESRCH)
-				sp_warn("vpn-id %u: %s", v->vpn_id, msg);
+				sp_warn("vpn-id %u: %s", v->vpn_id, msg.msg);
 		free(v->routes);
 	}
 	k->n = 0;
@@ -192,7 +191,7 @@ static void sp_vpn_kernel_clear(struct sp_vpn_kernel *k)
  * what a VRF would hold. A snapshot, taken at each apply. */
 static int sp_vpn_install_one(struct sp_vpn_kernel *k, const struct sp_vpn_map *map, unsigned slot,
 			      const struct sp_route *main_routes, size_t n_main,
-			      struct sp_vpn_installed *v, char *err, size_t errlen)
+			      struct sp_vpn_installed *v, struct sp_error *err)
 {
 	uint32_t table = SP_VPN_TABLE_BASE + slot;
 
@@ -201,7 +200,7 @@ static int sp_vpn_install_one(struct sp_vpn_kernel *k, const struct sp_vpn_map *
 	v->slot = slot;
 	v->routes = calloc(n_main ? n_main : 1, sizeof(*v->routes));
 	if (!v->routes) {
-		snprintf(err, errlen, "out of memory");
+		sp_error_set(err, "out of memory");
 		return -1;
 	}
 	for (size_t i = 0; i < map->n_ifs; i++) {
@@ -209,7 +208,7 @@ static int sp_vpn_install_one(struct sp_vpn_kernel *k, const struct sp_vpn_map *
 
 		if (map->ifs[i].vpn_id != v->vpn_id)
 			continue;
-		if (sp_rtnl_ifindex(map->ifs[i].ifname, &ifindex, err, errlen) < 0)
+		if (sp_rtnl_ifindex(map->ifs[i].ifname, &ifindex, err) < 0)
 			continue; /* not there yet: no routes through it */
 		for (size_t r = 0; r < n_main; r++) {
 			struct sp_route rt = main_routes[r];
@@ -219,7 +218,7 @@ static int sp_vpn_install_one(struct sp_vpn_kernel *k, const struct sp_vpn_map *
 			rt.table = table;
 			rt.protocol = SP_RTPROT;
 			rt.metric = 0;
-			if (sp_rtnl_route_add(k->rtnl, &rt, err, errlen) < 0 && errno != EEXIST)
+			if (sp_rtnl_route_add(k->rtnl, &rt, err) < 0 && errno != EEXIST)
 				return -1;
 			v->routes[v->n_routes++] = rt;
 		}
@@ -230,15 +229,14 @@ static int sp_vpn_install_one(struct sp_vpn_kernel *k, const struct sp_vpn_map *
 	v->rule.fwmask = SP_MARK_RETURN | SP_MARK_VPN_MASK;
 	v->rule.table = table;
 	v->rule.protocol = SP_RTPROT;
-	if (sp_rtnl_rule_add(k->rtnl, &v->rule, err, errlen) < 0) {
+	if (sp_rtnl_rule_add(k->rtnl, &v->rule, err) < 0) {
 		v->rule.priority = 0;
 		return -1;
 	}
 	return 0;
 }
 
-int sp_vpn_kernel_apply(struct sp_vpn_kernel *k, const struct sp_vpn_map *map, char *err,
-			size_t errlen)
+int sp_vpn_kernel_apply(struct sp_vpn_kernel *k, const struct sp_vpn_map *map, struct sp_error *err)
 {
 	struct sp_route *main_routes = NULL;
 	size_t n_main = 0;
@@ -247,14 +245,13 @@ int sp_vpn_kernel_apply(struct sp_vpn_kernel *k, const struct sp_vpn_map *map, c
 	sp_vpn_kernel_clear(k);
 	if (!map->n)
 		return 0;
-	if (sp_rtnl_route_list(k->rtnl, AF_INET, SP_VPN_MAIN_TABLE, false, &main_routes, &n_main, err,
-			       errlen) < 0)
+	if (sp_rtnl_route_list(k->rtnl, AF_INET, SP_VPN_MAIN_TABLE, false, &main_routes, &n_main, err) < 0)
 		return -1;
 	for (unsigned s = 1; s <= map->n; s++) {
 		struct sp_vpn_installed *v = &k->vpns[k->n++];
 
-		if (sp_vpn_install_one(k, map, s, main_routes, n_main, v, err, errlen) < 0) {
-			sp_warn("vpn-id %u: %s", map->ids[s], err);
+		if (sp_vpn_install_one(k, map, s, main_routes, n_main, v, err) < 0) {
+			sp_warn("vpn-id %u: %s", map->ids[s], err ? err->msg : "");
 			ret = -1;
 		}
 	}

@@ -23,6 +23,7 @@
 #include "sp_link.h"
 #include "sp_mark.h"
 #include "sp_rtnl.h"
+#include "sp_error.h"
 
 /* After the interception rule (100), before the return path's (200). */
 #define SP_VPN_RULE_PRIORITY 150
@@ -54,8 +55,7 @@ size_t sp_vpn_add_vrfs(struct sp_vpn_if *ifs, size_t n, size_t max, const struct
 
 /* Slots in ascending vpn-id order. -1 with err: too many VPNs or interfaces,
  * or a vpn-id that is not a conntrack zone (1..65535). */
-int sp_vpn_map_build(struct sp_vpn_map *map, const struct sp_vpn_if *ifs, size_t n, char *err,
-		     size_t errlen);
+int sp_vpn_map_build(struct sp_vpn_map *map, const struct sp_vpn_if *ifs, size_t n, struct sp_error *err);
 /* 0 when vpn_id has no slot. */
 unsigned sp_vpn_slot(const struct sp_vpn_map *map, uint32_t vpn_id);
 /* 0 (global) for slot 0 or an unknown slot. */
@@ -71,8 +71,7 @@ struct sp_vpn_kernel;
 struct sp_vpn_kernel *sp_vpn_kernel_new(struct sp_rtnl *rtnl);
 /* Replaces the rules and tables of the previous apply with those of map.
  * Failures are per VPN: logged in err (the last one) and -1, the rest in place. */
-int sp_vpn_kernel_apply(struct sp_vpn_kernel *k, const struct sp_vpn_map *map, char *err,
-			size_t errlen);
+int sp_vpn_kernel_apply(struct sp_vpn_kernel *k, const struct sp_vpn_map *map, struct sp_error *err);
 /* Removes everything it installed and frees k. */
 void sp_vpn_kernel_free(struct sp_vpn_kernel *k);
 /* What the last apply installed for vpn_id: its table's routes and whether

@@ -14,7 +14,7 @@
 int main(int argc, char **argv)
 {
 	struct sp_bpf *b;
-	char err[256];
+	struct sp_error err = { "" };
 	struct sp_bpf_tag tag = { 0 };
 	long v = argc == 4 ? strtol(argv[3], NULL, 10) : 0;
 
@@ -27,9 +27,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	tag.value = (uint32_t)v;
-	if (sp_bpf_open(&b, err, sizeof(err)) < 0 ||
-	    sp_bpf_attach(b, argv[1], SP_BPF_PEER, &tag, err, sizeof(err)) < 0) {
-		fprintf(stderr, "sp-tagpeer: %s\n", err);
+	if (sp_bpf_open(&b, &err) < 0 ||
+	    sp_bpf_attach(b, argv[1], SP_BPF_PEER, &tag, &err) < 0) {
+		fprintf(stderr, "sp-tagpeer: %s\n", err.msg);
 		return 1;
 	}
 	sp_bpf_close(b, false);

@@ -23,7 +23,8 @@ static void build_with(const char *strategies, const struct sp_link_vlan *vlans,
 {
 	struct sp_config *c = sp_config_new();
 	struct sp_error e = { { 0 } };
-	char *conf = NULL, err[256] = "";
+	struct sp_error err = { "" };
+	char *conf = NULL;
 	struct sp_nft_intercept spec = { 0 };
 
 	cr_assert(asprintf(&conf, "%s%s", base, strategies) > 0);
@@ -37,7 +38,7 @@ static void build_with(const char *strategies, const struct sp_link_vlan *vlans,
 	spec.mark_mask = SP_MARK_MASK;
 	spec.fwmark = SP_MARK_TPROXY;
 	spec.fwmask = SP_MARK_TPROXY;
-	cr_assert_eq(sp_nft_render_intercept(&spec, text, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(sp_nft_render_intercept(&spec, text, &err), 0, "%s", err.msg);
 	free(conf);
 	sp_config_free(c);
 }
@@ -236,7 +237,8 @@ static void build_tags(const char *strategies, const struct sp_classify_tags *ta
 	struct sp_config *c = sp_config_new();
 	struct sp_error e = { 0 };
 	struct sp_nft_intercept spec = { 0 };
-	char *conf = NULL, err[256];
+	struct sp_error err = { "" };
+	char *conf = NULL;
 
 	cr_assert(asprintf(&conf, "signaling-proxy\n server-side-address 192.0.2.1\n%s", strategies) > 0);
 	cr_assert_eq(sp_cli_load_text("t", conf, c, &e), 0, "%s", e.msg);
@@ -248,7 +250,7 @@ static void build_tags(const char *strategies, const struct sp_classify_tags *ta
 	spec.mark_mask = SP_MARK_MASK;
 	spec.fwmark = SP_MARK_TPROXY;
 	spec.fwmask = SP_MARK_TPROXY;
-	cr_assert_eq(sp_nft_render_intercept(&spec, text, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(sp_nft_render_intercept(&spec, text, &err), 0, "%s", err.msg);
 	free(conf);
 	sp_config_free(c);
 }
@@ -352,7 +354,8 @@ static void build_kernel(const char *strategies, const struct sp_classify_tags *
 	struct sp_config *c = sp_config_new();
 	struct sp_error e = { 0 };
 	struct sp_nft_intercept spec = { 0 };
-	char *conf = NULL, err[256];
+	struct sp_error err = { "" };
+	char *conf = NULL;
 
 	cr_assert(asprintf(&conf, "signaling-proxy\n server-side-address 192.0.2.1\n%s", strategies) > 0);
 	cr_assert_eq(sp_cli_load_text("t", conf, c, &e), 0, "%s", e.msg);
@@ -364,7 +367,7 @@ static void build_kernel(const char *strategies, const struct sp_classify_tags *
 	spec.mark_mask = SP_MARK_MASK;
 	spec.fwmark = SP_MARK_TPROXY;
 	spec.fwmask = SP_MARK_TPROXY;
-	cr_assert_eq(sp_nft_render_intercept(&spec, text, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(sp_nft_render_intercept(&spec, text, &err), 0, "%s", err.msg);
 	free(conf);
 	sp_config_free(c);
 }
@@ -464,7 +467,8 @@ static char *render_grouped(const char *conf_body, struct sp_nft_render_stats *s
 	struct sp_classify_plan plan;
 	struct sp_nft_intercept spec = { 0 };
 	uint32_t origins[SP_CLASSIFY_ORIGINS_MAX];
-	char *conf = NULL, *text = NULL, err[256] = "";
+	struct sp_error err = { "" };
+	char *conf = NULL, *text = NULL;
 
 	cr_assert(asprintf(&conf, "%s%s", base, conf_body) > 0);
 	cr_assert_eq(sp_cli_load_text("t", conf, c, &e), 0, "%s", e.msg);
@@ -480,7 +484,7 @@ static char *render_grouped(const char *conf_body, struct sp_nft_render_stats *s
 	spec.origin_marks = origins;
 	spec.n_origin_marks = sp_classify_origin_marks(0, 0, origins);
 	cr_assert_eq(spec.n_origin_marks, 1);
-	cr_assert_eq(sp_nft_render_intercept_stats(&spec, &text, st, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(sp_nft_render_intercept_stats(&spec, &text, st, &err), 0, "%s", err.msg);
 	sp_classify_free(&plan);
 	free(conf);
 	sp_config_free(c);

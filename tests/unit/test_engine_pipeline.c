@@ -157,18 +157,17 @@ static void fk_destroy(struct sp_kernel_door *kd)
 	fk(kd)->intercept = false;
 }
 
-static int fk_install(struct sp_kernel_door *kd, const struct sp_kernel_intercept_cfg *cfg, char *err,
-		      size_t errlen)
+static int fk_install(struct sp_kernel_door *kd, const struct sp_kernel_intercept_cfg *cfg, struct sp_error *err)
 {
-	(void)cfg, (void)err, (void)errlen;
+	(void)cfg, (void)err;
 	fk(kd)->intercept = true;
 	fk(kd)->installs++;
 	return 0;
 }
 
-static int fk_remove(struct sp_kernel_door *kd, char *err, size_t errlen)
+static int fk_remove(struct sp_kernel_door *kd, struct sp_error *err)
 {
-	(void)err, (void)errlen;
+	(void)err;
 	fk(kd)->intercept = false;
 	fk(kd)->removes++;
 	return 0;
@@ -185,18 +184,17 @@ static uint64_t fk_zero(struct sp_kernel_door *kd)
 	return 0;
 }
 
-static int fk_media_seen(struct sp_kernel_door *kd, struct sp_media_guard_seen **out, char *err,
-			 size_t errlen)
+static int fk_media_seen(struct sp_kernel_door *kd, struct sp_media_guard_seen **out, struct sp_error *err)
 {
-	(void)kd, (void)err, (void)errlen;
+	(void)kd, (void)err;
 	*out = NULL;
 	return 0;
 }
 
 static int fk_lva_set(struct sp_kernel_door *kd, const struct sp_rt_addr *addr, const char *const *ifnames,
-		      size_t n, char *err, size_t errlen)
+		      size_t n, struct sp_error *err)
 {
-	(void)kd, (void)addr, (void)ifnames, (void)n, (void)err, (void)errlen;
+	(void)kd, (void)addr, (void)ifnames, (void)n, (void)err;
 	return 0;
 }
 
@@ -207,30 +205,29 @@ static const char *fk_tagger(struct sp_kernel_door *kd, const char *const *ifnam
 	return NULL;
 }
 
-static int fk_counter(struct sp_kernel_door *kd, const char *name, uint64_t *packets, char *err,
-		      size_t errlen)
+static int fk_counter(struct sp_kernel_door *kd, const char *name, uint64_t *packets, struct sp_error *err)
 {
-	(void)kd, (void)name, (void)err, (void)errlen;
+	(void)kd, (void)name, (void)err;
 	*packets = 0;
 	return 0;
 }
 
-static int fk_text(struct sp_kernel_door *kd, char **text, char *err, size_t errlen)
+static int fk_text(struct sp_kernel_door *kd, char **text, struct sp_error *err)
 {
-	(void)kd, (void)err, (void)errlen;
+	(void)kd, (void)err;
 	*text = strdup("");
 	return 0;
 }
 
-static int fk_set(struct sp_kernel_door *kd, const char *set, char **text, char *err, size_t errlen)
+static int fk_set(struct sp_kernel_door *kd, const char *set, char **text, struct sp_error *err)
 {
 	(void)set;
-	return fk_text(kd, text, err, errlen);
+	return fk_text(kd, text, err);
 }
 
-static int fk_links_read(struct sp_kernel_door *kd, struct sp_link_state *s, char *err, size_t errlen)
+static int fk_links_read(struct sp_kernel_door *kd, struct sp_link_state *s, struct sp_error *err)
 {
-	(void)kd, (void)err, (void)errlen;
+	(void)kd, (void)err;
 	memset(s, 0, sizeof(*s));
 	return 0;
 }
@@ -242,9 +239,9 @@ static int fk_links_watch(struct sp_kernel_door *kd, const struct sp_link_info *
 	return 0;
 }
 
-static int fk_vpn_apply(struct sp_kernel_door *kd, const struct sp_vpn_map *map, char *err, size_t errlen)
+static int fk_vpn_apply(struct sp_kernel_door *kd, const struct sp_vpn_map *map, struct sp_error *err)
 {
-	(void)kd, (void)map, (void)err, (void)errlen;
+	(void)kd, (void)map, (void)err;
 	return 0;
 }
 
@@ -255,9 +252,9 @@ static const struct sp_vpn_kernel *fk_vpn_state(struct sp_kernel_door *kd)
 }
 
 static int fk_rp_configure(struct sp_kernel_door *kd, enum sp_retpath_mode mode, const struct in_addr *gw,
-			   const uint16_t *ports, unsigned n, char *err, size_t errlen)
+			   const uint16_t *ports, unsigned n, struct sp_error *err)
 {
-	(void)kd, (void)mode, (void)gw, (void)ports, (void)n, (void)err, (void)errlen;
+	(void)kd, (void)mode, (void)gw, (void)ports, (void)n, (void)err;
 	return 0;
 }
 
@@ -330,9 +327,9 @@ static struct sp_engine *en;
 #define SERVER "198.51.100.10"
 
 static struct sp_kernel_door *deps_kernel(void *arg, void (*changed)(void *), void *changed_arg,
-					  char *err, size_t errlen)
+					  struct sp_error *err)
 {
-	(void)arg, (void)changed, (void)changed_arg, (void)err, (void)errlen;
+	(void)arg, (void)changed, (void)changed_arg, (void)err;
 	fkern.door.ops = &fake_kernel_ops;
 	return &fkern.door;
 }

@@ -69,10 +69,10 @@ Test(link, dump_of_this_namespace_finds_no_vlan_on_this_kernel_or_real_ones)
 {
 	struct sp_link_vlan *v = NULL;
 	size_t n = 99;
-	char err[128];
+	struct sp_error err = { "" };
 
 	/* the dump itself works unprivileged; every entry it returns is a VLAN */
-	cr_assert_eq(sp_link_vlans(&v, &n, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(sp_link_vlans(&v, &n, &err), 0, "%s", err.msg);
 	for (size_t i = 0; i < n; i++)
 		cr_assert(v[i].vlan_id >= 1 && v[i].vlan_id <= 4094);
 	free(v);
@@ -490,10 +490,10 @@ Test(change_filter, mpls_routes_and_junk)
 Test(link, state_of_this_namespace)
 {
 	struct sp_link_state s;
-	char err[128];
+	struct sp_error err = { "" };
 	bool lo = false;
 
-	cr_assert_eq(sp_link_state_read(&s, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(sp_link_state_read(&s, &err), 0, "%s", err.msg);
 	for (size_t i = 0; i < s.n_links; i++)
 		lo |= strcmp(s.links[i].ifname, "lo") == 0 && s.links[i].ifindex == 1;
 	cr_assert(lo, "the dump lists lo");

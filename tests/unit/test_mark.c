@@ -65,9 +65,9 @@ Test(vpn, slots_in_ascending_order)
 {
 	struct sp_vpn_if ifs[] = { { "b", 20 }, { "a", 10 }, { "c", 20 }, { "g", 0 } };
 	struct sp_vpn_map map;
-	char err[128];
+	struct sp_error err = { "" };
 
-	cr_assert_eq(sp_vpn_map_build(&map, ifs, 4, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(sp_vpn_map_build(&map, ifs, 4, &err), 0, "%s", err.msg);
 	cr_assert_eq(map.n, 2);
 	cr_assert_eq(map.n_ifs, 3, "interfaces without a vpn-id are global");
 	cr_assert_eq(sp_vpn_slot(&map, 10), 1);
@@ -84,14 +84,14 @@ Test(vpn, slot_lookup_in_a_full_map)
 {
 	static struct sp_vpn_if ifs[SP_VPN_MAX_IFS];
 	struct sp_vpn_map map;
-	char err[128];
+	struct sp_error err = { "" };
 	size_t n = SP_VPN_MAX_IFS;
 
 	for (size_t i = 0; i < n; i++) {
 		snprintf(ifs[i].ifname, sizeof(ifs[i].ifname), "if%zu", i);
 		ifs[i].vpn_id = (uint32_t)(((i * 37) % n) * 3 + 100); /* scrambled, distinct */
 	}
-	cr_assert_eq(sp_vpn_map_build(&map, ifs, n, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(sp_vpn_map_build(&map, ifs, n, &err), 0, "%s", err.msg);
 	cr_assert_eq(map.n, n);
 	for (unsigned s = 1; s <= map.n; s++) {
 		cr_assert_eq(sp_vpn_slot(&map, map.ids[s]), s, "slot %u", s);
@@ -105,19 +105,20 @@ Test(vpn, zone_range)
 {
 	struct sp_vpn_if ifs[] = { { "a", 70000 } };
 	struct sp_vpn_map map;
-	char err[128];
+	struct sp_error err = { "" };
 
-	cr_assert_eq(sp_vpn_map_build(&map, ifs, 1, err, sizeof(err)), -1);
-	cr_assert(strstr(err, "conntrack zone"), "%s", err);
+	cr_assert_eq(sp_vpn_map_build(&map, ifs, 1, &err), -1);
+	cr_assert(strstr(err.msg, "conntrack zone"), "%s", err.msg);
 }
 
 Test(vpn, nft_chains)
 {
 	struct sp_vpn_if ifs[] = { { "v10", 10 }, { "v20", 20 } };
 	struct sp_vpn_map map;
-	char err[128], *t;
+	struct sp_error err = { "" };
+	char *t;
 
-	cr_assert_eq(sp_vpn_map_build(&map, ifs, 2, err, sizeof(err)), 0);
+	cr_assert_eq(sp_vpn_map_build(&map, ifs, 2, &err), 0);
 	cr_assert_eq(sp_vpn_render_nft(&map, 0x53500000u, 0xffff0000u, &t), 0);
 	cr_assert(strstr(t, "type filter hook prerouting priority raw;"), "%s", t);
 	cr_assert(strstr(t, "iifname \"v10\" meta mark set meta mark & 0xffffff00 | 0x00000001 ct zone set 10"), "%s", t);

@@ -18,12 +18,12 @@ static struct sp_conntrack *ct;
 
 static void setup(void)
 {
-	char err[256];
+	struct sp_error err = { "" };
 
 	if (geteuid() != 0)
 		cr_skip_test("needs root: creates a network namespace and conntrack entries");
 	cr_assert_eq(unshare(CLONE_NEWNET), 0, "unshare: %s", strerror(errno));
-	cr_assert_eq(sp_conntrack_open(&ct, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(sp_conntrack_open(&ct, &err), 0, "%s", err.msg);
 }
 
 static void teardown(void)

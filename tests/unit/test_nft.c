@@ -58,9 +58,10 @@ static struct sp_nft_intercept spec_of(const struct sp_nft_entry *entries, size_
 
 static char *render_ok(const struct sp_nft_intercept *s)
 {
-	char *body, err[256];
+	struct sp_error err = { "" };
+	char *body;
 
-	cr_assert_eq(sp_nft_render_intercept(s, &body, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(sp_nft_render_intercept(s, &body, &err), 0, "%s", err.msg);
 	return body;
 }
 
@@ -190,41 +191,42 @@ Test(nft_render, refuses_what_would_not_work)
 {
 	struct sp_nft_entry e = tproxy_entry(0x81);
 	struct sp_nft_intercept s = spec_of(&e, 1);
-	char *body = (char *)1, err[256];
+	struct sp_error err = { "" };
+	char *body = (char *)1;
 
 	/* The mark must carry the fwmark, or the packet is never routed locally. */
 	e.mark = 0x01;
-	cr_assert_eq(sp_nft_render_intercept(&s, &body, err, sizeof(err)), -1);
+	cr_assert_eq(sp_nft_render_intercept(&s, &body, &err), -1);
 	cr_assert_eq(errno, EINVAL);
 	cr_assert_null(body);
-	cr_assert_str_eq(err, "entry 0: mark 0x1 does not carry the interception fwmark 0x80/0x80");
+	cr_assert_str_eq(err.msg, "entry 0: mark 0x1 does not carry the interception fwmark 0x80/0x80");
 	/* TPROXY is tcp/udp only. */
 	e = tproxy_entry(0x81);
 	e.ip_proto = IPPROTO_SCTP;
-	cr_assert_eq(sp_nft_render_intercept(&s, &body, err, sizeof(err)), -1);
-	cr_assert(strstr(err, "TPROXY takes only udp and tcp"), "%s", err);
+	cr_assert_eq(sp_nft_render_intercept(&s, &body, &err), -1);
+	cr_assert(strstr(err.msg, "TPROXY takes only udp and tcp"), "%s", err.msg);
 	/* Mixed families. */
 	e = tproxy_entry(0x81);
 	e.src = prefix("10.0.0.0/8");
 	e.dst = prefix("2001:db8::/32");
-	cr_assert_eq(sp_nft_render_intercept(&s, &body, err, sizeof(err)), -1);
+	cr_assert_eq(sp_nft_render_intercept(&s, &body, &err), -1);
 	/* Names that could break out of their quotes. */
 	e = tproxy_entry(0x81);
 	snprintf(e.iifnames[0], IFNAMSIZ, "eth0\" drop");
 	e.n_iifnames = 1;
-	cr_assert_eq(sp_nft_render_intercept(&s, &body, err, sizeof(err)), -1);
-	cr_assert(strstr(err, "invalid interface name"), "%s", err);
+	cr_assert_eq(sp_nft_render_intercept(&s, &body, &err), -1);
+	cr_assert(strstr(err.msg, "invalid interface name"), "%s", err.msg);
 	e = tproxy_entry(0x81);
 	e.comment = "x\" ; flush ruleset";
-	cr_assert_eq(sp_nft_render_intercept(&s, &body, err, sizeof(err)), -1);
+	cr_assert_eq(sp_nft_render_intercept(&s, &body, &err), -1);
 	/* Mark bits sigproxy does not own. */
 	e = tproxy_entry(0x181);
-	cr_assert_eq(sp_nft_render_intercept(&s, &body, err, sizeof(err)), -1);
-	cr_assert(strstr(err, "outside the mark mask"), "%s", err);
+	cr_assert_eq(sp_nft_render_intercept(&s, &body, &err), -1);
+	cr_assert(strstr(err.msg, "outside the mark mask"), "%s", err.msg);
 	/* No listen port. */
 	e = tproxy_entry(0x81);
 	s.n_listen_ports = 0;
-	cr_assert_eq(sp_nft_render_intercept(&s, &body, err, sizeof(err)), -1);
+	cr_assert_eq(sp_nft_render_intercept(&s, &body, &err), -1);
 }
 
 /* ---- pure: plan ----------------------------------------------------------- */
@@ -245,12 +247,13 @@ Test(kernel_plan, fwmark_rule_local_route_and_table)
 	struct sp_nft_entry e = tproxy_entry(0x81);
 	struct sp_kernel_intercept_cfg cfg = cfg_of(&e, 1);
 	struct sp_kernel_plan plan;
-	char err[256], *text = NULL;
+	struct sp_error err = { "" };
+	char *text = NULL;
 	size_t len = 0;
 	FILE *out;
 
 	cfg.ipv6 = true;
-	cr_assert_eq(sp_kernel_plan_build(&cfg, &plan, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(sp_kernel_plan_build(&cfg, &plan, &err), 0, "%s", err.msg);
 	cr_assert_eq(plan.n_rules, 2);
 	cr_assert_eq(plan.n_routes, 2);
 	cr_assert_eq(plan.rules[0].family, AF_INET);
@@ -277,19 +280,19 @@ Test(kernel_plan, refuses_bad_config)
 	struct sp_nft_entry e = tproxy_entry(0x81);
 	struct sp_kernel_intercept_cfg cfg = cfg_of(&e, 1);
 	struct sp_kernel_plan plan;
-	char err[256];
+	struct sp_error err = { "" };
 
 	cfg.table = 254;
-	cr_assert_eq(sp_kernel_plan_build(&cfg, &plan, err, sizeof(err)), -1);
-	cr_assert_str_eq(err, "table 254 cannot hold the interception route");
+	cr_assert_eq(sp_kernel_plan_build(&cfg, &plan, &err), -1);
+	cr_assert_str_eq(err.msg, "table 254 cannot hold the interception route");
 	cfg = cfg_of(&e, 1);
 	e.dst = prefix("2001:db8::/32");
-	cr_assert_eq(sp_kernel_plan_build(&cfg, &plan, err, sizeof(err)), -1);
-	cr_assert(strstr(err, "IPv6 interception is off"), "%s", err);
+	cr_assert_eq(sp_kernel_plan_build(&cfg, &plan, &err), -1);
+	cr_assert(strstr(err.msg, "IPv6 interception is off"), "%s", err.msg);
 	cr_assert_null(plan.nft_body);
 	e = tproxy_entry(0x01);	/* the generator's own check comes through */
-	cr_assert_eq(sp_kernel_plan_build(&cfg, &plan, err, sizeof(err)), -1);
-	cr_assert(strstr(err, "does not carry the interception fwmark"), "%s", err);
+	cr_assert_eq(sp_kernel_plan_build(&cfg, &plan, &err), -1);
+	cr_assert(strstr(err.msg, "does not carry the interception fwmark"), "%s", err.msg);
 }
 
 /* ---- kernel --------------------------------------------------------------- */
@@ -328,9 +331,9 @@ static void netns_setup(void)
 static struct sp_nft *open_nft(void)
 {
 	struct sp_nft *nft;
-	char err[256];
+	struct sp_error err = { "" };
 
-	cr_assert_eq(sp_nft_open(&nft, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(sp_nft_open(&nft, &err), 0, "%s", err.msg);
 	return nft;
 }
 
@@ -339,31 +342,32 @@ TestSuite(nft_kernel, .init = netns_setup);
 Test(nft_kernel, apply_replace_list_remove)
 {
 	struct sp_nft *nft = open_nft();
-	char err[512], *text;
+	struct sp_error err = { "" };
+	char *text;
 
 	/* Works whether the table exists or not. */
-	cr_assert_eq(sp_nft_apply(nft, "chain a { type filter hook input priority 0; }", err, sizeof(err)),
-		     0, "%s", err);
+	cr_assert_eq(sp_nft_apply(nft, "chain a { type filter hook input priority 0; }", &err),
+		     0, "%s", err.msg);
 	text = capture("nft list table inet sigproxy");
 	cr_assert(strstr(text, "chain a {"), "%s", text);
 	free(text);
-	cr_assert_eq(sp_nft_apply(nft, "chain b { type filter hook input priority 0; }", err, sizeof(err)),
-		     0, "%s", err);
+	cr_assert_eq(sp_nft_apply(nft, "chain b { type filter hook input priority 0; }", &err),
+		     0, "%s", err.msg);
 	text = capture("nft list table inet sigproxy");
 	cr_assert(strstr(text, "chain b {"), "%s", text);
 	cr_assert_null(strstr(text, "chain a"), "replaced, not merged:\n%s", text);
 	free(text);
-	cr_assert_eq(sp_nft_list(nft, &text, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(sp_nft_list(nft, &text, &err), 0, "%s", err.msg);
 	cr_assert(strstr(text, "table inet sigproxy {"), "%s", text);
 	free(text);
 
-	cr_assert_eq(sp_nft_remove(nft, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(sp_nft_remove(nft, &err), 0, "%s", err.msg);
 	text = capture("nft list tables");
 	cr_assert_null(strstr(text, "sigproxy"), "%s", text);
 	free(text);
 	/* Removing nothing is fine; listing nothing is ENOENT. */
-	cr_assert_eq(sp_nft_remove(nft, err, sizeof(err)), 0, "%s", err);
-	cr_assert_eq(sp_nft_list(nft, &text, err, sizeof(err)), -1);
+	cr_assert_eq(sp_nft_remove(nft, &err), 0, "%s", err.msg);
+	cr_assert_eq(sp_nft_list(nft, &text, &err), -1);
 	cr_assert_eq(errno, ENOENT);
 	sp_nft_close(nft);
 }
@@ -371,19 +375,20 @@ Test(nft_kernel, apply_replace_list_remove)
 Test(nft_kernel, bad_ruleset_keeps_the_old_table)
 {
 	struct sp_nft *nft = open_nft();
-	char err[512], *before, *after;
+	struct sp_error err = { "" };
+	char *before, *after;
 
-	cr_assert_eq(sp_nft_apply(nft, "chain keep { type filter hook input priority 0; }", err, sizeof(err)),
-		     0, "%s", err);
+	cr_assert_eq(sp_nft_apply(nft, "chain keep { type filter hook input priority 0; }", &err),
+		     0, "%s", err.msg);
 	before = capture("nft list table inet sigproxy");
 	/* Refused by the parser. */
-	cr_assert_eq(sp_nft_apply(nft, "chain x { this is not nft }", err, sizeof(err)), -1);
+	cr_assert_eq(sp_nft_apply(nft, "chain x { this is not nft }", &err), -1);
 	cr_assert_eq(errno, EINVAL);
-	cr_assert(strstr(err, "syntax error"), "%s", err);
+	cr_assert(strstr(err.msg, "syntax error"), "%s", err.msg);
 	/* Parsed fine, refused by the kernel half-way through the transaction
 	 * (after the old table's delete was queued). */
-	cr_assert_eq(sp_nft_apply(nft, "chain y { jump nosuchchain; }", err, sizeof(err)), -1);
-	cr_assert(strstr(err, "No such file or directory"), "%s", err);
+	cr_assert_eq(sp_nft_apply(nft, "chain y { jump nosuchchain; }", &err), -1);
+	cr_assert(strstr(err.msg, "No such file or directory"), "%s", err.msg);
 	after = capture("nft list table inet sigproxy");
 	cr_assert_str_eq(after, before);
 	cr_assert(strstr(after, "chain keep"), "%s", after);
@@ -397,7 +402,8 @@ Test(nft_kernel, generated_ruleset_is_accepted)
 	struct sp_nft_entry e[3];
 	struct sp_nft_intercept s;
 	struct sp_nft *nft = open_nft();
-	char err[512], *body, *text;
+	struct sp_error err = { "" };
+	char *body, *text;
 
 	e[0] = tproxy_entry(0x81);
 	e[0].comment = "voip-a";
@@ -420,7 +426,7 @@ Test(nft_kernel, generated_ruleset_is_accepted)
 	s.n_listen_ports = 2;
 	s.default_verdict = SP_NFT_DROP;
 	body = render_ok(&s);
-	cr_assert_eq(sp_nft_apply(nft, body, err, sizeof(err)), 0, "%s\n%s", err, body);
+	cr_assert_eq(sp_nft_apply(nft, body, &err), 0, "%s\n%s", err.msg, body);
 	text = capture("nft list table inet sigproxy");
 	cr_assert(strstr(text, "tproxy ip to :5060 accept comment \"voip-a\""), "%s", text);
 	cr_assert(strstr(text, "tproxy ip6 to :5060"), "%s", text);
@@ -436,14 +442,15 @@ Test(nft_kernel, facade_install_replace_remove)
 	struct sp_kernel *kernel;
 	struct sp_nft_entry e = tproxy_entry(0x81);
 	struct sp_kernel_intercept_cfg cfg = cfg_of(&e, 1);
-	char err[512], *text;
+	struct sp_error err = { "" };
+	char *text;
 
 	/* Leftovers of a "crashed run": found and removed at open. */
 	run("ip rule add pref 77 fwmark 0x3 lookup 300 proto 160");
 	run("ip route add local default dev lo table 300 proto 160");
 	run("nft add table inet sigproxy");
 	run("ip rule add pref 78 fwmark 0x4 lookup 300");	/* not ours */
-	cr_assert_eq(sp_kernel_open(&kernel, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(sp_kernel_open(&kernel, &err), 0, "%s", err.msg);
 	text = capture("ip rule show; ip route show table 300; nft list tables");
 	cr_assert_null(strstr(text, "77:"), "%s", text);
 	cr_assert_null(strstr(text, "local default"), "%s", text);
@@ -453,7 +460,7 @@ Test(nft_kernel, facade_install_replace_remove)
 	cr_assert_null(sp_kernel_installed(kernel));
 
 	cfg.ipv6 = true;
-	cr_assert_eq(sp_kernel_install_intercept(kernel, &cfg, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(sp_kernel_install_intercept(kernel, &cfg, &err), 0, "%s", err.msg);
 	text = capture("ip rule show; ip -6 rule show; ip route show table 100; ip -6 route show table 100");
 	cr_assert(strstr(text, "1000:\tfrom all fwmark 0x80/0x80 lookup 100 proto 160"), "%s", text);
 	cr_assert(strstr(text, "local default dev lo proto 160 scope host"), "%s", text);
@@ -468,7 +475,7 @@ Test(nft_kernel, facade_install_replace_remove)
 	/* Replace: another table and no IPv6; the old entries go. */
 	cfg.table = 101;
 	cfg.ipv6 = false;
-	cr_assert_eq(sp_kernel_install_intercept(kernel, &cfg, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(sp_kernel_install_intercept(kernel, &cfg, &err), 0, "%s", err.msg);
 	text = capture("ip rule show; ip -6 rule show; ip route show table 100; ip -6 route show table 100; "
 		       "ip route show table 101");
 	cr_assert(strstr(text, "1000:\tfrom all fwmark 0x80/0x80 lookup 101 proto 160"), "%s", text);
@@ -483,15 +490,15 @@ Test(nft_kernel, facade_install_replace_remove)
 	/* A failing install (its rule is already there) changes nothing. */
 	run("ip rule add pref 1000 fwmark 0x80/0x80 lookup 102 proto 160");
 	cfg.table = 102;
-	cr_assert_eq(sp_kernel_install_intercept(kernel, &cfg, err, sizeof(err)), -1);
-	cr_assert_eq(errno, EEXIST, "%s", err);
+	cr_assert_eq(sp_kernel_install_intercept(kernel, &cfg, &err), -1);
+	cr_assert_eq(errno, EEXIST, "%s", err.msg);
 	text = capture("ip route show table 102; ip route show table 101");
 	cr_assert_str_eq(text, "local default dev lo proto 160 scope host \n", "only 101's route:\n%s", text);
 	free(text);
 	cr_assert_eq(sp_kernel_installed(kernel)->rules[0].table, 101);
 
 	/* Clean shutdown: everything of ours goes, the foreign rule stays. */
-	cr_assert_eq(sp_kernel_remove_all(kernel, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(sp_kernel_remove_all(kernel, &err), 0, "%s", err.msg);
 	text = capture("ip rule show; ip -6 rule show; ip route show table all; nft list tables");
 	cr_assert_null(strstr(text, "proto 160"), "%s", text);
 	cr_assert_null(strstr(text, "sigproxy"), "%s", text);
@@ -565,7 +572,8 @@ Test(nft_group, ten_thousand_strategies_collapse_to_one_rule)
 	struct sp_nft_entry *e = calloc(n, sizeof(*e));
 	struct sp_nft_render_stats st;
 	struct sp_nft_intercept s;
-	char src[32], err[256], *body;
+	struct sp_error err = { "" };
+	char src[32], *body;
 
 	for (size_t i = 0; i < n; i++) {
 		snprintf(src, sizeof(src), "172.%zu.%zu.0/24", 16 + (i >> 8), i & 255);
@@ -574,7 +582,7 @@ Test(nft_group, ten_thousand_strategies_collapse_to_one_rule)
 	s = spec_of(e, n);
 	s.origin_marks = origin_zero;
 	s.n_origin_marks = 1;
-	cr_assert_eq(sp_nft_render_intercept_stats(&s, &body, &st, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(sp_nft_render_intercept_stats(&s, &body, &st, &err), 0, "%s", err.msg);
 	cr_assert_eq(st.rules, 1);
 	cr_assert_eq(st.maps, 1);
 	cr_assert_eq(st.elements, n);
@@ -584,7 +592,7 @@ Test(nft_group, ten_thousand_strategies_collapse_to_one_rule)
 	free(body);
 	/* without the origins, the mark cannot come from a map: one rule each */
 	s.n_origin_marks = 0;
-	cr_assert_eq(sp_nft_render_intercept_stats(&s, &body, &st, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(sp_nft_render_intercept_stats(&s, &body, &st, &err), 0, "%s", err.msg);
 	cr_assert_eq(st.rules, n);
 	cr_assert_eq(st.maps, 0);
 	free(body);
@@ -596,7 +604,8 @@ Test(nft_group, overlap_splits_and_order_is_kept)
 	struct sp_nft_entry e[12];
 	struct sp_nft_render_stats st;
 	struct sp_nft_intercept s;
-	char src[32], err[256], *body;
+	struct sp_error err = { "" };
+	char src[32], *body;
 
 	/* 0-4 disjoint forwards; 5 drops a /8 holding 0-4's sources; 6-10
 	 * disjoint forwards under it again; 11 forward outside the /8 */
@@ -615,7 +624,7 @@ Test(nft_group, overlap_splits_and_order_is_kept)
 	e[11] = udp_entry(SP_NFT_ACCEPT, "192.168.0.0/16", 0);
 	e[11].comment = "outside";
 	s = spec_of(e, 12);
-	cr_assert_eq(sp_nft_render_intercept_stats(&s, &body, &st, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(sp_nft_render_intercept_stats(&s, &body, &st, &err), 0, "%s", err.msg);
 	/* map g0 (0-4 and 11, which overlaps none of 5-10), the /8 drop as a
 	 * rule, map g2 (6-10) after it: 6-10 are never reached (the /8 wins),
 	 * exactly as in the linear chain */
@@ -635,7 +644,8 @@ Test(nft_group, mixed_shapes_and_small_runs_stay_rules)
 	struct sp_nft_entry e[8];
 	struct sp_nft_render_stats st;
 	struct sp_nft_intercept s;
-	char src[32], err[256], *body;
+	struct sp_error err = { "" };
+	char src[32], *body;
 
 	for (int i = 0; i < 8; i++) {
 		snprintf(src, sizeof(src), "10.%d.0.0/16", i);
@@ -646,14 +656,14 @@ Test(nft_group, mixed_shapes_and_small_runs_stay_rules)
 		}
 	}
 	s = spec_of(e, 8);
-	cr_assert_eq(sp_nft_render_intercept_stats(&s, &body, &st, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(sp_nft_render_intercept_stats(&s, &body, &st, &err), 0, "%s", err.msg);
 	/* two shapes of 4: two verdict maps, drop and accept mixed in each */
 	cr_assert_eq(st.maps, 2, "%s", body);
 	cr_assert(strstr(body, "ip saddr . ip daddr . udp sport . udp dport vmap @g1"), "%s", body);
 	cr_assert(strstr(body, "10.5.0.0/16 . 198.51.100.1 . 1024-2048 . 5060 : drop"), "%s", body);
 	free(body);
 	s.n_entries = 3; /* below SP_NFT_GROUP_MIN: plain rules */
-	cr_assert_eq(sp_nft_render_intercept_stats(&s, &body, &st, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(sp_nft_render_intercept_stats(&s, &body, &st, &err), 0, "%s", err.msg);
 	cr_assert_eq(st.maps, 0);
 	cr_assert_eq(st.rules, 3);
 	free(body);
@@ -665,7 +675,8 @@ Test(nft_group, several_origins_one_map_each)
 	struct sp_nft_entry e[4];
 	struct sp_nft_render_stats st;
 	struct sp_nft_intercept s;
-	char src[32], err[256], *body;
+	struct sp_error err = { "" };
+	char src[32], *body;
 
 	for (int i = 0; i < 4; i++) {
 		snprintf(src, sizeof(src), "10.%d.0.0/16", i);
@@ -675,7 +686,7 @@ Test(nft_group, several_origins_one_map_each)
 	s.mark_mask = 0xff80;
 	s.origin_marks = origins;
 	s.n_origin_marks = 3;
-	cr_assert_eq(sp_nft_render_intercept_stats(&s, &body, &st, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(sp_nft_render_intercept_stats(&s, &body, &st, &err), 0, "%s", err.msg);
 	cr_assert_eq(st.elements, 12);
 	cr_assert_eq(st.maps, 3);
 	cr_assert_eq(st.rules, 3);
@@ -693,7 +704,8 @@ Test(nft_kernel, grouped_maps_are_accepted_and_count_per_strategy)
 	struct sp_nft_entry e[10];
 	struct sp_nft_intercept s;
 	struct sp_nft *nft = open_nft();
-	char src[32], err[512], *body, *text;
+	struct sp_error err = { "" };
+	char src[32], *body, *text;
 
 	for (int i = 0; i < 5; i++) {
 		snprintf(src, sizeof(src), "10.%d.0.0/16", i);
@@ -709,7 +721,7 @@ Test(nft_kernel, grouped_maps_are_accepted_and_count_per_strategy)
 	s.origin_marks = origins;
 	s.n_origin_marks = 2;
 	body = render_ok(&s);
-	cr_assert_eq(sp_nft_apply(nft, body, err, sizeof(err)), 0, "%s\n%s", err, body);
+	cr_assert_eq(sp_nft_apply(nft, body, &err), 0, "%s\n%s", err.msg, body);
 	text = capture("nft list table inet sigproxy");
 	cr_assert(strstr(text, "vmap @g1"), "%s", text);
 	cr_assert(strstr(text, "meta mark & 0xffff007f == 0x00000001 meta mark set ip saddr . ip daddr . "
@@ -729,7 +741,8 @@ Test(nft_kernel, grouped_shapes_nft_accepts)
 	struct sp_nft_render_stats st;
 	struct sp_nft_intercept s;
 	struct sp_nft *nft = open_nft();
-	char addr[64], err[512], *body, *text;
+	struct sp_error err = { "" };
+	char addr[64], *body, *text;
 
 	for (int i = 0; i < 4; i++) {
 		/* tag slots in the mark, two interfaces each */
@@ -757,9 +770,9 @@ Test(nft_kernel, grouped_shapes_nft_accepts)
 	s.mark_mask = 0xff0080; /* the tag slot stays outside */
 	s.origin_marks = origin_zero;
 	s.n_origin_marks = 1;
-	cr_assert_eq(sp_nft_render_intercept_stats(&s, &body, &st, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(sp_nft_render_intercept_stats(&s, &body, &st, &err), 0, "%s", err.msg);
 	cr_assert_eq(st.maps, 3, "%s", body);
-	cr_assert_eq(sp_nft_apply(nft, body, err, sizeof(err)), 0, "%s\n%s", err, body);
+	cr_assert_eq(sp_nft_apply(nft, body, &err), 0, "%s\n%s", err.msg, body);
 	text = capture("nft list table inet sigproxy");
 	cr_assert(strstr(text, "iifname . meta mark & 0x0000ff00 . ip saddr . ip daddr . udp dport vmap @g0"),
 		  "%s", text);
@@ -831,26 +844,27 @@ Test(nft_kernel, source_limits_accepted_and_counters_read)
 	struct sp_nft_entry e = tproxy_entry(0x80);
 	struct sp_nft_intercept s = spec_of(&e, 1);
 	struct sp_nft *nft = open_nft();
-	char err[512], *body, *text;
+	struct sp_error err = { "" };
+	char *body, *text;
 	uint64_t n = 99;
 
-	cr_assert_eq(sp_nft_counter_packets(nft, SP_NFT_SOURCE_RATE_COUNTER, &n, err, sizeof(err)), -1,
+	cr_assert_eq(sp_nft_counter_packets(nft, SP_NFT_SOURCE_RATE_COUNTER, &n, &err), -1,
 		     "no table, no counter");
 	s.source_rate = 1000;
 	s.source_new_flows = 100;
 	s.source_key_mask = 0xff;
 	body = render_ok(&s);
-	cr_assert_eq(sp_nft_apply(nft, body, err, sizeof(err)), 0, "%s\n%s", err, body);
+	cr_assert_eq(sp_nft_apply(nft, body, &err), 0, "%s\n%s", err.msg, body);
 	free(body);
-	cr_assert_eq(sp_nft_counter_packets(nft, SP_NFT_SOURCE_RATE_COUNTER, &n, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(sp_nft_counter_packets(nft, SP_NFT_SOURCE_RATE_COUNTER, &n, &err), 0, "%s", err.msg);
 	cr_expect_eq(n, 0);
 	free(capture("nft add element inet sigproxy " SP_NFT_LIMITED_SET_V4 " '{ 0x00000003 . 10.1.2.3 }'"));
 	free(capture("nft add element inet sigproxy " SP_NFT_LIMITED_SET_V4 " '{ 0x00000000 . 10.9.9.9 }'"));
-	cr_assert_eq(sp_nft_set_elements(nft, SP_NFT_LIMITED_SET_V4, &text, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(sp_nft_set_elements(nft, SP_NFT_LIMITED_SET_V4, &text, &err), 0, "%s", err.msg);
 	cr_expect(strstr(text, "0x00000003 . 10.1.2.3\n"), "%s", text);
 	cr_expect(strstr(text, "0x00000000 . 10.9.9.9\n"), "%s", text);
 	free(text);
-	cr_assert_eq(sp_nft_set_elements(nft, SP_NFT_LIMITED_SET_V6, &text, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(sp_nft_set_elements(nft, SP_NFT_LIMITED_SET_V6, &text, &err), 0, "%s", err.msg);
 	cr_expect_str_eq(text, "");
 	free(text);
 	sp_nft_close(nft);

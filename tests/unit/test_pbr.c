@@ -59,10 +59,11 @@ Test(pbr_plan, next_hop_gives_one_rule_and_a_default_route)
 	struct sp_config *c = sp_config_new();
 	struct sp_policy_route *r = add_route(c, "SIP", 10);
 	struct sp_pbr_plan plan;
-	char err[256] = "", desc[SP_RTNL_DESC_LEN];
+	struct sp_error err = { "" };
+	char desc[SP_RTNL_DESC_LEN];
 
 	sip_to_sp(r, "10.0.0.2");
-	cr_assert_eq(sp_pbr_plan_build(r, &plan, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(sp_pbr_plan_build(r, &plan, &err), 0, "%s", err.msg);
 	cr_assert(plan.active);
 	cr_assert_eq(plan.n_rules, 1);
 	cr_assert_eq(plan.rules[0].family, AF_INET);
@@ -86,12 +87,12 @@ Test(pbr_plan, table_without_prefix_gives_a_rule_per_family)
 	struct sp_config *c = sp_config_new();
 	struct sp_policy_route *r = add_route(c, "T", 5);
 	struct sp_pbr_plan plan;
-	char err[256] = "";
+	struct sp_error err = { "" };
 
 	r->match = SP_MATCH_INPUT_INTERFACE;
 	strcpy(r->input_interface, "eth1");
 	r->table = 300;
-	cr_assert_eq(sp_pbr_plan_build(r, &plan, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(sp_pbr_plan_build(r, &plan, &err), 0, "%s", err.msg);
 	cr_assert_eq(plan.n_rules, 2);
 	cr_assert_eq(plan.rules[0].family, AF_INET);
 	cr_assert_eq(plan.rules[1].family, AF_INET6);
@@ -106,11 +107,11 @@ Test(pbr_plan, nothing_to_do_without_next_hop_or_table)
 	struct sp_config *c = sp_config_new();
 	struct sp_policy_route *r = add_route(c, "N", 1);
 	struct sp_pbr_plan plan;
-	char err[256] = "";
+	struct sp_error err = { "" };
 
 	set_prefix(&r->source, "10.1.0.0/24");
 	r->match = SP_MATCH_SOURCE;
-	cr_assert_eq(sp_pbr_plan_build(r, &plan, err, sizeof(err)), 0);
+	cr_assert_eq(sp_pbr_plan_build(r, &plan, &err), 0);
 	cr_assert_not(plan.active);
 	cr_assert_eq(plan.n_rules, 0);
 	sp_config_free(c);
@@ -121,23 +122,23 @@ Test(pbr_plan, refusals)
 	struct sp_config *c = sp_config_new();
 	struct sp_policy_route *r = add_route(c, "B", 1);
 	struct sp_pbr_plan plan;
-	char err[256] = "";
+	struct sp_error err = { "" };
 
 	/* an IPv6 next hop for an IPv4 source */
 	sip_to_sp(r, "2001:db8::2");
-	cr_assert_eq(sp_pbr_plan_build(r, &plan, err, sizeof(err)), -1);
-	cr_assert(strstr(err, "address family"), "%s", err);
+	cr_assert_eq(sp_pbr_plan_build(r, &plan, &err), -1);
+	cr_assert(strstr(err.msg, "address family"), "%s", err.msg);
 	/* ports without a protocol that has them */
 	sip_to_sp(r, "10.0.0.2");
 	r->match &= ~(uint32_t)SP_MATCH_PROTOCOL;
 	r->protocol = 0;
-	cr_assert_eq(sp_pbr_plan_build(r, &plan, err, sizeof(err)), -1);
-	cr_assert(strstr(err, "match protocol"), "%s", err);
+	cr_assert_eq(sp_pbr_plan_build(r, &plan, &err), -1);
+	cr_assert(strstr(err.msg, "match protocol"), "%s", err.msg);
 	/* beyond the priorities before the main table */
 	sip_to_sp(r, "10.0.0.2");
 	r->seq = SP_PBR_SEQ_MAX + 1;
-	cr_assert_eq(sp_pbr_plan_build(r, &plan, err, sizeof(err)), -1);
-	cr_assert(strstr(err, "seq must be"), "%s", err);
+	cr_assert_eq(sp_pbr_plan_build(r, &plan, &err), -1);
+	cr_assert(strstr(err.msg, "seq must be"), "%s", err.msg);
 	sp_config_free(c);
 }
 
@@ -172,9 +173,9 @@ static int count_lines(const char *cmd, const char *needle)
 static struct sp_pbr *open_pbr(void)
 {
 	struct sp_pbr *pbr;
-	char err[256];
+	struct sp_error err = { "" };
 
-	cr_assert_eq(sp_pbr_open(&pbr, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(sp_pbr_open(&pbr, &err), 0, "%s", err.msg);
 	return pbr;
 }
 
@@ -345,24 +346,22 @@ Test(retpath_kernel, default_gateway_rule_and_route, .init = netns_setup)
 	struct sp_learned_path none = { 0 };
 	struct in_addr gw, bad;
 	uint16_t ports[] = { 5060 };
-	char err[256] = "";
+	struct sp_error err = { "" };
 
 	inet_pton(AF_INET, "10.0.0.2", &gw);
 	inet_pton(AF_INET, "10.9.9.9", &bad);
-	cr_assert_eq(sp_retpath_open(&rp, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(sp_retpath_open(&rp, &err), 0, "%s", err.msg);
 	cr_assert_eq(sp_retpath_mark(rp, &none), 0, "no mode: the routing table decides");
-	cr_assert_eq(sp_retpath_configure(rp, SP_RETPATH_DEFAULT_GATEWAY, &bad, ports, 1, err,
-					  sizeof(err)), -1);
-	cr_assert_str_eq(err, "next hop 10.9.9.9 is not on a connected network");
+	cr_assert_eq(sp_retpath_configure(rp, SP_RETPATH_DEFAULT_GATEWAY, &bad, ports, 1, &err), -1);
+	cr_assert_str_eq(err.msg, "next hop 10.9.9.9 is not on a connected network");
 	cr_assert_eq(count_lines("ip rule", "proto 160"), 0);
-	cr_assert_eq(sp_retpath_configure(rp, SP_RETPATH_DEFAULT_GATEWAY, &gw, ports, 1, err,
-					  sizeof(err)), 0, "%s", err);
+	cr_assert_eq(sp_retpath_configure(rp, SP_RETPATH_DEFAULT_GATEWAY, &gw, ports, 1, &err), 0, "%s", err.msg);
 	cr_assert_eq(sp_retpath_mark(rp, &none), SP_RETPATH_MARK);
 	cr_assert_eq(count_lines("ip rule", "200:\tfrom all fwmark 0x20000000/0x20ff0000 lookup 5061000 proto 160"), 1);
 	cr_assert_eq(count_lines("ip route show table 5061000", "default via 10.0.0.2 dev veth0 proto 160"), 1);
 	/* learn: the default gateway's rule goes; nothing learned, no mark */
-	cr_assert_eq(sp_retpath_configure(rp, SP_RETPATH_LEARN, NULL, ports, 1, err, sizeof(err)), 0,
-		     "%s", err);
+	cr_assert_eq(sp_retpath_configure(rp, SP_RETPATH_LEARN, NULL, ports, 1, &err), 0,
+		     "%s", err.msg);
 	cr_assert_eq(count_lines("ip rule", "proto 160"), 0);
 	cr_assert_eq(sp_retpath_mark(rp, &none), 0);
 	sp_retpath_close(rp);
@@ -378,7 +377,8 @@ Test(retpath_kernel, learn_from_a_datagram, .init = netns_setup)
 	struct sp_learned_path path = { 0 };
 	struct sp_endpoint terminal = { 0 };
 	uint16_t ports[] = { 5060 };
-	char err[256] = "", cmd[768], peer[64];
+	struct sp_error err = { "" };
+	char cmd[768], peer[64];
 	unsigned ifindex;
 	uint32_t mark;
 
@@ -388,9 +388,9 @@ Test(retpath_kernel, learn_from_a_datagram, .init = netns_setup)
 		 "ip -n %s link set veth1 up && ip -n %s addr add 10.0.0.7/24 dev veth1",
 		 peer, peer, peer, peer);
 	run(cmd);
-	cr_assert_eq(sp_retpath_open(&rp, err, sizeof(err)), 0, "%s", err);
-	cr_assert_eq(sp_retpath_configure(rp, SP_RETPATH_LEARN, NULL, ports, 1, err, sizeof(err)), 0,
-		     "%s", err);
+	cr_assert_eq(sp_retpath_open(&rp, &err), 0, "%s", err.msg);
+	cr_assert_eq(sp_retpath_configure(rp, SP_RETPATH_LEARN, NULL, ports, 1, &err), 0,
+		     "%s", err.msg);
 	/* a datagram to another port is not seen; one to 5060 is */
 	snprintf(cmd, sizeof(cmd), "ip netns exec %s python3 -c '"
 		 "import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
@@ -418,7 +418,7 @@ Test(retpath_kernel, learn_from_a_datagram, .init = netns_setup)
 
 		cr_assert_not(sp_retpath_learn(rp, &terminal, 0, &other), "5061 is not a listen port");
 	}
-	cr_assert_eq(sp_rtnl_ifindex("veth0", &ifindex, err, sizeof(err)), 0);
+	cr_assert_eq(sp_rtnl_ifindex("veth0", &ifindex, &err), 0);
 	cr_assert_eq((unsigned)path.ifindex, ifindex);
 	cr_assert(path.has_mac);
 	/* the peer resolved our address before sending: we know it back */

@@ -113,9 +113,9 @@ static void netns_setup(void)
 static struct sp_rtnl *open_rtnl(void)
 {
 	struct sp_rtnl *rtnl;
-	char err[256];
+	struct sp_error err = { "" };
 
-	cr_assert_eq(sp_rtnl_open(&rtnl, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(sp_rtnl_open(&rtnl, &err), 0, "%s", err.msg);
 	return rtnl;
 }
 
@@ -313,13 +313,14 @@ Test(rtnl_kernel, rules_with_every_selector_and_exact_delete)
 	struct sp_rule r6 = full_rule(AF_INET6, 100);
 	struct sp_rule *list;
 	size_t n;
-	char err[256], *text;
+	struct sp_error err = { "" };
+	char *text;
 
 	r2.dport.start = 5070;
 	r2.dport.end = 5080;
-	cr_assert_eq(sp_rtnl_rule_add(rtnl, &r1, err, sizeof(err)), 0, "%s", err);
-	cr_assert_eq(sp_rtnl_rule_add(rtnl, &r2, err, sizeof(err)), 0, "%s", err);
-	cr_assert_eq(sp_rtnl_rule_add(rtnl, &r6, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(sp_rtnl_rule_add(rtnl, &r1, &err), 0, "%s", err.msg);
+	cr_assert_eq(sp_rtnl_rule_add(rtnl, &r2, &err), 0, "%s", err.msg);
+	cr_assert_eq(sp_rtnl_rule_add(rtnl, &r6, &err), 0, "%s", err.msg);
 
 	text = capture("ip rule show");
 	cr_assert(strstr(text, "100:\tfrom 10.1.0.0/24 to 192.0.2.7 fwmark 0x5/0xff iif veth0 "
@@ -332,7 +333,7 @@ Test(rtnl_kernel, rules_with_every_selector_and_exact_delete)
 	free(text);
 
 	/* The module's own dump sees the same, with our tag. */
-	cr_assert_eq(sp_rtnl_rule_list(rtnl, AF_INET, true, &list, &n, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(sp_rtnl_rule_list(rtnl, AF_INET, true, &list, &n, &err), 0, "%s", err.msg);
 	cr_assert_eq(n, 2);
 	cr_assert(sp_rtnl_rule_equal(&list[0], &r1));
 	cr_assert(sp_rtnl_rule_equal(&list[1], &r2));
@@ -340,15 +341,15 @@ Test(rtnl_kernel, rules_with_every_selector_and_exact_delete)
 	free(list);
 
 	/* Delete exactly the second: same table, same selector but the ports. */
-	cr_assert_eq(sp_rtnl_rule_del(rtnl, &r2, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(sp_rtnl_rule_del(rtnl, &r2, &err), 0, "%s", err.msg);
 	text = capture("ip rule show");
 	cr_assert_eq(count_lines_with(text, "lookup 1000"), 1, "%s", text);
 	cr_assert(strstr(text, "dport 5060"), "%s", text);
 	free(text);
 	/* Deleting it again: nothing there. */
-	cr_assert_eq(sp_rtnl_rule_del(rtnl, &r2, err, sizeof(err)), -1);
+	cr_assert_eq(sp_rtnl_rule_del(rtnl, &r2, &err), -1);
 	cr_assert(errno == ENOENT || errno == ESRCH, "errno %d", errno);
-	cr_assert(strstr(err, "no such rule pref 101"), "%s", err);
+	cr_assert(strstr(err.msg, "no such rule pref 101"), "%s", err.msg);
 	sp_rtnl_close(rtnl);
 }
 
@@ -356,12 +357,12 @@ Test(rtnl_kernel, duplicate_rule_is_eexist)
 {
 	struct sp_rtnl *rtnl = open_rtnl();
 	struct sp_rule r = full_rule(AF_INET, 200);
-	char err[256];
+	struct sp_error err = { "" };
 
-	cr_assert_eq(sp_rtnl_rule_add(rtnl, &r, err, sizeof(err)), 0, "%s", err);
-	cr_assert_eq(sp_rtnl_rule_add(rtnl, &r, err, sizeof(err)), -1);
+	cr_assert_eq(sp_rtnl_rule_add(rtnl, &r, &err), 0, "%s", err.msg);
+	cr_assert_eq(sp_rtnl_rule_add(rtnl, &r, &err), -1);
 	cr_assert_eq(errno, EEXIST);
-	cr_assert(strstr(err, "already exists"), "%s", err);
+	cr_assert(strstr(err.msg, "already exists"), "%s", err.msg);
 	sp_rtnl_close(rtnl);
 }
 
@@ -371,7 +372,8 @@ Test(rtnl_kernel, routes_local_and_via_gateway)
 	struct sp_route local, dflt, net6;
 	struct sp_route *list;
 	size_t n;
-	char err[256], *text;
+	struct sp_error err = { "" };
+	char *text;
 
 	memset(&local, 0, sizeof(local));
 	local.family = AF_INET;
@@ -386,9 +388,9 @@ Test(rtnl_kernel, routes_local_and_via_gateway)
 	net6.table = 200;
 	net6.dst = prefix("2001:db8:100::/40");
 	net6.gateway = addr("2001:db8:f::2");
-	cr_assert_eq(sp_rtnl_route_add(rtnl, &local, err, sizeof(err)), 0, "%s", err);
-	cr_assert_eq(sp_rtnl_route_add(rtnl, &dflt, err, sizeof(err)), 0, "%s", err);
-	cr_assert_eq(sp_rtnl_route_add(rtnl, &net6, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(sp_rtnl_route_add(rtnl, &local, &err), 0, "%s", err.msg);
+	cr_assert_eq(sp_rtnl_route_add(rtnl, &dflt, &err), 0, "%s", err.msg);
+	cr_assert_eq(sp_rtnl_route_add(rtnl, &net6, &err), 0, "%s", err.msg);
 
 	text = capture("ip route show table 100");
 	cr_assert(strstr(text, "local default dev lo proto 160 scope host"), "%s", text);
@@ -400,19 +402,19 @@ Test(rtnl_kernel, routes_local_and_via_gateway)
 	cr_assert(strstr(text, "2001:db8:100::/40 via 2001:db8:f::2 dev veth0 proto 160"), "%s", text);
 	free(text);
 
-	cr_assert_eq(sp_rtnl_route_list(rtnl, AF_INET, 200, true, &list, &n, err, sizeof(err)), 0);
+	cr_assert_eq(sp_rtnl_route_list(rtnl, AF_INET, 200, true, &list, &n, &err), 0);
 	cr_assert_eq(n, 1);
 	cr_assert_eq(list[0].protocol, SP_RTPROT);
 	cr_assert_eq(list[0].gateway.v4.s_addr, dflt.gateway.v4.s_addr);
 	free(list);
 
 	/* Duplicate. */
-	cr_assert_eq(sp_rtnl_route_add(rtnl, &dflt, err, sizeof(err)), -1);
+	cr_assert_eq(sp_rtnl_route_add(rtnl, &dflt, &err), -1);
 	cr_assert_eq(errno, EEXIST);
-	cr_assert(strstr(err, "already exists"), "%s", err);
+	cr_assert(strstr(err.msg, "already exists"), "%s", err.msg);
 
 	/* Delete: the route goes, table 100's stays. */
-	cr_assert_eq(sp_rtnl_route_del(rtnl, &dflt, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(sp_rtnl_route_del(rtnl, &dflt, &err), 0, "%s", err.msg);
 	text = capture("ip route show table 200");
 	cr_assert_str_empty(text, "%s", text);
 	free(text);
@@ -428,27 +430,27 @@ Test(rtnl_kernel, unreachable_gateway)
 	struct sp_route rt;
 	struct sp_rt_addr gw = addr("10.9.9.9"), near = addr("10.0.0.2");
 	unsigned oif = 0, veth0 = 0;
-	char err[256];
+	struct sp_error err = { "" };
 
 	memset(&rt, 0, sizeof(rt));
 	rt.family = AF_INET;
 	rt.table = 200;
 	rt.gateway = gw;
-	cr_assert_eq(sp_rtnl_route_add(rtnl, &rt, err, sizeof(err)), -1);
+	cr_assert_eq(sp_rtnl_route_add(rtnl, &rt, &err), -1);
 	cr_assert_eq(errno, ENETUNREACH);
-	cr_assert_str_eq(err, "next hop 10.9.9.9 is not on a connected network");
+	cr_assert_str_eq(err.msg, "next hop 10.9.9.9 is not on a connected network");
 
 	/* The same verdict before installing. */
-	cr_assert_eq(sp_rtnl_gateway_check(rtnl, &gw, &oif, err, sizeof(err)), -1);
+	cr_assert_eq(sp_rtnl_gateway_check(rtnl, &gw, &oif, &err), -1);
 	cr_assert_eq(errno, ENETUNREACH);
-	cr_assert_str_eq(err, "next hop 10.9.9.9 is not on a connected network");
+	cr_assert_str_eq(err.msg, "next hop 10.9.9.9 is not on a connected network");
 	/* Still not connected when reachable only through another gateway. */
 	run("ip route add 10.9.0.0/16 via 10.0.0.2");
-	cr_assert_eq(sp_rtnl_gateway_check(rtnl, &gw, &oif, err, sizeof(err)), -1);
+	cr_assert_eq(sp_rtnl_gateway_check(rtnl, &gw, &oif, &err), -1);
 	cr_assert_eq(errno, ENETUNREACH);
 	/* On veth0's network: fine, and the interface is veth0. */
-	cr_assert_eq(sp_rtnl_gateway_check(rtnl, &near, &oif, err, sizeof(err)), 0, "%s", err);
-	cr_assert_eq(sp_rtnl_ifindex("veth0", &veth0, err, sizeof(err)), 0);
+	cr_assert_eq(sp_rtnl_gateway_check(rtnl, &near, &oif, &err), 0, "%s", err.msg);
+	cr_assert_eq(sp_rtnl_ifindex("veth0", &veth0, &err), 0);
 	cr_assert_eq(oif, veth0);
 	sp_rtnl_close(rtnl);
 }
@@ -460,24 +462,25 @@ Test(rtnl_kernel, flush_removes_ours_and_keeps_foreign)
 	struct sp_route local, local6;
 	struct sp_rule *rules;
 	size_t nrules = 0, nroutes = 0, n;
-	char err[256], *text;
+	struct sp_error err = { "" };
+	char *text;
 
 	/* Foreign entries, some in the very same tables and at the same priority. */
 	run("ip rule add pref 300 from 10.1.0.0/24 lookup 1000");
 	run("ip rule add pref 50 fwmark 0x9 lookup 100");
 	run("ip route add 192.0.2.0/24 via 10.0.0.2 table 100");
-	cr_assert_eq(sp_rtnl_rule_add(rtnl, &r, err, sizeof(err)), 0, "%s", err);
-	cr_assert_eq(sp_rtnl_rule_add(rtnl, &r6, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(sp_rtnl_rule_add(rtnl, &r, &err), 0, "%s", err.msg);
+	cr_assert_eq(sp_rtnl_rule_add(rtnl, &r6, &err), 0, "%s", err.msg);
 	memset(&local, 0, sizeof(local));
 	local.family = AF_INET;
 	local.kind = SP_ROUTE_LOCAL;
 	local.table = 100;
 	local6 = local;
 	local6.family = AF_INET6;
-	cr_assert_eq(sp_rtnl_route_add(rtnl, &local, err, sizeof(err)), 0, "%s", err);
-	cr_assert_eq(sp_rtnl_route_add(rtnl, &local6, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(sp_rtnl_route_add(rtnl, &local, &err), 0, "%s", err.msg);
+	cr_assert_eq(sp_rtnl_route_add(rtnl, &local6, &err), 0, "%s", err.msg);
 
-	cr_assert_eq(sp_rtnl_flush_owned(rtnl, &nrules, &nroutes, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(sp_rtnl_flush_owned(rtnl, &nrules, &nroutes, &err), 0, "%s", err.msg);
 	cr_assert_eq(nrules, 2);
 	cr_assert_eq(nroutes, 2);
 
@@ -491,10 +494,10 @@ Test(rtnl_kernel, flush_removes_ours_and_keeps_foreign)
 	free(text);
 
 	/* Nothing of ours left; all rules still listable. */
-	cr_assert_eq(sp_rtnl_rule_list(rtnl, AF_INET, true, &rules, &n, err, sizeof(err)), 0);
+	cr_assert_eq(sp_rtnl_rule_list(rtnl, AF_INET, true, &rules, &n, &err), 0);
 	cr_assert_eq(n, 0);
 	cr_assert_null(rules);
-	cr_assert_eq(sp_rtnl_rule_list(rtnl, AF_INET, false, &rules, &n, err, sizeof(err)), 0);
+	cr_assert_eq(sp_rtnl_rule_list(rtnl, AF_INET, false, &rules, &n, &err), 0);
 	cr_assert_eq(n, 5, "local, main, default and the two foreign rules");
 	free(rules);
 	sp_rtnl_close(rtnl);
@@ -505,7 +508,8 @@ Test(rtnl_kernel, delete_leaves_foreign_twin)
 {
 	struct sp_rtnl *rtnl = open_rtnl();
 	struct sp_rule r;
-	char err[256], *text;
+	struct sp_error err = { "" };
+	char *text;
 
 	memset(&r, 0, sizeof(r));
 	r.family = AF_INET;
@@ -513,7 +517,7 @@ Test(rtnl_kernel, delete_leaves_foreign_twin)
 	r.fwmark = 1;
 	r.table = 100;
 	run("ip rule add pref 400 fwmark 1 lookup 100");
-	cr_assert_eq(sp_rtnl_rule_del(rtnl, &r, err, sizeof(err)), -1);
+	cr_assert_eq(sp_rtnl_rule_del(rtnl, &r, &err), -1);
 	text = capture("ip rule show");
 	cr_assert(strstr(text, "400:\tfrom all fwmark 0x1 lookup 100"), "%s", text);
 	free(text);
@@ -523,14 +527,15 @@ Test(rtnl_kernel, delete_leaves_foreign_twin)
 Test(rtnl_kernel, interface_lookup)
 {
 	unsigned idx = 0;
-	char name[IFNAMSIZ], err[256];
+	struct sp_error err = { "" };
+	char name[IFNAMSIZ];
 
-	cr_assert_eq(sp_rtnl_ifindex("lo", &idx, err, sizeof(err)), 0);
+	cr_assert_eq(sp_rtnl_ifindex("lo", &idx, &err), 0);
 	cr_assert_eq(idx, 1);
-	cr_assert_eq(sp_rtnl_ifindex("veth1", &idx, err, sizeof(err)), 0);
-	cr_assert_eq(sp_rtnl_ifname(idx, name, err, sizeof(err)), 0);
+	cr_assert_eq(sp_rtnl_ifindex("veth1", &idx, &err), 0);
+	cr_assert_eq(sp_rtnl_ifname(idx, name, &err), 0);
 	cr_assert_str_eq(name, "veth1");
-	cr_assert_eq(sp_rtnl_ifindex("nosuch0", &idx, err, sizeof(err)), -1);
+	cr_assert_eq(sp_rtnl_ifindex("nosuch0", &idx, &err), -1);
 	cr_assert_eq(errno, ENODEV);
-	cr_assert_str_eq(err, "no interface named nosuch0");
+	cr_assert_str_eq(err.msg, "no interface named nosuch0");
 }
