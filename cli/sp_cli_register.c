@@ -480,6 +480,7 @@ static void sp_cli_register_path(struct cli_def *cli, struct sp_cli_registry *re
 
 static const int sp_cli_config_modes[] = {
 	SP_MODE_CONFIG, SP_MODE_SP, SP_MODE_STRATEGY, SP_MODE_INTERFACE, SP_MODE_PBR, SP_MODE_REDUNDANCY,
+	SP_MODE_MEDIA_PROXY,
 };
 #define SP_CLI_N_CONFIG_MODES (sizeof(sp_cli_config_modes) / sizeof(sp_cli_config_modes[0]))
 

@@ -204,6 +204,7 @@ static void sp_cli_audit_block(int mode, const struct sp_cmd_edit *edit, char *b
 	case SP_MODE_INTERFACE: snprintf(buf, cap, "[interface %s] ", edit->name); break;
 	case SP_MODE_SP: snprintf(buf, cap, "[signaling-proxy] "); break;
 	case SP_MODE_REDUNDANCY: snprintf(buf, cap, "[redundancy] "); break;
+	case SP_MODE_MEDIA_PROXY: snprintf(buf, cap, "[media-proxy %s] ", edit->name); break;
 	default: buf[0] = '\0'; break;
 	}
 }

@@ -169,6 +169,7 @@ static const struct sp_cmd_def sp_cmds[] = {
 	{ SP_MODE_EXEC, "copy running-config startup-config", "Save the running configuration (as write memory)", NULL, PRIV_ADMIN, 0, cmd_write_memory },
 	{ SP_MODE_EXEC, "configure replace", "Make a file the running configuration, in one transaction", "FILE", PRIV_ADMIN, 0, cmd_configure_replace },
 	{ SP_MODE_EXEC, "show version", "Software version and uptime", NULL, PRIV_USER, 0, cmd_show_version },
+	{ SP_MODE_EXEC, "show media-proxy", "Remote media proxies: state, reason, calls", "[NAME]", PRIV_USER, 0, cmd_show_media_proxy },
 	{ SP_MODE_EXEC, "show redundancy", "Active-standby role and state sync", NULL, PRIV_USER, 0, cmd_show_redundancy },
 	{ SP_MODE_EXEC, "show persistence", "Bindings and dialogs kept across restarts", NULL, PRIV_USER, 0, cmd_show_persistence },
 	{ SP_MODE_EXEC, "redundancy force-switchover", "Hand the active role over to the peer", NULL, PRIV_ADMIN, 0, cmd_redundancy_force_switchover },
@@ -201,6 +202,8 @@ static const struct sp_cmd_def sp_cmds[] = {
 	{ SP_MODE_CONFIG, "no interface", "Remove an interface's settings", "NAME", PRIV_ADMIN, TOP, cmd_no_interface },
 	{ SP_MODE_CONFIG, "policy-route", "A policy route on the host router", "NAME seq N", PRIV_ADMIN, TOP, cmd_policy_route },
 	{ SP_MODE_CONFIG, "no policy-route", "Remove a policy route", "NAME [seq N]", PRIV_ADMIN, TOP, cmd_no_policy_route },
+	{ SP_MODE_CONFIG, "media-proxy", "A remote media proxy (rtpengine, NG protocol)", "NAME", PRIV_ADMIN, TOP, cmd_media_proxy },
+	{ SP_MODE_CONFIG, "no media-proxy", "Remove a remote media proxy", "NAME", PRIV_ADMIN, TOP, cmd_no_media_proxy },
 	{ SP_MODE_CONFIG, "redundancy", "Active-standby redundancy", NULL, PRIV_ADMIN, TOP, cmd_redundancy },
 	{ SP_MODE_CONFIG, "no redundancy", "Remove the redundancy settings", NULL, PRIV_ADMIN, TOP, cmd_no_redundancy },
 
@@ -215,7 +218,7 @@ static const struct sp_cmd_def sp_cmds[] = {
 	{ SP_MODE_SP, "no local-virtual-address", "Remove the local virtual address", NULL, PRIV_ADMIN, CFG, cmd_sp_no_local_virtual_address },
 	{ SP_MODE_SP, "return-path", "How answers reach terminals", "{learn | default-gateway A.B.C.D}", PRIV_ADMIN, CFG, cmd_sp_return_path },
 	{ SP_MODE_SP, "no return-path", "Learn the return path", NULL, PRIV_ADMIN, CFG, cmd_sp_no_return_path },
-	{ SP_MODE_SP, "media", "Media handling", "{kernel|off}", PRIV_ADMIN, CFG, cmd_sp_media },
+	{ SP_MODE_SP, "media", "Media handling", "{kernel|off|proxy}", PRIV_ADMIN, CFG, cmd_sp_media },
 	{ SP_MODE_SP, "no media", "Media in the kernel", NULL, PRIV_ADMIN, CFG, cmd_sp_no_media },
 	{ SP_MODE_SP, "media-port-range", "Ports for media streams", "N M", PRIV_ADMIN, CFG, cmd_sp_media_port_range },
 	{ SP_MODE_SP, "no media-port-range", "Default media ports", NULL, PRIV_ADMIN, CFG, cmd_sp_no_media_port_range },
@@ -247,6 +250,20 @@ static const struct sp_cmd_def sp_cmds[] = {
 	{ SP_MODE_STRATEGY, "no shutdown", "Install the entry again", NULL, PRIV_ADMIN, CFG, cmd_no_shutdown },
 	{ SP_MODE_STRATEGY, "hide-server-identity", "Remove Server, User-Agent and Warning towards terminals", NULL, PRIV_ADMIN, CFG, cmd_st_hide_identity },
 	{ SP_MODE_STRATEGY, "no hide-server-identity", "Pass the server's identity headers", NULL, PRIV_ADMIN, CFG, cmd_st_no_hide_identity },
+	{ SP_MODE_STRATEGY, "media", "Media of this strategy's calls", "{kernel | off | proxy [NAME]}", PRIV_ADMIN, CFG, cmd_st_media },
+	{ SP_MODE_STRATEGY, "no media", "The signaling-proxy's media", NULL, PRIV_ADMIN, CFG, cmd_st_no_media },
+
+	/* config-mp */
+	{ SP_MODE_MEDIA_PROXY, "control", "Its NG control address", "A.B.C.D port N", PRIV_ADMIN, CFG, cmd_mp_control },
+	{ SP_MODE_MEDIA_PROXY, "no control", "Remove the control address", NULL, PRIV_ADMIN, CFG, cmd_mp_no_control },
+	{ SP_MODE_MEDIA_PROXY, "weight", "Share of new calls (0: none)", "N", PRIV_ADMIN, CFG, cmd_mp_weight },
+	{ SP_MODE_MEDIA_PROXY, "no weight", "Default weight (1)", NULL, PRIV_ADMIN, CFG, cmd_mp_no_weight },
+	{ SP_MODE_MEDIA_PROXY, "fallback", "When no media proxy answers", "{kernel|refuse}", PRIV_ADMIN, CFG, cmd_mp_fallback },
+	{ SP_MODE_MEDIA_PROXY, "no fallback", "Fall back to the kernel", NULL, PRIV_ADMIN, CFG, cmd_mp_no_fallback },
+	{ SP_MODE_MEDIA_PROXY, "media-address", "The address it announces towards a side", "{terminal-side|server-side} A.B.C.D", PRIV_ADMIN, CFG, cmd_mp_media_address },
+	{ SP_MODE_MEDIA_PROXY, "no media-address", "Its own address towards a side", "{terminal-side|server-side}", PRIV_ADMIN, CFG, cmd_mp_no_media_address },
+	{ SP_MODE_MEDIA_PROXY, "shutdown", "Keep it but send it no calls", NULL, PRIV_ADMIN, CFG, cmd_mp_shutdown },
+	{ SP_MODE_MEDIA_PROXY, "no shutdown", "Use it again", NULL, PRIV_ADMIN, CFG, cmd_mp_no_shutdown },
 
 	/* config-if */
 	{ SP_MODE_INTERFACE, "vpn-id", "VPN membership of this interface", "N", PRIV_ADMIN, CFG, cmd_if_vpn_id },
@@ -301,6 +318,7 @@ static const struct sp_cmd_keyword_help sp_keyword_helps[] = {
 	{ SP_MODE_STRATEGY, "no", "Negate a command or set its defaults" },
 	{ SP_MODE_STRATEGY, "no match", "Remove a match" },
 	{ SP_MODE_INTERFACE, "no", "Negate a command or set its defaults" },
+	{ SP_MODE_MEDIA_PROXY, "no", "Negate a command or set its defaults" },
 	{ SP_MODE_PBR, "match", "Match a field of the traffic" },
 	{ SP_MODE_PBR, "set", "What to do with matching traffic" },
 	{ SP_MODE_PBR, "no", "Negate a command or set its defaults" },
@@ -363,6 +381,7 @@ const char *sp_cmd_mode_desc(int mode)
 	case SP_MODE_INTERFACE: return "if";
 	case SP_MODE_PBR: return "pbr";
 	case SP_MODE_REDUNDANCY: return "redundancy";
+	case SP_MODE_MEDIA_PROXY: return "mp";
 	case SP_MODE_CONFIG: return "";
 	default: return NULL;
 	}

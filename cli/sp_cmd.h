@@ -24,6 +24,7 @@ enum sp_cli_mode {
 	SP_MODE_INTERFACE,
 	SP_MODE_PBR,
 	SP_MODE_REDUNDANCY,
+	SP_MODE_MEDIA_PROXY,
 };
 
 /* What a sub-mode is editing. */

@@ -133,8 +133,10 @@ int cmd_sp_media(struct sp_cmd_ctx *ctx, int argc, char **argv)
 		ctx->cand->sp.media = SP_MEDIA_KERNEL;
 	else if (argc == 1 && sp_word_is(argv[0], "off"))
 		ctx->cand->sp.media = SP_MEDIA_OFF;
+	else if (argc == 1 && sp_word_is(argv[0], "proxy"))
+		ctx->cand->sp.media = SP_MEDIA_PROXY;
 	else
-		return sp_cmd_usage(ctx, "media {kernel|off}");
+		return sp_cmd_usage(ctx, "media {kernel|off|proxy}");
 	return 0;
 }
 

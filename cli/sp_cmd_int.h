@@ -104,6 +104,23 @@ int cmd_red_no_peer(struct sp_cmd_ctx *ctx, int argc, char **argv);
 int cmd_red_key(struct sp_cmd_ctx *ctx, int argc, char **argv);
 int cmd_red_no_key(struct sp_cmd_ctx *ctx, int argc, char **argv);
 
+/* sp_cmd_mp.c */
+int cmd_media_proxy(struct sp_cmd_ctx *ctx, int argc, char **argv);
+int cmd_no_media_proxy(struct sp_cmd_ctx *ctx, int argc, char **argv);
+int cmd_mp_control(struct sp_cmd_ctx *ctx, int argc, char **argv);
+int cmd_mp_no_control(struct sp_cmd_ctx *ctx, int argc, char **argv);
+int cmd_mp_weight(struct sp_cmd_ctx *ctx, int argc, char **argv);
+int cmd_mp_no_weight(struct sp_cmd_ctx *ctx, int argc, char **argv);
+int cmd_mp_fallback(struct sp_cmd_ctx *ctx, int argc, char **argv);
+int cmd_mp_no_fallback(struct sp_cmd_ctx *ctx, int argc, char **argv);
+int cmd_mp_media_address(struct sp_cmd_ctx *ctx, int argc, char **argv);
+int cmd_mp_no_media_address(struct sp_cmd_ctx *ctx, int argc, char **argv);
+int cmd_mp_shutdown(struct sp_cmd_ctx *ctx, int argc, char **argv);
+int cmd_mp_no_shutdown(struct sp_cmd_ctx *ctx, int argc, char **argv);
+int cmd_st_media(struct sp_cmd_ctx *ctx, int argc, char **argv);
+int cmd_st_no_media(struct sp_cmd_ctx *ctx, int argc, char **argv);
+int cmd_show_media_proxy(struct sp_cmd_ctx *ctx, int argc, char **argv);
+
 /* sp_cmd_exec.c */
 int cmd_show_running_config(struct sp_cmd_ctx *ctx, int argc, char **argv);
 int cmd_show_proxy_strategy(struct sp_cmd_ctx *ctx, int argc, char **argv);

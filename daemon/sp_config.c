@@ -104,6 +104,8 @@ struct sp_config *sp_config_dup(const struct sp_config *c)
 	d->policy_routes = sp_dup_array(c->policy_routes, c->n_policy_routes,
 					sizeof(*c->policy_routes), &fail);
 	d->interfaces = sp_dup_array(c->interfaces, c->n_interfaces, sizeof(*c->interfaces), &fail);
+	d->media_proxies = sp_dup_array(c->media_proxies, c->n_media_proxies,
+					sizeof(*c->media_proxies), &fail);
 	if (c->enable_secret_hash && !(d->enable_secret_hash = strdup(c->enable_secret_hash)))
 		fail = true;
 	if (c->n_users) {
@@ -132,6 +134,7 @@ void sp_config_free(struct sp_config *c)
 	free(c->strategies);
 	free(c->policy_routes);
 	free(c->interfaces);
+	free(c->media_proxies);
 	for (size_t i = 0; i < c->n_users; i++)
 		free(c->users[i].secret_hash);
 	free(c->users);
@@ -156,7 +159,8 @@ static bool sp_strategy_equal(const struct sp_strategy *a, const struct sp_strat
 	       sp_range_equal(&a->destination_port, &b->destination_port) &&
 	       a->action == b->action && sp_addr_equal(&a->server, &b->server) &&
 	       a->server_port == b->server_port &&
-	       a->hide_server_identity == b->hide_server_identity && a->shutdown == b->shutdown;
+	       a->hide_server_identity == b->hide_server_identity && a->shutdown == b->shutdown &&
+	       a->media == b->media && strcmp(a->media_proxy, b->media_proxy) == 0;
 }
 
 static bool sp_policy_route_equal(const struct sp_policy_route *a, const struct sp_policy_route *b)
@@ -251,8 +255,12 @@ bool sp_config_equal(const struct sp_config *a, const struct sp_config *b)
 {
 	if (!sp_global_equal(a, b) || !sp_redundancy_equal(&a->redundancy, &b->redundancy) ||
 	    !sp_users_equal(a, b) || a->n_strategies != b->n_strategies ||
-	    a->n_policy_routes != b->n_policy_routes || a->n_interfaces != b->n_interfaces)
+	    a->n_policy_routes != b->n_policy_routes || a->n_interfaces != b->n_interfaces ||
+	    a->n_media_proxies != b->n_media_proxies)
 		return false;
+	for (size_t i = 0; i < a->n_media_proxies; i++)
+		if (!sp_media_proxy_equal(&a->media_proxies[i], &b->media_proxies[i]))
+			return false;
 	for (size_t i = 0; i < a->n_strategies; i++)
 		if (!sp_strategy_equal(&a->strategies[i], &b->strategies[i]))
 			return false;
@@ -602,7 +610,7 @@ int sp_config_validate(const struct sp_config *c, struct sp_error *e)
 	    sp_addr_is_set(&c->redundancy.peer_address) &&
 	    c->redundancy.local_address.family != c->redundancy.peer_address.family)
 		return sp_error_set(e, "redundancy local-address and peer-address differ in family");
-	return 0;
+	return sp_config_mp_validate(c, e);
 }
 
 const char *sp_action_name(enum sp_action a)
@@ -638,6 +646,7 @@ const char *sp_config_object_name(enum sp_config_object o)
 	case SP_OBJ_INTERFACE: return "interface";
 	case SP_OBJ_REDUNDANCY: return "redundancy";
 	case SP_OBJ_USERS: return "users";
+	case SP_OBJ_MEDIA_PROXY: return "media-proxy";
 	}
 	return "?";
 }
@@ -737,6 +746,17 @@ static bool sp_interface_eq_cb(const void *a, const void *b)
 	return sp_interface_equal(a, b);
 }
 
+static int sp_mp_key_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct sp_media_proxy *)a)->name,
+		      ((const struct sp_media_proxy *)b)->name);
+}
+
+static bool sp_mp_eq_cb(const void *a, const void *b)
+{
+	return sp_media_proxy_equal(a, b);
+}
+
 int sp_config_diff(const struct sp_config *a, const struct sp_config *b,
 		   struct sp_config_diff *out)
 {
@@ -760,6 +780,9 @@ int sp_config_diff(const struct sp_config *a, const struct sp_config *b,
 			     &b->redundancy);
 	if (!sp_users_equal(a, b))
 		sp_diff_push(&bld, SP_OBJ_USERS, SP_CHANGE_MODIFY, a, b);
+	sp_diff_sorted(&bld, SP_OBJ_MEDIA_PROXY, a->media_proxies, a->n_media_proxies,
+		       b->media_proxies, b->n_media_proxies, sizeof(struct sp_media_proxy),
+		       sp_mp_key_cmp, sp_mp_eq_cb);
 	if (bld.fail) {
 		sp_config_diff_free(out);
 		return -1;

@@ -33,6 +33,21 @@ enum sp_return_path {
 enum sp_media_mode {
 	SP_MEDIA_KERNEL = 0,
 	SP_MEDIA_OFF,
+	SP_MEDIA_PROXY,	/* the remote media proxies (`media-proxy NAME`) */
+};
+
+/* A strategy's media: its own choice, or the signaling-proxy's (unset). */
+enum sp_strategy_media {
+	SP_STRATEGY_MEDIA_UNSET = 0,
+	SP_STRATEGY_MEDIA_KERNEL,
+	SP_STRATEGY_MEDIA_OFF,
+	SP_STRATEGY_MEDIA_PROXY,	/* every media proxy, or the one named */
+};
+
+/* What a call gets when no media proxy of its group answers. */
+enum sp_mp_fallback {
+	SP_MP_FALLBACK_KERNEL = 0,	/* the in-kernel media */
+	SP_MP_FALLBACK_REFUSE,		/* 503 to the caller */
 };
 
 enum sp_if_side {
@@ -80,6 +95,26 @@ struct sp_strategy {
 	/* kept in the configuration but not installed (`shutdown`; SNMP
 	 * RowStatus notInService) */
 	bool shutdown;
+	enum sp_strategy_media media;
+	char media_proxy[SP_NAME_MAX + 1]; /* media proxy: this one only; "": any */
+};
+
+#define SP_MP_DEFAULT_WEIGHT 1
+#define SP_MP_WEIGHT_MAX 1000
+#define SP_MP_MAX 64
+
+/* `media-proxy NAME`: a remote media proxy (rtpengine) driven over its NG
+ * control protocol (UDP). */
+struct sp_media_proxy {
+	char name[SP_NAME_MAX + 1];
+	struct sp_addr control;		/* its NG address; unset: not usable */
+	uint16_t control_port;
+	uint32_t weight;		/* share of new calls; 0: none (drained) */
+	enum sp_mp_fallback fallback;
+	/* the address it announces in SDP towards each side; unset: its own */
+	struct sp_addr media_terminal_side;
+	struct sp_addr media_server_side;
+	bool shutdown;			/* kept but not used (`shutdown`, notInService) */
 };
 
 struct sp_policy_route {
@@ -207,6 +242,8 @@ struct sp_config {
 	size_t n_policy_routes;
 	struct sp_interface *interfaces;
 	size_t n_interfaces;
+	struct sp_media_proxy *media_proxies; /* sorted by name */
+	size_t n_media_proxies;
 	struct sp_redundancy redundancy;
 	struct sp_cli_settings cli; /* part of SP_OBJ_USERS: the management plane */
 };
@@ -240,6 +277,21 @@ struct sp_interface *sp_config_interface_get(struct sp_config *c, const char *na
 					     struct sp_error *e);
 bool sp_config_interface_remove(struct sp_config *c, const char *name);
 
+/* Media proxies (sp_config_mp.c). get creates one with the defaults. */
+struct sp_media_proxy *sp_config_mp_find(const struct sp_config *c, const char *name);
+struct sp_media_proxy *sp_config_mp_get(struct sp_config *c, const char *name, struct sp_error *e);
+bool sp_config_mp_remove(struct sp_config *c, const char *name);
+void sp_media_proxy_defaults(struct sp_media_proxy *mp);
+bool sp_media_proxy_equal(const struct sp_media_proxy *a, const struct sp_media_proxy *b);
+/* What sp_config_validate checks of the media proxies and of the media
+ * choices that name them. */
+int sp_config_mp_validate(const struct sp_config *c, struct sp_error *e);
+void sp_config_mp_text(FILE *f, const struct sp_config *c);
+/* The media of a strategy once the signaling-proxy's is applied. */
+enum sp_media_mode sp_strategy_media_mode(const struct sp_config *c, const struct sp_strategy *s);
+const char *sp_media_mode_name(enum sp_media_mode m);
+const char *sp_mp_fallback_name(enum sp_mp_fallback f);
+
 struct sp_user *sp_config_user_find(const struct sp_config *c, const char *name);
 int sp_config_user_set(struct sp_config *c, const char *name, int privilege,
 		       const char *secret_hash, struct sp_error *e);
@@ -269,6 +321,7 @@ enum sp_config_object {
 	SP_OBJ_INTERFACE,
 	SP_OBJ_REDUNDANCY,
 	SP_OBJ_USERS,      /* users, enable secret and the cli settings */
+	SP_OBJ_MEDIA_PROXY,
 };
 
 enum sp_change_op { SP_CHANGE_ADD, SP_CHANGE_MODIFY, SP_CHANGE_REMOVE };

@@ -51,6 +51,11 @@ static void sp_text_strategy(FILE *f, const struct sp_strategy *s)
 		fprintf(f, " action %s\n", sp_action_name(s->action));
 	if (s->hide_server_identity)
 		fputs(" hide-server-identity\n", f);
+	if (s->media != SP_STRATEGY_MEDIA_UNSET)
+		fprintf(f, " media %s%s%s\n",
+			s->media == SP_STRATEGY_MEDIA_KERNEL ? "kernel" :
+			s->media == SP_STRATEGY_MEDIA_OFF ? "off" : "proxy",
+			s->media_proxy[0] ? " " : "", s->media_proxy);
 	if (s->shutdown)
 		fputs(" shutdown\n", f);
 	fputs("!\n", f);
@@ -107,8 +112,8 @@ static void sp_text_signaling_proxy(FILE *f, const struct sp_config *c)
 	if (sp->return_path == SP_RETURN_DEFAULT_GATEWAY)
 		fprintf(f, " return-path default-gateway %s\n",
 			sp_addr_str(&sp->return_gateway, b, sizeof(b)));
-	if (sp->media == SP_MEDIA_OFF)
-		fputs(" media off\n", f);
+	if (sp->media != SP_MEDIA_KERNEL)
+		fprintf(f, " media %s\n", sp_media_mode_name(sp->media));
 	if (sp->media_port_min != SP_DEFAULT_MEDIA_PORT_MIN ||
 	    sp->media_port_max != SP_DEFAULT_MEDIA_PORT_MAX)
 		fprintf(f, " media-port-range %u %u\n", sp->media_port_min, sp->media_port_max);
@@ -208,6 +213,9 @@ char *sp_config_to_text(const struct sp_config *c, size_t *len)
 	if (c->n_users || c->enable_secret_hash)
 		fputs("!\n", f);
 	sp_text_cli(f, &c->cli);
+	/* before the blocks that name them: pasted into a CLI, each block is
+	 * validated as it is left */
+	sp_config_mp_text(f, c);
 	sp_text_signaling_proxy(f, c);
 	for (size_t i = 0; i < c->n_interfaces; i++) {
 		const struct sp_interface *itf = &c->interfaces[i];

@@ -152,7 +152,10 @@ static void sp_scalar_apply(struct sp_config *c, struct sp_mib_scalars *r, int i
 	case SP_S_RETURN_PATH: r->return_path = sp_vb_int(vb); break;
 	case SP_S_RGW_TYPE: sp_inet_set_type(&r->rgw, vb); break;
 	case SP_S_RGW: sp_inet_set_addr(&r->rgw, vb); break;
-	case SP_S_MEDIA: c->sp.media = sp_vb_int(vb) == SP_MEDIA_V_OFF ? SP_MEDIA_OFF : SP_MEDIA_KERNEL; break;
+	case SP_S_MEDIA:
+		c->sp.media = sp_vb_int(vb) == SP_MEDIA_V_OFF ? SP_MEDIA_OFF :
+			      sp_vb_int(vb) == SP_MEDIA_V_PROXY ? SP_MEDIA_PROXY : SP_MEDIA_KERNEL;
+		break;
 	case SP_S_MEDIA_LOW: r->media_lo = sp_vb_uns(vb); break;
 	case SP_S_MEDIA_HIGH: r->media_hi = sp_vb_uns(vb); break;
 	case SP_S_SESSION_LIMIT: c->sp.session_limit = (uint32_t)sp_vb_uns(vb); break;

@@ -107,9 +107,11 @@ static long sp_enum_max(const struct sp_mib_obj *o)
 {
 	if (o->table == SP_TBL_NONE) {
 		switch (o->id) {
-		case SP_S_DEFAULT_ACTION: case SP_S_RETURN_PATH: case SP_S_MEDIA:
+		case SP_S_DEFAULT_ACTION: case SP_S_RETURN_PATH:
 		case SP_S_RED_CONF_ROLE: case SP_S_RED_SWITCHOVER:
 			return 2;
+		case SP_S_MEDIA:
+			return 3;
 		}
 		return 0;
 	}

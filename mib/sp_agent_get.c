@@ -131,7 +131,10 @@ static void sp_mib_config_value(struct sp_agent_mib *m, int id, struct sp_agent_
 		break;
 	case SP_S_RGW_TYPE: sp_val_addr_type(v, &sp->return_gateway); break;
 	case SP_S_RGW: sp_val_addr(v, &sp->return_gateway); break;
-	case SP_S_MEDIA: sp_val_int(v, sp->media == SP_MEDIA_OFF ? SP_MEDIA_V_OFF : SP_MEDIA_V_KERNEL); break;
+	case SP_S_MEDIA:
+		sp_val_int(v, sp->media == SP_MEDIA_OFF ? SP_MEDIA_V_OFF :
+			      sp->media == SP_MEDIA_PROXY ? SP_MEDIA_V_PROXY : SP_MEDIA_V_KERNEL);
+		break;
 	case SP_S_MEDIA_LOW: sp_val_uns(v, ASN_UNSIGNED, sp->media_port_min); break;
 	case SP_S_MEDIA_HIGH: sp_val_uns(v, ASN_UNSIGNED, sp->media_port_max); break;
 	case SP_S_SESSION_LIMIT: sp_val_uns(v, ASN_UNSIGNED, sp->session_limit); break;
