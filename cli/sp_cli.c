@@ -1,6 +1,7 @@
 #include "config.h"
 #include "sp_cli.h"
 #include "sp_cli_int.h"
+#include "sp_io.h"
 #include "sp_cli_help.h"
 #include "sp_access.h"
 #include "sp_show_json.h"
@@ -80,7 +81,7 @@ static void *sp_cli_pump_thread(void *arg)
 					buf[i] = '\r';
 				after_cr = !lf && buf[i] == '\r';
 			}
-			if (sp_cli_write_all(p->local, buf, (size_t)r) < 0)
+			if (sp_write_all(p->local, buf, (size_t)r) < 0)
 				break;
 		}
 		if (pfd[1].revents) {
@@ -88,7 +89,7 @@ static void *sp_cli_pump_thread(void *arg)
 
 			if (r < 0 && errno == EINTR)
 				continue;
-			if (r <= 0 || sp_cli_write_all(p->net, buf, (size_t)r) < 0)
+			if (r <= 0 || sp_write_all(p->net, buf, (size_t)r) < 0)
 				break;
 		}
 	}

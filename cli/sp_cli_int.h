@@ -153,7 +153,6 @@ int sp_cli_auth_cb(const char *user, const char *pass);
 int sp_cli_enable_cb(const char *pass);
 void sp_cli_session_reap_on_loop(void *arg);
 ssize_t sp_cli_read_line(int fd, char *buf, size_t cap);
-int sp_cli_write_all(int fd, const char *p, size_t len);
 
 /* sp_cli_page.c */
 void sp_cli_caret(struct cli_def *cli, int word);

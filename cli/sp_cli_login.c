@@ -325,17 +325,3 @@ ssize_t sp_cli_read_line(int fd, char *buf, size_t cap)
 	}
 	return -1;
 }
-
-int sp_cli_write_all(int fd, const char *p, size_t len)
-{
-	while (len) {
-		ssize_t w = write(fd, p, len);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}

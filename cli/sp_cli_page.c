@@ -3,6 +3,7 @@
 #include "config.h"
 #include "sp_cli.h"
 #include "sp_cli_int.h"
+#include "sp_io.h"
 #include "sp_cli_help.h"
 #include "sp_access.h"
 #include "sp_show_json.h"
@@ -49,7 +50,7 @@ static enum sp_cli_more_key sp_cli_more(struct sp_cli_session *sess)
 	static const char prompt[] = "--More--", erase[] = "\r        \r";
 	unsigned char c;
 
-	if (sp_cli_write_all(sess->io_fd, prompt, sizeof(prompt) - 1) < 0)
+	if (sp_write_all(sess->io_fd, prompt, sizeof(prompt) - 1) < 0)
 		return SP_MORE_QUIT;
 	for (;;) {
 		ssize_t r = read(sess->io_fd, &c, 1);
@@ -70,7 +71,7 @@ static enum sp_cli_more_key sp_cli_more(struct sp_cli_session *sess)
 			continue; /* the rest of a CR LF or CR NUL line end */
 		break;
 	}
-	sp_cli_write_all(sess->io_fd, erase, sizeof(erase) - 1);
+	sp_write_all(sess->io_fd, erase, sizeof(erase) - 1);
 	return c == ' ' ? SP_MORE_PAGE : c == '\r' ? SP_MORE_LINE : SP_MORE_QUIT;
 }
 
@@ -159,9 +160,9 @@ static void sp_cli_pager_cb(struct cli_def *cli, const char *line)
 		char *copy = strdup(line);
 
 		if (copy && sp_cli_libcli_error(cli, copy)) {
-			if (sp_cli_write_all(sess->io_fd, "% ", 2) == 0 &&
-			    sp_cli_write_all(sess->io_fd, copy, strlen(copy)) == 0)
-				sp_cli_write_all(sess->io_fd, "\r\n", 2);
+			if (sp_write_all(sess->io_fd, "% ", 2) == 0 &&
+			    sp_write_all(sess->io_fd, copy, strlen(copy)) == 0)
+				sp_write_all(sess->io_fd, "\r\n", 2);
 			free(copy);
 			return;
 		}
@@ -180,8 +181,8 @@ static void sp_cli_pager_cb(struct cli_def *cli, const char *line)
 			return;
 		}
 	}
-	if (sp_cli_write_all(sess->io_fd, line, strlen(line)) == 0)
-		sp_cli_write_all(sess->io_fd, "\r\n", 2);
+	if (sp_write_all(sess->io_fd, line, strlen(line)) == 0)
+		sp_write_all(sess->io_fd, "\r\n", 2);
 	sess->page_lines++;
 }
 
@@ -256,8 +257,8 @@ void sp_cli_batch_loop(struct sp_cli_session *sess)
 		}
 		snprintf(hdr, sizeof(hdr), "%d %zu\n", rc == CLI_OK || rc == CLI_QUIT ? 0 : 1,
 			 sess->capture_len);
-		if (sp_cli_write_all(sess->fd, hdr, strlen(hdr)) < 0 ||
-		    sp_cli_write_all(sess->fd, sess->capture_buf ? sess->capture_buf : "",
+		if (sp_write_all(sess->fd, hdr, strlen(hdr)) < 0 ||
+		    sp_write_all(sess->fd, sess->capture_buf ? sess->capture_buf : "",
 				     sess->capture_len) < 0 ||
 		    rc == CLI_QUIT)
 			break;
