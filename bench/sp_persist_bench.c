@@ -44,6 +44,7 @@
 
 #include "sp_loop.h"
 #include "sp_persist.h"
+#include "bench_table.h"
 
 static double now_s(void)
 {
@@ -51,25 +52,6 @@ static double now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static struct sp_table *new_table(void)
-{
-	struct sp_table_config cfg;
-	struct sp_table *t;
-
-	sp_table_config_default(&cfg);
-	cfg.sig_port_first = 1024;	/* N c ports over two C addresses */
-	cfg.sig_port_last = 60999;
-	cfg.media_port_first = 61000;
-	cfg.media_port_last = 65535;
-	cfg.initial_buckets = 131072;
-	t = sp_table_create(&cfg, NULL);
-	if (!t) {
-		perror("sp_table_create");
-		exit(1);
-	}
-	return t;
 }
 
 static struct sp_persist *open_store(const char *dir, struct sp_table *t)
@@ -87,42 +69,20 @@ static struct sp_persist *open_store(const char *dir, struct sp_table *t)
 /* The daemon before the kill: writes, then dies without closing anything. */
 static void first_daemon(const char *dir, uint32_t n, double *write_s, double *burst_s)
 {
-	struct sp_table *t = new_table();
+	struct sp_table *t = bench_table_new(131072);
 	struct sp_persist *p = open_store(dir, t);
 	uint64_t now = sp_loop_now_ms();
 	double t0;
 
 	for (uint32_t i = 0; i < n; i++) {
-		struct sp_binding_params bp = { .vpn = 1, .strategy_id = 1,
-						.via_sent_by = "10.0.0.1:5060", .contact = "10.0.0.1:5060" };
-		struct sp_binding *b;
 		char addr[32];
-		int rc;
+		struct sp_binding *b = bench_binding(t, i, "10.255.0.1", "10.255.0.2", now, addr);
 
-		snprintf(addr, sizeof(addr), "10.%u.%u.%u", (i >> 16) & 255, (i >> 8) & 255, i & 255);
-		sp_endpoint_parse(&bp.terminal, addr, 5060);
-		sp_endpoint_parse(&bp.virtual_server, "198.51.100.1", 5060);
-		sp_endpoint_parse(&bp.server_side, i % 2 ? "10.255.0.1" : "10.255.0.2", 0);
-		sp_endpoint_parse(&bp.server, "203.0.113.100", 5060);
-		rc = sp_binding_create(t, &bp, now, &b);
-		if (rc) {
-			fprintf(stderr, "binding %u: %s\n", i, sp_table_strerror(rc));
-			exit(1);
-		}
-		sp_binding_set_registration(t, b, now, 3600);
 		sp_persist_mark(p, SP_SYNC_BINDING, b->id);
 		if (i % 10 == 0) {
-			struct sp_dialog_params dp = { .binding = b, .from_tag = "a8f3c1",
-						       .to_tag = "77d1e0", .invite_cseq = 1,
-						       .state = SP_DIALOG_CONFIRMED };
 			struct sp_dialog *d;
-			char call_id[64];
 
-			snprintf(call_id, sizeof(call_id), "%08x-4b1e-9c3a-%u@10.0.0.1",
-				 i * 2654435761u, i);
-			dp.call_id = call_id;
-			dp.call_id_len = strlen(call_id);
-			if (sp_dialog_create(t, &dp, now, &d) == 0) {
+			if (bench_dialog(t, b, i, now, &d) == 0) {
 				struct sp_endpoint term, far;
 				struct sp_media_stream *ms;
 
@@ -223,7 +183,7 @@ int main(int argc, char **argv)
 
 	/* the restarted daemon */
 	t0 = now_s();
-	t = new_table();
+	t = bench_table_new(131072);
 	p = open_store(dir, t);
 	if (sp_persist_restore(p, sp_loop_now_ms(), sp_persist_wall_ms(), err, sizeof(err)) < 0) {
 		fprintf(stderr, "%s\n", err);

@@ -21,6 +21,7 @@
 #include "sp_loop.h"
 #include "sp_sync.h"
 #include "sp_sync_codec.h"
+#include "bench_table.h"
 
 #define KEY "bench key"
 #define BOUND_MS (10 * 60 * 1000)
@@ -41,54 +42,16 @@ static void cb_end(void *arg)
 	receiver->ends++;
 }
 
-static struct sp_table *new_table(void)
-{
-	struct sp_table_config cfg;
-	struct sp_table *t;
-
-	sp_table_config_default(&cfg);
-	cfg.sig_port_first = 1024;	/* N c ports over two C addresses */
-	cfg.sig_port_last = 60999;
-	cfg.media_port_first = 61000;
-	cfg.media_port_last = 65535;
-	t = sp_table_create(&cfg, NULL);
-	if (!t) {
-		perror("sp_table_create");
-		exit(1);
-	}
-	return t;
-}
-
 static void fill(struct sp_table *t, uint32_t n)
 {
 	uint64_t now = sp_loop_now_ms();
 
 	for (uint32_t i = 0; i < n; i++) {
-		struct sp_binding_params bp = { .vpn = 1, .strategy_id = 1,
-						.via_sent_by = "10.0.0.1:5060", .contact = "10.0.0.1:5060" };
-		struct sp_dialog_params dp = { .from_tag = "a8f3c1", .to_tag = "77d1e0",
-					       .invite_cseq = 1, .state = SP_DIALOG_CONFIRMED };
-		struct sp_binding *b;
+		char addr[32];
+		struct sp_binding *b = bench_binding(t, i, "203.0.113.1", "203.0.113.2", now, addr);
 		struct sp_dialog *d;
-		char addr[32], call_id[64];
-		int rc;
+		int rc = bench_dialog(t, b, i, now, &d);
 
-		snprintf(addr, sizeof(addr), "10.%u.%u.%u", (i >> 16) & 255, (i >> 8) & 255, i & 255);
-		sp_endpoint_parse(&bp.terminal, addr, 5060);
-		sp_endpoint_parse(&bp.virtual_server, "198.51.100.1", 5060);
-		sp_endpoint_parse(&bp.server_side, i % 2 ? "203.0.113.1" : "203.0.113.2", 0);
-		sp_endpoint_parse(&bp.server, "203.0.113.100", 5060);
-		rc = sp_binding_create(t, &bp, now, &b);
-		if (rc) {
-			fprintf(stderr, "binding %u: %s\n", i, sp_table_strerror(rc));
-			exit(1);
-		}
-		sp_binding_set_registration(t, b, now, 3600);
-		snprintf(call_id, sizeof(call_id), "%08x-4b1e-9c3a-%u@10.0.0.1", i * 2654435761u, i);
-		dp.binding = b;
-		dp.call_id = call_id;
-		dp.call_id_len = strlen(call_id);
-		rc = sp_dialog_create(t, &dp, now, &d);
 		if (rc) {
 			fprintf(stderr, "dialog %u: %s\n", i, sp_table_strerror(rc));
 			exit(1);
@@ -180,8 +143,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: sp_sync_bench [N <= 110000]\n");
 		return 2;
 	}
-	a.t = new_table();
-	b.t = new_table();
+	a.t = bench_table_new(0);
+	b.t = bench_table_new(0);
 	receiver = &b;
 	fill(a.t, n);
 	w.t = sp_loop_timer_new(loop, check, &w);

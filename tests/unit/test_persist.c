@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "sp_persist.h"
+#include "table_fixture.h"
 
 #define SEC(s) ((uint64_t)(s) * 1000)
 #define NOW_A SEC(100000)	/* the first daemon's monotonic clock */
@@ -42,44 +43,10 @@ static void teardown(void)
 
 TestSuite(persist, .init = setup, .fini = teardown);
 
-static struct sp_endpoint ep(const char *addr, uint16_t port)
-{
-	struct sp_endpoint e;
-
-	cr_assert_eq(sp_endpoint_parse(&e, addr, port), 0, "address %s", addr);
-	return e;
-}
-
-static struct sp_table *table(void)
-{
-	struct sp_table_config cfg;
-	struct sp_table *t;
-
-	sp_table_config_default(&cfg);
-	cfg.media_port_first = 50000;
-	cfg.media_port_last = 50099;
-	t = sp_table_create(&cfg, NULL);
-	cr_assert_not_null(t);
-	return t;
-}
-
 static struct sp_binding *binding(struct sp_table *t, const char *addr, uint16_t port,
 				  uint64_t now)
 {
-	struct sp_binding_params p = {
-		.vpn = 3,
-		.terminal = ep(addr, port),
-		.virtual_server = ep("198.51.100.1", 5060),
-		.server_side = ep("203.0.113.1", 0),
-		.server = ep("203.0.113.100", 5060),
-		.strategy_id = 7,
-		.via_sent_by = "10.1.1.1:5060",
-		.contact = "10.1.1.1:5062",
-	};
-	struct sp_binding *b = NULL;
-
-	cr_assert_eq(sp_binding_create(t, &p, now, &b), 0);
-	return b;
+	return fx_binding(t, 3, addr, port, "10.1.1.1:5062", now);
 }
 
 static struct sp_persist *open_store(struct sp_table *t)
@@ -101,12 +68,12 @@ static void restore(struct sp_persist *p, uint64_t now, uint64_t wall)
 /* Registered terminals and a call with media, as the first daemon leaves them. */
 static void first_daemon(struct sp_table **tp, struct sp_persist **pp, uint32_t *ids)
 {
-	struct sp_table *t = table();
+	struct sp_table *t = fx_table_media();
 	struct sp_persist *p = open_store(t);
 	struct sp_dialog_params dp = { 0 };
 	struct sp_dialog *d;
 	struct sp_media_stream *ms;
-	struct sp_endpoint far = ep("192.0.2.9", 7000), term = ep("10.1.1.1", 4000);
+	struct sp_endpoint far = fx_ep("192.0.2.9", 7000), term = fx_ep("10.1.1.1", 4000);
 
 	for (int i = 0; i < 3; i++) {
 		struct sp_binding *b = binding(t, "10.1.1.1", (uint16_t)(5060 + i), NOW_A);
@@ -141,7 +108,7 @@ Test(persist, restores_same_ids_ports_and_times)
 
 	first_daemon(&a, &pa, ids);
 	sp_persist_close(pa); /* a kill -9 loses nothing committed: see below */
-	b = table();
+	b = fx_table_media();
 	pb = open_store(b);
 	restore(pb, NOW_B, WALL_A + SEC(60));
 	for (int i = 0; i < 3; i++) {
@@ -201,7 +168,7 @@ Test(persist, committed_batches_survive_without_close)
 	}
 	cr_assert_eq(waitpid(pid, &status, 0), pid);
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	b = table();
+	b = fx_table_media();
 	pb = open_store(b);
 	restore(pb, NOW_B, WALL_A + SEC(1));
 	cr_assert_eq(sp_table_counters(b)->bindings_current, 3);
@@ -228,7 +195,7 @@ Test(persist, deletes_and_updates_are_stored)
 	sp_persist_mark(pa, SP_SYNC_BINDING, ids[2]); /* coalesced */
 	sp_persist_sync(pa, NOW_A + SEC(10), WALL_A + SEC(10));
 	sp_persist_close(pa);
-	b = table();
+	b = fx_table_media();
 	pb = open_store(b);
 	restore(pb, NOW_B, WALL_A + SEC(10));
 	cr_assert_null(sp_binding_find_id(b, ids[0]));
@@ -252,7 +219,7 @@ Test(persist, expired_while_down_ages_out)
 	sp_persist_mark(pa, SP_SYNC_DIALOG, ids[3]);
 	sp_persist_sync(pa, NOW_A, WALL_A);
 	sp_persist_close(pa);
-	b = table();
+	b = fx_table_media();
 	pb = open_store(b);
 	/* down for two hours: every registration has expired */
 	restore(pb, NOW_B, WALL_A + SEC(7200));
@@ -309,7 +276,7 @@ Test(persist, unrestorable_binding_quarantines_its_port)
 	sp_persist_close(pa);
 	damage_binding(ids[0]);
 
-	b = table();
+	b = fx_table_media();
 	pb = open_store(b);
 	restore(pb, NOW_B, WALL_A + SEC(100));
 	cr_assert_null(sp_binding_find_id(b, ids[0]), "the damaged record is not restored");
@@ -330,7 +297,7 @@ Test(persist, unrestorable_binding_quarantines_its_port)
 	sp_persist_close(pb);
 
 	/* the quarantine is stored: a second restart keeps it */
-	c = table();
+	c = fx_table_media();
 	pc = open_store(c);
 	restore(pc, NOW_B, WALL_A + SEC(200));
 	cr_assert(sp_table_is_quarantined(c, &lost, &until));
@@ -343,7 +310,7 @@ Test(persist, unrestorable_binding_quarantines_its_port)
 	sp_table_destroy(c);
 
 	/* once the mapping has expired, nothing is held any more */
-	c = table();
+	c = fx_table_media();
 	pc = open_store(c);
 	restore(pc, NOW_B, WALL_A + SEC(4000));
 	cr_assert_not(sp_table_is_quarantined(c, &lost, NULL));
@@ -362,19 +329,19 @@ Test(persist, takeover_replaces_the_store)
 	first_daemon(&a, &pa, ids);
 	sp_persist_close(pa);
 	/* a standby whose table (filled by the sync) holds one other binding */
-	b = table();
+	b = fx_table_media();
 	pb = open_store(b);
 	binding(b, "10.2.2.2", 5060, NOW_B);
 	sp_persist_mark_all(pb);
 	sp_persist_sync(pb, NOW_B, WALL_A + SEC(5));
 	sp_persist_close(pb);
-	c = table();
+	c = fx_table_media();
 	pb = open_store(c);
 	restore(pb, NOW_B, WALL_A + SEC(6));
 	cr_assert_eq(sp_table_counters(c)->bindings_current, 1);
 	cr_assert_eq(sp_table_counters(c)->dialogs_current, 0);
 	{
-		struct sp_endpoint term = ep("10.2.2.2", 5060);
+		struct sp_endpoint term = fx_ep("10.2.2.2", 5060);
 
 		cr_assert_not_null(sp_binding_find(c, 3, &term), "the standby's binding");
 	}
@@ -386,7 +353,7 @@ Test(persist, takeover_replaces_the_store)
 
 Test(persist, one_daemon_per_store)
 {
-	struct sp_table *a = table(), *b = table();
+	struct sp_table *a = fx_table_media(), *b = fx_table_media();
 	struct sp_persist *pa = open_store(a);
 	char err[256] = "";
 
@@ -399,7 +366,7 @@ Test(persist, one_daemon_per_store)
 
 Test(persist, unreadable_store_is_moved_aside)
 {
-	struct sp_table *t = table();
+	struct sp_table *t = fx_table_media();
 	struct sp_persist *p;
 	struct sp_persist_stats st;
 	char path[128], junk[65536];
@@ -478,7 +445,7 @@ static void add_unreadable_records(int n)
 
 static void restore_out_of_memory(void)
 {
-	struct sp_table *t = table();
+	struct sp_table *t = fx_table_media();
 	struct sp_persist *p = open_store(t);
 	char err[256] = "";
 
@@ -493,7 +460,7 @@ static void restore_out_of_memory(void)
 
 Test(persist, discarded_list_that_cannot_grow_is_freed)
 {
-	struct sp_table *t = table();
+	struct sp_table *t = fx_table_media();
 
 	sp_persist_close(open_store(t));
 	sp_table_destroy(t);
@@ -503,7 +470,7 @@ Test(persist, discarded_list_that_cannot_grow_is_freed)
 
 Test(persist, quarantine_list_that_cannot_grow_is_freed)
 {
-	struct sp_table *t = table();
+	struct sp_table *t = fx_table_media();
 	struct sp_persist *p = open_store(t);
 	uint32_t ids[100];
 

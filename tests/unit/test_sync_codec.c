@@ -12,66 +12,22 @@
 #include <string.h>
 
 #include "sp_sync_codec.h"
+#include "table_fixture.h"
 
 #define SEC(s) ((uint64_t)(s) * 1000)
 #define NOW_A SEC(100000)	/* the sender's monotonic clock */
 #define NOW_B SEC(5000)		/* the receiver booted later */
 
-static struct sp_endpoint ep(const char *addr, uint16_t port)
-{
-	struct sp_endpoint e;
-
-	cr_assert_eq(sp_endpoint_parse(&e, addr, port), 0, "address %s", addr);
-	return e;
-}
-
-static struct sp_table *table(void)
-{
-	struct sp_table_config cfg;
-	struct sp_table *t;
-
-	sp_table_config_default(&cfg);
-	cfg.media_port_first = 50000;
-	cfg.media_port_last = 50099;
-	t = sp_table_create(&cfg, NULL);
-	cr_assert_not_null(t);
-	return t;
-}
-
 static struct sp_binding *binding(struct sp_table *t, uint32_t vpn, const char *addr,
 				  uint16_t port, uint64_t now)
 {
-	struct sp_binding_params p = {
-		.vpn = vpn,
-		.terminal = ep(addr, port),
-		.virtual_server = ep("198.51.100.1", 5060),
-		.server_side = ep("203.0.113.1", 0),
-		.server = ep("203.0.113.100", 5060),
-		.strategy_id = 7,
-		.via_sent_by = "10.1.1.1:5060",
-		.contact = "[2001:db8::5]:5062",
-	};
-	struct sp_binding *b = NULL;
-
-	cr_assert_eq(sp_binding_create(t, &p, now, &b), 0);
-	return b;
+	return fx_binding(t, vpn, addr, port, "[2001:db8::5]:5062", now);
 }
 
 static struct sp_dialog *dialog(struct sp_table *t, struct sp_binding *b, const char *call_id,
 				uint64_t now)
 {
-	struct sp_dialog_params p = {
-		.binding = b,
-		.call_id = call_id,
-		.call_id_len = strlen(call_id),
-		.from_tag = "ftag-1",
-		.invite_cseq = 101,
-		.state = SP_DIALOG_EARLY,
-	};
-	struct sp_dialog *d = NULL;
-
-	cr_assert_eq(sp_dialog_create(t, &p, now, &d), 0);
-	return d;
+	return fx_dialog(t, b, call_id, "ftag-1", 101, now);
 }
 
 static int apply(struct sp_sync_codec *c, enum sp_sync_kind kind, uint32_t id,
@@ -98,7 +54,7 @@ static void copy_all(struct sp_sync_codec *ca, struct sp_sync_codec *cb)
 
 Test(codec, binding_round_trip_on_another_clock)
 {
-	struct sp_table *a = table(), *b = table();
+	struct sp_table *a = fx_table_media(), *b = fx_table_media();
 	struct sp_sync_codec *ca = sp_sync_codec_new(a), *cb = sp_sync_codec_new(b);
 	struct sp_binding *x = binding(a, 3, "2001:db8::10", 5060, NOW_A - SEC(500));
 	struct sp_binding *y;
@@ -110,7 +66,7 @@ Test(codec, binding_round_trip_on_another_clock)
 	x->return_path.ifindex = 4;
 	x->return_path.has_mac = true;
 	memcpy(x->return_path.prev_hop_mac, "\x02\x00\x00\xaa\xbb\xcc", 6);
-	x->return_path.prev_hop = ep("10.9.9.1", 0);
+	x->return_path.prev_hop = fx_ep("10.9.9.1", 0);
 	x->strategy_id = 42;
 	x->origin_mark = 0x00000a0a;
 
@@ -147,7 +103,7 @@ Test(codec, binding_round_trip_on_another_clock)
 
 Test(codec, registration_in_grace_stays_registered_and_old_ages_clamp)
 {
-	struct sp_table *a = table(), *b = table();
+	struct sp_table *a = fx_table_media(), *b = fx_table_media();
 	struct sp_sync_codec *ca = sp_sync_codec_new(a), *cb = sp_sync_codec_new(b);
 	struct sp_binding *x = binding(a, 1, "10.1.1.1", 5060, NOW_A - SEC(60000));
 	struct sp_binding *y;
@@ -172,7 +128,7 @@ static struct sp_dialog *dialog_with_media(struct sp_table *a, struct sp_binding
 					   const char *call_id)
 {
 	struct sp_dialog *d = dialog(a, x, call_id, NOW_A - SEC(30));
-	struct sp_endpoint term = ep("10.1.1.1", 4000), far = ep("2001:db8::99", 6000);
+	struct sp_endpoint term = fx_ep("10.1.1.1", 4000), far = fx_ep("2001:db8::99", 6000);
 	struct sp_media_stream *ms;
 
 	cr_assert_eq(sp_dialog_add_media(a, d, &term, &far, &ms), 0);
@@ -187,7 +143,7 @@ static struct sp_dialog *dialog_with_media(struct sp_table *a, struct sp_binding
 
 Test(codec, dialog_with_media_and_long_call_id_round_trip)
 {
-	struct sp_table *a = table(), *b = table();
+	struct sp_table *a = fx_table_media(), *b = fx_table_media();
 	struct sp_sync_codec *ca = sp_sync_codec_new(a), *cb = sp_sync_codec_new(b);
 	struct sp_binding *x = binding(a, 1, "10.1.1.1", 5060, NOW_A - SEC(40));
 	char call_id[SP_CALLID_MAX];
@@ -233,7 +189,7 @@ Test(codec, dialog_with_media_and_long_call_id_round_trip)
 
 Test(codec, update_in_place_then_delete)
 {
-	struct sp_table *a = table(), *b = table();
+	struct sp_table *a = fx_table_media(), *b = fx_table_media();
 	struct sp_sync_codec *ca = sp_sync_codec_new(a), *cb = sp_sync_codec_new(b);
 	struct sp_binding *x = binding(a, 1, "10.1.1.1", 5060, NOW_A);
 	struct sp_dialog *d = dialog_with_media(a, x, "call-1");
@@ -252,7 +208,7 @@ Test(codec, update_in_place_then_delete)
 	x->strategy_id = 99;
 	cr_assert_eq(sp_binding_set_contact(x, "10.1.1.1:5999"), 0);
 	sp_dialog_clear_media(a, d);
-	struct sp_endpoint term = ep("10.1.1.1", 4000), far = ep("2001:db8::99", 6000);
+	struct sp_endpoint term = fx_ep("10.1.1.1", 4000), far = fx_ep("2001:db8::99", 6000);
 	struct sp_media_stream *ms;
 	cr_assert_eq(sp_dialog_add_media(a, d, &term, &far, &ms), 0);
 	cr_assert_eq(sp_dialog_set_state(a, d, SP_DIALOG_TERMINATING, NOW_A), 0);
@@ -288,7 +244,7 @@ Test(codec, update_in_place_then_delete)
 
 Test(codec, stale_objects_in_the_way_are_replaced)
 {
-	struct sp_table *a = table(), *b = table();
+	struct sp_table *a = fx_table_media(), *b = fx_table_media();
 	struct sp_sync_codec *ca = sp_sync_codec_new(a), *cb = sp_sync_codec_new(b);
 	struct sp_binding *x, *stale;
 	uint8_t buf[SP_SYNC_RECORD_MAX];
@@ -323,7 +279,7 @@ Test(codec, stale_objects_in_the_way_are_replaced)
 
 Test(codec, dialog_of_unknown_binding_and_port_conflict_apply_nothing)
 {
-	struct sp_table *a = table(), *b = table();
+	struct sp_table *a = fx_table_media(), *b = fx_table_media();
 	struct sp_sync_codec *ca = sp_sync_codec_new(a), *cb = sp_sync_codec_new(b);
 	struct sp_binding *x = binding(a, 1, "10.1.1.1", 5060, NOW_A);
 	struct sp_dialog *d = dialog_with_media(a, x, "call-1");
@@ -336,8 +292,8 @@ Test(codec, dialog_of_unknown_binding_and_port_conflict_apply_nothing)
 	cr_expect_eq(sp_table_counters(b)->dialogs_current, 0);
 
 	/* b's own dialog (on another binding) holds one of the ports */
-	struct sp_binding_params op = { .id = 600, .vpn = 1, .terminal = ep("10.1.1.2", 5060),
-					.server_side = ep("203.0.113.1", 29999) };
+	struct sp_binding_params op = { .id = 600, .vpn = 1, .terminal = fx_ep("10.1.1.2", 5060),
+					.server_side = fx_ep("203.0.113.1", 29999) };
 	struct sp_binding *other;
 	cr_assert_eq(sp_binding_create(b, &op, NOW_B, &other), 0);
 	struct sp_dialog_params hp = { .id = 500, .binding = other, .call_id = "holder",
@@ -359,7 +315,7 @@ Test(codec, dialog_of_unknown_binding_and_port_conflict_apply_nothing)
 
 Test(codec, truncated_extended_and_garbage_records_refused)
 {
-	struct sp_table *a = table(), *b = table();
+	struct sp_table *a = fx_table_media(), *b = fx_table_media();
 	struct sp_sync_codec *ca = sp_sync_codec_new(a), *cb = sp_sync_codec_new(b);
 	struct sp_binding *x = binding(a, 1, "10.1.1.1", 5060, NOW_A);
 	struct sp_dialog *d = dialog_with_media(a, x, "call-1");
@@ -422,7 +378,7 @@ Test(codec, truncated_extended_and_garbage_records_refused)
 
 Test(codec, resync_sweep_removes_what_was_not_carried)
 {
-	struct sp_table *a = table(), *b = table();
+	struct sp_table *a = fx_table_media(), *b = fx_table_media();
 	struct sp_sync_codec *ca = sp_sync_codec_new(a), *cb = sp_sync_codec_new(b);
 	char name[32];
 

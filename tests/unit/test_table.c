@@ -13,77 +13,30 @@
 
 #include "sp_srclimit.h"
 #include "sp_table.h"
+#include "table_fixture.h"
 
 #define SEC(s) ((uint64_t)(s) * 1000)
 #define T0 SEC(1000)	/* an arbitrary monotonic start */
 
-static struct sp_endpoint ep(const char *addr, uint16_t port)
-{
-	struct sp_endpoint e;
-
-	cr_assert_eq(sp_endpoint_parse(&e, addr, port), 0, "address %s", addr);
-	return e;
-}
-
-static struct sp_table *table_with(void (*tweak)(struct sp_table_config *),
-				   const struct sp_table_callbacks *cb)
-{
-	struct sp_table_config cfg;
-	struct sp_table *t;
-
-	sp_table_config_default(&cfg);
-	if (tweak)
-		tweak(&cfg);
-	t = sp_table_create(&cfg, cb);
-	cr_assert_not_null(t);
-	return t;
-}
-
 static struct sp_binding *add_binding(struct sp_table *t, uint32_t vpn, const char *addr,
 				      uint16_t port, uint64_t now)
 {
-	struct sp_binding_params p = {
-		.vpn = vpn,
-		.terminal = ep(addr, port),
-		.virtual_server = ep("198.51.100.1", 5060),
-		.server_side = ep("203.0.113.1", 0),
-		.server = ep("203.0.113.100", 5060),
-		.strategy_id = 7,
-		.via_sent_by = "10.1.1.1:5060",
-		.contact = "10.1.1.1:5060",
-	};
-	struct sp_binding *b = NULL;
-	int rc = sp_binding_create(t, &p, now, &b);
-
-	cr_assert_eq(rc, 0, "binding %s:%u: %s", addr, port, sp_table_strerror(rc));
-	return b;
+	return fx_binding(t, vpn, addr, port, "10.1.1.1:5060", now);
 }
 
 static struct sp_dialog *add_dialog(struct sp_table *t, struct sp_binding *b,
 				    const char *call_id, uint64_t now)
 {
-	struct sp_dialog_params p = {
-		.binding = b,
-		.call_id = call_id,
-		.call_id_len = strlen(call_id),
-		.from_tag = "ftag",
-		.invite_cseq = 1,
-		.state = SP_DIALOG_EARLY,
-	};
-	struct sp_dialog *d = NULL;
-	int rc = sp_dialog_create(t, &p, now, &d);
-
-	cr_assert_eq(rc, 0, "dialog %s: %s", call_id, sp_table_strerror(rc));
-	return d;
+	return fx_dialog(t, b, call_id, "ftag", 1, now);
 }
 
 /* Bindings */
 
 Test(binding, create_and_find_every_way)
 {
-	struct sp_table *t = table_with(NULL, NULL);
+	struct sp_table *t = fx_table_with(NULL, NULL);
 	struct sp_binding *b = add_binding(t, 1, "10.1.1.1", 5060, T0);
-	struct sp_endpoint term = ep("10.1.1.1", 5060);
+	struct sp_endpoint term = fx_ep("10.1.1.1", 5060);
 	struct sp_endpoint cc = b->server_side;
 	char buf[SP_ENDPOINT_STRLEN];
 
@@ -123,10 +76,10 @@ Test(binding, create_and_find_every_way)
 
 Test(binding, ipv6_terminal)
 {
-	struct sp_table *t = table_with(NULL, NULL);
+	struct sp_table *t = fx_table_with(NULL, NULL);
 	struct sp_binding *b4 = add_binding(t, 1, "10.0.0.1", 5060, T0);
 	struct sp_binding *b6 = add_binding(t, 1, "2001:db8::1", 5060, T0);
-	struct sp_endpoint e = ep("2001:db8::1", 5060);
+	struct sp_endpoint e = fx_ep("2001:db8::1", 5060);
 
 	cr_expect_neq(b4, b6);
 	cr_expect_eq(sp_binding_find(t, 1, &e), b6);
@@ -136,10 +89,10 @@ Test(binding, ipv6_terminal)
 
 Test(binding, vpn_separates_equal_addresses)
 {
-	struct sp_table *t = table_with(NULL, NULL);
+	struct sp_table *t = fx_table_with(NULL, NULL);
 	struct sp_binding *a = add_binding(t, 1, "10.1.1.1", 5060, T0);
 	struct sp_binding *b = add_binding(t, 2, "10.1.1.1", 5060, T0);
-	struct sp_endpoint term = ep("10.1.1.1", 5060);
+	struct sp_endpoint term = fx_ep("10.1.1.1", 5060);
 
 	cr_expect_neq(a, b);
 	cr_expect_eq(sp_binding_find(t, 1, &term), a);
@@ -154,14 +107,14 @@ Test(binding, vpn_separates_equal_addresses)
 
 Test(binding, duplicates_and_bad_input_refused)
 {
-	struct sp_table *t = table_with(NULL, NULL);
+	struct sp_table *t = fx_table_with(NULL, NULL);
 	struct sp_binding *a = add_binding(t, 1, "10.1.1.1", 5060, T0);
 	struct sp_binding *out = NULL;
 	char longstr[SP_HOSTPORT_MAX + 10];
 	struct sp_binding_params p = {
 		.vpn = 1,
-		.terminal = ep("10.1.1.1", 5060),
-		.server_side = ep("203.0.113.1", 0),
+		.terminal = fx_ep("10.1.1.1", 5060),
+		.server_side = fx_ep("203.0.113.1", 0),
 	};
 
 	cr_expect_eq(sp_binding_create(t, &p, T0, &out), -EEXIST);
@@ -185,20 +138,20 @@ Test(binding, duplicates_and_bad_input_refused)
 	cr_expect_str_eq(a->via_sent_by, "10.1.1.1:5060", "unchanged after a refused set");
 	cr_expect_eq(sp_table_counters(t)->bindings_current, 1);
 	/* A failed create must not leak the port it would have used. */
-	p.terminal = ep("10.1.1.9", 5060);
+	p.terminal = fx_ep("10.1.1.9", 5060);
 	cr_expect_eq(sp_binding_create(t, &p, T0, &out), 0);
 	sp_table_destroy(t);
 }
 
 Test(binding, explicit_port_and_id_as_from_sync)
 {
-	struct sp_table *t = table_with(NULL, NULL);
+	struct sp_table *t = fx_table_with(NULL, NULL);
 	struct sp_binding *b = NULL, *c;
 	struct sp_binding_params p = {
 		.id = 500,
 		.vpn = 0,
-		.terminal = ep("10.1.1.1", 5060),
-		.server_side = ep("203.0.113.1", 25000),
+		.terminal = fx_ep("10.1.1.1", 5060),
+		.server_side = fx_ep("203.0.113.1", 25000),
 	};
 
 	cr_assert_eq(sp_binding_create(t, &p, T0, &b), 0);
@@ -217,14 +170,14 @@ static void two_ports(struct sp_table_config *cfg)
 
 Test(binding, server_side_ports_exhaust_per_address)
 {
-	struct sp_table *t = table_with(two_ports, NULL);
+	struct sp_table *t = fx_table_with(two_ports, NULL);
 	struct sp_binding *a = add_binding(t, 1, "10.0.0.1", 1, T0);
 	struct sp_binding *b = add_binding(t, 1, "10.0.0.2", 1, T0);
 	struct sp_binding *out;
 	struct sp_binding_params p = {
 		.vpn = 1,
-		.terminal = ep("10.0.0.3", 1),
-		.server_side = ep("203.0.113.1", 0),
+		.terminal = fx_ep("10.0.0.3", 1),
+		.server_side = fx_ep("203.0.113.1", 0),
 	};
 	uint16_t freed = a->server_side.port;
 
@@ -233,15 +186,15 @@ Test(binding, server_side_ports_exhaust_per_address)
 	cr_expect_eq(sp_table_counters(t)->sig_ports_exhausted, 1);
 
 	/* Another C has its own range: the same c is fine there. */
-	p.server_side = ep("203.0.113.2", 0);
+	p.server_side = fx_ep("203.0.113.2", 0);
 	cr_assert_eq(sp_binding_create(t, &p, T0, &out), 0);
 	cr_expect_eq(out->server_side.port, 40000);
 	cr_expect_eq(sp_binding_find_server_side(t, &out->server_side), out);
 	cr_expect_eq(sp_binding_find_server_side(t, &a->server_side), a);
 
 	cr_assert_eq(sp_binding_delete(t, a), 0);
-	p.terminal = ep("10.0.0.4", 1);
-	p.server_side = ep("203.0.113.1", 0);
+	p.terminal = fx_ep("10.0.0.4", 1);
+	p.server_side = fx_ep("203.0.113.1", 0);
 	cr_assert_eq(sp_binding_create(t, &p, T0, &out), 0);
 	cr_expect_eq(out->server_side.port, freed);
 	sp_table_destroy(t);
@@ -249,17 +202,17 @@ Test(binding, server_side_ports_exhaust_per_address)
 
 Test(binding, many_server_side_addresses_limit)
 {
-	struct sp_table *t = table_with(NULL, NULL);
+	struct sp_table *t = fx_table_with(NULL, NULL);
 	struct sp_binding *out;
 	char addr[32];
 
 	for (int i = 0; i < SP_TABLE_MAX_SERVER_ADDRS + 1; i++) {
 		struct sp_binding_params p = {
-			.terminal = ep("10.0.0.1", (uint16_t)(1000 + i)),
+			.terminal = fx_ep("10.0.0.1", (uint16_t)(1000 + i)),
 		};
 
 		snprintf(addr, sizeof(addr), "203.0.113.%d", i + 1);
-		p.server_side = ep(addr, 0);
+		p.server_side = fx_ep(addr, 0);
 		cr_expect_eq(sp_binding_create(t, &p, T0, &out),
 			     i < SP_TABLE_MAX_SERVER_ADDRS ? 0 : -E2BIG, "C number %d", i);
 	}
@@ -270,7 +223,7 @@ Test(binding, many_server_side_addresses_limit)
 
 Test(dialog, create_find_delete)
 {
-	struct sp_table *t = table_with(NULL, NULL);
+	struct sp_table *t = fx_table_with(NULL, NULL);
 	struct sp_binding *b = add_binding(t, 4, "10.1.1.1", 5060, T0);
 	struct sp_dialog *d = add_dialog(t, b, "abc@10.1.1.1", T0);
 	struct sp_dialog *out;
@@ -314,7 +267,7 @@ Test(dialog, create_find_delete)
 
 Test(dialog, same_call_id_on_two_bindings)
 {
-	struct sp_table *t = table_with(NULL, NULL);
+	struct sp_table *t = fx_table_with(NULL, NULL);
 	struct sp_binding *caller = add_binding(t, 1, "10.1.1.1", 5060, T0);
 	struct sp_binding *callee = add_binding(t, 1, "10.1.1.2", 5060, T0);
 	struct sp_dialog *d1 = add_dialog(t, caller, "hairpin-1", T0);
@@ -334,7 +287,7 @@ Test(dialog, same_call_id_on_two_bindings)
 
 Test(dialog, bad_input_refused)
 {
-	struct sp_table *t = table_with(NULL, NULL);
+	struct sp_table *t = fx_table_with(NULL, NULL);
 	struct sp_binding *b = add_binding(t, 1, "10.1.1.1", 5060, T0);
 	char longid[SP_CALLID_MAX + 1];
 	struct sp_dialog *out;
@@ -356,7 +309,7 @@ Test(dialog, bad_input_refused)
 
 Test(dialog, states_only_move_forward)
 {
-	struct sp_table *t = table_with(NULL, NULL);
+	struct sp_table *t = fx_table_with(NULL, NULL);
 	struct sp_binding *b = add_binding(t, 1, "10.1.1.1", 5060, T0);
 	struct sp_dialog *d = add_dialog(t, b, "s1", T0);
 
@@ -377,7 +330,7 @@ static void limit_three(struct sp_table_config *cfg)
 
 Test(dialog, session_limit)
 {
-	struct sp_table *t = table_with(limit_three, NULL);
+	struct sp_table *t = fx_table_with(limit_three, NULL);
 	struct sp_binding *b = add_binding(t, 1, "10.1.1.1", 5060, T0);
 	struct sp_dialog *d[3], *out = NULL;
 	struct sp_dialog_params p = { .binding = b, .call_id = "over", .call_id_len = 4 };
@@ -414,10 +367,10 @@ static void four_media_pairs(struct sp_table_config *cfg)
 
 Test(dialog, media_ports_allocated_and_released)
 {
-	struct sp_table *t = table_with(four_media_pairs, NULL);
+	struct sp_table *t = fx_table_with(four_media_pairs, NULL);
 	struct sp_binding *b = add_binding(t, 1, "10.1.1.1", 5060, T0);
 	struct sp_dialog *d = add_dialog(t, b, "m1", T0);
-	struct sp_endpoint term = ep("10.1.1.1", 4000), far = ep("192.0.2.50", 6000);
+	struct sp_endpoint term = fx_ep("10.1.1.1", 4000), far = fx_ep("192.0.2.50", 6000);
 	struct sp_media_stream *ms[2], *out;
 	struct sp_dialog *d2;
 
@@ -456,10 +409,10 @@ static void no_media(struct sp_table_config *cfg)
 
 Test(dialog, media_stream_limit)
 {
-	struct sp_table *t = table_with(no_media, NULL);
+	struct sp_table *t = fx_table_with(no_media, NULL);
 	struct sp_binding *b = add_binding(t, 1, "10.1.1.1", 5060, T0);
 	struct sp_dialog *d = add_dialog(t, b, "m", T0);
-	struct sp_endpoint term = ep("10.1.1.1", 4000), far = ep("192.0.2.50", 6000);
+	struct sp_endpoint term = fx_ep("10.1.1.1", 4000), far = fx_ep("192.0.2.50", 6000);
 	struct sp_media_stream *out;
 
 	for (int i = 0; i < SP_DIALOG_MAX_MEDIA; i++) {
@@ -474,7 +427,7 @@ Test(dialog, media_stream_limit)
 
 Test(ids, walk_and_get_next_after_deletions)
 {
-	struct sp_table *t = table_with(NULL, NULL);
+	struct sp_table *t = fx_table_with(NULL, NULL);
 	struct sp_binding *b = add_binding(t, 1, "10.1.1.1", 5060, T0);
 	struct sp_dialog *d[11];
 	const uint32_t gone[] = { 1, 3, 4, 5, 9 };
@@ -518,7 +471,7 @@ Test(ids, walk_and_get_next_after_deletions)
 
 Test(ids, allocation_skips_ids_in_use_and_top_id_works)
 {
-	struct sp_table *t = table_with(NULL, NULL);
+	struct sp_table *t = fx_table_with(NULL, NULL);
 	struct sp_binding *b = add_binding(t, 1, "10.1.1.1", 5060, T0);
 	struct sp_dialog *out;
 	struct sp_dialog_params p = { .binding = b, .call_id = "x", .call_id_len = 1 };
@@ -540,7 +493,7 @@ Test(ids, allocation_skips_ids_in_use_and_top_id_works)
 
 Test(ids, bindings_walk_and_get_next)
 {
-	struct sp_table *t = table_with(NULL, NULL);
+	struct sp_table *t = fx_table_with(NULL, NULL);
 	struct sp_binding *b[6];
 	unsigned n = 0;
 
@@ -592,7 +545,7 @@ static struct sp_table *logged_table(struct expiry_log *log)
 	};
 
 	memset(log, 0, sizeof(*log));
-	log->table = table_with(NULL, &cb);
+	log->table = fx_table_with(NULL, &cb);
 	return log->table;
 }
 
@@ -603,7 +556,7 @@ Test(aging, binding_idle_and_registration)
 	struct sp_binding *idle = add_binding(t, 1, "10.0.0.1", 1, T0);
 	struct sp_binding *reg = add_binding(t, 1, "10.0.0.1", 2, T0);
 	struct sp_binding *busy = add_binding(t, 1, "10.0.0.1", 3, T0);
-	struct sp_endpoint term1 = ep("10.0.0.1", 1);
+	struct sp_endpoint term1 = fx_ep("10.0.0.1", 1);
 
 	/* Defaults: idle 300 s, grace 32 s. */
 	sp_binding_set_registration(t, reg, T0, 3600);
@@ -746,7 +699,7 @@ Test(aging, callback_may_delete_other_objects)
 	struct sp_binding *b;
 
 	memset(&log, 0, sizeof(log));
-	t = log.table = table_with(NULL, &cb);
+	t = log.table = fx_table_with(NULL, &cb);
 	b = add_binding(t, 1, "10.0.0.1", 1, T0);
 	add_dialog(t, b, "first", T0);
 	add_dialog(t, b, "sibling", T0);	/* same deadline, later in order */
@@ -769,7 +722,7 @@ static void big_ranges(struct sp_table_config *cfg)
 Test(scale, hundred_thousand_bindings_and_dialogs, .timeout = 120)
 {
 	enum { N = 100000 };
-	struct sp_table *t = table_with(big_ranges, NULL);
+	struct sp_table *t = fx_table_with(big_ranges, NULL);
 	struct sp_binding **b = calloc(N, sizeof(*b));
 	struct sp_table_memory mem;
 	char cid[64];
@@ -780,7 +733,7 @@ Test(scale, hundred_thousand_bindings_and_dialogs, .timeout = 120)
 		struct in_addr a = { htonl(0x0a000000u + i / 4) };
 		struct sp_binding_params p = {
 			.vpn = i % 2,
-			.server_side = ep(i < N / 2 ? "203.0.113.1" : "203.0.113.2", 0),
+			.server_side = fx_ep(i < N / 2 ? "203.0.113.1" : "203.0.113.2", 0),
 		};
 
 		sp_endpoint_set_v4(&p.terminal, a, (uint16_t)(5060 + i % 4));
@@ -825,7 +778,7 @@ Test(scale, hundred_thousand_bindings_and_dialogs, .timeout = 120)
 
 Test(scale, memory_targets_hold_for_a_small_table)
 {
-	struct sp_table *t = table_with(NULL, NULL);
+	struct sp_table *t = fx_table_with(NULL, NULL);
 	struct sp_binding *b = add_binding(t, 1, "10.0.0.1", 1, T0);
 	struct sp_table_memory mem;
 
@@ -856,16 +809,16 @@ Test(table, bad_config_refused)
 
 Test(sync, binding_rekey_moves_both_indexes)
 {
-	struct sp_table *t = table_with(NULL, NULL);
+	struct sp_table *t = fx_table_with(NULL, NULL);
 	struct sp_binding *b = add_binding(t, 1, "10.1.1.1", 5060, T0);
 	struct sp_binding *o = add_binding(t, 1, "10.1.1.2", 5060, T0);
 	struct sp_endpoint old_c = b->server_side;
-	struct sp_endpoint new_c = ep("203.0.113.2", 21000), a2 = ep("10.1.1.9", 5070);
+	struct sp_endpoint new_c = fx_ep("203.0.113.2", 21000), a2 = fx_ep("10.1.1.9", 5070);
 
 	/* another binding's terminal or C:c: refused, b unchanged */
 	cr_expect_eq(sp_binding_rekey(t, b, &o->terminal, &new_c), -EEXIST);
 	cr_expect_eq(sp_binding_rekey(t, b, &a2, &o->server_side), -EADDRINUSE);
-	struct sp_endpoint out_of_range = ep("203.0.113.2", 1000);
+	struct sp_endpoint out_of_range = fx_ep("203.0.113.2", 1000);
 	cr_expect_eq(sp_binding_rekey(t, b, &a2, &out_of_range), -ERANGE);
 	cr_expect(sp_endpoint_equal(&b->server_side, &old_c));
 	cr_expect_eq(sp_binding_find(t, 1, &a2), NULL);
@@ -874,7 +827,7 @@ Test(sync, binding_rekey_moves_both_indexes)
 	cr_expect_eq(sp_binding_find(t, 1, &a2), b);
 	cr_expect_eq(sp_binding_find_server_side(t, &new_c), b);
 	cr_expect_eq(sp_binding_find(t, 1, &(struct sp_endpoint){ 0 }), NULL);
-	struct sp_endpoint a1 = ep("10.1.1.1", 5060);
+	struct sp_endpoint a1 = fx_ep("10.1.1.1", 5060);
 	cr_expect_eq(sp_binding_find(t, 1, &a1), NULL, "old terminal key gone");
 	cr_expect_eq(sp_binding_find_server_side(t, &old_c), NULL, "old C:c gone");
 	/* the old c is free again: a binding may take it */
@@ -886,7 +839,7 @@ Test(sync, binding_rekey_moves_both_indexes)
 
 Test(sync, binding_times_restored_and_aging_follows)
 {
-	struct sp_table *t = table_with(NULL, NULL);
+	struct sp_table *t = fx_table_with(NULL, NULL);
 	struct sp_binding *b = add_binding(t, 1, "10.1.1.1", 5060, T0);
 
 	sp_binding_restore_times(t, b, T0 - SEC(50), T0 - SEC(10), T0 + SEC(100));
@@ -902,7 +855,7 @@ Test(sync, binding_times_restored_and_aging_follows)
 
 Test(sync, dialog_restore_sets_state_backwards_and_deadline)
 {
-	struct sp_table *t = table_with(NULL, NULL);
+	struct sp_table *t = fx_table_with(NULL, NULL);
 	struct sp_binding *b = add_binding(t, 1, "10.1.1.1", 5060, T0);
 	struct sp_dialog *d = add_dialog(t, b, "r1", T0);
 	struct sp_dialog_restore r = {
@@ -928,13 +881,13 @@ Test(sync, dialog_restore_sets_state_backwards_and_deadline)
 
 Test(sync, dialog_set_media_keeps_given_ports_atomically)
 {
-	struct sp_table *t = table_with(four_media_pairs, NULL);
+	struct sp_table *t = fx_table_with(four_media_pairs, NULL);
 	struct sp_binding *b = add_binding(t, 1, "10.1.1.1", 5060, T0);
 	struct sp_dialog *d = add_dialog(t, b, "m1", T0), *d2 = add_dialog(t, b, "m2", T0);
 	struct sp_media_stream ms[2] = {
-		{ .terminal = ep("10.1.1.1", 4000), .far = ep("192.0.2.50", 6000),
+		{ .terminal = fx_ep("10.1.1.1", 4000), .far = fx_ep("192.0.2.50", 6000),
 		  .terminal_side_port = 50004, .far_side_port = 50000 },
-		{ .terminal = ep("10.1.1.1", 4002), .far = ep("192.0.2.50", 6002),
+		{ .terminal = fx_ep("10.1.1.1", 4002), .far = fx_ep("192.0.2.50", 6002),
 		  .terminal_side_port = 50006, .far_side_port = 50002 },
 	};
 	struct sp_media_stream *out;
@@ -973,10 +926,10 @@ Test(sync, dialog_set_media_keeps_given_ports_atomically)
 
 Test(sync, dialog_set_media_without_media_range_stores_ports)
 {
-	struct sp_table *t = table_with(no_media, NULL);
+	struct sp_table *t = fx_table_with(no_media, NULL);
 	struct sp_binding *b = add_binding(t, 1, "10.1.1.1", 5060, T0);
 	struct sp_dialog *d = add_dialog(t, b, "m1", T0);
-	struct sp_media_stream ms = { .terminal = ep("10.1.1.1", 4000), .far = ep("192.0.2.50", 6000) };
+	struct sp_media_stream ms = { .terminal = fx_ep("10.1.1.1", 4000), .far = fx_ep("192.0.2.50", 6000) };
 
 	cr_assert_eq(sp_dialog_set_media(t, d, &ms, 1), 0);
 	cr_expect_eq(d->n_media, 1);
@@ -987,8 +940,8 @@ Test(sync, dialog_set_media_without_media_range_stores_ports)
  * ports, through every way a binding comes and goes. */
 Test(binding, bindings_held_per_source)
 {
-	struct sp_table *t = table_with(NULL, NULL);
-	struct sp_endpoint src = ep("10.1.1.1", 1), other = ep("10.1.1.2", 5060);
+	struct sp_table *t = fx_table_with(NULL, NULL);
+	struct sp_endpoint src = fx_ep("10.1.1.1", 1), other = fx_ep("10.1.1.2", 5060);
 	struct sp_binding *a = add_binding(t, 1, "10.1.1.1", 5060, T0);
 	struct sp_binding *b = add_binding(t, 1, "10.1.1.1", 5061, T0);
 
@@ -1013,7 +966,7 @@ Test(binding, bindings_held_per_source)
 Test(srclimit, notifications_spaced_per_source)
 {
 	struct sp_srclimit *s = sp_srclimit_new();
-	struct sp_endpoint a = ep("10.1.0.12", 5060), a2 = ep("10.1.0.12", 9999), b = ep("10.1.0.13", 1);
+	struct sp_endpoint a = fx_ep("10.1.0.12", 5060), a2 = fx_ep("10.1.0.12", 9999), b = fx_ep("10.1.0.13", 1);
 
 	cr_assert_not_null(s);
 	cr_expect(sp_srclimit_notify_due(s, 0, &a, 1000, 60000));
