@@ -95,7 +95,19 @@ sp_daemon_start() {
 	fi
 	SP_DAEMON_PID=$!
 	SP_PIDS+=("$SP_DAEMON_PID")
-	sp_wait_for "sigproxyd $name socket" 10 test -S "$dir/cli.sock"
+	# A daemon killed with -9 leaves its cli.sock behind: wait for a daemon
+	# listening on it, not for the file.
+	sp_wait_for "sigproxyd $name socket" 10 sp_unix_listening "$ns" "$dir/cli.sock"
+}
+
+# sp_unix_listening NS PATH: a process in NS ("" here) listens on unix socket PATH
+sp_unix_listening() {
+	local ns=$1 path=$2
+	if [ -n "$ns" ]; then
+		ip netns exec "$ns" ss -xlnH src "$path" | grep -q .
+	else
+		ss -xlnH src "$path" | grep -q .
+	fi
 }
 
 # sp_cli NAME ARGS...: sigproxy-cli against daemon NAME
