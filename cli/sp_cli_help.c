@@ -1,8 +1,15 @@
 #include "config.h"
 #include "sp_cli_help.h"
+#include "sp_cli_syntax.h"
 #include "sp_cmd.h"
 
+#include <dlfcn.h>
+#include <libcli.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define CR "<cr>\t"
 
@@ -86,4 +93,192 @@ const char *sp_cli_names_label(enum sp_cli_names kind)
 	case SP_NAMES_NONE: break;
 	}
 	return "";
+}
+
+/* ---- `?` after the first argument ---- */
+
+/* What `?` says of a keyword after the first argument. */
+static const char *sp_cli_keyword_after_help(const char *kw)
+{
+	static const struct { const char *kw, *help; } helps[] = {
+		{ "port", "Then a port" },
+		{ "seq", "Then the sequence number" },
+		{ "privilege", "Then 1 (read-only) or 15 (privileged at login)" },
+		{ "secret", "Then the password, or hashed and a crypt(3) hash" },
+		{ "hashed", "Then a crypt(3) hash" },
+		{ "1", "Read-only: user EXEC, enable refused" },
+		{ "15", "Privileged at login" },
+		{ "7", "Then the key obfuscated, as running-config shows it (or 7 as the key)" },
+		{ "any", "Any address" },
+	};
+
+	for (size_t i = 0; i < sizeof(helps) / sizeof(helps[0]); i++)
+		if (strcmp(helps[i].kw, kw) == 0)
+			return helps[i].help;
+	return "";
+}
+
+/* How `?` names a value after the first argument: by the keyword before
+ * it, or by the command and the value's position. */
+static void sp_cli_value_after_help(const struct sp_cmd_def *def, const struct sp_cli_syntax_item *it,
+				    const char **name, const char **help)
+{
+	static const struct { const char *path, *after, *word, *name, *help; } helps[] = {
+		{ NULL, "port", "N[-M]", "1-65535", "A port, or a range N-M" },
+		{ NULL, "port", "N", "1-65535", "A port" },
+		{ NULL, "seq", "N", "1-65535", "The sequence number" },
+		{ NULL, "secret", "PASSWORD", "WORD", "The password (4-128 characters)" },
+		{ NULL, "hashed", "HASH", "WORD", "A crypt(3) hash" },
+		{ NULL, "default-gateway", "A.B.C.D", "A.B.C.D", "The default gateway" },
+		{ NULL, "7", "HEX", "WORD", "The key obfuscated, as running-config shows it" },
+		{ "listen-port", "", "N", "1-65535", "Another port" },
+		{ "media-port-range", "", "M", "1025-65535", "The last port" },
+		{ "limit", "", "N", "0-10000000", "The limit (0: off)" },
+		{ "banner motd", "", "TEXT", "LINE", "The message (the rest of the line)" },
+	};
+	const struct sp_cli_arg_help *h = sp_cli_arg_help_find(def->mode, def->path);
+
+	*name = it->word;
+	*help = "";
+	if (it->ordinal == 0 && h && !it->after[0]) {
+		*name = h->names != SP_NAMES_NONE ? sp_cli_names_label(h->names) : h->name;
+		*help = h->help;
+		return;
+	}
+	for (size_t i = 0; i < sizeof(helps) / sizeof(helps[0]); i++)
+		if ((!helps[i].path || strcmp(helps[i].path, def->path) == 0) &&
+		    (helps[i].path || strcmp(helps[i].after, it->after) == 0) &&
+		    strcmp(helps[i].word, it->word) == 0) {
+			*name = helps[i].name;
+			*help = helps[i].help;
+			return;
+		}
+}
+
+/* The command the line's first words name in the session's mode (a
+ * top-level config command also from a sub-mode), and how many words that
+ * took; NULL when none or more than one fits. */
+static const struct sp_cmd_def *sp_cli_line_command(int mode, int privilege, char *const *words, int n, int *taken)
+{
+	size_t n_defs;
+	const struct sp_cmd_def *tab = sp_cmd_table(&n_defs), *best = NULL;
+	int best_words = 0, best_exact = 0, ties = 0;
+
+	for (size_t i = 0; i < n_defs; i++) {
+		const struct sp_cmd_def *d = &tab[i];
+		char path[128], *save;
+		int k = 0, exact = 0;
+		bool fits = true;
+
+		if (d->privilege > privilege)
+			continue;
+		if (d->mode != mode && !((d->flags & SP_CMD_ALL_CONFIG_MODES) && sp_cmd_is_config_mode(mode)))
+			continue;
+		snprintf(path, sizeof(path), "%s", d->path);
+		for (char *w = strtok_r(path, " ", &save); w && fits; w = strtok_r(NULL, " ", &save), k++) {
+			fits = k < n && strncasecmp(words[k], w, strlen(words[k])) == 0;
+			exact += fits && strcasecmp(words[k], w) == 0;
+		}
+		if (!fits)
+			continue;
+		/* the longest path; among equals, the most words typed in full,
+		 * then the mode's own command */
+		if (k > best_words || (k == best_words && exact > best_exact) ||
+		    (k == best_words && exact == best_exact && best && best->mode != mode && d->mode == mode)) {
+			best = d;
+			best_words = k;
+			best_exact = exact;
+			ties = 0;
+		} else if (k == best_words && exact == best_exact && !(d->mode != mode && best->mode == mode)) {
+			ties++;
+		}
+	}
+	*taken = best_words;
+	return ties ? NULL : best;
+}
+
+static void sp_cli_add_help_line(struct cli_comphelp *comphelp, const char *name, const char *help)
+{
+	char line[160];
+
+	snprintf(line, sizeof(line), "  %-20s %s", name, help);
+	cli_add_comphelp_entry(comphelp, line);
+}
+
+/* `?` at the end of `line` when libcli had nothing to say: what may follow,
+ * from the command's usage, with <cr> when the line is complete. */
+static void sp_cli_help_after_argument(struct cli_def *cli, const char *line, struct cli_comphelp *comphelp)
+{
+	char buf[CLI_MAX_LINE_LENGTH], *words[CLI_MAX_LINE_WORDS], *save;
+	const char *partial = "";
+	const struct sp_cmd_def *def;
+	struct sp_cli_syntax_next *nx;
+	int n = 0, taken;
+	size_t len = strlen(line);
+
+	if (strchr(line, '|') || len == 0 || len >= sizeof(buf))
+		return; /* a filter's words, or nothing typed: libcli's own */
+	memcpy(buf, line, len + 1);
+	for (char *w = strtok_r(buf, " ", &save); w && n < CLI_MAX_LINE_WORDS; w = strtok_r(NULL, " ", &save))
+		words[n++] = w;
+	if (line[len - 1] != ' ' && n > 0)
+		partial = words[--n];
+	def = sp_cli_line_command(cli->mode, cli->privilege, words, n, &taken);
+	if (!def || taken == 0 || !(nx = calloc(1, sizeof(*nx))))
+		return;
+	sp_cli_syntax_next(def->usage, words + taken, n - taken, partial, nx);
+	if (!nx->fits) {
+		free(nx);
+		return; /* the words do not make that command: the bell */
+	}
+	comphelp->num_entries = 0; /* libcli's -1: "a command without optargs" */
+	for (int i = 0; i < nx->n; i++) {
+		const char *name, *help;
+		char value[64];
+
+		if (!nx->items[i].is_value) {
+			sp_cli_add_help_line(comphelp, nx->items[i].word, sp_cli_keyword_after_help(nx->items[i].word));
+			continue;
+		}
+		sp_cli_value_after_help(def, &nx->items[i], &name, &help);
+		snprintf(value, sizeof(value), "<%s>", name);
+		sp_cli_add_help_line(comphelp, value, help);
+	}
+	if (nx->can_end && !partial[0]) {
+		if (def->mode == SP_MODE_EXEC && strncmp(def->path, "show ", 5) == 0)
+			sp_cli_add_help_line(comphelp, "|", "Output modifiers (include, exclude, section, json, ...)");
+		sp_cli_add_help_line(comphelp, "<cr>", "");
+	}
+	free(nx);
+}
+
+/* libcli describes a command's first argument and nothing after it: the
+ * argument is registered as not recorded (so every word still reaches the
+ * handler, which parses them), and an argument of that kind ends libcli's
+ * parsing of the line, so `?` after it found nothing and rang the bell.
+ * libcli calls cli_get_completions() through its PLT, so this definition,
+ * exported from the daemon (--export-dynamic-symbol in its link), is the one
+ * it reaches: it runs libcli's own and, where that found nothing for `?`,
+ * answers from the command's usage. Without the export (a unit test) libcli
+ * keeps its own and nothing changes. */
+void cli_get_completions(struct cli_def *cli, const char *command, char lastchar, struct cli_comphelp *comphelp);
+
+typedef void (*sp_cli_completions_fn)(struct cli_def *, const char *, char, struct cli_comphelp *);
+static sp_cli_completions_fn sp_cli_libcli_completions;
+static pthread_once_t sp_cli_completions_once = PTHREAD_ONCE_INIT;
+
+static void sp_cli_find_libcli_completions(void)
+{
+	void *f = dlsym(RTLD_NEXT, "cli_get_completions");
+
+	memcpy(&sp_cli_libcli_completions, &f, sizeof(f)); /* ISO C: no object-to-function cast */
+}
+
+void cli_get_completions(struct cli_def *cli, const char *command, char lastchar, struct cli_comphelp *comphelp)
+{
+	pthread_once(&sp_cli_completions_once, sp_cli_find_libcli_completions);
+	if (sp_cli_libcli_completions)
+		sp_cli_libcli_completions(cli, command, lastchar, comphelp);
+	if (lastchar == '?' && comphelp->num_entries <= 0 && command)
+		sp_cli_help_after_argument(cli, command, comphelp);
 }

@@ -106,6 +106,65 @@ check_eq "interactive: privileged start, ? with argument types and ranges, tab c
 run=$(sp_cli d1 -c "show running-config")
 check_no_match "interactive ? changed nothing" '^interface|\?' "$run"
 
+# ---- ? after the first argument: what may follow, <cr> when complete ----
+cat >"$SP_TMP/args.exp" <<'EXP'
+set timeout 8
+log_user 1
+spawn $env(SPCLI) -s $env(SOCK)
+proc step {pat desc} {
+	expect {
+		-re $pat {}
+		timeout { puts "\nEXPECT-FAIL: $desc"; exit 1 }
+		eof { puts "\nEXPECT-FAIL: eof at $desc"; exit 1 }
+	}
+}
+# the help, then the prompt with the line kept (nothing ran)
+proc ask {line pat desc prompt} {
+	send "$line?"
+	expect {
+		-re "\a" { puts "\nEXPECT-FAIL: the bell at $desc"; exit 1 }
+		-re "$pat.*\n$prompt[string map {. \\.} $line]$" {}
+		timeout { puts "\nEXPECT-FAIL: $desc"; exit 1 }
+	}
+	send "\025"
+}
+step "sigproxy# " "prompt"
+send "show sessions detail ?"
+step "<cr>" "show sessions detail ? completes with <cr>"
+send "\025"
+ask "show proxy-strategy voipcore " "\\| +Output modifiers.*\r+\n +<cr>" "show proxy-strategy NAME ? offers the modifiers and <cr>" "sigproxy# "
+send "configure terminal\r"
+step "sigproxy\\(config\\)# " "config mode"
+ask "username bob " "privilege +Then 1.*\r+\n +secret +Then the password" "username NAME ? offers privilege and secret" "sigproxy\\(config\\)# "
+ask "username bob privilege " "1 +Read-only.*\r+\n +15 +Privileged" "username NAME privilege ? offers 1 and 15" "sigproxy\\(config\\)# "
+ask "username bob secret " "<WORD> +The password.*\r+\n +hashed +Then a crypt" "username NAME secret ? offers the password or hashed" "sigproxy\\(config\\)# "
+ask "proxy-strategy voipcore " "seq +Then the sequence number" "proxy-strategy NAME ? offers seq" "sigproxy\\(config\\)# "
+ask "proxy-strategy voipcore seq " "<1-65535> +The sequence number" "proxy-strategy NAME seq ? gives the range" "sigproxy\\(config\\)# "
+send "proxy-strategy voipcore seq 10\r"
+step "sigproxy\\(config-strategy\\)# " "strategy sub-mode"
+set P "sigproxy\\(config-strategy\\)# "
+ask "match source 10.0.0.0/8 " "port +Then a port\r+\n +<cr>" "match source PREFIX ? offers port and <cr>" $P
+ask "match source 10.0.0.0/8 port " "<1-65535> +A port, or a range N-M" "match source PREFIX port ? gives the range" $P
+ask "match source 10.0.0.0/8 port 5060 " "<cr>" "match source PREFIX port N ? is complete" $P
+ask "match source any " "port +Then a port\r+\n +<cr>" "match source any ? offers port and <cr>" $P
+ask "server 192.0.2.1 " "port +Then a port\r+\n +<cr>" "server A.B.C.D ? offers port and <cr>" $P
+ask "server 192.0.2.1 port " "<1-65535> +A port\r+\n" "server A.B.C.D port ? gives the range" $P
+ask "server 192.0.2.1 p" "port +Then a port" "a keyword being typed" $P
+ask "match vlan 42 " "<cr>" "match vlan N ? is complete" $P
+# a word that fits no form of the command: the bell, nothing shown
+send "server 192.0.2.1 5070 ?"
+step "\a" "words that fit nothing ring the bell"
+send "\025end\r"
+step "sigproxy# " "end"
+send "exit\r"
+expect eof
+EXP
+out=$(SPCLI=$SPCLI SOCK=$SP_TMP/d1/cli.sock expect "$SP_TMP/args.exp" 2>&1); rc=$?
+check_eq "interactive: ? after the first argument lists what follows (types, ranges, <cr>)" 0 $rc
+[ $rc -eq 0 ] || printf '%s\n' "$out" | tail -15 | sed 's/^/#   /'
+run=$(sp_cli d1 -c "show running-config")
+check_no_match "? after an argument ran nothing" 'bob|10\.0\.0\.0/8|192\.0\.2\.1 port|5070' "$run"
+
 # ---- user EXEC over TCP: read-only show commands, '^' under the bad word ----
 cat >"$SP_TMP/user.exp" <<'EXP'
 set timeout 8
