@@ -27,6 +27,8 @@ enum sp_event_type {
 	SP_EVENT_ROLE_CHANGE,           /* u.role_change: not by configuration */
 	SP_EVENT_PEER_LOST,
 	SP_EVENT_PEER_REGAINED,
+	SP_EVENT_MEDIA_PROXY_DOWN,      /* u.media_proxy: out of rotation (no pongs) */
+	SP_EVENT_MEDIA_PROXY_UP,        /* u.media_proxy: answering again */
 };
 
 /* Why the role changed, in SIGPROXY-MIB's sigproxyRoleChangeCause values. */
@@ -45,6 +47,7 @@ struct sp_event {
 		struct { uint32_t current; } session_limit; /* dialogs tracked now */
 		struct { const struct sp_endpoint *source; uint32_t vpn; } source_limited;
 		struct { enum sp_role role; enum sp_event_role_cause cause; } role_change;
+		struct { const char *name; } media_proxy;
 	} u;
 };
 

@@ -39,6 +39,10 @@ static void sp_agent_on_event(void *arg, const struct sp_event *ev)
 	case SP_EVENT_PEER_REGAINED:
 		sp_agent_notify_peer_regained(a);
 		break;
+	case SP_EVENT_MEDIA_PROXY_DOWN:
+	case SP_EVENT_MEDIA_PROXY_UP:
+		/* no notification in SIGPROXY-MIB yet: the log says it (issue 19) */
+		break;
 	}
 }
 
