@@ -44,35 +44,6 @@ void sp_engine_drop(struct sp_engine *en, uint64_t *reason)
 		(*reason)++;
 }
 
-/* (kind, id) was created, changed or went: every watcher hears it. */
-void sp_engine_changed(struct sp_engine *en, enum sp_sync_kind kind, uint32_t id)
-{
-	for (unsigned i = 0; i < en->n_watchers; i++)
-		en->watchers[i].fn(en->watchers[i].arg, (int)kind, id);
-}
-
-int sp_engine_watch(struct sp_engine *en, sp_engine_change_fn fn, void *arg)
-{
-	if (en->n_watchers == SP_ENGINE_WATCHERS_MAX)
-		return -1;
-	en->watchers[en->n_watchers].fn = fn;
-	en->watchers[en->n_watchers].arg = arg;
-	en->n_watchers++;
-	return 0;
-}
-
-void sp_engine_unwatch(struct sp_engine *en, sp_engine_change_fn fn, void *arg)
-{
-	for (unsigned i = 0; en && i < en->n_watchers; i++) {
-		if (en->watchers[i].fn != fn || en->watchers[i].arg != arg)
-			continue;
-		memmove(&en->watchers[i], &en->watchers[i + 1],
-			(en->n_watchers - i - 1) * sizeof(en->watchers[0]));
-		en->n_watchers--;
-		return;
-	}
-}
-
 /* 503s are refused calls a subscriber notices: say so, but at most one line
  * per SP_ENGINE_REFUSAL_LOG_MS, with how many there were since the last. */
 void sp_engine_log_refusal(struct sp_engine *en, const char *why, const char *call_id)
@@ -196,7 +167,6 @@ static void sp_engine_binding_expired(void *arg, struct sp_binding *b)
 		 sp_endpoint_format(&b->terminal, t, sizeof(t)),
 		 sp_endpoint_format(&b->server_side, c, sizeof(c)));
 	sp_engine_bsock_close(en, &b->server_side);
-	sp_engine_changed(en, SP_SYNC_BINDING, b->id);
 }
 
 static void sp_engine_dialog_expired(void *arg, struct sp_dialog *d)
@@ -204,7 +174,6 @@ static void sp_engine_dialog_expired(void *arg, struct sp_dialog *d)
 	struct sp_engine *en = arg;
 
 	sp_media_dialog_end(en->media, d->id);
-	sp_engine_changed(en, SP_SYNC_DIALOG, d->id);
 	{
 		char cid[SP_LOG_ESCAPED_MAX];
 
@@ -348,6 +317,24 @@ static void sp_engine_media_latch_cb(struct sp_loop *loop, void *arg)
 	}
 }
 
+/* The media module's streams of a dialog changed (a commit, a latch, the
+ * dialog's end): the store's record of them follows at once, and its hook
+ * tells the state sync and the store on disk. */
+static void sp_engine_media_changed(void *arg, uint32_t dialog_id)
+{
+	struct sp_engine *en = arg;
+	struct sp_dialog *d = sp_dialog_find_id(en->table, dialog_id);
+	struct sp_media_stream ms[SP_DIALOG_MAX_MEDIA];
+	unsigned n;
+
+	/* a standby's dialogs hold what the active sent */
+	if (!d || en->standby)
+		return;
+	n = sp_media_export(en->media, dialog_id, ms, SP_DIALOG_MAX_MEDIA);
+	/* the table has no media range of its own: it keeps the ports as given */
+	sp_dialog_set_media(en->table, d, ms, n);
+}
+
 /* The media state on the door's conntrack, and a first reconciliation that
  * removes the entries a previous run left behind. */
 static int sp_engine_media_open(struct sp_engine *en, char *err, size_t errlen)
@@ -363,41 +350,28 @@ static int sp_engine_media_open(struct sp_engine *en, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	sp_media_set_change_hook(en->media, sp_engine_media_changed, en);
 	sp_media_reconcile(en->media);
 	sp_loop_timer_arm(en->media_reconcile, SP_ENGINE_MEDIA_RECONCILE_MS);
 	return 0;
-}
-
-static void sp_engine_persist_prepare(void *arg, uint32_t dialog_id)
-{
-	sp_engine_sync_prepare(arg, dialog_id);
-}
-
-/* The store of --state-dir keeps what changed (its marks coalesce): what
- * a restart must find is what the standby is told. */
-static void sp_engine_persist_changed(void *arg, int kind, uint32_t id)
-{
-	struct sp_engine *en = arg;
-
-	sp_persist_mark(en->persist, (enum sp_sync_kind)kind, id);
 }
 
 /* The store of --state-dir, and the table as it was before the restart:
  * before the listeners are read, so the first datagram finds every binding. */
 static int sp_engine_persist_open(struct sp_engine *en, struct sp_error *e)
 {
-	struct sp_persist_hooks hooks = { sp_engine_persist_prepare, en };
 	const char *dir = en->d->opt.state_dir;
 	char err[256] = "";
 
 	if (!dir || strcmp(dir, "none") == 0)
 		return 0;
-	en->persist = sp_persist_open(dir, en->table, &hooks, en->d->loop, err, sizeof(err));
+	en->persist = sp_persist_open(dir, en->table, NULL, en->d->loop, err, sizeof(err));
 	if (!en->persist || sp_persist_restore(en->persist, sp_now_ms(), sp_persist_wall_ms(), err,
 					       sizeof(err)) < 0) {
 		sp_error_set(e, "persistence: %s", err);
 		return -1;
 	}
+	sp_persist_follow(en->persist, !en->standby);
 	en->d->persist = en->persist;
 	return 0;
 }
@@ -411,17 +385,17 @@ void sp_engine_persist_suspend(struct sp_engine *en)
 
 int sp_engine_persist_resume(struct sp_engine *en, struct sp_error *e)
 {
-	struct sp_persist_hooks hooks = { sp_engine_persist_prepare, en };
 	const char *dir = en->d->opt.state_dir;
 	char err[256] = "";
 
 	if (en->persist || !dir || strcmp(dir, "none") == 0)
 		return 0;
-	en->persist = sp_persist_open(dir, en->table, &hooks, en->d->loop, err, sizeof(err));
+	en->persist = sp_persist_open(dir, en->table, NULL, en->d->loop, err, sizeof(err));
 	if (!en->persist) {
 		sp_error_set(e, "persistence: %s", err);
 		return -1;
 	}
+	sp_persist_follow(en->persist, !en->standby);
 	en->d->persist = en->persist;
 	return 0;
 }
@@ -449,7 +423,6 @@ struct sp_engine *sp_engine_start_with(struct sp_daemon *d, const struct sp_engi
 		return NULL;
 	}
 	en->d = d;
-	sp_engine_watch(en, sp_engine_persist_changed, en); /* the first watcher */
 	sp_sip_global_init();
 	en->tp = deps ? deps->transport_new(deps->arg, d->loop, &th) : sp_transport_udp_new(d->loop, &th);
 	sp_table_config_default(&tc);
@@ -550,20 +523,6 @@ struct sp_table *sp_engine_sync_table(struct sp_engine *en)
 	return en->table;
 }
 
-void sp_engine_sync_prepare(struct sp_engine *en, uint32_t dialog_id)
-{
-	struct sp_dialog *d = sp_dialog_find_id(en->table, dialog_id);
-	struct sp_media_stream ms[SP_DIALOG_MAX_MEDIA];
-	unsigned n;
-
-	/* a standby's dialogs hold what the active sent */
-	if (!d || en->standby)
-		return;
-	n = sp_media_export(en->media, dialog_id, ms, SP_DIALOG_MAX_MEDIA);
-	/* the table has no media range of its own: it keeps the ports as given */
-	sp_dialog_set_media(en->table, d, ms, n);
-}
-
 void sp_engine_sync_applied(struct sp_engine *en)
 {
 	sp_engine_arm_expiry(en);
@@ -578,7 +537,7 @@ static void sp_engine_install_table(struct sp_engine *en, unsigned *sockets, uns
 		/* the peer's (or the previous boot's) interface numbers mean
 		 * nothing here: learned again from the terminal's next message,
 		 * the routing table decides until then */
-		memset(&b->return_path, 0, sizeof(b->return_path));
+		sp_binding_set_return_path(b, &(struct sp_learned_path){ 0 });
 		if (!sp_transport_find(en->tp, &b->server_side) && sp_engine_bsock_open(en, &b->server_side))
 			(*sockets)++;
 	}
@@ -607,11 +566,11 @@ int sp_engine_set_active(struct sp_engine *en, bool active, struct sp_error *e)
 	if (active == !en->standby)
 		return 0;
 	if (!active) {
-		/* keep each dialog's streams in the table: a later takeover
-		 * without a peer to resync from restores them */
-		for (struct sp_dialog *d = sp_dialog_first(en->table); d; d = sp_dialog_next(en->table, d))
-			sp_engine_sync_prepare(en, d->id);
+		/* each dialog's streams stay in the table (sp_media_clear
+		 * does not announce): a later takeover without a peer to
+		 * resync from restores them */
 		en->standby = true;
+		sp_persist_follow(en->persist, false);
 		sp_media_clear(en->media);
 		sp_transport_close_server_side(en->tp);
 		{
@@ -635,6 +594,7 @@ int sp_engine_set_active(struct sp_engine *en, bool active, struct sp_error *e)
 	}
 	sp_engine_install_table(en, &sockets, &streams);
 	/* what the peer synced was not stored here: the table replaces the store */
+	sp_persist_follow(en->persist, true);
 	sp_persist_mark_all(en->persist);
 	sp_engine_arm_expiry(en);
 	sp_notice("engine: active: interception installed, %u binding sockets opened, %u media streams restored",

@@ -145,21 +145,11 @@ int sp_engine_set_active(struct sp_engine *engine, bool active, struct sp_error 
 bool sp_engine_is_active(struct sp_engine *engine);
 /* The table the state sync reads (active) and writes (standby). */
 struct sp_table *sp_engine_sync_table(struct sp_engine *engine);
-/* Before a dialog is encoded: its media streams into the table's record. */
-void sp_engine_sync_prepare(struct sp_engine *engine, uint32_t dialog_id);
 /* After records were applied: the aging timer follows the new deadlines. */
 void sp_engine_sync_applied(struct sp_engine *engine);
 
-/* The one change hook of the engine's state (issue 16 item 3): every
- * binding or dialog (kind as in sp_sync.h: SP_SYNC_BINDING, SP_SYNC_DIALOG)
- * created, changed or gone is announced to each watcher, in the order they
- * came. The store of --state-dir watches from the start; the state sync
- * (sp_redundancy) while it runs. No mutation places marks for a particular
- * consumer. */
-typedef void (*sp_engine_change_fn)(void *arg, int kind, uint32_t id);
-/* 0, or -1 when SP_ENGINE_WATCHERS_MAX are watching. */
-int sp_engine_watch(struct sp_engine *engine, sp_engine_change_fn fn, void *arg);
-void sp_engine_unwatch(struct sp_engine *engine, sp_engine_change_fn fn, void *arg);
-#define SP_ENGINE_WATCHERS_MAX 4
+/* Changes of the table (bindings, dialogs, their media streams) are
+ * announced by the table itself: sp_table_watch() (sp_table.h). The
+ * engine's media streams are written into it as they change. */
 
 #endif

@@ -81,11 +81,6 @@ struct sp_engine {
 	bool warned_no_server_side; /* said once in the log */
 	uint64_t armed_deadline;    /* of the expiry timer; UINT64_MAX: not armed */
 	struct sp_engine_stats stats;
-	struct {
-		sp_engine_change_fn fn;
-		void *arg;
-	} watchers[SP_ENGINE_WATCHERS_MAX];	/* the change hook's subscribers */
-	unsigned n_watchers;
 	bool send_now; /* media hangs on this message's fate: no queueing */
 };
 
@@ -94,7 +89,6 @@ struct sp_engine {
 /* sp_engine.c */
 uint64_t sp_now_ms(void);
 void sp_engine_drop(struct sp_engine *en, uint64_t *reason);
-void sp_engine_changed(struct sp_engine *en, enum sp_sync_kind kind, uint32_t id);
 void sp_engine_log_refusal(struct sp_engine *en, const char *why, const char *call_id);
 const struct sp_classify_strategy *sp_engine_strategy_by_seq(const struct sp_engine *en,
 							     uint32_t seq);

@@ -160,10 +160,8 @@ void sp_engine_clear_sessions(struct sp_engine *en)
 	struct sp_dialog *d;
 
 	sp_media_clear(en->media);
-	while ((d = sp_dialog_first(en->table))) {
-		sp_engine_changed(en, SP_SYNC_DIALOG, d->id);
+	while ((d = sp_dialog_first(en->table)))
 		sp_dialog_delete(en->table, d);
-	}
 	sp_engine_arm_expiry(en);
 }
 

@@ -42,7 +42,6 @@ static void sp_engine_server_forward(struct sp_engine *en, struct sp_binding *b,
 	sp_binding_touch(en->table, b, sp_now_ms());
 	if (!in->is_request && in->cseq_method == SP_SIP_REGISTER && in->status >= 200 && in->status < 300)
 		sp_engine_registered(en, b, msg);
-	sp_engine_changed(en, SP_SYNC_BINDING, b->id);
 	/* the kernel before the answer (2xx, 183) reaches the terminal, which
 	 * may start sending at once */
 	sp_engine_media_finish(en, b, in);

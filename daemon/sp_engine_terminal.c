@@ -57,7 +57,6 @@ static void sp_engine_terminal_keepalive(struct sp_engine *en, const struct sp_e
 	en->stats.keepalives++;
 	if (b) {
 		sp_binding_touch(en->table, b, sp_now_ms());
-		sp_engine_changed(en, SP_SYNC_BINDING, b->id);
 		if (sp_engine_send_to_server(en, b, buf, len) == 0)
 			en->stats.proxied++;
 	}
@@ -108,11 +107,12 @@ static void sp_engine_binding_refresh(struct sp_engine *en, struct sp_binding *b
 				      const struct sp_endpoint *terminal, const struct sp_sip_info *in)
 {
 	char contact[SP_HOSTPORT_MAX];
+	struct sp_learned_path path;
 
 	sp_binding_touch(en->table, b, sp_now_ms());
-	KD(en, retpath_learn, terminal, en->rx_ifindex, &b->return_path);
-	/* created, touched, contact or return path: the standby follows */
-	sp_engine_changed(en, SP_SYNC_BINDING, b->id);
+	path = b->return_path;
+	KD(en, retpath_learn, terminal, en->rx_ifindex, &path);
+	sp_binding_set_return_path(b, &path);
 	/* the Via of each request is the one its responses give back: a
 	 * terminal may change it (a new NAT mapping, a new local port) */
 	if (in->is_request && in->via.host[0]) {

@@ -73,8 +73,6 @@ int sp_engine_track(struct sp_engine *en, struct sp_binding *b, const struct sp_
 	}
 	if (!dlg)
 		return 0;
-	/* whatever this message changes (or deletes) goes to the standby */
-	sp_engine_changed(en, SP_SYNC_DIALOG, dlg->id);
 	if (en->limit_notified && en->session_limit &&
 	    sp_table_counters(en->table)->dialogs_current * 10 < (uint64_t)en->session_limit * 9)
 		en->limit_notified = false;
@@ -215,6 +213,7 @@ struct sp_binding *sp_engine_binding_for(struct sp_engine *en,
 	p.server_side = en->server_side;
 	p.server = st->server;
 	p.strategy_id = st->seq;
+	p.origin_mark = mark & SP_MARK_ORIGIN_MASK;
 	rc = sp_binding_create(en->table, &p, sp_now_ms(), &b);
 	if (rc < 0) {
 		/* at a flood's rate when the ports run out: one line per interval */
@@ -229,7 +228,6 @@ struct sp_binding *sp_engine_binding_for(struct sp_engine *en,
 		sp_binding_delete(en->table, b);
 		return NULL;
 	}
-	b->origin_mark = mark & SP_MARK_ORIGIN_MASK;
 	return b;
 }
 
@@ -269,8 +267,6 @@ void sp_engine_media_finish(struct sp_engine *en, const struct sp_binding *b,
 	else
 		sp_media_commit_origin(en->media, dlg->id, &b->virtual_server, &b->server_side,
 				       (uint16_t)b->vpn, (uint16_t)(b->origin_mark & SP_MARK_ORIGIN_MASK));
-	if (dlg) /* the streams travel with the dialog */
-		sp_engine_changed(en, SP_SYNC_DIALOG, dlg->id);
 	if (sp_media_latching(en->media) && !en->media_latch_armed) {
 		sp_loop_timer_arm(en->media_latch, SP_ENGINE_MEDIA_LATCH_MS);
 		en->media_latch_armed = true;
@@ -306,7 +302,6 @@ void sp_engine_stun(struct sp_engine *en, const struct sp_endpoint *terminal,
 		en->stats.keepalives++;
 		if (b) {
 			sp_binding_touch(en->table, b, sp_now_ms());
-			sp_engine_changed(en, SP_SYNC_BINDING, b->id);
 		}
 	}
 	if (!n)

@@ -73,6 +73,8 @@ struct sp_media {
 	/* stream by pc / 2: a far side announcing C:pc is this SP's other leg */
 	struct sp_media_sstream **by_cpair;
 	uint32_t gen;
+	void (*changed)(void *arg, uint32_t dialog_id);	/* sp_media_set_change_hook */
+	void *changed_arg;
 	struct sp_media_stats st;
 	unsigned latching;		/* streams with latch set */
 	struct {
@@ -104,6 +106,19 @@ struct sp_media *sp_media_create(const struct sp_media_kernel *kernel)
 		return NULL;
 	}
 	return m;
+}
+
+void sp_media_set_change_hook(struct sp_media *m, void (*fn)(void *arg, uint32_t dialog_id),
+			      void *arg)
+{
+	m->changed = fn;
+	m->changed_arg = arg;
+}
+
+static void sp_media_changed(const struct sp_media *m, uint32_t dialog_id)
+{
+	if (m->changed)
+		m->changed(m->changed_arg, dialog_id);
 }
 
 void sp_media_destroy(struct sp_media *m)
@@ -593,6 +608,7 @@ int sp_media_latch(struct sp_media *m, const struct sp_endpoint *src, const stru
 	sp_info("media: dialog %u %s latched to %s (the terminal is behind a NAT)", s->sess->dialog_id,
 		rtcp ? "RTCP" : "RTP", sp_endpoint_format(src, b, sizeof(b)));
 	sp_media_sync(m, s);
+	sp_media_changed(m, s->sess->dialog_id);
 	return 1;
 }
 
@@ -666,6 +682,7 @@ void sp_media_commit_origin(struct sp_media *m, uint32_t dialog_id, const struct
 		}
 		sp_media_sync(m, s);
 	}
+	sp_media_changed(m, dialog_id);
 }
 
 static void sp_media_session_free(struct sp_media *m, struct sp_media_session *sess)
@@ -709,8 +726,10 @@ void sp_media_dialog_end(struct sp_media *m, uint32_t dialog_id)
 {
 	struct sp_media_session *sess = sp_media_find(m, dialog_id);
 
-	if (sess)
-		sp_media_session_free(m, sess);
+	if (!sess)
+		return;
+	sp_media_session_free(m, sess);
+	sp_media_changed(m, dialog_id);
 }
 
 void sp_media_clear(struct sp_media *m)
@@ -763,7 +782,9 @@ int sp_media_import(struct sp_media *m, uint32_t dialog_id, const struct sp_endp
 
 	if (!dialog_id || !n)
 		return 0;
-	sp_media_dialog_end(m, dialog_id); /* an older copy of the same dialog */
+	sess = sp_media_find(m, dialog_id);
+	if (sess) /* an older copy of the same dialog (not announced: see the header) */
+		sp_media_session_free(m, sess);
 	if (!(sess = sp_media_session_new(m, dialog_id)))
 		return -ENOMEM;
 	sess->e = *e;

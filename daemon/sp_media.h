@@ -78,6 +78,16 @@ struct sp_media;
 
 /* kernel may be NULL: state is kept, nothing is programmed. */
 struct sp_media *sp_media_create(const struct sp_media_kernel *kernel);
+/*
+ * fn(arg, dialog_id) after a dialog's streams, as sp_media_export() shows
+ * them, may have changed: a commit, a latch, the dialog's end. The owner
+ * copies them into the session store (sp_table), whose change hook carries
+ * them to the state sync and the store on disk. Not called by
+ * sp_media_clear() (the store keeps the streams of a standby's dialogs) nor
+ * by sp_media_import() (the store is where they came from).
+ */
+void sp_media_set_change_hook(struct sp_media *m, void (*fn)(void *arg, uint32_t dialog_id),
+			      void *arg);
 /* Removes every entry it installed and frees everything. */
 void sp_media_destroy(struct sp_media *m);
 

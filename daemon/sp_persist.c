@@ -74,6 +74,8 @@ struct sp_persist {
 	uint64_t *dirty;
 	size_t n_dirty, cap_dirty;
 	bool clear_pending;
+	bool restoring;		/* the table's changes come from the store itself */
+	bool follow;		/* sp_persist_follow: every change, or deletes only */
 	uint8_t scratch[HDR_LEN + SP_PERSIST_RECORD_MAX];
 
 	pthread_t writer;
@@ -350,7 +352,13 @@ static void timer_cb(struct sp_loop *loop, void *arg)
 
 void sp_persist_mark(struct sp_persist *p, enum sp_sync_kind kind, uint32_t id)
 {
+	uint64_t key = (uint64_t)kind << 32 | id;
+
 	if (!p || !id)
+		return;
+	/* one message changes one object several times (touch, contact,
+	 * return path): the same mark twice in a row is one */
+	if (p->n_dirty && p->dirty[p->n_dirty - 1] == key)
 		return;
 	if (p->n_dirty == p->cap_dirty) {
 		size_t cap = p->cap_dirty ? p->cap_dirty * 2 : 1024;
@@ -363,12 +371,31 @@ void sp_persist_mark(struct sp_persist *p, enum sp_sync_kind kind, uint32_t id)
 		p->dirty = nd;
 		p->cap_dirty = cap;
 	}
-	p->dirty[p->n_dirty++] = (uint64_t)kind << 32 | id;
+	p->dirty[p->n_dirty++] = key;
 	p->st.marks++;
 	if (p->timer && !p->timer_armed) {
 		sp_loop_timer_arm(p->timer, SP_PERSIST_BATCH_MS);
 		p->timer_armed = true;
 	}
+}
+
+/* The table's change hook (sp_table_watch). Not while restoring: the
+ * store is where those changes come from. While not following (a standby)
+ * only deletes: what the peer sends is written when this side takes over
+ * (sp_persist_mark_all), an object gone is never to be restored. */
+static void persist_changed(void *arg, const struct sp_store_change *c)
+{
+	struct sp_persist *p = arg;
+
+	if (p->restoring || (!p->follow && c->op != SP_STORE_DELETE))
+		return;
+	sp_persist_mark(p, c->kind == SP_STORE_BINDING ? SP_SYNC_BINDING : SP_SYNC_DIALOG, c->id);
+}
+
+void sp_persist_follow(struct sp_persist *p, bool all)
+{
+	if (p)
+		p->follow = all;
 }
 
 void sp_persist_mark_all(struct sp_persist *p)
@@ -551,6 +578,7 @@ struct sp_persist *sp_persist_open(const char *dir, struct sp_table *t,
 	pthread_cond_init(&p->cv_done, NULL);
 	snprintf(p->dir, sizeof(p->dir), "%s", dir);
 	p->t = t;
+	p->follow = true;
 	if (hooks)
 		p->hooks = *hooks;
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
@@ -608,6 +636,10 @@ struct sp_persist *sp_persist_open(const char *dir, struct sp_table *t,
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
+	if (sp_table_watch(t, persist_changed, p) < 0) {
+		snprintf(err, errlen, "the table has no room for another watcher");
+		goto fail;
+	}
 	if ((rc = pthread_create(&p->writer, NULL, writer_main, p))) {
 		snprintf(err, errlen, "writer thread: %s", strerror(rc));
 		goto fail;
@@ -623,6 +655,7 @@ void sp_persist_close(struct sp_persist *p)
 {
 	if (!p)
 		return;
+	sp_table_unwatch(p->t, persist_changed, p);
 	if (p->writer_started) {
 		sp_persist_sync(p, sp_loop_now_ms(), sp_persist_wall_ms());
 		pthread_mutex_lock(&p->mu);
@@ -680,8 +713,8 @@ struct pending_q {
 	uint64_t until_wall;
 };
 
-int sp_persist_restore(struct sp_persist *p, uint64_t now_ms, uint64_t wall_ms,
-		       char *err, size_t errlen)
+static int restore_records(struct sp_persist *p, uint64_t now_ms, uint64_t wall_ms,
+			   char *err, size_t errlen)
 {
 	struct sp_persist_restore_stats rs = { 0 };
 	uint64_t t0 = mono_us();
@@ -813,6 +846,17 @@ oom:
 	free(dels);
 	snprintf(err, errlen, "out of memory");
 	return -1;
+}
+
+int sp_persist_restore(struct sp_persist *p, uint64_t now_ms, uint64_t wall_ms,
+		       char *err, size_t errlen)
+{
+	int rc;
+
+	p->restoring = true;
+	rc = restore_records(p, now_ms, wall_ms, err, errlen);
+	p->restoring = false;
+	return rc;
 }
 
 /* ---- statistics (read by `show persistence`, cli/sp_show) ---- */

@@ -12,8 +12,8 @@
  * page flips): after any crash the store holds exactly the last committed
  * batch.
  *
- * Writing: the engine marks (kind, id) when an object changes or goes, the
- * same hook as the state sync (sp_engine_watch). Marks are coalesced;
+ * Writing: the table's change hook (sp_table_watch) marks (kind, id) when
+ * an object changes or goes, the same hook as the state sync. Marks are coalesced;
  * every SP_PERSIST_BATCH_MS the owner's thread encodes the marked objects
  * (the table is not thread-safe) and hands the batch to a writer thread that
  * commits it as one LMDB transaction, so no fsync ever runs on the event
@@ -48,8 +48,8 @@ struct sp_loop;
 struct sp_persist;
 
 struct sp_persist_hooks {
-	/* Before a dialog is encoded: bring its media streams into the table
-	 * (the engine's sp_engine_sync_prepare). May be NULL. */
+	/* Before a dialog is encoded. May be NULL (the engine's is: the
+	 * table holds each dialog's media streams as they change). */
 	void (*prepare_dialog)(void *arg, uint32_t dialog_id);
 	void *arg;
 };
@@ -99,6 +99,13 @@ void sp_persist_close(struct sp_persist *p);
 int sp_persist_restore(struct sp_persist *p, uint64_t now_ms, uint64_t wall_ms,
 		       char *err, size_t errlen);
 
+/*
+ * The store watches the table's change hook (sp_table_watch) from open to
+ * close and marks every change itself. follow false (a standby, whose
+ * table the peer fills): only deletes are marked until it is true again.
+ * NULL-safe; open follows.
+ */
+void sp_persist_follow(struct sp_persist *p, bool all);
 /* (kind, id) changed or went. Cheap; NULL-safe. */
 void sp_persist_mark(struct sp_persist *p, enum sp_sync_kind kind, uint32_t id);
 /* The table replaces the store: the next batch drops every binding and

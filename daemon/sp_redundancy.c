@@ -9,6 +9,7 @@
 #include "sp_loop.h"
 #include "sp_sync.h"
 #include "sp_sync_codec.h"
+#include "sp_table.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -99,8 +100,6 @@ static ssize_t sp_red_encode(void *arg, enum sp_sync_kind kind, uint32_t id, uin
 {
 	struct sp_redundancy_ctl *r = arg;
 
-	if (kind == SP_SYNC_DIALOG)
-		sp_engine_sync_prepare(r->d->engine, id);
 	return sp_sync_codec_encode(r->codec, kind, id, sp_loop_now_ms(), buf, cap);
 }
 
@@ -261,7 +260,7 @@ static int sp_red_config_cb(void *arg, const struct sp_config *old_cfg, const st
 
 /* ---- lifecycle ---- */
 
-static void sp_red_changed(void *arg, int kind, uint32_t id);
+static void sp_red_changed(void *arg, const struct sp_store_change *c);
 
 struct sp_redundancy_ctl *sp_redundancy_start(struct sp_daemon *d, struct sp_error *e)
 {
@@ -290,8 +289,8 @@ struct sp_redundancy_ctl *sp_redundancy_start(struct sp_daemon *d, struct sp_err
 		sp_error_set(e, "redundancy: cannot subscribe to the configuration");
 		goto fail;
 	}
-	if (sp_engine_watch(d->engine, sp_red_changed, r) < 0) {
-		sp_error_set(e, "redundancy: cannot watch the engine's changes");
+	if (sp_table_watch(sp_engine_sync_table(d->engine), sp_red_changed, r) < 0) {
+		sp_error_set(e, "redundancy: cannot watch the table's changes");
 		goto fail;
 	}
 	sp_red_channel_open(r);
@@ -311,7 +310,7 @@ void sp_redundancy_stop(struct sp_redundancy_ctl *r)
 {
 	if (!r)
 		return;
-	sp_engine_unwatch(r->d->engine, sp_red_changed, r);
+	sp_table_unwatch(sp_engine_sync_table(r->d->engine), sp_red_changed, r);
 	sp_red_channel_close(r);
 	sp_loop_timer_free(r->config_timer);
 	sp_sync_codec_free(r->codec);
@@ -328,13 +327,15 @@ enum sp_role sp_redundancy_role(const struct sp_redundancy_ctl *r)
 	return r ? r->role : SP_ROLE_ACTIVE;
 }
 
-/* The engine's change hook: an active SP tells its standby. */
-static void sp_red_changed(void *arg, int kind, uint32_t id)
+/* The table's change hook: an active SP tells its standby (a standby's
+ * changes are the peer's, applied). */
+static void sp_red_changed(void *arg, const struct sp_store_change *c)
 {
 	struct sp_redundancy_ctl *r = arg;
 
 	if (r->sync && r->role == SP_ROLE_ACTIVE)
-		sp_sync_mark(r->sync, (enum sp_sync_kind)kind, id);
+		sp_sync_mark(r->sync, c->kind == SP_STORE_BINDING ? SP_SYNC_BINDING : SP_SYNC_DIALOG,
+			     c->id);
 }
 
 /* ---- operator commands ---- */

@@ -63,7 +63,7 @@ int sp_redundancy_vrrp_notify(struct sp_redundancy_ctl *r, enum sp_vrrp_state st
 			      struct sp_error *e);
 int sp_vrrp_state_parse(const char *word, enum sp_vrrp_state *out);
 
-/* While it runs, it watches the engine's changes (sp_engine_watch): an
+/* While it runs, it watches the table's changes (sp_table_watch): an
  * active SP marks them for its standby. */
 
 /* What `show redundancy` prints (cli/sp_show); the strings stay valid until

@@ -44,6 +44,7 @@ struct server_side_pool {
 
 struct binding_entry {
 	struct sp_binding pub;
+	struct sp_table *table;		/* for the setters that take no table */
 	struct sp_hnode by_terminal;
 	struct sp_hnode by_server_side;
 	RB_ENTRY(binding_entry) by_id;
@@ -62,6 +63,7 @@ struct quarantine_entry {
 
 struct dialog_entry {
 	struct sp_dialog pub;
+	struct sp_table *table;
 	struct sp_hnode by_call_id;
 	RB_ENTRY(dialog_entry) by_id;
 	struct table_timer timer;
@@ -90,6 +92,11 @@ struct sp_table {
 	struct sp_portalloc *media_ports;
 	struct sp_srclimit *per_source;	/* bindings held per source address */
 	struct quarantine_entry *quarantine;	/* doubly linked, unordered */
+	struct {
+		sp_store_watch_fn fn;
+		void *arg;
+	} watchers[SP_TABLE_WATCHERS_MAX];	/* the change hook's subscribers */
+	unsigned n_watchers;
 };
 
 static int timer_cmp(const struct table_timer *a, const struct table_timer *b)
@@ -128,6 +135,50 @@ static inline struct binding_entry *binding_entry_of(const struct sp_binding *b)
 static inline struct dialog_entry *dialog_entry_of(const struct sp_dialog *d)
 {
 	return container_of(d, struct dialog_entry, pub);
+}
+
+/* The change hook */
+
+int sp_table_watch(struct sp_table *t, sp_store_watch_fn fn, void *arg)
+{
+	if (t->n_watchers == SP_TABLE_WATCHERS_MAX)
+		return -ENOSPC;
+	t->watchers[t->n_watchers].fn = fn;
+	t->watchers[t->n_watchers].arg = arg;
+	t->n_watchers++;
+	return 0;
+}
+
+void sp_table_unwatch(struct sp_table *t, sp_store_watch_fn fn, void *arg)
+{
+	for (unsigned i = 0; t && i < t->n_watchers; i++) {
+		if (t->watchers[i].fn != fn || t->watchers[i].arg != arg)
+			continue;
+		memmove(&t->watchers[i], &t->watchers[i + 1],
+			(t->n_watchers - i - 1) * sizeof(t->watchers[0]));
+		t->n_watchers--;
+		return;
+	}
+}
+
+/* Every mutator ends here: the one place a change is announced. */
+static void announce(const struct sp_table *t, enum sp_store_kind kind, enum sp_store_op op,
+		     uint32_t id)
+{
+	const struct sp_store_change c = { kind, op, id };
+
+	for (unsigned i = 0; i < t->n_watchers; i++)
+		t->watchers[i].fn(t->watchers[i].arg, &c);
+}
+
+static void binding_changed(const struct sp_table *t, const struct sp_binding *b)
+{
+	announce(t, SP_STORE_BINDING, SP_STORE_UPDATE, b->id);
+}
+
+static void dialog_changed(const struct sp_table *t, const struct sp_dialog *d)
+{
+	announce(t, SP_STORE_DIALOG, SP_STORE_UPDATE, d->id);
 }
 
 /* Timers */
@@ -480,9 +531,11 @@ int sp_binding_create(struct sp_table *t, const struct sp_binding_params *p,
 	be = calloc(1, sizeof(*be));
 	if (!be)
 		return -ENOMEM;
+	be->table = t;
 	b = &be->pub;
 	b->vpn = p->vpn;
 	b->strategy_id = p->strategy_id;
+	b->origin_mark = p->origin_mark;
 	if ((err = normalize_endpoint(&b->terminal, &p->terminal, true)) ||
 	    (err = normalize_endpoint(&b->server_side, &p->server_side, true)) ||
 	    (err = normalize_endpoint(&b->virtual_server, &p->virtual_server, false)) ||
@@ -538,6 +591,7 @@ int sp_binding_create(struct sp_table *t, const struct sp_binding_params *p,
 	t->ctr.bindings_current++;
 	t->ctr.bindings_created++;
 	*out = b;
+	announce(t, SP_STORE_BINDING, SP_STORE_INSERT, b->id);
 	return 0;
 fail:
 	free(be);
@@ -632,17 +686,26 @@ static void free_binding(struct sp_table *t, struct binding_entry *be)
 
 int sp_binding_delete(struct sp_table *t, struct sp_binding *b)
 {
+	uint32_t id = b->id;
+
 	if (b->dialog_refs > 0)
 		return -EBUSY;
 	free_binding(t, binding_entry_of(b));
 	t->ctr.bindings_deleted++;
+	announce(t, SP_STORE_BINDING, SP_STORE_DELETE, id);
 	return 0;
+}
+
+static void binding_touch(struct sp_table *t, struct sp_binding *b, uint64_t now_ms)
+{
+	b->last_activity_ms = now_ms;
+	binding_rearm(t, binding_entry_of(b));
 }
 
 void sp_binding_touch(struct sp_table *t, struct sp_binding *b, uint64_t now_ms)
 {
-	b->last_activity_ms = now_ms;
-	binding_rearm(t, binding_entry_of(b));
+	binding_touch(t, b, now_ms);
+	binding_changed(t, b);
 }
 
 void sp_binding_set_registration(struct sp_table *t, struct sp_binding *b,
@@ -651,7 +714,8 @@ void sp_binding_set_registration(struct sp_table *t, struct sp_binding *b,
 	b->registration_expiry_ms = expires_s ? add_ms(now_ms, (uint64_t)expires_s * 1000) : 0;
 	if (expires_s)
 		b->deregistered = false;
-	sp_binding_touch(t, b, now_ms);
+	binding_touch(t, b, now_ms);
+	binding_changed(t, b);
 }
 
 void sp_binding_deregister(struct sp_table *t, struct sp_binding *b)
@@ -659,16 +723,43 @@ void sp_binding_deregister(struct sp_table *t, struct sp_binding *b)
 	b->registration_expiry_ms = 0;
 	b->deregistered = true;
 	binding_rearm(t, binding_entry_of(b));
+	binding_changed(t, b);
+}
+
+/* A string field set through the API: announced when it changed. */
+static int set_binding_string(struct sp_binding *b, char *dst, size_t size, const char *src)
+{
+	int err;
+
+	if (strcmp(dst, src ? src : "") == 0)
+		return 0;
+	if ((err = copy_bounded(dst, size, src)))
+		return err;
+	binding_changed(binding_entry_of(b)->table, b);
+	return 0;
 }
 
 int sp_binding_set_via_sent_by(struct sp_binding *b, const char *hostport)
 {
-	return copy_bounded(b->via_sent_by, sizeof(b->via_sent_by), hostport);
+	return set_binding_string(b, b->via_sent_by, sizeof(b->via_sent_by), hostport);
 }
 
 int sp_binding_set_contact(struct sp_binding *b, const char *hostport)
 {
-	return copy_bounded(b->contact, sizeof(b->contact), hostport);
+	return set_binding_string(b, b->contact, sizeof(b->contact), hostport);
+}
+
+void sp_binding_set_return_path(struct sp_binding *b, const struct sp_learned_path *path)
+{
+	struct sp_learned_path *rp = &b->return_path;
+
+	/* field by field: the struct has padding */
+	if (rp->ifindex == path->ifindex && rp->has_mac == path->has_mac &&
+	    memcmp(rp->prev_hop_mac, path->prev_hop_mac, sizeof(rp->prev_hop_mac)) == 0 &&
+	    sp_endpoint_equal(&rp->prev_hop, &path->prev_hop))
+		return;
+	*rp = *path;
+	binding_changed(binding_entry_of(b)->table, b);
 }
 
 /* Dialogs */
@@ -707,6 +798,7 @@ int sp_dialog_create(struct sp_table *t, const struct sp_dialog_params *p,
 	de = calloc(1, sizeof(*de));
 	if (!de)
 		return -ENOMEM;
+	de->table = t;
 	d = &de->pub;
 	if ((err = copy_bounded(d->from_tag, sizeof(d->from_tag), p->from_tag)) ||
 	    (err = copy_bounded(d->to_tag, sizeof(d->to_tag), p->to_tag))) {
@@ -734,6 +826,7 @@ int sp_dialog_create(struct sp_table *t, const struct sp_dialog_params *p,
 	t->ctr.dialogs_current++;
 	t->ctr.dialogs_created++;
 	*out = d;
+	announce(t, SP_STORE_DIALOG, SP_STORE_INSERT, d->id);
 	return 0;
 }
 
@@ -812,8 +905,11 @@ static void free_dialog(struct sp_table *t, struct dialog_entry *de)
 
 void sp_dialog_delete(struct sp_table *t, struct sp_dialog *d)
 {
+	uint32_t id = d->id;
+
 	free_dialog(t, dialog_entry_of(d));
 	t->ctr.dialogs_deleted++;
+	announce(t, SP_STORE_DIALOG, SP_STORE_DELETE, id);
 }
 
 int sp_dialog_set_state(struct sp_table *t, struct sp_dialog *d,
@@ -824,10 +920,11 @@ int sp_dialog_set_state(struct sp_table *t, struct sp_dialog *d,
 	d->state = state;
 	d->updated_ms = now_ms;
 	dialog_rearm(t, dialog_entry_of(d), now_ms);
+	dialog_changed(t, d);
 	return 0;
 }
 
-void sp_dialog_touch(struct sp_table *t, struct sp_dialog *d, uint64_t now_ms)
+static void dialog_touch(struct sp_table *t, struct sp_dialog *d, uint64_t now_ms)
 {
 	d->updated_ms = now_ms;
 	/* Retransmitted BYEs must not keep a terminating dialog alive. */
@@ -835,16 +932,30 @@ void sp_dialog_touch(struct sp_table *t, struct sp_dialog *d, uint64_t now_ms)
 		dialog_rearm(t, dialog_entry_of(d), now_ms);
 }
 
+void sp_dialog_touch(struct sp_table *t, struct sp_dialog *d, uint64_t now_ms)
+{
+	dialog_touch(t, d, now_ms);
+	dialog_changed(t, d);
+}
+
 void sp_dialog_set_session_expires(struct sp_table *t, struct sp_dialog *d,
 				   uint32_t seconds, uint64_t now_ms)
 {
 	d->session_expires_s = seconds;
-	sp_dialog_touch(t, d, now_ms);
+	dialog_touch(t, d, now_ms);
+	dialog_changed(t, d);
 }
 
 int sp_dialog_set_to_tag(struct sp_dialog *d, const char *tag)
 {
-	return copy_bounded(d->to_tag, sizeof(d->to_tag), tag);
+	int err;
+
+	if (strcmp(d->to_tag, tag ? tag : "") == 0)
+		return 0;
+	if ((err = copy_bounded(d->to_tag, sizeof(d->to_tag), tag)))
+		return err;
+	dialog_changed(dialog_entry_of(d)->table, d);
+	return 0;
 }
 
 int sp_dialog_add_media(struct sp_table *t, struct sp_dialog *d,
@@ -877,14 +988,18 @@ int sp_dialog_add_media(struct sp_table *t, struct sp_dialog *d,
 	ms->far_side_port = fport;
 	d->n_media++;
 	*out = ms;
+	dialog_changed(t, d);
 	return 0;
 }
 
 void sp_dialog_clear_media(struct sp_table *t, struct sp_dialog *d)
 {
+	if (!d->n_media)
+		return;
 	release_media(t, d);
 	memset(d->media, 0, sizeof(d->media));
 	d->n_media = 0;
+	dialog_changed(t, d);
 }
 
 const char *sp_dialog_state_name(enum sp_dialog_state state)
@@ -930,17 +1045,22 @@ unsigned sp_table_expire(struct sp_table *t, uint64_t now_ms)
 			struct dialog_entry *de = container_of(tm, struct dialog_entry, timer);
 
 			/* Still findable in the callback, so the engine sees it whole. */
+			uint32_t id = de->pub.id;
+
 			if (t->cb.dialog_expired)
 				t->cb.dialog_expired(t->cb.arg, &de->pub);
 			t->ctr.dialogs_expired++;
 			free_dialog(t, de);
+			announce(t, SP_STORE_DIALOG, SP_STORE_DELETE, id);
 		} else {
 			struct binding_entry *be = container_of(tm, struct binding_entry, timer);
+			uint32_t id = be->pub.id;
 
 			if (t->cb.binding_expired)
 				t->cb.binding_expired(t->cb.arg, &be->pub);
 			t->ctr.bindings_expired++;
 			free_binding(t, be);
+			announce(t, SP_STORE_BINDING, SP_STORE_DELETE, id);
 		}
 		removed++;
 	}
@@ -956,6 +1076,7 @@ void sp_binding_restore_times(struct sp_table *t, struct sp_binding *b, uint64_t
 	b->last_activity_ms = last_activity_ms;
 	b->registration_expiry_ms = registration_expiry_ms;
 	binding_rearm(t, binding_entry_of(b));
+	binding_changed(t, b);
 }
 
 int sp_binding_rekey(struct sp_table *t, struct sp_binding *b,
@@ -1001,6 +1122,7 @@ int sp_binding_rekey(struct sp_table *t, struct sp_binding *b,
 		sp_htab_insert(&t->bindings_by_terminal, &be->by_terminal,
 			       hash_terminal(t, b->vpn, &b->terminal));
 	}
+	binding_changed(t, b);
 	return 0;
 }
 
@@ -1016,6 +1138,7 @@ int sp_dialog_restore(struct sp_table *t, struct sp_dialog *d, const struct sp_d
 	d->created_ms = r->created_ms;
 	d->updated_ms = r->updated_ms;
 	timer_arm(t, &de->timer, r->deadline_ms);
+	dialog_changed(t, d);
 	return 0;
 }
 
@@ -1073,8 +1196,11 @@ int sp_dialog_set_media(struct sp_table *t, struct sp_dialog *d,
 			sp_portalloc_take(t->media_ports, next[i].far_side_port);
 		}
 	}
+	if (n == d->n_media && memcmp(d->media, next, sizeof(next)) == 0)
+		return 0; /* the streams it holds: no change */
 	memcpy(d->media, next, sizeof(next));
 	d->n_media = n;
+	dialog_changed(t, d);
 	return 0;
 }
 

@@ -92,9 +92,9 @@ struct sp_learned_path {
 };
 
 /*
- * Readable by everyone; the engine may also write strategy_id, server, origin_mark and
- * return_path. Keys (vpn, terminal, server_side, id) and times change only
- * through the API.
+ * Readable by everyone; changed only through the API, which announces each
+ * change (sp_table_watch). Keys (vpn, terminal, server_side, id) and times
+ * change only there.
  */
 struct sp_binding {
 	uint32_t id;			/* stable, for CLI/SNMP; never 0 */
@@ -151,6 +151,39 @@ struct sp_dialog {
 	char to_tag[SP_TAG_MAX];
 };
 
+/*
+ * The store's one change hook (issue 16 item 3). Every binding or dialog
+ * inserted, updated or deleted through this API is announced, after the
+ * change, to each watcher in the order they came: the state sync
+ * (sp_redundancy), the store on disk (sp_persist). A dialog's media streams
+ * travel with it: a change of its streams is an update of the dialog. A
+ * mutator that changes nothing (a setter given the value already held)
+ * announces nothing. Derived values (a binding's dialog_refs) are no
+ * change of their own. Watchers only note what changed; they must not
+ * change the store from the hook. tests/unit/test_store_hook.c drives every
+ * mutator of this header and fails when one is not announced.
+ */
+enum sp_store_kind {
+	SP_STORE_BINDING = 1,	/* the state sync's kinds (sp_sync_wire.h) */
+	SP_STORE_DIALOG = 2,
+};
+enum sp_store_op {
+	SP_STORE_INSERT,
+	SP_STORE_UPDATE,
+	SP_STORE_DELETE,	/* announced once the object is gone: id only */
+};
+struct sp_store_change {
+	enum sp_store_kind kind;
+	enum sp_store_op op;
+	uint32_t id;
+};
+typedef void (*sp_store_watch_fn)(void *arg, const struct sp_store_change *c);
+#define SP_TABLE_WATCHERS_MAX 4
+/* 0, or -ENOSPC when SP_TABLE_WATCHERS_MAX are watching. */
+int sp_table_watch(struct sp_table *t, sp_store_watch_fn fn, void *arg);
+/* NULL-safe; a watcher not watching is ignored. */
+void sp_table_unwatch(struct sp_table *t, sp_store_watch_fn fn, void *arg);
+
 /* Table */
 void sp_table_config_default(struct sp_table_config *cfg);
 /* NULL with errno EINVAL (bad port range) or ENOMEM. cb may be NULL. */
@@ -183,6 +216,7 @@ struct sp_binding_params {
 	struct sp_endpoint server_side;	/* C; port 0 allocates c */
 	struct sp_endpoint server;
 	uint32_t strategy_id;
+	uint32_t origin_mark;		/* VPN and tag slots (sp_mark.h) */
 	const char *via_sent_by;	/* may be NULL */
 	const char *contact;		/* may be NULL */
 };
@@ -217,6 +251,8 @@ void sp_binding_deregister(struct sp_table *t, struct sp_binding *b);
 /* 0 or -ENAMETOOLONG. */
 int sp_binding_set_via_sent_by(struct sp_binding *b, const char *hostport);
 int sp_binding_set_contact(struct sp_binding *b, const char *hostport);
+/* Where the terminal's messages now come from (the return path learned). */
+void sp_binding_set_return_path(struct sp_binding *b, const struct sp_learned_path *path);
 
 /* Dialogs */
 struct sp_dialog_params {
