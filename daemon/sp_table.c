@@ -3,7 +3,8 @@
  *
  * Each object is one allocation: the public struct followed by its private
  * links (hash nodes, id-tree node, timer). Indexes:
- *   bindings by (VPN, A:a) and by C:c, dialogs by (VPN, Call-ID): sp_htab;
+ *   bindings by (VPN, transport, family, A:a) and by (transport, C:c),
+ *   dialogs by (VPN, Call-ID): sp_htab;
  *   bindings and dialogs by id: red-black trees, for ordered walks and
  *   SNMP get-next in O(log n) whatever ids were freed or wrapped;
  *   all armed deadlines: one red-black tree ordered by (deadline, arm
@@ -418,19 +419,40 @@ const char *sp_table_strerror(int err)
 
 /* Hash keys: explicit byte layouts, so no struct padding is hashed. */
 
-static uint64_t hash_terminal(const struct sp_table *t, uint32_t vpn,
-			      const struct sp_endpoint *ep)
-{
-	uint8_t key[sizeof(vpn) + sizeof(*ep)];
+_Static_assert(sizeof(struct sp_binding_key) == 8 + sizeof(struct sp_endpoint),
+	       "struct sp_binding_key is hashed as bytes: no padding");
 
-	memcpy(key, &vpn, sizeof(vpn));
-	memcpy(key + sizeof(vpn), ep, sizeof(*ep));
-	return sp_siphash(&t->hash_key, key, sizeof(key));
+/* key's terminal normalized, family and reserved filled in. */
+static uint64_t hash_terminal(const struct sp_table *t, const struct sp_binding_key *key)
+{
+	return sp_siphash(&t->hash_key, key, sizeof(*key));
 }
 
-static uint64_t hash_server_side(const struct sp_table *t, const struct sp_endpoint *ep)
+static void binding_key_of(struct sp_binding_key *key, const struct sp_binding *b)
 {
-	return sp_siphash(&t->hash_key, ep, sizeof(*ep));
+	key->vpn = b->vpn;
+	key->transport = b->transport;
+	key->family = b->terminal.family;
+	key->reserved = 0;
+	key->terminal = b->terminal;
+}
+
+static uint64_t hash_binding_terminal(const struct sp_table *t, const struct sp_binding *b)
+{
+	struct sp_binding_key key;
+
+	binding_key_of(&key, b);
+	return hash_terminal(t, &key);
+}
+
+static uint64_t hash_server_side(const struct sp_table *t, uint8_t transport,
+				 const struct sp_endpoint *ep)
+{
+	uint8_t key[1 + sizeof(*ep)];
+
+	key[0] = transport;
+	memcpy(key + 1, ep, sizeof(*ep));
+	return sp_siphash(&t->hash_key, key, sizeof(key));
 }
 
 static uint64_t hash_call_id(const struct sp_table *t, uint32_t vpn,
@@ -534,6 +556,7 @@ int sp_binding_create(struct sp_table *t, const struct sp_binding_params *p,
 	be->table = t;
 	b = &be->pub;
 	b->vpn = p->vpn;
+	b->transport = p->transport;
 	b->strategy_id = p->strategy_id;
 	b->origin_mark = p->origin_mark;
 	if ((err = normalize_endpoint(&b->terminal, &p->terminal, true)) ||
@@ -543,9 +566,18 @@ int sp_binding_create(struct sp_table *t, const struct sp_binding_params *p,
 	    (err = copy_bounded(b->via_sent_by, sizeof(b->via_sent_by), p->via_sent_by)) ||
 	    (err = copy_bounded(b->contact, sizeof(b->contact), p->contact)))
 		goto fail;
-	if (sp_binding_find(t, b->vpn, &b->terminal)) {
-		err = -EEXIST;
+	if (b->transport > SP_STORE_TLS) {
+		err = -EINVAL;
 		goto fail;
+	}
+	{
+		struct sp_binding_key key;
+
+		binding_key_of(&key, b);
+		if (sp_binding_find_key(t, &key)) {
+			err = -EEXIST;
+			goto fail;
+		}
 	}
 	if (p->id) {
 		if (sp_binding_find_id(t, p->id)) {
@@ -581,10 +613,9 @@ int sp_binding_create(struct sp_table *t, const struct sp_binding_params *p,
 	b->id = p->id ? p->id : alloc_binding_id(t);
 	b->created_ms = now_ms;
 	b->last_activity_ms = now_ms;
-	sp_htab_insert(&t->bindings_by_terminal, &be->by_terminal,
-		       hash_terminal(t, b->vpn, &b->terminal));
+	sp_htab_insert(&t->bindings_by_terminal, &be->by_terminal, hash_binding_terminal(t, b));
 	sp_htab_insert(&t->bindings_by_server_side, &be->by_server_side,
-		       hash_server_side(t, &b->server_side));
+		       hash_server_side(t, b->transport, &b->server_side));
 	RB_INSERT(binding_ids, &t->binding_ids, be);
 	be->timer.kind = TIMER_BINDING;
 	binding_rearm(t, be);
@@ -598,20 +629,47 @@ fail:
 	return err;
 }
 
+struct sp_binding *sp_binding_find_key(const struct sp_table *t, const struct sp_binding_key *k)
+{
+	struct sp_binding_key key = { .vpn = k->vpn, .transport = k->transport };
+	uint64_t h;
+
+	if (normalize_endpoint(&key.terminal, &k->terminal, true))
+		return NULL;
+	key.family = key.terminal.family;
+	h = hash_terminal(t, &key);
+	for (struct sp_hnode *n = sp_htab_chain(&t->bindings_by_terminal, h); n; n = n->next) {
+		struct binding_entry *be = container_of(n, struct binding_entry, by_terminal);
+
+		if (n->hash == h && be->pub.vpn == key.vpn && be->pub.transport == key.transport &&
+		    sp_endpoint_equal(&be->pub.terminal, &key.terminal))
+			return &be->pub;
+	}
+	return NULL;
+}
+
 struct sp_binding *sp_binding_find(const struct sp_table *t, uint32_t vpn,
 				   const struct sp_endpoint *terminal)
+{
+	struct sp_binding_key key = { .vpn = vpn, .transport = SP_STORE_UDP, .terminal = *terminal };
+
+	return sp_binding_find_key(t, &key);
+}
+
+struct sp_binding *sp_binding_find_server_side_on(const struct sp_table *t, uint8_t transport,
+						  const struct sp_endpoint *server_side)
 {
 	struct sp_endpoint key;
 	uint64_t h;
 
-	if (normalize_endpoint(&key, terminal, true))
+	if (normalize_endpoint(&key, server_side, true))
 		return NULL;
-	h = hash_terminal(t, vpn, &key);
-	for (struct sp_hnode *n = sp_htab_chain(&t->bindings_by_terminal, h); n; n = n->next) {
-		struct binding_entry *be = container_of(n, struct binding_entry, by_terminal);
+	h = hash_server_side(t, transport, &key);
+	for (struct sp_hnode *n = sp_htab_chain(&t->bindings_by_server_side, h); n; n = n->next) {
+		struct binding_entry *be = container_of(n, struct binding_entry, by_server_side);
 
-		if (n->hash == h && be->pub.vpn == vpn &&
-		    sp_endpoint_equal(&be->pub.terminal, &key))
+		if (n->hash == h && be->pub.transport == transport &&
+		    sp_endpoint_equal(&be->pub.server_side, &key))
 			return &be->pub;
 	}
 	return NULL;
@@ -620,19 +678,7 @@ struct sp_binding *sp_binding_find(const struct sp_table *t, uint32_t vpn,
 struct sp_binding *sp_binding_find_server_side(const struct sp_table *t,
 					       const struct sp_endpoint *server_side)
 {
-	struct sp_endpoint key;
-	uint64_t h;
-
-	if (normalize_endpoint(&key, server_side, true))
-		return NULL;
-	h = hash_server_side(t, &key);
-	for (struct sp_hnode *n = sp_htab_chain(&t->bindings_by_server_side, h); n; n = n->next) {
-		struct binding_entry *be = container_of(n, struct binding_entry, by_server_side);
-
-		if (n->hash == h && sp_endpoint_equal(&be->pub.server_side, &key))
-			return &be->pub;
-	}
-	return NULL;
+	return sp_binding_find_server_side_on(t, SP_STORE_UDP, server_side);
 }
 
 struct sp_binding *sp_binding_find_id(const struct sp_table *t, uint32_t id)
@@ -1093,11 +1139,15 @@ int sp_binding_rekey(struct sp_table *t, struct sp_binding *b,
 		return err;
 	if (ss.port == 0)
 		return -EINVAL;
-	other = sp_binding_find(t, b->vpn, &term);
+	{
+		struct sp_binding_key key = { .vpn = b->vpn, .transport = b->transport, .terminal = term };
+
+		other = sp_binding_find_key(t, &key);
+	}
 	if (other && other != b)
 		return -EEXIST;
 	if (!sp_endpoint_equal(&ss, &b->server_side)) {
-		if (sp_binding_find_server_side(t, &ss))
+		if (sp_binding_find_server_side_on(t, b->transport, &ss))
 			return -EADDRINUSE;
 		pool = find_pool(t, &ss, true);
 		if (!pool)
@@ -1111,7 +1161,7 @@ int sp_binding_rekey(struct sp_table *t, struct sp_binding *b,
 		sp_htab_remove(&t->bindings_by_server_side, &be->by_server_side);
 		b->server_side = ss;
 		sp_htab_insert(&t->bindings_by_server_side, &be->by_server_side,
-			       hash_server_side(t, &b->server_side));
+			       hash_server_side(t, b->transport, &b->server_side));
 	}
 	if (!sp_endpoint_equal(&term, &b->terminal)) {
 		if (!sp_endpoint_same_addr(&term, &b->terminal) &&
@@ -1120,7 +1170,7 @@ int sp_binding_rekey(struct sp_table *t, struct sp_binding *b,
 		sp_htab_remove(&t->bindings_by_terminal, &be->by_terminal);
 		b->terminal = term;
 		sp_htab_insert(&t->bindings_by_terminal, &be->by_terminal,
-			       hash_terminal(t, b->vpn, &b->terminal));
+			       hash_binding_terminal(t, b));
 	}
 	binding_changed(t, b);
 	return 0;

@@ -83,6 +83,36 @@ struct sp_table_memory {
 	size_t total;		/* everything the table holds right now */
 };
 
+/*
+ * How a terminal's messages reach the SP: part of a binding's keys, so the
+ * same A:a over UDP and over TCP are two bindings, and a C:c of one
+ * transport is not found for another. Today every binding is UDP (the
+ * default, 0); stream transports give theirs at creation. The state-sync
+ * record does not carry it yet (every synced binding is UDP): a stream
+ * transport adds it to the codec with its next record version.
+ */
+enum sp_store_transport {
+	SP_STORE_UDP = 0,
+	SP_STORE_TCP,
+	SP_STORE_TLS,
+};
+
+/*
+ * A binding's terminal key: {vpn, transport, family, A:a}. The address
+ * family is the terminal's own (AF_INET or AF_INET6), spelled out so an
+ * IPv6 terminal and an IPv4 one never meet in a comparison; the endpoint
+ * carries it too (normalized, no stray bytes). Hashed as these bytes, no
+ * padding: a lookup is one hash and one chain walk whatever the transport
+ * and family (O(1)).
+ */
+struct sp_binding_key {
+	uint32_t vpn;
+	uint8_t transport;	/* enum sp_store_transport */
+	uint8_t family;		/* terminal.family; filled by the table */
+	uint16_t reserved;	/* 0 */
+	struct sp_endpoint terminal;
+};
+
 /* Where a terminal's messages came from, to send answers back that way. */
 struct sp_learned_path {
 	int ifindex;			/* 0: not learned */
@@ -99,6 +129,7 @@ struct sp_learned_path {
 struct sp_binding {
 	uint32_t id;			/* stable, for CLI/SNMP; never 0 */
 	uint32_t vpn;
+	uint8_t transport;		/* enum sp_store_transport, a key as vpn */
 	struct sp_endpoint terminal;	/* A:a */
 	struct sp_endpoint virtual_server;	/* E:e the terminal sent to */
 	struct sp_endpoint server_side;	/* C:c */
@@ -211,6 +242,7 @@ const char *sp_table_strerror(int err);
 struct sp_binding_params {
 	uint32_t id;			/* 0: allocate (else e.g. synced from the peer) */
 	uint32_t vpn;
+	uint8_t transport;		/* enum sp_store_transport; 0: UDP */
 	struct sp_endpoint terminal;
 	struct sp_endpoint virtual_server;
 	struct sp_endpoint server_side;	/* C; port 0 allocates c */
@@ -228,8 +260,15 @@ struct sp_binding_params {
  */
 int sp_binding_create(struct sp_table *t, const struct sp_binding_params *p,
 		      uint64_t now_ms, struct sp_binding **out);
+/* The binding of key (its family is taken from the terminal). */
+struct sp_binding *sp_binding_find_key(const struct sp_table *t, const struct sp_binding_key *key);
+/* A UDP terminal's binding: sp_binding_find_key with SP_STORE_UDP. */
 struct sp_binding *sp_binding_find(const struct sp_table *t, uint32_t vpn,
 				   const struct sp_endpoint *terminal);
+/* The binding whose C:c of that transport is server_side. */
+struct sp_binding *sp_binding_find_server_side_on(const struct sp_table *t, uint8_t transport,
+						  const struct sp_endpoint *server_side);
+/* The same for UDP. */
 struct sp_binding *sp_binding_find_server_side(const struct sp_table *t,
 					       const struct sp_endpoint *server_side);
 struct sp_binding *sp_binding_find_id(const struct sp_table *t, uint32_t id);

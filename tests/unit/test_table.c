@@ -987,3 +987,39 @@ Test(srclimit, notifications_spaced_per_source)
 	cr_expect_eq(sp_srclimit_sources(s), 0);
 	sp_srclimit_free(s);
 }
+
+/* Keys with transport and family (issue 16 item 3): the same A:a over UDP
+ * and over TCP are two bindings; a lookup names its transport; an IPv6
+ * terminal has a key of its own. */
+Test(table, keys_carry_transport_and_family)
+{
+	struct sp_table *t = fx_table_with(NULL, NULL);
+	struct sp_binding *udp = add_binding(t, 1, "10.1.1.1", 5060, T0), *tcp = NULL, *v6 = NULL;
+	struct sp_binding_params p = {
+		.vpn = 1,
+		.transport = SP_STORE_TCP,
+		.terminal = fx_ep("10.1.1.1", 5060),
+		.server_side = fx_ep("203.0.113.1", 0),
+	};
+	struct sp_binding_key k = { .vpn = 1, .transport = SP_STORE_TCP, .terminal = fx_ep("10.1.1.1", 5060) };
+
+	cr_assert_eq(sp_binding_create(t, &p, T0, &tcp), 0);
+	cr_expect_neq(tcp, udp);
+	cr_expect_eq(sp_binding_create(t, &p, T0, &(struct sp_binding *){ NULL }), -EEXIST);
+	cr_expect_eq(sp_binding_find(t, 1, &p.terminal), udp, "sp_binding_find is UDP's");
+	cr_expect_eq(sp_binding_find_key(t, &k), tcp);
+	k.transport = SP_STORE_TLS;
+	cr_expect_null(sp_binding_find_key(t, &k));
+	cr_expect_eq(sp_binding_find_server_side_on(t, SP_STORE_TCP, &tcp->server_side), tcp);
+	cr_expect_null(sp_binding_find_server_side_on(t, SP_STORE_UDP, &tcp->server_side));
+	cr_expect_eq(sp_binding_find_server_side(t, &udp->server_side), udp);
+	p.transport = SP_STORE_UDP;
+	p.terminal = fx_ep("2001:db8::1", 5060);
+	cr_assert_eq(sp_binding_create(t, &p, T0, &v6), 0);
+	k = (struct sp_binding_key){ .vpn = 1, .terminal = fx_ep("2001:db8::1", 5060) };
+	cr_expect_eq(sp_binding_find_key(t, &k), v6);
+	cr_expect_eq(sp_binding_find(t, 1, &k.terminal), v6);
+	p.transport = SP_STORE_TLS + 1;
+	cr_expect_eq(sp_binding_create(t, &p, T0, &(struct sp_binding *){ NULL }), -EINVAL);
+	sp_table_destroy(t);
+}
