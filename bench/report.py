@@ -52,13 +52,15 @@ def main():
            "machine": {k.split(".", 1)[1]: v for k, v in fig.items() if k.startswith("machine.")},
            "versions": {k.split(".", 1)[1]: v for k, v in fig.items() if k.startswith("version.")},
            "fixed_rate_cps": fig["fixed_rate"], "fixed_seconds": fig["fixed_seconds"],
-           "kamailio_workers": fig["kam_workers"], "sigproxy_media": fig.get("sp_media")}
+           "kamailio_workers": fig["kam_workers"], "kamailio_tuned_workers": fig.get("kamt_workers"),
+           "sustain_seconds": fig.get("sustain_seconds"), "sigproxy_media": fig.get("sp_media")}
 
     # Fixed-rate runs: CPU per call over every repetition; latency per
     # repetition against the direct path of the same repetition.
     reps = sorted({k.split(".")[0] for k in fig if k.startswith("fixed") and k[5:6].isdigit()})
     per = {}
-    for who in ("sp", "kam"):
+    whos = [w for w in ("sp", "kam", "kamt") if f"{w}.max_cps" in fig or w != "kamt"]
+    for who in whos:
         ticks = sum(fig.get(f"{r}.{who}.cpu_ticks", 0) for r in reps)
         calls = sum(fig.get(f"{r}.{who}.calls", 0) for r in reps)
         ok = all(fig.get(f"{r}.{who}.ok") == 1 for r in reps)
@@ -82,28 +84,47 @@ def main():
         per[who]["rss_kib"] = fig.get(f"{who}.rss_kib")
         per[who]["rss_idle_kib"] = fig.get(f"{who}.rss_idle_kib")
         per[who]["pss_kib"] = fig.get(f"{who}.pss_kib")
-        if who == "kam":
-            per[who]["processes"] = fig.get("kam.processes")
-        half = fig.get(f"half.{who}.rate")
-        if half:
-            hl = rtts(fig.get(f"half.{who}.{who}.rtt"))
-            hb = rtts(fig.get(f"half.{who}.base.rtt"))
-            per[who]["half_rate_cps"] = half
-            per[who]["half_rate_ok"] = fig.get(f"half.{who}.{who}.ok") == 1
+        if who != "sp":
+            per[who]["processes"] = fig.get(f"{who}.processes")
+        # the highest sustained rate: zero failed calls, zero receive-buffer
+        # drops, each step held sustain_seconds; CPU per call over that step
+        per[who]["sustained_cps"] = fig.get(f"{who}.sustained_cps")
+        per[who]["sustained_fail_cps"] = fig.get(f"{who}.sustained_fail_cps")
+        sc, st = fig.get(f"{who}.sustained_calls"), fig.get(f"{who}.sustained_cpu_ticks")
+        per[who]["sustained_cpu_us_per_call"] = round(st / hz / sc * 1e6, 1) if sc and st is not None else None
+        # latency at the sustained rate ("sust") and at half of it ("half",
+        # the p99 target's point), each against the direct path at that rate
+        for part, name in (("sust", "sustained_rate"), ("half", "half_rate")):
+            rate = fig.get(f"{part}.{who}.rate")
+            if not rate:
+                continue
+            hl = rtts(fig.get(f"{part}.{who}.{who}.rtt"))
+            hb = rtts(fig.get(f"{part}.{who}.base.rtt"))
+            per[who][f"{name}_cps"] = rate
+            per[who][f"{name}_ok"] = fig.get(f"{part}.{who}.{who}.ok") == 1
             for p in (50, 99):
                 a, b = pct(hl, p), pct(hb, p)
-                per[who][f"half_rate_p{p}_added_ms"] = round(a - b, 3) if a is not None and b is not None else None
+                per[who][f"{name}_p{p}_added_ms"] = round(a - b, 3) if a is not None and b is not None else None
     res["sigproxy"], res["kamailio"] = per["sp"], per["kam"]
+    if "kamt" in per:
+        res["kamailio_tuned"] = per["kamt"]
     sp, kam = per["sp"], per["kam"]
-    res["ratios_sigproxy_over_kamailio"] = {
-        "max_cps": ratio(sp["max_cps"], kam["max_cps"]),
-        "cpu_per_call": ratio(sp["cpu_us_per_call"], kam["cpu_us_per_call"]),
-        "p50_added": ratio(sp["p50_added_ms"], kam["p50_added_ms"]),
-        "p99_added": ratio(sp["p99_added_ms"], kam["p99_added_ms"]),
-        # PSS: Kamailio's processes share their shm; summed RSS counts it
-        # once per process
-        "pss": ratio(sp["pss_kib"], kam["pss_kib"]),
-    }
+
+    def ratios(k):
+        return {
+            "max_cps": ratio(sp["max_cps"], k["max_cps"]),
+            "sustained_cps": ratio(sp["sustained_cps"], k["sustained_cps"]),
+            "cpu_per_call": ratio(sp["cpu_us_per_call"], k["cpu_us_per_call"]),
+            "cpu_per_call_sustained": ratio(sp["sustained_cpu_us_per_call"], k["sustained_cpu_us_per_call"]),
+            "p50_added": ratio(sp["p50_added_ms"], k["p50_added_ms"]),
+            "p99_added": ratio(sp["p99_added_ms"], k["p99_added_ms"]),
+            # PSS: Kamailio's processes share their shm; summed RSS counts
+            # it once per process
+            "pss": ratio(sp["pss_kib"], k["pss_kib"]),
+        }
+    res["ratios_sigproxy_over_kamailio"] = ratios(kam)
+    if "kamt" in per:
+        res["ratios_sigproxy_over_kamailio_tuned"] = ratios(per["kamt"])
 
     scale = {}
     for k, v in fig.items():
@@ -128,22 +149,44 @@ def main():
                f"SIPp {res['versions'].get('sipp')}, sigproxy {res['versions'].get('sigproxy')} "
                f"(media {res['sigproxy_media']}).")
     out.append("")
-    out.append("| figure | sigproxyd | Kamailio | sigproxy/Kamailio |")
-    out.append("|---|---|---|---|")
-    out.append(f"| highest rate, zero failed calls (calls/s) | {f(sp['max_cps'])} | {f(kam['max_cps'])} | {f(r['max_cps'])} |")
-    out.append(f"| CPU per call at {res['fixed_rate_cps']} calls/s (µs, utime+stime) | "
-               f"{f(sp['cpu_us_per_call'])} | {f(kam['cpu_us_per_call'])} | {f(r['cpu_per_call'])} |")
-    out.append(f"| added INVITE→200 time p50 at {res['fixed_rate_cps']} calls/s (ms) | "
-               f"{f(sp['p50_added_ms'])} | {f(kam['p50_added_ms'])} | {f(r['p50_added'])} |")
-    out.append(f"| added INVITE→200 time p99 at {res['fixed_rate_cps']} calls/s (ms) | "
-               f"{f(sp['p99_added_ms'])} | {f(kam['p99_added_ms'])} | {f(r['p99_added'])} |")
-    out.append(f"| added p50 / p99 at half its own highest rate (ms) | "
-               f"{f(sp.get('half_rate_p50_added_ms'))} / {f(sp.get('half_rate_p99_added_ms'))} at {f(sp.get('half_rate_cps'))}/s | "
-               f"{f(kam.get('half_rate_p50_added_ms'))} / {f(kam.get('half_rate_p99_added_ms'))} at {f(kam.get('half_rate_cps'))}/s | |")
-    out.append(f"| resident memory after the load (KiB, PSS summed; VmRSS summed) | {f(sp['pss_kib'])}; {f(sp['rss_kib'])} | "
-               f"{f(kam['pss_kib'])}; {f(kam['rss_kib'])} ({f(kam.get('processes'))} processes) | {f(r['pss'])} |")
-    out.append(f"| fixed-rate calls, all successful | {sp['fixed_calls']}, {sp['fixed_all_calls_ok']} | "
-               f"{kam['fixed_calls']}, {kam['fixed_all_calls_ok']} | |")
+    kt = per.get("kamt")
+    rt = res.get("ratios_sigproxy_over_kamailio_tuned", {})
+    cols = [("sp", sp), ("kam", kam)] + ([("kamt", kt)] if kt else [])
+    head = "| figure | sigproxyd | Kamailio (1 worker, untuned) |"
+    if kt:
+        head += f" Kamailio tuned ({res['kamailio_tuned_workers']} workers) |"
+    head += " sigproxy/Kamailio |" + (" sigproxy/Kamailio tuned |" if kt else "")
+    out.append(head)
+    out.append("|---" * (head.count("|") - 1) + "|")
+
+    def row(label, values, rkey=None):
+        cells = [label] + values + [f(r.get(rkey)) if rkey else ""]
+        if kt:
+            cells.append(f(rt.get(rkey)) if rkey else "")
+        out.append("| " + " | ".join(cells) + " |")
+
+    def lat(w, name):
+        return (f"{f(w.get(name + '_p50_added_ms'))} / {f(w.get(name + '_p99_added_ms'))} "
+                f"at {f(w.get(name + '_cps'))}/s" + ("" if w.get(name + "_ok", True) else " (calls failed)"))
+
+    ss = res.get("sustain_seconds")
+    row(f"highest sustained rate: {ss} s steps, zero failed calls, zero receive-buffer drops (calls/s)",
+        [f"{f(w['sustained_cps'])} (fails at {f(w.get('sustained_fail_cps'))})" for _, w in cols], "sustained_cps")
+    row("CPU per call at the sustained rate, over its step (µs, utime+stime)",
+        [f(w["sustained_cpu_us_per_call"]) for _, w in cols], "cpu_per_call_sustained")
+    row("added INVITE→200 p50 / p99 at the sustained rate (ms)", [lat(w, "sustained_rate") for _, w in cols])
+    row("added p50 / p99 at half the sustained rate (ms)", [lat(w, "half_rate") for _, w in cols])
+    row("highest burst rate, short steps, zero failed calls (calls/s)", [f(w["max_cps"]) for _, w in cols], "max_cps")
+    row(f"CPU per call at {res['fixed_rate_cps']} calls/s (µs, utime+stime)",
+        [f(w["cpu_us_per_call"]) for _, w in cols], "cpu_per_call")
+    row(f"added INVITE→200 time p50 at {res['fixed_rate_cps']} calls/s (ms)",
+        [f(w["p50_added_ms"]) for _, w in cols], "p50_added")
+    row(f"added INVITE→200 time p99 at {res['fixed_rate_cps']} calls/s (ms)",
+        [f(w["p99_added_ms"]) for _, w in cols], "p99_added")
+    row("resident memory after the load (KiB, PSS summed; VmRSS summed)",
+        [f"{f(w['pss_kib'])}; {f(w['rss_kib'])}" + (f" ({f(w.get('processes'))} processes)" if k != "sp" else "")
+         for k, w in cols], "pss")
+    row("fixed-rate calls, all successful", [f"{w['fixed_calls']}, {w['fixed_all_calls_ok']}" for _, w in cols])
     out.append("")
     out.append(f"Direct path (no proxy) INVITE→200 p50/p99 during the fixed-rate runs: "
                f"{f(sp['base_p50_ms'])} / {f(sp['base_p99_ms'])} ms; its highest rate with zero "
