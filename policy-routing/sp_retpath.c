@@ -14,12 +14,23 @@
 #include <net/if_arp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 /* Frames remembered by the packet socket: the listeners are read right after
  * it is drained, so only the last batch or so is ever looked up. */
 #define SP_RETPATH_SEEN 256
+
+/* The packet socket's receive ring (TPACKET_V2, shared with the kernel):
+ * draining it before each listener batch reads memory, not a system call
+ * (issue 21: one recvmmsg per terminal batch was ~2 of the ~17 syscalls of
+ * a call). 16 frames of 256 bytes per 4 KiB block (header, sockaddr_ll and
+ * the 128 bytes the filter keeps); 1024 frames. */
+#define SP_RETPATH_RING_FRAME 256
+#define SP_RETPATH_RING_BLOCK 4096
+#define SP_RETPATH_RING_BLOCKS 64
+#define SP_RETPATH_RING_FRAMES (SP_RETPATH_RING_BLOCKS * (SP_RETPATH_RING_BLOCK / SP_RETPATH_RING_FRAME))
 
 struct sp_retpath_seen {
 	struct in_addr saddr;
@@ -41,6 +52,8 @@ struct sp_retpath {
 	enum sp_retpath_mode mode;
 	struct in_addr gateway;
 	int packet_fd;		/* learn mode only, else -1 */
+	uint8_t *ring;		/* its receive ring; NULL: read with recvmmsg */
+	unsigned ring_next;	/* the frame the kernel fills next */
 	uint64_t rx_drops;	/* frames its queue dropped (PACKET_STATISTICS) */
 	struct sp_retpath_seen seen[SP_RETPATH_SEEN];
 	unsigned seen_next;
@@ -122,15 +135,52 @@ int sp_retpath_open(struct sp_retpath **out, struct sp_error *err)
 
 static void sp_retpath_take_drops(struct sp_retpath *rp, int fd);
 
+static void sp_retpath_packet_close(struct sp_retpath *rp)
+{
+	if (rp->ring)
+		munmap(rp->ring, (size_t)SP_RETPATH_RING_BLOCK * SP_RETPATH_RING_BLOCKS);
+	rp->ring = NULL;
+	rp->ring_next = 0;
+	if (rp->packet_fd >= 0)
+		close(rp->packet_fd);
+	rp->packet_fd = -1;
+}
+
+/* The receive ring on a packet socket not bound yet; NULL (and the socket
+ * read with recvmmsg) where the kernel refuses it. */
+static uint8_t *sp_retpath_ring_open(int fd)
+{
+	struct tpacket_req req = {
+		.tp_block_size = SP_RETPATH_RING_BLOCK,
+		.tp_block_nr = SP_RETPATH_RING_BLOCKS,
+		.tp_frame_size = SP_RETPATH_RING_FRAME,
+		.tp_frame_nr = SP_RETPATH_RING_FRAMES,
+	};
+	int version = TPACKET_V2;
+	void *ring;
+
+	if (setsockopt(fd, SOL_PACKET, PACKET_VERSION, &version, sizeof(version)) < 0 ||
+	    setsockopt(fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof(req)) < 0)
+		return NULL;
+	ring = mmap(NULL, (size_t)SP_RETPATH_RING_BLOCK * SP_RETPATH_RING_BLOCKS, PROT_READ | PROT_WRITE,
+		    MAP_SHARED, fd, 0);
+	if (ring == MAP_FAILED) {
+		/* without the mapping the ring would take frames nobody reads */
+		memset(&req, 0, sizeof(req));
+		setsockopt(fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof(req));
+		return NULL;
+	}
+	return ring;
+}
+
 static void sp_retpath_reset(struct sp_retpath *rp)
 {
 	for (unsigned i = 0; i < SP_RETPATH_SLOTS; i++)
 		sp_retpath_slot_remove(rp, i);
 	if (rp->packet_fd >= 0) {
 		sp_retpath_take_drops(rp, rp->packet_fd);
-		close(rp->packet_fd);
+		sp_retpath_packet_close(rp);
 	}
-	rp->packet_fd = -1;
 	memset(rp->seen, 0, sizeof(rp->seen));
 	rp->mode = SP_RETPATH_NONE;
 }
@@ -148,7 +198,8 @@ void sp_retpath_close(struct sp_retpath *rp)
  * so the rest of the traffic (media, forwarded packets) never reaches
  * userspace. Classic BPF; on a SOCK_DGRAM packet socket it runs on the IP
  * header, and the link-layer source comes in sockaddr_ll. */
-static int sp_retpath_packet_open(const uint16_t *ports, unsigned n_ports, struct sp_error *err)
+static int sp_retpath_packet_open(const uint16_t *ports, unsigned n_ports, uint8_t **ring,
+				  struct sp_error *err)
 {
 	struct sock_filter code[10 + SP_LISTEN_PORTS_MAX];
 	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_IP) };
@@ -185,9 +236,13 @@ static int sp_retpath_packet_open(const uint16_t *ports, unsigned n_ports, struc
 		sp_error_set(err, "packet socket: %s", strerror(errno));
 		return -1;
 	}
+	*ring = sp_retpath_ring_open(fd);
 	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0 ||
 	    bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
 		sp_error_set(err, "packet socket: %s", strerror(errno));
+		if (*ring)
+			munmap(*ring, (size_t)SP_RETPATH_RING_BLOCK * SP_RETPATH_RING_BLOCKS);
+		*ring = NULL;
 		close(fd);
 		return -1;
 	}
@@ -201,6 +256,7 @@ int sp_retpath_configure(struct sp_retpath *rp, enum sp_retpath_mode mode,
 	struct sp_rt_addr gwa = { .family = AF_INET };
 	unsigned oif = 0;
 	int fd = -1;
+	uint8_t *ring = NULL;
 
 	if (mode == rp->mode && (mode != SP_RETPATH_DEFAULT_GATEWAY ||
 				 gw->s_addr == rp->gateway.s_addr) && mode != SP_RETPATH_LEARN)
@@ -211,15 +267,16 @@ int sp_retpath_configure(struct sp_retpath *rp, enum sp_retpath_mode mode,
 		if (sp_rtnl_gateway_check(rp->rtnl, &gwa, &oif, err) < 0)
 			return -1;
 	} else if (mode == SP_RETPATH_LEARN) {
-		fd = sp_retpath_packet_open(listen_ports, n_listen_ports, err);
+		fd = sp_retpath_packet_open(listen_ports, n_listen_ports, &ring, err);
 		if (fd < 0)
 			return -1;
 	}
 	if (mode == SP_RETPATH_LEARN && rp->mode == SP_RETPATH_LEARN) {
 		/* new ports: a new filter; learned paths stay valid */
 		sp_retpath_take_drops(rp, rp->packet_fd);
-		close(rp->packet_fd);
+		sp_retpath_packet_close(rp);
 		rp->packet_fd = fd;
+		rp->ring = ring;
 		return 0;
 	}
 	sp_retpath_reset(rp);
@@ -227,6 +284,7 @@ int sp_retpath_configure(struct sp_retpath *rp, enum sp_retpath_mode mode,
 	    sp_retpath_slot_install(rp, 0, (int)oif, *gw, err) < 0)
 		return -1; /* the routing table decides meanwhile */
 	rp->packet_fd = fd;
+	rp->ring = ring;
 	rp->mode = mode;
 	if (gw)
 		rp->gateway = *gw;
@@ -256,6 +314,44 @@ uint64_t sp_retpath_rx_drops(struct sp_retpath *rp)
 	return rp->rx_drops;
 }
 
+/* One frame the packet socket saw (SOCK_DGRAM: from the IP header, the
+ * link-layer source in sll): remembered if it is a terminal's. */
+static void sp_retpath_saw(struct sp_retpath *rp, const uint8_t *f, size_t n, const struct sockaddr_ll *sll)
+{
+	struct sp_retpath_seen *s;
+	size_t ihl;
+
+	if (sll->sll_pkttype == PACKET_OUTGOING || sll->sll_hatype != ARPHRD_ETHER || sll->sll_halen != 6 || n < 28)
+		return;
+	ihl = (size_t)(f[0] & 0x0f) * 4;
+	if (ihl < 20 || n < ihl + 4)
+		return;
+	s = &rp->seen[rp->seen_next++ % SP_RETPATH_SEEN];
+	memcpy(&s->saddr, f + 12, 4);
+	s->sport = (uint16_t)(f[ihl] << 8 | f[ihl + 1]);
+	s->ifindex = sll->sll_ifindex;
+	memcpy(s->mac, sll->sll_addr, 6);
+}
+
+/* The ring: every frame the kernel handed over (TP_STATUS_USER), in order,
+ * each given back at once. No system call. */
+static void sp_retpath_drain_ring(struct sp_retpath *rp)
+{
+	for (unsigned k = 0; k < SP_RETPATH_RING_FRAMES; k++) {
+		struct tpacket2_hdr *h = (struct tpacket2_hdr *)(rp->ring + (size_t)rp->ring_next *
+								       SP_RETPATH_RING_FRAME);
+		const struct sockaddr_ll *sll;
+
+		if (!(__atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER))
+			return;
+		sll = (const struct sockaddr_ll *)((const uint8_t *)h + TPACKET_ALIGN(sizeof(*h)));
+		if (h->tp_net + h->tp_snaplen <= SP_RETPATH_RING_FRAME)
+			sp_retpath_saw(rp, (const uint8_t *)h + h->tp_net, h->tp_snaplen, sll);
+		__atomic_store_n(&h->tp_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
+		rp->ring_next = (rp->ring_next + 1) % SP_RETPATH_RING_FRAMES;
+	}
+}
+
 void sp_retpath_drain(struct sp_retpath *rp)
 {
 	uint8_t frame[SP_RETPATH_DRAIN_BATCH][128];
@@ -266,6 +362,10 @@ void sp_retpath_drain(struct sp_retpath *rp)
 
 	if (!rp || rp->packet_fd < 0)
 		return;
+	if (rp->ring) {
+		sp_retpath_drain_ring(rp);
+		return;
+	}
 	do {
 		memset(mm, 0, sizeof(mm));
 		for (int i = 0; i < SP_RETPATH_DRAIN_BATCH; i++) {
@@ -277,26 +377,8 @@ void sp_retpath_drain(struct sp_retpath *rp)
 			mm[i].msg_hdr.msg_iovlen = 1;
 		}
 		got = recvmmsg(rp->packet_fd, mm, SP_RETPATH_DRAIN_BATCH, MSG_DONTWAIT, NULL);
-		for (int i = 0; i < got; i++) {
-			const uint8_t *f = frame[i];
-			size_t n = mm[i].msg_len;
-			struct sp_retpath_seen *s;
-			size_t ihl;
-
-			/* SOCK_DGRAM: the frame starts at the IP header, the
-			 * link-layer source is in sll_addr */
-			if (sll[i].sll_pkttype == PACKET_OUTGOING || sll[i].sll_hatype != ARPHRD_ETHER ||
-			    sll[i].sll_halen != 6 || n < 28)
-				continue;
-			ihl = (size_t)(f[0] & 0x0f) * 4;
-			if (ihl < 20 || n < ihl + 4)
-				continue;
-			s = &rp->seen[rp->seen_next++ % SP_RETPATH_SEEN];
-			memcpy(&s->saddr, f + 12, 4);
-			s->sport = (uint16_t)(f[ihl] << 8 | f[ihl + 1]);
-			s->ifindex = sll[i].sll_ifindex;
-			memcpy(s->mac, sll[i].sll_addr, 6);
-		}
+		for (int i = 0; i < got; i++)
+			sp_retpath_saw(rp, frame[i], mm[i].msg_len, &sll[i]);
 	} while (got == SP_RETPATH_DRAIN_BATCH);
 }
 
