@@ -23,18 +23,43 @@
 
 /* ---- (config-sp) ---- */
 
+/* One C per address family: the address goes in its family's slot. */
 int cmd_sp_server_side_address(struct sp_cmd_ctx *ctx, int argc, char **argv)
 {
+	struct sp_addr a;
+
 	if (argc != 1)
-		return sp_cmd_usage(ctx, "server-side-address A.B.C.D");
-	return sp_parse_addr(argv[0], &ctx->cand->sp.server_side_address, &ctx->err);
+		return sp_cmd_usage(ctx, "server-side-address {A.B.C.D | X:X::X:X}");
+	if (sp_parse_addr(argv[0], &a, &ctx->err) < 0)
+		return -1;
+	if (a.family == AF_INET6)
+		ctx->cand->sp.server_side_address6 = a;
+	else
+		ctx->cand->sp.server_side_address = a;
+	return 0;
 }
 
+/* `no server-side-address`: both; with an address, the one it names. */
 int cmd_sp_no_server_side_address(struct sp_cmd_ctx *ctx, int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	memset(&ctx->cand->sp.server_side_address, 0, sizeof(struct sp_addr));
+	struct sp_sp_settings *sp = &ctx->cand->sp;
+	struct sp_addr a;
+
+	if (argc > 1)
+		return sp_cmd_usage(ctx, "no server-side-address [A.B.C.D | X:X::X:X]");
+	if (argc == 0) {
+		memset(&sp->server_side_address, 0, sizeof(struct sp_addr));
+		memset(&sp->server_side_address6, 0, sizeof(struct sp_addr));
+		return 0;
+	}
+	if (sp_parse_addr(argv[0], &a, &ctx->err) < 0)
+		return -1;
+	if (sp_addr_equal(&a, &sp->server_side_address))
+		memset(&sp->server_side_address, 0, sizeof(struct sp_addr));
+	else if (sp_addr_equal(&a, &sp->server_side_address6))
+		memset(&sp->server_side_address6, 0, sizeof(struct sp_addr));
+	else
+		return sp_error_set(&ctx->err, "%s is not a server-side-address", argv[0]);
 	return 0;
 }
 

@@ -32,6 +32,16 @@ static void sp_rt_prefix_from(struct sp_rt_prefix *out, const struct sp_prefix *
 	out->len = p->len;
 }
 
+/* The family the match's addresses name, or 0 (none named). */
+static int sp_classify_match_family(const struct sp_strategy *s)
+{
+	if (s->match & SP_MATCH_SOURCE)
+		return s->source.addr.family;
+	if (s->match & SP_MATCH_DESTINATION)
+		return s->destination.addr.family;
+	return 0;
+}
+
 /* Why a strategy cannot be put in the kernel on this system, or NULL. */
 static const char *sp_classify_unfit(const struct sp_config *c, const struct sp_strategy *s)
 {
@@ -43,14 +53,36 @@ static const char *sp_classify_unfit(const struct sp_config *c, const struct sp_
 		return "a VLAN and an MPLS label together are not classified (one tag slot)";
 	if ((s->match & SP_MATCH_PROTOCOL) && s->protocol != IPPROTO_UDP)
 		return "only SIP over UDP is proxied so far";
-	if (s->action == SP_ACTION_PROXY && !sp_addr_is_set(&c->sp.server_side_address))
-		return "no server-side-address configured";
 	if ((s->match & SP_MATCH_SOURCE) && (s->match & SP_MATCH_DESTINATION) &&
 	    s->source.addr.family != s->destination.addr.family)
 		return "source and destination are of different address families";
-	if (s->action == SP_ACTION_PROXY && s->server.family != AF_INET)
-		return "only IPv4 servers are proxied so far";
+	if (s->action != SP_ACTION_PROXY)
+		return NULL;
+	if (s->server.family == AF_INET6 && !sp_sp_server_side(&c->sp, AF_INET6))
+		return sp_addr_is_set(&c->sp.server_side_address)
+			       ? "an IPv6 server needs an IPv6 server-side-address"
+			       : "no server-side-address configured";
+	if (s->server.family == AF_INET && !sp_sp_server_side(&c->sp, AF_INET))
+		return sp_addr_is_set(&c->sp.server_side_address6)
+			       ? "an IPv4 server needs an IPv4 server-side-address"
+			       : "no server-side-address configured";
+	/* signalling is not translated between the families (no interworking) */
+	if (sp_classify_match_family(s) && sp_classify_match_family(s) != s->server.family)
+		return s->server.family == AF_INET
+			       ? "it matches IPv6 but its server is IPv4 (no interworking between families)"
+			       : "it matches IPv4 but its server is IPv6 (no interworking between families)";
 	return NULL;
+}
+
+/* The family a proxy strategy's entries are pinned to: its server's, when
+ * the SP intercepts IPv6 too (an IPv6 server-side-address); 0 (as the
+ * addresses say, IPv4 only in the kernel) otherwise, so that an IPv4-only
+ * configuration renders as it always did. */
+static int sp_classify_entry_family(const struct sp_config *c, const struct sp_strategy *s)
+{
+	if (s->action != SP_ACTION_PROXY || !sp_sp_server_side(&c->sp, AF_INET6))
+		return 0;
+	return s->server.family;
 }
 
 
@@ -320,6 +352,7 @@ int sp_classify_build_kernel(const struct sp_config *c, const struct sp_link_vla
 		/* proxy: one TPROXY entry per listen port the match admits, so each
 		 * datagram reaches the listener of its own destination port */
 		base.verdict = SP_NFT_TPROXY;
+		base.family = (uint8_t)sp_classify_entry_family(c, s);
 		base.mark = sp_mark_strategy((uint32_t)p->n_strategies);
 		for (unsigned k = 0; k < c->sp.n_listen_ports; k++) {
 			uint16_t port = c->sp.listen_ports[k];

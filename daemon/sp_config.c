@@ -22,6 +22,13 @@ void sp_sp_settings_defaults(struct sp_sp_settings *s)
 	s->message_size_limit = SP_MESSAGE_SIZE_MAX;
 }
 
+const struct sp_addr *sp_sp_server_side(const struct sp_sp_settings *s, int family)
+{
+	const struct sp_addr *a = family == AF_INET6 ? &s->server_side_address6 : &s->server_side_address;
+
+	return a->family == family ? a : NULL;
+}
+
 void sp_cli_settings_defaults(struct sp_cli_settings *s)
 {
 	memset(s, 0, sizeof(*s));
@@ -188,6 +195,7 @@ static bool sp_settings_equal(const struct sp_sp_settings *a, const struct sp_sp
 		if (a->listen_ports[i] != b->listen_ports[i])
 			return false;
 	return sp_addr_equal(&a->server_side_address, &b->server_side_address) &&
+	       sp_addr_equal(&a->server_side_address6, &b->server_side_address6) &&
 	       a->default_action == b->default_action &&
 	       sp_addr_equal(&a->local_virtual_address, &b->local_virtual_address) &&
 	       a->return_path == b->return_path &&
@@ -600,8 +608,15 @@ int sp_config_validate(const struct sp_config *c, struct sp_error *e)
 		return sp_error_set(e, "media-port-range %u %u overlaps the server-side signaling ports %u-%u",
 				    sp->media_port_min, sp->media_port_max, SP_SIGNALING_PORT_FIRST,
 				    SP_SIGNALING_PORT_LAST);
+	if (sp_addr_is_set(&sp->server_side_address) && sp->server_side_address.family != AF_INET)
+		return sp_error_set(e, "server-side-address %s is not IPv4",
+				    sp_addr_str(&sp->server_side_address, a, sizeof(a)));
+	if (sp_addr_is_set(&sp->server_side_address6) && sp->server_side_address6.family != AF_INET6)
+		return sp_error_set(e, "IPv6 server-side-address %s is not IPv6",
+				    sp_addr_str(&sp->server_side_address6, a, sizeof(a)));
 	if (sp_addr_is_set(&sp->local_virtual_address) &&
-	    sp_addr_equal(&sp->local_virtual_address, &sp->server_side_address))
+	    (sp_addr_equal(&sp->local_virtual_address, &sp->server_side_address) ||
+	     sp_addr_equal(&sp->local_virtual_address, &sp->server_side_address6)))
 		return sp_error_set(e, "local-virtual-address %s is the server-side-address",
 				    sp_addr_str(&sp->local_virtual_address, a, sizeof(a)));
 	if (sp->return_path == SP_RETURN_DEFAULT_GATEWAY && !sp_addr_is_set(&sp->return_gateway))

@@ -171,7 +171,11 @@ struct sp_user {
 #define SP_MESSAGE_SIZE_MAX 65507
 
 struct sp_sp_settings {
+	/* C, one per address family: the IPv4 one, and the IPv6 one that
+	 * the bindings of IPv6 servers take (`server-side-address` puts an
+	 * address in its family's slot) */
 	struct sp_addr server_side_address;
+	struct sp_addr server_side_address6;
 	uint16_t listen_ports[SP_LISTEN_PORTS_MAX];
 	unsigned n_listen_ports;
 	enum sp_action default_action; /* SP_ACTION_FORWARD or SP_ACTION_DROP */
@@ -299,6 +303,9 @@ bool sp_config_user_remove(struct sp_config *c, const char *name);
 int sp_config_enable_secret_set(struct sp_config *c, const char *secret_hash);
 
 void sp_sp_settings_defaults(struct sp_sp_settings *s);
+/* The server-side address C of family (AF_INET, AF_INET6), or NULL when
+ * none is configured for it. */
+const struct sp_addr *sp_sp_server_side(const struct sp_sp_settings *s, int family);
 void sp_cli_settings_defaults(struct sp_cli_settings *s);
 /* Whether `cli access-class` lets a TCP session from `peer` in (an IPv4
  * peer seen as ::ffff:a.b.c.d matches IPv4 prefixes). */

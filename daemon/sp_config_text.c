@@ -98,6 +98,8 @@ static void sp_text_signaling_proxy(FILE *f, const struct sp_config *c)
 	fputs("signaling-proxy\n", f);
 	if (sp_addr_is_set(&sp->server_side_address))
 		fprintf(f, " server-side-address %s\n", sp_addr_str(&sp->server_side_address, b, sizeof(b)));
+	if (sp_addr_is_set(&sp->server_side_address6))
+		fprintf(f, " server-side-address %s\n", sp_addr_str(&sp->server_side_address6, b, sizeof(b)));
 	if (!(sp->n_listen_ports == 1 && sp->listen_ports[0] == SP_DEFAULT_SIP_PORT)) {
 		fputs(" listen-port", f);
 		for (unsigned i = 0; i < sp->n_listen_ports; i++)

@@ -320,6 +320,8 @@ static void sp_engine_intercept_cfg(const struct sp_config *c, const struct sp_e
 		kcfg->media_port_first = c->sp.media_port_min;
 		kcfg->media_port_last = c->sp.media_port_max;
 	}
+	/* IPv6 is intercepted once there is an IPv6 C to proxy it from */
+	kcfg->ipv6 = sp_sp_server_side(&c->sp, AF_INET6) != NULL;
 	kcfg->rule_priority = SP_INTERCEPT_RULE_PRIORITY;
 	kcfg->table = SP_INTERCEPT_TABLE;
 }
@@ -398,9 +400,13 @@ static void sp_engine_commit(struct sp_engine *en, const struct sp_config *c, st
 	en->n_strategies = plan->n_strategies;
 	plan->strategies = NULL;
 	sp_engine_publish_strategies(en);
+	/* one C per family: a binding takes its server's */
 	sp_endpoint_from_addr(&en->server_side, &c->sp.server_side_address, 0);
 	if (en->server_side.family != AF_INET)
-		sp_endpoint_clear(&en->server_side); /* one C, IPv4, for now */
+		sp_endpoint_clear(&en->server_side);
+	sp_endpoint_from_addr(&en->server_side6, &c->sp.server_side_address6, 0);
+	if (en->server_side6.family != AF_INET6)
+		sp_endpoint_clear(&en->server_side6);
 	en->media_on = c->sp.media == SP_MEDIA_KERNEL;
 	sp_table_set_session_limit(en->table, c->sp.session_limit);
 	en->session_limit = c->sp.session_limit;

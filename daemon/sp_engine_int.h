@@ -53,6 +53,7 @@ struct sp_engine {
 	struct sp_classify_strategy *strategies; /* sorted by seq */
 	size_t n_strategies;
 	struct sp_endpoint server_side; /* C, port 0; family 0: not configured */
+	struct sp_endpoint server_side6; /* the IPv6 C, the same way */
 	bool media_on;
 	bool standby;	/* active-standby: tables kept, nothing in the kernel */
 	struct sp_media *media;

@@ -186,12 +186,16 @@ struct sp_binding *sp_engine_binding_for(struct sp_engine *en,
 	*over_limit = false;
 	if (b)
 		return b;
+	/* no interworking between the families: the interception pins a
+	 * strategy to its server's family, this keeps it so */
+	if (terminal->family != st->server.family)
+		return NULL;
 	if (en->source_bindings_limit &&
 	    sp_table_source_bindings(en->table, vpn, terminal) >= en->source_bindings_limit) {
 		*over_limit = true;
 		return NULL;
 	}
-	if (!en->server_side.family) {
+	if (!(st->server.family == AF_INET6 ? en->server_side6 : en->server_side).family) {
 		if (!en->warned_no_server_side)
 			sp_warn("engine: no server-side-address configured: signaling cannot be proxied");
 		en->warned_no_server_side = true;
@@ -210,7 +214,7 @@ struct sp_binding *sp_engine_binding_for(struct sp_engine *en,
 	p.vpn = vpn;
 	p.terminal = *terminal;
 	p.virtual_server = *virtual_server;
-	p.server_side = en->server_side;
+	p.server_side = st->server.family == AF_INET6 ? en->server_side6 : en->server_side;
 	p.server = st->server;
 	p.strategy_id = st->seq;
 	p.origin_mark = mark & SP_MARK_ORIGIN_MASK;

@@ -677,7 +677,13 @@ static int scan_addr_list(const struct hdr *h, bool allow_star, unsigned *n)
 	int r;
 
 	while ((r = next_elem(&p, h->val_e, &es, &ee)) > 0) {
+		struct hostport hp;
+
 		if (parse_addr(es, ee, allow_star, &a) < 0)
+			return -1;
+		/* a sip: host the rewrite may change must parse: an IPv6
+		 * literal's brackets closed, its text an address */
+		if (!a.star && uri_hostport(a.uri_s, a.uri_e, &hp) < 0)
 			return -1;
 		if (a.star && (*n > 0 || p < h->val_e))
 			return -1;

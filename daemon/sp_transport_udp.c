@@ -25,18 +25,22 @@
 /* Control data of one datagram to a terminal: source address and mark */
 #define SP_UDP_OUT_CTRL (CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(uint32_t)))
 
-/* A listener (E:e) or the socket of one binding (C:c). */
+/* A listener (E:e) or the socket of one binding (C:c). A listener has a
+ * socket per family: IPv4 (fd) and IPv6 (fd6, -1 where the host has no
+ * IPv6), so an IPv4 datagram keeps the IPv4 control messages it always had. */
 struct sp_udp_conn {
 	struct sp_transport_conn pub;
 	struct sp_udp *udp;
 	int fd;
+	int fd6;
 	uint32_t rxq_drops; /* the socket's SO_RXQ_OVFL count last seen */
 };
 
 struct sp_udp {
 	struct sp_transport pub;
 	struct sp_loop *loop;
-	struct sp_udp_conn **by_port; /* [65536]: C:c -> socket (one C at a time) */
+	struct sp_udp_conn **by_port; /* [65536]: C:c -> socket, the IPv4 C */
+	struct sp_udp_conn **by_port6; /* [65536]: the same for the IPv6 C */
 	struct sp_udp_conn *reading;  /* the server-side socket being read; NULL once closed */
 	/* receive buffers, allocated once: no per-message malloc */
 	struct mmsghdr msgs[SP_UDP_BATCH];
@@ -185,6 +189,8 @@ static int sp_udp_send(struct sp_transport *tp, struct sp_transport_conn *conn,
 		 * the source address; the port is the listener's, which is e */
 		mh.msg_control = cbuf;
 		sp_udp_as_source(&mh, o->from, o->mark);
+		if (o->to->family == AF_INET6)
+			return c->fd6 < 0 ? -1 : sp_udp_push(u, c->fd6, &mh, o);
 	}
 	return sp_udp_push(u, c->fd, &mh, o);
 }
@@ -232,6 +238,8 @@ static void sp_udp_read_cmsgs(struct sp_udp_conn *c, struct msghdr *mh, struct s
 			sp_udp_rxq_drops(c, CMSG_DATA(cm));
 		else if (cm->cmsg_level == SOL_IP && cm->cmsg_type == IP_PKTINFO)
 			m->ifindex = ((struct in_pktinfo *)CMSG_DATA(cm))->ipi_ifindex;
+		else if (cm->cmsg_level == SOL_IPV6 && cm->cmsg_type == IPV6_PKTINFO)
+			m->ifindex = (int)((struct in6_pktinfo *)CMSG_DATA(cm))->ipi6_ifindex;
 		else if (cm->cmsg_level == SOL_IP && cm->cmsg_type == IP_ORIGDSTADDR) {
 			if (sp_endpoint_from_sockaddr(&m->orig_dst, (struct sockaddr *)CMSG_DATA(cm),
 						      sizeof(struct sockaddr_in)) < 0)
@@ -319,6 +327,12 @@ static int sp_udp_fd_above_select(int fd)
 	return high;
 }
 
+/* The server-side sockets of family's C, by port. */
+static struct sp_udp_conn **sp_udp_ports(struct sp_udp *u, int family)
+{
+	return family == AF_INET6 ? u->by_port6 : u->by_port;
+}
+
 static struct sp_transport_conn *sp_udp_open(struct sp_transport *tp, const struct sp_endpoint *local)
 {
 	struct sp_udp *u = (struct sp_udp *)tp;
@@ -333,6 +347,7 @@ static struct sp_transport_conn *sp_udp_open(struct sp_transport *tp, const stru
 	c->pub.tp = tp;
 	c->pub.side = SP_TRANSPORT_SERVER;
 	c->pub.local = *local;
+	c->fd6 = -1;
 	c->fd = socket(local->family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd < 0)
 		goto fail;
@@ -346,7 +361,7 @@ static struct sp_transport_conn *sp_udp_open(struct sp_transport *tp, const stru
 		goto fail;
 	if (sp_loop_add_fd(u->loop, c->fd, EPOLLIN, sp_udp_readable, c) < 0)
 		goto fail;
-	u->by_port[local->port] = c;
+	sp_udp_ports(u, local->family)[local->port] = c;
 	return &c->pub;
 fail:
 	{
@@ -364,17 +379,52 @@ fail:
 
 static struct sp_transport_conn *sp_udp_find(struct sp_transport *tp, const struct sp_endpoint *local)
 {
-	struct sp_udp_conn *c = ((struct sp_udp *)tp)->by_port[local->port];
+	struct sp_udp_conn *c = sp_udp_ports((struct sp_udp *)tp, local->family)[local->port];
 
 	return c ? &c->pub : NULL;
+}
+
+/* A transparent listener socket of family on port: it receives what
+ * TPROXY hands it (to any E), tells the original destination, the ingress
+ * and the mark, and answers as E. -1 with errno on failure. */
+static int sp_udp_listen_socket(int family, uint16_t port)
+{
+	bool v6 = family == AF_INET6;
+	int level = v6 ? SOL_IPV6 : SOL_IP;
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+	struct sockaddr_in6 sa6 = { .sin6_family = AF_INET6, .sin6_port = htons(port) };
+	int one = 1, rcvbuf = 8 << 20, saved;
+	int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -1;
+	/* an IPv6 socket takes IPv6 only: IPv4 has its own */
+	if ((v6 && setsockopt(fd, SOL_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0) ||
+	    setsockopt(fd, level, v6 ? IPV6_TRANSPARENT : IP_TRANSPARENT, &one, sizeof(one)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    setsockopt(fd, level, v6 ? IPV6_RECVORIGDSTADDR : IP_RECVORIGDSTADDR, &one, sizeof(one)) < 0 ||
+	    /* ingress, return path */
+	    setsockopt(fd, level, v6 ? IPV6_RECVPKTINFO : IP_PKTINFO, &one, sizeof(one)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_RCVMARK, &one, sizeof(one)) < 0 ||
+	    /* overload made visible: the drops at a full queue */
+	    setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one)) < 0 ||
+	    /* bursts from many terminals: the 212 KB default overflowed at
+	     * 4300 calls/s (bench/RESULTS.md); FORCE passes rmem_max as root */
+	    (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) < 0 &&
+	     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)) < 0) ||
+	    (v6 ? bind(fd, (struct sockaddr *)&sa6, sizeof(sa6)) : bind(fd, (struct sockaddr *)&sa, sizeof(sa))) < 0) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
 }
 
 static struct sp_transport_conn *sp_udp_listen(struct sp_transport *tp, uint16_t port, struct sp_error *e)
 {
 	struct sp_udp *u = (struct sp_udp *)tp;
 	struct sp_udp_conn *c = calloc(1, sizeof(*c));
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
-	int one = 1, rcvbuf = 8 << 20;
 
 	if (!c) {
 		sp_error_set(e, "Out of memory");
@@ -385,27 +435,23 @@ static struct sp_transport_conn *sp_udp_listen(struct sp_transport *tp, uint16_t
 	c->pub.side = SP_TRANSPORT_TERMINAL;
 	c->pub.local.family = AF_INET;
 	c->pub.local.port = port;
-	c->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (c->fd < 0 ||
-	    setsockopt(c->fd, SOL_IP, IP_TRANSPARENT, &one, sizeof(one)) < 0 ||
-	    setsockopt(c->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    setsockopt(c->fd, SOL_IP, IP_RECVORIGDSTADDR, &one, sizeof(one)) < 0 ||
-	    setsockopt(c->fd, SOL_IP, IP_PKTINFO, &one, sizeof(one)) < 0 || /* ingress, return path */
-	    setsockopt(c->fd, SOL_SOCKET, SO_RCVMARK, &one, sizeof(one)) < 0 ||
-	    /* overload made visible: the drops at a full queue */
-	    setsockopt(c->fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one)) < 0 ||
-	    /* bursts from many terminals: the 212 KB default overflowed at
-	     * 4300 calls/s (bench/RESULTS.md); FORCE passes rmem_max as root */
-	    (setsockopt(c->fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) < 0 &&
-	     setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)) < 0) ||
-	    bind(c->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    sp_loop_add_fd(u->loop, c->fd, EPOLLIN, sp_udp_readable, c) < 0) {
+	c->fd6 = -1;
+	c->fd = sp_udp_listen_socket(AF_INET, port);
+	if (c->fd < 0 || sp_loop_add_fd(u->loop, c->fd, EPOLLIN, sp_udp_readable, c) < 0) {
 		sp_error_set(e, "Cannot listen on UDP port %u: %s", port, strerror(errno));
 		if (c->fd >= 0)
 			close(c->fd);
 		free(c);
 		return NULL;
 	}
+	/* IPv6 where the host has it: a host without only proxies IPv4 */
+	c->fd6 = sp_udp_listen_socket(AF_INET6, port);
+	if (c->fd6 >= 0 && sp_loop_add_fd(u->loop, c->fd6, EPOLLIN, sp_udp_readable, c) < 0) {
+		close(c->fd6);
+		c->fd6 = -1;
+	}
+	if (c->fd6 < 0)
+		sp_info("engine: no IPv6 listener on UDP port %u: %s", port, strerror(errno));
 	return &c->pub;
 }
 
@@ -417,8 +463,12 @@ static void sp_udp_close(struct sp_transport *tp, struct sp_transport_conn *conn
 	sp_udp_flush(tp); /* what is queued may be for this socket */
 	sp_loop_del_fd(u->loop, c->fd);
 	close(c->fd);
-	if (conn->side == SP_TRANSPORT_SERVER && u->by_port[conn->local.port] == c)
-		u->by_port[conn->local.port] = NULL;
+	if (c->fd6 >= 0) {
+		sp_loop_del_fd(u->loop, c->fd6);
+		close(c->fd6);
+	}
+	if (conn->side == SP_TRANSPORT_SERVER && sp_udp_ports(u, conn->local.family)[conn->local.port] == c)
+		sp_udp_ports(u, conn->local.family)[conn->local.port] = NULL;
 	if (u->reading == c)
 		u->reading = NULL;
 	free(c);
@@ -428,9 +478,12 @@ static void sp_udp_close_server_side(struct sp_transport *tp)
 {
 	struct sp_udp *u = (struct sp_udp *)tp;
 
-	for (unsigned p = 0; p < 65536; p++)
+	for (unsigned p = 0; u->by_port && u->by_port6 && p < 65536; p++) {
 		if (u->by_port[p])
 			sp_udp_close(tp, &u->by_port[p]->pub);
+		if (u->by_port6[p])
+			sp_udp_close(tp, &u->by_port6[p]->pub);
+	}
 }
 
 static void sp_udp_destroy(struct sp_transport *tp)
@@ -439,6 +492,7 @@ static void sp_udp_destroy(struct sp_transport *tp)
 
 	sp_udp_close_server_side(tp);
 	free(u->by_port);
+	free(u->by_port6);
 	free(u->bufs);
 	free(u->outq.bufs);
 	free(u);
@@ -478,7 +532,8 @@ struct sp_transport *sp_transport_udp_new(struct sp_loop *loop, const struct sp_
 	u->pub.out = u->outq.bufs;
 	u->pub.out_max = SP_UDP_OUT_MAX;
 	u->by_port = calloc(65536, sizeof(*u->by_port));
-	if (!u->bufs || !u->outq.bufs || !u->by_port) {
+	u->by_port6 = calloc(65536, sizeof(*u->by_port6));
+	if (!u->bufs || !u->outq.bufs || !u->by_port || !u->by_port6) {
 		sp_udp_destroy(&u->pub);
 		return NULL;
 	}

@@ -123,7 +123,9 @@ static size_t sp_scalar_slot(int id)
 static void sp_scalars_from_config(const struct sp_config *c, struct sp_mib_scalars *r)
 {
 	snprintf(r->hostname, sizeof(r->hostname), "%s", c->hostname);
-	sp_inet_from_addr(&c->sp.server_side_address, &r->ssa);
+	/* the IPv4 C, or the IPv6 one when it is the only one (as GET shows) */
+	sp_inet_from_addr(sp_addr_is_set(&c->sp.server_side_address) || !sp_addr_is_set(&c->sp.server_side_address6)
+			  ? &c->sp.server_side_address : &c->sp.server_side_address6, &r->ssa);
 	sp_inet_from_addr(&c->sp.local_virtual_address, &r->lva);
 	sp_inet_from_addr(&c->sp.return_gateway, &r->rgw);
 	sp_inet_from_addr(&c->redundancy.local_address, &r->local);
@@ -188,13 +190,22 @@ static int sp_scalars_sp(struct sp_mib_build *b, const struct sp_mib_scalars *r,
 			 size_t last, bool touched)
 {
 	struct sp_config *c = b->cand;
+	struct sp_addr ssa;
 
 	snprintf(c->hostname, sizeof(c->hostname), "%s", r->hostname);
 	if (touched)
 		c->sp_enabled = true; /* as entering `signaling-proxy' does */
-	if (!sp_inet_to_addr(&r->ssa, &c->sp.server_side_address))
+	if (!sp_inet_to_addr(&r->ssa, &ssa))
 		return sp_fail(b, SP_BLAME(blame, last, 3, 2), SNMP_ERR_INCONSISTENTVALUE,
 			       "server-side address: type and address do not agree%s", NULL);
+	/* one C per family, as the CLI's server-side-address: the address
+	 * goes in its family's slot; unknown(0) clears the one shown */
+	if (ssa.family == AF_INET6)
+		c->sp.server_side_address6 = ssa;
+	else if (ssa.family == AF_INET || sp_addr_is_set(&c->sp.server_side_address))
+		c->sp.server_side_address = ssa;
+	else
+		c->sp.server_side_address6 = ssa;
 	if (!sp_inet_to_addr(&r->lva, &c->sp.local_virtual_address))
 		return sp_fail(b, SP_BLAME(blame, last, 6, 5), SNMP_ERR_INCONSISTENTVALUE,
 			       "local-virtual-address: type and address do not agree%s", NULL);

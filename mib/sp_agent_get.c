@@ -111,6 +111,14 @@ enum sp_role sp_agent_mib_role_now(struct sp_agent_mib *m)
 
 /* ---- scalars ---- */
 
+/* sigproxyServerSideAddr: the IPv4 C, or the IPv6 one when it is the only
+ * one. */
+static const struct sp_addr *sp_mib_ssa(const struct sp_sp_settings *sp)
+{
+	return sp_addr_is_set(&sp->server_side_address) || !sp_addr_is_set(&sp->server_side_address6)
+		       ? &sp->server_side_address : &sp->server_side_address6;
+}
+
 /* sigproxyConfig: the running configuration. */
 static void sp_mib_config_value(struct sp_agent_mib *m, int id, struct sp_agent_value *v)
 {
@@ -119,8 +127,8 @@ static void sp_mib_config_value(struct sp_agent_mib *m, int id, struct sp_agent_
 
 	switch (id) {
 	case SP_S_HOSTNAME: sp_val_str(v, c->hostname); break;
-	case SP_S_SSA_TYPE: sp_val_addr_type(v, &sp->server_side_address); break;
-	case SP_S_SSA: sp_val_addr(v, &sp->server_side_address); break;
+	case SP_S_SSA_TYPE: sp_val_addr_type(v, sp_mib_ssa(sp)); break;
+	case SP_S_SSA: sp_val_addr(v, sp_mib_ssa(sp)); break;
 	case SP_S_DEFAULT_ACTION:
 		sp_val_int(v, sp->default_action == SP_ACTION_DROP ? SP_DEFACT_DROP : SP_DEFACT_FORWARD);
 		break;

@@ -371,7 +371,17 @@ static int sp_nft_entry_family(const struct sp_nft_entry *e)
 
 	if (fs && fd && fs != fd)
 		return -1;
-	return fs ? fs : fd;
+	if ((fs || fd) && e->family && e->family != (fs ? fs : fd))
+		return -1;
+	return fs ? fs : fd ? fd : e->family;
+}
+
+/* " meta nfproto ipv4|ipv6" for an entry pinned to a family its addresses
+ * do not name (they name it themselves otherwise). */
+static void sp_nft_put_nfproto(FILE *w, const struct sp_nft_entry *e)
+{
+	if (e->family && !e->src.addr.family && !e->dst.addr.family)
+		fprintf(w, " meta nfproto %s", e->family == AF_INET6 ? "ipv6" : "ipv4");
 }
 
 static int sp_nft_check_entry(const struct sp_nft_intercept *spec, const struct sp_nft_entry *e,
@@ -383,7 +393,8 @@ static int sp_nft_check_entry(const struct sp_nft_intercept *spec, const struct 
 		sp_error_set(err, "entry %zu: source and destination are of different address families", idx);
 		return -1;
 	}
-	if ((e->src.addr.family && e->src.addr.family != AF_INET && e->src.addr.family != AF_INET6) ||
+	if ((e->family && e->family != AF_INET && e->family != AF_INET6) ||
+	    (e->src.addr.family && e->src.addr.family != AF_INET && e->src.addr.family != AF_INET6) ||
 	    (e->dst.addr.family && e->dst.addr.family != AF_INET && e->dst.addr.family != AF_INET6)) {
 		sp_error_set(err, "entry %zu: unknown address family", idx);
 		return -1;
@@ -469,6 +480,7 @@ static int sp_nft_put_rule(FILE *out, const struct sp_nft_intercept *spec,
 	if (e->mark_match_mask)
 		fprintf(w, " meta mark & 0x%08x == 0x%08x", e->mark_match_mask,
 			e->mark_match & e->mark_match_mask);
+	sp_nft_put_nfproto(w, e);
 	if (e->src.addr.family) {
 		sp_rt_prefix_format(&e->src, text, sizeof(text));
 		fprintf(w, " %s saddr %s", ipkw, text);
@@ -893,6 +905,7 @@ static bool sp_nft_put_map(FILE *maps, FILE *chain, const struct sp_nft_intercep
 	line = open_memstream(&text, &len);
 	if (!line)
 		return false;
+	sp_nft_put_nfproto(line, first);
 	/* "any" destination port means the listen ports, as for a rule */
 	if (!first->dport.start)
 		sp_nft_put_listen_ports(line, l4, spec);

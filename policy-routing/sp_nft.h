@@ -76,6 +76,9 @@ struct sp_nft_entry {
 	uint32_t mark_match, mark_match_mask;
 	enum sp_nft_verdict verdict;
 	uint16_t tproxy_port;		/* SP_NFT_TPROXY: the listener's port */
+	/* AF_INET or AF_INET6 pins an entry to one family where its
+	 * addresses do not (`meta nfproto`); 0: as its addresses say */
+	uint8_t family;
 };
 
 /* The whole interception: entries in sequence order (first match wins), then

@@ -107,6 +107,10 @@ bad "signaling-proxy" "message-size-limit 65508" "Invalid message size limit"
 bad "signaling-proxy" "return-path default-gateway" "usage: return-path"
 bad "signaling-proxy" "media fast" "usage: media"
 bad "$ST" "match source 10.0.0.300/24" 'Invalid prefix "10.0.0.300/24"'
+bad "$ST" "match source 2001:db8::/129" 'Invalid prefix "2001:db8::/129"'
+bad "$ST" "server 2001:db8::zz" 'Invalid address "2001:db8::zz"'
+bad "signaling-proxy" "server-side-address 2001:db8:::1" 'Invalid address'
+bad "signaling-proxy" "no server-side-address 2001:db8::99" 'not a server-side-address'
 bad "$ST" "match vlan 5000" "Invalid VLAN ID"
 bad "$ST" "match vlan 0" "Invalid VLAN ID"
 bad "$ST" "match mpls-label 15" "Invalid MPLS label"

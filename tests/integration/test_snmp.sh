@@ -186,6 +186,26 @@ check "set scalars in one PDU" sset sigproxyServerSideAddrType.0 i 1 sigproxySer
 out=$(run)
 check_match "server-side-address in running-config" ' server-side-address 192.0.2.1' "$out"
 check_match "media-port-range in running-config" ' media-port-range 30000 30999' "$out"
+# IPv6 (issue 18): one C per family; a SET puts the address in its family's slot
+check "an IPv6 server-side address by SET" sset sigproxyServerSideAddrType.0 i 2 \
+	sigproxyServerSideAddr.0 x 20010db8000200000000000000000001
+out=$(run)
+check_match "... in running-config beside the IPv4 one" \
+	' server-side-address 192\.0\.2\.1.* server-side-address 2001:db8:2::1' "$(printf '%s' "$out" | tr '\n' ' ')"
+check_eq "sigproxyServerSideAddr still reads the IPv4 C" 192.0.2.1 "$(sget sigproxyServerSideAddr.0)"
+check "an IPv6 strategy by SET" sset 'sigproxyStrategyRowStatus."six".70' i 4 \
+	'sigproxyStrategyDstAddrType."six".70' i 2 \
+	'sigproxyStrategyDstAddr."six".70' x 20010db8000500000000000000000001 \
+	'sigproxyStrategyDstPrefixLen."six".70' u 128 \
+	'sigproxyStrategyServerAddrType."six".70' i 2 \
+	'sigproxyStrategyServerAddr."six".70' x 20010db8000200000000000000000010 \
+	'sigproxyStrategyAction."six".70' i 1
+check_match "... in running-config with IPv6 text" \
+	'proxy-strategy six seq 70 match destination 2001:db8:5::1/128 server 2001:db8:2::10 action proxy' \
+	"$(run | tr '\n' ' ' | tr -s ' ')"
+check "destroy it" sset 'sigproxyStrategyRowStatus."six".70' i 6
+sp_cli d1 -c "configure terminal" -c "signaling-proxy" -c "no server-side-address 2001:db8:2::1" >/dev/null
+check_no_match "the IPv6 C removed by the CLI" 'server-side-address 2001' "$(run)"
 check_eq "sigproxyMessageSizeLimit reads the default" 65507 "$(sget sigproxyMessageSizeLimit.0)"
 check "sigproxyMessageSizeLimit is writable" sset sigproxyMessageSizeLimit.0 u 1400
 check_match "... and becomes message-size-limit in running-config" ' message-size-limit 1400' "$(run)"

@@ -1,0 +1,90 @@
+# shellcheck shell=bash disable=SC2034  # sourced; its variables are for the tests
+# The SIP lab of lab.sh in IPv6 as well (dual stack): the same namespaces
+# and links, each also given an IPv6 address. Source it after lib.sh and
+# lab.sh.
+#
+#   te (terminals)                  sp (sigproxyd)               srv1 / srv2
+#   2001:db8:1::10-13/64  eth0 ---- te0  2001:db8:1::1/64
+#                                   srv1 2001:db8:2::1/64 (C6) ---- eth0 2001:db8:2::10/64 (D1)
+#                                   srv2 2001:db8:3::1/64      ---- eth0 2001:db8:3::10/64 (D2)
+#
+# E6 = 2001:db8:5::1 (the virtual server) exists nowhere.
+
+LAB6_E=2001:db8:5::1
+LAB6_C=2001:db8:2::1
+LAB6_D1=2001:db8:2::10
+LAB6_D2=2001:db8:3::10
+LAB6_TE_NET=2001:db8:1::
+# SIP over IPv6 on the lab's ports (tshark and dumpcap filters)
+LAB6_SIP_FILTER="ip6 and (udp port 5060 or udp portrange 40000-49999)"
+
+# lab6_addr NS DEV ADDR/LEN: an IPv6 address without duplicate address
+# detection (a tentative address cannot be bound for a second or more)
+lab6_addr() {
+	ip -n "$1" -6 addr add "$3" dev "$2" nodad
+}
+
+# lab6_up: lab_up, then IPv6 on every link of the lab; sets what lab_up sets
+lab6_up() {
+	lab_up || return 1
+	local ns a
+	for ns in "$TE" "$SP" "$SRV1" "$SRV2"; do
+		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 \
+			net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.all.accept_ra=0 || return 1
+	done
+	for a in 10 11 12 13; do
+		lab6_addr "$TE" "$LAB_TE_IF" "${LAB6_TE_NET}$a/64" || return 1
+	done
+	ip -n "$TE" -6 route add default via 2001:db8:1::1 dev "$LAB_TE_IF" || return 1
+	lab6_addr "$SP" "$LAB_SP_TE_IF" 2001:db8:1::1/64 &&
+	lab6_addr "$SP" "$LAB_SP_SRV1_IF" "$LAB6_C/64" &&
+	lab6_addr "$SP" "$LAB_SP_SRV2_IF" 2001:db8:3::1/64 || return 1
+	ip netns exec "$SP" sysctl -qw net.ipv6.conf.all.forwarding=1 || return 1
+	lab6_addr "$SRV1" "$LAB_SRV_IF" "$LAB6_D1/64" &&
+	ip -n "$SRV1" -6 route add default via "$LAB6_C" dev "$LAB_SRV_IF" &&
+	lab6_addr "$SRV2" "$LAB_SRV_IF" "$LAB6_D2/64" &&
+	ip -n "$SRV2" -6 route add default via 2001:db8:3::1 dev "$LAB_SRV_IF" || return 1
+}
+
+# lab6_start_kamailio NS ADDR NAME [KAMAILIO-ARGS...]: lab_start_kamailio on
+# udp:[ADDR]:5060, answering for E6 too
+lab6_start_kamailio() {
+	local ns=$1 addr=$2 name=$3; shift 3
+	lab_start_kamailio "$ns" "[$addr]" "$name" --alias="[$LAB6_E]" "$@"
+}
+
+# lab6_bound NS ADDR PORT: is a UDP socket bound to [ADDR]:PORT?
+lab6_bound() {
+	ip netns exec "$1" ss -Hnlu "src [$2]:$3" | grep -q .
+}
+
+# lab6_register NS IP PORT USER SERVER [SIPP-ARGS...]: lab_register over IPv6
+lab6_register() {
+	local ns=$1 ip=$2 port=$3 user=$4 server=$5; shift 5
+	lab_sipp "$ns" "reg-$user-$ip-$port" -sf "$LAB_SIPP_DIR/register.xml" \
+		-i "$ip" -p "$port" -s "$user" -m 1 "$@" "[$server]:5060"
+}
+
+# lab6_callee_start NS IP PORT USER SERVER N SCENARIO [SIPP-ARGS...]:
+# lab_callee_start over IPv6
+lab6_callee_start() {
+	local ns=$1 ip=$2 port=$3 user=$4 server=$5 n=$6 sf=$7; shift 7
+	lab6_register "$ns" "$ip" "$port" "$user" "$server" || return 1
+	lab_sipp_bg "$ns" "callee-$user-${sf%.xml}" -sf "$LAB_SIPP_DIR/$sf" -i "$ip" -p "$port" \
+		-s "$user" -m "$n" "$@" "[$server]:5060"
+	sp_wait_for "callee $user on [$ip]:$port" 10 lab6_bound "$ns" "$ip" "$port"
+}
+
+# lab6_send_udp NS SRC-IP DST-IP DST-PORT FILE...: lab_send_udp over IPv6
+lab6_send_udp() {
+	local ns=$1 src=$2 dst=$3 port=$4; shift 4
+	ip netns exec "$ns" python3 -c '
+import socket, sys
+src, dst, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s.bind((src, 0))
+for name in sys.argv[4:]:
+	with open(name, "rb") as f:
+		s.sendto(f.read(), (dst, port))
+' "$src" "$dst" "$port" "$@"
+}

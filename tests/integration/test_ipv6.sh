@@ -1,0 +1,142 @@
+#!/bin/bash
+# IPv6 (issue 18), serial mode: the lab in dual stack (lab6.sh). Terminals
+# in 2001:db8:1::/64 send to E6 = 2001:db8:5::1, which exists nowhere;
+# sigproxyd intercepts it (TPROXY for ip6, IPV6_TRANSPARENT and
+# IPV6_RECVORIGDSTADDR on the listener, an ip -6 fwmark rule) and proxies it
+# to Kamailio D1 listening on IPv6, from the IPv6 C = 2001:db8:2::1 with one
+# port c per terminal; answers leave as E6 (IPV6_PKTINFO). An IPv4 terminal
+# goes on through the same SP with the IPv4 C at the same time. Checked:
+# the configuration's install states and reasons, the kernel's ip6 rules,
+# registrations, calls (both hang-ups, a re-INVITE), the bracketed hosts on
+# the wire, and the malformed corpus (IPv6 literals among it) dropped and
+# counted.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lab.sh"
+. "$(dirname "$0")/lab6.sh"
+sp_require_root
+sp_require_tools sipp kamailio kamcmd dumpcap tshark python3 nft
+
+E6=$LAB6_E
+C6=$LAB6_C
+D6=$LAB6_D1
+A6=${LAB6_TE_NET}10 # alice
+B6=${LAB6_TE_NET}11 # bob
+M6=${LAB6_TE_NET}12 # mallory
+
+lab6_up || { sp_fail "dual-stack lab namespaces and links"; sp_done; exit 1; }
+sp_daemon_start "$SP" sp1 || { sp_fail "sigproxyd starts in ns sp"; cat "$SP_TMP/sp1/log"; sp_done; exit 1; }
+sp_pass "sigproxyd starts in ns sp"
+
+# stat LABEL: the first counter of `show statistics` starting with LABEL
+stat() {
+	sp_cli sp1 -c 'show statistics' |
+		sed -nE "s/^[[:space:]]*$1[[:space:]:.=]*([0-9]+).*/\\1/Ip" | head -1
+}
+# strategy_state NAME: the line `show proxy-strategy NAME` starts with
+strategy_state() {
+	sp_cli sp1 -c "show proxy-strategy $1" | head -1
+}
+
+# ---- configuration: one C per family, IPv6 strategies, their reasons ----
+out=$(sp_cli sp1 -c "configure terminal" -c "signaling-proxy" -c "server-side-address $LAB_C" \
+	-c "server-side-address $C6" -c "media off" \
+	-c "proxy-strategy six seq 10" -c "match source ${LAB6_TE_NET}/64" \
+	-c "match destination $E6/128 port 5060" -c "server $D6" -c "action proxy" \
+	-c "proxy-strategy four seq 20" -c "match source 10.1.0.0/24" \
+	-c "match destination $LAB_E/32 port 5060" -c "server $LAB_D1" -c "action proxy" \
+	-c "proxy-strategy mixed seq 30" -c "match destination 2001:db8:6::/64" \
+	-c "server $LAB_D1" -c "action proxy" -c "end" 2>&1)
+check_eq "IPv6 addresses and prefixes accepted by the CLI" "" "$out"
+run=$(sp_cli sp1 -c "show running-config")
+check_match "running-config: the IPv4 C" "^ server-side-address ${LAB_C//./\\.}\$" "$run"
+check_match "running-config: the IPv6 C" "^ server-side-address $C6\$" "$run"
+check_match "running-config: the IPv6 match" "^ match destination $E6/128 port 5060\$" "$run"
+check_match "running-config: the IPv6 server" "^ server $D6( port 5060)?\$" "$run"
+check_match "strategy six installed" "six seq 10: installed" "$(strategy_state six)"
+check_match "strategy four installed beside it" "four seq 20: installed" "$(strategy_state four)"
+check_match "an IPv6 match with an IPv4 server: not installed, with the reason" \
+	"mixed seq 30: not installed.*matches IPv6 but its server is IPv4" "$(strategy_state mixed)"
+sp_wait_for "ip6 TPROXY rule in ns sp" 5 sh -c "ip netns exec '$SP' nft list ruleset | grep -q 'tproxy ip6 to :5060'"
+check_match "nft: E6 intercepted with TPROXY for ip6" "ip6 daddr $E6 .*tproxy ip6 to :5060" \
+	"$(ip netns exec "$SP" nft list chain inet sigproxy intercept)"
+check_match "ip -6 rule: the fwmark rule to the local table" "fwmark .* lookup 5060" \
+	"$(ip -n "$SP" -6 rule show)"
+check_match "ip -6 route: the local default route" "^local default dev lo" \
+	"$(ip -n "$SP" -6 route show table 5060)"
+check "the listener has an IPv6 socket on [::]:5060" lab6_bound "$SP" "::" 5060
+
+# one Kamailio, D1, on both families
+lab6_start_kamailio "$SRV1" "$D6" srv1 -l "udp:$LAB_D1:5060" --alias="$LAB_E" ||
+	{ sp_fail "kamailio on IPv6 starts"; sp_done; exit 1; }
+
+TE_PCAP=$LAB_OUT/te-sp6.pcap
+SRV_PCAP=$LAB_OUT/sp-srv6.pcap
+lab_capture_start "$SP" "$LAB_SP_TE_IF" "$TE_PCAP" "$LAB6_SIP_FILTER" || sp_fail "capture on te-sp"
+lab_capture_start "$SP" "$LAB_SP_SRV1_IF" "$SRV_PCAP" "$LAB6_SIP_FILTER" || sp_fail "capture on sp-srv1"
+
+# ---- registrations over IPv6 ----
+check "alice ($A6) registers at E6" lab6_register "$TE" "$A6" 5060 alice "$E6"
+check "bob ($B6) registers at E6" lab6_register "$TE" "$B6" 5060 bob "$E6"
+loc=$(lab_kamailio_contacts srv1)
+check_match "D1 has alice at [C6]:c" "^alice sip:alice@\\[$C6\\]:[0-9]+ " "$loc"
+check_match "D1 has bob at [C6]:c" "^bob sip:bob@\\[$C6\\]:[0-9]+ " "$loc"
+check_no_match "D1 has no terminal address" "@\\[${LAB6_TE_NET}" "$loc"
+check_match "show bindings: alice as [C6]:c" "\\[$A6\\]:5060.*\\[$C6\\]:4[0-9]{4}" \
+	"$(sp_cli sp1 -c 'show bindings')"
+check "an IPv4 terminal registers through the same SP (dual stack)" \
+	lab_register "$TE" 10.1.0.13 5060 erin "$LAB_E"
+check_match "D1 has erin at the IPv4 C:c" "^erin sip:erin@${LAB_C//./\\.}:[0-9]+ " \
+	"$(lab_kamailio_contacts srv1)"
+
+# ---- calls over IPv6 ----
+# expect_call DESC CALLEE-SCENARIO CALLER-SCENARIO: bob answers a call from
+# alice, both through E6
+expect_call() {
+	local desc=$1 uas=$2 uac=$3 rc crc
+	if ! lab6_callee_start "$TE" "$B6" 5060 bob "$E6" 1 "$uas"; then
+		sp_fail "$desc: callee registers and listens"
+		return
+	fi
+	lab_sipp "$TE" "alice-$uac" -sf "$LAB_SIPP_DIR/$uac" -i "$A6" -p 5060 -s bob \
+		-m 1 -d 300 "[$E6]:5060"
+	rc=$?
+	lab_sipp_wait "$LAB_SIPP_PID"
+	crc=$?
+	check_eq "$desc: caller and callee SIPp exit 0" "0 0" "$rc $crc"
+	[ "$rc $crc" == "0 0" ] || { lab_sipp_log "alice-$uac"; lab_sipp_log "callee-bob-${uas%.xml}"; } |
+		sed 's/^/#   /'
+}
+expect_call "IPv6 call alice->bob, caller hangs up" uas.xml uac.xml
+expect_call "IPv6 call, callee hangs up" uas_bye.xml uac_wait_bye.xml
+expect_call "IPv6 re-INVITE (hold) in a call" uas.xml uac_reinvite.xml
+
+# ---- malformed datagrams over IPv6: dropped, counted, never forwarded ----
+MALFORMED=("$LAB_MALFORMED_DIR"/*.sip)
+PARSE0=$(stat 'parse errors')
+check "malformed datagrams sent to [E6]:5060" lab6_send_udp "$TE" "$M6" "$E6" 5060 "${MALFORMED[@]}"
+want=$((${PARSE0:-0} + ${#MALFORMED[@]}))
+sp_wait_for "parse errors to reach $want" 5 sh -c "[ \"\$(\"$SPCLI\" -s '$SP_TMP/sp1/cli.sock' -c 'show statistics' | sed -nE 's/^ *parse errors *([0-9]+).*/\\1/p')\" = $want ]"
+check_eq "parse errors rose by the ${#MALFORMED[@]} datagrams sent" "$want" "$(stat 'parse errors')"
+
+sleep 0.5
+lab_capture_stop
+# ---- what the links carried ----
+ends=$(lab_tshark "$TE_PCAP" -Y sip -T fields -e ipv6.src -e ipv6.dst | sort -u)
+check_match "te-sp link: alice's SIP to E6" "^$A6	$E6\$" "$ends"
+check_match "te-sp link: answers to alice from E6" "^$E6	$A6\$" "$ends"
+check_no_match "te-sp link: nothing from D1 or C6 reaches a terminal" "^($D6|$C6)	" "$ends"
+srv=$(lab_tshark "$SRV_PCAP" -Y sip -T fields -e ipv6.src -e ipv6.dst | sort -u)
+check_eq "sp-srv1 link: only C6 <-> D1" "$C6	$D6
+$D6	$C6" "$srv"
+check_eq "sp-srv1 link: no malformed datagram forwarded" 0 \
+	"$(lab_tshark "$SRV_PCAP" -Y "sip.Call-ID contains \"malformed\"" -T fields -e frame.number | grep -c .)"
+vias=$(lab_tshark "$SRV_PCAP" -Y "sip.Method == \"INVITE\"" -T fields -e sip.Via | head -1)
+check_match "sp-srv1 link: the INVITE's top Via is [C6]:c" "^SIP/2.0/UDP \\[$C6\\]:4[0-9]{4}" "$vias"
+ctc=$(lab_tshark "$SRV_PCAP" -Y "sip.Method == \"INVITE\"" -T fields -e sip.contact.uri | head -1)
+check_match "sp-srv1 link: the INVITE's Contact is [C6]:c" "\\[$C6\\]:4[0-9]{4}" "$ctc"
+
+lab_down
+sp_daemon_stop "$SP_DAEMON_PID"
+check_eq "sigproxyd exits cleanly on SIGTERM" 0 $?
+check_eq "no IPv6 rule of ours left" "" "$(ip -n "$SP" -6 rule show | grep 'proto 160')"
+sp_done

@@ -1,0 +1,260 @@
+/* IPv6 in the configuration and the classification (issue 18 item 1): one
+ * server-side address per family, IPv6 prefixes and servers through the
+ * CLI's grammar and back out of `show running-config`, strategies whose
+ * families do not fit reported with their reason, and the interception
+ * pinned to the server's family once IPv6 is intercepted. */
+#include "config.h"
+#include "sp_classify.h"
+#include "sp_cli.h"
+#include "sp_config.h"
+#include "sp_kernel.h"
+#include "sp_nft.h"
+
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#define HAS(text, s) cr_assert(strstr(text, s) != NULL, "missing \"%s\" in:\n%s", s, text)
+#define HASNT(text, s) cr_assert(strstr(text, s) == NULL, "unexpected \"%s\" in:\n%s", s, text)
+
+static struct sp_config *load(const char *text)
+{
+	struct sp_config *c = sp_config_new();
+	struct sp_error e = { 0 };
+
+	cr_assert_eq(sp_cli_load_text("t", text, c, &e), 0, "%s", e.msg);
+	cr_assert_eq(sp_config_validate(c, &e), 0, "%s", e.msg);
+	return c;
+}
+
+/* The plan and its nft text, as the engine would install it. */
+static void plan_of(const struct sp_config *c, struct sp_classify_plan *p, char **text)
+{
+	struct sp_error e = { 0 };
+	struct sp_nft_intercept spec = { 0 };
+	struct sp_error err = { 0 };
+
+	cr_assert_eq(sp_classify_build(c, NULL, 0, p, &e), 0, "%s", e.msg);
+	spec.entries = p->entries;
+	spec.n_entries = p->n_entries;
+	spec.listen_ports = c->sp.listen_ports;
+	spec.n_listen_ports = c->sp.n_listen_ports;
+	spec.default_verdict = SP_NFT_ACCEPT;
+	spec.mark_mask = SP_MARK_MASK;
+	spec.fwmark = SP_MARK_TPROXY;
+	spec.fwmask = SP_MARK_TPROXY;
+	cr_assert_eq(sp_nft_render_intercept(&spec, text, &err), 0, "%s", err.msg);
+}
+
+Test(ipv6, one_server_side_address_per_family)
+{
+	struct sp_config *c = load("signaling-proxy\n server-side-address 192.0.2.1\n"
+				   " server-side-address 2001:db8:2::1\n");
+	char b[SP_ADDR_STRLEN], *text;
+	size_t len;
+
+	cr_assert_str_eq(sp_addr_str(&c->sp.server_side_address, b, sizeof(b)), "192.0.2.1");
+	cr_assert_str_eq(sp_addr_str(&c->sp.server_side_address6, b, sizeof(b)), "2001:db8:2::1");
+	cr_assert_not_null(sp_sp_server_side(&c->sp, AF_INET));
+	cr_assert_not_null(sp_sp_server_side(&c->sp, AF_INET6));
+	text = sp_config_to_text(c, &len);
+	HAS(text, " server-side-address 192.0.2.1\n server-side-address 2001:db8:2::1\n");
+	free(text);
+	/* a second address of one family replaces the first */
+	sp_config_free(c);
+	c = load("signaling-proxy\n server-side-address 2001:db8:2::1\n server-side-address 2001:db8:2::7\n");
+	cr_assert_str_eq(sp_addr_str(&c->sp.server_side_address6, b, sizeof(b)), "2001:db8:2::7");
+	cr_assert_null(sp_sp_server_side(&c->sp, AF_INET));
+	sp_config_free(c);
+}
+
+Test(ipv6, no_server_side_address_one_or_both)
+{
+	struct sp_config *c = load("signaling-proxy\n server-side-address 192.0.2.1\n"
+				   " server-side-address 2001:db8:2::1\n no server-side-address 2001:db8:2::1\n");
+	struct sp_error e = { 0 };
+
+	cr_assert_not_null(sp_sp_server_side(&c->sp, AF_INET));
+	cr_assert_null(sp_sp_server_side(&c->sp, AF_INET6));
+	cr_assert_neq(sp_cli_load_text("t", "signaling-proxy\n no server-side-address 2001:db8::9\n", c, &e), 0);
+	HAS(e.msg, "not a server-side-address");
+	sp_config_free(c);
+	c = load("signaling-proxy\n server-side-address 192.0.2.1\n server-side-address 2001:db8:2::1\n"
+		 " no server-side-address\n");
+	cr_assert_null(sp_sp_server_side(&c->sp, AF_INET));
+	cr_assert_null(sp_sp_server_side(&c->sp, AF_INET6));
+	sp_config_free(c);
+}
+
+/* Every address and prefix the configuration takes, in IPv6, survives
+ * `show running-config` and a reload of it unchanged. */
+Test(ipv6, every_address_round_trips)
+{
+	static const char conf[] =
+		"signaling-proxy\n"
+		" server-side-address 2001:db8:2::1\n"
+		" local-virtual-address 2001:db8:5::1\n"
+		"proxy-strategy six seq 10\n"
+		" match source 2001:db8:1::/64 port 5060\n"
+		" match destination 2001:db8:5::1/128\n"
+		" action proxy\n"
+		" server 2001:db8:3::10 port 5070\n"
+		"policy-route p6 seq 10\n"
+		" match source 2001:db8:1::/64\n"
+		" match destination 2001:db8:5::/48\n"
+		" set next-hop 2001:db8:9::2\n"
+		"redundancy\n"
+		" local-address 2001:db8:7::1 port 5999\n"
+		" peer-address 2001:db8:7::2 port 5999\n";
+	struct sp_config *c = load(conf), *again;
+	char *text, *text2;
+	size_t len;
+
+	text = sp_config_to_text(c, &len);
+	HAS(text, " server-side-address 2001:db8:2::1\n");
+	HAS(text, " local-virtual-address 2001:db8:5::1\n");
+	HAS(text, " match source 2001:db8:1::/64 port 5060\n");
+	HAS(text, " match destination 2001:db8:5::1/128\n");
+	HAS(text, " server 2001:db8:3::10 port 5070\n");
+	HAS(text, " set next-hop 2001:db8:9::2\n");
+	HAS(text, " peer-address 2001:db8:7::2 port 5999\n");
+	again = load(text);
+	cr_assert(sp_config_equal(c, again));
+	text2 = sp_config_to_text(again, &len);
+	cr_assert_str_eq(text, text2);
+	free(text);
+	free(text2);
+	sp_config_free(again);
+	sp_config_free(c);
+}
+
+Test(ipv6, validate_refuses_an_address_in_the_wrong_slot)
+{
+	struct sp_config *c = sp_config_new();
+	struct sp_error e = { 0 };
+
+	/* what only SNMP could try: the CLI puts each address in its slot */
+	sp_parse_addr("2001:db8::1", &c->sp.server_side_address, &e);
+	cr_assert_neq(sp_config_validate(c, &e), 0);
+	HAS(e.msg, "not IPv4");
+	memset(&c->sp.server_side_address, 0, sizeof(c->sp.server_side_address));
+	sp_parse_addr("192.0.2.1", &c->sp.server_side_address6, &e);
+	cr_assert_neq(sp_config_validate(c, &e), 0);
+	HAS(e.msg, "not IPv6");
+	sp_config_free(c);
+}
+
+static const char *reason_of(const char *conf)
+{
+	static char reason[256];
+	struct sp_config *c = load(conf);
+	struct sp_classify_plan p;
+	struct sp_error e = { 0 };
+
+	cr_assert_eq(sp_classify_build(c, NULL, 0, &p, &e), 0, "%s", e.msg);
+	cr_assert_eq(p.n_strategies, 1);
+	snprintf(reason, sizeof(reason), "%s", p.strategies[0].installed ? "installed" : p.strategies[0].reason);
+	sp_classify_free(&p);
+	sp_config_free(c);
+	return reason;
+}
+
+Test(ipv6, families_that_do_not_fit_are_not_installed_with_their_reason)
+{
+	/* an IPv6 server without an IPv6 C */
+	cr_assert_str_eq(reason_of("signaling-proxy\n server-side-address 192.0.2.1\n"
+				   "proxy-strategy a seq 10\n server 2001:db8:3::10\n action proxy\n"),
+			 "an IPv6 server needs an IPv6 server-side-address");
+	/* an IPv4 server with an IPv6 C only */
+	cr_assert_str_eq(reason_of("signaling-proxy\n server-side-address 2001:db8:2::1\n"
+				   "proxy-strategy a seq 10\n server 192.0.2.10\n action proxy\n"),
+			 "an IPv4 server needs an IPv4 server-side-address");
+	/* an IPv6 match with an IPv4 server: no interworking */
+	cr_assert_str_eq(reason_of("signaling-proxy\n server-side-address 192.0.2.1\n"
+				   " server-side-address 2001:db8:2::1\n"
+				   "proxy-strategy a seq 10\n match destination 2001:db8:5::/64\n"
+				   " server 192.0.2.10\n action proxy\n"),
+			 "it matches IPv6 but its server is IPv4 (no interworking between families)");
+	cr_assert_str_eq(reason_of("signaling-proxy\n server-side-address 192.0.2.1\n"
+				   " server-side-address 2001:db8:2::1\n"
+				   "proxy-strategy a seq 10\n match source 10.1.0.0/24\n"
+				   " server 2001:db8:3::10\n action proxy\n"),
+			 "it matches IPv4 but its server is IPv6 (no interworking between families)");
+	cr_assert_str_eq(reason_of("signaling-proxy\n server-side-address 2001:db8:2::1\n"
+				   "proxy-strategy a seq 10\n match destination 2001:db8:5::/64\n"
+				   " server 2001:db8:3::10\n action proxy\n"),
+			 "installed");
+	/* forward and drop take any family */
+	cr_assert_str_eq(reason_of("signaling-proxy\n"
+				   "proxy-strategy a seq 10\n match destination 2001:db8:5::/64\n action drop\n"),
+			 "installed");
+}
+
+Test(ipv6, interception_pinned_to_the_server_family)
+{
+	struct sp_config *c = load("signaling-proxy\n server-side-address 192.0.2.1\n"
+				   " server-side-address 2001:db8:2::1\n"
+				   "proxy-strategy v4 seq 10\n server 192.0.2.10\n action proxy\n"
+				   "proxy-strategy v6 seq 20\n match destination 2001:db8:5::/64\n"
+				   " server 2001:db8:3::10\n action proxy\n"
+				   "proxy-strategy any6 seq 30\n server 2001:db8:3::20\n action proxy\n");
+	struct sp_classify_plan p;
+	char *t;
+
+	plan_of(c, &p, &t);
+	cr_assert(p.strategies[0].installed && p.strategies[1].installed && p.strategies[2].installed);
+	HAS(t, "meta nfproto ipv4 udp dport 5060");
+	HAS(t, "tproxy ip to :5060");
+	HAS(t, "ip6 daddr 2001:db8:5::/64");
+	HAS(t, "meta nfproto ipv6 udp dport 5060");
+	HAS(t, "tproxy ip6 to :5060");
+	sp_classify_free(&p);
+	free(t);
+	sp_config_free(c);
+}
+
+/* Without an IPv6 C, an IPv4 configuration renders as it always did. */
+Test(ipv6, ipv4_only_configuration_unchanged)
+{
+	struct sp_config *c = load("signaling-proxy\n server-side-address 192.0.2.1\n"
+				   "proxy-strategy v4 seq 10\n server 192.0.2.10\n action proxy\n");
+	struct sp_classify_plan p;
+	char *t;
+
+	plan_of(c, &p, &t);
+	HASNT(t, "nfproto");
+	HAS(t, "tproxy to :5060");
+	cr_assert_eq(p.entries[0].family, 0);
+	sp_classify_free(&p);
+	free(t);
+	sp_config_free(c);
+}
+
+/* The kernel plan: the fwmark rule and the local route for IPv6 too. */
+Test(ipv6, kernel_plan_has_ipv6_rule_and_route)
+{
+	struct sp_nft_entry e = { .ip_proto = IPPROTO_UDP, .verdict = SP_NFT_TPROXY, .tproxy_port = 5060,
+				  .mark = SP_MARK_TPROXY, .family = AF_INET6 };
+	uint16_t ports[] = { 5060 };
+	struct sp_kernel_intercept_cfg cfg = {
+		.nft = { .entries = &e, .n_entries = 1, .listen_ports = ports, .n_listen_ports = 1,
+			 .default_verdict = SP_NFT_ACCEPT, .mark_mask = SP_MARK_MASK,
+			 .fwmark = SP_MARK_TPROXY, .fwmask = SP_MARK_TPROXY },
+		.rule_priority = 100, .table = 100, .ipv6 = true,
+	};
+	struct sp_kernel_plan plan;
+	struct sp_error err = { 0 };
+
+	cr_assert_eq(sp_kernel_plan_build(&cfg, &plan, &err), 0, "%s", err.msg);
+	cr_assert_eq(plan.n_rules, 2);
+	cr_assert_eq(plan.rules[1].family, AF_INET6);
+	cr_assert_eq(plan.routes[1].family, AF_INET6);
+	HAS(plan.nft_body, "meta nfproto ipv6");
+	sp_kernel_plan_free(&plan);
+	/* an entry pinned to one family and matching the other's address */
+	e.dst.addr.family = AF_INET;
+	e.dst.len = 32;
+	cr_assert_neq(sp_kernel_plan_build(&cfg, &plan, &err), 0);
+	HAS(err.msg, "different address families");
+}
