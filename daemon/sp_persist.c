@@ -22,73 +22,7 @@
 #include "sp_loop.h"
 #include "sp_persist.h"
 #include "sp_sync_codec.h"
-
-/* Room for the map: about 1.5 KiB per object at most, 1 GiB holds far more
- * than the 10 000 bindings per C the port range allows (virtual memory only:
- * the file grows with what is written). */
-#define SP_PERSIST_MAP_BYTES (1024ULL * 1024 * 1024)
-#define SP_PERSIST_RECORD_MAX 4096
-
-/* Keys: one byte of kind, then the id (big-endian, so LMDB's byte order is
- * id order) or, for a quarantined port, the C:c. Bindings sort before
- * dialogs, which sort before quarantines: the restore needs that order. */
-enum {
-	KEY_BINDING = 'B',
-	KEY_DIALOG = 'D',
-	KEY_QUARANTINE = 'Q',
-};
-#define KEY_ID_LEN 5
-#define EP_LEN 19	/* family, 16 address bytes, port */
-#define KEY_MAX (1 + EP_LEN)
-
-/* Value header, then the codec record (none for a quarantine). */
-#define HDR_LEN (1 + 1 + 8 + 8 + EP_LEN)
-struct rec_header {
-	uint8_t format;
-	uint8_t kind;
-	uint64_t written_wall_ms;
-	uint64_t hold_until_wall_ms;	/* 0: nothing to hold */
-	struct sp_endpoint server_side;	/* family 0: none */
-};
-
-/* One batch: items of [key_len u8][key][val_len u32][val]; val_len
- * UINT32_MAX: delete the key. */
-struct batch {
-	uint8_t *buf;
-	size_t len, cap;
-	unsigned n;
-	bool clear;	/* drop every binding and dialog record first */
-};
-
-struct sp_persist {
-	char dir[4096];
-	int lock_fd;
-	MDB_env *env;
-	MDB_dbi dbi;
-	struct sp_table *t;
-	struct sp_sync_codec *codec;
-	struct sp_persist_hooks hooks;
-	struct sp_loop_timer *timer;	/* NULL without a loop */
-	bool timer_armed;
-	/* marked, owner's thread: kind << 32 | id, duplicates removed at flush */
-	uint64_t *dirty;
-	size_t n_dirty, cap_dirty;
-	bool clear_pending;
-	bool restoring;		/* the table's changes come from the store itself */
-	bool follow;		/* sp_persist_follow: every change, or deletes only */
-	uint8_t scratch[HDR_LEN + SP_PERSIST_RECORD_MAX];
-
-	pthread_t writer;
-	bool writer_started;
-	pthread_mutex_t mu;
-	pthread_cond_t cv_work, cv_done;
-	struct batch *slot;	/* handed over, not committed yet */
-	bool stop;
-	/* under mu */
-	struct sp_persist_stats st;
-	uint64_t write_errors_seen;	/* owner's: a failed batch is written again */
-	uint64_t retry_at_ms;		/* owner's: no batch before then (after a failure) */
-};
+#include "sp_persist_int.h"
 
 uint64_t sp_persist_wall_ms(void)
 {
@@ -98,7 +32,7 @@ uint64_t sp_persist_wall_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static uint64_t mono_us(void)
+uint64_t sp_persist_mono_us(void)
 {
 	struct timespec ts;
 
@@ -153,7 +87,7 @@ static int get_ep(const uint8_t *p, struct sp_endpoint *ep)
 	}
 }
 
-static void put_header(uint8_t *p, const struct rec_header *h)
+void sp_persist_put_header(uint8_t *p, const struct rec_header *h)
 {
 	p[0] = h->format;
 	p[1] = h->kind;
@@ -162,7 +96,7 @@ static void put_header(uint8_t *p, const struct rec_header *h)
 	put_ep(p + 18, &h->server_side);
 }
 
-static int get_header(const uint8_t *p, size_t len, struct rec_header *h)
+int sp_persist_get_header(const uint8_t *p, size_t len, struct rec_header *h)
 {
 	if (len < HDR_LEN || p[0] != SP_PERSIST_FORMAT)
 		return -EINVAL;
@@ -183,7 +117,7 @@ static size_t make_id_key(uint8_t *k, uint8_t kind, uint32_t id)
 	return KEY_ID_LEN;
 }
 
-static size_t make_quarantine_key(uint8_t *k, const struct sp_endpoint *c)
+size_t sp_persist_make_quarantine_key(uint8_t *k, const struct sp_endpoint *c)
 {
 	k[0] = KEY_QUARANTINE;
 	put_ep(k + 1, c);
@@ -309,9 +243,9 @@ static void *writer_main(void *arg)
 			break;
 		b = p->slot;
 		pthread_mutex_unlock(&p->mu);
-		t0 = mono_us();
+		t0 = sp_persist_mono_us();
 		rc = batch_commit(p, b, &written, &deleted);
-		us = mono_us() - t0;
+		us = sp_persist_mono_us() - t0;
 		if (rc)
 			sp_err("persistence: writing %u records to %s: %s", b->n, p->dir,
 			       mdb_strerror(rc));
@@ -447,7 +381,7 @@ static int encode_one(struct sp_persist *p, struct batch *b, enum sp_sync_kind k
 		h.server_side = bd->server_side;
 		h.hold_until_wall_ms = deadline > now_ms ? wall_ms + (deadline - now_ms) : wall_ms;
 	}
-	put_header(p->scratch, &h);
+	sp_persist_put_header(p->scratch, &h);
 	return batch_add(b, key, klen, p->scratch, (uint32_t)(HDR_LEN + (size_t)n));
 }
 
@@ -675,188 +609,6 @@ void sp_persist_close(struct sp_persist *p)
 	pthread_cond_destroy(&p->cv_done);
 	free(p->dirty);
 	free(p);
-}
-
-/* ---- restore ---- */
-
-static uint64_t back(uint64_t t, uint64_t by, uint64_t floor)
-{
-	return t > by + floor ? t - by : floor;
-}
-
-/* The codec restored times as if no time had passed: move them back by the
- * time the daemon was down. A registration never turns into "not
- * registered" (0): it is at least already past. */
-static void shift_binding(struct sp_table *t, struct sp_binding *b, uint64_t by)
-{
-	sp_binding_restore_times(t, b, back(b->created_ms, by, 0), back(b->last_activity_ms, by, 0),
-				 b->registration_expiry_ms ? back(b->registration_expiry_ms, by, 1) : 0);
-}
-
-static void shift_dialog(struct sp_table *t, struct sp_dialog *d, uint64_t by)
-{
-	uint64_t deadline = sp_dialog_deadline(t, d);
-	struct sp_dialog_restore r = {
-		.state = d->state,
-		.invite_cseq = d->invite_cseq,
-		.session_expires_s = d->session_expires_s,
-		.created_ms = back(d->created_ms, by, 0),
-		.updated_ms = back(d->updated_ms, by, 0),
-		.deadline_ms = deadline == UINT64_MAX ? UINT64_MAX : back(deadline, by, 1),
-	};
-
-	sp_dialog_restore(t, d, &r);
-}
-
-struct pending_q {
-	struct sp_endpoint c;
-	uint64_t until_wall;
-};
-
-static int restore_records(struct sp_persist *p, uint64_t now_ms, uint64_t wall_ms,
-			   char *err, size_t errlen)
-{
-	struct sp_persist_restore_stats rs = { 0 };
-	uint64_t t0 = mono_us();
-	MDB_txn *txn;
-	MDB_cursor *cur;
-	MDB_val k, v;
-	struct pending_q *qs = NULL;
-	size_t n_qs = 0, cap_qs = 0;
-	uint8_t (*dels)[KEY_MAX + 1] = NULL;	/* [0]: length */
-	size_t n_dels = 0, cap_dels = 0;
-	int rc;
-
-	if ((rc = mdb_txn_begin(p->env, NULL, 0, &txn))) {
-		snprintf(err, errlen, "state store %s: %s", p->dir, mdb_strerror(rc));
-		return -1;
-	}
-	if ((rc = mdb_cursor_open(txn, p->dbi, &cur))) {
-		mdb_txn_abort(txn);
-		snprintf(err, errlen, "state store %s: %s", p->dir, mdb_strerror(rc));
-		return -1;
-	}
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		const uint8_t *kb = k.mv_data;
-		struct rec_header h = { 0 };
-		bool hdr_ok = get_header(v.mv_data, v.mv_size, &h) == 0;
-		uint64_t down = hdr_ok && wall_ms > h.written_wall_ms ? wall_ms - h.written_wall_ms : 0;
-		bool keep = false;
-
-		if (hdr_ok && down > rs.downtime_ms)
-			rs.downtime_ms = down;
-		if (k.mv_size == KEY_ID_LEN && (kb[0] == KEY_BINDING || kb[0] == KEY_DIALOG)) {
-			uint32_t id = (uint32_t)kb[1] << 24 | (uint32_t)kb[2] << 16 |
-				      (uint32_t)kb[3] << 8 | kb[4];
-			bool binding = kb[0] == KEY_BINDING;
-			int arc = -EINVAL;
-
-			if (hdr_ok && h.kind == kb[0])
-				arc = sp_sync_codec_apply(p->codec, binding ? SP_SYNC_BINDING : SP_SYNC_DIALOG,
-							  id, (const uint8_t *)v.mv_data + HDR_LEN,
-							  v.mv_size - HDR_LEN, now_ms);
-			if (arc == 0 && binding) {
-				shift_binding(p->t, sp_binding_find_id(p->t, id), down);
-				rs.bindings++;
-				keep = true;
-			} else if (arc == 0) {
-				shift_dialog(p->t, sp_dialog_find_id(p->t, id), down);
-				rs.dialogs++;
-				keep = true;
-			} else if (binding && hdr_ok && h.server_side.port &&
-				   h.hold_until_wall_ms > wall_ms) {
-				/* not restorable, but a registrar may still route there */
-				if (n_qs == cap_qs) {
-					/* through a temporary: a failed realloc
-					 * leaves the old list, freed below */
-					size_t cap = cap_qs ? cap_qs * 2 : 64;
-					struct pending_q *grown = realloc(qs, cap * sizeof(*qs));
-
-					if (!grown)
-						goto oom;
-					qs = grown;
-					cap_qs = cap;
-				}
-				qs[n_qs++] = (struct pending_q){ h.server_side, h.hold_until_wall_ms };
-				sp_warn("persistence: binding %u not restored (%s): its port %u is quarantined for %llu s",
-					id, arc == -EINVAL ? "unreadable record" : sp_table_strerror(arc),
-					h.server_side.port,
-					(unsigned long long)((h.hold_until_wall_ms - wall_ms + 999) / 1000));
-			} else {
-				rs.discarded++;
-			}
-		} else if (kb[0] == KEY_QUARANTINE && hdr_ok && h.hold_until_wall_ms > wall_ms &&
-			   sp_table_quarantine(p->t, &h.server_side,
-					       now_ms + (h.hold_until_wall_ms - wall_ms)) == 0) {
-			rs.quarantined++;
-			keep = true;
-		} else {
-			rs.discarded++;
-		}
-		if (!keep) {
-			if (n_dels == cap_dels) {
-				size_t cap = cap_dels ? cap_dels * 2 : 64;
-				uint8_t (*grown)[KEY_MAX + 1] = realloc(dels, cap * sizeof(*dels));
-
-				if (!grown)
-					goto oom;
-				dels = grown;
-				cap_dels = cap;
-			}
-			dels[n_dels][0] = (uint8_t)(k.mv_size > KEY_MAX ? KEY_MAX : k.mv_size);
-			memcpy(dels[n_dels] + 1, k.mv_data, dels[n_dels][0]);
-			n_dels++;
-		}
-	}
-	mdb_cursor_close(cur);
-	cur = NULL;
-	for (size_t i = 0; i < n_dels; i++) {
-		MDB_val dk = { dels[i][0], dels[i] + 1 };
-
-		mdb_del(txn, p->dbi, &dk, NULL);
-	}
-	for (size_t i = 0; i < n_qs; i++) {
-		uint8_t key[KEY_MAX], val[HDR_LEN];
-		struct rec_header h = { SP_PERSIST_FORMAT, KEY_QUARANTINE, wall_ms, qs[i].until_wall,
-					qs[i].c };
-		MDB_val qk = { make_quarantine_key(key, &qs[i].c), key }, qv = { HDR_LEN, val };
-
-		/* a port another record restored is in use: nothing to hold */
-		if (sp_table_quarantine(p->t, &qs[i].c, now_ms + (qs[i].until_wall - wall_ms)) < 0)
-			continue;
-		put_header(val, &h);
-		mdb_put(txn, p->dbi, &qk, &qv, 0);
-		rs.quarantined++;
-	}
-	if ((rc = mdb_txn_commit(txn)))
-		sp_warn("persistence: cleaning the store: %s", mdb_strerror(rc));
-	free(qs);
-	free(dels);
-	rs.elapsed_ms = (mono_us() - t0) / 1000;
-	pthread_mutex_lock(&p->mu);
-	p->st.restore = rs;
-	pthread_mutex_unlock(&p->mu);
-	return 0;
-oom:
-	if (cur)
-		mdb_cursor_close(cur);
-	mdb_txn_abort(txn);
-	free(qs);
-	free(dels);
-	snprintf(err, errlen, "out of memory");
-	return -1;
-}
-
-int sp_persist_restore(struct sp_persist *p, uint64_t now_ms, uint64_t wall_ms,
-		       char *err, size_t errlen)
-{
-	int rc;
-
-	p->restoring = true;
-	rc = restore_records(p, now_ms, wall_ms, err, errlen);
-	p->restoring = false;
-	return rc;
 }
 
 /* ---- statistics (read by `show persistence`, cli/sp_show) ---- */
