@@ -419,9 +419,10 @@ void sp_media_terminal_source(struct sp_media *m, const struct sp_endpoint *src)
 
 static int sp_media_parse(struct sp_endpoint *ep, const char *addr, uint16_t port)
 {
-	/* IPv4 only: the conntrack side is IPv4 for now. A host name in c=
-	 * cannot be NATed either. */
-	if (sp_endpoint_parse(ep, addr, port) < 0 || ep->family != AF_INET)
+	/* An IPv4 or IPv6 address (the conntrack entries take either, one
+	 * family per stream: sp_media_commit_origin() checks). A host name in
+	 * c= cannot be NATed. */
+	if (sp_endpoint_parse(ep, addr, port) < 0)
 		return -1;
 	return 0;
 }

@@ -58,19 +58,32 @@ void sp_conntrack_close(struct sp_conntrack *ct)
 	free(ct);
 }
 
+/* One family for the four endpoints: IPv4 or IPv6 (an entry does not
+ * translate between the families). */
 static bool sp_ct_nat_valid(const struct sp_ct_nat *n)
 {
-	return n->terminal.family == AF_INET && n->terminal_side.family == AF_INET &&
-	       n->far.family == AF_INET && n->far_side.family == AF_INET;
+	int f = n->terminal.family;
+
+	return (f == AF_INET || f == AF_INET6) && n->terminal_side.family == f &&
+	       n->far.family == f && n->far_side.family == f;
+}
+
+/* An address attribute of the endpoint's family: attr4 or attr6. */
+static void sp_ct_set_addr(struct nf_conntrack *c, int attr4, int attr6, const struct sp_endpoint *ep)
+{
+	if (ep->family == AF_INET6)
+		nfct_set_attr(c, attr6, &ep->addr.v6);
+	else
+		nfct_set_attr_u32(c, attr4, ep->addr.v4.s_addr);
 }
 
 /* The original tuple, all a delete or a get needs. */
 static void sp_ct_set_orig(struct nf_conntrack *c, const struct sp_ct_nat *n)
 {
-	nfct_set_attr_u8(c, ATTR_L3PROTO, AF_INET);
+	nfct_set_attr_u8(c, ATTR_L3PROTO, n->terminal.family);
 	nfct_set_attr_u8(c, ATTR_L4PROTO, IPPROTO_UDP);
-	nfct_set_attr_u32(c, ATTR_IPV4_SRC, n->terminal.addr.v4.s_addr);
-	nfct_set_attr_u32(c, ATTR_IPV4_DST, n->terminal_side.addr.v4.s_addr);
+	sp_ct_set_addr(c, ATTR_IPV4_SRC, ATTR_IPV6_SRC, &n->terminal);
+	sp_ct_set_addr(c, ATTR_IPV4_DST, ATTR_IPV6_DST, &n->terminal_side);
 	nfct_set_attr_u16(c, ATTR_PORT_SRC, htons(n->terminal.port));
 	nfct_set_attr_u16(c, ATTR_PORT_DST, htons(n->terminal_side.port));
 	if (n->zone)
@@ -88,20 +101,20 @@ int sp_conntrack_create(struct sp_conntrack *ct, const struct sp_ct_nat *n, uint
 	if (!c)
 		return -ENOMEM;
 	sp_ct_set_orig(c, n);
-	nfct_set_attr_u8(c, ATTR_REPL_L3PROTO, AF_INET);
+	nfct_set_attr_u8(c, ATTR_REPL_L3PROTO, n->terminal.family);
 	nfct_set_attr_u8(c, ATTR_REPL_L4PROTO, IPPROTO_UDP);
 	/* The reply tuple goes in un-NATed (the original's inverse): the
 	 * kernel derives the NATed one, F:f -> C:pc, from the SNAT/DNAT
 	 * ranges, and only then marks the entry for translation. Given
 	 * NATed, it would see nothing to translate and the entry would
 	 * carry no NAT at all. */
-	nfct_set_attr_u32(c, ATTR_REPL_IPV4_SRC, n->terminal_side.addr.v4.s_addr);
-	nfct_set_attr_u32(c, ATTR_REPL_IPV4_DST, n->terminal.addr.v4.s_addr);
+	sp_ct_set_addr(c, ATTR_REPL_IPV4_SRC, ATTR_REPL_IPV6_SRC, &n->terminal_side);
+	sp_ct_set_addr(c, ATTR_REPL_IPV4_DST, ATTR_REPL_IPV6_DST, &n->terminal);
 	nfct_set_attr_u16(c, ATTR_REPL_PORT_SRC, htons(n->terminal_side.port));
 	nfct_set_attr_u16(c, ATTR_REPL_PORT_DST, htons(n->terminal.port));
-	nfct_set_attr_u32(c, ATTR_DNAT_IPV4, n->far.addr.v4.s_addr);
+	sp_ct_set_addr(c, ATTR_DNAT_IPV4, ATTR_DNAT_IPV6, &n->far);
 	nfct_set_attr_u16(c, ATTR_DNAT_PORT, htons(n->far.port));
-	nfct_set_attr_u32(c, ATTR_SNAT_IPV4, n->far_side.addr.v4.s_addr);
+	sp_ct_set_addr(c, ATTR_SNAT_IPV4, ATTR_SNAT_IPV6, &n->far_side);
 	nfct_set_attr_u16(c, ATTR_SNAT_PORT, htons(n->far_side.port));
 	nfct_set_attr_u32(c, ATTR_TIMEOUT, timeout_s);
 	nfct_set_attr_u32(c, ATTR_MARK, SP_CT_MARK | n->origin);
@@ -161,11 +174,20 @@ int sp_conntrack_counters(struct sp_conntrack *ct, const struct sp_ct_nat *n,
 }
 
 static void sp_ct_endpoint(struct sp_endpoint *ep, const struct nf_conntrack *c, int addr_attr,
-			   int port_attr)
+			   int addr6_attr, int port_attr)
 {
-	struct in_addr a = { .s_addr = nfct_get_attr_u32(c, addr_attr) };
+	uint16_t port = ntohs(nfct_get_attr_u16(c, port_attr));
 
-	sp_endpoint_set_v4(ep, a, ntohs(nfct_get_attr_u16(c, port_attr)));
+	if (nfct_get_attr_u8(c, ATTR_L3PROTO) == AF_INET6) {
+		struct in6_addr a6;
+
+		memcpy(&a6, nfct_get_attr(c, addr6_attr), sizeof(a6));
+		sp_endpoint_set_v6(ep, &a6, port);
+	} else {
+		struct in_addr a = { .s_addr = nfct_get_attr_u32(c, addr_attr) };
+
+		sp_endpoint_set_v4(ep, a, port);
+	}
 }
 
 static int sp_ct_collect_cb(enum nf_conntrack_msg_type type, struct nf_conntrack *c, void *arg)
@@ -177,7 +199,7 @@ static int sp_ct_collect_cb(enum nf_conntrack_msg_type type, struct nf_conntrack
 	/* the kernel filters by mark; this check keeps an older kernel that
 	 * ignores the filter from handing us someone else's entries */
 	if ((nfct_get_attr_u32(c, ATTR_MARK) & SP_CT_MARK_MASK) != SP_CT_MARK ||
-	    nfct_get_attr_u8(c, ATTR_L3PROTO) != AF_INET)
+	    (nfct_get_attr_u8(c, ATTR_L3PROTO) != AF_INET && nfct_get_attr_u8(c, ATTR_L3PROTO) != AF_INET6))
 		return NFCT_CB_CONTINUE;
 	if (col->n == col->cap) {
 		size_t cap = col->cap ? col->cap * 2 : 64;
@@ -192,33 +214,42 @@ static int sp_ct_collect_cb(enum nf_conntrack_msg_type type, struct nf_conntrack
 	}
 	n = &col->v[col->n++];
 	memset(n, 0, sizeof(*n));
-	sp_ct_endpoint(&n->terminal, c, ATTR_IPV4_SRC, ATTR_PORT_SRC);
-	sp_ct_endpoint(&n->terminal_side, c, ATTR_IPV4_DST, ATTR_PORT_DST);
-	sp_ct_endpoint(&n->far, c, ATTR_REPL_IPV4_SRC, ATTR_REPL_PORT_SRC);
-	sp_ct_endpoint(&n->far_side, c, ATTR_REPL_IPV4_DST, ATTR_REPL_PORT_DST);
+	sp_ct_endpoint(&n->terminal, c, ATTR_IPV4_SRC, ATTR_IPV6_SRC, ATTR_PORT_SRC);
+	sp_ct_endpoint(&n->terminal_side, c, ATTR_IPV4_DST, ATTR_IPV6_DST, ATTR_PORT_DST);
+	sp_ct_endpoint(&n->far, c, ATTR_REPL_IPV4_SRC, ATTR_REPL_IPV6_SRC, ATTR_REPL_PORT_SRC);
+	sp_ct_endpoint(&n->far_side, c, ATTR_REPL_IPV4_DST, ATTR_REPL_IPV6_DST, ATTR_REPL_PORT_DST);
 	n->zone = nfct_attr_is_set(c, ATTR_ORIG_ZONE) > 0 ? nfct_get_attr_u16(c, ATTR_ORIG_ZONE) : 0;
 	n->origin = (uint16_t)(nfct_get_attr_u32(c, ATTR_MARK) & ~SP_CT_MARK_MASK);
 	return NFCT_CB_CONTINUE;
 }
 
-int sp_conntrack_list(struct sp_conntrack *ct, struct sp_ct_nat **out)
+/* Our entries of one family, dumped by the kernel (filtered by mark), into col. */
+static int sp_ct_dump_family(struct sp_conntrack *ct, uint8_t family, struct sp_ct_collect *col)
 {
-	struct sp_ct_collect col = { 0 };
 	struct nfct_filter_dump *fd = nfct_filter_dump_create();
 	struct nfct_filter_dump_mark mark = { .val = SP_CT_MARK, .mask = SP_CT_MARK_MASK };
 	int rc;
 
-	*out = NULL;
 	if (!fd)
 		return -ENOMEM;
 	nfct_filter_dump_set_attr(fd, NFCT_FILTER_DUMP_MARK, &mark);
-	nfct_filter_dump_set_attr_u8(fd, NFCT_FILTER_DUMP_L3NUM, AF_INET);
-	nfct_callback_register(ct->h, NFCT_T_ALL, sp_ct_collect_cb, &col);
+	nfct_filter_dump_set_attr_u8(fd, NFCT_FILTER_DUMP_L3NUM, family);
+	nfct_callback_register(ct->h, NFCT_T_ALL, sp_ct_collect_cb, col);
 	rc = nfct_query(ct->h, NFCT_Q_DUMP_FILTER, fd) < 0 ? -errno : 0;
 	nfct_callback_unregister(ct->h);
 	nfct_filter_dump_destroy(fd);
+	return rc ? rc : col->err;
+}
+
+int sp_conntrack_list(struct sp_conntrack *ct, struct sp_ct_nat **out)
+{
+	struct sp_ct_collect col = { 0 };
+	int rc;
+
+	*out = NULL;
+	rc = sp_ct_dump_family(ct, AF_INET, &col);
 	if (!rc)
-		rc = col.err;
+		rc = sp_ct_dump_family(ct, AF_INET6, &col);
 	if (rc) {
 		free(col.v);
 		return rc;

@@ -10,7 +10,8 @@
  * only applied when the namespace has a `type nat` chain and conntrack runs
  * (sp_nft's table provides both).
  *
- * IPv4 only for now.
+ * IPv4 or IPv6: the four endpoints of an entry share one family (no
+ * translation between the families); -EAFNOSUPPORT otherwise.
  */
 #ifndef SP_CONNTRACK_H
 #define SP_CONNTRACK_H

@@ -7,14 +7,16 @@
 # port c per terminal; answers leave as E6 (IPV6_PKTINFO). An IPv4 terminal
 # goes on through the same SP with the IPv4 C at the same time. Checked:
 # the configuration's install states and reasons, the kernel's ip6 rules,
-# registrations, calls (both hang-ups, a re-INVITE), the bracketed hosts on
-# the wire, and the malformed corpus (IPv6 literals among it) dropped and
-# counted.
+# registrations, calls (both hang-ups, a re-INVITE), a call whose RTP the
+# kernel carries both ways through IPv6 conntrack NAT entries (E6:pe <->
+# C6:pc), the bracketed hosts and c=IN IP6 on the wire, and the malformed
+# corpus (IPv6 literals among it) dropped and counted.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lab.sh"
 . "$(dirname "$0")/lab6.sh"
 sp_require_root
-sp_require_tools sipp kamailio kamcmd dumpcap tshark python3 nft
+sp_require_tools sipp kamailio kamcmd dumpcap tshark python3 nft conntrack
+sp_require_files /usr/share/sip-tester/g711a.pcap
 
 E6=$LAB6_E
 C6=$LAB6_C
@@ -39,7 +41,7 @@ strategy_state() {
 
 # ---- configuration: one C per family, IPv6 strategies, their reasons ----
 out=$(sp_cli sp1 -c "configure terminal" -c "signaling-proxy" -c "server-side-address $LAB_C" \
-	-c "server-side-address $C6" -c "media off" \
+	-c "server-side-address $C6" -c "media-port-range 20000 20099" \
 	-c "proxy-strategy six seq 10" -c "match source ${LAB6_TE_NET}/64" \
 	-c "match destination $E6/128 port 5060" -c "server $D6" -c "action proxy" \
 	-c "proxy-strategy four seq 20" -c "match source 10.1.0.0/24" \
@@ -133,7 +135,49 @@ check_eq "sp-srv1 link: no malformed datagram forwarded" 0 \
 vias=$(lab_tshark "$SRV_PCAP" -Y "sip.Method == \"INVITE\"" -T fields -e sip.Via | head -1)
 check_match "sp-srv1 link: the INVITE's top Via is [C6]:c" "^SIP/2.0/UDP \\[$C6\\]:4[0-9]{4}" "$vias"
 ctc=$(lab_tshark "$SRV_PCAP" -Y "sip.Method == \"INVITE\"" -T fields -e sip.contact.uri | head -1)
+sdp=$(lab_tshark "$SRV_PCAP" -Y "sdp && ipv6.src == $C6" -T fields -e sdp.connection_info | sort -u)
+check_eq "sp-srv1 link: every SDP towards D1 says c=IN IP6 C6" "IN IP6 $C6" "$sdp"
+sdp=$(lab_tshark "$TE_PCAP" -Y "sdp && ipv6.src == $E6" -T fields -e sdp.connection_info | sort -u)
+check_eq "te-sp link: every SDP towards a terminal says c=IN IP6 E6" "IN IP6 $E6" "$sdp"
 check_match "sp-srv1 link: the INVITE's Contact is [C6]:c" "\\[$C6\\]:4[0-9]{4}" "$ctc"
+
+# ---- media in the kernel over IPv6: RTP both ways, counted ----
+# alice plays g711a.pcap (rtp_uac.xml) to a SIPp UAS on D1 that echoes it
+# back (-rtp_echo); the SP rewrites c= to E6 and C6 and installs one IPv6
+# conntrack entry per flow, A6:6000 -> E6:pe becoming C6:pc -> D1:6000.
+RTP_TE=$LAB_OUT/rtp-te.pcap
+RTP_SRV=$LAB_OUT/rtp-srv.pcap
+RTP_FILTER="ip6 and udp and (portrange 20000-20099 or port 6000)"
+created0=$(stat 'kernel entries created')
+lab_capture_start "$SP" "$LAB_SP_TE_IF" "$RTP_TE" "$RTP_FILTER" || sp_fail "capture of RTP on te-sp"
+lab_capture_start "$SP" "$LAB_SP_SRV1_IF" "$RTP_SRV" "$RTP_FILTER" || sp_fail "capture of RTP on sp-srv1"
+lab_sipp_bg "$SRV1" rtp-uas -sf "$LAB_SIPP_DIR/uas.xml" -i "$D6" -p 5070 -mp 6000 -rtp_echo -m 1
+sp_wait_for "the UAS on [D1]:5070" 10 lab6_bound "$SRV1" "$D6" 5070
+# D1's SIPp is not Kamailio: this strategy sends E6:5060 from alice's
+# 2001:db8:1::10 port 5062 to it
+sp_cli sp1 -c "configure terminal" -c "proxy-strategy rtp seq 5" -c "match source $A6/128 port 5062" \
+	-c "match destination $E6/128 port 5060" -c "server $D6 port 5070" -c "action proxy" -c "end" >/dev/null
+lab_sipp "$TE" rtp-uac -sf "$LAB_SIPP_DIR/rtp_uac.xml" -i "$A6" -p 5062 -mp 6000 -s echo -m 1 \
+	-d 3000 "[$E6]:5060"
+rc=$?
+lab_sipp_wait "$LAB_SIPP_PID"
+check_eq "RTP call over IPv6: caller and callee SIPp exit 0" "0 0" "$rc $?"
+lab_capture_stop
+created1=$(stat 'kernel entries created')
+check "kernel entries created for the RTP and RTCP flows (${created0:-?} -> ${created1:-?})" \
+	test "$((${created1:-0} - ${created0:-0}))" -ge 2
+check_eq "no IPv6 entry of ours left after the BYE" 0 \
+	"$(ip netns exec "$SP" conntrack -L -f ipv6 --mark 0x53500000/0xffff0000 2>/dev/null | grep -c udp)"
+n_out=$(lab_pcap_count "$RTP_TE" "ipv6.src == $A6 && udp.srcport == 6000 && ipv6.dst == $E6")
+n_srv=$(lab_pcap_count "$RTP_SRV" "ipv6.src == $C6 && ipv6.dst == $D6 && udp.dstport == 6000")
+n_echo=$(lab_pcap_count "$RTP_SRV" "ipv6.src == $D6 && udp.srcport == 6000 && ipv6.dst == $C6")
+n_back=$(lab_pcap_count "$RTP_TE" "ipv6.src == $E6 && ipv6.dst == $A6 && udp.dstport == 6000")
+check "RTP alice -> E6 on the terminal link (${n_out:-0} packets)" test "${n_out:-0}" -ge 50
+check_eq "... all of it leaves C6 -> D1 on the server link" "${n_out:-0}" "${n_srv:-0}"
+check "the echo D1 -> C6 (${n_echo:-0} packets)" test "${n_echo:-0}" -ge 50
+check_eq "... all of it reaches alice from E6" "${n_echo:-0}" "${n_back:-0}"
+check_eq "no RTP reaches a terminal from C6 or D1" 0 \
+	"$(lab_pcap_count "$RTP_TE" "ipv6.src == $C6 || ipv6.src == $D6")"
 
 lab_down
 sp_daemon_stop "$SP_DAEMON_PID"

@@ -127,3 +127,25 @@ Test(conntrack, ipv6_refused)
 	sp_endpoint_parse(&n.terminal, "2001:db8::1", 6000);
 	cr_assert_eq(sp_conntrack_create(ct, &n, 60), -EAFNOSUPPORT);
 }
+
+/* IPv6 (issue 18): an entry whose four endpoints are IPv6 is created with
+ * its NAT, listed back as it was given, and deleted. */
+Test(conntrack, ipv6_entry_created_listed_deleted)
+{
+	struct sp_ct_nat n = { 0 }, *v = NULL;
+	char a[160], b[160];
+
+	sp_endpoint_parse(&n.terminal, "2001:db8:1::10", 6000);
+	sp_endpoint_parse(&n.terminal_side, "2001:db8:5::1", 20000);
+	sp_endpoint_parse(&n.far, "2001:db8:2::10", 7000);
+	sp_endpoint_parse(&n.far_side, "2001:db8:2::1", 20002);
+	cr_assert_eq(sp_conntrack_create(ct, &n, 60), 0);
+	cr_assert_eq(sp_conntrack_list(ct, &v), 1);
+	cr_assert_str_eq(sp_ct_nat_format(&v[0], a, sizeof(a)), sp_ct_nat_format(&n, b, sizeof(b)));
+	free(v);
+	cr_assert_eq(system("conntrack -L -f ipv6 2>/dev/null | grep -q 'dst=2001:db8:2::1 sport=7000 dport=20002'"),
+		     0, "the reply tuple is NATed to C6:pc");
+	cr_assert_eq(sp_conntrack_delete(ct, &n), 0);
+	cr_assert_eq(sp_conntrack_list(ct, &v), 0);
+	free(v);
+}
