@@ -61,22 +61,15 @@ static uint32_t alloc_binding_id(struct sp_table *t)
 			return probe.pub.id;
 	}
 }
+
 /* Bindings */
 
-int sp_binding_create(struct sp_table *t, const struct sp_binding_params *p,
-		      uint64_t now_ms, struct sp_binding **out)
+/* The new binding's fields from p, checked; its key not taken yet. */
+static int binding_fill(struct sp_table *t, struct sp_binding *b, const struct sp_binding_params *p)
 {
-	struct binding_entry *be;
-	struct sp_binding *b;
-	struct server_side_pool *pool;
-	uint16_t port = 0;
+	struct sp_binding_key key;
 	int err;
 
-	be = calloc(1, sizeof(*be));
-	if (!be)
-		return -ENOMEM;
-	be->table = t;
-	b = &be->pub;
 	b->vpn = p->vpn;
 	b->transport = p->transport;
 	b->strategy_id = p->strategy_id;
@@ -87,51 +80,61 @@ int sp_binding_create(struct sp_table *t, const struct sp_binding_params *p,
 	    (err = normalize_endpoint(&b->server, &p->server, false)) ||
 	    (err = copy_bounded(b->via_sent_by, sizeof(b->via_sent_by), p->via_sent_by)) ||
 	    (err = copy_bounded(b->contact, sizeof(b->contact), p->contact)))
-		goto fail;
-	if (b->transport > SP_STORE_TLS) {
-		err = -EINVAL;
-		goto fail;
-	}
-	{
-		struct sp_binding_key key;
+		return err;
+	if (b->transport > SP_STORE_TLS)
+		return -EINVAL;
+	binding_key_of(&key, b);
+	if (sp_binding_find_key(t, &key) || (p->id && sp_binding_find_id(t, p->id)))
+		return -EEXIST;
+	return 0;
+}
 
-		binding_key_of(&key, b);
-		if (sp_binding_find_key(t, &key)) {
-			err = -EEXIST;
-			goto fail;
-		}
-	}
-	if (p->id) {
-		if (sp_binding_find_id(t, p->id)) {
-			err = -EEXIST;
-			goto fail;
-		}
-	}
+/* C:c for the new binding: the given one taken, or a c allocated. */
+static int binding_take_server_side(struct sp_table *t, struct binding_entry *be)
+{
+	struct sp_binding *b = &be->pub;
+	struct server_side_pool *pool = find_pool(t, &b->server_side, true);
+	uint16_t port = 0;
+	int err;
 
-	pool = find_pool(t, &b->server_side, true);
-	if (!pool) {
-		err = t->n_pools == SP_TABLE_MAX_SERVER_ADDRS ? -E2BIG : -ENOMEM;
-		goto fail;
-	}
+	if (!pool)
+		return t->n_pools == SP_TABLE_MAX_SERVER_ADDRS ? -E2BIG : -ENOMEM;
 	if (b->server_side.port) {
 		err = sp_portalloc_take(pool->ports, b->server_side.port);
 		if (err)
-			goto fail;
+			return err;
 	} else {
 		err = sp_portalloc_alloc(pool->ports, &port);
 		if (err) {
 			t->ctr.sig_ports_exhausted++;
-			goto fail;
+			return err;
 		}
 		b->server_side.port = port;
 	}
 	be->pool = pool;
 	if (sp_srclimit_add(t->per_source, b->vpn, &b->terminal) < 0) {
 		sp_portalloc_release(pool->ports, b->server_side.port);
-		err = -ENOMEM;
-		goto fail;
+		return -ENOMEM;
 	}
+	return 0;
+}
 
+int sp_binding_create(struct sp_table *t, const struct sp_binding_params *p,
+		      uint64_t now_ms, struct sp_binding **out)
+{
+	struct binding_entry *be;
+	struct sp_binding *b;
+	int err;
+
+	be = calloc(1, sizeof(*be));
+	if (!be)
+		return -ENOMEM;
+	be->table = t;
+	b = &be->pub;
+	if ((err = binding_fill(t, b, p)) || (err = binding_take_server_side(t, be))) {
+		free(be);
+		return err;
+	}
 	b->id = p->id ? p->id : alloc_binding_id(t);
 	b->created_ms = now_ms;
 	b->last_activity_ms = now_ms;
@@ -146,9 +149,6 @@ int sp_binding_create(struct sp_table *t, const struct sp_binding_params *p,
 	*out = b;
 	announce(t, SP_STORE_BINDING, SP_STORE_INSERT, b->id);
 	return 0;
-fail:
-	free(be);
-	return err;
 }
 
 struct sp_binding *sp_binding_find_key(const struct sp_table *t, const struct sp_binding_key *k)
