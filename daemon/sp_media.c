@@ -4,87 +4,12 @@
 #include "sp_log.h"
 #include "sp_portalloc.h"
 #include "sp_table.h"
+#include "sp_media_int.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* What one side announced for one stream. */
-struct sp_media_side {
-	struct sp_endpoint rtp, rtcp;
-	bool known;
-};
-
-struct sp_media_session;
-
-struct sp_media_sstream {
-	struct sp_media_session *sess;
-	uint16_t pe, pc;		/* 0: no ports (stream never offered) */
-	struct sp_media_side term, far;
-	bool installed;
-	bool installed_joined;		/* what is installed is a joined pair */
-	struct sp_ct_nat rtp, rtcp;	/* as installed */
-	/* The other leg's stream when both legs of a call pass this SP (see
-	 * sp_media_peer): one of the two (the lower pe) owns the entries. */
-	struct sp_media_sstream *peer;
-	uint32_t seen_gen_rtp, seen_gen_rtcp;	/* reconciliation pass marks */
-	/* The kernel refused the entries: the reconciliation retries them,
-	 * and the refusal is counted and logged once for the stream. */
-	bool refused, refusal_logged;
-	/* The terminal is behind a NAT (its SDP named a private address, not
-	 * the one its signalling comes from): term holds the signalling
-	 * source's address, term_sdp what the SDP said. latch: the flows'
-	 * source ports are learned from the packets the media guard drops
-	 * (set for as long as the terminal is behind a NAT); latched_*: a
-	 * flow learned one. */
-	bool nat, latch, latched_rtp, latched_rtcp;
-	struct sp_endpoint term_sdp;
-};
-
-struct sp_media_session {
-	struct sp_hnode node;
-	struct sp_media_session *prev, *next;	/* every session, for iteration */
-	uint32_t dialog_id;
-	struct sp_endpoint e, c;	/* addresses announced, port 0 */
-	uint16_t zone, origin;		/* the terminal's VPN zone and mark bits */
-	unsigned n;
-	struct sp_media_sstream s[SP_SDP_MAX_STREAMS];
-};
-
-/* What the port map saw in the message being rewritten. */
-struct sp_media_pending {
-	bool seen;
-	bool allocated;			/* pe/pc are new: release on abort */
-	uint16_t pe, pc;
-	struct sp_media_side side;
-};
-
-struct sp_media {
-	struct sp_media_kernel k;
-	bool have_kernel;
-	struct sp_portalloc *pa;	/* NULL: no range */
-	uint16_t first, last;
-	struct sp_hash_key key;
-	struct sp_htab by_dialog;
-	struct sp_media_session *sessions;
-	/* stream by pe / 2: the kernel entry's E:pe names its stream */
-	struct sp_media_sstream **by_pair;
-	/* stream by pc / 2: a far side announcing C:pc is this SP's other leg */
-	struct sp_media_sstream **by_cpair;
-	uint32_t gen;
-	void (*changed)(void *arg, uint32_t dialog_id);	/* sp_media_set_change_hook */
-	void *changed_arg;
-	struct sp_media_stats st;
-	unsigned latching;		/* streams with latch set */
-	struct {
-		bool active;
-		uint32_t dialog_id;
-		enum sp_media_from from;
-		struct sp_endpoint src;	/* the terminal's signalling source, or family 0 */
-		struct sp_media_pending p[SP_SDP_MAX_STREAMS];
-	} msg;
-};
 
 struct sp_media *sp_media_create(const struct sp_media_kernel *kernel)
 {
@@ -115,7 +40,7 @@ void sp_media_set_change_hook(struct sp_media *m, void (*fn)(void *arg, uint32_t
 	m->changed_arg = arg;
 }
 
-static void sp_media_changed(const struct sp_media *m, uint32_t dialog_id)
+void sp_media_changed(const struct sp_media *m, uint32_t dialog_id)
 {
 	if (m->changed)
 		m->changed(m->changed_arg, dialog_id);
@@ -166,7 +91,7 @@ static uint64_t sp_media_hash(const struct sp_media *m, uint32_t dialog_id)
 	return sp_siphash(&m->key, &dialog_id, sizeof(dialog_id));
 }
 
-static struct sp_media_session *sp_media_find(const struct sp_media *m, uint32_t dialog_id)
+struct sp_media_session *sp_media_find(const struct sp_media *m, uint32_t dialog_id)
 {
 	uint64_t h = sp_media_hash(m, dialog_id);
 
@@ -182,7 +107,7 @@ static struct sp_media_session *sp_media_find(const struct sp_media *m, uint32_t
 
 /* ---- kernel entries ---- */
 
-static bool sp_media_unspecified(const struct sp_endpoint *ep)
+bool sp_media_unspecified(const struct sp_endpoint *ep)
 {
 	static const uint8_t zero[16];
 
@@ -379,7 +304,7 @@ static void sp_media_apply(struct sp_media *m, struct sp_media_sstream *s, bool 
 /* Makes the kernel match what both sides announced for one stream, and
  * for the other leg it was or is now joined with: every removal first, so
  * a joined entry never meets the tuple of an entry it replaces. */
-static void sp_media_sync(struct sp_media *m, struct sp_media_sstream *s)
+void sp_media_sync(struct sp_media *m, struct sp_media_sstream *s)
 {
 	struct sp_media_sstream *v[3] = { s, s->peer, sp_media_own_port(m, s) };
 
@@ -391,9 +316,9 @@ static void sp_media_sync(struct sp_media *m, struct sp_media_sstream *s)
 				sp_media_apply(m, v[i], install);
 }
 
-/* ---- one message ---- */
+/* ---- ports and sessions ---- */
 
-static void sp_media_release_pair(struct sp_media *m, uint16_t pe, uint16_t pc)
+void sp_media_release_pair(struct sp_media *m, uint16_t pe, uint16_t pc)
 {
 	if (!m->pa || !pe)
 		return;
@@ -402,95 +327,7 @@ static void sp_media_release_pair(struct sp_media *m, uint16_t pe, uint16_t pc)
 	m->st.pairs_in_use -= 2;
 }
 
-void sp_media_begin(struct sp_media *m, uint32_t dialog_id, enum sp_media_from from,
-		    bool has_sdp)
-{
-	sp_media_abort(m); /* a message the caller forgot to finish */
-	memset(&m->msg, 0, sizeof(m->msg));
-	m->msg.active = has_sdp;
-	m->msg.dialog_id = dialog_id;
-	m->msg.from = from;
-}
-
-void sp_media_terminal_source(struct sp_media *m, const struct sp_endpoint *src)
-{
-	m->msg.src = *src;
-}
-
-static int sp_media_parse(struct sp_endpoint *ep, const char *addr, uint16_t port)
-{
-	/* An IPv4 or IPv6 address (the conntrack entries take either, one
-	 * family per stream: sp_media_commit_origin() checks). A host name in
-	 * c= cannot be NATed. */
-	if (sp_endpoint_parse(ep, addr, port) < 0)
-		return -1;
-	return 0;
-}
-
-int sp_media_port_map(void *arg, unsigned media_index, enum sp_sdp_port_kind kind,
-		      const struct sp_sdp_stream *stream, uint16_t old_port, uint16_t *new_port)
-{
-	struct sp_media *m = arg;
-	struct sp_media_pending *p;
-	const struct sp_media_session *sess;
-
-	if (!m->msg.active || media_index >= SP_SDP_MAX_STREAMS || !m->pa)
-		goto refuse;
-	p = &m->msg.p[media_index];
-	if (!p->pe) {
-		sess = sp_media_find(m, m->msg.dialog_id);
-		if (sess && media_index < sess->n && sess->s[media_index].pe) {
-			/* a re-offer keeps the stream's ports */
-			p->pe = sess->s[media_index].pe;
-			p->pc = sess->s[media_index].pc;
-		} else {
-			if (sp_portalloc_alloc(m->pa, &p->pe) < 0) {
-				m->st.ports_exhausted++;
-				goto refuse;
-			}
-			if (sp_portalloc_alloc(m->pa, &p->pc) < 0) {
-				sp_portalloc_release(m->pa, p->pe);
-				p->pe = 0;
-				m->st.ports_exhausted++;
-				goto refuse;
-			}
-			m->st.pairs_in_use += 2;
-			p->allocated = true;
-		}
-	}
-	if (kind == SP_SDP_PORT_RTP) {
-		if (sp_media_parse(&p->side.rtp, stream->addr, old_port) < 0)
-			goto refuse;
-		/* RFC 3550: RTCP on the next port unless a=rtcp says otherwise */
-		p->side.rtcp = p->side.rtp;
-		p->side.rtcp.port = old_port == 65535 ? 0 : old_port + 1;
-		p->side.known = true;
-		p->seen = true;
-	} else {
-		const char *a = stream->rtcp_addr[0] ? stream->rtcp_addr : stream->addr;
-
-		if (sp_media_parse(&p->side.rtcp, a, old_port) < 0)
-			goto refuse;
-	}
-	*new_port = (m->msg.from == SP_MEDIA_FROM_TERMINAL ? p->pc : p->pe) +
-		    (kind == SP_SDP_PORT_RTCP ? 1 : 0);
-	return 0;
-refuse:
-	m->st.refused++;
-	return -1;
-}
-
-void sp_media_abort(struct sp_media *m)
-{
-	if (!m->msg.active)
-		return;
-	for (unsigned i = 0; i < SP_SDP_MAX_STREAMS; i++)
-		if (m->msg.p[i].allocated)
-			sp_media_release_pair(m, m->msg.p[i].pe, m->msg.p[i].pc);
-	m->msg.active = false;
-}
-
-static struct sp_media_session *sp_media_session_new(struct sp_media *m, uint32_t dialog_id)
+struct sp_media_session *sp_media_session_new(struct sp_media *m, uint32_t dialog_id)
 {
 	struct sp_media_session *sess = calloc(1, sizeof(*sess));
 
@@ -506,32 +343,7 @@ static struct sp_media_session *sp_media_session_new(struct sp_media *m, uint32_
 	return sess;
 }
 
-/* ---- terminals behind a NAT ---- */
-
-/* RFC 1918, RFC 6598 (carrier-grade NAT) and link-local: an address that
- * cannot be reached from the far side, whatever the terminal believes. */
-static bool sp_media_private(const struct sp_endpoint *ep)
-{
-	uint32_t a;
-
-	if (ep->family != AF_INET)
-		return false;
-	a = ntohl(ep->addr.v4.s_addr);
-	return (a & 0xff000000u) == 0x0a000000u || (a & 0xfff00000u) == 0xac100000u ||
-	       (a & 0xffff0000u) == 0xc0a80000u || (a & 0xffc00000u) == 0x64400000u ||
-	       (a & 0xffff0000u) == 0xa9fe0000u;
-}
-
-/* What nathelper's nat_uac_test and rtpengine's "SIP source address" do:
- * a private SDP address that is not where the signalling comes from names
- * the terminal's side of a NAT. (0.0.0.0, hold, is left alone.) */
-static bool sp_media_behind_nat(const struct sp_media_side *side, const struct sp_endpoint *src)
-{
-	return src->family == AF_INET && side->known && !sp_media_unspecified(&side->rtp) &&
-	       sp_media_private(&side->rtp) && !sp_endpoint_same_addr(&side->rtp, src);
-}
-
-static void sp_media_set_latch(struct sp_media *m, struct sp_media_sstream *s, bool on)
+void sp_media_set_latch(struct sp_media *m, struct sp_media_sstream *s, bool on)
 {
 	if (s->latch == on)
 		return;
@@ -540,150 +352,6 @@ static void sp_media_set_latch(struct sp_media *m, struct sp_media_sstream *s, b
 		m->latching++;
 	else
 		m->latching--;
-}
-
-/* The terminal's side of s from an SDP behind a NAT: the signalling
- * source's address with the SDP's ports until the first packets tell the
- * real ones. A re-offer naming the same SDP address keeps what was learned. */
-static void sp_media_nat_side(struct sp_media *m, struct sp_media_sstream *s,
-			      const struct sp_media_side *sdp, const struct sp_endpoint *src)
-{
-	if (s->nat && sp_endpoint_equal(&s->term_sdp, &sdp->rtp) && s->term.known)
-		return;
-	s->nat = true;
-	s->term_sdp = sdp->rtp;
-	s->term = *sdp;
-	s->term.rtp.addr = src->addr;
-	s->term.rtcp.addr = src->addr;
-	s->latched_rtp = s->latched_rtcp = false;
-	sp_media_set_latch(m, s, true);
-	m->st.nat_streams++;
-}
-
-/* Packets the kernel carried from the terminal on one flow of s. */
-static uint64_t sp_media_from_terminal(struct sp_media *m, const struct sp_media_sstream *s,
-				       bool rtcp)
-{
-	const struct sp_media_sstream *owner = s->installed ? s : s->peer;
-	struct sp_ct_counters c;
-
-	if (!m->have_kernel || !owner || !owner->installed)
-		return 0;
-	if (m->k.counters(m->k.arg, rtcp ? &owner->rtcp : &owner->rtp, &c) < 0)
-		return 0;
-	/* the joined leg's entry has this terminal on its reply side */
-	return owner == s ? c.orig_packets : c.reply_packets;
-}
-
-int sp_media_latch(struct sp_media *m, const struct sp_endpoint *src, const struct sp_endpoint *dst)
-{
-	struct sp_media_sstream *s;
-	struct sp_endpoint *ep;
-	bool rtcp;
-	char b[SP_ENDPOINT_STRLEN];
-
-	if (dst->family != AF_INET || src->family != AF_INET)
-		return 0;
-	s = m->by_pair[dst->port / 2];
-	if (!s || !s->latch || !s->sess || !sp_endpoint_same_addr(dst, &s->sess->e) ||
-	    !sp_endpoint_same_addr(src, &s->term.rtp))
-		return 0; /* only the address the signalling came from can latch */
-	rtcp = dst->port == s->pe + 1;
-	if (dst->port != s->pe && !rtcp)
-		return 0;
-	ep = rtcp ? &s->term.rtcp : &s->term.rtp;
-	if (ep->port == src->port)
-		return 0;
-	/* A flow latched once moves again only while its entry has carried
-	 * nothing from the terminal: a NAT that changed its mapping before
-	 * the answer, or a terminal that sent from another port first. Once
-	 * media flows, another source is not the terminal's. */
-	if ((rtcp ? s->latched_rtcp : s->latched_rtp) && sp_media_from_terminal(m, s, rtcp) > 0)
-		return 0;
-	if (rtcp)
-		s->latched_rtcp = true;
-	else
-		s->latched_rtp = true;
-	ep->port = src->port;
-	m->st.latched++;
-	sp_info("media: dialog %u %s latched to %s (the terminal is behind a NAT)", s->sess->dialog_id,
-		rtcp ? "RTCP" : "RTP", sp_endpoint_format(src, b, sizeof(b)));
-	sp_media_sync(m, s);
-	sp_media_changed(m, s->sess->dialog_id);
-	return 1;
-}
-
-unsigned sp_media_latching(const struct sp_media *m)
-{
-	return m->latching;
-}
-
-void sp_media_commit(struct sp_media *m, uint32_t dialog_id, const struct sp_endpoint *e,
-		     const struct sp_endpoint *c)
-{
-	sp_media_commit_origin(m, dialog_id, e, c, 0, 0);
-}
-
-void sp_media_commit_origin(struct sp_media *m, uint32_t dialog_id, const struct sp_endpoint *e,
-			    const struct sp_endpoint *c, uint16_t zone, uint16_t origin)
-{
-	struct sp_media_session *sess;
-	bool any = false;
-
-	if (!m->msg.active)
-		return;
-	for (unsigned i = 0; i < SP_SDP_MAX_STREAMS; i++)
-		any |= m->msg.p[i].seen;
-	sess = sp_media_find(m, dialog_id);
-	if (!dialog_id || (!sess && !any)) {
-		sp_media_abort(m);
-		return;
-	}
-	if (!sess && !(sess = sp_media_session_new(m, dialog_id))) {
-		sp_media_abort(m);
-		return;
-	}
-	m->msg.active = false;
-	sess->e = *e;
-	sess->e.port = 0;
-	sess->c = *c;
-	sess->c.port = 0;
-	sess->zone = zone;
-	sess->origin = origin;
-	for (unsigned i = 0; i < SP_SDP_MAX_STREAMS; i++) {
-		struct sp_media_pending *p = &m->msg.p[i];
-		struct sp_media_sstream *s = &sess->s[i];
-		struct sp_media_side *side;
-
-		if (!p->seen && i >= sess->n) {
-			if (p->allocated) /* a=rtcp without an RTP port: impossible, but safe */
-				sp_media_release_pair(m, p->pe, p->pc);
-			continue;
-		}
-		if (i >= sess->n)
-			sess->n = i + 1;
-		if (p->pe && !s->pe) {
-			s->sess = sess;
-			s->pe = p->pe;
-			s->pc = p->pc;
-			m->by_pair[s->pe / 2] = s;
-			m->by_cpair[s->pc / 2] = s;
-		}
-		side = m->msg.from == SP_MEDIA_FROM_TERMINAL ? &s->term : &s->far;
-		if (m->msg.from == SP_MEDIA_FROM_TERMINAL && p->seen &&
-		    sp_media_behind_nat(&p->side, &m->msg.src))
-			sp_media_nat_side(m, s, &p->side, &m->msg.src);
-		else {
-			if (m->msg.from == SP_MEDIA_FROM_TERMINAL) {
-				s->nat = false;
-				sp_media_set_latch(m, s, false);
-			}
-			/* not in this SDP, or port 0: this side refused the stream */
-			*side = p->seen ? p->side : (struct sp_media_side){ 0 };
-		}
-		sp_media_sync(m, s);
-	}
-	sp_media_changed(m, dialog_id);
 }
 
 static void sp_media_session_free(struct sp_media *m, struct sp_media_session *sess)
