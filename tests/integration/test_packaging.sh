@@ -140,8 +140,8 @@ if command -v systemd-analyze >/dev/null; then
 else
 	echo "# SKIP: systemd-analyze not installed: unit not verified"
 fi
-check_match "the unit runs the installed daemon in the foreground with its pid file (lock)" \
-	'^ExecStart=/usr/sbin/sigproxyd --pid-file /run/sigproxy/sigproxyd.pid$' \
+check_match "the unit runs the installed daemon in the foreground with its pid file (lock), no TCP listener" \
+	'^ExecStart=/usr/sbin/sigproxyd --pid-file /run/sigproxy/sigproxyd.pid --cli-listen none$' \
 	"$(grep ^ExecStart= /lib/systemd/system/sigproxyd.service)"
 check_match "the unit waits for the daemon's readiness" '^Type=notify$' \
 	"$(grep ^Type= /lib/systemd/system/sigproxyd.service)"
@@ -157,14 +157,16 @@ D=$SP_TMP/inst
 mkdir -p "$D"
 NS_RULES=$(ip netns exec "$NS" ip rule show)
 # the data path as the namespace has it without sigproxy: rules, tables,
-# listening sockets (the loopback CLI listener, 127.0.0.1:2650, is the
-# management plane and left out)
+# listening sockets (UDP and TCP: the packaged unit opens no TCP listener)
 ns_data_path() {
 	ip netns exec "$NS" sh -c 'ip -4 rule show; ip -6 rule show; nft list ruleset;
-		ss -H -lnu; ss -H -lnt | grep -v "127.0.0.1:2650 "'
+		ss -H -lnu; ss -H -lnt'
 }
 NS_DATA_PATH=$(ns_data_path)
-ip netns exec "$NS" /usr/sbin/sigproxyd -f /etc/sigproxy/sigproxy.conf --cli-socket "$D/cli.sock" \
+# the installed unit's own command line, with this test's socket, pid file
+# and state directory after it (the last of an option wins)
+read -r -a UNIT_CMD <<<"$(sed -n 's/^ExecStart=//p' /lib/systemd/system/sigproxyd.service)"
+ip netns exec "$NS" "${UNIT_CMD[@]}" -f /etc/sigproxy/sigproxy.conf --cli-socket "$D/cli.sock" \
 	--pid-file "$D/pid" --state-dir "$D/state" >>"$D/log" 2>&1 &
 PID=$!
 SP_PIDS+=("$PID")
@@ -176,6 +178,10 @@ fi
 cli() { /usr/bin/sigproxy-cli -s "$D/cli.sock" "$@"; }
 check_eq "the default configuration changes no rule, table or listening socket" \
 	"$NS_DATA_PATH" "$(ns_data_path)"
+check_eq "the packaged unit's daemon listens on no TCP port" "" \
+	"$(ip netns exec "$NS" ss -H -ltnp | grep sigproxyd)"
+check_match "... and sigproxy-cli still works on the unix socket" 'Uptime' \
+	"$(/usr/bin/sigproxy-cli -s "$D/cli.sock" -c 'show version' 2>&1)"
 out=$(cli -c "show running-config" 2>&1)
 check_match "sigproxy-cli reads the packaged hostname" '^hostname sigproxy$' "$out"
 check_no_match "the packaged configuration has no users" '^username' "$out"
