@@ -3,6 +3,7 @@
 #include "sp_retpath.h"
 #include "sp_config.h"
 #include "sp_log.h"
+#include "sp_neigh.h"
 #include "sp_rtnl.h"
 
 #include <arpa/inet.h>
@@ -33,16 +34,16 @@
 #define SP_RETPATH_RING_FRAMES (SP_RETPATH_RING_BLOCKS * (SP_RETPATH_RING_BLOCK / SP_RETPATH_RING_FRAME))
 
 struct sp_retpath_seen {
-	struct in_addr saddr;
-	uint16_t sport;		/* host order */
+	struct sp_endpoint src;	/* the terminal's address and port */
 	int ifindex;
 	uint8_t mac[6];
 };
 
+/* One way back: an interface and the previous hop on it, in one family. */
 struct sp_retpath_slot {
 	bool used;
 	int ifindex;
-	struct in_addr via;	/* 0: directly on the interface */
+	struct sp_rt_addr via;	/* family set, address 0: directly on the interface */
 	struct sp_rule rule;
 	struct sp_route route;
 };
@@ -52,6 +53,7 @@ struct sp_retpath {
 	enum sp_retpath_mode mode;
 	struct in_addr gateway;
 	int packet_fd;		/* learn mode only, else -1 */
+	int packet6_fd;		/* the same for IPv6 (read with recvmmsg), or -1 */
 	uint8_t *ring;		/* its receive ring; NULL: read with recvmmsg */
 	unsigned ring_next;	/* the frame the kernel fills next */
 	uint64_t rx_drops;	/* frames its queue dropped (PACKET_STATISTICS) */
@@ -79,25 +81,36 @@ static void sp_retpath_slot_remove(struct sp_retpath *rp, unsigned i)
 	memset(s, 0, sizeof(*s));
 }
 
+/* Whether a slot's via is an address (not "directly on the interface"). */
+static bool sp_retpath_via_set(const struct sp_rt_addr *via)
+{
+	return via->family == AF_INET6 ? !IN6_IS_ADDR_UNSPECIFIED(&via->v6) : via->v4.s_addr != 0;
+}
+
+static bool sp_retpath_via_equal(const struct sp_rt_addr *a, const struct sp_rt_addr *b)
+{
+	if (a->family != b->family)
+		return false;
+	return a->family == AF_INET6 ? IN6_ARE_ADDR_EQUAL(&a->v6, &b->v6) : a->v4.s_addr == b->v4.s_addr;
+}
+
 static int sp_retpath_slot_install(struct sp_retpath *rp, unsigned i, int ifindex,
-				   struct in_addr via, struct sp_error *err)
+				   const struct sp_rt_addr *via, struct sp_error *err)
 {
 	struct sp_retpath_slot *s = &rp->slots[i];
 	struct sp_error ignored = { "" };
 
 	memset(s, 0, sizeof(*s));
 	s->ifindex = ifindex;
-	s->via = via;
-	s->route.family = AF_INET;
+	s->via = *via;
+	s->route.family = via->family;
 	s->route.kind = SP_ROUTE_UNICAST;
 	s->route.table = SP_RETPATH_TABLE_BASE + i;
 	s->route.oif = (unsigned)ifindex;
 	s->route.protocol = SP_RTPROT;
-	if (via.s_addr) {
-		s->route.gateway.family = AF_INET;
-		s->route.gateway.v4 = via;
-	}
-	s->rule.family = AF_INET;
+	if (sp_retpath_via_set(via))
+		s->route.gateway = *via;
+	s->rule.family = via->family;
 	s->rule.priority = SP_RETPATH_RULE_PRIORITY;
 	s->rule.fwmark = sp_retpath_slot_mark(i);
 	s->rule.fwmask = SP_RETPATH_MARK_MASK;
@@ -125,6 +138,7 @@ int sp_retpath_open(struct sp_retpath **out, struct sp_error *err)
 		return -1;
 	}
 	rp->packet_fd = -1;
+	rp->packet6_fd = -1;
 	if (sp_rtnl_open(&rp->rtnl, err) < 0) {
 		free(rp);
 		return -1;
@@ -144,6 +158,9 @@ static void sp_retpath_packet_close(struct sp_retpath *rp)
 	if (rp->packet_fd >= 0)
 		close(rp->packet_fd);
 	rp->packet_fd = -1;
+	if (rp->packet6_fd >= 0)
+		close(rp->packet6_fd);
+	rp->packet6_fd = -1;
 }
 
 /* The receive ring on a packet socket not bound yet; NULL (and the socket
@@ -179,6 +196,7 @@ static void sp_retpath_reset(struct sp_retpath *rp)
 		sp_retpath_slot_remove(rp, i);
 	if (rp->packet_fd >= 0) {
 		sp_retpath_take_drops(rp, rp->packet_fd);
+		sp_retpath_take_drops(rp, rp->packet6_fd);
 		sp_retpath_packet_close(rp);
 	}
 	memset(rp->seen, 0, sizeof(rp->seen));
@@ -249,13 +267,49 @@ static int sp_retpath_packet_open(const uint16_t *ports, unsigned n_ports, uint8
 	return fd;
 }
 
+/* The same for IPv6: UDP right after the fixed header (no extension
+ * header, as SIP's datagrams come) to the listen ports; read with recvmmsg. */
+static int sp_retpath_packet6_open(const uint16_t *ports, unsigned n_ports, struct sp_error *err)
+{
+	struct sock_filter code[8 + SP_LISTEN_PORTS_MAX];
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_IPV6) };
+	struct sock_fprog prog;
+	unsigned n = 0;
+	int fd;
+
+	if (n_ports > SP_LISTEN_PORTS_MAX)
+		n_ports = SP_LISTEN_PORTS_MAX;
+	/* drop is at 5 + n_ports, accept at 6 + n_ports */
+	code[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_B | BPF_ABS, SKF_AD_OFF + SKF_AD_PKTTYPE);
+	code[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PACKET_OUTGOING, (uint8_t)(3 + n_ports), 0);
+	code[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 6);	/* next header */
+	code[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_UDP, 0, (uint8_t)(1 + n_ports));
+	code[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 42);	/* UDP destination port */
+	for (unsigned i = 0; i < n_ports; i++)
+		code[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ports[i],
+							 (uint8_t)(n_ports - i), 0);
+	code[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, 0);
+	code[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, 128);
+	prog.len = (unsigned short)n;
+	prog.filter = code;
+	fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0 ||
+	    bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
+		sp_error_set(err, "IPv6 packet socket: %s", strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 int sp_retpath_configure(struct sp_retpath *rp, enum sp_retpath_mode mode,
 			 const struct in_addr *gw, const uint16_t *listen_ports,
 			 unsigned n_listen_ports, struct sp_error *err)
 {
 	struct sp_rt_addr gwa = { .family = AF_INET };
 	unsigned oif = 0;
-	int fd = -1;
+	int fd = -1, fd6 = -1;
 	uint8_t *ring = NULL;
 
 	if (mode == rp->mode && (mode != SP_RETPATH_DEFAULT_GATEWAY ||
@@ -270,20 +324,25 @@ int sp_retpath_configure(struct sp_retpath *rp, enum sp_retpath_mode mode,
 		fd = sp_retpath_packet_open(listen_ports, n_listen_ports, &ring, err);
 		if (fd < 0)
 			return -1;
+		/* IPv6 where the host has it: without, IPv4 paths are learned */
+		fd6 = sp_retpath_packet6_open(listen_ports, n_listen_ports, err);
 	}
 	if (mode == SP_RETPATH_LEARN && rp->mode == SP_RETPATH_LEARN) {
 		/* new ports: a new filter; learned paths stay valid */
 		sp_retpath_take_drops(rp, rp->packet_fd);
+		sp_retpath_take_drops(rp, rp->packet6_fd);
 		sp_retpath_packet_close(rp);
 		rp->packet_fd = fd;
+		rp->packet6_fd = fd6;
 		rp->ring = ring;
 		return 0;
 	}
 	sp_retpath_reset(rp);
 	if (mode == SP_RETPATH_DEFAULT_GATEWAY &&
-	    sp_retpath_slot_install(rp, 0, (int)oif, *gw, err) < 0)
+	    sp_retpath_slot_install(rp, 0, (int)oif, &gwa, err) < 0)
 		return -1; /* the routing table decides meanwhile */
 	rp->packet_fd = fd;
+	rp->packet6_fd = fd6;
 	rp->ring = ring;
 	rp->mode = mode;
 	if (gw)
@@ -311,6 +370,7 @@ uint64_t sp_retpath_rx_drops(struct sp_retpath *rp)
 	if (!rp)
 		return 0;
 	sp_retpath_take_drops(rp, rp->packet_fd);
+	sp_retpath_take_drops(rp, rp->packet6_fd);
 	return rp->rx_drops;
 }
 
@@ -323,12 +383,24 @@ static void sp_retpath_saw(struct sp_retpath *rp, const uint8_t *f, size_t n, co
 
 	if (sll->sll_pkttype == PACKET_OUTGOING || sll->sll_hatype != ARPHRD_ETHER || sll->sll_halen != 6 || n < 28)
 		return;
-	ihl = (size_t)(f[0] & 0x0f) * 4;
-	if (ihl < 20 || n < ihl + 4)
-		return;
-	s = &rp->seen[rp->seen_next++ % SP_RETPATH_SEEN];
-	memcpy(&s->saddr, f + 12, 4);
-	s->sport = (uint16_t)(f[ihl] << 8 | f[ihl + 1]);
+	if (sll->sll_protocol == htons(ETH_P_IPV6)) {
+		struct in6_addr a;
+
+		if (n < 44 || (f[0] >> 4) != 6) /* the filter let only UDP after 40 bytes in */
+			return;
+		s = &rp->seen[rp->seen_next++ % SP_RETPATH_SEEN];
+		memcpy(&a, f + 8, 16);
+		sp_endpoint_set_v6(&s->src, &a, (uint16_t)(f[40] << 8 | f[41]));
+	} else {
+		struct in_addr a;
+
+		ihl = (size_t)(f[0] & 0x0f) * 4;
+		if (ihl < 20 || n < ihl + 4)
+			return;
+		s = &rp->seen[rp->seen_next++ % SP_RETPATH_SEEN];
+		memcpy(&a, f + 12, 4);
+		sp_endpoint_set_v4(&s->src, a, (uint16_t)(f[ihl] << 8 | f[ihl + 1]));
+	}
 	s->ifindex = sll->sll_ifindex;
 	memcpy(s->mac, sll->sll_addr, 6);
 }
@@ -352,7 +424,8 @@ static void sp_retpath_drain_ring(struct sp_retpath *rp)
 	}
 }
 
-void sp_retpath_drain(struct sp_retpath *rp)
+/* A packet socket without a ring: recvmmsg until it is empty. */
+static void sp_retpath_drain_fd(struct sp_retpath *rp, int fd)
 {
 	uint8_t frame[SP_RETPATH_DRAIN_BATCH][128];
 	struct sockaddr_ll sll[SP_RETPATH_DRAIN_BATCH];
@@ -360,12 +433,6 @@ void sp_retpath_drain(struct sp_retpath *rp)
 	struct mmsghdr mm[SP_RETPATH_DRAIN_BATCH];
 	int got;
 
-	if (!rp || rp->packet_fd < 0)
-		return;
-	if (rp->ring) {
-		sp_retpath_drain_ring(rp);
-		return;
-	}
 	do {
 		memset(mm, 0, sizeof(mm));
 		for (int i = 0; i < SP_RETPATH_DRAIN_BATCH; i++) {
@@ -376,61 +443,39 @@ void sp_retpath_drain(struct sp_retpath *rp)
 			mm[i].msg_hdr.msg_iov = &iov[i];
 			mm[i].msg_hdr.msg_iovlen = 1;
 		}
-		got = recvmmsg(rp->packet_fd, mm, SP_RETPATH_DRAIN_BATCH, MSG_DONTWAIT, NULL);
+		got = recvmmsg(fd, mm, SP_RETPATH_DRAIN_BATCH, MSG_DONTWAIT, NULL);
 		for (int i = 0; i < got; i++)
 			sp_retpath_saw(rp, frame[i], mm[i].msg_len, &sll[i]);
 	} while (got == SP_RETPATH_DRAIN_BATCH);
 }
 
-/* The IPv4 neighbour on ifindex with this MAC, from /proc/net/arp (IPv4 only,
- * like the listeners; simpler than a netlink neighbour dump). The terminal
- * itself is preferred: several addresses of one host share its MAC. */
-static bool sp_retpath_neigh(int ifindex, const uint8_t mac[6], struct in_addr terminal,
-			     struct in_addr *out)
+void sp_retpath_drain(struct sp_retpath *rp)
 {
-	char ifname[IF_NAMESIZE], line[256], want[18];
-	FILE *f;
-	bool found = false;
-
-	if (!if_indextoname((unsigned)ifindex, ifname))
-		return false;
-	snprintf(want, sizeof(want), "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2],
-		 mac[3], mac[4], mac[5]);
-	f = fopen("/proc/net/arp", "re");
-	if (!f)
-		return false;
-	while (fgets(line, sizeof(line), f)) {
-		char ip[64], hw[64], dev[64];
-		unsigned type, flags;
-		struct in_addr a;
-
-		if (sscanf(line, "%63s 0x%x 0x%x %63s %*s %63s", ip, &type, &flags, hw, dev) != 5 ||
-		    strcmp(dev, ifname) != 0 || strcasecmp(hw, want) != 0 || !(flags & ATF_COM) ||
-		    inet_pton(AF_INET, ip, &a) != 1)
-			continue;
-		if (!found || a.s_addr == terminal.s_addr)
-			*out = a;
-		found = true;
-	}
-	fclose(f);
-	return found;
+	if (!rp || rp->packet_fd < 0)
+		return;
+	if (rp->ring)
+		sp_retpath_drain_ring(rp);
+	else
+		sp_retpath_drain_fd(rp, rp->packet_fd);
+	if (rp->packet6_fd >= 0)
+		sp_retpath_drain_fd(rp, rp->packet6_fd);
 }
 
 bool sp_retpath_learn(struct sp_retpath *rp, const struct sp_endpoint *terminal, int ifindex,
 		      struct sp_learned_path *path)
 {
 	const struct sp_retpath_seen *hit = NULL;
-	struct in_addr via = { 0 };
+	struct sp_endpoint via;
 
-	if (!rp || rp->mode != SP_RETPATH_LEARN || terminal->family != AF_INET)
+	if (!rp || rp->mode != SP_RETPATH_LEARN ||
+	    (terminal->family != AF_INET && terminal->family != AF_INET6))
 		return false;
 	for (unsigned k = 1; k <= SP_RETPATH_SEEN; k++) {
 		const struct sp_retpath_seen *s = &rp->seen[(rp->seen_next - k) % SP_RETPATH_SEEN];
 
 		/* the ingress interface too: two VPNs may reuse a terminal's
 		 * address and port on different interfaces */
-		if (s->ifindex && (!ifindex || s->ifindex == ifindex) &&
-		    s->saddr.s_addr == terminal->addr.v4.s_addr && s->sport == terminal->port) {
+		if (s->ifindex && (!ifindex || s->ifindex == ifindex) && sp_endpoint_equal(&s->src, terminal)) {
 			hit = s;
 			break;
 		}
@@ -446,16 +491,18 @@ bool sp_retpath_learn(struct sp_retpath *rp, const struct sp_endpoint *terminal,
 	path->ifindex = ifindex;
 	path->has_mac = true;
 	memcpy(path->prev_hop_mac, hit->mac, 6);
-	if (sp_retpath_neigh(ifindex, hit->mac, terminal->addr.v4, &via)) {
-		path->prev_hop.family = AF_INET;
-		path->prev_hop.addr.v4 = via;
-	}
-	return true;
+	/* the router's address from the neighbour table (rtnetlink), which
+	 * holds it since the router had to resolve ours to send to us */
+	if (sp_neigh_by_mac(terminal->family, ifindex, hit->mac, terminal, &via))
+		path->prev_hop = via;
+	else if (terminal->family == AF_INET6)
+		memset(path, 0, sizeof(*path)); /* IPv6 needs the neighbour: not learned */
+	return path->ifindex != 0;
 }
 
 uint32_t sp_retpath_mark(struct sp_retpath *rp, const struct sp_learned_path *path)
 {
-	struct in_addr via = { 0 };
+	struct sp_rt_addr via = { .family = AF_INET };
 	unsigned free_slot = 0;
 	struct sp_error err = { "" };
 
@@ -466,11 +513,15 @@ uint32_t sp_retpath_mark(struct sp_retpath *rp, const struct sp_learned_path *pa
 	if (rp->mode != SP_RETPATH_LEARN || !path->ifindex)
 		return 0;
 	if (path->prev_hop.family == AF_INET)
-		via = path->prev_hop.addr.v4;
+		via.v4 = path->prev_hop.addr.v4;
+	else if (path->prev_hop.family == AF_INET6) {
+		via.family = AF_INET6;
+		via.v6 = path->prev_hop.addr.v6;
+	}
 	for (unsigned i = 1; i < SP_RETPATH_SLOTS; i++) {
 		const struct sp_retpath_slot *s = &rp->slots[i];
 
-		if (s->used && s->ifindex == path->ifindex && s->via.s_addr == via.s_addr)
+		if (s->used && s->ifindex == path->ifindex && sp_retpath_via_equal(&s->via, &via))
 			return sp_retpath_slot_mark(i);
 		if (!s->used && !free_slot)
 			free_slot = i;
@@ -482,7 +533,7 @@ uint32_t sp_retpath_mark(struct sp_retpath *rp, const struct sp_learned_path *pa
 			SP_RETPATH_SLOTS - 1);
 		return 0;
 	}
-	if (sp_retpath_slot_install(rp, free_slot, path->ifindex, via, &err) < 0) {
+	if (sp_retpath_slot_install(rp, free_slot, path->ifindex, &via, &err) < 0) {
 		sp_warn("return path: %s", err.msg);
 		return 0;
 	}

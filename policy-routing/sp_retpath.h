@@ -13,8 +13,11 @@
  * socket (AF_PACKET, a classic BPF filter for UDP to the listen ports) sees
  * the same frames and keeps the last few source MACs by (source address,
  * port); the MAC is turned into the router's address through the neighbour
- * table, which holds it since the router had to resolve our address to send
- * to us. IPv4 only, like the listeners.
+ * table (rtnetlink, sp_neigh), which holds it since the router had to
+ * resolve our address to send to us. IPv4 and IPv6 (a packet socket each;
+ * the IPv6 one sees UDP without extension headers); an IPv6 path needs its
+ * neighbour, an IPv4 one falls back to the interface alone. default-gateway
+ * is IPv4.
  */
 #ifndef SP_RETPATH_H
 #define SP_RETPATH_H
@@ -63,7 +66,7 @@ int sp_retpath_configure(struct sp_retpath *rp, enum sp_retpath_mode mode,
 void sp_retpath_drain(struct sp_retpath *rp);
 /* Frames the packet socket's full queue dropped so far. */
 uint64_t sp_retpath_rx_drops(struct sp_retpath *rp);
-/* The path of a datagram from terminal (IPv4) that arrived on ifindex (from
+/* The path of a datagram from terminal (IPv4 or IPv6) that arrived on ifindex (from
  * IP_PKTINFO). false when unknown (not in learn mode, frame not seen). */
 bool sp_retpath_learn(struct sp_retpath *rp, const struct sp_endpoint *terminal, int ifindex,
 		      struct sp_learned_path *path);

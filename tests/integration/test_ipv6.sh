@@ -7,7 +7,7 @@
 # port c per terminal; answers leave as E6 (IPV6_PKTINFO). An IPv4 terminal
 # goes on through the same SP with the IPv4 C at the same time. Checked:
 # the configuration's install states and reasons, the kernel's ip6 rules,
-# registrations, calls (both hang-ups, a re-INVITE), a call whose RTP the
+# the return path learned from the IPv6 neighbour table, registrations, calls (both hang-ups, a re-INVITE), a call whose RTP the
 # kernel carries both ways through IPv6 conntrack NAT entries (E6:pe <->
 # C6:pc), the bracketed hosts and c=IN IP6 on the wire, and the malformed
 # corpus (IPv6 literals among it) dropped and counted.
@@ -85,6 +85,14 @@ check_match "D1 has bob at [C6]:c" "^bob sip:bob@\\[$C6\\]:[0-9]+ " "$loc"
 check_no_match "D1 has no terminal address" "@\\[${LAB6_TE_NET}" "$loc"
 check_match "show bindings: alice as [C6]:c" "\\[$A6\\]:5060.*\\[$C6\\]:4[0-9]{4}" \
 	"$(sp_cli sp1 -c 'show bindings')"
+# return-path learn (the default): the previous hop of alice's frames,
+# from the IPv6 neighbour table over rtnetlink, is where answers go back
+rules=$(ip -n "$SP" -6 rule show)
+check_match "ip -6 rule: a learned return path (fwmark 0x20..0000)" \
+	"fwmark 0x20[0-9a-f]{2}0000/0x20ff0000 lookup 50610[0-9]{2}" "$rules"
+rtable=$(printf '%s\n' "$rules" | sed -nE 's/.*fwmark 0x20[0-9a-f]{2}0000\/0x20ff0000 lookup (50610[0-9]{2}).*/\1/p' | head -1)
+check_match "... its table: back via alice on the terminal link" "^default via ($A6|fe80::[0-9a-f:]+) dev $LAB_SP_TE_IF" \
+	"$(ip -n "$SP" -6 route show table "${rtable:-0}" 2>&1)"
 check "an IPv4 terminal registers through the same SP (dual stack)" \
 	lab_register "$TE" 10.1.0.13 5060 erin "$LAB_E"
 check_match "D1 has erin at the IPv4 C:c" "^erin sip:erin@${LAB_C//./\\.}:[0-9]+ " \

@@ -3,15 +3,21 @@
  * CLI's grammar and back out of `show running-config`, strategies whose
  * families do not fit reported with their reason, and the interception
  * pinned to the server's family once IPv6 is intercepted. */
+#define _GNU_SOURCE
 #include "config.h"
 #include "sp_classify.h"
 #include "sp_cli.h"
 #include "sp_config.h"
 #include "sp_kernel.h"
+#include "sp_neigh.h"
 #include "sp_nft.h"
 
 #include <criterion/criterion.h>
+#include <errno.h>
+#include <net/if.h>
+#include <sched.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -257,4 +263,40 @@ Test(ipv6, kernel_plan_has_ipv6_rule_and_route)
 	e.dst.len = 32;
 	cr_assert_neq(sp_kernel_plan_build(&cfg, &plan, &err), 0);
 	HAS(err.msg, "different address families");
+}
+
+/* The return path's neighbour lookup over rtnetlink (issue 18 item 2: not
+ * /proc/net/arp), both families, in a network namespace of its own: a
+ * veth pair with permanent neighbours sharing one MAC. */
+Test(ipv6, neighbour_by_mac_both_families)
+{
+	static const uint8_t mac[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x0a };
+	static const uint8_t other[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x0b };
+	struct sp_endpoint out, prefer;
+	char b[SP_ENDPOINT_STRLEN];
+	int ifindex;
+
+	if (geteuid() != 0)
+		cr_skip_test("needs root: a network namespace");
+	cr_assert_eq(unshare(CLONE_NEWNET), 0, "unshare: %s", strerror(errno));
+	cr_assert_eq(system("ip link add n0 type veth peer name n1 && ip link set n0 up && ip link set n1 up &&"
+			    " ip neigh add 10.9.0.2 lladdr 02:00:00:00:00:0a dev n0 nud permanent &&"
+			    " ip neigh add 10.9.0.3 lladdr 02:00:00:00:00:0a dev n0 nud permanent &&"
+			    " ip -6 neigh add fe80::a lladdr 02:00:00:00:00:0a dev n0 nud permanent &&"
+			    " ip -6 neigh add 2001:db8:9::a lladdr 02:00:00:00:00:0a dev n0 nud permanent"
+			    " 2>/dev/null"), 0);
+	ifindex = (int)if_nametoindex("n0");
+	cr_assert(ifindex > 0);
+	cr_assert(sp_neigh_by_mac(AF_INET, ifindex, mac, NULL, &out));
+	cr_assert_eq(out.family, AF_INET);
+	/* the terminal itself when it is one of the addresses of that MAC */
+	sp_endpoint_parse(&prefer, "10.9.0.3", 5060);
+	cr_assert(sp_neigh_by_mac(AF_INET, ifindex, mac, &prefer, &out));
+	cr_assert_str_eq(sp_endpoint_format(&out, b, sizeof(b)), "10.9.0.3:0");
+	/* IPv6: the global address before the link-local one */
+	cr_assert(sp_neigh_by_mac(AF_INET6, ifindex, mac, NULL, &out));
+	cr_assert_str_eq(sp_endpoint_format(&out, b, sizeof(b)), "[2001:db8:9::a]:0");
+	/* another MAC, another interface: none */
+	cr_assert_not(sp_neigh_by_mac(AF_INET6, ifindex, other, NULL, &out));
+	cr_assert_not(sp_neigh_by_mac(AF_INET, (int)if_nametoindex("n1"), mac, NULL, &out));
 }
