@@ -224,8 +224,8 @@ static const struct sp_cmd_def sp_cmds[] = {
 	{ SP_MODE_SP, "no media-port-range", "Default media ports", NULL, PRIV_ADMIN, CFG, cmd_sp_no_media_port_range },
 	{ SP_MODE_SP, "session-limit", "Maximum concurrent sessions", "N", PRIV_ADMIN, CFG, cmd_sp_session_limit },
 	{ SP_MODE_SP, "no session-limit", "No session limit", NULL, PRIV_ADMIN, CFG, cmd_sp_no_session_limit },
-	{ SP_MODE_SP, "limit", "Per-source limit (0: off)", "{source-rate|source-new-bindings|source-bindings} N", PRIV_ADMIN, CFG, cmd_sp_limit },
-	{ SP_MODE_SP, "no limit", "Default per-source limit", "{source-rate|source-new-bindings|source-bindings}", PRIV_ADMIN, CFG, cmd_sp_no_limit },
+	{ SP_MODE_SP, "limit", "Per-source and TCP limit (0: off)", "{source-rate|source-new-bindings|source-bindings|tcp-connections|tcp-source-connections|tcp-message-size|tcp-header-timeout|tcp-idle-timeout} N", PRIV_ADMIN, CFG, cmd_sp_limit },
+	{ SP_MODE_SP, "no limit", "Default per-source or TCP limit", "{source-rate|source-new-bindings|source-bindings|tcp-connections|tcp-source-connections|tcp-message-size|tcp-header-timeout|tcp-idle-timeout}", PRIV_ADMIN, CFG, cmd_sp_no_limit },
 	{ SP_MODE_SP, "message-size-limit", "Largest request sent to a server (bytes)", "N", PRIV_ADMIN, CFG, cmd_sp_message_size_limit },
 	{ SP_MODE_SP, "no message-size-limit", "Largest UDP request (65507 bytes)", NULL, PRIV_ADMIN, CFG, cmd_sp_no_message_size_limit },
 

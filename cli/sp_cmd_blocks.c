@@ -17,6 +17,7 @@
 #include <crypt.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
@@ -218,6 +219,35 @@ int cmd_sp_no_session_limit(struct sp_cmd_ctx *ctx, int argc, char **argv)
 
 /* limit {source-rate|source-new-bindings|source-bindings} N: 0 switches the
  * limit off; `no limit ...` puts the default back. */
+/* The limits of SIP over TCP (daemon/sp_transport_tcp). */
+static uint32_t *sp_cmd_tcp_limit(struct sp_sp_settings *sp, const char *which, uint32_t *dflt)
+{
+	static const struct {
+		const char *word;
+		size_t off;
+		uint32_t dflt;
+	} tcp[] = {
+		{ "tcp-connections", offsetof(struct sp_sp_settings, tcp_connections),
+		  SP_DEFAULT_TCP_CONNECTIONS },
+		{ "tcp-source-connections", offsetof(struct sp_sp_settings, tcp_source_connections),
+		  SP_DEFAULT_TCP_SOURCE_CONNECTIONS },
+		{ "tcp-message-size", offsetof(struct sp_sp_settings, tcp_message_size),
+		  SP_DEFAULT_TCP_MESSAGE_SIZE },
+		{ "tcp-header-timeout", offsetof(struct sp_sp_settings, tcp_header_timeout),
+		  SP_DEFAULT_TCP_HEADER_TIMEOUT },
+		{ "tcp-idle-timeout", offsetof(struct sp_sp_settings, tcp_idle_timeout),
+		  SP_DEFAULT_TCP_IDLE_TIMEOUT },
+	};
+
+	for (size_t i = 0; i < sizeof(tcp) / sizeof(tcp[0]); i++) {
+		if (sp_word_is(which, tcp[i].word)) {
+			*dflt = tcp[i].dflt;
+			return (uint32_t *)((char *)sp + tcp[i].off);
+		}
+	}
+	return NULL;
+}
+
 static uint32_t *sp_cmd_source_limit(struct sp_cmd_ctx *ctx, const char *which, uint32_t *dflt)
 {
 	struct sp_sp_settings *sp = &ctx->cand->sp;
@@ -234,7 +264,7 @@ static uint32_t *sp_cmd_source_limit(struct sp_cmd_ctx *ctx, const char *which, 
 		*dflt = SP_DEFAULT_SOURCE_BINDINGS;
 		return &sp->source_bindings;
 	}
-	return NULL;
+	return sp_cmd_tcp_limit(sp, which, dflt);
 }
 
 int cmd_sp_limit(struct sp_cmd_ctx *ctx, int argc, char **argv)
@@ -242,7 +272,8 @@ int cmd_sp_limit(struct sp_cmd_ctx *ctx, int argc, char **argv)
 	uint32_t dflt, *field = argc == 2 ? sp_cmd_source_limit(ctx, argv[0], &dflt) : NULL;
 
 	if (!field)
-		return sp_cmd_usage(ctx, "limit {source-rate|source-new-bindings|source-bindings} N");
+		return sp_cmd_usage(ctx, "limit {source-rate|source-new-bindings|source-bindings|tcp-connections|"
+				     "tcp-source-connections|tcp-message-size|tcp-header-timeout|tcp-idle-timeout} N");
 	return sp_parse_u32(argv[1], 0, SP_SOURCE_LIMIT_MAX, "limit", field, &ctx->err);
 }
 
@@ -251,7 +282,8 @@ int cmd_sp_no_limit(struct sp_cmd_ctx *ctx, int argc, char **argv)
 	uint32_t dflt, *field = argc >= 1 ? sp_cmd_source_limit(ctx, argv[0], &dflt) : NULL;
 
 	if (!field)
-		return sp_cmd_usage(ctx, "no limit {source-rate|source-new-bindings|source-bindings}");
+		return sp_cmd_usage(ctx, "no limit {source-rate|source-new-bindings|source-bindings|tcp-connections|"
+				     "tcp-source-connections|tcp-message-size|tcp-header-timeout|tcp-idle-timeout}");
 	*field = dflt;
 	return 0;
 }

@@ -12,6 +12,7 @@
 #include "sp_persist.h"
 #include "sp_redundancy.h"
 #include "sp_table.h"
+#include "sp_transport_tcp.h"
 #include "sp_vpn.h"
 
 #include <stdlib.h>
@@ -156,6 +157,26 @@ void sp_show_bindings(struct sp_engine *en, FILE *out)
 	fprintf(out, "%zu binding%s\n", n, n == 1 ? "" : "s");
 }
 
+/* `show statistics`, SIP over TCP: connections, and each reason a
+ * connection was refused or closed. */
+static void sp_show_tcp_statistics(struct sp_engine *en, FILE *out)
+{
+	struct sp_tcp_stats t;
+
+	sp_engine_tcp_stats(en, &t);
+	fprintf(out, "  TCP connections accepted  %llu\n", (unsigned long long)t.accepted);
+	fprintf(out, "    open now                %llu\n", (unsigned long long)t.current);
+	fprintf(out, "    pings answered          %llu\n", (unsigned long long)t.pings);
+	fprintf(out, "  TCP refused or closed\n");
+	fprintf(out, "    connection limit        %llu\n", (unsigned long long)t.refused_total);
+	fprintf(out, "    source connection limit %llu\n", (unsigned long long)t.refused_source);
+	fprintf(out, "    message too large       %llu\n", (unsigned long long)t.too_large);
+	fprintf(out, "    bad Content-Length      %llu\n", (unsigned long long)t.bad_length);
+	fprintf(out, "    header timeout          %llu\n", (unsigned long long)t.header_timeouts);
+	fprintf(out, "    idle timeout            %llu\n", (unsigned long long)t.idle_timeouts);
+	fprintf(out, "    not reading             %llu\n", (unsigned long long)t.write_overflows);
+}
+
 void sp_show_statistics(struct sp_engine *en, FILE *out)
 {
 	const struct sp_table *table = sp_engine_table(en);
@@ -211,6 +232,7 @@ void sp_show_statistics(struct sp_engine *en, FILE *out)
 	sp_show_media_statistics(sp_engine_media(en), out);
 	fprintf(out, "  media guard drops         %llu\n",
 		(unsigned long long)sp_engine_media_guard_drops(en));
+	sp_show_tcp_statistics(en, out);
 	fprintf(out, "Strategy hits\n");
 	for (size_t i = 0; i < n_strategies; i++) {
 		const struct sp_classify_strategy *st = &strategies[i];

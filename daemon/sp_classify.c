@@ -51,8 +51,8 @@ static const char *sp_classify_unfit(const struct sp_config *c, const struct sp_
 		return "no action configured";
 	if ((s->match & SP_MATCH_MPLS) && (s->match & SP_MATCH_VLAN))
 		return "a VLAN and an MPLS label together are not classified (one tag slot)";
-	if ((s->match & SP_MATCH_PROTOCOL) && s->protocol != IPPROTO_UDP)
-		return "only SIP over UDP is proxied so far";
+	if ((s->match & SP_MATCH_PROTOCOL) && s->protocol != IPPROTO_UDP && s->protocol != IPPROTO_TCP)
+		return "only SIP over UDP and TCP is proxied so far";
 	if ((s->match & SP_MATCH_SOURCE) && (s->match & SP_MATCH_DESTINATION) &&
 	    s->source.addr.family != s->destination.addr.family)
 		return "source and destination are of different address families";
@@ -297,17 +297,39 @@ int sp_classify_build_tags(const struct sp_config *c, const struct sp_link_vlan 
 	return sp_classify_build_kernel(c, vlans, n_vlans, tags, NULL, p, e);
 }
 
+/* SIP over TCP (RFC 3261 §18: mandatory for a proxy): each interception
+ * entry of a strategy that names no protocol gets a TCP twin, after every
+ * UDP entry. The two protocols never overlap, so the twins keep among
+ * themselves the order of the strategies, and the UDP entries (and their
+ * nft maps) stay as they were. */
+static void sp_classify_tcp_twins(struct sp_classify_plan *p, const bool *any_proto)
+{
+	size_t n = p->n_entries;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!any_proto[i])
+			continue;
+		p->entries[p->n_entries] = p->entries[i];
+		p->entries[p->n_entries].ip_proto = IPPROTO_TCP;
+		p->n_entries++;
+	}
+}
+
 int sp_classify_build_kernel(const struct sp_config *c, const struct sp_link_vlan *vlans,
 			     size_t n_vlans, const struct sp_classify_tags *tags,
 			     const struct sp_classify_kernel *kernel, struct sp_classify_plan *p,
 			     struct sp_error *e)
 {
-	size_t cap = c->n_strategies * (c->sp.n_listen_ports + 1) + 1;
+	/* a proxy entry per listen port, and its TCP twin */
+	size_t cap = 2 * c->n_strategies * (c->sp.n_listen_ports + 1) + 1;
+	bool *any_proto;
 
 	memset(p, 0, sizeof(*p));
 	p->entries = calloc(cap, sizeof(*p->entries));
 	p->strategies = calloc(c->n_strategies + 1, sizeof(*p->strategies));
-	if (!p->entries || !p->strategies) {
+	any_proto = calloc(cap, sizeof(*any_proto));
+	if (!p->entries || !p->strategies || !any_proto) {
+		free(any_proto);
 		sp_classify_free(p);
 		return sp_error_set(e, "Out of memory");
 	}
@@ -333,7 +355,7 @@ int sp_classify_build_kernel(const struct sp_config *c, const struct sp_link_vla
 			continue;
 		}
 		base.comment = s->name;
-		base.ip_proto = IPPROTO_UDP;
+		base.ip_proto = (s->match & SP_MATCH_PROTOCOL) ? s->protocol : IPPROTO_UDP;
 		if (s->match & SP_MATCH_SOURCE)
 			sp_rt_prefix_from(&base.src, &s->source);
 		if (s->match & SP_MATCH_DESTINATION)
@@ -362,12 +384,15 @@ int sp_classify_build_kernel(const struct sp_config *c, const struct sp_link_vla
 			p->entries[p->n_entries] = base;
 			p->entries[p->n_entries].dport = (struct sp_rt_port_range){ port, port };
 			p->entries[p->n_entries].tproxy_port = port;
+			any_proto[p->n_entries] = !(s->match & SP_MATCH_PROTOCOL);
 			p->n_entries++;
 			rs->installed = true;
 		}
 		if (!rs->installed)
 			snprintf(rs->reason, sizeof(rs->reason), "its destination ports include no listen-port");
 	}
+	sp_classify_tcp_twins(p, any_proto);
+	free(any_proto);
 	return 0;
 }
 

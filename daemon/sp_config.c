@@ -20,6 +20,11 @@ void sp_sp_settings_defaults(struct sp_sp_settings *s)
 	s->source_new_bindings = SP_DEFAULT_SOURCE_NEW_BINDINGS;
 	s->source_bindings = SP_DEFAULT_SOURCE_BINDINGS;
 	s->message_size_limit = SP_MESSAGE_SIZE_MAX;
+	s->tcp_connections = SP_DEFAULT_TCP_CONNECTIONS;
+	s->tcp_source_connections = SP_DEFAULT_TCP_SOURCE_CONNECTIONS;
+	s->tcp_message_size = SP_DEFAULT_TCP_MESSAGE_SIZE;
+	s->tcp_header_timeout = SP_DEFAULT_TCP_HEADER_TIMEOUT;
+	s->tcp_idle_timeout = SP_DEFAULT_TCP_IDLE_TIMEOUT;
 }
 
 const struct sp_addr *sp_sp_server_side(const struct sp_sp_settings *s, int family)
@@ -463,6 +468,9 @@ int sp_config_validate(const struct sp_config *c, struct sp_error *e)
 	if (sp->message_size_limit < SP_MESSAGE_SIZE_MIN || sp->message_size_limit > SP_MESSAGE_SIZE_MAX)
 		return sp_error_set(e, "Invalid message-size-limit %u (%u-%u)", sp->message_size_limit,
 				    SP_MESSAGE_SIZE_MIN, SP_MESSAGE_SIZE_MAX);
+	if (sp->tcp_message_size < SP_MESSAGE_SIZE_MIN || sp->tcp_message_size > SP_TCP_MESSAGE_SIZE_MAX)
+		return sp_error_set(e, "Invalid limit tcp-message-size %u (%u-%u)", sp->tcp_message_size,
+				    SP_MESSAGE_SIZE_MIN, SP_TCP_MESSAGE_SIZE_MAX);
 	if (sp->media_port_min > sp->media_port_max || (sp->media_port_min & 1))
 		return sp_error_set(e, "Invalid media-port-range %u %u", sp->media_port_min,
 				    sp->media_port_max);

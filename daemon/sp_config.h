@@ -169,6 +169,16 @@ struct sp_user {
  * floor for what a UA must accept. */
 #define SP_MESSAGE_SIZE_MIN 512
 #define SP_MESSAGE_SIZE_MAX 65507
+/* SIP over TCP from terminals (`limit tcp-...`; 0: off, except the message
+ * size): connections open at once in all and from one address, the
+ * largest message, how long a message begun may take to arrive whole
+ * (slowloris) and how long a connection may stay silent. */
+#define SP_DEFAULT_TCP_CONNECTIONS 16384
+#define SP_DEFAULT_TCP_SOURCE_CONNECTIONS 128
+#define SP_DEFAULT_TCP_MESSAGE_SIZE 65535
+#define SP_TCP_MESSAGE_SIZE_MAX 1048576
+#define SP_DEFAULT_TCP_HEADER_TIMEOUT 10    /* s */
+#define SP_DEFAULT_TCP_IDLE_TIMEOUT 3600    /* s */
 
 struct sp_sp_settings {
 	/* C, one per address family: the IPv4 one, and the IPv6 one that
@@ -191,6 +201,9 @@ struct sp_sp_settings {
 	uint32_t source_new_bindings;
 	uint32_t source_bindings;
 	uint32_t message_size_limit; /* bytes, towards a server */
+	uint32_t tcp_connections, tcp_source_connections; /* 0: off */
+	uint32_t tcp_message_size;			  /* bytes */
+	uint32_t tcp_header_timeout, tcp_idle_timeout;	  /* s, 0: off */
 };
 
 struct sp_redundancy {

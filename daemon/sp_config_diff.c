@@ -62,7 +62,12 @@ static bool sp_settings_equal(const struct sp_sp_settings *a, const struct sp_sp
 	       a->session_limit == b->session_limit && a->source_rate == b->source_rate &&
 	       a->source_new_bindings == b->source_new_bindings &&
 	       a->source_bindings == b->source_bindings &&
-	       a->message_size_limit == b->message_size_limit;
+	       a->message_size_limit == b->message_size_limit &&
+	       a->tcp_connections == b->tcp_connections &&
+	       a->tcp_source_connections == b->tcp_source_connections &&
+	       a->tcp_message_size == b->tcp_message_size &&
+	       a->tcp_header_timeout == b->tcp_header_timeout &&
+	       a->tcp_idle_timeout == b->tcp_idle_timeout;
 }
 
 static bool sp_global_equal(const struct sp_config *a, const struct sp_config *b)

@@ -129,6 +129,16 @@ static void sp_text_signaling_proxy(FILE *f, const struct sp_config *c)
 		fprintf(f, " limit source-bindings %u\n", sp->source_bindings);
 	if (sp->message_size_limit != SP_MESSAGE_SIZE_MAX)
 		fprintf(f, " message-size-limit %u\n", sp->message_size_limit);
+	if (sp->tcp_connections != SP_DEFAULT_TCP_CONNECTIONS)
+		fprintf(f, " limit tcp-connections %u\n", sp->tcp_connections);
+	if (sp->tcp_source_connections != SP_DEFAULT_TCP_SOURCE_CONNECTIONS)
+		fprintf(f, " limit tcp-source-connections %u\n", sp->tcp_source_connections);
+	if (sp->tcp_message_size != SP_DEFAULT_TCP_MESSAGE_SIZE)
+		fprintf(f, " limit tcp-message-size %u\n", sp->tcp_message_size);
+	if (sp->tcp_header_timeout != SP_DEFAULT_TCP_HEADER_TIMEOUT)
+		fprintf(f, " limit tcp-header-timeout %u\n", sp->tcp_header_timeout);
+	if (sp->tcp_idle_timeout != SP_DEFAULT_TCP_IDLE_TIMEOUT)
+		fprintf(f, " limit tcp-idle-timeout %u\n", sp->tcp_idle_timeout);
 	fputs("!\n", f);
 }
 

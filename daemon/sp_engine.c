@@ -15,6 +15,7 @@
 #include "sp_status.h"
 #include "sp_sync.h"
 #include "sp_table.h"
+#include "sp_transport_tcp.h"
 #include "sp_transport_udp.h"
 #include "sp_vpn.h"
 #include "sp_engine_int.h"
@@ -141,6 +142,17 @@ void sp_engine_hostport(const struct sp_endpoint *ep, struct sp_proxy_hostport *
 	hp->port = ep->port;
 }
 
+/* The binding of a terminal on the transport of the message being
+ * handled (the same A:a over UDP and over TCP are two bindings). */
+struct sp_binding *sp_engine_find_terminal(struct sp_engine *en, uint32_t vpn,
+					   const struct sp_endpoint *terminal)
+{
+	struct sp_binding_key key = { .vpn = vpn, .transport = en->rx_tcp ? SP_STORE_TCP : SP_STORE_UDP,
+				      .terminal = *terminal };
+
+	return sp_binding_find_key(en->table, &key);
+}
+
 /* ---- binding sockets ---- */
 
 static void sp_engine_install_table(struct sp_engine *en, unsigned *sockets, unsigned *streams);
@@ -235,12 +247,18 @@ static void sp_engine_received(void *arg, const struct sp_transport_msg *m)
 		return;
 	}
 	en->rx_ifindex = m->ifindex;
+	en->rx_tcp = m->conn->tp == en->tcp;
 	sp_engine_from_terminal(en, &m->source, &m->orig_dst, m->mark, m->data, m->len);
 }
 
 static void sp_engine_wake_done(void *arg)
 {
-	sp_engine_arm_expiry(arg);
+	struct sp_engine *en = arg;
+
+	/* what a TCP message sent on over UDP waits in UDP's queue, which
+	 * only UDP's own wake-ups flush (a no-op after them) */
+	sp_transport_flush(en->tp);
+	sp_engine_arm_expiry(en);
 }
 
 static void sp_engine_queue_drops(void *arg, enum sp_transport_side side, uint64_t n)
@@ -425,6 +443,8 @@ struct sp_engine *sp_engine_start_with(struct sp_daemon *d, const struct sp_engi
 	en->d = d;
 	sp_sip_global_init();
 	en->tp = deps ? deps->transport_new(deps->arg, d->loop, &th) : sp_transport_udp_new(d->loop, &th);
+	/* a test's transport stands for every transport there is */
+	en->tcp = deps ? NULL : sp_transport_tcp_new(d->loop, &th);
 	sp_table_config_default(&tc);
 	tc.sig_port_first = SP_SIGNALING_PORT_FIRST;
 	tc.sig_port_last = SP_SIGNALING_PORT_LAST;
@@ -436,7 +456,7 @@ struct sp_engine *sp_engine_start_with(struct sp_daemon *d, const struct sp_engi
 	en->armed_deadline = UINT64_MAX;
 	en->source_notified = sp_srclimit_new();
 	en->limits_poll = sp_loop_timer_new(d->loop, sp_engine_limits_poll_cb, en);
-	if (!en->tp || !en->table || !en->expiry ||
+	if (!en->tp || (!deps && !en->tcp) || !en->table || !en->expiry ||
 	    !en->source_notified || !en->limits_poll) {
 		sp_error_set(e, "Out of memory");
 		goto fail;
@@ -499,9 +519,12 @@ void sp_engine_stop(struct sp_engine *en)
 	/* the interception, the return path, the VPNs' rules, the tagger */
 	if (en->kd)
 		en->kd->ops->destroy(en->kd);
-	for (unsigned i = 0; i < en->n_listeners; i++)
+	for (unsigned i = 0; i < en->n_listeners; i++) {
 		sp_transport_close(en->listeners[i]);
+		sp_transport_close(en->tcp_listeners[i]);
+	}
 	sp_transport_destroy(en->tp); /* and every server-side connection */
+	sp_transport_destroy(en->tcp); /* and every terminal's connection */
 	sp_loop_timer_free(en->expiry);
 	sp_loop_timer_free(en->limits_poll);
 	sp_srclimit_free(en->source_notified);

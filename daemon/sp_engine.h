@@ -109,6 +109,10 @@ uint64_t sp_engine_media_kernel_refusals(struct sp_engine *engine);
 /* Receive-queue drops of the daemon's sockets other than the listeners and
  * the binding sockets (the return path's packet socket). */
 uint64_t sp_engine_socket_drops_other(struct sp_engine *engine);
+/* SIP over TCP (sp_transport_tcp.h): connections, and refusals by reason;
+ * zeros when the engine runs without TCP. */
+struct sp_tcp_stats;
+void sp_engine_tcp_stats(struct sp_engine *engine, struct sp_tcp_stats *st);
 /* The state tables, read-only, for the SNMP tables. */
 const struct sp_table *sp_engine_table(struct sp_engine *engine);
 /* The name of the strategy with this seq, or NULL. */

@@ -9,6 +9,7 @@
 #include "sp_media.h"
 #include "sp_proxy.h"
 #include "sp_sync.h"
+#include "sp_transport_tcp.h"
 #include "sp_transport_udp.h"
 #include "sp_engine_int.h"
 
@@ -207,6 +208,9 @@ struct sp_engine_change {
 	 * them this apply opened (closed again if it fails) */
 	struct sp_transport_conn *keep[SP_LISTEN_PORTS_MAX], *opened[SP_LISTEN_PORTS_MAX];
 	unsigned n_new;
+	/* the same for TCP */
+	struct sp_transport_conn *keep_tcp[SP_LISTEN_PORTS_MAX], *opened_tcp[SP_LISTEN_PORTS_MAX];
+	unsigned n_new_tcp;
 	/* Nothing to proxy (no signaling-proxy block, or no strategy the
 	 * kernel carries): no listener, no nft table, no policy rule, no
 	 * return path. An installed package with its empty default
@@ -292,6 +296,19 @@ static int sp_engine_listeners_open(struct sp_engine *en, const struct sp_config
 			ch->opened[ch->n_new++] = found;
 		}
 		ch->keep[k] = found;
+		if (!en->tcp)
+			continue;
+		found = NULL;
+		for (unsigned i = 0; i < en->n_listeners; i++)
+			if (en->tcp_listeners[i] && en->tcp_listeners[i]->local.port == port)
+				found = en->tcp_listeners[i];
+		if (!found) {
+			found = sp_transport_listen(en->tcp, port, e);
+			if (!found)
+				return -1;
+			ch->opened_tcp[ch->n_new_tcp++] = found;
+		}
+		ch->keep_tcp[k] = found;
 	}
 	return 0;
 }
@@ -381,13 +398,18 @@ static void sp_engine_commit(struct sp_engine *en, const struct sp_config *c, st
 
 	/* retire listeners no longer wanted */
 	for (unsigned i = 0; i < en->n_listeners; i++) {
-		bool wanted = false;
-		for (unsigned k = 0; k < ch->n_ports; k++)
+		bool wanted = false, wanted_tcp = false;
+		for (unsigned k = 0; k < ch->n_ports; k++) {
 			wanted |= ch->keep[k] == en->listeners[i];
+			wanted_tcp |= ch->keep_tcp[k] == en->tcp_listeners[i];
+		}
 		if (!wanted)
 			sp_transport_close(en->listeners[i]);
+		if (!wanted_tcp)
+			sp_transport_close(en->tcp_listeners[i]);
 	}
 	memcpy(en->listeners, ch->keep, sizeof(ch->keep));
+	memcpy(en->tcp_listeners, ch->keep_tcp, sizeof(ch->keep_tcp));
 	en->n_listeners = ch->n_ports;
 	/* keep the hit counters of strategies that stay */
 	for (size_t i = 0; i < plan->n_strategies; i++) {
@@ -412,6 +434,17 @@ static void sp_engine_commit(struct sp_engine *en, const struct sp_config *c, st
 	en->session_limit = c->sp.session_limit;
 	en->source_bindings_limit = c->sp.source_bindings;
 	en->message_size_limit = c->sp.message_size_limit;
+	if (en->tcp) {
+		struct sp_tcp_limits tl = {
+			.max_message = c->sp.tcp_message_size,
+			.header_timeout_ms = c->sp.tcp_header_timeout * 1000u,
+			.idle_timeout_ms = c->sp.tcp_idle_timeout * 1000u,
+			.max_connections = c->sp.tcp_connections,
+			.max_per_source = c->sp.tcp_source_connections,
+		};
+
+		sp_transport_tcp_set_limits(en->tcp, &tl);
+	}
 }
 
 int sp_engine_apply(struct sp_engine *en, const struct sp_config *c, struct sp_error *e)
@@ -434,6 +467,8 @@ int sp_engine_apply(struct sp_engine *en, const struct sp_config *c, struct sp_e
 	}
 	for (unsigned i = 0; rc < 0 && i < ch.n_new; i++)
 		sp_transport_close(ch.opened[i]);
+	for (unsigned i = 0; rc < 0 && i < ch.n_new_tcp; i++)
+		sp_transport_close(ch.opened_tcp[i]);
 	sp_classify_free(&ch.plan);
 	free(ch.vpn_chains);
 	return rc;

@@ -50,6 +50,11 @@ struct sp_engine {
 	struct sp_transport *tp;	/* signalling in and out (sp_transport) */
 	struct sp_transport_conn *listeners[SP_LISTEN_PORTS_MAX];
 	unsigned n_listeners;
+	/* SIP over TCP from terminals (sp_transport_tcp): a listener on each
+	 * listen port beside UDP's; NULL with a test's transport */
+	struct sp_transport *tcp;
+	struct sp_transport_conn *tcp_listeners[SP_LISTEN_PORTS_MAX];
+	bool rx_tcp;			/* the message being handled came over TCP */
 	struct sp_classify_strategy *strategies; /* sorted by seq */
 	size_t n_strategies;
 	struct sp_endpoint server_side; /* C, port 0; family 0: not configured */
@@ -100,9 +105,14 @@ void sp_endpoint_host(const struct sp_endpoint *ep, char *buf, size_t len);
 void sp_engine_hostport(const struct sp_endpoint *ep, struct sp_proxy_hostport *hp);
 struct sp_transport_conn *sp_engine_bsock_open(struct sp_engine *en, const struct sp_endpoint *local);
 void sp_engine_arm_expiry(struct sp_engine *en);
+struct sp_binding *sp_engine_find_terminal(struct sp_engine *en, uint32_t vpn,
+					   const struct sp_endpoint *terminal);
 
 /* sp_engine_track.c */
 int sp_engine_track(struct sp_engine *en, struct sp_binding *b, const struct sp_sip_info *in);
+int sp_engine_send_as_e(struct sp_engine *en, bool tcp, const struct sp_endpoint *terminal,
+			const struct sp_endpoint *virtual_server, uint32_t mark,
+			const char *buf, size_t len);
 int sp_engine_send_to_terminal(struct sp_engine *en, const struct sp_binding *b,
 			       const char *buf, size_t len);
 int sp_engine_send_to_server(struct sp_engine *en, const struct sp_binding *b,

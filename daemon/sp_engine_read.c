@@ -8,6 +8,7 @@
 #include "sp_media.h"
 #include "sp_proxy.h"
 #include "sp_sync.h"
+#include "sp_transport_tcp.h"
 #include "sp_engine_int.h"
 
 #include <stdlib.h>
@@ -178,5 +179,14 @@ void sp_engine_clear_statistics(struct sp_engine *en)
 	en->socket_drops_other_cleared = KD(en, retpath_rx_drops);
 	for (size_t i = 0; i < en->n_strategies; i++)
 		en->strategies[i].hits = 0;
+	if (en->tcp)
+		sp_transport_tcp_clear_stats(en->tcp);
 	sp_events_publish(en->d->events, &(struct sp_event){ .type = SP_EVENT_STATISTICS_CLEARED });
+}
+
+void sp_engine_tcp_stats(struct sp_engine *en, struct sp_tcp_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	if (en->tcp)
+		sp_transport_tcp_get_stats(en->tcp, st);
 }

@@ -60,6 +60,9 @@ void sp_engine_from_server(struct sp_engine *en, const struct sp_transport_conn 
 	struct sp_proxy_binding view;
 
 	en->stats.from_servers++;
+	/* a terminal on TCP keeps its C:c on UDP towards the server */
+	if (!b)
+		b = sp_binding_find_server_side_on(en->table, SP_STORE_TCP, &bs->local);
 	if (!b || !sp_endpoint_equal(from, &b->server)) {
 		sp_engine_drop(en, &en->stats.bad_source);
 		return;

@@ -51,7 +51,7 @@ void sp_engine_registered(struct sp_engine *en, struct sp_binding *b, const stru
 static void sp_engine_terminal_keepalive(struct sp_engine *en, const struct sp_endpoint *terminal,
 					 uint32_t mark, const char *buf, size_t len)
 {
-	struct sp_binding *b = sp_binding_find(en->table, sp_vpn_id(&en->vpn_map, sp_mark_vpn_slot(mark)),
+	struct sp_binding *b = sp_engine_find_terminal(en, sp_vpn_id(&en->vpn_map, sp_mark_vpn_slot(mark)),
 					       terminal);
 
 	en->stats.keepalives++;
@@ -78,7 +78,7 @@ static struct sp_binding *sp_engine_terminal_binding(struct sp_engine *en, const
 		 * a response matching nothing is dropped, not forwarded). */
 		struct sp_proxy_hostport e_hp;
 
-		b = sp_binding_find(en->table, sp_vpn_id(&en->vpn_map, sp_mark_vpn_slot(mark)), terminal);
+		b = sp_engine_find_terminal(en, sp_vpn_id(&en->vpn_map, sp_mark_vpn_slot(mark)), terminal);
 		if (b)
 			sp_engine_hostport(&b->virtual_server, &e_hp);
 		if (!b || !sp_proxy_via_is(in, &e_hp)) {

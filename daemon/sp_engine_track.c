@@ -108,18 +108,20 @@ int sp_engine_track(struct sp_engine *en, struct sp_binding *b, const struct sp_
 /* ---- sending ---- */
 
 /* One message from E:e (virtual_server) to a terminal, sent with mark
- * (return path and VPN). */
-static int sp_engine_send_as_e(struct sp_engine *en, const struct sp_endpoint *terminal,
-			       const struct sp_endpoint *virtual_server, uint32_t mark,
-			       const char *buf, size_t len)
+ * (return path and VPN); over TCP: on the connection the terminal holds
+ * to E:e. */
+int sp_engine_send_as_e(struct sp_engine *en, bool tcp, const struct sp_endpoint *terminal,
+			const struct sp_endpoint *virtual_server, uint32_t mark,
+			const char *buf, size_t len)
 {
 	struct sp_transport_conn *l = NULL;
+	struct sp_transport_conn *const *ls = tcp ? en->tcp_listeners : en->listeners;
 	struct sp_transport_out o = { .to = terminal, .from = virtual_server, .mark = mark, .data = buf,
 				      .len = len, .now = en->send_now, .counter = &en->stats.to_terminals };
 
 	for (unsigned i = 0; i < en->n_listeners; i++)
-		if (en->listeners[i]->local.port == virtual_server->port)
-			l = en->listeners[i];
+		if (ls[i] && ls[i]->local.port == virtual_server->port)
+			l = ls[i];
 	if (!l)
 		return -1;
 	return sp_transport_send(l, &o);
@@ -131,7 +133,8 @@ int sp_engine_send_to_terminal(struct sp_engine *en, const struct sp_binding *b,
 	/* back into its VPN, re-tagged (sp_mark.h), along its return path */
 	uint32_t mark = KD(en, retpath_mark, &b->return_path) | sp_mark_return(b->origin_mark);
 
-	return sp_engine_send_as_e(en, &b->terminal, &b->virtual_server, mark, buf, len);
+	return sp_engine_send_as_e(en, b->transport == SP_STORE_TCP, &b->terminal,
+				   &b->virtual_server, mark, buf, len);
 }
 
 int sp_engine_send_to_server(struct sp_engine *en, const struct sp_binding *b,
@@ -160,6 +163,12 @@ void sp_engine_binding_view(const struct sp_engine *en, const struct sp_binding 
 		v->terminal_via = v->terminal;
 	if (b->contact[0])
 		sp_proxy_hostport_parse(b->contact, &v->terminal_contact);
+	/* the servers are on UDP: a terminal on TCP has its Via say so on
+	 * its side only (RFC 3261 §18.2.2: the Via names the transport) */
+	if (b->transport == SP_STORE_TCP) {
+		v->via_transport_to_server = "UDP";
+		v->via_transport_to_terminal = "TCP";
+	}
 	if (en->media_on) {
 		sp_endpoint_host(&b->server_side, v->media_to_server, sizeof(v->media_to_server));
 		sp_endpoint_host(&b->virtual_server, v->media_to_terminal, sizeof(v->media_to_terminal));
@@ -177,7 +186,7 @@ struct sp_binding *sp_engine_binding_for(struct sp_engine *en,
 					 const struct sp_sip_info *in, bool *over_limit)
 {
 	uint32_t vpn = sp_vpn_id(&en->vpn_map, sp_mark_vpn_slot(mark));
-	struct sp_binding *b = sp_binding_find(en->table, vpn, terminal);
+	struct sp_binding *b = sp_engine_find_terminal(en, vpn, terminal);
 	struct sp_binding_params p = { 0 };
 	char via[SP_HOSTPORT_MAX], contact[SP_HOSTPORT_MAX];
 	struct sp_proxy_hostport hp;
@@ -218,6 +227,7 @@ struct sp_binding *sp_engine_binding_for(struct sp_engine *en,
 	p.server = st->server;
 	p.strategy_id = st->seq;
 	p.origin_mark = mark & SP_MARK_ORIGIN_MASK;
+	p.transport = en->rx_tcp ? SP_STORE_TCP : SP_STORE_UDP;
 	rc = sp_binding_create(en->table, &p, sp_now_ms(), &b);
 	if (rc < 0) {
 		/* at a flood's rate when the ports run out: one line per interval */
@@ -285,7 +295,7 @@ void sp_engine_stun(struct sp_engine *en, const struct sp_endpoint *terminal,
 		    const struct sp_endpoint *virtual_server, uint32_t mark,
 		    const char *buf, size_t len)
 {
-	struct sp_binding *b = sp_binding_find(en->table, sp_vpn_id(&en->vpn_map, sp_mark_vpn_slot(mark)),
+	struct sp_binding *b = sp_engine_find_terminal(en, sp_vpn_id(&en->vpn_map, sp_mark_vpn_slot(mark)),
 					       terminal);
 	struct sp_learned_path path = { 0 };
 	const char *reason = NULL;
@@ -316,7 +326,7 @@ void sp_engine_stun(struct sp_engine *en, const struct sp_endpoint *terminal,
 	else
 		KD(en, retpath_learn, terminal, en->rx_ifindex, &path);
 	out_mark = KD(en, retpath_mark, &path) | sp_mark_return(mark & SP_MARK_ORIGIN_MASK);
-	if (sp_engine_send_as_e(en, terminal, virtual_server, out_mark, en->tp->out, n) == 0)
+	if (sp_engine_send_as_e(en, en->rx_tcp, terminal, virtual_server, out_mark, en->tp->out, n) == 0)
 		en->stats.to_terminals++;
 	else
 		sp_engine_drop(en, &en->stats.send_errors);
@@ -361,7 +371,7 @@ void sp_engine_refuse_source(struct sp_engine *en, const struct sp_endpoint *ter
 						      en->tp->out_max);
 
 		KD(en, retpath_learn, terminal, en->rx_ifindex, &path);
-		if (n && sp_engine_send_as_e(en, terminal, virtual_server,
+		if (n && sp_engine_send_as_e(en, en->rx_tcp, terminal, virtual_server,
 					     KD(en, retpath_mark, &path) |
 						     sp_mark_return(mark & SP_MARK_ORIGIN_MASK),
 					     en->tp->out, n) == 0)
@@ -378,7 +388,7 @@ void sp_engine_too_many_hops(struct sp_engine *en, const struct sp_endpoint *ter
 {
 	sp_engine_drop(en, &en->stats.too_many_hops);
 	if (in->method != SP_SIP_ACK) {
-		struct sp_binding *b = sp_binding_find(en->table, sp_vpn_id(&en->vpn_map, sp_mark_vpn_slot(mark)),
+		struct sp_binding *b = sp_engine_find_terminal(en, sp_vpn_id(&en->vpn_map, sp_mark_vpn_slot(mark)),
 						       terminal);
 		struct sp_learned_path path = { 0 };
 		size_t n = sp_proxy_build_reply(buf, len, 483, "Too Many Hops", SP_ENGINE_REFUSAL_TAG,
@@ -388,7 +398,7 @@ void sp_engine_too_many_hops(struct sp_engine *en, const struct sp_endpoint *ter
 			path = b->return_path;
 		else
 			KD(en, retpath_learn, terminal, en->rx_ifindex, &path);
-		if (n && sp_engine_send_as_e(en, terminal, virtual_server,
+		if (n && sp_engine_send_as_e(en, en->rx_tcp, terminal, virtual_server,
 					     KD(en, retpath_mark, &path) |
 						     sp_mark_return(mark & SP_MARK_ORIGIN_MASK),
 					     en->tp->out, n) == 0)

@@ -26,6 +26,10 @@ struct sp_proxy_binding {
 	struct sp_proxy_hostport server;           /* D:d */
 	struct sp_proxy_hostport terminal_via;     /* the terminal's own top Via sent-by */
 	struct sp_proxy_hostport terminal_contact; /* the terminal's own Contact */
+	/* the top Via's transport written towards each side ("UDP", "TCP");
+	 * NULL: as it came (both sides on the same transport) */
+	const char *via_transport_to_server;
+	const char *via_transport_to_terminal;
 	/* SDP connection address towards each side; empty: leave SDP alone */
 	char media_to_server[SP_PROXY_HOST_MAX];
 	char media_to_terminal[SP_PROXY_HOST_MAX];

@@ -616,6 +616,7 @@ static int parse_addr(const char *s, const char *e, bool allow_star, struct addr
 struct via {
 	struct hostport hp;
 	const char *params;
+	const char *ts, *te;	/* the transport token of sent-protocol */
 };
 
 /* sent-protocol LWS sent-by *(SEMI via-params), RFC 3261 §20.42. */
@@ -637,6 +638,8 @@ static int parse_via(const char *s, const char *e, struct via *v)
 			return -1;
 	}
 	v->hp.def_port = span_ieq(ts, q, "TLS") ? 5061 : 5060;
+	v->ts = ts;
+	v->te = q;
 	if (q >= e || !is_lws(*q))
 		return -1;
 	q = skip_lws(q, e);
@@ -1404,6 +1407,11 @@ static int rewrite_top_via(struct out *o, const char *es, const char *ee,
 
 	if (parse_via(es, ee, &v) < 0)
 		return -1;
+	if (pl->via_transport) {
+		out_span(o, *copied, v.ts);
+		out_str(o, pl->via_transport);
+		*copied = v.te;
+	}
 	if (pl->via_sent_by) {
 		out_span(o, *copied, v.hp.hs);
 		out_hostport(o, pl->via_sent_by);

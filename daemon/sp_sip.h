@@ -133,6 +133,7 @@ enum sp_sip_param_op {
 /* Every member is optional: a zeroed plan copies the message unchanged. */
 struct sp_sip_plan {
 	const struct sp_sip_addr *via_sent_by;      /* top Via sent-by */
+	const char *via_transport;                  /* top Via's transport token */
 	enum sp_sip_param_op via_received_op;
 	const char *via_received;
 	enum sp_sip_param_op via_rport_op;

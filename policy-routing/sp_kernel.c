@@ -2,6 +2,7 @@
 #include "sp_kernel.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <net/if.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -32,6 +33,33 @@ struct sp_kernel {
 };
 
 /* ---- plan (pure) ---------------------------------------------------------- */
+
+/* SIP over TCP: an accepted connection carries the mark of the SYN the
+ * interception marked (net.ipv4.tcp_fwmark_accept, so the daemon can read
+ * its strategy, VPN and tag), and so do the SYN-ACK and the ACKs sent before
+ * the daemon sets the socket's mark; with the TPROXY bit the interception
+ * rule would route them to the local table. On the way out the bit goes:
+ * such a packet leaves as an answer does (sp_mark_return: into its VPN,
+ * re-tagged, or unmarked), and the route chain routes it again. */
+static const char sp_kernel_tcp_answers[] =
+	"\tchain tcp_answers {\n"
+	"\t\ttype route hook output priority mangle; policy accept;\n"
+	"\t\tmeta l4proto tcp meta mark & 0x4000ffff == 0x40000000 meta mark set 0x00000000\n"
+	"\t\tmeta l4proto tcp meta mark & 0x40000000 == 0x40000000"
+	" meta mark set meta mark & 0x0000ffff | 0x80000000\n"
+	"\t}\n";
+
+/* The mark of a TCP connection's SYN on its accepted socket. */
+static void sp_kernel_tcp_accept_marks(void)
+{
+	int fd = open("/proc/sys/net/ipv4/tcp_fwmark_accept", O_WRONLY | O_CLOEXEC);
+
+	if (fd < 0 || write(fd, "1", 1) != 1)
+		sp_warn("kernel: cannot set net.ipv4.tcp_fwmark_accept: %s: SIP over TCP is not classified",
+			strerror(errno));
+	if (fd >= 0)
+		close(fd);
+}
 
 int sp_kernel_plan_build(const struct sp_kernel_intercept_cfg *cfg, struct sp_kernel_plan *plan,
 			 struct sp_error *err)
@@ -90,7 +118,8 @@ int sp_kernel_plan_build(const struct sp_kernel_intercept_cfg *cfg, struct sp_ke
 		int rc;
 
 		if (sp_media_guard_render(cfg->media_port_first, cfg->media_port_last, &guard) < 0 ||
-		    asprintf(&chains, "%s%s", nft->extra_chains ? nft->extra_chains : "", guard) < 0) {
+		    asprintf(&chains, "%s%s%s", nft->extra_chains ? nft->extra_chains : "", guard,
+			     sp_kernel_tcp_answers) < 0) {
 			free(guard);
 			sp_error_set(err, "out of memory");
 			errno = ENOMEM;
@@ -237,6 +266,7 @@ int sp_kernel_install_intercept(struct sp_kernel *kernel, const struct sp_kernel
 	}
 	if (sp_nft_apply(kernel->nft, plan.nft_body, err) < 0)
 		goto undo;
+	sp_kernel_tcp_accept_marks();
 	/* The new interception is in force; what only the old one used goes. */
 	for (size_t i = 0; old && i < old->n_rules; i++)
 		if (!sp_plan_has_rule(&plan, &old->rules[i]) &&

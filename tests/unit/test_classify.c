@@ -57,7 +57,12 @@ Test(classify, source_prefix_alone)
 	char *t;
 
 	build("proxy-strategy a seq 10\n match source 10.1.0.0/24\n server 192.0.2.10\n action proxy\n", &p, &t);
-	cr_assert_eq(p.n_entries, 1);
+	/* SIP over UDP and its TCP twin */
+	cr_assert_eq(p.n_entries, 2);
+	cr_assert_eq(p.entries[0].ip_proto, IPPROTO_UDP);
+	cr_assert_eq(p.entries[1].ip_proto, IPPROTO_TCP);
+	cr_assert_eq(p.entries[1].mark, sp_mark_strategy(1));
+	HAS(t, "tcp dport 5060");
 	cr_assert(p.strategies[0].installed);
 	cr_assert_eq(p.entries[0].verdict, SP_NFT_TPROXY);
 	cr_assert_eq(p.entries[0].mark, sp_mark_strategy(1));
@@ -89,10 +94,13 @@ Test(classify, protocol)
 
 	build("proxy-strategy a seq 10\n match protocol udp\n server 192.0.2.10\n action proxy\n"
 	      "proxy-strategy b seq 20\n match protocol tcp\n server 192.0.2.10\n action proxy\n", &p, &t);
+	/* each on its own protocol only: no twin */
 	cr_assert(p.strategies[0].installed);
-	cr_assert_not(p.strategies[1].installed);
-	cr_assert(strstr(p.strategies[1].reason, "UDP") != NULL, "%s", p.strategies[1].reason);
-	cr_assert_eq(p.n_entries, 1);
+	cr_assert(p.strategies[1].installed, "%s", p.strategies[1].reason);
+	cr_assert_eq(p.n_entries, 2);
+	cr_assert_eq(p.entries[0].ip_proto, IPPROTO_UDP);
+	cr_assert_eq(p.entries[1].ip_proto, IPPROTO_TCP);
+	cr_assert_eq(p.entries[1].mark, sp_mark_strategy(2));
 	sp_classify_free(&p);
 	free(t);
 }
@@ -201,12 +209,19 @@ Test(classify, forward_drop_default_and_listen_ports)
 	      "proxy-strategy b seq 20\n match source 10.9.0.0/24\n action forward\n"
 	      "proxy-strategy c seq 30\n match destination any port 5070\n server 192.0.2.10\n action proxy\n",
 	      &p, &t);
-	/* a proxy strategy gets one entry per listen port it admits */
-	cr_assert_eq(p.n_entries, 4);
+	/* a proxy strategy gets one entry per listen port it admits, and
+	 * their TCP twins come after every UDP entry, in the same order */
+	cr_assert_eq(p.n_entries, 7);
 	cr_assert_eq(p.entries[0].tproxy_port, 5060);
 	cr_assert_eq(p.entries[1].tproxy_port, 5070);
 	cr_assert_eq(p.entries[2].verdict, SP_NFT_ACCEPT);
 	cr_assert_eq(p.entries[3].tproxy_port, 5070);
+	for (int i = 4; i < 7; i++)
+		cr_assert_eq(p.entries[i].ip_proto, IPPROTO_TCP);
+	cr_assert_eq(p.entries[4].tproxy_port, 5060);
+	cr_assert_eq(p.entries[5].tproxy_port, 5070);
+	cr_assert_eq(p.entries[6].tproxy_port, 5070);
+	cr_assert_eq(p.entries[6].mark, p.entries[3].mark);
 	HAS(t, "tproxy ip to :5070");
 	HAS(t, "drop");
 	sp_classify_free(&p);
@@ -506,7 +521,7 @@ Test(classify_groups, origin_marks_are_vpn_times_tag_slots)
 	cr_assert_eq(sp_classify_origin_marks(16, 0, o), 0);
 }
 
-Test(classify_groups, ten_thousand_strategies_are_one_rule)
+Test(classify_groups, ten_thousand_strategies_are_one_rule_per_protocol)
 {
 	struct sp_nft_render_stats st;
 	char *conf = NULL, *text;
@@ -522,9 +537,10 @@ Test(classify_groups, ten_thousand_strategies_are_one_rule)
 		" match destination 198.51.100.1/32 port 5060\n server 192.0.2.10\n action proxy\n");
 	fclose(w);
 	text = render_grouped(conf, &st);
-	cr_assert_eq(st.rules, 1);
-	cr_assert_eq(st.maps, 1);
-	cr_assert_eq(st.elements, 10000);
+	/* one map for UDP, one for TCP */
+	cr_assert_eq(st.rules, 2);
+	cr_assert_eq(st.maps, 2);
+	cr_assert_eq(st.elements, 20000);
 	/* the last strategy keeps its slot (10000) in the mark */
 	HAS(text, "10.1.0.0/24 . 198.51.100.1 . 5060 : 0x67100000");
 	free(text);
@@ -546,8 +562,9 @@ Test(classify_groups, listen_ports_and_an_overlapping_forward_keep_the_order)
 			   "proxy-strategy c seq 12\n match source 10.3.0.0/24\n server 192.0.2.10\n action proxy\n"
 			   "proxy-strategy d seq 13\n match source 10.4.0.0/24\n server 192.0.2.10\n action proxy\n",
 			   &st);
-	cr_assert_eq(st.maps, 2, "%s", t);
-	cr_assert_eq(st.rules, 3, "%s", t);
+	/* and as many again for TCP */
+	cr_assert_eq(st.maps, 4, "%s", t);
+	cr_assert_eq(st.rules, 5, "%s", t);
 	HAS(t, "tproxy ip to :5060 accept");
 	HAS(t, "tproxy ip to :5080 accept");
 	HAS(t, "10.4.0.0/24 . 5080 : 0x40050000");

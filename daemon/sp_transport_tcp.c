@@ -1,0 +1,709 @@
+#include "config.h"
+#include "sp_transport_tcp.h"
+#include "sp_frame.h"
+#include "sp_hash.h"
+#include "sp_log.h"
+#include "sp_mark.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define SP_TCP_BACKLOG 4096
+#define SP_TCP_READ_MIN 8192	/* grow the buffer when less room is left */
+#define SP_TCP_READS_PER_WAKE 8	/* then let other connections in */
+#define SP_TCP_SWEEP_MS 1000	/* timeouts are looked for this often */
+#define SP_TCP_OUT_MAX (65536 + 4096)
+/* What may wait for a peer that does not read, in messages of max size */
+#define SP_TCP_WRITE_BACKLOG 4
+
+/* How many connections one address holds. */
+struct sp_tcp_source {
+	struct sp_hnode node;
+	struct sp_endpoint host; /* port 0 */
+	uint32_t n;
+};
+
+/* A listener (E:e, any address) or a connection a terminal opened to E. */
+struct sp_tcp_conn {
+	struct sp_transport_conn pub;	/* accepted: local is E:e as the terminal sent to */
+	struct sp_tcp *t;
+	int fd;
+	bool listener;
+	bool dead;	/* closed while being read: freed when the read ends */
+	struct sp_endpoint peer;
+	uint32_t mark;		/* the SYN's (strategy, VPN, tag) */
+	uint32_t out_mark;	/* what SO_MARK is now */
+	struct sp_tcp_source *src;
+	struct sp_hnode by_peer;
+	struct sp_tcp_conn *prev, *next; /* every accepted connection */
+	char *buf;		/* bytes read and not yet a whole message */
+	size_t used, cap, scanned;
+	uint64_t begun_ms;	/* when the unfinished message began; 0: none */
+	uint64_t last_ms;	/* last bytes read */
+	char *wbuf;		/* what the socket did not take yet */
+	size_t wused;
+};
+
+struct sp_tcp {
+	struct sp_transport pub;
+	struct sp_loop *loop;
+	struct sp_tcp_limits lim;
+	struct sp_tcp_stats st;
+	struct sp_hash_key key;
+	struct sp_htab conns;	/* accepted connections by peer */
+	struct sp_htab sources;
+	struct sp_tcp_conn *all;
+	struct sp_loop_timer *sweep;
+	bool sweep_armed;
+	struct sp_tcp_conn *reading;
+};
+
+static struct sp_log_limit sp_tcp_refusal_log = SP_LOG_LIMIT_INIT("tcp: connections refused or closed");
+
+static uint64_t sp_tcp_hash(const struct sp_tcp *t, const struct sp_endpoint *ep)
+{
+	return sp_siphash(&t->key, ep, sizeof(*ep));
+}
+
+/* A refusal, counted by the caller, in the log at a bounded rate. */
+static void sp_tcp_log_refusal(const struct sp_endpoint *peer, const char *why)
+{
+	char p[SP_ENDPOINT_STRLEN];
+
+	sp_log_limited(&sp_tcp_refusal_log, LOG_NOTICE, "tcp: connection from %s %s",
+		       sp_endpoint_format(peer, p, sizeof(p)), why);
+}
+
+/* ---- sources ---- */
+
+static struct sp_tcp_source *sp_tcp_source_get(struct sp_tcp *t, const struct sp_endpoint *peer, bool create)
+{
+	struct sp_endpoint host = *peer;
+	uint64_t h;
+
+	host.port = 0;
+	h = sp_tcp_hash(t, &host);
+	for (struct sp_hnode *n = sp_htab_chain(&t->sources, h); n; n = n->next) {
+		struct sp_tcp_source *s = container_of(n, struct sp_tcp_source, node);
+
+		if (n->hash == h && sp_endpoint_equal(&s->host, &host))
+			return s;
+	}
+	if (!create)
+		return NULL;
+	{
+		struct sp_tcp_source *s = calloc(1, sizeof(*s));
+
+		if (!s)
+			return NULL;
+		s->host = host;
+		sp_htab_insert(&t->sources, &s->node, h);
+		return s;
+	}
+}
+
+static void sp_tcp_source_put(struct sp_tcp *t, struct sp_tcp_source *s)
+{
+	if (!s || --s->n)
+		return;
+	sp_htab_remove(&t->sources, &s->node);
+	free(s);
+}
+
+/* ---- closing ---- */
+
+static void sp_tcp_conn_free(struct sp_tcp_conn *c)
+{
+	free(c->buf);
+	free(c->wbuf);
+	free(c);
+}
+
+static void sp_tcp_close(struct sp_transport *tp, struct sp_transport_conn *conn)
+{
+	struct sp_tcp *t = (struct sp_tcp *)tp;
+	struct sp_tcp_conn *c = (struct sp_tcp_conn *)conn;
+
+	if (c->dead)
+		return;
+	sp_loop_del_fd(t->loop, c->fd);
+	close(c->fd);
+	c->fd = -1;
+	if (!c->listener) {
+		sp_htab_remove(&t->conns, &c->by_peer);
+		if (c->prev)
+			c->prev->next = c->next;
+		else
+			t->all = c->next;
+		if (c->next)
+			c->next->prev = c->prev;
+		sp_tcp_source_put(t, c->src);
+		t->st.current--;
+	}
+	if (t->reading == c) {
+		c->dead = true; /* the read loop frees it */
+		return;
+	}
+	sp_tcp_conn_free(c);
+}
+
+/* A connection closed for a reason that is counted. */
+static void sp_tcp_refuse(struct sp_tcp_conn *c, uint64_t *counter, const char *why)
+{
+	(*counter)++;
+	sp_tcp_log_refusal(&c->peer, why);
+	sp_tcp_close(&c->t->pub, &c->pub);
+}
+
+/* ---- writing ---- */
+
+static void sp_tcp_want_write(struct sp_tcp_conn *c, bool on)
+{
+	sp_loop_mod_fd(c->t->loop, c->fd, EPOLLIN | (on ? EPOLLOUT : 0));
+}
+
+/* What the socket takes now goes; the rest waits for EPOLLOUT, within a
+ * bound: a peer that does not read is closed. -1: closed. */
+static int sp_tcp_write(struct sp_tcp_conn *c, const char *data, size_t len)
+{
+	struct sp_tcp *t = c->t;
+	ssize_t n = 0;
+
+	if (!c->wused) {
+		n = send(c->fd, data, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+			sp_tcp_close(&t->pub, &c->pub);
+			return -1;
+		}
+		if (n < 0)
+			n = 0;
+		if ((size_t)n == len)
+			return 0;
+	}
+	len -= (size_t)n;
+	data += n;
+	if (c->wused + len > (size_t)t->lim.max_message * SP_TCP_WRITE_BACKLOG) {
+		sp_tcp_refuse(c, &t->st.write_overflows, "closed: it does not read what it is sent");
+		return -1;
+	}
+	{
+		char *w = realloc(c->wbuf, c->wused + len);
+
+		if (!w) {
+			sp_tcp_close(&t->pub, &c->pub);
+			return -1;
+		}
+		c->wbuf = w;
+	}
+	memcpy(c->wbuf + c->wused, data, len);
+	if (!c->wused)
+		sp_tcp_want_write(c, true);
+	c->wused += len;
+	return 0;
+}
+
+static void sp_tcp_writable(struct sp_tcp_conn *c)
+{
+	ssize_t n = send(c->fd, c->wbuf, c->wused, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+	if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+		sp_tcp_close(&c->t->pub, &c->pub);
+		return;
+	}
+	if (n <= 0)
+		return;
+	memmove(c->wbuf, c->wbuf + n, c->wused - (size_t)n);
+	c->wused -= (size_t)n;
+	if (!c->wused)
+		sp_tcp_want_write(c, false);
+}
+
+/* The accepted connection from to (a terminal) to from (E:e). */
+static struct sp_tcp_conn *sp_tcp_lookup(struct sp_tcp *t, const struct sp_endpoint *to,
+					 const struct sp_endpoint *from, uint16_t port)
+{
+	uint64_t h = sp_tcp_hash(t, to);
+
+	for (struct sp_hnode *n = sp_htab_chain(&t->conns, h); n; n = n->next) {
+		struct sp_tcp_conn *c = container_of(n, struct sp_tcp_conn, by_peer);
+
+		if (n->hash == h && sp_endpoint_equal(&c->peer, to) && c->pub.local.port == port &&
+		    (!from || sp_endpoint_same_addr(&c->pub.local, from)))
+			return c;
+	}
+	return NULL;
+}
+
+static int sp_tcp_send(struct sp_transport *tp, struct sp_transport_conn *conn,
+		       const struct sp_transport_out *o)
+{
+	struct sp_tcp *t = (struct sp_tcp *)tp;
+	struct sp_tcp_conn *c = (struct sp_tcp_conn *)conn;
+
+	/* a listener sends over the connection the terminal holds to E */
+	if (c->listener)
+		c = sp_tcp_lookup(t, o->to, o->from, conn->local.port);
+	if (!c || c->dead) {
+		char a[SP_ENDPOINT_STRLEN];
+
+		sp_debug("tcp: no connection from %s to send to", sp_endpoint_format(o->to, a, sizeof(a)));
+		return -1;
+	}
+	if (o->mark && o->mark != c->out_mark &&
+	    setsockopt(c->fd, SOL_SOCKET, SO_MARK, &o->mark, sizeof(o->mark)) == 0)
+		c->out_mark = o->mark; /* the return path, and back into a VPN */
+	return sp_tcp_write(c, o->data, o->len);
+}
+
+static void sp_tcp_flush(struct sp_transport *tp)
+{
+	(void)tp; /* every send is on its socket (or waiting for EPOLLOUT) already */
+}
+
+/* ---- reading ---- */
+
+/* One message to the handler, NUL-terminated in place; false: its
+ * connection went with it. */
+static bool sp_tcp_deliver(struct sp_tcp_conn *c, char *data, size_t len)
+{
+	struct sp_tcp *t = c->t;
+	struct sp_transport_msg m = {
+		.conn = &c->pub, .source = c->peer, .orig_dst = c->pub.local, .mark = c->mark,
+		.data = data, .len = len,
+	};
+	char saved = data[len];
+
+	data[len] = '\0';
+	t->pub.h.received(t->pub.h.arg, &m);
+	if (c->dead)
+		return false;
+	data[len] = saved;
+	return true;
+}
+
+/* Every whole frame in the buffer; false: the connection is closed. */
+static bool sp_tcp_frames(struct sp_tcp_conn *c)
+{
+	struct sp_tcp *t = c->t;
+	size_t off = 0, len;
+	bool more = true;
+
+	while (more && off < c->used) {
+		switch (sp_frame_next(c->buf + off, c->used - off, t->lim.max_message, &c->scanned, &len)) {
+		case SP_FRAME_MORE:
+			more = false;
+			continue;
+		case SP_FRAME_PING:
+			t->st.pings++;
+			if (sp_tcp_write(c, "\r\n", 2) < 0)
+				return false;
+			break;
+		case SP_FRAME_PONG:
+			break;
+		case SP_FRAME_MESSAGE:
+			if (!sp_tcp_deliver(c, c->buf + off, len))
+				return false;
+			break;
+		case SP_FRAME_TOO_LARGE:
+			sp_tcp_refuse(c, &t->st.too_large, "closed: a message over the size limit");
+			return false;
+		case SP_FRAME_BAD_LENGTH:
+			sp_tcp_refuse(c, &t->st.bad_length, "closed: an unreadable Content-Length");
+			return false;
+		}
+		off += len;
+		c->scanned = 0;
+	}
+	if (off) {
+		memmove(c->buf, c->buf + off, c->used - off);
+		c->used -= off;
+		c->begun_ms = 0;
+	}
+	/* the header timeout runs from the first byte of an unfinished message */
+	if (c->used && !c->begun_ms)
+		c->begun_ms = sp_loop_now_ms();
+	else if (!c->used)
+		c->begun_ms = 0;
+	return true;
+}
+
+/* Room for the next read: the buffer grows up to one message of the
+ * largest size (and its NUL). false: out of memory. */
+static bool sp_tcp_room(struct sp_tcp_conn *c)
+{
+	size_t want = (size_t)c->t->lim.max_message + 1;
+
+	if (c->cap - c->used >= SP_TCP_READ_MIN || c->cap >= want)
+		return true;
+	{
+		size_t cap = c->cap ? c->cap * 2 : SP_TCP_READ_MIN;
+		char *b;
+
+		if (cap > want)
+			cap = want;
+		if (cap < c->used + 2)
+			cap = c->used + 2;
+		b = realloc(c->buf, cap);
+		if (!b)
+			return false;
+		c->buf = b;
+		c->cap = cap;
+	}
+	return true;
+}
+
+static void sp_tcp_read(struct sp_tcp_conn *c)
+{
+	struct sp_tcp *t = c->t;
+
+	for (int round = 0; round < SP_TCP_READS_PER_WAKE; round++) {
+		ssize_t n;
+
+		if (!sp_tcp_room(c)) {
+			sp_tcp_close(&t->pub, &c->pub);
+			return;
+		}
+		if (c->cap - c->used <= 1) {
+			/* the limit went down under a message being read */
+			sp_tcp_refuse(c, &t->st.too_large, "closed: a message over the size limit");
+			return;
+		}
+		n = recv(c->fd, c->buf + c->used, c->cap - c->used - 1, MSG_DONTWAIT);
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+			return;
+		if (n <= 0) {
+			/* the peer closed (or reset): what was whole was handled */
+			sp_tcp_close(&t->pub, &c->pub);
+			return;
+		}
+		c->used += (size_t)n;
+		c->last_ms = sp_loop_now_ms();
+		if (!sp_tcp_frames(c))
+			return;
+	}
+}
+
+static void sp_tcp_conn_event(struct sp_loop *loop, int fd, uint32_t events, void *arg)
+{
+	struct sp_tcp_conn *c = arg;
+	struct sp_tcp *t = c->t;
+	const struct sp_transport_handler *h = &t->pub.h;
+
+	(void)loop;
+	(void)fd;
+	t->reading = c;
+	if ((events & EPOLLOUT) && c->wused)
+		sp_tcp_writable(c);
+	if (!c->dead && (events & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
+		h->before_batch(h->arg, c->pub.side);
+		sp_tcp_read(c);
+	}
+	t->reading = NULL;
+	if (c->dead)
+		sp_tcp_conn_free(c);
+	h->wake_done(h->arg);
+}
+
+/* ---- accepting ---- */
+
+/* As the UDP transport's binding sockets: connections live at FD_SETSIZE
+ * and above, leaving the low numbers to libcli's select(). */
+static int sp_tcp_fd_above_select(int fd)
+{
+	int high = fcntl(fd, F_DUPFD_CLOEXEC, FD_SETSIZE);
+
+	if (high < 0)
+		return fd;
+	close(fd);
+	return high;
+}
+
+static void sp_tcp_sweep_arm(struct sp_tcp *t)
+{
+	if (t->sweep_armed)
+		return;
+	sp_loop_timer_arm(t->sweep, SP_TCP_SWEEP_MS);
+	t->sweep_armed = true;
+}
+
+/* A connection within the limits, or NULL (closed, counted). */
+static struct sp_tcp_conn *sp_tcp_admit(struct sp_tcp *t, int fd, const struct sp_endpoint *peer)
+{
+	struct sp_tcp_source *src;
+	struct sp_tcp_conn *c;
+
+	if (t->lim.max_connections && t->st.current >= t->lim.max_connections) {
+		close(fd);
+		t->st.refused_total++;
+		sp_tcp_log_refusal(peer, "refused: the connection limit is reached");
+		return NULL;
+	}
+	src = sp_tcp_source_get(t, peer, true);
+	if (src && t->lim.max_per_source && src->n >= t->lim.max_per_source) {
+		close(fd);
+		t->st.refused_source++;
+		sp_tcp_log_refusal(peer, "refused: its address holds its share of connections");
+		return NULL;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!src || !c) {
+		free(c);
+		if (src && !src->n) {
+			src->n = 1;
+			sp_tcp_source_put(t, src);
+		}
+		close(fd);
+		return NULL;
+	}
+	src->n++;
+	c->src = src;
+	c->fd = fd;
+	c->peer = *peer;
+	return c;
+}
+
+/* What an accepted connection shows the engine: E:e it was sent to, the
+ * SYN's mark; and what it sends from now on goes as an answer would. */
+static bool sp_tcp_setup(struct sp_tcp *t, struct sp_tcp_conn *c, uint16_t port)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	socklen_t ml = sizeof(c->mark);
+	int one = 1;
+
+	c->t = t;
+	c->pub.tp = &t->pub;
+	c->pub.side = SP_TRANSPORT_TERMINAL;
+	if (getsockname(c->fd, (struct sockaddr *)&ss, &sl) < 0 ||
+	    sp_endpoint_from_sockaddr(&c->pub.local, (struct sockaddr *)&ss, sl) < 0)
+		return false;
+	c->pub.local.port = port;
+	/* net.ipv4.tcp_fwmark_accept: the mark the interception gave the SYN */
+	if (getsockopt(c->fd, SOL_SOCKET, SO_MARK, &c->mark, &ml) < 0)
+		c->mark = 0;
+	/* what it sends is an answer: never the interception's mark, which
+	 * routes to the local table (sp_mark.h) */
+	c->out_mark = sp_mark_return(c->mark);
+	setsockopt(c->fd, SOL_SOCKET, SO_MARK, &c->out_mark, sizeof(c->out_mark));
+	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	c->last_ms = sp_loop_now_ms();
+	return sp_loop_add_fd(t->loop, c->fd, EPOLLIN, sp_tcp_conn_event, c) == 0;
+}
+
+static void sp_tcp_accept(struct sp_tcp_conn *l)
+{
+	struct sp_tcp *t = l->t;
+
+	for (;;) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		struct sp_endpoint peer;
+		struct sp_tcp_conn *c;
+		int fd = accept4(l->fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+				static struct sp_log_limit lim = SP_LOG_LIMIT_INIT("tcp: accept failures");
+
+				sp_log_limited(&lim, LOG_WARNING, "tcp: cannot accept on port %u: %s",
+					       l->pub.local.port, strerror(errno));
+			}
+			return;
+		}
+		if (sp_endpoint_from_sockaddr(&peer, (struct sockaddr *)&ss, sl) < 0) {
+			close(fd);
+			continue;
+		}
+		c = sp_tcp_admit(t, sp_tcp_fd_above_select(fd), &peer);
+		if (!c)
+			continue;
+		if (!sp_tcp_setup(t, c, l->pub.local.port)) {
+			sp_tcp_source_put(t, c->src);
+			close(c->fd);
+			sp_tcp_conn_free(c);
+			continue;
+		}
+		sp_htab_insert(&t->conns, &c->by_peer, sp_tcp_hash(t, &c->peer));
+		c->next = t->all;
+		if (t->all)
+			t->all->prev = c;
+		t->all = c;
+		t->st.accepted++;
+		t->st.current++;
+		sp_tcp_sweep_arm(t);
+	}
+}
+
+static void sp_tcp_listener_event(struct sp_loop *loop, int fd, uint32_t events, void *arg)
+{
+	(void)loop;
+	(void)fd;
+	(void)events;
+	sp_tcp_accept(arg);
+}
+
+/* Slowloris and silence: connections past their timeouts close. */
+static void sp_tcp_sweep_cb(struct sp_loop *loop, void *arg)
+{
+	struct sp_tcp *t = arg;
+	uint64_t now = sp_loop_now_ms();
+	struct sp_tcp_conn *c = t->all, *next;
+
+	(void)loop;
+	t->sweep_armed = false;
+	for (; c; c = next) {
+		next = c->next;
+		if (t->lim.header_timeout_ms && c->begun_ms && now - c->begun_ms >= t->lim.header_timeout_ms)
+			sp_tcp_refuse(c, &t->st.header_timeouts, "closed: a message not finished in time");
+		else if (t->lim.idle_timeout_ms && now - c->last_ms >= t->lim.idle_timeout_ms)
+			sp_tcp_refuse(c, &t->st.idle_timeouts, "closed: idle");
+	}
+	if (t->all)
+		sp_tcp_sweep_arm(t);
+}
+
+/* ---- listeners and the transport ---- */
+
+static struct sp_transport_conn *sp_tcp_listen(struct sp_transport *tp, uint16_t port, struct sp_error *e)
+{
+	struct sp_tcp *t = (struct sp_tcp *)tp;
+	struct sp_tcp_conn *c = calloc(1, sizeof(*c));
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int one = 1;
+
+	if (!c) {
+		sp_error_set(e, "Out of memory");
+		return NULL;
+	}
+	c->t = t;
+	c->listener = true;
+	c->pub.tp = tp;
+	c->pub.side = SP_TRANSPORT_TERMINAL;
+	c->pub.local.family = AF_INET;
+	c->pub.local.port = port;
+	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (c->fd < 0 ||
+	    /* accepts what TPROXY hands it, for any E */
+	    setsockopt(c->fd, SOL_IP, IP_TRANSPARENT, &one, sizeof(one)) < 0 ||
+	    setsockopt(c->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    bind(c->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    listen(c->fd, SP_TCP_BACKLOG) < 0 ||
+	    sp_loop_add_fd(t->loop, c->fd, EPOLLIN, sp_tcp_listener_event, c) < 0) {
+		sp_error_set(e, "Cannot listen on TCP port %u: %s", port, strerror(errno));
+		if (c->fd >= 0)
+			close(c->fd);
+		free(c);
+		return NULL;
+	}
+	return &c->pub;
+}
+
+/* The server side stays on UDP for now: no connection of its own. */
+static struct sp_transport_conn *sp_tcp_open(struct sp_transport *tp, const struct sp_endpoint *local)
+{
+	(void)tp;
+	(void)local;
+	errno = EOPNOTSUPP;
+	return NULL;
+}
+
+static struct sp_transport_conn *sp_tcp_find(struct sp_transport *tp, const struct sp_endpoint *local)
+{
+	(void)tp;
+	(void)local;
+	return NULL;
+}
+
+static void sp_tcp_close_server_side(struct sp_transport *tp)
+{
+	(void)tp;
+}
+
+static void sp_tcp_destroy(struct sp_transport *tp)
+{
+	struct sp_tcp *t = (struct sp_tcp *)tp;
+
+	while (t->all)
+		sp_tcp_close(tp, &t->all->pub);
+	sp_loop_timer_free(t->sweep);
+	sp_htab_fini(&t->conns);
+	sp_htab_fini(&t->sources);
+	free(t->pub.out);
+	free(t);
+}
+
+static const struct sp_transport_ops sp_tcp_ops = {
+	.name = "tcp",
+	.listen = sp_tcp_listen,
+	.open = sp_tcp_open,
+	.find = sp_tcp_find,
+	.close = sp_tcp_close,
+	.close_server_side = sp_tcp_close_server_side,
+	.send = sp_tcp_send,
+	.flush = sp_tcp_flush,
+	.destroy = sp_tcp_destroy,
+};
+
+void sp_transport_tcp_limits_default(struct sp_tcp_limits *l)
+{
+	l->max_message = SP_TCP_DEFAULT_MAX_MESSAGE;
+	l->header_timeout_ms = SP_TCP_DEFAULT_HEADER_TIMEOUT_S * 1000u;
+	l->idle_timeout_ms = SP_TCP_DEFAULT_IDLE_TIMEOUT_S * 1000u;
+	l->max_connections = SP_TCP_DEFAULT_MAX_CONNECTIONS;
+	l->max_per_source = SP_TCP_DEFAULT_MAX_PER_SOURCE;
+}
+
+void sp_transport_tcp_set_limits(struct sp_transport *tp, const struct sp_tcp_limits *l)
+{
+	struct sp_tcp *t = (struct sp_tcp *)tp;
+
+	t->lim = *l;
+	if (t->lim.max_message < 64)
+		t->lim.max_message = 64;
+}
+
+void sp_transport_tcp_get_stats(const struct sp_transport *tp, struct sp_tcp_stats *st)
+{
+	*st = ((const struct sp_tcp *)tp)->st;
+}
+
+void sp_transport_tcp_clear_stats(struct sp_transport *tp)
+{
+	struct sp_tcp *t = (struct sp_tcp *)tp;
+	uint64_t current = t->st.current;
+
+	memset(&t->st, 0, sizeof(t->st));
+	t->st.current = current;
+}
+
+struct sp_transport *sp_transport_tcp_new(struct sp_loop *loop, const struct sp_transport_handler *h)
+{
+	struct sp_tcp *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	t->pub.ops = &sp_tcp_ops;
+	t->pub.h = *h;
+	t->loop = loop;
+	sp_transport_tcp_limits_default(&t->lim);
+	sp_hash_key_random(&t->key);
+	t->pub.out = malloc(SP_TCP_OUT_MAX);
+	t->pub.out_max = SP_TCP_OUT_MAX;
+	t->sweep = sp_loop_timer_new(loop, sp_tcp_sweep_cb, t);
+	if (!t->pub.out || !t->sweep || sp_htab_init(&t->conns, 256) < 0 ||
+	    sp_htab_init(&t->sources, 64) < 0) {
+		sp_loop_timer_free(t->sweep);
+		free(t->pub.out);
+		free(t);
+		return NULL;
+	}
+	return &t->pub;
+}
