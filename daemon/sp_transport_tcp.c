@@ -36,6 +36,7 @@ struct sp_tcp_conn {
 	struct sp_transport_conn pub;	/* accepted: local is E:e as the terminal sent to */
 	struct sp_tcp *t;
 	int fd;
+	int fd6;	/* listener: its IPv6 socket (-1: none) */
 	bool listener;
 	bool dead;	/* closed while being read: freed when the read ends */
 	struct sp_endpoint peer;
@@ -137,6 +138,10 @@ static void sp_tcp_close(struct sp_transport *tp, struct sp_transport_conn *conn
 	sp_loop_del_fd(t->loop, c->fd);
 	close(c->fd);
 	c->fd = -1;
+	if (c->listener && c->fd6 >= 0) {
+		sp_loop_del_fd(t->loop, c->fd6);
+		close(c->fd6);
+	}
 	if (!c->listener) {
 		sp_htab_remove(&t->conns, &c->by_peer);
 		if (c->prev)
@@ -498,7 +503,7 @@ static bool sp_tcp_setup(struct sp_tcp *t, struct sp_tcp_conn *c, uint16_t port)
 	return sp_loop_add_fd(t->loop, c->fd, EPOLLIN, sp_tcp_conn_event, c) == 0;
 }
 
-static void sp_tcp_accept(struct sp_tcp_conn *l)
+static void sp_tcp_accept(struct sp_tcp_conn *l, int lfd)
 {
 	struct sp_tcp *t = l->t;
 
@@ -507,7 +512,7 @@ static void sp_tcp_accept(struct sp_tcp_conn *l)
 		socklen_t sl = sizeof(ss);
 		struct sp_endpoint peer;
 		struct sp_tcp_conn *c;
-		int fd = accept4(l->fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd < 0) {
 			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
@@ -545,9 +550,8 @@ static void sp_tcp_accept(struct sp_tcp_conn *l)
 static void sp_tcp_listener_event(struct sp_loop *loop, int fd, uint32_t events, void *arg)
 {
 	(void)loop;
-	(void)fd;
 	(void)events;
-	sp_tcp_accept(arg);
+	sp_tcp_accept(arg, fd);
 }
 
 /* Slowloris and silence: connections past their timeouts close. */
@@ -572,12 +576,37 @@ static void sp_tcp_sweep_cb(struct sp_loop *loop, void *arg)
 
 /* ---- listeners and the transport ---- */
 
+/* A transparent listening socket of family on port: it accepts what TPROXY
+ * hands it, for any E. -1 with errno on failure. */
+static int sp_tcp_listen_socket(int family, uint16_t port)
+{
+	bool v6 = family == AF_INET6;
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+	struct sockaddr_in6 sa6 = { .sin6_family = AF_INET6, .sin6_port = htons(port) };
+	int one = 1, saved;
+	int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -1;
+	/* an IPv6 socket takes IPv6 only: IPv4 has its own */
+	if ((v6 && setsockopt(fd, SOL_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0) ||
+	    setsockopt(fd, v6 ? SOL_IPV6 : SOL_IP, v6 ? IPV6_TRANSPARENT : IP_TRANSPARENT, &one,
+		       sizeof(one)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    (v6 ? bind(fd, (struct sockaddr *)&sa6, sizeof(sa6)) : bind(fd, (struct sockaddr *)&sa, sizeof(sa))) < 0 ||
+	    listen(fd, SP_TCP_BACKLOG) < 0) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
 static struct sp_transport_conn *sp_tcp_listen(struct sp_transport *tp, uint16_t port, struct sp_error *e)
 {
 	struct sp_tcp *t = (struct sp_tcp *)tp;
 	struct sp_tcp_conn *c = calloc(1, sizeof(*c));
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
-	int one = 1;
 
 	if (!c) {
 		sp_error_set(e, "Out of memory");
@@ -589,19 +618,19 @@ static struct sp_transport_conn *sp_tcp_listen(struct sp_transport *tp, uint16_t
 	c->pub.side = SP_TRANSPORT_TERMINAL;
 	c->pub.local.family = AF_INET;
 	c->pub.local.port = port;
-	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (c->fd < 0 ||
-	    /* accepts what TPROXY hands it, for any E */
-	    setsockopt(c->fd, SOL_IP, IP_TRANSPARENT, &one, sizeof(one)) < 0 ||
-	    setsockopt(c->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    bind(c->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    listen(c->fd, SP_TCP_BACKLOG) < 0 ||
-	    sp_loop_add_fd(t->loop, c->fd, EPOLLIN, sp_tcp_listener_event, c) < 0) {
+	c->fd = sp_tcp_listen_socket(AF_INET, port);
+	if (c->fd < 0 || sp_loop_add_fd(t->loop, c->fd, EPOLLIN, sp_tcp_listener_event, c) < 0) {
 		sp_error_set(e, "Cannot listen on TCP port %u: %s", port, strerror(errno));
 		if (c->fd >= 0)
 			close(c->fd);
 		free(c);
 		return NULL;
+	}
+	/* IPv6 where the host has it (as UDP's listeners) */
+	c->fd6 = sp_tcp_listen_socket(AF_INET6, port);
+	if (c->fd6 >= 0 && sp_loop_add_fd(t->loop, c->fd6, EPOLLIN, sp_tcp_listener_event, c) < 0) {
+		close(c->fd6);
+		c->fd6 = -1;
 	}
 	return &c->pub;
 }
