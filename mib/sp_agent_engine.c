@@ -6,6 +6,7 @@
 #include "config.h"
 #include "sp_agent.h"
 #include "sp_engine.h"
+#include "sp_transport_tcp.h"
 #include "sp_redundancy.h"
 #include "sp_loop.h"
 #include "sp_table.h"
@@ -44,6 +45,21 @@ static void sp_agent_engine_stats(void *arg, struct sp_agent_stats *out)
 	out->source_binding_refusals = s->source_bindings;
 	out->stun_requests = s->stun_requests;
 	out->stun_errors = s->stun_errors;
+	{
+		struct sp_tcp_stats tcp;
+
+		sp_engine_tcp_stats(en, &tcp);
+		out->tcp_accepted = tcp.accepted;
+		out->tcp_open = tcp.current;
+		out->tcp_pings = tcp.pings;
+		out->tcp_refused_total = tcp.refused_total;
+		out->tcp_refused_source = tcp.refused_source;
+		out->tcp_too_large = tcp.too_large;
+		out->tcp_bad_length = tcp.bad_length;
+		out->tcp_header_timeouts = tcp.header_timeouts;
+		out->tcp_idle_timeouts = tcp.idle_timeouts;
+		out->tcp_write_overflows = tcp.write_overflows;
+	}
 	out->media_kernel_refusals = sp_engine_media_kernel_refusals(en);
 	out->media_guard_drops = sp_engine_media_guard_drops(en);
 	out->socket_drops_listener = s->socket_drops_listener;

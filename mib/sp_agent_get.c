@@ -186,6 +186,16 @@ static void sp_mib_stats_value(struct sp_agent_mib *m, int id, struct sp_agent_v
 	case SP_S_STATS_MEDIA_GUARD_DROPS: sp_val_c64(v, st.media_guard_drops); break;
 	case SP_S_STATS_STUN_REQUESTS: sp_val_c64(v, st.stun_requests); break;
 	case SP_S_STATS_STUN_ERRORS: sp_val_c64(v, st.stun_errors); break;
+	case SP_S_STATS_TCP_ACCEPTED: sp_val_c64(v, st.tcp_accepted); break;
+	case SP_S_STATS_TCP_OPEN: sp_val_uns(v, ASN_GAUGE, (uint32_t)st.tcp_open); break;
+	case SP_S_STATS_TCP_PINGS: sp_val_c64(v, st.tcp_pings); break;
+	case SP_S_STATS_TCP_REFUSED_TOTAL: sp_val_c64(v, st.tcp_refused_total); break;
+	case SP_S_STATS_TCP_REFUSED_SOURCE: sp_val_c64(v, st.tcp_refused_source); break;
+	case SP_S_STATS_TCP_TOO_LARGE: sp_val_c64(v, st.tcp_too_large); break;
+	case SP_S_STATS_TCP_BAD_LENGTH: sp_val_c64(v, st.tcp_bad_length); break;
+	case SP_S_STATS_TCP_HEADER_TIMEOUTS: sp_val_c64(v, st.tcp_header_timeouts); break;
+	case SP_S_STATS_TCP_IDLE_TIMEOUTS: sp_val_c64(v, st.tcp_idle_timeouts); break;
+	case SP_S_STATS_TCP_WRITE_OVERFLOWS: sp_val_c64(v, st.tcp_write_overflows); break;
 	case SP_S_STATS_UNMATCHED_RESPONSES: sp_val_c64(v, st.unmatched_responses); break;
 	case SP_S_STATS_TOO_MANY_HOPS: sp_val_c64(v, st.too_many_hops); break;
 	case SP_S_STATS_TOO_LARGE: sp_val_c64(v, st.too_large); break;

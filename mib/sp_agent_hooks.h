@@ -41,6 +41,10 @@ struct sp_agent_stats {
 	uint64_t socket_drops_listener, socket_drops_server_side, socket_drops_other;
 	/* STUN on the SIP ports: Binding requests answered, errors */
 	uint64_t stun_requests, stun_errors;
+	/* SIP over TCP: connections, pings, and each reason one was refused */
+	uint64_t tcp_accepted, tcp_open, tcp_pings, tcp_refused_total, tcp_refused_source;
+	uint64_t tcp_too_large, tcp_bad_length, tcp_header_timeouts, tcp_idle_timeouts,
+		tcp_write_overflows;
 	uint64_t media_kernel_refusals, media_guard_drops;
 };
 

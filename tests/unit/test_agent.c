@@ -126,8 +126,8 @@ Test(agent, getnext_walks_in_oid_order_and_ends)
 		len = next_len;
 		cr_assert_lt(++count, 1000);
 	}
-	/* 19 config scalars + 1 listen port + 24 stats + 18 redundancy + 2 status */
-	cr_assert_eq(count, 64);
+	/* 19 config scalars + 1 listen port + 34 stats + 18 redundancy + 2 status */
+	cr_assert_eq(count, 74);
 }
 
 Test(agent, create_and_go_commits_one_strategy)
