@@ -10,7 +10,9 @@
 # the return path learned from the IPv6 neighbour table, registrations, calls (both hang-ups, a re-INVITE), a call whose RTP the
 # kernel carries both ways through IPv6 conntrack NAT entries (E6:pe <->
 # C6:pc), the bracketed hosts and c=IN IP6 on the wire, and the malformed
-# corpus (IPv6 literals among it) dropped and counted.
+# corpus (IPv6 literals among it) dropped and counted, the IPv6 bindings
+# kept across a restart (the store on disk), and E6 as a
+# local-virtual-address.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lab.sh"
 . "$(dirname "$0")/lab6.sh"
@@ -26,7 +28,9 @@ B6=${LAB6_TE_NET}11 # bob
 M6=${LAB6_TE_NET}12 # mallory
 
 lab6_up || { sp_fail "dual-stack lab namespaces and links"; sp_done; exit 1; }
-sp_daemon_start "$SP" sp1 || { sp_fail "sigproxyd starts in ns sp"; cat "$SP_TMP/sp1/log"; sp_done; exit 1; }
+STATE=$SP_TMP/state
+sp_daemon_start "$SP" sp1 --state-dir "$STATE" ||
+	{ sp_fail "sigproxyd starts in ns sp"; cat "$SP_TMP/sp1/log"; sp_done; exit 1; }
 sp_pass "sigproxyd starts in ns sp"
 
 # stat LABEL: the first counter of `show statistics` starting with LABEL
@@ -186,6 +190,28 @@ check "the echo D1 -> C6 (${n_echo:-0} packets)" test "${n_echo:-0}" -ge 50
 check_eq "... all of it reaches alice from E6" "${n_echo:-0}" "${n_back:-0}"
 check_eq "no RTP reaches a terminal from C6 or D1" 0 \
 	"$(lab_pcap_count "$RTP_TE" "ipv6.src == $C6 || ipv6.src == $D6")"
+
+# ---- a restart: the IPv6 bindings come back from the store on disk ----
+before=$(sp_cli sp1 -c 'show bindings' | grep -F "[$A6]:5060")
+check_match "before the restart: alice's IPv6 binding" "\\[$C6\\]:4[0-9]{4}" "$before"
+sp_cli sp1 -c "write memory" >/dev/null
+sp_daemon_stop "$SP_DAEMON_PID"
+check_eq "sigproxyd exits cleanly on SIGTERM" 0 $?
+check_eq "no IPv6 rule of ours left once stopped" "" "$(ip -n "$SP" -6 rule show | grep 'proto 160')"
+sp_daemon_start "$SP" sp1 --state-dir "$STATE" || sp_fail "sigproxyd starts again"
+after=$(sp_cli sp1 -c 'show bindings' | grep -F "[$A6]:5060")
+check_eq "after the restart: alice's IPv6 binding, same C6:c" \
+	"$(printf '%s' "$before" | grep -oE "\\[$C6\\]:[0-9]+")" "$(printf '%s' "$after" | grep -oE "\\[$C6\\]:[0-9]+")"
+check_match "... listed as before" "\\[$C6\\]:4[0-9]{4}" "$after"
+check "... and she registers again through it" lab6_register "$TE" "$A6" 5060 alice "$E6"
+
+# ---- local-virtual-address: E6 on lo, handled as local traffic ----
+out=$(sp_cli sp1 -c "configure terminal" -c "signaling-proxy" -c "local-virtual-address $E6" -c "end" 2>&1)
+check_eq "local-virtual-address $E6 accepted" "" "$out"
+check_match "E6 is on lo as a /128" "inet6 $E6/128" "$(ip -n "$SP" -6 addr show dev lo)"
+check "bob registers at E6, now a local address" lab6_register "$TE" "$B6" 5060 bob "$E6"
+sp_cli sp1 -c "configure terminal" -c "signaling-proxy" -c "no local-virtual-address" -c "end" >/dev/null
+check_no_match "E6 gone from lo with no local-virtual-address" "$E6" "$(ip -n "$SP" -6 addr show dev lo)"
 
 lab_down
 sp_daemon_stop "$SP_DAEMON_PID"
