@@ -17,11 +17,17 @@ struct sp_redundancy_ctl;
 struct sp_status;
 struct sp_events;
 
+#define SP_AGENTX_MAX_CONTEXTS 8
+
 struct sp_daemon_options {
 	const char *config_path;
 	const char *cli_listen;   /* "ADDR:PORT", or "none" */
 	const char *cli_socket;   /* unix socket path, or "none" */
 	const char *agentx_socket;
+	/* SNMP contexts the MIB is registered in besides the default one: a
+	 * SET names its context in the audit log (AgentX passes no requester) */
+	const char *agentx_contexts[SP_AGENTX_MAX_CONTEXTS];
+	size_t n_agentx_contexts;
 	const char *pid_file;
 	const char *state_dir;    /* bindings and dialogs kept there, or "none" */
 	const char *cli_admin_group; /* unix-socket and PAM users: admin CLI */

@@ -48,6 +48,8 @@ static void sp_usage(FILE *f)
 		"                           their groups give their privilege as above\n"
 		"      --cli-pam-dir DIR    read the PAM service file from DIR (tests)\n"
 		"      --agentx SOCKET      AgentX master socket (default: Net-SNMP's)\n"
+		"      --agentx-context NAME  also serve SIGPROXY-MIB in SNMP context NAME\n"
+		"                           (up to 8): a SET's audit line names its context\n"
 		"      --pid-file PATH      write the process id there\n"
 		"      --state-dir DIR      bindings and dialogs kept there across restarts,\n"
 		"                           or \"none\" (default %s)\n"
@@ -63,13 +65,14 @@ static void sp_usage(FILE *f)
 static int sp_parse_args(int argc, char **argv, struct sp_daemon_options *o)
 {
 	enum { OPT_CLI_LISTEN = 256, OPT_CLI_SOCKET, OPT_AGENTX, OPT_PID_FILE, OPT_STATE_DIR,
-	       OPT_CLI_GROUP, OPT_CLI_RO_GROUP, OPT_CLI_PAM, OPT_CLI_PAM_DIR };
+	       OPT_CLI_GROUP, OPT_CLI_RO_GROUP, OPT_CLI_PAM, OPT_CLI_PAM_DIR, OPT_AGENTX_CONTEXT };
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'f' },
 		{ "daemon", no_argument, NULL, 'd' },
 		{ "cli-listen", required_argument, NULL, OPT_CLI_LISTEN },
 		{ "cli-socket", required_argument, NULL, OPT_CLI_SOCKET },
 		{ "agentx", required_argument, NULL, OPT_AGENTX },
+		{ "agentx-context", required_argument, NULL, OPT_AGENTX_CONTEXT },
 		{ "pid-file", required_argument, NULL, OPT_PID_FILE },
 		{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
 		{ "cli-group", required_argument, NULL, OPT_CLI_GROUP },
@@ -97,6 +100,14 @@ static int sp_parse_args(int argc, char **argv, struct sp_daemon_options *o)
 		case OPT_CLI_LISTEN: o->cli_listen = optarg; break;
 		case OPT_CLI_SOCKET: o->cli_socket = optarg; break;
 		case OPT_AGENTX: o->agentx_socket = optarg; break;
+		case OPT_AGENTX_CONTEXT:
+			if (o->n_agentx_contexts == SP_AGENTX_MAX_CONTEXTS || !optarg[0] || strlen(optarg) > 32) {
+				fprintf(stderr, "sigproxyd: --agentx-context: at most %d, of 1 to 32 characters\n",
+					SP_AGENTX_MAX_CONTEXTS);
+				return -1;
+			}
+			o->agentx_contexts[o->n_agentx_contexts++] = optarg;
+			break;
 		case OPT_PID_FILE: o->pid_file = optarg; break;
 		case OPT_STATE_DIR: o->state_dir = optarg; break;
 		case OPT_CLI_GROUP: o->cli_admin_group = optarg; break;

@@ -241,6 +241,23 @@ static netsnmp_request_info *sp_agent_request_at(netsnmp_request_info *requests,
 	return requests;
 }
 
+/* The SNMP context a SET came in, printable, for its audit line at commit
+ * (one SET at a time: RESERVE1 to COMMIT or FREE). */
+static void sp_agent_note_context(struct sp_agent_mib *m, const netsnmp_agent_request_info *reqinfo)
+{
+	const netsnmp_pdu *pdu = reqinfo->asp ? reqinfo->asp->pdu : NULL;
+	size_t n = pdu && pdu->contextName ? pdu->contextNameLen : 0;
+
+	if (n >= sizeof(m->set_context))
+		n = sizeof(m->set_context) - 1;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)pdu->contextName[i];
+
+		m->set_context[i] = c < 0x20 || c >= 0x7f || c == '"' ? '?' : (char)c;
+	}
+	m->set_context[n] = '\0';
+}
+
 static int sp_agent_handle_set(struct sp_agent *a, netsnmp_agent_request_info *reqinfo,
 			       netsnmp_request_info *requests)
 {
@@ -251,6 +268,8 @@ static int sp_agent_handle_set(struct sp_agent *a, netsnmp_agent_request_info *r
 
 	switch (reqinfo->mode) {
 	case MODE_SET_RESERVE1:
+		/* only AgentX's TestSet carries the context (CommitSet does not) */
+		sp_agent_note_context(&a->mib, reqinfo);
 		for (netsnmp_request_info *r = requests; r; r = r->next) {
 			rc = sp_agent_mib_set_check(&a->mib, r->requestvb);
 			if (rc != SNMP_ERR_NOERROR) {
@@ -579,10 +598,33 @@ void sp_agent_attach_redundancy(struct sp_agent *a,
 	a->mib.redundancy_arg = arg;
 }
 
+/* SIGPROXY-MIB in the default context (NULL) or in a named one. */
+static int sp_agent_register(struct sp_agent *a, const char *context, struct sp_error *e)
+{
+	netsnmp_handler_registration *reg;
+
+	reg = netsnmp_create_handler_registration("sigproxy", sp_agent_handler, sp_agent_objects_oid,
+						  OID_LENGTH(sp_agent_objects_oid), HANDLER_CAN_RWRITE);
+	if (reg && context && !(reg->contextName = strdup(context))) {
+		netsnmp_handler_registration_free(reg);
+		reg = NULL;
+	}
+	if (!reg) {
+		sp_error_set(e, "snmp: cannot create the MIB handler");
+		return -1;
+	}
+	reg->handler->myvoid = a;
+	if (netsnmp_register_handler(reg) != MIB_REGISTERED_OK) {
+		sp_error_set(e, "snmp: cannot register SIGPROXY-MIB%s%s", context ? " in context " : "",
+			     context ? context : "");
+		return -1;
+	}
+	return 0;
+}
+
 struct sp_agent *sp_agent_start(struct sp_daemon *d, struct sp_error *e)
 {
 	const char *sock = d->opt.agentx_socket;
-	netsnmp_handler_registration *reg;
 	struct sp_agent *a;
 
 	sp_error_clear(e);
@@ -631,17 +673,9 @@ struct sp_agent *sp_agent_start(struct sp_daemon *d, struct sp_error *e)
 		sp_error_set(e, "snmp: cannot initialise the AgentX subagent");
 		goto fail;
 	}
-	reg = netsnmp_create_handler_registration("sigproxy", sp_agent_handler, sp_agent_objects_oid,
-						  OID_LENGTH(sp_agent_objects_oid), HANDLER_CAN_RWRITE);
-	if (!reg) {
-		sp_error_set(e, "snmp: cannot create the MIB handler");
-		goto fail;
-	}
-	reg->handler->myvoid = a;
-	if (netsnmp_register_handler(reg) != MIB_REGISTERED_OK) {
-		sp_error_set(e, "snmp: cannot register SIGPROXY-MIB");
-		goto fail;
-	}
+	for (size_t i = 0; i <= d->opt.n_agentx_contexts; i++)
+		if (sp_agent_register(a, i ? d->opt.agentx_contexts[i - 1] : NULL, e) < 0)
+			goto fail;
 	init_snmp(SP_AGENT_APP);
 	/* again: reading the (empty) configuration resets it to the default 15 s */
 	netsnmp_ds_set_int(NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_AGENTX_PING_INTERVAL,

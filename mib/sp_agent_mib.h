@@ -90,6 +90,9 @@ struct sp_agent_mib {
 	/* the daemon's install state of every object (NULL: none, unit tests) */
 	const struct sp_status *status;
 	struct sp_mib_txn *txn; /* the SET being processed: one at a time */
+	/* the SNMP context of the SET being committed ("": the default one),
+	 * for its audit line: the one thing AgentX tells of the requester */
+	char set_context[40];
 };
 
 void sp_agent_mib_init(struct sp_agent_mib *m, struct sp_config_store *store);

@@ -690,12 +690,19 @@ int sp_agent_mib_set_prepare(struct sp_agent_mib *m, netsnmp_variable_list *cons
 	return sp_prepare(m, m->txn, vbs, n, bad, e);
 }
 
-/* The audit trail of a committed SET: one line per object. AgentX does not
- * pass the requester's address or SNMP user to a subagent: the line says the
- * change came through snmpd (whose own log may name the requester). Keys are
- * never written. */
-static void sp_audit_set(netsnmp_variable_list *const *vbs, size_t n)
+/* The audit trail of a committed SET: one line per object. An AgentX
+ * request (RFC 2741, 6.1) carries no requester address, community or SNMP
+ * user, only the context: the line says the change came through snmpd and
+ * names the context, which snmpd's VACM can tie to one user or community
+ * (see --agentx-context). Keys are never written. */
+static void sp_audit_set(const struct sp_agent_mib *m, netsnmp_variable_list *const *vbs, size_t n)
 {
+	char via[80];
+
+	if (m->set_context[0])
+		snprintf(via, sizeof(via), "AgentX, context \"%s\"", m->set_context);
+	else
+		snprintf(via, sizeof(via), "AgentX, default context");
 	for (size_t i = 0; i < n; i++) {
 		char name[256], val[256];
 		size_t plen;
@@ -710,7 +717,7 @@ static void sp_audit_set(netsnmp_variable_list *const *vbs, size_t n)
 		for (char *p = val; *p; p++)
 			if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
 				*p = '?'; /* one log line, whatever the value holds */
-		sp_notice("audit: snmp SET via snmpd (AgentX): %s = %s", name, val);
+		sp_notice("audit: snmp SET via snmpd (%s): %s = %s", via, name, val);
 	}
 }
 
@@ -741,7 +748,7 @@ int sp_agent_mib_set_commit(struct sp_agent_mib *m, netsnmp_variable_list *const
 	memset(&t->pending, 0, sizeof(t->pending));
 	m->pending_version++;
 	t->committed = true;
-	sp_audit_set(vbs, n);
+	sp_audit_set(m, vbs, n);
 	if (t->switchover && m->hooks.switchover(m->redundancy_arg, e) < 0) {
 		struct sp_error ignored;
 

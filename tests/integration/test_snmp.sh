@@ -22,6 +22,9 @@ agentaddress udp:127.0.0.1:161
 rocommunity public 127.0.0.1
 createUser admin SHA authpass123 AES privpass123
 rwuser admin priv
+# the NOC's user writes in its own context: the audit line names it
+createUser noc SHA nocpass1234 AES nocpriv1234
+rwuser noc priv .1.3.6.1.4.1.8072.9999.9999.5060 noc
 trap2sink 127.0.0.1:1162 public
 EOF
 cat >"$SP_TMP/snmptrapd.conf" <<EOF
@@ -39,7 +42,7 @@ ip netns exec "$NS" snmptrapd -f -C -c "$SP_TMP/snmptrapd.conf" -Lf "$SP_TMP/tra
 	-p "$SP_TMP/snmptrapd.pid" udp:127.0.0.1:1162 &
 SP_PIDS+=("$!")
 
-sp_daemon_start "$NS" d1 --cli-listen none --agentx "$AX" ||
+sp_daemon_start "$NS" d1 --cli-listen none --agentx "$AX" --agentx-context noc ||
 	{ sp_fail "daemon starts"; cat "$SP_TMP/d1/log"; sp_done; exit 1; }
 sp_pass "sigproxyd starts as a subagent"
 
@@ -107,8 +110,19 @@ check_match "... with the columns set while waiting" ' match vlan 42' "$out"
 check "change a column of an active row" sset 'sigproxyStrategyVlan."late".20' u 100
 # (the daemon loads no MIB files: the object is numeric, sigproxyStrategyVlan."late".20)
 check_match "the SET is in the audit log: the way it came, the object and the value" \
-	'audit: snmp SET via snmpd \(AgentX\): [a-z.0-9]*\.5060\.1\.2\.1\.4\.4\.108\.97\.116\.101\.20 = Gauge32: 100' \
+	'audit: snmp SET via snmpd \(AgentX, default context\): [a-z.0-9]*\.5060\.1\.2\.1\.4\.4\.108\.97\.116\.101\.20 = Gauge32: 100' \
 	"$(cat "$SP_TMP/d1/log")"
+# AgentX passes no requester address, community or user; the context it
+# does pass: a user (or community) confined to a context is named by it
+V3NOC=(-v3 -l authPriv -u noc -a SHA -A nocpass1234 -x AES -X nocpriv1234 -t 2 -r 1)
+check "a SET by the NOC's user in its context" \
+	ip netns exec "$NS" snmpset "${V3NOC[@]}" -n noc 127.0.0.1 'sigproxyStrategyVlan."late".20' u 101
+check_match "the audit line names the context it came in" \
+	'audit: snmp SET via snmpd \(AgentX, context "noc"\): [a-z.0-9]*\.5060\.1\.2\.1\.4\.4\.108\.97\.116\.101\.20 = Gauge32: 101' \
+	"$(cat "$SP_TMP/d1/log")"
+check_fails "the NOC's user cannot write in the default context" \
+	ip netns exec "$NS" snmpset "${V3NOC[@]}" 127.0.0.1 'sigproxyStrategyVlan."late".20' u 102
+check "the admin's SET again" sset 'sigproxyStrategyVlan."late".20' u 100
 check_match "the change is in running-config" ' match vlan 100' "$(run)"
 check "destroy a row" sset 'sigproxyStrategyRowStatus."late".20' i 6
 check_no_match "the destroyed row left running-config" 'proxy-strategy late' "$(run)"
@@ -321,7 +335,7 @@ check "authentication key by SNMP" sset sigproxyRedundancyAuthKey.0 s "s3cret-Ke
 check_match "... shows in running-config, obfuscated" ' authentication key 7 [0-9A-F]+$' "$(run)"
 check_no_match "... never in clear" 's3cret-Key9' "$(run)"
 check_match "an SNMP SET is in the audit log, the key hidden" \
-	'audit: snmp SET via snmpd \(AgentX\): [a-z.0-9]*\.5060\.1\.8\.18\.0 = <hidden>' "$(cat "$SP_TMP/d1/log")"
+	'audit: snmp SET via snmpd \(AgentX, default context\): [a-z.0-9]*\.5060\.1\.8\.18\.0 = <hidden>' "$(cat "$SP_TMP/d1/log")"
 check_no_match "... the key never in the log" 's3cret-Key9' "$(cat "$SP_TMP/d1/log")"
 KEYLINE=$(run | grep ' authentication key ')
 check_eq "... and reads back empty" '""' "$(sget sigproxyRedundancyAuthKey.0)"
