@@ -330,7 +330,7 @@ int cmd_show_persistence(struct sp_cmd_ctx *ctx, int argc, char **argv)
 		return sp_cmd_usage(ctx, "show persistence");
 	if (!ctx->daemon)
 		return sp_error_set(&ctx->err, "No daemon to show the persistence of");
-	sp_show_persistence(ctx->daemon->persist, ctx->out);
+	sp_show_persistence(sp_engine_persist(ctx->daemon->engine), ctx->out);
 	return 0;
 }
 

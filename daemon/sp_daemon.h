@@ -12,7 +12,6 @@ struct sp_cli_server;
 struct sp_agent;
 struct sp_engine;
 struct sp_pbr;
-struct sp_persist;
 struct sp_redundancy_ctl;
 struct sp_status;
 struct sp_events;
@@ -47,7 +46,6 @@ struct sp_daemon {
 	struct sp_engine *engine;
 	struct sp_pbr *pbr;       /* policy routes (policy-routing/sp_pbr) */
 	struct sp_redundancy_ctl *redundancy; /* active-standby role and state sync */
-	struct sp_persist *persist; /* the engine's store; NULL with --state-dir none */
 	struct sp_status *status;   /* install state of every configured object */
 	struct sp_events *events;   /* events from below, for the management layer */
 	int signal_fd;

@@ -2,7 +2,6 @@
 #include "sp_engine.h"
 #include "sp_classify.h"
 #include "sp_config.h"
-#include "sp_daemon.h"
 #include "sp_event.h"
 #include "sp_kernel.h"
 #include "sp_log.h"
@@ -94,7 +93,7 @@ const struct sp_classify_strategy *sp_engine_strategy_by_mark(const struct sp_en
  * why not. */
 void sp_engine_publish_strategies(struct sp_engine *en)
 {
-	struct sp_status *st = en->d ? en->d->status : NULL;
+	struct sp_status *st = en->env.status;
 
 	sp_status_reset(st, SP_STATUS_STRATEGY);
 	for (size_t i = 0; i < en->n_strategies; i++) {
@@ -362,8 +361,8 @@ static int sp_engine_media_open(struct sp_engine *en, char *err, size_t errlen)
 	mk = (struct sp_media_kernel){ sp_engine_ct_install, sp_engine_ct_remove,
 				       sp_engine_ct_counters, sp_engine_ct_list, en->kd };
 	en->media = sp_media_create(&mk);
-	en->media_reconcile = sp_loop_timer_new(en->d->loop, sp_engine_media_reconcile_cb, en);
-	en->media_latch = sp_loop_timer_new(en->d->loop, sp_engine_media_latch_cb, en);
+	en->media_reconcile = sp_loop_timer_new(en->env.loop, sp_engine_media_reconcile_cb, en);
+	en->media_latch = sp_loop_timer_new(en->env.loop, sp_engine_media_latch_cb, en);
 	if (!en->media || !en->media_reconcile || !en->media_latch) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
@@ -378,53 +377,55 @@ static int sp_engine_media_open(struct sp_engine *en, char *err, size_t errlen)
  * before the listeners are read, so the first datagram finds every binding. */
 static int sp_engine_persist_open(struct sp_engine *en, struct sp_error *e)
 {
-	const char *dir = en->d->opt.state_dir;
+	const char *dir = en->env.state_dir;
 	char err[256] = "";
 
 	if (!dir || strcmp(dir, "none") == 0)
 		return 0;
-	en->persist = sp_persist_open(dir, en->table, NULL, en->d->loop, err, sizeof(err));
+	en->persist = sp_persist_open(dir, en->table, NULL, en->env.loop, err, sizeof(err));
 	if (!en->persist || sp_persist_restore(en->persist, sp_now_ms(), sp_persist_wall_ms(), err,
 					       sizeof(err)) < 0) {
 		sp_error_set(e, "persistence: %s", err);
 		return -1;
 	}
 	sp_persist_follow(en->persist, !en->standby);
-	en->d->persist = en->persist;
-	return 0;
+		return 0;
 }
 
 void sp_engine_persist_suspend(struct sp_engine *en)
 {
 	sp_persist_close(en->persist);
 	en->persist = NULL;
-	en->d->persist = NULL;
+}
+
+struct sp_persist *sp_engine_persist(const struct sp_engine *en)
+{
+	return en ? en->persist : NULL;
 }
 
 int sp_engine_persist_resume(struct sp_engine *en, struct sp_error *e)
 {
-	const char *dir = en->d->opt.state_dir;
+	const char *dir = en->env.state_dir;
 	char err[256] = "";
 
 	if (en->persist || !dir || strcmp(dir, "none") == 0)
 		return 0;
-	en->persist = sp_persist_open(dir, en->table, NULL, en->d->loop, err, sizeof(err));
+	en->persist = sp_persist_open(dir, en->table, NULL, en->env.loop, err, sizeof(err));
 	if (!en->persist) {
 		sp_error_set(e, "persistence: %s", err);
 		return -1;
 	}
 	sp_persist_follow(en->persist, !en->standby);
-	en->d->persist = en->persist;
-	return 0;
+		return 0;
 }
 
-struct sp_engine *sp_engine_start(struct sp_daemon *d, struct sp_error *e)
+struct sp_engine *sp_engine_start(const struct sp_engine_env *env, struct sp_error *e)
 {
-	return sp_engine_start_with(d, NULL, e);
+	return sp_engine_start_with(env, NULL, e);
 }
 
-struct sp_engine *sp_engine_start_with(struct sp_daemon *d, const struct sp_engine_deps *deps,
-				       struct sp_error *e)
+struct sp_engine *sp_engine_start_with(const struct sp_engine_env *env,
+				       const struct sp_engine_deps *deps, struct sp_error *e)
 {
 	struct sp_engine *en = calloc(1, sizeof(*en));
 	struct sp_table_config tc;
@@ -440,11 +441,11 @@ struct sp_engine *sp_engine_start_with(struct sp_daemon *d, const struct sp_engi
 		sp_error_set(e, "Out of memory");
 		return NULL;
 	}
-	en->d = d;
+	en->env = *env;
 	sp_sip_global_init();
-	en->tp = deps ? deps->transport_new(deps->arg, d->loop, &th) : sp_transport_udp_new(d->loop, &th);
+	en->tp = deps ? deps->transport_new(deps->arg, env->loop, &th) : sp_transport_udp_new(env->loop, &th);
 	/* a test's transport stands for every transport there is */
-	en->tcp = deps ? NULL : sp_transport_tcp_new(d->loop, &th);
+	en->tcp = deps ? NULL : sp_transport_tcp_new(env->loop, &th);
 	sp_table_config_default(&tc);
 	tc.sig_port_first = SP_SIGNALING_PORT_FIRST;
 	tc.sig_port_last = SP_SIGNALING_PORT_LAST;
@@ -452,17 +453,17 @@ struct sp_engine *sp_engine_start_with(struct sp_daemon *d, const struct sp_engi
 	tc.media_port_last = 0;
 	cb = (struct sp_table_callbacks){ sp_engine_binding_expired, sp_engine_dialog_expired, en };
 	en->table = sp_table_create(&tc, &cb);
-	en->expiry = sp_loop_timer_new(d->loop, sp_engine_expiry_cb, en);
+	en->expiry = sp_loop_timer_new(env->loop, sp_engine_expiry_cb, en);
 	en->armed_deadline = UINT64_MAX;
 	en->source_notified = sp_srclimit_new();
-	en->limits_poll = sp_loop_timer_new(d->loop, sp_engine_limits_poll_cb, en);
+	en->limits_poll = sp_loop_timer_new(env->loop, sp_engine_limits_poll_cb, en);
 	if (!en->tp || (!deps && !en->tcp) || !en->table || !en->expiry ||
 	    !en->source_notified || !en->limits_poll) {
 		sp_error_set(e, "Out of memory");
 		goto fail;
 	}
 	en->kd = deps ? deps->kernel_open(deps->arg, sp_engine_links_changed, en, e) :
-		 sp_kernel_door_open(d->loop, SP_ENGINE_LINK_SETTLE_MS, sp_engine_links_changed, en, e);
+		 sp_kernel_door_open(env->loop, SP_ENGINE_LINK_SETTLE_MS, sp_engine_links_changed, en, e);
 	if (!en->kd)
 		goto fail;
 	if (sp_engine_media_open(en, err, sizeof(err)) < 0) {
@@ -470,11 +471,11 @@ struct sp_engine *sp_engine_start_with(struct sp_daemon *d, const struct sp_engi
 		goto fail;
 	}
 	/* a standby starts with its tables empty and nothing in the kernel */
-	en->standby = sp_config_store_current(d->config)->redundancy.configured &&
-		      sp_config_store_current(d->config)->redundancy.role == SP_ROLE_STANDBY;
+	en->standby = sp_config_store_current(env->config)->redundancy.configured &&
+		      sp_config_store_current(env->config)->redundancy.role == SP_ROLE_STANDBY;
 	if (sp_engine_persist_open(en, e) < 0)
 		goto fail;
-	if (sp_engine_apply(en, sp_config_store_current(d->config), e) < 0)
+	if (sp_engine_apply(en, sp_config_store_current(env->config), e) < 0)
 		goto fail;
 	if (en->persist) {
 		struct sp_persist_stats ps;
@@ -492,7 +493,7 @@ struct sp_engine *sp_engine_start_with(struct sp_daemon *d, const struct sp_engi
 			  (unsigned long long)ps.restore.discarded,
 			  (unsigned long long)ps.restore.elapsed_ms);
 	}
-	if (sp_config_store_subscribe(d->config, "engine", sp_engine_config_cb, en) < 0) {
+	if (sp_config_store_subscribe(env->config, "engine", sp_engine_config_cb, en) < 0) {
 		sp_error_set(e, "Cannot subscribe to the configuration");
 		goto fail;
 	}
@@ -512,7 +513,6 @@ void sp_engine_stop(struct sp_engine *en)
 	 * dialog (a stopped daemon restores them as a killed one does) */
 	sp_persist_close(en->persist);
 	en->persist = NULL;
-	en->d->persist = NULL;
 	sp_loop_timer_free(en->media_reconcile);
 	sp_loop_timer_free(en->media_latch);
 	sp_media_destroy(en->media); /* removes its conntrack entries */
@@ -611,7 +611,7 @@ int sp_engine_set_active(struct sp_engine *en, bool active, struct sp_error *e)
 		return 0;
 	}
 	en->standby = false;
-	if (sp_engine_apply(en, sp_config_store_current(en->d->config), e) < 0) {
+	if (sp_engine_apply(en, sp_config_store_current(en->env.config), e) < 0) {
 		en->standby = true;
 		return -1;
 	}

@@ -15,7 +15,6 @@
 #include "sp_valid.h" /* SP_NAME_MAX */
 
 struct sp_classify_strategy;
-struct sp_daemon;
 struct sp_engine;
 struct sp_media;
 struct sp_table;
@@ -55,14 +54,30 @@ struct sp_engine_stats {
 	uint64_t socket_drops_server_side;
 };
 
-struct sp_engine *sp_engine_start(struct sp_daemon *d, struct sp_error *e);
+struct sp_config_store;
+struct sp_events;
+struct sp_loop;
+struct sp_persist;
+struct sp_status;
+/* What the daemon lends the engine, which keeps a copy: the loop it runs
+ * on, the configuration it follows, the bus its events go up on, the board
+ * its installs publish their state to (NULL: none), the store's directory
+ * (--state-dir; NULL or "none": no store). */
+struct sp_engine_env {
+	struct sp_loop *loop;
+	struct sp_config_store *config;
+	struct sp_events *events;
+	struct sp_status *status;
+	const char *state_dir;
+};
+
+struct sp_engine *sp_engine_start(const struct sp_engine_env *env, struct sp_error *e);
 
 /* What the engine runs on, for tests (issue 16 item 9): the kernel door
  * (sp_kernel.h) and the transport (sp_transport.h) it is given instead of
  * the real ones, which need root. links_changed(links_arg) re-applies the
  * configuration as a link change does. */
 struct sp_kernel_door;
-struct sp_loop;
 struct sp_transport;
 struct sp_transport_handler;
 struct sp_engine_deps {
@@ -73,8 +88,8 @@ struct sp_engine_deps {
 					      const struct sp_transport_handler *h);
 };
 /* deps NULL: the real kernel and UDP, as sp_engine_start. */
-struct sp_engine *sp_engine_start_with(struct sp_daemon *d, const struct sp_engine_deps *deps,
-				       struct sp_error *e);
+struct sp_engine *sp_engine_start_with(const struct sp_engine_env *env,
+				       const struct sp_engine_deps *deps, struct sp_error *e);
 /* Closes every socket and removes everything it put in the kernel. */
 void sp_engine_stop(struct sp_engine *engine);
 
@@ -82,6 +97,8 @@ void sp_engine_stop(struct sp_engine *engine);
  * the store's writer thread do not survive a fork, so the parent closes the
  * store (nothing is lost: the tables stay) and the child opens it again. */
 void sp_engine_persist_suspend(struct sp_engine *engine);
+/* The store, for `show persistence`; NULL without one. */
+struct sp_persist *sp_engine_persist(const struct sp_engine *engine);
 int sp_engine_persist_resume(struct sp_engine *engine, struct sp_error *e);
 
 /* The read API of the management plane: `show` renders it (cli/sp_show),

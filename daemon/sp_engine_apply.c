@@ -2,7 +2,6 @@
 #include "sp_engine.h"
 #include "sp_classify.h"
 #include "sp_config.h"
-#include "sp_daemon.h"
 #include "sp_event.h"
 #include "sp_kernel.h"
 #include "sp_log.h"
@@ -366,7 +365,7 @@ static int sp_engine_kernel_apply(struct sp_engine *en, const struct sp_config *
 	} else if (!en->standby && KD(en, install_intercept, &kcfg, &err) < 0) {
 		sp_error_set(e, "kernel: %s", err.msg);
 		sp_err("engine: %s", e->msg);
-		sp_events_publish(en->d->events, &(struct sp_event){
+		sp_events_publish(en->env.events, &(struct sp_event){
 			.type = SP_EVENT_KERNEL_FAILURE, .u.kernel_failure.what = e->msg });
 		return -1;
 	}
@@ -507,6 +506,6 @@ void sp_engine_links_changed(void *arg)
 	struct sp_error e = { 0 };
 
 	sp_info("engine: links changed: re-applying the classification");
-	if (sp_engine_apply(en, sp_config_store_current(en->d->config), &e) < 0)
+	if (sp_engine_apply(en, sp_config_store_current(en->env.config), &e) < 0)
 		sp_err("engine: re-applying after a link change: %s", e.msg);
 }

@@ -41,7 +41,7 @@ struct sp_engine;
 #define KD(en, op, ...) ((en)->kd->ops->op((en)->kd, ##__VA_ARGS__))
 
 struct sp_engine {
-	struct sp_daemon *d;
+	struct sp_engine_env env;	/* what the daemon lent it */
 	/* the kernel, only through its door (sp_kernel.h): a test gives a fake */
 	struct sp_kernel_door *kd;
 	struct sp_table *table;

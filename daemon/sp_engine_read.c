@@ -2,7 +2,6 @@
 #include "sp_engine.h"
 #include "sp_classify.h"
 #include "sp_config.h"
-#include "sp_daemon.h"
 #include "sp_event.h"
 #include "sp_kernel.h"
 #include "sp_media.h"
@@ -181,7 +180,7 @@ void sp_engine_clear_statistics(struct sp_engine *en)
 		en->strategies[i].hits = 0;
 	if (en->tcp)
 		sp_transport_tcp_clear_stats(en->tcp);
-	sp_events_publish(en->d->events, &(struct sp_event){ .type = SP_EVENT_STATISTICS_CLEARED });
+	sp_events_publish(en->env.events, &(struct sp_event){ .type = SP_EVENT_STATISTICS_CLEARED });
 }
 
 void sp_engine_tcp_stats(struct sp_engine *en, struct sp_tcp_stats *st)

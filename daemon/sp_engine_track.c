@@ -2,7 +2,6 @@
 #include "sp_engine.h"
 #include "sp_classify.h"
 #include "sp_config.h"
-#include "sp_daemon.h"
 #include "sp_event.h"
 #include "sp_kernel.h"
 #include "sp_log.h"
@@ -49,7 +48,7 @@ int sp_engine_track(struct sp_engine *en, struct sp_binding *b, const struct sp_
 				en->limit_notified = true;
 			}
 			/* every refusal: the agent spaces the traps out and counts */
-			sp_events_publish(en->d->events, &(struct sp_event){
+			sp_events_publish(en->env.events, &(struct sp_event){
 				.type = SP_EVENT_SESSION_LIMIT_REACHED,
 				.u.session_limit.current =
 					(uint32_t)sp_table_counters(en->table)->dialogs_current });
@@ -346,7 +345,7 @@ void sp_engine_source_limited(struct sp_engine *en, uint32_t vpn,
 		return;
 	sp_endpoint_host(&host, a, sizeof(a));
 	sp_warn("engine: source %s (vpn %u) limited: %s", a, vpn, why);
-	sp_events_publish(en->d->events, &(struct sp_event){
+	sp_events_publish(en->env.events, &(struct sp_event){
 		.type = SP_EVENT_SOURCE_LIMITED,
 		.u.source_limited = { .source = &host, .vpn = vpn } });
 }

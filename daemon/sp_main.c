@@ -310,12 +310,17 @@ int main(int argc, char **argv)
 		sp_err("%s", e.msg);
 		goto out;
 	}
-	d.engine = sp_engine_start(&d, &e);
+	d.engine = sp_engine_start(&(struct sp_engine_env){ .loop = d.loop, .config = d.config,
+							    .events = d.events, .status = d.status,
+							    .state_dir = d.opt.state_dir }, &e);
 	if (!d.engine) {
 		sp_err("proxy engine: %s", e.msg);
 		goto out;
 	}
-	d.redundancy = sp_redundancy_start(&d, &e);
+	d.redundancy = sp_redundancy_start(&(struct sp_redundancy_env){ .loop = d.loop,
+									.config = d.config,
+									.events = d.events,
+									.engine = d.engine }, &e);
 	if (!d.redundancy) {
 		sp_err("%s", e.msg);
 		goto out;

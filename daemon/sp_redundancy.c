@@ -2,7 +2,6 @@
 #include "sp_redundancy.h"
 #include "sp_persist.h"
 #include "sp_classify.h"
-#include "sp_daemon.h"
 #include "sp_engine.h"
 #include "sp_event.h"
 #include "sp_log.h"
@@ -19,7 +18,7 @@
 #include <time.h>
 
 struct sp_redundancy_ctl {
-	struct sp_daemon *d;
+	struct sp_redundancy_env env;	/* what the daemon lent it */
 	struct sp_redundancy cfg;	/* what the channel and the role follow */
 	enum sp_role role;
 	struct sp_sync *sync;		/* NULL: see no_sync_why */
@@ -72,7 +71,7 @@ static int sp_redundancy_set_role(struct sp_redundancy_ctl *r, enum sp_role role
 	if (role == r->role)
 		return 0;
 	/* a failure leaves the engine in the role it had */
-	if (sp_engine_set_active(r->d->engine, active, e) < 0) {
+	if (sp_engine_set_active(r->env.engine, active, e) < 0) {
 		sp_err("redundancy: cannot become %s: %s", sp_role_name(role), e->msg);
 		return -1;
 	}
@@ -88,7 +87,7 @@ static int sp_redundancy_set_role(struct sp_redundancy_ctl *r, enum sp_role role
 		  r->reason[0] ? ": " : "", r->reason);
 	/* the agent reports a new configured role by itself */
 	if (cause != SP_ROLE_CHANGE_CONFIGURATION)
-		sp_events_publish(r->d->events, &(struct sp_event){
+		sp_events_publish(r->env.events, &(struct sp_event){
 			.type = SP_EVENT_ROLE_CHANGE,
 			.u.role_change = { .role = role, .cause = sp_role_cause_mib(cause) } });
 	return 0;
@@ -118,7 +117,7 @@ static int sp_red_apply(void *arg, enum sp_sync_kind kind, uint32_t id, const ui
 	if (r->role == SP_ROLE_ACTIVE)
 		return -EPERM; /* an active SP's table is its own: never overwritten */
 	rc = sp_sync_codec_apply(r->codec, kind, id, data, len, sp_loop_now_ms());
-	sp_engine_sync_applied(r->d->engine);
+	sp_engine_sync_applied(r->env.engine);
 	return rc;
 }
 
@@ -138,7 +137,7 @@ static void sp_red_resync_end(void *arg)
 	if (r->role == SP_ROLE_ACTIVE)
 		return;
 	swept = sp_sync_codec_resync_end(r->codec);
-	sp_engine_sync_applied(r->d->engine);
+	sp_engine_sync_applied(r->env.engine);
 	sp_info("redundancy: full resync from the peer received (%u stale objects removed)", swept);
 }
 
@@ -152,11 +151,11 @@ static void sp_red_peer_state(void *arg, enum sp_sync_peer_state state)
 	if (up && !was_up) {
 		sp_notice("redundancy: peer connected");
 		if (r->peer_was_up)
-			sp_events_publish(r->d->events, &(struct sp_event){ .type = SP_EVENT_PEER_REGAINED });
+			sp_events_publish(r->env.events, &(struct sp_event){ .type = SP_EVENT_PEER_REGAINED });
 		r->peer_was_up = true;
 	} else if (!up && was_up) {
 		sp_warn("redundancy: peer lost");
-		sp_events_publish(r->d->events, &(struct sp_event){ .type = SP_EVENT_PEER_LOST });
+		sp_events_publish(r->env.events, &(struct sp_event){ .type = SP_EVENT_PEER_LOST });
 	}
 }
 
@@ -212,7 +211,7 @@ static void sp_red_channel_open(struct sp_redundancy_ctl *r)
 	sp_endpoint_from_addr(&sc.local, &c->local_address, c->local_port);
 	sp_endpoint_from_addr(&sc.peer, &c->peer_address, c->peer_port);
 	sc.key = c->key;
-	r->sync = sp_sync_new(r->d->loop, &sc, &cb, &e);
+	r->sync = sp_sync_new(r->env.loop, &sc, &cb, &e);
 	if (!r->sync) {
 		/* the commit stands (the settings are valid); the operator sees
 		 * why the channel is down in `show redundancy` and the log */
@@ -228,7 +227,7 @@ static void sp_red_channel_open(struct sp_redundancy_ctl *r)
 static void sp_red_config_timer_cb(struct sp_loop *loop, void *arg)
 {
 	struct sp_redundancy_ctl *r = arg;
-	const struct sp_redundancy *now = &sp_config_store_current(r->d->config)->redundancy;
+	const struct sp_redundancy *now = &sp_config_store_current(r->env.config)->redundancy;
 	struct sp_redundancy old = r->cfg;
 
 	(void)loop;
@@ -262,34 +261,34 @@ static int sp_red_config_cb(void *arg, const struct sp_config *old_cfg, const st
 
 static void sp_red_changed(void *arg, const struct sp_store_change *c);
 
-struct sp_redundancy_ctl *sp_redundancy_start(struct sp_daemon *d, struct sp_error *e)
+struct sp_redundancy_ctl *sp_redundancy_start(const struct sp_redundancy_env *env, struct sp_error *e)
 {
 	struct sp_redundancy_ctl *r = calloc(1, sizeof(*r));
-	const struct sp_redundancy *c = &sp_config_store_current(d->config)->redundancy;
+	const struct sp_redundancy *c = &sp_config_store_current(env->config)->redundancy;
 
 	if (!r) {
 		sp_error_set(e, "redundancy: out of memory");
 		return NULL;
 	}
-	r->d = d;
+	r->env = *env;
 	r->cfg = *c;
 	/* the engine started in the configured role (sp_engine_start) */
-	r->role = sp_engine_is_active(d->engine) ? SP_ROLE_ACTIVE : SP_ROLE_STANDBY;
+	r->role = sp_engine_is_active(env->engine) ? SP_ROLE_ACTIVE : SP_ROLE_STANDBY;
 	r->changed_wall = time(NULL);
 	r->changed_ms = sp_loop_now_ms();
 	r->cause = SP_ROLE_CHANGE_START;
 	snprintf(r->reason, sizeof(r->reason), "%s", c->configured ? "configured role" : "no redundancy");
-	r->codec = sp_sync_codec_new(sp_engine_sync_table(d->engine));
-	r->config_timer = sp_loop_timer_new(d->loop, sp_red_config_timer_cb, r);
+	r->codec = sp_sync_codec_new(sp_engine_sync_table(env->engine));
+	r->config_timer = sp_loop_timer_new(env->loop, sp_red_config_timer_cb, r);
 	if (!r->codec || !r->config_timer) {
 		sp_error_set(e, "redundancy: out of memory");
 		goto fail;
 	}
-	if (sp_config_store_subscribe(d->config, "redundancy", sp_red_config_cb, r) < 0) {
+	if (sp_config_store_subscribe(env->config, "redundancy", sp_red_config_cb, r) < 0) {
 		sp_error_set(e, "redundancy: cannot subscribe to the configuration");
 		goto fail;
 	}
-	if (sp_table_watch(sp_engine_sync_table(d->engine), sp_red_changed, r) < 0) {
+	if (sp_table_watch(sp_engine_sync_table(env->engine), sp_red_changed, r) < 0) {
 		sp_error_set(e, "redundancy: cannot watch the table's changes");
 		goto fail;
 	}
@@ -310,7 +309,7 @@ void sp_redundancy_stop(struct sp_redundancy_ctl *r)
 {
 	if (!r)
 		return;
-	sp_table_unwatch(sp_engine_sync_table(r->d->engine), sp_red_changed, r);
+	sp_table_unwatch(sp_engine_sync_table(r->env.engine), sp_red_changed, r);
 	sp_red_channel_close(r);
 	sp_loop_timer_free(r->config_timer);
 	sp_sync_codec_free(r->codec);

@@ -27,7 +27,6 @@
 #include "sp_error.h"
 #include "sp_sync.h"
 
-struct sp_daemon;
 struct sp_redundancy_ctl;
 
 /* What a VRRP daemon reports (keepalived's notify states). */
@@ -48,7 +47,20 @@ enum sp_role_cause {
 
 /* After the engine has started: takes the role from the configuration and
  * follows its changes. NULL and e on failure. */
-struct sp_redundancy_ctl *sp_redundancy_start(struct sp_daemon *d, struct sp_error *e);
+struct sp_engine;
+struct sp_events;
+struct sp_loop;
+/* What the daemon lends the module, which keeps a copy: the loop, the
+ * configuration it follows, the bus its events go up on, and the engine
+ * whose role it sets and whose table it syncs. */
+struct sp_redundancy_env {
+	struct sp_loop *loop;
+	struct sp_config_store *config;
+	struct sp_events *events;
+	struct sp_engine *engine;
+};
+
+struct sp_redundancy_ctl *sp_redundancy_start(const struct sp_redundancy_env *env, struct sp_error *e);
 /* Closes the sync channel; leaves the engine as it is. */
 void sp_redundancy_stop(struct sp_redundancy_ctl *r);
 

@@ -8,8 +8,9 @@
  * never runs: messages are handed to the engine's transport handler and
  * expiry is the table's, at a time far ahead (no timing). */
 #include "config.h"
-#include "sp_daemon.h"
+#include "sp_config.h"
 #include "sp_engine.h"
+#include "sp_loop.h"
 #include "sp_kernel.h"
 #include "sp_mark.h"
 #include "sp_table.h"
@@ -318,7 +319,7 @@ static const struct sp_kernel_door_ops fake_kernel_ops = {
 
 static struct fake_tp ftp;
 static struct fake_kernel fkern;
-static struct sp_daemon daemon_ctx;
+static struct sp_engine_env daemon_ctx;
 static struct sp_engine *en;
 
 #define TERMINAL "10.0.0.2"
