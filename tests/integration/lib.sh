@@ -95,6 +95,12 @@ sp_daemon_start() {
 	fi
 	SP_DAEMON_PID=$!
 	SP_PIDS+=("$SP_DAEMON_PID")
+	# In the background (-d) the parent returns once the child is ready
+	# and has written the pid file: wait for it, or a caller reads the
+	# parent's pid from that file.
+	case " $* " in
+	*" -d "* | *" --daemon "*) wait "$SP_DAEMON_PID" || return 1 ;;
+	esac
 	# A daemon killed with -9 leaves its cli.sock behind: wait for a daemon
 	# listening on it, not for the file.
 	sp_wait_for "sigproxyd $name socket" 10 sp_unix_listening "$ns" "$dir/cli.sock"
