@@ -287,74 +287,68 @@ static enum sp_cli_refusal sp_cli_tcp_refusal(struct sp_cli_server *srv, const s
 	return SP_CLI_OK;
 }
 
-static void sp_cli_accept_cb(struct sp_loop *loop, int lfd, uint32_t events, void *arg)
+/* Who is at the other end of a new connection, and whether it may stay:
+ * SP_CLI_OK, or the refusal with the line msg tells the peer. A unix-socket
+ * peer's role and uid come from its credentials. */
+static enum sp_cli_refusal sp_cli_admit(struct sp_cli_server *srv, int fd, enum sp_cli_kind kind,
+					const struct sockaddr_storage *ss, socklen_t sl,
+					struct sp_endpoint *peer, char from[SP_ENDPOINT_STRLEN],
+					char msg[128], enum sp_access_role *role, uid_t *uid)
 {
-	struct sp_cli_server *srv = arg;
-	struct sp_cli_session *sess;
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-	struct sp_endpoint peer;
-	enum sp_cli_kind kind = lfd == srv->tcp_fd ? SP_CLI_TCP : SP_CLI_UNIX;
-	char from[SP_ENDPOINT_STRLEN] = "local", msg[128];
-	enum sp_cli_refusal why = SP_CLI_OK;
-	enum sp_access_role role = SP_ACCESS_NONE;
-	uid_t uid;
-	int fd;
-
-	(void)loop;
-	(void)events;
-	fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC);
-	if (fd < 0)
-		return;
-	sp_endpoint_clear(&peer);
 	if (kind == SP_CLI_TCP) {
-		sp_cli_peer(&ss, sl, &peer);
-		sp_endpoint_format(&peer, from, sizeof(from));
-		why = sp_cli_tcp_refusal(srv, &peer, msg, sizeof(msg));
-	} else {
-		/* the socket is open to every local user: the kernel's
-		 * credentials of the peer decide, as sshd's user would be */
-		role = sp_access_role_of_peer(&srv->groups, fd, &uid);
-		snprintf(from, sizeof(from), "local uid %ld", uid == (uid_t)-1 ? -1L : (long)uid);
-		if (role == SP_ACCESS_NONE) {
-			snprintf(msg, sizeof(msg), "%% Access denied: not in group %s or %s\n",
-				 srv->d->opt.cli_admin_group, srv->d->opt.cli_ro_group);
-			why = SP_CLI_REFUSE_UNIX_DENIED;
-		} else if (srv->n_unix >= SP_CLI_MAX_UNIX_SESSIONS) {
-			snprintf(msg, sizeof(msg), "%% Too many CLI sessions\r\n");
-			why = SP_CLI_REFUSE_UNIX_FULL;
-		}
+		sp_cli_peer(ss, sl, peer);
+		sp_endpoint_format(peer, from, SP_ENDPOINT_STRLEN);
+		return sp_cli_tcp_refusal(srv, peer, msg, 128);
 	}
-	if (why != SP_CLI_OK) {
-		if (write(fd, msg, strlen(msg)) < 0) { /* best effort */ }
-		close(fd);
-		sp_log_limited(&sp_cli_refusal_limits[why], LOG_WARNING, "cli: %s connection from %s refused: %s",
-			       kind == SP_CLI_TCP ? "TCP" : "unix-socket", from, sp_cli_refusal_why[why]);
-		return;
+	/* the socket is open to every local user: the kernel's
+	 * credentials of the peer decide, as sshd's user would be */
+	*role = sp_access_role_of_peer(&srv->groups, fd, uid);
+	snprintf(from, SP_ENDPOINT_STRLEN, "local uid %ld", *uid == (uid_t)-1 ? -1L : (long)*uid);
+	if (*role == SP_ACCESS_NONE) {
+		snprintf(msg, 128, "%% Access denied: not in group %s or %s\n",
+			 srv->d->opt.cli_admin_group, srv->d->opt.cli_ro_group);
+		return SP_CLI_REFUSE_UNIX_DENIED;
 	}
-	sess = calloc(1, sizeof(*sess));
-	if (!sess) {
-		close(fd);
-		return;
+	if (srv->n_unix >= SP_CLI_MAX_UNIX_SESSIONS) {
+		snprintf(msg, 128, "%% Too many CLI sessions\r\n");
+		return SP_CLI_REFUSE_UNIX_FULL;
 	}
+	return SP_CLI_OK;
+}
+
+/* "NAME (uid U, pid P) on the unix socket", for `show users`. */
+static void sp_cli_local_who(struct sp_cli_session *sess)
+{
+	struct ucred cred;
+	socklen_t cl = sizeof(cred);
+
+	if (getsockopt(sess->fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) == 0) {
+		struct passwd pw, *res = NULL;
+		char pwbuf[1024];
+
+		getpwuid_r(cred.uid, &pw, pwbuf, sizeof(pwbuf), &res);
+		snprintf(sess->local_who, sizeof(sess->local_who), "%.*s (uid %u, pid %d) on the unix socket",
+			 SP_USERNAME_MAX, res ? res->pw_name : "?", (unsigned)cred.uid, (int)cred.pid);
+	}
+}
+
+/* A session for an admitted connection, with its libcli instance; NULL
+ * (nothing allocated) on failure. */
+static struct sp_cli_session *sp_cli_session_new(struct sp_cli_server *srv, int fd,
+						 enum sp_cli_kind kind, const struct sp_endpoint *peer,
+						 const char *from, enum sp_access_role role, uid_t uid)
+{
+	struct sp_cli_session *sess = calloc(1, sizeof(*sess));
+
+	if (!sess)
+		return NULL;
 	sess->srv = srv;
 	sess->fd = fd;
 	sess->kind = kind;
-	sess->peer = peer;
+	sess->peer = *peer;
 	snprintf(sess->from, sizeof(sess->from), "%s", from);
-	if (kind == SP_CLI_UNIX) {
-		struct ucred cred;
-		socklen_t cl = sizeof(cred);
-
-		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) == 0) {
-			struct passwd pw, *res = NULL;
-			char pwbuf[1024];
-
-			getpwuid_r(cred.uid, &pw, pwbuf, sizeof(pwbuf), &res);
-			snprintf(sess->local_who, sizeof(sess->local_who), "%.*s (uid %u, pid %d) on the unix socket",
-				 SP_USERNAME_MAX, res ? res->pw_name : "?", (unsigned)cred.uid, (int)cred.pid);
-		}
-	}
+	if (kind == SP_CLI_UNIX)
+		sp_cli_local_who(sess);
 	snprintf(sess->motd, sizeof(sess->motd), "%s", sp_config_store_current(srv->d->config)->cli.banner_motd);
 	sess->logged_in = kind != SP_CLI_TCP;
 	sess->role = role;
@@ -367,11 +361,46 @@ static void sp_cli_accept_cb(struct sp_loop *loop, int lfd, uint32_t events, voi
 	atomic_init(&sess->last_ms, sess->started_ms);
 	sess->cli = sp_cli_new_def(sess);
 	if (!sess->cli) {
-		close(fd);
 		free(sess);
-		return;
+		return NULL;
 	}
 	cli_set_hostname(sess->cli, sp_config_store_current(srv->d->config)->hostname);
+	return sess;
+}
+
+static void sp_cli_accept_cb(struct sp_loop *loop, int lfd, uint32_t events, void *arg)
+{
+	struct sp_cli_server *srv = arg;
+	struct sp_cli_session *sess;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	struct sp_endpoint peer;
+	enum sp_cli_kind kind = lfd == srv->tcp_fd ? SP_CLI_TCP : SP_CLI_UNIX;
+	char from[SP_ENDPOINT_STRLEN] = "local", msg[128];
+	enum sp_cli_refusal why;
+	enum sp_access_role role = SP_ACCESS_NONE;
+	uid_t uid = (uid_t)-1;
+	int fd;
+
+	(void)loop;
+	(void)events;
+	fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	sp_endpoint_clear(&peer);
+	why = sp_cli_admit(srv, fd, kind, &ss, sl, &peer, from, msg, &role, &uid);
+	if (why != SP_CLI_OK) {
+		if (write(fd, msg, strlen(msg)) < 0) { /* best effort */ }
+		close(fd);
+		sp_log_limited(&sp_cli_refusal_limits[why], LOG_WARNING, "cli: %s connection from %s refused: %s",
+			       kind == SP_CLI_TCP ? "TCP" : "unix-socket", from, sp_cli_refusal_why[why]);
+		return;
+	}
+	sess = sp_cli_session_new(srv, fd, kind, &peer, from, role, uid);
+	if (!sess) {
+		close(fd);
+		return;
+	}
 	sess->next = srv->sessions;
 	srv->sessions = sess;
 	if (kind == SP_CLI_TCP)

@@ -261,6 +261,83 @@ static void sp_cli_show_users(void *server, FILE *out)
 	sp_cli_server_show_users(server, out);
 }
 
+/* The command's context: the running configuration, and a candidate when
+ * it edits one (*cand, with the block's waiting lines replayed). -1 with
+ * job->err: the block's waiting lines do not pass. */
+static int sp_cli_job_ctx(struct sp_cli_job *job, struct sp_daemon *d, struct sp_config *direct,
+			  bool in_block, struct sp_cmd_ctx *ctx, struct sp_config **cand)
+{
+	ctx->daemon = d;
+	ctx->history = (const char *const *)job->sess->cli->history;
+	ctx->n_history = MAX_HISTORY;
+	ctx->mode = job->mode;
+	ctx->edit = job->sess->edit;
+	ctx->show_users = sp_cli_show_users;
+	ctx->server = job->sess->srv;
+	if (direct) {
+		ctx->running = direct;
+		ctx->cand = direct;
+		return 0;
+	}
+	ctx->running = sp_config_store_current(d->config);
+	if ((job->def->flags & SP_CMD_ALL_CONFIG_MODES) && in_block &&
+	    sp_cli_pending_flush(job->sess, d, &ctx->err) < 0) {
+		/* a top-level command leaves the block: it is checked first */
+		job->err = ctx->err;
+		return -1;
+	}
+	if (job->def->flags & SP_CMD_EDITS_CONFIG) {
+		*cand = sp_cli_pending_replay(job->sess, d, &ctx->err);
+		if (!*cand) {
+			job->err = ctx->err;
+			sp_cli_pending_clear(job->sess);
+			return -1;
+		}
+		ctx->cand = *cand;
+	}
+	return 0;
+}
+
+/* Not valid in the sub-mode: the global command of that name, as IOS
+ * does; a syntax failure changed nothing, so the same candidate serves.
+ * True when it ran (the command then left the block). */
+static bool sp_cli_job_retry_global(struct sp_cli_job *job, struct sp_cmd_ctx *ctx)
+{
+	const struct sp_cmd_def *global = sp_cmd_find_global(job->def->path);
+	struct sp_cmd_ctx retry = *ctx;
+
+	if (global && (global->flags & SP_CMD_EDITS_CONFIG) == (job->def->flags & SP_CMD_EDITS_CONFIG) &&
+	    sp_cmd_run(global, &retry, job->argc, job->argv) == 0) {
+		*ctx = retry;
+		return true;
+	}
+	return false;
+}
+
+/* The edited candidate (freed here): committed as one transaction with the
+ * block's waiting lines, or, inside a block not valid yet, the line waits
+ * for the rest of it (checked again with each line, and when the block is
+ * left). */
+static void sp_cli_job_commit(struct sp_cli_job *job, struct sp_daemon *d, struct sp_cmd_ctx *ctx,
+			      struct sp_config *cand, bool in_block, bool left_block)
+{
+	struct sp_error why;
+
+	if (in_block && !left_block && sp_config_validate(cand, &why) < 0) {
+		if (sp_cli_pending_add(job->sess, job->def, job->mode, &job->sess->edit, job->argc,
+				       job->argv) < 0) {
+			sp_cli_pending_clear(job->sess);
+			sp_error_set(&ctx->err, "Out of memory");
+			job->rc = -1;
+		}
+		sp_config_free(cand);
+		return;
+	}
+	job->rc = sp_config_store_commit(d->config, cand, NULL, &ctx->err);
+	if (job->rc == 0 || left_block)
+		sp_cli_pending_clear(job->sess);
+}
+
 static void sp_cli_job_run(struct sp_cli_job *job, struct sp_daemon *d, struct sp_config *direct)
 {
 	struct sp_cmd_ctx ctx = { 0 };
@@ -276,74 +353,18 @@ static void sp_cli_job_run(struct sp_cli_job *job, struct sp_daemon *d, struct s
 		sp_error_set(&job->err, "Out of memory");
 		return;
 	}
-	ctx.daemon = d;
-	ctx.history = (const char *const *)job->sess->cli->history;
-	ctx.n_history = MAX_HISTORY;
-	ctx.mode = job->mode;
-	ctx.edit = job->sess->edit;
 	ctx.out = out;
-	ctx.show_users = sp_cli_show_users;
-	ctx.server = job->sess->srv;
-	if (direct) {
-		ctx.running = direct;
-		ctx.cand = direct;
-	} else {
-		ctx.running = sp_config_store_current(d->config);
-		if ((job->def->flags & SP_CMD_ALL_CONFIG_MODES) && in_block &&
-		    sp_cli_pending_flush(job->sess, d, &ctx.err) < 0) {
-			/* a top-level command leaves the block: it is checked first */
-			job->err = ctx.err;
-			goto done;
-		}
-		if (job->def->flags & SP_CMD_EDITS_CONFIG) {
-			cand = sp_cli_pending_replay(job->sess, d, &ctx.err);
-			if (!cand) {
-				job->err = ctx.err;
-				sp_cli_pending_clear(job->sess);
-				goto done;
-			}
-			ctx.cand = cand;
-		}
-	}
+	if (sp_cli_job_ctx(job, d, direct, in_block, &ctx, &cand) < 0)
+		goto done;
 	job->rc = sp_cmd_run(job->def, &ctx, job->argc, job->argv);
 	if (job->rc < 0 && sp_cmd_failed_on_syntax(&ctx) && job->mode != SP_MODE_CONFIG &&
-	    !(job->def->flags & SP_CMD_ALL_CONFIG_MODES)) {
-		/* not valid in the sub-mode: try the global command of that name,
-		 * as IOS does; a syntax failure changed nothing, so the same
-		 * candidate serves */
-		const struct sp_cmd_def *global = sp_cmd_find_global(job->def->path);
-		struct sp_cmd_ctx retry = ctx;
-
-		if (global && (global->flags & SP_CMD_EDITS_CONFIG) == (job->def->flags & SP_CMD_EDITS_CONFIG) &&
-		    sp_cmd_run(global, &retry, job->argc, job->argv) == 0) {
-			ctx = retry;
-			job->rc = 0;
-			left_block = in_block;
-		}
+	    !(job->def->flags & SP_CMD_ALL_CONFIG_MODES) && sp_cli_job_retry_global(job, &ctx)) {
+		job->rc = 0;
+		left_block = in_block;
 	}
 	if (job->rc == 0 && cand) {
-		struct sp_error why;
-
-		if (in_block && !left_block && sp_config_validate(cand, &why) < 0) {
-			/* the block is not valid yet: the line waits for the
-			 * rest of it (checked again with each line, and when the
-			 * block is left) */
-			if (sp_cli_pending_add(job->sess, job->def, job->mode, &job->sess->edit, job->argc,
-					       job->argv) < 0) {
-				sp_cli_pending_clear(job->sess);
-				sp_error_set(&ctx.err, "Out of memory");
-				job->rc = -1;
-			}
-			sp_config_free(cand);
-			cand = NULL;
-		} else {
-			/* one command (with the block's waiting lines), one
-			 * transaction */
-			job->rc = sp_config_store_commit(d->config, cand, NULL, &ctx.err);
-			cand = NULL;
-			if (job->rc == 0 || left_block)
-				sp_cli_pending_clear(job->sess);
-		}
+		sp_cli_job_commit(job, d, &ctx, cand, in_block, left_block);
+		cand = NULL;
 	}
 	if (job->rc == 0) {
 		sp_cli_audit(job->sess, job->def, job->mode, &job->sess->edit, job->argc, job->argv,

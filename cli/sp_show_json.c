@@ -161,13 +161,11 @@ static bool sp_json_pair(const struct sp_json_line *l, size_t *key_len, size_t *
 	return false;
 }
 
-char *sp_show_json(const char *text, size_t len)
+/* text's lines (without their CR), pointing into it; NULL when out of memory. */
+static struct sp_json_line *sp_json_lines(const char *text, size_t len, size_t *n_out)
 {
 	struct sp_json_line *lines = NULL;
 	size_t n_lines = 0, cap = 0;
-	char *out = NULL;
-	size_t out_len = 0;
-	FILE *f;
 
 	for (const char *p = text, *end = text + len; p < end;) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -187,71 +185,93 @@ char *sp_show_json(const char *text, size_t len)
 		lines[n_lines++] = (struct sp_json_line){ p, l };
 		p = nl ? nl + 1 : end;
 	}
+	*n_out = n_lines;
+	return lines;
+}
+
+/* The rows of the first table (a header line, then rows in its columns),
+ * each an object keyed by the column names. */
+static void sp_json_put_rows(FILE *f, const struct sp_json_line *lines, size_t n_lines)
+{
+	bool first_row = true;
+
+	for (size_t i = 0; i < n_lines; i++) {
+		size_t starts[SP_JSON_MAX_COLS];
+		int cols = sp_json_header(&lines[i], starts);
+
+		/* a header: rows follow, or a count ("0 sessions") */
+		if (!cols || i + 1 >= n_lines ||
+		    (!sp_json_row(&lines[i + 1], starts, cols) &&
+		     !(lines[i + 1].len && isdigit((unsigned char)lines[i + 1].s[0]))))
+			continue;
+		for (size_t r = i + 1; r < n_lines && sp_json_row(&lines[r], starts, cols); r++) {
+			fputs(first_row ? "{" : ",{", f);
+			first_row = false;
+			for (int c = 0; c < cols && starts[c] < lines[r].len; c++) {
+				size_t from = starts[c];
+				size_t to = c + 1 < cols && starts[c + 1] < lines[r].len ? starts[c + 1] : lines[r].len;
+				char key[64];
+
+				sp_json_key(key, sizeof(key), NULL, lines[i].s + starts[c],
+					    (c + 1 < cols ? starts[c + 1] : lines[i].len) - starts[c]);
+				fprintf(f, "%s\"%s\":", c ? "," : "", key);
+				sp_json_value(f, lines[r].s + from, to - from);
+			}
+			fputc('}', f);
+		}
+		break; /* one table per command */
+	}
+}
+
+/* "Key: value" lines, keyed by their path under the less indented lines
+ * above them. */
+static void sp_json_put_fields(FILE *f, const struct sp_json_line *lines, size_t n_lines)
+{
+	char parents[SP_JSON_MAX_DEPTH][256] = { { 0 } };
+	size_t parent_indent[SP_JSON_MAX_DEPTH] = { 0 };
+	int depth = 0;
+	bool first = true;
+
+	for (size_t i = 0; i < n_lines; i++) {
+		size_t key_len, val_at, ind = sp_json_indent(&lines[i]);
+		char key[240];
+
+		while (depth > 0 && parent_indent[depth - 1] >= ind)
+			depth--;
+		if (!sp_json_pair(&lines[i], &key_len, &val_at))
+			continue;
+		sp_json_key(key, sizeof(key), depth ? parents[depth - 1] : NULL, lines[i].s, key_len);
+		if (!key[0])
+			continue;
+		fprintf(f, "%s\"%s\":", first ? "" : ",", key);
+		first = false;
+		sp_json_value(f, lines[i].s + val_at, lines[i].len - val_at);
+		if (depth < SP_JSON_MAX_DEPTH) {
+			snprintf(parents[depth], sizeof(parents[depth]), "%s", key);
+			parent_indent[depth++] = ind;
+		}
+	}
+}
+
+char *sp_show_json(const char *text, size_t len)
+{
+	size_t n_lines = 0;
+	struct sp_json_line *lines = sp_json_lines(text, len, &n_lines);
+	char *out = NULL;
+	size_t out_len = 0;
+	FILE *f;
+
+	if (!lines && len)
+		return NULL;
 	f = open_memstream(&out, &out_len);
 	if (!f) {
 		free(lines);
 		return NULL;
 	}
-	/* rows */
 	fputs("{\"rows\":[", f);
-	{
-		bool first_row = true;
-
-		for (size_t i = 0; i < n_lines; i++) {
-			size_t starts[SP_JSON_MAX_COLS];
-			int cols = sp_json_header(&lines[i], starts);
-
-			/* a header: rows follow, or a count ("0 sessions") */
-			if (!cols || i + 1 >= n_lines ||
-			    (!sp_json_row(&lines[i + 1], starts, cols) &&
-			     !(lines[i + 1].len && isdigit((unsigned char)lines[i + 1].s[0]))))
-				continue;
-			for (size_t r = i + 1; r < n_lines && sp_json_row(&lines[r], starts, cols); r++) {
-				fputs(first_row ? "{" : ",{", f);
-				first_row = false;
-				for (int c = 0; c < cols && starts[c] < lines[r].len; c++) {
-					size_t from = starts[c];
-					size_t to = c + 1 < cols && starts[c + 1] < lines[r].len ? starts[c + 1] : lines[r].len;
-					char key[64];
-
-					sp_json_key(key, sizeof(key), NULL, lines[i].s + starts[c],
-						    (c + 1 < cols ? starts[c + 1] : lines[i].len) - starts[c]);
-					fprintf(f, "%s\"%s\":", c ? "," : "", key);
-					sp_json_value(f, lines[r].s + from, to - from);
-				}
-				fputc('}', f);
-			}
-			break; /* one table per command */
-		}
-	}
-	/* fields */
+	sp_json_put_rows(f, lines, n_lines);
 	fputs("],\"fields\":{", f);
-	{
-		char parents[SP_JSON_MAX_DEPTH][256] = { { 0 } };
-		size_t parent_indent[SP_JSON_MAX_DEPTH] = { 0 };
-		int depth = 0;
-		bool first = true;
-
-		for (size_t i = 0; i < n_lines; i++) {
-			size_t key_len, val_at, ind = sp_json_indent(&lines[i]);
-			char key[240];
-
-			while (depth > 0 && parent_indent[depth - 1] >= ind)
-				depth--;
-			if (!sp_json_pair(&lines[i], &key_len, &val_at))
-				continue;
-			sp_json_key(key, sizeof(key), depth ? parents[depth - 1] : NULL, lines[i].s, key_len);
-			if (!key[0])
-				continue;
-			fprintf(f, "%s\"%s\":", first ? "" : ",", key);
-			first = false;
-			sp_json_value(f, lines[i].s + val_at, lines[i].len - val_at);
-			if (depth < SP_JSON_MAX_DEPTH) {
-				snprintf(parents[depth], sizeof(parents[depth]), "%s", key);
-				parent_indent[depth++] = ind;
-			}
-		}
-	}
+	sp_json_put_fields(f, lines, n_lines);
 	fputs("},\"lines\":[", f);
 	for (size_t i = 0; i < n_lines; i++) {
 		if (i)

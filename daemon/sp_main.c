@@ -269,12 +269,139 @@ static void sp_log_flush_cb(struct sp_loop *loop, void *arg)
 	sp_loop_timer_arm(*t, 1000);
 }
 
+/* The daemon's own objects, then the subsystems below the management
+ * layer: configuration, engine, redundancy, policy routes. -1 (logged). */
+static int sp_start_core(struct sp_daemon *d)
+{
+	struct sp_error e = { { 0 } };
+
+	d->started_ms = sp_loop_now_ms();
+	d->loop = sp_loop_new();
+	d->config = sp_config_store_new();
+	d->status = sp_status_new();
+	d->events = sp_events_new();
+	if (!d->loop || !d->config || !d->status || !d->events) {
+		sp_err("out of memory");
+		return -1;
+	}
+	if (sp_config_file_load(d->config, d->opt.config_path, true, false, &e) < 0) {
+		sp_err("%s", e.msg);
+		return -1;
+	}
+	d->engine = sp_engine_start(&(struct sp_engine_env){ .loop = d->loop, .config = d->config,
+							     .events = d->events, .status = d->status,
+							     .state_dir = d->opt.state_dir }, &e);
+	if (!d->engine) {
+		sp_err("proxy engine: %s", e.msg);
+		return -1;
+	}
+	d->redundancy = sp_redundancy_start(&(struct sp_redundancy_env){ .loop = d->loop,
+									 .config = d->config,
+									 .events = d->events,
+									 .engine = d->engine }, &e);
+	if (!d->redundancy) {
+		sp_err("%s", e.msg);
+		return -1;
+	}
+	/* after the engine, whose start removes every rule and route a previous
+	 * run left with sigproxy's tag */
+	d->pbr = sp_pbr_start(d->config, d->status, d->events, &e);
+	if (!d->pbr) {
+		sp_err("%s", e.msg);
+		return -1;
+	}
+	return 0;
+}
+
+/* The signals blocked in mask, read on the loop. -1 (logged). */
+static int sp_signals_open(struct sp_daemon *d, const sigset_t *mask)
+{
+	d->signal_fd = signalfd(-1, mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (d->signal_fd < 0 || sp_loop_add_fd(d->loop, d->signal_fd, EPOLLIN, sp_signal_cb, d) < 0) {
+		sp_err("signalfd: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* The management layer: the CLI server and the SNMP agent. -1 (logged). */
+static int sp_start_management(struct sp_daemon *d)
+{
+	struct sp_error e = { { 0 } };
+
+	d->cli = sp_cli_server_start(d, &e);
+	if (!d->cli) {
+		sp_err("%s", e.msg);
+		return -1;
+	}
+	d->agent = sp_agent_start(d, &e);
+	if (!d->agent && e.msg[0]) {
+		sp_err("%s", e.msg);
+		return -1;
+	}
+	sp_agent_attach_engine(d->agent, d->engine);
+	if (sp_agent_subscribe(d->agent, d->events) < 0) {
+		sp_err("out of memory");
+		return -1;
+	}
+	sp_agent_attach_redundancy_ctl(d->agent, d->redundancy);
+	return 0;
+}
+
+/* Into the background only now, with the listeners, the kernel state and
+ * the pid file in place: when the parent returns, the service is up (what
+ * a forking systemd unit expects). No thread exists yet: CLI session
+ * threads start on the first connection, and the state store's writer is
+ * stopped across the fork. -1 (logged). */
+static int sp_background(struct sp_daemon *d, int pid_fd, const sigset_t *mask)
+{
+	struct sp_error e = { { 0 } };
+
+	sp_engine_persist_suspend(d->engine);
+	if (sp_daemonize(pid_fd, d->opt.pid_file) < 0)
+		return -1;
+	if (sp_engine_persist_resume(d->engine, &e) < 0) {
+		sp_err("%s", e.msg);
+		return -1;
+	}
+	/* a signalfd wakes epoll for the process that registered it: the
+	 * child needs its own */
+	sp_loop_del_fd(d->loop, d->signal_fd);
+	close(d->signal_fd);
+	return sp_signals_open(d, mask);
+}
+
+/* Everything started, stopped in reverse order (each stop takes NULL). */
+static void sp_stop_all(struct sp_daemon *d, struct sp_loop_timer *log_flush, int pid_fd)
+{
+	if (d->loop)
+		sp_loop_close_calls(d->loop);
+	sp_cli_server_stop(d->cli);
+	if (log_flush)
+		sp_loop_timer_free(log_flush);
+	sp_agent_unsubscribe(d->agent, d->events);
+	sp_agent_stop(d->agent);
+	sp_pbr_stop(d->pbr); /* removes its rules and routes */
+	sp_redundancy_stop(d->redundancy);
+	d->redundancy = NULL; /* the engine's last marks find no channel */
+	sp_engine_stop(d->engine); /* removes what it put in the kernel */
+	if (d->signal_fd >= 0)
+		close(d->signal_fd);
+	sp_config_store_free(d->config);
+	sp_events_free(d->events);
+	sp_status_free(d->status);
+	sp_loop_free(d->loop);
+	if (pid_fd >= 0) {
+		unlink(d->opt.pid_file);
+		close(pid_fd);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct sp_loop_timer *log_flush = NULL;
 	struct sp_sdnotify *watchdog = NULL;
 	struct sp_daemon d = { .signal_fd = -1 };
-	struct sp_error e = { { 0 } };
 	sigset_t mask;
 	int pid_fd = -1, rc = 1;
 
@@ -297,93 +424,19 @@ int main(int argc, char **argv)
 
 	if (d.opt.pid_file && (pid_fd = sp_pid_file_create(d.opt.pid_file)) < 0)
 		return 1;
-	d.started_ms = sp_loop_now_ms();
-	d.loop = sp_loop_new();
-	d.config = sp_config_store_new();
-	d.status = sp_status_new();
-	d.events = sp_events_new();
-	if (!d.loop || !d.config || !d.status || !d.events) {
-		sp_err("out of memory");
+	if (sp_start_core(&d) < 0 || sp_signals_open(&d, &mask) < 0)
 		goto out;
-	}
-	if (sp_config_file_load(d.config, d.opt.config_path, true, false, &e) < 0) {
-		sp_err("%s", e.msg);
-		goto out;
-	}
-	d.engine = sp_engine_start(&(struct sp_engine_env){ .loop = d.loop, .config = d.config,
-							    .events = d.events, .status = d.status,
-							    .state_dir = d.opt.state_dir }, &e);
-	if (!d.engine) {
-		sp_err("proxy engine: %s", e.msg);
-		goto out;
-	}
-	d.redundancy = sp_redundancy_start(&(struct sp_redundancy_env){ .loop = d.loop,
-									.config = d.config,
-									.events = d.events,
-									.engine = d.engine }, &e);
-	if (!d.redundancy) {
-		sp_err("%s", e.msg);
-		goto out;
-	}
-	/* after the engine, whose start removes every rule and route a previous
-	 * run left with sigproxy's tag */
-	d.pbr = sp_pbr_start(d.config, d.status, d.events, &e);
-	if (!d.pbr) {
-		sp_err("%s", e.msg);
-		goto out;
-	}
-	d.signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-	if (d.signal_fd < 0 || sp_loop_add_fd(d.loop, d.signal_fd, EPOLLIN, sp_signal_cb, &d) < 0) {
-		sp_err("signalfd: %s", strerror(errno));
-		goto out;
-	}
 	log_flush = sp_loop_timer_new(d.loop, sp_log_flush_cb, &log_flush);
 	if (!log_flush || sp_loop_timer_arm(log_flush, 1000) < 0) {
 		sp_err("log timer: %s", strerror(errno));
 		goto out;
 	}
-	d.cli = sp_cli_server_start(&d, &e);
-	if (!d.cli) {
-		sp_err("%s", e.msg);
+	if (sp_start_management(&d) < 0)
 		goto out;
-	}
-	d.agent = sp_agent_start(&d, &e);
-	if (!d.agent && e.msg[0]) {
-		sp_err("%s", e.msg);
-		goto out;
-	}
-	sp_agent_attach_engine(d.agent, d.engine);
-	if (sp_agent_subscribe(d.agent, d.events) < 0) {
-		sp_err("out of memory");
-		goto out;
-	}
-	sp_agent_attach_redundancy_ctl(d.agent, d.redundancy);
 	sp_notice("sigproxyd %s started (config %s, CLI %s and %s)", PACKAGE_VERSION,
 		  d.opt.config_path, d.opt.cli_listen, d.opt.cli_socket);
-	/* Into the background only now, with the listeners, the kernel state
-	 * and the pid file in place: when the parent returns, the service is up
-	 * (what a forking systemd unit expects). No thread exists yet: CLI
-	 * session threads start on the first connection, and the state
-	 * store's writer is stopped across the fork. */
-	if (d.opt.daemonize) {
-		sp_engine_persist_suspend(d.engine);
-		if (sp_daemonize(pid_fd, d.opt.pid_file) < 0)
-			goto out;
-		if (sp_engine_persist_resume(d.engine, &e) < 0) {
-			sp_err("%s", e.msg);
-			goto out;
-		}
-		/* a signalfd wakes epoll for the process that registered it:
-		 * the child needs its own */
-		sp_loop_del_fd(d.loop, d.signal_fd);
-		close(d.signal_fd);
-		d.signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-		if (d.signal_fd < 0 ||
-		    sp_loop_add_fd(d.loop, d.signal_fd, EPOLLIN, sp_signal_cb, &d) < 0) {
-			sp_err("signalfd: %s", strerror(errno));
-			goto out;
-		}
-	}
+	if (d.opt.daemonize && sp_background(&d, pid_fd, &mask) < 0)
+		goto out;
 	/* every listener, the kernel state and the pid file are in place */
 	sp_sdnotify_ready();
 	watchdog = sp_sdnotify_watchdog_start(d.loop);
@@ -391,27 +444,7 @@ int main(int argc, char **argv)
 	sp_sdnotify_stopping();
 out:
 	sp_sdnotify_watchdog_stop(watchdog);
-	if (d.loop)
-		sp_loop_close_calls(d.loop);
-	sp_cli_server_stop(d.cli);
-	if (log_flush)
-		sp_loop_timer_free(log_flush);
-	sp_agent_unsubscribe(d.agent, d.events);
-	sp_agent_stop(d.agent);
-	sp_pbr_stop(d.pbr); /* removes its rules and routes */
-	sp_redundancy_stop(d.redundancy);
-	d.redundancy = NULL; /* the engine's last marks find no channel */
-	sp_engine_stop(d.engine); /* removes what it put in the kernel */
-	if (d.signal_fd >= 0)
-		close(d.signal_fd);
-	sp_config_store_free(d.config);
-	sp_events_free(d.events);
-	sp_status_free(d.status);
-	sp_loop_free(d.loop);
-	if (pid_fd >= 0) {
-		unlink(d.opt.pid_file);
-		close(pid_fd);
-	}
+	sp_stop_all(&d, log_flush, pid_fd);
 	if (rc == 0)
 		sp_notice("sigproxyd stopped");
 	return rc;

@@ -283,25 +283,25 @@ static bool sp_pbr_cfg_equal(const struct sp_policy_route *a, const struct sp_po
 	return memcmp(a, b, sizeof(*a)) == 0;
 }
 
-int sp_pbr_apply(struct sp_pbr *pbr, const struct sp_config *c, bool strict, struct sp_error *e)
-{
-	size_t n_new = c->n_policy_routes;
-	struct sp_pbr_entry *next = calloc(n_new ? n_new : 1, sizeof(*next));
-	/* indexes into pbr->entries removed, and into next installed, by this call */
-	size_t *removed = calloc(pbr->n_entries ? pbr->n_entries : 1, sizeof(*removed));
-	size_t *added = calloc(n_new ? n_new : 1, sizeof(*added));
-	size_t n_removed = 0, n_added = 0;
-	struct sp_error err = { "" };
-	int rc = -1;
+/* One apply in progress: the entries it builds, and what it changed in
+ * the kernel so far, to undo on failure. */
+struct sp_pbr_change {
+	bool strict;
+	struct sp_pbr_entry *next;	/* the new entries */
+	size_t n_new;
+	size_t *removed, n_removed;	/* indexes into pbr->entries removed */
+	size_t *added, n_added;		/* indexes into next installed */
+};
 
-	pbr->kernel_failure[0] = '\0';
-	if (!next || !removed || !added) {
-		sp_error_set(e, "Out of memory");
-		goto out;
-	}
-	/* 1. plans and checks: nothing touched yet */
-	for (size_t i = 0; i < n_new; i++) {
-		struct sp_pbr_entry *ne = &next[i];
+/* 1. plans and checks: nothing touched yet. -1 with e: a strict apply
+ * refused an entry that can never work. */
+static int sp_pbr_plan_all(struct sp_pbr *pbr, struct sp_pbr_change *ch, const struct sp_config *c,
+			   struct sp_error *e)
+{
+	struct sp_error err = { "" };
+
+	for (size_t i = 0; i < ch->n_new; i++) {
+		struct sp_pbr_entry *ne = &ch->next[i];
 		const struct sp_pbr_entry *old;
 
 		ne->cfg = c->policy_routes[i];
@@ -315,10 +315,9 @@ int sp_pbr_apply(struct sp_pbr *pbr, const struct sp_config *c, bool strict, str
 			/* what depends on the network's current state is accepted
 			 * and shown with its reason, as at start-up; only what
 			 * can never work is refused */
-			if (strict && changed && !waits) {
-				sp_error_set(e, "policy-route %s seq %u: %s", ne->cfg.name, ne->cfg.seq, err.msg);
-				goto out;
-			}
+			if (ch->strict && changed && !waits)
+				return sp_error_set(e, "policy-route %s seq %u: %s", ne->cfg.name, ne->cfg.seq,
+						    err.msg);
 			ne->plan.active = false;
 			snprintf(ne->state, sizeof(ne->state), "not installed: %s", err.msg);
 			continue;
@@ -327,17 +326,27 @@ int sp_pbr_apply(struct sp_pbr *pbr, const struct sp_config *c, bool strict, str
 			snprintf(ne->state, sizeof(ne->state), "%s", ne->cfg.shutdown ? "inactive (shutdown)" :
 				 "inactive (no set next-hop or set table)");
 	}
-	/* 2. remove what is no longer wanted as it is */
+	return 0;
+}
+
+/* 2. remove what is no longer wanted as it is. -1 with e: the kernel
+ * refused. */
+static int sp_pbr_remove_unwanted(struct sp_pbr *pbr, struct sp_pbr_change *ch, struct sp_error *e)
+{
+	struct sp_error err = { "" };
+
 	for (size_t i = 0; i < pbr->n_entries; i++) {
 		struct sp_pbr_entry *oe = &pbr->entries[i];
 		bool keep = false;
 
 		if (!oe->installed)
 			continue;
-		for (size_t k = 0; k < n_new; k++) {
-			if (next[k].cfg.seq == oe->cfg.seq && strcmp(next[k].cfg.name, oe->cfg.name) == 0 &&
-			    next[k].plan.active && sp_pbr_plan_equal(&next[k].plan, &oe->plan)) {
-				next[k].installed = true;
+		for (size_t k = 0; k < ch->n_new; k++) {
+			struct sp_pbr_entry *ne = &ch->next[k];
+
+			if (ne->cfg.seq == oe->cfg.seq && strcmp(ne->cfg.name, oe->cfg.name) == 0 &&
+			    ne->plan.active && sp_pbr_plan_equal(&ne->plan, &oe->plan)) {
+				ne->installed = true;
 				keep = true;
 			}
 		}
@@ -345,14 +354,21 @@ int sp_pbr_apply(struct sp_pbr *pbr, const struct sp_config *c, bool strict, str
 			continue;
 		if (sp_pbr_uninstall(pbr, &oe->plan, &err) < 0) {
 			sp_pbr_kernel_failed(pbr, &oe->cfg, err.msg);
-			sp_error_set(e, "policy-route %s seq %u: %s", oe->cfg.name, oe->cfg.seq, err.msg);
-			goto undo;
+			return sp_error_set(e, "policy-route %s seq %u: %s", oe->cfg.name, oe->cfg.seq, err.msg);
 		}
-		removed[n_removed++] = i;
+		ch->removed[ch->n_removed++] = i;
 	}
-	/* 3. install what is new or changed */
-	for (size_t k = 0; k < n_new; k++) {
-		struct sp_pbr_entry *ne = &next[k];
+	return 0;
+}
+
+/* 3. install what is new or changed. -1 with e: the kernel refused an
+ * entry a strict apply changed. */
+static int sp_pbr_install_new(struct sp_pbr *pbr, struct sp_pbr_change *ch, struct sp_error *e)
+{
+	struct sp_error err = { "" };
+
+	for (size_t k = 0; k < ch->n_new; k++) {
+		struct sp_pbr_entry *ne = &ch->next[k];
 		const struct sp_pbr_entry *old;
 
 		if (!ne->plan.active || ne->installed)
@@ -360,33 +376,29 @@ int sp_pbr_apply(struct sp_pbr *pbr, const struct sp_config *c, bool strict, str
 		if (sp_pbr_install(pbr, &ne->plan, &err) < 0) {
 			sp_pbr_kernel_failed(pbr, &ne->cfg, err.msg);
 			old = sp_pbr_find(pbr, ne->cfg.name, ne->cfg.seq);
-			if (strict && (!old || !sp_pbr_cfg_equal(&old->cfg, &ne->cfg))) {
-				sp_error_set(e, "policy-route %s seq %u: %s", ne->cfg.name, ne->cfg.seq, err.msg);
-				goto undo;
-			}
+			if (ch->strict && (!old || !sp_pbr_cfg_equal(&old->cfg, &ne->cfg)))
+				return sp_error_set(e, "policy-route %s seq %u: %s", ne->cfg.name, ne->cfg.seq,
+						    err.msg);
 			sp_warn("policy-route %s seq %u: %s", ne->cfg.name, ne->cfg.seq, err.msg);
 			snprintf(ne->state, sizeof(ne->state), "not installed: %s", err.msg);
 			continue;
 		}
 		ne->installed = true;
-		added[n_added++] = k;
+		ch->added[ch->n_added++] = k;
 	}
-	for (size_t k = 0; k < n_new; k++)
-		if (next[k].installed)
-			snprintf(next[k].state, sizeof(next[k].state), "installed");
-	free(pbr->entries);
-	pbr->entries = next;
-	pbr->n_entries = n_new;
-	next = NULL;
-	rc = 0;
-	goto out;
-undo:
-	/* back to the state before the call: what it added goes, what it
-	 * removed comes back */
-	while (n_added-- > 0)
-		sp_pbr_uninstall(pbr, &next[added[n_added]].plan, &err);
-	while (n_removed-- > 0) {
-		struct sp_pbr_entry *oe = &pbr->entries[removed[n_removed]];
+	return 0;
+}
+
+/* Back to the state before the apply: what it added goes, what it removed
+ * comes back. */
+static void sp_pbr_undo(struct sp_pbr *pbr, struct sp_pbr_change *ch)
+{
+	struct sp_error err = { "" };
+
+	while (ch->n_added-- > 0)
+		sp_pbr_uninstall(pbr, &ch->next[ch->added[ch->n_added]].plan, &err);
+	while (ch->n_removed-- > 0) {
+		struct sp_pbr_entry *oe = &pbr->entries[ch->removed[ch->n_removed]];
 
 		if (sp_pbr_install(pbr, &oe->plan, &err) < 0) {
 			sp_pbr_kernel_failed(pbr, &oe->cfg, err.msg);
@@ -395,10 +407,39 @@ undo:
 			snprintf(oe->state, sizeof(oe->state), "not installed: %s", err.msg);
 		}
 	}
+}
+
+int sp_pbr_apply(struct sp_pbr *pbr, const struct sp_config *c, bool strict, struct sp_error *e)
+{
+	struct sp_pbr_change ch = { .strict = strict, .n_new = c->n_policy_routes };
+	int rc = -1;
+
+	ch.next = calloc(ch.n_new ? ch.n_new : 1, sizeof(*ch.next));
+	ch.removed = calloc(pbr->n_entries ? pbr->n_entries : 1, sizeof(*ch.removed));
+	ch.added = calloc(ch.n_new ? ch.n_new : 1, sizeof(*ch.added));
+	pbr->kernel_failure[0] = '\0';
+	if (!ch.next || !ch.removed || !ch.added) {
+		sp_error_set(e, "Out of memory");
+		goto out;
+	}
+	if (sp_pbr_plan_all(pbr, &ch, c, e) < 0)
+		goto out;
+	if (sp_pbr_remove_unwanted(pbr, &ch, e) < 0 || sp_pbr_install_new(pbr, &ch, e) < 0) {
+		sp_pbr_undo(pbr, &ch);
+		goto out;
+	}
+	for (size_t k = 0; k < ch.n_new; k++)
+		if (ch.next[k].installed)
+			snprintf(ch.next[k].state, sizeof(ch.next[k].state), "installed");
+	free(pbr->entries);
+	pbr->entries = ch.next;
+	pbr->n_entries = ch.n_new;
+	ch.next = NULL;
+	rc = 0;
 out:
-	free(next);
-	free(removed);
-	free(added);
+	free(ch.next);
+	free(ch.removed);
+	free(ch.added);
 	return rc;
 }
 
