@@ -12,7 +12,7 @@
 # C6:pc), the bracketed hosts and c=IN IP6 on the wire, and the malformed
 # corpus (IPv6 literals among it) dropped and counted, the IPv6 bindings
 # kept across a restart (the store on disk), and E6 as a
-# local-virtual-address.
+# local-virtual-address, and the CLI's TCP listener answering on IPv6.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lab.sh"
 . "$(dirname "$0")/lab6.sh"
@@ -29,9 +29,29 @@ M6=${LAB6_TE_NET}12 # mallory
 
 lab6_up || { sp_fail "dual-stack lab namespaces and links"; sp_done; exit 1; }
 STATE=$SP_TMP/state
-sp_daemon_start "$SP" sp1 --state-dir "$STATE" ||
+# the CLI's TCP listener on IPv6 too (management reachable on IPv6)
+sp_daemon_start "$SP" sp1 --state-dir "$STATE" --cli-listen "[::]:2650" ||
 	{ sp_fail "sigproxyd starts in ns sp"; cat "$SP_TMP/sp1/log"; sp_done; exit 1; }
 sp_pass "sigproxyd starts in ns sp"
+
+# cli_prompt_over_ipv6 ADDR: what the CLI's TCP listener says first to a
+# client in ns te connecting to [ADDR]:2650
+cli_prompt_over_ipv6() {
+	ip netns exec "$TE" python3 -c '
+import socket, sys
+s = socket.create_connection((sys.argv[1], 2650), timeout=5)
+s.settimeout(5)
+data = b""
+while b"Username:" not in data:
+	d = s.recv(4096)
+	if not d:
+		break
+	data += d
+print(data.decode(errors="replace"))
+' "$1" 2>&1
+}
+check_match "the CLI answers a login prompt over IPv6 ([2001:db8:1::1]:2650)" "Username:" \
+	"$(cli_prompt_over_ipv6 2001:db8:1::1)"
 
 # stat LABEL: the first counter of `show statistics` starting with LABEL
 stat() {
@@ -95,7 +115,10 @@ rules=$(ip -n "$SP" -6 rule show)
 check_match "ip -6 rule: a learned return path (fwmark 0x20..0000)" \
 	"fwmark 0x20[0-9a-f]{2}0000/0x20ff0000 lookup 50610[0-9]{2}" "$rules"
 rtable=$(printf '%s\n' "$rules" | sed -nE 's/.*fwmark 0x20[0-9a-f]{2}0000\/0x20ff0000 lookup (50610[0-9]{2}).*/\1/p' | head -1)
-check_match "... its table: back via alice on the terminal link" "^default via ($A6|fe80::[0-9a-f:]+) dev $LAB_SP_TE_IF" \
+# (alice's host: her address, or another of its addresses with her MAC the
+# SP's neighbour table learned first)
+check_match "... its table: back via alice's host on the terminal link" \
+	"^default via (${LAB6_TE_NET}[0-9a-f]+|fe80::[0-9a-f:]+) dev $LAB_SP_TE_IF" \
 	"$(ip -n "$SP" -6 route show table "${rtable:-0}" 2>&1)"
 check "an IPv4 terminal registers through the same SP (dual stack)" \
 	lab_register "$TE" 10.1.0.13 5060 erin "$LAB_E"
@@ -198,7 +221,7 @@ sp_cli sp1 -c "write memory" >/dev/null
 sp_daemon_stop "$SP_DAEMON_PID"
 check_eq "sigproxyd exits cleanly on SIGTERM" 0 $?
 check_eq "no IPv6 rule of ours left once stopped" "" "$(ip -n "$SP" -6 rule show | grep 'proto 160')"
-sp_daemon_start "$SP" sp1 --state-dir "$STATE" || sp_fail "sigproxyd starts again"
+sp_daemon_start "$SP" sp1 --state-dir "$STATE" --cli-listen "[::]:2650" || sp_fail "sigproxyd starts again"
 after=$(sp_cli sp1 -c 'show bindings' | grep -F "[$A6]:5060")
 check_eq "after the restart: alice's IPv6 binding, same C6:c" \
 	"$(printf '%s' "$before" | grep -oE "\\[$C6\\]:[0-9]+")" "$(printf '%s' "$after" | grep -oE "\\[$C6\\]:[0-9]+")"

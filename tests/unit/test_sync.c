@@ -956,3 +956,65 @@ Test(sync, listener_restart_redialed_and_resynced)
 	cr_expect_eq(stats(&p.a).resyncs, 2);
 	pair_free(&p);
 }
+
+/* IPv6 (issue 18): the channel over IPv6 ([::1] both ends) carries IPv6
+ * bindings (terminal, C6:c and server of family IPv6) with their dialogs. */
+static struct sp_binding *add_binding6(struct side *s, uint32_t n)
+{
+	struct sp_binding_params p = { .vpn = 1, .strategy_id = 6, .contact = "[2001:db8:1::1]:5060" };
+	struct sp_binding *b;
+	char addr[64];
+
+	snprintf(addr, sizeof(addr), "2001:db8:1::%x", n);
+	cr_assert_eq(sp_endpoint_parse(&p.terminal, addr, 5060), 0);
+	cr_assert_eq(sp_endpoint_parse(&p.server_side, "2001:db8:2::1", 0), 0);
+	cr_assert_eq(sp_endpoint_parse(&p.server, "2001:db8:2::10", 5060), 0);
+	cr_assert_eq(sp_binding_create(s->t, &p, sp_loop_now_ms(), &b), 0);
+	sp_binding_set_registration(s->t, b, sp_loop_now_ms(), 3600);
+	return b;
+}
+
+static bool ipv6_pair_done(void *arg)
+{
+	struct side *s = arg;
+
+	return sp_table_counters(s[1].t)->bindings_current == 20 &&
+	       stats(&s[0]).peer_state == SP_SYNC_PEER_UP && tables_equal(s[0].t, s[1].t);
+}
+
+Test(sync, ipv6_channel_carries_ipv6_bindings)
+{
+	struct sp_loop *loop = sp_loop_new();
+	struct side s[2] = { { 0 } };
+	uint16_t lo, hi;
+	struct sp_error e;
+	int probe = socket(AF_INET6, SOCK_STREAM, 0);
+
+	if (probe < 0)
+		cr_skip_test("no IPv6 on this host");
+	close(probe);
+	s[0].t = new_table();
+	s[1].t = new_table();
+	for (uint32_t i = 1; i <= 20; i++)
+		add_dialog(&s[0], add_binding6(&s[0], i), i, i % 5 == 0);
+	two_ports(&lo, &hi);
+	for (int i = 0; i < 2; i++) {
+		struct sp_sync_config cfg = { .key = KEY };
+		struct sp_sync_callbacks cb = { 0 };
+
+		sp_endpoint_parse(&cfg.local, "::1", i ? hi : lo);
+		sp_endpoint_parse(&cfg.peer, "::1", i ? lo : hi);
+		s[i].codec = sp_sync_codec_new(s[i].t);
+		sp_sync_codec_callbacks(s[i].codec, &cb);
+		s[i].sync = sp_sync_new(loop, &cfg, &cb, &e);
+		cr_assert_not_null(s[i].sync, "%s", e.msg);
+	}
+	sp_sync_set_sender(s[0].sync, true);
+	cr_assert(run_until(loop, ipv6_pair_done, s, BOUND_MS));
+	for (struct sp_binding *x = sp_binding_first(s[1].t); x; x = sp_binding_next(s[1].t, x))
+		cr_expect(x->terminal.family == AF_INET6 && x->server_side.family == AF_INET6 &&
+			  x->server.family == AF_INET6);
+	free_side(&s[0]);
+	free_side(&s[1]);
+	sp_loop_free(loop);
+}
