@@ -12,7 +12,6 @@
 #include "sp_stun.h"
 #include "sp_srclimit.h"
 #include "sp_status.h"
-#include "sp_sync.h"
 #include "sp_table.h"
 #include "sp_transport_tcp.h"
 #include "sp_transport_udp.h"

@@ -5,7 +5,6 @@
 #include "sp_log.h"
 #include "sp_media.h"
 #include "sp_proxy.h"
-#include "sp_sync.h"
 #include "sp_table.h"
 #include "sp_transport_udp.h"
 #include "sp_vpn.h"

@@ -7,7 +7,6 @@
 #include "sp_media.h"
 #include "sp_proxy.h"
 #include "sp_stun.h"
-#include "sp_sync.h"
 #include "sp_transport_udp.h"
 #include "sp_engine_int.h"
 
