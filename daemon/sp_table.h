@@ -1,6 +1,10 @@
 /*
- * The proxy's state tables (SPEC §1, §2.4): terminal bindings, dialogs, the
- * server-side (C:c) and media port allocators, and their aging.
+ * The session store (SPEC §1, §2.4; issue 16 item 3): terminal bindings,
+ * dialogs and their media streams, the server-side (C:c) and media port
+ * allocators, and their aging. Bindings are keyed with their transport and
+ * address family (struct sp_binding_key). Every change is announced through
+ * one hook (sp_table_watch): the state sync and the store on disk subscribe
+ * there, so no caller marks changes for them.
  *
  * Pure data structures: no sockets, no clock reads. Every call that needs
  * the time takes "now" in milliseconds of a monotonic clock chosen by the
