@@ -5,6 +5,9 @@
 #include "sp_cmd.h"
 #include "sp_cmd_int.h"
 #include "sp_daemon.h"
+#include "sp_engine.h"
+#include "sp_loop.h"
+#include "sp_mediaproxy.h"
 #include "sp_status.h"
 
 #include <string.h>
@@ -231,6 +234,38 @@ static void sp_show_mp_state(struct sp_cmd_ctx *ctx, const struct sp_media_proxy
 		fputs("not in service, not started\n", ctx->out);
 }
 
+/* What its client counted (the engine's read API). */
+static void sp_show_mp_counters(struct sp_cmd_ctx *ctx, const char *name)
+{
+	struct sp_mp_view v[SP_MP_MAX];
+	size_t n = ctx->daemon ? sp_engine_media_proxy_views(ctx->daemon->engine, v, SP_MP_MAX) : 0;
+	uint64_t now = sp_loop_now_ms();
+
+	for (size_t i = 0; i < n; i++) {
+		const struct sp_mp_stats *s = &v[i].stats;
+
+		if (strcmp(v[i].name, name) != 0)
+			continue;
+		fprintf(ctx->out, "  reachable               %s\n", v[i].reachable ? "yes" : "no");
+		if (v[i].last_pong_ms)
+			fprintf(ctx->out, "  last ping answered      %llu ms ago\n",
+				(unsigned long long)(now - v[i].last_pong_ms));
+		else
+			fputs("  last ping answered      never\n", ctx->out);
+		fprintf(ctx->out, "  calls held              %llu\n", (unsigned long long)v[i].calls);
+		fprintf(ctx->out, "  offers %llu, answers %llu, deletes %llu, pings %llu, pongs %llu\n",
+			(unsigned long long)s->offers, (unsigned long long)s->answers,
+			(unsigned long long)s->deletes, (unsigned long long)s->pings,
+			(unsigned long long)s->pongs);
+		fprintf(ctx->out, "  requests %llu, replies %llu, retransmissions %llu, timeouts %llu, errors %llu\n",
+			(unsigned long long)s->requests, (unsigned long long)s->replies,
+			(unsigned long long)s->retransmissions, (unsigned long long)s->timeouts,
+			(unsigned long long)s->errors);
+		fprintf(ctx->out, "  bad replies %llu, wrong cookie %llu\n",
+			(unsigned long long)s->bad_replies, (unsigned long long)s->wrong_cookie);
+	}
+}
+
 int cmd_show_media_proxy(struct sp_cmd_ctx *ctx, int argc, char **argv)
 {
 	const struct sp_config *c = ctx->running;
@@ -257,6 +292,7 @@ int cmd_show_media_proxy(struct sp_cmd_ctx *ctx, int argc, char **argv)
 		if (sp_addr_is_set(&mp->media_server_side))
 			fprintf(ctx->out, "  media-address server    %s\n",
 				sp_addr_str(&mp->media_server_side, b, sizeof(b)));
+		sp_show_mp_counters(ctx, mp->name);
 	}
 	if (argc == 1 && !shown)
 		return sp_error_set(&ctx->err, "No media-proxy %s", argv[0]);

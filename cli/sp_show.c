@@ -214,6 +214,7 @@ void sp_show_statistics(struct sp_engine *en, FILE *out)
 	fprintf(out, "    too many hops           %llu\n", (unsigned long long)s->too_many_hops);
 	fprintf(out, "    too large               %llu\n", (unsigned long long)s->too_large);
 	fprintf(out, "    no media port           %llu\n", (unsigned long long)s->no_media_port);
+	fprintf(out, "    no media proxy          %llu\n", (unsigned long long)s->media_proxy_refused);
 	{
 		uint64_t rate, new_flows;
 
@@ -230,6 +231,8 @@ void sp_show_statistics(struct sp_engine *en, FILE *out)
 	fprintf(out, "  sessions created          %llu\n", (unsigned long long)c->dialogs_created);
 	fprintf(out, "  bindings created          %llu\n", (unsigned long long)c->bindings_created);
 	sp_show_media_statistics(sp_engine_media(en), out);
+	fprintf(out, "  media proxy requests      %llu\n", (unsigned long long)s->media_proxy_parked);
+	fprintf(out, "  media proxy fallbacks     %llu\n", (unsigned long long)s->media_proxy_fallbacks);
 	fprintf(out, "  media guard drops         %llu\n",
 		(unsigned long long)sp_engine_media_guard_drops(en));
 	sp_show_tcp_statistics(en, out);

@@ -345,6 +345,8 @@ int sp_classify_build_kernel(const struct sp_config *c, const struct sp_link_vla
 		rs->action = s->action;
 		sp_endpoint_from_addr(&rs->server, &s->server, s->server_port);
 		rs->hide_server_identity = s->hide_server_identity;
+		rs->media = sp_strategy_media_mode(c, s);
+		snprintf(rs->media_proxy, sizeof(rs->media_proxy), "%s", s->media_proxy);
 		if (!unfit && p->n_strategies > SP_MARK_STRATEGY_MAX)
 			unfit = "beyond the 16383 strategies the packet mark can name";
 		if (!unfit && (s->match & (SP_MATCH_VPN | SP_MATCH_VLAN | SP_MATCH_MPLS)))

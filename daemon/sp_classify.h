@@ -29,6 +29,8 @@ struct sp_classify_strategy {
 	enum sp_action action;
 	struct sp_endpoint server;
 	bool hide_server_identity;
+	enum sp_media_mode media;	/* its own, or the signaling-proxy's */
+	char media_proxy[SP_NAME_MAX + 1]; /* media proxy: this one only; "": any */
 	bool installed;
 	char reason[192]; /* why not installed */
 	char note[128];  /* how, when it says more than "installed" */

@@ -119,8 +119,10 @@ static int sp_mp_validate_one(const struct sp_config *c, size_t i, struct sp_err
 {
 	const struct sp_media_proxy *mp = &c->media_proxies[i];
 
-	if (!sp_addr_is_set(&mp->control) || !mp->control_port)
-		return sp_error_set(e, "media-proxy %s needs a control address and port", mp->name);
+	/* without a control address it is kept, not used (as a strategy
+	 * without an action): the block that creates it is valid at once */
+	if (!sp_addr_is_set(&mp->control))
+		return 0;
 	for (size_t j = 0; j < i; j++)
 		if (sp_addr_equal(&c->media_proxies[j].control, &mp->control) &&
 		    c->media_proxies[j].control_port == mp->control_port)

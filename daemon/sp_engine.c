@@ -6,6 +6,7 @@
 #include "sp_kernel.h"
 #include "sp_log.h"
 #include "sp_media.h"
+#include "sp_mediaproxy.h"
 #include "sp_persist.h"
 #include "sp_proxy.h"
 #include "sp_sip.h"
@@ -183,7 +184,7 @@ static void sp_engine_dialog_expired(void *arg, struct sp_dialog *d)
 {
 	struct sp_engine *en = arg;
 
-	sp_media_dialog_end(en->media, d->id);
+	sp_engine_media_end(en, d);
 	{
 		char cid[SP_LOG_ESCAPED_MAX];
 
@@ -236,17 +237,38 @@ static void sp_engine_received(void *arg, const struct sp_transport_msg *m)
 		sp_engine_drop(en, &en->stats.parse_errors);
 		return;
 	}
+	/* kept for a message a remote media proxy holds back (sp_engine_remote) */
+	en->rx = (struct sp_engine_rx){ .from_server = m->conn->side == SP_TRANSPORT_SERVER,
+					.source = m->source, .orig_dst = m->orig_dst,
+					.server_local = m->conn->local, .mark = m->mark,
+					.ifindex = m->ifindex, .tcp = m->conn->tp == en->tcp,
+					.data = m->data, .len = m->len };
 	if (m->conn->side == SP_TRANSPORT_SERVER) {
 		sp_engine_from_server(en, m->conn, &m->source, m->data, m->len);
-		return;
-	}
-	if (!m->orig_dst.family) {
+	} else if (!m->orig_dst.family) {
 		sp_engine_drop(en, &en->stats.unclassified);
-		return;
+	} else {
+		en->rx_ifindex = m->ifindex;
+		en->rx_tcp = m->conn->tp == en->tcp;
+		sp_engine_from_terminal(en, &m->source, &m->orig_dst, m->mark, m->data, m->len);
 	}
-	en->rx_ifindex = m->ifindex;
-	en->rx_tcp = m->conn->tp == en->tcp;
-	sp_engine_from_terminal(en, &m->source, &m->orig_dst, m->mark, m->data, m->len);
+	en->rx.data = NULL;
+}
+
+void sp_engine_receive_again(struct sp_engine *en, const struct sp_engine_rx *rx)
+{
+	struct sp_transport_conn *bs;
+
+	en->rx = *rx;
+	if (!rx->from_server) {
+		en->rx_ifindex = rx->ifindex;
+		en->rx_tcp = rx->tcp;
+		sp_engine_from_terminal(en, &rx->source, &rx->orig_dst, rx->mark, rx->data, rx->len);
+	} else if ((bs = sp_transport_find(en->tp, &rx->server_local))) {
+		sp_engine_from_server(en, bs, &rx->source, rx->data, rx->len);
+	}
+	en->rx.data = NULL;
+	sp_engine_arm_expiry(en);
 }
 
 static void sp_engine_wake_done(void *arg)
@@ -465,6 +487,11 @@ struct sp_engine *sp_engine_start_with(const struct sp_engine_env *env,
 		 sp_kernel_door_open(env->loop, SP_ENGINE_LINK_SETTLE_MS, sp_engine_links_changed, en, e);
 	if (!en->kd)
 		goto fail;
+	en->mpc = sp_mp_client_new(env->loop, env->status, env->events);
+	if (!en->mpc) {
+		sp_error_set(e, "Out of memory");
+		goto fail;
+	}
 	if (sp_engine_media_open(en, err, sizeof(err)) < 0) {
 		sp_error_set(e, "media: %s", err);
 		goto fail;
@@ -512,6 +539,9 @@ void sp_engine_stop(struct sp_engine *en)
 	 * dialog (a stopped daemon restores them as a killed one does) */
 	sp_persist_close(en->persist);
 	en->persist = NULL;
+	en->mp_stopping = true; /* its parked messages are dropped */
+	sp_mp_client_free(en->mpc);
+	en->mpc = NULL;
 	sp_loop_timer_free(en->media_reconcile);
 	sp_loop_timer_free(en->media_latch);
 	sp_media_destroy(en->media); /* removes its conntrack entries */

@@ -47,6 +47,11 @@ struct sp_engine_stats {
 	uint64_t too_many_hops;       /* Max-Forwards: 0, answered 483 */
 	uint64_t too_large;           /* over message-size-limit, answered 513 */
 	uint64_t no_media_port;       /* no free media port, answered 503 */
+	/* remote media proxies: messages handed to one, calls that fell back
+	 * to the kernel when theirs failed, and refused (503: none answers) */
+	uint64_t media_proxy_parked;
+	uint64_t media_proxy_fallbacks;
+	uint64_t media_proxy_refused;
 	/* datagrams the kernel dropped at a full receive queue (SO_RXQ_OVFL),
 	 * by socket kind: they never reached the daemon, so they are not in
 	 * `dropped` */
@@ -107,6 +112,10 @@ int sp_engine_persist_resume(struct sp_engine *engine, struct sp_error *e);
 void sp_engine_clear_sessions(struct sp_engine *engine);
 void sp_engine_clear_statistics(struct sp_engine *engine);
 /* Whether a strategy is in the kernel, and why not; hits. NULL if unknown. */
+/* The remote media proxies as their client sees them (sp_mediaproxy):
+ * reachable, last pong, calls held, counters. Returns how many. */
+struct sp_mp_view;
+size_t sp_engine_media_proxy_views(const struct sp_engine *en, struct sp_mp_view *out, size_t max);
 const char *sp_engine_strategy_state(struct sp_engine *engine, uint32_t seq, uint64_t *hits);
 const struct sp_engine_stats *sp_engine_stats(struct sp_engine *engine);
 /* The media streams of a dialog, as `show sessions' and

@@ -6,6 +6,7 @@
 #include "sp_kernel.h"
 #include "sp_log.h"
 #include "sp_media.h"
+#include "sp_mediaproxy.h"
 #include "sp_proxy.h"
 #include "sp_transport_tcp.h"
 #include "sp_transport_udp.h"
@@ -427,7 +428,12 @@ static void sp_engine_commit(struct sp_engine *en, const struct sp_config *c, st
 	sp_endpoint_from_addr(&en->server_side6, &c->sp.server_side_address6, 0);
 	if (en->server_side6.family != AF_INET6)
 		sp_endpoint_clear(&en->server_side6);
-	en->media_on = c->sp.media == SP_MEDIA_KERNEL;
+	/* the kernel's media path is open when any call may use it: a
+	 * strategy (or the default) in the kernel, or remote media proxies
+	 * whose fallback is the kernel */
+	en->media_on = c->sp.media != SP_MEDIA_OFF;
+	for (size_t i = 0; i < en->n_strategies; i++)
+		en->media_on |= en->strategies[i].media != SP_MEDIA_OFF;
 	sp_table_set_session_limit(en->table, c->sp.session_limit);
 	en->session_limit = c->sp.session_limit;
 	en->source_bindings_limit = c->sp.source_bindings;
@@ -459,7 +465,8 @@ int sp_engine_apply(struct sp_engine *en, const struct sp_config *c, struct sp_e
 	if (sp_media_set_range(en->media, c->sp.media_port_min, c->sp.media_port_max, err,
 			       sizeof(err)) < 0)
 		sp_error_set(e, "%s", err);
-	else if (sp_engine_listeners_open(en, c, &ch, e) == 0 && sp_engine_kernel_apply(en, c, &ch, e) == 0) {
+	else if (sp_mp_client_apply(en->mpc, c, e) == 0 && sp_engine_listeners_open(en, c, &ch, e) == 0 &&
+		 sp_engine_kernel_apply(en, c, &ch, e) == 0) {
 		sp_engine_commit(en, c, &ch);
 		rc = 0;
 	}
@@ -481,7 +488,8 @@ int sp_engine_config_cb(void *arg, const struct sp_config *old_cfg,
 
 	for (size_t i = 0; i < diff->n; i++) {
 		enum sp_config_object o = diff->changes[i].object;
-		relevant |= o == SP_OBJ_GLOBAL || o == SP_OBJ_STRATEGY || o == SP_OBJ_INTERFACE;
+		relevant |= o == SP_OBJ_GLOBAL || o == SP_OBJ_STRATEGY || o == SP_OBJ_INTERFACE ||
+			    o == SP_OBJ_MEDIA_PROXY;
 	}
 	if (!relevant)
 		return 0;

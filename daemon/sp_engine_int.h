@@ -35,6 +35,20 @@
 
 
 struct sp_engine;
+struct sp_mp_client;
+
+/* A message as received, kept to put it through the engine again. */
+struct sp_engine_rx {
+	bool from_server;
+	struct sp_endpoint source;
+	struct sp_endpoint orig_dst;	/* terminal side: E:e */
+	struct sp_endpoint server_local; /* server side: the binding's C:c */
+	uint32_t mark;
+	int ifindex;
+	bool tcp;			/* terminal side: over TCP */
+	char *data;			/* NULL: none being handled */
+	size_t len;
+};
 
 /* One operation of the kernel door (sp_kernel.h), the engine's only way to
  * the kernel. */
@@ -88,6 +102,12 @@ struct sp_engine {
 	uint64_t armed_deadline;    /* of the expiry timer; UINT64_MAX: not armed */
 	struct sp_engine_stats stats;
 	bool send_now; /* media hangs on this message's fate: no queueing */
+	/* the remote media proxies (sp_engine_remote.c) */
+	struct sp_mp_client *mpc;
+	bool mp_stopping;	/* the parked messages are only freed */
+	bool msg_kernel;	/* this message's media: the kernel's */
+	bool msg_remote;	/* this message's SDP: a remote MP's */
+	struct sp_engine_rx rx;	/* the message being handled */
 };
 
 /* ---- shared between the engine's files ---- */
@@ -147,6 +167,15 @@ void sp_engine_rewrite_refused(struct sp_engine *en, const struct sp_binding *b,
 
 /* sp_engine_terminal.c */
 void sp_engine_registered(struct sp_engine *en, struct sp_binding *b, const struct sp_sip_msg *msg);
+/* sp_engine_remote.c: the remote media proxies */
+int sp_engine_media_choose(struct sp_engine *en, const struct sp_binding *b,
+			   const struct sp_sip_info *in, bool from_terminal, const char *buf, size_t len);
+bool sp_engine_remote_park(struct sp_engine *en, const struct sp_binding *b, const struct sp_sip_info *in,
+			   bool to_server, const char *out, size_t out_len);
+void sp_engine_media_end(struct sp_engine *en, const struct sp_dialog *dlg);
+/* sp_engine.c: a message received earlier, handled as if it came now */
+void sp_engine_receive_again(struct sp_engine *en, const struct sp_engine_rx *rx);
+
 void sp_engine_from_terminal(struct sp_engine *en, const struct sp_endpoint *terminal,
 			     const struct sp_endpoint *virtual_server, uint32_t mark,
 			     const char *buf, size_t len);

@@ -41,6 +41,9 @@ static void sp_engine_server_forward(struct sp_engine *en, struct sp_binding *b,
 	sp_binding_touch(en->table, b, sp_now_ms());
 	if (!in->is_request && in->cseq_method == SP_SIP_REGISTER && in->status >= 200 && in->status < 300)
 		sp_engine_registered(en, b, msg);
+	/* a remote media proxy rewrites the SDP first: sent when it answers */
+	if (sp_engine_remote_park(en, b, in, false, en->tp->out, out_len))
+		return;
 	/* the kernel before the answer (2xx, 183) reaches the terminal, which
 	 * may start sending at once */
 	sp_engine_media_finish(en, b, in);
@@ -77,6 +80,10 @@ void sp_engine_from_server(struct sp_engine *en, const struct sp_transport_conn 
 		sp_sip_msg_free(&msg);
 		return;
 	}
+	if (sp_engine_media_choose(en, b, &msg.info, false, buf, len) < 0) {
+		sp_sip_msg_free(&msg);
+		return;
+	}
 	sp_engine_binding_view(en, b, &view);
 	if (msg.info.is_request && msg.info.method == SP_SIP_ACK &&
 	    strcmp(msg.info.to_tag, SP_ENGINE_REFUSAL_TAG) == 0) {
@@ -93,6 +100,7 @@ void sp_engine_from_server(struct sp_engine *en, const struct sp_transport_conn 
 		sp_engine_server_forward(en, b, &msg, &view, buf, len);
 	}
 	en->send_now = false;
+	en->msg_kernel = en->msg_remote = false;
 	sp_media_abort(en->media); /* a no-op once committed */
 	sp_sip_msg_free(&msg);
 }

@@ -142,6 +142,8 @@ static void sp_engine_terminal_forward(struct sp_engine *en, struct sp_binding *
 	size_t out_len;
 	int rc;
 
+	if (sp_engine_media_choose(en, b, in, true, buf, len) < 0)
+		return;
 	sp_engine_binding_view(en, b, &view);
 	sp_engine_media_begin(en, b, in, SP_MEDIA_FROM_TERMINAL);
 	rc = sp_proxy_to_server(msg, &view, en->tp->out, en->tp->out_max, &out_len);
@@ -165,6 +167,9 @@ static void sp_engine_terminal_forward(struct sp_engine *en, struct sp_binding *
 		sp_engine_log_refusal(en, "session limit", in->call_id);
 		return;
 	}
+	/* a remote media proxy rewrites the SDP first: sent when it answers */
+	if (sp_engine_remote_park(en, b, in, true, en->tp->out, out_len))
+		return;
 	/* the kernel first: the far side may send media as soon as it reads
 	 * the answer (and the terminal already does) */
 	sp_engine_media_finish(en, b, in);
@@ -211,6 +216,7 @@ void sp_engine_from_terminal(struct sp_engine *en, const struct sp_endpoint *ter
 		sp_engine_terminal_forward(en, b, &msg, buf, len);
 	}
 	en->send_now = false;
+	en->msg_kernel = en->msg_remote = false;
 	sp_media_abort(en->media); /* a no-op once committed */
 	sp_sip_msg_free(&msg);
 }

@@ -78,7 +78,7 @@ int sp_engine_track(struct sp_engine *en, struct sp_binding *b, const struct sp_
 	if (in->is_request) {
 		if (in->method == SP_SIP_BYE || in->method == SP_SIP_CANCEL) {
 			sp_dialog_set_state(en->table, dlg, SP_DIALOG_TERMINATING, now);
-			sp_media_dialog_end(en->media, dlg->id); /* the media ends with the call */
+			sp_engine_media_end(en, dlg); /* the media ends with the call */
 		}
 		return 0;
 	}
@@ -91,13 +91,13 @@ int sp_engine_track(struct sp_engine *en, struct sp_binding *b, const struct sp_
 				sp_dialog_set_state(en->table, dlg, SP_DIALOG_CONFIRMED, now);
 		} else if (in->status >= 300 && dlg->state != SP_DIALOG_CONFIRMED) {
 			/* the call failed or was cancelled: nothing more to keep */
-			sp_media_dialog_end(en->media, dlg->id);
+			sp_engine_media_end(en, dlg);
 			sp_dialog_delete(en->table, dlg);
 		} else if (in->status > 100 && in->to_tag[0] && !dlg->to_tag[0]) {
 			sp_dialog_set_to_tag(dlg, in->to_tag);
 		}
 	} else if (in->cseq_method == SP_SIP_BYE && in->status >= 200) {
-		sp_media_dialog_end(en->media, dlg->id);
+		sp_engine_media_end(en, dlg);
 		sp_dialog_delete(en->table, dlg);
 	}
 	return 0;
@@ -167,7 +167,7 @@ void sp_engine_binding_view(const struct sp_engine *en, const struct sp_binding 
 		v->via_transport_to_server = "UDP";
 		v->via_transport_to_terminal = "TCP";
 	}
-	if (en->media_on) {
+	if (en->msg_kernel) {
 		sp_endpoint_host(&b->server_side, v->media_to_server, sizeof(v->media_to_server));
 		sp_endpoint_host(&b->virtual_server, v->media_to_terminal, sizeof(v->media_to_terminal));
 		v->port_map_to_server = sp_media_port_map;
@@ -251,7 +251,7 @@ void sp_engine_media_begin(struct sp_engine *en, const struct sp_binding *b,
 {
 	const struct sp_dialog *dlg;
 
-	en->send_now = en->media_on && in->body_is_sdp;
+	en->send_now = en->msg_kernel && in->body_is_sdp;
 	if (!en->send_now) {
 		/* nothing to map or commit: spare the dialog lookup */
 		sp_media_begin(en->media, 0, from, false);
@@ -268,7 +268,7 @@ void sp_engine_media_finish(struct sp_engine *en, const struct sp_binding *b,
 {
 	const struct sp_dialog *dlg;
 
-	if (!en->media_on || !in->body_is_sdp) {
+	if (!en->msg_kernel || !in->body_is_sdp) {
 		sp_media_abort(en->media); /* begun inactive: a no-op */
 		return;
 	}

@@ -76,6 +76,8 @@ struct sp_mp_client {
 	struct sp_ng_doc doc;
 };
 
+static void sp_mp_publish(struct sp_mp_client *cl);
+
 /* ---- calls: Call-ID -> MP ---- */
 
 static unsigned sp_mp_hash(const char *s)
@@ -121,6 +123,7 @@ static void sp_mp_call_set(struct sp_mp_client *cl, const char *call_id, uint32_
 	*p = e;
 	if ((mp = sp_mp_by_id(cl, mp_id)))
 		mp->calls++;
+	sp_mp_publish(cl);
 }
 
 static void sp_mp_calls_forget_mp(struct sp_mp_client *cl, uint32_t mp_id)
@@ -211,8 +214,6 @@ static struct sp_mp_pending *sp_mp_pending_take(struct sp_mp_client *cl, struct 
 
 static void sp_mp_publish(struct sp_mp_client *cl)
 {
-	uint64_t now = sp_loop_now_ms();
-
 	sp_status_reset(cl->status, SP_STATUS_MEDIA_PROXY);
 	for (size_t i = 0; i < cl->n_mps; i++) {
 		const struct sp_mp *mp = &cl->mps[i];
@@ -220,9 +221,10 @@ static void sp_mp_publish(struct sp_mp_client *cl)
 
 		if (mp->cfg.shutdown)
 			snprintf(reason, sizeof(reason), "shutdown");
+		else if (mp->fd < 0)
+			snprintf(reason, sizeof(reason), "incomplete (no control address)");
 		else if (mp->reachable)
-			snprintf(reason, sizeof(reason), "reachable, last ping answered %llu ms ago, %llu calls",
-				 (unsigned long long)(now - mp->last_pong_ms), (unsigned long long)mp->calls);
+			snprintf(reason, sizeof(reason), "reachable, %llu calls", (unsigned long long)mp->calls);
 		else if (mp->ever_answered)
 			snprintf(reason, sizeof(reason), "unreachable (no answer to %u pings), %llu calls",
 				 mp->missed, (unsigned long long)mp->calls);
@@ -256,6 +258,8 @@ static void sp_mp_ping(struct sp_mp_client *cl, struct sp_mp *mp)
 
 	if (mp->ping_outstanding && ++mp->missed >= SP_MP_PING_MISSES)
 		sp_mp_set_reachable(cl, mp, false);
+	if (mp->fd < 0)
+		return;
 	sp_mp_new_cookie(cl, mp->ping_cookie);
 	sp_mp_begin(cl, &o, mp->ping_cookie);
 	sp_ng_open_dict(&o);
@@ -429,6 +433,9 @@ static int sp_mp_open(struct sp_mp_client *cl, struct sp_mp *mp, struct sp_error
 	struct sockaddr_storage ss;
 	socklen_t sl;
 
+	mp->fd = -1;
+	if (!sp_addr_is_set(&mp->cfg.control))
+		return 0; /* incomplete: kept, never in rotation */
 	memset(&ep, 0, sizeof(ep));
 	ep.family = mp->cfg.control.family;
 	ep.port = mp->cfg.control_port;
@@ -579,12 +586,15 @@ static struct sp_mp *sp_mp_pick(struct sp_mp_client *cl, const char *group)
 	return best;
 }
 
-enum sp_mp_route sp_mp_client_route(struct sp_mp_client *cl, const char *call_id, const char *group)
+enum sp_mp_route sp_mp_client_route(struct sp_mp_client *cl, const char *call_id, const char *group,
+				    bool offer)
 {
 	struct sp_mp_callent *e = *sp_mp_call_slot(cl, call_id);
 
 	if (e)
 		return e->mp_id == SP_MP_KERNEL_ID ? SP_MP_KERNEL : SP_MP_SENT;
+	if (!offer)
+		return SP_MP_KERNEL;
 	for (size_t i = 0; i < cl->n_mps; i++) {
 		const struct sp_mp *mp = &cl->mps[i];
 
@@ -673,6 +683,21 @@ enum sp_mp_route sp_mp_client_request(struct sp_mp_client *cl, const struct sp_m
 	return SP_MP_SENT;
 }
 
+void sp_mp_client_set_kernel(struct sp_mp_client *cl, const char *call_id)
+{
+	struct sp_mp_callent *e = *sp_mp_call_slot(cl, call_id);
+	struct sp_mp *mp;
+
+	if (!e) {
+		sp_mp_call_set(cl, call_id, SP_MP_KERNEL_ID);
+		return;
+	}
+	if ((mp = sp_mp_by_id(cl, e->mp_id)) && mp->calls)
+		mp->calls--;
+	e->mp_id = SP_MP_KERNEL_ID;
+	sp_mp_publish(cl);
+}
+
 void sp_mp_client_end(struct sp_mp_client *cl, const char *call_id)
 {
 	struct sp_mp_callent **slot = sp_mp_call_slot(cl, call_id), *e = *slot;
@@ -689,6 +714,7 @@ void sp_mp_client_end(struct sp_mp_client *cl, const char *call_id)
 		return;
 	if (mp->calls)
 		mp->calls--;
+	sp_mp_publish(cl);
 	sp_mp_new_cookie(cl, cookie);
 	sp_mp_begin(cl, &o, cookie);
 	sp_ng_open_dict(&o);

@@ -99,8 +99,12 @@ bool sp_mp_client_configured(const struct sp_mp_client *cl);
 enum sp_mp_route sp_mp_client_request(struct sp_mp_client *cl, const struct sp_mp_request *r,
 				      sp_mp_done_fn done, void *arg);
 /* The call's media, as sp_mp_client_request would route it, without
- * sending anything (SP_MP_SENT: an MP holds or would hold it). */
-enum sp_mp_route sp_mp_client_route(struct sp_mp_client *cl, const char *call_id, const char *group);
+ * sending anything (SP_MP_SENT: an MP holds it or, for an offer, would
+ * take it). An answer of a call no MP holds is the kernel's. */
+enum sp_mp_route sp_mp_client_route(struct sp_mp_client *cl, const char *call_id, const char *group,
+				    bool offer);
+/* The call's MP failed it: its media is the kernel's from now on. */
+void sp_mp_client_set_kernel(struct sp_mp_client *cl, const char *call_id);
 /* The call ended: its MP is told (delete), the call forgotten. */
 void sp_mp_client_end(struct sp_mp_client *cl, const char *call_id);
 

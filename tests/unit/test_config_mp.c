@@ -97,7 +97,6 @@ static void expect_refused(const char *text, const char *why)
 
 Test(config_mp, validation)
 {
-	expect_refused("media-proxy x\n weight 2\n", "needs a control address");
 	expect_refused("media-proxy x\n weight 1001\n", "weight");
 	expect_refused("media-proxy x\n control 10.0.0.1\n", "usage");
 	expect_refused("media-proxy x\n fallback maybe\n", "usage");

@@ -443,10 +443,10 @@ Test(mediaproxy, out_of_rotation_then_fallback)
 	run_until(all_down);
 	/* kernel fallback: the call is the kernel's, its answer too */
 	cr_assert_eq(offer("k"), SP_MP_KERNEL);
-	cr_assert_eq(sp_mp_client_route(cl, "k", ""), SP_MP_KERNEL);
+	cr_assert_eq(sp_mp_client_route(cl, "k", "", true), SP_MP_KERNEL);
 	/* back: new calls go to the MPs again, the kernel call stays */
 	fakes[0].ping_silent = false;
-	cr_assert_eq(sp_mp_client_route(cl, "k", ""), SP_MP_KERNEL);
+	cr_assert_eq(sp_mp_client_route(cl, "k", "", true), SP_MP_KERNEL);
 }
 
 Test(mediaproxy, refuse_fallback_when_none_answers)
@@ -455,7 +455,7 @@ Test(mediaproxy, refuse_fallback_when_none_answers)
 	fakes[0].ping_silent = true;
 	/* never answered a ping: not in rotation */
 	cr_assert_eq(offer("r"), SP_MP_REFUSE);
-	cr_assert_eq(sp_mp_client_route(cl, "r", ""), SP_MP_REFUSE);
+	cr_assert_eq(sp_mp_client_route(cl, "r", "", true), SP_MP_REFUSE);
 }
 
 Test(mediaproxy, group_names_one_mp)

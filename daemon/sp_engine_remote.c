@@ -1,0 +1,277 @@
+/* The engine, part: media through the remote media proxies (issue 19).
+ *
+ * The one place the engine meets sp_mediaproxy. Per message the engine asks
+ * sp_engine_media_choose() whether its media is the kernel's (as before)
+ * or a remote MP's; a message of a remote call that carries an offer or
+ * an answer is rewritten and tracked as usual (SDP untouched), then parked
+ * here (sp_engine_remote_park) while the MP rewrites its SDP, and sent
+ * when the MP answers, with the MP's SDP spliced in. When the MP fails
+ * the group's fallback applies to the message: the call becomes a kernel
+ * call and the original message goes through the engine again, or a
+ * request is refused with 503. */
+#include "config.h"
+#include "sp_engine.h"
+#include "sp_classify.h"
+#include "sp_config.h"
+#include "sp_log.h"
+#include "sp_media.h"
+#include "sp_mediaproxy.h"
+#include "sp_proxy.h"
+#include "sp_sync.h"
+#include "sp_table.h"
+#include "sp_transport.h"
+#include "sp_vpn.h"
+#include "sp_engine_int.h"
+
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* A message waiting for its MP. */
+struct sp_engine_parked {
+	struct sp_engine *en;
+	uint32_t binding_id;
+	bool to_server;
+	char call_id[SP_SIP_ID_MAX];
+	struct sp_engine_rx rx;	/* the message as received, data owned */
+	char *out;		/* rewritten, SDP still the sender's */
+	size_t out_len;
+};
+
+static bool sp_engine_is_offer(const struct sp_sip_info *in)
+{
+	return in->is_request && (in->method == SP_SIP_INVITE || in->method == SP_SIP_UPDATE);
+}
+
+/* An answer: ACK (late offer), or 18x/2xx to INVITE/UPDATE. */
+static bool sp_engine_is_answer(const struct sp_sip_info *in)
+{
+	if (in->is_request)
+		return in->method == SP_SIP_ACK;
+	return (in->cseq_method == SP_SIP_INVITE || in->cseq_method == SP_SIP_UPDATE) &&
+	       in->status > 100 && in->status < 300;
+}
+
+int sp_engine_media_choose(struct sp_engine *en, const struct sp_binding *b,
+			   const struct sp_sip_info *in, bool from_terminal, const char *buf, size_t len)
+{
+	const struct sp_classify_strategy *st = sp_engine_strategy_by_seq(en, b->strategy_id);
+	enum sp_media_mode mode = st ? st->media : SP_MEDIA_OFF;
+	enum sp_mp_route route;
+	bool offer;
+
+	en->msg_kernel = en->media_on && mode == SP_MEDIA_KERNEL;
+	en->msg_remote = false;
+	if (mode != SP_MEDIA_PROXY || !in->body_is_sdp || !in->call_id[0])
+		return 0;
+	offer = sp_engine_is_offer(in);
+	if (!offer && !sp_engine_is_answer(in))
+		return 0; /* SDP the protocol does not exchange: passed as it is */
+	route = sp_mp_client_route(en->mpc, in->call_id, st->media_proxy, offer);
+	if (route == SP_MP_SENT) {
+		en->msg_remote = true;
+	} else if (route == SP_MP_KERNEL || !in->is_request) {
+		en->msg_kernel = en->media_on;
+	} else {
+		/* no MP answers and the group refuses: as a server at E would */
+		sp_engine_reply(en, b, from_terminal, in, buf, len, 503, "Service Unavailable",
+				SP_ENGINE_RETRY_AFTER);
+		sp_engine_drop(en, &en->stats.media_proxy_refused);
+		sp_engine_log_refusal(en, "no media proxy answers", in->call_id);
+		return -1;
+	}
+	return 0;
+}
+
+/* The message with its body replaced and Content-Length set to match. */
+static char *sp_engine_splice_sdp(const char *msg, size_t len, const char *sdp, size_t sdp_len,
+				  size_t *out_len)
+{
+	const char *end = memmem(msg, len, "\r\n\r\n", 4);
+	char *out, *o;
+
+	if (!end)
+		return NULL;
+	out = malloc((size_t)(end - msg) + sdp_len + 64);
+	if (!out)
+		return NULL;
+	o = out;
+	for (const char *line = msg; line < end + 2;) {
+		const char *eol = memmem(line, (size_t)(end + 2 - line), "\r\n", 2);
+		size_t ll = (size_t)(eol - line);
+		size_t k = 0;
+
+		if (ll >= 14 && strncasecmp(line, "Content-Length", 14) == 0)
+			k = 14;
+		else if (ll >= 1 && (line[0] == 'l' || line[0] == 'L'))
+			k = 1;
+		while (k && k < ll && (line[k] == ' ' || line[k] == '\t'))
+			k++;
+		if (k && k < ll && line[k] == ':')
+			o += sprintf(o, "Content-Length: %zu\r\n", sdp_len);
+		else {
+			memcpy(o, line, ll + 2);
+			o += ll + 2;
+		}
+		line = eol + 2;
+	}
+	memcpy(o, "\r\n", 2);
+	o += 2;
+	memcpy(o, sdp, sdp_len);
+	o += sdp_len;
+	*out_len = (size_t)(o - out);
+	return out;
+}
+
+static void sp_engine_parked_free(struct sp_engine_parked *p)
+{
+	free(p->rx.data);
+	free(p->out);
+	free(p);
+}
+
+/* The MP failed: the group's fallback for this message. */
+static void sp_engine_remote_fallback(struct sp_engine *en, struct sp_engine_parked *p,
+				      enum sp_mp_fallback fallback)
+{
+	struct sp_binding *b = sp_binding_find_id(en->table, p->binding_id);
+	struct sp_sip_msg msg;
+
+	if (fallback == SP_MP_FALLBACK_KERNEL) {
+		/* a kernel call from now on: the message goes through again */
+		en->stats.media_proxy_fallbacks++;
+		sp_mp_client_set_kernel(en->mpc, p->call_id);
+		sp_engine_receive_again(en, &p->rx);
+		return;
+	}
+	if (!b || sp_sip_inspect(&msg, p->rx.data, p->rx.len) != 0)
+		return;
+	if (msg.info.is_request) {
+		en->stats.media_proxy_refused++;
+		sp_engine_reply(en, b, p->to_server, &msg.info, p->rx.data, p->rx.len, 503,
+				"Service Unavailable", SP_ENGINE_RETRY_AFTER);
+		sp_engine_log_refusal(en, "media proxy failed", p->call_id);
+	}
+	sp_sip_msg_free(&msg);
+}
+
+static void sp_engine_remote_done(void *arg, bool ok, const char *sdp, size_t sdp_len,
+				  enum sp_mp_fallback fallback)
+{
+	struct sp_engine_parked *p = arg;
+	struct sp_engine *en = p->en;
+	struct sp_binding *b;
+	char *out;
+	size_t out_len;
+	int rc;
+
+	if (en->mp_stopping) {
+		sp_engine_parked_free(p);
+		return;
+	}
+	if (!ok) {
+		sp_engine_remote_fallback(en, p, fallback);
+		sp_engine_parked_free(p);
+		return;
+	}
+	b = sp_binding_find_id(en->table, p->binding_id);
+	out = b ? sp_engine_splice_sdp(p->out, p->out_len, sdp, sdp_len, &out_len) : NULL;
+	if (!out) {
+		sp_engine_drop(en, &en->stats.send_errors);
+		sp_engine_parked_free(p);
+		return;
+	}
+	en->send_now = true;
+	rc = p->to_server ? sp_engine_send_to_server(en, b, out, out_len)
+			  : sp_engine_send_to_terminal(en, b, out, out_len);
+	en->send_now = false;
+	if (rc < 0)
+		sp_engine_drop(en, &en->stats.send_errors);
+	else if (p->to_server)
+		en->stats.proxied++;
+	else
+		en->stats.to_terminals++;
+	free(out);
+	sp_engine_parked_free(p);
+}
+
+/* The terminal's signalling source when its SDP names another address
+ * (a terminal behind a NAT): the MP then uses the source and latches. */
+static const struct sp_endpoint *sp_engine_nat_source(const struct sp_binding *b, const char *sdp,
+						      size_t len)
+{
+	char host[INET6_ADDRSTRLEN], want[INET6_ADDRSTRLEN + 16];
+	const char *c = memmem(sdp, len, "c=IN IP", 7);
+
+	if (!c || b->terminal.family != AF_INET)
+		return NULL;
+	inet_ntop(AF_INET, &b->terminal.addr.v4, host, sizeof(host));
+	snprintf(want, sizeof(want), "c=IN IP4 %s\r", host);
+	return (size_t)(sdp + len - c) >= strlen(want) && memcmp(c, want, strlen(want)) == 0 ? NULL
+											     : &b->terminal;
+}
+
+bool sp_engine_remote_park(struct sp_engine *en, const struct sp_binding *b, const struct sp_sip_info *in,
+			   bool to_server, const char *out, size_t out_len)
+{
+	const struct sp_classify_strategy *st = sp_engine_strategy_by_seq(en, b->strategy_id);
+	const char *body = memmem(out, out_len, "\r\n\r\n", 4);
+	struct sp_mp_request r = { 0 };
+	struct sp_engine_parked *p;
+	enum sp_mp_route route;
+
+	if (!en->msg_remote || !body || !en->rx.data)
+		return false;
+	body += 4;
+	p = calloc(1, sizeof(*p));
+	if (!p || !(p->out = malloc(out_len)) || !(p->rx.data = malloc(en->rx.len + 1))) {
+		if (p)
+			free(p->out);
+		free(p);
+		return false;
+	}
+	p->en = en;
+	p->binding_id = b->id;
+	p->to_server = to_server;
+	snprintf(p->call_id, sizeof(p->call_id), "%s", in->call_id);
+	memcpy(p->out, out, out_len);
+	p->out_len = out_len;
+	{
+		char *data = p->rx.data;
+
+		p->rx = en->rx;
+		p->rx.data = memcpy(data, en->rx.data, en->rx.len);
+		p->rx.data[en->rx.len] = '\0';
+	}
+	r.op = sp_engine_is_offer(in) ? SP_MP_OFFER : SP_MP_ANSWER;
+	r.call_id = in->call_id;
+	r.from_tag = in->from_tag;
+	r.to_tag = in->to_tag;
+	r.sdp = body;
+	r.sdp_len = (size_t)(out + out_len - body);
+	r.received_from = to_server ? sp_engine_nat_source(b, r.sdp, r.sdp_len) : NULL;
+	r.towards_terminal = !to_server;
+	r.group = st ? st->media_proxy : "";
+	route = sp_mp_client_request(en->mpc, &r, sp_engine_remote_done, p);
+	if (route != SP_MP_SENT) {
+		sp_engine_parked_free(p);
+		return false; /* sent as it is: the SDP untouched */
+	}
+	en->stats.media_proxy_parked++;
+	return true;
+}
+
+size_t sp_engine_media_proxy_views(const struct sp_engine *en, struct sp_mp_view *out, size_t max)
+{
+	return en ? sp_mp_client_views(en->mpc, out, max) : 0;
+}
+
+void sp_engine_media_end(struct sp_engine *en, const struct sp_dialog *dlg)
+{
+	char call_id[SP_CALLID_MAX + 1];
+
+	sp_media_dialog_end(en->media, dlg->id);
+	snprintf(call_id, sizeof(call_id), "%.*s", (int)dlg->call_id_len, dlg->call_id);
+	sp_mp_client_end(en->mpc, call_id);
+}
