@@ -244,7 +244,7 @@ static const struct sp_cmd_def sp_cmds[] = {
 	{ SP_MODE_STRATEGY, "no match destination", "Remove the destination match", NULL, PRIV_ADMIN, CFG, cmd_st_no_match_destination },
 	{ SP_MODE_STRATEGY, "action", "What to do with matching signaling", "{proxy|forward|drop}", PRIV_ADMIN, CFG, cmd_st_action },
 	{ SP_MODE_STRATEGY, "no action", "Remove the action (entry inactive)", NULL, PRIV_ADMIN, CFG, cmd_st_no_action },
-	{ SP_MODE_STRATEGY, "server", "The real server D", "{A.B.C.D | X:X::X:X} [port N]", PRIV_ADMIN, CFG, cmd_st_server },
+	{ SP_MODE_STRATEGY, "server", "The real server D", "{A.B.C.D | X:X::X:X} [port N] [transport {udp|tcp|tls}]", PRIV_ADMIN, CFG, cmd_st_server },
 	{ SP_MODE_STRATEGY, "no server", "Remove the server", NULL, PRIV_ADMIN, CFG, cmd_st_no_server },
 	{ SP_MODE_STRATEGY, "shutdown", "Keep the entry but do not install it", NULL, PRIV_ADMIN, CFG, cmd_shutdown },
 	{ SP_MODE_STRATEGY, "no shutdown", "Install the entry again", NULL, PRIV_ADMIN, CFG, cmd_no_shutdown },

@@ -472,17 +472,30 @@ int cmd_st_server(struct sp_cmd_ctx *ctx, int argc, char **argv)
 	struct sp_strategy *s = sp_cmd_strategy(ctx);
 	struct sp_addr a;
 	uint16_t port = SP_DEFAULT_SIP_PORT;
+	enum sp_server_transport tr = SP_SERVER_TRANSPORT_DEFAULT;
+	int i = 1;
 
 	if (!s)
 		return -1;
-	if (argc != 1 && !(argc == 3 && sp_word_is(argv[1], "port")))
-		return sp_cmd_usage(ctx, "server A.B.C.D [port N]");
+	if (argc >= 3 && sp_word_is(argv[1], "port")) {
+		if (sp_parse_port(argv[2], &port, &ctx->err) < 0)
+			return -1;
+		i = 3;
+	}
+	if (argc == i + 2 && sp_word_is(argv[i], "transport")) {
+		tr = sp_word_is(argv[i + 1], "udp") ? SP_SERVER_TRANSPORT_UDP :
+		     sp_word_is(argv[i + 1], "tcp") ? SP_SERVER_TRANSPORT_TCP :
+		     sp_word_is(argv[i + 1], "tls") ? SP_SERVER_TRANSPORT_TLS : SP_SERVER_TRANSPORT_DEFAULT;
+		i += 2;
+	}
+	if (argc < 1 || argc != i || (i > 1 && argc >= 2 && sp_word_is(argv[argc - 2], "transport") &&
+				      tr == SP_SERVER_TRANSPORT_DEFAULT))
+		return sp_cmd_usage(ctx, "server A.B.C.D [port N] [transport {udp|tcp|tls}]");
 	if (sp_parse_addr(argv[0], &a, &ctx->err) < 0)
-		return -1;
-	if (argc == 3 && sp_parse_port(argv[2], &port, &ctx->err) < 0)
 		return -1;
 	s->server = a;
 	s->server_port = port;
+	s->server_transport = tr;
 	return 0;
 }
 
@@ -554,6 +567,7 @@ int cmd_st_no_server(struct sp_cmd_ctx *ctx, int argc, char **argv)
 		return -1;
 	memset(&s->server, 0, sizeof(s->server));
 	s->server_port = SP_DEFAULT_SIP_PORT;
+	s->server_transport = SP_SERVER_TRANSPORT_DEFAULT;
 	return 0;
 }
 

@@ -58,6 +58,8 @@ static const char *sp_classify_unfit(const struct sp_config *c, const struct sp_
 		return "source and destination are of different address families";
 	if (s->action != SP_ACTION_PROXY)
 		return NULL;
+	if (s->server_transport == SP_SERVER_TRANSPORT_TLS)
+		return "TLS towards servers is not supported yet";
 	if (s->server.family == AF_INET6 && !sp_sp_server_side(&c->sp, AF_INET6))
 		return sp_addr_is_set(&c->sp.server_side_address)
 			       ? "an IPv6 server needs an IPv6 server-side-address"
@@ -344,6 +346,7 @@ int sp_classify_build_kernel(const struct sp_config *c, const struct sp_link_vla
 		snprintf(rs->name, sizeof(rs->name), "%s", s->name);
 		rs->action = s->action;
 		sp_endpoint_from_addr(&rs->server, &s->server, s->server_port);
+		rs->server_transport = s->server_transport;
 		rs->hide_server_identity = s->hide_server_identity;
 		rs->media = sp_strategy_media_mode(c, s);
 		snprintf(rs->media_proxy, sizeof(rs->media_proxy), "%s", s->media_proxy);

@@ -74,6 +74,13 @@ enum sp_match_field {
 	SP_MATCH_INPUT_INTERFACE = 1 << 8, /* policy routes only */
 };
 
+enum sp_server_transport {
+	SP_SERVER_TRANSPORT_DEFAULT = 0,	/* UDP, not said */
+	SP_SERVER_TRANSPORT_UDP,
+	SP_SERVER_TRANSPORT_TCP,
+	SP_SERVER_TRANSPORT_TLS,
+};
+
 struct sp_strategy {
 	char name[SP_NAME_MAX + 1];
 	uint32_t seq;
@@ -89,6 +96,10 @@ struct sp_strategy {
 	enum sp_action action;
 	struct sp_addr server;
 	uint16_t server_port;
+	/* how the SP reaches the server (`server ... transport`): UDP by
+	 * default; udp said explicitly makes it a UDP-only peer (RFC 3261
+	 * §18.1.1: a request over 1300 bytes is refused 513, not fragmented) */
+	enum sp_server_transport server_transport;
 	/* remove Server, User-Agent and Warning from the server's messages
 	 * towards terminals: the server's software is not told to scanners */
 	bool hide_server_identity;

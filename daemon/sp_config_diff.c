@@ -23,7 +23,7 @@ static bool sp_strategy_equal(const struct sp_strategy *a, const struct sp_strat
 	       sp_prefix_equal(&a->destination, &b->destination) &&
 	       sp_range_equal(&a->destination_port, &b->destination_port) &&
 	       a->action == b->action && sp_addr_equal(&a->server, &b->server) &&
-	       a->server_port == b->server_port &&
+	       a->server_port == b->server_port && a->server_transport == b->server_transport &&
 	       a->hide_server_identity == b->hide_server_identity && a->shutdown == b->shutdown &&
 	       a->media == b->media && strcmp(a->media_proxy, b->media_proxy) == 0;
 }

@@ -45,6 +45,10 @@ static void sp_text_strategy(FILE *f, const struct sp_strategy *s)
 		fprintf(f, " server %s", sp_addr_str(&s->server, ab, sizeof(ab)));
 		if (s->server_port != SP_DEFAULT_SIP_PORT)
 			fprintf(f, " port %u", s->server_port);
+		if (s->server_transport)
+			fprintf(f, " transport %s",
+				s->server_transport == SP_SERVER_TRANSPORT_UDP ? "udp" :
+				s->server_transport == SP_SERVER_TRANSPORT_TCP ? "tcp" : "tls");
 		fputc('\n', f);
 	}
 	if (s->action != SP_ACTION_UNSET)

@@ -156,15 +156,26 @@ struct sp_binding *sp_engine_find_terminal(struct sp_engine *en, uint32_t vpn,
 
 static void sp_engine_install_table(struct sp_engine *en, unsigned *sockets, unsigned *streams);
 
-/* The server-side connection of C:c, opened if it is not. */
-struct sp_transport_conn *sp_engine_bsock_open(struct sp_engine *en, const struct sp_endpoint *local)
+/* The transport a binding reaches its server over: TCP when its strategy
+ * says `server ... transport tcp`, UDP otherwise. */
+struct sp_transport *sp_engine_server_tp(const struct sp_engine *en, const struct sp_binding *b)
 {
-	return sp_transport_open(en->tp, local);
+	const struct sp_classify_strategy *st = sp_engine_strategy_by_seq(en, b->strategy_id);
+
+	return en->tcp && st && st->server_transport == SP_SERVER_TRANSPORT_TCP ? en->tcp : en->tp;
+}
+
+/* The server-side connection of a binding's C:c, opened if it is not. */
+struct sp_transport_conn *sp_engine_bsock_open(struct sp_engine *en, const struct sp_binding *b)
+{
+	return sp_transport_open(sp_engine_server_tp(en, b), &b->server_side);
 }
 
 static void sp_engine_bsock_close(struct sp_engine *en, const struct sp_endpoint *local)
 {
 	sp_transport_close(sp_transport_find(en->tp, local));
+	if (en->tcp)
+		sp_transport_close(sp_transport_find(en->tcp, local));
 }
 
 /* ---- table callbacks and aging ---- */
@@ -590,7 +601,8 @@ static void sp_engine_install_table(struct sp_engine *en, unsigned *sockets, uns
 		 * nothing here: learned again from the terminal's next message,
 		 * the routing table decides until then */
 		sp_binding_set_return_path(b, &(struct sp_learned_path){ 0 });
-		if (!sp_transport_find(en->tp, &b->server_side) && sp_engine_bsock_open(en, &b->server_side))
+		if (!sp_transport_find(sp_engine_server_tp(en, b), &b->server_side) &&
+		    sp_engine_bsock_open(en, b))
 			(*sockets)++;
 	}
 	for (struct sp_dialog *d = sp_dialog_first(en->table); d; d = sp_dialog_next(en->table, d)) {
@@ -625,6 +637,8 @@ int sp_engine_set_active(struct sp_engine *en, bool active, struct sp_error *e)
 		sp_persist_follow(en->persist, false);
 		sp_media_clear(en->media);
 		sp_transport_close_server_side(en->tp);
+		if (en->tcp)
+			sp_transport_close_server_side(en->tcp);
 		{
 			uint64_t rate, new_flows;
 

@@ -26,6 +26,10 @@
 /* Link changes come in bursts (a VLAN device: new, up, addresses): re-apply
  * once they have settled */
 #define SP_ENGINE_LINK_SETTLE_MS 300
+/* RFC 3261 §18.1.1: a request this much larger than the path MTU's
+ * 1500 bytes' worth goes over a congestion-controlled transport; towards a
+ * UDP-only server (`server ... transport udp`) it is refused (513) */
+#define SP_ENGINE_UDP_REQUEST_MAX 1300
 /* A source over its binding limit is told when to come back (503) */
 #define SP_ENGINE_SOURCE_RETRY_AFTER_S 60
 /* How often the kernel's per-source drop counters are read, and how often
@@ -123,7 +127,8 @@ const struct sp_classify_strategy *sp_engine_strategy_by_mark(const struct sp_en
 void sp_engine_publish_strategies(struct sp_engine *en);
 void sp_endpoint_host(const struct sp_endpoint *ep, char *buf, size_t len);
 void sp_engine_hostport(const struct sp_endpoint *ep, struct sp_proxy_hostport *hp);
-struct sp_transport_conn *sp_engine_bsock_open(struct sp_engine *en, const struct sp_endpoint *local);
+struct sp_transport *sp_engine_server_tp(const struct sp_engine *en, const struct sp_binding *b);
+struct sp_transport_conn *sp_engine_bsock_open(struct sp_engine *en, const struct sp_binding *b);
 void sp_engine_arm_expiry(struct sp_engine *en);
 struct sp_binding *sp_engine_find_terminal(struct sp_engine *en, uint32_t vpn,
 					   const struct sp_endpoint *terminal);

@@ -132,6 +132,14 @@ static void sp_engine_binding_refresh(struct sp_engine *en, struct sp_binding *b
 		sp_binding_set_contact(b, contact);
 }
 
+/* The binding's server was said to take UDP only (`transport udp`). */
+static bool sp_engine_udp_only_server(const struct sp_engine *en, const struct sp_binding *b)
+{
+	const struct sp_classify_strategy *st = sp_engine_strategy_by_seq(en, b->strategy_id);
+
+	return st && st->server_transport == SP_SERVER_TRANSPORT_UDP;
+}
+
 /* A terminal's message rewritten towards the server, checked, tracked and
  * sent; or answered and dropped. */
 static void sp_engine_terminal_forward(struct sp_engine *en, struct sp_binding *b, struct sp_sip_msg *msg,
@@ -153,8 +161,10 @@ static void sp_engine_terminal_forward(struct sp_engine *en, struct sp_binding *
 	}
 	if (in->is_request && in->method == SP_SIP_ACK && strcmp(in->to_tag, SP_ENGINE_REFUSAL_TAG) == 0)
 		return; /* the ACK of our own 503 ends there */
-	if (out_len > en->message_size_limit) {
-		/* UDP only for now: RFC 3261 §18.1.1 would move it to TCP */
+	if (out_len > en->message_size_limit ||
+	    (in->is_request && out_len > SP_ENGINE_UDP_REQUEST_MAX && sp_engine_udp_only_server(en, b))) {
+		/* over message-size-limit, or over 1300 bytes towards a
+		 * UDP-only server (RFC 3261 §18.1.1) */
 		sp_engine_reply(en, b, true, in, buf, len, 513, "Message Too Large", 0);
 		sp_engine_drop(en, &en->stats.too_large);
 		return;

@@ -138,7 +138,8 @@ int sp_engine_send_to_terminal(struct sp_engine *en, const struct sp_binding *b,
 int sp_engine_send_to_server(struct sp_engine *en, const struct sp_binding *b,
 			     const char *buf, size_t len)
 {
-	struct sp_transport_conn *bs = sp_transport_find(en->tp, &b->server_side);
+	struct sp_transport_conn *bs = sp_transport_find(sp_engine_server_tp(en, b),
+							  &b->server_side);
 	struct sp_transport_out o = { .to = &b->server, .data = buf, .len = len, .now = en->send_now,
 				      .counter = &en->stats.proxied };
 
@@ -161,11 +162,18 @@ void sp_engine_binding_view(const struct sp_engine *en, const struct sp_binding 
 		v->terminal_via = v->terminal;
 	if (b->contact[0])
 		sp_proxy_hostport_parse(b->contact, &v->terminal_contact);
-	/* the servers are on UDP: a terminal on TCP has its Via say so on
-	 * its side only (RFC 3261 §18.2.2: the Via names the transport) */
-	if (b->transport == SP_STORE_TCP) {
-		v->via_transport_to_server = "UDP";
-		v->via_transport_to_terminal = "TCP";
+	/* each side on its own transport: the top Via says which on each
+	 * side (RFC 3261 §18.2.2: the Via names the transport) */
+	{
+		bool server_tcp = sp_engine_server_tp(en, b) != en->tp;
+		bool terminal_tcp = b->transport == SP_STORE_TCP;
+
+		if (server_tcp != terminal_tcp) {
+			v->via_transport_to_server = server_tcp ? "TCP" : "UDP";
+			v->via_transport_to_terminal = terminal_tcp ? "TCP" : "UDP";
+			v->uri_transport_to_server = server_tcp ? "tcp" : "";
+			v->uri_transport_to_terminal = terminal_tcp ? "tcp" : "";
+		}
 	}
 	if (en->msg_kernel) {
 		sp_endpoint_host(&b->server_side, v->media_to_server, sizeof(v->media_to_server));
@@ -236,7 +244,7 @@ struct sp_binding *sp_engine_binding_for(struct sp_engine *en,
 			       sp_endpoint_format(terminal, src, sizeof(src)), sp_table_strerror(rc));
 		return NULL;
 	}
-	if (!sp_engine_bsock_open(en, &b->server_side)) {
+	if (!sp_engine_bsock_open(en, b)) {
 		sp_binding_delete(en->table, b);
 		return NULL;
 	}

@@ -141,6 +141,7 @@ int sp_proxy_to_server(struct sp_sip_msg *msg, const struct sp_proxy_binding *b,
 	}
 	sp_proxy_plan_max_forwards(in, &plan);
 	plan.via_transport = b->via_transport_to_server;
+	plan.uri_transport = b->uri_transport_to_server;
 	if (in->body_is_sdp && b->media_to_server[0]) {
 		plan.sdp.media_addr = b->media_to_server;
 		plan.sdp.port_map = b->port_map_to_server;
@@ -212,6 +213,7 @@ int sp_proxy_to_terminal(struct sp_sip_msg *msg, const struct sp_proxy_binding *
 		plan.sdp.port_map_arg = b->port_map_to_terminal_arg;
 	}
 	plan.via_transport = b->via_transport_to_terminal;
+	plan.uri_transport = b->uri_transport_to_terminal;
 	return sp_sip_rewrite(msg, &plan, out, out_size, out_len);
 }
 

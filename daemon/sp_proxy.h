@@ -30,6 +30,11 @@ struct sp_proxy_binding {
 	 * NULL: as it came (both sides on the same transport) */
 	const char *via_transport_to_server;
 	const char *via_transport_to_terminal;
+	/* the transport parameter of the URIs rewritten towards each side
+	 * (Contact, Record-Route, Route, Request-URI): NULL as it came, ""
+	 * none (UDP), "tcp" */
+	const char *uri_transport_to_server;
+	const char *uri_transport_to_terminal;
 	/* SDP connection address towards each side; empty: leave SDP alone */
 	char media_to_server[SP_PROXY_HOST_MAX];
 	char media_to_terminal[SP_PROXY_HOST_MAX];

@@ -42,6 +42,7 @@ struct out {
 	size_t cap;
 	size_t len;
 	bool full;
+	const char *uri_transport;	/* the plan's, for every rewritten URI */
 };
 
 static void out_put(struct out *o, const char *s, size_t n)
@@ -1458,6 +1459,33 @@ static int rewrite_top_via(struct out *o, const char *es, const char *ee,
 	return 0;
 }
 
+/* The transport parameter of a rewritten URI's parameters (from *copied,
+ * just after its host:port, to ue): removed, then written as transport
+ * says unless that is "". */
+static void rewrite_uri_transport(struct out *o, const char *ue, const char *transport,
+				  const char **copied)
+{
+	const char *p = *copied;
+
+	while (p < ue && *p == ';') {
+		const char *ns = p + 1, *q = ns;
+
+		while (q < ue && *q != ';' && *q != '?')
+			q++;
+		if (q - ns >= 9 && strncasecmp(ns, "transport", 9) == 0 && (q - ns == 9 || ns[9] == '=')) {
+			out_span(o, *copied, p);
+			*copied = q;
+		}
+		p = q;
+	}
+	if (transport[0]) {
+		out_span(o, *copied, p);
+		out_str(o, ";transport=");
+		out_str(o, transport);
+		*copied = p;
+	}
+}
+
 /* Substitute the host:port of one URI span if a map matches. */
 static int rewrite_uri(struct out *o, const char *us, const char *ue,
 		       const struct sp_sip_addr_map *maps, size_t n_maps,
@@ -1474,6 +1502,8 @@ static int rewrite_uri(struct out *o, const char *us, const char *ue,
 		out_span(o, *copied, hp.hs);
 		out_hostport(o, &maps[i].to);
 		*copied = hp.pe;
+		if (o->uri_transport)
+			rewrite_uri_transport(o, ue, o->uri_transport, copied);
 		return 1;
 	}
 	return 0;
@@ -1613,7 +1643,7 @@ int sp_sip_rewrite(struct sp_sip_msg *msg, const struct sp_sip_plan *pl,
 		   char *out, size_t out_size, size_t *out_len)
 {
 	unsigned hdr_idx = 0;
-	struct out o = { .p = out, .cap = out_size };
+	struct out o = { .p = out, .cap = out_size, .uri_transport = pl->uri_transport };
 	const char *p, *e, *copied;
 	struct start_line sl;
 	bool first_via = true, body_changed;

@@ -134,6 +134,9 @@ enum sp_sip_param_op {
 struct sp_sip_plan {
 	const struct sp_sip_addr *via_sent_by;      /* top Via sent-by */
 	const char *via_transport;                  /* top Via's transport token */
+	/* the transport parameter of every URI a map rewrites: NULL left as
+	 * it is, "" removed, else set to this (each side on its own transport) */
+	const char *uri_transport;
 	enum sp_sip_param_op via_received_op;
 	const char *via_received;
 	enum sp_sip_param_op via_rport_op;

@@ -38,6 +38,8 @@ struct sp_tcp_conn {
 	int fd;
 	int fd6;	/* listener: its IPv6 socket (-1: none) */
 	bool listener;
+	bool server;	/* the SP's own connection from C:c to a server */
+	bool connecting;
 	bool dead;	/* closed while being read: freed when the read ends */
 	struct sp_endpoint peer;
 	uint32_t mark;		/* the SYN's (strategy, VPN, tag) */
@@ -60,12 +62,15 @@ struct sp_tcp {
 	struct sp_tcp_stats st;
 	struct sp_hash_key key;
 	struct sp_htab conns;	/* accepted connections by peer */
+	struct sp_htab servers;	/* the SP's own connections by C:c */
 	struct sp_htab sources;
 	struct sp_tcp_conn *all;
 	struct sp_loop_timer *sweep;
 	bool sweep_armed;
 	struct sp_tcp_conn *reading;
 };
+
+static int sp_tcp_connect(struct sp_tcp_conn *c, const struct sp_endpoint *to);
 
 static struct sp_log_limit sp_tcp_refusal_log = SP_LOG_LIMIT_INIT("tcp: connections refused or closed");
 
@@ -135,14 +140,18 @@ static void sp_tcp_close(struct sp_transport *tp, struct sp_transport_conn *conn
 
 	if (c->dead)
 		return;
-	sp_loop_del_fd(t->loop, c->fd);
-	close(c->fd);
+	if (c->fd >= 0) {
+		sp_loop_del_fd(t->loop, c->fd);
+		close(c->fd);
+	}
 	c->fd = -1;
+	if (c->server)
+		sp_htab_remove(&t->servers, &c->by_peer);
 	if (c->listener && c->fd6 >= 0) {
 		sp_loop_del_fd(t->loop, c->fd6);
 		close(c->fd6);
 	}
-	if (!c->listener) {
+	if (!c->listener && !c->server) {
 		sp_htab_remove(&t->conns, &c->by_peer);
 		if (c->prev)
 			c->prev->next = c->next;
@@ -160,12 +169,36 @@ static void sp_tcp_close(struct sp_transport *tp, struct sp_transport_conn *conn
 	sp_tcp_conn_free(c);
 }
 
+/* A connection that ended: a terminal's goes; the SP's own to a server
+ * keeps its C:c and connects again with the next message. */
+static void sp_tcp_lost(struct sp_tcp_conn *c)
+{
+	if (!c->server) {
+		sp_tcp_close(&c->t->pub, &c->pub);
+		return;
+	}
+	if (c->fd >= 0) {
+		sp_loop_del_fd(c->t->loop, c->fd);
+		close(c->fd);
+	}
+	c->fd = -1;
+	c->used = c->wused = c->scanned = 0;
+	c->begun_ms = 0;
+	c->connecting = false;
+}
+
+/* Whether the connection being handled went (closed, or lost its socket). */
+static bool sp_tcp_gone(const struct sp_tcp_conn *c)
+{
+	return c->dead || c->fd < 0;
+}
+
 /* A connection closed for a reason that is counted. */
 static void sp_tcp_refuse(struct sp_tcp_conn *c, uint64_t *counter, const char *why)
 {
 	(*counter)++;
 	sp_tcp_log_refusal(&c->peer, why);
-	sp_tcp_close(&c->t->pub, &c->pub);
+	sp_tcp_lost(c);
 }
 
 /* ---- writing ---- */
@@ -182,10 +215,10 @@ static int sp_tcp_write(struct sp_tcp_conn *c, const char *data, size_t len)
 	struct sp_tcp *t = c->t;
 	ssize_t n = 0;
 
-	if (!c->wused) {
+	if (!c->wused && !c->connecting) {
 		n = send(c->fd, data, len, MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
-			sp_tcp_close(&t->pub, &c->pub);
+			sp_tcp_lost(c);
 			return -1;
 		}
 		if (n < 0)
@@ -203,13 +236,13 @@ static int sp_tcp_write(struct sp_tcp_conn *c, const char *data, size_t len)
 		char *w = realloc(c->wbuf, c->wused + len);
 
 		if (!w) {
-			sp_tcp_close(&t->pub, &c->pub);
+			sp_tcp_lost(c);
 			return -1;
 		}
 		c->wbuf = w;
 	}
 	memcpy(c->wbuf + c->wused, data, len);
-	if (!c->wused)
+	if (!c->wused && !c->connecting)
 		sp_tcp_want_write(c, true);
 	c->wused += len;
 	return 0;
@@ -217,10 +250,29 @@ static int sp_tcp_write(struct sp_tcp_conn *c, const char *data, size_t len)
 
 static void sp_tcp_writable(struct sp_tcp_conn *c)
 {
-	ssize_t n = send(c->fd, c->wbuf, c->wused, MSG_DONTWAIT | MSG_NOSIGNAL);
+	ssize_t n;
 
+	if (c->connecting) {
+		int err = 0;
+		socklen_t el = sizeof(err);
+
+		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0 || err) {
+			char p[SP_ENDPOINT_STRLEN];
+
+			sp_log_limited(&sp_tcp_refusal_log, LOG_WARNING, "tcp: cannot connect to the server %s: %s",
+				       sp_endpoint_format(&c->peer, p, sizeof(p)), strerror(err ? err : errno));
+			sp_tcp_lost(c);
+			return;
+		}
+		c->connecting = false;
+	}
+	if (!c->wused) {
+		sp_tcp_want_write(c, false);
+		return;
+	}
+	n = send(c->fd, c->wbuf, c->wused, MSG_DONTWAIT | MSG_NOSIGNAL);
 	if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
-		sp_tcp_close(&c->t->pub, &c->pub);
+		sp_tcp_lost(c);
 		return;
 	}
 	if (n <= 0)
@@ -256,6 +308,8 @@ static int sp_tcp_send(struct sp_transport *tp, struct sp_transport_conn *conn,
 	/* a listener sends over the connection the terminal holds to E */
 	if (c->listener)
 		c = sp_tcp_lookup(t, o->to, o->from, conn->local.port);
+	if (c && c->server && c->fd < 0 && sp_tcp_connect(c, o->to) < 0)
+		return -1;
 	if (!c || c->dead) {
 		char a[SP_ENDPOINT_STRLEN];
 
@@ -288,7 +342,7 @@ static bool sp_tcp_deliver(struct sp_tcp_conn *c, char *data, size_t len)
 
 	data[len] = '\0';
 	t->pub.h.received(t->pub.h.arg, &m);
-	if (c->dead)
+	if (sp_tcp_gone(c))
 		return false;
 	data[len] = saved;
 	return true;
@@ -373,7 +427,7 @@ static void sp_tcp_read(struct sp_tcp_conn *c)
 		ssize_t n;
 
 		if (!sp_tcp_room(c)) {
-			sp_tcp_close(&t->pub, &c->pub);
+			sp_tcp_lost(c);
 			return;
 		}
 		if (c->cap - c->used <= 1) {
@@ -386,7 +440,7 @@ static void sp_tcp_read(struct sp_tcp_conn *c)
 			return;
 		if (n <= 0) {
 			/* the peer closed (or reset): what was whole was handled */
-			sp_tcp_close(&t->pub, &c->pub);
+			sp_tcp_lost(c);
 			return;
 		}
 		c->used += (size_t)n;
@@ -405,9 +459,9 @@ static void sp_tcp_conn_event(struct sp_loop *loop, int fd, uint32_t events, voi
 	(void)loop;
 	(void)fd;
 	t->reading = c;
-	if ((events & EPOLLOUT) && c->wused)
+	if ((events & EPOLLOUT) || c->connecting)
 		sp_tcp_writable(c);
-	if (!c->dead && (events & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
+	if (!sp_tcp_gone(c) && (events & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
 		h->before_batch(h->arg, c->pub.side);
 		sp_tcp_read(c);
 	}
@@ -635,25 +689,91 @@ static struct sp_transport_conn *sp_tcp_listen(struct sp_transport *tp, uint16_t
 	return &c->pub;
 }
 
-/* The server side stays on UDP for now: no connection of its own. */
-static struct sp_transport_conn *sp_tcp_open(struct sp_transport *tp, const struct sp_endpoint *local)
-{
-	(void)tp;
-	(void)local;
-	errno = EOPNOTSUPP;
-	return NULL;
-}
+/* ---- the SP's own connections to servers ---- */
 
 static struct sp_transport_conn *sp_tcp_find(struct sp_transport *tp, const struct sp_endpoint *local)
 {
-	(void)tp;
-	(void)local;
+	struct sp_tcp *t = (struct sp_tcp *)tp;
+	uint64_t h = sp_tcp_hash(t, local);
+
+	for (struct sp_hnode *n = sp_htab_chain(&t->servers, h); n; n = n->next) {
+		struct sp_tcp_conn *c = container_of(n, struct sp_tcp_conn, by_peer);
+
+		if (n->hash == h && sp_endpoint_equal(&c->pub.local, local))
+			return &c->pub;
+	}
 	return NULL;
+}
+
+/* C:c of a binding whose server is reached over TCP: the connection is
+ * made with the first message (open does not know D), and made again
+ * with the next one when the server closed it. One connection per
+ * binding, from its own C:c, as over UDP: the server sees each terminal
+ * at its own address, which is what its location table, its per-source
+ * limits and its logs key on (RFC 5923 connection sharing would need the
+ * server to accept several contacts over one connection, and a single
+ * connection's loss would take every binding with it). */
+static struct sp_transport_conn *sp_tcp_open(struct sp_transport *tp, const struct sp_endpoint *local)
+{
+	struct sp_tcp *t = (struct sp_tcp *)tp;
+	struct sp_tcp_conn *c = (struct sp_tcp_conn *)sp_tcp_find(tp, local);
+
+	if (c)
+		return &c->pub;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->t = t;
+	c->server = true;
+	c->fd = -1;
+	c->pub.tp = tp;
+	c->pub.side = SP_TRANSPORT_SERVER;
+	c->pub.local = *local;
+	sp_htab_insert(&t->servers, &c->by_peer, sp_tcp_hash(t, local));
+	return &c->pub;
+}
+
+/* From C:c to the server, without waiting: what is sent meanwhile waits
+ * for the connection. */
+static int sp_tcp_connect(struct sp_tcp_conn *c, const struct sp_endpoint *to)
+{
+	struct sockaddr_storage ls, rs;
+	socklen_t ll = sp_endpoint_to_sockaddr(&c->pub.local, &ls), rl = sp_endpoint_to_sockaddr(to, &rs);
+	bool v6 = c->pub.local.family == AF_INET6;
+	int one = 1;
+	int fd = socket(c->pub.local.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -1;
+	fd = sp_tcp_fd_above_select(fd);
+	/* C need not be on an interface yet when a VRRP daemon owns it */
+	setsockopt(fd, v6 ? SOL_IPV6 : SOL_IP, v6 ? IPV6_FREEBIND : IP_FREEBIND, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ls, ll) < 0 ||
+	    (connect(fd, (struct sockaddr *)&rs, rl) < 0 && errno != EINPROGRESS) ||
+	    sp_loop_add_fd(c->t->loop, fd, EPOLLIN | EPOLLOUT, sp_tcp_conn_event, c) < 0) {
+		char a[SP_ENDPOINT_STRLEN];
+
+		sp_log_limited(&sp_tcp_refusal_log, LOG_WARNING, "tcp: cannot connect from %s: %s",
+			       sp_endpoint_format(&c->pub.local, a, sizeof(a)), strerror(errno));
+		close(fd);
+		return -1;
+	}
+	c->fd = fd;
+	c->peer = *to;
+	c->connecting = true;
+	c->last_ms = sp_loop_now_ms();
+	return 0;
 }
 
 static void sp_tcp_close_server_side(struct sp_transport *tp)
 {
-	(void)tp;
+	struct sp_tcp *t = (struct sp_tcp *)tp;
+
+	for (size_t b = 0; b < t->servers.nbuckets; b++)
+		while (t->servers.buckets[b])
+			sp_tcp_close(tp, &container_of(t->servers.buckets[b], struct sp_tcp_conn, by_peer)->pub);
 }
 
 static void sp_tcp_destroy(struct sp_transport *tp)
@@ -662,8 +782,10 @@ static void sp_tcp_destroy(struct sp_transport *tp)
 
 	while (t->all)
 		sp_tcp_close(tp, &t->all->pub);
+	sp_tcp_close_server_side(tp);
 	sp_loop_timer_free(t->sweep);
 	sp_htab_fini(&t->conns);
+	sp_htab_fini(&t->servers);
 	sp_htab_fini(&t->sources);
 	free(t->pub.out);
 	free(t);
@@ -728,7 +850,7 @@ struct sp_transport *sp_transport_tcp_new(struct sp_loop *loop, const struct sp_
 	t->pub.out_max = SP_TCP_OUT_MAX;
 	t->sweep = sp_loop_timer_new(loop, sp_tcp_sweep_cb, t);
 	if (!t->pub.out || !t->sweep || sp_htab_init(&t->conns, 256) < 0 ||
-	    sp_htab_init(&t->sources, 64) < 0) {
+	    sp_htab_init(&t->sources, 64) < 0 || sp_htab_init(&t->servers, 256) < 0) {
 		sp_loop_timer_free(t->sweep);
 		free(t->pub.out);
 		free(t);

@@ -120,6 +120,13 @@ lab_start_kamailio() {
 	}
 }
 
+# lab_start_kamailio_tcp NS ADDR NAME [KAMAILIO-ARGS...]: the same Kamailio
+# listening on tcp:ADDR:5060 as well (WITH_TCP in kamailio.cfg)
+lab_start_kamailio_tcp() {
+	local ns=$1 addr=$2 name=$3; shift 3
+	lab_start_kamailio "$ns" "$addr" "$name" -A WITH_TCP -l "tcp:$addr:5060" "$@"
+}
+
 # lab_start_kamailio_auth NS ADDR NAME [KAMAILIO-ARGS...]: the same Kamailio
 # asking for digest authentication (WITH_AUTH in kamailio.cfg): USER's
 # password is pw-USER. "-A WITH_OUTBOUND" adds RFC 5626 keep-alives.

@@ -9,7 +9,12 @@
 # Bad input on streams is refused and counted by reason (a Content-Length
 # larger than what follows and then silence, a 1 MB header, more idle
 # connections from one address than its share), the daemon unharmed and a
-# terminal on UDP calling meanwhile unaffected.
+# terminal on UDP calling meanwhile unaffected. The other way round, the
+# strategy of 10.2.0.0/24 reaches Kamailio D2 over TCP (`server D2
+# transport tcp`): UDP terminals register and call through the SP's own
+# TCP connections from C:c, the Contact and Via saying tcp on that side
+# only, and a 3 000-byte INVITE from a UDP terminal reaches D2 whole; a
+# UDP-only server (`transport udp`) gets no request over 1300 bytes (513).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lab.sh"
 sp_require_root
@@ -18,6 +23,7 @@ sp_require_tools sipp kamailio kamcmd dumpcap tshark python3 nft
 E=$LAB_E
 C=$LAB_C
 D1=$LAB_D1
+D2=$LAB_D2
 
 lab_up || { sp_fail "lab namespaces and links"; sp_done; exit 1; }
 sp_daemon_start "$SP" sp1 || { sp_fail "sigproxyd starts in ns sp"; cat "$SP_TMP/sp1/log"; sp_done; exit 1; }
@@ -38,8 +44,12 @@ stat_is() {
 out=$(sp_cli sp1 -c "configure terminal" -c "signaling-proxy" -c "server-side-address $C" \
 	-c "limit tcp-source-connections 20" -c "limit tcp-header-timeout 2" \
 	-c "proxy-strategy east seq 10" -c "match source 10.1.0.0/24" \
-	-c "match destination $E/32 port 5060" -c "server $D1" -c "action proxy" -c "end" 2>&1)
-check_eq "the strategy and the TCP limits are accepted" "" "$out"
+	-c "match destination $E/32 port 5060" -c "server $D1" -c "action proxy" \
+	-c "proxy-strategy west seq 20" -c "match source 10.2.0.0/24" \
+	-c "match destination $E/32 port 5060" -c "server $D2 transport tcp" -c "action proxy" -c "end" 2>&1)
+check_eq "the strategies and the TCP limits are accepted" "" "$out"
+check_match "running-config shows the server's transport" "server ${D2//./\\.} transport tcp" \
+	"$(sp_cli sp1 -c 'show running-config')"
 check_match "running-config shows the TCP limits" "limit tcp-source-connections 20" \
 	"$(sp_cli sp1 -c 'show running-config')"
 sp_wait_for "TPROXY rules in ns sp" 5 sh -c "ip netns exec '$SP' nft list ruleset | grep -q 'tcp dport 5060.*tproxy'"
@@ -48,11 +58,14 @@ check_match "TCP to the listen port is intercepted" "tcp dport 5060 .*tproxy ip 
 check "sigproxyd listens on TCP 5060" sh -c "ip netns exec '$SP' ss -Hntl 'sport = :5060' | grep -q ."
 
 lab_start_kamailio "$SRV1" "$D1" srv1 || { sp_fail "kamailio #1 starts"; sp_done; exit 1; }
+lab_start_kamailio_tcp "$SRV2" "$D2" srv2 || { sp_fail "kamailio #2 starts on TCP"; sp_done; exit 1; }
 
 TE_PCAP=$LAB_OUT/te-sp.pcap
 SRV1_PCAP=$LAB_OUT/sp-srv1.pcap
 lab_capture_start "$SP" "$LAB_SP_TE_IF" "$TE_PCAP" "tcp port 5060" || sp_fail "capture on te-sp"
 lab_capture_start "$SP" "$LAB_SP_SRV1_IF" "$SRV1_PCAP" || sp_fail "capture on sp-srv1"
+SRV2_PCAP=$LAB_OUT/sp-srv2.pcap
+lab_capture_start "$SP" "$LAB_SP_SRV2_IF" "$SRV2_PCAP" "tcp port 5060" || sp_fail "capture on sp-srv2"
 
 # ---- registration and calls over TCP ----
 check "alice registers over TCP (-t t1) through E" \
@@ -80,7 +93,72 @@ done
 accepted=$(stat "TCP connections accepted")
 check_match "show statistics counts accepted TCP connections" "^[1-9][0-9]*$" "$accepted"
 
+# ---- UDP terminals, a TCP server ----
+check "carol (UDP) registers through E at D2 over TCP" \
+	lab_register "$TE" 10.2.0.10 5060 carol "$E"
+check_match "D2 location table: carol at C:c over TCP" \
+	"^carol sip:carol@${C//./\\.}:4[0-9]{4};transport=tcp " "$(lab_kamailio_contacts srv2)"
+if lab_callee_start "$TE" 10.2.0.11 5060 dave "$E" 1 uas.xml; then
+	lab_sipp "$TE" carol-dave -sf "$LAB_SIPP_DIR/uac.xml" -i 10.2.0.10 -p 5060 -s dave -m 1 -d 100 "$E:5060"
+	rc=$?
+	lab_sipp_wait "$LAB_SIPP_PID"
+	crc=$?
+	check_eq "UDP caller -> UDP callee through a TCP server: both SIPp exit 0" "0 0" "$rc $crc"
+	[ "$rc $crc" == "0 0" ] || { lab_sipp_log carol-dave; lab_sipp_log callee-dave-uas; } | sed 's/^/#   /'
+else
+	sp_fail "dave registers through E at D2 over TCP"
+fi
+
+# big_invite SRC-IP: a 3 000-byte INVITE over UDP from SRC-IP to E; prints
+# the status line of the final answer (or "none")
+big_invite() {
+	ip netns exec "$TE" timeout 15 python3 -c "
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(('$1', 5066))
+s.settimeout(8)
+body = b'x' * 3000
+msg = (b'INVITE sip:nobody@$E SIP/2.0\r\n'
+       b'Via: SIP/2.0/UDP $1:5066;branch=z9hG4bK-big1;rport\r\n'
+       b'Max-Forwards: 70\r\nFrom: <sip:big@$E>;tag=b1\r\nTo: <sip:nobody@$E>\r\n'
+       b'Call-ID: big-$1\r\nCSeq: 1 INVITE\r\nContact: <sip:big@$1:5066>\r\n'
+       b'Content-Type: text/plain\r\nContent-Length: 3000\r\n\r\n' + body)
+s.sendto(msg, ('$E', 5060))
+try:
+    while True:
+        d = s.recv(65536).decode(errors='replace')
+        line = d.split('\r\n')[0]
+        if not line.startswith('SIP/2.0 1'):
+            print(line)
+            s.sendto(('ACK sip:nobody@$E SIP/2.0\r\nVia: SIP/2.0/UDP $1:5066;branch=z9hG4bK-big1;rport\r\n'
+                      'Max-Forwards: 70\r\nFrom: <sip:big@$E>;tag=b1\r\nTo: <sip:nobody@$E>\r\n'
+                      'Call-ID: big-$1\r\nCSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n').encode(), ('$E', 5060))
+            break
+except socket.timeout:
+    print('none')
+"
+}
+check_match "a 3 000-byte INVITE from a UDP terminal is answered by the TCP server" \
+	"^SIP/2.0 (404|480)" "$(big_invite 10.2.0.11)"
+
 lab_capture_stop
+# Kamailio handles a message on TCP once Content-Length bytes are in: its
+# answer and its log line say the INVITE arrived whole from C:c
+check_match "the 3 000-byte INVITE reached D2 whole, over TCP from C:c" \
+	"INVITE sip:nobody@${D2//./\\.};transport=tcp from ${C//./\\.}:4[0-9]{4} \\(Call-ID big-10\\.2\\.0\\.11\\)" \
+	"$(cat "$LAB_OUT/kam-srv2/log")"
+check_match "towards D2 the Via says TCP at C:c" "SIP/2.0/TCP ${C//./\\.}:4[0-9]{4}" \
+	"$(lab_tshark "$SRV2_PCAP" -d tcp.port==5060,sip -Y 'sip.Method == "REGISTER"' -T fields -e sip.Via)"
+
+# a UDP-only server: a request over 1300 bytes is refused with 513
+out=$(sp_cli sp1 -c "configure terminal" -c "proxy-strategy east seq 10" \
+	-c "server $D1 transport udp" -c "end" 2>&1)
+check_eq "east's server is said to be UDP only" "" "$out"
+before=$(stat "too large")
+check_match "a 3 000-byte INVITE towards a UDP-only server is refused 513" \
+	"^SIP/2.0 513" "$(big_invite 10.1.0.12)"
+check_eq "too large counted" "$((before + 1))" "$(stat "too large")"
+
 # what reached the server: UDP from C, a Via saying UDP at C:c
 check_match "the server side saw the REGISTER over UDP with Via SIP/2.0/UDP at C:c" \
 	"SIP/2.0/UDP ${C//./\\.}:4[0-9]{4}" \

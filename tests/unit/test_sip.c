@@ -580,6 +580,55 @@ Test(sip, request_towards_server)
 		       "\n");
 }
 
+/* Each side on its own transport (issue 17): the top Via's transport
+ * token and the transport parameter of the rewritten URIs follow the side
+ * the message goes to; other parameters and URIs stay as they were. */
+Test(sip, transport_rewritten_per_side)
+{
+	static const char tcp_msg[] =
+		"REGISTER sip:192.0.2.10;transport=tcp SIP/2.0\n"
+		"Via: SIP/2.0/TCP 10.0.0.5:5062;branch=z9hG4bK1;rport\n"
+		"Max-Forwards: 70\n"
+		"From: <sip:100@192.0.2.10>;tag=a1\n"
+		"To: <sip:100@192.0.2.10>\n"
+		"Call-ID: reg1@10.0.0.5\n"
+		"CSeq: 7 REGISTER\n"
+		"Contact: <sip:100@10.0.0.5:5062;ob;transport=TCP;lr>;expires=600\n"
+		"Content-Length: 0\n"
+		"\n";
+	struct sp_sip_addr c = { "198.51.100.1", 40001 };
+	struct sp_sip_addr_map contact = { { "10.0.0.5", 5062 }, { "198.51.100.1", 40001 } };
+	struct sp_sip_addr_map ruri = { { "192.0.2.10", 0 }, { "203.0.113.5", 5060 } };
+	struct sp_sip_plan plan = {
+		.via_sent_by = &c, .via_transport = "UDP", .uri_transport = "", .contact = &contact,
+		.ruri = &ruri,
+	};
+	struct sp_sip_plan plan_tcp = { .contact = &contact, .uri_transport = "tcp" };
+
+	rewrite_expect(tcp_msg, &plan,
+		       "REGISTER sip:203.0.113.5:5060 SIP/2.0\n"
+		       "Via: SIP/2.0/UDP 198.51.100.1:40001;branch=z9hG4bK1;rport\n"
+		       "Max-Forwards: 70\n"
+		       "From: <sip:100@192.0.2.10>;tag=a1\n"
+		       "To: <sip:100@192.0.2.10>\n"
+		       "Call-ID: reg1@10.0.0.5\n"
+		       "CSeq: 7 REGISTER\n"
+		       "Contact: <sip:100@198.51.100.1:40001;ob;lr>;expires=600\n"
+		       "Content-Length: 0\n"
+		       "\n");
+	rewrite_expect(register_msg, &plan_tcp,
+		       "REGISTER sip:192.0.2.10 SIP/2.0\n"
+		       "Via: SIP/2.0/UDP 10.0.0.5:5062;branch=z9hG4bK1;rport\n"
+		       "Max-Forwards: 70\n"
+		       "From: <sip:100@192.0.2.10>;tag=a1\n"
+		       "To: <sip:100@192.0.2.10>\n"
+		       "Call-ID: reg1@10.0.0.5\n"
+		       "CSeq: 7 REGISTER\n"
+		       "Contact: <sip:100@198.51.100.1:40001;transport=tcp>;expires=600\n"
+		       "Content-Length: 0\n"
+		       "\n");
+}
+
 Test(sip, response_back_to_terminal)
 {
 	struct sp_sip_addr a = { "10.0.0.5", 5062 };
