@@ -44,8 +44,8 @@ static const struct sp_cli_arg_help sp_cli_arg_helps[] = {
 	{ SP_MODE_SP, "media", "kernel|off", "Media in the kernel, or not handled", NULL, false, SP_NAMES_NONE },
 	{ SP_MODE_SP, "media-port-range", "1024-65534", "The first port", "1025-65535\tThen the last port", false, SP_NAMES_NONE },
 	{ SP_MODE_SP, "session-limit", "1-10000000", "Concurrent sessions", NULL, false, SP_NAMES_NONE },
-	{ SP_MODE_SP, "limit", "source-rate", "Messages per second from one source", "source-new-bindings\tNew bindings per second from one source\vsource-bindings\tBindings of one source\v0-10000000\tThen the limit (0: off)", false, SP_NAMES_NONE },
-	{ SP_MODE_SP, "no limit", "source-rate", "Messages per second from one source", "source-new-bindings\tNew bindings per second from one source\vsource-bindings\tBindings of one source", false, SP_NAMES_NONE },
+	{ SP_MODE_SP, "limit", "source-rate", "Messages per second from one source", "source-new-bindings\tNew bindings per second from one source\vsource-bindings\tBindings of one source\vtcp-connections\tTCP connections open at once\vtcp-source-connections\tTCP connections open from one address\vtcp-message-size\tLargest message on TCP (bytes)\vtcp-header-timeout\tSeconds a message begun on TCP may take\vtcp-idle-timeout\tSeconds a TCP connection may stay silent\v0-10000000\tThen the limit (0: off)", false, SP_NAMES_NONE },
+	{ SP_MODE_SP, "no limit", "source-rate", "Messages per second from one source", "source-new-bindings\tNew bindings per second from one source\vsource-bindings\tBindings of one source\vtcp-connections\tTCP connections open at once\vtcp-source-connections\tTCP connections open from one address\vtcp-message-size\tLargest message on TCP (bytes)\vtcp-header-timeout\tSeconds a message begun on TCP may take\vtcp-idle-timeout\tSeconds a TCP connection may stay silent", false, SP_NAMES_NONE },
 	{ SP_MODE_SP, "message-size-limit", "512-65507", "Bytes", NULL, false, SP_NAMES_NONE },
 	/* proxy-strategy */
 	{ SP_MODE_STRATEGY, "match vpn-id", "1-4294967295", "VPN ID", NULL, false, SP_NAMES_NONE },
@@ -55,7 +55,7 @@ static const struct sp_cli_arg_help sp_cli_arg_helps[] = {
 	{ SP_MODE_STRATEGY, "match source", "A.B.C.D/M", "Source prefix", "X:X::X:X/M\tAn IPv6 source prefix\vany\tAny source\vport\tAfter the prefix: port <1-65535>, or a range N-M", false, SP_NAMES_NONE },
 	{ SP_MODE_STRATEGY, "match destination", "A.B.C.D/M", "Destination prefix", "X:X::X:X/M\tAn IPv6 destination prefix\vany\tAny destination\vport\tAfter the prefix: port <1-65535>, or a range N-M", false, SP_NAMES_NONE },
 	{ SP_MODE_STRATEGY, "action", "proxy|forward|drop", "What to do with matching signaling", NULL, false, SP_NAMES_NONE },
-	{ SP_MODE_STRATEGY, "server", "A.B.C.D", "The real server D", "X:X::X:X\tAn IPv6 server (needs an IPv6 server-side-address)\vport\tAfter the address: port <1-65535> (default 5060)", false, SP_NAMES_NONE },
+	{ SP_MODE_STRATEGY, "server", "A.B.C.D", "The real server D", "X:X::X:X\tAn IPv6 server (needs an IPv6 server-side-address)\vport\tAfter the address: port <1-65535> (default 5060)\vtransport\tAfter the address (and port): udp, tcp or tls", false, SP_NAMES_NONE },
 	/* interface */
 	{ SP_MODE_INTERFACE, "vpn-id", "1-4294967295", "VPN ID", NULL, false, SP_NAMES_NONE },
 	{ SP_MODE_INTERFACE, "signaling-proxy", "terminal-side|server-side", "Which side of the SP this link is", NULL, false, SP_NAMES_NONE },
@@ -102,6 +102,10 @@ static const char *sp_cli_keyword_after_help(const char *kw)
 {
 	static const struct { const char *kw, *help; } helps[] = {
 		{ "port", "Then a port" },
+		{ "transport", "Then udp, tcp or tls" },
+		{ "udp", "UDP (said: UDP only, 513 over 1300 bytes)" },
+		{ "tcp", "The SP's own TCP connection per binding" },
+		{ "tls", "TLS (not supported yet)" },
 		{ "seq", "Then the sequence number" },
 		{ "privilege", "Then 1 (read-only) or 15 (privileged at login)" },
 		{ "secret", "Then the password, or hashed and a crypt(3) hash" },

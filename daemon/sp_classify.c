@@ -324,12 +324,11 @@ int sp_classify_build_kernel(const struct sp_config *c, const struct sp_link_vla
 {
 	/* a proxy entry per listen port, and its TCP twin */
 	size_t cap = 2 * c->n_strategies * (c->sp.n_listen_ports + 1) + 1;
-	bool *any_proto;
+	bool *any_proto = calloc(cap, sizeof(*any_proto));
 
 	memset(p, 0, sizeof(*p));
 	p->entries = calloc(cap, sizeof(*p->entries));
 	p->strategies = calloc(c->n_strategies + 1, sizeof(*p->strategies));
-	any_proto = calloc(cap, sizeof(*any_proto));
 	if (!p->entries || !p->strategies || !any_proto) {
 		free(any_proto);
 		sp_classify_free(p);
@@ -360,7 +359,7 @@ int sp_classify_build_kernel(const struct sp_config *c, const struct sp_link_vla
 			continue;
 		}
 		base.comment = s->name;
-		base.ip_proto = (s->match & SP_MATCH_PROTOCOL) ? s->protocol : IPPROTO_UDP;
+		base.ip_proto = s->match & SP_MATCH_PROTOCOL ? s->protocol : IPPROTO_UDP;
 		if (s->match & SP_MATCH_SOURCE)
 			sp_rt_prefix_from(&base.src, &s->source);
 		if (s->match & SP_MATCH_DESTINATION)

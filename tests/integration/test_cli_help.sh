@@ -147,7 +147,7 @@ ask "match source 10.0.0.0/8 " "port +Then a port\r+\n +<cr>" "match source PREF
 ask "match source 10.0.0.0/8 port " "<1-65535> +A port, or a range N-M" "match source PREFIX port ? gives the range" $P
 ask "match source 10.0.0.0/8 port 5060 " "<cr>" "match source PREFIX port N ? is complete" $P
 ask "match source any " "port +Then a port\r+\n +<cr>" "match source any ? offers port and <cr>" $P
-ask "server 192.0.2.1 " "port +Then a port\r+\n +<cr>" "server A.B.C.D ? offers port and <cr>" $P
+ask "server 192.0.2.1 " "port +Then a port\r+\n +transport +Then udp, tcp or tls\r+\n +<cr>" "server A.B.C.D ? offers port, transport and <cr>" $P
 ask "server 192.0.2.1 port " "<1-65535> +A port\r+\n" "server A.B.C.D port ? gives the range" $P
 ask "server 192.0.2.1 p" "port +Then a port" "a keyword being typed" $P
 ask "match vlan 42 " "<cr>" "match vlan N ? is complete" $P

@@ -1,0 +1,81 @@
+#ifndef SP_TRANSPORT_TCP_INT_H
+#define SP_TRANSPORT_TCP_INT_H
+
+/* The TCP transport's internals, shared by its files (sp_transport_tcp.c:
+ * connections, reading and writing, the server side, the operations;
+ * sp_transport_tcp_accept.c: listeners, admission within the limits, the
+ * timeouts). Not for use outside the transport: its interface is
+ * sp_transport_tcp.h. Included after sp_transport_tcp.h. */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "sp_hash.h"
+#include "sp_log.h"
+
+/* How many connections one address holds. */
+struct sp_tcp_source {
+	struct sp_hnode node;
+	struct sp_endpoint host; /* port 0 */
+	uint32_t n;
+};
+
+/* A listener (E:e, any address) or a connection a terminal opened to E. */
+struct sp_tcp_conn {
+	struct sp_transport_conn pub;	/* accepted: local is E:e as the terminal sent to */
+	struct sp_tcp *t;
+	int fd;
+	int fd6;	/* listener: its IPv6 socket (-1: none) */
+	bool listener;
+	bool server;	/* the SP's own connection from C:c to a server */
+	bool connecting;
+	bool dead;	/* closed while being read: freed when the read ends */
+	struct sp_endpoint peer;
+	uint32_t mark;		/* the SYN's (strategy, VPN, tag) */
+	uint32_t out_mark;	/* what SO_MARK is now */
+	struct sp_tcp_source *src;
+	struct sp_hnode by_peer;
+	struct sp_tcp_conn *prev, *next; /* every accepted connection */
+	char *buf;		/* bytes read and not yet a whole message */
+	size_t used, cap, scanned;
+	uint64_t begun_ms;	/* when the unfinished message began; 0: none */
+	uint64_t last_ms;	/* last bytes read */
+	char *wbuf;		/* what the socket did not take yet */
+	size_t wused;
+};
+
+struct sp_tcp {
+	struct sp_transport pub;
+	struct sp_loop *loop;
+	struct sp_tcp_limits lim;
+	struct sp_tcp_stats st;
+	struct sp_hash_key key;
+	struct sp_htab conns;	/* accepted connections by peer */
+	struct sp_htab servers;	/* the SP's own connections by C:c */
+	struct sp_htab sources;
+	struct sp_tcp_conn *all;
+	struct sp_loop_timer *sweep;
+	bool sweep_armed;
+	struct sp_tcp_conn *reading;
+};
+
+extern struct sp_log_limit sp_tcp_refusal_log;
+
+/* sp_transport_tcp.c: connections, reading, writing, the server side */
+uint64_t sp_tcp_hash(const struct sp_tcp *t, const struct sp_endpoint *ep);
+void sp_tcp_log_refusal(const struct sp_endpoint *peer, const char *why);
+void sp_tcp_conn_free(struct sp_tcp_conn *c);
+void sp_tcp_close(struct sp_transport *tp, struct sp_transport_conn *conn);
+void sp_tcp_refuse(struct sp_tcp_conn *c, uint64_t *counter, const char *why);
+void sp_tcp_conn_event(struct sp_loop *loop, int fd, uint32_t events, void *arg);
+
+/* sp_transport_tcp_accept.c: listeners, admission within the limits, the
+ * sweep of timeouts */
+struct sp_tcp_source *sp_tcp_source_get(struct sp_tcp *t, const struct sp_endpoint *peer, bool create);
+void sp_tcp_source_put(struct sp_tcp *t, struct sp_tcp_source *s);
+int sp_tcp_fd_above_select(int fd);
+void sp_tcp_sweep_arm(struct sp_tcp *t);
+void sp_tcp_sweep_cb(struct sp_loop *loop, void *arg);
+struct sp_transport_conn *sp_tcp_listen(struct sp_transport *tp, uint16_t port, struct sp_error *e);
+
+#endif
