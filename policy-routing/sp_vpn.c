@@ -148,6 +148,7 @@ int sp_vpn_render_nft(const struct sp_vpn_map *map, uint32_t ct_mark, uint32_t c
 
 struct sp_vpn_installed {
 	struct sp_rule rule;
+	struct sp_rule rule6;	/* the same for IPv6 (priority 0: not installed) */
 	struct sp_route *routes;
 	size_t n_routes;
 	uint32_t vpn_id;
@@ -178,6 +179,8 @@ static void sp_vpn_kernel_clear(struct sp_vpn_kernel *k)
 
 		if (v->rule.priority && sp_rtnl_rule_del(k->rtnl, &v->rule, &msg) < 0)
 			sp_warn("vpn-id %u: %s", v->vpn_id, msg.msg);
+		if (v->rule6.priority && sp_rtnl_rule_del(k->rtnl, &v->rule6, &msg) < 0)
+			sp_warn("vpn-id %u: %s", v->vpn_id, msg.msg);
 		for (size_t r = 0; r < v->n_routes; r++)
 			if (sp_rtnl_route_del(k->rtnl, &v->routes[r], &msg) < 0 &&
 			    errno != ESRCH)
@@ -187,8 +190,9 @@ static void sp_vpn_kernel_clear(struct sp_vpn_kernel *k)
 	k->n = 0;
 }
 
-/* The main table's IPv4 routes through the VPN's interfaces, into its table:
- * what a VRF would hold. A snapshot, taken at each apply. */
+/* The main table's routes (IPv4 and IPv6) through the VPN's interfaces,
+ * into its table: what a VRF would hold. A snapshot, taken at each apply.
+ * One rule per family sends the VPN's answers there. */
 static int sp_vpn_install_one(struct sp_vpn_kernel *k, const struct sp_vpn_map *map, unsigned slot,
 			      const struct sp_route *main_routes, size_t n_main,
 			      struct sp_vpn_installed *v, struct sp_error *err)
@@ -233,6 +237,38 @@ static int sp_vpn_install_one(struct sp_vpn_kernel *k, const struct sp_vpn_map *
 		v->rule.priority = 0;
 		return -1;
 	}
+	v->rule6 = v->rule;
+	v->rule6.family = AF_INET6;
+	if (sp_rtnl_rule_add(k->rtnl, &v->rule6, err) < 0) {
+		v->rule6.priority = 0; /* a host without IPv6: IPv4 answers still go */
+		if (errno != EAFNOSUPPORT)
+			return -1;
+	}
+	return 0;
+}
+
+/* The main table's unicast routes of both families (*out malloc'ed). */
+static int sp_vpn_main_routes(struct sp_vpn_kernel *k, struct sp_route **out, size_t *n,
+			      struct sp_error *err)
+{
+	struct sp_route *v6 = NULL, *all;
+	size_t n6 = 0;
+
+	if (sp_rtnl_route_list(k->rtnl, AF_INET, SP_VPN_MAIN_TABLE, false, out, n, err) < 0)
+		return -1;
+	if (sp_rtnl_route_list(k->rtnl, AF_INET6, SP_VPN_MAIN_TABLE, false, &v6, &n6, err) < 0 || !n6) {
+		free(v6);
+		return 0; /* no IPv6: the IPv4 routes alone */
+	}
+	all = realloc(*out, (*n + n6) * sizeof(*all));
+	if (!all) {
+		free(v6);
+		return 0;
+	}
+	memcpy(all + *n, v6, n6 * sizeof(*all));
+	*out = all;
+	*n += n6;
+	free(v6);
 	return 0;
 }
 
@@ -245,7 +281,7 @@ int sp_vpn_kernel_apply(struct sp_vpn_kernel *k, const struct sp_vpn_map *map, s
 	sp_vpn_kernel_clear(k);
 	if (!map->n)
 		return 0;
-	if (sp_rtnl_route_list(k->rtnl, AF_INET, SP_VPN_MAIN_TABLE, false, &main_routes, &n_main, err) < 0)
+	if (sp_vpn_main_routes(k, &main_routes, &n_main, err) < 0)
 		return -1;
 	for (unsigned s = 1; s <= map->n; s++) {
 		struct sp_vpn_installed *v = &k->vpns[k->n++];
