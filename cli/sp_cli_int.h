@@ -77,6 +77,11 @@ struct sp_cli_session {
 	int io_fd;                 /* what libcli reads and writes: fd, or for TCP the
 				      local end of the line-end pump (session thread) */
 	bool paging;               /* a command's output is being shown */
+	/* `| json` (session thread, and the loop thread while the session
+	 * waits for its command): asked by the filter, written natively by
+	 * the command, so the filter passes it on as it is */
+	bool json_asked;
+	bool json_written;
 	bool page_quit;            /* q at --More--: the rest of the output is dropped */
 	char held_hostname[SP_HOSTNAME_MAX + 1];
 	/* lines of the block being edited that wait for it to be valid as a

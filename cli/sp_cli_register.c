@@ -78,13 +78,20 @@ static int sp_filter_cb(struct cli_def *cli, const char *string, void *data)
 			snprintf(buf, sizeof(buf), "%lu", f->count);
 			sp_filter_emit_direct(cli, buf);
 		} else if (f->kind == SP_FILTER_JSON) {
+			struct sp_cli_session *sess = cli_get_context(cli);
+			bool native = sess && sess->json_written;
 			char *json = NULL;
 
-			if (f->text && fclose(f->text) == 0)
+			if (f->text && fclose(f->text) == 0 && !native)
 				json = sp_show_json(f->text_buf ? f->text_buf : "", f->text_len);
-			sp_filter_emit_direct(cli, json ? json : "{\"error\":\"out of memory\"}");
+			if (native && f->text_buf && f->text_len && f->text_buf[f->text_len - 1] == '\n')
+				f->text_buf[f->text_len - 1] = '\0'; /* the command's own JSON line */
+			sp_filter_emit_direct(cli, native ? (f->text_buf ? f->text_buf : "{}")
+						  : json ? json : "{\"error\":\"out of memory\"}");
 			free(json);
 			free(f->text_buf);
+			if (sess)
+				sess->json_asked = sess->json_written = false;
 		} else {
 			regfree(&f->re);
 		}
@@ -158,6 +165,14 @@ static int sp_filter_init(struct cli_def *cli, int argc, char **argv, struct cli
 		if (f->kind == SP_FILTER_JSON && !(f->text = open_memstream(&f->text_buf, &f->text_len))) {
 			free(f);
 			return CLI_ERROR;
+		}
+		if (f->kind == SP_FILTER_JSON) {
+			struct sp_cli_session *sess = cli_get_context(cli);
+
+			if (sess) {
+				sess->json_asked = true;
+				sess->json_written = false;
+			}
 		}
 	} else {
 		for (int i = 1; i < argc; i++) {

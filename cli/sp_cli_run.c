@@ -274,6 +274,7 @@ static int sp_cli_job_ctx(struct sp_cli_job *job, struct sp_daemon *d, struct sp
 	ctx->edit = job->sess->edit;
 	ctx->show_users = sp_cli_show_users;
 	ctx->server = job->sess->srv;
+	ctx->json = job->sess->json_asked;
 	if (direct) {
 		ctx->running = direct;
 		ctx->cand = direct;
@@ -357,6 +358,7 @@ static void sp_cli_job_run(struct sp_cli_job *job, struct sp_daemon *d, struct s
 	if (sp_cli_job_ctx(job, d, direct, in_block, &ctx, &cand) < 0)
 		goto done;
 	job->rc = sp_cmd_run(job->def, &ctx, job->argc, job->argv);
+	job->sess->json_written = ctx.json_written;
 	if (job->rc < 0 && sp_cmd_failed_on_syntax(&ctx) && job->mode != SP_MODE_CONFIG &&
 	    !(job->def->flags & SP_CMD_ALL_CONFIG_MODES) && sp_cli_job_retry_global(job, &ctx)) {
 		job->rc = 0;

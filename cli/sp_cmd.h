@@ -49,6 +49,11 @@ struct sp_cmd_ctx {
 	 * (NULL: none, as for the configuration file and in unit tests) */
 	void (*show_users)(void *server, FILE *out);
 	void *server;
+	/* `| json` asked for the output: a show command with a JSON form of its
+	 * own writes that and sets json_written (the others' text is read back
+	 * into JSON by the filter) */
+	bool json;
+	bool json_written;
 };
 
 typedef int (*sp_cmd_fn)(struct sp_cmd_ctx *ctx, int argc, char **argv);

@@ -12,6 +12,7 @@
 #include "sp_keyobf.h"
 #include "sp_redundancy.h"
 #include "sp_show.h"
+#include "sp_show_data.h"
 #include "sp_status.h"
 
 #include <crypt.h>
@@ -198,7 +199,11 @@ int cmd_show_sessions(struct sp_cmd_ctx *ctx, int argc, char **argv)
 		return -1;
 	if (argc > 1 || (argc == 1 && !detail))
 		return sp_cmd_usage(ctx, "show sessions [detail]");
-	sp_show_sessions(en, ctx->out, detail);
+	if (ctx->json)
+		sp_show_sessions_json(en, ctx->out, detail);
+	else
+		sp_show_sessions(en, ctx->out, detail);
+	ctx->json_written = ctx->json;
 	return 0;
 }
 
@@ -211,7 +216,11 @@ int cmd_show_sessions_count(struct sp_cmd_ctx *ctx, int argc, char **argv)
 		return -1;
 	if (argc)
 		return sp_cmd_usage(ctx, "show sessions count");
-	sp_show_sessions_count(en, ctx->out);
+	if (ctx->json)
+		sp_show_sessions_count_json(en, ctx->out);
+	else
+		sp_show_sessions_count(en, ctx->out);
+	ctx->json_written = ctx->json;
 	return 0;
 }
 
@@ -224,7 +233,11 @@ int cmd_show_vpn(struct sp_cmd_ctx *ctx, int argc, char **argv)
 		return -1;
 	if (argc)
 		return sp_cmd_usage(ctx, "show vpn");
-	sp_show_vpn(en, ctx->out);
+	if (ctx->json)
+		sp_show_vpn_json(en, ctx->out);
+	else
+		sp_show_vpn(en, ctx->out);
+	ctx->json_written = ctx->json;
 	return 0;
 }
 
@@ -237,7 +250,11 @@ int cmd_show_bindings(struct sp_cmd_ctx *ctx, int argc, char **argv)
 		return -1;
 	if (argc)
 		return sp_cmd_usage(ctx, "show bindings");
-	sp_show_bindings(en, ctx->out);
+	if (ctx->json)
+		sp_show_bindings_json(en, ctx->out);
+	else
+		sp_show_bindings(en, ctx->out);
+	ctx->json_written = ctx->json;
 	return 0;
 }
 
@@ -250,7 +267,11 @@ int cmd_show_statistics(struct sp_cmd_ctx *ctx, int argc, char **argv)
 		return -1;
 	if (argc)
 		return sp_cmd_usage(ctx, "show statistics");
-	sp_show_statistics(en, ctx->out);
+	if (ctx->json)
+		sp_show_statistics_json(en, ctx->out);
+	else
+		sp_show_statistics(en, ctx->out);
+	ctx->json_written = ctx->json;
 	return 0;
 }
 
@@ -319,7 +340,11 @@ int cmd_show_redundancy(struct sp_cmd_ctx *ctx, int argc, char **argv)
 		return sp_cmd_usage(ctx, "show redundancy");
 	if (!ctx->daemon)
 		return sp_error_set(&ctx->err, "No daemon to show the redundancy state of");
-	sp_show_redundancy(ctx->daemon->redundancy, ctx->out);
+	if (ctx->json)
+		sp_show_redundancy_json(ctx->daemon->redundancy, ctx->out);
+	else
+		sp_show_redundancy(ctx->daemon->redundancy, ctx->out);
+	ctx->json_written = ctx->json;
 	return 0;
 }
 
@@ -330,7 +355,11 @@ int cmd_show_persistence(struct sp_cmd_ctx *ctx, int argc, char **argv)
 		return sp_cmd_usage(ctx, "show persistence");
 	if (!ctx->daemon)
 		return sp_error_set(&ctx->err, "No daemon to show the persistence of");
-	sp_show_persistence(sp_engine_persist(ctx->daemon->engine), ctx->out);
+	if (ctx->json)
+		sp_show_persistence_json(sp_engine_persist(ctx->daemon->engine), ctx->out);
+	else
+		sp_show_persistence(sp_engine_persist(ctx->daemon->engine), ctx->out);
+	ctx->json_written = ctx->json;
 	return 0;
 }
 
