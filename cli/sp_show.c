@@ -177,6 +177,8 @@ static void sp_show_tcp_statistics(struct sp_engine *en, FILE *out)
 	fprintf(out, "    not reading             %llu\n", (unsigned long long)t.write_overflows);
 }
 
+/* A counter added here goes into sp_show_data.c's JSON too: test_cli_help
+ * compares every counter of the two. */
 void sp_show_statistics(struct sp_engine *en, FILE *out)
 {
 	const struct sp_table *table = sp_engine_table(en);

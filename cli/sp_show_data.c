@@ -250,7 +250,7 @@ static void sp_json_statistics_signaling(struct sp_json *j, struct sp_engine *en
 		{ "not-from-the-server", s->bad_source }, { "send-errors", s->send_errors },
 		{ "source-bindings-limit", s->source_bindings }, { "unmatched-responses", s->unmatched_responses },
 		{ "too-many-hops", s->too_many_hops }, { "too-large", s->too_large },
-		{ "no-media-port", s->no_media_port },
+		{ "no-media-port", s->no_media_port }, { "no-media-proxy", s->media_proxy_refused },
 	};
 
 	sp_engine_source_limit_drops(en, &rate, &new_flows);
@@ -276,6 +276,7 @@ static void sp_json_statistics_signaling(struct sp_json *j, struct sp_engine *en
 static void sp_json_statistics_media(struct sp_json *j, struct sp_engine *en)
 {
 	const struct sp_media_stats *s = sp_media_stats(sp_engine_media(en));
+	const struct sp_engine_stats *es = sp_engine_stats(en);
 	const struct sp_json_counter media[] = {
 		{ "sessions-with-media", s->sessions }, { "media-ports-allocated", s->pairs_in_use * 2 },
 		{ "streams-in-kernel", s->streams_installed }, { "streams-joined-here", s->streams_joined },
@@ -284,6 +285,8 @@ static void sp_json_statistics_media(struct sp_json *j, struct sp_engine *en)
 		{ "streams-behind-a-nat", s->nat_streams }, { "flows-latched", s->latched },
 		{ "ports-exhausted", s->ports_exhausted }, { "sdp-refused", s->refused },
 		{ "stale-entries-removed", s->reconcile_removed }, { "entries-restored", s->reconcile_restored },
+		{ "media-proxy-requests", es->media_proxy_parked },
+		{ "media-proxy-fallbacks", es->media_proxy_fallbacks },
 		{ "media-guard-drops", sp_engine_media_guard_drops(en) },
 	};
 
