@@ -165,6 +165,40 @@ size_t sp_classify_tags_unrouted(struct sp_bpf_tag *tags, size_t n,
 	return kept;
 }
 
+/* A label the kernel routes: it pops it to route->dev, which must be a
+ * local delivery, and in the strategy's VPN when it names one. NULL, or
+ * why not (in why). */
+static const char *sp_classify_mpls_ingress(const struct sp_config *c, const struct sp_strategy *s,
+					    const struct sp_link_vlan *vlans, size_t n_vlans,
+					    const struct sp_classify_kernel *kern,
+					    const struct sp_link_mpls_route *route, char *note,
+					    size_t note_len, char *why, size_t why_len)
+{
+	char said[112];
+
+	sp_link_mpls_describe(route, said, sizeof(said));
+	if (!sp_link_mpls_local(route) || !route->dev[0]) {
+		snprintf(why, why_len, "%s: the kernel forwards these frames, they never reach IP here",
+			 said);
+		return why;
+	}
+	snprintf(note, note_len, "%s", said);
+	if (s->match & SP_MATCH_VPN) {
+		const char *vpn[SP_NFT_MAX_IIFNAMES * 4];
+		size_t nv = sp_classify_vpn_ifs(c, kern, s->vpn_id, 0, vlans, n_vlans, vpn, 0,
+						sizeof(vpn) / sizeof(vpn[0]));
+		bool in = false;
+
+		for (size_t k = 0; k < nv; k++)
+			in |= strcmp(vpn[k], route->dev) == 0;
+		if (!in) {
+			snprintf(why, why_len, "%s, which is not in this vpn-id", said);
+			return why;
+		}
+	}
+	return NULL;
+}
+
 /* The ingress interfaces a strategy's VPN and VLAN fields stand for: the
  * interfaces of the VPN (configured, or a VRF's), the VLAN devices of that
  * VLAN id, or both at once; without VLAN devices of that id, the VLAN's tag
@@ -185,27 +219,11 @@ static const char *sp_classify_ingress(const struct sp_config *c, const struct s
 	if (s->match & SP_MATCH_MPLS)
 		route = sp_classify_mpls_route(kern, s->mpls_label);
 	if (route) {
-		char said[112];
+		const char *unfit = sp_classify_mpls_ingress(c, s, vlans, n_vlans, kern, route, note,
+							     note_len, why, why_len);
 
-		sp_link_mpls_describe(route, said, sizeof(said));
-		if (!sp_link_mpls_local(route) || !route->dev[0]) {
-			snprintf(why, why_len, "%s: the kernel forwards these frames, they never reach IP here",
-				 said);
-			return why;
-		}
-		snprintf(note, note_len, "%s", said);
-		if (s->match & SP_MATCH_VPN) {
-			const char *vpn[SP_NFT_MAX_IIFNAMES * 4];
-			size_t nv = sp_classify_vpn_ifs(c, kern, s->vpn_id, 0, vlans, n_vlans, vpn, 0, max);
-			bool in = false;
-
-			for (size_t k = 0; k < nv; k++)
-				in |= strcmp(vpn[k], route->dev) == 0;
-			if (!in) {
-				snprintf(why, why_len, "%s, which is not in this vpn-id", said);
-				return why;
-			}
-		}
+		if (unfit)
+			return unfit;
 		ifs[n++] = route->dev;
 	} else if ((s->match & SP_MATCH_MPLS) ||
 	    ((s->match & SP_MATCH_VLAN) && !sp_classify_vlan_device(vlans, n_vlans, s->vlan))) {
@@ -317,6 +335,34 @@ static void sp_classify_tcp_twins(struct sp_classify_plan *p, const bool *any_pr
 	}
 }
 
+/* What the plan says of strategy s besides its entries. */
+static void sp_classify_strategy_init(struct sp_classify_strategy *rs, const struct sp_config *c,
+				      const struct sp_strategy *s)
+{
+	rs->seq = s->seq;
+	snprintf(rs->name, sizeof(rs->name), "%s", s->name);
+	rs->action = s->action;
+	sp_endpoint_from_addr(&rs->server, &s->server, s->server_port);
+	rs->server_transport = s->server_transport;
+	rs->hide_server_identity = s->hide_server_identity;
+	rs->media = sp_strategy_media_mode(c, s);
+	snprintf(rs->media_proxy, sizeof(rs->media_proxy), "%s", s->media_proxy);
+}
+
+/* The fields of s's entries every verdict shares: name, protocol,
+ * source, destination and source port. */
+static void sp_classify_base_match(struct sp_nft_entry *base, const struct sp_strategy *s)
+{
+	base->comment = s->name;
+	base->ip_proto = (s->match & SP_MATCH_PROTOCOL) ? s->protocol : IPPROTO_UDP;
+	if (s->match & SP_MATCH_SOURCE)
+		sp_rt_prefix_from(&base->src, &s->source);
+	if (s->match & SP_MATCH_DESTINATION)
+		sp_rt_prefix_from(&base->dst, &s->destination);
+	if (s->match & SP_MATCH_SOURCE_PORT)
+		base->sport = (struct sp_rt_port_range){ s->source_port.lo, s->source_port.hi };
+}
+
 int sp_classify_build_kernel(const struct sp_config *c, const struct sp_link_vlan *vlans,
 			     size_t n_vlans, const struct sp_classify_tags *tags,
 			     const struct sp_classify_kernel *kernel, struct sp_classify_plan *p,
@@ -341,14 +387,7 @@ int sp_classify_build_kernel(const struct sp_config *c, const struct sp_link_vla
 		struct sp_nft_entry base = { 0 };
 		char why[sizeof(rs->reason)];
 
-		rs->seq = s->seq;
-		snprintf(rs->name, sizeof(rs->name), "%s", s->name);
-		rs->action = s->action;
-		sp_endpoint_from_addr(&rs->server, &s->server, s->server_port);
-		rs->server_transport = s->server_transport;
-		rs->hide_server_identity = s->hide_server_identity;
-		rs->media = sp_strategy_media_mode(c, s);
-		snprintf(rs->media_proxy, sizeof(rs->media_proxy), "%s", s->media_proxy);
+		sp_classify_strategy_init(rs, c, s);
 		if (!unfit && p->n_strategies > SP_MARK_STRATEGY_MAX)
 			unfit = "beyond the 16383 strategies the packet mark can name";
 		if (!unfit && (s->match & (SP_MATCH_VPN | SP_MATCH_VLAN | SP_MATCH_MPLS)))
@@ -358,14 +397,7 @@ int sp_classify_build_kernel(const struct sp_config *c, const struct sp_link_vla
 			snprintf(rs->reason, sizeof(rs->reason), "%s", unfit);
 			continue;
 		}
-		base.comment = s->name;
-		base.ip_proto = s->match & SP_MATCH_PROTOCOL ? s->protocol : IPPROTO_UDP;
-		if (s->match & SP_MATCH_SOURCE)
-			sp_rt_prefix_from(&base.src, &s->source);
-		if (s->match & SP_MATCH_DESTINATION)
-			sp_rt_prefix_from(&base.dst, &s->destination);
-		if (s->match & SP_MATCH_SOURCE_PORT)
-			base.sport = (struct sp_rt_port_range){ s->source_port.lo, s->source_port.hi };
+		sp_classify_base_match(&base, s);
 		if (s->action != SP_ACTION_PROXY) {
 			base.verdict = s->action == SP_ACTION_DROP ? SP_NFT_DROP : SP_NFT_ACCEPT;
 			if (s->match & SP_MATCH_DESTINATION_PORT)

@@ -62,6 +62,29 @@ static void sp_usage(FILE *f)
 		SP_ACCESS_DEFAULT_ADMIN_GROUP, SP_ACCESS_DEFAULT_RO_GROUP, SP_PERSIST_DEFAULT_DIR);
 }
 
+static void sp_options_defaults(struct sp_daemon_options *o)
+{
+	o->config_path = SP_DEFAULT_CONFIG;
+	o->cli_listen = SP_DEFAULT_CLI_LISTEN;
+	o->cli_socket = SP_DEFAULT_CLI_SOCKET;
+	o->state_dir = SP_PERSIST_DEFAULT_DIR;
+	o->cli_admin_group = SP_ACCESS_DEFAULT_ADMIN_GROUP;
+	o->cli_ro_group = SP_ACCESS_DEFAULT_RO_GROUP;
+	o->log_level = LOG_INFO;
+}
+
+/* --agentx-context NAME, once more: -1 (said on stderr) past the last. */
+static int sp_add_agentx_context(struct sp_daemon_options *o, const char *name)
+{
+	if (o->n_agentx_contexts == SP_AGENTX_MAX_CONTEXTS || !name[0] || strlen(name) > 32) {
+		fprintf(stderr, "sigproxyd: --agentx-context: at most %d, of 1 to 32 characters\n",
+			SP_AGENTX_MAX_CONTEXTS);
+		return -1;
+	}
+	o->agentx_contexts[o->n_agentx_contexts++] = name;
+	return 0;
+}
+
 static int sp_parse_args(int argc, char **argv, struct sp_daemon_options *o)
 {
 	enum { OPT_CLI_LISTEN = 256, OPT_CLI_SOCKET, OPT_AGENTX, OPT_PID_FILE, OPT_STATE_DIR,
@@ -86,13 +109,7 @@ static int sp_parse_args(int argc, char **argv, struct sp_daemon_options *o)
 	};
 	int c;
 
-	o->config_path = SP_DEFAULT_CONFIG;
-	o->cli_listen = SP_DEFAULT_CLI_LISTEN;
-	o->cli_socket = SP_DEFAULT_CLI_SOCKET;
-	o->state_dir = SP_PERSIST_DEFAULT_DIR;
-	o->cli_admin_group = SP_ACCESS_DEFAULT_ADMIN_GROUP;
-	o->cli_ro_group = SP_ACCESS_DEFAULT_RO_GROUP;
-	o->log_level = LOG_INFO;
+	sp_options_defaults(o);
 	while ((c = getopt_long(argc, argv, "f:dl:Vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'f': o->config_path = optarg; break;
@@ -101,12 +118,8 @@ static int sp_parse_args(int argc, char **argv, struct sp_daemon_options *o)
 		case OPT_CLI_SOCKET: o->cli_socket = optarg; break;
 		case OPT_AGENTX: o->agentx_socket = optarg; break;
 		case OPT_AGENTX_CONTEXT:
-			if (o->n_agentx_contexts == SP_AGENTX_MAX_CONTEXTS || !optarg[0] || strlen(optarg) > 32) {
-				fprintf(stderr, "sigproxyd: --agentx-context: at most %d, of 1 to 32 characters\n",
-					SP_AGENTX_MAX_CONTEXTS);
+			if (sp_add_agentx_context(o, optarg) < 0)
 				return -1;
-			}
-			o->agentx_contexts[o->n_agentx_contexts++] = optarg;
 			break;
 		case OPT_PID_FILE: o->pid_file = optarg; break;
 		case OPT_STATE_DIR: o->state_dir = optarg; break;
