@@ -125,11 +125,41 @@ int sp_engine_send_as_e(struct sp_engine *en, bool tcp, const struct sp_endpoint
 	return sp_transport_send(l, &o);
 }
 
+/* Over the connection a TCP terminal holds to E:e, or, when it is gone,
+ * a new one to its Contact, whose messages the engine then takes as the
+ * interception would have given them (its strategy, VPN and tag). */
+static int sp_engine_send_tcp(struct sp_engine *en, const struct sp_binding *b, uint32_t mark,
+			      const char *buf, size_t len)
+{
+	const struct sp_classify_strategy *st = sp_engine_strategy_by_seq(en, b->strategy_id);
+	struct sp_transport_out o = { .to = &b->terminal, .from = &b->virtual_server, .mark = mark,
+				      .data = buf, .len = len, .now = en->send_now,
+				      .counter = &en->stats.to_terminals };
+	struct sp_transport_conn *l = NULL;
+	struct sp_proxy_hostport hp;
+	struct sp_endpoint contact;
+
+	for (unsigned i = 0; i < en->n_listeners; i++)
+		if (en->tcp_listeners[i] && en->tcp_listeners[i]->local.port == b->virtual_server.port)
+			l = en->tcp_listeners[i];
+	if (!l)
+		return -1;
+	if (st && b->contact[0] && sp_proxy_hostport_parse(b->contact, &hp) == 0 &&
+	    sp_endpoint_parse(&contact, hp.host, hp.port ? hp.port : 5060) == 0) {
+		o.connect_to = &contact;
+		o.in_mark = sp_mark_strategy((uint32_t)(st - en->strategies) + 1) | b->origin_mark;
+	}
+	return sp_transport_send(l, &o);
+}
+
 int sp_engine_send_to_terminal(struct sp_engine *en, const struct sp_binding *b,
 			       const char *buf, size_t len)
 {
 	/* back into its VPN, re-tagged (sp_mark.h), along its return path */
 	uint32_t mark = KD(en, retpath_mark, &b->return_path) | sp_mark_return(b->origin_mark);
+
+	if (b->transport == SP_STORE_TCP)
+		return sp_engine_send_tcp(en, b, mark, buf, len);
 
 	return sp_engine_send_as_e(en, b->transport == SP_STORE_TCP, &b->terminal,
 				   &b->virtual_server, mark, buf, len);

@@ -81,6 +81,12 @@ struct sp_transport_out {
 	/* counted as sent by the caller when send returns 0; a later failure
 	 * decrements it (and calls send_failed) */
 	uint64_t *counter;
+	/* a stream to a terminal whose connection from `to` is gone: a new
+	 * one from `from` to connect_to (its Contact), whose messages come up
+	 * as from `to` with in_mark (what the interception would have said).
+	 * NULL: none (datagrams ignore it) */
+	const struct sp_endpoint *connect_to;
+	uint32_t in_mark;
 };
 
 struct sp_transport_ops {

@@ -24,6 +24,7 @@
 #define SP_TCP_WRITE_BACKLOG 4
 
 static int sp_tcp_connect(struct sp_tcp_conn *c, const struct sp_endpoint *to);
+static struct sp_tcp_conn *sp_tcp_dial(struct sp_tcp *t, const struct sp_transport_out *o, uint16_t port);
 
 struct sp_log_limit sp_tcp_refusal_log = SP_LOG_LIMIT_INIT("tcp: connections refused or closed");
 
@@ -222,9 +223,13 @@ static int sp_tcp_send(struct sp_transport *tp, struct sp_transport_conn *conn,
 	struct sp_tcp *t = (struct sp_tcp *)tp;
 	struct sp_tcp_conn *c = (struct sp_tcp_conn *)conn;
 
-	/* a listener sends over the connection the terminal holds to E */
-	if (c->listener)
+	/* a listener sends over the connection the terminal holds to E, or
+	 * a new one to its Contact */
+	if (c->listener) {
 		c = sp_tcp_lookup(t, o->to, o->from, conn->local.port);
+		if (!c && o->connect_to)
+			c = sp_tcp_dial(t, o, conn->local.port);
+	}
 	if (c && c->server && c->fd < 0 && sp_tcp_connect(c, o->to) < 0)
 		return -1;
 	if (!c || c->dead) {
@@ -389,6 +394,63 @@ void sp_tcp_conn_event(struct sp_loop *loop, int fd, uint32_t events, void *arg)
 }
 
 /* ---- listeners and the transport ---- */
+
+/* ---- connections to terminals whose own is gone ---- */
+
+/* From E:e (the listener's port, SO_REUSEPORT beside it, transparent) to
+ * a terminal's Contact (RFC 3261 §18.2.2, RFC 5626 §5.3: a request to a
+ * terminal whose flow is gone opens a new one). Its packets come back to
+ * E:e, where the interception hands them to this socket (TPROXY finds
+ * the established connection before the listener). It stands for the
+ * terminal's binding: found and reported as from o->to. */
+static struct sp_tcp_conn *sp_tcp_dial(struct sp_tcp *t, const struct sp_transport_out *o, uint16_t port)
+{
+	struct sockaddr_storage ls, rs;
+	struct sp_endpoint local = *o->from;
+	struct sp_tcp_conn *c = calloc(1, sizeof(*c));
+	bool v6 = local.family == AF_INET6;
+	int one = 1, fd = -1;
+
+	local.port = port;
+	if (c)
+		fd = socket(local.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd >= 0)
+		fd = sp_tcp_fd_above_select(fd);
+	if (fd < 0 || setsockopt(fd, v6 ? SOL_IPV6 : SOL_IP, v6 ? IPV6_TRANSPARENT : IP_TRANSPARENT, &one,
+				 sizeof(one)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0 ||
+	    (o->mark && setsockopt(fd, SOL_SOCKET, SO_MARK, &o->mark, sizeof(o->mark)) < 0) ||
+	    bind(fd, (struct sockaddr *)&ls, sp_endpoint_to_sockaddr(&local, &ls)) < 0 ||
+	    (connect(fd, (struct sockaddr *)&rs, sp_endpoint_to_sockaddr(o->connect_to, &rs)) < 0 &&
+	     errno != EINPROGRESS)) {
+		char a[SP_ENDPOINT_STRLEN];
+
+		sp_log_limited(&sp_tcp_refusal_log, LOG_WARNING, "tcp: cannot connect to the terminal at %s: %s",
+			       sp_endpoint_format(o->connect_to, a, sizeof(a)), strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		free(c);
+		return NULL;
+	}
+	c->t = t;
+	c->fd = fd;
+	c->pub.tp = &t->pub;
+	c->pub.side = SP_TRANSPORT_TERMINAL;
+	c->pub.local = local;
+	c->peer = *o->to;
+	c->mark = o->in_mark;
+	c->out_mark = o->mark;
+	c->connecting = true;
+	c->last_ms = sp_loop_now_ms();
+	if (!sp_tcp_adopt(t, c)) {
+		close(fd);
+		free(c);
+		return NULL;
+	}
+	sp_loop_mod_fd(t->loop, fd, EPOLLIN | EPOLLOUT);
+	return c;
+}
 
 /* ---- the SP's own connections to servers ---- */
 

@@ -17,6 +17,8 @@
 #define SP_TCP_BACKLOG 4096
 #define SP_TCP_SWEEP_MS 1000	/* timeouts are looked for this often */
 
+static void sp_tcp_link(struct sp_tcp *t, struct sp_tcp_conn *c);
+
 struct sp_tcp_source *sp_tcp_source_get(struct sp_tcp *t, const struct sp_endpoint *peer, bool create)
 {
 	struct sp_endpoint host = *peer;
@@ -168,15 +170,36 @@ static void sp_tcp_accept(struct sp_tcp_conn *l, int lfd)
 			sp_tcp_conn_free(c);
 			continue;
 		}
-		sp_htab_insert(&t->conns, &c->by_peer, sp_tcp_hash(t, &c->peer));
-		c->next = t->all;
-		if (t->all)
-			t->all->prev = c;
-		t->all = c;
+		sp_tcp_link(t, c);
 		t->st.accepted++;
-		t->st.current++;
-		sp_tcp_sweep_arm(t);
 	}
+}
+
+/* A terminal's connection among the others: found by its peer, swept for
+ * its timeouts, counted. */
+static void sp_tcp_link(struct sp_tcp *t, struct sp_tcp_conn *c)
+{
+	sp_htab_insert(&t->conns, &c->by_peer, sp_tcp_hash(t, &c->peer));
+	c->next = t->all;
+	if (t->all)
+		t->all->prev = c;
+	t->all = c;
+	t->st.current++;
+	sp_tcp_sweep_arm(t);
+}
+
+bool sp_tcp_adopt(struct sp_tcp *t, struct sp_tcp_conn *c)
+{
+	c->src = sp_tcp_source_get(t, &c->peer, true);
+	if (!c->src)
+		return false;
+	c->src->n++;
+	if (sp_loop_add_fd(t->loop, c->fd, EPOLLIN, sp_tcp_conn_event, c) < 0) {
+		sp_tcp_source_put(t, c->src);
+		return false;
+	}
+	sp_tcp_link(t, c);
+	return true;
 }
 
 static void sp_tcp_listener_event(struct sp_loop *loop, int fd, uint32_t events, void *arg)
@@ -223,6 +246,8 @@ static int sp_tcp_listen_socket(int family, uint16_t port)
 	    setsockopt(fd, v6 ? SOL_IPV6 : SOL_IP, v6 ? IPV6_TRANSPARENT : IP_TRANSPARENT, &one,
 		       sizeof(one)) < 0 ||
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    /* a connection the SP opens to a terminal binds E:e beside it */
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0 ||
 	    (v6 ? bind(fd, (struct sockaddr *)&sa6, sizeof(sa6)) : bind(fd, (struct sockaddr *)&sa, sizeof(sa))) < 0 ||
 	    listen(fd, SP_TCP_BACKLOG) < 0) {
 		saved = errno;

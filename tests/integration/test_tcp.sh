@@ -90,6 +90,21 @@ for mode in t1 tn; do
 		sp_fail "bob registers on UDP through E ($mode)"
 	fi
 done
+# a TCP callee whose registration's connection is gone: the server's
+# INVITE reaches it over a new connection from E:5060 to its Contact
+if lab_register "$TE" 10.1.0.11 5080 bobt "$E" -t t1; then
+	lab_sipp_bg "$TE" callee-bobt -sf "$LAB_SIPP_DIR/uas.xml" -t t1 -i 10.1.0.11 -p 5080 -s bobt -m 1 "$E:5060"
+	sp_wait_for "callee bobt on TCP 5080" 10 sh -c "ip netns exec '$TE' ss -Hntl 'sport = :5080' | grep -q ."
+	lab_sipp "$TE" alice-bobt -sf "$LAB_SIPP_DIR/uac.xml" -i 10.1.0.10 -p 5062 -s bobt -m 1 -d 100 "$E:5060"
+	rc=$?
+	lab_sipp_wait "$LAB_SIPP_PID"
+	crc=$?
+	check_eq "UDP caller -> TCP callee reached over a new connection to its Contact: both SIPp exit 0" \
+		"0 0" "$rc $crc"
+	[ "$rc $crc" == "0 0" ] || { lab_sipp_log alice-bobt; lab_sipp_log callee-bobt; } | sed 's/^/#   /'
+else
+	sp_fail "bobt registers over TCP through E"
+fi
 accepted=$(stat "TCP connections accepted")
 check_match "show statistics counts accepted TCP connections" "^[1-9][0-9]*$" "$accepted"
 
@@ -107,6 +122,20 @@ if lab_callee_start "$TE" 10.2.0.11 5060 dave "$E" 1 uas.xml; then
 	[ "$rc $crc" == "0 0" ] || { lab_sipp_log carol-dave; lab_sipp_log callee-dave-uas; } | sed 's/^/#   /'
 else
 	sp_fail "dave registers through E at D2 over TCP"
+fi
+
+# TCP on both sides: SIPp over TCP through E to D2 listening on TCP
+check "carol registers over TCP (-t t1) through E at D2 over TCP" \
+	lab_sipp "$TE" reg-carol-tcp -sf "$LAB_SIPP_DIR/register.xml" -t t1 -i 10.2.0.10 -p 5070 \
+	-s carol2 -m 1 "$E:5060"
+if lab_callee_start "$TE" 10.2.0.11 5060 dave "$E" 1 uas.xml; then
+	lab_sipp "$TE" carol-dave-tcp -sf "$LAB_SIPP_DIR/uac.xml" -t t1 -i 10.2.0.10 -p 5072 -s dave -m 1 \
+		-d 100 "$E:5060"
+	rc=$?
+	lab_sipp_wait "$LAB_SIPP_PID"
+	check_eq "TCP caller -> TCP server -> UDP callee: both SIPp exit 0" "0 0" "$rc $?"
+else
+	sp_fail "dave registers again through E at D2"
 fi
 
 # big_invite SRC-IP: a 3 000-byte INVITE over UDP from SRC-IP to E; prints
