@@ -180,6 +180,26 @@ static void sp_rtnl_fail(struct sp_rtnl *rtnl, struct sp_error *err, const char 
 	errno = saved;
 }
 
+/* Adding or deleting a rule or a route (what, described by desc) failed:
+ * it exists already, there is none, or the kernel's own reason. errno kept. */
+static void sp_rtnl_change_failed(struct sp_rtnl *rtnl, struct sp_error *err, bool add,
+				  const char *what, const char *desc)
+{
+	int saved = errno;
+	char verb[32];
+
+	if (add && saved == EEXIST) {
+		sp_error_set(err, "%s %s already exists", what, desc);
+	} else if (!add && (saved == ENOENT || saved == ESRCH)) {
+		sp_error_set(err, "no such %s %s", what, desc);
+	} else {
+		snprintf(verb, sizeof(verb), "%s %s", add ? "add" : "delete", what);
+		errno = saved;
+		sp_rtnl_fail(rtnl, err, verb, desc);
+	}
+	errno = saved;
+}
+
 static int sp_rtnl_rule_change(struct sp_rtnl *rtnl, const struct sp_rule *rule, bool add,
 			       struct sp_error *err)
 {
@@ -194,12 +214,7 @@ static int sp_rtnl_rule_change(struct sp_rtnl *rtnl, const struct sp_rule *rule,
 	}
 	if (sp_rtnl_talk(rtnl, (struct nlmsghdr *)buf, false, NULL, NULL) == 0)
 		return 0;
-	if (add && errno == EEXIST)
-		sp_error_set(err, "rule %s already exists", desc);
-	else if (!add && (errno == ENOENT || errno == ESRCH))
-		sp_error_set(err, "no such rule %s", desc);
-	else
-		sp_rtnl_fail(rtnl, err, add ? "add rule" : "delete rule", desc);
+	sp_rtnl_change_failed(rtnl, err, add, "rule", desc);
 	return -1;
 }
 
@@ -232,12 +247,8 @@ static int sp_rtnl_route_change(struct sp_rtnl *rtnl, const struct sp_route *rou
 
 		inet_ntop(route->gateway.family, &route->gateway.v6, gw, sizeof(gw));
 		sp_error_set(err, "next hop %s is not on a connected network", gw);
-	} else if (add && errno == EEXIST) {
-		sp_error_set(err, "route %s already exists", desc);
-	} else if (!add && (errno == ESRCH || errno == ENOENT)) {
-		sp_error_set(err, "no such route %s", desc);
 	} else {
-		sp_rtnl_fail(rtnl, err, add ? "add route" : "delete route", desc);
+		sp_rtnl_change_failed(rtnl, err, add, "route", desc);
 	}
 	return -1;
 }
