@@ -69,6 +69,8 @@ int cmd_show_proxy_strategy(struct sp_cmd_ctx *ctx, int argc, char **argv)
 
 	if (argc > 1)
 		return sp_cmd_usage(ctx, "show proxy-strategy [NAME]");
+	if (ctx->json)
+		return cmd_show_proxy_strategy_json(ctx, argc, argv);
 	for (size_t i = 0; i < c->n_strategies; i++) {
 		const struct sp_strategy *s = &c->strategies[i];
 
@@ -132,6 +134,8 @@ int cmd_show_policy_route(struct sp_cmd_ctx *ctx, int argc, char **argv)
 
 	if (argc > 1)
 		return sp_cmd_usage(ctx, "show policy-route [NAME]");
+	if (ctx->json)
+		return cmd_show_policy_route_json(ctx, argc, argv);
 	for (size_t i = 0; i < c->n_policy_routes; i++) {
 		const struct sp_policy_route *r = &c->policy_routes[i];
 
@@ -170,6 +174,8 @@ int cmd_show_version(struct sp_cmd_ctx *ctx, int argc, char **argv)
 {
 	(void)argc;
 	(void)argv;
+	if (ctx->json)
+		return cmd_show_version_json(ctx);
 	fprintf(ctx->out, "%s %s\n", PACKAGE_NAME, PACKAGE_VERSION);
 	if (ctx->daemon) {
 		uint64_t up = (sp_loop_now_ms() - ctx->daemon->started_ms) / 1000;

@@ -126,6 +126,12 @@ int cmd_show_running_config(struct sp_cmd_ctx *ctx, int argc, char **argv);
 int cmd_show_proxy_strategy(struct sp_cmd_ctx *ctx, int argc, char **argv);
 int cmd_show_policy_route(struct sp_cmd_ctx *ctx, int argc, char **argv);
 int cmd_show_version(struct sp_cmd_ctx *ctx, int argc, char **argv);
+
+/* sp_cmd_json.c: `| json` of the show commands above that read the
+ * configuration (their handlers call these when ctx->json) */
+int cmd_show_version_json(struct sp_cmd_ctx *ctx);
+int cmd_show_proxy_strategy_json(struct sp_cmd_ctx *ctx, int argc, char **argv);
+int cmd_show_policy_route_json(struct sp_cmd_ctx *ctx, int argc, char **argv);
 int cmd_show_sessions(struct sp_cmd_ctx *ctx, int argc, char **argv);
 int cmd_show_sessions_count(struct sp_cmd_ctx *ctx, int argc, char **argv);
 int cmd_show_vpn(struct sp_cmd_ctx *ctx, int argc, char **argv);

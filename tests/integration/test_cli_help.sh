@@ -235,12 +235,13 @@ check_no_match "... and nothing else" 'other|hostname|server-side-address' "$out
 sp_cli d1 -c "configure terminal" -c "redundancy" -c "role active" \
 	-c "local-address 127.0.0.1 port 7400" -c "end" >/dev/null || sp_fail "redundancy for show redundancy"
 for c in "show statistics" "show sessions" "show sessions detail" "show sessions count" \
-	"show bindings" "show vpn" "show redundancy" "show persistence"; do
+	"show bindings" "show vpn" "show redundancy" "show persistence" "show version" \
+	"show proxy-strategy" "show proxy-strategy voipcore" "show policy-route"; do
 	out=$(sp_cli d1 -c "$c | json")
 	check "$c | json is one JSON object of its own (python3 -m json.tool)" \
 		sh -c 'printf "%s" "$1" | python3 -m json.tool >/dev/null && ! printf "%s" "$1" | grep -q "\"lines\":"' - "$out"
 done
-for c in "show version" "show users" "show proxy-strategy" "show policy-route" "show running-config"; do
+for c in "show users" "show running-config"; do
 	out=$(sp_cli d1 -c "$c | json")
 	check "$c | json is one JSON object (rows, fields, lines)" python3 -c 'import json, sys; d = json.loads(sys.argv[1]); assert set(d) == {"rows", "fields", "lines"}' "$out"
 done
@@ -290,6 +291,24 @@ if not js["configured"] or not re.search(r"^  Role +%s$" % js["role"], text, re.
         not re.search(r"^  Local address +127.0.0.1 port 7400$", text, re.M) or \
         not re.search(r"^  Role changes +%d$" % js["role-changes"], text, re.M):
     bad.append("redundancy differs: %s" % js)
+text, js = run("show proxy-strategy"), json.loads(run("show proxy-strategy | json"))
+st = {(s["name"], s["seq"]): s for s in js["strategies"]}
+v = st.get(("voipcore", 10), {})
+if sorted(st) != [("other", 20), ("voipcore", 10)] or v.get("match") != {"vlan": 42} or \
+        v.get("action") != "proxy" or v.get("server") != {"address": "192.0.2.10", "port": 5060} or \
+        ("proxy-strategy voipcore seq 10: " + ("installed, %d hits" % v["hits"] if v["installed"]
+                                              else "not installed (%s)" % v["reason"])) not in text or \
+        not re.search(r"^  match vlan +42$", text, re.M) or \
+        not re.search(r"^  server +192.0.2.10 port 5060$", text, re.M) or \
+        st[("other", 20)]["action"] != "forward":
+    bad.append("proxy-strategy differs: %s" % js)
+one = json.loads(run("show proxy-strategy voipcore | json"))
+if [s["name"] for s in one["strategies"]] != ["voipcore"]:
+    bad.append("show proxy-strategy NAME | json: %s" % one)
+text, js = run("show version"), json.loads(run("show version | json"))
+if text.splitlines()[0] != "%s %s" % (js["name"], js["version"]) or \
+        "Configuration file: %s" % js["configuration-file"] not in text:
+    bad.append("version differs")
 text, js = run("show persistence"), json.loads(run("show persistence | json"))
 if js != {"enabled": False} or not text.startswith("Persistence: off"):
     bad.append("persistence differs")
@@ -300,8 +319,8 @@ check_eq "| json: the values are those of the text" same \
 out=$(sp_cli d1 -c "show users | json")
 check_eq "| json: a table is rows keyed by its columns" unix \
 	"$(python3 -c 'import json, sys; print(json.loads(sys.argv[1])["rows"][0]["kind"])' "$out")"
-out=$(sp_cli d1 -c "show version | json")
-check_match "| json: the text is kept line by line" '"lines":\["sigproxy [0-9]' "$out"
+out=$(sp_cli d1 -c "show running-config | json")
+check_match "| json: the text is kept line by line" '"lines":\["!","hostname sigproxy"' "$out"
 
 sp_daemon_stop "$PID"; rc=$?
 check_eq "SIGTERM: clean exit (and no leaks under ASan)" 0 $rc
