@@ -116,3 +116,34 @@ char *sp_endpoint_format(const struct sp_endpoint *ep, char *buf, size_t len)
 		snprintf(buf, len, "%s:%u", host, ep->port);
 	return buf;
 }
+
+/* Dotted quad by hand: glibc's inet_ntop formats through sprintf, and the
+ * binding view formats four addresses per message (~9 % of the daemon's
+ * instructions, bench/RESULTS.md 2026-11-30). */
+static bool sp_endpoint_format_v4(const struct in_addr *a, char *buf, size_t len)
+{
+	const unsigned char *b = (const unsigned char *)&a->s_addr;
+	char *p = buf;
+
+	if (len < INET_ADDRSTRLEN)
+		return false;
+	for (int i = 0; i < 4; i++) {
+		unsigned v = b[i];
+
+		if (v >= 100)
+			*p++ = (char)('0' + v / 100);
+		if (v >= 10)
+			*p++ = (char)('0' + v / 10 % 10);
+		*p++ = (char)('0' + v % 10);
+		*p++ = i < 3 ? '.' : '\0';
+	}
+	return true;
+}
+
+void sp_endpoint_host(const struct sp_endpoint *ep, char *buf, size_t len)
+{
+	if (ep->family == AF_INET && sp_endpoint_format_v4(&ep->addr.v4, buf, len))
+		return;
+	if (!inet_ntop(ep->family, &ep->addr, buf, (socklen_t)len))
+		snprintf(buf, len, "?");
+}

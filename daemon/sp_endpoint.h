@@ -42,5 +42,7 @@ bool sp_endpoint_equal(const struct sp_endpoint *a, const struct sp_endpoint *b)
 bool sp_endpoint_same_addr(const struct sp_endpoint *a, const struct sp_endpoint *b);
 /* "192.0.2.1:5060", "[2001:db8::1]:5060", or "-" when empty; returns buf. */
 char *sp_endpoint_format(const struct sp_endpoint *ep, char *buf, size_t len);
+/* The address alone, as text (IPv6 without brackets); "?" when unprintable. */
+void sp_endpoint_host(const struct sp_endpoint *ep, char *buf, size_t len);
 
 #endif

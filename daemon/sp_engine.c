@@ -8,8 +8,7 @@
 #include "sp_media.h"
 #include "sp_mediaproxy.h"
 #include "sp_persist.h"
-#include "sp_proxy.h"
-#include "sp_sip.h"
+#include "sp_sip_protocol.h"
 #include "sp_stun.h"
 #include "sp_srclimit.h"
 #include "sp_status.h"
@@ -104,43 +103,6 @@ void sp_engine_publish_strategies(struct sp_engine *en)
 	}
 }
 
-/* Dotted quad by hand: glibc's inet_ntop formats through sprintf, and the
- * binding view formats four addresses per message (~9 % of the daemon's
- * instructions, bench/RESULTS.md 2026-11-30). */
-static bool sp_engine_format_v4(const struct in_addr *a, char *buf, size_t len)
-{
-	const unsigned char *b = (const unsigned char *)&a->s_addr;
-	char *p = buf;
-
-	if (len < INET_ADDRSTRLEN)
-		return false;
-	for (int i = 0; i < 4; i++) {
-		unsigned v = b[i];
-
-		if (v >= 100)
-			*p++ = (char)('0' + v / 100);
-		if (v >= 10)
-			*p++ = (char)('0' + v / 10 % 10);
-		*p++ = (char)('0' + v % 10);
-		*p++ = i < 3 ? '.' : '\0';
-	}
-	return true;
-}
-
-void sp_endpoint_host(const struct sp_endpoint *ep, char *buf, size_t len)
-{
-	if (ep->family == AF_INET && sp_engine_format_v4(&ep->addr.v4, buf, len))
-		return;
-	if (!inet_ntop(ep->family, &ep->addr, buf, (socklen_t)len))
-		snprintf(buf, len, "?");
-}
-
-void sp_engine_hostport(const struct sp_endpoint *ep, struct sp_proxy_hostport *hp)
-{
-	sp_endpoint_host(ep, hp->host, sizeof(hp->host));
-	hp->port = ep->port;
-}
-
 /* The binding of a terminal on the transport of the message being
  * handled (the same A:a over UDP and over TCP are two bindings). */
 struct sp_binding *sp_engine_find_terminal(struct sp_engine *en, uint32_t vpn,
@@ -195,7 +157,7 @@ static void sp_engine_dialog_expired(void *arg, struct sp_dialog *d)
 {
 	struct sp_engine *en = arg;
 
-	sp_engine_media_end(en, d);
+	sp_engine_media_end(en, d->id, d->call_id, d->call_id_len);
 	{
 		char cid[SP_LOG_ESCAPED_MAX];
 
@@ -474,7 +436,8 @@ struct sp_engine *sp_engine_start_with(const struct sp_engine_env *env,
 		return NULL;
 	}
 	en->env = *env;
-	sp_sip_global_init();
+	en->proto = deps && deps->protocol ? deps->protocol : sp_sip_protocol();
+	en->proto->init();
 	en->tp = deps ? deps->transport_new(deps->arg, env->loop, &th) : sp_transport_udp_new(env->loop, &th);
 	/* a test's transport stands for every transport there is */
 	en->tcp = deps ? NULL : sp_transport_tcp_new(env->loop, &th);

@@ -85,12 +85,15 @@ struct sp_engine *sp_engine_start(const struct sp_engine_env *env, struct sp_err
 struct sp_kernel_door;
 struct sp_transport;
 struct sp_transport_handler;
+struct sp_protocol;
 struct sp_engine_deps {
 	void *arg;
 	struct sp_kernel_door *(*kernel_open)(void *arg, void (*links_changed)(void *links_arg),
 					      void *links_arg, struct sp_error *err);
 	struct sp_transport *(*transport_new)(void *arg, struct sp_loop *loop,
 					      const struct sp_transport_handler *h);
+	/* the signalling protocol (sp_protocol.h); NULL: SIP */
+	const struct sp_protocol *protocol;
 };
 /* deps NULL: the real kernel and UDP, as sp_engine_start. */
 struct sp_engine *sp_engine_start_with(const struct sp_engine_env *env,

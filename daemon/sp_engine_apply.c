@@ -7,7 +7,6 @@
 #include "sp_log.h"
 #include "sp_media.h"
 #include "sp_mediaproxy.h"
-#include "sp_proxy.h"
 #include "sp_transport_tcp.h"
 #include "sp_transport_udp.h"
 #include "sp_engine_int.h"

@@ -2,7 +2,8 @@
 #define SP_ENGINE_INT_H
 
 /* The engine's internals, shared by its files (sp_engine.c: helpers,
- * receiving, lifecycle, active-standby; sp_engine_track.c: dialog tracking,
+ * receiving, lifecycle, active-standby; sp_engine_track.c: what a tracked
+ * message changes for the engine (the protocol tracks the dialog),
  * sending, bindings, refusals; sp_engine_terminal.c and sp_engine_server.c:
  * a message from either side; sp_engine_apply.c: configuration;
  * sp_engine_read.c: the read API). Not for use outside the engine: the
@@ -12,8 +13,8 @@
  * not include sp_engine.h itself, so that the engine's module and this
  * header do not include each other (scripts/layers). */
 
-/* To-tag of the responses the proxy gives itself (503 at the session limit) */
-#define SP_ENGINE_REFUSAL_TAG "sp-refused"
+#include "sp_protocol.h"
+
 /* What a 503 of ours asks the caller to wait, in seconds (RFC 3261 §20.33) */
 #define SP_ENGINE_RETRY_AFTER 30
 /* Refusals (503s) are logged at most once per this many ms, with a count */
@@ -57,11 +58,17 @@ struct sp_engine_rx {
 /* One operation of the kernel door (sp_kernel.h), the engine's only way to
  * the kernel. */
 #define KD(en, op, ...) ((en)->kd->ops->op((en)->kd, ##__VA_ARGS__))
+/* One operation of the signalling protocol (sp_protocol.h), the engine's
+ * only way to SIP. */
+#define PROTO(en, op, ...) ((en)->proto->op(__VA_ARGS__))
+
 
 struct sp_engine {
 	struct sp_engine_env env;	/* what the daemon lent it */
 	/* the kernel, only through its door (sp_kernel.h): a test gives a fake */
 	struct sp_kernel_door *kd;
+	/* signalling messages, only through the protocol (sp_protocol.h) */
+	const struct sp_protocol *proto;
 	struct sp_table *table;
 	struct sp_persist *persist;	/* NULL: --state-dir none */
 	struct sp_loop_timer *expiry;
@@ -125,8 +132,6 @@ const struct sp_classify_strategy *sp_engine_strategy_by_seq(const struct sp_eng
 const struct sp_classify_strategy *sp_engine_strategy_by_mark(const struct sp_engine *en,
 							      uint32_t mark);
 void sp_engine_publish_strategies(struct sp_engine *en);
-void sp_endpoint_host(const struct sp_endpoint *ep, char *buf, size_t len);
-void sp_engine_hostport(const struct sp_endpoint *ep, struct sp_proxy_hostport *hp);
 struct sp_transport *sp_engine_server_tp(const struct sp_engine *en, const struct sp_binding *b);
 struct sp_transport_conn *sp_engine_bsock_open(struct sp_engine *en, const struct sp_binding *b);
 void sp_engine_arm_expiry(struct sp_engine *en);
@@ -134,7 +139,7 @@ struct sp_binding *sp_engine_find_terminal(struct sp_engine *en, uint32_t vpn,
 					   const struct sp_endpoint *terminal);
 
 /* sp_engine_track.c */
-int sp_engine_track(struct sp_engine *en, struct sp_binding *b, const struct sp_sip_info *in);
+int sp_engine_track(struct sp_engine *en, struct sp_binding *b, const struct sp_proto_msg *m);
 int sp_engine_send_as_e(struct sp_engine *en, bool tcp, const struct sp_endpoint *terminal,
 			const struct sp_endpoint *virtual_server, uint32_t mark,
 			const char *buf, size_t len);
@@ -142,17 +147,16 @@ int sp_engine_send_to_terminal(struct sp_engine *en, const struct sp_binding *b,
 			       const char *buf, size_t len);
 int sp_engine_send_to_server(struct sp_engine *en, const struct sp_binding *b,
 			     const char *buf, size_t len);
-void sp_engine_binding_view(const struct sp_engine *en, const struct sp_binding *b,
-			    struct sp_proxy_binding *v);
+void sp_engine_route(const struct sp_engine *en, const struct sp_binding *b, struct sp_proto_route *r);
 struct sp_binding *sp_engine_binding_for(struct sp_engine *en,
 					 const struct sp_classify_strategy *st, uint32_t mark,
 					 const struct sp_endpoint *terminal,
 					 const struct sp_endpoint *virtual_server,
-					 const struct sp_sip_info *in, bool *over_limit);
+					 const struct sp_proto_keys *keys, bool *over_limit);
 void sp_engine_media_begin(struct sp_engine *en, const struct sp_binding *b,
-			   const struct sp_sip_info *in, enum sp_media_from from);
+			   const struct sp_proto_msg *m, enum sp_media_from from);
 void sp_engine_media_finish(struct sp_engine *en, const struct sp_binding *b,
-			    const struct sp_sip_info *in);
+			    const struct sp_proto_msg *m);
 void sp_engine_stun(struct sp_engine *en, const struct sp_endpoint *terminal,
 		    const struct sp_endpoint *virtual_server, uint32_t mark,
 		    const char *buf, size_t len);
@@ -160,24 +164,25 @@ void sp_engine_source_limited(struct sp_engine *en, uint32_t vpn,
 			      const struct sp_endpoint *src, const char *why);
 void sp_engine_refuse_source(struct sp_engine *en, const struct sp_endpoint *terminal,
 			     const struct sp_endpoint *virtual_server, uint32_t mark,
-			     const char *buf, size_t len, const struct sp_sip_info *in);
+			     const char *buf, size_t len, const struct sp_proto_msg *m);
 void sp_engine_too_many_hops(struct sp_engine *en, const struct sp_endpoint *terminal,
 			     const struct sp_endpoint *virtual_server, uint32_t mark,
-			     const char *buf, size_t len, const struct sp_sip_info *in);
+			     const char *buf, size_t len, const struct sp_proto_msg *m);
 void sp_engine_reply(struct sp_engine *en, const struct sp_binding *b, bool to_terminal,
-		     const struct sp_sip_info *in, const char *buf, size_t len, int status,
-		     const char *reason, unsigned retry_after);
+		     const struct sp_proto_msg *m, const char *buf, size_t len,
+		     enum sp_proto_refusal why, unsigned retry_after);
 void sp_engine_rewrite_refused(struct sp_engine *en, const struct sp_binding *b, bool to_terminal,
-			       const struct sp_sip_info *in, const char *buf, size_t len, int rc);
+			       const struct sp_proto_msg *m, const char *buf, size_t len, int rc);
 
 /* sp_engine_terminal.c */
-void sp_engine_registered(struct sp_engine *en, struct sp_binding *b, const struct sp_sip_msg *msg);
+void sp_engine_registered(struct sp_engine *en, struct sp_binding *b, const struct sp_proto_msg *m);
 /* sp_engine_remote.c: the remote media proxies */
 int sp_engine_media_choose(struct sp_engine *en, const struct sp_binding *b,
-			   const struct sp_sip_info *in, bool from_terminal, const char *buf, size_t len);
-bool sp_engine_remote_park(struct sp_engine *en, const struct sp_binding *b, const struct sp_sip_info *in,
+			   const struct sp_proto_msg *m, bool from_terminal, const char *buf, size_t len);
+bool sp_engine_remote_park(struct sp_engine *en, const struct sp_binding *b, const struct sp_proto_msg *m,
 			   bool to_server, const char *out, size_t out_len);
-void sp_engine_media_end(struct sp_engine *en, const struct sp_dialog *dlg);
+void sp_engine_media_end(struct sp_engine *en, uint32_t dialog_id, const char *call_id,
+			 size_t call_id_len);
 /* sp_engine.c: a message received earlier, handled as if it came now */
 void sp_engine_receive_again(struct sp_engine *en, const struct sp_engine_rx *rx);
 

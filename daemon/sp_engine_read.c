@@ -5,7 +5,6 @@
 #include "sp_event.h"
 #include "sp_kernel.h"
 #include "sp_media.h"
-#include "sp_proxy.h"
 #include "sp_transport_tcp.h"
 #include "sp_engine_int.h"
 

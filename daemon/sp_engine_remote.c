@@ -16,8 +16,6 @@
 #include "sp_log.h"
 #include "sp_media.h"
 #include "sp_mediaproxy.h"
-#include "sp_proxy.h"
-#include "sp_sync.h"
 #include "sp_table.h"
 #include "sp_transport.h"
 #include "sp_vpn.h"
@@ -33,28 +31,14 @@ struct sp_engine_parked {
 	struct sp_engine *en;
 	uint32_t binding_id;
 	bool to_server;
-	char call_id[SP_SIP_ID_MAX];
+	char call_id[SP_CALLID_MAX];
 	struct sp_engine_rx rx;	/* the message as received, data owned */
 	char *out;		/* rewritten, SDP still the sender's */
 	size_t out_len;
 };
 
-static bool sp_engine_is_offer(const struct sp_sip_info *in)
-{
-	return in->is_request && (in->method == SP_SIP_INVITE || in->method == SP_SIP_UPDATE);
-}
-
-/* An answer: ACK (late offer), or 18x/2xx to INVITE/UPDATE. */
-static bool sp_engine_is_answer(const struct sp_sip_info *in)
-{
-	if (in->is_request)
-		return in->method == SP_SIP_ACK;
-	return (in->cseq_method == SP_SIP_INVITE || in->cseq_method == SP_SIP_UPDATE) &&
-	       in->status > 100 && in->status < 300;
-}
-
 int sp_engine_media_choose(struct sp_engine *en, const struct sp_binding *b,
-			   const struct sp_sip_info *in, bool from_terminal, const char *buf, size_t len)
+			   const struct sp_proto_msg *m, bool from_terminal, const char *buf, size_t len)
 {
 	const struct sp_classify_strategy *st = sp_engine_strategy_by_seq(en, b->strategy_id);
 	enum sp_media_mode mode = st ? st->media : SP_MEDIA_OFF;
@@ -63,22 +47,22 @@ int sp_engine_media_choose(struct sp_engine *en, const struct sp_binding *b,
 
 	en->msg_kernel = en->media_on && mode == SP_MEDIA_KERNEL;
 	en->msg_remote = false;
-	if (mode != SP_MEDIA_PROXY || !in->body_is_sdp || !in->call_id[0])
+	if (mode != SP_MEDIA_PROXY || !m->has_media || !m->session[0])
 		return 0;
-	offer = sp_engine_is_offer(in);
-	if (!offer && !sp_engine_is_answer(in))
+	offer = m->offer;
+	if (!offer && !m->answer)
 		return 0; /* SDP the protocol does not exchange: passed as it is */
-	route = sp_mp_client_route(en->mpc, in->call_id, st->media_proxy, offer);
+	route = sp_mp_client_route(en->mpc, m->session, st->media_proxy, offer);
 	if (route == SP_MP_SENT) {
 		en->msg_remote = true;
-	} else if (route == SP_MP_KERNEL || !in->is_request) {
+	} else if (route == SP_MP_KERNEL || !m->is_request) {
 		en->msg_kernel = en->media_on;
 	} else {
 		/* no MP answers and the group refuses: as a server at E would */
-		sp_engine_reply(en, b, from_terminal, in, buf, len, 503, "Service Unavailable",
+		sp_engine_reply(en, b, from_terminal, m, buf, len, SP_PROTO_UNAVAILABLE,
 				SP_ENGINE_RETRY_AFTER);
 		sp_engine_drop(en, &en->stats.media_proxy_refused);
-		sp_engine_log_refusal(en, "no media proxy answers", in->call_id);
+		sp_engine_log_refusal(en, "no media proxy answers", m->session);
 		return -1;
 	}
 	return 0;
@@ -136,7 +120,7 @@ static void sp_engine_remote_fallback(struct sp_engine *en, struct sp_engine_par
 				      enum sp_mp_fallback fallback)
 {
 	struct sp_binding *b = sp_binding_find_id(en->table, p->binding_id);
-	struct sp_sip_msg msg;
+	struct sp_proto_msg msg;
 
 	if (fallback == SP_MP_FALLBACK_KERNEL) {
 		/* a kernel call from now on: the message goes through again */
@@ -145,15 +129,15 @@ static void sp_engine_remote_fallback(struct sp_engine *en, struct sp_engine_par
 		sp_engine_receive_again(en, &p->rx);
 		return;
 	}
-	if (!b || sp_sip_inspect(&msg, p->rx.data, p->rx.len) != 0)
+	if (!b)
 		return;
-	if (msg.info.is_request) {
+	if (PROTO(en, inspect, &msg, p->rx.data, p->rx.len) == 0 && msg.is_request) {
 		en->stats.media_proxy_refused++;
-		sp_engine_reply(en, b, p->to_server, &msg.info, p->rx.data, p->rx.len, 503,
-				"Service Unavailable", SP_ENGINE_RETRY_AFTER);
+		sp_engine_reply(en, b, p->to_server, &msg, p->rx.data, p->rx.len, SP_PROTO_UNAVAILABLE,
+				SP_ENGINE_RETRY_AFTER);
 		sp_engine_log_refusal(en, "media proxy failed", p->call_id);
 	}
-	sp_sip_msg_free(&msg);
+	PROTO(en, release, &msg);
 }
 
 static void sp_engine_remote_done(void *arg, bool ok, const char *sdp, size_t sdp_len,
@@ -212,7 +196,7 @@ static const struct sp_endpoint *sp_engine_nat_source(const struct sp_binding *b
 											     : &b->terminal;
 }
 
-bool sp_engine_remote_park(struct sp_engine *en, const struct sp_binding *b, const struct sp_sip_info *in,
+bool sp_engine_remote_park(struct sp_engine *en, const struct sp_binding *b, const struct sp_proto_msg *m,
 			   bool to_server, const char *out, size_t out_len)
 {
 	const struct sp_classify_strategy *st = sp_engine_strategy_by_seq(en, b->strategy_id);
@@ -234,7 +218,7 @@ bool sp_engine_remote_park(struct sp_engine *en, const struct sp_binding *b, con
 	p->en = en;
 	p->binding_id = b->id;
 	p->to_server = to_server;
-	snprintf(p->call_id, sizeof(p->call_id), "%s", in->call_id);
+	snprintf(p->call_id, sizeof(p->call_id), "%s", m->session);
 	memcpy(p->out, out, out_len);
 	p->out_len = out_len;
 	{
@@ -244,10 +228,10 @@ bool sp_engine_remote_park(struct sp_engine *en, const struct sp_binding *b, con
 		p->rx.data = memcpy(data, en->rx.data, en->rx.len);
 		p->rx.data[en->rx.len] = '\0';
 	}
-	r.op = sp_engine_is_offer(in) ? SP_MP_OFFER : SP_MP_ANSWER;
-	r.call_id = in->call_id;
-	r.from_tag = in->from_tag;
-	r.to_tag = in->to_tag;
+	r.op = m->offer ? SP_MP_OFFER : SP_MP_ANSWER;
+	r.call_id = m->session;
+	r.from_tag = m->from_tag;
+	r.to_tag = m->to_tag;
 	r.sdp = body;
 	r.sdp_len = (size_t)(out + out_len - body);
 	r.received_from = to_server ? sp_engine_nat_source(b, r.sdp, r.sdp_len) : NULL;
@@ -267,11 +251,12 @@ size_t sp_engine_media_proxy_views(const struct sp_engine *en, struct sp_mp_view
 	return en ? sp_mp_client_views(en->mpc, out, max) : 0;
 }
 
-void sp_engine_media_end(struct sp_engine *en, const struct sp_dialog *dlg)
+void sp_engine_media_end(struct sp_engine *en, uint32_t dialog_id, const char *call_id,
+			 size_t call_id_len)
 {
-	char call_id[SP_CALLID_MAX + 1];
+	char cid[SP_CALLID_MAX + 1];
 
-	sp_media_dialog_end(en->media, dlg->id);
-	snprintf(call_id, sizeof(call_id), "%.*s", (int)dlg->call_id_len, dlg->call_id);
-	sp_mp_client_end(en->mpc, call_id);
+	sp_media_dialog_end(en->media, dialog_id);
+	snprintf(cid, sizeof(cid), "%.*s", (int)call_id_len, call_id);
+	sp_mp_client_end(en->mpc, cid);
 }

@@ -4,7 +4,6 @@
 #include "sp_config.h"
 #include "sp_log.h"
 #include "sp_media.h"
-#include "sp_proxy.h"
 #include "sp_table.h"
 #include "sp_transport_udp.h"
 #include "sp_vpn.h"
@@ -14,39 +13,38 @@
 
 /* A server's message rewritten towards the terminal, checked, tracked and
  * sent; or answered and dropped. */
-static void sp_engine_server_forward(struct sp_engine *en, struct sp_binding *b, struct sp_sip_msg *msg,
-				     const struct sp_proxy_binding *view, const char *buf, size_t len)
+static void sp_engine_server_forward(struct sp_engine *en, struct sp_binding *b, struct sp_proto_msg *m,
+				     const char *buf, size_t len)
 {
-	const struct sp_sip_info *in = &msg->info;
-	const struct sp_classify_strategy *st;
+	const struct sp_classify_strategy *st = sp_engine_strategy_by_seq(en, b->strategy_id);
+	struct sp_proto_route route;
 	size_t out_len;
 	int rc;
 
-	sp_engine_media_begin(en, b, in, SP_MEDIA_FROM_FAR);
-	rc = sp_proxy_to_terminal(msg, view, en->tp->out, en->tp->out_max, &out_len);
+	sp_engine_route(en, b, &route);
+	route.hide_server_identity = st && st->hide_server_identity;
+	sp_engine_media_begin(en, b, m, SP_MEDIA_FROM_FAR);
+	rc = PROTO(en, to_terminal, m, &route, en->tp->out, en->tp->out_max, &out_len);
 	if (rc != 0) {
-		sp_engine_rewrite_refused(en, b, false, in, buf, len, rc);
+		sp_engine_rewrite_refused(en, b, false, m, buf, len, rc);
 		return;
 	}
-	st = sp_engine_strategy_by_seq(en, b->strategy_id);
-	if (st && st->hide_server_identity)
-		out_len = sp_proxy_strip_identity(en->tp->out, out_len);
-	if (sp_engine_track(en, b, in) < 0) {
+	if (sp_engine_track(en, b, m) < 0) {
 		/* an incoming call over the limit: the server hears 503 from C:c */
-		sp_engine_reply(en, b, false, in, buf, len, 503, "Service Unavailable", SP_ENGINE_RETRY_AFTER);
+		sp_engine_reply(en, b, false, m, buf, len, SP_PROTO_UNAVAILABLE, SP_ENGINE_RETRY_AFTER);
 		sp_engine_drop(en, &en->stats.session_limit);
-		sp_engine_log_refusal(en, "session limit", in->call_id);
+		sp_engine_log_refusal(en, "session limit", m->session);
 		return;
 	}
 	sp_binding_touch(en->table, b, sp_now_ms());
-	if (!in->is_request && in->cseq_method == SP_SIP_REGISTER && in->status >= 200 && in->status < 300)
-		sp_engine_registered(en, b, msg);
+	if (m->registered)
+		sp_engine_registered(en, b, m);
 	/* a remote media proxy rewrites the SDP first: sent when it answers */
-	if (sp_engine_remote_park(en, b, in, false, en->tp->out, out_len))
+	if (sp_engine_remote_park(en, b, m, false, en->tp->out, out_len))
 		return;
 	/* the kernel before the answer (2xx, 183) reaches the terminal, which
 	 * may start sending at once */
-	sp_engine_media_finish(en, b, in);
+	sp_engine_media_finish(en, b, m);
 	if (sp_engine_send_to_terminal(en, b, en->tp->out, out_len) < 0) {
 		sp_engine_drop(en, &en->stats.send_errors);
 		return;
@@ -58,8 +56,7 @@ void sp_engine_from_server(struct sp_engine *en, const struct sp_transport_conn 
 			   const struct sp_endpoint *from, const char *buf, size_t len)
 {
 	struct sp_binding *b = sp_binding_find_server_side(en->table, &bs->local);
-	struct sp_sip_msg msg;
-	struct sp_proxy_binding view;
+	struct sp_proto_msg msg;
 
 	en->stats.from_servers++;
 	/* a terminal on TCP keeps its C:c on UDP towards the server */
@@ -69,38 +66,36 @@ void sp_engine_from_server(struct sp_engine *en, const struct sp_transport_conn 
 		sp_engine_drop(en, &en->stats.bad_source);
 		return;
 	}
-	if (sp_proxy_is_keepalive(buf, len)) {
+	if (PROTO(en, is_keepalive, buf, len)) {
 		en->stats.keepalives++;
 		if (sp_engine_send_to_terminal(en, b, buf, len) == 0)
 			en->stats.to_terminals++;
 		return;
 	}
-	if (sp_sip_inspect(&msg, buf, len) != 0) {
+	if (PROTO(en, inspect, &msg, buf, len) != 0) {
 		sp_engine_drop(en, &en->stats.parse_errors);
-		sp_sip_msg_free(&msg);
+		PROTO(en, release, &msg);
 		return;
 	}
-	if (sp_engine_media_choose(en, b, &msg.info, false, buf, len) < 0) {
-		sp_sip_msg_free(&msg);
+	if (sp_engine_media_choose(en, b, &msg, false, buf, len) < 0) {
+		PROTO(en, release, &msg);
 		return;
 	}
-	sp_engine_binding_view(en, b, &view);
-	if (msg.info.is_request && msg.info.method == SP_SIP_ACK &&
-	    strcmp(msg.info.to_tag, SP_ENGINE_REFUSAL_TAG) == 0) {
+	if (msg.ends_here) {
 		/* the ACK of our own 503 */
-	} else if (!msg.info.is_request && !sp_proxy_via_is(&msg.info, &view.server_side)) {
+	} else if (!msg.is_request && !PROTO(en, came_through, &msg, &b->server_side)) {
 		/* every request the SP forwarded had C:c on top of its Via */
 		sp_engine_drop(en, &en->stats.unmatched_responses);
 		sp_debug("engine: response %d (%s) from a server matches nothing forwarded",
-			 msg.info.status, msg.info.call_id);
-	} else if (msg.info.is_request && msg.info.max_forwards == 0) {
-		sp_engine_reply(en, b, false, &msg.info, buf, len, 483, "Too Many Hops", 0);
+			 msg.status, msg.session);
+	} else if (msg.hops_exhausted) {
+		sp_engine_reply(en, b, false, &msg, buf, len, SP_PROTO_TOO_MANY_HOPS, 0);
 		sp_engine_drop(en, &en->stats.too_many_hops);
 	} else {
-		sp_engine_server_forward(en, b, &msg, &view, buf, len);
+		sp_engine_server_forward(en, b, &msg, buf, len);
 	}
 	en->send_now = false;
 	en->msg_kernel = en->msg_remote = false;
 	sp_media_abort(en->media); /* a no-op once committed */
-	sp_sip_msg_free(&msg);
+	PROTO(en, release, &msg);
 }

@@ -5,38 +5,20 @@
 #include "sp_kernel.h"
 #include "sp_log.h"
 #include "sp_media.h"
-#include "sp_proxy.h"
 #include "sp_stun.h"
 #include "sp_transport_udp.h"
 #include "sp_engine_int.h"
 
 #include <string.h>
 
-/* The contact a message of the terminal's gives, as host[:port]; false when
- * it gives none of its own: a 3xx names other places, Contact: * none. */
-static bool sp_engine_terminal_contact(const struct sp_sip_info *in, char *buf, size_t len)
-{
-	struct sp_proxy_hostport hp;
-
-	if (!in->n_contacts || in->contact_star || !in->contact.host[0] ||
-	    (!in->is_request && in->status >= 300))
-		return false;
-	snprintf(hp.host, sizeof(hp.host), "%s", in->contact.host);
-	hp.port = in->contact.port;
-	sp_proxy_hostport_format(&hp, buf, len);
-	return true;
-}
-
 /* A 2xx to REGISTER lists every Contact of the AoR, other devices' too:
  * this binding lives by its own C:c's expiry, and ends when the registrar
  * dropped it (expires=0, or C:c not listed at all: a de-registration). */
-void sp_engine_registered(struct sp_engine *en, struct sp_binding *b, const struct sp_sip_msg *msg)
+void sp_engine_registered(struct sp_engine *en, struct sp_binding *b, const struct sp_proto_msg *m)
 {
-	char host[SP_PROXY_HOST_MAX];
 	int64_t exp;
 
-	sp_endpoint_host(&b->server_side, host, sizeof(host));
-	if (sp_sip_contact_expires(msg, host, b->server_side.port, &exp) == 0 || exp == 0) {
+	if (PROTO(en, lifetime, m, &b->server_side, &exp) == 0 || exp == 0) {
 		sp_debug("engine: binding %u de-registered", b->id);
 		sp_binding_deregister(en->table, b);
 		return;
@@ -66,35 +48,32 @@ static void sp_engine_terminal_keepalive(struct sp_engine *en, const struct sp_e
 static struct sp_binding *sp_engine_terminal_binding(struct sp_engine *en, const struct sp_classify_strategy *st,
 						     const struct sp_endpoint *terminal,
 						     const struct sp_endpoint *virtual_server, uint32_t mark,
-						     const char *buf, size_t len, const struct sp_sip_info *in)
+						     const char *buf, size_t len, const struct sp_proto_msg *m,
+						     const struct sp_proto_keys *keys)
 {
 	struct sp_binding *b;
 	bool over_limit;
 
-	if (!in->is_request) {
+	if (!m->is_request) {
 		/* A terminal answers only the server's requests, which reached it
 		 * through its binding with E on top of the Via (RFC 3261 §16.7:
 		 * a response matching nothing is dropped, not forwarded). */
-		struct sp_proxy_hostport e_hp;
-
 		b = sp_engine_find_terminal(en, sp_vpn_id(&en->vpn_map, sp_mark_vpn_slot(mark)), terminal);
-		if (b)
-			sp_engine_hostport(&b->virtual_server, &e_hp);
-		if (!b || !sp_proxy_via_is(in, &e_hp)) {
+		if (!b || !PROTO(en, came_through, m, &b->virtual_server)) {
 			sp_engine_drop(en, &en->stats.unmatched_responses);
 			sp_debug("engine: response %d (%s) from a terminal matches nothing forwarded",
-				 in->status, in->call_id);
+				 m->status, m->session);
 			return NULL;
 		}
 		return b;
 	}
-	if (in->max_forwards == 0) {
-		sp_engine_too_many_hops(en, terminal, virtual_server, mark, buf, len, in);
+	if (m->hops_exhausted) {
+		sp_engine_too_many_hops(en, terminal, virtual_server, mark, buf, len, m);
 		return NULL;
 	}
-	b = sp_engine_binding_for(en, st, mark, terminal, virtual_server, in, &over_limit);
+	b = sp_engine_binding_for(en, st, mark, terminal, virtual_server, keys, &over_limit);
 	if (!b && over_limit)
-		sp_engine_refuse_source(en, terminal, virtual_server, mark, buf, len, in);
+		sp_engine_refuse_source(en, terminal, virtual_server, mark, buf, len, m);
 	else if (!b)
 		sp_engine_drop(en, &en->stats.no_binding);
 	return b;
@@ -103,9 +82,8 @@ static struct sp_binding *sp_engine_terminal_binding(struct sp_engine *en, const
 /* What a terminal's message tells of its binding: alive, its return path,
  * its Via and its contact. */
 static void sp_engine_binding_refresh(struct sp_engine *en, struct sp_binding *b,
-				      const struct sp_endpoint *terminal, const struct sp_sip_info *in)
+				      const struct sp_endpoint *terminal, const struct sp_proto_keys *keys)
 {
-	char contact[SP_HOSTPORT_MAX];
 	struct sp_learned_path path;
 
 	sp_binding_touch(en->table, b, sp_now_ms());
@@ -114,22 +92,14 @@ static void sp_engine_binding_refresh(struct sp_engine *en, struct sp_binding *b
 	sp_binding_set_return_path(b, &path);
 	/* the Via of each request is the one its responses give back: a
 	 * terminal may change it (a new NAT mapping, a new local port) */
-	if (in->is_request && in->via.host[0]) {
-		struct sp_proxy_hostport hp;
-		char via[SP_HOSTPORT_MAX];
-
-		snprintf(hp.host, sizeof(hp.host), "%s", in->via.host);
-		hp.port = in->via.port;
-		sp_proxy_hostport_format(&hp, via, sizeof(via));
-		if (strcmp(via, b->via_sent_by) != 0)
-			sp_binding_set_via_sent_by(b, via);
-	}
+	if (keys->via[0] && strcmp(keys->via, b->via_sent_by) != 0)
+		sp_binding_set_via_sent_by(b, keys->via);
 	/* Whatever the terminal now gives as its contact is the one C:c
 	 * stands for: a contact that changes (a NAT rebinding, a re-INVITE
 	 * from another interface) is rewritten like the first, never passed
 	 * on as a private address. */
-	if (sp_engine_terminal_contact(in, contact, sizeof(contact)))
-		sp_binding_set_contact(b, contact);
+	if (keys->contact[0])
+		sp_binding_set_contact(b, keys->contact);
 }
 
 /* The binding's server was said to take UDP only (`transport udp`). */
@@ -142,47 +112,46 @@ static bool sp_engine_udp_only_server(const struct sp_engine *en, const struct s
 
 /* A terminal's message rewritten towards the server, checked, tracked and
  * sent; or answered and dropped. */
-static void sp_engine_terminal_forward(struct sp_engine *en, struct sp_binding *b, struct sp_sip_msg *msg,
+static void sp_engine_terminal_forward(struct sp_engine *en, struct sp_binding *b, struct sp_proto_msg *m,
 				       const char *buf, size_t len)
 {
-	const struct sp_sip_info *in = &msg->info;
-	struct sp_proxy_binding view;
+	struct sp_proto_route route;
 	size_t out_len;
 	int rc;
 
-	if (sp_engine_media_choose(en, b, in, true, buf, len) < 0)
+	if (sp_engine_media_choose(en, b, m, true, buf, len) < 0)
 		return;
-	sp_engine_binding_view(en, b, &view);
-	sp_engine_media_begin(en, b, in, SP_MEDIA_FROM_TERMINAL);
-	rc = sp_proxy_to_server(msg, &view, en->tp->out, en->tp->out_max, &out_len);
+	sp_engine_route(en, b, &route);
+	sp_engine_media_begin(en, b, m, SP_MEDIA_FROM_TERMINAL);
+	rc = PROTO(en, to_server, m, &route, en->tp->out, en->tp->out_max, &out_len);
 	if (rc != 0) {
-		sp_engine_rewrite_refused(en, b, true, in, buf, len, rc);
+		sp_engine_rewrite_refused(en, b, true, m, buf, len, rc);
 		return;
 	}
-	if (in->is_request && in->method == SP_SIP_ACK && strcmp(in->to_tag, SP_ENGINE_REFUSAL_TAG) == 0)
+	if (m->ends_here)
 		return; /* the ACK of our own 503 ends there */
 	if (out_len > en->message_size_limit ||
-	    (in->is_request && out_len > SP_ENGINE_UDP_REQUEST_MAX && sp_engine_udp_only_server(en, b))) {
+	    (m->is_request && out_len > SP_ENGINE_UDP_REQUEST_MAX && sp_engine_udp_only_server(en, b))) {
 		/* over message-size-limit, or over 1300 bytes towards a
 		 * UDP-only server (RFC 3261 §18.1.1) */
-		sp_engine_reply(en, b, true, in, buf, len, 513, "Message Too Large", 0);
+		sp_engine_reply(en, b, true, m, buf, len, SP_PROTO_TOO_LARGE, 0);
 		sp_engine_drop(en, &en->stats.too_large);
 		return;
 	}
-	if (sp_engine_track(en, b, in) < 0) {
+	if (sp_engine_track(en, b, m) < 0) {
 		/* refused as a server at E would refuse it, so the terminal does
 		 * not retransmit into the void */
-		sp_engine_reply(en, b, true, in, buf, len, 503, "Service Unavailable", SP_ENGINE_RETRY_AFTER);
+		sp_engine_reply(en, b, true, m, buf, len, SP_PROTO_UNAVAILABLE, SP_ENGINE_RETRY_AFTER);
 		sp_engine_drop(en, &en->stats.session_limit);
-		sp_engine_log_refusal(en, "session limit", in->call_id);
+		sp_engine_log_refusal(en, "session limit", m->session);
 		return;
 	}
 	/* a remote media proxy rewrites the SDP first: sent when it answers */
-	if (sp_engine_remote_park(en, b, in, true, en->tp->out, out_len))
+	if (sp_engine_remote_park(en, b, m, true, en->tp->out, out_len))
 		return;
 	/* the kernel first: the far side may send media as soon as it reads
 	 * the answer (and the terminal already does) */
-	sp_engine_media_finish(en, b, in);
+	sp_engine_media_finish(en, b, m);
 	if (sp_engine_send_to_server(en, b, en->tp->out, out_len) < 0) {
 		sp_engine_drop(en, &en->stats.send_errors);
 		return;
@@ -196,7 +165,8 @@ void sp_engine_from_terminal(struct sp_engine *en, const struct sp_endpoint *ter
 {
 	const struct sp_classify_strategy *st;
 	struct sp_binding *b;
-	struct sp_sip_msg msg;
+	struct sp_proto_msg msg;
+	struct sp_proto_keys keys;
 
 	en->stats.received++;
 	st = sp_engine_strategy_by_mark(en, mark);
@@ -209,24 +179,24 @@ void sp_engine_from_terminal(struct sp_engine *en, const struct sp_endpoint *ter
 		sp_engine_stun(en, terminal, virtual_server, mark, buf, len);
 		return;
 	}
-	if (sp_proxy_is_keepalive(buf, len)) {
+	if (PROTO(en, is_keepalive, buf, len)) {
 		sp_engine_terminal_keepalive(en, terminal, mark, buf, len);
 		return;
 	}
-	if (sp_sip_inspect(&msg, buf, len) != 0) {
+	if (PROTO(en, inspect, &msg, buf, len) != 0) {
 		sp_engine_drop(en, &en->stats.parse_errors);
-		sp_debug("engine: unparsable datagram from a terminal: %s",
-			 msg.reason ? msg.reason : "?");
-		sp_sip_msg_free(&msg);
+		sp_debug("engine: unparsable datagram from a terminal: %s", msg.reason);
+		PROTO(en, release, &msg);
 		return;
 	}
-	b = sp_engine_terminal_binding(en, st, terminal, virtual_server, mark, buf, len, &msg.info);
+	PROTO(en, keys, &msg, &keys);
+	b = sp_engine_terminal_binding(en, st, terminal, virtual_server, mark, buf, len, &msg, &keys);
 	if (b) {
-		sp_engine_binding_refresh(en, b, terminal, &msg.info);
+		sp_engine_binding_refresh(en, b, terminal, &keys);
 		sp_engine_terminal_forward(en, b, &msg, buf, len);
 	}
 	en->send_now = false;
 	en->msg_kernel = en->msg_remote = false;
 	sp_media_abort(en->media); /* a no-op once committed */
-	sp_sip_msg_free(&msg);
+	PROTO(en, release, &msg);
 }

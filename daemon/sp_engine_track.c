@@ -6,7 +6,7 @@
 #include "sp_kernel.h"
 #include "sp_log.h"
 #include "sp_media.h"
-#include "sp_proxy.h"
+#include "sp_protocol.h"
 #include "sp_stun.h"
 #include "sp_srclimit.h"
 #include "sp_transport_udp.h"
@@ -14,92 +14,45 @@
 
 #include <string.h>
 
-/* ---- state tracking ---- */
+/* ---- dialog tracking: the protocol's, the engine reacts ---- */
 
-static bool sp_engine_is_initial_invite(const struct sp_sip_info *in)
+/* What a message does to its dialog (the protocol's track) and what the
+ * engine does about it: the media of an ended call goes, the session-limit
+ * notice is given or lifted (the standby and the store follow the table's
+ * change hook). Returns -1 when the message must be refused (session limit). */
+int sp_engine_track(struct sp_engine *en, struct sp_binding *b, const struct sp_proto_msg *m)
 {
-	return in->is_request && in->method == SP_SIP_INVITE && !in->to_tag[0];
-}
+	struct sp_proto_track tr;
 
-/* Follows the dialog a message belongs to. Returns -1 when the message must
- * be dropped (session limit). */
-int sp_engine_track(struct sp_engine *en, struct sp_binding *b, const struct sp_sip_info *in)
-{
-	uint64_t now = sp_now_ms();
-	struct sp_dialog *dlg = sp_dialog_find(en->table, b->vpn, in->call_id, strlen(in->call_id), b);
-	int rc;
-
-	if (!dlg && sp_engine_is_initial_invite(in)) {
-		struct sp_dialog_params p = {
-			.binding = b,
-			.call_id = in->call_id,
-			.call_id_len = strlen(in->call_id),
-			.from_tag = in->from_tag,
-			.invite_cseq = in->cseq,
-			.state = SP_DIALOG_EARLY,
-		};
-		rc = sp_dialog_create(en->table, &p, now, &dlg);
-		if (rc == -SP_TABLE_ELIMIT) {
-			if (!en->limit_notified) {
-				/* once, until the table has room again */
-				sp_warn("engine: session limit %llu reached: new calls are refused",
-					(unsigned long long)sp_table_counters(en->table)->dialogs_current);
-				en->limit_notified = true;
-			}
-			/* every refusal: the agent spaces the traps out and counts */
-			sp_events_publish(en->env.events, &(struct sp_event){
-				.type = SP_EVENT_SESSION_LIMIT_REACHED,
-				.u.session_limit.current =
-					(uint32_t)sp_table_counters(en->table)->dialogs_current });
-			{
-				char cid[SP_LOG_ESCAPED_MAX];
-
-				sp_debug("engine: session limit: INVITE %s refused",
-					 sp_log_escape(in->call_id, cid, sizeof(cid)));
-			}
-			return -1;
+	if (PROTO(en, track, en->table, b, m, sp_now_ms(), &tr) == SP_PROTO_OVER_LIMIT) {
+		if (!en->limit_notified) {
+			/* once, until the table has room again */
+			sp_warn("engine: session limit %llu reached: new calls are refused",
+				(unsigned long long)sp_table_counters(en->table)->dialogs_current);
+			en->limit_notified = true;
 		}
-		if (rc < 0) {
-			static struct sp_log_limit lim = SP_LOG_LIMIT_INIT("engine: dialogs not tracked");
-			char cid[SP_LOG_ESCAPED_MAX], src[SP_ENDPOINT_STRLEN];
+		/* every refusal: the agent spaces the traps out and counts */
+		sp_events_publish(en->env.events, &(struct sp_event){
+			.type = SP_EVENT_SESSION_LIMIT_REACHED,
+			.u.session_limit.current =
+				(uint32_t)sp_table_counters(en->table)->dialogs_current });
+		{
+			char cid[SP_LOG_ESCAPED_MAX];
 
-			sp_log_limited(&lim, LOG_WARNING, "engine: cannot track dialog %s from %s: %s",
-				       sp_log_escape(in->call_id, cid, sizeof(cid)),
-				       sp_endpoint_format(&b->terminal, src, sizeof(src)), sp_table_strerror(rc));
-			return 0;
+			sp_debug("engine: session limit: INVITE %s refused",
+				 sp_log_escape(m->session, cid, sizeof(cid)));
 		}
+		return -1;
 	}
-	if (!dlg)
+	if (!tr.dialog)
 		return 0;
+	/* room again below 90 %, counted as the message found the table */
 	if (en->limit_notified && en->session_limit &&
-	    sp_table_counters(en->table)->dialogs_current * 10 < (uint64_t)en->session_limit * 9)
+	    (sp_table_counters(en->table)->dialogs_current + tr.deleted) * 10 <
+		    (uint64_t)en->session_limit * 9)
 		en->limit_notified = false;
-	sp_dialog_touch(en->table, dlg, now);
-	if (in->is_request) {
-		if (in->method == SP_SIP_BYE || in->method == SP_SIP_CANCEL) {
-			sp_dialog_set_state(en->table, dlg, SP_DIALOG_TERMINATING, now);
-			sp_engine_media_end(en, dlg); /* the media ends with the call */
-		}
-		return 0;
-	}
-	/* responses */
-	if (in->cseq_method == SP_SIP_INVITE && in->cseq == dlg->invite_cseq) {
-		if (in->status >= 200 && in->status < 300) {
-			if (in->to_tag[0] && !dlg->to_tag[0])
-				sp_dialog_set_to_tag(dlg, in->to_tag);
-			if (dlg->state == SP_DIALOG_EARLY)
-				sp_dialog_set_state(en->table, dlg, SP_DIALOG_CONFIRMED, now);
-		} else if (in->status >= 300 && dlg->state != SP_DIALOG_CONFIRMED) {
-			/* the call failed or was cancelled: nothing more to keep */
-			sp_engine_media_end(en, dlg);
-			sp_dialog_delete(en->table, dlg);
-		} else if (in->status > 100 && in->to_tag[0] && !dlg->to_tag[0]) {
-			sp_dialog_set_to_tag(dlg, in->to_tag);
-		}
-	} else if (in->cseq_method == SP_SIP_BYE && in->status >= 200) {
-		sp_engine_media_end(en, dlg);
-		sp_dialog_delete(en->table, dlg);
-	}
+	if (tr.media_ends)
+		sp_engine_media_end(en, tr.dialog, m->session, m->session_len);
 	return 0;
 }
 
@@ -180,38 +133,18 @@ int sp_engine_send_to_server(struct sp_engine *en, const struct sp_binding *b,
 
 /* ---- the proxy ---- */
 
-void sp_engine_binding_view(const struct sp_engine *en, const struct sp_binding *b,
-			    struct sp_proxy_binding *v)
+/* What a rewrite of a message through b needs besides the message. */
+void sp_engine_route(const struct sp_engine *en, const struct sp_binding *b, struct sp_proto_route *r)
 {
-	memset(v, 0, sizeof(*v));
-	sp_engine_hostport(&b->terminal, &v->terminal);
-	sp_engine_hostport(&b->virtual_server, &v->virtual_server);
-	sp_engine_hostport(&b->server_side, &v->server_side);
-	sp_engine_hostport(&b->server, &v->server);
-	if (sp_proxy_hostport_parse(b->via_sent_by, &v->terminal_via) < 0)
-		v->terminal_via = v->terminal;
-	if (b->contact[0])
-		sp_proxy_hostport_parse(b->contact, &v->terminal_contact);
-	/* each side on its own transport: the top Via says which on each
-	 * side (RFC 3261 §18.2.2: the Via names the transport) */
-	{
-		bool server_tcp = sp_engine_server_tp(en, b) != en->tp;
-		bool terminal_tcp = b->transport == SP_STORE_TCP;
-
-		if (server_tcp != terminal_tcp) {
-			v->via_transport_to_server = server_tcp ? "TCP" : "UDP";
-			v->via_transport_to_terminal = terminal_tcp ? "TCP" : "UDP";
-			v->uri_transport_to_server = server_tcp ? "tcp" : "";
-			v->uri_transport_to_terminal = terminal_tcp ? "tcp" : "";
-		}
-	}
+	memset(r, 0, sizeof(*r));
+	r->binding = b;
+	/* each side on its own transport (the protocol's Via says which) */
+	r->terminal_tcp = b->transport == SP_STORE_TCP;
+	r->server_tcp = sp_engine_server_tp(en, b) != en->tp;
 	if (en->msg_kernel) {
-		sp_endpoint_host(&b->server_side, v->media_to_server, sizeof(v->media_to_server));
-		sp_endpoint_host(&b->virtual_server, v->media_to_terminal, sizeof(v->media_to_terminal));
-		v->port_map_to_server = sp_media_port_map;
-		v->port_map_to_server_arg = en->media;
-		v->port_map_to_terminal = sp_media_port_map;
-		v->port_map_to_terminal_arg = en->media;
+		r->media = true;
+		r->port_map = sp_media_port_map;
+		r->port_map_arg = en->media;
 	}
 }
 
@@ -219,13 +152,11 @@ struct sp_binding *sp_engine_binding_for(struct sp_engine *en,
 					 const struct sp_classify_strategy *st, uint32_t mark,
 					 const struct sp_endpoint *terminal,
 					 const struct sp_endpoint *virtual_server,
-					 const struct sp_sip_info *in, bool *over_limit)
+					 const struct sp_proto_keys *keys, bool *over_limit)
 {
 	uint32_t vpn = sp_vpn_id(&en->vpn_map, sp_mark_vpn_slot(mark));
 	struct sp_binding *b = sp_engine_find_terminal(en, vpn, terminal);
 	struct sp_binding_params p = { 0 };
-	char via[SP_HOSTPORT_MAX], contact[SP_HOSTPORT_MAX];
-	struct sp_proxy_hostport hp;
 	int rc;
 
 	*over_limit = false;
@@ -246,16 +177,9 @@ struct sp_binding *sp_engine_binding_for(struct sp_engine *en,
 		en->warned_no_server_side = true;
 		return NULL;
 	}
-	snprintf(hp.host, sizeof(hp.host), "%s", in->via.host);
-	hp.port = in->via.port;
-	sp_proxy_hostport_format(&hp, via, sizeof(via));
-	p.via_sent_by = via;
-	if (in->n_contacts && !in->contact_star && in->contact.host[0]) {
-		snprintf(hp.host, sizeof(hp.host), "%s", in->contact.host);
-		hp.port = in->contact.port;
-		sp_proxy_hostport_format(&hp, contact, sizeof(contact));
-		p.contact = contact;
-	}
+	p.via_sent_by = keys->via;
+	if (keys->contact[0])
+		p.contact = keys->contact;
 	p.vpn = vpn;
 	p.terminal = *terminal;
 	p.virtual_server = *virtual_server;
@@ -285,33 +209,33 @@ struct sp_binding *sp_engine_binding_for(struct sp_engine *en,
  * needs the dialog's streams), finish (commit) once the message left; a
  * dropped message is aborted on the way out, releasing the ports it took. */
 void sp_engine_media_begin(struct sp_engine *en, const struct sp_binding *b,
-			   const struct sp_sip_info *in, enum sp_media_from from)
+			   const struct sp_proto_msg *m, enum sp_media_from from)
 {
 	const struct sp_dialog *dlg;
 
-	en->send_now = en->msg_kernel && in->body_is_sdp;
+	en->send_now = en->msg_kernel && m->has_media;
 	if (!en->send_now) {
 		/* nothing to map or commit: spare the dialog lookup */
 		sp_media_begin(en->media, 0, from, false);
 		return;
 	}
-	dlg = sp_dialog_find(en->table, b->vpn, in->call_id, strlen(in->call_id), b);
+	dlg = sp_dialog_find(en->table, b->vpn, m->session, m->session_len, b);
 	sp_media_begin(en->media, dlg ? dlg->id : 0, from, true);
 	if (from == SP_MEDIA_FROM_TERMINAL) /* a private SDP address behind a NAT */
 		sp_media_terminal_source(en->media, &b->terminal);
 }
 
 void sp_engine_media_finish(struct sp_engine *en, const struct sp_binding *b,
-			    const struct sp_sip_info *in)
+			    const struct sp_proto_msg *m)
 {
 	const struct sp_dialog *dlg;
 
-	if (!en->msg_kernel || !in->body_is_sdp) {
+	if (!en->msg_kernel || !m->has_media) {
 		sp_media_abort(en->media); /* begun inactive: a no-op */
 		return;
 	}
 	/* looked up again: tracking may have created or deleted it */
-	dlg = sp_dialog_find(en->table, b->vpn, in->call_id, strlen(in->call_id), b);
+	dlg = sp_dialog_find(en->table, b->vpn, m->session, m->session_len, b);
 	if (!dlg || dlg->state >= SP_DIALOG_TERMINATING)
 		sp_media_abort(en->media);
 	else
@@ -393,18 +317,16 @@ void sp_engine_source_limited(struct sp_engine *en, uint32_t vpn,
  * else (ACK, responses) is dropped. */
 void sp_engine_refuse_source(struct sp_engine *en, const struct sp_endpoint *terminal,
 			     const struct sp_endpoint *virtual_server, uint32_t mark,
-			     const char *buf, size_t len, const struct sp_sip_info *in)
+			     const char *buf, size_t len, const struct sp_proto_msg *m)
 {
 	uint32_t vpn = sp_vpn_id(&en->vpn_map, sp_mark_vpn_slot(mark));
 
 	sp_engine_drop(en, &en->stats.source_bindings);
 	sp_engine_source_limited(en, vpn, terminal, "bindings held at the limit");
-	if (in->is_request && in->method != SP_SIP_ACK) {
+	if (m->answerable) {
 		struct sp_learned_path path = { 0 };
-		size_t n = sp_proxy_build_reply_retry(buf, len, 503, "Service Unavailable",
-						      SP_ENGINE_REFUSAL_TAG,
-						      SP_ENGINE_SOURCE_RETRY_AFTER_S, en->tp->out,
-						      en->tp->out_max);
+		size_t n = PROTO(en, refuse, m, buf, len, SP_PROTO_UNAVAILABLE,
+				 SP_ENGINE_SOURCE_RETRY_AFTER_S, en->tp->out, en->tp->out_max);
 
 		KD(en, retpath_learn, terminal, en->rx_ifindex, &path);
 		if (n && sp_engine_send_as_e(en, en->rx_tcp, terminal, virtual_server,
@@ -420,15 +342,15 @@ void sp_engine_refuse_source(struct sp_engine *en, const struct sp_endpoint *ter
  * port c for the binding idle time. */
 void sp_engine_too_many_hops(struct sp_engine *en, const struct sp_endpoint *terminal,
 			     const struct sp_endpoint *virtual_server, uint32_t mark,
-			     const char *buf, size_t len, const struct sp_sip_info *in)
+			     const char *buf, size_t len, const struct sp_proto_msg *m)
 {
 	sp_engine_drop(en, &en->stats.too_many_hops);
-	if (in->method != SP_SIP_ACK) {
+	if (m->answerable) {
 		struct sp_binding *b = sp_engine_find_terminal(en, sp_vpn_id(&en->vpn_map, sp_mark_vpn_slot(mark)),
 						       terminal);
 		struct sp_learned_path path = { 0 };
-		size_t n = sp_proxy_build_reply(buf, len, 483, "Too Many Hops", SP_ENGINE_REFUSAL_TAG,
-						en->tp->out, en->tp->out_max);
+		size_t n = PROTO(en, refuse, m, buf, len, SP_PROTO_TOO_MANY_HOPS, 0, en->tp->out,
+				 en->tp->out_max);
 
 		if (b)
 			path = b->return_path;
@@ -446,15 +368,11 @@ void sp_engine_too_many_hops(struct sp_engine *en, const struct sp_endpoint *ter
  * E) when it came from the terminal, towards the server (from C:c) when it
  * came from the server. None to an ACK, which has no response. */
 void sp_engine_reply(struct sp_engine *en, const struct sp_binding *b, bool to_terminal,
-		     const struct sp_sip_info *in, const char *buf, size_t len, int status,
-		     const char *reason, unsigned retry_after)
+		     const struct sp_proto_msg *m, const char *buf, size_t len,
+		     enum sp_proto_refusal why, unsigned retry_after)
 {
-	size_t n;
+	size_t n = PROTO(en, refuse, m, buf, len, why, retry_after, en->tp->out, en->tp->out_max);
 
-	if (!in->is_request || in->method == SP_SIP_ACK)
-		return;
-	n = sp_proxy_build_reply_retry(buf, len, status, reason, SP_ENGINE_REFUSAL_TAG, retry_after,
-				       en->tp->out, en->tp->out_max);
 	if (!n)
 		return;
 	if (to_terminal) {
@@ -470,15 +388,15 @@ void sp_engine_reply(struct sp_engine *en, const struct sp_binding *b, bool to_t
  * the server), so the caller does not retransmit into the void; anything
  * else is a counted drop. */
 void sp_engine_rewrite_refused(struct sp_engine *en, const struct sp_binding *b, bool to_terminal,
-			       const struct sp_sip_info *in, const char *buf, size_t len, int rc)
+			       const struct sp_proto_msg *m, const char *buf, size_t len, int rc)
 {
-	if (rc != SP_SIP_E_MEDIA) {
+	if (rc != SP_PROTO_E_MEDIA) {
 		sp_engine_drop(en, &en->stats.rewrite_errors);
 		return;
 	}
 	sp_engine_drop(en, &en->stats.no_media_port);
-	if (!in->is_request)
+	if (!m->is_request)
 		return;
-	sp_engine_reply(en, b, to_terminal, in, buf, len, 503, "Service Unavailable", SP_ENGINE_RETRY_AFTER);
-	sp_engine_log_refusal(en, "no free media port", in->call_id);
+	sp_engine_reply(en, b, to_terminal, m, buf, len, SP_PROTO_UNAVAILABLE, SP_ENGINE_RETRY_AFTER);
+	sp_engine_log_refusal(en, "no free media port", m->session);
 }

@@ -4,7 +4,10 @@
  * and reaches the server from C:c with Via and Contact rewritten; the
  * server's 200 OK reaches the terminal from E; expiry removes the binding
  * and closes its socket; a source over its binding limit hears 503; a
- * standby takes the interception out and sends nothing. The event loop
+ * standby takes the interception out and sends nothing. The engine reaches
+ * SIP only through the protocol table (sp_protocol.h): the test hands it
+ * SIP wrapped in a spy that counts each operation and can make track refuse
+ * a session; a call is tracked from INVITE to the answer of its BYE. The event loop
  * never runs: messages are handed to the engine's transport handler and
  * expiry is the table's, at a time far ahead (no timing). */
 #include "config.h"
@@ -13,6 +16,8 @@
 #include "sp_loop.h"
 #include "sp_kernel.h"
 #include "sp_mark.h"
+#include "sp_protocol.h"
+#include "sp_sip_protocol.h"
 #include "sp_table.h"
 #include "sp_transport.h"
 
@@ -315,6 +320,103 @@ static const struct sp_kernel_door_ops fake_kernel_ops = {
 	.ct_list = fk_ct_list,
 };
 
+/* ---- the protocol: SIP behind a spy ---- */
+
+static struct spy {
+	unsigned inspect, release, keys, came_through, to_server, to_terminal, track, refuse,
+		lifetime, keepalive;
+	enum sp_proto_refusal last_refusal;
+	bool over_limit;	/* track refuses every new dialog */
+} spy;
+
+#define SIP_OP(op, ...) (sp_sip_protocol()->op(__VA_ARGS__))
+
+static void spy_init(void)
+{
+	SIP_OP(init);
+}
+
+static bool spy_is_keepalive(const char *buf, size_t len)
+{
+	spy.keepalive++;
+	return SIP_OP(is_keepalive, buf, len);
+}
+
+static int spy_inspect(struct sp_proto_msg *m, const char *buf, size_t len)
+{
+	spy.inspect++;
+	return SIP_OP(inspect, m, buf, len);
+}
+
+static void spy_release(struct sp_proto_msg *m)
+{
+	spy.release++;
+	SIP_OP(release, m);
+}
+
+static bool spy_came_through(const struct sp_proto_msg *m, const struct sp_endpoint *hop)
+{
+	spy.came_through++;
+	return SIP_OP(came_through, m, hop);
+}
+
+static void spy_keys(const struct sp_proto_msg *m, struct sp_proto_keys *k)
+{
+	spy.keys++;
+	SIP_OP(keys, m, k);
+}
+
+static int spy_to_server(struct sp_proto_msg *m, const struct sp_proto_route *r, char *out,
+			 size_t out_size, size_t *out_len)
+{
+	spy.to_server++;
+	return SIP_OP(to_server, m, r, out, out_size, out_len);
+}
+
+static int spy_to_terminal(struct sp_proto_msg *m, const struct sp_proto_route *r, char *out,
+			   size_t out_size, size_t *out_len)
+{
+	spy.to_terminal++;
+	return SIP_OP(to_terminal, m, r, out, out_size, out_len);
+}
+
+static int spy_track(struct sp_table *t, struct sp_binding *b, const struct sp_proto_msg *m,
+		     uint64_t now_ms, struct sp_proto_track *out)
+{
+	spy.track++;
+	if (spy.over_limit) {
+		memset(out, 0, sizeof(*out));
+		return SP_PROTO_OVER_LIMIT;
+	}
+	return SIP_OP(track, t, b, m, now_ms, out);
+}
+
+static size_t spy_refuse(const struct sp_proto_msg *m, const char *buf, size_t len,
+			 enum sp_proto_refusal why, unsigned retry_after, char *out, size_t out_size)
+{
+	spy.refuse++;
+	spy.last_refusal = why;
+	return SIP_OP(refuse, m, buf, len, why, retry_after, out, out_size);
+}
+
+static int spy_lifetime(const struct sp_proto_msg *m, const struct sp_endpoint *c, int64_t *expires)
+{
+	spy.lifetime++;
+	return SIP_OP(lifetime, m, c, expires);
+}
+
+static int spy_media_ports(const struct sp_proto_msg *m, struct sp_sdp_info *out)
+{
+	return SIP_OP(media_ports, m, out);
+}
+
+static const struct sp_protocol spy_protocol = {
+	.name = "spy", .init = spy_init, .is_keepalive = spy_is_keepalive, .inspect = spy_inspect,
+	.release = spy_release, .came_through = spy_came_through, .keys = spy_keys,
+	.to_server = spy_to_server, .to_terminal = spy_to_terminal, .track = spy_track,
+	.refuse = spy_refuse, .lifetime = spy_lifetime, .media_ports = spy_media_ports,
+};
+
 /* ---- the engine on both fakes ---- */
 
 static struct fake_tp ftp;
@@ -351,8 +453,9 @@ static void start_engine(uint32_t source_bindings)
 	struct sp_config *c = sp_config_new();
 	struct sp_strategy *st;
 	struct sp_error e = { "" };
-	const struct sp_engine_deps deps = { NULL, deps_kernel, deps_transport };
+	const struct sp_engine_deps deps = { NULL, deps_kernel, deps_transport, &spy_protocol };
 
+	memset(&spy, 0, sizeof(spy));
 	memset(&ftp, 0, sizeof(ftp));
 	memset(&fkern, 0, sizeof(fkern));
 	memset(&daemon_ctx, 0, sizeof(daemon_ctx));
@@ -599,5 +702,138 @@ Test(engine_pipeline, standby_removes_the_interception_and_stops_sending)
 	cr_assert_eq(ftp.n_sends, sends, "a standby sends nothing");
 	cr_assert_eq(sp_engine_set_active(en, true, &e), 0, "%s", e.msg);
 	cr_assert(fkern.intercept, "active again: the interception is back");
+	stop_engine();
+}
+
+/* ---- through the protocol table ---- */
+
+Test(engine_pipeline, the_engine_reaches_sip_only_through_the_protocol_table)
+{
+	start_engine(0);
+	register_from(5060, "reg-8");
+	cr_assert_eq(spy.inspect, 1);
+	cr_assert_eq(spy.keys, 1, "the binding's keys from the terminal's message");
+	cr_assert_eq(spy.to_server, 1);
+	cr_assert_eq(spy.track, 1);
+	ok_from_server(last_send());
+	cr_assert_eq(ftp.n_sends, 2, "the 200 OK reached the terminal");
+	cr_assert_eq(spy.inspect, 2);
+	cr_assert_eq(spy.came_through, 1, "the server's response matched against C:c");
+	cr_assert_eq(spy.to_terminal, 1);
+	cr_assert_eq(spy.track, 2);
+	cr_assert_eq(spy.lifetime, 1, "a REGISTER 2xx: the binding's lifetime from the protocol");
+	cr_assert_eq(spy.release, spy.inspect, "every inspected message released");
+	cr_assert_eq(spy.refuse, 0);
+	deliver(listener(), &(struct sp_endpoint){ 0 }, "\r\n\r\n");
+	cr_assert_gt(spy.keepalive, 0, "keep-alives are the protocol's to recognise");
+	stop_engine();
+}
+
+/* A request from the terminal with the given method, Call-ID, CSeq and
+ * To-tag ("" for none), delivered. */
+static void request_from(const char *method, const char *call_id, unsigned cseq, const char *to_tag,
+			 const char *max_forwards)
+{
+	char msg[1024];
+	struct sp_endpoint t = ep(TERMINAL, 5060);
+
+	snprintf(msg, sizeof(msg),
+		 "%s sip:bob@" E_ADDR " SIP/2.0\r\n"
+		 "Via: SIP/2.0/UDP " TERMINAL ":5060;branch=z9hG4bK-%s-%u\r\n"
+		 "Max-Forwards: %s\r\n"
+		 "From: <sip:alice@" E_ADDR ">;tag=t1\r\n"
+		 "To: <sip:bob@" E_ADDR ">%s%s\r\n"
+		 "Call-ID: %s\r\n"
+		 "CSeq: %u %s\r\n"
+		 "Contact: <sip:alice@" TERMINAL ":5060>\r\n"
+		 "Content-Length: 0\r\n\r\n",
+		 method, method, cseq, max_forwards, to_tag[0] ? ";tag=" : "", to_tag, call_id, cseq,
+		 method);
+	deliver(listener(), &t, msg);
+}
+
+/* The server's final answer to the request it was sent last (no Contact). */
+static void answer_from_server(const char *status_line)
+{
+	const struct fake_send *req = last_send();
+	char msg[2048], via[256], from[256], to[256], callid[256], cseq[256];
+	struct sp_endpoint server = ep(SERVER, 5060);
+
+	cr_assert_eq(req->conn->side, SP_TRANSPORT_SERVER, "the last send went to the server");
+	header(req->data, "Via:", via, sizeof(via));
+	header(req->data, "From:", from, sizeof(from));
+	header(req->data, "To:", to, sizeof(to));
+	header(req->data, "Call-ID:", callid, sizeof(callid));
+	header(req->data, "CSeq:", cseq, sizeof(cseq));
+	snprintf(msg, sizeof(msg), "SIP/2.0 %s\r\n%s\r\n%s\r\n%s%s\r\n%s\r\n%s\r\n"
+		 "Contact: <sip:bob@" SERVER ":5060>\r\nContent-Length: 0\r\n\r\n",
+		 status_line, via, from, to, strstr(to, "tag=") ? "" : ";tag=srv", callid, cseq);
+	deliver(req->conn, &server, msg);
+}
+
+static unsigned count_dialogs(void)
+{
+	unsigned n = 0;
+	struct sp_table *t = sp_engine_sync_table(en);
+
+	for (struct sp_dialog *d = sp_dialog_first(t); d; d = sp_dialog_next(t, d))
+		n++;
+	return n;
+}
+
+Test(engine_pipeline, a_call_is_tracked_by_the_protocol_from_invite_to_the_answer_of_bye)
+{
+	struct sp_table *t;
+
+	start_engine(0);
+	t = sp_engine_sync_table(en);
+	request_from("INVITE", "call-1", 1, "", "70");
+	cr_assert_eq(count_dialogs(), 1, "an initial INVITE opens a dialog");
+	cr_assert_eq(sp_dialog_first(t)->state, SP_DIALOG_EARLY);
+	answer_from_server("200 OK");
+	cr_assert_eq(last_send()->conn->side, SP_TRANSPORT_TERMINAL, "the 200 OK reached the terminal");
+	cr_assert_eq(sp_dialog_first(t)->state, SP_DIALOG_CONFIRMED);
+	cr_assert_str_eq(sp_dialog_first(t)->to_tag, "srv");
+	request_from("BYE", "call-1", 2, "srv", "70");
+	cr_assert_eq(sp_dialog_first(t)->state, SP_DIALOG_TERMINATING);
+	answer_from_server("200 OK");
+	cr_assert_eq(count_dialogs(), 0, "the answer of BYE ends the dialog");
+	cr_assert_eq(spy.track, 4);
+	cr_assert_eq(spy.release, spy.inspect);
+	stop_engine();
+}
+
+Test(engine_pipeline, a_session_the_protocol_refuses_is_answered_with_its_refusal)
+{
+	const struct fake_send *s;
+
+	start_engine(0);
+	spy.over_limit = true;
+	request_from("INVITE", "call-2", 1, "", "70");
+	cr_assert_eq(ftp.n_sends, 1);
+	s = last_send();
+	cr_assert_eq(s->conn->side, SP_TRANSPORT_TERMINAL, "answered, not forwarded");
+	cr_assert_eq(spy.refuse, 1);
+	cr_assert_eq(spy.last_refusal, SP_PROTO_UNAVAILABLE);
+	cr_assert_eq(strncmp(s->data, "SIP/2.0 503 ", 12), 0, "%s", s->data);
+	cr_assert_not_null(strstr(s->data, "Retry-After:"), "%s", s->data);
+	cr_assert_eq(sp_engine_stats(en)->session_limit, 1);
+	cr_assert_eq(count_dialogs(), 0);
+	stop_engine();
+}
+
+Test(engine_pipeline, a_request_out_of_hops_hears_483_and_takes_no_binding)
+{
+	const struct fake_send *s;
+
+	start_engine(0);
+	request_from("OPTIONS", "opt-1", 1, "", "0");
+	cr_assert_eq(count_bindings(), 0, "a request that goes nowhere takes no port");
+	cr_assert_eq(ftp.n_sends, 1);
+	s = last_send();
+	cr_assert_eq(s->conn->side, SP_TRANSPORT_TERMINAL);
+	cr_assert_eq(spy.last_refusal, SP_PROTO_TOO_MANY_HOPS);
+	cr_assert_eq(strncmp(s->data, "SIP/2.0 483 ", 12), 0, "%s", s->data);
+	cr_assert_eq(sp_engine_stats(en)->too_many_hops, 1);
 	stop_engine();
 }

@@ -1,0 +1,440 @@
+/* SIP behind the protocol seam (sp_protocol.h, sp_sip_protocol): the table
+ * the engine calls, operation by operation, on messages as a terminal and a
+ * server send them: what inspect tells the engine, the keys of a binding,
+ * the proxy's own refusals, a registration's lifetime, the media streams of
+ * an SDP body, the rewrites through a binding and the dialog state machine
+ * (track) in a real state table. */
+#include "config.h"
+#include "sp_protocol.h"
+#include "sp_sip_protocol.h"
+#include "sp_table.h"
+
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#define CRLF "\r\n"
+#define T "10.1.0.10"		/* the terminal, A */
+#define E "198.51.100.1"	/* the virtual server, E */
+#define C "192.0.2.1"		/* the SP's server-side address, C */
+#define D "192.0.2.10"		/* the server, D */
+
+static const struct sp_protocol *sip;
+static struct sp_proto_msg msg;
+static char text[4096];
+
+static void setup(void)
+{
+	sip = sp_sip_protocol();
+	cr_assert_not_null(sip);
+	cr_assert_str_eq(sip->name, "sip");
+	sip->init();
+}
+
+TestSuite(sip_protocol, .init = setup);
+
+/* A request or response inspected into msg (text keeps its bytes). */
+static void inspect(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void inspect(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	cr_assert_eq(sip->inspect(&msg, text, strlen(text)), 0, "does not parse: %s\n%s", msg.reason,
+		     text);
+}
+
+static void release(void)
+{
+	sip->release(&msg);
+}
+
+#define HEADERS(method, cseq, to_tag) \
+	"Via: SIP/2.0/UDP " T ":5070;branch=z9hG4bK-1" CRLF \
+	"From: <sip:alice@" E ">;tag=a1" CRLF \
+	"To: <sip:bob@" E ">" to_tag CRLF \
+	"Call-ID: call-1@" T CRLF \
+	"CSeq: " cseq " " method CRLF
+
+static const char *request(const char *method, const char *max_forwards, const char *to_tag)
+{
+	static char buf[2048];
+
+	snprintf(buf, sizeof(buf),
+		 "%s sip:bob@" E " SIP/2.0" CRLF
+		 "Via: SIP/2.0/UDP " T ":5070;branch=z9hG4bK-1" CRLF
+		 "Max-Forwards: %s" CRLF
+		 "From: <sip:alice@" E ">;tag=a1" CRLF
+		 "To: <sip:bob@" E ">%s" CRLF
+		 "Call-ID: call-1@" T CRLF
+		 "CSeq: 1 %s" CRLF
+		 "Contact: <sip:alice@" T ":5070>" CRLF
+		 "Content-Length: 0" CRLF CRLF,
+		 method, max_forwards, to_tag, method);
+	return buf;
+}
+
+Test(sip_protocol, inspect_tells_the_engine_what_a_request_is)
+{
+	inspect("%s", request("INVITE", "70", ""));
+	cr_assert(msg.is_request);
+	cr_assert(msg.answerable);
+	cr_assert_not(msg.ends_here);
+	cr_assert_not(msg.hops_exhausted);
+	cr_assert_not(msg.has_media);
+	cr_assert_not(msg.registered);
+	cr_assert_str_eq(msg.session, "call-1@" T);
+	cr_assert_eq(msg.session_len, strlen("call-1@" T));
+	release();
+}
+
+Test(sip_protocol, an_ack_gets_no_answer_and_the_ack_of_a_refusal_ends_at_the_proxy)
+{
+	inspect("%s", request("ACK", "70", ";tag=x"));
+	cr_assert(msg.is_request);
+	cr_assert_not(msg.answerable, "an ACK has no response");
+	cr_assert_not(msg.ends_here, "another's ACK goes on");
+	release();
+	inspect("%s", request("ACK", "70", ";tag=" SP_SIP_REFUSAL_TAG));
+	cr_assert(msg.ends_here, "the ACK of the proxy's own refusal ends there");
+	release();
+}
+
+Test(sip_protocol, max_forwards_zero_exhausts_the_hops)
+{
+	inspect("%s", request("OPTIONS", "0", ""));
+	cr_assert(msg.hops_exhausted);
+	release();
+	inspect("%s", request("OPTIONS", "1", ""));
+	cr_assert_not(msg.hops_exhausted);
+	release();
+}
+
+Test(sip_protocol, an_unparsable_datagram_is_refused_with_a_reason)
+{
+	static const char junk[] = "this is not SIP\r\n\r\n";
+
+	cr_assert_neq(sip->inspect(&msg, junk, strlen(junk)), 0);
+	cr_assert_not_null(msg.reason);
+	cr_assert_str_eq(msg.session, "");
+	release();
+}
+
+Test(sip_protocol, crlf_is_a_keepalive)
+{
+	cr_assert(sip->is_keepalive("\r\n\r\n", 4));
+	cr_assert(sip->is_keepalive("\r\n", 2));
+	cr_assert_not(sip->is_keepalive("", 0));
+	cr_assert_not(sip->is_keepalive("OPTIONS", 7));
+}
+
+Test(sip_protocol, a_2xx_to_register_is_a_registration_with_its_contacts_lifetime)
+{
+	struct sp_endpoint c, other;
+	int64_t exp = 0;
+
+	inspect("SIP/2.0 200 OK" CRLF HEADERS("REGISTER", "1", ";tag=r") 
+		"Contact: <sip:alice@" C ":40000>;expires=120" CRLF
+		"Contact: <sip:alice@203.0.113.9:5060>;expires=60" CRLF
+		"Content-Length: 0" CRLF CRLF);
+	cr_assert_not(msg.is_request);
+	cr_assert(msg.registered);
+	cr_assert_eq(msg.status, 200);
+	sp_endpoint_parse(&c, C, 40000);
+	cr_assert_eq(sip->lifetime(&msg, &c, &exp), 1);
+	cr_assert_eq(exp, 120, "its own Contact's, not another device's");
+	sp_endpoint_parse(&other, C, 40002);
+	cr_assert_eq(sip->lifetime(&msg, &other, &exp), 0, "not listed: de-registered");
+	release();
+	inspect("SIP/2.0 401 Unauthorized" CRLF HEADERS("REGISTER", "1", ";tag=r")
+		"Content-Length: 0" CRLF CRLF);
+	cr_assert_not(msg.registered, "a failure registers nothing");
+	release();
+	inspect("SIP/2.0 200 OK" CRLF HEADERS("INVITE", "1", ";tag=r") "Content-Length: 0" CRLF CRLF);
+	cr_assert_not(msg.registered, "a 2xx to INVITE is not a registration");
+	release();
+}
+
+Test(sip_protocol, keys_are_the_requests_via_and_the_terminals_own_contact)
+{
+	struct sp_proto_keys k;
+
+	inspect("%s", request("INVITE", "70", ""));
+	sip->keys(&msg, &k);
+	cr_assert_str_eq(k.via, T ":5070");
+	cr_assert_str_eq(k.contact, T ":5070");
+	release();
+	/* a 3xx names other places: no contact of the terminal's own */
+	inspect("SIP/2.0 302 Moved" CRLF HEADERS("INVITE", "1", ";tag=r")
+		"Contact: <sip:bob@203.0.113.7:5060>" CRLF "Content-Length: 0" CRLF CRLF);
+	sip->keys(&msg, &k);
+	cr_assert_str_eq(k.via, "", "a response's Via is not the terminal's");
+	cr_assert_str_eq(k.contact, "");
+	release();
+	inspect("REGISTER sip:" E " SIP/2.0" CRLF HEADERS("REGISTER", "2", "")
+		"Contact: *" CRLF "Expires: 0" CRLF "Content-Length: 0" CRLF CRLF);
+	sip->keys(&msg, &k);
+	cr_assert_str_eq(k.contact, "", "Contact: * is no contact");
+	release();
+}
+
+Test(sip_protocol, came_through_matches_the_top_via)
+{
+	struct sp_endpoint e, c;
+
+	inspect("SIP/2.0 180 Ringing" CRLF "Via: SIP/2.0/UDP " E ";branch=z9hG4bK-2" CRLF
+		"Via: SIP/2.0/UDP " T ":5070;branch=z9hG4bK-1" CRLF
+		"From: <sip:alice@" E ">;tag=a1" CRLF "To: <sip:bob@" E ">;tag=b" CRLF
+		"Call-ID: x" CRLF "CSeq: 1 INVITE" CRLF "Content-Length: 0" CRLF CRLF);
+	sp_endpoint_parse(&e, E, 5060);
+	sp_endpoint_parse(&c, C, 40000);
+	cr_assert(sip->came_through(&msg, &e), "an absent port is 5060");
+	cr_assert_not(sip->came_through(&msg, &c));
+	release();
+}
+
+static void assert_refusal(enum sp_proto_refusal why, unsigned retry, const char *status_line,
+			   bool retry_after)
+{
+	char out[2048];
+	size_t n;
+
+	n = sip->refuse(&msg, text, strlen(text), why, retry, out, sizeof(out) - 1);
+	cr_assert_gt(n, 0);
+	out[n] = '\0';
+	cr_assert_eq(strncmp(out, status_line, strlen(status_line)), 0, "%s", out);
+	cr_assert_not_null(strstr(out, "Call-ID: call-1@" T CRLF), "%s", out);
+	cr_assert_not_null(strstr(out, ";tag=" SP_SIP_REFUSAL_TAG), "%s", out);
+	cr_assert_eq(strstr(out, "Retry-After:") != NULL, retry_after, "%s", out);
+}
+
+Test(sip_protocol, refusals_are_503_483_and_513_from_the_request)
+{
+	inspect("%s", request("INVITE", "70", ""));
+	assert_refusal(SP_PROTO_UNAVAILABLE, 30, "SIP/2.0 503 Service Unavailable" CRLF, true);
+	assert_refusal(SP_PROTO_TOO_MANY_HOPS, 0, "SIP/2.0 483 Too Many Hops" CRLF, false);
+	assert_refusal(SP_PROTO_TOO_LARGE, 0, "SIP/2.0 513 Message Too Large" CRLF, false);
+	release();
+}
+
+Test(sip_protocol, an_ack_or_a_response_is_never_answered)
+{
+	char out[2048];
+
+	inspect("%s", request("ACK", "70", ";tag=x"));
+	cr_assert_eq(sip->refuse(&msg, text, strlen(text), SP_PROTO_UNAVAILABLE, 0, out, sizeof(out)), 0);
+	release();
+	inspect("SIP/2.0 200 OK" CRLF HEADERS("INVITE", "1", ";tag=r") "Content-Length: 0" CRLF CRLF);
+	cr_assert_eq(sip->refuse(&msg, text, strlen(text), SP_PROTO_TOO_MANY_HOPS, 0, out, sizeof(out)), 0);
+	release();
+}
+
+#define SDP_BODY \
+	"v=0" CRLF "o=- 1 1 IN IP4 " T CRLF "s=-" CRLF "c=IN IP4 " T CRLF "t=0 0" CRLF \
+	"m=audio 4000 RTP/AVP 0" CRLF "m=video 4002 RTP/AVP 96" CRLF "a=rtcp:4005" CRLF
+
+static void inspect_invite_with_sdp(void)
+{
+	inspect("INVITE sip:bob@" E " SIP/2.0" CRLF HEADERS("INVITE", "1", "")
+		"Max-Forwards: 70" CRLF "Contact: <sip:alice@" T ":5070>" CRLF
+		"Content-Type: application/sdp" CRLF "Content-Length: %zu" CRLF CRLF SDP_BODY,
+		strlen(SDP_BODY));
+}
+
+Test(sip_protocol, media_ports_are_the_sdp_streams)
+{
+	struct sp_sdp_info info;
+
+	inspect_invite_with_sdp();
+	cr_assert(msg.has_media);
+	cr_assert_eq(sip->media_ports(&msg, &info), 0);
+	cr_assert_eq(info.n_streams, 2);
+	cr_assert_str_eq(info.streams[0].media, "audio");
+	cr_assert_eq(info.streams[0].port, 4000);
+	cr_assert_eq(info.streams[1].port, 4002);
+	cr_assert_eq(info.streams[1].rtcp_port, 4005);
+	release();
+	inspect("%s", request("INVITE", "70", ""));
+	cr_assert_eq(sip->media_ports(&msg, &info), -1, "no body, no streams");
+	release();
+}
+
+/* ---- rewrites and tracking through a binding of a real table ---- */
+
+static struct sp_table *table;
+static struct sp_binding *bnd;
+
+static void table_setup(uint32_t session_limit)
+{
+	struct sp_table_config tc;
+	struct sp_table_callbacks cb = { 0 };
+	struct sp_binding_params p = { 0 };
+
+	sp_table_config_default(&tc);
+	tc.sig_port_first = 40000;
+	tc.sig_port_last = 40010;
+	tc.session_limit = session_limit;
+	table = sp_table_create(&tc, &cb);
+	cr_assert_not_null(table);
+	p.via_sent_by = T ":5070";
+	p.contact = T ":5070";
+	sp_endpoint_parse(&p.terminal, T, 5070);
+	sp_endpoint_parse(&p.virtual_server, E, 5060);
+	sp_endpoint_parse(&p.server_side, C, 0);
+	sp_endpoint_parse(&p.server, D, 5060);
+	cr_assert_eq(sp_binding_create(table, &p, 1000, &bnd), 0);
+}
+
+static int remap(void *arg, unsigned idx, enum sp_sdp_port_kind kind, const struct sp_sdp_stream *s,
+		 uint16_t old_port, uint16_t *new_port)
+{
+	(void)arg, (void)idx, (void)kind, (void)s;
+	*new_port = (uint16_t)(old_port + 10000);
+	return 0;
+}
+
+static int refuse_port(void *arg, unsigned idx, enum sp_sdp_port_kind kind,
+		       const struct sp_sdp_stream *s, uint16_t old_port, uint16_t *new_port)
+{
+	(void)arg, (void)idx, (void)kind, (void)s, (void)old_port, (void)new_port;
+	return -1;
+}
+
+Test(sip_protocol, to_server_readdresses_via_contact_and_media_to_c)
+{
+	struct sp_proto_route r = { 0 };
+	char out[4096], cc[64];
+	size_t n;
+
+	table_setup(0);
+	r.binding = bnd;
+	r.media = true;
+	r.port_map = remap;
+	inspect_invite_with_sdp();
+	cr_assert_eq(sip->to_server(&msg, &r, out, sizeof(out) - 1, &n), 0);
+	out[n] = '\0';
+	snprintf(cc, sizeof(cc), C ":%u", bnd->server_side.port);
+	cr_assert_not_null(strstr(out, "Via: SIP/2.0/UDP " C), "%s", out);
+	cr_assert_not_null(strstr(out, cc), "Contact names C:c: %s", out);
+	cr_assert_not_null(strstr(out, "c=IN IP4 " C CRLF), "%s", out);
+	cr_assert_not_null(strstr(out, "m=audio 14000 "), "%s", out);
+	cr_assert_null(strstr(out, T ":"), "the terminal stays behind (but in the Call-ID):\n%s", out);
+	cr_assert_null(strstr(out, "IP4 " T), "%s", out);
+	release();
+	r.port_map = refuse_port;
+	inspect_invite_with_sdp();
+	cr_assert_eq(sip->to_server(&msg, &r, out, sizeof(out), &n), SP_PROTO_E_MEDIA);
+	release();
+	sp_table_destroy(table);
+}
+
+Test(sip_protocol, to_terminal_gives_back_the_terminals_via_and_hides_the_server)
+{
+	struct sp_proto_route r = { .binding = NULL, .hide_server_identity = true };
+	char out[4096];
+	size_t n;
+
+	table_setup(0);
+	r.binding = bnd;
+	inspect("SIP/2.0 200 OK" CRLF "Via: SIP/2.0/UDP " C ":%u;branch=z9hG4bK-2" CRLF
+		"Via: SIP/2.0/UDP " T ":5070;branch=z9hG4bK-1" CRLF
+		"From: <sip:alice@" E ">;tag=a1" CRLF "To: <sip:bob@" E ">;tag=b" CRLF
+		"Call-ID: call-1@" T CRLF "CSeq: 1 INVITE" CRLF "Server: ExampleSwitch 1.0" CRLF
+		"Contact: <sip:bob@" D ":5060>" CRLF "Content-Length: 0" CRLF CRLF,
+		bnd->server_side.port);
+	cr_assert_eq(sip->to_terminal(&msg, &r, out, sizeof(out) - 1, &n), 0);
+	out[n] = '\0';
+	cr_assert_eq(strncmp(out, "SIP/2.0 200 OK" CRLF "Via: SIP/2.0/UDP " T ":5070;", 36), 0,
+		     "the SP's Via gone, the terminal's on top:\n%s", out);
+	cr_assert_null(strstr(out, "Server:"), "%s", out);
+	cr_assert_not_null(strstr(out, "Contact: <sip:bob@" E), "the server's contact reads E:\n%s", out);
+	release();
+	sp_table_destroy(table);
+}
+
+static struct sp_proto_track track(int expect_rc, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static struct sp_proto_track track(int expect_rc, const char *fmt, ...)
+{
+	struct sp_proto_track tr;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	cr_assert_eq(sip->inspect(&msg, text, strlen(text)), 0, "%s\n%s", msg.reason, text);
+	cr_assert_eq(sip->track(table, bnd, &msg, 2000, &tr), expect_rc);
+	release();
+	return tr;
+}
+
+static struct sp_dialog *the_dialog(void)
+{
+	return sp_dialog_find(table, bnd->vpn, "call-1@" T, strlen("call-1@" T), bnd);
+}
+
+#define RESPONSE(line, method, to_tag) "SIP/2.0 " line CRLF HEADERS(method, "1", to_tag) "Content-Length: 0" CRLF CRLF
+
+Test(sip_protocol, track_follows_a_call_from_invite_to_the_answer_of_bye)
+{
+	struct sp_proto_track tr;
+	uint32_t id;
+
+	table_setup(0);
+	tr = track(0, "%s", request("OPTIONS", "70", ""));
+	cr_assert_eq(tr.dialog, 0, "out of dialog: nothing tracked");
+	tr = track(0, "%s", request("INVITE", "70", ""));
+	cr_assert_neq(tr.dialog, 0);
+	cr_assert(tr.created);
+	id = tr.dialog;
+	cr_assert_eq(the_dialog()->state, SP_DIALOG_EARLY);
+	tr = track(0, RESPONSE("180 Ringing", "INVITE", ";tag=b1"));
+	cr_assert_eq(tr.dialog, id);
+	cr_assert_not(tr.created);
+	cr_assert_str_eq(the_dialog()->to_tag, "b1");
+	tr = track(0, RESPONSE("200 OK", "INVITE", ";tag=b1"));
+	cr_assert_eq(the_dialog()->state, SP_DIALOG_CONFIRMED);
+	cr_assert_not(tr.media_ends);
+	tr = track(0, "%s", request("BYE", "70", ";tag=b1"));
+	cr_assert(tr.media_ends, "the media ends with BYE");
+	cr_assert_not(tr.deleted);
+	cr_assert_eq(the_dialog()->state, SP_DIALOG_TERMINATING);
+	tr = track(0, RESPONSE("200 OK", "BYE", ";tag=b1"));
+	cr_assert(tr.deleted);
+	cr_assert_eq(tr.dialog, id, "the dialog it deleted");
+	cr_assert_null(the_dialog());
+	sp_table_destroy(table);
+}
+
+Test(sip_protocol, track_deletes_a_failed_call)
+{
+	struct sp_proto_track tr;
+
+	table_setup(0);
+	track(0, "%s", request("INVITE", "70", ""));
+	tr = track(0, RESPONSE("486 Busy Here", "INVITE", ";tag=b1"));
+	cr_assert(tr.deleted);
+	cr_assert(tr.media_ends);
+	cr_assert_null(the_dialog());
+	sp_table_destroy(table);
+}
+
+Test(sip_protocol, track_refuses_a_new_call_over_the_session_limit)
+{
+	struct sp_proto_track tr;
+
+	table_setup(1);
+	track(0, "%s", request("INVITE", "70", ""));
+	snprintf(text, sizeof(text), "%s", request("INVITE", "70", ""));
+	*strstr(text, "call-1") = 'X'; /* another Call-ID */
+	cr_assert_eq(sip->inspect(&msg, text, strlen(text)), 0);
+	cr_assert_eq(sip->track(table, bnd, &msg, 2000, &tr), SP_PROTO_OVER_LIMIT);
+	cr_assert_eq(tr.dialog, 0);
+	release();
+	cr_assert_eq(sp_table_counters(table)->dialogs_current, 1);
+	sp_table_destroy(table);
+}
