@@ -117,7 +117,7 @@ int sp_kernel_plan_build(const struct sp_kernel_intercept_cfg *cfg, struct sp_ke
 		char *guard = NULL, *chains = NULL;
 		int rc;
 
-		if (sp_media_guard_render(cfg->media_port_first, cfg->media_port_last, &guard) < 0 ||
+		if (sp_media_guard_render_families(cfg->media_port_first, cfg->media_port_last, cfg->ipv6, &guard) < 0 ||
 		    asprintf(&chains, "%s%s%s", nft->extra_chains ? nft->extra_chains : "", guard,
 			     sp_kernel_tcp_answers) < 0) {
 			free(guard);

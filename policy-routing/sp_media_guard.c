@@ -7,6 +7,12 @@
 
 int sp_media_guard_render(uint16_t first, uint16_t last, char **out)
 {
+	return sp_media_guard_render_families(first, last, false, out);
+}
+
+int sp_media_guard_render_families(uint16_t first, uint16_t last, bool ipv6, char **out)
+{
+	char v6[160] = "";
 	int n;
 
 	if (!first || last < first) {
@@ -14,9 +20,13 @@ int sp_media_guard_render(uint16_t first, uint16_t last, char **out)
 		return *out ? 0 : -1;
 	}
 	/* "ct status ! dnat": no NATed entry of ours carries the packet (both
-	 * directions of one have the bit). IPv4 only, as the media entries:
-	 * IPv6 to these ports is none of the SP's media. The priority puts the chain after
-	 * the nat hook (dstnat), which has bound the packet to its entry. */
+	 * directions of one have the bit). IPv6 only where the SP has IPv6
+	 * media (ipv6). The priority puts the chain after the nat hook
+	 * (dstnat), which has bound the packet to its entry. */
+	if (ipv6)
+		snprintf(v6, sizeof(v6),
+			 "\t\tmeta nfproto ipv6 udp dport %u-%u ct status ! dnat counter name \"" SP_MEDIA_GUARD_COUNTER "\" drop\n",
+			 first, last);
 	n = asprintf(out,
 		     "\tset " SP_MEDIA_GUARD_SET " {\n"
 		     "\t\ttype ipv4_addr . inet_service . ipv4_addr . inet_service\n"
@@ -30,8 +40,9 @@ int sp_media_guard_render(uint16_t first, uint16_t last, char **out)
 		     "\t\tmeta nfproto ipv4 udp dport %u-%u ct status ! dnat add @" SP_MEDIA_GUARD_SET
 		     " { ip saddr . udp sport . ip daddr . udp dport }\n"
 		     "\t\tmeta nfproto ipv4 udp dport %u-%u ct status ! dnat counter name \"" SP_MEDIA_GUARD_COUNTER "\" drop\n"
+		     "%s"
 		     "\t}\n",
-		     SP_MEDIA_GUARD_SEEN_MAX, SP_MEDIA_GUARD_SEEN_TIMEOUT_S, first, last, first, last);
+		     SP_MEDIA_GUARD_SEEN_MAX, SP_MEDIA_GUARD_SEEN_TIMEOUT_S, first, last, first, last, v6);
 	if (n < 0) {
 		*out = NULL;
 		return -1;

@@ -11,7 +11,8 @@
  * take the tuple the daemon's NATed entry needs (EEXIST). The guard drops,
  * in prerouting after the NAT hook (so before forward and input, and before
  * conntrack confirms an entry for it), every IPv4 UDP packet to a port of
- * the media range that no NATed entry translates, and records its addresses in
+ * the media range that no NATed entry translates (IPv6 too where the SP
+ * intercepts IPv6), and records its (IPv4) addresses in
  * the set SP_MEDIA_GUARD_SET, from which the daemon learns where a terminal
  * behind a NAT really sends from (latching, sp_media_latch).
  *
@@ -21,6 +22,7 @@
 #ifndef SP_MEDIA_GUARD_H
 #define SP_MEDIA_GUARD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -44,6 +46,11 @@ struct sp_media_guard_seen {
  * 0, or -1 (out of memory).
  */
 int sp_media_guard_render(uint16_t first, uint16_t last, char **out);
+/* The same, with ipv6: IPv6 UDP to the range that no NATed entry
+ * translates is dropped and counted too (not recorded: latching is IPv4's);
+ * for an SP that intercepts IPv6 (an IPv6 server-side address), so an
+ * IPv4-only SP leaves others' IPv6 alone. */
+int sp_media_guard_render_families(uint16_t first, uint16_t last, bool ipv6, char **out);
 
 /* The elements of SP_MEDIA_GUARD_SET, one a line as sp_nft_set_elements
  * gives them ("10.3.0.2 . 30012 . 198.51.100.1 . 20008"), into a

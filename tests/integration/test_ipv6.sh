@@ -176,6 +176,18 @@ sdp=$(lab_tshark "$TE_PCAP" -Y "sdp && ipv6.src == $E6" -T fields -e sdp.connect
 check_eq "te-sp link: every SDP towards a terminal says c=IN IP6 E6" "IN IP6 $E6" "$sdp"
 check_match "sp-srv1 link: the INVITE's Contact is [C6]:c" "\\[$C6\\]:4[0-9]{4}" "$ctc"
 
+# ---- the media guard: untranslated IPv6 to the media range dropped ----
+check_match "nft: the media guard drops untranslated IPv6 too" \
+	"meta nfproto ipv6 udp dport 20000-20099 ct status ! dnat counter" \
+	"$(ip netns exec "$SP" nft list chain inet sigproxy media_guard)"
+guard0=$(stat 'media guard drops')
+printf 'x' >"$SP_TMP/junk"
+check "a stray IPv6 datagram sent to [E6]:20050" lab6_send_udp "$TE" "$M6" "$E6" 20050 "$SP_TMP/junk"
+sp_wait_for "the media guard counts it" 5 sh -c \
+	"[ \"\$(\"$SPCLI\" -s '$SP_TMP/sp1/cli.sock' -c 'show statistics' | sed -nE 's/^ *media guard drops *([0-9]+).*/\\1/p')\" -gt ${guard0:-0} ]"
+check "... dropped and counted by the media guard (${guard0:-?} -> $(stat 'media guard drops'))" \
+	test "$(stat 'media guard drops')" -gt "${guard0:-0}"
+
 # ---- media in the kernel over IPv6: RTP both ways, counted ----
 # alice plays g711a.pcap (rtp_uac.xml) to a SIPp UAS on D1 that echoes it
 # back (-rtp_echo); the SP rewrites c= to E6 and C6 and installs one IPv6

@@ -9,6 +9,7 @@
 #include "sp_cli.h"
 #include "sp_config.h"
 #include "sp_kernel.h"
+#include "sp_media_guard.h"
 #include "sp_neigh.h"
 #include "sp_nft.h"
 
@@ -299,4 +300,19 @@ Test(ipv6, neighbour_by_mac_both_families)
 	/* another MAC, another interface: none */
 	cr_assert_not(sp_neigh_by_mac(AF_INET6, ifindex, other, NULL, &out));
 	cr_assert_not(sp_neigh_by_mac(AF_INET, (int)if_nametoindex("n1"), mac, NULL, &out));
+}
+
+/* The media guard drops untranslated IPv6 to the media range too, once the
+ * SP intercepts IPv6; an IPv4-only SP renders it as before. */
+Test(ipv6, media_guard_for_ipv6_only_with_ipv6)
+{
+	char *text;
+
+	cr_assert_eq(sp_media_guard_render_families(20000, 20099, true, &text), 0);
+	HAS(text, "meta nfproto ipv6 udp dport 20000-20099 ct status ! dnat counter name \"" SP_MEDIA_GUARD_COUNTER "\" drop");
+	HAS(text, "meta nfproto ipv4 udp dport 20000-20099 ct status ! dnat counter");
+	free(text);
+	cr_assert_eq(sp_media_guard_render_families(20000, 20099, false, &text), 0);
+	HASNT(text, "ipv6");
+	free(text);
 }
