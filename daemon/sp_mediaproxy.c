@@ -247,9 +247,9 @@ static void sp_mp_set_reachable(struct sp_mp_client *cl, struct sp_mp *mp, bool 
 	else
 		sp_warn("media-proxy %s: no answer to %u pings, out of rotation (%llu calls held)",
 			mp->cfg.name, mp->missed, (unsigned long long)mp->calls);
+	sp_mp_publish(cl); /* first: the notification reads the new state */
 	ev.u.media_proxy.name = mp->cfg.name;
 	sp_events_publish(cl->events, &ev);
-	sp_mp_publish(cl);
 }
 
 static void sp_mp_ping(struct sp_mp_client *cl, struct sp_mp *mp)

@@ -432,6 +432,32 @@ static void sp_agent_peer_trap(struct sp_agent *a, oid which, const char *name)
 	sp_agent_trap_send(a, vars, name);
 }
 
+/* sigproxyMediaProxyDown (7) / Up (8): the media proxy's state and reason,
+ * the instance naming it. */
+void sp_agent_notify_media_proxy(struct sp_agent *a, const char *name, bool up)
+{
+	netsnmp_variable_list *vars;
+	static const int cols[] = { SP_MP_INSTALL_STATE, SP_MP_INSTALL_REASON };
+
+	if (!a || !name)
+		return;
+	vars = sp_agent_trap_start(up ? 8 : 7);
+	for (size_t i = 0; i < 2; i++) {
+		static const oid col_base[] = { SP_MIB_MP_COLUMN_OID(0) };
+		oid o[OID_LENGTH(col_base) + 1 + SP_NAME_MAX] = { SP_MIB_MP_COLUMN_OID((oid)cols[i]) };
+		size_t n = OID_LENGTH(col_base) + sp_mib_name_index(name, o + OID_LENGTH(col_base));
+		struct sp_agent_value v;
+
+		if (sp_agent_mib_get(&a->mib, o, n, &v) != SNMP_ERR_NOERROR)
+			continue;
+		if (v.type == ASN_INTEGER)
+			snmp_varlist_add_variable(&vars, o, n, v.type, &v.integer, sizeof(v.integer));
+		else
+			snmp_varlist_add_variable(&vars, o, n, v.type, v.str, v.len);
+	}
+	sp_agent_trap_send(a, vars, up ? "sigproxyMediaProxyUp" : "sigproxyMediaProxyDown");
+}
+
 void sp_agent_notify_peer_lost(struct sp_agent *a)
 {
 	if (a)

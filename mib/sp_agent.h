@@ -53,6 +53,7 @@ void sp_agent_attach_redundancy(struct sp_agent *a,
 void sp_agent_notify_role_change(struct sp_agent *a, enum sp_role role,
 				 enum sp_agent_role_cause cause);
 void sp_agent_notify_peer_lost(struct sp_agent *a);
+void sp_agent_notify_media_proxy(struct sp_agent *a, const char *name, bool up);
 void sp_agent_notify_peer_regained(struct sp_agent *a);
 /* Called for every refused dialog; sends sigproxySessionLimitReached at once,
  * then at most one every 10 s while refusals go on (the MIB says so).

@@ -41,7 +41,7 @@ static void sp_agent_on_event(void *arg, const struct sp_event *ev)
 		break;
 	case SP_EVENT_MEDIA_PROXY_DOWN:
 	case SP_EVENT_MEDIA_PROXY_UP:
-		/* no notification in SIGPROXY-MIB yet: the log says it (issue 19) */
+		sp_agent_notify_media_proxy(a, ev->u.media_proxy.name, ev->type == SP_EVENT_MEDIA_PROXY_UP);
 		break;
 	}
 }

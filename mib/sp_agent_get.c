@@ -398,6 +398,29 @@ static void sp_mib_interface_value(const struct sp_mib_row *row, int col, struct
 	}
 }
 
+/* The same state and reason as `show media-proxy' (sp_status). */
+static void sp_mib_media_proxy_value(struct sp_agent_mib *m, const struct sp_mib_row *row, int col,
+				     struct sp_agent_value *v)
+{
+	const struct sp_media_proxy *mp = row->item;
+	const struct sp_status_item *st = sp_status_get(m->status, SP_STATUS_MEDIA_PROXY, mp->name, 0);
+
+	switch (col) {
+	case SP_MP_CTL_TYPE: sp_val_addr_type(v, &mp->control); break;
+	case SP_MP_CTL: sp_val_addr(v, &mp->control); break;
+	case SP_MP_CTL_PORT: sp_val_uns(v, ASN_UNSIGNED, mp->control_port); break;
+	case SP_MP_WEIGHT: sp_val_uns(v, ASN_UNSIGNED, mp->weight); break;
+	case SP_MP_FALLBACK:
+		sp_val_int(v, mp->fallback == SP_MP_FALLBACK_REFUSE ? SP_MP_FALLBACK_V_REFUSE
+								     : SP_MP_FALLBACK_V_KERNEL);
+		break;
+	case SP_MP_INSTALL_STATE: sp_val_int(v, st && st->installed ? SP_INSTALL_OK : SP_INSTALL_NOT); break;
+	case SP_MP_INSTALL_REASON:
+		sp_val_str(v, st ? st->reason : mp->shutdown ? "shutdown" : "not started");
+		break;
+	}
+}
+
 static void sp_mib_session_value(const struct sp_agent_session *s, int col, struct sp_agent_value *v)
 {
 	switch (col) {
@@ -519,6 +542,9 @@ static int sp_mib_views_build(struct sp_agent_mib *m)
 	for (size_t i = 0; i < p->n_interfaces; i++)
 		rc |= sp_mib_view_add(&m->views[SP_TBL_INTERFACE], &cap[SP_TBL_INTERFACE],
 				      &p->interfaces[i], false, p->interfaces[i].name, false, 0);
+	for (size_t i = 0; i < c->n_media_proxies; i++)
+		rc |= sp_mib_view_add(&m->views[SP_TBL_MEDIA_PROXY], &cap[SP_TBL_MEDIA_PROXY],
+				      &c->media_proxies[i], true, c->media_proxies[i].name, false, 0);
 	if (rc) {
 		sp_mib_views_free(m);
 		return -1;
@@ -571,6 +597,7 @@ static void sp_mib_row_value(struct sp_agent_mib *m, const struct sp_mib_obj *o,
 	case SP_TBL_STRATEGY: sp_mib_strategy_value(m, row, o->id, v); break;
 	case SP_TBL_POLICY_ROUTE: sp_mib_policy_route_value(m, row, o->id, v); break;
 	case SP_TBL_INTERFACE: sp_mib_interface_value(row, o->id, v); break;
+	case SP_TBL_MEDIA_PROXY: sp_mib_media_proxy_value(m, row, o->id, v); break;
 	}
 }
 

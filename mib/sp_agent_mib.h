@@ -64,6 +64,7 @@ enum sp_mib_table_id {
 	SP_TBL_INTERFACE,
 	SP_TBL_SESSION,
 	SP_TBL_BINDING,
+	SP_TBL_MEDIA_PROXY,	/* read-only, from the configuration */
 	SP_TBL_COUNT,
 };
 

@@ -168,6 +168,14 @@ const struct sp_mib_obj sp_mib_objs[] = {
 	{ { 9, 3 }, 2, SP_TBL_NONE, SP_S_ROLE_CHANGE_CAUSE, ASN_INTEGER, SP_NOTIFY },
 	{ { 9, 4 }, 2, SP_TBL_NONE, SP_S_LIMITED_SOURCE_TYPE, ASN_INTEGER, SP_NOTIFY },
 	{ { 9, 5 }, 2, SP_TBL_NONE, SP_S_LIMITED_SOURCE, ASN_OCTET_STR, SP_NOTIFY },
+	/* sigproxyMediaProxyTable */
+	{ { 10, 1, 2 }, 3, SP_TBL_MEDIA_PROXY, SP_MP_CTL_TYPE, ASN_INTEGER, SP_RO },
+	{ { 10, 1, 3 }, 3, SP_TBL_MEDIA_PROXY, SP_MP_CTL, ASN_OCTET_STR, SP_RO },
+	{ { 10, 1, 4 }, 3, SP_TBL_MEDIA_PROXY, SP_MP_CTL_PORT, ASN_UNSIGNED, SP_RO },
+	{ { 10, 1, 5 }, 3, SP_TBL_MEDIA_PROXY, SP_MP_WEIGHT, ASN_UNSIGNED, SP_RO },
+	{ { 10, 1, 6 }, 3, SP_TBL_MEDIA_PROXY, SP_MP_FALLBACK, ASN_INTEGER, SP_RO },
+	{ { 10, 1, 7 }, 3, SP_TBL_MEDIA_PROXY, SP_MP_INSTALL_STATE, ASN_INTEGER, SP_RO },
+	{ { 10, 1, 8 }, 3, SP_TBL_MEDIA_PROXY, SP_MP_INSTALL_REASON, ASN_OCTET_STR, SP_RO },
 };
 const size_t sp_mib_n_objs = sizeof(sp_mib_objs) / sizeof(sp_mib_objs[0]);
 

@@ -4,6 +4,7 @@
 #include "config.h"
 #include "sp_agent_mib.h"
 
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <string.h>
 
@@ -233,4 +234,50 @@ Test(agent, undo_puts_the_previous_config_back)
 	cr_assert_eq(sp_config_store_current(store)->redundancy.role, SP_ROLE_ACTIVE);
 	cr_assert_not(sp_config_store_current(store)->redundancy.configured);
 	snmp_free_varbind(p.list);
+}
+
+/* sigproxyMediaProxyTable: read-only rows from the configuration, the
+ * state from sp_status as `show media-proxy' reads it. */
+Test(agent, media_proxy_table_reads_config_and_status)
+{
+	struct sp_config *c = sp_config_dup(sp_config_store_current(store));
+	struct sp_error e = { { 0 } };
+	struct sp_media_proxy *mp = sp_config_mp_get(c, "mp1", &e);
+	oid o[64] = { BASE, 10, 1, 5 };
+	size_t n = 14 + 1 + 3;
+	struct sp_agent_value v;
+	struct pdu p = { 0 };
+	size_t bad;
+
+	cr_assert_not_null(mp);
+	mp->weight = 3;
+	mp->fallback = SP_MP_FALLBACK_REFUSE;
+	mp->control.family = AF_INET;
+	mp->control.u.v4.s_addr = htonl(0xc0000222);
+	mp->control_port = 2223;
+	cr_assert_eq(sp_config_store_commit(store, c, NULL, &e), 0, "%s", e.msg);
+	o[14] = 3, o[15] = 'm', o[16] = 'p', o[17] = '1';
+	cr_assert_eq(sp_agent_mib_get(&mib, o, n, &v), SNMP_ERR_NOERROR);
+	cr_assert_eq(v.type, ASN_UNSIGNED);
+	cr_assert_eq(v.uns, 3);
+	o[13] = 6; /* fallback */
+	cr_assert_eq(sp_agent_mib_get(&mib, o, n, &v), SNMP_ERR_NOERROR);
+	cr_assert_eq(v.integer, 2);
+	o[13] = 4; /* control port */
+	cr_assert_eq(sp_agent_mib_get(&mib, o, n, &v), SNMP_ERR_NOERROR);
+	cr_assert_eq(v.uns, 2223);
+	o[13] = 7; /* no daemon: no status, not installed */
+	cr_assert_eq(sp_agent_mib_get(&mib, o, n, &v), SNMP_ERR_NOERROR);
+	cr_assert_eq(v.integer, 2);
+	o[13] = 8;
+	cr_assert_eq(sp_agent_mib_get(&mib, o, n, &v), SNMP_ERR_NOERROR);
+	cr_assert_eq(v.len, strlen("not started"));
+	/* read-only: a SET is refused */
+	o[13] = 5;
+	add_uns(&p, o, n, 7);
+	cr_assert_neq(run_set(&mib, &p, &bad), SNMP_ERR_NOERROR);
+	snmp_free_varbind(p.list);
+	o[17] = '2'; /* no such row */
+	o[13] = 5;
+	cr_assert_eq(sp_agent_mib_get(&mib, o, n, &v), SNMP_NOSUCHINSTANCE);
 }
