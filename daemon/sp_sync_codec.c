@@ -6,6 +6,8 @@
  *   ep server, u32 strategy_id, u32 origin_mark, u64 created age, u64 last-activity age,
  *   u8 registered, i64 registration remaining, i32 ifindex, u8 has_mac,
  *   6 bytes mac, ep prev_hop, str via_sent_by, str contact
+ * Binding record of a stream transport (version 2): version 1's fields,
+ *   then u8 transport (enum sp_store_transport); UDP's stays version 1.
  * Dialog record (version 1):
  *   u8 version, u32 binding id, u8 state, u32 invite_cseq,
  *   u32 session_expires_s, u64 created age, u64 updated age, u8 armed,
@@ -97,7 +99,8 @@ ssize_t sp_sync_encode_binding(const struct sp_binding *b, uint64_t now_ms,
 {
 	struct writer w = { .p = buf, .cap = cap };
 
-	put_u8(&w, SP_SYNC_CODEC_VERSION);
+	put_u8(&w, b->transport == SP_STORE_UDP ? SP_SYNC_CODEC_VERSION
+						 : SP_SYNC_CODEC_VERSION_TRANSPORT);
 	put_le(&w, b->vpn, 4);
 	put_ep(&w, &b->terminal);
 	put_ep(&w, &b->virtual_server);
@@ -115,6 +118,8 @@ ssize_t sp_sync_encode_binding(const struct sp_binding *b, uint64_t now_ms,
 	put_ep(&w, &b->return_path.prev_hop);
 	put_str(&w, b->via_sent_by, strnlen(b->via_sent_by, sizeof(b->via_sent_by)));
 	put_str(&w, b->contact, strnlen(b->contact, sizeof(b->contact)));
+	if (b->transport != SP_STORE_UDP)
+		put_u8(&w, b->transport);
 	return w.overflow ? -ENOSPC : (ssize_t)w.len;
 }
 
@@ -243,9 +248,11 @@ int sp_sync_decode_binding(const uint8_t *data, size_t len, uint64_t now_ms,
 	uint8_t registered, has_mac;
 	int64_t reg;
 	const uint8_t *mac;
+	uint64_t version;
 
 	memset(out, 0, sizeof(*out));
-	if (get_le(&r, 1) != SP_SYNC_CODEC_VERSION)
+	version = get_le(&r, 1);
+	if (version != SP_SYNC_CODEC_VERSION && version != SP_SYNC_CODEC_VERSION_TRANSPORT)
 		return -EINVAL;
 	out->vpn = (uint32_t)get_le(&r, 4);
 	get_ep(&r, &out->terminal);
@@ -264,7 +271,10 @@ int sp_sync_decode_binding(const uint8_t *data, size_t len, uint64_t now_ms,
 	get_ep(&r, &out->return_path.prev_hop);
 	get_str(&r, out->via_sent_by, sizeof(out->via_sent_by), true);
 	get_str(&r, out->contact, sizeof(out->contact), true);
+	if (version == SP_SYNC_CODEC_VERSION_TRANSPORT)
+		out->transport = (uint8_t)get_le(&r, 1);
 	if (r.bad || r.off != len || registered > 1 || has_mac > 1 || !mac ||
+	    out->transport > SP_STORE_TLS ||
 	    out->terminal.family == 0 || out->server_side.family == 0 ||
 	    out->server_side.port == 0 || out->return_path.ifindex < 0)
 		return -EINVAL;
@@ -426,20 +436,25 @@ static int apply_binding(struct sp_sync_codec *c, uint32_t id, const struct sp_s
 	struct sp_binding *b = sp_binding_find_id(t, id), *other;
 	int err;
 
-	if (b && b->vpn != r->vpn) {
+	/* vpn and transport are keys no rekey changes */
+	if (b && (b->vpn != r->vpn || b->transport != r->transport)) {
 		delete_binding_all(t, b);
 		c->ctr.stale_removed++;
 		b = NULL;
 	}
-	other = sp_binding_find(t, r->vpn, &r->terminal);
+	other = sp_binding_find_key(t, &(struct sp_binding_key){ .vpn = r->vpn,
+		.transport = r->transport, .terminal = r->terminal });
 	if (other && other != b) {
 		delete_binding_all(t, other);
 		c->ctr.stale_removed++;
 	}
-	other = sp_binding_find_server_side(t, &r->server_side);
-	if (other && other != b) {
-		delete_binding_all(t, other);
-		c->ctr.stale_removed++;
+	/* a C:c is one binding's whatever the transport (one port pool) */
+	for (uint8_t tr = SP_STORE_UDP; tr <= SP_STORE_TLS; tr++) {
+		other = sp_binding_find_server_side_on(t, tr, &r->server_side);
+		if (other && other != b) {
+			delete_binding_all(t, other);
+			c->ctr.stale_removed++;
+		}
 	}
 	if (b) {
 		err = sp_binding_rekey(t, b, &r->terminal, &r->server_side);
@@ -453,6 +468,7 @@ static int apply_binding(struct sp_sync_codec *c, uint32_t id, const struct sp_s
 		struct sp_binding_params p = {
 			.id = id,
 			.vpn = r->vpn,
+			.transport = r->transport,
 			.terminal = r->terminal,
 			.virtual_server = r->virtual_server,
 			.server_side = r->server_side,

@@ -23,10 +23,17 @@
 #include "sp_table.h"
 
 #define SP_SYNC_CODEC_VERSION 1
+/* A binding of a stream transport (TCP, TLS): version 1 and its transport
+ * after the contact. A UDP binding's record stays version 1, byte for byte
+ * (peers and stores of earlier versions read it as before); a peer that
+ * knows only version 1 refuses a TCP binding's record, which it could not
+ * serve. */
+#define SP_SYNC_CODEC_VERSION_TRANSPORT 2
 
 /* A decoded binding record, times on the receiver's clock. */
 struct sp_sync_binding_rec {
 	uint32_t vpn;
+	uint8_t transport;	/* enum sp_store_transport: a key, as vpn */
 	struct sp_endpoint terminal;
 	struct sp_endpoint virtual_server;
 	struct sp_endpoint server_side;

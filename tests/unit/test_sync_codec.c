@@ -421,3 +421,48 @@ Test(codec, resync_sweep_removes_what_was_not_carried)
 	sp_table_destroy(a);
 	sp_table_destroy(b);
 }
+
+/* The binding's transport is a key (issue 16 item 3): a TCP binding travels
+ * in a version 2 record with its transport, a UDP one stays version 1 byte
+ * for byte, and a UDP binding with the same id gives way to the TCP one. */
+Test(codec, transport_of_a_stream_binding_carried)
+{
+	struct sp_table *a = fx_table_media(), *b = fx_table_media();
+	struct sp_sync_codec *ca = sp_sync_codec_new(a), *cb = sp_sync_codec_new(b);
+	struct sp_binding *udp = binding(a, 1, "10.1.1.1", 5060, NOW_A), *tcp = NULL, *y;
+	struct sp_binding_params p = {
+		.vpn = 1, .transport = SP_STORE_TCP, .terminal = fx_ep("10.1.1.1", 5060),
+		.server_side = fx_ep("203.0.113.1", 0), .contact = "10.1.1.1:5060",
+	};
+	uint8_t buf[SP_SYNC_RECORD_MAX], ubuf[SP_SYNC_RECORD_MAX];
+	ssize_t n, un;
+
+	cr_assert_eq(sp_binding_create(a, &p, NOW_A, &tcp), 0);
+	un = sp_sync_codec_encode(ca, SP_SYNC_BINDING, udp->id, NOW_A, ubuf, sizeof(ubuf));
+	n = sp_sync_codec_encode(ca, SP_SYNC_BINDING, tcp->id, NOW_A, buf, sizeof(buf));
+	cr_assert_gt(un, 0);
+	cr_assert_gt(n, 0);
+	cr_expect_eq(ubuf[0], SP_SYNC_CODEC_VERSION, "a UDP binding's record is unchanged");
+	cr_expect_eq(buf[0], SP_SYNC_CODEC_VERSION_TRANSPORT);
+	cr_assert_eq(apply(cb, SP_SYNC_BINDING, udp->id, ubuf, un), 0);
+	cr_assert_eq(apply(cb, SP_SYNC_BINDING, tcp->id, buf, n), 0);
+	y = sp_binding_find_id(b, tcp->id);
+	cr_assert_not_null(y);
+	cr_expect_eq(y->transport, SP_STORE_TCP);
+	cr_expect_eq(sp_binding_find_key(b, &(struct sp_binding_key){ .vpn = 1,
+		.transport = SP_STORE_TCP, .terminal = p.terminal }), y);
+	cr_expect_eq(sp_binding_find_server_side_on(b, SP_STORE_TCP, &tcp->server_side), y);
+	cr_expect_eq(sp_binding_find_id(b, udp->id)->transport, SP_STORE_UDP);
+	/* the same id as UDP elsewhere: replaced, not rekeyed across transports */
+	cr_assert_eq(apply(cb, SP_SYNC_BINDING, udp->id, buf, n), 0);
+	cr_expect_eq(sp_binding_find_id(b, udp->id)->transport, SP_STORE_TCP);
+	cr_expect_null(sp_binding_find_id(b, tcp->id), "the older copy in the way is gone");
+	/* an unknown transport is refused, nothing applied */
+	buf[n - 1] = SP_STORE_TLS + 1;
+	cr_expect_eq(apply(cb, SP_SYNC_BINDING, 999, buf, n), -EINVAL);
+	cr_expect_null(sp_binding_find_id(b, 999));
+	sp_sync_codec_free(ca);
+	sp_sync_codec_free(cb);
+	sp_table_destroy(a);
+	sp_table_destroy(b);
+}
