@@ -89,7 +89,6 @@ static int sp_engine_send_tcp(struct sp_engine *en, const struct sp_binding *b, 
 				      .data = buf, .len = len, .now = en->send_now,
 				      .counter = &en->stats.to_terminals };
 	struct sp_transport_conn *l = NULL;
-	struct sp_proxy_hostport hp;
 	struct sp_endpoint contact;
 
 	for (unsigned i = 0; i < en->n_listeners; i++)
@@ -97,8 +96,7 @@ static int sp_engine_send_tcp(struct sp_engine *en, const struct sp_binding *b, 
 			l = en->tcp_listeners[i];
 	if (!l)
 		return -1;
-	if (st && b->contact[0] && sp_proxy_hostport_parse(b->contact, &hp) == 0 &&
-	    sp_endpoint_parse(&contact, hp.host, hp.port ? hp.port : 5060) == 0) {
+	if (st && PROTO(en, contact_address, b, &contact) == 0) {
 		o.connect_to = &contact;
 		o.in_mark = sp_mark_strategy((uint32_t)(st - en->strategies) + 1) | b->origin_mark;
 	}

@@ -128,6 +128,9 @@ struct sp_protocol {
 	/* the lifetime a registration answer gives the contact at c: 1 and
 	 * *expires (-1: not said), or 0 when c is not registered any more */
 	int (*lifetime)(const struct sp_proto_msg *m, const struct sp_endpoint *c, int64_t *expires);
+	/* the address of the contact binding b keeps (where the terminal
+	 * says it is reached): 0, or -1 when it has none or it is a name */
+	int (*contact_address)(const struct sp_binding *b, struct sp_endpoint *out);
 	/* the media streams m's session description announces: 0, or -1 when
 	 * it has none or it cannot be read */
 	int (*media_ports)(const struct sp_proto_msg *m, struct sp_sdp_info *out);

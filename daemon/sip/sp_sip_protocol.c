@@ -205,6 +205,18 @@ static int sip_lifetime(const struct sp_proto_msg *m, const struct sp_endpoint *
 	return sp_sip_contact_expires(sip_msg(m), host, c->port, expires);
 }
 
+/* The binding keeps its contact as host[:port] text; an absent port is
+ * 5060. */
+static int sip_contact_address(const struct sp_binding *b, struct sp_endpoint *out)
+{
+	struct sp_proxy_hostport hp;
+
+	if (!b->contact[0] || sp_proxy_hostport_parse(b->contact, &hp) != 0 ||
+	    sp_endpoint_parse(out, hp.host, hp.port ? hp.port : 5060) != 0)
+		return -1;
+	return 0;
+}
+
 static int sip_media_ports(const struct sp_proto_msg *m, struct sp_sdp_info *out)
 {
 	const struct sp_sip_msg *s = sip_msg(m);
@@ -227,6 +239,7 @@ static const struct sp_protocol sp_sip_ops = {
 	.track = sip_track,
 	.refuse = sip_refuse,
 	.lifetime = sip_lifetime,
+	.contact_address = sip_contact_address,
 	.media_ports = sip_media_ports,
 };
 

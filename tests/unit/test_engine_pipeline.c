@@ -405,6 +405,11 @@ static int spy_lifetime(const struct sp_proto_msg *m, const struct sp_endpoint *
 	return SIP_OP(lifetime, m, c, expires);
 }
 
+static int spy_contact_address(const struct sp_binding *b, struct sp_endpoint *out)
+{
+	return SIP_OP(contact_address, b, out);
+}
+
 static int spy_media_ports(const struct sp_proto_msg *m, struct sp_sdp_info *out)
 {
 	return SIP_OP(media_ports, m, out);
@@ -414,7 +419,8 @@ static const struct sp_protocol spy_protocol = {
 	.name = "spy", .init = spy_init, .is_keepalive = spy_is_keepalive, .inspect = spy_inspect,
 	.release = spy_release, .came_through = spy_came_through, .keys = spy_keys,
 	.to_server = spy_to_server, .to_terminal = spy_to_terminal, .track = spy_track,
-	.refuse = spy_refuse, .lifetime = spy_lifetime, .media_ports = spy_media_ports,
+	.refuse = spy_refuse, .lifetime = spy_lifetime, .contact_address = spy_contact_address,
+	.media_ports = spy_media_ports,
 };
 
 /* ---- the engine on both fakes ---- */
