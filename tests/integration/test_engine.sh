@@ -111,6 +111,14 @@ for t in "10.1.0.10:5060 $PA" "10.1.0.11:5060 $PB" "10.1.0.13:5060 $PE"; do
 	check_match "show bindings: $a as $C:$c" "${a//./\\.}.*${C//./\\.}:$c([^0-9]|\$)" "$bindings"
 done
 check_match "show bindings: carol" '10\.2\.0\.10:5060' "$bindings"
+# show bindings | json: the same bindings, from the table (not the text)
+check_eq "show bindings | json: each terminal with its C:c" \
+	"10.1.0.10:5060 $C:$PA 10.1.0.11:5060 $C:$PB 10.1.0.13:5060 $C:$PE" "$(sp_cli sp1 -c 'show bindings | json' |
+	python3 -c '
+import json, sys
+b = {x["terminal"]: x["server-side"] for x in json.load(sys.stdin)["bindings"]}
+print(" ".join("%s %s" % (t, b.get(t)) for t in ("10.1.0.10:5060", "10.1.0.11:5060", "10.1.0.13:5060")))
+' 2>&1)"
 check_eq "show vpn without any vpn-id or VRF" "No VPNs (no interface has a vpn-id, no VRF)" \
 	"$(sp_cli sp1 -c 'show vpn')"
 

@@ -226,6 +226,7 @@ check "RTP and RTCP entries during the call" sp_wait_for "two entries" 5 two_ent
 sleep 7 # the pcap plays for 7 s (the call lasts 7.5 s: under SIPp's 8 s receive timeout)
 during=$(entries)
 detail=$(sp_cli sp1 -c 'show sessions detail')
+detail_json=$(sp_cli sp1 -c 'show sessions detail | json')
 echo "$during" | sed 's/^/#   /'
 echo "$detail" | sed 's/^/#   /'
 check_match "conntrack: alice -> E:pe, reply D1:6000 -> C:pc" \
@@ -236,6 +237,16 @@ check "conntrack counted RTP to D1 (${orig_pk:-none} packets)" test "${orig_pk:-
 check "conntrack counted the echo to alice (${repl_pk:-none} packets)" test "${repl_pk:-0}" -ge 200
 check_match "show sessions detail: the stream is in the kernel" "media 0: terminal 10\\.1\\.0\\.10:6000 .* in kernel" "$detail"
 check_match "show sessions detail: packets both ways" "rtp  to far [1-9][0-9]+ packets [0-9]+ bytes, to terminal [1-9][0-9]+ packets" "$detail"
+# the same call in the JSON of show sessions detail (its own, not the text's)
+check_eq "show sessions detail | json: the call, its stream in the kernel, packets both ways" \
+	"10.1.0.10:6000 True True True" "$(python3 -c '
+import json, sys
+s = json.loads(sys.argv[1])["sessions"][0]
+m = s["media"][0]
+print(m["terminal"], m["in-kernel"], m["rtp"]["to-far-packets"] > 0, m["rtp"]["to-terminal-packets"] > 0)
+' "$detail_json" 2>&1)"
+check_match "... with the Call-ID the text shows" \
+	"$(python3 -c 'import json, sys; print(json.loads(sys.argv[1])["sessions"][0]["call-id"])' "$detail_json" 2>&1)" "$detail"
 lab_sipp_wait "$UAC"; rc=$?
 lab_sipp_wait "$UAS"
 check_eq "the call ends well (caller, callee)" "0 0" "$rc $?"
