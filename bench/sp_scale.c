@@ -245,10 +245,10 @@ static int sp_bench_strategies(unsigned n, bool install)
 		const struct sp_config *c = sp_config_store_current(store);
 		struct sp_kernel_intercept_cfg kcfg = { 0 };
 		struct sp_kernel *k;
-		char err[256] = "";
+		struct sp_error err = { "" };
 
-		if (sp_kernel_open(&k, err, sizeof(err)) < 0) {
-			fprintf(stderr, "kernel: %s\n", err);
+		if (sp_kernel_open(&k, &err) < 0) {
+			fprintf(stderr, "kernel: %s\n", err.msg);
 			return -1;
 		}
 		kcfg.nft.entries = plan.entries;
@@ -276,8 +276,8 @@ static int sp_bench_strategies(unsigned n, bool install)
 			char *body;
 
 			t0 = sp_bench_now();
-			if (sp_nft_render_intercept_stats(&kcfg.nft, &body, &st, err, sizeof(err)) < 0) {
-				fprintf(stderr, "render: %s\n", err);
+			if (sp_nft_render_intercept_stats(&kcfg.nft, &body, &st, &err) < 0) {
+				fprintf(stderr, "render: %s\n", err.msg);
 				return -1;
 			}
 			printf("nft_render_ms %.1f\n", (sp_bench_now() - t0) * 1e3);
@@ -286,19 +286,19 @@ static int sp_bench_strategies(unsigned n, bool install)
 			free(body);
 		}
 		t0 = sp_bench_now();
-		if (sp_kernel_install_intercept(k, &kcfg, err, sizeof(err)) < 0) {
-			fprintf(stderr, "install: %s\n", err);
+		if (sp_kernel_install_intercept(k, &kcfg, &err) < 0) {
+			fprintf(stderr, "install: %s\n", err.msg);
 			return -1;
 		}
 		printf("nft_install_ms %.1f\n", (sp_bench_now() - t0) * 1e3);
 		/* a second install replaces the table: what a commit costs */
 		t0 = sp_bench_now();
-		if (sp_kernel_install_intercept(k, &kcfg, err, sizeof(err)) < 0) {
-			fprintf(stderr, "reinstall: %s\n", err);
+		if (sp_kernel_install_intercept(k, &kcfg, &err) < 0) {
+			fprintf(stderr, "reinstall: %s\n", err.msg);
 			return -1;
 		}
 		printf("nft_reinstall_ms %.1f\n", (sp_bench_now() - t0) * 1e3);
-		sp_kernel_remove_all(k, err, sizeof(err));
+		sp_kernel_remove_all(k, &err);
 		sp_kernel_close(k);
 	}
 	sp_classify_free(&plan);
