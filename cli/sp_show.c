@@ -132,8 +132,8 @@ void sp_show_bindings(struct sp_engine *en, FILE *out)
 	uint64_t now = sp_loop_now_ms();
 	size_t n = 0;
 
-	fprintf(out, "%-6s %-6s %-21s %-21s %-21s %-21s %-9s %-9s %s\n", "Id", "VPN", "Terminal",
-		"Virtual", "Server-side", "Server", "Expires", "Idle", "Dialogs");
+	fprintf(out, "%-6s %-6s %-21s %-21s %-21s %-21s %-9s %-9s %-8s %s\n", "Id", "VPN", "Terminal",
+		"Virtual", "Server-side", "Server", "Expires", "Idle", "Dialogs", "Transport");
 	for (struct sp_binding *b = sp_binding_first(table); b; b = sp_binding_next(table, b)) {
 		char t[SP_ENDPOINT_STRLEN], v[SP_ENDPOINT_STRLEN], c[SP_ENDPOINT_STRLEN],
 			s[SP_ENDPOINT_STRLEN], exp[24], idle[24];
@@ -148,11 +148,14 @@ void sp_show_bindings(struct sp_engine *en, FILE *out)
 		char vpn[12];
 
 		snprintf(vpn, sizeof(vpn), b->vpn ? "%u" : "-", b->vpn);
-		fprintf(out, "%-6u %-6s %-21s %-21s %-21s %-21s %-9s %-9s %u\n", b->id, vpn,
+		/* terminal side / server side */
+		fprintf(out, "%-6u %-6s %-21s %-21s %-21s %-21s %-9s %-9s %-8u %s/%s\n", b->id, vpn,
 			sp_endpoint_format(&b->terminal, t, sizeof(t)),
 			sp_endpoint_format(&b->virtual_server, v, sizeof(v)),
 			sp_endpoint_format(&b->server_side, c, sizeof(c)),
-			sp_endpoint_format(&b->server, s, sizeof(s)), exp, idle, b->dialog_refs);
+			sp_endpoint_format(&b->server, s, sizeof(s)), exp, idle, b->dialog_refs,
+			sp_engine_transport_name(sp_engine_binding_transport(en, b, false)),
+			sp_engine_transport_name(sp_engine_binding_transport(en, b, true)));
 	}
 	fprintf(out, "%zu binding%s\n", n, n == 1 ? "" : "s");
 }

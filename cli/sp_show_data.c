@@ -183,6 +183,10 @@ void sp_show_bindings_json(struct sp_engine *en, FILE *out)
 			sp_json_null(&j, "expires-seconds");
 		sp_json_uint(&j, "idle-seconds", (now - b->last_activity_ms) / 1000);
 		sp_json_uint(&j, "dialogs", b->dialog_refs);
+		sp_json_str(&j, "terminal-transport",
+			    sp_engine_transport_name(sp_engine_binding_transport(en, b, false)));
+		sp_json_str(&j, "server-transport",
+			    sp_engine_transport_name(sp_engine_binding_transport(en, b, true)));
 		sp_json_close(&j);
 	}
 	sp_json_close(&j);

@@ -187,3 +187,15 @@ void sp_engine_tcp_stats(struct sp_engine *en, struct sp_tcp_stats *st)
 	if (en->tcp)
 		sp_transport_tcp_get_stats(en->tcp, st);
 }
+
+int sp_engine_binding_transport(const struct sp_engine *en, const struct sp_binding *b, bool server_side)
+{
+	if (server_side)
+		return sp_engine_server_tp(en, b) == en->tp ? 1 : 2;
+	return b->transport == SP_STORE_TCP ? 2 : 1;
+}
+
+const char *sp_engine_transport_name(int transport)
+{
+	return transport == 2 ? "tcp" : "udp";
+}

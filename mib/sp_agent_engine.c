@@ -127,6 +127,8 @@ static bool sp_agent_engine_binding(void *arg, uint32_t id, bool next, struct sp
 	sp_agent_addr(&b->server_side, &out->proxy, &out->proxy_port);
 	sp_agent_addr(&b->server, &out->server, &out->server_port);
 	out->vpn_id = b->vpn;
+	out->term_transport = sp_engine_binding_transport(en, b, false);
+	out->server_transport = sp_engine_binding_transport(en, b, true);
 	out->expires = b->registration_expiry_ms > now
 			       ? (uint32_t)((b->registration_expiry_ms - now) / 1000)
 			       : 0;

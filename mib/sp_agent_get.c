@@ -458,6 +458,8 @@ static void sp_mib_binding_value(const struct sp_agent_binding *b, int col, stru
 	case SP_BI_SERVER_PORT: sp_val_uns(v, ASN_UNSIGNED, b->server_port); break;
 	case SP_BI_VPN: sp_val_uns(v, ASN_UNSIGNED, b->vpn_id); break;
 	case SP_BI_EXPIRES: sp_val_uns(v, ASN_UNSIGNED, b->expires); break;
+	case SP_BI_TERM_TRANSPORT: sp_val_int(v, b->term_transport); break;
+	case SP_BI_SERVER_TRANSPORT: sp_val_int(v, b->server_transport); break;
 	}
 }
 

@@ -76,6 +76,7 @@ struct sp_agent_binding {
 	uint16_t term_port, proxy_port, server_port;
 	uint32_t vpn_id;
 	uint32_t expires;
+	int term_transport, server_transport;	/* 1 udp, 2 tcp */
 };
 
 /* What the engine and the redundancy module provide. Every member may be

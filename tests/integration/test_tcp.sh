@@ -105,12 +105,19 @@ if lab_register "$TE" 10.1.0.11 5080 bobt "$E" -t t1; then
 else
 	sp_fail "bobt registers over TCP through E"
 fi
+bindings=$(sp_cli sp1 -c 'show bindings')
+check_match "show bindings: alice over TCP, her server over UDP" "10\\.1\\.0\\.10:5070 .* tcp/udp$" "$bindings"
+check_match "show bindings: the UDP callee over UDP on both sides" "10\\.1\\.0\\.11:5060 .* udp/udp$" "$bindings"
 accepted=$(stat "TCP connections accepted")
 check_match "show statistics counts accepted TCP connections" "^[1-9][0-9]*$" "$accepted"
 
 # ---- UDP terminals, a TCP server ----
 check "carol (UDP) registers through E at D2 over TCP" \
 	lab_register "$TE" 10.2.0.10 5060 carol "$E"
+check_match "show bindings: carol over UDP, her server over TCP" "10\\.2\\.0\\.10:5060 .* udp/tcp$" \
+	"$(sp_cli sp1 -c 'show bindings')"
+check_match "show bindings | json: the transports" '"terminal-transport": ?"udp", ?"server-transport": ?"tcp"' \
+	"$(sp_cli sp1 -c 'show bindings | json')"
 check_match "D2 location table: carol at C:c over TCP" \
 	"^carol sip:carol@${C//./\\.}:4[0-9]{4};transport=tcp " "$(lab_kamailio_contacts srv2)"
 if lab_callee_start "$TE" 10.2.0.11 5060 dave "$E" 1 uas.xml; then
