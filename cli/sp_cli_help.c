@@ -114,6 +114,8 @@ static const char *sp_cli_keyword_after_help(const char *kw)
 		{ "15", "Privileged at login" },
 		{ "7", "Then the key obfuscated, as running-config shows it (or 7 as the key)" },
 		{ "any", "Any address" },
+		{ "detail", "Every dialog with its bindings and timers" },
+		{ "force", "Even a file that empties the configuration" },
 	};
 
 	for (size_t i = 0; i < sizeof(helps) / sizeof(helps[0]); i++)
@@ -209,15 +211,60 @@ static void sp_cli_add_help_line(struct cli_comphelp *comphelp, const char *name
 	cli_add_comphelp_entry(comphelp, line);
 }
 
+/* `do WORDS ?` in a configuration mode (libcli's `do` takes the rest of the
+ * line as it is): the keywords of the exec commands that may follow WORDS,
+ * with their help. */
+static void sp_cli_help_exec_keywords(int privilege, char *const *words, int n, const char *partial,
+				      struct cli_comphelp *comphelp)
+{
+	size_t n_defs, n_kw;
+	const struct sp_cmd_def *tab = sp_cmd_table(&n_defs);
+	const struct sp_cmd_keyword_help *kw = sp_cmd_keyword_helps(&n_kw);
+	char seen[CLI_MAX_LINE_LENGTH] = " ";
+
+	for (size_t i = 0; i < n_defs; i++) {
+		char path[128], prefix[128] = "", *save, *w = NULL;
+		const char *help = "";
+		int k = 0;
+		bool fits = true;
+
+		if (tab[i].mode != SP_MODE_EXEC || tab[i].privilege > privilege)
+			continue;
+		snprintf(path, sizeof(path), "%s", tab[i].path);
+		for (w = strtok_r(path, " ", &save); w && k < n && fits; w = strtok_r(NULL, " ", &save), k++) {
+			fits = strncasecmp(words[k], w, strlen(words[k])) == 0;
+			snprintf(prefix + strlen(prefix), sizeof(prefix) - strlen(prefix), "%s%s", k ? " " : "", w);
+		}
+		if (!fits || k < n || !w || strncasecmp(partial, w, strlen(partial)) != 0)
+			continue;
+		char key[72];
+
+		snprintf(key, sizeof(key), " %s ", w);
+		if (strstr(seen, key) || strlen(seen) + strlen(key) >= sizeof(seen))
+			continue; /* one line per keyword */
+		strcat(seen, key + 1);
+		if (!strtok_r(NULL, " ", &save)) {
+			help = tab[i].help; /* the command's own last word */
+		} else {
+			snprintf(prefix + strlen(prefix), sizeof(prefix) - strlen(prefix), "%s%s", n ? " " : "", w);
+			for (size_t h = 0; h < n_kw; h++)
+				if (kw[h].mode == SP_MODE_EXEC && strcmp(kw[h].path, prefix) == 0)
+					help = kw[h].help;
+		}
+		sp_cli_add_help_line(comphelp, w, help);
+	}
+}
+
 /* `?` at the end of `line` when libcli had nothing to say: what may follow,
- * from the command's usage, with <cr> when the line is complete. */
+ * from the command's usage, with <cr> when the line is complete; after `do`
+ * in a configuration mode, the exec command's. */
 static void sp_cli_help_after_argument(struct cli_def *cli, const char *line, struct cli_comphelp *comphelp)
 {
-	char buf[CLI_MAX_LINE_LENGTH], *words[CLI_MAX_LINE_WORDS], *save;
+	char buf[CLI_MAX_LINE_LENGTH], *all[CLI_MAX_LINE_WORDS], **words = all, *save;
 	const char *partial = "";
 	const struct sp_cmd_def *def;
 	struct sp_cli_syntax_next *nx;
-	int n = 0, taken;
+	int n = 0, taken, mode = cli->mode;
 	size_t len = strlen(line);
 
 	if (strchr(line, '|') || len == 0 || len >= sizeof(buf))
@@ -227,7 +274,22 @@ static void sp_cli_help_after_argument(struct cli_def *cli, const char *line, st
 		words[n++] = w;
 	if (line[len - 1] != ' ' && n > 0)
 		partial = words[--n];
-	def = sp_cli_line_command(cli->mode, cli->privilege, words, n, &taken);
+	if (mode != SP_MODE_EXEC && n > 0 && strcasecmp(words[0], "do") == 0) {
+		mode = SP_MODE_EXEC;
+		words++;
+		n--;
+	}
+	def = sp_cli_line_command(mode, cli->privilege, words, n, &taken);
+	if (mode != cli->mode && (!def || taken == n)) {
+		/* after `do`: the keywords that go on from here, then (a whole
+		 * command typed) its arguments below */
+		int before = comphelp->num_entries < 0 ? 0 : comphelp->num_entries;
+
+		comphelp->num_entries = before;
+		sp_cli_help_exec_keywords(cli->privilege, words, n, partial, comphelp);
+		if (!def)
+			return;
+	}
 	if (!def || taken == 0 || !(nx = calloc(1, sizeof(*nx))))
 		return;
 	sp_cli_syntax_next(def->usage, words + taken, n - taken, partial, nx);
@@ -235,7 +297,8 @@ static void sp_cli_help_after_argument(struct cli_def *cli, const char *line, st
 		free(nx);
 		return; /* the words do not make that command: the bell */
 	}
-	comphelp->num_entries = 0; /* libcli's -1: "a command without optargs" */
+	if (comphelp->num_entries < 0)
+		comphelp->num_entries = 0; /* libcli's -1: "a command without optargs" */
 	for (int i = 0; i < nx->n; i++) {
 		const char *name, *help;
 		char value[64];

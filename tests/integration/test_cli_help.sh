@@ -151,6 +151,10 @@ ask "server 192.0.2.1 " "port +Then a port\r+\n +transport +Then udp, tcp or tls
 ask "server 192.0.2.1 port " "<1-65535> +A port\r+\n" "server A.B.C.D port ? gives the range" $P
 ask "server 192.0.2.1 p" "port +Then a port" "a keyword being typed" $P
 ask "match vlan 42 " "<cr>" "match vlan N ? is complete" $P
+# do: the exec command after it, from a configuration mode
+ask "do sh" "show +" "do sh? completes to show" $P
+ask "do show sessions " "count +Number of dialogs.*detail +Every dialog.*\\| +Output modifiers.*<cr>" \
+	"do show sessions ? lists count, detail, the modifiers and <cr>" $P
 # a word that fits no form of the command: the bell, nothing shown
 send "server 192.0.2.1 5070 ?"
 step "\a" "words that fit nothing ring the bell"
