@@ -5,7 +5,9 @@
 # protocol. alice (ns te) calls a SIPp UAS on D1 through E with
 # `media proxy`: the SDP each side sees is the MP's, RTP flows both ways
 # through the MP (counted at both terminals' links and in rtpengine's own
-# statistics), calls are spread over both MPs, one MP stopped mid-test is
+# statistics), a terminal behind a port-mapping NAT gets its media through
+# the MP (received-from, SIP-source-address, port-latching), calls are
+# spread over both MPs, one MP stopped mid-test is
 # taken out of rotation (new calls go to the other), both stopped: the
 # fallback applies (kernel media, then refuse with 503), and a responder
 # that answers garbage, a wrong cookie, a huge dictionary or nothing is
@@ -16,6 +18,7 @@
 #                    |  192.0.2.49/28 --- mp2 192.0.2.50 (rtpengine, NG :2223)
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lab.sh"
+. "$(dirname "$0")/lab_nat.sh"
 sp_require_root
 sp_require_tools sipp dumpcap tshark python3 rtpengine
 PCAP=/usr/share/sip-tester/g711a.pcap
@@ -173,6 +176,33 @@ check_no_match "the server never saw alice's address" "c=IN IP4 10\\.1\\.0\\.10"
 check_match "alice saw the MP's address in the answer" "> 10\\.1\\.0\\.10 c=IN IP4 192\\.0\\.2\\.(34|50)" "$sdp_te"
 held=$(( $(mp_field mp1 'calls held') + $(mp_field mp2 'calls held') ))
 check_eq "show media-proxy: no call held after BYE (delete sent)" 0 "$held"
+
+# ---- a terminal behind a NAT: the MP takes its signalling source ----
+# carol (192.168.77.10 in ns priv, SDP and Contact private) reaches the SP
+# as 10.3.0.2 with her source ports mapped into 30000-30999: the offer
+# says so (received-from, SIP-source-address, port-latching) and the MP
+# learns her RTP's real port from its first packets.
+lab_nat_up 30000-30999 || { sp_fail "NAT namespaces"; sp_done; exit 1; }
+out=$(sp_cli sp1 -c "configure terminal" -c "proxy-strategy nat seq 20" -c "match source $LAB_NAT_NET" \
+	-c "match destination $E/32 port 5060" -c "server $D1" -c "action proxy" -c "end" 2>&1)
+check_eq "strategy for the NAT'd terminal accepted" "" "$out"
+NAT_PCAP=$LAB_OUT/mp-nat.pcap
+lab_capture_start "$PRIV" eth0 "$NAT_PCAP" "udp"
+sleep 1
+uas 1 nat
+lab_sipp "$PRIV" carol-nat -sf "$SC/rtp_uac.xml" -i "$LAB_NAT_PRIV" -p 5060 -mp 6000 -s bob -m 1 \
+	-d 4000 "$E:5060"
+rc=$?
+lab_sipp_wait "$UAS"
+check_eq "the NAT'd terminal's call through the MP ends well (caller, callee)" "0 $rc" "$? $rc"
+[ "$rc" = 0 ] || lab_sipp_log carol-nat | sed 's/^/#   /'
+lab_capture_stop
+nat_back=$(lab_pcap_count "$NAT_PCAP" "rtp && (ip.src == $MP1 || ip.src == $MP2) && ip.dst == $LAB_NAT_PRIV")
+nat_out=$(lab_pcap_count "$NAT_PCAP" "rtp && ip.src == $LAB_NAT_PRIV && (ip.dst == $MP1 || ip.dst == $MP2)")
+check "NAT: RTP from carol to the MP ($nat_out)" test "${nat_out:-0}" -ge 100
+check "NAT: the echo reaches carol behind her NAT ($nat_back)" test "${nat_back:-0}" -ge 100
+check_match "NAT: carol saw the MP's address in the answer" "> ${LAB_NAT_PRIV//./\\.} c=IN IP4 192\\.0\\.2\\.(34|50)" \
+	"$(lab_pcap_sdp "$NAT_PCAP")"
 
 # ---- calls spread over both MPs ----
 o1=$(mp_field mp1 offers); o2=$(mp_field mp2 offers)
