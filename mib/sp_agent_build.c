@@ -113,10 +113,12 @@ struct sp_mib_scalars {
 };
 
 /* blame index of scalar id: the two writable groups, config (1xx) and
- * redundancy (8xx), folded into one array */
+ * redundancy (8xx), folded into one array, the config group's first */
+#define SP_SCALAR_CONFIG_SLOTS 30
+#define SP_SCALAR_SLOTS (SP_SCALAR_CONFIG_SLOTS + 30)
 static size_t sp_scalar_slot(int id)
 {
-	return id < 800 ? (size_t)(id - 100) : (size_t)(id - 800 + 20);
+	return id < 800 ? (size_t)(id - 100) : (size_t)(id - 800 + SP_SCALAR_CONFIG_SLOTS);
 }
 
 /* The scalars' values before the PDU: the candidate's. */
@@ -146,6 +148,13 @@ static void sp_scalar_apply(struct sp_config *c, struct sp_mib_scalars *r, int i
 	case SP_S_HOSTNAME: sp_vb_str(vb, r->hostname, sizeof(r->hostname)); break;
 	case SP_S_SSA_TYPE: sp_inet_set_type(&r->ssa, vb); break;
 	case SP_S_SSA: sp_inet_set_addr(&r->ssa, vb); break;
+	case SP_S_SSA6: /* 16 octets, checked; :: removes the IPv6 C */
+		memset(&c->sp.server_side_address6, 0, sizeof(c->sp.server_side_address6));
+		if (vb->val_len == 16 && !IN6_IS_ADDR_UNSPECIFIED((const struct in6_addr *)vb->val.string)) {
+			c->sp.server_side_address6.family = AF_INET6;
+			memcpy(&c->sp.server_side_address6.u.v6, vb->val.string, 16);
+		}
+		break;
 	case SP_S_DEFAULT_ACTION:
 		c->sp.default_action = sp_vb_int(vb) == SP_DEFACT_DROP ? SP_ACTION_DROP : SP_ACTION_FORWARD;
 		break;
@@ -243,20 +252,22 @@ static int sp_scalars_redundancy(struct sp_mib_build *b, const struct sp_mib_sca
 		c->redundancy.configured = true; /* writing any of them configures it */
 	if (!sp_inet_to_addr(&r->local, &c->redundancy.local_address) ||
 	    sp_addr_is_set(&c->redundancy.local_address) != (r->local_port != 0))
-		return sp_fail(b, SP_BLAME(blame, last, 25, 26, 24), SNMP_ERR_INCONSISTENTVALUE,
+		return sp_fail(b, SP_BLAME(blame, last, (int)sp_scalar_slot(SP_S_RED_LOCAL_ADDR), (int)sp_scalar_slot(SP_S_RED_LOCAL_PORT),
+					  (int)sp_scalar_slot(SP_S_RED_LOCAL_TYPE)), SNMP_ERR_INCONSISTENTVALUE,
 			       "redundancy local-address needs a type, an address and a port%s", NULL);
 	c->redundancy.local_port = (uint16_t)r->local_port;
 	if (!sp_inet_to_addr(&r->peer, &c->redundancy.peer_address) ||
 	    sp_addr_is_set(&c->redundancy.peer_address) != (r->peer_port != 0))
-		return sp_fail(b, SP_BLAME(blame, last, 28, 29, 27), SNMP_ERR_INCONSISTENTVALUE,
+		return sp_fail(b, SP_BLAME(blame, last, (int)sp_scalar_slot(SP_S_RED_PEER_ADDR), (int)sp_scalar_slot(SP_S_RED_PEER_PORT),
+					  (int)sp_scalar_slot(SP_S_RED_PEER_TYPE)), SNMP_ERR_INCONSISTENTVALUE,
 			       "redundancy peer-address needs a type, an address and a port%s", NULL);
 	c->redundancy.peer_port = (uint16_t)r->peer_port;
 	if (r->switchover == SP_SWITCHOVER_GO) {
 		if (!c->redundancy.configured)
-			return sp_fail(b, blame[37], SNMP_ERR_INCONSISTENTVALUE,
+			return sp_fail(b, blame[sp_scalar_slot(SP_S_RED_SWITCHOVER)], SNMP_ERR_INCONSISTENTVALUE,
 				       "switchover needs redundancy configured%s", NULL);
 		if (!b->m->hooks.switchover)
-			return sp_fail(b, blame[37], SNMP_ERR_RESOURCEUNAVAILABLE,
+			return sp_fail(b, blame[sp_scalar_slot(SP_S_RED_SWITCHOVER)], SNMP_ERR_RESOURCEUNAVAILABLE,
 				       "switchover: the redundancy module is not running%s", NULL);
 		b->switchover = true;
 	}
@@ -267,12 +278,12 @@ int sp_build_scalars(struct sp_mib_build *b)
 {
 	struct sp_config *c = b->cand;
 	struct sp_mib_scalars r = { 0 };
-	size_t blame[40];
+	size_t blame[SP_SCALAR_SLOTS];
 	bool sp_touched = false, red_touched = false;
 	size_t last = SP_NO_VB;
 	int rc;
 
-	for (size_t i = 0; i < 40; i++)
+	for (size_t i = 0; i < SP_SCALAR_SLOTS; i++)
 		blame[i] = SP_NO_VB;
 	sp_scalars_from_config(c, &r);
 
@@ -286,6 +297,7 @@ int sp_build_scalars(struct sp_mib_build *b)
 		blame[sp_scalar_slot(o->id)] = i;
 		last = i;
 		if ((o->id > SP_S_HOSTNAME && o->id <= SP_S_SESSION_LIMIT) || o->id == SP_S_MESSAGE_SIZE_LIMIT ||
+		    o->id == SP_S_SSA6 ||
 		    (o->id >= SP_S_SOURCE_RATE && o->id <= SP_S_SOURCE_BINDINGS))
 			sp_touched = true;
 		if ((o->id >= SP_S_RED_CONF_ROLE && o->id <= SP_S_RED_PEER_PORT) || o->id == SP_S_RED_AUTH_KEY)

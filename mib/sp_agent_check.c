@@ -184,6 +184,8 @@ static int sp_check_value(const struct sp_mib_obj *o, const netsnmp_variable_lis
 	struct sp_error e;
 	char s[64];
 
+	if (o->table == SP_TBL_NONE && o->id == SP_S_SSA6) /* InetAddressIPv6 */
+		return vb->val_len == 16 ? SNMP_ERR_NOERROR : SNMP_ERR_WRONGLENGTH;
 	if (sp_is_addr_obj(o))
 		return vb->val_len == 0 || vb->val_len == 4 || vb->val_len == 16 ? SNMP_ERR_NOERROR
 										  : SNMP_ERR_WRONGLENGTH;

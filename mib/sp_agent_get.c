@@ -129,6 +129,13 @@ static void sp_mib_config_value(struct sp_agent_mib *m, int id, struct sp_agent_
 	case SP_S_HOSTNAME: sp_val_str(v, c->hostname); break;
 	case SP_S_SSA_TYPE: sp_val_addr_type(v, sp_mib_ssa(sp)); break;
 	case SP_S_SSA: sp_val_addr(v, sp_mib_ssa(sp)); break;
+	case SP_S_SSA6: /* InetAddressIPv6: 16 octets, :: for none */
+		v->type = ASN_OCTET_STR;
+		v->len = 16;
+		memset(v->str, 0, 16);
+		if (sp->server_side_address6.family == AF_INET6)
+			memcpy(v->str, &sp->server_side_address6.u.v6, 16);
+		break;
 	case SP_S_DEFAULT_ACTION:
 		sp_val_int(v, sp->default_action == SP_ACTION_DROP ? SP_DEFACT_DROP : SP_DEFACT_FORWARD);
 		break;

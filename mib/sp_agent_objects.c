@@ -32,6 +32,7 @@ const struct sp_mib_obj sp_mib_objs[] = {
 	{ { 1, 18 }, 2, SP_TBL_NONE, SP_S_SOURCE_BINDINGS, ASN_UNSIGNED, SP_RW },
 	{ { 1, 19 }, 2, SP_TBL_NONE, SP_S_CLI_LOGIN_TIMEOUT, ASN_UNSIGNED, SP_RW },
 	{ { 1, 20 }, 2, SP_TBL_NONE, SP_S_CLI_EXEC_TIMEOUT, ASN_UNSIGNED, SP_RW },
+	{ { 1, 21 }, 2, SP_TBL_NONE, SP_S_SSA6, ASN_OCTET_STR, SP_RW },
 	/* sigproxyStrategyTable */
 	{ { 2, 1, 3 }, 3, SP_TBL_STRATEGY, SP_ST_VPN, ASN_UNSIGNED, SP_RC },
 	{ { 2, 1, 4 }, 3, SP_TBL_STRATEGY, SP_ST_VLAN, ASN_UNSIGNED, SP_RC },

@@ -207,6 +207,14 @@ out=$(run)
 check_match "... in running-config beside the IPv4 one" \
 	' server-side-address 192\.0\.2\.1.* server-side-address 2001:db8:2::1' "$(printf '%s' "$out" | tr '\n' ' ')"
 check_eq "sigproxyServerSideAddr still reads the IPv4 C" 192.0.2.1 "$(sget sigproxyServerSideAddr.0)"
+check_eq "sigproxyServerSideAddr6 reads the IPv6 C as an IPv6 address (display hint)" \
+	"2001:db8:2:0:0:0:0:1" "$(sget sigproxyServerSideAddr6.0)"
+check "sigproxyServerSideAddr6 is writable" sset sigproxyServerSideAddr6.0 x 20010db8000200000000000000000002
+check_match "... and becomes the IPv6 server-side-address" ' server-side-address 2001:db8:2::2' "$(run)"
+check_fails "sigproxyServerSideAddr6 refuses 4 octets" sset sigproxyServerSideAddr6.0 x C0000201
+check "writing :: removes it" sset sigproxyServerSideAddr6.0 x 00000000000000000000000000000000
+check_no_match "... gone from running-config" ' server-side-address 2001' "$(run)"
+check "the IPv6 C again, by SET" sset sigproxyServerSideAddr6.0 x 20010db8000200000000000000000001
 check "an IPv6 strategy by SET" sset 'sigproxyStrategyRowStatus."six".70' i 4 \
 	'sigproxyStrategyDstAddrType."six".70' i 2 \
 	'sigproxyStrategyDstAddr."six".70' x 20010db8000500000000000000000001 \

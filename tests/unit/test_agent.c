@@ -127,8 +127,9 @@ Test(agent, getnext_walks_in_oid_order_and_ends)
 		len = next_len;
 		cr_assert_lt(++count, 1000);
 	}
-	/* 19 config scalars + 1 listen port + 34 stats + 18 redundancy + 2 status */
-	cr_assert_eq(count, 74);
+	/* 20 config scalars (sigproxyServerSideAddr6 the 20th) + 1 listen port + 34 stats
+	 * + 18 redundancy + 2 status */
+	cr_assert_eq(count, 75);
 }
 
 Test(agent, create_and_go_commits_one_strategy)
