@@ -158,8 +158,11 @@ void sp_engine_clear_sessions(struct sp_engine *en)
 	struct sp_dialog *d;
 
 	sp_media_clear(en->media);
-	while ((d = sp_dialog_first(en->table)))
+	while ((d = sp_dialog_first(en->table))) {
+		/* a remote media proxy's call ends too (delete) */
+		sp_engine_media_end(en, d->id, d->call_id, d->call_id_len);
 		sp_dialog_delete(en->table, d);
+	}
 	sp_engine_arm_expiry(en);
 }
 

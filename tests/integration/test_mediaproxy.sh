@@ -211,6 +211,19 @@ check_eq "4 calls through the MPs succeed" 0 "$rc"
 d1=$(( $(mp_field mp1 offers) - o1 )); d2=$(( $(mp_field mp2 offers) - o2 ))
 check "both MPs took new calls (mp1 $d1, mp2 $d2 offers)" test "$d1" -ge 1 -a "$d2" -ge 1
 
+# ---- clear sessions: the MPs are told (delete), no call held ----
+held_calls() { echo $(( $(mp_field mp1 'calls held') + $(mp_field mp2 'calls held') )); }
+held_is() { [ "$(held_calls)" = "$1" ]; }
+del0=$(( $(mp_field mp1 deletes) + $(mp_field mp2 deletes) ))
+uas 1 clear
+lab_sipp_bg "$TE" alice-clear -sf "$SC/uac.xml" -i 10.1.0.10 -p 5060 -mp 6000 -s bob -m 1 -d 3000 "$E:5060"
+UAC=$LAB_SIPP_PID
+check "a call held before clear sessions" sp_wait_for "one call held" 5 held_is 1
+sp_cli sp1 -c "clear sessions" >/dev/null
+check_eq "clear sessions: no call held by the MPs" 0 "$(held_calls)"
+check_eq "clear sessions: one delete sent" $((del0 + 1)) $(( $(mp_field mp1 deletes) + $(mp_field mp2 deletes) ))
+lab_sipp_wait "$UAC"; lab_sipp_wait "$UAS"
+
 # ---- mp1 stops: out of rotation, new calls go to mp2 ----
 kill -TERM "${RTPE_PID[1]}"; wait "${RTPE_PID[1]}" 2>/dev/null
 check "mp1 stopped: taken out of rotation" sp_wait_for "mp1 out" 8 mp_out mp1
