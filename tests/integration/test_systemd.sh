@@ -12,9 +12,6 @@
 sp_require_root
 sp_require_tools unshare nsenter
 sp_require_files /lib/systemd/systemd "$SP_BUILD/packaging/systemd/sigproxyd.service"
-# the sanitizer runtime does not run under the unit's sandbox
-# (MemoryDenyWriteExecute, SystemCallFilter): the unit is tested once
-[ "${SP_BUILD##*/}" = sanitize ] && { echo "# SKIP: the unit's sandbox is tested in the default build"; sp_done; exit 0; }
 
 CG=sp-test-$$
 # systemd and nsenter want absolute paths
@@ -59,6 +56,9 @@ ExecStart=
 ExecStart=$SPD --pid-file /run/sigproxy/sigproxyd.pid --cli-listen none -f /run/sp-test/sigproxy.conf --cli-socket /run/sigproxy/cli.sock --state-dir none --agentx /run/sigproxy/no-agentx
 # quick enough for a test; the rest of the unit is the packaged one
 WatchdogSec=4s
+# the sanitizer build: LeakSanitizer cannot stop the threads at exit under
+# the unit's SystemCallFilter (the other tests check leaks)
+Environment=ASAN_OPTIONS=detect_leaks=0
 RestartSec=3s
 TimeoutStopSec=10s
 # the packaged path is the installed sysconfdir, absent here
