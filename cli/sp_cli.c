@@ -1,5 +1,6 @@
 #include "config.h"
 #include "sp_cli.h"
+#include "sp_json.h"
 #include "sp_cli_int.h"
 #include "sp_io.h"
 #include "sp_cli_help.h"
@@ -447,10 +448,48 @@ static void sp_cli_tick(struct sp_loop *loop, void *arg)
 	sp_loop_timer_arm(srv->tick, SP_CLI_TICK_MS);
 }
 
-void sp_cli_server_show_users(struct sp_cli_server *srv, FILE *out)
+static void sp_cli_server_show_users_json(struct sp_cli_server *srv, FILE *out)
+{
+	uint64_t now = sp_loop_now_ms();
+	struct sp_json j;
+
+	sp_json_start(&j, out);
+	sp_json_object(&j, NULL);
+	sp_json_array(&j, "sessions");
+	for (struct sp_cli_session *s = srv->sessions; s; s = s->next) {
+		uint64_t last = atomic_load(&s->last_ms);
+		bool tcp = s->kind == SP_CLI_TCP;
+		char since[40];
+		struct tm tm;
+
+		localtime_r(&s->since, &tm);
+		strftime(since, sizeof(since), "%Y-%m-%dT%H:%M:%S%z", &tm);
+		sp_json_object(&j, NULL);
+		sp_json_uint(&j, "line", s->line);
+		sp_json_str(&j, "kind", tcp ? "tcp" : "unix");
+		sp_json_str(&j, "user", !tcp || s->logged_in ? s->user : NULL); /* NULL: logging in */
+		sp_json_str(&j, "from", s->from);
+		sp_json_str(&j, "since", since);
+		sp_json_uint(&j, "idle-seconds", now > last ? (now - last) / 1000 : 0);
+		sp_json_close(&j);
+	}
+	sp_json_close(&j);
+	sp_json_uint(&j, "tcp-sessions", srv->n_tcp);
+	sp_json_uint(&j, "tcp-sessions-max", SP_CLI_MAX_TCP_SESSIONS);
+	sp_json_uint(&j, "tcp-sessions-max-per-address", SP_CLI_MAX_TCP_PER_SOURCE);
+	sp_json_uint(&j, "unix-sessions", srv->n_unix);
+	sp_json_uint(&j, "unix-sessions-max", SP_CLI_MAX_UNIX_SESSIONS);
+	sp_json_finish(&j);
+}
+
+void sp_cli_server_show_users(struct sp_cli_server *srv, FILE *out, bool json)
 {
 	uint64_t now = sp_loop_now_ms();
 
+	if (json) {
+		sp_cli_server_show_users_json(srv, out);
+		return;
+	}
 	fprintf(out, "%-6s %-6s %-20s %-26s %-20s %s\n", "Line", "Kind", "User", "From", "Since", "Idle");
 	for (struct sp_cli_session *s = srv->sessions; s; s = s->next) {
 		char since[32], idle[32];

@@ -21,7 +21,8 @@ void sp_cli_server_stop(struct sp_cli_server *srv);
 
 /* `show users`: every CLI session, who, from where, since when and idle
  * for how long (loop thread). */
-void sp_cli_server_show_users(struct sp_cli_server *srv, FILE *out);
+/* json: one JSON object (`show users | json`) instead of the table. */
+void sp_cli_server_show_users(struct sp_cli_server *srv, FILE *out, bool json);
 
 /* Runs the commands of a configuration file (config mode, one per line, '!'
  * comments) against `cand`. Stops at the first error: `e` gets

@@ -256,9 +256,9 @@ static void sp_cli_audit(const struct sp_cli_session *sess, const struct sp_cmd_
 
 /* `show users` for the command table (sp_cmd.h), which does not include
  * the server. */
-static void sp_cli_show_users(void *server, FILE *out)
+static void sp_cli_show_users(void *server, FILE *out, bool json)
 {
-	sp_cli_server_show_users(server, out);
+	sp_cli_server_show_users(server, out, json);
 }
 
 /* The command's context: the running configuration, and a candidate when

@@ -47,7 +47,7 @@ struct sp_cmd_ctx {
 	size_t n_history;
 	/* `show users`: the sessions of the CLI server running the command
 	 * (NULL: none, as for the configuration file and in unit tests) */
-	void (*show_users)(void *server, FILE *out);
+	void (*show_users)(void *server, FILE *out, bool json);
 	void *server;
 	/* `| json` asked for the output: a show command with a JSON form of its
 	 * own writes that and sets json_written (the others' text is read back

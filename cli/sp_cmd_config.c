@@ -427,7 +427,8 @@ int cmd_show_users(struct sp_cmd_ctx *ctx, int argc, char **argv)
 		return sp_cmd_usage(ctx, "show users");
 	if (!ctx->show_users)
 		return sp_error_set(&ctx->err, "No CLI server to show the sessions of");
-	ctx->show_users(ctx->server, ctx->out);
+	ctx->show_users(ctx->server, ctx->out, ctx->json);
+	ctx->json_written = ctx->json;
 	return 0;
 }
 

@@ -240,12 +240,12 @@ sp_cli d1 -c "configure terminal" -c "redundancy" -c "role active" \
 	-c "local-address 127.0.0.1 port 7400" -c "end" >/dev/null || sp_fail "redundancy for show redundancy"
 for c in "show statistics" "show sessions" "show sessions detail" "show sessions count" \
 	"show bindings" "show vpn" "show redundancy" "show persistence" "show version" \
-	"show proxy-strategy" "show proxy-strategy voipcore" "show policy-route"; do
+	"show proxy-strategy" "show proxy-strategy voipcore" "show policy-route" "show users"; do
 	out=$(sp_cli d1 -c "$c | json")
 	check "$c | json is one JSON object of its own (python3 -m json.tool)" \
 		sh -c 'printf "%s" "$1" | python3 -m json.tool >/dev/null && ! printf "%s" "$1" | grep -q "\"lines\":"' - "$out"
 done
-for c in "show users" "show running-config"; do
+for c in "show running-config" "show history"; do
 	out=$(sp_cli d1 -c "$c | json")
 	check "$c | json is one JSON object (rows, fields, lines)" python3 -c 'import json, sys; d = json.loads(sys.argv[1]); assert set(d) == {"rows", "fields", "lines"}' "$out"
 done
@@ -321,8 +321,8 @@ PY
 check_eq "| json: the values are those of the text" same \
 	"$(python3 "$SP_TMP/json_vs_text.py" "$SPCLI" "$SP_TMP/d1/cli.sock" 2>&1)"
 out=$(sp_cli d1 -c "show users | json")
-check_eq "| json: a table is rows keyed by its columns" unix \
-	"$(python3 -c 'import json, sys; print(json.loads(sys.argv[1])["rows"][0]["kind"])' "$out")"
+check_eq "show users | json: this session, on the unix socket, as admin" "unix uid 0 (admin)" \
+	"$(python3 -c 'import json, sys; s = json.loads(sys.argv[1])["sessions"][0]; print(s["kind"], s["user"])' "$out")"
 out=$(sp_cli d1 -c "show running-config | json")
 check_match "| json: the text is kept line by line" '"lines":\["!","hostname sigproxy"' "$out"
 
