@@ -167,7 +167,68 @@ static enum sp_sdp_direction parse_dir(const char *s, const char *e, bool *is_di
 	return SP_SDP_SENDRECV;
 }
 
-/* size exception: 2026-12-04, temporary: sp_sdp.c is helper proto's (issue 16 item 2), to be made smaller there */
+/* An m= line: a new stream, its media, port and (checked) proto. */
+static int inspect_media(struct sp_sdp_info *info, const char *v, const char *end,
+			 struct sp_sdp_stream **stp)
+{
+	struct sp_sdp_stream *st;
+	const char *ts, *te, *slash;
+
+	if (info->n_streams == SP_SDP_MAX_STREAMS)
+		return SP_SDP_E_UNSUPPORTED;
+	st = *stp = &info->streams[info->n_streams++];
+	if (!token(v, end, 0, &ts, &te))
+		return SP_SDP_E_SYNTAX;
+	if ((size_t)(te - ts) >= sizeof(st->media))
+		te = ts + sizeof(st->media) - 1;
+	memcpy(st->media, ts, te - ts);
+	if (!token(v, end, 1, &ts, &te))
+		return SP_SDP_E_SYNTAX;
+	slash = memchr(ts, '/', te - ts);
+	if (!parse_port(ts, slash ? slash : te, &st->port))
+		return SP_SDP_E_SYNTAX;
+	if (!token(v, end, 2, &ts, &te))
+		return SP_SDP_E_SYNTAX;
+	memcpy(st->addr, info->session_addr, sizeof(st->addr));
+	return SP_SDP_OK;
+}
+
+/* An a= line: a=rtcp: of the current stream, or a direction (of the
+ * stream, or of the session before the first m=); others are ignored. */
+static int inspect_attribute(struct sp_sdp_info *info, struct sp_sdp_stream *st, const char *v,
+			     const char *end, bool *media_dir_set,
+			     enum sp_sdp_direction *session_dir)
+{
+	struct conn c;
+	bool is_dir;
+	enum sp_sdp_direction d;
+
+	if (end - v > 5 && strncasecmp(v, "rtcp:", 5) == 0 && st) {
+		const char *ps = v + 5, *pe = ps;
+
+		while (pe < end && *pe != ' ')
+			pe++;
+		if (!parse_port(ps, pe, &st->rtcp_port) || st->rtcp_port == 0)
+			return SP_SDP_E_SYNTAX;
+		if (pe < end) {
+			if (!parse_conn(pe, end, 0, &c))
+				return SP_SDP_E_SYNTAX;
+			copy_addr(st->rtcp_addr, c.addr_s, c.addr_e);
+		}
+		return SP_SDP_OK;
+	}
+	d = parse_dir(v, end, &is_dir);
+	if (!is_dir)
+		return SP_SDP_OK;
+	if (st) {
+		st->dir = d;
+		media_dir_set[st - info->streams] = true;
+	} else {
+		*session_dir = d;
+	}
+	return SP_SDP_OK;
+}
+
 int sp_sdp_inspect(const char *sdp, size_t len, struct sp_sdp_info *info)
 {
 	const char *cur = sdp, *end = sdp + len;
@@ -179,8 +240,9 @@ int sp_sdp_inspect(const char *sdp, size_t len, struct sp_sdp_info *info)
 
 	memset(info, 0, sizeof(*info));
 	while (next_line(&cur, end, &l)) {
-		const char *v = l.p + 2, *ts, *te;
+		const char *v = l.p + 2;
 		struct conn c;
+		int err = SP_SDP_OK;
 
 		if (l.end == l.p)
 			continue;       /* tolerate a trailing empty line */
@@ -200,59 +262,17 @@ int sp_sdp_inspect(const char *sdp, size_t len, struct sp_sdp_info *info)
 				return SP_SDP_E_SYNTAX;
 			copy_addr(st ? st->addr : info->session_addr, c.addr_s, c.addr_e);
 			break;
-		case 'm': {
-			const char *slash;
-
-			if (info->n_streams == SP_SDP_MAX_STREAMS)
-				return SP_SDP_E_UNSUPPORTED;
-			st = &info->streams[info->n_streams++];
-			if (!token(v, l.end, 0, &ts, &te))
-				return SP_SDP_E_SYNTAX;
-			if ((size_t)(te - ts) >= sizeof(st->media))
-				te = ts + sizeof(st->media) - 1;
-			memcpy(st->media, ts, te - ts);
-			if (!token(v, l.end, 1, &ts, &te))
-				return SP_SDP_E_SYNTAX;
-			slash = memchr(ts, '/', te - ts);
-			if (!parse_port(ts, slash ? slash : te, &st->port))
-				return SP_SDP_E_SYNTAX;
-			if (!token(v, l.end, 2, &ts, &te))
-				return SP_SDP_E_SYNTAX;
-			memcpy(st->addr, info->session_addr, sizeof(st->addr));
+		case 'm':
+			err = inspect_media(info, v, l.end, &st);
 			break;
-		}
-		case 'a': {
-			bool is_dir;
-			enum sp_sdp_direction d;
-
-			if (l.end - v > 5 && strncasecmp(v, "rtcp:", 5) == 0 && st) {
-				const char *ps = v + 5, *pe = ps;
-
-				while (pe < l.end && *pe != ' ')
-					pe++;
-				if (!parse_port(ps, pe, &st->rtcp_port) || st->rtcp_port == 0)
-					return SP_SDP_E_SYNTAX;
-				if (pe < l.end) {
-					if (!parse_conn(pe, l.end, 0, &c))
-						return SP_SDP_E_SYNTAX;
-					copy_addr(st->rtcp_addr, c.addr_s, c.addr_e);
-				}
-				break;
-			}
-			d = parse_dir(v, l.end, &is_dir);
-			if (!is_dir)
-				break;
-			if (st) {
-				st->dir = d;
-				media_dir_set[st - info->streams] = true;
-			} else {
-				session_dir = d;
-			}
+		case 'a':
+			err = inspect_attribute(info, st, v, l.end, media_dir_set, &session_dir);
 			break;
-		}
 		default:
 			break;
 		}
+		if (err)
+			return err;
 	}
 	if (first)
 		return SP_SDP_E_SYNTAX;
@@ -278,7 +298,28 @@ static bool conn_rewritable(const struct conn *c)
 	return c->inet && !is_unspecified(c->addr_s, c->addr_e);
 }
 
-/* size exception: 2026-12-04, temporary: sp_sdp.c is helper proto's (issue 16 item 2), to be made smaller there */
+/* The port each stream's RTP and RTCP get (the port map's, or their own). */
+static int map_ports(const struct sp_sdp_info *info, const struct sp_sdp_plan *plan, uint16_t *rtp,
+		     uint16_t *rtcp)
+{
+	for (unsigned i = 0; i < info->n_streams; i++) {
+		const struct sp_sdp_stream *st = &info->streams[i];
+
+		rtp[i] = st->port;
+		rtcp[i] = st->rtcp_port;
+		if (!plan->port_map || st->port == 0)
+			continue;
+		if (plan->port_map(plan->port_map_arg, i, SP_SDP_PORT_RTP, st,
+				   st->port, &rtp[i]) || rtp[i] == 0)
+			return SP_SDP_E_REFUSED;
+		if (st->rtcp_port &&
+		    (plan->port_map(plan->port_map_arg, i, SP_SDP_PORT_RTCP, st,
+				    st->rtcp_port, &rtcp[i]) || rtcp[i] == 0))
+			return SP_SDP_E_REFUSED;
+	}
+	return SP_SDP_OK;
+}
+
 int sp_sdp_rewrite(const char *sdp, size_t len, const struct sp_sdp_plan *plan,
 		   char *out, size_t out_size, size_t *out_len)
 {
@@ -296,21 +337,9 @@ int sp_sdp_rewrite(const char *sdp, size_t len, const struct sp_sdp_plan *plan,
 		return err;
 
 	/* Ask for every port first, so a refusal leaves nothing half done. */
-	for (unsigned i = 0; i < info.n_streams; i++) {
-		const struct sp_sdp_stream *st = &info.streams[i];
-
-		rtp[i] = st->port;
-		rtcp[i] = st->rtcp_port;
-		if (!plan->port_map || st->port == 0)
-			continue;
-		if (plan->port_map(plan->port_map_arg, i, SP_SDP_PORT_RTP, st,
-				   st->port, &rtp[i]) || rtp[i] == 0)
-			return SP_SDP_E_REFUSED;
-		if (st->rtcp_port &&
-		    (plan->port_map(plan->port_map_arg, i, SP_SDP_PORT_RTCP, st,
-				    st->rtcp_port, &rtcp[i]) || rtcp[i] == 0))
-			return SP_SDP_E_REFUSED;
-	}
+	err = map_ports(&info, plan, rtp, rtcp);
+	if (err)
+		return err;
 
 	while (next_line(&cur, end, &l)) {
 		const char *v = l.p + 2, *copied = l.p, *ts = NULL, *te = NULL;
