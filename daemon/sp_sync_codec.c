@@ -460,7 +460,6 @@ static int apply_binding(struct sp_sync_codec *c, uint32_t id, const struct sp_s
 		err = sp_binding_rekey(t, b, &r->terminal, &r->server_side);
 		if (err)
 			return err;
-		b->virtual_server = r->virtual_server;
 		/* Lengths were checked by the decoder: these cannot fail. */
 		sp_binding_set_via_sent_by(b, r->via_sent_by);
 		sp_binding_set_contact(b, r->contact);
@@ -482,10 +481,9 @@ static int apply_binding(struct sp_sync_codec *c, uint32_t id, const struct sp_s
 		if (err)
 			return err;
 	}
-	b->server = r->server;
-	b->strategy_id = r->strategy_id;
-	b->origin_mark = r->origin_mark;
-	b->return_path = r->return_path;
+	sp_binding_set_route(t, b, &(struct sp_binding_route){ .virtual_server = r->virtual_server,
+		.server = r->server, .strategy_id = r->strategy_id, .origin_mark = r->origin_mark });
+	sp_binding_set_return_path(b, &r->return_path);
 	sp_binding_restore_times(t, b, r->created_ms, r->last_activity_ms, r->registration_expiry_ms);
 	c->ctr.bindings_applied++;
 	return 0;

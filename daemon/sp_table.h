@@ -356,6 +356,17 @@ const char *sp_dialog_state_name(enum sp_dialog_state state);
  * the same ids, keys, ports and deadlines (times already converted to this
  * machine's clock by the caller).
  */
+/* Where a binding's messages go and how they are marked: what the peer's
+ * (or the disk's) record says beside the keys, strings and times. */
+struct sp_binding_route {
+	struct sp_endpoint virtual_server;	/* E:e */
+	struct sp_endpoint server;		/* D:d */
+	uint32_t strategy_id;
+	uint32_t origin_mark;
+};
+/* Announced when any of them changed. */
+void sp_binding_set_route(struct sp_table *t, struct sp_binding *b,
+			  const struct sp_binding_route *r);
 /* Times as the peer had them; re-arms the binding's aging. */
 void sp_binding_restore_times(struct sp_table *t, struct sp_binding *b, uint64_t created_ms,
 			      uint64_t last_activity_ms, uint64_t registration_expiry_ms);

@@ -331,6 +331,24 @@ void sp_binding_set_return_path(struct sp_binding *b, const struct sp_learned_pa
 }
 /* State sync: objects as the active peer holds them */
 
+void sp_binding_set_route(struct sp_table *t, struct sp_binding *b,
+			  const struct sp_binding_route *r)
+{
+	struct sp_endpoint e, d;
+
+	/* as at creation: no stray bytes; a family neither 4 nor 6 is none */
+	normalize_endpoint(&e, &r->virtual_server, false);
+	normalize_endpoint(&d, &r->server, false);
+	if (sp_endpoint_equal(&b->virtual_server, &e) && sp_endpoint_equal(&b->server, &d) &&
+	    b->strategy_id == r->strategy_id && b->origin_mark == r->origin_mark)
+		return;
+	b->virtual_server = e;
+	b->server = d;
+	b->strategy_id = r->strategy_id;
+	b->origin_mark = r->origin_mark;
+	binding_changed(t, b);
+}
+
 void sp_binding_restore_times(struct sp_table *t, struct sp_binding *b, uint64_t created_ms,
 			      uint64_t last_activity_ms, uint64_t registration_expiry_ms)
 {

@@ -138,6 +138,18 @@ static struct expect drive_binding_set_return_path(struct fixture *f)
 	return BINDING(UPDATE, f->b->id);
 }
 
+static struct expect drive_binding_set_route(struct fixture *f)
+{
+	struct sp_binding_route r = { .virtual_server = f->b->virtual_server,
+		.server = fx_ep("10.9.9.9", 5060), .strategy_id = 7, .origin_mark = 0x10000 };
+
+	sp_binding_set_route(f->t, f->b, &r);
+	cr_expect(sp_endpoint_equal(&f->b->server, &r.server));
+	cr_expect_eq(f->b->strategy_id, 7);
+	cr_expect_eq(f->b->origin_mark, 0x10000);
+	return BINDING(UPDATE, f->b->id);
+}
+
 static struct expect drive_binding_restore_times(struct fixture *f)
 {
 	sp_binding_restore_times(f->t, f->b, T0 - SEC(10), T0 - SEC(5), T0 + SEC(60));
@@ -259,6 +271,7 @@ static const struct driver drivers[] = {
 	{ "sp_binding_set_via_sent_by", drive_binding_set_via_sent_by },
 	{ "sp_binding_set_contact", drive_binding_set_contact },
 	{ "sp_binding_set_return_path", drive_binding_set_return_path },
+	{ "sp_binding_set_route", drive_binding_set_route },
 	{ "sp_binding_restore_times", drive_binding_restore_times },
 	{ "sp_binding_rekey", drive_binding_rekey },
 	{ "sp_dialog_create", drive_dialog_create },
@@ -418,6 +431,8 @@ Test(store_hook, no_change_no_announcement)
 	cr_assert_eq(sp_binding_set_via_sent_by(f.b, "10.1.1.1:5060"), 0);
 	cr_assert_eq(sp_binding_set_contact(f.b, "10.1.1.1:5060"), 0);
 	sp_binding_set_return_path(f.b, &same);
+	sp_binding_set_route(f.t, f.b, &(struct sp_binding_route){ f.b->virtual_server,
+			     f.b->server, f.b->strategy_id, f.b->origin_mark });
 	cr_assert_eq(sp_dialog_set_to_tag(f.d, ""), 0);
 	cr_assert_eq(sp_dialog_set_media(f.t, f.d, none, 0), 0);
 	sp_dialog_clear_media(f.t, f.d);
