@@ -4,7 +4,11 @@
  * (sp_frame) and handed up with the same source, original destination
  * (the accepted socket's local address: E:e) and mark (the SYN's, through
  * net.ipv4.tcp_fwmark_accept) a datagram would carry. A message to a
- * terminal goes back over the connection it holds to E.
+ * terminal goes back over the connection it holds to E, or over a new one
+ * from E:e to its Contact when that one is gone (sp_transport_out's
+ * connect_to). On the server side, open() gives a binding's C:c, which
+ * connects to the server with its first message and again after the
+ * server closed it.
  *
  * Nothing a connection sends may cost more than it is worth, so every
  * connection lives within limits, and every refusal is counted by reason:
