@@ -68,46 +68,6 @@ int sp_engine_media_choose(struct sp_engine *en, const struct sp_binding *b,
 	return 0;
 }
 
-/* The message with its body replaced and Content-Length set to match. */
-static char *sp_engine_splice_sdp(const char *msg, size_t len, const char *sdp, size_t sdp_len,
-				  size_t *out_len)
-{
-	const char *end = memmem(msg, len, "\r\n\r\n", 4);
-	char *out, *o;
-
-	if (!end)
-		return NULL;
-	out = malloc((size_t)(end - msg) + sdp_len + 64);
-	if (!out)
-		return NULL;
-	o = out;
-	for (const char *line = msg; line < end + 2;) {
-		const char *eol = memmem(line, (size_t)(end + 2 - line), "\r\n", 2);
-		size_t ll = (size_t)(eol - line);
-		size_t k = 0;
-
-		if (ll >= 14 && strncasecmp(line, "Content-Length", 14) == 0)
-			k = 14;
-		else if (ll >= 1 && (line[0] == 'l' || line[0] == 'L'))
-			k = 1;
-		while (k && k < ll && (line[k] == ' ' || line[k] == '\t'))
-			k++;
-		if (k && k < ll && line[k] == ':')
-			o += sprintf(o, "Content-Length: %zu\r\n", sdp_len);
-		else {
-			memcpy(o, line, ll + 2);
-			o += ll + 2;
-		}
-		line = eol + 2;
-	}
-	memcpy(o, "\r\n", 2);
-	o += 2;
-	memcpy(o, sdp, sdp_len);
-	o += sdp_len;
-	*out_len = (size_t)(o - out);
-	return out;
-}
-
 static void sp_engine_parked_free(struct sp_engine_parked *p)
 {
 	free(p->rx.data);
@@ -160,7 +120,7 @@ static void sp_engine_remote_done(void *arg, bool ok, const char *sdp, size_t sd
 		return;
 	}
 	b = sp_binding_find_id(en->table, p->binding_id);
-	out = b ? sp_engine_splice_sdp(p->out, p->out_len, sdp, sdp_len, &out_len) : NULL;
+	out = b ? PROTO(en, with_body, p->out, p->out_len, sdp, sdp_len, &out_len) : NULL;
 	if (!out) {
 		sp_engine_drop(en, &en->stats.send_errors);
 		sp_engine_parked_free(p);
@@ -200,14 +160,14 @@ bool sp_engine_remote_park(struct sp_engine *en, const struct sp_binding *b, con
 			   bool to_server, const char *out, size_t out_len)
 {
 	const struct sp_classify_strategy *st = sp_engine_strategy_by_seq(en, b->strategy_id);
-	const char *body = memmem(out, out_len, "\r\n\r\n", 4);
+	const char *body = NULL;
+	size_t body_len = 0;
 	struct sp_mp_request r = { 0 };
 	struct sp_engine_parked *p;
 	enum sp_mp_route route;
 
-	if (!en->msg_remote || !body || !en->rx.data)
+	if (!en->msg_remote || !en->rx.data || PROTO(en, body, out, out_len, &body, &body_len) != 0)
 		return false;
-	body += 4;
 	p = calloc(1, sizeof(*p));
 	if (!p || !(p->out = malloc(out_len)) || !(p->rx.data = malloc(en->rx.len + 1))) {
 		if (p)
@@ -233,7 +193,7 @@ bool sp_engine_remote_park(struct sp_engine *en, const struct sp_binding *b, con
 	r.from_tag = m->from_tag;
 	r.to_tag = m->to_tag;
 	r.sdp = body;
-	r.sdp_len = (size_t)(out + out_len - body);
+	r.sdp_len = body_len;
 	r.received_from = to_server ? sp_engine_nat_source(b, r.sdp, r.sdp_len) : NULL;
 	r.towards_terminal = !to_server;
 	r.group = st ? st->media_proxy : "";

@@ -131,6 +131,13 @@ struct sp_protocol {
 	/* the address of the contact binding b keeps (where the terminal
 	 * says it is reached): 0, or -1 when it has none or it is a name */
 	int (*contact_address)(const struct sp_binding *b, struct sp_endpoint *out);
+	/* the body of a message out of to_server/to_terminal: 0 and where it
+	 * is, or -1 when it has none */
+	int (*body)(const char *msg, size_t len, const char **body, size_t *body_len);
+	/* that message with its body replaced (a remote media proxy's SDP),
+	 * its length fields to match: malloc'd, NULL when out of memory */
+	char *(*with_body)(const char *msg, size_t len, const char *body, size_t body_len,
+			   size_t *out_len);
 	/* the media streams m's session description announces: 0, or -1 when
 	 * it has none or it cannot be read */
 	int (*media_ports)(const struct sp_proto_msg *m, struct sp_sdp_info *out);

@@ -7,7 +7,9 @@
 #include "sp_table.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 _Static_assert(sizeof(struct sp_sip_msg) <= SP_PROTO_MSG_PRIV,
 	       "struct sp_sip_msg fits the protocol message");
@@ -226,6 +228,58 @@ static int sip_media_ports(const struct sp_proto_msg *m, struct sp_sdp_info *out
 	return sp_sdp_inspect(s->buf + s->info.body_offset, s->info.body_len, out) == 0 ? 0 : -1;
 }
 
+/* The body of a message as this module wrote it: after the blank line. */
+static int sip_body(const char *msg, size_t len, const char **body, size_t *body_len)
+{
+	const char *end = memmem(msg, len, "\r\n\r\n", 4);
+
+	if (!end)
+		return -1;
+	*body = end + 4;
+	*body_len = (size_t)(msg + len - *body);
+	return 0;
+}
+
+/* The message with its body replaced and Content-Length set to match. */
+static char *sip_with_body(const char *msg, size_t len, const char *sdp, size_t sdp_len,
+			   size_t *out_len)
+{
+	const char *end = memmem(msg, len, "\r\n\r\n", 4);
+	char *out, *o;
+
+	if (!end)
+		return NULL;
+	out = malloc((size_t)(end - msg) + sdp_len + 64);
+	if (!out)
+		return NULL;
+	o = out;
+	for (const char *line = msg; line < end + 2;) {
+		const char *eol = memmem(line, (size_t)(end + 2 - line), "\r\n", 2);
+		size_t ll = (size_t)(eol - line);
+		size_t k = 0;
+
+		if (ll >= 14 && strncasecmp(line, "Content-Length", 14) == 0)
+			k = 14;
+		else if (ll >= 1 && (line[0] == 'l' || line[0] == 'L'))
+			k = 1;
+		while (k && k < ll && (line[k] == ' ' || line[k] == '\t'))
+			k++;
+		if (k && k < ll && line[k] == ':')
+			o += sprintf(o, "Content-Length: %zu\r\n", sdp_len);
+		else {
+			memcpy(o, line, ll + 2);
+			o += ll + 2;
+		}
+		line = eol + 2;
+	}
+	memcpy(o, "\r\n", 2);
+	o += 2;
+	memcpy(o, sdp, sdp_len);
+	o += sdp_len;
+	*out_len = (size_t)(o - out);
+	return out;
+}
+
 static const struct sp_protocol sp_sip_ops = {
 	.name = "sip",
 	.init = sp_sip_global_init,
@@ -240,6 +294,8 @@ static const struct sp_protocol sp_sip_ops = {
 	.refuse = sip_refuse,
 	.lifetime = sip_lifetime,
 	.contact_address = sip_contact_address,
+	.body = sip_body,
+	.with_body = sip_with_body,
 	.media_ports = sip_media_ports,
 };
 

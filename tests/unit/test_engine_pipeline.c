@@ -410,6 +410,17 @@ static int spy_contact_address(const struct sp_binding *b, struct sp_endpoint *o
 	return SIP_OP(contact_address, b, out);
 }
 
+static int spy_body(const char *msg, size_t len, const char **body, size_t *body_len)
+{
+	return SIP_OP(body, msg, len, body, body_len);
+}
+
+static char *spy_with_body(const char *msg, size_t len, const char *body, size_t body_len,
+			   size_t *out_len)
+{
+	return SIP_OP(with_body, msg, len, body, body_len, out_len);
+}
+
 static int spy_media_ports(const struct sp_proto_msg *m, struct sp_sdp_info *out)
 {
 	return SIP_OP(media_ports, m, out);
@@ -420,7 +431,7 @@ static const struct sp_protocol spy_protocol = {
 	.release = spy_release, .came_through = spy_came_through, .keys = spy_keys,
 	.to_server = spy_to_server, .to_terminal = spy_to_terminal, .track = spy_track,
 	.refuse = spy_refuse, .lifetime = spy_lifetime, .contact_address = spy_contact_address,
-	.media_ports = spy_media_ports,
+	.body = spy_body, .with_body = spy_with_body, .media_ports = spy_media_ports,
 };
 
 /* ---- the engine on both fakes ---- */

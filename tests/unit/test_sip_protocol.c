@@ -13,6 +13,7 @@
 #include <criterion/criterion.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define CRLF "\r\n"
@@ -261,6 +262,31 @@ Test(sip_protocol, media_ports_are_the_sdp_streams)
 	inspect("%s", request("INVITE", "70", ""));
 	cr_assert_eq(sip->media_ports(&msg, &info), -1, "no body, no streams");
 	release();
+}
+
+Test(sip_protocol, with_body_replaces_the_body_and_its_content_length)
+{
+	static const char sdp2[] = "v=0\r\no=- 2 2 IN IP4 192.0.2.99\r\n";
+	const char *body;
+	size_t body_len, n;
+	char *out;
+
+	inspect_invite_with_sdp();
+	release();
+	cr_assert_eq(sip->body(text, strlen(text), &body, &body_len), 0);
+	cr_assert_eq(body_len, strlen(SDP_BODY));
+	cr_assert_eq(memcmp(body, SDP_BODY, body_len), 0);
+	out = sip->with_body(text, strlen(text), sdp2, strlen(sdp2), &n);
+	cr_assert_not_null(out);
+	cr_assert_eq(sip->inspect(&msg, out, n), 0, "%s", msg.reason);
+	cr_assert(msg.has_media);
+	cr_assert_eq(sip->body(out, n, &body, &body_len), 0);
+	cr_assert_eq(body_len, strlen(sdp2), "Content-Length follows the new body");
+	cr_assert_eq(memcmp(body, sdp2, body_len), 0);
+	cr_assert_not_null(strstr(out, "Content-Length: 32\r\n"), "%.*s", (int)n, out);
+	release();
+	free(out);
+	cr_assert_eq(sip->body("no blank line", 13, &body, &body_len), -1);
 }
 
 /* ---- rewrites and tracking through a binding of a real table ---- */
