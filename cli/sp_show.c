@@ -75,6 +75,20 @@ static void sp_show_format_age(uint64_t ms, char *buf, size_t len)
 		 (unsigned long long)(s / 60 % 60), (unsigned long long)(s % 60));
 }
 
+/* The remote media proxy holding the call, when one does (or did). */
+static void sp_show_dialog_media_proxy(struct sp_engine *en, const struct sp_dialog *d, FILE *out)
+{
+	char call_id[SP_CALLID_MAX + 1];
+	const char *mp;
+
+	snprintf(call_id, sizeof(call_id), "%.*s", (int)d->call_id_len, d->call_id);
+	mp = sp_engine_call_media_proxy(en, call_id);
+	if (mp && mp[0])
+		fprintf(out, "       media proxy %s\n", mp);
+	else if (mp)
+		fputs("       media proxy none: fell back to the kernel\n", out);
+}
+
 void sp_show_sessions(struct sp_engine *en, FILE *out, bool detail)
 {
 	const struct sp_table *table = sp_engine_table(en);
@@ -106,6 +120,7 @@ void sp_show_sessions(struct sp_engine *en, FILE *out, bool detail)
 				d->from_tag[0] ? d->from_tag : "-", d->to_tag[0] ? d->to_tag : "-",
 				d->invite_cseq, age, st ? st->name : "-", b->strategy_id, b->id);
 			sp_show_media_dialog(media, d->id, out);
+			sp_show_dialog_media_proxy(en, d, out);
 		}
 	}
 	fprintf(out, "%zu session%s\n", n, n == 1 ? "" : "s");

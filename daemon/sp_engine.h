@@ -117,6 +117,9 @@ void sp_engine_clear_statistics(struct sp_engine *engine);
 /* Whether a strategy is in the kernel, and why not; hits. NULL if unknown. */
 /* The remote media proxies as their client sees them (sp_mediaproxy):
  * reachable, last pong, calls held, counters. Returns how many. */
+/* The remote media proxy a call's media is on (`show sessions detail`):
+ * its name, "" when the call fell back to the kernel, NULL: none. */
+const char *sp_engine_call_media_proxy(struct sp_engine *en, const char *call_id);
 struct sp_mp_view;
 size_t sp_engine_media_proxy_views(const struct sp_engine *en, struct sp_mp_view *out, size_t max);
 const char *sp_engine_strategy_state(struct sp_engine *engine, uint32_t seq, uint64_t *hits);

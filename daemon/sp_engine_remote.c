@@ -206,6 +206,11 @@ bool sp_engine_remote_park(struct sp_engine *en, const struct sp_binding *b, con
 	return true;
 }
 
+const char *sp_engine_call_media_proxy(struct sp_engine *en, const char *call_id)
+{
+	return en ? sp_mp_client_call_mp(en->mpc, call_id) : NULL;
+}
+
 size_t sp_engine_media_proxy_views(const struct sp_engine *en, struct sp_mp_view *out, size_t max)
 {
 	return en ? sp_mp_client_views(en->mpc, out, max) : 0;

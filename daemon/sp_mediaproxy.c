@@ -683,6 +683,19 @@ enum sp_mp_route sp_mp_client_request(struct sp_mp_client *cl, const struct sp_m
 	return SP_MP_SENT;
 }
 
+const char *sp_mp_client_call_mp(struct sp_mp_client *cl, const char *call_id)
+{
+	struct sp_mp_callent *e = cl ? *sp_mp_call_slot(cl, call_id) : NULL;
+	struct sp_mp *mp;
+
+	if (!e)
+		return NULL;
+	if (e->mp_id == SP_MP_KERNEL_ID)
+		return "";
+	mp = sp_mp_by_id(cl, e->mp_id);
+	return mp ? mp->cfg.name : NULL;
+}
+
 void sp_mp_client_set_kernel(struct sp_mp_client *cl, const char *call_id)
 {
 	struct sp_mp_callent *e = *sp_mp_call_slot(cl, call_id);

@@ -105,6 +105,9 @@ enum sp_mp_route sp_mp_client_route(struct sp_mp_client *cl, const char *call_id
 				    bool offer);
 /* The call's MP failed it: its media is the kernel's from now on. */
 void sp_mp_client_set_kernel(struct sp_mp_client *cl, const char *call_id);
+/* The MP holding the call: its name, "" when the call's media fell back to
+ * the kernel, NULL when no MP knows it. */
+const char *sp_mp_client_call_mp(struct sp_mp_client *cl, const char *call_id);
 /* The call ended: its MP is told (delete), the call forgotten. */
 void sp_mp_client_end(struct sp_mp_client *cl, const char *call_id);
 

@@ -151,6 +151,8 @@ UAC=$LAB_SIPP_PID
 sleep 2
 held=$(( $(mp_field mp1 'calls held') + $(mp_field mp2 'calls held') ))
 check_eq "show media-proxy: one call held during the call" 1 "$held"
+check_match "show sessions detail names the call's media proxy" "media proxy mp[12]" \
+	"$(sp_cli sp1 -c 'show sessions detail')"
 sleep 1
 cid=$(sp_cli sp1 -c 'show sessions' | grep -oE '[0-9]+-[0-9]+@10\.1\.0\.10' | head -1)
 rel1=$(mp_packets 1 "$cid"); rel2=$(mp_packets 2 "$cid")
