@@ -22,6 +22,7 @@
 #define SP_UDP_DGRAM_MAX 65536
 #define SP_UDP_OUT_MAX (SP_UDP_DGRAM_MAX + 4096)
 #define SP_UDP_MAX_FILES 1048576
+#define SP_UDP_SERVER_RCVBUF (2 << 20) /* a binding's socket (C:c) */
 /* Control data of one datagram to a terminal: source address and mark */
 #define SP_UDP_OUT_CTRL (CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(uint32_t)))
 
@@ -339,7 +340,7 @@ static struct sp_transport_conn *sp_udp_open(struct sp_transport *tp, const stru
 	struct sockaddr_storage ss;
 	socklen_t sl = sp_endpoint_to_sockaddr(local, &ss);
 	struct sp_udp_conn *c = calloc(1, sizeof(*c));
-	int one = 1;
+	int one = 1, rcvbuf = SP_UDP_SERVER_RCVBUF;
 
 	if (!c)
 		return NULL;
@@ -357,6 +358,12 @@ static struct sp_transport_conn *sp_udp_open(struct sp_transport *tp, const stru
 		   local->family == AF_INET6 ? IPV6_FREEBIND : IP_FREEBIND, &one, sizeof(one));
 	/* the kernel's drops at a full queue come with the next datagram */
 	setsockopt(c->fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
+	/* a trunk's binding carries every call's answers: the 212 KB default
+	 * held ~40 ms of them at 1100 calls/s and overflowed whenever the
+	 * engine waited that long for a CPU (bench/RESULTS.md, 2026-12-04). A
+	 * limit, not an allocation: memory is taken only while datagrams wait. */
+	if (setsockopt(c->fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) < 0)
+		setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	if (bind(c->fd, (struct sockaddr *)&ss, sl) < 0)
 		goto fail;
 	if (sp_loop_add_fd(u->loop, c->fd, EPOLLIN, sp_udp_readable, c) < 0)
