@@ -59,7 +59,7 @@ def main():
     # repetition against the direct path of the same repetition.
     reps = sorted({k.split(".")[0] for k in fig if k.startswith("fixed") and k[5:6].isdigit()})
     per = {}
-    whos = [w for w in ("sp", "kam", "kamt") if f"{w}.max_cps" in fig or w != "kamt"]
+    whos = [w for w in ("sp", "kam", "kamt") if f"{w}.max_cps" in fig]
     for who in whos:
         ticks = sum(fig.get(f"{r}.{who}.cpu_ticks", 0) for r in reps)
         calls = sum(fig.get(f"{r}.{who}.calls", 0) for r in reps)
@@ -90,6 +90,8 @@ def main():
         # drops, each step held sustain_seconds; CPU per call over that step
         per[who]["sustained_cps"] = fig.get(f"{who}.sustained_cps")
         per[who]["sustained_fail_cps"] = fig.get(f"{who}.sustained_fail_cps")
+        why = fig.get(f"{who}.sustained_fail_why")
+        per[who]["sustained_fail_why"] = why.replace("_", " ") if isinstance(why, str) else None
         sc, st = fig.get(f"{who}.sustained_calls"), fig.get(f"{who}.sustained_cpu_ticks")
         per[who]["sustained_cpu_us_per_call"] = round(st / hz / sc * 1e6, 1) if sc and st is not None else None
         # latency at the sustained rate ("sust") and at half of it ("half",
@@ -105,10 +107,11 @@ def main():
             for p in (50, 99):
                 a, b = pct(hl, p), pct(hb, p)
                 per[who][f"{name}_p{p}_added_ms"] = round(a - b, 3) if a is not None and b is not None else None
-    res["sigproxy"], res["kamailio"] = per["sp"], per["kam"]
+    res["sigproxy"], res["kamailio"] = per["sp"], per.get("kam")
     if "kamt" in per:
         res["kamailio_tuned"] = per["kamt"]
-    sp, kam = per["sp"], per["kam"]
+    # BENCH_PROXIES=sp: no Kamailio, every ratio n/a
+    sp, kam = per["sp"], per.get("kam") or {k: None for k in per["sp"]}
 
     def ratios(k):
         return {
@@ -152,7 +155,8 @@ def main():
     kt = per.get("kamt")
     rt = res.get("ratios_sigproxy_over_kamailio_tuned", {})
     cols = [("sp", sp), ("kam", kam)] + ([("kamt", kt)] if kt else [])
-    head = "| figure | sigproxyd | Kamailio (1 worker, untuned) |"
+    cols = [(k, w) for k, w in cols if k == "sp" or k in per]
+    head = "| figure | sigproxyd |" + (" Kamailio (1 worker, untuned) |" if "kam" in per else "")
     if kt:
         head += f" Kamailio tuned ({res['kamailio_tuned_workers']} workers) |"
     head += " sigproxy/Kamailio |" + (" sigproxy/Kamailio tuned |" if kt else "")
@@ -171,7 +175,8 @@ def main():
 
     ss = res.get("sustain_seconds")
     row(f"highest sustained rate: {ss} s steps, zero failed calls, zero receive-buffer drops (calls/s)",
-        [f"{f(w['sustained_cps'])} (fails at {f(w.get('sustained_fail_cps'))})" for _, w in cols], "sustained_cps")
+        [f"{f(w['sustained_cps'])} (fails at {f(w.get('sustained_fail_cps'))}"
+         + (f": {w['sustained_fail_why']})" if w.get("sustained_fail_why") else ")") for _, w in cols], "sustained_cps")
     row("CPU per call at the sustained rate, over its step (µs, utime+stime)",
         [f(w["sustained_cpu_us_per_call"]) for _, w in cols], "cpu_per_call_sustained")
     row("added INVITE→200 p50 / p99 at the sustained rate (ms)", [lat(w, "sustained_rate") for _, w in cols])
@@ -218,7 +223,9 @@ def main():
                    f"{sd.get('sighup_s')} s; a call through it afterwards ok: {sd.get('call_ok')}.")
     out.append("")
     out.append("UDP receive-buffer drops over the whole run, per namespace: " +
-               ", ".join(f"{k} {v}" for k, v in sorted(res["udp_rcvbuf_drops"].items())) + ".")
+               ", ".join(f"{k} {v}" for k, v in sorted(res["udp_rcvbuf_drops"].items())) +
+               f"; sigproxyd's own count (SO_RXQ_OVFL): listener {f(fig.get('sp.socket_drops_listener'))}, "
+               f"server side {f(fig.get('sp.socket_drops_server_side'))}.")
     out.append("")
     out.append(f"Run time {res['run_seconds']} s.")
     open(sys.argv[3], "w").write("\n".join(out) + "\n")
