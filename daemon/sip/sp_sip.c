@@ -294,16 +294,99 @@ bool sip_host_eq(const char *hs, const char *he, const char *want)
 	return (size_t)(he - hs) == wn && strncasecmp(hs, want, wn) == 0;
 }
 
-/* size exception: 2026-12-04, temporary: sp_sip.c is split by concern (issue 16 item 2), this function not yet */
+/* The top Via: sent-by, branch, received, rport. */
+static int extract_via(struct sp_sip_msg *msg, osip_via_t *via, const struct scan *sc)
+{
+	struct sp_sip_info *in = &msg->info;
+	osip_generic_param_t *param = NULL;
+
+	if (!copy_host(in->via.host, via->host))
+		return fail(&msg->reason, "Via host too long", SP_SIP_E_TOOLONG);
+	in->via.port = sc->top_via.hp.has_port ? sc->top_via.hp.port : 0;
+	if (osip_via_param_get_byname(via, "branch", &param) == 0 && param &&
+	    !copy_str(in->via_branch, sizeof(in->via_branch), param->gvalue))
+		return fail(&msg->reason, "branch too long", SP_SIP_E_TOOLONG);
+	param = NULL;
+	if (osip_via_param_get_byname(via, "received", &param) == 0 && param &&
+	    !copy_host(in->via_received, param->gvalue))
+		return fail(&msg->reason, "received too long", SP_SIP_E_TOOLONG);
+	param = NULL;
+	if (osip_via_param_get_byname(via, "rport", &param) == 0 && param) {
+		in->via_rport = true;
+		if (!opt_port(param->gvalue, &in->via_rport_value))
+			return fail(&msg->reason, "bad rport", SP_SIP_E_PARSE);
+	}
+	return SP_SIP_OK;
+}
+
+/* Call-ID (number@host) and the From and To tags. */
+static int extract_ids(struct sp_sip_msg *msg)
+{
+	osip_message_t *sip = msg->osip;
+	struct sp_sip_info *in = &msg->info;
+	osip_generic_param_t *param = NULL;
+
+	if (sip->call_id->host) {
+		size_t nn = strlen(sip->call_id->number), hn = strlen(sip->call_id->host);
+
+		if (nn + 1 + hn >= sizeof(in->call_id))
+			return fail(&msg->reason, "Call-ID too long", SP_SIP_E_TOOLONG);
+		memcpy(in->call_id, sip->call_id->number, nn);
+		in->call_id[nn] = '@';
+		memcpy(in->call_id + nn + 1, sip->call_id->host, hn + 1);
+	} else if (!copy_str(in->call_id, sizeof(in->call_id), sip->call_id->number)) {
+		return fail(&msg->reason, "Call-ID too long", SP_SIP_E_TOOLONG);
+	}
+	if (osip_from_get_tag(sip->from, &param) == 0 && param &&
+	    !copy_str(in->from_tag, sizeof(in->from_tag), param->gvalue))
+		return fail(&msg->reason, "From tag too long", SP_SIP_E_TOOLONG);
+	param = NULL;
+	if (osip_to_get_tag(sip->to, &param) == 0 && param &&
+	    !copy_str(in->to_tag, sizeof(in->to_tag), param->gvalue))
+		return fail(&msg->reason, "To tag too long", SP_SIP_E_TOOLONG);
+	return SP_SIP_OK;
+}
+
+/* The first Contact (or *) and the lifetime it is given: its expires
+ * param, else the Expires header. */
+static int extract_contact(struct sp_sip_msg *msg, const struct scan *sc)
+{
+	osip_message_t *sip = msg->osip;
+	struct sp_sip_info *in = &msg->info;
+	osip_contact_t *contact;
+	osip_generic_param_t *param = NULL;
+	osip_header_t *exp_hdr = NULL;
+	uint32_t v32;
+
+	in->expires = -1;
+	in->n_contacts = sc->n_contact;
+	contact = osip_list_get(&sip->contacts, 0);
+	if (contact && !contact->url && contact->displayname &&
+	    strcmp(contact->displayname, "*") == 0) {
+		in->contact_star = true;
+	} else if (contact && contact->url) {
+		if (!copy_host(in->contact.host, contact->url->host))
+			return fail(&msg->reason, "Contact host too long", SP_SIP_E_TOOLONG);
+		if (!opt_port(contact->url->port, &in->contact.port))
+			return fail(&msg->reason, "bad Contact port", SP_SIP_E_PARSE);
+		param = NULL;
+		/* delta-seconds above 2**32-1 mean 2**32-1 (RFC 3261 §25.1) */
+		if (osip_contact_param_get_byname(contact, "expires", &param) == 0 &&
+		    param && parse_u32(param->gvalue, 0xffffffffu, &v32, true))
+			in->expires = v32;
+	}
+	if (in->expires < 0 && osip_message_get_expires(sip, 0, &exp_hdr) >= 0 &&
+	    exp_hdr && parse_u32(exp_hdr->hvalue, 0xffffffffu, &v32, true))
+		in->expires = v32;
+	return SP_SIP_OK;
+}
+
 static int extract(struct sp_sip_msg *msg, const struct scan *sc)
 {
 	osip_message_t *sip = msg->osip;
 	struct sp_sip_info *in = &msg->info;
 	osip_via_t *via = osip_list_get(&sip->vias, 0);
-	osip_contact_t *contact;
-	osip_generic_param_t *param = NULL;
-	osip_header_t *exp_hdr = NULL;
-	uint32_t v32;
+	int err;
 
 	if (!via || !via->host)
 		return fail(&msg->reason, "no Via", SP_SIP_E_MISSING);
@@ -350,63 +433,17 @@ static int extract(struct sp_sip_msg *msg, const struct scan *sc)
 	if (!parse_u32(sip->cseq->number, 0x7fffffffu, &in->cseq, false))
 		return fail(&msg->reason, "bad CSeq number", SP_SIP_E_PARSE);
 
-	if (!copy_host(in->via.host, via->host))
-		return fail(&msg->reason, "Via host too long", SP_SIP_E_TOOLONG);
-	in->via.port = sc->top_via.hp.has_port ? sc->top_via.hp.port : 0;
-	if (osip_via_param_get_byname(via, "branch", &param) == 0 && param &&
-	    !copy_str(in->via_branch, sizeof(in->via_branch), param->gvalue))
-		return fail(&msg->reason, "branch too long", SP_SIP_E_TOOLONG);
-	param = NULL;
-	if (osip_via_param_get_byname(via, "received", &param) == 0 && param &&
-	    !copy_host(in->via_received, param->gvalue))
-		return fail(&msg->reason, "received too long", SP_SIP_E_TOOLONG);
-	param = NULL;
-	if (osip_via_param_get_byname(via, "rport", &param) == 0 && param) {
-		in->via_rport = true;
-		if (!opt_port(param->gvalue, &in->via_rport_value))
-			return fail(&msg->reason, "bad rport", SP_SIP_E_PARSE);
-	}
+	err = extract_via(msg, via, sc);
+	if (err)
+		return err;
 
-	if (sip->call_id->host) {
-		size_t nn = strlen(sip->call_id->number), hn = strlen(sip->call_id->host);
+	err = extract_ids(msg);
+	if (err)
+		return err;
 
-		if (nn + 1 + hn >= sizeof(in->call_id))
-			return fail(&msg->reason, "Call-ID too long", SP_SIP_E_TOOLONG);
-		memcpy(in->call_id, sip->call_id->number, nn);
-		in->call_id[nn] = '@';
-		memcpy(in->call_id + nn + 1, sip->call_id->host, hn + 1);
-	} else if (!copy_str(in->call_id, sizeof(in->call_id), sip->call_id->number)) {
-		return fail(&msg->reason, "Call-ID too long", SP_SIP_E_TOOLONG);
-	}
-	param = NULL;
-	if (osip_from_get_tag(sip->from, &param) == 0 && param &&
-	    !copy_str(in->from_tag, sizeof(in->from_tag), param->gvalue))
-		return fail(&msg->reason, "From tag too long", SP_SIP_E_TOOLONG);
-	param = NULL;
-	if (osip_to_get_tag(sip->to, &param) == 0 && param &&
-	    !copy_str(in->to_tag, sizeof(in->to_tag), param->gvalue))
-		return fail(&msg->reason, "To tag too long", SP_SIP_E_TOOLONG);
-
-	in->expires = -1;
-	in->n_contacts = sc->n_contact;
-	contact = osip_list_get(&sip->contacts, 0);
-	if (contact && !contact->url && contact->displayname &&
-	    strcmp(contact->displayname, "*") == 0) {
-		in->contact_star = true;
-	} else if (contact && contact->url) {
-		if (!copy_host(in->contact.host, contact->url->host))
-			return fail(&msg->reason, "Contact host too long", SP_SIP_E_TOOLONG);
-		if (!opt_port(contact->url->port, &in->contact.port))
-			return fail(&msg->reason, "bad Contact port", SP_SIP_E_PARSE);
-		param = NULL;
-		/* delta-seconds above 2**32-1 mean 2**32-1 (RFC 3261 §25.1) */
-		if (osip_contact_param_get_byname(contact, "expires", &param) == 0 &&
-		    param && parse_u32(param->gvalue, 0xffffffffu, &v32, true))
-			in->expires = v32;
-	}
-	if (in->expires < 0 && osip_message_get_expires(sip, 0, &exp_hdr) >= 0 &&
-	    exp_hdr && parse_u32(exp_hdr->hvalue, 0xffffffffu, &v32, true))
-		in->expires = v32;
+	err = extract_contact(msg, sc);
+	if (err)
+		return err;
 
 	in->max_forwards = in->is_request ? sc->max_forwards : -1;
 	in->body_offset = (size_t)(sc->body - msg->buf);

@@ -340,7 +340,58 @@ static int rewrite_next_header(const struct sp_sip_msg *msg, unsigned *idx, cons
 	return 1;
 }
 
-/* size exception: 2026-12-04, temporary: sp_sip.c is split by concern (issue 16 item 2), this function not yet */
+/* What the header lines before the current one left to the rest. */
+struct hdr_state {
+	bool first_via;		/* the top Via not yet seen */
+	size_t clen_at;		/* Content-Length's digits in the output */
+	size_t clen_digits;	/* and how many; 0: no Content-Length */
+};
+
+/* One header line of the plan's: spliced into o up to its changed parts
+ * (*copied: how far the input is copied). NULL, or what failed. */
+static const char *rewrite_header(struct out *o, const struct hdr *h, const struct sp_sip_plan *pl,
+				  bool request, struct hdr_state *hs, const char **copied)
+{
+	switch (h->kind) {
+	case H_VIA: {
+		const char *vp = h->val, *es, *ee;
+
+		if (!hs->first_via)
+			break;
+		hs->first_via = false;
+		if (sip_next_elem(&vp, h->val_e, &es, &ee) <= 0 ||
+		    rewrite_top_via(o, es, ee, pl, copied) < 0)
+			return "Via";
+		break;
+	}
+	case H_CONTACT:
+		if (pl->contact && rewrite_addr_list(o, h, pl->contact, 1, copied) < 0)
+			return "Contact";
+		break;
+	case H_ROUTE:
+	case H_RECORD_ROUTE:
+		if (pl->n_routes && rewrite_addr_list(o, h, pl->routes, pl->n_routes, copied) < 0)
+			return "Route";
+		break;
+	case H_MAXFWD:
+		if (pl->set_max_forwards && request) {
+			out_span(o, *copied, h->val);
+			out_uint(o, pl->max_forwards);
+			*copied = h->val_e;
+		}
+		break;
+	case H_CLEN:
+		out_span(o, *copied, h->val);
+		*copied = h->val;
+		hs->clen_at = o->len;
+		hs->clen_digits = (size_t)(h->val_e - h->val);
+		break;
+	default:
+		break;
+	}
+	return NULL;
+}
+
 int sp_sip_rewrite(struct sp_sip_msg *msg, const struct sp_sip_plan *pl,
 		   char *out, size_t out_size, size_t *out_len)
 {
@@ -348,8 +399,9 @@ int sp_sip_rewrite(struct sp_sip_msg *msg, const struct sp_sip_plan *pl,
 	struct out o = { .p = out, .cap = out_size, .uri_transport = pl->uri_transport };
 	const char *p, *e, *copied;
 	struct start_line sl;
-	bool first_via = true, body_changed;
-	size_t clen_at = 0, clen_digits = 0, blank_at, body_at;
+	struct hdr_state hs = { .first_via = true };
+	bool body_changed;
+	size_t blank_at, body_at;
 	const char *eol = "\r\n";
 	struct hdr h;
 	int r, err;
@@ -369,44 +421,10 @@ int sp_sip_rewrite(struct sp_sip_msg *msg, const struct sp_sip_plan *pl,
 		return fail(&msg->reason, "Request-URI", SP_SIP_E_REWRITE);
 	p = sl.end;
 	while ((r = rewrite_next_header(msg, &hdr_idx, &p, e, &h)) > 0) {
-		switch (h.kind) {
-		case H_VIA: {
-			const char *vp = h.val, *es, *ee;
+		const char *why = rewrite_header(&o, &h, pl, sl.request, &hs, &copied);
 
-			if (!first_via)
-				break;
-			first_via = false;
-			if (sip_next_elem(&vp, h.val_e, &es, &ee) <= 0 ||
-			    rewrite_top_via(&o, es, ee, pl, &copied) < 0)
-				return fail(&msg->reason, "Via", SP_SIP_E_REWRITE);
-			break;
-		}
-		case H_CONTACT:
-			if (pl->contact && rewrite_addr_list(&o, &h, pl->contact, 1, &copied) < 0)
-				return fail(&msg->reason, "Contact", SP_SIP_E_REWRITE);
-			break;
-		case H_ROUTE:
-		case H_RECORD_ROUTE:
-			if (pl->n_routes &&
-			    rewrite_addr_list(&o, &h, pl->routes, pl->n_routes, &copied) < 0)
-				return fail(&msg->reason, "Route", SP_SIP_E_REWRITE);
-			break;
-		case H_MAXFWD:
-			if (pl->set_max_forwards && sl.request) {
-				out_span(&o, copied, h.val);
-				out_uint(&o, pl->max_forwards);
-				copied = h.val_e;
-			}
-			break;
-		case H_CLEN:
-			out_span(&o, copied, h.val);
-			copied = h.val;
-			clen_at = o.len;
-			clen_digits = (size_t)(h.val_e - h.val);
-			break;
-		default:
-			break;
-		}
+		if (why)
+			return fail(&msg->reason, why, SP_SIP_E_REWRITE);
 	}
 	if (r < 0)
 		return fail(&msg->reason, "header section changed", SP_SIP_E_ARG);
@@ -423,8 +441,8 @@ int sp_sip_rewrite(struct sp_sip_msg *msg, const struct sp_sip_plan *pl,
 	if (o.full)
 		return fail(&msg->reason, "output buffer too small", SP_SIP_E_NOSPACE);
 	if (body_changed) {
-		if (clen_digits) {
-			r = fix_content_length(&o, clen_at, clen_digits, body_at, NULL);
+		if (hs.clen_digits) {
+			r = fix_content_length(&o, hs.clen_at, hs.clen_digits, body_at, NULL);
 		} else {
 			r = fix_content_length(&o, blank_at, 0, body_at, eol);
 		}
