@@ -80,15 +80,88 @@ static void cache_header(struct sp_sip_msg *msg, const char *buf, const struct h
 	c->kind = (uint8_t)h->kind;
 }
 
-/* size exception: 2026-12-04, temporary: sp_sip.c is split by concern (issue 16 item 2), this function not yet */
+/* One header line the rewriter relies on, checked (and counted) in sc. */
+static int scan_header(struct scan *sc, const struct hdr *h, const char **why)
+{
+	const char *pp = h->val, *es, *ee;
+	struct addr a;
+	int r;
+
+	switch (h->kind) {
+	case H_VIA:
+		while ((r = sip_next_elem(&pp, h->val_e, &es, &ee)) > 0) {
+			struct via v;
+
+			if (sip_parse_via(es, ee, sc->n_via ? &v : &sc->top_via) < 0)
+				return fail(why, "malformed Via", SP_SIP_E_PARSE);
+			sc->n_via++;
+		}
+		if (r < 0)
+			return fail(why, "malformed Via", SP_SIP_E_PARSE);
+		break;
+	case H_CONTACT:
+		if (scan_addr_list(h, true, &sc->n_contact) < 0)
+			return fail(why, "malformed Contact", SP_SIP_E_PARSE);
+		break;
+	case H_ROUTE:
+		if (scan_addr_list(h, false, &sc->n_route) < 0)
+			return fail(why, "malformed Route", SP_SIP_E_PARSE);
+		break;
+	case H_RECORD_ROUTE:
+		if (scan_addr_list(h, false, &sc->n_rr) < 0)
+			return fail(why, "malformed Record-Route", SP_SIP_E_PARSE);
+		break;
+	case H_FROM:
+	case H_TO:
+		if (sip_next_elem(&pp, h->val_e, &es, &ee) <= 0 || pp < h->val_e ||
+		    sip_parse_addr(es, ee, false, &a) < 0)
+			return fail(why, h->kind == H_FROM ? "malformed From" :
+				    "malformed To", SP_SIP_E_PARSE);
+		break;
+	case H_CTYPE:
+		sc->multipart = span_iprefix(h->val, h->val_e, "multipart/");
+		break;
+	case H_MAXFWD: {
+		unsigned long v = 0;
+
+		const char *c = h->val;
+
+		/* RFC 3261 §20.22: 1*DIGIT, leading zeros allowed (RFC
+		 * 4475 §3.1.1.1); anything else is left alone, as before */
+		for (; c < h->val_e && *c >= '0' && *c <= '9'; c++)
+			if (v < 100000)
+				v = v * 10 + (unsigned long)(*c - '0');
+		if (c > h->val && c == h->val_e)
+			sc->max_forwards = (int)v;
+		break;
+	}
+	case H_CLEN: {
+		unsigned long v = 0;
+
+		if (h->val == h->val_e || h->val_e - h->val > 5)
+			return fail(why, "bad Content-Length", SP_SIP_E_LENGTH);
+		for (const char *c = h->val; c < h->val_e; c++) {
+			if (*c < '0' || *c > '9')
+				return fail(why, "bad Content-Length", SP_SIP_E_LENGTH);
+			v = v * 10 + (unsigned long)(*c - '0');
+		}
+		sc->clen_present = true;
+		sc->clen = v;
+		break;
+	}
+	default:
+		break;
+	}
+	return SP_SIP_OK;
+}
+
 int sip_scan_message(const char *buf, size_t len, struct scan *sc, const char **why,
 			struct sp_sip_msg *msg)
 {
 	bool overflow = false;
 
-	const char *p = buf, *e = buf + len, *es, *ee;
+	const char *p = buf, *e = buf + len;
 	struct hdr h;
-	struct addr a;
 	int r;
 
 	memset(sc, 0, sizeof(*sc));
@@ -108,77 +181,15 @@ int sip_scan_message(const char *buf, size_t len, struct scan *sc, const char **
 	}
 	sc->headers = p = sc->sl.end;
 	while ((r = sip_next_header(&p, e, &h)) > 0) {
-		const char *pp = h.val;
+		int err;
 
 		cache_header(msg, buf, &h, &overflow);
 		sc->lines[h.kind]++;
 		if (h.kind >= H_CLEN && sc->lines[h.kind] > 1)
 			return fail(why, sip_duplicate_reason[h.kind], SP_SIP_E_PARSE);
-		switch (h.kind) {
-		case H_VIA:
-			while ((r = sip_next_elem(&pp, h.val_e, &es, &ee)) > 0) {
-				struct via v;
-
-				if (sip_parse_via(es, ee, sc->n_via ? &v : &sc->top_via) < 0)
-					return fail(why, "malformed Via", SP_SIP_E_PARSE);
-				sc->n_via++;
-			}
-			if (r < 0)
-				return fail(why, "malformed Via", SP_SIP_E_PARSE);
-			break;
-		case H_CONTACT:
-			if (scan_addr_list(&h, true, &sc->n_contact) < 0)
-				return fail(why, "malformed Contact", SP_SIP_E_PARSE);
-			break;
-		case H_ROUTE:
-			if (scan_addr_list(&h, false, &sc->n_route) < 0)
-				return fail(why, "malformed Route", SP_SIP_E_PARSE);
-			break;
-		case H_RECORD_ROUTE:
-			if (scan_addr_list(&h, false, &sc->n_rr) < 0)
-				return fail(why, "malformed Record-Route", SP_SIP_E_PARSE);
-			break;
-		case H_FROM:
-		case H_TO:
-			if (sip_next_elem(&pp, h.val_e, &es, &ee) <= 0 || pp < h.val_e ||
-			    sip_parse_addr(es, ee, false, &a) < 0)
-				return fail(why, h.kind == H_FROM ? "malformed From" :
-					    "malformed To", SP_SIP_E_PARSE);
-			break;
-		case H_CTYPE:
-			sc->multipart = span_iprefix(h.val, h.val_e, "multipart/");
-			break;
-		case H_MAXFWD: {
-			unsigned long v = 0;
-
-			const char *c = h.val;
-
-			/* RFC 3261 §20.22: 1*DIGIT, leading zeros allowed (RFC
-			 * 4475 §3.1.1.1); anything else is left alone, as before */
-			for (; c < h.val_e && *c >= '0' && *c <= '9'; c++)
-				if (v < 100000)
-					v = v * 10 + (unsigned long)(*c - '0');
-			if (c > h.val && c == h.val_e)
-				sc->max_forwards = (int)v;
-			break;
-		}
-		case H_CLEN: {
-			unsigned long v = 0;
-
-			if (h.val == h.val_e || h.val_e - h.val > 5)
-				return fail(why, "bad Content-Length", SP_SIP_E_LENGTH);
-			for (const char *c = h.val; c < h.val_e; c++) {
-				if (*c < '0' || *c > '9')
-					return fail(why, "bad Content-Length", SP_SIP_E_LENGTH);
-				v = v * 10 + (unsigned long)(*c - '0');
-			}
-			sc->clen_present = true;
-			sc->clen = v;
-			break;
-		}
-		default:
-			break;
-		}
+		err = scan_header(sc, &h, why);
+		if (err)
+			return err;
 	}
 	if (r < 0)
 		return fail(why, "malformed header section", SP_SIP_E_PARSE);
