@@ -53,9 +53,11 @@ struct sp_retpath {
 	enum sp_retpath_mode mode;
 	struct in_addr gateway;
 	int packet_fd;		/* learn mode only, else -1 */
-	int packet6_fd;		/* the same for IPv6 (read with recvmmsg), or -1 */
-	uint8_t *ring;		/* its receive ring; NULL: read with recvmmsg */
+	int packet6_fd;		/* the same for IPv6, or -1 */
+	uint8_t *ring;		/* packet_fd's receive ring; NULL: read with recvmmsg */
 	unsigned ring_next;	/* the frame the kernel fills next */
+	uint8_t *ring6;		/* packet6_fd's, likewise */
+	unsigned ring6_next;
 	uint64_t rx_drops;	/* frames its queue dropped (PACKET_STATISTICS) */
 	struct sp_retpath_seen seen[SP_RETPATH_SEEN];
 	unsigned seen_next;
@@ -153,8 +155,10 @@ static void sp_retpath_packet_close(struct sp_retpath *rp)
 {
 	if (rp->ring)
 		munmap(rp->ring, (size_t)SP_RETPATH_RING_BLOCK * SP_RETPATH_RING_BLOCKS);
-	rp->ring = NULL;
-	rp->ring_next = 0;
+	if (rp->ring6)
+		munmap(rp->ring6, (size_t)SP_RETPATH_RING_BLOCK * SP_RETPATH_RING_BLOCKS);
+	rp->ring = rp->ring6 = NULL;
+	rp->ring_next = rp->ring6_next = 0;
 	if (rp->packet_fd >= 0)
 		close(rp->packet_fd);
 	rp->packet_fd = -1;
@@ -268,8 +272,9 @@ static int sp_retpath_packet_open(const uint16_t *ports, unsigned n_ports, uint8
 }
 
 /* The same for IPv6: UDP right after the fixed header (no extension
- * header, as SIP's datagrams come) to the listen ports; read with recvmmsg. */
-static int sp_retpath_packet6_open(const uint16_t *ports, unsigned n_ports, struct sp_error *err)
+ * header, as SIP's datagrams come) to the listen ports; with its own ring. */
+static int sp_retpath_packet6_open(const uint16_t *ports, unsigned n_ports, uint8_t **ring,
+				   struct sp_error *err)
 {
 	struct sock_filter code[8 + SP_LISTEN_PORTS_MAX];
 	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_IPV6) };
@@ -293,9 +298,13 @@ static int sp_retpath_packet6_open(const uint16_t *ports, unsigned n_ports, stru
 	prog.len = (unsigned short)n;
 	prog.filter = code;
 	fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	*ring = fd >= 0 ? sp_retpath_ring_open(fd) : NULL;
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0 ||
 	    bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
 		sp_error_set(err, "IPv6 packet socket: %s", strerror(errno));
+		if (*ring)
+			munmap(*ring, (size_t)SP_RETPATH_RING_BLOCK * SP_RETPATH_RING_BLOCKS);
+		*ring = NULL;
 		if (fd >= 0)
 			close(fd);
 		return -1;
@@ -310,7 +319,7 @@ int sp_retpath_configure(struct sp_retpath *rp, enum sp_retpath_mode mode,
 	struct sp_rt_addr gwa = { .family = AF_INET };
 	unsigned oif = 0;
 	int fd = -1, fd6 = -1;
-	uint8_t *ring = NULL;
+	uint8_t *ring = NULL, *ring6 = NULL;
 
 	if (mode == rp->mode && (mode != SP_RETPATH_DEFAULT_GATEWAY ||
 				 gw->s_addr == rp->gateway.s_addr) && mode != SP_RETPATH_LEARN)
@@ -325,7 +334,7 @@ int sp_retpath_configure(struct sp_retpath *rp, enum sp_retpath_mode mode,
 		if (fd < 0)
 			return -1;
 		/* IPv6 where the host has it: without, IPv4 paths are learned */
-		fd6 = sp_retpath_packet6_open(listen_ports, n_listen_ports, err);
+		fd6 = sp_retpath_packet6_open(listen_ports, n_listen_ports, &ring6, err);
 	}
 	if (mode == SP_RETPATH_LEARN && rp->mode == SP_RETPATH_LEARN) {
 		/* new ports: a new filter; learned paths stay valid */
@@ -335,6 +344,7 @@ int sp_retpath_configure(struct sp_retpath *rp, enum sp_retpath_mode mode,
 		rp->packet_fd = fd;
 		rp->packet6_fd = fd6;
 		rp->ring = ring;
+		rp->ring6 = ring6;
 		return 0;
 	}
 	sp_retpath_reset(rp);
@@ -344,6 +354,7 @@ int sp_retpath_configure(struct sp_retpath *rp, enum sp_retpath_mode mode,
 	rp->packet_fd = fd;
 	rp->packet6_fd = fd6;
 	rp->ring = ring;
+	rp->ring6 = ring6;
 	rp->mode = mode;
 	if (gw)
 		rp->gateway = *gw;
@@ -407,11 +418,10 @@ static void sp_retpath_saw(struct sp_retpath *rp, const uint8_t *f, size_t n, co
 
 /* The ring: every frame the kernel handed over (TP_STATUS_USER), in order,
  * each given back at once. No system call. */
-static void sp_retpath_drain_ring(struct sp_retpath *rp)
+static void sp_retpath_drain_ring(struct sp_retpath *rp, uint8_t *ring, unsigned *next)
 {
 	for (unsigned k = 0; k < SP_RETPATH_RING_FRAMES; k++) {
-		struct tpacket2_hdr *h = (struct tpacket2_hdr *)(rp->ring + (size_t)rp->ring_next *
-								       SP_RETPATH_RING_FRAME);
+		struct tpacket2_hdr *h = (struct tpacket2_hdr *)(ring + (size_t)*next * SP_RETPATH_RING_FRAME);
 		const struct sockaddr_ll *sll;
 
 		if (!(__atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER))
@@ -420,7 +430,7 @@ static void sp_retpath_drain_ring(struct sp_retpath *rp)
 		if (h->tp_net + h->tp_snaplen <= SP_RETPATH_RING_FRAME)
 			sp_retpath_saw(rp, (const uint8_t *)h + h->tp_net, h->tp_snaplen, sll);
 		__atomic_store_n(&h->tp_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
-		rp->ring_next = (rp->ring_next + 1) % SP_RETPATH_RING_FRAMES;
+		*next = (*next + 1) % SP_RETPATH_RING_FRAMES;
 	}
 }
 
@@ -454,10 +464,12 @@ void sp_retpath_drain(struct sp_retpath *rp)
 	if (!rp || rp->packet_fd < 0)
 		return;
 	if (rp->ring)
-		sp_retpath_drain_ring(rp);
+		sp_retpath_drain_ring(rp, rp->ring, &rp->ring_next);
 	else
 		sp_retpath_drain_fd(rp, rp->packet_fd);
-	if (rp->packet6_fd >= 0)
+	if (rp->ring6)
+		sp_retpath_drain_ring(rp, rp->ring6, &rp->ring6_next);
+	else if (rp->packet6_fd >= 0)
 		sp_retpath_drain_fd(rp, rp->packet6_fd);
 }
 
