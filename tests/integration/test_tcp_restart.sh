@@ -1,0 +1,81 @@
+#!/bin/bash
+# A binding whose server is reached over TCP survives a restart (issue 17
+# item 5): sigproxyd with a state directory, the strategy of 10.2.0.0/24
+# reaching Kamailio D2 over TCP (`server D2 transport tcp`), carol (UDP)
+# registered through E, so D2 has her at C:c;transport=tcp over the SP's
+# own TCP connection from C:c. kill -9 and a new sigproxyd with the same
+# state directory: the binding comes back on the same C:c with its server
+# side on TCP (no UDP socket on C:c), carol's next REGISTER goes to D2 over
+# a new TCP connection from that C:c, and a call from D2 to carol reaches
+# her over it.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lab.sh"
+sp_require_root
+sp_require_tools sipp kamailio kamcmd python3 nft
+
+E=$LAB_E
+C=$LAB_C
+D2=$LAB_D2
+STATE=$SP_TMP/state
+
+lab_up || { sp_fail "lab namespaces and links"; sp_done; exit 1; }
+sp_daemon_start "$SP" sp1 --state-dir "$STATE" ||
+	{ sp_fail "sigproxyd starts with a state directory"; cat "$SP_TMP/sp1/log"; sp_done; exit 1; }
+sp_pass "sigproxyd starts with a state directory"
+
+out=$(sp_cli sp1 -c "configure terminal" -c "signaling-proxy" -c "server-side-address $C" \
+	-c "proxy-strategy west seq 20" -c "match source 10.2.0.0/24" \
+	-c "match destination $E/32 port 5060" -c "server $D2 transport tcp" -c "action proxy" -c "end" \
+	-c "write memory" 2>&1)
+check_match "the strategy (server over TCP) is accepted and written" '\[OK\]' "$out"
+sp_wait_for "TPROXY rule in ns sp" 5 sh -c "ip netns exec '$SP' nft list ruleset | grep -q tproxy"
+lab_start_kamailio_tcp "$SRV2" "$D2" srv2 || { sp_fail "kamailio #2 starts on TCP"; sp_done; exit 1; }
+
+# carol_contact: carol's Contact at D2
+carol_contact() {
+	lab_kamailio_contacts srv2 | sed -nE 's/^carol (sip:[^ ]+) .*/\1/p' | head -1
+}
+# tcp_from_c PORT: is there an established TCP connection from C:PORT to D2:5060 in ns sp?
+tcp_from_c() {
+	ip netns exec "$SP" ss -Hnt state established "src $C:$1 dst $D2:5060" | grep -q .
+}
+
+# ---- before: carol registered, her server side on TCP ----
+check "carol (10.2.0.10, UDP) registers through E at D2 over TCP" lab_register "$TE" 10.2.0.10 5060 carol "$E"
+contact=$(carol_contact)
+check_match "D2 has carol at C:c over TCP" "^sip:carol@${C//./\\.}:4[0-9]{4};transport=tcp$" "$contact"
+PC=$(printf '%s\n' "$contact" | sed -nE 's/.*:([0-9]+);transport=tcp$/\1/p')
+check "the SP's TCP connection from C:$PC to D2 is up" tcp_from_c "$PC"
+check "the store holds the binding" sp_wait_for "stored binding" 5 \
+	sh -c "'$SPCLI' -s '$SP_TMP/sp1/cli.sock' -c 'show persistence' | grep -qE 'Stored records: *[1-9]'"
+
+# ---- kill -9 and restart ----
+kill -9 "$SP_DAEMON_PID"
+wait "$SP_DAEMON_PID" 2>/dev/null
+sp_daemon_start "$SP" sp1 --state-dir "$STATE" ||
+	{ sp_fail "sigproxyd restarts after kill -9"; tail -20 "$SP_TMP/sp1/log"; sp_done; exit 1; }
+sp_pass "sigproxyd restarts after kill -9"
+check_match "show bindings: carol restored on C:$PC, UDP to her, TCP to her server" \
+	"10\\.2\\.0\\.10:5060 .*${C//./\\.}:$PC .* udp/tcp$" "$(sp_cli sp1 -c 'show bindings')"
+check "no UDP socket on C:$PC (the server side is TCP)" sh -c "! ip netns exec '$SP' ss -Hnlu 'src $C:$PC' | grep -q ."
+
+# ---- carol's next REGISTER and a call from the server ----
+if lab_callee_start "$TE" 10.2.0.10 5060 carol "$E" 1 uas.xml; then
+	sp_pass "carol registers again through the restored binding and waits for a call"
+	CAROL_PID=$LAB_SIPP_PID
+	check_eq "D2 still has carol at C:$PC over TCP" "sip:carol@$C:$PC;transport=tcp" "$(carol_contact)"
+	check "the REGISTER went over a new TCP connection from C:$PC to D2" tcp_from_c "$PC"
+	lab_sipp "$SRV2" to-carol -sf "$LAB_SIPP_DIR/uac.xml" -i "$D2" -p 5070 -s carol -m 1 -d 100 "$D2:5060"
+	rc=$?
+	lab_sipp_wait "$CAROL_PID"
+	crc=$?
+	check_eq "the server's call to carol reaches her after the restart: both SIPp exit 0" "0 0" "$rc $crc"
+	[ "$rc $crc" == "0 0" ] || { lab_sipp_log to-carol; lab_sipp_log callee-carol-uas; } | sed 's/^/#   /'
+else
+	sp_fail "carol registers again through the restored binding"
+	tail -20 "$SP_TMP/sp1/log" | sed 's/^/#   /'
+fi
+
+check "sigproxyd stops cleanly" sp_daemon_stop "$SP_DAEMON_PID"
+lab_down
+sp_done
