@@ -181,6 +181,27 @@ else
 	sp_fail "bench/sipflood.c builds"
 fi
 
+# ---- sigproxyMediaProxyUp / Down: a remote media proxy joins and leaves ----
+# a fake NG responder in ns sp (it answers pings) stands for rtpengine; on
+# port 2223, outside media-port-range, which the media guard keeps locally
+ip netns exec "$SP" python3 "$SP_TOP/tests/integration/mp_fake.py" 127.0.0.1 2223 >/dev/null 2>&1 &
+MPFAKE=$!
+SP_PIDS+=("$MPFAKE")
+out=$(sp_cli sp1 -c "configure terminal" -c "media-proxy mpx" -c "control 127.0.0.1 port 2223" -c end 2>&1)
+check_eq "media-proxy mpx accepted" "" "$out"
+sp_wait_for "sigproxyMediaProxyUp" 10 sh -c "grep -q ' = SIGPROXY-MIB::sigproxyMediaProxyUp\$' '$TRAPS'"
+check_eq "snmptrapd received sigproxyMediaProxyUp" 1 "$(traps sigproxyMediaProxyUp)"
+check_match "... with the media proxy's state, installed" 'sigproxyMediaProxyInstallState\."mpx" = installed' \
+	"$(trap_block sigproxyMediaProxyUp 1)"
+check_eq "sigproxyMediaProxyInstallState.\"mpx\" reads installed" installed \
+	"$(sget 'SIGPROXY-MIB::sigproxyMediaProxyInstallState."mpx"')"
+check_eq "sigproxyMediaProxyControlPort.\"mpx\"" 2223 "$(sget 'SIGPROXY-MIB::sigproxyMediaProxyControlPort."mpx"')"
+kill "$MPFAKE"; wait "$MPFAKE" 2>/dev/null
+sp_wait_for "sigproxyMediaProxyDown" 10 sh -c "grep -q ' = SIGPROXY-MIB::sigproxyMediaProxyDown\$' '$TRAPS'"
+check_eq "snmptrapd received sigproxyMediaProxyDown" 1 "$(traps sigproxyMediaProxyDown)"
+check_match "... saying why" 'sigproxyMediaProxyInstallReason\."mpx" = "?unreachable' \
+	"$(trap_block sigproxyMediaProxyDown 1)"
+
 lab_down
 check "daemon stops cleanly" sp_daemon_stop "$SP_DAEMON_PID"
 check_eq "the policy route left the kernel with it" "" "$(ip -n "$SP" rule show | grep 'lookup 100005')"
