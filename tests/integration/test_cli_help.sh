@@ -20,11 +20,14 @@ sp_cli d1 -c "configure terminal" -c "username admin secret Adm1nPass" \
 	-c "proxy-strategy other seq 20" -c "action forward" -c "end" >/dev/null \
 	|| sp_fail "initial configuration"
 
-# ---- interactive, on a pty ----
-cat >"$SP_TMP/help.exp" <<'EXP'
+# An expect script (file $1) of the lines on stdin after the head they all
+# share: the timeout, the log, and `step PATTERN DESC` (fails at DESC when
+# PATTERN does not come).
+expect_script() {
+	{
+		cat <<'EXP'
 set timeout 8
 log_user 1
-spawn $env(SPCLI) -s $env(SOCK)
 proc step {pat desc} {
 	expect {
 		-re $pat {}
@@ -32,6 +35,23 @@ proc step {pat desc} {
 		eof { puts "\nEXPECT-FAIL: eof at $desc"; exit 1 }
 	}
 }
+EXP
+		cat
+	} >"$1"
+}
+
+# Runs expect script $1 (with SPCLI, SOCK for the daemon's socket and NS)
+# and checks it ends well ($2); its last lines when it does not.
+expect_check() {
+	local out rc
+	out=$(SPCLI=$SPCLI SOCK=$SP_TMP/d1/cli.sock NS=$NS expect "$1" 2>&1); rc=$?
+	check_eq "$2" 0 $rc
+	[ $rc -eq 0 ] || printf '%s\n' "$out" | tail -15 | sed 's/^/#   /'
+}
+
+# ---- interactive, on a pty ----
+expect_script "$SP_TMP/help.exp" <<'EXP'
+spawn $env(SPCLI) -s $env(SOCK)
 # ^U: libcli erases the line in place (no new prompt)
 proc clear {} {
 	send "\025"
@@ -100,24 +120,13 @@ expect {
 send "exit\r"
 expect eof
 EXP
-out=$(SPCLI=$SPCLI SOCK=$SP_TMP/d1/cli.sock expect "$SP_TMP/help.exp" 2>&1); rc=$?
-check_eq "interactive: privileged start, ? with argument types and ranges, tab completion of names, paging" 0 $rc
-[ $rc -eq 0 ] || printf '%s\n' "$out" | tail -15 | sed 's/^/#   /'
+expect_check "$SP_TMP/help.exp" "interactive: privileged start, ? with argument types and ranges, tab completion of names, paging"
 run=$(sp_cli d1 -c "show running-config")
 check_no_match "interactive ? changed nothing" '^interface|\?' "$run"
 
 # ---- ? after the first argument: what may follow, <cr> when complete ----
-cat >"$SP_TMP/args.exp" <<'EXP'
-set timeout 8
-log_user 1
+expect_script "$SP_TMP/args.exp" <<'EXP'
 spawn $env(SPCLI) -s $env(SOCK)
-proc step {pat desc} {
-	expect {
-		-re $pat {}
-		timeout { puts "\nEXPECT-FAIL: $desc"; exit 1 }
-		eof { puts "\nEXPECT-FAIL: eof at $desc"; exit 1 }
-	}
-}
 # the help, then the prompt with the line kept (nothing ran)
 proc ask {line pat desc prompt} {
 	send "$line?"
@@ -163,25 +172,14 @@ step "sigproxy# " "end"
 send "exit\r"
 expect eof
 EXP
-out=$(SPCLI=$SPCLI SOCK=$SP_TMP/d1/cli.sock expect "$SP_TMP/args.exp" 2>&1); rc=$?
-check_eq "interactive: ? after the first argument lists what follows (types, ranges, <cr>)" 0 $rc
-[ $rc -eq 0 ] || printf '%s\n' "$out" | tail -15 | sed 's/^/#   /'
+expect_check "$SP_TMP/args.exp" "interactive: ? after the first argument lists what follows (types, ranges, <cr>)"
 run=$(sp_cli d1 -c "show running-config")
 check_no_match "? after an argument ran nothing" 'bob|10\.0\.0\.0/8|192\.0\.2\.1 port|5070' "$run"
 
 # ---- user EXEC over TCP: read-only show commands, '^' under the bad word ----
-cat >"$SP_TMP/user.exp" <<'EXP'
-set timeout 8
-log_user 1
+expect_script "$SP_TMP/user.exp" <<'EXP'
 set stty_init "raw -echo"
 spawn ip netns exec $env(NS) nc 127.0.0.1 2650
-proc step {pat desc} {
-	expect {
-		-re $pat {}
-		timeout { puts "\nEXPECT-FAIL: $desc"; exit 1 }
-		eof { puts "\nEXPECT-FAIL: eof at $desc"; exit 1 }
-	}
-}
 step "Username:" "login prompt"
 send "admin\r\n"
 step "Password:" "password prompt"
@@ -204,9 +202,7 @@ send "exit\r\n"
 set timeout 1
 expect eof
 EXP
-out=$(NS=$NS expect "$SP_TMP/user.exp" 2>&1); rc=$?
-check_eq "user EXEC: show commands, privileged ones refused with a '^' marker and '% '" 0 $rc
-[ $rc -eq 0 ] || printf '%s\n' "$out" | tail -12 | sed 's/^/#   /'
+expect_check "$SP_TMP/user.exp" "user EXEC: show commands, privileged ones refused with a '^' marker and '% '"
 
 # ---- plain nc: LF line ends end a line too ----
 out=$(printf 'admin\nAdm1nPass\nshow version\nexit\n' | timeout 10 ip netns exec "$NS" nc -q 3 127.0.0.1 2650 2>&1 | tr -d '\r')

@@ -1,6 +1,7 @@
 /* Classification: every strategy field alone and combined, turned into the
  * nftables entries and text the kernel gets. */
 #include "config.h"
+#include "config_fixture.h"
 #include "sp_classify.h"
 #include "sp_cli.h"
 #include "sp_link.h"
@@ -25,19 +26,12 @@ static void build_with(const char *strategies, const struct sp_link_vlan *vlans,
 	struct sp_error e = { { 0 } };
 	struct sp_error err = { "" };
 	char *conf = NULL;
-	struct sp_nft_intercept spec = { 0 };
+	struct sp_nft_intercept spec;
 
 	cr_assert(asprintf(&conf, "%s%s", base, strategies) > 0);
 	cr_assert_eq(sp_cli_load_text("t", conf, c, &e), 0, "%s", e.msg);
 	cr_assert_eq(sp_classify_build(c, vlans, n_vlans, plan, &e), 0, "%s", e.msg);
-	spec.entries = plan->entries;
-	spec.n_entries = plan->n_entries;
-	spec.listen_ports = c->sp.listen_ports;
-	spec.n_listen_ports = c->sp.n_listen_ports;
-	spec.default_verdict = c->sp.default_action == SP_ACTION_DROP ? SP_NFT_DROP : SP_NFT_ACCEPT;
-	spec.mark_mask = SP_MARK_MASK;
-	spec.fwmark = SP_MARK_TPROXY;
-	spec.fwmask = SP_MARK_TPROXY;
+	spec = fx_intercept_spec(c, plan, c->sp.default_action == SP_ACTION_DROP ? SP_NFT_DROP : SP_NFT_ACCEPT);
 	cr_assert_eq(sp_nft_render_intercept(&spec, text, &err), 0, "%s", err.msg);
 	free(conf);
 	sp_config_free(c);
@@ -251,20 +245,14 @@ static void build_tags(const char *strategies, const struct sp_classify_tags *ta
 {
 	struct sp_config *c = sp_config_new();
 	struct sp_error e = { 0 };
-	struct sp_nft_intercept spec = { 0 };
+	struct sp_nft_intercept spec;
 	struct sp_error err = { "" };
 	char *conf = NULL;
 
 	cr_assert(asprintf(&conf, "signaling-proxy\n server-side-address 192.0.2.1\n%s", strategies) > 0);
 	cr_assert_eq(sp_cli_load_text("t", conf, c, &e), 0, "%s", e.msg);
 	cr_assert_eq(sp_classify_build_tags(c, lab_vlans, 3, tags, plan, &e), 0, "%s", e.msg);
-	spec.entries = plan->entries;
-	spec.n_entries = plan->n_entries;
-	spec.listen_ports = c->sp.listen_ports;
-	spec.n_listen_ports = c->sp.n_listen_ports;
-	spec.mark_mask = SP_MARK_MASK;
-	spec.fwmark = SP_MARK_TPROXY;
-	spec.fwmask = SP_MARK_TPROXY;
+	spec = fx_intercept_spec(c, plan, SP_NFT_ACCEPT);
 	cr_assert_eq(sp_nft_render_intercept(&spec, text, &err), 0, "%s", err.msg);
 	free(conf);
 	sp_config_free(c);
@@ -368,20 +356,14 @@ static void build_kernel(const char *strategies, const struct sp_classify_tags *
 {
 	struct sp_config *c = sp_config_new();
 	struct sp_error e = { 0 };
-	struct sp_nft_intercept spec = { 0 };
+	struct sp_nft_intercept spec;
 	struct sp_error err = { "" };
 	char *conf = NULL;
 
 	cr_assert(asprintf(&conf, "signaling-proxy\n server-side-address 192.0.2.1\n%s", strategies) > 0);
 	cr_assert_eq(sp_cli_load_text("t", conf, c, &e), 0, "%s", e.msg);
 	cr_assert_eq(sp_classify_build_kernel(c, lab_vlans, 3, tags, kern, plan, &e), 0, "%s", e.msg);
-	spec.entries = plan->entries;
-	spec.n_entries = plan->n_entries;
-	spec.listen_ports = c->sp.listen_ports;
-	spec.n_listen_ports = c->sp.n_listen_ports;
-	spec.mark_mask = SP_MARK_MASK;
-	spec.fwmark = SP_MARK_TPROXY;
-	spec.fwmask = SP_MARK_TPROXY;
+	spec = fx_intercept_spec(c, plan, SP_NFT_ACCEPT);
 	cr_assert_eq(sp_nft_render_intercept(&spec, text, &err), 0, "%s", err.msg);
 	free(conf);
 	sp_config_free(c);
@@ -488,14 +470,7 @@ static char *render_grouped(const char *conf_body, struct sp_nft_render_stats *s
 	cr_assert(asprintf(&conf, "%s%s", base, conf_body) > 0);
 	cr_assert_eq(sp_cli_load_text("t", conf, c, &e), 0, "%s", e.msg);
 	cr_assert_eq(sp_classify_build(c, NULL, 0, &plan, &e), 0, "%s", e.msg);
-	spec.entries = plan.entries;
-	spec.n_entries = plan.n_entries;
-	spec.listen_ports = c->sp.listen_ports;
-	spec.n_listen_ports = c->sp.n_listen_ports;
-	spec.default_verdict = SP_NFT_ACCEPT;
-	spec.mark_mask = SP_MARK_MASK;
-	spec.fwmark = SP_MARK_TPROXY;
-	spec.fwmask = SP_MARK_TPROXY;
+	spec = fx_intercept_spec(c, &plan, SP_NFT_ACCEPT);
 	spec.origin_marks = origins;
 	spec.n_origin_marks = sp_classify_origin_marks(0, 0, origins);
 	cr_assert_eq(spec.n_origin_marks, 1);

@@ -2,6 +2,7 @@
  * transactional commits with subscribers, and the text round trip through
  * the CLI grammar. */
 #include "config.h"
+#include "config_fixture.h"
 #include "sp_cli.h"
 #include "sp_cmd.h"
 #include "sp_config.h"
@@ -94,14 +95,7 @@ static const char full_config[] =
 
 static struct sp_config *load(const char *text, struct sp_error *e)
 {
-	struct sp_config *c = sp_config_new();
-
-	cr_assert_not_null(c);
-	if (sp_cli_load_text("test.conf", text, c, e) < 0) {
-		sp_config_free(c);
-		return NULL;
-	}
-	return c;
+	return fx_config_load(text, e);
 }
 
 Test(config, round_trip_every_command)

@@ -2,6 +2,7 @@
  * block, the media choice of the signaling-proxy and of a strategy, the
  * text round trip, validation and the diff. */
 #include "config.h"
+#include "config_fixture.h"
 #include "sp_cli.h"
 #include "sp_cmd.h"
 #include "sp_config.h"
@@ -48,14 +49,7 @@ static const char mp_config[] =
 
 static struct sp_config *load(const char *text, struct sp_error *e)
 {
-	struct sp_config *c = sp_config_new();
-
-	cr_assert_not_null(c);
-	if (sp_cli_load_text("test.conf", text, c, e) < 0) {
-		sp_config_free(c);
-		return NULL;
-	}
-	return c;
+	return fx_config_load(text, e);
 }
 
 Test(config_mp, round_trip)

@@ -5,6 +5,7 @@
  * pinned to the server's family once IPv6 is intercepted. */
 #define _GNU_SOURCE
 #include "config.h"
+#include "config_fixture.h"
 #include "sp_classify.h"
 #include "sp_cli.h"
 #include "sp_config.h"
@@ -39,18 +40,11 @@ static struct sp_config *load(const char *text)
 static void plan_of(const struct sp_config *c, struct sp_classify_plan *p, char **text)
 {
 	struct sp_error e = { 0 };
-	struct sp_nft_intercept spec = { 0 };
+	struct sp_nft_intercept spec;
 	struct sp_error err = { 0 };
 
 	cr_assert_eq(sp_classify_build(c, NULL, 0, p, &e), 0, "%s", e.msg);
-	spec.entries = p->entries;
-	spec.n_entries = p->n_entries;
-	spec.listen_ports = c->sp.listen_ports;
-	spec.n_listen_ports = c->sp.n_listen_ports;
-	spec.default_verdict = SP_NFT_ACCEPT;
-	spec.mark_mask = SP_MARK_MASK;
-	spec.fwmark = SP_MARK_TPROXY;
-	spec.fwmask = SP_MARK_TPROXY;
+	spec = fx_intercept_spec(c, p, SP_NFT_ACCEPT);
 	cr_assert_eq(sp_nft_render_intercept(&spec, text, &err), 0, "%s", err.msg);
 }
 
