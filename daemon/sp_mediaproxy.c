@@ -544,11 +544,6 @@ int sp_mp_client_apply(struct sp_mp_client *cl, const struct sp_config *c, struc
 	return 0;
 }
 
-bool sp_mp_client_configured(const struct sp_mp_client *cl)
-{
-	return cl && cl->n_mps > 0;
-}
-
 /* ---- calls ---- */
 
 static bool sp_mp_in_group(const struct sp_mp *mp, const char *group)

@@ -93,8 +93,6 @@ void sp_mp_client_free(struct sp_mp_client *cl);
 /* Takes the configured MPs: kept by name (calls, state), added, removed
  * (their calls forgotten). -1 (with e) when a socket cannot be made. */
 int sp_mp_client_apply(struct sp_mp_client *cl, const struct sp_config *c, struct sp_error *e);
-/* Whether any MP is configured. */
-bool sp_mp_client_configured(const struct sp_mp_client *cl);
 
 enum sp_mp_route sp_mp_client_request(struct sp_mp_client *cl, const struct sp_mp_request *r,
 				      sp_mp_done_fn done, void *arg);
