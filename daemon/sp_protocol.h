@@ -5,8 +5,11 @@
  * (inspect), which binding and dialog it belongs to (keys), how it reads
  * towards the server and towards the terminal (rewrites), what it does to
  * the dialog state (track), what the proxy answers itself when it refuses
- * one (refuse), how long a registration lives, and which media streams its
- * session description announces (media_ports).
+ * one (refuse), how long a registration lives (lifetime), where a binding's
+ * contact is (contact_address), which media streams its session
+ * description announces (media_ports), and where a rewritten message's body
+ * is and how it reads with another (body, with_body: a remote media
+ * proxy's SDP).
  *
  * SIP (daemon/sip/, sp_sip_protocol()) is the first implementation; a
  * second protocol (MGCP, H.248) is a new folder implementing this table,
@@ -16,6 +19,9 @@
  * stack): the fields the engine decides on are protocol-neutral, the rest
  * is the protocol's own (priv). Every operation runs on the loop thread;
  * none keeps a pointer past its return.
+ *
+ * Not behind it yet: the stream framing of SIP over TCP (daemon/sp_frame,
+ * Content-Length) sits with the TCP transport.
  */
 #ifndef SP_PROTOCOL_H
 #define SP_PROTOCOL_H
