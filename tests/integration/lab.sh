@@ -208,17 +208,25 @@ lab_sipp_successful() {
 	sed -n 's/^ *Successful call *| *[0-9]* *| *\([0-9]*\).*/\1/p' "$LAB_OUT/sipp/$1.screen" | tail -1
 }
 
-# lab_bound NS ADDR PORT: is a UDP socket bound there?
+# lab_hostport ADDR PORT: ADDR:PORT, an IPv6 ADDR in brackets
+lab_hostport() {
+	case $1 in
+	*:*) printf '[%s]:%s' "$1" "$2" ;;
+	*) printf '%s:%s' "$1" "$2" ;;
+	esac
+}
+
+# lab_bound NS ADDR PORT: is a UDP socket bound there (IPv4 or IPv6)?
 lab_bound() {
-	ip netns exec "$1" ss -Hnlu "src $2:$3" | grep -q .
+	ip netns exec "$1" ss -Hnlu "src $(lab_hostport "$2" "$3")" | grep -q .
 }
 
 # lab_register NS IP PORT USER SERVER [SIPP-ARGS...]: one REGISTER from
-# IP:PORT for USER, sent to SERVER:5060; 0 on a 200
+# IP:PORT for USER, sent to SERVER:5060 (IPv4 or IPv6); 0 on a 200
 lab_register() {
 	local ns=$1 ip=$2 port=$3 user=$4 server=$5; shift 5
 	lab_sipp "$ns" "reg-$user-$ip-$port" -sf "$LAB_SIPP_DIR/register.xml" \
-		-i "$ip" -p "$port" -s "$user" -m 1 "$@" "$server:5060"
+		-i "$ip" -p "$port" -s "$user" -m 1 "$@" "$(lab_hostport "$server" 5060)"
 }
 
 # lab_callee_start NS IP PORT USER SERVER N SCENARIO [SIPP-ARGS...]: registers
@@ -230,8 +238,8 @@ lab_callee_start() {
 	local ns=$1 ip=$2 port=$3 user=$4 server=$5 n=$6 sf=$7; shift 7
 	lab_register "$ns" "$ip" "$port" "$user" "$server" || return 1
 	lab_sipp_bg "$ns" "callee-$user-${sf%.xml}" -sf "$LAB_SIPP_DIR/$sf" -i "$ip" -p "$port" \
-		-s "$user" -m "$n" "$@" "$server:5060"
-	sp_wait_for "callee $user on $ip:$port" 10 lab_bound "$ns" "$ip" "$port"
+		-s "$user" -m "$n" "$@" "$(lab_hostport "$server" 5060)"
+	sp_wait_for "callee $user on $(lab_hostport "$ip" "$port")" 10 lab_bound "$ns" "$ip" "$port"
 }
 
 # lab_call NS IP PORT TO SERVER SCENARIO [SIPP-ARGS...]: one call from
@@ -338,13 +346,13 @@ lab_pcap_sdp() {
 }
 
 # lab_send_udp NS SRC-IP DST-IP DST-PORT FILE...: each FILE as one UDP
-# datagram from SRC-IP (ephemeral port) to DST-IP:DST-PORT
+# datagram from SRC-IP (ephemeral port) to DST-IP:DST-PORT, IPv4 or IPv6
 lab_send_udp() {
 	local ns=$1 src=$2 dst=$3 port=$4; shift 4
 	ip netns exec "$ns" python3 -c '
 import socket, sys
 src, dst, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s = socket.socket(socket.AF_INET6 if ":" in dst else socket.AF_INET, socket.SOCK_DGRAM)
 s.bind((src, 0))
 for name in sys.argv[4:]:
 	with open(name, "rb") as f:

@@ -9,6 +9,9 @@
 #                                   srv2 2001:db8:3::1/64      ---- eth0 2001:db8:3::10/64 (D2)
 #
 # E6 = 2001:db8:5::1 (the virtual server) exists nowhere.
+#
+# lab.sh's lab_bound, lab_register, lab_callee_start and lab_send_udp take
+# IPv6 addresses as they are (no brackets).
 
 LAB6_E=2001:db8:5::1
 LAB6_C=2001:db8:2::1
@@ -51,40 +54,4 @@ lab6_up() {
 lab6_start_kamailio() {
 	local ns=$1 addr=$2 name=$3; shift 3
 	lab_start_kamailio "$ns" "[$addr]" "$name" --alias="[$LAB6_E]" "$@"
-}
-
-# lab6_bound NS ADDR PORT: is a UDP socket bound to [ADDR]:PORT?
-lab6_bound() {
-	ip netns exec "$1" ss -Hnlu "src [$2]:$3" | grep -q .
-}
-
-# lab6_register NS IP PORT USER SERVER [SIPP-ARGS...]: lab_register over IPv6
-lab6_register() {
-	local ns=$1 ip=$2 port=$3 user=$4 server=$5; shift 5
-	lab_sipp "$ns" "reg-$user-$ip-$port" -sf "$LAB_SIPP_DIR/register.xml" \
-		-i "$ip" -p "$port" -s "$user" -m 1 "$@" "[$server]:5060"
-}
-
-# lab6_callee_start NS IP PORT USER SERVER N SCENARIO [SIPP-ARGS...]:
-# lab_callee_start over IPv6
-lab6_callee_start() {
-	local ns=$1 ip=$2 port=$3 user=$4 server=$5 n=$6 sf=$7; shift 7
-	lab6_register "$ns" "$ip" "$port" "$user" "$server" || return 1
-	lab_sipp_bg "$ns" "callee-$user-${sf%.xml}" -sf "$LAB_SIPP_DIR/$sf" -i "$ip" -p "$port" \
-		-s "$user" -m "$n" "$@" "[$server]:5060"
-	sp_wait_for "callee $user on [$ip]:$port" 10 lab6_bound "$ns" "$ip" "$port"
-}
-
-# lab6_send_udp NS SRC-IP DST-IP DST-PORT FILE...: lab_send_udp over IPv6
-lab6_send_udp() {
-	local ns=$1 src=$2 dst=$3 port=$4; shift 4
-	ip netns exec "$ns" python3 -c '
-import socket, sys
-src, dst, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
-s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
-s.bind((src, 0))
-for name in sys.argv[4:]:
-	with open(name, "rb") as f:
-		s.sendto(f.read(), (dst, port))
-' "$src" "$dst" "$port" "$@"
 }

@@ -117,15 +117,15 @@ check "sp1 is active and intercepts IPv6" sp_wait_for "sp1 intercepting" 10 inte
 check "sp2 stays standby, nothing in the kernel" sh -c "! ip netns exec '${NS[sp2]}' nft list tables | grep -q sigproxy"
 
 # ---- registrations through the active ----
-check "alice registers at E6 through sp1" lab6_register "$TE" 2001:db8:1::10 5060 alice "$E6"
-check "bob registers at E6 through sp1" lab6_register "$TE" 2001:db8:1::11 5060 bob "$E6"
+check "alice registers at E6 through sp1" lab_register "$TE" 2001:db8:1::10 5060 alice "$E6"
+check "bob registers at E6 through sp1" lab_register "$TE" 2001:db8:1::11 5060 bob "$E6"
 check "sp2 holds both IPv6 bindings (synced)" sp_wait_for "2 bindings on sp2" 10 bindings_are sp2 2
 PA=$(cport sp1 2001:db8:1::10)
 check_match "sp1 has alice at [C6]:c (${PA:-none})" "^\[$C6\]:4[0-9]{4}\$" "$PA"
 check_eq "sp2 has alice at the same [C6]:c as sp1" "$PA" "$(cport sp2 2001:db8:1::10)"
 lab_sipp_bg "$TE" bob-after -sf "$LAB_SIPP_DIR/uas.xml" -i 2001:db8:1::11 -p 5060 -s bob -m 1 "[$E6]:5060"
 BOB=$LAB_SIPP_PID
-sp_wait_for "bob listens" 10 lab6_bound "$TE" 2001:db8:1::11 5060
+sp_wait_for "bob listens" 10 lab_bound "$TE" 2001:db8:1::11 5060
 
 # ---- sp1 dies; sp2 takes the addresses and the active role ----
 kill -STOP "${PID_OF[sp1]}" 2>/dev/null
@@ -144,7 +144,7 @@ rc=$?
 lab_sipp_wait "$BOB"
 check_eq "after the failover, a call reaches bob without him registering again" "0 0" "$rc $?"
 [ "$rc" = 0 ] || lab_sipp_log from-server | sed 's/^/#   /'
-check "alice refreshes her registration through sp2" lab6_register "$TE" 2001:db8:1::10 5060 alice "$E6"
+check "alice refreshes her registration through sp2" lab_register "$TE" 2001:db8:1::10 5060 alice "$E6"
 check_eq "... keeping her [C6]:c" "$PA" "$(cport sp2 2001:db8:1::10)"
 
 lab_down

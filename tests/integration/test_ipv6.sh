@@ -89,7 +89,7 @@ check_match "ip -6 rule: the fwmark rule to the local table" "fwmark .* lookup 5
 	"$(ip -n "$SP" -6 rule show)"
 check_match "ip -6 route: the local default route" "^local default dev lo" \
 	"$(ip -n "$SP" -6 route show table 5060)"
-check "the listener has an IPv6 socket on [::]:5060" lab6_bound "$SP" "::" 5060
+check "the listener has an IPv6 socket on [::]:5060" lab_bound "$SP" "::" 5060
 
 # one Kamailio, D1, on both families
 lab6_start_kamailio "$SRV1" "$D6" srv1 -l "udp:$LAB_D1:5060" --alias="$LAB_E" ||
@@ -101,8 +101,8 @@ lab_capture_start "$SP" "$LAB_SP_TE_IF" "$TE_PCAP" "$LAB6_SIP_FILTER" || sp_fail
 lab_capture_start "$SP" "$LAB_SP_SRV1_IF" "$SRV_PCAP" "$LAB6_SIP_FILTER" || sp_fail "capture on sp-srv1"
 
 # ---- registrations over IPv6 ----
-check "alice ($A6) registers at E6" lab6_register "$TE" "$A6" 5060 alice "$E6"
-check "bob ($B6) registers at E6" lab6_register "$TE" "$B6" 5060 bob "$E6"
+check "alice ($A6) registers at E6" lab_register "$TE" "$A6" 5060 alice "$E6"
+check "bob ($B6) registers at E6" lab_register "$TE" "$B6" 5060 bob "$E6"
 loc=$(lab_kamailio_contacts srv1)
 check_match "D1 has alice at [C6]:c" "^alice sip:alice@\\[$C6\\]:[0-9]+ " "$loc"
 check_match "D1 has bob at [C6]:c" "^bob sip:bob@\\[$C6\\]:[0-9]+ " "$loc"
@@ -130,7 +130,7 @@ check_match "D1 has erin at the IPv4 C:c" "^erin sip:erin@${LAB_C//./\\.}:[0-9]+
 # alice, both through E6
 expect_call() {
 	local desc=$1 uas=$2 uac=$3 rc crc
-	if ! lab6_callee_start "$TE" "$B6" 5060 bob "$E6" 1 "$uas"; then
+	if ! lab_callee_start "$TE" "$B6" 5060 bob "$E6" 1 "$uas"; then
 		sp_fail "$desc: callee registers and listens"
 		return
 	fi
@@ -150,7 +150,7 @@ expect_call "IPv6 re-INVITE (hold) in a call" uas.xml uac_reinvite.xml
 # ---- malformed datagrams over IPv6: dropped, counted, never forwarded ----
 MALFORMED=("$LAB_MALFORMED_DIR"/*.sip)
 PARSE0=$(stat 'parse errors')
-check "malformed datagrams sent to [E6]:5060" lab6_send_udp "$TE" "$M6" "$E6" 5060 "${MALFORMED[@]}"
+check "malformed datagrams sent to [E6]:5060" lab_send_udp "$TE" "$M6" "$E6" 5060 "${MALFORMED[@]}"
 want=$((${PARSE0:-0} + ${#MALFORMED[@]}))
 sp_wait_for "parse errors to reach $want" 5 sh -c "[ \"\$(\"$SPCLI\" -s '$SP_TMP/sp1/cli.sock' -c 'show statistics' | sed -nE 's/^ *parse errors *([0-9]+).*/\\1/p')\" = $want ]"
 check_eq "parse errors rose by the ${#MALFORMED[@]} datagrams sent" "$want" "$(stat 'parse errors')"
@@ -182,7 +182,7 @@ check_match "nft: the media guard drops untranslated IPv6 too" \
 	"$(ip netns exec "$SP" nft list chain inet sigproxy media_guard)"
 guard0=$(stat 'media guard drops')
 printf 'x' >"$SP_TMP/junk"
-check "a stray IPv6 datagram sent to [E6]:20050" lab6_send_udp "$TE" "$M6" "$E6" 20050 "$SP_TMP/junk"
+check "a stray IPv6 datagram sent to [E6]:20050" lab_send_udp "$TE" "$M6" "$E6" 20050 "$SP_TMP/junk"
 sp_wait_for "the media guard counts it" 5 sh -c \
 	"[ \"\$(\"$SPCLI\" -s '$SP_TMP/sp1/cli.sock' -c 'show statistics' | sed -nE 's/^ *media guard drops *([0-9]+).*/\\1/p')\" -gt ${guard0:-0} ]"
 check "... dropped and counted by the media guard (${guard0:-?} -> $(stat 'media guard drops'))" \
@@ -199,7 +199,7 @@ created0=$(stat 'kernel entries created')
 lab_capture_start "$SP" "$LAB_SP_TE_IF" "$RTP_TE" "$RTP_FILTER" || sp_fail "capture of RTP on te-sp"
 lab_capture_start "$SP" "$LAB_SP_SRV1_IF" "$RTP_SRV" "$RTP_FILTER" || sp_fail "capture of RTP on sp-srv1"
 lab_sipp_bg "$SRV1" rtp-uas -sf "$LAB_SIPP_DIR/uas.xml" -i "$D6" -p 5070 -mp 6000 -rtp_echo -m 1
-sp_wait_for "the UAS on [D1]:5070" 10 lab6_bound "$SRV1" "$D6" 5070
+sp_wait_for "the UAS on [D1]:5070" 10 lab_bound "$SRV1" "$D6" 5070
 # D1's SIPp is not Kamailio: this strategy sends E6:5060 from alice's
 # 2001:db8:1::10 port 5062 to it
 sp_cli sp1 -c "configure terminal" -c "proxy-strategy rtp seq 5" -c "match source $A6/128 port 5062" \
@@ -238,13 +238,13 @@ after=$(sp_cli sp1 -c 'show bindings' | grep -F "[$A6]:5060")
 check_eq "after the restart: alice's IPv6 binding, same C6:c" \
 	"$(printf '%s' "$before" | grep -oE "\\[$C6\\]:[0-9]+")" "$(printf '%s' "$after" | grep -oE "\\[$C6\\]:[0-9]+")"
 check_match "... listed as before" "\\[$C6\\]:4[0-9]{4}" "$after"
-check "... and she registers again through it" lab6_register "$TE" "$A6" 5060 alice "$E6"
+check "... and she registers again through it" lab_register "$TE" "$A6" 5060 alice "$E6"
 
 # ---- local-virtual-address: E6 on lo, handled as local traffic ----
 out=$(sp_cli sp1 -c "configure terminal" -c "signaling-proxy" -c "local-virtual-address $E6" -c "end" 2>&1)
 check_eq "local-virtual-address $E6 accepted" "" "$out"
 check_match "E6 is on lo as a /128" "inet6 $E6/128" "$(ip -n "$SP" -6 addr show dev lo)"
-check "bob registers at E6, now a local address" lab6_register "$TE" "$B6" 5060 bob "$E6"
+check "bob registers at E6, now a local address" lab_register "$TE" "$B6" 5060 bob "$E6"
 sp_cli sp1 -c "configure terminal" -c "signaling-proxy" -c "no local-virtual-address" -c "end" >/dev/null
 check_no_match "E6 gone from lo with no local-virtual-address" "$E6" "$(ip -n "$SP" -6 addr show dev lo)"
 

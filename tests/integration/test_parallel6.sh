@@ -86,9 +86,9 @@ check_match "sp: no route to the terminals of its own" "unreachable|No route|Net
 	"$(ip -n "$SP" -6 route get 2001:db8:1::10 2>&1)"
 lab6_start_kamailio "$SRV" "$D6" srv || { sp_fail "kamailio starts"; sp_done; exit 1; }
 
-check "alice (te1 2001:db8:1::10, behind r1) registers at E6" lab6_register "$TE1" 2001:db8:1::10 5060 alice "$E6"
+check "alice (te1 2001:db8:1::10, behind r1) registers at E6" lab_register "$TE1" 2001:db8:1::10 5060 alice "$E6"
 check_match "D1 has alice at [C6]:c" "^alice sip:alice@\\[$C6\\]:[0-9]+ " "$(lab_kamailio_contacts srv)"
-if lab6_callee_start "$TE1" 2001:db8:1::11 5060 bob "$E6" 1 uas.xml; then
+if lab_callee_start "$TE1" 2001:db8:1::11 5060 bob "$E6" 1 uas.xml; then
 	lab_call "$TE1" 2001:db8:1::10 5062 bob "[$E6]" uac.xml -d 200
 	rc=$?
 	lab_sipp_wait "$LAB_SIPP_PID"

@@ -68,7 +68,6 @@ two_per_vpn() {
 	[ "$(echo "$e" | grep -c 'zone-orig=10')" -eq 2 ] && [ "$(echo "$e" | grep -c 'zone-orig=20')" -eq 2 ]
 }
 no_entries() { [ "$(entries | grep -c udp)" -eq 0 ]; }
-bound6() { ip netns exec "$1" ss -Hnlu "src [$2]:$3" | grep -q .; }
 callids() { lab_tshark "$1" -Y sip -T fields -e sip.Call-ID | sort -u | sed '/^$/d'; }
 
 vpn6_lab_up || { sp_fail "namespaces and links"; sp_done; exit 1; }
@@ -102,8 +101,8 @@ lab_sipp_bg "$SRV1" uas-d1 -sf "$SC/uas.xml" -i "$D1" -p 5060 -mp 6000 -rtp_echo
 UAS1=$LAB_SIPP_PID
 lab_sipp_bg "$SRV2" uas-d2 -sf "$SC/uas.xml" -i "$D2" -p 5060 -mp 6000 -rtp_echo -m 1
 UAS2=$LAB_SIPP_PID
-sp_wait_for "UAS on D1" 10 bound6 "$SRV1" "$D1" 5060
-sp_wait_for "UAS on D2" 10 bound6 "$SRV2" "$D2" 5060
+sp_wait_for "UAS on D1" 10 lab_bound "$SRV1" "$D1" 5060
+sp_wait_for "UAS on D2" 10 lab_bound "$SRV2" "$D2" 5060
 lab_sipp_bg "$TA" caller-a -sf "$SC/rtp_uac.xml" -i "$A" -p 5060 -mp 6000 -s bob -m 1 -d 4000 "[$E]:5060"
 UACA=$LAB_SIPP_PID
 lab_sipp_bg "$TB" caller-b -sf "$SC/rtp_uac.xml" -i "$A" -p 5060 -mp 6000 -s bob -m 1 -d 4000 "[$E]:5060"
