@@ -96,23 +96,26 @@ void sp_show_sessions(struct sp_engine *en, FILE *out, bool detail)
 	uint64_t now = sp_loop_now_ms();
 	size_t n = 0;
 
-	fprintf(out, "%-6s %-6s %-11s %-21s %-21s %-21s %-21s %-8s %s\n", "Id", "VPN", "State",
-		"Terminal", "Virtual", "Server-side", "Server", "Media", "Call-ID");
+	fprintf(out, "%-6s %-6s %-11s %-21s %-21s %-21s %-21s %-8s %-9s %s\n", "Id", "VPN", "State",
+		"Terminal", "Virtual", "Server-side", "Server", "Media", "Transport", "Call-ID");
 	for (struct sp_dialog *d = sp_dialog_first(table); d; d = sp_dialog_next(table, d)) {
 		const struct sp_binding *b = d->binding;
 		char t[SP_ENDPOINT_STRLEN], v[SP_ENDPOINT_STRLEN], c[SP_ENDPOINT_STRLEN],
-			s[SP_ENDPOINT_STRLEN], age[32];
+			s[SP_ENDPOINT_STRLEN], age[32], tp[16];
 
 		n++;
 		char vpn[12];
 
 		snprintf(vpn, sizeof(vpn), d->vpn ? "%u" : "-", d->vpn);
-		fprintf(out, "%-6u %-6s %-11s %-21s %-21s %-21s %-21s %-8u %s\n", d->id, vpn,
+		snprintf(tp, sizeof(tp), "%s/%s", /* terminal side / server side */
+			 sp_engine_transport_name(sp_engine_binding_transport(en, b, false)),
+			 sp_engine_transport_name(sp_engine_binding_transport(en, b, true)));
+		fprintf(out, "%-6u %-6s %-11s %-21s %-21s %-21s %-21s %-8u %-9s %s\n", d->id, vpn,
 			sp_dialog_state_name(d->state), sp_endpoint_format(&b->terminal, t, sizeof(t)),
 			sp_endpoint_format(&b->virtual_server, v, sizeof(v)),
 			sp_endpoint_format(&b->server_side, c, sizeof(c)),
 			sp_endpoint_format(&b->server, s, sizeof(s)),
-			sp_engine_dialog_media_streams(en, d), d->call_id);
+			sp_engine_dialog_media_streams(en, d), tp, d->call_id);
 		if (detail) {
 			const struct sp_classify_strategy *st = sp_engine_strategy(en, b->strategy_id);
 			sp_show_format_age(now - d->created_ms, age, sizeof(age));

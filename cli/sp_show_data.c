@@ -106,6 +106,8 @@ static void sp_json_dialog(struct sp_json *j, struct sp_engine *en, const struct
 	sp_json_endpoint(j, "server-side", &b->server_side);
 	sp_json_endpoint(j, "server", &b->server);
 	sp_json_uint(j, "media-streams", sp_engine_dialog_media_streams(en, d));
+	sp_json_str(j, "terminal-transport", sp_engine_transport_name(sp_engine_binding_transport(en, b, false)));
+	sp_json_str(j, "server-transport", sp_engine_transport_name(sp_engine_binding_transport(en, b, true)));
 	sp_json_str(j, "call-id", d->call_id);
 	if (detail) {
 		const struct sp_classify_strategy *st = sp_engine_strategy(en, b->strategy_id);

@@ -7,7 +7,7 @@
 # state directory: the binding comes back on the same C:c with its server
 # side on TCP (no UDP socket on C:c), carol's next REGISTER goes to D2 over
 # a new TCP connection from that C:c, and a call from D2 to carol reaches
-# her over it.
+# her over it; show sessions gives each side's transport of that call.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lab.sh"
 sp_require_root
@@ -65,7 +65,17 @@ if lab_callee_start "$TE" 10.2.0.10 5060 carol "$E" 1 uas.xml; then
 	CAROL_PID=$LAB_SIPP_PID
 	check_eq "D2 still has carol at C:$PC over TCP" "sip:carol@$C:$PC;transport=tcp" "$(carol_contact)"
 	check "the REGISTER went over a new TCP connection from C:$PC to D2" tcp_from_c "$PC"
-	lab_sipp "$SRV2" to-carol -sf "$LAB_SIPP_DIR/uac.xml" -i "$D2" -p 5070 -s carol -m 1 -d 100 "$D2:5060"
+	# the call lasts 3 s: show sessions gives each side's transport meanwhile
+	lab_sipp_bg "$SRV2" to-carol -sf "$LAB_SIPP_DIR/uac.xml" -i "$D2" -p 5070 -s carol -m 1 -d 3000 "$D2:5060"
+	TO_CAROL_PID=$LAB_SIPP_PID
+	sp_wait_for "the call to carol confirmed" 10 \
+		sh -c "'$SPCLI' -s '$SP_TMP/sp1/cli.sock' -c 'show sessions count' | grep -q 'confirmed 1'"
+	check_match "show sessions: the call to carol, UDP to her, TCP to her server" \
+		"^[0-9]+ +- +confirmed +10\\.2\\.0\\.10:5060 .*${C//./\\.}:$PC .* udp/tcp +[^ ]+$" \
+		"$(sp_cli sp1 -c 'show sessions')"
+	check_match "show sessions | json: the transports" \
+		'"terminal-transport": ?"udp", ?"server-transport": ?"tcp"' "$(sp_cli sp1 -c 'show sessions | json')"
+	lab_sipp_wait "$TO_CAROL_PID"
 	rc=$?
 	lab_sipp_wait "$CAROL_PID"
 	crc=$?
