@@ -216,6 +216,29 @@ void sp_retpath_close(struct sp_retpath *rp)
 	free(rp);
 }
 
+/* A packet socket of ethertype proto with filter prog, and its ring in
+ * *ring; what names it in an error. Protocol 0 at socket(): no frame
+ * arrives before the filter is attached and bind() names the protocol. */
+static int sp_retpath_packet_socket(uint16_t proto, const struct sock_fprog *prog, const char *what,
+				    uint8_t **ring, struct sp_error *err)
+{
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(proto) };
+	int fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	*ring = fd >= 0 ? sp_retpath_ring_open(fd) : NULL;
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, prog, sizeof(*prog)) < 0 ||
+	    bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
+		sp_error_set(err, "%s: %s", what, strerror(errno));
+		if (*ring)
+			munmap(*ring, (size_t)SP_RETPATH_RING_BLOCK * SP_RETPATH_RING_BLOCKS);
+		*ring = NULL;
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 /* A packet socket that sees only unfragmented IPv4 UDP to the listen ports,
  * so the rest of the traffic (media, forwarded packets) never reaches
  * userspace. Classic BPF; on a SOCK_DGRAM packet socket it runs on the IP
@@ -224,10 +247,8 @@ static int sp_retpath_packet_open(const uint16_t *ports, unsigned n_ports, uint8
 				  struct sp_error *err)
 {
 	struct sock_filter code[10 + SP_LISTEN_PORTS_MAX];
-	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_IP) };
 	struct sock_fprog prog;
 	unsigned n = 0;
-	int fd;
 
 	if (n_ports > SP_LISTEN_PORTS_MAX)
 		n_ports = SP_LISTEN_PORTS_MAX;
@@ -250,25 +271,7 @@ static int sp_retpath_packet_open(const uint16_t *ports, unsigned n_ports, uint8
 	code[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, 128); /* headers are all we read */
 	prog.len = (unsigned short)n;
 	prog.filter = code;
-
-	/* protocol 0: no frame arrives before the filter is attached and bind()
-	 * names the protocol */
-	fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		sp_error_set(err, "packet socket: %s", strerror(errno));
-		return -1;
-	}
-	*ring = sp_retpath_ring_open(fd);
-	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0 ||
-	    bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
-		sp_error_set(err, "packet socket: %s", strerror(errno));
-		if (*ring)
-			munmap(*ring, (size_t)SP_RETPATH_RING_BLOCK * SP_RETPATH_RING_BLOCKS);
-		*ring = NULL;
-		close(fd);
-		return -1;
-	}
-	return fd;
+	return sp_retpath_packet_socket(ETH_P_IP, &prog, "packet socket", ring, err);
 }
 
 /* The same for IPv6: UDP right after the fixed header (no extension
@@ -277,10 +280,8 @@ static int sp_retpath_packet6_open(const uint16_t *ports, unsigned n_ports, uint
 				   struct sp_error *err)
 {
 	struct sock_filter code[8 + SP_LISTEN_PORTS_MAX];
-	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_IPV6) };
 	struct sock_fprog prog;
 	unsigned n = 0;
-	int fd;
 
 	if (n_ports > SP_LISTEN_PORTS_MAX)
 		n_ports = SP_LISTEN_PORTS_MAX;
@@ -297,19 +298,7 @@ static int sp_retpath_packet6_open(const uint16_t *ports, unsigned n_ports, uint
 	code[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, 128);
 	prog.len = (unsigned short)n;
 	prog.filter = code;
-	fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	*ring = fd >= 0 ? sp_retpath_ring_open(fd) : NULL;
-	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0 ||
-	    bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
-		sp_error_set(err, "IPv6 packet socket: %s", strerror(errno));
-		if (*ring)
-			munmap(*ring, (size_t)SP_RETPATH_RING_BLOCK * SP_RETPATH_RING_BLOCKS);
-		*ring = NULL;
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	return fd;
+	return sp_retpath_packet_socket(ETH_P_IPV6, &prog, "IPv6 packet socket", ring, err);
 }
 
 int sp_retpath_configure(struct sp_retpath *rp, enum sp_retpath_mode mode,
