@@ -306,14 +306,34 @@ int sp_rtnl_rule_encode(void *buf, size_t buflen, uint16_t type, uint16_t flags,
 	return (int)nlh->nlmsg_len;
 }
 
-static int sp_rtnl_rule_attr_cb(const struct nlattr *attr, void *data)
-{
-	const struct nlattr **tb = data;
-	int type = mnl_attr_get_type(attr);
+struct sp_rtnl_attrs {
+	const struct nlattr **tb;
+	uint16_t max;
+};
 
-	if (mnl_attr_type_valid(attr, FRA_MAX) > 0)
-		tb[type] = attr;
+static int sp_rtnl_attr_cb(const struct nlattr *attr, void *data)
+{
+	const struct sp_rtnl_attrs *a = data;
+
+	if (mnl_attr_type_valid(attr, a->max) > 0)
+		a->tb[mnl_attr_get_type(attr)] = attr;
 	return MNL_CB_OK;
+}
+
+/* The fixed header (hdrlen bytes) of message nlh, its attributes up to max
+ * in tb; NULL when the message is too short (EINVAL) or does not parse. */
+static const void *sp_rtnl_parse(const struct nlmsghdr *nlh, size_t hdrlen, const struct nlattr **tb,
+				 uint16_t max)
+{
+	struct sp_rtnl_attrs a = { tb, max };
+
+	if (nlh->nlmsg_len < mnl_nlmsg_size(hdrlen)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (mnl_attr_parse(nlh, hdrlen, sp_rtnl_attr_cb, &a) < 0)
+		return NULL;
+	return mnl_nlmsg_get_payload(nlh);
 }
 
 static void sp_rt_addr_from_attr(struct sp_rt_addr *addr, int family, const struct nlattr *attr)
@@ -341,18 +361,13 @@ int sp_rtnl_rule_decode(const void *nlmsg, struct sp_rule *r)
 {
 	const struct nlmsghdr *nlh = nlmsg;
 	const struct nlattr *tb[FRA_MAX + 1] = { NULL };
-	const struct fib_rule_hdr *frh;
+	const struct fib_rule_hdr *frh = sp_rtnl_parse(nlh, sizeof(*frh), tb, FRA_MAX);
 
-	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*frh))) {
-		errno = EINVAL;
+	if (!frh)
 		return -1;
-	}
-	frh = mnl_nlmsg_get_payload(nlh);
 	memset(r, 0, sizeof(*r));
 	r->family = frh->family;
 	r->table = frh->table;
-	if (mnl_attr_parse(nlh, sizeof(*frh), sp_rtnl_rule_attr_cb, tb) < 0)
-		return -1;
 	if (tb[FRA_PRIORITY])
 		r->priority = mnl_attr_get_u32(tb[FRA_PRIORITY]);
 	if (tb[FRA_SRC]) {
@@ -434,35 +449,20 @@ int sp_rtnl_route_encode(void *buf, size_t buflen, uint16_t type, uint16_t flags
 	return (int)nlh->nlmsg_len;
 }
 
-static int sp_rtnl_route_attr_cb(const struct nlattr *attr, void *data)
-{
-	const struct nlattr **tb = data;
-	int type = mnl_attr_get_type(attr);
-
-	if (mnl_attr_type_valid(attr, RTA_MAX) > 0)
-		tb[type] = attr;
-	return MNL_CB_OK;
-}
-
 int sp_rtnl_route_decode(const void *nlmsg, struct sp_route *rt)
 {
 	const struct nlmsghdr *nlh = nlmsg;
 	const struct nlattr *tb[RTA_MAX + 1] = { NULL };
-	const struct rtmsg *rtm;
+	const struct rtmsg *rtm = sp_rtnl_parse(nlh, sizeof(*rtm), tb, RTA_MAX);
 
-	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*rtm))) {
-		errno = EINVAL;
+	if (!rtm)
 		return -1;
-	}
-	rtm = mnl_nlmsg_get_payload(nlh);
 	memset(rt, 0, sizeof(*rt));
 	rt->family = rtm->rtm_family;
 	rt->kind = rtm->rtm_type == RTN_LOCAL ? SP_ROUTE_LOCAL : SP_ROUTE_UNICAST;
 	rt->table = rtm->rtm_table;
 	rt->protocol = rtm->rtm_protocol;
 	rt->dst.len = rtm->rtm_dst_len;
-	if (mnl_attr_parse(nlh, sizeof(*rtm), sp_rtnl_route_attr_cb, tb) < 0)
-		return -1;
 	if (tb[RTA_DST])
 		sp_rt_addr_from_attr(&rt->dst.addr, rt->family, tb[RTA_DST]);
 	if (tb[RTA_GATEWAY])
