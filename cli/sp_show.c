@@ -198,6 +198,18 @@ static void sp_show_tcp_statistics(struct sp_engine *en, FILE *out)
 	fprintf(out, "    not reading             %llu\n", (unsigned long long)t.write_overflows);
 }
 
+uint64_t sp_show_strategy_hits(const struct sp_classify_strategy *st, const struct sp_kernel_count *kc,
+			       size_t nkc)
+{
+	uint64_t hits = st->hits;
+
+	if (st->action != SP_ACTION_PROXY)
+		for (size_t k = 0; k < nkc; k++)
+			if (strcmp(kc[k].comment, st->name) == 0)
+				hits += kc[k].packets;
+	return hits;
+}
+
 /* A counter added here goes into sp_show_data.c's JSON too: test_cli_help
  * compares every counter of the two. */
 void sp_show_statistics(struct sp_engine *en, FILE *out)
@@ -262,15 +274,9 @@ void sp_show_statistics(struct sp_engine *en, FILE *out)
 	fprintf(out, "Strategy hits\n");
 	for (size_t i = 0; i < n_strategies; i++) {
 		const struct sp_classify_strategy *st = &strategies[i];
-		uint64_t hits = st->hits;
 
-		/* forward and drop never reach the daemon: the kernel counted them */
-		if (st->action != SP_ACTION_PROXY)
-			for (size_t k = 0; k < nkc; k++)
-				if (strcmp(kc[k].comment, st->name) == 0)
-					hits += kc[k].packets;
 		fprintf(out, "  %-24s seq %-5u %-8s %llu\n", st->name, st->seq, sp_action_name(st->action),
-			(unsigned long long)hits);
+			(unsigned long long)sp_show_strategy_hits(st, kc, nkc));
 	}
 	free(kc);
 }

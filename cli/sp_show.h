@@ -6,9 +6,13 @@
 #define SP_SHOW_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
+struct sp_classify_strategy;
 struct sp_engine;
+struct sp_kernel_count;
 struct sp_persist;
 struct sp_redundancy_ctl;
 
@@ -21,5 +25,9 @@ void sp_show_statistics(struct sp_engine *engine, FILE *out);
 void sp_show_persistence(struct sp_persist *persist, FILE *out);
 /* `show redundancy` (NULL: not configured). */
 void sp_show_redundancy(struct sp_redundancy_ctl *redundancy, FILE *out);
+/* A strategy's hits as `show statistics` counts them: the daemon's, plus
+ * the kernel's (kc, nkc) for forward and drop, which never reach the daemon. */
+uint64_t sp_show_strategy_hits(const struct sp_classify_strategy *st, const struct sp_kernel_count *kc,
+			       size_t nkc);
 
 #endif

@@ -4,6 +4,7 @@
  * what the text shows as "-" as null. */
 #include "config.h"
 #include "sp_show_data.h"
+#include "sp_show.h"
 #include "sp_classify.h"
 #include "sp_engine.h"
 #include "sp_json.h"
@@ -342,18 +343,13 @@ void sp_show_statistics_json(struct sp_engine *en, FILE *out)
 	sp_json_array(&j, "strategy-hits");
 	for (size_t i = 0; i < n_strategies; i++) {
 		const struct sp_classify_strategy *st = &strategies[i];
-		uint64_t hits = st->hits;
 
-		/* as the text: forward and drop were counted by the kernel */
-		if (st->action != SP_ACTION_PROXY)
-			for (size_t k = 0; k < nkc; k++)
-				if (strcmp(kc[k].comment, st->name) == 0)
-					hits += kc[k].packets;
 		sp_json_object(&j, NULL);
 		sp_json_str(&j, "name", st->name);
 		sp_json_uint(&j, "seq", st->seq);
 		sp_json_str(&j, "action", sp_action_name(st->action));
-		sp_json_uint(&j, "hits", hits);
+		/* as the text counts them */
+		sp_json_uint(&j, "hits", sp_show_strategy_hits(st, kc, nkc));
 		sp_json_close(&j);
 	}
 	sp_json_finish(&j);
