@@ -1,0 +1,121 @@
+#!/bin/bash
+# Failover with a binding whose server is reached over TCP (issue 17 item
+# 5): an active-standby pair (redlab.sh's links, no keepalived: the
+# addresses are moved by hand as in test_failover6.sh), the strategy
+# reaching Kamailio D over TCP (`server D transport tcp`). bob (UDP)
+# registers through the active sp1, so D has him at C:c;transport=tcp over
+# sp1's own TCP connection from C:c; the standby sp2 holds the binding too,
+# synced, with the same C:c. sp1 dies (SIGKILL, links down: its connection
+# to D is never closed), B and C move to sp2 and sp2 is told `redundancy
+# notify master`: sp2 serves the binding's server side over TCP (no UDP
+# socket on C:c), bob's next REGISTER reaches D over a new TCP connection
+# from the same C:c, and a call from the server side reaches bob over it.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lab.sh"
+sp_require_root
+sp_require_tools sipp kamailio kamcmd python3 nft
+
+. "$(dirname "$0")/redlab.sh"
+
+# vips_to NAME: B and C on NAME (what VRRP would do), the terminals' and
+# the server's neighbour caches told (flushed)
+vips_to() {
+	local n=$1 o=sp1
+	[ "$n" = sp1 ] && o=sp2
+	ip -n "${SP_NS[$o]}" addr del "$B/24" dev te 2>/dev/null
+	ip -n "${SP_NS[$o]}" addr del "$C/24" dev srv 2>/dev/null
+	ip -n "${SP_NS[$n]}" addr add "$B/24" dev te && ip -n "${SP_NS[$n]}" addr add "$C/24" dev srv || return 1
+	ip -n "$TE" neigh flush dev eth0
+	ip -n "$SRV" neigh flush dev eth0
+	return 0
+}
+
+# spdtcp_start NAME: sigproxyd of the pair, its server reached over TCP
+spdtcp_start() {
+	local n=$1 peer=3 role=standby
+	[ "$n" = sp2 ] && peer=2
+	[ "$n" = sp1 ] && role=active
+	mkdir -p "$SP_TMP/$n"
+	cat >"$SP_TMP/$n/sigproxy.conf" <<EOC
+hostname $n
+signaling-proxy
+ server-side-address $C
+ media off
+proxy-strategy lab seq 10
+ match source 10.1.0.0/24
+ match destination $E/32 port 5060
+ server $D transport tcp
+ action proxy
+redundancy
+ role $role
+ local-address 192.0.2.${SP_IP[$n]} port 7000
+ peer-address 192.0.2.$peer port 7000
+ authentication key $KEY
+EOC
+	sp_daemon_start "${SP_NS[$n]}" "$n" --cli-listen none --agentx /nonexistent || return 1
+	SPD_PID_OF[$n]=$SP_DAEMON_PID
+}
+
+intercepting() { ip netns exec "${SP_NS[$1]}" nft list ruleset 2>/dev/null | grep -q tproxy; }
+# binding_of NAME: bob's line in NAME's show bindings
+binding_of() { sp_cli "$1" -c 'show bindings' | grep -F "10.1.0.11:5060 "; }
+bob_contact() { lab_kamailio_contacts srv | sed -nE 's/^bob (sip:[^ ]+) .*/\1/p' | head -1; }
+# tcp_from_c NAME PORT: an established TCP connection from C:PORT to D:5060 in NAME's namespace?
+tcp_from_c() { ip netns exec "${SP_NS[$1]}" ss -Hnt state established "src $C:$2 dst $D:5060" | grep -q .; }
+
+topology || { sp_fail "namespaces, bridges and links"; sp_done; exit 1; }
+sp_pass "namespaces, bridges and links"
+vips_to sp1 || sp_fail "B and C on sp1"
+lab_start_kamailio_tcp "$SRV" "$D" srv || { sp_fail "kamailio starts on TCP"; sp_done; exit 1; }
+for n in sp1 sp2; do
+	spdtcp_start "$n" || { sp_fail "sigproxyd $n starts"; cat "$SP_TMP/$n/log"; sp_done; exit 1; }
+done
+check "the sync channel comes up" sp_wait_for "peer up" 15 peer_up sp2
+check "sp1 is active and intercepts" sp_wait_for "sp1 intercepting" 10 intercepting sp1
+
+# ---- bob registers through the active ----
+check "bob (UDP) registers at E through sp1, D over TCP" lab_register "$TE" 10.1.0.11 5060 bob "$E"
+contact=$(bob_contact)
+check_match "D has bob at C:c over TCP" "^sip:bob@${C//./\\.}:4[0-9]{4};transport=tcp$" "$contact"
+PB=$(printf '%s\n' "$contact" | sed -nE 's/.*:([0-9]+);transport=tcp$/\1/p')
+check "sp1's TCP connection from C:$PB to D is up" tcp_from_c sp1 "$PB"
+check "sp2 holds bob's binding (synced)" sp_wait_for "binding on sp2" 10 bindings_are sp2 1
+check_match "sp2: bob on the same C:$PB, UDP to him, TCP to his server" \
+	"${C//./\\.}:$PB .* udp/tcp$" "$(binding_of sp2)"
+
+# ---- sp1 dies; sp2 takes the addresses and the active role ----
+kill -STOP "${SPD_PID_OF[sp1]}" 2>/dev/null
+kill -KILL "${SPD_PID_OF[sp1]}" 2>/dev/null
+wait "${SPD_PID_OF[sp1]}" 2>/dev/null
+ip -n "${SP_NS[sp1]}" link set te down
+ip -n "${SP_NS[sp1]}" link set srv down
+vips_to sp2 || sp_fail "B and C move to sp2"
+sp_cli sp2 -c "redundancy notify master" >/dev/null
+check "sp2 becomes active" sp_wait_for "sp2 active" 10 role_is sp2 active
+check "... and intercepts" sp_wait_for "sp2 intercepting" 10 intercepting sp2
+check_match "sp2: bob's binding still udp/tcp on C:$PB" "${C//./\\.}:$PB .* udp/tcp$" "$(binding_of sp2)"
+check "no UDP socket on C:$PB in sp2 (the server side is TCP)" \
+	sh -c "! ip netns exec '${SP_NS[sp2]}' ss -Hnlu 'src $C:$PB' | grep -q ."
+
+# ---- bob's next REGISTER and a call from the server ----
+if lab_callee_start "$TE" 10.1.0.11 5060 bob "$E" 1 uas.xml; then
+	sp_pass "bob registers again through sp2 and waits for a call"
+	BOB=$LAB_SIPP_PID
+	check_eq "D still has bob at C:$PB over TCP" "sip:bob@$C:$PB;transport=tcp" "$(bob_contact)"
+	check "the REGISTER went over sp2's TCP connection from C:$PB to D" tcp_from_c sp2 "$PB"
+	lab_sipp "$SRV" from-server -sf "$LAB_SIPP_DIR/uac.xml" -i "$CALLER_IP" -p 5070 -s bob -m 1 -d 200 \
+		"$D:5060"
+	rc=$?
+	lab_sipp_wait "$BOB"
+	crc=$?
+	check_eq "after the failover, a call from the server side reaches bob: both SIPp exit 0" "0 0" "$rc $crc"
+	[ "$rc $crc" == "0 0" ] || { lab_sipp_log from-server; lab_sipp_log callee-bob-uas; } | sed 's/^/#   /'
+else
+	sp_fail "bob registers again through sp2"
+	tail -20 "$SP_TMP/sp2/log" | sed 's/^/#   /'
+fi
+
+lab_down
+sp_daemon_stop "${SPD_PID_OF[sp2]}"
+check_eq "sp2: clean exit" 0 $?
+sp_done
