@@ -93,15 +93,10 @@ static const char full_config[] =
 	"!\n"
 	"end\n";
 
-static struct sp_config *load(const char *text, struct sp_error *e)
-{
-	return fx_config_load(text, e);
-}
-
 Test(config, round_trip_every_command)
 {
 	struct sp_error e = { { 0 } };
-	struct sp_config *c = load(full_config, &e), *c2;
+	struct sp_config *c = fx_config_load(full_config, &e), *c2;
 	char *text, *text2;
 
 	cr_assert_not_null(c, "load failed: %s", e.msg);
@@ -110,7 +105,7 @@ Test(config, round_trip_every_command)
 	cr_assert_not_null(text);
 	/* the canonical text is exactly what went in */
 	cr_assert_str_eq(text, full_config);
-	c2 = load(text, &e);
+	c2 = fx_config_load(text, &e);
 	cr_assert_not_null(c2, "reload failed: %s", e.msg);
 	cr_assert(sp_config_equal(c, c2));
 	text2 = sp_config_to_text(c2, NULL);
@@ -137,7 +132,7 @@ Test(config, round_trip_every_command)
 Test(config, cli_settings_defaults_and_access_class)
 {
 	struct sp_error e = { { 0 } };
-	struct sp_config *c = load("cli access-class 10.1.0.0/16\ncli access-class 2001:db8::/32\n", &e);
+	struct sp_config *c = fx_config_load("cli access-class 10.1.0.0/16\ncli access-class 2001:db8::/32\n", &e);
 	struct sp_config *d = sp_config_new();
 	struct sp_addr a;
 
@@ -159,13 +154,13 @@ Test(config, cli_settings_defaults_and_access_class)
 	cr_assert(sp_cli_access_permits(&c->cli, &a));
 	/* the same prefix twice is kept once; removal; the cap */
 	sp_config_free(c);
-	c = load("cli access-class 10.1.0.0/16\ncli access-class 10.1.0.0/16\nno cli access-class 10.1.0.0/16\n", &e);
+	c = fx_config_load("cli access-class 10.1.0.0/16\ncli access-class 10.1.0.0/16\nno cli access-class 10.1.0.0/16\n", &e);
 	cr_assert_not_null(c, "%s", e.msg);
 	cr_assert_eq(c->cli.n_access, 0);
 	cr_assert(sp_config_equal(c, d), "an emptied access list is the default");
-	cr_assert_null(load("cli login-timeout 0\n", &e));
-	cr_assert_null(load("cli exec-timeout 86401\n", &e));
-	cr_assert_null(load("cli access-class 10.0.0.300/8\n", &e));
+	cr_assert_null(fx_config_load("cli login-timeout 0\n", &e));
+	cr_assert_null(fx_config_load("cli exec-timeout 86401\n", &e));
+	cr_assert_null(fx_config_load("cli access-class 10.0.0.300/8\n", &e));
 	sp_config_free(c);
 	sp_config_free(d);
 }
@@ -173,11 +168,11 @@ Test(config, cli_settings_defaults_and_access_class)
 Test(config, loader_reports_file_and_line)
 {
 	struct sp_error e = { { 0 } };
-	struct sp_config *c = load("hostname a\n!\nproxy-strategy s seq 10\n match vlan 5000\n", &e);
+	struct sp_config *c = fx_config_load("hostname a\n!\nproxy-strategy s seq 10\n match vlan 5000\n", &e);
 
 	cr_assert_null(c);
 	cr_assert_str_eq(e.msg, "test.conf:4: Invalid VLAN ID \"5000\" (expected 1-4094)");
-	c = load("hostname a\nbogus command here\n", &e);
+	c = fx_config_load("hostname a\nbogus command here\n", &e);
 	cr_assert_null(c);
 	cr_assert(strncmp(e.msg, "test.conf:2: ", 13) == 0, "%s", e.msg);
 }
@@ -186,7 +181,7 @@ Test(config, loader_top_level_command_leaves_sub_mode)
 {
 	struct sp_error e = { { 0 } };
 	/* no indentation at all: hostname must still leave (config-strategy) */
-	struct sp_config *c = load("proxy-strategy s seq 10\nserver 192.0.2.1\nhostname x\n"
+	struct sp_config *c = fx_config_load("proxy-strategy s seq 10\nserver 192.0.2.1\nhostname x\n"
 				   "signaling-proxy\nsession-limit 5\n",
 				   &e);
 
@@ -195,7 +190,7 @@ Test(config, loader_top_level_command_leaves_sub_mode)
 	cr_assert_eq(c->sp.session_limit, 5);
 	/* and a sub-mode command after leaving it is refused */
 	sp_config_free(c);
-	c = load("proxy-strategy s seq 10\nhostname x\nserver 192.0.2.1\n", &e);
+	c = fx_config_load("proxy-strategy s seq 10\nhostname x\nserver 192.0.2.1\n", &e);
 	cr_assert_null(c);
 	cr_assert(strncmp(e.msg, "test.conf:3:", 12) == 0, "%s", e.msg);
 }
@@ -262,7 +257,7 @@ Test(config, validate_catches_whole_config_errors)
 Test(config, dup_is_deep_and_equal)
 {
 	struct sp_error e = { { 0 } };
-	struct sp_config *c = load(full_config, &e), *d;
+	struct sp_config *c = fx_config_load(full_config, &e), *d;
 
 	cr_assert_not_null(c, "%s", e.msg);
 	d = sp_config_dup(c);
@@ -279,7 +274,7 @@ Test(config, dup_is_deep_and_equal)
 Test(config, diff_reports_exact_changes)
 {
 	struct sp_error e = { { 0 } };
-	struct sp_config *a = load(full_config, &e), *b;
+	struct sp_config *a = fx_config_load(full_config, &e), *b;
 	struct sp_config_diff d;
 
 	cr_assert_not_null(a, "%s", e.msg);
@@ -493,13 +488,13 @@ Test(config, hashed_secret_must_be_a_bare_word)
 	struct sp_error e = { { 0 } };
 	struct sp_config *c;
 
-	c = load("username u secret hashed \"$6$salt$a|b\"\n", &e);
+	c = fx_config_load("username u secret hashed \"$6$salt$a|b\"\n", &e);
 	cr_expect_null(c, "a '|' in a hash was accepted");
 	sp_config_free(c);
-	c = load("enable secret hashed \"$6$salt$a'b\"\n", &e);
+	c = fx_config_load("enable secret hashed \"$6$salt$a'b\"\n", &e);
 	cr_expect_null(c, "a quote in a hash was accepted");
 	sp_config_free(c);
-	c = load("enable secret hashed $6$salt$abc/./DEF012\n", &e);
+	c = fx_config_load("enable secret hashed $6$salt$abc/./DEF012\n", &e);
 	cr_expect_not_null(c, "%s", e.msg);
 	sp_config_free(c);
 }
@@ -509,7 +504,7 @@ Test(config, global_command_from_a_sub_mode_when_it_does_not_parse_there)
 	struct sp_error e = { { 0 } };
 	/* "signaling-proxy" with no argument is not the interface command: as on
 	 * IOS it is taken at the global level and enters (config-sp) */
-	struct sp_config *c = load("interface eth1\n signaling-proxy terminal-side\n"
+	struct sp_config *c = fx_config_load("interface eth1\n signaling-proxy terminal-side\n"
 				   "signaling-proxy\n session-limit 7\n", &e);
 
 	cr_assert_not_null(c, "%s", e.msg);
@@ -518,7 +513,7 @@ Test(config, global_command_from_a_sub_mode_when_it_does_not_parse_there)
 	cr_assert_eq(c->sp.session_limit, 7);
 	sp_config_free(c);
 	/* a bad argument to the interface command is still its own error */
-	c = load("interface eth1\n signaling-proxy both-sides\n", &e);
+	c = fx_config_load("interface eth1\n signaling-proxy both-sides\n", &e);
 	cr_assert_null(c);
 	cr_assert(strstr(e.msg, "terminal-side|server-side") != NULL, "%s", e.msg);
 }
@@ -529,7 +524,7 @@ Test(config, global_command_from_a_sub_mode_when_it_does_not_parse_there)
 Test(config, sync_key_shown_obfuscated)
 {
 	struct sp_error e = { { 0 } };
-	struct sp_config *c = load("redundancy\n authentication key s3cr3t-key\n", &e), *c2;
+	struct sp_config *c = fx_config_load("redundancy\n authentication key s3cr3t-key\n", &e), *c2;
 	char *text, *text2, *p;
 
 	cr_assert_not_null(c, "%s", e.msg);
@@ -538,7 +533,7 @@ Test(config, sync_key_shown_obfuscated)
 	cr_assert_null(strstr(text, "s3cr3t-key"), "the key in clear:\n%s", text);
 	p = strstr(text, " authentication key 7 ");
 	cr_assert_not_null(p, "no obfuscated key in:\n%s", text);
-	c2 = load(text, &e);
+	c2 = fx_config_load(text, &e);
 	cr_assert_not_null(c2, "reload: %s", e.msg);
 	cr_assert_str_eq(c2->redundancy.key, "s3cr3t-key");
 	text2 = sp_config_to_text(c2, NULL);
@@ -548,7 +543,7 @@ Test(config, sync_key_shown_obfuscated)
 	sp_config_free(c);
 	sp_config_free(c2);
 	/* garbage after 7, and an obfuscated key too short to be a key */
-	cr_assert_null(load("redundancy\n authentication key 7 zz\n", &e));
-	cr_assert_null(load("redundancy\n authentication key 7 0A0B\n", &e));
-	cr_assert_null(load("redundancy\n authentication key 7 05XYZW\n", &e));
+	cr_assert_null(fx_config_load("redundancy\n authentication key 7 zz\n", &e));
+	cr_assert_null(fx_config_load("redundancy\n authentication key 7 0A0B\n", &e));
+	cr_assert_null(fx_config_load("redundancy\n authentication key 7 05XYZW\n", &e));
 }

@@ -47,21 +47,16 @@ static const char mp_config[] =
 	"!\n"
 	"end\n";
 
-static struct sp_config *load(const char *text, struct sp_error *e)
-{
-	return fx_config_load(text, e);
-}
-
 Test(config_mp, round_trip)
 {
 	struct sp_error e = { { 0 } };
-	struct sp_config *c = load(mp_config, &e), *c2;
+	struct sp_config *c = fx_config_load(mp_config, &e), *c2;
 	char *text;
 
 	cr_assert_not_null(c, "load failed: %s", e.msg);
 	text = sp_config_to_text(c, NULL);
 	cr_assert_str_eq(text, mp_config);
-	c2 = load(text, &e);
+	c2 = fx_config_load(text, &e);
 	cr_assert_not_null(c2, "%s", e.msg);
 	cr_assert(sp_config_equal(c, c2));
 	cr_assert_eq(c->n_media_proxies, 2);
@@ -83,7 +78,7 @@ Test(config_mp, round_trip)
 static void expect_refused(const char *text, const char *why)
 {
 	struct sp_error e = { { 0 } };
-	struct sp_config *c = load(text, &e);
+	struct sp_config *c = fx_config_load(text, &e);
 
 	cr_assert_null(c, "accepted: %s", text);
 	cr_assert(strstr(e.msg, why) != NULL, "%s (wanted %s)", e.msg, why);
@@ -109,7 +104,7 @@ Test(config_mp, validation)
 Test(config_mp, no_forms_restore_defaults)
 {
 	struct sp_error e = { { 0 } };
-	struct sp_config *c = load("media-proxy x\n control 10.0.0.1 port 2223\n weight 5\n fallback refuse\n"
+	struct sp_config *c = fx_config_load("media-proxy x\n control 10.0.0.1 port 2223\n weight 5\n fallback refuse\n"
 				   " media-address terminal-side 10.0.0.9\n shutdown\n no weight\n no fallback\n"
 				   " no media-address terminal-side\n no shutdown\n", &e);
 
@@ -119,7 +114,7 @@ Test(config_mp, no_forms_restore_defaults)
 	cr_assert_not(sp_addr_is_set(&c->media_proxies[0].media_terminal_side));
 	cr_assert_not(c->media_proxies[0].shutdown);
 	sp_config_free(c);
-	c = load("media-proxy x\n control 10.0.0.1 port 2223\n!\nno media-proxy x\n", &e);
+	c = fx_config_load("media-proxy x\n control 10.0.0.1 port 2223\n!\nno media-proxy x\n", &e);
 	cr_assert_not_null(c, "%s", e.msg);
 	cr_assert_eq(c->n_media_proxies, 0);
 	sp_config_free(c);
@@ -128,7 +123,7 @@ Test(config_mp, no_forms_restore_defaults)
 Test(config_mp, diff_names_the_media_proxy)
 {
 	struct sp_error e = { { 0 } };
-	struct sp_config *a = load("media-proxy x\n control 10.0.0.1 port 2223\n", &e);
+	struct sp_config *a = fx_config_load("media-proxy x\n control 10.0.0.1 port 2223\n", &e);
 	struct sp_config *b;
 	struct sp_config_diff d;
 
