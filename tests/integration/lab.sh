@@ -208,6 +208,25 @@ lab_sipp_successful() {
 	sed -n 's/^ *Successful call *| *[0-9]* *| *\([0-9]*\).*/\1/p' "$LAB_OUT/sipp/$1.screen" | tail -1
 }
 
+# lab_bridges NS BRIDGE...: each BRIDGE in NS, up, without multicast
+# snooping (a switch between namespaces)
+lab_bridges() {
+	local ns=$1 br; shift
+	for br in "$@"; do
+		ip -n "$ns" link add "$br" type bridge || return 1
+		ip -n "$ns" link set "$br" type bridge mcast_snooping 0
+		ip -n "$ns" link set "$br" up
+	done
+}
+
+# lab_bridge_port SW NS IFNAME BRIDGE PORTNAME: a veth IFNAME in NS whose
+# peer PORTNAME is a port of BRIDGE in namespace SW
+lab_bridge_port() {
+	ip link add "$3" netns "$2" type veth peer name "$5" netns "$1" &&
+		ip -n "$1" link set "$5" master "$4" && ip -n "$1" link set "$5" up &&
+		ip -n "$2" link set "$3" up
+}
+
 # lab_hostport ADDR PORT: ADDR:PORT, an IPv6 ADDR in brackets
 lab_hostport() {
 	case $1 in

@@ -27,20 +27,10 @@ topology() {
 	TE=$SP_TAG-te SW=$SP_TAG-sw SRV=$SP_TAG-srv
 	SP_NS=([sp1]=$SP_TAG-sp1 [sp2]=$SP_TAG-sp2)
 	SP_IP=([sp1]=2 [sp2]=3)
-	ip -n "$SW" link add brt type bridge && ip -n "$SW" link add brs type bridge || return 1
-	for n in brt brs; do
-		ip -n "$SW" link set "$n" type bridge mcast_snooping 0
-		ip -n "$SW" link set "$n" up
-	done
-	# port NS IFNAME BRIDGE PORTNAME: a veth from NS into the bridge
-	port() {
-		ip link add "$2" netns "$1" type veth peer name "$4" netns "$SW" &&
-			ip -n "$SW" link set "$4" master "$3" && ip -n "$SW" link set "$4" up &&
-			ip -n "$1" link set "$2" up
-	}
-	port "$TE" eth0 brt t0 && port "$SRV" eth0 brs s0 || return 1
+	lab_bridges "$SW" brt brs || return 1
+	lab_bridge_port "$SW" "$TE" eth0 brt t0 && lab_bridge_port "$SW" "$SRV" eth0 brs s0 || return 1
 	for n in sp1 sp2; do
-		port "${SP_NS[$n]}" te brt "t-$n" && port "${SP_NS[$n]}" srv brs "s-$n" || return 1
+		lab_bridge_port "$SW" "${SP_NS[$n]}" te brt "t-$n" && lab_bridge_port "$SW" "${SP_NS[$n]}" srv brs "s-$n" || return 1
 		ip -n "${SP_NS[$n]}" addr add "10.1.0.${SP_IP[$n]}/24" dev te &&
 			ip -n "${SP_NS[$n]}" addr add "192.0.2.${SP_IP[$n]}/24" dev srv || return 1
 		ip netns exec "${SP_NS[$n]}" sysctl -qw net.ipv4.ip_forward=1

@@ -35,19 +35,10 @@ topology6() {
 		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 \
 			net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.all.accept_ra=0 || return 1
 	done
-	ip -n "$SW" link add brt type bridge && ip -n "$SW" link add brs type bridge || return 1
-	for n in brt brs; do
-		ip -n "$SW" link set "$n" type bridge mcast_snooping 0
-		ip -n "$SW" link set "$n" up
-	done
-	port() {
-		ip link add "$2" netns "$1" type veth peer name "$4" netns "$SW" &&
-			ip -n "$SW" link set "$4" master "$3" && ip -n "$SW" link set "$4" up &&
-			ip -n "$1" link set "$2" up
-	}
-	port "$TE" eth0 brt t0 && port "$SRV" eth0 brs s0 || return 1
+	lab_bridges "$SW" brt brs || return 1
+	lab_bridge_port "$SW" "$TE" eth0 brt t0 && lab_bridge_port "$SW" "$SRV" eth0 brs s0 || return 1
 	for n in sp1 sp2; do
-		port "${NS[$n]}" te brt "t-$n" && port "${NS[$n]}" srv brs "s-$n" || return 1
+		lab_bridge_port "$SW" "${NS[$n]}" te brt "t-$n" && lab_bridge_port "$SW" "${NS[$n]}" srv brs "s-$n" || return 1
 		lab6_addr "${NS[$n]}" te "2001:db8:1::${IPX[$n]}/64" &&
 			lab6_addr "${NS[$n]}" srv "2001:db8:2::${IPX[$n]}/64" || return 1
 		ip netns exec "${NS[$n]}" sysctl -qw net.ipv6.conf.all.forwarding=1 || return 1
