@@ -261,6 +261,27 @@ lab_callee_start() {
 	sp_wait_for "callee $user on $(lab_hostport "$ip" "$port")" 10 lab_bound "$ns" "$ip" "$port"
 }
 
+# lab_expect_call DESC SERVER ALICE BOB CALLEE-SCENARIO CALLER-SCENARIO [N]:
+# bob (BOB:5060 in TE) registers at SERVER and answers N calls from alice
+# (ALICE:5060) through SERVER:5060; checks that both SIPp runs exit 0 (their
+# logs when not). 1 when bob could not register and listen, else 0.
+lab_expect_call() {
+	local desc=$1 server=$2 alice=$3 bob=$4 uas=$5 uac=$6 n=${7:-1} rc crc
+	if ! lab_callee_start "$TE" "$bob" 5060 bob "$server" "$n" "$uas"; then
+		sp_fail "$desc: callee registers and listens"
+		return 1
+	fi
+	lab_sipp "$TE" "alice-$uac" -sf "$LAB_SIPP_DIR/$uac" -i "$alice" -p 5060 -s bob \
+		-m "$n" -d 300 "$(lab_hostport "$server" 5060)"
+	rc=$?
+	lab_sipp_wait "$LAB_SIPP_PID"
+	crc=$?
+	check_eq "$desc: caller and callee SIPp exit 0" "0 0" "$rc $crc"
+	[ "$rc $crc" == "0 0" ] || { lab_sipp_log "alice-$uac"; lab_sipp_log "callee-bob-${uas%.xml}"; } |
+		sed 's/^/#   /'
+	return 0
+}
+
 # lab_call NS IP PORT TO SERVER SCENARIO [SIPP-ARGS...]: one call from
 # IP:PORT to user TO through SERVER:5060 with SCENARIO; SIPp's exit status
 lab_call() {

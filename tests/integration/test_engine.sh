@@ -126,19 +126,7 @@ check_eq "show vpn without any vpn-id or VRF" "No VPNs (no interface has a vpn-i
 # expect_call DESC CALLEE-SCENARIO CALLER-SCENARIO [N]: bob answers N calls
 # from alice
 expect_call() {
-	local desc=$1 uas=$2 uac=$3 n=${4:-1} rc crc
-	if ! lab_callee_start "$TE" 10.1.0.11 5060 bob "$E" "$n" "$uas"; then
-		sp_fail "$desc: callee registers and listens"
-		return
-	fi
-	lab_sipp "$TE" "alice-$uac" -sf "$LAB_SIPP_DIR/$uac" -i 10.1.0.10 -p 5060 -s bob \
-		-m "$n" -d 300 "$E:5060"
-	rc=$?
-	lab_sipp_wait "$LAB_SIPP_PID"
-	crc=$?
-	check_eq "$desc: caller and callee SIPp exit 0" "0 0" "$rc $crc"
-	[ "$rc $crc" == "0 0" ] || { lab_sipp_log "alice-$uac"; lab_sipp_log "callee-bob-${uas%.xml}"; } |
-		sed 's/^/#   /'
+	lab_expect_call "$1" "$E" 10.1.0.10 10.1.0.11 "$2" "$3" "${4:-1}"
 }
 expect_call "call alice->bob, caller hangs up" uas.xml uac.xml
 expect_call "call cancelled while ringing" uas_cancel.xml uac_cancel.xml

@@ -129,19 +129,7 @@ check_match "D1 has erin at the IPv4 C:c" "^erin sip:erin@${LAB_C//./\\.}:[0-9]+
 # expect_call DESC CALLEE-SCENARIO CALLER-SCENARIO: bob answers a call from
 # alice, both through E6
 expect_call() {
-	local desc=$1 uas=$2 uac=$3 rc crc
-	if ! lab_callee_start "$TE" "$B6" 5060 bob "$E6" 1 "$uas"; then
-		sp_fail "$desc: callee registers and listens"
-		return
-	fi
-	lab_sipp "$TE" "alice-$uac" -sf "$LAB_SIPP_DIR/$uac" -i "$A6" -p 5060 -s bob \
-		-m 1 -d 300 "[$E6]:5060"
-	rc=$?
-	lab_sipp_wait "$LAB_SIPP_PID"
-	crc=$?
-	check_eq "$desc: caller and callee SIPp exit 0" "0 0" "$rc $crc"
-	[ "$rc $crc" == "0 0" ] || { lab_sipp_log "alice-$uac"; lab_sipp_log "callee-bob-${uas%.xml}"; } |
-		sed 's/^/#   /'
+	lab_expect_call "$1" "$E6" "$A6" "$B6" "$2" "$3"
 }
 expect_call "IPv6 call alice->bob, caller hangs up" uas.xml uac.xml
 expect_call "IPv6 call, callee hangs up" uas_bye.xml uac_wait_bye.xml

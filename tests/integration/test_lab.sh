@@ -26,19 +26,8 @@ lab_capture_start "$SP" "$LAB_SP_SRV1_IF" "$SRV1_PCAP" || sp_fail "capture on sp
 # expect_call DESC CALLEE-SCENARIO CALLER-SCENARIO [N]: bob (10.1.0.11)
 # answers N calls from alice (10.1.0.10), both through D1
 expect_call() {
-	local desc=$1 uas=$2 uac=$3 n=${4:-1} crc rc
-	if ! lab_callee_start "$TE" 10.1.0.11 5060 bob "$LAB_D1" "$n" "$uas"; then
-		sp_fail "$desc: callee registers and listens"
-		return
-	fi
-	lab_sipp "$TE" "alice-$uac" -sf "$LAB_SIPP_DIR/$uac" -i 10.1.0.10 -p 5060 -s bob \
-		-m "$n" -d 300 "$LAB_D1:5060"
-	rc=$?
-	lab_sipp_wait "$LAB_SIPP_PID"
-	crc=$?
-	check_eq "$desc: caller and callee SIPp exit 0" "0 0" "$rc $crc"
-	[ "$rc $crc" == "0 0" ] || { lab_sipp_log "alice-$uac"; lab_sipp_log "callee-bob-${uas%.xml}"; } |
-		sed 's/^/#   /'
+	local desc=$1 uas=$2 uac=$3 n=${4:-1}
+	lab_expect_call "$desc" "$LAB_D1" 10.1.0.10 10.1.0.11 "$uas" "$uac" "$n" || return
 	check_eq "$desc: $n successful call(s) on each side" "$n $n" \
 		"$(lab_sipp_successful "alice-$uac") $(lab_sipp_successful "callee-bob-${uas%.xml}")"
 }
