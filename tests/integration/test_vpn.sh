@@ -15,6 +15,7 @@
 #   tb 10.1.0.10 eth0 ---- vb 10.1.0.1/24 (vpn-id 20)     sp    srv1/srv2 as in lab.sh
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lab.sh"
+. "$(dirname "$0")/vpnlab.sh"
 sp_require_root
 sp_require_tools sipp dumpcap tshark nft conntrack
 PCAP=/usr/share/sip-tester/g711a.pcap
@@ -25,7 +26,7 @@ C=$LAB_C
 D1=$LAB_D1
 D2=$LAB_D2
 A=10.1.0.10
-SC=$LAB_SIPP_DIR
+VPN_FAMILY=ipv4
 mkdir -p "$LAB_OUT"
 
 # ---- the namespaces ----
@@ -58,14 +59,6 @@ vpn_lab_up() {
 	ip -n "$SRV2" route add default via 192.0.2.17
 }
 
-entries() {
-	ip netns exec "$SP" conntrack -L -p udp --mark 0x53500000/0xffff0000 2>/dev/null
-}
-two_per_vpn() {
-	local e; e=$(entries)
-	[ "$(echo "$e" | grep -c 'zone-orig=10')" -eq 2 ] && [ "$(echo "$e" | grep -c 'zone-orig=20')" -eq 2 ]
-}
-no_entries() { [ "$(entries | grep -c udp)" -eq 0 ]; }
 # callids FILE: the distinct Call-IDs of the SIP in a capture
 callids() { lab_pcap_sip "$1" | awk -F '\t' '$11 != "" { print $11 }' | sort -u; }
 
@@ -103,22 +96,9 @@ check_match "VPN 10's table routes through va" "10\\.1\\.0\\.0/24 dev va" "$(ip 
 check_match "VPN 20's table routes through vb" "10\\.1\\.0\\.0/24 dev vb" "$(ip -n "$SP" route show table 5062002)"
 
 # ---- the same terminal address and ports in both VPNs, at the same time ----
-VA_PCAP=$LAB_OUT/va.pcap VB_PCAP=$LAB_OUT/vb.pcap
-FILTER="udp port 5060 or udp portrange 20000-20099 or udp port 6000"
-lab_capture_start "$SP" va "$VA_PCAP" "$FILTER"
-lab_capture_start "$SP" vb "$VB_PCAP" "$FILTER"
-lab_sipp_bg "$SRV1" uas-d1 -sf "$SC/rtp_uas.xml" -i "$D1" -p 5060 -mp 6000 -rtp_echo -m 1
-UAS1=$LAB_SIPP_PID
-lab_sipp_bg "$SRV2" uas-d2 -sf "$SC/rtp_uas.xml" -i "$D2" -p 5060 -mp 6000 -rtp_echo -m 1
-UAS2=$LAB_SIPP_PID
-sp_wait_for "UAS on D1" 10 lab_bound "$SRV1" "$D1" 5060
-sp_wait_for "UAS on D2" 10 lab_bound "$SRV2" "$D2" 5060
-lab_sipp_bg "$TA" caller-a -sf "$SC/rtp_uac.xml" -i "$A" -p 5060 -mp 6000 -s bob -m 1 -d 5000 "$E:5060"
-UACA=$LAB_SIPP_PID
-lab_sipp_bg "$TB" caller-b -sf "$SC/rtp_uac.xml" -i "$A" -p 5060 -mp 6000 -s bob -m 1 -d 5000 "$E:5060"
-UACB=$LAB_SIPP_PID
-check "media entries in zone 10 and zone 20 during the calls" sp_wait_for "entries" 5 two_per_vpn
-during=$(entries)
+vpn_calls_start "udp port 5060 or udp portrange 20000-20099 or udp port 6000" rtp_uas.xml 5000
+check "media entries in zone 10 and zone 20 during the calls" sp_wait_for "entries" 5 vpn_two_per_vpn
+during=$(vpn_entries)
 echo "$during" | sed 's/^/#   /'
 check_match "VPN 10's RTP goes to D1" "src=10\\.1\\.0\\.10 dst=${E//./\\.} sport=6000 .*zone-orig=10 .*src=${D1//./\\.}" "$during"
 check_match "VPN 20's RTP goes to D2" "src=10\\.1\\.0\\.10 dst=${E//./\\.} sport=6000 .*zone-orig=20 .*src=${D2//./\\.}" "$during"
@@ -136,23 +116,11 @@ check_match "show vpn: VPN 10 in zone 10, its table and routes, one binding and 
 	"^10 +1 +10 +5062001 +[1-9][0-9]* +1 +1 +va$" "$vpns"
 check_match "show vpn: VPN 20 in zone 20, its table and routes, one binding and one call, on vb" \
 	"^20 +2 +20 +5062002 +[1-9][0-9]* +1 +1 +vb$" "$vpns"
-lab_sipp_wait "$UACA"; rca=$?
-lab_sipp_wait "$UACB"; rcb=$?
-lab_sipp_wait "$UAS1"; rc1=$?
-lab_sipp_wait "$UAS2"; rc2=$?
-check_eq "both callers and both servers end their one call well" "0 0 0 0" "$rca $rcb $rc1 $rc2"
-[ "$rca" = 0 ] || lab_sipp_log caller-a | sed 's/^/#   /'
-[ "$rcb" = 0 ] || lab_sipp_log caller-b | sed 's/^/#   /'
-check "no media entry after the BYEs" sp_wait_for "no entries" 5 no_entries
-sleep 2 # dumpcap hands over the last packets when its buffer times out
-lab_capture_stop
+vpn_calls_end 2
 
 # each link carries its own call only: disjoint Call-IDs, media back from
 # its own E:pe
-ids_a=$(callids "$VA_PCAP"); ids_b=$(callids "$VB_PCAP")
-check "SIP on va: one call (${ids_a:-none})" test "$(echo "$ids_a" | grep -c .)" -eq 1
-check "SIP on vb: one call (${ids_b:-none})" test "$(echo "$ids_b" | grep -c .)" -eq 1
-check "the two links never carried the same call" test "$ids_a" != "$ids_b"
+vpn_links_check callids
 check_eq "va: every answer to 10.1.0.10 came back on va (INVITE 200 + BYE 200)" 2 \
 	"$(lab_pcap_message_count "$VA_PCAP" 200)"
 check_eq "vb: every answer to 10.1.0.10 came back on vb (INVITE 200 + BYE 200)" 2 \

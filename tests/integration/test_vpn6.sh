@@ -17,6 +17,7 @@
 #                                  srv2 2001:db8:3::1/64 ---- 2001:db8:3::10 (D2)
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lab.sh"
+. "$(dirname "$0")/vpnlab.sh"
 sp_require_root
 sp_require_tools sipp dumpcap tshark nft conntrack
 PCAP=/usr/share/sip-tester/g711a.pcap
@@ -27,7 +28,7 @@ C=2001:db8:2::1
 D1=2001:db8:2::10
 D2=2001:db8:3::10
 A=2001:db8:1::10
-SC=$LAB_SIPP_DIR
+VPN_FAMILY=ipv6
 mkdir -p "$LAB_OUT"
 
 addr6() { ip -n "$1" -6 addr add "$3" dev "$2" nodad; }
@@ -60,14 +61,6 @@ vpn6_lab_up() {
 	ip -n "$SRV2" -6 route add default via 2001:db8:3::1 dev eth0
 }
 
-entries() {
-	ip netns exec "$SP" conntrack -L -f ipv6 -p udp --mark 0x53500000/0xffff0000 2>/dev/null
-}
-two_per_vpn() {
-	local e; e=$(entries)
-	[ "$(echo "$e" | grep -c 'zone-orig=10')" -eq 2 ] && [ "$(echo "$e" | grep -c 'zone-orig=20')" -eq 2 ]
-}
-no_entries() { [ "$(entries | grep -c udp)" -eq 0 ]; }
 callids() { lab_tshark "$1" -Y sip -T fields -e sip.Call-ID | sort -u | sed '/^$/d'; }
 
 vpn6_lab_up || { sp_fail "namespaces and links"; sp_done; exit 1; }
@@ -93,42 +86,17 @@ check_match "VPN 20's IPv6 table routes through vb" "2001:db8:1::/64 dev vb" \
 	"$(ip -n "$SP" -6 route show table 5062002)"
 
 # ---- the same terminal address and ports in both VPNs, at the same time ----
-VA_PCAP=$LAB_OUT/va.pcap VB_PCAP=$LAB_OUT/vb.pcap
-FILTER="ip6 and (udp port 5060 or udp portrange 20000-20099 or udp port 6000)"
-lab_capture_start "$SP" va "$VA_PCAP" "$FILTER"
-lab_capture_start "$SP" vb "$VB_PCAP" "$FILTER"
-lab_sipp_bg "$SRV1" uas-d1 -sf "$SC/uas.xml" -i "$D1" -p 5060 -mp 6000 -rtp_echo -m 1
-UAS1=$LAB_SIPP_PID
-lab_sipp_bg "$SRV2" uas-d2 -sf "$SC/uas.xml" -i "$D2" -p 5060 -mp 6000 -rtp_echo -m 1
-UAS2=$LAB_SIPP_PID
-sp_wait_for "UAS on D1" 10 lab_bound "$SRV1" "$D1" 5060
-sp_wait_for "UAS on D2" 10 lab_bound "$SRV2" "$D2" 5060
-lab_sipp_bg "$TA" caller-a -sf "$SC/rtp_uac.xml" -i "$A" -p 5060 -mp 6000 -s bob -m 1 -d 4000 "[$E]:5060"
-UACA=$LAB_SIPP_PID
-lab_sipp_bg "$TB" caller-b -sf "$SC/rtp_uac.xml" -i "$A" -p 5060 -mp 6000 -s bob -m 1 -d 4000 "[$E]:5060"
-UACB=$LAB_SIPP_PID
-check "IPv6 media entries in zone 10 and zone 20 during the calls" sp_wait_for "entries" 5 two_per_vpn
-during=$(entries)
+vpn_calls_start "ip6 and (udp port 5060 or udp portrange 20000-20099 or udp port 6000)" uas.xml 4000
+check "IPv6 media entries in zone 10 and zone 20 during the calls" sp_wait_for "entries" 5 vpn_two_per_vpn
+during=$(vpn_entries)
 check_match "VPN 10's RTP goes to D1" "src=$A dst=$E sport=6000 .*zone-orig=10 .*src=$D1" "$during"
 check_match "VPN 20's RTP goes to D2" "src=$A dst=$E sport=6000 .*zone-orig=20 .*src=$D2" "$during"
 bindings=$(sp_cli sp1 -c 'show bindings')
 check_match "show bindings: [$A]:5060 in VPN 10, to D1" "^[0-9]+ +10 +\\[$A\\]:5060 .*\\[$D1\\]:5060" "$bindings"
 check_match "show bindings: [$A]:5060 in VPN 20, to D2" "^[0-9]+ +20 +\\[$A\\]:5060 .*\\[$D2\\]:5060" "$bindings"
-lab_sipp_wait "$UACA"; rca=$?
-lab_sipp_wait "$UACB"; rcb=$?
-lab_sipp_wait "$UAS1"; rc1=$?
-lab_sipp_wait "$UAS2"; rc2=$?
-check_eq "both callers and both servers end their one call well" "0 0 0 0" "$rca $rcb $rc1 $rc2"
-[ "$rca" = 0 ] || lab_sipp_log caller-a | sed 's/^/#   /'
-[ "$rcb" = 0 ] || lab_sipp_log caller-b | sed 's/^/#   /'
-check "no media entry after the BYEs" sp_wait_for "no entries" 5 no_entries
-sleep 1
-lab_capture_stop
+vpn_calls_end 1
 
-ids_a=$(callids "$VA_PCAP"); ids_b=$(callids "$VB_PCAP")
-check "SIP on va: one call (${ids_a:-none})" test "$(echo "$ids_a" | grep -c .)" -eq 1
-check "SIP on vb: one call (${ids_b:-none})" test "$(echo "$ids_b" | grep -c .)" -eq 1
-check "the two links never carried the same call" test "$ids_a" != "$ids_b"
+vpn_links_check callids
 back_a=$(lab_pcap_count "$VA_PCAP" "udp.dstport == 6000 && ipv6.src == $E")
 back_b=$(lab_pcap_count "$VB_PCAP" "udp.dstport == 6000 && ipv6.src == $E")
 check "echoed RTP back to ta on va ($back_a packets)" test "$back_a" -ge 50
