@@ -8,6 +8,8 @@
 # side on TCP (no UDP socket on C:c), carol's next REGISTER goes to D2 over
 # a new TCP connection from that C:c, and a call from D2 to carol reaches
 # her over it; show sessions gives each side's transport of that call.
+# Then the strategy's server transport changes (tcp -> udp -> tcp) under
+# the binding: its server side moves with it on the same C:c.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lab.sh"
 sp_require_root
@@ -83,6 +85,46 @@ if lab_callee_start "$TE" 10.2.0.10 5060 carol "$E" 1 uas.xml; then
 	[ "$rc $crc" == "0 0" ] || { lab_sipp_log to-carol; lab_sipp_log callee-carol-uas; } | sed 's/^/#   /'
 else
 	sp_fail "carol registers again through the restored binding"
+	tail -20 "$SP_TMP/sp1/log" | sed 's/^/#   /'
+fi
+
+# ---- the strategy's server transport changed under the binding ----
+# tcp -> udp, then udp -> tcp by the CLI: the binding keeps its C:c, its
+# server side moves to the new transport (old socket or connection closed,
+# new one opened on the same C:c), carol's next REGISTER reaches D2 over it
+# and a call from D2 reaches her.
+# carol_has URI: is URI among carol's contacts at D2 (a change of transport
+# gives her a second contact, the same C:c with or without ;transport=tcp)
+carol_has() {
+	lab_kamailio_contacts srv2 | sed -nE 's/^carol (sip:[^ ]+) .*/\1/p' | grep -qFx "$1"
+}
+set_west_transport() {
+	sp_cli sp1 -c "configure terminal" -c "signaling-proxy" -c "proxy-strategy west seq 20" \
+		-c "server $D2 transport $1" -c "end" 2>&1
+}
+check_no_match "the strategy's server transport changes to UDP" '%|[Ee]rror' "$(set_west_transport udp)"
+check "after the change to UDP: a UDP socket on C:$PC" sp_wait_for "UDP socket on C:$PC" 5 \
+	sh -c "ip netns exec '$SP' ss -Hnlu 'src $C:$PC' | grep -q ."
+check "carol registers again through E, now at D2 over UDP" lab_register "$TE" 10.2.0.10 5060 carol "$E"
+check "D2 has carol at the same C:$PC over UDP" carol_has "sip:carol@$C:$PC"
+check_no_match "the strategy's server transport changes back to TCP" '%|[Ee]rror' "$(set_west_transport tcp)"
+check "after the change to TCP: no UDP socket on C:$PC" sp_wait_for "no UDP socket on C:$PC" 5 \
+	sh -c "! ip netns exec '$SP' ss -Hnlu 'src $C:$PC' | grep -q ."
+if lab_callee_start "$TE" 10.2.0.10 5060 carol "$E" 1 uas.xml; then
+	sp_pass "carol registers again after the change back to TCP and waits for a call"
+	CAROL_PID=$LAB_SIPP_PID
+	check "D2 has carol at the same C:$PC over TCP" carol_has "sip:carol@$C:$PC;transport=tcp"
+	check "the REGISTER went over a TCP connection from C:$PC to D2" tcp_from_c "$PC"
+	lab_sipp_bg "$SRV2" to-carol2 -sf "$LAB_SIPP_DIR/uac.xml" -i "$D2" -p 5070 -s carol -m 1 "$D2:5060"
+	TO_CAROL_PID=$LAB_SIPP_PID
+	lab_sipp_wait "$TO_CAROL_PID"
+	rc=$?
+	lab_sipp_wait "$CAROL_PID"
+	crc=$?
+	check_eq "the server's call to carol after the transport changes: both SIPp exit 0" "0 0" "$rc $crc"
+	[ "$rc $crc" == "0 0" ] || { lab_sipp_log to-carol2; lab_sipp_log callee-carol-uas; } | sed 's/^/#   /'
+else
+	sp_fail "carol registers again after the change back to TCP"
 	tail -20 "$SP_TMP/sp1/log" | sed 's/^/#   /'
 fi
 
