@@ -390,6 +390,33 @@ static int sp_engine_kernel_apply(struct sp_engine *en, const struct sp_config *
 }
 
 /* The change is in the kernel: the engine follows it. */
+/* A strategy's server transport changed under its bindings (udp <-> tcp):
+ * each keeps its C:c, the old socket or connection closes and the new
+ * transport opens on the same C:c, since sp_engine_send_to_server looks in
+ * the strategy's transport only. Bindings with nothing open (standby) or
+ * whose strategy went stay as they are. */
+static void sp_engine_server_tp_move(struct sp_engine *en)
+{
+	for (struct sp_binding *b = sp_binding_first(en->table); b; b = sp_binding_next(en->table, b)) {
+		struct sp_transport *tp = sp_engine_server_tp(en, b);
+		struct sp_transport *other = tp == en->tp ? en->tcp : en->tp;
+		struct sp_transport_conn *old;
+		char c[SP_ENDPOINT_STRLEN];
+
+		if (!other || !sp_engine_strategy_by_seq(en, b->strategy_id) ||
+		    sp_transport_find(tp, &b->server_side))
+			continue;
+		old = sp_transport_find(other, &b->server_side);
+		if (!old)
+			continue;
+		sp_transport_close(old);
+		if (!sp_engine_bsock_open(en, b))
+			sp_warn("engine: binding %u: server side %s not reopened on %s",
+			       b->id, sp_endpoint_format(&b->server_side, c, sizeof(c)),
+			       tp == en->tp ? "udp" : "tcp");
+	}
+}
+
 static void sp_engine_commit(struct sp_engine *en, const struct sp_config *c, struct sp_engine_change *ch)
 {
 	struct sp_classify_plan *plan = &ch->plan;
@@ -420,6 +447,7 @@ static void sp_engine_commit(struct sp_engine *en, const struct sp_config *c, st
 	en->n_strategies = plan->n_strategies;
 	plan->strategies = NULL;
 	sp_engine_publish_strategies(en);
+	sp_engine_server_tp_move(en);
 	/* one C per family: a binding takes its server's */
 	sp_endpoint_from_addr(&en->server_side, &c->sp.server_side_address, 0);
 	if (en->server_side.family != AF_INET)
