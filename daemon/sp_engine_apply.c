@@ -417,6 +417,19 @@ static void sp_engine_server_tp_move(struct sp_engine *en)
 	}
 }
 
+/* An IPv6 E is intercepted only with an IPv6 C (sp_engine_intercept_cfg):
+ * the listeners hold a [::] socket only then. */
+static void sp_engine_listeners_ipv6(struct sp_engine *en, const struct sp_config *c)
+{
+	bool v6 = sp_sp_server_side(&c->sp, AF_INET6) != NULL;
+
+	for (unsigned i = 0; i < en->n_listeners; i++) {
+		sp_transport_listen_ipv6(en->listeners[i], v6);
+		if (en->tcp_listeners[i])
+			sp_transport_listen_ipv6(en->tcp_listeners[i], v6);
+	}
+}
+
 static void sp_engine_commit(struct sp_engine *en, const struct sp_config *c, struct sp_engine_change *ch)
 {
 	struct sp_classify_plan *plan = &ch->plan;
@@ -436,6 +449,7 @@ static void sp_engine_commit(struct sp_engine *en, const struct sp_config *c, st
 	memcpy(en->listeners, ch->keep, sizeof(ch->keep));
 	memcpy(en->tcp_listeners, ch->keep_tcp, sizeof(ch->keep_tcp));
 	en->n_listeners = ch->n_ports;
+	sp_engine_listeners_ipv6(en, c);
 	/* keep the hit counters of strategies that stay */
 	for (size_t i = 0; i < plan->n_strategies; i++) {
 		const struct sp_classify_strategy *old = sp_engine_strategy_by_seq(en, plan->strategies[i].seq);

@@ -91,8 +91,14 @@ struct sp_transport_out {
 
 struct sp_transport_ops {
 	const char *name;
-	/* A terminal-side listener on port (all addresses: transparent). */
+	/* A terminal-side listener on port (all addresses: transparent), IPv4
+	 * only until listen_ipv6 turns IPv6 on. */
 	struct sp_transport_conn *(*listen)(struct sp_transport *tp, uint16_t port, struct sp_error *e);
+	/* Opens (on) or closes the listener's IPv6 socket ([::]:port): only
+	 * while an IPv6 E can be intercepted, so an IPv4-only SP holds no
+	 * IPv6 socket. Best effort: a host without IPv6 logs it and proxies
+	 * IPv4. NULL: the transport has no IPv6 side. */
+	void (*listen_ipv6)(struct sp_transport_conn *listener, bool on);
 	/* A server-side connection from local (C:c); NULL, logged, on failure. */
 	struct sp_transport_conn *(*open)(struct sp_transport *tp, const struct sp_endpoint *local);
 	/* The server-side connection bound to local, or NULL. */
@@ -125,6 +131,12 @@ static inline struct sp_transport_conn *sp_transport_listen(struct sp_transport 
 							    struct sp_error *e)
 {
 	return tp->ops->listen(tp, port, e);
+}
+
+static inline void sp_transport_listen_ipv6(struct sp_transport_conn *listener, bool on)
+{
+	if (listener->tp->ops->listen_ipv6)
+		listener->tp->ops->listen_ipv6(listener, on);
 }
 
 static inline struct sp_transport_conn *sp_transport_open(struct sp_transport *tp,

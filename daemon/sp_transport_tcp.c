@@ -557,6 +557,7 @@ static void sp_tcp_destroy(struct sp_transport *tp)
 static const struct sp_transport_ops sp_tcp_ops = {
 	.name = "tcp",
 	.listen = sp_tcp_listen,
+	.listen_ipv6 = sp_tcp_listen_ipv6,
 	.open = sp_tcp_open,
 	.find = sp_tcp_find,
 	.close = sp_tcp_close,

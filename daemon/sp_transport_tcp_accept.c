@@ -281,11 +281,25 @@ struct sp_transport_conn *sp_tcp_listen(struct sp_transport *tp, uint16_t port, 
 		free(c);
 		return NULL;
 	}
-	/* IPv6 where the host has it (as UDP's listeners) */
-	c->fd6 = sp_tcp_listen_socket(AF_INET6, port);
-	if (c->fd6 >= 0 && sp_loop_add_fd(t->loop, c->fd6, EPOLLIN, sp_tcp_listener_event, c) < 0) {
+	c->fd6 = -1;
+	return &c->pub;
+}
+
+void sp_tcp_listen_ipv6(struct sp_transport_conn *conn, bool on)
+{
+	struct sp_tcp_conn *c = (struct sp_tcp_conn *)conn;
+
+	if (!on && c->fd6 >= 0) {
+		sp_loop_del_fd(c->t->loop, c->fd6);
 		close(c->fd6);
 		c->fd6 = -1;
 	}
-	return &c->pub;
+	if (!on || c->fd6 >= 0)
+		return;
+	/* IPv6 where the host has it (as UDP's listeners) */
+	c->fd6 = sp_tcp_listen_socket(AF_INET6, conn->local.port);
+	if (c->fd6 >= 0 && sp_loop_add_fd(c->t->loop, c->fd6, EPOLLIN, sp_tcp_listener_event, c) < 0) {
+		close(c->fd6);
+		c->fd6 = -1;
+	}
 }

@@ -77,6 +77,7 @@ int sp_tcp_fd_above_select(int fd);
 void sp_tcp_sweep_arm(struct sp_tcp *t);
 void sp_tcp_sweep_cb(struct sp_loop *loop, void *arg);
 struct sp_transport_conn *sp_tcp_listen(struct sp_transport *tp, uint16_t port, struct sp_error *e);
+void sp_tcp_listen_ipv6(struct sp_transport_conn *conn, bool on);
 /* A connection the SP opened to a terminal, among the accepted ones (and
  * on the loop); false: not taken (the caller closes it). */
 bool sp_tcp_adopt(struct sp_tcp *t, struct sp_tcp_conn *c);

@@ -451,15 +451,30 @@ static struct sp_transport_conn *sp_udp_listen(struct sp_transport *tp, uint16_t
 		free(c);
 		return NULL;
 	}
+	return &c->pub;
+}
+
+static void sp_udp_listen_ipv6(struct sp_transport_conn *conn, bool on)
+{
+	struct sp_udp_conn *c = (struct sp_udp_conn *)conn;
+	struct sp_udp *u = c->udp;
+
+	if (!on && c->fd6 >= 0) {
+		sp_udp_flush(&u->pub); /* what is queued may be for this socket */
+		sp_loop_del_fd(u->loop, c->fd6);
+		close(c->fd6);
+		c->fd6 = -1;
+	}
+	if (!on || c->fd6 >= 0)
+		return;
 	/* IPv6 where the host has it: a host without only proxies IPv4 */
-	c->fd6 = sp_udp_listen_socket(AF_INET6, port);
+	c->fd6 = sp_udp_listen_socket(AF_INET6, conn->local.port);
 	if (c->fd6 >= 0 && sp_loop_add_fd(u->loop, c->fd6, EPOLLIN, sp_udp_readable, c) < 0) {
 		close(c->fd6);
 		c->fd6 = -1;
 	}
 	if (c->fd6 < 0)
-		sp_info("engine: no IPv6 listener on UDP port %u: %s", port, strerror(errno));
-	return &c->pub;
+		sp_info("engine: no IPv6 listener on UDP port %u: %s", conn->local.port, strerror(errno));
 }
 
 static void sp_udp_close(struct sp_transport *tp, struct sp_transport_conn *conn)
@@ -508,6 +523,7 @@ static void sp_udp_destroy(struct sp_transport *tp)
 static const struct sp_transport_ops sp_udp_ops = {
 	.name = "udp",
 	.listen = sp_udp_listen,
+	.listen_ipv6 = sp_udp_listen_ipv6,
 	.open = sp_udp_open,
 	.find = sp_udp_find,
 	.close = sp_udp_close,

@@ -63,6 +63,24 @@ strategy_state() {
 	sp_cli sp1 -c "show proxy-strategy $1" | head -1
 }
 
+# wildcard6_sockets: the UDP sockets in ns sp bound to [::] (any IPv6
+# address), as ss lists them
+wildcard6_sockets() {
+	ip netns exec "$SP" ss -Hnlu | awk '$4 ~ /^\[::\]:/'
+}
+
+# ---- an IPv4-only configuration: no [::] listener ----
+# (E is IPv4 only until there is an IPv6 C: nothing IPv6 would reach a
+# [::]:5060 socket, so none is opened)
+out=$(sp_cli sp1 -c "configure terminal" -c "signaling-proxy" -c "server-side-address $LAB_C" \
+	-c "proxy-strategy four seq 20" -c "match source 10.1.0.0/24" \
+	-c "match destination $LAB_E/32 port 5060" -c "server $LAB_D1" -c "action proxy" -c "end" 2>&1)
+check_eq "an IPv4-only configuration accepted" "" "$out"
+sp_wait_for "the IPv4 listener on 0.0.0.0:5060" 5 lab_bound "$SP" 0.0.0.0 5060
+check "the IPv4 listener on 0.0.0.0:5060" lab_bound "$SP" 0.0.0.0 5060
+check_eq "ss: no [::] UDP socket with an IPv4-only configuration" "" \
+	"$(wildcard6_sockets)"
+
 # ---- configuration: one C per family, IPv6 strategies, their reasons ----
 out=$(sp_cli sp1 -c "configure terminal" -c "signaling-proxy" -c "server-side-address $LAB_C" \
 	-c "server-side-address $C6" -c "media-port-range 20000 20099" \
@@ -89,7 +107,7 @@ check_match "ip -6 rule: the fwmark rule to the local table" "fwmark .* lookup 5
 	"$(ip -n "$SP" -6 rule show)"
 check_match "ip -6 route: the local default route" "^local default dev lo" \
 	"$(ip -n "$SP" -6 route show table 5060)"
-check "the listener has an IPv6 socket on [::]:5060" lab_bound "$SP" "::" 5060
+check "the listener has an IPv6 socket on [::]:5060 once there is an IPv6 C" lab_bound "$SP" "::" 5060
 
 # one Kamailio, D1, on both families
 lab6_start_kamailio "$SRV1" "$D6" srv1 -l "udp:$LAB_D1:5060" --alias="$LAB_E" ||
@@ -239,6 +257,12 @@ check_match "E6 is on lo as a /128" "inet6 $E6/128" "$(ip -n "$SP" -6 addr show 
 check "bob registers at E6, now a local address" lab_register "$TE" "$B6" 5060 bob "$E6"
 sp_cli sp1 -c "configure terminal" -c "signaling-proxy" -c "no local-virtual-address" -c "end" >/dev/null
 check_no_match "E6 gone from lo with no local-virtual-address" "$E6" "$(ip -n "$SP" -6 addr show dev lo)"
+
+# ---- the IPv6 C removed: the [::] listener goes with it ----
+sp_cli sp1 -c "configure terminal" -c "signaling-proxy" -c "no server-side-address $C6" -c "end" >/dev/null
+check_eq "ss: the [::] UDP socket closed once there is no IPv6 C" "" \
+	"$(wildcard6_sockets)"
+check "... and the IPv4 listener stays" lab_bound "$SP" 0.0.0.0 5060
 
 lab_down
 sp_daemon_stop "$SP_DAEMON_PID"
