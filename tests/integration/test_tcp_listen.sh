@@ -1,0 +1,93 @@
+#!/bin/bash
+# The SP listens on C:c of a binding whose server is reached over TCP
+# (issue 17 item 2): the server reaches the terminal without waiting for
+# its next message, when the SP's own connection from C:c is gone. The
+# strategy of 10.2.0.0/24 reaches Kamailio D2 over TCP; carol (UDP)
+# registered through E, so D2 has her at C:c;transport=tcp.
+# 1. D2 closes the idle connection (tcp_connection_lifetime 2 s: ~12 s): a call
+#    from D2 to carol opens a new connection to C:c, which the SP accepts
+#    and maps to carol's binding by its local address; the call completes
+#    over it (the answers go back on the connection D2 opened).
+# 2. kill -9 and a restart with the same state directory: the binding is
+#    restored with a listener on C:c, and a call from D2 reaches carol
+#    before she sends anything.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lab.sh"
+sp_require_root
+sp_require_tools sipp kamailio kamcmd python3 nft
+
+E=$LAB_E
+C=$LAB_C
+D2=$LAB_D2
+STATE=$SP_TMP/state
+
+lab_up || { sp_fail "lab namespaces and links"; sp_done; exit 1; }
+sp_daemon_start "$SP" sp1 --state-dir "$STATE" ||
+	{ sp_fail "sigproxyd starts with a state directory"; cat "$SP_TMP/sp1/log"; sp_done; exit 1; }
+sp_pass "sigproxyd starts with a state directory"
+
+out=$(sp_cli sp1 -c "configure terminal" -c "signaling-proxy" -c "server-side-address $C" \
+	-c "proxy-strategy west seq 20" -c "match source 10.2.0.0/24" \
+	-c "match destination $E/32 port 5060" -c "server $D2 transport tcp" -c "action proxy" -c "end" \
+	-c "write memory" 2>&1)
+check_match "the strategy (server over TCP) is accepted and written" '\[OK\]' "$out"
+sp_wait_for "TPROXY rule in ns sp" 5 sh -c "ip netns exec '$SP' nft list ruleset | grep -q tproxy"
+lab_start_kamailio_tcp "$SRV2" "$D2" srv2 -A TCP_LIFETIME=2 ||
+	{ sp_fail "kamailio #2 starts on TCP"; sp_done; exit 1; }
+
+# tcp_c PORT: is there an established TCP connection on C:PORT in ns sp?
+tcp_c() {
+	ip netns exec "$SP" ss -Hnt state established "src $C:$1" | grep -q .
+}
+no_tcp_c() {
+	! tcp_c "$1"
+}
+
+# call_carol NAME DESC: carol (10.2.0.10:5060, not registering again)
+# answers one call from D2; both SIPp exit 0
+call_carol() {
+	local rc crc
+	lab_sipp_bg "$TE" "carol-$1" -sf "$LAB_SIPP_DIR/uas.xml" -i 10.2.0.10 -p 5060 -s carol -m 1 "$E:5060"
+	local carol=$LAB_SIPP_PID
+	sp_wait_for "carol's UAS" 10 lab_bound "$TE" 10.2.0.10 5060
+	lab_sipp "$SRV2" "to-carol-$1" -sf "$LAB_SIPP_DIR/uac.xml" -i "$D2" -p 5070 -s carol -m 1 "$D2:5060"
+	rc=$?
+	lab_sipp_wait "$carol"
+	crc=$?
+	check_eq "$2: both SIPp exit 0" "0 0" "$rc $crc"
+	[ "$rc $crc" == "0 0" ] || { lab_sipp_log "to-carol-$1"; lab_sipp_log "carol-$1"; tail -5 "$SP_TMP/sp1/log"; } |
+		sed 's/^/#   /'
+}
+
+check "carol (10.2.0.10, UDP) registers through E at D2 over TCP" lab_register "$TE" 10.2.0.10 5060 carol "$E"
+contact=$(lab_kamailio_contacts srv2 | sed -nE 's/^carol (sip:[^ ]+) .*/\1/p' | head -1)
+check_match "D2 has carol at C:c over TCP" "^sip:carol@${C//./\\.}:4[0-9]{4};transport=tcp$" "$contact"
+PC=$(printf '%s\n' "$contact" | sed -nE 's/.*:([0-9]+);transport=tcp$/\1/p')
+check "the SP listens on C:$PC (TCP)" sh -c "ip netns exec '$SP' ss -Hntl 'src $C:$PC' | grep -q ."
+
+# ---- 1. the server closes the idle connection ----
+check "D2 closes the idle connection from C:$PC" sp_wait_for "no connection on C:$PC" 30 no_tcp_c "$PC"
+call_carol idle "a call from D2 after it closed the idle connection reaches carol"
+check_match "show statistics counts D2's connection to C:c" "from servers to C:c +1$" \
+	"$(sp_cli sp1 -c 'show statistics')"
+
+# ---- 2. kill -9 and restart: D2 calls before carol says anything ----
+check "the store holds the binding" sp_wait_for "stored binding" 5 \
+	sh -c "'$SPCLI' -s '$SP_TMP/sp1/cli.sock' -c 'show persistence' | grep -qE 'Stored records: *[1-9]'"
+kill -9 "$SP_DAEMON_PID"
+wait "$SP_DAEMON_PID" 2>/dev/null
+sp_daemon_start "$SP" sp1 --state-dir "$STATE" ||
+	{ sp_fail "sigproxyd restarts after kill -9"; tail -20 "$SP_TMP/sp1/log"; sp_done; exit 1; }
+sp_pass "sigproxyd restarts after kill -9"
+check_match "carol's binding restored on C:$PC" "10\\.2\\.0\\.10:5060 .*${C//./\\.}:$PC .* udp/tcp$" \
+	"$(sp_cli sp1 -c 'show bindings')"
+check "the restored binding listens on C:$PC (TCP)" sh -c "ip netns exec '$SP' ss -Hntl 'src $C:$PC' | grep -q ."
+call_carol restart "a call from D2 after the restart reaches carol before she sends anything"
+check_match "show statistics counts D2's connection to C:c" "from servers to C:c +1$" \
+	"$(sp_cli sp1 -c 'show statistics')"
+check_match "show statistics | json: from-servers" '"from-servers": ?1' \
+	"$(sp_cli sp1 -c 'show statistics | json')"
+
+check "sigproxyd stops cleanly" sp_daemon_stop "$SP_DAEMON_PID"
+lab_down
+sp_done
