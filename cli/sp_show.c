@@ -188,6 +188,7 @@ static void sp_show_tcp_statistics(struct sp_engine *en, FILE *out)
 	fprintf(out, "  TCP connections accepted  %llu\n", (unsigned long long)t.accepted);
 	fprintf(out, "    open now                %llu\n", (unsigned long long)t.current);
 	fprintf(out, "    pings answered          %llu\n", (unsigned long long)t.pings);
+	fprintf(out, "    from servers to C:c     %llu\n", (unsigned long long)t.server_accepted);
 	fprintf(out, "  TCP refused or closed\n");
 	fprintf(out, "    connection limit        %llu\n", (unsigned long long)t.refused_total);
 	fprintf(out, "    source connection limit %llu\n", (unsigned long long)t.refused_source);

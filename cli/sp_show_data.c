@@ -309,6 +309,7 @@ static void sp_json_statistics_tcp(struct sp_json *j, struct sp_engine *en)
 	sp_engine_tcp_stats(en, &t);
 	const struct sp_json_counter tcp[] = {
 		{ "accepted", t.accepted }, { "open", t.current }, { "pings-answered", t.pings },
+		{ "from-servers", t.server_accepted },
 	};
 	const struct sp_json_counter closed[] = {
 		{ "connection-limit", t.refused_total }, { "source-connection-limit", t.refused_source },

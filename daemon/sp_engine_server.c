@@ -52,6 +52,16 @@ static void sp_engine_server_forward(struct sp_engine *en, struct sp_binding *b,
 	en->stats.to_terminals++;
 }
 
+/* Whether a message on a binding's server side came from its server: over
+ * TCP the server's own connection to C:c comes from a port of its choice,
+ * so its address says it. */
+static bool sp_engine_from_its_server(const struct sp_engine *en, const struct sp_transport_conn *bs,
+				      const struct sp_endpoint *from, const struct sp_binding *b)
+{
+	return sp_endpoint_equal(from, &b->server) ||
+	       (bs->tp == en->tcp && sp_endpoint_same_addr(from, &b->server));
+}
+
 void sp_engine_from_server(struct sp_engine *en, const struct sp_transport_conn *bs,
 			   const struct sp_endpoint *from, const char *buf, size_t len)
 {
@@ -62,7 +72,7 @@ void sp_engine_from_server(struct sp_engine *en, const struct sp_transport_conn 
 	/* a terminal on TCP keeps its C:c on UDP towards the server */
 	if (!b)
 		b = sp_binding_find_server_side_on(en->table, SP_STORE_TCP, &bs->local);
-	if (!b || !sp_endpoint_equal(from, &b->server)) {
+	if (!b || !sp_engine_from_its_server(en, bs, from, b)) {
 		sp_engine_drop(en, &en->stats.bad_source);
 		return;
 	}

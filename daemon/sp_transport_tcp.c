@@ -63,8 +63,14 @@ void sp_tcp_close(struct sp_transport *tp, struct sp_transport_conn *conn)
 		close(c->fd);
 	}
 	c->fd = -1;
-	if (c->server)
+	if (c->server) {
 		sp_htab_remove(&t->servers, &c->by_peer);
+		if (c->lfd >= 0) {
+			sp_loop_del_fd(t->loop, c->lfd);
+			close(c->lfd);
+			c->lfd = -1;
+		}
+	}
 	if (c->listener && c->fd6 >= 0) {
 		sp_loop_del_fd(t->loop, c->fd6);
 		close(c->fd6);
@@ -88,8 +94,9 @@ void sp_tcp_close(struct sp_transport *tp, struct sp_transport_conn *conn)
 }
 
 /* A connection that ended: a terminal's goes; the SP's own to a server
- * keeps its C:c and connects again with the next message. */
-static void sp_tcp_lost(struct sp_tcp_conn *c)
+ * keeps its C:c (and its listener there) and connects again with the next
+ * message, unless the server connects first. */
+void sp_tcp_lost(struct sp_tcp_conn *c)
 {
 	if (!c->server) {
 		sp_tcp_close(&c->t->pub, &c->pub);
@@ -475,7 +482,10 @@ static struct sp_transport_conn *sp_tcp_find(struct sp_transport *tp, const stru
  * at its own address, which is what its location table, its per-source
  * limits and its logs key on (RFC 5923 connection sharing would need the
  * server to accept several contacts over one connection, and a single
- * connection's loss would take every binding with it). */
+ * connection's loss would take every binding with it). The server may
+ * connect to C:c itself (the terminal's Contact) when that connection is
+ * gone (it closed it idle, the SP restarted or took over): a listener on
+ * C:c accepts it and it becomes the binding's connection. */
 static struct sp_transport_conn *sp_tcp_open(struct sp_transport *tp, const struct sp_endpoint *local)
 {
 	struct sp_tcp *t = (struct sp_tcp *)tp;
@@ -489,10 +499,12 @@ static struct sp_transport_conn *sp_tcp_open(struct sp_transport *tp, const stru
 	c->t = t;
 	c->server = true;
 	c->fd = -1;
+	c->lfd = -1;
 	c->pub.tp = tp;
 	c->pub.side = SP_TRANSPORT_SERVER;
 	c->pub.local = *local;
 	sp_htab_insert(&t->servers, &c->by_peer, sp_tcp_hash(t, local));
+	sp_tcp_server_listen(c);
 	return &c->pub;
 }
 
@@ -512,6 +524,8 @@ static int sp_tcp_connect(struct sp_tcp_conn *c, const struct sp_endpoint *to)
 	/* C need not be on an interface yet when a VRRP daemon owns it */
 	setsockopt(fd, v6 ? SOL_IPV6 : SOL_IP, v6 ? IPV6_FREEBIND : IP_FREEBIND, &one, sizeof(one));
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* beside the listener on C:c (sp_tcp_server_listen) */
+	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *)&ls, ll) < 0 ||
 	    (connect(fd, (struct sockaddr *)&rs, rl) < 0 && errno != EINPROGRESS) ||

@@ -43,6 +43,7 @@ struct sp_tcp_limits {
 /* Counted since start (current: open now). */
 struct sp_tcp_stats {
 	uint64_t accepted;
+	uint64_t server_accepted;	/* servers' own connections to C:c */
 	uint64_t current;
 	uint64_t pings;			/* CRLFCRLF answered */
 	/* refusals, by reason */

@@ -303,3 +303,73 @@ void sp_tcp_listen_ipv6(struct sp_transport_conn *conn, bool on)
 		c->fd6 = -1;
 	}
 }
+
+/* ---- the server's own connections to C:c ---- */
+
+/* A connection the server opened to C:c takes the place of the binding's
+ * connection, whatever it was: a server opens a new one when it holds
+ * none it can use (RFC 3261 §18.2.2: it sends to the Contact), so the old
+ * one is gone or going. Its messages come up from the server's address
+ * and its port of choice; what the SP sends from now on goes over it. */
+static void sp_tcp_server_accept(struct sp_loop *loop, int lfd, uint32_t events, void *arg)
+{
+	struct sp_tcp_conn *c = arg;
+	int one = 1;
+
+	(void)events;
+	for (;;) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		struct sp_endpoint peer;
+		int fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd < 0)
+			return;
+		if (sp_endpoint_from_sockaddr(&peer, (struct sockaddr *)&ss, sl) < 0) {
+			close(fd);
+			continue;
+		}
+		fd = sp_tcp_fd_above_select(fd);
+		if (c->fd >= 0)
+			sp_tcp_lost(c);
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		if (sp_loop_add_fd(loop, fd, EPOLLIN, sp_tcp_conn_event, c) < 0) {
+			close(fd);
+			continue;
+		}
+		c->fd = fd;
+		c->peer = peer;
+		c->out_mark = 0;
+		c->last_ms = sp_loop_now_ms();
+		c->t->st.server_accepted++;
+	}
+}
+
+bool sp_tcp_server_listen(struct sp_tcp_conn *c)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sp_endpoint_to_sockaddr(&c->pub.local, &ss);
+	bool v6 = c->pub.local.family == AF_INET6;
+	int one = 1;
+	int fd = socket(c->pub.local.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd >= 0)
+		fd = sp_tcp_fd_above_select(fd);
+	/* C need not be on an interface yet (a VRRP daemon, the standby);
+	 * the SP's own connection from C:c binds beside it */
+	if (fd < 0 || setsockopt(fd, v6 ? SOL_IPV6 : SOL_IP, v6 ? IPV6_FREEBIND : IP_FREEBIND, &one, sizeof(one)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0 ||
+	    bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, 16) < 0 ||
+	    sp_loop_add_fd(c->t->loop, fd, EPOLLIN, sp_tcp_server_accept, c) < 0) {
+		char a[SP_ENDPOINT_STRLEN];
+
+		sp_log_limited(&sp_tcp_refusal_log, LOG_WARNING, "tcp: cannot listen on %s: %s",
+			       sp_endpoint_format(&c->pub.local, a, sizeof(a)), strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return false;
+	}
+	c->lfd = fd;
+	return true;
+}

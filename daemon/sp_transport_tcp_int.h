@@ -26,6 +26,7 @@ struct sp_tcp_conn {
 	struct sp_tcp *t;
 	int fd;
 	int fd6;	/* listener: its IPv6 socket (-1: none) */
+	int lfd;	/* server side: the listener on C:c (-1: none) */
 	bool listener;
 	bool server;	/* the SP's own connection from C:c to a server */
 	bool connecting;
@@ -66,6 +67,7 @@ uint64_t sp_tcp_hash(const struct sp_tcp *t, const struct sp_endpoint *ep);
 void sp_tcp_log_refusal(const struct sp_endpoint *peer, const char *why);
 void sp_tcp_conn_free(struct sp_tcp_conn *c);
 void sp_tcp_close(struct sp_transport *tp, struct sp_transport_conn *conn);
+void sp_tcp_lost(struct sp_tcp_conn *c);
 void sp_tcp_refuse(struct sp_tcp_conn *c, uint64_t *counter, const char *why);
 void sp_tcp_conn_event(struct sp_loop *loop, int fd, uint32_t events, void *arg);
 
@@ -78,6 +80,10 @@ void sp_tcp_sweep_arm(struct sp_tcp *t);
 void sp_tcp_sweep_cb(struct sp_loop *loop, void *arg);
 struct sp_transport_conn *sp_tcp_listen(struct sp_transport *tp, uint16_t port, struct sp_error *e);
 void sp_tcp_listen_ipv6(struct sp_transport_conn *conn, bool on);
+/* The listener on a server-side connection's C:c (c->lfd), where the
+ * server's own connections to the terminal's Contact arrive; false:
+ * none (logged), the server side works without it. */
+bool sp_tcp_server_listen(struct sp_tcp_conn *c);
 /* A connection the SP opened to a terminal, among the accepted ones (and
  * on the loop); false: not taken (the caller closes it). */
 bool sp_tcp_adopt(struct sp_tcp *t, struct sp_tcp_conn *c);
