@@ -216,7 +216,7 @@ static const struct sp_cmd_def sp_cmds[] = {
 	{ SP_MODE_SP, "no default-action", "Forward when no strategy matches", NULL, PRIV_ADMIN, CFG, cmd_sp_no_default_action },
 	{ SP_MODE_SP, "local-virtual-address", "E as a local, unannounced address", "{A.B.C.D | X:X::X:X}", PRIV_ADMIN, CFG, cmd_sp_local_virtual_address },
 	{ SP_MODE_SP, "no local-virtual-address", "Remove the local virtual address", NULL, PRIV_ADMIN, CFG, cmd_sp_no_local_virtual_address },
-	{ SP_MODE_SP, "return-path", "How answers reach terminals", "{learn | default-gateway A.B.C.D}", PRIV_ADMIN, CFG, cmd_sp_return_path },
+	{ SP_MODE_SP, "return-path", "How answers reach terminals", "{learn | default-gateway {A.B.C.D | X:X::X:X}}", PRIV_ADMIN, CFG, cmd_sp_return_path },
 	{ SP_MODE_SP, "no return-path", "Learn the return path", NULL, PRIV_ADMIN, CFG, cmd_sp_no_return_path },
 	{ SP_MODE_SP, "media", "Media handling", "{kernel|off|proxy}", PRIV_ADMIN, CFG, cmd_sp_media },
 	{ SP_MODE_SP, "no media", "Media in the kernel", NULL, PRIV_ADMIN, CFG, cmd_sp_no_media },

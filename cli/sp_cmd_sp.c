@@ -125,7 +125,7 @@ int cmd_sp_no_local_virtual_address(struct sp_cmd_ctx *ctx, int argc, char **arg
 
 int cmd_sp_return_path(struct sp_cmd_ctx *ctx, int argc, char **argv)
 {
-	static const char usage[] = "return-path {learn | default-gateway A.B.C.D}";
+	static const char usage[] = "return-path {learn | default-gateway {A.B.C.D | X:X::X:X}}";
 	struct sp_sp_settings *sp = &ctx->cand->sp;
 
 	if (argc == 1 && sp_word_is(argv[0], "learn")) {

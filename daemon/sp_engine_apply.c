@@ -381,7 +381,7 @@ static int sp_engine_kernel_apply(struct sp_engine *en, const struct sp_config *
 	if (KD(en, retpath_configure,
 				 ch->idle ? SP_RETPATH_NONE :
 				 c->sp.return_path == SP_RETURN_DEFAULT_GATEWAY ? SP_RETPATH_DEFAULT_GATEWAY :
-				 SP_RETPATH_LEARN, &c->sp.return_gateway.u.v4, c->sp.listen_ports,
+				 SP_RETPATH_LEARN, &c->sp.return_gateway, c->sp.listen_ports,
 				 ch->n_ports, &err) < 0)
 		return sp_error_set(e, "return-path: %s", err.msg);
 	en->source_limits_in_kernel = !en->standby && !ch->idle &&

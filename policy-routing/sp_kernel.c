@@ -619,7 +619,7 @@ static const struct sp_vpn_kernel *sp_real_vpn_state(struct sp_kernel_door *kd)
 }
 
 static int sp_real_retpath_configure(struct sp_kernel_door *kd, enum sp_retpath_mode mode,
-				     const struct in_addr *gw, const uint16_t *listen_ports,
+				     const struct sp_addr *gw, const uint16_t *listen_ports,
 				     unsigned n_listen_ports, struct sp_error *err)
 {
 	return sp_retpath_configure(sp_real(kd)->retpath, mode, gw, listen_ports, n_listen_ports, err);

@@ -152,7 +152,7 @@ struct sp_kernel_door_ops {
 	const struct sp_vpn_kernel *(*vpn_state)(struct sp_kernel_door *kd);
 	/* The return path (sp_retpath.h). */
 	int (*retpath_configure)(struct sp_kernel_door *kd, enum sp_retpath_mode mode,
-				 const struct in_addr *gw, const uint16_t *listen_ports,
+				 const struct sp_addr *gw, const uint16_t *listen_ports,
 				 unsigned n_listen_ports, struct sp_error *err);
 	void (*retpath_drain)(struct sp_kernel_door *kd);
 	bool (*retpath_learn)(struct sp_kernel_door *kd, const struct sp_endpoint *terminal,

@@ -51,7 +51,7 @@ struct sp_retpath_slot {
 struct sp_retpath {
 	struct sp_rtnl *rtnl;
 	enum sp_retpath_mode mode;
-	struct in_addr gateway;
+	struct sp_rt_addr gateway;	/* default-gateway mode: either family */
 	int packet_fd;		/* learn mode only, else -1 */
 	int packet6_fd;		/* the same for IPv6, or -1 */
 	uint8_t *ring;		/* packet_fd's receive ring; NULL: read with recvmmsg */
@@ -302,7 +302,7 @@ static int sp_retpath_packet6_open(const uint16_t *ports, unsigned n_ports, uint
 }
 
 int sp_retpath_configure(struct sp_retpath *rp, enum sp_retpath_mode mode,
-			 const struct in_addr *gw, const uint16_t *listen_ports,
+			 const struct sp_addr *gw, const uint16_t *listen_ports,
 			 unsigned n_listen_ports, struct sp_error *err)
 {
 	struct sp_rt_addr gwa = { .family = AF_INET };
@@ -310,12 +310,17 @@ int sp_retpath_configure(struct sp_retpath *rp, enum sp_retpath_mode mode,
 	int fd = -1, fd6 = -1;
 	uint8_t *ring = NULL, *ring6 = NULL;
 
+	if (mode == SP_RETPATH_DEFAULT_GATEWAY && gw && gw->family == AF_INET6) {
+		gwa.family = AF_INET6;
+		gwa.v6 = gw->u.v6;
+	} else if (mode == SP_RETPATH_DEFAULT_GATEWAY && gw) {
+		gwa.v4 = gw->u.v4;
+	}
 	if (mode == rp->mode && (mode != SP_RETPATH_DEFAULT_GATEWAY ||
-				 gw->s_addr == rp->gateway.s_addr) && mode != SP_RETPATH_LEARN)
+				 sp_retpath_via_equal(&gwa, &rp->gateway)) && mode != SP_RETPATH_LEARN)
 		return 0;
 	/* everything that can fail, first */
 	if (mode == SP_RETPATH_DEFAULT_GATEWAY) {
-		gwa.v4 = *gw;
 		if (sp_rtnl_gateway_check(rp->rtnl, &gwa, &oif, err) < 0)
 			return -1;
 	} else if (mode == SP_RETPATH_LEARN) {
@@ -345,8 +350,7 @@ int sp_retpath_configure(struct sp_retpath *rp, enum sp_retpath_mode mode,
 	rp->ring = ring;
 	rp->ring6 = ring6;
 	rp->mode = mode;
-	if (gw)
-		rp->gateway = *gw;
+	rp->gateway = gwa;
 	return 0;
 }
 

@@ -17,7 +17,9 @@
  * resolve our address to send to us. IPv4 and IPv6 (a packet socket each;
  * the IPv6 one sees UDP without extension headers); an IPv6 path needs its
  * neighbour, an IPv4 one falls back to the interface alone. default-gateway
- * is IPv4.
+ * takes a gateway of either family: the answers of its family go through it
+ * (an `ip rule` or `ip -6 rule` and its table), the other family's follow
+ * the routing table.
  */
 #ifndef SP_RETPATH_H
 #define SP_RETPATH_H
@@ -30,6 +32,7 @@
 
 #include "sp_table.h"
 #include "sp_error.h"
+#include "sp_valid.h"
 
 /* Mark bits of ours: clear of the engine's TPROXY and strategy bits
  * (SP_MARK_MASK in sp_classify.h). Slot i (0 = the default gateway) is
@@ -54,11 +57,11 @@ int sp_retpath_open(struct sp_retpath **out, struct sp_error *err);
 /* Removes its rules and routes, closes its sockets. */
 void sp_retpath_close(struct sp_retpath *rp);
 
-/* Switches the mode. default-gateway checks that gw (AF_INET, network order)
- * is on a connected network; learn needs the listen ports for its packet
+/* Switches the mode. default-gateway checks that gw (IPv4 or IPv6) is on a
+ * connected network; learn needs the listen ports for its packet
  * filter. On failure the previous mode stays. */
 int sp_retpath_configure(struct sp_retpath *rp, enum sp_retpath_mode mode,
-			 const struct in_addr *gw, const uint16_t *listen_ports,
+			 const struct sp_addr *gw, const uint16_t *listen_ports,
 			 unsigned n_listen_ports, struct sp_error *err);
 
 /* Learn mode: reads the frames the packet socket holds; call it before

@@ -104,6 +104,26 @@ routes=$(for t in $(printf '%s\n' "$rules" | sed -nE 's/^200:.*lookup ([0-9]+).*
 check_match "sp: learned: default via r1 on r1's link (its address from the neighbour table)" \
 	"^default via ($R1A|fe80::[0-9a-f:]+) dev r1" "$routes"
 
+# ---- return-path default-gateway on IPv6: every IPv6 answer through r1 ----
+out=$(sp_cli sp -c "configure terminal" -c "signaling-proxy" -c "return-path default-gateway 2001:db8:9::9" 2>&1)
+check_eq "sp: an IPv6 default gateway not on a connected network is refused" \
+	"% return-path: next hop 2001:db8:9::9 is not on a connected network" "$out"
+out=$(sp_cli sp -c "configure terminal" -c "signaling-proxy" -c "return-path default-gateway $R1A" -c "end" 2>&1)
+check_eq "sp: return-path default-gateway $R1A accepted" "" "$out"
+check_match "sp: running-config has the IPv6 gateway" "^ return-path default-gateway $R1A\$" \
+	"$(sp_cli sp -c 'show running-config')"
+check_eq "sp: one ip -6 mark rule, to the default gateway's table" \
+	"200:	from all fwmark 0x20000000/0x20ff0000 lookup 5061000 proto 160" \
+	"$(ip -n "$SP" -6 rule show | grep '^200:')"
+check_eq "sp: ... whose route is the IPv6 default gateway" "default via $R1A dev r1 proto 160 metric 1024 pref medium" \
+	"$(ip -n "$SP" -6 route show table 5061000 | sed 's/ *$//')"
+check_eq "sp: no IPv4 rule for the IPv6 gateway" "" "$(ip -n "$SP" -4 rule show | grep '^200:')"
+check "alice registers, answered through the IPv6 default gateway" \
+	lab_register "$TE1" 2001:db8:1::10 5060 alice "$E6"
+check "sp: back to return-path learn" sp_cli sp -c "configure terminal" -c "signaling-proxy" -c "return-path learn"
+check_eq "sp: the gateway's rule gone" "" "$(ip -n "$SP" -6 rule show | grep 'lookup 5061000 ')"
+check "alice registers again (learned path)" lab_register "$TE1" 2001:db8:1::10 5060 alice "$E6"
+
 lab_down
 sp_daemon_stop "$SP_PID"
 check_eq "sp: clean exit" 0 $?

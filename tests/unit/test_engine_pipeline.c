@@ -257,7 +257,7 @@ static const struct sp_vpn_kernel *fk_vpn_state(struct sp_kernel_door *kd)
 	return NULL;
 }
 
-static int fk_rp_configure(struct sp_kernel_door *kd, enum sp_retpath_mode mode, const struct in_addr *gw,
+static int fk_rp_configure(struct sp_kernel_door *kd, enum sp_retpath_mode mode, const struct sp_addr *gw,
 			   const uint16_t *ports, unsigned n, struct sp_error *err)
 {
 	(void)kd, (void)mode, (void)gw, (void)ports, (void)n, (void)err;

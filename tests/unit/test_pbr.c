@@ -344,12 +344,12 @@ Test(retpath_kernel, default_gateway_rule_and_route, .init = netns_setup)
 {
 	struct sp_retpath *rp;
 	struct sp_learned_path none = { 0 };
-	struct in_addr gw, bad;
+	struct sp_addr gw, bad;
 	uint16_t ports[] = { 5060 };
 	struct sp_error err = { "" };
 
-	inet_pton(AF_INET, "10.0.0.2", &gw);
-	inet_pton(AF_INET, "10.9.9.9", &bad);
+	set_addr(&gw, "10.0.0.2");
+	set_addr(&bad, "10.9.9.9");
 	cr_assert_eq(sp_retpath_open(&rp, &err), 0, "%s", err.msg);
 	cr_assert_eq(sp_retpath_mark(rp, &none), 0, "no mode: the routing table decides");
 	cr_assert_eq(sp_retpath_configure(rp, SP_RETPATH_DEFAULT_GATEWAY, &bad, ports, 1, &err), -1);
@@ -365,6 +365,38 @@ Test(retpath_kernel, default_gateway_rule_and_route, .init = netns_setup)
 	cr_assert_eq(count_lines("ip rule", "proto 160"), 0);
 	cr_assert_eq(sp_retpath_mark(rp, &none), 0);
 	sp_retpath_close(rp);
+}
+
+/* An IPv6 gateway: its rule and route in IPv6 only (IPv4 answers follow
+ * the routing table). */
+Test(retpath_kernel, default_gateway_ipv6, .init = netns_setup)
+{
+	struct sp_retpath *rp;
+	struct sp_learned_path none = { 0 };
+	struct sp_addr gw, bad;
+	uint16_t ports[] = { 5060 };
+	struct sp_error err = { "" };
+
+	run("sysctl -qw net.ipv6.conf.veth0.accept_dad=0");
+	run("ip -6 addr add 2001:db8:a::1/64 dev veth0 nodad");
+	set_addr(&gw, "2001:db8:a::2");
+	set_addr(&bad, "2001:db8:9::9");
+	cr_assert_eq(sp_retpath_open(&rp, &err), 0, "%s", err.msg);
+	cr_assert_eq(sp_retpath_configure(rp, SP_RETPATH_DEFAULT_GATEWAY, &bad, ports, 1, &err), -1);
+	cr_assert_str_eq(err.msg, "next hop 2001:db8:9::9 is not on a connected network");
+	cr_assert_eq(sp_retpath_configure(rp, SP_RETPATH_DEFAULT_GATEWAY, &gw, ports, 1, &err), 0, "%s", err.msg);
+	cr_assert_eq(sp_retpath_mark(rp, &none), SP_RETPATH_MARK);
+	cr_assert_eq(count_lines("ip -6 rule", "200:\tfrom all fwmark 0x20000000/0x20ff0000 lookup 5061000 proto 160"), 1);
+	cr_assert_eq(count_lines("ip -6 route show table 5061000", "default via 2001:db8:a::2 dev veth0 proto 160"), 1);
+	cr_assert_eq(count_lines("ip -4 rule", "proto 160"), 0, "no IPv4 rule for an IPv6 gateway");
+	/* the same gateway again: nothing changes; another family: replaced */
+	cr_assert_eq(sp_retpath_configure(rp, SP_RETPATH_DEFAULT_GATEWAY, &gw, ports, 1, &err), 0, "%s", err.msg);
+	set_addr(&gw, "10.0.0.2");
+	cr_assert_eq(sp_retpath_configure(rp, SP_RETPATH_DEFAULT_GATEWAY, &gw, ports, 1, &err), 0, "%s", err.msg);
+	cr_assert_eq(count_lines("ip -6 rule", "proto 160"), 0);
+	cr_assert_eq(count_lines("ip -4 rule", "lookup 5061000 proto 160"), 1);
+	sp_retpath_close(rp);
+	cr_assert_eq(count_lines("ip -4 rule", "proto 160"), 0);
 }
 
 /* Learning from a real datagram: a UDP packet from a neighbour (in a second
