@@ -19,6 +19,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lab.sh"
 . "$(dirname "$0")/lab_nat.sh"
+. "$(dirname "$0")/mplab.sh"
 sp_require_root
 sp_require_tools sipp dumpcap tshark python3 rtpengine
 PCAP=/usr/share/sip-tester/g711a.pcap
@@ -33,68 +34,17 @@ SC=$LAB_SIPP_DIR
 HERE=$(cd "$(dirname "$0")" && pwd)
 declare -A RTPE_PID=()
 
-# mp_ns N SP_ADDR MP_ADDR: namespace mpN linked to ns sp
-mp_ns() {
-	local ns
-	sp_netns "mp$1" >/dev/null || return 1
-	ns=$SP_TAG-mp$1
-	ip link add eth0 netns "$ns" type veth peer name "mp$1" netns "$SP" &&
-		ip -n "$SP" addr add "$2/28" dev "mp$1" && ip -n "$SP" link set "mp$1" up &&
-		ip -n "$ns" addr add "$3/28" dev eth0 && ip -n "$ns" link set eth0 up &&
-		ip -n "$ns" route add default via "$2"
-}
 # rtpe_start N ADDR: rtpengine in ns mpN, userspace only
 rtpe_start() {
-	ip netns exec "$SP_TAG-mp$1" rtpengine --foreground --log-stderr --config-file=none \
-		--table=-1 --interface="$2" --listen-ng="$2:2223" --port-min=30000 --port-max=30199 \
-		--pidfile="$SP_TMP/rtpe$1.pid" >"$SP_TMP/rtpe$1.log" 2>&1 &
-	RTPE_PID[$1]=$!
-	SP_PIDS+=("$!")
-}
-# ng N COMMAND-DICT: one NG request to MP N, the reply's body on stdout
-ng() {
-	ip netns exec "$SP_TAG-mp$1" python3 - "$2" "$3" <<'PY'
-import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.settimeout(2)
-s.sendto(b"t1 " + sys.argv[2].encode(), (sys.argv[1], 2223))
-print(s.recv(65535).decode("latin-1").partition(" ")[2])
-PY
+	rtpe_run "$SP_TAG-mp$1" "$2" "rtpe$1"
+	RTPE_PID[$1]=$RTPE_LAST_PID
 }
 # mp_packets N CALL-ID...: the packets rtpengine N counted on every stream
 # of these calls (its NG query)
 mp_packets() {
 	local addr=$MP1
 	[ "$1" = 2 ] && addr=$MP2
-	ip netns exec "$SP_TAG-mp$1" python3 - "$addr" "${@:2}" <<'PY'
-import re, socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.settimeout(2)
-def ng(body):
-    s.sendto(b"t " + body, (sys.argv[1], 2223))
-    return s.recv(65535).partition(b" ")[2]
-def dec(b, i=0):  # bencode: (value, next index)
-    c = b[i:i + 1]
-    if c == b"i":
-        j = b.index(b"e", i)
-        return int(b[i + 1:j]), j + 1
-    if c in (b"l", b"d"):
-        i += 1
-        out = []
-        while b[i:i + 1] != b"e":
-            v, i = dec(b, i)
-            out.append(v)
-        return (dict(zip(out[::2], out[1::2])) if c == b"d" else out), i + 1
-    j = b.index(b":", i)
-    n = int(b[i:j])
-    return b[j + 1:j + 1 + n], j + 1 + n
-total = 0
-for call_id in sys.argv[2:]:
-    call_id = call_id.encode()
-    q = ng(b"d7:command5:query7:call-id%d:%se" % (len(call_id), call_id))
-    total += sum(int(n) for n in re.findall(rb"7:packetsi(\d+)e", q))
-print(total)
-PY
+	rtpe_packets "$SP_TAG-mp$1" "$addr" "${@:2}"
 }
 mp_field() { # mp_field NAME FIELD: a number of show media-proxy NAME
 	sp_cli sp1 -c "show media-proxy $1" | sed -nE "s/.*$2 +([0-9]+).*/\\1/p" | head -1
@@ -123,8 +73,8 @@ mp_ns 1 192.0.2.33 "$MP1" && mp_ns 2 192.0.2.49 "$MP2" ||
 	{ sp_fail "media proxy namespaces"; sp_done; exit 1; }
 rtpe_start 1 "$MP1"
 rtpe_start 2 "$MP2"
-check "rtpengine 1 answers NG pings" sp_wait_for "rtpengine 1" 5 sh -c "ip netns exec $SP_TAG-mp1 python3 -c 'import socket;s=socket.socket(2,2);s.settimeout(0.5);s.sendto(b\"p d7:command4:pinge\",(\"$MP1\",2223));s.recv(99)'"
-check "rtpengine 2 answers NG pings" sp_wait_for "rtpengine 2" 5 sh -c "ip netns exec $SP_TAG-mp2 python3 -c 'import socket;s=socket.socket(2,2);s.settimeout(0.5);s.sendto(b\"p d7:command4:pinge\",(\"$MP2\",2223));s.recv(99)'"
+check "rtpengine 1 answers NG pings" sp_wait_for "rtpengine 1" 5 rtpe_pings "$SP_TAG-mp1" "$MP1"
+check "rtpengine 2 answers NG pings" sp_wait_for "rtpengine 2" 5 rtpe_pings "$SP_TAG-mp2" "$MP2"
 sp_daemon_start "$SP" sp1 || { sp_fail "sigproxyd starts in ns sp"; cat "$SP_TMP/sp1/log"; sp_done; exit 1; }
 out=$(sp_cli sp1 -c "configure terminal" \
 	-c "media-proxy mp1" -c "control $MP1 port 2223" \
