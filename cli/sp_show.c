@@ -75,14 +75,17 @@ static void sp_show_format_age(uint64_t ms, char *buf, size_t len)
 		 (unsigned long long)(s / 60 % 60), (unsigned long long)(s % 60));
 }
 
-/* The remote media proxy holding the call, when one does (or did). */
+/* The remote media proxy holding the call, when one does (or did): the
+ * dialog's (synced and stored, so a standby shows it too), else the
+ * client's (an offer still waiting for its MP, or a kernel fallback). */
 static void sp_show_dialog_media_proxy(struct sp_engine *en, const struct sp_dialog *d, FILE *out)
 {
 	char call_id[SP_CALLID_MAX + 1];
-	const char *mp;
+	const char *mp = d->media_proxy;
 
 	snprintf(call_id, sizeof(call_id), "%.*s", (int)d->call_id_len, d->call_id);
-	mp = sp_engine_call_media_proxy(en, call_id);
+	if (!mp[0])
+		mp = sp_engine_call_media_proxy(en, call_id);
 	if (mp && mp[0])
 		fprintf(out, "       media proxy %s\n", mp);
 	else if (mp)

@@ -580,6 +580,7 @@ static void sp_engine_install_table(struct sp_engine *en, unsigned *sockets, uns
 		if (n > 0)
 			*streams += (unsigned)n;
 	}
+	sp_engine_remote_adopt(en);
 }
 
 /* Standby: the interception, the binding sockets and the media entries go;

@@ -181,6 +181,10 @@ int sp_engine_media_choose(struct sp_engine *en, const struct sp_binding *b,
 			   const struct sp_proto_msg *m, bool from_terminal, const char *buf, size_t len);
 bool sp_engine_remote_park(struct sp_engine *en, const struct sp_binding *b, const struct sp_proto_msg *m,
 			   bool to_server, const char *out, size_t out_len);
+/* The calls of the table whose media a remote MP holds (restored, or
+ * synced from the former active) are that MP's again: their answers and
+ * deletes go there. */
+void sp_engine_remote_adopt(struct sp_engine *en);
 void sp_engine_media_end(struct sp_engine *en, uint32_t dialog_id, const char *call_id,
 			 size_t call_id_len);
 /* sp_engine.c: a message received earlier, handled as if it came now */

@@ -32,6 +32,8 @@ struct sp_engine_parked {
 	uint32_t binding_id;
 	bool to_server;
 	char call_id[SP_CALLID_MAX];
+	char from_tag[SP_TAG_MAX];	/* as the MP was told */
+	char to_tag[SP_TAG_MAX];
 	struct sp_engine_rx rx;	/* the message as received, data owned */
 	char *out;		/* rewritten, SDP still the sender's */
 	size_t out_len;
@@ -68,6 +70,25 @@ int sp_engine_media_choose(struct sp_engine *en, const struct sp_binding *b,
 	return 0;
 }
 
+/* The parked call's dialog: where its MP is noted, for the state sync and
+ * the store (a new active or a restarted daemon sends the call's answer
+ * and delete to the same MP). */
+static struct sp_dialog *sp_engine_parked_dialog(struct sp_engine *en, const struct sp_engine_parked *p)
+{
+	struct sp_binding *b = sp_binding_find_id(en->table, p->binding_id);
+
+	return b ? sp_dialog_find(en->table, b->vpn, p->call_id, strlen(p->call_id), b) : NULL;
+}
+
+static void sp_engine_parked_note_mp(struct sp_engine *en, const struct sp_engine_parked *p)
+{
+	struct sp_dialog *d = sp_engine_parked_dialog(en, p);
+	const char *mp = sp_mp_client_call_mp(en->mpc, p->call_id);
+
+	if (d && mp)
+		sp_dialog_set_media_proxy(en->table, d, mp, p->from_tag, p->to_tag);
+}
+
 static void sp_engine_parked_free(struct sp_engine_parked *p)
 {
 	free(p->rx.data);
@@ -86,6 +107,7 @@ static void sp_engine_remote_fallback(struct sp_engine *en, struct sp_engine_par
 		/* a kernel call from now on: the message goes through again */
 		en->stats.media_proxy_fallbacks++;
 		sp_mp_client_set_kernel(en->mpc, p->call_id);
+		sp_engine_parked_note_mp(en, p);
 		sp_engine_receive_again(en, &p->rx);
 		return;
 	}
@@ -119,6 +141,7 @@ static void sp_engine_remote_done(void *arg, bool ok, const char *sdp, size_t sd
 		sp_engine_parked_free(p);
 		return;
 	}
+	sp_engine_parked_note_mp(en, p);
 	b = sp_binding_find_id(en->table, p->binding_id);
 	out = b ? PROTO(en, with_body, p->out, p->out_len, sdp, sdp_len, &out_len) : NULL;
 	if (!out) {
@@ -179,6 +202,8 @@ bool sp_engine_remote_park(struct sp_engine *en, const struct sp_binding *b, con
 	p->binding_id = b->id;
 	p->to_server = to_server;
 	snprintf(p->call_id, sizeof(p->call_id), "%s", m->session);
+	snprintf(p->from_tag, sizeof(p->from_tag), "%s", m->from_tag);
+	snprintf(p->to_tag, sizeof(p->to_tag), "%s", m->to_tag ? m->to_tag : "");
 	memcpy(p->out, out, out_len);
 	p->out_len = out_len;
 	{
@@ -204,6 +229,20 @@ bool sp_engine_remote_park(struct sp_engine *en, const struct sp_binding *b, con
 	}
 	en->stats.media_proxy_parked++;
 	return true;
+}
+
+void sp_engine_remote_adopt(struct sp_engine *en)
+{
+	for (struct sp_dialog *d = sp_dialog_first(en->table); d; d = sp_dialog_next(en->table, d)) {
+		char cid[SP_CALLID_MAX + 1];
+
+		if (!d->media_proxy[0] || d->state >= SP_DIALOG_TERMINATED)
+			continue;
+		snprintf(cid, sizeof(cid), "%.*s", (int)d->call_id_len, d->call_id);
+		if (!sp_mp_client_adopt(en->mpc, cid, d->media_proxy))
+			sp_warn("engine: call %u: its media proxy %s is not configured: its media is lost",
+				d->id, d->media_proxy);
+	}
 }
 
 const char *sp_engine_call_media_proxy(struct sp_engine *en, const char *call_id)

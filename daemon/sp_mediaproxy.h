@@ -106,6 +106,10 @@ void sp_mp_client_set_kernel(struct sp_mp_client *cl, const char *call_id);
 /* The MP holding the call: its name, "" when the call's media fell back to
  * the kernel, NULL when no MP knows it. */
 const char *sp_mp_client_call_mp(struct sp_mp_client *cl, const char *call_id);
+/* A call an MP already holds, known from elsewhere (the state sync, the
+ * store after a restart): its answers and its delete go to that MP. False
+ * when no MP of that name is configured. A call already known keeps its MP. */
+bool sp_mp_client_adopt(struct sp_mp_client *cl, const char *call_id, const char *mp_name);
 /* The call ended: its MP is told (delete), the call forgotten. */
 void sp_mp_client_end(struct sp_mp_client *cl, const char *call_id);
 

@@ -222,6 +222,16 @@ const char *sp_mp_client_call_mp(struct sp_mp_client *cl, const char *call_id)
 	return mp ? mp->cfg.name : NULL;
 }
 
+bool sp_mp_client_adopt(struct sp_mp_client *cl, const char *call_id, const char *mp_name)
+{
+	for (size_t i = 0; i < cl->n_mps; i++)
+		if (strcmp(cl->mps[i].cfg.name, mp_name) == 0) {
+			sp_mp_call_set(cl, call_id, cl->mps[i].id);
+			return true;
+		}
+	return false;
+}
+
 void sp_mp_client_set_kernel(struct sp_mp_client *cl, const char *call_id)
 {
 	struct sp_mp_callent *e = *sp_mp_call_slot(cl, call_id);

@@ -14,6 +14,9 @@
  *   i64 deadline remaining, str call_id, str from_tag, str to_tag,
  *   u8 n_media, n x (ep terminal, ep far, u16 terminal-side port,
  *   u16 far-side port)
+ * Dialog record of a call a remote media proxy holds (version 3): version
+ *   1's fields, then str media proxy (not empty), str its from-tag, str its
+ *   to-tag; other dialogs stay version 1.
  * ep: u8 family (0, 4, 6), u16 port, then 0, 4 or 16 address bytes.
  * str: u16 length, bytes (no NUL).
  */
@@ -26,6 +29,7 @@
 
 #include "sp_loop.h"
 #include "sp_sync_codec.h"
+#include "sp_valid.h"
 
 /* Writing */
 
@@ -129,7 +133,7 @@ ssize_t sp_sync_encode_dialog(const struct sp_table *t, const struct sp_dialog *
 	struct writer w = { .p = buf, .cap = cap };
 	uint64_t deadline = sp_dialog_deadline(t, d);
 
-	put_u8(&w, SP_SYNC_CODEC_VERSION);
+	put_u8(&w, d->media_proxy[0] ? SP_SYNC_CODEC_VERSION_MEDIA_PROXY : SP_SYNC_CODEC_VERSION);
 	put_le(&w, d->binding->id, 4);
 	put_u8(&w, (uint8_t)d->state);
 	put_le(&w, d->invite_cseq, 4);
@@ -147,6 +151,11 @@ ssize_t sp_sync_encode_dialog(const struct sp_table *t, const struct sp_dialog *
 		put_ep(&w, &d->media[i].far);
 		put_le(&w, d->media[i].terminal_side_port, 2);
 		put_le(&w, d->media[i].far_side_port, 2);
+	}
+	if (d->media_proxy[0]) {
+		put_str(&w, d->media_proxy, strnlen(d->media_proxy, sizeof(d->media_proxy)));
+		put_str(&w, d->mp_from_tag, strnlen(d->mp_from_tag, sizeof(d->mp_from_tag)));
+		put_str(&w, d->mp_to_tag, strnlen(d->mp_to_tag, sizeof(d->mp_to_tag)));
 	}
 	return w.overflow ? -ENOSPC : (ssize_t)w.len;
 }
@@ -295,9 +304,11 @@ int sp_sync_decode_dialog(const uint8_t *data, size_t len, uint64_t now_ms,
 	struct reader r = { .p = data, .len = len };
 	uint8_t state, armed, n_media;
 	int64_t deadline;
+	uint64_t version;
 
 	memset(out, 0, sizeof(*out));
-	if (get_le(&r, 1) != SP_SYNC_CODEC_VERSION)
+	version = get_le(&r, 1);
+	if (version != SP_SYNC_CODEC_VERSION && version != SP_SYNC_CODEC_VERSION_MEDIA_PROXY)
 		return -EINVAL;
 	out->binding_id = (uint32_t)get_le(&r, 4);
 	state = (uint8_t)get_le(&r, 1);
@@ -318,6 +329,14 @@ int sp_sync_decode_dialog(const uint8_t *data, size_t len, uint64_t now_ms,
 		get_ep(&r, &out->media[i].far);
 		out->media[i].terminal_side_port = (uint16_t)get_le(&r, 2);
 		out->media[i].far_side_port = (uint16_t)get_le(&r, 2);
+	}
+	if (version == SP_SYNC_CODEC_VERSION_MEDIA_PROXY &&
+	    (get_str(&r, out->media_proxy, sizeof(out->media_proxy), true) == 0 ||
+	     sp_check_name(out->media_proxy, "media proxy", NULL) < 0))
+		return -EINVAL;
+	if (version == SP_SYNC_CODEC_VERSION_MEDIA_PROXY) {
+		get_str(&r, out->mp_from_tag, sizeof(out->mp_from_tag), true);
+		get_str(&r, out->mp_to_tag, sizeof(out->mp_to_tag), true);
 	}
 	if (r.bad || r.off != len || out->binding_id == 0 || state > SP_DIALOG_TERMINATED ||
 	    armed > 1 || out->call_id_len == 0)
@@ -555,6 +574,8 @@ static int apply_dialog(struct sp_sync_codec *c, uint32_t id, struct sp_sync_dia
 			return err;
 		}
 	}
+	/* lengths checked by the decoder: cannot fail */
+	sp_dialog_set_media_proxy(t, d, r->media_proxy, r->mp_from_tag, r->mp_to_tag);
 	sp_dialog_restore(t, d, &r->st);
 	c->ctr.dialogs_applied++;
 	return 0;

@@ -29,6 +29,12 @@
  * knows only version 1 refuses a TCP binding's record, which it could not
  * serve. */
 #define SP_SYNC_CODEC_VERSION_TRANSPORT 2
+/* A dialog whose media a remote media proxy holds (issue 19 item 4):
+ * version 1 and, after the media, the MP's name and the from- and to-tag
+ * it knows the call by. A dialog without one stays version 1 byte for
+ * byte; a peer or a store of version 1 only refuses the record (it could
+ * not send the call's answer or delete to its MP). */
+#define SP_SYNC_CODEC_VERSION_MEDIA_PROXY 3
 
 /* A decoded binding record, times on the receiver's clock. */
 struct sp_sync_binding_rec {
@@ -57,6 +63,9 @@ struct sp_sync_dialog_rec {
 	char call_id[SP_CALLID_MAX];
 	char from_tag[SP_TAG_MAX];
 	char to_tag[SP_TAG_MAX];
+	char media_proxy[SP_NAME_MAX + 1];	/* "": none */
+	char mp_from_tag[SP_TAG_MAX];
+	char mp_to_tag[SP_TAG_MAX];
 };
 
 /* Encode into buf: the length, or -ENOSPC when cap is too small. */

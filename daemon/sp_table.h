@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include "sp_endpoint.h"
+#include "sp_valid.h"
 
 #define SP_HOSTPORT_MAX 128	/* Via sent-by / Contact host:port, with NUL */
 #define SP_CALLID_MAX 256	/* Call-ID, with NUL */
@@ -184,6 +185,13 @@ struct sp_dialog {
 	char call_id[SP_CALLID_MAX];
 	char from_tag[SP_TAG_MAX];
 	char to_tag[SP_TAG_MAX];
+	/* the remote media proxy holding the call's media (issue 19), by its
+	 * configured name; "": none (the kernel's, or no media). The MP knows
+	 * the call by the Call-ID and these tags, as the last offer or answer
+	 * sent to it carried them. */
+	char media_proxy[SP_NAME_MAX + 1];
+	char mp_from_tag[SP_TAG_MAX];
+	char mp_to_tag[SP_TAG_MAX];
 };
 
 /*
@@ -339,6 +347,10 @@ void sp_dialog_touch(struct sp_table *t, struct sp_dialog *d, uint64_t now_ms);
 void sp_dialog_set_session_expires(struct sp_table *t, struct sp_dialog *d,
 				   uint32_t seconds, uint64_t now_ms);
 int sp_dialog_set_to_tag(struct sp_dialog *d, const char *tag);
+/* The remote MP holding the call's media and the tags it knows the call by
+ * (name "" or NULL: none, tags cleared). 0, or -ENAMETOOLONG (unchanged). */
+int sp_dialog_set_media_proxy(struct sp_table *t, struct sp_dialog *d, const char *name,
+			      const char *from_tag, const char *to_tag);
 /*
  * Add a stream and allocate its two RTP/RTCP port pairs (none when the table
  * has no media range). 0 and *out, -E2BIG (SP_DIALOG_MAX_MEDIA reached) or

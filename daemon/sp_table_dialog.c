@@ -227,6 +227,26 @@ int sp_dialog_set_to_tag(struct sp_dialog *d, const char *tag)
 	return 0;
 }
 
+int sp_dialog_set_media_proxy(struct sp_table *t, struct sp_dialog *d, const char *name,
+			      const char *from_tag, const char *to_tag)
+{
+	char n[sizeof(d->media_proxy)], f[sizeof(d->mp_from_tag)], to[sizeof(d->mp_to_tag)];
+	bool none = !name || !name[0];
+
+	if (copy_bounded(n, sizeof(n), none ? "" : name) ||
+	    copy_bounded(f, sizeof(f), none || !from_tag ? "" : from_tag) ||
+	    copy_bounded(to, sizeof(to), none || !to_tag ? "" : to_tag))
+		return -ENAMETOOLONG;
+	if (strcmp(n, d->media_proxy) == 0 && strcmp(f, d->mp_from_tag) == 0 &&
+	    strcmp(to, d->mp_to_tag) == 0)
+		return 0;
+	memcpy(d->media_proxy, n, sizeof(n));
+	memcpy(d->mp_from_tag, f, sizeof(f));
+	memcpy(d->mp_to_tag, to, sizeof(to));
+	dialog_changed(t, d);
+	return 0;
+}
+
 int sp_dialog_add_media(struct sp_table *t, struct sp_dialog *d,
 			const struct sp_endpoint *terminal, const struct sp_endpoint *far,
 			struct sp_media_stream **out)

@@ -92,6 +92,7 @@ static void first_daemon(struct sp_table **tp, struct sp_persist **pp, uint32_t 
 	cr_assert_eq(sp_dialog_set_to_tag(d, "tt"), 0);
 	cr_assert_eq(sp_dialog_set_state(t, d, SP_DIALOG_CONFIRMED, NOW_A), 0);
 	cr_assert_eq(sp_dialog_add_media(t, d, &term, &far, &ms), 0);
+	cr_assert_eq(sp_dialog_set_media_proxy(t, d, "mp1", "ft", "tt"), 0);
 	ids[3] = d->id;
 	sp_persist_mark(p, SP_SYNC_DIALOG, d->id);
 	sp_persist_sync(p, NOW_A, WALL_A);
@@ -130,6 +131,10 @@ Test(persist, restores_same_ids_ports_and_times)
 		cr_assert_eq(y->binding->id, ids[1]);
 		cr_assert_eq(y->state, SP_DIALOG_CONFIRMED);
 		cr_assert_str_eq(y->to_tag, "tt");
+		/* the remote MP holding its media, and the tags it knows */
+		cr_assert_str_eq(y->media_proxy, "mp1");
+		cr_assert_str_eq(y->mp_from_tag, "ft");
+		cr_assert_str_eq(y->mp_to_tag, "tt");
 		cr_assert_eq(y->n_media, 1);
 		cr_assert_eq(y->media[0].terminal_side_port, x->media[0].terminal_side_port);
 		cr_assert_eq(y->media[0].far_side_port, x->media[0].far_side_port);

@@ -201,6 +201,12 @@ static struct expect drive_dialog_set_to_tag(struct fixture *f)
 	return DIALOG(UPDATE, f->d->id);
 }
 
+static struct expect drive_dialog_set_media_proxy(struct fixture *f)
+{
+	cr_assert_eq(sp_dialog_set_media_proxy(f->t, f->d, "mp1", "ft", "tt"), 0);
+	return DIALOG(UPDATE, f->d->id);
+}
+
 static struct expect drive_dialog_add_media(struct fixture *f)
 {
 	struct sp_endpoint term = fx_ep("10.1.1.1", 4000), far = fx_ep("192.0.2.9", 7000);
@@ -280,6 +286,7 @@ static const struct driver drivers[] = {
 	{ "sp_dialog_touch", drive_dialog_touch },
 	{ "sp_dialog_set_session_expires", drive_dialog_set_session_expires },
 	{ "sp_dialog_set_to_tag", drive_dialog_set_to_tag },
+	{ "sp_dialog_set_media_proxy", drive_dialog_set_media_proxy },
 	{ "sp_dialog_add_media", drive_dialog_add_media },
 	{ "sp_dialog_clear_media", drive_dialog_clear_media },
 	{ "sp_dialog_restore", drive_dialog_restore },
@@ -434,6 +441,7 @@ Test(store_hook, no_change_no_announcement)
 	sp_binding_set_route(f.t, f.b, &(struct sp_binding_route){ f.b->virtual_server,
 			     f.b->server, f.b->strategy_id, f.b->origin_mark });
 	cr_assert_eq(sp_dialog_set_to_tag(f.d, ""), 0);
+	cr_assert_eq(sp_dialog_set_media_proxy(f.t, f.d, "", "x", "y"), 0);
 	cr_assert_eq(sp_dialog_set_media(f.t, f.d, none, 0), 0);
 	sp_dialog_clear_media(f.t, f.d);
 	cr_expect_eq(f.h.n, 0);

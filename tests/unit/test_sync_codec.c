@@ -466,3 +466,53 @@ Test(codec, transport_of_a_stream_binding_carried)
 	sp_table_destroy(a);
 	sp_table_destroy(b);
 }
+
+/* A call whose media a remote MP holds (issue 19 item 4): the MP's name and
+ * the tags the MP knows the call by travel in a version 3 dialog record; a
+ * dialog without one stays version 1 byte for byte; an update that drops
+ * the MP clears it on the receiver; a peer or store knowing only version 1
+ * refuses the record whole (here: a decoder shown the record as version 1
+ * finds bytes left over), and a name too long is refused. */
+Test(codec, media_proxy_of_a_dialog_carried)
+{
+	struct sp_table *a = fx_table_media(), *b = fx_table_media();
+	struct sp_sync_codec *ca = sp_sync_codec_new(a), *cb = sp_sync_codec_new(b);
+	struct sp_binding *x = binding(a, 1, "10.1.1.1", 5060, NOW_A);
+	struct sp_dialog *plain = dialog(a, x, "plain", NOW_A);
+	struct sp_dialog *d = dialog(a, x, "remote", NOW_A), *e;
+	uint8_t buf[SP_SYNC_RECORD_MAX], pbuf[SP_SYNC_RECORD_MAX];
+	struct sp_sync_dialog_rec rec;
+	ssize_t n, pn;
+
+	cr_assert_eq(sp_dialog_set_media_proxy(a, d, "mp-east", "ftag-1", "ttag-9"), 0);
+	pn = sp_sync_codec_encode(ca, SP_SYNC_DIALOG, plain->id, NOW_A, pbuf, sizeof(pbuf));
+	n = sp_sync_codec_encode(ca, SP_SYNC_DIALOG, d->id, NOW_A, buf, sizeof(buf));
+	cr_assert_gt(pn, 0);
+	cr_assert_gt(n, 0);
+	cr_expect_eq(pbuf[0], SP_SYNC_CODEC_VERSION, "a dialog without an MP is unchanged");
+	cr_expect_eq(buf[0], SP_SYNC_CODEC_VERSION_MEDIA_PROXY);
+	copy_all(ca, cb);
+	e = sp_dialog_find_id(b, d->id);
+	cr_assert_not_null(e);
+	cr_expect_str_eq(e->media_proxy, "mp-east");
+	cr_expect_str_eq(e->mp_from_tag, "ftag-1");
+	cr_expect_str_eq(e->mp_to_tag, "ttag-9");
+	cr_expect_str_eq(sp_dialog_find_id(b, plain->id)->media_proxy, "");
+	/* the MP failed the call: its media is the kernel's, the peer follows */
+	cr_assert_eq(sp_dialog_set_media_proxy(a, d, "", NULL, NULL), 0);
+	copy_all(ca, cb);
+	cr_expect_str_eq(e->media_proxy, "");
+	cr_expect_str_eq(e->mp_from_tag, "");
+	/* an old reader: version 3 is not version 1 plus garbage */
+	buf[0] = SP_SYNC_CODEC_VERSION;
+	cr_expect_eq(sp_sync_decode_dialog(buf, (size_t)n, NOW_B, &rec), -EINVAL);
+	buf[0] = SP_SYNC_CODEC_VERSION_TRANSPORT;
+	cr_expect_eq(apply(cb, SP_SYNC_DIALOG, 4242, buf, n), -EINVAL, "a binding's version");
+	buf[0] = SP_SYNC_CODEC_VERSION_MEDIA_PROXY;
+	cr_expect_eq(apply(cb, SP_SYNC_DIALOG, 4242, buf, n - 1), -EINVAL, "truncated");
+	cr_expect_null(sp_dialog_find_id(b, 4242));
+	sp_sync_codec_free(ca);
+	sp_sync_codec_free(cb);
+	sp_table_destroy(a);
+	sp_table_destroy(b);
+}
