@@ -202,6 +202,25 @@ static void sp_show_tcp_statistics(struct sp_engine *en, FILE *out)
 	fprintf(out, "    not reading             %llu\n", (unsigned long long)t.write_overflows);
 }
 
+/* `show statistics` with more than one engine worker: what each read
+ * and the bindings it owns (issue 21 item 3). */
+static void sp_show_worker_statistics(struct sp_engine *en, FILE *out)
+{
+	unsigned n = sp_engine_workers(en);
+
+	if (n < 2)
+		return;
+	fprintf(out, "Workers\n");
+	for (unsigned i = 0; i < n; i++) {
+		struct sp_engine_worker_stats w;
+
+		sp_engine_worker_stats(en, i, &w);
+		fprintf(out, "  worker %-3u from terminals %llu from servers %llu bindings %llu\n", i,
+			(unsigned long long)w.from_terminals, (unsigned long long)w.from_servers,
+			(unsigned long long)w.bindings);
+	}
+}
+
 uint64_t sp_show_strategy_hits(const struct sp_classify_strategy *st, const struct sp_kernel_count *kc,
 			       size_t nkc)
 {
@@ -275,6 +294,7 @@ void sp_show_statistics(struct sp_engine *en, FILE *out)
 	fprintf(out, "  media guard drops         %llu\n",
 		(unsigned long long)sp_engine_media_guard_drops(en));
 	sp_show_tcp_statistics(en, out);
+	sp_show_worker_statistics(en, out);
 	fprintf(out, "Strategy hits\n");
 	for (size_t i = 0; i < n_strategies; i++) {
 		const struct sp_classify_strategy *st = &strategies[i];

@@ -341,6 +341,21 @@ void sp_show_statistics_json(struct sp_engine *en, FILE *out)
 	sp_json_statistics_signaling(&j, en, k_forwarded, k_dropped);
 	sp_json_statistics_media(&j, en);
 	sp_json_statistics_tcp(&j, en);
+	if (sp_engine_workers(en) > 1) {
+		sp_json_array(&j, "workers");
+		for (unsigned i = 0; i < sp_engine_workers(en); i++) {
+			struct sp_engine_worker_stats w;
+
+			sp_engine_worker_stats(en, i, &w);
+			sp_json_object(&j, NULL);
+			sp_json_uint(&j, "worker", i);
+			sp_json_uint(&j, "from-terminals", w.from_terminals);
+			sp_json_uint(&j, "from-servers", w.from_servers);
+			sp_json_uint(&j, "bindings", w.bindings);
+			sp_json_close(&j);
+		}
+		sp_json_close(&j);
+	}
 	sp_json_array(&j, "strategy-hits");
 	for (size_t i = 0; i < n_strategies; i++) {
 		const struct sp_classify_strategy *st = &strategies[i];

@@ -124,7 +124,8 @@ struct sp_transport *sp_engine_server_tp(const struct sp_engine *en, const struc
 {
 	const struct sp_classify_strategy *st = sp_engine_strategy_by_seq(en, b->strategy_id);
 
-	return en->tcp && st && st->server_transport == SP_SERVER_TRANSPORT_TCP ? en->tcp : en->tp;
+	return en->tcp && st && st->server_transport == SP_SERVER_TRANSPORT_TCP ? en->tcp :
+	       sp_engine_owner_tp(en, b);
 }
 
 /* The server-side connection of a binding's C:c, opened if it is not. */
@@ -133,11 +134,11 @@ struct sp_transport_conn *sp_engine_bsock_open(struct sp_engine *en, const struc
 	return sp_transport_open(sp_engine_server_tp(en, b), &b->server_side);
 }
 
-static void sp_engine_bsock_close(struct sp_engine *en, const struct sp_endpoint *local)
+static void sp_engine_bsock_close(struct sp_engine *en, const struct sp_binding *b)
 {
-	sp_transport_close(sp_transport_find(en->tp, local));
+	sp_transport_close(sp_transport_find(sp_engine_owner_tp(en, b), &b->server_side));
 	if (en->tcp)
-		sp_transport_close(sp_transport_find(en->tcp, local));
+		sp_transport_close(sp_transport_find(en->tcp, &b->server_side));
 }
 
 /* ---- table callbacks and aging ---- */
@@ -150,7 +151,7 @@ static void sp_engine_binding_expired(void *arg, struct sp_binding *b)
 	sp_debug("engine: binding %u %s <-> %s expired", b->id,
 		 sp_endpoint_format(&b->terminal, t, sizeof(t)),
 		 sp_endpoint_format(&b->server_side, c, sizeof(c)));
-	sp_engine_bsock_close(en, &b->server_side);
+	sp_engine_bsock_close(en, b);
 }
 
 static void sp_engine_dialog_expired(void *arg, struct sp_dialog *d)
@@ -217,10 +218,12 @@ static void sp_engine_received(void *arg, const struct sp_transport_msg *m)
 					.ifindex = m->ifindex, .tcp = m->conn->tp == en->tcp,
 					.data = m->data, .len = m->len };
 	if (m->conn->side == SP_TRANSPORT_SERVER) {
+		en->cur->stats.from_servers++;
 		sp_engine_from_server(en, m->conn, &m->source, m->data, m->len);
 	} else if (!m->orig_dst.family) {
 		sp_engine_drop(en, &en->stats.unclassified);
 	} else {
+		en->cur->stats.from_terminals++;
 		en->rx_ifindex = m->ifindex;
 		en->rx_tcp = m->conn->tp == en->tcp;
 		sp_engine_from_terminal(en, &m->source, &m->orig_dst, m->mark, m->data, m->len);
@@ -237,8 +240,13 @@ void sp_engine_receive_again(struct sp_engine *en, const struct sp_engine_rx *rx
 		en->rx_ifindex = rx->ifindex;
 		en->rx_tcp = rx->tcp;
 		sp_engine_from_terminal(en, &rx->source, &rx->orig_dst, rx->mark, rx->data, rx->len);
-	} else if ((bs = sp_transport_find(en->tp, &rx->server_local))) {
-		sp_engine_from_server(en, bs, &rx->source, rx->data, rx->len);
+	} else {
+		/* the binding's socket is in its worker's transport */
+		for (unsigned i = 0; i < en->n_workers; i++)
+			if ((bs = sp_transport_find(en->workers[i].tp, &rx->server_local))) {
+				sp_engine_from_server(en, bs, &rx->source, rx->data, rx->len);
+				break;
+			}
 	}
 	en->rx.data = NULL;
 	sp_engine_arm_expiry(en);
@@ -438,6 +446,7 @@ struct sp_engine *sp_engine_start_with(const struct sp_engine_env *env,
 	en->env = *env;
 	en->proto = deps && deps->protocol ? deps->protocol : sp_sip_protocol();
 	en->proto->init();
+	en->handler = th;
 	en->tp = deps ? deps->transport_new(deps->arg, env->loop, &th) : sp_transport_udp_new(env->loop, &th);
 	/* a test's transport stands for every transport there is */
 	en->tcp = deps ? NULL : sp_transport_tcp_new(env->loop, &th);
@@ -460,6 +469,9 @@ struct sp_engine *sp_engine_start_with(const struct sp_engine_env *env,
 	en->kd = deps ? deps->kernel_open(deps->arg, sp_engine_links_changed, en, e) :
 		 sp_kernel_door_open(env->loop, SP_ENGINE_LINK_SETTLE_MS, sp_engine_links_changed, en, e);
 	if (!en->kd)
+		goto fail;
+	/* a test's transport runs one worker */
+	if (sp_engine_workers_create(en, deps ? 1 : env->workers, e) < 0)
 		goto fail;
 	en->mpc = sp_mp_client_new(env->loop, env->status, env->events);
 	if (!en->mpc) {
@@ -508,6 +520,8 @@ void sp_engine_stop(struct sp_engine *en)
 {
 	if (!en)
 		return;
+	/* the workers' threads end before anything they use goes */
+	sp_engine_workers_stop(en);
 	/* first, while the media state the dialogs' records read is there:
 	 * what is marked goes to the store, which keeps every binding and
 	 * dialog (a stopped daemon restores them as a killed one does) */
@@ -600,7 +614,8 @@ int sp_engine_set_active(struct sp_engine *en, bool active, struct sp_error *e)
 		en->standby = true;
 		sp_persist_follow(en->persist, false);
 		sp_media_clear(en->media);
-		sp_transport_close_server_side(en->tp);
+		for (unsigned i = 0; i < en->n_workers; i++)
+			sp_transport_close_server_side(en->workers[i].tp);
 		if (en->tcp)
 			sp_transport_close_server_side(en->tcp);
 		{

@@ -74,6 +74,8 @@ struct sp_engine_env {
 	struct sp_events *events;
 	struct sp_status *status;
 	const char *state_dir;
+	/* engine workers (--workers; 0 or 1: one, the loop's thread) */
+	unsigned workers;
 };
 
 struct sp_engine *sp_engine_start(const struct sp_engine_env *env, struct sp_error *e);
@@ -98,6 +100,20 @@ struct sp_engine_deps {
 /* deps NULL: the real kernel and UDP, as sp_engine_start. */
 struct sp_engine *sp_engine_start_with(const struct sp_engine_env *env,
 				       const struct sp_engine_deps *deps, struct sp_error *e);
+/* Starts the threads of workers 1.. (after daemon(): threads do not
+ * survive a fork); a no-op with one worker. */
+int sp_engine_workers_run(struct sp_engine *engine, struct sp_error *e);
+/* Ends those threads (before the daemon takes anything down they use). */
+void sp_engine_workers_join(struct sp_engine *engine);
+/* The workers and what each read: datagrams from terminals and from
+ * servers, and the bindings it owns now (issue 21 item 3). */
+struct sp_engine_worker_stats {
+	uint64_t from_terminals;
+	uint64_t from_servers;
+	uint64_t bindings;
+};
+unsigned sp_engine_workers(const struct sp_engine *engine);
+void sp_engine_worker_stats(struct sp_engine *engine, unsigned i, struct sp_engine_worker_stats *out);
 /* Closes every socket and removes everything it put in the kernel. */
 void sp_engine_stop(struct sp_engine *engine);
 

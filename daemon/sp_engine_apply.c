@@ -399,7 +399,8 @@ static void sp_engine_server_tp_move(struct sp_engine *en)
 {
 	for (struct sp_binding *b = sp_binding_first(en->table); b; b = sp_binding_next(en->table, b)) {
 		struct sp_transport *tp = sp_engine_server_tp(en, b);
-		struct sp_transport *other = tp == en->tp ? en->tcp : en->tp;
+		struct sp_transport *udp = sp_engine_owner_tp(en, b);
+		struct sp_transport *other = tp == udp ? en->tcp : udp;
 		struct sp_transport_conn *old;
 		char c[SP_ENDPOINT_STRLEN];
 
@@ -413,7 +414,7 @@ static void sp_engine_server_tp_move(struct sp_engine *en)
 		if (!sp_engine_bsock_open(en, b))
 			sp_warn("engine: binding %u: server side %s not reopened on %s",
 			       b->id, sp_endpoint_format(&b->server_side, c, sizeof(c)),
-			       tp == en->tp ? "udp" : "tcp");
+			       tp == udp ? "udp" : "tcp");
 	}
 }
 
@@ -509,6 +510,7 @@ int sp_engine_apply(struct sp_engine *en, const struct sp_config *c, struct sp_e
 	else if (sp_mp_client_apply(en->mpc, c, e) == 0 && sp_engine_listeners_open(en, c, &ch, e) == 0 &&
 		 sp_engine_kernel_apply(en, c, &ch, e) == 0) {
 		sp_engine_commit(en, c, &ch);
+		sp_engine_workers_listen(en);
 		rc = 0;
 	}
 	for (unsigned i = 0; rc < 0 && i < ch.n_new; i++)

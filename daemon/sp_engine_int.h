@@ -13,7 +13,10 @@
  * not include sp_engine.h itself, so that the engine's module and this
  * header do not include each other (scripts/layers). */
 
+#include <pthread.h>
+
 #include "sp_protocol.h"
+#include "sp_transport.h"
 
 /* What a 503 of ours asks the caller to wait, in seconds (RFC 3261 §20.33) */
 #define SP_ENGINE_RETRY_AFTER 30
@@ -41,6 +44,23 @@
 
 struct sp_engine;
 struct sp_mp_client;
+struct sp_loop_lock;
+
+/* The most engine workers (= SP_STEER_MAX, the steering program's). */
+#define SP_ENGINE_WORKERS_MAX 64
+
+/* One worker (sp_engine_workers.c): its loop, its UDP transport and its
+ * listeners (worker 0's are the engine's own), what it read. */
+struct sp_engine_worker {
+	struct sp_engine *en;
+	unsigned id;
+	struct sp_loop *loop;
+	struct sp_transport *tp;
+	struct sp_transport_conn *listeners[SP_LISTEN_PORTS_MAX]; /* workers 1..: ports as en's */
+	pthread_t thread;
+	bool running;
+	struct sp_engine_worker_stats stats;
+};
 
 /* A message as received, kept to put it through the engine again. */
 struct sp_engine_rx {
@@ -119,6 +139,16 @@ struct sp_engine {
 	bool msg_kernel;	/* this message's media: the kernel's */
 	bool msg_remote;	/* this message's SDP: a remote MP's */
 	struct sp_engine_rx rx;	/* the message being handled */
+	/* the workers (sp_engine_workers.c): tp and cur_listeners are the
+	 * ones of cur, the worker handling now (worker 0's otherwise) */
+	struct sp_engine_worker *workers;
+	unsigned n_workers;
+	struct sp_engine_worker *cur;
+	struct sp_transport_conn **cur_listeners;
+	struct sp_loop_lock *lock;	/* with more than one worker */
+	struct sp_transport_conn *steered[SP_LISTEN_PORTS_MAX]; /* worker 0's listeners steered */
+	unsigned n_steered;
+	struct sp_transport_handler handler; /* worker 0's, the engine's own */
 };
 
 /* ---- shared between the engine's files ---- */
@@ -197,6 +227,13 @@ void sp_engine_from_terminal(struct sp_engine *en, const struct sp_endpoint *ter
 /* sp_engine_server.c */
 void sp_engine_from_server(struct sp_engine *en, const struct sp_transport_conn *bs,
 			   const struct sp_endpoint *from, const char *buf, size_t len);
+
+/* sp_engine_workers.c */
+int sp_engine_workers_create(struct sp_engine *en, unsigned n, struct sp_error *e);
+void sp_engine_workers_stop(struct sp_engine *en);
+void sp_engine_workers_listen(struct sp_engine *en);
+unsigned sp_engine_owner(const struct sp_engine *en, const struct sp_binding *b);
+struct sp_transport *sp_engine_owner_tp(const struct sp_engine *en, const struct sp_binding *b);
 
 /* sp_engine_apply.c */
 void sp_engine_limits_read(struct sp_engine *en, uint64_t *rate, uint64_t *new_flows);

@@ -194,7 +194,7 @@ void sp_engine_tcp_stats(struct sp_engine *en, struct sp_tcp_stats *st)
 int sp_engine_binding_transport(const struct sp_engine *en, const struct sp_binding *b, bool server_side)
 {
 	if (server_side)
-		return sp_engine_server_tp(en, b) == en->tp ? 1 : 2;
+		return en->tcp && sp_engine_server_tp(en, b) == en->tcp ? 2 : 1;
 	return b->transport == SP_STORE_TCP ? 2 : 1;
 }
 

@@ -58,6 +58,15 @@ int sp_engine_track(struct sp_engine *en, struct sp_binding *b, const struct sp_
 
 /* ---- sending ---- */
 
+/* A UDP socket of another worker than the one handling (a message read on
+ * the loop's thread for a binding of worker 1, say): what is written is in
+ * this worker's buffer and that worker's queue is flushed by that worker,
+ * so it goes at once instead of queued. Never with one worker. */
+static bool sp_engine_crossing(const struct sp_engine *en, const struct sp_transport_conn *c)
+{
+	return c->tp != en->tp && c->tp != en->tcp;
+}
+
 /* One message from E:e (virtual_server) to a terminal, sent with mark
  * (return path and VPN); over TCP: on the connection the terminal holds
  * to E:e. */
@@ -66,15 +75,20 @@ int sp_engine_send_as_e(struct sp_engine *en, bool tcp, const struct sp_endpoint
 			const char *buf, size_t len)
 {
 	struct sp_transport_conn *l = NULL;
-	struct sp_transport_conn *const *ls = tcp ? en->tcp_listeners : en->listeners;
+	struct sp_transport_conn *const *ls = tcp ? en->tcp_listeners : en->cur_listeners;
 	struct sp_transport_out o = { .to = terminal, .from = virtual_server, .mark = mark, .data = buf,
 				      .len = len, .now = en->send_now, .counter = &en->stats.to_terminals };
 
 	for (unsigned i = 0; i < en->n_listeners; i++)
 		if (ls[i] && ls[i]->local.port == virtual_server->port)
 			l = ls[i];
+	/* a worker without this listener answers on worker 0's */
+	for (unsigned i = 0; !l && !tcp && i < en->n_listeners; i++)
+		if (en->listeners[i] && en->listeners[i]->local.port == virtual_server->port)
+			l = en->listeners[i];
 	if (!l)
 		return -1;
+	o.now |= sp_engine_crossing(en, l);
 	return sp_transport_send(l, &o);
 }
 
@@ -126,6 +140,7 @@ int sp_engine_send_to_server(struct sp_engine *en, const struct sp_binding *b,
 
 	if (!bs)
 		return -1;
+	o.now |= sp_engine_crossing(en, bs);
 	return sp_transport_send(bs, &o);
 }
 
@@ -138,7 +153,7 @@ void sp_engine_route(const struct sp_engine *en, const struct sp_binding *b, str
 	r->binding = b;
 	/* each side on its own transport (the protocol's Via says which) */
 	r->terminal_tcp = b->transport == SP_STORE_TCP;
-	r->server_tcp = sp_engine_server_tp(en, b) != en->tp;
+	r->server_tcp = en->tcp && sp_engine_server_tp(en, b) == en->tcp;
 	if (en->msg_kernel) {
 		r->media = true;
 		r->port_map = sp_media_port_map;

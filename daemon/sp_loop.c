@@ -44,7 +44,34 @@ struct sp_loop {
 	pthread_cond_t done_cond;
 	struct sp_loop_call *calls_head, **calls_tail;
 	bool calls_closed;
+	struct sp_loop_lock *round_lock; /* NULL: none (sp_loop_set_lock) */
 };
+
+struct sp_loop_lock {
+	pthread_mutex_t m;
+};
+
+struct sp_loop_lock *sp_loop_lock_new(void)
+{
+	struct sp_loop_lock *l = calloc(1, sizeof(*l));
+
+	if (l)
+		pthread_mutex_init(&l->m, NULL);
+	return l;
+}
+
+void sp_loop_lock_free(struct sp_loop_lock *l)
+{
+	if (!l)
+		return;
+	pthread_mutex_destroy(&l->m);
+	free(l);
+}
+
+void sp_loop_set_lock(struct sp_loop *loop, struct sp_loop_lock *lock)
+{
+	loop->round_lock = lock;
+}
 
 uint64_t sp_loop_now_ms(void)
 {
@@ -223,6 +250,10 @@ int sp_loop_run(struct sp_loop *loop)
 			sp_err("loop: epoll_wait: %s", strerror(errno));
 			return -1;
 		}
+		/* another loop's callback may have removed a handler of this
+		 * one meanwhile: it is retired (fn NULL), freed below */
+		if (loop->round_lock)
+			pthread_mutex_lock(&loop->round_lock->m);
 		for (int i = 0; i < n && !loop->stop; i++) {
 			struct sp_loop_handler *h = evs[i].data.ptr;
 
@@ -231,6 +262,8 @@ int sp_loop_run(struct sp_loop *loop)
 				h->fn(loop, h->fd, evs[i].events, h->arg);
 		}
 		sp_loop_free_retired(loop);
+		if (loop->round_lock)
+			pthread_mutex_unlock(&loop->round_lock->m);
 	}
 	return 0;
 }

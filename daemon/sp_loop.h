@@ -20,6 +20,15 @@ int sp_loop_add_fd(struct sp_loop *loop, int fd, uint32_t events, sp_loop_fd_fn 
 int sp_loop_mod_fd(struct sp_loop *loop, int fd, uint32_t events);
 void sp_loop_del_fd(struct sp_loop *loop, int fd);
 
+/* Loops on several threads (the engine's workers) that share state: each
+ * round's callbacks run holding lock, taken after the wait and released
+ * before the next, so the callbacks of all loops sharing it never run at
+ * once. NULL (the default): no lock. Set before sp_loop_run. */
+struct sp_loop_lock;
+void sp_loop_set_lock(struct sp_loop *loop, struct sp_loop_lock *lock);
+struct sp_loop_lock *sp_loop_lock_new(void);
+void sp_loop_lock_free(struct sp_loop_lock *lock);
+
 /* Runs until sp_loop_stop(). Returns 0, or -1 on an epoll failure. */
 int sp_loop_run(struct sp_loop *loop);
 void sp_loop_stop(struct sp_loop *loop);

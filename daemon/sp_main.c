@@ -53,6 +53,8 @@ static void sp_usage(FILE *f)
 		"      --pid-file PATH      write the process id there\n"
 		"      --state-dir DIR      bindings and dialogs kept there across restarts,\n"
 		"                           or \"none\" (default %s)\n"
+		"      --workers N          engine workers, each reading the terminals the\n"
+		"                           kernel steers to it (1 to 64, default 1)\n"
 		"  -l, --log-level LEVEL    error, warning, notice, info (default) or debug\n"
 		"  -V, --version            print the version and exit\n"
 		"  -h, --help               print this help and exit\n\n"
@@ -71,6 +73,7 @@ static void sp_options_defaults(struct sp_daemon_options *o)
 	o->cli_admin_group = SP_ACCESS_DEFAULT_ADMIN_GROUP;
 	o->cli_ro_group = SP_ACCESS_DEFAULT_RO_GROUP;
 	o->log_level = LOG_INFO;
+	o->workers = 1;
 }
 
 /* --agentx-context NAME, once more: -1 (said on stderr) past the last. */
@@ -85,10 +88,25 @@ static int sp_add_agentx_context(struct sp_daemon_options *o, const char *name)
 	return 0;
 }
 
+/* --workers N: 1 to 64 (the steering program's limit). */
+static int sp_set_workers(struct sp_daemon_options *o, const char *arg)
+{
+	char *end;
+	long n = strtol(arg, &end, 10);
+
+	if (!*arg || *end || n < 1 || n > 64) {
+		fprintf(stderr, "sigproxyd: --workers: 1 to 64\n");
+		return -1;
+	}
+	o->workers = (unsigned)n;
+	return 0;
+}
+
 static int sp_parse_args(int argc, char **argv, struct sp_daemon_options *o)
 {
 	enum { OPT_CLI_LISTEN = 256, OPT_CLI_SOCKET, OPT_AGENTX, OPT_PID_FILE, OPT_STATE_DIR,
-	       OPT_CLI_GROUP, OPT_CLI_RO_GROUP, OPT_CLI_PAM, OPT_CLI_PAM_DIR, OPT_AGENTX_CONTEXT };
+	       OPT_CLI_GROUP, OPT_CLI_RO_GROUP, OPT_CLI_PAM, OPT_CLI_PAM_DIR, OPT_AGENTX_CONTEXT,
+	       OPT_WORKERS };
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'f' },
 		{ "daemon", no_argument, NULL, 'd' },
@@ -98,6 +116,7 @@ static int sp_parse_args(int argc, char **argv, struct sp_daemon_options *o)
 		{ "agentx-context", required_argument, NULL, OPT_AGENTX_CONTEXT },
 		{ "pid-file", required_argument, NULL, OPT_PID_FILE },
 		{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
+		{ "workers", required_argument, NULL, OPT_WORKERS },
 		{ "cli-group", required_argument, NULL, OPT_CLI_GROUP },
 		{ "cli-ro-group", required_argument, NULL, OPT_CLI_RO_GROUP },
 		{ "cli-pam", required_argument, NULL, OPT_CLI_PAM },
@@ -123,6 +142,10 @@ static int sp_parse_args(int argc, char **argv, struct sp_daemon_options *o)
 			break;
 		case OPT_PID_FILE: o->pid_file = optarg; break;
 		case OPT_STATE_DIR: o->state_dir = optarg; break;
+		case OPT_WORKERS:
+			if (sp_set_workers(o, optarg) < 0)
+				return -1;
+			break;
 		case OPT_CLI_GROUP: o->cli_admin_group = optarg; break;
 		case OPT_CLI_RO_GROUP: o->cli_ro_group = optarg; break;
 		case OPT_CLI_PAM: o->cli_pam_service = optarg; break;
@@ -303,7 +326,8 @@ static int sp_start_core(struct sp_daemon *d)
 	}
 	d->engine = sp_engine_start(&(struct sp_engine_env){ .loop = d->loop, .config = d->config,
 							     .events = d->events, .status = d->status,
-							     .state_dir = d->opt.state_dir }, &e);
+							     .state_dir = d->opt.state_dir,
+							     .workers = d->opt.workers }, &e);
 	if (!d->engine) {
 		sp_err("proxy engine: %s", e.msg);
 		return -1;
@@ -450,10 +474,20 @@ int main(int argc, char **argv)
 		  d.opt.config_path, d.opt.cli_listen, d.opt.cli_socket);
 	if (d.opt.daemonize && sp_background(&d, pid_fd, &mask) < 0)
 		goto out;
+	{
+		struct sp_error e = { "" };
+
+		/* after the fork: threads do not survive it */
+		if (sp_engine_workers_run(d.engine, &e) < 0) {
+			sp_err("proxy engine: %s", e.msg);
+			goto out;
+		}
+	}
 	/* every listener, the kernel state and the pid file are in place */
 	sp_sdnotify_ready();
 	watchdog = sp_sdnotify_watchdog_start(d.loop);
 	rc = sp_loop_run(d.loop) < 0 ? 1 : 0;
+	sp_engine_workers_join(d.engine);
 	sp_sdnotify_stopping();
 out:
 	sp_sdnotify_watchdog_stop(watchdog);

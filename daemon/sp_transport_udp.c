@@ -67,6 +67,8 @@ struct sp_udp {
 	} outq;
 };
 
+static const struct sp_transport_ops sp_udp_ops;
+
 /* ---- sending ---- */
 
 /* Sends what is queued. Buffers stay as they are: pub.out may be holding
@@ -475,6 +477,15 @@ static void sp_udp_listen_ipv6(struct sp_transport_conn *conn, bool on)
 	}
 	if (c->fd6 < 0)
 		sp_info("engine: no IPv6 listener on UDP port %u: %s", conn->local.port, strerror(errno));
+}
+
+int sp_transport_udp_listener_fd(const struct sp_transport_conn *listener, int family)
+{
+	const struct sp_udp_conn *c = (const struct sp_udp_conn *)listener;
+
+	if (listener->side != SP_TRANSPORT_TERMINAL || listener->tp->ops != &sp_udp_ops)
+		return -1;
+	return family == AF_INET6 ? c->fd6 : c->fd;
 }
 
 static void sp_udp_close(struct sp_transport *tp, struct sp_transport_conn *conn)

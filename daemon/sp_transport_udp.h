@@ -11,4 +11,8 @@
  * of memory. */
 struct sp_transport *sp_transport_udp_new(struct sp_loop *loop, const struct sp_transport_handler *h);
 
+/* A UDP listener's socket of family (AF_INET, AF_INET6), -1: none; for
+ * the kernel's steering of terminals to workers (sp_engine_workers.c). */
+int sp_transport_udp_listener_fd(const struct sp_transport_conn *listener, int family);
+
 #endif

@@ -14,6 +14,7 @@
 
 #include "sp_addr.h"
 #include "sp_linkwatch.h"
+#include "sp_steer.h"
 #include "sp_log.h"
 
 struct sp_kernel {
@@ -514,6 +515,7 @@ struct sp_kernel_real {
 	struct sp_retpath *retpath;
 	struct sp_vpn_kernel *vpn;
 	struct sp_linkwatch *linkwatch;
+	struct sp_steer *steer;		/* with more than one worker */
 };
 
 static struct sp_kernel_real *sp_real(struct sp_kernel_door *kd)
@@ -527,6 +529,7 @@ static void sp_real_destroy(struct sp_kernel_door *kd)
 	struct sp_error err = { "" };
 
 	sp_kernel_lva_remove(r->kernel);
+	sp_steer_close(r->steer);
 	sp_retpath_close(r->retpath); /* its rules and routes */
 	sp_linkwatch_free(r->linkwatch);
 	sp_vpn_kernel_free(r->vpn); /* the VPNs' rules and tables */
@@ -667,6 +670,37 @@ static int sp_real_ct_list(struct sp_kernel_door *kd, struct sp_ct_nat **out)
 	return sp_conntrack_list(sp_real(kd)->ct, out);
 }
 
+static int sp_real_steer_open(struct sp_kernel_door *kd, unsigned n, struct sp_error *err)
+{
+	struct sp_kernel_real *r = sp_real(kd);
+
+	sp_steer_close(r->steer);
+	r->steer = NULL;
+	return sp_steer_open(&r->steer, n, err);
+}
+
+static int sp_real_steer_listener(struct sp_kernel_door *kd, uint16_t port, int family,
+				  unsigned worker, int fd, struct sp_error *err)
+{
+	struct sp_kernel_real *r = sp_real(kd);
+
+	if (!r->steer)
+		return sp_error_set(err, "steering not loaded");
+	return sp_steer_listener(r->steer, port, family, worker, fd, err);
+}
+
+static void sp_real_steer_reset(struct sp_kernel_door *kd)
+{
+	sp_steer_reset(sp_real(kd)->steer);
+}
+
+static unsigned sp_real_steer_worker(struct sp_kernel_door *kd, const struct sp_endpoint *terminal,
+				     unsigned n)
+{
+	(void)kd;
+	return sp_steer_worker(terminal, n);
+}
+
 static const struct sp_kernel_door_ops sp_real_ops = {
 	.destroy = sp_real_destroy,
 	.install_intercept = sp_real_install_intercept,
@@ -692,6 +726,10 @@ static const struct sp_kernel_door_ops sp_real_ops = {
 	.ct_delete = sp_real_ct_delete,
 	.ct_counters = sp_real_ct_counters,
 	.ct_list = sp_real_ct_list,
+	.steer_open = sp_real_steer_open,
+	.steer_listener = sp_real_steer_listener,
+	.steer_reset = sp_real_steer_reset,
+	.steer_worker = sp_real_steer_worker,
 };
 
 /* Two engines in one network namespace would fight over its nftables table

@@ -165,6 +165,15 @@ struct sp_kernel_door_ops {
 	int (*ct_counters)(struct sp_kernel_door *kd, const struct sp_ct_nat *n,
 			   struct sp_ct_counters *c);
 	int (*ct_list)(struct sp_kernel_door *kd, struct sp_ct_nat **out);
+	/* The steering of terminals to n engine workers (sp_steer.h), only
+	 * with n > 1: load it, each worker's listener of a port and family,
+	 * forget every port, and the worker a terminal is steered to. */
+	int (*steer_open)(struct sp_kernel_door *kd, unsigned n, struct sp_error *err);
+	int (*steer_listener)(struct sp_kernel_door *kd, uint16_t port, int family, unsigned worker,
+			      int fd, struct sp_error *err);
+	void (*steer_reset)(struct sp_kernel_door *kd);
+	unsigned (*steer_worker)(struct sp_kernel_door *kd, const struct sp_endpoint *terminal,
+				 unsigned n);
 };
 
 /* What every door shows its user; implementations extend it. */

@@ -86,6 +86,12 @@ sp_daemon_start() {
 	*" --state-dir "*) ;;
 	*) set -- "$@" --state-dir none ;;
 	esac
+	# SP_WORKERS=N: every daemon a test starts runs N engine workers
+	# (the existing tests, run with workers; a test's own --workers wins)
+	case " $* " in
+	*" --workers "*) ;;
+	*) [ -z "${SP_WORKERS:-}" ] || set -- "$@" --workers "$SP_WORKERS" ;;
+	esac
 	if [ -n "$ns" ]; then
 		ip netns exec "$ns" "$SPD" -f "$dir/sigproxy.conf" --cli-socket "$dir/cli.sock" \
 			--pid-file "$dir/pid" "$@" >>"$dir/log" 2>&1 &

@@ -10,9 +10,13 @@
 # sigproxyd proxied every response. A control run first proves the check
 # catches a reordering: a UAS that sends 200 then 180 fails the caller.
 #
-# sigproxyd has one engine thread today, so this runs with one worker; once
-# workers are configurable, ORDER_WORKERS (default: the CPUs) is the number
-# this test must pass with.
+# sigproxyd runs ORDER_WORKERS engine workers (--workers; default 2): the
+# kernel steers each terminal to the worker its address and port hash to
+# (policy-routing/bpf/sp_steer_map.h; with 2, 10.1.0.10 to worker 1 and
+# 10.1.0.11 to worker 0), which reads its datagrams and its binding's
+# answers. With more than one worker, `show statistics` must show each
+# terminal's worker owning a binding and having read from terminals and
+# from servers (with 2: both workers busy at once).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lab.sh"
 sp_require_root
@@ -22,6 +26,7 @@ E=$LAB_E
 C=$LAB_C
 D1=$LAB_D1
 CALLS=${ORDER_CALLS:-1500}
+WORKERS=${ORDER_WORKERS:-2}
 RATE=${ORDER_RATE:-150}
 SC=$SP_TMP/scenarios
 mkdir -p "$SC"
@@ -157,7 +162,7 @@ UAS_OK=$(uas 180 200)
 UAS_SWAPPED=$(uas 200 180)
 
 lab_up || { sp_fail "lab up"; sp_done; exit 1; }
-sp_daemon_start "$SP" sp1 || { sp_fail "sigproxyd starts in ns sp"; cat "$SP_TMP/sp1/log"; sp_done; exit 1; }
+sp_daemon_start "$SP" sp1 --workers "$WORKERS" || { sp_fail "sigproxyd starts in ns sp"; cat "$SP_TMP/sp1/log"; sp_done; exit 1; }
 out=$(sp_cli sp1 -c "configure terminal" -c "signaling-proxy" -c "server-side-address $C" \
 	-c "limit source-rate 0" -c "limit source-new-bindings 0" -c "media off" \
 	-c "proxy-strategy order seq 10" -c "match source 10.1.0.0/24" \
@@ -208,6 +213,25 @@ proxied=$(( $(stat "proxied to servers") - proxied0 )) dropped=$(( $(stat droppe
 check "sigproxyd: every terminal's INVITE, ACK and BYE proxied ($proxied >= $((3 * total)))" \
 	test "$proxied" -ge $((3 * total))
 check_eq "sigproxyd: nothing dropped" 0 "$dropped"
+if [ "$WORKERS" -gt 1 ]; then
+	# "  worker 0   from terminals N from servers N bindings N"
+	sp_cli sp1 -c "show statistics" >"$SP_TMP/statistics"
+	# sp_steer_pick of sp_steer_map.h: ADDR (dotted) PORT -> worker
+	pick() {
+		local IFS=. a
+		read -r -a a <<<"$1"
+		local addr=$(( (a[0] << 24) | (a[1] << 16) | (a[2] << 8) | a[3] ))
+		echo $(( ((((addr ^ ($2 << 16) ^ $2) * 2654435761) & 0xffffffff) >> 16) % WORKERS ))
+	}
+	for a in 10.1.0.10 10.1.0.11; do
+		w=$(pick "$a" 5060)
+		line=$(awk -v w="$w" '$1 == "worker" && $2 == w' "$SP_TMP/statistics")
+		read -r _ _ _ _ t _ _ s _ b <<<"$line"
+		check "$a's worker $w read from terminals (${t:-none})" test "${t:-0}" -gt 0
+		check "$a's worker $w read from servers (${s:-none})" test "${s:-0}" -gt 0
+		check "$a's worker $w owns a binding (${b:-none})" test "${b:-0}" -gt 0
+	done
+fi
 
 sp_daemon_stop sp1
 sp_done
