@@ -260,8 +260,8 @@ static const struct sp_cmd_def sp_cmds[] = {
 	{ SP_MODE_MEDIA_PROXY, "no weight", "Default weight (1)", NULL, PRIV_ADMIN, CFG, cmd_mp_no_weight },
 	{ SP_MODE_MEDIA_PROXY, "fallback", "When no media proxy answers", "{kernel|refuse}", PRIV_ADMIN, CFG, cmd_mp_fallback },
 	{ SP_MODE_MEDIA_PROXY, "no fallback", "Fall back to the kernel", NULL, PRIV_ADMIN, CFG, cmd_mp_no_fallback },
-	{ SP_MODE_MEDIA_PROXY, "media-address", "The address it announces towards a side", "{terminal-side|server-side} A.B.C.D", PRIV_ADMIN, CFG, cmd_mp_media_address },
-	{ SP_MODE_MEDIA_PROXY, "no media-address", "Its own address towards a side", "{terminal-side|server-side}", PRIV_ADMIN, CFG, cmd_mp_no_media_address },
+	{ SP_MODE_MEDIA_PROXY, "media-address", "The address it announces towards a side", "{terminal-side|server-side} {A.B.C.D|X:X::X:X}", PRIV_ADMIN, CFG, cmd_mp_media_address },
+	{ SP_MODE_MEDIA_PROXY, "no media-address", "Its own address towards a side (that family's, or both)", "{terminal-side|server-side} [A.B.C.D|X:X::X:X]", PRIV_ADMIN, CFG, cmd_mp_no_media_address },
 	{ SP_MODE_MEDIA_PROXY, "shutdown", "Keep it but send it no calls", NULL, PRIV_ADMIN, CFG, cmd_mp_shutdown },
 	{ SP_MODE_MEDIA_PROXY, "no shutdown", "Use it again", NULL, PRIV_ADMIN, CFG, cmd_mp_no_shutdown },
 

@@ -11,6 +11,7 @@
 #include "sp_status.h"
 
 #include <string.h>
+#include <sys/socket.h>
 
 static struct sp_media_proxy *sp_cmd_mp(struct sp_cmd_ctx *ctx)
 {
@@ -122,37 +123,53 @@ int cmd_mp_no_fallback(struct sp_cmd_ctx *ctx, int argc, char **argv)
 	return 0;
 }
 
-static struct sp_addr *sp_cmd_mp_side(struct sp_media_proxy *mp, const char *side)
+/* 1: terminal-side, 0: server-side, -1: neither */
+static int sp_cmd_mp_side(const char *side)
 {
 	if (sp_word_is(side, "terminal-side"))
-		return &mp->media_terminal_side;
+		return 1;
 	if (sp_word_is(side, "server-side"))
-		return &mp->media_server_side;
-	return NULL;
+		return 0;
+	return -1;
 }
 
+/* One address per side and family: an IPv6 one beside an IPv4 one is what
+ * a call between the families needs (interworking). */
 int cmd_mp_media_address(struct sp_cmd_ctx *ctx, int argc, char **argv)
 {
 	struct sp_media_proxy *mp = sp_cmd_mp(ctx);
-	struct sp_addr *a;
+	struct sp_addr a;
+	int side;
 
 	if (!mp)
 		return -1;
-	if (argc != 2 || !(a = sp_cmd_mp_side(mp, argv[0])))
-		return sp_cmd_usage(ctx, "media-address {terminal-side|server-side} A.B.C.D");
-	return sp_parse_addr(argv[1], a, &ctx->err);
+	if (argc != 2 || (side = sp_cmd_mp_side(argv[0])) < 0)
+		return sp_cmd_usage(ctx, "media-address {terminal-side|server-side} {A.B.C.D|X:X::X:X}");
+	if (sp_parse_addr(argv[1], &a, &ctx->err) < 0)
+		return -1;
+	*sp_media_proxy_slot(mp, side, a.family) = a;
+	return 0;
 }
 
+/* Without an address: both families of that side; with one: its family's. */
 int cmd_mp_no_media_address(struct sp_cmd_ctx *ctx, int argc, char **argv)
 {
 	struct sp_media_proxy *mp = sp_cmd_mp(ctx);
-	struct sp_addr *a;
+	struct sp_addr a;
+	int side;
 
 	if (!mp)
 		return -1;
-	if (argc != 1 || !(a = sp_cmd_mp_side(mp, argv[0])))
-		return sp_cmd_usage(ctx, "no media-address {terminal-side|server-side}");
-	memset(a, 0, sizeof(*a));
+	if ((argc != 1 && argc != 2) || (side = sp_cmd_mp_side(argv[0])) < 0)
+		return sp_cmd_usage(ctx, "no media-address {terminal-side|server-side} [A.B.C.D|X:X::X:X]");
+	if (argc == 2) {
+		if (sp_parse_addr(argv[1], &a, &ctx->err) < 0)
+			return -1;
+		memset(sp_media_proxy_slot(mp, side, a.family), 0, sizeof(a));
+		return 0;
+	}
+	memset(sp_media_proxy_slot(mp, side, AF_INET), 0, sizeof(a));
+	memset(sp_media_proxy_slot(mp, side, AF_INET6), 0, sizeof(a));
 	return 0;
 }
 
@@ -286,12 +303,15 @@ int cmd_show_media_proxy(struct sp_cmd_ctx *ctx, int argc, char **argv)
 			sp_addr_str(&mp->control, b, sizeof(b)), mp->control_port);
 		fprintf(ctx->out, "  weight                  %u\n", mp->weight);
 		fprintf(ctx->out, "  fallback                %s\n", sp_mp_fallback_name(mp->fallback));
-		if (sp_addr_is_set(&mp->media_terminal_side))
-			fprintf(ctx->out, "  media-address terminal  %s\n",
-				sp_addr_str(&mp->media_terminal_side, b, sizeof(b)));
-		if (sp_addr_is_set(&mp->media_server_side))
-			fprintf(ctx->out, "  media-address server    %s\n",
-				sp_addr_str(&mp->media_server_side, b, sizeof(b)));
+		for (int side = 1; side >= 0; side--)
+			for (int k = 0; k < 2; k++) {
+				const struct sp_addr *a =
+					sp_media_proxy_address(mp, side, k ? AF_INET6 : AF_INET);
+
+				if (a)
+					fprintf(ctx->out, "  media-address %s  %s\n",
+						side ? "terminal" : "server  ", sp_addr_str(a, b, sizeof(b)));
+			}
 		sp_show_mp_counters(ctx, mp->name);
 	}
 	if (argc == 1 && !shown)

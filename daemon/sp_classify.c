@@ -42,6 +42,52 @@ static int sp_classify_match_family(const struct sp_strategy *s)
 	return 0;
 }
 
+/* An MP of the strategy's group that announces the terminals' family on
+ * the terminal side and the server's on the server side. */
+static bool sp_classify_mp_bridges(const struct sp_config *c, const struct sp_strategy *s,
+				   int term_family)
+{
+	for (size_t i = 0; i < c->n_media_proxies; i++) {
+		const struct sp_media_proxy *mp = &c->media_proxies[i];
+
+		if ((s->media_proxy[0] && strcmp(s->media_proxy, mp->name) != 0) || mp->shutdown ||
+		    !sp_addr_is_set(&mp->control))
+			continue;
+		if (sp_media_proxy_address(mp, true, term_family) &&
+		    sp_media_proxy_address(mp, false, s->server.family))
+			return true;
+	}
+	return false;
+}
+
+/* A strategy whose terminals (its match) and server are of different
+ * families: the signalling is rewritten between them (E and the terminal
+ * of one family, C and D of the other), and its media must be translated,
+ * which the kernel's conntrack NAT cannot do: only a remote media proxy
+ * (rtpengine) that has an address of each family. Why not, or NULL. */
+static const char *sp_classify_interworking_unfit(const struct sp_config *c,
+						  const struct sp_strategy *s)
+{
+	bool v6_terminals = s->server.family == AF_INET;
+	int term_family = v6_terminals ? AF_INET6 : AF_INET;
+
+	if (sp_strategy_media_mode(c, s) != SP_MEDIA_PROXY)
+		return v6_terminals ? "it matches IPv6 but its server is IPv4: interworking needs "
+				      "media proxy (the kernel cannot translate media)"
+				    : "it matches IPv4 but its server is IPv6: interworking needs "
+				      "media proxy (the kernel cannot translate media)";
+	if (v6_terminals && !sp_sp_server_side(&c->sp, AF_INET6))
+		return "it matches IPv6: IPv6 interception needs an IPv6 server-side-address";
+	if (!sp_classify_mp_bridges(c, s, term_family))
+		return v6_terminals ? "it matches IPv6 but its server is IPv4: interworking needs a "
+				      "media-proxy with media-address terminal-side IPv6 and "
+				      "server-side IPv4"
+				    : "it matches IPv4 but its server is IPv6: interworking needs a "
+				      "media-proxy with media-address terminal-side IPv4 and "
+				      "server-side IPv6";
+	return NULL;
+}
+
 /* Why a strategy cannot be put in the kernel on this system, or NULL. */
 static const char *sp_classify_unfit(const struct sp_config *c, const struct sp_strategy *s)
 {
@@ -68,11 +114,8 @@ static const char *sp_classify_unfit(const struct sp_config *c, const struct sp_
 		return sp_addr_is_set(&c->sp.server_side_address6)
 			       ? "an IPv4 server needs an IPv4 server-side-address"
 			       : "no server-side-address configured";
-	/* signalling is not translated between the families (no interworking) */
 	if (sp_classify_match_family(s) && sp_classify_match_family(s) != s->server.family)
-		return s->server.family == AF_INET
-			       ? "it matches IPv6 but its server is IPv4 (no interworking between families)"
-			       : "it matches IPv4 but its server is IPv6 (no interworking between families)";
+		return sp_classify_interworking_unfit(c, s);
 	return NULL;
 }
 
@@ -84,7 +127,8 @@ static int sp_classify_entry_family(const struct sp_config *c, const struct sp_s
 {
 	if (s->action != SP_ACTION_PROXY || !sp_sp_server_side(&c->sp, AF_INET6))
 		return 0;
-	return s->server.family;
+	/* interworking: the terminals' family (its match), not the server's */
+	return sp_classify_match_family(s) ? sp_classify_match_family(s) : s->server.family;
 }
 
 
@@ -346,6 +390,9 @@ static void sp_classify_strategy_init(struct sp_classify_strategy *rs, const str
 	rs->server_transport = s->server_transport;
 	rs->hide_server_identity = s->hide_server_identity;
 	rs->media = sp_strategy_media_mode(c, s);
+	rs->terminal_family = s->action == SP_ACTION_PROXY && sp_classify_match_family(s)
+				      ? sp_classify_match_family(s)
+				      : s->server.family;
 	snprintf(rs->media_proxy, sizeof(rs->media_proxy), "%s", s->media_proxy);
 }
 

@@ -32,6 +32,10 @@ struct sp_classify_strategy {
 	bool hide_server_identity;
 	enum sp_media_mode media;	/* its own, or the signaling-proxy's */
 	char media_proxy[SP_NAME_MAX + 1]; /* media proxy: this one only; "": any */
+	/* its terminals' family: the server's, or the other one for a
+	 * strategy that interworks (calls between IPv4 and IPv6 through a
+	 * remote media proxy) */
+	int terminal_family;
 	bool installed;
 	char reason[192]; /* why not installed */
 	char note[128];  /* how, when it says more than "installed" */

@@ -122,9 +122,14 @@ struct sp_media_proxy {
 	uint16_t control_port;
 	uint32_t weight;		/* share of new calls; 0: none (drained) */
 	enum sp_mp_fallback fallback;
-	/* the address it announces in SDP towards each side; unset: its own */
-	struct sp_addr media_terminal_side;
-	struct sp_addr media_server_side;
+	/* the address it announces in SDP towards each side, one per family
+	 * (`media-address SIDE ADDRESS` sets its family's); unset: its own. A
+	 * call between the families (interworking) needs the terminals'
+	 * family on the terminal side and the server's on the server side. */
+	struct sp_addr media_terminal_side;	/* IPv4 */
+	struct sp_addr media_server_side;	/* IPv4 */
+	struct sp_addr media_terminal_side6;	/* IPv6 */
+	struct sp_addr media_server_side6;	/* IPv6 */
 	bool shutdown;			/* kept but not used (`shutdown`, notInService) */
 };
 
@@ -311,6 +316,11 @@ struct sp_media_proxy *sp_config_mp_get(struct sp_config *c, const char *name, s
 bool sp_config_mp_remove(struct sp_config *c, const char *name);
 void sp_media_proxy_defaults(struct sp_media_proxy *mp);
 bool sp_media_proxy_equal(const struct sp_media_proxy *a, const struct sp_media_proxy *b);
+/* The media address of that side and family (AF_INET, AF_INET6); NULL
+ * when none is set. The const-less one is the slot `media-address` writes. */
+const struct sp_addr *sp_media_proxy_address(const struct sp_media_proxy *mp, bool terminal_side,
+					     int family);
+struct sp_addr *sp_media_proxy_slot(struct sp_media_proxy *mp, bool terminal_side, int family);
 /* What sp_config_validate checks of the media proxies and of the media
  * choices that name them. */
 int sp_config_mp_validate(const struct sp_config *c, struct sp_error *e);

@@ -5,6 +5,7 @@
 #include "sp_config.h"
 
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <string.h>
 
 void sp_media_proxy_defaults(struct sp_media_proxy *mp)
@@ -86,7 +87,24 @@ bool sp_media_proxy_equal(const struct sp_media_proxy *a, const struct sp_media_
 	       a->fallback == b->fallback &&
 	       sp_addr_equal(&a->media_terminal_side, &b->media_terminal_side) &&
 	       sp_addr_equal(&a->media_server_side, &b->media_server_side) &&
+	       sp_addr_equal(&a->media_terminal_side6, &b->media_terminal_side6) &&
+	       sp_addr_equal(&a->media_server_side6, &b->media_server_side6) &&
 	       a->shutdown == b->shutdown;
+}
+
+struct sp_addr *sp_media_proxy_slot(struct sp_media_proxy *mp, bool terminal_side, int family)
+{
+	if (family == AF_INET6)
+		return terminal_side ? &mp->media_terminal_side6 : &mp->media_server_side6;
+	return terminal_side ? &mp->media_terminal_side : &mp->media_server_side;
+}
+
+const struct sp_addr *sp_media_proxy_address(const struct sp_media_proxy *mp, bool terminal_side,
+					     int family)
+{
+	const struct sp_addr *a = sp_media_proxy_slot((struct sp_media_proxy *)mp, terminal_side, family);
+
+	return sp_addr_is_set(a) && a->family == family ? a : NULL;
 }
 
 enum sp_media_mode sp_strategy_media_mode(const struct sp_config *c, const struct sp_strategy *s)
@@ -171,12 +189,16 @@ void sp_config_mp_text(FILE *f, const struct sp_config *c)
 			fprintf(f, " weight %u\n", mp->weight);
 		if (mp->fallback != SP_MP_FALLBACK_KERNEL)
 			fprintf(f, " fallback %s\n", sp_mp_fallback_name(mp->fallback));
-		if (sp_addr_is_set(&mp->media_terminal_side))
-			fprintf(f, " media-address terminal-side %s\n",
-				sp_addr_str(&mp->media_terminal_side, b, sizeof(b)));
-		if (sp_addr_is_set(&mp->media_server_side))
-			fprintf(f, " media-address server-side %s\n",
-				sp_addr_str(&mp->media_server_side, b, sizeof(b)));
+		for (int side = 1; side >= 0; side--)
+			for (int k = 0; k < 2; k++) {
+				const struct sp_addr *a =
+					sp_media_proxy_address(mp, side, k ? AF_INET6 : AF_INET);
+
+				if (a)
+					fprintf(f, " media-address %s %s\n",
+						side ? "terminal-side" : "server-side",
+						sp_addr_str(a, b, sizeof(b)));
+			}
 		if (mp->shutdown)
 			fputs(" shutdown\n", f);
 		fputs("!\n", f);

@@ -57,14 +57,22 @@ int sp_engine_media_choose(struct sp_engine *en, const struct sp_binding *b,
 	route = sp_mp_client_route(en->mpc, m->session, st->media_proxy, offer);
 	if (route == SP_MP_SENT) {
 		en->msg_remote = true;
-	} else if (route == SP_MP_KERNEL || !m->is_request) {
+	} else if (!m->is_request) {
+		/* a kernel call's answer: the kernel's, unless the families
+		 * differ (it cannot translate): then passed as it is */
+		en->msg_kernel = en->media_on && b->terminal.family == b->server.family;
+	} else if (route == SP_MP_KERNEL && b->terminal.family == b->server.family) {
 		en->msg_kernel = en->media_on;
 	} else {
+		/* no MP answers and the group refuses, or the call crosses the
+		 * families and the kernel cannot translate its media */
 		/* no MP answers and the group refuses: as a server at E would */
 		sp_engine_reply(en, b, from_terminal, m, buf, len, SP_PROTO_UNAVAILABLE,
 				SP_ENGINE_RETRY_AFTER);
 		sp_engine_drop(en, &en->stats.media_proxy_refused);
-		sp_engine_log_refusal(en, "no media proxy answers", m->session);
+		sp_engine_log_refusal(en, route == SP_MP_REFUSE ? "no media proxy answers"
+								 : "no media proxy for a call between the families",
+				      m->session);
 		return -1;
 	}
 	return 0;
@@ -221,6 +229,10 @@ bool sp_engine_remote_park(struct sp_engine *en, const struct sp_binding *b, con
 	r.sdp_len = body_len;
 	r.received_from = to_server ? sp_engine_nat_source(b, r.sdp, r.sdp_len) : NULL;
 	r.towards_terminal = !to_server;
+	/* the family of the side that reads the MP's SDP: a call between the
+	 * families has the MP announce the other one there */
+	r.family = to_server ? b->server.family : b->terminal.family;
+	r.interworking = b->terminal.family != b->server.family;
 	r.group = st ? st->media_proxy : "";
 	route = sp_mp_client_request(en->mpc, &r, sp_engine_remote_done, p);
 	if (route != SP_MP_SENT) {

@@ -175,9 +175,9 @@ struct sp_binding *sp_engine_binding_for(struct sp_engine *en,
 	*over_limit = false;
 	if (b)
 		return b;
-	/* no interworking between the families: the interception pins a
-	 * strategy to its server's family, this keeps it so */
-	if (terminal->family != st->server.family)
+	/* the interception pins a strategy to its terminals' family (its
+	 * server's, or the other one when it interworks): this keeps it so */
+	if (terminal->family != st->terminal_family)
 		return NULL;
 	if (en->source_bindings_limit &&
 	    sp_table_source_bindings(en->table, vpn, terminal) >= en->source_bindings_limit) {

@@ -56,6 +56,10 @@ struct sp_mp_request {
 	 * latches on the first packets (symmetric); NULL: trust the SDP */
 	const struct sp_endpoint *received_from;
 	bool towards_terminal;		/* the rewritten SDP goes to the terminal */
+	int family;			/* that side's family (AF_INET, AF_INET6) */
+	/* the two sides are of different families: NG's "address family"
+	 * says which the rewritten SDP announces */
+	bool interworking;
 	const char *group;		/* "" : every MP; else that MP only */
 };
 

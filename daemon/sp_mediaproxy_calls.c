@@ -132,8 +132,7 @@ enum sp_mp_route sp_mp_client_route(struct sp_mp_client *cl, const char *call_id
 
 static void sp_mp_put_request(struct sp_ng_out *o, const struct sp_mp *mp, const struct sp_mp_request *r)
 {
-	const struct sp_addr *media = r->towards_terminal ? &mp->cfg.media_terminal_side
-							  : &mp->cfg.media_server_side;
+	const struct sp_addr *media = sp_media_proxy_address(&mp->cfg, r->towards_terminal, r->family);
 	char a[SP_ADDR_STRLEN];
 
 	sp_ng_open_dict(o);
@@ -165,7 +164,9 @@ static void sp_mp_put_request(struct sp_ng_out *o, const struct sp_mp *mp, const
 		sp_ng_put_cstr(o, "port-latching");
 		sp_ng_close(o);
 	}
-	if (sp_addr_is_set(media))
+	if (r->interworking)
+		sp_ng_put_kv(o, "address family", r->family == AF_INET6 ? "IP6" : "IP4");
+	if (media)
 		sp_ng_put_kv(o, "media-address", sp_addr_str(media, a, sizeof(a)));
 	sp_ng_close(o);
 }

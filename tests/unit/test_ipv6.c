@@ -171,17 +171,19 @@ Test(ipv6, families_that_do_not_fit_are_not_installed_with_their_reason)
 	cr_assert_str_eq(reason_of("signaling-proxy\n server-side-address 2001:db8:2::1\n"
 				   "proxy-strategy a seq 10\n server 192.0.2.10\n action proxy\n"),
 			 "an IPv4 server needs an IPv4 server-side-address");
-	/* an IPv6 match with an IPv4 server: no interworking */
+	/* an IPv6 match with an IPv4 server: no interworking with media in the kernel */
 	cr_assert_str_eq(reason_of("signaling-proxy\n server-side-address 192.0.2.1\n"
 				   " server-side-address 2001:db8:2::1\n"
 				   "proxy-strategy a seq 10\n match destination 2001:db8:5::/64\n"
 				   " server 192.0.2.10\n action proxy\n"),
-			 "it matches IPv6 but its server is IPv4 (no interworking between families)");
+			 "it matches IPv6 but its server is IPv4: interworking needs media proxy "
+			 "(the kernel cannot translate media)");
 	cr_assert_str_eq(reason_of("signaling-proxy\n server-side-address 192.0.2.1\n"
 				   " server-side-address 2001:db8:2::1\n"
 				   "proxy-strategy a seq 10\n match source 10.1.0.0/24\n"
 				   " server 2001:db8:3::10\n action proxy\n"),
-			 "it matches IPv4 but its server is IPv6 (no interworking between families)");
+			 "it matches IPv4 but its server is IPv6: interworking needs media proxy "
+			 "(the kernel cannot translate media)");
 	cr_assert_str_eq(reason_of("signaling-proxy\n server-side-address 2001:db8:2::1\n"
 				   "proxy-strategy a seq 10\n match destination 2001:db8:5::/64\n"
 				   " server 2001:db8:3::10\n action proxy\n"),
@@ -190,6 +192,79 @@ Test(ipv6, families_that_do_not_fit_are_not_installed_with_their_reason)
 	cr_assert_str_eq(reason_of("signaling-proxy\n"
 				   "proxy-strategy a seq 10\n match destination 2001:db8:5::/64\n action drop\n"),
 			 "installed");
+}
+
+#define XF_SP "signaling-proxy\n server-side-address 192.0.2.1\n server-side-address 2001:db8:2::1\n"
+#define XF_MP(name, media) "media-proxy " name "\n control 192.0.2.34 port 2223\n" media "!\n"
+#define XF_BOTH \
+	" media-address terminal-side 192.0.2.34\n media-address terminal-side 2001:db8:7::34\n" \
+	" media-address server-side 192.0.2.34\n media-address server-side 2001:db8:7::34\n"
+
+/* Calls between the families (interworking): installed with media proxy
+ * through an MP that has an address of each family on the right side,
+ * refused with the reason otherwise. */
+Test(ipv6, interworking_needs_a_media_proxy_of_both_families)
+{
+	/* IPv4 terminals, IPv6 server, an MP of both families */
+	cr_assert_str_eq(reason_of(XF_MP("mp1", XF_BOTH) XF_SP
+				   "proxy-strategy a seq 10\n match destination 198.51.100.1/32\n"
+				   " server 2001:db8:2::10\n action proxy\n media proxy\n"),
+			 "installed");
+	/* and the reverse through the same MP */
+	cr_assert_str_eq(reason_of(XF_MP("mp1", XF_BOTH) XF_SP
+				   "proxy-strategy a seq 10\n match destination 2001:db8:5::1/128\n"
+				   " server 192.0.2.10\n action proxy\n media proxy mp1\n"),
+			 "installed");
+	/* the MP has IPv4 only */
+	cr_assert_str_eq(reason_of(XF_MP("mp1", " media-address terminal-side 192.0.2.34\n"
+					 " media-address server-side 192.0.2.34\n") XF_SP
+				   "proxy-strategy a seq 10\n match destination 198.51.100.1/32\n"
+				   " server 2001:db8:2::10\n action proxy\n media proxy\n"),
+			 "it matches IPv4 but its server is IPv6: interworking needs a media-proxy with "
+			 "media-address terminal-side IPv4 and server-side IPv6");
+	/* the families on the wrong sides */
+	cr_assert_str_eq(reason_of(XF_MP("mp1", " media-address terminal-side 2001:db8:7::34\n"
+					 " media-address server-side 192.0.2.34\n") XF_SP
+				   "proxy-strategy a seq 10\n match destination 198.51.100.1/32\n"
+				   " server 2001:db8:2::10\n action proxy\n media proxy\n"),
+			 "it matches IPv4 but its server is IPv6: interworking needs a media-proxy with "
+			 "media-address terminal-side IPv4 and server-side IPv6");
+	/* an MP of both families, but shut down */
+	cr_assert_str_eq(reason_of(XF_MP("mp1", XF_BOTH " shutdown\n") XF_SP
+				   "proxy-strategy a seq 10\n match destination 2001:db8:5::1/128\n"
+				   " server 192.0.2.10\n action proxy\n media proxy\n"),
+			 "it matches IPv6 but its server is IPv4: interworking needs a media-proxy with "
+			 "media-address terminal-side IPv6 and server-side IPv4");
+	/* IPv6 terminals need the IPv6 interception (an IPv6 C) */
+	cr_assert_str_eq(reason_of(XF_MP("mp1", XF_BOTH)
+				   "signaling-proxy\n server-side-address 192.0.2.1\n"
+				   "proxy-strategy a seq 10\n match destination 2001:db8:5::1/128\n"
+				   " server 192.0.2.10\n action proxy\n media proxy\n"),
+			 "it matches IPv6: IPv6 interception needs an IPv6 server-side-address");
+}
+
+Test(ipv6, interworking_is_intercepted_in_the_terminals_family)
+{
+	struct sp_config *c = load(XF_MP("mp1", XF_BOTH) XF_SP
+				   "proxy-strategy a seq 10\n match source 10.1.0.0/24\n"
+				   " server 2001:db8:2::10\n action proxy\n media proxy\n"
+				   "proxy-strategy b seq 20\n match destination 2001:db8:5::1/128\n"
+				   " server 192.0.2.10\n action proxy\n media proxy\n");
+	struct sp_classify_plan p;
+	char *t;
+
+	plan_of(c, &p, &t);
+	cr_assert(p.strategies[0].installed && p.strategies[1].installed);
+	cr_assert_eq(p.strategies[0].terminal_family, AF_INET);
+	cr_assert_eq(p.strategies[1].terminal_family, AF_INET6);
+	/* IPv4 terminals to an IPv6 server: TPROXY for ip; the reverse: ip6 */
+	HAS(t, "ip saddr 10.1.0.0/24");
+	HAS(t, "tproxy ip to :5060");
+	HAS(t, "ip6 daddr 2001:db8:5::1");
+	HAS(t, "tproxy ip6 to :5060");
+	sp_classify_free(&p);
+	free(t);
+	sp_config_free(c);
 }
 
 Test(ipv6, interception_pinned_to_the_server_family)

@@ -31,6 +31,8 @@ struct fake {
 	unsigned offers, answers, deletes, pings, requests_seen;
 	char last_call_id[64];
 	bool saw_received_from;
+	char last_family[8];	/* "address family" of the last request; "" none */
+	char last_media[64];	/* "media-address" of the last request */
 };
 
 static struct sp_loop *loop;
@@ -85,6 +87,15 @@ static void fake_cb(struct sp_loop *l, int fd, uint32_t ev, void *arg)
 	if (cid)
 		snprintf(f->last_call_id, sizeof(f->last_call_id), "%.*s", (int)cid->len, cid->s);
 	f->saw_received_from |= sp_ng_dict_get(&d, &d.nodes[0], "received-from") != NULL;
+	{
+		const struct sp_ng_node *af = sp_ng_dict_get(&d, &d.nodes[0], "address family");
+		const struct sp_ng_node *ma = sp_ng_dict_get(&d, &d.nodes[0], "media-address");
+
+		snprintf(f->last_family, sizeof(f->last_family), "%.*s", af ? (int)af->len : 0,
+			 af ? af->s : "");
+		snprintf(f->last_media, sizeof(f->last_media), "%.*s", ma ? (int)ma->len : 0,
+			 ma ? ma->s : "");
+	}
 	if (f->mode == FAKE_SILENT || (f->mode == FAKE_DROP_FIRST && f->requests_seen == 1))
 		return;
 	if (f->mode == FAKE_GARBAGE) {
@@ -289,6 +300,54 @@ Test(mediaproxy, ping_offer_answer_delete)
 	sp_mp_client_views(cl, &v, 1);
 	cr_assert_eq(v.calls, 0);
 	cr_assert_eq(v.stats.deletes, 1);
+}
+
+/* A call between the families: each request says which family the
+ * rewritten SDP announces (NG "address family") and the MP's address of
+ * that family on that side; a call within one family says no family. */
+Test(mediaproxy, interworking_asks_for_the_other_family)
+{
+	struct sp_config *c = sp_config_new();
+	struct sp_error e = { { 0 } };
+	struct sp_media_proxy *mp = sp_config_mp_get(c, "mp0", &e);
+	struct sp_mp_request r = { .op = SP_MP_OFFER, .call_id = "x", .from_tag = "ft",
+				   .sdp = "v=0\r\n", .sdp_len = 5, .group = "",
+				   .family = AF_INET6, .interworking = true };
+
+	cr_assert_not_null(mp);
+	mp->control.family = AF_INET;
+	mp->control.u.v4.s_addr = htonl(INADDR_LOOPBACK);
+	mp->control_port = fakes[0].port;
+	sp_parse_addr("192.0.2.34", sp_media_proxy_slot(mp, true, AF_INET), &e);
+	sp_parse_addr("2001:db8:7::34", sp_media_proxy_slot(mp, false, AF_INET6), &e);
+	sp_parse_addr("192.0.2.35", sp_media_proxy_slot(mp, false, AF_INET), &e);
+	cr_assert_eq(sp_mp_client_apply(cl, c, &e), 0, "%s", e.msg);
+	sp_config_free(c);
+	run_until(all_reachable);
+	/* the IPv4 terminal's offer, towards the IPv6 server */
+	memset(&rec, 0, sizeof(rec));
+	cr_assert_eq(sp_mp_client_request(cl, &r, done_cb, &rec), SP_MP_SENT);
+	run_until(rec_done);
+	cr_assert_str_eq(fakes[0].last_family, "IP6");
+	cr_assert_str_eq(fakes[0].last_media, "2001:db8:7::34");
+	/* the server's answer, towards the IPv4 terminal */
+	r.op = SP_MP_ANSWER;
+	r.to_tag = "tt";
+	r.towards_terminal = true;
+	r.family = AF_INET;
+	memset(&rec, 0, sizeof(rec));
+	cr_assert_eq(sp_mp_client_request(cl, &r, done_cb, &rec), SP_MP_SENT);
+	run_until(rec_done);
+	cr_assert_str_eq(fakes[0].last_family, "IP4");
+	cr_assert_str_eq(fakes[0].last_media, "192.0.2.34");
+	/* a call within IPv4: no family asked, the IPv4 address of its side */
+	r = (struct sp_mp_request){ .op = SP_MP_OFFER, .call_id = "y", .from_tag = "ft",
+				    .sdp = "v=0\r\n", .sdp_len = 5, .group = "", .family = AF_INET };
+	memset(&rec, 0, sizeof(rec));
+	cr_assert_eq(sp_mp_client_request(cl, &r, done_cb, &rec), SP_MP_SENT);
+	run_until(rec_done);
+	cr_assert_str_eq(fakes[0].last_family, "");
+	cr_assert_str_eq(fakes[0].last_media, "192.0.2.35");
 }
 
 static bool fake0_deleted(void)
