@@ -10,9 +10,12 @@
  * proxy rewrites (start line, header lines with folding and compact names,
  * comma-separated values, name-addr/addr-spec, Via sent-by and params) and
  * the rewriter splices them into the caller's buffer. The scanner also
- * checks the syntax it relies on, and inspect cross-checks its reading
- * against libosip2's, so a message both do not agree on is refused rather
- * than half rewritten.
+ * checks the syntax it relies on, and since issue 21 the values the engine
+ * keys on are read from its spans too (sp_sip_fields.c): libosip2's tree
+ * cost half of the daemon's instructions per call. libosip2 still splits a
+ * multipart body (inspect then cross-checks its reading against the scan's,
+ * so a message both do not agree on is refused rather than half rewritten)
+ * and gives tests its tree (sp_sip_osip()).
  */
 #include "config.h"
 
@@ -455,7 +458,24 @@ static int extract(struct sp_sip_msg *msg, const struct scan *sc)
 	return SP_SIP_OK;
 }
 
-int sp_sip_inspect(struct sp_sip_msg *msg, const char *buf, size_t len)
+/* libosip2's tree of msg->buf, in the parse arena. */
+static int osip_parse(struct sp_sip_msg *msg)
+{
+	int err;
+
+	arena_begin(msg);
+	if (osip_message_init(&msg->osip) != 0) {
+		arena_end_parse();
+		return fail(&msg->reason, "out of memory", SP_SIP_E_NOMEM);
+	}
+	err = osip_message_parse(msg->osip, msg->buf, msg->len);
+	arena_end_parse();
+	if (err != 0)
+		return fail(&msg->reason, "refused by libosip2", SP_SIP_E_PARSE);
+	return SP_SIP_OK;
+}
+
+static int inspect(struct sp_sip_msg *msg, const char *buf, size_t len, bool with_osip)
 {
 	struct scan sc;
 	int err;
@@ -468,31 +488,53 @@ int sp_sip_inspect(struct sp_sip_msg *msg, const char *buf, size_t len)
 	err = sip_scan_message(buf, len, &sc, &msg->reason, msg);
 	if (err)
 		return err;
-	arena_begin(msg);
-	if (osip_message_init(&msg->osip) != 0) {
-		arena_end_parse();
-		sp_sip_msg_free(msg);
-		return fail(&msg->reason, "out of memory", SP_SIP_E_NOMEM);
-	}
 	/* Bytes past Content-Length are not part of the message (RFC 3261
 	 * §18.3): libosip2 must not see them either (it would for multipart),
 	 * since the rewrite drops them. */
 	if (sc.clen_present)
 		msg->len = (size_t)(sc.body - buf) + sc.clen;
-	err = osip_message_parse(msg->osip, buf, msg->len);
-	arena_end_parse();
-	if (err != 0) {
-		sp_sip_msg_free(msg);
-		return fail(&msg->reason, "refused by libosip2", SP_SIP_E_PARSE);
+	/* The values come from the scan (sp_sip_fields.c); a multipart body
+	 * is split by libosip2, whose reading must then agree with the scan. */
+	if (sc.multipart || with_osip) {
+		err = osip_parse(msg);
+		if (!err)
+			err = extract(msg, &sc);
+	} else {
+		err = sip_extract_fields(msg, &sc);
 	}
-	err = extract(msg, &sc);
 	if (err) {
 		const char *why = msg->reason;
 
 		sp_sip_msg_free(msg);
 		msg->reason = why;
+		return err;
 	}
-	return err;
+	msg->inspected = true;
+	return SP_SIP_OK;
+}
+
+int sp_sip_inspect(struct sp_sip_msg *msg, const char *buf, size_t len)
+{
+	return inspect(msg, buf, len, false);
+}
+
+int sip_inspect_with_osip(struct sp_sip_msg *msg, const char *buf, size_t len)
+{
+	return inspect(msg, buf, len, true);
+}
+
+struct osip_message *sp_sip_osip(struct sp_sip_msg *msg)
+{
+	if (!msg->inspected)
+		return NULL;
+	if (!msg->osip && osip_parse(msg) != SP_SIP_OK) {
+		bool walk = arena_release(msg);
+
+		if (msg->osip && walk)
+			osip_message_free(msg->osip);
+		msg->osip = NULL;
+	}
+	return msg->osip;
 }
 
 void sp_sip_msg_free(struct sp_sip_msg *msg)
@@ -502,37 +544,16 @@ void sp_sip_msg_free(struct sp_sip_msg *msg)
 	if (msg->osip && walk)
 		osip_message_free(msg->osip);
 	msg->osip = NULL;
+	msg->inspected = false;
 }
 
 int sp_sip_contact_expires(const struct sp_sip_msg *msg, const char *host, uint16_t port,
 			   int64_t *expires)
 {
-	osip_header_t *exp_hdr = NULL;
-	uint32_t v32;
-
 	*expires = -1;
-	if (!msg->osip || !host)
+	if (!msg->inspected || !host)
 		return 0;
-	for (int i = 0; i < osip_list_size(&msg->osip->contacts); i++) {
-		osip_contact_t *c = osip_list_get(&msg->osip->contacts, i);
-		osip_generic_param_t *param = NULL;
-		uint16_t cport;
-
-		if (!c || !c->url || !c->url->host ||
-		    !sip_host_eq(c->url->host, c->url->host + strlen(c->url->host), host) ||
-		    !opt_port(c->url->port, &cport) ||
-		    (cport ? cport : 5060) != (port ? port : 5060))
-			continue;
-		/* delta-seconds above 2**32-1 mean 2**32-1 (RFC 3261 §25.1) */
-		if (osip_contact_param_get_byname(c, "expires", &param) == 0 && param &&
-		    parse_u32(param->gvalue, 0xffffffffu, &v32, true))
-			*expires = v32;
-		else if (osip_message_get_expires(msg->osip, 0, &exp_hdr) >= 0 && exp_hdr &&
-			 parse_u32(exp_hdr->hvalue, 0xffffffffu, &v32, true))
-			*expires = v32;
-		return 1;
-	}
-	return 0;
+	return sip_contact_expires(msg, host, port, expires);
 }
 
 const char *sp_sip_strerror(int err)

@@ -1,8 +1,10 @@
 /*
  * SIP message inspection and address rewriting (SPEC §2.3).
  *
- * For every datagram the engine calls sp_sip_inspect() (libosip2 parses and
- * validates; the fields the engine keys its state on land in a fixed struct),
+ * For every datagram the engine calls sp_sip_inspect() (the scanner reads and
+ * checks the header lines the proxy reads or rewrites, libosip2 only a
+ * multipart body; the fields the engine keys its state on land in a fixed
+ * struct),
  * then, for a message it proxies, sp_sip_rewrite() with a plan of address
  * substitutions. The rewrite splices only the changed fields into a
  * caller buffer: every other byte, header order and folding stay as they were.
@@ -98,8 +100,11 @@ struct sp_sip_msg {
 	size_t len;                         /* outlive the msg; bytes past
 					     * Content-Length are not counted */
 	struct osip_message *osip;          /* libosip2's tree, owned; read-only
-					     * (it may live in the parse arena) */
+					     * (it may live in the parse arena);
+					     * NULL until sp_sip_osip() but for
+					     * a multipart body */
 	bool in_arena;                      /* holds a share of the arena */
+	bool inspected;                     /* sp_sip_inspect() succeeded */
 	struct sp_sip_info info;
 	const char *reason;                 /* why the last call failed */
 	/* The header lines the inspection found (offsets into buf), so that
@@ -171,6 +176,14 @@ int sp_sip_rewrite(struct sp_sip_msg *msg, const struct sp_sip_plan *plan,
 		   char *out, size_t out_size, size_t *out_len);
 
 void sp_sip_msg_free(struct sp_sip_msg *msg);
+
+/*
+ * libosip2's tree of an inspected msg, parsed on the first call (the
+ * inspection reads its values from its own scan; only a multipart body is
+ * split by libosip2 there): for tests and tools, not the message path.
+ * NULL when msg was not inspected or libosip2 refuses it. Freed with msg.
+ */
+struct osip_message *sp_sip_osip(struct sp_sip_msg *msg);
 
 /*
  * The lifetime a response (a REGISTER 200 OK: the registrar lists every

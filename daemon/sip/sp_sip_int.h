@@ -153,6 +153,7 @@ enum hkind {
 	H_CONTACT,
 	H_ROUTE,
 	H_RECORD_ROUTE,
+	H_EXPIRES,      /* may repeat: the first one counts (as libosip2's) */
 	H_CLEN,
 	H_CTYPE,
 	H_FROM,
@@ -196,7 +197,13 @@ struct addr {
 struct via {
 	struct hostport hp;
 	const char *params;
+	const char *end;        /* end of the element (of its params) */
 	const char *ts, *te;	/* the transport token of sent-protocol */
+};
+
+/* A header value's span (trimmed); s NULL when the header is absent. */
+struct span {
+	const char *s, *e;
 };
 
 struct scan {
@@ -212,6 +219,10 @@ struct scan {
 	int max_forwards;               /* -1: absent */
 	int ruri_sip;                   /* 1 when ruri holds a sip/sips host */
 	struct hostport ruri;
+	/* what sp_sip_fields.c reads the keys from (no second scan) */
+	struct addr from, to, contact;  /* contact: the first element */
+	struct span from_e, to_e, contact_e;    /* .e: the element's end */
+	struct span call_id, cseq, ctype, expires;
 };
 
 static inline int fail(const char **why, const char *reason, int err)
@@ -236,5 +247,13 @@ int sip_scan_message(const char *buf, size_t len, struct scan *sc, const char **
 
 /* sp_sip.c */
 bool sip_host_eq(const char *hs, const char *he, const char *want);
+/* sp_sip_inspect() with every value read by libosip2, as before
+ * sp_sip_fields.c: the reference test_sip compares the two with */
+int sip_inspect_with_osip(struct sp_sip_msg *msg, const char *buf, size_t len);
+
+/* sp_sip_fields.c: the values libosip2 gave, read from the scan */
+int sip_extract_fields(struct sp_sip_msg *msg, const struct scan *sc);
+int sip_contact_expires(const struct sp_sip_msg *msg, const char *host, uint16_t port,
+			int64_t *expires);
 
 #endif

@@ -81,17 +81,22 @@ static const char *line_end(const char *p, const char *e, const char **next)
 	return NULL;
 }
 
+/* A scheme as libosip2 reads one (osip_uri_parse): two letters or more,
+ * then ':' and at least one character, two for a scheme not starting with
+ * "sip" (its test). RFC 3261 also allows digits, '+',
+ * '-' and '.' after the first letter (RFC 4475 §3.3.3's "soap.beep"), but
+ * the proxy has always refused those, when libosip2 parsed every message,
+ * and the values are now read without it (sp_sip_fields.c). */
 static bool valid_scheme(const char *s, const char *e)
 {
 	const char *p = s;
 
-	if (p >= e || !((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
-		return false;
-	for (p++; p < e && *p != ':'; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		      (*p >= '0' && *p <= '9') || *p == '+' || *p == '-' || *p == '.'))
+	for (; p < e && *p != ':'; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
 			return false;
-	return p < e && p + 1 < e;
+	if (p - s < 2 || p >= e)
+		return false;
+	return e - (p + 1) >= (p - s >= 3 && strncasecmp(s, "sip", 3) == 0 ? 1 : 2);
 }
 
 /* Strict: single spaces, SIP/2.0, a three-digit status (RFC 4475 §3.1.2). */
@@ -150,6 +155,7 @@ static const struct {
 	{ "call-id", 7, 'i', H_CALLID },
 	{ "cseq", 4, 0, H_CSEQ },
 	{ "max-forwards", 12, 0, H_MAXFWD },
+	{ "expires", 7, 0, H_EXPIRES },
 };
 
 /* Headers from H_CLEN on may appear once (RFC 4475 §3.3.8, §3.3.9). */
@@ -447,5 +453,6 @@ int sip_parse_via(const char *s, const char *e, struct via *v)
 	if (parse_host_port(q, e, true, &v->hp) < 0)
 		return -1;
 	v->params = v->hp.pe;
+	v->end = e;
 	return check_params(v->params, e);
 }

@@ -268,7 +268,8 @@ static int rewrite_body(struct sp_sip_msg *msg, const struct sp_sip_plan *pl,
 		return SP_SIP_OK;
 	}
 	if (!msg->info.body_is_sdp) {
-		if (msg->info.body_len && has_sdp_part(msg->osip))
+		/* only a multipart body has parts (and its tree) */
+		if (msg->info.body_len && msg->osip && has_sdp_part(msg->osip))
 			return fail(&msg->reason, "SDP inside multipart body",
 				    SP_SIP_E_REWRITE);
 		out_put(o, body, msg->info.body_len);
@@ -406,7 +407,7 @@ int sp_sip_rewrite(struct sp_sip_msg *msg, const struct sp_sip_plan *pl,
 	struct hdr h;
 	int r, err;
 
-	if (!msg || !msg->osip || !pl || !out || !out_len)
+	if (!msg || !msg->inspected || !pl || !out || !out_len)
 		return SP_SIP_E_ARG;
 	if (!valid_plan(pl))
 		return fail(&msg->reason, "invalid plan", SP_SIP_E_ARG);

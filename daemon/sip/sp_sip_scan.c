@@ -14,7 +14,8 @@
 /* ---- whole-message scan ---- */
 
 /* Count and check the elements of an address-list header. */
-static int scan_addr_list(const struct hdr *h, bool allow_star, unsigned *n)
+static int scan_addr_list(const struct hdr *h, bool allow_star, unsigned *n,
+			  struct addr *first, struct span *first_e)
 {
 	const char *p = h->val, *es, *ee;
 	struct addr a;
@@ -31,6 +32,11 @@ static int scan_addr_list(const struct hdr *h, bool allow_star, unsigned *n)
 			return -1;
 		if (a.star && (*n > 0 || p < h->val_e))
 			return -1;
+		if (*n == 0 && first) {
+			*first = a;
+			first_e->s = es;
+			first_e->e = ee;
+		}
 		(*n)++;
 	}
 	return r;
@@ -80,11 +86,40 @@ static void cache_header(struct sp_sip_msg *msg, const char *buf, const struct h
 	c->kind = (uint8_t)h->kind;
 }
 
+/* The value of a header sp_sip_fields.c reads (the first Expires). */
+static void remember_value(struct scan *sc, const struct hdr *h)
+{
+	struct span *v = h->kind == H_CTYPE ? &sc->ctype : h->kind == H_CALLID ? &sc->call_id :
+			 h->kind == H_CSEQ ? &sc->cseq : &sc->expires;
+
+	if (!v->s)
+		*v = (struct span){ h->val, h->val_e };
+}
+
+/* From or To: one name-addr or addr-spec, kept for its tag. */
+static int scan_from_to(struct scan *sc, const struct hdr *h, const char **why)
+{
+	const char *pp = h->val, *es, *ee;
+	struct addr a;
+
+	if (sip_next_elem(&pp, h->val_e, &es, &ee) <= 0 || pp < h->val_e ||
+	    sip_parse_addr(es, ee, false, &a) < 0)
+		return fail(why, h->kind == H_FROM ? "malformed From" : "malformed To",
+			    SP_SIP_E_PARSE);
+	if (h->kind == H_FROM) {
+		sc->from = a;
+		sc->from_e = (struct span){ es, ee };
+	} else {
+		sc->to = a;
+		sc->to_e = (struct span){ es, ee };
+	}
+	return SP_SIP_OK;
+}
+
 /* One header line the rewriter relies on, checked (and counted) in sc. */
 static int scan_header(struct scan *sc, const struct hdr *h, const char **why)
 {
 	const char *pp = h->val, *es, *ee;
-	struct addr a;
 	int r;
 
 	switch (h->kind) {
@@ -100,26 +135,27 @@ static int scan_header(struct scan *sc, const struct hdr *h, const char **why)
 			return fail(why, "malformed Via", SP_SIP_E_PARSE);
 		break;
 	case H_CONTACT:
-		if (scan_addr_list(h, true, &sc->n_contact) < 0)
+		if (scan_addr_list(h, true, &sc->n_contact, &sc->contact, &sc->contact_e) < 0)
 			return fail(why, "malformed Contact", SP_SIP_E_PARSE);
 		break;
 	case H_ROUTE:
-		if (scan_addr_list(h, false, &sc->n_route) < 0)
+		if (scan_addr_list(h, false, &sc->n_route, NULL, NULL) < 0)
 			return fail(why, "malformed Route", SP_SIP_E_PARSE);
 		break;
 	case H_RECORD_ROUTE:
-		if (scan_addr_list(h, false, &sc->n_rr) < 0)
+		if (scan_addr_list(h, false, &sc->n_rr, NULL, NULL) < 0)
 			return fail(why, "malformed Record-Route", SP_SIP_E_PARSE);
 		break;
 	case H_FROM:
 	case H_TO:
-		if (sip_next_elem(&pp, h->val_e, &es, &ee) <= 0 || pp < h->val_e ||
-		    sip_parse_addr(es, ee, false, &a) < 0)
-			return fail(why, h->kind == H_FROM ? "malformed From" :
-				    "malformed To", SP_SIP_E_PARSE);
-		break;
+		return scan_from_to(sc, h, why);
 	case H_CTYPE:
 		sc->multipart = span_iprefix(h->val, h->val_e, "multipart/");
+		/* fall through */
+	case H_CALLID:
+	case H_CSEQ:
+	case H_EXPIRES:
+		remember_value(sc, h);
 		break;
 	case H_MAXFWD: {
 		unsigned long v = 0;

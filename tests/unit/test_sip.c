@@ -20,6 +20,7 @@
 #include <osipparser2/sdp_message.h>
 
 #include "sp_sip.h"
+#include "sp_sip_int.h"
 
 #ifndef SIP_CORPUS_DIR
 #define SIP_CORPUS_DIR "tests/unit/sip-corpus"
@@ -247,9 +248,9 @@ static void check_valid(const char *path)
 		ruri.from.host = im.info.ruri.host;
 		plan.ruri = &ruri;
 	}
-	first_route = osip_list_get(&im.osip->routes, 0);
+	first_route = osip_list_get(&sp_sip_osip(&im)->routes, 0);
 	if (!first_route)
-		first_route = osip_list_get(&im.osip->record_routes, 0);
+		first_route = osip_list_get(&sp_sip_osip(&im)->record_routes, 0);
 	if (first_route && is_sip_uri(first_route->url)) {
 		route.from.host = first_route->url->host;
 		plan.routes = &route;
@@ -279,22 +280,22 @@ static void check_valid(const char *path)
 	cr_assert(om.info.via_rport);
 	cr_assert_eq(om.info.via_rport_value, 0);
 	cr_assert_str_eq(om.info.via_branch, im.info.via_branch);
-	cr_assert_eq(osip_list_size(&om.osip->vias), osip_list_size(&im.osip->vias));
-	for (int i = 1; i < osip_list_size(&im.osip->vias); i++) {
+	cr_assert_eq(osip_list_size(&sp_sip_osip(&om)->vias), osip_list_size(&sp_sip_osip(&im)->vias));
+	for (int i = 1; i < osip_list_size(&sp_sip_osip(&im)->vias); i++) {
 		char *a, *b;
 
-		osip_via_to_str(osip_list_get(&im.osip->vias, i), &a);
-		osip_via_to_str(osip_list_get(&om.osip->vias, i), &b);
+		osip_via_to_str(osip_list_get(&sp_sip_osip(&im)->vias, i), &a);
+		osip_via_to_str(osip_list_get(&sp_sip_osip(&om)->vias, i), &b);
 		cr_assert_str_eq(a, b);
 		osip_free(a);
 		osip_free(b);
 	}
 
 	/* Contacts: every sip/sips one now C:c, the others equal. */
-	cr_assert_eq(osip_list_size(&om.osip->contacts), osip_list_size(&im.osip->contacts));
-	for (int i = 0; i < osip_list_size(&im.osip->contacts); i++) {
-		osip_contact_t *a = osip_list_get(&im.osip->contacts, i);
-		osip_contact_t *b = osip_list_get(&om.osip->contacts, i);
+	cr_assert_eq(osip_list_size(&sp_sip_osip(&om)->contacts), osip_list_size(&sp_sip_osip(&im)->contacts));
+	for (int i = 0; i < osip_list_size(&sp_sip_osip(&im)->contacts); i++) {
+		osip_contact_t *a = osip_list_get(&sp_sip_osip(&im)->contacts, i);
+		osip_contact_t *b = osip_list_get(&sp_sip_osip(&om)->contacts, i);
 
 		if (is_sip_uri(a->url)) {
 			assert_uri_host(b->url, C_HOST, "40001");
@@ -311,11 +312,11 @@ static void check_valid(const char *path)
 
 	/* Request-URI: D when it named the host the plan matched. */
 	if (plan.ruri) {
-		assert_uri_host(om.osip->req_uri, D_HOST, "5062");
-		cr_assert_str_eq(om.osip->req_uri->username ? om.osip->req_uri->username : "",
-				 im.osip->req_uri->username ? im.osip->req_uri->username : "");
+		assert_uri_host(sp_sip_osip(&om)->req_uri, D_HOST, "5062");
+		cr_assert_str_eq(sp_sip_osip(&om)->req_uri->username ? sp_sip_osip(&om)->req_uri->username : "",
+				 sp_sip_osip(&im)->req_uri->username ? sp_sip_osip(&im)->req_uri->username : "");
 	} else if (im.info.is_request) {
-		char *sa = uri_str(im.osip->req_uri), *sb = uri_str(om.osip->req_uri);
+		char *sa = uri_str(sp_sip_osip(&im)->req_uri), *sb = uri_str(sp_sip_osip(&om)->req_uri);
 
 		cr_assert_str_eq(sa, sb);
 		osip_free(sa);
@@ -324,8 +325,8 @@ static void check_valid(const char *path)
 
 	/* Route / Record-Route: entries naming the mapped host now R. */
 	for (int list = 0; list < 2; list++) {
-		osip_list_t *a_list = list ? &im.osip->record_routes : &im.osip->routes;
-		osip_list_t *b_list = list ? &om.osip->record_routes : &om.osip->routes;
+		osip_list_t *a_list = list ? &sp_sip_osip(&im)->record_routes : &sp_sip_osip(&im)->routes;
+		osip_list_t *b_list = list ? &sp_sip_osip(&om)->record_routes : &sp_sip_osip(&om)->routes;
 
 		cr_assert_eq(osip_list_size(b_list), osip_list_size(a_list));
 		for (int i = 0; i < osip_list_size(a_list); i++) {
@@ -356,8 +357,8 @@ static void check_valid(const char *path)
 		cr_assert_eq(memcmp(out + om.info.body_offset, in + im.info.body_offset,
 				    im.info.body_len), 0, "non-SDP body must stay");
 	}
-	if (om.osip->content_length && om.osip->content_length->value)
-		cr_assert_eq((size_t)atoi(om.osip->content_length->value), om.info.body_len);
+	if (sp_sip_osip(&om)->content_length && sp_sip_osip(&om)->content_length->value)
+		cr_assert_eq((size_t)atoi(sp_sip_osip(&om)->content_length->value), om.info.body_len);
 
 	/* Same header lines in the same order; untouched ones byte-identical. */
 	n_il = split_headers(in, im.info.body_offset, il, 128);
@@ -449,6 +450,42 @@ Test(sip, corpus_invalid_messages_rejected_cleanly)
 Test(sip, corpus_refused_by_libosip2_rejected_cleanly)
 {
 	cr_assert_eq(for_each_corpus("refused", check_invalid), 2);
+}
+
+/*
+ * The inspection reads its values from its own scan (sp_sip_fields.c), not
+ * from libosip2's tree: on every corpus message it must accept and refuse
+ * what the reading through libosip2 did, and give the same values.
+ */
+static void check_same_as_osip(const char *path)
+{
+	static char in[BUF_MAX];
+	size_t len = load(path, in, sizeof(in));
+	struct sp_sip_msg a, b;
+	int ea = sp_sip_inspect(&a, in, len), eb = sip_inspect_with_osip(&b, in, len);
+
+	cr_assert_eq(ea == 0, eb == 0, "%s: scan %d (%s), libosip2 %d (%s)", path, ea,
+		     ea ? a.reason : "", eb, eb ? b.reason : "");
+	if (ea == 0) {
+		cr_assert_str_eq(a.info.call_id, b.info.call_id, "%s", path);
+		cr_assert_str_eq(a.info.from_tag, b.info.from_tag, "%s", path);
+		cr_assert_str_eq(a.info.to_tag, b.info.to_tag, "%s", path);
+		cr_assert_str_eq(a.info.via_branch, b.info.via_branch, "%s", path);
+		cr_assert_str_eq(a.info.contact.host, b.info.contact.host, "%s", path);
+		cr_assert_eq(a.info.expires, b.info.expires, "%s", path);
+		cr_assert(memcmp(&a.info, &b.info, sizeof(a.info)) == 0, "%s: info differs", path);
+	}
+	sp_sip_msg_free(&a);
+	sp_sip_msg_free(&b);
+}
+
+Test(sip, corpus_scan_reads_what_libosip2_read)
+{
+	int n = for_each_corpus("valid", check_same_as_osip);
+
+	n += for_each_corpus("invalid", check_same_as_osip);
+	n += for_each_corpus("refused", check_same_as_osip);
+	cr_assert_geq(n, 60, "only %d corpus messages", n);
 }
 
 /* ---- focused tests with exact expected output ---- */
