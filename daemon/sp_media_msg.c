@@ -103,12 +103,17 @@ void sp_media_abort(struct sp_media *m)
 
 /* ---- terminals behind a NAT ---- */
 
-/* RFC 1918, RFC 6598 (carrier-grade NAT) and link-local: an address that
- * cannot be reached from the far side, whatever the terminal believes. */
+/* RFC 1918, RFC 6598 (carrier-grade NAT) and link-local; in IPv6 unique
+ * local (fc00::/7, what a NAT66 hides) and link-local (fe80::/10): an
+ * address that cannot be reached from the far side, whatever the terminal
+ * believes. */
 static bool sp_media_private(const struct sp_endpoint *ep)
 {
 	uint32_t a;
 
+	if (ep->family == AF_INET6)
+		return (ep->addr.v6.s6_addr[0] & 0xfe) == 0xfc ||
+		       (ep->addr.v6.s6_addr[0] == 0xfe && (ep->addr.v6.s6_addr[1] & 0xc0) == 0x80);
 	if (ep->family != AF_INET)
 		return false;
 	a = ntohl(ep->addr.v4.s_addr);
@@ -122,7 +127,7 @@ static bool sp_media_private(const struct sp_endpoint *ep)
  * the terminal's side of a NAT. (0.0.0.0, hold, is left alone.) */
 static bool sp_media_behind_nat(const struct sp_media_side *side, const struct sp_endpoint *src)
 {
-	return src->family == AF_INET && side->known && !sp_media_unspecified(&side->rtp) &&
+	return src->family == side->rtp.family && side->known && !sp_media_unspecified(&side->rtp) &&
 	       sp_media_private(&side->rtp) && !sp_endpoint_same_addr(&side->rtp, src);
 }
 
@@ -166,7 +171,7 @@ int sp_media_latch(struct sp_media *m, const struct sp_endpoint *src, const stru
 	bool rtcp;
 	char b[SP_ENDPOINT_STRLEN];
 
-	if (dst->family != AF_INET || src->family != AF_INET)
+	if (dst->family != src->family)
 		return 0;
 	s = m->by_pair[dst->port / 2];
 	if (!s || !s->latch || !s->sess || !sp_endpoint_same_addr(dst, &s->sess->e) ||

@@ -342,26 +342,28 @@ int sp_kernel_remove_intercept(struct sp_kernel *kernel, struct sp_error *err)
 
 int sp_kernel_media_seen(struct sp_kernel *kernel, struct sp_media_guard_seen **out, struct sp_error *err)
 {
-	char *text = NULL;
-	int n;
+	static const char *const sets[] = { SP_MEDIA_GUARD_SET, SP_MEDIA_GUARD_SET6 };
+	char *text[2] = { NULL, NULL }, *all = NULL;
+	int n = 0;
 
 	*out = NULL;
 	if (!kernel->has_installed)
 		return 0; /* no table (standby): nothing guarded */
-	if (sp_nft_set_elements(kernel->nft, SP_MEDIA_GUARD_SET, &text, err) < 0)
-		return errno == ENOENT ? 0 : -1; /* no media range: no set */
-	n = sp_media_guard_parse_seen(text, out);
-	free(text);
-	if (n < 0) {
-		sp_error_set(err, "out of memory");
-		return -1;
-	}
-	/* what was read is handled: a packet still dropped is added again */
-	if (n > 0 && sp_nft_flush_set(kernel->nft, SP_MEDIA_GUARD_SET, err) < 0) {
-		free(*out);
-		*out = NULL;
-		return -1;
-	}
+	/* each family's set; one that does not exist (no media range, IPv4
+	 * only) adds nothing. What was read is handled: a packet still
+	 * dropped is added again. */
+	for (unsigned i = 0; i < 2 && n == 0; i++)
+		if (sp_nft_set_elements(kernel->nft, sets[i], &text[i], err) < 0)
+			n = errno == ENOENT ? 0 : -1;
+		else if (*text[i] && sp_nft_flush_set(kernel->nft, sets[i], err) < 0)
+			n = -1;
+	if (n == 0 && asprintf(&all, "%s%s", text[0] ? text[0] : "", text[1] ? text[1] : "") < 0)
+		all = NULL;
+	if (n == 0 && (!all || (n = sp_media_guard_parse_seen(all, out)) < 0))
+		n = sp_error_set(err, "out of memory");
+	free(text[0]);
+	free(text[1]);
+	free(all);
 	return n;
 }
 

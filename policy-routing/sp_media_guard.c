@@ -12,7 +12,7 @@ int sp_media_guard_render(uint16_t first, uint16_t last, char **out)
 
 int sp_media_guard_render_families(uint16_t first, uint16_t last, bool ipv6, char **out)
 {
-	char v6[160] = "";
+	char v6[512] = "", set6[256] = "";
 	int n;
 
 	if (!first || last < first) {
@@ -23,10 +23,20 @@ int sp_media_guard_render_families(uint16_t first, uint16_t last, bool ipv6, cha
 	 * directions of one have the bit). IPv6 only where the SP has IPv6
 	 * media (ipv6). The priority puts the chain after the nat hook
 	 * (dstnat), which has bound the packet to its entry. */
-	if (ipv6)
+	if (ipv6) {
+		snprintf(set6, sizeof(set6),
+			 "\tset " SP_MEDIA_GUARD_SET6 " {\n"
+			 "\t\ttype ipv6_addr . inet_service . ipv6_addr . inet_service\n"
+			 "\t\tsize %u\n"
+			 "\t\tflags dynamic,timeout\n"
+			 "\t\ttimeout %us\n"
+			 "\t}\n", SP_MEDIA_GUARD_SEEN_MAX, SP_MEDIA_GUARD_SEEN_TIMEOUT_S);
 		snprintf(v6, sizeof(v6),
+			 "\t\tmeta nfproto ipv6 udp dport %u-%u ct status ! dnat add @" SP_MEDIA_GUARD_SET6
+			 " { ip6 saddr . udp sport . ip6 daddr . udp dport }\n"
 			 "\t\tmeta nfproto ipv6 udp dport %u-%u ct status ! dnat counter name \"" SP_MEDIA_GUARD_COUNTER "\" drop\n",
-			 first, last);
+			 first, last, first, last);
+	}
 	n = asprintf(out,
 		     "\tset " SP_MEDIA_GUARD_SET " {\n"
 		     "\t\ttype ipv4_addr . inet_service . ipv4_addr . inet_service\n"
@@ -34,6 +44,7 @@ int sp_media_guard_render_families(uint16_t first, uint16_t last, bool ipv6, cha
 		     "\t\tflags dynamic,timeout\n"
 		     "\t\ttimeout %us\n"
 		     "\t}\n"
+		     "%s"
 		     "\tcounter " SP_MEDIA_GUARD_COUNTER " {\n\t}\n"
 		     "\tchain media_guard {\n"
 		     "\t\ttype filter hook prerouting priority dstnat + 10; policy accept;\n"
@@ -42,7 +53,7 @@ int sp_media_guard_render_families(uint16_t first, uint16_t last, bool ipv6, cha
 		     "\t\tmeta nfproto ipv4 udp dport %u-%u ct status ! dnat counter name \"" SP_MEDIA_GUARD_COUNTER "\" drop\n"
 		     "%s"
 		     "\t}\n",
-		     SP_MEDIA_GUARD_SEEN_MAX, SP_MEDIA_GUARD_SEEN_TIMEOUT_S, first, last, first, last, v6);
+		     SP_MEDIA_GUARD_SEEN_MAX, SP_MEDIA_GUARD_SEEN_TIMEOUT_S, set6, first, last, first, last, v6);
 	if (n < 0) {
 		*out = NULL;
 		return -1;
@@ -50,13 +61,13 @@ int sp_media_guard_render_families(uint16_t first, uint16_t last, bool ipv6, cha
 	return 0;
 }
 
-/* "A . P . A . P" at s (nft's concatenation); 0 or -1. */
+/* "A . P . A . P" at s (nft's concatenation), IPv4 or IPv6; 0 or -1. */
 static int sp_media_guard_element(const char *s, struct sp_media_guard_seen *seen)
 {
-	char src[16], dst[16];
+	char src[46], dst[46];
 	unsigned sport, dport;
 
-	if (sscanf(s, " %15[0-9.] . %u . %15[0-9.] . %u", src, &sport, dst, &dport) != 4 ||
+	if (sscanf(s, " %45[0-9a-fA-F:.] . %u . %45[0-9a-fA-F:.] . %u", src, &sport, dst, &dport) != 4 ||
 	    sport > 65535 || dport > 65535)
 		return -1;
 	if (sp_endpoint_parse(&seen->src, src, (uint16_t)sport) < 0 ||

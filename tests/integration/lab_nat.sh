@@ -46,3 +46,41 @@ table ip lab_nat {
 }
 NFT
 }
+
+# The same NAT in IPv6 (NAT66, lab_nat6_up after lab_nat_up and lab6_up):
+#
+#   nat-priv                  nat (ip6 nat masquerade)              sp
+#   fd00:77::10/64 eth0 ----- lan fd00:77::1/64
+#                             wan 2001:db8:4::2/64 -------------- nat0 2001:db8:4::1/64
+#
+# The terminal puts its unique local address in its SDP and Contact; the SP
+# sees it as 2001:db8:4::2 (LAB_NAT6_PUBLIC).
+LAB_NAT6_PRIV=fd00:77::10
+LAB_NAT6_PUBLIC=2001:db8:4::2
+LAB_NAT6_NET=2001:db8:4::/64
+
+# lab_nat6_up [PORT-RANGE]: IPv6 on the NAT's links and its masquerade
+# (source ports mapped into PORT-RANGE when given)
+lab_nat6_up() {
+	local range=${1:-} ns
+	for ns in "$NATNS" "$PRIV"; do
+		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 \
+			net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.all.accept_ra=0 || return 1
+	done
+	ip -n "$SP" -6 addr add 2001:db8:4::1/64 dev "$LAB_SP_NAT_IF" nodad &&
+	ip -n "$NATNS" -6 addr add "$LAB_NAT6_PUBLIC/64" dev wan nodad &&
+	ip -n "$NATNS" -6 addr add fd00:77::1/64 dev lan nodad &&
+	ip -n "$NATNS" -6 route add default via 2001:db8:4::1 dev wan &&
+	ip netns exec "$NATNS" sysctl -qw net.ipv6.conf.all.forwarding=1 || return 1
+	ip -n "$PRIV" -6 addr add "$LAB_NAT6_PRIV/64" dev eth0 nodad &&
+	ip -n "$PRIV" -6 route add default via fd00:77::1 dev eth0 || return 1
+	ip netns exec "$NATNS" nft -f - <<NFT || return 1
+table ip6 lab_nat6 {
+	chain post {
+		type nat hook postrouting priority srcnat; policy accept;
+		oifname "wan" ip6 saddr fd00:77::/64 meta l4proto { tcp, udp } masquerade${range:+ to :$range}
+		oifname "wan" ip6 saddr fd00:77::/64 masquerade
+	}
+}
+NFT
+}

@@ -692,6 +692,32 @@ Test(media_guard, renders_chain_and_set_for_the_range)
 	free(text);
 }
 
+Test(media_guard, records_ipv6_in_its_own_set)
+{
+	char *text;
+
+	cr_assert_eq(sp_media_guard_render_families(20000, 20099, true, &text), 0);
+	cr_assert_not_null(strstr(text, "set " SP_MEDIA_GUARD_SET6 " {\n\t\ttype ipv6_addr . inet_service . ipv6_addr . inet_service"),
+			   "%s", text);
+	cr_assert_not_null(strstr(text, "meta nfproto ipv6 udp dport 20000-20099 ct status ! dnat add @" SP_MEDIA_GUARD_SET6
+				  " { ip6 saddr . udp sport . ip6 daddr . udp dport }"), "%s", text);
+	free(text);
+	cr_assert_eq(sp_media_guard_render_families(20000, 20099, false, &text), 0);
+	cr_assert_null(strstr(text, SP_MEDIA_GUARD_SET6), "an IPv4-only SP has no IPv6 set");
+	free(text);
+}
+
+Test(media_guard, parses_ipv6_elements)
+{
+	struct sp_media_guard_seen *v;
+	int n = sp_media_guard_parse_seen("2001:db8:4::2 . 30012 . 2001:db8:5::1 . 20008\n", &v);
+
+	cr_assert_eq(n, 1);
+	assert_ep(&v[0].src, "[2001:db8:4::2]", 30012);
+	assert_ep(&v[0].dst, "[2001:db8:5::1]", 20008);
+	free(v);
+}
+
 Test(media_guard, parses_the_elements)
 {
 	struct sp_media_guard_seen *v;
