@@ -45,14 +45,34 @@ int sp_proxy_hostport_parse(const char *text, struct sp_proxy_hostport *hp)
 	return 0;
 }
 
+/* "host", "[v6]", "host:port" or "[v6]:port", cut to len as snprintf
+ * would: by hand, since snprintf was ~6 % of the instructions per call
+ * (every message formats two or three of them). */
 void sp_proxy_hostport_format(const struct sp_proxy_hostport *hp, char *buf, size_t len)
 {
-	bool v6 = strchr(hp->host, ':') != NULL;
+	char tmp[SP_PROXY_HOST_MAX + 8], digits[5];
+	size_t hl = strnlen(hp->host, sizeof(hp->host)), n = 0, nd = 0;
+	bool v6 = memchr(hp->host, ':', hl) != NULL;
 
-	if (hp->port)
-		snprintf(buf, len, v6 ? "[%s]:%u" : "%s:%u", hp->host, hp->port);
-	else
-		snprintf(buf, len, v6 ? "[%s]" : "%s", hp->host);
+	if (v6)
+		tmp[n++] = '[';
+	memcpy(tmp + n, hp->host, hl);
+	n += hl;
+	if (v6)
+		tmp[n++] = ']';
+	if (hp->port) {
+		tmp[n++] = ':';
+		for (unsigned v = hp->port; v; v /= 10)
+			digits[nd++] = (char)('0' + v % 10);
+		while (nd)
+			tmp[n++] = digits[--nd];
+	}
+	if (!len)
+		return;
+	if (n >= len)
+		n = len - 1;
+	memcpy(buf, tmp, n);
+	buf[n] = '\0';
 }
 
 int sp_proxy_is_keepalive(const char *buf, size_t len)

@@ -90,8 +90,12 @@ static bool sip_came_through(const struct sp_proto_msg *m, const struct sp_endpo
 static void sip_hostport_text(const struct sp_sip_hostport *in, char *buf, size_t len)
 {
 	struct sp_proxy_hostport hp;
+	size_t n = strnlen(in->host, sizeof(in->host));
 
-	snprintf(hp.host, sizeof(hp.host), "%s", in->host);
+	if (n >= sizeof(hp.host))
+		n = sizeof(hp.host) - 1;
+	memcpy(hp.host, in->host, n);
+	hp.host[n] = '\0';
 	hp.port = in->port;
 	sp_proxy_hostport_format(&hp, buf, len);
 }

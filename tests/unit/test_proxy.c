@@ -353,6 +353,40 @@ Test(proxy, hostport_parse_and_keepalive)
 	cr_assert(!sp_proxy_is_keepalive("", 0));
 }
 
+/* Formatted by hand (no snprintf on the message path): the same text, and
+ * the same cut to the buffer, as snprintf gave. */
+Test(proxy, hostport_format_as_snprintf)
+{
+	static const struct { const char *host; uint16_t port; } cases[] = {
+		{ "192.0.2.1", 5060 }, { "192.0.2.1", 0 }, { "2001:db8::1", 1 },
+		{ "2001:db8::1", 0 }, { "a.example.com", 65535 }, { "h", 40001 },
+	};
+	struct sp_proxy_hostport hp;
+	char got[64], want[64];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		bool v6 = strchr(cases[i].host, ':') != NULL;
+
+		memset(&hp, 0, sizeof(hp));
+		strcpy(hp.host, cases[i].host);
+		hp.port = cases[i].port;
+		for (size_t len = 1; len <= sizeof(got); len++) {
+			memset(got, 'x', sizeof(got));
+			memset(want, 'x', sizeof(want));
+			sp_proxy_hostport_format(&hp, got, len);
+			if (hp.port)
+				snprintf(want, len, v6 ? "[%s]:%u" : "%s:%u", hp.host, hp.port);
+			else
+				snprintf(want, len, v6 ? "[%s]" : "%s", hp.host);
+			cr_assert(memcmp(got, want, sizeof(got)) == 0, "%s %u in %zu: %s / %s",
+				  hp.host, hp.port, len, got, want);
+		}
+	}
+	memset(got, 'x', sizeof(got));
+	sp_proxy_hostport_format(&hp, got, 0);
+	cr_assert_eq(got[0], 'x', "nothing written to an empty buffer");
+}
+
 Test(proxy, reply_echoes_the_transaction)
 {
 	char buf[2048];
