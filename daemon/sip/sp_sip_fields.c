@@ -138,22 +138,31 @@ static int fields_via(struct sp_sip_msg *msg, const struct scan *sc)
 {
 	struct sp_sip_info *in = &msg->info;
 	const struct via *v = &sc->top_via;
-	struct span val;
+	struct span branch = { NULL, NULL }, received = branch, rport = branch;
+	bool has_branch = false, has_received = false;
+	const char *p = v->params;
+	struct param pr;
 
 	if (!copy_host_span(in->via.host, v->hp.hs, v->hp.he))
 		return fail(&msg->reason, "Via host too long", SP_SIP_E_TOOLONG);
 	in->via.port = v->hp.has_port ? v->hp.port : 0;
-	if (find_param(v->params, v->end, "branch", &val) > 0 &&
-	    !copy_span(in->via_branch, sizeof(in->via_branch), val.s, val.e))
-		return fail(&msg->reason, "branch too long", SP_SIP_E_TOOLONG);
-	if (find_param(v->params, v->end, "received", &val) > 0 &&
-	    !copy_host_span(in->via_received, val.s, val.e))
-		return fail(&msg->reason, "received too long", SP_SIP_E_TOOLONG);
-	if (find_param(v->params, v->end, "rport", &val) > 0) {
-		in->via_rport = true;
-		if (val.s && !parse_port(val.s, val.e, &in->via_rport_value))
-			return fail(&msg->reason, "bad rport", SP_SIP_E_PARSE);
+	/* one pass over the parameters, the first of each name counting */
+	while (sip_next_param(&p, v->end, &pr) > 0) {
+		struct span val = { pr.val_s, pr.val_e };
+
+		if (!has_branch && span_ieq(pr.name_s, pr.name_e, "branch"))
+			branch = val, has_branch = true;
+		else if (!has_received && span_ieq(pr.name_s, pr.name_e, "received"))
+			received = val, has_received = true;
+		else if (!in->via_rport && span_ieq(pr.name_s, pr.name_e, "rport"))
+			rport = val, in->via_rport = true;
 	}
+	if (has_branch && !copy_span(in->via_branch, sizeof(in->via_branch), branch.s, branch.e))
+		return fail(&msg->reason, "branch too long", SP_SIP_E_TOOLONG);
+	if (has_received && !copy_host_span(in->via_received, received.s, received.e))
+		return fail(&msg->reason, "received too long", SP_SIP_E_TOOLONG);
+	if (rport.s && !parse_port(rport.s, rport.e, &in->via_rport_value))
+		return fail(&msg->reason, "bad rport", SP_SIP_E_PARSE);
 	return SP_SIP_OK;
 }
 
