@@ -358,6 +358,60 @@ Test(sip_protocol, to_server_readdresses_via_contact_and_media_to_c)
 	sp_table_destroy(table);
 }
 
+/* RFC 5626 over TCP on both sides (a terminal with outbound behind a
+ * server reached over TCP): the Contact's ;ob, its reg-id and
+ * +sip.instance and a Path with ;ob pass intact; C:c says transport=tcp
+ * even where the terminal's URI named none (a GRUU-style Contact), since
+ * C:c of a TCP server side has no UDP socket (RFC 3263: no transport=
+ * means UDP), so the server's in-dialog requests come back over TCP. */
+Test(sip_protocol, outbound_over_tcp_keeps_ob_reg_id_instance_and_path)
+{
+	struct sp_proto_route r = { .terminal_tcp = true, .server_tcp = true };
+	char out[4096], want[256];
+	size_t n;
+
+	table_setup(0);
+	r.binding = bnd;
+	inspect("REGISTER sip:" E " SIP/2.0" CRLF
+		"Via: SIP/2.0/TCP " T ":5070;branch=z9hG4bK-1;rport" CRLF
+		"Max-Forwards: 70" CRLF
+		"Path: <sip:edge.example.net;lr;ob>" CRLF
+		"From: <sip:dave@" E ">;tag=a1" CRLF
+		"To: <sip:dave@" E ">" CRLF
+		"Call-ID: reg-1@" T CRLF
+		"CSeq: 1 REGISTER" CRLF
+		"Supported: outbound, path" CRLF
+		"Contact: <sip:dave@" T ":5070;ob>;reg-id=1;+sip.instance=\"<urn:uuid:00000000-0000-1000-8000-000A95A0E128>\"" CRLF
+		"Content-Length: 0" CRLF CRLF);
+	cr_assert_eq(sip->to_server(&msg, &r, out, sizeof(out) - 1, &n), 0);
+	out[n] = '\0';
+	snprintf(want, sizeof(want),
+		 "Contact: <sip:dave@" C ":%u;ob;transport=tcp>;reg-id=1;"
+		 "+sip.instance=\"<urn:uuid:00000000-0000-1000-8000-000A95A0E128>\"" CRLF,
+		 bnd->server_side.port);
+	cr_assert_not_null(strstr(out, want), "want %s in:\n%s", want, out);
+	cr_assert_not_null(strstr(out, CRLF "Path: <sip:edge.example.net;lr;ob>" CRLF), "%s", out);
+	cr_assert_not_null(strstr(out, CRLF "Supported: outbound, path" CRLF), "%s", out);
+	cr_assert_not_null(strstr(out, "Via: SIP/2.0/TCP " C), "%s", out);
+	release();
+	/* a GRUU-style Contact without transport= gets it */
+	inspect("REGISTER sip:" E " SIP/2.0" CRLF
+		"Via: SIP/2.0/TCP " T ":5070;branch=z9hG4bK-2;rport" CRLF
+		"Max-Forwards: 70" CRLF
+		"From: <sip:dave@" E ">;tag=a1" CRLF
+		"To: <sip:dave@" E ">" CRLF
+		"Call-ID: reg-2@" T CRLF
+		"CSeq: 2 REGISTER" CRLF
+		"Contact: <sip:dave@" T ":5070>" CRLF
+		"Content-Length: 0" CRLF CRLF);
+	cr_assert_eq(sip->to_server(&msg, &r, out, sizeof(out) - 1, &n), 0);
+	out[n] = '\0';
+	snprintf(want, sizeof(want), "Contact: <sip:dave@" C ":%u;transport=tcp>" CRLF, bnd->server_side.port);
+	cr_assert_not_null(strstr(out, want), "want %s in:\n%s", want, out);
+	release();
+	sp_table_destroy(table);
+}
+
 Test(sip_protocol, to_terminal_gives_back_the_terminals_via_and_hides_the_server)
 {
 	struct sp_proto_route r = { .binding = NULL, .hide_server_identity = true };
