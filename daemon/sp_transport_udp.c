@@ -35,6 +35,8 @@ struct sp_udp_conn {
 	int fd;
 	int fd6;
 	uint32_t rxq_drops; /* the socket's SO_RXQ_OVFL count last seen */
+	uint32_t rxq_drops6; /* fd6's: each socket counts its own */
+	bool reading6; /* the batch being read is fd6's */
 };
 
 struct sp_udp {
@@ -204,11 +206,11 @@ static int sp_udp_send(struct sp_transport *tp, struct sp_transport_conn *conn,
  * datagram received after drops; the growth since the last one is told. */
 static void sp_udp_rxq_drops(struct sp_udp_conn *c, const unsigned char *data)
 {
-	uint32_t now;
+	uint32_t now, *last = c->reading6 ? &c->rxq_drops6 : &c->rxq_drops;
 
 	memcpy(&now, data, sizeof(now));
-	c->udp->pub.h.queue_drops(c->udp->pub.h.arg, c->pub.side, (uint32_t)(now - c->rxq_drops));
-	c->rxq_drops = now;
+	c->udp->pub.h.queue_drops(c->udp->pub.h.arg, c->pub.side, (uint32_t)(now - *last));
+	*last = now;
 }
 
 static void sp_udp_prepare_batch(struct sp_udp *u)
@@ -289,6 +291,7 @@ static void sp_udp_readable(struct sp_loop *loop, int fd, uint32_t events, void 
 	(void)loop;
 	(void)events;
 	u->reading = c;
+	c->reading6 = fd == c->fd6;
 	for (int round = 0; round < SP_UDP_BATCHES_PER_WAKE; round++) {
 		int n;
 
@@ -469,6 +472,7 @@ static void sp_udp_listen_ipv6(struct sp_transport_conn *conn, bool on)
 	}
 	if (!on || c->fd6 >= 0)
 		return;
+	c->rxq_drops6 = 0; /* a new socket counts from 0 */
 	/* IPv6 where the host has it: a host without only proxies IPv4 */
 	c->fd6 = sp_udp_listen_socket(AF_INET6, conn->local.port);
 	if (c->fd6 >= 0 && sp_loop_add_fd(u->loop, c->fd6, EPOLLIN, sp_udp_readable, c) < 0) {
