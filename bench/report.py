@@ -59,7 +59,7 @@ def main():
     # repetition against the direct path of the same repetition.
     reps = sorted({k.split(".")[0] for k in fig if k.startswith("fixed") and k[5:6].isdigit()})
     per = {}
-    whos = [w for w in ("sp", "kam", "kamt") if f"{w}.max_cps" in fig]
+    whos = [w for w in ("sp", "sp6", "kam", "kamt") if f"{w}.max_cps" in fig]
     for who in whos:
         ticks = sum(fig.get(f"{r}.{who}.cpu_ticks", 0) for r in reps)
         calls = sum(fig.get(f"{r}.{who}.calls", 0) for r in reps)
@@ -67,7 +67,8 @@ def main():
         lat, base = [], []
         for r in reps:
             lat += rtts(fig.get(f"{r}.{who}.rtt"))
-            base += rtts(fig.get(f"{r}.base.rtt"))
+            # sp6 against the IPv6 direct path
+            base += rtts(fig.get(f"{r}.{'base6' if who == 'sp6' else 'base'}.rtt"))
         lat.sort()
         base.sort()
         per[who] = {
@@ -84,7 +85,7 @@ def main():
         per[who]["rss_kib"] = fig.get(f"{who}.rss_kib")
         per[who]["rss_idle_kib"] = fig.get(f"{who}.rss_idle_kib")
         per[who]["pss_kib"] = fig.get(f"{who}.pss_kib")
-        if who != "sp":
+        if who not in ("sp", "sp6"):
             per[who]["processes"] = fig.get(f"{who}.processes")
         # the highest sustained rate: zero failed calls, zero receive-buffer
         # drops, each step held sustain_seconds; CPU per call over that step
@@ -110,6 +111,8 @@ def main():
     res["sigproxy"], res["kamailio"] = per["sp"], per.get("kam")
     if "kamt" in per:
         res["kamailio_tuned"] = per["kamt"]
+    if "sp6" in per:
+        res["sigproxy_ipv6"] = per["sp6"]
     # BENCH_PROXIES=sp: no Kamailio, every ratio n/a
     sp, kam = per["sp"], per.get("kam") or {k: None for k in per["sp"]}
 
@@ -128,6 +131,14 @@ def main():
     res["ratios_sigproxy_over_kamailio"] = ratios(kam)
     if "kamt" in per:
         res["ratios_sigproxy_over_kamailio_tuned"] = ratios(per["kamt"])
+    if "sp6" in per:
+        s6 = per["sp6"]
+        res["ratios_ipv6_over_ipv4"] = {
+            "sustained_cps": ratio(s6["sustained_cps"], sp["sustained_cps"]),
+            "cpu_per_call_sustained": ratio(s6["sustained_cpu_us_per_call"], sp["sustained_cpu_us_per_call"]),
+            "max_cps": ratio(s6["max_cps"], sp["max_cps"]),
+            "cpu_per_call": ratio(s6["cpu_us_per_call"], sp["cpu_us_per_call"]),
+        }
 
     scale = {}
     for k, v in fig.items():
@@ -195,6 +206,8 @@ def main():
         [f"{f(w['pss_kib'])}; {f(w['rss_kib'])}" + (f" ({f(w.get('processes'))} processes)" if k != "sp" else "")
          for k, w in cols], "pss")
     row("fixed-rate calls, all successful", [f"{w['fixed_calls']}, {w['fixed_all_calls_ok']}" for _, w in cols])
+    if "sp6" in per:
+        ipv6_table(out, res, sp, per["sp6"], f, lat)
     out.append("")
     out.append(f"Direct path (no proxy) INVITE→200 p50/p99 during the fixed-rate runs: "
                f"{f(sp['base_p50_ms'])} / {f(sp['base_p99_ms'])} ms; its highest rate with zero "
@@ -232,6 +245,34 @@ def main():
     out.append("")
     out.append(f"Run time {res['run_seconds']} s.")
     open(sys.argv[3], "w").write("\n".join(out) + "\n")
+
+
+def ipv6_table(out, res, v4, v6, f, lat):
+    """The IPv6 row: the same sigproxyd, the same lab in IPv6, beside IPv4;
+    the target is IPv6 within 10 % of IPv4 (calls/s at least 0.9 times,
+    CPU per call at most 1.1 times)."""
+    r = res["ratios_ipv6_over_ipv4"]
+    out.append("")
+    out.append("IPv6 (sp6: the same sigproxyd and lab in IPv6, E6 -> D6 from C6) beside IPv4 (sp):")
+    out.append("")
+    out.append("| figure | IPv4 | IPv6 | IPv6/IPv4 | within 10 % |")
+    out.append("|---|---|---|---|---|")
+
+    def within(x, higher_is_better):
+        if x is None:
+            return "n/a"
+        return "yes" if (x >= 0.9 if higher_is_better else x <= 1.1) else "no"
+    out.append(f"| highest sustained rate (calls/s) | {f(v4['sustained_cps'])} | {f(v6['sustained_cps'])} | "
+               f"{f(r['sustained_cps'])} | {within(r['sustained_cps'], True)} |")
+    out.append(f"| CPU per call at the sustained rate (µs) | {f(v4['sustained_cpu_us_per_call'])} | "
+               f"{f(v6['sustained_cpu_us_per_call'])} | {f(r['cpu_per_call_sustained'])} | "
+               f"{within(r['cpu_per_call_sustained'], False)} |")
+    out.append(f"| highest burst rate (calls/s) | {f(v4['max_cps'])} | {f(v6['max_cps'])} | "
+               f"{f(r['max_cps'])} | {within(r['max_cps'], True)} |")
+    out.append(f"| CPU per call at {res['fixed_rate_cps']} calls/s (µs) | {f(v4['cpu_us_per_call'])} | "
+               f"{f(v6['cpu_us_per_call'])} | {f(r['cpu_per_call'])} | {within(r['cpu_per_call'], False)} |")
+    out.append(f"| added p50 / p99 at the sustained rate (ms, against its own family's direct path) | "
+               f"{lat(v4, 'sustained_rate')} | {lat(v6, 'sustained_rate')} | | |")
 
 
 main()

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """bench/run's latency: the INVITE->200 time of every call in a capture of
-the caller's link (classic pcap from dumpcap -P, Ethernet, IPv4/UDP).
+the caller's link (classic pcap from dumpcap -P, Ethernet, IPv4/UDP or
+IPv6/UDP without extension headers).
 
 usage: rtt.py CALLER.pcap > rtt.csv      (call_id;response_ms)
 
@@ -36,10 +37,14 @@ def packets(path):
 def main():
     sent, out = {}, ["call_id;response_ms"]
     for ts, frame in packets(sys.argv[1]):
-        if len(frame) < 42 or frame[12:14] != b"\x08\x00" or frame[23] != 17:
+        if len(frame) >= 42 and frame[12:14] == b"\x08\x00" and frame[23] == 17:
+            ihl = (frame[14] & 15) * 4
+            payload = frame[14 + ihl + 8:]
+        elif len(frame) >= 62 and frame[12:14] == b"\x86\xdd" and frame[20] == 17:
+            # IPv6 (the sp6 row): UDP right after the fixed header
+            payload = frame[14 + 40 + 8:]
+        else:
             continue
-        ihl = (frame[14] & 15) * 4
-        payload = frame[14 + ihl + 8:]
         cseq = CSEQ.search(payload)
         cid = CALL_ID.search(payload)
         if not cseq or not cid or cseq.group(1) != b"INVITE":
