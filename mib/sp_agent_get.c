@@ -71,6 +71,18 @@ static void sp_val_addr(struct sp_agent_value *v, const struct sp_addr *a)
 	sp_agent_mib_addr_value(a, &ignored, v);
 }
 
+/* The IPv6 view of an address (SigproxyInet6Address): its 16 octets when
+ * it is IPv6, all zeros otherwise (a display hint cannot depend on the
+ * companion type, so the pair's own column shows IPv6 as octets). */
+static void sp_val_addr6(struct sp_agent_value *v, const struct sp_addr *a)
+{
+	v->type = ASN_OCTET_STR;
+	v->len = 16;
+	memset(v->str, 0, 16);
+	if (a && a->family == AF_INET6)
+		memcpy(v->str, &a->u.v6, 16);
+}
+
 /* Match prefixes: "not matched" reads as unknown(0), '' and length 0. */
 static void sp_val_prefix(struct sp_agent_value *v, int part, bool set, const struct sp_prefix *p)
 {
@@ -129,13 +141,9 @@ static void sp_mib_config_value(struct sp_agent_mib *m, int id, struct sp_agent_
 	case SP_S_HOSTNAME: sp_val_str(v, c->hostname); break;
 	case SP_S_SSA_TYPE: sp_val_addr_type(v, sp_mib_ssa(sp)); break;
 	case SP_S_SSA: sp_val_addr(v, sp_mib_ssa(sp)); break;
-	case SP_S_SSA6: /* InetAddressIPv6: 16 octets, :: for none */
-		v->type = ASN_OCTET_STR;
-		v->len = 16;
-		memset(v->str, 0, 16);
-		if (sp->server_side_address6.family == AF_INET6)
-			memcpy(v->str, &sp->server_side_address6.u.v6, 16);
-		break;
+	case SP_S_SSA6: sp_val_addr6(v, &sp->server_side_address6); break; /* :: for none */
+	case SP_S_LVA6: sp_val_addr6(v, &sp->local_virtual_address); break;
+	case SP_S_RGW6: sp_val_addr6(v, &sp->return_gateway); break;
 	case SP_S_DEFAULT_ACTION:
 		sp_val_int(v, sp->default_action == SP_ACTION_DROP ? SP_DEFACT_DROP : SP_DEFACT_FORWARD);
 		break;
@@ -230,6 +238,8 @@ static void sp_mib_redundancy_value(struct sp_agent_mib *m, int id, struct sp_ag
 	case SP_S_RED_LOCAL_PORT: sp_val_uns(v, ASN_UNSIGNED, r->local_port); break;
 	case SP_S_RED_PEER_TYPE: sp_val_addr_type(v, &r->peer_address); break;
 	case SP_S_RED_PEER_ADDR: sp_val_addr(v, &r->peer_address); break;
+	case SP_S_RED_LOCAL_ADDR6: sp_val_addr6(v, &r->local_address); break;
+	case SP_S_RED_PEER_ADDR6: sp_val_addr6(v, &r->peer_address); break;
 	case SP_S_RED_PEER_PORT: sp_val_uns(v, ASN_UNSIGNED, r->peer_port); break;
 	case SP_S_RED_PEER_STATE: sp_val_int(v, rs.peer_state); break;
 	case SP_S_RED_SEQ_SENT: sp_val_uns(v, ASN_UNSIGNED, rs.last_seq_sent); break;
@@ -328,6 +338,11 @@ static void sp_mib_strategy_value(struct sp_agent_mib *m, const struct sp_mib_ro
 		break;
 	case SP_ST_SERVER_TYPE: sp_val_addr_type(v, &s->server); break;
 	case SP_ST_SERVER_ADDR: sp_val_addr(v, &s->server); break;
+	case SP_ST_SRC_ADDR6: sp_val_addr6(v, s->match & SP_MATCH_SOURCE ? &s->source.addr : NULL); break;
+	case SP_ST_DST_ADDR6:
+		sp_val_addr6(v, s->match & SP_MATCH_DESTINATION ? &s->destination.addr : NULL);
+		break;
+	case SP_ST_SERVER_ADDR6: sp_val_addr6(v, &s->server); break;
 	case SP_ST_SERVER_PORT:
 		sp_val_uns(v, ASN_UNSIGNED, sp_addr_is_set(&s->server) ? s->server_port : 0);
 		break;
@@ -378,6 +393,11 @@ static void sp_mib_policy_route_value(const struct sp_agent_mib *m, const struct
 		break;
 	case SP_PR_NH_TYPE: sp_val_addr_type(v, &r->next_hop); break;
 	case SP_PR_NH: sp_val_addr(v, &r->next_hop); break;
+	case SP_PR_SRC_ADDR6: sp_val_addr6(v, r->match & SP_MATCH_SOURCE ? &r->source.addr : NULL); break;
+	case SP_PR_DST_ADDR6:
+		sp_val_addr6(v, r->match & SP_MATCH_DESTINATION ? &r->destination.addr : NULL);
+		break;
+	case SP_PR_NH6: sp_val_addr6(v, &r->next_hop); break;
 	case SP_PR_TABLE: sp_val_uns(v, ASN_UNSIGNED, r->table); break;
 	case SP_PR_INSTALL_STATE: case SP_PR_INSTALL_REASON:
 		reason = sp_mib_install_reason(m, SP_STATUS_POLICY_ROUTE, r->name, r->seq, row->active,
@@ -448,6 +468,10 @@ static void sp_mib_session_value(const struct sp_agent_session *s, int col, stru
 	case SP_SE_MEDIA: sp_val_uns(v, ASN_GAUGE, s->media_streams); break;
 	case SP_SE_STRATEGY: sp_val_str(v, s->strategy); break;
 	case SP_SE_AGE: sp_val_uns(v, ASN_UNSIGNED, s->age); break;
+	case SP_SE_TERM_ADDR6: sp_val_addr6(v, &s->term); break;
+	case SP_SE_VIRT_ADDR6: sp_val_addr6(v, &s->virt); break;
+	case SP_SE_PROXY_ADDR6: sp_val_addr6(v, &s->proxy); break;
+	case SP_SE_SERVER_ADDR6: sp_val_addr6(v, &s->server); break;
 	}
 }
 
@@ -467,6 +491,9 @@ static void sp_mib_binding_value(const struct sp_agent_binding *b, int col, stru
 	case SP_BI_EXPIRES: sp_val_uns(v, ASN_UNSIGNED, b->expires); break;
 	case SP_BI_TERM_TRANSPORT: sp_val_int(v, b->term_transport); break;
 	case SP_BI_SERVER_TRANSPORT: sp_val_int(v, b->server_transport); break;
+	case SP_BI_TERM_ADDR6: sp_val_addr6(v, &b->term); break;
+	case SP_BI_PROXY_ADDR6: sp_val_addr6(v, &b->proxy); break;
+	case SP_BI_SERVER_ADDR6: sp_val_addr6(v, &b->server); break;
 	}
 }
 

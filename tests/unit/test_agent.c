@@ -127,9 +127,10 @@ Test(agent, getnext_walks_in_oid_order_and_ends)
 		len = next_len;
 		cr_assert_lt(++count, 1000);
 	}
-	/* 20 config scalars (sigproxyServerSideAddr6 the 20th) + 1 listen port + 34 stats
-	 * + 18 redundancy + 2 status */
-	cr_assert_eq(count, 75);
+	/* 22 config scalars (sigproxyServerSideAddr6 the 20th, the IPv6 views of
+	 * the local virtual address and the return gateway) + 1 listen port +
+	 * 34 stats + 20 redundancy (the IPv6 views of its addresses) + 2 status */
+	cr_assert_eq(count, 79);
 }
 
 Test(agent, create_and_go_commits_one_strategy)
