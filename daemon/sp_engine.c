@@ -595,6 +595,11 @@ static void sp_engine_install_table(struct sp_engine *en, unsigned *sockets, uns
 			*streams += (unsigned)n;
 	}
 	sp_engine_remote_adopt(en);
+	/* a terminal behind a NAT that had not latched every flow yet */
+	if (sp_media_latching(en->media) && !en->media_latch_armed) {
+		sp_loop_timer_arm(en->media_latch, SP_ENGINE_MEDIA_LATCH_MS);
+		en->media_latch_armed = true;
+	}
 }
 
 /* Standby: the interception, the binding sockets and the media entries go;

@@ -422,24 +422,52 @@ unsigned sp_media_export(struct sp_media *m, uint32_t dialog_id, struct sp_media
 		memset(o, 0, sizeof(*o));
 		o->terminal_side_port = s->pe;
 		o->far_side_port = s->pc;
-		if (s->term.known)
+		if (s->term.known) {
 			o->terminal = s->term.rtp;
-		if (s->far.known)
+			o->terminal_rtcp = s->term.rtcp;
+		}
+		if (s->far.known) {
 			o->far = s->far.rtp;
+			o->far_rtcp = s->far.rtcp;
+		}
+		if (s->nat) {
+			o->terminal_sdp = s->term_sdp;
+			o->nat = SP_STREAM_NAT | (s->latch ? SP_STREAM_LATCH : 0) |
+				 (s->latched_rtp ? SP_STREAM_LATCHED_RTP : 0) |
+				 (s->latched_rtcp ? SP_STREAM_LATCHED_RTCP : 0);
+		}
 	}
 	return n;
 }
 
-static struct sp_media_side sp_media_side_from(const struct sp_endpoint *rtp, bool known)
+/* One side of a stream record; RTCP on RTP + 1 when the record does not
+ * say (a peer's or a store's record of the version before). */
+static struct sp_media_side sp_media_side_from(const struct sp_endpoint *rtp,
+					       const struct sp_endpoint *rtcp)
 {
-	struct sp_media_side side = { .known = known };
+	struct sp_media_side side = { .known = rtp->family != 0 };
 
-	if (known) {
+	if (side.known) {
 		side.rtp = *rtp;
 		side.rtcp = *rtp;
 		side.rtcp.port = rtp->port == 65535 ? 0 : rtp->port + 1;
+		if (rtcp->family)
+			side.rtcp = *rtcp;
 	}
 	return side;
+}
+
+/* What a terminal behind a NAT had learned, as the record says. */
+static void sp_media_nat_from(struct sp_media *m, struct sp_media_sstream *s,
+			      const struct sp_media_stream *st)
+{
+	if (!(st->nat & SP_STREAM_NAT))
+		return;
+	s->nat = true;
+	s->term_sdp = st->terminal_sdp;
+	s->latched_rtp = st->nat & SP_STREAM_LATCHED_RTP;
+	s->latched_rtcp = st->nat & SP_STREAM_LATCHED_RTCP;
+	sp_media_set_latch(m, s, st->nat & SP_STREAM_LATCH);
 }
 
 int sp_media_import(struct sp_media *m, uint32_t dialog_id, const struct sp_endpoint *e,
@@ -481,8 +509,10 @@ int sp_media_import(struct sp_media *m, uint32_t dialog_id, const struct sp_endp
 		s->pe = st->terminal_side_port;
 		s->pc = st->far_side_port;
 		m->by_pair[s->pe / 2] = s;
-		s->term = sp_media_side_from(&st->terminal, st->terminal.family != 0);
-		s->far = sp_media_side_from(&st->far, st->far.family != 0);
+		m->by_cpair[s->pc / 2] = s;
+		s->term = sp_media_side_from(&st->terminal, &st->terminal_rtcp);
+		s->far = sp_media_side_from(&st->far, &st->far_rtcp);
+		sp_media_nat_from(m, s, st);
 		sp_media_sync(m, s);
 		restored++;
 	}

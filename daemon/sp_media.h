@@ -133,9 +133,11 @@ void sp_media_clear(struct sp_media *m);
 
 /*
  * Active-standby: the streams of one dialog in the state table's form
- * (struct sp_media_stream, what the state sync carries), and back. RTCP is
- * taken as RTP + 1 on import (an a=rtcp elsewhere is not carried); a side
- * not announced yet has an endpoint of family 0.
+ * (struct sp_media_stream, what the state sync and the store on disk
+ * carry), and back: both sides' RTP and RTCP and a terminal behind a NAT
+ * with what it latched, so a restart or a takeover keeps the flows where
+ * they were learned (an RTCP of family 0 is taken as RTP + 1); a side not
+ * announced yet has an endpoint of family 0.
  */
 struct sp_media_stream;
 unsigned sp_media_export(struct sp_media *m, uint32_t dialog_id, struct sp_media_stream *out,

@@ -17,6 +17,11 @@
  * Dialog record of a call a remote media proxy holds (version 3): version
  *   1's fields, then str media proxy (not empty), str its from-tag, str its
  *   to-tag; other dialogs stay version 1.
+ * Dialog record with the streams' RTCP and NAT latch (version 4): version
+ *   3's fields (the media proxy may be empty), then n x (ep terminal RTCP, ep far RTCP, ep terminal SDP
+ *   address, u8 nat flags SP_STREAM_*); written only when a stream has
+ *   any of them other than what version 1 implies (RTCP on RTP + 1, no NAT),
+ *   so other dialogs' records stay version 1 or 3, byte for byte.
  * ep: u8 family (0, 4, 6), u16 port, then 0, 4 or 16 address bytes.
  * str: u16 length, bytes (no NUL).
  */
@@ -127,13 +132,38 @@ ssize_t sp_sync_encode_binding(const struct sp_binding *b, uint64_t now_ms,
 	return w.overflow ? -ENOSPC : (ssize_t)w.len;
 }
 
+/* RTCP where version 1 puts it: RTP + 1 (or not said). */
+static bool rtcp_implied(const struct sp_endpoint *rtp, const struct sp_endpoint *rtcp)
+{
+	struct sp_endpoint next = *rtp;
+
+	next.port = rtp->port == 65535 ? 0 : rtp->port + 1;
+	return rtcp->family == 0 || sp_endpoint_equal(rtcp, &next);
+}
+
+/* Does any stream need version 4's fields? */
+static bool media_needs_v4(const struct sp_dialog *d)
+{
+	for (unsigned i = 0; i < d->n_media; i++) {
+		const struct sp_media_stream *ms = &d->media[i];
+
+		if (ms->nat || ms->terminal_sdp.family ||
+		    !rtcp_implied(&ms->terminal, &ms->terminal_rtcp) ||
+		    !rtcp_implied(&ms->far, &ms->far_rtcp))
+			return true;
+	}
+	return false;
+}
+
 ssize_t sp_sync_encode_dialog(const struct sp_table *t, const struct sp_dialog *d,
 			      uint64_t now_ms, uint8_t *buf, size_t cap)
 {
 	struct writer w = { .p = buf, .cap = cap };
 	uint64_t deadline = sp_dialog_deadline(t, d);
+	bool v4 = media_needs_v4(d);
 
-	put_u8(&w, d->media_proxy[0] ? SP_SYNC_CODEC_VERSION_MEDIA_PROXY : SP_SYNC_CODEC_VERSION);
+	put_u8(&w, v4 ? SP_SYNC_CODEC_VERSION_MEDIA
+		      : d->media_proxy[0] ? SP_SYNC_CODEC_VERSION_MEDIA_PROXY : SP_SYNC_CODEC_VERSION);
 	put_le(&w, d->binding->id, 4);
 	put_u8(&w, (uint8_t)d->state);
 	put_le(&w, d->invite_cseq, 4);
@@ -152,10 +182,16 @@ ssize_t sp_sync_encode_dialog(const struct sp_table *t, const struct sp_dialog *
 		put_le(&w, d->media[i].terminal_side_port, 2);
 		put_le(&w, d->media[i].far_side_port, 2);
 	}
-	if (d->media_proxy[0]) {
+	if (d->media_proxy[0] || v4) {
 		put_str(&w, d->media_proxy, strnlen(d->media_proxy, sizeof(d->media_proxy)));
 		put_str(&w, d->mp_from_tag, strnlen(d->mp_from_tag, sizeof(d->mp_from_tag)));
 		put_str(&w, d->mp_to_tag, strnlen(d->mp_to_tag, sizeof(d->mp_to_tag)));
+	}
+	for (unsigned i = 0; v4 && i < d->n_media; i++) {
+		put_ep(&w, &d->media[i].terminal_rtcp);
+		put_ep(&w, &d->media[i].far_rtcp);
+		put_ep(&w, &d->media[i].terminal_sdp);
+		put_u8(&w, d->media[i].nat);
 	}
 	return w.overflow ? -ENOSPC : (ssize_t)w.len;
 }
@@ -298,6 +334,49 @@ int sp_sync_decode_binding(const uint8_t *data, size_t len, uint64_t now_ms,
 	return 0;
 }
 
+/* Version 4's stream fields; a flag no version knows is a bad record. */
+static void get_media_v4(struct reader *r, struct sp_media_stream *ms, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		get_ep(r, &ms[i].terminal_rtcp);
+		get_ep(r, &ms[i].far_rtcp);
+		get_ep(r, &ms[i].terminal_sdp);
+		ms[i].nat = (uint8_t)get_le(r, 1);
+		if (ms[i].nat & ~SP_STREAM_NAT_ALL)
+			r->bad = true;
+	}
+}
+
+/* The media proxy's name and tags of versions 3 and 4: false for a bad
+ * one. Version 3 names one; version 4 may leave it empty (no MP). */
+static bool get_media_proxy(struct reader *r, struct sp_sync_dialog_rec *out, uint64_t version)
+{
+	size_t len = get_str(r, out->media_proxy, sizeof(out->media_proxy), true);
+
+	if (r->bad || (len == 0 && version == SP_SYNC_CODEC_VERSION_MEDIA_PROXY) ||
+	    (len && sp_check_name(out->media_proxy, "media proxy", NULL) < 0))
+		return false;
+	get_str(r, out->mp_from_tag, sizeof(out->mp_from_tag), true);
+	get_str(r, out->mp_to_tag, sizeof(out->mp_to_tag), true);
+	return true;
+}
+
+/* Versions 1 and 3 carry no RTCP: each known side's is on RTP + 1. */
+static void imply_rtcp(struct sp_media_stream *ms, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		struct sp_endpoint *rtp[2] = { &ms[i].terminal, &ms[i].far };
+		struct sp_endpoint *rtcp[2] = { &ms[i].terminal_rtcp, &ms[i].far_rtcp };
+
+		for (int k = 0; k < 2; k++) {
+			if (!rtp[k]->family)
+				continue;
+			*rtcp[k] = *rtp[k];
+			rtcp[k]->port = rtp[k]->port == 65535 ? 0 : rtp[k]->port + 1;
+		}
+	}
+}
+
 int sp_sync_decode_dialog(const uint8_t *data, size_t len, uint64_t now_ms,
 			  struct sp_sync_dialog_rec *out)
 {
@@ -308,7 +387,8 @@ int sp_sync_decode_dialog(const uint8_t *data, size_t len, uint64_t now_ms,
 
 	memset(out, 0, sizeof(*out));
 	version = get_le(&r, 1);
-	if (version != SP_SYNC_CODEC_VERSION && version != SP_SYNC_CODEC_VERSION_MEDIA_PROXY)
+	if (version != SP_SYNC_CODEC_VERSION && version != SP_SYNC_CODEC_VERSION_MEDIA_PROXY &&
+	    version != SP_SYNC_CODEC_VERSION_MEDIA)
 		return -EINVAL;
 	out->binding_id = (uint32_t)get_le(&r, 4);
 	state = (uint8_t)get_le(&r, 1);
@@ -330,14 +410,12 @@ int sp_sync_decode_dialog(const uint8_t *data, size_t len, uint64_t now_ms,
 		out->media[i].terminal_side_port = (uint16_t)get_le(&r, 2);
 		out->media[i].far_side_port = (uint16_t)get_le(&r, 2);
 	}
-	if (version == SP_SYNC_CODEC_VERSION_MEDIA_PROXY &&
-	    (get_str(&r, out->media_proxy, sizeof(out->media_proxy), true) == 0 ||
-	     sp_check_name(out->media_proxy, "media proxy", NULL) < 0))
+	if (version != SP_SYNC_CODEC_VERSION && !get_media_proxy(&r, out, version))
 		return -EINVAL;
-	if (version == SP_SYNC_CODEC_VERSION_MEDIA_PROXY) {
-		get_str(&r, out->mp_from_tag, sizeof(out->mp_from_tag), true);
-		get_str(&r, out->mp_to_tag, sizeof(out->mp_to_tag), true);
-	}
+	if (version == SP_SYNC_CODEC_VERSION_MEDIA)
+		get_media_v4(&r, out->media, n_media);
+	else
+		imply_rtcp(out->media, n_media);
 	if (r.bad || r.off != len || out->binding_id == 0 || state > SP_DIALOG_TERMINATED ||
 	    armed > 1 || out->call_id_len == 0)
 		return -EINVAL;
@@ -545,6 +623,10 @@ static int apply_dialog(struct sp_sync_codec *c, uint32_t id, struct sp_sync_dia
 
 			if (sp_endpoint_equal(&o->terminal, &n->terminal) &&
 			    sp_endpoint_equal(&o->far, &n->far) &&
+			    sp_endpoint_equal(&o->terminal_rtcp, &n->terminal_rtcp) &&
+			    sp_endpoint_equal(&o->far_rtcp, &n->far_rtcp) &&
+			    sp_endpoint_equal(&o->terminal_sdp, &n->terminal_sdp) &&
+			    o->nat == n->nat &&
 			    o->terminal_side_port == n->terminal_side_port &&
 			    o->far_side_port == n->far_side_port)
 				n->engine_flags = o->engine_flags;

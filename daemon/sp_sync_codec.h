@@ -7,8 +7,9 @@
  * differ, so times travel relative to the sender's "now": ages for
  * created/last activity, remaining milliseconds (signed: a registration in
  * its grace period is already past) for deadlines. Media streams carry both
- * endpoints and both ports; engine_flags do not travel (the new active
- * installs its kernel state itself).
+ * endpoints and both ports, and (version 3) both RTCP addresses and a NATed
+ * terminal's latch; engine_flags do not travel (the new active installs its
+ * kernel state itself).
  *
  * The record does not carry its id: the sync frame does.
  */
@@ -35,6 +36,15 @@
  * byte; a peer or a store of version 1 only refuses the record (it could
  * not send the call's answer or delete to its MP). */
 #define SP_SYNC_CODEC_VERSION_MEDIA_PROXY 3
+/* A dialog whose streams carry what versions 1 and 3 cannot: RTCP elsewhere than
+ * RTP + 1 (a=rtcp, or a NAT's mapping) or a terminal behind a NAT with
+ * what it latched (struct sp_media_stream nat): version 3's fields (the MP
+ * name empty when no MP holds the call) and the streams' own. Other
+ * dialogs' records stay version 1 or 3; a peer or a store of an earlier version refuses this one
+ * (an unreadable record), where it would have restored the stream with
+ * RTCP on the wrong port and no latching. Version 1 and 3 records still
+ * load: their RTCP is RTP + 1. */
+#define SP_SYNC_CODEC_VERSION_MEDIA 4
 
 /* A decoded binding record, times on the receiver's clock. */
 struct sp_sync_binding_rec {

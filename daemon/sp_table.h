@@ -161,11 +161,32 @@ enum sp_dialog_state {
 	SP_DIALOG_TERMINATED,
 };
 
+/* What a terminal behind a NAT has learned (struct sp_media_stream nat). */
+#define SP_STREAM_NAT 0x01		/* its SDP named a private address: terminal is
+					 * the signalling source's address */
+#define SP_STREAM_LATCH 0x02		/* its flows' source ports are still learned */
+#define SP_STREAM_LATCHED_RTP 0x04	/* the RTP flow learned its source port */
+#define SP_STREAM_LATCHED_RTCP 0x08	/* the RTCP flow learned its own */
+#define SP_STREAM_NAT_ALL 0x0f
+
+/*
+ * One media stream of a dialog: the one record of it, which the state sync
+ * and the store on disk carry. The RTCP addresses are where each side's
+ * RTCP goes (RFC 3550's RTP + 1, an a=rtcp, or the port a NAT mapped it
+ * to); family 0: RTP + 1 (a record of a peer or a store that did not carry
+ * them). A terminal behind a NAT (nat & SP_STREAM_NAT) has the signalling
+ * source's address in terminal and terminal_rtcp, with the ports latched
+ * from its first packets, and its SDP's own address in terminal_sdp.
+ */
 struct sp_media_stream {
 	struct sp_endpoint terminal;	/* the terminal's RTP address:port */
 	struct sp_endpoint far;		/* the far side's RTP address:port */
+	struct sp_endpoint terminal_rtcp;	/* the terminal's RTCP, or family 0 */
+	struct sp_endpoint far_rtcp;	/* the far side's RTCP, or family 0 */
+	struct sp_endpoint terminal_sdp;	/* behind a NAT: what its SDP said */
 	uint16_t terminal_side_port;	/* M port offered to the terminal (RTCP +1) */
 	uint16_t far_side_port;		/* M port offered to the far side (RTCP +1) */
+	uint8_t nat;			/* SP_STREAM_* */
 	uint32_t engine_flags;		/* for the owner (e.g. kernel state installed) */
 };
 

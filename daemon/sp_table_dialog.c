@@ -349,10 +349,16 @@ int sp_dialog_set_media(struct sp_table *t, struct sp_dialog *d,
 	memset(next, 0, sizeof(next));
 	for (unsigned i = 0; i < n; i++) {
 		if ((err = normalize_endpoint(&next[i].terminal, &ms[i].terminal, false)) ||
-		    (err = normalize_endpoint(&next[i].far, &ms[i].far, false)))
+		    (err = normalize_endpoint(&next[i].far, &ms[i].far, false)) ||
+		    (err = normalize_endpoint(&next[i].terminal_rtcp, &ms[i].terminal_rtcp, false)) ||
+		    (err = normalize_endpoint(&next[i].far_rtcp, &ms[i].far_rtcp, false)) ||
+		    (err = normalize_endpoint(&next[i].terminal_sdp, &ms[i].terminal_sdp, false)))
 			return err;
+		if (ms[i].nat & ~SP_STREAM_NAT_ALL)
+			return -EINVAL;
 		next[i].terminal_side_port = ms[i].terminal_side_port;
 		next[i].far_side_port = ms[i].far_side_port;
+		next[i].nat = ms[i].nat;
 		next[i].engine_flags = ms[i].engine_flags;
 	}
 	if (t->media_ports) {

@@ -7,6 +7,7 @@
 #include "sp_proxy.h"
 #include "sp_sdp.h"
 #include "sp_sip.h"
+#include "sp_table.h"
 
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -672,6 +673,92 @@ Test(media, sdp_address_of_the_signalling_source_is_not_behind_nat)
 	assert_ep(&entry_to(a.streams[0].port)->terminal, "10.1.0.10", 6000);
 	cr_assert_eq(sp_media_latching(m), 0);
 	cr_assert_eq(sp_media_stats(m)->nat_streams, 0);
+}
+
+/* ---- one home for media (issue 16 item 3): the store's record carries
+ * what the terminal behind a NAT learned, through a restart or takeover ---- */
+
+/* The streams of dialog 1 exported from m and imported into a new media
+ * module on its own fake kernel (the restarted daemon, or the new active):
+ * m and fk are the new ones afterwards. */
+static void move_to_new_media(void)
+{
+	struct sp_media_kernel mk = { fk_install, fk_remove, fk_counters, fk_list, &fk };
+	struct sp_media_stream ms[SP_SDP_MAX_STREAMS];
+	unsigned n = sp_media_export(m, 1, ms, SP_SDP_MAX_STREAMS);
+	char err[128];
+
+	cr_assert_eq(n, 1);
+	sp_media_destroy(m);
+	memset(&fk, 0, sizeof(fk));
+	m = sp_media_create(&mk);
+	cr_assert_not_null(m);
+	cr_assert_eq(sp_media_set_range(m, 20000, 20099, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(sp_media_import(m, 1, &E, &C, 0, 0, ms, n), 1);
+}
+
+Test(media, nat_latch_and_rtcp_ports_survive_export_and_import)
+{
+	struct sp_endpoint src, from, dst;
+	struct sp_sdp_info o, a;
+	uint16_t pe, pc;
+
+	sp_endpoint_parse(&src, "10.3.0.2", 30012);
+	msg_src = &src;
+	cr_assert_eq(sdp_msg(1, SP_MEDIA_FROM_TERMINAL, nat_offer, true, &o), SP_SDP_OK);
+	cr_assert_eq(sdp_msg(1, SP_MEDIA_FROM_FAR, answer, true, &a), SP_SDP_OK);
+	pe = a.streams[0].port;
+	pc = o.streams[0].port;
+	/* RTP and RTCP each latch to a port of the NAT's choosing */
+	sp_endpoint_parse(&from, "10.3.0.2", 30500);
+	sp_endpoint_parse(&dst, "198.51.100.1", pe);
+	cr_assert_eq(sp_media_latch(m, &from, &dst), 1);
+	sp_endpoint_parse(&from, "10.3.0.2", 30901);
+	sp_endpoint_parse(&dst, "198.51.100.1", pe + 1);
+	cr_assert_eq(sp_media_latch(m, &from, &dst), 1);
+
+	move_to_new_media();
+	cr_assert_eq(fk.n, 2);
+	assert_ep(&entry_to(pe)->terminal, "10.3.0.2", 30500);
+	assert_ep(&entry_to(pe + 1)->terminal, "10.3.0.2", 30901);
+	/* the far side's a=rtcp:7101, not RTP + 1 */
+	assert_ep(&entry_to(pe + 1)->far, "192.0.2.10", 7101);
+	cr_assert_eq(entry_to(pe + 1)->far_side.port, pc + 1);
+	/* still behind the NAT: a flow that carried nothing may move again */
+	cr_assert_eq(sp_media_latching(m), 1);
+	sp_endpoint_parse(&from, "10.3.0.2", 30950);
+	cr_assert_eq(sp_media_latch(m, &from, &dst), 1);
+	assert_ep(&entry_to(pe + 1)->terminal, "10.3.0.2", 30950);
+	/* once media flowed, no other source takes it over */
+	fk.packets = 5;
+	sp_endpoint_parse(&from, "10.3.0.2", 30999);
+	cr_assert_eq(sp_media_latch(m, &from, &dst), 0);
+}
+
+Test(media, rtcp_not_latched_before_the_restart_latches_after_it)
+{
+	struct sp_endpoint src, from, dst;
+	struct sp_sdp_info o, a;
+	uint16_t pe;
+
+	sp_endpoint_parse(&src, "10.3.0.2", 30012);
+	msg_src = &src;
+	cr_assert_eq(sdp_msg(1, SP_MEDIA_FROM_TERMINAL, nat_offer, true, &o), SP_SDP_OK);
+	cr_assert_eq(sdp_msg(1, SP_MEDIA_FROM_FAR, answer, true, &a), SP_SDP_OK);
+	pe = a.streams[0].port;
+	sp_endpoint_parse(&from, "10.3.0.2", 30500);
+	sp_endpoint_parse(&dst, "198.51.100.1", pe);
+	cr_assert_eq(sp_media_latch(m, &from, &dst), 1);
+
+	move_to_new_media();
+	assert_ep(&entry_to(pe)->terminal, "10.3.0.2", 30500);
+	assert_ep(&entry_to(pe + 1)->terminal, "10.3.0.2", 6001);
+	/* RTCP's first packet comes after the restart: it still latches */
+	sp_endpoint_parse(&from, "10.3.0.2", 30901);
+	sp_endpoint_parse(&dst, "198.51.100.1", pe + 1);
+	cr_assert_eq(sp_media_latch(m, &from, &dst), 1);
+	assert_ep(&entry_to(pe + 1)->terminal, "10.3.0.2", 30901);
+	assert_ep(&entry_to(pe)->terminal, "10.3.0.2", 30500);
 }
 
 /* ---- the media guard's rules and set (sp_media_guard) ---- */

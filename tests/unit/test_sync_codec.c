@@ -516,3 +516,81 @@ Test(codec, media_proxy_of_a_dialog_carried)
 	sp_table_destroy(a);
 	sp_table_destroy(b);
 }
+
+/* One home for media (issue 16 item 3): a stream whose RTCP is elsewhere
+ * than RTP + 1 or whose terminal is behind a NAT travels in a version 4
+ * record with both RTCP addresses, the SDP's private address and what was
+ * latched (and version 3's media proxy, if any); the other dialogs' records
+ * stay version 1 (or 3) byte for byte, and a version 1 record still loads
+ * (a store written before, a peer not yet upgraded) with RTCP on RTP + 1. */
+Test(codec, stream_rtcp_and_nat_latch_carried)
+{
+	struct sp_table *a = fx_table_media(), *b = fx_table_media();
+	struct sp_sync_codec *ca = sp_sync_codec_new(a), *cb = sp_sync_codec_new(b);
+	struct sp_binding *x = binding(a, 1, "10.1.1.1", 5060, NOW_A);
+	struct sp_dialog *d = dialog_with_media(a, x, "call-1"), *e;
+	struct sp_media_stream ms[2];
+	uint8_t buf[SP_SYNC_RECORD_MAX], v1[SP_SYNC_RECORD_MAX];
+	ssize_t n, n1;
+
+	/* version 1 while nothing needs more, RTCP implied on the receiver */
+	n1 = sp_sync_codec_encode(ca, SP_SYNC_DIALOG, d->id, NOW_A, v1, sizeof(v1));
+	cr_assert_gt(n1, 0);
+	cr_expect_eq(v1[0], SP_SYNC_CODEC_VERSION, "no NAT, RTCP on RTP + 1: version 1");
+	copy_all(ca, cb);
+	e = sp_dialog_find_id(b, d->id);
+	cr_assert_not_null(e);
+	cr_expect_neq(e->media[0].terminal_rtcp.family, 0);
+	cr_expect_eq(e->media[0].terminal_rtcp.port, d->media[0].terminal.port + 1);
+	cr_expect_eq(e->media[0].far_rtcp.port, d->media[0].far.port + 1);
+	cr_expect_eq(e->media[0].nat, 0);
+
+	/* stream 0: a terminal behind a NAT, both flows latched; stream 1: a=rtcp */
+	memcpy(ms, d->media, sizeof(ms));
+	ms[0].terminal = fx_ep("203.0.113.7", 31000);
+	ms[0].terminal_rtcp = fx_ep("203.0.113.7", 31501);
+	ms[0].terminal_sdp = fx_ep("192.168.77.10", 6000);
+	ms[0].nat = SP_STREAM_NAT | SP_STREAM_LATCH | SP_STREAM_LATCHED_RTP | SP_STREAM_LATCHED_RTCP;
+	ms[1].far_rtcp = fx_ep("2001:db8::99", 7101);
+	cr_assert_eq(sp_dialog_set_media(a, d, ms, 2), 0);
+	n = sp_sync_codec_encode(ca, SP_SYNC_DIALOG, d->id, NOW_A, buf, sizeof(buf));
+	cr_assert_gt(n, n1);
+	cr_expect_eq(buf[0], SP_SYNC_CODEC_VERSION_MEDIA);
+	cr_assert_eq(apply(cb, SP_SYNC_DIALOG, d->id, buf, n), 0);
+	cr_expect_eq(sp_dialog_find_id(b, d->id), e, "updated in place");
+	cr_assert_eq(e->n_media, 2);
+	cr_expect(sp_endpoint_equal(&e->media[0].terminal, &ms[0].terminal));
+	cr_expect(sp_endpoint_equal(&e->media[0].terminal_rtcp, &ms[0].terminal_rtcp));
+	cr_expect(sp_endpoint_equal(&e->media[0].terminal_sdp, &ms[0].terminal_sdp));
+	cr_expect_eq(e->media[0].nat, ms[0].nat);
+	cr_expect(sp_endpoint_equal(&e->media[1].far_rtcp, &ms[1].far_rtcp));
+	cr_expect_eq(e->media[1].nat, 0);
+
+	/* the version 1 record of before still applies: RTCP back on RTP + 1 */
+	cr_assert_eq(apply(cb, SP_SYNC_DIALOG, d->id, v1, n1), 0);
+	cr_expect_eq(e->media[0].nat, 0);
+	cr_expect_eq(e->media[0].terminal_rtcp.port, e->media[0].terminal.port + 1);
+
+	/* truncated, or a latch flag no version knows: refused, nothing applied */
+	for (ssize_t len = n1 + 1; len < n; len++)
+		cr_expect_eq(apply(cb, SP_SYNC_DIALOG, 555, buf, len), -EINVAL, "len %zd", len);
+	buf[n - 1] = 0x10;	/* stream 1's nat flags */
+	cr_expect_eq(apply(cb, SP_SYNC_DIALOG, 555, buf, n), -EINVAL, "unknown flag");
+	cr_expect_null(sp_dialog_find_id(b, 555));
+	/* with a remote MP too: version 4 carries both */
+	cr_assert_eq(sp_dialog_set_media_proxy(a, d, "mp-east", "ftag-1", "ttag-9"), 0);
+	n = sp_sync_codec_encode(ca, SP_SYNC_DIALOG, d->id, NOW_A, buf, sizeof(buf));
+	cr_expect_eq(buf[0], SP_SYNC_CODEC_VERSION_MEDIA);
+	cr_assert_eq(apply(cb, SP_SYNC_DIALOG, d->id, buf, n), 0);
+	cr_expect_str_eq(e->media_proxy, "mp-east");
+	cr_expect_str_eq(e->mp_to_tag, "ttag-9");
+	cr_expect_eq(e->media[0].nat, ms[0].nat);
+	cr_expect(sp_endpoint_equal(&e->media[0].terminal_rtcp, &ms[0].terminal_rtcp));
+	/* a version no decoder of today knows */
+	buf[0] = SP_SYNC_CODEC_VERSION_MEDIA + 1;
+	cr_expect_eq(apply(cb, SP_SYNC_DIALOG, 555, buf, n), -EINVAL, "version");
+	sp_sync_codec_free(ca);
+	sp_sync_codec_free(cb);
+	sp_table_destroy(a);
+	sp_table_destroy(b);
+}
