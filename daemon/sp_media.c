@@ -154,8 +154,13 @@ static int sp_media_kernel_install(struct sp_media *m, struct sp_media_sstream *
 	if (rc == -EEXIST) {
 		/* A flow that started before the answer arrived made the kernel
 		 * track it unNATed (T -> E:pe forwarded, or F -> C:pc to the SP
-		 * itself): the stale entry goes, ours replaces it. */
-		struct sp_ct_nat from_far = { .terminal = n->far, .terminal_side = n->far_side };
+		 * itself): the stale entry goes, ours replaces it. A delete
+		 * needs only the original tuple, but every endpoint of one
+		 * family (or the driver refuses it, and the stale entry of a
+		 * far end that kept sending while no entry was there, during a
+		 * restart or a takeover, would stay in the way for good). */
+		struct sp_ct_nat from_far = { .terminal = n->far, .terminal_side = n->far_side,
+					      .far = n->terminal, .far_side = n->terminal_side };
 
 		m->k.remove(m->k.arg, n);
 		m->k.remove(m->k.arg, &from_far);

@@ -157,6 +157,7 @@ after() {
 	C0=$(counts carol) F0=$(counts far)
 	check "$what: RTP and RTCP keep flowing both ways (carol $C0, far $F0 before)" \
 		sp_wait_for "media after $what" 8 flowing_past
+	flowing_past || ip netns exec "$ns" conntrack -L -p udp 2>/dev/null | sed 's/^/#   /'
 	echo "# after $what: carol $(counts carol), far $(counts far)"
 	check "$what: the RTCP entry still names the NAT's RTCP port" rtcp_entry "$ns" "${PE:-1}"
 	check "$what: no entry for RTCP on RTP + 1" sh -c "! ip netns exec '$ns' conntrack -L -p udp 2>/dev/null | grep -q 'sport=$((NAT_RTP + 1)) dport=$((PE + 1)) '"

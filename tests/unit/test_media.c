@@ -24,6 +24,10 @@ struct fake_kernel {
 	unsigned n;
 	unsigned installs, removes;
 	bool eexist_once;
+	/* an unNATed entry of the far end's flow to C:pc (it kept sending
+	 * while no entry was there): refuses ours until it is removed */
+	bool has_stale_far;
+	struct sp_ct_nat stale_far;
 	int fail;		/* every install fails with it (a kernel refusal) */
 	uint64_t packets;	/* what every entry counted */
 };
@@ -43,6 +47,9 @@ static int fk_install(void *arg, const struct sp_ct_nat *n)
 
 	if (k->fail)
 		return k->fail;
+	if (k->has_stale_far && sp_endpoint_equal(&n->far, &k->stale_far.terminal) &&
+	    sp_endpoint_equal(&n->far_side, &k->stale_far.terminal_side))
+		return -EEXIST;
 	if (fk_find(k, n) >= 0 || k->eexist_once) {
 		k->eexist_once = false;
 		return -EEXIST;
@@ -56,8 +63,17 @@ static int fk_install(void *arg, const struct sp_ct_nat *n)
 static int fk_remove(void *arg, const struct sp_ct_nat *n)
 {
 	struct fake_kernel *k = arg;
-	int i = fk_find(k, n);
+	int f = n->terminal.family, i;
 
+	/* as sp_conntrack_delete: one family for every endpoint */
+	if (n->terminal_side.family != f || n->far.family != f || n->far_side.family != f)
+		return -EAFNOSUPPORT;
+	if (k->has_stale_far && sp_endpoint_equal(&n->terminal, &k->stale_far.terminal) &&
+	    sp_endpoint_equal(&n->terminal_side, &k->stale_far.terminal_side)) {
+		k->has_stale_far = false;
+		return 0;
+	}
+	i = fk_find(k, n);
 	if (i < 0)
 		return -ENOENT;
 	k->e[i] = k->e[--k->n];
@@ -418,6 +434,23 @@ Test(media, stale_unnated_entry_replaced)
 	cr_assert_eq(fk.n, 2);
 	assert_ep(&entry_to(a.streams[0].port)->far, "192.0.2.10", 7000);
 	cr_assert_eq(sp_media_stats(m)->kernel_errors, 0);
+	cr_assert_eq(sp_media_streams(m, 1), 1);
+}
+
+Test(media, stale_entry_of_the_far_end_replaced)
+{
+	struct sp_sdp_info o, a;
+
+	cr_assert_eq(sdp_msg(1, SP_MEDIA_FROM_TERMINAL, offer, true, &o), SP_SDP_OK);
+	/* the far end sent RTP to C:pc before the entry was there (a restart,
+	 * a takeover): the kernel tracks it unNATed, to the SP itself */
+	fk.has_stale_far = true;
+	sp_endpoint_parse(&fk.stale_far.terminal, "192.0.2.10", 7000);
+	sp_endpoint_parse(&fk.stale_far.terminal_side, "192.0.2.1", o.streams[0].port);
+	cr_assert_eq(sdp_msg(1, SP_MEDIA_FROM_FAR, answer, true, &a), SP_SDP_OK);
+	cr_assert(!fk.has_stale_far, "the stale entry went");
+	cr_assert_eq(fk.n, 2);
+	cr_assert_eq(sp_media_stats(m)->kernel_refusals, 0);
 	cr_assert_eq(sp_media_streams(m, 1), 1);
 }
 
