@@ -278,8 +278,9 @@ static void sp_show_mp_counters(struct sp_cmd_ctx *ctx, const char *name)
 			(unsigned long long)s->requests, (unsigned long long)s->replies,
 			(unsigned long long)s->retransmissions, (unsigned long long)s->timeouts,
 			(unsigned long long)s->errors);
-		fprintf(ctx->out, "  bad replies %llu, wrong cookie %llu\n",
-			(unsigned long long)s->bad_replies, (unsigned long long)s->wrong_cookie);
+		fprintf(ctx->out, "  bad replies %llu, wrong cookie %llu, queries %llu\n",
+			(unsigned long long)s->bad_replies, (unsigned long long)s->wrong_cookie,
+			(unsigned long long)s->queries);
 	}
 }
 

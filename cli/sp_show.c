@@ -6,6 +6,7 @@
 #include "sp_show.h"
 #include "sp_classify.h"
 #include "sp_engine.h"
+#include "sp_mediaproxy.h"
 #include "sp_loop.h"
 #include "sp_mark.h"
 #include "sp_media.h"
@@ -75,6 +76,25 @@ static void sp_show_format_age(uint64_t ms, char *buf, size_t len)
 		 (unsigned long long)(s / 60 % 60), (unsigned long long)(s % 60));
 }
 
+/* The call's counters at its MP (NG query): from the last reply, never
+ * waited for; the first show asks, the next one shows. */
+static void sp_show_dialog_mp_stats(struct sp_engine *en, const char *call_id, FILE *out)
+{
+	struct sp_mp_call_stats st;
+
+	if (!sp_engine_call_media_stats(en, call_id, &st))
+		return;
+	if (!st.valid) {
+		fputs("       media proxy counters: asked (shown from the next show)\n", out);
+		return;
+	}
+	fprintf(out, "       media proxy counters: rtp %llu packets %llu bytes, rtcp %llu packets %llu bytes, "
+		"errors %llu (%llu ms ago)\n", (unsigned long long)st.rtp_packets,
+		(unsigned long long)st.rtp_bytes, (unsigned long long)st.rtcp_packets,
+		(unsigned long long)st.rtcp_bytes, (unsigned long long)st.errors,
+		(unsigned long long)(sp_loop_now_ms() - st.at_ms));
+}
+
 /* The remote media proxy holding the call, when one does (or did): the
  * dialog's (synced and stored, so a standby shows it too), else the
  * client's (an offer still waiting for its MP, or a kernel fallback). */
@@ -90,6 +110,8 @@ static void sp_show_dialog_media_proxy(struct sp_engine *en, const struct sp_dia
 		fprintf(out, "       media proxy %s\n", mp);
 	else if (mp)
 		fputs("       media proxy none: fell back to the kernel\n", out);
+	if (mp && mp[0])
+		sp_show_dialog_mp_stats(en, call_id, out);
 }
 
 void sp_show_sessions(struct sp_engine *en, FILE *out, bool detail)

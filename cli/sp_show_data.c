@@ -11,6 +11,7 @@
 #include "sp_loop.h"
 #include "sp_mark.h"
 #include "sp_media.h"
+#include "sp_mediaproxy.h"
 #include "sp_persist.h"
 #include "sp_redundancy.h"
 #include "sp_table.h"
@@ -93,6 +94,32 @@ static void sp_json_media_dialog(struct sp_json *j, struct sp_media *m, uint32_t
 	sp_json_close(j);
 }
 
+/* The remote MP holding the call ("media-proxy", null: none) and its
+ * counters there ("media-proxy-counters", null until a query answered). */
+static void sp_json_dialog_media_proxy(struct sp_json *j, struct sp_engine *en, const struct sp_dialog *d)
+{
+	char call_id[SP_CALLID_MAX + 1];
+	const char *mp = d->media_proxy;
+	struct sp_mp_call_stats st;
+
+	snprintf(call_id, sizeof(call_id), "%.*s", (int)d->call_id_len, d->call_id);
+	if (!mp[0])
+		mp = sp_engine_call_media_proxy(en, call_id);
+	sp_json_str(j, "media-proxy", mp && mp[0] ? mp : NULL);
+	if (!mp || !mp[0] || !sp_engine_call_media_stats(en, call_id, &st) || !st.valid) {
+		sp_json_null(j, "media-proxy-counters");
+		return;
+	}
+	sp_json_object(j, "media-proxy-counters");
+	sp_json_uint(j, "rtp-packets", st.rtp_packets);
+	sp_json_uint(j, "rtp-bytes", st.rtp_bytes);
+	sp_json_uint(j, "rtcp-packets", st.rtcp_packets);
+	sp_json_uint(j, "rtcp-bytes", st.rtcp_bytes);
+	sp_json_uint(j, "errors", st.errors);
+	sp_json_uint(j, "age-ms", sp_loop_now_ms() - st.at_ms);
+	sp_json_close(j);
+}
+
 static void sp_json_dialog(struct sp_json *j, struct sp_engine *en, const struct sp_dialog *d, bool detail,
 			   uint64_t now)
 {
@@ -121,6 +148,7 @@ static void sp_json_dialog(struct sp_json *j, struct sp_engine *en, const struct
 		sp_json_uint(j, "strategy-seq", b->strategy_id);
 		sp_json_uint(j, "binding", b->id);
 		sp_json_media_dialog(j, sp_engine_media(en), d->id);
+		sp_json_dialog_media_proxy(j, en, d);
 	}
 	sp_json_close(j);
 }

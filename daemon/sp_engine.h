@@ -136,6 +136,11 @@ void sp_engine_clear_statistics(struct sp_engine *engine);
 /* The remote media proxy a call's media is on (`show sessions detail`):
  * its name, "" when the call fell back to the kernel, NULL: none. */
 const char *sp_engine_call_media_proxy(struct sp_engine *en, const char *call_id);
+/* The call's counters as its MP last reported them (sp_mp_client_call_stats:
+ * cached, refreshed by an NG query that never blocks). False: no MP holds it. */
+struct sp_mp_call_stats;
+bool sp_engine_call_media_stats(struct sp_engine *en, const char *call_id,
+				struct sp_mp_call_stats *out);
 struct sp_mp_view;
 size_t sp_engine_media_proxy_views(const struct sp_engine *en, struct sp_mp_view *out, size_t max);
 const char *sp_engine_strategy_state(struct sp_engine *engine, uint32_t seq, uint64_t *hits);

@@ -262,6 +262,12 @@ const char *sp_engine_call_media_proxy(struct sp_engine *en, const char *call_id
 	return en ? sp_mp_client_call_mp(en->mpc, call_id) : NULL;
 }
 
+bool sp_engine_call_media_stats(struct sp_engine *en, const char *call_id,
+				struct sp_mp_call_stats *out)
+{
+	return en && sp_mp_client_call_stats(en->mpc, call_id, out);
+}
+
 size_t sp_engine_media_proxy_views(const struct sp_engine *en, struct sp_mp_view *out, size_t max)
 {
 	return en ? sp_mp_client_views(en->mpc, out, max) : 0;

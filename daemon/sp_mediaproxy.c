@@ -66,10 +66,14 @@ struct sp_mp_pending *sp_mp_queue(struct sp_mp_client *cl, struct sp_mp *mp,
 	return p;
 }
 
-static void sp_mp_pending_finish(struct sp_mp_pending *p, bool ok, const char *sdp, size_t len)
+static void sp_mp_pending_finish(struct sp_mp_client *cl, struct sp_mp_pending *p, bool ok,
+				 const char *sdp, size_t len)
 {
+	if (p->kind == SP_MPK_QUERY)
+		sp_mp_query_done(cl, p);
 	if (p->done)
 		p->done(p->arg, ok, sdp, len, p->fallback);
+	free(p->query_call_id);
 	free(p->msg);
 	free(p);
 }
@@ -171,12 +175,19 @@ static void sp_mp_on_reply(struct sp_mp_client *cl, struct sp_mp *mp, struct sp_
 	const struct sp_ng_node *result = sp_ng_dict_get(&cl->doc, root, "result");
 	const struct sp_ng_node *sdp = sp_ng_dict_get(&cl->doc, root, "sdp");
 
+	if (p->kind == SP_MPK_QUERY && sp_ng_str_is(result, "ok")) {
+		mp->stats.replies++;
+		sp_mp_query_reply(cl, p, root);
+		sp_mp_pending_take(cl, p);
+		sp_mp_pending_finish(cl, p, true, NULL, 0);
+		return;
+	}
 	if (sp_ng_str_is(result, "ok") && (p->kind == SP_MPK_DELETE ||
 					   (sdp && sdp->type == SP_NG_STR && sdp->len > 0 &&
 					    sdp->len <= SP_MP_SDP_MAX))) {
 		mp->stats.replies++;
 		sp_mp_pending_take(cl, p);
-		sp_mp_pending_finish(p, true, sdp ? sdp->s : NULL, sdp ? sdp->len : 0);
+		sp_mp_pending_finish(cl, p, true, sdp ? sdp->s : NULL, sdp ? sdp->len : 0);
 		return;
 	}
 	if (sp_ng_str_is(result, "error")) {
@@ -187,7 +198,7 @@ static void sp_mp_on_reply(struct sp_mp_client *cl, struct sp_mp *mp, struct sp_
 			why && why->type == SP_NG_STR ? (int)(why->len > 200 ? 200 : why->len) : 1,
 			why && why->type == SP_NG_STR ? why->s : "?");
 		sp_mp_pending_take(cl, p);
-		sp_mp_pending_finish(p, false, NULL, 0);
+		sp_mp_pending_finish(cl, p, false, NULL, 0);
 		return;
 	}
 	/* neither: not what the protocol answers; the request's
@@ -280,7 +291,7 @@ static void sp_mp_retransmit(struct sp_mp_client *cl, uint64_t now)
 		*pp = p->next;
 		if (mp)
 			mp->stats.timeouts++;
-		sp_mp_pending_finish(p, false, NULL, 0);
+		sp_mp_pending_finish(cl, p, false, NULL, 0);
 	}
 }
 
@@ -350,7 +361,7 @@ static void sp_mp_fail_pending(struct sp_mp_client *cl, uint32_t mp_id)
 			continue;
 		}
 		*pp = p->next;
-		sp_mp_pending_finish(p, false, NULL, 0);
+		sp_mp_pending_finish(cl, p, false, NULL, 0);
 	}
 }
 
@@ -464,7 +475,7 @@ void sp_mp_client_free(struct sp_mp_client *cl)
 		struct sp_mp_pending *p = cl->pending;
 
 		cl->pending = p->next;
-		sp_mp_pending_finish(p, false, NULL, 0);
+		sp_mp_pending_finish(cl, p, false, NULL, 0);
 	}
 	for (size_t i = 0; i < cl->n_mps; i++)
 		sp_mp_close(cl, &cl->mps[i]);

@@ -36,6 +36,8 @@
 #define SP_MP_RTO_MS 250	/* first retransmission; doubles */
 #define SP_MP_TRIES 3
 #define SP_MP_SDP_MAX 16384	/* the largest SDP sent or accepted */
+#define SP_MP_QUERY_MS 1000	/* a call's counters are asked for again after */
+#define SP_MP_QUERIES_MAX 256	/* queries in flight at once, all calls */
 
 struct sp_loop;
 struct sp_status;
@@ -78,7 +80,15 @@ typedef void (*sp_mp_done_fn)(void *arg, bool ok, const char *sdp, size_t sdp_le
 struct sp_mp_stats {
 	uint64_t requests, replies, retransmissions, timeouts, errors;
 	uint64_t bad_replies, wrong_cookie, offers, answers, deletes;
-	uint64_t pings, pongs;
+	uint64_t pings, pongs, queries;
+};
+
+/* A call's counters as its MP last reported them (NG query: the totals of
+ * the call's streams, both directions). */
+struct sp_mp_call_stats {
+	bool valid;		/* a reply came */
+	uint64_t at_ms;		/* sp_loop_now_ms() of that reply */
+	uint64_t rtp_packets, rtp_bytes, rtcp_packets, rtcp_bytes, errors;
 };
 
 /* One MP as `show media-proxy` and SNMP see it. */
@@ -114,6 +124,12 @@ const char *sp_mp_client_call_mp(struct sp_mp_client *cl, const char *call_id);
  * store after a restart): its answers and its delete go to that MP. False
  * when no MP of that name is configured. A call already known keeps its MP. */
 bool sp_mp_client_adopt(struct sp_mp_client *cl, const char *call_id, const char *mp_name);
+/* The counters of a call an MP holds, from the cache (false: no MP holds
+ * it). Never waits: when the cache is older than SP_MP_QUERY_MS (or
+ * empty) an NG query goes out and its reply fills the cache for the next
+ * reader. */
+bool sp_mp_client_call_stats(struct sp_mp_client *cl, const char *call_id,
+			     struct sp_mp_call_stats *out);
 /* The call ended: its MP is told (delete), the call forgotten. */
 void sp_mp_client_end(struct sp_mp_client *cl, const char *call_id);
 

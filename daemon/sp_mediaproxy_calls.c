@@ -276,3 +276,89 @@ void sp_mp_client_end(struct sp_mp_client *cl, const char *call_id)
 		sp_loop_timer_arm(cl->tick, SP_MP_TICK_MS);
 	}
 }
+
+/* ---- a call's counters (NG query) ---- */
+
+static uint64_t sp_mp_uint(const struct sp_ng_doc *doc, const struct sp_ng_node *dict, const char *key)
+{
+	const struct sp_ng_node *n = dict && dict->type == SP_NG_DICT ? sp_ng_dict_get(doc, dict, key) : NULL;
+
+	return n && n->type == SP_NG_INT && n->i > 0 ? (uint64_t)n->i : 0;
+}
+
+void sp_mp_query_reply(struct sp_mp_client *cl, const struct sp_mp_pending *p,
+		       const struct sp_ng_node *root)
+{
+	struct sp_mp_callent *e = *sp_mp_call_slot(cl, p->query_call_id);
+	const struct sp_ng_node *totals = sp_ng_dict_get(&cl->doc, root, "totals");
+	const struct sp_ng_node *rtp = NULL, *rtcp = NULL;
+
+	if (!e || e->mp_id != p->mp_id)
+		return; /* ended, or no longer this MP's, meanwhile */
+	if (totals && totals->type == SP_NG_DICT) {
+		rtp = sp_ng_dict_get(&cl->doc, totals, "RTP");
+		rtcp = sp_ng_dict_get(&cl->doc, totals, "RTCP");
+	}
+	e->stats.valid = true;
+	e->stats.at_ms = sp_loop_now_ms();
+	e->stats.rtp_packets = sp_mp_uint(&cl->doc, rtp, "packets");
+	e->stats.rtp_bytes = sp_mp_uint(&cl->doc, rtp, "bytes");
+	e->stats.rtcp_packets = sp_mp_uint(&cl->doc, rtcp, "packets");
+	e->stats.rtcp_bytes = sp_mp_uint(&cl->doc, rtcp, "bytes");
+	e->stats.errors = sp_mp_uint(&cl->doc, rtp, "errors") + sp_mp_uint(&cl->doc, rtcp, "errors");
+}
+
+void sp_mp_query_done(struct sp_mp_client *cl, const struct sp_mp_pending *p)
+{
+	struct sp_mp_callent *e = *sp_mp_call_slot(cl, p->query_call_id);
+
+	if (cl->queries_in_flight)
+		cl->queries_in_flight--;
+	if (e)
+		e->querying = false;
+}
+
+static void sp_mp_query_send(struct sp_mp_client *cl, struct sp_mp *mp, struct sp_mp_callent *e)
+{
+	char cookie[SP_NG_COOKIE_MAX + 1];
+	struct sp_ng_out o;
+	struct sp_mp_pending *p;
+	char *cid = strdup(e->call_id);
+
+	if (!cid)
+		return;
+	sp_mp_new_cookie(cl, cookie);
+	sp_mp_begin(cl, &o, cookie);
+	sp_ng_open_dict(&o);
+	sp_ng_put_kv(&o, "command", "query");
+	sp_ng_put_kv(&o, "call-id", e->call_id);
+	sp_ng_close(&o);
+	if (!sp_ng_out_ok(&o) || !(p = sp_mp_queue(cl, mp, SP_MPK_QUERY, cookie, &o))) {
+		free(cid);
+		return;
+	}
+	p->query_call_id = cid;
+	e->querying = true;
+	e->asked_ms = sp_loop_now_ms();
+	cl->queries_in_flight++;
+	mp->stats.queries++;
+	sp_loop_timer_arm(cl->tick, SP_MP_TICK_MS);
+}
+
+bool sp_mp_client_call_stats(struct sp_mp_client *cl, const char *call_id,
+			     struct sp_mp_call_stats *out)
+{
+	struct sp_mp_callent *e = cl ? *sp_mp_call_slot(cl, call_id) : NULL;
+	struct sp_mp *mp = e && e->mp_id != SP_MP_KERNEL_ID ? sp_mp_by_id(cl, e->mp_id) : NULL;
+	uint64_t now = sp_loop_now_ms();
+
+	if (!mp)
+		return false;
+	*out = e->stats;
+	/* fresh enough, already asked, too many asked, or the MP silent */
+	if (e->querying || cl->queries_in_flight >= SP_MP_QUERIES_MAX || !mp->reachable ||
+	    (e->asked_ms && now - e->asked_ms < SP_MP_QUERY_MS))
+		return true;
+	sp_mp_query_send(cl, mp, e);
+	return true;
+}

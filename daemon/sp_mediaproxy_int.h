@@ -27,7 +27,7 @@ struct sp_mp {
 	struct sp_mp_stats stats;
 };
 
-enum sp_mp_kind { SP_MPK_OFFER, SP_MPK_ANSWER, SP_MPK_DELETE };
+enum sp_mp_kind { SP_MPK_OFFER, SP_MPK_ANSWER, SP_MPK_DELETE, SP_MPK_QUERY };
 
 struct sp_mp_pending {
 	struct sp_mp_pending *next;
@@ -42,11 +42,15 @@ struct sp_mp_pending {
 	sp_mp_done_fn done;
 	void *arg;
 	enum sp_mp_fallback fallback;
+	char *query_call_id;	/* SP_MPK_QUERY: whose counters (owned) */
 };
 
 struct sp_mp_callent {
 	struct sp_mp_callent *next;
 	uint32_t mp_id;
+	bool querying;		/* a query of its counters is in flight */
+	uint64_t asked_ms;	/* when it went */
+	struct sp_mp_call_stats stats;
 	char call_id[];
 };
 
@@ -63,6 +67,7 @@ struct sp_mp_client {
 	uint64_t next_ping_ms;
 	uint64_t cookie_seq;
 	uint32_t cookie_salt;
+	unsigned queries_in_flight;
 	char rx[SP_NG_MSG_MAX + 1];
 	char tx[SP_NG_MSG_MAX + 1];
 	struct sp_ng_doc doc;
@@ -74,6 +79,11 @@ void sp_mp_publish(struct sp_mp_client *cl);
 void sp_mp_new_cookie(struct sp_mp_client *cl, char *out);
 /* "COOKIE " then the dictionary the caller writes with o. */
 void sp_mp_begin(struct sp_mp_client *cl, struct sp_ng_out *o, const char *cookie);
+/* An ok reply to a query: the call's counters into its cache. */
+void sp_mp_query_reply(struct sp_mp_client *cl, const struct sp_mp_pending *p,
+		       const struct sp_ng_node *root);
+/* A query finished (reply, error or timeout). */
+void sp_mp_query_done(struct sp_mp_client *cl, const struct sp_mp_pending *p);
 struct sp_mp_pending *sp_mp_queue(struct sp_mp_client *cl, struct sp_mp *mp, enum sp_mp_kind kind,
 				  const char *cookie, const struct sp_ng_out *o);
 

@@ -103,6 +103,15 @@ held=$(( $(mp_field mp1 'calls held') + $(mp_field mp2 'calls held') ))
 check_eq "show media-proxy: one call held during the call" 1 "$held"
 check_match "show sessions detail names the call's media proxy" "media proxy mp[12]" \
 	"$(sp_cli sp1 -c 'show sessions detail')"
+# its counters at the MP: the first show asks (NG query), a later one shows
+mp_counters() { sp_cli sp1 -c 'show sessions detail' | grep -qE 'media proxy counters: rtp [1-9][0-9]* packets'; }
+check "show sessions detail: the call's counters at its MP (rtpengine's query)" \
+	sp_wait_for "MP counters" 3 mp_counters
+sp_rtp=$(sp_cli sp1 -c 'show sessions detail | json' | python3 -c '
+import json, sys
+s = [x for x in json.load(sys.stdin)["sessions"] if x.get("media-proxy")]
+print(s[0]["media-proxy-counters"]["rtp-packets"] if s and s[0]["media-proxy-counters"] else 0)')
+check "show sessions detail | json: media-proxy-counters (rtp-packets $sp_rtp)" test "${sp_rtp:-0}" -gt 0
 sleep 1
 cid=$(sp_cli sp1 -c 'show sessions' | grep -oE '[0-9]+-[0-9]+@10\.1\.0\.10' | head -1)
 rel1=$(mp_packets 1 "$cid"); rel2=$(mp_packets 2 "$cid")
@@ -113,6 +122,7 @@ check_eq "the call through the remote MP ends well (caller, callee)" "0 0" "$rc 
 lab_capture_stop
 rel=$(( ${rel1:-0} + ${rel2:-0} ))
 check "rtpengine's own statistics (query): RTP relayed during the call ($rel packets)" test "$rel" -ge 100
+check "the SP's figure is rtpengine's, no more ($sp_rtp <= $rel)" test "${sp_rtp:-0}" -le "$rel"
 te_out=$(lab_pcap_count "$TE_PCAP" "rtp && ip.src == 10.1.0.10 && (ip.dst == $MP1 || ip.dst == $MP2)")
 te_back=$(lab_pcap_count "$TE_PCAP" "rtp && (ip.src == $MP1 || ip.src == $MP2) && ip.dst == 10.1.0.10")
 srv_out=$(lab_pcap_count "$SRV_PCAP" "rtp && (ip.src == $MP1 || ip.src == $MP2) && ip.dst == $D1")

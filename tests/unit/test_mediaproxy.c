@@ -28,7 +28,7 @@ struct fake {
 	uint16_t port;
 	enum fake_mode mode;	/* for everything but pings */
 	bool ping_silent;
-	unsigned offers, answers, deletes, pings, requests_seen;
+	unsigned offers, answers, deletes, pings, queries, requests_seen;
 	char last_call_id[64];
 	bool saw_received_from;
 	char last_family[8];	/* "address family" of the last request; "" none */
@@ -131,6 +131,12 @@ static void fake_cb(struct sp_loop *l, int fd, uint32_t ev, void *arg)
 	} else if (sp_ng_str_is(cmd, "delete")) {
 		f->deletes++;
 		reply(f, &from, fl, cookie, cl_len, "d6:result2:oke");
+	} else if (sp_ng_str_is(cmd, "query")) {
+		/* rtpengine's shape: totals of the call's RTP and RTCP */
+		f->queries++;
+		reply(f, &from, fl, cookie, cl_len,
+		      "d6:totalsd3:RTPd7:packetsi158e5:bytesi39816e6:errorsi1ee"
+		      "4:RTCPd7:packetsi4e5:bytesi320e6:errorsi0eee6:result2:oke");
 	}
 }
 
@@ -355,6 +361,11 @@ static bool fake0_deleted(void)
 	return fakes[0].deletes > 0;
 }
 
+static bool fake1_deleted(void)
+{
+	return fakes[1].deletes > 0;
+}
+
 Test(mediaproxy, delete_reaches_the_mp)
 {
 	configure(1, 1, 0, SP_MP_FALLBACK_KERNEL);
@@ -544,4 +555,57 @@ Test(mediaproxy, removed_mp_fails_its_pending_requests)
 	cr_assert_eq(rec.calls, 1);
 	cr_assert_not(rec.ok);
 	sp_config_free(c);
+}
+
+static struct sp_mp_call_stats qs;
+
+static bool stats_came(void)
+{
+	return sp_mp_client_call_stats(cl, "c", &qs) && qs.valid;
+}
+
+/* show sessions detail (issue 19): the call's counters as its MP reports
+ * them (NG query), asked for without waiting and cached; asked again only
+ * once the cache is SP_MP_QUERY_MS old; a call no MP holds has none. */
+Test(mediaproxy, query_counters_cached)
+{
+	struct sp_mp_view v;
+
+	configure(1, 1, 0, SP_MP_FALLBACK_KERNEL);
+	run_until(all_reachable);
+	offer("c");
+	run_until(rec_done);
+	cr_assert(sp_mp_client_call_stats(cl, "c", &qs), "an MP holds the call");
+	cr_assert_not(qs.valid, "nothing known before the first reply");
+	run_until(stats_came);
+	cr_assert_eq(qs.rtp_packets, 158);
+	cr_assert_eq(qs.rtp_bytes, 39816);
+	cr_assert_eq(qs.rtcp_packets, 4);
+	cr_assert_eq(qs.rtcp_bytes, 320);
+	cr_assert_eq(qs.errors, 1);
+	cr_assert_eq(fakes[0].queries, 1);
+	/* fresh: read from the cache, no new query */
+	cr_assert(sp_mp_client_call_stats(cl, "c", &qs));
+	sp_mp_client_views(cl, &v, 1);
+	cr_assert_eq(v.stats.queries, 1);
+	cr_assert_not(sp_mp_client_call_stats(cl, "other", &qs), "no MP holds it");
+	sp_mp_client_end(cl, "c");
+	cr_assert_not(sp_mp_client_call_stats(cl, "c", &qs), "ended");
+}
+
+/* A call known from the state sync or the store goes to its MP by name. */
+Test(mediaproxy, adopted_call_deleted_at_its_mp)
+{
+	struct sp_mp_view v[2];
+
+	configure(2, 1, 1, SP_MP_FALLBACK_KERNEL);
+	run_until(all_reachable);
+	cr_assert_not(sp_mp_client_adopt(cl, "c", "nosuch"));
+	cr_assert(sp_mp_client_adopt(cl, "c", "mp1"));
+	cr_assert_str_eq(sp_mp_client_call_mp(cl, "c"), "mp1");
+	sp_mp_client_views(cl, v, 2);
+	cr_assert_eq(v[1].calls, 1);
+	sp_mp_client_end(cl, "c");
+	run_until(fake1_deleted);
+	cr_assert_eq(fakes[0].deletes, 0);
 }
