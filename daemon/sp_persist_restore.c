@@ -129,6 +129,12 @@ static int restore_object(struct restore *r, const uint8_t *kb, const MDB_val *v
 			(unsigned long long)((h->hold_until_wall_ms - r->wall_ms + 999) / 1000));
 		return 0;
 	}
+	if (!binding)
+		/* a dialog of a later version (a downgrade), damaged, or of a
+		 * binding that is not there: its call is lost, say why */
+		sp_warn("persistence: dialog %u not restored (%s)", id,
+			arc == -EINVAL ? "unreadable record, of a later version or damaged"
+				       : sp_table_strerror(arc));
 	r->rs.discarded++;
 	return 0;
 }
