@@ -347,11 +347,42 @@ void sp_persist_mark_all(struct sp_persist *p)
 	}
 }
 
-static int u64_cmp(const void *a, const void *b)
+static void sift_down(uint64_t *a, size_t root, size_t n)
 {
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	uint64_t v = a[root];
 
-	return x < y ? -1 : x > y;
+	for (;;) {
+		size_t c = 2 * root + 1;
+
+		if (c >= n)
+			break;
+		if (c + 1 < n && a[c + 1] > a[c])
+			c++;
+		if (a[c] <= v)
+			break;
+		a[root] = a[c];
+		root = c;
+	}
+	a[root] = v;
+}
+
+/* A period's marks in ascending order (duplicates next to each other): a
+ * heapsort with the comparison inline, as qsort's merge sort called its
+ * comparison through a pointer and took ~4 % of the daemon's instructions
+ * per call (bench/count). */
+static void sort_u64(uint64_t *a, size_t n)
+{
+	if (n < 2)
+		return;
+	for (size_t i = n / 2; i-- > 0;)
+		sift_down(a, i, n);
+	for (size_t end = n - 1; end > 0; end--) {
+		uint64_t t = a[0];
+
+		a[0] = a[end];
+		a[end] = t;
+		sift_down(a, 0, end);
+	}
 }
 
 /* Encodes (kind, id) into the batch: the record, or a delete. */
@@ -417,7 +448,7 @@ unsigned sp_persist_flush(struct sp_persist *p, uint64_t now_ms, uint64_t wall_m
 	b = calloc(1, sizeof(*b));
 	if (!b)
 		return 0;
-	qsort(p->dirty, p->n_dirty, sizeof(*p->dirty), u64_cmp);
+	sort_u64(p->dirty, p->n_dirty);
 	for (size_t i = 0; i < p->n_dirty; i++) {
 		if (i && p->dirty[i] == p->dirty[i - 1])
 			continue;
