@@ -37,7 +37,17 @@ int sp_proxy_hostport_parse(const char *text, struct sp_proxy_hostport *hp)
 	memcpy(hp->host, host, hl);
 	hp->host[hl] = '\0';
 	if (colon) {
-		unsigned long p = strtoul(colon + 1, &stop, 10);
+		unsigned long p = 0;
+		const char *d = colon + 1;
+
+		/* plain digits (what the daemon writes) without strtoul, which
+		 * was most of this function's cost; anything else as before */
+		while (*d >= '0' && *d <= '9' && d - colon <= 6)
+			p = p * 10 + (unsigned long)(*d++ - '0');
+		if (*d || d == colon + 1 || d - colon > 6)
+			p = strtoul(colon + 1, &stop, 10);
+		else
+			stop = (char *)d;
 		if (*stop || p == 0 || p > 65535)
 			return -1;
 		hp->port = (uint16_t)p;

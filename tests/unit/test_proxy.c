@@ -348,6 +348,19 @@ Test(proxy, hostport_parse_and_keepalive)
 	cr_assert_eq(sp_proxy_hostport_parse("host:0", &hp), -1);
 	cr_assert_eq(sp_proxy_hostport_parse("host:70000", &hp), -1);
 	cr_assert_eq(sp_proxy_hostport_parse("", &hp), -1);
+	/* ports read as strtoul reads them, the daemon's digits by hand */
+	cr_assert_eq(sp_proxy_hostport_parse("host:", &hp), -1);
+	cr_assert_eq(sp_proxy_hostport_parse("host:5x", &hp), -1);
+	cr_assert_eq(sp_proxy_hostport_parse("host:65536", &hp), -1);
+	cr_assert_eq(sp_proxy_hostport_parse("host:1234567", &hp), -1);
+	cr_assert_eq(sp_proxy_hostport_parse("host:65535", &hp), 0);
+	cr_assert_eq(hp.port, 65535);
+	cr_assert_eq(sp_proxy_hostport_parse("host:0005070", &hp), 0);
+	cr_assert_eq(hp.port, 5070);
+	cr_assert_eq(sp_proxy_hostport_parse("host:+5070", &hp), 0);
+	cr_assert_eq(hp.port, 5070);
+	cr_assert_eq(sp_proxy_hostport_parse("host: 5070", &hp), 0);
+	cr_assert_eq(hp.port, 5070);
 	cr_assert(sp_proxy_is_keepalive("\r\n\r\n", 4));
 	cr_assert(!sp_proxy_is_keepalive("\r\nX", 3));
 	cr_assert(!sp_proxy_is_keepalive("", 0));
