@@ -44,6 +44,9 @@ static bool copy_unfolded(char *dst, size_t size, const char *s, const char *e)
 {
 	if (!copy_span(dst, size, s, e))
 		return false;
+	/* every fold has its LF (the scanner refuses a bare CR) */
+	if (!s || !memchr(s, '\n', (size_t)(e - s)))
+		return true;
 	for (size_t i = 0; dst[i]; i++)
 		if (dst[i] == '\r' || dst[i] == '\n' ||
 		    ((dst[i] == ' ' || dst[i] == '\t') && i && s[i - 1] == '\n'))
