@@ -53,7 +53,7 @@ bool sp_mib_parse_index(int table, const oid *idx, size_t len, struct sp_mib_ind
 	if (len < 1 || idx[0] < 1 || idx[0] > max)
 		return false;
 	n = idx[0];
-	if (len != 1 + n + (table == SP_TBL_INTERFACE ? 0 : 1))
+	if (len != 1 + n + (table == SP_TBL_INTERFACE || table == SP_TBL_MEDIA_PROXY ? 0 : 1))
 		return false;
 	for (size_t i = 0; i < n; i++) {
 		if (idx[1 + i] < 1 || idx[1 + i] > 255)
@@ -62,6 +62,8 @@ bool sp_mib_parse_index(int table, const oid *idx, size_t len, struct sp_mib_ind
 	}
 	if (table == SP_TBL_INTERFACE)
 		return sp_check_ifname(out->name, &e) == 0;
+	if (table == SP_TBL_MEDIA_PROXY)
+		return sp_check_name(out->name, "", &e) == 0;
 	if (idx[1 + n] < SP_SEQ_MIN || idx[1 + n] > SP_SEQ_MAX)
 		return false;
 	out->seq = (uint32_t)idx[1 + n];
@@ -86,6 +88,8 @@ static bool sp_is_addr_type_obj(const struct sp_mib_obj *o)
 		return o->id == SP_ST_SRC_TYPE || o->id == SP_ST_DST_TYPE || o->id == SP_ST_SERVER_TYPE;
 	if (o->table == SP_TBL_POLICY_ROUTE)
 		return o->id == SP_PR_SRC_TYPE || o->id == SP_PR_DST_TYPE || o->id == SP_PR_NH_TYPE;
+	if (o->table == SP_TBL_MEDIA_PROXY)
+		return o->id == SP_MP_CTL_TYPE;
 	return false;
 }
 
@@ -119,6 +123,8 @@ static long sp_enum_max(const struct sp_mib_obj *o)
 		return 4;
 	if (o->table == SP_TBL_INTERFACE && o->id == SP_IF_SIDE)
 		return 3;
+	if (o->table == SP_TBL_MEDIA_PROXY && o->id == SP_MP_FALLBACK)
+		return 2;
 	return 0;
 }
 
@@ -127,6 +133,7 @@ bool sp_is_rowstatus(const struct sp_mib_obj *o)
 	return (o->table == SP_TBL_STRATEGY && o->id == SP_ST_ROWSTATUS) ||
 	       (o->table == SP_TBL_POLICY_ROUTE && o->id == SP_PR_ROWSTATUS) ||
 	       (o->table == SP_TBL_INTERFACE && o->id == SP_IF_ROWSTATUS) ||
+	       (o->table == SP_TBL_MEDIA_PROXY && o->id == SP_MP_ROWSTATUS) ||
 	       o->table == SP_TBL_LISTEN_PORT;
 }
 
@@ -214,6 +221,15 @@ static int sp_check_value(const struct sp_mib_obj *o, const netsnmp_variable_lis
 		case SP_ST_PROTOCOL: return u <= 255 ? SNMP_ERR_NOERROR : SNMP_ERR_WRONGVALUE;
 		case SP_ST_SRC_PLEN: case SP_ST_DST_PLEN:
 			return u <= 128 ? SNMP_ERR_NOERROR : SNMP_ERR_WRONGVALUE;
+		}
+		return SNMP_ERR_NOERROR;
+	}
+	if (o->table == SP_TBL_MEDIA_PROXY) {
+		switch (o->id) {
+		case SP_MP_CTL_PORT: /* as `control A port N' */
+			return u >= 1 && u <= 65535 ? SNMP_ERR_NOERROR : SNMP_ERR_WRONGVALUE;
+		case SP_MP_WEIGHT: /* as `weight N' */
+			return u <= SP_MP_WEIGHT_MAX ? SNMP_ERR_NOERROR : SNMP_ERR_WRONGVALUE;
 		}
 		return SNMP_ERR_NOERROR;
 	}

@@ -441,9 +441,17 @@ static void sp_mib_media_proxy_value(struct sp_agent_mib *m, const struct sp_mib
 		sp_val_int(v, mp->fallback == SP_MP_FALLBACK_REFUSE ? SP_MP_FALLBACK_V_REFUSE
 								     : SP_MP_FALLBACK_V_KERNEL);
 		break;
-	case SP_MP_INSTALL_STATE: sp_val_int(v, st && st->installed ? SP_INSTALL_OK : SP_INSTALL_NOT); break;
+	case SP_MP_INSTALL_STATE:
+		sp_val_int(v, row->active && st && st->installed ? SP_INSTALL_OK : SP_INSTALL_NOT);
+		break;
 	case SP_MP_INSTALL_REASON:
-		sp_val_str(v, st ? st->reason : mp->shutdown ? "shutdown" : "not started");
+		sp_val_str(v, !row->active ? "waiting in the agent (createAndWait)"
+			      : st ? st->reason : mp->shutdown ? "shutdown" : "not started");
+		break;
+	case SP_MP_ROWSTATUS:
+		/* RFC 2579: a waiting row that active(1) would refuse is notReady */
+		sp_val_int(v, row->active ? (mp->shutdown ? RS_NOTINSERVICE : RS_ACTIVE) :
+			      sp_mib_media_proxy_ready(mp) ? RS_NOTINSERVICE : RS_NOTREADY);
 		break;
 	}
 }
@@ -581,6 +589,9 @@ static int sp_mib_views_build(struct sp_agent_mib *m)
 	for (size_t i = 0; i < c->n_media_proxies; i++)
 		rc |= sp_mib_view_add(&m->views[SP_TBL_MEDIA_PROXY], &cap[SP_TBL_MEDIA_PROXY],
 				      &c->media_proxies[i], true, c->media_proxies[i].name, false, 0);
+	for (size_t i = 0; i < p->n_media_proxies; i++)
+		rc |= sp_mib_view_add(&m->views[SP_TBL_MEDIA_PROXY], &cap[SP_TBL_MEDIA_PROXY],
+				      &p->media_proxies[i], false, p->media_proxies[i].name, false, 0);
 	if (rc) {
 		sp_mib_views_free(m);
 		return -1;
@@ -758,6 +769,7 @@ void sp_mib_pending_free(struct sp_mib_pending *p)
 	free(p->strategies);
 	free(p->policy_routes);
 	free(p->interfaces);
+	free(p->media_proxies);
 	memset(p, 0, sizeof(*p));
 }
 

@@ -42,6 +42,8 @@ struct sp_mib_pending {
 	size_t n_policy_routes;
 	struct sp_interface *interfaces;
 	size_t n_interfaces;
+	struct sp_media_proxy *media_proxies;
+	size_t n_media_proxies;
 };
 
 struct sp_mib_row {
@@ -64,7 +66,7 @@ enum sp_mib_table_id {
 	SP_TBL_INTERFACE,
 	SP_TBL_SESSION,
 	SP_TBL_BINDING,
-	SP_TBL_MEDIA_PROXY,	/* read-only, from the configuration */
+	SP_TBL_MEDIA_PROXY,
 	SP_TBL_COUNT,
 };
 

@@ -189,13 +189,14 @@ const struct sp_mib_obj sp_mib_objs[] = {
 	{ { 9, 4 }, 2, SP_TBL_NONE, SP_S_LIMITED_SOURCE_TYPE, ASN_INTEGER, SP_NOTIFY },
 	{ { 9, 5 }, 2, SP_TBL_NONE, SP_S_LIMITED_SOURCE, ASN_OCTET_STR, SP_NOTIFY },
 	/* sigproxyMediaProxyTable */
-	{ { 10, 1, 2 }, 3, SP_TBL_MEDIA_PROXY, SP_MP_CTL_TYPE, ASN_INTEGER, SP_RO },
-	{ { 10, 1, 3 }, 3, SP_TBL_MEDIA_PROXY, SP_MP_CTL, ASN_OCTET_STR, SP_RO },
-	{ { 10, 1, 4 }, 3, SP_TBL_MEDIA_PROXY, SP_MP_CTL_PORT, ASN_UNSIGNED, SP_RO },
-	{ { 10, 1, 5 }, 3, SP_TBL_MEDIA_PROXY, SP_MP_WEIGHT, ASN_UNSIGNED, SP_RO },
-	{ { 10, 1, 6 }, 3, SP_TBL_MEDIA_PROXY, SP_MP_FALLBACK, ASN_INTEGER, SP_RO },
+	{ { 10, 1, 2 }, 3, SP_TBL_MEDIA_PROXY, SP_MP_CTL_TYPE, ASN_INTEGER, SP_RC },
+	{ { 10, 1, 3 }, 3, SP_TBL_MEDIA_PROXY, SP_MP_CTL, ASN_OCTET_STR, SP_RC },
+	{ { 10, 1, 4 }, 3, SP_TBL_MEDIA_PROXY, SP_MP_CTL_PORT, ASN_UNSIGNED, SP_RC },
+	{ { 10, 1, 5 }, 3, SP_TBL_MEDIA_PROXY, SP_MP_WEIGHT, ASN_UNSIGNED, SP_RC },
+	{ { 10, 1, 6 }, 3, SP_TBL_MEDIA_PROXY, SP_MP_FALLBACK, ASN_INTEGER, SP_RC },
 	{ { 10, 1, 7 }, 3, SP_TBL_MEDIA_PROXY, SP_MP_INSTALL_STATE, ASN_INTEGER, SP_RO },
 	{ { 10, 1, 8 }, 3, SP_TBL_MEDIA_PROXY, SP_MP_INSTALL_REASON, ASN_OCTET_STR, SP_RO },
+	{ { 10, 1, 9 }, 3, SP_TBL_MEDIA_PROXY, SP_MP_ROWSTATUS, ASN_INTEGER, SP_RC },
 };
 const size_t sp_mib_n_objs = sizeof(sp_mib_objs) / sizeof(sp_mib_objs[0]);
 
@@ -229,4 +230,9 @@ size_t sp_mib_name_index(const char *name, oid *idx)
 	for (size_t i = 0; i < n; i++)
 		idx[1 + i] = (unsigned char)name[i];
 	return 1 + n;
+}
+
+bool sp_mib_media_proxy_ready(const struct sp_media_proxy *mp)
+{
+	return sp_addr_is_set(&mp->control) && mp->control_port != 0;
 }

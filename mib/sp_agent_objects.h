@@ -66,7 +66,7 @@ enum {
 enum { SP_IF_VPN = 2, SP_IF_SIDE, SP_IF_ROWSTATUS, SP_IF_NCOLS };
 enum {
 	SP_MP_CTL_TYPE = 2, SP_MP_CTL, SP_MP_CTL_PORT, SP_MP_WEIGHT, SP_MP_FALLBACK,
-	SP_MP_INSTALL_STATE, SP_MP_INSTALL_REASON
+	SP_MP_INSTALL_STATE, SP_MP_INSTALL_REASON, SP_MP_ROWSTATUS, SP_MP_NCOLS
 };
 /* sigproxyMediaProxyTable's column, for the notifications */
 #define SP_MIB_MP_COLUMN_OID(col) SP_MIB_BASE, 1, 10, 1, (col)
@@ -106,6 +106,8 @@ const struct sp_mib_obj *sp_mib_lookup(const oid *name, size_t len, size_t *pref
 const struct sp_mib_row *sp_mib_find_row(struct sp_agent_mib *m, int table, const oid *idx,
 					 size_t len);
 size_t sp_mib_name_index(const char *name, oid *idx);
+/* Whether active(1) would accept the media proxy: control address and port. */
+bool sp_mib_media_proxy_ready(const struct sp_media_proxy *mp);
 /* Whether active(1) would accept the strategy (else its row is notReady). */
 bool sp_mib_strategy_ready(const struct sp_strategy *s);
 const char *sp_mib_strategy_reason(const struct sp_strategy *s, bool active);

@@ -1,5 +1,5 @@
-/* SIGPROXY-MIB writes, part: the columns of the strategies' and policy
- * routes' rows (sp_agent_rows.h). */
+/* SIGPROXY-MIB writes, part: the columns of the strategies', policy
+ * routes' and media proxies' rows (sp_agent_rows.h). */
 #include "config.h"
 #include "sp_agent_rows.h"
 #include "sp_agent_check.h"
@@ -194,5 +194,37 @@ int sp_pr_from_raw(struct sp_mib_build *b, const struct sp_mib_pr_raw *r, const 
 		return sp_fail(b, SP_BLAME(blame, fb, SP_PR_TABLE, SP_PR_NH, SP_PR_NH_TYPE),
 			       SNMP_ERR_INCONSISTENTVALUE,
 			       "set next-hop and set table exclude each other%s", NULL);
+	return SNMP_ERR_NOERROR;
+}
+
+void sp_mp_to_raw(const struct sp_media_proxy *mp, struct sp_mib_mp_raw *r)
+{
+	memset(r, 0, sizeof(*r));
+	sp_inet_from_addr(&mp->control, &r->control);
+	r->port = mp->control_port;
+	r->weight = mp->weight;
+	r->fallback = mp->fallback == SP_MP_FALLBACK_REFUSE ? SP_MP_FALLBACK_V_REFUSE : SP_MP_FALLBACK_V_KERNEL;
+}
+
+void sp_mp_apply(struct sp_mib_mp_raw *r, int col, const netsnmp_variable_list *vb)
+{
+	switch (col) {
+	case SP_MP_CTL_TYPE: sp_inet_set_type(&r->control, vb); break;
+	case SP_MP_CTL: sp_inet_set_addr(&r->control, vb); break;
+	case SP_MP_CTL_PORT: r->port = sp_vb_uns(vb); break;
+	case SP_MP_WEIGHT: r->weight = sp_vb_uns(vb); break;
+	case SP_MP_FALLBACK: r->fallback = sp_vb_int(vb); break;
+	}
+}
+
+int sp_mp_from_raw(struct sp_mib_build *b, const struct sp_mib_mp_raw *r, const size_t *blame,
+		   size_t fb, struct sp_media_proxy *mp)
+{
+	if (!sp_inet_to_addr(&r->control, &mp->control))
+		return sp_fail(b, SP_BLAME(blame, fb, SP_MP_CTL, SP_MP_CTL_TYPE), SNMP_ERR_INCONSISTENTVALUE,
+			       "control: type and address do not agree%s", NULL);
+	mp->control_port = (uint16_t)r->port;
+	mp->weight = (uint32_t)r->weight;
+	mp->fallback = r->fallback == SP_MP_FALLBACK_V_REFUSE ? SP_MP_FALLBACK_REFUSE : SP_MP_FALLBACK_KERNEL;
 	return SNMP_ERR_NOERROR;
 }

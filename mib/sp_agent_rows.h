@@ -28,4 +28,16 @@ void sp_pr_apply(struct sp_mib_pr_raw *r, int col, const netsnmp_variable_list *
 int sp_pr_from_raw(struct sp_mib_build *b, const struct sp_mib_pr_raw *r, const size_t *blame,
 		   size_t fb, struct sp_policy_route *p);
 
+/* A media proxy's writable columns. */
+struct sp_mib_mp_raw {
+	struct sp_mib_inet control;
+	u_long port, weight;
+	long fallback;
+};
+
+void sp_mp_to_raw(const struct sp_media_proxy *mp, struct sp_mib_mp_raw *r);
+void sp_mp_apply(struct sp_mib_mp_raw *r, int col, const netsnmp_variable_list *vb);
+int sp_mp_from_raw(struct sp_mib_build *b, const struct sp_mib_mp_raw *r, const size_t *blame,
+		   size_t fb, struct sp_media_proxy *mp);
+
 #endif

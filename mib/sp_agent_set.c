@@ -66,6 +66,9 @@ static struct sp_mib_coll sp_coll_cfg(struct sp_config *c, int table)
 	if (table == SP_TBL_POLICY_ROUTE)
 		return (struct sp_mib_coll){ (void **)&c->policy_routes, &c->n_policy_routes,
 					     sizeof(struct sp_policy_route) };
+	if (table == SP_TBL_MEDIA_PROXY)
+		return (struct sp_mib_coll){ (void **)&c->media_proxies, &c->n_media_proxies,
+					     sizeof(struct sp_media_proxy) };
 	return (struct sp_mib_coll){ (void **)&c->interfaces, &c->n_interfaces, sizeof(struct sp_interface) };
 }
 
@@ -76,6 +79,9 @@ static struct sp_mib_coll sp_coll_pending(struct sp_mib_pending *p, int table)
 	if (table == SP_TBL_POLICY_ROUTE)
 		return (struct sp_mib_coll){ (void **)&p->policy_routes, &p->n_policy_routes,
 					     sizeof(struct sp_policy_route) };
+	if (table == SP_TBL_MEDIA_PROXY)
+		return (struct sp_mib_coll){ (void **)&p->media_proxies, &p->n_media_proxies,
+					     sizeof(struct sp_media_proxy) };
 	return (struct sp_mib_coll){ (void **)&p->interfaces, &p->n_interfaces, sizeof(struct sp_interface) };
 }
 
@@ -96,6 +102,8 @@ static bool sp_item_shutdown(int table, const void *item)
 		return ((const struct sp_strategy *)item)->shutdown;
 	if (table == SP_TBL_POLICY_ROUTE)
 		return ((const struct sp_policy_route *)item)->shutdown;
+	if (table == SP_TBL_MEDIA_PROXY)
+		return ((const struct sp_media_proxy *)item)->shutdown;
 	return false;
 }
 
@@ -153,6 +161,7 @@ union sp_mib_item {
 	struct sp_strategy st;
 	struct sp_policy_route pr;
 	struct sp_interface itf;
+	struct sp_media_proxy mp;
 };
 
 /* The row's columns from the PDU over what it held (`from`, `size` bytes;
@@ -163,6 +172,7 @@ static int sp_row_columns(struct sp_mib_build *b, const struct sp_mib_group *g, 
 	union sp_mib_item w;
 	struct sp_mib_st_raw st_raw;
 	struct sp_mib_pr_raw pr_raw;
+	struct sp_mib_mp_raw mp_raw;
 	int rc;
 
 	memset(&w, 0, sizeof(w));
@@ -178,6 +188,12 @@ static int sp_row_columns(struct sp_mib_build *b, const struct sp_mib_group *g, 
 	} else if (g->table == SP_TBL_POLICY_ROUTE) {
 		w.pr.seq = g->index.seq;
 		sp_pr_to_raw(&w.pr, &pr_raw);
+	} else if (g->table == SP_TBL_MEDIA_PROXY) {
+		if (!from) {
+			sp_media_proxy_defaults(&w.mp);
+			snprintf(w.mp.name, sizeof(w.mp.name), "%s", g->index.name);
+		}
+		sp_mp_to_raw(&w.mp, &mp_raw);
 	}
 	for (size_t i = 0; i < SP_ST_NCOLS; i++)
 		blame[i] = SP_NO_VB;
@@ -191,6 +207,8 @@ static int sp_row_columns(struct sp_mib_build *b, const struct sp_mib_group *g, 
 			sp_st_apply(&st_raw, o->id, b->vbs[i]);
 		else if (g->table == SP_TBL_POLICY_ROUTE)
 			sp_pr_apply(&pr_raw, o->id, b->vbs[i]);
+		else if (g->table == SP_TBL_MEDIA_PROXY)
+			sp_mp_apply(&mp_raw, o->id, b->vbs[i]);
 		else if (o->id == SP_IF_VPN)
 			w.itf.vpn_id = (uint32_t)sp_vb_uns(b->vbs[i]);
 		else if (o->id == SP_IF_SIDE)
@@ -201,6 +219,8 @@ static int sp_row_columns(struct sp_mib_build *b, const struct sp_mib_group *g, 
 		rc = sp_st_from_raw(b, &st_raw, blame, fb, &w.st);
 	else if (g->table == SP_TBL_POLICY_ROUTE)
 		rc = sp_pr_from_raw(b, &pr_raw, blame, fb, &w.pr);
+	else if (g->table == SP_TBL_MEDIA_PROXY)
+		rc = sp_mp_from_raw(b, &mp_raw, blame, fb, &w.mp);
 	else
 		rc = SNMP_ERR_NOERROR;
 	if (rc != SNMP_ERR_NOERROR)
@@ -236,6 +256,12 @@ static int sp_row_store(struct sp_mib_build *b, const struct sp_mib_group *g, st
 		if (!p)
 			return sp_fail(b, fb, SNMP_ERR_INCONSISTENTVALUE, "%s", b->e->msg);
 		*p = w.pr;
+	} else if (g->table == SP_TBL_MEDIA_PROXY) {
+		struct sp_media_proxy *mp = sp_config_mp_get(b->cand, w.mp.name, b->e);
+
+		if (!mp)
+			return sp_fail(b, fb, SNMP_ERR_INCONSISTENTVALUE, "%s", b->e->msg);
+		*mp = w.mp;
 	} else {
 		struct sp_interface *itf = sp_config_interface_get(b->cand, w.itf.name, b->e);
 
@@ -292,18 +318,26 @@ static int sp_build_row(struct sp_mib_build *b, const struct sp_mib_group *g)
 
 		if (g->table == SP_TBL_STRATEGY)
 			w.st.shutdown = !to_active && shut;
+		else if (g->table == SP_TBL_MEDIA_PROXY)
+			w.mp.shutdown = !to_active && shut;
 		else
 			w.pr.shutdown = !to_active && shut;
 		in_cfg = to_active || shut;
 	} else {
 		in_cfg = to_active;
 	}
-	if (g->table != SP_TBL_INTERFACE && (taken = sp_seq_taken(b, g->table, &g->index)))
+	if (g->table != SP_TBL_INTERFACE && g->table != SP_TBL_MEDIA_PROXY &&
+	    (taken = sp_seq_taken(b, g->table, &g->index)))
 		return sp_fail(b, fb, SNMP_ERR_INCONSISTENTVALUE,
 			       "the sequence number is already used by %s", taken);
 	if (in_cfg && g->table == SP_TBL_STRATEGY && !sp_mib_strategy_ready(&w.st))
 		return sp_fail(b, SP_BLAME(blame, fb, SP_ST_ACTION, SP_ST_SERVER_ADDR, SP_ST_SERVER_TYPE),
 			       SNMP_ERR_INCONSISTENTVALUE, "action proxy needs a server%s", NULL);
+	if (g->table == SP_TBL_MEDIA_PROXY && !sp_mib_media_proxy_ready(&w.mp) &&
+	    (in_cfg || (g->rs_vb != SP_NO_VB && g->rs == RS_NOTINSERVICE)))
+		return sp_fail(b, SP_BLAME(blame, fb, SP_MP_CTL, SP_MP_CTL_TYPE, SP_MP_CTL_PORT),
+			       SNMP_ERR_INCONSISTENTVALUE,
+			       "the row is notReady: a media proxy needs its control address and port%s", NULL);
 	/* RFC 2579: notInService(2) asked of a row that stays notReady */
 	if (g->rs_vb != SP_NO_VB && g->rs == RS_NOTINSERVICE && g->table == SP_TBL_STRATEGY &&
 	    !sp_mib_strategy_ready(&w.st))
@@ -396,7 +430,9 @@ static int sp_pending_dup(const struct sp_mib_pending *src, struct sp_mib_pendin
 	     !(dst->strategies = malloc(src->n_strategies * sizeof(*dst->strategies)))) ||
 	    (src->n_policy_routes &&
 	     !(dst->policy_routes = malloc(src->n_policy_routes * sizeof(*dst->policy_routes)))) ||
-	    (src->n_interfaces && !(dst->interfaces = malloc(src->n_interfaces * sizeof(*dst->interfaces))))) {
+	    (src->n_interfaces && !(dst->interfaces = malloc(src->n_interfaces * sizeof(*dst->interfaces)))) ||
+	    (src->n_media_proxies &&
+	     !(dst->media_proxies = malloc(src->n_media_proxies * sizeof(*dst->media_proxies))))) {
 		sp_mib_pending_free(dst);
 		return -1;
 	}
@@ -407,6 +443,10 @@ static int sp_pending_dup(const struct sp_mib_pending *src, struct sp_mib_pendin
 		       src->n_policy_routes * sizeof(*dst->policy_routes));
 	if (src->n_interfaces)
 		memcpy(dst->interfaces, src->interfaces, src->n_interfaces * sizeof(*dst->interfaces));
+	if (src->n_media_proxies)
+		memcpy(dst->media_proxies, src->media_proxies,
+		       src->n_media_proxies * sizeof(*dst->media_proxies));
+	dst->n_media_proxies = src->n_media_proxies;
 	dst->n_strategies = src->n_strategies;
 	dst->n_policy_routes = src->n_policy_routes;
 	dst->n_interfaces = src->n_interfaces;
@@ -418,9 +458,10 @@ static int sp_pending_dup(const struct sp_mib_pending *src, struct sp_mib_pendin
 void sp_mib_pending_prune(struct sp_agent_mib *m)
 {
 	struct sp_config *c = (struct sp_config *)sp_config_store_current(m->store);
-	static const int tables[] = { SP_TBL_STRATEGY, SP_TBL_POLICY_ROUTE, SP_TBL_INTERFACE };
+	static const int tables[] = { SP_TBL_STRATEGY, SP_TBL_POLICY_ROUTE, SP_TBL_INTERFACE,
+				      SP_TBL_MEDIA_PROXY };
 
-	for (size_t t = 0; t < 3; t++) {
+	for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {
 		struct sp_mib_coll pend = sp_coll_pending(&m->pending, tables[t]);
 		struct sp_mib_coll cfg = sp_coll_cfg(c, tables[t]);
 

@@ -274,11 +274,12 @@ Test(agent, media_proxy_table_reads_config_and_status)
 	o[13] = 8;
 	cr_assert_eq(sp_agent_mib_get(&mib, o, n, &v), SNMP_ERR_NOERROR);
 	cr_assert_eq(v.len, strlen("not started"));
-	/* read-only: a SET is refused */
+	/* read-create (issue 19): a SET of an active row's weight commits */
 	o[13] = 5;
 	add_uns(&p, o, n, 7);
-	cr_assert_neq(run_set(&mib, &p, &bad), SNMP_ERR_NOERROR);
+	cr_assert_eq(run_set(&mib, &p, &bad), SNMP_ERR_NOERROR);
 	snmp_free_varbind(p.list);
+	cr_assert_eq(sp_config_mp_find(sp_config_store_current(store), "mp1")->weight, 7);
 	o[17] = '2'; /* no such row */
 	o[13] = 5;
 	cr_assert_eq(sp_agent_mib_get(&mib, o, n, &v), SNMP_NOSUCHINSTANCE);
