@@ -109,7 +109,7 @@ char *sp_endpoint_format(const struct sp_endpoint *ep, char *buf, size_t len)
 		snprintf(buf, len, "-");
 		return buf;
 	}
-	inet_ntop(ep->family, ep->addr.bytes, host, sizeof(host));
+	sp_endpoint_host(ep, host, sizeof(host));
 	if (ep->family == AF_INET6)
 		snprintf(buf, len, "[%s]:%u", host, ep->port);
 	else
@@ -140,9 +140,62 @@ static bool sp_endpoint_format_v4(const struct in_addr *a, char *buf, size_t len
 	return true;
 }
 
+/* IPv6 by hand, for the same reason (on IPv6 inet_ntop was a third of the
+ * daemon's instructions per call, bench/RESULTS.md 2026-12-04): exactly
+ * what glibc's inet_ntop writes (RFC 5952: the leftmost longest run of two
+ * or more zero groups as "::", lowercase hex without leading zeros, an
+ * IPv4-mapped or -compatible address with its dotted quad). */
+static bool sp_endpoint_format_v6(const struct in6_addr *a, char *buf, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned w[8];
+	int best = -1, best_len = 0, cur = -1, cur_len = 0;
+	char *p = buf;
+
+	if (len < INET6_ADDRSTRLEN)
+		return false;
+	for (int i = 0; i < 8; i++) {
+		w[i] = (unsigned)a->s6_addr[2 * i] << 8 | a->s6_addr[2 * i + 1];
+		if (w[i] == 0) {
+			cur = cur < 0 ? i : cur;
+			cur_len++;
+			if (cur_len > best_len) {
+				best = cur;
+				best_len = cur_len;
+			}
+		} else {
+			cur = -1;
+			cur_len = 0;
+		}
+	}
+	if (best_len < 2)
+		best = -1;
+	for (int i = 0; i < 8; i++) {
+		if (best >= 0 && i >= best && i < best + best_len) {
+			if (i == best)
+				*p++ = ':';
+			continue;
+		}
+		if (i)
+			*p++ = ':';
+		if (i == 6 && best == 0 && (best_len == 6 || (best_len == 5 && w[5] == 0xffff)))
+			return sp_endpoint_format_v4((const struct in_addr *)&a->s6_addr[12], p,
+						     len - (size_t)(p - buf));
+		/* the group's hex digits, without leading zeros */
+		for (int shift = w[i] ? (31 - __builtin_clz(w[i])) / 4 * 4 : 0; shift >= 0; shift -= 4)
+			*p++ = hex[w[i] >> shift & 15];
+	}
+	if (best >= 0 && best + best_len == 8)
+		*p++ = ':';
+	*p = '\0';
+	return true;
+}
+
 void sp_endpoint_host(const struct sp_endpoint *ep, char *buf, size_t len)
 {
 	if (ep->family == AF_INET && sp_endpoint_format_v4(&ep->addr.v4, buf, len))
+		return;
+	if (ep->family == AF_INET6 && sp_endpoint_format_v6(&ep->addr.v6, buf, len))
 		return;
 	if (!inet_ntop(ep->family, &ep->addr, buf, (socklen_t)len))
 		snprintf(buf, len, "?");
