@@ -48,10 +48,9 @@ static void sp_mp_call_set(struct sp_mp_client *cl, const char *call_id, uint32_
 
 	if (*p)
 		return; /* a call keeps its first MP */
-	e = malloc(sizeof(*e) + l + 1);
+	e = calloc(1, sizeof(*e) + l + 1); /* no counters, no query yet */
 	if (!e)
 		return;
-	e->next = NULL;
 	e->mp_id = mp_id;
 	memcpy(e->call_id, call_id, l + 1);
 	*p = e;
