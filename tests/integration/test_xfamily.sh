@@ -20,7 +20,9 @@
 # of the MP), the terminal link only IPv4 (answers from E, Record-Route and
 # Contact naming E, SDP c=IN IP4 of the MP), RTP flows both ways counted at
 # both ends and in rtpengine's own statistics, the BYE deletes the call at
-# the MP; bob (IPv6) calls a UAS on D1 (IPv4) through E6 the same way.
+# the MP; the IPv6 server calls alice back through her binding (its offer
+# translated towards IPv4); bob (IPv6) calls a UAS on D1 (IPv4) through E6
+# the same way; with the MP stopped, such a call is refused 503.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lab.sh"
 . "$(dirname "$0")/lab6.sh"
@@ -195,6 +197,36 @@ check "RTP alice -> MP (IPv4) on the terminal link ($n_out)" test "${n_out:-0}" 
 check "... MP -> D6 (IPv6) on the server link ($n_srv)" test "${n_srv:-0}" -ge 100
 check "echo D6 -> MP (IPv6) on the server link ($n_echo)" test "${n_echo:-0}" -ge 100
 check "... MP -> alice (IPv4) on the terminal link ($n_back)" test "${n_back:-0}" -ge 100
+
+# ---- the IPv6 server calls alice back: its offer towards the IPv4 terminal ----
+# alice's binding (10.1.0.10:5062 <-> [C6]:c) from the call above; a SIPp
+# UAC on [D6]:5070 calls [C6]:c, alice answers (echoing the RTP)
+cport=$(sp_cli sp1 -c 'show bindings' | grep -F "$A:5062" | grep -oE "\\[$C6\\]:[0-9]+" | head -1 | sed 's/.*://')
+check "alice's binding has a C6:c (${cport:-none})" test -n "$cport"
+TE_PCAP=$LAB_OUT/back-te.pcap
+SRV_PCAP=$LAB_OUT/back-srv.pcap
+lab_capture_start "$SP" "$LAB_SP_TE_IF" "$TE_PCAP" "udp" >/dev/null
+lab_capture_start "$SP" "$LAB_SP_SRV1_IF" "$SRV_PCAP" "udp" >/dev/null
+lab_sipp_bg "$TE" uas-back -sf "$SC/uas.xml" -i "$A" -p 5062 -mp 6000 -rtp_echo -m 1
+uas=$LAB_SIPP_PID
+sp_wait_for "alice's UAS" 10 lab_bound "$TE" "$A" 5062
+lab_sipp "$SRV1" uac-back -sf "$SC/rtp_uac.xml" -i "$D6" -p 5070 -mp 6000 -s alice -m 1 -d 4000 \
+	"[$C6]:${cport:-1}"
+rc=$?
+lab_sipp_wait "$uas"
+check_eq "IPv6 server -> IPv4 terminal: the call ends well (caller, callee)" "0 0" "$rc $?"
+[ "$rc" = 0 ] || lab_sipp_log uac-back | sed 's/^/#   /'
+lab_capture_stop
+check_match "terminal link: the server's offer reaches alice with the MP's IPv4 address" \
+	"> $A c=IN IP4 ${MP4//./\\.}" "$(lab_pcap_sdp "$TE_PCAP")"
+sdp=$(lab_tshark "$SRV_PCAP" -Y "sdp && ipv6.dst == $D6" -T fields -e sdp.connection_info | sort -u)
+check_eq "server link: alice's answer reaches D6 with the MP's IPv6 address" "IN IP6 $MP6" "$sdp"
+n_out=$(lab_pcap_count "$SRV_PCAP" "ipv6.src == $D6 && udp.srcport == 6000 && ipv6.dst == $MP6")
+n_back=$(lab_pcap_count "$SRV_PCAP" "ipv6.src == $MP6 && ipv6.dst == $D6 && udp.dstport == 6000")
+n_te=$(lab_pcap_count "$TE_PCAP" "ip.src == $MP4 && ip.dst == $A && udp.dstport == 6000")
+n_echo=$(lab_pcap_count "$TE_PCAP" "ip.src == $A && udp.srcport == 6000 && ip.dst == $MP4")
+check "RTP D6 -> MP (IPv6) ($n_out), MP -> alice (IPv4) ($n_te)" test "${n_out:-0}" -ge 100 -a "${n_te:-0}" -ge 100
+check "echo alice -> MP (IPv4) ($n_echo), MP -> D6 (IPv6) ($n_back)" test "${n_echo:-0}" -ge 100 -a "${n_back:-0}" -ge 100
 
 # ---- bob (IPv6) calls the IPv4 server through E6 ----
 TE_PCAP=$LAB_OUT/x64-te.pcap
