@@ -5,11 +5,14 @@
  *       sends SIZE-byte datagrams (RTP header + payload, default 172: G.711
  *       20 ms) for SECONDS at PPS packets/s (0: as fast as it can), in
  *       sendmmsg batches paced by the clock; prints "sent N seconds T errors
- *       E cpu C" (C: its user+system CPU seconds)
+ *       E cpu C" (C: its user+system CPU seconds). DST-PORT "@FILE": the
+ *       ports listed in FILE (one a line, up to 65536), one datagram to each
+ *       in turn: many streams, as a media relay sees many calls
  *   rtpblast recv IP PORT SECONDS
  *       counts datagrams until 0.5 s pass without one after the first (or
  *       SECONDS + 3 s without any); prints "received N"
  *
+ * IP: IPv4 or IPv6 (bench/rtp-xfamily sends IPv4 that arrives as IPv6).
  * Plain C, no dependency: bench/run and bench/rtp build it with cc.
  */
 #define _GNU_SOURCE
@@ -37,12 +40,33 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* ip (IPv4 or IPv6 text) and port into *a; its length, 0 when ip is bad */
+static socklen_t sockaddr_of(const char *ip, int port, struct sockaddr_storage *a)
+{
+	struct sockaddr_in *a4 = (struct sockaddr_in *)a;
+	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)a;
+
+	memset(a, 0, sizeof(*a));
+	if (inet_pton(AF_INET, ip, &a4->sin_addr) == 1) {
+		a4->sin_family = AF_INET;
+		a4->sin_port = htons((uint16_t)port);
+		return sizeof(*a4);
+	}
+	if (inet_pton(AF_INET6, ip, &a6->sin6_addr) == 1) {
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons((uint16_t)port);
+		return sizeof(*a6);
+	}
+	return 0;
+}
+
 static int udp_socket(const char *ip, int port)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-	int fd = socket(AF_INET, SOCK_DGRAM, 0), big = 16 << 20;
+	struct sockaddr_storage a;
+	socklen_t al = sockaddr_of(ip, port, &a);
+	int fd = al ? socket(a.ss_family, SOCK_DGRAM, 0) : -1, big = 16 << 20;
 
-	if (fd < 0 || inet_pton(AF_INET, ip, &a.sin_addr) != 1) {
+	if (fd < 0) {
 		fprintf(stderr, "rtpblast: bad address %s\n", ip);
 		exit(2);
 	}
@@ -52,7 +76,7 @@ static int udp_socket(const char *ip, int port)
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
 	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &big, sizeof(big)) < 0)
 		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
-	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+	if (bind(fd, (struct sockaddr *)&a, al) < 0) {
 		fprintf(stderr, "rtpblast: bind %s:%d: %s\n", ip, port, strerror(errno));
 		exit(2);
 	}
@@ -62,7 +86,9 @@ static int udp_socket(const char *ip, int port)
 static int do_send(char **av)
 {
 	int fd = udp_socket(av[0], atoi(av[1]));
-	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(av[3])) };
+	static struct sockaddr_storage to[65536];
+	size_t n_to = 0;
+	socklen_t tl = 0;
 	double pps = atof(av[4]), secs = atof(av[5]);
 	size_t size = av[6] ? (size_t)atoi(av[6]) : 172;
 	static unsigned char buf[BATCH][MAXSIZE];
@@ -72,7 +98,19 @@ static int do_send(char **av)
 	uint16_t seq = 0;
 	uint32_t ts = 0;
 
-	if (inet_pton(AF_INET, av[2], &to.sin_addr) != 1 || size < 12 || size > MAXSIZE)
+	if (av[3][0] == '@') {
+		FILE *f = fopen(av[3] + 1, "r");
+		int port;
+
+		while (f && n_to < 65536 && fscanf(f, "%d", &port) == 1)
+			if (!(tl = sockaddr_of(av[2], port, &to[n_to++])))
+				break;
+		if (f)
+			fclose(f);
+	} else {
+		tl = sockaddr_of(av[2], atoi(av[3]), &to[n_to++]);
+	}
+	if (!tl || !n_to || size < 12 || size > MAXSIZE)
 		return 2;
 	memset(mm, 0, sizeof(mm));
 	for (int i = 0; i < BATCH; i++) {
@@ -84,8 +122,7 @@ static int do_send(char **av)
 		iov[i].iov_len = size;
 		mm[i].msg_hdr.msg_iov = &iov[i];
 		mm[i].msg_hdr.msg_iovlen = 1;
-		mm[i].msg_hdr.msg_name = &to;
-		mm[i].msg_hdr.msg_namelen = sizeof(to);
+		mm[i].msg_hdr.msg_namelen = tl;
 	}
 	start = now_ns();
 	end = start + (uint64_t)(secs * 1e9);
@@ -109,6 +146,7 @@ static int do_send(char **av)
 				n = (int)(due - sent);
 		}
 		for (int i = 0; i < n; i++) {
+			mm[i].msg_hdr.msg_name = &to[(sent + (uint64_t)i) % n_to];
 			buf[i][2] = (unsigned char)(seq >> 8);
 			buf[i][3] = (unsigned char)seq;
 			buf[i][4] = (unsigned char)(ts >> 24);

@@ -187,6 +187,10 @@ check_no_match "... no IPv6 address reaches alice's SIP" "2001:db8" \
 	"$(lab_tshark "$TE_PCAP" -Y sip -T fields -e sip.msg_hdr | head -5)"
 check_match "server link: the offer's SDP is the MP's IPv6 address" "c=IN IP6 $MP6" "$(lab_pcap_sdp "$SRV_PCAP")"
 check_no_match "... never alice's" "10\\.1\\.0\\.10" "$(lab_pcap_sdp "$SRV_PCAP")"
+check_match "... its o= line too" "IN IP6 $MP6" \
+	"$(lab_tshark "$SRV_PCAP" -Y "sdp && ipv6.dst == $D6" -T fields -e sdp.owner | sort -u)"
+check_match "the answer's o= line towards alice is the MP's IPv4 address" "IN IP4 ${MP4//./\\.}" \
+	"$(lab_tshark "$TE_PCAP" -Y "sdp && ip.dst == $A" -T fields -e sdp.owner | sort -u)"
 check_match "terminal link: the answer's SDP is the MP's IPv4 address" "> $A c=IN IP4 ${MP4//./\\.}" \
 	"$(lab_pcap_sdp "$TE_PCAP")"
 n_out=$(lab_pcap_count "$TE_PCAP" "ip.src == $A && udp.srcport == 6000 && ip.dst == $MP4")
