@@ -350,7 +350,7 @@ static void sp_engine_media_changed(void *arg, uint32_t dialog_id)
 	if (!d || en->standby)
 		return;
 	n = sp_media_export(en->media, dialog_id, ms, SP_DIALOG_MAX_MEDIA);
-	/* the table has no media range of its own: it keeps the ports as given */
+	/* the record adopts the ports the message took (sp_table_media_take) */
 	sp_dialog_set_media(en->table, d, ms, n);
 }
 
@@ -362,7 +362,7 @@ static int sp_engine_media_open(struct sp_engine *en, char *err, size_t errlen)
 
 	mk = (struct sp_media_kernel){ sp_engine_ct_install, sp_engine_ct_remove,
 				       sp_engine_ct_counters, sp_engine_ct_list, en->kd };
-	en->media = sp_media_create(&mk);
+	en->media = sp_media_create(&mk, en->table);
 	en->media_reconcile = sp_loop_timer_new(en->env.loop, sp_engine_media_reconcile_cb, en);
 	en->media_latch = sp_loop_timer_new(en->env.loop, sp_engine_media_latch_cb, en);
 	if (!en->media || !en->media_reconcile || !en->media_latch) {
@@ -453,7 +453,7 @@ struct sp_engine *sp_engine_start_with(const struct sp_engine_env *env,
 	sp_table_config_default(&tc);
 	tc.sig_port_first = SP_SIGNALING_PORT_FIRST;
 	tc.sig_port_last = SP_SIGNALING_PORT_LAST;
-	tc.media_port_first = 0; /* media ports come with the kernel media path */
+	tc.media_port_first = 0; /* set by the media configuration (sp_media_set_range) */
 	tc.media_port_last = 0;
 	cb = (struct sp_table_callbacks){ sp_engine_binding_expired, sp_engine_dialog_expired, en };
 	en->table = sp_table_create(&tc, &cb);

@@ -2,7 +2,6 @@
 #include "sp_media.h"
 #include "sp_hash.h"
 #include "sp_log.h"
-#include "sp_portalloc.h"
 #include "sp_table.h"
 #include "sp_media_int.h"
 
@@ -11,9 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct sp_media *sp_media_create(const struct sp_media_kernel *kernel)
+struct sp_media *sp_media_create(const struct sp_media_kernel *kernel, struct sp_table *store)
 {
 	struct sp_media *m = calloc(1, sizeof(*m));
+	struct sp_table_config tc;
 
 	if (!m)
 		return NULL;
@@ -21,12 +21,21 @@ struct sp_media *sp_media_create(const struct sp_media_kernel *kernel)
 		m->k = *kernel;
 		m->have_kernel = true;
 	}
+	if (!store) {
+		sp_table_config_default(&tc);
+		tc.media_port_first = tc.media_port_last = 0;
+		store = sp_table_create(&tc, NULL);
+		m->own_store = true;
+	}
+	m->store = store;
 	sp_hash_key_random(&m->key);
 	m->by_pair = calloc(32768, sizeof(*m->by_pair));
 	m->by_cpair = calloc(32768, sizeof(*m->by_cpair));
-	if (!m->by_pair || !m->by_cpair || sp_htab_init(&m->by_dialog, 64) < 0) {
+	if (!m->store || !m->by_pair || !m->by_cpair || sp_htab_init(&m->by_dialog, 64) < 0) {
 		free(m->by_pair);
 		free(m->by_cpair);
+		if (m->own_store && m->store)
+			sp_table_destroy(m->store);
 		free(m);
 		return NULL;
 	}
@@ -53,7 +62,8 @@ void sp_media_destroy(struct sp_media *m)
 	sp_media_abort(m);
 	sp_media_clear(m);
 	sp_htab_fini(&m->by_dialog);
-	sp_portalloc_destroy(m->pa);
+	if (m->own_store)
+		sp_table_destroy(m->store);
 	free(m->by_pair);
 	free(m->by_cpair);
 	free(m);
@@ -62,28 +72,15 @@ void sp_media_destroy(struct sp_media *m)
 int sp_media_set_range(struct sp_media *m, uint16_t first, uint16_t last, char *err,
 		       size_t errlen)
 {
-	struct sp_portalloc *pa = NULL;
+	int rc = sp_table_set_media_range(m->store, first, last);
 
-	if (first == m->first && last == m->last)
-		return 0;
-	if (m->pa && sp_portalloc_used(m->pa)) {
+	if (rc == -EBUSY)
 		snprintf(err, errlen,
 			 "media-port-range cannot change while %u media streams hold ports (clear sessions first)",
-			 sp_portalloc_used(m->pa));
-		return -1;
-	}
-	if (first || last) {
-		pa = sp_portalloc_create(first, last, 2);
-		if (!pa) {
-			snprintf(err, errlen, "media-port-range %u %u: %s", first, last, strerror(errno));
-			return -1;
-		}
-	}
-	sp_portalloc_destroy(m->pa);
-	m->pa = pa;
-	m->first = first;
-	m->last = last;
-	return 0;
+			 sp_table_media_used(m->store));
+	else if (rc < 0)
+		snprintf(err, errlen, "media-port-range %u %u: %s", first, last, strerror(-rc));
+	return rc < 0 ? -1 : 0;
 }
 
 static uint64_t sp_media_hash(const struct sp_media *m, uint32_t dialog_id)
@@ -325,10 +322,12 @@ void sp_media_sync(struct sp_media *m, struct sp_media_sstream *s)
 
 void sp_media_release_pair(struct sp_media *m, uint16_t pe, uint16_t pc)
 {
-	if (!m->pa || !pe)
+	if (!pe)
 		return;
-	sp_portalloc_release(m->pa, pe);
-	sp_portalloc_release(m->pa, pc);
+	/* the ports a message took and no dialog's record holds go back;
+	 * a dialog's go with its streams in the store */
+	sp_table_media_release(m->store, pe);
+	sp_table_media_release(m->store, pc);
 	m->st.pairs_in_use -= 2;
 }
 
@@ -501,15 +500,11 @@ int sp_media_import(struct sp_media *m, uint32_t dialog_id, const struct sp_endp
 
 		sess->n = i + 1;
 		s->sess = sess;
-		if (!st->terminal_side_port || !m->pa)
+		/* the active's ports, which the far side and the terminal know:
+		 * the dialog's record in the store holds them */
+		if (!st->terminal_side_port || !sp_table_media_in_range(m->store, st->terminal_side_port) ||
+		    !sp_table_media_in_range(m->store, st->far_side_port))
 			continue;
-		/* the active's ports: the far side and the terminal know them */
-		if (sp_portalloc_take(m->pa, st->terminal_side_port) < 0)
-			continue;
-		if (sp_portalloc_take(m->pa, st->far_side_port) < 0) {
-			sp_portalloc_release(m->pa, st->terminal_side_port);
-			continue;
-		}
 		m->st.pairs_in_use += 2;
 		s->pe = st->terminal_side_port;
 		s->pc = st->far_side_port;

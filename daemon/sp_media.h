@@ -76,8 +76,14 @@ struct sp_media_stats {
 
 struct sp_media;
 
-/* kernel may be NULL: state is kept, nothing is programmed. */
-struct sp_media *sp_media_create(const struct sp_media_kernel *kernel);
+/*
+ * kernel may be NULL: state is kept, nothing is programmed. store: the
+ * session store whose media allocator hands out the streams' ports (its
+ * dialogs' stream records hold them; sp_table_media_take for a message in
+ * progress); NULL: a store of the module's own, for ports only (tests).
+ */
+struct sp_table;
+struct sp_media *sp_media_create(const struct sp_media_kernel *kernel, struct sp_table *store);
 /*
  * fn(arg, dialog_id) after a dialog's streams, as sp_media_export() shows
  * them, may have changed: a commit, a latch, the dialog's end. The owner
@@ -92,10 +98,11 @@ void sp_media_set_change_hook(struct sp_media *m, void (*fn)(void *arg, uint32_t
 void sp_media_destroy(struct sp_media *m);
 
 /*
- * The port range (RTP even, RTCP = RTP + 1). A change while any port is
- * allocated is refused (-1, err says why): streams of running calls would
- * otherwise hold ports outside the range and the range's accounting would
- * lie. 0 and 0: no range (every SDP with a media port is refused).
+ * The port range (RTP even, RTCP = RTP + 1), the store's
+ * (sp_table_set_media_range). A change while any port is used is refused
+ * (-1, err says why): streams of running calls would otherwise hold ports
+ * outside the range and the range's accounting would lie. 0 and 0: no range
+ * (every SDP with a media port is refused).
  */
 int sp_media_set_range(struct sp_media *m, uint16_t first, uint16_t last, char *err,
 		       size_t errlen);

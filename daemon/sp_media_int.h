@@ -12,7 +12,6 @@
 #include <stdint.h>
 
 #include "sp_hash.h"
-#include "sp_portalloc.h"
 /* after sp_media.h (not included here: the layer check forbids a cycle) */
 
 /* What one side announced for one stream. */
@@ -72,8 +71,8 @@ struct sp_media_pending {
 struct sp_media {
 	struct sp_media_kernel k;
 	bool have_kernel;
-	struct sp_portalloc *pa;	/* NULL: no range */
-	uint16_t first, last;
+	struct sp_table *store;		/* its media allocator hands out the ports */
+	bool own_store;			/* created here (no store given) */
 	struct sp_hash_key key;
 	struct sp_htab by_dialog;
 	struct sp_media_session *sessions;

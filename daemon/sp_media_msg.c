@@ -4,6 +4,7 @@
 #include "config.h"
 #include "sp_media.h"
 #include "sp_log.h"
+#include "sp_table.h"
 #include "sp_media_int.h"
 
 #include <arpa/inet.h>
@@ -45,7 +46,7 @@ int sp_media_port_map(void *arg, unsigned media_index, enum sp_sdp_port_kind kin
 	struct sp_media_pending *p;
 	const struct sp_media_session *sess;
 
-	if (!m->msg.active || media_index >= SP_SDP_MAX_STREAMS || !m->pa)
+	if (!m->msg.active || media_index >= SP_SDP_MAX_STREAMS)
 		goto refuse;
 	p = &m->msg.p[media_index];
 	if (!p->pe) {
@@ -55,14 +56,17 @@ int sp_media_port_map(void *arg, unsigned media_index, enum sp_sdp_port_kind kin
 			p->pe = sess->s[media_index].pe;
 			p->pc = sess->s[media_index].pc;
 		} else {
-			if (sp_portalloc_alloc(m->pa, &p->pe) < 0) {
-				m->st.ports_exhausted++;
-				goto refuse;
-			}
-			if (sp_portalloc_alloc(m->pa, &p->pc) < 0) {
-				sp_portalloc_release(m->pa, p->pe);
+			/* taken in the store for this message: a dialog's
+			 * record adopts them, an abort gives them back */
+			int rc = sp_table_media_take(m->store, &p->pe);
+
+			if (rc == 0 && (rc = sp_table_media_take(m->store, &p->pc)) < 0) {
+				sp_table_media_release(m->store, p->pe);
 				p->pe = 0;
-				m->st.ports_exhausted++;
+			}
+			if (rc < 0) {
+				if (rc == -ENOSPC)
+					m->st.ports_exhausted++;
 				goto refuse;
 			}
 			m->st.pairs_in_use += 2;

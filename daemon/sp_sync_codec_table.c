@@ -182,6 +182,21 @@ static bool same_dialog(const struct sp_dialog *d, const struct sp_binding *b,
 	       strcmp(d->from_tag, r->from_tag) == 0;
 }
 
+/*
+ * The record's streams on d, their media ports the store's (one
+ * allocator). A port outside this node's media-port-range (configured
+ * otherwise than the sender's) cannot be served here: d keeps its other
+ * fields and no streams, as a node with no range at all stores them as
+ * given. A port another dialog holds refuses the record (-EADDRINUSE).
+ */
+static int set_media_in_range(struct sp_table *t, struct sp_dialog *d,
+			      const struct sp_sync_dialog_rec *r)
+{
+	int err = sp_dialog_set_media(t, d, r->media, r->n_media);
+
+	return err == -ERANGE ? sp_dialog_set_media(t, d, NULL, 0) : err;
+}
+
 static int apply_dialog(struct sp_sync_codec *c, uint32_t id, struct sp_sync_dialog_rec *r)
 {
 	struct sp_table *t = c->t;
@@ -219,7 +234,7 @@ static int apply_dialog(struct sp_sync_codec *c, uint32_t id, struct sp_sync_dia
 			    o->far_side_port == n->far_side_port)
 				n->engine_flags = o->engine_flags;
 		}
-		err = sp_dialog_set_media(t, d, r->media, r->n_media);
+		err = set_media_in_range(t, d, r);
 		if (err)
 			return err;
 		sp_dialog_set_to_tag(d, r->to_tag);
@@ -238,7 +253,7 @@ static int apply_dialog(struct sp_sync_codec *c, uint32_t id, struct sp_sync_dia
 		err = sp_dialog_create(t, &p, r->st.updated_ms, &d);
 		if (err)
 			return err;
-		err = sp_dialog_set_media(t, d, r->media, r->n_media);
+		err = set_media_in_range(t, d, r);
 		if (err) {
 			sp_dialog_delete(t, d);
 			return err;

@@ -424,13 +424,42 @@ int sp_dialog_restore(struct sp_table *t, struct sp_dialog *d, const struct sp_d
 uint64_t sp_dialog_deadline(const struct sp_table *t, const struct sp_dialog *d);
 /*
  * Replace every stream of d with ms[0..n) keeping their given ports (taken
- * from the media allocator; stored as given when the table has no media
+ * from the media allocator, or adopted when the message in progress took
+ * them: sp_table_media_take; stored as given when the table has no media
  * range). Atomic: 0, or -E2BIG (n too large), -EINVAL (bad endpoint, a port
  * given twice), -ERANGE (not a media port of this table), -EADDRINUSE (held
  * by another dialog), and d unchanged.
  */
 int sp_dialog_set_media(struct sp_table *t, struct sp_dialog *d,
 			const struct sp_media_stream *ms, unsigned n);
+
+/*
+ * Media ports (issue 16 item 3: one home for media). The store's media
+ * allocator is the only one: a port pair (RTP even, RTCP + 1) is used while
+ * a dialog's stream record holds it (sp_dialog_set_media, add_media) or
+ * while the message in progress took it and no dialog holds it yet.
+ *
+ * The range, 0 and 0 for none. 0, or -EBUSY while any port of the current
+ * range is used (streams of running calls would hold ports outside the new
+ * one), -EINVAL or -ENOMEM. Dialogs already in the table (restored from the
+ * store before the configuration came) keep their ports: those in the new
+ * range are counted as used.
+ */
+int sp_table_set_media_range(struct sp_table *t, uint16_t first, uint16_t last);
+/* Ports of the range in use now (held or taken). */
+unsigned sp_table_media_used(const struct sp_table *t);
+/* Is port one of the range's (even, inside it)? */
+bool sp_table_media_in_range(const struct sp_table *t, uint16_t port);
+/*
+ * A message being rewritten takes a pair for a new stream before its dialog
+ * exists or before it is known whether it will be sent: 0 and *port,
+ * -ERANGE (no range) or -ENOSPC (counted as media_ports_exhausted). The
+ * dialog adopts it when sp_dialog_set_media gives it in a stream; a message
+ * not sent gives it back with sp_table_media_release, which leaves a port a
+ * dialog holds alone (so a half-processed message never leaves one used).
+ */
+int sp_table_media_take(struct sp_table *t, uint16_t *port);
+void sp_table_media_release(struct sp_table *t, uint16_t port);
 
 /*
  * Restart (daemon/sp_persist). A binding's deadline: when it ages out if no

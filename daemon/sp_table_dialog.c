@@ -329,6 +329,67 @@ uint64_t sp_dialog_deadline(const struct sp_table *t, const struct sp_dialog *d)
 	return de->timer.armed ? de->timer.deadline_ms : UINT64_MAX;
 }
 
+/* ---- media ports (sp_table.h: one allocator, the store's) ---- */
+
+static bool media_taken(const struct sp_table *t, uint16_t port)
+{
+	return t->media_taken[port / 64] & (UINT64_C(1) << (port % 64));
+}
+
+int sp_table_set_media_range(struct sp_table *t, uint16_t first, uint16_t last)
+{
+	struct sp_portalloc *pa = NULL;
+
+	if (first == t->cfg.media_port_first && last == t->cfg.media_port_last)
+		return 0;
+	if (t->media_ports && sp_portalloc_used(t->media_ports))
+		return -EBUSY;
+	if ((first || last) && !(pa = sp_portalloc_create(first, last, 2)))
+		return -errno;
+	sp_portalloc_destroy(t->media_ports);
+	t->media_ports = pa;
+	t->cfg.media_port_first = first;
+	t->cfg.media_port_last = last;
+	memset(t->media_taken, 0, sizeof(t->media_taken));
+	/* streams restored before the range came: their ports are used */
+	for (struct sp_dialog *d = sp_dialog_first(t); pa && d; d = sp_dialog_next(t, d))
+		for (unsigned i = 0; i < d->n_media; i++) {
+			sp_portalloc_take(pa, d->media[i].terminal_side_port);
+			sp_portalloc_take(pa, d->media[i].far_side_port);
+		}
+	return 0;
+}
+
+unsigned sp_table_media_used(const struct sp_table *t)
+{
+	return t->media_ports ? sp_portalloc_used(t->media_ports) : 0;
+}
+
+bool sp_table_media_in_range(const struct sp_table *t, uint16_t port)
+{
+	return t->media_ports && sp_portalloc_owns(t->media_ports, port);
+}
+
+int sp_table_media_take(struct sp_table *t, uint16_t *port)
+{
+	if (!t->media_ports)
+		return -ERANGE;
+	if (sp_portalloc_alloc(t->media_ports, port) < 0) {
+		t->ctr.media_ports_exhausted++;
+		return -ENOSPC;
+	}
+	t->media_taken[*port / 64] |= UINT64_C(1) << (*port % 64);
+	return 0;
+}
+
+void sp_table_media_release(struct sp_table *t, uint16_t port)
+{
+	if (!t->media_ports || !media_taken(t, port))
+		return;	/* a dialog holds it: it goes with the dialog's streams */
+	t->media_taken[port / 64] &= ~(UINT64_C(1) << (port % 64));
+	sp_portalloc_release(t->media_ports, port);
+}
+
 /* Is port one this dialog's streams hold now? */
 static bool dialog_holds_port(const struct sp_dialog *d, uint16_t port)
 {
@@ -336,6 +397,38 @@ static bool dialog_holds_port(const struct sp_dialog *d, uint16_t port)
 		if (d->media[i].terminal_side_port == port || d->media[i].far_side_port == port)
 			return true;
 	return false;
+}
+
+/* The ports of streams next[0..n) (0: a stream without ports) become d's
+ * in the allocator: checked first, then d's old ones released and the new
+ * ones taken or adopted from the message in progress. */
+static int move_media_ports(struct sp_table *t, struct sp_dialog *d,
+			    const struct sp_media_stream *next, unsigned n)
+{
+	for (unsigned i = 0; i < 2 * n; i++) {
+		uint16_t port = i % 2 ? next[i / 2].far_side_port : next[i / 2].terminal_side_port;
+
+		if (!port)
+			continue;
+		if (!sp_portalloc_owns(t->media_ports, port))
+			return -ERANGE;
+		for (unsigned j = 0; j < i; j++)
+			if (port == (j % 2 ? next[j / 2].far_side_port : next[j / 2].terminal_side_port))
+				return -EINVAL;
+		if (sp_portalloc_in_use(t->media_ports, port) && !dialog_holds_port(d, port) &&
+		    !media_taken(t, port))
+			return -EADDRINUSE;
+	}
+	release_media(t, d);
+	for (unsigned i = 0; i < 2 * n; i++) {
+		uint16_t port = i % 2 ? next[i / 2].far_side_port : next[i / 2].terminal_side_port;
+
+		if (media_taken(t, port))	/* the message's: the dialog's now */
+			t->media_taken[port / 64] &= ~(UINT64_C(1) << (port % 64));
+		else if (port)
+			sp_portalloc_take(t->media_ports, port);
+	}
+	return 0;
 }
 
 int sp_dialog_set_media(struct sp_table *t, struct sp_dialog *d,
@@ -361,26 +454,8 @@ int sp_dialog_set_media(struct sp_table *t, struct sp_dialog *d,
 		next[i].nat = ms[i].nat;
 		next[i].engine_flags = ms[i].engine_flags;
 	}
-	if (t->media_ports) {
-		/* Check everything before touching the allocator. */
-		for (unsigned i = 0; i < 2 * n; i++) {
-			uint16_t port = i % 2 ? next[i / 2].far_side_port : next[i / 2].terminal_side_port;
-
-			if (!sp_portalloc_owns(t->media_ports, port))
-				return -ERANGE;
-			for (unsigned j = 0; j < i; j++)
-				if (port == (j % 2 ? next[j / 2].far_side_port
-						   : next[j / 2].terminal_side_port))
-					return -EINVAL;
-			if (sp_portalloc_in_use(t->media_ports, port) && !dialog_holds_port(d, port))
-				return -EADDRINUSE;
-		}
-		release_media(t, d);
-		for (unsigned i = 0; i < n; i++) {
-			sp_portalloc_take(t->media_ports, next[i].terminal_side_port);
-			sp_portalloc_take(t->media_ports, next[i].far_side_port);
-		}
-	}
+	if (t->media_ports && (err = move_media_ports(t, d, next, n)))
+		return err;
 	if (n == d->n_media && memcmp(d->media, next, sizeof(next)) == 0)
 		return 0; /* the streams it holds: no change */
 	memcpy(d->media, next, sizeof(next));

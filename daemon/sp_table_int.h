@@ -94,6 +94,9 @@ struct sp_table {
 	unsigned n_pools;
 	struct server_side_pool pools[SP_TABLE_MAX_SERVER_ADDRS];
 	struct sp_portalloc *media_ports;
+	/* ports taken by the message in progress and held by no dialog yet
+	 * (sp_table_media_take), one bit each */
+	uint64_t media_taken[65536 / 64];
 	struct sp_srclimit *per_source;	/* bindings held per source address */
 	struct quarantine_entry *quarantine;	/* doubly linked, unordered */
 	struct {

@@ -113,7 +113,7 @@ static void setup(void)
 
 	memset(&fk, 0, sizeof(fk));
 	msg_src = NULL;
-	m = sp_media_create(&mk);
+	m = sp_media_create(&mk, NULL);
 	cr_assert_not_null(m);
 	cr_assert_eq(sp_media_set_range(m, 20000, 20099, err, sizeof(err)), 0, "%s", err);
 	sp_endpoint_parse(&E, "198.51.100.1", 0);
@@ -381,7 +381,7 @@ Test(media, ports_exhausted_and_range_change)
 {
 	char err[160];
 	struct sp_media_kernel mk = { fk_install, fk_remove, fk_counters, fk_list, &fk };
-	struct sp_media *small = sp_media_create(&mk);
+	struct sp_media *small = sp_media_create(&mk, NULL);
 	struct sp_media *keep = m;
 
 	cr_assert_eq(sp_media_set_range(small, 20000, 20003, err, sizeof(err)), 0);
@@ -724,7 +724,7 @@ static void move_to_new_media(void)
 	cr_assert_eq(n, 1);
 	sp_media_destroy(m);
 	memset(&fk, 0, sizeof(fk));
-	m = sp_media_create(&mk);
+	m = sp_media_create(&mk, NULL);
 	cr_assert_not_null(m);
 	cr_assert_eq(sp_media_set_range(m, 20000, 20099, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(sp_media_import(m, 1, &E, &C, 0, 0, ms, n), 1);

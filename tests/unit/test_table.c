@@ -1023,3 +1023,51 @@ Test(table, keys_carry_transport_and_family)
 	cr_expect_eq(sp_binding_create(t, &p, T0, &(struct sp_binding *){ NULL }), -EINVAL);
 	sp_table_destroy(t);
 }
+
+/* One home for media (issue 16 item 3): the store's allocator is the only
+ * one. A message in progress takes pairs; a dialog's stream record adopts
+ * them; a message not sent gives its own back and nothing a dialog holds;
+ * the range cannot change under held ports; dialogs restored before the
+ * range came keep theirs, counted as used. */
+Test(media_ports, taken_adopted_released_and_the_range)
+{
+	struct sp_table *t = fx_table_with(no_media, NULL);
+	struct sp_binding *b = add_binding(t, 1, "10.1.1.1", 5060, T0);
+	struct sp_dialog *d = add_dialog(t, b, "m1", T0), *d2 = add_dialog(t, b, "m2", T0);
+	struct sp_media_stream ms = { .terminal = fx_ep("10.1.1.1", 4000),
+				      .far = fx_ep("192.0.2.50", 6000),
+				      .terminal_side_port = 50004, .far_side_port = 50006 };
+	uint16_t pe, pc, p;
+
+	/* restored before the configuration: stored as given */
+	cr_assert_eq(sp_dialog_set_media(t, d2, &ms, 1), 0);
+	cr_assert_eq(sp_table_media_take(t, &p), -ERANGE, "no range");
+	cr_assert_eq(sp_table_set_media_range(t, 50000, 50007), 0);
+	cr_expect_eq(sp_table_media_used(t), 2, "d2's pairs are used");
+	cr_expect(sp_table_media_in_range(t, 50000));
+	cr_expect_not(sp_table_media_in_range(t, 50001), "RTCP is the pair's");
+
+	/* a message takes the two pairs left; the dialog's record adopts them */
+	cr_assert_eq(sp_table_media_take(t, &pe), 0);
+	cr_assert_eq(sp_table_media_take(t, &pc), 0);
+	cr_expect_eq(sp_table_media_take(t, &p), -ENOSPC);
+	cr_expect_eq(sp_table_counters(t)->media_ports_exhausted, 1);
+	ms.terminal_side_port = pe;
+	ms.far_side_port = pc;
+	cr_assert_eq(sp_dialog_set_media(t, d, &ms, 1), 0);
+	sp_table_media_release(t, pe);	/* held by d: not the message's any more */
+	cr_expect_eq(sp_table_media_used(t), 4);
+	cr_expect_eq(sp_dialog_set_media(t, d2, &ms, 1), -EADDRINUSE);
+	cr_expect_eq(sp_table_set_media_range(t, 40000, 40099), -EBUSY, "ports held");
+
+	/* the dialog goes: its ports too; a refused message's go back */
+	sp_dialog_delete(t, d);
+	cr_expect_eq(sp_table_media_used(t), 2);
+	cr_assert_eq(sp_table_media_take(t, &pe), 0);
+	sp_table_media_release(t, pe);
+	cr_expect_eq(sp_table_media_used(t), 2, "a half-processed message leaves nothing used");
+	sp_dialog_delete(t, d2);
+	cr_expect_eq(sp_table_media_used(t), 0);
+	cr_expect_eq(sp_table_set_media_range(t, 40000, 40099), 0);
+	sp_table_destroy(t);
+}
