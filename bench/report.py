@@ -53,7 +53,8 @@ def main():
            "versions": {k.split(".", 1)[1]: v for k, v in fig.items() if k.startswith("version.")},
            "fixed_rate_cps": fig["fixed_rate"], "fixed_seconds": fig["fixed_seconds"],
            "kamailio_workers": fig["kam_workers"], "kamailio_tuned_workers": fig.get("kamt_workers"),
-           "sustain_seconds": fig.get("sustain_seconds"), "sigproxy_media": fig.get("sp_media")}
+           "sustain_seconds": fig.get("sustain_seconds"), "sigproxy_media": fig.get("sp_media"),
+           "sigproxy_workers": fig.get("sp_workers", 1)}
 
     # Fixed-rate runs: CPU per call over every repetition; latency per
     # repetition against the direct path of the same repetition.
@@ -161,7 +162,7 @@ def main():
                f"({str(m.get('cpu')).replace('_', ' ')}), kernel {m.get('kernel')}, "
                f"Kamailio {res['versions'].get('kamailio')} with {res['kamailio_workers']} UDP worker(s), "
                f"SIPp {res['versions'].get('sipp')}, sigproxy {res['versions'].get('sigproxy')} "
-               f"(media {res['sigproxy_media']}).")
+               f"(media {res['sigproxy_media']}, {res['sigproxy_workers']} engine worker(s)).")
     out.append("")
     kt = per.get("kamt")
     rt = res.get("ratios_sigproxy_over_kamailio_tuned", {})

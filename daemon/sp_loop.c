@@ -47,16 +47,26 @@ struct sp_loop {
 	struct sp_loop_lock *round_lock; /* NULL: none (sp_loop_set_lock) */
 };
 
+/* A fair lock: taken in the order it was asked for (tickets). A plain
+ * mutex let the worker that had just released it take it straight back
+ * while the woken one waited for a CPU: on a loaded machine a worker's
+ * terminals then waited hundreds of milliseconds (bench/avalanche's
+ * REGISTERs were retransmitted). */
 struct sp_loop_lock {
 	pthread_mutex_t m;
+	pthread_cond_t turn;
+	uint64_t next, serving;
+	unsigned waiting;
 };
 
 struct sp_loop_lock *sp_loop_lock_new(void)
 {
 	struct sp_loop_lock *l = calloc(1, sizeof(*l));
 
-	if (l)
+	if (l) {
 		pthread_mutex_init(&l->m, NULL);
+		pthread_cond_init(&l->turn, NULL);
+	}
 	return l;
 }
 
@@ -65,12 +75,54 @@ void sp_loop_lock_free(struct sp_loop_lock *l)
 	if (!l)
 		return;
 	pthread_mutex_destroy(&l->m);
+	pthread_cond_destroy(&l->turn);
 	free(l);
+}
+
+static void sp_loop_lock_take(struct sp_loop_lock *l)
+{
+	uint64_t ticket;
+
+	pthread_mutex_lock(&l->m);
+	ticket = l->next++;
+	if (ticket != l->serving) {
+		l->waiting++;
+		while (ticket != l->serving)
+			pthread_cond_wait(&l->turn, &l->m);
+		l->waiting--;
+	}
+	pthread_mutex_unlock(&l->m);
+}
+
+static void sp_loop_lock_give(struct sp_loop_lock *l)
+{
+	pthread_mutex_lock(&l->m);
+	l->serving++;
+	if (l->waiting)
+		pthread_cond_broadcast(&l->turn);
+	pthread_mutex_unlock(&l->m);
 }
 
 void sp_loop_set_lock(struct sp_loop *loop, struct sp_loop_lock *lock)
 {
 	loop->round_lock = lock;
+}
+
+bool sp_loop_has_lock(const struct sp_loop *loop)
+{
+	return loop->round_lock != NULL;
+}
+
+void sp_loop_round_unlock(struct sp_loop *loop)
+{
+	if (loop->round_lock)
+		sp_loop_lock_give(loop->round_lock);
+}
+
+void sp_loop_round_relock(struct sp_loop *loop)
+{
+	if (loop->round_lock)
+		sp_loop_lock_take(loop->round_lock);
 }
 
 uint64_t sp_loop_now_ms(void)
@@ -253,7 +305,7 @@ int sp_loop_run(struct sp_loop *loop)
 		/* another loop's callback may have removed a handler of this
 		 * one meanwhile: it is retired (fn NULL), freed below */
 		if (loop->round_lock)
-			pthread_mutex_lock(&loop->round_lock->m);
+			sp_loop_lock_take(loop->round_lock);
 		for (int i = 0; i < n && !loop->stop; i++) {
 			struct sp_loop_handler *h = evs[i].data.ptr;
 
@@ -263,7 +315,7 @@ int sp_loop_run(struct sp_loop *loop)
 		}
 		sp_loop_free_retired(loop);
 		if (loop->round_lock)
-			pthread_mutex_unlock(&loop->round_lock->m);
+			sp_loop_lock_give(loop->round_lock);
 	}
 	return 0;
 }

@@ -29,6 +29,13 @@ void sp_loop_set_lock(struct sp_loop *loop, struct sp_loop_lock *lock);
 struct sp_loop_lock *sp_loop_lock_new(void);
 void sp_loop_lock_free(struct sp_loop_lock *lock);
 
+/* From a callback of a loop with a lock: let the other loops run while
+ * this one waits on the kernel (a system call on its own sockets), and take
+ * the lock back. No-ops without a lock. */
+bool sp_loop_has_lock(const struct sp_loop *loop);
+void sp_loop_round_unlock(struct sp_loop *loop);
+void sp_loop_round_relock(struct sp_loop *loop);
+
 /* Runs until sp_loop_stop(). Returns 0, or -1 on an epoll failure. */
 int sp_loop_run(struct sp_loop *loop);
 void sp_loop_stop(struct sp_loop *loop);

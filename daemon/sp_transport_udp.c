@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -52,6 +53,7 @@ struct sp_udp {
 	char ctrl[SP_UDP_BATCH][256];
 	char *bufs; /* SP_UDP_BATCH * SP_UDP_DGRAM_MAX */
 	int batch_used; /* msgs entries the last recvmmsg wrote */
+	pthread_mutex_t io; /* with engine workers: its socket calls (see below) */
 	/* Datagrams going out, queued while a received batch is handled and
 	 * sent with one sendmmsg per run of the same socket (several answers
 	 * of a server often arrive in one batch). Order is kept: a datagram
@@ -71,14 +73,38 @@ struct sp_udp {
 
 static const struct sp_transport_ops sp_udp_ops;
 
+/* ---- engine workers ----
+ *
+ * With more than one engine worker, the loops share a lock their callbacks
+ * hold (sp_loop_set_lock). This transport's own system calls (recvmmsg on
+ * the socket being read, the sendmmsg of its queue) run with that lock
+ * released, so the workers' reads and writes go side by side; io then
+ * keeps another thread, which holds the loop lock, from closing one of
+ * these sockets or sending on one meanwhile: every socket call and every
+ * touch of the queue holds io. Lock order: the loop's, then io; the lock
+ * of the loop is taken again only after io is released. With one worker
+ * there is no loop lock and io is never taken. */
+
+static void sp_udp_io_lock(struct sp_udp *u)
+{
+	if (sp_loop_has_lock(u->loop))
+		pthread_mutex_lock(&u->io);
+}
+
+static void sp_udp_io_unlock(struct sp_udp *u)
+{
+	if (sp_loop_has_lock(u->loop))
+		pthread_mutex_unlock(&u->io);
+}
+
 /* ---- sending ---- */
 
-/* Sends what is queued. Buffers stay as they are: pub.out may be holding
- * a message not queued yet. */
-static void sp_udp_flush(struct sp_transport *tp)
+/* Sends what is queued (io held); the counters of the datagrams that
+ * failed go into failed, to be undone by the caller. Buffers stay as they
+ * are: pub.out may be holding a message not queued yet. */
+static unsigned sp_udp_send_queue(struct sp_udp *u, uint64_t **failed)
 {
-	struct sp_udp *u = (struct sp_udp *)tp;
-	unsigned i = 0, n = u->outq.n;
+	unsigned i = 0, n = u->outq.n, nf = 0;
 
 	while (i < n) {
 		int r = sendmmsg(u->outq.fd, u->outq.msgs + i, n - i, MSG_DONTWAIT);
@@ -88,17 +114,59 @@ static void sp_udp_flush(struct sp_transport *tp)
 			continue;
 		}
 		/* the first datagram left failed: as a failed sendmsg did */
-		(*u->outq.counter[i])--;
-		u->pub.h.send_failed(u->pub.h.arg);
+		failed[nf++] = u->outq.counter[i];
 		i++;
 	}
 	u->outq.n = 0;
+	return nf;
+}
+
+/* Failed sends told to the engine (with the loop's lock held). */
+static void sp_udp_tell_failed(struct sp_udp *u, uint64_t **failed, unsigned nf)
+{
+	for (unsigned i = 0; i < nf; i++) {
+		(*failed[i])--;
+		u->pub.h.send_failed(u->pub.h.arg);
+	}
+}
+
+static void sp_udp_flush(struct sp_transport *tp)
+{
+	struct sp_udp *u = (struct sp_udp *)tp;
+	uint64_t *failed[SP_UDP_BATCH];
+	unsigned nf;
+
+	sp_udp_io_lock(u);
+	nf = sp_udp_send_queue(u, failed);
+	sp_udp_io_unlock(u);
+	sp_udp_tell_failed(u, failed, nf);
 }
 
 /* Between received batches: everything out, every buffer free again. */
 static void sp_udp_flush_all(struct sp_udp *u)
 {
 	sp_udp_flush(&u->pub);
+	u->outq.slot = 0;
+	u->pub.out = u->outq.bufs;
+}
+
+/* The same at the end of a batch read by this transport's own readable
+ * callback: the queue goes out with the loops' lock released. */
+static void sp_udp_flush_all_unlocked(struct sp_udp *u)
+{
+	uint64_t *failed[SP_UDP_BATCH];
+	unsigned nf;
+
+	if (!sp_loop_has_lock(u->loop) || !u->outq.n) {
+		sp_udp_flush_all(u);
+		return;
+	}
+	sp_udp_io_lock(u);
+	sp_loop_round_unlock(u->loop);
+	nf = sp_udp_send_queue(u, failed);
+	sp_udp_io_unlock(u);
+	sp_loop_round_relock(u->loop);
+	sp_udp_tell_failed(u, failed, nf);
 	u->outq.slot = 0;
 	u->pub.out = u->outq.bufs;
 }
@@ -111,8 +179,13 @@ static int sp_udp_push(struct sp_udp *u, int fd, const struct msghdr *mh, const 
 	struct msghdr *q;
 
 	if (o->now) {
+		ssize_t r;
+
 		sp_udp_flush(&u->pub);
-		return sendmsg(fd, mh, MSG_DONTWAIT) < 0 ? -1 : 0;
+		sp_udp_io_lock(u);
+		r = sendmsg(fd, mh, MSG_DONTWAIT);
+		sp_udp_io_unlock(u);
+		return r < 0 ? -1 : 0;
 	}
 	if (u->outq.n && u->outq.fd != fd)
 		sp_udp_flush(&u->pub);
@@ -282,6 +355,21 @@ static bool sp_udp_deliver(struct sp_udp *u, struct sp_udp_conn *c, int i)
 	return listener || u->reading == c;
 }
 
+/* One batch from fd, with the loops' lock released (see above). */
+static int sp_udp_recv(struct sp_udp *u, int fd)
+{
+	int n;
+
+	if (!sp_loop_has_lock(u->loop))
+		return recvmmsg(fd, u->msgs, SP_UDP_BATCH, MSG_DONTWAIT, NULL);
+	sp_udp_io_lock(u);
+	sp_loop_round_unlock(u->loop);
+	n = recvmmsg(fd, u->msgs, SP_UDP_BATCH, MSG_DONTWAIT, NULL);
+	sp_udp_io_unlock(u);
+	sp_loop_round_relock(u->loop);
+	return n;
+}
+
 static void sp_udp_readable(struct sp_loop *loop, int fd, uint32_t events, void *arg)
 {
 	struct sp_udp_conn *c = arg;
@@ -297,21 +385,22 @@ static void sp_udp_readable(struct sp_loop *loop, int fd, uint32_t events, void 
 
 		sp_udp_prepare_batch(u);
 		h->before_batch(h->arg, c->pub.side);
-		n = recvmmsg(fd, u->msgs, SP_UDP_BATCH, MSG_DONTWAIT, NULL);
-		if (n <= 0)
+		n = sp_udp_recv(u, fd);
+		/* another worker may have closed it meanwhile: what it read goes */
+		if (n <= 0 || u->reading != c)
 			break;
 		u->batch_used = n;
 		for (int i = 0; i < n; i++)
 			if (!sp_udp_deliver(u, c, i))
 				goto done;
 		/* before the next recvmmsg: queued keep-alives point into bufs */
-		sp_udp_flush_all(u);
-		if (n < SP_UDP_BATCH)
+		sp_udp_flush_all_unlocked(u);
+		if (n < SP_UDP_BATCH || u->reading != c)
 			break;
 	}
 done:
 	u->reading = NULL;
-	sp_udp_flush_all(u);
+	sp_udp_flush_all_unlocked(u);
 	h->wake_done(h->arg);
 }
 
@@ -496,14 +585,19 @@ static void sp_udp_close(struct sp_transport *tp, struct sp_transport_conn *conn
 {
 	struct sp_udp *u = (struct sp_udp *)tp;
 	struct sp_udp_conn *c = (struct sp_udp_conn *)conn;
+	uint64_t *failed[SP_UDP_BATCH];
+	unsigned nf;
 
-	sp_udp_flush(tp); /* what is queued may be for this socket */
+	sp_udp_io_lock(u);
+	nf = sp_udp_send_queue(u, failed); /* what is queued may be for this socket */
 	sp_loop_del_fd(u->loop, c->fd);
 	close(c->fd);
 	if (c->fd6 >= 0) {
 		sp_loop_del_fd(u->loop, c->fd6);
 		close(c->fd6);
 	}
+	sp_udp_io_unlock(u);
+	sp_udp_tell_failed(u, failed, nf);
 	if (conn->side == SP_TRANSPORT_SERVER && sp_udp_ports(u, conn->local.family)[conn->local.port] == c)
 		sp_udp_ports(u, conn->local.family)[conn->local.port] = NULL;
 	if (u->reading == c)
@@ -532,6 +626,7 @@ static void sp_udp_destroy(struct sp_transport *tp)
 	free(u->by_port6);
 	free(u->bufs);
 	free(u->outq.bufs);
+	pthread_mutex_destroy(&u->io);
 	free(u);
 }
 
@@ -561,6 +656,7 @@ struct sp_transport *sp_transport_udp_new(struct sp_loop *loop, const struct sp_
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
+	pthread_mutex_init(&u->io, NULL);
 	u->pub.ops = &sp_udp_ops;
 	u->pub.h = *h;
 	u->loop = loop;

@@ -5,6 +5,7 @@
 #include <criterion/criterion.h>
 #include <pthread.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 struct timer_ctx {
@@ -273,4 +274,84 @@ Test(loop, fd_number_reused_in_the_same_round_goes_to_the_new_handler)
 	close(c.p[0][1]);
 	close(c.p[1][1]);
 	close(c.calls[0] ? c.p[0][0] : c.p[1][0]);
+}
+
+/* Engine workers (sp_loop_set_lock): the callbacks of two loops on two
+ * threads sharing a lock never run at once, and a callback that lets the
+ * lock go around a system call (sp_loop_round_unlock) has it back after. */
+struct shared_ctx {
+	struct sp_loop_lock *lock;
+	int inside;		/* callbacks running now */
+	int overlaps;		/* a callback found another running */
+	unsigned long sum;	/* non-atomic: exact only under the lock */
+};
+
+struct worker_ctx {
+	struct shared_ctx *sh;
+	struct sp_loop *loop;
+	int efd;
+	int rounds;
+	pthread_t th;
+};
+
+static void shared_cb(struct sp_loop *loop, int fd, uint32_t events, void *arg)
+{
+	struct worker_ctx *w = arg;
+
+	(void)fd;
+	(void)events;
+	if (w->sh->inside++)
+		w->sh->overlaps++;
+	for (int i = 0; i < 1000; i++)
+		w->sh->sum++;
+	w->sh->inside--;
+	/* as the UDP transport around recvmmsg: the other loop may run */
+	sp_loop_round_unlock(loop);
+	sp_loop_round_relock(loop);
+	if (w->sh->inside++)
+		w->sh->overlaps++;
+	w->sh->sum++;
+	w->sh->inside--;
+	if (++w->rounds == 2000)
+		sp_loop_stop(loop);
+}
+
+static void *shared_run(void *arg)
+{
+	struct worker_ctx *w = arg;
+
+	sp_loop_run(w->loop);
+	return NULL;
+}
+
+Test(loop, loops_sharing_a_lock_run_one_callback_at_a_time)
+{
+	struct shared_ctx sh = { .lock = sp_loop_lock_new() };
+	struct worker_ctx w[2];
+
+	cr_assert_not_null(sh.lock);
+	for (int i = 0; i < 2; i++) {
+		uint64_t one = 1;
+
+		w[i] = (struct worker_ctx){ .sh = &sh, .loop = sp_loop_new() };
+		cr_assert_not_null(w[i].loop);
+		sp_loop_set_lock(w[i].loop, sh.lock);
+		cr_assert(sp_loop_has_lock(w[i].loop));
+		/* never read: readable in every round */
+		w[i].efd = eventfd(0, EFD_NONBLOCK);
+		cr_assert_eq(write(w[i].efd, &one, sizeof(one)), (ssize_t)sizeof(one));
+		cr_assert_eq(sp_loop_add_fd(w[i].loop, w[i].efd, EPOLLIN, shared_cb, &w[i]), 0);
+	}
+	for (int i = 0; i < 2; i++)
+		cr_assert_eq(pthread_create(&w[i].th, NULL, shared_run, &w[i]), 0);
+	for (int i = 0; i < 2; i++)
+		pthread_join(w[i].th, NULL);
+	cr_assert_eq(sh.overlaps, 0);
+	cr_assert_eq(sh.sum, 2UL * 2000 * 1001);
+	for (int i = 0; i < 2; i++) {
+		sp_loop_del_fd(w[i].loop, w[i].efd);
+		close(w[i].efd);
+		sp_loop_free(w[i].loop);
+	}
+	sp_loop_lock_free(sh.lock);
 }
