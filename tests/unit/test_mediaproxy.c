@@ -593,7 +593,8 @@ Test(mediaproxy, query_counters_cached)
 	cr_assert_not(sp_mp_client_call_stats(cl, "c", &qs), "ended");
 }
 
-/* A call known from the state sync or the store goes to its MP by name. */
+/* A call known from the state sync or the store goes to its MP by name:
+ * its answer and its delete. */
 Test(mediaproxy, adopted_call_deleted_at_its_mp)
 {
 	struct sp_mp_view v[2];
@@ -605,6 +606,15 @@ Test(mediaproxy, adopted_call_deleted_at_its_mp)
 	cr_assert_str_eq(sp_mp_client_call_mp(cl, "c"), "mp1");
 	sp_mp_client_views(cl, v, 2);
 	cr_assert_eq(v[1].calls, 1);
+	/* its answer (a 200 arriving after the takeover) goes to mp1 too */
+	memset(&rec, 0, sizeof(rec));
+	cr_assert_eq(sp_mp_client_request(cl, &(struct sp_mp_request){ .op = SP_MP_ANSWER,
+		.call_id = "c", .from_tag = "ft", .to_tag = "tt", .sdp = "v=0\r\n", .sdp_len = 5,
+		.group = "" }, done_cb, &rec), SP_MP_SENT);
+	run_until(rec_done);
+	cr_assert(rec.ok);
+	cr_assert_eq(fakes[1].answers, 1);
+	cr_assert_eq(fakes[0].answers, 0);
 	sp_mp_client_end(cl, "c");
 	run_until(fake1_deleted);
 	cr_assert_eq(fakes[0].deletes, 0);
