@@ -473,6 +473,11 @@ int sp_classify_build_kernel(const struct sp_config *c, const struct sp_link_vla
 		}
 		if (!rs->installed)
 			snprintf(rs->reason, sizeof(rs->reason), "its destination ports include no listen-port");
+		else if (rs->terminal_family != s->server.family && !rs->note[0])
+			snprintf(rs->note, sizeof(rs->note),
+				 "interworking: IPv%c terminals, IPv%c server, media through a media proxy",
+				 rs->terminal_family == AF_INET6 ? '6' : '4',
+				 s->server.family == AF_INET6 ? '6' : '4');
 	}
 	sp_classify_tcp_twins(p, any_proto);
 	free(any_proto);

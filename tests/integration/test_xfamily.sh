@@ -123,8 +123,12 @@ check_match "running-config: both families on each side" "media-address terminal
  media-address terminal-side $MP6
  media-address server-side $MP4
  media-address server-side $MP6" "$(sp_cli sp1 -c 'show running-config')"
-check_match "x46 installed" "x46 seq 10: installed" "$(strategy_state x46)"
-check_match "x64 installed" "x64 seq 20: installed" "$(strategy_state x64)"
+check_match "x46 installed, saying how" \
+	"x46 seq 10: installed \\(interworking: IPv4 terminals, IPv6 server, media through a media proxy\\)" \
+	"$(strategy_state x46)"
+check_match "x64 installed, saying how" \
+	"x64 seq 20: installed \\(interworking: IPv6 terminals, IPv4 server, media through a media proxy\\)" \
+	"$(strategy_state x64)"
 nft=$(ip netns exec "$SP" nft list chain inet sigproxy intercept)
 check_match "nft: x46 intercepts IPv4 (TPROXY for ip)" "ip daddr $E .*tproxy ip to :5060.*x46|x46.*" "$nft"
 check_match "nft: x64 intercepts IPv6 (TPROXY for ip6)" "ip6 daddr $E6 .*tproxy ip6 to :5060" "$nft"

@@ -257,6 +257,8 @@ Test(ipv6, interworking_is_intercepted_in_the_terminals_family)
 	cr_assert(p.strategies[0].installed && p.strategies[1].installed);
 	cr_assert_eq(p.strategies[0].terminal_family, AF_INET);
 	cr_assert_eq(p.strategies[1].terminal_family, AF_INET6);
+	cr_assert_str_eq(p.strategies[0].note,
+			 "interworking: IPv4 terminals, IPv6 server, media through a media proxy");
 	/* IPv4 terminals to an IPv6 server: TPROXY for ip; the reverse: ip6 */
 	HAS(t, "ip saddr 10.1.0.0/24");
 	HAS(t, "tproxy ip to :5060");
