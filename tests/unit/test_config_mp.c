@@ -10,6 +10,7 @@
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 static const char mp_config[] =
 	"!\n"
@@ -117,6 +118,53 @@ Test(config_mp, no_forms_restore_defaults)
 	c = fx_config_load("media-proxy x\n control 10.0.0.1 port 2223\n!\nno media-proxy x\n", &e);
 	cr_assert_not_null(c, "%s", e.msg);
 	cr_assert_eq(c->n_media_proxies, 0);
+	sp_config_free(c);
+}
+
+/* One media address per side and family: an IPv6 one beside the IPv4
+ * one (interworking), written back in the file, cleared by family or
+ * whole, and a change of one of them a change of the media proxy. */
+Test(config_mp, media_address_per_family)
+{
+	static const char text[] = "!\nhostname sigproxy\n!\n"
+				   "media-proxy x\n"
+				   " control 192.0.2.34 port 2223\n"
+				   " media-address terminal-side 192.0.2.34\n"
+				   " media-address terminal-side 2001:db8:7::34\n"
+				   " media-address server-side 2001:db8:7::35\n"
+				   "!\nend\n";
+	struct sp_error e = { { 0 } };
+	struct sp_config *c = fx_config_load(text, &e), *c2;
+	const struct sp_media_proxy *mp;
+	char *out, a[SP_ADDR_STRLEN];
+
+	cr_assert_not_null(c, "%s", e.msg);
+	mp = &c->media_proxies[0];
+	cr_assert_str_eq(sp_addr_str(sp_media_proxy_address(mp, true, AF_INET), a, sizeof(a)), "192.0.2.34");
+	cr_assert_str_eq(sp_addr_str(sp_media_proxy_address(mp, true, AF_INET6), a, sizeof(a)),
+			 "2001:db8:7::34");
+	cr_assert_null(sp_media_proxy_address(mp, false, AF_INET));
+	cr_assert_str_eq(sp_addr_str(sp_media_proxy_address(mp, false, AF_INET6), a, sizeof(a)),
+			 "2001:db8:7::35");
+	out = sp_config_to_text(c, NULL);
+	cr_assert_str_eq(out, text);
+	free(out);
+	/* the IPv6 one alone cleared, then a whole side */
+	c2 = fx_config_load("media-proxy x\n control 192.0.2.34 port 2223\n"
+			    " media-address terminal-side 192.0.2.34\n media-address terminal-side 2001:db8:7::34\n"
+			    " no media-address terminal-side 2001:db8:7::99\n", &e);
+	cr_assert_not_null(c2, "%s", e.msg);
+	cr_assert_not_null(sp_media_proxy_address(&c2->media_proxies[0], true, AF_INET));
+	cr_assert_null(sp_media_proxy_address(&c2->media_proxies[0], true, AF_INET6));
+	cr_assert_not(sp_media_proxy_equal(mp, &c2->media_proxies[0]));
+	sp_config_free(c2);
+	c2 = fx_config_load("media-proxy x\n control 192.0.2.34 port 2223\n"
+			    " media-address terminal-side 192.0.2.34\n media-address terminal-side 2001:db8:7::34\n"
+			    " no media-address terminal-side\n", &e);
+	cr_assert_not_null(c2, "%s", e.msg);
+	cr_assert_null(sp_media_proxy_address(&c2->media_proxies[0], true, AF_INET));
+	cr_assert_null(sp_media_proxy_address(&c2->media_proxies[0], true, AF_INET6));
+	sp_config_free(c2);
 	sp_config_free(c);
 }
 
