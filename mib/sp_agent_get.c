@@ -435,6 +435,7 @@ static void sp_mib_media_proxy_value(struct sp_agent_mib *m, const struct sp_mib
 	switch (col) {
 	case SP_MP_CTL_TYPE: sp_val_addr_type(v, &mp->control); break;
 	case SP_MP_CTL: sp_val_addr(v, &mp->control); break;
+	case SP_MP_CTL6: sp_val_addr6(v, &mp->control); break;
 	case SP_MP_CTL_PORT: sp_val_uns(v, ASN_UNSIGNED, mp->control_port); break;
 	case SP_MP_WEIGHT: sp_val_uns(v, ASN_UNSIGNED, mp->weight); break;
 	case SP_MP_FALLBACK:

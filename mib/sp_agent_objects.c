@@ -197,6 +197,7 @@ const struct sp_mib_obj sp_mib_objs[] = {
 	{ { 10, 1, 7 }, 3, SP_TBL_MEDIA_PROXY, SP_MP_INSTALL_STATE, ASN_INTEGER, SP_RO },
 	{ { 10, 1, 8 }, 3, SP_TBL_MEDIA_PROXY, SP_MP_INSTALL_REASON, ASN_OCTET_STR, SP_RO },
 	{ { 10, 1, 9 }, 3, SP_TBL_MEDIA_PROXY, SP_MP_ROWSTATUS, ASN_INTEGER, SP_RC },
+	{ { 10, 1, 10 }, 3, SP_TBL_MEDIA_PROXY, SP_MP_CTL6, ASN_OCTET_STR, SP_RO },
 };
 const size_t sp_mib_n_objs = sizeof(sp_mib_objs) / sizeof(sp_mib_objs[0]);
 

@@ -3,7 +3,7 @@
 # dual-stack lab (lab6.sh), sigproxyd as an AgentX subagent of an snmpd in
 # ns sp, an IPv6 strategy and an IPv4 one, alice registered over IPv6 and a
 # call in progress. snmpwalk shows every IPv6 address of a binding, a
-# session and a strategy as text in the pair's read-only `...6' companion
+# session, a strategy and a media proxy as text in the pair's read-only `...6' companion
 # (SigproxyInet6Address, `2001:db8:1:0:0:0:0:10', equal to 2001:db8:1::10),
 # the pair itself keeps its type ipv6(2) and 16 octets, and an IPv4 pair
 # reads dotted with an all-zeros companion.
@@ -103,6 +103,12 @@ check_eq "sigproxyLocalVirtualAddr6 reads as E6" "$E6" \
 	"$(v6 "$(value "$(walk sigproxyLocalVirtualAddr6)" sigproxyLocalVirtualAddr6)")"
 check_match "sigproxyReturnGateway6 all zeros without a gateway" "= STRING: 0:0:0:0:0:0:0:0\$" \
 	"$(walk sigproxyReturnGateway6)"
+
+# ---- the media-proxy table: an rtpengine controlled over IPv6 ----
+out=$(sp_cli sp1 -c "configure terminal" -c "media-proxy mp6" -c "control $D6 port 2223" -c "end" 2>&1)
+check_eq "media-proxy mp6 with an IPv6 control address" "" "$out"
+check_eq "sigproxyMediaProxyControl6 reads as its address" "$D6" \
+	"$(v6 "$(value "$(walk sigproxyMediaProxyControl6)" sigproxyMediaProxyControl6)")"
 
 lab_down
 sp_daemon_stop "$SP_DAEMON_PID"
