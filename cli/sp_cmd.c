@@ -228,6 +228,10 @@ static const struct sp_cmd_def sp_cmds[] = {
 	{ SP_MODE_SP, "no limit", "Default per-source or TCP limit", "{source-rate|source-new-bindings|source-bindings|tcp-connections|tcp-source-connections|tcp-message-size|tcp-header-timeout|tcp-idle-timeout}", PRIV_ADMIN, CFG, cmd_sp_no_limit },
 	{ SP_MODE_SP, "message-size-limit", "Largest request sent to a server (bytes)", "N", PRIV_ADMIN, CFG, cmd_sp_message_size_limit },
 	{ SP_MODE_SP, "no message-size-limit", "Largest UDP request (65507 bytes)", NULL, PRIV_ADMIN, CFG, cmd_sp_no_message_size_limit },
+	{ SP_MODE_SP, "tls", "SIP over TLS: E's certificate, the servers' CA", "{certificate FILE key FILE | ca FILE}", PRIV_ADMIN, CFG, cmd_sp_tls },
+	{ SP_MODE_SP, "no tls", "No certificate (TLS not intercepted), or the system's CAs", "{certificate | ca}", PRIV_ADMIN, CFG, cmd_sp_no_tls },
+	{ SP_MODE_SP, "tls-port", "The port terminals reach E's TLS on", "N", PRIV_ADMIN, CFG, cmd_sp_tls_port },
+	{ SP_MODE_SP, "no tls-port", "TLS on port 5061", NULL, PRIV_ADMIN, CFG, cmd_sp_no_tls_port },
 
 	/* config-strategy */
 	{ SP_MODE_STRATEGY, "match vpn-id", "Match a VPN", "N", PRIV_ADMIN, CFG, cmd_st_match_vpn },
@@ -244,7 +248,7 @@ static const struct sp_cmd_def sp_cmds[] = {
 	{ SP_MODE_STRATEGY, "no match destination", "Remove the destination match", NULL, PRIV_ADMIN, CFG, cmd_st_no_match_destination },
 	{ SP_MODE_STRATEGY, "action", "What to do with matching signaling", "{proxy|forward|drop}", PRIV_ADMIN, CFG, cmd_st_action },
 	{ SP_MODE_STRATEGY, "no action", "Remove the action (entry inactive)", NULL, PRIV_ADMIN, CFG, cmd_st_no_action },
-	{ SP_MODE_STRATEGY, "server", "The real server D", "{A.B.C.D | X:X::X:X} [port N] [transport {udp|tcp|tls}]", PRIV_ADMIN, CFG, cmd_st_server },
+	{ SP_MODE_STRATEGY, "server", "The real server D", "{A.B.C.D | X:X::X:X} [port N] [transport {udp|tcp|tls [name NAME]}]", PRIV_ADMIN, CFG, cmd_st_server },
 	{ SP_MODE_STRATEGY, "no server", "Remove the server", NULL, PRIV_ADMIN, CFG, cmd_st_no_server },
 	{ SP_MODE_STRATEGY, "shutdown", "Keep the entry but do not install it", NULL, PRIV_ADMIN, CFG, cmd_shutdown },
 	{ SP_MODE_STRATEGY, "no shutdown", "Install the entry again", NULL, PRIV_ADMIN, CFG, cmd_no_shutdown },

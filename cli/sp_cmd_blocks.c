@@ -192,6 +192,7 @@ int cmd_st_server(struct sp_cmd_ctx *ctx, int argc, char **argv)
 	struct sp_addr a;
 	uint16_t port = SP_DEFAULT_SIP_PORT;
 	enum sp_server_transport tr = SP_SERVER_TRANSPORT_DEFAULT;
+	const char *name = "";
 	int i = 1;
 
 	if (!s)
@@ -201,20 +202,29 @@ int cmd_st_server(struct sp_cmd_ctx *ctx, int argc, char **argv)
 			return -1;
 		i = 3;
 	}
-	if (argc == i + 2 && sp_word_is(argv[i], "transport")) {
+	if (argc >= i + 2 && sp_word_is(argv[i], "transport")) {
 		tr = sp_word_is(argv[i + 1], "udp") ? SP_SERVER_TRANSPORT_UDP :
 		     sp_word_is(argv[i + 1], "tcp") ? SP_SERVER_TRANSPORT_TCP :
 		     sp_word_is(argv[i + 1], "tls") ? SP_SERVER_TRANSPORT_TLS : SP_SERVER_TRANSPORT_DEFAULT;
 		i += 2;
 	}
+	/* over TLS: the name the server's certificate must say */
+	if (tr == SP_SERVER_TRANSPORT_TLS && argc == i + 2 && sp_word_is(argv[i], "name")) {
+		name = argv[i + 1];
+		i += 2;
+	}
 	if (argc < 1 || argc != i || (i > 1 && argc >= 2 && sp_word_is(argv[argc - 2], "transport") &&
 				      tr == SP_SERVER_TRANSPORT_DEFAULT))
-		return sp_cmd_usage(ctx, "server A.B.C.D [port N] [transport {udp|tcp|tls}]");
-	if (sp_parse_addr(argv[0], &a, &ctx->err) < 0)
+		return sp_cmd_usage(ctx, "server A.B.C.D [port N] [transport {udp|tcp|tls [name NAME]}]");
+	if (sp_parse_addr(argv[0], &a, &ctx->err) < 0 || sp_check_server_name(name, &ctx->err) < 0)
 		return -1;
+	/* SIP over TLS is on 5061 unless said (RFC 3261 §19.1.2) */
+	if (tr == SP_SERVER_TRANSPORT_TLS && !sp_word_is(argv[1 < argc ? 1 : 0], "port"))
+		port = SP_DEFAULT_TLS_PORT;
 	s->server = a;
 	s->server_port = port;
 	s->server_transport = tr;
+	snprintf(s->server_name, sizeof(s->server_name), "%s", name);
 	return 0;
 }
 
@@ -287,6 +297,7 @@ int cmd_st_no_server(struct sp_cmd_ctx *ctx, int argc, char **argv)
 	memset(&s->server, 0, sizeof(s->server));
 	s->server_port = SP_DEFAULT_SIP_PORT;
 	s->server_transport = SP_SERVER_TRANSPORT_DEFAULT;
+	s->server_name[0] = '\0';
 	return 0;
 }
 

@@ -301,3 +301,63 @@ int cmd_sp_no_message_size_limit(struct sp_cmd_ctx *ctx, int argc, char **argv)
 	ctx->cand->sp.message_size_limit = SP_MESSAGE_SIZE_MAX;
 	return 0;
 }
+
+/* A file the daemon reads (a certificate, a key, a CA bundle): an absolute
+ * path running-config can write back as one word. */
+static int sp_cmd_file(struct sp_cmd_ctx *ctx, const char *path, char *out, size_t len)
+{
+	if (path[0] != '/' || strlen(path) >= len || strpbrk(path, "\"'\\| \t"))
+		return sp_error_set(&ctx->err, "Invalid file \"%s\" (an absolute path, at most %zu characters)",
+				    path, len - 1);
+	snprintf(out, len, "%s", path);
+	return 0;
+}
+
+/* tls certificate FILE key FILE | tls ca FILE. The certificate entered
+ * again (the same files) re-reads them: a renewed certificate is taken
+ * for new handshakes, open connections stay. */
+int cmd_sp_tls(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	struct sp_sp_settings *sp = &ctx->cand->sp;
+
+	if (argc == 4 && sp_word_is(argv[0], "certificate") && sp_word_is(argv[2], "key")) {
+		if (sp_cmd_file(ctx, argv[1], sp->tls_certificate, sizeof(sp->tls_certificate)) < 0 ||
+		    sp_cmd_file(ctx, argv[3], sp->tls_key, sizeof(sp->tls_key)) < 0)
+			return -1;
+		sp->tls_load++;
+		return 0;
+	}
+	if (argc == 2 && sp_word_is(argv[0], "ca"))
+		return sp_cmd_file(ctx, argv[1], sp->tls_ca, sizeof(sp->tls_ca));
+	return sp_cmd_usage(ctx, "tls {certificate FILE key FILE | ca FILE}");
+}
+
+int cmd_sp_no_tls(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	struct sp_sp_settings *sp = &ctx->cand->sp;
+
+	if (argc == 1 && sp_word_is(argv[0], "certificate")) {
+		sp->tls_certificate[0] = sp->tls_key[0] = '\0';
+		return 0;
+	}
+	if (argc == 1 && sp_word_is(argv[0], "ca")) {
+		sp->tls_ca[0] = '\0';
+		return 0;
+	}
+	return sp_cmd_usage(ctx, "no tls {certificate | ca}");
+}
+
+int cmd_sp_tls_port(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	if (argc != 1)
+		return sp_cmd_usage(ctx, "tls-port N");
+	return sp_parse_port(argv[0], &ctx->cand->sp.tls_port, &ctx->err);
+}
+
+int cmd_sp_no_tls_port(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	ctx->cand->sp.tls_port = SP_DEFAULT_TLS_PORT;
+	return 0;
+}

@@ -222,6 +222,18 @@ static void sp_show_tcp_statistics(struct sp_engine *en, FILE *out)
 	fprintf(out, "    header timeout          %llu\n", (unsigned long long)t.header_timeouts);
 	fprintf(out, "    idle timeout            %llu\n", (unsigned long long)t.idle_timeouts);
 	fprintf(out, "    not reading             %llu\n", (unsigned long long)t.write_overflows);
+	sp_engine_tls_stats(en, &t);
+	fprintf(out, "  TLS connections\n");
+	fprintf(out, "    accepted                %llu\n", (unsigned long long)t.accepted);
+	fprintf(out, "    open now                %llu\n", (unsigned long long)t.current);
+	fprintf(out, "    handshakes              %llu\n", (unsigned long long)t.tls_handshakes);
+	fprintf(out, "    resumed                 %llu\n", (unsigned long long)t.tls_resumed);
+	fprintf(out, "  TLS refused or closed\n");
+	fprintf(out, "    handshake failed        %llu\n", (unsigned long long)t.tls_handshake_failures);
+	fprintf(out, "    certificate refused     %llu\n", (unsigned long long)t.tls_certificate_errors);
+	fprintf(out, "    other                   %llu\n",
+		(unsigned long long)(t.refused_total + t.refused_source + t.too_large + t.bad_length +
+				     t.header_timeouts + t.idle_timeouts + t.write_overflows));
 }
 
 /* `show statistics` with more than one engine worker: what each read

@@ -352,6 +352,21 @@ static void sp_json_statistics_tcp(struct sp_json *j, struct sp_engine *en)
 	sp_json_counters(j, closed, SP_N(closed));
 	sp_json_close(j);
 	sp_json_close(j);
+	sp_engine_tls_stats(en, &t);
+	{
+		const struct sp_json_counter tls[] = {
+			{ "accepted", t.accepted }, { "open", t.current },
+			{ "handshakes", t.tls_handshakes }, { "resumed", t.tls_resumed },
+			{ "handshake-failed", t.tls_handshake_failures },
+			{ "certificate-refused", t.tls_certificate_errors },
+			{ "other", t.refused_total + t.refused_source + t.too_large + t.bad_length +
+					   t.header_timeouts + t.idle_timeouts + t.write_overflows },
+		};
+
+		sp_json_object(j, "tls");
+		sp_json_counters(j, tls, SP_N(tls));
+		sp_json_close(j);
+	}
 }
 
 void sp_show_statistics_json(struct sp_engine *en, FILE *out)

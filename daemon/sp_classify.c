@@ -104,8 +104,6 @@ static const char *sp_classify_unfit(const struct sp_config *c, const struct sp_
 		return "source and destination are of different address families";
 	if (s->action != SP_ACTION_PROXY)
 		return NULL;
-	if (s->server_transport == SP_SERVER_TRANSPORT_TLS)
-		return "TLS towards servers is not supported yet";
 	if (s->server.family == AF_INET6 && !sp_sp_server_side(&c->sp, AF_INET6))
 		return sp_addr_is_set(&c->sp.server_side_address)
 			       ? "an IPv6 server needs an IPv6 server-side-address"
@@ -388,6 +386,7 @@ static void sp_classify_strategy_init(struct sp_classify_strategy *rs, const str
 	rs->action = s->action;
 	sp_endpoint_from_addr(&rs->server, &s->server, s->server_port);
 	rs->server_transport = s->server_transport;
+	snprintf(rs->server_name, sizeof(rs->server_name), "%s", s->server_name);
 	rs->hide_server_identity = s->hide_server_identity;
 	rs->media = sp_strategy_media_mode(c, s);
 	rs->terminal_family = s->action == SP_ACTION_PROXY && sp_classify_match_family(s)
@@ -468,6 +467,18 @@ int sp_classify_build_kernel(const struct sp_config *c, const struct sp_link_vla
 			p->entries[p->n_entries].dport = (struct sp_rt_port_range){ port, port };
 			p->entries[p->n_entries].tproxy_port = port;
 			any_proto[p->n_entries] = !(s->match & SP_MATCH_PROTOCOL);
+			p->n_entries++;
+			rs->installed = true;
+		}
+		/* SIP over TLS: the TLS port, TCP only, while E has a certificate */
+		if (c->sp.tls_certificate[0] &&
+		    (!(s->match & SP_MATCH_PROTOCOL) || s->protocol == IPPROTO_TCP) &&
+		    (!(s->match & SP_MATCH_DESTINATION_PORT) ||
+		     (c->sp.tls_port >= s->destination_port.lo && c->sp.tls_port <= s->destination_port.hi))) {
+			p->entries[p->n_entries] = base;
+			p->entries[p->n_entries].ip_proto = IPPROTO_TCP;
+			p->entries[p->n_entries].dport = (struct sp_rt_port_range){ c->sp.tls_port, c->sp.tls_port };
+			p->entries[p->n_entries].tproxy_port = c->sp.tls_port;
 			p->n_entries++;
 			rs->installed = true;
 		}

@@ -29,6 +29,7 @@ struct sp_classify_strategy {
 	enum sp_action action;
 	struct sp_endpoint server;
 	enum sp_server_transport server_transport;	/* as configured */
+	char server_name[SP_SERVER_NAME_MAX + 1];	/* TLS: its certificate's; "": its address */
 	bool hide_server_identity;
 	enum sp_media_mode media;	/* its own, or the signaling-proxy's */
 	char media_proxy[SP_NAME_MAX + 1]; /* media proxy: this one only; "": any */

@@ -25,6 +25,7 @@ void sp_sp_settings_defaults(struct sp_sp_settings *s)
 	s->tcp_message_size = SP_DEFAULT_TCP_MESSAGE_SIZE;
 	s->tcp_header_timeout = SP_DEFAULT_TCP_HEADER_TIMEOUT;
 	s->tcp_idle_timeout = SP_DEFAULT_TCP_IDLE_TIMEOUT;
+	s->tls_port = SP_DEFAULT_TLS_PORT;
 }
 
 const struct sp_addr *sp_sp_server_side(const struct sp_sp_settings *s, int family)
@@ -480,6 +481,13 @@ int sp_config_validate(const struct sp_config *c, struct sp_error *e)
 		if (sp->listen_ports[i] >= sp->media_port_min && sp->listen_ports[i] <= sp->media_port_max)
 			return sp_error_set(e, "media-port-range %u %u holds listen port %u",
 					    sp->media_port_min, sp->media_port_max, sp->listen_ports[i]);
+	/* TLS (once E has a certificate) has its own port: a listen port is
+	 * plain SIP */
+	for (unsigned i = 0; sp->tls_certificate[0] && i < sp->n_listen_ports; i++)
+		if (sp->listen_ports[i] == sp->tls_port)
+			return sp_error_set(e, "tls-port %u is a listen-port", sp->tls_port);
+	if (sp->tls_certificate[0] && sp->tls_port >= sp->media_port_min && sp->tls_port <= sp->media_port_max)
+		return sp_error_set(e, "tls-port %u is in the media-port-range", sp->tls_port);
 	if (sp->media_port_max >= SP_SIGNALING_PORT_FIRST && sp->media_port_min <= SP_SIGNALING_PORT_LAST)
 		return sp_error_set(e, "media-port-range %u %u overlaps the server-side signaling ports %u-%u",
 				    sp->media_port_min, sp->media_port_max, SP_SIGNALING_PORT_FIRST,

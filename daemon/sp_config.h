@@ -74,6 +74,9 @@ enum sp_match_field {
 	SP_MATCH_INPUT_INTERFACE = 1 << 8, /* policy routes only */
 };
 
+#define SP_FILE_MAX 255		/* a file's path */
+#define SP_SERVER_NAME_MAX 253	/* a DNS name */
+
 enum sp_server_transport {
 	SP_SERVER_TRANSPORT_DEFAULT = 0,	/* UDP, not said */
 	SP_SERVER_TRANSPORT_UDP,
@@ -100,6 +103,9 @@ struct sp_strategy {
 	 * default; udp said explicitly makes it a UDP-only peer (RFC 3261
 	 * §18.1.1: a request over 1300 bytes is refused 513, not fragmented) */
 	enum sp_server_transport server_transport;
+	/* over TLS: the name the server's certificate must say (and SNI);
+	 * "": its address (`server ... transport tls name NAME`) */
+	char server_name[SP_SERVER_NAME_MAX + 1];
 	/* remove Server, User-Agent and Warning from the server's messages
 	 * towards terminals: the server's software is not told to scanners */
 	bool hide_server_identity;
@@ -195,6 +201,7 @@ struct sp_user {
 #define SP_TCP_MESSAGE_SIZE_MAX 1048576
 #define SP_DEFAULT_TCP_HEADER_TIMEOUT 10    /* s */
 #define SP_DEFAULT_TCP_IDLE_TIMEOUT 3600    /* s */
+#define SP_DEFAULT_TLS_PORT 5061
 
 struct sp_sp_settings {
 	/* C, one per address family: the IPv4 one, and the IPv6 one that
@@ -220,6 +227,16 @@ struct sp_sp_settings {
 	uint32_t tcp_connections, tcp_source_connections; /* 0: off */
 	uint32_t tcp_message_size;			  /* bytes */
 	uint32_t tcp_header_timeout, tcp_idle_timeout;	  /* s, 0: off */
+	/* SIP over TLS (`tls ...`): E's certificate and key (PEM files; ""
+	 * none: the TLS port is not intercepted), the CA bundle servers are
+	 * verified against ("": the system's), the port terminals reach E's
+	 * TLS on. tls_load counts `tls certificate` commands: entering it
+	 * again re-reads the files (a renewed certificate) without a restart. */
+	char tls_certificate[SP_FILE_MAX + 1];
+	char tls_key[SP_FILE_MAX + 1];
+	char tls_ca[SP_FILE_MAX + 1];
+	uint16_t tls_port;
+	uint32_t tls_load;
 };
 
 struct sp_redundancy {

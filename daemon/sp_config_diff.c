@@ -24,6 +24,7 @@ static bool sp_strategy_equal(const struct sp_strategy *a, const struct sp_strat
 	       sp_range_equal(&a->destination_port, &b->destination_port) &&
 	       a->action == b->action && sp_addr_equal(&a->server, &b->server) &&
 	       a->server_port == b->server_port && a->server_transport == b->server_transport &&
+	       strcmp(a->server_name, b->server_name) == 0 &&
 	       a->hide_server_identity == b->hide_server_identity && a->shutdown == b->shutdown &&
 	       a->media == b->media && strcmp(a->media_proxy, b->media_proxy) == 0;
 }
@@ -67,7 +68,9 @@ static bool sp_settings_equal(const struct sp_sp_settings *a, const struct sp_sp
 	       a->tcp_source_connections == b->tcp_source_connections &&
 	       a->tcp_message_size == b->tcp_message_size &&
 	       a->tcp_header_timeout == b->tcp_header_timeout &&
-	       a->tcp_idle_timeout == b->tcp_idle_timeout;
+	       a->tcp_idle_timeout == b->tcp_idle_timeout &&
+	       strcmp(a->tls_certificate, b->tls_certificate) == 0 && strcmp(a->tls_key, b->tls_key) == 0 &&
+	       strcmp(a->tls_ca, b->tls_ca) == 0 && a->tls_port == b->tls_port && a->tls_load == b->tls_load;
 }
 
 static bool sp_global_equal(const struct sp_config *a, const struct sp_config *b)

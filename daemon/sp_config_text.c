@@ -43,12 +43,16 @@ static void sp_text_strategy(FILE *f, const struct sp_strategy *s)
 				  &s->destination_port);
 	if (sp_addr_is_set(&s->server)) {
 		fprintf(f, " server %s", sp_addr_str(&s->server, ab, sizeof(ab)));
-		if (s->server_port != SP_DEFAULT_SIP_PORT)
+		/* each transport's own default port (TLS: 5061) goes unsaid */
+		if (s->server_port != (s->server_transport == SP_SERVER_TRANSPORT_TLS ? SP_DEFAULT_TLS_PORT
+										    : SP_DEFAULT_SIP_PORT))
 			fprintf(f, " port %u", s->server_port);
 		if (s->server_transport)
 			fprintf(f, " transport %s",
 				s->server_transport == SP_SERVER_TRANSPORT_UDP ? "udp" :
 				s->server_transport == SP_SERVER_TRANSPORT_TCP ? "tcp" : "tls");
+		if (s->server_transport == SP_SERVER_TRANSPORT_TLS && s->server_name[0])
+			fprintf(f, " name %s", s->server_name);
 		fputc('\n', f);
 	}
 	if (s->action != SP_ACTION_UNSET)
@@ -143,6 +147,12 @@ static void sp_text_signaling_proxy(FILE *f, const struct sp_config *c)
 		fprintf(f, " limit tcp-header-timeout %u\n", sp->tcp_header_timeout);
 	if (sp->tcp_idle_timeout != SP_DEFAULT_TCP_IDLE_TIMEOUT)
 		fprintf(f, " limit tcp-idle-timeout %u\n", sp->tcp_idle_timeout);
+	if (sp->tls_certificate[0])
+		fprintf(f, " tls certificate %s key %s\n", sp->tls_certificate, sp->tls_key);
+	if (sp->tls_ca[0])
+		fprintf(f, " tls ca %s\n", sp->tls_ca);
+	if (sp->tls_port != SP_DEFAULT_TLS_PORT)
+		fprintf(f, " tls-port %u\n", sp->tls_port);
 	fputs("!\n", f);
 }
 

@@ -108,7 +108,7 @@ void sp_engine_publish_strategies(struct sp_engine *en)
 struct sp_binding *sp_engine_find_terminal(struct sp_engine *en, uint32_t vpn,
 					   const struct sp_endpoint *terminal)
 {
-	struct sp_binding_key key = { .vpn = vpn, .transport = en->rx_tcp ? SP_STORE_TCP : SP_STORE_UDP,
+	struct sp_binding_key key = { .vpn = vpn, .transport = sp_engine_rx_store_transport(en),
 				      .terminal = *terminal };
 
 	return sp_binding_find_key(en->table, &key);
@@ -124,8 +124,16 @@ struct sp_transport *sp_engine_server_tp(const struct sp_engine *en, const struc
 {
 	const struct sp_classify_strategy *st = sp_engine_strategy_by_seq(en, b->strategy_id);
 
+	if (en->tls && st && st->server_transport == SP_SERVER_TRANSPORT_TLS)
+		return en->tls;
 	return en->tcp && st && st->server_transport == SP_SERVER_TRANSPORT_TCP ? en->tcp :
 	       sp_engine_owner_tp(en, b);
+}
+
+/* The store's transport of the terminal side of the message being handled. */
+uint8_t sp_engine_rx_store_transport(const struct sp_engine *en)
+{
+	return en->rx_tls ? SP_STORE_TLS : en->rx_tcp ? SP_STORE_TCP : SP_STORE_UDP;
 }
 
 /* The server-side connection of a binding's C:c, opened if it is not. */
@@ -139,6 +147,8 @@ static void sp_engine_bsock_close(struct sp_engine *en, const struct sp_binding 
 	sp_transport_close(sp_transport_find(sp_engine_owner_tp(en, b), &b->server_side));
 	if (en->tcp)
 		sp_transport_close(sp_transport_find(en->tcp, &b->server_side));
+	if (en->tls)
+		sp_transport_close(sp_transport_find(en->tls, &b->server_side));
 }
 
 /* ---- table callbacks and aging ---- */
@@ -215,7 +225,9 @@ static void sp_engine_received(void *arg, const struct sp_transport_msg *m)
 	en->rx = (struct sp_engine_rx){ .from_server = m->conn->side == SP_TRANSPORT_SERVER,
 					.source = m->source, .orig_dst = m->orig_dst,
 					.server_local = m->conn->local, .mark = m->mark,
-					.ifindex = m->ifindex, .tcp = m->conn->tp == en->tcp,
+					.ifindex = m->ifindex,
+					.tcp = m->conn->tp == en->tcp || (en->tls && m->conn->tp == en->tls),
+					.tls = en->tls && m->conn->tp == en->tls,
 					.data = m->data, .len = m->len };
 	if (m->conn->side == SP_TRANSPORT_SERVER) {
 		en->cur->stats.from_servers++;
@@ -225,10 +237,29 @@ static void sp_engine_received(void *arg, const struct sp_transport_msg *m)
 	} else {
 		en->cur->stats.from_terminals++;
 		en->rx_ifindex = m->ifindex;
-		en->rx_tcp = m->conn->tp == en->tcp;
+		en->rx_tcp = en->rx.tcp;
+		en->rx_tls = en->rx.tls;
 		sp_engine_from_terminal(en, &m->source, &m->orig_dst, m->mark, m->data, m->len);
 	}
 	en->rx.data = NULL;
+}
+
+/* The server-side connection on C:c, whichever transport holds it (the
+ * strategy's: UDP, TCP or TLS). */
+static struct sp_transport_conn *sp_engine_server_conn(struct sp_engine *en, const struct sp_endpoint *local)
+{
+	struct sp_transport_conn *bs = NULL;
+
+	/* a UDP binding's socket is in its worker's transport */
+	for (unsigned i = 0; i < en->n_workers && !bs; i++)
+		bs = sp_transport_find(en->workers[i].tp, local);
+	if (!bs)
+		bs = sp_transport_find(en->tp, local);
+	if (!bs && en->tcp)
+		bs = sp_transport_find(en->tcp, local);
+	if (!bs && en->tls)
+		bs = sp_transport_find(en->tls, local);
+	return bs;
 }
 
 void sp_engine_receive_again(struct sp_engine *en, const struct sp_engine_rx *rx)
@@ -239,14 +270,10 @@ void sp_engine_receive_again(struct sp_engine *en, const struct sp_engine_rx *rx
 	if (!rx->from_server) {
 		en->rx_ifindex = rx->ifindex;
 		en->rx_tcp = rx->tcp;
+		en->rx_tls = rx->tls;
 		sp_engine_from_terminal(en, &rx->source, &rx->orig_dst, rx->mark, rx->data, rx->len);
-	} else {
-		/* the binding's socket is in its worker's transport */
-		for (unsigned i = 0; i < en->n_workers; i++)
-			if ((bs = sp_transport_find(en->workers[i].tp, &rx->server_local))) {
-				sp_engine_from_server(en, bs, &rx->source, rx->data, rx->len);
-				break;
-			}
+	} else if ((bs = sp_engine_server_conn(en, &rx->server_local))) {
+		sp_engine_from_server(en, bs, &rx->source, rx->data, rx->len);
 	}
 	en->rx.data = NULL;
 	sp_engine_arm_expiry(en);
@@ -450,6 +477,7 @@ struct sp_engine *sp_engine_start_with(const struct sp_engine_env *env,
 	en->tp = deps ? deps->transport_new(deps->arg, env->loop, &th) : sp_transport_udp_new(env->loop, &th);
 	/* a test's transport stands for every transport there is */
 	en->tcp = deps ? NULL : sp_transport_tcp_new(env->loop, &th);
+	en->tls = deps ? NULL : sp_transport_tls_new(env->loop, &th);
 	sp_table_config_default(&tc);
 	tc.sig_port_first = SP_SIGNALING_PORT_FIRST;
 	tc.sig_port_last = SP_SIGNALING_PORT_LAST;
@@ -461,7 +489,7 @@ struct sp_engine *sp_engine_start_with(const struct sp_engine_env *env,
 	en->armed_deadline = UINT64_MAX;
 	en->source_notified = sp_srclimit_new();
 	en->limits_poll = sp_loop_timer_new(env->loop, sp_engine_limits_poll_cb, en);
-	if (!en->tp || (!deps && !en->tcp) || !en->table || !en->expiry ||
+	if (!en->tp || (!deps && (!en->tcp || !en->tls)) || !en->table || !en->expiry ||
 	    !en->source_notified || !en->limits_poll) {
 		sp_error_set(e, "Out of memory");
 		goto fail;
@@ -542,6 +570,8 @@ void sp_engine_stop(struct sp_engine *en)
 	}
 	sp_transport_destroy(en->tp); /* and every server-side connection */
 	sp_transport_destroy(en->tcp); /* and every terminal's connection */
+	sp_transport_close(en->tls_listener);
+	sp_transport_destroy(en->tls);
 	sp_loop_timer_free(en->expiry);
 	sp_loop_timer_free(en->limits_poll);
 	sp_srclimit_free(en->source_notified);
@@ -623,6 +653,8 @@ int sp_engine_set_active(struct sp_engine *en, bool active, struct sp_error *e)
 			sp_transport_close_server_side(en->workers[i].tp);
 		if (en->tcp)
 			sp_transport_close_server_side(en->tcp);
+		if (en->tls)
+			sp_transport_close_server_side(en->tls);
 		{
 			uint64_t rate, new_flows;
 

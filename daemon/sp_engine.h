@@ -166,8 +166,10 @@ uint64_t sp_engine_socket_drops_other(struct sp_engine *engine);
  * zeros when the engine runs without TCP. */
 struct sp_tcp_stats;
 void sp_engine_tcp_stats(struct sp_engine *engine, struct sp_tcp_stats *st);
+/* SIP over TLS: the TLS transport's counters (its handshakes too) */
+void sp_engine_tls_stats(struct sp_engine *engine, struct sp_tcp_stats *st);
 /* How a binding's terminal reaches E and how the SP reaches its server:
- * 1 udp, 2 tcp (SIGPROXY-MIB's SigproxyTransport). */
+ * 1 udp, 2 tcp, 3 tls (SIGPROXY-MIB's SigproxyTransport). */
 struct sp_binding;
 int sp_engine_binding_transport(const struct sp_engine *engine, const struct sp_binding *b,
 				bool server_side);

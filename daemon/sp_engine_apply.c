@@ -216,6 +216,7 @@ struct sp_engine_change {
 	 * strategy brings it all, the last takes it away. */
 	bool idle;
 	unsigned n_ports; /* the listen ports wanted: none while idle */
+	struct sp_engine_tls_change tls;
 };
 
 /* A strategy the kernel carries: what makes the SP intercept anything. */
@@ -399,22 +400,21 @@ static void sp_engine_server_tp_move(struct sp_engine *en)
 {
 	for (struct sp_binding *b = sp_binding_first(en->table); b; b = sp_binding_next(en->table, b)) {
 		struct sp_transport *tp = sp_engine_server_tp(en, b);
-		struct sp_transport *udp = sp_engine_owner_tp(en, b);
-		struct sp_transport *other = tp == udp ? en->tcp : udp;
-		struct sp_transport_conn *old;
+		struct sp_transport *all[] = { sp_engine_owner_tp(en, b), en->tcp, en->tls };
+		struct sp_transport_conn *old = NULL;
 		char c[SP_ENDPOINT_STRLEN];
 
-		if (!other || !sp_engine_strategy_by_seq(en, b->strategy_id) ||
-		    sp_transport_find(tp, &b->server_side))
+		if (!sp_engine_strategy_by_seq(en, b->strategy_id) || sp_transport_find(tp, &b->server_side))
 			continue;
-		old = sp_transport_find(other, &b->server_side);
+		for (size_t k = 0; k < sizeof(all) / sizeof(all[0]) && !old; k++)
+			if (all[k] && all[k] != tp)
+				old = sp_transport_find(all[k], &b->server_side);
 		if (!old)
 			continue;
 		sp_transport_close(old);
 		if (!sp_engine_bsock_open(en, b))
 			sp_warn("engine: binding %u: server side %s not reopened on %s",
-			       b->id, sp_endpoint_format(&b->server_side, c, sizeof(c)),
-			       tp == udp ? "udp" : "tcp");
+			       b->id, sp_endpoint_format(&b->server_side, c, sizeof(c)), tp->ops->name);
 	}
 }
 
@@ -429,6 +429,8 @@ static void sp_engine_listeners_ipv6(struct sp_engine *en, const struct sp_confi
 		if (en->tcp_listeners[i])
 			sp_transport_listen_ipv6(en->tcp_listeners[i], v6);
 	}
+	if (en->tls_listener)
+		sp_transport_listen_ipv6(en->tls_listener, v6);
 }
 
 static void sp_engine_commit(struct sp_engine *en, const struct sp_config *c, struct sp_engine_change *ch)
@@ -450,6 +452,7 @@ static void sp_engine_commit(struct sp_engine *en, const struct sp_config *c, st
 	memcpy(en->listeners, ch->keep, sizeof(ch->keep));
 	memcpy(en->tcp_listeners, ch->keep_tcp, sizeof(ch->keep_tcp));
 	en->n_listeners = ch->n_ports;
+	sp_engine_tls_commit(en, c, &ch->tls);
 	sp_engine_listeners_ipv6(en, c);
 	/* keep the hit counters of strategies that stay */
 	for (size_t i = 0; i < plan->n_strategies; i++) {
@@ -490,6 +493,8 @@ static void sp_engine_commit(struct sp_engine *en, const struct sp_config *c, st
 		};
 
 		sp_transport_tcp_set_limits(en->tcp, &tl);
+		if (en->tls)
+			sp_transport_tcp_set_limits(en->tls, &tl);
 	}
 }
 
@@ -508,6 +513,7 @@ int sp_engine_apply(struct sp_engine *en, const struct sp_config *c, struct sp_e
 			       sizeof(err)) < 0)
 		sp_error_set(e, "%s", err);
 	else if (sp_mp_client_apply(en->mpc, c, e) == 0 && sp_engine_listeners_open(en, c, &ch, e) == 0 &&
+		 sp_engine_tls_prepare(en, c, ch.idle, &ch.tls, e) == 0 &&
 		 sp_engine_kernel_apply(en, c, &ch, e) == 0) {
 		sp_engine_commit(en, c, &ch);
 		sp_engine_workers_listen(en);
@@ -517,6 +523,8 @@ int sp_engine_apply(struct sp_engine *en, const struct sp_config *c, struct sp_e
 		sp_transport_close(ch.opened[i]);
 	for (unsigned i = 0; rc < 0 && i < ch.n_new_tcp; i++)
 		sp_transport_close(ch.opened_tcp[i]);
+	if (rc < 0)
+		sp_engine_tls_abort(&ch.tls);
 	sp_classify_free(&ch.plan);
 	free(ch.vpn_chains);
 	return rc;

@@ -71,6 +71,7 @@ struct sp_engine_rx {
 	uint32_t mark;
 	int ifindex;
 	bool tcp;			/* terminal side: over TCP */
+	bool tls;			/* terminal side: over TLS */
 	char *data;			/* NULL: none being handled */
 	size_t len;
 };
@@ -99,7 +100,20 @@ struct sp_engine {
 	 * listen port beside UDP's; NULL with a test's transport */
 	struct sp_transport *tcp;
 	struct sp_transport_conn *tcp_listeners[SP_LISTEN_PORTS_MAX];
-	bool rx_tcp;			/* the message being handled came over TCP */
+	bool rx_tcp;			/* the message being handled came over TCP (or TLS) */
+	/* SIP over TLS (sp_transport_tls_new): one listener on the TLS port
+	 * while a certificate is configured, and the SP's connections to
+	 * servers said `transport tls`; NULL with a test's transport */
+	struct sp_transport *tls;
+	struct sp_transport_conn *tls_listener;
+	bool rx_tls;			/* the message being handled came over TLS */
+	/* what the TLS contexts were loaded from (a change, or the command
+	 * entered again, loads them anew) */
+	struct {
+		char cert[SP_FILE_MAX + 1], key[SP_FILE_MAX + 1], ca[SP_FILE_MAX + 1];
+		uint32_t load;
+		bool client;	/* the client context is loaded */
+	} tls_loaded;
 	struct sp_classify_strategy *strategies; /* sorted by seq */
 	size_t n_strategies;
 	struct sp_endpoint server_side; /* C, port 0; family 0: not configured */
@@ -170,7 +184,8 @@ struct sp_binding *sp_engine_find_terminal(struct sp_engine *en, uint32_t vpn,
 
 /* sp_engine_track.c */
 int sp_engine_track(struct sp_engine *en, struct sp_binding *b, const struct sp_proto_msg *m);
-int sp_engine_send_as_e(struct sp_engine *en, bool tcp, const struct sp_endpoint *terminal,
+uint8_t sp_engine_rx_store_transport(const struct sp_engine *en);
+int sp_engine_send_as_e(struct sp_engine *en, uint8_t transport, const struct sp_endpoint *terminal,
 			const struct sp_endpoint *virtual_server, uint32_t mark,
 			const char *buf, size_t len);
 int sp_engine_send_to_terminal(struct sp_engine *en, const struct sp_binding *b,
@@ -234,6 +249,20 @@ void sp_engine_workers_stop(struct sp_engine *en);
 void sp_engine_workers_listen(struct sp_engine *en);
 unsigned sp_engine_owner(const struct sp_engine *en, const struct sp_binding *b);
 struct sp_transport *sp_engine_owner_tp(const struct sp_engine *en, const struct sp_binding *b);
+
+/* sp_engine_tls.c: what a configuration changes of TLS, prepared (files
+ * loaded, the listener opened: an error refuses the change), then
+ * committed or undone */
+struct sp_engine_tls_change {
+	struct sp_tls *server, *client;	/* new contexts (NULL: unchanged) */
+	bool server_off;		/* no certificate any more */
+	struct sp_transport_conn *listener; /* wanted (NULL: none) */
+	bool opened;			/* this change opened it */
+};
+int sp_engine_tls_prepare(struct sp_engine *en, const struct sp_config *c, bool idle,
+			  struct sp_engine_tls_change *tc, struct sp_error *e);
+void sp_engine_tls_commit(struct sp_engine *en, const struct sp_config *c, struct sp_engine_tls_change *tc);
+void sp_engine_tls_abort(struct sp_engine_tls_change *tc);
 
 /* sp_engine_apply.c */
 void sp_engine_limits_read(struct sp_engine *en, uint64_t *rate, uint64_t *new_flows);

@@ -181,6 +181,8 @@ void sp_engine_clear_statistics(struct sp_engine *en)
 		en->strategies[i].hits = 0;
 	if (en->tcp)
 		sp_transport_tcp_clear_stats(en->tcp);
+	if (en->tls)
+		sp_transport_tcp_clear_stats(en->tls);
 	sp_events_publish(en->env.events, &(struct sp_event){ .type = SP_EVENT_STATISTICS_CLEARED });
 }
 
@@ -191,14 +193,22 @@ void sp_engine_tcp_stats(struct sp_engine *en, struct sp_tcp_stats *st)
 		sp_transport_tcp_get_stats(en->tcp, st);
 }
 
+void sp_engine_tls_stats(struct sp_engine *en, struct sp_tcp_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	if (en->tls)
+		sp_transport_tcp_get_stats(en->tls, st);
+}
+
 int sp_engine_binding_transport(const struct sp_engine *en, const struct sp_binding *b, bool server_side)
 {
 	if (server_side)
-		return en->tcp && sp_engine_server_tp(en, b) == en->tcp ? 2 : 1;
-	return b->transport == SP_STORE_TCP ? 2 : 1;
+		return sp_engine_server_tp(en, b) == en->tcp && en->tcp ? 2 :
+		       en->tls && sp_engine_server_tp(en, b) == en->tls ? 3 : 1;
+	return b->transport == SP_STORE_TLS ? 3 : b->transport == SP_STORE_TCP ? 2 : 1;
 }
 
 const char *sp_engine_transport_name(int transport)
 {
-	return transport == 2 ? "tcp" : "udp";
+	return transport == 3 ? "tls" : transport == 2 ? "tcp" : "udp";
 }

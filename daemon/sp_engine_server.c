@@ -59,7 +59,7 @@ static bool sp_engine_from_its_server(const struct sp_engine *en, const struct s
 				      const struct sp_endpoint *from, const struct sp_binding *b)
 {
 	return sp_endpoint_equal(from, &b->server) ||
-	       (bs->tp == en->tcp && sp_endpoint_same_addr(from, &b->server));
+	       ((bs->tp == en->tcp || (en->tls && bs->tp == en->tls)) && sp_endpoint_same_addr(from, &b->server));
 }
 
 void sp_engine_from_server(struct sp_engine *en, const struct sp_transport_conn *bs,
@@ -72,6 +72,8 @@ void sp_engine_from_server(struct sp_engine *en, const struct sp_transport_conn 
 	/* a terminal on TCP keeps its C:c on UDP towards the server */
 	if (!b)
 		b = sp_binding_find_server_side_on(en->table, SP_STORE_TCP, &bs->local);
+	if (!b)
+		b = sp_binding_find_server_side_on(en->table, SP_STORE_TLS, &bs->local);
 	if (!b || !sp_engine_from_its_server(en, bs, from, b)) {
 		sp_engine_drop(en, &en->stats.bad_source);
 		return;

@@ -70,22 +70,26 @@ static bool sp_engine_crossing(const struct sp_engine *en, const struct sp_trans
 /* One message from E:e (virtual_server) to a terminal, sent with mark
  * (return path and VPN); over TCP: on the connection the terminal holds
  * to E:e. */
-int sp_engine_send_as_e(struct sp_engine *en, bool tcp, const struct sp_endpoint *terminal,
+int sp_engine_send_as_e(struct sp_engine *en, uint8_t transport, const struct sp_endpoint *terminal,
 			const struct sp_endpoint *virtual_server, uint32_t mark,
 			const char *buf, size_t len)
 {
 	struct sp_transport_conn *l = NULL;
-	struct sp_transport_conn *const *ls = tcp ? en->tcp_listeners : en->cur_listeners;
+	struct sp_transport_conn *const *ls = transport == SP_STORE_TCP ? en->tcp_listeners : en->cur_listeners;
 	struct sp_transport_out o = { .to = terminal, .from = virtual_server, .mark = mark, .data = buf,
 				      .len = len, .now = en->send_now, .counter = &en->stats.to_terminals };
 
-	for (unsigned i = 0; i < en->n_listeners; i++)
+	for (unsigned i = 0; i < en->n_listeners && transport != SP_STORE_TLS; i++)
 		if (ls[i] && ls[i]->local.port == virtual_server->port)
 			l = ls[i];
 	/* a worker without this listener answers on worker 0's */
-	for (unsigned i = 0; !l && !tcp && i < en->n_listeners; i++)
+	for (unsigned i = 0; !l && transport == SP_STORE_UDP && i < en->n_listeners; i++)
 		if (en->listeners[i] && en->listeners[i]->local.port == virtual_server->port)
 			l = en->listeners[i];
+	/* TLS: over the connection the terminal holds to E's TLS port */
+	if (transport == SP_STORE_TLS && en->tls_listener &&
+	    en->tls_listener->local.port == virtual_server->port)
+		l = en->tls_listener;
 	if (!l)
 		return -1;
 	o.now |= sp_engine_crossing(en, l);
@@ -126,7 +130,7 @@ int sp_engine_send_to_terminal(struct sp_engine *en, const struct sp_binding *b,
 	if (b->transport == SP_STORE_TCP)
 		return sp_engine_send_tcp(en, b, mark, buf, len);
 
-	return sp_engine_send_as_e(en, b->transport == SP_STORE_TCP, &b->terminal,
+	return sp_engine_send_as_e(en, b->transport, &b->terminal,
 				   &b->virtual_server, mark, buf, len);
 }
 
@@ -135,8 +139,10 @@ int sp_engine_send_to_server(struct sp_engine *en, const struct sp_binding *b,
 {
 	struct sp_transport_conn *bs = sp_transport_find(sp_engine_server_tp(en, b),
 							  &b->server_side);
+	const struct sp_classify_strategy *st = sp_engine_strategy_by_seq(en, b->strategy_id);
 	struct sp_transport_out o = { .to = &b->server, .data = buf, .len = len, .now = en->send_now,
-				      .counter = &en->stats.proxied };
+				      .counter = &en->stats.proxied,
+				      .tls_name = st && st->server_name[0] ? st->server_name : NULL };
 
 	if (!bs)
 		return -1;
@@ -152,8 +158,11 @@ void sp_engine_route(const struct sp_engine *en, const struct sp_binding *b, str
 	memset(r, 0, sizeof(*r));
 	r->binding = b;
 	/* each side on its own transport (the protocol's Via says which) */
-	r->terminal_tcp = b->transport == SP_STORE_TCP;
-	r->server_tcp = en->tcp && sp_engine_server_tp(en, b) == en->tcp;
+	r->terminal_tcp = b->transport == SP_STORE_TCP || b->transport == SP_STORE_TLS;
+	r->server_tcp = (en->tcp && sp_engine_server_tp(en, b) == en->tcp) ||
+			(en->tls && sp_engine_server_tp(en, b) == en->tls);
+	r->terminal_tls = b->transport == SP_STORE_TLS;
+	r->server_tls = en->tls && sp_engine_server_tp(en, b) == en->tls;
 	if (en->msg_kernel) {
 		r->media = true;
 		r->port_map = sp_media_port_map;
@@ -200,7 +209,7 @@ struct sp_binding *sp_engine_binding_for(struct sp_engine *en,
 	p.server = st->server;
 	p.strategy_id = st->seq;
 	p.origin_mark = mark & SP_MARK_ORIGIN_MASK;
-	p.transport = en->rx_tcp ? SP_STORE_TCP : SP_STORE_UDP;
+	p.transport = sp_engine_rx_store_transport(en);
 	rc = sp_binding_create(en->table, &p, sp_now_ms(), &b);
 	if (rc < 0) {
 		/* at a flood's rate when the ports run out: one line per interval */
@@ -299,7 +308,7 @@ void sp_engine_stun(struct sp_engine *en, const struct sp_endpoint *terminal,
 	else
 		KD(en, retpath_learn, terminal, en->rx_ifindex, &path);
 	out_mark = KD(en, retpath_mark, &path) | sp_mark_return(mark & SP_MARK_ORIGIN_MASK);
-	if (sp_engine_send_as_e(en, en->rx_tcp, terminal, virtual_server, out_mark, en->tp->out, n) == 0)
+	if (sp_engine_send_as_e(en, sp_engine_rx_store_transport(en), terminal, virtual_server, out_mark, en->tp->out, n) == 0)
 		en->stats.to_terminals++;
 	else
 		sp_engine_drop(en, &en->stats.send_errors);
@@ -342,7 +351,7 @@ void sp_engine_refuse_source(struct sp_engine *en, const struct sp_endpoint *ter
 				 SP_ENGINE_SOURCE_RETRY_AFTER_S, en->tp->out, en->tp->out_max);
 
 		KD(en, retpath_learn, terminal, en->rx_ifindex, &path);
-		if (n && sp_engine_send_as_e(en, en->rx_tcp, terminal, virtual_server,
+		if (n && sp_engine_send_as_e(en, sp_engine_rx_store_transport(en), terminal, virtual_server,
 					     KD(en, retpath_mark, &path) |
 						     sp_mark_return(mark & SP_MARK_ORIGIN_MASK),
 					     en->tp->out, n) == 0)
@@ -369,7 +378,7 @@ void sp_engine_too_many_hops(struct sp_engine *en, const struct sp_endpoint *ter
 			path = b->return_path;
 		else
 			KD(en, retpath_learn, terminal, en->rx_ifindex, &path);
-		if (n && sp_engine_send_as_e(en, en->rx_tcp, terminal, virtual_server,
+		if (n && sp_engine_send_as_e(en, sp_engine_rx_store_transport(en), terminal, virtual_server,
 					     KD(en, retpath_mark, &path) |
 						     sp_mark_return(mark & SP_MARK_ORIGIN_MASK),
 					     en->tp->out, n) == 0)

@@ -81,8 +81,10 @@ struct sp_proto_route {
 	/* towards the terminal: drop what names the server's software */
 	bool hide_server_identity;
 	/* the transport each side is on (SIP: the Via and URIs name it) */
-	bool terminal_tcp;
+	bool terminal_tcp;	/* a stream: TCP, or TLS when *_tls */
 	bool server_tcp;
+	bool terminal_tls;
+	bool server_tls;
 };
 
 /* The refusals the proxy gives itself */

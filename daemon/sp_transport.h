@@ -87,6 +87,9 @@ struct sp_transport_out {
 	 * NULL: none (datagrams ignore it) */
 	const struct sp_endpoint *connect_to;
 	uint32_t in_mark;
+	/* a stream to a server over TLS: the name its certificate must say
+	 * (and SNI); NULL: its address */
+	const char *tls_name;
 };
 
 struct sp_transport_ops {

@@ -23,7 +23,7 @@
 /* What may wait for a peer that does not read, in messages of max size */
 #define SP_TCP_WRITE_BACKLOG 4
 
-static int sp_tcp_connect(struct sp_tcp_conn *c, const struct sp_endpoint *to);
+static int sp_tcp_connect(struct sp_tcp_conn *c, const struct sp_endpoint *to, const char *tls_name);
 static struct sp_tcp_conn *sp_tcp_dial(struct sp_tcp *t, const struct sp_transport_out *o, uint16_t port);
 
 struct sp_log_limit sp_tcp_refusal_log = SP_LOG_LIMIT_INIT("tcp: connections refused or closed");
@@ -46,6 +46,9 @@ void sp_tcp_log_refusal(const struct sp_endpoint *peer, const char *why)
 
 void sp_tcp_conn_free(struct sp_tcp_conn *c)
 {
+	sp_tls_conn_end(c);
+	free(c->ticket);
+	free(c->tls_name);
 	free(c->buf);
 	free(c->wbuf);
 	free(c);
@@ -107,6 +110,7 @@ void sp_tcp_lost(struct sp_tcp_conn *c)
 		close(c->fd);
 	}
 	c->fd = -1;
+	sp_tls_conn_end(c);
 	c->used = c->wused = c->scanned = 0;
 	c->begun_ms = 0;
 	c->connecting = false;
@@ -128,7 +132,21 @@ void sp_tcp_refuse(struct sp_tcp_conn *c, uint64_t *counter, const char *why)
 
 /* ---- writing ---- */
 
-static void sp_tcp_want_write(struct sp_tcp_conn *c, bool on)
+ssize_t sp_tcp_io_send(struct sp_tcp_conn *c, const char *buf, size_t len)
+{
+	if (c->tls)
+		return sp_tls_send(c->tls, buf, len);
+	return send(c->fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
+ssize_t sp_tcp_io_recv(struct sp_tcp_conn *c, char *buf, size_t len)
+{
+	if (c->tls)
+		return sp_tls_recv(c->tls, buf, len);
+	return recv(c->fd, buf, len, MSG_DONTWAIT);
+}
+
+void sp_tcp_want_write(struct sp_tcp_conn *c, bool on)
 {
 	sp_loop_mod_fd(c->t->loop, c->fd, EPOLLIN | (on ? EPOLLOUT : 0));
 }
@@ -140,8 +158,8 @@ static int sp_tcp_write(struct sp_tcp_conn *c, const char *data, size_t len)
 	struct sp_tcp *t = c->t;
 	ssize_t n = 0;
 
-	if (!c->wused && !c->connecting) {
-		n = send(c->fd, data, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (!c->wused && !c->connecting && !c->handshaking) {
+		n = sp_tcp_io_send(c, data, len);
 		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
 			sp_tcp_lost(c);
 			return -1;
@@ -167,7 +185,7 @@ static int sp_tcp_write(struct sp_tcp_conn *c, const char *data, size_t len)
 		c->wbuf = w;
 	}
 	memcpy(c->wbuf + c->wused, data, len);
-	if (!c->wused && !c->connecting)
+	if (!c->wused && !c->connecting && !c->handshaking)
 		sp_tcp_want_write(c, true);
 	c->wused += len;
 	return 0;
@@ -190,12 +208,19 @@ static void sp_tcp_writable(struct sp_tcp_conn *c)
 			return;
 		}
 		c->connecting = false;
+		if (c->t->is_tls) {
+			/* the handshake first: what waits goes after it */
+			sp_tls_conn_connected(c);
+			return;
+		}
 	}
+	if (c->handshaking)
+		return;
 	if (!c->wused) {
 		sp_tcp_want_write(c, false);
 		return;
 	}
-	n = send(c->fd, c->wbuf, c->wused, MSG_DONTWAIT | MSG_NOSIGNAL);
+	n = sp_tcp_io_send(c, c->wbuf, c->wused);
 	if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
 		sp_tcp_lost(c);
 		return;
@@ -234,10 +259,10 @@ static int sp_tcp_send(struct sp_transport *tp, struct sp_transport_conn *conn,
 	 * a new one to its Contact */
 	if (c->listener) {
 		c = sp_tcp_lookup(t, o->to, o->from, conn->local.port);
-		if (!c && o->connect_to)
+		if (!c && o->connect_to && !t->is_tls)
 			c = sp_tcp_dial(t, o, conn->local.port);
 	}
-	if (c && c->server && c->fd < 0 && sp_tcp_connect(c, o->to) < 0)
+	if (c && c->server && c->fd < 0 && sp_tcp_connect(c, o->to, o->tls_name) < 0)
 		return -1;
 	if (!c || c->dead) {
 		char a[SP_ENDPOINT_STRLEN];
@@ -352,7 +377,8 @@ static void sp_tcp_read(struct sp_tcp_conn *c)
 {
 	struct sp_tcp *t = c->t;
 
-	for (int round = 0; round < SP_TCP_READS_PER_WAKE; round++) {
+	/* what TLS decrypted already wakes no one: it is read in this turn */
+	for (int round = 0; round < SP_TCP_READS_PER_WAKE || (c->tls && sp_tls_pending(c->tls)); round++) {
 		ssize_t n;
 
 		if (!sp_tcp_room(c)) {
@@ -364,7 +390,7 @@ static void sp_tcp_read(struct sp_tcp_conn *c)
 			sp_tcp_refuse(c, &t->st.too_large, "closed: a message over the size limit");
 			return;
 		}
-		n = recv(c->fd, c->buf + c->used, c->cap - c->used - 1, MSG_DONTWAIT);
+		n = sp_tcp_io_recv(c, c->buf + c->used, c->cap - c->used - 1);
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 			return;
 		if (n <= 0) {
@@ -374,6 +400,9 @@ static void sp_tcp_read(struct sp_tcp_conn *c)
 		}
 		c->used += (size_t)n;
 		c->last_ms = sp_loop_now_ms();
+		/* the server's ticket (TLS 1.3: after the handshake), for the next connection */
+		if (c->server && c->tls && !c->ticket_saved)
+			c->ticket_saved = sp_tls_ticket(c->tls, &c->ticket, &c->ticket_len) == 0;
 		if (!sp_tcp_frames(c))
 			return;
 	}
@@ -388,9 +417,14 @@ void sp_tcp_conn_event(struct sp_loop *loop, int fd, uint32_t events, void *arg)
 	(void)loop;
 	(void)fd;
 	t->reading = c;
-	if ((events & EPOLLOUT) || c->connecting)
+	if (c->handshaking && !c->connecting) {
+		/* once done, what the peer sent with its last flight is read */
+		if (sp_tls_conn_step(c) && !c->handshaking)
+			events |= EPOLLIN;
+	} else if ((events & EPOLLOUT) || c->connecting) {
 		sp_tcp_writable(c);
-	if (!sp_tcp_gone(c) && (events & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
+	}
+	if (!sp_tcp_gone(c) && !c->handshaking && (events & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
 		h->before_batch(h->arg, c->pub.side);
 		sp_tcp_read(c);
 	}
@@ -510,7 +544,7 @@ static struct sp_transport_conn *sp_tcp_open(struct sp_transport *tp, const stru
 
 /* From C:c to the server, without waiting: what is sent meanwhile waits
  * for the connection. */
-static int sp_tcp_connect(struct sp_tcp_conn *c, const struct sp_endpoint *to)
+static int sp_tcp_connect(struct sp_tcp_conn *c, const struct sp_endpoint *to, const char *tls_name)
 {
 	struct sockaddr_storage ls, rs;
 	socklen_t ll = sp_endpoint_to_sockaddr(&c->pub.local, &ls), rl = sp_endpoint_to_sockaddr(to, &rs);
@@ -541,6 +575,20 @@ static int sp_tcp_connect(struct sp_tcp_conn *c, const struct sp_endpoint *to)
 	c->peer = *to;
 	c->connecting = true;
 	c->last_ms = sp_loop_now_ms();
+	if (c->t->is_tls) {
+		char a[SP_ENDPOINT_STRLEN];
+		char *copy;
+
+		sp_endpoint_host(to, a, sizeof(a));
+		copy = strdup(tls_name && tls_name[0] ? tls_name : a);
+
+		if (!copy) {
+			sp_tcp_lost(c);
+			return -1;
+		}
+		free(c->tls_name);
+		c->tls_name = copy;
+	}
 	return 0;
 }
 
@@ -561,12 +609,26 @@ static void sp_tcp_destroy(struct sp_transport *tp)
 		sp_tcp_close(tp, &t->all->pub);
 	sp_tcp_close_server_side(tp);
 	sp_loop_timer_free(t->sweep);
+	sp_tls_unref(t->tls_server);
+	sp_tls_unref(t->tls_client);
 	sp_htab_fini(&t->conns);
 	sp_htab_fini(&t->servers);
 	sp_htab_fini(&t->sources);
 	free(t->pub.out);
 	free(t);
 }
+
+static const struct sp_transport_ops sp_tls_ops = {
+	.name = "tls",
+	.listen = sp_tcp_listen,
+	.open = sp_tcp_open,
+	.find = sp_tcp_find,
+	.close = sp_tcp_close,
+	.close_server_side = sp_tcp_close_server_side,
+	.send = sp_tcp_send,
+	.flush = sp_tcp_flush,
+	.destroy = sp_tcp_destroy,
+};
 
 static const struct sp_transport_ops sp_tcp_ops = {
 	.name = "tcp",
@@ -635,4 +697,15 @@ struct sp_transport *sp_transport_tcp_new(struct sp_loop *loop, const struct sp_
 		return NULL;
 	}
 	return &t->pub;
+}
+
+struct sp_transport *sp_transport_tls_new(struct sp_loop *loop, const struct sp_transport_handler *h)
+{
+	struct sp_transport *tp = sp_transport_tcp_new(loop, h);
+
+	if (tp) {
+		tp->ops = &sp_tls_ops;
+		((struct sp_tcp *)tp)->is_tls = true;
+	}
+	return tp;
 }

@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "sp_loop.h"
+#include "sp_tls.h"
 #include "sp_transport.h"
 
 struct sp_tcp_limits {
@@ -54,6 +55,11 @@ struct sp_tcp_stats {
 	uint64_t header_timeouts;	/* a message not finished in time */
 	uint64_t idle_timeouts;
 	uint64_t write_overflows;	/* the peer did not read what it was sent */
+	/* the TLS instance only (sp_transport_tls_new) */
+	uint64_t tls_handshakes;	/* completed, both sides */
+	uint64_t tls_resumed;		/* of them, resuming an earlier session */
+	uint64_t tls_handshake_failures; /* garbage, silence, a version or cipher refused */
+	uint64_t tls_certificate_errors; /* a server's certificate refused */
 };
 
 struct sp_transport *sp_transport_tcp_new(struct sp_loop *loop, const struct sp_transport_handler *h);
@@ -61,6 +67,16 @@ struct sp_transport *sp_transport_tcp_new(struct sp_loop *loop, const struct sp_
 void sp_transport_tcp_set_limits(struct sp_transport *tp, const struct sp_tcp_limits *l);
 void sp_transport_tcp_get_stats(const struct sp_transport *tp, struct sp_tcp_stats *st);
 void sp_transport_tcp_limits_default(struct sp_tcp_limits *l);
+/* The same transport speaking TLS on every connection (RFC 3261 §26.2:
+ * SIP over TLS on E's TLS port, and towards servers that take TLS only).
+ * A connection the SP would open to a terminal whose own is gone is not
+ * made over TLS (the terminal keeps its connection, or registers again). */
+struct sp_transport *sp_transport_tls_new(struct sp_loop *loop, const struct sp_transport_handler *h);
+/* E's certificate for handshakes from now on (a reference is taken; NULL:
+ * none, terminals' handshakes are refused); open sessions keep theirs. */
+void sp_transport_tls_set_server(struct sp_transport *tp, struct sp_tls *ctx);
+/* The CA servers are verified against, from the next connection on. */
+void sp_transport_tls_set_client(struct sp_transport *tp, struct sp_tls *ctx);
 /* Every counter back to 0 (current stays: it counts what is open). */
 void sp_transport_tcp_clear_stats(struct sp_transport *tp);
 

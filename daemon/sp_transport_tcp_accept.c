@@ -172,6 +172,8 @@ static void sp_tcp_accept(struct sp_tcp_conn *l, int lfd)
 		}
 		sp_tcp_link(t, c);
 		t->st.accepted++;
+		if (t->is_tls && !sp_tls_conn_accepted(c))
+			sp_tcp_close(&t->pub, &c->pub);
 	}
 }
 
@@ -220,7 +222,11 @@ void sp_tcp_sweep_cb(struct sp_loop *loop, void *arg)
 	t->sweep_armed = false;
 	for (; c; c = next) {
 		next = c->next;
-		if (t->lim.header_timeout_ms && c->begun_ms && now - c->begun_ms >= t->lim.header_timeout_ms)
+		if (t->lim.header_timeout_ms && c->begun_ms && now - c->begun_ms >= t->lim.header_timeout_ms &&
+		    c->handshaking)
+			sp_tls_conn_failed(c, &t->st.tls_handshake_failures, "handshake failed with",
+					   "no handshake in time");
+		else if (t->lim.header_timeout_ms && c->begun_ms && now - c->begun_ms >= t->lim.header_timeout_ms)
 			sp_tcp_refuse(c, &t->st.header_timeouts, "closed: a message not finished in time");
 		else if (t->lim.idle_timeout_ms && now - c->last_ms >= t->lim.idle_timeout_ms)
 			sp_tcp_refuse(c, &t->st.idle_timeouts, "closed: idle");

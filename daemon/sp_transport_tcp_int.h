@@ -12,6 +12,7 @@
 
 #include "sp_hash.h"
 #include "sp_log.h"
+#include "sp_tls.h"
 
 /* How many connections one address holds. */
 struct sp_tcp_source {
@@ -43,6 +44,15 @@ struct sp_tcp_conn {
 	uint64_t last_ms;	/* last bytes read */
 	char *wbuf;		/* what the socket did not take yet */
 	size_t wused;
+	/* TLS (the transport's TLS instance): the session, from the accept
+	 * or the connect on; nothing but the handshake until it is done */
+	struct sp_tls_session *tls;
+	bool handshaking;
+	char *tls_name;		/* server side: what its certificate must say */
+	void *ticket;		/* server side: to resume the next session with */
+	size_t ticket_len;
+	bool ticket_saved;	/* of the current session */
+	bool tls_failure_logged; /* server side: since its last handshake */
 };
 
 struct sp_tcp {
@@ -58,6 +68,9 @@ struct sp_tcp {
 	struct sp_loop_timer *sweep;
 	bool sweep_armed;
 	struct sp_tcp_conn *reading;
+	bool is_tls;		/* every connection speaks TLS */
+	struct sp_tls *tls_server;	/* E's certificate; NULL: none configured */
+	struct sp_tls *tls_client;	/* the CA servers are verified against */
 };
 
 extern struct sp_log_limit sp_tcp_refusal_log;
@@ -70,6 +83,24 @@ void sp_tcp_close(struct sp_transport *tp, struct sp_transport_conn *conn);
 void sp_tcp_lost(struct sp_tcp_conn *c);
 void sp_tcp_refuse(struct sp_tcp_conn *c, uint64_t *counter, const char *why);
 void sp_tcp_conn_event(struct sp_loop *loop, int fd, uint32_t events, void *arg);
+
+/* sp_transport_tls.c: TLS on the transport's connections */
+/* A terminal's accepted connection begins its handshake; false: refused
+ * (counted), the caller closes it. */
+bool sp_tls_conn_accepted(struct sp_tcp_conn *c);
+/* The SP's connection to a server, connected: its handshake begins. */
+void sp_tls_conn_connected(struct sp_tcp_conn *c);
+/* One step of a handshake; false: the connection is gone (counted). */
+bool sp_tls_conn_step(struct sp_tcp_conn *c);
+/* A connection closed for a TLS failure: counted, logged with the peer's
+ * address ("tls: WHAT the terminal|server PEER: WHY"). */
+void sp_tls_conn_failed(struct sp_tcp_conn *c, uint64_t *counter, const char *what, const char *why);
+/* What a connection's TLS holds goes (its resumption ticket stays). */
+void sp_tls_conn_end(struct sp_tcp_conn *c);
+ssize_t sp_tcp_io_recv(struct sp_tcp_conn *c, char *buf, size_t len);
+ssize_t sp_tcp_io_send(struct sp_tcp_conn *c, const char *buf, size_t len);
+void sp_tcp_lost(struct sp_tcp_conn *c);
+void sp_tcp_want_write(struct sp_tcp_conn *c, bool on);
 
 /* sp_transport_tcp_accept.c: listeners, admission within the limits, the
  * sweep of timeouts */

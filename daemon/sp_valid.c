@@ -203,6 +203,21 @@ bad:
 			    s ? s : "", SP_HOSTNAME_MAX);
 }
 
+int sp_check_server_name(const char *s, struct sp_error *e)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	if (n > 253)
+		goto bad;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '.' && s[i] != ':')
+			goto bad;
+	return 0;
+bad:
+	return sp_error_set(e, "Invalid server name \"%s\" (a DNS name or an address, at most 253 characters)",
+			    s ? s : "");
+}
+
 /* Characters the CLI grammar only takes quoted or escaped (and '|' starts an
  * output filter): running-config writes names and keys as bare words, so a
  * value holding one would load back as something else. */

@@ -59,6 +59,9 @@ int sp_parse_port_range(const char *s, struct sp_port_range *out, struct sp_erro
 int sp_parse_protocol(const char *s, uint8_t *out, struct sp_error *e);
 int sp_check_name(const char *s, const char *what, struct sp_error *e);
 int sp_check_hostname(const char *s, struct sp_error *e);
+/* A TLS server's name (what its certificate says): a DNS name or an
+ * address; "" is valid (none). */
+int sp_check_server_name(const char *s, struct sp_error *e);
 int sp_check_ifname(const char *s, struct sp_error *e);
 int sp_check_username(const char *s, struct sp_error *e);
 int sp_check_key(const char *s, struct sp_error *e);

@@ -59,6 +59,12 @@ static void sp_agent_engine_stats(void *arg, struct sp_agent_stats *out)
 		out->tcp_header_timeouts = tcp.header_timeouts;
 		out->tcp_idle_timeouts = tcp.idle_timeouts;
 		out->tcp_write_overflows = tcp.write_overflows;
+		sp_engine_tls_stats(en, &tcp);
+		out->tls_accepted = tcp.accepted;
+		out->tls_handshakes = tcp.tls_handshakes;
+		out->tls_resumed = tcp.tls_resumed;
+		out->tls_handshake_failures = tcp.tls_handshake_failures;
+		out->tls_certificate_errors = tcp.tls_certificate_errors;
 	}
 	out->media_kernel_refusals = sp_engine_media_kernel_refusals(en);
 	out->media_guard_drops = sp_engine_media_guard_drops(en);

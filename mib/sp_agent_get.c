@@ -211,6 +211,11 @@ static void sp_mib_stats_value(struct sp_agent_mib *m, int id, struct sp_agent_v
 	case SP_S_STATS_TCP_HEADER_TIMEOUTS: sp_val_c64(v, st.tcp_header_timeouts); break;
 	case SP_S_STATS_TCP_IDLE_TIMEOUTS: sp_val_c64(v, st.tcp_idle_timeouts); break;
 	case SP_S_STATS_TCP_WRITE_OVERFLOWS: sp_val_c64(v, st.tcp_write_overflows); break;
+	case SP_S_STATS_TLS_ACCEPTED: sp_val_c64(v, st.tls_accepted); break;
+	case SP_S_STATS_TLS_HANDSHAKES: sp_val_c64(v, st.tls_handshakes); break;
+	case SP_S_STATS_TLS_RESUMED: sp_val_c64(v, st.tls_resumed); break;
+	case SP_S_STATS_TLS_HANDSHAKE_FAILURES: sp_val_c64(v, st.tls_handshake_failures); break;
+	case SP_S_STATS_TLS_CERTIFICATE_ERRORS: sp_val_c64(v, st.tls_certificate_errors); break;
 	case SP_S_STATS_UNMATCHED_RESPONSES: sp_val_c64(v, st.unmatched_responses); break;
 	case SP_S_STATS_TOO_MANY_HOPS: sp_val_c64(v, st.too_many_hops); break;
 	case SP_S_STATS_TOO_LARGE: sp_val_c64(v, st.too_large); break;

@@ -45,6 +45,9 @@ struct sp_agent_stats {
 	uint64_t tcp_accepted, tcp_open, tcp_pings, tcp_refused_total, tcp_refused_source;
 	uint64_t tcp_too_large, tcp_bad_length, tcp_header_timeouts, tcp_idle_timeouts,
 		tcp_write_overflows;
+	/* SIP over TLS: connections, handshakes, and the refused ones */
+	uint64_t tls_accepted, tls_handshakes, tls_resumed, tls_handshake_failures,
+		tls_certificate_errors;
 	uint64_t media_kernel_refusals, media_guard_drops;
 };
 

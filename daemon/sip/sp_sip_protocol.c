@@ -131,11 +131,11 @@ static void sip_binding_view(const struct sp_proto_route *r, struct sp_proxy_bin
 		sp_proxy_hostport_parse(b->contact, &v->terminal_contact);
 	/* each side on its own transport: the top Via says which on each
 	 * side (RFC 3261 §18.2.2: the Via names the transport) */
-	if (r->server_tcp != r->terminal_tcp) {
-		v->via_transport_to_server = r->server_tcp ? "TCP" : "UDP";
-		v->via_transport_to_terminal = r->terminal_tcp ? "TCP" : "UDP";
-		v->uri_transport_to_server = r->server_tcp ? "tcp" : "";
-		v->uri_transport_to_terminal = r->terminal_tcp ? "tcp" : "";
+	if (r->server_tcp != r->terminal_tcp || r->server_tls != r->terminal_tls) {
+		v->via_transport_to_server = r->server_tls ? "TLS" : r->server_tcp ? "TCP" : "UDP";
+		v->via_transport_to_terminal = r->terminal_tls ? "TLS" : r->terminal_tcp ? "TCP" : "UDP";
+		v->uri_transport_to_server = r->server_tls ? "tls" : r->server_tcp ? "tcp" : "";
+		v->uri_transport_to_terminal = r->terminal_tls ? "tls" : r->terminal_tcp ? "tcp" : "";
 	}
 	/* and a URI readdressed to the SP names TCP where that side is on
 	 * TCP even when the two sides agree: a terminal's URI may name none

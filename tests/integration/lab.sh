@@ -127,6 +127,15 @@ lab_start_kamailio_tcp() {
 	lab_start_kamailio "$ns" "$addr" "$name" -A WITH_TCP -l "tcp:$addr:5060" "$@"
 }
 
+# lab_start_kamailio_tls NS ADDR NAME CERT KEY [KAMAILIO-ARGS...]: the same
+# Kamailio listening on tcp:ADDR:5060 and tls:ADDR:5061 as well, with the
+# certificate CERT and its key KEY (PEM files)
+lab_start_kamailio_tls() {
+	local ns=$1 addr=$2 name=$3 cert=$4 key=$5; shift 5
+	lab_start_kamailio_tcp "$ns" "$addr" "$name" -A WITH_TLS -A "TLS_CERT=\"$cert\"" \
+		-A "TLS_KEY=\"$key\"" -l "tls:$addr:5061" "$@"
+}
+
 # lab_start_kamailio_auth NS ADDR NAME [KAMAILIO-ARGS...]: the same Kamailio
 # asking for digest authentication (WITH_AUTH in kamailio.cfg): USER's
 # password is pw-USER. "-A WITH_OUTBOUND" adds RFC 5626 keep-alives.

@@ -129,8 +129,9 @@ Test(agent, getnext_walks_in_oid_order_and_ends)
 	}
 	/* 22 config scalars (sigproxyServerSideAddr6 the 20th, the IPv6 views of
 	 * the local virtual address and the return gateway) + 1 listen port +
-	 * 34 stats + 20 redundancy (the IPv6 views of its addresses) + 2 status */
-	cr_assert_eq(count, 79);
+	 * 39 stats (sigproxyStatsTls* the last 5) + 20 redundancy (the IPv6
+	 * views of its addresses) + 2 status */
+	cr_assert_eq(count, 84);
 }
 
 Test(agent, create_and_go_commits_one_strategy)
