@@ -142,9 +142,9 @@ static void sip_binding_view(const struct sp_proto_route *r, struct sp_proxy_bin
 	 * (a GRUU-style Contact of RFC 5626 outbound), which means UDP (RFC
 	 * 3263), and C:c of a TCP server side has no UDP socket */
 	if (r->server_tcp)
-		v->uri_transport_to_server = "tcp";
+		v->uri_transport_to_server = r->server_tls ? "tls" : "tcp";
 	if (r->terminal_tcp)
-		v->uri_transport_to_terminal = "tcp";
+		v->uri_transport_to_terminal = r->terminal_tls ? "tls" : "tcp";
 	if (r->media) {
 		sp_endpoint_host(&b->server_side, v->media_to_server, sizeof(v->media_to_server));
 		sp_endpoint_host(&b->virtual_server, v->media_to_terminal, sizeof(v->media_to_terminal));

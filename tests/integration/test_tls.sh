@@ -97,7 +97,7 @@ check_match "alice's client verifies E's certificate (sp.test)" "^cert sp\\.test
 check_eq "alice registers over TLS through E at D2 over TLS, twice" "2" "$(grep -c '^status 200' <<<"$out")"
 check_match "her second connection resumes the first's session" "resumed yes" "$out"
 [ "$(grep -c '^status 200' <<<"$out")" == 2 ] || sed 's/^/#   /' <<<"$out"
-check_match "D2 location table: alice at C:c, sips: intact" "^alice sips:alice@${C//./\\.}:4[0-9]{4} " \
+check_match "D2 location table: alice at C:c, sips: intact" "^alice sips:alice@${C//./\\.}:4[0-9]{4}(;transport=tls)? " \
 	"$(lab_kamailio_contacts srv2)"
 check_match "show bindings: alice over TLS, her server over TLS" "10\\.1\\.0\\.10:[0-9]+ .* tls/tls$" \
 	"$(sp_cli sp1 -c 'show bindings')"
