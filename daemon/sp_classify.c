@@ -409,6 +409,25 @@ static void sp_classify_base_match(struct sp_nft_entry *base, const struct sp_st
 		base->sport = (struct sp_rt_port_range){ s->source_port.lo, s->source_port.hi };
 }
 
+/* SIP over TLS: strategy s's TPROXY entry for TCP to the TLS port, while
+ * E has a certificate and s's match admits TCP and that port; true: added. */
+static bool sp_classify_tls_entry(const struct sp_config *c, const struct sp_strategy *s,
+				  const struct sp_nft_entry *base, struct sp_classify_plan *p)
+{
+	struct sp_nft_entry *en = &p->entries[p->n_entries];
+
+	if (!c->sp.tls_certificate[0] || ((s->match & SP_MATCH_PROTOCOL) && s->protocol != IPPROTO_TCP) ||
+	    ((s->match & SP_MATCH_DESTINATION_PORT) &&
+	     (c->sp.tls_port < s->destination_port.lo || c->sp.tls_port > s->destination_port.hi)))
+		return false;
+	*en = *base;
+	en->ip_proto = IPPROTO_TCP;
+	en->dport = (struct sp_rt_port_range){ c->sp.tls_port, c->sp.tls_port };
+	en->tproxy_port = c->sp.tls_port;
+	p->n_entries++;
+	return true;
+}
+
 int sp_classify_build_kernel(const struct sp_config *c, const struct sp_link_vlan *vlans,
 			     size_t n_vlans, const struct sp_classify_tags *tags,
 			     const struct sp_classify_kernel *kernel, struct sp_classify_plan *p,
@@ -470,18 +489,7 @@ int sp_classify_build_kernel(const struct sp_config *c, const struct sp_link_vla
 			p->n_entries++;
 			rs->installed = true;
 		}
-		/* SIP over TLS: the TLS port, TCP only, while E has a certificate */
-		if (c->sp.tls_certificate[0] &&
-		    (!(s->match & SP_MATCH_PROTOCOL) || s->protocol == IPPROTO_TCP) &&
-		    (!(s->match & SP_MATCH_DESTINATION_PORT) ||
-		     (c->sp.tls_port >= s->destination_port.lo && c->sp.tls_port <= s->destination_port.hi))) {
-			p->entries[p->n_entries] = base;
-			p->entries[p->n_entries].ip_proto = IPPROTO_TCP;
-			p->entries[p->n_entries].dport = (struct sp_rt_port_range){ c->sp.tls_port, c->sp.tls_port };
-			p->entries[p->n_entries].tproxy_port = c->sp.tls_port;
-			p->n_entries++;
-			rs->installed = true;
-		}
+		rs->installed |= sp_classify_tls_entry(c, s, &base, p);
 		if (!rs->installed)
 			snprintf(rs->reason, sizeof(rs->reason), "its destination ports include no listen-port");
 		else if (rs->terminal_family != s->server.family && !rs->note[0])
