@@ -12,9 +12,10 @@
  *
  * What the workers share (the session store, the strategies, the media
  * ports, the sync and the store on disk, the counters the CLI and SNMP
- * read) is kept safe by one lock that every loop holds while it runs its
- * callbacks (sp_loop_set_lock): the workers wait for the kernel, and read
- * their own sockets, side by side, and handle one batch at a time. The
+ * read) is kept safe by one fair lock that every loop holds while it runs
+ * its callbacks (sp_loop_set_lock), which the UDP transport lets go around
+ * its own system calls: the workers wait for the kernel, read and write
+ * their own sockets side by side, and handle one batch at a time. The
  * engine's code is the same on every worker: while worker w handles a
  * batch, the engine's UDP transport and listeners are w's. */
 #include "config.h"
