@@ -60,7 +60,9 @@ def main():
     # repetition against the direct path of the same repetition.
     reps = sorted({k.split(".")[0] for k in fig if k.startswith("fixed") and k[5:6].isdigit()})
     per = {}
-    whos = [w for w in ("sp", "sp6", "kam", "kamt") if f"{w}.max_cps" in fig]
+    whos = [w for w in ("sp", "sp6", "spt", "kam", "kamt", "kamtcp") if f"{w}.max_cps" in fig]
+    # each row's direct path: its own family's, or TCP's
+    base_of = {"sp6": "base6", "spt": "baset", "kamtcp": "baset"}
     for who in whos:
         ticks = sum(fig.get(f"{r}.{who}.cpu_ticks", 0) for r in reps)
         calls = sum(fig.get(f"{r}.{who}.calls", 0) for r in reps)
@@ -69,7 +71,7 @@ def main():
         for r in reps:
             lat += rtts(fig.get(f"{r}.{who}.rtt"))
             # sp6 against the IPv6 direct path
-            base += rtts(fig.get(f"{r}.{'base6' if who == 'sp6' else 'base'}.rtt"))
+            base += rtts(fig.get(f"{r}.{base_of.get(who, 'base')}.rtt"))
         lat.sort()
         base.sort()
         per[who] = {
@@ -86,7 +88,7 @@ def main():
         per[who]["rss_kib"] = fig.get(f"{who}.rss_kib")
         per[who]["rss_idle_kib"] = fig.get(f"{who}.rss_idle_kib")
         per[who]["pss_kib"] = fig.get(f"{who}.pss_kib")
-        if who not in ("sp", "sp6"):
+        if who not in ("sp", "sp6", "spt"):
             per[who]["processes"] = fig.get(f"{who}.processes")
         # the highest sustained rate: zero failed calls, zero receive-buffer
         # drops, each step held sustain_seconds; CPU per call over that step
@@ -114,6 +116,10 @@ def main():
         res["kamailio_tuned"] = per["kamt"]
     if "sp6" in per:
         res["sigproxy_ipv6"] = per["sp6"]
+    if "spt" in per:
+        res["sigproxy_tcp"] = per["spt"]
+    if "kamtcp" in per:
+        res["kamailio_tcp"] = per["kamtcp"]
     # BENCH_PROXIES=sp: no Kamailio, every ratio n/a
     sp, kam = per["sp"], per.get("kam") or {k: None for k in per["sp"]}
 
@@ -139,6 +145,19 @@ def main():
             "cpu_per_call_sustained": ratio(s6["sustained_cpu_us_per_call"], sp["sustained_cpu_us_per_call"]),
             "max_cps": ratio(s6["max_cps"], sp["max_cps"]),
             "cpu_per_call": ratio(s6["cpu_us_per_call"], sp["cpu_us_per_call"]),
+        }
+
+    if "spt" in per:
+        st, kt_ = per["spt"], per.get("kamtcp") or {k: None for k in per["spt"]}
+        res["ratios_tcp"] = {
+            "tcp_over_udp_sustained_cps": ratio(st["sustained_cps"], sp["sustained_cps"]),
+            "tcp_over_udp_cpu_per_call_sustained": ratio(st["sustained_cpu_us_per_call"],
+                                                         sp["sustained_cpu_us_per_call"]),
+            "sigproxy_over_kamailio_sustained_cps": ratio(st["sustained_cps"], kt_["sustained_cps"]),
+            "sigproxy_over_kamailio_max_cps": ratio(st["max_cps"], kt_["max_cps"]),
+            "sigproxy_over_kamailio_cpu_per_call": ratio(st["cpu_us_per_call"], kt_["cpu_us_per_call"]),
+            "sigproxy_over_kamailio_cpu_per_call_sustained": ratio(st["sustained_cpu_us_per_call"],
+                                                                   kt_["sustained_cpu_us_per_call"]),
         }
 
     scale = {}
@@ -209,6 +228,8 @@ def main():
     row("fixed-rate calls, all successful", [f"{w['fixed_calls']}, {w['fixed_all_calls_ok']}" for _, w in cols])
     if "sp6" in per:
         ipv6_table(out, res, sp, per["sp6"], f, lat)
+    if "spt" in per:
+        tcp_table(out, res, sp, per["spt"], per.get("kamtcp"), f, lat)
     out.append("")
     out.append(f"Direct path (no proxy) INVITE→200 p50/p99 during the fixed-rate runs: "
                f"{f(sp['base_p50_ms'])} / {f(sp['base_p99_ms'])} ms; its highest rate with zero "
@@ -246,6 +267,38 @@ def main():
     out.append("")
     out.append(f"Run time {res['run_seconds']} s.")
     open(sys.argv[3], "w").write("\n".join(out) + "\n")
+
+
+def tcp_table(out, res, udp, tcp, kam, f, lat):
+    """The TCP rows: sigproxyd with TCP on both sides (spt) beside itself
+    over UDP and beside Kamailio on TCP (kamtcp); the goals: at least 4x
+    Kamailio's highest TCP rate, CPU per call at most 0.5x."""
+    r = res["ratios_tcp"]
+    kam = kam or {}
+    out.append("")
+    out.append("TCP (spt: the caller's calls over one TCP connection to E, the callee reached over TCP "
+               "from C:c; kamtcp: Kamailio on TCP both ways) beside UDP (sp):")
+    out.append("")
+    out.append("| figure | sigproxyd UDP | sigproxyd TCP | Kamailio TCP (untuned) | TCP/UDP | "
+               "sigproxy/Kamailio on TCP |")
+    out.append("|---|---|---|---|---|---|")
+    out.append(f"| highest sustained rate (calls/s) | {f(udp['sustained_cps'])} | {f(tcp['sustained_cps'])} | "
+               f"{f(kam.get('sustained_cps'))} | {f(r['tcp_over_udp_sustained_cps'])} | "
+               f"{f(r['sigproxy_over_kamailio_sustained_cps'])} |")
+    out.append(f"| CPU per call at the sustained rate (µs) | {f(udp['sustained_cpu_us_per_call'])} | "
+               f"{f(tcp['sustained_cpu_us_per_call'])} | {f(kam.get('sustained_cpu_us_per_call'))} | "
+               f"{f(r['tcp_over_udp_cpu_per_call_sustained'])} | "
+               f"{f(r['sigproxy_over_kamailio_cpu_per_call_sustained'])} |")
+    out.append(f"| highest burst rate (calls/s) | {f(udp['max_cps'])} | {f(tcp['max_cps'])} | "
+               f"{f(kam.get('max_cps'))} | | {f(r['sigproxy_over_kamailio_max_cps'])} |")
+    out.append(f"| CPU per call at {res['fixed_rate_cps']} calls/s (µs) | {f(udp['cpu_us_per_call'])} | "
+               f"{f(tcp['cpu_us_per_call'])} | {f(kam.get('cpu_us_per_call'))} | | "
+               f"{f(r['sigproxy_over_kamailio_cpu_per_call'])} |")
+    out.append(f"| added p50 / p99 at the sustained rate (ms, against the direct path on the same transport) | "
+               f"{lat(udp, 'sustained_rate')} | {lat(tcp, 'sustained_rate')} | "
+               f"{lat(kam, 'sustained_rate') if kam else 'n/a'} | | |")
+    out.append(f"| resident memory after the load (KiB, PSS; VmRSS) | {f(udp['pss_kib'])}; {f(udp['rss_kib'])} | "
+               f"{f(tcp['pss_kib'])}; {f(tcp['rss_kib'])} | {f(kam.get('pss_kib'))}; {f(kam.get('rss_kib'))} | | |")
 
 
 def ipv6_table(out, res, v4, v6, f, lat):

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """bench/run's latency: the INVITE->200 time of every call in a capture of
-the caller's link (classic pcap from dumpcap -P, Ethernet, IPv4/UDP or
-IPv6/UDP without extension headers).
+the caller's link (classic pcap from dumpcap -P, Ethernet, IPv4/UDP,
+IPv6/UDP without extension headers, or IPv4/TCP).
 
 usage: rtt.py CALLER.pcap > rtt.csv      (call_id;response_ms)
 
@@ -34,6 +34,23 @@ def packets(path):
             yield sec + frac * scale, f.read(incl)
 
 
+# where a message begins in a stream (a request line or a status line)
+START = re.compile(rb"(?=^(?:[A-Z]+ sip:|SIP/2\.0 \d{3} ))", re.M)
+
+
+def one(sent, out, ts, payload):
+    """One message: an INVITE's time, or its 200's INVITE->200 time."""
+    cseq = CSEQ.search(payload)
+    cid = CALL_ID.search(payload)
+    if not cseq or not cid or cseq.group(1) != b"INVITE":
+        return
+    call = cid.group(1)
+    if payload.startswith(b"INVITE "):
+        sent.setdefault(call, ts)
+    elif payload.startswith(b"SIP/2.0 200") and call in sent:
+        out.append("%s;%.3f" % (call.decode(errors="replace"), (ts - sent.pop(call)) * 1e3))
+
+
 def main():
     sent, out = {}, ["call_id;response_ms"]
     for ts, frame in packets(sys.argv[1]):
@@ -43,17 +60,16 @@ def main():
         elif len(frame) >= 62 and frame[12:14] == b"\x86\xdd" and frame[20] == 17:
             # IPv6 (the sp6 row): UDP right after the fixed header
             payload = frame[14 + 40 + 8:]
+        elif len(frame) >= 54 and frame[12:14] == b"\x08\x00" and frame[23] == 6:
+            # IPv4/TCP (the spt and kamtcp rows): a segment may carry
+            # several messages; one is never cut at these sizes
+            ihl = (frame[14] & 15) * 4
+            for message in START.split(frame[14 + ihl + (frame[14 + ihl + 12] >> 4) * 4:]):
+                one(sent, out, ts, message)
+            continue
         else:
             continue
-        cseq = CSEQ.search(payload)
-        cid = CALL_ID.search(payload)
-        if not cseq or not cid or cseq.group(1) != b"INVITE":
-            continue
-        call = cid.group(1)
-        if payload.startswith(b"INVITE "):
-            sent.setdefault(call, ts)
-        elif payload.startswith(b"SIP/2.0 200") and call in sent:
-            out.append("%s;%.3f" % (call.decode(errors="replace"), (ts - sent.pop(call)) * 1e3))
+        one(sent, out, ts, payload)
     print("\n".join(out))
 
 
