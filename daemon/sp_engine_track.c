@@ -64,7 +64,12 @@ int sp_engine_track(struct sp_engine *en, struct sp_binding *b, const struct sp_
  * so it goes at once instead of queued. Never with one worker. */
 static bool sp_engine_crossing(const struct sp_engine *en, const struct sp_transport_conn *c)
 {
-	return c->tp != en->tp && c->tp != en->tcp;
+	if (en->n_workers < 2 || c->tp == en->tp)
+		return false;
+	for (unsigned i = 0; i < en->n_workers; i++)
+		if (c->tp == en->workers[i].tp)
+			return true;
+	return false; /* TCP, TLS: not a worker's */
 }
 
 /* One message from E:e (virtual_server) to a terminal, sent with mark

@@ -8,7 +8,7 @@
  * and a binding's server-side socket (C:c) is opened in that same worker's
  * transport, so the server's answers come back to it: every message of a
  * terminal, its binding and its dialogs is read by one worker, in the order
- * it came. A binding over TCP is worker 0's (TCP is read there).
+ * it came. A binding over TCP or TLS is worker 0's (they are read there).
  *
  * What the workers share (the session store, the strategies, the media
  * ports, the sync and the store on disk, the counters the CLI and SNMP
@@ -284,7 +284,8 @@ void sp_engine_workers_listen(struct sp_engine *en)
 
 unsigned sp_engine_owner(const struct sp_engine *en, const struct sp_binding *b)
 {
-	if (en->n_workers < 2 || b->transport == SP_STORE_TCP)
+	/* TCP and TLS are read on worker 0 */
+	if (en->n_workers < 2 || b->transport != SP_STORE_UDP)
 		return 0;
 	return en->kd->ops->steer_worker(en->kd, &b->terminal, en->n_workers);
 }
