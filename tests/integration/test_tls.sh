@@ -16,7 +16,11 @@
 #   does not name what the strategy says.
 # - Reload: E's certificate replaced and `tls certificate` entered again:
 #   the held connection registers again over the same TLS session, a new
-#   handshake sees the new certificate. A UDP call still works at the end.
+#   handshake sees the new certificate.
+# - D2's INVITE over TLS held for a media proxy that answers garbage goes
+#   through again when the call falls back to the kernel (it was lost:
+#   sp_engine_receive_again looked for the server side in UDP only; fails
+#   with that lookup). A UDP call still works at the end.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lab.sh"
 sp_require_root
@@ -191,6 +195,33 @@ check_eq "bob's connection, made before the reload, registers again over it" "2"
 	"$(grep -c '^status 200' "$T/bob.out")"
 [ "$(grep -c '^status 200' "$T/bob.out")" == 2 ] || sed 's/^/#   /' "$T/bob.out"
 check_match "... and it had seen the old certificate" "^cert sp\\.test" "$(cat "$T/bob.out")"
+
+# ---- a server's request put through again after a media proxy failed ----
+# (sp_engine_receive_again found the server side in the UDP transports
+# only: D2's INVITE over TLS, held for a media proxy that answers garbage,
+# was lost when the call fell back to the kernel)
+ip netns exec "$SP" python3 "$(dirname "$0")/mp_fake.py" 127.0.0.1 2223 >/dev/null 2>&1 &
+SP_PIDS+=("$!")
+out=$(sp_cli sp1 -c "configure terminal" -c "media-proxy mpf" -c "control 127.0.0.1 port 2223" \
+	-c "proxy-strategy west seq 30" -c "media proxy mpf" -c "end" 2>&1)
+check_eq "west's calls go to a media proxy that answers garbage (fallback kernel)" "" "$out"
+mp_in_service() { sp_cli sp1 -c "show media-proxy mpf" | grep -q "^media-proxy mpf: in service"; }
+sp_wait_for "mpf in service" 10 mp_in_service
+before=$(stat "media proxy fallbacks")
+if lab_callee_start "$TE" 10.2.0.11 5060 dave "$E" 1 uas.xml; then
+	lab_sipp "$SRV2" d2-dave -sf "$LAB_SIPP_DIR/uac.xml" -i "$D2" -p 5070 -s dave -m 1 -d 100 "$D2:5060"
+	rc=$?
+	lab_sipp_wait "$LAB_SIPP_PID"
+	crc=$?
+	check_eq "D2's INVITE over TLS, re-run after the media proxy failed, reaches dave: both SIPp exit 0" \
+		"0 0" "$rc $crc"
+	[ "$rc $crc" == "0 0" ] || { lab_sipp_log d2-dave; lab_sipp_log callee-dave-uas; } | sed 's/^/#   /'
+else
+	sp_fail "dave registers through E at D2 (media proxy)"
+fi
+check "the call fell back to the kernel (counted)" test "$(stat "media proxy fallbacks")" -gt "${before:-0}"
+out=$(sp_cli sp1 -c "configure terminal" -c "proxy-strategy west seq 30" -c "no media" -c "end" 2>&1)
+check_eq "west's media back to the kernel" "" "$out"
 
 # a UDP call at the end: unaffected
 if lab_callee_start "$TE" 10.2.0.11 5060 dave "$E" 1 uas.xml; then
