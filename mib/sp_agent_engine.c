@@ -6,6 +6,7 @@
 #include "config.h"
 #include "sp_agent.h"
 #include "sp_engine.h"
+#include "sp_mediaproxy.h"
 #include "sp_transport_tcp.h"
 #include "sp_redundancy.h"
 #include "sp_loop.h"
@@ -141,6 +142,36 @@ static bool sp_agent_engine_binding(void *arg, uint32_t id, bool next, struct sp
 	return true;
 }
 
+static bool sp_agent_engine_media_proxy(void *arg, const char *name,
+					uint64_t out[SP_AGENT_MP_NCOUNTERS])
+{
+	static struct sp_mp_view v[SP_MP_MAX]; /* the loop's thread only; big for a stack */
+	size_t n = sp_engine_media_proxy_views(arg, v, SP_MP_MAX);
+
+	for (size_t i = 0; i < n; i++) {
+		const struct sp_mp_stats *s = &v[i].stats;
+
+		if (strcmp(v[i].name, name) != 0)
+			continue;
+		out[SP_AGENT_MP_CALLS] = v[i].calls;
+		out[SP_AGENT_MP_OFFERS] = s->offers;
+		out[SP_AGENT_MP_ANSWERS] = s->answers;
+		out[SP_AGENT_MP_DELETES] = s->deletes;
+		out[SP_AGENT_MP_QUERIES] = s->queries;
+		out[SP_AGENT_MP_PINGS] = s->pings;
+		out[SP_AGENT_MP_PONGS] = s->pongs;
+		out[SP_AGENT_MP_REQUESTS] = s->requests;
+		out[SP_AGENT_MP_REPLIES] = s->replies;
+		out[SP_AGENT_MP_RETRANSMISSIONS] = s->retransmissions;
+		out[SP_AGENT_MP_TIMEOUTS] = s->timeouts;
+		out[SP_AGENT_MP_ERRORS] = s->errors;
+		out[SP_AGENT_MP_BAD_REPLIES] = s->bad_replies;
+		out[SP_AGENT_MP_WRONG_COOKIES] = s->wrong_cookie;
+		return true;
+	}
+	return false;
+}
+
 void sp_agent_attach_engine(struct sp_agent *a, struct sp_engine *en)
 {
 	static const struct sp_agent_hooks hooks = {
@@ -148,6 +179,7 @@ void sp_agent_attach_engine(struct sp_agent *a, struct sp_engine *en)
 		.strategy_hits = sp_agent_engine_hits,
 		.session = sp_agent_engine_session,
 		.binding = sp_agent_engine_binding,
+		.media_proxy = sp_agent_engine_media_proxy,
 	};
 
 	if (a && en)

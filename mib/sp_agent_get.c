@@ -437,6 +437,10 @@ static void sp_mib_media_proxy_value(struct sp_agent_mib *m, const struct sp_mib
 	const struct sp_media_proxy *mp = row->item;
 	const struct sp_status_item *st = sp_status_get(m->status, SP_STATUS_MEDIA_PROXY, mp->name, 0);
 
+	if (col >= SP_MP_CALLS) {
+		sp_mib_media_proxy_run_value(m, row, col, v);
+		return;
+	}
 	switch (col) {
 	case SP_MP_CTL_TYPE: sp_val_addr_type(v, &mp->control); break;
 	case SP_MP_CTL: sp_val_addr(v, &mp->control); break;

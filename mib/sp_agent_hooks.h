@@ -82,6 +82,16 @@ struct sp_agent_binding {
 	int term_transport, server_transport;	/* 1 udp, 2 tcp */
 };
 
+/* A media proxy's client counters (sigproxyMediaProxyTable), in its
+ * columns' order: the calls it holds now, then what was sent and answered
+ * since it was configured. */
+enum sp_agent_mp_counter {
+	SP_AGENT_MP_CALLS, SP_AGENT_MP_OFFERS, SP_AGENT_MP_ANSWERS, SP_AGENT_MP_DELETES,
+	SP_AGENT_MP_QUERIES, SP_AGENT_MP_PINGS, SP_AGENT_MP_PONGS, SP_AGENT_MP_REQUESTS,
+	SP_AGENT_MP_REPLIES, SP_AGENT_MP_RETRANSMISSIONS, SP_AGENT_MP_TIMEOUTS, SP_AGENT_MP_ERRORS,
+	SP_AGENT_MP_BAD_REPLIES, SP_AGENT_MP_WRONG_COOKIES, SP_AGENT_MP_NCOUNTERS
+};
+
 /* What the engine and the redundancy module provide. Every member may be
  * NULL. The session and binding lookups are by id: exact when `next` is
  * false, else the row with the smallest id greater than `id` — so a get-next
@@ -95,6 +105,9 @@ struct sp_agent_hooks {
 	int (*switchover)(void *arg, struct sp_error *e);
 	bool (*session)(void *arg, uint32_t id, bool next, struct sp_agent_session *out);
 	bool (*binding)(void *arg, uint32_t id, bool next, struct sp_agent_binding *out);
+	/* the counters of the media proxy of that name; false: its client
+	 * does not know it (yet) */
+	bool (*media_proxy)(void *arg, const char *name, uint64_t out[SP_AGENT_MP_NCOUNTERS]);
 };
 
 #endif

@@ -68,7 +68,15 @@ enum {
 enum { SP_IF_VPN = 2, SP_IF_SIDE, SP_IF_ROWSTATUS, SP_IF_NCOLS };
 enum {
 	SP_MP_CTL_TYPE = 2, SP_MP_CTL, SP_MP_CTL_PORT, SP_MP_WEIGHT, SP_MP_FALLBACK,
-	SP_MP_INSTALL_STATE, SP_MP_INSTALL_REASON, SP_MP_ROWSTATUS, SP_MP_CTL6, SP_MP_NCOLS
+	SP_MP_INSTALL_STATE, SP_MP_INSTALL_REASON, SP_MP_ROWSTATUS, SP_MP_CTL6,
+	/* its client's counters, in enum sp_agent_mp_counter's order */
+	SP_MP_CALLS, SP_MP_OFFERS, SP_MP_ANSWERS, SP_MP_DELETES, SP_MP_QUERIES, SP_MP_PINGS,
+	SP_MP_PONGS, SP_MP_REQUESTS, SP_MP_REPLIES, SP_MP_RETRANSMISSIONS, SP_MP_TIMEOUTS,
+	SP_MP_ERRORS, SP_MP_BAD_REPLIES, SP_MP_WRONG_COOKIES,
+	/* its media addresses: per side (terminal, server) the IPv4 pair, the
+	 * IPv6 pair and the IPv6 pair's text view */
+	SP_MP_TERM4_TYPE, SP_MP_TERM4, SP_MP_TERM6_TYPE, SP_MP_TERM6, SP_MP_TERM6_6,
+	SP_MP_SRV4_TYPE, SP_MP_SRV4, SP_MP_SRV6_TYPE, SP_MP_SRV6, SP_MP_SRV6_6, SP_MP_NCOLS
 };
 /* sigproxyMediaProxyTable's column, for the notifications */
 #define SP_MIB_MP_COLUMN_OID(col) SP_MIB_BASE, 1, 10, 1, (col)
@@ -105,6 +113,10 @@ extern const size_t sp_mib_n_objs;
 size_t sp_mib_obj_oid(const struct sp_mib_obj *o, oid *out);
 /* The object an OID names (prefix_len: its length without the instance). */
 const struct sp_mib_obj *sp_mib_lookup(const oid *name, size_t len, size_t *prefix_len);
+/* sigproxyMediaProxyTable's read-only run-time columns, from its client's
+ * counters and its media addresses (sp_agent_get_mp.c). */
+void sp_mib_media_proxy_run_value(struct sp_agent_mib *m, const struct sp_mib_row *row, int col,
+				  struct sp_agent_value *v);
 const struct sp_mib_row *sp_mib_find_row(struct sp_agent_mib *m, int table, const oid *idx,
 					 size_t len);
 size_t sp_mib_name_index(const char *name, oid *idx);
