@@ -285,3 +285,80 @@ Test(agent, media_proxy_table_reads_config_and_status)
 	o[13] = 5;
 	cr_assert_eq(sp_agent_mib_get(&mib, o, n, &v), SNMP_NOSUCHINSTANCE);
 }
+
+/* The client's counters of mp1 only; Offers past 2^32 to see Counter32's
+ * low 32 bits. */
+static bool fake_mp_counters(void *arg, const char *name, uint64_t out[SP_AGENT_MP_NCOUNTERS])
+{
+	(void)arg;
+	if (strcmp(name, "mp1") != 0)
+		return false;
+	for (int i = 0; i < SP_AGENT_MP_NCOUNTERS; i++)
+		out[i] = 100 + (uint64_t)i;
+	out[SP_AGENT_MP_OFFERS] = (1ULL << 32) + 5;
+	return true;
+}
+
+/* sigproxyMediaProxyTable's run-time columns (issue 19): the counters
+ * through the media_proxy hook, the media addresses per side and family
+ * from the configuration. */
+Test(agent, media_proxy_table_reads_counters_and_media_addresses)
+{
+	struct sp_config *c = sp_config_dup(sp_config_store_current(store));
+	struct sp_error e = { { 0 } };
+	struct sp_media_proxy *mp = sp_config_mp_get(c, "mp1", &e);
+	oid o[64] = { BASE, 10, 1, 11, 3, 'm', 'p', '1' };
+	size_t n = 14 + 1 + 3;
+	struct sp_agent_value v;
+
+	cr_assert_not_null(mp);
+	mp->control.family = AF_INET;
+	mp->control.u.v4.s_addr = htonl(0xc0000222);
+	mp->control_port = 2223;
+	sp_media_proxy_slot(mp, true, AF_INET6)->family = AF_INET6;
+	inet_pton(AF_INET6, "2001:db8:7::34", &sp_media_proxy_slot(mp, true, AF_INET6)->u.v6);
+	sp_media_proxy_slot(mp, false, AF_INET)->family = AF_INET;
+	sp_media_proxy_slot(mp, false, AF_INET)->u.v4.s_addr = htonl(0xc0000222);
+	cr_assert_eq(sp_config_store_commit(store, c, NULL, &e), 0, "%s", e.msg);
+	/* no hook (no engine): zeros */
+	cr_assert_eq(sp_agent_mib_get(&mib, o, n, &v), SNMP_ERR_NOERROR);
+	cr_assert_eq(v.type, ASN_GAUGE);
+	cr_assert_eq(v.uns, 0);
+	mib.hooks.media_proxy = fake_mp_counters;
+	cr_assert_eq(sp_agent_mib_get(&mib, o, n, &v), SNMP_ERR_NOERROR);
+	cr_assert_eq(v.uns, 100); /* calls held */
+	o[13] = 12; /* offers: the low 32 bits */
+	cr_assert_eq(sp_agent_mib_get(&mib, o, n, &v), SNMP_ERR_NOERROR);
+	cr_assert_eq(v.type, ASN_COUNTER);
+	cr_assert_eq(v.uns, 5);
+	o[13] = 24; /* wrong cookies, the last counter */
+	cr_assert_eq(sp_agent_mib_get(&mib, o, n, &v), SNMP_ERR_NOERROR);
+	cr_assert_eq(v.uns, 100 + SP_AGENT_MP_WRONG_COOKIES);
+	o[13] = 25; /* terminal side IPv4: none */
+	cr_assert_eq(sp_agent_mib_get(&mib, o, n, &v), SNMP_ERR_NOERROR);
+	cr_assert_eq(v.integer, 0);
+	o[13] = 27; /* terminal side IPv6: ipv6(2), 16 octets, and its view */
+	cr_assert_eq(sp_agent_mib_get(&mib, o, n, &v), SNMP_ERR_NOERROR);
+	cr_assert_eq(v.integer, 2);
+	o[13] = 28;
+	cr_assert_eq(sp_agent_mib_get(&mib, o, n, &v), SNMP_ERR_NOERROR);
+	cr_assert_eq(v.len, 16);
+	cr_assert_eq(v.str[0], 0x20);
+	o[13] = 29;
+	cr_assert_eq(sp_agent_mib_get(&mib, o, n, &v), SNMP_ERR_NOERROR);
+	cr_assert_eq(v.len, 16);
+	cr_assert_eq(v.str[15], 0x34);
+	o[13] = 30; /* server side IPv4: ipv4(1), 192.0.2.34 */
+	cr_assert_eq(sp_agent_mib_get(&mib, o, n, &v), SNMP_ERR_NOERROR);
+	cr_assert_eq(v.integer, 1);
+	o[13] = 31;
+	cr_assert_eq(sp_agent_mib_get(&mib, o, n, &v), SNMP_ERR_NOERROR);
+	cr_assert_eq(v.len, 4);
+	cr_assert_eq(v.str[3], 0x22);
+	o[13] = 34; /* server side IPv6 view: all zeros */
+	cr_assert_eq(sp_agent_mib_get(&mib, o, n, &v), SNMP_ERR_NOERROR);
+	cr_assert_eq(v.len, 16);
+	cr_assert_eq(v.str[0], 0);
+	o[13] = 35; /* past the last column */
+	cr_assert_neq(sp_agent_mib_get(&mib, o, n, &v), SNMP_ERR_NOERROR);
+}
