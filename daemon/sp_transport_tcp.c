@@ -611,6 +611,8 @@ static void sp_tcp_destroy(struct sp_transport *tp)
 	sp_loop_timer_free(t->sweep);
 	sp_tls_unref(t->tls_server);
 	sp_tls_unref(t->tls_client);
+	if (t->spare_fd >= 0)
+		close(t->spare_fd);
 	sp_htab_fini(&t->conns);
 	sp_htab_fini(&t->servers);
 	sp_htab_fini(&t->sources);
@@ -689,9 +691,12 @@ struct sp_transport *sp_transport_tcp_new(struct sp_loop *loop, const struct sp_
 	t->pub.out = malloc(SP_TCP_OUT_MAX);
 	t->pub.out_max = SP_TCP_OUT_MAX;
 	t->sweep = sp_loop_timer_new(loop, sp_tcp_sweep_cb, t);
+	t->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (!t->pub.out || !t->sweep || sp_htab_init(&t->conns, 256) < 0 ||
 	    sp_htab_init(&t->sources, 64) < 0 || sp_htab_init(&t->servers, 256) < 0) {
 		sp_loop_timer_free(t->sweep);
+		if (t->spare_fd >= 0)
+			close(t->spare_fd);
 		free(t->pub.out);
 		free(t);
 		return NULL;

@@ -65,6 +65,26 @@ int sp_tcp_fd_above_select(int fd)
 	return high;
 }
 
+void sp_tcp_shed(struct sp_tcp *t, int lfd, uint16_t port)
+{
+	static struct sp_log_limit lim = SP_LOG_LIMIT_INIT("tcp: accept failures");
+	int saved = errno, fd;
+
+	if (saved != EMFILE && saved != ENFILE && saved != ENOBUFS && saved != ENOMEM)
+		return; /* EAGAIN: nothing waits; the rest: that connection is gone */
+	sp_log_limited(&lim, LOG_WARNING, "tcp: cannot accept on port %u: %s%s", port, strerror(saved),
+		       saved == EMFILE && t->spare_fd >= 0 ? " (the connection is closed, counted as the connection limit)" : "");
+	if (saved != EMFILE || t->spare_fd < 0)
+		return;
+	close(t->spare_fd);
+	fd = accept(lfd, NULL, NULL);
+	if (fd >= 0) {
+		close(fd);
+		t->st.refused_total++;
+	}
+	t->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
 void sp_tcp_sweep_arm(struct sp_tcp *t)
 {
 	if (t->sweep_armed)
@@ -149,12 +169,7 @@ static void sp_tcp_accept(struct sp_tcp_conn *l, int lfd)
 		int fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd < 0) {
-			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-				static struct sp_log_limit lim = SP_LOG_LIMIT_INIT("tcp: accept failures");
-
-				sp_log_limited(&lim, LOG_WARNING, "tcp: cannot accept on port %u: %s",
-					       l->pub.local.port, strerror(errno));
-			}
+			sp_tcp_shed(t, lfd, l->pub.local.port);
 			return;
 		}
 		if (sp_endpoint_from_sockaddr(&peer, (struct sockaddr *)&ss, sl) < 0) {
@@ -329,8 +344,10 @@ static void sp_tcp_server_accept(struct sp_loop *loop, int lfd, uint32_t events,
 		struct sp_endpoint peer;
 		int fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
-		if (fd < 0)
+		if (fd < 0) {
+			sp_tcp_shed(c->t, lfd, c->pub.local.port);
 			return;
+		}
 		if (sp_endpoint_from_sockaddr(&peer, (struct sockaddr *)&ss, sl) < 0) {
 			close(fd);
 			continue;

@@ -71,6 +71,9 @@ struct sp_tcp {
 	bool is_tls;		/* every connection speaks TLS */
 	struct sp_tls *tls_server;	/* E's certificate; NULL: none configured */
 	struct sp_tls *tls_client;	/* the CA servers are verified against */
+	/* kept for the moment the process has no descriptor left (see
+	 * sp_tcp_shed); -1: none */
+	int spare_fd;
 };
 
 extern struct sp_log_limit sp_tcp_refusal_log;
@@ -107,6 +110,10 @@ void sp_tcp_want_write(struct sp_tcp_conn *c, bool on);
 struct sp_tcp_source *sp_tcp_source_get(struct sp_tcp *t, const struct sp_endpoint *peer, bool create);
 void sp_tcp_source_put(struct sp_tcp *t, struct sp_tcp_source *s);
 int sp_tcp_fd_above_select(int fd);
+/* After accept failed with errno: with no descriptor left, the waiting
+ * connection is taken with the spare one and closed (counted), or the
+ * level-triggered listener would wake the loop forever. */
+void sp_tcp_shed(struct sp_tcp *t, int lfd, uint16_t port);
 void sp_tcp_sweep_arm(struct sp_tcp *t);
 void sp_tcp_sweep_cb(struct sp_loop *loop, void *arg);
 struct sp_transport_conn *sp_tcp_listen(struct sp_transport *tp, uint16_t port, struct sp_error *e);

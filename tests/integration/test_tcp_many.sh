@@ -7,7 +7,9 @@
 # pace them at 100 new flows/s; sigproxyd raised its RLIMIT_NOFILE at start: one
 # descriptor each), one more is refused, and meanwhile the daemon answers
 # the CLI, a TCP terminal from another address registers and a UDP call
-# goes through. Then they all close and nothing is left open. One Python
+# goes through. Then they all close and nothing is left open. With its
+# open-file limit lowered to 64 (prlimit), connections it cannot accept
+# are closed and counted rather than left waiting. One Python
 # process (tcp_hold.py) opens and holds the connections.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lab.sh"
@@ -104,7 +106,26 @@ check_eq "still 10 000 open from 10.1.0.10" "held 10000 closed 0" "$(held h10k)"
 # ---- all of them close ----
 unhold "$(pgrep -f "tcp_hold.py 10.1.0.10 $E 5060 10000" | head -1)"
 check "they close: back to the TCP terminal's at most" sp_wait_for "open <= 1" 30 \
-	sh -c "[ \"\$(timeout 10 '$SPCLI' -s '$SP_TMP/sp1/cli.sock' -c 'show statistics' | sed -nE 's/^ *open now *([0-9]+)/\\1/p')\" -le 1 ]"
+	sh -c "[ \"\$(timeout 10 '$SPCLI' -s '$SP_TMP/sp1/cli.sock' -c 'show statistics' | sed -nE 's/^ *open now *([0-9]+)/\\1/p' | head -1)\" -le 1 ]"
+# ---- no descriptor left: a waiting connection is closed, counted ----
+# (the listener is level-triggered: a connection left in the backlog
+# would wake the loop for ever and never hear back)
+soft=$(awk '/Max open files/ {print $4}' "/proc/$SPD_PID/limits")
+hard=$(awk '/Max open files/ {print $5}' "/proc/$SPD_PID/limits")
+before=$(stat 'connection limit')
+prlimit --pid "$SPD_PID" --nofile=64:"$hard"
+hold fds 100
+closed_some() {
+	held fds | grep -qE 'closed [1-9]'
+}
+check "with its open-file limit at 64, sigproxyd closes what it cannot accept" \
+	sp_wait_for "closed by the SP" 15 closed_some
+echo "# $(held fds)"
+unhold "$HOLD_PID"
+prlimit --pid "$SPD_PID" --nofile="$soft":"$hard"
+check "... and counts it (connection limit)" test "$(stat 'connection limit')" -gt "$before"
+check "the CLI answers again" timeout 5 "$SPCLI" -s "$SP_TMP/sp1/cli.sock" -c 'show sessions count'
+
 check "sigproxyd still runs" kill -0 "$SPD_PID"
 check "sigproxyd stops cleanly" sp_daemon_stop "$SPD_PID"
 lab_down
