@@ -204,7 +204,9 @@ static struct sp_media_sstream *sp_media_own_port(const struct sp_media *m,
 	const struct sp_endpoint *f = &s->far.rtp;
 	struct sp_media_sstream *t;
 
-	if (!s->far.known || f->family != AF_INET || f->port % 2)
+	/* either family: a C port is ours whatever C's address family, and
+	 * the address comparison tells an IPv4 C from an IPv6 one */
+	if (!s->far.known || (f->family != AF_INET && f->family != AF_INET6) || f->port % 2)
 		return NULL;
 	t = m->by_cpair[f->port / 2];
 	if (!t || t == s || t->pc != f->port || !sp_endpoint_same_addr(f, &t->sess->c))

@@ -102,6 +102,8 @@ static int fk_list(void *arg, struct sp_ct_nat **out)
 static struct fake_kernel fk;
 static struct sp_media *m;
 static struct sp_endpoint E, C;
+/* E's and C's addresses as the rewriter writes them into SDP */
+static const char *e_addr, *c_addr;
 /* where the terminal's messages come from (sp_media_terminal_source), or NULL */
 static const struct sp_endpoint *msg_src;
 static char out[4096];
@@ -116,8 +118,10 @@ static void setup(void)
 	m = sp_media_create(&mk, NULL);
 	cr_assert_not_null(m);
 	cr_assert_eq(sp_media_set_range(m, 20000, 20099, err, sizeof(err)), 0, "%s", err);
-	sp_endpoint_parse(&E, "198.51.100.1", 0);
-	sp_endpoint_parse(&C, "192.0.2.1", 0);
+	e_addr = "198.51.100.1";
+	c_addr = "192.0.2.1";
+	sp_endpoint_parse(&E, e_addr, 0);
+	sp_endpoint_parse(&C, c_addr, 0);
 }
 
 static void teardown(void)
@@ -131,7 +135,7 @@ static int sdp_msg(uint32_t dialog, enum sp_media_from from, const char *sdp, bo
 		   struct sp_sdp_info *info)
 {
 	struct sp_sdp_plan plan = {
-		.media_addr = from == SP_MEDIA_FROM_TERMINAL ? "192.0.2.1" : "198.51.100.1",
+		.media_addr = from == SP_MEDIA_FROM_TERMINAL ? c_addr : e_addr,
 		.port_map = sp_media_port_map,
 		.port_map_arg = m,
 	};
@@ -609,6 +613,55 @@ Test(media, two_legs_hold_removes_resume_joins_again)
 	cr_assert_not_null(joined_entry(6000, &first));
 	cr_assert_eq(sp_media_stats(m)->streams_joined, 1);
 	cr_assert_eq(sp_media_stats(m)->kernel_errors, 0);
+}
+
+Test(media, two_legs_here_joined_on_ipv6)
+{
+	static const char alice6[] =
+		"v=0" CRLF "o=alice 1 1 IN IP6 2001:db8:1::10" CRLF "s=-" CRLF
+		"c=IN IP6 2001:db8:1::10" CRLF "t=0 0" CRLF "m=audio 6000 RTP/AVP 0" CRLF;
+	static const char bob6[] =
+		"v=0" CRLF "o=bob 2 2 IN IP6 2001:db8:1::11" CRLF "s=-" CRLF
+		"c=IN IP6 2001:db8:1::11" CRLF "t=0 0" CRLF "m=audio 6100 RTP/AVP 0" CRLF;
+	struct sp_sdp_info o1, o2, a2, a1;
+	char relay[sizeof(out)];
+	const struct sp_ct_nat *rtp;
+	uint16_t pe1, pe2;
+	bool alice_first;
+
+	/* an SP with IPv6 on both sides: leg 1 announces [C]:pc1 to the server,
+	 * which hands it to leg 2 as its far side */
+	e_addr = "2001:db8:1::1";
+	c_addr = "2001:db8:2::1";
+	sp_endpoint_parse(&E, e_addr, 0);
+	sp_endpoint_parse(&C, c_addr, 0);
+	cr_assert_eq(sdp_msg(1, SP_MEDIA_FROM_TERMINAL, alice6, true, &o1), SP_SDP_OK);
+	cr_assert_str_eq(o1.streams[0].addr, "2001:db8:2::1");
+	strcpy(relay, out);
+	cr_assert_eq(sdp_msg(2, SP_MEDIA_FROM_FAR, relay, true, &o2), SP_SDP_OK);
+	pe2 = o2.streams[0].port;
+	cr_assert_eq(sdp_msg(2, SP_MEDIA_FROM_TERMINAL, bob6, true, &a2), SP_SDP_OK);
+	cr_assert_eq(fk.n, 0, "leg 2's far side is this SP: no DNAT to ourselves");
+	strcpy(relay, out);
+	cr_assert_eq(sdp_msg(1, SP_MEDIA_FROM_FAR, relay, true, &a1), SP_SDP_OK);
+	pe1 = a1.streams[0].port;
+
+	cr_assert_eq(fk.n, 2, "one entry for RTP, one for RTCP: not one per leg");
+	cr_assert_eq(sp_media_stats(m)->streams_joined, 1);
+	cr_assert_eq(sp_media_streams(m, 1), 1, "both legs are carried");
+	cr_assert_eq(sp_media_streams(m, 2), 1);
+	rtp = joined_entry(6000, &alice_first);
+	cr_assert_not_null(rtp);
+	/* [T1]:6000 -> [E]:pe1 becomes [E]:pe2 -> [T2]:6100, or the other way */
+	assert_ep(alice_first ? &rtp->terminal : &rtp->far, "[2001:db8:1::10]", 6000);
+	assert_ep(alice_first ? &rtp->terminal_side : &rtp->far_side, "[2001:db8:1::1]", pe1);
+	assert_ep(alice_first ? &rtp->far : &rtp->terminal, "[2001:db8:1::11]", 6100);
+	assert_ep(alice_first ? &rtp->far_side : &rtp->terminal_side, "[2001:db8:1::1]", pe2);
+	cr_assert_not_null(joined_entry(6001, &alice_first), "RTCP joined too");
+	cr_assert_eq(sp_media_reconcile(m), 0, "the joined entries are owned");
+	sp_media_dialog_end(m, 1);
+	cr_assert_eq(fk.n, 0, "a leg ended: the joined entries go");
+	cr_assert_eq(sp_media_stats(m)->streams_joined, 0);
 }
 
 /* ---- the kernel refuses (issue 14): counted and logged once, retried ---- */
