@@ -161,6 +161,7 @@ struct sp_engine {
 	struct sp_transport_conn **cur_listeners;
 	struct sp_loop_lock *lock;	/* with more than one worker */
 	struct sp_transport_conn *steered[SP_LISTEN_PORTS_MAX]; /* worker 0's listeners steered */
+	int steered_fd6[SP_LISTEN_PORTS_MAX];	/* and their [::] sockets then (-1: none) */
 	unsigned n_steered;
 	struct sp_transport_handler handler; /* worker 0's, the engine's own */
 };

@@ -239,6 +239,15 @@ static bool sp_worker_listeners_follow(struct sp_engine *en, struct sp_engine_wo
 		sp_transport_close(w->listeners[i]);
 	}
 	memcpy(w->listeners, keep, sizeof(keep));
+	/* a [::] socket as worker 0's listener has one (only with an IPv6 C) */
+	for (unsigned k = 0; k < en->n_listeners; k++) {
+		bool v6 = sp_transport_udp_listener_fd(en->listeners[k], AF_INET6) >= 0;
+
+		if (!keep[k] || (sp_transport_udp_listener_fd(keep[k], AF_INET6) >= 0) == v6)
+			continue;
+		sp_transport_listen_ipv6(keep[k], v6);
+		changed = true;
+	}
 	return changed;
 }
 
@@ -271,12 +280,15 @@ void sp_engine_workers_listen(struct sp_engine *en)
 	for (unsigned i = 1; i < en->n_workers; i++)
 		changed |= sp_worker_listeners_follow(en, &en->workers[i]);
 	for (unsigned k = 0; k < en->n_listeners; k++)
-		changed |= en->listeners[k] != en->steered[k];
+		changed |= en->listeners[k] != en->steered[k] ||
+			    sp_transport_udp_listener_fd(en->listeners[k], AF_INET6) != en->steered_fd6[k];
 	changed |= en->n_listeners != en->n_steered;
 	if (!changed)
 		return;
 	sp_workers_steer(en);
 	memcpy(en->steered, en->listeners, sizeof(en->steered));
+	for (unsigned k = 0; k < en->n_listeners; k++)
+		en->steered_fd6[k] = sp_transport_udp_listener_fd(en->listeners[k], AF_INET6);
 	en->n_steered = en->n_listeners;
 }
 
