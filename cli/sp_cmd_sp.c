@@ -265,13 +265,35 @@ static uint32_t *sp_cmd_source_limit(struct sp_cmd_ctx *ctx, const char *which, 
 	return sp_cmd_tcp_limit(sp, which, dflt);
 }
 
+/* How long a dialog without a message is kept: 1 s at least (0 would keep
+ * a dead call for ever, the state the timeouts exist to bound). */
+static uint32_t *sp_cmd_dialog_timeout(struct sp_cmd_ctx *ctx, const char *which, uint32_t *dflt)
+{
+	struct sp_sp_settings *sp = &ctx->cand->sp;
+
+	if (sp_word_is(which, "dialog-early-timeout")) {
+		*dflt = SP_DEFAULT_DIALOG_EARLY_TIMEOUT;
+		return &sp->dialog_early_timeout;
+	}
+	if (sp_word_is(which, "dialog-idle-timeout")) {
+		*dflt = SP_DEFAULT_DIALOG_IDLE_TIMEOUT;
+		return &sp->dialog_idle_timeout;
+	}
+	return NULL;
+}
+
+#define SP_CMD_LIMIT_WORDS "{source-rate|source-new-bindings|source-bindings|tcp-connections|" \
+	"tcp-source-connections|tcp-message-size|tcp-header-timeout|tcp-idle-timeout|" \
+	"dialog-early-timeout|dialog-idle-timeout}"
+
 int cmd_sp_limit(struct sp_cmd_ctx *ctx, int argc, char **argv)
 {
 	uint32_t dflt, *field = argc == 2 ? sp_cmd_source_limit(ctx, argv[0], &dflt) : NULL;
 
+	if (!field && argc == 2 && (field = sp_cmd_dialog_timeout(ctx, argv[0], &dflt)))
+		return sp_parse_u32(argv[1], 1, SP_DIALOG_TIMEOUT_MAX, "limit", field, &ctx->err);
 	if (!field)
-		return sp_cmd_usage(ctx, "limit {source-rate|source-new-bindings|source-bindings|tcp-connections|"
-				     "tcp-source-connections|tcp-message-size|tcp-header-timeout|tcp-idle-timeout} N");
+		return sp_cmd_usage(ctx, "limit " SP_CMD_LIMIT_WORDS " N");
 	return sp_parse_u32(argv[1], 0, SP_SOURCE_LIMIT_MAX, "limit", field, &ctx->err);
 }
 
@@ -279,9 +301,10 @@ int cmd_sp_no_limit(struct sp_cmd_ctx *ctx, int argc, char **argv)
 {
 	uint32_t dflt, *field = argc >= 1 ? sp_cmd_source_limit(ctx, argv[0], &dflt) : NULL;
 
+	if (!field && argc >= 1)
+		field = sp_cmd_dialog_timeout(ctx, argv[0], &dflt);
 	if (!field)
-		return sp_cmd_usage(ctx, "no limit {source-rate|source-new-bindings|source-bindings|tcp-connections|"
-				     "tcp-source-connections|tcp-message-size|tcp-header-timeout|tcp-idle-timeout}");
+		return sp_cmd_usage(ctx, "no limit " SP_CMD_LIMIT_WORDS);
 	*field = dflt;
 	return 0;
 }

@@ -321,6 +321,7 @@ void sp_show_statistics(struct sp_engine *en, FILE *out)
 	fprintf(out, "    other                   %llu\n",
 		(unsigned long long)sp_engine_socket_drops_other(en));
 	fprintf(out, "  sessions created          %llu\n", (unsigned long long)c->dialogs_created);
+	fprintf(out, "  sessions timed out        %llu\n", (unsigned long long)c->dialogs_expired);
 	fprintf(out, "  bindings created          %llu\n", (unsigned long long)c->bindings_created);
 	sp_show_media_statistics(sp_engine_media(en), out);
 	fprintf(out, "  media proxy requests      %llu\n", (unsigned long long)s->media_proxy_parked);

@@ -304,6 +304,7 @@ static void sp_json_statistics_signaling(struct sp_json *j, struct sp_engine *en
 	sp_json_uint(j, "other", sp_engine_socket_drops_other(en));
 	sp_json_close(j);
 	sp_json_uint(j, "sessions-created", c->dialogs_created);
+	sp_json_uint(j, "sessions-timed-out", c->dialogs_expired);
 	sp_json_uint(j, "bindings-created", c->bindings_created);
 	sp_json_close(j);
 }

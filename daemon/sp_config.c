@@ -25,6 +25,8 @@ void sp_sp_settings_defaults(struct sp_sp_settings *s)
 	s->tcp_message_size = SP_DEFAULT_TCP_MESSAGE_SIZE;
 	s->tcp_header_timeout = SP_DEFAULT_TCP_HEADER_TIMEOUT;
 	s->tcp_idle_timeout = SP_DEFAULT_TCP_IDLE_TIMEOUT;
+	s->dialog_early_timeout = SP_DEFAULT_DIALOG_EARLY_TIMEOUT;
+	s->dialog_idle_timeout = SP_DEFAULT_DIALOG_IDLE_TIMEOUT;
 	s->tls_port = SP_DEFAULT_TLS_PORT;
 }
 

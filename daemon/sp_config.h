@@ -202,6 +202,13 @@ struct sp_user {
 #define SP_DEFAULT_TCP_HEADER_TIMEOUT 10    /* s */
 #define SP_DEFAULT_TCP_IDLE_TIMEOUT 3600    /* s */
 #define SP_DEFAULT_TLS_PORT 5061
+/* How long a call's dialog is kept without a message: an INVITE without a
+ * final answer (RFC 3261 Timer C, > 3 min), and a confirmed call without
+ * session timer (long calls send nothing; a 200 never ACKed or a call
+ * never ended with a BYE stays this long). */
+#define SP_DEFAULT_DIALOG_EARLY_TIMEOUT 180	/* s */
+#define SP_DEFAULT_DIALOG_IDLE_TIMEOUT 43200	/* s, 12 h */
+#define SP_DIALOG_TIMEOUT_MAX 2000000		/* s, ~23 days: fits ms in 32 bits */
 
 struct sp_sp_settings {
 	/* C, one per address family: the IPv4 one, and the IPv6 one that
@@ -227,6 +234,7 @@ struct sp_sp_settings {
 	uint32_t tcp_connections, tcp_source_connections; /* 0: off */
 	uint32_t tcp_message_size;			  /* bytes */
 	uint32_t tcp_header_timeout, tcp_idle_timeout;	  /* s, 0: off */
+	uint32_t dialog_early_timeout, dialog_idle_timeout; /* s, >= 1 */
 	/* SIP over TLS (`tls ...`): E's certificate and key (PEM files; ""
 	 * none: the TLS port is not intercepted), the CA bundle servers are
 	 * verified against ("": the system's), the port terminals reach E's

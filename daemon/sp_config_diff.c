@@ -69,6 +69,8 @@ static bool sp_settings_equal(const struct sp_sp_settings *a, const struct sp_sp
 	       a->tcp_message_size == b->tcp_message_size &&
 	       a->tcp_header_timeout == b->tcp_header_timeout &&
 	       a->tcp_idle_timeout == b->tcp_idle_timeout &&
+	       a->dialog_early_timeout == b->dialog_early_timeout &&
+	       a->dialog_idle_timeout == b->dialog_idle_timeout &&
 	       strcmp(a->tls_certificate, b->tls_certificate) == 0 && strcmp(a->tls_key, b->tls_key) == 0 &&
 	       strcmp(a->tls_ca, b->tls_ca) == 0 && a->tls_port == b->tls_port && a->tls_load == b->tls_load;
 }

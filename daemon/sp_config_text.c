@@ -147,6 +147,10 @@ static void sp_text_signaling_proxy(FILE *f, const struct sp_config *c)
 		fprintf(f, " limit tcp-header-timeout %u\n", sp->tcp_header_timeout);
 	if (sp->tcp_idle_timeout != SP_DEFAULT_TCP_IDLE_TIMEOUT)
 		fprintf(f, " limit tcp-idle-timeout %u\n", sp->tcp_idle_timeout);
+	if (sp->dialog_early_timeout != SP_DEFAULT_DIALOG_EARLY_TIMEOUT)
+		fprintf(f, " limit dialog-early-timeout %u\n", sp->dialog_early_timeout);
+	if (sp->dialog_idle_timeout != SP_DEFAULT_DIALOG_IDLE_TIMEOUT)
+		fprintf(f, " limit dialog-idle-timeout %u\n", sp->dialog_idle_timeout);
 	if (sp->tls_certificate[0])
 		fprintf(f, " tls certificate %s key %s\n", sp->tls_certificate, sp->tls_key);
 	if (sp->tls_ca[0])

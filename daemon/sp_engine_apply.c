@@ -480,6 +480,8 @@ static void sp_engine_commit(struct sp_engine *en, const struct sp_config *c, st
 	for (size_t i = 0; i < en->n_strategies; i++)
 		en->media_on |= en->strategies[i].media != SP_MEDIA_OFF;
 	sp_table_set_session_limit(en->table, c->sp.session_limit);
+	sp_table_set_dialog_timeouts(en->table, c->sp.dialog_early_timeout * 1000u,
+				     c->sp.dialog_idle_timeout * 1000u);
 	en->session_limit = c->sp.session_limit;
 	en->source_bindings_limit = c->sp.source_bindings;
 	en->message_size_limit = c->sp.message_size_limit;

@@ -248,6 +248,14 @@ void sp_table_set_session_limit(struct sp_table *t, uint32_t limit)
 	t->cfg.session_limit = limit;
 }
 
+void sp_table_set_dialog_timeouts(struct sp_table *t, uint32_t early_ms, uint32_t confirmed_idle_ms)
+{
+	if (early_ms)
+		t->cfg.early_timeout_ms = early_ms;
+	if (confirmed_idle_ms)
+		t->cfg.confirmed_idle_ms = confirmed_idle_ms;
+}
+
 uint32_t sp_table_source_bindings(const struct sp_table *t, uint32_t vpn,
 				  const struct sp_endpoint *src)
 {

@@ -256,6 +256,11 @@ struct sp_table *sp_table_create(const struct sp_table_config *cfg,
 /* Frees everything; no callbacks. */
 void sp_table_destroy(struct sp_table *t);
 void sp_table_set_session_limit(struct sp_table *t, uint32_t limit);
+/* How long an early dialog waits for a final answer and a confirmed dialog
+ * without session timer may stay silent (ms, 0: keep the current value). A
+ * dialog takes the new value the next time its timeout restarts (its next
+ * message or state change). */
+void sp_table_set_dialog_timeouts(struct sp_table *t, uint32_t early_ms, uint32_t confirmed_idle_ms);
 const struct sp_table_counters *sp_table_counters(const struct sp_table *t);
 /* Bindings held by a source: src's address (its port ignored) in vpn. */
 uint32_t sp_table_source_bindings(const struct sp_table *t, uint32_t vpn,

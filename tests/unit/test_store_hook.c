@@ -299,6 +299,7 @@ static const struct driver drivers[] = {
 static const char *const not_mutators[] = {
 	"sp_table_destroy",		/* frees everything: its owner is going */
 	"sp_table_set_session_limit",	/* configuration */
+	"sp_table_set_dialog_timeouts",	/* configuration */
 	"sp_table_quarantine",		/* holds a port for no object */
 	"sp_table_set_media_range",	/* configuration: the allocator's range */
 	"sp_table_media_take",		/* a media port for a message in progress, */

@@ -1071,3 +1071,34 @@ Test(media_ports, taken_adopted_released_and_the_range)
 	cr_expect_eq(sp_table_set_media_range(t, 40000, 40099), 0);
 	sp_table_destroy(t);
 }
+
+/* `limit dialog-early-timeout` / `limit dialog-idle-timeout`: an unanswered
+ * INVITE's dialog and a silent confirmed one (a 200 never ACKed, a BYE never
+ * sent) go after the configured time, not after 180 s and 12 h. */
+Test(aging, configured_dialog_timeouts)
+{
+	struct expiry_log log;
+	struct sp_table *t = logged_table(&log);
+	struct sp_binding *b = add_binding(t, 1, "10.0.0.1", 1, T0);
+	struct sp_dialog *early, *conf;
+
+	sp_table_set_dialog_timeouts(t, 5 * 1000, 20 * 1000);
+	early = add_dialog(t, b, "unanswered", T0);
+	conf = add_dialog(t, b, "abandoned", T0);
+	cr_assert_eq(sp_dialog_set_state(t, conf, SP_DIALOG_CONFIRMED, T0 + SEC(1)), 0);
+	cr_expect_eq(sp_table_next_deadline(t), T0 + SEC(5));
+	cr_expect_eq(sp_table_expire(t, T0 + SEC(5) - 1), 0);
+	cr_expect_eq(sp_table_expire(t, T0 + SEC(5)), 1);
+	cr_expect_str_eq(log.what[0], "d:unanswered");
+	cr_expect_eq(sp_table_expire(t, T0 + SEC(21) - 1), 0);
+	cr_expect_eq(sp_table_expire(t, T0 + SEC(21)), 1);
+	cr_expect_str_eq(log.what[1], "d:abandoned");
+	cr_expect_eq(sp_table_counters(t)->dialogs_current, 0);
+	(void)early;
+	/* 0 keeps the value: a dialog confirmed now still goes after 20 s */
+	sp_table_set_dialog_timeouts(t, 0, 0);
+	conf = add_dialog(t, b, "again", T0 + SEC(30));
+	cr_assert_eq(sp_dialog_set_state(t, conf, SP_DIALOG_CONFIRMED, T0 + SEC(30)), 0);
+	cr_expect_eq(sp_table_next_deadline(t), T0 + SEC(50));
+	sp_table_destroy(t);
+}
