@@ -6,6 +6,7 @@
 #include "sp_kernel.h"
 #include "sp_media.h"
 #include "sp_transport_tcp.h"
+#include "sp_transport_udp.h"
 #include "sp_engine_int.h"
 
 #include <stdlib.h>
@@ -15,6 +16,15 @@
 
 const struct sp_engine_stats *sp_engine_stats(struct sp_engine *en)
 {
+	/* with workers, a listener's drops come with its own next datagram,
+	 * which the terminal asking may never send (another worker's) */
+	for (unsigned i = 0; en->n_workers > 1 && i < en->n_workers; i++)
+		for (unsigned k = 0; k < en->n_listeners; k++) {
+			struct sp_transport_conn *l = i ? en->workers[i].listeners[k] : en->listeners[k];
+
+			if (l)
+				sp_transport_udp_listener_drops(l);
+		}
 	return &en->stats;
 }
 

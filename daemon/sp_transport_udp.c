@@ -12,6 +12,7 @@
 #include <sys/resource.h>
 #include <sys/select.h>
 #include <sys/socket.h>
+#include <linux/sock_diag.h>
 #include <unistd.h>
 
 #ifndef SO_RCVMARK
@@ -570,6 +571,20 @@ static void sp_udp_listen_ipv6(struct sp_transport_conn *conn, bool on)
 	}
 	if (c->fd6 < 0)
 		sp_info("engine: no IPv6 listener on UDP port %u: %s", conn->local.port, strerror(errno));
+}
+
+void sp_transport_udp_listener_drops(struct sp_transport_conn *listener)
+{
+	struct sp_udp_conn *c = (struct sp_udp_conn *)listener;
+	uint32_t mem[SK_MEMINFO_VARS];
+	socklen_t len = sizeof(mem);
+
+	if (listener->side != SP_TRANSPORT_TERMINAL || listener->tp->ops != &sp_udp_ops ||
+	    getsockopt(c->fd, SOL_SOCKET, SO_MEMINFO, mem, &len) < 0 || len <= SK_MEMINFO_DROPS * sizeof(mem[0]) ||
+	    mem[SK_MEMINFO_DROPS] == c->rxq_drops)
+		return;
+	/* the count SO_RXQ_OVFL tells with the next datagram, read now */
+	sp_udp_rxq_drops(c, (const unsigned char *)&mem[SK_MEMINFO_DROPS]);
 }
 
 int sp_transport_udp_listener_fd(const struct sp_transport_conn *listener, int family)

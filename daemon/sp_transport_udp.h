@@ -15,4 +15,9 @@ struct sp_transport *sp_transport_udp_new(struct sp_loop *loop, const struct sp_
  * the kernel's steering of terminals to workers (sp_engine_workers.c). */
 int sp_transport_udp_listener_fd(const struct sp_transport_conn *listener, int family);
 
+/* The drops of a UDP listener's IPv4 socket since they were last told,
+ * told to the handler now (SO_MEMINFO) rather than with its next datagram:
+ * with engine workers the next datagram may be another worker's. */
+void sp_transport_udp_listener_drops(struct sp_transport_conn *listener);
+
 #endif
