@@ -15,6 +15,9 @@
 BARESIP_NET=10.5.0.0/16
 BARESIP_CTRL_PORT=4444
 declare -A BARESIP_NS=() BARESIP_ADDR=() BARESIP_PID=()
+# a CA file (PEM) the terminals started from now on trust for SIP over TLS
+# (baresip's sip_cafile); none when empty
+BARESIP_CAFILE=
 
 # baresip_up NAME N: namespace bs-NAME with 10.5.N.10, its link to ns sp
 # (bsN, 10.5.N.1) and a default route through the SP; sets BARESIP_NS[NAME]
@@ -72,6 +75,7 @@ module_app		menu.so
 module_app		ctrl_tcp.so
 ctrl_tcp_listen		127.0.0.1:$BARESIP_CTRL_PORT
 EOF
+	[ -z "$BARESIP_CAFILE" ] || echo "sip_cafile		$BARESIP_CAFILE" >>"$dir/config"
 	echo "<sip:$user@$domain>;auth_pass=$pw;regint=120;answermode=auto;audio_codecs=PCMU$params" \
 		>"$dir/accounts"
 	ip netns exec "$ns" baresip -f "$dir" -v >"$dir/log" 2>&1 </dev/null &

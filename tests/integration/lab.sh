@@ -136,6 +136,22 @@ lab_start_kamailio_tls() {
 		-A "TLS_KEY=\"$key\"" -l "tls:$addr:5061" "$@"
 }
 
+# lab_tls_ca DIR NAME: a self-signed test CA, DIR/NAME.key and DIR/NAME.crt
+lab_tls_ca() {
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$1/$2.key" -subj "/CN=$2" -days 2 \
+		-out "$1/$2.crt" 2>/dev/null
+}
+
+# lab_tls_cert DIR NAME CA CN SAN: DIR/NAME.key and DIR/NAME.crt for CN with
+# subjectAltName SAN ("IP:A.B.C.D,DNS:x.test"), signed by DIR/CA.key/.crt
+lab_tls_cert() {
+	local dir=$1 name=$2 ca=$3 cn=$4 san=$5
+	openssl req -new -newkey rsa:2048 -nodes -keyout "$dir/$name.key" -subj "/CN=$cn" \
+		-out "$dir/$name.csr" 2>/dev/null &&
+	openssl x509 -req -in "$dir/$name.csr" -CA "$dir/$ca.crt" -CAkey "$dir/$ca.key" -CAcreateserial \
+		-days 2 -extfile <(printf 'subjectAltName=%s\n' "$san") -out "$dir/$name.crt" 2>/dev/null
+}
+
 # lab_start_kamailio_auth NS ADDR NAME [KAMAILIO-ARGS...]: the same Kamailio
 # asking for digest authentication (WITH_AUTH in kamailio.cfg): USER's
 # password is pw-USER. "-A WITH_OUTBOUND" adds RFC 5626 keep-alives.

@@ -37,16 +37,10 @@ lab_up || { sp_fail "lab namespaces and links"; sp_done; exit 1; }
 # ---- certificates ----
 T=$LAB_OUT/tls
 mkdir -p "$T"
-# cert NAME CA SUBJECT-CN SAN: NAME.key and NAME.crt signed by CA (CA.key/.crt)
-cert() {
-	openssl req -new -newkey rsa:2048 -nodes -keyout "$T/$1.key" -subj "/CN=$3" -out "$T/$1.csr" 2>/dev/null &&
-	openssl x509 -req -in "$T/$1.csr" -CA "$T/$2.crt" -CAkey "$T/$2.key" -CAcreateserial -days 2 \
-		-extfile <(printf 'subjectAltName=%s\n' "$4") -out "$T/$1.crt" 2>/dev/null
-}
+cert() { lab_tls_cert "$T" "$@"; }
 ok=0
 for ca in ca otherca; do
-	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/$ca.key" -subj "/CN=$ca" -days 2 \
-		-out "$T/$ca.crt" 2>/dev/null || ok=1
+	lab_tls_ca "$T" "$ca" || ok=1
 done
 cert e1 ca sp.test "IP:$E" && cert e2 ca sp2.test "IP:$E" && cert d2 ca kam.test "DNS:kam.test,IP:$D2" &&
 	cert d1 otherca kam1.test "DNS:kam1.test,IP:$D1" || ok=1
