@@ -247,24 +247,10 @@ static bool copy_host(char *dst, const char *src)
 	return true;
 }
 
+/* A NUL-terminated number: the scanner's span_u32 over the whole string. */
 static bool parse_u32(const char *s, uint32_t max, uint32_t *v, bool clamp)
 {
-	unsigned long long acc = 0;
-
-	if (!s || !*s)
-		return false;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9')
-			return false;
-		acc = acc * 10 + (unsigned)(*s - '0');
-		if (acc > max) {
-			if (!clamp)
-				return false;
-			acc = max;
-		}
-	}
-	*v = (uint32_t)acc;
-	return true;
+	return s && span_u32(s, s + strlen(s), max, v, clamp);
 }
 
 static bool opt_port(const char *s, uint16_t *port)

@@ -98,27 +98,6 @@ static bool copy_host_span(char *dst, const char *s, const char *e)
 	return copy_span(dst, SP_SIP_HOST_MAX, s, e);
 }
 
-/* 1*DIGIT up to max (clamped to it when clamp); the span must be all digits. */
-static bool span_u32(const char *s, const char *e, uint32_t max, uint32_t *v, bool clamp)
-{
-	unsigned long long acc = 0;
-
-	if (!s || s == e)
-		return false;
-	for (; s < e; s++) {
-		if (*s < '0' || *s > '9')
-			return false;
-		acc = acc * 10 + (unsigned)(*s - '0');
-		if (acc > max) {
-			if (!clamp)
-				return false;
-			acc = max;
-		}
-	}
-	*v = (uint32_t)acc;
-	return true;
-}
-
 /* The first ";name[=value]" of [p, e) called name: 1 (v->s NULL when it
  * has no value), 0 none, -1 malformed (the scan checked: not expected). */
 static int find_param(const char *p, const char *e, const char *name, struct span *v)

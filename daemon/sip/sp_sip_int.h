@@ -74,6 +74,27 @@ static inline void out_uint(struct out *o, unsigned long v)
 	out_put(o, digits, fmt_uint(digits, sizeof(digits), v));
 }
 
+/* 1*DIGIT up to max (clamped to it when clamp); the span must be all digits. */
+static inline bool span_u32(const char *s, const char *e, uint32_t max, uint32_t *v, bool clamp)
+{
+	unsigned long long acc = 0;
+
+	if (!s || s == e)
+		return false;
+	for (; s < e; s++) {
+		if (*s < '0' || *s > '9')
+			return false;
+		acc = acc * 10 + (unsigned)(*s - '0');
+		if (acc > max) {
+			if (!clamp)
+				return false;
+			acc = max;
+		}
+	}
+	*v = (uint32_t)acc;
+	return true;
+}
+
 /* Linear white space, including the CR/LF of a folded header line. */
 static inline bool is_lws(char c)
 {
