@@ -101,13 +101,25 @@ keepalived_stop() {
 	return 0
 }
 
-# spd_start NAME ROLE-KEY: sigproxyd with the pair's configuration
-spd_start() {
-	local n=$1 key=$2 peer=3
-	[ "$n" = sp2 ] && peer=2
-	mkdir -p "$SP_TMP/$n"
-	cat >"$SP_TMP/$n/sigproxy.conf" <<EOF
-hostname $n
+# red_vips_to NAME: B and C on NAME only (what VRRP does, for the pairs
+# without keepalived), the terminals' and the server's neighbour caches flushed
+red_vips_to() {
+	local n=$1 o
+	for o in sp1 sp2; do
+		ip -n "${SP_NS[$o]}" addr del "$B/24" dev te 2>/dev/null
+		ip -n "${SP_NS[$o]}" addr del "$C/24" dev srv 2>/dev/null
+	done
+	ip -n "${SP_NS[$n]}" addr add "$B/24" dev te && ip -n "${SP_NS[$n]}" addr add "$C/24" dev srv ||
+		return 1
+	ip -n "$TE" neigh flush dev eth0
+	ip -n "$SRV" neigh flush dev eth0
+	return 0
+}
+
+# red_proxy_conf NAME: the pair's proxying (media kernel, server D), no redundancy block
+red_proxy_conf() {
+	cat <<EOF
+hostname $1
 signaling-proxy
  server-side-address $C
  media kernel
@@ -117,14 +129,48 @@ proxy-strategy lab seq 10
  match destination $E/32 port 5060
  server $D
  action proxy
-redundancy
- role standby
- local-address 192.0.2.${SP_IP[$n]} port 7000
- peer-address 192.0.2.$peer port 7000
- authentication key $key
 EOF
-	sp_daemon_start "${SP_NS[$n]}" "$n" --agentx "${SPD_AGENTX[$n]:-none}" || return 1
+}
+
+# red_redundancy NAME ROLE KEY: NAME's redundancy block towards its peer
+red_redundancy() {
+	local peer=3
+	[ "$1" = sp2 ] && peer=2
+	cat <<EOF
+redundancy
+ role $2
+ local-address 192.0.2.${SP_IP[$1]} port 7000
+ peer-address 192.0.2.$peer port 7000
+ authentication key $3
+EOF
+}
+
+# red_spd_run NAME [ARGS...]: sigproxyd NAME on its written configuration, its pid in SPD_PID_OF
+red_spd_run() {
+	local n=$1
+	shift
+	sp_daemon_start "${SP_NS[$n]}" "$n" "$@" || return 1
 	SPD_PID_OF[$n]=$SP_DAEMON_PID
+}
+
+# red_spd_start NAME [ARGS...]: sigproxyd NAME of a pair without keepalived
+# (sp1 active, sp2 standby, key $KEY): the configuration on stdin, then the
+# redundancy block
+red_spd_start() {
+	local n=$1 role=standby
+	shift
+	[ "$n" = sp1 ] && role=active
+	mkdir -p "$SP_TMP/$n"
+	{ cat; red_redundancy "$n" "$role" "$KEY"; } >"$SP_TMP/$n/sigproxy.conf"
+	red_spd_run "$n" "$@"
+}
+
+# spd_start NAME ROLE-KEY: sigproxyd with the pair's configuration
+spd_start() {
+	local n=$1 key=$2
+	mkdir -p "$SP_TMP/$n"
+	{ red_proxy_conf "$n"; red_redundancy "$n" standby "$key"; } >"$SP_TMP/$n/sigproxy.conf"
+	red_spd_run "$n" --agentx "${SPD_AGENTX[$n]:-none}"
 }
 
 red() { sp_cli "$1" -c 'show redundancy'; }

@@ -17,27 +17,10 @@ sp_require_tools sipp kamailio kamcmd python3 nft
 
 . "$(dirname "$0")/redlab.sh"
 
-# vips_to NAME: B and C on NAME (what VRRP would do), the terminals' and
-# the server's neighbour caches told (flushed)
-vips_to() {
-	local n=$1 o=sp1
-	[ "$n" = sp1 ] && o=sp2
-	ip -n "${SP_NS[$o]}" addr del "$B/24" dev te 2>/dev/null
-	ip -n "${SP_NS[$o]}" addr del "$C/24" dev srv 2>/dev/null
-	ip -n "${SP_NS[$n]}" addr add "$B/24" dev te && ip -n "${SP_NS[$n]}" addr add "$C/24" dev srv || return 1
-	ip -n "$TE" neigh flush dev eth0
-	ip -n "$SRV" neigh flush dev eth0
-	return 0
-}
-
 # spdtcp_start NAME: sigproxyd of the pair, its server reached over TCP
 spdtcp_start() {
-	local n=$1 peer=3 role=standby
-	[ "$n" = sp2 ] && peer=2
-	[ "$n" = sp1 ] && role=active
-	mkdir -p "$SP_TMP/$n"
-	cat >"$SP_TMP/$n/sigproxy.conf" <<EOC
-hostname $n
+	red_spd_start "$1" --cli-listen none --agentx /nonexistent <<EOC
+hostname $1
 signaling-proxy
  server-side-address $C
  media off
@@ -46,14 +29,7 @@ proxy-strategy lab seq 10
  match destination $E/32 port 5060
  server $D transport tcp
  action proxy
-redundancy
- role $role
- local-address 192.0.2.${SP_IP[$n]} port 7000
- peer-address 192.0.2.$peer port 7000
- authentication key $KEY
 EOC
-	sp_daemon_start "${SP_NS[$n]}" "$n" --cli-listen none --agentx /nonexistent || return 1
-	SPD_PID_OF[$n]=$SP_DAEMON_PID
 }
 
 intercepting() { ip netns exec "${SP_NS[$1]}" nft list ruleset 2>/dev/null | grep -q tproxy; }
@@ -65,7 +41,7 @@ tcp_from_c() { ip netns exec "${SP_NS[$1]}" ss -Hnt state established "src $C:$2
 
 topology || { sp_fail "namespaces, bridges and links"; sp_done; exit 1; }
 sp_pass "namespaces, bridges and links"
-vips_to sp1 || sp_fail "B and C on sp1"
+red_vips_to sp1 || sp_fail "B and C on sp1"
 lab_start_kamailio_tcp "$SRV" "$D" srv || { sp_fail "kamailio starts on TCP"; sp_done; exit 1; }
 for n in sp1 sp2; do
 	spdtcp_start "$n" || { sp_fail "sigproxyd $n starts"; cat "$SP_TMP/$n/log"; sp_done; exit 1; }
@@ -89,7 +65,7 @@ kill -KILL "${SPD_PID_OF[sp1]}" 2>/dev/null
 wait "${SPD_PID_OF[sp1]}" 2>/dev/null
 ip -n "${SP_NS[sp1]}" link set te down
 ip -n "${SP_NS[sp1]}" link set srv down
-vips_to sp2 || sp_fail "B and C move to sp2"
+red_vips_to sp2 || sp_fail "B and C move to sp2"
 sp_cli sp2 -c "redundancy notify master" >/dev/null
 check "sp2 becomes active" sp_wait_for "sp2 active" 10 role_is sp2 active
 check "... and intercepts" sp_wait_for "sp2 intercepting" 10 intercepting sp2

@@ -61,46 +61,21 @@ table ip lab_nat {
 NFT
 }
 
-# vips_to NAME: B and C on NAME only (what VRRP does), neighbour caches flushed
+# vips_to NAME: redlab's red_vips_to, and the NAT box's neighbour cache flushed too
 vips_to() {
-	local n=$1 o
-	for o in sp1 sp2; do
-		ip -n "${SP_NS[$o]}" addr del "$B/24" dev te 2>/dev/null
-		ip -n "${SP_NS[$o]}" addr del "$C/24" dev srv 2>/dev/null
-	done
-	ip -n "${SP_NS[$n]}" addr add "$B/24" dev te && ip -n "${SP_NS[$n]}" addr add "$C/24" dev srv ||
-		return 1
+	red_vips_to "$1" || return 1
 	ip -n "$NATNS" neigh flush dev wan
-	ip -n "$TE" neigh flush dev eth0
-	ip -n "$SRV" neigh flush dev eth0
 	return 0
 }
 
 # conf NAME [ROLE]: sp NAME's configuration, with a redundancy block when ROLE is given
 conf() {
-	local n=$1 role=${2:-} peer=3
-	[ "$n" = sp2 ] && peer=2
+	local n=$1 role=${2:-}
 	mkdir -p "$SP_TMP/$n"
-	cat >"$SP_TMP/$n/sigproxy.conf" <<EOF
-hostname $n
-signaling-proxy
- server-side-address $C
- media kernel
- media-port-range 20000 20999
-proxy-strategy lab seq 10
- match source 10.1.0.0/24
- match destination $E/32 port 5060
- server $D
- action proxy
-EOF
-	[ -n "$role" ] && cat >>"$SP_TMP/$n/sigproxy.conf" <<EOF
-redundancy
- role $role
- local-address 192.0.2.${SP_IP[$n]} port 7000
- peer-address 192.0.2.$peer port 7000
- authentication key $KEY
-EOF
-	return 0
+	{
+		red_proxy_conf "$n"
+		[ -z "$role" ] || red_redundancy "$n" "$role" "$KEY"
+	} >"$SP_TMP/$n/sigproxy.conf"
 }
 
 # counts WHO: "RTP-SENT RTP-RECEIVED RTCP-SENT RTCP-RECEIVED" of carol or far
