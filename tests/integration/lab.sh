@@ -91,6 +91,27 @@ lab_up() {
 	ip -n "$SRV2" route add default via 192.0.2.17 || return 1
 }
 
+# lab_up_with_state: the lab, and sigproxyd sp1 in ns sp keeping its state
+# in $STATE (the restart tests' start); the test ends when either fails
+lab_up_with_state() {
+	lab_up || { sp_fail "lab namespaces and links"; sp_done; exit 1; }
+	sp_daemon_start "$SP" sp1 --state-dir "$STATE" ||
+		{ sp_fail "sigproxyd starts with a state directory"; cat "$SP_TMP/sp1/log"; sp_done; exit 1; }
+	sp_pass "sigproxyd starts with a state directory"
+}
+
+# lab_west_over_tcp: sp1's strategy west (10.2.0.0/24 to D2 over TCP),
+# written (checked), and its TPROXY rule waited for
+lab_west_over_tcp() {
+	local out
+	out=$(sp_cli sp1 -c "configure terminal" -c "signaling-proxy" -c "server-side-address $LAB_C" \
+		-c "proxy-strategy west seq 20" -c "match source 10.2.0.0/24" \
+		-c "match destination $LAB_E/32 port 5060" -c "server $LAB_D2 transport tcp" -c "action proxy" -c "end" \
+		-c "write memory" 2>&1)
+	check_match "the strategy (server over TCP) is accepted and written" '\[OK\]' "$out"
+	sp_wait_for "TPROXY rule in ns sp" 5 sh -c "ip netns exec '$SP' nft list ruleset | grep -q tproxy"
+}
+
 # lab_default_route: gives the SP a default route like any router's, via
 # D1 on the server-side link: E (and every other address) is then routable,
 # so a packet to E that the SP does not translate leaves on the server link

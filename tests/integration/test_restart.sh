@@ -23,10 +23,7 @@ C=$LAB_C
 D1=$LAB_D1
 STATE=$SP_TMP/state
 
-lab_up || { sp_fail "lab namespaces and links"; sp_done; exit 1; }
-sp_daemon_start "$SP" sp1 --state-dir "$STATE" ||
-	{ sp_fail "sigproxyd starts with a state directory"; cat "$SP_TMP/sp1/log"; sp_done; exit 1; }
-sp_pass "sigproxyd starts with a state directory"
+lab_up_with_state
 check "the store is in the state directory" test -s "$STATE/data.mdb"
 
 out=$(sp_cli sp1 -c "configure terminal" -c "signaling-proxy" -c "server-side-address $C" \

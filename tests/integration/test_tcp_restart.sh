@@ -20,17 +20,9 @@ C=$LAB_C
 D2=$LAB_D2
 STATE=$SP_TMP/state
 
-lab_up || { sp_fail "lab namespaces and links"; sp_done; exit 1; }
-sp_daemon_start "$SP" sp1 --state-dir "$STATE" ||
-	{ sp_fail "sigproxyd starts with a state directory"; cat "$SP_TMP/sp1/log"; sp_done; exit 1; }
-sp_pass "sigproxyd starts with a state directory"
+lab_up_with_state
 
-out=$(sp_cli sp1 -c "configure terminal" -c "signaling-proxy" -c "server-side-address $C" \
-	-c "proxy-strategy west seq 20" -c "match source 10.2.0.0/24" \
-	-c "match destination $E/32 port 5060" -c "server $D2 transport tcp" -c "action proxy" -c "end" \
-	-c "write memory" 2>&1)
-check_match "the strategy (server over TCP) is accepted and written" '\[OK\]' "$out"
-sp_wait_for "TPROXY rule in ns sp" 5 sh -c "ip netns exec '$SP' nft list ruleset | grep -q tproxy"
+lab_west_over_tcp
 lab_start_kamailio_tcp "$SRV2" "$D2" srv2 || { sp_fail "kamailio #2 starts on TCP"; sp_done; exit 1; }
 
 # carol_contact: carol's Contact at D2
