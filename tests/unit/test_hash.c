@@ -194,3 +194,44 @@ Test(endpoint, ipv6_host_as_inet_ntop)
 		cr_assert_str_eq(got, want);
 	}
 }
+
+/* sp_endpoint_host remembers the texts it wrote (per thread, keyed by the
+ * address): asked again, and in between for others that may share its
+ * slot, it writes the same text; the same bytes in the other family are
+ * another address; a buffer too short gets "?" as before, memo or not. */
+Test(endpoint, host_memo_same_text_again)
+{
+	struct sp_endpoint a, b, v4 = { .family = AF_INET };
+	char got[INET6_ADDRSTRLEN], want[INET6_ADDRSTRLEN], small[8];
+	struct in_addr four;
+
+	inet_pton(AF_INET, "192.0.2.1", &four);
+	sp_endpoint_set_v4(&a, four, 5060);
+	sp_endpoint_clear(&b);
+	b.family = AF_INET6;
+	cr_assert_eq(inet_pton(AF_INET6, "2001:db8:1::10", &b.addr.v6), 1);
+	for (int round = 0; round < 3; round++) {
+		sp_endpoint_host(&a, got, sizeof(got));
+		cr_expect_str_eq(got, "192.0.2.1");
+		sp_endpoint_host(&b, got, sizeof(got));
+		cr_expect_str_eq(got, "2001:db8:1::10");
+		sp_endpoint_host(&b, small, sizeof(small));
+		cr_expect_str_eq(small, "?");
+		/* many others in between: every slot taken and retaken */
+		for (unsigned n = 0; n < 500; n++) {
+			v4.addr.v4.s_addr = htonl(0x0a000000u + n * 7919u);
+			inet_ntop(AF_INET, &v4.addr.v4, want, sizeof(want));
+			sp_endpoint_host(&v4, got, sizeof(got));
+			cr_assert_str_eq(got, want);
+		}
+	}
+	/* the IPv4 address's bytes read as IPv6 */
+	memset(&b, 0, sizeof(b));
+	b.family = AF_INET6;
+	memcpy(b.addr.bytes, a.addr.bytes, sizeof(b.addr.bytes));
+	inet_ntop(AF_INET6, &b.addr.v6, want, sizeof(want));
+	sp_endpoint_host(&b, got, sizeof(got));
+	cr_expect_str_eq(got, want);
+	sp_endpoint_host(&a, got, sizeof(got));
+	cr_expect_str_eq(got, "192.0.2.1");
+}
