@@ -208,6 +208,13 @@ lab_kamailio_contacts() {
 	' | sort -u
 }
 
+# lab_rtp_uac FILE PCAP: the lab's caller (uac.xml: INVITE, ACK and BYE
+# through the Record-Route set) playing PCAP once answered, as FILE
+lab_rtp_uac() {
+	sed "s|^  <pause/>|  <nop><action><exec play_pcap_audio=\"$2\"/></action></nop>\n  <pause/>|" \
+		"$LAB_SIPP_DIR/uac.xml" >"$1"
+}
+
 # lab_sipp_cmd NS NAME ARGS...: sets LAB_SIPP_CMD to the SIPp command line
 # (in NS, bounded in time, its error log, final screen and message trace in
 # $LAB_OUT/sipp/NAME.*) and LAB_SIPP_OUT to its output file

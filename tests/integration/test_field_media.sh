@@ -29,8 +29,7 @@ SC=$SP_TMP/scenarios
 mkdir -p "$SC"
 
 # rtp_uac.xml: the lab's caller, playing audio once answered
-sed "s|^  <pause/>|  <nop><action><exec play_pcap_audio=\"$PCAP\"/></action></nop>\n  <pause/>|" \
-	"$LAB_SIPP_DIR/uac.xml" >"$SC/rtp_uac.xml"
+lab_rtp_uac "$SC/rtp_uac.xml" "$PCAP"
 
 stat() {
 	sp_cli sp1 -c 'show statistics' |

@@ -27,8 +27,7 @@ mkdir -p "$SC"
 
 # alice's scenarios, from the lab's caller (uac.xml: INVITE, ACK and BYE
 # through the Record-Route set): with RTP, and with a re-INVITE
-sed "s|^  <pause/>|  <nop><action><exec play_pcap_audio=\"$PCAP\"/></action></nop>\n  <pause/>|" \
-	"$LAB_SIPP_DIR/uac.xml" >"$SC/rtp_uac.xml"
+lab_rtp_uac "$SC/rtp_uac.xml" "$PCAP"
 # the re-INVITE: alice's media moves 2 ports up
 reinvite=$(cat <<'EOF'
   <pause milliseconds="2500"/>

@@ -25,8 +25,7 @@ SC=$SP_TMP/scenarios
 mkdir -p "$SC"
 # alice's scenario: the lab's caller (INVITE, ACK and BYE through the
 # Record-Route set) playing RTP while the call lasts
-sed "s|^  <pause/>|  <nop><action><exec play_pcap_audio=\"$PCAP\"/></action></nop>\n  <pause/>|" \
-	"$LAB_SIPP_DIR/uac.xml" >"$SC/rtp_uac.xml"
+lab_rtp_uac "$SC/rtp_uac.xml" "$PCAP"
 
 stat() {
 	sp_cli sp1 -c 'show statistics' |
