@@ -74,6 +74,30 @@ sp_wait_for() {
 	return 1
 }
 
+# sp_snmp_env: the MIB search path (the project's MIB, net-snmp's and the
+# IETF ones Erlang ships), SNMPCONFPATH in $SP_TMP (keeps ~/.snmp and
+# /etc/snmp out) and AX, the path of the AgentX socket
+sp_snmp_env() {
+	local ietf
+	ietf=$(ls -d /usr/lib/erlang/lib/snmp-*/mibs 2>/dev/null | head -1)
+	export MIBDIRS="$SP_TOP/mib:/usr/share/snmp/mibs${ietf:+:$ietf}"
+	export MIBS=SIGPROXY-MIB
+	export SNMPCONFPATH=$SP_TMP
+	AX=$SP_TMP/agentx.sock
+}
+
+# sp_snmpd_start NS [CONF-LINE...]: snmpd in NS, the AgentX master on $AX,
+# community public on 127.0.0.1:161, with the CONF-LINEs; waits for its socket
+sp_snmpd_start() {
+	local ns=$1
+	shift
+	printf '%s\n' "master agentx" "agentXSocket $AX" "agentaddress udp:127.0.0.1:161" \
+		"rocommunity public 127.0.0.1" "$@" >"$SP_TMP/snmpd.conf"
+	ip netns exec "$ns" snmpd -f -C -c "$SP_TMP/snmpd.conf" -Lf "$SP_TMP/snmpd.log" -p "$SP_TMP/snmpd.pid" &
+	SP_PIDS+=("$!")
+	sp_wait_for "snmpd socket" 10 test -S "$AX"
+}
+
 # sp_daemon_start NS NAME [ARGS...]: starts sigproxyd in NS with files under
 # $SP_TMP/NAME (conf, cli.sock, pid, log); sets SP_DAEMON_PID. Without a
 # --state-dir in ARGS the daemon keeps no state across restarts (--state-dir

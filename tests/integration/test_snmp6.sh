@@ -19,22 +19,10 @@ D6=$LAB6_D1
 A6=${LAB6_TE_NET}10 # alice
 B6=${LAB6_TE_NET}11 # bob
 
-IETF=$(ls -d /usr/lib/erlang/lib/snmp-*/mibs 2>/dev/null | head -1)
-export MIBDIRS="$SP_TOP/mib:/usr/share/snmp/mibs${IETF:+:$IETF}"
-export MIBS=SIGPROXY-MIB
-export SNMPCONFPATH=$SP_TMP # keep ~/.snmp and /etc/snmp out
-AX=$SP_TMP/agentx.sock
+sp_snmp_env
 
 lab6_up || { sp_fail "dual-stack lab namespaces and links"; sp_done; exit 1; }
-cat >"$SP_TMP/snmpd.conf" <<CONF
-master agentx
-agentXSocket $AX
-agentaddress udp:127.0.0.1:161
-rocommunity public 127.0.0.1
-CONF
-ip netns exec "$SP" snmpd -f -C -c "$SP_TMP/snmpd.conf" -Lf "$SP_TMP/snmpd.log" -p "$SP_TMP/snmpd.pid" &
-SP_PIDS+=("$!")
-sp_wait_for "snmpd socket" 10 test -S "$AX" || { sp_fail "snmpd starts"; sp_done; exit 1; }
+sp_snmpd_start "$SP" || { sp_fail "snmpd starts"; sp_done; exit 1; }
 sp_daemon_start "$SP" sp1 --agentx "$AX" || { sp_fail "sigproxyd starts"; cat "$SP_TMP/sp1/log"; sp_done; exit 1; }
 walk() { ip netns exec "$SP" snmpwalk -v2c -c public -t 2 -r 1 127.0.0.1 "$@" 2>&1; }
 answers() { walk sigproxyHostname | grep -q 'STRING: sigproxy'; }

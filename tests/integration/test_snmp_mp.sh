@@ -25,22 +25,9 @@ NS=$(sp_netns snmp) || { sp_fail "create namespace"; sp_done; exit 1; }
 ip -n "$NS" link add d0 type veth peer name d1 && ip -n "$NS" link set d1 up &&
 	ip -n "$NS" addr add 192.0.2.33/24 dev d0 &&
 	ip -n "$NS" link set d0 up || { sp_fail "a link in the namespace"; sp_done; exit 1; }
-IETF=$(ls -d /usr/lib/erlang/lib/snmp-*/mibs 2>/dev/null | head -1)
-export MIBDIRS="$SP_TOP/mib:/usr/share/snmp/mibs${IETF:+:$IETF}"
-export MIBS=SIGPROXY-MIB
-export SNMPCONFPATH=$SP_TMP # keep ~/.snmp and /etc/snmp out
-AX=$SP_TMP/agentx.sock
-cat >"$SP_TMP/snmpd.conf" <<EOC
-master agentx
-agentXSocket $AX
-agentaddress udp:127.0.0.1:161
-rocommunity public 127.0.0.1
-createUser admin SHA authpass123 AES privpass123
-rwuser admin priv
-EOC
-ip netns exec "$NS" snmpd -f -C -c "$SP_TMP/snmpd.conf" -Lf "$SP_TMP/snmpd.log" -p "$SP_TMP/snmpd.pid" &
-SP_PIDS+=("$!")
-sp_wait_for "snmpd socket" 10 test -S "$AX" || { sp_fail "snmpd starts"; sp_done; exit 1; }
+sp_snmp_env
+sp_snmpd_start "$NS" "createUser admin SHA authpass123 AES privpass123" "rwuser admin priv" ||
+	{ sp_fail "snmpd starts"; sp_done; exit 1; }
 sp_daemon_start "$NS" d1 --cli-listen none --agentx "$AX" ||
 	{ sp_fail "daemon starts"; cat "$SP_TMP/d1/log"; sp_done; exit 1; }
 

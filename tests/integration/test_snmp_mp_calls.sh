@@ -23,25 +23,13 @@ C=$LAB_C
 D1=$LAB_D1
 MP1=192.0.2.34
 SC=$LAB_SIPP_DIR
-IETF=$(ls -d /usr/lib/erlang/lib/snmp-*/mibs 2>/dev/null | head -1)
-export MIBDIRS="$SP_TOP/mib:/usr/share/snmp/mibs${IETF:+:$IETF}"
-export MIBS=SIGPROXY-MIB
-export SNMPCONFPATH=$SP_TMP # keep ~/.snmp and /etc/snmp out
-AX=$SP_TMP/agentx.sock
+sp_snmp_env
 
 lab_up || { sp_fail "lab namespaces and links"; sp_done; exit 1; }
 mp_ns 1 192.0.2.33 "$MP1" || { sp_fail "media proxy namespace"; sp_done; exit 1; }
 rtpe_run "$SP_TAG-mp1" "$MP1" rtpe1
 check "rtpengine answers NG pings" sp_wait_for "rtpengine" 5 rtpe_pings "$SP_TAG-mp1" "$MP1"
-cat >"$SP_TMP/snmpd.conf" <<CONF
-master agentx
-agentXSocket $AX
-agentaddress udp:127.0.0.1:161
-rocommunity public 127.0.0.1
-CONF
-ip netns exec "$SP" snmpd -f -C -c "$SP_TMP/snmpd.conf" -Lf "$SP_TMP/snmpd.log" -p "$SP_TMP/snmpd.pid" &
-SP_PIDS+=("$!")
-sp_wait_for "snmpd socket" 10 test -S "$AX" || { sp_fail "snmpd starts"; sp_done; exit 1; }
+sp_snmpd_start "$SP" || { sp_fail "snmpd starts"; sp_done; exit 1; }
 sp_daemon_start "$SP" sp1 --agentx "$AX" || { sp_fail "sigproxyd starts"; cat "$SP_TMP/sp1/log"; sp_done; exit 1; }
 sget() { ip netns exec "$SP" snmpget -OqvU -v2c -c public -t 2 -r 1 127.0.0.1 "$@" 2>&1; }
 walk() { ip netns exec "$SP" snmpwalk -v2c -c public -t 2 -r 1 127.0.0.1 "$@" 2>&1; }

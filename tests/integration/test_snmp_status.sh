@@ -24,20 +24,8 @@ D1=$LAB_D1
 SC=$SP_TOP/tests/integration/sipp
 lab_up || { sp_fail "lab namespaces and links"; sp_done; exit 1; }
 
-IETF=$(ls -d /usr/lib/erlang/lib/snmp-*/mibs 2>/dev/null | head -1)
-export MIBDIRS="$SP_TOP/mib:/usr/share/snmp/mibs${IETF:+:$IETF}"
-export MIBS=SIGPROXY-MIB
-export SNMPCONFPATH=$SP_TMP # keep ~/.snmp and /etc/snmp out
-AX=$SP_TMP/agentx.sock
-cat >"$SP_TMP/snmpd.conf" <<EOC
-master agentx
-agentXSocket $AX
-agentaddress udp:127.0.0.1:161
-rocommunity public 127.0.0.1
-EOC
-ip netns exec "$SP" snmpd -f -C -c "$SP_TMP/snmpd.conf" -Lf "$SP_TMP/snmpd.log" -p "$SP_TMP/snmpd.pid" &
-SP_PIDS+=("$!")
-sp_wait_for "snmpd socket" 10 test -S "$AX" || { sp_fail "snmpd starts"; cat "$SP_TMP/snmpd.log"; sp_done; exit 1; }
+sp_snmp_env
+sp_snmpd_start "$SP" || { sp_fail "snmpd starts"; cat "$SP_TMP/snmpd.log"; sp_done; exit 1; }
 sp_daemon_start "$SP" sp1 --agentx "$AX" ||
 	{ sp_fail "sigproxyd starts"; cat "$SP_TMP/sp1/log"; sp_done; exit 1; }
 V2=(-v2c -c public -t 2 -r 1 127.0.0.1)
