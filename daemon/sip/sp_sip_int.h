@@ -109,7 +109,11 @@ enum {
 	CC_LINE = 4,    /* stops line_end(): controls but HT, DEL, backslash */
 	CC_ELEM = 8,    /* stops next_elem(): quote, angle brackets, comma */
 	CC_PVAL = 16,   /* ends or spoils a bare parameter value */
+	CC_V6 = 32,     /* inside an IPv6 reference's brackets: hex, ':', '.' */
+	CC_PLAN = 64,   /* a host the rewrite may write: CC_HOST, ':', '[', ']' */
 };
+
+#define CC_H (CC_TOKEN | CC_HOST | CC_PLAN)
 
 static const unsigned char char_class[256] = {
 	[0] = CC_TOKEN | CC_LINE, [1 ... 8] = CC_LINE, [11 ... 12] = CC_LINE, [14 ... 31] = CC_LINE,
@@ -117,12 +121,16 @@ static const unsigned char char_class[256] = {
 	['"'] = CC_ELEM | CC_PVAL, ['<'] = CC_ELEM | CC_PVAL, ['>'] = CC_ELEM | CC_PVAL,
 	[','] = CC_ELEM | CC_PVAL, [';'] = CC_PVAL,
 	[' '] = CC_PVAL, ['\t'] = CC_PVAL, ['\r'] = CC_LINE | CC_PVAL, ['\n'] = CC_LINE | CC_PVAL,
-	['a' ... 'z'] = CC_TOKEN | CC_HOST, ['A' ... 'Z'] = CC_TOKEN | CC_HOST,
-	['0' ... '9'] = CC_TOKEN | CC_HOST,
-	['-'] = CC_TOKEN | CC_HOST, ['.'] = CC_TOKEN | CC_HOST, ['_'] = CC_TOKEN | CC_HOST,
+	['a' ... 'f'] = CC_H | CC_V6, ['g' ... 'z'] = CC_H,
+	['A' ... 'F'] = CC_H | CC_V6, ['G' ... 'Z'] = CC_H,
+	['0' ... '9'] = CC_H | CC_V6,
+	['-'] = CC_H, ['.'] = CC_H | CC_V6, ['_'] = CC_H,
+	[':'] = CC_V6 | CC_PLAN, ['['] = CC_PLAN, [']'] = CC_PLAN,
 	['!'] = CC_TOKEN, ['%'] = CC_TOKEN, ['*'] = CC_TOKEN, ['+'] = CC_TOKEN,
 	['`'] = CC_TOKEN, ['\''] = CC_TOKEN, ['~'] = CC_TOKEN,
 };
+
+#undef CC_H
 
 static inline bool is_host_char(char c)
 {

@@ -345,8 +345,7 @@ static int parse_host_port(const char *q, const char *e, bool lws_colon,
 		if (!r || r == q + 1)
 			return -1;
 		for (const char *c = q + 1; c < r; c++)
-			if (!((*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'f') ||
-			      (*c >= 'A' && *c <= 'F') || *c == ':' || *c == '.'))
+			if (!(char_class[(unsigned char)*c] & CC_V6))
 				return -1;
 		hp->he = r + 1;
 	} else {

@@ -23,7 +23,7 @@ static bool valid_plan_host(const char *h)
 	if (!h || !*h)
 		return false;
 	for (; *h; h++)
-		if (!is_host_char(*h) && *h != ':' && *h != '[' && *h != ']')
+		if (!(char_class[(unsigned char)*h] & CC_PLAN))
 			return false;
 	return true;
 }

@@ -983,6 +983,45 @@ Test(sip, ipv6_addresses)
 	rewrite_expect(in, &plan, want);
 }
 
+/* The characters an IPv6 reference's brackets take (hex digits of either
+ * case, ':' and '.' for an embedded dotted quad) and those a rewrite plan's
+ * host may have (a host name's, ':', '[' and ']'), byte by byte, as the
+ * character table says them. */
+Test(sip, ipv6_reference_and_plan_host_characters)
+{
+	const char *fmt = "OPTIONS sip:b@example.org SIP/2.0\n"
+			  "Via: SIP/2.0/UDP [2001:db8::%c9]:5060;branch=z9hG4bKv6\n"
+			  "From: <sip:a@example.org>;tag=1\nTo: <sip:b@example.org>\n"
+			  "Call-ID: v6c\nCSeq: 1 OPTIONS\nContent-Length: 0\n\n";
+	static char text[1024], in[1024], out[1024];
+
+	for (int c = 0x21; c < 0x7f; c++) {
+		bool v6 = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+			  (c >= 'A' && c <= 'F') || c == ':' || c == '.';
+		bool plan_ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+			       (c >= 'A' && c <= 'Z') || strchr("-._:[]", c);
+		char host[8];
+		struct sp_sip_addr sent_by = { host, 5060 };
+		struct sp_sip_plan plan = { .via_sent_by = &sent_by };
+		struct sp_sip_msg m;
+		size_t len, out_len;
+
+		if (c == ']')
+			continue; /* ends the reference: another shape of text */
+		snprintf(text, sizeof(text), fmt, c);
+		len = crlf(text, in, sizeof(in));
+		cr_expect_eq(sp_sip_inspect(&m, in, len) == 0, v6, "'%c' in brackets", c);
+		sp_sip_msg_free(&m);
+		snprintf(text, sizeof(text), fmt, '1');
+		len = crlf(text, in, sizeof(in));
+		cr_assert_eq(sp_sip_inspect(&m, in, len), 0, "%s", m.reason);
+		snprintf(host, sizeof(host), "a%cb", c);
+		cr_expect_eq(sp_sip_rewrite(&m, &plan, out, sizeof(out), &out_len) == 0, plan_ok,
+			     "'%c' in a plan's host", c);
+		sp_sip_msg_free(&m);
+	}
+}
+
 Test(sip, zero_plan_is_identity)
 {
 	struct sp_sip_plan plan = { 0 };
