@@ -16,11 +16,7 @@ D=$SP_TMP/m1
 PORT=2650
 
 # snmpd as AgentX master in ns sp (as in test_snmp.sh), for the RowStatus part
-IETF=$(ls -d /usr/lib/erlang/lib/snmp-*/mibs 2>/dev/null | head -1)
-export MIBDIRS="$SP_TOP/mib:/usr/share/snmp/mibs${IETF:+:$IETF}"
-export MIBS=SIGPROXY-MIB
-export SNMPCONFPATH=$SP_TMP
-AX=$SP_TMP/agentx.sock
+sp_snmp_env
 cat >"$SP_TMP/snmpd.conf" <<EOF
 master agentx
 agentXSocket $AX

@@ -8,11 +8,7 @@ sp_require_root
 sp_require_tools snmpd snmptrapd snmpget snmpset snmpwalk snmpbulkwalk
 
 NS=$(sp_netns snmp) || { sp_fail "create namespace"; sp_done; exit 1; }
-IETF=$(ls -d /usr/lib/erlang/lib/snmp-*/mibs 2>/dev/null | head -1)
-export MIBDIRS="$SP_TOP/mib:/usr/share/snmp/mibs${IETF:+:$IETF}"
-export MIBS=SIGPROXY-MIB
-export SNMPCONFPATH=$SP_TMP # keep ~/.snmp and /etc/snmp out
-AX=$SP_TMP/agentx.sock
+sp_snmp_env
 
 # ---- snmpd (master), snmptrapd ----
 cat >"$SP_TMP/snmpd.conf" <<EOF

@@ -23,24 +23,12 @@ C=$LAB_C
 D1=$LAB_D1
 lab_up || { sp_fail "lab namespaces and links"; sp_done; exit 1; }
 
-IETF=$(ls -d /usr/lib/erlang/lib/snmp-*/mibs 2>/dev/null | head -1)
-export MIBDIRS="$SP_TOP/mib:/usr/share/snmp/mibs${IETF:+:$IETF}"
-export MIBS=SIGPROXY-MIB
-export SNMPCONFPATH=$SP_TMP # keep ~/.snmp and /etc/snmp out
-AX=$SP_TMP/agentx.sock
+sp_snmp_env
 TRAPS=$SP_TMP/traps.log
 
-cat >"$SP_TMP/snmpd.conf" <<EOF
-master agentx
-agentXSocket $AX
-agentaddress udp:127.0.0.1:161
-rocommunity public 127.0.0.1
-trap2sink 127.0.0.1:1162 public
-EOF
 echo "disableAuthorization yes" >"$SP_TMP/snmptrapd.conf"
-ip netns exec "$SP" snmpd -f -C -c "$SP_TMP/snmpd.conf" -Lf "$SP_TMP/snmpd.log" -p "$SP_TMP/snmpd.pid" &
-SP_PIDS+=("$!")
-sp_wait_for "snmpd socket" 10 test -S "$AX" || { sp_fail "snmpd starts"; cat "$SP_TMP/snmpd.log"; sp_done; exit 1; }
+sp_snmpd_start "$SP" "trap2sink 127.0.0.1:1162 public" ||
+	{ sp_fail "snmpd starts"; cat "$SP_TMP/snmpd.log"; sp_done; exit 1; }
 # -OQU: "name = value" without type words or units, one varbind a line (-F)
 ip netns exec "$SP" snmptrapd -f -C -OQU -c "$SP_TMP/snmptrapd.conf" -Lf "$TRAPS" -p "$SP_TMP/snmptrapd.pid" \
 	-F '%V\n%v\n' udp:127.0.0.1:1162 &

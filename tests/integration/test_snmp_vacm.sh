@@ -8,12 +8,8 @@ sp_require_root
 sp_require_tools snmpd snmpget snmpset snmpwalk
 
 NS=$(sp_netns vacm) || { sp_fail "create namespace"; sp_done; exit 1; }
-IETF=$(ls -d /usr/lib/erlang/lib/snmp-*/mibs 2>/dev/null | head -1)
-export MIBDIRS="$SP_TOP/mib:/usr/share/snmp/mibs${IETF:+:$IETF}"
-export MIBS=SIGPROXY-MIB
-export SNMPCONFPATH=$SP_TMP # keep ~/.snmp and /etc/snmp out
+sp_snmp_env
 export SNMP_PERSISTENT_DIR=$SP_TMP/persist # not /var/lib/snmp
-AX=$SP_TMP/agentx.sock
 
 # The shipped file, with only the socket and the address made local to the
 # test: what is checked is its access control.
