@@ -352,6 +352,21 @@ static void sp_tcp_server_accept(struct sp_loop *loop, int lfd, uint32_t events,
 			close(fd);
 			continue;
 		}
+		/* Only the server C:c talks to may take the binding's connection
+		 * over: anyone else who can reach C:c would otherwise knock the
+		 * live one down (its messages would be dropped, but the server's
+		 * connection would be gone). Unknown after a restart: the first
+		 * comer is taken, and the engine drops what is not the server's. */
+		if (c->peer.family && !sp_endpoint_same_addr(&peer, &c->peer)) {
+			char a[SP_ENDPOINT_STRLEN];
+
+			close(fd);
+			c->t->st.not_server++;
+			sp_log_limited(&sp_tcp_refusal_log, LOG_NOTICE,
+				       "tcp: connection to C:%u from %s refused: not its server", c->pub.local.port,
+				       sp_endpoint_format(&peer, a, sizeof(a)));
+			continue;
+		}
 		fd = sp_tcp_fd_above_select(fd);
 		if (c->fd >= 0)
 			sp_tcp_lost(c);

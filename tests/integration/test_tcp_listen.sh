@@ -11,6 +11,8 @@
 # 2. kill -9 and a restart with the same state directory: the binding is
 #    restored with a listener on C:c, and a call from D2 reaches carol
 #    before she sends anything.
+# Between the two, a connection to C:c from another address than D2's is
+# refused (it would otherwise replace D2's connection).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lab.sh"
 sp_require_root
@@ -61,6 +63,20 @@ check "the SP listens on C:$PC (TCP)" sh -c "ip netns exec '$SP' ss -Hntl 'src $
 check "D2 closes the idle connection from C:$PC" sp_wait_for "no connection on C:$PC" 30 no_tcp_c "$PC"
 call_carol idle "a call from D2 after it closed the idle connection reaches carol"
 check_match "show statistics counts D2's connection to C:c" "from servers to C:c +1$" \
+	"$(sp_cli sp1 -c 'show statistics')"
+# another address connecting to C:c must not take the binding's connection
+# over from D2: the SP closes it at once and counts it
+hostile=$(ip netns exec "$TE" python3 -c "
+import socket
+s = socket.create_connection(('$C', $PC), 3)
+s.settimeout(2)
+try:
+    print('closed' if s.recv(1) == b'' else 'open')
+except (socket.timeout, ConnectionResetError) as e:
+    print('closed' if isinstance(e, ConnectionResetError) else 'open')
+" 2>&1)
+check_eq "a connection to C:$PC from carol's address (not D2) is closed by the SP" "closed" "$hostile"
+check_match "show statistics counts it: not from the server 1" "not from the server +1$" \
 	"$(sp_cli sp1 -c 'show statistics')"
 
 # ---- 2. kill -9 and restart: D2 calls before carol says anything ----
