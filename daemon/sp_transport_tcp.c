@@ -623,6 +623,8 @@ static void sp_tcp_destroy(struct sp_transport *tp)
 static const struct sp_transport_ops sp_tls_ops = {
 	.name = "tls",
 	.listen = sp_tcp_listen,
+	/* E on IPv6 too: the TLS port is intercepted on both families */
+	.listen_ipv6 = sp_tcp_listen_ipv6,
 	.open = sp_tcp_open,
 	.find = sp_tcp_find,
 	.close = sp_tcp_close,

@@ -7,19 +7,30 @@
 #   resumed yes|no     whether the handshake resumed the previous session
 #   status CODE        the final answer to a REGISTER
 #   invite-answered    an INVITE that reached it was answered 200 (its BYE too)
+#   closed             E closed the held connection (--hold)
 # Usage: tls_client.py SRC E PORT CA USER [--hold TRIGGER-FILE] [--resume]
+#                      [--reconnect TRIGGER-FILE]
+#   SRC and E may be IPv6 addresses (bracketed in the URIs and the Via)
 #   --hold: after registering, keep the connection, answer INVITEs and BYEs,
 #           and register again over the same connection once TRIGGER-FILE
 #           exists (then exit)
 #   --resume: register, close, connect again resuming the session, register
+#   --reconnect (with --hold): once its TRIGGER-FILE exists, drop the held
+#           connection, connect again (offering the last session), register
+#           over the new one and hold it (a terminal after its proxy's
+#           failover or restart)
 import os, random, socket, ssl, sys, time
 
 args = [a for a in sys.argv[1:] if not a.startswith("--")]
 src, e, port, ca, user = args[0], args[1], int(args[2]), args[3], args[4]
 hold = sys.argv[sys.argv.index("--hold") + 1] if "--hold" in sys.argv else None
+again = sys.argv[sys.argv.index("--reconnect") + 1] if "--reconnect" in sys.argv else None
 resume = "--resume" in sys.argv
-if hold:
-    args.remove(hold)
+for a in (hold, again):
+    if a:
+        args.remove(a)
+src_uri = "[%s]" % src if ":" in src else src
+e_uri = "[%s]" % e if ":" in e else e
 
 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
 ctx.load_verify_locations(ca)
@@ -76,8 +87,8 @@ def register(s, r, cseq):
            "CSeq: %d REGISTER\r\n"
            "Contact: <sips:%s@%s:%d>\r\n"
            "Expires: 300\r\n"
-           "Content-Length: 0\r\n\r\n") % (e, src, lport, branch, user, e, lport, user, e, user, lport,
-                                            src, cseq, user, src, lport)
+           "Content-Length: 0\r\n\r\n") % (e_uri, src_uri, lport, branch, user, e_uri, lport, user, e_uri,
+                                            user, lport, src, cseq, user, src_uri, lport)
     s.sendall(msg.encode())
     while True:
         m = r.message()
@@ -102,7 +113,7 @@ def answer(s, m):
             for l in keep]
     lport = s.getsockname()[1]
     resp = ("SIP/2.0 200 OK\r\n" + "\r\n".join(keep) +
-            "\r\nContact: <sips:%s@%s:%d>\r\nContent-Length: 0\r\n\r\n" % (user, src, lport))
+            "\r\nContact: <sips:%s@%s:%d>\r\nContent-Length: 0\r\n\r\n" % (user, src_uri, lport))
     s.sendall(resp.encode())
     if method == "BYE":
         out("invite-answered")
@@ -120,13 +131,30 @@ if resume:
     register(s, r, 2)
 if hold:
     s.settimeout(0.2)
+    cseq, live = 3, True
     while not os.path.exists(hold):
+        if again and os.path.exists(again):
+            os.unlink(again)
+            sess = s.session
+            s.close()
+            s = connect(sess)
+            r = Reader(s)
+            register(s, r, cseq)
+            cseq, live = cseq + 1, True
+            s.settimeout(0.2)
+        if not live:
+            time.sleep(0.2)
+            continue
         try:
             m = r.message()
         except (socket.timeout, ssl.SSLWantReadError):
             continue
+        except (EOFError, OSError):
+            out("closed")
+            live = False
+            continue
         if not m.startswith("SIP/2.0"):
             answer(s, m)
     s.settimeout(10)
-    register(s, r, 3)
+    register(s, r, cseq)
 s.close()

@@ -1,0 +1,106 @@
+#!/bin/bash
+# SIP over TLS on IPv6 (issue 17 item 4 with issue 18): test_tls.sh's TLS
+# terminal and TLS server in the dual-stack lab (lab6.sh), every address
+# IPv6. Certificates made here: a CA, E6's (IP:E6) and Kamailio D6's
+# (kam.test, IP:D6).
+# - alice (Python's ssl) connects from 2001:db8:1::10 to [E6]:5061, is
+#   intercepted (the IPv6 TPROXY rule of the TLS port) and terminated with
+#   E6's certificate (verified by the client for E6's address), registers
+#   with sips: URIs at D6 over the SP's own TLS connection from [C6]:c
+#   (`server D6 transport tls name kam.test`: D6's certificate verified);
+#   D6 records sips:alice@[C6]:c, show bindings gives tls/tls.
+# - bob holds his TLS connection; carol (UDP over IPv6) registers through
+#   E6 and calls bob: her INVITE reaches D6 over TLS and comes back to bob
+#   over his own connection; he answers, the call and its BYE go through.
+# - a server certificate that does not say the expected name, on IPv6:
+#   refused, counted, logged with the server's bracketed address.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lab.sh"
+. "$(dirname "$0")/lab6.sh"
+sp_require_root
+sp_require_tools sipp kamailio kamcmd python3 nft openssl
+
+E6=$LAB6_E
+C6=$LAB6_C
+D6=$LAB6_D1
+TLS_CLIENT=$(dirname "$0")/tls_client.py
+
+lab6_up || { sp_fail "dual-stack lab namespaces and links"; sp_done; exit 1; }
+
+T=$LAB_OUT/tls
+mkdir -p "$T"
+lab_tls_ca "$T" ca && lab_tls_cert "$T" e ca sp6.test "IP:$E6" &&
+	lab_tls_cert "$T" d ca kam.test "DNS:kam.test,IP:$D6"
+check_eq "the test's certificates are made" 0 "$?"
+
+sp_daemon_start "$SP" sp1 || { sp_fail "sigproxyd starts in ns sp"; cat "$SP_TMP/sp1/log"; sp_done; exit 1; }
+SPD_PID=$SP_DAEMON_PID
+echo "# files: $SP_TMP"
+stat() {
+	sp_cli sp1 -c 'show statistics' |
+		sed -nE "s/^[[:space:]]*$1[[:space:]:.=]*([0-9]+).*/\\1/Ip" | head -1
+}
+
+out=$(sp_cli sp1 -c "configure terminal" -c "signaling-proxy" -c "server-side-address $LAB_C" \
+	-c "server-side-address $C6" -c "tls certificate $T/e.crt key $T/e.key" -c "tls ca $T/ca.crt" \
+	-c "proxy-strategy badname6 seq 10" -c "match source ${LAB6_TE_NET}13/128" \
+	-c "match destination $E6/128" -c "server $D6 transport tls name wrong.test" -c "action proxy" \
+	-c "proxy-strategy six seq 20" -c "match source ${LAB6_TE_NET}/64" -c "match destination $E6/128" \
+	-c "server $D6 transport tls name kam.test" -c "action proxy" -c "end" 2>&1)
+check_eq "E6's certificate, the CA and the IPv6 TLS strategies are accepted" "" "$out"
+check_match "running-config: the IPv6 server over TLS with its name" \
+	"server ${D6//./\\.} transport tls name kam\\.test" "$(sp_cli sp1 -c 'show running-config')"
+sp_wait_for "IPv6 TPROXY of the TLS port" 5 \
+	sh -c "ip netns exec '$SP' nft list chain inet sigproxy intercept | grep -q 'tcp dport 5061.*tproxy ip6'"
+check_match "TCP to the TLS port on IPv6 is intercepted" "tcp dport 5061 .*tproxy ip6 to :5061" \
+	"$(ip netns exec "$SP" nft list chain inet sigproxy intercept)"
+check "sigproxyd listens on TCP [::]:5061" sh -c "ip netns exec '$SP' ss -Hntl 'sport = :5061' | grep -q '\\[::\\]'"
+
+lab_start_kamailio_tls "$SRV1" "[$D6]" kam6 "$T/d.crt" "$T/d.key" --alias="[$E6]" ||
+	{ sp_fail "kamailio starts on TLS over IPv6"; sp_done; exit 1; }
+
+tls_client() { ip netns exec "$TE" timeout 20 python3 "$TLS_CLIENT" "$@"; }
+
+# ---- alice: a TLS terminal, a TLS server, on IPv6 ----
+out=$(tls_client "${LAB6_TE_NET}10" "$E6" 5061 "$T/ca.crt" alice 2>&1)
+check_match "alice's client verifies E6's certificate (sp6.test)" "^cert sp6\\.test" "$out"
+check_match "alice registers over TLS through E6 at D6 over TLS" "^status 200" "$out"
+grep -q '^status 200' <<<"$out" || { sed 's/^/#   /' <<<"$out"; tail -20 "$SP_TMP/sp1/log" | sed 's/^/#   /'; }
+check_match "D6 location table: alice at [C6]:c, sips: intact" \
+	"^alice sips:alice@\\[$C6\\]:4[0-9]{4}(;transport=tls)? " "$(lab_kamailio_contacts kam6)"
+check_match "show bindings: alice over TLS on IPv6, her server over TLS" \
+	"\\[${LAB6_TE_NET}10\\]:[0-9]+ .*\\[$C6\\]:4[0-9]{4} .* tls/tls$" "$(sp_cli sp1 -c 'show bindings')"
+check "the SP's TLS connection from [C6]:c to [D6]:5061 is up" \
+	sh -c "ip netns exec '$SP' ss -Hnt state established 'src [$C6] dst [$D6]:5061' | grep -q ."
+
+# ---- bob holds his connection; carol (UDP) calls him through D6 ----
+TRIGGER=$T/bob-done
+ip netns exec "$TE" timeout 60 python3 "$TLS_CLIENT" "${LAB6_TE_NET}11" "$E6" 5061 "$T/ca.crt" bob \
+	--hold "$TRIGGER" >"$T/bob.out" 2>&1 &
+BOB_PID=$!
+SP_PIDS+=("$BOB_PID")
+check "bob registers over TLS and holds his connection" sp_wait_for "bob registered" 10 grep -q '^status 200' "$T/bob.out"
+check "carol (UDP, IPv6) registers through E6 at D6 over TLS" \
+	lab_register "$TE" "${LAB6_TE_NET}12" 5060 carol "$E6"
+lab_sipp "$TE" carol-bob -sf "$LAB_SIPP_DIR/uac.xml" -i "${LAB6_TE_NET}12" -p 5060 -s bob -m 1 -d 100 "[$E6]:5060"
+rc=$?
+check_eq "carol (UDP) -> bob (TLS) through D6 over TLS, all IPv6: SIPp exits 0" 0 "$rc"
+[ "$rc" == 0 ] && sp_wait_for "bob answered" 5 grep -q '^invite-answered' "$T/bob.out"
+check "bob answered the INVITE and the BYE over his own connection" grep -q '^invite-answered' "$T/bob.out"
+[ "$rc" == 0 ] || { lab_sipp_log carol-bob; sed 's/^/#   bob: /' "$T/bob.out"; } | sed 's/^/#   /'
+touch "$TRIGGER"
+wait "$BOB_PID"
+check_eq "bob registers again over his held connection" 2 "$(grep -c '^status 200' "$T/bob.out")"
+
+# ---- a server certificate naming something else, on IPv6 ----
+before=$(stat "certificate refused")
+tls_client "${LAB6_TE_NET}13" "$E6" 5061 "$T/ca.crt" mallory >/dev/null 2>&1
+check "a server whose certificate does not say the expected name is refused, counted" \
+	test "$(stat "certificate refused")" -gt "${before:-0}"
+check_match "... logged with the server's IPv6 address" \
+	"tls: refused the certificate of the server \\[$D6\\]:5061" "$(cat "$SP_TMP/sp1/log")"
+check "sigproxyd is unharmed" kill -0 "$SPD_PID"
+
+check "sigproxyd stops cleanly" sp_daemon_stop "$SPD_PID"
+lab_down
+sp_done
