@@ -136,10 +136,15 @@ uint8_t sp_engine_rx_store_transport(const struct sp_engine *en)
 	return en->rx_tls ? SP_STORE_TLS : en->rx_tcp ? SP_STORE_TCP : SP_STORE_UDP;
 }
 
-/* The server-side connection of a binding's C:c, opened if it is not. */
+/* The server-side connection of a binding's C:c, opened if it is not; a
+ * stream knows its server from now on (only it may connect to C:c), also
+ * when the binding comes from the store or the peer. */
 struct sp_transport_conn *sp_engine_bsock_open(struct sp_engine *en, const struct sp_binding *b)
 {
-	return sp_transport_open(sp_engine_server_tp(en, b), &b->server_side);
+	struct sp_transport_conn *bs = sp_transport_open(sp_engine_server_tp(en, b), &b->server_side);
+
+	sp_transport_expect_server(bs, &b->server);
+	return bs;
 }
 
 static void sp_engine_bsock_close(struct sp_engine *en, const struct sp_binding *b)

@@ -106,6 +106,11 @@ struct sp_transport_ops {
 	struct sp_transport_conn *(*open)(struct sp_transport *tp, const struct sp_endpoint *local);
 	/* The server-side connection bound to local, or NULL. */
 	struct sp_transport_conn *(*find)(struct sp_transport *tp, const struct sp_endpoint *local);
+	/* The server a server-side connection talks to, known before it sent
+	 * anything there (a binding restored from the store or taken over
+	 * from the peer): a stream accepts the server's own connections to
+	 * C:c from that address only. NULL: nothing to know (datagrams). */
+	void (*expect_server)(struct sp_transport_conn *conn, const struct sp_endpoint *server);
 	/* Closes one connection (what is queued goes out first). Safe from
 	 * within the handler, for the connection being read too. */
 	void (*close)(struct sp_transport *tp, struct sp_transport_conn *conn);
@@ -158,6 +163,13 @@ static inline void sp_transport_close(struct sp_transport_conn *conn)
 {
 	if (conn)
 		conn->tp->ops->close(conn->tp, conn);
+}
+
+static inline void sp_transport_expect_server(struct sp_transport_conn *conn,
+					      const struct sp_endpoint *server)
+{
+	if (conn && server->family && conn->tp->ops->expect_server)
+		conn->tp->ops->expect_server(conn, server);
 }
 
 static inline void sp_transport_close_server_side(struct sp_transport *tp)

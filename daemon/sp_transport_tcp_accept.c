@@ -355,8 +355,9 @@ static void sp_tcp_server_accept(struct sp_loop *loop, int lfd, uint32_t events,
 		/* Only the server C:c talks to may take the binding's connection
 		 * over: anyone else who can reach C:c would otherwise knock the
 		 * live one down (its messages would be dropped, but the server's
-		 * connection would be gone). Unknown after a restart: the first
-		 * comer is taken, and the engine drops what is not the server's. */
+		 * connection would be gone). After a restart or a takeover the
+		 * binding's server is known from the store or the peer
+		 * (sp_tcp_expect_server) before anything is sent to it. */
 		if (c->peer.family && !sp_endpoint_same_addr(&peer, &c->peer)) {
 			char a[SP_ENDPOINT_STRLEN];
 
@@ -381,6 +382,15 @@ static void sp_tcp_server_accept(struct sp_loop *loop, int lfd, uint32_t events,
 		c->last_ms = sp_loop_now_ms();
 		c->t->st.server_accepted++;
 	}
+}
+
+void sp_tcp_expect_server(struct sp_transport_conn *conn, const struct sp_endpoint *server)
+{
+	struct sp_tcp_conn *c = (struct sp_tcp_conn *)conn;
+
+	/* what it is connected to, or was last accepted from, stays */
+	if (c->server && c->fd < 0 && !c->peer.family)
+		c->peer = *server;
 }
 
 bool sp_tcp_server_listen(struct sp_tcp_conn *c)

@@ -122,6 +122,9 @@ void sp_tcp_listen_ipv6(struct sp_transport_conn *conn, bool on);
  * server's own connections to the terminal's Contact arrive; false:
  * none (logged), the server side works without it. */
 bool sp_tcp_server_listen(struct sp_tcp_conn *c);
+/* The server c talks to, before it has a connection (a restored or taken
+ * over binding): its listener on C:c takes that address only. */
+void sp_tcp_expect_server(struct sp_transport_conn *conn, const struct sp_endpoint *server);
 /* A connection the SP opened to a terminal, among the accepted ones (and
  * on the loop); false: not taken (the caller closes it). */
 bool sp_tcp_adopt(struct sp_tcp *t, struct sp_tcp_conn *c);

@@ -11,8 +11,9 @@
 # 2. kill -9 and a restart with the same state directory: the binding is
 #    restored with a listener on C:c, and a call from D2 reaches carol
 #    before she sends anything.
-# Between the two, a connection to C:c from another address than D2's is
-# refused (it would otherwise replace D2's connection).
+# Between the two, and right after the restart (before D2 connects), a
+# connection to C:c from another address than D2's is refused (it would
+# otherwise replace D2's connection).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lab.sh"
 sp_require_root
@@ -66,7 +67,9 @@ check_match "show statistics counts D2's connection to C:c" "from servers to C:c
 	"$(sp_cli sp1 -c 'show statistics')"
 # another address connecting to C:c must not take the binding's connection
 # over from D2: the SP closes it at once and counts it
-hostile=$(ip netns exec "$TE" python3 -c "
+hostile_to_c() {
+	local hostile
+	hostile=$(ip netns exec "$TE" python3 -c "
 import socket
 s = socket.create_connection(('$C', $PC), 3)
 s.settimeout(2)
@@ -75,9 +78,11 @@ try:
 except (socket.timeout, ConnectionResetError) as e:
     print('closed' if isinstance(e, ConnectionResetError) else 'open')
 " 2>&1)
-check_eq "a connection to C:$PC from carol's address (not D2) is closed by the SP" "closed" "$hostile"
-check_match "show statistics counts it: not from the server 1" "not from the server +1$" \
-	"$(sp_cli sp1 -c 'show statistics')"
+	check_eq "$1: a connection to C:$PC from carol's address (not D2) is closed by the SP" "closed" "$hostile"
+	check_match "$1: show statistics counts it: not from the server 1" "not from the server +1$" \
+		"$(sp_cli sp1 -c 'show statistics')"
+}
+hostile_to_c "after D2's connection"
 
 # ---- 2. kill -9 and restart: D2 calls before carol says anything ----
 check "the store holds the binding" sp_wait_for "stored binding" 5 \
@@ -90,6 +95,9 @@ sp_pass "sigproxyd restarts after kill -9"
 check_match "carol's binding restored on C:$PC" "10\\.2\\.0\\.10:5060 .*${C//./\\.}:$PC .* udp/tcp$" \
 	"$(sp_cli sp1 -c 'show bindings')"
 check "the restored binding listens on C:$PC (TCP)" sh -c "ip netns exec '$SP' ss -Hntl 'src $C:$PC' | grep -q ."
+# the restored binding knows its server before anyone connects: the first
+# comer from another address is refused too, and D2's call then reaches carol
+hostile_to_c "right after the restart"
 call_carol restart "a call from D2 after the restart reaches carol before she sends anything"
 check_match "show statistics counts D2's connection to C:c" "from servers to C:c +1$" \
 	"$(sp_cli sp1 -c 'show statistics')"
