@@ -1,0 +1,87 @@
+#!/bin/bash
+# TLS session resumption towards servers (issue 17 item 4): the SP offers
+# a server's last session ticket when it connects to it again, and the
+# server sees a resumed session. The servers are tls_server.py (Python's
+# ssl, OpenSSL: not the SP's GnuTLS), SIP registrars that close each
+# connection after answering a REGISTER, as a server closing an idle
+# connection does; each reports whether a handshake resumed a session.
+# - D2 on TLS 1.3 (tickets after the handshake): carol (UDP) registers
+#   through E three times; each REGISTER needs a new connection from C:c
+#   to D2: the first is a full handshake (D2's certificate verified for
+#   the name srv.test), the next ones resume (D2 says so; the SP counts
+#   them in show statistics).
+# - D1 on TLS 1.2 at most (RFC 5077 tickets): the same for alice.
+# Fails if the SP does not keep a server's ticket, or offers none.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lab.sh"
+sp_require_root
+sp_require_tools sipp python3 nft openssl
+
+E=$LAB_E
+C=$LAB_C
+D1=$LAB_D1
+D2=$LAB_D2
+TLS_SERVER=$(dirname "$0")/tls_server.py
+
+lab_up || { sp_fail "lab namespaces and links"; sp_done; exit 1; }
+T=$LAB_OUT/tls
+mkdir -p "$T"
+lab_tls_ca "$T" ca && lab_tls_cert "$T" d2 ca srv.test "DNS:srv.test,IP:$D2" &&
+	lab_tls_cert "$T" d1 ca srv1.test "DNS:srv1.test,IP:$D1"
+check_eq "the test's certificates are made" 0 "$?"
+
+sp_daemon_start "$SP" sp1 || { sp_fail "sigproxyd starts in ns sp"; cat "$SP_TMP/sp1/log"; sp_done; exit 1; }
+SPD_PID=$SP_DAEMON_PID
+echo "# files: $SP_TMP"
+stat() {
+	sp_cli sp1 -c 'show statistics' |
+		sed -nE "s/^[[:space:]]*$1[[:space:]:.=]*([0-9]+).*/\\1/Ip" | head -1
+}
+out=$(sp_cli sp1 -c "configure terminal" -c "signaling-proxy" -c "server-side-address $C" \
+	-c "tls ca $T/ca.crt" \
+	-c "proxy-strategy east seq 10" -c "match source 10.1.0.0/24" -c "match destination $E/32" \
+	-c "server $D1 transport tls name srv1.test" -c "action proxy" \
+	-c "proxy-strategy west seq 20" -c "match source 10.2.0.0/24" -c "match destination $E/32" \
+	-c "server $D2 transport tls name srv.test" -c "action proxy" -c "end" 2>&1)
+check_eq "the TLS strategies are accepted" "" "$out"
+
+ip netns exec "$SRV2" python3 "$TLS_SERVER" "$D2" 5061 "$T/d2.crt" "$T/d2.key" >"$T/d2.out" 2>&1 &
+SP_PIDS+=("$!")
+ip netns exec "$SRV1" python3 "$TLS_SERVER" "$D1" 5061 "$T/d1.crt" "$T/d1.key" --tls12 >"$T/d1.out" 2>&1 &
+SP_PIDS+=("$!")
+sp_wait_for "the TLS servers listen" 10 sh -c \
+	"ip netns exec '$SRV2' ss -Hntl 'sport = :5061' | grep -q . && ip netns exec '$SRV1' ss -Hntl 'sport = :5061' | grep -q ."
+
+# registers USER SRC-IP: USER registers three times through E (UDP)
+registers() {
+	local i ok=0
+	for i in 1 2 3; do
+		lab_register "$TE" "$2" 5060 "$1" "$E" || ok=1
+	done
+	return $ok
+}
+before=$(stat resumed)
+check "carol registers three times through E at D2 over TLS 1.3" registers carol 10.2.0.10
+out=$(cat "$T/d2.out")
+check_eq "D2 answered three REGISTERs, one connection each" 3 "$(grep -c '^register .*carol@' <<<"$out")"
+check_match "D2: the first connection a full TLS 1.3 handshake" "^conn ${C//./\\.} TLSv1\\.3 resumed no" \
+	"$(grep '^conn' <<<"$out" | head -1)"
+check_eq "D2: the next two resumed the session (the SP offered D2's ticket)" \
+	"resumed yes
+resumed yes" "$(grep '^conn' <<<"$out" | sed -n '2,3s/.* resumed /resumed /p')"
+[ "$(grep -c 'resumed yes' <<<"$out")" == 2 ] || sed 's/^/#   d2: /' <<<"$out"
+
+check "alice registers three times through E at D1 over TLS 1.2" registers alice 10.1.0.10
+out=$(cat "$T/d1.out")
+check_eq "D1 answered three REGISTERs" 3 "$(grep -c '^register .*alice@' <<<"$out")"
+check_match "D1: the first connection a full TLS 1.2 handshake" "^conn ${C//./\\.} TLSv1\\.2 resumed no" \
+	"$(grep '^conn' <<<"$out" | head -1)"
+check_eq "D1: the next two resumed the session (an RFC 5077 ticket)" \
+	"resumed yes
+resumed yes" "$(grep '^conn' <<<"$out" | sed -n '2,3s/.* resumed /resumed /p')"
+[ "$(grep -c 'resumed yes' <<<"$out")" == 2 ] || sed 's/^/#   d1: /' <<<"$out"
+check_eq "show statistics: the four resumed handshakes counted" "$((${before:-0} + 4))" "$(stat resumed)"
+
+check "sigproxyd stops cleanly" sp_daemon_stop "$SPD_PID"
+lab_down
+sp_done
