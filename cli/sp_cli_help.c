@@ -43,6 +43,7 @@ static const struct sp_cli_arg_help sp_cli_arg_helps[] = {
 	{ SP_MODE_SP, "return-path", "learn", "Learn the return path from the traffic", "default-gateway\tThen the gateway A.B.C.D or X:X::X:X", false, SP_NAMES_NONE },
 	{ SP_MODE_SP, "media", "kernel|off", "Media in the kernel, or not handled", NULL, false, SP_NAMES_NONE },
 	{ SP_MODE_SP, "media-port-range", "1024-65534", "The first port", "1025-65535\tThen the last port", false, SP_NAMES_NONE },
+	{ SP_MODE_SP, "signaling-port-range", "1024-65535", "The first port c", "1024-65535\tThen the last port", false, SP_NAMES_NONE },
 	{ SP_MODE_SP, "session-limit", "1-10000000", "Concurrent sessions", NULL, false, SP_NAMES_NONE },
 	{ SP_MODE_SP, "limit", "source-rate", "Messages per second from one source", "source-new-bindings\tNew bindings per second from one source\vsource-bindings\tBindings of one source\vtcp-connections\tTCP connections open at once\vtcp-source-connections\tTCP connections open from one address\vtcp-message-size\tLargest message on TCP (bytes)\vtcp-header-timeout\tSeconds a message begun on TCP may take\vtcp-idle-timeout\tSeconds a TCP connection may stay silent\vdialog-early-timeout\tSeconds an INVITE may wait for a final answer (1-2000000, default 180)\vdialog-idle-timeout\tSeconds a call without session timer may stay silent (1-2000000, default 43200)\v0-10000000\tThen the limit (0: off)", false, SP_NAMES_NONE },
 	{ SP_MODE_SP, "no limit", "source-rate", "Messages per second from one source", "source-new-bindings\tNew bindings per second from one source\vsource-bindings\tBindings of one source\vtcp-connections\tTCP connections open at once\vtcp-source-connections\tTCP connections open from one address\vtcp-message-size\tLargest message on TCP (bytes)\vtcp-header-timeout\tSeconds a message begun on TCP may take\vtcp-idle-timeout\tSeconds a TCP connection may stay silent\vdialog-early-timeout\tSeconds an INVITE may wait for a final answer (1-2000000, default 180)\vdialog-idle-timeout\tSeconds a call without session timer may stay silent (1-2000000, default 43200)", false, SP_NAMES_NONE },
@@ -146,6 +147,7 @@ static void sp_cli_value_after_help(const struct sp_cmd_def *def, const struct s
 		{ NULL, "7", "HEX", "WORD", "The key obfuscated, as running-config shows it" },
 		{ "listen-port", "", "N", "1-65535", "Another port" },
 		{ "media-port-range", "", "M", "1025-65535", "The last port" },
+		{ "signaling-port-range", "", "M", "1024-65535", "The last port" },
 		{ "limit", "", "N", "0-10000000", "The limit (0: off)" },
 		{ "banner motd", "", "TEXT", "LINE", "The message (the rest of the line)" },
 	};

@@ -222,6 +222,8 @@ static const struct sp_cmd_def sp_cmds[] = {
 	{ SP_MODE_SP, "no media", "Media in the kernel", NULL, PRIV_ADMIN, CFG, cmd_sp_no_media },
 	{ SP_MODE_SP, "media-port-range", "Ports for media streams", "N M", PRIV_ADMIN, CFG, cmd_sp_media_port_range },
 	{ SP_MODE_SP, "no media-port-range", "Default media ports", NULL, PRIV_ADMIN, CFG, cmd_sp_no_media_port_range },
+	{ SP_MODE_SP, "signaling-port-range", "Server-side ports c of each C", "N M", PRIV_ADMIN, CFG, cmd_sp_signaling_port_range },
+	{ SP_MODE_SP, "no signaling-port-range", "Default server-side ports", NULL, PRIV_ADMIN, CFG, cmd_sp_no_signaling_port_range },
 	{ SP_MODE_SP, "session-limit", "Maximum concurrent sessions", "N", PRIV_ADMIN, CFG, cmd_sp_session_limit },
 	{ SP_MODE_SP, "no session-limit", "No session limit", NULL, PRIV_ADMIN, CFG, cmd_sp_no_session_limit },
 	{ SP_MODE_SP, "limit", "Per-source, TCP and dialog limit (0: off)", "{source-rate|source-new-bindings|source-bindings|tcp-connections|tcp-source-connections|tcp-message-size|tcp-header-timeout|tcp-idle-timeout|dialog-early-timeout|dialog-idle-timeout} N", PRIV_ADMIN, CFG, cmd_sp_limit },

@@ -74,6 +74,8 @@ int cmd_sp_media(struct sp_cmd_ctx *ctx, int argc, char **argv);
 int cmd_sp_no_media(struct sp_cmd_ctx *ctx, int argc, char **argv);
 int cmd_sp_media_port_range(struct sp_cmd_ctx *ctx, int argc, char **argv);
 int cmd_sp_no_media_port_range(struct sp_cmd_ctx *ctx, int argc, char **argv);
+int cmd_sp_signaling_port_range(struct sp_cmd_ctx *ctx, int argc, char **argv);
+int cmd_sp_no_signaling_port_range(struct sp_cmd_ctx *ctx, int argc, char **argv);
 int cmd_sp_session_limit(struct sp_cmd_ctx *ctx, int argc, char **argv);
 int cmd_sp_no_session_limit(struct sp_cmd_ctx *ctx, int argc, char **argv);
 int cmd_sp_limit(struct sp_cmd_ctx *ctx, int argc, char **argv);

@@ -199,6 +199,31 @@ int cmd_sp_no_media_port_range(struct sp_cmd_ctx *ctx, int argc, char **argv)
 	return 0;
 }
 
+int cmd_sp_signaling_port_range(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	uint32_t lo, hi;
+
+	if (argc != 2)
+		return sp_cmd_usage(ctx, "signaling-port-range N M");
+	if (sp_parse_u32(argv[0], SP_SIGNALING_PORT_MIN, 65535, "signaling port", &lo, &ctx->err) < 0 ||
+	    sp_parse_u32(argv[1], SP_SIGNALING_PORT_MIN, 65535, "signaling port", &hi, &ctx->err) < 0)
+		return -1;
+	if (hi < lo)
+		return sp_error_set(&ctx->err, "Invalid signaling-port-range: %u is below %u", hi, lo);
+	ctx->cand->sp.signaling_port_min = (uint16_t)lo;
+	ctx->cand->sp.signaling_port_max = (uint16_t)hi;
+	return 0;
+}
+
+int cmd_sp_no_signaling_port_range(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	ctx->cand->sp.signaling_port_min = SP_SIGNALING_PORT_FIRST;
+	ctx->cand->sp.signaling_port_max = SP_SIGNALING_PORT_LAST;
+	return 0;
+}
+
 int cmd_sp_session_limit(struct sp_cmd_ctx *ctx, int argc, char **argv)
 {
 	if (argc != 1)

@@ -16,6 +16,8 @@ void sp_sp_settings_defaults(struct sp_sp_settings *s)
 	s->media = SP_MEDIA_KERNEL;
 	s->media_port_min = SP_DEFAULT_MEDIA_PORT_MIN;
 	s->media_port_max = SP_DEFAULT_MEDIA_PORT_MAX;
+	s->signaling_port_min = SP_SIGNALING_PORT_FIRST;
+	s->signaling_port_max = SP_SIGNALING_PORT_LAST;
 	s->source_rate = SP_DEFAULT_SOURCE_RATE;
 	s->source_new_bindings = SP_DEFAULT_SOURCE_NEW_BINDINGS;
 	s->source_bindings = SP_DEFAULT_SOURCE_BINDINGS;
@@ -448,6 +450,27 @@ int sp_config_enable_secret_set(struct sp_config *c, const char *secret_hash)
 
 /* ---- whole-configuration validation ---- */
 
+/* signaling-port-range: from 1024, not empty, and apart from the ports
+ * whose traffic means something else here: media (the guard drops what
+ * reaches them untranslated) and the intercepted SIP and TLS ports. */
+static int sp_config_check_signaling_ports(const struct sp_sp_settings *sp, struct sp_error *e)
+{
+	unsigned lo = sp->signaling_port_min, hi = sp->signaling_port_max;
+
+	if (lo < SP_SIGNALING_PORT_MIN || lo > hi)
+		return sp_error_set(e, "Invalid signaling-port-range %u %u", lo, hi);
+	if (sp->media_port_max >= lo && sp->media_port_min <= hi)
+		return sp_error_set(e, "media-port-range %u %u overlaps the server-side signaling ports %u-%u",
+				    sp->media_port_min, sp->media_port_max, lo, hi);
+	for (unsigned i = 0; i < sp->n_listen_ports; i++)
+		if (sp->listen_ports[i] >= lo && sp->listen_ports[i] <= hi)
+			return sp_error_set(e, "signaling-port-range %u %u holds listen port %u", lo, hi,
+					    sp->listen_ports[i]);
+	if (sp->tls_certificate[0] && sp->tls_port >= lo && sp->tls_port <= hi)
+		return sp_error_set(e, "tls-port %u is in the signaling-port-range", sp->tls_port);
+	return 0;
+}
+
 int sp_config_validate(const struct sp_config *c, struct sp_error *e)
 {
 	const struct sp_sp_settings *sp = &c->sp;
@@ -490,10 +513,8 @@ int sp_config_validate(const struct sp_config *c, struct sp_error *e)
 			return sp_error_set(e, "tls-port %u is a listen-port", sp->tls_port);
 	if (sp->tls_certificate[0] && sp->tls_port >= sp->media_port_min && sp->tls_port <= sp->media_port_max)
 		return sp_error_set(e, "tls-port %u is in the media-port-range", sp->tls_port);
-	if (sp->media_port_max >= SP_SIGNALING_PORT_FIRST && sp->media_port_min <= SP_SIGNALING_PORT_LAST)
-		return sp_error_set(e, "media-port-range %u %u overlaps the server-side signaling ports %u-%u",
-				    sp->media_port_min, sp->media_port_max, SP_SIGNALING_PORT_FIRST,
-				    SP_SIGNALING_PORT_LAST);
+	if (sp_config_check_signaling_ports(sp, e) < 0)
+		return -1;
 	if (sp_addr_is_set(&sp->server_side_address) && sp->server_side_address.family != AF_INET)
 		return sp_error_set(e, "server-side-address %s is not IPv4",
 				    sp_addr_str(&sp->server_side_address, a, sizeof(a)));

@@ -177,10 +177,12 @@ struct sp_user {
 #define SP_DEFAULT_SIP_PORT 5060
 #define SP_DEFAULT_MEDIA_PORT_MIN 20000
 #define SP_DEFAULT_MEDIA_PORT_MAX 29999
-/* Server-side ports c, one per terminal binding (the engine binds them; the
- * media port range is validated not to overlap them). */
+/* Server-side ports c, one per terminal binding on each C (the engine
+ * binds them; the media port range is validated not to overlap them): the
+ * default `signaling-port-range`. */
 #define SP_SIGNALING_PORT_FIRST 40000
 #define SP_SIGNALING_PORT_LAST 49999
+#define SP_SIGNALING_PORT_MIN 1024	/* the lowest a range may start at */
 /* Per-source limits (a source: a terminal address in its VPN); 0 = off. */
 #define SP_DEFAULT_SOURCE_RATE 1000         /* messages/s */
 #define SP_DEFAULT_SOURCE_NEW_BINDINGS 100  /* new bindings/s */
@@ -224,6 +226,8 @@ struct sp_sp_settings {
 	struct sp_addr return_gateway;
 	enum sp_media_mode media;
 	uint16_t media_port_min, media_port_max;
+	/* c of every C (`signaling-port-range`), 10 000 by default */
+	uint16_t signaling_port_min, signaling_port_max;
 	uint32_t session_limit; /* 0: unlimited */
 	/* per-source limits, 0: off. The rates are enforced by nftables where
 	 * the packet is classified, the bindings held by the engine. */

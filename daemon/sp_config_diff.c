@@ -60,6 +60,8 @@ static bool sp_settings_equal(const struct sp_sp_settings *a, const struct sp_sp
 	       a->return_path == b->return_path &&
 	       sp_addr_equal(&a->return_gateway, &b->return_gateway) && a->media == b->media &&
 	       a->media_port_min == b->media_port_min && a->media_port_max == b->media_port_max &&
+	       a->signaling_port_min == b->signaling_port_min &&
+	       a->signaling_port_max == b->signaling_port_max &&
 	       a->session_limit == b->session_limit && a->source_rate == b->source_rate &&
 	       a->source_new_bindings == b->source_new_bindings &&
 	       a->source_bindings == b->source_bindings &&

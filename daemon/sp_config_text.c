@@ -127,6 +127,9 @@ static void sp_text_signaling_proxy(FILE *f, const struct sp_config *c)
 	if (sp->media_port_min != SP_DEFAULT_MEDIA_PORT_MIN ||
 	    sp->media_port_max != SP_DEFAULT_MEDIA_PORT_MAX)
 		fprintf(f, " media-port-range %u %u\n", sp->media_port_min, sp->media_port_max);
+	if (sp->signaling_port_min != SP_SIGNALING_PORT_FIRST ||
+	    sp->signaling_port_max != SP_SIGNALING_PORT_LAST)
+		fprintf(f, " signaling-port-range %u %u\n", sp->signaling_port_min, sp->signaling_port_max);
 	if (sp->session_limit)
 		fprintf(f, " session-limit %u\n", sp->session_limit);
 	if (sp->source_rate != SP_DEFAULT_SOURCE_RATE)

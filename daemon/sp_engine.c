@@ -484,8 +484,9 @@ struct sp_engine *sp_engine_start_with(const struct sp_engine_env *env,
 	en->tcp = deps ? NULL : sp_transport_tcp_new(env->loop, &th);
 	en->tls = deps ? NULL : sp_transport_tls_new(env->loop, &th);
 	sp_table_config_default(&tc);
-	tc.sig_port_first = SP_SIGNALING_PORT_FIRST;
-	tc.sig_port_last = SP_SIGNALING_PORT_LAST;
+	/* the configured c range before the store is restored into the table */
+	tc.sig_port_first = sp_config_store_current(env->config)->sp.signaling_port_min;
+	tc.sig_port_last = sp_config_store_current(env->config)->sp.signaling_port_max;
 	tc.media_port_first = 0; /* set by the media configuration (sp_media_set_range) */
 	tc.media_port_last = 0;
 	cb = (struct sp_table_callbacks){ sp_engine_binding_expired, sp_engine_dialog_expired, en };

@@ -24,7 +24,7 @@ struct sp_vpn_map;
 /* The policy rule and table that deliver TPROXY'd packets locally. */
 #define SP_INTERCEPT_RULE_PRIORITY 100
 #define SP_INTERCEPT_TABLE 5060
-/* Server-side ports c: SP_SIGNALING_PORT_FIRST..LAST (sp_config.h). */
+/* Server-side ports c: signaling-port-range, SP_SIGNALING_PORT_FIRST..LAST by default (sp_config.h). */
 
 struct sp_engine_stats {
 	uint64_t received;        /* datagrams from terminals */

@@ -500,6 +500,26 @@ static void sp_engine_commit(struct sp_engine *en, const struct sp_config *c, st
 	}
 }
 
+/* signaling-port-range: the table's pools over the new range, their ports
+ * in use kept (a failed apply puts the old range back the same way). */
+static int sp_engine_signaling_range(struct sp_engine *en, const struct sp_config *c,
+				     struct sp_error *e)
+{
+	unsigned outside = 0;
+	int rc = sp_table_set_signaling_range(en->table, c->sp.signaling_port_min,
+					      c->sp.signaling_port_max, &outside);
+
+	if (rc == -EBUSY)
+		return sp_error_set(e,
+				    "signaling-port-range %u %u: %u server-side ports in use lie outside it "
+				    "(clear sessions first)",
+				    c->sp.signaling_port_min, c->sp.signaling_port_max, outside);
+	if (rc < 0)
+		return sp_error_set(e, "signaling-port-range %u %u: %s", c->sp.signaling_port_min,
+				    c->sp.signaling_port_max, strerror(-rc));
+	return 0;
+}
+
 int sp_engine_apply(struct sp_engine *en, const struct sp_config *c, struct sp_error *e)
 {
 	struct sp_engine_change ch = { 0 };
@@ -510,8 +530,11 @@ int sp_engine_apply(struct sp_engine *en, const struct sp_config *c, struct sp_e
 		return -1;
 	ch.idle = !c->sp_enabled || !sp_engine_plan_has_strategy(&ch.plan);
 	ch.n_ports = ch.idle ? 0 : c->sp.n_listen_ports;
-	/* the media range first: a change while calls hold ports is refused */
-	if (sp_media_set_range(en->media, c->sp.media_port_min, c->sp.media_port_max, err,
+	/* the port ranges first: a change while calls hold media ports, or
+	 * bindings hold a c outside the new range, is refused */
+	if (sp_engine_signaling_range(en, c, e) < 0)
+		;
+	else if (sp_media_set_range(en->media, c->sp.media_port_min, c->sp.media_port_max, err,
 			       sizeof(err)) < 0)
 		sp_error_set(e, "%s", err);
 	else if (sp_mp_client_apply(en->mpc, c, e) == 0 && sp_engine_listeners_open(en, c, &ch, e) == 0 &&

@@ -362,6 +362,58 @@ struct server_side_pool *find_pool(struct sp_table *t, const struct sp_endpoint 
 	t->pools[t->n_pools].addr = addr;
 	return &t->pools[t->n_pools++];
 }
+/* The ports in use of old taken in a fresh allocator over first..last;
+ * NULL with *outside counted when some lie outside it. */
+static struct sp_portalloc *pool_moved(const struct sp_portalloc *old, uint16_t first,
+				       uint16_t last, unsigned *outside)
+{
+	struct sp_portalloc *pa = sp_portalloc_create(first, last, 1);
+
+	for (unsigned p = 1; p <= 65535; p++) {
+		if (!sp_portalloc_in_use(old, (uint16_t)p))
+			continue;
+		if (p < first || p > last)
+			(*outside)++;
+		else if (pa)
+			sp_portalloc_take(pa, (uint16_t)p);
+	}
+	if (*outside) {
+		sp_portalloc_destroy(pa);
+		return NULL;
+	}
+	return pa;
+}
+
+int sp_table_set_signaling_range(struct sp_table *t, uint16_t first, uint16_t last,
+				 unsigned *outside)
+{
+	struct sp_portalloc *fresh[SP_TABLE_MAX_SERVER_ADDRS] = { NULL };
+	int err = 0;
+
+	*outside = 0;
+	if (first == t->cfg.sig_port_first && last == t->cfg.sig_port_last)
+		return 0;
+	if (!first || first > last)
+		return -EINVAL;
+	for (unsigned i = 0; i < t->n_pools; i++) {
+		fresh[i] = pool_moved(t->pools[i].ports, first, last, outside);
+		if (!fresh[i] && !*outside)
+			err = -ENOMEM;
+	}
+	if (*outside || err) {
+		for (unsigned i = 0; i < t->n_pools; i++)
+			sp_portalloc_destroy(fresh[i]);
+		return *outside ? -EBUSY : err;
+	}
+	for (unsigned i = 0; i < t->n_pools; i++) {
+		sp_portalloc_destroy(t->pools[i].ports);
+		t->pools[i].ports = fresh[i];
+	}
+	t->cfg.sig_port_first = first;
+	t->cfg.sig_port_last = last;
+	return 0;
+}
+
 /* Aging */
 
 unsigned sp_table_expire(struct sp_table *t, uint64_t now_ms)

@@ -451,6 +451,15 @@ int sp_dialog_set_media(struct sp_table *t, struct sp_dialog *d,
  * range are counted as used.
  */
 int sp_table_set_media_range(struct sp_table *t, uint16_t first, uint16_t last);
+/*
+ * The range of c on every C (`signaling-port-range`), in one step: every
+ * pool's allocator is replaced by one over first..last holding the ports
+ * in use now (bindings and quarantined ports, which keep their c). 0;
+ * -EBUSY when a port in use lies outside first..last (*outside: how many),
+ * nothing changed; -EINVAL (empty range) or -ENOMEM, nothing changed.
+ */
+int sp_table_set_signaling_range(struct sp_table *t, uint16_t first, uint16_t last,
+				 unsigned *outside);
 /* Ports of the range in use now (held or taken). */
 unsigned sp_table_media_used(const struct sp_table *t);
 /* Is port one of the range's (even, inside it)? */

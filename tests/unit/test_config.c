@@ -37,6 +37,7 @@ static const char full_config[] =
 	" return-path default-gateway 10.0.0.254\n"
 	" media off\n"
 	" media-port-range 30000 31999\n"
+	" signaling-port-range 32000 39999\n"
 	" session-limit 50000\n"
 	" limit source-rate 0\n"
 	" limit source-new-bindings 20\n"
@@ -114,6 +115,8 @@ Test(config, round_trip_every_command)
 	cr_assert_eq(c->strategies[0].vlan, 42);
 	cr_assert_eq(c->strategies[0].server_port, 5080);
 	cr_assert_eq(c->sp.n_listen_ports, 2);
+	cr_assert_eq(c->sp.signaling_port_min, 32000);
+	cr_assert_eq(c->sp.signaling_port_max, 39999);
 	cr_assert_eq(c->policy_routes[1].table, 200);
 	cr_assert_eq(c->redundancy.role, SP_ROLE_STANDBY);
 	cr_assert_str_eq(c->redundancy.key, "s3cr3t-key");
@@ -250,6 +253,43 @@ Test(config, validate_catches_whole_config_errors)
 	cr_assert_eq(sp_config_validate(c, &e), -1);
 	cr_assert_str_eq(e.msg, "media-port-range 39000 40001 overlaps the server-side signaling ports 40000-49999");
 	c->sp.media_port_max = 39999;
+	cr_assert_eq(sp_config_validate(c, &e), 0, "%s", e.msg);
+	sp_config_free(c);
+}
+
+/* signaling-port-range: its own bounds, and apart from the media ports,
+ * the listen ports and the TLS port */
+Test(config, validate_signaling_port_range)
+{
+	struct sp_config *c = sp_config_new();
+	struct sp_error e = { { 0 } };
+
+	cr_assert_eq(c->sp.signaling_port_min, 40000);
+	cr_assert_eq(c->sp.signaling_port_max, 49999);
+	c->sp.signaling_port_min = 1023;
+	cr_assert_eq(sp_config_validate(c, &e), -1);
+	cr_assert_str_eq(e.msg, "Invalid signaling-port-range 1023 49999");
+	c->sp.signaling_port_min = 50000;
+	cr_assert_eq(sp_config_validate(c, &e), -1);
+	cr_assert_str_eq(e.msg, "Invalid signaling-port-range 50000 49999");
+	/* one port is a range */
+	c->sp.signaling_port_max = 50000;
+	cr_assert_eq(sp_config_validate(c, &e), 0, "%s", e.msg);
+	c->sp.signaling_port_min = 1024;
+	c->sp.signaling_port_max = 65535;
+	cr_assert_eq(sp_config_validate(c, &e), -1);
+	cr_assert_str_eq(e.msg, "media-port-range 20000 29999 overlaps the server-side signaling ports 1024-65535");
+	c->sp.signaling_port_min = 30000;
+	cr_assert_eq(sp_config_validate(c, &e), 0, "%s", e.msg);
+	c->sp.listen_ports[0] = 30000;
+	cr_assert_eq(sp_config_validate(c, &e), -1);
+	cr_assert_str_eq(e.msg, "signaling-port-range 30000 65535 holds listen port 30000");
+	c->sp.listen_ports[0] = 5060;
+	/* the media range moved off the default signaling ports is not refused */
+	c->sp.signaling_port_min = 6000;
+	c->sp.signaling_port_max = 19999;
+	c->sp.media_port_min = 40000;
+	c->sp.media_port_max = 49999;
 	cr_assert_eq(sp_config_validate(c, &e), 0, "%s", e.msg);
 	sp_config_free(c);
 }
@@ -393,6 +433,32 @@ static int run_cmds(struct sp_config *c, const char *const *lines, size_t n, str
 	rc = sp_cli_load_text("cmds", text, c, e);
 	free(text);
 	return rc;
+}
+
+Test(config, cmd_signaling_port_range)
+{
+	struct sp_config *c = sp_config_new();
+	struct sp_error e = { { 0 } };
+	static const char *const ok[] = { "signaling-proxy", "signaling-port-range 6000 19999" };
+	static const char *const back[] = { "signaling-proxy", "signaling-port-range 6000 6999", "no signaling-port-range" };
+	static const char *const low[] = { "signaling-proxy", "signaling-port-range 1023 2000" };
+	static const char *const high[] = { "signaling-proxy", "signaling-port-range 2000 65536" };
+	static const char *const reversed[] = { "signaling-proxy", "signaling-port-range 3000 2999" };
+	static const char *const one[] = { "signaling-proxy", "signaling-port-range 3000" };
+
+	cr_assert_eq(run_cmds(c, ok, 2, &e), 0, "%s", e.msg);
+	cr_assert_eq(c->sp.signaling_port_min, 6000);
+	cr_assert_eq(c->sp.signaling_port_max, 19999);
+	cr_assert_eq(run_cmds(c, back, 3, &e), 0, "%s", e.msg);
+	cr_assert_eq(c->sp.signaling_port_min, 40000);
+	cr_assert_eq(c->sp.signaling_port_max, 49999);
+	cr_assert_eq(run_cmds(c, low, 2, &e), -1);
+	cr_assert_eq(run_cmds(c, high, 2, &e), -1);
+	cr_assert_eq(run_cmds(c, reversed, 2, &e), -1);
+	cr_assert(strstr(e.msg, "2999 is below 3000") != NULL, "%s", e.msg);
+	cr_assert_eq(run_cmds(c, one, 2, &e), -1);
+	cr_assert_eq(c->sp.signaling_port_min, 40000);
+	sp_config_free(c);
 }
 
 Test(config, cmd_cross_field_rules)

@@ -302,6 +302,7 @@ static const char *const not_mutators[] = {
 	"sp_table_set_dialog_timeouts",	/* configuration */
 	"sp_table_quarantine",		/* holds a port for no object */
 	"sp_table_set_media_range",	/* configuration: the allocator's range */
+	"sp_table_set_signaling_range", /* configuration: the pools' range, every c kept */
 	"sp_table_media_take",		/* a media port for a message in progress, */
 	"sp_table_media_release",	/* and back: no object holds it */
 	"sp_table_watch",		/* the hook itself */

@@ -200,6 +200,48 @@ Test(binding, server_side_ports_exhaust_per_address)
 	sp_table_destroy(t);
 }
 
+/* signaling-port-range changed at run time: refused while a c in use lies
+ * outside the new range, else every pool moves with its ports in use kept */
+Test(binding, server_side_range_change)
+{
+	struct sp_table *t = fx_table_with(two_ports, NULL);
+	struct sp_binding *a = add_binding(t, 1, "10.0.0.1", 1, T0);
+	struct sp_binding *b = add_binding(t, 1, "10.0.0.2", 1, T0);
+	struct sp_binding *out;
+	struct sp_binding_params p = {
+		.vpn = 1,
+		.terminal = fx_ep("10.0.0.3", 1),
+		.server_side = fx_ep("203.0.113.1", 0),
+	};
+	unsigned outside = 99;
+
+	cr_assert_eq(a->server_side.port, 40000);
+	cr_assert_eq(b->server_side.port, 40001);
+	cr_expect_eq(sp_table_set_signaling_range(t, 40000, 40001, &outside), 0, "the same range");
+	cr_expect_eq(outside, 0);
+	cr_expect_eq(sp_table_set_signaling_range(t, 40001, 40010, &outside), -EBUSY);
+	cr_expect_eq(outside, 1, "a's 40000");
+	cr_expect_eq(sp_table_set_signaling_range(t, 40010, 40001, &outside), -EINVAL);
+	/* unchanged: still full */
+	cr_expect_eq(sp_binding_create(t, &p, T0, &out), -ENOSPC);
+	cr_assert_eq(sp_binding_delete(t, a), 0);
+	cr_assert_eq(sp_table_set_signaling_range(t, 40001, 40003, &outside), 0);
+	for (int i = 0; i < 2; i++) {
+		p.terminal = fx_ep("10.0.0.3", (uint16_t)(1 + i));
+		cr_assert_eq(sp_binding_create(t, &p, T0, &out), 0);
+		cr_expect(out->server_side.port == 40002 || out->server_side.port == 40003, "%u",
+			  out->server_side.port);
+	}
+	/* b kept its c: the pool knows it is taken */
+	p.terminal = fx_ep("10.0.0.3", 3);
+	cr_expect_eq(sp_binding_create(t, &p, T0, &out), -ENOSPC);
+	cr_expect_eq(sp_binding_find_server_side(t, &b->server_side), b);
+	cr_expect_eq(sp_binding_delete(t, b), 0);
+	cr_expect_eq(sp_binding_create(t, &p, T0, &out), 0);
+	cr_expect_eq(out->server_side.port, 40001);
+	sp_table_destroy(t);
+}
+
 Test(binding, many_server_side_addresses_limit)
 {
 	struct sp_table *t = fx_table_with(NULL, NULL);
