@@ -16,10 +16,10 @@
 #           exists (then exit)
 #   --resume: register, close, connect again resuming the session, register
 #   --reconnect (with --hold): once its TRIGGER-FILE exists, drop the held
-#           connection, connect again (offering the last session), register
-#           over the new one and hold it (a terminal after its proxy's
-#           failover or restart)
-import os, random, socket, ssl, sys, time
+#           connection, connect again from the same port (offering the last
+#           session), register over the new one and hold it (a terminal
+#           after its proxy's failover or restart)
+import os, random, socket, ssl, struct, sys, time
 
 args = [a for a in sys.argv[1:] if not a.startswith("--")]
 src, e, port, ca, user = args[0], args[1], int(args[2]), args[3], args[4]
@@ -41,8 +41,12 @@ def out(line):
     print(line, flush=True)
 
 
-def connect(session=None):
-    raw = socket.create_connection((e, port), timeout=10, source_address=(src, 0))
+def connect(session=None, lport=0):
+    raw = socket.socket(socket.AF_INET6 if ":" in e else socket.AF_INET)
+    raw.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    raw.settimeout(10)
+    raw.bind((src, lport))
+    raw.connect((e, port))
     s = ctx.wrap_socket(raw, server_hostname=e, session=session)
     cn = dict(x[0] for x in s.getpeercert()["subject"]).get("commonName", "?")
     out("cert " + cn)
@@ -135,9 +139,12 @@ if hold:
     while not os.path.exists(hold):
         if again and os.path.exists(again):
             os.unlink(again)
-            sess = s.session
+            sess, lport = s.session, s.getsockname()[1]
+            # an abortive close (no TIME_WAIT): the new connection comes
+            # from the same port, as a phone with a fixed local port does
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             s.close()
-            s = connect(sess)
+            s = connect(sess, lport)
             r = Reader(s)
             register(s, r, cseq)
             cseq, live = cseq + 1, True
