@@ -1,8 +1,8 @@
 /*
  * avalanche: a registration avalanche (issue 21 item 4), both ends.
  *
- *   avalanche register FIRST-IP ADDRS PORT0 N DST-IP DST-PORT DEADLINE-S
- *       N terminals, terminal i on FIRST-IP + i / per-address, port
+ *   avalanche register FIRST-IP ADDRS PORT0 N DST-IP DST-PORT DEADLINE-S [ID0 READY-FILE LAT-FILE]
+ *       IPv4 or IPv6 (FIRST-IP and DST-IP of one family). N terminals, terminal i on FIRST-IP + i / per-address, port
  *       PORT0 + i % per-address (per-address = ceil(N / ADDRS); the
  *       addresses must be configured), one UDP socket each, all send a
  *       REGISTER to DST-IP:DST-PORT at once (as fast as the sockets take
@@ -13,7 +13,13 @@
  *       (final responses other than 200, e.g. 503), unanswered, sent,
  *       retransmissions, first_pass_s (all first REGISTERs handed to the
  *       kernel), all_registered_s (-1: not all), p50_ms, p99_ms (REGISTER
- *       to 200 of each terminal, from its first send), cpu_s (own).
+ *       to 200 of each terminal, from its first send), cpu_s (own),
+ *       start_real_ns and last_real_ns (wall clock of the start and of the
+ *       last 200, so several senders' figures add up). With ID0 READY-FILE
+ *       LAT-FILE (several senders, each under the open-file limit): the
+ *       terminals are numbered from ID0 (users and Call-IDs apart), READY-FILE
+ *       is created once every socket is bound and the first REGISTER waits
+ *       for SIGUSR1; each 200's latency (ms) goes to LAT-FILE.
  *   avalanche respond IP PORT
  *       A minimal registrar: answers every REGISTER with 200 OK (Via, From,
  *       To with a tag, Call-ID, CSeq and Contact copied, Expires 3600),
@@ -25,6 +31,7 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <signal.h>
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -50,19 +57,80 @@ static uint64_t now_ns(void)
 
 struct term {
 	int fd;
-	struct sockaddr_in addr;
+	struct sockaddr_storage addr;
 	uint64_t first_ns, next_ns, done_ns;
 	unsigned interval_ms;
 	int status; /* 0: waiting; 200; other: refused */
 };
 
-static int build_register(char *buf, size_t max, const struct term *t, unsigned i, const char *dst,
-			  unsigned dport)
-{
-	char a[INET_ADDRSTRLEN];
-	unsigned p = ntohs(t->addr.sin_port);
+union sa {
+	struct sockaddr_storage ss;
+	struct sockaddr sa;
+	struct sockaddr_in in;
+	struct sockaddr_in6 in6;
+};
 
-	inet_ntop(AF_INET, &t->addr.sin_addr, a, sizeof(a));
+/* IP (IPv4 or IPv6) and port in *a; its length, 0 when IP is no address */
+static socklen_t sa_of(const char *ip, unsigned port, union sa *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (inet_pton(AF_INET, ip, &a->in.sin_addr) == 1) {
+		a->in.sin_family = AF_INET;
+		a->in.sin_port = htons((uint16_t)port);
+		return sizeof(a->in);
+	}
+	if (inet_pton(AF_INET6, ip, &a->in6.sin6_addr) == 1) {
+		a->in6.sin6_family = AF_INET6;
+		a->in6.sin6_port = htons((uint16_t)port);
+		return sizeof(a->in6);
+	}
+	return 0;
+}
+
+static socklen_t sa_len(const union sa *a)
+{
+	return a->ss.ss_family == AF_INET6 ? sizeof(a->in6) : sizeof(a->in);
+}
+
+/* host[:port] as SIP writes it: an IPv6 address in brackets */
+static void sa_host(const union sa *a, char *out, size_t max)
+{
+	char b[INET6_ADDRSTRLEN];
+
+	if (a->ss.ss_family == AF_INET6) {
+		inet_ntop(AF_INET6, &a->in6.sin6_addr, b, sizeof(b));
+		snprintf(out, max, "[%s]", b);
+	} else {
+		inet_ntop(AF_INET, &a->in.sin_addr, out, (socklen_t)max);
+	}
+}
+
+static unsigned sa_port(const union sa *a)
+{
+	return ntohs(a->ss.ss_family == AF_INET6 ? a->in6.sin6_port : a->in.sin_port);
+}
+
+/* first + k: the last 32 bits of an IPv6 address, the IPv4 address */
+static void sa_add(union sa *a, uint32_t k)
+{
+	if (a->ss.ss_family == AF_INET6) {
+		uint32_t w;
+
+		memcpy(&w, &a->in6.sin6_addr.s6_addr[12], 4);
+		w = htonl(ntohl(w) + k);
+		memcpy(&a->in6.sin6_addr.s6_addr[12], &w, 4);
+	} else {
+		a->in.sin_addr.s_addr = htonl(ntohl(a->in.sin_addr.s_addr) + k);
+	}
+}
+
+static int build_register(char *buf, size_t max, const struct term *t, unsigned i, const union sa *dst)
+{
+	char a[INET6_ADDRSTRLEN + 2], d[INET6_ADDRSTRLEN + 2];
+	unsigned p = sa_port((const union sa *)&t->addr), dport = sa_port(dst);
+
+	sa_host((const union sa *)&t->addr, a, sizeof(a));
+	sa_host(dst, d, sizeof(d));
 	return snprintf(buf, max,
 			"REGISTER sip:%s:%u SIP/2.0\r\n"
 			"Via: SIP/2.0/UDP %s:%u;branch=z9hG4bKav%u\r\n"
@@ -75,7 +143,7 @@ static int build_register(char *buf, size_t max, const struct term *t, unsigned 
 			"Expires: 3600\r\n"
 			"User-Agent: avalanche\r\n"
 			"Content-Length: 0\r\n\r\n",
-			dst, dport, a, p, i, i, dst, i, i, dst, i, a, i, a, p);
+			d, dport, a, p, i, i, d, i, i, d, i, a, i, a, p);
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -85,71 +153,119 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static void send_one(struct term *t, unsigned i, const struct sockaddr_in *dst, const char *dsts,
-		     unsigned dport, uint64_t *sent, uint64_t *errors)
+static void send_one(struct term *t, unsigned i, const union sa *dst, uint64_t *sent, uint64_t *errors)
 {
 	char buf[MSGMAX];
-	int n = build_register(buf, sizeof(buf), t, i, dsts, dport);
+	int n = build_register(buf, sizeof(buf), t, i, dst);
 
-	if (sendto(t->fd, buf, (size_t)n, MSG_DONTWAIT, (const struct sockaddr *)dst, sizeof(*dst)) < 0)
+	if (sendto(t->fd, buf, (size_t)n, MSG_DONTWAIT, &dst->sa, sa_len(dst)) < 0)
 		(*errors)++;
 	else
 		(*sent)++;
 }
 
+static uint64_t real_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* N sockets bound, one per terminal; then READY-FILE is created and the
+ * process waits for SIGUSR1, so that several senders start together. */
+static int open_terms(struct term *t, unsigned n, const union sa *first, unsigned per, unsigned port0, int ep)
+{
+	struct rlimit rl;
+
+	getrlimit(RLIMIT_NOFILE, &rl);
+	rl.rlim_cur = rl.rlim_max;
+	setrlimit(RLIMIT_NOFILE, &rl);
+	for (unsigned i = 0; i < n; i++) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.u32 = i };
+		union sa a = *first;
+
+		sa_add(&a, i / per);
+		if (a.ss.ss_family == AF_INET6)
+			a.in6.sin6_port = htons((uint16_t)(port0 + i % per));
+		else
+			a.in.sin_port = htons((uint16_t)(port0 + i % per));
+		memcpy(&t[i].addr, &a.ss, sizeof(a.ss));
+		t[i].fd = socket(a.ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+		if (t[i].fd < 0 || bind(t[i].fd, &a.sa, sa_len(&a)) < 0 ||
+		    epoll_ctl(ep, EPOLL_CTL_ADD, t[i].fd, &ev) < 0) {
+			fprintf(stderr, "avalanche: terminal %u: %s (open-file limit %llu)\n", i, strerror(errno),
+				(unsigned long long)rl.rlim_cur);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void wait_start(const char *ready)
+{
+	sigset_t set;
+	int sig;
+	FILE *f;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	if (!ready)
+		return;
+	f = fopen(ready, "w");
+	if (f)
+		fclose(f);
+	sigwait(&set, &sig);
+}
+
 static int do_register(int argc, char **argv)
 {
-	struct in_addr first;
-	struct sockaddr_in dst = { .sin_family = AF_INET };
-	unsigned addrs, port0, n, per, deadline_s, registered = 0, refused = 0, waiting;
-	uint64_t sent = 0, errors = 0, retrans = 0, start, first_pass = 0, last_done = 0, *lat;
+	union sa first, dst;
+	unsigned addrs, port0, n, per, deadline_s, id0 = 0, registered = 0, refused = 0, waiting;
+	uint64_t sent = 0, errors = 0, retrans = 0, start, start_real, first_pass = 0, last_done = 0, *lat;
+	const char *ready = NULL, *latfile = NULL;
 	struct term *t;
-	struct rlimit rl;
 	struct rusage ru;
+	sigset_t set;
 	int ep;
 
-	if (argc != 9 || inet_pton(AF_INET, argv[2], &first) != 1 || inet_pton(AF_INET, argv[6], &dst.sin_addr) != 1) {
-		fprintf(stderr, "usage: avalanche register FIRST-IP ADDRS PORT0 N DST-IP DST-PORT DEADLINE-S\n");
+	if ((argc != 9 && argc != 12) || !sa_of(argv[2], 0, &first) || !sa_of(argv[6], (unsigned)atoi(argv[7]), &dst) ||
+	    first.ss.ss_family != dst.ss.ss_family) {
+		fprintf(stderr, "usage: avalanche register FIRST-IP ADDRS PORT0 N DST-IP DST-PORT DEADLINE-S "
+				"[ID0 READY-FILE LATENCY-FILE]\n");
 		return 2;
 	}
 	addrs = (unsigned)atoi(argv[3]);
 	port0 = (unsigned)atoi(argv[4]);
 	n = (unsigned)atoi(argv[5]);
-	dst.sin_port = htons((uint16_t)atoi(argv[7]));
 	deadline_s = (unsigned)atoi(argv[8]);
-	per = (n + addrs - 1) / addrs;
+	if (argc == 12) {
+		id0 = (unsigned)atoi(argv[9]);
+		ready = argv[10];
+		latfile = argv[11];
+	}
+	per = addrs ? (n + addrs - 1) / addrs : 0;
 	if (!addrs || !n || port0 + per > 65536) {
 		fprintf(stderr, "avalanche: %u terminals on %u addresses do not fit from port %u\n", n, addrs, port0);
 		return 2;
 	}
-	getrlimit(RLIMIT_NOFILE, &rl);
-	rl.rlim_cur = rl.rlim_max;
-	setrlimit(RLIMIT_NOFILE, &rl);
+	/* SIGUSR1 blocked before the sockets: a start signal is never lost */
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &set, NULL);
 	t = calloc(n, sizeof(*t));
 	lat = calloc(n, sizeof(*lat));
 	ep = epoll_create1(0);
-	if (!t || !lat || ep < 0)
+	if (!t || !lat || ep < 0 || open_terms(t, n, &first, per, port0, ep) < 0)
 		return 1;
-	for (unsigned i = 0; i < n; i++) {
-		struct epoll_event ev = { .events = EPOLLIN, .data.u32 = i };
-
-		t[i].addr.sin_family = AF_INET;
-		t[i].addr.sin_addr.s_addr = htonl(ntohl(first.s_addr) + i / per);
-		t[i].addr.sin_port = htons((uint16_t)(port0 + i % per));
-		t[i].fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
-		if (t[i].fd < 0 || bind(t[i].fd, (struct sockaddr *)&t[i].addr, sizeof(t[i].addr)) < 0 ||
-		    epoll_ctl(ep, EPOLL_CTL_ADD, t[i].fd, &ev) < 0) {
-			fprintf(stderr, "avalanche: terminal %u: %s (open-file limit %llu)\n", i, strerror(errno),
-				(unsigned long long)rl.rlim_cur);
-			return 1;
-		}
-	}
+	wait_start(ready);
 	start = now_ns();
+	start_real = real_ns();
 	for (unsigned i = 0; i < n; i++) {
 		t[i].first_ns = now_ns();
 		t[i].interval_ms = 500;
 		t[i].next_ns = t[i].first_ns + 500000000ull;
-		send_one(&t[i], i, &dst, argv[6], ntohs(dst.sin_port), &sent, &errors);
+		send_one(&t[i], id0 + i, &dst, &sent, &errors);
 	}
 	first_pass = now_ns() - start;
 	waiting = n;
@@ -184,12 +300,20 @@ static int do_register(int argc, char **argv)
 		for (unsigned i = 0; i < n; i++) {
 			if (t[i].status || now < t[i].next_ns)
 				continue;
-			send_one(&t[i], i, &dst, argv[6], ntohs(dst.sin_port), &sent, &errors);
+			send_one(&t[i], id0 + i, &dst, &sent, &errors);
 			retrans++;
 			if (t[i].interval_ms < 4000)
 				t[i].interval_ms *= 2;
 			t[i].next_ns = now + (uint64_t)t[i].interval_ms * 1000000ull;
 		}
+	}
+	if (latfile) {
+		FILE *f = fopen(latfile, "w");
+
+		for (unsigned i = 0; f && i < registered; i++)
+			fprintf(f, "%.3f\n", lat[i] / 1e6);
+		if (f)
+			fclose(f);
 	}
 	qsort(lat, registered, sizeof(*lat), cmp_u64);
 	getrusage(RUSAGE_SELF, &ru);
@@ -198,6 +322,8 @@ static int do_register(int argc, char **argv)
 	       n, registered, refused, waiting, (unsigned long long)sent, (unsigned long long)errors,
 	       (unsigned long long)retrans, first_pass / 1e9,
 	       registered == n ? (last_done - start) / 1e9 : -1.0);
+	printf("start_real_ns %llu\nlast_real_ns %llu\n", (unsigned long long)start_real,
+	       (unsigned long long)(start_real + (last_done ? last_done - start : 0)));
 	printf("p50_ms %.1f\np99_ms %.1f\ncpu_s %.2f\n",
 	       registered ? lat[registered / 2] / 1e6 : -1.0,
 	       registered ? lat[(size_t)(registered * 0.99)] / 1e6 : -1.0,
@@ -247,18 +373,17 @@ static size_t build_ok(const char *req, char *out, size_t max)
 static int do_respond(int argc, char **argv)
 {
 	static char in[BATCH][MSGMAX], out[BATCH][MSGMAX];
-	struct sockaddr_in me = { .sin_family = AF_INET }, from[BATCH];
+	union sa me, from[BATCH];
 	struct mmsghdr rm[BATCH], sm[BATCH];
 	struct iovec riov[BATCH], siov[BATCH];
 	int fd, big = 8 << 20;
 
-	if (argc != 4 || inet_pton(AF_INET, argv[2], &me.sin_addr) != 1) {
+	if (argc != 4 || !sa_of(argv[2], (unsigned)atoi(argv[3]), &me)) {
 		fprintf(stderr, "usage: avalanche respond IP PORT\n");
 		return 2;
 	}
-	me.sin_port = htons((uint16_t)atoi(argv[3]));
-	fd = socket(AF_INET, SOCK_DGRAM, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&me, sizeof(me)) < 0) {
+	fd = socket(me.ss.ss_family, SOCK_DGRAM, 0);
+	if (fd < 0 || bind(fd, &me.sa, sa_len(&me)) < 0) {
 		perror("avalanche respond");
 		return 1;
 	}
@@ -294,7 +419,7 @@ static int do_respond(int argc, char **argv)
 			sm[k].msg_hdr.msg_iov = &siov[k];
 			sm[k].msg_hdr.msg_iovlen = 1;
 			sm[k].msg_hdr.msg_name = &from[i];
-			sm[k].msg_hdr.msg_namelen = sizeof(from[i]);
+			sm[k].msg_hdr.msg_namelen = rm[i].msg_hdr.msg_namelen;
 			k++;
 		}
 		for (int s = 0; s < k;) {
