@@ -290,8 +290,8 @@ void sp_show_statistics(struct sp_engine *en, FILE *out)
 	fprintf(out, "  received from servers     %llu\n", (unsigned long long)s->from_servers);
 	fprintf(out, "  sent to terminals         %llu\n", (unsigned long long)s->to_terminals);
 	fprintf(out, "  keep-alives               %llu\n", (unsigned long long)s->keepalives);
-	fprintf(out, "  STUN requests answered    %llu\n", (unsigned long long)s->stun_requests);
-	fprintf(out, "  STUN errors               %llu\n", (unsigned long long)s->stun_errors);
+	fprintf(out, "  STUN requests answered    %llu\n", (unsigned long long)s->probes_answered);
+	fprintf(out, "  STUN errors               %llu\n", (unsigned long long)s->probe_errors);
 	fprintf(out, "  forwarded (in the kernel) %llu\n", (unsigned long long)k_forwarded);
 	fprintf(out, "  dropped (in the kernel)   %llu\n", (unsigned long long)k_dropped);
 	fprintf(out, "  dropped                   %llu\n", (unsigned long long)s->dropped);

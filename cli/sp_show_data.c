@@ -274,8 +274,8 @@ static void sp_json_statistics_signaling(struct sp_json *j, struct sp_engine *en
 	const struct sp_json_counter top[] = {
 		{ "received-from-terminals", s->received }, { "proxied-to-servers", s->proxied },
 		{ "received-from-servers", s->from_servers }, { "sent-to-terminals", s->to_terminals },
-		{ "keep-alives", s->keepalives }, { "stun-requests-answered", s->stun_requests },
-		{ "stun-errors", s->stun_errors }, { "forwarded-in-kernel", k_forwarded },
+		{ "keep-alives", s->keepalives }, { "stun-requests-answered", s->probes_answered },
+		{ "stun-errors", s->probe_errors }, { "forwarded-in-kernel", k_forwarded },
 		{ "dropped-in-kernel", k_dropped },
 	};
 	const struct sp_json_counter dropped[] = {

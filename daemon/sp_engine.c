@@ -9,7 +9,6 @@
 #include "sp_mediaproxy.h"
 #include "sp_persist.h"
 #include "sp_sip_protocol.h"
-#include "sp_stun.h"
 #include "sp_srclimit.h"
 #include "sp_status.h"
 #include "sp_table.h"

@@ -40,8 +40,9 @@ struct sp_engine_stats {
 	uint64_t session_limit;
 	uint64_t bad_source;      /* on a binding's socket, not from its server */
 	uint64_t send_errors;
-	uint64_t stun_requests;   /* STUN Binding requests answered (RFC 5626 keep-alives) */
-	uint64_t stun_errors;     /* STUN messages dropped or refused with an error response */
+	uint64_t probes_answered; /* the protocol's probes answered (SIP: STUN Binding
+				   * requests, RFC 5626 keep-alives) */
+	uint64_t probe_errors;    /* probes dropped or refused with an error response */
 	uint64_t source_bindings; /* a source at `limit source-bindings` */
 	uint64_t unmatched_responses; /* a response to nothing the SP forwarded */
 	uint64_t too_many_hops;       /* Max-Forwards: 0, answered 483 */

@@ -203,9 +203,9 @@ void sp_engine_media_begin(struct sp_engine *en, const struct sp_binding *b,
 			   const struct sp_proto_msg *m, enum sp_media_from from);
 void sp_engine_media_finish(struct sp_engine *en, const struct sp_binding *b,
 			    const struct sp_proto_msg *m);
-void sp_engine_stun(struct sp_engine *en, const struct sp_endpoint *terminal,
-		    const struct sp_endpoint *virtual_server, uint32_t mark,
-		    const char *buf, size_t len);
+void sp_engine_probe(struct sp_engine *en, const struct sp_endpoint *terminal,
+		     const struct sp_endpoint *virtual_server, uint32_t mark,
+		     enum sp_proto_probe r, size_t n, const char *reason);
 void sp_engine_source_limited(struct sp_engine *en, uint32_t vpn,
 			      const struct sp_endpoint *src, const char *why);
 void sp_engine_refuse_source(struct sp_engine *en, const struct sp_endpoint *terminal,

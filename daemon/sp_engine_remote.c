@@ -3,9 +3,10 @@
  * The one place the engine meets sp_mediaproxy. Per message the engine asks
  * sp_engine_media_choose() whether its media is the kernel's (as before)
  * or a remote MP's; a message of a remote call that carries an offer or
- * an answer is rewritten and tracked as usual (SDP untouched), then parked
- * here (sp_engine_remote_park) while the MP rewrites its SDP, and sent
- * when the MP answers, with the MP's SDP spliced in. When the MP fails
+ * an answer is rewritten and tracked as usual (body untouched), then parked
+ * here (sp_engine_remote_park) while the MP rewrites its session
+ * description, and sent when the MP answers, with the protocol's with_body
+ * splicing the MP's in. When the MP fails
  * the group's fallback applies to the message: the call becomes a kernel
  * call and the original message goes through the engine again, or a
  * request is refused with 503. */
@@ -21,7 +22,6 @@
 #include "sp_vpn.h"
 #include "sp_engine_int.h"
 
-#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -35,7 +35,7 @@ struct sp_engine_parked {
 	char from_tag[SP_TAG_MAX];	/* as the MP was told */
 	char to_tag[SP_TAG_MAX];
 	struct sp_engine_rx rx;	/* the message as received, data owned */
-	char *out;		/* rewritten, SDP still the sender's */
+	char *out;		/* rewritten, body still the sender's */
 	size_t out_len;
 };
 
@@ -53,7 +53,7 @@ int sp_engine_media_choose(struct sp_engine *en, const struct sp_binding *b,
 		return 0;
 	offer = m->offer;
 	if (!offer && !m->answer)
-		return 0; /* SDP the protocol does not exchange: passed as it is */
+		return 0; /* a body the protocol does not exchange: passed as it is */
 	route = sp_mp_client_route(en->mpc, m->session, st->media_proxy, offer);
 	if (route == SP_MP_SENT) {
 		en->msg_remote = true;
@@ -130,7 +130,7 @@ static void sp_engine_remote_fallback(struct sp_engine *en, struct sp_engine_par
 	PROTO(en, release, &msg);
 }
 
-static void sp_engine_remote_done(void *arg, bool ok, const char *sdp, size_t sdp_len,
+static void sp_engine_remote_done(void *arg, bool ok, const char *body, size_t body_len,
 				  enum sp_mp_fallback fallback)
 {
 	struct sp_engine_parked *p = arg;
@@ -151,7 +151,7 @@ static void sp_engine_remote_done(void *arg, bool ok, const char *sdp, size_t sd
 	}
 	sp_engine_parked_note_mp(en, p);
 	b = sp_binding_find_id(en->table, p->binding_id);
-	out = b ? PROTO(en, with_body, p->out, p->out_len, sdp, sdp_len, &out_len) : NULL;
+	out = b ? PROTO(en, with_body, p->out, p->out_len, body, body_len, &out_len) : NULL;
 	if (!out) {
 		sp_engine_drop(en, &en->stats.send_errors);
 		sp_engine_parked_free(p);
@@ -171,20 +171,13 @@ static void sp_engine_remote_done(void *arg, bool ok, const char *sdp, size_t sd
 	sp_engine_parked_free(p);
 }
 
-/* The terminal's signalling source when its SDP names another address
- * (a terminal behind a NAT): the MP then uses the source and latches. */
-static const struct sp_endpoint *sp_engine_nat_source(const struct sp_binding *b, const char *sdp,
-						      size_t len)
+/* The terminal's signalling source when its body names another media
+ * address (a terminal behind a NAT): the MP then uses the source and
+ * latches. */
+static const struct sp_endpoint *sp_engine_nat_source(struct sp_engine *en, const struct sp_binding *b,
+						      const char *body, size_t len)
 {
-	char host[INET6_ADDRSTRLEN], want[INET6_ADDRSTRLEN + 16];
-	const char *c = memmem(sdp, len, "c=IN IP", 7);
-
-	if (!c || b->terminal.family != AF_INET)
-		return NULL;
-	inet_ntop(AF_INET, &b->terminal.addr.v4, host, sizeof(host));
-	snprintf(want, sizeof(want), "c=IN IP4 %s\r", host);
-	return (size_t)(sdp + len - c) >= strlen(want) && memcmp(c, want, strlen(want)) == 0 ? NULL
-											     : &b->terminal;
+	return PROTO(en, media_elsewhere, body, len, &b->terminal) ? &b->terminal : NULL;
 }
 
 bool sp_engine_remote_park(struct sp_engine *en, const struct sp_binding *b, const struct sp_proto_msg *m,
@@ -227,9 +220,9 @@ bool sp_engine_remote_park(struct sp_engine *en, const struct sp_binding *b, con
 	r.to_tag = m->to_tag;
 	r.sdp = body;
 	r.sdp_len = body_len;
-	r.received_from = to_server ? sp_engine_nat_source(b, r.sdp, r.sdp_len) : NULL;
+	r.received_from = to_server ? sp_engine_nat_source(en, b, body, body_len) : NULL;
 	r.towards_terminal = !to_server;
-	/* the family of the side that reads the MP's SDP: a call between the
+	/* the family of the side that reads the MP's body: a call between the
 	 * families has the MP announce the other one there */
 	r.family = to_server ? b->server.family : b->terminal.family;
 	r.interworking = b->terminal.family != b->server.family;
@@ -237,7 +230,7 @@ bool sp_engine_remote_park(struct sp_engine *en, const struct sp_binding *b, con
 	route = sp_mp_client_request(en->mpc, &r, sp_engine_remote_done, p);
 	if (route != SP_MP_SENT) {
 		sp_engine_parked_free(p);
-		return false; /* sent as it is: the SDP untouched */
+		return false; /* sent as it is: the body untouched */
 	}
 	en->stats.media_proxy_parked++;
 	return true;

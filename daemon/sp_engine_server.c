@@ -39,7 +39,7 @@ static void sp_engine_server_forward(struct sp_engine *en, struct sp_binding *b,
 	sp_binding_touch(en->table, b, sp_now_ms());
 	if (m->registered)
 		sp_engine_registered(en, b, m);
-	/* a remote media proxy rewrites the SDP first: sent when it answers */
+	/* a remote media proxy rewrites the body first: sent when it answers */
 	if (sp_engine_remote_park(en, b, m, false, en->tp->out, out_len))
 		return;
 	/* the kernel before the answer (2xx, 183) reaches the terminal, which

@@ -5,7 +5,6 @@
 #include "sp_kernel.h"
 #include "sp_log.h"
 #include "sp_media.h"
-#include "sp_stun.h"
 #include "sp_transport_udp.h"
 #include "sp_engine_int.h"
 
@@ -146,7 +145,7 @@ static void sp_engine_terminal_forward(struct sp_engine *en, struct sp_binding *
 		sp_engine_log_refusal(en, "session limit", m->session);
 		return;
 	}
-	/* a remote media proxy rewrites the SDP first: sent when it answers */
+	/* a remote media proxy rewrites the body first: sent when it answers */
 	if (sp_engine_remote_park(en, b, m, true, en->tp->out, out_len))
 		return;
 	/* the kernel first: the far side may send media as soon as it reads
@@ -167,6 +166,9 @@ void sp_engine_from_terminal(struct sp_engine *en, const struct sp_endpoint *ter
 	struct sp_binding *b;
 	struct sp_proto_msg msg;
 	struct sp_proto_keys keys;
+	enum sp_proto_probe probe;
+	const char *reason = NULL;
+	size_t probe_len = 0;
 
 	en->stats.received++;
 	st = sp_engine_strategy_by_mark(en, mark);
@@ -175,8 +177,9 @@ void sp_engine_from_terminal(struct sp_engine *en, const struct sp_endpoint *ter
 		return;
 	}
 	((struct sp_classify_strategy *)st)->hits++;
-	if (sp_stun_is_stun(buf, len)) {
-		sp_engine_stun(en, terminal, virtual_server, mark, buf, len);
+	probe = PROTO(en, probe, buf, len, terminal, en->tp->out, en->tp->out_max, &probe_len, &reason);
+	if (probe != SP_PROTO_NOT_PROBE) {
+		sp_engine_probe(en, terminal, virtual_server, mark, probe, probe_len, reason);
 		return;
 	}
 	if (PROTO(en, is_keepalive, buf, len)) {

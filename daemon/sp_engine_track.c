@@ -7,7 +7,6 @@
 #include "sp_log.h"
 #include "sp_media.h"
 #include "sp_protocol.h"
-#include "sp_stun.h"
 #include "sp_srclimit.h"
 #include "sp_transport_udp.h"
 #include "sp_engine_int.h"
@@ -248,7 +247,7 @@ void sp_engine_media_begin(struct sp_engine *en, const struct sp_binding *b,
 	}
 	dlg = sp_dialog_find(en->table, b->vpn, m->session, m->session_len, b);
 	sp_media_begin(en->media, dlg ? dlg->id : 0, from, true);
-	if (from == SP_MEDIA_FROM_TERMINAL) /* a private SDP address behind a NAT */
+	if (from == SP_MEDIA_FROM_TERMINAL) /* a private media address behind a NAT */
 		sp_media_terminal_source(en->media, &b->terminal);
 }
 
@@ -274,32 +273,30 @@ void sp_engine_media_finish(struct sp_engine *en, const struct sp_binding *b,
 	}
 }
 
-/* A STUN message on the SIP port (RFC 5626 §4.4.2 keep-alive): answered
- * here, as E, with the address the terminal's datagrams come from; it
- * refreshes the binding as a CRLF keep-alive does but never goes on to the
- * server. */
-void sp_engine_stun(struct sp_engine *en, const struct sp_endpoint *terminal,
-		    const struct sp_endpoint *virtual_server, uint32_t mark,
-		    const char *buf, size_t len)
+/* A probe of the protocol's own (SIP: STUN on the SIP port, RFC 5626
+ * §4.4.2 keep-alive), r what the protocol made of it with its answer, n
+ * bytes, in the transport's out buffer: sent as E back to where the
+ * terminal's datagrams come from; it refreshes the binding as a keep-alive
+ * does but never goes on to the server. */
+void sp_engine_probe(struct sp_engine *en, const struct sp_endpoint *terminal,
+		     const struct sp_endpoint *virtual_server, uint32_t mark,
+		     enum sp_proto_probe r, size_t n, const char *reason)
 {
 	struct sp_binding *b = sp_engine_find_terminal(en, sp_vpn_id(&en->vpn_map, sp_mark_vpn_slot(mark)),
 					       terminal);
 	struct sp_learned_path path = { 0 };
-	const char *reason = NULL;
 	uint32_t out_mark;
-	size_t n = 0;
-	enum sp_stun_result r = sp_stun_answer(buf, len, terminal, (uint8_t *)en->tp->out, &n, &reason);
 
-	if (r == SP_STUN_IGNORED) {
-		sp_engine_drop(en, &en->stats.stun_errors);
-		sp_debug("engine: STUN message from a terminal dropped: %s", reason);
+	if (r == SP_PROTO_PROBE_IGNORED) {
+		sp_engine_drop(en, &en->stats.probe_errors);
+		sp_debug("engine: %s probe from a terminal dropped: %s", en->proto->name, reason);
 		return;
 	}
-	if (r == SP_STUN_REFUSED) {
-		en->stats.stun_errors++;
-		sp_debug("engine: STUN request from a terminal refused: %s", reason);
+	if (r == SP_PROTO_PROBE_REFUSED) {
+		en->stats.probe_errors++;
+		sp_debug("engine: %s probe from a terminal refused: %s", en->proto->name, reason);
 	} else {
-		en->stats.stun_requests += r == SP_STUN_ANSWERED;
+		en->stats.probes_answered += r == SP_PROTO_PROBE_ANSWERED;
 		en->stats.keepalives++;
 		if (b) {
 			sp_binding_touch(en->table, b, sp_now_ms());

@@ -7,9 +7,12 @@
  * the dialog state (track), what the proxy answers itself when it refuses
  * one (refuse), how long a registration lives (lifetime), where a binding's
  * contact is (contact_address), which media streams its session
- * description announces (media_ports), and where a rewritten message's body
+ * description announces (media_ports), where a rewritten message's body
  * is and how it reads with another (body, with_body: a remote media
- * proxy's SDP).
+ * proxy's SDP), whether a body's media address is another than its
+ * sender's (media_elsewhere: a terminal behind a NAT), and the probes the
+ * proxy answers itself on the signalling port (probe: SIP's STUN
+ * keep-alives). The engine knows no body format and no probe format.
  *
  * SIP (daemon/sip/, sp_sip_protocol()) is the first implementation; a
  * second protocol (MGCP, H.248) is a new folder implementing this table,
@@ -105,6 +108,15 @@ struct sp_proto_track {
 /* track's return when a new dialog would exceed the table's session limit */
 #define SP_PROTO_OVER_LIMIT (-1)
 
+/* What probe made of a datagram on the signalling port */
+enum sp_proto_probe {
+	SP_PROTO_NOT_PROBE,	/* none of the protocol's probes: a message to inspect */
+	SP_PROTO_PROBE_ANSWERED, /* a request: its success answer is in out */
+	SP_PROTO_PROBE_REFUSED,	/* a request: an error answer is in out */
+	SP_PROTO_PROBE_QUIET,	/* a keep-alive that wants no answer */
+	SP_PROTO_PROBE_IGNORED,	/* dropped (malformed, a response): reason says why */
+};
+
 struct sp_protocol {
 	const char *name;
 	/* once per process, before any message */
@@ -149,6 +161,16 @@ struct sp_protocol {
 	/* the media streams m's session description announces: 0, or -1 when
 	 * it has none or it cannot be read */
 	int (*media_ports)(const struct sp_proto_msg *m, struct sp_sdp_info *out);
+	/* whether a body (as body() found it) gives a media address other
+	 * than sender's: the sender is behind a NAT (false: the same, or it
+	 * cannot tell) */
+	bool (*media_elsewhere)(const char *body, size_t body_len, const struct sp_endpoint *sender);
+	/* a probe the proxy answers itself on the signalling port from a
+	 * terminal at from (SIP: a STUN message, RFC 5626 §4.4.2, checked
+	 * before is_keepalive): what it is, the answer in out (*out_len, 0:
+	 * none) and, when refused or ignored, why in *reason */
+	enum sp_proto_probe (*probe)(const char *buf, size_t len, const struct sp_endpoint *from,
+				     char *out, size_t out_size, size_t *out_len, const char **reason);
 };
 
 /* to_server/to_terminal: the port map refused a stream (no free port) */

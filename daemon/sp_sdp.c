@@ -10,8 +10,11 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "sp_sdp.h"
 
@@ -416,4 +419,16 @@ const char *sp_sdp_strerror(int err)
 	default:
 		return "unknown SDP error";
 	}
+}
+
+bool sp_sdp_addressed_elsewhere(const char *sdp, size_t len, const struct sp_endpoint *sender)
+{
+	char host[INET6_ADDRSTRLEN], want[INET6_ADDRSTRLEN + 16];
+	const char *c = memmem(sdp, len, "c=IN IP", 7);
+
+	if (!c || sender->family != AF_INET)
+		return false;
+	inet_ntop(AF_INET, &sender->addr.v4, host, sizeof(host));
+	snprintf(want, sizeof(want), "c=IN IP4 %s\r", host);
+	return !((size_t)(sdp + len - c) >= strlen(want) && memcmp(c, want, strlen(want)) == 0);
 }

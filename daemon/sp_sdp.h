@@ -1,15 +1,20 @@
 /*
  * SDP (RFC 4566) inspection and in-place address/port rewriting.
  *
- * The SIP rewriter calls this for application/sdp bodies; the engine may
- * also call sp_sdp_inspect() to learn the terminal's media streams before
- * it programs the kernel. All work happens in caller-supplied memory.
+ * The SIP rewriter calls this for application/sdp bodies, and the SIP
+ * protocol (daemon/sip/sp_sip_protocol) for the media streams and the
+ * address a body announces; the media proxy maps its ports through
+ * sp_sdp_port_map_fn. The engine reaches it only through the protocol seam
+ * (sp_protocol.h). All work happens in caller-supplied memory.
  */
 #ifndef SP_SDP_H
 #define SP_SDP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "sp_endpoint.h"
 
 /* Media sections handled per body; more is refused rather than truncated. */
 #define SP_SDP_MAX_STREAMS 16
@@ -80,5 +85,13 @@ int sp_sdp_rewrite(const char *sdp, size_t len, const struct sp_sdp_plan *plan,
 		   char *out, size_t out_size, size_t *out_len);
 
 const char *sp_sdp_strerror(int err);
+
+/*
+ * Whether the first connection line of sdp ("c=IN IP...") names another
+ * address than sender's (a terminal behind a NAT announces its private
+ * one): false when sdp has none, when it is sender's IPv4 address, and
+ * for an IPv6 sender (not told apart).
+ */
+bool sp_sdp_addressed_elsewhere(const char *sdp, size_t len, const struct sp_endpoint *sender);
 
 #endif

@@ -44,8 +44,8 @@ static void sp_agent_engine_stats(void *arg, struct sp_agent_stats *out)
 	out->session_limit_drops = s->session_limit;
 	sp_engine_source_limit_drops(en, &out->source_rate_drops, &out->source_new_binding_drops);
 	out->source_binding_refusals = s->source_bindings;
-	out->stun_requests = s->stun_requests;
-	out->stun_errors = s->stun_errors;
+	out->stun_requests = s->probes_answered;
+	out->stun_errors = s->probe_errors;
 	{
 		struct sp_tcp_stats tcp;
 

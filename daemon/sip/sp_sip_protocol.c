@@ -4,6 +4,7 @@
 #include "sp_sdp.h"
 #include "sp_sip.h"
 #include "sp_sip_dialog.h"
+#include "sp_stun.h"
 #include "sp_table.h"
 
 #include <stdio.h>
@@ -28,6 +29,33 @@ static const struct sp_sip_msg *sip_msg(const struct sp_proto_msg *m)
 static bool sip_is_keepalive(const char *buf, size_t len)
 {
 	return sp_proxy_is_keepalive(buf, len);
+}
+
+/* A STUN message on the SIP port (RFC 5626 §4.4.2 keep-alive): answered
+ * by the proxy as E, with the address the terminal's datagrams come from
+ * (sp_stun); it never goes on to the server. */
+static enum sp_proto_probe sip_probe(const char *buf, size_t len, const struct sp_endpoint *from,
+				     char *out, size_t out_size, size_t *out_len, const char **reason)
+{
+	*out_len = 0;
+	if (!sp_stun_is_stun(buf, len))
+		return SP_PROTO_NOT_PROBE;
+	if (out_size < SP_STUN_ANSWER_MAX) {
+		if (reason)
+			*reason = "no room for the answer";
+		return SP_PROTO_PROBE_IGNORED;
+	}
+	switch (sp_stun_answer(buf, len, from, (uint8_t *)out, out_len, reason)) {
+	case SP_STUN_ANSWERED:
+		return SP_PROTO_PROBE_ANSWERED;
+	case SP_STUN_REFUSED:
+		return SP_PROTO_PROBE_REFUSED;
+	case SP_STUN_INDICATION:
+		return SP_PROTO_PROBE_QUIET;
+	case SP_STUN_IGNORED:
+		break;
+	}
+	return SP_PROTO_PROBE_IGNORED;
 }
 
 /* What the engine decides on, from the SIP fields. */
@@ -240,6 +268,12 @@ static int sip_media_ports(const struct sp_proto_msg *m, struct sp_sdp_info *out
 	return sp_sdp_inspect(s->buf + s->info.body_offset, s->info.body_len, out) == 0 ? 0 : -1;
 }
 
+/* SIP's bodies with media are SDP: its connection line */
+static bool sip_media_elsewhere(const char *body, size_t body_len, const struct sp_endpoint *sender)
+{
+	return sp_sdp_addressed_elsewhere(body, body_len, sender);
+}
+
 /* The body of a message as this module wrote it: after the blank line. */
 static int sip_body(const char *msg, size_t len, const char **body, size_t *body_len)
 {
@@ -309,6 +343,8 @@ static const struct sp_protocol sp_sip_ops = {
 	.body = sip_body,
 	.with_body = sip_with_body,
 	.media_ports = sip_media_ports,
+	.media_elsewhere = sip_media_elsewhere,
+	.probe = sip_probe,
 };
 
 const struct sp_protocol *sp_sip_protocol(void)

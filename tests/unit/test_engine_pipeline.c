@@ -18,6 +18,7 @@
 #include "sp_mark.h"
 #include "sp_protocol.h"
 #include "sp_sip_protocol.h"
+#include "sp_stun.h"
 #include "sp_table.h"
 #include "sp_transport.h"
 
@@ -41,6 +42,7 @@ struct fake_send {
 	struct sp_transport_conn *conn;
 	struct sp_endpoint to, from;
 	char data[4096];
+	size_t len;
 };
 
 struct fake_tp {
@@ -124,6 +126,7 @@ static int fake_send(struct sp_transport *tp, struct sp_transport_conn *conn,
 		s->from = *out->from;
 	memcpy(s->data, out->data, out->len);
 	s->data[out->len] = '\0';
+	s->len = out->len;
 	return 0;
 }
 
@@ -324,7 +327,7 @@ static const struct sp_kernel_door_ops fake_kernel_ops = {
 
 static struct spy {
 	unsigned inspect, release, keys, came_through, to_server, to_terminal, track, refuse,
-		lifetime, keepalive;
+		lifetime, keepalive, probe, media_elsewhere;
 	enum sp_proto_refusal last_refusal;
 	bool over_limit;	/* track refuses every new dialog */
 } spy;
@@ -426,12 +429,26 @@ static int spy_media_ports(const struct sp_proto_msg *m, struct sp_sdp_info *out
 	return SIP_OP(media_ports, m, out);
 }
 
+static bool spy_media_elsewhere(const char *body, size_t body_len, const struct sp_endpoint *sender)
+{
+	spy.media_elsewhere++;
+	return SIP_OP(media_elsewhere, body, body_len, sender);
+}
+
+static enum sp_proto_probe spy_probe(const char *buf, size_t len, const struct sp_endpoint *from,
+				     char *out, size_t out_size, size_t *out_len, const char **reason)
+{
+	spy.probe++;
+	return SIP_OP(probe, buf, len, from, out, out_size, out_len, reason);
+}
+
 static const struct sp_protocol spy_protocol = {
 	.name = "spy", .init = spy_init, .is_keepalive = spy_is_keepalive, .inspect = spy_inspect,
 	.release = spy_release, .came_through = spy_came_through, .keys = spy_keys,
 	.to_server = spy_to_server, .to_terminal = spy_to_terminal, .track = spy_track,
 	.refuse = spy_refuse, .lifetime = spy_lifetime, .contact_address = spy_contact_address,
 	.body = spy_body, .with_body = spy_with_body, .media_ports = spy_media_ports,
+	.media_elsewhere = spy_media_elsewhere, .probe = spy_probe,
 };
 
 /* ---- the engine on both fakes ---- */
@@ -743,6 +760,41 @@ Test(engine_pipeline, the_engine_reaches_sip_only_through_the_protocol_table)
 	cr_assert_eq(spy.refuse, 0);
 	deliver(listener(), &(struct sp_endpoint){ 0 }, "\r\n\r\n");
 	cr_assert_gt(spy.keepalive, 0, "keep-alives are the protocol's to recognise");
+	stop_engine();
+}
+
+/* A STUN Binding request on the SIP port (RFC 5626 §4.4.2): the engine
+ * knows no STUN; the protocol's probe recognises and answers it, the
+ * engine sends the answer back as E and counts it. */
+Test(engine_pipeline, a_probe_on_the_signalling_port_is_the_protocols_to_answer)
+{
+	static const unsigned char req[SP_STUN_HEADER_LEN] = {
+		0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
+	};
+	struct sp_endpoint t = ep(TERMINAL, 5062), mapped;
+	struct sp_transport_msg m = { .conn = NULL, .source = t, .data = (char *)req, .len = sizeof(req) };
+	const struct fake_send *s;
+
+	start_engine(0);
+	m.conn = listener();
+	m.orig_dst = ep(E_ADDR, 5060);
+	m.mark = SP_MARK_TPROXY | 1u << SP_MARK_STRATEGY_SHIFT;
+	ftp.tp.h.before_batch(ftp.tp.h.arg, SP_TRANSPORT_TERMINAL);
+	ftp.tp.h.received(ftp.tp.h.arg, &m);
+	ftp.tp.h.wake_done(ftp.tp.h.arg);
+	cr_assert_eq(spy.probe, 1, "the protocol is asked what the datagram is");
+	cr_assert_eq(spy.inspect, 0, "a probe is not inspected as a message");
+	cr_assert_eq(ftp.n_sends, 1, "the probe is answered");
+	s = last_send();
+	cr_assert_eq(s->conn->side, SP_TRANSPORT_TERMINAL, "answered towards the terminal");
+	cr_assert(sp_endpoint_equal(&s->to, &t));
+	cr_assert_eq(sp_stun_mapped_address(s->data, s->len, &mapped), 0);
+	cr_assert(sp_endpoint_equal(&mapped, &t), "the answer gives the terminal its own address");
+	cr_assert_eq(sp_engine_stats(en)->probes_answered, 1);
+	cr_assert_eq(sp_engine_stats(en)->probe_errors, 0);
+	register_from(5060, "reg-probe");
+	cr_assert_eq(spy.probe, 2, "every datagram from a terminal is asked about");
+	cr_assert_eq(spy.inspect, 1, "a message that is no probe goes on to inspect");
 	stop_engine();
 }
 

@@ -1,7 +1,9 @@
 /* SDP inspection and rewriting (sp_sdp), exact outputs. */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <sys/socket.h>
 #include <string.h>
 
 #include "sp_sdp.h"
@@ -64,6 +66,21 @@ static const char offer[] =
 	"m=video 51372/2 RTP/AVP 31 32\r\n"
 	"c=IN IP4 10.0.0.6\r\n"
 	"a=recvonly\r\n";
+
+/* The first connection line against the sender's address (NAT detection
+ * for a remote media proxy): a prefix of a longer address is another one. */
+Test(sdp, addressed_elsewhere)
+{
+	static const char sdp[] = "v=0\r\nc=IN IP4 10.0.0.2\r\nm=audio 4000 RTP/AVP 0\r\n";
+	static const char longer[] = "v=0\r\nc=IN IP4 10.0.0.23\r\nm=audio 4000 RTP/AVP 0\r\n";
+	struct sp_endpoint a = { .family = AF_INET };
+
+	inet_pton(AF_INET, "10.0.0.2", &a.addr.v4);
+	cr_assert_not(sp_sdp_addressed_elsewhere(sdp, strlen(sdp), &a));
+	cr_assert(sp_sdp_addressed_elsewhere(longer, strlen(longer), &a));
+	cr_assert_not(sp_sdp_addressed_elsewhere("v=0\r\n", 5, &a), "no connection line");
+	cr_assert(sp_sdp_addressed_elsewhere(sdp, 20, &a), "cut short: not the sender's line");
+}
 
 Test(sdp, inspect_streams)
 {

@@ -7,6 +7,7 @@
 #include "config.h"
 #include "sp_protocol.h"
 #include "sp_sip_protocol.h"
+#include "sp_stun.h"
 #include "sp_table.h"
 
 #include <arpa/inet.h>
@@ -123,6 +124,55 @@ Test(sip_protocol, an_unparsable_datagram_is_refused_with_a_reason)
 	cr_assert_not_null(msg.reason);
 	cr_assert_str_eq(msg.session, "");
 	release();
+}
+
+/* SIP's probes are STUN on the SIP port: answered with the sender's
+ * address; a SIP message or a CRLF is none. */
+Test(sip_protocol, a_stun_binding_request_is_a_probe_answered_with_the_senders_address)
+{
+	static const unsigned char req[SP_STUN_HEADER_LEN] = {
+		0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
+	};
+	static const unsigned char response[SP_STUN_HEADER_LEN] = {
+		0x01, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
+	};
+	struct sp_endpoint from, mapped;
+	char out[256];
+	size_t n = 99;
+	const char *reason = NULL;
+
+	cr_assert_eq(sp_endpoint_parse(&from, T, 5062), 0);
+	cr_assert_eq(sip->probe((const char *)req, sizeof(req), &from, out, sizeof(out), &n, &reason),
+		     SP_PROTO_PROBE_ANSWERED);
+	cr_assert_gt(n, SP_STUN_HEADER_LEN);
+	cr_assert_eq(sp_stun_mapped_address(out, n, &mapped), 0);
+	cr_assert(sp_endpoint_equal(&mapped, &from));
+	cr_assert_eq(sip->probe((const char *)response, sizeof(response), &from, out, sizeof(out), &n,
+				&reason), SP_PROTO_PROBE_IGNORED);
+	cr_assert_eq(n, 0);
+	cr_assert_not_null(reason);
+	cr_assert_eq(sip->probe((const char *)req, sizeof(req), &from, out, 16, &n, &reason),
+		     SP_PROTO_PROBE_IGNORED, "no room for the answer: nothing written");
+	cr_assert_eq(sip->probe("\r\n\r\n", 4, &from, out, sizeof(out), &n, &reason), SP_PROTO_NOT_PROBE);
+	cr_assert_eq(sip->probe("OPTIONS sip:x SIP/2.0\r\n", 23, &from, out, sizeof(out), &n, &reason),
+		     SP_PROTO_NOT_PROBE);
+}
+
+/* A body naming another media address than its sender's: the sender is
+ * behind a NAT (a remote media proxy then latches). */
+Test(sip_protocol, media_elsewhere_compares_the_sdp_connection_with_the_sender)
+{
+	static const char same[] = "v=0\r\no=- 1 1 IN IP4 " T "\r\nc=IN IP4 " T "\r\nm=audio 4000 RTP/AVP 0\r\n";
+	static const char other[] = "v=0\r\nc=IN IP4 192.168.1.5\r\nm=audio 4000 RTP/AVP 0\r\n";
+	static const char none[] = "v=0\r\nm=audio 4000 RTP/AVP 0\r\n";
+	struct sp_endpoint from, from6;
+
+	cr_assert_eq(sp_endpoint_parse(&from, T, 5060), 0);
+	cr_assert_eq(sp_endpoint_parse(&from6, "2001:db8::1", 5060), 0);
+	cr_assert_not(sip->media_elsewhere(same, strlen(same), &from));
+	cr_assert(sip->media_elsewhere(other, strlen(other), &from));
+	cr_assert_not(sip->media_elsewhere(none, strlen(none), &from));
+	cr_assert_not(sip->media_elsewhere(other, strlen(other), &from6), "IPv6 not told apart");
 }
 
 Test(sip_protocol, crlf_is_a_keepalive)
