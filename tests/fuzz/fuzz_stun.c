@@ -2,7 +2,7 @@
  * libFuzzer target: sp_stun_answer + sp_stun_mapped_address on arbitrary
  * bytes, as the engine meets them on the SIP port.
  *
- * Sources: tests/fuzz/fuzz_stun.c daemon/sp_stun.c daemon/sp_endpoint.c
+ * Sources: tests/fuzz/fuzz_stun.c daemon/sip/sp_stun.c daemon/sp_endpoint.c
  * Libraries: none
  * fuzz-options: -max_len=1500
  *
@@ -10,8 +10,8 @@
  * tests/fuzz/corpus/stun. By hand, from a configured build directory BUILD
  * (for config.h), it needs only its own sources:
  *
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -I$BUILD -Idaemon \
- *       tests/fuzz/fuzz_stun.c daemon/sp_stun.c daemon/sp_endpoint.c -o fuzz_stun
+ *   clang -g -O1 -fsanitize=fuzzer,address,undefined -I$BUILD -Idaemon -Idaemon/sip \
+ *       tests/fuzz/fuzz_stun.c daemon/sip/sp_stun.c daemon/sp_endpoint.c -o fuzz_stun
  *   ./fuzz_stun -max_total_time=60 -max_len=1500 tests/fuzz/corpus/stun
  *
  * Besides memory errors it checks the contract: an answer fits
