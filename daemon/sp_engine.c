@@ -215,6 +215,8 @@ static void sp_engine_before_batch(void *arg, enum sp_transport_side side)
 	 * of every datagram a listener's batch brings */
 	if (side == SP_TRANSPORT_TERMINAL)
 		KD(en, retpath_drain);
+	/* what an earlier batch prepared and never received (its socket went) */
+	sp_engine_pre_clear(en->cur);
 }
 
 static void sp_engine_received(void *arg, const struct sp_transport_msg *m)
@@ -233,6 +235,7 @@ static void sp_engine_received(void *arg, const struct sp_transport_msg *m)
 					.tcp = m->conn->tp == en->tcp || (en->tls && m->conn->tp == en->tls),
 					.tls = en->tls && m->conn->tp == en->tls,
 					.data = m->data, .len = m->len };
+	sp_engine_pre_take(en, m);
 	if (m->conn->side == SP_TRANSPORT_SERVER) {
 		en->cur->stats.from_servers++;
 		sp_engine_from_server(en, m->conn, &m->source, m->data, m->len);
@@ -245,6 +248,7 @@ static void sp_engine_received(void *arg, const struct sp_transport_msg *m)
 		en->rx_tls = en->rx.tls;
 		sp_engine_from_terminal(en, &m->source, &m->orig_dst, m->mark, m->data, m->len);
 	}
+	sp_engine_pre_done(en);
 	en->rx.data = NULL;
 }
 
@@ -466,7 +470,7 @@ struct sp_engine *sp_engine_start_with(const struct sp_engine_env *env,
 	const struct sp_transport_handler th = {
 		.arg = en, .before_batch = sp_engine_before_batch, .received = sp_engine_received,
 		.wake_done = sp_engine_wake_done, .queue_drops = sp_engine_queue_drops,
-		.send_failed = sp_engine_send_failed,
+		.send_failed = sp_engine_send_failed, .prepare = sp_engine_prepare,
 	};
 	char err[256] = "";
 

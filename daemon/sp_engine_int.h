@@ -45,6 +45,7 @@
 struct sp_engine;
 struct sp_mp_client;
 struct sp_loop_lock;
+struct sp_engine_pre;
 
 /* The most engine workers (= SP_STEER_MAX, the steering program's). */
 #define SP_ENGINE_WORKERS_MAX 64
@@ -60,6 +61,9 @@ struct sp_engine_worker {
 	pthread_t thread;
 	bool running;
 	struct sp_engine_worker_stats stats;
+	/* with more than one worker: the batch's messages inspected outside
+	 * the lock (SP_TRANSPORT_BATCH_MAX slots, this worker's thread only) */
+	struct sp_engine_pre *pre;
 };
 
 /* A message as received, kept to put it through the engine again. */
@@ -153,6 +157,7 @@ struct sp_engine {
 	bool msg_kernel;	/* this message's media: the kernel's */
 	bool msg_remote;	/* this message's SDP: a remote MP's */
 	struct sp_engine_rx rx;	/* the message being handled */
+	struct sp_engine_pre *rx_pre;	/* and its inspect, done outside the lock (NULL: none) */
 	/* the workers (sp_engine_workers.c): tp and cur_listeners are the
 	 * ones of cur, the worker handling now (worker 0's otherwise) */
 	struct sp_engine_worker *workers;
@@ -250,6 +255,16 @@ void sp_engine_workers_stop(struct sp_engine *en);
 void sp_engine_workers_listen(struct sp_engine *en);
 unsigned sp_engine_owner(const struct sp_engine *en, const struct sp_binding *b);
 struct sp_transport *sp_engine_owner_tp(const struct sp_engine *en, const struct sp_binding *b);
+void sp_engine_prepare(void *arg, enum sp_transport_side side, unsigned slot, const char *data, size_t len);
+void sp_engine_pre_take(struct sp_engine *en, const struct sp_transport_msg *m);
+void sp_engine_pre_done(struct sp_engine *en);
+void sp_engine_pre_clear(struct sp_engine_worker *w);
+/* buf's inspected message into *msg: the one prepared outside the lock for
+ * the message being handled, or own, inspected now; inspect's result.
+ * Release it with sp_engine_inspected_release either way. */
+int sp_engine_inspect(struct sp_engine *en, struct sp_proto_msg *own, const char *buf, size_t len,
+		      struct sp_proto_msg **msg);
+void sp_engine_inspected_release(struct sp_engine *en, struct sp_proto_msg *msg);
 
 /* sp_engine_tls.c: what a configuration changes of TLS, prepared (files
  * loaded, the listener opened: an error refuses the change), then

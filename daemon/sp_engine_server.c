@@ -66,7 +66,7 @@ void sp_engine_from_server(struct sp_engine *en, const struct sp_transport_conn 
 			   const struct sp_endpoint *from, const char *buf, size_t len)
 {
 	struct sp_binding *b = sp_binding_find_server_side(en->table, &bs->local);
-	struct sp_proto_msg msg;
+	struct sp_proto_msg own, *msg;
 
 	en->stats.from_servers++;
 	/* a terminal on TCP keeps its C:c on UDP towards the server */
@@ -84,30 +84,30 @@ void sp_engine_from_server(struct sp_engine *en, const struct sp_transport_conn 
 			en->stats.to_terminals++;
 		return;
 	}
-	if (PROTO(en, inspect, &msg, buf, len) != 0) {
+	if (sp_engine_inspect(en, &own, buf, len, &msg) != 0) {
 		sp_engine_drop(en, &en->stats.parse_errors);
-		PROTO(en, release, &msg);
+		sp_engine_inspected_release(en, msg);
 		return;
 	}
-	if (sp_engine_media_choose(en, b, &msg, false, buf, len) < 0) {
-		PROTO(en, release, &msg);
+	if (sp_engine_media_choose(en, b, msg, false, buf, len) < 0) {
+		sp_engine_inspected_release(en, msg);
 		return;
 	}
-	if (msg.ends_here) {
+	if (msg->ends_here) {
 		/* the ACK of our own 503 */
-	} else if (!msg.is_request && !PROTO(en, came_through, &msg, &b->server_side)) {
+	} else if (!msg->is_request && !PROTO(en, came_through, msg, &b->server_side)) {
 		/* every request the SP forwarded had C:c on top of its Via */
 		sp_engine_drop(en, &en->stats.unmatched_responses);
 		sp_debug("engine: response %d (%s) from a server matches nothing forwarded",
-			 msg.status, msg.session);
-	} else if (msg.hops_exhausted) {
-		sp_engine_reply(en, b, false, &msg, buf, len, SP_PROTO_TOO_MANY_HOPS, 0);
+			 msg->status, msg->session);
+	} else if (msg->hops_exhausted) {
+		sp_engine_reply(en, b, false, msg, buf, len, SP_PROTO_TOO_MANY_HOPS, 0);
 		sp_engine_drop(en, &en->stats.too_many_hops);
 	} else {
-		sp_engine_server_forward(en, b, &msg, buf, len);
+		sp_engine_server_forward(en, b, msg, buf, len);
 	}
 	en->send_now = false;
 	en->msg_kernel = en->msg_remote = false;
 	sp_media_abort(en->media); /* a no-op once committed */
-	PROTO(en, release, &msg);
+	sp_engine_inspected_release(en, msg);
 }

@@ -164,7 +164,7 @@ void sp_engine_from_terminal(struct sp_engine *en, const struct sp_endpoint *ter
 {
 	const struct sp_classify_strategy *st;
 	struct sp_binding *b;
-	struct sp_proto_msg msg;
+	struct sp_proto_msg own, *msg;
 	struct sp_proto_keys keys;
 	enum sp_proto_probe probe;
 	const char *reason = NULL;
@@ -186,20 +186,20 @@ void sp_engine_from_terminal(struct sp_engine *en, const struct sp_endpoint *ter
 		sp_engine_terminal_keepalive(en, terminal, mark, buf, len);
 		return;
 	}
-	if (PROTO(en, inspect, &msg, buf, len) != 0) {
+	if (sp_engine_inspect(en, &own, buf, len, &msg) != 0) {
 		sp_engine_drop(en, &en->stats.parse_errors);
-		sp_debug("engine: unparsable datagram from a terminal: %s", msg.reason);
-		PROTO(en, release, &msg);
+		sp_debug("engine: unparsable datagram from a terminal: %s", msg->reason);
+		sp_engine_inspected_release(en, msg);
 		return;
 	}
-	PROTO(en, keys, &msg, &keys);
-	b = sp_engine_terminal_binding(en, st, terminal, virtual_server, mark, buf, len, &msg, &keys);
+	PROTO(en, keys, msg, &keys);
+	b = sp_engine_terminal_binding(en, st, terminal, virtual_server, mark, buf, len, msg, &keys);
 	if (b) {
 		sp_engine_binding_refresh(en, b, terminal, &keys);
-		sp_engine_terminal_forward(en, b, &msg, buf, len);
+		sp_engine_terminal_forward(en, b, msg, buf, len);
 	}
 	en->send_now = false;
 	en->msg_kernel = en->msg_remote = false;
 	sp_media_abort(en->media); /* a no-op once committed */
-	PROTO(en, release, &msg);
+	sp_engine_inspected_release(en, msg);
 }

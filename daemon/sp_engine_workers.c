@@ -14,8 +14,9 @@
  * ports, the sync and the store on disk, the counters the CLI and SNMP
  * read) is kept safe by one fair lock that every loop holds while it runs
  * its callbacks (sp_loop_set_lock), which the UDP transport lets go around
- * its own system calls: the workers wait for the kernel, read and write
- * their own sockets side by side, and handle one batch at a time. The
+ * its own system calls and the inspect of what it read (below): the
+ * workers wait for the kernel, read, parse and write side by side, and
+ * handle one batch at a time. The
  * engine's code is the same on every worker: while worker w handles a
  * batch, the engine's UDP transport and listeners are w's. */
 #include "config.h"
@@ -92,6 +93,109 @@ static void sp_worker_send_failed(void *arg)
 	en->handler.send_failed(en);
 }
 
+/* ---- what a worker works out outside the lock ----
+ *
+ * A message's inspect (the protocol's scan) reads its bytes and nothing
+ * else: the UDP transport hands each batch to prepare with the workers'
+ * lock released, so the workers inspect side by side; the engine, holding
+ * the lock, takes the result for the message it handles (sp_engine_inspect)
+ * instead of inspecting again. What depends on shared state (the strategy,
+ * the binding, the rewrite towards it, the dialog) stays under the lock.
+ * A worker's slots are used on its own thread only (the protocol's parse
+ * arena is per thread), and its messages are still handled one by one in
+ * the order they were read: per-binding order is untouched. */
+
+struct sp_engine_pre {
+	const char *data;	/* the bytes inspected; NULL: the slot is free */
+	size_t len;
+	int rc;			/* inspect's */
+	struct sp_proto_msg msg;
+};
+
+static void sp_pre_release(struct sp_engine *en, struct sp_engine_pre *p)
+{
+	if (!p->data)
+		return;
+	PROTO(en, release, &p->msg);
+	p->data = NULL;
+}
+
+static void sp_pre_fill(struct sp_engine_worker *w, unsigned slot, const char *data, size_t len)
+{
+	struct sp_engine_pre *p;
+
+	if (!w->pre || slot >= SP_TRANSPORT_BATCH_MAX)
+		return;
+	p = &w->pre[slot];
+	sp_pre_release(w->en, p);
+	p->rc = PROTO(w->en, inspect, &p->msg, data, len);
+	p->data = data;
+	p->len = len;
+}
+
+/* Worker 0's (the engine's own handler): the engine is its arg. */
+void sp_engine_prepare(void *arg, enum sp_transport_side side, unsigned slot, const char *data, size_t len)
+{
+	struct sp_engine *en = arg;
+
+	(void)side;
+	if (en->workers)
+		sp_pre_fill(&en->workers[0], slot, data, len);
+}
+
+static void sp_worker_prepare(void *arg, enum sp_transport_side side, unsigned slot, const char *data,
+			      size_t len)
+{
+	(void)side;
+	sp_pre_fill(arg, slot, data, len);
+}
+
+void sp_engine_pre_take(struct sp_engine *en, const struct sp_transport_msg *m)
+{
+	struct sp_engine_pre *p;
+
+	en->rx_pre = NULL;
+	if (!m->prepared || !en->cur || !en->cur->pre || m->prepared > SP_TRANSPORT_BATCH_MAX)
+		return;
+	p = &en->cur->pre[m->prepared - 1];
+	if (p->data == m->data && p->len == m->len)
+		en->rx_pre = p;
+}
+
+void sp_engine_pre_done(struct sp_engine *en)
+{
+	if (en->rx_pre)
+		sp_pre_release(en, en->rx_pre);
+	en->rx_pre = NULL;
+}
+
+void sp_engine_pre_clear(struct sp_engine_worker *w)
+{
+	for (unsigned i = 0; w && w->pre && i < SP_TRANSPORT_BATCH_MAX; i++)
+		sp_pre_release(w->en, &w->pre[i]);
+}
+
+int sp_engine_inspect(struct sp_engine *en, struct sp_proto_msg *own, const char *buf, size_t len,
+		      struct sp_proto_msg **msg)
+{
+	struct sp_engine_pre *p = en->rx_pre;
+
+	if (p && p->data == buf && p->len == len) {
+		*msg = &p->msg;
+		return p->rc;
+	}
+	*msg = own;
+	return PROTO(en, inspect, own, buf, len);
+}
+
+void sp_engine_inspected_release(struct sp_engine *en, struct sp_proto_msg *msg)
+{
+	if (en->rx_pre && msg == &en->rx_pre->msg)
+		sp_engine_pre_done(en);
+	else
+		PROTO(en, release, msg);
+}
+
 /* ---- lifecycle ---- */
 
 int sp_engine_workers_create(struct sp_engine *en, unsigned n, struct sp_error *e)
@@ -111,13 +215,18 @@ int sp_engine_workers_create(struct sp_engine *en, unsigned n, struct sp_error *
 	en->lock = sp_loop_lock_new();
 	if (!en->lock)
 		return sp_error_set(e, "Out of memory");
+	for (unsigned i = 0; i < n; i++) {
+		en->workers[i].pre = calloc(SP_TRANSPORT_BATCH_MAX, sizeof(struct sp_engine_pre));
+		if (!en->workers[i].pre)
+			return sp_error_set(e, "Out of memory");
+	}
 	sp_loop_set_lock(en->env.loop, en->lock);
 	for (unsigned i = 1; i < n; i++) {
 		struct sp_engine_worker *w = &en->workers[i];
 		const struct sp_transport_handler h = {
 			.arg = w, .before_batch = sp_worker_before_batch, .received = sp_worker_received,
 			.wake_done = sp_worker_wake_done, .queue_drops = sp_worker_queue_drops,
-			.send_failed = sp_worker_send_failed,
+			.send_failed = sp_worker_send_failed, .prepare = sp_worker_prepare,
 		};
 
 		w->en = en;
@@ -142,6 +251,8 @@ static void *sp_worker_main(void *arg)
 
 	if (sp_loop_run(w->loop) < 0)
 		sp_err("engine: worker %u: its loop failed", w->id);
+	/* on this thread: the protocol's parse arena is its own */
+	sp_engine_pre_clear(w);
 	return NULL;
 }
 
@@ -192,6 +303,11 @@ void sp_engine_workers_stop(struct sp_engine *en)
 	/* one thread again: the transports and loops go without the lock */
 	if (en->n_workers > 1)
 		sp_loop_set_lock(en->env.loop, NULL);
+	if (en->workers) {
+		sp_engine_pre_clear(&en->workers[0]); /* this thread's, as worker 0 */
+		for (unsigned i = 0; i < en->n_workers; i++)
+			free(en->workers[i].pre);
+	}
 	for (unsigned i = 1; i < en->n_workers; i++) {
 		struct sp_engine_worker *w = &en->workers[i];
 

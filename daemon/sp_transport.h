@@ -50,7 +50,13 @@ struct sp_transport_msg {
 	bool truncated;		/* larger than the transport's buffer: data is a part */
 	char *data;
 	size_t len;
+	/* 1 + the slot the handler's prepare had this message in, 0: not
+	 * prepared (one worker, TCP, TLS) */
+	unsigned prepared;
 };
+
+/* The most messages one batch hands to prepare (its slots: 0 .. this - 1) */
+#define SP_TRANSPORT_BATCH_MAX 32
 
 /* The engine's side of the seam, called by the transport. */
 struct sp_transport_handler {
@@ -65,6 +71,15 @@ struct sp_transport_handler {
 	void (*queue_drops)(void *arg, enum sp_transport_side side, uint64_t n);
 	/* A queued message could not be sent (its counter is already undone). */
 	void (*send_failed)(void *arg);
+	/* Optional (NULL: none). Engine workers: a batch's messages, as
+	 * bytes only, on the reading thread with the workers' shared lock
+	 * released, before the first of them is received: what follows from
+	 * the bytes alone (the protocol's inspect) is worked out side by side
+	 * with the other workers. slot < SP_TRANSPORT_BATCH_MAX; the message
+	 * comes to received with prepared = slot + 1 (it may not come at all:
+	 * the batch's socket can go with an earlier one). data[len] is NUL. */
+	void (*prepare)(void *arg, enum sp_transport_side side, unsigned slot, const char *data,
+			size_t len);
 };
 
 /* One message to send. */

@@ -21,6 +21,7 @@
 
 #define SP_UDP_BATCH 32           /* datagrams per recvmmsg */
 #define SP_UDP_BATCHES_PER_WAKE 8 /* then let other sockets in */
+_Static_assert(SP_UDP_BATCH <= SP_TRANSPORT_BATCH_MAX, "a batch fits the handler's prepare slots");
 #define SP_UDP_DGRAM_MAX 65536
 #define SP_UDP_OUT_MAX (SP_UDP_DGRAM_MAX + 4096)
 #define SP_UDP_MAX_FILES 1048576
@@ -54,6 +55,7 @@ struct sp_udp {
 	char ctrl[SP_UDP_BATCH][256];
 	char *bufs; /* SP_UDP_BATCH * SP_UDP_DGRAM_MAX */
 	int batch_used; /* msgs entries the last recvmmsg wrote */
+	int batch_prepared; /* of those, the ones the handler's prepare had */
 	pthread_mutex_t io; /* with engine workers: its socket calls (see below) */
 	/* Datagrams going out, queued while a received batch is handled and
 	 * sent with one sendmmsg per run of the same socket (several answers
@@ -351,22 +353,46 @@ static bool sp_udp_deliver(struct sp_udp *u, struct sp_udp_conn *c, int i)
 	m.data = u->bufs + (size_t)i * SP_UDP_DGRAM_MAX;
 	m.len = u->msgs[i].msg_len;
 	m.data[m.len] = '\0';
+	if (i < u->batch_prepared && !(mh->msg_flags & MSG_TRUNC))
+		m.prepared = (unsigned)i + 1;
 	u->pub.h.received(u->pub.h.arg, &m);
 	/* c may be freed now: only u->reading says whether it still is */
 	return listener || u->reading == c;
 }
 
-/* One batch from fd, with the loops' lock released (see above). */
-static int sp_udp_recv(struct sp_udp *u, int fd)
+/* What the handler works out from a batch's bytes alone, with the loops'
+ * lock released and io not held (it touches no socket). */
+static void sp_udp_prepare(struct sp_udp *u, enum sp_transport_side side, int n)
+{
+	const struct sp_transport_handler *h = &u->pub.h;
+
+	if (!h->prepare)
+		return;
+	for (int i = 0; i < n; i++) {
+		char *data = u->bufs + (size_t)i * SP_UDP_DGRAM_MAX;
+
+		if (u->msgs[i].msg_hdr.msg_flags & MSG_TRUNC)
+			continue;
+		data[u->msgs[i].msg_len] = '\0';
+		h->prepare(h->arg, side, (unsigned)i, data, u->msgs[i].msg_len);
+	}
+	u->batch_prepared = n;
+}
+
+/* One batch from fd, with the loops' lock released (see above); its
+ * datagrams are prepared before the lock is taken again. */
+static int sp_udp_recv(struct sp_udp *u, int fd, enum sp_transport_side side)
 {
 	int n;
 
+	u->batch_prepared = 0;
 	if (!sp_loop_has_lock(u->loop))
 		return recvmmsg(fd, u->msgs, SP_UDP_BATCH, MSG_DONTWAIT, NULL);
 	sp_udp_io_lock(u);
 	sp_loop_round_unlock(u->loop);
 	n = recvmmsg(fd, u->msgs, SP_UDP_BATCH, MSG_DONTWAIT, NULL);
 	sp_udp_io_unlock(u);
+	sp_udp_prepare(u, side, n);
 	sp_loop_round_relock(u->loop);
 	return n;
 }
@@ -386,7 +412,7 @@ static void sp_udp_readable(struct sp_loop *loop, int fd, uint32_t events, void 
 
 		sp_udp_prepare_batch(u);
 		h->before_batch(h->arg, c->pub.side);
-		n = sp_udp_recv(u, fd);
+		n = sp_udp_recv(u, fd, c->pub.side);
 		/* another worker may have closed it meanwhile: what it read goes */
 		if (n <= 0 || u->reading != c)
 			break;

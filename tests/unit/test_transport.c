@@ -2,7 +2,9 @@
  * (sp_transport.h), server side on loopback (no root): a batch handed up
  * with its source and connection, replies queued in order until the batch
  * is done, a send `now` on the wire at once, a connection closed by the
- * handler while it is being read, and failed sends undone. */
+ * handler while it is being read, failed sends undone, and, with the
+ * engine workers' lock, each datagram prepared outside it before it is
+ * received. */
 #include "config.h"
 #include "sp_transport_udp.h"
 
@@ -23,6 +25,9 @@ struct seen {
 	bool echo;		/* reply to each message, queued */
 	bool close_on_first;	/* close the connection from the handler */
 	uint64_t sent;
+	int prepared;		/* prepare calls */
+	unsigned prepared_slot[8]; /* 1 + the slot received said; 0: none */
+	char prepared_data[8][64];
 };
 
 static void before_batch(void *arg, enum sp_transport_side side)
@@ -42,6 +47,7 @@ static void received(void *arg, const struct sp_transport_msg *m)
 	snprintf(s->data[i], sizeof(s->data[i]), "%s", m->data);
 	s->source[i] = m->source;
 	s->conn[i] = m->conn;
+	s->prepared_slot[i] = m->prepared;
 	if (s->echo) {
 		int n = snprintf(s->tp->out, s->tp->out_max, "re:%s", m->data);
 		struct sp_transport_out o = { .to = &m->source, .data = s->tp->out, .len = (size_t)n,
@@ -73,9 +79,22 @@ static void send_failed(void *arg)
 	((struct seen *)arg)->failed++;
 }
 
+static void prepare(void *arg, enum sp_transport_side side, unsigned slot, const char *data, size_t len)
+{
+	struct seen *s = arg;
+
+	cr_assert_eq(side, SP_TRANSPORT_SERVER);
+	cr_assert_lt(slot, 8);
+	cr_assert_eq(data[len], '\0', "NUL after the data");
+	cr_assert_eq(s->messages, 0, "prepared before any of the batch is received");
+	snprintf(s->prepared_data[slot], sizeof(s->prepared_data[slot]), "%s", data);
+	s->prepared++;
+}
+
 static struct sp_transport *udp_new(struct seen *s)
 {
-	struct sp_transport_handler h = { s, before_batch, received, wake_done, queue_drops, send_failed };
+	struct sp_transport_handler h = { s, before_batch, received, wake_done, queue_drops, send_failed,
+					  prepare };
 
 	s->loop = sp_loop_new();
 	cr_assert_not_null(s->loop);
@@ -236,4 +255,56 @@ Test(transport_udp, failed_send_undone)
 	cr_assert_eq(s.failed, 1);
 	sp_transport_destroy(tp);
 	sp_loop_free(s.loop);
+}
+
+/* One worker (no lock): nothing is prepared, received as it always was. */
+Test(transport_udp, nothing_prepared_without_the_workers_lock)
+{
+	struct seen s = { 0 };
+	struct sp_transport *tp = udp_new(&s);
+	struct sp_endpoint local, peer;
+	int pfd = peer_socket(&peer);
+
+	free_local(&local);
+	cr_assert_not_null(sp_transport_open(tp, &local));
+	peer_send(pfd, &local, "one");
+	cr_assert_eq(sp_loop_run(s.loop), 0);
+	cr_assert_eq(s.messages, 1);
+	cr_assert_eq(s.prepared, 0);
+	cr_assert_eq(s.prepared_slot[0], 0);
+	sp_transport_destroy(tp);
+	sp_loop_free(s.loop);
+	close(pfd);
+}
+
+/* Engine workers: each datagram of a batch is prepared (outside the lock,
+ * with the batch's other datagrams) before the first is received, and
+ * received says which slot it was prepared in. */
+Test(transport_udp, batch_prepared_before_received_with_the_workers_lock)
+{
+	struct seen s = { 0 };
+	struct sp_transport *tp = udp_new(&s);
+	struct sp_loop_lock *lock = sp_loop_lock_new();
+	struct sp_endpoint local, peer;
+	int pfd = peer_socket(&peer);
+
+	cr_assert_not_null(lock);
+	sp_loop_set_lock(s.loop, lock);
+	free_local(&local);
+	cr_assert_not_null(sp_transport_open(tp, &local));
+	peer_send(pfd, &local, "one");
+	peer_send(pfd, &local, "two");
+	peer_send(pfd, &local, "three");
+	cr_assert_eq(sp_loop_run(s.loop), 0);
+	cr_assert_eq(s.messages, 3);
+	cr_assert_eq(s.prepared, 3);
+	for (int i = 0; i < 3; i++) {
+		cr_assert_eq(s.prepared_slot[i], (unsigned)i + 1);
+		cr_assert_str_eq(s.prepared_data[i], s.data[i]);
+	}
+	sp_transport_destroy(tp);
+	sp_loop_set_lock(s.loop, NULL);
+	sp_loop_free(s.loop);
+	sp_loop_lock_free(lock);
+	close(pfd);
 }
