@@ -10,7 +10,10 @@
 #    ...InstallReason) agree;
 #  - one call with RTP through `media kernel': the stream the CLI shows in
 #    the kernel is counted by sigproxySessionMediaStreams;
-#  - `clear statistics' sets sigproxyStatsDiscontinuityTime (0 before).
+#  - `clear statistics' sets sigproxyStatsDiscontinuityTime (0 before);
+#  - a media proxy (a fake NG responder in ns sp) in service, then
+#    unreachable, then shut down: `show media-proxy' and
+#    sigproxyMediaProxyInstallState/...InstallReason agree at each step.
 # The lab (lab.sh): a SIPp caller in te, sigproxyd in sp (snmpd as AgentX
 # master), a SIPp callee with RTP echo as the server D1 in srv1.
 . "$(dirname "$0")/lib.sh"
@@ -77,6 +80,45 @@ check_eq "SNMP: notInstalled, as the CLI says" notInstalled \
 	"$(sget "sigproxyPolicyRouteInstallState.$(idx far 6)")"
 check_eq "SNMP: the CLI's reason" "${cli_far#*: }" \
 	"$(sget "sigproxyPolicyRouteInstallReason.$(idx far 6)")"
+
+# ---- a media proxy's install state: in service, unreachable, shut down ----
+# the CLI's first line is "media-proxy NAME: in service|not in service[, reason]"
+mp_line() { sp_cli sp1 -c 'show media-proxy mpx' | head -1; }
+mp_state() { sget 'SIGPROXY-MIB::sigproxyMediaProxyInstallState."mpx"'; }
+mp_reason() { local r; r=$(sget 'SIGPROXY-MIB::sigproxyMediaProxyInstallReason."mpx"'); [ "$r" = '""' ] && r=; echo "$r"; }
+# the CLI's state word and reason, the SNMP state and reason, side by side
+mp_agree() {
+	local line state reason
+	line=$(mp_line)
+	line=${line#media-proxy mpx: }
+	case $line in
+	"in service"*) state=installed reason=${line#in service} ;;
+	"not in service"*) state=notInstalled reason=${line#not in service} ;;
+	*) return 1 ;;
+	esac
+	reason=${reason#, }
+	[ "$state" = "$1" ] && [ "$(mp_state)" = "$state" ] && [ "$(mp_reason)" = "$reason" ]
+}
+# on 127.0.0.1:2223, outside media-port-range (the media guard keeps it local)
+ip netns exec "$SP" python3 "$SP_TOP/tests/integration/mp_fake.py" 127.0.0.1 2223 >/dev/null 2>&1 &
+MPFAKE=$!
+SP_PIDS+=("$MPFAKE")
+out=$(sp_cli sp1 -c "configure terminal" -c "media-proxy mpx" -c "control 127.0.0.1 port 2223" -c end 2>&1)
+check_eq "media-proxy mpx is accepted" "" "$out"
+check "in service: the CLI and SNMP say installed with the same reason" \
+	sp_wait_for "mpx in service" 10 mp_agree installed
+echo "# CLI: $(mp_line) / SNMP: $(mp_state) '$(mp_reason)'"
+kill "$MPFAKE"; wait "$MPFAKE" 2>/dev/null
+check "unreachable: the CLI and SNMP say not installed with the same reason" \
+	sp_wait_for "mpx unreachable" 15 mp_agree notInstalled
+echo "# CLI: $(mp_line) / SNMP: $(mp_state) '$(mp_reason)'"
+check_match "... the reason says why" 'unreachable' "$(mp_reason)"
+out=$(sp_cli sp1 -c "configure terminal" -c "media-proxy mpx" -c "shutdown" -c end 2>&1)
+check_eq "shutdown is accepted" "" "$out"
+check "shut down: the CLI and SNMP say not installed with the same reason" \
+	sp_wait_for "mpx shut down" 10 mp_agree notInstalled
+echo "# CLI: $(mp_line) / SNMP: $(mp_state) '$(mp_reason)'"
+check_match "... the reason says shutdown" 'shutdown' "$(mp_reason)"
 
 # ---- discontinuity ----
 check_eq "sigproxyStatsDiscontinuityTime is 0 before any clear" 0 "$(sget -Ot sigproxyStatsDiscontinuityTime.0)"
