@@ -461,6 +461,26 @@ struct sp_engine *sp_engine_start(const struct sp_engine_env *env, struct sp_err
 	return sp_engine_start_with(env, NULL, e);
 }
 
+/* What the store restored at start: an active engine installs it (sockets,
+ * media streams) and arms expiry; logged with the restore's figures. */
+static void sp_engine_restored(struct sp_engine *en)
+{
+	struct sp_persist_stats ps;
+	unsigned sockets = 0, streams = 0;
+
+	if (!en->standby)
+		sp_engine_install_table(en, &sockets, &streams);
+	sp_engine_arm_expiry(en);
+	sp_persist_get_stats(en->persist, &ps);
+	sp_notice("engine: restored from %s: %llu bindings, %llu dialogs (%u sockets, %u media streams), "
+		  "%llu ports quarantined, %llu records discarded, in %llu ms",
+		  sp_persist_dir(en->persist), (unsigned long long)ps.restore.bindings,
+		  (unsigned long long)ps.restore.dialogs, sockets, streams,
+		  (unsigned long long)ps.restore.quarantined,
+		  (unsigned long long)ps.restore.discarded,
+		  (unsigned long long)ps.restore.elapsed_ms);
+}
+
 struct sp_engine *sp_engine_start_with(const struct sp_engine_env *env,
 				       const struct sp_engine_deps *deps, struct sp_error *e)
 {
@@ -526,22 +546,8 @@ struct sp_engine *sp_engine_start_with(const struct sp_engine_env *env,
 		goto fail;
 	if (sp_engine_apply(en, sp_config_store_current(env->config), e) < 0)
 		goto fail;
-	if (en->persist) {
-		struct sp_persist_stats ps;
-		unsigned sockets = 0, streams = 0;
-
-		if (!en->standby)
-			sp_engine_install_table(en, &sockets, &streams);
-		sp_engine_arm_expiry(en);
-		sp_persist_get_stats(en->persist, &ps);
-		sp_notice("engine: restored from %s: %llu bindings, %llu dialogs (%u sockets, %u media streams), "
-			  "%llu ports quarantined, %llu records discarded, in %llu ms",
-			  sp_persist_dir(en->persist), (unsigned long long)ps.restore.bindings,
-			  (unsigned long long)ps.restore.dialogs, sockets, streams,
-			  (unsigned long long)ps.restore.quarantined,
-			  (unsigned long long)ps.restore.discarded,
-			  (unsigned long long)ps.restore.elapsed_ms);
-	}
+	if (en->persist)
+		sp_engine_restored(en);
 	if (sp_config_store_subscribe(env->config, "engine", sp_engine_config_cb, en) < 0) {
 		sp_error_set(e, "Cannot subscribe to the configuration");
 		goto fail;

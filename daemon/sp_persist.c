@@ -524,6 +524,28 @@ static int env_open(struct sp_persist *p)
 	return rc;
 }
 
+/* A store this LMDB cannot read (rc) must not keep the router from
+ * starting: it is kept aside for a post-mortem and the daemon starts with an
+ * empty one (which ports a registrar maps is then unknown: said loudly).
+ * 0, or -1 with err when it cannot be moved. */
+static int set_aside(struct sp_persist *p, const char *dir, int rc, char *err, size_t errlen)
+{
+	char from[4200], to[4200];
+
+	snprintf(from, sizeof(from), "%s/data.mdb", dir);
+	snprintf(to, sizeof(to), "%s/data.mdb.unreadable-%llu", dir,
+		 (unsigned long long)(sp_persist_wall_ms() / 1000));
+	sp_err("persistence: the store %s is unreadable (%s): moved to %s, starting without "
+	       "the bindings of the previous run", from, mdb_strerror(rc), to);
+	snprintf(p->st.unreadable_store, sizeof(p->st.unreadable_store), "%s", to);
+	if (rename(from, to) < 0) {
+		snprintf(err, errlen, "state store %s: %s, and cannot move it aside: %s", dir,
+			 mdb_strerror(rc), strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 struct sp_persist *sp_persist_open(const char *dir, struct sp_table *t,
 				   const struct sp_persist_hooks *hooks, struct sp_loop *loop,
 				   char *err, size_t errlen)
@@ -564,23 +586,8 @@ struct sp_persist *sp_persist_open(const char *dir, struct sp_table *t,
 	}
 	rc = env_open(p);
 	if (rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH || rc == MDB_CORRUPTED) {
-		/* a store this LMDB cannot read must not keep the router from
-		 * starting: it is kept aside for a post-mortem and the daemon
-		 * starts with an empty one (which ports a registrar maps is
-		 * then unknown: said loudly) */
-		char from[4200], to[4200];
-
-		snprintf(from, sizeof(from), "%s/data.mdb", dir);
-		snprintf(to, sizeof(to), "%s/data.mdb.unreadable-%llu", dir,
-			 (unsigned long long)(sp_persist_wall_ms() / 1000));
-		sp_err("persistence: the store %s is unreadable (%s): moved to %s, starting without "
-		       "the bindings of the previous run", from, mdb_strerror(rc), to);
-		snprintf(p->st.unreadable_store, sizeof(p->st.unreadable_store), "%s", to);
-		if (rename(from, to) < 0) {
-			snprintf(err, errlen, "state store %s: %s, and cannot move it aside: %s", dir,
-				 mdb_strerror(rc), strerror(errno));
+		if (set_aside(p, dir, rc, err, errlen) < 0)
 			goto fail;
-		}
 		rc = env_open(p);
 	}
 	if (rc) {
