@@ -60,9 +60,10 @@ def main():
     # repetition against the direct path of the same repetition.
     reps = sorted({k.split(".")[0] for k in fig if k.startswith("fixed") and k[5:6].isdigit()})
     per = {}
-    whos = [w for w in ("sp", "sp6", "spt", "kam", "kamt", "kamtcp") if f"{w}.max_cps" in fig]
-    # each row's direct path: its own family's, or TCP's
-    base_of = {"sp6": "base6", "spt": "baset", "kamtcp": "baset"}
+    whos = [w for w in ("sp", "sp6", "spt", "spl", "kam", "kamt", "kamtcp", "kamtls") if f"{w}.max_cps" in fig]
+    # each row's direct path: its own family's, or TCP's (TLS: the TCP
+    # callee straight over TCP, by the same generator, bench/siptls.c)
+    base_of = {"sp6": "base6", "spt": "baset", "kamtcp": "baset", "spl": "basel", "kamtls": "basel"}
     for who in whos:
         ticks = sum(fig.get(f"{r}.{who}.cpu_ticks", 0) for r in reps)
         calls = sum(fig.get(f"{r}.{who}.calls", 0) for r in reps)
@@ -88,8 +89,11 @@ def main():
         per[who]["rss_kib"] = fig.get(f"{who}.rss_kib")
         per[who]["rss_idle_kib"] = fig.get(f"{who}.rss_idle_kib")
         per[who]["pss_kib"] = fig.get(f"{who}.pss_kib")
-        if who not in ("sp", "sp6", "spt"):
+        if who not in ("sp", "sp6", "spt", "spl"):
             per[who]["processes"] = fig.get(f"{who}.processes")
+        # PSS growth per idle connection held (stream rows)
+        per[who]["kib_per_connection"] = fig.get(f"{who}.conn_kib_per_conn")
+        per[who]["connections_held"] = fig.get(f"{who}.conns_up")
         # the highest sustained rate: zero failed calls, zero receive-buffer
         # drops, each step held sustain_seconds; CPU per call over that step
         per[who]["sustained_cps"] = fig.get(f"{who}.sustained_cps")
@@ -120,6 +124,10 @@ def main():
         res["sigproxy_tcp"] = per["spt"]
     if "kamtcp" in per:
         res["kamailio_tcp"] = per["kamtcp"]
+    if "spl" in per:
+        res["sigproxy_tls"] = per["spl"]
+    if "kamtls" in per:
+        res["kamailio_tls"] = per["kamtls"]
     # BENCH_PROXIES=sp: no Kamailio, every ratio n/a
     sp, kam = per["sp"], per.get("kam") or {k: None for k in per["sp"]}
 
@@ -158,6 +166,22 @@ def main():
             "sigproxy_over_kamailio_cpu_per_call": ratio(st["cpu_us_per_call"], kt_["cpu_us_per_call"]),
             "sigproxy_over_kamailio_cpu_per_call_sustained": ratio(st["sustained_cpu_us_per_call"],
                                                                    kt_["sustained_cpu_us_per_call"]),
+            "sigproxy_over_kamailio_kib_per_connection": ratio(st["kib_per_connection"],
+                                                               kt_["kib_per_connection"]),
+        }
+    if "spl" in per:
+        sl, kl = per["spl"], per.get("kamtls") or {k: None for k in per["spl"]}
+        kt_ = per.get("kamtcp") or {k: None for k in per["spl"]}
+        res["ratios_tls"] = {
+            "sigproxy_over_kamailio_sustained_cps": ratio(sl["sustained_cps"], kl["sustained_cps"]),
+            "sigproxy_over_kamailio_max_cps": ratio(sl["max_cps"], kl["max_cps"]),
+            # the goal's: the highest TLS rate against Kamailio's highest TCP rate
+            "sigproxy_tls_over_kamailio_tcp_max_cps": ratio(sl["max_cps"], kt_["max_cps"]),
+            "sigproxy_over_kamailio_cpu_per_call": ratio(sl["cpu_us_per_call"], kl["cpu_us_per_call"]),
+            "sigproxy_over_kamailio_cpu_per_call_sustained": ratio(sl["sustained_cpu_us_per_call"],
+                                                                   kl["sustained_cpu_us_per_call"]),
+            "sigproxy_over_kamailio_kib_per_connection": ratio(sl["kib_per_connection"],
+                                                               kl["kib_per_connection"]),
         }
 
     scale = {}
@@ -230,6 +254,8 @@ def main():
         ipv6_table(out, res, sp, per["sp6"], f, lat)
     if "spt" in per:
         tcp_table(out, res, sp, per["spt"], per.get("kamtcp"), f, lat)
+    if "spl" in per:
+        tls_table(out, res, per["spl"], per.get("kamtls"), f, lat)
     out.append("")
     out.append(f"Direct path (no proxy) INVITE→200 p50/p99 during the fixed-rate runs: "
                f"{f(sp['base_p50_ms'])} / {f(sp['base_p99_ms'])} ms; its highest rate with zero "
@@ -299,6 +325,52 @@ def tcp_table(out, res, udp, tcp, kam, f, lat):
                f"{lat(kam, 'sustained_rate') if kam else 'n/a'} | | |")
     out.append(f"| resident memory after the load (KiB, PSS; VmRSS) | {f(udp['pss_kib'])}; {f(udp['rss_kib'])} | "
                f"{f(tcp['pss_kib'])}; {f(tcp['rss_kib'])} | {f(kam.get('pss_kib'))}; {f(kam.get('rss_kib'))} | | |")
+    out.append(f"| memory per idle connection (KiB of PSS, {f(tcp.get('connections_held'))} / "
+               f"{f(kam.get('connections_held'))} held) | | {f(tcp.get('kib_per_connection'))} | "
+               f"{f(kam.get('kib_per_connection'))} | | {f(r['sigproxy_over_kamailio_kib_per_connection'])} |")
+
+
+def tls_table(out, res, tls, kam, f, lat):
+    """The TLS rows: bench/siptls.c's calls over one TLS connection to E:5061
+    (spl, terminated by sigproxyd) and to Kamailio's tls module (kamtls),
+    both relayed over TCP to the TCP callee; the goals: CPU per call at most
+    0.5x Kamailio's, and the highest rate against Kamailio's on TCP (4x)."""
+    r = res["ratios_tls"]
+    kam = kam or {}
+
+    def goal(x, limit, higher):
+        if x is None:
+            return "n/a"
+        return "yes" if (x >= limit if higher else x <= limit) else "no"
+    out.append("")
+    out.append("TLS (spl: bench/siptls.c's calls over one TLS connection to E:5061, terminated by sigproxyd, "
+               "relayed over TCP; kamtls: Kamailio's tls module, the same relay; latency against siptls over "
+               "TCP straight to the callee):")
+    out.append("")
+    out.append("| figure | sigproxyd TLS | Kamailio TLS (untuned) | sigproxy/Kamailio | goal met |")
+    out.append("|---|---|---|---|---|")
+    out.append(f"| highest sustained rate (calls/s) | {f(tls['sustained_cps'])} | {f(kam.get('sustained_cps'))} | "
+               f"{f(r['sigproxy_over_kamailio_sustained_cps'])} | |")
+    out.append(f"| CPU per call at the sustained rate (µs) | {f(tls['sustained_cpu_us_per_call'])} | "
+               f"{f(kam.get('sustained_cpu_us_per_call'))} | "
+               f"{f(r['sigproxy_over_kamailio_cpu_per_call_sustained'])} | "
+               f"{goal(r['sigproxy_over_kamailio_cpu_per_call_sustained'], 0.5, False)} (<= 0.5) |")
+    out.append(f"| highest burst rate (calls/s) | {f(tls['max_cps'])} | {f(kam.get('max_cps'))} | "
+               f"{f(r['sigproxy_over_kamailio_max_cps'])}; over Kamailio's TCP rate "
+               f"{f(r['sigproxy_tls_over_kamailio_tcp_max_cps'])} | "
+               f"{goal(r['sigproxy_tls_over_kamailio_tcp_max_cps'], 4, True)} (>= 4x TCP) |")
+    out.append(f"| CPU per call at {res['fixed_rate_cps']} calls/s (µs) | {f(tls['cpu_us_per_call'])} | "
+               f"{f(kam.get('cpu_us_per_call'))} | {f(r['sigproxy_over_kamailio_cpu_per_call'])} | "
+               f"{goal(r['sigproxy_over_kamailio_cpu_per_call'], 0.5, False)} (<= 0.5) |")
+    out.append(f"| added p50 / p99 at {res['fixed_rate_cps']} calls/s (ms) | {f(tls['p50_added_ms'])} / "
+               f"{f(tls['p99_added_ms'])} | {f(kam.get('p50_added_ms'))} / {f(kam.get('p99_added_ms'))} | | |")
+    out.append(f"| added p50 / p99 at the sustained rate (ms) | {lat(tls, 'sustained_rate')} | "
+               f"{lat(kam, 'sustained_rate') if kam else 'n/a'} | | |")
+    out.append(f"| resident memory after the load (KiB, PSS; VmRSS) | {f(tls['pss_kib'])}; {f(tls['rss_kib'])} | "
+               f"{f(kam.get('pss_kib'))}; {f(kam.get('rss_kib'))} | | |")
+    out.append(f"| memory per idle TLS connection (KiB of PSS, {f(tls.get('connections_held'))} / "
+               f"{f(kam.get('connections_held'))} held) | {f(tls.get('kib_per_connection'))} | "
+               f"{f(kam.get('kib_per_connection'))} | {f(r['sigproxy_over_kamailio_kib_per_connection'])} | |")
 
 
 def ipv6_table(out, res, v4, v6, f, lat):
