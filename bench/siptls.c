@@ -3,7 +3,7 @@
  * bench/uac.xml's scenario where SIPp cannot go: Debian's SIPp is built
  * without TLS.
  *
- *   siptls [-t tls|tcp] [-c CONNS] [-r RATE] [-m CALLS] [-b LOCAL-IP]
+ *   siptls [-t tls|tcp] [-c CONNS] [-C CONNS/S] [-r RATE] [-m CALLS] [-b LOCAL-IP]
  *          [-w TIMEOUT-MS] [-o RTT.csv] [-H SECONDS] HOST PORT
  *
  * Opens CONNS (default 1) persistent connections from LOCAL-IP to HOST:PORT
@@ -25,8 +25,10 @@
  * successful call's INVITE->200 time (CLOCK_MONOTONIC, µs precision).
  * Exit 0 when every call succeeded, 1 otherwise, 2 on bad arguments.
  *
- * -H SECONDS (with -m 0): hold the connections open that long once they
- * are up and print "established U" first (memory per connection).
+ * -C: the connections opened at that rate (default all at once), each up or
+ * given up 10 s after the last one's opening. -H SECONDS (with -m 0): hold
+ * the connections open that long once they are up and print "established
+ * U" first (memory per connection).
  *
  * Built by bench/run: cc -O2 siptls.c $(pkg-config --cflags --libs gnutls).
  */
@@ -75,7 +77,7 @@ static struct {
 	int tls;
 	const char *host, *bind_ip;
 	int port, nconn, timeout_ms, hold_s;
-	double rate;
+	double rate, conn_rate;
 	long ncalls;
 	const char *rtt_file;
 	struct conn *conns;
@@ -556,25 +558,26 @@ static void poll_once(int ms)
 		conn_event(ev[i].data.ptr, ev[i].events);
 }
 
-/* every connection up or dead, within 10 s; the number up */
+/* every connection up or dead, opened at conn_rate a second (0: at once),
+ * within 10 s of the last one's opening; the number up */
 static int connect_all(void)
 {
-	double end = now_s() + 10;
-	int i, up, pending;
+	double t0 = now_s(), end = t0 + 10 + (g.conn_rate > 0 ? g.nconn / g.conn_rate : 0);
+	int i, up, pending, opened = 0;
 
-	for (i = 0; i < g.nconn; i++)
-		if (conn_open(&g.conns[i]) < 0) {
-			fprintf(stderr, "siptls: connection %d: %s\n", i, strerror(errno));
-			g.conns[i].state = C_DEAD;
-		}
 	do {
-		for (i = pending = up = 0; i < g.nconn; i++) {
+		for (; opened < g.nconn && (g.conn_rate <= 0 || t0 + opened / g.conn_rate <= now_s()); opened++)
+			if (conn_open(&g.conns[opened]) < 0) {
+				fprintf(stderr, "siptls: connection %d: %s\n", opened, strerror(errno));
+				g.conns[opened].state = C_DEAD;
+			}
+		for (i = pending = up = 0; i < opened; i++) {
 			pending += g.conns[i].state == C_CONNECTING || g.conns[i].state == C_HANDSHAKE;
 			up += g.conns[i].state == C_UP;
 		}
-		if (pending)
-			poll_once(50);
-	} while (pending && now_s() < end);
+		if (pending || opened < g.nconn)
+			poll_once(pending ? 10 : 1);
+	} while ((pending || opened < g.nconn) && now_s() < end);
 	for (i = 0; i < g.nconn; i++)
 		if (g.conns[i].state != C_UP && g.conns[i].state != C_DEAD)
 			conn_dead(&g.conns[i], "no connection within 10 s");
@@ -629,7 +632,7 @@ static void report(int up)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: siptls [-t tls|tcp] [-c CONNS] [-r RATE] [-m CALLS] [-b LOCAL-IP] "
+	fprintf(stderr, "usage: siptls [-t tls|tcp] [-c CONNS] [-C CONNS/S] [-r RATE] [-m CALLS] [-b LOCAL-IP] "
 			"[-w TIMEOUT-MS] [-o RTT.csv] [-H SECONDS] HOST PORT\n");
 	return 2;
 }
@@ -641,10 +644,11 @@ int main(int argc, char **argv)
 	double t0, t, last_expire = 0;
 
 	g.bind_ip = "0.0.0.0";
-	while ((o = getopt(argc, argv, "t:c:r:m:b:w:o:H:")) != -1) {
+	while ((o = getopt(argc, argv, "t:c:C:r:m:b:w:o:H:")) != -1) {
 		switch (o) {
 		case 't': g.tls = !strcmp(optarg, "tls"); if (!g.tls && strcmp(optarg, "tcp")) return usage(); break;
 		case 'c': g.nconn = atoi(optarg); break;
+		case 'C': g.conn_rate = atof(optarg); break;
 		case 'r': g.rate = atof(optarg); break;
 		case 'm': g.ncalls = atol(optarg); break;
 		case 'b': g.bind_ip = optarg; break;

@@ -11,7 +11,9 @@
 #   the BYE never reaches the callee and no call succeeds;
 # - failures are counted as failed, with exit 1: a port nobody listens on,
 #   a server that accepts and never answers (-w 500), TLS to a plain TCP
-#   port (no handshake: its connection fails after 10 s).
+#   port (no handshake: its connection fails after 10 s);
+# - -c 20 -C 100 -H 1 -m 0 (bench/run's memory per connection): 20 TLS
+#   connections up and held, no call.
 . "$(dirname "$0")/lib.sh"
 sp_require_root
 sp_require_tools sipp kamailio kamcmd cc pkg-config openssl python3
@@ -57,6 +59,11 @@ check_match "TLS: 300 calls, 300 successful (ACK and BYE routed by the Record-Ro
 check_eq "TLS: an INVITE->200 time per call" 300 "$(grep -c '@siptls;' "$T/tls.csv")"
 check_eq "Kamailio relayed every BYE: the callee's 200s to BYE came back (no request refused)" "" \
 	"$(grep -E 'Not here|483' "$T/kam.log")"
+
+out=$(siptls -t tls -c 20 -C 100 -m 0 -H 1 127.0.0.1 5063 2>&1)
+check_match "20 TLS connections opened at 100/s and held (bench/run's memory per connection)" \
+	"^established 20" "$out"
+check_match "held connections, no call: nothing failed" "^calls 0 successful 0 failed 0 connections 20 " "$out"
 
 out=$(siptls -t tls -r 100 -m 20 127.0.0.1 5099 2>&1)
 rc=$?
