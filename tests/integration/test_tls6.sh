@@ -10,10 +10,15 @@
 #   (`server D6 transport tls name kam.test`: D6's certificate verified);
 #   D6 records sips:alice@[C6]:c, show bindings gives tls/tls.
 # - bob holds his TLS connection; carol (UDP over IPv6) registers through
-#   E6 and calls bob: her INVITE reaches D6 over TLS and comes back to bob
-#   over his own connection; he answers, the call and its BYE go through.
-# - a server certificate that does not say the expected name, on IPv6:
-#   refused, counted, logged with the server's bracketed address.
+#   E6 at D6 over TCP (`server D6 transport tcp`, her own strategy) and
+#   calls bob: her INVITE reaches D6 over TCP and comes back to bob over
+#   the SP's TLS connection and his own; he answers, the call and its BYE
+#   go through.
+# - dave, a TCP terminal (SIPp -t t1) on IPv6, registers through E6:5060
+#   at D6 over TLS: show bindings gives tcp/tls.
+# - a server certificate that does not say the expected name, on IPv6, and
+#   a ClientHello of garbage from an IPv6 terminal: refused, counted,
+#   logged with the peer's bracketed address.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lab.sh"
 . "$(dirname "$0")/lab6.sh"
@@ -45,6 +50,8 @@ out=$(sp_cli sp1 -c "configure terminal" -c "signaling-proxy" -c "server-side-ad
 	-c "server-side-address $C6" -c "tls certificate $T/e.crt key $T/e.key" -c "tls ca $T/ca.crt" \
 	-c "proxy-strategy badname6 seq 10" -c "match source ${LAB6_TE_NET}13/128" \
 	-c "match destination $E6/128" -c "server $D6 transport tls name wrong.test" -c "action proxy" \
+	-c "proxy-strategy carol6 seq 15" -c "match source ${LAB6_TE_NET}12/128" \
+	-c "match destination $E6/128" -c "server $D6 transport tcp" -c "action proxy" \
 	-c "proxy-strategy six seq 20" -c "match source ${LAB6_TE_NET}/64" -c "match destination $E6/128" \
 	-c "server $D6 transport tls name kam.test" -c "action proxy" -c "end" 2>&1)
 check_eq "E6's certificate, the CA and the IPv6 TLS strategies are accepted" "" "$out"
@@ -80,17 +87,29 @@ ip netns exec "$TE" timeout 60 python3 "$TLS_CLIENT" "${LAB6_TE_NET}11" "$E6" 50
 BOB_PID=$!
 SP_PIDS+=("$BOB_PID")
 check "bob registers over TLS and holds his connection" sp_wait_for "bob registered" 10 grep -q '^status 200' "$T/bob.out"
-check "carol (UDP, IPv6) registers through E6 at D6 over TLS" \
+check "carol (UDP, IPv6) registers through E6 at D6 over TCP" \
 	lab_register "$TE" "${LAB6_TE_NET}12" 5060 carol "$E6"
+check_match "D6 location table: carol at [C6]:c over TCP" \
+	"^carol sip:carol@\\[$C6\\]:4[0-9]{4};transport=tcp " "$(lab_kamailio_contacts kam6)"
+check "the SP's TCP connection from [C6]:c to [D6]:5060 is up" \
+	sh -c "ip netns exec '$SP' ss -Hnt state established 'src [$C6] dst [$D6]:5060' | grep -q ."
 lab_sipp "$TE" carol-bob -sf "$LAB_SIPP_DIR/uac.xml" -i "${LAB6_TE_NET}12" -p 5060 -s bob -m 1 -d 100 "[$E6]:5060"
 rc=$?
-check_eq "carol (UDP) -> bob (TLS) through D6 over TLS, all IPv6: SIPp exits 0" 0 "$rc"
+check_eq "carol (UDP) -> bob (TLS) through D6 (TCP in, TLS out), all IPv6: SIPp exits 0" 0 "$rc"
 [ "$rc" == 0 ] && sp_wait_for "bob answered" 5 grep -q '^invite-answered' "$T/bob.out"
 check "bob answered the INVITE and the BYE over his own connection" grep -q '^invite-answered' "$T/bob.out"
 [ "$rc" == 0 ] || { lab_sipp_log carol-bob; sed 's/^/#   bob: /' "$T/bob.out"; } | sed 's/^/#   /'
 touch "$TRIGGER"
 wait "$BOB_PID"
 check_eq "bob registers again over his held connection" 2 "$(grep -c '^status 200' "$T/bob.out")"
+
+# ---- a TCP terminal on IPv6 ----
+lab6_addr "$TE" "$LAB_TE_IF" "${LAB6_TE_NET}14/64"
+check "dave registers over TCP (-t t1) through [E6]:5060 at D6 over TLS" \
+	lab_sipp "$TE" reg-dave-tcp -sf "$LAB_SIPP_DIR/register.xml" -t t1 -i "${LAB6_TE_NET}14" -p 5070 \
+	-s dave -m 1 "[$E6]:5060"
+check_match "show bindings: dave over TCP on IPv6, his server over TLS" \
+	"\\[${LAB6_TE_NET}14\\]:[0-9]+ .*\\[$C6\\]:4[0-9]{4} .* tcp/tls$" "$(sp_cli sp1 -c 'show bindings')"
 
 # ---- a server certificate naming something else, on IPv6 ----
 before=$(stat "certificate refused")
@@ -99,6 +118,26 @@ check "a server whose certificate does not say the expected name is refused, cou
 	test "$(stat "certificate refused")" -gt "${before:-0}"
 check_match "... logged with the server's IPv6 address" \
 	"tls: refused the certificate of the server \\[$D6\\]:5061" "$(cat "$SP_TMP/sp1/log")"
+
+# ---- a ClientHello of garbage from an IPv6 terminal ----
+before=$(stat "handshake failed")
+out=$(ip netns exec "$TE" timeout 20 python3 -c "
+import socket
+s = socket.socket(socket.AF_INET6)
+s.bind(('${LAB6_TE_NET}11', 0))
+s.settimeout(10)
+s.connect(('$E6', 5061))
+s.sendall(b'\x16\x03\x01\x00\x50\x01\x00\x00\x4c' + b'\xff' * 76)
+try:
+    while s.recv(100):
+        pass
+    print('closed')
+except ConnectionResetError:
+    print('closed')")
+check_eq "a ClientHello of garbage over IPv6 is refused (closed)" closed "$out"
+check_eq "... counted" "$((${before:-0} + 1))" "$(stat "handshake failed")"
+check_match "... logged with the terminal's IPv6 address" \
+	"tls: handshake failed with the terminal \\[${LAB6_TE_NET}11\\]:[0-9]+" "$(cat "$SP_TMP/sp1/log")"
 check "sigproxyd is unharmed" kill -0 "$SPD_PID"
 
 check "sigproxyd stops cleanly" sp_daemon_stop "$SPD_PID"
