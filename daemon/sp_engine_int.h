@@ -155,7 +155,7 @@ struct sp_engine {
 	struct sp_mp_client *mpc;
 	bool mp_stopping;	/* the parked messages are only freed */
 	bool msg_kernel;	/* this message's media: the kernel's */
-	bool msg_remote;	/* this message's SDP: a remote MP's */
+	bool msg_remote;	/* this message's session description: a remote MP's */
 	struct sp_engine_rx rx;	/* the message being handled */
 	struct sp_engine_pre *rx_pre;	/* and its inspect, done outside the lock (NULL: none) */
 	/* the workers (sp_engine_workers.c): tp and cur_listeners are the
