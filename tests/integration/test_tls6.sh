@@ -16,6 +16,10 @@
 #   go through.
 # - dave, a TCP terminal (SIPp -t t1) on IPv6, registers through E6:5060
 #   at D6 over TLS: show bindings gives tcp/tls.
+# - kill -9 and a restart with the state directory: bob's binding comes back
+#   tls/tls on [C6]:c, E6's TLS port listens again on [::]; bob connects
+#   again from the same port and registers as the same binding (D6 keeps
+#   one contact); carol's call reaches him over his new connection.
 # - a server certificate that does not say the expected name, on IPv6, and
 #   a ClientHello of garbage from an IPv6 terminal: refused, counted,
 #   logged with the peer's bracketed address.
@@ -38,7 +42,8 @@ lab_tls_ca "$T" ca && lab_tls_cert "$T" e ca sp6.test "IP:$E6" &&
 	lab_tls_cert "$T" d ca kam.test "DNS:kam.test,IP:$D6"
 check_eq "the test's certificates are made" 0 "$?"
 
-sp_daemon_start "$SP" sp1 || { sp_fail "sigproxyd starts in ns sp"; cat "$SP_TMP/sp1/log"; sp_done; exit 1; }
+STATE=$SP_TMP/state
+sp_daemon_start "$SP" sp1 --state-dir "$STATE" || { sp_fail "sigproxyd starts in ns sp"; cat "$SP_TMP/sp1/log"; sp_done; exit 1; }
 SPD_PID=$SP_DAEMON_PID
 echo "# files: $SP_TMP"
 stat() {
@@ -53,7 +58,8 @@ out=$(sp_cli sp1 -c "configure terminal" -c "signaling-proxy" -c "server-side-ad
 	-c "proxy-strategy carol6 seq 15" -c "match source ${LAB6_TE_NET}12/128" \
 	-c "match destination $E6/128" -c "server $D6 transport tcp" -c "action proxy" \
 	-c "proxy-strategy six seq 20" -c "match source ${LAB6_TE_NET}/64" -c "match destination $E6/128" \
-	-c "server $D6 transport tls name kam.test" -c "action proxy" -c "end" 2>&1)
+	-c "server $D6 transport tls name kam.test" -c "action proxy" -c "end" -c "write memory" 2>&1 |
+	grep -vE '^(\[OK\]|Building configuration...)$')
 check_eq "E6's certificate, the CA and the IPv6 TLS strategies are accepted" "" "$out"
 check_match "running-config: the IPv6 server over TLS with its name" \
 	"server ${D6//./\\.} transport tls name kam\\.test" "$(sp_cli sp1 -c 'show running-config')"
@@ -82,8 +88,9 @@ check "the SP's TLS connection from [C6]:c to [D6]:5061 is up" \
 
 # ---- bob holds his connection; carol (UDP) calls him through D6 ----
 TRIGGER=$T/bob-done
-ip netns exec "$TE" timeout 60 python3 "$TLS_CLIENT" "${LAB6_TE_NET}11" "$E6" 5061 "$T/ca.crt" bob \
-	--hold "$TRIGGER" >"$T/bob.out" 2>&1 &
+AGAIN=$T/bob-again
+ip netns exec "$TE" timeout 80 python3 "$TLS_CLIENT" "${LAB6_TE_NET}11" "$E6" 5061 "$T/ca.crt" bob \
+	--hold "$TRIGGER" --reconnect "$AGAIN" >"$T/bob.out" 2>&1 &
 BOB_PID=$!
 SP_PIDS+=("$BOB_PID")
 check "bob registers over TLS and holds his connection" sp_wait_for "bob registered" 10 grep -q '^status 200' "$T/bob.out"
@@ -99,9 +106,7 @@ check_eq "carol (UDP) -> bob (TLS) through D6 (TCP in, TLS out), all IPv6: SIPp 
 [ "$rc" == 0 ] && sp_wait_for "bob answered" 5 grep -q '^invite-answered' "$T/bob.out"
 check "bob answered the INVITE and the BYE over his own connection" grep -q '^invite-answered' "$T/bob.out"
 [ "$rc" == 0 ] || { lab_sipp_log carol-bob; sed 's/^/#   bob: /' "$T/bob.out"; } | sed 's/^/#   /'
-touch "$TRIGGER"
-wait "$BOB_PID"
-check_eq "bob registers again over his held connection" 2 "$(grep -c '^status 200' "$T/bob.out")"
+bob_contact=$(lab_kamailio_contacts kam6 | grep '^bob ')
 
 # ---- a TCP terminal on IPv6 ----
 lab6_addr "$TE" "$LAB_TE_IF" "${LAB6_TE_NET}14/64"
@@ -139,6 +144,30 @@ check_eq "... counted" "$((${before:-0} + 1))" "$(stat "handshake failed")"
 check_match "... logged with the terminal's IPv6 address" \
 	"tls: handshake failed with the terminal \\[${LAB6_TE_NET}11\\]:[0-9]+" "$(cat "$SP_TMP/sp1/log")"
 check "sigproxyd is unharmed" kill -0 "$SPD_PID"
+
+# ---- kill -9 and restart: bob's IPv6 TLS binding comes back ----
+kill -9 "$SPD_PID"
+wait "$SPD_PID" 2>/dev/null
+sp_daemon_start "$SP" sp1 --state-dir "$STATE" ||
+	{ sp_fail "sigproxyd restarts after kill -9"; tail -20 "$SP_TMP/sp1/log"; sp_done; exit 1; }
+SPD_PID=$SP_DAEMON_PID
+check_match "after kill -9 and restart: bob's binding back on [C6]:c, TLS on both sides" \
+	"\\[${LAB6_TE_NET}11\\]:[0-9]+ .*\\[$C6\\]:4[0-9]{4} .* tls/tls$" "$(sp_cli sp1 -c 'show bindings')"
+check "sigproxyd listens on TCP [::]:5061 again" \
+	sp_wait_for "[::]:5061" 5 sh -c "ip netns exec '$SP' ss -Hntl 'sport = :5061' | grep -q '\\[::\\]'"
+check "bob saw his connection closed" sp_wait_for "bob's connection closed" 5 grep -q '^closed' "$T/bob.out"
+touch "$AGAIN"
+check "bob connects to [E6]:5061 again from the same port and registers" sp_wait_for "bob registered again" 10 \
+	sh -c "[ \$(grep -c '^status 200' '$T/bob.out') -ge 2 ]"
+check_eq "... the same binding: D6 keeps one contact for him, the same [C6]:c" "$bob_contact" \
+	"$(lab_kamailio_contacts kam6 | grep '^bob ')"
+lab_sipp "$TE" carol-bob2 -sf "$LAB_SIPP_DIR/uac.xml" -i "${LAB6_TE_NET}12" -p 5060 -s bob -m 1 -d 100 "[$E6]:5060"
+rc=$?
+check_eq "carol calls bob after the restart over his new connection: SIPp exits 0" 0 "$rc"
+[ "$rc" == 0 ] || { lab_sipp_log carol-bob2; sed 's/^/#   bob: /' "$T/bob.out"; } | sed 's/^/#   /'
+touch "$TRIGGER"
+wait "$BOB_PID"
+check_eq "bob answered both calls" 2 "$(grep -c '^invite-answered' "$T/bob.out")"
 
 check "sigproxyd stops cleanly" sp_daemon_stop "$SPD_PID"
 lab_down

@@ -9,7 +9,9 @@
 #   through E three times; each REGISTER needs a new connection from C:c
 #   to D2: the first is a full handshake (D2's certificate verified for
 #   the name srv.test), the next ones resume (D2 says so; the SP counts
-#   them in show statistics).
+#   them in show statistics). D2 restarted (new ticket keys): the SP's
+#   stale ticket costs a full handshake, nothing else, and the next
+#   connections resume with D2's new ticket.
 # - D1 on TLS 1.2 at most (RFC 5077 tickets): the same for alice.
 # Fails if the SP does not keep a server's ticket, or offers none.
 . "$(dirname "$0")/lib.sh"
@@ -46,7 +48,8 @@ out=$(sp_cli sp1 -c "configure terminal" -c "signaling-proxy" -c "server-side-ad
 check_eq "the TLS strategies are accepted" "" "$out"
 
 ip netns exec "$SRV2" python3 "$TLS_SERVER" "$D2" 5061 "$T/d2.crt" "$T/d2.key" >"$T/d2.out" 2>&1 &
-SP_PIDS+=("$!")
+D2_PID=$!
+SP_PIDS+=("$D2_PID")
 ip netns exec "$SRV1" python3 "$TLS_SERVER" "$D1" 5061 "$T/d1.crt" "$T/d1.key" --tls12 >"$T/d1.out" 2>&1 &
 SP_PIDS+=("$!")
 sp_wait_for "the TLS servers listen" 10 sh -c \
@@ -71,6 +74,20 @@ check_eq "D2: the next two resumed the session (the SP offered D2's ticket)" \
 resumed yes" "$(grep '^conn' <<<"$out" | sed -n '2,3s/.* resumed /resumed /p')"
 [ "$(grep -c 'resumed yes' <<<"$out")" == 2 ] || sed 's/^/#   d2: /' <<<"$out"
 
+# D2 restarted: its ticket keys are new, the SP's ticket is stale
+kill "$D2_PID"
+wait "$D2_PID" 2>/dev/null
+ip netns exec "$SRV2" python3 "$TLS_SERVER" "$D2" 5061 "$T/d2.crt" "$T/d2.key" >"$T/d2b.out" 2>&1 &
+SP_PIDS+=("$!")
+sp_wait_for "D2 listens again" 10 sh -c "ip netns exec '$SRV2' ss -Hntl 'sport = :5061' | grep -q ."
+check "carol registers three times at the restarted D2 (a stale ticket offered first)" registers carol 10.2.0.10
+out=$(cat "$T/d2b.out")
+check_eq "the restarted D2: a full handshake, then two resumed with its new ticket" \
+	"resumed no
+resumed yes
+resumed yes" "$(grep '^conn' <<<"$out" | sed 's/.* resumed /resumed /')"
+[ "$(grep -c '^register' <<<"$out")" == 3 ] || sed 's/^/#   d2: /' <<<"$out"
+
 check "alice registers three times through E at D1 over TLS 1.2" registers alice 10.1.0.10
 out=$(cat "$T/d1.out")
 check_eq "D1 answered three REGISTERs" 3 "$(grep -c '^register .*alice@' <<<"$out")"
@@ -80,7 +97,7 @@ check_eq "D1: the next two resumed the session (an RFC 5077 ticket)" \
 	"resumed yes
 resumed yes" "$(grep '^conn' <<<"$out" | sed -n '2,3s/.* resumed /resumed /p')"
 [ "$(grep -c 'resumed yes' <<<"$out")" == 2 ] || sed 's/^/#   d1: /' <<<"$out"
-check_eq "show statistics: the four resumed handshakes counted" "$((${before:-0} + 4))" "$(stat resumed)"
+check_eq "show statistics: the six resumed handshakes counted" "$((${before:-0} + 6))" "$(stat resumed)"
 
 check "sigproxyd stops cleanly" sp_daemon_stop "$SPD_PID"
 lab_down
