@@ -41,6 +41,7 @@ static const struct sp_cli_arg_help sp_cli_arg_helps[] = {
 	{ SP_MODE_SP, "default-action", "forward|drop", "Forward or drop unmatched signaling", NULL, false, SP_NAMES_NONE },
 	{ SP_MODE_SP, "local-virtual-address", "A.B.C.D", "The local virtual address E", "X:X::X:X\tAn IPv6 E", false, SP_NAMES_NONE },
 	{ SP_MODE_SP, "return-path", "learn", "Learn the return path from the traffic", "default-gateway\tThen the gateway A.B.C.D or X:X::X:X", false, SP_NAMES_NONE },
+	{ SP_MODE_SP, "signaling-sockets", "per-binding|shared", "A UDP socket per binding, or one per C for all", NULL, false, SP_NAMES_NONE },
 	{ SP_MODE_SP, "media", "kernel|off", "Media in the kernel, or not handled", NULL, false, SP_NAMES_NONE },
 	{ SP_MODE_SP, "media-port-range", "1024-65534", "The first port", "1025-65535\tThen the last port", false, SP_NAMES_NONE },
 	{ SP_MODE_SP, "signaling-port-range", "1024-65535", "The first port c", "1024-65535\tThen the last port", false, SP_NAMES_NONE },

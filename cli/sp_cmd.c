@@ -218,6 +218,8 @@ static const struct sp_cmd_def sp_cmds[] = {
 	{ SP_MODE_SP, "no local-virtual-address", "Remove the local virtual address", NULL, PRIV_ADMIN, CFG, cmd_sp_no_local_virtual_address },
 	{ SP_MODE_SP, "return-path", "How answers reach terminals", "{learn | default-gateway {A.B.C.D | X:X::X:X}}", PRIV_ADMIN, CFG, cmd_sp_return_path },
 	{ SP_MODE_SP, "no return-path", "Learn the return path", NULL, PRIV_ADMIN, CFG, cmd_sp_no_return_path },
+	{ SP_MODE_SP, "signaling-sockets", "Server-side UDP sockets", "{per-binding|shared}", PRIV_ADMIN, CFG, cmd_sp_signaling_sockets },
+	{ SP_MODE_SP, "no signaling-sockets", "A UDP socket per binding", NULL, PRIV_ADMIN, CFG, cmd_sp_no_signaling_sockets },
 	{ SP_MODE_SP, "media", "Media handling", "{kernel|off|proxy}", PRIV_ADMIN, CFG, cmd_sp_media },
 	{ SP_MODE_SP, "no media", "Media in the kernel", NULL, PRIV_ADMIN, CFG, cmd_sp_no_media },
 	{ SP_MODE_SP, "media-port-range", "Ports for media streams", "N M", PRIV_ADMIN, CFG, cmd_sp_media_port_range },

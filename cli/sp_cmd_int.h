@@ -70,6 +70,8 @@ int cmd_sp_local_virtual_address(struct sp_cmd_ctx *ctx, int argc, char **argv);
 int cmd_sp_no_local_virtual_address(struct sp_cmd_ctx *ctx, int argc, char **argv);
 int cmd_sp_return_path(struct sp_cmd_ctx *ctx, int argc, char **argv);
 int cmd_sp_no_return_path(struct sp_cmd_ctx *ctx, int argc, char **argv);
+int cmd_sp_signaling_sockets(struct sp_cmd_ctx *ctx, int argc, char **argv);
+int cmd_sp_no_signaling_sockets(struct sp_cmd_ctx *ctx, int argc, char **argv);
 int cmd_sp_media(struct sp_cmd_ctx *ctx, int argc, char **argv);
 int cmd_sp_no_media(struct sp_cmd_ctx *ctx, int argc, char **argv);
 int cmd_sp_media_port_range(struct sp_cmd_ctx *ctx, int argc, char **argv);

@@ -151,6 +151,25 @@ int cmd_sp_no_return_path(struct sp_cmd_ctx *ctx, int argc, char **argv)
 	return 0;
 }
 
+int cmd_sp_signaling_sockets(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	if (argc == 1 && sp_word_is(argv[0], "per-binding"))
+		ctx->cand->sp.signaling_sockets = SP_SIGSOCK_PER_BINDING;
+	else if (argc == 1 && sp_word_is(argv[0], "shared"))
+		ctx->cand->sp.signaling_sockets = SP_SIGSOCK_SHARED;
+	else
+		return sp_cmd_usage(ctx, "signaling-sockets {per-binding|shared}");
+	return 0;
+}
+
+int cmd_sp_no_signaling_sockets(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	ctx->cand->sp.signaling_sockets = SP_SIGSOCK_PER_BINDING;
+	return 0;
+}
+
 int cmd_sp_media(struct sp_cmd_ctx *ctx, int argc, char **argv)
 {
 	if (argc == 1 && sp_word_is(argv[0], "kernel"))

@@ -30,6 +30,14 @@ enum sp_return_path {
 	SP_RETURN_DEFAULT_GATEWAY,
 };
 
+/* How UDP bindings receive from and send to their servers: a socket per
+ * binding on C:c, or one socket per C (and engine worker) for all of them
+ * (TPROXY in, a raw socket out: no descriptor per binding). */
+enum sp_signaling_sockets {
+	SP_SIGSOCK_PER_BINDING = 0,
+	SP_SIGSOCK_SHARED,
+};
+
 enum sp_media_mode {
 	SP_MEDIA_KERNEL = 0,
 	SP_MEDIA_OFF,
@@ -224,6 +232,7 @@ struct sp_sp_settings {
 	struct sp_addr local_virtual_address;
 	enum sp_return_path return_path;
 	struct sp_addr return_gateway;
+	enum sp_signaling_sockets signaling_sockets;
 	enum sp_media_mode media;
 	uint16_t media_port_min, media_port_max;
 	/* c of every C (`signaling-port-range`), 10 000 by default */

@@ -57,7 +57,7 @@ static bool sp_settings_equal(const struct sp_sp_settings *a, const struct sp_sp
 	       sp_addr_equal(&a->server_side_address6, &b->server_side_address6) &&
 	       a->default_action == b->default_action &&
 	       sp_addr_equal(&a->local_virtual_address, &b->local_virtual_address) &&
-	       a->return_path == b->return_path &&
+	       a->return_path == b->return_path && a->signaling_sockets == b->signaling_sockets &&
 	       sp_addr_equal(&a->return_gateway, &b->return_gateway) && a->media == b->media &&
 	       a->media_port_min == b->media_port_min && a->media_port_max == b->media_port_max &&
 	       a->signaling_port_min == b->signaling_port_min &&

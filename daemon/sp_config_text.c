@@ -122,6 +122,8 @@ static void sp_text_signaling_proxy(FILE *f, const struct sp_config *c)
 	if (sp->return_path == SP_RETURN_DEFAULT_GATEWAY)
 		fprintf(f, " return-path default-gateway %s\n",
 			sp_addr_str(&sp->return_gateway, b, sizeof(b)));
+	if (sp->signaling_sockets == SP_SIGSOCK_SHARED)
+		fputs(" signaling-sockets shared\n", f);
 	if (sp->media != SP_MEDIA_KERNEL)
 		fprintf(f, " media %s\n", sp_media_mode_name(sp->media));
 	if (sp->media_port_min != SP_DEFAULT_MEDIA_PORT_MIN ||

@@ -342,6 +342,36 @@ static void sp_engine_intercept_cfg(const struct sp_config *c, const struct sp_e
 	kcfg->table = SP_INTERCEPT_TABLE;
 }
 
+/* signaling-sockets shared: the sockets TPROXY hands C's signalling ports
+ * to, open before the rule that points at them (the bindings move to them
+ * after the rule is in, sp_engine_apply). Off: no rule. */
+static int sp_engine_server_tproxy_cfg(struct sp_engine *en, const struct sp_config *c,
+				       struct sp_server_tproxy *t, struct sp_error *e)
+{
+	const struct sp_addr *c4 = sp_sp_server_side(&c->sp, AF_INET), *c6 = sp_sp_server_side(&c->sp, AF_INET6);
+
+	memset(t, 0, sizeof(*t));
+	if (c->sp.signaling_sockets != SP_SIGSOCK_SHARED)
+		return 0;
+	/* each worker's bindings would need the server's datagrams steered to
+	 * that worker: not built yet */
+	if (sp_engine_workers(en) > 1)
+		return sp_error_set(e, "signaling-sockets shared needs one engine worker (--workers 1)");
+	if (sp_transport_udp_shared_open(en->tp, &t->port4, &t->port6) < 0)
+		return sp_error_set(e, "signaling-sockets shared: cannot open the shared sockets");
+	if (c4) {
+		t->c4.family = AF_INET;
+		t->c4.v4 = c4->u.v4;
+	}
+	if (c6) {
+		t->c6.family = AF_INET6;
+		t->c6.v6 = c6->u.v6;
+	}
+	t->first = SP_SIGNALING_PORT_FIRST;
+	t->last = SP_SIGNALING_PORT_LAST;
+	return 0;
+}
+
 /* Everything of configuration c that goes in the kernel through the
  * facade: the interception (not on a standby), the VPNs' return routes,
  * the local virtual address and the return path. */
@@ -354,6 +384,10 @@ static int sp_engine_kernel_apply(struct sp_engine *en, const struct sp_config *
 	struct sp_error err = { "" };
 
 	sp_engine_intercept_cfg(c, ch, origins, &kcfg);
+	if (sp_engine_server_tproxy_cfg(en, c, &kcfg.server_tproxy, e) < 0) {
+		sp_err("engine: %s", e->msg);
+		return -1;
+	}
 	/* the table goes and its counters with it: what they counted is kept
 	 * once the new table is in (a refused one leaves the old in place) */
 	sp_engine_limits_read(en, &limits_rate, &limits_new);
@@ -541,6 +575,9 @@ int sp_engine_apply(struct sp_engine *en, const struct sp_config *c, struct sp_e
 		 sp_engine_tls_prepare(en, c, ch.idle, &ch.tls, e) == 0 &&
 		 sp_engine_kernel_apply(en, c, &ch, e) == 0) {
 		sp_engine_commit(en, c, &ch);
+		/* the rule is in: the bindings' datagrams come to the shared
+		 * socket now (or, switched off, to their own again) */
+		sp_transport_udp_shared_set(en->tp, c->sp.signaling_sockets == SP_SIGSOCK_SHARED);
 		sp_engine_workers_listen(en);
 		rc = 0;
 	}

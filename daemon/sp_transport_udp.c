@@ -1,5 +1,5 @@
 #include "config.h"
-#include "sp_transport_udp.h"
+#include "sp_transport_udp_int.h"
 #include "sp_log.h"
 
 #include <errno.h>
@@ -19,61 +19,6 @@
 #define SO_RCVMARK 75 /* Linux 5.19; older libc headers lack it */
 #endif
 
-#define SP_UDP_BATCH 32           /* datagrams per recvmmsg */
-#define SP_UDP_BATCHES_PER_WAKE 8 /* then let other sockets in */
-_Static_assert(SP_UDP_BATCH <= SP_TRANSPORT_BATCH_MAX, "a batch fits the handler's prepare slots");
-#define SP_UDP_DGRAM_MAX 65536
-#define SP_UDP_OUT_MAX (SP_UDP_DGRAM_MAX + 4096)
-#define SP_UDP_MAX_FILES 1048576
-#define SP_UDP_SERVER_RCVBUF (2 << 20) /* a binding's socket (C:c) */
-/* Control data of one datagram to a terminal: source address and mark */
-#define SP_UDP_OUT_CTRL (CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(uint32_t)))
-
-/* A listener (E:e) or the socket of one binding (C:c). A listener has a
- * socket per family: IPv4 (fd) and IPv6 (fd6, -1 where the host has no
- * IPv6), so an IPv4 datagram keeps the IPv4 control messages it always had. */
-struct sp_udp_conn {
-	struct sp_transport_conn pub;
-	struct sp_udp *udp;
-	int fd;
-	int fd6;
-	uint32_t rxq_drops; /* the socket's SO_RXQ_OVFL count last seen */
-	uint32_t rxq_drops6; /* fd6's: each socket counts its own */
-	bool reading6; /* the batch being read is fd6's */
-};
-
-struct sp_udp {
-	struct sp_transport pub;
-	struct sp_loop *loop;
-	struct sp_udp_conn **by_port; /* [65536]: C:c -> socket, the IPv4 C */
-	struct sp_udp_conn **by_port6; /* [65536]: the same for the IPv6 C */
-	struct sp_udp_conn *reading;  /* the server-side socket being read; NULL once closed */
-	/* receive buffers, allocated once: no per-message malloc */
-	struct mmsghdr msgs[SP_UDP_BATCH];
-	struct iovec iov[SP_UDP_BATCH];
-	struct sockaddr_storage from[SP_UDP_BATCH];
-	char ctrl[SP_UDP_BATCH][256];
-	char *bufs; /* SP_UDP_BATCH * SP_UDP_DGRAM_MAX */
-	int batch_used; /* msgs entries the last recvmmsg wrote */
-	int batch_prepared; /* of those, the ones the handler's prepare had */
-	pthread_mutex_t io; /* with engine workers: its socket calls (see below) */
-	/* Datagrams going out, queued while a received batch is handled and
-	 * sent with one sendmmsg per run of the same socket (several answers
-	 * of a server often arrive in one batch). Order is kept: a datagram
-	 * for another socket sends the queue first. */
-	struct {
-		struct mmsghdr msgs[SP_UDP_BATCH];
-		struct iovec iov[SP_UDP_BATCH];
-		struct sockaddr_storage to[SP_UDP_BATCH];
-		char ctrl[SP_UDP_BATCH][SP_UDP_OUT_CTRL];
-		uint64_t *counter[SP_UDP_BATCH]; /* counted as sent: undone on failure */
-		unsigned n;	/* queued */
-		unsigned slot;	/* buffers in use: pub.out is slot number slot */
-		int fd;
-		char *bufs;	/* SP_UDP_BATCH * SP_UDP_OUT_MAX */
-	} outq;
-};
-
 static const struct sp_transport_ops sp_udp_ops;
 
 /* ---- engine workers ----
@@ -88,13 +33,13 @@ static const struct sp_transport_ops sp_udp_ops;
  * of the loop is taken again only after io is released. With one worker
  * there is no loop lock and io is never taken. */
 
-static void sp_udp_io_lock(struct sp_udp *u)
+void sp_udp_io_lock(struct sp_udp *u)
 {
 	if (sp_loop_has_lock(u->loop))
 		pthread_mutex_lock(&u->io);
 }
 
-static void sp_udp_io_unlock(struct sp_udp *u)
+void sp_udp_io_unlock(struct sp_udp *u)
 {
 	if (sp_loop_has_lock(u->loop))
 		pthread_mutex_unlock(&u->io);
@@ -133,7 +78,7 @@ static void sp_udp_tell_failed(struct sp_udp *u, uint64_t **failed, unsigned nf)
 	}
 }
 
-static void sp_udp_flush(struct sp_transport *tp)
+void sp_udp_flush(struct sp_transport *tp)
 {
 	struct sp_udp *u = (struct sp_udp *)tp;
 	uint64_t *failed[SP_UDP_BATCH];
@@ -155,7 +100,7 @@ static void sp_udp_flush_all(struct sp_udp *u)
 
 /* The same at the end of a batch read by this transport's own readable
  * callback: the queue goes out with the loops' lock released. */
-static void sp_udp_flush_all_unlocked(struct sp_udp *u)
+void sp_udp_flush_all_unlocked(struct sp_udp *u)
 {
 	uint64_t *failed[SP_UDP_BATCH];
 	unsigned nf;
@@ -175,9 +120,10 @@ static void sp_udp_flush_all_unlocked(struct sp_udp *u)
 }
 
 /* Queues one datagram (or sends it at once, see now). */
-static int sp_udp_push(struct sp_udp *u, int fd, const struct msghdr *mh, const struct sp_transport_out *o)
+int sp_udp_push(struct sp_udp *u, int fd, const struct msghdr *mh, const struct sp_transport_out *o)
 {
-	bool uses_out = mh->msg_iov[0].iov_base == u->pub.out;
+	size_t k = mh->msg_iovlen; /* 1, or 2: a UDP header first */
+	bool uses_out = mh->msg_iov[k - 1].iov_base == u->pub.out;
 	unsigned i;
 	struct msghdr *q;
 
@@ -195,14 +141,18 @@ static int sp_udp_push(struct sp_udp *u, int fd, const struct msghdr *mh, const 
 	i = u->outq.n++;
 	u->outq.fd = fd;
 	u->outq.counter[i] = o->counter;
-	u->outq.iov[i] = mh->msg_iov[0];
+	u->outq.iov[i][k - 1] = mh->msg_iov[k - 1];
+	if (k == 2) {
+		memcpy(u->outq.hdr[i], mh->msg_iov[0].iov_base, SP_UDP_HDR_LEN);
+		u->outq.iov[i][0] = (struct iovec){ u->outq.hdr[i], SP_UDP_HDR_LEN };
+	}
 	memcpy(&u->outq.to[i], mh->msg_name, mh->msg_namelen);
 	q = &u->outq.msgs[i].msg_hdr;
 	memset(q, 0, sizeof(*q));
 	q->msg_name = &u->outq.to[i];
 	q->msg_namelen = mh->msg_namelen;
-	q->msg_iov = &u->outq.iov[i];
-	q->msg_iovlen = 1;
+	q->msg_iov = u->outq.iov[i];
+	q->msg_iovlen = k;
 	if (mh->msg_controllen) {
 		memcpy(u->outq.ctrl[i], mh->msg_control, mh->msg_controllen);
 		q->msg_control = u->outq.ctrl[i];
@@ -219,7 +169,7 @@ static int sp_udp_push(struct sp_udp *u, int fd, const struct msghdr *mh, const 
 
 /* The source address (a listener answers as E) and the mark (return path
  * and VPN) of a datagram to a terminal, into mh's control buffer. */
-static void sp_udp_as_source(struct msghdr *mh, const struct sp_endpoint *from, uint32_t mark)
+void sp_udp_as_source(struct msghdr *mh, const struct sp_endpoint *from, uint32_t mark)
 {
 	char *cbuf = mh->msg_control;
 	struct cmsghdr *cm;
@@ -273,6 +223,8 @@ static int sp_udp_send(struct sp_transport *tp, struct sp_transport_conn *conn,
 		if (o->to->family == AF_INET6)
 			return c->fd6 < 0 ? -1 : sp_udp_push(u, c->fd6, &mh, o);
 	}
+	if (c->fd < 0)
+		return sp_udp_shared_send(u, c, o);
 	return sp_udp_push(u, c->fd, &mh, o);
 }
 
@@ -280,7 +232,7 @@ static int sp_udp_send(struct sp_transport *tp, struct sp_transport_conn *conn,
 
 /* SO_RXQ_OVFL: the socket's drop count so far (32 bits, wrapping), on a
  * datagram received after drops; the growth since the last one is told. */
-static void sp_udp_rxq_drops(struct sp_udp_conn *c, const unsigned char *data)
+void sp_udp_rxq_drops(struct sp_udp_conn *c, const unsigned char *data)
 {
 	uint32_t now, *last = c->reading6 ? &c->rxq_drops6 : &c->rxq_drops;
 
@@ -289,7 +241,7 @@ static void sp_udp_rxq_drops(struct sp_udp_conn *c, const unsigned char *data)
 	*last = now;
 }
 
-static void sp_udp_prepare_batch(struct sp_udp *u)
+void sp_udp_prepare_batch(struct sp_udp *u)
 {
 	/* only the entries the last recvmmsg filled in have changed */
 	int used = u->batch_used;
@@ -310,7 +262,7 @@ static void sp_udp_prepare_batch(struct sp_udp *u)
 
 /* The control data of one datagram: mark, ingress, original destination
  * (terminal side) and the queue's drops (both sides). */
-static void sp_udp_read_cmsgs(struct sp_udp_conn *c, struct msghdr *mh, struct sp_transport_msg *m)
+void sp_udp_read_cmsgs(struct sp_udp_conn *c, struct msghdr *mh, struct sp_transport_msg *m)
 {
 	for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
 		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SO_MARK)
@@ -381,7 +333,7 @@ static void sp_udp_prepare(struct sp_udp *u, enum sp_transport_side side, int n)
 
 /* One batch from fd, with the loops' lock released (see above); its
  * datagrams are prepared before the lock is taken again. */
-static int sp_udp_recv(struct sp_udp *u, int fd, enum sp_transport_side side)
+int sp_udp_recv(struct sp_udp *u, int fd, enum sp_transport_side side)
 {
 	int n;
 
@@ -450,29 +402,21 @@ static int sp_udp_fd_above_select(int fd)
 }
 
 /* The server-side sockets of family's C, by port. */
-static struct sp_udp_conn **sp_udp_ports(struct sp_udp *u, int family)
+struct sp_udp_conn **sp_udp_ports(struct sp_udp *u, int family)
 {
 	return family == AF_INET6 ? u->by_port6 : u->by_port;
 }
 
-static struct sp_transport_conn *sp_udp_open(struct sp_transport *tp, const struct sp_endpoint *local)
+int sp_udp_server_socket(struct sp_udp *u, struct sp_udp_conn *c)
 {
-	struct sp_udp *u = (struct sp_udp *)tp;
+	const struct sp_endpoint *local = &c->pub.local;
 	struct sockaddr_storage ss;
 	socklen_t sl = sp_endpoint_to_sockaddr(local, &ss);
-	struct sp_udp_conn *c = calloc(1, sizeof(*c));
 	int one = 1, rcvbuf = SP_UDP_SERVER_RCVBUF;
 
-	if (!c)
-		return NULL;
-	c->udp = u;
-	c->pub.tp = tp;
-	c->pub.side = SP_TRANSPORT_SERVER;
-	c->pub.local = *local;
-	c->fd6 = -1;
 	c->fd = socket(local->family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd < 0)
-		goto fail;
+		return -1;
 	c->fd = sp_udp_fd_above_select(c->fd);
 	/* C need not be configured on an interface yet when a VRRP daemon owns it */
 	setsockopt(c->fd, local->family == AF_INET6 ? SOL_IPV6 : SOL_IP,
@@ -485,13 +429,36 @@ static struct sp_transport_conn *sp_udp_open(struct sp_transport *tp, const stru
 	 * limit, not an allocation: memory is taken only while datagrams wait. */
 	if (setsockopt(c->fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) < 0)
 		setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
-	if (bind(c->fd, (struct sockaddr *)&ss, sl) < 0)
-		goto fail;
-	if (sp_loop_add_fd(u->loop, c->fd, EPOLLIN, sp_udp_readable, c) < 0)
-		goto fail;
-	sp_udp_ports(u, local->family)[local->port] = c;
-	return &c->pub;
-fail:
+	if (bind(c->fd, (struct sockaddr *)&ss, sl) < 0 ||
+	    sp_loop_add_fd(u->loop, c->fd, EPOLLIN, sp_udp_readable, c) < 0) {
+		int saved = errno;
+
+		close(c->fd);
+		c->fd = -1;
+		errno = saved;
+		return -1;
+	}
+	return 0;
+}
+
+static struct sp_transport_conn *sp_udp_open(struct sp_transport *tp, const struct sp_endpoint *local)
+{
+	struct sp_udp *u = (struct sp_udp *)tp;
+	struct sp_udp_conn *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->udp = u;
+	c->pub.tp = tp;
+	c->pub.side = SP_TRANSPORT_SERVER;
+	c->pub.local = *local;
+	c->fd = -1;
+	c->fd6 = -1;
+	/* shared: the binding is found by its port, no socket of its own */
+	if (u->shared.on || sp_udp_server_socket(u, c) == 0) {
+		sp_udp_ports(u, local->family)[local->port] = c;
+		return &c->pub;
+	}
 	{
 		static struct sp_log_limit lim = SP_LOG_LIMIT_INIT("engine: server-side sockets not opened");
 		char b[SP_ENDPOINT_STRLEN];
@@ -499,8 +466,6 @@ fail:
 		sp_log_limited(&lim, LOG_WARNING, "engine: cannot open the server-side socket %s: %s",
 			       sp_endpoint_format(local, b, sizeof(b)), strerror(errno));
 	}
-	if (c->fd >= 0)
-		close(c->fd);
 	free(c);
 	return NULL;
 }
@@ -515,7 +480,7 @@ static struct sp_transport_conn *sp_udp_find(struct sp_transport *tp, const stru
 /* A transparent listener socket of family on port: it receives what
  * TPROXY hands it (to any E), tells the original destination, the ingress
  * and the mark, and answers as E. -1 with errno on failure. */
-static int sp_udp_listen_socket(int family, uint16_t port)
+int sp_udp_listen_socket(int family, uint16_t port)
 {
 	bool v6 = family == AF_INET6;
 	int level = v6 ? SOL_IPV6 : SOL_IP;
@@ -631,8 +596,10 @@ static void sp_udp_close(struct sp_transport *tp, struct sp_transport_conn *conn
 
 	sp_udp_io_lock(u);
 	nf = sp_udp_send_queue(u, failed); /* what is queued may be for this socket */
-	sp_loop_del_fd(u->loop, c->fd);
-	close(c->fd);
+	if (c->fd >= 0) { /* a binding of shared sockets has none */
+		sp_loop_del_fd(u->loop, c->fd);
+		close(c->fd);
+	}
 	if (c->fd6 >= 0) {
 		sp_loop_del_fd(u->loop, c->fd6);
 		close(c->fd6);
@@ -663,6 +630,7 @@ static void sp_udp_destroy(struct sp_transport *tp)
 	struct sp_udp *u = (struct sp_udp *)tp;
 
 	sp_udp_close_server_side(tp);
+	sp_udp_shared_close(u);
 	free(u->by_port);
 	free(u->by_port6);
 	free(u->bufs);
@@ -698,6 +666,7 @@ struct sp_transport *sp_transport_udp_new(struct sp_loop *loop, const struct sp_
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
 	pthread_mutex_init(&u->io, NULL);
+	u->shared.raw4 = u->shared.raw6 = -1;
 	u->pub.ops = &sp_udp_ops;
 	u->pub.h = *h;
 	u->loop = loop;

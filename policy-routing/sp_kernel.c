@@ -113,14 +113,14 @@ int sp_kernel_plan_build(const struct sp_kernel_intercept_cfg *cfg, struct sp_ke
 	}
 	{
 		/* the media guard goes with the interception, after the caller's
-		 * own extra chains */
+		 * own extra chains, and the shared server-side sockets' TPROXY */
 		struct sp_nft_intercept with_guard = *nft;
 		char *guard = NULL, *chains = NULL;
 		int rc;
 
 		if (sp_media_guard_render_families(cfg->media_port_first, cfg->media_port_last, cfg->ipv6, &guard) < 0 ||
 		    asprintf(&chains, "%s%s%s", nft->extra_chains ? nft->extra_chains : "", guard,
-			     sp_kernel_tcp_answers) < 0) {
+			     sp_kernel_tcp_answers) < 0 || sp_server_tproxy_append(&cfg->server_tproxy, &chains) < 0) {
 			free(guard);
 			sp_error_set(err, "out of memory");
 			errno = ENOMEM;

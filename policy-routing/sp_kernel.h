@@ -16,6 +16,7 @@
 
 #include "sp_bpf.h"
 #include "sp_media_guard.h"
+#include "sp_server_tproxy.h"
 #include "sp_nft.h"
 #include "sp_rtnl.h"
 
@@ -30,6 +31,9 @@ struct sp_kernel_intercept_cfg {
 	/* The media port range the media guard protects (sp_media_guard.h);
 	 * 0 and 0: no media in the kernel, no guard. */
 	uint16_t media_port_first, media_port_last;
+	/* signaling-sockets shared: servers' datagrams to C's signalling
+	 * ports to the daemon's transparent socket (ports 0: none) */
+	struct sp_server_tproxy server_tproxy;
 };
 
 /* What an interception puts into the kernel. */

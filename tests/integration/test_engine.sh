@@ -51,6 +51,12 @@ out=$(sp_cli sp1 -c "configure terminal" -c "signaling-proxy" -c "server-side-ad
 	-c "proxy-strategy west seq 20" -c "match source 10.2.0.0/24" \
 	-c "match destination $E/32 port 5060" -c "server $D2" -c "action proxy" -c "end" 2>&1)
 check_eq "the two strategies are accepted" "" "$out"
+# SP_SIGNALING_SOCKETS=shared (test_engine_shared.sh): the same flows with
+# one shared server-side socket instead of a socket per binding
+if [ -n "${SP_SIGNALING_SOCKETS:-}" ]; then
+	check_eq "signaling-sockets $SP_SIGNALING_SOCKETS is accepted" "" "$(sp_cli sp1 -c "configure terminal" \
+		-c "signaling-proxy" -c "signaling-sockets $SP_SIGNALING_SOCKETS" -c "end" 2>&1)"
+fi
 # Three more strategies of the same shape for other sources, between the
 # two: east, f1-f3 and west are one map lookup in the kernel (sp_nft's
 # grouping), and the calls below still reach each one's own server.
@@ -105,6 +111,12 @@ check "alice registers again: same c" lab_register "$TE" 10.1.0.10 5060 alice "$
 check_eq "... and D1 still has one alice at C:$PA" "alice sip:alice@$C:$PA" \
 	"$(lab_kamailio_contacts srv1 | grep '^alice ' | cut -d' ' -f1,2)"
 
+if [ "${SP_SIGNALING_SOCKETS:-}" = shared ]; then
+	check_eq "shared: no UDP socket bound to C:c" "" "$(ip netns exec "$SP" ss -Hnua "src $C")"
+	check_match "shared: servers' datagrams to C go to one socket (TPROXY)" \
+		"ip daddr ${C//./\\.} udp dport 40000-49999 tproxy ip to :[0-9]+" \
+		"$(ip netns exec "$SP" nft list chain inet sigproxy server_side)"
+fi
 bindings=$(sp_cli sp1 -c 'show bindings')
 for t in "10.1.0.10:5060 $PA" "10.1.0.11:5060 $PB" "10.1.0.13:5060 $PE"; do
 	a=${t% *} c=${t#* }

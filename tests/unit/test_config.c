@@ -35,6 +35,7 @@ static const char full_config[] =
 	" default-action drop\n"
 	" local-virtual-address 198.51.100.1\n"
 	" return-path default-gateway 10.0.0.254\n"
+	" signaling-sockets shared\n"
 	" media off\n"
 	" media-port-range 30000 31999\n"
 	" signaling-port-range 32000 39999\n"

@@ -6,6 +6,7 @@
 #endif
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <sched.h>
 #include <stdio.h>
@@ -868,4 +869,67 @@ Test(nft_kernel, source_limits_accepted_and_counters_read)
 	cr_expect_str_eq(text, "");
 	free(text);
 	sp_nft_close(nft);
+}
+
+/* signaling-sockets shared: servers' datagrams to C's signalling ports go
+ * to the daemon's transparent socket of their family; nothing without one */
+static struct sp_kernel_intercept_cfg shared_cfg(struct sp_nft_entry *e)
+{
+	struct sp_kernel_intercept_cfg cfg = cfg_of(e, 1);
+
+	cfg.ipv6 = true;
+	cfg.server_tproxy.c4.family = AF_INET;
+	inet_pton(AF_INET, "192.0.2.1", &cfg.server_tproxy.c4.v4);
+	cfg.server_tproxy.c6.family = AF_INET6;
+	inet_pton(AF_INET6, "2001:db8::1", &cfg.server_tproxy.c6.v6);
+	cfg.server_tproxy.port4 = 33001;
+	cfg.server_tproxy.port6 = 33002;
+	cfg.server_tproxy.first = 40000;
+	cfg.server_tproxy.last = 49999;
+	return cfg;
+}
+
+Test(kernel_plan, shared_server_sockets_tproxy_c_ports)
+{
+	struct sp_nft_entry e = tproxy_entry(0x81);
+	struct sp_kernel_intercept_cfg cfg = shared_cfg(&e);
+	struct sp_kernel_plan plan;
+	struct sp_error err = { "" };
+
+	cr_assert_eq(sp_kernel_plan_build(&cfg, &plan, &err), 0, "%s", err.msg);
+	cr_assert(strstr(plan.nft_body, "chain server_side {\n\t\ttype filter hook prerouting priority mangle;"),
+		  "%s", plan.nft_body);
+	cr_assert(strstr(plan.nft_body, "ip daddr 192.0.2.1 udp dport 40000-49999 tproxy ip to :33001 accept\n"),
+		  "%s", plan.nft_body);
+	cr_assert(strstr(plan.nft_body, "ip6 daddr 2001:db8::1 udp dport 40000-49999 tproxy ip6 to :33002 accept\n"),
+		  "%s", plan.nft_body);
+	sp_kernel_plan_free(&plan);
+	/* no IPv6 socket: no IPv6 rule; no socket at all: no chain */
+	cfg.server_tproxy.port6 = 0;
+	cr_assert_eq(sp_kernel_plan_build(&cfg, &plan, &err), 0, "%s", err.msg);
+	cr_assert(strstr(plan.nft_body, "tproxy ip to :33001"), "%s", plan.nft_body);
+	cr_assert_null(strstr(plan.nft_body, "ip6 daddr 2001:db8::1"), "%s", plan.nft_body);
+	sp_kernel_plan_free(&plan);
+	cfg.server_tproxy.port4 = 0;
+	cr_assert_eq(sp_kernel_plan_build(&cfg, &plan, &err), 0, "%s", err.msg);
+	cr_assert_null(strstr(plan.nft_body, "server_side"), "%s", plan.nft_body);
+	sp_kernel_plan_free(&plan);
+}
+
+Test(nft_kernel, shared_server_sockets_chain_is_accepted)
+{
+	struct sp_kernel *kernel;
+	struct sp_nft_entry e = tproxy_entry(0x81);
+	struct sp_kernel_intercept_cfg cfg = shared_cfg(&e);
+	struct sp_error err = { "" };
+	char *text;
+
+	cr_assert_eq(sp_kernel_open(&kernel, &err), 0, "%s", err.msg);
+	cr_assert_eq(sp_kernel_install_intercept(kernel, &cfg, &err), 0, "%s", err.msg);
+	text = capture("nft list chain inet sigproxy server_side");
+	cr_assert(strstr(text, "ip daddr 192.0.2.1 udp dport 40000-49999 tproxy ip to :33001 accept"), "%s", text);
+	cr_assert(strstr(text, "ip6 daddr 2001:db8::1 udp dport 40000-49999 tproxy ip6 to :33002 accept"), "%s", text);
+	free(text);
+	cr_assert_eq(sp_kernel_remove_all(kernel, &err), 0, "%s", err.msg);
+	sp_kernel_close(kernel);
 }
