@@ -367,8 +367,8 @@ static int sp_engine_server_tproxy_cfg(struct sp_engine *en, const struct sp_con
 		t->c6.family = AF_INET6;
 		t->c6.v6 = c6->u.v6;
 	}
-	t->first = SP_SIGNALING_PORT_FIRST;
-	t->last = SP_SIGNALING_PORT_LAST;
+	t->first = c->sp.signaling_port_min;
+	t->last = c->sp.signaling_port_max;
 	return 0;
 }
 

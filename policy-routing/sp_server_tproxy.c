@@ -11,7 +11,7 @@
 static void sp_server_tproxy_rule(const struct sp_rt_addr *c, uint16_t port, uint16_t first, uint16_t last,
 				  char *buf, size_t len)
 {
-	char a[INET6_ADDRSTRLEN];
+	char a[INET6_ADDRSTRLEN], ports[16];
 	bool v6 = c->family == AF_INET6;
 
 	buf[0] = '\0';
@@ -22,8 +22,13 @@ static void sp_server_tproxy_rule(const struct sp_rt_addr *c, uint16_t port, uin
 	 * anyway, TPROXY only picks the socket (no mark, no policy route;
 	 * a mark would also put it under the per-source limits meant for
 	 * terminals) */
-	snprintf(buf, len, "\t\t%s daddr %s udp dport %u-%u tproxy %s to :%u accept\n",
-		 v6 ? "ip6" : "ip", a, first, last, v6 ? "ip6" : "ip", port);
+	/* nft takes no range of one port */
+	if (first == last)
+		snprintf(ports, sizeof(ports), "%u", first);
+	else
+		snprintf(ports, sizeof(ports), "%u-%u", first, last);
+	snprintf(buf, len, "\t\t%s daddr %s udp dport %s tproxy %s to :%u accept\n",
+		 v6 ? "ip6" : "ip", a, ports, v6 ? "ip6" : "ip", port);
 }
 
 int sp_server_tproxy_append(const struct sp_server_tproxy *t, char **chains)
