@@ -401,8 +401,7 @@ static void sp_tcp_read(struct sp_tcp_conn *c)
 		c->used += (size_t)n;
 		c->last_ms = sp_loop_now_ms();
 		/* the server's ticket (TLS 1.3: after the handshake), for the next connection */
-		if (c->server && c->tls && !c->ticket_saved)
-			c->ticket_saved = sp_tls_ticket(c->tls, &c->ticket, &c->ticket_len) == 0;
+		sp_tls_conn_keep_ticket(c);
 		if (!sp_tcp_frames(c))
 			return;
 	}
@@ -611,6 +610,7 @@ static void sp_tcp_destroy(struct sp_transport *tp)
 	sp_loop_timer_free(t->sweep);
 	sp_tls_unref(t->tls_server);
 	sp_tls_unref(t->tls_client);
+	sp_tls_tickets_free(t);
 	if (t->spare_fd >= 0)
 		close(t->spare_fd);
 	sp_htab_fini(&t->conns);

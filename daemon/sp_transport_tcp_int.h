@@ -55,6 +55,16 @@ struct sp_tcp_conn {
 	bool tls_failure_logged; /* server side: since its last handshake */
 };
 
+/* A server's last session ticket (sp_transport_tls.c): offered by every
+ * new connection to that server with that name, whichever binding's. */
+struct sp_tls_server_ticket {
+	struct sp_tls_server_ticket *next;
+	struct sp_endpoint server;
+	char *name;	/* what its certificate was verified for */
+	void *ticket;
+	size_t len;
+};
+
 struct sp_tcp {
 	struct sp_transport pub;
 	struct sp_loop *loop;
@@ -71,6 +81,8 @@ struct sp_tcp {
 	bool is_tls;		/* every connection speaks TLS */
 	struct sp_tls *tls_server;	/* E's certificate; NULL: none configured */
 	struct sp_tls *tls_client;	/* the CA servers are verified against */
+	struct sp_tls_server_ticket *tickets;	/* most recent first */
+	unsigned n_tickets;
 	/* kept for the moment the process has no descriptor left (see
 	 * sp_tcp_shed); -1: none */
 	int spare_fd;
@@ -100,6 +112,11 @@ bool sp_tls_conn_step(struct sp_tcp_conn *c);
 void sp_tls_conn_failed(struct sp_tcp_conn *c, uint64_t *counter, const char *what, const char *why);
 /* What a connection's TLS holds goes (its resumption ticket stays). */
 void sp_tls_conn_end(struct sp_tcp_conn *c);
+/* A server connection's session ticket, once it came (TLS 1.3: after the
+ * handshake), kept for its next connection and as the server's last. */
+void sp_tls_conn_keep_ticket(struct sp_tcp_conn *c);
+/* The servers' last tickets go (the transport is destroyed). */
+void sp_tls_tickets_free(struct sp_tcp *t);
 ssize_t sp_tcp_io_recv(struct sp_tcp_conn *c, char *buf, size_t len);
 ssize_t sp_tcp_io_send(struct sp_tcp_conn *c, const char *buf, size_t len);
 void sp_tcp_lost(struct sp_tcp_conn *c);

@@ -6,9 +6,89 @@
 #include "sp_transport_tcp_int.h"
 
 #include <stdlib.h>
+#include <string.h>
 #include <sys/epoll.h>
 
 static struct sp_log_limit sp_tls_log = SP_LOG_LIMIT_INIT("tls: handshakes failed");
+
+/* Servers whose last ticket is kept: a handful in practice (the
+ * strategies' servers); beyond, the least recent goes. */
+#define SP_TLS_TICKETS_MAX 256
+
+/* The link to server's entry for name (NULL at the end: none). */
+static struct sp_tls_server_ticket **sp_tls_ticket_link(struct sp_tcp *t, const struct sp_endpoint *server,
+							 const char *name)
+{
+	struct sp_tls_server_ticket **l = &t->tickets;
+
+	while (*l && !(sp_endpoint_equal(&(*l)->server, server) && strcmp((*l)->name, name) == 0))
+		l = &(*l)->next;
+	return l;
+}
+
+static void sp_tls_ticket_free(struct sp_tls_server_ticket *k)
+{
+	free(k->name);
+	free(k->ticket);
+	free(k);
+}
+
+/* c's ticket becomes its server's last (first in the list) */
+static void sp_tls_ticket_remember(struct sp_tcp_conn *c)
+{
+	struct sp_tcp *t = c->t;
+	const char *name = c->tls_name ? c->tls_name : "";
+	struct sp_tls_server_ticket **l = sp_tls_ticket_link(t, &c->peer, name), *k = *l;
+	void *copy = malloc(c->ticket_len);
+
+	if (!copy)
+		return;
+	memcpy(copy, c->ticket, c->ticket_len);
+	if (k) {
+		*l = k->next;
+		free(k->ticket);
+	} else {
+		k = calloc(1, sizeof(*k));
+		if (!k || !(k->name = strdup(name))) {
+			free(k);
+			free(copy);
+			return;
+		}
+		k->server = c->peer;
+		t->n_tickets++;
+	}
+	k->ticket = copy;
+	k->len = c->ticket_len;
+	k->next = t->tickets;
+	t->tickets = k;
+	if (t->n_tickets > SP_TLS_TICKETS_MAX) {
+		for (l = &t->tickets; (*l)->next; l = &(*l)->next)
+			;
+		sp_tls_ticket_free(*l);
+		*l = NULL;
+		t->n_tickets--;
+	}
+}
+
+void sp_tls_conn_keep_ticket(struct sp_tcp_conn *c)
+{
+	if (!c->server || !c->tls || c->ticket_saved || c->handshaking)
+		return;
+	c->ticket_saved = sp_tls_ticket(c->tls, &c->ticket, &c->ticket_len) == 0;
+	if (c->ticket_saved)
+		sp_tls_ticket_remember(c);
+}
+
+void sp_tls_tickets_free(struct sp_tcp *t)
+{
+	while (t->tickets) {
+		struct sp_tls_server_ticket *k = t->tickets;
+
+		t->tickets = k->next;
+		sp_tls_ticket_free(k);
+	}
+	t->n_tickets = 0;
+}
 
 void sp_transport_tls_set_server(struct sp_transport *tp, struct sp_tls *ctx)
 {
@@ -67,10 +147,14 @@ bool sp_tls_conn_accepted(struct sp_tcp_conn *c)
 void sp_tls_conn_connected(struct sp_tcp_conn *c)
 {
 	struct sp_tcp *t = c->t;
+	const char *name = c->tls_name ? c->tls_name : "";
+	/* the server's last ticket, whichever binding's connection got it
+	 * (a new binding resumes too); else this connection's own last */
+	struct sp_tls_server_ticket *k = *sp_tls_ticket_link(t, &c->peer, name);
+	const void *ticket = k ? k->ticket : c->ticket;
+	size_t ticket_len = k ? k->len : c->ticket_len;
 
-	c->tls = t->tls_client ? sp_tls_session_client(t->tls_client, c->fd, c->tls_name ? c->tls_name : "",
-							c->ticket, c->ticket_len)
-			       : NULL;
+	c->tls = t->tls_client ? sp_tls_session_client(t->tls_client, c->fd, name, ticket, ticket_len) : NULL;
 	if (!c->tls) {
 		sp_tls_conn_failed(c, &t->st.tls_handshake_failures, "no handshake with",
 				   t->tls_client ? "out of memory" : "no TLS CA configured");
@@ -116,8 +200,7 @@ void sp_tls_conn_end(struct sp_tcp_conn *c)
 {
 	if (!c->tls)
 		return;
-	if (c->server && !c->ticket_saved && !c->handshaking)
-		sp_tls_ticket(c->tls, &c->ticket, &c->ticket_len);
+	sp_tls_conn_keep_ticket(c);
 	sp_tls_session_free(c->tls);
 	c->tls = NULL;
 	c->handshaking = false;

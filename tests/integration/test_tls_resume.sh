@@ -9,7 +9,9 @@
 #   through E three times; each REGISTER needs a new connection from C:c
 #   to D2: the first is a full handshake (D2's certificate verified for
 #   the name srv.test), the next ones resume (D2 says so; the SP counts
-#   them in show statistics). D2 restarted (new ticket keys): the SP's
+#   them in show statistics). dave, a second terminal (a new binding with
+#   its own C:c and connection), resumes with D2's last ticket on his very
+#   first connection: tickets are the server's, not one binding's. D2 restarted (new ticket keys): the SP's
 #   stale ticket costs a full handshake, nothing else, and the next
 #   connections resume with D2's new ticket.
 # - D1 on TLS 1.2 at most (RFC 5077 tickets): the same for alice.
@@ -74,6 +76,12 @@ check_eq "D2: the next two resumed the session (the SP offered D2's ticket)" \
 resumed yes" "$(grep '^conn' <<<"$out" | sed -n '2,3s/.* resumed /resumed /p')"
 [ "$(grep -c 'resumed yes' <<<"$out")" == 2 ] || sed 's/^/#   d2: /' <<<"$out"
 
+# dave: a new binding (its own C:c, its own connection) to the same D2
+check "dave (a second terminal, a new binding) registers through E at D2" lab_register "$TE" 10.2.0.11 5060 dave "$E"
+check_match "D2: dave's binding's first connection resumed the session (D2's last ticket)" \
+	"^conn ${C//./\\.} TLSv1\\.3 resumed yes" "$(grep '^conn' "$T/d2.out" | sed -n 4p)"
+[ "$(grep -c 'resumed yes' "$T/d2.out")" == 3 ] || sed 's/^/#   d2: /' "$T/d2.out"
+
 # D2 restarted: its ticket keys are new, the SP's ticket is stale
 kill "$D2_PID"
 wait "$D2_PID" 2>/dev/null
@@ -97,7 +105,7 @@ check_eq "D1: the next two resumed the session (an RFC 5077 ticket)" \
 	"resumed yes
 resumed yes" "$(grep '^conn' <<<"$out" | sed -n '2,3s/.* resumed /resumed /p')"
 [ "$(grep -c 'resumed yes' <<<"$out")" == 2 ] || sed 's/^/#   d1: /' <<<"$out"
-check_eq "show statistics: the six resumed handshakes counted" "$((${before:-0} + 6))" "$(stat resumed)"
+check_eq "show statistics: the seven resumed handshakes counted" "$((${before:-0} + 7))" "$(stat resumed)"
 
 check "sigproxyd stops cleanly" sp_daemon_stop "$SPD_PID"
 lab_down
