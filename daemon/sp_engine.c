@@ -371,24 +371,6 @@ static void sp_engine_media_latch_cb(struct sp_loop *loop, void *arg)
 	}
 }
 
-/* The media module's streams of a dialog changed (a commit, a latch, the
- * dialog's end): the store's record of them follows at once, and its hook
- * tells the state sync and the store on disk. */
-static void sp_engine_media_changed(void *arg, uint32_t dialog_id)
-{
-	struct sp_engine *en = arg;
-	struct sp_dialog *d = sp_dialog_find_id(en->table, dialog_id);
-	struct sp_media_stream ms[SP_DIALOG_MAX_MEDIA];
-	unsigned n;
-
-	/* a standby's dialogs hold what the active sent */
-	if (!d || en->standby)
-		return;
-	n = sp_media_export(en->media, dialog_id, ms, SP_DIALOG_MAX_MEDIA);
-	/* the record adopts the ports the message took (sp_table_media_take) */
-	sp_dialog_set_media(en->table, d, ms, n);
-}
-
 /* The media state on the door's conntrack, and a first reconciliation that
  * removes the entries a previous run left behind. */
 static int sp_engine_media_open(struct sp_engine *en, char *err, size_t errlen)
@@ -404,7 +386,6 @@ static int sp_engine_media_open(struct sp_engine *en, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	sp_media_set_change_hook(en->media, sp_engine_media_changed, en);
 	sp_media_reconcile(en->media);
 	sp_loop_timer_arm(en->media_reconcile, SP_ENGINE_MEDIA_RECONCILE_MS);
 	return 0;
@@ -634,8 +615,7 @@ static void sp_engine_install_table(struct sp_engine *en, unsigned *sockets, uns
 			continue;
 		n = sp_media_import(en->media, d->id, &d->binding->virtual_server,
 				    &d->binding->server_side, (uint16_t)d->binding->vpn,
-				    (uint16_t)(d->binding->origin_mark & SP_MARK_ORIGIN_MASK),
-				    d->media, d->n_media);
+				    (uint16_t)(d->binding->origin_mark & SP_MARK_ORIGIN_MASK));
 		if (n > 0)
 			*streams += (unsigned)n;
 	}

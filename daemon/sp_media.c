@@ -42,19 +42,6 @@ struct sp_media *sp_media_create(const struct sp_media_kernel *kernel, struct sp
 	return m;
 }
 
-void sp_media_set_change_hook(struct sp_media *m, void (*fn)(void *arg, uint32_t dialog_id),
-			      void *arg)
-{
-	m->changed = fn;
-	m->changed_arg = arg;
-}
-
-void sp_media_changed(const struct sp_media *m, uint32_t dialog_id)
-{
-	if (m->changed)
-		m->changed(m->changed_arg, dialog_id);
-}
-
 void sp_media_destroy(struct sp_media *m)
 {
 	if (!m)
@@ -100,6 +87,95 @@ struct sp_media_session *sp_media_find(const struct sp_media *m, uint32_t dialog
 			return s;
 	}
 	return NULL;
+}
+
+/* ---- the store's stream records ---- */
+
+/* The dialog whose record s views, and s's index in it (*i), or NULL when
+ * the dialog is gone from the store. */
+struct sp_dialog *sp_media_dialog(const struct sp_media *m, const struct sp_media_sstream *s,
+				  unsigned *i)
+{
+	*i = (unsigned)(s - s->sess->s);
+	return sp_dialog_find_id(m->store, s->sess->dialog_id);
+}
+
+/* The store's record of s, or NULL when its dialog or the stream is gone. */
+const struct sp_media_stream *sp_media_rec(const struct sp_media *m,
+					   const struct sp_media_sstream *s)
+{
+	unsigned i;
+	const struct sp_dialog *d = sp_media_dialog(m, s, &i);
+
+	return d && i < d->n_media ? &d->media[i] : NULL;
+}
+
+/* One side of a stream record; RTCP on RTP + 1 when the record does not
+ * say (a peer's or a store's record of the version before). */
+struct sp_media_side sp_media_side_from(const struct sp_endpoint *rtp,
+					const struct sp_endpoint *rtcp)
+{
+	struct sp_media_side side = { .known = rtp->family != 0 };
+
+	if (side.known) {
+		side.rtp = *rtp;
+		side.rtcp = *rtp;
+		side.rtcp.port = rtp->port == 65535 ? 0 : rtp->port + 1;
+		if (rtcp->family)
+			side.rtcp = *rtcp;
+	}
+	return side;
+}
+
+/* One side into a record: family 0 when it is not known. */
+void sp_media_put_side(struct sp_endpoint *rtp, struct sp_endpoint *rtcp,
+		       const struct sp_media_side *side)
+{
+	if (side->known) {
+		*rtp = side->rtp;
+		*rtcp = side->rtcp;
+	} else {
+		memset(rtp, 0, sizeof(*rtp));
+		memset(rtcp, 0, sizeof(*rtcp));
+	}
+}
+
+static struct sp_media_side sp_media_term(const struct sp_media_stream *r)
+{
+	return sp_media_side_from(&r->terminal, &r->terminal_rtcp);
+}
+
+static struct sp_media_side sp_media_far(const struct sp_media_stream *r)
+{
+	return sp_media_side_from(&r->far, &r->far_rtcp);
+}
+
+/* The latch poll's index follows the record's SP_STREAM_LATCH. */
+void sp_media_count_latch(struct sp_media *m, struct sp_media_sstream *s)
+{
+	const struct sp_media_stream *r = s->key_pe ? sp_media_rec(m, s) : NULL;
+	bool on = r && (r->nat & SP_STREAM_LATCH);
+
+	if (s->latch_counted == on)
+		return;
+	s->latch_counted = on;
+	if (on)
+		m->latching++;
+	else
+		m->latching--;
+}
+
+/* s takes the index slots of its record's ports (once: they do not change
+ * while the dialog lives, a re-offer keeps them). */
+void sp_media_index(struct sp_media *m, struct sp_media_sstream *s,
+		    const struct sp_media_stream *r)
+{
+	if (s->key_pe || !r->terminal_side_port)
+		return;
+	s->key_pe = r->terminal_side_port;
+	s->key_pc = r->far_side_port;
+	m->by_pair[s->key_pe / 2] = s;
+	m->by_cpair[s->key_pc / 2] = s;
 }
 
 /* ---- kernel entries ---- */
@@ -201,15 +277,19 @@ static void sp_media_uninstall(struct sp_media *m, struct sp_media_sstream *s)
 static struct sp_media_sstream *sp_media_own_port(const struct sp_media *m,
 						  const struct sp_media_sstream *s)
 {
-	const struct sp_endpoint *f = &s->far.rtp;
+	const struct sp_media_stream *r = sp_media_rec(m, s);
+	const struct sp_endpoint *f;
 	struct sp_media_sstream *t;
 
+	if (!r)
+		return NULL;
+	f = &r->far;
 	/* either family: a C port is ours whatever C's address family, and
 	 * the address comparison tells an IPv4 C from an IPv6 one */
-	if (!s->far.known || (f->family != AF_INET && f->family != AF_INET6) || f->port % 2)
+	if ((f->family != AF_INET && f->family != AF_INET6) || f->port % 2)
 		return NULL;
 	t = m->by_cpair[f->port / 2];
-	if (!t || t == s || t->pc != f->port || !sp_endpoint_same_addr(f, &t->sess->c))
+	if (!t || t == s || t->key_pc != f->port || !sp_endpoint_same_addr(f, &t->sess->c))
 		return NULL;
 	return t;
 }
@@ -240,31 +320,43 @@ static bool sp_media_wanted(const struct sp_media *m, const struct sp_media_sstr
 			    struct sp_media_sstream **peer)
 {
 	const struct sp_media_session *sess = s->sess;
+	const struct sp_media_stream *r = s->key_pe ? sp_media_rec(m, s) : NULL;
+	const struct sp_media_stream *tr;
 	const struct sp_media_sstream *t;
+	struct sp_media_side term, far, tterm;
 
 	*peer = NULL;
-	if (!s->pe || !sp_media_side_usable(&s->term) || !sp_media_side_usable(&s->far) ||
+	if (!r || !r->terminal_side_port)
+		return false;
+	term = sp_media_term(r);
+	far = sp_media_far(r);
+	if (!sp_media_side_usable(&term) || !sp_media_side_usable(&far) ||
 	    sp_media_unspecified(&sess->e) || sp_media_unspecified(&sess->c))
 		return false;
 	t = *peer = sp_media_peer(m, s);
 	if (t) {
-		if (t->pe < s->pe || !sp_media_side_usable(&t->term) ||
+		tr = sp_media_rec(m, t);
+		if (!tr)
+			return false;
+		tterm = sp_media_term(tr);
+		if (tr->terminal_side_port < r->terminal_side_port || !sp_media_side_usable(&tterm) ||
 		    sp_media_unspecified(&t->sess->e))
 			return false;
-		sp_media_nat(rtp, sess, &s->term.rtp, &t->term.rtp, s->pe, 0);
+		sp_media_nat(rtp, sess, &term.rtp, &tterm.rtp, r->terminal_side_port, 0);
 		rtp->far_side = t->sess->e;
-		rtp->far_side.port = t->pe;
-		sp_media_nat(rtcp, sess, &s->term.rtcp, &t->term.rtcp, s->pe + 1, 0);
+		rtp->far_side.port = tr->terminal_side_port;
+		sp_media_nat(rtcp, sess, &term.rtcp, &tterm.rtcp, r->terminal_side_port + 1, 0);
 		rtcp->far_side = t->sess->e;
-		rtcp->far_side.port = t->pe + 1;
+		rtcp->far_side.port = tr->terminal_side_port + 1;
 		return true;
 	}
 	/* this SP's own address, but no leg of ours answers there (yet):
 	 * a DNAT to ourselves would carry nothing */
-	if (sp_endpoint_same_addr(&s->far.rtp, &sess->c))
+	if (sp_endpoint_same_addr(&far.rtp, &sess->c))
 		return false;
-	sp_media_nat(rtp, sess, &s->term.rtp, &s->far.rtp, s->pe, s->pc);
-	sp_media_nat(rtcp, sess, &s->term.rtcp, &s->far.rtcp, s->pe + 1, s->pc + 1);
+	sp_media_nat(rtp, sess, &term.rtp, &far.rtp, r->terminal_side_port, r->far_side_port);
+	sp_media_nat(rtcp, sess, &term.rtcp, &far.rtcp, r->terminal_side_port + 1,
+		     r->far_side_port + 1);
 	return true;
 }
 
@@ -340,6 +432,8 @@ struct sp_media_session *sp_media_session_new(struct sp_media *m, uint32_t dialo
 	if (!sess)
 		return NULL;
 	sess->dialog_id = dialog_id;
+	for (unsigned i = 0; i < SP_MEDIA_MAX_STREAMS; i++)
+		sess->s[i].sess = sess;
 	sp_htab_insert(&m->by_dialog, &sess->node, sp_media_hash(m, dialog_id));
 	sess->next = m->sessions;
 	if (m->sessions)
@@ -347,17 +441,6 @@ struct sp_media_session *sp_media_session_new(struct sp_media *m, uint32_t dialo
 	m->sessions = sess;
 	m->st.sessions++;
 	return sess;
-}
-
-void sp_media_set_latch(struct sp_media *m, struct sp_media_sstream *s, bool on)
-{
-	if (s->latch == on)
-		return;
-	s->latch = on;
-	if (on)
-		m->latching++;
-	else
-		m->latching--;
 }
 
 static void sp_media_session_free(struct sp_media *m, struct sp_media_session *sess)
@@ -368,12 +451,15 @@ static void sp_media_session_free(struct sp_media *m, struct sp_media_session *s
 		 * and the joined entries go with whichever leg owned them */
 		struct sp_media_sstream *other[2] = { s->peer, sp_media_own_port(m, s) };
 
-		if (s->pe) {
-			m->by_pair[s->pe / 2] = NULL;
-			m->by_cpair[s->pc / 2] = NULL;
+		if (s->key_pe) {
+			m->by_pair[s->key_pe / 2] = NULL;
+			m->by_cpair[s->key_pc / 2] = NULL;
 		}
 		sp_media_uninstall(m, s);
-		sp_media_set_latch(m, s, false);
+		if (s->latch_counted) {
+			s->latch_counted = false;
+			m->latching--;
+		}
 		s->peer = NULL;
 		for (int k = 0; k < 2; k++) {
 			if (!other[k] || (k == 1 && other[1] == other[0]))
@@ -382,9 +468,9 @@ static void sp_media_session_free(struct sp_media *m, struct sp_media_session *s
 				other[k]->peer = NULL;
 			sp_media_sync(m, other[k]);
 		}
-		if (s->pe)
-			sp_media_release_pair(m, s->pe, s->pc);
-		s->pe = s->pc = 0; /* a later stream's sync must not revive it */
+		if (s->key_pe)
+			sp_media_release_pair(m, s->key_pe, s->key_pc);
+		s->key_pe = s->key_pc = 0; /* a later stream's sync must not revive it */
 	}
 	sp_htab_remove(&m->by_dialog, &sess->node);
 	if (sess->prev)
@@ -400,11 +486,16 @@ static void sp_media_session_free(struct sp_media *m, struct sp_media_session *s
 void sp_media_dialog_end(struct sp_media *m, uint32_t dialog_id)
 {
 	struct sp_media_session *sess = sp_media_find(m, dialog_id);
+	struct sp_dialog *d;
 
 	if (!sess)
 		return;
 	sp_media_session_free(m, sess);
-	sp_media_changed(m, dialog_id);
+	/* a dialog that outlives its media (expiry ends the media first):
+	 * its record lets the ports go */
+	d = sp_dialog_find_id(m->store, dialog_id);
+	if (d)
+		sp_dialog_set_media(m->store, d, NULL, 0);
 }
 
 void sp_media_clear(struct sp_media *m)
@@ -415,78 +506,17 @@ void sp_media_clear(struct sp_media *m)
 
 /* ---- active-standby ---- */
 
-unsigned sp_media_export(struct sp_media *m, uint32_t dialog_id, struct sp_media_stream *out,
-			 unsigned max)
-{
-	const struct sp_media_session *sess = sp_media_find(m, dialog_id);
-	unsigned n = 0;
-
-	for (unsigned i = 0; sess && i < sess->n && n < max; i++) {
-		const struct sp_media_sstream *s = &sess->s[i];
-		struct sp_media_stream *o = &out[n++];
-
-		memset(o, 0, sizeof(*o));
-		o->terminal_side_port = s->pe;
-		o->far_side_port = s->pc;
-		if (s->term.known) {
-			o->terminal = s->term.rtp;
-			o->terminal_rtcp = s->term.rtcp;
-		}
-		if (s->far.known) {
-			o->far = s->far.rtp;
-			o->far_rtcp = s->far.rtcp;
-		}
-		if (s->nat) {
-			o->terminal_sdp = s->term_sdp;
-			o->nat = SP_STREAM_NAT | (s->latch ? SP_STREAM_LATCH : 0) |
-				 (s->latched_rtp ? SP_STREAM_LATCHED_RTP : 0) |
-				 (s->latched_rtcp ? SP_STREAM_LATCHED_RTCP : 0);
-		}
-	}
-	return n;
-}
-
-/* One side of a stream record; RTCP on RTP + 1 when the record does not
- * say (a peer's or a store's record of the version before). */
-static struct sp_media_side sp_media_side_from(const struct sp_endpoint *rtp,
-					       const struct sp_endpoint *rtcp)
-{
-	struct sp_media_side side = { .known = rtp->family != 0 };
-
-	if (side.known) {
-		side.rtp = *rtp;
-		side.rtcp = *rtp;
-		side.rtcp.port = rtp->port == 65535 ? 0 : rtp->port + 1;
-		if (rtcp->family)
-			side.rtcp = *rtcp;
-	}
-	return side;
-}
-
-/* What a terminal behind a NAT had learned, as the record says. */
-static void sp_media_nat_from(struct sp_media *m, struct sp_media_sstream *s,
-			      const struct sp_media_stream *st)
-{
-	if (!(st->nat & SP_STREAM_NAT))
-		return;
-	s->nat = true;
-	s->term_sdp = st->terminal_sdp;
-	s->latched_rtp = st->nat & SP_STREAM_LATCHED_RTP;
-	s->latched_rtcp = st->nat & SP_STREAM_LATCHED_RTCP;
-	sp_media_set_latch(m, s, st->nat & SP_STREAM_LATCH);
-}
-
 int sp_media_import(struct sp_media *m, uint32_t dialog_id, const struct sp_endpoint *e,
-		    const struct sp_endpoint *c, uint16_t zone, uint16_t origin,
-		    const struct sp_media_stream *streams, unsigned n)
+		    const struct sp_endpoint *c, uint16_t zone, uint16_t origin)
 {
+	const struct sp_dialog *d = dialog_id ? sp_dialog_find_id(m->store, dialog_id) : NULL;
 	struct sp_media_session *sess;
 	int restored = 0;
 
-	if (!dialog_id || !n)
+	if (!d || !d->n_media)
 		return 0;
 	sess = sp_media_find(m, dialog_id);
-	if (sess) /* an older copy of the same dialog (not announced: see the header) */
+	if (sess) /* a view of an older run of the same dialog */
 		sp_media_session_free(m, sess);
 	if (!(sess = sp_media_session_new(m, dialog_id)))
 		return -ENOMEM;
@@ -496,25 +526,19 @@ int sp_media_import(struct sp_media *m, uint32_t dialog_id, const struct sp_endp
 	sess->c.port = 0;
 	sess->zone = zone;	/* the VPN's conntrack zone and mark, as sp_media_commit_origin() */
 	sess->origin = origin;
-	for (unsigned i = 0; i < n && i < SP_SDP_MAX_STREAMS; i++) {
-		const struct sp_media_stream *st = &streams[i];
+	sess->n = d->n_media;
+	for (unsigned i = 0; i < d->n_media; i++) {
+		const struct sp_media_stream *r = &d->media[i];
 		struct sp_media_sstream *s = &sess->s[i];
 
-		sess->n = i + 1;
-		s->sess = sess;
 		/* the active's ports, which the far side and the terminal know:
 		 * the dialog's record in the store holds them */
-		if (!st->terminal_side_port || !sp_table_media_in_range(m->store, st->terminal_side_port) ||
-		    !sp_table_media_in_range(m->store, st->far_side_port))
+		if (!r->terminal_side_port || !sp_table_media_in_range(m->store, r->terminal_side_port) ||
+		    !sp_table_media_in_range(m->store, r->far_side_port))
 			continue;
 		m->st.pairs_in_use += 2;
-		s->pe = st->terminal_side_port;
-		s->pc = st->far_side_port;
-		m->by_pair[s->pe / 2] = s;
-		m->by_cpair[s->pc / 2] = s;
-		s->term = sp_media_side_from(&st->terminal, &st->terminal_rtcp);
-		s->far = sp_media_side_from(&st->far, &st->far_rtcp);
-		sp_media_nat_from(m, s, st);
+		sp_media_index(m, s, r);
+		sp_media_count_latch(m, s);
 		sp_media_sync(m, s);
 		restored++;
 	}
@@ -596,22 +620,24 @@ bool sp_media_stream_view(struct sp_media *m, uint32_t dialog_id, unsigned i,
 {
 	const struct sp_media_session *sess = sp_media_find(m, dialog_id);
 	const struct sp_media_sstream *s, *owner;
+	const struct sp_media_stream *r, *pr;
 
-	if (!sess || i >= sess->n || !sess->s[i].pe)
+	if (!sess || i >= sess->n || !sess->s[i].key_pe || !(r = sp_media_rec(m, &sess->s[i])))
 		return false;
 	s = &sess->s[i];
 	memset(v, 0, sizeof(*v));
-	v->term_known = s->term.known;
-	v->term = s->term.rtp;
-	v->far_known = s->far.known;
-	v->far = s->far.rtp;
-	v->pe = s->pe;
-	v->pc = s->pc;
+	v->term_known = r->terminal.family != 0;
+	v->term = r->terminal;
+	v->far_known = r->far.family != 0;
+	v->far = r->far;
+	v->pe = r->terminal_side_port;
+	v->pc = r->far_side_port;
 	v->carried = sp_media_carried(s);
 	if (v->carried && s->peer) {
 		v->joined = true;
 		v->peer_dialog = s->peer->sess->dialog_id;
-		v->peer_term = s->peer->term.rtp;
+		if ((pr = sp_media_rec(m, s->peer)))
+			v->peer_term = pr->terminal;
 	}
 	if (!v->carried || !m->have_kernel)
 		return true;

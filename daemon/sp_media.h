@@ -78,22 +78,17 @@ struct sp_media;
 
 /*
  * kernel may be NULL: state is kept, nothing is programmed. store: the
- * session store whose media allocator hands out the streams' ports (its
- * dialogs' stream records hold them; sp_table_media_take for a message in
- * progress); NULL: a store of the module's own, for ports only (tests).
+ * session store, media's one home: its media allocator hands out the
+ * streams' ports (sp_table_media_take for a message in progress) and its
+ * dialogs' stream records (struct sp_media_stream) are the streams. The
+ * media module reads them there and writes them there (a commit, a latch,
+ * the media's end), so the store's change hook carries every change to the
+ * state sync and the store on disk; it keeps only this node's kernel
+ * entries. A message whose dialog is not in the store keeps nothing. NULL:
+ * a store of the module's own, for ports only (tests).
  */
 struct sp_table;
 struct sp_media *sp_media_create(const struct sp_media_kernel *kernel, struct sp_table *store);
-/*
- * fn(arg, dialog_id) after a dialog's streams, as sp_media_export() shows
- * them, may have changed: a commit, a latch, the dialog's end. The owner
- * copies them into the session store (sp_table), whose change hook carries
- * them to the state sync and the store on disk. Not called by
- * sp_media_clear() (the store keeps the streams of a standby's dialogs) nor
- * by sp_media_import() (the store is where they came from).
- */
-void sp_media_set_change_hook(struct sp_media *m, void (*fn)(void *arg, uint32_t dialog_id),
-			      void *arg);
 /* Removes every entry it installed and frees everything. */
 void sp_media_destroy(struct sp_media *m);
 
@@ -120,8 +115,8 @@ void sp_media_terminal_source(struct sp_media *m, const struct sp_endpoint *src)
 int sp_media_port_map(void *arg, unsigned media_index, enum sp_sdp_port_kind kind,
 		      const struct sp_sdp_stream *stream, uint16_t old_port, uint16_t *new_port);
 /*
- * The message was rewritten and sent: keep what it announced for the
- * dialog and program the kernel for every stream whose two sides are known.
+ * The message was rewritten and sent: write what it announced into the
+ * dialog's stream records in the store and program the kernel for every stream whose two sides are known.
  * e and c: the addresses announced with pe and pc (ports ignored).
  * dialog_id 0 (the message belongs to no tracked dialog): as abort.
  */
@@ -139,22 +134,14 @@ void sp_media_dialog_end(struct sp_media *m, uint32_t dialog_id);
 void sp_media_clear(struct sp_media *m);
 
 /*
- * Active-standby: the streams of one dialog in the state table's form
- * (struct sp_media_stream, what the state sync and the store on disk
- * carry), and back: both sides' RTP and RTCP and a terminal behind a NAT
- * with what it latched, so a restart or a takeover keeps the flows where
- * they were learned (an RTCP of family 0 is taken as RTP + 1); a side not
- * announced yet has an endpoint of family 0.
+ * Active-standby and restart: the dialog's streams are its records in the
+ * session store (filled by the state sync or from the disk); the media
+ * module takes a view of them, claims their ports and programs the kernel
+ * for the known ones (the new active taking over), in the VPN's conntrack
+ * zone with its origin mark. Returns the streams restored, or -errno.
  */
-struct sp_media_stream;
-unsigned sp_media_export(struct sp_media *m, uint32_t dialog_id, struct sp_media_stream *out,
-			 unsigned max);
-/* Claims the streams' ports and programs the kernel for the known ones
- * (the new active taking over), in the VPN's conntrack zone with its origin
- * mark. Returns the streams restored, or -errno. */
 int sp_media_import(struct sp_media *m, uint32_t dialog_id, const struct sp_endpoint *e,
-		    const struct sp_endpoint *c, uint16_t zone, uint16_t origin,
-		    const struct sp_media_stream *streams, unsigned n);
+		    const struct sp_endpoint *c, uint16_t zone, uint16_t origin);
 
 /*
  * Compares the kernel's owned entries with the wanted ones: removes the

@@ -45,16 +45,20 @@ int sp_media_port_map(void *arg, unsigned media_index, enum sp_sdp_port_kind kin
 	struct sp_media *m = arg;
 	struct sp_media_pending *p;
 	const struct sp_media_session *sess;
+	const struct sp_media_stream *r = NULL;
 
-	if (!m->msg.active || media_index >= SP_SDP_MAX_STREAMS)
+	/* no more streams than the dialog's record in the store holds */
+	if (!m->msg.active || media_index >= SP_MEDIA_MAX_STREAMS)
 		goto refuse;
 	p = &m->msg.p[media_index];
 	if (!p->pe) {
 		sess = sp_media_find(m, m->msg.dialog_id);
-		if (sess && media_index < sess->n && sess->s[media_index].pe) {
+		if (sess && media_index < sess->n && sess->s[media_index].key_pe)
+			r = sp_media_rec(m, &sess->s[media_index]);
+		if (r && r->terminal_side_port) {
 			/* a re-offer keeps the stream's ports */
-			p->pe = sess->s[media_index].pe;
-			p->pc = sess->s[media_index].pc;
+			p->pe = r->terminal_side_port;
+			p->pc = r->far_side_port;
 		} else {
 			/* taken in the store for this message: a dialog's
 			 * record adopts them, an abort gives them back */
@@ -99,7 +103,7 @@ void sp_media_abort(struct sp_media *m)
 {
 	if (!m->msg.active)
 		return;
-	for (unsigned i = 0; i < SP_SDP_MAX_STREAMS; i++)
+	for (unsigned i = 0; i < SP_MEDIA_MAX_STREAMS; i++)
 		if (m->msg.p[i].allocated)
 			sp_media_release_pair(m, m->msg.p[i].pe, m->msg.p[i].pc);
 	m->msg.active = false;
@@ -135,21 +139,22 @@ static bool sp_media_behind_nat(const struct sp_media_side *side, const struct s
 	       sp_media_private(&side->rtp) && !sp_endpoint_same_addr(&side->rtp, src);
 }
 
-/* The terminal's side of s from an SDP behind a NAT: the signalling
+/* The terminal's side of record r from an SDP behind a NAT: the signalling
  * source's address with the SDP's ports until the first packets tell the
  * real ones. A re-offer naming the same SDP address keeps what was learned. */
-static void sp_media_nat_side(struct sp_media *m, struct sp_media_sstream *s,
+static void sp_media_nat_side(struct sp_media *m, struct sp_media_stream *r,
 			      const struct sp_media_side *sdp, const struct sp_endpoint *src)
 {
-	if (s->nat && sp_endpoint_equal(&s->term_sdp, &sdp->rtp) && s->term.known)
+	struct sp_media_side term = *sdp;
+
+	if ((r->nat & SP_STREAM_NAT) && sp_endpoint_equal(&r->terminal_sdp, &sdp->rtp) &&
+	    r->terminal.family)
 		return;
-	s->nat = true;
-	s->term_sdp = sdp->rtp;
-	s->term = *sdp;
-	s->term.rtp.addr = src->addr;
-	s->term.rtcp.addr = src->addr;
-	s->latched_rtp = s->latched_rtcp = false;
-	sp_media_set_latch(m, s, true);
+	r->nat = SP_STREAM_NAT | SP_STREAM_LATCH;	/* nothing latched yet */
+	r->terminal_sdp = sdp->rtp;
+	term.rtp.addr = src->addr;
+	term.rtcp.addr = src->addr;
+	sp_media_put_side(&r->terminal, &r->terminal_rtcp, &term);
 	m->st.nat_streams++;
 }
 
@@ -168,41 +173,72 @@ static uint64_t sp_media_from_terminal(struct sp_media *m, const struct sp_media
 	return owner == s ? c.orig_packets : c.reply_packets;
 }
 
+/* The stream whose E:pe (or E:pe + 1) dst is, when its record still
+ * latches and src has the address the terminal's signalling came from:
+ * its dialog, its index there (*i) and whether dst is RTCP (*rtcp). */
+static struct sp_media_sstream *sp_media_latching_stream(struct sp_media *m,
+							 const struct sp_endpoint *src,
+							 const struct sp_endpoint *dst,
+							 struct sp_dialog **d, unsigned *i,
+							 bool *rtcp)
+{
+	struct sp_media_sstream *s = m->by_pair[dst->port / 2];
+	const struct sp_media_stream *r;
+
+	if (dst->family != src->family || !s)
+		return NULL;
+	*d = sp_media_dialog(m, s, i);
+	if (!*d || *i >= (*d)->n_media)
+		return NULL;
+	r = &(*d)->media[*i];
+	if (!(r->nat & SP_STREAM_LATCH) || !sp_endpoint_same_addr(dst, &s->sess->e) ||
+	    !sp_endpoint_same_addr(src, &r->terminal))
+		return NULL; /* only the address the signalling came from can latch */
+	*rtcp = dst->port == r->terminal_side_port + 1;
+	if (dst->port != r->terminal_side_port && !*rtcp)
+		return NULL;
+	return s;
+}
+
 int sp_media_latch(struct sp_media *m, const struct sp_endpoint *src, const struct sp_endpoint *dst)
 {
+	struct sp_media_stream next[SP_DIALOG_MAX_MEDIA];
 	struct sp_media_sstream *s;
-	struct sp_endpoint *ep;
+	struct sp_media_stream *r;
+	struct sp_media_side term;
+	struct sp_dialog *d;
+	unsigned i;
 	bool rtcp;
+	uint8_t flag;
 	char b[SP_ENDPOINT_STRLEN];
 
-	if (dst->family != src->family)
+	if (!(s = sp_media_latching_stream(m, src, dst, &d, &i, &rtcp)))
 		return 0;
-	s = m->by_pair[dst->port / 2];
-	if (!s || !s->latch || !s->sess || !sp_endpoint_same_addr(dst, &s->sess->e) ||
-	    !sp_endpoint_same_addr(src, &s->term.rtp))
-		return 0; /* only the address the signalling came from can latch */
-	rtcp = dst->port == s->pe + 1;
-	if (dst->port != s->pe && !rtcp)
-		return 0;
-	ep = rtcp ? &s->term.rtcp : &s->term.rtp;
-	if (ep->port == src->port)
+	memcpy(next, d->media, sizeof(next));
+	r = &next[i];
+	term = sp_media_side_from(&r->terminal, &r->terminal_rtcp);
+	if ((rtcp ? term.rtcp.port : term.rtp.port) == src->port)
 		return 0;
 	/* A flow latched once moves again only while its entry has carried
 	 * nothing from the terminal: a NAT that changed its mapping before
 	 * the answer, or a terminal that sent from another port first. Once
 	 * media flows, another source is not the terminal's. */
-	if ((rtcp ? s->latched_rtcp : s->latched_rtp) && sp_media_from_terminal(m, s, rtcp) > 0)
+	flag = rtcp ? SP_STREAM_LATCHED_RTCP : SP_STREAM_LATCHED_RTP;
+	if ((r->nat & flag) && sp_media_from_terminal(m, s, rtcp) > 0)
 		return 0;
+	r->nat |= flag;
 	if (rtcp)
-		s->latched_rtcp = true;
+		term.rtcp.port = src->port;
 	else
-		s->latched_rtp = true;
-	ep->port = src->port;
+		term.rtp.port = src->port;
+	sp_media_put_side(&r->terminal, &r->terminal_rtcp, &term);
+	/* into the store's record, which the state sync and the disk follow */
+	if (sp_dialog_set_media(m->store, d, next, d->n_media) < 0)
+		return 0;
 	m->st.latched++;
 	sp_info("media: dialog %u %s latched to %s (the terminal is behind a NAT)", s->sess->dialog_id,
 		rtcp ? "RTCP" : "RTP", sp_endpoint_format(src, b, sizeof(b)));
 	sp_media_sync(m, s);
-	sp_media_changed(m, s->sess->dialog_id);
 	return 1;
 }
 
@@ -217,64 +253,97 @@ void sp_media_commit(struct sp_media *m, uint32_t dialog_id, const struct sp_end
 	sp_media_commit_origin(m, dialog_id, e, c, 0, 0);
 }
 
+/* Stream i of next (the dialog's records being rewritten) as the message
+ * committed says: its ports, and the side that sent the message. */
+static void sp_media_commit_stream(struct sp_media *m, struct sp_media_stream *r,
+				   const struct sp_media_pending *p)
+{
+	/* new ports: the stream had none here (or ports outside this node's
+	 * range, which the view did not take: sp_media_import) */
+	if (p->pe && (!r->terminal_side_port || p->allocated)) {
+		r->terminal_side_port = p->pe;
+		r->far_side_port = p->pc;
+	}
+	if (m->msg.from == SP_MEDIA_FROM_FAR) {
+		/* not in this SDP, or port 0: this side refused the stream */
+		sp_media_put_side(&r->far, &r->far_rtcp, p->seen ? &p->side : &(struct sp_media_side){ 0 });
+	} else if (p->seen && sp_media_behind_nat(&p->side, &m->msg.src)) {
+		sp_media_nat_side(m, r, &p->side, &m->msg.src);
+	} else {
+		r->nat = 0;
+		memset(&r->terminal_sdp, 0, sizeof(r->terminal_sdp));
+		sp_media_put_side(&r->terminal, &r->terminal_rtcp,
+				  p->seen ? &p->side : &(struct sp_media_side){ 0 });
+	}
+}
+
+/* The message's streams into the dialog's records in the store: 0, or
+ * what sp_dialog_set_media said (nothing written). */
+static int sp_media_commit_store(struct sp_media *m, struct sp_dialog *d, unsigned *n)
+{
+	struct sp_media_stream next[SP_DIALOG_MAX_MEDIA];
+
+	memset(next, 0, sizeof(next));
+	memcpy(next, d->media, d->n_media * sizeof(next[0]));
+	*n = d->n_media;
+	for (unsigned i = 0; i < SP_MEDIA_MAX_STREAMS; i++) {
+		struct sp_media_pending *p = &m->msg.p[i];
+
+		if (!p->seen && i >= *n) {
+			if (p->allocated) { /* a=rtcp without an RTP port: impossible, but safe */
+				sp_media_release_pair(m, p->pe, p->pc);
+				p->allocated = false;
+			}
+			continue;
+		}
+		if (i >= *n)
+			*n = i + 1;
+		sp_media_commit_stream(m, &next[i], p);
+	}
+	return sp_dialog_set_media(m->store, d, next, *n);
+}
+
 void sp_media_commit_origin(struct sp_media *m, uint32_t dialog_id, const struct sp_endpoint *e,
 			    const struct sp_endpoint *c, uint16_t zone, uint16_t origin)
 {
 	struct sp_media_session *sess;
+	struct sp_dialog *d = dialog_id ? sp_dialog_find_id(m->store, dialog_id) : NULL;
 	bool any = false;
+	unsigned n;
+	int rc;
 
 	if (!m->msg.active)
 		return;
-	for (unsigned i = 0; i < SP_SDP_MAX_STREAMS; i++)
+	for (unsigned i = 0; i < SP_MEDIA_MAX_STREAMS; i++)
 		any |= m->msg.p[i].seen;
 	sess = sp_media_find(m, dialog_id);
-	if (!dialog_id || (!sess && !any)) {
+	/* the dialog's record in the store is where the streams live */
+	if (!d || (!sess && !any) || (!sess && !(sess = sp_media_session_new(m, dialog_id)))) {
 		sp_media_abort(m);
 		return;
 	}
-	if (!sess && !(sess = sp_media_session_new(m, dialog_id))) {
+	if ((rc = sp_media_commit_store(m, d, &n)) < 0) {
+		sp_warn("media: dialog %u: the store refused its streams: %s", dialog_id,
+			strerror(-rc));
 		sp_media_abort(m);
 		return;
 	}
-	m->msg.active = false;
+	m->msg.active = false;	/* the store adopted the ports the message took */
 	sess->e = *e;
 	sess->e.port = 0;
 	sess->c = *c;
 	sess->c.port = 0;
 	sess->zone = zone;
 	sess->origin = origin;
-	for (unsigned i = 0; i < SP_SDP_MAX_STREAMS; i++) {
-		struct sp_media_pending *p = &m->msg.p[i];
+	if (n > sess->n)
+		sess->n = n;
+	for (unsigned i = 0; i < sess->n; i++) {
 		struct sp_media_sstream *s = &sess->s[i];
-		struct sp_media_side *side;
+		const struct sp_media_stream *r = sp_media_rec(m, s);
 
-		if (!p->seen && i >= sess->n) {
-			if (p->allocated) /* a=rtcp without an RTP port: impossible, but safe */
-				sp_media_release_pair(m, p->pe, p->pc);
-			continue;
-		}
-		if (i >= sess->n)
-			sess->n = i + 1;
-		if (p->pe && !s->pe) {
-			s->sess = sess;
-			s->pe = p->pe;
-			s->pc = p->pc;
-			m->by_pair[s->pe / 2] = s;
-			m->by_cpair[s->pc / 2] = s;
-		}
-		side = m->msg.from == SP_MEDIA_FROM_TERMINAL ? &s->term : &s->far;
-		if (m->msg.from == SP_MEDIA_FROM_TERMINAL && p->seen &&
-		    sp_media_behind_nat(&p->side, &m->msg.src))
-			sp_media_nat_side(m, s, &p->side, &m->msg.src);
-		else {
-			if (m->msg.from == SP_MEDIA_FROM_TERMINAL) {
-				s->nat = false;
-				sp_media_set_latch(m, s, false);
-			}
-			/* not in this SDP, or port 0: this side refused the stream */
-			*side = p->seen ? p->side : (struct sp_media_side){ 0 };
-		}
+		if (r)
+			sp_media_index(m, s, r);
+		sp_media_count_latch(m, s);
 		sp_media_sync(m, s);
 	}
-	sp_media_changed(m, dialog_id);
 }

@@ -101,12 +101,52 @@ static int fk_list(void *arg, struct sp_ct_nat **out)
 
 static struct fake_kernel fk;
 static struct sp_media *m;
+/* the session store m views: its dialogs' stream records are the streams */
+static struct sp_table *st;
 static struct sp_endpoint E, C;
 /* E's and C's addresses as the rewriter writes them into SDP */
 static const char *e_addr, *c_addr;
 /* where the terminal's messages come from (sp_media_terminal_source), or NULL */
 static const struct sp_endpoint *msg_src;
 static char out[4096];
+
+/* A store with one binding, the terminal 10.1.0.10:5070 behind E:5060. */
+static struct sp_table *new_store(void)
+{
+	struct sp_table_config tc;
+	struct sp_table *t;
+	struct sp_binding *b;
+	struct sp_binding_params bp = { .vpn = 0, .strategy_id = 1, .via_sent_by = "10.1.0.10:5070",
+					.contact = "10.1.0.10:5070" };
+
+	sp_table_config_default(&tc);
+	tc.media_port_first = tc.media_port_last = 0;	/* sp_media_set_range's */
+	t = sp_table_create(&tc, NULL);
+	cr_assert_not_null(t);
+	sp_endpoint_parse(&bp.terminal, "10.1.0.10", 5070);
+	sp_endpoint_parse(&bp.virtual_server, "198.51.100.1", 5060);
+	sp_endpoint_parse(&bp.server_side, "192.0.2.1", 0);
+	sp_endpoint_parse(&bp.server, "192.0.2.10", 5060);
+	cr_assert_eq(sp_binding_create(t, &bp, 1000, &b), 0);
+	return t;
+}
+
+/* Dialog id of the store, created as the protocol does before the media
+ * of its first message is committed. */
+static struct sp_dialog *need_dialog(struct sp_table *t, uint32_t id)
+{
+	struct sp_dialog *d = sp_dialog_find_id(t, id);
+	char cid[32];
+	struct sp_dialog_params p = { .id = id, .binding = sp_binding_first(t), .call_id = cid,
+				      .from_tag = "ft", .invite_cseq = 1,
+				      .state = SP_DIALOG_EARLY };
+
+	if (d)
+		return d;
+	p.call_id_len = (size_t)snprintf(cid, sizeof(cid), "call-%u", id);
+	cr_assert_eq(sp_dialog_create(t, &p, 1000, &d), 0);
+	return d;
+}
 
 static void setup(void)
 {
@@ -115,7 +155,8 @@ static void setup(void)
 
 	memset(&fk, 0, sizeof(fk));
 	msg_src = NULL;
-	m = sp_media_create(&mk, NULL);
+	st = new_store();
+	m = sp_media_create(&mk, st);
 	cr_assert_not_null(m);
 	cr_assert_eq(sp_media_set_range(m, 20000, 20099, err, sizeof(err)), 0, "%s", err);
 	e_addr = "198.51.100.1";
@@ -127,6 +168,7 @@ static void setup(void)
 static void teardown(void)
 {
 	sp_media_destroy(m);
+	sp_table_destroy(st);
 }
 
 /* One SDP message through the rewriter: returns the sp_sdp error; the
@@ -142,6 +184,8 @@ static int sdp_msg(uint32_t dialog, enum sp_media_from from, const char *sdp, bo
 	size_t len = 0;
 	int rc;
 
+	if (dialog)
+		need_dialog(st, dialog);
 	sp_media_begin(m, dialog, from, true);
 	if (msg_src && from == SP_MEDIA_FROM_TERMINAL)
 		sp_media_terminal_source(m, msg_src);
@@ -385,21 +429,29 @@ Test(media, ports_exhausted_and_range_change)
 {
 	char err[160];
 	struct sp_media_kernel mk = { fk_install, fk_remove, fk_counters, fk_list, &fk };
-	struct sp_media *small = sp_media_create(&mk, NULL);
+	struct sp_table *small_st = new_store(), *keep_st = st;
+	struct sp_media *small = sp_media_create(&mk, small_st);
 	struct sp_media *keep = m;
 
 	cr_assert_eq(sp_media_set_range(small, 20000, 20003, err, sizeof(err)), 0);
 	m = small;
+	st = small_st;
 	cr_assert_eq(sdp_msg(1, SP_MEDIA_FROM_TERMINAL, offer, true, NULL), SP_SDP_OK);
 	cr_assert_eq(sdp_msg(2, SP_MEDIA_FROM_TERMINAL, offer, true, NULL), SP_SDP_E_REFUSED,
 		     "two pairs make one stream");
 	cr_assert_eq(sp_media_stats(m)->ports_exhausted, 1);
 	cr_assert_eq(sp_media_set_range(m, 30000, 30099, err, sizeof(err)), -1);
 	cr_assert(strstr(err, "clear sessions") != NULL, "%s", err);
+	/* clear sessions (sp_engine_clear_sessions): the media, then the
+	 * dialogs, whose records held the ports */
 	sp_media_clear(m);
+	while (sp_dialog_first(st))
+		sp_dialog_delete(st, sp_dialog_first(st));
 	cr_assert_eq(sp_media_set_range(m, 30000, 30099, err, sizeof(err)), 0, "%s", err);
 	m = keep;
+	st = keep_st;
 	sp_media_destroy(small);
+	sp_table_destroy(small_st);
 }
 
 Test(media, reconcile_removes_strangers_and_restores_missing)
@@ -764,23 +816,28 @@ Test(media, sdp_address_of_the_signalling_source_is_not_behind_nat)
 /* ---- one home for media (issue 16 item 3): the store's record carries
  * what the terminal behind a NAT learned, through a restart or takeover ---- */
 
-/* The streams of dialog 1 exported from m and imported into a new media
- * module on its own fake kernel (the restarted daemon, or the new active):
- * m and fk are the new ones afterwards. */
+/* Dialog 1's stream records copied into a new store (what the store on
+ * disk or the state sync carries) and a new media module on its own fake
+ * kernel taking its view of them (the restarted daemon, or the new active):
+ * m, st and fk are the new ones afterwards. */
 static void move_to_new_media(void)
 {
 	struct sp_media_kernel mk = { fk_install, fk_remove, fk_counters, fk_list, &fk };
-	struct sp_media_stream ms[SP_SDP_MAX_STREAMS];
-	unsigned n = sp_media_export(m, 1, ms, SP_SDP_MAX_STREAMS);
+	const struct sp_dialog *old = sp_dialog_find_id(st, 1);
+	struct sp_table *next = new_store();
 	char err[128];
 
-	cr_assert_eq(n, 1);
+	cr_assert_not_null(old);
+	cr_assert_eq(old->n_media, 1);
 	sp_media_destroy(m);
 	memset(&fk, 0, sizeof(fk));
-	m = sp_media_create(&mk, NULL);
+	m = sp_media_create(&mk, next);
 	cr_assert_not_null(m);
 	cr_assert_eq(sp_media_set_range(m, 20000, 20099, err, sizeof(err)), 0, "%s", err);
-	cr_assert_eq(sp_media_import(m, 1, &E, &C, 0, 0, ms, n), 1);
+	cr_assert_eq(sp_dialog_set_media(next, need_dialog(next, 1), old->media, old->n_media), 0);
+	sp_table_destroy(st);
+	st = next;
+	cr_assert_eq(sp_media_import(m, 1, &E, &C, 0, 0), 1);
 }
 
 Test(media, nat_latch_and_rtcp_ports_survive_export_and_import)
@@ -845,6 +902,76 @@ Test(media, rtcp_not_latched_before_the_restart_latches_after_it)
 	cr_assert_eq(sp_media_latch(m, &from, &dst), 1);
 	assert_ep(&entry_to(pe + 1)->terminal, "10.3.0.2", 30901);
 	assert_ep(&entry_to(pe)->terminal, "10.3.0.2", 30500);
+}
+
+/* The store's change hook, counting what it announced of dialog 1. */
+static void count_dialog_1(void *arg, const struct sp_store_change *c)
+{
+	if (c->kind == SP_STORE_DIALOG && c->op == SP_STORE_UPDATE && c->id == 1)
+		(*(unsigned *)arg)++;
+}
+
+/* One copy (issue 16 item 3, step 4): the store's stream record is the
+ * stream. What sp_media learns is in the record at once, and what is
+ * written through the store is what sp_media reads next, with nothing
+ * called on sp_media in between (there is no hook to keep a copy). */
+Test(media, the_store_record_is_the_one_copy_of_ports_rtcp_and_nat_latch)
+{
+	struct sp_endpoint src, from, dst;
+	struct sp_media_stream_view v;
+	struct sp_media_stream rec;
+	struct sp_sdp_info o, a;
+	struct sp_dialog *d;
+	unsigned updates = 0;
+	uint16_t pe, pc;
+
+	sp_endpoint_parse(&src, "10.3.0.2", 30012);
+	msg_src = &src;
+	cr_assert_eq(sdp_msg(1, SP_MEDIA_FROM_TERMINAL, nat_offer, true, &o), SP_SDP_OK);
+	cr_assert_eq(sdp_msg(1, SP_MEDIA_FROM_FAR, answer, true, &a), SP_SDP_OK);
+	pc = o.streams[0].port;
+	pe = a.streams[0].port;
+	d = sp_dialog_find_id(st, 1);
+	cr_assert_not_null(d);
+	cr_assert_eq(d->n_media, 1);
+	/* the commit wrote ports, both sides' RTP and RTCP, the SDP's private
+	 * address and the latch into the record */
+	cr_assert_eq(d->media[0].terminal_side_port, pe);
+	cr_assert_eq(d->media[0].far_side_port, pc);
+	assert_ep(&d->media[0].terminal, "10.3.0.2", 6000);
+	assert_ep(&d->media[0].terminal_rtcp, "10.3.0.2", 6001);
+	assert_ep(&d->media[0].far_rtcp, "192.0.2.10", 7101);
+	assert_ep(&d->media[0].terminal_sdp, "192.168.77.10", 6000);
+	cr_assert_eq(d->media[0].nat, SP_STREAM_NAT | SP_STREAM_LATCH);
+
+	/* sp_media latches: the record has it at once, announced once */
+	cr_assert_eq(sp_table_watch(st, count_dialog_1, &updates), 0);
+	sp_endpoint_parse(&from, "10.3.0.2", 30500);
+	sp_endpoint_parse(&dst, "198.51.100.1", pe);
+	cr_assert_eq(sp_media_latch(m, &from, &dst), 1);
+	assert_ep(&d->media[0].terminal, "10.3.0.2", 30500);
+	cr_assert_eq(d->media[0].nat, SP_STREAM_NAT | SP_STREAM_LATCH | SP_STREAM_LATCHED_RTP);
+	cr_assert_eq(updates, 1);
+
+	/* written through the store (the latch ends, RTCP moves): sp_media
+	 * sees it with nothing called on it in between */
+	rec = d->media[0];
+	rec.nat &= (uint8_t)~SP_STREAM_LATCH;
+	rec.terminal_rtcp.port = 31001;
+	cr_assert_eq(sp_dialog_set_media(st, d, &rec, 1), 0);
+	cr_assert(sp_media_stream_view(m, 1, 0, &v));
+	assert_ep(&v.term, "10.3.0.2", 30500);
+	cr_assert_eq(v.pe, pe);
+	cr_assert_eq(v.pc, pc);
+	sp_endpoint_parse(&from, "10.3.0.2", 30600);
+	cr_assert_eq(sp_media_latch(m, &from, &dst), 0, "the store says it latches no more");
+	/* and latches again when the store says so, keeping the RTCP it wrote */
+	rec.nat |= SP_STREAM_LATCH;
+	cr_assert_eq(sp_dialog_set_media(st, d, &rec, 1), 0);
+	cr_assert_eq(sp_media_latch(m, &from, &dst), 1);
+	assert_ep(&entry_to(pe)->terminal, "10.3.0.2", 30600);
+	assert_ep(&d->media[0].terminal_rtcp, "10.3.0.2", 31001);
+	assert_ep(&entry_to(pe + 1)->terminal, "10.3.0.2", 31001);
 }
 
 /* ---- the media guard's rules and set (sp_media_guard) ---- */
