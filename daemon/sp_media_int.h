@@ -1,8 +1,8 @@
 /*
  * The media module's internals (daemon/sp_media.h), shared by its files and
- * nothing else: sp_media.c the sessions and streams, their kernel entries,
- * the active-standby export and import, the reconciliation and the read
- * API; sp_media_msg.c one message's SDP (begin, port map, commit, abort)
+ * nothing else: sp_media.c the sessions and their views of the store's
+ * stream records, their kernel entries, the view taken at a restart or
+ * takeover (import), the reconciliation and the read API; sp_media_msg.c one message's SDP (begin, port map, commit, abort)
  * and the terminals behind a NAT (latching).
  */
 #ifndef SP_MEDIA_INT_H

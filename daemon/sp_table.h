@@ -171,7 +171,8 @@ enum sp_dialog_state {
 
 /*
  * One media stream of a dialog: the one record of it, which the state sync
- * and the store on disk carry. The RTCP addresses are where each side's
+ * and the store on disk carry, and which the media module (sp_media) reads
+ * and writes as it is: it keeps no copy, only its kernel entries. The RTCP addresses are where each side's
  * RTCP goes (RFC 3550's RTP + 1, an a=rtcp, or the port a NAT mapped it
  * to); family 0: RTP + 1 (a record of a peer or a store that did not carry
  * them). A terminal behind a NAT (nat & SP_STREAM_NAT) has the signalling
