@@ -369,6 +369,36 @@ static struct sp_cli_session *sp_cli_session_new(struct sp_cli_server *srv, int 
 	return sess;
 }
 
+static struct sp_log_limit sp_cli_nofile_limit = SP_LOG_LIMIT_INIT("cli: connections refused, no file descriptor left");
+
+/* accept failed with every descriptor in use: the spare one lets the
+ * connection in to be told and closed, then is taken back */
+static void sp_cli_refuse_no_fd(struct sp_cli_server *srv, int lfd, int err)
+{
+	static const char msg[] = "% Out of file descriptors\r\n"; /* the client reads 31 */
+	int fd;
+
+	if ((err != EMFILE && err != ENFILE) || srv->spare_fd < 0)
+		return;
+	close(srv->spare_fd);
+	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd >= 0) {
+		char drain[512];
+
+		if (write(fd, msg, sizeof(msg) - 1) < 0) { /* best effort */ }
+		/* what the client sent already is read first: a unix socket
+		 * closed with unread data resets its peer, which may then lose
+		 * the reason */
+		shutdown(fd, SHUT_WR);
+		while (recv(fd, drain, sizeof(drain), MSG_DONTWAIT) > 0)
+			;
+		close(fd);
+	}
+	srv->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	sp_log_limited(&sp_cli_nofile_limit, LOG_WARNING,
+		       "cli: connection refused: no file descriptor left (%s)", strerror(err));
+}
+
 static void sp_cli_accept_cb(struct sp_loop *loop, int lfd, uint32_t events, void *arg)
 {
 	struct sp_cli_server *srv = arg;
@@ -386,8 +416,10 @@ static void sp_cli_accept_cb(struct sp_loop *loop, int lfd, uint32_t events, voi
 	(void)loop;
 	(void)events;
 	fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC);
-	if (fd < 0)
+	if (fd < 0) {
+		sp_cli_refuse_no_fd(srv, lfd, errno);
 		return;
+	}
 	sp_endpoint_clear(&peer);
 	why = sp_cli_admit(srv, fd, kind, &ss, sl, &peer, from, msg, &role, &uid);
 	if (why != SP_CLI_OK) {
@@ -640,6 +672,7 @@ struct sp_cli_server *sp_cli_server_start(struct sp_daemon *d, struct sp_error *
 	srv->d = d;
 	srv->tcp_fd = -1;
 	srv->unix_fd = -1;
+	srv->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	sp_access_groups_resolve(&srv->groups, d->opt.cli_admin_group, d->opt.cli_ro_group);
 	sp_cli_apply_log_hosts(sp_config_store_current(d->config));
 	if (sp_config_store_subscribe(d->config, "logging", sp_cli_log_hosts_cb, NULL) < 0) {
@@ -675,6 +708,8 @@ void sp_cli_server_stop(struct sp_cli_server *srv)
 		return;
 	if (srv->tick)
 		sp_loop_timer_free(srv->tick);
+	if (srv->spare_fd >= 0)
+		close(srv->spare_fd);
 	if (srv->tcp_fd >= 0) {
 		sp_loop_del_fd(srv->d->loop, srv->tcp_fd);
 		close(srv->tcp_fd);

@@ -111,6 +111,11 @@ struct sp_cli_server {
 	struct sp_daemon *d;
 	int tcp_fd;
 	int unix_fd;
+	/* a descriptor held in reserve: with every other one in use, it is
+	 * given up to accept a connection and tell it why it is closed, so
+	 * the listener does not stay readable (a spinning loop, a client left
+	 * waiting) */
+	int spare_fd;
 	char unix_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	struct sp_cli_session *sessions; /* owned by the loop thread */
 	unsigned n_tcp, n_unix;
