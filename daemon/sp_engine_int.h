@@ -64,6 +64,7 @@ struct sp_engine_worker {
 	/* with more than one worker: the batch's messages inspected outside
 	 * the lock (SP_TRANSPORT_BATCH_MAX slots, this worker's thread only) */
 	struct sp_engine_pre *pre;
+	unsigned pre_live;	/* of them, the slots holding a message */
 };
 
 /* A message as received, kept to put it through the engine again. */

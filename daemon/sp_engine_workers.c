@@ -112,12 +112,13 @@ struct sp_engine_pre {
 	struct sp_proto_msg msg;
 };
 
-static void sp_pre_release(struct sp_engine *en, struct sp_engine_pre *p)
+static void sp_pre_release(struct sp_engine_worker *w, struct sp_engine_pre *p)
 {
 	if (!p->data)
 		return;
-	PROTO(en, release, &p->msg);
+	PROTO(w->en, release, &p->msg);
 	p->data = NULL;
+	w->pre_live--;
 }
 
 static void sp_pre_fill(struct sp_engine_worker *w, unsigned slot, const char *data, size_t len)
@@ -127,10 +128,11 @@ static void sp_pre_fill(struct sp_engine_worker *w, unsigned slot, const char *d
 	if (!w->pre || slot >= SP_TRANSPORT_BATCH_MAX)
 		return;
 	p = &w->pre[slot];
-	sp_pre_release(w->en, p);
+	sp_pre_release(w, p);
 	p->rc = PROTO(w->en, inspect, &p->msg, data, len);
 	p->data = data;
 	p->len = len;
+	w->pre_live++;
 }
 
 /* Worker 0's (the engine's own handler): the engine is its arg. */
@@ -165,14 +167,15 @@ void sp_engine_pre_take(struct sp_engine *en, const struct sp_transport_msg *m)
 void sp_engine_pre_done(struct sp_engine *en)
 {
 	if (en->rx_pre)
-		sp_pre_release(en, en->rx_pre);
+		sp_pre_release(en->cur, en->rx_pre);
 	en->rx_pre = NULL;
 }
 
 void sp_engine_pre_clear(struct sp_engine_worker *w)
 {
-	for (unsigned i = 0; w && w->pre && i < SP_TRANSPORT_BATCH_MAX; i++)
-		sp_pre_release(w->en, &w->pre[i]);
+	/* mostly none: every received message released its own */
+	for (unsigned i = 0; w && w->pre && w->pre_live && i < SP_TRANSPORT_BATCH_MAX; i++)
+		sp_pre_release(w, &w->pre[i]);
 }
 
 int sp_engine_inspect(struct sp_engine *en, struct sp_proto_msg *own, const char *buf, size_t len,
