@@ -357,7 +357,7 @@ static int sp_engine_server_tproxy_cfg(struct sp_engine *en, const struct sp_con
 	 * that worker: not built yet */
 	if (sp_engine_workers(en) > 1)
 		return sp_error_set(e, "signaling-sockets shared needs one engine worker (--workers 1)");
-	if (sp_transport_udp_shared_open(en->tp, &t->port4, &t->port6) < 0)
+	if (sp_transport_udp_shared_open(en->tp, c6 != NULL, &t->port4, &t->port6) < 0)
 		return sp_error_set(e, "signaling-sockets shared: cannot open the shared sockets");
 	if (c4) {
 		t->c4.family = AF_INET;

@@ -25,9 +25,10 @@ void sp_transport_udp_listener_drops(struct sp_transport_conn *listener);
  * signalling ports (the kernel's TPROXY rule points there), the binding
  * found by the original destination port; a raw socket sends from C:c.
  * Opens those sockets if they are not (bindings keep theirs meanwhile):
- * their ports in *port4 and *port6 (0: none of that family). -1: no IPv4
- * receiving socket, logged. */
-int sp_transport_udp_shared_open(struct sp_transport *tp, uint16_t *port4, uint16_t *port6);
+ * their ports in *port4 and *port6 (0: none of that family). The IPv6 ones
+ * only with ipv6 (an IPv6 C; without, they close). -1: no IPv4 receiving
+ * socket, logged. */
+int sp_transport_udp_shared_open(struct sp_transport *tp, bool ipv6, uint16_t *port4, uint16_t *port6);
 /* on: every binding's own socket closes, the shared ones carry them; off:
  * every binding opens its socket again and the shared ones close. */
 void sp_transport_udp_shared_set(struct sp_transport *tp, bool on);

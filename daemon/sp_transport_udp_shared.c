@@ -245,18 +245,27 @@ void sp_udp_shared_close(struct sp_udp *u)
 	u->shared.raw4 = u->shared.raw6 = -1;
 }
 
-int sp_transport_udp_shared_open(struct sp_transport *tp, uint16_t *port4, uint16_t *port6)
+int sp_transport_udp_shared_open(struct sp_transport *tp, bool ipv6, uint16_t *port4, uint16_t *port6)
 {
 	struct sp_udp *u = (struct sp_udp *)tp;
+
+	/* no IPv6 C: no IPv6 socket (as the listeners hold no [::] one) */
+	if (!ipv6) {
+		sp_udp_flush(tp);
+		sp_udp_shared_rx_close(u, &u->shared.rx6);
+		if (u->shared.raw6 >= 0)
+			close(u->shared.raw6);
+		u->shared.raw6 = -1;
+	}
 
 	if (!u->shared.rx4)
 		u->shared.rx4 = sp_udp_shared_rx(u, AF_INET);
 	if (u->shared.raw4 < 0)
 		u->shared.raw4 = sp_udp_raw_socket(AF_INET);
 	/* IPv6 where the host has it, as the listeners */
-	if (!u->shared.rx6)
+	if (ipv6 && !u->shared.rx6)
 		u->shared.rx6 = sp_udp_shared_rx(u, AF_INET6);
-	if (u->shared.raw6 < 0)
+	if (ipv6 && u->shared.raw6 < 0)
 		u->shared.raw6 = sp_udp_raw_socket(AF_INET6);
 	*port4 = u->shared.rx4 && u->shared.raw4 >= 0 ? u->shared.rx4->pub.local.port : 0;
 	*port6 = u->shared.rx6 && u->shared.raw6 >= 0 ? u->shared.rx6->pub.local.port : 0;

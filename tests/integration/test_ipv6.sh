@@ -91,6 +91,19 @@ out=$(sp_cli sp1 -c "configure terminal" -c "signaling-proxy" -c "server-side-ad
 	-c "proxy-strategy mixed seq 30" -c "match destination 2001:db8:6::/64" \
 	-c "server $LAB_D1" -c "action proxy" -c "end" 2>&1)
 check_eq "IPv6 addresses and prefixes accepted by the CLI" "" "$out"
+# SP_SIGNALING_SOCKETS=shared (test_ipv6_shared.sh): the same with one
+# shared server-side socket per family instead of a socket per binding
+if [ -n "${SP_SIGNALING_SOCKETS:-}" ]; then
+	check_eq "signaling-sockets $SP_SIGNALING_SOCKETS is accepted" "" "$(sp_cli sp1 -c "configure terminal" \
+		-c "signaling-proxy" -c "signaling-sockets $SP_SIGNALING_SOCKETS" -c "end" 2>&1)"
+fi
+if [ "${SP_SIGNALING_SOCKETS:-}" = shared ]; then
+	sp_wait_for "the IPv6 server-side TPROXY rule" 5 sh -c \
+		"ip netns exec '$SP' nft list chain inet sigproxy server_side 2>/dev/null | grep -q 'ip6 daddr'"
+	check_match "shared: servers' datagrams to the IPv6 C go to one socket (TPROXY)" \
+		"ip6 daddr $C6 udp dport 40000-49999 tproxy ip6 to :[0-9]+" \
+		"$(ip netns exec "$SP" nft list chain inet sigproxy server_side)"
+fi
 run=$(sp_cli sp1 -c "show running-config")
 check_match "running-config: the IPv4 C" "^ server-side-address ${LAB_C//./\\.}\$" "$run"
 check_match "running-config: the IPv6 C" "^ server-side-address $C6\$" "$run"
