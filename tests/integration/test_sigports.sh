@@ -4,6 +4,10 @@
 # range refuses a new terminal, a change that would leave a binding's c
 # outside is refused and changes nothing, a range that keeps them is applied
 # at once and the next binding takes a port of it; running-config shows it.
+# After a restart with another range in the configuration file, the daemon
+# starts (the table takes the configured range before the store is read),
+# the binding whose c lies outside is not restored, a new one takes the new
+# range.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lab.sh"
 sp_require_root
@@ -14,7 +18,7 @@ C=$LAB_C
 D1=$LAB_D1
 
 lab_up || { sp_fail "lab namespaces and links"; sp_done; exit 1; }
-sp_daemon_start "$SP" sp1 || { sp_fail "sigproxyd starts in ns sp"; cat "$SP_TMP/sp1/log"; sp_done; exit 1; }
+sp_daemon_start "$SP" sp1 --state-dir "$SP_TMP/state" || { sp_fail "sigproxyd starts in ns sp"; cat "$SP_TMP/sp1/log"; sp_done; exit 1; }
 out=$(sp_cli sp1 -c "configure terminal" -c "signaling-proxy" -c "server-side-address $C" \
 	-c "signaling-port-range 45100 45103" -c "limit source-new-bindings 0" \
 	-c "proxy-strategy east seq 10" -c "match source 10.1.0.0/24" \
@@ -57,6 +61,16 @@ check "its C:c is a new port of the range (45104-45199)" in_range "$(c_of t5)" 4
 check "t1 registers again on its own c" in_range "$(lab_register "$TE" 10.1.0.10 5060 t1 "$E" >/dev/null; c_of t1)" 45100 45103
 check_eq "no IPv4 socket on C outside the range" "" \
 	"$(ip netns exec "$SP" ss -Hnlu "src $C" | awk '{ n = split($4, a, ":"); p = a[n]; if (p < 45100 || p > 45199) print p }')"
+
+sp_cli sp1 -c "write memory" >/dev/null
+kill -TERM "$SP_DAEMON_PID"
+sp_wait_for "sigproxyd exits" 10 sh -c "! kill -0 $SP_DAEMON_PID"
+sed -i 's/signaling-port-range 45100 45199/signaling-port-range 45200 45299/' "$SP_TMP/sp1/sigproxy.conf"
+check "sigproxyd starts with the store's bindings outside the new range" sp_daemon_start "$SP" sp1 --state-dir "$SP_TMP/state"
+check_match "... and says why they are not restored" 'not restored \(port outside the configured range\)' \
+	"$(cat "$SP_TMP/sp1/log")"
+check "a terminal registers after the restart" lab_register "$TE" 10.1.0.11 5070 t6 "$E"
+check "its C:c is in the new range" in_range "$(c_of t6)" 45200 45299
 
 lab_down
 sp_done
