@@ -16,6 +16,7 @@
 static const struct sp_cli_arg_help sp_cli_arg_helps[] = {
 	/* exec */
 	{ SP_MODE_EXEC, "show proxy-strategy", "WORD", "A strategy's name", CR "Every strategy", true, SP_NAMES_STRATEGY },
+	{ SP_MODE_EXEC, "show interface", "IFNAME", "An interface's name", CR "Every interface", true, SP_NAMES_INTERFACE },
 	{ SP_MODE_EXEC, "show policy-route", "WORD", "A policy route's name", CR "Every policy route", true, SP_NAMES_POLICY_ROUTE },
 	{ SP_MODE_EXEC, "show sessions", "detail", "Every dialog with its bindings and timers", NULL, true, SP_NAMES_NONE },
 	{ SP_MODE_EXEC, "redundancy notify", "master|backup|fault", "The VRRP state", NULL, false, SP_NAMES_NONE },

@@ -149,6 +149,7 @@ static const struct sp_cmd_def sp_cmds[] = {
 	{ SP_MODE_EXEC, "show running-config", "Current operating configuration", NULL, PRIV_ADMIN, 0, cmd_show_running_config },
 	{ SP_MODE_EXEC, "show proxy-strategy", "Proxy strategies", "[NAME]", PRIV_USER, 0, cmd_show_proxy_strategy },
 	{ SP_MODE_EXEC, "show policy-route", "Policy routes", "[NAME]", PRIV_USER, 0, cmd_show_policy_route },
+	{ SP_MODE_EXEC, "show interface", "Interfaces: vpn-id, side, installed or why not", "[NAME]", PRIV_USER, 0, cmd_show_interface },
 	{ SP_MODE_EXEC, "show sessions", "Dialogs through the proxy", "[detail]", PRIV_USER, 0, cmd_show_sessions },
 	{ SP_MODE_EXEC, "show sessions count", "Number of dialogs and bindings", NULL, PRIV_USER, 0, cmd_show_sessions_count },
 	{ SP_MODE_EXEC, "show bindings", "Terminal bindings A:a <-> C:c", NULL, PRIV_USER, 0, cmd_show_bindings },

@@ -170,6 +170,52 @@ int cmd_show_policy_route(struct sp_cmd_ctx *ctx, int argc, char **argv)
 	return 0;
 }
 
+/* An interface's state as the engine recorded it when it applied the
+ * configuration or the link came or went (the status store, where SNMP reads
+ * it too); "not installed" alone before the engine has said anything. */
+static void sp_interface_state(const struct sp_cmd_ctx *ctx, const struct sp_interface *i, char *buf,
+			       size_t len)
+{
+	const struct sp_status_item *st =
+		ctx->daemon ? sp_status_get(ctx->daemon->status, SP_STATUS_INTERFACE, i->name, 0) : NULL;
+
+	if (!st)
+		snprintf(buf, len, "not installed");
+	else if (st->installed)
+		snprintf(buf, len, "installed");
+	else
+		snprintf(buf, len, "not installed (%s)", st->reason);
+}
+
+int cmd_show_interface(struct sp_cmd_ctx *ctx, int argc, char **argv)
+{
+	const struct sp_config *c = ctx->running;
+	char state[SP_STATUS_REASON_MAX + 32];
+	size_t shown = 0;
+
+	if (argc > 1)
+		return sp_cmd_usage(ctx, "show interface [NAME]");
+	for (size_t k = 0; k < c->n_interfaces; k++) {
+		const struct sp_interface *i = &c->interfaces[k];
+
+		if (argc == 1 && strcmp(argv[0], i->name) != 0)
+			continue;
+		shown++;
+		sp_interface_state(ctx, i, state, sizeof(state));
+		fprintf(ctx->out, "interface %s: %s\n", i->name, state);
+		if (i->vpn_id)
+			fprintf(ctx->out, "  vpn-id           %u\n", i->vpn_id);
+		if (i->side != SP_SIDE_NONE)
+			fprintf(ctx->out, "  signaling-proxy  %s\n",
+				i->side == SP_SIDE_TERMINAL ? "terminal-side" : "server-side");
+	}
+	if (argc == 1 && shown == 0)
+		return sp_error_set(&ctx->err, "No interface %s", argv[0]);
+	if (shown == 0)
+		fprintf(ctx->out, "No interfaces configured\n");
+	return 0;
+}
+
 int cmd_show_version(struct sp_cmd_ctx *ctx, int argc, char **argv)
 {
 	(void)argc;

@@ -133,6 +133,7 @@ int cmd_show_media_proxy(struct sp_cmd_ctx *ctx, int argc, char **argv);
 int cmd_show_running_config(struct sp_cmd_ctx *ctx, int argc, char **argv);
 int cmd_show_proxy_strategy(struct sp_cmd_ctx *ctx, int argc, char **argv);
 int cmd_show_policy_route(struct sp_cmd_ctx *ctx, int argc, char **argv);
+int cmd_show_interface(struct sp_cmd_ctx *ctx, int argc, char **argv);
 int cmd_show_version(struct sp_cmd_ctx *ctx, int argc, char **argv);
 
 /* sp_cmd_json.c: `| json` of the show commands above that read the

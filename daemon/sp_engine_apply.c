@@ -7,6 +7,7 @@
 #include "sp_log.h"
 #include "sp_media.h"
 #include "sp_mediaproxy.h"
+#include "sp_status.h"
 #include "sp_transport_tcp.h"
 #include "sp_transport_udp.h"
 #include "sp_engine_int.h"
@@ -95,6 +96,57 @@ static int sp_engine_vpn_map(const struct sp_config *c, const struct sp_link_sta
 	if (sp_vpn_render_nft(map, SP_CT_MARK, SP_CT_MARK_MASK, chains) < 0)
 		return sp_error_set(e, "Out of memory");
 	return 0;
+}
+
+/* One configured interface as this apply found it: what the status store
+ * says of it once the apply is in (issue 16 item 5). */
+struct sp_engine_if_state {
+	char name[SP_IFNAME_MAX];
+	bool installed;
+	char reason[SP_STATUS_REASON_MAX];
+};
+
+/* Each configured interface's state: installed when its link exists (its
+ * vpn-id, side and tagger then apply to it); not, with why: the link is
+ * missing (it is installed when it appears: sp_linkwatch), the links could
+ * not be read, or the tagger a terminal-side link needs is not in place.
+ * NULL when out of memory (the interfaces then read as not installed). */
+static struct sp_engine_if_state *sp_engine_if_states(const struct sp_config *c,
+						      const struct sp_link_state *links,
+						      const char *links_err, const char *tagger_why)
+{
+	struct sp_engine_if_state *st = calloc(c->n_interfaces + 1, sizeof(*st));
+
+	for (size_t k = 0; st && k < c->n_interfaces; k++) {
+		const struct sp_interface *i = &c->interfaces[k];
+		bool found = false;
+
+		for (size_t l = 0; l < links->n_links && !found; l++)
+			found = strcmp(links->links[l].ifname, i->name) == 0;
+		snprintf(st[k].name, sizeof(st[k].name), "%s", i->name);
+		if (links_err)
+			snprintf(st[k].reason, sizeof(st[k].reason), "links cannot be read: %s", links_err);
+		else if (!found)
+			snprintf(st[k].reason, sizeof(st[k].reason), "interface %s not found", i->name);
+		else if (tagger_why && i->side == SP_SIDE_TERMINAL)
+			snprintf(st[k].reason, sizeof(st[k].reason), "%s", tagger_why);
+		else
+			st[k].installed = true;
+	}
+	return st;
+}
+
+/* The interfaces' state into the daemon's status store, where the CLI
+ * (`show interface`) and SNMP (sigproxyInterfaceInstallState) read it. */
+static void sp_engine_publish_interfaces(struct sp_engine *en, const struct sp_config *c,
+					 const struct sp_engine_if_state *st)
+{
+	struct sp_status *status = en->env.status;
+
+	sp_status_reset(status, SP_STATUS_INTERFACE);
+	for (size_t k = 0; k < c->n_interfaces; k++)
+		sp_status_set(status, SP_STATUS_INTERFACE, c->interfaces[k].name, 0, st && st[k].installed,
+			      st ? st[k].reason : "Out of memory");
 }
 
 /* What the last apply read of the links, and the names it cares about:
@@ -217,6 +269,7 @@ struct sp_engine_change {
 	bool idle;
 	unsigned n_ports; /* the listen ports wanted: none while idle */
 	struct sp_engine_tls_change tls;
+	struct sp_engine_if_state *ifs; /* the configured interfaces, in order */
 };
 
 /* A strategy the kernel carries: what makes the SP intercept anything. */
@@ -238,12 +291,14 @@ static int sp_engine_plan(struct sp_engine *en, const struct sp_config *c, struc
 	struct sp_link_vlan *vlans = NULL;
 	size_t n_vlans = 0;
 	struct sp_error lerr = { "" };
+	bool links_ok;
 	int rc;
 	struct sp_bpf_tag tagv[SP_MARK_TAG_MAX];
 	struct sp_classify_tags tags = { 0 };
 	struct sp_classify_kernel kern = { 0 };
 
-	if (KD(en, links_read, &links, &lerr) < 0)
+	links_ok = KD(en, links_read, &links, &lerr) == 0;
+	if (!links_ok)
 		sp_warn("engine: %s: VLAN, VRF and MPLS matches cannot be resolved", lerr.msg);
 	vlans = sp_link_state_vlans(&links, &n_vlans);
 	if (sp_engine_vpn_map(c, &links, &ch->vpn_map, &ch->vpn_chains, e) < 0) {
@@ -264,6 +319,7 @@ static int sp_engine_plan(struct sp_engine *en, const struct sp_config *c, struc
 	if (tags.unavailable)
 		tags.n_tags = 0;
 	ch->n_tag_slots = tags.n_tags;
+	ch->ifs = sp_engine_if_states(c, &links, links_ok ? NULL : lerr.msg, tags.unavailable);
 	rc = sp_classify_build_kernel(c, vlans, n_vlans, &tags, &kern, &ch->plan, e);
 	free(vlans);
 	sp_engine_linkwatch_seed(en, c, &links);
@@ -271,6 +327,8 @@ static int sp_engine_plan(struct sp_engine *en, const struct sp_config *c, struc
 	if (rc < 0) {
 		free(ch->vpn_chains);
 		ch->vpn_chains = NULL;
+		free(ch->ifs);
+		ch->ifs = NULL;
 		return -1;
 	}
 	return 0;
@@ -499,6 +557,7 @@ static void sp_engine_commit(struct sp_engine *en, const struct sp_config *c, st
 	en->n_strategies = plan->n_strategies;
 	plan->strategies = NULL;
 	sp_engine_publish_strategies(en);
+	sp_engine_publish_interfaces(en, c, ch->ifs);
 	sp_engine_server_tp_move(en);
 	/* one C per family: a binding takes its server's */
 	sp_endpoint_from_addr(&en->server_side, &c->sp.server_side_address, 0);
@@ -589,6 +648,7 @@ int sp_engine_apply(struct sp_engine *en, const struct sp_config *c, struct sp_e
 		sp_engine_tls_abort(&ch.tls);
 	sp_classify_free(&ch.plan);
 	free(ch.vpn_chains);
+	free(ch.ifs);
 	return rc;
 }
 

@@ -1,8 +1,8 @@
 /* The install state of every configured object, in one place.
  *
  * Whoever installs an object writes its state here after each apply (the
- * engine its proxy strategies, policy-routing its policy routes; later the
- * interfaces and media proxies); the CLI and the SNMP agent read it, so the
+ * engine its proxy strategies and interfaces, policy-routing its policy
+ * routes, the media-proxy client its media proxies); the CLI and the SNMP agent read it, so the
  * two cannot disagree. A writer republishes its whole kind each time
  * (sp_status_reset, then one sp_status_set per object): an object it no
  * longer holds has no entry, and readers fall back to what the

@@ -1,6 +1,5 @@
-/* SIGPROXY-MIB reads: the objects' values, the sorted views of the
- * configuration tables, GET and GETNEXT (the object layout is
- * sp_agent_objects.c). */
+/* SIGPROXY-MIB reads: the objects' values, the sorted views of the configuration
+ * tables, GET and GETNEXT (the object layout is sp_agent_objects.c). */
 #include "config.h"
 #include "sp_agent_mib.h"
 #include "sp_agent_objects.h"
@@ -312,11 +311,19 @@ static const char *sp_mib_install_reason(const struct sp_agent_mib *m, enum sp_s
 	return it->installed ? "" : it->reason[0] ? it->reason : "not installed";
 }
 
+/* installed(1) when the reason is empty, or the reason */
+static void sp_val_install(struct sp_agent_value *v, bool state_col, const char *reason)
+{
+	if (state_col)
+		sp_val_int(v, reason[0] ? SP_INSTALL_NOT : SP_INSTALL_OK);
+	else
+		sp_val_str(v, reason);
+}
+
 static void sp_mib_strategy_value(struct sp_agent_mib *m, const struct sp_mib_row *row, int col,
 				  struct sp_agent_value *v)
 {
 	const struct sp_strategy *s = row->item;
-	const char *reason;
 
 	switch (col) {
 	case SP_ST_VPN: sp_val_uns(v, ASN_UNSIGNED, s->match & SP_MATCH_VPN ? s->vpn_id : 0); break;
@@ -356,12 +363,9 @@ static void sp_mib_strategy_value(struct sp_agent_mib *m, const struct sp_mib_ro
 			      m->hooks.strategy_hits(m->hooks_arg, s->name, s->seq) : 0);
 		break;
 	case SP_ST_INSTALL_STATE: case SP_ST_INSTALL_REASON:
-		reason = sp_mib_install_reason(m, SP_STATUS_STRATEGY, s->name, s->seq, row->active,
-					       sp_mib_strategy_reason(s, row->active));
-		if (col == SP_ST_INSTALL_STATE)
-			sp_val_int(v, reason[0] ? SP_INSTALL_NOT : SP_INSTALL_OK);
-		else
-			sp_val_str(v, reason);
+		sp_val_install(v, col == SP_ST_INSTALL_STATE,
+			       sp_mib_install_reason(m, SP_STATUS_STRATEGY, s->name, s->seq, row->active,
+						     sp_mib_strategy_reason(s, row->active)));
 		break;
 	case SP_ST_ROWSTATUS:
 		/* RFC 2579: a waiting row that active(1) would refuse is notReady */
@@ -376,7 +380,6 @@ static void sp_mib_policy_route_value(const struct sp_agent_mib *m, const struct
 				      int col, struct sp_agent_value *v)
 {
 	const struct sp_policy_route *r = row->item;
-	const char *reason;
 
 	switch (col) {
 	case SP_PR_SRC_TYPE: case SP_PR_SRC_ADDR: case SP_PR_SRC_PLEN:
@@ -405,18 +408,16 @@ static void sp_mib_policy_route_value(const struct sp_agent_mib *m, const struct
 	case SP_PR_NH6: sp_val_addr6(v, &r->next_hop); break;
 	case SP_PR_TABLE: sp_val_uns(v, ASN_UNSIGNED, r->table); break;
 	case SP_PR_INSTALL_STATE: case SP_PR_INSTALL_REASON:
-		reason = sp_mib_install_reason(m, SP_STATUS_POLICY_ROUTE, r->name, r->seq, row->active,
-					       sp_mib_policy_route_reason(r, row->active));
-		if (col == SP_PR_INSTALL_STATE)
-			sp_val_int(v, reason[0] ? SP_INSTALL_NOT : SP_INSTALL_OK);
-		else
-			sp_val_str(v, reason);
+		sp_val_install(v, col == SP_PR_INSTALL_STATE,
+			       sp_mib_install_reason(m, SP_STATUS_POLICY_ROUTE, r->name, r->seq, row->active,
+						     sp_mib_policy_route_reason(r, row->active)));
 		break;
 	case SP_PR_ROWSTATUS: sp_val_int(v, row->active && !r->shutdown ? RS_ACTIVE : RS_NOTINSERVICE); break;
 	}
 }
 
-static void sp_mib_interface_value(const struct sp_mib_row *row, int col, struct sp_agent_value *v)
+static void sp_mib_interface_value(const struct sp_agent_mib *m, const struct sp_mib_row *row,
+				   int col, struct sp_agent_value *v)
 {
 	const struct sp_interface *i = row->item;
 
@@ -427,6 +428,13 @@ static void sp_mib_interface_value(const struct sp_mib_row *row, int col, struct
 			      i->side == SP_SIDE_SERVER ? SP_SIDE_V_SERVER : SP_SIDE_V_NONE);
 		break;
 	case SP_IF_ROWSTATUS: sp_val_int(v, row->active ? RS_ACTIVE : RS_NOTINSERVICE); break;
+	case SP_IF_INSTALL_STATE: case SP_IF_INSTALL_REASON:
+		sp_val_install(v, col == SP_IF_INSTALL_STATE,
+			       sp_mib_install_reason(m, SP_STATUS_INTERFACE, i->name, 0, row->active,
+						     !row->active ? "not in service" :
+						     sp_status_get(m->status, SP_STATUS_INTERFACE, i->name, 0) ?
+						     "" : "not installed"));
+		break;
 	}
 }
 
@@ -653,7 +661,7 @@ static void sp_mib_row_value(struct sp_agent_mib *m, const struct sp_mib_obj *o,
 	case SP_TBL_LISTEN_PORT: sp_val_int(v, RS_ACTIVE); break;
 	case SP_TBL_STRATEGY: sp_mib_strategy_value(m, row, o->id, v); break;
 	case SP_TBL_POLICY_ROUTE: sp_mib_policy_route_value(m, row, o->id, v); break;
-	case SP_TBL_INTERFACE: sp_mib_interface_value(row, o->id, v); break;
+	case SP_TBL_INTERFACE: sp_mib_interface_value(m, row, o->id, v); break;
 	case SP_TBL_MEDIA_PROXY: sp_mib_media_proxy_value(m, row, o->id, v); break;
 	}
 }

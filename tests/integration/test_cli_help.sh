@@ -241,7 +241,7 @@ for c in "show statistics" "show sessions" "show sessions detail" "show sessions
 	check "$c | json is one JSON object of its own (python3 -m json.tool)" \
 		sh -c 'printf "%s" "$1" | python3 -m json.tool >/dev/null && ! printf "%s" "$1" | grep -q "\"lines\":"' - "$out"
 done
-for c in "show running-config" "show history"; do
+for c in "show running-config" "show history" "show interface"; do
 	out=$(sp_cli d1 -c "$c | json")
 	check "$c | json is one JSON object (rows, fields, lines)" python3 -c 'import json, sys; d = json.loads(sys.argv[1]); assert set(d) == {"rows", "fields", "lines"}' "$out"
 done

@@ -180,6 +180,8 @@ sigproxyStrategyRowStatus $base.1.2.1.24
 sigproxyStrategyAction."voip".10 $base.1.2.1.17.4.118.111.105.112.10
 sigproxyPolicyRouteNextHop."pbr1".20 $base.1.3.1.16.4.112.98.114.49.20
 sigproxyInterfaceSide."eth0" $base.1.4.1.3.4.101.116.104.48
+sigproxyInterfaceInstallState."eth0" $base.1.4.1.5.4.101.116.104.48
+sigproxyInterfaceInstallReason."eth0" $base.1.4.1.6.4.101.116.104.48
 sigproxySessionCallId.42 $base.1.5.1.15.42
 sigproxyBindingExpires.7 $base.1.6.1.12.7
 sigproxyStatsReceived.0 $base.1.7.1.0
@@ -211,6 +213,8 @@ check_syntax sigproxyStrategyAction 'proxy(1), forward(2), drop(3)'
 check_syntax sigproxyRedundancyPeerState 'unknown(1), connected(2), lost(3)'
 check_syntax sigproxySessionState 'early(1), confirmed(2), terminating(3), terminated(4)'
 check_syntax sigproxyRedundancyMsgsSent 'Counter64'
+check_syntax sigproxyInterfaceInstallState 'installed(1), notInstalled(2)'
+check_syntax sigproxyInterfaceInstallReason '(0..255)'
 
 # Index names need a size limit, or an index OID could be unbounded.
 for name in sigproxyStrategyName sigproxyPolicyRouteName; do

@@ -11,6 +11,10 @@
 #  - one call with RTP through `media kernel': the stream the CLI shows in
 #    the kernel is counted by sigproxySessionMediaStreams;
 #  - `clear statistics' sets sigproxyStatsDiscontinuityTime (0 before);
+#  - an interface configured before its link exists: `show interface' and
+#    sigproxyInterfaceInstallState/...InstallReason say not installed,
+#    `interface eth9 not found'; installed in both once `ip link add' makes
+#    it (the link watch re-applies), not installed again after `ip link del';
 #  - a media proxy (a fake NG responder in ns sp) in service, then
 #    unreachable, then shut down: `show media-proxy' and
 #    sigproxyMediaProxyInstallState/...InstallReason agree at each step.
@@ -80,6 +84,32 @@ check_eq "SNMP: notInstalled, as the CLI says" notInstalled \
 	"$(sget "sigproxyPolicyRouteInstallState.$(idx far 6)")"
 check_eq "SNMP: the CLI's reason" "${cli_far#*: }" \
 	"$(sget "sigproxyPolicyRouteInstallReason.$(idx far 6)")"
+
+# ---- an interface's install state: its link missing, added, deleted ----
+# the CLI's first line is "interface eth9: installed|not installed (reason)"
+if_line() { sp_cli sp1 -c 'show interface eth9' | head -1; }
+if_state() { sget 'SIGPROXY-MIB::sigproxyInterfaceInstallState."eth9"'; }
+if_reason() { local r; r=$(sget 'SIGPROXY-MIB::sigproxyInterfaceInstallReason."eth9"'); [ "$r" = '""' ] && r=; echo "$r"; }
+# if_agree STATE REASON: the CLI and SNMP both say it
+if_agree() {
+	local want=$1 reason=$2 line
+	if [ "$want" = installed ]; then line="interface eth9: installed"; else line="interface eth9: not installed ($reason)"; fi
+	[ "$(if_line)" = "$line" ] && [ "$(if_state)" = "$want" ] && [ "$(if_reason)" = "$reason" ]
+}
+if_show() { echo "# CLI: $(if_line) / SNMP: $(if_state) '$(if_reason)'"; }
+out=$(sp_cli sp1 -c "configure terminal" -c "interface eth9" -c "vpn-id 7" -c end 2>&1)
+check_eq "interface eth9 (no such link yet) is accepted" "" "$out"
+check "no link: the CLI and SNMP say not installed, interface eth9 not found" \
+	sp_wait_for "eth9 not installed" 10 if_agree notInstalled "interface eth9 not found"
+if_show
+# a veth pair (this kernel may have no dummy links)
+check "ip link add eth9" ip -n "$SP" link add eth9 type veth peer name eth9p
+check "ip link add: the CLI and SNMP say installed" sp_wait_for "eth9 installed" 10 if_agree installed ""
+if_show
+check "ip link del eth9" ip -n "$SP" link del eth9
+check "ip link del: the CLI and SNMP say not installed again" \
+	sp_wait_for "eth9 gone" 10 if_agree notInstalled "interface eth9 not found"
+if_show
 
 # ---- a media proxy's install state: in service, unreachable, shut down ----
 # the CLI's first line is "media-proxy NAME: in service|not in service[, reason]"

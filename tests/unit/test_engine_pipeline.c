@@ -18,6 +18,7 @@
 #include "sp_mark.h"
 #include "sp_protocol.h"
 #include "sp_sip_protocol.h"
+#include "sp_status.h"
 #include "sp_stun.h"
 #include "sp_table.h"
 #include "sp_transport.h"
@@ -153,6 +154,11 @@ struct fake_kernel {
 	bool intercept;		/* installed now */
 	unsigned installs, removes;
 	bool destroyed;
+	/* the links the kernel has (links_read), and the link watch's callback */
+	struct sp_link_info links[4];
+	size_t n_links;
+	void (*links_changed)(void *arg);
+	void *links_arg;
 };
 
 static struct fake_kernel *fk(struct sp_kernel_door *kd)
@@ -236,8 +242,14 @@ static int fk_set(struct sp_kernel_door *kd, const char *set, char **text, struc
 
 static int fk_links_read(struct sp_kernel_door *kd, struct sp_link_state *s, struct sp_error *err)
 {
-	(void)kd, (void)err;
+	(void)err;
 	memset(s, 0, sizeof(*s));
+	if (fk(kd)->n_links) {
+		s->links = calloc(fk(kd)->n_links, sizeof(*s->links));
+		cr_assert_not_null(s->links);
+		memcpy(s->links, fk(kd)->links, fk(kd)->n_links * sizeof(*s->links));
+		s->n_links = fk(kd)->n_links;
+	}
 	return 0;
 }
 
@@ -466,8 +478,10 @@ static struct sp_engine *en;
 static struct sp_kernel_door *deps_kernel(void *arg, void (*changed)(void *), void *changed_arg,
 					  struct sp_error *err)
 {
-	(void)arg, (void)changed, (void)changed_arg, (void)err;
+	(void)arg, (void)err;
 	fkern.door.ops = &fake_kernel_ops;
+	fkern.links_changed = changed;
+	fkern.links_arg = changed_arg;
 	return &fkern.door;
 }
 
@@ -507,6 +521,7 @@ static void start_engine(uint32_t source_bindings)
 	st->server_port = 5060;
 	daemon_ctx.loop = sp_loop_new();
 	daemon_ctx.config = sp_config_store_new();
+	daemon_ctx.status = sp_status_new();
 	cr_assert_not_null(daemon_ctx.loop);
 	cr_assert_not_null(daemon_ctx.config);
 	cr_assert_eq(sp_config_store_commit(daemon_ctx.config, c, NULL, &e), 0, "%s", e.msg);
@@ -519,6 +534,7 @@ static void stop_engine(void)
 	sp_engine_stop(en);
 	cr_assert(fkern.destroyed, "the engine closes its kernel door");
 	sp_config_store_free(daemon_ctx.config);
+	sp_status_free(daemon_ctx.status);
 	sp_loop_free(daemon_ctx.loop);
 }
 
@@ -736,6 +752,47 @@ Test(engine_pipeline, standby_removes_the_interception_and_stops_sending)
 	cr_assert_eq(ftp.n_sends, sends, "a standby sends nothing");
 	cr_assert_eq(sp_engine_set_active(en, true, &e), 0, "%s", e.msg);
 	cr_assert(fkern.intercept, "active again: the interception is back");
+	stop_engine();
+}
+
+/* ---- an interface's install state (issue 16 item 5) ---- */
+
+static const struct sp_status_item *if_status(const char *name)
+{
+	return sp_status_get(daemon_ctx.status, SP_STATUS_INTERFACE, name, 0);
+}
+
+Test(engine_pipeline, an_interface_is_installed_while_its_link_exists)
+{
+	struct sp_config *c;
+	struct sp_interface *i;
+	struct sp_error e = { "" };
+
+	start_engine(0);
+	c = sp_config_dup(sp_config_store_current(daemon_ctx.config));
+	cr_assert_not_null(c);
+	i = sp_config_interface_get(c, "eth9", &e);
+	cr_assert_not_null(i, "%s", e.msg);
+	i->vpn_id = 7;
+	i->side = SP_SIDE_TERMINAL;
+	cr_assert_eq(sp_config_store_commit(daemon_ctx.config, c, NULL, &e), 0, "%s", e.msg);
+	cr_assert_not_null(if_status("eth9"), "the engine says what it made of eth9");
+	cr_assert_not(if_status("eth9")->installed, "eth9 does not exist yet");
+	cr_assert_str_eq(if_status("eth9")->reason, "interface eth9 not found");
+
+	/* the link appears: the link watch re-applies */
+	snprintf(fkern.links[0].ifname, sizeof(fkern.links[0].ifname), "eth9");
+	fkern.links[0].ifindex = 9;
+	fkern.n_links = 1;
+	cr_assert_not_null(fkern.links_changed);
+	fkern.links_changed(fkern.links_arg);
+	cr_assert(if_status("eth9")->installed, "%s", if_status("eth9")->reason);
+
+	/* and goes */
+	fkern.n_links = 0;
+	fkern.links_changed(fkern.links_arg);
+	cr_assert_not(if_status("eth9")->installed);
+	cr_assert_str_eq(if_status("eth9")->reason, "interface eth9 not found");
 	stop_engine();
 }
 
