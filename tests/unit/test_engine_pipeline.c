@@ -157,6 +157,7 @@ struct fake_kernel {
 	/* the links the kernel has (links_read), and the link watch's callback */
 	struct sp_link_info links[4];
 	size_t n_links;
+	const char *tagger_why; /* what tagger_apply answers while tags are wanted */
 	void (*links_changed)(void *arg);
 	void *links_arg;
 };
@@ -216,8 +217,8 @@ static int fk_lva_set(struct sp_kernel_door *kd, const struct sp_rt_addr *addr, 
 static const char *fk_tagger(struct sp_kernel_door *kd, const char *const *ifnames, size_t n,
 			     const struct sp_bpf_tag *tags, size_t n_tags)
 {
-	(void)kd, (void)ifnames, (void)n, (void)tags, (void)n_tags;
-	return NULL;
+	(void)ifnames, (void)n, (void)tags;
+	return n_tags ? fk(kd)->tagger_why : NULL;
 }
 
 static int fk_counter(struct sp_kernel_door *kd, const char *name, uint64_t *packets, struct sp_error *err)
@@ -793,6 +794,42 @@ Test(engine_pipeline, an_interface_is_installed_while_its_link_exists)
 	fkern.links_changed(fkern.links_arg);
 	cr_assert_not(if_status("eth9")->installed);
 	cr_assert_str_eq(if_status("eth9")->reason, "interface eth9 not found");
+	stop_engine();
+}
+
+static void add_link(const char *name)
+{
+	struct sp_link_info *l = &fkern.links[fkern.n_links++];
+
+	snprintf(l->ifname, sizeof(l->ifname), "%s", name);
+	l->ifindex = (int)fkern.n_links + 1;
+}
+
+Test(engine_pipeline, a_terminal_side_interface_without_the_tagger_it_needs_says_why)
+{
+	struct sp_config *c;
+	struct sp_interface *i;
+	struct sp_error e = { "" };
+
+	start_engine(0);
+	add_link("eth1");
+	add_link("eth2");
+	fkern.tagger_why = "tc-BPF tagger not attached: eth1: Operation not permitted";
+	c = sp_config_dup(sp_config_store_current(daemon_ctx.config));
+	cr_assert_not_null(c);
+	c->strategies[0].match |= SP_MATCH_VLAN; /* a tag only the tagger can read here */
+	c->strategies[0].vlan = 42;
+	i = sp_config_interface_get(c, "eth1", &e);
+	cr_assert_not_null(i, "%s", e.msg);
+	i->side = SP_SIDE_TERMINAL;
+	i = sp_config_interface_get(c, "eth2", &e);
+	cr_assert_not_null(i, "%s", e.msg);
+	i->side = SP_SIDE_SERVER;
+	cr_assert_eq(sp_config_store_commit(daemon_ctx.config, c, NULL, &e), 0, "%s", e.msg);
+	cr_assert_not(if_status("eth1")->installed, "the tagger eth1 needs is not there");
+	cr_assert_str_eq(if_status("eth1")->reason, fkern.tagger_why);
+	cr_assert(if_status("eth2")->installed, "the server side needs no tagger: %s",
+		  if_status("eth2")->reason);
 	stop_engine();
 }
 
