@@ -195,6 +195,10 @@ uint8_t sp_engine_rx_store_transport(const struct sp_engine *en);
 int sp_engine_send_as_e(struct sp_engine *en, uint8_t transport, const struct sp_endpoint *terminal,
 			const struct sp_endpoint *virtual_server, uint32_t mark,
 			const char *buf, size_t len);
+/* A terminal registered with outbound (RFC 5626) whose flow, the
+ * connection it holds to E, is gone: nothing reaches it until it
+ * registers a new one (a request for it is answered 430). */
+bool sp_engine_flow_gone(const struct sp_engine *en, const struct sp_binding *b);
 int sp_engine_send_to_terminal(struct sp_engine *en, const struct sp_binding *b,
 			       const char *buf, size_t len);
 int sp_engine_send_to_server(struct sp_engine *en, const struct sp_binding *b,

@@ -99,6 +99,8 @@ static void sp_engine_binding_refresh(struct sp_engine *en, struct sp_binding *b
 	 * on as a private address. */
 	if (keys->contact[0])
 		sp_binding_set_contact(b, keys->contact);
+	if (keys->registers)
+		b->outbound = keys->outbound && b->transport != SP_STORE_UDP;
 }
 
 /* The binding's server was said to take UDP only (`transport udp`). */

@@ -100,6 +100,29 @@ int sp_engine_send_as_e(struct sp_engine *en, uint8_t transport, const struct sp
 	return sp_transport_send(l, &o);
 }
 
+/* The listener on E:e of a stream terminal's binding (TCP or TLS), or NULL. */
+static struct sp_transport_conn *sp_engine_stream_listener(const struct sp_engine *en, const struct sp_binding *b)
+{
+	if (b->transport == SP_STORE_TLS)
+		return en->tls_listener && en->tls_listener->local.port == b->virtual_server.port ?
+		       en->tls_listener : NULL;
+	for (unsigned i = 0; b->transport == SP_STORE_TCP && i < en->n_listeners; i++)
+		if (en->tcp_listeners[i] && en->tcp_listeners[i]->local.port == b->virtual_server.port)
+			return en->tcp_listeners[i];
+	return NULL;
+}
+
+bool sp_engine_flow_gone(const struct sp_engine *en, const struct sp_binding *b)
+{
+	struct sp_transport_conn *l;
+	struct sp_transport_out o = { .to = &b->terminal, .from = &b->virtual_server };
+
+	if (!b->outbound || b->transport == SP_STORE_UDP)
+		return false;
+	l = sp_engine_stream_listener(en, b);
+	return !l || !sp_transport_connected(l, &o);
+}
+
 /* Over the connection a TCP terminal holds to E:e, or, when it is gone,
  * a new one to its Contact, whose messages the engine then takes as the
  * interception would have given them (its strategy, VPN and tag). */
@@ -110,15 +133,13 @@ static int sp_engine_send_tcp(struct sp_engine *en, const struct sp_binding *b, 
 	struct sp_transport_out o = { .to = &b->terminal, .from = &b->virtual_server, .mark = mark,
 				      .data = buf, .len = len, .now = en->send_now,
 				      .counter = &en->stats.to_terminals };
-	struct sp_transport_conn *l = NULL;
+	struct sp_transport_conn *l = sp_engine_stream_listener(en, b);
 	struct sp_endpoint contact;
 
-	for (unsigned i = 0; i < en->n_listeners; i++)
-		if (en->tcp_listeners[i] && en->tcp_listeners[i]->local.port == b->virtual_server.port)
-			l = en->tcp_listeners[i];
 	if (!l)
 		return -1;
-	if (st && PROTO(en, contact_address, b, &contact) == 0) {
+	/* an outbound terminal is reached over its flow only (RFC 5626 §5.3) */
+	if (st && !b->outbound && PROTO(en, contact_address, b, &contact) == 0) {
 		o.connect_to = &contact;
 		o.in_mark = sp_mark_strategy((uint32_t)(st - en->strategies) + 1) | b->origin_mark;
 	}

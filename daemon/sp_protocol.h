@@ -70,6 +70,12 @@ struct sp_proto_keys {
 	char via[SP_PROTO_HOSTPORT_MAX];
 	/* the contact the terminal gives as its own ("": none, e.g. a 3xx) */
 	char contact[SP_PROTO_HOSTPORT_MAX];
+	/* a registration of that contact (SIP: a REGISTER) */
+	bool registers;
+	/* ... with a flow of its own (SIP outbound, RFC 5626 §4.2: the
+	 * Contact's +sip.instance and reg-id): the terminal is reached over
+	 * the connection it registered on, never a new one */
+	bool outbound;
 };
 
 /* Everything a rewrite needs besides the message. */
@@ -95,6 +101,7 @@ enum sp_proto_refusal {
 	SP_PROTO_UNAVAILABLE,	/* a limit, or no media port (SIP 503) */
 	SP_PROTO_TOO_MANY_HOPS,	/* SIP 483 */
 	SP_PROTO_TOO_LARGE,	/* rewritten beyond the message size limit (SIP 513) */
+	SP_PROTO_FLOW_FAILED,	/* the terminal's flow is gone (SIP 430, RFC 5626 §5.3) */
 };
 
 /* What track did */

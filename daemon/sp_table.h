@@ -148,6 +148,11 @@ struct sp_binding {
 	 * no longer routes to C:c, so keeping c would only risk handing it to
 	 * the next terminal with the old mapping still alive elsewhere) */
 	bool deregistered;
+	/* registered with SIP outbound (RFC 5626) over a stream: the
+	 * connection it holds to E is its flow, the only way to reach it (a
+	 * request for it when that is gone is answered 430). Neither synced
+	 * nor stored: the flow does not survive the daemon either. */
+	bool outbound;
 	struct sp_learned_path return_path;
 	uint32_t origin_mark;		/* VPN and tag slots of its datagrams (sp_mark.h) */
 	char via_sent_by[SP_HOSTPORT_MAX];	/* terminal's original, host[:port] */

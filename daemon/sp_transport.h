@@ -131,6 +131,10 @@ struct sp_transport_ops {
 	void (*close)(struct sp_transport *tp, struct sp_transport_conn *conn);
 	/* Closes every server-side connection. */
 	void (*close_server_side)(struct sp_transport *tp);
+	/* Whether a message from the listener to out->to (from out->from)
+	 * has a connection the peer holds to go over now, without a new one
+	 * (streams); NULL: always (datagrams). */
+	bool (*connected)(struct sp_transport_conn *listener, const struct sp_transport_out *out);
 	/* 0: sent or queued; -1: not sent (now, or no way to send). */
 	int (*send)(struct sp_transport *tp, struct sp_transport_conn *conn,
 		    const struct sp_transport_out *out);
@@ -190,6 +194,12 @@ static inline void sp_transport_expect_server(struct sp_transport_conn *conn,
 static inline void sp_transport_close_server_side(struct sp_transport *tp)
 {
 	tp->ops->close_server_side(tp);
+}
+
+static inline bool sp_transport_connected(struct sp_transport_conn *listener,
+					  const struct sp_transport_out *out)
+{
+	return !listener->tp->ops->connected || listener->tp->ops->connected(listener, out);
 }
 
 static inline int sp_transport_send(struct sp_transport_conn *conn, const struct sp_transport_out *out)

@@ -249,6 +249,15 @@ static struct sp_tcp_conn *sp_tcp_lookup(struct sp_tcp *t, const struct sp_endpo
 	return NULL;
 }
 
+static bool sp_tcp_connected(struct sp_transport_conn *conn, const struct sp_transport_out *o)
+{
+	struct sp_tcp_conn *c = (struct sp_tcp_conn *)conn;
+
+	if (c->listener)
+		c = sp_tcp_lookup(c->t, o->to, o->from, conn->local.port);
+	return c && !c->dead && c->fd >= 0;
+}
+
 static int sp_tcp_send(struct sp_transport *tp, struct sp_transport_conn *conn,
 		       const struct sp_transport_out *o)
 {
@@ -630,6 +639,7 @@ static const struct sp_transport_ops sp_tls_ops = {
 	.expect_server = sp_tcp_expect_server,
 	.close = sp_tcp_close,
 	.close_server_side = sp_tcp_close_server_side,
+	.connected = sp_tcp_connected,
 	.send = sp_tcp_send,
 	.flush = sp_tcp_flush,
 	.destroy = sp_tcp_destroy,
@@ -644,6 +654,7 @@ static const struct sp_transport_ops sp_tcp_ops = {
 	.expect_server = sp_tcp_expect_server,
 	.close = sp_tcp_close,
 	.close_server_side = sp_tcp_close_server_side,
+	.connected = sp_tcp_connected,
 	.send = sp_tcp_send,
 	.flush = sp_tcp_flush,
 	.destroy = sp_tcp_destroy,

@@ -87,6 +87,8 @@ struct sp_sip_info {
 	unsigned n_contacts;
 	bool contact_star;                  /* Contact: * */
 	struct sp_sip_hostport contact;     /* first Contact */
+	bool contact_outbound;              /* ... with +sip.instance and reg-id
+					     * (RFC 5626 §4.2) */
 	int64_t expires;                    /* first Contact's expires param, else
 					     * Expires header; -1 if neither */
 	int max_forwards;                   /* requests: -1 if absent */

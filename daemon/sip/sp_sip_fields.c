@@ -186,6 +186,9 @@ static int fields_contact(struct sp_sip_msg *msg, const struct scan *sc)
 				return fail(&msg->reason, "Contact host too long", SP_SIP_E_TOOLONG);
 			in->contact.port = hp.has_port ? hp.port : 0;
 		}
+		in->contact_outbound =
+			find_param(sc->contact.params, sc->contact_e.e, "+sip.instance", &val) > 0 &&
+			find_param(sc->contact.params, sc->contact_e.e, "reg-id", &val) > 0;
 		/* delta-seconds above 2**32-1 mean 2**32-1 (RFC 3261 §25.1) */
 		if (find_param(sc->contact.params, sc->contact_e.e, "expires", &val) > 0 &&
 		    span_u32(val.s, val.e, 0xffffffffu, &v32, true))

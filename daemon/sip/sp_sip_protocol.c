@@ -136,11 +136,14 @@ static void sip_keys(const struct sp_proto_msg *m, struct sp_proto_keys *k)
 	const struct sp_sip_info *in = &sip_msg(m)->info;
 
 	k->via[0] = k->contact[0] = '\0';
+	k->registers = k->outbound = false;
 	if (in->is_request && in->via.host[0])
 		sip_hostport_text(&in->via, k->via, sizeof(k->via));
 	if (in->n_contacts && !in->contact_star && in->contact.host[0] &&
 	    (in->is_request || in->status < 300))
 		sip_hostport_text(&in->contact, k->contact, sizeof(k->contact));
+	k->registers = in->is_request && in->method == SP_SIP_REGISTER && k->contact[0];
+	k->outbound = k->registers && in->contact_outbound;
 }
 
 /* The binding's addresses as the rewriter takes them. */
@@ -229,6 +232,7 @@ static size_t sip_refuse(const struct sp_proto_msg *m, const char *buf, size_t l
 		[SP_PROTO_UNAVAILABLE] = { 503, "Service Unavailable" },
 		[SP_PROTO_TOO_MANY_HOPS] = { 483, "Too Many Hops" },
 		[SP_PROTO_TOO_LARGE] = { 513, "Message Too Large" },
+		[SP_PROTO_FLOW_FAILED] = { 430, "Flow Failed" },
 	};
 
 	if (!m->answerable || (unsigned)why >= sizeof(answers) / sizeof(answers[0]))

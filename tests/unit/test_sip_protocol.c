@@ -233,6 +233,41 @@ Test(sip_protocol, keys_are_the_requests_via_and_the_terminals_own_contact)
 	release();
 }
 
+Test(sip_protocol, keys_tell_a_registration_with_outbound_from_one_without)
+{
+	struct sp_proto_keys k;
+
+	/* RFC 5626 §4.2: +sip.instance and reg-id on the REGISTER's Contact */
+	inspect("REGISTER sip:" E " SIP/2.0" CRLF HEADERS("REGISTER", "2", "")
+		"Contact: <sip:alice@" T ":5070;transport=tcp;ob>;reg-id=1"
+		";+sip.instance=\"<urn:uuid:00000000-0000-1000-8000-000A95A0E128>\"" CRLF
+		"Content-Length: 0" CRLF CRLF);
+	sip->keys(&msg, &k);
+	cr_assert(k.registers);
+	cr_assert(k.outbound);
+	release();
+	/* an instance without a reg-id is GRUU, not outbound */
+	inspect("REGISTER sip:" E " SIP/2.0" CRLF HEADERS("REGISTER", "2", "")
+		"Contact: <sip:alice@" T ":5070;transport=tcp>"
+		";+sip.instance=\"<urn:uuid:00000000-0000-1000-8000-000A95A0E128>\"" CRLF
+		"Content-Length: 0" CRLF CRLF);
+	sip->keys(&msg, &k);
+	cr_assert(k.registers);
+	cr_assert_not(k.outbound);
+	release();
+	/* an INVITE's Contact says nothing of the registration */
+	inspect("%s", request("INVITE", "70", ""));
+	sip->keys(&msg, &k);
+	cr_assert_not(k.registers);
+	cr_assert_not(k.outbound);
+	release();
+	inspect("REGISTER sip:" E " SIP/2.0" CRLF HEADERS("REGISTER", "2", "")
+		"Contact: *" CRLF "Expires: 0" CRLF "Content-Length: 0" CRLF CRLF);
+	sip->keys(&msg, &k);
+	cr_assert_not(k.registers, "Contact: * names no contact");
+	release();
+}
+
 Test(sip_protocol, came_through_matches_the_top_via)
 {
 	struct sp_endpoint e, c;
@@ -263,12 +298,13 @@ static void assert_refusal(enum sp_proto_refusal why, unsigned retry, const char
 	cr_assert_eq(strstr(out, "Retry-After:") != NULL, retry_after, "%s", out);
 }
 
-Test(sip_protocol, refusals_are_503_483_and_513_from_the_request)
+Test(sip_protocol, refusals_are_503_483_513_and_430_from_the_request)
 {
 	inspect("%s", request("INVITE", "70", ""));
 	assert_refusal(SP_PROTO_UNAVAILABLE, 30, "SIP/2.0 503 Service Unavailable" CRLF, true);
 	assert_refusal(SP_PROTO_TOO_MANY_HOPS, 0, "SIP/2.0 483 Too Many Hops" CRLF, false);
 	assert_refusal(SP_PROTO_TOO_LARGE, 0, "SIP/2.0 513 Message Too Large" CRLF, false);
+	assert_refusal(SP_PROTO_FLOW_FAILED, 0, "SIP/2.0 430 Flow Failed" CRLF, false);
 	release();
 }
 
