@@ -94,6 +94,11 @@ def main():
         # PSS growth per idle connection held (stream rows)
         per[who]["kib_per_connection"] = fig.get(f"{who}.conn_kib_per_conn")
         per[who]["connections_held"] = fig.get(f"{who}.conns_up")
+        # a Kamailio's shared memory in use before, while the connections
+        # were held, and after they closed (KiB)
+        for k in ("before", "held", "after"):
+            if f"{who}.shm_kib_{k}" in fig:
+                per[who][f"shm_kib_{k}"] = fig[f"{who}.shm_kib_{k}"]
         # the highest sustained rate: zero failed calls, zero receive-buffer
         # drops, each step held sustain_seconds; CPU per call over that step
         per[who]["sustained_cps"] = fig.get(f"{who}.sustained_cps")
@@ -371,6 +376,9 @@ def tls_table(out, res, tls, kam, f, lat):
     out.append(f"| memory per idle TLS connection (KiB of PSS, {f(tls.get('connections_held'))} / "
                f"{f(kam.get('connections_held'))} held) | {f(tls.get('kib_per_connection'))} | "
                f"{f(kam.get('kib_per_connection'))} | {f(r['sigproxy_over_kamailio_kib_per_connection'])} | |")
+    if kam.get("shm_kib_before") is not None:
+        out.append(f"| Kamailio's shared memory in use before / while held / 2 s after the idle connections (KiB) | | "
+                   f"{kam['shm_kib_before']} / {kam.get('shm_kib_held')} / {kam.get('shm_kib_after')} | | |")
 
 
 def ipv6_table(out, res, v4, v6, f, lat):
