@@ -39,6 +39,7 @@
 #include <gnutls/gnutls.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -643,7 +644,10 @@ int main(int argc, char **argv)
 	long next = 0, oldest = 0;
 	double t0, t, last_expire = 0;
 
-	g.bind_ip = "0.0.0.0";
+	/* GnuTLS writes with send(2) without MSG_NOSIGNAL: a connection the
+	 * server reset must fail its calls, not kill the generator */
+	signal(SIGPIPE, SIG_IGN);
+		g.bind_ip = "0.0.0.0";
 	while ((o = getopt(argc, argv, "t:c:C:r:m:b:w:o:H:")) != -1) {
 		switch (o) {
 		case 't': g.tls = !strcmp(optarg, "tls"); if (!g.tls && strcmp(optarg, "tcp")) return usage(); break;

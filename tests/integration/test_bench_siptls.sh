@@ -84,6 +84,24 @@ check_eq "a server that never answers: exit 1" 1 "$rc"
 check_match "a server that never answers: 20 calls failed on their timeout" \
 	"^calls 20 successful 0 failed 20 connections 1 " "$out"
 
+# a TLS server that completes the handshake and resets the connection:
+# every call counted failed, exit 1 (a write that meets the reset before a
+# read sees it is EPIPE: siptls died of SIGPIPE, exit 141, in a bench run
+# against Kamailio; this server does not always win that race)
+ip netns exec "$NS" python3 -c "
+import socket, ssl
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); ctx.load_cert_chain('$T/k.crt', '$T/k.key')
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('127.0.0.1', 5071)); s.listen()
+c, _ = s.accept(); t = ctx.wrap_socket(c, server_side=True)
+c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b'\\x01\\x00\\x00\\x00\\x00\\x00\\x00\\x00'); t.close()" &
+SP_PIDS+=("$!")
+sp_wait_for "the closing TLS server" 5 sh -c "ip netns exec '$NS' ss -Hntl 'sport = :5071' | grep -q ."
+out=$(siptls -t tls -r 2000 -m 2000 127.0.0.1 5071 2>&1)
+rc=$?
+check_eq "a TLS server that resets after the handshake: exit 1 (not killed by a signal)" 1 "$rc"
+check_match "a TLS server that closes: every call failed, counted" "^calls 2000 successful 0 failed 2000 " "$out"
+
 out=$(siptls -t tls -r 100 -m 5 127.0.0.1 5062 2>&1)
 rc=$?
 check_eq "TLS to a plain TCP port: exit 1" 1 "$rc"
