@@ -223,6 +223,7 @@ static void sp_show_tcp_statistics(struct sp_engine *en, FILE *out)
 	fprintf(out, "    idle timeout            %llu\n", (unsigned long long)t.idle_timeouts);
 	fprintf(out, "    not reading             %llu\n", (unsigned long long)t.write_overflows);
 	fprintf(out, "    not from the server     %llu\n", (unsigned long long)t.not_server);
+	fprintf(out, "    accept waits            %llu\n", (unsigned long long)t.accept_waits);
 	sp_engine_tls_stats(en, &t);
 	fprintf(out, "  TLS connections\n");
 	fprintf(out, "    accepted                %llu\n", (unsigned long long)t.accepted);

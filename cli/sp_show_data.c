@@ -345,6 +345,7 @@ static void sp_json_statistics_tcp(struct sp_json *j, struct sp_engine *en)
 		{ "message-too-large", t.too_large }, { "bad-content-length", t.bad_length },
 		{ "header-timeout", t.header_timeouts }, { "idle-timeout", t.idle_timeouts },
 		{ "not-reading", t.write_overflows }, { "not-from-the-server", t.not_server },
+		{ "accept-waits", t.accept_waits },
 	};
 
 	sp_json_object(j, "tcp");

@@ -61,6 +61,10 @@ void sp_tcp_close(struct sp_transport *tp, struct sp_transport_conn *conn)
 
 	if (c->dead)
 		return;
+	if (c->listener || c->server) {
+		sp_tcp_unpause(t, c->listener ? c->fd : c->lfd);
+		sp_tcp_unpause(t, c->listener ? c->fd6 : -1);
+	}
 	if (c->fd >= 0) {
 		sp_loop_del_fd(t->loop, c->fd);
 		close(c->fd);
@@ -620,8 +624,8 @@ static void sp_tcp_destroy(struct sp_transport *tp)
 	sp_tls_unref(t->tls_server);
 	sp_tls_unref(t->tls_client);
 	sp_tls_tickets_free(t);
-	if (t->spare_fd >= 0)
-		close(t->spare_fd);
+	sp_loop_timer_free(t->resume);
+	sp_accept_guard_fini(&t->guard);
 	sp_htab_fini(&t->conns);
 	sp_htab_fini(&t->servers);
 	sp_htab_fini(&t->sources);
@@ -706,12 +710,13 @@ struct sp_transport *sp_transport_tcp_new(struct sp_loop *loop, const struct sp_
 	t->pub.out = malloc(SP_TCP_OUT_MAX);
 	t->pub.out_max = SP_TCP_OUT_MAX;
 	t->sweep = sp_loop_timer_new(loop, sp_tcp_sweep_cb, t);
-	t->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	if (!t->pub.out || !t->sweep || sp_htab_init(&t->conns, 256) < 0 ||
+	t->resume = sp_loop_timer_new(loop, sp_tcp_resume_cb, t);
+	sp_accept_guard_init(&t->guard);
+	if (!t->pub.out || !t->sweep || !t->resume || sp_htab_init(&t->conns, 256) < 0 ||
 	    sp_htab_init(&t->sources, 64) < 0 || sp_htab_init(&t->servers, 256) < 0) {
 		sp_loop_timer_free(t->sweep);
-		if (t->spare_fd >= 0)
-			close(t->spare_fd);
+		sp_loop_timer_free(t->resume);
+		sp_accept_guard_fini(&t->guard);
 		free(t->pub.out);
 		free(t);
 		return NULL;

@@ -56,6 +56,7 @@ struct sp_tcp_stats {
 	uint64_t idle_timeouts;
 	uint64_t write_overflows;	/* the peer did not read what it was sent */
 	uint64_t not_server;		/* to C:c from another address than its server's */
+	uint64_t accept_waits;		/* out of descriptors: a listener waited */
 	/* the TLS instance only (sp_transport_tls_new) */
 	uint64_t tls_handshakes;	/* completed, both sides */
 	uint64_t tls_resumed;		/* of them, resuming an earlier session */

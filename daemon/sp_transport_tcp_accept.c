@@ -68,21 +68,40 @@ int sp_tcp_fd_above_select(int fd)
 void sp_tcp_shed(struct sp_tcp *t, int lfd, uint16_t port)
 {
 	static struct sp_log_limit lim = SP_LOG_LIMIT_INIT("tcp: accept failures");
-	int saved = errno, fd;
+	int saved = errno;
+	enum sp_accept_verdict v = sp_accept_guard_failed(&t->guard, lfd, saved);
 
-	if (saved != EMFILE && saved != ENFILE && saved != ENOBUFS && saved != ENOMEM)
-		return; /* EAGAIN: nothing waits; the rest: that connection is gone */
-	sp_log_limited(&lim, LOG_WARNING, "tcp: cannot accept on port %u: %s%s", port, strerror(saved),
-		       saved == EMFILE && t->spare_fd >= 0 ? " (the connection is closed, counted as the connection limit)" : "");
-	if (saved != EMFILE || t->spare_fd < 0)
+	if (v == SP_ACCEPT_NOTHING)
 		return;
-	close(t->spare_fd);
-	fd = accept(lfd, NULL, NULL);
-	if (fd >= 0) {
-		close(fd);
+	sp_log_limited(&lim, LOG_WARNING, "tcp: cannot accept on port %u: %s%s", port, strerror(saved),
+		       v == SP_ACCEPT_SHED ? " (the connection is closed, counted as the connection limit)"
+					   : " (the listener waits 100 ms, counted as accept waits)");
+	if (v == SP_ACCEPT_SHED) {
 		t->st.refused_total++;
+		return;
 	}
-	t->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	t->st.accept_waits++;
+	if (t->n_paused >= SP_TCP_PAUSED_MAX || sp_loop_mod_fd(t->loop, lfd, 0) < 0)
+		return;
+	t->paused[t->n_paused++] = lfd;
+	sp_loop_timer_arm(t->resume, SP_ACCEPT_PAUSE_MS);
+}
+
+void sp_tcp_unpause(struct sp_tcp *t, int lfd)
+{
+	for (unsigned i = 0; lfd >= 0 && i < t->n_paused; i++)
+		if (t->paused[i] == lfd)
+			t->paused[i--] = t->paused[--t->n_paused];
+}
+
+/* The wait is over: the paused listeners are polled again. */
+void sp_tcp_resume_cb(struct sp_loop *loop, void *arg)
+{
+	struct sp_tcp *t = arg;
+
+	for (unsigned i = 0; i < t->n_paused; i++)
+		sp_loop_mod_fd(loop, t->paused[i], EPOLLIN);
+	t->n_paused = 0;
 }
 
 void sp_tcp_sweep_arm(struct sp_tcp *t)
@@ -311,6 +330,7 @@ void sp_tcp_listen_ipv6(struct sp_transport_conn *conn, bool on)
 	struct sp_tcp_conn *c = (struct sp_tcp_conn *)conn;
 
 	if (!on && c->fd6 >= 0) {
+		sp_tcp_unpause(c->t, c->fd6);
 		sp_loop_del_fd(c->t->loop, c->fd6);
 		close(c->fd6);
 		c->fd6 = -1;

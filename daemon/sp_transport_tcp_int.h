@@ -10,9 +10,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "sp_accept_guard.h"
 #include "sp_hash.h"
 #include "sp_log.h"
 #include "sp_tls.h"
+
+#define SP_TCP_PAUSED_MAX 64
 
 /* How many connections one address holds. */
 struct sp_tcp_source {
@@ -83,9 +86,13 @@ struct sp_tcp {
 	struct sp_tls *tls_client;	/* the CA servers are verified against */
 	struct sp_tls_server_ticket *tickets;	/* most recent first */
 	unsigned n_tickets;
-	/* kept for the moment the process has no descriptor left (see
-	 * sp_tcp_shed); -1: none */
-	int spare_fd;
+	/* accept() out of descriptors (sp_tcp_shed): the spare, and the
+	 * listening sockets waiting SP_ACCEPT_PAUSE_MS before they are
+	 * polled again (beyond SP_TCP_PAUSED_MAX at once: polled on) */
+	struct sp_accept_guard guard;
+	int paused[SP_TCP_PAUSED_MAX];
+	unsigned n_paused;
+	struct sp_loop_timer *resume;
 };
 
 extern struct sp_log_limit sp_tcp_refusal_log;
@@ -127,10 +134,15 @@ void sp_tcp_want_write(struct sp_tcp_conn *c, bool on);
 struct sp_tcp_source *sp_tcp_source_get(struct sp_tcp *t, const struct sp_endpoint *peer, bool create);
 void sp_tcp_source_put(struct sp_tcp *t, struct sp_tcp_source *s);
 int sp_tcp_fd_above_select(int fd);
-/* After accept failed with errno: with no descriptor left, the waiting
- * connection is taken with the spare one and closed (counted), or the
- * level-triggered listener would wake the loop forever. */
+/* After accept failed with errno: with no descriptor left (EMFILE,
+ * ENFILE), the waiting connection is taken with the spare one and closed
+ * (counted), or, when that cannot be, the listener waits a while (counted)
+ * before it is polled again: the level-triggered listener would wake the
+ * loop forever. */
 void sp_tcp_shed(struct sp_tcp *t, int lfd, uint16_t port);
+/* A listening socket about to close leaves the paused ones. */
+void sp_tcp_unpause(struct sp_tcp *t, int lfd);
+void sp_tcp_resume_cb(struct sp_loop *loop, void *arg);
 void sp_tcp_sweep_arm(struct sp_tcp *t);
 void sp_tcp_sweep_cb(struct sp_loop *loop, void *arg);
 struct sp_transport_conn *sp_tcp_listen(struct sp_transport *tp, uint16_t port, struct sp_error *e);
