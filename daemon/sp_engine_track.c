@@ -152,7 +152,7 @@ int sp_engine_send_to_terminal(struct sp_engine *en, const struct sp_binding *b,
 	/* back into its VPN, re-tagged (sp_mark.h), along its return path */
 	uint32_t mark = KD(en, retpath_mark, &b->return_path) | sp_mark_return(b->origin_mark);
 
-	if (b->transport == SP_STORE_TCP)
+	if (b->transport == SP_STORE_TCP || b->transport == SP_STORE_TLS)
 		return sp_engine_send_tcp(en, b, mark, buf, len);
 
 	return sp_engine_send_as_e(en, b->transport, &b->terminal,

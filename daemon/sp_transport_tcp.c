@@ -272,7 +272,7 @@ static int sp_tcp_send(struct sp_transport *tp, struct sp_transport_conn *conn,
 	 * a new one to its Contact */
 	if (c->listener) {
 		c = sp_tcp_lookup(t, o->to, o->from, conn->local.port);
-		if (!c && o->connect_to && !t->is_tls)
+		if (!c && o->connect_to)
 			c = sp_tcp_dial(t, o, conn->local.port);
 	}
 	if (c && c->server && c->fd < 0 && sp_tcp_connect(c, o->to, o->tls_name) < 0)
@@ -496,7 +496,16 @@ static struct sp_tcp_conn *sp_tcp_dial(struct sp_tcp *t, const struct sp_transpo
 	c->out_mark = o->mark;
 	c->connecting = true;
 	c->last_ms = sp_loop_now_ms();
-	if (!sp_tcp_adopt(t, c)) {
+	if (t->is_tls) {
+		/* TLS as a client, once connected: the terminal's certificate
+		 * verified against `tls ca` for its Contact's address */
+		char a[SP_ENDPOINT_STRLEN];
+
+		sp_endpoint_host(o->connect_to, a, sizeof(a));
+		c->tls_name = strdup(a);
+	}
+	if ((t->is_tls && !c->tls_name) || !sp_tcp_adopt(t, c)) {
+		free(c->tls_name);
 		close(fd);
 		free(c);
 		return NULL;

@@ -71,8 +71,9 @@ void sp_transport_tcp_get_stats(const struct sp_transport *tp, struct sp_tcp_sta
 void sp_transport_tcp_limits_default(struct sp_tcp_limits *l);
 /* The same transport speaking TLS on every connection (RFC 3261 §26.2:
  * SIP over TLS on E's TLS port, and towards servers that take TLS only).
- * A connection the SP would open to a terminal whose own is gone is not
- * made over TLS (the terminal keeps its connection, or registers again). */
+ * A connection the SP opens to a terminal whose own is gone is made over
+ * TLS as a client, the terminal's certificate verified against the CA for
+ * its Contact's address. */
 struct sp_transport *sp_transport_tls_new(struct sp_loop *loop, const struct sp_transport_handler *h);
 /* E's certificate for handshakes from now on (a reference is taken; NULL:
  * none, terminals' handshakes are refused); open sessions keep theirs. */

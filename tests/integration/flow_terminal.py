@@ -11,11 +11,16 @@
 #   request METHOD       a request that came over a new connection (an
 #                        INVITE is answered 480, anything else 200)
 #   connections N        at the end: the connections made to its Contact
-# Usage: flow_terminal.py SRC PORT E USER WAIT [--outbound]
-import random, socket, struct, sys, time
+# With --tls PREFIX the same over TLS: to E:5061 (E's certificate verified
+# against PREFIX's directory's ca.crt), the Contact says transport=tls and
+# its listener speaks TLS with PREFIX.crt and PREFIX.key.
+# Usage: flow_terminal.py SRC PORT E USER WAIT [--outbound] [--tls PREFIX]
+import os, random, socket, ssl, struct, sys, time
 
 src, port, e, user, wait = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], float(sys.argv[5])
 outbound = "--outbound" in sys.argv
+tls = sys.argv[sys.argv.index("--tls") + 1] if "--tls" in sys.argv else None
+proto = "tls" if tls else "tcp"
 
 
 def out(line):
@@ -53,12 +58,16 @@ s = socket.socket()
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind((src, port))
 s.settimeout(10)
-s.connect((e, 5060))
-contact = "<sip:%s@%s:%d;transport=tcp%s>" % (user, src, port, ";ob" if outbound else "")
+s.connect((e, 5061 if tls else 5060))
+if tls:
+    cctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    cctx.load_verify_locations(os.path.join(os.path.dirname(tls), "ca.crt"))
+    s = cctx.wrap_socket(s, server_hostname=e)
+contact = "<sip:%s@%s:%d;transport=%s%s>" % (user, src, port, proto, ";ob" if outbound else "")
 if outbound:
     contact += ';reg-id=1;+sip.instance="<urn:uuid:00000000-0000-1000-8000-%012x>"' % port
 s.sendall(("REGISTER sip:%s SIP/2.0\r\n"
-           "Via: SIP/2.0/TCP %s:%d;branch=z9hG4bK-%08x;rport\r\n"
+           "Via: SIP/2.0/%s %s:%d;branch=z9hG4bK-%08x;rport\r\n"
            "Max-Forwards: 70\r\n"
            "From: <sip:%s@%s>;tag=r%d\r\n"
            "To: <sip:%s@%s>\r\n"
@@ -67,7 +76,7 @@ s.sendall(("REGISTER sip:%s SIP/2.0\r\n"
            "%s"
            "Contact: %s\r\n"
            "Expires: 300\r\n"
-           "Content-Length: 0\r\n\r\n" % (e, src, port, random.getrandbits(32), user, e, port, user, e,
+           "Content-Length: 0\r\n\r\n" % (e, proto.upper(), src, port, random.getrandbits(32), user, e, port, user, e,
                                           user, port, src, "Supported: outbound, path\r\n" if outbound else "",
                                           contact)).encode())
 buf = b""
@@ -83,6 +92,9 @@ l = socket.socket()
 l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 l.bind((src, port))
 l.listen(8)
+if tls:
+    sctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    sctx.load_cert_chain(tls + ".crt", tls + ".key")
 out("listening")
 n, end = 0, time.time() + wait
 while time.time() < end:
@@ -94,6 +106,8 @@ while time.time() < end:
     n += 1
     c.settimeout(5)
     try:
+        if tls:
+            c = sctx.wrap_socket(c, server_side=True)
         m, _ = message(c, b"")
         method = m.split(" ", 1)[0]
         out("request " + method)
@@ -102,7 +116,7 @@ while time.time() < end:
             message(c, b"")  # its ACK
         elif method != "ACK":
             answer(c, m, 200, "OK")
-    except (EOFError, OSError):
-        pass
+    except (EOFError, OSError, ssl.SSLError) as err:
+        out("error " + str(err))
     c.close()
 out("connections %d" % n)

@@ -9,10 +9,14 @@
 #   Failed from C:c and opens no connection to its Contact;
 # - registered without: the SP opens a new connection from E:5060 to its
 #   Contact and the INVITE reaches it (it answers 480).
+# The same over TLS (E's TLS port): the outbound one gets 430; the other
+# one is reached over a new TLS connection from E:5061 to its Contact, the
+# SP a TLS client verifying the terminal's certificate against `tls ca`
+# for the Contact's address.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lab.sh"
 sp_require_root
-sp_require_tools sipp kamailio kamcmd python3 nft
+sp_require_tools sipp kamailio kamcmd python3 nft openssl
 
 E=$LAB_E
 C=$LAB_C
@@ -20,11 +24,17 @@ D1=$LAB_D1
 HERE=$(cd "$(dirname "$0")" && pwd)
 
 lab_up || { sp_fail "lab namespaces and links"; sp_done; exit 1; }
+T=$LAB_OUT/tls
+mkdir -p "$T"
+lab_tls_ca "$T" ca && lab_tls_cert "$T" e ca sp.test "IP:$E" &&
+	lab_tls_cert "$T" t12 ca t12.test "IP:10.1.0.12" && lab_tls_cert "$T" t13 ca t13.test "IP:10.1.0.13"
+check_eq "the test's certificates are made" 0 "$?"
 sp_daemon_start "$SP" sp1 || { sp_fail "sigproxyd starts in ns sp"; cat "$SP_TMP/sp1/log"; sp_done; exit 1; }
 sp_pass "sigproxyd starts in ns sp"
 out=$(sp_cli sp1 -c "configure terminal" -c "signaling-proxy" -c "server-side-address $C" \
+	-c "tls certificate $T/e.crt key $T/e.key" -c "tls ca $T/ca.crt" \
 	-c "proxy-strategy east seq 10" -c "match source 10.1.0.0/24" \
-	-c "match destination $E/32 port 5060" -c "server $D1" -c "action proxy" -c "end" 2>&1)
+	-c "match destination $E/32" -c "server $D1" -c "action proxy" -c "end" 2>&1)
 check_eq "the strategy is accepted" "" "$out"
 sp_wait_for "TPROXY rules in ns sp" 5 sh -c "ip netns exec '$SP' nft list ruleset | grep -q 'tcp dport 5060.*tproxy'"
 lab_start_kamailio "$SRV1" "$D1" srv1 || { sp_fail "kamailio #1 starts"; sp_done; exit 1; }
@@ -38,7 +48,7 @@ flow_case() {
 	ip netns exec "$TE" python3 "$HERE/flow_terminal.py" "$addr" "$port" "$E" "$name" 12 "$@" >"$log" 2>&1 &
 	local tpid=$!
 	sp_wait_for "$name listens on its Contact" 10 grep -q '^listening' "$log"
-	check_eq "$name registered over TCP (200)" "status 200" "$(head -1 "$log")"
+	check_eq "$name registered (200)" "status 200" "$(head -1 "$log")"
 	# the SP saw the reset: no connection of the terminal's left
 	sp_wait_for "$name's connection closed in the SP" 5 \
 		sh -c "! ip netns exec '$SP' ss -Hnt 'dst $addr:$port' | grep -q ."
@@ -61,6 +71,15 @@ check_match "show statistics counts the refusal as a send error" "send errors +1
 flow_case plain 10.1.0.13 5091 480
 check_match "the terminal without outbound gets the INVITE over a new connection" "^request INVITE$" "$TERM_OUT"
 check_match "one connection to its Contact" "^connections 1$" "$TERM_OUT"
+
+# ---- over TLS ----
+flow_case obtls 10.1.0.12 5092 430 --outbound --tls "$T/t12"
+check_match "TLS: the outbound terminal's answer is 430 Flow Failed" "SIP/2.0 430 Flow Failed" "$MSG"
+check_match "TLS: no connection to the outbound terminal's Contact" "^connections 0$" "$TERM_OUT"
+flow_case plaintls 10.1.0.13 5093 480 --tls "$T/t13"
+check_match "TLS: the terminal without outbound gets the INVITE over a new TLS connection" \
+	"^request INVITE$" "$TERM_OUT"
+check_match "TLS: one connection to its Contact" "^connections 1$" "$TERM_OUT"
 
 check "sigproxyd stops cleanly" sp_daemon_stop "$SP_DAEMON_PID"
 lab_down
