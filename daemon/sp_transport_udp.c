@@ -285,6 +285,25 @@ void sp_udp_read_cmsgs(struct sp_udp_conn *c, struct msghdr *mh, struct sp_trans
 	}
 }
 
+bool sp_udp_batch_msg(struct sp_udp *u, int i, struct sp_transport_msg *m)
+{
+	struct msghdr *mh = &u->msgs[i].msg_hdr;
+	bool readable = sp_endpoint_from_sockaddr(&m->source, mh->msg_name, mh->msg_namelen) == 0;
+
+	m->truncated = (mh->msg_flags & MSG_TRUNC) != 0;
+	if (!readable) {
+		/* counted as the parse error of a truncated datagram */
+		sp_endpoint_clear(&m->source);
+		m->truncated = true;
+	}
+	m->data = u->bufs + (size_t)i * SP_UDP_DGRAM_MAX;
+	m->len = u->msgs[i].msg_len;
+	m->data[m->len] = '\0';
+	if (i < u->batch_prepared && !(mh->msg_flags & MSG_TRUNC))
+		m->prepared = (unsigned)i + 1;
+	return readable;
+}
+
 /* One received datagram to the handler; false: its socket went with it. */
 static bool sp_udp_deliver(struct sp_udp *u, struct sp_udp_conn *c, int i)
 {
@@ -293,20 +312,10 @@ static bool sp_udp_deliver(struct sp_udp *u, struct sp_udp_conn *c, int i)
 	bool listener = c->pub.side == SP_TRANSPORT_TERMINAL;
 
 	sp_udp_read_cmsgs(c, mh, &m);
-	m.truncated = (mh->msg_flags & MSG_TRUNC) != 0;
-	if (sp_endpoint_from_sockaddr(&m.source, mh->msg_name, mh->msg_namelen) < 0) {
-		/* a listener passed such a datagram by; a binding's socket
-		 * counts it as the parse error of a truncated one */
-		if (listener && !m.truncated)
-			return true;
-		sp_endpoint_clear(&m.source);
-		m.truncated = true;
-	}
-	m.data = u->bufs + (size_t)i * SP_UDP_DGRAM_MAX;
-	m.len = u->msgs[i].msg_len;
-	m.data[m.len] = '\0';
-	if (i < u->batch_prepared && !(mh->msg_flags & MSG_TRUNC))
-		m.prepared = (unsigned)i + 1;
+	/* a listener passes a datagram of no readable source by (unless
+	 * truncated); a binding's socket counts it */
+	if (!sp_udp_batch_msg(u, i, &m) && listener && !(mh->msg_flags & MSG_TRUNC))
+		return true;
 	u->pub.h.received(u->pub.h.arg, &m);
 	/* c may be freed now: only u->reading says whether it still is */
 	return listener || u->reading == c;

@@ -91,6 +91,10 @@ void sp_udp_prepare_batch(struct sp_udp *u);
 /* One batch from fd (the loops' lock released, its datagrams prepared). */
 int sp_udp_recv(struct sp_udp *u, int fd, enum sp_transport_side side);
 void sp_udp_read_cmsgs(struct sp_udp_conn *c, struct msghdr *mh, struct sp_transport_msg *m);
+/* Datagram i of the last batch into m: source, bytes, truncation and the
+ * handler's prepared slot. false: its source address was unreadable (m
+ * then has none and counts as truncated). */
+bool sp_udp_batch_msg(struct sp_udp *u, int i, struct sp_transport_msg *m);
 /* A socket bound to local (C:c) for one binding, watched; -1: failed. */
 int sp_udp_server_socket(struct sp_udp *u, struct sp_udp_conn *c);
 struct sp_udp_conn **sp_udp_ports(struct sp_udp *u, int family);

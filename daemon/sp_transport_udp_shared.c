@@ -153,16 +153,7 @@ static void sp_udp_shared_deliver(struct sp_udp *u, struct sp_udp_conn *rx, int 
 	/* what a binding's own socket told: source, data, nothing else */
 	struct sp_transport_msg m = { .conn = &c->pub };
 
-	m.truncated = (mh->msg_flags & MSG_TRUNC) != 0;
-	if (sp_endpoint_from_sockaddr(&m.source, mh->msg_name, mh->msg_namelen) < 0) {
-		sp_endpoint_clear(&m.source);
-		m.truncated = true;
-	}
-	m.data = u->bufs + (size_t)i * SP_UDP_DGRAM_MAX;
-	m.len = u->msgs[i].msg_len;
-	m.data[m.len] = '\0';
-	if (i < u->batch_prepared && !(mh->msg_flags & MSG_TRUNC))
-		m.prepared = (unsigned)i + 1;
+	sp_udp_batch_msg(u, i, &m);
 	u->pub.h.received(u->pub.h.arg, &m);
 }
 
