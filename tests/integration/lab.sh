@@ -91,10 +91,29 @@ lab_up() {
 	ip -n "$SRV2" route add default via 192.0.2.17 || return 1
 }
 
+# lab_up_or_end: lab_up, or the test ends failed
+lab_up_or_end() {
+	lab_up || { sp_fail "lab namespaces and links"; sp_done; exit 1; }
+}
+
+# lab_sp_start [SIGPROXYD-ARGS...]: sigproxyd sp1 in ns sp, or the test
+# ends failed (its log shown); SPD_PID: its pid
+lab_sp_start() {
+	sp_daemon_start "$SP" sp1 "$@" ||
+		{ sp_fail "sigproxyd starts in ns sp"; cat "$SP_TMP/sp1/log"; sp_done; exit 1; }
+	SPD_PID=$SP_DAEMON_PID
+}
+
+# lab_stat NAME COUNTER: COUNTER's number in sigproxyd NAME's show statistics
+lab_stat() {
+	sp_cli "$1" -c 'show statistics' |
+		sed -nE "s/^[[:space:]]*$2[[:space:]:.=]*([0-9]+).*/\\1/Ip" | head -1
+}
+
 # lab_up_with_state: the lab, and sigproxyd sp1 in ns sp keeping its state
 # in $STATE (the restart tests' start); the test ends when either fails
 lab_up_with_state() {
-	lab_up || { sp_fail "lab namespaces and links"; sp_done; exit 1; }
+	lab_up_or_end
 	sp_daemon_start "$SP" sp1 --state-dir "$STATE" ||
 		{ sp_fail "sigproxyd starts with a state directory"; cat "$SP_TMP/sp1/log"; sp_done; exit 1; }
 	sp_pass "sigproxyd starts with a state directory"
@@ -171,6 +190,22 @@ lab_tls_cert() {
 		-out "$dir/$name.csr" 2>/dev/null &&
 	openssl x509 -req -in "$dir/$name.csr" -CA "$dir/$ca.crt" -CAkey "$dir/$ca.key" -CAcreateserial \
 		-days 2 -extfile <(printf 'subjectAltName=%s\n' "$san") -out "$dir/$name.crt" 2>/dev/null
+}
+
+# lab_tls_certs DIR [NAME CN SAN]...: DIR made, a test CA "ca" in it and
+# each NAME's certificate signed by it (see lab_tls_cert); checked
+lab_tls_certs() {
+	local dir=$1 rc
+	shift
+	mkdir -p "$dir"
+	lab_tls_ca "$dir" ca
+	rc=$?
+	while [ "$rc" = 0 ] && [ $# -ge 3 ]; do
+		lab_tls_cert "$dir" "$1" ca "$2" "$3"
+		rc=$?
+		shift 3
+	done
+	check_eq "the test's certificates are made" 0 "$rc"
 }
 
 # lab_start_kamailio_auth NS ADDR NAME [KAMAILIO-ARGS...]: the same Kamailio

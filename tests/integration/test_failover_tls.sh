@@ -43,18 +43,12 @@ intercepting() { ip netns exec "${SP_NS[$1]}" nft list ruleset 2>/dev/null | gre
 binding_of() { sp_cli "$1" -c 'show bindings' | grep -F "10.1.0.11:"; }
 bob_contacts() { lab_kamailio_contacts srv | sed -nE 's/^bob (sips?:[^ ]+) .*/\1/p'; }
 tls_from_c() { ip netns exec "${SP_NS[$1]}" ss -Hnt state established "src $C:$2 dst $D:5061" | grep -q .; }
-stat() {
-	sp_cli "$1" -c 'show statistics' |
-		sed -nE "s/^[[:space:]]*$2[[:space:]:.=]*([0-9]+).*/\\1/Ip" | head -1
-}
 
 topology || { sp_fail "namespaces, bridges and links"; sp_done; exit 1; }
 sp_pass "namespaces, bridges and links"
 red_vips_to sp1 || sp_fail "B and C on sp1"
 T=$SP_TMP/tls
-mkdir -p "$T"
-lab_tls_ca "$T" ca && lab_tls_cert "$T" e ca sp.test "IP:$E" && lab_tls_cert "$T" d ca kam.test "DNS:kam.test,IP:$D"
-check_eq "the test's certificates are made" 0 "$?"
+lab_tls_certs "$T" e sp.test "IP:$E" d kam.test "DNS:kam.test,IP:$D"
 lab_start_kamailio_tls "$SRV" "$D" srv "$T/d.crt" "$T/d.key" || { sp_fail "kamailio starts on TLS"; sp_done; exit 1; }
 for n in sp1 sp2; do
 	spdtls_start "$n" || { sp_fail "sigproxyd $n starts"; cat "$SP_TMP/$n/log"; sp_done; exit 1; }
@@ -100,8 +94,8 @@ check "bob connects to E again over TLS (sp2) and registers" sp_wait_for "bob re
 check_eq "... the same binding: D has him at the same C:$PB, one contact" "$contact" "$(bob_contacts)"
 check_eq "sp2: one binding for bob" 1 "$(binding_of sp2 | wc -l)"
 check "sp2's TLS connection from C:$PB to D is up" tls_from_c sp2 "$PB"
-check_eq "sp2 verified D's certificate (none refused)" 0 "$(stat sp2 "certificate refused")"
-check "sp2 counted its handshakes" test "$(stat sp2 handshakes)" -ge 2
+check_eq "sp2 verified D's certificate (none refused)" 0 "$(lab_stat sp2 "certificate refused")"
+check "sp2 counted its handshakes" test "$(lab_stat sp2 handshakes)" -ge 2
 lab_sipp_wait "$CALL_PID"
 rc=$?
 check_eq "the call made through sp1 ends through sp2: its BYE reaches bob over his new connection" 0 "$rc"

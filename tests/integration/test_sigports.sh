@@ -17,8 +17,8 @@ E=$LAB_E
 C=$LAB_C
 D1=$LAB_D1
 
-lab_up || { sp_fail "lab namespaces and links"; sp_done; exit 1; }
-sp_daemon_start "$SP" sp1 --state-dir "$SP_TMP/state" || { sp_fail "sigproxyd starts in ns sp"; cat "$SP_TMP/sp1/log"; sp_done; exit 1; }
+lab_up_or_end
+lab_sp_start --state-dir "$SP_TMP/state"
 out=$(sp_cli sp1 -c "configure terminal" -c "signaling-proxy" -c "server-side-address $C" \
 	-c "signaling-port-range 45100 45103" -c "limit source-new-bindings 0" \
 	-c "proxy-strategy east seq 10" -c "match source 10.1.0.0/24" \

@@ -21,9 +21,8 @@ C=$LAB_C
 D1=$LAB_D1
 HOLD=$(dirname "$0")/tcp_hold.py
 
-lab_up || { sp_fail "lab namespaces and links"; sp_done; exit 1; }
-sp_daemon_start "$SP" sp1 || { sp_fail "sigproxyd starts in ns sp"; cat "$SP_TMP/sp1/log"; sp_done; exit 1; }
-SPD_PID=$SP_DAEMON_PID
+lab_up_or_end
+lab_sp_start
 sp_pass "sigproxyd starts in ns sp"
 out=$(sp_cli sp1 -c "configure terminal" -c "signaling-proxy" -c "server-side-address $C" \
 	-c "limit tcp-source-connections 100" -c "limit tcp-idle-timeout 600" \

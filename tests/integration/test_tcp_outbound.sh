@@ -23,13 +23,10 @@ C=$LAB_C
 D1=$LAB_D1
 HERE=$(cd "$(dirname "$0")" && pwd)
 
-lab_up || { sp_fail "lab namespaces and links"; sp_done; exit 1; }
+lab_up_or_end
 T=$LAB_OUT/tls
-mkdir -p "$T"
-lab_tls_ca "$T" ca && lab_tls_cert "$T" e ca sp.test "IP:$E" &&
-	lab_tls_cert "$T" t12 ca t12.test "IP:10.1.0.12" && lab_tls_cert "$T" t13 ca t13.test "IP:10.1.0.13"
-check_eq "the test's certificates are made" 0 "$?"
-sp_daemon_start "$SP" sp1 || { sp_fail "sigproxyd starts in ns sp"; cat "$SP_TMP/sp1/log"; sp_done; exit 1; }
+lab_tls_certs "$T" e sp.test "IP:$E" t12 t12.test "IP:10.1.0.12" t13 t13.test "IP:10.1.0.13"
+lab_sp_start
 sp_pass "sigproxyd starts in ns sp"
 out=$(sp_cli sp1 -c "configure terminal" -c "signaling-proxy" -c "server-side-address $C" \
 	-c "tls certificate $T/e.crt key $T/e.key" -c "tls ca $T/ca.crt" \

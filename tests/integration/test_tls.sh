@@ -32,7 +32,7 @@ D1=$LAB_D1
 D2=$LAB_D2
 TLS_CLIENT=$(dirname "$0")/tls_client.py
 
-lab_up || { sp_fail "lab namespaces and links"; sp_done; exit 1; }
+lab_up_or_end
 
 # ---- certificates ----
 T=$LAB_OUT/tls
@@ -47,14 +47,8 @@ cert e1 ca sp.test "IP:$E" && cert e2 ca sp2.test "IP:$E" && cert d2 ca kam.test
 cp "$T/e1.crt" "$T/e.crt" && cp "$T/e1.key" "$T/e.key" || ok=1
 check_eq "the test's certificates are made" 0 "$ok"
 
-sp_daemon_start "$SP" sp1 || { sp_fail "sigproxyd starts in ns sp"; cat "$SP_TMP/sp1/log"; sp_done; exit 1; }
-SPD_PID=$SP_DAEMON_PID
+lab_sp_start
 echo "# files: $SP_TMP"
-
-stat() {
-	sp_cli sp1 -c 'show statistics' |
-		sed -nE "s/^[[:space:]]*$1[[:space:]:.=]*([0-9]+).*/\\1/Ip" | head -1
-}
 
 out=$(sp_cli sp1 -c "configure terminal" -c "signaling-proxy" -c "server-side-address $C" \
 	-c "tls certificate /nonexistent/e.crt key /nonexistent/e.key" -c "end" 2>&1)
@@ -99,8 +93,8 @@ check_match "D2 location table: alice at C:c, sips: intact" "^alice sips:alice@$
 	"$(lab_kamailio_contacts srv2)"
 check_match "show bindings: alice over TLS, her server over TLS" "10\\.1\\.0\\.10:[0-9]+ .* tls/tls$" \
 	"$(sp_cli sp1 -c 'show bindings')"
-check_match "show statistics counts resumed handshakes" "^[1-9][0-9]*$" "$(stat resumed)"
-handshakes=$(stat handshakes)
+check_match "show statistics counts resumed handshakes" "^[1-9][0-9]*$" "$(lab_stat sp1 resumed)"
+handshakes=$(lab_stat sp1 handshakes)
 check_match "show statistics counts TLS handshakes (E's and towards D2)" "^([4-9]|[1-9][0-9]+)$" "$handshakes"
 
 # ---- UDP terminals, a TLS server; D2 calls a TLS terminal ----
@@ -142,7 +136,7 @@ s.connect(('$E', 5061))
 $2
 "
 }
-before=$(stat "handshake failed")
+before=$(lab_stat sp1 "handshake failed")
 out=$(tcp_probe 10.1.0.12 '
 s.sendall(b"\x16\x03\x01\x00\x50\x01\x00\x00\x4c" + b"\xff" * 76)
 try:
@@ -151,23 +145,23 @@ try:
 except ConnectionResetError:
     print("reset")')
 check_match "a ClientHello of garbage is refused (alert, closed)" "(b''|reset)$" "$out"
-check_eq "handshake failure counted" "$((before + 1))" "$(stat "handshake failed")"
+check_eq "handshake failure counted" "$((before + 1))" "$(lab_stat sp1 "handshake failed")"
 out=$(tcp_probe 10.1.0.12 '
 t = time.time()
 print(s.recv(100), round(time.time() - t))')
 check_match "a client that says nothing is closed after the header timeout (2 s)" "^b'' [1-4]$" "$out"
-check_eq "its handshake failure counted" "$((before + 2))" "$(stat "handshake failed")"
+check_eq "its handshake failure counted" "$((before + 2))" "$(lab_stat sp1 "handshake failed")"
 check_match "the failures are logged with the peer's address" \
 	"tls: handshake failed with the terminal 10\\.1\\.0\\.12:[0-9]+" "$(cat "$SP_TMP/sp1/log")"
 
-before=$(stat "certificate refused")
+before=$(lab_stat sp1 "certificate refused")
 lab_register "$TE" 10.1.0.12 5060 eve "$E" >/dev/null 2>&1
 # (one refusal per attempt: SIPp's retransmissions each try again)
-after=$(stat "certificate refused")
+after=$(lab_stat sp1 "certificate refused")
 check "a server whose certificate is of an unknown CA is refused, counted" test "$after" -gt "$before"
 lab_register "$TE" 10.1.0.13 5060 mallory "$E" >/dev/null 2>&1
 check "a server whose certificate does not say the expected name is refused, counted" \
-	test "$(stat "certificate refused")" -gt "$after"
+	test "$(lab_stat sp1 "certificate refused")" -gt "$after"
 log=$(cat "$SP_TMP/sp1/log")
 check_match "the unknown CA is logged with the server's address" \
 	"tls: refused the certificate of the server ${D1//./\\.}:5061" "$log"
@@ -201,7 +195,7 @@ out=$(sp_cli sp1 -c "configure terminal" -c "media-proxy mpf" -c "control 127.0.
 check_eq "west's calls go to a media proxy that answers garbage (fallback kernel)" "" "$out"
 mp_in_service() { sp_cli sp1 -c "show media-proxy mpf" | grep -q "^media-proxy mpf: in service"; }
 sp_wait_for "mpf in service" 10 mp_in_service
-before=$(stat "media proxy fallbacks")
+before=$(lab_stat sp1 "media proxy fallbacks")
 if lab_callee_start "$TE" 10.2.0.11 5060 dave "$E" 1 uas.xml; then
 	lab_sipp "$SRV2" d2-dave -sf "$LAB_SIPP_DIR/uac.xml" -i "$D2" -p 5070 -s dave -m 1 -d 100 "$D2:5060"
 	rc=$?
@@ -213,7 +207,7 @@ if lab_callee_start "$TE" 10.2.0.11 5060 dave "$E" 1 uas.xml; then
 else
 	sp_fail "dave registers through E at D2 (media proxy)"
 fi
-check "the call fell back to the kernel (counted)" test "$(stat "media proxy fallbacks")" -gt "${before:-0}"
+check "the call fell back to the kernel (counted)" test "$(lab_stat sp1 "media proxy fallbacks")" -gt "${before:-0}"
 out=$(sp_cli sp1 -c "configure terminal" -c "proxy-strategy west seq 30" -c "no media" -c "end" 2>&1)
 check_eq "west's media back to the kernel" "" "$out"
 

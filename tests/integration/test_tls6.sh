@@ -37,19 +37,11 @@ TLS_CLIENT=$(dirname "$0")/tls_client.py
 lab6_up || { sp_fail "dual-stack lab namespaces and links"; sp_done; exit 1; }
 
 T=$LAB_OUT/tls
-mkdir -p "$T"
-lab_tls_ca "$T" ca && lab_tls_cert "$T" e ca sp6.test "IP:$E6" &&
-	lab_tls_cert "$T" d ca kam.test "DNS:kam.test,IP:$D6"
-check_eq "the test's certificates are made" 0 "$?"
+lab_tls_certs "$T" e sp6.test "IP:$E6" d kam.test "DNS:kam.test,IP:$D6"
 
 STATE=$SP_TMP/state
-sp_daemon_start "$SP" sp1 --state-dir "$STATE" || { sp_fail "sigproxyd starts in ns sp"; cat "$SP_TMP/sp1/log"; sp_done; exit 1; }
-SPD_PID=$SP_DAEMON_PID
+lab_sp_start --state-dir "$STATE"
 echo "# files: $SP_TMP"
-stat() {
-	sp_cli sp1 -c 'show statistics' |
-		sed -nE "s/^[[:space:]]*$1[[:space:]:.=]*([0-9]+).*/\\1/Ip" | head -1
-}
 
 out=$(sp_cli sp1 -c "configure terminal" -c "signaling-proxy" -c "server-side-address $LAB_C" \
 	-c "server-side-address $C6" -c "tls certificate $T/e.crt key $T/e.key" -c "tls ca $T/ca.crt" \
@@ -117,15 +109,15 @@ check_match "show bindings: dave over TCP on IPv6, his server over TLS" \
 	"\\[${LAB6_TE_NET}14\\]:[0-9]+ .*\\[$C6\\]:4[0-9]{4} .* tcp/tls$" "$(sp_cli sp1 -c 'show bindings')"
 
 # ---- a server certificate naming something else, on IPv6 ----
-before=$(stat "certificate refused")
+before=$(lab_stat sp1 "certificate refused")
 tls_client "${LAB6_TE_NET}13" "$E6" 5061 "$T/ca.crt" mallory >/dev/null 2>&1
 check "a server whose certificate does not say the expected name is refused, counted" \
-	test "$(stat "certificate refused")" -gt "${before:-0}"
+	test "$(lab_stat sp1 "certificate refused")" -gt "${before:-0}"
 check_match "... logged with the server's IPv6 address" \
 	"tls: refused the certificate of the server \\[$D6\\]:5061" "$(cat "$SP_TMP/sp1/log")"
 
 # ---- a ClientHello of garbage from an IPv6 terminal ----
-before=$(stat "handshake failed")
+before=$(lab_stat sp1 "handshake failed")
 out=$(ip netns exec "$TE" timeout 20 python3 -c "
 import socket
 s = socket.socket(socket.AF_INET6)
@@ -140,7 +132,7 @@ try:
 except ConnectionResetError:
     print('closed')")
 check_eq "a ClientHello of garbage over IPv6 is refused (closed)" closed "$out"
-check_eq "... counted" "$((${before:-0} + 1))" "$(stat "handshake failed")"
+check_eq "... counted" "$((${before:-0} + 1))" "$(lab_stat sp1 "handshake failed")"
 check_match "... logged with the terminal's IPv6 address" \
 	"tls: handshake failed with the terminal \\[${LAB6_TE_NET}11\\]:[0-9]+" "$(cat "$SP_TMP/sp1/log")"
 check "sigproxyd is unharmed" kill -0 "$SPD_PID"

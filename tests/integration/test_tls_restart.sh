@@ -25,9 +25,7 @@ TLS_CLIENT=$(dirname "$0")/tls_client.py
 
 lab_up_with_state
 T=$LAB_OUT/tls
-mkdir -p "$T"
-lab_tls_ca "$T" ca && lab_tls_cert "$T" e ca sp.test "IP:$E" && lab_tls_cert "$T" d2 ca kam.test "DNS:kam.test,IP:$D2"
-check_eq "the test's certificates are made" 0 "$?"
+lab_tls_certs "$T" e sp.test "IP:$E" d2 kam.test "DNS:kam.test,IP:$D2"
 out=$(sp_cli sp1 -c "configure terminal" -c "signaling-proxy" -c "server-side-address $C" \
 	-c "tls certificate $T/e.crt key $T/e.key" -c "tls ca $T/ca.crt" \
 	-c "proxy-strategy east seq 10" -c "match source 10.1.0.0/24" -c "match destination $E/32" \
@@ -37,10 +35,6 @@ sp_wait_for "TPROXY of the TLS port" 5 sh -c "ip netns exec '$SP' nft list rules
 lab_start_kamailio_tls "$SRV2" "$D2" srv2 "$T/d2.crt" "$T/d2.key" ||
 	{ sp_fail "kamailio #2 starts on TLS"; sp_done; exit 1; }
 
-stat() {
-	sp_cli sp1 -c 'show statistics' |
-		sed -nE "s/^[[:space:]]*$1[[:space:]:.=]*([0-9]+).*/\\1/Ip" | head -1
-}
 bob_contacts() { lab_kamailio_contacts srv2 | sed -nE 's/^bob (sips?:[^ ]+) .*/\1/p'; }
 tls_from_c() { ip netns exec "$SP" ss -Hnt state established "src $C:$1 dst $D2:5061" | grep -q .; }
 confirmed() { sp_cli sp1 -c 'show sessions count' | grep -q 'confirmed 1'; }
@@ -76,7 +70,7 @@ check "show sessions: the call restored, confirmed" confirmed
 check "bob saw his connection closed" sp_wait_for "bob's connection closed" 5 grep -q '^closed' "$T/bob.out"
 
 # ---- bob connects again; the BYE and a new call reach him ----
-refused=$(stat "certificate refused")
+refused=$(lab_stat sp1 "certificate refused")
 touch "$AGAIN"
 check "bob connects again over TLS and registers" sp_wait_for "bob registered again" 10 \
 	sh -c "[ \$(grep -c '^status 200' '$T/bob.out') -ge 2 ]"
@@ -84,7 +78,7 @@ check "bob connects again over TLS and registers" sp_wait_for "bob registered ag
 check_eq "... the same binding: D2 has him at the same C:$PB, one contact" "$contact" "$(bob_contacts)"
 check_eq "show bindings: one binding" 1 "$(sp_cli sp1 -c 'show bindings' | grep -c '10\.1\.0\.11:')"
 check "the SP's new TLS connection from C:$PB to D2 is up" tls_from_c "$PB"
-check_eq "D2's certificate verified, not refused" "${refused:-0}" "$(stat "certificate refused")"
+check_eq "D2's certificate verified, not refused" "${refused:-0}" "$(lab_stat sp1 "certificate refused")"
 lab_sipp_wait "$CALL_PID"
 rc=$?
 check_eq "the call made before the restart ends: its BYE reaches bob over his new connection" 0 "$rc"

@@ -27,20 +27,12 @@ D1=$LAB_D1
 D2=$LAB_D2
 TLS_SERVER=$(dirname "$0")/tls_server.py
 
-lab_up || { sp_fail "lab namespaces and links"; sp_done; exit 1; }
+lab_up_or_end
 T=$LAB_OUT/tls
-mkdir -p "$T"
-lab_tls_ca "$T" ca && lab_tls_cert "$T" d2 ca srv.test "DNS:srv.test,IP:$D2" &&
-	lab_tls_cert "$T" d1 ca srv1.test "DNS:srv1.test,IP:$D1"
-check_eq "the test's certificates are made" 0 "$?"
+lab_tls_certs "$T" d2 srv.test "DNS:srv.test,IP:$D2" d1 srv1.test "DNS:srv1.test,IP:$D1"
 
-sp_daemon_start "$SP" sp1 || { sp_fail "sigproxyd starts in ns sp"; cat "$SP_TMP/sp1/log"; sp_done; exit 1; }
-SPD_PID=$SP_DAEMON_PID
+lab_sp_start
 echo "# files: $SP_TMP"
-stat() {
-	sp_cli sp1 -c 'show statistics' |
-		sed -nE "s/^[[:space:]]*$1[[:space:]:.=]*([0-9]+).*/\\1/Ip" | head -1
-}
 out=$(sp_cli sp1 -c "configure terminal" -c "signaling-proxy" -c "server-side-address $C" \
 	-c "tls ca $T/ca.crt" \
 	-c "proxy-strategy east seq 10" -c "match source 10.1.0.0/24" -c "match destination $E/32" \
@@ -65,7 +57,7 @@ registers() {
 	done
 	return $ok
 }
-before=$(stat resumed)
+before=$(lab_stat sp1 resumed)
 check "carol registers three times through E at D2 over TLS 1.3" registers carol 10.2.0.10
 out=$(cat "$T/d2.out")
 check_eq "D2 answered three REGISTERs, one connection each" 3 "$(grep -c '^register .*carol@' <<<"$out")"
@@ -105,7 +97,7 @@ check_eq "D1: the next two resumed the session (an RFC 5077 ticket)" \
 	"resumed yes
 resumed yes" "$(grep '^conn' <<<"$out" | sed -n '2,3s/.* resumed /resumed /p')"
 [ "$(grep -c 'resumed yes' <<<"$out")" == 2 ] || sed 's/^/#   d1: /' <<<"$out"
-check_eq "show statistics: the seven resumed handshakes counted" "$((${before:-0} + 7))" "$(stat resumed)"
+check_eq "show statistics: the seven resumed handshakes counted" "$((${before:-0} + 7))" "$(lab_stat sp1 resumed)"
 
 check "sigproxyd stops cleanly" sp_daemon_stop "$SPD_PID"
 lab_down
