@@ -87,6 +87,15 @@ node_kill() {
 	ip -n "${SP_NS[$n]}" link set srv down
 }
 
+# red_takeover_by_sp2: sp1 dies (node_kill) and sp2, told by hand what
+# VRRP would tell it, takes B and C and the active role (checked)
+red_takeover_by_sp2() {
+	node_kill sp1
+	red_vips_to sp2 || sp_fail "B and C move to sp2"
+	sp_cli sp2 -c "redundancy notify master" >/dev/null
+	check "sp2 becomes active" sp_wait_for "sp2 active" 10 role_is sp2 active
+}
+
 # keepalived_stop: SIGTERM to every keepalived of the pair, and wait
 keepalived_stop() {
 	local n p

@@ -60,14 +60,7 @@ check_match "sp2: bob on the same C:$PB, UDP to him, TCP to his server" \
 	"${C//./\\.}:$PB .* udp/tcp$" "$(binding_of sp2)"
 
 # ---- sp1 dies; sp2 takes the addresses and the active role ----
-kill -STOP "${SPD_PID_OF[sp1]}" 2>/dev/null
-kill -KILL "${SPD_PID_OF[sp1]}" 2>/dev/null
-wait "${SPD_PID_OF[sp1]}" 2>/dev/null
-ip -n "${SP_NS[sp1]}" link set te down
-ip -n "${SP_NS[sp1]}" link set srv down
-red_vips_to sp2 || sp_fail "B and C move to sp2"
-sp_cli sp2 -c "redundancy notify master" >/dev/null
-check "sp2 becomes active" sp_wait_for "sp2 active" 10 role_is sp2 active
+red_takeover_by_sp2
 check "... and intercepts" sp_wait_for "sp2 intercepting" 10 intercepting sp2
 check_match "sp2: bob's binding still udp/tcp on C:$PB" "${C//./\\.}:$PB .* udp/tcp$" "$(binding_of sp2)"
 check "no UDP socket on C:$PB in sp2 (the server side is TCP)" \

@@ -75,14 +75,7 @@ check "sp2 holds bob's binding and the call (synced)" sp_wait_for "synced" 10 co
 check_match "sp2: bob on the same C:$PB, TLS on both sides" "${C//./\\.}:$PB .* tls/tls$" "$(binding_of sp2)"
 
 # ---- sp1 dies; sp2 takes the addresses and the active role ----
-kill -STOP "${SPD_PID_OF[sp1]}" 2>/dev/null
-kill -KILL "${SPD_PID_OF[sp1]}" 2>/dev/null
-wait "${SPD_PID_OF[sp1]}" 2>/dev/null
-ip -n "${SP_NS[sp1]}" link set te down
-ip -n "${SP_NS[sp1]}" link set srv down
-red_vips_to sp2 || sp_fail "B and C move to sp2"
-sp_cli sp2 -c "redundancy notify master" >/dev/null
-check "sp2 becomes active" sp_wait_for "sp2 active" 10 role_is sp2 active
+red_takeover_by_sp2
 check "... and intercepts the TLS port" sp_wait_for "sp2 intercepting" 10 intercepting sp2
 check "sp2 listens on the TLS port" sh -c "ip netns exec '${SP_NS[sp2]}' ss -Hntl 'sport = :5061' | grep -q ."
 

@@ -84,14 +84,7 @@ check "sp2 (standby): the synced dialog names mp1" sp_wait_for "sp2 names mp1" 5
 CID=$(sp_cli sp1 -c 'show sessions' | grep -oE '[0-9]+-[0-9]+@10\.1\.0\.12' | head -1)
 
 # ---- sp1 dies; sp2 takes the addresses and the active role ----
-kill -STOP "${SPD_PID_OF[sp1]}" 2>/dev/null
-kill -KILL "${SPD_PID_OF[sp1]}" 2>/dev/null
-wait "${SPD_PID_OF[sp1]}" 2>/dev/null
-ip -n "${SP_NS[sp1]}" link set te down
-ip -n "${SP_NS[sp1]}" link set srv down
-red_vips_to sp2 || sp_fail "B and C move to sp2"
-sp_cli sp2 -c "redundancy notify master" >/dev/null
-check "sp2 becomes active" sp_wait_for "sp2 active" 10 role_is sp2 active
+red_takeover_by_sp2
 p0=$(relayed)
 sleep 1
 p1=$(relayed)
