@@ -208,6 +208,38 @@ lab_tls_certs() {
 	check_eq "the test's certificates are made" 0 "$rc"
 }
 
+# bob, a TLS terminal (tls_client.py) holding his connection to E, for the
+# tests that take it away (a restart, a takeover):
+# lab_bob_tls_start NS E DIR: bob from 10.1.0.11 to E:5061 (E's certificate
+# checked against DIR/ca.crt), his lines in DIR/bob.out; he connects again
+# once DIR/bob-again exists and ends once DIR/bob-done does. BOB_PID: his pid.
+lab_bob_tls_start() {
+	ip netns exec "$1" timeout 80 python3 "$LAB_HOME/tls_client.py" 10.1.0.11 "$2" 5061 "$3/ca.crt" bob \
+		--hold "$3/bob-done" --reconnect "$3/bob-again" >"$3/bob.out" 2>&1 &
+	BOB_PID=$!
+	SP_PIDS+=("$BOB_PID")
+}
+
+# lab_bob_tls_calls DIR NODE ENDS NEW NS CALLER SERVER: once bob connected
+# again: the call CALL_PID (SIPp to-bob) ends, its BYE answered by bob
+# (checked as ENDS), and a new call from CALLER in NS through SERVER reaches
+# him (checked as NEW); sigproxyd NODE's log shown on failure. bob then ends.
+lab_bob_tls_calls() {
+	local dir=$1 node=$2 ends=$3 new=$4 ns=$5 caller=$6 server=$7 rc
+	lab_sipp_wait "$CALL_PID"
+	rc=$?
+	check_eq "$ends" 0 "$rc"
+	[ "$rc" == 0 ] || { lab_sipp_log to-bob; sed 's/^/#   bob: /' "$dir/bob.out"; tail -20 "$SP_TMP/$node/log"; } |
+		sed 's/^/#   /'
+	check_eq "bob answered that BYE" 1 "$(grep -c '^invite-answered' "$dir/bob.out")"
+	lab_sipp "$ns" to-bob2 -sf "$LAB_SIPP_DIR/uac.xml" -i "$caller" -p 5070 -s bob -m 1 -d 100 "$server:5060"
+	rc=$?
+	check_eq "$new" 0 "$rc"
+	[ "$rc" == 0 ] || { lab_sipp_log to-bob2; sed 's/^/#   bob: /' "$dir/bob.out"; } | sed 's/^/#   /'
+	touch "$dir/bob-done"
+	wait "$BOB_PID"
+}
+
 # lab_start_kamailio_auth NS ADDR NAME [KAMAILIO-ARGS...]: the same Kamailio
 # asking for digest authentication (WITH_AUTH in kamailio.cfg): USER's
 # password is pw-USER. "-A WITH_OUTBOUND" adds RFC 5626 keep-alives.

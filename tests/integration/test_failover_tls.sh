@@ -20,7 +20,6 @@ sp_require_root
 sp_require_tools sipp kamailio kamcmd python3 nft openssl
 
 . "$(dirname "$0")/redlab.sh"
-TLS_CLIENT=$(dirname "$0")/tls_client.py
 
 # spdtls_start NAME: sigproxyd of the pair, TLS on E and towards D
 spdtls_start() {
@@ -57,12 +56,7 @@ check "the sync channel comes up" sp_wait_for "peer up" 15 peer_up sp2
 check "sp1 is active and intercepts the TLS port" sp_wait_for "sp1 intercepting" 10 intercepting sp1
 
 # ---- bob registers through the active, D calls him ----
-DONE=$T/bob-done
-AGAIN=$T/bob-again
-ip netns exec "$TE" timeout 80 python3 "$TLS_CLIENT" 10.1.0.11 "$E" 5061 "$T/ca.crt" bob \
-	--hold "$DONE" --reconnect "$AGAIN" >"$T/bob.out" 2>&1 &
-BOB_PID=$!
-SP_PIDS+=("$BOB_PID")
+lab_bob_tls_start "$TE" "$E" "$T"
 check "bob registers over TLS through sp1 at D over TLS" sp_wait_for "bob registered" 10 grep -q '^status 200' "$T/bob.out"
 contact=$(bob_contacts)
 check_match "D has bob at sips:bob@C:c" "^sips:bob@${C//./\\.}:4[0-9]{4}(;transport=tls)?$" "$contact"
@@ -80,7 +74,7 @@ check "... and intercepts the TLS port" sp_wait_for "sp2 intercepting" 10 interc
 check "sp2 listens on the TLS port" sh -c "ip netns exec '${SP_NS[sp2]}' ss -Hntl 'sport = :5061' | grep -q ."
 
 # ---- bob connects again; the BYE and a new call reach him ----
-touch "$AGAIN"
+touch "$T/bob-again"
 check "bob connects to E again over TLS (sp2) and registers" sp_wait_for "bob registered again" 15 \
 	sh -c "[ \$(grep -c '^status 200' '$T/bob.out') -ge 2 ]"
 [ "$(grep -c '^status 200' "$T/bob.out")" -ge 2 ] || { sed 's/^/#   bob: /' "$T/bob.out"; tail -20 "$SP_TMP/sp2/log"; }
@@ -89,17 +83,9 @@ check_eq "sp2: one binding for bob" 1 "$(binding_of sp2 | wc -l)"
 check "sp2's TLS connection from C:$PB to D is up" tls_from_c sp2 "$PB"
 check_eq "sp2 verified D's certificate (none refused)" 0 "$(lab_stat sp2 "certificate refused")"
 check "sp2 counted its handshakes" test "$(lab_stat sp2 handshakes)" -ge 2
-lab_sipp_wait "$CALL_PID"
-rc=$?
-check_eq "the call made through sp1 ends through sp2: its BYE reaches bob over his new connection" 0 "$rc"
-[ "$rc" == 0 ] || { lab_sipp_log to-bob; sed 's/^/#   bob: /' "$T/bob.out"; tail -20 "$SP_TMP/sp2/log"; } | sed 's/^/#   /'
-check_eq "bob answered that BYE" 1 "$(grep -c '^invite-answered' "$T/bob.out")"
-lab_sipp "$SRV" to-bob2 -sf "$LAB_SIPP_DIR/uac.xml" -i "$CALLER_IP" -p 5070 -s bob -m 1 -d 100 "$D:5060"
-rc=$?
-check_eq "a new call from D reaches bob through sp2: SIPp exits 0" 0 "$rc"
-[ "$rc" == 0 ] || { lab_sipp_log to-bob2; sed 's/^/#   bob: /' "$T/bob.out"; } | sed 's/^/#   /'
-touch "$DONE"
-wait "$BOB_PID"
+lab_bob_tls_calls "$T" sp2 "the call made through sp1 ends through sp2: its BYE reaches bob over his new connection" \
+	"a new call from D reaches bob through sp2: SIPp exits 0" \
+	"$SRV" "$CALLER_IP" "$D"
 
 lab_down
 sp_daemon_stop "${SPD_PID_OF[sp2]}"

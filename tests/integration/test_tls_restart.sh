@@ -21,7 +21,6 @@ E=$LAB_E
 C=$LAB_C
 D2=$LAB_D2
 STATE=$SP_TMP/state
-TLS_CLIENT=$(dirname "$0")/tls_client.py
 
 lab_up_with_state
 T=$LAB_OUT/tls
@@ -40,12 +39,7 @@ tls_from_c() { ip netns exec "$SP" ss -Hnt state established "src $C:$1 dst $D2:
 confirmed() { sp_cli sp1 -c 'show sessions count' | grep -q 'confirmed 1'; }
 
 # ---- before: bob registered over TLS, a call to him confirmed ----
-DONE=$T/bob-done
-AGAIN=$T/bob-again
-ip netns exec "$TE" timeout 80 python3 "$TLS_CLIENT" 10.1.0.11 "$E" 5061 "$T/ca.crt" bob \
-	--hold "$DONE" --reconnect "$AGAIN" >"$T/bob.out" 2>&1 &
-BOB_PID=$!
-SP_PIDS+=("$BOB_PID")
+lab_bob_tls_start "$TE" "$E" "$T"
 check "bob registers over TLS through E at D2 over TLS" sp_wait_for "bob registered" 10 grep -q '^status 200' "$T/bob.out"
 contact=$(bob_contacts)
 check_match "D2 has bob at sips:bob@C:c" "^sips:bob@${C//./\\.}:4[0-9]{4}(;transport=tls)?$" "$contact"
@@ -71,7 +65,7 @@ check "bob saw his connection closed" sp_wait_for "bob's connection closed" 5 gr
 
 # ---- bob connects again; the BYE and a new call reach him ----
 refused=$(lab_stat sp1 "certificate refused")
-touch "$AGAIN"
+touch "$T/bob-again"
 check "bob connects again over TLS and registers" sp_wait_for "bob registered again" 10 \
 	sh -c "[ \$(grep -c '^status 200' '$T/bob.out') -ge 2 ]"
 [ "$(grep -c '^status 200' "$T/bob.out")" -ge 2 ] || sed 's/^/#   bob: /' "$T/bob.out"
@@ -79,17 +73,9 @@ check_eq "... the same binding: D2 has him at the same C:$PB, one contact" "$con
 check_eq "show bindings: one binding" 1 "$(sp_cli sp1 -c 'show bindings' | grep -c '10\.1\.0\.11:')"
 check "the SP's new TLS connection from C:$PB to D2 is up" tls_from_c "$PB"
 check_eq "D2's certificate verified, not refused" "${refused:-0}" "$(lab_stat sp1 "certificate refused")"
-lab_sipp_wait "$CALL_PID"
-rc=$?
-check_eq "the call made before the restart ends: its BYE reaches bob over his new connection" 0 "$rc"
-[ "$rc" == 0 ] || { lab_sipp_log to-bob; sed 's/^/#   bob: /' "$T/bob.out"; tail -20 "$SP_TMP/sp1/log"; } | sed 's/^/#   /'
-check_eq "bob answered that BYE" 1 "$(grep -c '^invite-answered' "$T/bob.out")"
-lab_sipp "$SRV2" to-bob2 -sf "$LAB_SIPP_DIR/uac.xml" -i "$D2" -p 5070 -s bob -m 1 -d 100 "$D2:5060"
-rc=$?
-check_eq "a new call from D2 reaches bob after the restart: SIPp exits 0" 0 "$rc"
-[ "$rc" == 0 ] || { lab_sipp_log to-bob2; sed 's/^/#   bob: /' "$T/bob.out"; } | sed 's/^/#   /'
-touch "$DONE"
-wait "$BOB_PID"
+lab_bob_tls_calls "$T" sp1 "the call made before the restart ends: its BYE reaches bob over his new connection" \
+	"a new call from D2 reaches bob after the restart: SIPp exits 0" \
+	"$SRV2" "$D2" "$D2"
 
 check "sigproxyd stops cleanly" sp_daemon_stop "$SP_DAEMON_PID"
 lab_down
