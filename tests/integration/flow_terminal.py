@@ -17,33 +17,12 @@
 # Usage: flow_terminal.py SRC PORT E USER WAIT [--outbound] [--tls PREFIX]
 import os, random, socket, ssl, struct, sys, time
 
+from sip_stream import message, out
+
 src, port, e, user, wait = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], float(sys.argv[5])
 outbound = "--outbound" in sys.argv
 tls = sys.argv[sys.argv.index("--tls") + 1] if "--tls" in sys.argv else None
 proto = "tls" if tls else "tcp"
-
-
-def out(line):
-    print(line, flush=True)
-
-
-def message(s, buf):
-    """One whole message from s (buf: what was read past the last one)."""
-    while True:
-        end = buf.find(b"\r\n\r\n")
-        if end >= 0:
-            head = buf[:end].decode(errors="replace")
-            length = 0
-            for line in head.split("\r\n")[1:]:
-                name, _, value = line.partition(":")
-                if name.strip().lower() in ("content-length", "l"):
-                    length = int(value.strip())
-            if len(buf) >= end + 4 + length:
-                return buf[:end + 4 + length].decode(errors="replace"), buf[end + 4 + length:]
-        data = s.recv(65536)
-        if not data:
-            raise EOFError("connection closed")
-        buf += data
 
 
 def answer(s, m, code, reason):

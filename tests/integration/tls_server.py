@@ -12,6 +12,8 @@
 #   --tls12: TLS 1.2 at most (RFC 5077 session tickets)
 import socket, ssl, sys
 
+from sip_stream import message, out
+
 addr, port, cert, key = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
 ctx.load_cert_chain(cert, key)
@@ -25,33 +27,11 @@ ls.bind((addr, port))
 ls.listen(16)
 
 
-def out(line):
-    print(line, flush=True)
-
-
-def message(s, buf):
-    """One SIP message from s (buf: bytes read before), and what is left."""
-    while True:
-        end = buf.find(b"\r\n\r\n")
-        if end >= 0:
-            head = buf[:end].decode(errors="replace")
-            length = 0
-            for line in head.split("\r\n")[1:]:
-                name, _, value = line.partition(":")
-                if name.strip().lower() in ("content-length", "l"):
-                    length = int(value.strip())
-            if len(buf) >= end + 4 + length:
-                return head, buf[end + 4 + length:]
-        data = s.recv(65536)
-        if not data:
-            raise EOFError
-        buf += data
-
-
 def serve(s):
     buf = b""
     while True:
-        head, buf = message(s, buf)
+        m, buf = message(s, buf)
+        head = m.split("\r\n\r\n", 1)[0]
         lines = head.split("\r\n")
         if not lines[0].startswith("REGISTER "):
             continue
