@@ -119,6 +119,16 @@ lab_up_with_state() {
 	sp_pass "sigproxyd starts with a state directory"
 }
 
+# lab_sp_kill9_restart: sigproxyd sp1 killed (-9) and started again on its
+# state directory $STATE (passed), or the test ends failed
+lab_sp_kill9_restart() {
+	kill -9 "$SP_DAEMON_PID"
+	wait "$SP_DAEMON_PID" 2>/dev/null
+	sp_daemon_start "$SP" sp1 --state-dir "$STATE" ||
+		{ sp_fail "sigproxyd restarts after kill -9"; tail -20 "$SP_TMP/sp1/log"; sp_done; exit 1; }
+	sp_pass "sigproxyd restarts after kill -9"
+}
+
 # lab_west_over_tcp: sp1's strategy west (10.2.0.0/24 to D2 over TCP),
 # written (checked), and its TPROXY rule waited for
 lab_west_over_tcp() {

@@ -44,11 +44,7 @@ check "the store holds the binding" sp_wait_for "stored binding" 5 \
 	sh -c "'$SPCLI' -s '$SP_TMP/sp1/cli.sock' -c 'show persistence' | grep -qE 'Stored records: *[1-9]'"
 
 # ---- kill -9 and restart ----
-kill -9 "$SP_DAEMON_PID"
-wait "$SP_DAEMON_PID" 2>/dev/null
-sp_daemon_start "$SP" sp1 --state-dir "$STATE" ||
-	{ sp_fail "sigproxyd restarts after kill -9"; tail -20 "$SP_TMP/sp1/log"; sp_done; exit 1; }
-sp_pass "sigproxyd restarts after kill -9"
+lab_sp_kill9_restart
 check_match "show bindings: carol restored on C:$PC, UDP to her, TCP to her server" \
 	"10\\.2\\.0\\.10:5060 .*${C//./\\.}:$PC .* udp/tcp$" "$(sp_cli sp1 -c 'show bindings')"
 check "no UDP socket on C:$PC (the server side is TCP)" sh -c "! ip netns exec '$SP' ss -Hnlu 'src $C:$PC' | grep -q ."

@@ -53,11 +53,7 @@ check "D2's call to bob is confirmed" sp_wait_for "call confirmed" 10 confirmed
 sp_wait_for "the dialog stored" 3 sh -c "'$SPCLI' -s '$SP_TMP/sp1/cli.sock' -c 'show persistence' | grep -qE 'Stored records: *([2-9]|[1-9][0-9])'"
 
 # ---- kill -9 and restart ----
-kill -9 "$SP_DAEMON_PID"
-wait "$SP_DAEMON_PID" 2>/dev/null
-sp_daemon_start "$SP" sp1 --state-dir "$STATE" ||
-	{ sp_fail "sigproxyd restarts after kill -9"; tail -20 "$SP_TMP/sp1/log"; sp_done; exit 1; }
-sp_pass "sigproxyd restarts after kill -9"
+lab_sp_kill9_restart
 check_match "show bindings: bob restored on C:$PB, TLS on both sides" \
 	"10\\.1\\.0\\.11:[0-9]+ .*${C//./\\.}:$PB .* tls/tls$" "$(sp_cli sp1 -c 'show bindings')"
 check "show sessions: the call restored, confirmed" confirmed
