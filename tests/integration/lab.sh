@@ -250,6 +250,20 @@ lab_bob_tls_calls() {
 	wait "$BOB_PID"
 }
 
+# lab_tcp_closed_or_open NS ADDR PORT: a connection from NS to ADDR:PORT;
+# "closed" if the other end closes (or resets) it within 2 s, else "open"
+lab_tcp_closed_or_open() {
+	ip netns exec "$1" python3 -c "
+import socket
+s = socket.create_connection(('$2', $3), 3)
+s.settimeout(2)
+try:
+    print('closed' if s.recv(1) == b'' else 'open')
+except (socket.timeout, ConnectionResetError) as e:
+    print('closed' if isinstance(e, ConnectionResetError) else 'open')
+" 2>&1
+}
+
 # lab_start_kamailio_auth NS ADDR NAME [KAMAILIO-ARGS...]: the same Kamailio
 # asking for digest authentication (WITH_AUTH in kamailio.cfg): USER's
 # password is pw-USER. "-A WITH_OUTBOUND" adds RFC 5626 keep-alives.

@@ -67,15 +67,7 @@ check "no UDP socket on C:$PB in sp2 (the server side is TCP)" \
 	sh -c "! ip netns exec '${SP_NS[sp2]}' ss -Hnlu 'src $C:$PB' | grep -q ."
 # sp2 knows bob's server (D) from the sync before anything went to it: a
 # connection to C:$PB from another address (bob's) is refused and counted
-hostile=$(ip netns exec "$TE" python3 -c "
-import socket
-s = socket.create_connection(('$C', $PB), 3)
-s.settimeout(2)
-try:
-    print('closed' if s.recv(1) == b'' else 'open')
-except (socket.timeout, ConnectionResetError) as e:
-    print('closed' if isinstance(e, ConnectionResetError) else 'open')
-" 2>&1)
+hostile=$(lab_tcp_closed_or_open "$TE" "$C" "$PB")
 check_eq "after the takeover, a connection to C:$PB from bob's address (not D) is closed by sp2" "closed" "$hostile"
 check_match "sp2's show statistics counts it: not from the server 1" "not from the server +1$" \
 	"$(sp_cli sp2 -c 'show statistics')"

@@ -69,15 +69,7 @@ check_match "show statistics counts D2's connection to C:c" "from servers to C:c
 # over from D2: the SP closes it at once and counts it
 hostile_to_c() {
 	local hostile
-	hostile=$(ip netns exec "$TE" python3 -c "
-import socket
-s = socket.create_connection(('$C', $PC), 3)
-s.settimeout(2)
-try:
-    print('closed' if s.recv(1) == b'' else 'open')
-except (socket.timeout, ConnectionResetError) as e:
-    print('closed' if isinstance(e, ConnectionResetError) else 'open')
-" 2>&1)
+	hostile=$(lab_tcp_closed_or_open "$TE" "$C" "$PC")
 	check_eq "$1: a connection to C:$PC from carol's address (not D2) is closed by the SP" "closed" "$hostile"
 	check_match "$1: show statistics counts it: not from the server 1" "not from the server +1$" \
 		"$(sp_cli sp1 -c 'show statistics')"
