@@ -314,6 +314,13 @@ static void sp_engine_send_failed(void *arg)
 	sp_engine_drop(en, &en->stats.send_errors);
 }
 
+/* Shared server-side sockets: a datagram to a C:c that no binding holds. */
+static void sp_engine_unbound(void *arg, enum sp_transport_side side)
+{
+	(void)side;
+	sp_engine_drop(arg, &((struct sp_engine *)arg)->stats.no_binding);
+}
+
 /* ---- lifecycle ---- */
 
 static int sp_engine_ct_install(void *arg, const struct sp_ct_nat *n)
@@ -472,6 +479,7 @@ struct sp_engine *sp_engine_start_with(const struct sp_engine_env *env,
 		.arg = en, .before_batch = sp_engine_before_batch, .received = sp_engine_received,
 		.wake_done = sp_engine_wake_done, .queue_drops = sp_engine_queue_drops,
 		.send_failed = sp_engine_send_failed, .prepare = sp_engine_prepare,
+		.unbound = sp_engine_unbound,
 	};
 	char err[256] = "";
 

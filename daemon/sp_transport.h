@@ -80,6 +80,10 @@ struct sp_transport_handler {
 	 * the batch's socket can go with an earlier one). data[len] is NUL. */
 	void (*prepare)(void *arg, enum sp_transport_side side, unsigned slot, const char *data,
 			size_t len);
+	/* Optional (NULL: none). A message of this side that no connection
+	 * takes (shared server-side sockets: sent to a C:c no binding holds),
+	 * dropped: the engine counts it. */
+	void (*unbound)(void *arg, enum sp_transport_side side);
 };
 
 /* One message to send. */

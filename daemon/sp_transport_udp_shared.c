@@ -137,7 +137,8 @@ static int sp_udp_raw_socket(int family)
 
 /* One datagram of the shared socket rx to the binding its original
  * destination names; one for no binding (or another address) is dropped,
- * as the kernel dropped it with no socket bound there. */
+ * as the kernel dropped it with no socket bound there, and counted (the
+ * kernel's drop was visible as a port unreachable; this one would not be). */
 static void sp_udp_shared_deliver(struct sp_udp *u, struct sp_udp_conn *rx, int i)
 {
 	struct msghdr *mh = &u->msgs[i].msg_hdr;
@@ -145,11 +146,15 @@ static void sp_udp_shared_deliver(struct sp_udp *u, struct sp_udp_conn *rx, int 
 	struct sp_udp_conn *c;
 
 	sp_udp_read_cmsgs(rx, mh, &seen); /* the queue's drops, the original destination */
-	if (seen.orig_dst.family != rx->pub.local.family)
+	if (seen.orig_dst.family == rx->pub.local.family)
+		c = sp_udp_ports(u, seen.orig_dst.family)[seen.orig_dst.port];
+	else
+		c = NULL;
+	if (!c || c->fd >= 0 || !sp_endpoint_same_addr(&c->pub.local, &seen.orig_dst)) {
+		if (u->pub.h.unbound)
+			u->pub.h.unbound(u->pub.h.arg, SP_TRANSPORT_SERVER);
 		return;
-	c = sp_udp_ports(u, seen.orig_dst.family)[seen.orig_dst.port];
-	if (!c || c->fd >= 0 || !sp_endpoint_same_addr(&c->pub.local, &seen.orig_dst))
-		return;
+	}
 	/* what a binding's own socket told: source, data, nothing else */
 	struct sp_transport_msg m = { .conn = &c->pub };
 

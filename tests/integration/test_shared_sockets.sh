@@ -60,6 +60,14 @@ check_eq "each with its own C:c" "$bindings" "$(sp_cli sp1 -c 'show bindings' |
 fds=$(open_fds)
 check "the daemon's descriptors stay put ($FDS0 -> $fds, limit $LIMIT)" test "$fds" -le $((FDS0 + 10))
 check_eq "no UDP socket bound to C" "" "$(ip netns exec "$SP" ss -Hnua "src $C")"
+# a datagram from the server to a C:c no binding holds: no socket there
+# to refuse it, so sigproxyd drops it and counts it (no binding)
+used=$(sp_cli sp1 -c 'show bindings' | grep -oE "${C//./\\.}:[0-9]+" | cut -d: -f2)
+free=$(seq 40000 49999 | grep -vxF -f <(printf '%s\n' $used) | tail -n 1)
+nb0=$(lab_stat sp1 "no binding")
+ip netns exec "$SRV1" python3 -c "import socket,sys; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b'OPTIONS sip:x@$C:$free SIP/2.0\r\n\r\n', ('$C', $free))"
+check "a datagram to C:$free (no binding) is dropped and counted as no binding ($nb0 -> +1)" \
+	sp_wait_for "no binding counted" 5 sh -c "[ \"\$($SPCLI -s $SP_TMP/sp1/cli.sock -c 'show statistics' | sed -nE 's/^ *no binding *([0-9]+)/\\1/p')\" = $((nb0 + 1)) ]"
 check "sigproxyd is still running" kill -0 "$SPD_PID"
 
 # A socket per binding again: the limit does not let every binding have one.

@@ -94,7 +94,7 @@ static void prepare(void *arg, enum sp_transport_side side, unsigned slot, const
 static struct sp_transport *udp_new(struct seen *s)
 {
 	struct sp_transport_handler h = { s, before_batch, received, wake_done, queue_drops, send_failed,
-					  prepare };
+					  prepare, NULL };
 
 	s->loop = sp_loop_new();
 	cr_assert_not_null(s->loop);

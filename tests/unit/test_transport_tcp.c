@@ -142,7 +142,7 @@ static void send_to(struct sp_transport_conn *c, const struct sp_endpoint *to, c
 Test(transport_tcp, server_side_connects_frames_and_reconnects, .timeout = 30)
 {
 	struct seen s = { 0 };
-	struct sp_transport_handler h = { &s, before_batch, received, wake_done, queue_drops, send_failed, NULL };
+	struct sp_transport_handler h = { &s, before_batch, received, wake_done, queue_drops, send_failed, NULL, NULL };
 	struct sp_endpoint local, server, from;
 	struct sp_transport *tp;
 	struct sp_transport_conn *c;
