@@ -17,6 +17,12 @@
 # answers. With more than one worker, `show statistics` must show each
 # terminal's worker owning a binding and having read from terminals and
 # from servers (with 2: both workers busy at once).
+#
+# SP_SIGNALING_SOCKETS=shared (test_order_shared.sh): the same with shared
+# server-side sockets, one per worker: the kernel's sk_lookup program hands
+# what the UAS sends to C:c to the shared socket of the worker that owns
+# the binding holding c (a datagram on another worker's socket finds no
+# binding there and is counted as 'no binding', which must stay 0).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lab.sh"
 sp_require_root
@@ -168,6 +174,10 @@ out=$(sp_cli sp1 -c "configure terminal" -c "signaling-proxy" -c "server-side-ad
 	-c "proxy-strategy order seq 10" -c "match source 10.1.0.0/24" \
 	-c "match destination $E/32 port 5060" -c "server $D1" -c "action proxy" -c "end" 2>&1)
 check "sigproxyd configured (serial mode, media off, limits off)" test -z "$out"
+if [ -n "${SP_SIGNALING_SOCKETS:-}" ]; then
+	check_eq "signaling-sockets $SP_SIGNALING_SOCKETS is accepted" "" "$(sp_cli sp1 -c "configure terminal" \
+		-c "signaling-proxy" -c "signaling-sockets $SP_SIGNALING_SOCKETS" -c "end" 2>&1)"
+fi
 sp_wait_for "the tproxy rule" 10 sh -c "ip netns exec '$SP' nft list ruleset | grep -q tproxy"
 
 # ---- control: a 200 before the 180 fails the caller ----
@@ -183,7 +193,7 @@ sp_wait_for "D1's port free" 10 sh -c "! ip netns exec '$SRV1' ss -Hnlu 'src $D1
 
 # ---- the run: two terminals, CALLS each, 180 before 200 in every call ----
 stat() { sp_cli sp1 -c "show statistics" | awk -v k="$1" '{ l = $0; sub(/ +[0-9]+$/, "", l); sub(/^ +/, "", l) } l == k { print $NF }'; }
-proxied0=$(stat "proxied to servers") dropped0=$(stat dropped)
+proxied0=$(stat "proxied to servers") dropped0=$(stat dropped) unbound0=$(stat "no binding")
 total=$((2 * CALLS))
 secs=$(( CALLS / RATE + 1 ))
 # the lab's own sockets get room for bursts (as bench/run's): a datagram
@@ -220,6 +230,11 @@ proxied=$(( $(stat "proxied to servers") - proxied0 )) dropped=$(( $(stat droppe
 check "sigproxyd: every terminal's INVITE, ACK and BYE proxied ($proxied >= $((3 * total)))" \
 	test "$proxied" -ge $((3 * total))
 check_eq "sigproxyd: nothing dropped" 0 "$dropped"
+if [ "${SP_SIGNALING_SOCKETS:-}" = shared ]; then
+	check_eq "shared: no UDP socket bound to C:c" "" "$(ip netns exec "$SP" ss -Hnua "src $C")"
+	check_eq "shared: every answer found its binding on the worker it came to (no binding: +0)" \
+		0 $(( $(stat "no binding") - ${unbound0:-0} ))
+fi
 if [ "$WORKERS" -gt 1 ]; then
 	# "  worker 0   from terminals N from servers N bindings N"
 	sp_cli sp1 -c "show statistics" >"$SP_TMP/statistics"
