@@ -140,15 +140,24 @@ uint8_t sp_engine_rx_store_transport(const struct sp_engine *en)
  * when the binding comes from the store or the peer. */
 struct sp_transport_conn *sp_engine_bsock_open(struct sp_engine *en, const struct sp_binding *b)
 {
-	struct sp_transport_conn *bs = sp_transport_open(sp_engine_server_tp(en, b), &b->server_side);
+	struct sp_transport *tp = sp_engine_server_tp(en, b);
+	struct sp_transport_conn *bs = sp_transport_open(tp, &b->server_side);
 
 	sp_transport_expect_server(bs, &b->server);
+	/* over UDP, before anything is sent: the server's answers to C:c go
+	 * to the binding's worker (shared sockets with workers) */
+	if (bs && tp == sp_engine_owner_tp(en, b))
+		sp_engine_steer_port(en, b, true);
 	return bs;
 }
 
 static void sp_engine_bsock_close(struct sp_engine *en, const struct sp_binding *b)
 {
-	sp_transport_close(sp_transport_find(sp_engine_owner_tp(en, b), &b->server_side));
+	struct sp_transport_conn *udp = sp_transport_find(sp_engine_owner_tp(en, b), &b->server_side);
+
+	if (udp)
+		sp_engine_steer_port(en, b, false);
+	sp_transport_close(udp);
 	if (en->tcp)
 		sp_transport_close(sp_transport_find(en->tcp, &b->server_side));
 	if (en->tls)

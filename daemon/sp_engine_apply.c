@@ -402,7 +402,11 @@ static void sp_engine_intercept_cfg(const struct sp_config *c, const struct sp_e
 
 /* signaling-sockets shared: the sockets TPROXY hands C's signalling ports
  * to, open before the rule that points at them (the bindings move to them
- * after the rule is in, sp_engine_apply). Off: no rule. */
+ * after the rule is in, sp_engine_apply). Off: no rule. With several
+ * workers, each worker's transport has its own and there is no rule: the
+ * sk_lookup program picks the socket of c's worker (TPROXY's lookup would
+ * run it with the redirect port, not c), set up after the commit
+ * (sp_engine_workers_shared). */
 static int sp_engine_server_tproxy_cfg(struct sp_engine *en, const struct sp_config *c,
 				       struct sp_server_tproxy *t, struct sp_error *e)
 {
@@ -411,12 +415,11 @@ static int sp_engine_server_tproxy_cfg(struct sp_engine *en, const struct sp_con
 	memset(t, 0, sizeof(*t));
 	if (c->sp.signaling_sockets != SP_SIGSOCK_SHARED)
 		return 0;
-	/* each worker's bindings would need the server's datagrams steered to
-	 * that worker: not built yet */
-	if (sp_engine_workers(en) > 1)
-		return sp_error_set(e, "signaling-sockets shared needs one engine worker (--workers 1)");
-	if (sp_transport_udp_shared_open(en->tp, c6 != NULL, &t->port4, &t->port6) < 0)
-		return sp_error_set(e, "signaling-sockets shared: cannot open the shared sockets");
+	for (unsigned i = 0; i < en->n_workers; i++)
+		if (sp_transport_udp_shared_open(en->workers[i].tp, c6 != NULL, &t->port4, &t->port6) < 0)
+			return sp_error_set(e, "signaling-sockets shared: cannot open the shared sockets");
+	if (en->n_workers > 1)
+		t->port4 = t->port6 = 0; /* no TPROXY rule */
 	if (c4) {
 		t->c4.family = AF_INET;
 		t->c4.v4 = c4->u.v4;
@@ -636,7 +639,7 @@ int sp_engine_apply(struct sp_engine *en, const struct sp_config *c, struct sp_e
 		sp_engine_commit(en, c, &ch);
 		/* the rule is in: the bindings' datagrams come to the shared
 		 * socket now (or, switched off, to their own again) */
-		sp_transport_udp_shared_set(en->tp, c->sp.signaling_sockets == SP_SIGSOCK_SHARED);
+		sp_engine_workers_shared(en, c);
 		sp_engine_workers_listen(en);
 		rc = 0;
 	}

@@ -258,6 +258,8 @@ void sp_engine_from_server(struct sp_engine *en, const struct sp_transport_conn 
 int sp_engine_workers_create(struct sp_engine *en, unsigned n, struct sp_error *e);
 void sp_engine_workers_stop(struct sp_engine *en);
 void sp_engine_workers_listen(struct sp_engine *en);
+void sp_engine_workers_shared(struct sp_engine *en, const struct sp_config *c);
+void sp_engine_steer_port(struct sp_engine *en, const struct sp_binding *b, bool held);
 unsigned sp_engine_owner(const struct sp_engine *en, const struct sp_binding *b);
 struct sp_transport *sp_engine_owner_tp(const struct sp_engine *en, const struct sp_binding *b);
 void sp_engine_prepare(void *arg, enum sp_transport_side side, unsigned slot, const char *data, size_t len);

@@ -93,6 +93,13 @@ static void sp_worker_send_failed(void *arg)
 	en->handler.send_failed(en);
 }
 
+static void sp_worker_unbound(void *arg, enum sp_transport_side side)
+{
+	struct sp_engine *en = ((struct sp_engine_worker *)arg)->en;
+
+	en->handler.unbound(en, side);
+}
+
 /* ---- what a worker works out outside the lock ----
  *
  * A message's inspect (the protocol's scan) reads its bytes and nothing
@@ -230,6 +237,7 @@ int sp_engine_workers_create(struct sp_engine *en, unsigned n, struct sp_error *
 			.arg = w, .before_batch = sp_worker_before_batch, .received = sp_worker_received,
 			.wake_done = sp_worker_wake_done, .queue_drops = sp_worker_queue_drops,
 			.send_failed = sp_worker_send_failed, .prepare = sp_worker_prepare,
+			.unbound = sp_worker_unbound,
 		};
 
 		w->en = en;
@@ -409,6 +417,66 @@ void sp_engine_workers_listen(struct sp_engine *en)
 	for (unsigned k = 0; k < en->n_listeners; k++)
 		en->steered_fd6[k] = sp_transport_udp_listener_fd(en->listeners[k], AF_INET6);
 	en->n_steered = en->n_listeners;
+}
+
+/* ---- shared server-side sockets with workers ----
+ *
+ * Each worker's transport has its own shared sockets (sp_engine_apply
+ * opens them); the sk_lookup program hands what a server sends to C:c to
+ * the one of the worker owning the binding that holds c, read from the
+ * port owner map written here when a binding's socket opens and closes
+ * (why a map: policy-routing/bpf/sp_steer_map.h). One worker keeps the
+ * TPROXY rule: the path every shared-socket test has proven, and no BPF
+ * program to load where there is nothing to steer. */
+
+void sp_engine_workers_shared(struct sp_engine *en, const struct sp_config *c)
+{
+	static const int families[] = { AF_INET, AF_INET6 };
+	bool on = c->sp.signaling_sockets == SP_SIGSOCK_SHARED;
+	const struct sp_addr *a4 = sp_sp_server_side(&c->sp, AF_INET), *a6 = sp_sp_server_side(&c->sp, AF_INET6);
+	struct sp_rt_addr c4 = { 0 }, c6 = { 0 };
+	struct sp_error err = { "" };
+
+	if (en->n_workers < 2) {
+		sp_transport_udp_shared_set(en->tp, on);
+		return;
+	}
+	/* off: no more steering to the sockets about to close */
+	if (!on && KD(en, steer_server, 0, 0, &c4, &c6, &err) < 0)
+		sp_warn("engine: %s", err.msg);
+	for (unsigned i = 0; i < en->n_workers; i++)
+		sp_transport_udp_shared_set(en->workers[i].tp, on);
+	if (!on)
+		return;
+	for (unsigned i = 0; i < en->n_workers; i++)
+		for (unsigned f = 0; f < 2; f++) {
+			int fd = sp_transport_udp_shared_fd(en->workers[i].tp, families[f]);
+
+			if (fd >= 0 && KD(en, steer_listener, 0, families[f], i, fd, &err) < 0)
+				sp_warn("engine: worker %u: %s", i, err.msg);
+		}
+	if (a4) {
+		c4.family = AF_INET;
+		c4.v4 = a4->u.v4;
+	}
+	if (a6) {
+		c6.family = AF_INET6;
+		c6.v6 = a6->u.v6;
+	}
+	if (KD(en, steer_server, c->sp.signaling_port_min, c->sp.signaling_port_max, &c4, &c6, &err) < 0)
+		sp_warn("engine: %s", err.msg);
+}
+
+void sp_engine_steer_port(struct sp_engine *en, const struct sp_binding *b, bool held)
+{
+	struct sp_error err = { "" };
+
+	/* written in either mode, so a switch to shared finds every entry */
+	if (en->n_workers < 2 || b->transport != SP_STORE_UDP)
+		return;
+	if (KD(en, steer_port, b->server_side.family, b->server_side.port,
+	       held ? (int)sp_engine_owner(en, b) : -1, &err) < 0)
+		sp_warn("engine: %s", err.msg);
 }
 
 /* ---- who owns what ---- */

@@ -32,5 +32,9 @@ int sp_transport_udp_shared_open(struct sp_transport *tp, bool ipv6, uint16_t *p
 /* on: every binding's own socket closes, the shared ones carry them; off:
  * every binding opens its socket again and the shared ones close. */
 void sp_transport_udp_shared_set(struct sp_transport *tp, bool on);
+/* The shared receiving socket of family, -1: none; with several workers
+ * the kernel's sk_lookup program hands it the datagrams for the C:c of
+ * this transport's bindings (sp_engine_workers.c). */
+int sp_transport_udp_shared_fd(const struct sp_transport *tp, int family);
 
 #endif

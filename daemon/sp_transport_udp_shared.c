@@ -1,7 +1,9 @@
 /* Shared server-side sockets for UDP (`signaling-sockets shared`, issue
  * 21): a UDP binding holds no socket of its own. What its server sends to
  * C:c arrives on one transparent socket per family (the kernel's TPROXY
- * rule for C's signalling ports, policy-routing/sp_server_tproxy) and is
+ * rule for C's signalling ports, policy-routing/sp_server_tproxy; with
+ * several engine workers, one per worker's transport, which the sk_lookup
+ * program picks by c's owner, policy-routing/sp_steer) and is
  * handed to the binding that c names (by_port: O(1)); what the binding
  * sends leaves through one raw socket with a UDP header written here, so
  * its source port is c although no socket is bound to C:c.
@@ -270,6 +272,14 @@ int sp_transport_udp_shared_open(struct sp_transport *tp, bool ipv6, uint16_t *p
 		return -1;
 	}
 	return 0;
+}
+
+int sp_transport_udp_shared_fd(const struct sp_transport *tp, int family)
+{
+	const struct sp_udp *u = (const struct sp_udp *)tp;
+	const struct sp_udp_conn *rx = family == AF_INET6 ? u->shared.rx6 : u->shared.rx4;
+
+	return rx ? rx->fd : -1;
 }
 
 void sp_transport_udp_shared_set(struct sp_transport *tp, bool on)

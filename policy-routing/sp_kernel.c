@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <stddef.h>
@@ -171,10 +170,8 @@ int sp_kernel_open(struct sp_kernel **out, struct sp_error *err)
 	size_t rules = 0, routes = 0;
 
 	*out = NULL;
-	if (!kernel) {
-		sp_error_set(err, "out of memory");
-		return -1;
-	}
+	if (!kernel)
+		return sp_error_set(err, "out of memory");
 	if (sp_rtnl_open(&kernel->rtnl, err) < 0 ||
 	    sp_nft_open(&kernel->nft, err) < 0)
 		goto fail;
@@ -674,21 +671,25 @@ static int sp_real_ct_list(struct sp_kernel_door *kd, struct sp_ct_nat **out)
 
 static int sp_real_steer_open(struct sp_kernel_door *kd, unsigned n, struct sp_error *err)
 {
-	struct sp_kernel_real *r = sp_real(kd);
-
-	sp_steer_close(r->steer);
-	r->steer = NULL;
-	return sp_steer_open(&r->steer, n, err);
+	sp_steer_close(sp_real(kd)->steer); /* sp_steer_open sets it, NULL on failure */
+	return sp_steer_open(&sp_real(kd)->steer, n, err);
 }
 
 static int sp_real_steer_listener(struct sp_kernel_door *kd, uint16_t port, int family,
 				  unsigned worker, int fd, struct sp_error *err)
 {
-	struct sp_kernel_real *r = sp_real(kd);
+	return sp_steer_listener(sp_real(kd)->steer, port, family, worker, fd, err);
+}
 
-	if (!r->steer)
-		return sp_error_set(err, "steering not loaded");
-	return sp_steer_listener(r->steer, port, family, worker, fd, err);
+static int sp_real_steer_server(struct sp_kernel_door *kd, uint16_t first, uint16_t last,
+				const struct sp_rt_addr *c4, const struct sp_rt_addr *c6, struct sp_error *err)
+{
+	return sp_steer_server(sp_real(kd)->steer, first, last, c4, c6, err);
+}
+
+static int sp_real_steer_port(struct sp_kernel_door *kd, int family, uint16_t port, int w, struct sp_error *err)
+{
+	return sp_steer_port_owner(sp_real(kd)->steer, family, port, w, err);
 }
 
 static void sp_real_steer_reset(struct sp_kernel_door *kd)
@@ -696,8 +697,7 @@ static void sp_real_steer_reset(struct sp_kernel_door *kd)
 	sp_steer_reset(sp_real(kd)->steer);
 }
 
-static unsigned sp_real_steer_worker(struct sp_kernel_door *kd, const struct sp_endpoint *terminal,
-				     unsigned n)
+static unsigned sp_real_steer_worker(struct sp_kernel_door *kd, const struct sp_endpoint *terminal, unsigned n)
 {
 	(void)kd;
 	return sp_steer_worker(terminal, n);
@@ -731,6 +731,8 @@ static const struct sp_kernel_door_ops sp_real_ops = {
 	.steer_open = sp_real_steer_open,
 	.steer_listener = sp_real_steer_listener,
 	.steer_reset = sp_real_steer_reset,
+	.steer_server = sp_real_steer_server,
+	.steer_port = sp_real_steer_port,
 	.steer_worker = sp_real_steer_worker,
 };
 

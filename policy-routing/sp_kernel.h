@@ -170,11 +170,18 @@ struct sp_kernel_door_ops {
 			   struct sp_ct_counters *c);
 	int (*ct_list)(struct sp_kernel_door *kd, struct sp_ct_nat **out);
 	/* The steering of terminals to n engine workers (sp_steer.h), only
-	 * with n > 1: load it, each worker's listener of a port and family,
-	 * forget every port, and the worker a terminal is steered to. */
+	 * with n > 1: load it, each worker's listener of a port and family
+	 * (port 0: its shared server-side socket), forget every port, and the
+	 * worker a terminal is steered to. signaling-sockets shared: servers'
+	 * datagrams to C's signalling ports first..last steered (first 0:
+	 * not), and the worker owning the binding on C:port (-1: none). */
 	int (*steer_open)(struct sp_kernel_door *kd, unsigned n, struct sp_error *err);
 	int (*steer_listener)(struct sp_kernel_door *kd, uint16_t port, int family, unsigned worker,
 			      int fd, struct sp_error *err);
+	int (*steer_server)(struct sp_kernel_door *kd, uint16_t first, uint16_t last,
+			    const struct sp_rt_addr *c4, const struct sp_rt_addr *c6, struct sp_error *err);
+	int (*steer_port)(struct sp_kernel_door *kd, int family, uint16_t port, int worker,
+			  struct sp_error *err);
 	void (*steer_reset)(struct sp_kernel_door *kd);
 	unsigned (*steer_worker)(struct sp_kernel_door *kd, const struct sp_endpoint *terminal,
 				 unsigned n);

@@ -24,7 +24,7 @@ extern const size_t sp_steer_obj_len;
 struct sp_steer {
 	struct bpf_object *obj;
 	struct bpf_link *link;
-	int n_fd, ports_fd, socks_fd;
+	int n_fd, ports_fd, socks_fd, srv_fd, owner_fd;
 	unsigned n;
 	struct {
 		uint16_t port; /* 0: slot free */
@@ -56,7 +56,9 @@ int sp_steer_open(struct sp_steer **out, unsigned n, struct sp_error *e)
 	s->n_fd = bpf_object__find_map_fd_by_name(s->obj, "sp_steer_n");
 	s->ports_fd = bpf_object__find_map_fd_by_name(s->obj, "sp_steer_ports");
 	s->socks_fd = bpf_object__find_map_fd_by_name(s->obj, "sp_steer_socks");
-	if (!prog || s->n_fd < 0 || s->ports_fd < 0 || s->socks_fd < 0) {
+	s->srv_fd = bpf_object__find_map_fd_by_name(s->obj, "sp_steer_srv");
+	s->owner_fd = bpf_object__find_map_fd_by_name(s->obj, "sp_steer_owner");
+	if (!prog || s->n_fd < 0 || s->ports_fd < 0 || s->socks_fd < 0 || s->srv_fd < 0 || s->owner_fd < 0) {
 		sp_error_set(e, "the steering program lacks a program or map");
 		goto fail;
 	}
@@ -98,15 +100,36 @@ static int sp_steer_slot(struct sp_steer *s, uint16_t port)
 	return free_slot;
 }
 
+/* Worker w's shared server-side socket of family (sp_steer_listener's
+ * port 0). */
+static int sp_steer_server_socket(struct sp_steer *s, int family, unsigned w, int fd, struct sp_error *e)
+{
+	__u32 key = SP_STEER_KEY(SP_STEER_SERVER_SLOT, family == AF_INET6, w);
+	__u64 v = (__u64)fd;
+
+	if (w >= s->n)
+		return sp_error_set(e, "steering: no worker %u", w);
+	if (bpf_map_update_elem(s->socks_fd, &key, &v, BPF_ANY))
+		return sp_error_set(e, "steering: shared server-side socket of worker %u: %s", w,
+				    strerror(errno));
+	return 0;
+}
+
 int sp_steer_listener(struct sp_steer *s, uint16_t port, int family, unsigned w, int fd,
 		      struct sp_error *e)
 {
 	unsigned v6 = family == AF_INET6;
-	int slot = sp_steer_slot(s, port);
+	int slot;
 	__u32 key, p = port, sl;
 	__u64 v = (__u64)fd;
-	uint64_t all = s->n >= 64 ? UINT64_MAX : (1ull << s->n) - 1;
+	uint64_t all;
 
+	if (!s)
+		return sp_error_set(e, "steering not loaded");
+	if (!port)
+		return sp_steer_server_socket(s, family, w, fd, e);
+	all = s->n >= 64 ? UINT64_MAX : (1ull << s->n) - 1;
+	slot = sp_steer_slot(s, port);
 	if (slot < 0 || w >= s->n)
 		return sp_error_set(e, "steering: no room for port %u", port);
 	key = SP_STEER_KEY((unsigned)slot, v6, w);
@@ -119,6 +142,38 @@ int sp_steer_listener(struct sp_steer *s, uint16_t port, int family, unsigned w,
 	sl = (__u32)slot;
 	if (s->slots[slot].set[v6] == all && bpf_map_update_elem(s->ports_fd, &p, &sl, BPF_ANY))
 		return sp_error_set(e, "steering: port %u: %s", port, strerror(errno));
+	return 0;
+}
+
+int sp_steer_server(struct sp_steer *s, uint16_t first, uint16_t last, const struct sp_rt_addr *c4,
+		    const struct sp_rt_addr *c6, struct sp_error *e)
+{
+	struct sp_steer_server v = { .first = first, .last = last };
+	__u32 zero = 0;
+
+	if (!s)
+		return sp_error_set(e, "steering not loaded");
+	if (first) {
+		v.has4 = c4->family == AF_INET;
+		v.has6 = c6->family == AF_INET6;
+		if (v.has4)
+			memcpy(&v.c4, &c4->v4, sizeof(v.c4));
+		if (v.has6)
+			memcpy(v.c6, &c6->v6, sizeof(v.c6));
+	}
+	if (bpf_map_update_elem(s->srv_fd, &zero, &v, BPF_ANY))
+		return sp_error_set(e, "steering: C's signalling ports: %s", strerror(errno));
+	return 0;
+}
+
+int sp_steer_port_owner(struct sp_steer *s, int family, uint16_t port, int w, struct sp_error *e)
+{
+	__u32 key = SP_STEER_OWNER_KEY(family == AF_INET6, port), v = w < 0 ? 0 : (__u32)w + 1;
+
+	if (!s)
+		return sp_error_set(e, "steering not loaded");
+	if (bpf_map_update_elem(s->owner_fd, &key, &v, BPF_ANY))
+		return sp_error_set(e, "steering: owner of port %u: %s", port, strerror(errno));
 	return 0;
 }
 

@@ -111,12 +111,10 @@ sp_daemon_start() {
 	*) set -- "$@" --state-dir none ;;
 	esac
 	# SP_WORKERS=N: every daemon a test starts runs N engine workers
-	# (the existing tests, run with workers; a test's own --workers wins,
-	# and signaling-sockets shared, SP_SIGNALING_SOCKETS, needs one)
+	# (the existing tests, run with workers; a test's own --workers wins)
 	case " $* " in
 	*" --workers "*) ;;
-	*) [ -z "${SP_WORKERS:-}" ] || [ "${SP_SIGNALING_SOCKETS:-}" = shared ] ||
-		set -- "$@" --workers "$SP_WORKERS" ;;
+	*) [ -z "${SP_WORKERS:-}" ] || set -- "$@" --workers "$SP_WORKERS" ;;
 	esac
 	if [ -n "$ns" ]; then
 		ip netns exec "$ns" "$SPD" -f "$dir/sigproxy.conf" --cli-socket "$dir/cli.sock" \

@@ -97,7 +97,12 @@ if [ -n "${SP_SIGNALING_SOCKETS:-}" ]; then
 	check_eq "signaling-sockets $SP_SIGNALING_SOCKETS is accepted" "" "$(sp_cli sp1 -c "configure terminal" \
 		-c "signaling-proxy" -c "signaling-sockets $SP_SIGNALING_SOCKETS" -c "end" 2>&1)"
 fi
-if [ "${SP_SIGNALING_SOCKETS:-}" = shared ]; then
+if [ "${SP_SIGNALING_SOCKETS:-}" = shared ] && [ "${SP_WORKERS:-1}" -gt 1 ]; then
+	# (test_ipv6_shared_workers.sh) a shared socket per worker, picked by
+	# the sk_lookup program by c's owner: no TPROXY rule to C
+	check_eq "shared with $SP_WORKERS workers: no TPROXY rule for C's ports" "" \
+		"$(ip netns exec "$SP" nft list chain inet sigproxy server_side 2>/dev/null)"
+elif [ "${SP_SIGNALING_SOCKETS:-}" = shared ]; then
 	sp_wait_for "the IPv6 server-side TPROXY rule" 5 sh -c \
 		"ip netns exec '$SP' nft list chain inet sigproxy server_side 2>/dev/null | grep -q 'ip6 daddr'"
 	check_match "shared: servers' datagrams to the IPv6 C go to one socket (TPROXY)" \
@@ -165,6 +170,20 @@ expect_call() {
 expect_call "IPv6 call alice->bob, caller hangs up" uas.xml uac.xml
 expect_call "IPv6 call, callee hangs up" uas_bye.xml uac_wait_bye.xml
 expect_call "IPv6 re-INVITE (hold) in a call" uas.xml uac_reinvite.xml
+# shared sockets: every answer of D1 found its binding on the worker its
+# datagram came to (one on another worker's socket counts as no binding);
+# with workers, alice (worker 0) and bob (worker 1) each read D1's answers
+shared_checks() {
+	[ "${SP_SIGNALING_SOCKETS:-}" = shared ] || return 0
+	check_eq "shared: no server datagram without its binding ($1)" 0 "$(stat 'no binding')"
+	[ "${SP_WORKERS:-1}" -gt 1 ] || return 0
+	sp_cli sp1 -c "show statistics" >"$SP_TMP/statistics"
+	for w in 0 1; do
+		n=$(awk -v w="$w" '$1 == "worker" && $2 == w { print $8 }' "$SP_TMP/statistics")
+		check "shared: worker $w read from servers (${n:-none}, $1)" test "${n:-0}" -gt 0
+	done
+}
+shared_checks "after the calls"
 
 # ---- malformed datagrams over IPv6: dropped, counted, never forwarded ----
 MALFORMED=("$LAB_MALFORMED_DIR"/*.sip)
@@ -269,6 +288,7 @@ check_eq "local-virtual-address $E6 accepted" "" "$out"
 check_match "E6 is on lo as a /128" "inet6 $E6/128" "$(ip -n "$SP" -6 addr show dev lo)"
 check "bob registers at E6, now a local address" lab_register "$TE" "$B6" 5060 bob "$E6"
 sp_cli sp1 -c "configure terminal" -c "signaling-proxy" -c "no local-virtual-address" -c "end" >/dev/null
+shared_checks "after the restart, bindings from the store"
 check_no_match "E6 gone from lo with no local-virtual-address" "$E6" "$(ip -n "$SP" -6 addr show dev lo)"
 
 # ---- the IPv6 C removed: the [::] listener goes with it ----

@@ -69,3 +69,49 @@ Test(steer, spreads)
 		}
 	}
 }
+
+/* signaling-sockets shared with workers: the worker whose shared socket a
+ * server's datagram to C:port goes to (sp_steer_server_worker, the BPF
+ * program's choice from the port owner map). */
+Test(steer, server_port_to_its_owner)
+{
+	struct sp_steer_server s = { .first = 40000, .last = 49999 };
+
+	/* the owner entry is the worker plus one */
+	cr_assert_eq(sp_steer_server_worker(&s, 40000, 1, 2), 0);
+	cr_assert_eq(sp_steer_server_worker(&s, 45000, 2, 2), 1);
+	cr_assert_eq(sp_steer_server_worker(&s, 49999, 64, 64), 63);
+}
+
+Test(steer, server_port_without_owner_to_worker_0)
+{
+	struct sp_steer_server s = { .first = 40000, .last = 49999 };
+
+	/* worker 0 counts it as 'no binding', as the one shared socket did */
+	cr_assert_eq(sp_steer_server_worker(&s, 40001, 0, 2), 0);
+	/* an entry beyond the workers (the map outlived a change) */
+	cr_assert_eq(sp_steer_server_worker(&s, 40001, 3, 2), 0);
+}
+
+Test(steer, server_port_outside_the_range_is_not_steered)
+{
+	struct sp_steer_server s = { .first = 40000, .last = 49999 };
+	struct sp_steer_server off = { 0 };
+
+	cr_assert_eq(sp_steer_server_worker(&s, 39999, 2, 2), -1);
+	cr_assert_eq(sp_steer_server_worker(&s, 50000, 2, 2), -1);
+	cr_assert_eq(sp_steer_server_worker(&s, 5060, 2, 2), -1);
+	/* first 0: shared sockets off, nothing steered */
+	cr_assert_eq(sp_steer_server_worker(&off, 40000, 2, 2), -1);
+}
+
+Test(steer, owner_keys_per_family)
+{
+	/* a v4 and a v6 C have separate pools: the same c, two owners */
+	cr_assert_neq(SP_STEER_OWNER_KEY(0, 40000), SP_STEER_OWNER_KEY(1, 40000));
+	cr_assert_lt(SP_STEER_OWNER_KEY(1, 65535), SP_STEER_OWNERS);
+	/* the shared sockets' slot is beyond every listen port's */
+	cr_assert_lt(SP_STEER_KEY(SP_STEER_SERVER_SLOT, 1, SP_STEER_WORKERS_MAX - 1), SP_STEER_SOCKS);
+	cr_assert_gt(SP_STEER_KEY(SP_STEER_SERVER_SLOT, 0, 0),
+		     SP_STEER_KEY(SP_STEER_PORTS_MAX - 1, 1, SP_STEER_WORKERS_MAX - 1));
+}
