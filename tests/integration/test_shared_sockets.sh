@@ -17,8 +17,8 @@ C=$LAB_C
 D1=$LAB_D1
 
 lab_up || { sp_fail "lab namespaces and links"; sp_done; exit 1; }
-# one engine worker: shared sockets need it (SP_WORKERS does not apply)
-sp_daemon_start "$SP" sp1 --workers 1 || { sp_fail "sigproxyd starts in ns sp"; cat "$SP_TMP/sp1/log"; sp_done; exit 1; }
+# (SP_WORKERS applies: with workers, a shared socket per worker)
+sp_daemon_start "$SP" sp1 || { sp_fail "sigproxyd starts in ns sp"; cat "$SP_TMP/sp1/log"; sp_done; exit 1; }
 SPD_PID=$SP_DAEMON_PID
 sp_pass "sigproxyd starts in ns sp"
 lab_start_kamailio "$SRV1" "$D1" srv1 || { sp_fail "kamailio #1 starts"; sp_done; exit 1; }
