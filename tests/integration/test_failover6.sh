@@ -7,6 +7,8 @@
 # sp2 by hand (what keepalived does in test_redundancy.sh) and sp2 is told
 # `redundancy notify master`; then a call from the server side reaches bob
 # through sp2 without bob registering again, and alice's refresh keeps her C6:c.
+# SP_SIGNALING_SOCKETS=shared (test_failover6_shared_workers.sh): the same
+# with shared server-side sockets.
 #
 #   te: alice 2001:db8:1::10, bob ::11 (default via B6 = 2001:db8:1::1)
 #   sp1: te 2001:db8:1::2, srv 2001:db8:2::2 ---- bridges brt / brs ---- srv: Kamailio D6 2001:db8:2::10,
@@ -70,6 +72,7 @@ spd6_start() {
 hostname $n
 signaling-proxy
  server-side-address $C6
+${SP_SIGNALING_SOCKETS:+ signaling-sockets $SP_SIGNALING_SOCKETS}
  media off
 proxy-strategy lab6 seq 10
  match source 2001:db8:1::/64
