@@ -40,15 +40,29 @@ static int sp_connect(const char *path)
 	return fd;
 }
 
+/* What the daemon sends before it closes, to the end: its refusal line is
+ * as long as the daemon makes it (group names, a banner), and the client
+ * has no length of it to trust. */
+static void sp_copy_rest(int fd)
+{
+	char buf[512];
+	ssize_t r;
+
+	while ((r = read(fd, buf, sizeof(buf))) > 0 || (r < 0 && errno == EINTR))
+		if (r > 0)
+			fwrite(buf, 1, (size_t)r, stderr);
+}
+
 /* The daemon refuses a peer it does not trust with one "% ..." line and
  * closes: show that line rather than a broken pipe. */
 static void sp_print_refusal(int fd)
 {
-	char buf[256];
-	ssize_t r = read(fd, buf, sizeof(buf));
+	char first;
 
-	if (r > 0 && buf[0] == '%')
-		fwrite(buf, 1, (size_t)r, stderr);
+	if (read(fd, &first, 1) == 1 && first == '%') {
+		fputc(first, stderr);
+		sp_copy_rest(fd);
+	}
 }
 
 /* Runs one command; returns 0 if it succeeded, 1 if it failed, -1 if the
@@ -56,7 +70,7 @@ static void sp_print_refusal(int fd)
 static int sp_batch_command(int fd, const char *cmd)
 {
 	char hdr[32], *out;
-	size_t n = 0, len;
+	size_t n, len;
 	int status;
 
 	if (strchr(cmd, '\n')) {
@@ -67,18 +81,19 @@ static int sp_batch_command(int fd, const char *cmd)
 		sp_print_refusal(fd);
 		return -1;
 	}
-	while (n + 1 < sizeof(hdr)) {
-		if (sp_read_all(fd, hdr + n, 1) < 0)
-			return -1;
-		if (hdr[n] == '\n')
-			break;
-		n++;
-	}
-	hdr[n] = '\0';
-	if (hdr[0] == '%') { /* refused before the first command (access denied) */
-		fprintf(stderr, "%s\n", hdr);
+	if (sp_read_all(fd, hdr, 1) < 0)
+		return -1;
+	if (hdr[0] == '%') {
+		/* refused before the first command (access denied): the line
+		 * is the daemon's, not a header, and may be longer than one */
+		fputc('%', stderr);
+		sp_copy_rest(fd);
 		return -1;
 	}
+	for (n = 1; n + 1 < sizeof(hdr) && hdr[n - 1] != '\n'; n++)
+		if (sp_read_all(fd, hdr + n, 1) < 0)
+			return -1;
+	hdr[n] = '\0';
 	if (sscanf(hdr, "%d %zu", &status, &len) != 2 || len > (64u << 20))
 		return -1;
 	out = malloc(len + 1);

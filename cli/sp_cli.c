@@ -375,7 +375,7 @@ static struct sp_log_limit sp_cli_nofile_limit = SP_LOG_LIMIT_INIT("cli: connect
  * connection in to be told and closed, then is taken back */
 static void sp_cli_refuse_no_fd(struct sp_cli_server *srv, int lfd, int err)
 {
-	static const char msg[] = "% Out of file descriptors\r\n"; /* the client reads 31 */
+	static const char msg[] = "% Out of file descriptors\r\n";
 	int fd;
 
 	if ((err != EMFILE && err != ENFILE) || srv->spare_fd < 0)

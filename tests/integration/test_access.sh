@@ -65,6 +65,17 @@ check_match "... nothing changed" '^hostname byadmin' "$(sp_cli d1 -c 'show runn
 out=$(as "$UN" -c "show proxy-strategy"); rc=$?
 check_match "neither group: refused at once" '% Access denied' "$out"
 check_eq "... with a failing exit status" 2 "$rc"
+# the refusal read where the client awaits a reply's header line (the
+# daemon stopped until the client has sent its command): the whole line,
+# however long, not a header's length of it
+kill -STOP "$SP_DAEMON_PID"
+as "$UN" -c "show proxy-strategy" >"$SP_TMP/refused" &
+cli_pid=$!
+sleep 0.3
+kill -CONT "$SP_DAEMON_PID"
+wait "$cli_pid"
+check_match "... the whole line, naming both groups, when the command was sent first" \
+	"^% Access denied: not in group $GA or $GR\$" "$(cat "$SP_TMP/refused")"
 check_match "show users names the local users and their privilege" \
 	"uid $(id -u "$UR") \(read-only\)" "$(as "$UR" -c "show users")"
 check_match "the refusal is logged" 'unix-socket connection from local uid [0-9]+ refused: the user is in neither CLI group' \
