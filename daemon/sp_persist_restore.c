@@ -119,6 +119,14 @@ static int restore_object(struct restore *r, const uint8_t *kb, const MDB_val *v
 		r->rs.dialogs++;
 		return 1;
 	}
+	if (binding && arc == -ERANGE) {
+		/* no binding can take a c outside signaling-port-range (the
+		 * allocator refuses it), so there is nothing to hold it from */
+		sp_warn("persistence: binding %u not restored (%s): its port %u lies outside "
+			"signaling-port-range: not held", id, sp_table_strerror(arc), h->server_side.port);
+		r->rs.discarded++;
+		return 0;
+	}
 	if (binding && hdr_ok && h->server_side.port && h->hold_until_wall_ms > r->wall_ms) {
 		/* not restorable, but a registrar may still route there */
 		if (restore_hold_port(r, h) < 0)

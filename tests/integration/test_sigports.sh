@@ -69,6 +69,13 @@ sed -i 's/signaling-port-range 45100 45199/signaling-port-range 45200 45299/' "$
 check "sigproxyd starts with the store's bindings outside the new range" sp_daemon_start "$SP" sp1 --state-dir "$SP_TMP/state"
 check_match "... and says why they are not restored" 'not restored \(port outside the configured range\)' \
 	"$(cat "$SP_TMP/sp1/log")"
+# a port outside the range is no binding's to take: nothing is held back
+# for it (the log said 'quarantined' and held nothing)
+check_match "... that their ports are not held" \
+	'its port 451[0-9]{2} lies outside signaling-port-range: not held' "$(cat "$SP_TMP/sp1/log")"
+check_no_match "... nor said to be quarantined" 'quarantined for' "$(cat "$SP_TMP/sp1/log")"
+check_match "show persistence: the 5 discarded, no port quarantined" \
+	'0 ports quarantined, 5 records discarded' "$(sp_cli sp1 -c 'show persistence')"
 check "a terminal registers after the restart" lab_register "$TE" 10.1.0.11 5070 t6 "$E"
 check "its C:c is in the new range" in_range "$(c_of t6)" 45200 45299
 
