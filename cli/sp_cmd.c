@@ -169,7 +169,7 @@ static const struct sp_cmd_def sp_cmds[] = {
 	{ SP_MODE_EXEC, "write", "Save the running configuration (as write memory)", NULL, PRIV_ADMIN, 0, cmd_write_memory },
 	{ SP_MODE_EXEC, "copy running-config startup-config", "Save the running configuration (as write memory)", NULL, PRIV_ADMIN, 0, cmd_write_memory },
 	{ SP_MODE_EXEC, "configure replace", "Make a file the running configuration, in one transaction", "FILE", PRIV_ADMIN, 0, cmd_configure_replace },
-	{ SP_MODE_EXEC, "show version", "Software version and uptime", NULL, PRIV_USER, 0, cmd_show_version },
+	{ SP_MODE_EXEC, "show version", "Software version, uptime and engine workers", NULL, PRIV_USER, 0, cmd_show_version },
 	{ SP_MODE_EXEC, "show media-proxy", "Remote media proxies: state, reason, calls", "[NAME]", PRIV_USER, 0, cmd_show_media_proxy },
 	{ SP_MODE_EXEC, "show redundancy", "Active-standby role and state sync", NULL, PRIV_USER, 0, cmd_show_redundancy },
 	{ SP_MODE_EXEC, "show persistence", "Bindings and dialogs kept across restarts", NULL, PRIV_USER, 0, cmd_show_persistence },

@@ -35,7 +35,7 @@ struct sp_daemon_options {
 	const char *cli_pam_dir;     /* where its file is (NULL: /etc/pam.d) */
 	bool daemonize;
 	int log_level;
-	unsigned workers;            /* engine workers (--workers) */
+	unsigned workers;            /* engine workers (--workers, or the CPUs) */
 };
 
 struct sp_daemon {

@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,22 @@
 #define SP_DEFAULT_CONFIG SYSCONFDIR "/sigproxy/sigproxy.conf"
 #define SP_DEFAULT_CLI_LISTEN "127.0.0.1:2650"
 #define SP_DEFAULT_CLI_SOCKET RUNSTATEDIR "/sigproxy/cli.sock"
+
+/* The default of --workers: one per CPU this process may run on (its
+ * affinity: taskset, systemd's CPUAffinity=, a cgroup's cpuset), not every
+ * CPU of the machine, since a worker without a CPU of its own only adds a
+ * thread switch; at most the steering program's 64. */
+static unsigned sp_default_workers(void)
+{
+	cpu_set_t set;
+	long n;
+
+	if (sched_getaffinity(0, sizeof(set), &set) == 0)
+		n = CPU_COUNT(&set);
+	else /* more CPUs than a cpu_set_t holds (1024) */
+		n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n < 1 ? 1 : n > 64 ? 64 : (unsigned)n;
+}
 
 static void sp_usage(FILE *f)
 {
@@ -54,14 +71,16 @@ static void sp_usage(FILE *f)
 		"      --state-dir DIR      bindings and dialogs kept there across restarts,\n"
 		"                           or \"none\" (default %s)\n"
 		"      --workers N          engine workers, each reading the terminals the\n"
-		"                           kernel steers to it (1 to 64, default 1)\n"
+		"                           kernel steers to it (1 to 64; default: one per\n"
+		"                           CPU this process may run on, here %u)\n"
 		"  -l, --log-level LEVEL    error, warning, notice, info (default) or debug\n"
 		"  -V, --version            print the version and exit\n"
 		"  -h, --help               print this help and exit\n\n"
 		"Signals: SIGHUP re-reads the configuration file (as one transaction);\n"
 		"SIGTERM and SIGINT shut down cleanly.\n",
 		SP_DEFAULT_CONFIG, SP_DEFAULT_CLI_LISTEN, SP_DEFAULT_CLI_SOCKET,
-		SP_ACCESS_DEFAULT_ADMIN_GROUP, SP_ACCESS_DEFAULT_RO_GROUP, SP_PERSIST_DEFAULT_DIR);
+		SP_ACCESS_DEFAULT_ADMIN_GROUP, SP_ACCESS_DEFAULT_RO_GROUP, SP_PERSIST_DEFAULT_DIR,
+		sp_default_workers());
 }
 
 static void sp_options_defaults(struct sp_daemon_options *o)
@@ -73,7 +92,7 @@ static void sp_options_defaults(struct sp_daemon_options *o)
 	o->cli_admin_group = SP_ACCESS_DEFAULT_ADMIN_GROUP;
 	o->cli_ro_group = SP_ACCESS_DEFAULT_RO_GROUP;
 	o->log_level = LOG_INFO;
-	o->workers = 1;
+	o->workers = sp_default_workers();
 }
 
 /* --agentx-context NAME, once more: -1 (said on stderr) past the last. */

@@ -110,11 +110,14 @@ sp_daemon_start() {
 	*" --state-dir "*) ;;
 	*) set -- "$@" --state-dir none ;;
 	esac
-	# SP_WORKERS=N: every daemon a test starts runs N engine workers
-	# (the existing tests, run with workers; a test's own --workers wins)
+	# Engine workers. SP_WORKERS=N: every daemon a test starts runs N
+	# (the suite, run with workers); unset: one, as before the daemon's
+	# default became a worker per CPU (the suite runs with one in CI until
+	# it passes with more, plain and under ASan); SP_WORKERS=default: no
+	# --workers, the daemon's own default. A test's own --workers wins.
 	case " $* " in
 	*" --workers "*) ;;
-	*) [ -z "${SP_WORKERS:-}" ] || set -- "$@" --workers "$SP_WORKERS" ;;
+	*) [ "${SP_WORKERS:-1}" = default ] || set -- "$@" --workers "${SP_WORKERS:-1}" ;;
 	esac
 	if [ -n "$ns" ]; then
 		ip netns exec "$ns" "$SPD" -f "$dir/sigproxy.conf" --cli-socket "$dir/cli.sock" \
