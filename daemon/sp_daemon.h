@@ -36,6 +36,7 @@ struct sp_daemon_options {
 	bool daemonize;
 	int log_level;
 	unsigned workers;            /* engine workers (--workers, or the CPUs) */
+	bool sched_batch;            /* --sched batch (the default) or normal */
 };
 
 struct sp_daemon {

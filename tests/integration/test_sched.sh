@@ -1,0 +1,58 @@
+#!/bin/bash
+# sigproxyd's scheduling policy (--sched): by default every thread (the
+# engine workers, the state store's writer, the CLI's) runs SCHED_BATCH, so
+# that a datagram's wake-up does not preempt the task that sent it and
+# sigproxyd reads the sender's burst in one batch (issue 21: fewer wake-ups
+# and context switches per call, bench/RESULTS.md). --sched normal leaves the
+# policy it was started with; a real-time policy given by the operator
+# (chrt, systemd's CPUSchedulingPolicy) is never lowered.
+. "$(dirname "$0")/lib.sh"
+sp_require_root
+sp_require_tools chrt
+
+# the policies of every thread of PID, one per line, sorted and counted
+# (field 41 of /proc/PID/task/TID/stat: 0 other, 1 fifo, 3 batch)
+policies() {
+	local t
+	for t in /proc/"$1"/task/*; do
+		sed 's/^.*) //' "$t/stat" | awk '{ print $39 }'
+	done | sort | uniq -c | awk '{ printf "%s:%s ", $2, $1 }'
+}
+threads() { ls /proc/"$1"/task | wc -l; }
+
+NS=$(sp_netns sched) || { sp_fail "create namespace"; sp_done; exit 1; }
+
+# default: SCHED_BATCH on every thread, the workers' included
+sp_daemon_start "$NS" d1 --workers 2 --state-dir "$SP_TMP/d1/state" ||
+	{ sp_fail "daemon starts"; cat "$SP_TMP/d1/log"; sp_done; exit 1; }
+PID=$SP_DAEMON_PID
+check_match "the CLI answers" '^sigproxy' "$(sp_cli d1 -c 'show version' 2>&1)"
+n=$(threads "$PID")
+check "more than one thread to look at ($n)" test "$n" -ge 3
+check_eq "every thread SCHED_BATCH by default" "3:$n " "$(policies "$PID")"
+sp_daemon_stop "$PID"
+
+# --sched normal: left as started (SCHED_OTHER)
+sp_daemon_start "$NS" d2 --workers 2 --sched normal ||
+	{ sp_fail "daemon starts with --sched normal"; cat "$SP_TMP/d2/log"; sp_done; exit 1; }
+PID=$SP_DAEMON_PID
+n=$(threads "$PID")
+check_eq "--sched normal: every thread SCHED_OTHER" "0:$n " "$(policies "$PID")"
+sp_daemon_stop "$PID"
+
+# started real-time by the operator: not lowered to batch
+mkdir -p "$SP_TMP/d3"
+ip netns exec "$NS" chrt -f 1 "$SPD" -f "$SP_TMP/d3/sigproxy.conf" --cli-socket "$SP_TMP/d3/cli.sock" \
+	--state-dir none --workers 2 >>"$SP_TMP/d3/log" 2>&1 &
+PID=$!
+SP_PIDS+=("$PID")
+sp_wait_for "sigproxyd d3 socket" 10 sp_unix_listening "$NS" "$SP_TMP/d3/cli.sock" ||
+	{ sp_fail "daemon starts under chrt -f"; cat "$SP_TMP/d3/log"; sp_done; exit 1; }
+n=$(threads "$PID")
+check_eq "started SCHED_FIFO: every thread stays SCHED_FIFO" "1:$n " "$(policies "$PID")"
+sp_daemon_stop "$PID"
+
+out=$("$SPD" --sched fast -f /dev/null 2>&1); rc=$?
+check_eq "--sched with an unknown policy refused (exit 2)" 2 "$rc"
+check_match "... with why" 'sched.*batch.*normal' "$out"
+sp_done
