@@ -196,11 +196,8 @@ static int sp_parse_args(int argc, char **argv, struct sp_daemon_options *o)
 		case OPT_PID_FILE: o->pid_file = optarg; break;
 		case OPT_STATE_DIR: o->state_dir = optarg; break;
 		case OPT_WORKERS:
-			if (sp_set_workers(o, optarg) < 0)
-				return -1;
-			break;
 		case OPT_SCHED:
-			if (sp_set_sched(o, optarg) < 0)
+			if ((c == OPT_WORKERS ? sp_set_workers : sp_set_sched)(o, optarg) < 0)
 				return -1;
 			break;
 		case OPT_CLI_GROUP: o->cli_admin_group = optarg; break;
