@@ -308,6 +308,7 @@ void sp_show_statistics(struct sp_engine *en, FILE *out)
 	fprintf(out, "    too many hops           %llu\n", (unsigned long long)s->too_many_hops);
 	fprintf(out, "    too large               %llu\n", (unsigned long long)s->too_large);
 	fprintf(out, "    no media port           %llu\n", (unsigned long long)s->no_media_port);
+	fprintf(out, "    flow failed (430)       %llu\n", (unsigned long long)s->flow_failed);
 	fprintf(out, "    no media proxy          %llu\n", (unsigned long long)s->media_proxy_refused);
 	{
 		uint64_t rate, new_flows;

@@ -286,6 +286,7 @@ static void sp_json_statistics_signaling(struct sp_json *j, struct sp_engine *en
 		{ "source-bindings-limit", s->source_bindings }, { "unmatched-responses", s->unmatched_responses },
 		{ "too-many-hops", s->too_many_hops }, { "too-large", s->too_large },
 		{ "no-media-port", s->no_media_port }, { "no-media-proxy", s->media_proxy_refused },
+		{ "flow-failed", s->flow_failed },
 	};
 
 	sp_engine_source_limit_drops(en, &rate, &new_flows);

@@ -48,6 +48,8 @@ struct sp_engine_stats {
 	uint64_t too_many_hops;       /* Max-Forwards: 0, answered 483 */
 	uint64_t too_large;           /* over message-size-limit, answered 513 */
 	uint64_t no_media_port;       /* no free media port, answered 503 */
+	uint64_t flow_failed;         /* a server's request for an outbound terminal
+				       * whose flow is gone, answered 430 (RFC 5626 §5.3) */
 	/* remote media proxies: messages handed to one, calls that fell back
 	 * to the kernel when theirs failed, and refused (503: none answers) */
 	uint64_t media_proxy_parked;

@@ -107,7 +107,7 @@ void sp_engine_from_server(struct sp_engine *en, const struct sp_transport_conn 
 		/* RFC 5626 §5.3: no new connection to an outbound terminal's
 		 * Contact; the server hears 430 from C:c (an ACK, none) */
 		sp_engine_reply(en, b, false, msg, buf, len, SP_PROTO_FLOW_FAILED, 0);
-		sp_engine_drop(en, &en->stats.send_errors);
+		sp_engine_drop(en, &en->stats.flow_failed);
 		sp_engine_log_refusal(en, "the terminal's flow is gone (430)", msg->session);
 	} else {
 		sp_engine_server_forward(en, b, msg, buf, len);

@@ -60,6 +60,7 @@ static void sp_agent_engine_stats(void *arg, struct sp_agent_stats *out)
 		out->tcp_header_timeouts = tcp.header_timeouts;
 		out->tcp_idle_timeouts = tcp.idle_timeouts;
 		out->tcp_write_overflows = tcp.write_overflows;
+		out->tcp_accept_waits = tcp.accept_waits;
 		sp_engine_tls_stats(en, &tcp);
 		out->tls_accepted = tcp.accepted;
 		out->tls_handshakes = tcp.tls_handshakes;
@@ -77,6 +78,7 @@ static void sp_agent_engine_stats(void *arg, struct sp_agent_stats *out)
 	out->too_many_hops = s->too_many_hops;
 	out->too_large = s->too_large;
 	out->no_media_port_drops = s->no_media_port;
+	out->flow_failed = s->flow_failed;
 	out->current_sessions = (uint32_t)c->dialogs_current;
 	out->current_bindings = (uint32_t)c->bindings_current;
 }

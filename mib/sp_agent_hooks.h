@@ -32,6 +32,7 @@ struct sp_agent_stats {
 	uint64_t received, proxied, forwarded, dropped;
 	uint64_t parse_errors, rewrite_errors, session_limit_drops;
 	uint64_t unmatched_responses, too_many_hops, too_large, no_media_port_drops;
+	uint64_t flow_failed; /* 430s: a server's request for a gone outbound flow */
 	uint32_t current_sessions, current_bindings;
 	uint32_t discontinuity_time; /* sysUpTime (centiseconds) of the last reset */
 	/* per-source limits: dropped in the kernel (rate, new bindings) and
@@ -44,7 +45,7 @@ struct sp_agent_stats {
 	/* SIP over TCP: connections, pings, and each reason one was refused */
 	uint64_t tcp_accepted, tcp_open, tcp_pings, tcp_refused_total, tcp_refused_source;
 	uint64_t tcp_too_large, tcp_bad_length, tcp_header_timeouts, tcp_idle_timeouts,
-		tcp_write_overflows;
+		tcp_write_overflows, tcp_accept_waits;
 	/* SIP over TLS: connections, handshakes, and the refused ones */
 	uint64_t tls_accepted, tls_handshakes, tls_resumed, tls_handshake_failures,
 		tls_certificate_errors;

@@ -38,6 +38,7 @@ enum sp_mib_scalar {
 	SP_S_STATS_TCP_ACCEPTED = 725, SP_S_STATS_TCP_OPEN, SP_S_STATS_TCP_PINGS, SP_S_STATS_TCP_REFUSED_TOTAL, SP_S_STATS_TCP_REFUSED_SOURCE, SP_S_STATS_TCP_TOO_LARGE, SP_S_STATS_TCP_BAD_LENGTH, SP_S_STATS_TCP_HEADER_TIMEOUTS, SP_S_STATS_TCP_IDLE_TIMEOUTS, SP_S_STATS_TCP_WRITE_OVERFLOWS,
 	SP_S_STATS_TLS_ACCEPTED = 735, SP_S_STATS_TLS_HANDSHAKES, SP_S_STATS_TLS_RESUMED,
 	SP_S_STATS_TLS_HANDSHAKE_FAILURES, SP_S_STATS_TLS_CERTIFICATE_ERRORS,
+	SP_S_STATS_FLOW_FAILED = 740, SP_S_STATS_TCP_ACCEPT_WAITS,
 	SP_S_RED_CONFIGURED = 801, SP_S_RED_ROLE, SP_S_RED_CONF_ROLE, SP_S_RED_LOCAL_TYPE,
 	SP_S_RED_LOCAL_ADDR, SP_S_RED_LOCAL_PORT, SP_S_RED_PEER_TYPE, SP_S_RED_PEER_ADDR,
 	SP_S_RED_PEER_PORT, SP_S_RED_PEER_STATE, SP_S_RED_SEQ_SENT, SP_S_RED_SEQ_ACKED,
@@ -120,6 +121,9 @@ const struct sp_mib_obj *sp_mib_lookup(const oid *name, size_t len, size_t *pref
  * counters and its media addresses (sp_agent_get_mp.c). */
 void sp_mib_media_proxy_run_value(struct sp_agent_mib *m, const struct sp_mib_row *row, int col,
 				  struct sp_agent_value *v);
+/* A sigproxyStats scalar (id SP_S_STATS_*), through the stats hook; zeros
+ * without one (sp_agent_get_stats.c). */
+void sp_mib_stats_value(struct sp_agent_mib *m, int id, struct sp_agent_value *v);
 const struct sp_mib_row *sp_mib_find_row(struct sp_agent_mib *m, int table, const oid *idx,
 					 size_t len);
 size_t sp_mib_name_index(const char *name, oid *idx);

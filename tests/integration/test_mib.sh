@@ -185,6 +185,8 @@ sigproxyInterfaceInstallReason."eth0" $base.1.4.1.6.4.101.116.104.48
 sigproxySessionCallId.42 $base.1.5.1.15.42
 sigproxyBindingExpires.7 $base.1.6.1.12.7
 sigproxyStatsReceived.0 $base.1.7.1.0
+sigproxyStatsFlowFailed.0 $base.1.7.40.0
+sigproxyStatsTcpAcceptWaits.0 $base.1.7.41.0
 sigproxyRedundancySwitchover.0 $base.1.8.17.0
 sigproxyLastKernelError.0 $base.1.9.1.0
 sigproxyKernelProgrammingFailure $base.0.5

@@ -16,7 +16,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lab.sh"
 sp_require_root
-sp_require_tools sipp kamailio kamcmd python3 nft openssl
+sp_require_tools sipp kamailio kamcmd python3 nft openssl snmpd snmpget
 
 E=$LAB_E
 C=$LAB_C
@@ -26,7 +26,9 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 lab_up_or_end
 T=$LAB_OUT/tls
 lab_tls_certs "$T" e sp.test "IP:$E" t12 t12.test "IP:10.1.0.12" t13 t13.test "IP:10.1.0.13"
-lab_sp_start
+sp_snmp_env
+sp_snmpd_start "$SP"
+lab_sp_start --agentx "$AX"
 sp_pass "sigproxyd starts in ns sp"
 out=$(sp_cli sp1 -c "configure terminal" -c "signaling-proxy" -c "server-side-address $C" \
 	-c "tls certificate $T/e.crt key $T/e.key" -c "tls ca $T/ca.crt" \
@@ -62,8 +64,11 @@ flow_case obt 10.1.0.12 5090 430 --outbound
 check_match "the outbound terminal's answer is 430 Flow Failed" "SIP/2.0 430 Flow Failed" "$MSG"
 check_match "no connection to the outbound terminal's Contact" "^connections 0$" "$TERM_OUT"
 check_match "the log says why" "flow is gone" "$(cat "$SP_TMP/sp1/log")"
-check_match "show statistics counts the refusal as a send error" "send errors +1$" \
-	"$(sp_cli sp1 -c 'show statistics')"
+out=$(sp_cli sp1 -c 'show statistics')
+check_match "show statistics counts the refusal as a flow failed" "flow failed \\(430\\) +1$" "$out"
+check_match "... not as a send error" "send errors +0$" "$out"
+check_eq "sigproxyStatsFlowFailed says the same" 1 \
+	"$(ip netns exec "$SP" snmpget -OqvU -v2c -c public -t 2 -r 1 127.0.0.1 sigproxyStatsFlowFailed.0 2>&1)"
 
 flow_case plain 10.1.0.13 5091 480
 check_match "the terminal without outbound gets the INVITE over a new connection" "^request INVITE$" "$TERM_OUT"

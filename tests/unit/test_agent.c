@@ -129,9 +129,37 @@ Test(agent, getnext_walks_in_oid_order_and_ends)
 	}
 	/* 22 config scalars (sigproxyServerSideAddr6 the 20th, the IPv6 views of
 	 * the local virtual address and the return gateway) + 1 listen port +
-	 * 39 stats (sigproxyStatsTls* the last 5) + 20 redundancy (the IPv6
-	 * views of its addresses) + 2 status */
-	cr_assert_eq(count, 84);
+	 * 41 stats (sigproxyStatsFlowFailed and sigproxyStatsTcpAcceptWaits
+	 * the last 2) + 20 redundancy (the IPv6 views of its addresses) + 2
+	 * status */
+	cr_assert_eq(count, 86);
+}
+
+static void fake_stats(void *arg, struct sp_agent_stats *out)
+{
+	(void)arg;
+	memset(out, 0, sizeof(*out));
+	out->flow_failed = (1ULL << 32) + 430;
+	out->tcp_accept_waits = 7;
+}
+
+/* sigproxyStats 40 and 41: the 430s for gone flows and the listeners'
+ * waits for a descriptor (the accept guard's SP_ACCEPT_WAIT), whole
+ * Counter64s from the stats hook. */
+Test(agent, stats_read_flow_failed_and_accept_waits)
+{
+	static const oid flow_failed[] = { BASE, 7, 40, 0 }, accept_waits[] = { BASE, 7, 41, 0 };
+	struct sp_agent_value v;
+
+	mib.hooks.stats = fake_stats;
+	cr_assert_eq(sp_agent_mib_get(&mib, flow_failed, OID_LENGTH(flow_failed), &v), SNMP_ERR_NOERROR);
+	cr_assert_eq(v.type, ASN_COUNTER64);
+	cr_assert_eq(v.c64.high, 1);
+	cr_assert_eq(v.c64.low, 430);
+	cr_assert_eq(sp_agent_mib_get(&mib, accept_waits, OID_LENGTH(accept_waits), &v), SNMP_ERR_NOERROR);
+	cr_assert_eq(v.type, ASN_COUNTER64);
+	cr_assert_eq(v.c64.high, 0);
+	cr_assert_eq(v.c64.low, 7);
 }
 
 Test(agent, create_and_go_commits_one_strategy)
