@@ -148,9 +148,11 @@ call() {
 	lab_sipp_bg "$cns" "uac-$name" -sf "$SC/rtp_uac.xml" -i "$cip" -p 5062 -mp 6000 -s echo -m 1 \
 		-d 4000 "$(lab_hostport "$virt" 5060)"
 	sleep 3
+	# the SP's count first: under ASan on a loaded machine the query took
+	# long enough for the BYE (at 4 s) to come before it
+	HELD=$(mp_field 'calls held')
 	cid=$(sp_cli sp1 -c 'show sessions' | grep -oE '[0-9]+-[0-9]+@[0-9a-f.:]+' | head -1)
 	QUERY=$(ng_query "$cid")
-	HELD=$(mp_field 'calls held')
 	lab_sipp_wait "$LAB_SIPP_PID"
 	RC=$?
 	lab_sipp_wait "$uas"
