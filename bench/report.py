@@ -45,6 +45,16 @@ def ratio(a, b):
     return round(a / b, 3) if a is not None and b else None
 
 
+def per_call_us(ns, ticks, hz, calls):
+    """CPU per call (µs): from the run time in ns (schedstat) when the run
+    measured it, else from utime+stime ticks (figures of older runs)."""
+    if not calls:
+        return None
+    if ns:
+        return round(ns / 1e3 / calls, 1)
+    return round(ticks / hz / calls * 1e6, 1) if ticks is not None else None
+
+
 def main():
     fig = load(sys.argv[1])
     hz = fig["hz"]
@@ -66,6 +76,7 @@ def main():
     base_of = {"sp6": "base6", "spt": "baset", "kamtcp": "baset", "spl": "basel", "kamtls": "basel"}
     for who in whos:
         ticks = sum(fig.get(f"{r}.{who}.cpu_ticks", 0) for r in reps)
+        ns = sum(fig.get(f"{r}.{who}.cpu_ns", 0) for r in reps)
         calls = sum(fig.get(f"{r}.{who}.calls", 0) for r in reps)
         ok = all(fig.get(f"{r}.{who}.ok") == 1 for r in reps)
         lat, base = [], []
@@ -78,7 +89,8 @@ def main():
         per[who] = {
             "fixed_all_calls_ok": ok,
             "fixed_calls": calls,
-            "cpu_us_per_call": round(ticks / hz / calls * 1e6, 1) if calls else None,
+            "cpu_us_per_call": per_call_us(ns, ticks, hz, calls),
+            "cpu_us_per_call_ticks": per_call_us(0, ticks, hz, calls),
             "p50_ms": pct(lat, 50), "p99_ms": pct(lat, 99),
             "base_p50_ms": pct(base, 50), "base_p99_ms": pct(base, 99),
         }
@@ -106,7 +118,13 @@ def main():
         why = fig.get(f"{who}.sustained_fail_why")
         per[who]["sustained_fail_why"] = why.replace("_", " ") if isinstance(why, str) else None
         sc, st = fig.get(f"{who}.sustained_calls"), fig.get(f"{who}.sustained_cpu_ticks")
-        per[who]["sustained_cpu_us_per_call"] = round(st / hz / sc * 1e6, 1) if sc and st is not None else None
+        sn = fig.get(f"{who}.sustained_cpu_ns")
+        per[who]["sustained_cpu_us_per_call"] = per_call_us(sn, st, hz, sc)
+        per[who]["sustained_cpu_us_per_call_ticks"] = per_call_us(0, st, hz, sc)
+        # the two clocks over the longest step: schedstat's ns against
+        # utime+stime's ticks
+        if sn and st:
+            per[who]["sustained_cpu_ns_over_ticks"] = round(sn / (st * 1e9 / hz), 3)
         # latency at the sustained rate ("sust") and at half of it ("half",
         # the p99 target's point), each against the direct path at that rate
         for part, name in (("sust", "sustained_rate"), ("half", "half_rate")):
@@ -149,6 +167,9 @@ def main():
             "pss": ratio(sp["pss_kib"], k["pss_kib"]),
         }
     res["ratios_sigproxy_over_kamailio"] = ratios(kam)
+    spw = workers_rows(fig, hz)
+    if spw:
+        res["sigproxy_workers_scaling"] = spw
     if "kamt" in per:
         res["ratios_sigproxy_over_kamailio_tuned"] = ratios(per["kamt"])
     if "sp6" in per:
@@ -240,12 +261,12 @@ def main():
                                          f"(fails at {f(w.get('sustained_fail_cps'))}"
                                          + (f": {w['sustained_fail_why']})" if w.get("sustained_fail_why") else ")"))
          for _, w in cols], "sustained_cps")
-    row("CPU per call at the sustained rate, over its step (µs, utime+stime)",
+    row("CPU per call at the sustained rate, over its step (µs, run time from schedstat)",
         [f(w["sustained_cpu_us_per_call"]) for _, w in cols], "cpu_per_call_sustained")
     row("added INVITE→200 p50 / p99 at the sustained rate (ms)", [lat(w, "sustained_rate") for _, w in cols])
     row("added p50 / p99 at half the sustained rate (ms)", [lat(w, "half_rate") for _, w in cols])
     row("highest burst rate, short steps, zero failed calls (calls/s)", [f(w["max_cps"]) for _, w in cols], "max_cps")
-    row(f"CPU per call at {res['fixed_rate_cps']} calls/s (µs, utime+stime)",
+    row(f"CPU per call at {res['fixed_rate_cps']} calls/s (µs, run time from schedstat)",
         [f(w["cpu_us_per_call"]) for _, w in cols], "cpu_per_call")
     row(f"added INVITE→200 time p50 at {res['fixed_rate_cps']} calls/s (ms)",
         [f(w["p50_added_ms"]) for _, w in cols], "p50_added")
@@ -255,6 +276,9 @@ def main():
         [f"{f(w['pss_kib'])}; {f(w['rss_kib'])}" + (f" ({f(w.get('processes'))} processes)" if k != "sp" else "")
          for k, w in cols], "pss")
     row("fixed-rate calls, all successful", [f"{w['fixed_calls']}, {w['fixed_all_calls_ok']}" for _, w in cols])
+    clocks(out, per, cols, f)
+    if spw:
+        workers_table(out, res, spw, f)
     if "sp6" in per:
         ipv6_table(out, res, sp, per["sp6"], f, lat)
     if "spt" in per:
@@ -298,6 +322,81 @@ def main():
     out.append("")
     out.append(f"Run time {res['run_seconds']} s.")
     open(sys.argv[3], "w").write("\n".join(out) + "\n")
+
+
+def clocks(out, per, cols, f):
+    """Whether schedstat's run time (ns) and utime+stime (10 ms ticks) agree
+    over each row's sustained step, the longest one it has."""
+    cells = [f"{k} {w['sustained_cpu_ns_over_ticks']}" for k, w in cols if w.get("sustained_cpu_ns_over_ticks")]
+    if not cells:
+        return
+    out.append("")
+    out.append("CPU clocks over the step that set the sustained rate, run time (schedstat, ns) / utime+stime "
+               "(ticks): " + ", ".join(cells) + f"; at the fixed rate, utime+stime gives " +
+               ", ".join(f"{k} {f(w.get('cpu_us_per_call_ticks'))} µs" for k, w in cols) + " per call.")
+
+
+def workers_rows(fig, hz):
+    """The spw rows: the load of several callers on 1 worker (spw1) and on
+    N (spw), sigproxyd started again for each."""
+    rows = {}
+    for who in ("spw1", "spw"):
+        if f"{who}.max_cps" not in fig:
+            continue
+        sc = fig.get(f"{who}.sustained_calls")
+        why = fig.get(f"{who}.sustained_fail_why")
+        rows[who] = {
+            "workers": fig.get(f"{who}.workers"),
+            "callers": fig.get("spw.callers"),
+            "caller_ports": str(fig.get("spw.ports")),
+            "sustained_cps": fig.get(f"{who}.sustained_cps"),
+            "sustained_fail_cps": fig.get(f"{who}.sustained_fail_cps"),
+            "sustained_fail_why": why.replace("_", " ") if isinstance(why, str) else None,
+            "sustained_cpu_us_per_call": per_call_us(fig.get(f"{who}.sustained_cpu_ns"),
+                                                     fig.get(f"{who}.sustained_cpu_ticks"), hz, sc),
+            "max_cps": fig.get(f"{who}.max_cps"),
+            "fixed_calls": fig.get(f"{who}.fixed_calls"),
+            "fixed_all_calls_ok": fig.get(f"{who}.fixed_ok") == 1,
+            "cpu_us_per_call": per_call_us(fig.get(f"{who}.fixed_cpu_ns"), fig.get(f"{who}.fixed_cpu_ticks"),
+                                           hz, fig.get(f"{who}.fixed_calls")),
+            # per worker "id:from terminals/from servers/bindings"
+            "worker_split": str(fig.get(f"{who}.worker_split") or ""),
+        }
+    if "spw1" in rows and "spw" in rows:
+        a, b = rows["spw"], rows["spw1"]
+        rows["ratios_n_over_1"] = {k: ratio(a[k], b[k]) for k in
+                                   ("sustained_cps", "sustained_cpu_us_per_call", "max_cps", "cpu_us_per_call")}
+    return rows
+
+
+def workers_table(out, res, rows, f):
+    """The spw rows side by side: the same traffic on 1 and on N workers."""
+    one, n, r = rows.get("spw1", {}), rows.get("spw", {}), rows.get("ratios_n_over_1", {})
+    out.append("")
+    out.append(f"Engine workers (spw1, spw): the load of {f(one.get('callers'))} SIPp callers (ports "
+               f"{one.get('caller_ports', '').replace(',', ', ')} of the caller's address, spread evenly by "
+               f"sigproxyd's steering hash), each at its share of the rate, on sigproxyd with 1 worker and with "
+               f"{f(n.get('workers'))}:")
+    out.append("")
+    out.append(f"| figure | 1 worker | {f(n.get('workers'))} workers | N/1 |")
+    out.append("|---|---|---|---|")
+
+    def sust(w):
+        if not w:
+            return "n/a"
+        tail = ("(held at the burst rate, the search's top)" if not w.get("sustained_fail_cps") else
+                f"(fails at {w['sustained_fail_cps']}" + (f": {w['sustained_fail_why']})"
+                                                         if w.get("sustained_fail_why") else ")"))
+        return f"{f(w.get('sustained_cps'))} {tail}"
+    out.append(f"| highest sustained rate (calls/s) | {sust(one)} | {sust(n)} | {f(r.get('sustained_cps'))} |")
+    out.append(f"| CPU per call at the sustained rate (µs) | {f(one.get('sustained_cpu_us_per_call'))} | "
+               f"{f(n.get('sustained_cpu_us_per_call'))} | {f(r.get('sustained_cpu_us_per_call'))} |")
+    out.append(f"| highest burst rate (calls/s) | {f(one.get('max_cps'))} | {f(n.get('max_cps'))} | "
+               f"{f(r.get('max_cps'))} |")
+    out.append(f"| CPU per call at {res['fixed_rate_cps']} calls/s (µs) | {f(one.get('cpu_us_per_call'))} | "
+               f"{f(n.get('cpu_us_per_call'))} | {f(r.get('cpu_us_per_call'))} |")
+    out.append(f"| per worker: messages from terminals / from servers / bindings | "
+               f"{one.get('worker_split') or 'one worker'} | {(n.get('worker_split') or 'n/a').replace(',', ', ')} | |")
 
 
 def tcp_table(out, res, udp, tcp, kam, f, lat):
