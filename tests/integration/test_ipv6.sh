@@ -184,6 +184,36 @@ shared_checks() {
 	done
 }
 shared_checks "after the calls"
+# shared sockets: the raw sockets that send from C:c receive nothing. An
+# unbound raw UDP socket gets a clone of every UDP datagram delivered in the
+# namespace (a control one here shows it); sigproxyd's are bound where the
+# kernel delivers nothing (0.0.0.1, ff00::1: the kernel's match fails before
+# any clone), and after all this test's UDP their queues and drops are 0.
+# raw_rows: sigproxyd's rows of /proc/net/raw and raw6 in ns sp (fields: 2
+# local address, 5 tx_queue:rx_queue, 10 inode, 13 drops)
+raw_rows() {
+	local inodes
+	inodes=$(ls -l "/proc/$SP_DAEMON_PID/fd" 2>/dev/null | sed -nE 's/.*socket:\[([0-9]+)\]$/\1/p')
+	ip netns exec "$SP" cat /proc/net/raw /proc/net/raw6 |
+		awk -v list="$inodes" 'BEGIN { n = split(list, a, " "); for (i = 1; i <= n; i++) s[a[i]] = 1 } $10 in s'
+}
+raw_checks() {
+	[ "${SP_SIGNALING_SOCKETS:-}" = shared ] || return 0
+	local rows
+	check_eq "control: an unbound raw UDP socket in ns sp gets a clone of a local datagram" True \
+		"$(ip netns exec "$SP" python3 -c "import socket
+c = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_UDP); c.settimeout(2)
+socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b'x', ('127.0.0.1', 9))
+print(len(c.recv(100)) > 0)" 2>&1)"
+	rows=$(raw_rows)
+	check_eq "shared: sigproxyd's raw sockets, one per family per worker ($1)" $((2 * ${SP_WORKERS:-1})) \
+		"$(grep -c . <<<"$rows")"
+	check_eq "... each bound where the kernel delivers nothing: 0.0.0.1, ff00::1 ($1)" "" \
+		"$(awk '$2 !~ /^(01000000|000000FF000000000000000001000000):0011$/' <<<"$rows")"
+	check_eq "... none holds or dropped a clone of the namespace's UDP: rx_queue 0, drops 0 ($1)" "" \
+		"$(awk '{ split($5, q, ":") } q[2] != "00000000" || $13 != 0' <<<"$rows")"
+}
+raw_checks "after the calls"
 
 # ---- malformed datagrams over IPv6: dropped, counted, never forwarded ----
 MALFORMED=("$LAB_MALFORMED_DIR"/*.sip)
