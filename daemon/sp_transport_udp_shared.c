@@ -14,13 +14,13 @@
  * port without binding a socket there, which is the descriptor per binding
  * this mode removes. The kernel still builds the IP header (no
  * IP_HDRINCL): it routes, fragments and marks as for a UDP socket, and
- * conntrack sees an ordinary UDP flow. */
+ * conntrack sees an ordinary UDP flow. The raw socket receives nothing
+ * (bound where nothing is delivered, sp_udp_raw_socket). */
 #include "config.h"
 #include "sp_transport_udp_int.h"
 #include "sp_log.h"
 
 #include <errno.h>
-#include <linux/filter.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,8 +31,13 @@
 #ifndef IPV6_CHECKSUM
 #define IPV6_CHECKSUM 7
 #endif
+#ifndef IPV6_MULTICAST_ALL
+#define IPV6_MULTICAST_ALL 29
+#endif
 
-#define SP_UDP_RAW_RCVBUF 4096 /* it never keeps anything (see the filter) */
+/* it receives nothing (sp_udp_raw_socket); were a clone ever to match, a
+ * small buffer keeps it bounded, and its drops show in /proc/net/raw */
+#define SP_UDP_RAW_RCVBUF 4096
 
 /* ---- sending ---- */
 
@@ -107,23 +112,52 @@ int sp_udp_shared_send(struct sp_udp *u, struct sp_udp_conn *c, const struct sp_
 	return sp_udp_push(u, fd, &mh, o);
 }
 
-/* A raw UDP socket that only sends. The kernel gives a raw socket of a
- * protocol a copy of every datagram of it: a filter that keeps nothing
- * drops them at once (IPPROTO_RAW would not receive, but takes the whole
- * IP header from us, and the kernel would no longer fragment). */
+/* A raw UDP socket that only sends, and receives nothing.
+ *
+ * The kernel hands every raw socket of a protocol a clone of each datagram
+ * of it delivered locally in the namespace (raw_v4_input, ipv6_raw_deliver),
+ * unless the socket is bound to another local address: the address match
+ * comes before the clone. So the socket is bound to an address the kernel
+ * never delivers to, and no clone is made (not made and then dropped, as a
+ * filter would: that cost every UDP datagram of the host a clone per
+ * worker per family):
+ *  - IPv4 0.0.0.1: 0.0.0.0/8 is never a destination (a martian on input,
+ *    no route on output);
+ *  - IPv6 ff00::1: multicast of the reserved scope 0, dropped on input
+ *    (RFC 4291 2.7); with IPV6_MULTICAST_ALL off, or every multicast
+ *    datagram of a group the host joined would still match.
+ * IP_TRANSPARENT lets it bind an address that is not local; sends are
+ * unchanged, their source is C from IP_PKTINFO.
+ *
+ * Not IPPROTO_RAW (send-only by design): it takes the whole IP header from
+ * us and refuses a datagram above the device's MTU (EMSGSIZE) instead of
+ * fragmenting it; the transport would then find the path MTU and fragment
+ * itself. Bound this way the kernel keeps doing all of it. */
+static int sp_udp_raw_bind_nowhere(int fd, int family)
+{
+	struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6, .sin6_addr = { { { 0xff, 0x00 } } } };
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(0x00000001) };
+	int zero = 0;
+
+	if (family == AF_INET)
+		return bind(fd, (struct sockaddr *)&sin, sizeof(sin));
+	sin6.sin6_addr.s6_addr[15] = 1;
+	if (setsockopt(fd, SOL_IPV6, IPV6_MULTICAST_ALL, &zero, sizeof(zero)) < 0)
+		return -1;
+	return bind(fd, (struct sockaddr *)&sin6, sizeof(sin6));
+}
+
 static int sp_udp_raw_socket(int family)
 {
-	struct sock_filter none[] = { BPF_STMT(BPF_RET | BPF_K, 0) };
-	struct sock_fprog prog = { .len = 1, .filter = none };
 	int one = 1, off = 6, rcvbuf = SP_UDP_RAW_RCVBUF, saved;
 	int fd = socket(family, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
 
 	if (fd < 0)
 		return -1;
-	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0 ||
-	    /* C need not be on an interface yet (VRRP), as IP_FREEBIND allowed */
-	    setsockopt(fd, family == AF_INET6 ? SOL_IPV6 : SOL_IP,
+	/* C need not be on an interface yet (VRRP), as IP_FREEBIND allowed */
+	if (setsockopt(fd, family == AF_INET6 ? SOL_IPV6 : SOL_IP,
 		       family == AF_INET6 ? IPV6_TRANSPARENT : IP_TRANSPARENT, &one, sizeof(one)) < 0 ||
+	    sp_udp_raw_bind_nowhere(fd, family) < 0 ||
 	    /* IPv6: the kernel writes the checksum at offset 6 of the header */
 	    (family == AF_INET6 && setsockopt(fd, SOL_IPV6, IPV6_CHECKSUM, &off, sizeof(off)) < 0)) {
 		saved = errno;
