@@ -73,9 +73,10 @@ static void sp_usage(FILE *f)
 		"      --workers N          engine workers, each reading the terminals the\n"
 		"                           kernel steers to it (1 to 64; default: one per\n"
 		"                           CPU this process may run on, here %u)\n"
-		"      --sched POLICY       batch (default): every thread SCHED_BATCH, a\n"
-		"                           datagram's wake-up preempting no running task\n"
-		"                           (fewer wake-ups per message); normal: as started\n"
+		"      --sched POLICY       normal (default): as started; batch: every thread\n"
+		"                           SCHED_BATCH, a datagram's wake-up preempting no\n"
+		"                           running task (less CPU per message, more latency\n"
+		"                           on a busy CPU)\n"
 		"  -l, --log-level LEVEL    error, warning, notice, info (default) or debug\n"
 		"  -V, --version            print the version and exit\n"
 		"  -h, --help               print this help and exit\n\n"
@@ -96,7 +97,7 @@ static void sp_options_defaults(struct sp_daemon_options *o)
 	o->cli_ro_group = SP_ACCESS_DEFAULT_RO_GROUP;
 	o->log_level = LOG_INFO;
 	o->workers = sp_default_workers();
-	o->sched_batch = true;
+	o->sched_batch = false;
 }
 
 /* --agentx-context NAME, once more: -1 (said on stderr) past the last. */
@@ -136,14 +137,16 @@ static int sp_set_sched(struct sp_daemon_options *o, const char *arg)
 	return 0;
 }
 
-/* SCHED_BATCH, before any thread starts (threads inherit it). A task woken
- * by a datagram then does not preempt the task running on its CPU: the
- * socket layer wakes a reader on the sender's CPU (a sync wake-up), and
- * sigproxyd preempting a SIPp or a server that is about to send two more
- * answers woke up once per answer; now it reads the burst in one batch,
- * a few microseconds later. Measured at 200 calls/s: 17-24 % less CPU per
- * call, 0.6 fewer wake-ups (bench/RESULTS.md). A policy the operator chose
- * (real-time through chrt or systemd) is left alone. */
+/* --sched batch: SCHED_BATCH, before any thread starts (threads inherit
+ * it). A task woken by a datagram then does not preempt the task running on
+ * its CPU: the socket layer wakes a reader on the sender's CPU (a sync
+ * wake-up), and sigproxyd preempting a SIPp or a server that is about to
+ * send two more answers woke up once per answer; with it, it reads the
+ * burst in one batch. Measured at 200 calls/s: 17 % less CPU per call, 0.6
+ * fewer wake-ups, but on a loaded machine the INVITE->200 p90 from 2.9 to
+ * 5-7.7 ms (it waits for other tasks' slices): not the default
+ * (bench/RESULTS.md). A policy the operator chose (real-time through chrt
+ * or systemd) is left alone. */
 static void sp_sched_apply(const struct sp_daemon_options *o)
 {
 	struct sched_param none = { 0 };
