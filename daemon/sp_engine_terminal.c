@@ -100,7 +100,7 @@ static void sp_engine_binding_refresh(struct sp_engine *en, struct sp_binding *b
 	if (keys->contact[0])
 		sp_binding_set_contact(b, keys->contact);
 	if (keys->registers)
-		b->outbound = keys->outbound && b->transport != SP_STORE_UDP;
+		sp_binding_set_outbound(b, keys->outbound);
 }
 
 /* The binding's server was said to take UDP only (`transport udp`). */

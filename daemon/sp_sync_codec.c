@@ -9,6 +9,8 @@
  *   6 bytes mac, ep prev_hop, str via_sent_by, str contact
  * Binding record of a stream transport (version 2): version 1's fields,
  *   then u8 transport (enum sp_store_transport); UDP's stays version 1.
+ * Binding record of an outbound binding (version 5): version 2's fields,
+ *   then u8 flags (SP_SYNC_BINDING_OUTBOUND); written only for one.
  * Dialog record (version 1):
  *   u8 version, u32 binding id, u8 state, u32 invite_cseq,
  *   u32 session_expires_s, u64 created age, u64 updated age, u8 armed,
@@ -108,8 +110,11 @@ ssize_t sp_sync_encode_binding(const struct sp_binding *b, uint64_t now_ms,
 {
 	struct writer w = { .p = buf, .cap = cap };
 
-	put_u8(&w, b->transport == SP_STORE_UDP ? SP_SYNC_CODEC_VERSION
-						 : SP_SYNC_CODEC_VERSION_TRANSPORT);
+	bool outbound = b->outbound && b->transport != SP_STORE_UDP;
+
+	put_u8(&w, outbound ? SP_SYNC_CODEC_VERSION_BINDING_FLAGS
+		   : b->transport == SP_STORE_UDP ? SP_SYNC_CODEC_VERSION
+						  : SP_SYNC_CODEC_VERSION_TRANSPORT);
 	put_le(&w, b->vpn, 4);
 	put_ep(&w, &b->terminal);
 	put_ep(&w, &b->virtual_server);
@@ -129,6 +134,8 @@ ssize_t sp_sync_encode_binding(const struct sp_binding *b, uint64_t now_ms,
 	put_str(&w, b->contact, strnlen(b->contact, sizeof(b->contact)));
 	if (b->transport != SP_STORE_UDP)
 		put_u8(&w, b->transport);
+	if (outbound)
+		put_u8(&w, SP_SYNC_BINDING_OUTBOUND);
 	return w.overflow ? -ENOSPC : (ssize_t)w.len;
 }
 
@@ -297,14 +304,15 @@ int sp_sync_decode_binding(const uint8_t *data, size_t len, uint64_t now_ms,
 			   struct sp_sync_binding_rec *out)
 {
 	struct reader r = { .p = data, .len = len };
-	uint8_t registered, has_mac;
+	uint8_t registered, has_mac, flags = 0;
 	int64_t reg;
 	const uint8_t *mac;
 	uint64_t version;
 
 	memset(out, 0, sizeof(*out));
 	version = get_le(&r, 1);
-	if (version != SP_SYNC_CODEC_VERSION && version != SP_SYNC_CODEC_VERSION_TRANSPORT)
+	if (version != SP_SYNC_CODEC_VERSION && version != SP_SYNC_CODEC_VERSION_TRANSPORT &&
+	    version != SP_SYNC_CODEC_VERSION_BINDING_FLAGS)
 		return -EINVAL;
 	out->vpn = (uint32_t)get_le(&r, 4);
 	get_ep(&r, &out->terminal);
@@ -323,10 +331,16 @@ int sp_sync_decode_binding(const uint8_t *data, size_t len, uint64_t now_ms,
 	get_ep(&r, &out->return_path.prev_hop);
 	get_str(&r, out->via_sent_by, sizeof(out->via_sent_by), true);
 	get_str(&r, out->contact, sizeof(out->contact), true);
-	if (version == SP_SYNC_CODEC_VERSION_TRANSPORT)
+	if (version != SP_SYNC_CODEC_VERSION)
 		out->transport = (uint8_t)get_le(&r, 1);
+	if (version == SP_SYNC_CODEC_VERSION_BINDING_FLAGS)
+		flags = (uint8_t)get_le(&r, 1);
+	/* a flag no version knows, or outbound on UDP or written as version 5
+	 * without it, is a bad record */
 	if (r.bad || r.off != len || registered > 1 || has_mac > 1 || !mac ||
-	    out->transport > SP_STORE_TLS ||
+	    out->transport > SP_STORE_TLS || (flags & ~SP_SYNC_BINDING_OUTBOUND) ||
+	    (version == SP_SYNC_CODEC_VERSION_BINDING_FLAGS &&
+	     (flags != SP_SYNC_BINDING_OUTBOUND || out->transport == SP_STORE_UDP)) ||
 	    out->terminal.family == 0 || out->server_side.family == 0 ||
 	    out->server_side.port == 0 || out->return_path.ifindex < 0)
 		return -EINVAL;
@@ -338,6 +352,7 @@ int sp_sync_decode_binding(const uint8_t *data, size_t len, uint64_t now_ms,
 	}
 	out->return_path.has_mac = has_mac;
 	memcpy(out->return_path.prev_hop_mac, mac, 6);
+	out->outbound = flags & SP_SYNC_BINDING_OUTBOUND;
 	return 0;
 }
 

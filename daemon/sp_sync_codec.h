@@ -45,6 +45,14 @@
  * RTCP on the wrong port and no latching. Version 1 and 3 records still
  * load: their RTCP is RTP + 1. */
 #define SP_SYNC_CODEC_VERSION_MEDIA 4
+/* A binding registered with SIP outbound (RFC 5626) over a stream: version
+ * 2's fields and a flags byte (SP_SYNC_BINDING_OUTBOUND). Its flow does not
+ * survive a restart or a takeover, and the flag is what says a request for
+ * it is then answered 430 rather than carried over a new connection to its
+ * Contact. Other bindings' records stay version 1 or 2 byte for byte; a
+ * peer or a store of an earlier version refuses this one. */
+#define SP_SYNC_CODEC_VERSION_BINDING_FLAGS 5
+#define SP_SYNC_BINDING_OUTBOUND 0x01
 
 /* A decoded binding record, times on the receiver's clock. */
 struct sp_sync_binding_rec {
@@ -62,6 +70,7 @@ struct sp_sync_binding_rec {
 	struct sp_learned_path return_path;
 	char via_sent_by[SP_HOSTPORT_MAX];
 	char contact[SP_HOSTPORT_MAX];
+	bool outbound;		/* struct sp_binding outbound */
 };
 
 struct sp_sync_dialog_rec {

@@ -169,6 +169,7 @@ static int apply_binding(struct sp_sync_codec *c, uint32_t id, const struct sp_s
 	sp_binding_set_route(t, b, &(struct sp_binding_route){ .virtual_server = r->virtual_server,
 		.server = r->server, .strategy_id = r->strategy_id, .origin_mark = r->origin_mark });
 	sp_binding_set_return_path(b, &r->return_path);
+	sp_binding_set_outbound(b, r->outbound);
 	sp_binding_restore_times(t, b, r->created_ms, r->last_activity_ms, r->registration_expiry_ms);
 	c->ctr.bindings_applied++;
 	return 0;

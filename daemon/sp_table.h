@@ -150,8 +150,9 @@ struct sp_binding {
 	bool deregistered;
 	/* registered with SIP outbound (RFC 5626) over a stream: the
 	 * connection it holds to E is its flow, the only way to reach it (a
-	 * request for it when that is gone is answered 430). Neither synced
-	 * nor stored: the flow does not survive the daemon either. */
+	 * request for it when that is gone is answered 430). Synced and
+	 * stored: after a takeover or a restart its flow is gone, and a
+	 * request for it is answered 430, not sent to its Contact. */
 	bool outbound;
 	struct sp_learned_path return_path;
 	uint32_t origin_mark;		/* VPN and tag slots of its datagrams (sp_mark.h) */
@@ -336,6 +337,9 @@ int sp_binding_set_via_sent_by(struct sp_binding *b, const char *hostport);
 int sp_binding_set_contact(struct sp_binding *b, const char *hostport);
 /* Where the terminal's messages now come from (the return path learned). */
 void sp_binding_set_return_path(struct sp_binding *b, const struct sp_learned_path *path);
+/* Registered with SIP outbound or not (each REGISTER says it again); only
+ * a stream transport's binding is ever outbound. */
+void sp_binding_set_outbound(struct sp_binding *b, bool outbound);
 
 /* Dialogs */
 struct sp_dialog_params {

@@ -329,6 +329,15 @@ void sp_binding_set_return_path(struct sp_binding *b, const struct sp_learned_pa
 	*rp = *path;
 	binding_changed(binding_entry_of(b)->table, b);
 }
+void sp_binding_set_outbound(struct sp_binding *b, bool outbound)
+{
+	outbound = outbound && b->transport != SP_STORE_UDP;
+	if (b->outbound == outbound)
+		return;
+	b->outbound = outbound;
+	binding_changed(binding_entry_of(b)->table, b);
+}
+
 /* State sync: objects as the active peer holds them */
 
 void sp_binding_set_route(struct sp_table *t, struct sp_binding *b,

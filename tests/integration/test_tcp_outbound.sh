@@ -13,6 +13,9 @@
 # one is reached over a new TLS connection from E:5061 to its Contact, the
 # SP a TLS client verifying the terminal's certificate against `tls ca`
 # for the Contact's address.
+# Across a restart: an outbound terminal registers, the SP restarts from
+# its state directory, D1 calls: 430 still (the binding is outbound in the
+# store), no connection to its Contact.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lab.sh"
 sp_require_root
@@ -28,7 +31,7 @@ T=$LAB_OUT/tls
 lab_tls_certs "$T" e sp.test "IP:$E" t12 t12.test "IP:10.1.0.12" t13 t13.test "IP:10.1.0.13"
 sp_snmp_env
 sp_snmpd_start "$SP"
-lab_sp_start --agentx "$AX"
+lab_sp_start --agentx "$AX" --state-dir "$SP_TMP/state"
 sp_pass "sigproxyd starts in ns sp"
 out=$(sp_cli sp1 -c "configure terminal" -c "signaling-proxy" -c "server-side-address $C" \
 	-c "tls certificate $T/e.crt key $T/e.key" -c "tls ca $T/ca.crt" \
@@ -48,6 +51,7 @@ flow_case() {
 	local tpid=$!
 	sp_wait_for "$name listens on its Contact" 10 grep -q '^listening' "$log"
 	check_eq "$name registered (200)" "status 200" "$(head -1 "$log")"
+	[ -z "${FLOW_BEFORE_CALL:-}" ] || $FLOW_BEFORE_CALL
 	# the SP saw the reset: no connection of the terminal's left
 	sp_wait_for "$name's connection closed in the SP" 5 \
 		sh -c "! ip netns exec '$SP' ss -Hnt 'dst $addr:$port' | grep -q ."
@@ -82,6 +86,19 @@ flow_case plaintls 10.1.0.13 5093 480 --tls "$T/t13"
 check_match "TLS: the terminal without outbound gets the INVITE over a new TLS connection" \
 	"^request INVITE$" "$TERM_OUT"
 check_match "TLS: one connection to its Contact" "^connections 1$" "$TERM_OUT"
+
+# ---- across a restart ----
+sp_cli sp1 -c "write memory" >/dev/null
+restart_sp() {
+	check "sigproxyd stops cleanly" sp_daemon_stop "$SP_DAEMON_PID"
+	check "sigproxyd starts again from its state directory" \
+		sp_daemon_start "$SP" sp1 --agentx "$AX" --state-dir "$SP_TMP/state"
+}
+FLOW_BEFORE_CALL=restart_sp flow_case obrestart 10.1.0.12 5094 430 --outbound
+check_match "after a restart: the outbound terminal's answer is 430 Flow Failed" \
+	"SIP/2.0 430 Flow Failed" "$MSG"
+check_match "... no connection to its Contact" "^connections 0$" "$TERM_OUT"
+check_match "... counted" "flow failed \\(430\\) +1$" "$(sp_cli sp1 -c 'show statistics')"
 
 check "sigproxyd stops cleanly" sp_daemon_stop "$SP_DAEMON_PID"
 lab_down

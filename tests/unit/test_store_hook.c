@@ -156,6 +156,20 @@ static struct expect drive_binding_restore_times(struct fixture *f)
 	return BINDING(UPDATE, f->b->id);
 }
 
+/* only a stream binding is ever outbound: one made unheard */
+static struct expect drive_binding_set_outbound(struct fixture *f)
+{
+	struct sp_binding_params p = { .vpn = 1, .transport = SP_STORE_TCP,
+		.terminal = fx_ep("10.1.1.3", 5060), .server_side = fx_ep("203.0.113.1", 0) };
+	struct sp_binding *b = NULL;
+
+	sp_table_unwatch(f->t, hear, &f->h);
+	cr_assert_eq(sp_binding_create(f->t, &p, T0, &b), 0);
+	sp_table_watch(f->t, hear, &f->h);
+	sp_binding_set_outbound(b, true);
+	return BINDING(UPDATE, b->id);
+}
+
 static struct expect drive_binding_rekey(struct fixture *f)
 {
 	struct sp_endpoint term = fx_ep("10.1.1.9", 5060), c = f->b->server_side;
@@ -280,6 +294,7 @@ static const struct driver drivers[] = {
 	{ "sp_binding_set_route", drive_binding_set_route },
 	{ "sp_binding_restore_times", drive_binding_restore_times },
 	{ "sp_binding_rekey", drive_binding_rekey },
+	{ "sp_binding_set_outbound", drive_binding_set_outbound },
 	{ "sp_dialog_create", drive_dialog_create },
 	{ "sp_dialog_delete", drive_dialog_delete },
 	{ "sp_dialog_set_state", drive_dialog_set_state },
@@ -443,6 +458,8 @@ Test(store_hook, no_change_no_announcement)
 	cr_assert_eq(sp_binding_set_via_sent_by(f.b, "10.1.1.1:5060"), 0);
 	cr_assert_eq(sp_binding_set_contact(f.b, "10.1.1.1:5060"), 0);
 	sp_binding_set_return_path(f.b, &same);
+	sp_binding_set_outbound(f.b, false);
+	sp_binding_set_outbound(f.b, true); /* UDP: never outbound */
 	sp_binding_set_route(f.t, f.b, &(struct sp_binding_route){ f.b->virtual_server,
 			     f.b->server, f.b->strategy_id, f.b->origin_mark });
 	cr_assert_eq(sp_dialog_set_to_tag(f.d, ""), 0);

@@ -467,6 +467,58 @@ Test(codec, transport_of_a_stream_binding_carried)
 	sp_table_destroy(b);
 }
 
+/* A binding registered with SIP outbound (RFC 5626) travels as such in a
+ * version 5 record (version 2's and a flags byte), so that after a takeover
+ * or a restart a request for it is answered 430 rather than sent to its
+ * Contact; without the flag it stays version 2 byte for byte, an update
+ * that drops the flag clears it on the receiver, and an unknown flag or a
+ * version 5 UDP binding is a bad record. */
+Test(codec, outbound_flag_of_a_stream_binding_carried)
+{
+	struct sp_table *a = fx_table_media(), *b = fx_table_media();
+	struct sp_sync_codec *ca = sp_sync_codec_new(a), *cb = sp_sync_codec_new(b);
+	struct sp_binding *tcp = NULL, *y;
+	struct sp_binding_params p = {
+		.vpn = 1, .transport = SP_STORE_TCP, .terminal = fx_ep("10.1.1.2", 5060),
+		.server_side = fx_ep("203.0.113.1", 0), .contact = "10.1.1.2:5060",
+	};
+	uint8_t buf[SP_SYNC_RECORD_MAX], plain[SP_SYNC_RECORD_MAX], bad[SP_SYNC_RECORD_MAX];
+	ssize_t n, pn;
+
+	cr_assert_eq(sp_binding_create(a, &p, NOW_A, &tcp), 0);
+	pn = sp_sync_codec_encode(ca, SP_SYNC_BINDING, tcp->id, NOW_A, plain, sizeof(plain));
+	sp_binding_set_outbound(tcp, true);
+	n = sp_sync_codec_encode(ca, SP_SYNC_BINDING, tcp->id, NOW_A, buf, sizeof(buf));
+	cr_assert_gt(pn, 0);
+	cr_assert_eq(n, pn + 1);
+	cr_expect_eq(plain[0], SP_SYNC_CODEC_VERSION_TRANSPORT, "not outbound: version 2 as before");
+	cr_expect_eq(buf[0], SP_SYNC_CODEC_VERSION_BINDING_FLAGS);
+	cr_expect_eq(memcmp(buf + 1, plain + 1, (size_t)pn - 1), 0, "version 2's fields, then the flags");
+	cr_expect_eq(buf[n - 1], SP_SYNC_BINDING_OUTBOUND);
+	cr_assert_eq(apply(cb, SP_SYNC_BINDING, tcp->id, buf, n), 0);
+	y = sp_binding_find_id(b, tcp->id);
+	cr_assert_not_null(y);
+	cr_expect(y->outbound, "the receiver's binding is outbound");
+	cr_assert_eq(apply(cb, SP_SYNC_BINDING, tcp->id, plain, pn), 0);
+	cr_expect_not(sp_binding_find_id(b, tcp->id)->outbound, "an update without the flag clears it");
+	memcpy(bad, buf, (size_t)n);
+	bad[n - 1] = SP_SYNC_BINDING_OUTBOUND | 0x02;
+	cr_expect_eq(apply(cb, SP_SYNC_BINDING, 998, bad, n), -EINVAL, "a flag no version knows");
+	memcpy(bad, buf, (size_t)n);
+	bad[n - 2] = SP_STORE_UDP;
+	cr_expect_eq(apply(cb, SP_SYNC_BINDING, 999, bad, n), -EINVAL, "outbound on UDP");
+	cr_expect_null(sp_binding_find_id(b, 998));
+	cr_expect_null(sp_binding_find_id(b, 999));
+	/* a UDP binding is never outbound, whatever its REGISTER said */
+	sp_binding_set_outbound(binding(a, 1, "10.1.1.3", 5060, NOW_A), true);
+	cr_expect_not(sp_binding_find_key(a, &(struct sp_binding_key){ .vpn = 1,
+		.transport = SP_STORE_UDP, .terminal = fx_ep("10.1.1.3", 5060) })->outbound);
+	sp_sync_codec_free(ca);
+	sp_sync_codec_free(cb);
+	sp_table_destroy(a);
+	sp_table_destroy(b);
+}
+
 /* A call whose media a remote MP holds (issue 19 item 4): the MP's name and
  * the tags the MP knows the call by travel in a version 3 dialog record; a
  * dialog without one stays version 1 byte for byte; an update that drops
