@@ -215,6 +215,46 @@ print(len(c.recv(100)) > 0)" 2>&1)"
 }
 raw_checks "after the calls"
 
+# ---- a REGISTER above the MTU ----
+# big_register NS IP PORT USER SERVER: USER registers from IP:PORT with a
+# REGISTER of over 3000 bytes (an X-Pad header) and gets its 200. What E
+# forwards leaves from C:c (with shared sockets the raw socket's send) over
+# a link of MTU 1500: the kernel fragments it, or D1 never sees it.
+big_register() {
+	ip netns exec "$1" python3 - "$2" "$3" "$4" "$5" <<'PY'
+import socket, sys
+ip, port, user, srv = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+h = lambda a: "[%s]" % a if ":" in a else a
+s = socket.socket(socket.AF_INET6 if ":" in ip else socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((ip, port))
+s.settimeout(2)
+msg = ("REGISTER sip:%s SIP/2.0\r\nVia: SIP/2.0/UDP %s:%d;branch=z9hG4bK-big%d;rport\r\n"
+       "Max-Forwards: 70\r\nFrom: <sip:%s@%s>;tag=big\r\nTo: <sip:%s@%s>\r\nCall-ID: big-%s\r\n"
+       "CSeq: 1 REGISTER\r\nContact: <sip:%s@%s:%d>\r\nExpires: 300\r\nX-Pad: %s\r\n"
+       "Content-Length: 0\r\n\r\n") % (h(srv), h(ip), port, port, user, h(srv), user, h(srv), user,
+                                       user, h(ip), port, "p" * 3000)
+for attempt in range(3):
+    s.sendto(msg.encode(), (srv, 5060))
+    try:
+        while True:
+            first = s.recv(70000).decode(errors="replace").split("\r\n")[0]
+            if not first.startswith("SIP/2.0 1"):
+                print(first)
+                sys.exit(0)
+    except socket.timeout:
+        pass
+print("no answer")
+PY
+}
+check_eq "the sp-srv1 link's MTU is 1500" 1500 "$(ip -n "$SP" -o link show "$LAB_SP_SRV1_IF" | sed -nE 's/.* mtu ([0-9]+) .*/\1/p')"
+check_eq "a REGISTER of over 3000 bytes over IPv4 gets its 200 (fragmented from C)" "SIP/2.0 200 OK" \
+	"$(big_register "$TE" 10.1.0.13 5071 big4 "$LAB_E")"
+check_eq "the same over IPv6 (fragmented from C6)" "SIP/2.0 200 OK" "$(big_register "$TE" "$A6" 5071 big6 "$E6")"
+loc=$(lab_kamailio_contacts srv1)
+check_match "D1 has big4 at C:c" "^big4 sip:big4@${LAB_C//./\\.}:[0-9]+ " "$loc"
+check_match "D1 has big6 at [C6]:c" "^big6 sip:big6@\\[$C6\\]:[0-9]+ " "$loc"
+raw_checks "after the large REGISTERs"
+
 # ---- malformed datagrams over IPv6: dropped, counted, never forwarded ----
 MALFORMED=("$LAB_MALFORMED_DIR"/*.sip)
 PARSE0=$(stat 'parse errors')
