@@ -229,9 +229,10 @@ int cmd_show_version(struct sp_cmd_ctx *ctx, int argc, char **argv)
 			(unsigned long long)(up / 3600 % 24), (unsigned long long)(up / 60 % 60),
 			(unsigned long long)(up % 60));
 		fprintf(ctx->out, "Configuration file: %s\n", ctx->daemon->opt.config_path);
-		/* --workers, or its default from the CPUs: which one, the operator
-		 * cannot tell from the command line */
-		fprintf(ctx->out, "Engine workers: %u\n", ctx->daemon->opt.workers);
+		/* what runs: --workers, or its default from the CPUs (one if the
+		 * kernel refused the steering that default needed) */
+		fprintf(ctx->out, "Engine workers: %u\n",
+			ctx->daemon->engine ? sp_engine_workers(ctx->daemon->engine) : ctx->daemon->opt.workers);
 	}
 	return 0;
 }

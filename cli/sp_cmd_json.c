@@ -25,7 +25,8 @@ int cmd_show_version_json(struct sp_cmd_ctx *ctx)
 	if (ctx->daemon) {
 		sp_json_uint(&j, "uptime-seconds", (sp_loop_now_ms() - ctx->daemon->started_ms) / 1000);
 		sp_json_str(&j, "configuration-file", ctx->daemon->opt.config_path);
-		sp_json_uint(&j, "engine-workers", ctx->daemon->opt.workers);
+		sp_json_uint(&j, "engine-workers",
+			     ctx->daemon->engine ? sp_engine_workers(ctx->daemon->engine) : ctx->daemon->opt.workers);
 	}
 	sp_json_finish(&j);
 	ctx->json_written = true;

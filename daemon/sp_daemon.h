@@ -36,7 +36,8 @@ struct sp_daemon_options {
 	bool daemonize;
 	int log_level;
 	unsigned workers;            /* engine workers (--workers, or the CPUs) */
-	bool sched_batch;            /* --sched batch (the default) or normal */
+	bool workers_given;          /* by --workers, not the CPUs' default */
+	bool sched_batch;            /* --sched batch or normal (the default) */
 };
 
 struct sp_daemon {

@@ -79,6 +79,9 @@ struct sp_engine_env {
 	const char *state_dir;
 	/* engine workers (--workers; 0 or 1: one, the loop's thread) */
 	unsigned workers;
+	/* workers is the daemon's default, not the operator's --workers: if
+	 * the kernel refuses the steering program, one worker runs instead */
+	bool workers_defaulted;
 };
 
 struct sp_engine *sp_engine_start(const struct sp_engine_env *env, struct sp_error *e);

@@ -214,6 +214,17 @@ int sp_engine_workers_create(struct sp_engine *en, unsigned n, struct sp_error *
 		n = 1;
 	if (n > SP_ENGINE_WORKERS_MAX)
 		return sp_error_set(e, "at most %u workers", SP_ENGINE_WORKERS_MAX);
+	/* the steering first, before anything is built for n: a default that
+	 * the kernel cannot carry (no CAP_BPF or CAP_PERFMON, no sk_lookup)
+	 * must not keep the proxy from starting where one loop would run */
+	if (n > 1 && KD(en, steer_open, n, e) < 0) {
+		if (!en->env.workers_defaulted)
+			return -1;
+		sp_warn("engine: %s: one engine worker instead of the default %u (--workers %u insists)",
+			e->msg, n, n);
+		*e = (struct sp_error){ { 0 } };
+		n = 1;
+	}
 	en->workers = calloc(n, sizeof(*en->workers));
 	if (!en->workers)
 		return sp_error_set(e, "Out of memory");
@@ -250,8 +261,6 @@ int sp_engine_workers_create(struct sp_engine *en, unsigned n, struct sp_error *
 		if (!w->tp)
 			return sp_error_set(e, "Out of memory");
 	}
-	if (KD(en, steer_open, n, e) < 0)
-		return -1;
 	sp_notice("engine: %u workers, terminals steered by the kernel (sk_lookup)", n);
 	return 0;
 }

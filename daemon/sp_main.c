@@ -123,6 +123,7 @@ static int sp_set_workers(struct sp_daemon_options *o, const char *arg)
 		return -1;
 	}
 	o->workers = (unsigned)n;
+	o->workers_given = true;
 	return 0;
 }
 
@@ -384,7 +385,8 @@ static int sp_start_core(struct sp_daemon *d)
 	d->engine = sp_engine_start(&(struct sp_engine_env){ .loop = d->loop, .config = d->config,
 							     .events = d->events, .status = d->status,
 							     .state_dir = d->opt.state_dir,
-							     .workers = d->opt.workers }, &e);
+							     .workers = d->opt.workers,
+							     .workers_defaulted = !d->opt.workers_given }, &e);
 	if (!d->engine) {
 		sp_err("proxy engine: %s", e.msg);
 		return -1;

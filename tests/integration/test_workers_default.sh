@@ -47,4 +47,37 @@ check_match "--workers 1: Engine workers 1" "^Engine workers: 1\$" "$(sp_cli d3 
 check_no_match "--workers 1: no per-worker lines" "^  worker " "$(sp_cli d3 -c 'show statistics')"
 sp_daemon_stop "$SP_DAEMON_PID"
 
+# A default the kernel cannot carry must not keep the proxy from starting:
+# without CAP_PERFMON (nor CAP_SYS_ADMIN, which stands for it) the verifier
+# refuses the steering program, as under a unit whose bounding set lacks it.
+# The default then runs one worker and says why; --workers 2 insists, and
+# the daemon refuses to start, saying why.
+if [ "$N" -lt 2 ]; then
+	echo "# SKIP: fallback to one worker: this process may run on one CPU only, so the default is 1"
+elif ! setpriv --bounding-set -perfmon,-sys_admin true 2>/dev/null; then
+	echo "# SKIP: fallback to one worker: setpriv cannot drop CAP_PERFMON here"
+else
+	nopm=$SP_TMP/spd-no-perfmon
+	printf '#!/bin/sh\nexec setpriv --bounding-set -perfmon,-sys_admin %s "$@"\n' "$SPD" >"$nopm"
+	chmod +x "$nopm"
+	spd=$SPD SPD=$nopm
+	if SP_WORKERS=default sp_daemon_start "$NS" d4; then
+		check_match "no CAP_PERFMON, default workers: the daemon runs, Engine workers 1" \
+			"^Engine workers: 1\$" "$(sp_cli d4 -c 'show version')"
+		check_match "no CAP_PERFMON, default workers: the log says why one" \
+			"one engine worker instead of the default $N \(--workers $N insists\)" "$(cat "$SP_TMP/d4/log")"
+		sp_daemon_stop "$SP_DAEMON_PID"
+	else
+		sp_fail "no CAP_PERFMON, default workers: the daemon starts"; cat "$SP_TMP/d4/log"
+	fi
+	mkdir -p "$SP_TMP/d5"
+	timeout 10 ip netns exec "$NS" "$nopm" -f "$SP_TMP/d5/sigproxy.conf" --cli-socket "$SP_TMP/d5/cli.sock" \
+		--cli-listen none --state-dir none --workers 2 >"$SP_TMP/d5/log" 2>&1
+	rc=$?
+	check "no CAP_PERFMON, --workers 2: the daemon refuses to start (exit $rc)" \
+		test "$rc" -ne 0 -a "$rc" -ne 124
+	check_match "no CAP_PERFMON, --workers 2: it says why" "proxy engine: .*steer" "$(cat "$SP_TMP/d5/log")"
+	SPD=$spd
+fi
+
 sp_done
