@@ -16,19 +16,6 @@ static void sp_val_int(struct sp_agent_value *v, long x)
 	v->integer = x;
 }
 
-static void sp_val_uns(struct sp_agent_value *v, u_char type, u_long x)
-{
-	v->type = type;
-	v->uns = x;
-}
-
-static void sp_val_c64(struct sp_agent_value *v, uint64_t x)
-{
-	v->type = ASN_COUNTER64;
-	v->c64.high = (u_long)(x >> 32);
-	v->c64.low = (u_long)(x & 0xffffffffu);
-}
-
 static void sp_val_str(struct sp_agent_value *v, const char *s)
 {
 	size_t n = strlen(s);

@@ -4,19 +4,6 @@
 #include "sp_agent_mib.h"
 #include "sp_agent_objects.h"
 
-static void sp_val_uns(struct sp_agent_value *v, u_char type, u_long x)
-{
-	v->type = type;
-	v->uns = x;
-}
-
-static void sp_val_c64(struct sp_agent_value *v, uint64_t x)
-{
-	v->type = ASN_COUNTER64;
-	v->c64.high = (u_long)(x >> 32);
-	v->c64.low = (u_long)(x & 0xffffffffu);
-}
-
 /* sigproxyStats: the engine's counters, through the stats hook. */
 void sp_mib_stats_value(struct sp_agent_mib *m, int id, struct sp_agent_value *v)
 {

@@ -131,4 +131,19 @@ void sp_agent_mib_addr_value(const struct sp_addr *a, struct sp_agent_value *typ
 			     struct sp_agent_value *addr);
 enum sp_role sp_agent_mib_role_now(struct sp_agent_mib *m);
 
+/* A value of an unsigned type (Gauge32, TimeTicks, Counter32) and a
+ * Counter64: the readers of sp_agent_get.c and sp_agent_get_stats.c. */
+static inline void sp_val_uns(struct sp_agent_value *v, u_char type, u_long x)
+{
+	v->type = type;
+	v->uns = x;
+}
+
+static inline void sp_val_c64(struct sp_agent_value *v, uint64_t x)
+{
+	v->type = ASN_COUNTER64;
+	v->c64.high = (u_long)(x >> 32);
+	v->c64.low = (u_long)(x & 0xffffffffu);
+}
+
 #endif
