@@ -236,6 +236,7 @@ static void sp_show_tcp_statistics(struct sp_engine *en, FILE *out)
 	fprintf(out, "    other                   %llu\n",
 		(unsigned long long)(t.refused_total + t.refused_source + t.too_large + t.bad_length +
 				     t.header_timeouts + t.idle_timeouts + t.write_overflows));
+	fprintf(out, "    accept waits            %llu\n", (unsigned long long)t.accept_waits);
 }
 
 /* `show statistics` with more than one engine worker: what each read

@@ -364,6 +364,7 @@ static void sp_json_statistics_tcp(struct sp_json *j, struct sp_engine *en)
 			{ "certificate-refused", t.tls_certificate_errors },
 			{ "other", t.refused_total + t.refused_source + t.too_large + t.bad_length +
 					   t.header_timeouts + t.idle_timeouts + t.write_overflows },
+			{ "accept-waits", t.accept_waits },
 		};
 
 		sp_json_object(j, "tls");

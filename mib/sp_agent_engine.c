@@ -67,6 +67,7 @@ static void sp_agent_engine_stats(void *arg, struct sp_agent_stats *out)
 		out->tls_resumed = tcp.tls_resumed;
 		out->tls_handshake_failures = tcp.tls_handshake_failures;
 		out->tls_certificate_errors = tcp.tls_certificate_errors;
+		out->tls_accept_waits = tcp.accept_waits;
 	}
 	out->media_kernel_refusals = sp_engine_media_kernel_refusals(en);
 	out->media_guard_drops = sp_engine_media_guard_drops(en);

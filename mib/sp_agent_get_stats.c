@@ -56,5 +56,6 @@ void sp_mib_stats_value(struct sp_agent_mib *m, int id, struct sp_agent_value *v
 	case SP_S_STATS_NO_MEDIA_PORT_DROPS: sp_val_c64(v, st.no_media_port_drops); break;
 	case SP_S_STATS_FLOW_FAILED: sp_val_c64(v, st.flow_failed); break;
 	case SP_S_STATS_TCP_ACCEPT_WAITS: sp_val_c64(v, st.tcp_accept_waits); break;
+	case SP_S_STATS_TLS_ACCEPT_WAITS: sp_val_c64(v, st.tls_accept_waits); break;
 	}
 }

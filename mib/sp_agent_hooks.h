@@ -48,7 +48,7 @@ struct sp_agent_stats {
 		tcp_write_overflows, tcp_accept_waits;
 	/* SIP over TLS: connections, handshakes, and the refused ones */
 	uint64_t tls_accepted, tls_handshakes, tls_resumed, tls_handshake_failures,
-		tls_certificate_errors;
+		tls_certificate_errors, tls_accept_waits;
 	uint64_t media_kernel_refusals, media_guard_drops;
 };
 

@@ -187,6 +187,7 @@ sigproxyBindingExpires.7 $base.1.6.1.12.7
 sigproxyStatsReceived.0 $base.1.7.1.0
 sigproxyStatsFlowFailed.0 $base.1.7.40.0
 sigproxyStatsTcpAcceptWaits.0 $base.1.7.41.0
+sigproxyStatsTlsAcceptWaits.0 $base.1.7.42.0
 sigproxyRedundancySwitchover.0 $base.1.8.17.0
 sigproxyLastKernelError.0 $base.1.9.1.0
 sigproxyKernelProgrammingFailure $base.0.5

@@ -229,7 +229,7 @@ check "sigproxyMessageSizeLimit is writable" sset sigproxyMessageSizeLimit.0 u 1
 check_match "... and becomes message-size-limit in running-config" ' message-size-limit 1400' "$(run)"
 check_fails "sigproxyMessageSizeLimit refuses 511" sset sigproxyMessageSizeLimit.0 u 511
 check_eq "... and keeps its value" 1400 "$(sget sigproxyMessageSizeLimit.0)"
-check_match "the new statistics are in the walk" 'sigproxyStatsUnmatchedResponses.*sigproxyStatsTooManyHops.*sigproxyStatsTooLarge.*sigproxyStatsNoMediaPortDrops.*sigproxyStatsFlowFailed\.0 = Counter64: 0 requests.*sigproxyStatsTcpAcceptWaits\.0 = Counter64: 0 waits' \
+check_match "the new statistics are in the walk" 'sigproxyStatsUnmatchedResponses.*sigproxyStatsTooManyHops.*sigproxyStatsTooLarge.*sigproxyStatsNoMediaPortDrops.*sigproxyStatsFlowFailed\.0 = Counter64: 0 requests.*sigproxyStatsTcpAcceptWaits\.0 = Counter64: 0 waits.*sigproxyStatsTlsAcceptWaits\.0 = Counter64: 0 waits' \
 	"$(ip netns exec "$NS" snmpwalk "${V2[@]}" sigproxyStats 2>&1 | tr '\n' ' ')"
 check_eq "sigproxySourceRateLimit reads the default" 1000 "$(sget sigproxySourceRateLimit.0)"
 check "the per-source limits are writable in one PDU" sset sigproxySourceRateLimit.0 u 0 \

@@ -129,10 +129,10 @@ Test(agent, getnext_walks_in_oid_order_and_ends)
 	}
 	/* 22 config scalars (sigproxyServerSideAddr6 the 20th, the IPv6 views of
 	 * the local virtual address and the return gateway) + 1 listen port +
-	 * 41 stats (sigproxyStatsFlowFailed and sigproxyStatsTcpAcceptWaits
-	 * the last 2) + 20 redundancy (the IPv6 views of its addresses) + 2
-	 * status */
-	cr_assert_eq(count, 86);
+	 * 42 stats (sigproxyStatsFlowFailed, sigproxyStatsTcpAcceptWaits and
+	 * sigproxyStatsTlsAcceptWaits the last 3) + 20 redundancy (the IPv6
+	 * views of its addresses) + 2 status */
+	cr_assert_eq(count, 87);
 }
 
 static void fake_stats(void *arg, struct sp_agent_stats *out)
@@ -141,14 +141,16 @@ static void fake_stats(void *arg, struct sp_agent_stats *out)
 	memset(out, 0, sizeof(*out));
 	out->flow_failed = (1ULL << 32) + 430;
 	out->tcp_accept_waits = 7;
+	out->tls_accept_waits = 9;
 }
 
-/* sigproxyStats 40 and 41: the 430s for gone flows and the listeners'
- * waits for a descriptor (the accept guard's SP_ACCEPT_WAIT), whole
- * Counter64s from the stats hook. */
+/* sigproxyStats 40, 41 and 42: the 430s for gone flows and the TCP and
+ * TLS listeners' waits for a descriptor (the accept guard's
+ * SP_ACCEPT_PAUSE), whole Counter64s from the stats hook. */
 Test(agent, stats_read_flow_failed_and_accept_waits)
 {
-	static const oid flow_failed[] = { BASE, 7, 40, 0 }, accept_waits[] = { BASE, 7, 41, 0 };
+	static const oid flow_failed[] = { BASE, 7, 40, 0 }, accept_waits[] = { BASE, 7, 41, 0 },
+			 tls_accept_waits[] = { BASE, 7, 42, 0 };
 	struct sp_agent_value v;
 
 	mib.hooks.stats = fake_stats;
@@ -160,6 +162,10 @@ Test(agent, stats_read_flow_failed_and_accept_waits)
 	cr_assert_eq(v.type, ASN_COUNTER64);
 	cr_assert_eq(v.c64.high, 0);
 	cr_assert_eq(v.c64.low, 7);
+	cr_assert_eq(sp_agent_mib_get(&mib, tls_accept_waits, OID_LENGTH(tls_accept_waits), &v), SNMP_ERR_NOERROR);
+	cr_assert_eq(v.type, ASN_COUNTER64);
+	cr_assert_eq(v.c64.high, 0);
+	cr_assert_eq(v.c64.low, 9);
 }
 
 Test(agent, create_and_go_commits_one_strategy)
