@@ -661,6 +661,13 @@ int sp_engine_set_active(struct sp_engine *en, bool active, struct sp_error *e)
 		en->standby = true;
 		sp_persist_follow(en->persist, false);
 		sp_media_clear(en->media);
+		/* the port owner map goes with the sockets: the standby's
+		 * table changes by the sync alone (deletes, rekeys), which
+		 * never reaches the engine; the takeover writes it again */
+		for (struct sp_binding *b = sp_binding_first(en->table); b && en->n_workers > 1;
+		     b = sp_binding_next(en->table, b))
+			if (sp_transport_find(sp_engine_owner_tp(en, b), &b->server_side))
+				sp_engine_steer_port(en, b, false);
 		for (unsigned i = 0; i < en->n_workers; i++)
 			sp_transport_close_server_side(en->workers[i].tp);
 		if (en->tcp)

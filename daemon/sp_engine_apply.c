@@ -496,16 +496,21 @@ static void sp_engine_server_tp_move(struct sp_engine *en)
 	for (struct sp_binding *b = sp_binding_first(en->table); b; b = sp_binding_next(en->table, b)) {
 		struct sp_transport *tp = sp_engine_server_tp(en, b);
 		struct sp_transport *all[] = { sp_engine_owner_tp(en, b), en->tcp, en->tls };
+		struct sp_transport *from = NULL;
 		struct sp_transport_conn *old = NULL;
 		char c[SP_ENDPOINT_STRLEN];
 
 		if (!sp_engine_strategy_by_seq(en, b->strategy_id) || sp_transport_find(tp, &b->server_side))
 			continue;
 		for (size_t k = 0; k < sizeof(all) / sizeof(all[0]) && !old; k++)
-			if (all[k] && all[k] != tp)
-				old = sp_transport_find(all[k], &b->server_side);
+			if (all[k] && all[k] != tp && (old = sp_transport_find(all[k], &b->server_side)))
+				from = all[k];
 		if (!old)
 			continue;
+		/* from UDP: its port owner entry goes with the socket (a TCP
+		 * or TLS server side is worker 0's, steered by no entry) */
+		if (from == all[0])
+			sp_engine_steer_port(en, b, false);
 		sp_transport_close(old);
 		if (!sp_engine_bsock_open(en, b))
 			sp_warn("engine: binding %u: server side %s not reopened on %s",
