@@ -119,11 +119,17 @@ sp_daemon_start() {
 	*" --workers "*) ;;
 	*) [ "${SP_WORKERS:-1}" = default ] || set -- "$@" --workers "${SP_WORKERS:-1}" ;;
 	esac
+	# SP_CAPS_DROP=-perfmon,-sys_admin (setpriv's list): every daemon runs
+	# without those capabilities (bounding and inheritable sets), as under a
+	# unit whose bounding set lacks them
+	local spd=("$SPD")
+	[ -z "${SP_CAPS_DROP:-}" ] ||
+		spd=(setpriv --inh-caps="$SP_CAPS_DROP" --bounding-set="$SP_CAPS_DROP" "$SPD")
 	if [ -n "$ns" ]; then
-		ip netns exec "$ns" "$SPD" -f "$dir/sigproxy.conf" --cli-socket "$dir/cli.sock" \
+		ip netns exec "$ns" "${spd[@]}" -f "$dir/sigproxy.conf" --cli-socket "$dir/cli.sock" \
 			--pid-file "$dir/pid" "$@" >>"$dir/log" 2>&1 &
 	else
-		"$SPD" -f "$dir/sigproxy.conf" --cli-socket "$dir/cli.sock" --pid-file "$dir/pid" \
+		"${spd[@]}" -f "$dir/sigproxy.conf" --cli-socket "$dir/cli.sock" --pid-file "$dir/pid" \
 			--cli-listen none "$@" >>"$dir/log" 2>&1 &
 	fi
 	SP_DAEMON_PID=$!

@@ -111,6 +111,15 @@ check_match "... and its CLI answers at once" '^hostname sdtest$' \
 	"$(in_ns "$SPCLI" -s /run/sigproxy/cli.sock -c 'show running-config' 2>&1)"
 check_eq "the unit is Type=notify with the packaged hardening" "notify yes" \
 	"$(prop Type) $(prop NoNewPrivileges)"
+# the unit's bounding set has neither CAP_PERFMON nor CAP_SYS_ADMIN, and the
+# steering program of the default's engine workers (one per CPU, at most 64)
+# loads without them: the daemon runs them all, not the one-worker fallback
+check_eq "the unit's bounding set: no CAP_PERFMON, no CAP_SYS_ADMIN" \
+	"cap_net_bind_service cap_net_admin cap_net_raw cap_bpf" "$(prop CapabilityBoundingSet)"
+N=$(nproc)
+[ "$N" -le 64 ] || N=64
+check_match "... and its daemon runs the default's $N engine workers" "^Engine workers: $N\$" \
+	"$(in_ns "$SPCLI" -s /run/sigproxy/cli.sock -c 'show version' 2>&1)"
 check_eq "the daemon's status line reached systemd (sd_notify STATUS=)" serving "$(prop StatusText)"
 check_eq "systemd gives the daemon the drop-in's watchdog" 4s "$(prop WatchdogUSec)"
 sp_wait_for "watchdog log line" 5 grep -q 'watchdog: fed every 2000 ms' "$SP_TMP/daemon.log"

@@ -47,37 +47,60 @@ check_match "--workers 1: Engine workers 1" "^Engine workers: 1\$" "$(sp_cli d3 
 check_no_match "--workers 1: no per-worker lines" "^  worker " "$(sp_cli d3 -c 'show statistics')"
 sp_daemon_stop "$SP_DAEMON_PID"
 
-# A default the kernel cannot carry must not keep the proxy from starting:
-# without CAP_PERFMON (nor CAP_SYS_ADMIN, which stands for it) the verifier
-# refuses the steering program, as under a unit whose bounding set lacks it.
-# The default then runs one worker and says why; --workers 2 insists, and
-# the daemon refuses to start, saying why.
+# The steering program needs CAP_BPF and CAP_NET_ADMIN, not CAP_PERFMON
+# (nor CAP_SYS_ADMIN, which stands for both): without CAP_PERFMON the
+# verifier applies its Spectre v1 rules, as to an unprivileged program, and
+# the program is written to pass them (policy-routing/bpf/sp_steer.bpf.c).
+# The packaged unit's bounding set has no CAP_PERFMON: the default's N
+# workers must run there. Without CAP_BPF (nor CAP_SYS_ADMIN) the kernel
+# refuses the program: the default then runs one worker and says why;
+# --workers 2 insists, and the daemon refuses to start, saying why.
+# lib.sh's SP_CAPS_DROP starts the daemon with those capabilities out of its
+# bounding and inheritable sets, as under a unit without them.
+# caps_of PID: CAP_SYS_ADMIN, CAP_PERFMON and CAP_BPF in its effective set (0/1)
+caps_of() {
+	local eff
+	eff=0x$(awk '/^CapEff:/ { print $2 }' "/proc/$1/status")
+	echo "sys_admin $(((eff >> 21) & 1)) perfmon $(((eff >> 38) & 1)) bpf $(((eff >> 39) & 1))"
+}
 if [ "$N" -lt 2 ]; then
-	echo "# SKIP: fallback to one worker: this process may run on one CPU only, so the default is 1"
-elif ! setpriv --bounding-set -perfmon,-sys_admin true 2>/dev/null; then
-	echo "# SKIP: fallback to one worker: setpriv cannot drop CAP_PERFMON here"
+	echo "# SKIP: workers without CAP_PERFMON, fallback to one worker: this process may run on one CPU only, so the default is 1"
+elif ! setpriv --inh-caps=-perfmon,-sys_admin,-bpf --bounding-set=-perfmon,-sys_admin,-bpf true 2>/dev/null; then
+	echo "# SKIP: workers without CAP_PERFMON, fallback to one worker: setpriv cannot drop capabilities here"
 else
-	nopm=$SP_TMP/spd-no-perfmon
-	printf '#!/bin/sh\nexec setpriv --bounding-set -perfmon,-sys_admin %s "$@"\n' "$SPD" >"$nopm"
-	chmod +x "$nopm"
-	spd=$SPD SPD=$nopm
-	if SP_WORKERS=default sp_daemon_start "$NS" d4; then
-		check_match "no CAP_PERFMON, default workers: the daemon runs, Engine workers 1" \
-			"^Engine workers: 1\$" "$(sp_cli d4 -c 'show version')"
-		check_match "no CAP_PERFMON, default workers: the log says why one" \
-			"one engine worker instead of the default $N \(--workers $N insists\)" "$(cat "$SP_TMP/d4/log")"
+	if SP_CAPS_DROP=-perfmon,-sys_admin SP_WORKERS=default sp_daemon_start "$NS" d4; then
+		check_eq "no CAP_PERFMON: the daemon runs without CAP_PERFMON and CAP_SYS_ADMIN" \
+			"sys_admin 0 perfmon 0 bpf 1" "$(caps_of "$(cat "$SP_TMP/d4/pid")")"
+		check_match "no CAP_PERFMON, default workers: Engine workers $N" \
+			"^Engine workers: $N\$" "$(sp_cli d4 -c 'show version')"
+		check_eq "no CAP_PERFMON: the engine runs $N workers" "$N" \
+			"$(sp_cli d4 -c 'show statistics' | grep -cE '^  worker [0-9]+ ')"
+		check_no_match "no CAP_PERFMON: no fallback to one worker in the log" "one engine worker instead" \
+			"$(cat "$SP_TMP/d4/log")"
 		sp_daemon_stop "$SP_DAEMON_PID"
 	else
 		sp_fail "no CAP_PERFMON, default workers: the daemon starts"; cat "$SP_TMP/d4/log"
 	fi
-	mkdir -p "$SP_TMP/d5"
-	timeout 10 ip netns exec "$NS" "$nopm" -f "$SP_TMP/d5/sigproxy.conf" --cli-socket "$SP_TMP/d5/cli.sock" \
-		--cli-listen none --state-dir none --workers 2 >"$SP_TMP/d5/log" 2>&1
+
+	if SP_CAPS_DROP=-bpf,-sys_admin SP_WORKERS=default sp_daemon_start "$NS" d5; then
+		check_eq "no CAP_BPF: the daemon runs without CAP_BPF and CAP_SYS_ADMIN" \
+			"sys_admin 0 perfmon 1 bpf 0" "$(caps_of "$(cat "$SP_TMP/d5/pid")")"
+		check_match "no CAP_BPF, default workers: the daemon runs, Engine workers 1" \
+			"^Engine workers: 1\$" "$(sp_cli d5 -c 'show version')"
+		check_match "no CAP_BPF, default workers: the log says why one" \
+			"one engine worker instead of the default $N \(--workers $N insists\)" "$(cat "$SP_TMP/d5/log")"
+		sp_daemon_stop "$SP_DAEMON_PID"
+	else
+		sp_fail "no CAP_BPF, default workers: the daemon starts"; cat "$SP_TMP/d5/log"
+	fi
+	mkdir -p "$SP_TMP/d6"
+	timeout 10 ip netns exec "$NS" setpriv --inh-caps=-bpf,-sys_admin --bounding-set=-bpf,-sys_admin \
+		"$SPD" -f "$SP_TMP/d6/sigproxy.conf" --cli-socket "$SP_TMP/d6/cli.sock" \
+		--cli-listen none --state-dir none --workers 2 >"$SP_TMP/d6/log" 2>&1
 	rc=$?
-	check "no CAP_PERFMON, --workers 2: the daemon refuses to start (exit $rc)" \
+	check "no CAP_BPF, --workers 2: the daemon refuses to start (exit $rc)" \
 		test "$rc" -ne 0 -a "$rc" -ne 124
-	check_match "no CAP_PERFMON, --workers 2: it says why" "proxy engine: .*steer" "$(cat "$SP_TMP/d5/log")"
-	SPD=$spd
+	check_match "no CAP_BPF, --workers 2: it says why" "proxy engine: .*steer" "$(cat "$SP_TMP/d6/log")"
 fi
 
 sp_done
