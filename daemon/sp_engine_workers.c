@@ -215,8 +215,8 @@ int sp_engine_workers_create(struct sp_engine *en, unsigned n, struct sp_error *
 	if (n > SP_ENGINE_WORKERS_MAX)
 		return sp_error_set(e, "at most %u workers", SP_ENGINE_WORKERS_MAX);
 	/* the steering first, before anything is built for n: a default that
-	 * the kernel cannot carry (no CAP_BPF or CAP_PERFMON, no sk_lookup)
-	 * must not keep the proxy from starting where one loop would run */
+	 * the kernel cannot carry (no CAP_BPF, no sk_lookup) must not keep
+	 * the proxy from starting where one loop would run */
 	if (n > 1 && KD(en, steer_open, n, e) < 0) {
 		if (!en->env.workers_defaulted)
 			return -1;

@@ -79,16 +79,24 @@ static int sp_steer_assign(struct bpf_sk_lookup *ctx, __u32 key)
 
 /* Is the datagram's destination C of its family? The context's fields
  * are read one by one, up front: the verifier refuses a context pointer
- * the compiler moved to pick the IPv4 or IPv6 field. */
+ * the compiler moved to pick the IPv4 or IPv6 field. The map value's too,
+ * before a barrier: clang would otherwise merge the two families' last
+ * comparisons into one load through srv moved by 16 (c4) or 32 (c6[3]),
+ * and without CAP_PERFMON the verifier's Spectre v1 rules refuse a pointer
+ * moved by different offsets on different paths ("R0 tried to add from
+ * different maps, paths or scalars, pointer arithmetic with it prohibited
+ * for !root"). */
 static int sp_steer_to_c(const struct bpf_sk_lookup *ctx, const struct sp_steer_server *srv, __u32 v6)
 {
 	__u32 l4 = ctx->local_ip4, l6_0 = ctx->local_ip6[0], l6_1 = ctx->local_ip6[1],
 	      l6_2 = ctx->local_ip6[2], l6_3 = ctx->local_ip6[3];
+	__u32 has4 = srv->has4, c4 = srv->c4, has6 = srv->has6, c6_0 = srv->c6[0], c6_1 = srv->c6[1],
+	      c6_2 = srv->c6[2], c6_3 = srv->c6[3];
 
+	barrier();
 	if (!v6)
-		return srv->has4 && l4 == srv->c4;
-	return srv->has6 && l6_0 == srv->c6[0] && l6_1 == srv->c6[1] && l6_2 == srv->c6[2] &&
-	       l6_3 == srv->c6[3];
+		return has4 && l4 == c4;
+	return has6 && l6_0 == c6_0 && l6_1 == c6_1 && l6_2 == c6_2 && l6_3 == c6_3;
 }
 
 /* A server's datagram to C:port: 1 if handled (assigned or left). */
