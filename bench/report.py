@@ -359,7 +359,7 @@ def workers_rows(fig, hz):
             "fixed_all_calls_ok": fig.get(f"{who}.fixed_ok") == 1,
             "cpu_us_per_call": per_call_us(fig.get(f"{who}.fixed_cpu_ns"), fig.get(f"{who}.fixed_cpu_ticks"),
                                            hz, fig.get(f"{who}.fixed_calls")),
-            # per worker "id:from terminals/from servers/bindings"
+            # per worker "id:from terminals/from servers/bindings/lock waits(ms waited)"
             "worker_split": str(fig.get(f"{who}.worker_split") or ""),
         }
     if "spw1" in rows and "spw" in rows:
@@ -395,7 +395,7 @@ def workers_table(out, res, rows, f):
                f"{f(r.get('max_cps'))} |")
     out.append(f"| CPU per call at {res['fixed_rate_cps']} calls/s (µs) | {f(one.get('cpu_us_per_call'))} | "
                f"{f(n.get('cpu_us_per_call'))} | {f(r.get('cpu_us_per_call'))} |")
-    out.append(f"| per worker: messages from terminals / from servers / bindings | "
+    out.append(f"| per worker: messages from terminals / from servers / bindings / waits for the lock (ms) | "
                f"{one.get('worker_split') or 'one worker'} | {(n.get('worker_split') or 'n/a').replace(',', ', ')} | |")
 
 

@@ -252,9 +252,10 @@ static void sp_show_worker_statistics(struct sp_engine *en, FILE *out)
 		struct sp_engine_worker_stats w;
 
 		sp_engine_worker_stats(en, i, &w);
-		fprintf(out, "  worker %-3u from terminals %llu from servers %llu bindings %llu\n", i,
-			(unsigned long long)w.from_terminals, (unsigned long long)w.from_servers,
-			(unsigned long long)w.bindings);
+		fprintf(out, "  worker %-3u from terminals %llu from servers %llu bindings %llu lock waits %llu (%llu ms)\n",
+			i, (unsigned long long)w.from_terminals, (unsigned long long)w.from_servers,
+			(unsigned long long)w.bindings, (unsigned long long)w.lock_waits,
+			(unsigned long long)(w.lock_wait_us / 1000));
 	}
 }
 

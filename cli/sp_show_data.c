@@ -399,6 +399,8 @@ void sp_show_statistics_json(struct sp_engine *en, FILE *out)
 			sp_json_uint(&j, "from-terminals", w.from_terminals);
 			sp_json_uint(&j, "from-servers", w.from_servers);
 			sp_json_uint(&j, "bindings", w.bindings);
+			sp_json_uint(&j, "lock-waits", w.lock_waits);
+			sp_json_uint(&j, "lock-wait-us", w.lock_wait_us);
 			sp_json_close(&j);
 		}
 		sp_json_close(&j);

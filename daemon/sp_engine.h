@@ -117,6 +117,8 @@ struct sp_engine_worker_stats {
 	uint64_t from_terminals;
 	uint64_t from_servers;
 	uint64_t bindings;
+	uint64_t lock_waits;	/* times it waited for the workers' lock */
+	uint64_t lock_wait_us;	/* and how long in all */
 };
 unsigned sp_engine_workers(const struct sp_engine *engine);
 void sp_engine_worker_stats(struct sp_engine *engine, unsigned i, struct sp_engine_worker_stats *out);

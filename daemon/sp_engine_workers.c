@@ -516,6 +516,12 @@ void sp_engine_worker_stats(struct sp_engine *en, unsigned i, struct sp_engine_w
 	if (i >= en->n_workers)
 		return;
 	*out = en->workers[i].stats;
+	if (en->workers[i].loop) {
+		uint64_t ns;
+
+		sp_loop_lock_wait_stats(en->workers[i].loop, &out->lock_waits, &ns);
+		out->lock_wait_us = ns / 1000;
+	}
 	for (struct sp_binding *b = sp_binding_first(en->table); b; b = sp_binding_next(en->table, b))
 		out->bindings += sp_engine_owner(en, b) == i;
 }

@@ -45,6 +45,9 @@ struct sp_loop {
 	struct sp_loop_call *calls_head, **calls_tail;
 	bool calls_closed;
 	struct sp_loop_lock *round_lock; /* NULL: none (sp_loop_set_lock) */
+	/* how often and how long this loop waited for round_lock: written by
+	 * the loop's own thread, read by others (relaxed atomics) */
+	uint64_t lock_waits, lock_wait_ns;
 };
 
 /* A fair lock: taken in the order it was asked for (tickets). A plain
@@ -79,19 +82,48 @@ void sp_loop_lock_free(struct sp_loop_lock *l)
 	free(l);
 }
 
-static void sp_loop_lock_take(struct sp_loop_lock *l)
+/* Returns how long the caller waited for its turn, in ns (0: none): the
+ * clock is read only when it has to wait, so the uncontended take costs
+ * nothing more. */
+static uint64_t sp_loop_lock_take(struct sp_loop_lock *l)
 {
-	uint64_t ticket;
+	uint64_t ticket, waited = 0;
+	struct timespec t0, t1;
 
 	pthread_mutex_lock(&l->m);
 	ticket = l->next++;
 	if (ticket != l->serving) {
+		clock_gettime(CLOCK_MONOTONIC, &t0);
 		l->waiting++;
 		while (ticket != l->serving)
 			pthread_cond_wait(&l->turn, &l->m);
 		l->waiting--;
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		waited = (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000000u + (uint64_t)t1.tv_nsec - (uint64_t)t0.tv_nsec;
+		if (!waited)
+			waited = 1;
 	}
 	pthread_mutex_unlock(&l->m);
+	return waited;
+}
+
+/* Takes the loop's lock, counting a wait (HACKING.md "N engine workers":
+ * the workers' one lock is what limits their scaling; an operator sees
+ * what it costs per worker in `show statistics`). */
+static void sp_loop_lock_take_counted(struct sp_loop *loop)
+{
+	uint64_t waited = sp_loop_lock_take(loop->round_lock);
+
+	if (!waited)
+		return;
+	__atomic_store_n(&loop->lock_waits, loop->lock_waits + 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&loop->lock_wait_ns, loop->lock_wait_ns + waited, __ATOMIC_RELAXED);
+}
+
+void sp_loop_lock_wait_stats(const struct sp_loop *loop, uint64_t *waits, uint64_t *wait_ns)
+{
+	*waits = __atomic_load_n(&loop->lock_waits, __ATOMIC_RELAXED);
+	*wait_ns = __atomic_load_n(&loop->lock_wait_ns, __ATOMIC_RELAXED);
 }
 
 static void sp_loop_lock_give(struct sp_loop_lock *l)
@@ -122,7 +154,7 @@ void sp_loop_round_unlock(struct sp_loop *loop)
 void sp_loop_round_relock(struct sp_loop *loop)
 {
 	if (loop->round_lock)
-		sp_loop_lock_take(loop->round_lock);
+		sp_loop_lock_take_counted(loop);
 }
 
 uint64_t sp_loop_now_ms(void)
@@ -305,7 +337,7 @@ int sp_loop_run(struct sp_loop *loop)
 		/* another loop's callback may have removed a handler of this
 		 * one meanwhile: it is retired (fn NULL), freed below */
 		if (loop->round_lock)
-			sp_loop_lock_take(loop->round_lock);
+			sp_loop_lock_take_counted(loop);
 		for (int i = 0; i < n && !loop->stop; i++) {
 			struct sp_loop_handler *h = evs[i].data.ptr;
 

@@ -35,6 +35,9 @@ void sp_loop_lock_free(struct sp_loop_lock *lock);
 bool sp_loop_has_lock(const struct sp_loop *loop);
 void sp_loop_round_unlock(struct sp_loop *loop);
 void sp_loop_round_relock(struct sp_loop *loop);
+/* How many times this loop waited for its lock, and for how long in all
+ * (ns); any thread may read them. */
+void sp_loop_lock_wait_stats(const struct sp_loop *loop, uint64_t *waits, uint64_t *wait_ns);
 
 /* Runs until sp_loop_stop(). Returns 0, or -1 on an epoll failure. */
 int sp_loop_run(struct sp_loop *loop);

@@ -236,7 +236,7 @@ if [ "${SP_SIGNALING_SOCKETS:-}" = shared ]; then
 		0 $(( $(stat "no binding") - ${unbound0:-0} ))
 fi
 if [ "$WORKERS" -gt 1 ]; then
-	# "  worker 0   from terminals N from servers N bindings N"
+	# "  worker 0   from terminals N from servers N bindings N lock waits N (T ms)"
 	sp_cli sp1 -c "show statistics" >"$SP_TMP/statistics"
 	# sp_steer_pick of sp_steer_map.h: ADDR (dotted) PORT -> worker
 	pick() {
@@ -248,11 +248,15 @@ if [ "$WORKERS" -gt 1 ]; then
 	for a in 10.1.0.10 10.1.0.11; do
 		w=$(pick "$a" 5060)
 		line=$(awk -v w="$w" '$1 == "worker" && $2 == w' "$SP_TMP/statistics")
-		read -r _ _ _ _ t _ _ s _ b <<<"$line"
+		read -r _ _ _ _ t _ _ s _ b _ _ lw _ <<<"$line"
 		check "$a's worker $w read from terminals (${t:-none})" test "${t:-0}" -gt 0
 		check "$a's worker $w read from servers (${s:-none})" test "${s:-0}" -gt 0
 		check "$a's worker $w owns a binding (${b:-none})" test "${b:-0}" -gt 0
+		lock_waits=$(( ${lock_waits:-0} + ${lw:-0} ))
 	done
+	# two terminals' calls at once on two workers: a batch of one waits
+	# for the other's to end (the workers' one lock), and says so
+	check "the workers counted their waits for the one lock (${lock_waits})" test "$lock_waits" -gt 0
 fi
 
 sp_daemon_stop sp1

@@ -355,3 +355,82 @@ Test(loop, loops_sharing_a_lock_run_one_callback_at_a_time)
 	}
 	sp_loop_lock_free(sh.lock);
 }
+
+/* The lock's waits are counted per loop (`show statistics` per worker):
+ * a loop that found the lock held counts one wait lasting at least as long
+ * as the holder kept it; the holder counts none. */
+struct wait_ctx {
+	struct sp_loop *holder, *waiter;
+	int hfd, wfd;
+	int waiter_started;
+	pthread_t th;
+};
+
+static void *wait_run(void *arg)
+{
+	struct wait_ctx *c = arg;
+
+	__atomic_store_n(&c->waiter_started, 1, __ATOMIC_RELEASE);
+	sp_loop_run(c->waiter);
+	return NULL;
+}
+
+static void wait_waiter_cb(struct sp_loop *loop, int fd, uint32_t events, void *arg)
+{
+	(void)fd;
+	(void)events;
+	(void)arg;
+	sp_loop_stop(loop);
+}
+
+static void wait_holder_cb(struct sp_loop *loop, int fd, uint32_t events, void *arg)
+{
+	struct wait_ctx *c = arg;
+
+	(void)fd;
+	(void)events;
+	/* holding the lock: start the other loop, whose round finds it held */
+	cr_assert_eq(pthread_create(&c->th, NULL, wait_run, c), 0);
+	while (!__atomic_load_n(&c->waiter_started, __ATOMIC_ACQUIRE))
+		usleep(1000);
+	usleep(100 * 1000);
+	sp_loop_stop(loop);
+}
+
+Test(loop, a_loop_counts_its_waits_for_the_shared_lock)
+{
+	struct sp_loop_lock *lock = sp_loop_lock_new();
+	struct wait_ctx c = { 0 };
+	uint64_t one = 1, waits, ns;
+
+	cr_assert_not_null(lock);
+	c.holder = sp_loop_new();
+	c.waiter = sp_loop_new();
+	cr_assert(c.holder && c.waiter);
+	sp_loop_set_lock(c.holder, lock);
+	sp_loop_set_lock(c.waiter, lock);
+	c.hfd = eventfd(0, EFD_NONBLOCK);
+	c.wfd = eventfd(0, EFD_NONBLOCK);
+	cr_assert_eq(write(c.hfd, &one, sizeof(one)), (ssize_t)sizeof(one));
+	cr_assert_eq(write(c.wfd, &one, sizeof(one)), (ssize_t)sizeof(one));
+	cr_assert_eq(sp_loop_add_fd(c.holder, c.hfd, EPOLLIN, wait_holder_cb, &c), 0);
+	cr_assert_eq(sp_loop_add_fd(c.waiter, c.wfd, EPOLLIN, wait_waiter_cb, &c), 0);
+	sp_loop_run(c.holder);
+	pthread_join(c.th, NULL);
+
+	sp_loop_lock_wait_stats(c.holder, &waits, &ns);
+	cr_assert_eq(waits, 0);
+	cr_assert_eq(ns, 0);
+	sp_loop_lock_wait_stats(c.waiter, &waits, &ns);
+	cr_assert_eq(waits, 1);
+	/* it waited from its round's start until the holder's 100 ms ended:
+	 * well over half of them whatever the machine's load */
+	cr_assert_geq(ns, 50u * 1000 * 1000, "waited %llu ns", (unsigned long long)ns);
+	sp_loop_del_fd(c.holder, c.hfd);
+	sp_loop_del_fd(c.waiter, c.wfd);
+	close(c.hfd);
+	close(c.wfd);
+	sp_loop_free(c.holder);
+	sp_loop_free(c.waiter);
+	sp_loop_lock_free(lock);
+}
