@@ -344,10 +344,8 @@ static bool sp_red_peer_up(const struct sp_redundancy_ctl *r)
 	return r->sync && (r->peer_state == SP_SYNC_PEER_UP || r->peer_state == SP_SYNC_PEER_RESYNC);
 }
 
-int sp_redundancy_force_switchover(struct sp_redundancy_ctl *r, struct sp_error *e)
+int sp_redundancy_switchover_check(const struct sp_redundancy_ctl *r, struct sp_error *e)
 {
-	int rc;
-
 	if (!r || !r->cfg.configured)
 		return sp_error_set(e, "Redundancy is not configured");
 	if (r->role == SP_ROLE_STANDBY) {
@@ -358,15 +356,26 @@ int sp_redundancy_force_switchover(struct sp_redundancy_ctl *r, struct sp_error 
 		/* two actives would both send state: the handover starts on the active */
 		if (sp_red_peer_up(r) && st.peer_sender)
 			return sp_error_set(e, "The peer is connected and active: run redundancy force-switchover on it");
-		return sp_redundancy_set_role(r, SP_ROLE_ACTIVE, SP_ROLE_CHANGE_SWITCHOVER,
-					      sp_red_peer_up(r) ? "forced, the peer is standby too" :
-					      "forced, peer not connected", e);
+		return 0;
 	}
 	if (!r->sync)
 		return sp_error_set(e, "No state sync with a peer (local-address, peer-address and authentication key needed): switchover refused");
 	if (r->peer_state != SP_SYNC_PEER_UP)
 		return sp_error_set(e, "The peer is %s: switchover refused",
 				    r->peer_state == SP_SYNC_PEER_RESYNC ? "still being resynchronised" : "not connected");
+	return 0;
+}
+
+int sp_redundancy_force_switchover(struct sp_redundancy_ctl *r, struct sp_error *e)
+{
+	int rc;
+
+	if (sp_redundancy_switchover_check(r, e) < 0)
+		return -1;
+	if (r->role == SP_ROLE_STANDBY)
+		return sp_redundancy_set_role(r, SP_ROLE_ACTIVE, SP_ROLE_CHANGE_SWITCHOVER,
+					      sp_red_peer_up(r) ? "forced, the peer is standby too" :
+					      "forced, peer not connected", e);
 	rc = sp_sync_request_takeover(r->sync);
 	if (rc < 0)
 		return sp_error_set(e, "The peer is not connected: switchover refused (%s)", strerror(-rc));

@@ -70,6 +70,12 @@ enum sp_role sp_redundancy_role(const struct sp_redundancy_ctl *r);
 
 /* `redundancy force-switchover`: 0, or -1 with e saying why not. */
 int sp_redundancy_force_switchover(struct sp_redundancy_ctl *r, struct sp_error *e);
+/* What force-switchover would refuse now, without doing anything: 0 when it
+ * would go ahead (a handover can still fail if the peer goes in between, a
+ * forced takeover if the kernel refuses the interception), else -1 with e.
+ * An SNMP SET checks with it and switches after it was answered (the
+ * switchover can take longer than snmpd waits for a subagent). */
+int sp_redundancy_switchover_check(const struct sp_redundancy_ctl *r, struct sp_error *e);
 /* `redundancy notify ...`: 0, or -1 with e. */
 int sp_redundancy_vrrp_notify(struct sp_redundancy_ctl *r, enum sp_vrrp_state state,
 			      struct sp_error *e);

@@ -307,6 +307,9 @@ static int sp_agent_handle_set(struct sp_agent *a, netsnmp_agent_request_info *r
 		sp_agent_mib_set_finish(&a->mib);
 		return SNMP_ERR_NOERROR;
 	case MODE_SET_COMMIT:
+		sp_agent_mib_set_complete(&a->mib);
+		sp_agent_mib_set_finish(&a->mib);
+		return SNMP_ERR_NOERROR;
 	case MODE_SET_FREE:
 		sp_agent_mib_set_finish(&a->mib);
 		return SNMP_ERR_NOERROR;
@@ -615,12 +618,14 @@ void sp_agent_set_hooks(struct sp_agent *a, const struct sp_agent_hooks *hooks, 
 
 void sp_agent_attach_redundancy(struct sp_agent *a,
 				void (*status)(void *arg, struct sp_agent_redundancy_status *out),
-				int (*switchover)(void *arg, struct sp_error *e), void *arg)
+				int (*switchover)(void *arg, struct sp_error *e),
+				int (*switchover_check)(void *arg, struct sp_error *e), void *arg)
 {
 	if (!a)
 		return;
 	a->mib.hooks.redundancy = status;
 	a->mib.hooks.switchover = switchover;
+	a->mib.hooks.switchover_check = switchover_check;
 	a->mib.redundancy_arg = arg;
 }
 

@@ -46,7 +46,8 @@ struct sp_redundancy_ctl;
 void sp_agent_attach_redundancy_ctl(struct sp_agent *a, struct sp_redundancy_ctl *r);
 void sp_agent_attach_redundancy(struct sp_agent *a,
 				void (*status)(void *arg, struct sp_agent_redundancy_status *out),
-				int (*switchover)(void *arg, struct sp_error *e), void *arg);
+				int (*switchover)(void *arg, struct sp_error *e),
+				int (*switchover_check)(void *arg, struct sp_error *e), void *arg);
 
 /* Notifications (sent through the master's trap sinks). The configured role
  * changing (CLI, SNMP, config file) sends sigproxyRoleChange by itself. */

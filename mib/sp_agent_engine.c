@@ -213,8 +213,14 @@ static int sp_agent_redundancy_switchover(void *arg, struct sp_error *e)
 	return sp_redundancy_force_switchover(arg, e);
 }
 
+static int sp_agent_redundancy_switchover_check(void *arg, struct sp_error *e)
+{
+	return sp_redundancy_switchover_check(arg, e);
+}
+
 void sp_agent_attach_redundancy_ctl(struct sp_agent *a, struct sp_redundancy_ctl *r)
 {
 	if (a && r)
-		sp_agent_attach_redundancy(a, sp_agent_redundancy_read, sp_agent_redundancy_switchover, r);
+		sp_agent_attach_redundancy(a, sp_agent_redundancy_read, sp_agent_redundancy_switchover,
+					   sp_agent_redundancy_switchover_check, r);
 }

@@ -104,6 +104,9 @@ struct sp_agent_hooks {
 	void (*redundancy)(void *arg, struct sp_agent_redundancy_status *out);
 	/* sigproxyRedundancySwitchover: -1 with a message refuses */
 	int (*switchover)(void *arg, struct sp_error *e);
+	/* what switchover would refuse now, doing nothing: a SET checks with it
+	 * in ACTION and switches in COMMIT (sp_agent_set.c says why) */
+	int (*switchover_check)(void *arg, struct sp_error *e);
 	bool (*session)(void *arg, uint32_t id, bool next, struct sp_agent_session *out);
 	bool (*binding)(void *arg, uint32_t id, bool next, struct sp_agent_binding *out);
 	/* the counters of the media proxy of that name; false: its client

@@ -117,6 +117,8 @@ bool sp_agent_mib_next(struct sp_agent_mib *m, const oid *name, size_t len, oid 
  *   varbinds if the configuration changed since prepare);
  *   SNMP_ERR_COMMITFAILED leaves everything as it was.
  * undo (UNDO): puts back the configuration from before commit.
+ * complete (COMMIT): what a committed SET does that may take long (the
+ *   switchover): snmpd does not wait for this phase; it cannot fail.
  * finish (COMMIT, FREE): forgets the transaction. */
 int sp_agent_mib_set_check(struct sp_agent_mib *m, const netsnmp_variable_list *vb);
 int sp_agent_mib_set_prepare(struct sp_agent_mib *m, netsnmp_variable_list *const *vbs, size_t n,
@@ -124,6 +126,7 @@ int sp_agent_mib_set_prepare(struct sp_agent_mib *m, netsnmp_variable_list *cons
 int sp_agent_mib_set_commit(struct sp_agent_mib *m, netsnmp_variable_list *const *vbs, size_t n,
 			    struct sp_error *e);
 int sp_agent_mib_set_undo(struct sp_agent_mib *m, struct sp_error *e);
+void sp_agent_mib_set_complete(struct sp_agent_mib *m);
 void sp_agent_mib_set_finish(struct sp_agent_mib *m);
 
 /* Read helpers shared with the notification code. */

@@ -590,7 +590,14 @@ int sp_agent_mib_set_commit(struct sp_agent_mib *m, netsnmp_variable_list *const
 	m->pending_version++;
 	t->committed = true;
 	sp_audit_set(m, vbs, n);
-	if (t->switchover && m->hooks.switchover(m->redundancy_arg, e) < 0) {
+	/* The switchover itself waits for COMMIT (sp_agent_mib_set_complete):
+	 * snmpd waits about a second for the answer to this phase (its
+	 * agentxTimeout), then answers genErr and sends UndoSet, which could not
+	 * take a switchover back; taking the interception out of the kernel (or
+	 * putting it in) can take longer on a loaded machine. Here only what
+	 * would refuse it. */
+	if (t->switchover && m->hooks.switchover_check &&
+	    m->hooks.switchover_check(m->redundancy_arg, e) < 0) {
 		struct sp_error ignored;
 
 		return sp_agent_mib_set_undo(m, &ignored) == SNMP_ERR_NOERROR ? SNMP_ERR_COMMITFAILED
@@ -616,6 +623,20 @@ int sp_agent_mib_set_undo(struct sp_agent_mib *m, struct sp_error *e)
 	if (sp_config_store_commit(m->store, back, NULL, e) < 0)
 		return SNMP_ERR_UNDOFAILED;
 	return SNMP_ERR_NOERROR;
+}
+
+void sp_agent_mib_set_complete(struct sp_agent_mib *m)
+{
+	struct sp_mib_txn *t = m->txn;
+	struct sp_error e = { "" };
+
+	if (!t || !t->committed || !t->switchover)
+		return;
+	t->switchover = false; /* once, whatever snmpd sends next */
+	/* checked in ACTION: only a peer lost since then or the kernel refusing
+	 * a forced takeover fails it; the role, its trap and the log tell */
+	if (m->hooks.switchover(m->redundancy_arg, &e) < 0)
+		sp_err("snmp: switchover after the SET was answered: %s", e.msg);
 }
 
 void sp_agent_mib_set_finish(struct sp_agent_mib *m)

@@ -1,8 +1,10 @@
 /* The SIGPROXY-MIB core without an agent: GET/GETNEXT over a configuration
  * store, and the SET phases (per-varbind checks, whole-PDU candidate,
- * commit, undo) including RowStatus and rows kept notInService. */
+ * commit, undo, complete) including RowStatus and rows kept notInService,
+ * and the switchover checked in ACTION and done in COMMIT. */
 #include "config.h"
 #include "sp_agent_mib.h"
+#include "sp_agent_objects.h"
 
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
@@ -270,6 +272,111 @@ Test(agent, undo_puts_the_previous_config_back)
 	sp_agent_mib_set_finish(&mib);
 	cr_assert_eq(sp_config_store_current(store)->redundancy.role, SP_ROLE_ACTIVE);
 	cr_assert_not(sp_config_store_current(store)->redundancy.configured);
+	snmp_free_varbind(p.list);
+}
+
+/* sigproxyRedundancySwitchover: snmpd gives a subagent about a second per
+ * AgentX request (agentxTimeout) and answers genErr past it, then sends
+ * UndoSet. A switchover (the engine's interception out of or into the
+ * kernel) can take longer than that on a loaded machine, so the SET only
+ * checks it in ACTION (CommitSet, whose answer snmpd waits for) and switches
+ * in COMMIT (CleanupSet, which it does not wait for). */
+struct fake_red {
+	int checks, switches;
+	int check_rc;
+};
+
+static int fake_switchover(void *arg, struct sp_error *e)
+{
+	(void)e;
+	((struct fake_red *)arg)->switches++;
+	return 0;
+}
+
+static int fake_switchover_check(void *arg, struct sp_error *e)
+{
+	struct fake_red *r = arg;
+
+	r->checks++;
+	return r->check_rc < 0 ? sp_error_set(e, "refused") : 0;
+}
+
+static const oid switchover_oid[] = { BASE, 8, 17, 0 };
+
+/* redundancy configured (role active), the fake module plugged in */
+static void with_redundancy(struct fake_red *r)
+{
+	struct pdu p = { 0 };
+	size_t bad;
+
+	add_int(&p, role_oid, OID_LENGTH(role_oid), 1);
+	cr_assert_eq(run_set(&mib, &p, &bad), SNMP_ERR_NOERROR);
+	snmp_free_varbind(p.list);
+	mib.hooks.switchover = fake_switchover;
+	mib.hooks.switchover_check = fake_switchover_check;
+	mib.redundancy_arg = r;
+}
+
+Test(agent, switchover_is_checked_in_action_and_done_in_commit)
+{
+	struct fake_red r = { 0 };
+	struct pdu p = { 0 };
+	struct sp_error e = { { 0 } };
+	size_t bad;
+
+	with_redundancy(&r);
+	add_int(&p, switchover_oid, OID_LENGTH(switchover_oid), SP_SWITCHOVER_GO);
+	cr_assert_eq(sp_agent_mib_set_check(&mib, p.vbs[0]), SNMP_ERR_NOERROR);
+	cr_assert_eq(sp_agent_mib_set_prepare(&mib, p.vbs, p.n, &bad, &e), SNMP_ERR_NOERROR);
+	cr_assert_eq(sp_agent_mib_set_commit(&mib, p.vbs, p.n, &e), SNMP_ERR_NOERROR);
+	cr_assert_eq(r.checks, 1, "ACTION checks the switchover");
+	cr_assert_eq(r.switches, 0, "ACTION must not switch: snmpd may have given up waiting");
+	sp_agent_mib_set_complete(&mib);
+	sp_agent_mib_set_finish(&mib);
+	cr_assert_eq(r.switches, 1, "COMMIT switches");
+	snmp_free_varbind(p.list);
+}
+
+Test(agent, a_refused_switchover_fails_action_and_never_switches)
+{
+	struct fake_red r = { .check_rc = -1 };
+	struct pdu p = { 0 };
+	struct sp_error e = { { 0 } };
+	size_t bad;
+
+	with_redundancy(&r);
+	add_uns(&p, session_limit_oid, OID_LENGTH(session_limit_oid), 77);
+	add_int(&p, switchover_oid, OID_LENGTH(switchover_oid), SP_SWITCHOVER_GO);
+	for (size_t i = 0; i < p.n; i++)
+		cr_assert_eq(sp_agent_mib_set_check(&mib, p.vbs[i]), SNMP_ERR_NOERROR);
+	cr_assert_eq(sp_agent_mib_set_prepare(&mib, p.vbs, p.n, &bad, &e), SNMP_ERR_NOERROR);
+	cr_assert_eq(sp_agent_mib_set_commit(&mib, p.vbs, p.n, &e), SNMP_ERR_COMMITFAILED);
+	cr_assert_str_eq(e.msg, "refused");
+	cr_assert_neq(sp_config_store_current(store)->sp.session_limit, 77, "the PDU's other changes are undone");
+	/* snmpd sends UndoSet after a failed CommitSet, never CleanupSet */
+	cr_assert_eq(sp_agent_mib_set_undo(&mib, &e), SNMP_ERR_NOERROR);
+	sp_agent_mib_set_finish(&mib);
+	cr_assert_eq(r.switches, 0);
+	snmp_free_varbind(p.list);
+}
+
+Test(agent, a_set_undone_after_action_never_switches)
+{
+	struct fake_red r = { 0 };
+	struct pdu p = { 0 };
+	struct sp_error e = { { 0 } };
+	size_t bad;
+
+	with_redundancy(&r);
+	add_int(&p, switchover_oid, OID_LENGTH(switchover_oid), SP_SWITCHOVER_GO);
+	cr_assert_eq(sp_agent_mib_set_check(&mib, p.vbs[0]), SNMP_ERR_NOERROR);
+	cr_assert_eq(sp_agent_mib_set_prepare(&mib, p.vbs, p.n, &bad, &e), SNMP_ERR_NOERROR);
+	cr_assert_eq(sp_agent_mib_set_commit(&mib, p.vbs, p.n, &e), SNMP_ERR_NOERROR);
+	/* another subagent's varbind failed: snmpd undoes this one */
+	cr_assert_eq(sp_agent_mib_set_undo(&mib, &e), SNMP_ERR_NOERROR);
+	sp_agent_mib_set_complete(&mib); /* nothing left to complete */
+	sp_agent_mib_set_finish(&mib);
+	cr_assert_eq(r.switches, 0);
 	snmp_free_varbind(p.list);
 }
 
