@@ -161,6 +161,13 @@ sp_cli() {
 	"$SPCLI" -s "$SP_TMP/$name/cli.sock" "$@"
 }
 
+# sp_workers NAME: the engine workers the daemon NAME runs (`show version`),
+# whoever chose them (SP_WORKERS, a test's --workers or the daemon's own
+# default): what a test expects of the workers follows this, not SP_WORKERS
+sp_workers() {
+	sp_cli "$1" -c 'show version' | sed -nE 's/^Engine workers: ([0-9]+)$/\1/p'
+}
+
 # sp_daemon_stop PID: SIGTERM and wait; returns the daemon's exit status
 sp_daemon_stop() {
 	local pid=$1 rc

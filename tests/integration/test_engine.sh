@@ -114,7 +114,7 @@ check_eq "... and D1 still has one alice at C:$PA" "alice sip:alice@$C:$PA" \
 if [ "${SP_SIGNALING_SOCKETS:-}" = shared ]; then
 	check_eq "shared: no UDP socket bound to C:c" "" "$(ip netns exec "$SP" ss -Hnua "src $C")"
 	# (with workers, the sk_lookup program steers them: no rule)
-	[ "${SP_WORKERS:-1}" -gt 1 ] || check_match "shared: servers' datagrams to C go to one socket (TPROXY)" \
+	[ "$(sp_workers sp1)" -gt 1 ] || check_match "shared: servers' datagrams to C go to one socket (TPROXY)" \
 		"ip daddr ${C//./\\.} udp dport 40000-49999 tproxy ip to :[0-9]+" \
 		"$(ip netns exec "$SP" nft list chain inet sigproxy server_side)"
 fi
