@@ -37,7 +37,8 @@ struct sp_daemon_options {
 	int log_level;
 	unsigned workers;            /* engine workers (--workers, or the CPUs) */
 	bool workers_given;          /* by --workers, not the CPUs' default */
-	bool sched_batch;            /* --sched batch or normal (the default) */
+	int sched_policy;            /* --sched: SCHED_BATCH, SCHED_FIFO, or
+	                              * SCHED_OTHER for normal (as started) */
 };
 
 struct sp_daemon {

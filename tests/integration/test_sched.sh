@@ -6,17 +6,22 @@
 # fewer wake-ups and less CPU per call, more latency on a busy CPU;
 # bench/RESULTS.md). The default, --sched normal, leaves the policy it was
 # started with; a real-time policy given by the operator (chrt, systemd's
-# CPUSchedulingPolicy) is never lowered.
+# CPUSchedulingPolicy) is never lowered. With --sched fifo every thread runs
+# SCHED_FIFO at priority 1 (ahead of every normal task: the least latency on
+# a CPU shared with other work); without CAP_SYS_NICE it says why and runs
+# as started.
 . "$(dirname "$0")/lib.sh"
 sp_require_root
 sp_require_tools chrt
 
 # the policies of every thread of PID, one per line, sorted and counted
-# (field 41 of /proc/PID/task/TID/stat: 0 other, 1 fifo, 3 batch)
+# (field 41 of /proc/PID/task/TID/stat: 0 other, 1 fifo, 3 batch; with
+# -p, policy/priority from fields 41 and 40)
 policies() {
-	local t
+	local t f='$39'
+	[ "$1" = -p ] && { f='$39 "/" $38'; shift; }
 	for t in /proc/"$1"/task/*; do
-		sed 's/^.*) //' "$t/stat" | awk '{ print $39 }'
+		sed 's/^.*) //' "$t/stat" | awk "{ print $f }"
 	done | sort | uniq -c | awk '{ printf "%s:%s ", $2, $1 }'
 }
 threads() { ls /proc/"$1"/task | wc -l; }
@@ -54,7 +59,29 @@ n=$(threads "$PID")
 check_eq "started SCHED_FIFO with --sched batch: every thread stays SCHED_FIFO" "1:$n " "$(policies "$PID")"
 sp_daemon_stop "$PID"
 
+# --sched fifo: SCHED_FIFO priority 1 on every thread, workers and store included
+sp_daemon_start "$NS" d4 --workers 2 --sched fifo --state-dir "$SP_TMP/d4/state" ||
+	{ sp_fail "daemon starts with --sched fifo"; cat "$SP_TMP/d4/log"; sp_done; exit 1; }
+PID=$SP_DAEMON_PID
+n=$(threads "$PID")
+check "more than one thread to look at ($n)" test "$n" -ge 3
+check_eq "--sched fifo: every thread SCHED_FIFO at priority 1" "1/1:$n " "$(policies -p "$PID")"
+check_match "--sched fifo: the engine answers the CLI" '^Engine workers: 2$' "$(sp_cli d4 -c 'show version')"
+sp_daemon_stop "$PID"
+
+# --sched fifo without CAP_SYS_NICE (a unit whose bounding set lacks it):
+# says why in the log and runs as started
+SP_CAPS_DROP=-sys_nice sp_daemon_start "$NS" d5 --workers 2 --sched fifo ||
+	{ sp_fail "daemon starts with --sched fifo and no CAP_SYS_NICE"; cat "$SP_TMP/d5/log"; sp_done; exit 1; }
+PID=$SP_DAEMON_PID
+n=$(threads "$PID")
+check_eq "--sched fifo without CAP_SYS_NICE: every thread as started (SCHED_OTHER)" "0:$n " "$(policies "$PID")"
+check_match "... and the log says why" 'sched fifo: Operation not permitted; running with the policy it was started with' \
+	"$(cat "$SP_TMP/d5/log")"
+check_match "... and it serves" '^Engine workers: 2$' "$(sp_cli d5 -c 'show version')"
+sp_daemon_stop "$PID"
+
 out=$("$SPD" --sched fast -f /dev/null 2>&1); rc=$?
 check_eq "--sched with an unknown policy refused (exit 2)" 2 "$rc"
-check_match "... with why" 'sched.*batch.*normal' "$out"
+check_match "... with why" 'sched.*normal.*batch.*fifo' "$out"
 sp_done
