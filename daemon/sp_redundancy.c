@@ -22,7 +22,7 @@ struct sp_redundancy_ctl {
 	struct sp_redundancy cfg;	/* what the channel and the role follow */
 	enum sp_role role;
 	struct sp_sync *sync;		/* NULL: see no_sync_why */
-	char no_sync_why[200];		/* why there is no channel, for `show redundancy` */
+	char no_sync_why[SP_ERROR_MAX];	/* why there is no channel, for `show redundancy` (an sp_error fits) */
 	struct sp_sync_codec *codec;
 	struct sp_loop_timer *config_timer;	/* config change, applied once final */
 	enum sp_sync_peer_state peer_state;

@@ -25,7 +25,7 @@ struct sp_kernel {
 	} arp_saved[SP_NFT_MAX_IIFNAMES];
 	unsigned n_arp_saved;
 	struct sp_bpf *bpf;		/* the tc-BPF VLAN tagger; NULL: not loaded */
-	char bpf_unavailable[200];	/* why `match vlan` cannot use it */
+	char bpf_unavailable[SP_ERROR_MAX + 32];	/* why `match vlan` cannot use it: a prefix and an sp_error */
 };
 
 /* ---- plan (pure) ---------------------------------------------------------- */

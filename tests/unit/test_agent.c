@@ -317,18 +317,26 @@ static void with_redundancy(struct fake_red *r)
 	mib.redundancy_arg = r;
 }
 
+/* a switchover SET through RESERVE1/2 and ACTION (snmpd's first three
+ * phases), each answered with success */
+static void switchover_set_to_action(struct pdu *p, struct sp_error *e)
+{
+	size_t bad;
+
+	add_int(p, switchover_oid, OID_LENGTH(switchover_oid), SP_SWITCHOVER_GO);
+	cr_assert_eq(sp_agent_mib_set_check(&mib, p->vbs[0]), SNMP_ERR_NOERROR);
+	cr_assert_eq(sp_agent_mib_set_prepare(&mib, p->vbs, p->n, &bad, e), SNMP_ERR_NOERROR);
+	cr_assert_eq(sp_agent_mib_set_commit(&mib, p->vbs, p->n, e), SNMP_ERR_NOERROR);
+}
+
 Test(agent, switchover_is_checked_in_action_and_done_in_commit)
 {
 	struct fake_red r = { 0 };
 	struct pdu p = { 0 };
 	struct sp_error e = { { 0 } };
-	size_t bad;
 
 	with_redundancy(&r);
-	add_int(&p, switchover_oid, OID_LENGTH(switchover_oid), SP_SWITCHOVER_GO);
-	cr_assert_eq(sp_agent_mib_set_check(&mib, p.vbs[0]), SNMP_ERR_NOERROR);
-	cr_assert_eq(sp_agent_mib_set_prepare(&mib, p.vbs, p.n, &bad, &e), SNMP_ERR_NOERROR);
-	cr_assert_eq(sp_agent_mib_set_commit(&mib, p.vbs, p.n, &e), SNMP_ERR_NOERROR);
+	switchover_set_to_action(&p, &e);
 	cr_assert_eq(r.checks, 1, "ACTION checks the switchover");
 	cr_assert_eq(r.switches, 0, "ACTION must not switch: snmpd may have given up waiting");
 	sp_agent_mib_set_complete(&mib);
@@ -365,13 +373,9 @@ Test(agent, a_set_undone_after_action_never_switches)
 	struct fake_red r = { 0 };
 	struct pdu p = { 0 };
 	struct sp_error e = { { 0 } };
-	size_t bad;
 
 	with_redundancy(&r);
-	add_int(&p, switchover_oid, OID_LENGTH(switchover_oid), SP_SWITCHOVER_GO);
-	cr_assert_eq(sp_agent_mib_set_check(&mib, p.vbs[0]), SNMP_ERR_NOERROR);
-	cr_assert_eq(sp_agent_mib_set_prepare(&mib, p.vbs, p.n, &bad, &e), SNMP_ERR_NOERROR);
-	cr_assert_eq(sp_agent_mib_set_commit(&mib, p.vbs, p.n, &e), SNMP_ERR_NOERROR);
+	switchover_set_to_action(&p, &e);
 	/* another subagent's varbind failed: snmpd undoes this one */
 	cr_assert_eq(sp_agent_mib_set_undo(&mib, &e), SNMP_ERR_NOERROR);
 	sp_agent_mib_set_complete(&mib); /* nothing left to complete */

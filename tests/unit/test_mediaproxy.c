@@ -218,7 +218,7 @@ static void configure(int n, uint32_t w0, uint32_t w1, enum sp_mp_fallback fb)
 	struct sp_error e = { { 0 } };
 
 	for (int i = 0; i < n; i++) {
-		char name[8];
+		char name[16]; /* "mp" and any int: -O1 checks the whole range */
 		struct sp_media_proxy *mp;
 
 		snprintf(name, sizeof(name), "mp%d", i);
@@ -501,7 +501,7 @@ Test(mediaproxy, out_of_rotation_then_fallback)
 	cr_assert(st && !st->installed);
 	cr_assert(strstr(st->reason, "unreachable") != NULL, "%s", st->reason);
 	for (int i = 0; i < 3; i++) {
-		char id[8];
+		char id[16];
 
 		snprintf(id, sizeof(id), "n%d", i);
 		cr_assert_eq(offer(id), SP_MP_SENT);

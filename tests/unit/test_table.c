@@ -478,7 +478,7 @@ Test(ids, walk_and_get_next_after_deletions)
 	unsigned n = 0;
 
 	for (int i = 1; i <= 10; i++) {
-		char cid[16];
+		char cid[24];
 
 		snprintf(cid, sizeof(cid), "walk-%d", i);
 		d[i] = add_dialog(t, b, cid, T0);
