@@ -110,14 +110,13 @@ sp_daemon_start() {
 	*" --state-dir "*) ;;
 	*) set -- "$@" --state-dir none ;;
 	esac
-	# Engine workers. SP_WORKERS=N: every daemon a test starts runs N
-	# (the suite, run with workers); unset: one, as before the daemon's
-	# default became a worker per CPU (the suite runs with one in CI until
-	# it passes with more, plain and under ASan); SP_WORKERS=default: no
-	# --workers, the daemon's own default. A test's own --workers wins.
+	# Engine workers: unset (or SP_WORKERS=default), the daemon's own
+	# default, a worker per CPU, as the product runs; SP_WORKERS=N: every
+	# daemon a test starts runs N (SP_WORKERS=1: the single-loop engine).
+	# A test's own --workers wins.
 	case " $* " in
 	*" --workers "*) ;;
-	*) [ "${SP_WORKERS:-1}" = default ] || set -- "$@" --workers "${SP_WORKERS:-1}" ;;
+	*) [ "${SP_WORKERS:-default}" = default ] || set -- "$@" --workers "$SP_WORKERS" ;;
 	esac
 	# SP_CAPS_DROP=-perfmon,-sys_admin (setpriv's list): every daemon runs
 	# without those capabilities (bounding and inheritable sets), as under a
