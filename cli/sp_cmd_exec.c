@@ -17,10 +17,12 @@
 
 #include <crypt.h>
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 /* ---- exec mode ---- */
 
@@ -233,8 +235,36 @@ int cmd_show_version(struct sp_cmd_ctx *ctx, int argc, char **argv)
 		 * kernel refused the steering that default needed) */
 		fprintf(ctx->out, "Engine workers: %u\n",
 			ctx->daemon->engine ? sp_engine_workers(ctx->daemon->engine) : ctx->daemon->opt.workers);
+		/* what runs, whoever set it: --sched may have been refused
+		 * (no CAP_SYS_NICE) or the policy given by systemd or chrt */
+		int prio;
+		const char *policy = sp_cmd_sched_policy(&prio);
+
+		if (prio)
+			fprintf(ctx->out, "Scheduling: %s, priority %d\n", policy, prio);
+		else
+			fprintf(ctx->out, "Scheduling: %s\n", policy);
 	}
 	return 0;
+}
+
+const char *sp_cmd_sched_policy(int *priority)
+{
+	struct sched_param param = { 0 };
+	int policy = sched_getscheduler(getpid());
+
+	*priority = sched_getparam(getpid(), &param) == 0 ? param.sched_priority : 0;
+	switch (policy & ~SCHED_RESET_ON_FORK) {
+	case SCHED_OTHER: return "normal";
+	case SCHED_BATCH: return "batch";
+	case SCHED_IDLE: return "idle";
+	case SCHED_FIFO: return "fifo";
+	case SCHED_RR: return "rr";
+#ifdef SCHED_DEADLINE
+	case SCHED_DEADLINE: return "deadline";
+#endif
+	default: return "unknown";
+	}
 }
 
 static struct sp_engine *sp_cmd_engine(struct sp_cmd_ctx *ctx)

@@ -139,6 +139,11 @@ int cmd_show_version(struct sp_cmd_ctx *ctx, int argc, char **argv);
 /* sp_cmd_json.c: `| json` of the show commands above that read the
  * configuration (their handlers call these when ctx->json) */
 int cmd_show_version_json(struct sp_cmd_ctx *ctx);
+/* The scheduling policy the daemon's main thread runs under (its threads
+ * inherit it: --sched, chrt, systemd's CPUSchedulingPolicy), as `show
+ * version` names it: normal, batch, idle, fifo, rr, deadline; *priority
+ * its real-time priority (0 for the others). */
+const char *sp_cmd_sched_policy(int *priority);
 int cmd_show_proxy_strategy_json(struct sp_cmd_ctx *ctx, int argc, char **argv);
 int cmd_show_policy_route_json(struct sp_cmd_ctx *ctx, int argc, char **argv);
 int cmd_show_sessions(struct sp_cmd_ctx *ctx, int argc, char **argv);

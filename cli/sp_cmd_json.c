@@ -27,6 +27,10 @@ int cmd_show_version_json(struct sp_cmd_ctx *ctx)
 		sp_json_str(&j, "configuration-file", ctx->daemon->opt.config_path);
 		sp_json_uint(&j, "engine-workers",
 			     ctx->daemon->engine ? sp_engine_workers(ctx->daemon->engine) : ctx->daemon->opt.workers);
+		int prio;
+
+		sp_json_str(&j, "scheduling", sp_cmd_sched_policy(&prio));
+		sp_json_uint(&j, "scheduling-priority", (uint64_t)prio);
 	}
 	sp_json_finish(&j);
 	ctx->json_written = true;

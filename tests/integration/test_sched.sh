@@ -36,6 +36,7 @@ check_match "the CLI answers" '^sigproxy' "$(sp_cli d1 -c 'show version' 2>&1)"
 n=$(threads "$PID")
 check "more than one thread to look at ($n)" test "$n" -ge 3
 check_eq "by default every thread SCHED_OTHER, as started" "0:$n " "$(policies "$PID")"
+check_match "show version: Scheduling: normal" '^Scheduling: normal$' "$(sp_cli d1 -c 'show version')"
 sp_daemon_stop "$PID"
 
 # --sched batch: SCHED_BATCH on every thread, the workers' and the store's included
@@ -45,6 +46,7 @@ PID=$SP_DAEMON_PID
 n=$(threads "$PID")
 check "more than one thread to look at ($n)" test "$n" -ge 3
 check_eq "--sched batch: every thread SCHED_BATCH" "3:$n " "$(policies "$PID")"
+check_match "show version: Scheduling: batch" '^Scheduling: batch$' "$(sp_cli d2 -c 'show version')"
 sp_daemon_stop "$PID"
 
 # started real-time by the operator: not lowered to batch
@@ -57,6 +59,8 @@ sp_wait_for "sigproxyd d3 socket" 10 sp_unix_listening "$NS" "$SP_TMP/d3/cli.soc
 	{ sp_fail "daemon starts under chrt -f"; cat "$SP_TMP/d3/log"; sp_done; exit 1; }
 n=$(threads "$PID")
 check_eq "started SCHED_FIFO with --sched batch: every thread stays SCHED_FIFO" "1:$n " "$(policies "$PID")"
+check_match "show version: what chrt gave, Scheduling: fifo, priority 1" '^Scheduling: fifo, priority 1$' \
+	"$(sp_cli d3 -c 'show version')"
 sp_daemon_stop "$PID"
 
 # --sched fifo: SCHED_FIFO priority 1 on every thread, workers and store included
@@ -67,6 +71,9 @@ n=$(threads "$PID")
 check "more than one thread to look at ($n)" test "$n" -ge 3
 check_eq "--sched fifo: every thread SCHED_FIFO at priority 1" "1/1:$n " "$(policies -p "$PID")"
 check_match "--sched fifo: the engine answers the CLI" '^Engine workers: 2$' "$(sp_cli d4 -c 'show version')"
+check_match "show version: Scheduling: fifo, priority 1" '^Scheduling: fifo, priority 1$' "$(sp_cli d4 -c 'show version')"
+check_eq "show version | json: scheduling fifo, scheduling-priority 1" "fifo 1" \
+	"$(sp_cli d4 -c 'show version | json' | python3 -c 'import json, sys; v = json.load(sys.stdin); print(v["scheduling"], v["scheduling-priority"])')"
 sp_daemon_stop "$PID"
 
 # --sched fifo without CAP_SYS_NICE (a unit whose bounding set lacks it):
@@ -79,6 +86,7 @@ check_eq "--sched fifo without CAP_SYS_NICE: every thread as started (SCHED_OTHE
 check_match "... and the log says why" 'sched fifo: Operation not permitted; running with the policy it was started with' \
 	"$(cat "$SP_TMP/d5/log")"
 check_match "... and it serves" '^Engine workers: 2$' "$(sp_cli d5 -c 'show version')"
+check_match "... and show version says what runs: Scheduling: normal" '^Scheduling: normal$' "$(sp_cli d5 -c 'show version')"
 sp_daemon_stop "$PID"
 
 out=$("$SPD" --sched fast -f /dev/null 2>&1); rc=$?
