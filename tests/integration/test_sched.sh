@@ -43,10 +43,11 @@ sp_daemon_stop "$PID"
 sp_daemon_start "$NS" d2 --workers 2 --sched batch --state-dir "$SP_TMP/d2/state" ||
 	{ sp_fail "daemon starts with --sched batch"; cat "$SP_TMP/d2/log"; sp_done; exit 1; }
 PID=$SP_DAEMON_PID
+# (the CLI first: when it answers, the workers' threads have started)
+check_match "show version: Scheduling: batch" '^Scheduling: batch$' "$(sp_cli d2 -c 'show version')"
 n=$(threads "$PID")
 check "more than one thread to look at ($n)" test "$n" -ge 3
 check_eq "--sched batch: every thread SCHED_BATCH" "3:$n " "$(policies "$PID")"
-check_match "show version: Scheduling: batch" '^Scheduling: batch$' "$(sp_cli d2 -c 'show version')"
 sp_daemon_stop "$PID"
 
 # started real-time by the operator: not lowered to batch
@@ -57,20 +58,21 @@ PID=$!
 SP_PIDS+=("$PID")
 sp_wait_for "sigproxyd d3 socket" 10 sp_unix_listening "$NS" "$SP_TMP/d3/cli.sock" ||
 	{ sp_fail "daemon starts under chrt -f"; cat "$SP_TMP/d3/log"; sp_done; exit 1; }
-n=$(threads "$PID")
-check_eq "started SCHED_FIFO with --sched batch: every thread stays SCHED_FIFO" "1:$n " "$(policies "$PID")"
 check_match "show version: what chrt gave, Scheduling: fifo, priority 1" '^Scheduling: fifo, priority 1$' \
 	"$(sp_cli d3 -c 'show version')"
+n=$(threads "$PID")
+check "both workers' threads to look at ($n, no store)" test "$n" -ge 2
+check_eq "started SCHED_FIFO with --sched batch: every thread stays SCHED_FIFO" "1:$n " "$(policies "$PID")"
 sp_daemon_stop "$PID"
 
 # --sched fifo: SCHED_FIFO priority 1 on every thread, workers and store included
 sp_daemon_start "$NS" d4 --workers 2 --sched fifo --state-dir "$SP_TMP/d4/state" ||
 	{ sp_fail "daemon starts with --sched fifo"; cat "$SP_TMP/d4/log"; sp_done; exit 1; }
 PID=$SP_DAEMON_PID
+check_match "--sched fifo: the engine answers the CLI" '^Engine workers: 2$' "$(sp_cli d4 -c 'show version')"
 n=$(threads "$PID")
 check "more than one thread to look at ($n)" test "$n" -ge 3
 check_eq "--sched fifo: every thread SCHED_FIFO at priority 1" "1/1:$n " "$(policies -p "$PID")"
-check_match "--sched fifo: the engine answers the CLI" '^Engine workers: 2$' "$(sp_cli d4 -c 'show version')"
 check_match "show version: Scheduling: fifo, priority 1" '^Scheduling: fifo, priority 1$' "$(sp_cli d4 -c 'show version')"
 check_eq "show version | json: scheduling fifo, scheduling-priority 1" "fifo 1" \
 	"$(sp_cli d4 -c 'show version | json' | python3 -c 'import json, sys; v = json.load(sys.stdin); print(v["scheduling"], v["scheduling-priority"])')"
@@ -81,11 +83,13 @@ sp_daemon_stop "$PID"
 SP_CAPS_DROP=-sys_nice sp_daemon_start "$NS" d5 --workers 2 --sched fifo ||
 	{ sp_fail "daemon starts with --sched fifo and no CAP_SYS_NICE"; cat "$SP_TMP/d5/log"; sp_done; exit 1; }
 PID=$SP_DAEMON_PID
+# serving first: its workers' threads have started by then
+check_match "... and it serves" '^Engine workers: 2$' "$(sp_cli d5 -c 'show version')"
 n=$(threads "$PID")
+check "both workers' threads to look at ($n, no store)" test "$n" -ge 2
 check_eq "--sched fifo without CAP_SYS_NICE: every thread as started (SCHED_OTHER)" "0:$n " "$(policies "$PID")"
 check_match "... and the log says why" 'sched fifo: Operation not permitted; running with the policy it was started with' \
 	"$(cat "$SP_TMP/d5/log")"
-check_match "... and it serves" '^Engine workers: 2$' "$(sp_cli d5 -c 'show version')"
 check_match "... and show version says what runs: Scheduling: normal" '^Scheduling: normal$' "$(sp_cli d5 -c 'show version')"
 sp_daemon_stop "$PID"
 
