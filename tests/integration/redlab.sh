@@ -53,7 +53,7 @@ export SIGPROXY_CLI=$SPCLI; exec sh $SP_BUILD/packaging/keepalived/sigproxy-vrrp
 EOF
 	cat >"$dir/check" <<EOF
 #!/bin/sh
-export SIGPROXY_CLI=$SPCLI; exec sh $SP_BUILD/packaging/keepalived/sigproxy-vrrp-check -s $SP_TMP/$n/cli.sock "\$@"
+export SIGPROXY_CLI=$SPCLI SIGPROXY_VRRP_STATE_DIR=$dir/state; exec sh $SP_BUILD/packaging/keepalived/sigproxy-vrrp-check -s $SP_TMP/$n/cli.sock "\$@"
 EOF
 	chmod 755 "$dir/notify" "$dir/check"
 	# the shipped example with this lab's names, timers and scripts
