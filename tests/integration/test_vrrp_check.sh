@@ -5,7 +5,8 @@
 # answer in time (stopped with SIGSTOP: the kernel still accepts the CLI's
 # connection) keeps its last answer for one check and fails the second in a
 # row; it answers again: holds again (the miss forgotten); a daemon that is
-# gone fails at once, last answer or not; usage errors exit 2.
+# gone fails at once, last answer or not; so does a check whose miss cannot
+# be recorded; usage errors exit 2.
 . "$(dirname "$0")/lib.sh"
 sp_require_root
 sp_require_tools timeout cksum
@@ -41,6 +42,18 @@ check "answering again: holds" chk active
 kill -STOP "$PID"
 check "stopped again: the last answer once more (the miss was forgotten)" chk active
 kill -CONT "$PID"
+
+# a state file that cannot be replaced (a directory where the script
+# writes its new copy; root ignores read-only modes): no grace that could
+# never end, the unanswered check fails
+check "answering: holds" chk active
+state=$(ls "$SIGPROXY_VRRP_STATE_DIR"/active-* | grep -v '\.tmp$')
+check_eq "one state file for the active check of this socket" 1 "$(grep -c . <<<"$state")"
+mkdir "$state.tmp"
+kill -STOP "$PID"
+check_fails "stopped, the miss cannot be recorded: fails" chk active
+kill -CONT "$PID"
+rmdir "$state.tmp"
 
 sp_cli d1 -c 'configure terminal' -c 'redundancy' -c 'role standby' -c 'end' >/dev/null
 check_fails "standby again: fails" chk active
